@@ -1,0 +1,41 @@
+"""The autograd engine, with ``nn``, ``optim`` and ``data``. Knows nothing about drawing."""
+
+from gradviz.autograd import functional, hooks
+from gradviz.autograd.errors import (
+    BackwardError,
+    GradcheckError,
+    GradvizError,
+    OperandError,
+    ShapeError,
+)
+from gradviz.autograd.function import Function
+from gradviz.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from gradviz.autograd.gradcheck import gradcheck
+from gradviz.autograd.ops import concatenate, stack
+from gradviz.autograd.rng import manual_seed
+from gradviz.autograd.variable import Variable, get_default_dtype, set_default_dtype
+
+cat = concatenate
+
+__all__ = [
+    "BackwardError",
+    "Function",
+    "GradcheckError",
+    "GradvizError",
+    "OperandError",
+    "ShapeError",
+    "Variable",
+    "cat",
+    "concatenate",
+    "enable_grad",
+    "functional",
+    "get_default_dtype",
+    "gradcheck",
+    "hooks",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+    "set_default_dtype",
+    "set_grad_enabled",
+    "stack",
+]

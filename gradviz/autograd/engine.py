@@ -1,0 +1,150 @@
+"""The backward engine: the only place backward rules run and gradients are un-broadcast.
+
+Order: a node's rule runs only after every consumer has contributed its gradient (Kahn's
+algorithm over consumer counts), iteratively, so chains of any length work. Interior gradients
+live in a dict for the pass and are dropped after it; leaves accumulate into ``.grad`` across
+calls; non-leaves keep ``.grad`` only after ``retain_grad()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import hooks
+from gradviz.autograd.errors import BackwardError, ShapeError
+from gradviz.autograd.function import Function, check_not_freed
+from gradviz.autograd.variable import Variable, as_array
+
+
+def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not root.requires_grad:
+        raise BackwardError(
+            "element 0 of tensors does not require grad and does not have a grad_fn: "
+            "this Variable was not computed from anything with requires_grad=True "
+            "(or it was computed under no_grad)"
+        )
+    grad = _root_grad(root, grad)
+    consumers = _count_consumers(root)
+    active = hooks.ACTIVE
+    fan_in = dict(consumers) if active else consumers
+    if active:
+        for hook in active:
+            hook.backward_begin(root, grad)
+    pending: dict[int, np.ndarray] = {root._id: grad}
+    ready = [root]
+    while ready:
+        variable = ready.pop()
+        g = pending.pop(variable._id)
+        if active:
+            for hook in active:
+                hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
+        node = variable._node
+        if node is None:
+            if variable.grad is None:
+                variable.grad = g if g.flags.writeable else g.copy()
+            else:
+                variable.grad = variable.grad + g
+            continue
+        if variable._retains_grad:
+            variable.grad = g if variable.grad is None else variable.grad + g
+        _run_node(node, g, pending, consumers, ready)
+        if not retain_graph:
+            node.saved_tensors = None
+            node.__dict__.clear()
+            node._freed = True
+    if active:
+        for hook in active:
+            hook.backward_end(root)
+
+
+def _run_node(
+    node: Function,
+    g: np.ndarray,
+    pending: dict[int, np.ndarray],
+    consumers: dict[int, int],
+    ready: list[Variable],
+) -> None:
+    """Run ``node``'s backward rule and hand each input its share of the gradient."""
+    grads = node.backward(node, g)
+    if type(grads) is not tuple:
+        grads = grads if isinstance(grads, list) else (grads,)
+    inputs = node.inputs
+    if len(grads) > len(inputs):
+        raise BackwardError(
+            f"{type(node).__name__}.backward returned {len(grads)} gradients for "
+            f"{len(inputs)} inputs"
+        )
+    for index, (arg, arg_grad) in enumerate(zip(inputs, grads)):
+        if arg_grad is None or not isinstance(arg, Variable) or not arg.requires_grad:
+            continue
+        data = arg.data
+        if type(arg_grad) is not np.ndarray:
+            arg_grad = np.asarray(arg_grad)
+        if arg_grad.shape != data.shape:
+            arg_grad = unbroadcast(arg_grad, data.shape, node, index)
+        if arg_grad.dtype != data.dtype:
+            arg_grad = arg_grad.astype(data.dtype)
+        elif arg_grad is g and arg._node is None:
+            arg_grad = arg_grad.copy()  # a leaf's .grad must not alias another array
+        key = arg._id
+        if key in pending:
+            pending[key] = pending[key] + arg_grad
+        else:
+            pending[key] = arg_grad
+        remaining = consumers[key] - 1
+        consumers[key] = remaining
+        if remaining == 0:
+            ready.append(arg)
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index: int) -> np.ndarray:
+    """Sum ``grad`` over the axes along which input ``index`` of ``node`` was broadcast."""
+    extra = grad.ndim - len(shape)
+    if extra >= 0 and all(n == 1 or n == m for n, m in zip(shape, grad.shape[extra:])):
+        axes = tuple(range(extra)) + tuple(
+            extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+        )
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+        return grad.reshape(shape)
+    raise ShapeError(
+        f"{type(node).__name__}.backward returned a gradient of shape {grad.shape} for input "
+        f"{index} of shape {shape}; it must have the input's shape or broadcast to it"
+    )
+
+
+def _root_grad(root: Variable, grad: Any) -> np.ndarray:
+    if grad is None:
+        if root.data.size != 1:
+            raise BackwardError(
+                f"grad can be implicitly created only for scalar outputs (this one has shape "
+                f"{root.shape}); pass grad= with the same shape, or reduce it first, e.g. .sum()"
+            )
+        return np.ones(root.shape, dtype=root.dtype)
+    grad = np.array(as_array(grad), dtype=root.dtype)  # a copy: the caller keeps theirs
+    if grad.shape != root.shape:
+        raise ShapeError(f"grad has shape {grad.shape} but the output has shape {root.shape}")
+    return grad
+
+
+def _count_consumers(root: Variable) -> dict[int, int]:
+    """For every Variable reachable from ``root`` that requires grad, its number of uses."""
+    counts: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()._node
+        if node is None:
+            continue
+        check_not_freed(node)
+        for parent in node.parents:
+            if parent.requires_grad:
+                key = parent._id
+                if key in counts:
+                    counts[key] += 1
+                else:
+                    counts[key] = 1
+                    stack.append(parent)
+    return counts

@@ -1,0 +1,27 @@
+"""Exceptions raised by gradviz.
+
+Each subclass also inherits the builtin exception PyTorch raises in the same situation, so
+``except RuntimeError`` or ``except ValueError`` written for PyTorch keeps working.
+"""
+
+from __future__ import annotations
+
+
+class GradvizError(Exception):
+    """Base class of every error gradviz raises on purpose."""
+
+
+class ShapeError(GradvizError, ValueError):
+    """Shapes that cannot be combined (matmul, broadcasting, a gradient of the wrong shape)."""
+
+
+class OperandError(GradvizError, TypeError):
+    """An operand that is not a number, an array or a Variable; integer data that requires grad."""
+
+
+class BackwardError(GradvizError, RuntimeError):
+    """Backward cannot run: non-scalar output without ``grad``, no grad required, a freed graph."""
+
+
+class GradcheckError(GradvizError, RuntimeError):
+    """An analytic gradient disagrees with its finite-difference estimate."""

@@ -1,0 +1,118 @@
+"""``Function``: the one way ops are defined and the only place graph edges are created.
+
+An op is a subclass with two static methods side by side::
+
+    class Swish(Function):
+        @staticmethod
+        def forward(ctx, x):
+            s = 1 / (1 + np.exp(-x))
+            ctx.save_for_backward(x, s)
+            return x * s
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, s = ctx.saved_tensors
+            return grad * (s + x * s * (1 - s))
+
+    y = Swish.apply(x)        # the class name, "Swish", is the op name in graphs
+
+``forward`` receives ndarrays for Variable arguments and every other argument as given; it
+returns one ndarray. ``backward`` returns one gradient per argument (a tuple, or a bare array for
+one argument; ``None`` for "no gradient"), each in the shape of the output's broadcast: the engine
+reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import grad_mode, hooks
+from gradviz.autograd.errors import BackwardError, ShapeError
+from gradviz.autograd.variable import Variable
+
+
+class Function:
+    """Base class of every op, built-in or user-defined. The instance is the graph node."""
+
+    # Structural fields are slots; whatever forward stores on ``ctx`` goes to ``__dict__``,
+    # which the engine clears after backward (unless retain_graph) to free memory.
+    __slots__ = ("__dict__", "_freed", "inputs", "needs_input_grad", "parents", "saved_tensors")
+
+    inputs: tuple[Any, ...]
+    parents: tuple[Variable, ...]
+    needs_input_grad: tuple[bool, ...]
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any) -> np.ndarray:
+        """Compute the output from ndarrays (and non-Variable arguments as given)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> Any:
+        """Return the gradient for each argument of forward, given the output's gradient."""
+        raise NotImplementedError
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward (read them back from ``saved_tensors``)."""
+        self.saved_tensors = arrays
+
+    @classmethod
+    def apply(cls, *args: Any) -> Variable:
+        """Run the op on Variables (and other arguments); record the graph when needed."""
+        arrays = []
+        needs = []
+        for arg in args:
+            if isinstance(arg, Variable):
+                arrays.append(arg.data)
+                needs.append(arg.requires_grad)
+            else:
+                arrays.append(arg)
+                needs.append(False)
+        ctx = cls.__new__(cls)
+        ctx.needs_input_grad = needs = tuple(needs)
+        ctx.saved_tensors = ()
+        ctx._freed = False
+        try:
+            data = cls.forward(ctx, *arrays)
+        except ValueError as error:
+            raise ShapeError(f"{cls.__name__}: {error} (input shapes: {_shapes(args)})") from None
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        if grad_mode.enabled and True in needs:
+            ctx.inputs = args
+            ctx.parents = tuple(arg for arg in args if isinstance(arg, Variable))
+            out = Variable._from_op(data, ctx)
+        else:
+            out = Variable._from_op(data, None)
+        if hooks.ACTIVE:
+            ctx.inputs = args
+            ctx.parents = tuple(arg for arg in args if isinstance(arg, Variable))
+            for hook in hooks.ACTIVE:
+                hook.op(ctx, args, out)
+        return out
+
+    @property
+    def name(self) -> str:
+        """The op name shown in graphs and errors: the class name."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} node>"
+
+
+def _shapes(args: tuple[Any, ...]) -> str:
+    return ", ".join(
+        str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray)
+    ) or "none"
+
+
+def check_not_freed(node: Function) -> None:
+    """Raise PyTorch's error when backward reaches a node whose saved arrays were freed."""
+    if node._freed:
+        raise BackwardError(
+            f"Trying to backward through the graph a second time (at op {type(node).__name__}): "
+            "its saved arrays were freed by the first backward. Specify retain_graph=True "
+            "on the first backward call if you need to backward twice."
+        )

@@ -1,0 +1,144 @@
+"""Activations and losses with PyTorch's names (``gradviz.functional``, ``gradviz.nn.functional``).
+
+Each is one op of ``ops``, fused where numerics or speed call for it (softmax, log_softmax and
+the losses), so graphs show one meaningful node per call.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import ops, rng
+from gradviz.autograd.errors import OperandError
+from gradviz.autograd.variable import Variable, as_array
+
+
+def relu(x: Variable) -> Variable:
+    """max(x, 0); the gradient at 0 is 0."""
+    return ops.Relu.apply(x)
+
+
+def sigmoid(x: Variable) -> Variable:
+    """1 / (1 + exp(-x)), stable for large |x|."""
+    return ops.Sigmoid.apply(x)
+
+
+def tanh(x: Variable) -> Variable:
+    return ops.Tanh.apply(x)
+
+
+def leaky_relu(x: Variable, negative_slope: float = 0.01) -> Variable:
+    """x where x > 0, else ``negative_slope * x``."""
+    return ops.LeakyRelu.apply(x, negative_slope)
+
+
+def gelu(x: Variable, approximate: str = "none") -> Variable:
+    """x * Phi(x) (``approximate="tanh"`` for the tanh formula)."""
+    return ops.Gelu.apply(x, approximate)
+
+
+def softmax(x: Variable, axis: int = -1, *, dim: int | None = None) -> Variable:
+    """exp(x) normalised along ``axis`` (or ``dim``), computed stably."""
+    return ops.Softmax.apply(x, dim if dim is not None else axis)
+
+
+def log_softmax(x: Variable, axis: int = -1, *, dim: int | None = None) -> Variable:
+    """log(softmax(x)) computed stably (no log of 0, no exp overflow)."""
+    return ops.LogSoftmax.apply(x, dim if dim is not None else axis)
+
+
+def dropout(x: Variable, p: float = 0.5, training: bool = True) -> Variable:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+    if not 0 <= p <= 1:
+        raise OperandError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return x * 0
+    return ops.Dropout.apply(x, p, rng.default_generator())
+
+
+def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
+    shape, target_shape = np.shape(as_array(prediction)), np.shape(as_array(target))
+    if shape != target_shape:
+        warnings.warn(
+            f"{name}: using a target size ({target_shape}) that is different to the input size "
+            f"({shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+    """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
+    _check_target_shape("mse_loss", input, target)
+    return ops.MseLoss.apply(input, target, reduction)
+
+
+def cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+    """Cross-entropy of logits ``(N, C)`` against integer classes ``(N,)``, or against class
+    probabilities of the input's shape. Stable: log_softmax, then negative log-likelihood."""
+    log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
+    if as_array(target).dtype.kind == "f":
+        _check_target_shape("cross_entropy", input, target)
+        loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
+        if reduction == "none":
+            return loss
+        if reduction in ("mean", "sum"):
+            return loss.mean() if reduction == "mean" else loss.sum()
+        raise OperandError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return nll_loss(log_probs, target, reduction)
+
+
+def nll_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+    """Negative log-likelihood of integer classes under log-probabilities ``(N, C)``."""
+    return ops.NllLoss.apply(input, target, reduction)
+
+
+def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+    """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
+    _check_target_shape("binary_cross_entropy", input, target)
+    data = as_array(input)
+    if data.size and (data.min() < 0 or data.max() > 1):
+        raise OperandError(
+            "binary_cross_entropy: all elements of input should be between 0 and 1 "
+            "(pass logits to binary_cross_entropy_with_logits instead)"
+        )
+    return ops.BinaryCrossEntropy.apply(input, target, reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: Variable, target: Any, reduction: str = "mean"  # noqa: A002
+) -> Variable:
+    """BCE of logits, fused with the sigmoid so any logit is stable."""
+    _check_target_shape("binary_cross_entropy_with_logits", input, target)
+    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
+
+
+def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:  # noqa: A002
+    """``input @ weight.T + bias`` as one op."""
+    if bias is None:
+        return ops.Linear.apply(input, weight)
+    return ops.Linear.apply(input, weight, bias)
+
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "gelu",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]

@@ -1,0 +1,60 @@
+"""``no_grad`` and ``enable_grad``: switch graph recording off and on."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from gradviz.autograd import hooks
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Read by ``Function.apply`` on every op: when False, ops record no graph.
+enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record a graph for backward."""
+    return enabled
+
+
+def set_grad_enabled(mode: bool) -> None:
+    """Switch graph recording on or off (prefer the ``no_grad`` context manager)."""
+    global enabled
+    enabled = bool(mode)
+    for hook in hooks.ACTIVE:
+        hook.grad_mode(enabled)
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode and restores the previous one."""
+
+    mode: bool
+
+    def __enter__(self) -> None:
+        self._previous = enabled
+        set_grad_enabled(self.mode)
+
+    def __exit__(self, *exc: object) -> None:
+        set_grad_enabled(self._previous)
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
+    """Ops inside record no graph: outputs do not require grad. Also usable as a decorator."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
+    """Turn graph recording back on inside a ``no_grad`` region."""
+
+    mode = True

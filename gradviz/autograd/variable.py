@@ -1,0 +1,430 @@
+"""``Variable``: an ndarray with a gradient and a place in the graph.
+
+All math lives in ``ops``; the operator methods here are two-line delegations.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from gradviz.autograd import hooks
+from gradviz.autograd.errors import OperandError
+
+if TYPE_CHECKING:
+    from gradviz.autograd.function import Function
+
+_ids = itertools.count(1)
+_default_dtype = np.dtype(np.float32)
+
+Operand = "Variable | np.ndarray | float | int"
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the float dtype that Python scalars, lists and new parameters take (float32 at start)."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise OperandError(f"default dtype must be a floating point dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype that Python scalars, lists and new parameters take."""
+    return _default_dtype
+
+
+def as_array(data: Any) -> np.ndarray:
+    """``data`` as an ndarray: ndarrays keep their dtype; Python floats take the default dtype."""
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, Variable):
+        return data.data
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as error:
+        raise OperandError(f"cannot make a Variable from {type(data).__name__}: {error}") from None
+    if array.dtype.kind == "f" and not isinstance(data, np.generic):
+        return array.astype(_default_dtype, copy=False)
+    if array.dtype.kind not in "fiub":
+        raise OperandError(
+            f"cannot make a Variable from {type(data).__name__} data of dtype {array.dtype}; "
+            "expected numbers, a NumPy array or a Variable"
+        )
+    return array
+
+
+class MinMax(NamedTuple):
+    """``(values, indices)`` returned by ``max(dim)`` and ``min(dim)``, as in PyTorch."""
+
+    values: Variable
+    indices: np.ndarray
+
+
+class Variable:
+    """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
+
+    ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
+    copied); Python floats and lists of floats take the default dtype (float32).
+    """
+
+    __slots__ = ("__weakref__", "_id", "_node", "_retains_grad", "data", "grad", "name",
+                 "requires_grad")
+    __array_ufunc__ = None  # make `ndarray + Variable` call Variable.__radd__
+    __hash__ = object.__hash__  # __eq__ compares values; identity stays the hash
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+        array = as_array(data)
+        if requires_grad and array.dtype.kind != "f":
+            raise OperandError(
+                f"only floating point Variables can require gradients, got dtype {array.dtype}"
+            )
+        self.data = array
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._node: Function | None = None
+        self._retains_grad = False
+        self._id = next(_ids)
+        if hooks.ACTIVE:
+            for hook in hooks.ACTIVE:
+                hook.variable_created(self)
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, node: Function | None) -> Variable:
+        """The output of an op: skips validation (the engine's fast path)."""
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = None
+        out.requires_grad = node is not None
+        out.name = None
+        out._node = node
+        out._retains_grad = False
+        out._id = next(_ids)
+        return out
+
+    # ----------------------------------------------------------------------------- attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for Variables made by the user (not by an op that records a graph)."""
+        return self._node is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """The node that produced this Variable, or None for leaves."""
+        return self._node
+
+    @property
+    def op(self) -> str | None:
+        """Name of the op that produced this Variable (``"Mul"``), None for leaves."""
+        return None if self._node is None else type(self._node).__name__
+
+    @property
+    def parents(self) -> tuple[Variable, ...]:
+        """The Variables this one was computed from, in argument order (duplicates kept)."""
+        return () if self._node is None else self._node.parents
+
+    @property
+    def id(self) -> int:
+        """A process-wide sequential id (never reused, unlike ``id()``)."""
+        return self._id
+
+    # ------------------------------------------------------------------------------- autograd
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Compute gradients of this Variable with respect to every leaf that requires grad."""
+        from gradviz.autograd.engine import backward
+
+        backward(self, grad, retain_graph)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf Variable after backward."""
+        if not self.requires_grad:
+            raise OperandError("can't retain_grad on a Variable that has requires_grad=False")
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad and self._node is not None
+
+    def detach(self) -> Variable:
+        """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
+        out = Variable._from_op(self.data, None)
+        if hooks.ACTIVE:
+            for hook in hooks.ACTIVE:
+                hook.detach(self, out)
+        return out
+
+    def requires_grad_(self, requires_grad: bool = True) -> Variable:
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if self._node is not None and not requires_grad:
+            raise OperandError("you can only change requires_grad flags of leaf variables")
+        if requires_grad and self.dtype.kind != "f":
+            raise OperandError(
+                f"only floating point Variables can require gradients, got dtype {self.dtype}"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self) -> None:
+        """Drop the accumulated gradient (``grad = None``)."""
+        self.grad = None
+
+    # -------------------------------------------------------------------------- conversions
+    def numpy(self) -> np.ndarray:
+        """The underlying ndarray (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element Variable as a Python number."""
+        if self.data.size != 1:
+            raise OperandError(
+                f"a Variable with {self.data.size} elements cannot be converted to a Python scalar"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d Variable")
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[Variable]:
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Variable(")
+        extras = []
+        if self.data.dtype != _default_dtype:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.name is not None:
+            extras.append(f"name={self.name!r}")
+        if self._node is not None:
+            extras.append(f"op={self.op}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"Variable({', '.join([body, *extras])})"
+
+    # ------------------------------------------------------------------------------ operators
+    def __add__(self, other: Any) -> Variable:
+        return _ops.Add.apply(self, _operand("+", other))
+
+    def __radd__(self, other: Any) -> Variable:
+        return _ops.Add.apply(_operand("+", other), self)
+
+    def __sub__(self, other: Any) -> Variable:
+        return _ops.Sub.apply(self, _operand("-", other))
+
+    def __rsub__(self, other: Any) -> Variable:
+        return _ops.Sub.apply(_operand("-", other), self)
+
+    def __mul__(self, other: Any) -> Variable:
+        return _ops.Mul.apply(self, _operand("*", other))
+
+    def __rmul__(self, other: Any) -> Variable:
+        return _ops.Mul.apply(_operand("*", other), self)
+
+    def __truediv__(self, other: Any) -> Variable:
+        return _ops.Div.apply(self, _operand("/", other))
+
+    def __rtruediv__(self, other: Any) -> Variable:
+        return _ops.Div.apply(_operand("/", other), self)
+
+    def __pow__(self, other: Any) -> Variable:
+        return _ops.Pow.apply(self, _operand("**", other))
+
+    def __rpow__(self, other: Any) -> Variable:
+        return _ops.Pow.apply(_operand("**", other), self)
+
+    def __matmul__(self, other: Any) -> Variable:
+        return _ops.MatMul.apply(self, _operand("@", other))
+
+    def __rmatmul__(self, other: Any) -> Variable:
+        return _ops.MatMul.apply(_operand("@", other), self)
+
+    def __neg__(self) -> Variable:
+        return _ops.Neg.apply(self)
+
+    def __pos__(self) -> Variable:
+        return self
+
+    def __getitem__(self, index: Any) -> Variable:
+        return _ops.Index.apply(self, _ops.normalize_index(index))
+
+    # Comparisons give plain boolean arrays: they have no gradient.
+    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self.data == as_array(_operand("==", other))
+
+    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
+        return self.data != as_array(_operand("!=", other))
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < as_array(_operand("<", other))
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= as_array(_operand("<=", other))
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > as_array(_operand(">", other))
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= as_array(_operand(">=", other))
+
+    # -------------------------------------------------------------------------------- methods
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Variable:
+        """Sum over ``axis`` (or ``dim``); all axes when None."""
+        return _ops.Sum.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Variable:
+        """Mean over ``axis`` (or ``dim``); all axes when None."""
+        return _ops.Mean.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Variable | MinMax:
+        """Largest value (a 0-d Variable); with an axis, PyTorch's ``(values, indices)`` pair."""
+        return _ops.max_or_min(self, _ops.Max, axis, keepdims, dim, keepdim)
+
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Variable | MinMax:
+        """Smallest value (a 0-d Variable); with an axis, PyTorch's ``(values, indices)`` pair."""
+        return _ops.max_or_min(self, _ops.Min, axis, keepdims, dim, keepdim)
+
+    def amax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Variable:
+        """Largest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
+        return _ops.Amax.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+
+    def amin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Variable:
+        """Smallest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
+        return _ops.Amin.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+
+    def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
+        return self.data.argmax(axis=dim if dim is not None else axis)
+
+    def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
+        return self.data.argmin(axis=dim if dim is not None else axis)
+
+    def reshape(self, *shape: Any) -> Variable:
+        """Same data, new shape (``-1`` infers one axis)."""
+        if len(shape) == 1 and isinstance(shape[0], tuple | list):
+            shape = tuple(shape[0])
+        return _ops.Reshape.apply(self, shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0) -> Variable:
+        """Merge the axes from ``start_dim`` on into one."""
+        start = start_dim % self.ndim if self.ndim else 0
+        return self.reshape(*self.shape[:start], -1)
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Variable:
+        """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+        return _ops.Transpose.apply(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> Variable:
+        """Reorder all axes."""
+        if len(dims) == 1 and isinstance(dims[0], tuple | list):
+            dims = tuple(dims[0])
+        return _ops.Permute.apply(self, tuple(dims))
+
+    @property
+    def T(self) -> Variable:  # noqa: N802 - PyTorch's name
+        """All axes reversed."""
+        return _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1)))
+
+    def squeeze(self, axis: int | None = None) -> Variable:
+        shape = self.shape
+        if axis is None:
+            new = tuple(n for n in shape if n != 1)
+        else:
+            axis %= self.ndim
+            new = shape if shape[axis] != 1 else shape[:axis] + shape[axis + 1:]
+        return self.reshape(new)
+
+    def unsqueeze(self, axis: int) -> Variable:
+        axis = axis % (self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def exp(self) -> Variable:
+        return _ops.Exp.apply(self)
+
+    def log(self) -> Variable:
+        return _ops.Log.apply(self)
+
+    def sqrt(self) -> Variable:
+        return _ops.Sqrt.apply(self)
+
+    def abs(self) -> Variable:
+        return _ops.Abs.apply(self)
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Variable:  # noqa: A002
+        """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max)."""
+        return _ops.Clamp.apply(self, min, max)
+
+    clamp = clip
+
+    def relu(self) -> Variable:
+        return _ops.Relu.apply(self)
+
+    def sigmoid(self) -> Variable:
+        return _ops.Sigmoid.apply(self)
+
+    def tanh(self) -> Variable:
+        return _ops.Tanh.apply(self)
+
+    def astype(self, dtype: Any) -> Variable:
+        """A copy converted to ``dtype``; the gradient is converted back."""
+        return _ops.Cast.apply(self, np.dtype(dtype))
+
+    def float(self) -> Variable:
+        return self.astype(np.float32)
+
+    def double(self) -> Variable:
+        return self.astype(np.float64)
+
+
+def _operand(symbol: str, value: Any) -> Any:
+    """Check that ``value`` can take part in an arithmetic op; lists become arrays."""
+    if isinstance(value, Variable | np.ndarray | int | float | np.number | np.bool_):
+        return value
+    if isinstance(value, list | tuple):
+        return as_array(value)
+    raise OperandError(
+        f"unsupported operand for {symbol}: expected a number, a NumPy array or a Variable, "
+        f"got {type(value).__name__}"
+    )
+
+
+from gradviz.autograd import ops as _ops  # noqa: E402  (ops import Variable)
