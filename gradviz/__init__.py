@@ -4,6 +4,8 @@
 them under PyTorch's names.
 """
 
+import sys
+
 from gradviz.autograd import (
     BackwardError,
     Function,
@@ -14,17 +16,31 @@ from gradviz.autograd import (
     Variable,
     cat,
     concatenate,
+    data,
     enable_grad,
     functional,
     get_default_dtype,
     gradcheck,
     is_grad_enabled,
     manual_seed,
+    nn,
     no_grad,
+    optim,
     set_default_dtype,
     set_grad_enabled,
     stack,
 )
+from gradviz.autograd.nn import Parameter
+
+# `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim` all work.
+for _name, _module in {
+    "nn": nn,
+    "nn.functional": functional,
+    "optim": optim,
+    "data": data,
+    "functional": functional,
+}.items():
+    sys.modules[f"{__name__}.{_name}"] = _module
 
 __version__ = "0.1.0"
 
@@ -34,18 +50,22 @@ __all__ = [
     "GradcheckError",
     "GradvizError",
     "OperandError",
+    "Parameter",
     "ShapeError",
     "Variable",
     "__version__",
     "cat",
     "concatenate",
+    "data",
     "enable_grad",
     "functional",
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
     "manual_seed",
+    "nn",
     "no_grad",
+    "optim",
     "set_default_dtype",
     "set_grad_enabled",
     "stack",

@@ -77,7 +77,7 @@ def _run_node(
             f"{type(node).__name__}.backward returned {len(grads)} gradients for "
             f"{len(inputs)} inputs"
         )
-    for index, (arg, arg_grad) in enumerate(zip(inputs, grads)):
+    for index, (arg, arg_grad) in enumerate(zip(inputs, grads, strict=False)):
         if arg_grad is None or not isinstance(arg, Variable) or not arg.requires_grad:
             continue
         data = arg.data
@@ -103,7 +103,9 @@ def _run_node(
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index: int) -> np.ndarray:
     """Sum ``grad`` over the axes along which input ``index`` of ``node`` was broadcast."""
     extra = grad.ndim - len(shape)
-    if extra >= 0 and all(n == 1 or n == m for n, m in zip(shape, grad.shape[extra:])):
+    if extra >= 0 and all(
+        n == 1 or n == m for n, m in zip(shape, grad.shape[extra:], strict=False)
+    ):
         axes = tuple(range(extra)) + tuple(
             extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
         )

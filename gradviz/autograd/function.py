@@ -103,9 +103,10 @@ class Function:
 
 
 def _shapes(args: tuple[Any, ...]) -> str:
-    return ", ".join(
-        str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray)
-    ) or "none"
+    return (
+        ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
+        or "none"
+    )
 
 
 def check_not_freed(node: Function) -> None:

@@ -73,13 +73,13 @@ def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
         )
 
 
-def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
     _check_target_shape("mse_loss", input, target)
     return ops.MseLoss.apply(input, target, reduction)
 
 
-def cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+def cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Cross-entropy of logits ``(N, C)`` against integer classes ``(N,)``, or against class
     probabilities of the input's shape. Stable: log_softmax, then negative log-likelihood."""
     log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
@@ -94,12 +94,12 @@ def cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Vari
     return nll_loss(log_probs, target, reduction)
 
 
-def nll_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+def nll_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Negative log-likelihood of integer classes under log-probabilities ``(N, C)``."""
     return ops.NllLoss.apply(input, target, reduction)
 
 
-def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:  # noqa: A002
+def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
     _check_target_shape("binary_cross_entropy", input, target)
     data = as_array(input)
@@ -112,14 +112,14 @@ def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") 
 
 
 def binary_cross_entropy_with_logits(
-    input: Variable, target: Any, reduction: str = "mean"  # noqa: A002
+    input: Variable, target: Any, reduction: str = "mean"
 ) -> Variable:
     """BCE of logits, fused with the sigmoid so any logit is stable."""
     _check_target_shape("binary_cross_entropy_with_logits", input, target)
     return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
 
 
-def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:  # noqa: A002
+def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:
     """``input @ weight.T + bias`` as one op."""
     if bias is None:
         return ops.Linear.apply(input, weight)

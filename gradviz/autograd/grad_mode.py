@@ -48,13 +48,13 @@ class _GradMode:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
+class no_grad(_GradMode):
     """Ops inside record no graph: outputs do not require grad. Also usable as a decorator."""
 
     mode = False
 
 
-class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
+class enable_grad(_GradMode):
     """Turn graph recording back on inside a ``no_grad`` region."""
 
     mode = True

@@ -68,8 +68,15 @@ def gradcheck(
     return True
 
 
-def _compare(index: int, in_shape: tuple[int, ...], out_shape: tuple[int, ...],
-             analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float) -> None:
+def _compare(
+    index: int,
+    in_shape: tuple[int, ...],
+    out_shape: tuple[int, ...],
+    analytic: np.ndarray,
+    numeric: np.ndarray,
+    atol: float,
+    rtol: float,
+) -> None:
     excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
     excess = np.where(np.isnan(excess), np.inf, excess)
     if excess.max(initial=-np.inf) <= 0:

@@ -109,8 +109,9 @@ class MatMul(Function):
     def forward(ctx, a, b):
         a_shape, b_shape = np.shape(a), np.shape(b)
         if not a_shape or not b_shape:
-            raise ShapeError(f"MatMul: both operands need at least 1 dimension, got {a_shape} "
-                             f"@ {b_shape}")
+            raise ShapeError(
+                f"MatMul: both operands need at least 1 dimension, got {a_shape} @ {b_shape}"
+            )
         k_a = a_shape[-1]
         k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
         if k_a != k_b:
@@ -284,8 +285,9 @@ class Min(_ExtremeAlongAxis):
         return out if keepdims else np.squeeze(out, axis=axis)
 
 
-def max_or_min(x: Variable, op: type[Function], axis: Any, keepdims: bool, dim: Any,
-               keepdim: bool | None) -> Variable | MinMax:
+def max_or_min(
+    x: Variable, op: type[Function], axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
+) -> Variable | MinMax:
     """``max()``/``min()``: a 0-d Variable without an axis, ``(values, indices)`` with one."""
     axis, keepdims = reduction_args(axis, keepdims, dim, keepdim)
     if axis is None:
@@ -350,9 +352,7 @@ def normalize_index(index: Any) -> Any:
 def _is_basic(index: Any) -> bool:
     """True for indices without integer arrays (no element can be picked twice)."""
     parts = index if isinstance(index, tuple) else (index,)
-    return all(
-        not isinstance(p, np.ndarray) or p.dtype == np.bool_ for p in parts
-    )
+    return all(not isinstance(p, np.ndarray) or p.dtype == np.bool_ for p in parts)
 
 
 class Index(Function):
@@ -645,7 +645,9 @@ class NllLoss(Function):
     def forward(ctx, log_probs, target, reduction="mean"):
         target = np.asarray(target)
         if target.dtype.kind not in "iu":
-            raise OperandError(f"NllLoss: target must hold integer class indices, got {target.dtype}")
+            raise OperandError(
+                f"NllLoss: target must hold integer class indices, got {target.dtype}"
+            )
         if log_probs.ndim == 1:
             log_probs, target = log_probs[np.newaxis], target.reshape(1)
         if target.shape != log_probs.shape[:1]:
@@ -726,7 +728,10 @@ class BinaryCrossEntropyWithLogits(Function):
 
 #: Every built-in op, for the op-table test that keeps each one covered.
 BUILTIN_OPS: tuple[type[Function], ...] = tuple(
-    obj for obj in list(globals().values())
-    if isinstance(obj, type) and issubclass(obj, Function) and obj.__module__ == __name__
+    obj
+    for obj in list(globals().values())
+    if isinstance(obj, type)
+    and issubclass(obj, Function)
+    and obj.__module__ == __name__
     and not obj.__name__.startswith("_")
 )

@@ -71,8 +71,16 @@ class Variable:
     copied); Python floats and lists of floats take the default dtype (float32).
     """
 
-    __slots__ = ("__weakref__", "_id", "_node", "_retains_grad", "data", "grad", "name",
-                 "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_id",
+        "_node",
+        "_retains_grad",
+        "data",
+        "grad",
+        "name",
+        "requires_grad",
+    )
     __array_ufunc__ = None  # make `ndarray + Variable` call Variable.__radd__
     __hash__ = object.__hash__  # __eq__ compares values; identity stays the hash
 
@@ -300,33 +308,69 @@ class Variable:
         return self.data >= as_array(_operand(">=", other))
 
     # -------------------------------------------------------------------------------- methods
-    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Variable:
+    def sum(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
+        keepdim: bool | None = None,
+    ) -> Variable:
         """Sum over ``axis`` (or ``dim``); all axes when None."""
         return _ops.Sum.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
 
-    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-             keepdim: bool | None = None) -> Variable:
+    def mean(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
+        keepdim: bool | None = None,
+    ) -> Variable:
         """Mean over ``axis`` (or ``dim``); all axes when None."""
         return _ops.Mean.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
 
-    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Variable | MinMax:
+    def max(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
+        keepdim: bool | None = None,
+    ) -> Variable | MinMax:
         """Largest value (a 0-d Variable); with an axis, PyTorch's ``(values, indices)`` pair."""
         return _ops.max_or_min(self, _ops.Max, axis, keepdims, dim, keepdim)
 
-    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: bool | None = None) -> Variable | MinMax:
+    def min(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
+        keepdim: bool | None = None,
+    ) -> Variable | MinMax:
         """Smallest value (a 0-d Variable); with an axis, PyTorch's ``(values, indices)`` pair."""
         return _ops.max_or_min(self, _ops.Min, axis, keepdims, dim, keepdim)
 
-    def amax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-             keepdim: bool | None = None) -> Variable:
+    def amax(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
+        keepdim: bool | None = None,
+    ) -> Variable:
         """Largest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
         return _ops.Amax.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
 
-    def amin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-             keepdim: bool | None = None) -> Variable:
+    def amin(
+        self,
+        axis: Any = None,
+        keepdims: bool = False,
+        *,
+        dim: Any = None,
+        keepdim: bool | None = None,
+    ) -> Variable:
         """Smallest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
         return _ops.Amin.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
 
@@ -360,7 +404,7 @@ class Variable:
         return _ops.Permute.apply(self, tuple(dims))
 
     @property
-    def T(self) -> Variable:  # noqa: N802 - PyTorch's name
+    def T(self) -> Variable:
         """All axes reversed."""
         return _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1)))
 
@@ -370,12 +414,12 @@ class Variable:
             new = tuple(n for n in shape if n != 1)
         else:
             axis %= self.ndim
-            new = shape if shape[axis] != 1 else shape[:axis] + shape[axis + 1:]
+            new = shape if shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
         return self.reshape(new)
 
     def unsqueeze(self, axis: int) -> Variable:
         axis = axis % (self.ndim + 1)
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+        return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 
     def exp(self) -> Variable:
         return _ops.Exp.apply(self)
@@ -389,7 +433,7 @@ class Variable:
     def abs(self) -> Variable:
         return _ops.Abs.apply(self)
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Variable:  # noqa: A002
+    def clip(self, min: float | None = None, max: float | None = None) -> Variable:
         """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max)."""
         return _ops.Clamp.apply(self, min, max)
 

@@ -1,0 +1,89 @@
+"""``Dataset``, ``TensorDataset`` and ``DataLoader``: batches of Variables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import rng
+from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.variable import Variable, as_array
+
+
+class Dataset:
+    """Something indexable with a length; ``__getitem__`` returns a tuple of arrays."""
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class TensorDataset(Dataset):
+    """Rows of equally long arrays (or Variables): ``dataset[i] == (a[i], b[i], ...)``."""
+
+    def __init__(self, *arrays: Any) -> None:
+        if not arrays:
+            raise ShapeError("TensorDataset needs at least one array")
+        self.arrays = tuple(as_array(a) for a in arrays)
+        lengths = {len(a) for a in self.arrays}
+        if len(lengths) != 1:
+            raise ShapeError(
+                "TensorDataset: size mismatch between arrays: lengths "
+                + ", ".join(str(len(a)) for a in self.arrays)
+            )
+
+    def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
+        return tuple(a[index] for a in self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+
+class DataLoader:
+    """Batches of a Dataset as tuples of Variables (which do not require grad).
+
+    ``shuffle`` draws a new order every epoch, from ``np.random.default_rng(seed)`` when a seed
+    is given, else from the generator ``gradviz.manual_seed`` set. The last partial batch is kept
+    unless ``drop_last``.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        batch_size: int = 1,
+        shuffle: bool = False,
+        seed: int | None = None,
+        drop_last: bool = False,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size should be a positive integer, got {batch_size}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self._generator = None if seed is None else np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[Variable, ...]]:
+        n = len(self.dataset)
+        order = np.arange(n)
+        if self.shuffle:
+            (self._generator or rng.default_generator()).shuffle(order)
+        for start in range(0, n, self.batch_size):
+            index = order[start : start + self.batch_size]
+            if self.drop_last and len(index) < self.batch_size:
+                return
+            yield tuple(Variable(a) for a in self._fetch(index))
+
+    def _fetch(self, index: np.ndarray) -> tuple[np.ndarray, ...]:
+        if isinstance(self.dataset, TensorDataset):
+            return self.dataset[index]
+        rows = [self.dataset[int(i)] for i in index]
+        return tuple(np.stack(column) for column in zip(*rows, strict=False))

@@ -1,0 +1,181 @@
+"""Layers and losses as Modules, each a thin wrapper over ``functional``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+from gradviz.autograd import functional as F
+from gradviz.autograd import rng
+from gradviz.autograd.nn.module import Module, new_parameter
+from gradviz.autograd.variable import Variable
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias`` with weight ``(out_features, in_features)``.
+
+    Initialised as PyTorch does: weight and bias uniform in ``±1/sqrt(in_features)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1 / math.sqrt(in_features) if in_features else 0.0
+        generator = rng.default_generator()
+        self.weight = new_parameter((out_features, in_features), bound, generator)
+        if bias:
+            self.bias = new_parameter((out_features,), bound, generator)
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Variable) -> Variable:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class Sequential(Module):
+    """Modules applied in order; parameters are named by position (``0.weight``)."""
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for index, module in enumerate(modules):
+            self.add_module(str(index), module)
+
+    def forward(self, x: Any) -> Any:
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        self.add_module(str(len(self)), module)
+        return self
+
+
+class ReLU(Module):
+    def forward(self, x: Variable) -> Variable:
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x: Variable) -> Variable:
+        return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x: Variable) -> Variable:
+        return F.tanh(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: Variable) -> Variable:
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x: Variable) -> Variable:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x: Variable) -> Variable:
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Dropout(Module):
+    """Zeroes elements with probability ``p`` in training mode; the identity in eval mode."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout(x, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Flatten(Module):
+    def __init__(self, start_dim: int = 1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+
+    def forward(self, x: Variable) -> Variable:
+        return x.flatten(self.start_dim)
+
+
+class Identity(Module):
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.mse_loss(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.cross_entropy(input, target, self.reduction)
+
+
+class NLLLoss(_Loss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.nll_loss(input, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.binary_cross_entropy(input, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.binary_cross_entropy_with_logits(input, target, self.reduction)

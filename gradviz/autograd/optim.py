@@ -1,0 +1,146 @@
+"""Optimizers with PyTorch's exact update rules: ``SGD`` and ``Adam``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import hooks
+from gradviz.autograd.errors import OperandError
+from gradviz.autograd.variable import Variable
+
+
+class Optimizer:
+    """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
+
+    defaults: dict[str, Any]
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state: dict[int, dict[str, Any]] = {}
+        params = list(params)
+        if not params:
+            raise OperandError(f"{type(self).__name__} got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups: list[dict[str, Any]] = []
+        for group in groups:
+            group = {**defaults, **group, "params": list(group["params"])}
+            for p in group["params"]:
+                if not isinstance(p, Variable) or not p.is_leaf:
+                    raise OperandError(
+                        f"{type(self).__name__} can only optimize leaf Variables, got "
+                        + (
+                            f"a {type(p).__name__}"
+                            if not isinstance(p, Variable)
+                            else f"a non-leaf Variable (output of {p.op})"
+                        )
+                    )
+            self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients: to None (PyTorch's default) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad = np.zeros_like(p.grad)
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        active = hooks.ACTIVE
+        if active:
+            for hook in active:
+                hook.optimizer_step(self, "begin")
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, p.grad, group, self.state.setdefault(p._id, {}))
+        if active:
+            for hook in active:
+                hook.optimizer_step(self, "end")
+
+    def _update(
+        self, p: Variable, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({settings})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with PyTorch's momentum, dampening and Nesterov rules."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+    ) -> None:
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise OperandError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+            },
+        )
+
+    def _update(self, p, grad, group, state):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p.data
+        momentum = group["momentum"]
+        if momentum:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = state["momentum_buffer"] = grad.copy()
+            else:
+                buffer *= momentum
+                buffer += (1 - group["dampening"]) * grad
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        p.data -= group["lr"] * grad
+
+
+class Adam(Optimizer):
+    """Adam with PyTorch's bias corrections and L2 ``weight_decay``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+    ) -> None:
+        super().__init__(
+            params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
+        )
+
+    def _update(self, p, grad, group, state):
+        beta1, beta2 = group["betas"]
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * p.data
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * grad
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * grad * grad
+        step_size = group["lr"] / (1 - beta1**step)
+        denom = np.sqrt(exp_avg_sq) / np.sqrt(1 - beta2**step) + group["eps"]
+        p.data -= step_size * exp_avg / denom
