@@ -44,6 +44,18 @@ for _name, _module in {
 
 __version__ = "0.1.0"
 
+_VIZ_NAMES = {"trace": "gradviz.viz", "load_trace": "gradviz.viz", "render": "gradviz.viz",
+              "Trace": "gradviz.viz"}
+
+
+def __getattr__(name: str) -> object:
+    """Import the visualizer only when one of its names is used (the engine stays viz-free)."""
+    if name in _VIZ_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_VIZ_NAMES[name]), name)
+    raise AttributeError(f"module 'gradviz' has no attribute {name!r}")
+
 __all__ = [
     "BackwardError",
     "Function",
