@@ -35,26 +35,28 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             hook.backward_begin(root, grad)
     pending: dict[int, np.ndarray] = {root._id: grad}
     ready = [root]
-    while ready:
-        variable = ready.pop()
-        g = pending.pop(variable._id)
-        if active:
-            for hook in active:
-                hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
-        node = variable._node
-        if node is None:
-            if variable.grad is None:
-                variable.grad = g if g.flags.writeable else g.copy()
-            else:
-                variable.grad = variable.grad + g
-            continue
-        if variable._retains_grad:
-            variable.grad = g if variable.grad is None else variable.grad + g
-        _run_node(node, g, pending, consumers, ready)
-        if not retain_graph:
-            node.saved_tensors = None
-            node.__dict__.clear()
-            node._freed = True
+    # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
+    with np.errstate(all="ignore"):
+        while ready:
+            variable = ready.pop()
+            g = pending.pop(variable._id)
+            if active:
+                for hook in active:
+                    hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
+            node = variable._node
+            if node is None:
+                if variable.grad is None:  # own it: a view may share memory with other grads
+                    variable.grad = g if g.base is None and g.flags.writeable else g.copy()
+                else:
+                    variable.grad = variable.grad + g
+                continue
+            if variable._retains_grad:
+                variable.grad = g if variable.grad is None else variable.grad + g
+            _run_node(node, g, pending, consumers, ready)
+            if not retain_graph:
+                node.saved_tensors = None
+                node.__dict__.clear()
+                node._freed = True
     if active:
         for hook in active:
             hook.backward_end(root)

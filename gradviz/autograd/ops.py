@@ -129,10 +129,10 @@ class MatMul(Function):
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
         g2 = grad
+        if b.ndim == 1:  # first: for vector @ vector the gradient is 0-d
+            g2 = g2[..., np.newaxis]
         if a.ndim == 1:
             g2 = g2[..., np.newaxis, :]
-        if b.ndim == 1:
-            g2 = g2[..., np.newaxis]
         grad_a = grad_b = None
         if need_a:
             grad_a = g2 @ np.swapaxes(b2, -1, -2)
@@ -173,7 +173,9 @@ class Linear(Function):
         if need_w:
             g2 = grad.reshape(-1, grad.shape[-1])
             grad_w = g2.T @ x.reshape(-1, x.shape[-1])
-        if need_b and need_b[0]:
+        if not need_b:  # called without bias: one gradient per input
+            return grad_x, grad_w
+        if need_b[0]:
             grad_b = grad.reshape(-1, grad.shape[-1]).sum(axis=0)
         return grad_x, grad_w, grad_b
 
@@ -342,8 +344,11 @@ def normalize_index(index: Any) -> Any:
     """Replace Variables inside an index by their arrays (indices carry no gradient)."""
     if isinstance(index, Variable):
         return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Variable) else i for i in index)
+    if isinstance(index, tuple):  # lists inside become arrays, so repeats accumulate
+        return tuple(
+            i.data if isinstance(i, Variable) else np.asarray(i) if isinstance(i, list) else i
+            for i in index
+        )
     if isinstance(index, list):
         return np.asarray(index)
     return index
