@@ -9,8 +9,12 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
+
+
+class StateDictError(GradvizError, RuntimeError):
+    """Missing, unexpected or mis-shaped entries in ``load_state_dict`` (a RuntimeError)."""
 
 
 class Parameter(Variable):
@@ -160,25 +164,39 @@ class Module:
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
-        """Copy arrays into the parameters of the same names (in place, shapes checked)."""
+        """Copy arrays into the parameters of the same names (in place, shapes checked).
+
+        Every entry is checked before any is copied, so a failed load leaves the model as it was.
+        Raises ``StateDictError`` (a ``RuntimeError``, as in PyTorch) listing every problem.
+        """
         params = dict(self.named_parameters())
-        missing = [n for n in params if n not in state_dict]
-        unexpected = [n for n in state_dict if n not in params]
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"error loading state_dict into {type(self).__name__}: "
-                f"missing keys {missing}, unexpected keys {unexpected}"
-            )
+        problems = []
+        if strict:
+            missing = [n for n in params if n not in state_dict]
+            unexpected = [n for n in state_dict if n not in params]
+            if missing:
+                problems.append("Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
+            if unexpected:
+                problems.append(
+                    "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected))
+                )
+        updates = []
         for name, value in state_dict.items():
             if name not in params:
                 continue
-            array = as_array(value)
-            param = params[name]
+            array, param = as_array(value), params[name]
             if array.shape != param.shape:
-                raise ShapeError(
-                    f"size mismatch for {name}: copying a param with shape {array.shape}, "
-                    f"the shape in the current model is {param.shape}"
+                problems.append(
+                    f"size mismatch for {name}: copying a param with shape {array.shape} from "
+                    f"checkpoint, the shape in current model is {param.shape}"
                 )
+            updates.append((param, array))
+        if problems:
+            raise StateDictError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(problems)
+            )
+        for param, array in updates:
             param.data[...] = array
 
     # ------------------------------------------------------------------------------ repr
@@ -187,15 +205,17 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = []
-        for name, child in self._modules.items():
-            body = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {body}")
+        """PyTorch's layout: settings and then ``(name): child`` lines, children indented."""
         extra = self.extra_repr()
-        if not lines:
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [
+            f"({name}): " + repr(child).replace("\n", "\n  ")
+            for name, child in self._modules.items()
+        ]
+        if not child_lines and len(extra_lines) <= 1:
             return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
-        return head + "\n" + "\n".join(lines) + "\n)"
+        body = "\n  ".join(extra_lines + child_lines)
+        return f"{type(self).__name__}(\n  {body}\n)"
 
 
 def new_parameter(
