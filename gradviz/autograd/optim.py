@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -142,5 +143,6 @@ class Adam(Optimizer):
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad
         step_size = group["lr"] / (1 - beta1**step)
-        denom = np.sqrt(exp_avg_sq) / np.sqrt(1 - beta2**step) + group["eps"]
+        # math.sqrt keeps a Python float: an np.float64 scalar would promote float32 to float64.
+        denom = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + group["eps"]
         p.data -= step_size * exp_avg / denom
