@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 _ids = itertools.count(1)
 _default_dtype = np.dtype(np.float32)
 
-Operand = "Variable | np.ndarray | float | int"
-
 
 def set_default_dtype(dtype: Any) -> None:
     """Set the float dtype that Python scalars, lists and new parameters take (float32 at start)."""
@@ -290,10 +288,14 @@ class Variable:
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        return self.data == as_array(_operand("==", other))
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented  # `x == None` is False, as in PyTorch
+        return self.data == as_array(other)
 
     def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        return self.data != as_array(_operand("!=", other))
+        if not isinstance(other, _COMPARABLE):
+            return NotImplemented
+        return self.data != as_array(other)
 
     def __lt__(self, other: Any) -> np.ndarray:
         return self.data < as_array(_operand("<", other))
@@ -457,6 +459,9 @@ class Variable:
 
     def double(self) -> Variable:
         return self.astype(np.float64)
+
+
+_COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)
 
 
 def _operand(symbol: str, value: Any) -> Any:
