@@ -9,8 +9,17 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import OperandError
+from gradviz.autograd.errors import GradvizError, OperandError
 from gradviz.autograd.variable import Variable
+
+
+class OptimizerError(GradvizError, ValueError):
+    """A bad optimizer setting or parameter list (a ValueError, as PyTorch raises)."""
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise OptimizerError(message)
 
 
 class Optimizer:
@@ -23,21 +32,25 @@ class Optimizer:
         self.state: dict[int, dict[str, Any]] = {}
         params = list(params)
         if not params:
-            raise OperandError(f"{type(self).__name__} got an empty parameter list")
+            raise OptimizerError(f"{type(self).__name__} got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         self.param_groups: list[dict[str, Any]] = []
+        seen: set[int] = set()
         for group in groups:
             group = {**defaults, **group, "params": list(group["params"])}
             for p in group["params"]:
-                if not isinstance(p, Variable) or not p.is_leaf:
+                if not isinstance(p, Variable):
                     raise OperandError(
-                        f"{type(self).__name__} can only optimize leaf Variables, got "
-                        + (
-                            f"a {type(p).__name__}"
-                            if not isinstance(p, Variable)
-                            else f"a non-leaf Variable (output of {p.op})"
-                        )
+                        f"{type(self).__name__} can only optimize Variables, got a "
+                        f"{type(p).__name__}"
                     )
+                if not p.is_leaf:
+                    raise OptimizerError(
+                        f"{type(self).__name__} can't optimize a non-leaf Variable "
+                        f"(output of {p.op})"
+                    )
+                _check(p._id not in seen, "a parameter appears more than once in param_groups")
+                seen.add(p._id)
             self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -85,8 +98,13 @@ class SGD(Optimizer):
         weight_decay: float = 0,
         nesterov: bool = False,
     ) -> None:
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise OperandError("Nesterov momentum requires a momentum and zero dampening")
+        _check(lr >= 0, f"Invalid learning rate: {lr}")
+        _check(momentum >= 0, f"Invalid momentum value: {momentum}")
+        _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")
+        _check(
+            not nesterov or (momentum > 0 and dampening == 0),
+            "Nesterov momentum requires a momentum and zero dampening",
+        )
         super().__init__(
             params,
             {
@@ -124,6 +142,11 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0,
     ) -> None:
+        _check(lr >= 0, f"Invalid learning rate: {lr}")
+        _check(eps >= 0, f"Invalid epsilon value: {eps}")
+        _check(0 <= betas[0] < 1, f"Invalid beta parameter at index 0: {betas[0]}")
+        _check(0 <= betas[1] < 1, f"Invalid beta parameter at index 1: {betas[1]}")
+        _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")
         super().__init__(
             params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
         )
