@@ -1,0 +1,1000 @@
+"""Graph -> DOT -> SVG/PNG: the only place in gradviz that writes DOT.
+
+Visual vocabulary (shown in every picture as a legend; close to torchviz's colours):
+
+============================  =================================================================
+input (data, targets)         rounded box, grey
+parameter (``fc1.weight``)    rounded box, light blue, named by module path, with its shape
+op (``Linear``, ``Relu``)     box, light grey: op name, output shape and dtype, value summary
+loss (the graph's root)       box, green, bold border
+needs no gradient             dimmed: grey text, dashed grey border (``requires_grad=False``)
+module                        dashed rounded cluster labelled ``path: Class`` (nested)
+collapsed module              3-D box: ``path: Class``, op count, input and output shapes
+============================  =================================================================
+
+Backward view: arrows point the way the gradient flows, from the loss down to the parameters
+(the loss is drawn at the top). Every node carries its backward step badge (``#n``, the order
+in which the engine handled it) and its gradient norm, and is filled on a log scale of that
+norm: six bins between the smallest and the largest non-zero norm of the picture, light yellow
+(small) to dark brown (large); the legend prints each bin's range. Special cases keep their
+own look: NaN or Inf in a gradient is red; a gradient that was computed and is exactly zero is
+white with ``grad = 0``; a gradient that was never computed (``grad`` is ``None``) is a dashed
+grey outline with ``no grad``. Parameters keep a light blue name cell and add the optimizer's
+update-to-weight ratio when a step was recorded.
+
+Every string that comes from user code goes through :func:`_html` (HTML-escaped, control
+characters dropped, long strings shortened) or :func:`_text` before it reaches DOT, so names
+such as ``<lambda>`` or ``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
+The DOT is deterministic: nodes in id order, clusters numbered in order of first use, no
+absolute paths, so golden files can be compared.
+
+Layout: the system ``dot`` when it is on PATH, else the ``graphviz-pure`` program from its
+wheel; both are run here on the DOT source, and the bytes written atomically to the exact path.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import networkx as nx
+import numpy as np
+
+from gradviz.autograd.errors import GradvizError
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "FORMATS",
+    "VIEWS",
+    "Drawing",
+    "LayoutError",
+    "LayoutProgramNotFound",
+    "RenderError",
+    "Rendered",
+    "build",
+    "layout_program",
+    "render",
+    "write",
+]
+
+VIEWS = ("forward", "backward")
+FORMATS = ("svg", "png", "dot")
+DEFAULT_MAX_NODES = 1500
+PNG_DPI = 110
+
+# ------------------------------------------------------------------------------ vocabulary
+FONT = "Helvetica"
+INPUT_FILL = "#d0d0d0"
+PARAM_FILL = "lightblue"
+OP_FILL = "#ececec"
+LOSS_FILL = "darkolivegreen1"
+COLLAPSED_FILL = "#e4eef7"
+DIM_FILL = "#f7f7f7"
+DIM_LINE = "#b0b0b0"
+DIM_TEXT = "#8c8c8c"
+NAN_FILL = "#ff3b30"
+NAN_LINE = "#b00000"
+MODULE_LINE = "#6f6f6f"
+EDGE = "#4d4d4d"
+GRAD_EDGE = "#8c2d04"
+BADGE = "#303030"
+#: Gradient magnitude, small to large (log scale); the last two take white text.
+MAGNITUDE = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e", "#993404")
+_DARK_BINS = 2
+
+
+class RenderError(GradvizError, ValueError):
+    """An unknown view or format, or a graph that cannot be drawn."""
+
+
+class LayoutProgramNotFound(GradvizError, RuntimeError):
+    """Neither the system ``dot`` nor the ``graphviz-pure`` program can be found."""
+
+
+class LayoutError(GradvizError, RuntimeError):
+    """The layout program ran and failed."""
+
+
+# ---------------------------------------------------------------------------- layout program
+def _scripts_dirs() -> list[Path]:
+    dirs = []
+    for candidate in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        if candidate and Path(candidate) not in dirs:
+            dirs.append(Path(candidate))
+    return dirs
+
+
+def _find_layout_program() -> tuple[str, str] | None:
+    """``(name, path)`` of the program that will lay graphs out, or None."""
+    dot = shutil.which("dot")
+    if dot:
+        return "dot", dot
+    exe = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
+    for folder in _scripts_dirs():
+        candidate = folder / exe
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return "graphviz-pure", str(candidate)
+    found = shutil.which("graphviz-pure")
+    return ("graphviz-pure", found) if found else None
+
+
+_NOT_FOUND = (
+    "no layout program found: neither Graphviz's `dot` is on PATH nor the `graphviz-pure` "
+    "program is installed; run `pip install graphviz-pure` (or install Graphviz), "
+    "or write DOT with format='dot' / --format dot"
+)
+
+
+def layout_program() -> tuple[str, str, str]:
+    """``(name, path, version)`` of the layout program (``gradviz doctor`` prints it).
+
+    Raises :class:`LayoutProgramNotFound` when there is none.
+    """
+    found = _find_layout_program()
+    if found is None:
+        raise LayoutProgramNotFound(_NOT_FOUND)
+    name, path = found
+    try:
+        done = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=30)
+        text = (done.stderr or done.stdout).strip()
+    except (OSError, subprocess.SubprocessError) as error:
+        text = f"unknown ({error})"
+    match = re.search(r"version\s+([^\s]+(?:\s+\([^)]*\))?)", text)
+    return name, path, match.group(1) if match else (text.splitlines() or ["unknown"])[0]
+
+
+def _layout(source: str, fmt: str) -> tuple[bytes, str]:
+    """Run the layout program on DOT ``source``; return the output bytes and the program name."""
+    found = _find_layout_program()
+    if found is None:
+        raise LayoutProgramNotFound(_NOT_FOUND)
+    name, path = found
+    cmd = [path, f"-T{fmt}"]
+    if fmt == "png":
+        cmd.append(f"-Gdpi={PNG_DPI}")
+    try:
+        done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True)
+    except OSError as error:
+        raise LayoutError(f"could not run the layout program {name} ({path}): {error}") from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise LayoutError(
+            f"the layout program {name} failed (exit {done.returncode}): " + " | ".join(message)
+        )
+    return done.stdout, name
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that lays itself out with gradviz's layout program.
+
+    ``pipe()`` and Jupyter's inline display work with only ``graphviz-pure`` installed.
+    ``depth`` is the module depth drawn (None: every module expanded), ``auto_collapsed`` says
+    whether the node budget chose it, ``note`` is a one-line message about that (or "").
+    """
+
+    depth: int | None = None
+    auto_collapsed: bool = False
+    note: str = ""
+    node_count: int = 0
+
+    def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kw: Any):
+        fmt = format or self.format or "svg"
+        data = self.source.encode("utf-8") if fmt in ("dot", "gv") else _layout(self.source, fmt)[0]
+        return data.decode(encoding) if encoding else data
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What :func:`write` did: the file, its format, the layout program, the depth drawn."""
+
+    path: Path
+    format: str
+    view: str
+    program: str | None
+    depth: int | None
+    auto_collapsed: bool
+    nodes: int
+    note: str
+
+
+# ------------------------------------------------------------------------------ formatting
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SAFE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _clean(value: Any, limit: int = 48) -> str:
+    text = _CONTROL.sub("", str(value)).replace("\n", " ").replace("\t", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _html(value: Any, limit: int = 48) -> str:
+    """A user string as HTML-label text: escaped, no control characters, shortened."""
+    return html.escape(_clean(value, limit), quote=True)
+
+
+def _text(value: Any, limit: int = 400) -> str:
+    """A user string as an escaped DOT attribute value (tooltips)."""
+    return graphviz.escape(_clean(value, limit).replace("\\", "/"))
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "?"
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    return f"{x:.2e}"
+
+
+def _shape(shape: Any) -> str:
+    if shape is None:
+        return "?"
+    shape = tuple(shape)
+    if not shape:
+        return "scalar"
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _bad(stats: Mapping[str, Any] | None) -> str:
+    """Bad-value counts as text ("3 NaN, 1 Inf"), or ""."""
+    if not stats:
+        return ""
+    parts = [
+        f"{int(stats[k])} {k.upper() if k == 'nan' else 'Inf'}"
+        for k in ("nan", "inf")
+        if stats.get(k)
+    ]
+    return ", ".join(p.replace("NAN", "NaN") for p in parts)
+
+
+def _value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
+    if not stats:
+        return ""
+    if shape is not None and int(np.prod(tuple(shape), dtype=np.int64)) == 1:
+        return f"value {_num(stats.get('mean'))}"
+    return f"mean {_num(stats.get('mean'))}  std {_num(stats.get('std'))}"
+
+
+def _stats_text(stats: Mapping[str, Any] | None) -> str:
+    if not stats:
+        return "none"
+    keys = ("min", "max", "mean", "std", "norm")
+    text = ", ".join(f"{k} {_num(stats.get(k))}" for k in keys)
+    bad = _bad(stats)
+    return text + (f", {bad}" if bad else "")
+
+
+def _natural(node_id: Any) -> tuple:
+    match = re.fullmatch(r"([A-Za-z_]*)(\d+)", str(node_id))
+    return (0, match.group(1), int(match.group(2))) if match else (1, str(node_id), 0)
+
+
+def _is_bad(stats: Mapping[str, Any] | None) -> bool:
+    return bool(stats) and bool(stats.get("nan") or stats.get("inf"))
+
+
+# ------------------------------------------------------------------------------ the scene
+@dataclass
+class _Group:
+    """A collapsed module: one drawn node standing for every node under ``path``."""
+
+    id: str
+    path: str
+    members: list[str]
+
+
+class _Scene:
+    """The graph prepared for drawing: selected nodes, owners, module depth, groups."""
+
+    def __init__(self, graph: nx.DiGraph, view: str) -> None:
+        self.graph = graph
+        self.view = view
+        self.root = graph.graph.get("root")
+        if self.root not in graph:
+            self.root = None
+        nodes: Iterable[Any] = graph.nodes
+        if view == "backward" and self.root is not None:
+            nodes = nx.ancestors(graph, self.root) | {self.root}
+        self.nodes = sorted(nodes, key=_natural)
+        self.selected = set(self.nodes)
+        modules = dict(graph.graph.get("modules") or {})
+        self.modules = modules
+        self.owner = {n: self._owner(n, graph.nodes[n]) for n in self.nodes}
+        self.parts = {
+            n: tuple(p for p in self.owner[n].split(".") if p) if self.owner[n] else ()
+            for n in self.nodes
+        }
+        self.max_depth = max((len(p) for p in self.parts.values()), default=0)
+
+    def _owner(self, node: Any, attrs: Mapping[str, Any]) -> str:
+        module = attrs.get("module") or ""
+        if not module and attrs.get("kind") == "param":
+            name = str(attrs.get("name") or "")
+            if "." in name and name.rsplit(".", 1)[0] in self.modules:
+                module = name.rsplit(".", 1)[0]
+        return str(module)
+
+    def count(self, depth: int | None) -> int:
+        """How many nodes the picture has when modules deeper than ``depth`` are collapsed."""
+        if depth is None or depth >= self.max_depth:
+            return len(self.nodes)
+        groups = set()
+        count = 0
+        for node in self.nodes:
+            parts = self.parts[node]
+            if len(parts) > depth:
+                groups.add(parts[: depth + 1])
+            else:
+                count += 1
+        return count + len(groups)
+
+    def choose_depth(self, depth: int | None, max_nodes: int) -> tuple[int | None, bool]:
+        """The depth to draw, and whether the budget chose it."""
+        if depth is not None:
+            if depth < 0:
+                raise RenderError(f"depth must be 0 or more, got {depth}")
+            return (None if depth >= self.max_depth else depth), False
+        if self.count(None) <= max_nodes:
+            return None, False
+        for candidate in range(self.max_depth - 1, -1, -1):
+            if self.count(candidate) <= max_nodes:
+                return candidate, True
+        return 0, True
+
+
+# ------------------------------------------------------------------------------ build
+def build(
+    graph: nx.DiGraph, view: str, depth: int | None = None, max_nodes: int = DEFAULT_MAX_NODES
+) -> Drawing:
+    """Draw ``graph`` (the pinned trace-graph schema) as a :class:`Drawing` (a Digraph).
+
+    ``view`` is ``"forward"`` or ``"backward"``. ``depth=N`` collapses modules nested deeper
+    than N (``fc1`` is depth 1, ``enc.block1`` depth 2) into one node each; without it,
+    a picture of more than ``max_nodes`` nodes takes the largest depth that fits, and the
+    Drawing's ``note`` says so.
+    """
+    if view not in VIEWS:
+        raise RenderError(f"view must be 'forward' or 'backward', got {view!r}")
+    if not isinstance(graph, nx.DiGraph):
+        raise RenderError(f"expected a networkx.DiGraph, got {type(graph).__name__}")
+    scene = _Scene(graph, view)
+    chosen, auto = scene.choose_depth(depth, max_nodes)
+    return _Builder(scene, chosen, auto, max_nodes).draw()
+
+
+class _Builder:
+    def __init__(self, scene: _Scene, depth: int | None, auto: bool, max_nodes: int) -> None:
+        self.scene = scene
+        self.graph = scene.graph
+        self.view = scene.view
+        self.backward = scene.view == "backward"
+        self.depth = depth
+        self.auto = auto
+        self.max_nodes = max_nodes
+        # which drawn node stands for each graph node
+        self.rep: dict[Any, str] = {}
+        self.groups: dict[tuple[str, ...], _Group] = {}
+        self.ids: dict[Any, str] = {}
+        self._assign()
+        self.bins = self._magnitude_bins()
+
+    # ----------------------------------------------------------------------- structure
+    def _assign(self) -> None:
+        used = set()
+        for n in self.scene.nodes:
+            text = str(n)
+            self.ids[n] = text if _SAFE_ID.match(text) and text not in used else f"n{len(used)}"
+            used.add(self.ids[n])
+        for n in self.scene.nodes:
+            parts = self.scene.parts[n]
+            if self.depth is not None and len(parts) > self.depth:
+                key = parts[: self.depth + 1]
+                group = self.groups.get(key)
+                if group is None:
+                    group = _Group(f"m{len(self.groups) + 1}", ".".join(key), [])
+                    self.groups[key] = group
+                group.members.append(n)
+                self.rep[n] = group.id
+            else:
+                self.rep[n] = self.ids[n]
+
+    def _cluster_path(self, n: Any) -> tuple[str, ...]:
+        parts = self.scene.parts[n]
+        if self.depth is not None and len(parts) > self.depth:
+            return parts[: self.depth]
+        return parts
+
+    def _magnitude_bins(self) -> tuple[float, float] | None:
+        """log10 range of the non-zero, finite gradient norms drawn (None: nothing to colour)."""
+        if not self.backward:
+            return None
+        logs = []
+        for n in self.scene.nodes:
+            norm = _grad_norm(self.graph.nodes[n].get("grad"))
+            if norm is not None and norm > 0 and math.isfinite(norm):
+                logs.append(math.log10(norm))
+        if not logs:
+            return None
+        return min(logs), max(logs)
+
+    def _fill_for(self, norm: float) -> tuple[str, str]:
+        """(fill, font colour) of a non-zero finite gradient norm."""
+        lo, hi = self.bins or (0.0, 0.0)
+        if hi - lo < 1e-12:
+            index = len(MAGNITUDE) // 2
+        else:
+            pos = (math.log10(norm) - lo) / (hi - lo)
+            index = min(len(MAGNITUDE) - 1, max(0, int(pos * len(MAGNITUDE))))
+        font = "white" if index >= len(MAGNITUDE) - _DARK_BINS else "black"
+        return MAGNITUDE[index], font
+
+    # ----------------------------------------------------------------------- drawing
+    def draw(self) -> Drawing:
+        g = self.graph
+        title = self._title()
+        dot = Drawing(
+            name=self.view,
+            graph_attr={
+                "rankdir": "TB",
+                "fontname": FONT,
+                "fontsize": "12",
+                "label": f"<{title}>",
+                "labelloc": "t",
+                "labeljust": "l",
+                "nodesep": "0.25",
+                "ranksep": "0.35",
+                "newrank": "true",
+            },
+            node_attr={
+                "shape": "box",
+                "style": "filled",
+                "fontname": FONT,
+                "fontsize": "10",
+                "margin": "0.06,0.03",
+                "height": "0.2",
+                "penwidth": "1",
+            },
+            edge_attr={"color": GRAD_EDGE if self.backward else EDGE, "arrowsize": "0.7"},
+        )
+        # cluster tree: path -> items (node statements) and child paths, in first-use order
+        items: dict[tuple[str, ...], list[tuple[str, dict[str, str]]]] = {(): []}
+        order: list[tuple[str, ...]] = [()]
+        done_groups = set()
+        for n in self.scene.nodes:
+            path = self._cluster_path(n)
+            for k in range(1, len(path) + 1):
+                if path[:k] not in items:
+                    items[path[:k]] = []
+                    order.append(path[:k])
+            rep = self.rep[n]
+            if rep == self.ids[n]:
+                items[path].append((rep, self._node_attrs(n)))
+            elif rep not in done_groups:
+                done_groups.add(rep)
+                group = next(gr for gr in self.groups.values() if gr.id == rep)
+                items[path].append((rep, self._group_attrs(group)))
+        children: dict[tuple[str, ...], list[tuple[str, ...]]] = {p: [] for p in order}
+        for path in order[1:]:
+            children[path[:-1]].append(path)
+        numbers = {path: i for i, path in enumerate(order)}
+
+        def emit(target: graphviz.Digraph, path: tuple[str, ...]) -> None:
+            for node_id, attrs in items[path]:
+                target.node(node_id, **attrs)
+            for child in children[path]:
+                with target.subgraph(name=f"cluster_{numbers[child]}") as sub:
+                    sub.attr(label=f"<{self._module_label(child)}>", **_CLUSTER_ATTRS)
+                    emit(sub, child)
+
+        emit(dot, ())
+        self._edges(dot)
+        _legend(dot, self.view, self.bins)
+        drawn = len(items) and sum(len(v) for v in items.values())
+        dot.depth = self.depth
+        dot.auto_collapsed = self.auto
+        dot.node_count = drawn
+        if self.auto:
+            dot.note = (
+                f"{self.view} graph has {self.scene.count(None):,} nodes, over the budget of "
+                f"{self.max_nodes:,}: modules deeper than depth {self.depth} are collapsed "
+                f"({drawn:,} nodes drawn); choose with --depth N"
+            )
+        del g
+        return dot
+
+    def _title(self) -> str:
+        g = self.graph.graph
+        parts = []
+        script = g.get("script")
+        if script:
+            parts.append(f"<b>{_html(os.path.basename(str(script)))}</b>")
+        root_class = self.scene.modules.get("")
+        if root_class:
+            parts.append(_html(root_class))
+        what = "forward" if not self.backward else "backward: gradient flow from the loss"
+        parts.append(what)
+        if g.get("pass") is not None:
+            parts.append(f"pass {_html(g.get('pass'))}")
+        if self.depth is not None:
+            parts.append(f"depth {self.depth}")
+        return "  |  ".join(parts)
+
+    def _module_label(self, path: tuple[str, ...]) -> str:
+        dotted = ".".join(path)
+        cls = self.scene.modules.get(dotted)
+        text = f"<b>{_html(dotted)}</b>"
+        return text + (f": {_html(cls)}" if cls else "")
+
+    def _edges(self, dot: graphviz.Digraph) -> None:
+        g = self.graph
+        seen = set()
+        edges = []
+        for child in self.scene.nodes:
+            preds = [p for p in g.predecessors(child) if p in self.scene.selected]
+            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), _natural(p)))
+            for parent in preds:
+                a, b = self.rep[parent], self.rep[child]
+                if a == b:
+                    continue
+                grouped = a != self.ids[parent] or b != self.ids[child]
+                if grouped and (a, b) in seen:
+                    continue
+                seen.add((a, b))
+                edges.append((parent, child, a, b, grouped))
+        for parent, child, a, b, grouped in edges:
+            attrs: dict[str, str] = {}
+            arg = g.edges[parent, child].get("arg")
+            if arg is not None and not grouped:
+                attrs["tooltip"] = _text(f"argument {arg}")
+            if self.backward:
+                pa = g.nodes[parent]
+                if not pa.get("requires_grad", True) and not grouped:
+                    attrs.update(style="dashed", color=DIM_LINE)
+                dot.edge(b, a, **attrs)
+            else:
+                if not g.nodes[child].get("requires_grad", True) and not grouped:
+                    attrs.update(color=DIM_LINE)
+                dot.edge(a, b, **attrs)
+
+    # ----------------------------------------------------------------------- nodes
+    def _node_attrs(self, n: Any) -> dict[str, str]:
+        a = self.graph.nodes[n]
+        kind = a.get("kind") or ("op" if a.get("op") else "input")
+        is_root = n == self.scene.root
+        dimmed = not a.get("requires_grad", True) and (self.backward or kind != "input")
+        title = _node_title(a, kind)
+        lines: list[str] = []
+        attrs: dict[str, str] = {"tooltip": _text(self._tooltip(n, a, kind))}
+        header_bg = None
+        fill = {"input": INPUT_FILL, "param": PARAM_FILL}.get(kind, OP_FILL)
+        font = "black"
+        if kind != "op":
+            attrs["style"] = "filled,rounded"
+        if is_root:
+            fill = LOSS_FILL
+            attrs["penwidth"] = "2"
+        lines.append(f"{_shape(a.get('shape'))} {_html(a.get('dtype') or '', 16)}".strip())
+        if not self.backward:
+            summary = _value_summary(a.get("value"), a.get("shape"))
+            if summary:
+                lines.append(summary)
+            bad = _bad(a.get("value"))
+            if bad:
+                lines.append(f'<font color="{NAN_LINE}"><b>{bad}</b></font>')
+                attrs.update(color=NAN_LINE, penwidth="2")
+            badge = None
+        else:
+            badge = a.get("step")
+            grad = a.get("grad", _UNKNOWN)
+            if kind == "param":
+                header_bg = PARAM_FILL
+            if is_root:
+                header_bg = LOSS_FILL
+                lines.append(f"loss {_num((a.get('value') or {}).get('mean'))}")
+            if grad is _UNKNOWN:
+                fill = fill if is_root else "white"
+            elif _is_bad(grad):
+                fill, font = NAN_FILL, "white"
+                attrs.update(color=NAN_LINE, penwidth="2")
+                lines.append(f"<b>grad has {_bad(grad)}</b>")
+            elif grad is None:
+                if a.get("requires_grad", True):
+                    fill = "white"
+                    attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
+                    lines.append("no grad (not computed)")
+            else:
+                norm = _grad_norm(grad) or 0.0
+                if norm == 0:
+                    fill = "white"
+                    lines.append("<b>grad = 0</b>")
+                else:
+                    if not is_root:
+                        fill, font = self._fill_for(norm)
+                    lines.append(f"|grad| {_num(norm)}")
+                if a.get("accumulated"):
+                    fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
+                    lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+            update = a.get("update")
+            if kind == "param" and update:
+                lines.append(f"update/weight {_num(update.get('ratio'))}")
+        if dimmed:
+            fill, font = DIM_FILL, DIM_TEXT
+            attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
+            header_bg = None
+            lines.append("requires_grad=False" if self.backward or kind == "param" else "no grad")
+        attrs["fillcolor"] = fill
+        if font != "black":
+            attrs["fontcolor"] = font
+        attrs["label"] = _table(title, lines, badge, header_bg)
+        return attrs
+
+    def _group_attrs(self, group: _Group) -> dict[str, str]:
+        g = self.graph
+        members = set(group.members)
+        ops = [m for m in group.members if g.nodes[m].get("kind", "op") == "op"]
+        params = [m for m in group.members if g.nodes[m].get("kind") == "param"]
+        ins = _ordered_shapes(
+            g.nodes[p].get("shape")
+            for m in group.members
+            for p in sorted(g.predecessors(m), key=_natural)
+            if p in self.scene.selected and p not in members
+        )
+        outs = _ordered_shapes(
+            g.nodes[m].get("shape")
+            for m in group.members
+            if m == self.scene.root
+            or any(c in self.scene.selected and c not in members for c in g.successors(m))
+        )
+        cls = self.scene.modules.get(group.path)
+        title = f"<b>{_html(group.path)}</b>" + (f": {_html(cls)}" if cls else "")
+        lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
+        lines.append(f"in {_html(', '.join(ins) or '-')}")
+        lines.append(f"out {_html(', '.join(outs) or '-')}")
+        attrs = {
+            "shape": "box3d",
+            "fillcolor": COLLAPSED_FILL,
+            "tooltip": _text(f"module {group.path} collapsed: {len(group.members)} nodes"),
+        }
+        font = "black"
+        if self.root_in(members):
+            attrs.update(fillcolor=LOSS_FILL, penwidth="2")
+        if self.backward:
+            grads = [g.nodes[m].get("grad") for m in (params or ops)]
+            steps = [
+                g.nodes[m].get("step") for m in group.members if g.nodes[m].get("step") is not None
+            ]
+            if steps:
+                lines.append(f"steps #{min(steps)}-#{max(steps)}")
+            if any(_is_bad(s) for s in grads):
+                attrs.update(fillcolor=NAN_FILL, color=NAN_LINE, penwidth="2")
+                font = "white"
+                lines.append("<b>NaN/Inf in gradients</b>")
+            else:
+                norms = [_grad_norm(s) for s in grads if s is not None and s is not _UNKNOWN]
+                norms = [x for x in norms if x is not None]
+                if norms:
+                    total = math.sqrt(sum(x * x for x in norms))
+                    what = "params" if params else "max"
+                    shown = total if params else max(norms)
+                    lines.append(f"|grad| {what} {_num(shown)}")
+                    if shown > 0 and not self.root_in(members):
+                        attrs["fillcolor"], font = self._fill_for(shown)
+        if font != "black":
+            attrs["fontcolor"] = font
+        attrs["label"] = _table(title, lines, None, None)
+        return attrs
+
+    def root_in(self, members: set) -> bool:
+        return self.scene.root in members
+
+    def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
+        bits = [f"{_clean(n)}: {kind}"]
+        if a.get("op"):
+            bits.append(f"op {a.get('op')}")
+        if a.get("name"):
+            bits.append(f"name {a.get('name')}")
+        if a.get("module"):
+            bits.append(f"module {a.get('module')}")
+        if a.get("source"):
+            bits.append(f"at {a.get('source')}")
+        bits.append(f"value: {_stats_text(a.get('value'))}")
+        if self.backward:
+            grad = a.get("grad", _UNKNOWN)
+            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else _stats_text(grad)))
+        return " | ".join(bits)
+
+
+_UNKNOWN = object()
+_CLUSTER_ATTRS = {
+    "style": "rounded,dashed",
+    "color": MODULE_LINE,
+    "fontname": FONT,
+    "fontsize": "10",
+    "labeljust": "l",
+    "margin": "8",
+}
+
+
+def _dashed(attrs: Mapping[str, str]) -> str:
+    style = attrs.get("style", "filled")
+    return style if "dashed" in style else style + ",dashed"
+
+
+def _arg_key(arg: Any) -> tuple:
+    return (0, arg, "") if isinstance(arg, int) else (1, 0, str(arg))
+
+
+def _grad_norm(stats: Any) -> float | None:
+    if not stats or stats is _UNKNOWN:
+        return None
+    norm = stats.get("norm")
+    return None if norm is None else float(norm)
+
+
+def _node_title(a: Mapping[str, Any], kind: str) -> str:
+    name = a.get("name")
+    if kind == "op":
+        op = f"<b>{_html(a.get('op') or '?', 32)}</b>"
+        return f"{_html(name, 32)} = {op}" if name else op
+    if kind == "param":
+        return f"<b>{_html(name or 'parameter')}</b>"
+    return f"<b>{_html(name)}</b>" if name else "input"
+
+
+def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for shape in shapes:
+        text = _shape(shape)
+        if text not in out:
+            out.append(text)
+    return out[:3] + (["..."] if len(out) > 3 else [])
+
+
+def _table(title: str, lines: list[str], badge: Any, header_bg: str | None) -> str:
+    """An HTML-like label: a title row (with the step badge) over small-print lines."""
+    cells = []
+    if badge is not None:
+        cells.append(f'<td bgcolor="{BADGE}"><font color="white"><b>#{int(badge)}</b></font></td>')
+    head_attr = f' bgcolor="{header_bg}"' if header_bg else ""
+    if header_bg:
+        title = f'<font color="black">{title}</font>'
+    cells.append(f"<td{head_attr}>{title}</td>")
+    span = len(cells)
+    rows = [f"<tr>{''.join(cells)}</tr>"]
+    for line in lines:
+        rows.append(f'<tr><td colspan="{span}"><font point-size="9">{line}</font></td></tr>')
+    table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
+    return f"<{table}{''.join(rows)}</table>>"
+
+
+def _legend(dot: graphviz.Digraph, view: str, bins: tuple[float, float] | None) -> None:
+    """A small cluster with one table node explaining the picture's vocabulary."""
+
+    def row(colour: str, text: str, swatch_text: str = "") -> str:
+        return (
+            f'<tr><td bgcolor="{colour}" border="1" width="26">{swatch_text}</td>'
+            f'<td align="left"><font point-size="9">{text}</font></td></tr>'
+        )
+
+    rows = [
+        row(INPUT_FILL, "input"),
+        row(PARAM_FILL, "parameter (module path, shape)"),
+        row(OP_FILL, "op: output shape, dtype" + (", mean, std" if view == "forward" else "")),
+        row(LOSS_FILL, "loss"),
+        row(DIM_FILL, '<font color="#8c8c8c">dimmed: requires_grad=False</font>'),
+    ]
+    if view == "backward":
+        rows.append(row(BADGE, "backward step, in order", '<font color="white">#n</font>'))
+        if bins is not None:
+            lo, hi = bins
+            width = (hi - lo) / len(MAGNITUDE)
+            for i, colour in enumerate(MAGNITUDE):
+                if hi - lo < 1e-12:
+                    if i != len(MAGNITUDE) // 2:
+                        continue
+                    text = f"|grad| {_num(10**lo)}"
+                else:
+                    low, high = 10 ** (lo + i * width), 10 ** (lo + (i + 1) * width)
+                    text = f"|grad| {_num(low)} to {_num(high)}"
+                rows.append(row(colour, text + (" (log scale)" if i == 0 else "")))
+        rows.append(row(NAN_FILL, "NaN or Inf in the gradient"))
+        rows.append(row("white", "grad = 0: computed, all zero"))
+        rows.append(row("white", "no grad: not computed (dashed)", "- -"))
+        rows.append(row("white", "arrows: gradient flow, loss to parameters", "&#8595;"))
+    else:
+        rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
+        rows.append(row("white", "arrows: data flow", "&#8595;"))
+    label = (
+        '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
+        + "".join(rows)
+        + "</table>>"
+    )
+    with dot.subgraph(name="cluster_legend") as legend:
+        legend.attr(
+            label="<<b>legend</b>>", style="rounded", color="#9e9e9e", fontname=FONT, fontsize="10"
+        )
+        legend.node("legend", label=label, shape="plain", style="", fillcolor="white")
+
+
+# ------------------------------------------------------------------------------ writing
+def _format_for(path: Path, fmt: str | None) -> str:
+    if fmt is None:
+        suffix = path.suffix.lower().lstrip(".")
+        fmt = "dot" if suffix == "gv" else suffix
+        if fmt not in FORMATS:
+            raise RenderError(
+                f"cannot tell the format from {path.name!r}: use a .svg, .png or .dot name, "
+                "or pass format='svg' | 'png' | 'dot'"
+            )
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise RenderError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to exactly ``path``: a temporary file in the same folder, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write(
+    graph: nx.DiGraph,
+    view: str,
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> Rendered:
+    """Draw ``view`` of ``graph`` and write exactly ``path`` (format from its suffix unless
+    given: svg, png or dot). Returns what was done; ``note`` is non-empty when the node budget
+    collapsed modules. ``format="dot"`` needs no layout program."""
+    path = Path(path)
+    fmt = _format_for(path, format)
+    drawing = build(graph, view, depth=depth, max_nodes=max_nodes)
+    if fmt == "dot":
+        data, program = drawing.source.encode("utf-8"), None
+    else:
+        data, program = _layout(drawing.source, fmt)
+    _atomic_write(path, data)
+    return Rendered(
+        path=path,
+        format=fmt,
+        view=view,
+        program=program,
+        depth=drawing.depth,
+        auto_collapsed=drawing.auto_collapsed,
+        nodes=drawing.node_count,
+        note=drawing.note,
+    )
+
+
+# ------------------------------------------------------------------------------ live Variables
+def render(
+    obj: Any,
+    view: str = "backward",
+    depth: int | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Drawing:
+    """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
+    Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
+    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
+    if isinstance(obj, nx.DiGraph):
+        graph = obj
+    elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
+        graph = obj.graph
+    elif hasattr(obj, "parents") and hasattr(obj, "data"):
+        graph = _graph_from_variable(obj, params)
+    else:
+        raise RenderError(
+            f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
+        )
+    return build(graph, view, depth=depth)
+
+
+def _summary(array: Any) -> dict[str, float | int] | None:
+    if array is None:
+        return None
+    a = np.asarray(array)
+    if a.dtype.kind not in "fiub" or a.size == 0:
+        return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "norm": 0.0, "nan": 0, "inf": 0}
+    a = a.astype(np.float64, copy=False)
+    finite = a[np.isfinite(a)]
+    stats: dict[str, float | int] = {
+        "nan": int(np.isnan(a).sum()),
+        "inf": int(np.isinf(a).sum()),
+    }
+    if finite.size:
+        stats.update(
+            min=float(finite.min()),
+            max=float(finite.max()),
+            mean=float(finite.mean()),
+            std=float(finite.std()),
+            norm=float(np.linalg.norm(finite)),
+        )
+    else:
+        stats.update(min=math.nan, max=math.nan, mean=math.nan, std=math.nan, norm=math.nan)
+    return stats
+
+
+def _graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGraph:
+    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema."""
+    names = {id(v): k for k, v in (params or {}).items()}
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        var, expanded = stack.pop()
+        if expanded:
+            order.append(var)
+            continue
+        if id(var) in seen:
+            continue
+        seen.add(id(var))
+        stack.append((var, True))
+        for parent in reversed(tuple(var.parents)):
+            if id(parent) not in seen:
+                stack.append((parent, False))
+    ids = {id(v): f"v{i}" for i, v in enumerate(order, 1)}
+    graph = nx.DiGraph(root=ids[id(root)], modules={}, script=None)
+    graph.graph["pass"] = None
+    for var in order:
+        op = getattr(var, "op", None)
+        leaf = op is None
+        name = names.get(id(var)) or getattr(var, "name", None)
+        kind = "op" if not leaf else ("param" if var.requires_grad else "input")
+        attrs = {
+            "kind": kind,
+            "op": op,
+            "name": name,
+            "shape": tuple(var.shape),
+            "dtype": str(var.dtype),
+            "requires_grad": bool(var.requires_grad),
+            "module": "",
+            "source": None,
+            "value": _summary(var.data),
+            "step": None,
+            "accumulated": False,
+            "update": None,
+        }
+        if leaf or getattr(var, "retains_grad", False):
+            attrs["grad"] = _summary(var.grad)
+        graph.add_node(ids[id(var)], **attrs)
+        for slot, parent in enumerate(var.parents):
+            graph.add_edge(ids[id(parent)], ids[id(var)], arg=slot)
+    return graph
