@@ -1,18 +1,380 @@
-"""The ``gradviz`` command line."""
+"""The ``gradviz`` command line: ``gradviz render SCRIPT`` and ``gradviz doctor``.
+
+Each command validates its input, calls the runner or the renderer, and echoes. Every message
+of ours starts with ``gradviz: `` and goes to stderr; file names and the summary go to stdout.
+Exit codes: 0 success; 1 the script failed, never called backward, or a check found a problem;
+2 usage (a missing file, a bad option).
+"""
 
 from __future__ import annotations
+
+import math
+import platform
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 import gradviz
 
+# --------------------------------------------------------------------------- message style
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def _show_usage_error(error: click.UsageError, file: Any = None) -> None:
+    """Show a usage error as ``gradviz: <what is wrong>`` plus where to get help."""
+    message = f"gradviz: {error.format_message()}"
+    if error.ctx is not None:
+        message += f"\nTry '{error.ctx.command_path} --help' for help."
+    click.echo(message, err=True)
+
+
+def _restyled(error: click.UsageError) -> click.UsageError:
+    error.show = lambda file=None: _show_usage_error(error, file)  # type: ignore[method-assign]
+    return error
+
+
+class _Command(click.Command):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise _restyled(error) from None
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise _restyled(error) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:
+            raise _restyled(error) from None
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"gradviz: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def _usage(ctx: click.Context, message: str) -> NoReturn:
+    raise _restyled(click.UsageError(message, ctx))
+
+
+# --------------------------------------------------------------------------- the group
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(gradviz.__version__, prog_name="gradviz")
 def cli() -> None:
-    """gradviz: see a training step of a NumPy network, forward and backward."""
+    """gradviz: see a training step of a NumPy network, forward and backward.
+
+    \b
+    Quick start:
+        gradviz render examples/moons.py -o out/
+        gradviz doctor
+    """
 
 
-def main() -> None:
-    """Console-script entry point."""
-    cli()
+def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value == 0 or value < -1:
+        raise click.BadParameter(
+            "must be 1 or more (the N-th call of backward), or -1 for the last one", ctx, param
+        )
+    return value
+
+
+@cli.command(
+    "render",
+    short_help="Draw the forward and backward graphs of a script's training step.",
+    context_settings={"allow_interspersed_args": True},
+    epilog=(
+        "\b\nExamples:\n"
+        "  gradviz render examples/moons.py -o out/\n"
+        "  gradviz render train.py --step 3 --format png -- --epochs 1 --lr 0.1\n"
+        "  gradviz render infer.py --forward-only --depth 1"
+    ),
+)
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
+@click.option(
+    "-o",
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="the current folder",
+    help="Folder for the pictures; created if missing.",
+)
+@click.option(
+    "--step",
+    type=int,
+    default=1,
+    show_default=True,
+    callback=_check_step,
+    help="Which call of backward to draw (1-based); -1 runs the script to its end and draws "
+    "the last one.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "dot", "html", "json"], case_sensitive=False),
+    default="svg",
+    show_default=True,
+    help="svg/png/dot: the two pictures; json: the trace file (gradviz.load_trace reads it).",
+)
+@click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Collapse modules nested deeper than N into one node each (default: expand all, "
+    "collapsing automatically above 1,500 nodes).",
+)
+@click.option(
+    "--forward-only",
+    is_flag=True,
+    help="Draw what the script computed without a backward call (inference-only scripts).",
+)
+@click.option(
+    "--run-all",
+    is_flag=True,
+    help="Let the script run to its end instead of stopping it once the step is captured.",
+)
+@click.pass_context
+def render_command(
+    ctx: click.Context,
+    script: Path,
+    script_args: tuple[str, ...],
+    outdir: Path,
+    step: int,
+    fmt: str,
+    depth: int | None,
+    forward_only: bool,
+    run_all: bool,
+) -> None:
+    """Run SCRIPT and draw one training step: its forward and its backward graph.
+
+    The script runs unmodified as __main__ (its folder first on sys.path, its own sys.argv);
+    arguments after `--` are passed to it verbatim. Once the chosen call of backward and the
+    optimizer step after it are captured, the script is stopped (unless --run-all). Writes
+    OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg and prints a summary.
+    """
+    fmt = fmt.lower()
+    if fmt == "html":
+        _usage(
+            ctx,
+            "--format html (the interactive page) is not available yet; use svg, png, dot or json",
+        )
+    from gradviz.viz import render as rendering
+    from gradviz.viz.runner import (
+        BackwardNotCalled,
+        ScriptFailed,
+        StepNotReached,
+        run_script,
+    )
+
+    name = script.name
+    try:
+        trace = run_script(
+            script,
+            args=tuple(script_args),
+            step=step,
+            run_all=run_all,
+            arrays=False,
+            forward_only=forward_only,
+        )
+    except ScriptFailed as error:
+        text = (getattr(error, "traceback", None) or str(error)).rstrip()
+        _fail(f"{name} raised an exception (nothing was drawn):\n{text}")
+    except BackwardNotCalled:
+        _fail(
+            f"{name} never called backward(), so there is no training step to draw; "
+            "for an inference-only script, --forward-only draws what it computed"
+        )
+    except StepNotReached as error:
+        wanted, calls = _step_args(error, step)
+        _fail(
+            f"--step {wanted} asks for call {wanted} of backward, but {name} called backward "
+            f"{_times(calls)}; choose --step between 1 and {max(calls, 1)} (or -1 for the last)"
+        )
+    except gradviz.GradvizError as error:
+        _fail(str(error))
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    stem = script.stem
+    written: list[Path] = []
+    notes: list[str] = []
+    try:
+        if fmt == "json":
+            path = outdir / f"{stem}.trace.json"
+            trace.save(path)
+            written.append(path)
+        else:
+            views = ("forward",) if forward_only else ("forward", "backward")
+            for view in views:
+                result = rendering.write(
+                    trace.graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth
+                )
+                written.append(result.path)
+                if result.note:
+                    notes.append(result.note)
+    except rendering.LayoutProgramNotFound as error:
+        _fail(str(error))
+    except gradviz.GradvizError as error:
+        _fail(str(error))
+
+    for path in written:
+        click.echo(f"wrote {path}")
+    for note in notes:
+        click.echo(f"gradviz: {note}", err=True)
+    click.echo(summary(trace, forward_only=forward_only))
+
+
+def _step_args(error: Exception, default: int) -> tuple[int, int]:
+    step = getattr(error, "step", None)
+    calls = getattr(error, "calls", None)
+    args = getattr(error, "args", ())
+    if step is None and len(args) >= 1 and isinstance(args[0], int):
+        step = args[0]
+    if calls is None and len(args) >= 2 and isinstance(args[1], int):
+        calls = args[1]
+    return (default if step is None else int(step)), (0 if calls is None else int(calls))
+
+
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _num(x: Any) -> str:
+    if x is None:
+        return "-"
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
+
+
+def _shape(shape: Any) -> str:
+    shape = tuple(shape or ())
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _passes(trace: Any) -> list[Any]:
+    passes = list(getattr(trace, "passes", None) or [])
+    return passes or [trace]
+
+
+def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
+    """One screen about a trace: ops by type, parameters, backward steps, gradient norms,
+    NaN/Inf."""
+    graph = trace.graph
+    nodes = graph.nodes
+    lines = []
+    ops = Counter(a.get("op") for _, a in nodes(data=True) if a.get("kind") == "op")
+    total = sum(ops.values())
+    by_type = ", ".join(f"{op} {n}" for op, n in sorted(ops.items(), key=lambda x: (-x[1], x[0])))
+    lines.append(f"ops: {total}" + (f" ({by_type})" if by_type else ""))
+
+    params = [(n, a) for n, a in nodes(data=True) if a.get("kind") == "param"]
+    size = sum(math.prod(a.get("shape") or ()) for _, a in params)
+    lines.append(f"parameters: {len(params)} tensors, {size:,} values")
+    passes = _passes(trace)
+    norms: dict[str, list[float]] = {}
+    for p in passes:
+        for _, a in getattr(p, "graph", graph).nodes(data=True):
+            if a.get("kind") == "param" and a.get("grad") and a["grad"].get("norm") is not None:
+                norms.setdefault(str(a.get("name")), []).append(float(a["grad"]["norm"]))
+    if not forward_only:
+        steps = getattr(trace, "steps", None) or []
+        lines.append(
+            f"backward steps: {len(steps)}"
+            + (f" (in {len(passes)} passes)" if len(passes) > 1 else "")
+        )
+    width = max((len(str(a.get("name"))) for _, a in params[:max_rows]), default=0)
+    for _, a in params[:max_rows]:
+        name = str(a.get("name"))
+        row = f"  {name:<{width}}  {_shape(a.get('shape')):<12}"
+        if not forward_only:
+            seen = norms.get(name)
+            if not seen:
+                row += "  grad: none"
+            elif len(seen) == 1:
+                row += f"  |grad| {_num(seen[0])}"
+            else:
+                row += f"  |grad| {_num(min(seen))} .. {_num(max(seen))}"
+            update = a.get("update")
+            if update and update.get("ratio") is not None:
+                row += f"  update/weight {_num(update['ratio'])}"
+        lines.append(row.rstrip())
+    if len(params) > max_rows:
+        lines.append(f"  ... and {len(params) - max_rows} more")
+    if norms and not forward_only:
+        every = [x for xs in norms.values() for x in xs]
+        lines.append(f"gradient norms: {_num(min(every))} .. {_num(max(every))}")
+    lines.append(_bad_values(graph, max_rows))
+    return "\n".join(lines)
+
+
+def _bad_values(graph: Any, max_rows: int) -> str:
+    bad = []
+    for node, a in graph.nodes(data=True):
+        label = a.get("name") or a.get("op") or node
+        for what in ("value", "grad"):
+            stats: Mapping[str, Any] | None = a.get(what)
+            if stats and (stats.get("nan") or stats.get("inf")):
+                bad.append(
+                    f"{what} of {label} ({node}): {int(stats.get('nan') or 0)} NaN, "
+                    f"{int(stats.get('inf') or 0)} Inf"
+                )
+    if not bad:
+        return "NaN/Inf: none"
+    more = f"\n  ... and {len(bad) - max_rows} more" if len(bad) > max_rows else ""
+    return "NaN/Inf found:\n  " + "\n  ".join(bad[:max_rows]) + more
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+@cli.command("doctor", short_help="Show versions and which layout program draws.")
+def doctor() -> None:
+    """Print the versions gradviz runs with and which layout program draws the pictures."""
+    from gradviz.viz import render as rendering
+
+    rows: list[tuple[str, str]] = [
+        ("gradviz", gradviz.__version__),
+        ("python", f"{platform.python_version()} ({sys.executable})"),
+    ]
+    for module in ("numpy", "networkx", "graphviz", "click"):
+        try:
+            rows.append((module, __import__(module).__version__))
+        except Exception as error:  # pragma: no cover - dependencies are installed
+            rows.append((module, f"missing ({error})"))
+    problem = None
+    try:
+        name, path, version = rendering.layout_program()
+        rows.append(("layout program", f"{name} {version} ({path})"))
+    except rendering.LayoutProgramNotFound as error:
+        rows.append(("layout program", "none"))
+        problem = str(error)
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value}")
+    if problem:
+        _fail(problem)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``gradviz``, ``python -m gradviz``)."""
+    cli.main(args=None if argv is None else list(argv), prog_name="gradviz")
