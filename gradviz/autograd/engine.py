@@ -52,7 +52,41 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 continue
             if variable._retains_grad:
                 variable.grad = g if variable.grad is None else variable.grad + g
-            _run_node(node, g, pending, consumers, ready)
+
+            # Run the node's rule and hand each input its share (inlined: the per-op hot path).
+            grads = node.backward(node, g)
+            if type(grads) is not tuple:
+                grads = grads if isinstance(grads, list) else (grads,)
+            inputs = node.inputs
+            if len(grads) > len(inputs):
+                raise BackwardError(
+                    f"{type(node).__name__}.backward returned {len(grads)} gradients for "
+                    f"{len(inputs)} inputs"
+                )
+            for index, arg_grad in enumerate(grads):
+                if arg_grad is None:
+                    continue
+                arg = inputs[index]
+                if not isinstance(arg, Variable) or not arg.requires_grad:
+                    continue
+                data = arg.data
+                if type(arg_grad) is not np.ndarray:
+                    arg_grad = np.asarray(arg_grad)
+                if arg_grad.shape != data.shape:
+                    arg_grad = unbroadcast(arg_grad, data.shape, node, index)
+                if arg_grad.dtype != data.dtype:
+                    arg_grad = arg_grad.astype(data.dtype)
+                elif arg_grad is g and arg._node is None:
+                    arg_grad = arg_grad.copy()  # a leaf's .grad must not alias another array
+                key = arg._id
+                if key in pending:
+                    pending[key] = pending[key] + arg_grad
+                else:
+                    pending[key] = arg_grad
+                remaining = consumers[key] - 1
+                consumers[key] = remaining
+                if remaining == 0:
+                    ready.append(arg)
             if not retain_graph:
                 node.saved_tensors = None
                 node.__dict__.clear()
@@ -60,46 +94,6 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     if active:
         for hook in active:
             hook.backward_end(root)
-
-
-def _run_node(
-    node: Function,
-    g: np.ndarray,
-    pending: dict[int, np.ndarray],
-    consumers: dict[int, int],
-    ready: list[Variable],
-) -> None:
-    """Run ``node``'s backward rule and hand each input its share of the gradient."""
-    grads = node.backward(node, g)
-    if type(grads) is not tuple:
-        grads = grads if isinstance(grads, list) else (grads,)
-    inputs = node.inputs
-    if len(grads) > len(inputs):
-        raise BackwardError(
-            f"{type(node).__name__}.backward returned {len(grads)} gradients for "
-            f"{len(inputs)} inputs"
-        )
-    for index, (arg, arg_grad) in enumerate(zip(inputs, grads, strict=False)):
-        if arg_grad is None or not isinstance(arg, Variable) or not arg.requires_grad:
-            continue
-        data = arg.data
-        if type(arg_grad) is not np.ndarray:
-            arg_grad = np.asarray(arg_grad)
-        if arg_grad.shape != data.shape:
-            arg_grad = unbroadcast(arg_grad, data.shape, node, index)
-        if arg_grad.dtype != data.dtype:
-            arg_grad = arg_grad.astype(data.dtype)
-        elif arg_grad is g and arg._node is None:
-            arg_grad = arg_grad.copy()  # a leaf's .grad must not alias another array
-        key = arg._id
-        if key in pending:
-            pending[key] = pending[key] + arg_grad
-        else:
-            pending[key] = arg_grad
-        remaining = consumers[key] - 1
-        consumers[key] = remaining
-        if remaining == 0:
-            ready.append(arg)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index: int) -> np.ndarray:
