@@ -735,6 +735,32 @@ def test_gradient_matches_gradcheck(case: Case):
         assert v.grad.dtype == v.dtype
 
 
+# Rows whose float64 ndarray constants promote a float32 input's output (NumPy's rules).
+PROMOTED_BY_FLOAT64_CONSTANTS = {
+    "int_ndarray+x",
+    "x-ndarray",
+    "ndarray*x",
+    "ndarray**x",
+    "ndarray@x",
+    "cat_with_ndarray",
+    "cast_astype_float64",
+    "cross_entropy_probs_mean",
+    "cross_entropy_probs_sum",
+    "cross_entropy_probs_none",
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_float32_inputs_give_float32_outputs_and_gradients(case: Case):
+    inputs = [Variable(v.data.astype(np.float32), requires_grad=True) for v in case.inputs()]
+    out = case.fn(*inputs)
+    expected = np.float64 if case.id in PROMOTED_BY_FLOAT64_CONSTANTS else np.float32
+    assert out.dtype == expected
+    out.backward(np.ones(out.shape))
+    for v in inputs:
+        assert v.grad.dtype == np.float32
+
+
 # ------------------------------------------------------------------------- specific behaviour
 def test_comparisons_return_plain_bool_arrays():
     x = Variable(np.array([1.0, 2.0, 3.0]), requires_grad=True)

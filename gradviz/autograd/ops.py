@@ -549,7 +549,7 @@ class Tanh(Function):
         return grad * (1 - out * out)
 
 
-_SQRT_2_OVER_PI = np.sqrt(2 / np.pi)
+_SQRT_2_OVER_PI = float(np.sqrt(2 / np.pi))  # a Python float: float32 inputs stay float32
 
 
 class Gelu(Function):
