@@ -22,6 +22,25 @@ def _check(ok: bool, message: str) -> None:
         raise OptimizerError(message)
 
 
+#: Elements per block in ``add_scaled``: big enough to amortise the loop, small enough to stay
+#: in cache.
+_BLOCK = 1 << 16
+
+
+def add_scaled(target: np.ndarray, alpha: float, x: np.ndarray) -> None:
+    """``target += alpha * x`` in place, like PyTorch's ``add_(x, alpha=alpha)``.
+
+    Big arrays go block by block: a parameter-sized temporary every step costs more than the
+    arithmetic (glibc's malloc returns it to the OS, so each step page-faults it back in).
+    """
+    if target.size <= _BLOCK or target.shape != x.shape or not target.flags.c_contiguous:
+        target += alpha * x
+        return
+    flat_target, flat_x = target.reshape(-1), x.reshape(-1)
+    for start in range(0, flat_target.size, _BLOCK):
+        flat_target[start : start + _BLOCK] += alpha * flat_x[start : start + _BLOCK]
+
+
 class Optimizer:
     """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
 
@@ -128,7 +147,7 @@ class SGD(Optimizer):
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        p.data -= group["lr"] * grad
+        add_scaled(p.data, -group["lr"], grad)
 
 
 class Adam(Optimizer):
