@@ -1,0 +1,185 @@
+"""Records -> ``networkx.DiGraph``: the pinned graph schema (see docs/trace-schema.md).
+
+Everything here is a pure function of plain records, so a live trace, a saved one and a test can
+build the same graph. Nodes are added in recording order (``v1``, ``v2``, ...) and edges in
+argument order, so iteration over the graph is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from gradviz.viz.stats import Stats
+
+#: Every node carries exactly these attributes (``array``/``grad_array`` are None unless the
+#: trace copied arrays).
+NODE_ATTRS = (
+    "kind",
+    "op",
+    "name",
+    "shape",
+    "dtype",
+    "requires_grad",
+    "module",
+    "source",
+    "value",
+    "grad",
+    "step",
+    "accumulated",
+    "update",
+    "args",
+    "detached_from",
+    "array",
+    "grad_array",
+)
+#: Graph-level attributes.
+GRAPH_ATTRS = ("root", "modules", "pass", "script")
+#: Edge attributes: ``arg`` is the first argument slot the parent fills in the child's op call,
+#: ``slots`` all of them (``x * x`` is one edge with slots ``(0, 1)``).
+EDGE_ATTRS = ("arg", "slots")
+
+KINDS = ("input", "param", "op")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """One recorded Variable (or constant ndarray operand) and how it was made.
+
+    ``module`` is the path relative to top-level module number ``root`` (-1: outside any
+    module); the full dotted path is resolved when a graph is built, once every top-level
+    module is known. ``parents`` are ``(node id, argument slot)`` pairs in argument order.
+    ``var`` is the Variable's engine id (None for a constant ndarray).
+    """
+
+    id: str
+    seq: int
+    kind: str
+    op: str | None
+    name: str | None
+    shape: tuple[int, ...]
+    dtype: str
+    requires_grad: bool
+    root: int
+    module: str
+    source: str | None
+    value: Stats | None
+    parents: tuple[tuple[str, int], ...] = ()
+    args: tuple[str, ...] = ()
+    var: int | None = None
+    array: Any = None
+    detached_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One backward step: the ``index``-th (1-based) node whose gradient was complete, the
+    statistics of that gradient, and whether it was summed from several consumers (fan-in)."""
+
+    index: int
+    node: str
+    grad: Stats | None
+    accumulated: bool
+
+
+def ancestors(records: Mapping[str, NodeRecord], root: str) -> list[NodeRecord]:
+    """``root`` and every record it was computed from, in recording order (iterative)."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        record = records.get(stack.pop())
+        if record is None:
+            continue
+        for parent, _slot in record.parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return sorted((records[n] for n in seen if n in records), key=lambda r: r.seq)
+
+
+def join_path(prefix: str, path: str) -> str:
+    """``"a" + "b.c" -> "a.b.c"``, ignoring empty parts."""
+    if prefix and path:
+        return f"{prefix}.{path}"
+    return prefix or path
+
+
+def build_graph(
+    records: Iterable[NodeRecord],
+    *,
+    root: str | None = None,
+    pass_index: int | None = None,
+    script: str | None = None,
+    modules: Mapping[str, str] | None = None,
+    prefixes: Sequence[str] = (),
+    param_names: Mapping[int, str] | None = None,
+    names: Mapping[str, str] | None = None,
+    steps: Sequence[Step] = (),
+    grad_arrays: Mapping[str, Any] | None = None,
+) -> nx.DiGraph:
+    """The DiGraph of ``records`` (already in recording order).
+
+    ``prefixes[i]`` is the path of top-level module ``i`` ("" for the main model);
+    ``param_names`` maps a Variable's engine id to its ``named_parameters()`` name; ``names``
+    overrides a node's ``name`` (a Variable named after its op ran). ``steps`` fill ``grad``,
+    ``step`` and ``accumulated``.
+    """
+    param_names = param_names or {}
+    names = names or {}
+    grad_arrays = grad_arrays or {}
+    graph = nx.DiGraph()
+    graph.graph.update(root=root, modules=dict(modules or {}), script=script)
+    graph.graph["pass"] = pass_index
+    by_node = {step.node: step for step in steps}
+    for record in records:
+        nid = record.id
+        name = names.get(nid, record.name)
+        module = record.module
+        if record.kind == "param":
+            full = param_names.get(record.var) if record.var is not None else None
+            if full is not None:
+                name = full
+                module = full.rpartition(".")[0]
+            else:
+                module = _resolve(record, prefixes)
+        else:
+            module = _resolve(record, prefixes)
+        step = by_node.get(nid)
+        graph.add_node(
+            nid,
+            kind=record.kind,
+            op=record.op,
+            name=name,
+            shape=record.shape,
+            dtype=record.dtype,
+            requires_grad=record.requires_grad,
+            module=module,
+            source=record.source,
+            value=record.value,
+            grad=None if step is None else step.grad,
+            step=None if step is None else step.index,
+            accumulated=False if step is None else step.accumulated,
+            update=None,
+            args=record.args,
+            detached_from=record.detached_from,
+            array=record.array,
+            grad_array=grad_arrays.get(nid),
+        )
+        for parent, slot in record.parents:
+            if parent not in graph:
+                continue
+            edge = graph.get_edge_data(parent, nid)
+            if edge is None:
+                graph.add_edge(parent, nid, arg=slot, slots=(slot,))
+            else:
+                edge["slots"] = (*edge["slots"], slot)
+    return graph
+
+
+def _resolve(record: NodeRecord, prefixes: Sequence[str]) -> str:
+    if 0 <= record.root < len(prefixes):
+        return join_path(prefixes[record.root], record.module)
+    return record.module

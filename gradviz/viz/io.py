@@ -1,0 +1,323 @@
+"""Save a :class:`~gradviz.viz.tracer.Trace` as JSON and load it back (docs/trace-schema.md).
+
+A loaded trace has the same ``passes``, ``graph``, ``steps`` and ``events`` as the live one it
+was saved from (graphs compare equal node by node, edge by edge, attribute by attribute), so it
+renders the same pictures. Files are written atomically; a file that is not a gradviz trace, is
+malformed, or comes from a newer gradviz is rejected with a :class:`TraceFileError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+import gradviz
+from gradviz.autograd.errors import GradvizError
+from gradviz.viz.graph import EDGE_ATTRS, GRAPH_ATTRS, KINDS, NODE_ATTRS, Step
+from gradviz.viz.stats import KEYS
+from gradviz.viz.tracer import MAX_EVENTS, Event, Pass, Trace
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "TraceFileError",
+    "TraceFormatError",
+    "TraceVersionError",
+    "load_trace",
+    "save_trace",
+    "trace_from_dict",
+    "trace_to_dict",
+]
+
+FORMAT = "gradviz-trace"
+VERSION = 1
+
+
+class TraceFileError(GradvizError, ValueError):
+    """A trace file that cannot be loaded."""
+
+
+class TraceFormatError(TraceFileError):
+    """Not a gradviz trace, or one with missing or ill-typed fields."""
+
+
+class TraceVersionError(TraceFileError):
+    """A trace written by a newer gradviz (a schema version this one does not know)."""
+
+
+# --------------------------------------------------------------------------------- writing
+def graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
+    """A trace graph as JSON-ready data: graph attributes, nodes in order, edges in order."""
+    nodes = []
+    for nid, attrs in graph.nodes(data=True):
+        entry: dict[str, Any] = {"id": nid}
+        for key in NODE_ATTRS:
+            value = attrs.get(key)
+            entry[key] = list(value) if key in ("shape", "args") and value is not None else value
+        nodes.append(entry)
+    edges = [
+        {"source": u, "target": v, "arg": a.get("arg"), "slots": list(a.get("slots", ()))}
+        for u, v, a in graph.edges(data=True)
+    ]
+    return {
+        "attrs": {key: graph.graph.get(key) for key in GRAPH_ATTRS},
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def trace_to_dict(trace: Trace) -> dict[str, Any]:
+    """The whole trace as JSON-ready data."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "gradviz": gradviz.__version__,
+        "script": trace.script,
+        "backward_calls": trace.backward_calls,
+        "arrays": trace.arrays,
+        "max_array_size": trace.max_array_size,
+        "passes": [
+            {
+                "index": p.index,
+                "graph": graph_to_dict(p.graph),
+                "steps": [
+                    {"index": s.index, "node": s.node, "grad": s.grad, "accumulated": s.accumulated}
+                    for s in p.steps
+                ],
+            }
+            for p in trace.passes
+        ],
+        "forward": None if trace.passes else graph_to_dict(trace.graph),
+        "events": [
+            {
+                "kind": e.kind,
+                "source": e.source,
+                "after": e.after,
+                "node": e.node,
+                "result": e.result,
+            }
+            for e in trace.events
+        ],
+    }
+
+
+def save_trace(trace: Trace, path: str | os.PathLike[str]) -> Path:
+    """Write ``trace`` to exactly ``path`` (a temporary file, then an atomic rename)."""
+    path = Path(path)
+    text = json.dumps(trace_to_dict(trace), indent=1, ensure_ascii=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------------- reading
+def load_trace(path: str | os.PathLike[str]) -> Trace:
+    """Read a trace saved by :meth:`Trace.save`.
+
+    Raises :class:`TraceFormatError` for a file that is not a gradviz trace or is malformed,
+    :class:`TraceVersionError` for one from a newer gradviz (both are ``ValueError``\\ s).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise TraceFormatError(f"{path}: not a gradviz trace (not UTF-8 text: {error})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise TraceFormatError(f"{path}: not a gradviz trace (invalid JSON: {error})") from None
+    try:
+        return trace_from_dict(data)
+    except TraceFileError as error:
+        raise type(error)(f"{path}: {error}") from None
+
+
+def trace_from_dict(data: Any) -> Trace:
+    """The inverse of :func:`trace_to_dict`, with every field checked."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise TraceFormatError(f'not a gradviz trace (expected "format": "{FORMAT}")')
+    version = data.get("version")
+    if type(version) is not int:
+        raise TraceFormatError(f'"version" must be an integer, got {version!r}')
+    if version > VERSION:
+        raise TraceVersionError(
+            f"trace schema version {version} is newer than this gradviz "
+            f"({gradviz.__version__}) reads (version {VERSION}); upgrade gradviz"
+        )
+    if version < 1:
+        raise TraceFormatError(f"unknown trace schema version {version}")
+    trace = Trace.__new__(Trace)
+    trace.script = _get(data, "script", (str, type(None)))
+    trace.backward_calls = _get(data, "backward_calls", int)
+    trace.arrays = _get(data, "arrays", bool)
+    trace.max_array_size = _get(data, "max_array_size", int)
+    trace.passes = []
+    for index, entry in enumerate(_get(data, "passes", list)):
+        where = f"passes[{index}]"
+        _check(isinstance(entry, dict), f"{where} must be an object")
+        graph = graph_from_dict(_get(entry, "graph", dict, where), f"{where}.graph")
+        steps = []
+        for number, step in enumerate(_get(entry, "steps", list, where), 1):
+            at = f"{where}.steps[{number - 1}]"
+            _check(isinstance(step, dict), f"{at} must be an object")
+            node = _get(step, "node", str, at)
+            _check(node in graph, f"{at}.node {node!r} is not a node of the graph")
+            steps.append(
+                Step(
+                    index=_get(step, "index", int, at),
+                    node=node,
+                    grad=_stats(step.get("grad"), f"{at}.grad"),
+                    accumulated=_get(step, "accumulated", bool, at),
+                )
+            )
+        trace.passes.append(Pass(_get(entry, "index", int, where), graph, steps))
+    forward = data.get("forward")
+    trace._forward = None if forward is None else graph_from_dict(forward, "forward")
+    events = deque(maxlen=MAX_EVENTS)
+    for index, entry in enumerate(_get(data, "events", list)):
+        where = f"events[{index}]"
+        _check(isinstance(entry, dict), f"{where} must be an object")
+        events.append(
+            Event(
+                kind=_get(entry, "kind", str, where),
+                source=_get(entry, "source", (str, type(None)), where),
+                after=_get(entry, "after", (str, type(None)), where),
+                node=_get(entry, "node", (str, type(None)), where),
+                result=_get(entry, "result", (str, type(None)), where),
+            )
+        )
+    trace._events = events
+    trace._recorder = None
+    trace._state = "loaded"
+    return trace
+
+
+def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
+    """A trace graph from :func:`graph_to_dict` data."""
+    _check(isinstance(data, dict), f"{where} must be an object")
+    attrs = _get(data, "attrs", dict, where)
+    graph = nx.DiGraph()
+    for key in GRAPH_ATTRS:
+        _check(key in attrs, f"{where}.attrs has no {key!r}")
+    _check(isinstance(attrs["root"], (str, type(None))), f"{where}.attrs.root must be a string")
+    modules = attrs["modules"]
+    _check(
+        isinstance(modules, dict) and all(isinstance(v, str) for v in modules.values()),
+        f"{where}.attrs.modules must map module paths to class names",
+    )
+    _check(type(attrs["pass"]) in (int, type(None)), f"{where}.attrs.pass must be an integer")
+    _check(isinstance(attrs["script"], (str, type(None))), f"{where}.attrs.script must be text")
+    graph.graph.update({key: attrs[key] for key in GRAPH_ATTRS})
+    for index, node in enumerate(_get(data, "nodes", list, where)):
+        at = f"{where}.nodes[{index}]"
+        _check(isinstance(node, dict), f"{at} must be an object")
+        nid = _get(node, "id", str, at)
+        _check(":" not in nid and nid not in graph, f"{at}.id {nid!r} is repeated or has ':'")
+        for key in NODE_ATTRS:
+            _check(key in node, f"{at} has no {key!r}")
+        _check(node["kind"] in KINDS, f"{at}.kind must be one of {KINDS}, got {node['kind']!r}")
+        shape = node["shape"]
+        _check(
+            isinstance(shape, list) and all(type(n) is int for n in shape),
+            f"{at}.shape must be a list of integers",
+        )
+        args = node["args"]
+        _check(
+            isinstance(args, list) and all(isinstance(a, str) for a in args),
+            f"{at}.args must be a list of strings",
+        )
+        for key in ("op", "name", "module", "source", "dtype", "detached_from"):
+            _check(isinstance(node[key], (str, type(None))), f"{at}.{key} must be text or null")
+        _check(type(node["requires_grad"]) is bool, f"{at}.requires_grad must be true or false")
+        _check(type(node["accumulated"]) is bool, f"{at}.accumulated must be true or false")
+        _check(type(node["step"]) in (int, type(None)), f"{at}.step must be an integer or null")
+        update = node["update"]
+        _check(
+            update is None
+            or (
+                isinstance(update, dict)
+                and set(update) == {"norm", "ratio"}
+                and all(_is_number(v) for v in update.values())
+            ),
+            f"{at}.update must be null or {{norm, ratio}}",
+        )
+        attrs_out = {key: node[key] for key in NODE_ATTRS}
+        attrs_out["shape"] = tuple(shape)
+        attrs_out["args"] = tuple(args)
+        attrs_out["value"] = _stats(node["value"], f"{at}.value")
+        attrs_out["grad"] = _stats(node["grad"], f"{at}.grad")
+        graph.add_node(nid, **attrs_out)
+    for index, edge in enumerate(_get(data, "edges", list, where)):
+        at = f"{where}.edges[{index}]"
+        _check(isinstance(edge, dict), f"{at} must be an object")
+        for key in ("source", "target", *EDGE_ATTRS):
+            _check(key in edge, f"{at} has no {key!r}")
+        source, target = edge["source"], edge["target"]
+        _check(
+            source in graph and target in graph,
+            f"{at} joins unknown nodes {source!r} -> {target!r}",
+        )
+        slots = edge["slots"]
+        _check(
+            type(edge["arg"]) is int
+            and isinstance(slots, list)
+            and all(type(s) is int for s in slots),
+            f"{at}.arg must be an integer and slots a list of integers",
+        )
+        graph.add_edge(source, target, arg=edge["arg"], slots=tuple(slots))
+    root = attrs["root"]
+    _check(root is None or root in graph, f"{where}.attrs.root {root!r} is not a node")
+    return graph
+
+
+# --------------------------------------------------------------------------------- checks
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise TraceFormatError(f"malformed trace: {message}")
+
+
+def _get(data: dict[str, Any], key: str, types: Any, where: str = "trace") -> Any:
+    if key not in data:
+        raise TraceFormatError(f"malformed trace: {where} has no {key!r}")
+    value = data[key]
+    allowed = types if isinstance(types, tuple) else (types,)
+    # bool is an int in Python; a count must not be true/false, nor a flag 0/1
+    ok = any(type(value) is t for t in allowed)
+    if not ok:
+        names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+        raise TraceFormatError(f"malformed trace: {where}.{key} must be {names}, got {value!r}")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _stats(value: Any, where: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    _check(isinstance(value, dict) and set(value) == set(KEYS), f"{where} must have {KEYS}")
+    for key in ("min", "max", "mean", "std", "norm"):
+        _check(value[key] is None or _is_number(value[key]), f"{where}.{key} must be a number")
+    for key in ("nan", "inf"):
+        _check(type(value[key]) is int, f"{where}.{key} must be an integer count")
+    return {key: value[key] for key in KEYS}

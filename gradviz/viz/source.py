@@ -1,0 +1,70 @@
+"""The first frame outside the gradviz package -> ``"train.py:42"``.
+
+Paths are relative to a base folder (the script's folder under the runner, else the current
+folder) and never absolute: a file outside the base folder is shown by its base name, and
+pseudo-files such as ``<stdin>`` keep their name. Results per file name are cached, so finding
+the user's line costs a short walk up the stack and a dict lookup per frame.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import FrameType
+
+import gradviz
+
+#: Folder of the gradviz package: frames of files in it are the library's, not the user's.
+PACKAGE_DIR = os.path.dirname(os.path.abspath(gradviz.__file__)) + os.sep
+
+_INTERNAL = ""
+
+
+def is_internal(filename: str) -> bool:
+    """Whether ``filename`` belongs to the gradviz package."""
+    return os.path.abspath(filename).startswith(PACKAGE_DIR) if filename else False
+
+
+class SourceLocator:
+    """Finds the user's ``file:line`` for the code running now."""
+
+    def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
+        self.base_dir = os.path.abspath(os.fspath(base_dir) if base_dir is not None else ".")
+        self._display: dict[str, str] = {}
+
+    def display(self, filename: str) -> str:
+        """How ``filename`` is shown: relative to the base folder; ``""`` for gradviz's own."""
+        shown = self._display.get(filename)
+        if shown is None:
+            shown = self._display[filename] = self._compute(filename)
+        return shown
+
+    def _compute(self, filename: str) -> str:
+        if filename.startswith("<") and filename.endswith(">"):
+            return filename
+        path = os.path.abspath(filename)
+        if path.startswith(PACKAGE_DIR):
+            return _INTERNAL
+        try:
+            relative = os.path.relpath(path, self.base_dir)
+        except ValueError:  # another drive on Windows
+            return os.path.basename(path)
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+            return os.path.basename(path)
+        return relative.replace(os.sep, "/")
+
+    def locate(self, frame: FrameType | None = None) -> str | None:
+        """``"file:line"`` of the first frame outside gradviz, starting at ``frame`` (default:
+        the caller's caller); None when every frame is gradviz's."""
+        if frame is None:
+            frame = sys._getframe(2)
+        display = self._display
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            shown = display.get(filename)
+            if shown is None:
+                shown = display[filename] = self._compute(filename)
+            if shown:
+                return f"{shown}:{frame.f_lineno}"
+            frame = frame.f_back
+        return None

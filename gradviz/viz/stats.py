@@ -1,0 +1,93 @@
+"""ndarray -> value statistics: ``min, max, mean, std, norm`` and ``nan, inf`` counts.
+
+NaN and Inf are counted and left out of the five float statistics, so one bad element does not
+hide the scale of the others. An empty array (or one with no finite element) has ``None`` for
+the five. Every value is a plain Python ``float`` or ``int``, ready for JSON.
+
+Cost matters: the tracer calls :func:`array_stats` on every op output and every gradient. The
+common case (all finite) is four reductions over the array and no copy: ``min``, ``max``, a
+float64 ``mean`` and one BLAS dot product for the norm; ``std`` comes from the same two sums,
+with NumPy's two-pass ``std`` as the fallback when the mean dominates and the one-pass formula
+would lose digits.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+#: The keys of every statistics dict, in order.
+KEYS = ("min", "max", "mean", "std", "norm", "nan", "inf")
+
+Stats = dict[str, Any]
+
+
+def _empty(nan: int = 0, inf: int = 0) -> Stats:
+    return {
+        "min": None,
+        "max": None,
+        "mean": None,
+        "std": None,
+        "norm": None,
+        "nan": nan,
+        "inf": inf,
+    }
+
+
+def array_stats(array: Any) -> Stats | None:
+    """Statistics of ``array`` (an ndarray or anything ``np.asarray`` takes).
+
+    Returns None for data that has no numeric statistics (complex, object, strings).
+    """
+    a = array if type(array) is np.ndarray else np.asarray(array)
+    kind = a.dtype.kind
+    if kind == "f":
+        if a.dtype.itemsize < 4:  # float16: BLAS has no dot, squares overflow early
+            a = a.astype(np.float32)
+    elif kind in "iub":
+        a = a.astype(np.float64)
+    else:
+        return None
+    if a.size == 0:
+        return _empty()
+    with np.errstate(all="ignore"):
+        lo, hi = a.min(), a.max()
+        nan = inf = 0
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            finite_mask = np.isfinite(a)
+            nan = int(np.count_nonzero(np.isnan(a)))
+            inf = a.size - nan - int(np.count_nonzero(finite_mask))
+            a = a[finite_mask]
+            if a.size == 0:
+                return _empty(nan, inf)
+            lo, hi = a.min(), a.max()
+        flat = a.reshape(-1)
+        n = flat.size
+        mean = float(flat.mean(dtype=np.float64))
+        square_sum = float(np.dot(flat, flat))
+        if not math.isfinite(square_sum):  # float32 squares overflowed: redo in float64
+            wide = flat.astype(np.float64)
+            square_sum = float(np.dot(wide, wide))
+        variance = square_sum / n - mean * mean
+        if variance > 1e-3 * mean * mean:
+            std = math.sqrt(variance)
+        else:  # the mean dominates (or rounding went negative): two-pass, exact
+            std = float(flat.std(dtype=np.float64))
+    return {
+        "min": float(lo),
+        "max": float(hi),
+        "mean": mean,
+        "std": std,
+        "norm": math.sqrt(square_sum),
+        "nan": nan,
+        "inf": inf,
+    }
+
+
+def array_copy(array: np.ndarray, max_size: int) -> list[Any] | None:
+    """The array as nested lists when it has at most ``max_size`` elements, else None."""
+    if array.size > max_size:
+        return None
+    return array.tolist()

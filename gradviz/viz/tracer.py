@@ -1,0 +1,770 @@
+"""``gradviz.trace()``: record what a training step computes, and how its gradients flow.
+
+::
+
+    with gradviz.trace() as tr:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    tr.graph            # networkx.DiGraph of the step (pinned schema: docs/trace-schema.md)
+    tr.steps            # the backward steps, in the order the engine ran them
+    tr.render("backward", "step.svg")
+
+The tracer is an :class:`gradviz.autograd.hooks.Hook`: it is installed on enter and uninstalled
+in ``finally``. Per event it keeps plain records (statistics computed at event time, since the
+engine may later change the same arrays in place); graphs are built from the records when a
+backward pass ends. Records of Variables that were garbage collected, and of everything they
+were computed from that nothing alive depends on, are dropped after each backward pass, so a
+long traced run keeps only what a later graph can still need.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import os
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from gradviz.autograd import grad_mode, hooks
+from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.variable import Variable
+from gradviz.viz.graph import NodeRecord, Step, ancestors, build_graph, join_path
+from gradviz.viz.source import SourceLocator
+from gradviz.viz.stats import array_copy, array_stats
+
+__all__ = ["Event", "Pass", "Step", "Trace", "TraceError", "trace"]
+
+#: At most this many events are kept (the most recent ones).
+MAX_EVENTS = 10_000
+
+
+class TraceError(GradvizError, RuntimeError):
+    """A Trace used the wrong way (entered twice, no such pass)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that explains a missing gradient later: a ``detach()`` call, or grad mode
+    switched off (``no_grad_enter``) or back on (``no_grad_exit``).
+
+    ``source`` is the user's line; ``after`` the id of the last node recorded before the event
+    (None at the start); for ``detach``, ``node`` is the Variable detached and ``result`` the
+    new leaf.
+    """
+
+    kind: str
+    source: str | None
+    after: str | None = None
+    node: str | None = None
+    result: str | None = None
+
+
+@dataclass(eq=False)
+class Pass:
+    """One backward call: ``index`` (1-based count of backward calls in the trace), the graph of
+    the loss and everything it was computed from, and the backward steps."""
+
+    index: int
+    graph: nx.DiGraph
+    steps: list[Step] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"Pass(index={self.index}, nodes={self.graph.number_of_nodes()}, "
+            f"steps={len(self.steps)})"
+        )
+
+
+class Trace:
+    """The result of tracing: backward passes with their graphs, and events.
+
+    Use :func:`trace` (or :func:`gradviz.load_trace` for a saved one). ``passes`` holds one
+    :class:`Pass` per backward call; ``graph`` and ``steps`` are the last pass's. Before any
+    backward, ``graph`` is the forward graph of everything recorded and ``steps`` is empty.
+    """
+
+    def __init__(
+        self,
+        arrays: bool = False,
+        max_array_size: int = 10_000,
+        *,
+        step: int | None = None,
+        base_dir: str | os.PathLike[str] | None = None,
+        script: str | None = None,
+        on_capture: Callable[[], None] | None = None,
+    ) -> None:
+        """``step``, ``base_dir``, ``script`` and ``on_capture`` serve the script runner:
+        keep only the ``step``-th backward pass (-1: the last one), show source paths relative
+        to ``base_dir``, and call ``on_capture`` once that pass and the optimizer step after it
+        were recorded."""
+        if step is not None and (not isinstance(step, int) or step == 0 or step < -1):
+            raise ValueError(f"step must be a backward call number (1, 2, ...) or -1, got {step}")
+        self.arrays = bool(arrays)
+        self.max_array_size = int(max_array_size)
+        self.script = script
+        self.passes: list[Pass] = []
+        self.backward_calls = 0
+        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._forward: nx.DiGraph | None = None
+        self._recorder: _Recorder | None = _Recorder(self, step, base_dir, on_capture)
+        self._state = "new"
+
+    # ------------------------------------------------------------------------- recording
+    def __enter__(self) -> Trace:
+        if self._state != "new":
+            raise TraceError("a Trace records once: use a new gradviz.trace() for another run")
+        if self._recorder is None:
+            raise TraceError("a loaded Trace cannot record")
+        self._state = "recording"
+        self._recorder.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop recording (``__exit__`` calls it; safe to call twice)."""
+        if self._recorder is not None:
+            hooks.uninstall(self._recorder)
+            if self._state == "recording":
+                self._state = "done"
+                self._recorder.finish()
+
+    @property
+    def recording(self) -> bool:
+        """Whether engine events are being recorded now."""
+        return self._recorder is not None and self._recorder in hooks.ACTIVE
+
+    # ------------------------------------------------------------------------- results
+    @property
+    def events(self) -> list[Event]:
+        """Detach calls and no_grad regions, in order (the most recent ``MAX_EVENTS``)."""
+        return list(self._events)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The last pass's graph; before any backward, the forward graph of all records."""
+        if self.passes:
+            return self.passes[-1].graph
+        if self._recorder is not None and (self._forward is None or self._state == "recording"):
+            self._forward = self._recorder.forward_graph()
+        if self._forward is None:
+            self._forward = build_graph(())
+        return self._forward
+
+    @property
+    def steps(self) -> list[Step]:
+        """The last pass's backward steps; [] before any backward."""
+        return self.passes[-1].steps if self.passes else []
+
+    def get_pass(self, pass_index: int | None = None) -> Pass:
+        """The pass of backward call ``pass_index`` (1-based, as ``Pass.index``); a negative
+        number counts from the end of ``passes``; None is the last one."""
+        if not self.passes:
+            raise TraceError("no backward pass was recorded")
+        if pass_index is None:
+            return self.passes[-1]
+        if pass_index < 0 and -pass_index <= len(self.passes):
+            return self.passes[pass_index]
+        for candidate in self.passes:
+            if candidate.index == pass_index:
+                return candidate
+        kept = ", ".join(str(p.index) for p in self.passes)
+        raise TraceError(f"no pass {pass_index} in this trace (passes kept: {kept})")
+
+    def render(
+        self,
+        view: str,
+        path: str | os.PathLike[str],
+        format: str | None = None,
+        depth: int | None = None,
+        pass_index: int | None = None,
+    ) -> Any:
+        """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
+        (see :func:`gradviz.viz.render.write`); ``pass_index`` picks a pass (default: last)."""
+        from gradviz.viz import render
+
+        graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
+        return render.write(graph, view, path, format=format, depth=depth)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the trace as JSON (docs/trace-schema.md), atomically."""
+        from gradviz.viz.io import save_trace
+
+        save_trace(self, path)
+
+    def __repr__(self) -> str:
+        return (
+            f"Trace(passes={[p.index for p in self.passes]}, backward_calls="
+            f"{self.backward_calls}, nodes={self.graph.number_of_nodes()}, state={self._state})"
+        )
+
+
+def trace(arrays: bool = False, max_array_size: int = 10_000) -> Trace:
+    """Record the ops, backward steps and optimizer updates run inside ``with``.
+
+    ``arrays=True`` also copies values and gradients of arrays with at most ``max_array_size``
+    elements (node attributes ``array`` and ``grad_array``).
+    """
+    return Trace(arrays=arrays, max_array_size=max_array_size)
+
+
+# ============================================================================== the recorder
+@dataclass
+class _Root:
+    """A top-level module (one called outside any other) and the paths of its descendants."""
+
+    module: Module
+    paths: dict[int, str] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+    params: list[tuple[str, int]] = field(default_factory=list)
+
+    def scan(self) -> None:
+        self.paths = {}
+        self.classes = {}
+        for path, module in self.module.named_modules():
+            self.paths[id(module)] = path
+            self.classes[path] = type(module).__name__
+        self.params = [(name, p._id) for name, p in self.module.named_parameters()]
+
+
+@dataclass
+class _Backward:
+    index: int
+    root: str
+    keep: bool
+    steps: list[Step] = field(default_factory=list)
+    grad_arrays: dict[str, Any] = field(default_factory=dict)
+
+
+_EMPTY = inspect.Parameter.empty
+_SIMPLE = (bool, int, float, str, type(None))
+
+
+class _Recorder(hooks.Hook):
+    """Implements the engine hooks and keeps the records behind a :class:`Trace`."""
+
+    def __init__(
+        self,
+        trace: Trace,
+        step: int | None,
+        base_dir: str | os.PathLike[str] | None,
+        on_capture: Callable[[], None] | None,
+    ) -> None:
+        self.trace = trace
+        self.step = step
+        self.on_capture = on_capture
+        self.locate = SourceLocator(base_dir).locate
+        self.arrays = trace.arrays
+        self.max_array_size = trace.max_array_size
+        self.records: dict[str, NodeRecord] = {}
+        self.refs: dict[str, weakref.ref] = {}  # node id -> the Variable or ndarray
+        self.var_nodes: dict[int, str] = {}  # Variable._id -> node id
+        self.consts: dict[int, tuple[weakref.ref, str]] = {}  # id(ndarray) -> (ref, node id)
+        self.created: dict[int, tuple[weakref.ref, str | None]] = {}  # Variable._id -> line
+        self.fresh: set[str] = set()  # leaves whose value was summarised in this step
+        self.count = 0
+        self.last: str | None = None
+        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
+        self.roots: list[_Root] = []
+        self.extra_modules: dict[int, dict[int, str]] = {}  # root -> unregistered modules
+        self.grad_enabled = True
+        self.backward: _Backward | None = None
+        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
+        self.updated: set[str] = set()
+        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
+        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        self.awaiting_capture = False
+        self.closed = False
+        self.signatures: dict[type, list[tuple[str, Any]]] = {}
+
+    # --------------------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        self.grad_enabled = grad_mode.enabled
+        hooks.install(self)
+
+    def finish(self) -> None:
+        """The trace ended: drop a half-finished backward; forget live objects."""
+        self.backward = None
+        self.before.clear()
+        self.stack.clear()
+
+    def forward_graph(self) -> nx.DiGraph:
+        return self._build(list(self.records.values()))
+
+    def _capture_complete(self) -> None:
+        """The kept pass and what followed it are recorded: stop recording, tell the runner."""
+        self.awaiting_capture = False
+        self.after_backward = False
+        self.pending = None
+        self.closed = True
+        hooks.uninstall(self)
+        if self.on_capture is not None:
+            self.on_capture()
+
+    def _end_of_step(self) -> None:
+        self.after_backward = False
+        self.pending = None
+        self.updated.clear()
+        if self.awaiting_capture:
+            self._capture_complete()
+
+    # ----------------------------------------------------------------------------- records
+    def _new_id(self) -> str:
+        self.count += 1
+        nid = f"v{self.count}"
+        self.last = nid
+        return nid
+
+    def _module(self) -> tuple[int, str]:
+        return self.stack[-1] if self.stack else (-1, "")
+
+    def _leaf(self, var: Variable, detached_from: str | None = None) -> str:
+        """Record a leaf Variable (data, parameter, detached result) at its first use."""
+        nid = self._new_id()
+        entry = self.created.get(var._id)
+        source = entry[1] if entry is not None else self.locate()
+        data = var.data
+        is_param = var.requires_grad or isinstance(var, Parameter)
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="param" if is_param else "input",
+            op=None,
+            name=var.name,
+            shape=data.shape,
+            dtype=str(data.dtype),
+            requires_grad=var.requires_grad,
+            root=-1,
+            module="",
+            source=source,
+            value=array_stats(data),
+            var=var._id,
+            array=array_copy(data, self.max_array_size) if self.arrays else None,
+            detached_from=detached_from,
+        )
+        self.var_nodes[var._id] = nid
+        self.refs[nid] = weakref.ref(var)
+        self.fresh.add(nid)
+        return nid
+
+    def _refresh(self, nid: str, var: Variable) -> None:
+        """A parameter used again after a backward or an optimizer step: new statistics."""
+        record = self.records[nid]
+        data = var.data
+        self.records[nid] = dataclasses.replace(
+            record,
+            value=array_stats(data),
+            shape=data.shape,
+            array=array_copy(data, self.max_array_size) if self.arrays else None,
+        )
+        self.fresh.add(nid)
+
+    def _constant(self, array: np.ndarray) -> str:
+        """A non-Variable ndarray operand: an input node, one per array object."""
+        entry = self.consts.get(id(array))
+        if entry is not None and entry[0]() is array:
+            return entry[1]
+        nid = self._new_id()
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="input",
+            op=None,
+            name=None,
+            shape=array.shape,
+            dtype=str(array.dtype),
+            requires_grad=False,
+            root=-1,
+            module="",
+            source=self.locate(),
+            value=array_stats(array),
+            array=array_copy(array, self.max_array_size) if self.arrays else None,
+        )
+        ref = weakref.ref(array)
+        self.consts[id(array)] = (ref, nid)
+        self.refs[nid] = ref
+        return nid
+
+    def _unknown(self, var: Variable) -> str:
+        """Record a Variable first seen now: a leaf, or an op result computed before the trace
+        started (its history is walked iteratively and recorded, without source lines)."""
+        if var._node is None:
+            return self._leaf(var)
+        order: list[Variable] = []
+        seen = {var._id}
+        stack: list[tuple[Variable, bool]] = [(var, False)]
+        while stack:
+            item, expanded = stack.pop()
+            if expanded:
+                order.append(item)
+                continue
+            stack.append((item, True))
+            node = item._node
+            if node is None:
+                continue
+            for arg in reversed(node.inputs):
+                if (
+                    isinstance(arg, Variable)
+                    and arg._id not in seen
+                    and arg._id not in self.var_nodes
+                ):
+                    seen.add(arg._id)
+                    stack.append((arg, False))
+        for item in order:
+            node = item._node
+            if node is None:
+                self._leaf(item)
+                continue
+            parents = []
+            args = []
+            for slot, arg in enumerate(node.inputs):
+                if isinstance(arg, Variable):
+                    parents.append((self.var_nodes[arg._id], slot))
+                elif type(arg) is np.ndarray:
+                    parents.append((self._constant(arg), slot))
+                else:
+                    text = self._option(type(node), slot, arg)
+                    if text is not None:
+                        args.append(text)
+            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""))
+        return self.var_nodes[var._id]
+
+    def _op_record(
+        self,
+        output: Variable,
+        op: str,
+        parents: list[tuple[str, int]],
+        args: list[str],
+        source: str | None,
+        module: tuple[int, str],
+    ) -> str:
+        nid = self._new_id()
+        data = output.data
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="op",
+            op=op,
+            name=output.name,
+            shape=data.shape,
+            dtype=str(data.dtype),
+            requires_grad=output.requires_grad,
+            root=module[0],
+            module=module[1],
+            source=source,
+            value=array_stats(data),
+            parents=tuple(parents),
+            args=tuple(args),
+            var=output._id,
+            array=array_copy(data, self.max_array_size) if self.arrays else None,
+        )
+        self.var_nodes[output._id] = nid
+        self.refs[nid] = weakref.ref(output)
+        return nid
+
+    def _option(self, cls: type, slot: int, value: Any) -> str | None:
+        """``"axis=1"`` for an option argument; None when it is None or the default."""
+        if value is None:
+            return None
+        spec = self.signatures.get(cls)
+        if spec is None:
+            spec = self.signatures[cls] = _positional(cls)
+        name = None
+        if slot < len(spec):
+            name, default = spec[slot]
+            if (
+                default is not _EMPTY
+                and isinstance(value, _SIMPLE)
+                and type(value) is type(default)
+                and value == default
+            ):
+                return None
+        text = _short_repr(value)
+        return f"{name}={text}" if name else text
+
+    # ------------------------------------------------------------------------------- events
+    def variable_created(self, variable: Variable) -> None:
+        self.created[variable._id] = (weakref.ref(variable), self.locate())
+
+    def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
+        if self.after_backward:
+            self._end_of_step()
+        var_nodes = self.var_nodes
+        parents = []
+        args = []
+        for slot, arg in enumerate(inputs):
+            if isinstance(arg, Variable):
+                nid = var_nodes.get(arg._id)
+                if nid is None:
+                    nid = self._unknown(arg)
+                elif arg.requires_grad and arg._node is None and nid not in self.fresh:
+                    self._refresh(nid, arg)
+                parents.append((nid, slot))
+            elif type(arg) is np.ndarray:
+                parents.append((self._constant(arg), slot))
+            elif arg is not None:
+                text = self._option(type(node), slot, arg)
+                if text is not None:
+                    args.append(text)
+        self._op_record(output, type(node).__name__, parents, args, self.locate(), self._module())
+
+    def detach(self, source: Variable, result: Variable) -> None:
+        origin = self.var_nodes.get(source._id)
+        if origin is None:
+            origin = self._unknown(source)
+        nid = self._leaf(result, detached_from=origin)
+        self.trace._events.append(
+            Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
+        )
+
+    def grad_mode(self, enabled: bool) -> None:
+        if enabled == self.grad_enabled:
+            return
+        self.grad_enabled = enabled
+        kind = "no_grad_exit" if enabled else "no_grad_enter"
+        self.trace._events.append(Event(kind, self.locate(), after=self.last))
+
+    def module_enter(self, module: Module, args: tuple[Any, ...]) -> None:
+        if self.stack:
+            index = self.stack[-1][0]
+            path = self._path_in(index, module, self.stack[-1][1])
+        else:
+            index, path = self._find_root(module)
+        self.stack.append((index, path))
+
+    def module_exit(self, module: Module, output: Any) -> None:
+        if self.stack:
+            self.stack.pop()
+
+    def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
+        if self.closed:
+            return
+        if self.after_backward:
+            self._end_of_step()
+            if self.closed:
+                return
+        self.trace.backward_calls += 1
+        index = self.trace.backward_calls
+        step = self.step
+        keep = step is None or step == -1 or step == index
+        nid = self.var_nodes.get(root._id)
+        if nid is None:
+            nid = self._unknown(root)
+        self.backward = _Backward(index, nid, keep)
+
+    def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
+        current = self.backward
+        if current is None or not current.keep or self.closed:
+            return
+        nid = self.var_nodes.get(variable._id)
+        if nid is None:
+            nid = self._unknown(variable)
+        current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
+        if self.arrays:
+            current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
+
+    def backward_end(self, root: Variable) -> None:
+        current, self.backward = self.backward, None
+        if current is None or self.closed:
+            return
+        self.fresh.clear()
+        if current.keep:
+            graph = self._build(
+                ancestors(self.records, current.root),
+                root=current.root,
+                pass_index=current.index,
+                steps=current.steps,
+                grad_arrays=current.grad_arrays,
+            )
+            new = Pass(current.index, graph, current.steps)
+            if self.step is None:
+                self.trace.passes.append(new)
+            else:
+                self.trace.passes[:] = [new]
+            self.pending = new
+            self.updated.clear()
+            self.after_backward = True
+            self.awaiting_capture = self.step is not None and self.step > 0
+        self._sweep()
+
+    def optimizer_step(self, optimizer: Any, phase: str) -> None:
+        if self.closed:
+            return
+        pending = self.pending
+        if phase == "begin":
+            self.before.clear()
+            if pending is None:
+                return
+            graph = pending.graph
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    nid = self.var_nodes.get(p._id)
+                    if (
+                        nid is not None
+                        and p.grad is not None
+                        and nid in graph
+                        and nid not in self.updated
+                    ):
+                        self.before[nid] = (p, p.data.copy())
+            return
+        self.fresh.clear()  # parameters changed: summarise them again at their next use
+        if pending is not None:
+            graph = pending.graph
+            for nid, (p, old) in self.before.items():
+                with np.errstate(all="ignore"):
+                    norm = _norm(p.data - old)
+                    weight = _norm(old)
+                ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
+                graph.nodes[nid]["update"] = {"norm": norm, "ratio": ratio}
+                self.updated.add(nid)
+        self.before.clear()
+        if self.awaiting_capture:
+            self._capture_complete()
+
+    # ------------------------------------------------------------------------------ modules
+    def _find_root(self, module: Module) -> tuple[int, str]:
+        for index, root in enumerate(self.roots):
+            path = root.paths.get(id(module))
+            if path is not None:
+                return index, path
+        root = _Root(module)
+        root.scan()
+        self.roots.append(root)
+        return len(self.roots) - 1, ""
+
+    def _path_in(self, index: int, module: Module, parent: str) -> str:
+        root = self.roots[index]
+        path = root.paths.get(id(module))
+        if path is None:
+            root.scan()  # the model may have grown since
+            path = root.paths.get(id(module))
+        if path is None:  # not registered (kept in a plain list?): name it by its class
+            path = join_path(parent, type(module).__name__)
+            root.paths[id(module)] = path
+            root.classes.setdefault(path, type(module).__name__)
+            self.extra_modules.setdefault(index, {})[id(module)] = path
+        return path
+
+    def _naming(self) -> tuple[list[str], dict[int, str], dict[str, str]]:
+        """Prefixes of the top-level modules, parameter names and the module table.
+
+        The top-level module with the most parameters (the first on a tie) is the model: its
+        paths are used as they are (``fc1``, ``0``); any other top-level module (a loss module,
+        say) is prefixed with its class name (``CrossEntropyLoss``).
+        """
+        roots = self.roots
+        if not roots:
+            return [], {}, {}
+        main = max(range(len(roots)), key=lambda i: (len(roots[i].params), -i))
+        prefixes = []
+        used: set[str] = set()
+        for index, root in enumerate(roots):
+            if index == main:
+                prefixes.append("")
+                continue
+            base = type(root.module).__name__
+            name, n = base, 1
+            while name in used:
+                n += 1
+                name = f"{base}_{n}"
+            used.add(name)
+            prefixes.append(name)
+        names: dict[int, str] = {}
+        modules: dict[str, str] = {}
+        for index in [main, *(i for i in range(len(roots)) if i != main)]:
+            root = roots[index]
+            for name, var_id in root.params:
+                names.setdefault(var_id, join_path(prefixes[index], name))
+            for path, cls in root.classes.items():
+                modules.setdefault(join_path(prefixes[index], path), cls)
+        return prefixes, names, modules
+
+    # -------------------------------------------------------------------------------- graphs
+    def _build(self, records: list[NodeRecord], **kwargs: Any) -> nx.DiGraph:
+        prefixes, param_names, modules = self._naming()
+        names = {}
+        for record in records:  # a Variable named after its op ran
+            ref = self.refs.get(record.id)
+            var = ref() if ref is not None else None
+            if isinstance(var, Variable) and var.name is not None and var.name != record.name:
+                names[record.id] = var.name
+        return build_graph(
+            records,
+            script=self.trace.script,
+            modules=modules,
+            prefixes=prefixes,
+            param_names=param_names,
+            names=names,
+            **kwargs,
+        )
+
+    def _sweep(self) -> None:
+        """Forget records no later graph can need: dead, and not an ancestor of a live one."""
+        records = self.records
+        keep: set[str] = set()
+        stack = [nid for nid, ref in self.refs.items() if ref() is not None]
+        while stack:
+            nid = stack.pop()
+            if nid in keep:
+                continue
+            keep.add(nid)
+            record = records.get(nid)
+            if record is not None:
+                stack.extend(p for p, _ in record.parents if p not in keep)
+        if len(keep) < len(records):
+            for nid in [n for n in records if n not in keep]:
+                record = records.pop(nid)
+                self.refs.pop(nid, None)
+                if record.var is not None and self.var_nodes.get(record.var) == nid:
+                    del self.var_nodes[record.var]
+            self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
+            self.fresh &= keep
+        self.created = {k: v for k, v in self.created.items() if v[0]() is not None}
+
+
+def _norm(array: np.ndarray) -> float:
+    flat = array.reshape(-1)
+    total = float(np.dot(flat, flat))
+    if not np.isfinite(total):
+        wide = flat.astype(np.float64)
+        total = float(np.dot(wide, wide))
+    return float(np.sqrt(total))
+
+
+def _positional(cls: type) -> list[tuple[str, Any]]:
+    """``(name, default)`` of ``cls.forward``'s positional parameters after ``ctx``."""
+    try:
+        parameters = list(inspect.signature(cls.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+    out = []
+    for parameter in parameters:
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        out.append((parameter.name, parameter.default))
+    return out
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    if isinstance(value, np.dtype):
+        text = str(value)
+    elif isinstance(value, type):
+        text = value.__name__
+    else:
+        try:
+            text = repr(value)
+        except Exception:
+            text = type(value).__name__
+        if " at 0x" in text or " object at " in text:  # no memory addresses: deterministic
+            text = type(value).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
