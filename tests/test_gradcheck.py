@@ -188,3 +188,20 @@ def test_gradcheck_requires_fn_to_return_a_variable():
     x = Variable(np.ones(2), requires_grad=True)
     with pytest.raises(gradviz.OperandError, match="must return a Variable"):
         gradviz.gradcheck(lambda v: v.data * 2, [x])
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda a: a.T,  # Fortran order
+        lambda a: a[:, ::2],  # strided view
+        lambda a: np.asfortranarray(a.astype(np.float32)),  # float32 in Fortran order
+    ],
+    ids=["transposed", "strided", "float32_fortran"],
+)
+def test_gradcheck_works_on_non_contiguous_inputs(rng, layout):
+    data = layout(rng.normal(size=(4, 6)))
+    x = Variable(data, requires_grad=True)
+    before = data.copy()
+    assert gradviz.gradcheck(lambda v: (v * v * np.arange(v.shape[-1])).sum(), [x]) is True
+    np.testing.assert_array_equal(x.data, before)

@@ -95,7 +95,9 @@ def _compare(
 
 def _float64_copy(x: Any) -> Any:
     if isinstance(x, Variable):
-        data = x.data.astype(np.float64) if x.dtype.kind == "f" else x.data.copy()
+        # C order: the perturbation loop writes through data.reshape(-1), which must be a view
+        dtype = np.float64 if x.dtype.kind == "f" else x.dtype
+        data = np.array(x.data, dtype=dtype, order="C")
         return Variable(data, requires_grad=x.requires_grad, name=x.name)
     if isinstance(x, np.ndarray):
         return x.astype(np.float64) if x.dtype.kind == "f" else x.copy()
