@@ -233,6 +233,16 @@ def test_sequential_indexing_len_iter_and_append():
     assert model(batch()).shape == (5, 1)
 
 
+def test_sequential_slice_is_a_sequential_keeping_names():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    tail = model[1:]
+    assert isinstance(tail, nn.Sequential)
+    assert names(tail) == ["2.weight", "2.bias"]  # as in PyTorch: the original names
+    assert tail[1] is model[2]
+    x = batch(5, 3)
+    np.testing.assert_array_equal(tail(x).data, model[2](model[1](x)).data)
+
+
 # -------------------------------------------------------------------------------- modes
 
 
@@ -280,6 +290,15 @@ def test_zero_grad_sets_every_grad_to_none():
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_zero_grad_set_to_none_false_keeps_zero_arrays():
+    model = MLP()
+    model(batch()).sum().backward()
+    model.zero_grad(set_to_none=False)
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.grad, np.zeros(p.shape))
+        assert p.grad.dtype == np.float32
 
 
 # -------------------------------------------------------------------------------- state

@@ -261,4 +261,7 @@ def test_names_and_repr_match_pytorch():
     assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()]
     assert [p.shape for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
     assert repr(ours).replace("OurNet", "Net") == repr(theirs).replace("TheirNet", "Net")
-    assert repr(nn.Sequential(*layers(nn, 2))) == repr(torch.nn.Sequential(*layers(torch.nn, 2)))
+    ours_seq, theirs_seq = nn.Sequential(*layers(nn, 2)), torch.nn.Sequential(*layers(torch.nn, 2))
+    assert repr(ours_seq) == repr(theirs_seq)
+    assert repr(ours_seq[3:7]) == repr(theirs_seq[3:7])
+    assert list(ours_seq[3:7].state_dict()) == list(theirs_seq[3:7].state_dict())

@@ -52,7 +52,13 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
+    def __getitem__(self, index: int | slice) -> Module:
+        """One module by position, or (for a slice) a Sequential keeping the original names."""
+        if isinstance(index, slice):
+            part = Sequential()
+            for name, module in list(self._modules.items())[index]:
+                part.add_module(name, module)
+            return part
         return list(self._modules.values())[index]
 
     def __len__(self) -> int:

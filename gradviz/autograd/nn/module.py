@@ -153,10 +153,13 @@ class Module:
         """Evaluation mode (dropout off)."""
         return self.train(False)
 
-    def zero_grad(self) -> None:
-        """Set every parameter's gradient to None."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset every parameter's gradient: to None (PyTorch's default) or to zeros."""
         for param in self.parameters():
-            param.grad = None
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad = np.zeros_like(param.grad)
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
