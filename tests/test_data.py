@@ -119,6 +119,36 @@ def test_custom_dataset_rows_are_stacked():
     assert batches[0][0].dtype == np.float32
 
 
+def test_custom_dataset_of_single_arrays_yields_one_variable_per_batch():
+    """Like PyTorch's default collate: items that are one array batch into one Variable."""
+
+    class Rows(data.Dataset):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return np.array([i, 10 * i], np.float32)
+
+    batches = list(data.DataLoader(Rows(), batch_size=2))
+    assert all(isinstance(b, Variable) for b in batches)
+    np.testing.assert_array_equal(batches[0].data, [[0, 0], [1, 10]])
+    assert batches[1].shape == (1, 2)
+
+
+def test_custom_dataset_items_may_hold_variables_and_numbers():
+    class Mixed(data.Dataset):
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return Variable([float(i)]), i
+
+    (x, y), _ = data.DataLoader(Mixed(), batch_size=2)
+    np.testing.assert_array_equal(x.data, [[0.0], [1.0]])
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [0, 1])
+
+
 # ------------------------------------------------------------------------------ shuffling
 
 

@@ -13,7 +13,8 @@ from gradviz.autograd.variable import Variable, as_array
 
 
 class Dataset:
-    """Something indexable with a length; ``__getitem__`` returns a tuple of arrays."""
+    """Something indexable with a length; ``__getitem__`` returns a tuple of arrays (or one
+    array, which the DataLoader then batches into one Variable)."""
 
     def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
         raise NotImplementedError
@@ -71,7 +72,7 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Variable, ...]]:
+    def __iter__(self) -> Iterator[tuple[Variable, ...] | Variable]:
         n = len(self.dataset)
         order = np.arange(n)
         if self.shuffle:
@@ -80,10 +81,18 @@ class DataLoader:
             index = order[start : start + self.batch_size]
             if self.drop_last and len(index) < self.batch_size:
                 return
-            yield tuple(Variable(a) for a in self._fetch(index))
+            batch = self._fetch(index)
+            if isinstance(batch, np.ndarray):
+                yield Variable(batch)
+            else:
+                yield tuple(Variable(a) for a in batch)
 
-    def _fetch(self, index: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _fetch(self, index: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
+        """Rows ``index`` stacked: a tuple of arrays, or one array if items are single arrays."""
         if isinstance(self.dataset, TensorDataset):
             return self.dataset[index]
         rows = [self.dataset[int(i)] for i in index]
-        return tuple(np.stack(column) for column in zip(*rows, strict=False))
+        if not isinstance(rows[0], tuple | list):
+            return np.stack([as_array(row) for row in rows])
+        columns = zip(*rows, strict=True)  # every item must have the same number of fields
+        return tuple(np.stack([as_array(value) for value in column]) for column in columns)
