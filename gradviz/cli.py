@@ -172,7 +172,7 @@ def render_command(
             ctx,
             "--format html (the interactive page) is not available yet; use svg, png, dot or json",
         )
-    from gradviz.viz import render as rendering
+    from gradviz.viz.render import LayoutProgramNotFound, write
     from gradviz.viz.runner import (
         BackwardNotCalled,
         ScriptFailed,
@@ -219,13 +219,13 @@ def render_command(
         else:
             views = ("forward",) if forward_only else ("forward", "backward")
             for view in views:
-                result = rendering.write(
+                result = write(
                     trace.graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth
                 )
                 written.append(result.path)
                 if result.note:
                     notes.append(result.note)
-    except rendering.LayoutProgramNotFound as error:
+    except LayoutProgramNotFound as error:
         _fail(str(error))
     except gradviz.GradvizError as error:
         _fail(str(error))
@@ -350,7 +350,7 @@ def _bad_values(graph: Any, max_rows: int) -> str:
 @cli.command("doctor", short_help="Show versions and which layout program draws.")
 def doctor() -> None:
     """Print the versions gradviz runs with and which layout program draws the pictures."""
-    from gradviz.viz import render as rendering
+    from gradviz.viz.render import LayoutProgramNotFound, layout_program
 
     rows: list[tuple[str, str]] = [
         ("gradviz", gradviz.__version__),
@@ -363,9 +363,9 @@ def doctor() -> None:
             rows.append((module, f"missing ({error})"))
     problem = None
     try:
-        name, path, version = rendering.layout_program()
+        name, path, version = layout_program()
         rows.append(("layout program", f"{name} {version} ({path})"))
-    except rendering.LayoutProgramNotFound as error:
+    except LayoutProgramNotFound as error:
         rows.append(("layout program", "none"))
         problem = str(error)
     width = max(len(k) for k, _ in rows)

@@ -221,12 +221,14 @@ def _clean(value: Any, limit: int = 48) -> str:
 
 def _html(value: Any, limit: int = 48) -> str:
     """A user string as HTML-label text: escaped, no control characters, shortened."""
-    return html.escape(_clean(value, limit), quote=True)
+    # A backslash would start a Graphviz escape (\N is the node id) even in HTML labels, with
+    # or without an entity; a zero-width space after it keeps the text and breaks the escape.
+    return html.escape(_clean(value, limit), quote=True).replace("\\", "&#92;&#8203;")
 
 
 def _text(value: Any, limit: int = 400) -> str:
     """A user string as an escaped DOT attribute value (tooltips)."""
-    return graphviz.escape(_clean(value, limit).replace("\\", "/"))
+    return graphviz.escape(_clean(value, limit))
 
 
 def _num(x: Any) -> str:
@@ -270,7 +272,10 @@ def _value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
         return ""
     if shape is not None and int(np.prod(tuple(shape), dtype=np.int64)) == 1:
         return f"value {_num(stats.get('mean'))}"
-    return f"mean {_num(stats.get('mean'))}  std {_num(stats.get('std'))}"
+    mean, std = stats.get("mean"), stats.get("std")
+    if mean is not None and std and abs(mean) < 1e-6 * std:
+        mean = 0.0  # rounding noise around zero reads better as 0
+    return f"mean {_num(mean)}  std {_num(std)}"
 
 
 def _stats_text(stats: Mapping[str, Any] | None) -> str:
