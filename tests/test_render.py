@@ -188,7 +188,8 @@ def test_forward_view_draws_every_node_and_edge():
     assert sorted(nodes_of(dot.source), key=R._natural) == [f"v{i}" for i in range(1, 12)]
     edges = edges_of(dot.source)
     assert len(edges) == 10
-    assert ("v1", "v4") in edges and ("v8", "v9") in edges  # data flows parent -> child
+    assert ("v1", "v4") in edges
+    assert ("v8", "v9") in edges
 
 
 def test_backward_view_reverses_edges_and_keeps_only_the_loss_ancestry():
@@ -197,7 +198,8 @@ def test_backward_view_reverses_edges_and_keeps_only_the_loss_ancestry():
     assert len(nodes_of(dot.source)) == 10
     edges = edges_of(dot.source)
     assert len(edges) == 9
-    assert ("v9", "v8") in edges and ("v4", "v2") in edges  # gradient flows child -> parent
+    assert ("v9", "v8") in edges
+    assert ("v4", "v2") in edges
     assert ("v8", "v9") not in edges
 
 
@@ -207,7 +209,8 @@ def test_modules_are_labelled_clusters_and_legend_is_present():
         clusters = clusters_of(source)
         assert "cluster_legend" in clusters
         assert len([c for c in clusters if c != "cluster_legend"]) == 2
-        assert "<b>fc1</b>: Linear" in source and "<b>fc2</b>: Linear" in source
+        assert "<b>fc1</b>: Linear" in source
+        assert "<b>fc2</b>: Linear" in source
 
 
 def test_nested_modules_nest_clusters():
@@ -220,10 +223,14 @@ def test_nested_modules_nest_clusters():
 
 def test_forward_labels_show_op_shape_dtype_and_values():
     source = R.build(mlp(), "forward").source
-    assert "<b>Linear</b>" in source and "(2, 3) float32" in source
+    assert "<b>Linear</b>" in source
+    assert "(2, 3) float32" in source
     assert "mean 0  std 0.683" in source  # linspace(-1, 1, 6)
-    assert "loss = <b>MseLoss</b>" in source and "scalar float32" in source
-    assert R.PARAM_FILL in source and R.LOSS_FILL in source and R.INPUT_FILL in source
+    assert "loss = <b>MseLoss</b>" in source
+    assert "scalar float32" in source
+    assert R.PARAM_FILL in source
+    assert R.LOSS_FILL in source
+    assert R.INPUT_FILL in source
 
 
 def test_backward_labels_badges_norms_and_special_cases():
@@ -232,16 +239,22 @@ def test_backward_labels_badges_norms_and_special_cases():
     dot = R.build(g, "backward")
     source = dot.source
     attrs = _node_attrs(source)
-    assert "<b>#6</b>" in attrs["v4"] and "|grad| 0.49" in attrs["v4"]  # norm of six 0.2s
-    assert "grad = 0" in attrs["v3"] and "fillcolor=white" in attrs["v3"]  # computed, zero
-    assert "no grad" in attrs["v7"] and "dashed" in attrs["v7"]  # never computed
+    assert "<b>#6</b>" in attrs["v4"]
+    assert "|grad| 0.49" in attrs["v4"]
+    assert "grad = 0" in attrs["v3"]
+    assert "fillcolor=white" in attrs["v3"]
+    assert "no grad" in attrs["v7"]
+    assert "dashed" in attrs["v7"]
     assert "grad = 0" not in attrs["v7"]
-    assert R.NAN_FILL in attrs["v5"] and "1 NaN, 1 Inf" in attrs["v5"]
-    assert "requires_grad=False" in attrs["v1"] and R.DIM_FILL in attrs["v1"]
+    assert R.NAN_FILL in attrs["v5"]
+    assert "1 NaN, 1 Inf" in attrs["v5"]
+    assert "requires_grad=False" in attrs["v1"]
+    assert R.DIM_FILL in attrs["v1"]
     assert "update/weight 0.001" in attrs["v2"]
     # the magnitude scale: larger norm -> later bin; the legend prints the ranges
     assert R.MAGNITUDE.index(_fill(attrs["v6"])) > R.MAGNITUDE.index(_fill(attrs["v8"]))
-    assert "(log scale)" in source and "NaN or Inf" in source
+    assert "(log scale)" in source
+    assert "NaN or Inf" in source
 
 
 def _node_attrs(source: str) -> dict[str, str]:
@@ -268,7 +281,8 @@ def test_dot_is_deterministic_and_free_of_absolute_paths():
     a = R.build(mlp(), "backward").source
     b = R.build(mlp(), "backward").source
     assert a == b
-    assert "examples/" not in a and "train.py" in a  # the title shows the script's base name
+    assert "examples/" not in a
+    assert "train.py" in a
 
 
 # ------------------------------------------------------------------------------ golden files
@@ -302,9 +316,13 @@ def test_depth_collapses_modules_into_single_nodes():
     assert n_full == 1 + 3 * 5 + 1  # x, 3 blocks of 4 ops + 1 param, loss
     assert n1 == 1 + 3 + 1  # x, enc.block0..2 collapsed, loss
     assert n0 == 1 + 1 + 1  # x, enc collapsed, loss
-    assert "<b>enc.block1</b>: Block" in d1.source and "4 ops, 1 params" in d1.source
-    assert "in (2, 3)" in d1.source and "out (2, 3)" in d1.source
-    assert d1.depth == 1 and not d1.auto_collapsed and d1.note == ""
+    assert "<b>enc.block1</b>: Block" in d1.source
+    assert "4 ops, 1 params" in d1.source
+    assert "in (2, 3)" in d1.source
+    assert "out (2, 3)" in d1.source
+    assert d1.depth == 1
+    assert not d1.auto_collapsed
+    assert d1.note == ""
     # the chain survives collapsing: x -> block0 -> block1 -> block2 -> loss
     assert len(edges_of(d1.source)) == 4
     backward = R.build(g, "backward", depth=1).source
@@ -322,12 +340,15 @@ def test_depth_beyond_nesting_changes_nothing_and_negative_is_an_error():
 def test_auto_collapse_over_the_node_budget():
     g = chain(2000, (10, 10))
     dot = R.build(g, "forward", max_nodes=500)
-    assert dot.auto_collapsed and dot.depth == 1  # 100 sub-modules fit, 2000 ops do not
+    assert dot.auto_collapsed
+    assert dot.depth == 1
     assert len(nodes_of(dot.source)) == 1 + 100
     assert dot.node_count <= 500
-    assert "2,001 nodes" in dot.note and "--depth" in dot.note
+    assert "2,001 nodes" in dot.note
+    assert "--depth" in dot.note
     small = R.build(g, "forward", max_nodes=50)
-    assert small.depth == 0 and len(nodes_of(small.source)) == 1 + 10
+    assert small.depth == 0
+    assert len(nodes_of(small.source)) == 1 + 10
     assert not R.build(g, "forward", max_nodes=5000).auto_collapsed
 
 
@@ -404,7 +425,8 @@ def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch)
 def test_dot_format_works_without_a_layout_program(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "_find_layout_program", lambda: None)
     result = R.write(mlp(), "forward", tmp_path / "g.dot")
-    assert result.program is None and result.path.read_text().startswith("digraph")
+    assert result.program is None
+    assert result.path.read_text().startswith("digraph")
     with pytest.raises(R.LayoutProgramNotFound, match="pip install graphviz-pure"):
         R.write(mlp(), "forward", tmp_path / "g.svg")
     with pytest.raises(R.LayoutProgramNotFound):
@@ -433,7 +455,9 @@ def test_finder_looks_on_path_then_next_to_python(tmp_path, monkeypatch):
 def test_layout_program_reports_name_path_version():
     needs_layout()
     name, path, version = R.layout_program()
-    assert name in ("dot", "graphviz-pure") and Path(path).exists() and version
+    assert name in ("dot", "graphviz-pure")
+    assert Path(path).exists()
+    assert version
 
 
 # ------------------------------------------------------------------------------ live Variables
@@ -449,7 +473,9 @@ def test_render_a_live_variable_like_make_dot():
     dot = gradviz.render(loss, params=dict(model.named_parameters()))
     assert isinstance(dot, R.Drawing)
     source = dot.source
-    assert "<b>weight</b>" in source and "<b>bias</b>" in source and "<b>x</b>" in source
+    assert "<b>weight</b>" in source
+    assert "<b>bias</b>" in source
+    assert "<b>x</b>" in source
     assert "|grad|" in source  # parameters keep .grad after backward
     n_nodes = len(nodes_of(source))
     assert n_nodes == len(edges_of(source)) + 1 or n_nodes >= 5
@@ -473,4 +499,5 @@ def test_number_formatting():
     assert R._num(12.3456) == "12.3"
     assert R._num(math.nan) == "nan"
     assert R._num(None) == "?"
-    assert R._shape((3,)) == "(3,)" and R._shape(()) == "scalar"
+    assert R._shape((3,)) == "(3,)"
+    assert R._shape(()) == "scalar"
