@@ -169,6 +169,30 @@ def test_step_updates_in_place():
     assert data[0] == 0.5
 
 
+@pytest.mark.parametrize(
+    "layout", ["contiguous", "transposed", "float64_grad"], ids=lambda layout: layout
+)
+def test_sgd_update_of_a_large_parameter(layout):
+    """Large parameters (more than 65,536 elements) are updated block by block: same numbers."""
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(300, 400)).astype(np.float32)
+    grad = rng.normal(size=(300, 400)).astype(np.float32)
+    data = start.copy()
+    if layout == "transposed":  # a non-contiguous parameter (a transposed view)
+        start, grad, data = start.T, grad.T.copy(), data.T
+        assert not data.flags.c_contiguous
+    p = nn.Parameter(data)
+    optimizer = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = grad.astype(np.float64) if layout == "float64_grad" else grad
+    optimizer.step()
+    p.grad = 2 * p.grad
+    optimizer.step()
+    # buf = g, then 0.9 g + 2 g = 2.9 g: p = start - 0.1 g - 0.29 g
+    np.testing.assert_allclose(p.data, start - 0.39 * grad, rtol=1e-5, atol=1e-6)
+    assert p.dtype == np.float32
+    assert p.shape == start.shape
+
+
 @pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1), optim.Adam])
 def test_zero_grad_sets_grads_to_none(make):
     params = [nn.Parameter([1.0]), nn.Parameter([2.0])]
