@@ -275,21 +275,13 @@ def test_matches_pytorch(case: Oracle):
     _check(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design choice: gradviz's BCE target gradient clamps both logs at -100, exactly the "
-    "derivative of the (clamped) forward, so it is +-100*grad at p in {0, 1}; PyTorch uses "
-    "-logit(p) there, which is +-inf",
-)
-def test_bce_target_gradient_at_probability_edges_matches_pytorch():
-    _check(
-        Oracle(
-            "bce_target_edges",
-            ([[0.0, 0.3, 1.0]], [[0.0, 1.0, 1.0]]),
-            F.binary_cross_entropy,
-            TF.binary_cross_entropy,
-        )
-    )
+def test_bce_target_gradient_at_probability_edges_is_the_clamped_derivative():
+    # Deliberate: both logs are clamped at -100 in forward, and the target gradient is exactly
+    # the derivative of that clamped forward (+-100 * grad), where PyTorch gives +-inf.
+    p = Variable(np.array([[0.0, 0.3, 1.0]]))
+    t = Variable(np.array([[0.0, 1.0, 1.0]]), requires_grad=True)
+    F.binary_cross_entropy(p, t, reduction="sum").backward()
+    np.testing.assert_allclose(t.grad, [[100.0, np.log(0.7) - np.log(0.3), -100.0]])
 
 
 def test_max_dim_indices_match_pytorch():
