@@ -22,6 +22,7 @@ import pytest
 # `gradviz.viz.render` is also the name of the render() function the package re-exports, so
 # the module is reached through importlib.
 R = importlib.import_module("gradviz.viz.render")
+L = importlib.import_module("gradviz.viz.layout")
 
 GOLDEN = Path(__file__).parent / "golden"
 EVIL = '<script>"&{}|'
@@ -178,7 +179,7 @@ def svg_text(path: Path) -> str:
 
 
 def needs_layout():
-    if R._find_layout_program() is None:
+    if L.find_layout_program() is None:
         pytest.skip("no layout program (dot or graphviz-pure)")
 
 
@@ -415,7 +416,7 @@ def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch)
     def boom(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(R.os, "replace", boom)
+    monkeypatch.setattr(L.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         R.write(mlp(), "backward", target)
     assert target.read_bytes() == before  # the old file is intact
@@ -423,7 +424,7 @@ def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch)
 
 
 def test_dot_format_works_without_a_layout_program(tmp_path, monkeypatch):
-    monkeypatch.setattr(R, "_find_layout_program", lambda: None)
+    monkeypatch.setattr(L, "find_layout_program", lambda: None)
     result = R.write(mlp(), "forward", tmp_path / "g.dot")
     assert result.program is None
     assert result.path.read_text().startswith("digraph")
@@ -432,24 +433,24 @@ def test_dot_format_works_without_a_layout_program(tmp_path, monkeypatch):
     with pytest.raises(R.LayoutProgramNotFound):
         R.layout_program()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]
-    assert issubclass(R.LayoutProgramNotFound, R.GradvizError)
+    assert issubclass(R.LayoutProgramNotFound, L.GradvizError)
 
 
 def test_finder_looks_on_path_then_next_to_python(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr(R, "_scripts_dirs", lambda: [tmp_path])
-    assert R._find_layout_program() is None
+    monkeypatch.setattr(L, "scripts_dirs", lambda: [tmp_path])
+    assert L.find_layout_program() is None
     program = tmp_path / "graphviz-pure"
     program.write_text("#!/bin/sh\necho 'graphviz-pure - version 9.9 (test)' >&2\n")
     program.chmod(0o755)
-    assert R._find_layout_program() == ("graphviz-pure", str(program))
+    assert L.find_layout_program() == ("graphviz-pure", str(program))
     assert R.layout_program() == ("graphviz-pure", str(program), "9.9 (test)")
     dot = tmp_path / "bin" / "dot"
     dot.parent.mkdir()
     dot.write_text("#!/bin/sh\n")
     dot.chmod(0o755)
     monkeypatch.setenv("PATH", str(dot.parent))
-    assert R._find_layout_program() == ("dot", str(dot))
+    assert L.find_layout_program() == ("dot", str(dot))
 
 
 def test_layout_program_reports_name_path_version():

@@ -38,11 +38,6 @@ import html
 import math
 import os
 import re
-import shutil
-import subprocess
-import sys
-import sysconfig
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +48,14 @@ import networkx as nx
 import numpy as np
 
 from gradviz.autograd.errors import GradvizError
+from gradviz.viz.layout import (
+    LayoutError,
+    LayoutProgramNotFound,
+    atomic_write,
+    layout_program,
+    run_layout,
+)
+from gradviz.viz.live import graph_from_variable
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -72,7 +75,6 @@ __all__ = [
 VIEWS = ("forward", "backward")
 FORMATS = ("svg", "png", "dot")
 DEFAULT_MAX_NODES = 1500
-PNG_DPI = 110
 
 # ------------------------------------------------------------------------------ vocabulary
 FONT = "Helvetica"
@@ -99,83 +101,7 @@ class RenderError(GradvizError, ValueError):
     """An unknown view or format, or a graph that cannot be drawn."""
 
 
-class LayoutProgramNotFound(GradvizError, RuntimeError):
-    """Neither the system ``dot`` nor the ``graphviz-pure`` program can be found."""
-
-
-class LayoutError(GradvizError, RuntimeError):
-    """The layout program ran and failed."""
-
-
-# ---------------------------------------------------------------------------- layout program
-def _scripts_dirs() -> list[Path]:
-    dirs = []
-    for candidate in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
-        if candidate and Path(candidate) not in dirs:
-            dirs.append(Path(candidate))
-    return dirs
-
-
-def _find_layout_program() -> tuple[str, str] | None:
-    """``(name, path)`` of the program that will lay graphs out, or None."""
-    dot = shutil.which("dot")
-    if dot:
-        return "dot", dot
-    exe = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
-    for folder in _scripts_dirs():
-        candidate = folder / exe
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return "graphviz-pure", str(candidate)
-    found = shutil.which("graphviz-pure")
-    return ("graphviz-pure", found) if found else None
-
-
-_NOT_FOUND = (
-    "no layout program found: neither Graphviz's `dot` is on PATH nor the `graphviz-pure` "
-    "program is installed; run `pip install graphviz-pure` (or install Graphviz), "
-    "or write DOT with format='dot' / --format dot"
-)
-
-
-def layout_program() -> tuple[str, str, str]:
-    """``(name, path, version)`` of the layout program (``gradviz doctor`` prints it).
-
-    Raises :class:`LayoutProgramNotFound` when there is none.
-    """
-    found = _find_layout_program()
-    if found is None:
-        raise LayoutProgramNotFound(_NOT_FOUND)
-    name, path = found
-    try:
-        done = subprocess.run([path, "-V"], capture_output=True, text=True, timeout=30)
-        text = (done.stderr or done.stdout).strip()
-    except (OSError, subprocess.SubprocessError) as error:
-        text = f"unknown ({error})"
-    match = re.search(r"version\s+([^\s]+(?:\s+\([^)]*\))?)", text)
-    return name, path, match.group(1) if match else (text.splitlines() or ["unknown"])[0]
-
-
-def _layout(source: str, fmt: str) -> tuple[bytes, str]:
-    """Run the layout program on DOT ``source``; return the output bytes and the program name."""
-    found = _find_layout_program()
-    if found is None:
-        raise LayoutProgramNotFound(_NOT_FOUND)
-    name, path = found
-    cmd = [path, f"-T{fmt}"]
-    if fmt == "png":
-        cmd.append(f"-Gdpi={PNG_DPI}")
-    try:
-        done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True)
-    except OSError as error:
-        raise LayoutError(f"could not run the layout program {name} ({path}): {error}") from None
-    if done.returncode != 0 or not done.stdout:
-        message = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise LayoutError(
-            f"the layout program {name} failed (exit {done.returncode}): " + " | ".join(message)
-        )
-    return done.stdout, name
-
-
+# ------------------------------------------------------------------------------ results
 class Drawing(graphviz.Digraph):
     """A ``graphviz.Digraph`` that lays itself out with gradviz's layout program.
 
@@ -191,7 +117,9 @@ class Drawing(graphviz.Digraph):
 
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kw: Any):
         fmt = format or self.format or "svg"
-        data = self.source.encode("utf-8") if fmt in ("dot", "gv") else _layout(self.source, fmt)[0]
+        data = (
+            self.source.encode("utf-8") if fmt in ("dot", "gv") else run_layout(self.source, fmt)[0]
+        )
         return data.decode(encoding) if encoding else data
 
 
@@ -433,6 +361,8 @@ class _Builder:
             return None
         logs = []
         for n in self.scene.nodes:
+            if n == self.scene.root:  # the loss's own gradient (1) would stretch the scale
+                continue
             norm = _grad_norm(self.graph.nodes[n].get("grad"))
             if norm is not None and norm > 0 and math.isfinite(norm):
                 logs.append(math.log10(norm))
@@ -544,9 +474,7 @@ class _Builder:
 
     def _module_label(self, path: tuple[str, ...]) -> str:
         dotted = ".".join(path)
-        cls = self.scene.modules.get(dotted)
-        text = f"<b>{_html(dotted)}</b>"
-        return text + (f": {_html(cls)}" if cls else "")
+        return _path_and_class(dotted, self.scene.modules.get(dotted))
 
     def _edges(self, dot: graphviz.Digraph) -> None:
         g = self.graph
@@ -669,7 +597,7 @@ class _Builder:
             or any(c in self.scene.selected and c not in members for c in g.successors(m))
         )
         cls = self.scene.modules.get(group.path)
-        title = f"<b>{_html(group.path)}</b>" + (f": {_html(cls)}" if cls else "")
+        title = _path_and_class(group.path, cls)
         lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
         lines.append(f"in {_html(', '.join(ins) or '-')}")
         lines.append(f"out {_html(', '.join(outs) or '-')}")
@@ -764,6 +692,13 @@ def _node_title(a: Mapping[str, Any], kind: str) -> str:
     return f"<b>{_html(name)}</b>" if name else "input"
 
 
+def _path_and_class(path: str, cls: str | None) -> str:
+    """``<b>fc1</b>: Linear``; just the path when the class adds nothing (a loss module that
+    the tracer names after its class)."""
+    text = f"<b>{_html(path)}</b>"
+    return text + (f": {_html(cls)}" if cls and cls != path else "")
+
+
 def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
     out: list[str] = []
     for shape in shapes:
@@ -855,29 +790,6 @@ def _format_for(path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to exactly ``path``: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def write(
     graph: nx.DiGraph,
     view: str,
@@ -895,8 +807,8 @@ def write(
     if fmt == "dot":
         data, program = drawing.source.encode("utf-8"), None
     else:
-        data, program = _layout(drawing.source, fmt)
-    _atomic_write(path, data)
+        data, program = run_layout(drawing.source, fmt)
+    atomic_write(path, data)
     return Rendered(
         path=path,
         format=fmt,
@@ -924,82 +836,9 @@ def render(
     elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
         graph = obj.graph
     elif hasattr(obj, "parents") and hasattr(obj, "data"):
-        graph = _graph_from_variable(obj, params)
+        graph = graph_from_variable(obj, params)
     else:
         raise RenderError(
             f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
         )
     return build(graph, view, depth=depth)
-
-
-def _summary(array: Any) -> dict[str, float | int] | None:
-    if array is None:
-        return None
-    a = np.asarray(array)
-    if a.dtype.kind not in "fiub" or a.size == 0:
-        return {"min": 0.0, "max": 0.0, "mean": 0.0, "std": 0.0, "norm": 0.0, "nan": 0, "inf": 0}
-    a = a.astype(np.float64, copy=False)
-    finite = a[np.isfinite(a)]
-    stats: dict[str, float | int] = {
-        "nan": int(np.isnan(a).sum()),
-        "inf": int(np.isinf(a).sum()),
-    }
-    if finite.size:
-        stats.update(
-            min=float(finite.min()),
-            max=float(finite.max()),
-            mean=float(finite.mean()),
-            std=float(finite.std()),
-            norm=float(np.linalg.norm(finite)),
-        )
-    else:
-        stats.update(min=math.nan, max=math.nan, mean=math.nan, std=math.nan, norm=math.nan)
-    return stats
-
-
-def _graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGraph:
-    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema."""
-    names = {id(v): k for k, v in (params or {}).items()}
-    order: list[Any] = []
-    seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
-    while stack:
-        var, expanded = stack.pop()
-        if expanded:
-            order.append(var)
-            continue
-        if id(var) in seen:
-            continue
-        seen.add(id(var))
-        stack.append((var, True))
-        for parent in reversed(tuple(var.parents)):
-            if id(parent) not in seen:
-                stack.append((parent, False))
-    ids = {id(v): f"v{i}" for i, v in enumerate(order, 1)}
-    graph = nx.DiGraph(root=ids[id(root)], modules={}, script=None)
-    graph.graph["pass"] = None
-    for var in order:
-        op = getattr(var, "op", None)
-        leaf = op is None
-        name = names.get(id(var)) or getattr(var, "name", None)
-        kind = "op" if not leaf else ("param" if var.requires_grad else "input")
-        attrs = {
-            "kind": kind,
-            "op": op,
-            "name": name,
-            "shape": tuple(var.shape),
-            "dtype": str(var.dtype),
-            "requires_grad": bool(var.requires_grad),
-            "module": "",
-            "source": None,
-            "value": _summary(var.data),
-            "step": None,
-            "accumulated": False,
-            "update": None,
-        }
-        if leaf or getattr(var, "retains_grad", False):
-            attrs["grad"] = _summary(var.grad)
-        graph.add_node(ids[id(var)], **attrs)
-        for slot, parent in enumerate(var.parents):
-            graph.add_edge(ids[id(parent)], ids[id(var)], arg=slot)
-    return graph

@@ -1,0 +1,67 @@
+"""The graph behind a live Variable, for ``gradviz.render(loss)`` (torchviz's ``make_dot``).
+
+Walks ``.parents`` from the Variable (iteratively: deep graphs do not hit the recursion limit)
+into the pinned graph schema that :mod:`gradviz.viz.render` draws. No trace is needed, so there
+are no module paths, source lines or backward steps; leaves (and Variables that called
+``retain_grad()``) show the gradient they hold, other nodes have no ``grad`` attribute, which
+the renderer reads as "not recorded" rather than "not computed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from gradviz.viz.stats import array_stats
+
+__all__ = ["graph_from_variable"]
+
+
+def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGraph:
+    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema."""
+    names = {id(v): k for k, v in (params or {}).items()}
+    order: list[Any] = []
+    seen: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        var, expanded = stack.pop()
+        if expanded:
+            order.append(var)
+            continue
+        if id(var) in seen:
+            continue
+        seen.add(id(var))
+        stack.append((var, True))
+        for parent in reversed(tuple(var.parents)):
+            if id(parent) not in seen:
+                stack.append((parent, False))
+    ids = {id(v): f"v{i}" for i, v in enumerate(order, 1)}
+    graph = nx.DiGraph(root=ids[id(root)], modules={}, script=None)
+    graph.graph["pass"] = None
+    for var in order:
+        op = getattr(var, "op", None)
+        leaf = op is None
+        name = names.get(id(var)) or getattr(var, "name", None)
+        kind = "op" if not leaf else ("param" if var.requires_grad else "input")
+        attrs = {
+            "kind": kind,
+            "op": op,
+            "name": name,
+            "shape": tuple(var.shape),
+            "dtype": str(var.dtype),
+            "requires_grad": bool(var.requires_grad),
+            "module": "",
+            "source": None,
+            "value": array_stats(var.data),
+            "step": None,
+            "accumulated": False,
+            "update": None,
+        }
+        if leaf or getattr(var, "retains_grad", False):
+            attrs["grad"] = None if var.grad is None else array_stats(var.grad)
+        graph.add_node(ids[id(var)], **attrs)
+        for slot, parent in enumerate(var.parents):
+            graph.add_edge(ids[id(parent)], ids[id(var)], arg=slot)
+    return graph
