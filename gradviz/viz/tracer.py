@@ -20,7 +20,6 @@ long traced run keeps only what a later graph can still need.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import os
 import weakref
@@ -67,20 +66,53 @@ class Event:
     result: str | None = None
 
 
-@dataclass(eq=False)
 class Pass:
-    """One backward call: ``index`` (1-based count of backward calls in the trace), the graph of
-    the loss and everything it was computed from, and the backward steps."""
+    """One backward call: ``index`` (1-based count of backward calls in the trace), ``graph``
+    (the loss and everything it was computed from) and ``steps`` (the backward steps).
 
-    index: int
-    graph: nx.DiGraph
-    steps: list[Step] = field(default_factory=list)
+    A live pass builds its graph from the records on first access, so tracing a long run only
+    pays for the graphs someone looks at.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        graph: nx.DiGraph | None = None,
+        steps: list[Step] | None = None,
+        *,
+        build: Callable[[], nx.DiGraph] | None = None,
+        nodes: frozenset[str] | None = None,
+    ) -> None:
+        self.index = index
+        self.steps: list[Step] = list(steps or [])
+        self._graph = graph
+        self._build = build
+        self._nodes = nodes
+        self._updates: dict[str, dict[str, float]] = {}
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        if self._graph is None:
+            self._graph = self._build() if self._build is not None else nx.DiGraph()
+            self._build = None
+            for nid, update in self._updates.items():
+                self._graph.nodes[nid]["update"] = update
+        return self._graph
+
+    def __contains__(self, node: str) -> bool:
+        if self._graph is None and self._nodes is not None:
+            return node in self._nodes
+        return node in self.graph
+
+    def set_update(self, node: str, update: dict[str, float]) -> None:
+        """Attach an optimizer update (``{"norm", "ratio"}``) to parameter ``node``."""
+        self._updates[node] = update
+        if self._graph is not None:
+            self._graph.nodes[node]["update"] = update
 
     def __repr__(self) -> str:
-        return (
-            f"Pass(index={self.index}, nodes={self.graph.number_of_nodes()}, "
-            f"steps={len(self.steps)})"
-        )
+        nodes = self.graph.number_of_nodes()
+        return f"Pass(index={self.index}, nodes={nodes}, steps={len(self.steps)})"
 
 
 class Trace:
@@ -226,6 +258,8 @@ class _Root:
     paths: dict[int, str] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
     params: list[tuple[str, int]] = field(default_factory=list)
+    # modules run inside this one but not registered in it (kept in a plain list, say)
+    extras: dict[int, tuple[Module, str]] = field(default_factory=dict)
 
     def scan(self) -> None:
         self.paths = {}
@@ -233,7 +267,15 @@ class _Root:
         for path, module in self.module.named_modules():
             self.paths[id(module)] = path
             self.classes[path] = type(module).__name__
+        for key, (module, path) in self.extras.items():
+            self.paths.setdefault(key, path)
+            self.classes.setdefault(path, type(module).__name__)
         self.params = [(name, p._id) for name, p in self.module.named_parameters()]
+
+    def add_extra(self, module: Module, path: str) -> None:
+        self.extras[id(module)] = (module, path)
+        self.paths[id(module)] = path
+        self.classes.setdefault(path, type(module).__name__)
 
 
 @dataclass
@@ -275,7 +317,6 @@ class _Recorder(hooks.Hook):
         self.last: str | None = None
         self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
         self.roots: list[_Root] = []
-        self.extra_modules: dict[int, dict[int, str]] = {}  # root -> unregistered modules
         self.grad_enabled = True
         self.backward: _Backward | None = None
         self.pending: Pass | None = None  # the pass whose optimizer step is awaited
@@ -285,6 +326,7 @@ class _Recorder(hooks.Hook):
         self.awaiting_capture = False
         self.closed = False
         self.signatures: dict[type, list[tuple[str, Any]]] = {}
+        self.naming: tuple[list[str], dict[int, str], dict[str, str]] | None = None
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -341,7 +383,7 @@ class _Recorder(hooks.Hook):
             op=None,
             name=var.name,
             shape=data.shape,
-            dtype=str(data.dtype),
+            dtype=_dtype_name(data.dtype),
             requires_grad=var.requires_grad,
             root=-1,
             module="",
@@ -358,13 +400,26 @@ class _Recorder(hooks.Hook):
 
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter used again after a backward or an optimizer step: new statistics."""
-        record = self.records[nid]
+        r = self.records[nid]
         data = var.data
-        self.records[nid] = dataclasses.replace(
-            record,
-            value=array_stats(data),
-            shape=data.shape,
-            array=array_copy(data, self.max_array_size) if self.arrays else None,
+        self.records[nid] = NodeRecord(
+            r.id,
+            r.seq,
+            r.kind,
+            r.op,
+            r.name,
+            data.shape,
+            r.dtype,
+            r.requires_grad,
+            r.root,
+            r.module,
+            r.source,
+            array_stats(data),
+            r.parents,
+            r.args,
+            r.var,
+            array_copy(data, self.max_array_size) if self.arrays else None,
+            r.detached_from,
         )
         self.fresh.add(nid)
 
@@ -381,7 +436,7 @@ class _Recorder(hooks.Hook):
             op=None,
             name=None,
             shape=array.shape,
-            dtype=str(array.dtype),
+            dtype=_dtype_name(array.dtype),
             requires_grad=False,
             root=-1,
             module="",
@@ -456,7 +511,7 @@ class _Recorder(hooks.Hook):
             op=op,
             name=output.name,
             shape=data.shape,
-            dtype=str(data.dtype),
+            dtype=_dtype_name(data.dtype),
             requires_grad=output.requires_grad,
             root=module[0],
             module=module[1],
@@ -578,14 +633,16 @@ class _Recorder(hooks.Hook):
             return
         self.fresh.clear()
         if current.keep:
-            graph = self._build(
-                ancestors(self.records, current.root),
+            records = ancestors(self.records, current.root)
+            build = self._builder(
+                records,
                 root=current.root,
                 pass_index=current.index,
                 steps=current.steps,
                 grad_arrays=current.grad_arrays,
             )
-            new = Pass(current.index, graph, current.steps)
+            nodes = frozenset(r.id for r in records)
+            new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
             if self.step is None:
                 self.trace.passes.append(new)
             else:
@@ -604,27 +661,25 @@ class _Recorder(hooks.Hook):
             self.before.clear()
             if pending is None:
                 return
-            graph = pending.graph
             for group in optimizer.param_groups:
                 for p in group["params"]:
                     nid = self.var_nodes.get(p._id)
                     if (
                         nid is not None
                         and p.grad is not None
-                        and nid in graph
+                        and nid in pending
                         and nid not in self.updated
                     ):
                         self.before[nid] = (p, p.data.copy())
             return
         self.fresh.clear()  # parameters changed: summarise them again at their next use
         if pending is not None:
-            graph = pending.graph
             for nid, (p, old) in self.before.items():
                 with np.errstate(all="ignore"):
-                    norm = _norm(p.data - old)
                     weight = _norm(old)
+                    norm = _norm(np.subtract(p.data, old, out=old))
                 ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
-                graph.nodes[nid]["update"] = {"norm": norm, "ratio": ratio}
+                pending.set_update(nid, {"norm": norm, "ratio": ratio})
                 self.updated.add(nid)
         self.before.clear()
         if self.awaiting_capture:
@@ -639,6 +694,7 @@ class _Recorder(hooks.Hook):
         root = _Root(module)
         root.scan()
         self.roots.append(root)
+        self.naming = None
         return len(self.roots) - 1, ""
 
     def _path_in(self, index: int, module: Module, parent: str) -> str:
@@ -646,15 +702,20 @@ class _Recorder(hooks.Hook):
         path = root.paths.get(id(module))
         if path is None:
             root.scan()  # the model may have grown since
+            self.naming = None
             path = root.paths.get(id(module))
         if path is None:  # not registered (kept in a plain list?): name it by its class
             path = join_path(parent, type(module).__name__)
-            root.paths[id(module)] = path
-            root.classes.setdefault(path, type(module).__name__)
-            self.extra_modules.setdefault(index, {})[id(module)] = path
+            root.add_extra(module, path)
+            self.naming = None
         return path
 
     def _naming(self) -> tuple[list[str], dict[int, str], dict[str, str]]:
+        if self.naming is None:
+            self.naming = self._compute_naming()
+        return self.naming
+
+    def _compute_naming(self) -> tuple[list[str], dict[int, str], dict[str, str]]:
         """Prefixes of the top-level modules, parameter names and the module table.
 
         The top-level module with the most parameters (the first on a tie) is the model: its
@@ -690,22 +751,32 @@ class _Recorder(hooks.Hook):
 
     # -------------------------------------------------------------------------------- graphs
     def _build(self, records: list[NodeRecord], **kwargs: Any) -> nx.DiGraph:
+        return self._builder(records, **kwargs)()
+
+    def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:
+        """A function building the graph of ``records`` with today's names and module paths."""
         prefixes, param_names, modules = self._naming()
         names = {}
+        refs = self.refs
         for record in records:  # a Variable named after its op ran
-            ref = self.refs.get(record.id)
+            ref = refs.get(record.id)
             var = ref() if ref is not None else None
             if isinstance(var, Variable) and var.name is not None and var.name != record.name:
                 names[record.id] = var.name
-        return build_graph(
-            records,
-            script=self.trace.script,
-            modules=modules,
-            prefixes=prefixes,
-            param_names=param_names,
-            names=names,
-            **kwargs,
-        )
+        script = self.trace.script
+
+        def build() -> nx.DiGraph:
+            return build_graph(
+                records,
+                script=script,
+                modules=modules,
+                prefixes=prefixes,
+                param_names=param_names,
+                names=names,
+                **kwargs,
+            )
+
+        return build
 
     def _sweep(self) -> None:
         """Forget records no later graph can need: dead, and not an ancestor of a live one."""
@@ -729,6 +800,16 @@ class _Recorder(hooks.Hook):
             self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
             self.fresh &= keep
         self.created = {k: v for k, v in self.created.items() if v[0]() is not None}
+
+
+_DTYPE_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
 
 
 def _norm(array: np.ndarray) -> float:
