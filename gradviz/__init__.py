@@ -7,6 +7,7 @@ them under PyTorch's names.
 import sys
 
 from gradviz.autograd import (
+    ArgumentError,
     BackwardError,
     Function,
     GradcheckError,
@@ -57,6 +58,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'gradviz' has no attribute {name!r}")
 
 __all__ = [
+    "ArgumentError",
     "BackwardError",
     "Function",
     "GradcheckError",

@@ -145,15 +145,16 @@ def test_max_dim_must_be_one_integer():
 
 
 def test_invalid_options():
-    with pytest.raises(gradviz.OperandError, match="reduction"):
+    # Bad option values are ValueErrors (as in PyTorch), not TypeErrors.
+    with pytest.raises(gradviz.ArgumentError, match="reduction"):
         F.mse_loss(var(3), np.zeros(3), reduction="average")
-    with pytest.raises(gradviz.OperandError, match="reduction"):
+    with pytest.raises(gradviz.ArgumentError, match="reduction"):
         F.cross_entropy(var(2, 3), np.full((2, 3), 1 / 3), reduction="avg")
-    with pytest.raises(gradviz.OperandError, match="approximate"):
+    with pytest.raises(gradviz.ArgumentError, match="approximate"):
         F.gelu(var(3), approximate="fast")
-    with pytest.raises(gradviz.OperandError, match="dropout probability"):
+    with pytest.raises(gradviz.ArgumentError, match="dropout probability"):
         F.dropout(var(3), p=1.5)
-    with pytest.raises(gradviz.OperandError, match="between 0 and 1"):
+    with pytest.raises(gradviz.ArgumentError, match="between 0 and 1"):
         F.binary_cross_entropy(Variable(np.array([0.5, 1.5]), requires_grad=True), np.ones(2))
 
 

@@ -2,6 +2,7 @@
 
 from gradviz.autograd import functional, hooks
 from gradviz.autograd.errors import (
+    ArgumentError,
     BackwardError,
     GradcheckError,
     GradvizError,
@@ -18,6 +19,7 @@ from gradviz.autograd.variable import Variable, get_default_dtype, set_default_d
 cat = concatenate
 
 __all__ = [
+    "ArgumentError",
     "BackwardError",
     "Function",
     "GradcheckError",

@@ -25,3 +25,15 @@ class BackwardError(GradvizError, RuntimeError):
 
 class GradcheckError(GradvizError, RuntimeError):
     """An analytic gradient disagrees with its finite-difference estimate."""
+
+
+class ArgumentError(GradvizError, ValueError):
+    """An option out of its range: a dropout probability, a reduction name, BCE inputs."""
+
+
+class OptimizerError(GradvizError, ValueError):
+    """A bad optimizer setting or parameter list (a ValueError, as PyTorch raises)."""
+
+
+class StateDictError(GradvizError, RuntimeError):
+    """Missing, unexpected or mis-shaped entries in ``load_state_dict`` (a RuntimeError)."""

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
-from gradviz.autograd.errors import BackwardError, ShapeError
+from gradviz.autograd.errors import BackwardError, GradvizError, ShapeError
 from gradviz.autograd.variable import Variable
 
 
@@ -76,19 +76,18 @@ class Function:
         ctx._freed = False
         try:
             data = cls.forward(ctx, *arrays)
-        except ValueError as error:
+        except GradvizError:
+            raise
+        except ValueError as error:  # NumPy's shape errors, rephrased to name the op
             raise ShapeError(f"{cls.__name__}: {error} (input shapes: {_shapes(args)})") from None
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        if grad_mode.enabled and True in needs:
+        record = grad_mode.enabled and True in needs
+        if record or hooks.ACTIVE:
             ctx.inputs = args
             ctx.parents = tuple(arg for arg in args if isinstance(arg, Variable))
-            out = Variable._from_op(data, ctx)
-        else:
-            out = Variable._from_op(data, None)
+        out = Variable._from_op(data, ctx if record else None)
         if hooks.ACTIVE:
-            ctx.inputs = args
-            ctx.parents = tuple(arg for arg in args if isinstance(arg, Variable))
             for hook in hooks.ACTIVE:
                 hook.op(ctx, args, out)
         return out

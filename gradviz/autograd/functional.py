@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import ops, rng
-from gradviz.autograd.errors import OperandError
+from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -53,7 +53,7 @@ def log_softmax(x: Variable, axis: int = -1, *, dim: int | None = None) -> Varia
 def dropout(x: Variable, p: float = 0.5, training: bool = True) -> Variable:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
     if not 0 <= p <= 1:
-        raise OperandError(f"dropout probability has to be between 0 and 1, but got {p}")
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0:
         return x
     if p == 1:
@@ -90,7 +90,7 @@ def cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Vari
             return loss
         if reduction in ("mean", "sum"):
             return loss.mean() if reduction == "mean" else loss.sum()
-        raise OperandError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return nll_loss(log_probs, target, reduction)
 
 
@@ -104,7 +104,7 @@ def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") 
     _check_target_shape("binary_cross_entropy", input, target)
     data = as_array(input)
     if data.size and (data.min() < 0 or data.max() > 1):
-        raise OperandError(
+        raise ArgumentError(
             "binary_cross_entropy: all elements of input should be between 0 and 1 "
             "(pass logits to binary_cross_entropy_with_logits instead)"
         )

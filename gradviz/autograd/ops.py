@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import OperandError, ShapeError
+from gradviz.autograd.errors import ArgumentError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import MinMax, Variable
 
@@ -565,7 +565,7 @@ class Gelu(Function):
             ctx.tanh = np.tanh(inner)
             return 0.5 * x * (1 + ctx.tanh)
         if approximate != "none":
-            raise OperandError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+            raise ArgumentError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         from scipy.special import erf
 
         ctx.cdf = (0.5 * (1 + erf(x / np.sqrt(2)))).astype(x.dtype)
@@ -635,7 +635,7 @@ def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
         return loss.sum()
     if reduction == "none":
         return loss
-    raise OperandError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> np.ndarray:

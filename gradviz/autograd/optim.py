@@ -9,12 +9,8 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import GradvizError, OperandError
+from gradviz.autograd.errors import OperandError, OptimizerError
 from gradviz.autograd.variable import Variable
-
-
-class OptimizerError(GradvizError, ValueError):
-    """A bad optimizer setting or parameter list (a ValueError, as PyTorch raises)."""
 
 
 def _check(ok: bool, message: str) -> None:

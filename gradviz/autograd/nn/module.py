@@ -9,12 +9,8 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.errors import StateDictError
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
-
-
-class StateDictError(GradvizError, RuntimeError):
-    """Missing, unexpected or mis-shaped entries in ``load_state_dict`` (a RuntimeError)."""
 
 
 class Parameter(Variable):
