@@ -180,7 +180,6 @@ def render_command(
         run_script,
     )
 
-    name = script.name
     try:
         trace = run_script(
             script,
@@ -191,19 +190,10 @@ def render_command(
             forward_only=forward_only,
         )
     except ScriptFailed as error:
-        text = (getattr(error, "traceback", None) or str(error)).rstrip()
-        _fail(f"{name} raised an exception (nothing was drawn):\n{text}")
-    except BackwardNotCalled:
-        _fail(
-            f"{name} never called backward(), so there is no training step to draw; "
-            "for an inference-only script, --forward-only draws what it computed"
-        )
-    except StepNotReached as error:
-        wanted, calls = _step_args(error, step)
-        _fail(
-            f"--step {wanted} asks for call {wanted} of backward, but {name} called backward "
-            f"{_times(calls)}; choose --step between 1 and {max(calls, 1)} (or -1 for the last)"
-        )
+        text = (error.traceback or "").rstrip()
+        _fail(f"{error}; nothing was drawn. Its traceback (your code only):\n{text}")
+    except (BackwardNotCalled, StepNotReached) as error:
+        _fail(str(error))
     except gradviz.GradvizError as error:
         _fail(str(error))
 
@@ -235,21 +225,6 @@ def render_command(
     for note in notes:
         click.echo(f"gradviz: {note}", err=True)
     click.echo(summary(trace, forward_only=forward_only))
-
-
-def _step_args(error: Exception, default: int) -> tuple[int, int]:
-    step = getattr(error, "step", None)
-    calls = getattr(error, "calls", None)
-    args = getattr(error, "args", ())
-    if step is None and len(args) >= 1 and isinstance(args[0], int):
-        step = args[0]
-    if calls is None and len(args) >= 2 and isinstance(args[1], int):
-        calls = args[1]
-    return (default if step is None else int(step)), (0 if calls is None else int(calls))
-
-
-def _times(n: int) -> str:
-    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 # --------------------------------------------------------------------------- summary
