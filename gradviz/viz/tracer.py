@@ -168,6 +168,7 @@ class Trace:
             hooks.uninstall(self._recorder)
             if self._state == "recording":
                 self._state = "done"
+                self._forward = None  # built again from the final records
                 self._recorder.finish()
 
     @property
