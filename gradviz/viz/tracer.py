@@ -151,10 +151,10 @@ class Trace:
 
     # ------------------------------------------------------------------------- recording
     def __enter__(self) -> Trace:
+        if self._recorder is None:
+            raise TraceError("a loaded Trace cannot record: use gradviz.trace() to record")
         if self._state != "new":
             raise TraceError("a Trace records once: use a new gradviz.trace() for another run")
-        if self._recorder is None:
-            raise TraceError("a loaded Trace cannot record")
         self._state = "recording"
         self._recorder.start()
         return self
