@@ -1,0 +1,285 @@
+"""run_script: a user's script run as __main__ under a trace, stopped once its step is captured."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import gradviz
+from gradviz.autograd import hooks
+from gradviz.viz.runner import (
+    BackwardNotCalled,
+    ScriptFailed,
+    StepNotReached,
+    run_script,
+)
+
+TRAIN = """\
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import gradviz
+from gradviz import nn, optim
+
+steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+gradviz.manual_seed(0)
+model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+criterion = nn.CrossEntropyLoss()
+opt = optim.SGD(model.parameters(), lr=0.1)
+x = gradviz.Variable(np.ones((4, 3), dtype=np.float32))
+y = np.array([0, 1, 0, 1])
+for i in range(steps):
+    opt.zero_grad()
+    loss = criterion(model(x), y)  # LOSS
+    loss.backward()
+    opt.step()
+Path(__file__).with_name("finished.txt").write_text(str(steps))
+"""
+
+
+def script(tmp_path: Path, text: str, name: str = "train.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def line_of(path: Path, marker: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if marker in line)
+
+
+def test_success_captures_the_first_step_and_stops_the_script(tmp_path):
+    path = script(tmp_path, TRAIN)
+    tr = run_script(path)
+    assert [p.index for p in tr.passes] == [1]
+    assert tr.backward_calls == 1
+    g = tr.graph
+    assert g.graph["script"] == "train.py"
+    assert g.graph["pass"] == 1
+    assert g.nodes[g.graph["root"]]["op"] == "NllLoss"
+    assert g.nodes[g.graph["root"]]["source"] == f"train.py:{line_of(path, '# LOSS')}"
+    params = [a for _, a in g.nodes(data=True) if a["kind"] == "param"]
+    assert sorted(a["name"] for a in params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    assert all(a["update"] is not None for a in params)  # the optimizer step after it
+    assert not (tmp_path / "finished.txt").exists()  # stopped after the capture
+    assert hooks.ACTIVE == ()
+
+
+def test_run_all_lets_the_script_finish(tmp_path):
+    path = script(tmp_path, TRAIN)
+    tr = run_script(path, step=2, run_all=True)
+    assert [p.index for p in tr.passes] == [2]
+    assert tr.backward_calls == 2  # nothing is recorded after the capture
+    assert (tmp_path / "finished.txt").read_text() == "3"
+
+
+def test_last_step_runs_to_the_end(tmp_path):
+    path = script(tmp_path, TRAIN)
+    tr = run_script(path, step=-1, args=["4"])
+    assert [p.index for p in tr.passes] == [4]
+    assert tr.backward_calls == 4
+    assert (tmp_path / "finished.txt").read_text() == "4"
+    assert all(
+        a["update"] is not None for _, a in tr.graph.nodes(data=True) if a["kind"] == "param"
+    )
+
+
+def test_step_without_optimizer_ends_at_the_next_forward(tmp_path):
+    path = script(
+        tmp_path,
+        """\
+        from pathlib import Path
+        import gradviz
+        w = gradviz.Variable([1.0, 2.0], requires_grad=True)
+        for i in range(3):
+            (w * w).sum().backward()
+            w.data -= 0.1 * w.grad
+        Path(__file__).with_name("finished.txt").write_text("yes")
+        """,
+    )
+    tr = run_script(path, step=2)
+    assert tr.passes[0].index == 2
+    assert not (tmp_path / "finished.txt").exists()
+
+
+def test_script_arguments_and_argv_path_restored(tmp_path):
+    path = script(
+        tmp_path,
+        """\
+        import json, sys
+        from pathlib import Path
+        import gradviz
+        Path(__file__).with_name("argv.json").write_text(json.dumps(sys.argv))
+        Path(__file__).with_name("path0.txt").write_text(sys.path[0])
+        (gradviz.Variable([1.0], requires_grad=True) * 2).sum().backward()
+        """,
+    )
+    argv, path_before = list(sys.argv), list(sys.path)
+    run_script(path, args=["--epochs", "2", "x y"])
+    import json
+
+    assert json.loads((tmp_path / "argv.json").read_text()) == [str(path), "--epochs", "2", "x y"]
+    assert (tmp_path / "path0.txt").read_text() == str(tmp_path.resolve())
+    assert sys.argv == argv
+    assert sys.path == path_before
+
+
+def test_sibling_modules_import_and_are_forgotten(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "__init__.py").write_text("")
+    (tmp_path / "lib" / "model.py").write_text(
+        "def loss(w):\n    return (w * 3).sum()\n"  # line 2
+    )
+    path = script(
+        tmp_path,
+        """\
+        import gradviz
+        from lib.model import loss
+        loss(gradviz.Variable([1.0], requires_grad=True)).backward()
+        """,
+    )
+    tr = run_script(path)
+    g = tr.graph
+    assert g.nodes[g.graph["root"]]["source"] == "lib/model.py:2"
+    assert "lib.model" not in sys.modules
+    assert "lib" not in sys.modules
+
+
+def test_script_raising_gives_a_trimmed_traceback(tmp_path):
+    path = script(
+        tmp_path,
+        """\
+        import gradviz
+
+        def forward(x):
+            return x @ gradviz.Variable([[1.0, 2.0]])  # BAD
+
+        forward(gradviz.Variable([[1.0, 2.0]]))
+        """,
+    )
+    argv, path_before = list(sys.argv), list(sys.path)
+    with pytest.raises(ScriptFailed) as info:
+        run_script(path)
+    error = info.value
+    assert isinstance(error, gradviz.GradvizError)
+    text = error.traceback
+    assert text.startswith("Traceback (most recent call last):")
+    assert f"line {line_of(path, '# BAD')}, in forward" in text
+    assert "in <module>" in text
+    assert "gradviz/" not in text
+    assert "runpy" not in text
+    assert text.rstrip().splitlines()[-1].startswith("gradviz.autograd.errors.ShapeError")
+    assert "ShapeError" in str(error)
+    assert "train.py" in str(error)
+    assert error.trace is not None
+    assert sys.argv == argv
+    assert sys.path == path_before
+    assert hooks.ACTIVE == ()
+
+
+def test_chained_exceptions_keep_both_parts(tmp_path):
+    path = script(
+        tmp_path,
+        """\
+        try:
+            {}["missing"]
+        except KeyError as e:
+            raise RuntimeError("wrapped") from e
+        """,
+    )
+    with pytest.raises(ScriptFailed) as info:
+        run_script(path)
+    text = info.value.traceback
+    assert "KeyError: 'missing'" in text
+    assert "direct cause" in text
+    assert text.rstrip().endswith("RuntimeError: wrapped")
+
+
+@pytest.mark.parametrize("code", ["0", "None"])
+def test_system_exit_zero_is_success(tmp_path, code):
+    path = script(
+        tmp_path,
+        f"""\
+        import sys
+        import gradviz
+        (gradviz.Variable([1.0], requires_grad=True) * 2).sum().backward()
+        sys.exit({code})
+        """,
+    )
+    assert run_script(path, step=-1).backward_calls == 1
+
+
+def test_system_exit_nonzero_is_failure(tmp_path):
+    path = script(tmp_path, "import sys\nsys.exit(3)\n")
+    with pytest.raises(ScriptFailed, match="status 3") as info:
+        run_script(path)
+    assert info.value.exit_code == 3
+
+
+def test_never_calling_backward(tmp_path):
+    path = script(
+        tmp_path,
+        """\
+        import gradviz
+        x = gradviz.Variable([1.0, 2.0])
+        y = (x * 2).exp()
+        """,
+    )
+    with pytest.raises(BackwardNotCalled, match="--forward-only") as info:
+        run_script(path)
+    assert isinstance(info.value, gradviz.GradvizError)
+    tr = run_script(path, forward_only=True)
+    assert tr.passes == []
+    assert [a["op"] for _, a in tr.graph.nodes(data=True)] == [None, "Mul", "Exp"]
+    assert tr.graph.graph["script"] == "train.py"
+
+
+def test_step_beyond_the_last(tmp_path):
+    path = script(tmp_path, TRAIN)
+    with pytest.raises(StepNotReached) as info:
+        run_script(path, step=5)
+    assert info.value.step == 5
+    assert info.value.calls == 3
+    assert "3 times" in str(info.value)
+    assert (tmp_path / "finished.txt").exists()
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        run_script(tmp_path / "missing.py")
+    path = script(tmp_path, "pass\n")
+    for step in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="step"):
+            run_script(path, step=step)
+
+
+def test_script_catching_exception_is_still_stopped(tmp_path):
+    path = script(
+        tmp_path,
+        """\
+        from pathlib import Path
+        import gradviz
+        w = gradviz.Variable([1.0], requires_grad=True)
+        for i in range(3):
+            try:
+                (w * 2).sum().backward()
+            except Exception:
+                pass
+        Path(__file__).with_name("finished.txt").write_text("yes")
+        """,
+    )
+    tr = run_script(path)
+    assert tr.passes[0].index == 1
+    assert not (tmp_path / "finished.txt").exists()
+
+
+def test_earlier_passes_are_dropped(tmp_path):
+    path = script(tmp_path, TRAIN)
+    tr = run_script(path, step=3)
+    assert len(tr.passes) == 1
+    assert tr.passes[0].index == 3
+    assert tr.graph.graph["pass"] == 3
