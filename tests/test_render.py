@@ -166,7 +166,8 @@ def nodes_of(source: str) -> list[str]:
 
 
 def edges_of(source: str) -> list[tuple[str, str]]:
-    return re.findall(r"^\s*(\w+) -> (\w+)", source, re.M)
+    """Drawn edges (not the invisible ones that pin a parameter to one side of its op)."""
+    return re.findall(r"^\s*(\w+) -> (\w+)(?!.*style=invis)", source, re.M)
 
 
 def clusters_of(source: str) -> list[str]:
@@ -202,6 +203,18 @@ def test_backward_view_reverses_edges_and_keeps_only_the_loss_ancestry():
     assert ("v9", "v8") in edges
     assert ("v4", "v2") in edges
     assert ("v8", "v9") not in edges
+
+
+def test_parameters_sit_beside_their_op_weight_left_bias_right():
+    for view in R.VIEWS:
+        source = R.build(mlp(), view).source
+        assert re.search(r"rank=same\s+v4\s+v2\s+v3\s+}", source)  # fc1: Linear, weight, bias
+        invisible = re.findall(r"(\w+) -> (\w+) \[style=invis\]", source)
+        # forward: bias -> Linear would put the bias left, so it is pinned right;
+        # backward: Linear -> weight would put the weight right, so it is pinned left
+        assert invisible == (
+            [("v4", "v3"), ("v8", "v7")] if view == "forward" else [("v2", "v4"), ("v6", "v8")]
+        )
 
 
 def test_modules_are_labelled_clusters_and_legend_is_present():

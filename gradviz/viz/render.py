@@ -328,6 +328,16 @@ class _Builder:
         self.ids: dict[Any, str] = {}
         self._assign()
         self.bins = self._magnitude_bins()
+        self.beside = self._beside()
+        # Parameters alternate left and right of their op (weight left, bias right); the flat
+        # edges that point the other way are pinned by an invisible edge and do not constrain.
+        natural_left = not self.backward  # forward: param -> op puts the param on the left
+        self.pinned = {
+            (param, op)
+            for op, params in self.beside.items()
+            for i, param in enumerate(params)
+            if (i % 2 == 0) != natural_left
+        }
 
     # ----------------------------------------------------------------------- structure
     def _assign(self) -> None:
@@ -336,6 +346,7 @@ class _Builder:
             text = str(n)
             self.ids[n] = text if _SAFE_ID.match(text) and text not in used else f"n{len(used)}"
             used.add(self.ids[n])
+        self._node_of_id = {drawn: n for n, drawn in self.ids.items()}
         for n in self.scene.nodes:
             parts = self.scene.parts[n]
             if self.depth is not None and len(parts) > self.depth:
@@ -430,10 +441,17 @@ class _Builder:
         for path in order[1:]:
             children[path[:-1]].append(path)
         numbers = {path: i for i, path in enumerate(order)}
+        beside = self.beside
 
         def emit(target: graphviz.Digraph, path: tuple[str, ...]) -> None:
             for node_id, attrs in items[path]:
                 target.node(node_id, **attrs)
+            for node_id, _ in items[path]:
+                if node_id in beside:
+                    with target.subgraph() as row:
+                        row.attr(rank="same")
+                        for member in (node_id, *beside[node_id]):
+                            row.node(member)
             for child in children[path]:
                 with target.subgraph(name=f"cluster_{numbers[child]}") as sub:
                     sub.attr(label=f"<{self._module_label(child)}>", **_CLUSTER_ATTRS)
@@ -454,6 +472,31 @@ class _Builder:
             )
         del g
         return dot
+
+    def _beside(self) -> dict[str, list[str]]:
+        """Parameters drawn on the same rank as the one op that uses them (in its module), so
+        the chain of ops runs straight down instead of stepping sideways at every layer."""
+        g = self.graph
+        rows: dict[str, list[str]] = {}
+        for n in self.scene.nodes:
+            if g.nodes[n].get("kind") != "param" or self.rep[n] != self.ids[n]:
+                continue
+            users = [c for c in g.successors(n) if c in self.scene.selected]
+            if len(users) != 1:
+                continue
+            user = users[0]
+            if self.rep[user] != self.ids[user] or g.nodes[user].get("kind", "op") != "op":
+                continue
+            if self._cluster_path(user) != self._cluster_path(n):
+                continue
+            rows.setdefault(self.ids[user], []).append(self.ids[n])
+        for user, params in rows.items():
+            node = self._node_of_id[user]
+            slot = {
+                self.ids[p]: _arg_key(g.edges[p, node].get("arg")) for p in g.predecessors(node)
+            }
+            params.sort(key=lambda p: slot.get(p, (2, 0, "")))
+        return rows
 
     def _title(self) -> str:
         g = self.graph.graph
@@ -497,15 +540,26 @@ class _Builder:
             arg = g.edges[parent, child].get("arg")
             if arg is not None and not grouped:
                 attrs["tooltip"] = _text(f"argument {arg}")
+            if g.nodes[parent].get("kind", "op") == "op" or grouped:
+                # the op-to-op chain is the spine of the picture: keep it straight, let the
+                # leaves (parameters, inputs) hang off to the sides
+                attrs["weight"] = "4"
+            pinned = (a, b) in self.pinned
+            if pinned:
+                attrs["constraint"] = "false"
             if self.backward:
                 pa = g.nodes[parent]
                 if not pa.get("requires_grad", True) and not grouped:
                     attrs.update(style="dashed", color=DIM_LINE)
                 dot.edge(b, a, **attrs)
+                if pinned:
+                    dot.edge(a, b, style="invis")
             else:
                 if not g.nodes[child].get("requires_grad", True) and not grouped:
                     attrs.update(color=DIM_LINE)
                 dot.edge(a, b, **attrs)
+                if pinned:
+                    dot.edge(b, a, style="invis")
 
     # ----------------------------------------------------------------------- nodes
     def _node_attrs(self, n: Any) -> dict[str, str]:
