@@ -63,10 +63,12 @@ class Function:
         """Run the op on Variables (and other arguments); record the graph when needed."""
         arrays = []
         needs = []
+        parents = []  # built in the same pass: this method runs once per op
         for arg in args:
             if isinstance(arg, Variable):
                 arrays.append(arg.data)
                 needs.append(arg.requires_grad)
+                parents.append(arg)
             else:
                 arrays.append(arg)
                 needs.append(False)
@@ -85,7 +87,7 @@ class Function:
         record = grad_mode.enabled and True in needs
         if record or hooks.ACTIVE:
             ctx.inputs = args
-            ctx.parents = tuple(arg for arg in args if isinstance(arg, Variable))
+            ctx.parents = tuple(parents)
         out = Variable._from_op(data, ctx if record else None)
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
