@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -283,3 +284,22 @@ def test_earlier_passes_are_dropped(tmp_path):
     assert len(tr.passes) == 1
     assert tr.passes[0].index == 3
     assert tr.graph.graph["pass"] == 3
+
+
+def test_gradviz_modules_are_never_forgotten(monkeypatch):
+    import types
+
+    from gradviz.viz import runner
+    from gradviz.viz.source import PACKAGE_DIR
+
+    root = os.path.dirname(PACKAGE_DIR.rstrip(os.sep))
+    mine = types.ModuleType("gradviz._fake_lazy")
+    mine.__file__ = os.path.join(PACKAGE_DIR, "_fake_lazy.py")
+    theirs = types.ModuleType("neighbour")
+    theirs.__file__ = os.path.join(root, "neighbour.py")
+    monkeypatch.setitem(sys.modules, "gradviz._fake_lazy", mine)
+    monkeypatch.setitem(sys.modules, "neighbour", theirs)
+    before = set(sys.modules) - {"gradviz._fake_lazy", "neighbour"}
+    runner._forget_modules(root, before)
+    assert sys.modules["gradviz._fake_lazy"] is mine
+    assert "neighbour" not in sys.modules

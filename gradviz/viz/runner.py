@@ -148,7 +148,11 @@ def _forget_modules(folder: str, before: set[str]) -> None:
     for module_name in [m for m in sys.modules if m not in before]:
         module = sys.modules.get(module_name)
         filename = getattr(module, "__file__", None)
-        if filename and os.path.abspath(filename).startswith(prefix):
+        if (
+            filename
+            and os.path.abspath(filename).startswith(prefix)
+            and not is_internal(filename)  # never gradviz itself (a script next to the package)
+        ):
             del sys.modules[module_name]
 
 
