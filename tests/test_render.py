@@ -358,7 +358,7 @@ def test_auto_collapse_over_the_node_budget():
     assert dot.depth == 1
     assert len(nodes_of(dot.source)) == 1 + 100
     assert dot.node_count <= 500
-    assert "2,001 nodes" in dot.note
+    assert "2,000 ops" in dot.note
     assert "--depth" in dot.note
     small = R.build(g, "forward", max_nodes=50)
     assert small.depth == 0

@@ -266,16 +266,15 @@ class _Scene:
         return str(module)
 
     def count(self, depth: int | None) -> int:
-        """How many nodes the picture has when modules deeper than ``depth`` are collapsed."""
-        if depth is None or depth >= self.max_depth:
-            return len(self.nodes)
+        """How many op boxes the picture has when modules deeper than ``depth`` are collapsed
+        (a collapsed module counts as one; inputs and parameters ride along and do not)."""
         groups = set()
         count = 0
         for node in self.nodes:
             parts = self.parts[node]
-            if len(parts) > depth:
+            if depth is not None and len(parts) > depth:
                 groups.add(parts[: depth + 1])
-            else:
+            elif self.graph.nodes[node].get("kind", "op") == "op":
                 count += 1
         return count + len(groups)
 
@@ -301,7 +300,7 @@ def build(
 
     ``view`` is ``"forward"`` or ``"backward"``. ``depth=N`` collapses modules nested deeper
     than N (``fc1`` is depth 1, ``enc.block1`` depth 2) into one node each; without it,
-    a picture of more than ``max_nodes`` nodes takes the largest depth that fits, and the
+    a picture of more than ``max_nodes`` ops takes the largest depth that fits, and the
     Drawing's ``note`` says so.
     """
     if view not in VIEWS:
@@ -466,9 +465,9 @@ class _Builder:
         dot.node_count = drawn
         if self.auto:
             dot.note = (
-                f"{self.view} graph has {self.scene.count(None):,} nodes, over the budget of "
-                f"{self.max_nodes:,}: modules deeper than depth {self.depth} are collapsed "
-                f"({drawn:,} nodes drawn); choose with --depth N"
+                f"the {self.view} graph has {self.scene.count(None):,} ops, over the budget of "
+                f"{self.max_nodes:,}: modules deeper than depth {self.depth} are drawn "
+                f"collapsed ({self.scene.count(self.depth):,} boxes); choose with --depth N"
             )
         del g
         return dot
@@ -595,7 +594,8 @@ class _Builder:
                 header_bg = PARAM_FILL
             if is_root:
                 header_bg = LOSS_FILL
-                lines.append(f"loss {_num((a.get('value') or {}).get('mean'))}")
+                summary = _value_summary(a.get("value"), a.get("shape"))
+                lines.append(summary.replace("value", "loss", 1))
             if grad is _UNKNOWN:
                 fill = fill if is_root else "white"
             elif _is_bad(grad):
