@@ -591,3 +591,13 @@ def test_render_delegates_to_render_write(monkeypatch, tmp_path):
     assert calls[-1] == (tr.graph, "backward", out, None, 1)
     tr.render("forward", out, format="dot", pass_index=1)
     assert calls[-1] == (tr.passes[0].graph, "forward", out, "dot", None)
+
+
+def test_gradchecks_own_backward_calls_are_not_passes():
+    x = Variable(np.ones(3), requires_grad=True)
+    with gradviz.trace() as tr:
+        gradviz.gradcheck(lambda v: (v * v).sum(), (x,))
+        (x * 2).sum().backward()
+    assert tr.backward_calls == 1
+    assert [p.index for p in tr.passes] == [1]
+    assert tr.graph.number_of_nodes() == 3

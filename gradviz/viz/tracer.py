@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -31,12 +32,14 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from gradviz.autograd import engine as _engine
 from gradviz.autograd import grad_mode, hooks
+from gradviz.autograd import variable as _variable_module
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
 from gradviz.viz.graph import NodeRecord, Step, ancestors, build_graph, join_path
-from gradviz.viz.source import SourceLocator
+from gradviz.viz.source import SourceLocator, is_internal
 from gradviz.viz.stats import array_copy, array_stats
 
 __all__ = ["Event", "Pass", "Step", "Trace", "TraceError", "trace"]
@@ -608,6 +611,9 @@ class _Recorder(hooks.Hook):
             self._end_of_step()
             if self.closed:
                 return
+        if _called_by_gradviz():  # gradcheck's own backward calls are not training steps
+            self.backward = None
+            return
         self.trace.backward_calls += 1
         index = self.trace.backward_calls
         step = self.step
@@ -801,6 +807,19 @@ class _Recorder(hooks.Hook):
             self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
             self.fresh &= keep
         self.created = {k: v for k, v in self.created.items() if v[0]() is not None}
+
+
+_ENGINE_FILES = frozenset(
+    os.path.abspath(module.__file__) for module in (_engine, _variable_module)
+)
+
+
+def _called_by_gradviz() -> bool:
+    """Whether ``backward`` was called by gradviz's own code (``gradcheck``), not the user's."""
+    frame = sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename) in _ENGINE_FILES:
+        frame = frame.f_back
+    return frame is not None and is_internal(frame.f_code.co_filename)
 
 
 _DTYPE_NAMES: dict[np.dtype, str] = {}
