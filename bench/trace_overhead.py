@@ -1,0 +1,198 @@
+"""What seeing a step costs: a traced training step against an untraced one, and rendering.
+
+    python bench/trace_overhead.py            # ~1 minute
+    python bench/trace_overhead.py --quick    # a few seconds per row
+
+Rows:
+- the medium MLP (784-256-128-10, batch 64, cross-entropy, SGD): one full step (zero_grad,
+  forward, loss, backward, optimizer step) untraced, and the same step inside its own
+  ``gradviz.trace()`` (entering and leaving the trace included: what ``gradviz render`` pays).
+  Medians over interleaved rounds, single-threaded BLAS. Target: traced <= 2x untraced.
+- rendering a traced step of about 1,000 ops (a 500-layer tanh MLP: every op drawn) and of about
+  10,000 ops (100 blocks of 50 layers: over the 1,500-op budget, so modules collapse) to SVG,
+  forward and backward views, with the layout program ``gradviz doctor`` names. Targets: 5 s and
+  20 s for both views together.
+
+Exit status 1 when a row misses its target.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before NumPy is imported: one BLAS/OpenMP thread, so the ratio measures framework overhead.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = "1"
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+try:  # the variables only work if no BLAS was loaded before them; make sure
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    pass
+
+import gradviz  # noqa: E402
+from gradviz import nn, optim  # noqa: E402
+
+# gradviz.viz.render is also the name of the render() function the package re-exports
+render = importlib.import_module("gradviz.viz.render")
+layout = importlib.import_module("gradviz.viz.layout")
+
+
+def medium_step(traced: bool) -> Callable[[], None]:
+    """One training step of the medium MLP, optionally inside its own trace."""
+    gradviz.manual_seed(0)
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(
+        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
+    )
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    x = gradviz.Variable(rng.standard_normal((64, 784)).astype(np.float32))
+    y = rng.integers(0, 10, size=64)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    if not traced:
+        return step
+
+    def traced_step() -> None:
+        with gradviz.trace():
+            step()
+
+    return traced_step
+
+
+def per_step(step: Callable[[], None], repeat: int) -> float:
+    step()  # untimed: the first step after the other one pays its page faults
+    start = time.perf_counter()
+    for _ in range(repeat):
+        step()
+    return (time.perf_counter() - start) / repeat
+
+
+def step_times(seconds: float) -> tuple[float, float]:
+    """Median seconds per step, untraced and traced, over interleaved rounds."""
+    plain, traced = medium_step(False), medium_step(True)
+    one = per_step(traced, 3)
+    repeat = max(3, int(0.25 / max(one, 1e-6)))
+    rounds_plain: list[float] = []
+    rounds_traced: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while len(rounds_plain) < 5 or time.perf_counter() < deadline:
+        rounds_plain.append(per_step(plain, repeat))
+        rounds_traced.append(per_step(traced, repeat))
+        if len(rounds_plain) >= 200:
+            break
+    return statistics.median(rounds_plain), statistics.median(rounds_traced)
+
+
+def deep_trace(blocks: int, layers: int, width: int = 8) -> gradviz.Trace:
+    """A traced step of ``blocks`` x ``layers`` (Linear, Tanh) pairs: 2 * blocks * layers ops."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(
+        *[
+            nn.Sequential(*[m for _ in range(layers) for m in (nn.Linear(width, width), nn.Tanh())])
+            for _ in range(blocks)
+        ]
+    )
+    optimizer = optim.SGD(model.parameters(), lr=0.01)
+    x = gradviz.Variable(np.ones((4, width), dtype=np.float32))
+    with gradviz.trace() as tr:
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+    return tr
+
+
+def render_time(tr: gradviz.Trace, folder: Path, repeat: int) -> tuple[float, int, str]:
+    """Median seconds to write both views as SVG; the op count; what was drawn."""
+    graph = tr.graph  # built once, as gradviz render does
+    ops = sum(1 for _, a in graph.nodes(data=True) if a.get("kind") == "op")
+    times = []
+    drawn = ""
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for view in ("forward", "backward"):
+            result = render.write(graph, view, folder / f"{view}.svg")
+        times.append(time.perf_counter() - start)
+        depth = (
+            "all modules expanded" if result.depth is None else f"collapsed to depth {result.depth}"
+        )
+        drawn = f"{result.nodes:,} nodes drawn, {depth}"
+    return statistics.median(times), ops, drawn
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="shorter runs (a few seconds)")
+    args = parser.parse_args(argv)
+    seconds = 2.0 if args.quick else 20.0
+    repeat = 1 if args.quick else 3
+
+    name, _path, version = layout.layout_program()
+    print(f"layout program: {name} {version}")
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, BLAS threads pinned to 1\n")
+
+    rows = []
+    plain, traced = step_times(seconds)
+    ratio = traced / plain
+    rows.append(
+        (
+            "medium MLP step, traced / untraced",
+            f"{plain * 1e3:.2f} ms -> {traced * 1e3:.2f} ms",
+            f"{ratio:.2f}x",
+            "<= 2x",
+            ratio <= 2.0,
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, blocks, layers, target in (
+            ("render ~1,000 ops to SVG (2 views)", 10, 50, 5.0),
+            ("render ~10,000 ops to SVG (2 views)", 100, 50, 20.0),
+        ):
+            start = time.perf_counter()
+            tr = deep_trace(blocks, layers)
+            trace_seconds = time.perf_counter() - start
+            seconds_taken, ops, drawn = render_time(tr, Path(tmp), repeat)
+            rows.append(
+                (
+                    label,
+                    f"{ops:,} ops traced in {trace_seconds:.2f} s; {drawn}",
+                    f"{seconds_taken:.2f} s",
+                    f"<= {target:g} s",
+                    seconds_taken <= target,
+                )
+            )
+
+    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
+    header = ("what", "detail", "measured", "target")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  result"
+    print(line)
+    print("-" * len(line))
+    for *cells, ok in rows:
+        print(
+            "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+            + ("  PASS" if ok else "  FAIL")
+        )
+    return 0 if all(row[-1] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
