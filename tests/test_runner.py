@@ -61,7 +61,7 @@ def test_success_captures_the_first_step_and_stops_the_script(tmp_path):
     g = tr.graph
     assert g.graph["script"] == "train.py"
     assert g.graph["pass"] == 1
-    assert g.nodes[g.graph["root"]]["op"] == "NllLoss"
+    assert g.nodes[g.graph["root"]]["module"] == "CrossEntropyLoss"
     assert g.nodes[g.graph["root"]]["source"] == f"train.py:{line_of(path, '# LOSS')}"
     params = [a for _, a in g.nodes(data=True) if a["kind"] == "param"]
     assert sorted(a["name"] for a in params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
