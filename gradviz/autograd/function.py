@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
-from gradviz.autograd.errors import BackwardError, GradvizError, ShapeError
+from gradviz.autograd.errors import GradvizError, ShapeError
 from gradviz.autograd.variable import Variable
 
 
@@ -108,13 +108,3 @@ def _shapes(args: tuple[Any, ...]) -> str:
         ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
         or "none"
     )
-
-
-def check_not_freed(node: Function) -> None:
-    """Raise PyTorch's error when backward reaches a node whose saved arrays were freed."""
-    if node._freed:
-        raise BackwardError(
-            f"Trying to backward through the graph a second time (at op {type(node).__name__}): "
-            "its saved arrays were freed by the first backward. Specify retain_graph=True "
-            "on the first backward call if you need to backward twice."
-        )

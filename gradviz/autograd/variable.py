@@ -157,9 +157,7 @@ class Variable:
     # ------------------------------------------------------------------------------- autograd
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Compute gradients of this Variable with respect to every leaf that requires grad."""
-        from gradviz.autograd.engine import backward
-
-        backward(self, grad, retain_graph)
+        _engine.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf Variable after backward."""
@@ -476,4 +474,5 @@ def _operand(symbol: str, value: Any) -> Any:
     )
 
 
-from gradviz.autograd import ops as _ops  # noqa: E402  (ops import Variable)
+from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
+from gradviz.autograd import ops as _ops  # noqa: E402
