@@ -18,6 +18,8 @@ import gradviz
 PACKAGE_DIR = os.path.dirname(os.path.abspath(gradviz.__file__)) + os.sep
 
 _INTERNAL = ""
+#: base folder -> {file name: how it is shown}, shared by every trace with that base folder
+_CACHES: dict[str, dict[str, str]] = {}
 
 
 def is_internal(filename: str) -> bool:
@@ -30,7 +32,7 @@ class SourceLocator:
 
     def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
         self.base_dir = os.path.abspath(os.fspath(base_dir) if base_dir is not None else ".")
-        self._display: dict[str, str] = {}
+        self._display = _CACHES.setdefault(self.base_dir, {})
 
     def display(self, filename: str) -> str:
         """How ``filename`` is shown: relative to the base folder; ``""`` for gradviz's own."""

@@ -42,42 +42,57 @@ def array_stats(array: Any) -> Stats | None:
     Returns None for data that has no numeric statistics (complex, object, strings).
     """
     a = array if type(array) is np.ndarray else np.asarray(array)
-    kind = a.dtype.kind
+    dtype = a.dtype
+    kind = dtype.kind
     if kind == "f":
-        if a.dtype.itemsize < 4:  # float16: BLAS has no dot, squares overflow early
+        if dtype.itemsize < 4:  # float16: BLAS has no dot, squares overflow early
             a = a.astype(np.float32)
     elif kind in "iub":
         a = a.astype(np.float64)
     else:
         return None
-    if a.size == 0:
+    n = a.size
+    if n == 0:
         return _empty()
-    with np.errstate(all="ignore"):
-        lo, hi = a.min(), a.max()
-        nan = inf = 0
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            finite_mask = np.isfinite(a)
-            nan = int(np.count_nonzero(np.isnan(a)))
-            inf = a.size - nan - int(np.count_nonzero(finite_mask))
-            a = a[finite_mask]
-            if a.size == 0:
-                return _empty(nan, inf)
-            lo, hi = a.min(), a.max()
-        flat = a.reshape(-1)
+    flat = a.reshape(-1)
+    lo = float(_minimum(flat))  # NaN propagates quietly through min and max
+    hi = float(_maximum(flat))
+    nan = inf = 0
+    if not (_isfinite(lo) and _isfinite(hi)):
+        finite_mask = np.isfinite(flat)
+        nan = int(np.count_nonzero(np.isnan(flat)))
+        inf = n - nan - int(np.count_nonzero(finite_mask))
+        flat = flat[finite_mask]
         n = flat.size
-        mean = _sum(flat) / n
-        square_sum = float(np.dot(flat, flat))
-        if not math.isfinite(square_sum):  # float32 squares overflowed: redo in float64
-            wide = flat.astype(np.float64)
-            square_sum = float(np.dot(wide, wide))
-        variance = square_sum / n - mean * mean
-        if variance > 1e-3 * mean * mean:
-            std = math.sqrt(variance)
-        else:  # the mean dominates (or rounding went negative): two-pass, exact
+        if n == 0:
+            return _empty(nan, inf)
+        lo, hi = float(_minimum(flat)), float(_maximum(flat))
+    if n == 1:
+        return {
+            "min": lo,
+            "max": hi,
+            "mean": lo,
+            "std": 0.0,
+            "norm": abs(lo),
+            "nan": nan,
+            "inf": inf,
+        }
+    mean = _sum(flat) / n
+    big = max(-lo, hi)
+    if big * big * n < _SAFE_SQUARES[flat.dtype.itemsize]:
+        square_sum = float(_dot(flat, flat))
+    else:  # the squares could overflow (float32): sum them in float64, scaled
+        wide = flat.astype(np.float64) / big
+        square_sum = float(_dot(wide, wide)) * big * big
+    variance = square_sum / n - mean * mean
+    if variance > 1e-3 * mean * mean:
+        std = math.sqrt(variance)
+    else:  # the mean dominates (or rounding went negative): two-pass, exact
+        with np.errstate(all="ignore"):
             std = float(flat.std(dtype=np.float64))
     return {
-        "min": float(lo),
-        "max": float(hi),
+        "min": lo,
+        "max": hi,
         "mean": mean,
         "std": std,
         "norm": math.sqrt(square_sum),
@@ -85,6 +100,14 @@ def array_stats(array: Any) -> Stats | None:
         "inf": inf,
     }
 
+
+# Below these, a sum of squares cannot overflow (float32 and float64 itemsizes).
+_SAFE_SQUARES = {4: 1e37, 8: 1e306}
+_add = np.add.reduce
+_minimum = np.minimum.reduce
+_maximum = np.maximum.reduce
+_dot = np.dot
+_isfinite = math.isfinite
 
 _BLOCK = 1024
 _ONES = {np.dtype(np.float32): np.ones(_BLOCK, np.float32), np.dtype(np.float64): np.ones(_BLOCK)}
@@ -96,7 +119,7 @@ def _sum(flat: np.ndarray) -> float:
     n = flat.size
     ones = _ONES.get(flat.dtype)
     if ones is None or n < 4 * _BLOCK or not flat.flags.c_contiguous:
-        return float(flat.sum(dtype=np.float64))
+        return float(_add(flat, dtype=np.float64))
     rows = n // _BLOCK
     head = flat[: rows * _BLOCK].reshape(rows, _BLOCK) @ ones
     return float(head.sum(dtype=np.float64)) + float(flat[rows * _BLOCK :].sum(dtype=np.float64))

@@ -292,6 +292,8 @@ class _Backward:
 
 
 _EMPTY = inspect.Parameter.empty
+#: op class -> (name, default) of its forward's positional parameters, shared by all traces
+_SIGNATURES: dict[type, list[tuple[str, Any]]] = {}
 _SIMPLE = (bool, int, float, str, type(None))
 
 
@@ -329,7 +331,6 @@ class _Recorder(hooks.Hook):
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step
         self.awaiting_capture = False
         self.closed = False
-        self.signatures: dict[type, list[tuple[str, Any]]] = {}
         self.naming: tuple[list[str], dict[int, str], dict[str, str]] | None = None
 
     # --------------------------------------------------------------------------- lifecycle
@@ -534,9 +535,9 @@ class _Recorder(hooks.Hook):
         """``"axis=1"`` for an option argument; None when it is None or the default."""
         if value is None:
             return None
-        spec = self.signatures.get(cls)
+        spec = _SIGNATURES.get(cls)
         if spec is None:
-            spec = self.signatures[cls] = _positional(cls)
+            spec = _SIGNATURES[cls] = _positional(cls)
         name = None
         if slot < len(spec):
             name, default = spec[slot]
@@ -681,9 +682,16 @@ class _Recorder(hooks.Hook):
             return
         self.fresh.clear()  # parameters changed: summarise them again at their next use
         if pending is not None:
+            records = self.records
             for nid, (p, old) in self.before.items():
+                # the weight norm before the step: the value summarised at the forward, unless
+                # NaN/Inf were left out of it
+                value = records[nid].value if nid in records else None
                 with np.errstate(all="ignore"):
-                    weight = _norm(old)
+                    if value and value["norm"] is not None and not value["nan"] + value["inf"]:
+                        weight = value["norm"]
+                    else:
+                        weight = _norm(old)
                     norm = _norm(np.subtract(p.data, old, out=old))
                 ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
                 pending.set_update(nid, {"norm": norm, "ratio": ratio})
