@@ -310,6 +310,9 @@ def test_stats_edge_cases():
     assert array_stats(big)["norm"] == pytest.approx(1e30 * math.sqrt(10), rel=1e-6)
     huge = np.array([1e200, -1e200, 3e200])  # and float64
     assert array_stats(huge)["norm"] == pytest.approx(np.linalg.norm(huge / 1e200) * 1e200)
+    assert array_stats(huge)["std"] == pytest.approx(np.std(huge / 1e200) * 1e200)
+    top = np.full(4, np.finfo(np.float64).max)  # the sum overflows: no warning, a finite mean
+    assert array_stats(top)["mean"] == pytest.approx(np.finfo(np.float64).max)
     assert array_stats(np.array([2.5]))["std"] == 0.0
     const = np.full(5000, 1000.0, dtype=np.float32) + np.float32(1e-3) * np.arange(5000) % 2
     assert array_stats(const)["std"] == pytest.approx(const.astype(np.float64).std(), rel=1e-3)

@@ -77,25 +77,27 @@ def array_stats(array: Any) -> Stats | None:
             "nan": nan,
             "inf": inf,
         }
-    mean = _sum(flat) / n
     big = max(-lo, hi)
     if big * big * n < _SAFE_SQUARES[flat.dtype.itemsize]:
+        mean = _sum(flat) / n
         square_sum = float(_dot(flat, flat))
-    else:  # the squares could overflow (float32): sum them in float64, scaled
-        wide = flat.astype(np.float64) / big
-        square_sum = float(_dot(wide, wide)) * big * big
-    variance = square_sum / n - mean * mean
-    if variance > 1e-3 * mean * mean:
-        std = math.sqrt(variance)
-    else:  # the mean dominates (or rounding went negative): two-pass, exact
-        with np.errstate(all="ignore"):
+        norm = math.sqrt(square_sum)
+        variance = square_sum / n - mean * mean
+        if variance > 1e-3 * mean * mean:
+            std = math.sqrt(variance)
+        else:  # the mean dominates (or rounding went negative): two-pass, exact
             std = float(flat.std(dtype=np.float64))
+    else:  # the squares could overflow: work in float64 on values scaled into [-1, 1]
+        wide = flat.astype(np.float64) / big
+        mean = float(wide.mean()) * big
+        norm = math.sqrt(float(_dot(wide, wide))) * big
+        std = float(wide.std()) * big
     return {
         "min": lo,
         "max": hi,
         "mean": mean,
         "std": std,
-        "norm": math.sqrt(square_sum),
+        "norm": norm,
         "nan": nan,
         "inf": inf,
     }
