@@ -613,7 +613,7 @@ def _rows() -> list[Case]:
         )
         add(
             Case(
-                "NllLoss",
+                "CrossEntropy",
                 f"cross_entropy_labels_{red}",
                 ((4, 3),),
                 lambda x, r=red: F.cross_entropy(x, LABELS, reduction=r),
@@ -662,7 +662,7 @@ def _rows() -> list[Case]:
         )
     add(
         Case(
-            "NllLoss",
+            "CrossEntropy",
             "cross_entropy_1d",
             ((3,),),
             lambda x: F.cross_entropy(x, np.array(2)),

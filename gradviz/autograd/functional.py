@@ -80,18 +80,18 @@ def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
 
 
 def cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:
-    """Cross-entropy of logits ``(N, C)`` against integer classes ``(N,)``, or against class
-    probabilities of the input's shape. Stable: log_softmax, then negative log-likelihood."""
+    """Cross-entropy of logits ``(N, C)`` against integer classes ``(N,)`` (one fused, stable
+    op), or against class probabilities of the input's shape (log_softmax, then the sum)."""
+    if as_array(target).dtype.kind != "f":
+        return ops.CrossEntropy.apply(input, target, reduction)
+    _check_target_shape("cross_entropy", input, target)
     log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
-    if as_array(target).dtype.kind == "f":
-        _check_target_shape("cross_entropy", input, target)
-        loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
-        if reduction == "none":
-            return loss
-        if reduction in ("mean", "sum"):
-            return loss.mean() if reduction == "mean" else loss.sum()
-        raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    return nll_loss(log_probs, target, reduction)
+    loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
+    if reduction == "none":
+        return loss
+    if reduction in ("mean", "sum"):
+        return loss.mean() if reduction == "mean" else loss.sum()
+    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def nll_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:

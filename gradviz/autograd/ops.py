@@ -645,23 +645,27 @@ def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> n
     return grad
 
 
+def _class_targets(op: str, scores: np.ndarray, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Check integer class ``target`` against ``scores`` (N, C) or (C,); both as 2-D and 1-D."""
+    target = np.asarray(target)
+    if target.dtype.kind not in "iu":
+        raise OperandError(f"{op}: target must hold integer class indices, got {target.dtype}")
+    if scores.ndim == 1:
+        scores, target = scores[np.newaxis], target.reshape(1)
+    if target.shape != scores.shape[:1]:
+        raise ShapeError(
+            f"{op}: expected target of shape {scores.shape[:1]} for input "
+            f"{scores.shape}, got {target.shape}"
+        )
+    return scores, target
+
+
 class NllLoss(Function):
     """Negative log-likelihood of integer ``target`` classes under log-probabilities (N, C)."""
 
     @staticmethod
     def forward(ctx, log_probs, target, reduction="mean"):
-        target = np.asarray(target)
-        if target.dtype.kind not in "iu":
-            raise OperandError(
-                f"NllLoss: target must hold integer class indices, got {target.dtype}"
-            )
-        if log_probs.ndim == 1:
-            log_probs, target = log_probs[np.newaxis], target.reshape(1)
-        if target.shape != log_probs.shape[:1]:
-            raise ShapeError(
-                f"NllLoss: expected target of shape {log_probs.shape[:1]} for input "
-                f"{log_probs.shape}, got {target.shape}"
-            )
+        log_probs, target = _class_targets("NllLoss", log_probs, target)
         rows = np.arange(len(target))
         ctx.shape, ctx.rows, ctx.target, ctx.reduction = log_probs.shape, rows, target, reduction
         return _reduce(-log_probs[rows, target], reduction, "NllLoss")
@@ -671,6 +675,33 @@ class NllLoss(Function):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
         out[ctx.rows, ctx.target] = -_reduced_grad(grad, ctx.target.shape, ctx.reduction)
         return out, None, None
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits (N, C) and integer classes: log_softmax and the negative
+    log-likelihood fused into one stable node, whose gradient is softmax minus one-hot."""
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction="mean"):
+        ctx.shape = logits.shape
+        logits, target = _class_targets("CrossEntropy", logits, target)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        rows = np.arange(len(target))
+        ctx.save_for_backward(exp, total)
+        ctx.rows, ctx.target, ctx.reduction = rows, target, reduction
+        # -log_softmax(logits)[rows, target], without the full log_softmax array
+        return _reduce(np.log(total[:, 0]) - shifted[rows, target], reduction, "CrossEntropy")
+
+    @staticmethod
+    def backward(ctx, grad):
+        exp, total = ctx.saved_tensors
+        grad = _reduced_grad(grad, ctx.target.shape, ctx.reduction)
+        out = exp / total  # softmax
+        out[ctx.rows, ctx.target] -= 1
+        out *= grad[:, np.newaxis] if grad.ndim else grad
+        return out.reshape(ctx.shape), None, None
 
 
 class MseLoss(Function):
