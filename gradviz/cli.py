@@ -269,8 +269,10 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
     norms: dict[str, list[float]] = {}
     for p in passes:
         for _, a in getattr(p, "graph", graph).nodes(data=True):
-            if a.get("kind") == "param" and a.get("grad") and a["grad"].get("norm") is not None:
-                norms.setdefault(str(a.get("name")), []).append(float(a["grad"]["norm"]))
+            grad = a.get("grad")
+            if a.get("kind") == "param" and grad and grad.get("norm") is not None:
+                if not (grad.get("nan") or grad.get("inf")):
+                    norms.setdefault(str(a.get("name")), []).append(float(grad["norm"]))
     if not forward_only:
         steps = getattr(trace, "steps", None) or []
         lines.append(
@@ -283,8 +285,15 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
         row = f"  {name:<{width}}  {_shape(a.get('shape')):<12}"
         if not forward_only:
             seen = norms.get(name)
-            if not seen:
-                row += "  grad: none"
+            grad = a.get("grad")
+            if grad and (grad.get("nan") or grad.get("inf")):
+                row += f"  grad: {int(grad.get('nan') or 0)} NaN, {int(grad.get('inf') or 0)} Inf"
+            elif not seen:
+                row += (
+                    "  grad: none (not computed)"
+                    if a.get("requires_grad", True)
+                    else "  frozen (requires_grad=False)"
+                )
             elif len(seen) == 1:
                 row += f"  |grad| {_num(seen[0])}"
             else:
@@ -305,7 +314,7 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
 def _bad_values(graph: Any, max_rows: int) -> str:
     bad = []
     for node, a in graph.nodes(data=True):
-        label = a.get("name") or a.get("op") or node
+        label = a.get("name") or a.get("op") or a.get("kind") or "node"
         for what in ("value", "grad"):
             stats: Mapping[str, Any] | None = a.get(what)
             if stats and (stats.get("nan") or stats.get("inf")):

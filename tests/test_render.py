@@ -515,3 +515,14 @@ def test_number_formatting():
     assert R._num(None) == "?"
     assert R._shape((3,)) == "(3,)"
     assert R._shape(()) == "scalar"
+
+
+def test_all_nan_loss_reads_nan_not_a_question_mark():
+    g = mlp()
+    g.nodes["v9"]["value"] = st([np.nan])
+    forward = _node_attrs(R.build(g, "forward").source)["v9"]
+    backward = _node_attrs(R.build(g, "backward").source)["v9"]
+    assert "value nan" in forward
+    assert "1 NaN" in forward
+    assert "loss nan" in backward
+    assert f'color="{R.NAN_LINE}"' in backward

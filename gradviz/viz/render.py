@@ -198,6 +198,10 @@ def _bad(stats: Mapping[str, Any] | None) -> str:
 def _value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
     if not stats:
         return ""
+    if stats.get("mean") is None:  # empty, or no finite element
+        if stats.get("nan") or stats.get("inf"):
+            return "value nan" if stats.get("nan") else "value inf"
+        return "empty"
     if shape is not None and int(np.prod(tuple(shape), dtype=np.int64)) == 1:
         return f"value {_num(stats.get('mean'))}"
     mean, std = stats.get("mean"), stats.get("std")
@@ -596,6 +600,9 @@ class _Builder:
                 header_bg = LOSS_FILL
                 summary = _value_summary(a.get("value"), a.get("shape"))
                 lines.append(summary.replace("value", "loss", 1))
+                if _is_bad(a.get("value")):
+                    lines.append(f'<font color="{NAN_LINE}"><b>{_bad(a.get("value"))}</b></font>')
+                    attrs["color"] = NAN_LINE
             if grad is _UNKNOWN:
                 fill = fill if is_root else "white"
             elif _is_bad(grad):
@@ -626,7 +633,7 @@ class _Builder:
             fill, font = DIM_FILL, DIM_TEXT
             attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
             header_bg = None
-            lines.append("requires_grad=False" if self.backward or kind == "param" else "no grad")
+            lines.append("requires_grad=False")
         attrs["fillcolor"] = fill
         if font != "black":
             attrs["fontcolor"] = font
