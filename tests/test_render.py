@@ -526,3 +526,44 @@ def test_all_nan_loss_reads_nan_not_a_question_mark():
     assert "1 NaN" in forward
     assert "loss nan" in backward
     assert f'color="{R.NAN_LINE}"' in backward
+
+
+# ------------------------------------------------------------------------------ real traces
+def traced_mlp():
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((5, 3), dtype=np.float32))
+    y = gradviz.Variable(np.zeros((5, 1), dtype=np.float32))
+    with gradviz.trace() as tr:
+        opt.zero_grad()
+        nn.MSELoss()(model(x), y).backward()
+        opt.step()
+    return tr
+
+
+def test_a_real_trace_renders_with_modules_badges_and_updates(tmp_path):
+    tr = traced_mlp()
+    forward = R.build(tr.graph, "forward").source
+    for label in ("<b>0</b>: Linear", "<b>1</b>: ReLU", "<b>2</b>: Linear", "<b>0.weight</b>"):
+        assert label in forward
+    backward = R.build(tr.graph, "backward").source
+    badges = sorted(int(b) for b in re.findall(r"<b>#(\d+)</b>", backward))
+    assert badges == list(range(1, len(tr.steps) + 1))  # every backward step drawn once
+    assert backward.count("update/weight") == 4  # the SGD step after backward, per parameter
+    if L.find_layout_program() is not None:
+        for view in R.VIEWS:
+            ET.parse(R.write(tr.graph, view, tmp_path / f"{view}.svg").path)
+
+
+def test_a_saved_and_loaded_trace_draws_the_same(tmp_path):
+    import gradviz
+
+    tr = traced_mlp()
+    tr.save(tmp_path / "t.json")
+    loaded = gradviz.load_trace(tmp_path / "t.json")
+    for view in R.VIEWS:
+        assert R.build(loaded.graph, view).source == R.build(tr.graph, view).source
