@@ -77,7 +77,7 @@ def array_stats(array: Any) -> Stats | None:
             "nan": nan,
             "inf": inf,
         }
-    big = max(-lo, hi)
+    big = -lo if -lo > hi else hi
     if big * big * n < _SAFE_SQUARES[flat.dtype.itemsize]:
         mean = _sum(flat) / n
         square_sum = float(_dot(flat, flat))
@@ -85,6 +85,8 @@ def array_stats(array: Any) -> Stats | None:
         variance = square_sum / n - mean * mean
         if variance > 1e-3 * mean * mean:
             std = math.sqrt(variance)
+        elif lo == hi:  # constant (a gradient of ones, say)
+            std = 0.0
         else:  # the mean dominates (or rounding went negative): two-pass, exact
             std = float(flat.std(dtype=np.float64))
     else:  # the squares could overflow: work in float64 on values scaled into [-1, 1]
