@@ -607,3 +607,19 @@ def test_gradchecks_own_backward_calls_are_not_passes():
     assert tr.backward_calls == 1
     assert [p.index for p in tr.passes] == [1]
     assert tr.graph.number_of_nodes() == 3
+
+
+class WithConstant(nn.Module):
+    def forward(self, x: Variable) -> Variable:
+        scale = Variable(np.float32(2.0), name="scale")  # made inside the module
+        return x * scale
+
+
+def test_leaves_made_inside_a_module_belong_to_it():
+    model = nn.Sequential(WithConstant())
+    x = Variable(f32(3), requires_grad=True, name="x")
+    with gradviz.trace() as tr:
+        model(x).sum().backward()
+    g = tr.graph
+    assert g.nodes[one(g, name="scale")]["module"] == "0"
+    assert g.nodes[one(g, name="x")]["module"] == ""

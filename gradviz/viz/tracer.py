@@ -317,7 +317,8 @@ class _Recorder(hooks.Hook):
         self.refs: dict[str, weakref.ref] = {}  # node id -> the Variable or ndarray
         self.var_nodes: dict[int, str] = {}  # Variable._id -> node id
         self.consts: dict[int, tuple[weakref.ref, str]] = {}  # id(ndarray) -> (ref, node id)
-        self.created: dict[int, tuple[weakref.ref, str | None]] = {}  # Variable._id -> line
+        # Variable._id -> (ref, the line that created it, the module running then)
+        self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
         self.count = 0
         self.last: str | None = None
@@ -378,7 +379,12 @@ class _Recorder(hooks.Hook):
         """Record a leaf Variable (data, parameter, detached result) at its first use."""
         nid = self._new_id()
         entry = self.created.get(var._id)
-        source = entry[1] if entry is not None else self.locate()
+        if entry is not None:
+            source, (root, module) = entry[1], entry[2]
+        elif detached_from is not None:  # made by detach() just now
+            source, (root, module) = self.locate(), self._module()
+        else:  # created before the trace: where it is first used, outside any module
+            source, root, module = self.locate(), -1, ""
         data = var.data
         is_param = var.requires_grad or isinstance(var, Parameter)
         self.records[nid] = NodeRecord(
@@ -390,8 +396,8 @@ class _Recorder(hooks.Hook):
             shape=data.shape,
             dtype=_dtype_name(data.dtype),
             requires_grad=var.requires_grad,
-            root=-1,
-            module="",
+            root=root,
+            module=module,
             source=source,
             value=array_stats(data),
             var=var._id,
@@ -553,7 +559,7 @@ class _Recorder(hooks.Hook):
 
     # ------------------------------------------------------------------------------- events
     def variable_created(self, variable: Variable) -> None:
-        self.created[variable._id] = (weakref.ref(variable), self.locate())
+        self.created[variable._id] = (weakref.ref(variable), self.locate(), self._module())
 
     def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
         if self.after_backward:
