@@ -567,3 +567,15 @@ def test_a_saved_and_loaded_trace_draws_the_same(tmp_path):
     loaded = gradviz.load_trace(tmp_path / "t.json")
     for view in R.VIEWS:
         assert R.build(loaded.graph, view).source == R.build(tr.graph, view).source
+
+
+@pytest.mark.xfail(
+    reason="Trace.render does `from gradviz.viz import render`, which gradviz/viz/__init__.py "
+    "rebinds to the render() function; fix there (import write from gradviz.viz.render)",
+    strict=False,
+)
+def test_trace_render_writes_through_render_write(tmp_path):
+    tr = traced_mlp()
+    result = tr.render("backward", tmp_path / "b.dot")
+    assert result.path == tmp_path / "b.dot"
+    assert (tmp_path / "b.dot").read_text() == R.build(tr.graph, "backward").source
