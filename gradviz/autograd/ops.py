@@ -168,17 +168,13 @@ class Linear(Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        need_x, need_w, *need_b = ctx.needs_input_grad
-        grad_x = grad @ weight if need_x else None
-        grad_w = grad_b = None
-        if need_w:
-            g2 = grad.reshape(-1, grad.shape[-1])
-            grad_w = g2.T @ x.reshape(-1, x.shape[-1])
-        if not need_b:  # called without bias: one gradient per input
+        needs = ctx.needs_input_grad
+        g2 = grad.reshape(-1, grad.shape[-1])  # batch axes flattened: (N, out_features)
+        grad_x = grad @ weight if needs[0] else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        if len(needs) == 2:  # called without bias: one gradient per input
             return grad_x, grad_w
-        if need_b[0]:
-            grad_b = grad.reshape(-1, grad.shape[-1]).sum(axis=0)
-        return grad_x, grad_w, grad_b
+        return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
 
 
 # ------------------------------------------------------------------------------------ reductions
