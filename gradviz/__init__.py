@@ -45,8 +45,12 @@ for _name, _module in {
 
 __version__ = "0.1.0"
 
-_VIZ_NAMES = {"trace": "gradviz.viz", "load_trace": "gradviz.viz", "render": "gradviz.viz",
-              "Trace": "gradviz.viz"}
+_VIZ_NAMES = {
+    "trace": "gradviz.viz",
+    "load_trace": "gradviz.viz",
+    "Trace": "gradviz.viz",
+    "render": "gradviz.viz.render",
+}
 
 
 def __getattr__(name: str) -> object:

@@ -19,10 +19,13 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from gradviz.viz.scene import natural_key
+
 # `gradviz.viz.render` is also the name of the render() function the package re-exports, so
 # the module is reached through importlib.
 R = importlib.import_module("gradviz.viz.render")
 L = importlib.import_module("gradviz.viz.layout")
+S = importlib.import_module("gradviz.viz.style")
 
 GOLDEN = Path(__file__).parent / "golden"
 EVIL = '<script>"&{}|'
@@ -187,7 +190,7 @@ def needs_layout():
 # ------------------------------------------------------------------------------ views
 def test_forward_view_draws_every_node_and_edge():
     dot = R.build(mlp(), "forward")
-    assert sorted(nodes_of(dot.source), key=R._natural) == [f"v{i}" for i in range(1, 12)]
+    assert sorted(nodes_of(dot.source), key=natural_key) == [f"v{i}" for i in range(1, 12)]
     edges = edges_of(dot.source)
     assert len(edges) == 10
     assert ("v1", "v4") in edges
@@ -242,9 +245,9 @@ def test_forward_labels_show_op_shape_dtype_and_values():
     assert "mean 0  std 0.683" in source  # linspace(-1, 1, 6)
     assert "loss = <b>MseLoss</b>" in source
     assert "scalar float32" in source
-    assert R.PARAM_FILL in source
-    assert R.LOSS_FILL in source
-    assert R.INPUT_FILL in source
+    assert S.PARAM_FILL in source
+    assert S.LOSS_FILL in source
+    assert S.INPUT_FILL in source
 
 
 def test_backward_labels_badges_norms_and_special_cases():
@@ -260,13 +263,13 @@ def test_backward_labels_badges_norms_and_special_cases():
     assert "no grad" in attrs["v7"]
     assert "dashed" in attrs["v7"]
     assert "grad = 0" not in attrs["v7"]
-    assert R.NAN_FILL in attrs["v5"]
+    assert S.NAN_FILL in attrs["v5"]
     assert "1 NaN, 1 Inf" in attrs["v5"]
     assert "requires_grad=False" in attrs["v1"]
-    assert R.DIM_FILL in attrs["v1"]
+    assert S.DIM_FILL in attrs["v1"]
     assert "update/weight 0.001" in attrs["v2"]
     # the magnitude scale: larger norm -> later bin; the legend prints the ranges
-    assert R.MAGNITUDE.index(_fill(attrs["v6"])) > R.MAGNITUDE.index(_fill(attrs["v8"]))
+    assert S.MAGNITUDE.index(_fill(attrs["v6"])) > S.MAGNITUDE.index(_fill(attrs["v8"]))
     assert "(log scale)" in source
     assert "NaN or Inf" in source
 
@@ -508,13 +511,13 @@ def test_drawing_displays_inline_with_our_layout_program():
 
 
 def test_number_formatting():
-    assert R._num(0) == "0"
-    assert R._num(0.000123) == "1.23e-04"
-    assert R._num(12.3456) == "12.3"
-    assert R._num(math.nan) == "nan"
-    assert R._num(None) == "?"
-    assert R._shape((3,)) == "(3,)"
-    assert R._shape(()) == "scalar"
+    assert S.number(0) == "0"
+    assert S.number(0.000123) == "1.23e-04"
+    assert S.number(12.3456) == "12.3"
+    assert S.number(math.nan) == "nan"
+    assert S.number(None) == "?"
+    assert S.shape_text((3,)) == "(3,)"
+    assert S.shape_text(()) == "scalar"
 
 
 def test_all_nan_loss_reads_nan_not_a_question_mark():
@@ -525,7 +528,7 @@ def test_all_nan_loss_reads_nan_not_a_question_mark():
     assert "value nan" in forward
     assert "1 NaN" in forward
     assert "loss nan" in backward
-    assert f'color="{R.NAN_LINE}"' in backward
+    assert f'color="{S.NAN_LINE}"' in backward
 
 
 # ------------------------------------------------------------------------------ real traces
@@ -569,11 +572,6 @@ def test_a_saved_and_loaded_trace_draws_the_same(tmp_path):
         assert R.build(loaded.graph, view).source == R.build(tr.graph, view).source
 
 
-@pytest.mark.xfail(
-    reason="Trace.render does `from gradviz.viz import render`, which gradviz/viz/__init__.py "
-    "rebinds to the render() function; fix there (import write from gradviz.viz.render)",
-    strict=False,
-)
 def test_trace_render_writes_through_render_write(tmp_path):
     tr = traced_mlp()
     result = tr.render("backward", tmp_path / "b.dot")
