@@ -45,7 +45,6 @@ from typing import Any
 
 import graphviz
 import networkx as nx
-import numpy as np
 
 from gradviz.autograd.errors import GradvizError
 from gradviz.viz.layout import (
@@ -56,6 +55,34 @@ from gradviz.viz.layout import (
     run_layout,
 )
 from gradviz.viz.live import graph_from_variable
+from gradviz.viz.scene import Group, Scene, natural_key
+from gradviz.viz.style import (
+    BADGE,
+    COLLAPSED_FILL,
+    DARK_BINS,
+    DIM_FILL,
+    DIM_LINE,
+    DIM_TEXT,
+    EDGE,
+    FONT,
+    GRAD_EDGE,
+    INPUT_FILL,
+    LOSS_FILL,
+    MAGNITUDE,
+    MODULE_LINE,
+    NAN_FILL,
+    NAN_LINE,
+    OP_FILL,
+    PARAM_FILL,
+    bad_text,
+    clean,
+    grad_norm,
+    is_bad,
+    number,
+    shape_text,
+    stats_text,
+    value_summary,
+)
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -72,29 +99,11 @@ __all__ = [
     "write",
 ]
 
+_SAFE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
 VIEWS = ("forward", "backward")
 FORMATS = ("svg", "png", "dot")
 DEFAULT_MAX_NODES = 1500
-
-# ------------------------------------------------------------------------------ vocabulary
-FONT = "Helvetica"
-INPUT_FILL = "#d0d0d0"
-PARAM_FILL = "lightblue"
-OP_FILL = "#ececec"
-LOSS_FILL = "darkolivegreen1"
-COLLAPSED_FILL = "#e4eef7"
-DIM_FILL = "#f7f7f7"
-DIM_LINE = "#b0b0b0"
-DIM_TEXT = "#8c8c8c"
-NAN_FILL = "#ff3b30"
-NAN_LINE = "#b00000"
-MODULE_LINE = "#6f6f6f"
-EDGE = "#4d4d4d"
-GRAD_EDGE = "#8c2d04"
-BADGE = "#303030"
-#: Gradient magnitude, small to large (log scale); the last two take white text.
-MAGNITUDE = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e", "#993404")
-_DARK_BINS = 2
 
 
 class RenderError(GradvizError, ValueError):
@@ -138,162 +147,18 @@ class Rendered:
 
 
 # ------------------------------------------------------------------------------ formatting
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SAFE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _clean(value: Any, limit: int = 48) -> str:
-    text = _CONTROL.sub("", str(value)).replace("\n", " ").replace("\t", " ")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _html(value: Any, limit: int = 48) -> str:
     """A user string as HTML-label text: escaped, no control characters, shortened."""
     # A backslash would start a Graphviz escape (\N is the node id) even in HTML labels, with
     # or without an entity; a zero-width space after it keeps the text and breaks the escape.
-    return html.escape(_clean(value, limit), quote=True).replace("\\", "&#92;&#8203;")
+    return html.escape(clean(value, limit), quote=True).replace("\\", "&#92;&#8203;")
 
 
 def _text(value: Any, limit: int = 400) -> str:
     """A user string as an escaped DOT attribute value (tooltips)."""
-    return graphviz.escape(_clean(value, limit))
-
-
-def _num(x: Any) -> str:
-    if x is None:
-        return "?"
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.3g}"
-    return f"{x:.2e}"
-
-
-def _shape(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    shape = tuple(shape)
-    if not shape:
-        return "scalar"
-    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _bad(stats: Mapping[str, Any] | None) -> str:
-    """Bad-value counts as text ("3 NaN, 1 Inf"), or ""."""
-    if not stats:
-        return ""
-    parts = [
-        f"{int(stats[k])} {k.upper() if k == 'nan' else 'Inf'}"
-        for k in ("nan", "inf")
-        if stats.get(k)
-    ]
-    return ", ".join(p.replace("NAN", "NaN") for p in parts)
-
-
-def _value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
-    if not stats:
-        return ""
-    if stats.get("mean") is None:  # empty, or no finite element
-        if stats.get("nan") or stats.get("inf"):
-            return "value nan" if stats.get("nan") else "value inf"
-        return "empty"
-    if shape is not None and int(np.prod(tuple(shape), dtype=np.int64)) == 1:
-        return f"value {_num(stats.get('mean'))}"
-    mean, std = stats.get("mean"), stats.get("std")
-    if mean is not None and std and abs(mean) < 1e-6 * std:
-        mean = 0.0  # rounding noise around zero reads better as 0
-    return f"mean {_num(mean)}  std {_num(std)}"
-
-
-def _stats_text(stats: Mapping[str, Any] | None) -> str:
-    if not stats:
-        return "none"
-    keys = ("min", "max", "mean", "std", "norm")
-    text = ", ".join(f"{k} {_num(stats.get(k))}" for k in keys)
-    bad = _bad(stats)
-    return text + (f", {bad}" if bad else "")
-
-
-def _natural(node_id: Any) -> tuple:
-    match = re.fullmatch(r"([A-Za-z_]*)(\d+)", str(node_id))
-    return (0, match.group(1), int(match.group(2))) if match else (1, str(node_id), 0)
-
-
-def _is_bad(stats: Mapping[str, Any] | None) -> bool:
-    return bool(stats) and bool(stats.get("nan") or stats.get("inf"))
-
-
-# ------------------------------------------------------------------------------ the scene
-@dataclass
-class _Group:
-    """A collapsed module: one drawn node standing for every node under ``path``."""
-
-    id: str
-    path: str
-    members: list[str]
-
-
-class _Scene:
-    """The graph prepared for drawing: selected nodes, owners, module depth, groups."""
-
-    def __init__(self, graph: nx.DiGraph, view: str) -> None:
-        self.graph = graph
-        self.view = view
-        self.root = graph.graph.get("root")
-        if self.root not in graph:
-            self.root = None
-        nodes: Iterable[Any] = graph.nodes
-        if view == "backward" and self.root is not None:
-            nodes = nx.ancestors(graph, self.root) | {self.root}
-        self.nodes = sorted(nodes, key=_natural)
-        self.selected = set(self.nodes)
-        modules = dict(graph.graph.get("modules") or {})
-        self.modules = modules
-        self.owner = {n: self._owner(n, graph.nodes[n]) for n in self.nodes}
-        self.parts = {
-            n: tuple(p for p in self.owner[n].split(".") if p) if self.owner[n] else ()
-            for n in self.nodes
-        }
-        self.max_depth = max((len(p) for p in self.parts.values()), default=0)
-
-    def _owner(self, node: Any, attrs: Mapping[str, Any]) -> str:
-        module = attrs.get("module") or ""
-        if not module and attrs.get("kind") == "param":
-            name = str(attrs.get("name") or "")
-            if "." in name and name.rsplit(".", 1)[0] in self.modules:
-                module = name.rsplit(".", 1)[0]
-        return str(module)
-
-    def count(self, depth: int | None) -> int:
-        """How many op boxes the picture has when modules deeper than ``depth`` are collapsed
-        (a collapsed module counts as one; inputs and parameters ride along and do not)."""
-        groups = set()
-        count = 0
-        for node in self.nodes:
-            parts = self.parts[node]
-            if depth is not None and len(parts) > depth:
-                groups.add(parts[: depth + 1])
-            elif self.graph.nodes[node].get("kind", "op") == "op":
-                count += 1
-        return count + len(groups)
-
-    def choose_depth(self, depth: int | None, max_nodes: int) -> tuple[int | None, bool]:
-        """The depth to draw, and whether the budget chose it."""
-        if depth is not None:
-            if depth < 0:
-                raise RenderError(f"depth must be 0 or more, got {depth}")
-            return (None if depth >= self.max_depth else depth), False
-        if self.count(None) <= max_nodes:
-            return None, False
-        for candidate in range(self.max_depth - 1, -1, -1):
-            if self.count(candidate) <= max_nodes:
-                return candidate, True
-        return 0, True
+    return graphviz.escape(clean(value, limit))
 
 
 # ------------------------------------------------------------------------------ build
@@ -311,13 +176,15 @@ def build(
         raise RenderError(f"view must be 'forward' or 'backward', got {view!r}")
     if not isinstance(graph, nx.DiGraph):
         raise RenderError(f"expected a networkx.DiGraph, got {type(graph).__name__}")
-    scene = _Scene(graph, view)
+    if depth is not None and depth < 0:
+        raise RenderError(f"depth must be 0 or more, got {depth}")
+    scene = Scene(graph, view)
     chosen, auto = scene.choose_depth(depth, max_nodes)
     return _Builder(scene, chosen, auto, max_nodes).draw()
 
 
 class _Builder:
-    def __init__(self, scene: _Scene, depth: int | None, auto: bool, max_nodes: int) -> None:
+    def __init__(self, scene: Scene, depth: int | None, auto: bool, max_nodes: int) -> None:
         self.scene = scene
         self.graph = scene.graph
         self.view = scene.view
@@ -327,7 +194,7 @@ class _Builder:
         self.max_nodes = max_nodes
         # which drawn node stands for each graph node
         self.rep: dict[Any, str] = {}
-        self.groups: dict[tuple[str, ...], _Group] = {}
+        self.groups: dict[tuple[str, ...], Group] = {}
         self.ids: dict[Any, str] = {}
         self._assign()
         self.bins = self._magnitude_bins()
@@ -356,7 +223,7 @@ class _Builder:
                 key = parts[: self.depth + 1]
                 group = self.groups.get(key)
                 if group is None:
-                    group = _Group(f"m{len(self.groups) + 1}", ".".join(key), [])
+                    group = Group(f"m{len(self.groups) + 1}", ".".join(key), [])
                     self.groups[key] = group
                 group.members.append(n)
                 self.rep[n] = group.id
@@ -377,7 +244,7 @@ class _Builder:
         for n in self.scene.nodes:
             if n == self.scene.root:  # the loss's own gradient (1) would stretch the scale
                 continue
-            norm = _grad_norm(self.graph.nodes[n].get("grad"))
+            norm = grad_norm(self.graph.nodes[n].get("grad"))
             if norm is not None and norm > 0 and math.isfinite(norm):
                 logs.append(math.log10(norm))
         if not logs:
@@ -392,7 +259,7 @@ class _Builder:
         else:
             pos = (math.log10(norm) - lo) / (hi - lo)
             index = min(len(MAGNITUDE) - 1, max(0, int(pos * len(MAGNITUDE))))
-        font = "white" if index >= len(MAGNITUDE) - _DARK_BINS else "black"
+        font = "white" if index >= len(MAGNITUDE) - DARK_BINS else "black"
         return MAGNITUDE[index], font
 
     # ----------------------------------------------------------------------- drawing
@@ -528,7 +395,7 @@ class _Builder:
         edges = []
         for child in self.scene.nodes:
             preds = [p for p in g.predecessors(child) if p in self.scene.selected]
-            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), _natural(p)))
+            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), natural_key(p)))
             for parent in preds:
                 a, b = self.rep[parent], self.rep[child]
                 if a == b:
@@ -581,12 +448,12 @@ class _Builder:
         if is_root:
             fill = LOSS_FILL
             attrs["penwidth"] = "2"
-        lines.append(f"{_shape(a.get('shape'))} {_html(a.get('dtype') or '', 16)}".strip())
+        lines.append(f"{shape_text(a.get('shape'))} {_html(a.get('dtype') or '', 16)}".strip())
         if not self.backward:
-            summary = _value_summary(a.get("value"), a.get("shape"))
+            summary = value_summary(a.get("value"), a.get("shape"))
             if summary:
                 lines.append(summary)
-            bad = _bad(a.get("value"))
+            bad = bad_text(a.get("value"))
             if bad:
                 lines.append(f'<font color="{NAN_LINE}"><b>{bad}</b></font>')
                 attrs.update(color=NAN_LINE, penwidth="2")
@@ -598,37 +465,39 @@ class _Builder:
                 header_bg = PARAM_FILL
             if is_root:
                 header_bg = LOSS_FILL
-                summary = _value_summary(a.get("value"), a.get("shape"))
+                summary = value_summary(a.get("value"), a.get("shape"))
                 lines.append(summary.replace("value", "loss", 1))
-                if _is_bad(a.get("value")):
-                    lines.append(f'<font color="{NAN_LINE}"><b>{_bad(a.get("value"))}</b></font>')
+                if is_bad(a.get("value")):
+                    lines.append(
+                        f'<font color="{NAN_LINE}"><b>{bad_text(a.get("value"))}</b></font>'
+                    )
                     attrs["color"] = NAN_LINE
             if grad is _UNKNOWN:
                 fill = fill if is_root else "white"
-            elif _is_bad(grad):
+            elif is_bad(grad):
                 fill, font = NAN_FILL, "white"
                 attrs.update(color=NAN_LINE, penwidth="2")
-                lines.append(f"<b>grad has {_bad(grad)}</b>")
+                lines.append(f"<b>grad has {bad_text(grad)}</b>")
             elif grad is None:
                 if a.get("requires_grad", True):
                     fill = "white"
                     attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
                     lines.append("no grad (not computed)")
             else:
-                norm = _grad_norm(grad) or 0.0
+                norm = grad_norm(grad) or 0.0
                 if norm == 0:
                     fill = "white"
                     lines.append("<b>grad = 0</b>")
                 else:
                     if not is_root:
                         fill, font = self._fill_for(norm)
-                    lines.append(f"|grad| {_num(norm)}")
+                    lines.append(f"|grad| {number(norm)}")
                 if a.get("accumulated"):
                     fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
                     lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
             update = a.get("update")
             if kind == "param" and update:
-                lines.append(f"update/weight {_num(update.get('ratio'))}")
+                lines.append(f"update/weight {number(update.get('ratio'))}")
         if dimmed:
             fill, font = DIM_FILL, DIM_TEXT
             attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
@@ -640,7 +509,7 @@ class _Builder:
         attrs["label"] = _table(title, lines, badge, header_bg)
         return attrs
 
-    def _group_attrs(self, group: _Group) -> dict[str, str]:
+    def _group_attrs(self, group: Group) -> dict[str, str]:
         g = self.graph
         members = set(group.members)
         ops = [m for m in group.members if g.nodes[m].get("kind", "op") == "op"]
@@ -648,7 +517,7 @@ class _Builder:
         ins = _ordered_shapes(
             g.nodes[p].get("shape")
             for m in group.members
-            for p in sorted(g.predecessors(m), key=_natural)
+            for p in sorted(g.predecessors(m), key=natural_key)
             if p in self.scene.selected and p not in members
         )
         outs = _ordered_shapes(
@@ -677,18 +546,18 @@ class _Builder:
             ]
             if steps:
                 lines.append(f"steps #{min(steps)}-#{max(steps)}")
-            if any(_is_bad(s) for s in grads):
+            if any(is_bad(s) for s in grads):
                 attrs.update(fillcolor=NAN_FILL, color=NAN_LINE, penwidth="2")
                 font = "white"
                 lines.append("<b>NaN/Inf in gradients</b>")
             else:
-                norms = [_grad_norm(s) for s in grads if s is not None and s is not _UNKNOWN]
+                norms = [grad_norm(s) for s in grads if s is not None and s is not _UNKNOWN]
                 norms = [x for x in norms if x is not None]
                 if norms:
                     total = math.sqrt(sum(x * x for x in norms))
                     what = "params" if params else "max"
                     shown = total if params else max(norms)
-                    lines.append(f"|grad| {what} {_num(shown)}")
+                    lines.append(f"|grad| {what} {number(shown)}")
                     if shown > 0 and not self.root_in(members):
                         attrs["fillcolor"], font = self._fill_for(shown)
         if font != "black":
@@ -700,7 +569,7 @@ class _Builder:
         return self.scene.root in members
 
     def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
-        bits = [f"{_clean(n)}: {kind}"]
+        bits = [f"{clean(n)}: {kind}"]
         if a.get("op"):
             bits.append(f"op {a.get('op')}")
         if a.get("name"):
@@ -709,10 +578,10 @@ class _Builder:
             bits.append(f"module {a.get('module')}")
         if a.get("source"):
             bits.append(f"at {a.get('source')}")
-        bits.append(f"value: {_stats_text(a.get('value'))}")
+        bits.append(f"value: {stats_text(a.get('value'))}")
         if self.backward:
             grad = a.get("grad", _UNKNOWN)
-            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else _stats_text(grad)))
+            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else stats_text(grad)))
         return " | ".join(bits)
 
 
@@ -736,13 +605,6 @@ def _arg_key(arg: Any) -> tuple:
     return (0, arg, "") if isinstance(arg, int) else (1, 0, str(arg))
 
 
-def _grad_norm(stats: Any) -> float | None:
-    if not stats or stats is _UNKNOWN:
-        return None
-    norm = stats.get("norm")
-    return None if norm is None else float(norm)
-
-
 def _node_title(a: Mapping[str, Any], kind: str) -> str:
     name = a.get("name")
     if kind == "op":
@@ -763,7 +625,7 @@ def _path_and_class(path: str, cls: str | None) -> str:
 def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
     out: list[str] = []
     for shape in shapes:
-        text = _shape(shape)
+        text = shape_text(shape)
         if text not in out:
             out.append(text)
     return out[:3] + (["..."] if len(out) > 3 else [])
@@ -811,10 +673,10 @@ def _legend(dot: graphviz.Digraph, view: str, bins: tuple[float, float] | None) 
                 if hi - lo < 1e-12:
                     if i != len(MAGNITUDE) // 2:
                         continue
-                    text = f"|grad| {_num(10**lo)}"
+                    text = f"|grad| {number(10**lo)}"
                 else:
                     low, high = 10 ** (lo + i * width), 10 ** (lo + (i + 1) * width)
-                    text = f"|grad| {_num(low)} to {_num(high)}"
+                    text = f"|grad| {number(low)} to {number(high)}"
                 rows.append(row(colour, text + (" (log scale)" if i == 0 else "")))
         rows.append(row(NAN_FILL, "NaN or Inf in the gradient"))
         rows.append(row("white", "grad = 0: computed, all zero"))

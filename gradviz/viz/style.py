@@ -1,0 +1,112 @@
+"""gradviz's visual vocabulary and the text on its pictures: colours, numbers, shapes, statistics.
+
+The vocabulary is documented in :mod:`gradviz.viz.render` and drawn as each picture's legend.
+Nothing here knows DOT; :mod:`gradviz.viz.render` escapes and places this text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+FONT = "Helvetica"
+INPUT_FILL = "#d0d0d0"
+PARAM_FILL = "lightblue"
+OP_FILL = "#ececec"
+LOSS_FILL = "darkolivegreen1"
+COLLAPSED_FILL = "#e4eef7"
+DIM_FILL = "#f7f7f7"
+DIM_LINE = "#b0b0b0"
+DIM_TEXT = "#8c8c8c"
+NAN_FILL = "#ff3b30"
+NAN_LINE = "#b00000"
+MODULE_LINE = "#6f6f6f"
+EDGE = "#4d4d4d"
+GRAD_EDGE = "#8c2d04"
+BADGE = "#303030"
+#: Gradient magnitude, small to large (log scale); the last two take white text.
+MAGNITUDE = ("#fff7bc", "#fee391", "#fec44f", "#fe9929", "#d95f0e", "#993404")
+DARK_BINS = 2
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean(value: Any, limit: int = 48) -> str:
+    text = CONTROL.sub("", str(value)).replace("\n", " ").replace("\t", " ")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def number(x: Any) -> str:
+    if x is None:
+        return "?"
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "0"
+    if 1e-3 <= abs(x) < 1e4:
+        return f"{x:.3g}"
+    return f"{x:.2e}"
+
+
+def shape_text(shape: Any) -> str:
+    if shape is None:
+        return "?"
+    shape = tuple(shape)
+    if not shape:
+        return "scalar"
+    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def bad_text(stats: Mapping[str, Any] | None) -> str:
+    """Bad-value counts as text ("3 NaN, 1 Inf"), or ""."""
+    if not stats:
+        return ""
+    parts = [
+        f"{int(stats[k])} {k.upper() if k == 'nan' else 'Inf'}"
+        for k in ("nan", "inf")
+        if stats.get(k)
+    ]
+    return ", ".join(p.replace("NAN", "NaN") for p in parts)
+
+
+def value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
+    if not stats:
+        return ""
+    if stats.get("mean") is None:  # empty, or no finite element
+        if stats.get("nan") or stats.get("inf"):
+            return "value nan" if stats.get("nan") else "value inf"
+        return "empty"
+    if shape is not None and int(np.prod(tuple(shape), dtype=np.int64)) == 1:
+        return f"value {number(stats.get('mean'))}"
+    mean, std = stats.get("mean"), stats.get("std")
+    if mean is not None and std and abs(mean) < 1e-6 * std:
+        mean = 0.0  # rounding noise around zero reads better as 0
+    return f"mean {number(mean)}  std {number(std)}"
+
+
+def stats_text(stats: Mapping[str, Any] | None) -> str:
+    if not stats:
+        return "none"
+    keys = ("min", "max", "mean", "std", "norm")
+    text = ", ".join(f"{k} {number(stats.get(k))}" for k in keys)
+    bad = bad_text(stats)
+    return text + (f", {bad}" if bad else "")
+
+
+def is_bad(stats: Mapping[str, Any] | None) -> bool:
+    return bool(stats) and bool(stats.get("nan") or stats.get("inf"))
+
+
+def grad_norm(stats: Any) -> float | None:
+    if not isinstance(stats, Mapping) or not stats:
+        return None
+    norm = stats.get("norm")
+    return None if norm is None else float(norm)
