@@ -35,13 +35,13 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     if active:
         for hook in active:
             hook.backward_begin(root, grad)
-    pending: dict[int, np.ndarray] = {root._id: grad}
-    ready = [root]
+    # Gradients still waiting for other consumers' shares; complete ones go on the ready stack.
+    pending: dict[int, np.ndarray] = {}
+    ready = [(root, grad)]
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
     with np.errstate(all="ignore"):
         while ready:
-            variable = ready.pop()
-            g = pending.pop(variable._id)
+            variable, g = ready.pop()
             if active:
                 for hook in active:
                     hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
@@ -82,13 +82,13 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     arg_grad = arg_grad.copy()  # a leaf's .grad must not alias another array
                 key = arg._id
                 if key in pending:
-                    pending[key] = pending[key] + arg_grad
-                else:
-                    pending[key] = arg_grad
+                    arg_grad = pending.pop(key) + arg_grad
                 remaining = consumers[key] - 1
-                consumers[key] = remaining
-                if remaining == 0:
-                    ready.append(arg)
+                if remaining:
+                    consumers[key] = remaining
+                    pending[key] = arg_grad
+                else:
+                    ready.append((arg, arg_grad))
             if not retain_graph:
                 node.saved_tensors = None
                 node.__dict__.clear()
