@@ -213,8 +213,9 @@ def render_command(
                     trace.graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth
                 )
                 written.append(result.path)
-                if result.note:
-                    notes.append(result.note)
+                note = result.note.replace(f"the {view} graph", "the graph")
+                if note and note not in notes:
+                    notes.append(note)
     except LayoutProgramNotFound as error:
         _fail(str(error))
     except gradviz.GradvizError as error:
@@ -260,7 +261,7 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
     ops = Counter(a.get("op") for _, a in nodes(data=True) if a.get("kind") == "op")
     total = sum(ops.values())
     by_type = ", ".join(f"{op} {n}" for op, n in sorted(ops.items(), key=lambda x: (-x[1], x[0])))
-    lines.append(f"ops: {total}" + (f" ({by_type})" if by_type else ""))
+    lines.append(f"ops: {total:,}" + (f" ({by_type})" if by_type else ""))
 
     params = [(n, a) for n, a in nodes(data=True) if a.get("kind") == "param"]
     size = sum(math.prod(a.get("shape") or ()) for _, a in params)
@@ -276,7 +277,7 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
     if not forward_only:
         steps = getattr(trace, "steps", None) or []
         lines.append(
-            f"backward steps: {len(steps)}"
+            f"backward steps: {len(steps):,}"
             + (f" (in {len(passes)} passes)" if len(passes) > 1 else "")
         )
     width = max((len(str(a.get("name"))) for _, a in params[:max_rows]), default=0)

@@ -289,3 +289,29 @@ def test_main_is_the_entry_point(monkeypatch, capsys):
         cli_module.main(["--version"])
     assert exit_info.value.code == 0
     assert "gradviz, version" in capsys.readouterr().out
+
+
+def test_a_big_graph_collapses_and_says_so_once(runner, tmp_path):
+    script = make_script(
+        tmp_path,
+        """
+        import numpy as np
+        import gradviz
+        from gradviz import nn
+
+        block = lambda: nn.Sequential(*[m for _ in range(40) for m in (nn.Linear(2, 2), nn.Tanh())])
+        model = nn.Sequential(*[block() for _ in range(20)])  # 1,600 ops
+        model(gradviz.Variable(np.ones((1, 2), dtype=np.float32))).sum().backward()
+        """,
+        name="big.py",
+    )
+    result = runner.invoke(cli, ["render", str(script), "--format", "dot", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("gradviz: the graph has 1,601 ops, over the budget") == 1
+    assert "depth 0" in result.stderr
+    assert "--depth N" in result.stderr
+    expanded = runner.invoke(
+        cli, ["render", str(script), "--format", "dot", "--depth", "9", "-o", str(tmp_path / "e")]
+    )
+    assert expanded.exit_code == 0, expanded.output
+    assert expanded.stderr == ""

@@ -367,6 +367,12 @@ def test_auto_collapse_over_the_node_budget():
     assert small.depth == 0
     assert len(nodes_of(small.source)) == 1 + 10
     assert not R.build(g, "forward", max_nodes=5000).auto_collapsed
+    assert "still over the budget" in R.build(g, "forward", max_nodes=5).note
+    flat = mlp()
+    flat.graph["modules"] = {}
+    for n in flat:
+        flat.nodes[n]["module"] = ""
+    assert not R.build(flat, "forward", max_nodes=1).auto_collapsed  # nothing to collapse
 
 
 # ------------------------------------------------------------------------------ escaping

@@ -80,8 +80,8 @@ class Scene:
             if depth < 0:
                 raise ValueError(f"depth must be 0 or more, got {depth}")
             return (None if depth >= self.max_depth else depth), False
-        if self.count(None) <= max_nodes:
-            return None, False
+        if self.max_depth == 0 or self.count(None) <= max_nodes:
+            return None, False  # within budget, or no module to collapse
         for candidate in range(self.max_depth - 1, -1, -1):
             if self.count(candidate) <= max_nodes:
                 return candidate, True
