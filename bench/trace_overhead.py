@@ -25,7 +25,6 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -44,10 +43,7 @@ except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
 
 import gradviz  # noqa: E402
 from gradviz import nn, optim  # noqa: E402
-
-# gradviz.viz.render is also the name of the render() function the package re-exports
-render = importlib.import_module("gradviz.viz.render")
-layout = importlib.import_module("gradviz.viz.layout")
+from gradviz.viz import layout, render  # noqa: E402
 
 
 def medium_step(traced: bool) -> Callable[[], None]:

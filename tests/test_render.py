@@ -8,7 +8,6 @@ them and review the diff::
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import re
@@ -19,13 +18,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from gradviz.viz import layout as L
+from gradviz.viz import render as R
+from gradviz.viz import style as S
 from gradviz.viz.scene import natural_key
-
-# `gradviz.viz.render` is also the name of the render() function the package re-exports, so
-# the module is reached through importlib.
-R = importlib.import_module("gradviz.viz.render")
-L = importlib.import_module("gradviz.viz.layout")
-S = importlib.import_module("gradviz.viz.style")
 
 GOLDEN = Path(__file__).parent / "golden"
 EVIL = '<script>"&{}|'
