@@ -123,6 +123,10 @@ class Drawing(graphviz.Digraph):
     auto_collapsed: bool = False
     note: str = ""
     node_count: int = 0
+    #: drawn node id -> the graph nodes it stands for (one, or a collapsed module's members)
+    stands_for: dict[str, tuple[Any, ...]] = {}
+    #: collapsed module box id (``m1``) -> its module path
+    groups: dict[str, str] = {}
 
     def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kw: Any):
         fmt = format or self.format or "svg"
@@ -334,6 +338,11 @@ class _Builder:
         dot.depth = self.depth
         dot.auto_collapsed = self.auto
         dot.node_count = drawn
+        stands: dict[str, list[Any]] = {}
+        for n in self.scene.nodes:
+            stands.setdefault(self.rep[n], []).append(n)
+        dot.stands_for = {drawn_id: tuple(ns) for drawn_id, ns in stands.items()}
+        dot.groups = {group.id: group.path for group in self.groups.values()}
         if self.auto:
             dot.note = (
                 f"the {self.view} graph has {self.scene.count(None):,} ops, over the budget of "
