@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import networkx as nx
 
 import gradviz
 from gradviz.autograd.errors import GradvizError
+from gradviz.viz.files import atomic_write
 from gradviz.viz.graph import EDGE_ATTRS, GRAPH_ATTRS, KINDS, NODE_ATTRS, Step
 from gradviz.viz.stats import KEYS
 from gradviz.viz.tracer import MAX_EVENTS, Event, Pass, Trace
@@ -111,21 +111,7 @@ def save_trace(trace: Trace, path: str | os.PathLike[str]) -> Path:
     """Write ``trace`` to exactly ``path`` (a temporary file, then an atomic rename)."""
     path = Path(path)
     text = json.dumps(trace_to_dict(trace), indent=1, ensure_ascii=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, text + "\n")
     return path
 
 

@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 
 from gradviz.autograd.errors import GradvizError
@@ -22,7 +21,6 @@ from gradviz.autograd.errors import GradvizError
 __all__ = [
     "LayoutError",
     "LayoutProgramNotFound",
-    "atomic_write",
     "find_layout_program",
     "layout_program",
     "run_layout",
@@ -106,26 +104,3 @@ def run_layout(source: str, fmt: str) -> tuple[bytes, str]:
             f"the layout program {name} failed (exit {done.returncode}): " + " | ".join(message)
         )
     return done.stdout, name
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to exactly ``path``: a temporary file in the same folder, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

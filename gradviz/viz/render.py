@@ -47,10 +47,10 @@ import graphviz
 import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
+from gradviz.viz.files import atomic_write
 from gradviz.viz.layout import (
     LayoutError,
     LayoutProgramNotFound,
-    atomic_write,
     layout_program,
     run_layout,
 )
