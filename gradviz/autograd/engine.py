@@ -152,5 +152,6 @@ def _count_consumers(root: Variable) -> dict[int, int]:
                     counts[key] += 1
                 else:
                     counts[key] = 1
-                    stack.append(parent)
+                    if parent._node is not None:  # leaves have nothing to visit
+                        stack.append(parent)
     return counts
