@@ -1,0 +1,503 @@
+"""One training step as ONE self-contained interactive HTML page.
+
+``write_html(trace, "step.html")`` (also ``Trace.render("html", path)`` and
+``gradviz render SCRIPT --format html``) writes a page that opens from disk in any browser, with
+no network at view time: the forward and backward graphs laid out by Graphviz (the SVG of
+:func:`gradviz.viz.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
+(``gradviz/viz/page/page.js`` and ``page.css``, inlined). The viewer pans and zooms, shows a
+node's statistics and histograms on click, replays backward step by step, searches, lists
+findings and expands collapsed modules (an SVG is embedded per module depth that fits the node
+budget).
+
+Safety: every user string reaches the page either through the SVG (escaped by ``render``) or
+through the JSON block, where ``<``, ``>``, ``&``, U+2028 and U+2029 are written as ``\\u003c``
+... so no ``</script>`` can end it; the viewer only ever sets ``textContent``. A
+Content-Security-Policy admits exactly the page's own script (by its SHA-256) and no network.
+
+Non-finite numbers are written as the strings ``"Infinity"``, ``"-Infinity"`` and ``"NaN"``
+(``JSON.parse`` rejects the bare words); the viewer reads them back with ``Number()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import math
+import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+import gradviz
+from gradviz.viz import style
+from gradviz.viz.files import atomic_write
+from gradviz.viz.layout import run_layout
+from gradviz.viz.render import DEFAULT_MAX_NODES, RenderError, build
+from gradviz.viz.scene import Scene, natural_key
+
+__all__ = ["HtmlPage", "page_data", "page_html", "write_html"]
+
+#: Bins of the value and gradient histograms.
+HIST_BINS = 24
+#: The picture shown first has at most this many boxes when a module depth allows it.
+PAGE_BUDGET = 300
+#: At most this many module-depth variants are embedded per view (each is one layout).
+MAX_VARIANTS = 4
+
+_UNSAFE_SVG = re.compile(r"<\s*/?\s*(script|foreignObject|iframe|object|embed)\b|href\s*=", re.I)
+
+
+@dataclass(frozen=True)
+class HtmlPage:
+    """What :func:`write_html` did: the file, its size, the layout program, the pictures."""
+
+    path: Path
+    size: int
+    program: str | None
+    views: tuple[str, ...]
+    variants: int
+    note: str
+
+
+# ------------------------------------------------------------------------------ inputs
+def _resolve(obj: Any, pass_index: int | None) -> tuple[nx.DiGraph, list[Any], Any]:
+    """(graph, steps, trace or None) of a Trace, a Pass or a trace graph."""
+    if isinstance(obj, nx.DiGraph):
+        return obj, _steps_from_graph(obj), None
+    get_pass = getattr(obj, "get_pass", None)
+    if callable(get_pass) and getattr(obj, "passes", None):
+        chosen = get_pass(pass_index)
+        return chosen.graph, list(chosen.steps), obj
+    graph = getattr(obj, "graph", None)
+    if isinstance(graph, nx.DiGraph):
+        steps = getattr(obj, "steps", None)
+        return graph, list(steps) if steps else _steps_from_graph(graph), obj
+    raise RenderError(f"write_html takes a Trace or a trace graph, got {type(obj).__name__}")
+
+
+def _steps_from_graph(graph: nx.DiGraph) -> list[dict[str, Any]]:
+    """Backward steps rebuilt from the nodes' ``step`` attributes (a bare graph)."""
+    stepped = [(a["step"], n) for n, a in graph.nodes(data=True) if a.get("step") is not None]
+    return [
+        {"node": n, "accumulated": bool(graph.nodes[n].get("accumulated"))}
+        for _, n in sorted(stepped, key=lambda x: x[0])
+    ]
+
+
+# ------------------------------------------------------------------------------ numbers
+def _num(x: Any) -> Any:
+    """A float for JSON: 6 significant digits; non-finite as a string."""
+    x = float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return float(f"{x:.6g}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready data: tuples as lists, NumPy scalars as numbers, non-finite as strings."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _num(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _histogram(array: Any) -> dict[str, Any] | None:
+    """``{"lo", "hi", "counts", "n"}`` of the finite elements of a kept array, or None."""
+    if array is None:
+        return None
+    try:
+        data = np.asarray(array, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        return None
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return None
+    lo, hi = float(data.min()), float(data.max())
+    if hi - lo <= 1e-12 * max(1.0, abs(lo)):
+        return {"lo": _num(lo), "hi": _num(hi), "counts": [int(data.size)], "n": int(data.size)}
+    counts, _ = np.histogram(data, bins=HIST_BINS, range=(lo, hi))
+    return {"lo": _num(lo), "hi": _num(hi), "counts": counts.tolist(), "n": int(data.size)}
+
+
+# ------------------------------------------------------------------------------ data
+def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
+    a = graph.nodes[n]
+    shape = a.get("shape")
+    entry: dict[str, Any] = {
+        "id": str(n),
+        "kind": a.get("kind") or ("op" if a.get("op") else "input"),
+        "op": a.get("op"),
+        "name": a.get("name"),
+        "shape": list(shape) if shape is not None else None,
+        "dtype": a.get("dtype"),
+        "rg": bool(a.get("requires_grad", True)),
+        "module": a.get("module") or "",
+        "source": a.get("source"),
+        "value": a.get("value"),
+        "grad": a.get("grad"),
+        "step": a.get("step"),
+        "acc": bool(a.get("accumulated")),
+        "update": a.get("update"),
+        "args": list(a.get("args") or ()),
+        "detached": a.get("detached_from"),
+        "parents": [
+            str(p)
+            for p in sorted(
+                graph.predecessors(n),
+                key=lambda p: (_slot(graph.edges[p, n].get("arg")), natural_key(p)),
+            )
+        ],
+        "hv": _histogram(a.get("array")),
+        "hg": _histogram(a.get("grad_array")),
+    }
+    # drop what is empty: the page treats a missing key as None
+    return {k: v for k, v in entry.items() if v not in (None, [], "") or k in ("id", "kind")}
+
+
+def _slot(arg: Any) -> tuple:
+    return (0, arg) if isinstance(arg, int) else (1, 0)
+
+
+def _findings(trace: Any, graph: nx.DiGraph) -> tuple[str, list[dict[str, Any]]]:
+    """(where they came from, findings): ``trace.check()`` when it exists, else the basics
+    the graph shows by itself (NaN/Inf, parameters without a gradient)."""
+    check = getattr(trace, "check", None)
+    if callable(check):
+        try:
+            report = check()
+            items = getattr(report, "findings", report)
+            return "check", [_finding(f) for f in list(items or ())]
+        except Exception as error:  # the page must not fail for a diagnosis that did
+            return "check-failed", [
+                {"severity": "warning", "text": f"trace.check() failed: {error}", "node": None}
+            ]
+    found: list[dict[str, Any]] = []
+    for n, a in graph.nodes(data=True):
+        label = a.get("name") or a.get("op") or a.get("kind") or "node"
+        for what in ("value", "grad"):
+            stats = a.get(what)
+            if stats and (stats.get("nan") or stats.get("inf")):
+                found.append(
+                    {
+                        "severity": "error",
+                        "kind": "nan",
+                        "text": f"{what} of {label} has {style.bad_text(stats)}",
+                        "node": str(n),
+                    }
+                )
+    root = graph.graph.get("root")
+    if root is not None:
+        for n, a in graph.nodes(data=True):
+            if a.get("kind") != "param" or not a.get("requires_grad", True):
+                continue
+            grad = a.get("grad")
+            if grad is None:
+                text = f"{a.get('name') or n} got no gradient"
+            elif grad.get("norm") == 0:
+                text = f"{a.get('name') or n} has a gradient of exactly zero"
+            else:
+                continue
+            found.append({"severity": "warning", "kind": "no-grad", "text": text, "node": str(n)})
+    return "basic", found
+
+
+def _finding(item: Any) -> dict[str, Any]:
+    """A finding of any shape (dict or object) as ``{severity, kind, text, node, nodes}``."""
+
+    def get(*names: str) -> Any:
+        for name in names:
+            value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+            if value is not None:
+                return value
+        return None
+
+    nodes = get("nodes")
+    node = get("node", "node_id", "where")
+    if node is None and nodes:
+        node = next(iter(nodes))
+    text = get("message", "text", "summary")
+    return {
+        "severity": str(get("severity", "level") or "info"),
+        "kind": str(get("kind", "code", "diagnosis") or ""),
+        "text": str(text if text is not None else item),
+        "node": None if node is None else str(node),
+        "source": None if get("source") is None else str(get("source")),
+    }
+
+
+def page_data(
+    obj: Any,
+    pass_index: int | None = None,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> tuple[dict[str, Any], list[str], str | None]:
+    """(the page's JSON data, its SVG pictures, the layout program): everything but markup."""
+    graph, steps, trace = _resolve(obj, pass_index)
+    root = graph.graph.get("root")
+    views = ["forward"] + (["backward"] if root is not None and root in graph else [])
+    jobs: list[tuple[str, Any]] = []  # (view, drawing)
+    variants: dict[str, list[dict[str, Any]]] = {}
+    notes: list[str] = []
+    for view in views:
+        drawings = [
+            build(graph, view, depth=d, max_nodes=max_nodes)
+            for d in _depths(Scene(graph, view), depth, max_nodes)
+        ]
+        chosen = drawings[0]
+        if chosen.note and chosen.note not in notes:
+            notes.append(chosen.note.replace(f"the {view} graph", "the graph"))
+        drawings.sort(key=lambda d: math.inf if d.depth is None else d.depth)
+        entries = []
+        for drawing in drawings:
+            entries.append(
+                {
+                    "svg": len(jobs),
+                    "depth": drawing.depth,
+                    "default": drawing is chosen,
+                    "nodes": drawing.node_count,
+                    "stands": {
+                        k: [str(n) for n in v]
+                        for k, v in drawing.stands_for.items()
+                        if len(v) != 1 or str(v[0]) != k
+                    },
+                    "groups": dict(drawing.groups),
+                }
+            )
+            jobs.append((view, drawing))
+        variants[view] = entries
+    with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
+        laid_out = list(pool.map(lambda job: run_layout(job[1].source, "svg"), jobs))
+    svgs = [_clean_svg(data) for data, _ in laid_out]
+    program = laid_out[0][1] if laid_out else None
+
+    step_list = []
+    for step in steps:
+        node = step["node"] if isinstance(step, Mapping) else step.node
+        acc = step["accumulated"] if isinstance(step, Mapping) else step.accumulated
+        step_list.append([str(node), bool(acc)])
+    source, findings = _findings(trace, graph)
+    modules = graph.graph.get("modules") or {}
+    script = graph.graph.get("script") or (getattr(trace, "script", None) if trace else None)
+    data = {
+        "format": "gradviz-page",
+        "version": 1,
+        "gradviz": gradviz.__version__,
+        "script": script,
+        "pass": graph.graph.get("pass"),
+        "root": None if root is None else str(root),
+        "program": program,
+        "modules": {str(k): str(v) for k, v in modules.items()},
+        "nodes": [_node_data(graph, n) for n in sorted(graph.nodes, key=natural_key)],
+        "steps": step_list,
+        "views": variants,
+        "findings": findings,
+        "findingsSource": source,
+        "arrays": bool(getattr(trace, "arrays", False)),
+        "notes": notes,
+        "colours": {
+            "input": style.INPUT_FILL,
+            "param": style.PARAM_FILL,
+            "op": style.OP_FILL,
+            "loss": _css_colour(style.LOSS_FILL),
+            "dim": style.DIM_FILL,
+            "nan": style.NAN_FILL,
+            "collapsed": style.COLLAPSED_FILL,
+            "magnitude": list(style.MAGNITUDE),
+        },
+    }
+    return _plain(data), svgs, program
+
+
+def _depths(scene: Scene, depth: int | None, max_nodes: int) -> list[int | None]:
+    """The module depths to embed for one view, the one shown first at the front.
+
+    First: ``depth`` when given, else the deepest depth whose picture has at most
+    ``PAGE_BUDGET`` boxes (readable on a screen), else the depth ``render`` would choose.
+    Then the other depths that fit ``max_nodes``, nearest first, up to ``MAX_VARIANTS``.
+    """
+    candidates: list[int | None] = [*range(scene.max_depth), None]
+    if depth is not None:
+        first: int | None = None if depth >= scene.max_depth else depth
+    else:
+        fitting = [d for d in candidates if scene.count(d) <= PAGE_BUDGET]
+        first = fitting[-1] if fitting else scene.choose_depth(None, max_nodes)[0]
+    position = candidates.index(first)
+    others = sorted(
+        (d for d in candidates if d != first and scene.count(d) <= max_nodes),
+        key=lambda d: abs(candidates.index(d) - position),
+    )
+    return [first, *others[: MAX_VARIANTS - 1]]
+
+
+def _css_colour(colour: str) -> str:
+    """A Graphviz (X11) colour name that CSS lacks, as hex."""
+    return _X11.get(colour.lower(), colour)
+
+
+_X11 = {"darkolivegreen1": "#caff70"}
+
+
+def _clean_svg(data: bytes) -> str:
+    """Graphviz's SVG as inline markup: no XML prolog, doctype or comments; checked to hold
+    nothing that runs or loads."""
+    text = data.decode("utf-8", "replace")
+    start = text.find("<svg")
+    if start < 0:
+        raise RenderError("the layout program returned no SVG")
+    text = re.sub(r"<!--.*?-->", "", text[start:], flags=re.S).strip()
+    if _UNSAFE_SVG.search(text):
+        raise RenderError("refusing to embed an SVG with a script, an embedded object or a link")
+    return text
+
+
+# ------------------------------------------------------------------------------ markup
+def _asset(name: str) -> str:
+    return resources.files("gradviz.viz").joinpath("page", name).read_text(encoding="utf-8")
+
+
+def json_for_script(data: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">``: ``<``, ``>``, ``&``,
+    U+2028 and U+2029 written as ``\\u`` escapes (strings only ever hold them)."""
+    text = json.dumps(data, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def page_html(
+    obj: Any,
+    pass_index: int | None = None,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    title: str | None = None,
+) -> tuple[str, dict[str, Any], str | None]:
+    """(the page's HTML, its data, the layout program)."""
+    data, svgs, program = page_data(obj, pass_index, depth, max_nodes)
+    script = _asset("page.js")
+    css = _asset("page.css")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    csp = (
+        "default-src 'none'; "
+        f"script-src 'sha256-{digest}'; "
+        "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+    name = title or data.get("script") or "training step"
+    templates = "\n".join(
+        f'<template id="gv-svg-{i}">{svg}</template>' for i, svg in enumerate(svgs)
+    )
+    page = _TEMPLATE.format(
+        csp=html.escape(csp, quote=True),
+        title=html.escape(f"gradviz · {name}"),
+        css=css,
+        templates=templates,
+        data=json_for_script(data),
+        script=script,
+    )
+    return page, data, program
+
+
+def write_html(
+    trace_or_graph: Any,
+    path: str | Path,
+    *,
+    pass_index: int | None = None,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    title: str | None = None,
+) -> HtmlPage:
+    """Write the interactive page of a Trace (its last pass unless ``pass_index``), a loaded
+    trace or a trace graph to exactly ``path``, atomically.
+
+    ``depth`` is the module depth shown first (default: every module expanded, or the deepest
+    that fits ``max_nodes`` ops); the page can switch to any other depth that fits the budget.
+    """
+    path = Path(path)
+    page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title)
+    raw = page.encode("utf-8")
+    atomic_write(path, raw)
+    views = tuple(data["views"])
+    return HtmlPage(
+        path=path,
+        size=len(raw),
+        program=program,
+        views=views,
+        variants=sum(len(v) for v in data["views"].values()),
+        note="; ".join(data["notes"]),
+    )
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="gradviz">
+<title>{title}</title>
+<style>
+{css}
+</style>
+</head>
+<body>
+<header id="bar">
+  <span class="brand">gradviz</span>
+  <span id="title" class="title"></span>
+  <span class="seg" role="group" aria-label="view">
+    <button type="button" id="btn-forward" data-view="forward">Forward</button>
+    <button type="button" id="btn-backward" data-view="backward">Backward</button>
+  </span>
+  <label class="depth">modules <select id="depth"></select></label>
+  <span class="search">
+    <input id="search" type="search" placeholder="search name, op, module  ( / )"
+      autocomplete="off" spellcheck="false">
+    <span id="search-count"></span>
+  </span>
+  <span class="zoom">
+    <button type="button" id="zoom-out" title="zoom out (-)">&minus;</button>
+    <button type="button" id="zoom-in" title="zoom in (+)">+</button>
+    <button type="button" id="fit" title="fit to screen (f)">Fit</button>
+  </span>
+</header>
+<main>
+  <div id="stage" tabindex="0" aria-label="graph: drag to pan, wheel to zoom">
+    <div id="canvas"></div>
+    <div id="note" hidden></div>
+  </div>
+  <aside id="side">
+    <section id="info"><h2>Node</h2><div id="info-body"></div></section>
+    <section id="findings"><h2>Findings <span id="findings-count"></span></h2>
+      <ul id="findings-list"></ul></section>
+    <section id="legend"><h2>Legend</h2><div id="legend-body"></div></section>
+  </aside>
+</main>
+<footer id="replay">
+  <button type="button" id="rp-first" title="before the first step (Home)">|&#9664;</button>
+  <button type="button" id="rp-prev" title="previous step (&larr;)">&#9664;</button>
+  <button type="button" id="rp-play" title="play / pause (space)">&#9654; play</button>
+  <button type="button" id="rp-next" title="next step (&rarr;)">&#9654;|</button>
+  <input id="rp-slider" type="range" min="0" max="0" value="0" aria-label="backward step">
+  <span id="rp-label"></span>
+  <span id="rp-status"></span>
+  <button type="button" id="rp-off" title="show the whole picture (Esc)">show all</button>
+</footer>
+{templates}
+<script type="application/json" id="gradviz-data">{data}</script>
+<script>{script}</script>
+</body>
+</html>
+"""
