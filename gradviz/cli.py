@@ -128,7 +128,8 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
     type=click.Choice(["svg", "png", "dot", "html", "json"], case_sensitive=False),
     default="svg",
     show_default=True,
-    help="svg/png/dot: the two pictures; json: the trace file (gradviz.load_trace reads it).",
+    help="svg/png/dot: the two pictures; html: one interactive page (OUTDIR/<stem>.html); "
+    "json: the trace file (gradviz.load_trace reads it).",
 )
 @click.option(
     "--depth",
@@ -167,11 +168,6 @@ def render_command(
     OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg and prints a summary.
     """
     fmt = fmt.lower()
-    if fmt == "html":
-        _usage(
-            ctx,
-            "--format html (the interactive page) is not available yet; use svg, png, dot or json",
-        )
     from gradviz.viz.render import LayoutProgramNotFound, write
     from gradviz.viz.runner import (
         BackwardNotCalled,
@@ -186,7 +182,7 @@ def render_command(
             args=tuple(script_args),
             step=step,
             run_all=run_all,
-            arrays=False,
+            arrays=fmt == "html",  # the page draws histograms of the values and gradients
             forward_only=forward_only,
         )
     except ScriptFailed as error:
@@ -206,6 +202,13 @@ def render_command(
             path = outdir / f"{stem}.trace.json"
             trace.save(path)
             written.append(path)
+        elif fmt == "html":
+            from gradviz.viz.html import write_html
+
+            page = write_html(trace, outdir / f"{stem}.html", depth=depth)
+            written.append(page.path)
+            if page.note:
+                notes.append(page.note)
         else:
             views = ("forward",) if forward_only else ("forward", "backward")
             for view in views:

@@ -93,11 +93,16 @@ def test_render_formats(runner, train, tmp_path, fmt, names):
         assert (out / names[0]).read_text().startswith("digraph")
 
 
-def test_html_is_refused_as_usage(runner, train, tmp_path):
-    result = runner.invoke(cli, ["render", str(train), "--format", "html", "-o", str(tmp_path)])
-    assert result.exit_code == 2
-    assert result.stderr.startswith("gradviz: --format html")
-    assert "svg, png, dot or json" in result.stderr
+def test_html_writes_one_page(runner, train, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["render", str(train), "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["train.html"]
+    assert f"wrote {out / 'train.html'}" in result.stdout
+    page = (out / "train.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>")
+    assert page.count("<svg") >= 2  # forward and backward
+    assert "http://" not in page.replace("http://www.w3.org/", "")  # nothing to fetch
 
 
 def test_script_that_raises_shows_its_own_traceback(runner, tmp_path):

@@ -47,6 +47,12 @@ __all__ = ["Event", "Pass", "Step", "Trace", "TraceError", "trace"]
 #: At most this many events are kept (the most recent ones).
 MAX_EVENTS = 10_000
 
+#: What an op was called with, kept for the diagnoses of the latest pass: the Function class,
+#: the arguments as given with each Variable replaced by its array (no copy: only the optimizer
+#: writes arrays in place, and the tracer swaps in the pre-step copy it takes anyway), and
+#: ``needs_input_grad``.
+OpCall = tuple[type, tuple[Any, ...], tuple[bool, ...]]
+
 
 class TraceError(GradvizError, RuntimeError):
     """A Trace used the wrong way (entered twice, no such pass)."""
@@ -92,6 +98,14 @@ class Pass:
         self._build = build
         self._nodes = nodes
         self._updates: dict[str, dict[str, float]] = {}
+        # For the diagnoses (tr.check()), kept for the latest live pass only: each op's
+        # (Function class, arguments with Variables replaced by their arrays, needs_input_grad),
+        # a builder of the graph of every record alive at this backward (what a parameter cut
+        # off from the loss still computed), and the model's parameters as
+        # (name, node id or None, requires_grad).
+        self.calls: dict[str, OpCall] | None = None
+        self.context: Callable[[], nx.DiGraph] | None = None
+        self.params: Callable[[], list[tuple[str, str | None, bool]]] | None = None
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -225,9 +239,15 @@ class Trace:
         pass_index: int | None = None,
     ) -> Any:
         """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
-        (see :func:`gradviz.viz.render.write`); ``pass_index`` picks a pass (default: last)."""
+        (see :func:`gradviz.viz.render.write`); ``pass_index`` picks a pass (default: last).
+        ``view="html"`` (or ``format="html"``) writes the interactive page of both views
+        (see :func:`gradviz.viz.html.write_html`)."""
         from gradviz.viz import render
 
+        if view == "html" or (format or "").lower() == "html":
+            from gradviz.viz.html import write_html
+
+            return write_html(self, path, pass_index=pass_index, depth=depth)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
         return render.write(graph, view, path, format=format, depth=depth)
 
@@ -236,6 +256,14 @@ class Trace:
         from gradviz.viz.io import save_trace
 
         save_trace(self, path)
+
+    def check(self, pass_index: int | None = None, *, seed: int = 0, gradcheck: bool = True) -> Any:
+        """Diagnose a pass (default: the last): per-op gradient check, NaN/Inf birth, why a
+        parameter got no gradient, gradient health, broadcasts. Returns a
+        :class:`gradviz.viz.diagnose.Report` (see there)."""
+        from gradviz.viz.diagnose import check
+
+        return check(self, pass_index, seed=seed, gradcheck=gradcheck)
 
     def __repr__(self) -> str:
         return (
@@ -333,6 +361,7 @@ class _Recorder(hooks.Hook):
         self.awaiting_capture = False
         self.closed = False
         self.naming: tuple[list[str], dict[int, str], dict[str, str]] | None = None
+        self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -581,7 +610,20 @@ class _Recorder(hooks.Hook):
                 text = self._option(type(node), slot, arg)
                 if text is not None:
                     args.append(text)
-        self._op_record(output, type(node).__name__, parents, args, self.locate(), self._module())
+        nid = self._op_record(
+            output, type(node).__name__, parents, args, self.locate(), self._module()
+        )
+        if output.requires_grad and self._keeps_calls():
+            self.calls[nid] = (
+                type(node),
+                tuple(a.data if isinstance(a, Variable) else a for a in inputs),
+                node.needs_input_grad,
+            )
+
+    def _keeps_calls(self) -> bool:
+        """Whether this op may belong to a pass that is kept (the runner keeps one)."""
+        step = self.step
+        return step is None or step < 0 or self.trace.backward_calls >= step - 1
 
     def detach(self, source: Variable, result: Variable) -> None:
         origin = self.var_nodes.get(source._id)
