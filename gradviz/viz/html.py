@@ -175,19 +175,27 @@ def _slot(arg: Any) -> tuple:
     return (0, arg) if isinstance(arg, int) else (1, 0)
 
 
-def _findings(trace: Any, graph: nx.DiGraph) -> tuple[str, list[dict[str, Any]]]:
-    """(where they came from, findings): ``trace.check()`` when it exists, else the basics
-    the graph shows by itself (NaN/Inf, parameters without a gradient)."""
-    check = getattr(trace, "check", None)
+def _findings(
+    trace: Any, graph: nx.DiGraph, pass_index: int | None, run_check: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    """(where they came from, findings): those of ``trace.check()`` when it exists (issue 4's
+    diagnoses), else the basics the graph shows by itself (NaN/Inf, parameters without a
+    gradient)."""
+    check = getattr(trace, "check", None) if run_check else None
+    failed: list[dict[str, Any]] = []
     if callable(check):
         try:
-            report = check()
+            report = check() if pass_index is None else check(pass_index)
             items = getattr(report, "findings", report)
             return "check", [_finding(f) for f in list(items or ())]
         except Exception as error:  # the page must not fail for a diagnosis that did
-            return "check-failed", [
-                {"severity": "warning", "text": f"trace.check() failed: {error}", "node": None}
-            ]
+            failed.append(
+                {"severity": "info", "text": f"trace.check() failed: {error}", "node": None}
+            )
+    return ("check-failed" if failed else "basic"), _basic_findings(graph) + failed
+
+
+def _basic_findings(graph: nx.DiGraph) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for n, a in graph.nodes(data=True):
         label = a.get("name") or a.get("op") or a.get("kind") or "node"
@@ -215,7 +223,7 @@ def _findings(trace: Any, graph: nx.DiGraph) -> tuple[str, list[dict[str, Any]]]
             else:
                 continue
             found.append({"severity": "warning", "kind": "no-grad", "text": text, "node": str(n)})
-    return "basic", found
+    return found
 
 
 def _finding(item: Any) -> dict[str, Any]:
@@ -247,8 +255,11 @@ def page_data(
     pass_index: int | None = None,
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
+    check: bool = True,
 ) -> tuple[dict[str, Any], list[str], str | None]:
-    """(the page's JSON data, its SVG pictures, the layout program): everything but markup."""
+    """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
+    ``check=False`` skips ``trace.check()`` (the findings panel lists only NaN/Inf and
+    parameters without a gradient)."""
     graph, steps, trace = _resolve(obj, pass_index)
     root = graph.graph.get("root")
     views = ["forward"] + (["backward"] if root is not None and root in graph else [])
@@ -292,7 +303,7 @@ def page_data(
         node = step["node"] if isinstance(step, Mapping) else step.node
         acc = step["accumulated"] if isinstance(step, Mapping) else step.accumulated
         step_list.append([str(node), bool(acc)])
-    source, findings = _findings(trace, graph)
+    source, findings = _findings(trace, graph, pass_index, check)
     modules = graph.graph.get("modules") or {}
     script = graph.graph.get("script") or (getattr(trace, "script", None) if trace else None)
     data = {
@@ -329,7 +340,7 @@ def _depths(scene: Scene, depth: int | None, max_nodes: int) -> list[int | None]
     """The module depths to embed for one view, the one shown first at the front.
 
     First: ``depth`` when given, else the deepest depth whose picture has at most
-    ``PAGE_BUDGET`` boxes (readable on a screen), else the depth ``render`` would choose.
+    ``PAGE_BUDGET`` boxes (readable on a screen), else the one with the fewest boxes.
     Then the other depths that fit ``max_nodes``, nearest first, up to ``MAX_VARIANTS``.
     """
     candidates: list[int | None] = [*range(scene.max_depth), None]
@@ -337,7 +348,7 @@ def _depths(scene: Scene, depth: int | None, max_nodes: int) -> list[int | None]
         first: int | None = None if depth >= scene.max_depth else depth
     else:
         fitting = [d for d in candidates if scene.count(d) <= PAGE_BUDGET]
-        first = fitting[-1] if fitting else scene.choose_depth(None, max_nodes)[0]
+        first = fitting[-1] if fitting else candidates[0]
     position = candidates.index(first)
     others = sorted(
         (d for d in candidates if d != first and scene.count(d) <= max_nodes),
@@ -385,9 +396,10 @@ def page_html(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
+    check: bool = True,
 ) -> tuple[str, dict[str, Any], str | None]:
     """(the page's HTML, its data, the layout program)."""
-    data, svgs, program = page_data(obj, pass_index, depth, max_nodes)
+    data, svgs, program = page_data(obj, pass_index, depth, max_nodes, check)
     script = _asset("page.js")
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -401,7 +413,7 @@ def page_html(
         f'<template id="gv-svg-{i}">{svg}</template>' for i, svg in enumerate(svgs)
     )
     page = _TEMPLATE.format(
-        csp=html.escape(csp, quote=True),
+        csp=html.escape(csp, quote=False),  # no double quote in it; single quotes stay
         title=html.escape(f"gradviz · {name}"),
         css=css,
         templates=templates,
@@ -419,15 +431,18 @@ def write_html(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
+    check: bool = True,
 ) -> HtmlPage:
     """Write the interactive page of a Trace (its last pass unless ``pass_index``), a loaded
     trace or a trace graph to exactly ``path``, atomically.
 
     ``depth`` is the module depth shown first (default: every module expanded, or the deepest
     that fits ``max_nodes`` ops); the page can switch to any other depth that fits the budget.
+    The findings panel lists what ``trace.check()`` finds when it exists (``check=False``
+    skips it).
     """
     path = Path(path)
-    page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title)
+    page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title, check)
     raw = page.encode("utf-8")
     atomic_write(path, raw)
     views = tuple(data["views"])

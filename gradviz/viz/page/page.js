@@ -150,6 +150,7 @@
     if (same >= 0) S.variant[view] = same;
     S.view = view;
     show();
+    renderInfo();
     const g = selectedElement(current());
     if (g) reveal(g);
   }
