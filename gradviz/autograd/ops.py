@@ -564,7 +564,7 @@ class Gelu(Function):
             raise ArgumentError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         from scipy.special import erf
 
-        ctx.cdf = (0.5 * (1 + erf(x / np.sqrt(2)))).astype(x.dtype)
+        ctx.cdf = (0.5 * (1 + erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
         return x * ctx.cdf
 
     @staticmethod
@@ -574,7 +574,7 @@ class Gelu(Function):
             t = ctx.tanh
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x**2)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
-        pdf = np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # Python floats: float32 stays
         return grad * (ctx.cdf + x * pdf)
 
 
