@@ -232,9 +232,9 @@ class _Extreme(Function):
     @staticmethod
     def backward(ctx, grad):
         x, value = ctx.saved_tensors
-        ties = x == _expand(value, x.shape, ctx.axis, ctx.keepdims)
-        share = ties / ties.sum(axis=ctx.axis, keepdims=True)
-        return _expand(grad, x.shape, ctx.axis, ctx.keepdims) * share.astype(grad.dtype)
+        ties = (x == _expand(value, x.shape, ctx.axis, ctx.keepdims)).astype(grad.dtype)
+        share = ties / ties.sum(axis=ctx.axis, keepdims=True)  # in grad's dtype, not float64
+        return _expand(grad, x.shape, ctx.axis, ctx.keepdims) * share
 
 
 class Amax(_Extreme):
@@ -515,7 +515,7 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * np.where(x > 0, 1, ctx.slope).astype(grad.dtype)  # slope at 0 (PyTorch)
+        return np.where(x > 0, grad, grad * ctx.slope)  # slope at 0 (PyTorch)
 
 
 class Sigmoid(Function):
