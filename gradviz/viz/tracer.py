@@ -699,7 +699,16 @@ class _Recorder(hooks.Hook):
             )
             nodes = frozenset(r.id for r in records)
             new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+            calls = self.calls
+            new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
+            everything = list(self.records.values())
+            new.context = lambda: self._build(
+                everything, root=current.root, pass_index=current.index, steps=current.steps
+            )
+            new.params = self._param_list
             if self.step is None:
+                for older in self.trace.passes:  # diagnosis data: the latest pass only
+                    older.calls = older.context = None
                 self.trace.passes.append(new)
             else:
                 self.trace.passes[:] = [new]
@@ -731,6 +740,8 @@ class _Recorder(hooks.Hook):
         self.fresh.clear()  # parameters changed: summarise them again at their next use
         if pending is not None:
             records = self.records
+            calls = pending.calls
+            swap: dict[int, np.ndarray] = {}
             for nid, (p, old) in self.before.items():
                 # the weight norm before the step: the value summarised at the forward, unless
                 # NaN/Inf were left out of it
@@ -740,13 +751,39 @@ class _Recorder(hooks.Hook):
                         weight = value["norm"]
                     else:
                         weight = _norm(old)
-                    norm = _norm(np.subtract(p.data, old, out=old))
+                    if calls and self.step is not None:
+                        # The runner keeps one pass: its ops keep the pre-step values. (Under
+                        # gradviz.trace() they see the updated ones: keeping a copy per step
+                        # costs page faults, ~20% of a traced step. The gradient check stays
+                        # exact either way: it re-runs forward and backward on the same arrays.)
+                        swap[id(p.data)] = old
+                        norm = _diff_norm(p.data, old)
+                    else:
+                        norm = _norm(np.subtract(p.data, old, out=old))
                 ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
                 pending.set_update(nid, {"norm": norm, "ratio": ratio})
                 self.updated.add(nid)
+            if swap and calls:
+                for nid, (cls, values, needs) in calls.items():
+                    if any(id(v) in swap for v in values):
+                        values = tuple(swap.get(id(v), v) for v in values)
+                        calls[nid] = (cls, values, needs)
         self.before.clear()
         if self.awaiting_capture:
             self._capture_complete()
+
+    def _param_list(self) -> list[tuple[str, str | None, bool]]:
+        """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
+        _, names, _ = self._naming()
+        out = []
+        seen: set[int] = set()
+        for root in self.roots:
+            for local, p in root.module.named_parameters():
+                if p._id not in seen:
+                    seen.add(p._id)
+                    name = names.get(p._id, local)
+                    out.append((name, self.var_nodes.get(p._id), bool(p.requires_grad)))
+        return out
 
     # ------------------------------------------------------------------------------ modules
     def _find_root(self, module: Module) -> tuple[int, str]:
@@ -861,6 +898,7 @@ class _Recorder(hooks.Hook):
                 if record.var is not None and self.var_nodes.get(record.var) == nid:
                     del self.var_nodes[record.var]
             self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
+            self.calls = {k: v for k, v in self.calls.items() if k in records}
             self.fresh &= keep
         self.created = {k: v for k, v in self.created.items() if v[0]() is not None}
 
@@ -894,6 +932,27 @@ def _norm(array: np.ndarray) -> float:
     if not np.isfinite(total):
         wide = flat.astype(np.float64)
         total = float(np.dot(wide, wide))
+    return float(np.sqrt(total))
+
+
+_BLOCK = 1 << 15
+_BLOCKS: dict[np.dtype, np.ndarray] = {}
+
+
+def _diff_norm(new: np.ndarray, old: np.ndarray) -> float:
+    """``_norm(new - old)`` block by block through one small reused buffer: a parameter-sized
+    temporary would page-fault back in at every step."""
+    if new.shape != old.shape or not (new.flags.c_contiguous and old.flags.c_contiguous):
+        return _norm(new - old)
+    buffer = _BLOCKS.get(new.dtype)
+    if buffer is None:
+        buffer = _BLOCKS[new.dtype] = np.empty(_BLOCK, dtype=new.dtype)
+    a, b = new.reshape(-1), old.reshape(-1)
+    total = 0.0
+    for start in range(0, a.size, _BLOCK):
+        stop = min(start + _BLOCK, a.size)
+        part = np.subtract(a[start:stop], b[start:stop], out=buffer[: stop - start])
+        total += _norm(part) ** 2
     return float(np.sqrt(total))
 
 
