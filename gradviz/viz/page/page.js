@@ -198,19 +198,20 @@
     inst.tf = { s, x: cx - lx * s, y: cy - ly * s };
     apply(inst);
   }
-  function reveal(g, always) {
-    // centre a node in the stage (unless it is in view already); zoom in when it would be too
-    // small to read
+  function reveal(g, always, minScale) {
+    // centre a node in the stage (unless it is in view already); zoom in to minScale when it
+    // would be smaller (default 0.9: readable)
+    const least = minScale === undefined ? 0.9 : minScale;
     const inst = current();
     const r = g.getBoundingClientRect();
     const st = stage.getBoundingClientRect();
     const t = inst.tf;
     const inside =
       r.left >= st.left && r.right <= st.right && r.top >= st.top && r.bottom <= st.bottom;
-    if (!always && inside && t.s >= 0.5) return;
+    if (!always && inside && t.s >= least) return;
     const lx = (r.left + r.width / 2 - st.left - t.x) / t.s;
     const ly = (r.top + r.height / 2 - st.top - t.y) / t.s;
-    const s = Math.max(t.s, 0.9);
+    const s = Math.max(t.s, least);
     inst.tf = { s, x: st.width / 2 - lx * s, y: st.height / 2 - ly * s };
     apply(inst);
   }
@@ -300,12 +301,14 @@
     return drawn.length ? inst.byDrawn.get(drawn[0]) : null;
   }
   function paintSelection(inst) {
-    for (const g of inst.svg.querySelectorAll("g.node.sel")) g.classList.remove("sel");
-    for (const d of selectedDrawn(inst)) {
+    for (const g of inst.svg.querySelectorAll("g.node.sel")) g.classList.remove("sel", "sel-many");
+    const drawn = selectedDrawn(inst);
+    for (const d of drawn) {
       const g = inst.byDrawn.get(d);
       if (!g) continue;
       ring(g, "ring-sel", 5);
       g.classList.add("sel");
+      if (drawn.length > 1) g.classList.add("sel-many"); // an expanded module: a lighter mark
     }
   }
 
@@ -340,15 +343,16 @@
   }
 
   function deeperVariant(view, fromIndex) {
+    // the next module depth down (one more level expanded), else everything expanded
     const variants = D.views[view];
     const from = variants[fromIndex].depth;
+    if (from === null) return -1;
     let best = -1;
     variants.forEach((v, i) => {
-      const deeper = from !== null && (v.depth === null || v.depth > from);
-      if (deeper && (best < 0 || v.depth === null || (variants[best].depth !== null && v.depth < variants[best].depth)))
+      if (v.depth !== null && v.depth > from && (best < 0 || v.depth < variants[best].depth))
         best = i;
     });
-    return best;
+    return best >= 0 ? best : variants.findIndex((v) => v.depth === null);
   }
   function expandGroup(inst, drawn) {
     const path = inst.variant.groups[drawn];
@@ -398,6 +402,14 @@
     svg.appendChild(lo);
     svg.appendChild(hi);
     return el("div", { class: "histo" }, el("h3", {}, title + " (" + h.n + " elements)"), svg);
+  }
+
+  const CHIPS = 24;
+  function chips(ids) {
+    // at most CHIPS links, then how many more
+    const out = ids.slice(0, CHIPS).map(chip);
+    if (ids.length > CHIPS) out.push(el("span", { class: "muted" }, "… and " + (ids.length - CHIPS) + " more"));
+    return out;
   }
 
   function chip(id) {
@@ -480,8 +492,8 @@
     if (!hv && !hg && !D.arrays) {
       body.appendChild(el("p", { class: "muted" }, "histograms: trace with arrays=True to keep values"));
     }
-    if (n.parents && n.parents.length) body.appendChild(el("div", { class: "links" }, "inputs ", ...n.parents.map(chip)));
-    if (n.children.length) body.appendChild(el("div", { class: "links" }, "used by ", ...n.children.map(chip)));
+    if (n.parents && n.parents.length) body.appendChild(el("div", { class: "links" }, "inputs ", ...chips(n.parents)));
+    if (n.children.length) body.appendChild(el("div", { class: "links" }, "used by ", ...chips(n.children)));
     const other = VIEWS.find((v) => v !== S.view);
     if (other && instance(other, S.variant[other]).rep.has(n.id)) {
       body.appendChild(
@@ -512,7 +524,7 @@
         el("button", { type: "button", class: "goto", on: { click: () => expandGroup(inst, drawn) } }, "expand (double-click the box)"),
       );
     }
-    if (params.length) wrap.appendChild(el("div", { class: "links" }, "parameters ", ...params.map(chip)));
+    if (params.length) wrap.appendChild(el("div", { class: "links" }, "parameters ", ...chips(params)));
     return wrap;
   }
 
@@ -528,7 +540,7 @@
       {},
       el("p", { class: "hint" }, "Click a node for its values and gradients. Drag to pan, wheel to zoom."),
       el("table", { class: "props" }, ...rows),
-      params.length ? el("div", { class: "links" }, "parameters ", ...params.map((p) => chip(p.id))) : null,
+      params.length ? el("div", { class: "links" }, "parameters ", ...chips(params.map((p) => p.id))) : null,
     );
   }
 
@@ -659,8 +671,12 @@
     S.replay = true;
     S.k = Math.max(0, Math.min(NSTEPS, k));
     if (S.view !== "backward" && VIEWS.includes("backward")) setView("backward");
-    paintReplay(current());
+    const inst = current();
+    paintReplay(inst);
     replayStatus();
+    // keep the node being run in view (without zooming in, so the flow stays visible)
+    const cur = S.k >= 1 ? inst.byDrawn.get(inst.rep.get(STEPS[S.k - 1][0])) : null;
+    if (cur) reveal(cur, false, Math.min(inst.tf.s, 0.9));
   }
   function stopPlay() {
     if (S.timer) clearInterval(S.timer);
