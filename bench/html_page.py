@@ -116,7 +116,7 @@ def screenshots(context, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "moons.html"
-        write_html(tr, path)
+        write_html(tr, path, check=False)  # findings from the graph alone: a stable picture
         page = context.new_page()
         page.set_viewport_size({"width": 1400, "height": 860})
         page.goto(path.as_uri())
