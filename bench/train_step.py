@@ -183,10 +183,11 @@ def measure(w: Workload, act: str, seconds: float, seed: int) -> tuple[float, fl
     np_step = make_numpy_step(params, x, y, w.loss, act)
 
     # Warm up (caches, allocator), then size rounds to ~10 ms so timer noise does not matter.
-    per_step(np_step, 3), per_step(gv_step, 3)
+    per_step(np_step, 3)
+    per_step(gv_step, 3)
     warm = min(per_step(np_step, 3), per_step(gv_step, 3))
     repeat = max(1, int(0.010 / warm))
-    rounds = max(15, int(seconds / (2 * repeat * warm)))
+    rounds = max(15, int(seconds / (2 * (repeat + 1) * warm)))  # +1: per_step's untimed step
     gv_times, np_times = [], []
     for r in range(rounds):
         if r % 2:  # alternate who goes first
@@ -228,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"numpy {np.__version__}, {describe_blas()}, python {sys.version.split()[0]}")
     for name in names:
         check_same_step(WORKLOADS[name], args.activation, args.seed)
-    print("check: gradviz and NumPy steps give the same loss and updated parameters\n")
+    print("check: gradviz and NumPy steps give the same loss and updated parameters")
+    print(f"float32 {args.activation} MLPs, SGD lr {LR}, medians over interleaved rounds\n")
 
     columns = ("numpy µs/step", "gradviz µs/step", "ratio", "target")
     header = f"{'workload':<34} {columns[0]:>14} {columns[1]:>16} {columns[2]:>7} {columns[3]:>7}"
