@@ -21,6 +21,22 @@ def natural_key(node_id: Any) -> tuple:
     return (0, match.group(1), int(match.group(2))) if match else (1, str(node_id), 0)
 
 
+@dataclass(frozen=True)
+class Mark:
+    """Something a check found about a node, drawn on it (``render.build(..., marks=...)``).
+
+    ``level``: ``"error"`` (red: a failed gradient check, an accidental broadcast),
+    ``"birth"`` (where a NaN/Inf was born: red border), ``"contaminated"`` (carries a NaN/Inf
+    from a birth: shaded), ``"warning"`` (orange border: no gradient, dead ReLU), ``"ok"`` or
+    ``"note"`` (a line of text only). ``text`` is added to the node's label; ``views`` says in
+    which pictures.
+    """
+
+    level: str
+    text: str = ""
+    views: tuple[str, ...] = ("forward", "backward")
+
+
 @dataclass
 class Group:
     """A collapsed module: one drawn node standing for every node under ``path``."""

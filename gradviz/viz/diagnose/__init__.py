@@ -1,0 +1,226 @@
+"""Debug a layer: ``tr.check()`` runs every diagnosis on a traced backward pass.
+
+::
+
+    with gradviz.trace() as tr:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    report = tr.check()          # a Report: findings as frozen data
+    print(report)                # one line per finding, errors first, then a per-layer table
+    report.ok                    # no error-level finding
+
+Diagnoses (one module each): ``gradcheck`` (each op's backward against central differences on
+its recorded inputs), ``nan`` (where a NaN/Inf was born, forward and backward), ``nograd`` (why
+a parameter got no gradient), ``health`` (gradient norms, update ratios, dead ReLUs,
+vanishing/exploding gradients), ``broadcast`` (broadcasts and the axes summed back).
+``detect_anomaly()`` raises at a NaN/Inf birth while a script runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from gradviz.autograd.ops import BUILTIN_OPS
+from gradviz.viz.diagnose import broadcast, health, nan, nograd
+from gradviz.viz.diagnose.anomaly import AnomalyError, detect_anomaly
+from gradviz.viz.diagnose.context import Context
+from gradviz.viz.diagnose.gradcheck import check_call
+from gradviz.viz.diagnose.report import (
+    Broadcast,
+    Finding,
+    InputCheck,
+    LayerHealth,
+    OpCheck,
+    ParamHealth,
+    ReluHealth,
+    Report,
+)
+
+__all__ = [
+    "AnomalyError",
+    "Broadcast",
+    "Finding",
+    "InputCheck",
+    "LayerHealth",
+    "OpCheck",
+    "ParamHealth",
+    "ReluHealth",
+    "Report",
+    "check",
+    "detect_anomaly",
+    "pictures_graph",
+]
+
+#: report order: errors first, and within a severity by kind
+_ORDER = (
+    "gradcheck",
+    "nan_input",
+    "nan_forward",
+    "nan_backward",
+    "broadcast",
+    "no_gradient",
+    "vanishing",
+    "exploding",
+    "dead_relu",
+    "update_ratio",
+)
+_BUILTIN = frozenset(BUILTIN_OPS)
+
+
+def check(
+    trace: Any, pass_index: int | None = None, *, seed: int = 0, gradcheck: bool = True
+) -> Report:
+    """Run every diagnosis on pass ``pass_index`` of ``trace`` (default: the last one).
+
+    ``seed`` fixes the random projections of the gradient check; ``gradcheck=False`` skips it.
+    The per-op check needs the op calls a live trace keeps for its latest pass; on a loaded
+    trace (or an older pass) it is skipped and the report says so.
+    """
+    chosen = trace.get_pass(pass_index)
+    ctx = Context(
+        chosen.graph,
+        getattr(chosen, "calls", None),
+        getattr(chosen, "context", None),
+        getattr(chosen, "params", None),
+        list(getattr(trace, "events", []) or []),
+    )
+    findings: list[Finding] = []
+    notes: list[str] = []
+    checks: list[OpCheck] = []
+    grad_shapes: dict[tuple[str, int], tuple[int, ...]] = {}
+    if gradcheck:
+        if not ctx.calls:
+            notes.append(
+                "per-op gradient check skipped: the op inputs were not kept (a loaded trace, "
+                "or not the latest pass)"
+            )
+        checks, found = _gradchecks(ctx, seed, grad_shapes)
+        findings += found
+    found, contaminated, grad_bad = nan.diagnose(ctx)
+    findings += found
+    findings += nograd.diagnose(ctx)
+    params, found = health.params(ctx)
+    findings += found
+    layers, found = health.layers(ctx, params)
+    findings += found
+    relus, found = health.relus(ctx)
+    findings += found
+    broadcasts, found = broadcast.diagnose(ctx, grad_shapes)
+    findings += found
+    findings.sort(key=lambda f: (f.severity != "error", _ORDER.index(f.kind)))
+    return Report(
+        findings=tuple(findings),
+        gradchecks=tuple(checks),
+        params=tuple(params),
+        layers=tuple(layers),
+        relus=tuple(relus),
+        broadcasts=tuple(broadcasts),
+        contaminated=contaminated,
+        grad_contaminated=grad_bad,
+        pass_index=getattr(chosen, "index", None),
+        script=ctx.graph.graph.get("script"),
+        notes=tuple(notes),
+    )
+
+
+def _gradchecks(
+    ctx: Context, seed: int, grad_shapes: dict[tuple[str, int], tuple[int, ...]]
+) -> tuple[list[OpCheck], list[Finding]]:
+    g = ctx.graph
+    checks: list[OpCheck] = []
+    findings: list[Finding] = []
+    for position, n in enumerate(ctx.ops()):
+        a = g.nodes[n]
+        call = ctx.calls.get(n)
+        if call is None or n not in ctx.backward_nodes or not a.get("requires_grad", True):
+            continue
+        cls, values, needs = call
+        rng = np.random.default_rng([seed, position])
+        result = check_call(cls, values, needs, rng)
+        names = {slot: ctx.label(parent) for slot, parent, _ in ctx.inputs(n)}
+        inputs = tuple(
+            InputCheck(
+                slot=r.slot,
+                name=names.get(r.slot),
+                analytic=r.analytic,
+                numeric=r.numeric,
+                rel_error=r.rel_error,
+                passed=r.passed,
+                summed_axes=r.summed_axes,
+            )
+            for r in result.inputs
+        )
+        for r in result.inputs:
+            if r.grad_shape is not None:
+                grad_shapes[(n, r.slot)] = tuple(r.grad_shape)
+        where = ctx.where(n)
+        custom = cls not in _BUILTIN
+        checks.append(
+            OpCheck(
+                node=n,
+                op=str(a.get("op")),
+                module=where["module"],
+                source=where["source"],
+                status=result.status,
+                rel_error=result.rel_error,
+                inputs=inputs,
+                reason=result.reason,
+                custom=custom,
+            )
+        )
+        if result.status != "failed":
+            continue
+        bad = [r for r in result.inputs if not r.passed]
+        parts = [
+            f"input {r.slot}" + (f" ({names[r.slot]})" if names.get(r.slot) else "") + f": "
+            f"{r.reason}"
+            for r in bad
+        ]
+        worst = max(r.rel_error for r in bad)
+        numbers = {"rel_error": worst}
+        ratios = [r.analytic / r.numeric for r in bad if r.numeric and np.isfinite(r.analytic)]
+        if ratios:
+            numbers["ratio"] = ratios[0]
+        kind = "custom op" if custom else "built-in op"
+        findings.append(
+            Finding(
+                "error",
+                "gradcheck",
+                f"{kind} {a.get('op')}: backward disagrees with finite differences; "
+                + "; ".join(parts)
+                + f" (rel. error {worst:.3g})",
+                numbers=numbers,
+                label=f"gradcheck FAILED: rel. error {worst:.3g}",
+                **where,
+            )
+        )
+    return checks, findings
+
+
+def pictures_graph(trace: Any, report: Report, pass_index: int | None = None) -> nx.DiGraph:
+    """The pass's graph, plus the parts cut off from the loss that a finding is about (a
+    parameter behind a ``detach()`` and what it computed), so the forward picture shows them."""
+    chosen = trace.get_pass(pass_index)
+    graph = chosen.graph
+    extra = {
+        f.node
+        for f in report.findings
+        if f.kind == "no_gradient" and f.node is not None and f.node not in graph
+    }
+    context = getattr(chosen, "context", None)
+    if not extra or context is None:
+        return graph
+    full = context()
+    keep = set(graph.nodes)
+    for node in extra:
+        if node in full:
+            keep |= nx.descendants(full, node) | {node}
+    merged = full.subgraph(n for n in full if n in keep).copy()
+    for n, attrs in graph.nodes(data=True):
+        merged.nodes[n].update(attrs)
+    merged.graph.update(graph.graph)
+    return merged

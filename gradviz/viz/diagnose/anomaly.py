@@ -1,0 +1,154 @@
+"""``gradviz.detect_anomaly()``: raise where a NaN or Inf is born, forward or backward.
+
+::
+
+    with gradviz.detect_anomaly():
+        loss = criterion(model(x), y)  # AnomalyError: an op made NaN/Inf from finite inputs
+        loss.backward()                # ... or a backward rule made one from a finite gradient
+
+Like PyTorch's anomaly mode, but the forward is checked too, and the error names the op, the
+user's line that ran it, and what explains it (a log of values <= 0, an exp overflow, a
+division by ~0). It is an engine-hook subscriber: outside the ``with`` block nothing runs.
+Every op output and every gradient is scanned, so it slows a step down; use it to find a bug.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import hooks
+from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.variable import Variable
+from gradviz.viz.diagnose.nan import Operand, explain_backward, explain_forward
+from gradviz.viz.source import SourceLocator
+
+__all__ = ["AnomalyError", "detect_anomaly"]
+
+
+class AnomalyError(GradvizError, RuntimeError):
+    """An op made NaN/Inf from finite values. ``op`` is its name, ``source`` the user's line
+    that ran it (``file:line``), ``phase`` "forward" or "backward", ``explanation`` why."""
+
+    def __init__(self, message: str, op: str, source: str | None, phase: str, explanation: str):
+        super().__init__(message)
+        self.op = op
+        self.source = source
+        self.phase = phase
+        self.explanation = explanation
+
+
+def _bad(array: Any) -> tuple[int, int]:
+    """(NaN count, Inf count) of a floating array; (0, 0) for anything else."""
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "fc":
+        return 0, 0
+    if np.isfinite(array).all():
+        return 0, 0
+    nan = int(np.count_nonzero(np.isnan(array)))
+    return nan, int(array.size - nan - np.count_nonzero(np.isfinite(array)))
+
+
+def _counts(nan: int, inf: int) -> str:
+    return ", ".join(p for p in (f"{nan:,} NaN" if nan else "", f"{inf:,} Inf" if inf else "") if p)
+
+
+class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
+    """Context manager: raise :class:`AnomalyError` at the first NaN/Inf birth inside it.
+
+    ``forward=False`` or ``backward=False`` turns one of the two checks off.
+    """
+
+    def __init__(self, forward: bool = True, backward: bool = True) -> None:
+        self.forward = forward
+        self.backward = backward
+        self.locate = SourceLocator().locate
+        # Variable id -> the line that computed it (for blaming a backward rule)
+        self.sources: dict[int, str | None] = {}
+        # Variable id -> [(the op that consumed it, whether the gradient into that op was finite)]
+        self.consumers: dict[int, list[tuple[Any, bool, str | None]]] = {}
+
+    def __enter__(self) -> detect_anomaly:
+        hooks.install(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        hooks.uninstall(self)
+        self.sources.clear()
+        self.consumers.clear()
+
+    # ------------------------------------------------------------------------------ forward
+    def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
+        source = self.locate()
+        if output.requires_grad and self.backward:
+            self.sources[output._id] = source
+        if not self.forward:
+            return
+        nan, inf = _bad(output.data)
+        if not nan and not inf:
+            return
+        operands = []
+        for slot, arg in enumerate(inputs):
+            array = arg.data if isinstance(arg, Variable) else arg
+            if isinstance(array, np.ndarray):
+                if any(_bad(array)):
+                    return  # not born here: an input was already non-finite
+                name = (arg.name if isinstance(arg, Variable) else None) or f"input {slot}"
+                operands.append(Operand(slot, name, array, None))
+        op = type(node).__name__
+        explanation, _ = explain_forward(op, operands, str(output.data.dtype))
+        raise AnomalyError(
+            f"Function '{op}' returned {_counts(nan, inf)} values in its output (forward) at "
+            f"{source or 'an unknown line'}, from finite inputs: {explanation}",
+            op,
+            source,
+            "forward",
+            explanation,
+        )
+
+    # ----------------------------------------------------------------------------- backward
+    def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
+        self.consumers.clear()
+
+    def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
+        if not self.backward:
+            return
+        nan, inf = _bad(grad)
+        finite = not nan and not inf
+        if not finite:
+            users = self.consumers.get(variable._id, [])
+            if users and all(ok for _, ok, _ in users) and not any(_bad(variable.data)):
+                node, _, source = users[0]
+                self._raise_backward(node, variable, nan, inf, source)
+        node = variable._node
+        if node is not None:
+            entry = (node, finite, self.sources.get(variable._id))
+            for arg in node.inputs:
+                if isinstance(arg, Variable) and arg.requires_grad:
+                    self.consumers.setdefault(arg._id, []).append(entry)
+
+    def _raise_backward(
+        self, node: Any, variable: Variable, nan: int, inf: int, source: str | None
+    ) -> None:
+        op = type(node).__name__
+        operands = []
+        slot = 0
+        for index, arg in enumerate(node.inputs):
+            if isinstance(arg, Variable):
+                operands.append(Operand(index, arg.name or f"input {index}", arg.data, None))
+                if arg is variable:
+                    slot = index
+            elif isinstance(arg, np.ndarray):
+                operands.append(Operand(index, f"input {index}", arg, None))
+        if any(any(_bad(o.array)) for o in operands):
+            return  # a forward NaN travelling back, not a backward birth
+        explanation = explain_backward(op, operands)
+        raise AnomalyError(
+            f"Function '{op}' returned {_counts(nan, inf)} values in its gradient for input "
+            f"{slot} (backward) from a finite gradient; its forward ran at "
+            f"{source or 'an unknown line'}: {explanation}",
+            op,
+            source,
+            "backward",
+            explanation,
+        )

@@ -1,0 +1,135 @@
+"""Broadcast audit: which inputs were broadcast, over which axes their gradient is summed back.
+
+The axes come from the op's own backward (the gradient shape it returned, as the engine
+un-broadcasts it) when the per-op check re-ran it, and from the input shapes for the built-in
+broadcasting ops (their no-grad targets too). A broadcast is accidental, an error, when a
+loss-like op (a loss, or an elementwise op that only reductions separate from a scalar loss)
+expanded every one of its array inputs: ``(N, 1)`` predictions against ``(N,)`` targets make an
+``(N, N)`` matrix of pairs, and its mean is a quietly wrong loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import networkx as nx
+import numpy as np
+
+from gradviz.viz.diagnose.context import Context
+from gradviz.viz.diagnose.gradcheck import summed_axes
+from gradviz.viz.diagnose.report import Broadcast, Finding
+from gradviz.viz.style import shape_text
+
+#: built-in ops that broadcast their array arguments against each other
+BROADCASTING = frozenset(
+    {
+        "Add",
+        "Sub",
+        "Mul",
+        "Div",
+        "Pow",
+        "MseLoss",
+        "BinaryCrossEntropy",
+        "BinaryCrossEntropyWithLogits",
+    }
+)
+LOSSES = frozenset(
+    {
+        "MseLoss",
+        "BinaryCrossEntropy",
+        "BinaryCrossEntropyWithLogits",
+        "CrossEntropy",
+        "NllLoss",
+    }
+)
+#: ops that may sit between a loss-like elementwise op and the scalar loss
+TAIL = BROADCASTING | {"Neg", "Abs", "Sqrt", "Exp", "Log", "Sum", "Mean", "Clamp", "Amax", "Amin"}
+
+
+def diagnose(
+    ctx: Context, grad_shapes: Mapping[tuple[str, int], tuple[int, ...]]
+) -> tuple[list[Broadcast], list[Finding]]:
+    """``grad_shapes``: ``{(node, slot): shape}`` of the gradients the per-op check's backward
+    re-runs returned in another shape than their input's."""
+    g = ctx.graph
+    rows: list[Broadcast] = []
+    findings: list[Finding] = []
+    for n in ctx.ops():
+        if n not in ctx.backward_nodes:
+            continue
+        a = g.nodes[n]
+        op = str(a.get("op"))
+        inputs = [(slot, p, pa) for slot, p, pa in ctx.inputs(n) if pa.get("shape") is not None]
+        expanded: dict[int, tuple[tuple[int, ...], tuple[int, ...], str]] = {}
+        if op in BROADCASTING and len(inputs) >= 2:
+            try:
+                shape = tuple(np.broadcast_shapes(*(tuple(pa["shape"]) for _, _, pa in inputs)))
+            except ValueError:
+                shape = None
+            if shape is not None:
+                for slot, p, pa in inputs:
+                    if tuple(pa["shape"]) != shape:
+                        axes = summed_axes(shape, tuple(pa["shape"]))
+                        expanded[slot] = (shape, axes, p)
+        for (node, slot), shape in grad_shapes.items():
+            if node != n or slot in expanded:
+                continue
+            parent = next((p for s, p, _ in inputs if s == slot), None)
+            if parent is None:
+                continue
+            axes = summed_axes(tuple(shape), tuple(g.nodes[parent].get("shape") or ()))
+            if axes:
+                expanded[slot] = (tuple(shape), axes, parent)
+        if not expanded:
+            continue
+        arrays = [slot for slot, _, pa in inputs if len(pa["shape"]) > 0]
+        accidental = (
+            len(arrays) >= 2 and all(slot in expanded for slot in arrays) and _loss_like(ctx, n, op)
+        )
+        for slot in sorted(expanded):
+            shape, axes, parent = expanded[slot]
+            rows.append(
+                Broadcast(
+                    node=n,
+                    op=op,
+                    module=a.get("module") or "",
+                    source=a.get("source"),
+                    slot=slot,
+                    name=ctx.label(parent),
+                    input_shape=tuple(g.nodes[parent].get("shape") or ()),
+                    shape=tuple(shape),
+                    axes=tuple(axes),
+                    accidental=accidental,
+                )
+            )
+        if accidental:
+            shape = expanded[arrays[0]][0]
+            shapes = " against ".join(
+                f"{ctx.label(p)} {shape_text(pa['shape'])}" for _, p, pa in inputs
+            )
+            sizes = [int(np.prod(pa["shape"])) for _, _, pa in inputs]
+            findings.append(
+                Finding(
+                    "error",
+                    "broadcast",
+                    f"broadcast {shapes} to {shape_text(shape)}: the loss covers "
+                    f"{int(np.prod(shape)):,} pairs instead of {max(sizes):,} elements; make "
+                    "the shapes equal (e.g. target.reshape(-1, 1) or prediction.squeeze(1))",
+                    numbers={"elements": float(np.prod(shape)), "expected": float(max(sizes))},
+                    label=f"accidental broadcast to {shape_text(shape)}",
+                    **ctx.where(n),
+                )
+            )
+    return rows, findings
+
+
+def _loss_like(ctx: Context, node: str, op: str) -> bool:
+    """A loss, or an op that only elementwise ops and reductions separate from a scalar loss."""
+    if op in LOSSES or op.endswith("Loss"):
+        return True
+    g = ctx.graph
+    root = ctx.root
+    if root not in g or tuple(g.nodes[root].get("shape") or ()) not in ((), (1,)):
+        return False
+    between = (nx.descendants(g, node) & ctx.backward_nodes) | {root}
+    return all(g.nodes[m].get("kind") != "op" or g.nodes[m].get("op") in TAIL for m in between)

@@ -1,0 +1,110 @@
+"""What every diagnosis reads: the pass's graph, the op calls kept for it, and small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from gradviz.viz.scene import natural_key
+
+
+def is_bad(stats: Mapping[str, Any] | None) -> bool:
+    """Whether statistics count a NaN or an Inf."""
+    return bool(stats) and bool(stats.get("nan") or stats.get("inf"))  # type: ignore[union-attr]
+
+
+class Context:
+    """One pass as the diagnoses see it.
+
+    ``graph`` is the pass's graph (the loss and what it was computed from); ``calls`` the op
+    calls kept for it (``{node: (Function class, argument values, needs_input_grad)}``, empty
+    for a loaded trace); ``context`` builds the graph of every record alive at the backward
+    (None when unknown); ``params`` lists the model's parameters.
+    """
+
+    def __init__(
+        self,
+        graph: nx.DiGraph,
+        calls: Mapping[str, Any] | None,
+        context: Callable[[], nx.DiGraph] | None,
+        params: Callable[[], list[tuple[str, str | None, bool]]] | None,
+        events: list[Any],
+    ) -> None:
+        self.graph = graph
+        self.calls = dict(calls or {})
+        self._context = context
+        self._params = params
+        self.events = events
+        self.root = graph.graph.get("root")
+        self.order = sorted(graph.nodes, key=natural_key)
+
+    # ------------------------------------------------------------------------ graph views
+    @cached_property
+    def full(self) -> nx.DiGraph:
+        """Every record alive at the backward (falls back to the pass's graph)."""
+        return self._context() if self._context is not None else self.graph
+
+    @cached_property
+    def backward_nodes(self) -> set[str]:
+        """The loss and everything it was computed from."""
+        if self.root not in self.graph:
+            return set(self.graph.nodes)
+        return nx.ancestors(self.graph, self.root) | {self.root}
+
+    @cached_property
+    def param_list(self) -> list[tuple[str, str | None, bool]]:
+        if self._params is not None:
+            return self._params()
+        return [
+            (str(a.get("name") or n), n, bool(a.get("requires_grad", True)))
+            for n, a in self.graph.nodes(data=True)
+            if a.get("kind") == "param"
+        ]
+
+    def ops(self) -> list[str]:
+        """Op nodes of the pass, in recording order."""
+        return [n for n in self.order if self.graph.nodes[n].get("kind") == "op"]
+
+    # ------------------------------------------------------------------------ node facts
+    def attrs(self, node: str, graph: nx.DiGraph | None = None) -> Mapping[str, Any]:
+        return (graph if graph is not None else self.graph).nodes[node]
+
+    def where(self, node: str, graph: nx.DiGraph | None = None) -> dict[str, Any]:
+        """``node``/``op``/``module``/``source`` keyword arguments for a Finding."""
+        a = self.attrs(node, graph)
+        return {
+            "node": node,
+            "op": a.get("op") or a.get("name") or a.get("kind"),
+            "module": a.get("module") or "",
+            "source": a.get("source"),
+        }
+
+    def label(self, node: str, graph: nx.DiGraph | None = None) -> str:
+        """How a message names a node: a parameter's or Variable's name, else op and id."""
+        a = self.attrs(node, graph)
+        if a.get("name"):
+            return str(a["name"])
+        if a.get("op"):
+            return f"{a['op']} ({node})"
+        return f"{a.get('kind', 'node')} {node}"
+
+    def inputs(self, node: str) -> list[tuple[int, str, Mapping[str, Any]]]:
+        """``(slot, parent id, parent attributes)`` of an op, by argument slot."""
+        g = self.graph
+        out = []
+        for parent in g.predecessors(node):
+            for slot in g.edges[parent, node].get("slots") or (g.edges[parent, node]["arg"],):
+                out.append((slot, parent, g.nodes[parent]))
+        return sorted(out, key=lambda item: item[0])
+
+    def array(self, node: str, slot: int) -> np.ndarray | None:
+        """The array input ``slot`` of op ``node`` ran on (None when not kept)."""
+        call = self.calls.get(node)
+        if call is None or slot >= len(call[1]):
+            return None
+        value = call[1][slot]
+        return value if isinstance(value, np.ndarray) else None

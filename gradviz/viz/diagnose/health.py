@@ -1,0 +1,223 @@
+"""Gradient health: per parameter, per layer, per ReLU; vanishing and exploding gradients.
+
+- Parameters: gradient norm, weight norm and the optimizer's update-to-weight ratio, flagged
+  when it is 10x or more away from the usual ~1e-3 either way (a warning: the first steps of
+  Adam legitimately move weights by about the learning rate).
+- Layers (modules that own parameters, in forward order): the gradient's norm and RMS over
+  their parameters. When the RMS of the first layer with a weight matrix is more than 100x
+  below (vanishing) or above (exploding) the last one's, the layers past that factor are named.
+- ReLUs: the fraction of units (last axis) that are zero for every row of the batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from gradviz.viz.diagnose.context import Context
+from gradviz.viz.diagnose.report import Finding, LayerHealth, ParamHealth, ReluHealth
+from gradviz.viz.scene import natural_key
+from gradviz.viz.style import number
+
+#: the usual update-to-weight ratio, and the factor either way that gets flagged
+USUAL_RATIO = 1e-3
+RATIO_FACTOR = 10.0
+#: gradient RMS change from the last layer to the first that counts as vanishing/exploding
+LAYER_FACTOR = 100.0
+#: fraction of dead units that gets a ReLU flagged
+DEAD_FRACTION = 0.5
+
+
+def _get(stats: Any, key: str) -> float | None:
+    if not stats:
+        return None
+    value = stats.get(key)
+    return None if value is None else float(value)
+
+
+def _size(shape: Any) -> int:
+    return int(math.prod(tuple(shape or ())))
+
+
+def params(ctx: Context) -> tuple[list[ParamHealth], list[Finding]]:
+    g, full = ctx.graph, None
+    out: list[ParamHealth] = []
+    findings: list[Finding] = []
+    for name, nid, requires_grad in ctx.param_list:
+        if nid is not None and nid in g:
+            a = g.nodes[nid]
+        elif nid is not None:
+            full = full if full is not None else ctx.full
+            a = full.nodes[nid] if nid in full else {}
+        else:
+            a = {}
+        grad = a.get("grad") if nid in g else None
+        update = a.get("update") or {}
+        health = ParamHealth(
+            name=name,
+            node=nid,
+            shape=tuple(a.get("shape") or ()),
+            grad_norm=None if grad is None else _get(grad, "norm"),
+            weight_norm=_get(a.get("value"), "norm"),
+            update_ratio=_get(update, "ratio"),
+            requires_grad=requires_grad,
+        )
+        out.append(health)
+        ratio, weight = health.update_ratio, health.weight_norm
+        if ratio is None or not weight or not math.isfinite(ratio) or ratio <= 0:
+            continue
+        if ratio >= USUAL_RATIO * RATIO_FACTOR:
+            factor = ratio / USUAL_RATIO
+            why = "a high learning rate, or the first steps of Adam"
+        elif ratio <= USUAL_RATIO / RATIO_FACTOR:
+            factor = USUAL_RATIO / ratio
+            why = "a low learning rate, or a vanishing gradient"
+        else:
+            continue
+        direction = "above" if ratio > USUAL_RATIO else "below"
+        findings.append(
+            Finding(
+                "warning",
+                "update_ratio",
+                f"{name}: update/weight {number(ratio)} is {factor:.0f}x {direction} the usual "
+                f"~1e-3 ({why})",
+                node=nid,
+                module=name.rpartition(".")[0],
+                source=a.get("source"),
+                numbers={"ratio": ratio, "factor": factor},
+                label=f"update/weight {number(ratio)}: {factor:.0f}x {direction} ~1e-3",
+            )
+        )
+    return out, findings
+
+
+def layers(ctx: Context, health: list[ParamHealth]) -> tuple[list[LayerHealth], list[Finding]]:
+    g = ctx.graph
+    modules = g.graph.get("modules") or {}
+    groups: dict[str, list[ParamHealth]] = {}
+    for p in health:
+        groups.setdefault(p.name.rpartition(".")[0], []).append(p)
+
+    def first_use(path: str) -> tuple:
+        uses = [c for p in groups[path] if p.node in g for c in g.successors(p.node) if c in g]
+        return min((natural_key(c) for c in uses), default=(2, "", 0))
+
+    rows: list[LayerHealth] = []
+    for index, path in enumerate(sorted(groups, key=first_use)):
+        members = groups[path]
+        grads = [p for p in members if p.grad_norm is not None]
+        grad_norm = math.sqrt(sum(p.grad_norm**2 for p in grads)) if grads else None  # type: ignore[operator]
+        size = sum(_size(p.shape) for p in grads)
+        weights = [p.weight_norm for p in members if p.weight_norm is not None]
+        weight = math.sqrt(sum(w * w for w in weights)) if weights else None
+        updates = [
+            (p.update_ratio * p.weight_norm) ** 2
+            for p in members
+            if p.update_ratio is not None
+            and p.weight_norm is not None
+            and math.isfinite(p.update_ratio)
+        ]
+        ratio = math.sqrt(sum(updates)) / weight if updates and weight else None
+        rows.append(
+            LayerHealth(
+                index=index,
+                module=path,
+                cls=str(modules.get(path, "")),
+                params=tuple(p.name.rpartition(".")[2] for p in members),
+                grad_norm=grad_norm,
+                grad_rms=grad_norm / math.sqrt(size) if grad_norm is not None and size else None,
+                weight_norm=weight,
+                update_ratio=ratio,
+            )
+        )
+    return _flow(rows, {p.name.rpartition(".")[0] for p in health if len(p.shape) >= 2})
+
+
+def _flow(rows: list[LayerHealth], matrices: set[str]) -> tuple[list[LayerHealth], list[Finding]]:
+    """Flag vanishing/exploding gradients from the last layer with a weight matrix to the first."""
+    usable = [r for r in rows if r.module in matrices and r.grad_rms]
+    if len(usable) < 2:
+        return rows, []
+    first, last = usable[0], usable[-1]
+    change = first.grad_rms / last.grad_rms  # type: ignore[operator]
+    if 1 / LAYER_FACTOR <= change <= LAYER_FACTOR:
+        return rows, []
+    kind = "vanishing" if change < 1 else "exploding"
+    if kind == "vanishing":
+        flagged = [r for r in usable if r.grad_rms < last.grad_rms / LAYER_FACTOR]  # type: ignore[operator]
+    else:
+        flagged = [r for r in usable if r.grad_rms > last.grad_rms * LAYER_FACTOR]  # type: ignore[operator]
+    names = {r.module for r in flagged}
+    rows = [replace(r, flags=(*r.flags, kind)) if r.module in names else r for r in rows]
+    span = _span(flagged)
+    factor = 1 / change if kind == "vanishing" else change
+    verb = "falls" if kind == "vanishing" else "grows"
+    side = "below" if kind == "vanishing" else "above"
+    message = (
+        f"{kind} gradients: the gradient RMS {verb} {number(factor)}x from the last layer "
+        f"({last.module or '(top)'}) to the first ({first.module or '(top)'}); {span} "
+        f"{'is' if len(flagged) == 1 else 'are'} more than {LAYER_FACTOR:.0f}x {side} the last"
+    )
+    finding = Finding(
+        "warning",
+        kind,
+        message,
+        module=first.module,
+        numbers={
+            "factor": factor,
+            "first_rms": float(first.grad_rms),  # type: ignore[arg-type]
+            "last_rms": float(last.grad_rms),  # type: ignore[arg-type]
+            "first_layer": float(flagged[0].index),
+            "last_layer": float(flagged[-1].index),
+        },
+    )
+    return rows, [finding]
+
+
+def _span(flagged: list[LayerHealth]) -> str:
+    if len(flagged) == 1:
+        return f"layer {flagged[0].index} ({flagged[0].module})"
+    a, b = flagged[0], flagged[-1]
+    return f"layers {a.index}-{b.index} ({a.module} .. {b.module})"
+
+
+def relus(ctx: Context) -> tuple[list[ReluHealth], list[Finding]]:
+    g = ctx.graph
+    rows: list[ReluHealth] = []
+    findings: list[Finding] = []
+    for n in ctx.ops():
+        a = g.nodes[n]
+        if a.get("op") != "Relu":
+            continue
+        x = ctx.array(n, 0)
+        if x is None:
+            value = a.get("value") or {}
+            if value.get("max") is None:
+                continue
+            size = _size(a.get("shape"))
+            units = int((a.get("shape") or (size,))[-1]) if size else 0
+            dead = units if value["max"] <= 0 else 0
+            zero = 1.0 if value["max"] <= 0 else float("nan")
+        else:
+            units = int(x.shape[-1]) if x.ndim else 1
+            flat = x.reshape(-1, units) if x.size else x.reshape(0, max(units, 1))
+            dead = int(np.count_nonzero(np.all(flat <= 0, axis=0))) if flat.size else 0
+            zero = float(np.count_nonzero(x <= 0) / x.size) if x.size else 0.0
+        row = ReluHealth(n, a.get("module") or "", a.get("source"), units, dead, zero)
+        rows.append(row)
+        if units and row.dead_fraction >= DEAD_FRACTION:
+            findings.append(
+                Finding(
+                    "warning",
+                    "dead_relu",
+                    f"{dead:,} of {units:,} units ({row.dead_fraction:.0%}) are zero for every "
+                    "row of the batch: no gradient flows through them",
+                    numbers={"dead_units": float(dead), "units": float(units)},
+                    label=f"dead ReLU: {dead:,} of {units:,} units",
+                    **ctx.where(n),
+                )
+            )
+    return rows, findings

@@ -1,0 +1,230 @@
+"""Where a NaN or Inf was born, forward and backward, and what explains it.
+
+Forward: the first op (in recording order) whose value has a NaN/Inf while every input of it
+was finite. Backward: the first backward step whose gradient has a NaN/Inf while the gradients
+of every consumer (what flowed into it) and the values involved were finite: the consumer's
+backward rule made it. Everything downstream of a birth that is non-finite is "contaminated".
+
+The explanation reads the op's inputs (their arrays when the trace kept them, else their
+statistics): a log of values <= 0, an exp that overflows, a division by ~0, ...
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gradviz.viz.diagnose.context import Context, is_bad
+from gradviz.viz.diagnose.report import Finding
+from gradviz.viz.stats import array_stats
+from gradviz.viz.style import number
+
+
+@dataclass
+class Operand:
+    """One input of an op as an explanation sees it."""
+
+    slot: int
+    name: str
+    array: np.ndarray | None
+    stats: Mapping[str, Any] | None
+
+    def get(self, key: str) -> float | None:
+        if self.stats is None and self.array is not None:
+            self.stats = array_stats(self.array)
+        value = (self.stats or {}).get(key)
+        return None if value is None else float(value)
+
+    def count(self, predicate: Any) -> tuple[int, int] | None:
+        """(elements where ``predicate`` holds, size), or None without the array."""
+        if self.array is None or self.array.dtype.kind not in "fiub":
+            return None
+        with np.errstate(all="ignore"):
+            return int(np.count_nonzero(predicate(self.array))), int(self.array.size)
+
+
+def _counted(operand: Operand, predicate: Any, what: str) -> str:
+    counted = operand.count(predicate)
+    if counted is None:
+        return ""
+    k, n = counted
+    return f"{k:,} of {n:,} {what}"
+
+
+def _range(operand: Operand) -> str:
+    return f"{operand.name} in [{number(operand.get('min'))}, {number(operand.get('max'))}]"
+
+
+def explain_forward(
+    op: str, operands: Sequence[Operand], dtype: str = "float32"
+) -> tuple[str, dict]:
+    """Why ``op`` returned NaN/Inf from finite ``operands``: (text, numbers)."""
+    floats = [o for o in operands if o.array is None or o.array.dtype.kind == "f"]
+    first = floats[0] if floats else None
+    numbers: dict[str, float] = {}
+    if first is not None:
+        numbers = {"input_min": first.get("min") or 0.0, "input_max": first.get("max") or 0.0}
+    if op == "Log" and first is not None:
+        counted = _counted(first, lambda a: a <= 0, "inputs <= 0")
+        detail = f"{counted}, " if counted else ""
+        return f"log of values <= 0 ({detail}min {number(first.get('min'))})", numbers
+    if op == "Sqrt" and first is not None:
+        counted = _counted(first, lambda a: a < 0, "inputs < 0")
+        detail = f"{counted}, " if counted else ""
+        return f"sqrt of negative values ({detail}min {number(first.get('min'))})", numbers
+    if op == "Exp" and first is not None:
+        limit = (
+            math.log(float(np.finfo(np.dtype(dtype)).max)) if dtype.startswith("float") else 88.7
+        )
+        numbers["overflow_above"] = limit
+        counted = _counted(first, lambda a: a > limit, f"inputs > {limit:.1f}")
+        detail = f"{counted}, " if counted else ""
+        return (
+            f"exp overflow ({detail}input max {number(first.get('max'))}; exp overflows "
+            f"{dtype} above {limit:.1f})",
+            numbers,
+        )
+    if op == "Div" and len(operands) > 1:
+        a, b = operands[0], operands[1]
+        zeros = _counted(b, lambda x: x == 0, "divisors are 0")
+        tiny = b.count(lambda x: np.abs(x) < 1e-30)
+        smallest = float(np.min(np.abs(b.array))) if b.array is not None and b.array.size else None
+        if smallest is not None:
+            numbers["min_abs_divisor"] = smallest
+        if zeros or tiny:
+            detail = zeros if zeros and not zeros.startswith("0 of") else ""
+            return (
+                f"division by ~0 ({detail + ', ' if detail else ''}smallest |divisor| "
+                f"{number(smallest)}; {_range(a)})",
+                numbers,
+            )
+        return f"division by ~0 or overflow ({_range(b)}; {_range(a)})", numbers
+    if op == "Pow" and first is not None:
+        return (
+            f"power of values <= 0 or overflow ({_range(first)}"
+            + (f"; {_range(operands[1])}" if len(operands) > 1 else "")
+            + ")",
+            numbers,
+        )
+    if op in ("BinaryCrossEntropy",) and first is not None:
+        return f"probabilities outside [0, 1] ({_range(first)})", numbers
+    ranges = "; ".join(_range(o) for o in floats[:3])
+    return f"inputs finite ({ranges}) but the output is not: overflow?", numbers
+
+
+def explain_backward(op: str, operands: Sequence[Operand]) -> str:
+    """Why ``op``'s backward rule made a NaN/Inf gradient from a finite one."""
+    first = operands[0] if operands else None
+    if op == "Sqrt" and first is not None:
+        counted = _counted(first, lambda a: a == 0, "inputs are 0")
+        return f"sqrt'(x) = 1/(2 sqrt(x)) is infinite at x = 0 ({counted or _range(first)})"
+    if op == "Log" and first is not None:
+        counted = _counted(first, lambda a: a == 0, "inputs are 0")
+        return f"log'(x) = 1/x is infinite at x = 0 ({counted or _range(first)})"
+    if op == "Div" and len(operands) > 1:
+        return f"d(a/b)/db = -a/b^2 overflows where b ~ 0 ({_range(operands[1])})"
+    if op == "Pow" and first is not None:
+        return f"d(x**p)/dx = p x**(p-1) is infinite at x = 0 for p < 1 ({_range(first)})"
+    ranges = "; ".join(_range(o) for o in operands[:3])
+    return f"the incoming gradient is finite but {op}.backward made NaN/Inf ({ranges})"
+
+
+def _operands(ctx: Context, node: str) -> list[Operand]:
+    out = []
+    for slot, parent, attrs in ctx.inputs(node):
+        out.append(Operand(slot, ctx.label(parent), ctx.array(node, slot), attrs.get("value")))
+    return out
+
+
+def _bad_text(stats: Mapping[str, Any] | None) -> str:
+    stats = stats or {}
+    parts = []
+    if stats.get("nan"):
+        parts.append(f"{int(stats['nan']):,} NaN")
+    if stats.get("inf"):
+        parts.append(f"{int(stats['inf']):,} Inf")
+    return ", ".join(parts)
+
+
+def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str]]:
+    """Forward and backward births; the nodes contaminated (values, gradients)."""
+    g = ctx.graph
+    findings: list[Finding] = []
+    births: list[str] = []
+    for n in ctx.order:
+        a = g.nodes[n]
+        if not is_bad(a.get("value")):
+            continue
+        parents = list(g.predecessors(n))
+        if any(is_bad(g.nodes[p].get("value")) for p in parents):
+            continue
+        births.append(n)
+        bad = _bad_text(a.get("value"))
+        if a.get("kind") != "op":
+            findings.append(
+                Finding(
+                    "error",
+                    "nan_input",
+                    f"{ctx.label(n)} already holds {bad} (the data, or a parameter "
+                    "an earlier step made non-finite)",
+                    label=f"{bad} in the input",
+                    **ctx.where(n),
+                )
+            )
+            continue
+        text, numbers = explain_forward(str(a.get("op")), _operands(ctx, n), a.get("dtype") or "")
+        numbers.update(nan=float(a["value"].get("nan") or 0), inf=float(a["value"].get("inf") or 0))
+        findings.append(
+            Finding(
+                "error",
+                "nan_forward",
+                f"output has {bad} from finite inputs: {text}",
+                numbers=numbers,
+                label=f"NaN/Inf born here: {text}",
+                **ctx.where(n),
+            )
+        )
+    contaminated = frozenset(n for n in g.nodes if is_bad(g.nodes[n].get("value")))
+    grad_bad = frozenset(n for n in g.nodes if is_bad(g.nodes[n].get("grad")))
+    # backward: in step order, the first gradient that went bad with everything around finite
+    steps = sorted((a["step"], n) for n, a in g.nodes(data=True) if a.get("step") is not None)
+    for _, n in steps:
+        a = g.nodes[n]
+        if not is_bad(a.get("grad")) or is_bad(a.get("value")):
+            continue
+        consumers = [c for c in g.successors(n) if g.nodes[c].get("step") is not None]
+        if not consumers:
+            continue
+        if any(
+            is_bad(g.nodes[c].get("grad")) or is_bad(g.nodes[c].get("value")) for c in consumers
+        ):
+            continue
+        culprit = consumers[0]
+        ca = g.nodes[culprit]
+        operands = _operands(ctx, culprit)
+        if any(is_bad(o.stats) for o in operands):
+            continue
+        text = explain_backward(str(ca.get("op")), operands)
+        bad = _bad_text(a.get("grad"))
+        others = f" (or {', '.join(ctx.label(c) for c in consumers[1:])})" if consumers[1:] else ""
+        findings.append(
+            Finding(
+                "error",
+                "nan_backward",
+                f"backward gave {bad} to {ctx.label(n)} (step #{a['step']}) from a finite "
+                f"gradient{others}: {text}",
+                numbers={
+                    "step": float(a["step"]),
+                    "nan": float(a["grad"].get("nan") or 0),
+                    "inf": float(a["grad"].get("inf") or 0),
+                },
+                label=f"NaN/Inf gradient born here: {text}",
+                **ctx.where(culprit),
+            )
+        )
+        break
+    return findings, contaminated, grad_bad
