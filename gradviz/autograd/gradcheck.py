@@ -82,11 +82,11 @@ def _compare(
     if excess.max(initial=-np.inf) <= 0:
         return
     k, j = np.unravel_index(np.argmax(excess), excess.shape)
-    in_element = np.unravel_index(j, in_shape) if in_shape else ()
-    out_element = np.unravel_index(k, out_shape) if out_shape else ()
+    in_element = tuple(int(e) for e in np.unravel_index(j, in_shape)) if in_shape else ()
+    out_element = tuple(int(e) for e in np.unravel_index(k, out_shape)) if out_shape else ()
     raise GradcheckError(
         f"Jacobian mismatch for input {index} (shape {in_shape}) at element "
-        f"{tuple(int(e) for e in in_element)}, output element {tuple(int(e) for e in out_element)}: "
+        f"{in_element}, output element {out_element}: "
         f"analytic {analytic[k, j]:.10g} vs numeric {numeric[k, j]:.10g} "
         f"(|difference| {abs(analytic[k, j] - numeric[k, j]):.3g} > atol {atol:g} + "
         f"rtol {rtol:g} * |numeric|)"
