@@ -181,7 +181,8 @@ def _findings(
     """(where they came from, findings): those of ``trace.check()`` when it exists (issue 4's
     diagnoses), else the basics the graph shows by itself (NaN/Inf, parameters without a
     gradient)."""
-    check = getattr(trace, "check", None) if run_check else None
+    backward = graph.graph.get("root") is not None and bool(getattr(trace, "passes", None))
+    check = getattr(trace, "check", None) if run_check and backward else None
     failed: list[dict[str, Any]] = []
     if callable(check):
         try:

@@ -180,7 +180,7 @@
   function fit(inst, first) {
     const w = stage.clientWidth || 800;
     const h = stage.clientHeight || 600;
-    let s = Math.min(w / inst.width, h / inst.height, 1.6) * 0.96;
+    let s = Math.min(w / inst.width, h / inst.height, 1.3) * 0.96;
     if (first && s < 0.45) {
       // too many nodes to read at once: fit the width (readable), start at the top
       s = Math.min(Math.max(w / inst.width, 0.45), 1) * 0.96;
@@ -797,6 +797,7 @@
     const t = e.target;
     if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (t && t.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return; // a click
     if (e.key === "ArrowRight") goStep(S.replay ? S.k + 1 : 1);
     else if (e.key === "ArrowLeft") goStep(S.replay ? S.k - 1 : NSTEPS - 1);
     else if (e.key === "Home") goStep(0);
