@@ -15,10 +15,12 @@ from gradviz.autograd import (
     OperandError,
     ShapeError,
     Variable,
+    arange,
     cat,
     concatenate,
     data,
     enable_grad,
+    full,
     functional,
     get_default_dtype,
     gradcheck,
@@ -26,10 +28,16 @@ from gradviz.autograd import (
     manual_seed,
     nn,
     no_grad,
+    ones,
+    ones_like,
     optim,
+    rand,
+    randn,
     set_default_dtype,
     set_grad_enabled,
     stack,
+    zeros,
+    zeros_like,
 )
 from gradviz.autograd.nn import Parameter
 
@@ -61,6 +69,7 @@ def __getattr__(name: str) -> object:
         return getattr(importlib.import_module(_VIZ_NAMES[name]), name)
     raise AttributeError(f"module 'gradviz' has no attribute {name!r}")
 
+
 __all__ = [
     "ArgumentError",
     "BackwardError",
@@ -72,10 +81,12 @@ __all__ = [
     "ShapeError",
     "Variable",
     "__version__",
+    "arange",
     "cat",
     "concatenate",
     "data",
     "enable_grad",
+    "full",
     "functional",
     "get_default_dtype",
     "gradcheck",
@@ -83,8 +94,14 @@ __all__ = [
     "manual_seed",
     "nn",
     "no_grad",
+    "ones",
+    "ones_like",
     "optim",
+    "rand",
+    "randn",
     "set_default_dtype",
     "set_grad_enabled",
     "stack",
+    "zeros",
+    "zeros_like",
 ]

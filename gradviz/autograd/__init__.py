@@ -1,6 +1,16 @@
 """The autograd engine, with ``nn``, ``optim`` and ``data``. Knows nothing about drawing."""
 
 from gradviz.autograd import functional, hooks
+from gradviz.autograd.creation import (
+    arange,
+    full,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
 from gradviz.autograd.errors import (
     ArgumentError,
     BackwardError,
@@ -27,9 +37,11 @@ __all__ = [
     "OperandError",
     "ShapeError",
     "Variable",
+    "arange",
     "cat",
     "concatenate",
     "enable_grad",
+    "full",
     "functional",
     "get_default_dtype",
     "gradcheck",
@@ -37,7 +49,13 @@ __all__ = [
     "is_grad_enabled",
     "manual_seed",
     "no_grad",
+    "ones",
+    "ones_like",
+    "rand",
+    "randn",
     "set_default_dtype",
     "set_grad_enabled",
     "stack",
+    "zeros",
+    "zeros_like",
 ]

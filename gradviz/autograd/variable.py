@@ -266,6 +266,9 @@ class Variable:
     def __pow__(self, other: Any) -> Variable:
         return _ops.Pow.apply(self, _operand("**", other))
 
+    def pow(self, exponent: Any) -> Variable:
+        return _ops.Pow.apply(self, _operand("**", exponent))
+
     def __rpow__(self, other: Any) -> Variable:
         return _ops.Pow.apply(_operand("**", other), self)
 

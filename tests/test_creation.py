@@ -1,0 +1,46 @@
+"""PyTorch-style constructors: shapes, dtypes, seeding, requires_grad."""
+
+import numpy as np
+import pytest
+
+import gradviz
+
+
+@pytest.mark.parametrize("make", [gradviz.zeros, gradviz.ones, gradviz.randn, gradviz.rand])
+def test_constructors_take_sizes_like_pytorch(make):
+    assert make(2, 3).shape == (2, 3)
+    assert make((2, 3)).shape == (2, 3)
+    assert make(4).dtype == np.float32
+    assert make(2, dtype=np.float64).dtype == np.float64
+    assert make(2, requires_grad=True).requires_grad
+
+
+def test_values():
+    np.testing.assert_array_equal(gradviz.zeros(2).data, [0, 0])
+    np.testing.assert_array_equal(gradviz.ones(2).data, [1, 1])
+    np.testing.assert_array_equal(gradviz.full((2,), 3.5).data, [3.5, 3.5])
+    r = gradviz.rand(1000).data
+    assert 0 <= r.min() and r.max() < 1
+
+
+def test_random_constructors_follow_manual_seed():
+    gradviz.manual_seed(7)
+    first = gradviz.randn(3, 3).data.copy()
+    gradviz.manual_seed(7)
+    np.testing.assert_array_equal(gradviz.randn(3, 3).data, first)
+
+
+def test_arange_keeps_integers_and_floats_take_the_default_dtype():
+    assert gradviz.arange(5).dtype == np.int64
+    np.testing.assert_array_equal(gradviz.arange(2, 5).data, [2, 3, 4])
+    assert gradviz.arange(0.0, 1.0, 0.25).dtype == np.float32
+
+
+def test_like_constructors_and_pow():
+    x = gradviz.randn(2, 3, requires_grad=True)
+    assert gradviz.zeros_like(x).shape == (2, 3)
+    assert not gradviz.ones_like(x).requires_grad
+    y = x.pow(2)
+    assert y.op == "Pow"
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * x.data, rtol=1e-6)
