@@ -144,6 +144,7 @@ def test_findings_of_a_check_report_are_listed(demo):
     class Checked:
         graph = demo.graph
         steps = demo.steps
+        passes = demo.passes
 
         def check(self):
             return [Finding(), {"level": "warning", "text": "no gradient", "nodes": ["v2"]}]
@@ -192,6 +193,7 @@ def test_forward_only_trace_has_one_view(tmp_path):
     result = H.write_html(tr, tmp_path / "f.html")
     assert result.views == ("forward",)
     data = embedded((tmp_path / "f.html").read_text())
+    assert data["findingsSource"] == "basic"  # trace.check() needs a backward pass
     assert data["steps"] == []
     assert data["root"] is None
 
