@@ -222,3 +222,24 @@ def test_findings_pan_zoom_and_fit(page):
     assert svg.evaluate("s => s.style.transform") != zoomed
     page.click("#fit")
     assert page.problems == []
+
+
+def test_a_collapsed_module_expands_on_double_click(browser, tmp_path):
+    tr, _ = demo_trace()
+    path = tmp_path / "collapsed.html"
+    write_html(tr, path, depth=0, check=False)  # each module drawn as one box
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready]")
+    groups = page.locator("svg.view-forward:visible g.node.group")
+    assert groups.count() == 4  # and the loss module, MSELoss
+    fc1 = node_named(tr.graph, "fc1.weight")
+    assert node(page, fc1).count() == 0
+    box = groups.filter(has_text="fc1")
+    box.click()
+    assert page.locator("#info-body .name").first.text_content() == "fc1"
+    box.dblclick()
+    assert page.locator("svg.view-forward:visible g.node.group").count() == 0
+    assert node(page, fc1).count() == 1
+    assert "sel" in node(page, fc1).get_attribute("class")  # the module's members stay marked
+    page.close()
