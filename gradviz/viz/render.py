@@ -22,6 +22,12 @@ white with ``grad = 0``; a gradient that was never computed (``grad`` is ``None`
 grey outline with ``no grad``. Parameters keep a light blue name cell and add the optimizer's
 update-to-weight ratio when a step was recorded.
 
+Marks (``build(..., marks=...)``, what ``gradviz check`` found): a failed gradient check or an
+accidental broadcast is red with a thick dark red border and its finding in bold; the op where
+a NaN/Inf was born is drawn the same way, and the nodes it contaminated are shaded light red; a
+warning (no gradient, dead ReLU) gets a thick orange border and orange text. The legend lists
+the marks a picture uses.
+
 Every string that comes from user code goes through :func:`_html` (HTML-escaped, control
 characters dropped, long strings shortened) or :func:`_text` before it reaches DOT, so names
 such as ``<lambda>`` or ``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
@@ -55,10 +61,11 @@ from gradviz.viz.layout import (
     run_layout,
 )
 from gradviz.viz.live import graph_from_variable
-from gradviz.viz.scene import Group, Scene, natural_key
+from gradviz.viz.scene import Group, Mark, Scene, natural_key
 from gradviz.viz.style import (
     BADGE,
     COLLAPSED_FILL,
+    CONTAMINATED_FILL,
     DARK_BINS,
     DIM_FILL,
     DIM_LINE,
@@ -74,6 +81,7 @@ from gradviz.viz.style import (
     NAN_LINE,
     OP_FILL,
     PARAM_FILL,
+    WARN_LINE,
     bad_text,
     clean,
     grad_norm,
@@ -167,14 +175,19 @@ def _text(value: Any, limit: int = 400) -> str:
 
 # ------------------------------------------------------------------------------ build
 def build(
-    graph: nx.DiGraph, view: str, depth: int | None = None, max_nodes: int = DEFAULT_MAX_NODES
+    graph: nx.DiGraph,
+    view: str,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    marks: Mapping[Any, Iterable[Mark]] | None = None,
 ) -> Drawing:
     """Draw ``graph`` (the pinned trace-graph schema) as a :class:`Drawing` (a Digraph).
 
     ``view`` is ``"forward"`` or ``"backward"``. ``depth=N`` collapses modules nested deeper
     than N (``fc1`` is depth 1, ``enc.block1`` depth 2) into one node each; without it,
     a picture of more than ``max_nodes`` ops takes the largest depth that fits, and the
-    Drawing's ``note`` says so.
+    Drawing's ``note`` says so. ``marks`` (``{node id: [Mark, ...]}``, from
+    ``Report.marks()``) draws what a check found on the nodes it is about.
     """
     if view not in VIEWS:
         raise RenderError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -184,11 +197,23 @@ def build(
         raise RenderError(f"depth must be 0 or more, got {depth}")
     scene = Scene(graph, view)
     chosen, auto = scene.choose_depth(depth, max_nodes)
-    return _Builder(scene, chosen, auto, max_nodes).draw()
+    return _Builder(scene, chosen, auto, max_nodes, marks).draw()
 
 
 class _Builder:
-    def __init__(self, scene: Scene, depth: int | None, auto: bool, max_nodes: int) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        depth: int | None,
+        auto: bool,
+        max_nodes: int,
+        marks: Mapping[Any, Iterable[Mark]] | None = None,
+    ) -> None:
+        self.marks = {
+            n: chosen
+            for n, ms in (marks or {}).items()
+            if (chosen := [m for m in ms if scene.view in m.views])
+        }
         self.scene = scene
         self.graph = scene.graph
         self.view = scene.view
@@ -333,7 +358,8 @@ class _Builder:
 
         emit(dot, ())
         self._edges(dot)
-        _legend(dot, self.view, self.bins)
+        levels = {m.level for n in self.scene.nodes for m in self.marks.get(n, ())}
+        _legend(dot, self.view, self.bins, levels)
         drawn = len(items) and sum(len(v) for v in items.values())
         dot.depth = self.depth
         dot.auto_collapsed = self.auto
@@ -514,6 +540,8 @@ class _Builder:
             attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
             header_bg = None
             lines.append("requires_grad=False")
+        for mark in self.marks.get(n, ()):
+            fill, font = _apply_mark(mark, attrs, lines, fill, font)
         attrs["fillcolor"] = fill
         if font != "black":
             attrs["fontcolor"] = font
@@ -571,6 +599,14 @@ class _Builder:
                     lines.append(f"|grad| {what} {number(shown)}")
                     if shown > 0 and not self.root_in(members):
                         attrs["fillcolor"], font = self._fill_for(shown)
+        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != "ok"]
+        serious = [m for m in marked if m.level in ("error", "birth")]
+        if serious or any(m.level == "warning" for m in marked):
+            attrs.update(color=NAN_LINE if serious else WARN_LINE, penwidth="3")
+            first = (serious or marked)[0]
+            lines += _mark_lines(first.text) + (
+                [f"and {len(marked) - 1} more"] if len(marked) > 1 else []
+            )
         if font != "black":
             attrs["fontcolor"] = font
         attrs["label"] = _table(title, lines, None, None)
@@ -659,8 +695,46 @@ def _table(title: str, lines: list[str], badge: Any, header_bg: str | None) -> s
     return f"<{table}{''.join(rows)}</table>>"
 
 
-def _legend(dot: graphviz.Digraph, view: str, bins: tuple[float, float] | None) -> None:
-    """A small cluster with one table node explaining the picture's vocabulary."""
+def _mark_lines(text: str, width: int = 44) -> list[str]:
+    """A mark's text as escaped label lines of at most ``width`` characters."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return [_html(line, width + 8) for line in lines[:4]]
+
+
+def _apply_mark(
+    mark: Mark, attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    """Draw one check finding on a node; returns the new (fill, font colour)."""
+    text = _mark_lines(mark.text)
+    if mark.level in ("error", "birth"):
+        attrs.update(color=NAN_LINE, penwidth="3")
+        fill, font = NAN_FILL, "white"
+        lines += [f"<b>{line}</b>" for line in text]
+    elif mark.level == "contaminated":
+        if fill != NAN_FILL:
+            fill, font = CONTAMINATED_FILL, "black"
+        lines += text
+    elif mark.level == "warning":
+        attrs.update(color=WARN_LINE, penwidth="3")
+        lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
+    else:
+        lines += text
+    return fill, font
+
+
+def _legend(
+    dot: graphviz.Digraph,
+    view: str,
+    bins: tuple[float, float] | None,
+    marks: Iterable[str] = (),
+) -> None:
+    """A small cluster with one table node explaining the picture's vocabulary (and the
+    check's marks drawn in it)."""
 
     def row(colour: str, text: str, swatch_text: str = "") -> str:
         return (
@@ -696,6 +770,17 @@ def _legend(dot: graphviz.Digraph, view: str, bins: tuple[float, float] | None) 
     else:
         rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
         rows.append(row("white", "arrows: data flow", "&#8595;"))
+    marks = set(marks)
+    if "error" in marks:
+        rows.append(row(NAN_FILL, "<b>check failed (thick red border)</b>"))
+    if "birth" in marks:
+        rows.append(row(NAN_FILL, "<b>NaN/Inf born here</b>"))
+    if "contaminated" in marks:
+        rows.append(row(CONTAMINATED_FILL, "carries the NaN/Inf on"))
+    if "warning" in marks:
+        rows.append(
+            row("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>')
+        )
     label = (
         '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
         + "".join(rows)
@@ -731,13 +816,14 @@ def write(
     format: str | None = None,
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
+    marks: Mapping[Any, Iterable[Mark]] | None = None,
 ) -> Rendered:
     """Draw ``view`` of ``graph`` and write exactly ``path`` (format from its suffix unless
     given: svg, png or dot). Returns what was done; ``note`` is non-empty when the node budget
-    collapsed modules. ``format="dot"`` needs no layout program."""
+    collapsed modules. ``format="dot"`` needs no layout program. ``marks``: see :func:`build`."""
     path = Path(path)
     fmt = _format_for(path, format)
-    drawing = build(graph, view, depth=depth, max_nodes=max_nodes)
+    drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks)
     if fmt == "dot":
         data, program = drawing.source.encode("utf-8"), None
     else:
