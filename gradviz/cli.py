@@ -1,4 +1,5 @@
-"""The ``gradviz`` command line: ``gradviz render SCRIPT`` and ``gradviz doctor``.
+"""The ``gradviz`` command line: ``gradviz render SCRIPT``, ``gradviz check SCRIPT`` and
+``gradviz doctor``.
 
 Each command validates its input, calls the runner or the renderer, and echoes. Every message
 of ours starts with ``gradviz: `` and goes to stderr; file names and the summary go to stdout.
@@ -12,9 +13,9 @@ import math
 import platform
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -80,6 +81,7 @@ def cli() -> None:
     \b
     Quick start:
         gradviz render examples/moons.py -o out/
+        gradviz check examples/buggy_layer.py -o out/
         gradviz doctor
     """
 
@@ -90,6 +92,110 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
             "must be 1 or more (the N-th call of backward), or -1 for the last one", ctx, param
         )
     return value
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _script_options(what: str) -> Callable[[F], F]:
+    """SCRIPT, [-- SCRIPT_ARGS...], -o/--outdir and --step, shared by the commands that run a
+    script (``what``: "draw", "check")."""
+    params = [
+        click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.argument(
+            "script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]"
+        ),
+        click.option(
+            "-o",
+            "--outdir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("."),
+            show_default="the current folder",
+            help="Folder for the pictures; created if missing.",
+        ),
+        click.option(
+            "--step",
+            type=int,
+            default=1,
+            show_default=True,
+            callback=_check_step,
+            help=f"Which call of backward to {what} (1-based); -1 runs the script to its end "
+            f"and {what}s the last one.",
+        ),
+    ]
+
+    def decorate(function: F) -> F:
+        for param in reversed(params):
+            function = param(function)
+        return function
+
+    return decorate
+
+
+def _depth_option() -> Callable[[F], F]:
+    return click.option(
+        "--depth",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Collapse modules nested deeper than N into one node each (default: expand all, "
+        "collapsing automatically above 1,500 nodes).",
+    )
+
+
+def _run(
+    script: Path,
+    script_args: Sequence[str],
+    step: int,
+    *,
+    run_all: bool = False,
+    arrays: bool = False,
+    forward_only: bool = False,
+    nothing: str = "nothing was drawn",
+) -> Any:
+    """Run SCRIPT under a trace (the runner), turning its failures into our messages."""
+    from gradviz.viz.runner import BackwardNotCalled, ScriptFailed, StepNotReached, run_script
+
+    try:
+        return run_script(
+            script,
+            args=tuple(script_args),
+            step=step,
+            run_all=run_all,
+            arrays=arrays,
+            forward_only=forward_only,
+        )
+    except ScriptFailed as error:
+        text = (error.traceback or "").rstrip()
+        _fail(f"{error}; {nothing}. Its traceback (your code only):\n{text}")
+    except (BackwardNotCalled, StepNotReached) as error:
+        _fail(str(error))
+    except gradviz.GradvizError as error:
+        _fail(str(error))
+
+
+def _write_views(
+    graph: Any,
+    views: Sequence[str],
+    outdir: Path,
+    stem: str,
+    fmt: str,
+    depth: int | None = None,
+    marks: Mapping[str, Any] | None = None,
+) -> tuple[list[Path], list[str]]:
+    """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
+    from gradviz.viz.render import write
+
+    written: list[Path] = []
+    notes: list[str] = []
+    for view in views:
+        result = write(
+            graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth, marks=marks
+        )
+        written.append(result.path)
+        note = result.note.replace(f"the {view} graph", "the graph")
+        if note and note not in notes:
+            notes.append(note)
+    return written, notes
 
 
 @cli.command(
@@ -103,25 +209,7 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
         "  gradviz render infer.py --forward-only --depth 1"
     ),
 )
-@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="the current folder",
-    help="Folder for the pictures; created if missing.",
-)
-@click.option(
-    "--step",
-    type=int,
-    default=1,
-    show_default=True,
-    callback=_check_step,
-    help="Which call of backward to draw (1-based); -1 runs the script to its end and draws "
-    "the last one.",
-)
+@_script_options("draw")
 @click.option(
     "--format",
     "fmt",
@@ -131,13 +219,7 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
     help="svg/png/dot: the two pictures; html: one interactive page (OUTDIR/<stem>.html); "
     "json: the trace file (gradviz.load_trace reads it).",
 )
-@click.option(
-    "--depth",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Collapse modules nested deeper than N into one node each (default: expand all, "
-    "collapsing automatically above 1,500 nodes).",
-)
+@_depth_option()
 @click.option(
     "--forward-only",
     is_flag=True,
@@ -168,30 +250,16 @@ def render_command(
     OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg and prints a summary.
     """
     fmt = fmt.lower()
-    from gradviz.viz.render import LayoutProgramNotFound, write
-    from gradviz.viz.runner import (
-        BackwardNotCalled,
-        ScriptFailed,
-        StepNotReached,
-        run_script,
-    )
+    from gradviz.viz.render import LayoutProgramNotFound
 
-    try:
-        trace = run_script(
-            script,
-            args=tuple(script_args),
-            step=step,
-            run_all=run_all,
-            arrays=fmt == "html",  # the page draws histograms of the values and gradients
-            forward_only=forward_only,
-        )
-    except ScriptFailed as error:
-        text = (error.traceback or "").rstrip()
-        _fail(f"{error}; nothing was drawn. Its traceback (your code only):\n{text}")
-    except (BackwardNotCalled, StepNotReached) as error:
-        _fail(str(error))
-    except gradviz.GradvizError as error:
-        _fail(str(error))
+    trace = _run(
+        script,
+        script_args,
+        step,
+        run_all=run_all,
+        arrays=fmt == "html",  # the page draws histograms of the values and gradients
+        forward_only=forward_only,
+    )
 
     outdir.mkdir(parents=True, exist_ok=True)
     stem = script.stem
@@ -211,14 +279,7 @@ def render_command(
                 notes.append(page.note)
         else:
             views = ("forward",) if forward_only else ("forward", "backward")
-            for view in views:
-                result = write(
-                    trace.graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth
-                )
-                written.append(result.path)
-                note = result.note.replace(f"the {view} graph", "the graph")
-                if note and note not in notes:
-                    notes.append(note)
+            written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)
     except LayoutProgramNotFound as error:
         _fail(str(error))
     except gradviz.GradvizError as error:
@@ -229,6 +290,94 @@ def render_command(
     for note in notes:
         click.echo(f"gradviz: {note}", err=True)
     click.echo(summary(trace, forward_only=forward_only))
+
+
+# --------------------------------------------------------------------------- check
+
+
+@cli.command(
+    "check",
+    short_help="Diagnose a training step: per-op gradient check, NaN/Inf, missing gradients.",
+    context_settings={"allow_interspersed_args": True},
+    epilog=(
+        "\b\nExamples:\n"
+        "  gradviz check examples/buggy_layer.py -o out/\n"
+        "  gradviz check examples/nan_loss.py --step -1\n"
+        "  gradviz check train.py --format png -- --epochs 1"
+    ),
+)
+@_script_options("check")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "dot"], case_sensitive=False),
+    default="svg",
+    show_default=True,
+    help="Format of the two pictures with the findings marked.",
+)
+@_depth_option()
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the random projections of the per-op gradient check.",
+)
+def check_command(
+    script: Path,
+    script_args: tuple[str, ...],
+    outdir: Path,
+    step: int,
+    fmt: str,
+    depth: int | None,
+    seed: int,
+) -> None:
+    """Run SCRIPT, capture one training step and diagnose it.
+
+    \b
+    - per-op gradient check: each op's backward against finite differences, on the
+      inputs it ran on (custom Functions are the prime suspects);
+    - where a NaN/Inf was born, forward or backward, and why;
+    - why a parameter got no gradient (detach, no_grad, a non-differentiable op,
+      a dead ReLU);
+    - gradient health: norms, update/weight ratios, dead ReLUs, vanishing or
+      exploding gradients;
+    - broadcasts, and the accidental kind that turns a loss into a matrix.
+
+    Prints one line per finding (errors first) and a per-layer table, writes
+    OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg with the findings
+    marked, and exits 1 when an error was found (0 when only warnings were).
+    """
+    from gradviz.viz.diagnose import pictures_graph
+    from gradviz.viz.render import LayoutProgramNotFound
+
+    trace = _run(script, script_args, step, nothing="nothing was checked")
+    try:
+        report = trace.check(seed=seed)
+    except gradviz.GradvizError as error:
+        _fail(str(error))
+    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        written, notes = _write_views(
+            pictures_graph(trace, report),
+            ("forward", "backward"),
+            outdir,
+            script.stem,
+            fmt.lower(),
+            depth,
+            report.marks(),
+        )
+    except LayoutProgramNotFound as error:  # the report still matters: say so, go on
+        written, notes = [], [f"{error}; no pictures were drawn (--format dot needs none)"]
+    except gradviz.GradvizError as error:
+        _fail(str(error))
+    for path in written:
+        click.echo(f"wrote {path}")
+    for note in notes:
+        click.echo(f"gradviz: {note}", err=True)
+    click.echo(report.format(color=True))
+    if report.errors:
+        raise click.exceptions.Exit(1)
 
 
 # --------------------------------------------------------------------------- summary

@@ -104,8 +104,10 @@ def diagnose(
             )
         if accidental:
             shape = expanded[arrays[0]][0]
+            roles = ("input", "target") if op in LOSSES else ()
             shapes = " against ".join(
-                f"{ctx.label(p)} {shape_text(pa['shape'])}" for _, p, pa in inputs
+                f"{roles[k] if k < len(roles) else ctx.label(p)} {shape_text(pa['shape'])}"
+                for k, (_, p, pa) in enumerate(inputs)
             )
             sizes = [int(np.prod(pa["shape"])) for _, _, pa in inputs]
             findings.append(

@@ -89,7 +89,7 @@ class Context:
         if a.get("name"):
             return str(a["name"])
         if a.get("op"):
-            return f"{a['op']} ({node})"
+            return f"{a['op']} at {a['source']}" if a.get("source") else f"{a['op']} ({node})"
         return f"{a.get('kind', 'node')} {node}"
 
     def inputs(self, node: str) -> list[tuple[int, str, Mapping[str, Any]]]:

@@ -56,39 +56,45 @@ def params(ctx: Context) -> tuple[list[ParamHealth], list[Finding]]:
             a = {}
         grad = a.get("grad") if nid in g else None
         update = a.get("update") or {}
+        grad_norm = None if grad is None else _get(grad, "norm")
+        if grad is not None and (grad.get("nan") or grad.get("inf")):
+            grad_norm = math.nan  # the NaN diagnosis says where it came from
         health = ParamHealth(
             name=name,
             node=nid,
             shape=tuple(a.get("shape") or ()),
-            grad_norm=None if grad is None else _get(grad, "norm"),
+            grad_norm=grad_norm,
             weight_norm=_get(a.get("value"), "norm"),
             update_ratio=_get(update, "ratio"),
             requires_grad=requires_grad,
         )
         out.append(health)
         ratio, weight = health.update_ratio, health.weight_norm
-        if ratio is None or not weight or not math.isfinite(ratio) or ratio <= 0:
+        if ratio is None or not weight or not math.isfinite(ratio):
             continue
+        if len(health.shape) < 2:
+            continue  # biases and scales start near 0 or 1: their ratio says little
         if ratio >= USUAL_RATIO * RATIO_FACTOR:
-            factor = ratio / USUAL_RATIO
+            text = f"{number(ratio)} is {number(ratio / USUAL_RATIO)}x above the usual ~1e-3"
             why = "a high learning rate, or the first steps of Adam"
-        elif ratio <= USUAL_RATIO / RATIO_FACTOR:
-            factor = USUAL_RATIO / ratio
+        elif ratio == 0 and health.grad_norm:
+            text = "0: the step did not change it (the update is below float precision)"
+            why = "a vanishing gradient, or a tiny learning rate"
+        elif 0 < ratio <= USUAL_RATIO / RATIO_FACTOR:
+            text = f"{number(ratio)} is {number(USUAL_RATIO / ratio)}x below the usual ~1e-3"
             why = "a low learning rate, or a vanishing gradient"
         else:
             continue
-        direction = "above" if ratio > USUAL_RATIO else "below"
         findings.append(
             Finding(
                 "warning",
                 "update_ratio",
-                f"{name}: update/weight {number(ratio)} is {factor:.0f}x {direction} the usual "
-                f"~1e-3 ({why})",
+                f"{name}: update/weight {text} ({why})",
                 node=nid,
                 module=name.rpartition(".")[0],
                 source=a.get("source"),
-                numbers={"ratio": ratio, "factor": factor},
-                label=f"update/weight {number(ratio)}: {factor:.0f}x {direction} ~1e-3",
+                numbers={"ratio": ratio},
+                label=f"update/weight {number(ratio)}",
             )
         )
     return out, findings
@@ -102,7 +108,12 @@ def layers(ctx: Context, health: list[ParamHealth]) -> tuple[list[LayerHealth], 
         groups.setdefault(p.name.rpartition(".")[0], []).append(p)
 
     def first_use(path: str) -> tuple:
-        uses = [c for p in groups[path] if p.node in g for c in g.successors(p.node) if c in g]
+        uses = []
+        for p in groups[path]:
+            if p.node is not None:
+                graph = g if p.node in g else ctx.full
+                if p.node in graph:
+                    uses += list(graph.successors(p.node))
         return min((natural_key(c) for c in uses), default=(2, "", 0))
 
     rows: list[LayerHealth] = []
@@ -138,7 +149,7 @@ def layers(ctx: Context, health: list[ParamHealth]) -> tuple[list[LayerHealth], 
 
 def _flow(rows: list[LayerHealth], matrices: set[str]) -> tuple[list[LayerHealth], list[Finding]]:
     """Flag vanishing/exploding gradients from the last layer with a weight matrix to the first."""
-    usable = [r for r in rows if r.module in matrices and r.grad_rms]
+    usable = [r for r in rows if r.module in matrices and r.grad_rms and math.isfinite(r.grad_rms)]
     if len(usable) < 2:
         return rows, []
     first, last = usable[0], usable[-1]

@@ -113,7 +113,7 @@ def _cut(ctx: Context, nid: str, full: nx.DiGraph) -> tuple[str, tuple[tuple[str
         cut = cuts[0]
         source = g.nodes[cut].get("source")
         origin = g.nodes[cut].get("detached_from")
-        what = ctx.label(origin, full) if origin in full else "its output"
+        what = ctx.label(origin, full) if origin in full else "what it computed"
         return (
             f"cut by detach(){_on(source)} (the loss uses a detached copy of {what})",
             ((cut, f"detach(){_on(source)} cuts the gradient here"),),

@@ -69,18 +69,38 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
     return "\n".join(lines)
 
 
-def _findings(findings: Any, color: bool, width: int) -> list[str]:
+def _grouped(findings: Any) -> list[tuple[str, str, str, str, str]]:
+    """Rows of the findings; two or more update-ratio warnings the same way (above or below)
+    become one row (the Report keeps one Finding per parameter)."""
+    ratios = {
+        side: [
+            f for f in findings if f.kind == "update_ratio" and (f.numbers["ratio"] > 1e-3) == up
+        ]
+        for side, up in (("below", False), ("above", True))
+    }
     rows = []
     for f in findings:
-        rows.append(
-            (
-                f.severity,
-                f.op or "-",
-                f.module or "-",
-                f.source or "-",
-                f.message,
-            )
-        )
+        if f.kind == "update_ratio":
+            side = "above" if f.numbers["ratio"] > 1e-3 else "below"
+            chosen = ratios[side]
+            if len(chosen) >= 2:
+                if f is chosen[0]:
+                    why = f.message.rpartition(" (")[2].rstrip(")")
+                    cells = ", ".join(
+                        f"{c.message.split(':')[0]} {number(c.numbers['ratio'])}" for c in chosen
+                    )
+                    message = (
+                        f"update/weight 10x or more {side} the usual ~1e-3 for {len(chosen)} "
+                        f"weights ({why}): {cells}"
+                    )
+                    rows.append(("warning", "-", "-", "-", message))
+                continue
+        rows.append((f.severity, f.op or "-", f.module or "-", f.source or "-", f.message))
+    return rows
+
+
+def _findings(findings: Any, color: bool, width: int) -> list[str]:
+    rows = _grouped(findings)
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     widths = [min(w, cap) for w, cap in zip(widths, (7, 22, 18, 26), strict=True)]
     out = []
