@@ -23,10 +23,11 @@ grey outline with ``no grad``. Parameters keep a light blue name cell and add th
 update-to-weight ratio when a step was recorded.
 
 Marks (``build(..., marks=...)``, what ``gradviz check`` found): a failed gradient check or an
-accidental broadcast is red with a thick dark red border and its finding in bold; the op where
-a NaN/Inf was born is drawn the same way, and the nodes it contaminated are shaded light red; a
-warning (no gradient, dead ReLU) gets a thick orange border and orange text. The legend lists
-the marks a picture uses.
+accidental broadcast is dark red (darker than a NaN gradient) with a thick border and its
+finding in bold; the op where a NaN/Inf was born is drawn the same way, and the nodes it
+contaminated are shaded light red; a warning (no gradient, dead ReLU) gets a thick orange border
+and orange text. In the forward view a dashed arrow labelled ``detach()`` joins a detached copy
+to what it was detached from. The legend lists what a picture uses.
 
 Every string that comes from user code goes through :func:`_html` (HTML-escaped, control
 characters dropped, long strings shortened) or :func:`_text` before it reaches DOT, so names
@@ -76,6 +77,8 @@ from gradviz.viz.style import (
     INPUT_FILL,
     LOSS_FILL,
     MAGNITUDE,
+    MARK_FILL,
+    MARK_LINE,
     MODULE_LINE,
     NAN_FILL,
     NAN_LINE,
@@ -359,6 +362,8 @@ class _Builder:
         emit(dot, ())
         self._edges(dot)
         levels = {m.level for n in self.scene.nodes for m in self.marks.get(n, ())}
+        if any(g.nodes[n].get("detached_from") in self.scene.selected for n in self.scene.nodes):
+            levels.add("detach")
         _legend(dot, self.view, self.bins, levels)
         drawn = len(items) and sum(len(v) for v in items.values())
         dot.depth = self.depth
@@ -467,6 +472,23 @@ class _Builder:
                 dot.edge(a, b, **attrs)
                 if pinned:
                     dot.edge(b, a, style="invis")
+        if self.backward:
+            return
+        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from
+        for child in self.scene.nodes:
+            origin = g.nodes[child].get("detached_from")
+            if origin in self.scene.selected and self.rep[origin] != self.rep[child]:
+                dot.edge(
+                    self.rep[origin],
+                    self.rep[child],
+                    style="dashed",
+                    color=DIM_LINE,
+                    fontcolor=DIM_TEXT,
+                    fontname=FONT,
+                    fontsize="9",
+                    label=" detach()",
+                    tooltip="detach(): same values, no gradient flows back",
+                )
 
     # ----------------------------------------------------------------------- nodes
     def _node_attrs(self, n: Any) -> dict[str, str]:
@@ -712,8 +734,8 @@ def _apply_mark(
     """Draw one check finding on a node; returns the new (fill, font colour)."""
     text = _mark_lines(mark.text)
     if mark.level in ("error", "birth"):
-        attrs.update(color=NAN_LINE, penwidth="3")
-        fill, font = NAN_FILL, "white"
+        attrs.update(color=MARK_LINE, penwidth="3")
+        fill, font = MARK_FILL, "white"
         lines += [f"<b>{line}</b>" for line in text]
     elif mark.level == "contaminated":
         if fill != NAN_FILL:
@@ -721,7 +743,10 @@ def _apply_mark(
         lines += text
     elif mark.level == "warning":
         attrs.update(color=WARN_LINE, penwidth="3")
-        lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
+        if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
+            lines += [f"<b>{line}</b>" for line in text]
+        else:
+            lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
     else:
         lines += text
     return fill, font
@@ -771,10 +796,12 @@ def _legend(
         rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
         rows.append(row("white", "arrows: data flow", "&#8595;"))
     marks = set(marks)
+    if view == "forward" and "detach" in marks:
+        rows.append(row("white", "dashed arrow: detach() (no gradient)", "- -"))
     if "error" in marks:
-        rows.append(row(NAN_FILL, "<b>check failed (thick red border)</b>"))
+        rows.append(row(MARK_FILL, "<b>check failed</b>"))
     if "birth" in marks:
-        rows.append(row(NAN_FILL, "<b>NaN/Inf born here</b>"))
+        rows.append(row(MARK_FILL, "<b>NaN/Inf born here</b>"))
     if "contaminated" in marks:
         rows.append(row(CONTAMINATED_FILL, "carries the NaN/Inf on"))
     if "warning" in marks:

@@ -141,7 +141,8 @@ def _gradchecks(
         cls, values, needs = call
         rng = np.random.default_rng([seed, position])
         result = check_call(cls, values, needs, rng)
-        names = {slot: ctx.label(parent) for slot, parent, _ in ctx.inputs(n)}
+        parents = {slot: parent for slot, parent, _ in ctx.inputs(n)}
+        names = {slot: ctx.label(parent) for slot, parent in parents.items()}
         inputs = tuple(
             InputCheck(
                 slot=r.slot,
@@ -186,6 +187,14 @@ def _gradchecks(
         if ratios:
             numbers["ratio"] = ratios[0]
         kind = "custom op" if custom else "built-in op"
+        first = bad[0]
+        short = first.reason.replace("backward is ", "").replace(" the numeric gradient", "")
+        who = names.get(first.slot) or f"input {first.slot}"
+        related = tuple(
+            (parents[r.slot], f"wrong gradient from {a.get('op')}: {r.reason}")
+            for r in bad
+            if r.slot in parents and g.nodes[parents[r.slot]].get("kind") != "op"
+        )
         findings.append(
             Finding(
                 "error",
@@ -194,7 +203,8 @@ def _gradchecks(
                 + "; ".join(parts)
                 + f" (rel. error {worst:.3g})",
                 numbers=numbers,
-                label=f"gradcheck FAILED: rel. error {worst:.3g}",
+                label=f"gradcheck FAILED: rel. error {worst:.3g}; grad of {who}: {short}",
+                related=related,
                 **where,
             )
         )

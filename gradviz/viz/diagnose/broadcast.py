@@ -118,7 +118,8 @@ def diagnose(
                     f"{int(np.prod(shape)):,} pairs instead of {max(sizes):,} elements; make "
                     "the shapes equal (e.g. target.reshape(-1, 1) or prediction.squeeze(1))",
                     numbers={"elements": float(np.prod(shape)), "expected": float(max(sizes))},
-                    label=f"accidental broadcast to {shape_text(shape)}",
+                    label=f"accidental broadcast: {shapes.replace(' against ', ' vs ')} "
+                    f"gives {shape_text(shape)}",
                     **ctx.where(n),
                 )
             )

@@ -73,7 +73,7 @@ def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
             "warning",
             "no_gradient",
             f"{name} got {what}: {cause}",
-            label=f"{'no gradient' if grad is None else 'grad = 0'}: {cause}",
+            label=f"{'no gradient' if grad is None else 'grad = 0'}: {_short(cause)}",
             related=related,
             **_param_where(ctx, nid, g),
         )
@@ -90,10 +90,15 @@ def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
         "warning",
         "no_gradient",
         f"{name} got no gradient: {cause}",
-        label=f"no gradient: {cause}",
+        label=f"no gradient: {_short(cause)}",
         related=related,
         **_param_where(ctx, nid, full),
     )
+
+
+def _short(cause: str) -> str:
+    """A cause without its parenthesised detail, for a picture's label."""
+    return cause.split(" (")[0].split(", whose")[0]
 
 
 def _param_where(ctx: Context, nid: str, graph: nx.DiGraph) -> dict[str, Any]:

@@ -219,43 +219,46 @@ class Report:
         marks: dict[str, list[Mark]] = {}
 
         def add(node: str | None, mark: Mark) -> None:
-            if node is not None:
+            if node is not None and mark not in marks.get(node, ()):
                 marks.setdefault(node, []).append(mark)
 
         for check in self.gradchecks:
-            if check.status == "failed":
-                add(
-                    check.node,
-                    Mark("error", f"gradcheck FAILED: rel. error {number(check.rel_error)}"),
-                )
-            elif check.status == "passed" and check.custom:
+            if check.status == "passed" and check.custom:
                 add(check.node, Mark("ok", f"gradcheck ok (rel. error {number(check.rel_error)})"))
         for node in sorted(self.contaminated - _born(self, "nan_forward", "nan_input")):
             add(node, Mark("contaminated", "", views=("forward",)))
         for node in sorted(self.grad_contaminated - _born(self, "nan_backward")):
             add(node, Mark("contaminated", "", views=("backward",)))
         for f in self.findings:
-            if f.kind in ("nan_forward", "nan_input"):
+            if f.kind == "gradcheck":
+                add(f.node, Mark("error", f.label))
+            elif f.kind in ("nan_forward", "nan_input"):
                 add(f.node, Mark("birth", f.label or "NaN/Inf born here"))
             elif f.kind == "nan_backward":
                 add(f.node, Mark("birth", f.label or "NaN/Inf gradient born here", ("backward",)))
             elif f.kind in ("no_gradient", "dead_relu"):
                 add(f.node, Mark("warning", f.label))
             elif f.kind == "broadcast":
-                continue  # drawn from self.broadcasts below
+                add(f.node, Mark("error", f.label))
             for node, label in f.related:
                 add(node, Mark("warning" if f.severity == "warning" else "error", label))
+        for layer in self.layers:
+            for flag in layer.flags:
+                for p in self.params:
+                    if p.node is not None and p.name.rpartition(".")[0] == layer.module:
+                        text = f"{flag} gradient: rms {number(layer.grad_rms)}"
+                        add(p.node, Mark("warning", text, ("backward",)))
         for b in self.broadcasts:
-            level = "error" if b.accidental else "note"
-            axes = ", ".join(str(a) for a in b.axes)
-            add(
-                b.node,
-                Mark(
-                    level,
-                    f"broadcast in {b.slot}: {shape_text(b.input_shape)} to "
-                    f"{shape_text(b.shape)}, grad summed over axis {axes}",
-                ),
-            )
+            if not b.accidental:
+                axes = ", ".join(str(a) for a in b.axes)
+                add(
+                    b.node,
+                    Mark(
+                        "note",
+                        f"broadcast: argument {b.slot} {shape_text(b.input_shape)} to "
+                        f"{shape_text(b.shape)}, grad summed over axis {axes}",
+                    ),
+                )
         return marks
 
 
