@@ -58,6 +58,7 @@ _VIZ_NAMES = {
     "load_trace": "gradviz.viz",
     "Trace": "gradviz.viz",
     "render": "gradviz.viz.render",
+    "detect_anomaly": "gradviz.viz.diagnose",
 }
 
 

@@ -88,21 +88,25 @@ def explain_forward(
             f"{dtype} above {limit:.1f})",
             numbers,
         )
-    if op == "Div" and len(operands) > 1:
-        a, b = operands[0], operands[1]
+    by_slot = {o.slot: o for o in operands}
+    if op == "Div" and 1 in by_slot:
+        a, b = by_slot.get(0), by_slot[1]
         zeros = _counted(b, lambda x: x == 0, "divisors are 0")
-        tiny = b.count(lambda x: np.abs(x) < 1e-30)
         smallest = float(np.min(np.abs(b.array))) if b.array is not None and b.array.size else None
         if smallest is not None:
             numbers["min_abs_divisor"] = smallest
-        if zeros or tiny:
-            detail = zeros if zeros and not zeros.startswith("0 of") else ""
+        low, high = b.get("min"), b.get("max")
+        spans_zero = low is not None and high is not None and low <= 0 <= high
+        if (smallest is not None and smallest < 1e-30) or (smallest is None and spans_zero):
+            detail = f"{zeros}, " if zeros and not zeros.startswith("0 of") else ""
+            rest = f"; {_range(a)}" if a is not None else ""
             return (
-                f"division by ~0 ({detail + ', ' if detail else ''}smallest |divisor| "
-                f"{number(smallest)}; {_range(a)})",
+                f"division by ~0 ({detail}smallest |divisor| {number(smallest)}; {_range(b)}{rest})"
+                if smallest is not None
+                else f"division by ~0 ({_range(b)}{rest})",
                 numbers,
             )
-        return f"division by ~0 or overflow ({_range(b)}; {_range(a)})", numbers
+        return f"division overflow ({_range(b)})", numbers
     if op == "Pow" and first is not None:
         return (
             f"power of values <= 0 or overflow ({_range(first)}"
@@ -125,8 +129,9 @@ def explain_backward(op: str, operands: Sequence[Operand]) -> str:
     if op == "Log" and first is not None:
         counted = _counted(first, lambda a: a == 0, "inputs are 0")
         return f"log'(x) = 1/x is infinite at x = 0 ({counted or _range(first)})"
-    if op == "Div" and len(operands) > 1:
-        return f"d(a/b)/db = -a/b^2 overflows where b ~ 0 ({_range(operands[1])})"
+    divisor = next((o for o in operands if o.slot == 1), None)
+    if op == "Div" and divisor is not None:
+        return f"d(a/b)/db = -a/b^2 overflows where b ~ 0 ({_range(divisor)})"
     if op == "Pow" and first is not None:
         return f"d(x**p)/dx = p x**(p-1) is infinite at x = 0 for p < 1 ({_range(first)})"
     ranges = "; ".join(_range(o) for o in operands[:3])
