@@ -178,7 +178,7 @@ def _gradchecks(
         bad = [r for r in result.inputs if not r.passed]
         parts = [
             f"input {r.slot}" + (f" ({names[r.slot]})" if names.get(r.slot) else "") + f": "
-            f"{r.reason}"
+            f"{r.reason.replace('backward is ', '')}"
             for r in bad
         ]
         worst = max(r.rel_error for r in bad)
@@ -199,9 +199,9 @@ def _gradchecks(
             Finding(
                 "error",
                 "gradcheck",
-                f"{kind} {a.get('op')}: backward disagrees with finite differences; "
+                "backward disagrees with finite differences for "
                 + "; ".join(parts)
-                + f" (rel. error {worst:.3g})",
+                + f" (rel. error {worst:.3g}; {kind})",
                 numbers=numbers,
                 label=f"gradcheck FAILED: rel. error {worst:.3g}; grad of {who}: {short}",
                 related=related,

@@ -63,9 +63,9 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
     if report.relus:
         cells = []
         for r in report.relus:
-            name = r.module or r.node
-            cells.append(f"{name} {r.dead_units}/{r.units}")
-        lines.append("dead ReLU units (zero for the whole batch): " + ", ".join(cells))
+            where = f"module {r.module}" if r.module else (r.source or r.node)
+            cells.append(f"{r.dead_units}/{r.units} in {where}")
+        lines.append("dead ReLU units (zero for every row of the batch): " + ", ".join(cells))
     return "\n".join(lines)
 
 
