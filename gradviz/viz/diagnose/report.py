@@ -240,8 +240,8 @@ class Report:
                 add(f.node, Mark("warning", f.label))
             elif f.kind == "broadcast":
                 add(f.node, Mark("error", f.label))
-            for node, label in f.related:
-                add(node, Mark("warning" if f.severity == "warning" else "error", label))
+            for node, label in f.related:  # where the problem shows (the culprit is f.node)
+                add(node, Mark("warning", label))
         for layer in self.layers:
             for flag in layer.flags:
                 for p in self.params:
