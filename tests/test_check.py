@@ -477,3 +477,22 @@ def test_check_does_not_touch_the_rng_or_the_arrays():
     assert gradviz.autograd.rng.default_generator().bit_generator.state == state
     np.testing.assert_array_equal(model[0].weight.numpy(), before)
     assert any(c.op == "Dropout" and c.status == "passed" for c in report.gradchecks)
+
+
+def test_the_runner_keeps_the_pre_step_values_of_the_captured_ops(tmp_path):
+    """The optimizer updates parameters in place after the backward; the captured pass's op
+    calls keep the values the forward used (and the update ratio is unchanged)."""
+    from gradviz.viz.stats import array_stats
+
+    tr = run_script(EXAMPLES / "moons.py")
+    graph = tr.graph
+    (calls,) = [p.calls for p in tr.passes]
+    checked_params = 0
+    for node, (_cls, values, _needs) in calls.items():
+        for parent in graph.predecessors(node):
+            slot, attrs = graph.edges[parent, node]["arg"], graph.nodes[parent]
+            if attrs["kind"] == "param":
+                assert array_stats(values[slot]) == attrs["value"], attrs["name"]
+                assert attrs["update"]["ratio"] > 0  # the step did move it
+                checked_params += 1
+    assert checked_params == 6

@@ -623,8 +623,11 @@ class _Builder:
                         attrs["fillcolor"], font = self._fill_for(shown)
         marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != "ok"]
         serious = [m for m in marked if m.level in ("error", "birth")]
+        if serious:
+            attrs.update(fillcolor=MARK_FILL, color=MARK_LINE, penwidth="3")
+            font = "white"
         if serious or any(m.level == "warning" for m in marked):
-            attrs.update(color=NAN_LINE if serious else WARN_LINE, penwidth="3")
+            attrs.update(color=MARK_LINE if serious else WARN_LINE, penwidth="3")
             first = (serious or marked)[0]
             lines += _mark_lines(first.text) + (
                 [f"and {len(marked) - 1} more"] if len(marked) > 1 else []
