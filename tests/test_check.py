@@ -496,3 +496,43 @@ def test_the_runner_keeps_the_pre_step_values_of_the_captured_ops(tmp_path):
                 assert attrs["update"]["ratio"] > 0  # the step did move it
                 checked_params += 1
     assert checked_params == 6
+
+
+class Round(gradviz.Function):
+    """A non-differentiable op: no gradient for its input."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.round(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+class Cut(nn.Module):
+    """``rounded`` feeds the loss through Round (no gradient), ``compared`` only through a
+    comparison (a plain array)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rounded, self.compared, self.head = nn.Linear(3, 4), nn.Linear(3, 4), nn.Linear(4, 1)
+
+    def forward(self, x):
+        a = Round.apply(self.rounded(x))
+        mask = self.compared(x).data > 0  # a plain boolean array: no gradient
+        return self.head(a * mask)
+
+
+def test_behind_a_non_differentiable_op_and_behind_a_comparison():
+    gradviz.manual_seed(0)
+    model = Cut()
+    x = gradviz.Variable(np.ones((5, 3), dtype=np.float32))
+    tr = _step(model, x, np.ones((5, 1), np.float32))
+    report = tr.check()
+    causes = {f.message.split(" ")[0]: f.message for f in report.by_kind("no_gradient")}
+    assert set(causes) == {"rounded.weight", "rounded.bias", "compared.weight", "compared.bias"}
+    assert "behind a non-differentiable op: Round at" in causes["rounded.weight"]
+    assert "nothing computed from it reaches the loss" in causes["compared.weight"]
+    assert "a comparison" in causes["compared.weight"]
+    assert not report.by_kind("gradcheck")  # Round's zero slope is right almost everywhere
