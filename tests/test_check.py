@@ -536,3 +536,27 @@ def test_behind_a_non_differentiable_op_and_behind_a_comparison():
     assert "nothing computed from it reaches the loss" in causes["compared.weight"]
     assert "a comparison" in causes["compared.weight"]
     assert not report.by_kind("gradcheck")  # Round's zero slope is right almost everywhere
+
+
+def _run_example(name, monkeypatch, capsys):
+    import runpy
+
+    monkeypatch.setenv("GRADVIZ_EXAMPLE_QUICK", "1")
+    namespace = runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
+    return namespace, capsys.readouterr().out
+
+
+def test_the_debugging_examples_tell_their_story(monkeypatch, capsys):
+    """Each example runs in a moment and shows the symptom its docstring describes."""
+    ns, _ = _run_example("buggy_layer", monkeypatch, capsys)
+    assert ns["losses"][-1] < ns["losses"][0]  # it still learns: that is why the bug hides
+    ns, out = _run_example("nan_loss", monkeypatch, capsys)
+    assert "the loss is NaN: stopping" in out
+    assert 3 <= len(ns["losses"]) <= 10  # after a few steps
+    ns, _ = _run_example("vanishing", monkeypatch, capsys)
+    assert abs(ns["losses"][-1] - ns["losses"][0]) < 0.05  # barely moves
+    ns, out = _run_example("detached", monkeypatch, capsys)
+    assert "hidden.weight unchanged after training: True" in out
+    with pytest.warns(UserWarning, match="target size"):
+        ns, _ = _run_example("broadcast_bug", monkeypatch, capsys)
+    assert ns["losses"][-1] > 0.5  # stuck near the variance of the targets (1)
