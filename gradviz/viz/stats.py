@@ -8,7 +8,7 @@ Cost matters: the tracer calls :func:`array_stats` on every op output and every 
 common case (all finite) is four reductions over the array and no copy: ``min``, ``max``, a
 float64 ``mean`` and one BLAS dot product for the norm; ``std`` comes from the same two sums,
 with NumPy's two-pass ``std`` as the fallback when the mean dominates and the one-pass formula
-would lose digits.
+would lose digits. :func:`l2_norm` and :func:`diff_norm` measure optimizer updates.
 """
 
 from __future__ import annotations
@@ -134,3 +134,34 @@ def array_copy(array: np.ndarray, max_size: int) -> list[Any] | None:
     if array.size > max_size:
         return None
     return array.tolist()
+
+
+def l2_norm(array: np.ndarray) -> float:
+    """The Euclidean norm as a Python float (a BLAS dot product; float64 when it overflows)."""
+    flat = array.reshape(-1)
+    total = float(np.dot(flat, flat))
+    if not np.isfinite(total):
+        wide = flat.astype(np.float64)
+        total = float(np.dot(wide, wide))
+    return float(np.sqrt(total))
+
+
+_DIFF_BLOCK = 1 << 15
+_DIFF_BUFFERS: dict[np.dtype, np.ndarray] = {}
+
+
+def diff_norm(new: np.ndarray, old: np.ndarray) -> float:
+    """``l2_norm(new - old)`` block by block through one small reused buffer: a parameter-sized
+    temporary would page-fault back in at every step."""
+    if new.shape != old.shape or not (new.flags.c_contiguous and old.flags.c_contiguous):
+        return l2_norm(new - old)
+    buffer = _DIFF_BUFFERS.get(new.dtype)
+    if buffer is None:
+        buffer = _DIFF_BUFFERS[new.dtype] = np.empty(_DIFF_BLOCK, dtype=new.dtype)
+    a, b = new.reshape(-1), old.reshape(-1)
+    total = 0.0
+    for start in range(0, a.size, _DIFF_BLOCK):
+        stop = min(start + _DIFF_BLOCK, a.size)
+        part = np.subtract(a[start:stop], b[start:stop], out=buffer[: stop - start])
+        total += l2_norm(part) ** 2
+    return float(np.sqrt(total))

@@ -1,0 +1,172 @@
+"""Module paths and parameter names: which module ran an op, and what a parameter is called.
+
+A trace sees modules as they are called. Each top-level module (one called outside any other)
+is scanned with ``named_modules()`` / ``named_parameters()``; a module run inside it but not
+registered in it (kept in a plain list, say) is named by its class. Records keep a path relative
+to their top-level module; the full dotted paths, parameter names and the module table are
+resolved when a graph is built, once every top-level module is known (see
+:meth:`ModuleNames.resolve`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from gradviz.autograd.nn.module import Module
+from gradviz.autograd.variable import Variable
+from gradviz.viz.graph import NodeRecord, build_graph, join_path
+
+#: (prefix of each top-level module, Variable id -> parameter name, module path -> class name)
+Naming = tuple[list[str], dict[int, str], dict[str, str]]
+
+
+@dataclass
+class _Root:
+    """A top-level module (one called outside any other) and the paths of its descendants."""
+
+    module: Module
+    paths: dict[int, str] = field(default_factory=dict)
+    classes: dict[str, str] = field(default_factory=dict)
+    params: list[tuple[str, int]] = field(default_factory=list)
+    # modules run inside this one but not registered in it (kept in a plain list, say)
+    extras: dict[int, tuple[Module, str]] = field(default_factory=dict)
+
+    def scan(self) -> None:
+        self.paths = {}
+        self.classes = {}
+        for path, module in self.module.named_modules():
+            self.paths[id(module)] = path
+            self.classes[path] = type(module).__name__
+        for key, (module, path) in self.extras.items():
+            self.paths.setdefault(key, path)
+            self.classes.setdefault(path, type(module).__name__)
+        self.params = [(name, p._id) for name, p in self.module.named_parameters()]
+
+    def add_extra(self, module: Module, path: str) -> None:
+        self.extras[id(module)] = (module, path)
+        self.paths[id(module)] = path
+        self.classes.setdefault(path, type(module).__name__)
+
+
+class ModuleNames:
+    """The top-level modules a trace saw, and the names resolved from them (cached until a new
+    module turns up)."""
+
+    def __init__(self) -> None:
+        self.roots: list[_Root] = []
+        self._naming: Naming | None = None
+
+    def find_root(self, module: Module) -> tuple[int, str]:
+        """(top-level index, path) of a module called outside any other; a module not inside
+        a known top-level module becomes a new one (path "")."""
+        for index, root in enumerate(self.roots):
+            path = root.paths.get(id(module))
+            if path is not None:
+                return index, path
+        root = _Root(module)
+        root.scan()
+        self.roots.append(root)
+        self._naming = None
+        return len(self.roots) - 1, ""
+
+    def path_in(self, index: int, module: Module, parent: str) -> str:
+        """The path of ``module``, called inside the module at ``parent`` of top-level
+        module ``index``."""
+        root = self.roots[index]
+        path = root.paths.get(id(module))
+        if path is None:
+            root.scan()  # the model may have grown since
+            self._naming = None
+            path = root.paths.get(id(module))
+        if path is None:  # not registered (kept in a plain list?): name it by its class
+            path = join_path(parent, type(module).__name__)
+            root.add_extra(module, path)
+            self._naming = None
+        return path
+
+    def resolve(self) -> Naming:
+        """Prefixes of the top-level modules, parameter names and the module table.
+
+        The top-level module with the most parameters (the first on a tie) is the model: its
+        paths are used as they are (``fc1``, ``0``); any other top-level module (a loss module,
+        say) is prefixed with its class name (``CrossEntropyLoss``).
+        """
+        if self._naming is None:
+            self._naming = self._compute()
+        return self._naming
+
+    def _compute(self) -> Naming:
+        roots = self.roots
+        if not roots:
+            return [], {}, {}
+        main = max(range(len(roots)), key=lambda i: (len(roots[i].params), -i))
+        prefixes = []
+        used: set[str] = set()
+        for index, root in enumerate(roots):
+            if index == main:
+                prefixes.append("")
+                continue
+            base = type(root.module).__name__
+            name, n = base, 1
+            while name in used:
+                n += 1
+                name = f"{base}_{n}"
+            used.add(name)
+            prefixes.append(name)
+        names: dict[int, str] = {}
+        modules: dict[str, str] = {}
+        for index in [main, *(i for i in range(len(roots)) if i != main)]:
+            root = roots[index]
+            for name, var_id in root.params:
+                names.setdefault(var_id, join_path(prefixes[index], name))
+            for path, cls in root.classes.items():
+                modules.setdefault(join_path(prefixes[index], path), cls)
+        return prefixes, names, modules
+
+    def parameters(self, var_nodes: dict[int, str]) -> list[tuple[str, str | None, bool]]:
+        """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
+        _, names, _ = self.resolve()
+        out = []
+        seen: set[int] = set()
+        for root in self.roots:
+            for local, p in root.module.named_parameters():
+                if p._id not in seen:
+                    seen.add(p._id)
+                    name = names.get(p._id, local)
+                    out.append((name, var_nodes.get(p._id), bool(p.requires_grad)))
+        return out
+
+    def builder(
+        self,
+        records: list[NodeRecord],
+        refs: dict[str, weakref.ref],
+        script: str | None,
+        **kwargs: Any,
+    ) -> Callable[[], nx.DiGraph]:
+        """A function building the graph of ``records`` with today's names and module paths
+        (``refs``: node id -> the Variable, to pick up a name given after its op ran)."""
+        prefixes, param_names, modules = self.resolve()
+        names = {}
+        for record in records:  # a Variable named after its op ran
+            ref = refs.get(record.id)
+            var = ref() if ref is not None else None
+            if isinstance(var, Variable) and var.name is not None and var.name != record.name:
+                names[record.id] = var.name
+
+        def build() -> nx.DiGraph:
+            return build_graph(
+                records,
+                script=script,
+                modules=modules,
+                prefixes=prefixes,
+                param_names=param_names,
+                names=names,
+                **kwargs,
+            )
+
+        return build

@@ -1,0 +1,511 @@
+"""The tracer's engine subscriber: turns engine events into plain records behind a ``Trace``.
+
+:class:`Recorder` is the :class:`gradviz.autograd.hooks.Hook` a :class:`~gradviz.viz.tracer.Trace`
+installs. Per op it keeps a :class:`~gradviz.viz.graph.NodeRecord` (statistics computed at event
+time: the engine may later change the same arrays in place), per backward step a
+:class:`~gradviz.viz.graph.Step`, per optimizer step the update of each parameter; when a kept
+backward pass ends it adds a :class:`~gradviz.viz.tracer.Pass` to the trace, whose graph is built
+from the records on first access. Records of Variables that were garbage collected, and of
+everything they were computed from that nothing alive depends on, are dropped after each backward
+pass, so a long traced run keeps only what a later graph can still need.
+
+``op`` runs once per op while tracing: keep it cheap (``bench/trace_overhead.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from gradviz.autograd import grad_mode, hooks
+from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.variable import Variable
+from gradviz.viz.graph import NodeRecord, Step, ancestors
+from gradviz.viz.naming import ModuleNames
+from gradviz.viz.options import option_label
+from gradviz.viz.source import SourceLocator, called_by_gradviz
+from gradviz.viz.stats import array_copy, array_stats, diff_norm, l2_norm
+from gradviz.viz.tracer import Event, OpCall, Pass, Trace
+
+_DTYPE_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
+
+
+@dataclass
+class _Backward:
+    index: int
+    root: str
+    keep: bool
+    steps: list[Step] = field(default_factory=list)
+    grad_arrays: dict[str, Any] = field(default_factory=dict)
+
+
+class Recorder(hooks.Hook):
+    """Implements the engine hooks and keeps the records behind a :class:`Trace`."""
+
+    def __init__(
+        self,
+        trace: Trace,
+        step: int | None,
+        base_dir: str | os.PathLike[str] | None,
+        on_capture: Callable[[], None] | None,
+    ) -> None:
+        self.trace = trace
+        self.step = step
+        self.on_capture = on_capture
+        self.locate = SourceLocator(base_dir).locate
+        self.arrays = trace.arrays
+        self.max_array_size = trace.max_array_size
+        self.records: dict[str, NodeRecord] = {}
+        self.refs: dict[str, weakref.ref] = {}  # node id -> the Variable or ndarray
+        self.var_nodes: dict[int, str] = {}  # Variable._id -> node id
+        self.consts: dict[int, tuple[weakref.ref, str]] = {}  # id(ndarray) -> (ref, node id)
+        # Variable._id -> (ref, the line that created it, the module running then)
+        self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
+        self.fresh: set[str] = set()  # leaves whose value was summarised in this step
+        self.count = 0
+        self.last: str | None = None
+        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
+        self.names = ModuleNames()
+        self.grad_enabled = True
+        self.backward: _Backward | None = None
+        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
+        self.updated: set[str] = set()
+        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
+        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        self.awaiting_capture = False
+        self.closed = False
+        self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
+
+    # --------------------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        self.grad_enabled = grad_mode.enabled
+        hooks.install(self)
+
+    def finish(self) -> None:
+        """The trace ended: drop a half-finished backward; forget live objects."""
+        self.backward = None
+        self.before.clear()
+        self.stack.clear()
+
+    def forward_graph(self) -> nx.DiGraph:
+        return self._builder(list(self.records.values()))()
+
+    def _capture_complete(self) -> None:
+        """The kept pass and what followed it are recorded: stop recording, tell the runner."""
+        self.awaiting_capture = False
+        self.after_backward = False
+        self.pending = None
+        self.closed = True
+        hooks.uninstall(self)
+        if self.on_capture is not None:
+            self.on_capture()
+
+    def _end_of_step(self) -> None:
+        self.after_backward = False
+        self.pending = None
+        if self.awaiting_capture:
+            self._capture_complete()
+
+    # ----------------------------------------------------------------------------- records
+    def _new_id(self) -> str:
+        self.count += 1
+        nid = f"v{self.count}"
+        self.last = nid
+        return nid
+
+    def _module(self) -> tuple[int, str]:
+        return self.stack[-1] if self.stack else (-1, "")
+
+    def _leaf(self, var: Variable, detached_from: str | None = None) -> str:
+        """Record a leaf Variable (data, parameter, detached result) at its first use."""
+        nid = self._new_id()
+        entry = self.created.get(var._id)
+        if entry is not None:
+            source, (root, module) = entry[1], entry[2]
+        elif detached_from is not None:  # made by detach() just now
+            source, (root, module) = self.locate(), self._module()
+        else:  # created before the trace: where it is first used, outside any module
+            source, root, module = self.locate(), -1, ""
+        data = var.data
+        is_param = var.requires_grad or isinstance(var, Parameter)
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="param" if is_param else "input",
+            op=None,
+            name=var.name,
+            shape=data.shape,
+            dtype=_dtype_name(data.dtype),
+            requires_grad=var.requires_grad,
+            root=root,
+            module=module,
+            source=source,
+            value=array_stats(data),
+            var=var._id,
+            array=array_copy(data, self.max_array_size) if self.arrays else None,
+            detached_from=detached_from,
+        )
+        self.var_nodes[var._id] = nid
+        self.refs[nid] = weakref.ref(var)
+        self.fresh.add(nid)
+        return nid
+
+    def _refresh(self, nid: str, var: Variable) -> None:
+        """A parameter used again after a backward or an optimizer step: new statistics."""
+        r = self.records[nid]
+        data = var.data
+        self.records[nid] = NodeRecord(
+            r.id,
+            r.seq,
+            r.kind,
+            r.op,
+            r.name,
+            data.shape,
+            r.dtype,
+            r.requires_grad,
+            r.root,
+            r.module,
+            r.source,
+            array_stats(data),
+            r.parents,
+            r.args,
+            r.var,
+            array_copy(data, self.max_array_size) if self.arrays else None,
+            r.detached_from,
+        )
+        self.fresh.add(nid)
+
+    def _constant(self, array: np.ndarray) -> str:
+        """A non-Variable ndarray operand: an input node, one per array object."""
+        entry = self.consts.get(id(array))
+        if entry is not None and entry[0]() is array:
+            return entry[1]
+        nid = self._new_id()
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="input",
+            op=None,
+            name=None,
+            shape=array.shape,
+            dtype=_dtype_name(array.dtype),
+            requires_grad=False,
+            root=-1,
+            module="",
+            source=self.locate(),
+            value=array_stats(array),
+            array=array_copy(array, self.max_array_size) if self.arrays else None,
+        )
+        ref = weakref.ref(array)
+        self.consts[id(array)] = (ref, nid)
+        self.refs[nid] = ref
+        return nid
+
+    def _unknown(self, var: Variable) -> str:
+        """Record a Variable first seen now: a leaf, or an op result computed before the trace
+        started (its history is walked iteratively and recorded, without source lines)."""
+        if var._node is None:
+            return self._leaf(var)
+        order: list[Variable] = []
+        seen = {var._id}
+        stack: list[tuple[Variable, bool]] = [(var, False)]
+        while stack:
+            item, expanded = stack.pop()
+            if expanded:
+                order.append(item)
+                continue
+            stack.append((item, True))
+            node = item._node
+            if node is None:
+                continue
+            for arg in reversed(node.inputs):
+                if (
+                    isinstance(arg, Variable)
+                    and arg._id not in seen
+                    and arg._id not in self.var_nodes
+                ):
+                    seen.add(arg._id)
+                    stack.append((arg, False))
+        for item in order:
+            node = item._node
+            if node is None:
+                self._leaf(item)
+                continue
+            parents = []
+            args = []
+            for slot, arg in enumerate(node.inputs):
+                if isinstance(arg, Variable):
+                    parents.append((self.var_nodes[arg._id], slot))
+                elif type(arg) is np.ndarray:
+                    parents.append((self._constant(arg), slot))
+                else:
+                    text = option_label(type(node), slot, arg)
+                    if text is not None:
+                        args.append(text)
+            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""))
+        return self.var_nodes[var._id]
+
+    def _op_record(
+        self,
+        output: Variable,
+        op: str,
+        parents: list[tuple[str, int]],
+        args: list[str],
+        source: str | None,
+        module: tuple[int, str],
+    ) -> str:
+        nid = self._new_id()
+        data = output.data
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="op",
+            op=op,
+            name=output.name,
+            shape=data.shape,
+            dtype=_dtype_name(data.dtype),
+            requires_grad=output.requires_grad,
+            root=module[0],
+            module=module[1],
+            source=source,
+            value=array_stats(data),
+            parents=tuple(parents),
+            args=tuple(args),
+            var=output._id,
+            array=array_copy(data, self.max_array_size) if self.arrays else None,
+        )
+        self.var_nodes[output._id] = nid
+        self.refs[nid] = weakref.ref(output)
+        return nid
+
+    # ------------------------------------------------------------------------------- events
+    def variable_created(self, variable: Variable) -> None:
+        self.created[variable._id] = (weakref.ref(variable), self.locate(), self._module())
+
+    def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
+        if self.after_backward:
+            self._end_of_step()
+        var_nodes = self.var_nodes
+        parents = []
+        args = []
+        for slot, arg in enumerate(inputs):
+            if isinstance(arg, Variable):
+                nid = var_nodes.get(arg._id)
+                if nid is None:
+                    nid = self._unknown(arg)
+                elif arg.requires_grad and arg._node is None and nid not in self.fresh:
+                    self._refresh(nid, arg)
+                parents.append((nid, slot))
+            elif type(arg) is np.ndarray:
+                parents.append((self._constant(arg), slot))
+            elif arg is not None:
+                text = option_label(type(node), slot, arg)
+                if text is not None:
+                    args.append(text)
+        nid = self._op_record(
+            output, type(node).__name__, parents, args, self.locate(), self._module()
+        )
+        if output.requires_grad and self._keeps_calls():
+            self.calls[nid] = (
+                type(node),
+                tuple(a.data if isinstance(a, Variable) else a for a in inputs),
+                node.needs_input_grad,
+            )
+
+    def _keeps_calls(self) -> bool:
+        """Whether this op may belong to a pass that is kept (the runner keeps one)."""
+        step = self.step
+        return step is None or step < 0 or self.trace.backward_calls >= step - 1
+
+    def detach(self, source: Variable, result: Variable) -> None:
+        origin = self.var_nodes.get(source._id)
+        if origin is None:
+            origin = self._unknown(source)
+        nid = self._leaf(result, detached_from=origin)
+        self.trace._events.append(
+            Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
+        )
+
+    def grad_mode(self, enabled: bool) -> None:
+        if enabled == self.grad_enabled:
+            return
+        self.grad_enabled = enabled
+        kind = "no_grad_exit" if enabled else "no_grad_enter"
+        self.trace._events.append(Event(kind, self.locate(), after=self.last))
+
+    def module_enter(self, module: Module, args: tuple[Any, ...]) -> None:
+        if self.stack:
+            index = self.stack[-1][0]
+            path = self.names.path_in(index, module, self.stack[-1][1])
+        else:
+            index, path = self.names.find_root(module)
+        self.stack.append((index, path))
+
+    def module_exit(self, module: Module, output: Any) -> None:
+        if self.stack:
+            self.stack.pop()
+
+    def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
+        if self.closed:
+            return
+        if self.after_backward:
+            self._end_of_step()
+            if self.closed:
+                return
+        if called_by_gradviz():  # gradcheck's own backward calls are not training steps
+            self.backward = None
+            return
+        self.trace.backward_calls += 1
+        index = self.trace.backward_calls
+        step = self.step
+        keep = step is None or step == -1 or step == index
+        nid = self.var_nodes.get(root._id)
+        if nid is None:
+            nid = self._unknown(root)
+        self.backward = _Backward(index, nid, keep)
+
+    def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
+        current = self.backward
+        if current is None or not current.keep or self.closed:
+            return
+        nid = self.var_nodes.get(variable._id)
+        if nid is None:
+            nid = self._unknown(variable)
+        current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
+        if self.arrays:
+            current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
+
+    def backward_end(self, root: Variable) -> None:
+        current, self.backward = self.backward, None
+        if current is None or self.closed:
+            return
+        self.fresh.clear()
+        if current.keep:
+            records = ancestors(self.records, current.root)
+            build = self._builder(
+                records,
+                root=current.root,
+                pass_index=current.index,
+                steps=current.steps,
+                grad_arrays=current.grad_arrays,
+            )
+            nodes = frozenset(r.id for r in records)
+            new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+            calls = self.calls
+            new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
+            everything = list(self.records.values())
+            new.context = lambda: self._builder(
+                everything, root=current.root, pass_index=current.index, steps=current.steps
+            )()
+            new.params = self._param_list
+            if self.step is None:
+                for older in self.trace.passes:  # diagnosis data: the latest pass only
+                    older.calls = older.context = None
+                self.trace.passes.append(new)
+            else:
+                self.trace.passes[:] = [new]
+            self.pending = new
+            self.updated.clear()
+            self.after_backward = True
+            self.awaiting_capture = self.step is not None and self.step > 0
+        self._sweep()
+
+    def optimizer_step(self, optimizer: Any, phase: str) -> None:
+        if self.closed:
+            return
+        pending = self.pending
+        if phase == "begin":
+            self.before.clear()
+            if pending is None:
+                return
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    nid = self.var_nodes.get(p._id)
+                    if (
+                        nid is not None
+                        and p.grad is not None
+                        and nid in pending
+                        and nid not in self.updated
+                    ):
+                        self.before[nid] = (p, p.data.copy())
+            return
+        self.fresh.clear()  # parameters changed: summarise them again at their next use
+        if pending is not None:
+            records = self.records
+            calls = pending.calls
+            swap: dict[int, np.ndarray] = {}
+            for nid, (p, old) in self.before.items():
+                # the weight norm before the step: the value summarised at the forward, unless
+                # NaN/Inf were left out of it
+                value = records[nid].value if nid in records else None
+                with np.errstate(all="ignore"):
+                    if value and value["norm"] is not None and not value["nan"] + value["inf"]:
+                        weight = value["norm"]
+                    else:
+                        weight = l2_norm(old)
+                    if calls and self.step is not None:
+                        # The runner keeps one pass: its ops keep the pre-step values. (Under
+                        # gradviz.trace() they see the updated ones: keeping a copy per step
+                        # costs page faults, ~20% of a traced step. The gradient check stays
+                        # exact either way: it re-runs forward and backward on the same arrays.)
+                        swap[id(p.data)] = old
+                        norm = diff_norm(p.data, old)
+                    else:
+                        norm = l2_norm(np.subtract(p.data, old, out=old))
+                ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
+                pending.set_update(nid, {"norm": norm, "ratio": ratio})
+                self.updated.add(nid)
+            if swap and calls:
+                for nid, (cls, values, needs) in calls.items():
+                    if any(id(v) in swap for v in values):
+                        values = tuple(swap.get(id(v), v) for v in values)
+                        calls[nid] = (cls, values, needs)
+        self.before.clear()
+        if self.awaiting_capture:
+            self._capture_complete()
+
+    # -------------------------------------------------------------------------------- graphs
+    def _param_list(self) -> list[tuple[str, str | None, bool]]:
+        """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
+        return self.names.parameters(self.var_nodes)
+
+    def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:
+        """A function building the graph of ``records`` with today's names and module paths."""
+        return self.names.builder(records, self.refs, self.trace.script, **kwargs)
+
+    def _sweep(self) -> None:
+        """Forget records no later graph can need: dead, and not an ancestor of a live one."""
+        records = self.records
+        keep: set[str] = set()
+        stack = [nid for nid, ref in self.refs.items() if ref() is not None]
+        while stack:
+            nid = stack.pop()
+            if nid in keep:
+                continue
+            keep.add(nid)
+            record = records.get(nid)
+            if record is not None:
+                stack.extend(p for p, _ in record.parents if p not in keep)
+        if len(keep) < len(records):
+            for nid in [n for n in records if n not in keep]:
+                record = records.pop(nid)
+                self.refs.pop(nid, None)
+                if record.var is not None and self.var_nodes.get(record.var) == nid:
+                    del self.var_nodes[record.var]
+            self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
+            self.calls = {k: v for k, v in self.calls.items() if k in records}
+            self.fresh &= keep
+        self.created = {k: v for k, v in self.created.items() if v[0]() is not None}
