@@ -1,4 +1,5 @@
-"""Graph -> DOT -> SVG/PNG: the only place in gradviz that writes DOT.
+"""Graph -> DOT -> SVG/PNG: the only place in gradviz that writes DOT (with its label helper,
+:mod:`gradviz.viz.labels`).
 
 Visual vocabulary (shown in every picture as a legend; close to torchviz's colours):
 
@@ -29,9 +30,13 @@ contaminated are shaded light red; a warning (no gradient, dead ReLU) gets a thi
 and orange text. In the forward view a dashed arrow labelled ``detach()`` joins a detached copy
 to what it was detached from. The legend lists what a picture uses.
 
-Every string that comes from user code goes through :func:`_html` (HTML-escaped, control
-characters dropped, long strings shortened) or :func:`_text` before it reaches DOT, so names
-such as ``<lambda>`` or ``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
+This module assembles the picture (module clusters, edges, the legend, the note about
+collapsed modules) and holds the public API (:func:`build`, :func:`write`, :func:`render`);
+the label tables it places on nodes, module boxes and the legend are built in
+:mod:`gradviz.viz.labels`, which escapes every string that comes from user code
+(:func:`~gradviz.viz.labels.html_text`, :func:`~gradviz.viz.labels.attr_text`: HTML-escaped,
+control characters dropped, long strings shortened), so names such as ``<lambda>`` or
+``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
 The DOT is deterministic: nodes in id order, clusters numbered in order of first use, no
 absolute paths, so golden files can be compared.
 
@@ -41,8 +46,6 @@ wheel; both are run here on the DOT source, and the bytes written atomically to 
 
 from __future__ import annotations
 
-import html
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -55,6 +58,7 @@ import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
 from gradviz.viz.files import atomic_write
+from gradviz.viz.labels import Labels, attr_text, html_text, legend_label, path_and_class
 from gradviz.viz.layout import (
     LayoutError,
     LayoutProgramNotFound,
@@ -63,37 +67,7 @@ from gradviz.viz.layout import (
 )
 from gradviz.viz.live import graph_from_variable
 from gradviz.viz.scene import Group, Mark, Scene, natural_key
-from gradviz.viz.style import (
-    BADGE,
-    COLLAPSED_FILL,
-    CONTAMINATED_FILL,
-    DARK_BINS,
-    DIM_FILL,
-    DIM_LINE,
-    DIM_TEXT,
-    EDGE,
-    FONT,
-    GRAD_EDGE,
-    INPUT_FILL,
-    LOSS_FILL,
-    MAGNITUDE,
-    MARK_FILL,
-    MARK_LINE,
-    MODULE_LINE,
-    NAN_FILL,
-    NAN_LINE,
-    OP_FILL,
-    PARAM_FILL,
-    WARN_LINE,
-    bad_text,
-    clean,
-    grad_norm,
-    is_bad,
-    number,
-    shape_text,
-    stats_text,
-    value_summary,
-)
+from gradviz.viz.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -161,21 +135,6 @@ class Rendered:
     note: str
 
 
-# ------------------------------------------------------------------------------ formatting
-
-
-def _html(value: Any, limit: int = 48) -> str:
-    """A user string as HTML-label text: escaped, no control characters, shortened."""
-    # A backslash would start a Graphviz escape (\N is the node id) even in HTML labels, with
-    # or without an entity; a zero-width space after it keeps the text and breaks the escape.
-    return html.escape(clean(value, limit), quote=True).replace("\\", "&#92;&#8203;")
-
-
-def _text(value: Any, limit: int = 400) -> str:
-    """A user string as an escaped DOT attribute value (tooltips)."""
-    return graphviz.escape(clean(value, limit))
-
-
 # ------------------------------------------------------------------------------ build
 def build(
     graph: nx.DiGraph,
@@ -204,6 +163,8 @@ def build(
 
 
 class _Builder:
+    """One picture: drawn ids, collapsed modules, clusters, edges and the legend."""
+
     def __init__(
         self,
         scene: Scene,
@@ -229,7 +190,7 @@ class _Builder:
         self.groups: dict[tuple[str, ...], Group] = {}
         self.ids: dict[Any, str] = {}
         self._assign()
-        self.bins = self._magnitude_bins()
+        self.labels = Labels(scene, self.marks)
         self.beside = self._beside()
         # Parameters alternate left and right of their op (weight left, bias right); the flat
         # edges that point the other way are pinned by an invisible edge and do not constrain.
@@ -268,35 +229,8 @@ class _Builder:
             return parts[: self.depth]
         return parts
 
-    def _magnitude_bins(self) -> tuple[float, float] | None:
-        """log10 range of the non-zero, finite gradient norms drawn (None: nothing to colour)."""
-        if not self.backward:
-            return None
-        logs = []
-        for n in self.scene.nodes:
-            if n == self.scene.root:  # the loss's own gradient (1) would stretch the scale
-                continue
-            norm = grad_norm(self.graph.nodes[n].get("grad"))
-            if norm is not None and norm > 0 and math.isfinite(norm):
-                logs.append(math.log10(norm))
-        if not logs:
-            return None
-        return min(logs), max(logs)
-
-    def _fill_for(self, norm: float) -> tuple[str, str]:
-        """(fill, font colour) of a non-zero finite gradient norm."""
-        lo, hi = self.bins or (0.0, 0.0)
-        if hi - lo < 1e-12:
-            index = len(MAGNITUDE) // 2
-        else:
-            pos = (math.log10(norm) - lo) / (hi - lo)
-            index = min(len(MAGNITUDE) - 1, max(0, int(pos * len(MAGNITUDE))))
-        font = "white" if index >= len(MAGNITUDE) - DARK_BINS else "black"
-        return MAGNITUDE[index], font
-
     # ----------------------------------------------------------------------- drawing
     def draw(self) -> Drawing:
-        g = self.graph
         title = self._title()
         dot = Drawing(
             name=self.view,
@@ -326,6 +260,7 @@ class _Builder:
         items: dict[tuple[str, ...], list[tuple[str, dict[str, str]]]] = {(): []}
         order: list[tuple[str, ...]] = [()]
         done_groups = set()
+        groups = {group.id: group for group in self.groups.values()}
         for n in self.scene.nodes:
             path = self._cluster_path(n)
             for k in range(1, len(path) + 1):
@@ -334,25 +269,23 @@ class _Builder:
                     order.append(path[:k])
             rep = self.rep[n]
             if rep == self.ids[n]:
-                items[path].append((rep, self._node_attrs(n)))
+                items[path].append((rep, self.labels.node(n)))
             elif rep not in done_groups:
                 done_groups.add(rep)
-                group = next(gr for gr in self.groups.values() if gr.id == rep)
-                items[path].append((rep, self._group_attrs(group)))
+                items[path].append((rep, self.labels.group(groups[rep])))
         children: dict[tuple[str, ...], list[tuple[str, ...]]] = {p: [] for p in order}
         for path in order[1:]:
             children[path[:-1]].append(path)
         numbers = {path: i for i, path in enumerate(order)}
-        beside = self.beside
 
         def emit(target: graphviz.Digraph, path: tuple[str, ...]) -> None:
             for node_id, attrs in items[path]:
                 target.node(node_id, **attrs)
             for node_id, _ in items[path]:
-                if node_id in beside:
+                if node_id in self.beside:
                     with target.subgraph() as row:
                         row.attr(rank="same")
-                        for member in (node_id, *beside[node_id]):
+                        for member in (node_id, *self.beside[node_id]):
                             row.node(member)
             for child in children[path]:
                 with target.subgraph(name=f"cluster_{numbers[child]}") as sub:
@@ -361,14 +294,10 @@ class _Builder:
 
         emit(dot, ())
         self._edges(dot)
-        levels = {m.level for n in self.scene.nodes for m in self.marks.get(n, ())}
-        if any(g.nodes[n].get("detached_from") in self.scene.selected for n in self.scene.nodes):
-            levels.add("detach")
-        _legend(dot, self.view, self.bins, levels)
-        drawn = len(items) and sum(len(v) for v in items.values())
+        self._legend(dot)
         dot.depth = self.depth
         dot.auto_collapsed = self.auto
-        dot.node_count = drawn
+        dot.node_count = sum(len(v) for v in items.values())
         stands: dict[str, list[Any]] = {}
         for n in self.scene.nodes:
             stands.setdefault(self.rep[n], []).append(n)
@@ -382,8 +311,30 @@ class _Builder:
             )
             if self.scene.count(self.depth) > self.max_nodes:
                 dot.note += " (still over the budget: the layout may take a while)"
-        del g
         return dot
+
+    def _legend(self, dot: graphviz.Digraph) -> None:
+        """A small cluster with one table node explaining the picture's vocabulary (and the
+        check's marks drawn in it)."""
+        levels = {m.level for n in self.scene.nodes for m in self.marks.get(n, ())}
+        g = self.graph
+        if any(g.nodes[n].get("detached_from") in self.scene.selected for n in self.scene.nodes):
+            levels.add("detach")
+        with dot.subgraph(name="cluster_legend") as legend:
+            legend.attr(
+                label="<<b>legend</b>>",
+                style="rounded",
+                color="#9e9e9e",
+                fontname=FONT,
+                fontsize="10",
+            )
+            legend.node(
+                "legend",
+                label=legend_label(self.view, self.labels.bins, levels),
+                shape="plain",
+                style="",
+                fillcolor="white",
+            )
 
     def _beside(self) -> dict[str, list[str]]:
         """Parameters drawn on the same rank as the one op that uses them (in its module), so
@@ -415,21 +366,21 @@ class _Builder:
         parts = []
         script = g.get("script")
         if script:
-            parts.append(f"<b>{_html(os.path.basename(str(script)))}</b>")
+            parts.append(f"<b>{html_text(os.path.basename(str(script)))}</b>")
         root_class = self.scene.modules.get("")
         if root_class:
-            parts.append(_html(root_class))
+            parts.append(html_text(root_class))
         what = "forward" if not self.backward else "backward: gradient flow from the loss"
         parts.append(what)
         if g.get("pass") is not None:
-            parts.append(f"pass {_html(g.get('pass'))}")
+            parts.append(f"pass {html_text(g.get('pass'))}")
         if self.depth is not None:
             parts.append(f"depth {self.depth}")
         return "  |  ".join(parts)
 
     def _module_label(self, path: tuple[str, ...]) -> str:
         dotted = ".".join(path)
-        return _path_and_class(dotted, self.scene.modules.get(dotted))
+        return path_and_class(dotted, self.scene.modules.get(dotted))
 
     def _edges(self, dot: graphviz.Digraph) -> None:
         g = self.graph
@@ -451,7 +402,7 @@ class _Builder:
             attrs: dict[str, str] = {}
             arg = g.edges[parent, child].get("arg")
             if arg is not None and not grouped:
-                attrs["tooltip"] = _text(f"argument {arg}")
+                attrs["tooltip"] = attr_text(f"argument {arg}")
             if g.nodes[parent].get("kind", "op") == "op" or grouped:
                 # the op-to-op chain is the spine of the picture: keep it straight, let the
                 # leaves (parameters, inputs) hang off to the sides
@@ -490,174 +441,7 @@ class _Builder:
                     tooltip="detach(): same values, no gradient flows back",
                 )
 
-    # ----------------------------------------------------------------------- nodes
-    def _node_attrs(self, n: Any) -> dict[str, str]:
-        a = self.graph.nodes[n]
-        kind = a.get("kind") or ("op" if a.get("op") else "input")
-        is_root = n == self.scene.root
-        dimmed = not a.get("requires_grad", True) and (self.backward or kind != "input")
-        title = _node_title(a, kind)
-        lines: list[str] = []
-        attrs: dict[str, str] = {"tooltip": _text(self._tooltip(n, a, kind))}
-        header_bg = None
-        fill = {"input": INPUT_FILL, "param": PARAM_FILL}.get(kind, OP_FILL)
-        font = "black"
-        if kind != "op":
-            attrs["style"] = "filled,rounded"
-        if is_root:
-            fill = LOSS_FILL
-            attrs["penwidth"] = "2"
-        lines.append(f"{shape_text(a.get('shape'))} {_html(a.get('dtype') or '', 16)}".strip())
-        if not self.backward:
-            summary = value_summary(a.get("value"), a.get("shape"))
-            if summary:
-                lines.append(summary)
-            bad = bad_text(a.get("value"))
-            if bad:
-                lines.append(f'<font color="{NAN_LINE}"><b>{bad}</b></font>')
-                attrs.update(color=NAN_LINE, penwidth="2")
-            badge = None
-        else:
-            badge = a.get("step")
-            grad = a.get("grad", _UNKNOWN)
-            if kind == "param":
-                header_bg = PARAM_FILL
-            if is_root:
-                header_bg = LOSS_FILL
-                summary = value_summary(a.get("value"), a.get("shape"))
-                lines.append(summary.replace("value", "loss", 1))
-                if is_bad(a.get("value")):
-                    lines.append(
-                        f'<font color="{NAN_LINE}"><b>{bad_text(a.get("value"))}</b></font>'
-                    )
-                    attrs["color"] = NAN_LINE
-            if grad is _UNKNOWN:
-                fill = fill if is_root else "white"
-            elif is_bad(grad):
-                fill, font = NAN_FILL, "white"
-                attrs.update(color=NAN_LINE, penwidth="2")
-                lines.append(f"<b>grad has {bad_text(grad)}</b>")
-            elif grad is None:
-                if a.get("requires_grad", True):
-                    fill = "white"
-                    attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
-                    lines.append("no grad (not computed)")
-            else:
-                norm = grad_norm(grad) or 0.0
-                if norm == 0:
-                    fill = "white"
-                    lines.append("<b>grad = 0</b>")
-                else:
-                    if not is_root:
-                        fill, font = self._fill_for(norm)
-                    lines.append(f"|grad| {number(norm)}")
-                if a.get("accumulated"):
-                    fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
-                    lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
-            update = a.get("update")
-            if kind == "param" and update:
-                lines.append(f"update/weight {number(update.get('ratio'))}")
-        if dimmed:
-            fill, font = DIM_FILL, DIM_TEXT
-            attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
-            header_bg = None
-            lines.append("requires_grad=False")
-        for mark in self.marks.get(n, ()):
-            fill, font = _apply_mark(mark, attrs, lines, fill, font)
-        attrs["fillcolor"] = fill
-        if font != "black":
-            attrs["fontcolor"] = font
-        attrs["label"] = _table(title, lines, badge, header_bg)
-        return attrs
 
-    def _group_attrs(self, group: Group) -> dict[str, str]:
-        g = self.graph
-        members = set(group.members)
-        ops = [m for m in group.members if g.nodes[m].get("kind", "op") == "op"]
-        params = [m for m in group.members if g.nodes[m].get("kind") == "param"]
-        ins = _ordered_shapes(
-            g.nodes[p].get("shape")
-            for m in group.members
-            for p in sorted(g.predecessors(m), key=natural_key)
-            if p in self.scene.selected and p not in members
-        )
-        outs = _ordered_shapes(
-            g.nodes[m].get("shape")
-            for m in group.members
-            if m == self.scene.root
-            or any(c in self.scene.selected and c not in members for c in g.successors(m))
-        )
-        cls = self.scene.modules.get(group.path)
-        title = _path_and_class(group.path, cls)
-        lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
-        lines.append(f"in {_html(', '.join(ins) or '-')}")
-        lines.append(f"out {_html(', '.join(outs) or '-')}")
-        attrs = {
-            "shape": "box3d",
-            "fillcolor": COLLAPSED_FILL,
-            "tooltip": _text(f"module {group.path} collapsed: {len(group.members)} nodes"),
-        }
-        font = "black"
-        if self.root_in(members):
-            attrs.update(fillcolor=LOSS_FILL, penwidth="2")
-        if self.backward:
-            grads = [g.nodes[m].get("grad") for m in (params or ops)]
-            steps = [
-                g.nodes[m].get("step") for m in group.members if g.nodes[m].get("step") is not None
-            ]
-            if steps:
-                lines.append(f"steps #{min(steps)}-#{max(steps)}")
-            if any(is_bad(s) for s in grads):
-                attrs.update(fillcolor=NAN_FILL, color=NAN_LINE, penwidth="2")
-                font = "white"
-                lines.append("<b>NaN/Inf in gradients</b>")
-            else:
-                norms = [grad_norm(s) for s in grads if s is not None and s is not _UNKNOWN]
-                norms = [x for x in norms if x is not None]
-                if norms:
-                    total = math.sqrt(sum(x * x for x in norms))
-                    what = "params" if params else "max"
-                    shown = total if params else max(norms)
-                    lines.append(f"|grad| {what} {number(shown)}")
-                    if shown > 0 and not self.root_in(members):
-                        attrs["fillcolor"], font = self._fill_for(shown)
-        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != "ok"]
-        serious = [m for m in marked if m.level in ("error", "birth")]
-        if serious:
-            attrs.update(fillcolor=MARK_FILL, color=MARK_LINE, penwidth="3")
-            font = "white"
-        if serious or any(m.level == "warning" for m in marked):
-            attrs.update(color=MARK_LINE if serious else WARN_LINE, penwidth="3")
-            first = (serious or marked)[0]
-            lines += _mark_lines(first.text) + (
-                [f"and {len(marked) - 1} more"] if len(marked) > 1 else []
-            )
-        if font != "black":
-            attrs["fontcolor"] = font
-        attrs["label"] = _table(title, lines, None, None)
-        return attrs
-
-    def root_in(self, members: set) -> bool:
-        return self.scene.root in members
-
-    def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
-        bits = [f"{clean(n)}: {kind}"]
-        if a.get("op"):
-            bits.append(f"op {a.get('op')}")
-        if a.get("name"):
-            bits.append(f"name {a.get('name')}")
-        if a.get("module"):
-            bits.append(f"module {a.get('module')}")
-        if a.get("source"):
-            bits.append(f"at {a.get('source')}")
-        bits.append(f"value: {stats_text(a.get('value'))}")
-        if self.backward:
-            grad = a.get("grad", _UNKNOWN)
-            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else stats_text(grad)))
-        return " | ".join(bits)
-
-
-_UNKNOWN = object()
 _CLUSTER_ATTRS = {
     "style": "rounded,dashed",
     "color": MODULE_LINE,
@@ -675,152 +459,6 @@ def _dashed(attrs: Mapping[str, str]) -> str:
 
 def _arg_key(arg: Any) -> tuple:
     return (0, arg, "") if isinstance(arg, int) else (1, 0, str(arg))
-
-
-def _node_title(a: Mapping[str, Any], kind: str) -> str:
-    name = a.get("name")
-    if kind == "op":
-        op = f"<b>{_html(a.get('op') or '?', 32)}</b>"
-        return f"{_html(name, 32)} = {op}" if name else op
-    if kind == "param":
-        return f"<b>{_html(name or 'parameter')}</b>"
-    return f"<b>{_html(name)}</b>" if name else "input"
-
-
-def _path_and_class(path: str, cls: str | None) -> str:
-    """``<b>fc1</b>: Linear``; just the path when the class adds nothing (a loss module that
-    the tracer names after its class)."""
-    text = f"<b>{_html(path)}</b>"
-    return text + (f": {_html(cls)}" if cls and cls != path else "")
-
-
-def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
-    out: list[str] = []
-    for shape in shapes:
-        text = shape_text(shape)
-        if text not in out:
-            out.append(text)
-    return out[:3] + (["..."] if len(out) > 3 else [])
-
-
-def _table(title: str, lines: list[str], badge: Any, header_bg: str | None) -> str:
-    """An HTML-like label: a title row (with the step badge) over small-print lines."""
-    cells = []
-    if badge is not None:
-        cells.append(f'<td bgcolor="{BADGE}"><font color="white"><b>#{int(badge)}</b></font></td>')
-    head_attr = f' bgcolor="{header_bg}"' if header_bg else ""
-    if header_bg:
-        title = f'<font color="black">{title}</font>'
-    cells.append(f"<td{head_attr}>{title}</td>")
-    span = len(cells)
-    rows = [f"<tr>{''.join(cells)}</tr>"]
-    for line in lines:
-        rows.append(f'<tr><td colspan="{span}"><font point-size="9">{line}</font></td></tr>')
-    table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
-    return f"<{table}{''.join(rows)}</table>>"
-
-
-def _mark_lines(text: str, width: int = 44) -> list[str]:
-    """A mark's text as escaped label lines of at most ``width`` characters."""
-    lines: list[str] = []
-    for word in str(text).split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return [_html(line, width + 8) for line in lines[:4]]
-
-
-def _apply_mark(
-    mark: Mark, attrs: dict[str, str], lines: list[str], fill: str, font: str
-) -> tuple[str, str]:
-    """Draw one check finding on a node; returns the new (fill, font colour)."""
-    text = _mark_lines(mark.text)
-    if mark.level in ("error", "birth"):
-        attrs.update(color=MARK_LINE, penwidth="3")
-        fill, font = MARK_FILL, "white"
-        lines += [f"<b>{line}</b>" for line in text]
-    elif mark.level == "contaminated":
-        if fill != NAN_FILL:
-            fill, font = CONTAMINATED_FILL, "black"
-        lines += text
-    elif mark.level == "warning":
-        attrs.update(color=WARN_LINE, penwidth="3")
-        if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
-            lines += [f"<b>{line}</b>" for line in text]
-        else:
-            lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
-    else:
-        lines += text
-    return fill, font
-
-
-def _legend(
-    dot: graphviz.Digraph,
-    view: str,
-    bins: tuple[float, float] | None,
-    marks: Iterable[str] = (),
-) -> None:
-    """A small cluster with one table node explaining the picture's vocabulary (and the
-    check's marks drawn in it)."""
-
-    def row(colour: str, text: str, swatch_text: str = "") -> str:
-        return (
-            f'<tr><td bgcolor="{colour}" border="1" width="26">{swatch_text}</td>'
-            f'<td align="left"><font point-size="9">{text}</font></td></tr>'
-        )
-
-    rows = [
-        row(INPUT_FILL, "input"),
-        row(PARAM_FILL, "parameter (module path, shape)"),
-        row(OP_FILL, "op: output shape, dtype" + (", mean, std" if view == "forward" else "")),
-        row(LOSS_FILL, "loss"),
-        row(DIM_FILL, '<font color="#8c8c8c">dimmed: requires_grad=False</font>'),
-    ]
-    if view == "backward":
-        rows.append(row(BADGE, "backward step, in order", '<font color="white">#n</font>'))
-        if bins is not None:
-            lo, hi = bins
-            width = (hi - lo) / len(MAGNITUDE)
-            for i, colour in enumerate(MAGNITUDE):
-                if hi - lo < 1e-12:
-                    if i != len(MAGNITUDE) // 2:
-                        continue
-                    text = f"|grad| {number(10**lo)}"
-                else:
-                    low, high = 10 ** (lo + i * width), 10 ** (lo + (i + 1) * width)
-                    text = f"|grad| {number(low)} to {number(high)}"
-                rows.append(row(colour, text + (" (log scale)" if i == 0 else "")))
-        rows.append(row(NAN_FILL, "NaN or Inf in the gradient"))
-        rows.append(row("white", "grad = 0: computed, all zero"))
-        rows.append(row("white", "no grad: not computed (dashed)", "- -"))
-        rows.append(row("white", "arrows: gradient flow, loss to parameters", "&#8595;"))
-    else:
-        rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
-        rows.append(row("white", "arrows: data flow", "&#8595;"))
-    marks = set(marks)
-    if view == "forward" and "detach" in marks:
-        rows.append(row("white", "dashed arrow: detach() (no gradient)", "- -"))
-    if "error" in marks:
-        rows.append(row(MARK_FILL, "<b>check failed</b>"))
-    if "birth" in marks:
-        rows.append(row(MARK_FILL, "<b>NaN/Inf born here</b>"))
-    if "contaminated" in marks:
-        rows.append(row(CONTAMINATED_FILL, "carries the NaN/Inf on"))
-    if "warning" in marks:
-        rows.append(
-            row("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>')
-        )
-    label = (
-        '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
-        + "".join(rows)
-        + "</table>>"
-    )
-    with dot.subgraph(name="cluster_legend") as legend:
-        legend.attr(
-            label="<<b>legend</b>>", style="rounded", color="#9e9e9e", fontname=FONT, fontsize="10"
-        )
-        legend.node("legend", label=label, shape="plain", style="", fillcolor="white")
 
 
 # ------------------------------------------------------------------------------ writing

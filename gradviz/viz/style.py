@@ -1,7 +1,8 @@
 """gradviz's visual vocabulary and the text on its pictures: colours, numbers, shapes, statistics.
 
 The vocabulary is documented in :mod:`gradviz.viz.render` and drawn as each picture's legend.
-Nothing here knows DOT; :mod:`gradviz.viz.render` escapes and places this text.
+Nothing here knows DOT; :mod:`gradviz.viz.labels` escapes this text into label tables and
+:mod:`gradviz.viz.render` places them.
 """
 
 from __future__ import annotations

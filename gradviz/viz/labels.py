@@ -1,0 +1,414 @@
+"""The HTML-like labels of :mod:`gradviz.viz.render`: node and module tables, and the legend.
+
+:mod:`gradviz.viz.render` assembles the graph (clusters, edges, the legend cluster) and owns the
+visual vocabulary's documentation; this module builds the label tables and node attributes it
+places. Every string that comes from user code goes through :func:`html_text` (HTML-escaped,
+control characters dropped, long strings shortened) or :func:`attr_text` (a plain DOT
+attribute, for tooltips) before it reaches a label.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import graphviz
+
+from gradviz.viz.scene import Group, Mark, Scene, natural_key
+from gradviz.viz.style import (
+    BADGE,
+    COLLAPSED_FILL,
+    CONTAMINATED_FILL,
+    DARK_BINS,
+    DIM_FILL,
+    DIM_LINE,
+    DIM_TEXT,
+    INPUT_FILL,
+    LOSS_FILL,
+    MAGNITUDE,
+    MARK_FILL,
+    MARK_LINE,
+    NAN_FILL,
+    NAN_LINE,
+    OP_FILL,
+    PARAM_FILL,
+    WARN_LINE,
+    bad_text,
+    clean,
+    grad_norm,
+    is_bad,
+    number,
+    shape_text,
+    stats_text,
+    value_summary,
+)
+
+__all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class"]
+
+#: a node without a ``grad`` attribute: not recorded (a live Variable's interior), unlike
+#: ``grad=None``, recorded as not computed
+_UNKNOWN = object()
+
+
+def html_text(value: Any, limit: int = 48) -> str:
+    """A user string as HTML-label text: escaped, no control characters, shortened."""
+    # A backslash would start a Graphviz escape (\N is the node id) even in HTML labels, with
+    # or without an entity; a zero-width space after it keeps the text and breaks the escape.
+    return html.escape(clean(value, limit), quote=True).replace("\\", "&#92;&#8203;")
+
+
+def attr_text(value: Any, limit: int = 400) -> str:
+    """A user string as an escaped DOT attribute value (tooltips)."""
+    return graphviz.escape(clean(value, limit))
+
+
+def path_and_class(path: str, cls: str | None) -> str:
+    """``<b>fc1</b>: Linear``; just the path when the class adds nothing (a loss module that
+    the tracer names after its class)."""
+    text = f"<b>{html_text(path)}</b>"
+    return text + (f": {html_text(cls)}" if cls and cls != path else "")
+
+
+# ------------------------------------------------------------------------------ nodes
+class Labels:
+    """Labels and node attributes (fill, border, tooltip) of one picture.
+
+    ``marks`` holds the check findings drawn in this view only; ``bins`` is the log10 range of
+    the gradient norms that the magnitude colours span (None: nothing to colour).
+    """
+
+    def __init__(self, scene: Scene, marks: Mapping[Any, list[Mark]]) -> None:
+        self.scene = scene
+        self.graph = scene.graph
+        self.backward = scene.view == "backward"
+        self.marks = marks
+        self.bins = self._magnitude_bins()
+
+    def _magnitude_bins(self) -> tuple[float, float] | None:
+        """log10 range of the non-zero, finite gradient norms drawn (None: nothing to colour)."""
+        if not self.backward:
+            return None
+        logs = []
+        for n in self.scene.nodes:
+            if n == self.scene.root:  # the loss's own gradient (1) would stretch the scale
+                continue
+            norm = grad_norm(self.graph.nodes[n].get("grad"))
+            if norm is not None and norm > 0 and math.isfinite(norm):
+                logs.append(math.log10(norm))
+        if not logs:
+            return None
+        return min(logs), max(logs)
+
+    def _fill_for(self, norm: float) -> tuple[str, str]:
+        """(fill, font colour) of a non-zero finite gradient norm."""
+        lo, hi = self.bins or (0.0, 0.0)
+        if hi - lo < 1e-12:
+            index = len(MAGNITUDE) // 2
+        else:
+            pos = (math.log10(norm) - lo) / (hi - lo)
+            index = min(len(MAGNITUDE) - 1, max(0, int(pos * len(MAGNITUDE))))
+        font = "white" if index >= len(MAGNITUDE) - DARK_BINS else "black"
+        return MAGNITUDE[index], font
+
+    def node(self, n: Any) -> dict[str, str]:
+        """The attributes of graph node ``n`` drawn on its own."""
+        a = self.graph.nodes[n]
+        kind = a.get("kind") or ("op" if a.get("op") else "input")
+        is_root = n == self.scene.root
+        dimmed = not a.get("requires_grad", True) and (self.backward or kind != "input")
+        title = _node_title(a, kind)
+        lines: list[str] = []
+        attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
+        header_bg = None
+        fill = {"input": INPUT_FILL, "param": PARAM_FILL}.get(kind, OP_FILL)
+        font = "black"
+        if kind != "op":
+            attrs["style"] = "filled,rounded"
+        if is_root:
+            fill = LOSS_FILL
+            attrs["penwidth"] = "2"
+        lines.append(f"{shape_text(a.get('shape'))} {html_text(a.get('dtype') or '', 16)}".strip())
+        if not self.backward:
+            summary = value_summary(a.get("value"), a.get("shape"))
+            if summary:
+                lines.append(summary)
+            if is_bad(a.get("value")):
+                lines.append(_bad_line(a.get("value")))
+                attrs.update(color=NAN_LINE, penwidth="2")
+            badge = None
+        else:
+            badge = a.get("step")
+            grad = a.get("grad", _UNKNOWN)
+            if kind == "param":
+                header_bg = PARAM_FILL
+            if is_root:
+                header_bg = LOSS_FILL
+                summary = value_summary(a.get("value"), a.get("shape"))
+                lines.append(summary.replace("value", "loss", 1))
+                if is_bad(a.get("value")):
+                    lines.append(_bad_line(a.get("value")))
+                    attrs["color"] = NAN_LINE
+            if grad is _UNKNOWN:
+                fill = fill if is_root else "white"
+            elif is_bad(grad):
+                fill, font = NAN_FILL, "white"
+                attrs.update(color=NAN_LINE, penwidth="2")
+                lines.append(f"<b>grad has {bad_text(grad)}</b>")
+            elif grad is None:
+                if a.get("requires_grad", True):
+                    fill = "white"
+                    attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
+                    lines.append("no grad (not computed)")
+            else:
+                norm = grad_norm(grad) or 0.0
+                if norm == 0:
+                    fill = "white"
+                    lines.append("<b>grad = 0</b>")
+                else:
+                    if not is_root:
+                        fill, font = self._fill_for(norm)
+                    lines.append(f"|grad| {number(norm)}")
+                if a.get("accumulated"):
+                    fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
+                    lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+            update = a.get("update")
+            if kind == "param" and update:
+                lines.append(f"update/weight {number(update.get('ratio'))}")
+        if dimmed:
+            fill, font = DIM_FILL, DIM_TEXT
+            attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
+            header_bg = None
+            lines.append("requires_grad=False")
+        for mark in self.marks.get(n, ()):
+            fill, font = _apply_mark(mark, attrs, lines, fill, font)
+        attrs["fillcolor"] = fill
+        if font != "black":
+            attrs["fontcolor"] = font
+        attrs["label"] = _table(title, lines, badge, header_bg)
+        return attrs
+
+    def group(self, group: Group) -> dict[str, str]:
+        """The attributes of a collapsed module's box."""
+        g = self.graph
+        members = set(group.members)
+        holds_root = self.scene.root in members
+        ops = [m for m in group.members if g.nodes[m].get("kind", "op") == "op"]
+        params = [m for m in group.members if g.nodes[m].get("kind") == "param"]
+        ins = _ordered_shapes(
+            g.nodes[p].get("shape")
+            for m in group.members
+            for p in sorted(g.predecessors(m), key=natural_key)
+            if p in self.scene.selected and p not in members
+        )
+        outs = _ordered_shapes(
+            g.nodes[m].get("shape")
+            for m in group.members
+            if m == self.scene.root
+            or any(c in self.scene.selected and c not in members for c in g.successors(m))
+        )
+        title = path_and_class(group.path, self.scene.modules.get(group.path))
+        lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
+        lines.append(f"in {html_text(', '.join(ins) or '-')}")
+        lines.append(f"out {html_text(', '.join(outs) or '-')}")
+        attrs = {
+            "shape": "box3d",
+            "fillcolor": COLLAPSED_FILL,
+            "tooltip": attr_text(f"module {group.path} collapsed: {len(group.members)} nodes"),
+        }
+        font = "black"
+        if holds_root:
+            attrs.update(fillcolor=LOSS_FILL, penwidth="2")
+        if self.backward:
+            grads = [g.nodes[m].get("grad") for m in (params or ops)]
+            steps = [
+                g.nodes[m].get("step") for m in group.members if g.nodes[m].get("step") is not None
+            ]
+            if steps:
+                lines.append(f"steps #{min(steps)}-#{max(steps)}")
+            if any(is_bad(s) for s in grads):
+                attrs.update(fillcolor=NAN_FILL, color=NAN_LINE, penwidth="2")
+                font = "white"
+                lines.append("<b>NaN/Inf in gradients</b>")
+            else:
+                norms = [grad_norm(s) for s in grads if s is not None and s is not _UNKNOWN]
+                norms = [x for x in norms if x is not None]
+                if norms:
+                    total = math.sqrt(sum(x * x for x in norms))
+                    what = "params" if params else "max"
+                    shown = total if params else max(norms)
+                    lines.append(f"|grad| {what} {number(shown)}")
+                    if shown > 0 and not holds_root:
+                        attrs["fillcolor"], font = self._fill_for(shown)
+        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != "ok"]
+        serious = [m for m in marked if m.level in ("error", "birth")]
+        if serious:
+            attrs.update(fillcolor=MARK_FILL, color=MARK_LINE, penwidth="3")
+            font = "white"
+        elif any(m.level == "warning" for m in marked):
+            attrs.update(color=WARN_LINE, penwidth="3")
+        if serious or any(m.level == "warning" for m in marked):
+            first = (serious or marked)[0]
+            lines += _mark_lines(first.text) + (
+                [f"and {len(marked) - 1} more"] if len(marked) > 1 else []
+            )
+        if font != "black":
+            attrs["fontcolor"] = font
+        attrs["label"] = _table(title, lines, None, None)
+        return attrs
+
+    def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
+        bits = [f"{clean(n)}: {kind}"]
+        if a.get("op"):
+            bits.append(f"op {a.get('op')}")
+        if a.get("name"):
+            bits.append(f"name {a.get('name')}")
+        if a.get("module"):
+            bits.append(f"module {a.get('module')}")
+        if a.get("source"):
+            bits.append(f"at {a.get('source')}")
+        bits.append(f"value: {stats_text(a.get('value'))}")
+        if self.backward:
+            grad = a.get("grad", _UNKNOWN)
+            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else stats_text(grad)))
+        return " | ".join(bits)
+
+
+def _dashed(attrs: Mapping[str, str]) -> str:
+    style = attrs.get("style", "filled")
+    return style if "dashed" in style else style + ",dashed"
+
+
+def _bad_line(stats: Mapping[str, Any] | None) -> str:
+    """The NaN/Inf count of a value, in bold dark red."""
+    return f'<font color="{NAN_LINE}"><b>{bad_text(stats)}</b></font>'
+
+
+def _node_title(a: Mapping[str, Any], kind: str) -> str:
+    name = a.get("name")
+    if kind == "op":
+        op = f"<b>{html_text(a.get('op') or '?', 32)}</b>"
+        return f"{html_text(name, 32)} = {op}" if name else op
+    if kind == "param":
+        return f"<b>{html_text(name or 'parameter')}</b>"
+    return f"<b>{html_text(name)}</b>" if name else "input"
+
+
+def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for shape in shapes:
+        text = shape_text(shape)
+        if text not in out:
+            out.append(text)
+    return out[:3] + (["..."] if len(out) > 3 else [])
+
+
+def _table(title: str, lines: list[str], badge: Any, header_bg: str | None) -> str:
+    """An HTML-like label: a title row (with the step badge) over small-print lines."""
+    cells = []
+    if badge is not None:
+        cells.append(f'<td bgcolor="{BADGE}"><font color="white"><b>#{int(badge)}</b></font></td>')
+    head_attr = f' bgcolor="{header_bg}"' if header_bg else ""
+    if header_bg:
+        title = f'<font color="black">{title}</font>'
+    cells.append(f"<td{head_attr}>{title}</td>")
+    span = len(cells)
+    rows = [f"<tr>{''.join(cells)}</tr>"]
+    for line in lines:
+        rows.append(f'<tr><td colspan="{span}"><font point-size="9">{line}</font></td></tr>')
+    table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
+    return f"<{table}{''.join(rows)}</table>>"
+
+
+def _mark_lines(text: str, width: int = 44) -> list[str]:
+    """A mark's text as escaped label lines of at most ``width`` characters."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return [html_text(line, width + 8) for line in lines[:4]]
+
+
+def _apply_mark(
+    mark: Mark, attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    """Draw one check finding on a node; returns the new (fill, font colour)."""
+    text = _mark_lines(mark.text)
+    if mark.level in ("error", "birth"):
+        attrs.update(color=MARK_LINE, penwidth="3")
+        fill, font = MARK_FILL, "white"
+        lines += [f"<b>{line}</b>" for line in text]
+    elif mark.level == "contaminated":
+        if fill != NAN_FILL:
+            fill, font = CONTAMINATED_FILL, "black"
+        lines += text
+    elif mark.level == "warning":
+        attrs.update(color=WARN_LINE, penwidth="3")
+        if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
+            lines += [f"<b>{line}</b>" for line in text]
+        else:
+            lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
+    else:
+        lines += text
+    return fill, font
+
+
+# ------------------------------------------------------------------------------ legend
+def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[str] = ()) -> str:
+    """The legend's table: the picture's vocabulary, and the check's marks drawn in it."""
+
+    def row(colour: str, text: str, swatch_text: str = "") -> str:
+        return (
+            f'<tr><td bgcolor="{colour}" border="1" width="26">{swatch_text}</td>'
+            f'<td align="left"><font point-size="9">{text}</font></td></tr>'
+        )
+
+    rows = [
+        row(INPUT_FILL, "input"),
+        row(PARAM_FILL, "parameter (module path, shape)"),
+        row(OP_FILL, "op: output shape, dtype" + (", mean, std" if view == "forward" else "")),
+        row(LOSS_FILL, "loss"),
+        row(DIM_FILL, f'<font color="{DIM_TEXT}">dimmed: requires_grad=False</font>'),
+    ]
+    if view == "backward":
+        rows.append(row(BADGE, "backward step, in order", '<font color="white">#n</font>'))
+        if bins is not None:
+            lo, hi = bins
+            width = (hi - lo) / len(MAGNITUDE)
+            for i, colour in enumerate(MAGNITUDE):
+                if hi - lo < 1e-12:
+                    if i != len(MAGNITUDE) // 2:
+                        continue
+                    text = f"|grad| {number(10**lo)}"
+                else:
+                    low, high = 10 ** (lo + i * width), 10 ** (lo + (i + 1) * width)
+                    text = f"|grad| {number(low)} to {number(high)}"
+                rows.append(row(colour, text + (" (log scale)" if i == 0 else "")))
+        rows.append(row(NAN_FILL, "NaN or Inf in the gradient"))
+        rows.append(row("white", "grad = 0: computed, all zero"))
+        rows.append(row("white", "no grad: not computed (dashed)", "- -"))
+        rows.append(row("white", "arrows: gradient flow, loss to parameters", "&#8595;"))
+    else:
+        rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
+        rows.append(row("white", "arrows: data flow", "&#8595;"))
+    marks = set(marks)
+    if view == "forward" and "detach" in marks:
+        rows.append(row("white", "dashed arrow: detach() (no gradient)", "- -"))
+    if "error" in marks:
+        rows.append(row(MARK_FILL, "<b>check failed</b>"))
+    if "birth" in marks:
+        rows.append(row(MARK_FILL, "<b>NaN/Inf born here</b>"))
+    if "contaminated" in marks:
+        rows.append(row(CONTAMINATED_FILL, "carries the NaN/Inf on"))
+    if "warning" in marks:
+        rows.append(
+            row("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>')
+        )
+    return (
+        '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
+        + "".join(rows)
+        + "</table>>"
+    )
