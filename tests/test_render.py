@@ -21,7 +21,7 @@ import pytest
 from gradviz.viz import layout as L
 from gradviz.viz import render as R
 from gradviz.viz import style as S
-from gradviz.viz.scene import natural_key
+from gradviz.viz.scene import Mark, natural_key
 
 GOLDEN = Path(__file__).parent / "golden"
 EVIL = '<script>"&{}|'
@@ -395,6 +395,33 @@ def test_user_strings_are_escaped_and_svg_is_valid_xml(tmp_path, view):
     assert EVIL in text  # drawn as text, literally
     assert EVIL + "\\\u200bN" in text  # a backslash is kept, not read as Graphviz's \\N
     assert "/abs/" not in out.read_text(encoding="utf-8")
+
+
+def _boxes(svg: Path, node_id: str) -> dict[str, tuple[float, float]]:
+    """Fill colour -> (left x, width) of the first filled polygon of that colour in a node."""
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    for group in ET.parse(svg).getroot().iterfind(".//s:g[@class='node']", ns):
+        if group.findtext("s:title", namespaces=ns) != node_id:
+            continue
+        out: dict[str, tuple[float, float]] = {}
+        for polygon in group.iterfind(".//s:polygon", ns):
+            xs = [float(p.split(",")[0]) for p in polygon.get("points").split()]
+            out.setdefault(polygon.get("fill"), (min(xs), max(xs) - min(xs)))
+        return out
+    raise AssertionError(f"no node {node_id} in {svg}")
+
+
+def test_step_badge_keeps_its_size_beside_a_long_label(tmp_path):
+    needs_layout()
+    long = "a warning long enough to make this label several times wider than its title " * 2
+    out = R.write(mlp(), "backward", tmp_path / "b.svg", marks={"v2": [Mark("warning", long)]})
+    short, wide = _boxes(out.path, "v6"), _boxes(out.path, "v2")  # fc2.weight, fc1.weight
+    (_, short_badge), (wide_x, wide_badge) = short[S.BADGE], wide[S.BADGE]
+    assert short_badge == pytest.approx(wide_badge) == pytest.approx(16)  # "#n": 6 pt/char + 4
+    # the title's light blue takes the rest of the row, starting where the badge ends
+    blue_x, blue_width = wide[S.PARAM_FILL]
+    assert blue_x <= wide_x + wide_badge
+    assert blue_width > 8 * wide_badge
 
 
 # ------------------------------------------------------------------------------ writing

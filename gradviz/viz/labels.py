@@ -47,6 +47,12 @@ from gradviz.viz.style import (
 
 __all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class"]
 
+#: the step badge's size in points: per character of ``#n`` (bold 10 pt digits are ~5.6 pt wide)
+#: plus a margin, and the height of a 10 pt title row (Graphviz's 1.2 line spacing, padding 1)
+BADGE_CHAR = 6
+BADGE_MARGIN = 4
+BADGE_HEIGHT = 14
+
 #: a node without a ``grad`` attribute: not recorded (a live Variable's interior), unlike
 #: ``grad=None``, recorded as not computed
 _UNKNOWN = object()
@@ -85,6 +91,10 @@ class Labels:
         self.backward = scene.view == "backward"
         self.marks = marks
         self.bins = self._magnitude_bins()
+        # every badge of a picture has the width its largest step number needs
+        steps = [self.graph.nodes[n].get("step") for n in scene.nodes]
+        digits = max((len(str(int(s))) for s in steps if s is not None), default=1)
+        self.badge_width = BADGE_CHAR * (1 + digits) + BADGE_MARGIN
 
     def _magnitude_bins(self) -> tuple[float, float] | None:
         """log10 range of the non-zero, finite gradient norms drawn (None: nothing to colour)."""
@@ -122,6 +132,7 @@ class Labels:
         lines: list[str] = []
         attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
         header_bg = None
+        badge = ""
         fill = {"input": INPUT_FILL, "param": PARAM_FILL}.get(kind, OP_FILL)
         font = "black"
         if kind != "op":
@@ -137,9 +148,10 @@ class Labels:
             if is_bad(a.get("value")):
                 lines.append(_bad_line(a.get("value")))
                 attrs.update(color=NAN_LINE, penwidth="2")
-            badge = None
         else:
-            badge = a.get("step")
+            step = a.get("step")
+            if step is not None:
+                badge = self.badge(step)
             grad = a.get("grad", _UNKNOWN)
             if kind == "param":
                 header_bg = PARAM_FILL
@@ -186,7 +198,7 @@ class Labels:
         attrs["fillcolor"] = fill
         if font != "black":
             attrs["fontcolor"] = font
-        attrs["label"] = _table(title, lines, badge, header_bg)
+        attrs["label"] = _table(title, lines, header_bg, badge)
         return attrs
 
     def group(self, group: Group) -> dict[str, str]:
@@ -255,8 +267,18 @@ class Labels:
             )
         if font != "black":
             attrs["fontcolor"] = font
-        attrs["label"] = _table(title, lines, None, None)
+        attrs["label"] = _table(title, lines, None)
         return attrs
+
+    def badge(self, step: int) -> str:
+        """The step badge ``#n``: a cell of fixed size (so the slack of a long label cannot widen
+        it), kept at the left of its column, holding a table that centres the number in it."""
+        fill = _TABLE.format(f' bgcolor="{BADGE}"')
+        return (
+            f'<td fixedsize="true" width="{self.badge_width}" height="{BADGE_HEIGHT}" '
+            f'align="left" cellpadding="0">{fill}'
+            f'<tr><td><font color="white"><b>#{int(step)}</b></font></td></tr></table></td>'
+        )
 
     def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
         bits = [f"{clean(n)}: {kind}"]
@@ -304,21 +326,31 @@ def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
     return out[:3] + (["..."] if len(out) > 3 else [])
 
 
-def _table(title: str, lines: list[str], badge: Any, header_bg: str | None) -> str:
-    """An HTML-like label: a title row (with the step badge) over small-print lines."""
-    cells = []
-    if badge is not None:
-        cells.append(f'<td bgcolor="{BADGE}"><font color="white"><b>#{int(badge)}</b></font></td>')
-    head_attr = f' bgcolor="{header_bg}"' if header_bg else ""
+_TABLE = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1"{}>'
+
+
+def _table(title: str, lines: list[str], header_bg: str | None, badge: str = "") -> str:
+    """An HTML-like label: a title row over small-print lines, the title on ``header_bg`` and
+    after the step ``badge`` (a cell from :meth:`Labels.badge`) when there is one."""
+    bg = f' bgcolor="{header_bg}"' if header_bg else ""
     if header_bg:
         title = f'<font color="black">{title}</font>'
-    cells.append(f"<td{head_attr}>{title}</td>")
-    span = len(cells)
-    rows = [f"<tr>{''.join(cells)}</tr>"]
+    if badge:
+        # Graphviz shares the width that longer lines leave over among the columns a row spans,
+        # so a badge in a column of the label would stretch. The title row is a table of its
+        # own: the fixed-size badge, the title and an empty cell take a third of the slack each
+        # (the title stays centred in what the badge leaves) and the table's background fills
+        # around the badge.
+        head = (
+            f'<td cellpadding="0">{_TABLE.format(bg)}'
+            f'<tr>{badge}<td>{title}</td><td cellpadding="0"></td></tr></table></td>'
+        )
+    else:
+        head = f"<td{bg}>{title}</td>"
+    rows = [f"<tr>{head}</tr>"]
     for line in lines:
-        rows.append(f'<tr><td colspan="{span}"><font point-size="9">{line}</font></td></tr>')
-    table = '<table border="0" cellborder="0" cellspacing="0" cellpadding="1">'
-    return f"<{table}{''.join(rows)}</table>>"
+        rows.append(f'<tr><td colspan="1"><font point-size="9">{line}</font></td></tr>')
+    return f"<{_TABLE.format('')}{''.join(rows)}</table>>"
 
 
 def _mark_lines(text: str, width: int = 44) -> list[str]:
