@@ -19,30 +19,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
-TRAIN = """
-    import numpy as np
-    import gradviz
-    from gradviz import nn, optim
+from common import medium_mlp_script, verdict
 
-    gradviz.manual_seed(0)
-    rng = np.random.default_rng(0)
-    model = nn.Sequential(
-        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
-    )
-    criterion = nn.CrossEntropyLoss()
-    optimizer = optim.SGD(model.parameters(), lr=0.01)
-    x = gradviz.Variable(rng.standard_normal((64, 784)).astype(np.float32))
-    y = rng.integers(0, 10, size=64)
-    for _ in range(3):
-        optimizer.zero_grad()
-        loss = criterion(model(x), y)
-        loss.backward()
-        optimizer.step()
-"""
 TARGET = 10.0
 
 
@@ -78,13 +59,13 @@ def main() -> None:
     repeat = 1 if args.quick else 5
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "medium_mlp.py"
-        script.write_text(textwrap.dedent(TRAIN), encoding="utf-8")
+        script.write_text(medium_mlp_script(steps=3), encoding="utf-8")
         check = time_check(script, repeat)
         cli = time_cli(script, Path(folder) / "out", repeat)
     print(f"medium MLP step (784-256-128-10, batch 64), median of {repeat}:")
     print(f"  tr.check()                      {check:6.2f} s")
-    verdict = "PASS" if cli <= TARGET else "FAIL"
-    print(f"  gradviz check (end to end)      {cli:6.2f} s   target <= {TARGET:.0f} s  {verdict}")
+    result = verdict(cli <= TARGET)
+    print(f"  gradviz check (end to end)      {cli:6.2f} s   target <= {TARGET:.0f} s  {result}")
     sys.exit(0 if cli <= TARGET else 1)
 
 

@@ -30,10 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+from common import deep_mlp, medium_mlp, print_results
 
 import gradviz
-from gradviz import nn, optim
 from gradviz.viz.html import write_html
 from gradviz.viz.layout import layout_program
 
@@ -52,32 +51,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def medium_trace() -> gradviz.Trace:
-    gradviz.manual_seed(0)
-    rng = np.random.default_rng(0)
-    model = nn.Sequential(
-        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
-    )
-    optimizer = optim.SGD(model.parameters(), lr=0.01)
-    x = gradviz.Variable(rng.standard_normal((64, 784)).astype(np.float32))
-    y = rng.integers(0, 10, size=64)
+    model, criterion, optimizer, x, y = medium_mlp()
     with gradviz.trace(arrays=True) as tr:
         optimizer.zero_grad()
-        loss = nn.CrossEntropyLoss()(model(x), y)
+        loss = criterion(model(x), y)
         loss.backward()
         optimizer.step()
     return tr
 
 
 def deep_trace(blocks: int = 10, layers: int = 50, width: int = 8) -> gradviz.Trace:
-    gradviz.manual_seed(0)
-    model = nn.Sequential(
-        *[
-            nn.Sequential(*[m for _ in range(layers) for m in (nn.Linear(width, width), nn.Tanh())])
-            for _ in range(blocks)
-        ]
-    )
-    optimizer = optim.SGD(model.parameters(), lr=0.01)
-    x = gradviz.Variable(np.ones((4, width), dtype=np.float32))
+    model, optimizer, x = deep_mlp(blocks, layers, width)
     with gradviz.trace(arrays=True) as tr:
         optimizer.zero_grad()
         model(x).sum().backward()
@@ -190,16 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             context.close()
 
     header = ("page", "detail", "size", "first paint", "script done", "target")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  result"
-    print(line)
-    print("-" * len(line))
-    for *cells, ok in rows:
-        print(
-            "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-            + ("  PASS" if ok else "  FAIL")
-        )
-    return 0 if all(r[-1] for r in rows) else 1
+    return print_results(header, rows)
 
 
 if __name__ == "__main__":

@@ -12,25 +12,16 @@ figures are medians over rounds. Target: gradviz at most 8 µs per op. See bench
 
 from __future__ import annotations
 
-import os
+import argparse
+import statistics
+import sys
+import time
 
-# Before NumPy is imported: one BLAS/OpenMP thread (not that (4, 4) arrays would use more).
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = "1"
+from common import pin_blas_threads, verdict
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
+pin_blas_threads()  # before NumPy is imported (not that (4, 4) arrays would use more threads)
 
 import numpy as np  # noqa: E402
-
-try:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
-except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-    pass
 
 import gradviz  # noqa: E402
 
@@ -116,14 +107,14 @@ def main(argv: list[str] | None = None) -> int:
             np_times.append(per_op(numpy_chain))
             gv_times.append(per_op(gradviz_chain))
     np_us, gv_us = statistics.median(np_times), statistics.median(gv_times)
-    verdict = "PASS" if gv_us <= TARGET_US else "FAIL"
+    result = verdict(gv_us <= TARGET_US)
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, {rounds} rounds")
     print(f"chain of {n} elementwise ops (mul, add, tanh) on (4, 4) float32, forward + backward")
     print(f"{'':<10} {'µs/op':>8}")
     print(f"{'numpy':<10} {np_us:>8.2f}")
     ratio = gv_us / np_us
     target = f"target <= {TARGET_US:g} µs"
-    print(f"{'gradviz':<10} {gv_us:>8.2f}   ({ratio:.1f}x numpy; {target})  {verdict}")
+    print(f"{'gradviz':<10} {gv_us:>8.2f}   ({ratio:.1f}x numpy; {target})  {result}")
     return 0
 
 

@@ -18,45 +18,27 @@ Exit status 1 when a row misses its target.
 
 from __future__ import annotations
 
-import os
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-# Before NumPy is imported: one BLAS/OpenMP thread, so the ratio measures framework overhead.
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = "1"
+from common import deep_mlp, medium_mlp, per_step, pin_blas_threads, print_results
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
+pin_blas_threads()  # before NumPy is imported, so the ratio measures framework overhead
 
 import numpy as np  # noqa: E402
 
-try:  # the variables only work if no BLAS was loaded before them; make sure
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1)
-except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-    pass
-
 import gradviz  # noqa: E402
-from gradviz import nn, optim  # noqa: E402
 from gradviz.viz import layout, render  # noqa: E402
 
 
 def medium_step(traced: bool) -> Callable[[], None]:
     """One training step of the medium MLP, optionally inside its own trace."""
-    gradviz.manual_seed(0)
-    rng = np.random.default_rng(0)
-    model = nn.Sequential(
-        nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10)
-    )
-    criterion = nn.CrossEntropyLoss()
-    optimizer = optim.SGD(model.parameters(), lr=0.01)
-    x = gradviz.Variable(rng.standard_normal((64, 784)).astype(np.float32))
-    y = rng.integers(0, 10, size=64)
+    model, criterion, optimizer, x, y = medium_mlp()
 
     def step() -> None:
         optimizer.zero_grad()
@@ -72,14 +54,6 @@ def medium_step(traced: bool) -> Callable[[], None]:
             step()
 
     return traced_step
-
-
-def per_step(step: Callable[[], None], repeat: int) -> float:
-    step()  # untimed: the first step after the other one pays its page faults
-    start = time.perf_counter()
-    for _ in range(repeat):
-        step()
-    return (time.perf_counter() - start) / repeat
 
 
 def step_times(seconds: float) -> tuple[float, float]:
@@ -100,15 +74,7 @@ def step_times(seconds: float) -> tuple[float, float]:
 
 def deep_trace(blocks: int, layers: int, width: int = 8) -> gradviz.Trace:
     """A traced step of ``blocks`` x ``layers`` (Linear, Tanh) pairs: 2 * blocks * layers ops."""
-    gradviz.manual_seed(0)
-    model = nn.Sequential(
-        *[
-            nn.Sequential(*[m for _ in range(layers) for m in (nn.Linear(width, width), nn.Tanh())])
-            for _ in range(blocks)
-        ]
-    )
-    optimizer = optim.SGD(model.parameters(), lr=0.01)
-    x = gradviz.Variable(np.ones((4, width), dtype=np.float32))
+    model, optimizer, x = deep_mlp(blocks, layers, width)
     with gradviz.trace() as tr:
         optimizer.zero_grad()
         model(x).sum().backward()
@@ -176,18 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
 
-    widths = [max(len(str(row[i])) for row in rows) for i in range(4)]
-    header = ("what", "detail", "measured", "target")
-    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + "  result"
-    print(line)
-    print("-" * len(line))
-    for *cells, ok in rows:
-        print(
-            "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-            + ("  PASS" if ok else "  FAIL")
-        )
-    return 0 if all(row[-1] for row in rows) else 1
+    return print_results(("what", "detail", "measured", "target"), rows)
 
 
 if __name__ == "__main__":

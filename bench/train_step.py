@@ -12,27 +12,17 @@ rounds; the table shows medians over rounds. See bench/README.md.
 
 from __future__ import annotations
 
-import os
+import argparse
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
-# Before NumPy is imported: one BLAS/OpenMP thread, so the ratio measures framework overhead.
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = "1"
+from common import describe_blas, per_step, pin_blas_threads, verdict
 
-import argparse  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
+pin_blas_threads()  # before NumPy is imported, so the ratio measures framework overhead
 
 import numpy as np  # noqa: E402
-
-try:  # the variables only work if no BLAS was loaded before them; make sure
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    threadpool_limits(limits=1)
-except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-    threadpool_info = None
 
 import gradviz  # noqa: E402
 from gradviz import nn, optim  # noqa: E402
@@ -164,16 +154,6 @@ def check_same_step(w: Workload, act: str, seed: int) -> None:
 # ------------------------------------------------------------------------------------- timing
 
 
-def per_step(step: Callable[[], object], repeat: int) -> float:
-    """Seconds per step over ``repeat`` steps, after one untimed step: the two steps share the
-    process's heap, and the first step after the other one ran pays its page faults."""
-    step()
-    start = time.perf_counter()
-    for _ in range(repeat):
-        step()
-    return (time.perf_counter() - start) / repeat
-
-
 def measure(w: Workload, act: str, seconds: float, seed: int) -> tuple[float, float]:
     """Median seconds per step (NumPy, gradviz) over interleaved rounds."""
     gradviz.manual_seed(seed)
@@ -197,15 +177,6 @@ def measure(w: Workload, act: str, seconds: float, seed: int) -> tuple[float, fl
             np_times.append(per_step(np_step, repeat))
             gv_times.append(per_step(gv_step, repeat))
     return statistics.median(np_times), statistics.median(gv_times)
-
-
-def describe_blas() -> str:
-    if threadpool_info is None:
-        return "threadpoolctl missing: BLAS threads set by environment variables only"
-    pools = [
-        f"{p['internal_api']} {p['version']} ({p['num_threads']} thread)" for p in threadpool_info()
-    ]
-    return ", ".join(pools) or "no BLAS thread pool found"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,10 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         np_time, gv_time = measure(w, args.activation, seconds, args.seed)
         ratio = gv_time / np_time
         label = f"{name} {'-'.join(map(str, w.sizes))} b{w.batch} {w.loss}"
-        verdict = "PASS" if ratio <= w.target else "FAIL"
         print(
             f"{label:<34} {np_time * 1e6:>14.1f} {gv_time * 1e6:>16.1f} "
-            f"{ratio:>6.2f}x {w.target:>6.2f}x  {verdict}",
+            f"{ratio:>6.2f}x {w.target:>6.2f}x  {verdict(ratio <= w.target)}",
             flush=True,
         )
     return 0
