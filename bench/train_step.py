@@ -207,17 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'workload':<34} {columns[0]:>14} {columns[1]:>16} {columns[2]:>7} {columns[3]:>7}"
     print(header)
     print("-" * (len(header) + 6))
+    all_pass = True
     for name in names:
         w = WORKLOADS[name]
         np_time, gv_time = measure(w, args.activation, seconds, args.seed)
         ratio = gv_time / np_time
+        all_pass &= ratio <= w.target
         label = f"{name} {'-'.join(map(str, w.sizes))} b{w.batch} {w.loss}"
         print(
             f"{label:<34} {np_time * 1e6:>14.1f} {gv_time * 1e6:>16.1f} "
             f"{ratio:>6.2f}x {w.target:>6.2f}x  {verdict(ratio <= w.target)}",
             flush=True,
         )
-    return 0
+    return 0 if all_pass else 1
 
 
 if __name__ == "__main__":
