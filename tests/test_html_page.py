@@ -167,15 +167,20 @@ def test_replay_walks_every_step_in_backward_order(page, demo):
 
 def test_play_advances_and_pauses(page, demo):
     tr, _ = demo
+    page.clock.install()  # a fake clock: the test drives time, it never sleeps
     page.click("#rp-play")
-    assert page.locator("body").get_attribute("data-step") == "0"
-    page.wait_for_selector('body[data-step="2"]', timeout=5000)
+    step = page.locator("body")
+    assert step.get_attribute("data-step") == "0"
+    for _ in range(100):
+        page.clock.run_for(100)
+        if step.get_attribute("data-step") == "2":
+            break
+    assert step.get_attribute("data-step") == "2"
     page.click("#rp-play")  # pause
-    paused = page.locator("body").get_attribute("data-step")
-    page.wait_for_timeout(1200)
-    assert page.locator("body").get_attribute("data-step") == paused
+    page.clock.run_for(60_000)
+    assert step.get_attribute("data-step") == "2"
     lit = page.locator("svg.view-backward:visible g.node.r-current").get_attribute("data-node")
-    assert lit == tr.steps[int(paused) - 1].node
+    assert lit == tr.steps[1].node
 
 
 def test_search_finds_and_selects_a_node(page):
