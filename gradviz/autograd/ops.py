@@ -227,7 +227,16 @@ class Mean(Function):
 
 
 class _Extreme(Function):
-    """Shared rule of Amax/Amin: ties share the gradient evenly (PyTorch's amax/amin)."""
+    """Amax/Amin: ties share the gradient evenly (PyTorch's amax/amin)."""
+
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def _forward(cls, ctx, x, axis, keepdims):
+        value = cls.reduce(x, axis=axis, keepdims=keepdims)
+        ctx.save_for_backward(x, value)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return value
 
     @staticmethod
     def backward(ctx, grad):
@@ -240,23 +249,29 @@ class _Extreme(Function):
 class Amax(_Extreme):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        value = np.max(x, axis=axis, keepdims=keepdims)
-        ctx.save_for_backward(x, value)
-        ctx.axis, ctx.keepdims = axis, keepdims
-        return value
+        return Amax._forward(ctx, x, axis, keepdims)
 
 
 class Amin(_Extreme):
+    reduce = staticmethod(np.min)
+
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        value = np.min(x, axis=axis, keepdims=keepdims)
-        ctx.save_for_backward(x, value)
-        ctx.axis, ctx.keepdims = axis, keepdims
-        return value
+        return Amin._forward(ctx, x, axis, keepdims)
 
 
-class _ExtremeAlongAxis(Function):
-    """Shared rule of Max/Min along one axis: the gradient goes to the returned index."""
+class _PickAlongAxis(Function):
+    """Max/Min along one axis: the values at ``pick``'s indices; the gradient goes to those
+    indices only (the first of any ties), as in PyTorch."""
+
+    pick = staticmethod(np.argmax)
+
+    @classmethod
+    def _forward(cls, ctx, x, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        ctx.indices = cls.pick(x, axis=axis, keepdims=True)
+        out = np.take_along_axis(x, ctx.indices, axis=axis)
+        return out if keepdims else np.squeeze(out, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
@@ -266,22 +281,18 @@ class _ExtremeAlongAxis(Function):
         return out
 
 
-class Max(_ExtremeAlongAxis):
+class Max(_PickAlongAxis):
     @staticmethod
     def forward(ctx, x, axis, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
-        ctx.indices = np.expand_dims(x.argmax(axis=axis), axis)
-        out = np.take_along_axis(x, ctx.indices, axis=axis)
-        return out if keepdims else np.squeeze(out, axis=axis)
+        return Max._forward(ctx, x, axis, keepdims)
 
 
-class Min(_ExtremeAlongAxis):
+class Min(_PickAlongAxis):
+    pick = staticmethod(np.argmin)
+
     @staticmethod
     def forward(ctx, x, axis, keepdims=False):
-        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
-        ctx.indices = np.expand_dims(x.argmin(axis=axis), axis)
-        out = np.take_along_axis(x, ctx.indices, axis=axis)
-        return out if keepdims else np.squeeze(out, axis=axis)
+        return Min._forward(ctx, x, axis, keepdims)
 
 
 def max_or_min(
@@ -294,9 +305,8 @@ def max_or_min(
     if not isinstance(axis, int | np.integer):
         raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
     axis = int(axis) % max(x.ndim, 1)
-    values = op.apply(x, axis, keepdims)
-    indices = (x.data.argmax if op is Max else x.data.argmin)(axis=axis, keepdims=keepdims)
-    return MinMax(values, indices)
+    indices = op.pick(x.data, axis=axis, keepdims=keepdims)
+    return MinMax(op.apply(x, axis, keepdims), indices)
 
 
 # --------------------------------------------------------------------------------------- shapes
