@@ -9,10 +9,8 @@ Exit codes: 0 success; 1 the script failed, never called backward, or a check fo
 
 from __future__ import annotations
 
-import math
 import platform
 import sys
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -250,7 +248,7 @@ def render_command(
     OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg and prints a summary.
     """
     fmt = fmt.lower()
-    from gradviz.viz.render import LayoutProgramNotFound
+    from gradviz.viz.summary import summary
 
     trace = _run(
         script,
@@ -280,9 +278,7 @@ def render_command(
         else:
             views = ("forward",) if forward_only else ("forward", "backward")
             written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)
-    except LayoutProgramNotFound as error:
-        _fail(str(error))
-    except gradviz.GradvizError as error:
+    except gradviz.GradvizError as error:  # no layout program, a file that cannot be written
         _fail(str(error))
 
     for path in written:
@@ -378,107 +374,6 @@ def check_command(
     click.echo(report.format(color=True))
     if report.errors:
         raise click.exceptions.Exit(1)
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def _num(x: Any) -> str:
-    if x is None:
-        return "-"
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x == 0:
-        return "0"
-    return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
-
-
-def _shape(shape: Any) -> str:
-    shape = tuple(shape or ())
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _passes(trace: Any) -> list[Any]:
-    passes = list(getattr(trace, "passes", None) or [])
-    return passes or [trace]
-
-
-def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
-    """One screen about a trace: ops by type, parameters, backward steps, gradient norms,
-    NaN/Inf."""
-    graph = trace.graph
-    nodes = graph.nodes
-    lines = []
-    ops = Counter(a.get("op") for _, a in nodes(data=True) if a.get("kind") == "op")
-    total = sum(ops.values())
-    by_type = ", ".join(f"{op} {n}" for op, n in sorted(ops.items(), key=lambda x: (-x[1], x[0])))
-    lines.append(f"ops: {total:,}" + (f" ({by_type})" if by_type else ""))
-
-    params = [(n, a) for n, a in nodes(data=True) if a.get("kind") == "param"]
-    size = sum(math.prod(a.get("shape") or ()) for _, a in params)
-    lines.append(f"parameters: {len(params)} tensors, {size:,} values")
-    passes = _passes(trace)
-    norms: dict[str, list[float]] = {}
-    for p in passes:
-        for _, a in getattr(p, "graph", graph).nodes(data=True):
-            grad = a.get("grad")
-            if a.get("kind") == "param" and grad and grad.get("norm") is not None:
-                if not (grad.get("nan") or grad.get("inf")):
-                    norms.setdefault(str(a.get("name")), []).append(float(grad["norm"]))
-    if not forward_only:
-        steps = getattr(trace, "steps", None) or []
-        lines.append(
-            f"backward steps: {len(steps):,}"
-            + (f" (in {len(passes)} passes)" if len(passes) > 1 else "")
-        )
-    width = max((len(str(a.get("name"))) for _, a in params[:max_rows]), default=0)
-    for _, a in params[:max_rows]:
-        name = str(a.get("name"))
-        row = f"  {name:<{width}}  {_shape(a.get('shape')):<12}"
-        if not forward_only:
-            seen = norms.get(name)
-            grad = a.get("grad")
-            if grad and (grad.get("nan") or grad.get("inf")):
-                row += f"  grad: {int(grad.get('nan') or 0)} NaN, {int(grad.get('inf') or 0)} Inf"
-            elif not seen:
-                row += (
-                    "  grad: none (not computed)"
-                    if a.get("requires_grad", True)
-                    else "  frozen (requires_grad=False)"
-                )
-            elif len(seen) == 1:
-                row += f"  |grad| {_num(seen[0])}"
-            else:
-                row += f"  |grad| {_num(min(seen))} .. {_num(max(seen))}"
-            update = a.get("update")
-            if update and update.get("ratio") is not None:
-                row += f"  update/weight {_num(update['ratio'])}"
-        lines.append(row.rstrip())
-    if len(params) > max_rows:
-        lines.append(f"  ... and {len(params) - max_rows} more")
-    if norms and not forward_only:
-        every = [x for xs in norms.values() for x in xs]
-        lines.append(f"gradient norms: {_num(min(every))} .. {_num(max(every))}")
-    lines.append(_bad_values(graph, max_rows))
-    return "\n".join(lines)
-
-
-def _bad_values(graph: Any, max_rows: int) -> str:
-    bad = []
-    for node, a in graph.nodes(data=True):
-        label = a.get("name") or a.get("op") or a.get("kind") or "node"
-        for what in ("value", "grad"):
-            stats: Mapping[str, Any] | None = a.get(what)
-            if stats and (stats.get("nan") or stats.get("inf")):
-                bad.append(
-                    f"{what} of {label} ({node}): {int(stats.get('nan') or 0)} NaN, "
-                    f"{int(stats.get('inf') or 0)} Inf"
-                )
-    if not bad:
-        return "NaN/Inf: none"
-    more = f"\n  ... and {len(bad) - max_rows} more" if len(bad) > max_rows else ""
-    return "NaN/Inf found:\n  " + "\n  ".join(bad[:max_rows]) + more
 
 
 # --------------------------------------------------------------------------- doctor
