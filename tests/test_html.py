@@ -9,6 +9,7 @@ import json
 import math
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -17,7 +18,18 @@ from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 import gradviz
 from gradviz import nn
 from gradviz.viz import html as H
+from gradviz.viz import style
 from gradviz.viz.render import RenderError
+from gradviz.viz.runner import run_script
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def line_of(name: str, text: str) -> str:
+    """``"name.py:N"`` of the first line of examples/name.py containing ``text``."""
+    lines = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if text in line)
+    return f"{name}.py:{number}"
 
 
 @pytest.fixture(scope="module")
@@ -133,34 +145,70 @@ def test_findings_fall_back_to_what_the_graph_shows(demo):
     assert all(f["node"] in {n["id"] for n in data["nodes"]} for f in data["findings"])
 
 
-def test_findings_of_a_check_report_are_listed(demo):
-    class Finding:
-        severity = "error"
-        kind = "gradcheck"
-        message = "Linear: backward off by 10%"
-        node = "v4"
-        source = "train.py:3"
+def drawn_node(svg: str, node_id: str) -> str:
+    """The markup Graphviz wrote for one node of an SVG (empty when it is not drawn)."""
+    match = re.search(
+        rf'class="node">\s*<title>{node_id}</title>(.*?)(?=<g id="(?:node|edge|clust)|</svg>)',
+        svg,
+        re.S,
+    )
+    return match.group(1) if match else ""
 
-    class Checked:
-        graph = demo.graph
-        steps = demo.steps
-        passes = demo.passes
 
-        def check(self):
-            return [Finding(), {"level": "warning", "text": "no gradient", "nodes": ["v2"]}]
+def default_svg(data: dict, svgs: list[str], view: str) -> str:
+    return svgs[next(v["svg"] for v in data["views"][view] if v["default"])]
 
-    data, _, _ = H.page_data(Checked())
+
+def test_buggy_layer_page_lists_and_marks_the_failed_gradient_check():
+    tr = run_script(EXAMPLES / "buggy_layer.py")
+    data, svgs, _ = H.page_data(tr)
     assert data["findingsSource"] == "check"
-    assert data["findings"] == [
-        {
-            "severity": "error",
-            "kind": "gradcheck",
-            "text": "Linear: backward off by 10%",
-            "node": "v4",
-            "source": "train.py:3",
-        },
-        {"severity": "warning", "kind": "", "text": "no gradient", "node": "v2", "source": None},
-    ]
+    dense = next(n["id"] for n in data["nodes"] if n.get("op") == "DenseFunction")
+    first = data["findings"][0]
+    assert first["severity"] == "error"
+    assert first["kind"] == "gradcheck"
+    assert first["node"] == dense
+    assert first["source"] == line_of("buggy_layer", "DenseFunction.apply(")
+    assert first["text"].startswith("DenseFunction: backward disagrees with finite differences")
+    assert "2.weight" in first["text"]
+    # the pictures carry the marks, as gradviz check's do: dark red, the finding in bold
+    for view in ("backward", "forward"):
+        drawn = drawn_node(default_svg(data, svgs, view), dense)
+        assert f'fill="{style.MARK_FILL}"' in drawn
+        assert "gradcheck FAILED: rel. error 0.969" in drawn
+    weight = next(n["id"] for n in data["nodes"] if n.get("name") == "2.weight")
+    assert "wrong gradient from" in drawn_node(default_svg(data, svgs, "backward"), weight)
+    assert "check failed" in default_svg(data, svgs, "backward")  # the legend row
+    # without the check: the basic findings and no marks
+    plain, plain_svgs, _ = H.page_data(tr, check=False)
+    assert plain["findingsSource"] == "basic"
+    assert style.MARK_FILL not in drawn_node(default_svg(plain, plain_svgs, "backward"), dense)
+
+
+def test_a_finding_about_a_detached_parameter_can_be_clicked():
+    tr = run_script(EXAMPLES / "detached.py")
+    data, _, _ = H.page_data(tr)
+    cut = [f for f in data["findings"] if f["kind"] == "no_gradient"]
+    assert cut
+    # pictures_graph adds what detach() cut off, so the page has the node the finding names
+    assert {f["node"] for f in cut} <= {n["id"] for n in data["nodes"]}
+
+
+def test_a_failing_check_is_said_in_the_panel(demo, monkeypatch):
+    def broken(pass_index=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(demo, "check", broken)
+    data, svgs, _ = H.page_data(demo)
+    assert data["findingsSource"] == "check-failed"
+    assert data["findings"][-1] == {
+        "severity": "info",
+        "text": "trace.check() failed: boom",
+        "node": None,
+    }
+    texts = [f["text"] for f in data["findings"]]
+    assert "unused.weight has a gradient of exactly zero" in texts  # the basics still show
+    assert all(style.MARK_FILL not in svg for svg in svgs)
 
 
 def test_non_finite_numbers_are_strings(demo):

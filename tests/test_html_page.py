@@ -15,10 +15,13 @@ import pytest
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
 from gradviz.viz.html import write_html
+from gradviz.viz.runner import run_script
+from gradviz.viz.style import MARK_FILL
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -67,10 +70,18 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.fixture
-def page(browser, demo):
-    """The demo page, loaded; ``page.problems`` collects console errors, page errors, dialogs
-    and requests that left the file."""
+@pytest.fixture(scope="module")
+def buggy(tmp_path_factory):
+    """The page of examples/buggy_layer.py's first step, diagnosed by ``trace.check()``."""
+    tr = run_script(EXAMPLES / "buggy_layer.py")
+    path = tmp_path_factory.mktemp("page") / "buggy_layer.html"
+    write_html(tr, path)
+    return tr, path
+
+
+def opened(browser, path: Path):
+    """A page loaded from ``path``; ``page.problems`` collects console errors, page errors,
+    dialogs and requests that left the file."""
     page = browser.new_page()
     problems: list[str] = []
     page.on(
@@ -88,8 +99,15 @@ def page(browser, demo):
         lambda r: problems.append(f"request: {r.url}") if not r.url.startswith("file:") else None,
     )
     page.problems = problems
-    page.goto(Path(demo[1]).as_uri())
+    page.goto(Path(path).as_uri())
     page.wait_for_selector("body[data-ready]")
+    return page
+
+
+@pytest.fixture
+def page(browser, demo):
+    """The demo page, loaded (see :func:`opened`)."""
+    page = opened(browser, demo[1])
     yield page
     page.close()
 
@@ -227,6 +245,27 @@ def test_findings_pan_zoom_and_fit(page):
     assert svg.evaluate("s => s.style.transform") != zoomed
     page.click("#fit")
     assert page.problems == []
+
+
+def test_clicking_the_failed_gradient_check_selects_its_op(browser, buggy):
+    tr, path = buggy
+    dense = next(n for n, a in tr.graph.nodes(data=True) if a.get("op") == "DenseFunction")
+    page = opened(browser, path)
+    page.click("#btn-backward")
+    shape = node(page, dense, "backward").locator("polygon").first
+    assert shape.get_attribute("fill") == MARK_FILL  # dark red, as gradviz check draws it
+    finding = page.locator("#findings-list li.clickable.sev-error")
+    assert finding.count() == 1
+    text = finding.text_content()
+    assert text.startswith("error DenseFunction: backward disagrees")
+    assert text.endswith(" " + tr.graph.nodes[dense]["source"])
+    assert page.locator("#info-name").count() == 0  # nothing selected yet
+    finding.click()
+    assert page.locator("#info-name").text_content() == "DenseFunction"
+    assert page.locator("#info-body .nid").text_content() == dense
+    assert "sel" in node(page, dense, "backward").get_attribute("class")
+    assert page.problems == []
+    page.close()
 
 
 def test_a_collapsed_module_expands_on_double_click(browser, tmp_path):

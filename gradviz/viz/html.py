@@ -6,8 +6,8 @@ no network at view time: the forward and backward graphs laid out by Graphviz (t
 :func:`gradviz.viz.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
 (``gradviz/viz/page/page.js`` and ``page.css``, inlined). The viewer pans and zooms, shows a
 node's statistics and histograms on click, replays backward step by step, searches, lists
-findings and expands collapsed modules (an SVG is embedded per module depth that fits the node
-budget).
+what ``trace.check()`` found (the pictures mark it as ``gradviz check``'s do) and expands
+collapsed modules (an SVG is embedded per module depth that fits the node budget).
 
 Safety: every user string reaches the page either through the SVG (escaped by ``render``) or
 through the JSON block, where ``<``, ``>``, ``&``, U+2028 and U+2029 are written as ``\\u003c``
@@ -38,10 +38,11 @@ import numpy as np
 
 import gradviz
 from gradviz.viz import style
+from gradviz.viz.diagnose import Finding, pictures_graph
 from gradviz.viz.files import atomic_write
 from gradviz.viz.layout import run_layout
 from gradviz.viz.render import DEFAULT_MAX_NODES, RenderError, build
-from gradviz.viz.scene import Scene, natural_key
+from gradviz.viz.scene import Mark, Scene, natural_key
 
 __all__ = ["HtmlPage", "page_data", "page_html", "write_html"]
 
@@ -175,25 +176,24 @@ def _slot(arg: Any) -> tuple:
     return (0, arg) if isinstance(arg, int) else (1, 0)
 
 
-def _findings(
+def _diagnose(
     trace: Any, graph: nx.DiGraph, pass_index: int | None, run_check: bool
-) -> tuple[str, list[dict[str, Any]]]:
-    """(where they came from, findings): those of ``trace.check()`` when it exists (issue 4's
-    diagnoses), else the basics the graph shows by itself (NaN/Inf, parameters without a
-    gradient)."""
-    backward = graph.graph.get("root") is not None and bool(getattr(trace, "passes", None))
-    check = getattr(trace, "check", None) if run_check and backward else None
-    failed: list[dict[str, Any]] = []
-    if callable(check):
-        try:
-            report = check() if pass_index is None else check(pass_index)
-            items = getattr(report, "findings", report)
-            return "check", [_finding(f) for f in list(items or ())]
-        except Exception as error:  # the page must not fail for a diagnosis that did
-            failed.append(
-                {"severity": "info", "text": f"trace.check() failed: {error}", "node": None}
-            )
-    return ("check-failed" if failed else "basic"), _basic_findings(graph) + failed
+) -> tuple[nx.DiGraph, dict[str, list[Mark]], str, list[dict[str, Any]]]:
+    """(the graph to draw, its marks, where the findings came from, the findings).
+
+    A trace with a backward pass is diagnosed as ``gradviz check`` does it: ``trace.check()``,
+    its findings listed, its marks drawn on ``pictures_graph`` (which adds what a ``detach()``
+    cut off). Else, or with ``run_check=False``, the findings are the basics the graph shows by
+    itself (NaN/Inf, parameters without a gradient); a diagnosis that raises is listed too."""
+    if not (run_check and getattr(trace, "passes", None)):
+        return graph, {}, "basic", _basic_findings(graph)
+    try:
+        report = trace.check(pass_index)
+        pictures = pictures_graph(trace, report, pass_index)
+        return pictures, report.marks(), "check", [_finding(f) for f in report.findings]
+    except Exception as error:  # the page must not fail for a diagnosis that did
+        failed = {"severity": "info", "text": f"trace.check() failed: {error}", "node": None}
+        return graph, {}, "check-failed", [*_basic_findings(graph), failed]
 
 
 def _basic_findings(graph: nx.DiGraph) -> list[dict[str, Any]]:
@@ -227,27 +227,15 @@ def _basic_findings(graph: nx.DiGraph) -> list[dict[str, Any]]:
     return found
 
 
-def _finding(item: Any) -> dict[str, Any]:
-    """A finding of any shape (dict or object) as ``{severity, kind, text, node, nodes}``."""
-
-    def get(*names: str) -> Any:
-        for name in names:
-            value = item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
-            if value is not None:
-                return value
-        return None
-
-    nodes = get("nodes")
-    node = get("node", "node_id", "where")
-    if node is None and nodes:
-        node = next(iter(nodes))
-    text = get("message", "text", "summary")
+def _finding(f: Finding) -> dict[str, Any]:
+    """A finding of ``trace.check()`` as the page lists it (the op first, as the terminal
+    report's columns put it)."""
     return {
-        "severity": str(get("severity", "level") or "info"),
-        "kind": str(get("kind", "code", "diagnosis") or ""),
-        "text": str(text if text is not None else item),
-        "node": None if node is None else str(node),
-        "source": None if get("source") is None else str(get("source")),
+        "severity": f.severity,
+        "kind": f.kind,
+        "text": f"{f.op}: {f.message}" if f.op else f.message,
+        "node": f.node,
+        "source": f.source,
     }
 
 
@@ -262,6 +250,7 @@ def page_data(
     ``check=False`` skips ``trace.check()`` (the findings panel lists only NaN/Inf and
     parameters without a gradient)."""
     graph, steps, trace = _resolve(obj, pass_index)
+    graph, marks, source, findings = _diagnose(trace, graph, pass_index, check)
     root = graph.graph.get("root")
     views = ["forward"] + (["backward"] if root is not None and root in graph else [])
     jobs: list[tuple[str, Any]] = []  # (view, drawing)
@@ -269,7 +258,7 @@ def page_data(
     notes: list[str] = []
     for view in views:
         drawings = [
-            build(graph, view, depth=d, max_nodes=max_nodes)
+            build(graph, view, depth=d, max_nodes=max_nodes, marks=marks)
             for d in _depths(Scene(graph, view), depth, max_nodes)
         ]
         chosen = drawings[0]
@@ -304,7 +293,6 @@ def page_data(
         node = step["node"] if isinstance(step, Mapping) else step.node
         acc = step["accumulated"] if isinstance(step, Mapping) else step.accumulated
         step_list.append([str(node), bool(acc)])
-    source, findings = _findings(trace, graph, pass_index, check)
     modules = graph.graph.get("modules") or {}
     script = graph.graph.get("script") or (getattr(trace, "script", None) if trace else None)
     data = {
@@ -439,8 +427,8 @@ def write_html(
 
     ``depth`` is the module depth shown first (default: every module expanded, or the deepest
     that fits ``max_nodes`` ops); the page can switch to any other depth that fits the budget.
-    The findings panel lists what ``trace.check()`` finds when it exists (``check=False``
-    skips it).
+    The findings panel lists what ``trace.check()`` finds, and the pictures mark it, when the
+    trace has a backward pass (``check=False`` skips it).
     """
     path = Path(path)
     page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title, check)
