@@ -64,10 +64,6 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     raise click.exceptions.Exit(code)
 
 
-def _usage(ctx: click.Context, message: str) -> NoReturn:
-    raise _restyled(click.UsageError(message, ctx))
-
-
 # --------------------------------------------------------------------------- the group
 
 
