@@ -290,3 +290,12 @@ def test_an_svg_that_could_run_script_is_refused():
 def test_empty_graph_still_writes_a_page(tmp_path):
     result = H.write_html(nx.DiGraph(), tmp_path / "e.html")
     assert result.views == ("forward",)
+
+
+def test_a_note_both_views_share_is_said_once():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
+    with gradviz.trace() as tr:
+        net(gradviz.Variable([[1.0, 2.0]])).sum().backward()
+    data, _, _ = H.page_data(tr, max_nodes=3, check=False)  # both views over the budget
+    assert len(data["notes"]) == 1
+    assert data["notes"][0].startswith("the graph has 4 ops")

@@ -262,8 +262,9 @@ def page_data(
             for d in _depths(Scene(graph, view), depth, max_nodes)
         ]
         chosen = drawings[0]
-        if chosen.note and chosen.note not in notes:
-            notes.append(chosen.note.replace(f"the {view} graph", "the graph"))
+        note = chosen.note.replace(f"the {view} graph", "the graph")
+        if note and note not in notes:
+            notes.append(note)
         drawings.sort(key=lambda d: math.inf if d.depth is None else d.depth)
         entries = []
         for drawing in drawings:
