@@ -452,11 +452,6 @@ _CLUSTER_ATTRS = {
 }
 
 
-def _dashed(attrs: Mapping[str, str]) -> str:
-    style = attrs.get("style", "filled")
-    return style if "dashed" in style else style + ",dashed"
-
-
 def _arg_key(arg: Any) -> tuple:
     return (0, arg, "") if isinstance(arg, int) else (1, 0, str(arg))
 
