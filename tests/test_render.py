@@ -606,3 +606,16 @@ def test_trace_render_writes_through_render_write(tmp_path):
     result = tr.render("backward", tmp_path / "b.dot")
     assert result.path == tmp_path / "b.dot"
     assert (tmp_path / "b.dot").read_text() == R.build(tr.graph, "backward").source
+
+
+def test_a_replaced_node_id_never_takes_an_id_another_node_has():
+    """Ids that are not DOT-safe get a fresh ``n<k>``; it must not be one a later node keeps."""
+    g = nx.DiGraph(root=None, modules={}, script=None)
+    g.graph["pass"] = None
+    g.add_node("n1", kind="input", shape=(2,), dtype="float32", requires_grad=False, module="")
+    g.add_node("a:b", kind="op", op="Relu", shape=(2,), dtype="float32", module="")
+    g.add_edge("n1", "a:b", arg=0)
+    drawing = R.build(g, "forward")
+    assert len(drawing.stands_for) == 2
+    assert sorted(n for ns in drawing.stands_for.values() for n in ns) == ["a:b", "n1"]
+    assert drawing.source.count("->") == 1

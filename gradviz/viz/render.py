@@ -46,6 +46,7 @@ wheel; both are run here on the DOT source, and the bytes written atomically to 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -204,11 +205,16 @@ class _Builder:
 
     # ----------------------------------------------------------------------- structure
     def _assign(self) -> None:
-        used = set()
+        # an id that is not a plain DOT identifier gets the first ``n<k>`` no node keeps
+        kept = {str(n) for n in self.scene.nodes if _SAFE_ID.match(str(n))}
+        fresh = (f"n{k}" for k in itertools.count())
+        used: set[str] = set()
         for n in self.scene.nodes:
             text = str(n)
-            self.ids[n] = text if _SAFE_ID.match(text) and text not in used else f"n{len(used)}"
-            used.add(self.ids[n])
+            if not _SAFE_ID.match(text) or text in used:
+                text = next(k for k in fresh if k not in kept)
+            self.ids[n] = text
+            used.add(text)
         self._node_of_id = {drawn: n for n, drawn in self.ids.items()}
         for n in self.scene.nodes:
             parts = self.scene.parts[n]
