@@ -75,12 +75,8 @@ def bad_text(stats: Mapping[str, Any] | None) -> str:
     """Bad-value counts as text ("3 NaN, 1 Inf"), or ""."""
     if not stats:
         return ""
-    parts = [
-        f"{int(stats[k])} {k.upper() if k == 'nan' else 'Inf'}"
-        for k in ("nan", "inf")
-        if stats.get(k)
-    ]
-    return ", ".join(p.replace("NAN", "NaN") for p in parts)
+    labels = (("nan", "NaN"), ("inf", "Inf"))
+    return ", ".join(f"{int(stats[k])} {label}" for k, label in labels if stats.get(k))
 
 
 def value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
