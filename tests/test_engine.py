@@ -307,6 +307,35 @@ def test_each_node_runs_once_after_all_its_gradient_arrived():
     assert calls[-1] == ("a", 25.0)  # a ran last, with the sum of both paths
 
 
+class _GradToFirstOnly(gradviz.Function):
+    """a + b whose backward gives b no gradient: None, or nothing at all (a short tuple)."""
+
+    @staticmethod
+    def forward(ctx, a, b, short):
+        ctx.short = short
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad,) if ctx.short else (grad, None, None)
+
+
+@pytest.mark.parametrize("short", [False, True], ids=["none", "short_tuple"])
+def test_an_input_given_no_gradient_does_not_stall_its_other_consumers(short):
+    # a feeds the custom op (which gives it nothing, as PyTorch allows) and `out` directly: the
+    # direct share must still reach x, and a node that gets nothing at all must not block x.
+    x = leaf([1.0, 2.0])
+    a = x * 3
+    out = (_GradToFirstOnly.apply(x, a, short) + a).sum()
+    out.backward()
+    np.testing.assert_array_equal(x.grad, [1 + 3, 1 + 3])
+
+    y = leaf([1.0, 2.0])
+    only_none = y * 2  # reaches the root only through the op that gives it nothing
+    _GradToFirstOnly.apply(y * 1.0, only_none * 5, short).sum().backward()
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+
+
 def test_broadcast_bias_gradient_is_reduced():
     x = leaf(np.arange(15.0).reshape(5, 3))
     b = leaf([0.1, 0.2, 0.3])

@@ -60,13 +60,20 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             if type(grads) is not tuple:
                 grads = grads if isinstance(grads, list) else (grads,)
             inputs = node.inputs
-            if len(grads) > len(inputs):
-                raise BackwardError(
-                    f"{type(node).__name__}.backward returned {len(grads)} gradients for "
-                    f"{len(inputs)} inputs"
-                )
+            if len(grads) != len(inputs):
+                if len(grads) > len(inputs):
+                    raise BackwardError(
+                        f"{type(node).__name__}.backward returned {len(grads)} gradients for "
+                        f"{len(inputs)} inputs"
+                    )
+                for arg in inputs[len(grads) :]:  # missing trailing entries mean None
+                    if isinstance(arg, Variable) and arg.requires_grad:
+                        _no_share(arg, consumers, pending, ready)
             for index, arg_grad in enumerate(grads):
                 if arg_grad is None:
+                    arg = inputs[index]
+                    if isinstance(arg, Variable) and arg.requires_grad:
+                        _no_share(arg, consumers, pending, ready)
                     continue
                 arg = inputs[index]
                 if not isinstance(arg, Variable) or not arg.requires_grad:
@@ -96,6 +103,31 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     if active:
         for hook in active:
             hook.backward_end(root)
+
+
+def _no_share(
+    variable: Variable,
+    consumers: dict[int, int],
+    pending: dict[int, np.ndarray],
+    ready: list[tuple[Variable, np.ndarray]],
+) -> None:
+    """A consumer gave ``variable`` no gradient (``None``): count the edge as done all the same.
+
+    Otherwise ``variable`` would wait forever for that share, and so would everything it was
+    computed from. When it has no share from anyone, it passes "nothing" on to its own inputs.
+    """
+    stack = [variable]
+    while stack:
+        variable = stack.pop()
+        key = variable._id
+        remaining = consumers[key] - 1
+        consumers[key] = remaining
+        if remaining:
+            continue
+        if key in pending:
+            ready.append((variable, pending.pop(key)))
+        elif variable._node is not None:
+            stack.extend(p for p in variable._node.parents if p.requires_grad)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index: int) -> np.ndarray:
