@@ -124,6 +124,13 @@ def test_register_parameter_and_add_module():
     assert names(model) == ["w", "inner.weight", "inner.bias"]
 
 
+def test_register_parameter_none_replaces_an_existing_parameter():
+    layer = nn.Linear(2, 2)
+    layer.register_parameter("bias", None)  # as PyTorch: the slot is emptied, not kept
+    assert layer.bias is None
+    assert names(layer) == ["weight"]
+
+
 def test_assigning_before_super_init_raises():
     class Forgot(nn.Module):
         def __init__(self) -> None:

@@ -89,6 +89,7 @@ class Module:
     def register_parameter(self, name: str, param: Variable | None) -> None:
         """Register ``param`` under ``name`` (``None`` leaves an empty slot, as for no bias)."""
         object.__setattr__(self, name, param)
+        self._parameters.pop(name, None)  # None empties a slot that held a parameter
         if param is not None:
             self._parameters[name] = param
 
