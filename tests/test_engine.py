@@ -99,6 +99,22 @@ def test_non_leaf_grad_is_none_unless_retained():
     np.testing.assert_array_equal(x.grad, [6.0, 6.0])
 
 
+def test_retained_grads_own_their_memory():
+    # PyTorch's retain_grad clones: y.grad must not be a read-only view of a broadcast or the
+    # very array that w.grad (or the backward pass itself) uses.
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    y.retain_grad()
+    w = y + 0.0
+    w.retain_grad()
+    w.sum().backward()
+    assert y.grad.flags.writeable
+    assert not np.shares_memory(y.grad, w.grad)
+    y.grad += 1  # in place, as users of PyTorch do
+    np.testing.assert_array_equal(w.grad, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+
+
 def test_retain_grad_requires_grad():
     with pytest.raises(gradviz.OperandError):
         Variable(np.ones(2)).retain_grad()

@@ -52,8 +52,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 else:
                     variable.grad = variable.grad + g
                 continue
-            if variable._retains_grad:
-                variable.grad = g if variable.grad is None else variable.grad + g
+            if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
+                variable.grad = g.copy() if variable.grad is None else variable.grad + g
 
             # Run the node's rule and hand each input its share (inlined: the per-op hot path).
             grads = node.backward(node, g)
