@@ -572,6 +572,19 @@ def test_cross_entropy_loss_matches_numpy():
     )
 
 
+@pytest.mark.parametrize("loss_fn", [F.cross_entropy, F.nll_loss])
+def test_class_losses_on_one_unbatched_sample_give_a_0d_loss(loss_fn):
+    # PyTorch: input (C,) with a 0-d target gives a 0-d loss for every reduction, "none" too
+    scores = np.array([-1.2, -0.4, -2.0])
+    batched = loss_fn(Variable(scores[np.newaxis]), np.array([1]), reduction="none")
+    x = Variable(scores, requires_grad=True)
+    loss = loss_fn(x, np.array(1), reduction="none")
+    assert loss.shape == ()
+    assert loss.item() == pytest.approx(batched.item())
+    loss.backward()
+    assert x.grad.shape == (3,)
+
+
 def test_bce_losses_agree():
     logits = Variable(np.array([[-3.0], [0.5], [4.0]]), requires_grad=True)
     target = np.array([[0.0], [1.0], [1.0]])

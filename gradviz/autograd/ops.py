@@ -671,16 +671,18 @@ class NllLoss(Function):
 
     @staticmethod
     def forward(ctx, log_probs, target, reduction="mean"):
+        ctx.shape = log_probs.shape
         log_probs, target = _class_targets("NllLoss", log_probs, target)
         rows = np.arange(len(target))
-        ctx.shape, ctx.rows, ctx.target, ctx.reduction = log_probs.shape, rows, target, reduction
-        return _reduce(-log_probs[rows, target], reduction, "NllLoss")
+        ctx.rows, ctx.target, ctx.reduction = rows, target, reduction
+        loss = _reduce(-log_probs[rows, target], reduction, "NllLoss")
+        return loss.reshape(()) if len(ctx.shape) == 1 else loss
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        out = np.zeros((len(ctx.target), ctx.shape[-1]), dtype=grad.dtype)
         out[ctx.rows, ctx.target] = -_reduced_grad(grad, ctx.target.shape, ctx.reduction)
-        return out, None, None
+        return out.reshape(ctx.shape), None, None
 
 
 class CrossEntropy(Function):
@@ -698,7 +700,8 @@ class CrossEntropy(Function):
         ctx.save_for_backward(exp, total)
         ctx.rows, ctx.target, ctx.reduction = rows, target, reduction
         # -log_softmax(logits)[rows, target], without the full log_softmax array
-        return _reduce(np.log(total[:, 0]) - shifted[rows, target], reduction, "CrossEntropy")
+        loss = _reduce(np.log(total[:, 0]) - shifted[rows, target], reduction, "CrossEntropy")
+        return loss.reshape(()) if len(ctx.shape) == 1 else loss  # (C,) in: 0-d out (PyTorch)
 
     @staticmethod
     def backward(ctx, grad):
