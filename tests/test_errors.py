@@ -154,6 +154,10 @@ def test_invalid_options():
         F.gelu(var(3), approximate="fast")
     with pytest.raises(gradviz.ArgumentError, match="dropout probability"):
         F.dropout(var(3), p=1.5)
+    with pytest.raises(gradviz.ArgumentError, match="dropout probability"):
+        gradviz.nn.Dropout(1.5)
+    with pytest.raises(gradviz.ArgumentError, match="batch_size"):
+        gradviz.data.DataLoader(gradviz.data.TensorDataset(np.ones(3)), batch_size=0)
     with pytest.raises(gradviz.ArgumentError, match="between 0 and 1"):
         F.binary_cross_entropy(Variable(np.array([0.5, 1.5]), requires_grad=True), np.ones(2))
 

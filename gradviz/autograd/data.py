@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -61,7 +61,7 @@ class DataLoader:
         drop_last: bool = False,
     ) -> None:
         if batch_size < 1:
-            raise ValueError(f"batch_size should be a positive integer, got {batch_size}")
+            raise ArgumentError(f"batch_size should be a positive integer, got {batch_size}")
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle

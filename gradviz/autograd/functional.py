@@ -52,13 +52,18 @@ def log_softmax(x: Variable, axis: int = -1, *, dim: int | None = None) -> Varia
 
 def dropout(x: Variable, p: float = 0.5, training: bool = True) -> Variable:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
-    if not 0 <= p <= 1:
-        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+    check_dropout_probability(p)
     if not training or p == 0:
         return x
     if p == 1:
         return x * 0
     return ops.Dropout.apply(x, p, rng.default_generator())
+
+
+def check_dropout_probability(p: float) -> None:
+    """Raise ``ArgumentError`` unless ``0 <= p <= 1`` (shared with ``nn.Dropout``)."""
+    if not 0 <= p <= 1:
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
 def _check_target_shape(name: str, prediction: Any, target: Any) -> None:

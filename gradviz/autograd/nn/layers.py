@@ -128,8 +128,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        F.check_dropout_probability(p)  # at construction, as PyTorch checks it
         self.p = p
 
     def forward(self, x: Variable) -> Variable:
