@@ -560,3 +560,13 @@ def test_boundary_check_sees_a_viz_import():
     # the check above can fail: importing the visualizer does load the forbidden modules
     modules = _modules_after("import gradviz.autograd, networkx")
     assert "networkx" in _forbidden(modules)
+
+
+def test_squeeze_and_unsqueeze_accept_a_0d_variable():
+    # PyTorch allows dim 0 (and -1) on a 0-d tensor: squeeze is then the identity
+    x = leaf(2.0)
+    assert x.squeeze(0).shape == ()
+    assert x.squeeze(-1).shape == ()
+    assert x.unsqueeze(0).shape == (1,)
+    x.squeeze(0).backward()
+    assert x.grad == 1.0

@@ -412,15 +412,19 @@ class Variable:
         return _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1)))
 
     def squeeze(self, axis: int | None = None) -> Variable:
+        """Drop ``axis`` if it has size 1 (every size-1 axis when None); else the same shape."""
         shape = self.shape
         if axis is None:
             new = tuple(n for n in shape if n != 1)
+        elif not shape:  # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
+            new = shape
         else:
             axis %= self.ndim
             new = shape if shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
         return self.reshape(new)
 
     def unsqueeze(self, axis: int) -> Variable:
+        """Insert a size-1 axis at position ``axis``."""
         axis = axis % (self.ndim + 1)
         return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 
