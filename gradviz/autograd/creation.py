@@ -52,10 +52,12 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable
 
 
 def zeros_like(x: Variable, requires_grad: bool = False) -> Variable:
+    """Zeros of ``x``'s shape and dtype."""
     return Variable(np.zeros_like(x.data), requires_grad=requires_grad)
 
 
 def ones_like(x: Variable, requires_grad: bool = False) -> Variable:
+    """Ones of ``x``'s shape and dtype."""
     return Variable(np.ones_like(x.data), requires_grad=requires_grad)
 
 

@@ -27,6 +27,7 @@ def sigmoid(x: Variable) -> Variable:
 
 
 def tanh(x: Variable) -> Variable:
+    """Elementwise hyperbolic tangent."""
     return ops.Tanh.apply(x)
 
 

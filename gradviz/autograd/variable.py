@@ -115,18 +115,22 @@ class Variable:
     # ----------------------------------------------------------------------------- attributes
     @property
     def shape(self) -> tuple[int, ...]:
+        """The data's shape."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """Number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """Number of elements (an int, like NumPy; PyTorch's ``numel()``)."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The data's NumPy dtype."""
         return self.data.dtype
 
     @property
@@ -167,6 +171,7 @@ class Variable:
 
     @property
     def retains_grad(self) -> bool:
+        """True for a non-leaf that keeps ``.grad`` after backward (see ``retain_grad``)."""
         return self._retains_grad and self._node is not None
 
     def detach(self) -> Variable:
@@ -206,6 +211,7 @@ class Variable:
         return self.data.item()
 
     def tolist(self) -> Any:
+        """The data as nested Python lists (a number for 0-d)."""
         return self.data.tolist()
 
     def __float__(self) -> float:
@@ -267,6 +273,7 @@ class Variable:
         return _ops.Pow.apply(self, _operand("**", other))
 
     def pow(self, exponent: Any) -> Variable:
+        """``self ** exponent``."""
         return _ops.Pow.apply(self, _operand("**", exponent))
 
     def __rpow__(self, other: Any) -> Variable:
@@ -378,9 +385,11 @@ class Variable:
         return _ops.Amin.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
 
     def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
+        """Indices of the largest values (an ndarray: indices carry no gradient)."""
         return self.data.argmax(axis=dim if dim is not None else axis)
 
     def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
+        """Indices of the smallest values (an ndarray: indices carry no gradient)."""
         return self.data.argmin(axis=dim if dim is not None else axis)
 
     def reshape(self, *shape: Any) -> Variable:
@@ -429,15 +438,19 @@ class Variable:
         return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 
     def exp(self) -> Variable:
+        """Elementwise e**x."""
         return _ops.Exp.apply(self)
 
     def log(self) -> Variable:
+        """Elementwise natural logarithm."""
         return _ops.Log.apply(self)
 
     def sqrt(self) -> Variable:
+        """Elementwise square root."""
         return _ops.Sqrt.apply(self)
 
     def abs(self) -> Variable:
+        """Elementwise absolute value (the gradient at 0 is 0, as in PyTorch)."""
         return _ops.Abs.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Variable:
@@ -447,12 +460,15 @@ class Variable:
     clamp = clip
 
     def relu(self) -> Variable:
+        """max(x, 0) (the gradient at 0 is 0, as in PyTorch)."""
         return _ops.Relu.apply(self)
 
     def sigmoid(self) -> Variable:
+        """1 / (1 + exp(-x)), stable for large |x|."""
         return _ops.Sigmoid.apply(self)
 
     def tanh(self) -> Variable:
+        """Elementwise hyperbolic tangent."""
         return _ops.Tanh.apply(self)
 
     def astype(self, dtype: Any) -> Variable:
@@ -460,9 +476,11 @@ class Variable:
         return _ops.Cast.apply(self, np.dtype(dtype))
 
     def float(self) -> Variable:
+        """A float32 copy (``astype(np.float32)``)."""
         return self.astype(np.float32)
 
     def double(self) -> Variable:
+        """A float64 copy (``astype(np.float64)``)."""
         return self.astype(np.float64)
 
 

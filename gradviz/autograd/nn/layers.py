@@ -68,6 +68,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end (named by its position) and return self."""
         self.add_module(str(len(self)), module)
         return self
 

@@ -51,6 +51,7 @@ class Module:
         object.__setattr__(self, "training", True)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses override it and are called as ``module(x)``."""
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -116,13 +117,16 @@ class Module:
             stack.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
+        """This module and every descendant, each once (see ``named_modules``)."""
         for _, module in self.named_modules():
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct sub-modules with their attribute names."""
         yield from ((n, m) for n, m in self._modules.items() if m is not None)
 
     def children(self) -> Iterator[Module]:
+        """The direct sub-modules."""
         for _, module in self.named_children():
             yield module
 
@@ -136,6 +140,7 @@ class Module:
                     yield (f"{path}.{name}" if path else name), param
 
     def parameters(self) -> Iterator[Variable]:
+        """Every parameter once, in registration order (what optimizers take)."""
         for _, param in self.named_parameters():
             yield param
 
