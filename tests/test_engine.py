@@ -570,3 +570,14 @@ def test_squeeze_and_unsqueeze_accept_a_0d_variable():
     assert x.unsqueeze(0).shape == (1,)
     x.squeeze(0).backward()
     assert x.grad == 1.0
+
+
+def test_squeeze_and_unsqueeze_reject_an_axis_out_of_range_like_pytorch():
+    x = leaf(np.ones((2, 1)))
+    assert x.squeeze(-1).shape == (2,)
+    assert x.unsqueeze(2).shape == (2, 1, 1)
+    assert x.unsqueeze(-3).shape == (1, 2, 1)
+    with pytest.raises(IndexError, match="out of range"):
+        x.squeeze(2)
+    with pytest.raises(IndexError, match="out of range"):
+        x.unsqueeze(3)

@@ -428,13 +428,13 @@ class Variable:
         elif not shape:  # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
             new = shape
         else:
-            axis %= self.ndim
+            axis = _axis_index(axis, self.ndim, "squeeze")
             new = shape if shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
         return self.reshape(new)
 
     def unsqueeze(self, axis: int) -> Variable:
         """Insert a size-1 axis at position ``axis``."""
-        axis = axis % (self.ndim + 1)
+        axis = _axis_index(axis, self.ndim + 1, "unsqueeze")
         return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 
     def exp(self) -> Variable:
@@ -482,6 +482,16 @@ class Variable:
     def double(self) -> Variable:
         """A float64 copy (``astype(np.float64)``)."""
         return self.astype(np.float64)
+
+
+def _axis_index(axis: int, ndim: int, method: str) -> int:
+    """``axis`` in ``[-ndim, ndim)`` as a non-negative index; PyTorch's IndexError otherwise."""
+    if not -ndim <= axis < ndim:
+        raise IndexError(
+            f"{method}: dimension out of range (expected to be in range of "
+            f"[{-ndim}, {ndim - 1}], but got {axis})"
+        )
+    return axis % ndim
 
 
 _COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)

@@ -1,9 +1,9 @@
-"""The layout program that turns DOT into SVG/PNG, and writing files atomically.
+"""The layout program that turns DOT into SVG/PNG.
 
 The system Graphviz ``dot`` when it is on PATH, otherwise the ``graphviz-pure`` program that the
 graphviz-pure wheel installs next to Python's scripts (so ``pip install gradviz`` alone renders).
-The program runs on DOT source through a pipe; gradviz writes the bytes itself, to the exact
-path asked for, through a temporary file in the same folder and ``os.replace``.
+The program runs on DOT source through a pipe; the caller writes the bytes itself (to the exact
+path asked for, with ``gradviz.viz.files.atomic_write``).
 """
 
 from __future__ import annotations
