@@ -623,3 +623,18 @@ def test_leaves_made_inside_a_module_belong_to_it():
     g = tr.graph
     assert g.nodes[one(g, name="scale")]["module"] == "0"
     assert g.nodes[one(g, name="x")]["module"] == ""
+
+
+def test_history_computed_before_the_trace_is_recorded_with_its_parents():
+    x = gradviz.Variable(np.ones((2, 3)), requires_grad=True, name="x")
+    w = gradviz.Variable(np.full((2, 3), 2.0), requires_grad=True, name="w")
+    h = (x * w).tanh()  # before tracing: the tracer meets it first as an input of Sum
+    with gradviz.trace() as tr:
+        (h + x).sum().backward()
+    g = tr.graph
+    by_op = {a["op"]: n for n, a in g.nodes(data=True) if a["kind"] == "op"}
+    assert set(by_op) == {"Mul", "Tanh", "Add", "Sum"}
+    names = {g.nodes[p]["name"] for p in g.predecessors(by_op["Mul"])}
+    assert names == {"x", "w"}
+    assert list(g.predecessors(by_op["Tanh"])) == [by_op["Mul"]]
+    assert g.nodes[by_op["Mul"]]["source"] is None  # ran before the trace: no line known

@@ -9,34 +9,40 @@ the renderer reads as "not recorded" rather than "not computed".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import networkx as nx
 
 from gradviz.viz.stats import array_stats
 
-__all__ = ["graph_from_variable"]
+__all__ = ["graph_from_variable", "history"]
 
 
-def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGraph:
-    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema."""
-    names = {id(v): k for k, v in (params or {}).items()}
+def history(root: Any, known: Callable[[Any], bool] = lambda var: False) -> list[Any]:
+    """``root`` and every Variable it was computed from, each once, parents before children
+    (an iterative walk of ``.parents``: any depth works). Variables for which ``known`` is true
+    are neither listed nor walked through."""
     order: list[Any] = []
-    seen: set[int] = set()
+    seen = {root.id}
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         var, expanded = stack.pop()
         if expanded:
             order.append(var)
             continue
-        if id(var) in seen:
-            continue
-        seen.add(id(var))
         stack.append((var, True))
-        for parent in reversed(tuple(var.parents)):
-            if id(parent) not in seen:
+        for parent in reversed(var.parents):
+            if parent.id not in seen and not known(parent):
+                seen.add(parent.id)
                 stack.append((parent, False))
+    return order
+
+
+def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGraph:
+    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema."""
+    names = {id(v): k for k, v in (params or {}).items()}
+    order = history(root)
     ids = {id(v): f"v{i}" for i, v in enumerate(order, 1)}
     graph = nx.DiGraph(root=ids[id(root)], modules={}, script=None)
     graph.graph["pass"] = None

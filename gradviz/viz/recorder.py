@@ -27,6 +27,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
 from gradviz.viz.graph import NodeRecord, Step, ancestors
+from gradviz.viz.live import history
 from gradviz.viz.naming import ModuleNames
 from gradviz.viz.options import option_label
 from gradviz.viz.source import SourceLocator, called_by_gradviz
@@ -219,26 +220,7 @@ class Recorder(hooks.Hook):
         started (its history is walked iteratively and recorded, without source lines)."""
         if var._node is None:
             return self._leaf(var)
-        order: list[Variable] = []
-        seen = {var._id}
-        stack: list[tuple[Variable, bool]] = [(var, False)]
-        while stack:
-            item, expanded = stack.pop()
-            if expanded:
-                order.append(item)
-                continue
-            stack.append((item, True))
-            node = item._node
-            if node is None:
-                continue
-            for arg in reversed(node.inputs):
-                if (
-                    isinstance(arg, Variable)
-                    and arg._id not in seen
-                    and arg._id not in self.var_nodes
-                ):
-                    seen.add(arg._id)
-                    stack.append((arg, False))
+        order = history(var, known=lambda v: v._id in self.var_nodes)
         for item in order:
             node = item._node
             if node is None:
