@@ -60,23 +60,18 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             if type(grads) is not tuple:
                 grads = grads if isinstance(grads, list) else (grads,)
             inputs = node.inputs
-            if len(grads) != len(inputs):
-                if len(grads) > len(inputs):
-                    raise BackwardError(
-                        f"{type(node).__name__}.backward returned {len(grads)} gradients for "
-                        f"{len(inputs)} inputs"
-                    )
-                for arg in inputs[len(grads) :]:  # missing trailing entries mean None
-                    if isinstance(arg, Variable) and arg.requires_grad:
-                        _no_share(arg, consumers, pending, ready)
-            for index, arg_grad in enumerate(grads):
-                if arg_grad is None:
-                    arg = inputs[index]
-                    if isinstance(arg, Variable) and arg.requires_grad:
-                        _no_share(arg, consumers, pending, ready)
-                    continue
-                arg = inputs[index]
+            given = len(grads)
+            if given > len(inputs):
+                raise BackwardError(
+                    f"{type(node).__name__}.backward returned {given} gradients for "
+                    f"{len(inputs)} inputs"
+                )
+            for index, arg in enumerate(inputs):
                 if not isinstance(arg, Variable) or not arg.requires_grad:
+                    continue
+                arg_grad = grads[index] if index < given else None  # missing trailing = None
+                if arg_grad is None:
+                    _no_share(arg, consumers, pending, ready)
                     continue
                 data = arg.data
                 if type(arg_grad) is not np.ndarray:
