@@ -324,7 +324,7 @@ def test_each_node_runs_once_after_all_its_gradient_arrived():
 
 
 class _GradToFirstOnly(gradviz.Function):
-    """a + b whose backward gives b no gradient: None, or nothing at all (a short tuple)."""
+    """a + b whose backward gives b no gradient: None, or (``short``) no entry at all."""
 
     @staticmethod
     def forward(ctx, a, b, short):
@@ -333,11 +333,21 @@ class _GradToFirstOnly(gradviz.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return (grad,) if ctx.short else (grad, None, None)
+        return (grad,) if ctx.short else (grad, None)  # the trailing option may be left out
 
 
-@pytest.mark.parametrize("short", [False, True], ids=["none", "short_tuple"])
-def test_an_input_given_no_gradient_does_not_stall_its_other_consumers(short):
+def test_a_backward_missing_a_gradient_for_a_variable_raises_as_pytorch():
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    out = _GradToFirstOnly.apply(x, y, True).sum()
+    with pytest.raises(
+        gradviz.BackwardError, match=r"incorrect number of gradients \(expected 3, got 1\)"
+    ):
+        out.backward()
+    assert x.grad is None  # nothing half-accumulated
+
+
+def test_an_input_given_no_gradient_does_not_stall_its_other_consumers():
+    short = False
     # a feeds the custom op (which gives it nothing, as PyTorch allows) and `out` directly: the
     # direct share must still reach x, and a node that gets nothing at all must not block x.
     x = leaf([1.0, 2.0])

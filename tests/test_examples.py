@@ -115,3 +115,52 @@ def test_example_runs_as_a_script():
     )
     assert result.returncode == 0, result.stderr
     assert "train accuracy" in result.stdout
+
+
+TORCH_POLYNOMIAL = """
+import math, torch
+
+class LegendrePolynomial3(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return 0.5 * (5 * input ** 3 - 3 * input)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        return grad_output * 1.5 * (5 * input ** 2 - 1)
+
+x = torch.linspace(-math.pi, math.pi, 2000)
+y = torch.sin(x)
+a = torch.full((), 0.0, requires_grad=True)
+b = torch.full((), -1.0, requires_grad=True)
+c = torch.full((), 0.0, requires_grad=True)
+d = torch.full((), 0.3, requires_grad=True)
+losses = []
+for t in range(STEPS):
+    y_pred = a + b * LegendrePolynomial3.apply(c + d * x)
+    loss = (y_pred - y).pow(2).sum()
+    losses.append(loss.item())
+    loss.backward()
+    with torch.no_grad():
+        for w in (a, b, c, d):
+            w -= 5e-6 * w.grad
+            w.grad = None
+"""
+
+
+def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys):
+    """The tutorial's manual ``w -= lr * w.grad`` under no_grad: same losses as PyTorch."""
+    torch = pytest.importorskip("torch")
+    namespace, output = run_example("polynomial", capsys)
+    weights = [namespace[name] for name in "abcd"]
+    assert all(w.is_leaf and w.requires_grad for w in weights)  # updated in place, not rebound
+    assert all(w._version == 2000 for w in weights)
+    reference = {"torch": torch, "STEPS": 2000}
+    exec(TORCH_POLYNOMIAL, reference)
+    ours, theirs = namespace["losses"], reference["losses"]
+    print(f"final loss: gradviz {ours[-1]:.4f}, PyTorch {theirs[-1]:.4f}")
+    assert ours[-1] < 0.05 * ours[0]
+    np.testing.assert_allclose(ours, theirs, rtol=2e-3)
+    assert "Result: y = " in output

@@ -1,5 +1,7 @@
 """The autograd engine, with ``nn``, ``optim`` and ``data``. Knows nothing about drawing."""
 
+# ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
+from gradviz.autograd import variable  # noqa: F401, I001
 from gradviz.autograd import functional, hooks
 from gradviz.autograd.creation import (
     arange,
@@ -16,6 +18,7 @@ from gradviz.autograd.errors import (
     BackwardError,
     GradcheckError,
     GradvizError,
+    InplaceError,
     OperandError,
     ShapeError,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradvizError",
+    "InplaceError",
     "OperandError",
     "ShapeError",
     "Variable",

@@ -61,11 +61,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 grads = grads if isinstance(grads, list) else (grads,)
             inputs = node.inputs
             given = len(grads)
-            if given > len(inputs):
-                raise BackwardError(
-                    f"{type(node).__name__}.backward returned {given} gradients for "
-                    f"{len(inputs)} inputs"
-                )
+            if given != len(inputs):
+                _check_count(node, given)
             for index, arg in enumerate(inputs):
                 if not isinstance(arg, Variable) or not arg.requires_grad:
                     continue
@@ -98,6 +95,20 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     if active:
         for hook in active:
             hook.backward_end(root)
+
+
+def _check_count(node: Function, given: int) -> None:
+    """PyTorch's error when ``backward`` returned a wrong number of gradients.
+
+    Trailing options that are not Variables (an axis, a shape) may be left out.
+    """
+    inputs = node.inputs
+    if given > len(inputs) or any(isinstance(a, Variable) for a in inputs[given:]):
+        raise BackwardError(
+            f"function {type(node).__name__}.backward returned an incorrect number of gradients "
+            f"(expected {len(inputs)}, got {given}): return one per input of forward, None "
+            "where there is no gradient"
+        )
 
 
 def _no_share(
@@ -162,9 +173,13 @@ def _count_consumers(root: Variable) -> dict[int, int]:
     counts: dict[int, int] = {}
     stack = [root]
     while stack:
-        node = stack.pop()._node
+        variable = stack.pop()
+        node = variable._node
         if node is None:
             continue
+        when = variable._id  # the node ran just before its output got this id
+        if variable._vc is not None and variable._vc.stamp > when:
+            _check_saved(node, variable, when, "output 0")
         if node._freed:
             raise BackwardError(
                 f"Trying to backward through the graph a second time (at op "
@@ -173,6 +188,8 @@ def _count_consumers(root: Variable) -> dict[int, int]:
                 "twice."
             )
         for parent in node.parents:
+            if parent._vc is not None and parent._vc.stamp > when:
+                parent = _input_as_used(node, parent, when)
             if parent.requires_grad:
                 key = parent._id
                 if key in counts:
@@ -182,3 +199,39 @@ def _count_consumers(root: Variable) -> dict[int, int]:
                     if parent._node is not None:  # leaves have nothing to visit
                         stack.append(parent)
     return counts
+
+
+def _input_as_used(node: Function, parent: Variable, when: int) -> Variable:
+    """``parent`` was written in place after ``node`` ran (at time ``when``).
+
+    If ``node`` saved its array for backward, raise PyTorch's error. If the write was recorded
+    (the Variable was rebased), point ``node`` at the Variable that stood for it when it ran.
+    """
+    index = next(i for i, p in enumerate(node.parents) if p is parent)
+    _check_saved(node, parent, when, f"input {index}")
+    for stamp, owner, before in parent._vc.rebases:
+        if owner is parent and stamp > when:
+            node.parents = tuple(before if p is parent else p for p in node.parents)
+            node.inputs = tuple(before if a is parent else a for a in node.inputs)
+            return before
+    return parent
+
+
+def _check_saved(node: Function, variable: Variable, when: int, role: str) -> None:
+    """Raise when ``node`` saved an array that ``variable``'s in-place writes overwrote."""
+    vc = variable._vc
+    written = (vc.data, variable.data)
+    saved = [*(node.saved_tensors or ()), *node.__dict__.values()]
+    if not any(
+        isinstance(array, np.ndarray) and np.may_share_memory(array, w)
+        for array in saved
+        for w in written
+    ):
+        return
+    raise BackwardError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{variable.dtype} {tuple(variable.shape)}], which is {role} of "
+        f"{type(node).__name__}, is at version {vc.version}; expected version "
+        f"{vc.version_at(when)} instead (last written by {vc.last_op}). Hint: write into a "
+        "copy, or use the out-of-place op, until backward has run"
+    )

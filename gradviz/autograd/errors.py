@@ -37,3 +37,7 @@ class OptimizerError(GradvizError, ValueError):
 
 class StateDictError(GradvizError, RuntimeError):
     """Missing, unexpected or mis-shaped entries in ``load_state_dict`` (a RuntimeError)."""
+
+
+class InplaceError(GradvizError, RuntimeError):
+    """An in-place op that PyTorch refuses: on a leaf that requires grad, on a view, read-only."""

@@ -59,8 +59,12 @@ class Function:
         self.saved_tensors = arrays
 
     @classmethod
-    def apply(cls, *args: Any) -> Variable:
-        """Run the op on Variables (and other arguments); record the graph when needed."""
+    def apply(cls, *args: Any, _into: Variable | None = None) -> Variable:
+        """Run the op on Variables (and other arguments); record the graph when needed.
+
+        ``_into`` is for in-place ops (``gradviz.autograd.inplace``): the result is written into
+        that Variable, which then stands for the op's output.
+        """
         arrays = []
         needs = []
         parents = []  # built in the same pass: this method runs once per op
@@ -88,7 +92,10 @@ class Function:
         if record or hooks.ACTIVE:
             ctx.inputs = args
             ctx.parents = tuple(parents)
-        out = Variable._from_op(data, ctx if record else None)
+        if _into is None:
+            out = Variable._from_op(data, ctx if record else None)
+        else:
+            out = _into._commit(data, ctx)
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
                 hook.op(ctx, args, out)

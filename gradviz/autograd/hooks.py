@@ -37,6 +37,11 @@ class Hook:
     def detach(self, source: Variable, result: Variable) -> None:
         """``source.detach()`` returned ``result``, which shares data but has no history."""
 
+    def inplace(self, variable: Variable, op: str) -> None:
+        """``variable``'s array was overwritten by an unrecorded in-place ``op`` (``"sub_"``),
+        e.g. a parameter update under ``no_grad``; its ``_version`` went up. Recorded in-place
+        writes arrive as ``op`` events of ``Add_``-style nodes instead."""
+
     def grad_mode(self, enabled: bool) -> None:
         """Graph recording was switched on or off (``no_grad`` entered or left)."""
 

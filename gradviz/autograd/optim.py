@@ -10,6 +10,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
+from gradviz.autograd.inplace import wrote
 from gradviz.autograd.variable import Variable
 
 
@@ -23,18 +24,21 @@ def _check(ok: bool, message: str) -> None:
 _BLOCK = 1 << 16
 
 
-def add_scaled(target: np.ndarray, alpha: float, x: np.ndarray) -> None:
-    """``target += alpha * x`` in place, like PyTorch's ``add_(x, alpha=alpha)``.
+def add_scaled(p: Variable, alpha: float, x: np.ndarray) -> None:
+    """``p.add_(x, alpha=alpha)`` under ``no_grad``: the update writes ``p``'s array in place and
+    counts as an in-place write (its ``_version`` goes up, as in PyTorch).
 
     Big arrays go block by block: a parameter-sized temporary every step costs more than the
     arithmetic (glibc's malloc returns it to the OS, so each step page-faults it back in).
     """
+    target = p.data
     if target.size <= _BLOCK or target.shape != x.shape or not target.flags.c_contiguous:
         target += alpha * x
-        return
-    flat_target, flat_x = target.reshape(-1), x.reshape(-1)
-    for start in range(0, flat_target.size, _BLOCK):
-        flat_target[start : start + _BLOCK] += alpha * flat_x[start : start + _BLOCK]
+    else:
+        flat_target, flat_x = target.reshape(-1), x.reshape(-1)
+        for start in range(0, flat_target.size, _BLOCK):
+            flat_target[start : start + _BLOCK] += alpha * flat_x[start : start + _BLOCK]
+    wrote(p, "add_")
 
 
 class Optimizer:
@@ -75,7 +79,7 @@ class Optimizer:
                 if set_to_none or p.grad is None:
                     p.grad = None
                 else:
-                    p.grad = np.zeros_like(p.grad)
+                    p.grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
@@ -143,7 +147,7 @@ class SGD(Optimizer):
         lr = group["lr"]
         for p in group["params"]:
             if p.grad is not None:
-                add_scaled(p.data, -lr, p.grad)
+                add_scaled(p, -lr, p.grad)
 
     def _update(self, p, grad, group, state):
         if group["weight_decay"]:
@@ -157,7 +161,7 @@ class SGD(Optimizer):
                 buffer *= momentum
                 buffer += (1 - group["dampening"]) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
-        add_scaled(p.data, -group["lr"], grad)
+        add_scaled(p, -group["lr"], grad)
 
 
 class Adam(Optimizer):
@@ -197,4 +201,4 @@ class Adam(Optimizer):
         step_size = group["lr"] / (1 - beta1**step)
         # math.sqrt keeps a Python float: an np.float64 scalar would promote float32 to float64.
         denom = np.sqrt(exp_avg_sq) / math.sqrt(1 - beta2**step) + group["eps"]
-        p.data -= step_size * exp_avg / denom
+        add_scaled(p, -step_size, exp_avg / denom)

@@ -74,6 +74,7 @@ class Variable:
         "_id",
         "_node",
         "_retains_grad",
+        "_vc",
         "data",
         "grad",
         "name",
@@ -94,6 +95,7 @@ class Variable:
         self.name = name
         self._node: Function | None = None
         self._retains_grad = False
+        self._vc: _inplace.VersionCounter | None = None  # made on the first in-place write
         self._id = next(_ids)
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
@@ -109,6 +111,7 @@ class Variable:
         out.name = None
         out._node = node
         out._retains_grad = False
+        out._vc = None
         out._id = next(_ids)
         return out
 
@@ -154,6 +157,11 @@ class Variable:
         return () if self._node is None else self._node.parents
 
     @property
+    def _version(self) -> int:
+        """How many in-place writes this Variable's data has had (PyTorch's ``_version``)."""
+        return 0 if self._vc is None else self._vc.version
+
+    @property
     def id(self) -> int:
         """A process-wide sequential id (never reused, unlike ``id()``)."""
         return self._id
@@ -177,6 +185,7 @@ class Variable:
     def detach(self) -> Variable:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
         out = Variable._from_op(self.data, None)
+        out._vc = _inplace.counter(self)  # shared data, shared version, as in PyTorch
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
                 hook.detach(self, out)
@@ -192,6 +201,14 @@ class Variable:
             )
         self.requires_grad = requires_grad
         return self
+
+    def detach_(self) -> Variable:
+        """Cut this Variable from the graph in place: a leaf that does not require grad."""
+        return _inplace.detach_(self)
+
+    def _commit(self, data: np.ndarray, node: Function) -> Variable:
+        """Take an in-place op's result (``Function.apply(..., _into=self)``)."""
+        return _inplace.commit(self, data, node)
 
     def zero_grad(self) -> None:
         """Drop the accumulated gradient (``grad = None``)."""
@@ -284,6 +301,79 @@ class Variable:
 
     def __rmatmul__(self, other: Any) -> Variable:
         return _ops.MatMul.apply(_operand("@", other), self)
+
+    # In-place: the same object, its array written with NumPy's ``out=`` (see ``inplace``).
+    def __iadd__(self, other: Any) -> Variable:
+        return _inplace.add_(self, other)
+
+    def __isub__(self, other: Any) -> Variable:
+        return _inplace.sub_(self, other)
+
+    def __imul__(self, other: Any) -> Variable:
+        return _inplace.mul_(self, other)
+
+    def __itruediv__(self, other: Any) -> Variable:
+        return _inplace.div_(self, other)
+
+    def __ipow__(self, other: Any) -> Variable:
+        return _inplace.pow_(self, other)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        _inplace.setitem(self, index, value)
+
+    def add_(self, other: Any, alpha: float = 1) -> Variable:
+        """``self += alpha * other`` in place; returns self."""
+        return _inplace.add_(self, other, alpha)
+
+    def sub_(self, other: Any, alpha: float = 1) -> Variable:
+        """``self -= alpha * other`` in place; returns self."""
+        return _inplace.sub_(self, other, alpha)
+
+    def mul_(self, other: Any) -> Variable:
+        """``self *= other`` in place; returns self."""
+        return _inplace.mul_(self, other)
+
+    def div_(self, other: Any) -> Variable:
+        """``self /= other`` in place; returns self."""
+        return _inplace.div_(self, other)
+
+    def pow_(self, exponent: Any) -> Variable:
+        """``self **= exponent`` in place; returns self."""
+        return _inplace.pow_(self, exponent)
+
+    def neg_(self) -> Variable:
+        """``self = -self`` in place; returns self."""
+        return _inplace.neg_(self)
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Variable:
+        """Clamp into ``[min, max]`` in place; returns self."""
+        return _inplace.clamp_(self, min, max)
+
+    clip_ = clamp_
+
+    def zero_(self) -> Variable:
+        """Set every element to 0; returns self."""
+        return _inplace.zero_(self)
+
+    def fill_(self, value: Any) -> Variable:
+        """Set every element to ``value``; returns self."""
+        return _inplace.fill_(self, value)
+
+    def copy_(self, src: Any) -> Variable:
+        """Copy ``src`` (broadcast, cast to this dtype) into self; returns self."""
+        return _inplace.copy_(self, src)
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Variable:
+        """Fill with uniform draws on ``[a, b)`` (seeded by ``manual_seed``); returns self."""
+        return _inplace.uniform_(self, a, b)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Variable:
+        """Fill with normal draws (seeded by ``manual_seed``); returns self."""
+        return _inplace.normal_(self, mean, std)
+
+    def masked_fill_(self, mask: Any, value: Any) -> Variable:
+        """Set ``value`` where ``mask`` is true; returns self."""
+        return _inplace.masked_fill_(self, mask, value)
 
     def __neg__(self) -> Variable:
         return _ops.Neg.apply(self)
@@ -510,4 +600,5 @@ def _operand(symbol: str, value: Any) -> Any:
 
 
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
+from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import ops as _ops  # noqa: E402

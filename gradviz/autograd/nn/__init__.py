@@ -3,6 +3,7 @@
 import sys
 
 from gradviz.autograd import functional
+from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -46,4 +47,5 @@ __all__ = [
     "Softmax",
     "Tanh",
     "functional",
+    "init",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import StateDictError
+from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
 
@@ -161,7 +162,7 @@ class Module:
             if set_to_none or param.grad is None:
                 param.grad = None
             else:
-                param.grad = np.zeros_like(param.grad)
+                param.grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
     # ------------------------------------------------------------------------------ state
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
@@ -201,8 +202,9 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(problems)
             )
-        for param, array in updates:
-            param.data[...] = array
+        with no_grad():  # as PyTorch: param.copy_(array), which bumps its version
+            for param, array in updates:
+                param.copy_(array)
 
     # ------------------------------------------------------------------------------ repr
     def extra_repr(self) -> str:

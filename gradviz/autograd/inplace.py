@@ -1,0 +1,439 @@
+"""In-place ops with PyTorch's semantics: ``with no_grad(): w -= lr * w.grad`` trains.
+
+A write keeps the Variable (the same object). What else happens depends on whether it is
+recorded, which is when grad mode is on and the Variable or an operand requires grad:
+
+- Not recorded: NumPy writes into the array with ``out=``; ``requires_grad``, leaf status and
+  ``.grad`` stay as they were.
+- Recorded: a leaf that requires grad refuses, with PyTorch's error. Anything else is rebased as
+  PyTorch rebases ``grad_fn``: its history moves to a new Variable holding the value before the
+  write (under the old id), the write is recorded as an op on that value (``Add_``: the op's name
+  with a trailing underscore), and the Variable stands for the op's output under a new id.
+
+Every write bumps a version counter, shared by Variables that share data (``detach``). The
+backward engine compares it with the time each node ran: a node whose saved arrays were
+overwritten raises PyTorch's "modified by an inplace operation" error; a node that used the
+Variable before a recorded write is pointed at the history it really used.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import grad_mode, hooks, ops, rng
+from gradviz.autograd.errors import InplaceError, OperandError, ShapeError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import Variable, _ids, as_array
+
+
+class VersionCounter:
+    """How often, and when, an array was written in place (one per array, shared by aliases).
+
+    ``stamp`` is taken from the Variable id counter, so "written after node N ran" is
+    ``stamp > id of N's output``. ``rebases`` lists ``(stamp, owner, before)`` for each recorded
+    write: ``before`` is the Variable that stood for ``owner`` until then.
+    """
+
+    __slots__ = ("data", "last_op", "rebases", "recent", "stamp", "version")
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+        self.version = 0
+        self.stamp = 0
+        self.recent: deque[int] = deque(maxlen=64)  # stamps of the latest writes
+        self.rebases: list[tuple[int, Variable, Variable]] = []
+        self.last_op = ""
+
+    def version_at(self, stamp: int) -> int:
+        """The version the array had at time ``stamp`` (a floor when writes were forgotten)."""
+        return self.version - sum(1 for s in self.recent if s > stamp)
+
+
+def counter(variable: Variable) -> VersionCounter:
+    """The version counter of ``variable``'s data, made on first use."""
+    vc = variable._vc
+    if vc is None:
+        vc = variable._vc = VersionCounter(variable.data)
+    return vc
+
+
+def bump(variable: Variable, op: str) -> VersionCounter:
+    """Count one in-place write of ``variable`` by ``op`` (``"sub_"``)."""
+    vc = counter(variable)
+    vc.version += 1
+    vc.stamp = stamp = next(_ids)
+    vc.recent.append(stamp)
+    vc.last_op = op
+    return vc
+
+
+def wrote(variable: Variable, op: str) -> None:
+    """An unrecorded in-place write of ``variable``: bump its version and tell the hooks."""
+    bump(variable, op)
+    for hook in hooks.ACTIVE:
+        hook.inplace(variable, op)
+
+
+# ---------------------------------------------------------------------------- recorded ops
+
+
+class Add_(Function):
+    """``a += alpha * b``, recorded (``Sub_`` is the same with ``-alpha``)."""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a - b if alpha == -1 else a + alpha * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        alpha = ctx.alpha
+        return grad, ((grad if alpha == 1 else grad * alpha) if ctx.needs_input_grad[1] else None)
+
+
+class Sub_(Add_):
+    pass
+
+
+class Mul_(ops.Mul):
+    pass
+
+
+class Div_(ops.Div):
+    pass
+
+
+class Pow_(ops.Pow):
+    pass
+
+
+class Neg_(ops.Neg):
+    pass
+
+
+class Clamp_(ops.Clamp):
+    pass
+
+
+class Fill_(Function):
+    """Overwrite every element with ``value`` (an array broadcast to the shape, or a number)."""
+
+    @staticmethod
+    def forward(ctx, a, value):
+        return np.broadcast_to(np.asarray(value, dtype=a.dtype), a.shape).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad), None  # the old value no longer matters: zero, as PyTorch
+
+
+class Zero_(Fill_):
+    pass
+
+
+class Uniform_(Fill_):
+    pass
+
+
+class Normal_(Fill_):
+    pass
+
+
+class Copy_(Function):
+    """Overwrite with ``src``, broadcast to the shape and cast to the dtype."""
+
+    @staticmethod
+    def forward(ctx, a, src):
+        return np.broadcast_to(src, a.shape).astype(a.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad), grad
+
+
+class MaskedFill_(Function):
+    """Where ``mask`` is true, ``value``; elsewhere the old value."""
+
+    @staticmethod
+    def forward(ctx, a, mask, value):
+        ctx.mask = mask
+        return np.where(mask, np.asarray(value, dtype=a.dtype), a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.where(ctx.mask, 0, grad), None, None
+
+
+class IndexPut_(Function):
+    """``a[index] = value`` (PyTorch's ``CopySlices`` and ``IndexPutBackward``)."""
+
+    @staticmethod
+    def forward(ctx, a, index, value):
+        ctx.index = index
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_a = grad_value = None
+        if ctx.needs_input_grad[0]:
+            grad_a = grad.copy()
+            grad_a[ctx.index] = 0
+        if ctx.needs_input_grad[2]:
+            grad_value = grad[ctx.index]
+        return grad_a, None, grad_value
+
+
+#: Every recorded in-place op, for the op-table test and the checker.
+INPLACE_OPS: tuple[type[Function], ...] = (
+    Add_, Sub_, Mul_, Div_, Pow_, Neg_, Clamp_, Fill_, Zero_, Uniform_, Normal_, Copy_,
+    MaskedFill_, IndexPut_,
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the dispatcher
+
+
+def _write(
+    target: Variable,
+    op: type[Function],
+    args: tuple[Any, ...],
+    write: Callable[[np.ndarray], Any],
+) -> Variable:
+    """Run ``op`` on ``target`` in place: recorded (see the module docstring) or ``write(data)``."""
+    if grad_mode.is_grad_enabled() and (
+        target.requires_grad or any(isinstance(a, Variable) and a.requires_grad for a in args)
+    ):
+        _record(target, op, args)
+        return target
+    data = target.data
+    if not data.flags.writeable:
+        raise InplaceError(f"{_method(op)}: the Variable's array is read-only")
+    try:
+        write(data)
+    except (TypeError, ValueError) as error:  # NumPy's casting and broadcasting errors
+        raise _numpy_error(op, target, error) from None
+    wrote(target, _method(op))
+    return target
+
+
+def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None:
+    method = _method(op)
+    node = target._node
+    if node is None and target.requires_grad:
+        raise InplaceError(
+            f"a leaf Variable that requires grad is being used in an in-place operation "
+            f"({method}). Update parameters inside `with gradviz.no_grad():`, or use the "
+            "out-of-place op"
+        )
+    if node is not None and any(np.may_share_memory(target.data, p.data) for p in node.parents):
+        raise InplaceError(
+            f"{method}: this Variable is a view of its input (output of {node.name}); an "
+            "in-place write to a view is not recorded by gradviz. Use the out-of-place op"
+        )
+    before = Variable._from_op(target.data.copy(), node)
+    before.requires_grad = target.requires_grad
+    before.name = target.name
+    before._id = target._id
+    before._vc = counter(target)
+    op.apply(before, *args, _into=target)
+
+
+def commit(target: Variable, data: np.ndarray, node: Function) -> Variable:
+    """Write a recorded op's result into ``target`` and make ``target`` stand for its output."""
+    method = _method(type(node))
+    if data.shape != target.shape:
+        raise ShapeError(
+            f"{method}: output with shape {target.shape} doesn't match the broadcast shape "
+            f"{data.shape}"
+        )
+    if not np.can_cast(data.dtype, target.dtype, "same_kind"):
+        raise OperandError(
+            f"{method}: result type {data.dtype} can't be cast to the desired output type "
+            f"{target.dtype}"
+        )
+    np.copyto(target.data, data, casting="unsafe")
+    before = node.parents[0]
+    vc = bump(target, method)
+    vc.rebases.append((vc.stamp, target, before))
+    target._node = node
+    target._id = next(_ids)
+    target.requires_grad = True
+    return target
+
+
+def _method(op: type[Function]) -> str:
+    """The method's name: ``Add_`` -> ``add_``, ``MaskedFill_`` -> ``masked_fill_``."""
+    if op is IndexPut_:
+        return "__setitem__"
+    name = op.__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exception:
+    method = _method(op)
+    if isinstance(error, TypeError) and "cast" in str(error):
+        return OperandError(
+            f"{method}: the result can't be cast to the desired output type {target.dtype} "
+            f"(in-place ops keep the Variable's dtype)"
+        )
+    if isinstance(error, TypeError):
+        return OperandError(f"{method}: {error}")
+    return ShapeError(f"{method}: {error} (the Variable has shape {target.shape})")
+
+
+def _operand(method: str, value: Any) -> Any:
+    """A Variable stays; anything else becomes an array (Python floats take the default dtype)."""
+    if isinstance(value, Variable):
+        return value
+    if isinstance(value, np.ndarray | int | float | np.number | np.bool_ | list | tuple):
+        return as_array(value)
+    raise OperandError(
+        f"{method}: expected a number, a NumPy array or a Variable, got {type(value).__name__}"
+    )
+
+
+def _data(value: Any) -> Any:
+    return value.data if isinstance(value, Variable) else value
+
+
+# ------------------------------------------------------------------------ the public methods
+
+
+def add_(target: Variable, other: Any, alpha: float = 1) -> Variable:
+    """``target += alpha * other`` in place."""
+    return _add(target, Add_, other, alpha)
+
+
+def sub_(target: Variable, other: Any, alpha: float = 1) -> Variable:
+    """``target -= alpha * other`` in place."""
+    return _add(target, Sub_, other, -alpha)
+
+
+def _add(target: Variable, op: type[Function], other: Any, alpha: float) -> Variable:
+    other = _operand(_method(op), other)
+    o = _data(other)
+    if alpha == 1:
+        write = lambda t: np.add(t, o, out=t)  # noqa: E731
+    elif alpha == -1:
+        write = lambda t: np.subtract(t, o, out=t)  # noqa: E731
+    else:
+        write = lambda t: np.add(t, alpha * o, out=t)  # noqa: E731
+    return _write(target, op, (other, alpha), write)
+
+
+def _binary(op: type[Function], ufunc: np.ufunc) -> Callable[[Variable, Any], Variable]:
+    method = _method(op)
+
+    def apply(target: Variable, other: Any) -> Variable:
+        other = _operand(method, other)
+        o = _data(other)
+        return _write(target, op, (other,), lambda t: ufunc(t, o, out=t))
+
+    apply.__name__ = method
+    apply.__doc__ = f"``target`` {ufunc.__name__} ``other``, in place."
+    return apply
+
+
+mul_ = _binary(Mul_, np.multiply)
+div_ = _binary(Div_, np.true_divide)
+pow_ = _binary(Pow_, np.power)
+
+
+def neg_(target: Variable) -> Variable:
+    """``-target`` in place."""
+    return _write(target, Neg_, (), lambda t: np.negative(t, out=t))
+
+
+def clamp_(target: Variable, min: float | None = None, max: float | None = None) -> Variable:
+    """Clamp into ``[min, max]`` in place."""
+    if min is None and max is None:
+        raise OperandError("clamp_: at least one of 'min' or 'max' must not be None")
+    return _write(target, Clamp_, (min, max), lambda t: np.clip(t, min, max, out=t))
+
+
+def fill_(target: Variable, value: Any) -> Variable:
+    """Set every element to ``value`` (a number or a one-element Variable)."""
+    value = _data(_operand("fill_", value))
+    if np.size(value) != 1:
+        raise ShapeError(
+            f"fill_ only supports a 0-dimensional value, got one of shape {np.shape(value)}"
+        )
+    value = np.reshape(value, ())
+    return _write(target, Fill_, (value,), lambda t: t.fill(value))
+
+
+def zero_(target: Variable) -> Variable:
+    """Set every element to 0."""
+    return _write(target, Zero_, (0,), lambda t: t.fill(0))
+
+
+def copy_(target: Variable, src: Any) -> Variable:
+    """Copy ``src`` (broadcast to the shape, cast to the dtype) into ``target``."""
+    src = _operand("copy_", src)
+    s = _data(src)
+    return _write(target, Copy_, (src,), lambda t: np.copyto(t, s, casting="unsafe"))
+
+
+def _random_fill(op: type[Function], draw: Callable[[np.random.Generator, tuple], Any]):
+    def apply(target: Variable) -> Variable:
+        values = draw(rng.default_generator(), target.shape)
+        return _write(target, op, (values,), lambda t: np.copyto(t, values, casting="unsafe"))
+
+    return apply
+
+
+def uniform_(target: Variable, a: float = 0.0, b: float = 1.0) -> Variable:
+    """Fill with draws from the uniform distribution on ``[a, b)``."""
+    return _random_fill(Uniform_, lambda g, shape: g.uniform(a, b, shape))(target)
+
+
+def normal_(target: Variable, mean: float = 0.0, std: float = 1.0) -> Variable:
+    """Fill with draws from the normal distribution ``N(mean, std**2)``."""
+    if std < 0:
+        raise OperandError(f"normal_ expects std >= 0.0, but found std {std}")
+    return _random_fill(Normal_, lambda g, shape: g.normal(mean, std, shape))(target)
+
+
+def masked_fill_(target: Variable, mask: Any, value: Any) -> Variable:
+    """Where ``mask`` is true, set ``value`` (a number); ``mask`` broadcasts to the shape."""
+    mask = np.asarray(_data(mask))
+    if mask.dtype != np.bool_:
+        raise OperandError(
+            f"masked_fill_ only supports boolean masks, but got mask of dtype {mask.dtype}"
+        )
+    if isinstance(value, Variable) and value.requires_grad:
+        raise OperandError(
+            "masked_fill_: a value that requires grad is not supported; use gradviz.where"
+        )
+    value = _data(value)
+    if np.size(value) != 1:
+        raise ShapeError(
+            f"masked_fill_ only supports a 0-dimensional value, got one of shape {np.shape(value)}"
+        )
+    value = np.reshape(value, ())
+    return _write(target, MaskedFill_, (mask, value), lambda t: np.copyto(t, value, where=mask))
+
+
+def setitem(target: Variable, index: Any, value: Any) -> None:
+    """``target[index] = value``: slices, integer arrays and boolean masks."""
+    index = ops.normalize_index(index)
+    value = _operand("__setitem__", value)
+    v = _data(value)
+
+    def write(t: np.ndarray) -> None:
+        t[index] = v
+
+    _write(target, IndexPut_, (index, value), write)
+
+
+def detach_(target: Variable) -> Variable:
+    """Cut ``target`` from the graph in place: it becomes a leaf that does not require grad."""
+    target._node = None
+    target.requires_grad = False
+    return target

@@ -1,0 +1,106 @@
+"""``nn.init``: PyTorch's parameter initialisers, each an in-place write under ``no_grad``.
+
+Draws come from the generator ``manual_seed`` sets; fans and gains follow PyTorch's formulas.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.variable import Variable
+
+_LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "sigmoid", "identity")
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for ``nonlinearity`` (``"relu"`` -> sqrt(2), ``"tanh"`` -> 5/3)."""
+    if nonlinearity in _LINEAR:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else param
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ArgumentError(f"Unsupported nonlinearity {nonlinearity}")
+
+
+def _fans(tensor: Variable) -> tuple[int, int]:
+    if tensor.ndim < 2:
+        raise ShapeError(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions "
+            f"(got shape {tensor.shape})"
+        )
+    receptive_field = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
+
+
+def _fan(tensor: Variable, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ArgumentError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+    fan_in, fan_out = _fans(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def uniform_(tensor: Variable, a: float = 0.0, b: float = 1.0) -> Variable:
+    """Fill with draws from U(a, b)."""
+    with no_grad():
+        return tensor.uniform_(a, b)
+
+
+def normal_(tensor: Variable, mean: float = 0.0, std: float = 1.0) -> Variable:
+    """Fill with draws from N(mean, std**2)."""
+    with no_grad():
+        return tensor.normal_(mean, std)
+
+
+def constant_(tensor: Variable, val: float) -> Variable:
+    """Fill with ``val``."""
+    with no_grad():
+        return tensor.fill_(val)
+
+
+def ones_(tensor: Variable) -> Variable:
+    """Fill with 1."""
+    return constant_(tensor, 1.0)
+
+
+def zeros_(tensor: Variable) -> Variable:
+    """Fill with 0."""
+    with no_grad():
+        return tensor.zero_()
+
+
+def xavier_uniform_(tensor: Variable, gain: float = 1.0) -> Variable:
+    """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor)
+    bound = math.sqrt(3.0) * gain * math.sqrt(2.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Variable, gain: float = 1.0) -> Variable:
+    """Glorot normal: N(0, std**2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _fans(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(
+    tensor: Variable, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Variable:
+    """He uniform: U(-b, b) with b = gain * sqrt(3 / fan)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(
+    tensor: Variable, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> Variable:
+    """He normal: N(0, std**2) with std = gain / sqrt(fan)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return normal_(tensor, 0.0, std)
