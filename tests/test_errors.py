@@ -125,7 +125,9 @@ def test_custom_backward_with_too_many_gradients():
         def backward(ctx, grad):
             return grad, grad
 
-    with pytest.raises(gradviz.BackwardError, match=r"TooMany.*incorrect number of gradients \(expected 1, got 2\)"):
+    with pytest.raises(
+        gradviz.BackwardError, match=r"TooMany.*incorrect number of gradients \(expected 1, got 2\)"
+    ):
         TooMany.apply(var(3)).sum().backward()
 
 
