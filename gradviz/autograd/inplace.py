@@ -63,7 +63,9 @@ def counter(variable: Variable) -> VersionCounter:
 
 def bump(variable: Variable, op: str) -> VersionCounter:
     """Count one in-place write of ``variable`` by ``op`` (``"sub_"``)."""
-    vc = counter(variable)
+    vc = variable._vc
+    if vc is None:
+        vc = variable._vc = VersionCounter(variable.data)
     vc.version += 1
     vc.stamp = stamp = next(_ids)
     vc.recent.append(stamp)
@@ -74,8 +76,9 @@ def bump(variable: Variable, op: str) -> VersionCounter:
 def wrote(variable: Variable, op: str) -> None:
     """An unrecorded in-place write of ``variable``: bump its version and tell the hooks."""
     bump(variable, op)
-    for hook in hooks.ACTIVE:
-        hook.inplace(variable, op)
+    if hooks.ACTIVE:
+        for hook in hooks.ACTIVE:
+            hook.inplace(variable, op)
 
 
 # ---------------------------------------------------------------------------- recorded ops
@@ -200,26 +203,26 @@ INPLACE_OPS: tuple[type[Function], ...] = (
 
 
 def _write(
-    target: Variable,
-    op: type[Function],
-    args: tuple[Any, ...],
-    write: Callable[[np.ndarray], Any],
+    target: Variable, op: type[Function], args: tuple[Any, ...], write: Callable, *operands: Any
 ) -> Variable:
-    """Run ``op`` on ``target`` in place: recorded (see the module docstring) or ``write(data)``."""
-    if grad_mode.is_grad_enabled() and (
-        target.requires_grad or any(isinstance(a, Variable) and a.requires_grad for a in args)
-    ):
+    """Run ``op`` on ``target`` in place: recorded (see the module docstring), or unrecorded as
+    ``write(*operands, out=target.data)`` (a NumPy ufunc, or a helper of the same shape)."""
+    if grad_mode.is_grad_enabled() and (target.requires_grad or _any_requires_grad(args)):
         _record(target, op, args)
         return target
-    data = target.data
-    if not data.flags.writeable:
-        raise InplaceError(f"{_method(op)}: the Variable's array is read-only")
     try:
-        write(data)
-    except (TypeError, ValueError) as error:  # NumPy's casting and broadcasting errors
+        write(*operands, out=target.data)
+    except (TypeError, ValueError) as error:  # NumPy's casting, broadcasting, read-only errors
         raise _numpy_error(op, target, error) from None
-    wrote(target, _method(op))
+    wrote(target, _METHOD[op])
     return target
+
+
+def _any_requires_grad(args: tuple[Any, ...]) -> bool:
+    for arg in args:
+        if isinstance(arg, Variable) and arg.requires_grad:
+            return True
+    return False
 
 
 def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None:
@@ -269,14 +272,20 @@ def commit(target: Variable, data: np.ndarray, node: Function) -> Variable:
 
 def _method(op: type[Function]) -> str:
     """The method's name: ``Add_`` -> ``add_``, ``MaskedFill_`` -> ``masked_fill_``."""
-    if op is IndexPut_:
-        return "__setitem__"
-    name = op.__name__
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return _METHOD[op]
+
+
+_METHOD = {
+    op: "".join("_" + c.lower() if c.isupper() else c for c in op.__name__).lstrip("_")
+    for op in INPLACE_OPS
+}
+_METHOD[IndexPut_] = "__setitem__"
 
 
 def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exception:
     method = _method(op)
+    if "read-only" in str(error):
+        return InplaceError(f"{method}: the Variable's array is read-only")
     if isinstance(error, TypeError) and "cast" in str(error):
         return OperandError(
             f"{method}: the result can't be cast to the desired output type {target.dtype} "
@@ -288,10 +297,10 @@ def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exce
 
 
 def _operand(method: str, value: Any) -> Any:
-    """A Variable stays; anything else becomes an array (Python floats take the default dtype)."""
-    if isinstance(value, Variable):
+    """A Variable or an ndarray stays; numbers and lists become arrays (floats: default dtype)."""
+    if type(value) is np.ndarray or isinstance(value, Variable):
         return value
-    if isinstance(value, np.ndarray | int | float | np.number | np.bool_ | list | tuple):
+    if isinstance(value, int | float | np.number | np.bool_ | list | tuple):
         return as_array(value)
     raise OperandError(
         f"{method}: expected a number, a NumPy array or a Variable, got {type(value).__name__}"
@@ -300,6 +309,23 @@ def _operand(method: str, value: Any) -> Any:
 
 def _data(value: Any) -> Any:
     return value.data if isinstance(value, Variable) else value
+
+
+# The unrecorded writes that are not a NumPy ufunc, called as ``write(*operands, out=array)``.
+def _fill(value: Any, out: np.ndarray) -> None:
+    out.fill(value)
+
+
+def _copy(src: Any, out: np.ndarray) -> None:
+    np.copyto(out, src, casting="unsafe")
+
+
+def _masked(mask: np.ndarray, value: Any, out: np.ndarray) -> None:
+    np.copyto(out, value, where=mask)
+
+
+def _put(index: Any, value: Any, out: np.ndarray) -> None:
+    out[index] = value
 
 
 # ------------------------------------------------------------------------ the public methods
@@ -316,24 +342,22 @@ def sub_(target: Variable, other: Any, alpha: float = 1) -> Variable:
 
 
 def _add(target: Variable, op: type[Function], other: Any, alpha: float) -> Variable:
-    other = _operand(_method(op), other)
+    other = _operand(_METHOD[op], other)
     o = _data(other)
+    args = (other, alpha)
     if alpha == 1:
-        write = lambda t: np.add(t, o, out=t)  # noqa: E731
-    elif alpha == -1:
-        write = lambda t: np.subtract(t, o, out=t)  # noqa: E731
-    else:
-        write = lambda t: np.add(t, alpha * o, out=t)  # noqa: E731
-    return _write(target, op, (other, alpha), write)
+        return _write(target, op, args, np.add, target.data, o)
+    if alpha == -1:
+        return _write(target, op, args, np.subtract, target.data, o)
+    return _write(target, op, args, np.add, target.data, alpha * o)
 
 
 def _binary(op: type[Function], ufunc: np.ufunc) -> Callable[[Variable, Any], Variable]:
-    method = _method(op)
+    method = _METHOD[op]
 
     def apply(target: Variable, other: Any) -> Variable:
         other = _operand(method, other)
-        o = _data(other)
-        return _write(target, op, (other,), lambda t: ufunc(t, o, out=t))
+        return _write(target, op, (other,), ufunc, target.data, _data(other))
 
     apply.__name__ = method
     apply.__doc__ = f"``target`` {ufunc.__name__} ``other``, in place."
@@ -347,57 +371,54 @@ pow_ = _binary(Pow_, np.power)
 
 def neg_(target: Variable) -> Variable:
     """``-target`` in place."""
-    return _write(target, Neg_, (), lambda t: np.negative(t, out=t))
+    return _write(target, Neg_, (), np.negative, target.data)
 
 
 def clamp_(target: Variable, min: float | None = None, max: float | None = None) -> Variable:
     """Clamp into ``[min, max]`` in place."""
     if min is None and max is None:
         raise OperandError("clamp_: at least one of 'min' or 'max' must not be None")
-    return _write(target, Clamp_, (min, max), lambda t: np.clip(t, min, max, out=t))
+    return _write(target, Clamp_, (min, max), np.clip, target.data, min, max)
+
+
+def _scalar(method: str, value: Any) -> np.ndarray:
+    value = _data(_operand(method, value))
+    if np.size(value) != 1:
+        raise ShapeError(
+            f"{method} only supports a 0-dimensional value, got one of shape {np.shape(value)}"
+        )
+    return np.reshape(value, ())
 
 
 def fill_(target: Variable, value: Any) -> Variable:
     """Set every element to ``value`` (a number or a one-element Variable)."""
-    value = _data(_operand("fill_", value))
-    if np.size(value) != 1:
-        raise ShapeError(
-            f"fill_ only supports a 0-dimensional value, got one of shape {np.shape(value)}"
-        )
-    value = np.reshape(value, ())
-    return _write(target, Fill_, (value,), lambda t: t.fill(value))
+    value = _scalar("fill_", value)
+    return _write(target, Fill_, (value,), _fill, value)
 
 
 def zero_(target: Variable) -> Variable:
     """Set every element to 0."""
-    return _write(target, Zero_, (0,), lambda t: t.fill(0))
+    return _write(target, Zero_, (0,), _fill, 0)
 
 
 def copy_(target: Variable, src: Any) -> Variable:
     """Copy ``src`` (broadcast to the shape, cast to the dtype) into ``target``."""
     src = _operand("copy_", src)
-    s = _data(src)
-    return _write(target, Copy_, (src,), lambda t: np.copyto(t, s, casting="unsafe"))
-
-
-def _random_fill(op: type[Function], draw: Callable[[np.random.Generator, tuple], Any]):
-    def apply(target: Variable) -> Variable:
-        values = draw(rng.default_generator(), target.shape)
-        return _write(target, op, (values,), lambda t: np.copyto(t, values, casting="unsafe"))
-
-    return apply
+    return _write(target, Copy_, (src,), _copy, _data(src))
 
 
 def uniform_(target: Variable, a: float = 0.0, b: float = 1.0) -> Variable:
     """Fill with draws from the uniform distribution on ``[a, b)``."""
-    return _random_fill(Uniform_, lambda g, shape: g.uniform(a, b, shape))(target)
+    values = rng.default_generator().uniform(a, b, target.shape)
+    return _write(target, Uniform_, (values,), _copy, values)
 
 
 def normal_(target: Variable, mean: float = 0.0, std: float = 1.0) -> Variable:
     """Fill with draws from the normal distribution ``N(mean, std**2)``."""
     if std < 0:
         raise OperandError(f"normal_ expects std >= 0.0, but found std {std}")
-    return _random_fill(Normal_, lambda g, shape: g.normal(mean, std, shape))(target)
+    values = rng.default_generator().normal(mean, std, target.shape)
+    return _write(target, Normal_, (values,), _copy, values)
 
 
 def masked_fill_(target: Variable, mask: Any, value: Any) -> Variable:
@@ -411,25 +432,15 @@ def masked_fill_(target: Variable, mask: Any, value: Any) -> Variable:
         raise OperandError(
             "masked_fill_: a value that requires grad is not supported; use gradviz.where"
         )
-    value = _data(value)
-    if np.size(value) != 1:
-        raise ShapeError(
-            f"masked_fill_ only supports a 0-dimensional value, got one of shape {np.shape(value)}"
-        )
-    value = np.reshape(value, ())
-    return _write(target, MaskedFill_, (mask, value), lambda t: np.copyto(t, value, where=mask))
+    value = _scalar("masked_fill_", value)
+    return _write(target, MaskedFill_, (mask, value), _masked, mask, value)
 
 
 def setitem(target: Variable, index: Any, value: Any) -> None:
     """``target[index] = value``: slices, integer arrays and boolean masks."""
     index = ops.normalize_index(index)
     value = _operand("__setitem__", value)
-    v = _data(value)
-
-    def write(t: np.ndarray) -> None:
-        t[index] = v
-
-    _write(target, IndexPut_, (index, value), write)
+    _write(target, IndexPut_, (index, value), _put, index, _data(value))
 
 
 def detach_(target: Variable) -> Variable:
