@@ -27,8 +27,9 @@ Marks (``build(..., marks=...)``, what ``gradviz check`` found): a failed gradie
 accidental broadcast is dark red (darker than a NaN gradient) with a thick border and its
 finding in bold; the op where a NaN/Inf was born is drawn the same way, and the nodes it
 contaminated are shaded light red; a warning (no gradient, dead ReLU) gets a thick orange border
-and orange text. In the forward view a dashed arrow labelled ``detach()`` joins a detached copy
-to what it was detached from. The legend lists what a picture uses.
+and orange text. A dashed arrow labelled ``detach()`` joins a detached copy and what it was
+detached from (in the backward view too: the layers a detach cut off stay in the picture,
+without a gradient). The legend lists what a picture uses.
 
 This module assembles the picture (module clusters, edges, the legend, the note about
 collapsed modules) and holds the public API (:func:`build`, :func:`write`, :func:`render`);
@@ -390,6 +391,13 @@ class _Builder:
 
     def _edges(self, dot: graphviz.Digraph) -> None:
         g = self.graph
+        # behind a detach(): no gradient comes back along these edges
+        root = self.scene.root
+        cut = (
+            self.scene.selected - nx.ancestors(g, root) - {root}
+            if self.backward and root is not None
+            else set()
+        )
         seen = set()
         edges = []
         for child in self.scene.nodes:
@@ -418,7 +426,7 @@ class _Builder:
                 attrs["constraint"] = "false"
             if self.backward:
                 pa = g.nodes[parent]
-                if not pa.get("requires_grad", True) and not grouped:
+                if (not pa.get("requires_grad", True) and not grouped) or child in cut:
                     attrs.update(style="dashed", color=DIM_LINE)
                 dot.edge(b, a, **attrs)
                 if pinned:
@@ -429,15 +437,14 @@ class _Builder:
                 dot.edge(a, b, **attrs)
                 if pinned:
                     dot.edge(b, a, style="invis")
-        if self.backward:
-            return
-        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from
+        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from;
+        # in the backward view it points the way a gradient would go, and none does
         for child in self.scene.nodes:
             origin = g.nodes[child].get("detached_from")
             if origin in self.scene.selected and self.rep[origin] != self.rep[child]:
+                ends = (self.rep[origin], self.rep[child])
                 dot.edge(
-                    self.rep[origin],
-                    self.rep[child],
+                    *(ends[::-1] if self.backward else ends),
                     style="dashed",
                     color=DIM_LINE,
                     fontcolor=DIM_TEXT,
