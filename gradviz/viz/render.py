@@ -62,6 +62,7 @@ from gradviz.autograd.errors import GradvizError
 from gradviz.viz.files import atomic_write
 from gradviz.viz.labels import Labels, attr_text, html_text, legend_label, path_and_class
 from gradviz.viz.layout import (
+    Drawing,
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
@@ -98,31 +99,6 @@ class RenderError(GradvizError, ValueError):
 
 
 # ------------------------------------------------------------------------------ results
-class Drawing(graphviz.Digraph):
-    """A ``graphviz.Digraph`` that lays itself out with gradviz's layout program.
-
-    ``pipe()`` and Jupyter's inline display work with only ``graphviz-pure`` installed.
-    ``depth`` is the module depth drawn (None: every module expanded), ``auto_collapsed`` says
-    whether the node budget chose it, ``note`` is a one-line message about that (or "").
-    """
-
-    depth: int | None = None
-    auto_collapsed: bool = False
-    note: str = ""
-    node_count: int = 0
-    #: drawn node id -> the graph nodes it stands for (one, or a collapsed module's members)
-    stands_for: dict[str, tuple[Any, ...]] = {}
-    #: collapsed module box id (``m1``) -> its module path
-    groups: dict[str, str] = {}
-
-    def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kw: Any):
-        fmt = format or self.format or "svg"
-        data = (
-            self.source.encode("utf-8") if fmt in ("dot", "gv") else run_layout(self.source, fmt)[0]
-        )
-        return data.decode(encoding) if encoding else data
-
-
 @dataclass(frozen=True)
 class Rendered:
     """What :func:`write` did: the file, its format, the layout program, the depth drawn."""
@@ -241,6 +217,7 @@ class _Builder:
         title = self._title()
         dot = Drawing(
             name=self.view,
+            format="svg",
             graph_attr={
                 "rankdir": "TB",
                 "fontname": FONT,
