@@ -472,7 +472,10 @@ def test_detach_is_an_event_and_cuts_the_gradient():
     assert g.nodes[event.result]["kind"] == "input"
     assert g.nodes[event.result]["detached_from"] == event.node
     assert g.nodes[event.result]["requires_grad"] is False
-    assert event.node not in g  # the detached branch is not an ancestor of the loss
+    # the detached branch stays in the pass's graph, though not upstream of the loss
+    assert event.node in g
+    assert event.node not in nx.ancestors(g, g.graph["root"])
+    assert g.nodes[event.node]["step"] is None
     assert tr.passes[0].graph.nodes[event.result]["grad"] is None
 
 

@@ -86,15 +86,19 @@ class Step:
 
 
 def ancestors(records: Mapping[str, NodeRecord], root: str) -> list[NodeRecord]:
-    """``root`` and every record it was computed from, in recording order (iterative)."""
+    """``root`` and every record it was computed from, in recording order (iterative).
+
+    A ``detach()`` result leads on to what it was detached from: the values flowed into the
+    loss even though no gradient flows back, so a pass's graph shows the layers a detach cut off
+    (the backward view draws them without a gradient, behind a dashed ``detach()`` edge)."""
     seen = {root}
     stack = [root]
     while stack:
         record = records.get(stack.pop())
         if record is None:
             continue
-        for parent, _slot in record.parents:
-            if parent not in seen:
+        for parent in (*(p for p, _ in record.parents), record.detached_from):
+            if parent is not None and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
     return sorted((records[n] for n in seen if n in records), key=lambda r: r.seq)

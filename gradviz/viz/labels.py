@@ -427,7 +427,7 @@ def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[st
         rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
         rows.append(row("white", "arrows: data flow", "&#8595;"))
     marks = set(marks)
-    if view == "forward" and "detach" in marks:
+    if "detach" in marks:
         rows.append(row("white", "dashed arrow: detach() (no gradient)", "- -"))
     if "error" in marks:
         rows.append(row(MARK_FILL, "<b>check failed</b>"))

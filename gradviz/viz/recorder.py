@@ -66,7 +66,8 @@ class Recorder(hooks.Hook):
         self.trace = trace
         self.step = step
         self.on_capture = on_capture
-        self.locate = SourceLocator(base_dir).locate
+        self._source = SourceLocator(base_dir)
+        self.locate = self._source.locate
         self.arrays = trace.arrays
         self.max_array_size = trace.max_array_size
         self.records: dict[str, NodeRecord] = {}
@@ -130,14 +131,22 @@ class Recorder(hooks.Hook):
     def _module(self) -> tuple[int, str]:
         return self.stack[-1] if self.stack else (-1, "")
 
-    def _leaf(self, var: Variable, detached_from: str | None = None) -> str:
-        """Record a leaf Variable (data, parameter, detached result) at its first use."""
+    def _leaf(
+        self,
+        var: Variable,
+        detached_from: str | None = None,
+        unused: tuple[Module, str] | None = None,
+    ) -> str:
+        """Record a leaf Variable (data, parameter, detached result) at its first use, or a
+        parameter no op used (``unused``: its top-level module and name) when a pass ends."""
         nid = self._new_id()
         entry = self.created.get(var._id)
         if entry is not None:
             source, (root, module) = entry[1], entry[2]
         elif detached_from is not None:  # made by detach() just now
             source, (root, module) = self.locate(), self._module()
+        elif unused is not None:  # created before the trace: its `self.<name> = ...` line
+            source, root, module = self._source.assignment(*unused), -1, ""
         else:  # created before the trace: where it is first used, outside any module
             source, root, module = self.locate(), -1, ""
         data = var.data
@@ -377,6 +386,9 @@ class Recorder(hooks.Hook):
         self.fresh.clear()
         if current.keep:
             records = ancestors(self.records, current.root)
+            known = {r.id for r in records}
+            records += [r for r in self._parameter_records() if r.id not in known]
+            records.sort(key=lambda r: r.seq)
             build = self._builder(
                 records,
                 root=current.root,
@@ -460,6 +472,22 @@ class Recorder(hooks.Hook):
             self._capture_complete()
 
     # -------------------------------------------------------------------------------- graphs
+    def _parameter_records(self) -> list[NodeRecord]:
+        """The records of every parameter of the modules seen, so that a pass shows and counts
+        them all; one that no op used is recorded now, at the line that created it."""
+        out = []
+        seen: set[int] = set()
+        for root in self.names.roots:
+            for name, p in root.module.named_parameters():
+                if p._id in seen:
+                    continue
+                seen.add(p._id)
+                nid = self.var_nodes.get(p._id)
+                if nid is None:
+                    nid = self._leaf(p, unused=(root.module, name))
+                out.append(self.records[nid])
+        return out
+
     def _param_list(self) -> list[tuple[str, str | None, bool]]:
         """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
         return self.names.parameters(self.var_nodes)

@@ -27,8 +27,9 @@ Marks (``build(..., marks=...)``, what ``gradviz check`` found): a failed gradie
 accidental broadcast is dark red (darker than a NaN gradient) with a thick border and its
 finding in bold; the op where a NaN/Inf was born is drawn the same way, and the nodes it
 contaminated are shaded light red; a warning (no gradient, dead ReLU) gets a thick orange border
-and orange text. In the forward view a dashed arrow labelled ``detach()`` joins a detached copy
-to what it was detached from. The legend lists what a picture uses.
+and orange text. A dashed arrow labelled ``detach()`` joins a detached copy and what it was
+detached from (in the backward view too: the layers a detach cut off stay in the picture,
+without a gradient). The legend lists what a picture uses.
 
 This module assembles the picture (module clusters, edges, the legend, the note about
 collapsed modules) and holds the public API (:func:`build`, :func:`write`, :func:`render`);
@@ -61,6 +62,7 @@ from gradviz.autograd.errors import GradvizError
 from gradviz.viz.files import atomic_write
 from gradviz.viz.labels import Labels, attr_text, html_text, legend_label, path_and_class
 from gradviz.viz.layout import (
+    Drawing,
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
@@ -97,31 +99,6 @@ class RenderError(GradvizError, ValueError):
 
 
 # ------------------------------------------------------------------------------ results
-class Drawing(graphviz.Digraph):
-    """A ``graphviz.Digraph`` that lays itself out with gradviz's layout program.
-
-    ``pipe()`` and Jupyter's inline display work with only ``graphviz-pure`` installed.
-    ``depth`` is the module depth drawn (None: every module expanded), ``auto_collapsed`` says
-    whether the node budget chose it, ``note`` is a one-line message about that (or "").
-    """
-
-    depth: int | None = None
-    auto_collapsed: bool = False
-    note: str = ""
-    node_count: int = 0
-    #: drawn node id -> the graph nodes it stands for (one, or a collapsed module's members)
-    stands_for: dict[str, tuple[Any, ...]] = {}
-    #: collapsed module box id (``m1``) -> its module path
-    groups: dict[str, str] = {}
-
-    def pipe(self, format: str | None = None, *args: Any, encoding: str | None = None, **kw: Any):
-        fmt = format or self.format or "svg"
-        data = (
-            self.source.encode("utf-8") if fmt in ("dot", "gv") else run_layout(self.source, fmt)[0]
-        )
-        return data.decode(encoding) if encoding else data
-
-
 @dataclass(frozen=True)
 class Rendered:
     """What :func:`write` did: the file, its format, the layout program, the depth drawn."""
@@ -240,6 +217,7 @@ class _Builder:
         title = self._title()
         dot = Drawing(
             name=self.view,
+            format="svg",
             graph_attr={
                 "rankdir": "TB",
                 "fontname": FONT,
@@ -390,6 +368,13 @@ class _Builder:
 
     def _edges(self, dot: graphviz.Digraph) -> None:
         g = self.graph
+        # behind a detach(): no gradient comes back along these edges
+        root = self.scene.root
+        cut = (
+            self.scene.selected - nx.ancestors(g, root) - {root}
+            if self.backward and root is not None
+            else set()
+        )
         seen = set()
         edges = []
         for child in self.scene.nodes:
@@ -418,7 +403,7 @@ class _Builder:
                 attrs["constraint"] = "false"
             if self.backward:
                 pa = g.nodes[parent]
-                if not pa.get("requires_grad", True) and not grouped:
+                if (not pa.get("requires_grad", True) and not grouped) or child in cut:
                     attrs.update(style="dashed", color=DIM_LINE)
                 dot.edge(b, a, **attrs)
                 if pinned:
@@ -429,15 +414,14 @@ class _Builder:
                 dot.edge(a, b, **attrs)
                 if pinned:
                     dot.edge(b, a, style="invis")
-        if self.backward:
-            return
-        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from
+        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from;
+        # in the backward view it points the way a gradient would go, and none does
         for child in self.scene.nodes:
             origin = g.nodes[child].get("detached_from")
             if origin in self.scene.selected and self.rep[origin] != self.rep[child]:
+                ends = (self.rep[origin], self.rep[child])
                 dot.edge(
-                    self.rep[origin],
-                    self.rep[child],
+                    *(ends[::-1] if self.backward else ends),
                     style="dashed",
                     color=DIM_LINE,
                     fontcolor=DIM_TEXT,

@@ -1,8 +1,9 @@
 """What a picture shows: the nodes of a view, the module each belongs to, and how deep to draw.
 
-The backward view keeps the loss and what it was computed from; the forward view keeps every
-node. A node's module is its ``module`` attribute (a parameter without one takes the module its
-dotted name points to). ``depth=N`` collapses modules nested deeper than N into one box each;
+The backward view keeps the loss and what it was computed from (through ``detach()`` too: what
+a detach cut off is drawn without a gradient); the forward view keeps every node. A node's
+module is its ``module`` attribute (a parameter without one takes the module its dotted name
+points to). ``depth=N`` collapses modules nested deeper than N into one box each;
 without a depth, a view of more ops than the budget takes the largest depth that fits.
 """
 
@@ -19,6 +20,20 @@ import networkx as nx
 def natural_key(node_id: Any) -> tuple:
     match = re.fullmatch(r"([A-Za-z_]*)(\d+)", str(node_id))
     return (0, match.group(1), int(match.group(2))) if match else (1, str(node_id), 0)
+
+
+def upstream(graph: nx.DiGraph, root: Any) -> set[Any]:
+    """``root`` and what it was computed from, following a ``detach()`` result on to what it
+    was detached from (the layers a detach cut off from the gradient stay in the picture)."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for parent in (*graph.predecessors(node), graph.nodes[node].get("detached_from")):
+            if parent is not None and parent in graph and parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,7 @@ class Scene:
             self.root = None
         nodes: Iterable[Any] = graph.nodes
         if view == "backward" and self.root is not None:
-            nodes = nx.ancestors(graph, self.root) | {self.root}
+            nodes = upstream(graph, self.root)
         self.nodes = sorted(nodes, key=natural_key)
         self.selected = set(self.nodes)
         modules = dict(graph.graph.get("modules") or {})

@@ -4,14 +4,19 @@ Paths are relative to a base folder (the script's folder under the runner, else 
 folder) and never absolute: a file outside the base folder is shown by its base name, and
 pseudo-files such as ``<stdin>`` keep their name. Results per file name are cached, so finding
 the user's line costs a short walk up the stack and a dict lookup per frame.
+:meth:`SourceLocator.assignment` finds where a module attribute was assigned (``self.fc = ...``
+in the user's class), for a parameter created before tracing started.
 :func:`called_by_gradviz` tells gradviz's own ``backward`` calls (``gradcheck``) from the user's.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import sys
 from types import FrameType
+from typing import Any
 
 import gradviz
 from gradviz.autograd import engine as _engine
@@ -86,4 +91,34 @@ class SourceLocator:
             if shown:
                 return f"{shown}:{frame.f_lineno}"
             frame = frame.f_back
+        return None
+
+    def assignment(self, module: Any, name: str) -> str | None:
+        """``"file:line"`` of the ``self.<attr> = ...`` that made parameter ``name`` (dotted,
+        under ``module``): the innermost class of the user's (not gradviz's) that assigns its
+        part of the path. None when no source can be read or no such line is found."""
+        parts = name.split(".")
+        owners = [module]
+        for part in parts[:-1]:
+            owners.append(getattr(owners[-1], part, None))
+        for owner, attr in reversed(list(zip(owners, parts, strict=True))):
+            for cls in type(owner).__mro__ if owner is not None else ():
+                found = self._assigned_in(cls, attr)
+                if found is not None:
+                    return found
+        return None
+
+    def _assigned_in(self, cls: type, attr: str) -> str | None:
+        try:
+            filename = inspect.getsourcefile(cls)
+            lines, start = inspect.getsourcelines(cls)
+        except (OSError, TypeError):  # a builtin, or no source on disk
+            return None
+        shown = self.display(filename) if filename else ""
+        if not shown:  # gradviz's own classes (nn.Linear assigns its weight)
+            return None
+        pattern = re.compile(rf"\s*self\.{re.escape(attr)}\s*(?::[^=]*)?=(?!=)")
+        for offset, line in enumerate(lines):
+            if pattern.match(line):
+                return f"{shown}:{start + offset}"
         return None

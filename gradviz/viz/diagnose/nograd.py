@@ -2,7 +2,8 @@
 
 Causes, in the order they are looked for:
 
-- never used: no op of the recorded forward read the parameter;
+- never used: no op of the recorded forward read the parameter (its location is the line that
+  created it, ``self.skip = nn.Linear(2, 32)``);
 - cut by ``detach()``: something computed from it was detached and the detached copy feeds the
   loss (the trace records each ``detach()`` with its line);
 - cut by ``no_grad``: an op on the path to the loss ran with recording off (the trace records
@@ -51,15 +52,18 @@ def diagnose(ctx: Context) -> list[Finding]:
 
 def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
     g = ctx.graph
-    if nid is None:
+    if nid is None or _never_used(ctx, nid):
+        where = _param_where(ctx, nid, g) if nid in g else {}
+        created = f" (created at {where['source']})" if where.get("source") else ""
         return Finding(
             "warning",
             "no_gradient",
             f"{name} got no gradient: no op of this step's forward used it",
-            label="no gradient: never used",
+            label=f"no gradient: never used{created}",
             numbers={},
+            **where,
         )
-    if nid in g:
+    if nid in ctx.backward_nodes:  # (a branch a detach() cut off is in g, not upstream)
         grad = g.nodes[nid].get("grad")
         norm = _norm(grad)
         if grad is not None and (norm is None or norm > 0):
@@ -94,6 +98,16 @@ def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
         related=related,
         **_param_where(ctx, nid, full),
     )
+
+
+def _never_used(ctx: Context, nid: str) -> bool:
+    """Whether no recorded op read parameter ``nid`` (nor a ``detach()`` of it)."""
+    if nid in ctx.backward_nodes:
+        return False
+    full = ctx.full if nid in ctx.full else ctx.graph
+    if nid not in full or full.out_degree(nid):
+        return False
+    return not any(a.get("detached_from") == nid for _, a in full.nodes(data=True))
 
 
 def _short(cause: str) -> str:
