@@ -175,6 +175,18 @@ def _gradchecks(
         )
         if result.status != "failed":
             continue
+        if not result.inputs:  # failed as a whole: its forward wrote into an input array
+            findings.append(
+                Finding(
+                    "error",
+                    "gradcheck",
+                    f"{result.reason}: it changes the caller's data and the gradient; "
+                    "write the result into a new array",
+                    label=f"ERROR: {result.reason}",
+                    **where,
+                )
+            )
+            continue
         bad = [r for r in result.inputs if not r.passed]
         parts = [
             f"input {r.slot}" + (f" ({names[r.slot]})" if names.get(r.slot) else "") + f": "

@@ -93,7 +93,11 @@ class _Op:
         self.base = [copy.deepcopy(v) if _is_random(v) else _float64(v) for v in values]
 
     def args(self, slot: int | None = None, value: np.ndarray | None = None) -> list[Any]:
-        out = [copy.deepcopy(v) if _is_random(v) else v for v in self.base]
+        """Fresh arguments: arrays copied, so a forward that writes into one spoils nothing."""
+        out = [
+            copy.deepcopy(v) if _is_random(v) else v.copy() if isinstance(v, np.ndarray) else v
+            for v in self.base
+        ]
         if slot is not None:
             out[slot] = value
         return out
@@ -146,11 +150,15 @@ def _check(op: _Op, rng: np.random.Generator, rtol: float) -> OpResult:
     for i in slots:
         if not np.isfinite(op.base[i]).all():
             raise _Skip(f"input {i} has NaN/Inf (see the NaN/Inf diagnosis)")
+    args = op.args()
     try:
-        ctx0, out0 = op.forward(op.args())
+        ctx0, out0 = op.forward(args)
         _, again = op.forward(op.args())
     except Exception as error:
         raise _Skip(f"forward raised {type(error).__name__} in float64: {error}") from None
+    written = _written_inputs(op.base, args)
+    if written:
+        return OpResult("failed", [], f"forward wrote into its input {written[0]} in place")
     if out0.dtype.kind != "f":
         raise _Skip(f"output is {out0.dtype}, not floating point")
     if again.shape != out0.shape or not np.array_equal(again, out0, equal_nan=True):
@@ -182,6 +190,15 @@ def _check(op: _Op, rng: np.random.Generator, rtol: float) -> OpResult:
     inputs = [worst[i] for i in slots if i in worst]
     failed = [r for r in inputs if not r.passed]
     return OpResult("failed" if failed else "passed", inputs, failed[0].reason if failed else "")
+
+
+def _written_inputs(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
+    """The positions of the array arguments that forward changed."""
+    return [
+        i
+        for i, (b, a) in enumerate(zip(before, after, strict=True))
+        if isinstance(b, np.ndarray) and not np.array_equal(b, a, equal_nan=True)
+    ]
 
 
 def _direction(
