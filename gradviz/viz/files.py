@@ -73,7 +73,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
     Raises :class:`OutputError` (an ``OSError``) naming ``path`` when it cannot be written.
     """
     path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

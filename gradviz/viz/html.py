@@ -459,7 +459,7 @@ def write_html(
     """
     path = Path(path)
     page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title, check)
-    raw = page.encode("utf-8")
+    raw = page.encode("utf-8", "backslashreplace")  # a lone surrogate in a file name
     atomic_write(path, raw)
     views = tuple(data["views"])
     return HtmlPage(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 FORMAT = "gradviz-trace"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 VERSION = 1
 
 
@@ -112,6 +114,8 @@ def save_trace(trace: Trace, path: str | os.PathLike[str]) -> Path:
     """Write ``trace`` to exactly ``path`` (a temporary file, then an atomic rename)."""
     path = Path(path)
     text = json.dumps(trace_to_dict(trace), indent=1, ensure_ascii=False)
+    # a lone surrogate (a name from undecodable bytes) has no UTF-8: its JSON escape loads back
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     atomic_write(path, text + "\n")
     return path
 
