@@ -237,8 +237,9 @@ def _write_views(
     type=click.Choice(["svg", "png", "dot", "html", "json"], case_sensitive=False),
     default="svg",
     show_default=True,
-    help="svg/png/dot: the two pictures; html: one interactive page (OUTDIR/<stem>.html); "
-    "json: the trace file (gradviz.load_trace reads it).",
+    help="svg/png/dot: the two pictures (OUTDIR/<stem>.forward.svg ...); html: one interactive "
+    "page (OUTDIR/<stem>.html); json: the trace file OUTDIR/<stem>.trace.json "
+    "(gradviz.load_trace reads it).",
 )
 @_depth_option()
 @click.option(
@@ -267,8 +268,12 @@ def render_command(
 
     The script runs unmodified as __main__ (its folder first on sys.path, its own sys.argv);
     arguments after `--` are passed to it verbatim. Once the chosen call of backward and the
-    optimizer step after it are captured, the script is stopped (unless --run-all). Writes
-    OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg and prints a summary.
+    optimizer step after it are captured, the outputs are written and the script is stopped
+    (unless --run-all). Writes OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg (or
+    OUTDIR/<stem>.html, OUTDIR/<stem>.trace.json: see --format) and prints a summary.
+
+    OUTDIR and the output files are checked before the script runs; an existing output is
+    replaced only if it is a regular file (a symlink is written through, the mode is kept).
     """
     fmt = fmt.lower()
     stem = script.stem

@@ -219,3 +219,12 @@ def test_check_on_a_script_without_backward_gives_a_true_hint(runner, tmp_path):
     assert hint in result.stderr
     drawn = runner.invoke(cli, [*hint.split()[1:], "--format", "dot", "-o", str(tmp_path / "r")])
     assert drawn.exit_code == 0, drawn.output
+
+
+def test_help_names_every_output_file(runner):
+    result = runner.invoke(cli, ["render", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "OUTDIR/<stem>.trace.json" in text
+    assert "OUTDIR/<stem>.html" in text
+    assert "OUTDIR/<stem>.forward.svg" in text
