@@ -13,29 +13,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_runner import STEP
 
 from gradviz.cli import cli
 
-STEP = """
-    import gradviz
-    from gradviz import nn, optim
-    from pathlib import Path
-
-    Path(__file__).with_name("started.txt").write_text("yes")
-    model = nn.Linear(3, 1)
-    opt = optim.SGD(model.parameters(), lr=0.1)
-
-
-    def train_step():
-        opt.zero_grad()
-        model(gradviz.Variable([[1.0, 2.0, 3.0]])).sum().backward()
-        opt.step()
-"""
+# the script's first line says it ran; then test_runner's model and train_step()
+STARTED = 'from pathlib import Path\nPath(__file__).with_name("started.txt").write_text("yes")\n'
 
 
 def make_script(folder: Path, tail: str = "train_step()\ntrain_step()\n") -> Path:
     path = folder / "train.py"
-    path.write_text(textwrap.dedent(STEP) + textwrap.dedent(tail), encoding="utf-8")
+    path.write_text(STARTED + STEP + textwrap.dedent(tail), encoding="utf-8")
     return path
 
 
