@@ -140,31 +140,58 @@ def _run(
     script: Path,
     script_args: Sequence[str],
     step: int,
+    deliver: Callable[[Any], None],
     *,
     run_all: bool = False,
     arrays: bool = False,
     forward_only: bool = False,
     nothing: str = "nothing was drawn",
-) -> Any:
-    """Run SCRIPT under a trace (the runner), turning its failures into our messages."""
+    no_backward: str | None = None,
+) -> None:
+    """Run SCRIPT under a trace (the runner), which hands the captured step to ``deliver`` as
+    soon as it is captured; turn the script's failures into our messages."""
     from gradviz.viz.runner import BackwardNotCalled, ScriptFailed, StepNotReached, run_script
 
     try:
-        return run_script(
+        run_script(
             script,
             args=tuple(script_args),
             step=step,
             run_all=run_all,
             arrays=arrays,
             forward_only=forward_only,
+            deliver=deliver,
         )
     except ScriptFailed as error:
         text = (error.traceback or "").rstrip()
         _fail(f"{error}; {nothing}. Its traceback (your code only):\n{text}")
-    except (BackwardNotCalled, StepNotReached) as error:
+    except BackwardNotCalled as error:
+        _fail(no_backward or str(error))
+    except StepNotReached as error:
         _fail(str(error))
-    except gradviz.GradvizError as error:
+    except gradviz.GradvizError as error:  # no layout program, a file that cannot be written
         _fail(str(error))
+
+
+def _check_outputs(outdir: Path, paths: Sequence[Path]) -> None:
+    """Before the script runs: OUTDIR can be written and no output path is a folder, a FIFO,
+    a device or a link to one (usage errors, exit 2)."""
+    from gradviz.viz.files import OutputError, check_output_folder, check_output_path
+
+    try:
+        check_output_folder(outdir)
+        for path in paths:
+            check_output_path(path)
+    except OutputError as error:
+        _fail(f"{error}; choose another folder with -o", 2)
+
+
+def _echo_written(written: Sequence[Path], notes: Sequence[str], shown: Path, outdir: Path) -> None:
+    """``wrote PATH`` lines (paths as the user gave OUTDIR), then our notes on stderr."""
+    for path in written:
+        click.echo(f"wrote {shown / path.relative_to(outdir)}")
+    for note in notes:
+        click.echo(f"gradviz: {note}", err=True)
 
 
 def _write_views(
@@ -210,8 +237,9 @@ def _write_views(
     type=click.Choice(["svg", "png", "dot", "html", "json"], case_sensitive=False),
     default="svg",
     show_default=True,
-    help="svg/png/dot: the two pictures; html: one interactive page (OUTDIR/<stem>.html); "
-    "json: the trace file (gradviz.load_trace reads it).",
+    help="svg/png/dot: the two pictures (OUTDIR/<stem>.forward.svg ...); html: one interactive "
+    "page (OUTDIR/<stem>.html); json: the trace file OUTDIR/<stem>.trace.json "
+    "(gradviz.load_trace reads it).",
 )
 @_depth_option()
 @click.option(
@@ -240,48 +268,50 @@ def render_command(
 
     The script runs unmodified as __main__ (its folder first on sys.path, its own sys.argv);
     arguments after `--` are passed to it verbatim. Once the chosen call of backward and the
-    optimizer step after it are captured, the script is stopped (unless --run-all). Writes
-    OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg and prints a summary.
+    optimizer step after it are captured, the outputs are written and the script is stopped
+    (unless --run-all). Writes OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg (or
+    OUTDIR/<stem>.html, OUTDIR/<stem>.trace.json: see --format) and prints a summary.
+
+    OUTDIR and the output files are checked before the script runs; an existing output is
+    replaced only if it is a regular file (a symlink is written through, the mode is kept).
     """
     fmt = fmt.lower()
-    from gradviz.viz.summary import summary
+    stem = script.stem
+    shown, outdir = outdir, outdir.absolute()  # the script may chdir; we write here
+    if fmt == "json":
+        paths = [outdir / f"{stem}.trace.json"]
+    elif fmt == "html":
+        paths = [outdir / f"{stem}.html"]
+    else:
+        views = ("forward",) if forward_only else ("forward", "backward")
+        paths = [outdir / f"{stem}.{view}.{fmt}" for view in views]
+    _check_outputs(outdir, paths)
 
-    trace = _run(
+    def deliver(trace: Any) -> None:
+        from gradviz.viz.summary import summary
+
+        written, notes = list(paths), []
+        if fmt == "json":
+            trace.save(paths[0])
+        elif fmt == "html":
+            from gradviz.viz.html import write_html
+
+            page = write_html(trace, paths[0], depth=depth)
+            notes = [page.note] if page.note else []
+        else:
+            written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)
+        _echo_written(written, notes, shown, outdir)
+        click.echo(summary(trace, forward_only=forward_only))
+
+    _run(
         script,
         script_args,
         step,
+        deliver,
         run_all=run_all,
         arrays=fmt == "html",  # the page draws histograms of the values and gradients
         forward_only=forward_only,
     )
-
-    outdir.mkdir(parents=True, exist_ok=True)
-    stem = script.stem
-    written: list[Path] = []
-    notes: list[str] = []
-    try:
-        if fmt == "json":
-            path = outdir / f"{stem}.trace.json"
-            trace.save(path)
-            written.append(path)
-        elif fmt == "html":
-            from gradviz.viz.html import write_html
-
-            page = write_html(trace, outdir / f"{stem}.html", depth=depth)
-            written.append(page.path)
-            if page.note:
-                notes.append(page.note)
-        else:
-            views = ("forward",) if forward_only else ("forward", "backward")
-            written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)
-    except gradviz.GradvizError as error:  # no layout program, a file that cannot be written
-        _fail(str(error))
-
-    for path in written:
-        click.echo(f"wrote {path}")
-    for note in notes:
-        click.echo(f"gradviz: {note}", err=True)
-    click.echo(summary(trace, forward_only=forward_only))
 
 
 # --------------------------------------------------------------------------- check
@@ -340,35 +370,47 @@ def check_command(
     OUTDIR/<stem>.forward.svg and OUTDIR/<stem>.backward.svg with the findings
     marked, and exits 1 when an error was found (0 when only warnings were).
     """
-    from gradviz.viz.diagnose import pictures_graph
-    from gradviz.viz.render import LayoutProgramNotFound
+    fmt = fmt.lower()
+    stem = script.stem
+    shown, outdir = outdir, outdir.absolute()  # the script may chdir; we write here
+    _check_outputs(outdir, [outdir / f"{stem}.{view}.{fmt}" for view in ("forward", "backward")])
+    found_errors = False
 
-    trace = _run(script, script_args, step, nothing="nothing was checked")
-    try:
+    def deliver(trace: Any) -> None:
+        from gradviz.viz.diagnose import pictures_graph
+        from gradviz.viz.render import LayoutProgramNotFound
+
+        nonlocal found_errors
         report = trace.check(seed=seed)
-    except gradviz.GradvizError as error:
-        _fail(str(error))
-    outdir.mkdir(parents=True, exist_ok=True)
-    try:
-        written, notes = _write_views(
-            pictures_graph(trace, report),
-            ("forward", "backward"),
-            outdir,
-            script.stem,
-            fmt.lower(),
-            depth,
-            report.marks(),
-        )
-    except LayoutProgramNotFound as error:  # the report still matters: say so, go on
-        written, notes = [], [f"{error}; no pictures were drawn (--format dot needs none)"]
-    except gradviz.GradvizError as error:
-        _fail(str(error))
-    for path in written:
-        click.echo(f"wrote {path}")
-    for note in notes:
-        click.echo(f"gradviz: {note}", err=True)
-    click.echo(report.format(color=True))
-    if report.errors:
+        try:
+            written, notes = _write_views(
+                pictures_graph(trace, report),
+                ("forward", "backward"),
+                outdir,
+                stem,
+                fmt,
+                depth,
+                report.marks(),
+            )
+        except LayoutProgramNotFound as error:  # the report still matters: say so, go on
+            written, notes = [], [f"{error}; no pictures were drawn (--format dot needs none)"]
+        _echo_written(written, notes, shown, outdir)
+        click.echo(report.format(color=True))
+        found_errors = bool(report.errors)
+
+    _run(
+        script,
+        script_args,
+        step,
+        deliver,
+        nothing="nothing was checked",
+        no_backward=(
+            f"{script.name} never called backward(), so there is no training step to check; "
+            f"to draw what an inference-only script computes, run "
+            f"'gradviz render {script} --forward-only'"
+        ),
+    )
+    if found_errors:
         raise click.exceptions.Exit(1)
 
 

@@ -299,3 +299,29 @@ def test_a_note_both_views_share_is_said_once():
     data, _, _ = H.page_data(tr, max_nodes=3, check=False)  # both views over the budget
     assert len(data["notes"]) == 1
     assert data["notes"][0].startswith("the graph has 4 ops")
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        b'<svg xmlns:xlink="http://www.w3.org/1999/xlink"><a xlink:href="javascript:x()"/></svg>',
+        b'<svg><a href="https://example.com"/></svg>',
+        b'<svg><g onclick="x()"/></svg>',
+        b'<svg><foreignObject><div xmlns="http://www.w3.org/1999/xhtml"/></foreignObject></svg>',
+        b"<svg><SCRIPT>x()</SCRIPT></svg>",
+        b"<svg><g>not closed</svg>",
+    ],
+)
+def test_markup_that_runs_or_loads_is_refused(svg):
+    with pytest.raises(RenderError, match="refusing"):
+        H._clean_svg(svg)
+
+
+def test_names_that_look_like_markup_are_embedded(tmp_path):
+    w = gradviz.Variable([[1.0, 2.0]], requires_grad=True, name="href=x <script>")
+    with gradviz.trace() as tr:
+        (w * 2).sum().backward()
+    page = H.write_html(tr, tmp_path / "p.html")
+    text = page.path.read_text()
+    assert "href=x &lt;script&gt;" in text
+    assert "href=x <script>" not in text

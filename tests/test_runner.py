@@ -303,3 +303,141 @@ def test_gradviz_modules_are_never_forgotten(monkeypatch):
     runner._forget_modules(root, before)
     assert sys.modules["gradviz._fake_lazy"] is mine
     assert "neighbour" not in sys.modules
+
+
+# ----------------------------------------------------------------------------- isolation
+STEP = """\
+import gradviz
+from gradviz import nn, optim
+
+model = nn.Linear(3, 1)
+opt = optim.SGD(model.parameters(), lr=0.1)
+
+
+def train_step():
+    opt.zero_grad()
+    model(gradviz.Variable([[1.0, 2.0, 3.0]])).sum().backward()
+    opt.step()
+"""
+
+
+def test_interpreter_state_the_script_changed_is_restored(tmp_path):
+    import warnings
+
+    import numpy as np
+
+    (tmp_path / "elsewhere").mkdir()
+    path = script(
+        tmp_path,
+        STEP
+        + """
+import os, sys, warnings
+import numpy as np
+sys.setrecursionlimit(123)
+os.chdir(os.path.join(os.path.dirname(__file__), "elsewhere"))
+sys.path.append("added-by-the-script")
+np.seterr(all="raise")
+np.set_printoptions(precision=2)
+warnings.simplefilter("ignore")
+gradviz.set_grad_enabled(False)
+gradviz.set_default_dtype("float64")
+gradviz.set_grad_enabled(True)
+train_step()
+train_step()
+""",
+    )
+    cwd, limit, syspath = os.getcwd(), sys.getrecursionlimit(), list(sys.path)
+    err, options, filters = np.geterr(), np.get_printoptions(), list(warnings.filters)
+    run_script(path)
+    assert os.getcwd() == cwd
+    assert sys.getrecursionlimit() == limit
+    assert sys.path == syspath
+    assert np.geterr() == err
+    assert np.get_printoptions() == options
+    assert warnings.filters == filters
+    assert gradviz.is_grad_enabled()
+
+
+def test_the_step_is_delivered_as_soon_as_it_is_captured(tmp_path):
+    path = script(
+        tmp_path,
+        STEP
+        + """
+import os, sys
+from pathlib import Path
+os.chdir("/")  # delivery still sees the caller's folder
+for i in range(3):
+    try:
+        train_step()
+    except BaseException:  # swallows the runner's stop
+        print("caught")
+Path(__file__).with_name("after.txt").write_text("the loop ended")
+sys.exit(1)  # how a stopped script ends does not matter
+""",
+    )
+    seen = []
+
+    def deliver(trace):
+        seen.append((trace.passes[0].index, (tmp_path / "after.txt").exists(), os.getcwd()))
+
+    tr = run_script(path, deliver=deliver)
+    assert seen == [(1, False, os.getcwd())]
+    assert tr.backward_calls == 1  # nothing after the capture was recorded
+    assert (tmp_path / "after.txt").exists()
+
+
+def test_a_delivery_error_is_raised_after_the_script_stopped(tmp_path):
+    path = script(tmp_path, STEP + "train_step()\ntrain_step()\n")
+
+    def deliver(trace):
+        raise gradviz.GradvizError("cannot write it")
+
+    with pytest.raises(gradviz.GradvizError, match="cannot write it"):
+        run_script(path, deliver=deliver)
+    assert hooks.ACTIVE == ()
+
+
+def test_a_thread_calling_backward_stops_silently(tmp_path, capfd):
+    path = script(
+        tmp_path,
+        STEP
+        + """
+import threading
+worker = threading.Thread(target=lambda: [train_step() for _ in range(5)])
+worker.start()
+worker.join()
+print("joined")
+""",
+    )
+    tr = run_script(path, deliver=lambda trace: print("delivered"))
+    out, err = capfd.readouterr()
+    assert tr.backward_calls == 1
+    assert "Exception in thread" not in err
+    assert "_StopScript" not in err
+    assert out.splitlines() == ["joined", "delivered"]
+    assert hooks.ACTIVE == ()
+
+
+def test_a_failing_thread_still_reports_its_error(tmp_path, monkeypatch):
+    import threading
+
+    seen = []
+    hook = seen.append
+    monkeypatch.setattr(threading, "excepthook", hook)
+    path = script(
+        tmp_path,
+        STEP
+        + """
+import threading
+def work():
+    raise ValueError("the worker broke")
+worker = threading.Thread(target=work)
+worker.start()
+worker.join()
+train_step()
+train_step()
+""",
+    )
+    run_script(path)
+    assert [str(args.exc_value) for args in seen] == ["the worker broke"]
+    assert threading.excepthook is hook

@@ -208,3 +208,61 @@ def test_loaded_trace_renders_like_a_live_one(monkeypatch, tmp_path):
     assert_same_graph(drawn[0], drawn[1])
     with pytest.raises(gradviz.GradvizError, match="cannot record"), loaded:
         pass
+
+
+def _node(d):
+    return d["passes"][0]["graph"]["nodes"][0]
+
+
+def _edges(d):
+    return d["passes"][0]["graph"]["edges"]
+
+
+def _self_loop(d):
+    e = _edges(d)[0]
+    e["target"] = e["source"]
+
+
+def _cycle(d):
+    e = _edges(d)[0]
+    _edges(d).append({"source": e["target"], "target": e["source"], "arg": 0, "slots": [0]})
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: _node(d).update(shape=[1e30, 1e30]), r"nodes\[0\]\.shape"),
+        (lambda d: _node(d).update(shape=[10**30, 10**30]), r"nodes\[0\]\.shape"),
+        (lambda d: _node(d).update(shape=[2, -3]), r"nodes\[0\]\.shape"),
+        (lambda d: d.update(backward_calls=-1), "backward_calls"),
+        (lambda d: d.update(max_array_size=-5), "max_array_size"),
+        (lambda d: _node(d)["value"].update(nan=-2), r"nodes\[0\]\.value\.nan"),
+        (lambda d: d["passes"][0]["steps"][0].update(index=-1), r"steps\[0\]\.index"),
+        (_self_loop, r"edges\[0\] joins .* to itself"),
+        (_cycle, r"edges form a cycle"),
+        (lambda d: _node(d).update(name=[[[["x"]]]]), r"nodes\[0\]\.name"),
+    ],
+)
+def test_out_of_range_values_and_cycles_are_rejected(tmp_path, mutate, message):
+    data, path = saved(tmp_path)
+    mutate(data)
+    write(path, data)
+    with pytest.raises(TraceFormatError, match=message):
+        gradviz.load_trace(path)
+
+
+def test_a_5000_digit_number_is_rejected_naming_the_field(tmp_path):
+    data, path = saved(tmp_path)
+    text = json.dumps(data).replace('"backward_calls": 2', '"backward_calls": ' + "9" * 5000)
+    path.write_text(text)
+    with pytest.raises(TraceFormatError, match="backward_calls must be int, got a 5000-digit"):
+        gradviz.load_trace(path)
+
+
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_deep_nesting_is_rejected(tmp_path, depth):
+    data, path = saved(tmp_path)
+    text = json.dumps(data).replace('"events": [', '"events": [' + "[" * depth + "]" * depth + ",")
+    path.write_text(text)
+    with pytest.raises(TraceFormatError, match="nested deeper than a gradviz trace"):
+        gradviz.load_trace(path)

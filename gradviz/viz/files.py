@@ -1,31 +1,110 @@
-"""Writing output files: whole or not at all, with exactly the name asked for."""
+"""Writing output files: whole or not at all, with exactly the name asked for.
+
+:func:`atomic_write` writes a temporary file beside the target and renames it over the target,
+so a reader never sees half a file and a failure leaves nothing behind. It only ever replaces a
+regular file: a symlink is written through (the file it points to is replaced, the link stays),
+an existing file keeps its permission bits, and a path that exists as anything else (a folder,
+a FIFO, a device such as ``/dev/null``) is refused. :func:`check_output_folder` and
+:func:`check_output_path` find the same problems before any work is done (the CLI runs them
+before it starts the user's script).
+"""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
+from gradviz.autograd.errors import GradvizError
+
+__all__ = ["OutputError", "atomic_write", "check_output_folder", "check_output_path"]
+
+
+class OutputError(GradvizError, OSError):
+    """An output file or folder that cannot be written; the message names the path."""
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """The file a write to ``path`` replaces: ``path`` itself, or the end of its symlinks.
+
+    Raises :class:`OutputError` when that file exists and is not a regular file.
+    """
+    path = Path(path)
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {_reason(error)}") from None
+    if not stat.S_ISREG(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        shown = path if target == path else f"{path} (a link to {target})"
+        raise OutputError(f"cannot write {shown}: it exists and is {what}")
+    return target
+
+
+def check_output_folder(folder: str | os.PathLike[str]) -> None:
+    """Raise :class:`OutputError` unless files can be created in ``folder`` (or, when it does
+    not exist yet, in its nearest existing parent, where it would be created).
+
+    Writability is tested by creating and removing a temporary file: permission bits do not
+    tell (root ignores them; ``/proc`` refuses everyone).
+    """
+    folder = Path(folder)
+    probe = folder
+    while not os.path.lexists(probe) and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError(f"cannot create the folder {folder}: {probe} is not a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=probe, prefix=".gradviz-", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as error:
+        where = "" if probe == folder else f" (in {probe})"
+        raise OutputError(f"cannot write to {folder}{where}: {_reason(error)}") from None
+
 
 def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write ``data`` to exactly ``path``: a temporary file in the same folder, then a rename,
-    so a reader never sees half a file and a failure leaves nothing behind."""
+    """Write ``data`` to exactly ``path`` (see the module's docstring for what is replaced).
+
+    Raises :class:`OutputError` (an ``OSError``) naming ``path`` when it cannot be written.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    payload = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot create the folder {path.parent}: {_reason(error)}") from None
+    target = check_output_path(path)
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {_reason(error)}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as error:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(error, OSError):
+            raise OutputError(f"cannot write {path}: {_reason(error)}") from None
         raise
     return path
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def _umask() -> int:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import networkx as nx
 import numpy as np
@@ -53,7 +54,11 @@ PAGE_BUDGET = 300
 #: At most this many module-depth variants are embedded per view (each is one layout).
 MAX_VARIANTS = 4
 
-_UNSAFE_SVG = re.compile(r"<\s*/?\s*(script|foreignObject|iframe|object|embed)\b|href\s*=", re.I)
+#: Elements that run or embed something, and attributes that load or run something; the
+#: check reads the parsed markup, so user text that merely mentions them (a Variable named
+#: ``href=x``) is embedded as the escaped text it is.
+_UNSAFE_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed"})
+_UNSAFE_ATTRS = frozenset({"href", "src"})
 
 
 @dataclass(frozen=True)
@@ -363,9 +368,30 @@ def _clean_svg(data: bytes) -> str:
     if start < 0:
         raise RenderError("the layout program returned no SVG")
     text = re.sub(r"<!--.*?-->", "", text[start:], flags=re.S).strip()
-    if _UNSAFE_SVG.search(text):
+    if not _safe_markup(text):
         raise RenderError("refusing to embed an SVG with a script, an embedded object or a link")
     return text
+
+
+def _safe_markup(svg: str) -> bool:
+    """Whether the SVG parses and has no element or attribute that runs or loads anything."""
+    try:
+        root = ElementTree.fromstring(svg)
+    except ElementTree.ParseError:
+        return False
+    for element in root.iter():
+        if _local(element.tag) in _UNSAFE_TAGS:
+            return False
+        for name in element.attrib:
+            local = _local(name)
+            if local in _UNSAFE_ATTRS or local.startswith("on"):
+                return False
+    return True
+
+
+def _local(name: str) -> str:
+    """``{namespace}tag`` or ``tag`` as the lower-case local name."""
+    return name.rpartition("}")[2].lower()
 
 
 # ------------------------------------------------------------------------------ markup
@@ -433,7 +459,7 @@ def write_html(
     """
     path = Path(path)
     page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title, check)
-    raw = page.encode("utf-8")
+    raw = page.encode("utf-8", "backslashreplace")  # a lone surrogate in a file name
     atomic_write(path, raw)
     views = tuple(data["views"])
     return HtmlPage(

@@ -9,7 +9,9 @@ malformed, or comes from a newer gradviz is rejected with a :class:`TraceFileErr
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 FORMAT = "gradviz-trace"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 VERSION = 1
 
 
@@ -111,6 +114,8 @@ def save_trace(trace: Trace, path: str | os.PathLike[str]) -> Path:
     """Write ``trace`` to exactly ``path`` (a temporary file, then an atomic rename)."""
     path = Path(path)
     text = json.dumps(trace_to_dict(trace), indent=1, ensure_ascii=False)
+    # a lone surrogate (a name from undecodable bytes) has no UTF-8: its JSON escape loads back
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     atomic_write(path, text + "\n")
     return path
 
@@ -128,10 +133,13 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
     except UnicodeDecodeError as error:
         raise TraceFormatError(f"{path}: not a gradviz trace (not UTF-8 text: {error})") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
+        data = json.loads(text, parse_int=_parse_int)
+    except RecursionError:
+        raise TraceFormatError(f"{path}: {_TOO_DEEP}") from None
+    except ValueError as error:  # JSONDecodeError, and Python's limit on the digits of an int
         raise TraceFormatError(f"{path}: not a gradviz trace (invalid JSON: {error})") from None
     try:
+        _check_depth(data)
         return trace_from_dict(data)
     except TraceFileError as error:
         raise type(error)(f"{path}: {error}") from None
@@ -153,9 +161,9 @@ def trace_from_dict(data: Any) -> Trace:
         raise TraceFormatError(f"unknown trace schema version {version}")
     trace = Trace.__new__(Trace)
     trace.script = _get(data, "script", (str, type(None)))
-    trace.backward_calls = _get(data, "backward_calls", int)
+    trace.backward_calls = _count(data, "backward_calls")
     trace.arrays = _get(data, "arrays", bool)
-    trace.max_array_size = _get(data, "max_array_size", int)
+    trace.max_array_size = _count(data, "max_array_size")
     trace.passes = []
     for index, entry in enumerate(_get(data, "passes", list)):
         where = f"passes[{index}]"
@@ -169,13 +177,13 @@ def trace_from_dict(data: Any) -> Trace:
             _check(node in graph, f"{at}.node {node!r} is not a node of the graph")
             steps.append(
                 Step(
-                    index=_get(step, "index", int, at),
+                    index=_count(step, "index", at),
                     node=node,
                     grad=_stats(step.get("grad"), f"{at}.grad"),
                     accumulated=_get(step, "accumulated", bool, at),
                 )
             )
-        trace.passes.append(Pass(_get(entry, "index", int, where), graph, steps))
+        trace.passes.append(Pass(_count(entry, "index", where), graph, steps))
     forward = data.get("forward")
     trace._forward = None if forward is None else graph_from_dict(forward, "forward")
     events = deque(maxlen=MAX_EVENTS)
@@ -223,8 +231,10 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
         _check(node["kind"] in KINDS, f"{at}.kind must be one of {KINDS}, got {node['kind']!r}")
         shape = node["shape"]
         _check(
-            isinstance(shape, list) and all(type(n) is int for n in shape),
-            f"{at}.shape must be a list of integers",
+            isinstance(shape, list)
+            and all(type(n) is int and n >= 0 for n in shape)
+            and math.prod(shape) <= MAX_SIZE,
+            f"{at}.shape must be a list of sizes (integers >= 0, at most {MAX_SIZE:,} elements)",
         )
         args = node["args"]
         _check(
@@ -262,6 +272,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
             source in graph and target in graph,
             f"{at} joins unknown nodes {source!r} -> {target!r}",
         )
+        _check(source != target, f"{at} joins {source!r} to itself")
         slots = edge["slots"]
         _check(
             type(edge["arg"]) is int
@@ -270,12 +281,56 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
             f"{at}.arg must be an integer and slots a list of integers",
         )
         graph.add_edge(source, target, arg=edge["arg"], slots=tuple(slots))
+    if not nx.is_directed_acyclic_graph(graph):
+        cycle = " -> ".join(str(u) for u, _ in nx.find_cycle(graph))
+        raise TraceFormatError(f"malformed trace: {where}.edges form a cycle ({cycle})")
     root = attrs["root"]
     _check(root is None or root in graph, f"{where}.attrs.root {root!r} is not a node")
     return graph
 
 
 # --------------------------------------------------------------------------------- checks
+#: No gradviz trace nests containers deeper than this (the schema's deepest is a node's
+#: ``update`` or ``value`` statistics, 7 levels down).
+MAX_DEPTH = 10
+_TOO_DEEP = f"malformed trace: nested deeper than a gradviz trace can be ({MAX_DEPTH} levels)"
+#: Integers with more digits than this are kept as :class:`_Huge` (no field of a trace is
+#: that large), so the field check names the field instead of converting 5,000 digits.
+MAX_DIGITS = 20
+#: The most elements a recorded shape can describe.
+MAX_SIZE = 2**63 - 1
+
+
+class _Huge:
+    """An integer too long for any field of a trace; fails every type check."""
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+    def __repr__(self) -> str:
+        return f"a {self.digits}-digit number"
+
+
+def _parse_int(text: str) -> int | _Huge:
+    return int(text) if len(text) <= MAX_DIGITS else _Huge(text)
+
+
+def _check_depth(data: Any) -> None:
+    """Reject containers nested deeper than :data:`MAX_DEPTH`, naming where (no recursion)."""
+    if not isinstance(data, (dict, list)):
+        return
+    todo: list[tuple[Any, int, str]] = [(data, 1, "trace")]
+    while todo:
+        value, depth, where = todo.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(item, (dict, list)):
+                at = f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]"
+                if depth >= MAX_DEPTH:
+                    raise TraceFormatError(f"{_TOO_DEEP} at {at}")
+                todo.append((item, depth + 1, at))
+
+
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise TraceFormatError(f"malformed trace: {message}")
@@ -294,6 +349,13 @@ def _get(data: dict[str, Any], key: str, types: Any, where: str = "trace") -> An
     return value
 
 
+def _count(data: dict[str, Any], key: str, where: str = "trace") -> int:
+    value = _get(data, key, int, where)
+    if value < 0:
+        raise TraceFormatError(f"malformed trace: {where}.{key} must be >= 0, got {value}")
+    return value
+
+
 def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
 
@@ -305,5 +367,5 @@ def _stats(value: Any, where: str) -> dict[str, Any] | None:
     for key in ("min", "max", "mean", "std", "norm"):
         _check(value[key] is None or _is_number(value[key]), f"{where}.{key} must be a number")
     for key in ("nan", "inf"):
-        _check(type(value[key]) is int, f"{where}.{key} must be an integer count")
+        _check(type(value[key]) is int and value[key] >= 0, f"{where}.{key} must be a count (>= 0)")
     return {key: value[key] for key in KEYS}

@@ -67,7 +67,9 @@ def html_text(value: Any, limit: int = 48) -> str:
 
 def attr_text(value: Any, limit: int = 400) -> str:
     """A user string as an escaped DOT attribute value (tooltips)."""
-    return graphviz.escape(clean(value, limit))
+    # A tooltip is unescaped twice (an escString, where \N is the node id, then the tooltip's
+    # own \n, \l, \r), so each backslash is written four times to come out as one.
+    return graphviz.escape(clean(value, limit).replace("\\", "\\\\"))
 
 
 def path_and_class(path: str, cls: str | None) -> str:

@@ -12,12 +12,19 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any, NoReturn
 
+import numpy as np
+
+from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.variable import get_default_dtype, set_default_dtype
 from gradviz.viz.source import is_internal
 from gradviz.viz.tracer import Trace
 
@@ -78,6 +85,164 @@ class _StopScript(BaseException):
     script's own ``except Exception`` blocks do not catch it)."""
 
 
+class _HardExit(BaseException):
+    """What ``os._exit(code)`` raises in the script while it runs under the runner."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"os._exit({code})")
+        self.code = code
+
+
+class _Interpreter:
+    """The interpreter state a script may change and the runner puts back: the working folder,
+    the recursion limit, ``sys.path``, ``sys.argv``, ``sys.stdout``/``stderr``, NumPy's error
+    handling and print options, the warnings filters, grad mode and the default dtype."""
+
+    def __init__(self) -> None:
+        self.cwd = os.getcwd()
+        self.recursion = sys.getrecursionlimit()
+        self.path = list(sys.path)
+        self.argv = sys.argv
+        self.streams = (sys.stdout, sys.stderr)
+        self.numpy = (np.geterr(), np.get_printoptions())
+        self.warnings = list(warnings.filters)
+        self.grad = grad_mode.is_grad_enabled()
+        self.dtype = get_default_dtype()
+
+    def restore(self) -> None:
+        try:
+            os.chdir(self.cwd)
+        except OSError:  # pragma: no cover - the folder was removed meanwhile
+            pass
+        sys.setrecursionlimit(self.recursion)
+        sys.path[:] = self.path
+        sys.argv = self.argv
+        sys.stdout, sys.stderr = self.streams
+        np.seterr(**self.numpy[0])
+        np.set_printoptions(**self.numpy[1])
+        warnings.filters[:] = self.warnings
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        grad_mode.enabled = self.grad
+        set_default_dtype(self.dtype)
+
+
+class _Run:
+    """One run of a script: who may stop it, and handing the captured step over once.
+
+    The step is handed to ``deliver`` as soon as it is captured, in the script's thread and
+    with the caller's interpreter state put back for the time of the call, so the outputs are
+    written even if the script then swallows the stop (an ``except BaseException`` around its
+    loop). From then on a :class:`_Stopper` makes every engine event raise :class:`_StopScript`.
+    A ``fork()`` child never delivers: it exits when it leaves the script.
+    """
+
+    def __init__(self, caller: _Interpreter, deliver: Deliver | None, run_all: bool) -> None:
+        self.trace: Trace | None = None
+        self.caller = caller
+        self.deliver = deliver
+        self.run_all = run_all
+        self.pid = os.getpid()
+        self.thread = threading.get_ident()
+        self.captured = False
+        self.delivered = False
+        self.error: BaseException | None = None
+        self.exit_code: int | None = None  # os._exit(code) called by the script
+        self.stopper = _Stopper(self)
+
+    def in_script_thread(self) -> bool:
+        return os.getpid() == self.pid and threading.get_ident() == self.thread
+
+    def on_capture(self) -> None:
+        """The recorder captured the step (in any thread, maybe in a fork child)."""
+        if os.getpid() != self.pid:
+            return
+        self.captured = True
+        if self.run_all:
+            return
+        if self.in_script_thread():
+            self.deliver_now()
+        hooks.install(self.stopper)
+        raise _StopScript
+
+    def deliver_now(self) -> None:
+        """Hand the trace to ``deliver`` (once), with the caller's interpreter state."""
+        if self.delivered or self.deliver is None:
+            return
+        trace = self.trace
+        if trace is None:  # pragma: no cover - set right after the run is made
+            return
+        self.delivered = True
+        trace.close()
+        script_state, active = _Interpreter(), hooks.ACTIVE
+        hooks.ACTIVE = ()
+        self.caller.restore()
+        try:
+            self.deliver(trace)
+        except BaseException as error:  # raised from run_script once the script has stopped
+            self.error = error
+        finally:
+            script_state.restore()
+            hooks.ACTIVE = active
+
+    def hard_exit(self, code: int) -> NoReturn:
+        if os.getpid() != self.pid:  # a fork child leaving: exactly what the script asked
+            _flush()
+            _REAL_EXIT(code)
+        self.exit_code = code
+        raise _HardExit(code)
+
+    def thread_excepthook(self, args: Any) -> None:
+        """Threads the runner stopped end silently; others report as before."""
+        if isinstance(args.exc_value, (_StopScript, _HardExit)):
+            return
+        self.saved_excepthook(args)
+
+    def __enter__(self) -> _Run:
+        self.threads = set(threading.enumerate())
+        self.saved_excepthook = threading.excepthook
+        threading.excepthook = self.thread_excepthook
+        os._exit = self.hard_exit
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if os.getpid() == self.pid and self.captured and not self.run_all:
+            for thread in threading.enumerate():  # let threads the script started stop
+                if thread not in self.threads and not thread.daemon:
+                    thread.join()
+        hooks.uninstall(self.stopper)
+        os._exit = _REAL_EXIT
+        threading.excepthook = self.saved_excepthook
+
+
+class _Stopper(hooks.Hook):
+    """Installed once the step is captured: every engine event raises :class:`_StopScript`
+    (after delivering the step first, in the script's thread)."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+
+    def _stop(self, *args: Any, **kwargs: Any) -> None:
+        if os.getpid() != self.run.pid:
+            return
+        if self.run.in_script_thread():
+            self.run.deliver_now()
+        raise _StopScript
+
+    variable_created = op = module_enter = backward_begin = optimizer_step = _stop
+
+
+_REAL_EXIT = os._exit
+Deliver = Callable[[Trace], None]
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
 def run_script(
     path: str | os.PathLike[str],
     args: Sequence[str] = (),
@@ -85,6 +250,7 @@ def run_script(
     run_all: bool = False,
     arrays: bool = False,
     forward_only: bool = False,
+    deliver: Deliver | None = None,
 ) -> Trace:
     """Run the script at ``path`` as ``__main__`` under a trace and return the trace.
 
@@ -93,6 +259,16 @@ def run_script(
     unless ``run_all``. Only the captured pass is kept; ``Trace.backward_calls`` says how many
     backward calls were seen. ``forward_only`` returns the trace of what was computed even
     when the script never called backward.
+
+    ``deliver(trace)``, when given, is called once with the finished trace: as soon as the
+    step is captured (with the caller's working folder and interpreter state), or after the
+    script ended; an exception it raises is raised from here once the script stopped.
+
+    The script runs isolated: what it changes in the interpreter (see :class:`_Interpreter`)
+    is put back; ``os._exit`` counts as the script exiting with that status; a ``fork()``
+    child exits when it leaves the script, never returning here; threads it started are
+    stopped at their next engine event after the capture and waited for; once the step is
+    captured, how the script ends (it may catch the stop and exit nonzero) does not matter.
 
     Raises :class:`ScriptFailed` when the script raises or exits with a nonzero status,
     :class:`BackwardNotCalled` when it never called backward (unless ``forward_only``), and
@@ -106,40 +282,56 @@ def run_script(
     folder = str(script.resolve().parent)
     name = script.name
     args = [str(a) for a in args]
-
-    def stop() -> None:
-        if not run_all:
-            raise _StopScript
-
-    tr = Trace(arrays=arrays, step=step, base_dir=folder, script=name, on_capture=stop)
-    saved_argv, saved_path = sys.argv, list(sys.path)
+    caller = _Interpreter()
     saved_modules = set(sys.modules)
+    run = _Run(caller, deliver, run_all)
+    tr = run.trace = Trace(
+        arrays=arrays, step=step, base_dir=folder, script=name, on_capture=run.on_capture
+    )
     failure: BaseException | None = None
     sys.argv = [os.fspath(path), *args]
     sys.path.insert(0, folder)
     try:
-        with tr:
+        with run, tr:
             runpy.run_path(os.fspath(path), run_name="__main__")
     except _StopScript:
         pass
-    except SystemExit as exit_:
+    except (SystemExit, _HardExit) as exit_:
         if exit_.code not in (None, 0):
             failure = exit_
     except Exception as error:
         failure = error
     finally:
-        sys.argv = saved_argv
-        sys.path[:] = saved_path
+        if os.getpid() != run.pid:
+            _leave_child(failure)
+        caller.restore()
         _forget_modules(folder, saved_modules)
+    if failure is None and run.exit_code:  # os._exit(code) in a thread of the script
+        failure = _HardExit(run.exit_code)
+    if run.captured and not run_all:
+        failure = None  # the script was stopped; how it reacted to the stop is not a failure
     if failure is not None:
         raise _failed(name, failure, tr) from None
-    if tr.backward_calls == 0:
-        if forward_only:
-            return tr
+    if tr.backward_calls == 0 and not forward_only:
         raise BackwardNotCalled(name, tr)
-    if step > 0 and tr.backward_calls < step:
+    if step > 0 and 0 < tr.backward_calls < step:
         raise StepNotReached(step, tr.backward_calls, name)
+    run.deliver_now()
+    if run.error is not None:
+        raise run.error
     return tr
+
+
+def _leave_child(failure: BaseException | None) -> NoReturn:
+    """A ``fork()`` child of the script left it: exit as Python would, drawing nothing."""
+    code = 0
+    if isinstance(failure, (SystemExit, _HardExit)):
+        code = failure.code if isinstance(failure.code, int) else 1
+    elif failure is not None:
+        traceback.print_exception(failure)
+        code = 1
+    _flush()
+    _REAL_EXIT(code)
 
 
 def _forget_modules(folder: str, before: set[str]) -> None:
@@ -157,10 +349,11 @@ def _forget_modules(folder: str, before: set[str]) -> None:
 
 
 def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed:
-    if isinstance(failure, SystemExit):
+    if isinstance(failure, (SystemExit, _HardExit)):
         code = failure.code
-        text = f"SystemExit: {code}\n"
-        message = f"{name} exited with status {code}"
+        how = " (os._exit)" if isinstance(failure, _HardExit) else ""
+        text = f"os._exit({code})\n" if how else f"SystemExit: {code}\n"
+        message = f"{name} exited with status {code}{how}"
         return ScriptFailed(message, text, exit_code=code, trace=tr)
     text = format_user_traceback(failure)
     last = text.rstrip().splitlines()[-1] if text.strip() else type(failure).__name__

@@ -43,8 +43,23 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def clean(value: Any, limit: int = 48) -> str:
-    text = CONTROL.sub("", str(value)).replace("\n", " ").replace("\t", " ")
+    """A user string for a label: no control characters, lone surrogates as ``\\udXXX``,
+    shortened to ``limit`` characters."""
+    text = CONTROL.sub("", _no_surrogates(str(value))).replace("\n", " ").replace("\t", " ")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: every character that is not printable (escape sequences, other
+    controls, bidi overrides, lone surrogates) written as its Python escape; newlines kept."""
+    return "\n".join(
+        "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
+        for line in text.split("\n")
+    )
+
+
+def _no_surrogates(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def number(x: Any) -> str:

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from gradviz.viz.style import number, shape_text
+from gradviz.viz.style import number, printable, shape_text
 
 
 def _passes(trace: Any) -> list[Any]:
@@ -17,7 +17,7 @@ def _passes(trace: Any) -> list[Any]:
 
 def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
     """One screen about a trace: ops by type, parameters, backward steps, gradient norms,
-    NaN/Inf."""
+    NaN/Inf; characters a terminal would act on are shown escaped."""
     graph = trace.graph
     nodes = graph.nodes
     lines = []
@@ -72,7 +72,7 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
         every = [x for xs in norms.values() for x in xs]
         lines.append(f"gradient norms: {number(min(every))} .. {number(max(every))}")
     lines.append(_bad_values(graph, max_rows))
-    return "\n".join(lines)
+    return printable("\n".join(lines))  # names may hold terminal escape sequences
 
 
 def _bad_values(graph: Any, max_rows: int) -> str:

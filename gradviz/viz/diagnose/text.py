@@ -2,7 +2,8 @@
 
 A headline (what was checked, how many errors and warnings), one line per finding (severity,
 op, module path, ``file:line``, then the message with its numbers; errors first), notes, and the
-per-layer health table with a line about the ReLUs.
+per-layer health table with a line about the ReLUs. Text that comes from the user's code (names,
+module paths, file names) is shown with the characters a terminal would act on escaped.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import shutil
 import textwrap
 from typing import Any
 
-from gradviz.viz.style import number
+from gradviz.viz.style import number, printable
 
 _COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "ok": "\x1b[32m", "dim": "\x1b[2m"}
 _RESET = "\x1b[0m"
@@ -32,7 +33,7 @@ def _plural(n: int, word: str) -> str:
 def format_report(report: Any, color: bool = False, width: int | None = None) -> str:
     width = width or max(80, min(140, shutil.get_terminal_size((120, 24)).columns))
     lines: list[str] = []
-    what = report.script or "the trace"
+    what = printable(report.script or "the trace")
     step = f", backward call {report.pass_index}" if report.pass_index is not None else ""
     lines.append(f"gradviz check: {what}{step}")
     checks = report.gradchecks
@@ -53,10 +54,11 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
         lines.append("")
         lines += _findings(report.findings, color, width)
     for note in report.notes:
-        lines.append(f"note: {note}")
+        lines.append(f"note: {printable(note)}")
     skipped = [c for c in checks if c.status == "skipped" and c.custom]
     for c in skipped:
-        lines.append(f"note: gradient check of {c.op} ({c.source or c.node}) skipped: {c.reason}")
+        text = f"gradient check of {c.op} ({c.source or c.node}) skipped: {c.reason}"
+        lines.append(f"note: {printable(text)}")
     if report.layers:
         lines.append("")
         lines += _layer_table(report.layers)
@@ -65,7 +67,8 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
         for r in report.relus:
             where = f"module {r.module}" if r.module else (r.source or r.node)
             cells.append(f"{r.dead_units}/{r.units} in {where}")
-        lines.append("dead ReLU units (zero for every row of the batch): " + ", ".join(cells))
+        cells_text = printable(", ".join(cells))
+        lines.append("dead ReLU units (zero for every row of the batch): " + cells_text)
     return "\n".join(lines)
 
 
@@ -93,9 +96,10 @@ def _grouped(findings: Any) -> list[tuple[str, str, str, str, str]]:
                         f"update/weight 10x or more {side} the usual ~1e-3 for {len(chosen)} "
                         f"weights ({why}): {cells}"
                     )
-                    rows.append(("warning", "-", "-", "-", message))
+                    rows.append(("warning", "-", "-", "-", printable(message)))
                 continue
-        rows.append((f.severity, f.op or "-", f.module or "-", f.source or "-", f.message))
+        cells = (f.op or "-", f.module or "-", f.source or "-", f.message)
+        rows.append((f.severity, *(printable(str(cell)) for cell in cells)))
     return rows
 
 
@@ -137,9 +141,9 @@ def _layer_table(layers: Any) -> list[str]:
         rows.append(
             (
                 str(layer.index),
-                layer.module or "(top)",
-                layer.cls or "-",
-                ",".join(layer.params),
+                printable(layer.module or "(top)"),
+                printable(layer.cls or "-"),
+                printable(",".join(layer.params)),
                 _n(layer.grad_norm),
                 _n(layer.grad_rms),
                 _n(layer.weight_norm),
