@@ -189,7 +189,7 @@ def _count_consumers(root: Variable) -> dict[int, int]:
             )
         for parent in node.parents:
             if parent._vc is not None and parent._vc.stamp > when:
-                parent = _input_as_used(node, parent, when)
+                parent = _input_as_used(node, parent, variable)
             if parent.requires_grad:
                 key = parent._id
                 if key in counts:
@@ -201,16 +201,18 @@ def _count_consumers(root: Variable) -> dict[int, int]:
     return counts
 
 
-def _input_as_used(node: Function, parent: Variable, when: int) -> Variable:
-    """``parent`` was written in place after ``node`` ran (at time ``when``).
+def _input_as_used(node: Function, parent: Variable, out: Variable) -> Variable:
+    """``parent`` was written in place, or given a new history, after ``node`` made ``out``.
 
-    If ``node`` saved its array for backward, raise PyTorch's error. If the write was recorded
-    (the Variable was rebased), point ``node`` at the Variable that stood for it when it ran.
+    If ``node`` saved the written array, raise. If ``parent`` was rebased, point ``node`` at
+    the Variable that stood for it when ``node`` ran.
     """
-    index = next(i for i, p in enumerate(node.parents) if p is parent)
-    _check_saved(node, parent, when, f"input {index}")
-    for stamp, owner, before in parent._vc.rebases:
-        if owner is parent and stamp > when:
+    vc, when = parent._vc, out._id
+    if vc.written > when:
+        index = next(i for i, p in enumerate(node.parents) if p is parent)
+        _check_saved(node, parent, when, f"input {index}")
+    for time, owner, before in vc.rebases:
+        if owner is parent and time > when:
             node.parents = tuple(before if p is parent else p for p in node.parents)
             node.inputs = tuple(before if a is parent else a for a in node.inputs)
             return before
@@ -218,15 +220,12 @@ def _input_as_used(node: Function, parent: Variable, when: int) -> Variable:
 
 
 def _check_saved(node: Function, variable: Variable, when: int, role: str) -> None:
-    """Raise when ``node`` saved an array that ``variable``'s in-place writes overwrote."""
+    """Raise when ``node`` saved an array that was written in place after it ran."""
     vc = variable._vc
-    written = (vc.data, variable.data)
+    if vc.written <= when:
+        return
     saved = [*(node.saved_tensors or ()), *node.__dict__.values()]
-    if not any(
-        isinstance(array, np.ndarray) and np.may_share_memory(array, w)
-        for array in saved
-        for w in written
-    ):
+    if not any(isinstance(a, np.ndarray) and np.may_share_memory(a, vc.data) for a in saved):
         return
     raise BackwardError(
         "one of the variables needed for gradient computation has been modified by an inplace "

@@ -33,24 +33,26 @@ from gradviz.autograd.variable import Variable, _ids, as_array
 class VersionCounter:
     """How often, and when, an array was written in place (one per array, shared by aliases).
 
-    ``stamp`` is taken from the Variable id counter, so "written after node N ran" is
-    ``stamp > id of N's output``. ``rebases`` lists ``(stamp, owner, before)`` for each recorded
-    write: ``before`` is the Variable that stood for ``owner`` until then.
+    Times are taken from the Variable id counter, so "after node N ran" is "greater than the id
+    of N's output". ``written`` is the time of the latest write; ``rebases`` lists
+    ``(time, owner, before)`` for each time ``owner`` got a new history (a recorded write, or
+    ``detach_``): ``before`` is the Variable that stood for ``owner`` until then. ``stamp`` is
+    the latest of all these times: the engine's one test of "anything to look at".
     """
 
-    __slots__ = ("data", "last_op", "rebases", "recent", "stamp", "version")
+    __slots__ = ("data", "last_op", "rebases", "recent", "stamp", "version", "written")
 
     def __init__(self, data: np.ndarray) -> None:
         self.data = data
         self.version = 0
-        self.stamp = 0
-        self.recent: deque[int] = deque(maxlen=64)  # stamps of the latest writes
+        self.stamp = self.written = 0
+        self.recent: deque[int] = deque(maxlen=64)  # times of the latest writes
         self.rebases: list[tuple[int, Variable, Variable]] = []
         self.last_op = ""
 
-    def version_at(self, stamp: int) -> int:
-        """The version the array had at time ``stamp`` (a floor when writes were forgotten)."""
-        return self.version - sum(1 for s in self.recent if s > stamp)
+    def version_at(self, time: int) -> int:
+        """The version the array had at ``time`` (a floor when writes were forgotten)."""
+        return self.version - sum(1 for s in self.recent if s > time)
 
 
 def counter(variable: Variable) -> VersionCounter:
@@ -67,7 +69,7 @@ def bump(variable: Variable, op: str) -> VersionCounter:
     if vc is None:
         vc = variable._vc = VersionCounter(variable.data)
     vc.version += 1
-    vc.stamp = stamp = next(_ids)
+    vc.stamp = vc.written = stamp = next(_ids)
     vc.recent.append(stamp)
     vc.last_op = op
     return vc
@@ -131,7 +133,8 @@ class Fill_(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return np.zeros_like(grad), None  # the old value no longer matters: zero, as PyTorch
+        # The old value no longer matters: zero, as PyTorch. A Variable value gets the sum.
+        return np.zeros_like(grad), (grad if ctx.needs_input_grad[1] else None)
 
 
 class Zero_(Fill_):
@@ -239,12 +242,25 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
             f"{method}: this Variable is a view of its input (output of {node.name}); an "
             "in-place write to a view is not recorded by gradviz. Use the out-of-place op"
         )
-    before = Variable._from_op(target.data.copy(), node)
+    op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
+
+
+def _stand_in(target: Variable, data: np.ndarray) -> Variable:
+    """A Variable with ``target``'s history (node, id, flags) and ``data``, to take it over."""
+    before = Variable._from_op(data, target._node)
     before.requires_grad = target.requires_grad
     before.name = target.name
     before._id = target._id
     before._vc = counter(target)
-    op.apply(before, *args, _into=target)
+    return before
+
+
+def _rebase(target: Variable, before: Variable, time: int) -> None:
+    """From ``time`` on, ``before`` stands for ``target``'s old history; ``target`` is new."""
+    vc = counter(target)
+    vc.rebases.append((time, target, before))
+    vc.stamp = time
+    target._id = next(_ids)
 
 
 def commit(target: Variable, data: np.ndarray, node: Function) -> Variable:
@@ -261,11 +277,10 @@ def commit(target: Variable, data: np.ndarray, node: Function) -> Variable:
             f"{target.dtype}"
         )
     np.copyto(target.data, data, casting="unsafe")
-    before = node.parents[0]
-    vc = bump(target, method)
-    vc.rebases.append((vc.stamp, target, before))
+    # A saved result is the target's array from now on (as in PyTorch), so later writes count.
+    node.saved_tensors = tuple(target.data if a is data else a for a in node.saved_tensors)
+    _rebase(target, node.parents[0], bump(target, method).written)
     target._node = node
-    target._id = next(_ids)
     target.requires_grad = True
     return target
 
@@ -391,9 +406,13 @@ def _scalar(method: str, value: Any) -> np.ndarray:
 
 
 def fill_(target: Variable, value: Any) -> Variable:
-    """Set every element to ``value`` (a number or a one-element Variable)."""
-    value = _scalar("fill_", value)
-    return _write(target, Fill_, (value,), _fill, value)
+    """Set every element to ``value`` (a number, or a 0-d Variable, whose gradient is the sum)."""
+    value = _operand("fill_", value)
+    if np.ndim(_data(value)) != 0 and not isinstance(value, int | float):
+        raise ShapeError(
+            f"fill_ only supports a 0-dimensional value, got one of shape {np.shape(_data(value))}"
+        )
+    return _write(target, Fill_, (value,), _fill, _data(value))
 
 
 def zero_(target: Variable) -> Variable:
@@ -444,7 +463,12 @@ def setitem(target: Variable, index: Any, value: Any) -> None:
 
 
 def detach_(target: Variable) -> Variable:
-    """Cut ``target`` from the graph in place: it becomes a leaf that does not require grad."""
+    """Cut ``target`` from the graph in place: it becomes a leaf that does not require grad.
+
+    Ops that used it before keep its history (it moves to a stand-in, as in a recorded write).
+    """
+    if target._node is not None:
+        _rebase(target, _stand_in(target, target.data), next(_ids))
     target._node = None
     target.requires_grad = False
     return target

@@ -42,7 +42,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad  # save only what backward reads, as PyTorch
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -55,7 +56,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         return a / b
 
     @staticmethod
@@ -81,7 +82,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, base, exponent):
         out = base**exponent
-        ctx.save_for_backward(base, exponent, out)
+        ctx.save_for_backward(base, exponent, out if ctx.needs_input_grad[1] else None)
         return out
 
     @staticmethod
