@@ -227,10 +227,12 @@ def _check_saved(node: Function, variable: Variable, when: int, role: str) -> No
     saved = [*(node.saved_tensors or ()), *node.__dict__.values()]
     if not any(isinstance(a, np.ndarray) and np.may_share_memory(a, vc.data) for a in saved):
         return
-    raise BackwardError(
+    error = BackwardError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{variable.dtype} {tuple(variable.shape)}], which is {role} of "
         f"{type(node).__name__}, is at version {vc.version}; expected version "
         f"{vc.version_at(when)} instead (last written by {vc.last_op}). Hint: write into a "
         "copy, or use the out-of-place op, until backward has run"
     )
+    error.version_counter = vc  # lets a watcher (the tracer) name the line of the write
+    raise error

@@ -312,10 +312,10 @@ def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exce
 
 
 def _operand(method: str, value: Any) -> Any:
-    """A Variable or an ndarray stays; numbers and lists become arrays (floats: default dtype)."""
-    if type(value) is np.ndarray or isinstance(value, Variable):
+    """Variables, arrays and numbers stay (as in out-of-place ops); lists become arrays."""
+    if type(value) is np.ndarray or isinstance(value, Variable | int | float | np.number):
         return value
-    if isinstance(value, int | float | np.number | np.bool_ | list | tuple):
+    if isinstance(value, np.bool_ | list | tuple):
         return as_array(value)
     raise OperandError(
         f"{method}: expected a number, a NumPy array or a Variable, got {type(value).__name__}"

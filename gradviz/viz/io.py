@@ -104,6 +104,8 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
                 "after": e.after,
                 "node": e.node,
                 "result": e.result,
+                "op": e.op,
+                "version": e.version,
             }
             for e in trace.events
         ],
@@ -197,6 +199,11 @@ def trace_from_dict(data: Any) -> Trace:
                 after=_get(entry, "after", (str, type(None)), where),
                 node=_get(entry, "node", (str, type(None)), where),
                 result=_get(entry, "result", (str, type(None)), where),
+                # added with in-place writes: older trace files have neither
+                op=_get(entry, "op", (str, type(None)), where) if "op" in entry else None,
+                version=(
+                    _get(entry, "version", (int, type(None)), where) if "version" in entry else None
+                ),
             )
         )
     trace._events = events

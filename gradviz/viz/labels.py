@@ -143,6 +143,7 @@ class Labels:
             fill = LOSS_FILL
             attrs["penwidth"] = "2"
         lines.append(f"{shape_text(a.get('shape'))} {html_text(a.get('dtype') or '', 16)}".strip())
+        lines.extend(_inplace_lines(a))
         if not self.backward:
             summary = value_summary(a.get("value"), a.get("shape"))
             if summary:
@@ -307,6 +308,15 @@ def _dashed(attrs: Mapping[str, str]) -> str:
 def _bad_line(stats: Mapping[str, Any] | None) -> str:
     """The NaN/Inf count of a value, in bold dark red."""
     return f'<font color="{NAN_LINE}"><b>{bad_text(stats)}</b></font>'
+
+
+def _inplace_lines(a: dict[str, Any]) -> list[str]:
+    """``in-place · v2`` under a recorded in-place write (an op named ``Add_``), else nothing."""
+    return [
+        "<i>" + arg.replace(", version ", " · v") + "</i>"
+        for arg in a.get("args") or ()
+        if arg.startswith("in-place, version ")
+    ]
 
 
 def _node_title(a: Mapping[str, Any], kind: str) -> str:

@@ -90,6 +90,7 @@ class Recorder(hooks.Hook):
         self.awaiting_capture = False
         self.closed = False
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
+        self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -306,9 +307,11 @@ class Recorder(hooks.Hook):
                 text = option_label(type(node), slot, arg)
                 if text is not None:
                     args.append(text)
-        nid = self._op_record(
-            output, type(node).__name__, parents, args, self.locate(), self._module()
-        )
+        source = self.locate()
+        if output._vc is not None and output._node is node:  # a recorded in-place write
+            args.append(f"in-place, version {output._version}")
+            self.writes[output._vc] = source
+        nid = self._op_record(output, type(node).__name__, parents, args, source, self._module())
         if output.requires_grad and self._keeps_calls():
             self.calls[nid] = (
                 type(node),
@@ -328,6 +331,22 @@ class Recorder(hooks.Hook):
         nid = self._leaf(result, detached_from=origin)
         self.trace._events.append(
             Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
+        )
+
+    def inplace(self, variable: Variable, op: str) -> None:
+        nid = self.var_nodes.get(variable._id)
+        if nid is None:
+            nid = self._unknown(variable)
+        source = self.writes[variable._vc] = self.locate()
+        self.trace._events.append(
+            Event(
+                "inplace",
+                source,
+                after=self.last,
+                node=nid,
+                op=op,
+                version=variable._version,
+            )
         )
 
     def grad_mode(self, enabled: bool) -> None:

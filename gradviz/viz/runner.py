@@ -357,6 +357,9 @@ def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed:
         return ScriptFailed(message, text, exit_code=code, trace=tr)
     text = format_user_traceback(failure)
     last = text.rstrip().splitlines()[-1] if text.strip() else type(failure).__name__
+    write = tr.write_source(failure)
+    if write is not None:
+        last += f" (the in-place write is at {write})"
     return ScriptFailed(f"{name} raised {last}", text, trace=tr)
 
 

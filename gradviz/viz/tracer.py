@@ -51,12 +51,14 @@ class TraceError(GradvizError, RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """Something that explains a missing gradient later: a ``detach()`` call, or grad mode
-    switched off (``no_grad_enter``) or back on (``no_grad_exit``).
+    """Something that explains a gradient later: a ``detach()`` call, grad mode switched off
+    (``no_grad_enter``) or back on (``no_grad_exit``), an unrecorded in-place write
+    (``inplace``: ``w -= lr * w.grad`` under ``no_grad``).
 
     ``source`` is the user's line; ``after`` the id of the last node recorded before the event
     (None at the start); for ``detach``, ``node`` is the Variable detached and ``result`` the
-    new leaf.
+    new leaf; for ``inplace``, ``node`` is the Variable written, ``op`` the method
+    (``"sub_"``) and ``version`` its version after the write.
     """
 
     kind: str
@@ -64,6 +66,8 @@ class Event:
     after: str | None = None
     node: str | None = None
     result: str | None = None
+    op: str | None = None
+    version: int | None = None
 
 
 class Pass:
@@ -186,6 +190,13 @@ class Trace:
     def recording(self) -> bool:
         """Whether engine events are being recorded now."""
         return self._recorder is not None and self._recorder in hooks.ACTIVE
+
+    def write_source(self, error: BaseException) -> str | None:
+        """For a "modified by an inplace operation" error, the line of the write it names."""
+        counter = getattr(error, "version_counter", None)
+        if counter is None or self._recorder is None:
+            return None
+        return self._recorder.writes.get(counter)
 
     # ------------------------------------------------------------------------- results
     @property
