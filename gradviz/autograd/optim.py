@@ -10,7 +10,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
-from gradviz.autograd.inplace import wrote
+from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable
 
 
@@ -38,7 +38,7 @@ def add_scaled(p: Variable, alpha: float, x: np.ndarray) -> None:
         flat_target, flat_x = target.reshape(-1), x.reshape(-1)
         for start in range(0, flat_target.size, _BLOCK):
             flat_target[start : start + _BLOCK] += alpha * flat_x[start : start + _BLOCK]
-    wrote(p, "add_")
+    bump(p, "optimizer.step")  # the optimizer_step hook event already tells the tracer
 
 
 class Optimizer:
