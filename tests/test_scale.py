@@ -13,6 +13,7 @@ import pytest
 import gradviz
 from gradviz import nn, optim
 from gradviz.viz import diagnose
+from gradviz.viz.diagnose.text import format_report
 
 
 def zero_grad_chain(layers: int) -> gradviz.Trace:
@@ -71,3 +72,82 @@ def test_the_gradient_check_of_a_big_pass_checks_each_kind_of_call_a_few_times(m
     assert {"Linear", "Tanh"} <= ops
     assert sum(c.op == "Linear" for c in report.gradchecks) <= diagnose.REPEATS + 1
     assert any("op calls checked" in note for note in report.notes)
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+def test_repeated_findings_print_one_line_per_kind_and_the_count_matches():
+    report = zero_grad_chain(30).check(gradcheck=False)
+    assert len(report.by_kind("no_gradient")) == 60  # the Report keeps every finding
+    text = format_report(report, width=200)
+    lines = text.splitlines()
+    headline = next(line for line in lines if " errors, " in line).strip()
+    warning_lines = [line for line in lines if line.startswith("warning")]
+    error_lines = [line for line in lines if line.startswith("error")]
+    assert headline.startswith(f"{len(error_lines)} errors, {len(warning_lines)} warning")
+    assert "findings; repeats grouped" in headline
+    grouped = [line for line in warning_lines if "no gradient findings" in line]
+    assert len(grouped) == 1
+    assert "60 no gradient findings, the first: 0.weight got" in grouped[0]
+    flat = " ".join(text.split())
+    assert "also 0.bias, 2.weight, 2.bias, 4.weight, 4.bias and 54 more" in flat
+
+
+def test_a_long_layer_table_shows_its_ends():
+    report = zero_grad_chain(50).check(gradcheck=False)
+    lines = format_report(report, width=200).splitlines()
+    assert len(report.layers) == 50
+    gap = lines.index("  ... 10 more layers (all in Report.layers)")
+    assert lines[gap - 1].split()[:2] == ["19", "38"]  # layer 19 is module 38
+    assert lines[gap + 1].split()[:2] == ["30", "60"]
+
+
+# ------------------------------------------------------------------------------ pictures
+
+
+def flat_trace(pairs: int) -> gradviz.Trace:
+    gradviz.manual_seed(0)
+    blocks = [m for _ in range(pairs) for m in (nn.Linear(4, 4), nn.Tanh())]
+    model = nn.Sequential(*blocks, nn.Linear(4, 1))
+    with gradviz.trace() as tr:
+        model(gradviz.ones(2, 4)).sum().backward()
+    return tr
+
+
+def test_a_flat_sequential_folds_runs_of_identical_children_into_one_box():
+    from gradviz.viz.render import build
+
+    tr = flat_trace(300)  # 601 top-level modules: over the folding threshold at depth 0
+    drawing = build(tr.graph, "backward", max_nodes=200)
+    assert drawing.depth == 0
+    assert sorted(drawing.groups.values()) == ["0-599", "600"]
+    assert drawing.node_count < 10
+    assert "over the budget of 200" in drawing.note
+    assert "runs of identical modules folded: 0-599: (Linear, Tanh) \u00d7300" in drawing.note
+    assert "(Linear, Tanh) \u00d7300" in drawing.source  # the box's label
+
+
+def test_fold_runs_finds_the_repeating_unit():
+    from gradviz.viz.scene import fold_runs
+
+    nodes = [f"v{i}" for i in range(12)]
+    # children 0..9 alternate A, B (one op each); 10 and 11 differ
+    parts = {n: (str(i),) for i, n in enumerate(nodes)}
+    ops = {n: ("op", "A" if i % 2 == 0 else "B", (2,)) for i, n in enumerate(nodes)}
+    ops["v10"] = ("op", "C", (2,))
+    ops["v11"] = ("op", "A", (3,))
+    modules = {str(i): "AB"[i % 2] for i in range(12)}
+    new, table, folds = fold_runs(nodes, parts, ops.__getitem__, dict(modules))
+    assert folds == ["0-9: (A, B) \u00d75"]
+    assert new["v3"] == ("0-9", "3")
+    assert new["v10"] == ("10",)
+    assert table["0-9.3"] == "B"
+
+
+def test_small_pictures_do_not_fold():
+    from gradviz.viz.scene import Scene
+
+    scene = Scene(flat_trace(20).graph, "backward")
+    assert scene.folded == []
+    assert scene.max_depth == 1
