@@ -467,6 +467,7 @@ class Recorder(hooks.Hook):
                 return
             self.fresh.clear()  # parameters changed: summarise them again at their next use
             if pending is not None:
+                pending.optimizer = type(optimizer).__name__
                 records = self.records
                 calls = pending.calls
                 swap: dict[int, np.ndarray] = {}

@@ -91,6 +91,7 @@ def check(
         getattr(chosen, "context", None),
         getattr(chosen, "params", None),
         list(getattr(trace, "events", []) or []),
+        getattr(chosen, "optimizer", None),
     )
     findings: list[Finding] = []
     notes: list[str] = []

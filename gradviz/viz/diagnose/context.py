@@ -56,7 +56,8 @@ class Context:
     ``graph`` is the pass's graph (the loss and what it was computed from); ``calls`` the op
     calls kept for it (``{node: (Function class, argument values, needs_input_grad)}``, empty
     for a loaded trace); ``context`` builds the graph of every record alive at the backward
-    (None when unknown); ``params`` lists the model's parameters.
+    (None when unknown); ``params`` lists the model's parameters; ``optimizer`` is the class
+    name of the optimizer that stepped after the pass (None when unknown).
     """
 
     def __init__(
@@ -66,8 +67,10 @@ class Context:
         context: Callable[[], nx.DiGraph] | None,
         params: Callable[[], list[tuple[str, str | None, bool]]] | None,
         events: list[Any],
+        optimizer: str | None = None,
     ) -> None:
         self.graph = graph
+        self.optimizer = optimizer
         self.calls = dict(calls or {})
         self._context = context
         self._params = params
