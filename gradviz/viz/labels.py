@@ -351,6 +351,8 @@ def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
         text = shape_text(shape)
         if text not in out:
             out.append(text)
+            if len(out) > 3:
+                break
     return out[:3] + (["..."] if len(out) > 3 else [])
 
 
