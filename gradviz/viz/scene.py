@@ -71,13 +71,14 @@ class Scene:
             n: tuple(p for p in self.owner[n].split(".") if p) if self.owner[n] else ()
             for n in self.nodes
         }
-        self._counts: dict[tuple[int | None, int], int] = {}
+        self._counts: dict[int | None, int] = {}
         #: one line per run of identical sibling modules folded into one (see fold_runs)
         self.folded: list[str] = []
         if self.count(0) > FOLD_ABOVE:
             self.parts, self.modules, self.folded = fold_runs(
                 self.nodes, self.parts, self._describe, modules
             )
+            self._counts.clear()
         self.max_depth = max((len(p) for p in self.parts.values()), default=0)
 
     def _describe(self, node: Any) -> tuple:
@@ -95,10 +96,9 @@ class Scene:
     def count(self, depth: int | None) -> int:
         """How many op boxes the picture has when modules deeper than ``depth`` are collapsed
         (a collapsed module counts as one; inputs and parameters ride along and do not)."""
-        key = (depth, id(self.parts))
-        if key not in self._counts:
-            self._counts[key] = self._count(depth)
-        return self._counts[key]
+        if depth not in self._counts:
+            self._counts[depth] = self._count(depth)
+        return self._counts[depth]
 
     def _count(self, depth: int | None) -> int:
         groups = set()
