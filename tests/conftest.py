@@ -33,7 +33,7 @@ def _no_leaked_global_state():
     leaked_argv = list(sys.argv)
     leaked_dtype = gradviz.get_default_dtype()
     hooks.ACTIVE = ()
-    grad_mode.enabled = True
+    grad_mode._state.enabled = True
     argv_object[:] = argv
     sys.argv = argv_object
     gradviz.set_default_dtype(dtype)

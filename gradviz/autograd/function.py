@@ -88,7 +88,7 @@ class Function:
             raise ShapeError(f"{cls.__name__}: {error} (input shapes: {_shapes(args)})") from None
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        record = grad_mode.enabled and True in needs
+        record = grad_mode._state.enabled and True in needs
         if record or hooks.ACTIVE:
             ctx.inputs = args
             ctx.parents = tuple(parents)

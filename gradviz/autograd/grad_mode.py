@@ -1,8 +1,13 @@
-"""``no_grad`` and ``enable_grad``: switch graph recording off and on."""
+"""``no_grad`` and ``enable_grad``: switch graph recording off and on, per thread.
+
+As in PyTorch, grad mode belongs to the thread that sets it: ``no_grad`` in one thread leaves
+recording on in the others, and a new thread starts with recording on.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -10,19 +15,27 @@ from gradviz.autograd import hooks
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Read by ``Function.apply`` on every op: when False, ops record no graph.
-enabled = True
+
+class _State(threading.local):
+    """This thread's grad mode. The class attribute is every thread's starting value, so a
+    thread that never set it reads ``True`` without an ``__init__`` call."""
+
+    enabled: bool = True
+
+
+#: Read by ``Function.apply`` on every op (``_state.enabled``): when False, ops record no graph.
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """Whether ops currently record a graph for backward."""
-    return enabled
+    """Whether ops in this thread currently record a graph for backward."""
+    return _state.enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
-    """Switch graph recording on or off (prefer the ``no_grad`` context manager)."""
-    global enabled
-    enabled = bool(mode)
+    """Switch graph recording on or off in this thread (prefer the ``no_grad`` context
+    manager)."""
+    enabled = _state.enabled = bool(mode)
     for hook in hooks.ACTIVE:
         hook.grad_mode(enabled)
 
@@ -33,7 +46,7 @@ class _GradMode:
     mode: bool
 
     def __enter__(self) -> None:
-        self._previous = enabled
+        self._previous = _state.enabled
         set_grad_enabled(self.mode)
 
     def __exit__(self, *exc: object) -> None:

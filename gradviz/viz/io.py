@@ -370,9 +370,20 @@ def _is_number(value: Any) -> bool:
 def _stats(value: Any, where: str) -> dict[str, Any] | None:
     if value is None:
         return None
-    _check(isinstance(value, dict) and set(value) == set(KEYS), f"{where} must have {KEYS}")
+    _check(
+        isinstance(value, dict) and set(value) - {"distinct"} == set(KEYS),
+        f"{where} must have {KEYS}",
+    )
     for key in ("min", "max", "mean", "std", "norm"):
         _check(value[key] is None or _is_number(value[key]), f"{where}.{key} must be a number")
     for key in ("nan", "inf"):
         _check(type(value[key]) is int and value[key] >= 0, f"{where}.{key} must be a count (>= 0)")
-    return {key: value[key] for key in KEYS}
+    out = {key: value[key] for key in KEYS}
+    if "distinct" in value:  # integer arrays
+        distinct = value["distinct"]
+        _check(
+            distinct is None or (type(distinct) is int and distinct >= 0),
+            f"{where}.distinct must be a count (>= 0)",
+        )
+        out["distinct"] = distinct
+    return out

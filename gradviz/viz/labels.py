@@ -42,6 +42,7 @@ from gradviz.viz.style import (
     number,
     shape_text,
     stats_text,
+    update_text,
     value_summary,
 )
 
@@ -80,6 +81,32 @@ def path_and_class(path: str, cls: str | None) -> str:
 
 
 # ------------------------------------------------------------------------------ nodes
+#: the magnitude colours span this fraction of the norms: the rest are clamped to the end bins
+BULK = (0.02, 0.98)
+#: below this many norms the colours span all of them
+BULK_FROM = 10
+
+
+class Bins(tuple):
+    """``(lo, hi)``: the log10 range the magnitude colours span; ``clipped`` says whether
+    norms outside it (below, above) were clamped into the end bins."""
+
+    clipped: tuple[bool, bool]
+
+    @classmethod
+    def of(cls, logs: list[float]) -> Bins:
+        """The range of the bulk of ``logs``: from the 2nd to the 98th percentile (at least one
+        value trimmed at each end from ``BULK_FROM`` values on), so one near-zero bias does not
+        squeeze every other node into the darkest colours."""
+        logs = sorted(logs)
+        n = len(logs)
+        k = max(1, int(BULK[0] * n)) if n >= BULK_FROM else 0
+        lo, hi = logs[k], logs[n - 1 - k]
+        bins = cls((lo, hi))
+        bins.clipped = (logs[0] < lo, logs[-1] > hi)
+        return bins
+
+
 class Labels:
     """Labels and node attributes (fill, border, tooltip) of one picture.
 
@@ -98,8 +125,9 @@ class Labels:
         digits = max((len(str(int(s))) for s in steps if s is not None), default=1)
         self.badge_width = BADGE_CHAR * (1 + digits) + BADGE_MARGIN
 
-    def _magnitude_bins(self) -> tuple[float, float] | None:
-        """log10 range of the non-zero, finite gradient norms drawn (None: nothing to colour)."""
+    def _magnitude_bins(self) -> Bins | None:
+        """log10 range of the bulk of the non-zero, finite gradient norms drawn (None: nothing
+        to colour)."""
         if not self.backward:
             return None
         logs = []
@@ -111,7 +139,7 @@ class Labels:
                 logs.append(math.log10(norm))
         if not logs:
             return None
-        return min(logs), max(logs)
+        return Bins.of(logs)
 
     def _fill_for(self, norm: float) -> tuple[str, str]:
         """(fill, font colour) of a non-zero finite gradient norm."""
@@ -145,7 +173,7 @@ class Labels:
         lines.append(f"{shape_text(a.get('shape'))} {html_text(a.get('dtype') or '', 16)}".strip())
         lines.extend(_inplace_lines(a))
         if not self.backward:
-            summary = value_summary(a.get("value"), a.get("shape"))
+            summary = value_summary(a.get("value"), a.get("shape"), a.get("dtype"))
             if summary:
                 lines.append(summary)
             if is_bad(a.get("value")):
@@ -190,7 +218,7 @@ class Labels:
                     lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
             update = a.get("update")
             if kind == "param" and update:
-                lines.append(f"update/weight {number(update.get('ratio'))}")
+                lines.append(update_text(update))
         if dimmed:
             fill, font = DIM_FILL, DIM_TEXT
             attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
@@ -293,7 +321,7 @@ class Labels:
             bits.append(f"module {a.get('module')}")
         if a.get("source"):
             bits.append(f"at {a.get('source')}")
-        bits.append(f"value: {stats_text(a.get('value'))}")
+        bits.append(f"value: {stats_text(a.get('value'), a.get('dtype'))}")
         if self.backward:
             grad = a.get("grad", _UNKNOWN)
             bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else stats_text(grad)))
@@ -335,6 +363,8 @@ def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
         text = shape_text(shape)
         if text not in out:
             out.append(text)
+            if len(out) > 3:
+                break
     return out[:3] + (["..."] if len(out) > 3 else [])
 
 
@@ -421,6 +451,7 @@ def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[st
         rows.append(row(BADGE, "backward step, in order", '<font color="white">#n</font>'))
         if bins is not None:
             lo, hi = bins
+            clipped = getattr(bins, "clipped", (False, False))
             width = (hi - lo) / len(MAGNITUDE)
             for i, colour in enumerate(MAGNITUDE):
                 if hi - lo < 1e-12:
@@ -430,7 +461,13 @@ def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[st
                 else:
                     low, high = 10 ** (lo + i * width), 10 ** (lo + (i + 1) * width)
                     text = f"|grad| {number(low)} to {number(high)}"
+                    if i == 0 and clipped[0]:
+                        text = f"|grad| below {number(high)}"
+                    if i == len(MAGNITUDE) - 1 and clipped[1]:
+                        text = f"|grad| above {number(low)}"
                 rows.append(row(colour, text + (" (log scale)" if i == 0 else "")))
+            if any(clipped):
+                rows.append(row("white", "colours span the 2nd to 98th percentile of |grad|"))
         rows.append(row(NAN_FILL, "NaN or Inf in the gradient"))
         rows.append(row("white", "grad = 0: computed, all zero"))
         rows.append(row("white", "no grad: not computed (dashed)", "- -"))

@@ -46,11 +46,22 @@ class _Root:
             self.paths.setdefault(key, path)
             self.classes.setdefault(path, type(module).__name__)
         self.params = [(name, p._id) for name, p in self.module.named_parameters()]
+        self._extra_params()
+
+    def _extra_params(self) -> None:
+        """Parameters of the modules run but not registered: named by their module's path."""
+        known = {var_id for _, var_id in self.params}
+        for module, path in self.extras.values():
+            for name, p in module.named_parameters():
+                if p._id not in known:
+                    known.add(p._id)
+                    self.params.append((join_path(path, name), p._id))
 
     def add_extra(self, module: Module, path: str) -> None:
         self.extras[id(module)] = (module, path)
         self.paths[id(module)] = path
         self.classes.setdefault(path, type(module).__name__)
+        self._extra_params()
 
 
 class ModuleNames:
@@ -134,7 +145,12 @@ class ModuleNames:
         out = []
         seen: set[int] = set()
         for root in self.roots:
-            for local, p in root.module.named_parameters():
+            extras = [
+                (join_path(path, name), p)
+                for module, path in root.extras.values()
+                for name, p in module.named_parameters()
+            ]
+            for local, p in [*root.module.named_parameters(), *extras]:
                 if p._id not in seen:
                     seen.add(p._id)
                     name = names.get(p._id, local)

@@ -15,6 +15,7 @@ pass, so a long traced run keeps only what a later graph can still need.
 from __future__ import annotations
 
 import os
+import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,8 +54,29 @@ class _Backward:
     grad_arrays: dict[str, Any] = field(default_factory=dict)
 
 
+class _ThreadState(threading.local):
+    """What one thread is in the middle of: the modules running, its backward pass, the pass
+    whose optimizer step it awaits. Each thread that sends events gets its own (made on its
+    first event, registered with the recorder so :meth:`Recorder.finish` can clear them all),
+    so ops are attributed to their own thread's modules."""
+
+    def __init__(self, states: list[_ThreadState]) -> None:
+        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
+        self.grad_enabled = grad_mode.is_grad_enabled()
+        self.backward: _Backward | None = None
+        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
+        self.updated: set[str] = set()
+        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
+        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        states.append(self)
+
+
 class Recorder(hooks.Hook):
-    """Implements the engine hooks and keeps the records behind a :class:`Trace`."""
+    """Implements the engine hooks and keeps the records behind a :class:`Trace`.
+
+    Threads may share a trace: every event handler runs under one lock, and what a thread is in
+    the middle of (its module stack, backward pass, optimizer step) is per thread.
+    """
 
     def __init__(
         self,
@@ -79,14 +101,10 @@ class Recorder(hooks.Hook):
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
         self.count = 0
         self.last: str | None = None
-        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
         self.names = ModuleNames()
-        self.grad_enabled = True
-        self.backward: _Backward | None = None
-        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
-        self.updated: set[str] = set()
-        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
-        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        self.lock = threading.RLock()
+        self.states: list[_ThreadState] = []  # every thread's, for finish()
+        self.local = _ThreadState(self.states)
         self.awaiting_capture = False
         self.closed = False
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
@@ -94,31 +112,35 @@ class Recorder(hooks.Hook):
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        self.grad_enabled = grad_mode.enabled
+        self.local.grad_enabled = grad_mode.is_grad_enabled()
         hooks.install(self)
 
     def finish(self) -> None:
-        """The trace ended: drop a half-finished backward; forget live objects."""
-        self.backward = None
-        self.before.clear()
-        self.stack.clear()
+        """The trace ended: drop half-finished backward passes; forget live objects."""
+        with self.lock:
+            for state in self.states:
+                state.backward = None
+                state.before.clear()
+                state.stack.clear()
 
     def forward_graph(self) -> nx.DiGraph:
-        return self._builder(list(self.records.values()))()
+        with self.lock:
+            records = list(self.records.values())
+        return self._builder(records)()
 
     def _capture_complete(self) -> None:
         """The kept pass and what followed it are recorded: stop recording, tell the runner."""
         self.awaiting_capture = False
-        self.after_backward = False
-        self.pending = None
+        self.local.after_backward = False
+        self.local.pending = None
         self.closed = True
         hooks.uninstall(self)
         if self.on_capture is not None:
             self.on_capture()
 
     def _end_of_step(self) -> None:
-        self.after_backward = False
-        self.pending = None
+        self.local.after_backward = False
+        self.local.pending = None
         if self.awaiting_capture:
             self._capture_complete()
 
@@ -130,7 +152,8 @@ class Recorder(hooks.Hook):
         return nid
 
     def _module(self) -> tuple[int, str]:
-        return self.stack[-1] if self.stack else (-1, "")
+        stack = self.local.stack
+        return stack[-1] if stack else (-1, "")
 
     def _leaf(
         self,
@@ -285,39 +308,44 @@ class Recorder(hooks.Hook):
 
     # ------------------------------------------------------------------------------- events
     def variable_created(self, variable: Variable) -> None:
-        self.created[variable._id] = (weakref.ref(variable), self.locate(), self._module())
+        with self.lock:
+            self.created[variable._id] = (weakref.ref(variable), self.locate(), self._module())
 
     def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
-        if self.after_backward:
-            self._end_of_step()
-        var_nodes = self.var_nodes
-        parents = []
-        args = []
-        for slot, arg in enumerate(inputs):
-            if isinstance(arg, Variable):
-                nid = var_nodes.get(arg._id)
-                if nid is None:
-                    nid = self._unknown(arg)
-                elif arg.requires_grad and arg._node is None and nid not in self.fresh:
-                    self._refresh(nid, arg)
-                parents.append((nid, slot))
-            elif type(arg) is np.ndarray:
-                parents.append((self._constant(arg), slot))
-            elif arg is not None:
-                text = option_label(type(node), slot, arg)
-                if text is not None:
-                    args.append(text)
-        source = self.locate()
-        if output._vc is not None and output._node is node:  # a recorded in-place write
-            args.append(f"in-place, version {output._version}")
-            self.writes[output._vc] = source
-        nid = self._op_record(output, type(node).__name__, parents, args, source, self._module())
-        if output.requires_grad and self._keeps_calls():
-            self.calls[nid] = (
-                type(node),
-                tuple(a.data if isinstance(a, Variable) else a for a in inputs),
-                node.needs_input_grad,
+        local = self.local
+        with self.lock:
+            if local.after_backward:
+                self._end_of_step()
+            var_nodes = self.var_nodes
+            parents = []
+            args = []
+            for slot, arg in enumerate(inputs):
+                if isinstance(arg, Variable):
+                    nid = var_nodes.get(arg._id)
+                    if nid is None:
+                        nid = self._unknown(arg)
+                    elif arg.requires_grad and arg._node is None and nid not in self.fresh:
+                        self._refresh(nid, arg)
+                    parents.append((nid, slot))
+                elif type(arg) is np.ndarray:
+                    parents.append((self._constant(arg), slot))
+                elif arg is not None:
+                    text = option_label(type(node), slot, arg)
+                    if text is not None:
+                        args.append(text)
+            source = self.locate()
+            if output._vc is not None and output._node is node:  # a recorded in-place write
+                args.append(f"in-place, version {output._version}")
+                self.writes[output._vc] = source
+            nid = self._op_record(
+                output, type(node).__name__, parents, args, source, self._module()
             )
+            if output.requires_grad and self._keeps_calls():
+                self.calls[nid] = (
+                    type(node),
+                    tuple(a.data if isinstance(a, Variable) else a for a in inputs),
+                    node.needs_input_grad,
+                )
 
     def _keeps_calls(self) -> bool:
         """Whether this op may belong to a pass that is kept (the runner keeps one)."""
@@ -325,178 +353,194 @@ class Recorder(hooks.Hook):
         return step is None or step < 0 or self.trace.backward_calls >= step - 1
 
     def detach(self, source: Variable, result: Variable) -> None:
-        origin = self.var_nodes.get(source._id)
-        if origin is None:
-            origin = self._unknown(source)
-        nid = self._leaf(result, detached_from=origin)
-        self.trace._events.append(
-            Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
-        )
+        with self.lock:
+            origin = self.var_nodes.get(source._id)
+            if origin is None:
+                origin = self._unknown(source)
+            nid = self._leaf(result, detached_from=origin)
+            self.trace._events.append(
+                Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
+            )
 
     def inplace(self, variable: Variable, op: str) -> None:
-        nid = self.var_nodes.get(variable._id)
-        if nid is None:
-            nid = self._unknown(variable)
-        source = self.writes[variable._vc] = self.locate()
-        self.trace._events.append(
-            Event(
-                "inplace",
-                source,
-                after=self.last,
-                node=nid,
-                op=op,
-                version=variable._version,
+        with self.lock:
+            nid = self.var_nodes.get(variable._id)
+            if nid is None:
+                nid = self._unknown(variable)
+            source = self.writes[variable._vc] = self.locate()
+            self.trace._events.append(
+                Event(
+                    "inplace", source, after=self.last, node=nid, op=op, version=variable._version
+                )
             )
-        )
 
     def grad_mode(self, enabled: bool) -> None:
-        if enabled == self.grad_enabled:
-            return
-        self.grad_enabled = enabled
-        kind = "no_grad_exit" if enabled else "no_grad_enter"
-        self.trace._events.append(Event(kind, self.locate(), after=self.last))
+        local = self.local
+        with self.lock:
+            if enabled == local.grad_enabled:
+                return
+            local.grad_enabled = enabled
+            kind = "no_grad_exit" if enabled else "no_grad_enter"
+            self.trace._events.append(Event(kind, self.locate(), after=self.last))
 
     def module_enter(self, module: Module, args: tuple[Any, ...]) -> None:
-        if self.stack:
-            index = self.stack[-1][0]
-            path = self.names.path_in(index, module, self.stack[-1][1])
-        else:
-            index, path = self.names.find_root(module)
-        self.stack.append((index, path))
+        local = self.local
+        with self.lock:
+            if local.stack:
+                index = local.stack[-1][0]
+                path = self.names.path_in(index, module, local.stack[-1][1])
+            else:
+                index, path = self.names.find_root(module)
+            local.stack.append((index, path))
 
     def module_exit(self, module: Module, output: Any) -> None:
-        if self.stack:
-            self.stack.pop()
+        local = self.local
+        with self.lock:
+            if local.stack:
+                local.stack.pop()
 
     def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
-        if self.closed:
-            return
-        if self.after_backward:
-            self._end_of_step()
+        local = self.local
+        with self.lock:
             if self.closed:
                 return
-        if called_by_gradviz():  # gradcheck's own backward calls are not training steps
-            self.backward = None
-            return
-        self.trace.backward_calls += 1
-        index = self.trace.backward_calls
-        step = self.step
-        keep = step is None or step == -1 or step == index
-        nid = self.var_nodes.get(root._id)
-        if nid is None:
-            nid = self._unknown(root)
-        self.backward = _Backward(index, nid, keep)
+            if local.after_backward:
+                self._end_of_step()
+                if self.closed:
+                    return
+            if called_by_gradviz():  # gradcheck's own backward calls are not training steps
+                local.backward = None
+                return
+            self.trace.backward_calls += 1
+            index = self.trace.backward_calls
+            step = self.step
+            keep = step is None or step == -1 or step == index
+            nid = self.var_nodes.get(root._id)
+            if nid is None:
+                nid = self._unknown(root)
+            local.backward = _Backward(index, nid, keep)
 
     def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
-        current = self.backward
-        if current is None or not current.keep or self.closed:
-            return
-        nid = self.var_nodes.get(variable._id)
-        if nid is None:
-            nid = self._unknown(variable)
-        current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
-        if self.arrays:
-            current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
+        local = self.local
+        with self.lock:
+            current = local.backward
+            if current is None or not current.keep or self.closed:
+                return
+            nid = self.var_nodes.get(variable._id)
+            if nid is None:
+                nid = self._unknown(variable)
+            current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
+            if self.arrays:
+                current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
 
     def backward_end(self, root: Variable) -> None:
-        current, self.backward = self.backward, None
-        if current is None or self.closed:
-            return
-        self.fresh.clear()
-        if current.keep:
-            records = ancestors(self.records, current.root)
-            known = {r.id for r in records}
-            records += [r for r in self._parameter_records() if r.id not in known]
-            records.sort(key=lambda r: r.seq)
-            build = self._builder(
-                records,
-                root=current.root,
-                pass_index=current.index,
-                steps=current.steps,
-                grad_arrays=current.grad_arrays,
-            )
-            nodes = frozenset(r.id for r in records)
-            new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
-            calls = self.calls
-            new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
-            everything = list(self.records.values())
-            new.context = lambda: self._builder(
-                everything, root=current.root, pass_index=current.index, steps=current.steps
-            )()
-            new.params = self._param_list
-            if self.step is None:
-                for older in self.trace.passes:  # diagnosis data: the latest pass only
-                    older.calls = older.context = None
-                self.trace.passes.append(new)
-            else:
-                self.trace.passes[:] = [new]
-            self.pending = new
-            self.updated.clear()
-            self.after_backward = True
-            self.awaiting_capture = self.step is not None and self.step > 0
-        self._sweep()
+        local = self.local
+        with self.lock:
+            current, local.backward = local.backward, None
+            if current is None or self.closed:
+                return
+            self.fresh.clear()
+            if current.keep:
+                records = ancestors(self.records, current.root)
+                known = {r.id for r in records}
+                used = {r.root for r in records}  # the models this pass ran
+                records += [r for r in self._parameter_records(used) if r.id not in known]
+                records.sort(key=lambda r: r.seq)
+                build = self._builder(
+                    records,
+                    root=current.root,
+                    pass_index=current.index,
+                    steps=current.steps,
+                    grad_arrays=current.grad_arrays,
+                )
+                nodes = frozenset(r.id for r in records)
+                new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+                calls = self.calls
+                new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
+                everything = list(self.records.values())
+                new.context = lambda: self._builder(
+                    everything, root=current.root, pass_index=current.index, steps=current.steps
+                )()
+                new.params = self._param_list
+                if self.step is None:
+                    for older in self.trace.passes:  # diagnosis data: the latest pass only
+                        older.calls = older.context = None
+                    self.trace.passes.append(new)
+                else:
+                    self.trace.passes[:] = [new]
+                local.pending = new
+                local.updated.clear()
+                local.after_backward = True
+                self.awaiting_capture = self.step is not None and self.step > 0
+            self._sweep()
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:
-        if self.closed:
-            return
-        pending = self.pending
-        if phase == "begin":
-            self.before.clear()
-            if pending is None:
+        local = self.local
+        with self.lock:
+            if self.closed:
                 return
-            for group in optimizer.param_groups:
-                for p in group["params"]:
-                    nid = self.var_nodes.get(p._id)
-                    if (
-                        nid is not None
-                        and p.grad is not None
-                        and nid in pending
-                        and nid not in self.updated
-                    ):
-                        self.before[nid] = (p, p.data.copy())
-            return
-        self.fresh.clear()  # parameters changed: summarise them again at their next use
-        if pending is not None:
-            records = self.records
-            calls = pending.calls
-            swap: dict[int, np.ndarray] = {}
-            for nid, (p, old) in self.before.items():
-                # the weight norm before the step: the value summarised at the forward, unless
-                # NaN/Inf were left out of it
-                value = records[nid].value if nid in records else None
-                with np.errstate(all="ignore"):
-                    if value and value["norm"] is not None and not value["nan"] + value["inf"]:
-                        weight = value["norm"]
-                    else:
-                        weight = l2_norm(old)
-                    if calls and self.step is not None:
-                        # The runner keeps one pass: its ops keep the pre-step values. (Under
-                        # gradviz.trace() they see the updated ones: keeping a copy per step
-                        # costs page faults, ~20% of a traced step. The gradient check stays
-                        # exact either way: it re-runs forward and backward on the same arrays.)
-                        swap[id(p.data)] = old
-                        norm = diff_norm(p.data, old)
-                    else:
-                        norm = l2_norm(np.subtract(p.data, old, out=old))
-                ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
-                pending.set_update(nid, {"norm": norm, "ratio": ratio})
-                self.updated.add(nid)
-            if swap and calls:
-                for nid, (cls, values, needs) in calls.items():
-                    if any(id(v) in swap for v in values):
-                        values = tuple(swap.get(id(v), v) for v in values)
-                        calls[nid] = (cls, values, needs)
-        self.before.clear()
-        if self.awaiting_capture:
-            self._capture_complete()
+            pending = local.pending
+            if phase == "begin":
+                local.before.clear()
+                if pending is None:
+                    return
+                for group in optimizer.param_groups:
+                    for p in group["params"]:
+                        nid = self.var_nodes.get(p._id)
+                        if (
+                            nid is not None
+                            and p.grad is not None
+                            and nid in pending
+                            and nid not in local.updated
+                        ):
+                            local.before[nid] = (p, p.data.copy())
+                return
+            self.fresh.clear()  # parameters changed: summarise them again at their next use
+            if pending is not None:
+                pending.optimizer = type(optimizer).__name__
+                records = self.records
+                calls = pending.calls
+                swap: dict[int, np.ndarray] = {}
+                for nid, (p, old) in local.before.items():
+                    # the weight norm before the step: the value summarised at the forward, unless
+                    # NaN/Inf were left out of it
+                    value = records[nid].value if nid in records else None
+                    with np.errstate(all="ignore"):
+                        if value and value["norm"] is not None and not value["nan"] + value["inf"]:
+                            weight = value["norm"]
+                        else:
+                            weight = l2_norm(old)
+                        if calls and self.step is not None:
+                            # The runner keeps one pass: its ops keep the pre-step values. (Under
+                            # gradviz.trace() they see the updated ones: keeping a copy per step
+                            # costs page faults, ~20% of a traced step. The gradient check stays
+                            # exact either way: it re-runs forward and backward on the same arrays.)
+                            swap[id(p.data)] = old
+                            norm = diff_norm(p.data, old)
+                        else:
+                            norm = l2_norm(np.subtract(p.data, old, out=old))
+                    ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
+                    pending.set_update(nid, {"norm": norm, "ratio": ratio})
+                    local.updated.add(nid)
+                if swap and calls:
+                    for nid, (cls, values, needs) in calls.items():
+                        if any(id(v) in swap for v in values):
+                            values = tuple(swap.get(id(v), v) for v in values)
+                            calls[nid] = (cls, values, needs)
+            local.before.clear()
+            if self.awaiting_capture:
+                self._capture_complete()
 
     # -------------------------------------------------------------------------------- graphs
-    def _parameter_records(self) -> list[NodeRecord]:
-        """The records of every parameter of the modules seen, so that a pass shows and counts
-        them all; one that no op used is recorded now, at the line that created it."""
+    def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:
+        """The records of every parameter of the models ``roots`` (root module indices), so
+        that a pass shows and counts them all; one that no op used is recorded now, at the line
+        that created it."""
         out = []
         seen: set[int] = set()
-        for root in self.names.roots:
+        for index, root in enumerate(self.names.roots):
+            if index not in roots:
+                continue
             for name, p in root.module.named_parameters():
                 if p._id in seen:
                     continue

@@ -293,6 +293,8 @@ class _Builder:
                 f"{self.max_nodes:,}: modules deeper than depth {self.depth} are drawn "
                 f"collapsed ({self.scene.count(self.depth):,} boxes); choose with --depth N"
             )
+            if self.scene.folded:
+                dot.note += "; runs of identical modules folded: " + "; ".join(self.scene.folded)
             if self.scene.count(self.depth) > self.max_nodes:
                 dot.note += " (still over the budget: the layout may take a while)"
         return dot

@@ -3,14 +3,18 @@
 The backward view keeps the loss and what it was computed from (through ``detach()`` too: what
 a detach cut off is drawn without a gradient); the forward view keeps every node. A node's
 module is its ``module`` attribute (a parameter without one takes the module its dotted name
-points to). ``depth=N`` collapses modules nested deeper than N into one box each;
-without a depth, a view of more ops than the budget takes the largest depth that fits.
+points to). ``depth=N`` collapses modules nested deeper than N into one box each; without a
+depth, a view of more ops than the budget takes the largest depth that fits. When even the
+top-level modules are too many boxes (a flat ``nn.Sequential`` of thousands of blocks), runs of
+identical consecutive sibling modules are folded into one module each (``0-19999: (Linear,
+Tanh) x10,000``, drawn with a multiplication sign), so the picture still collapses to a few
+boxes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +86,19 @@ class Scene:
             n: tuple(p for p in self.owner[n].split(".") if p) if self.owner[n] else ()
             for n in self.nodes
         }
+        self._counts: dict[int | None, int] = {}
+        #: one line per run of identical sibling modules folded into one (see fold_runs)
+        self.folded: list[str] = []
+        if self.count(0) > FOLD_ABOVE:
+            self.parts, self.modules, self.folded = fold_runs(
+                self.nodes, self.parts, self._describe, modules
+            )
+            self._counts.clear()
         self.max_depth = max((len(p) for p in self.parts.values()), default=0)
+
+    def _describe(self, node: Any) -> tuple:
+        a = self.graph.nodes[node]
+        return (a.get("kind"), a.get("op"), tuple(a.get("shape") or ()))
 
     def _owner(self, node: Any, attrs: Mapping[str, Any]) -> str:
         module = attrs.get("module") or ""
@@ -95,13 +111,19 @@ class Scene:
     def count(self, depth: int | None) -> int:
         """How many op boxes the picture has when modules deeper than ``depth`` are collapsed
         (a collapsed module counts as one; inputs and parameters ride along and do not)."""
+        if depth not in self._counts:
+            self._counts[depth] = self._count(depth)
+        return self._counts[depth]
+
+    def _count(self, depth: int | None) -> int:
         groups = set()
         count = 0
+        nodes = self.graph.nodes
         for node in self.nodes:
             parts = self.parts[node]
             if depth is not None and len(parts) > depth:
                 groups.add(parts[: depth + 1])
-            elif self.graph.nodes[node].get("kind", "op") == "op":
+            elif nodes[node].get("kind", "op") == "op":
                 count += 1
         return count + len(groups)
 
@@ -117,3 +139,94 @@ class Scene:
             if self.count(candidate) <= max_nodes:
                 return candidate, True
         return 0, True
+
+
+# ------------------------------------------------------------------------------ folding
+#: a picture whose top-level modules alone are more boxes than this folds runs of identical
+#: consecutive sibling modules (a flat ``nn.Sequential`` of 10,000 blocks) into one box each
+FOLD_ABOVE = 500
+#: the longest repeating unit looked for (Linear, Tanh is 2), and the fewest repeats folded
+MAX_PERIOD = 4
+MIN_REPEATS = 3
+#: the multiplication sign of ``(Linear, Tanh) x10,000``
+TIMES = "\u00d7"
+
+
+def fold_runs(
+    nodes: list[Any],
+    parts: dict[Any, tuple[str, ...]],
+    describe: Callable[[Any], tuple],
+    modules: dict[str, str],
+) -> tuple[dict[Any, tuple[str, ...]], dict[str, str], list[str]]:
+    """Fold runs of identical consecutive sibling modules into one module each.
+
+    ``describe(node)`` is what makes two nodes the same (op, shape); two sibling modules are
+    the same when their classes and their nodes' descriptions, in order, are. A unit of up to
+    ``MAX_PERIOD`` siblings repeated ``MIN_REPEATS`` times or more (``0, 1, 2, ...`` as
+    Linear, Tanh, Linear, Tanh ...) becomes one module ``0-19999`` holding them, its class
+    ``(Linear, Tanh) x10,000`` (``TIMES``). Returns the new parts, the module table with the
+    new paths, and one line per fold.
+    """
+    content: dict[tuple[str, ...], list[tuple]] = {}
+    children: dict[tuple[str, ...], dict[str, None]] = {}
+    for n in nodes:
+        p = parts[n]
+        for k in range(1, len(p) + 1):
+            content.setdefault(p[:k], []).append((p[k:], *describe(n)))
+            children.setdefault(p[: k - 1], {})[p[k - 1]] = None
+    signature = {
+        path: hash((modules.get(".".join(path)), tuple(items))) for path, items in content.items()
+    }
+    runs: dict[tuple[str, ...], str] = {}  # child path -> the folded module it goes in
+    folds: list[str] = []
+    for parent, kids in children.items():
+        names = list(kids)
+        sigs = [signature[(*parent, c)] for c in names]
+        for start, period, repeats in _runs(sigs):
+            members = names[start : start + period * repeats]
+            name = f"{members[0]}-{members[-1]}"
+            unit = ", ".join(str(modules.get(".".join((*parent, c)), c)) for c in members[:period])
+            cls = f"({unit}) {TIMES}{repeats:,}" if period > 1 else f"{unit} {TIMES}{repeats:,}"
+            modules[".".join((*parent, name))] = cls
+            folds.append(f"{'.'.join((*parent, name))}: {cls}")
+            for c in members:
+                runs[(*parent, c)] = name
+    if not runs:
+        return parts, modules, []
+    new_parts: dict[Any, tuple[str, ...]] = {}
+    for n in nodes:
+        old, new = parts[n], []
+        for k in range(len(old)):
+            folded = runs.get(old[: k + 1])
+            if folded is not None:
+                new.append(folded)
+            new.append(old[k])
+            cls = modules.get(".".join(old[: k + 1]))
+            if cls is not None:
+                modules.setdefault(".".join(new), cls)
+        new_parts[n] = tuple(new)
+    return new_parts, modules, folds
+
+
+def _runs(sigs: list[int]) -> list[tuple[int, int, int]]:
+    """``(start, period, repeats)`` of the runs to fold, left to right, greedy: at each place
+    the period covering the most siblings."""
+    out = []
+    i = 0
+    while i < len(sigs):
+        best = (0, 0, 0)  # (siblings covered, period, repeats)
+        for period in range(1, MAX_PERIOD + 1):
+            unit = sigs[i : i + period]
+            if len(unit) < period:
+                break
+            repeats = 1
+            while sigs[i + repeats * period : i + (repeats + 1) * period] == unit:
+                repeats += 1
+            if repeats >= MIN_REPEATS and repeats * period > best[0]:
+                best = (repeats * period, period, repeats)
+        if best[0]:
+            out.append((i, best[1], best[2]))
+            i += best[0]
+        else:
+            i += 1
+    return out

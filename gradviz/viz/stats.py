@@ -1,7 +1,8 @@
 """ndarray -> value statistics: ``min, max, mean, std, norm`` and ``nan, inf`` counts.
 
 NaN and Inf are counted and left out of the five float statistics, so one bad element does not
-hide the scale of the others. An empty array (or one with no finite element) has ``None`` for
+hide the scale of the others. Integer arrays also have ``distinct``, the number of distinct
+values (class labels 0..9 have 10). An empty array (or one with no finite element) has ``None`` for
 the five. Every value is a plain Python ``float`` or ``int``, ready for JSON.
 
 Cost matters: the tracer calls :func:`array_stats` on every op output and every gradient. The
@@ -20,6 +21,9 @@ import numpy as np
 
 #: The keys of every statistics dict, in order.
 KEYS = ("min", "max", "mean", "std", "norm", "nan", "inf")
+#: Integer arrays (class labels, indices) also count their distinct values, up to this size
+#: (None above it): a range and a count read better for them than a mean and a std.
+DISTINCT_UP_TO = 1 << 20
 
 Stats = dict[str, Any]
 
@@ -47,7 +51,12 @@ def array_stats(array: Any) -> Stats | None:
     if kind == "f":
         if dtype.itemsize < 4:  # float16: BLAS has no dot, squares overflow early
             a = a.astype(np.float32)
-    elif kind in "iub":
+    elif kind in "iu":
+        stats = array_stats(a.astype(np.float64))
+        if stats is not None:
+            stats["distinct"] = int(np.unique(a).size) if a.size <= DISTINCT_UP_TO else None
+        return stats
+    elif kind == "b":
         a = a.astype(np.float64)
     else:
         return None

@@ -94,9 +94,36 @@ def bad_text(stats: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{int(stats[k])} {label}" for k, label in labels if stats.get(k))
 
 
-def value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
+def is_integer(dtype: Any) -> bool:
+    """Whether a dtype name is an integer one (``int64``, ``uint8``)."""
+    return str(dtype or "").startswith(("int", "uint"))
+
+
+def integer_summary(stats: Mapping[str, Any], dtype: Any = None) -> str:
+    """``int64 0..9, 10 distinct``: what integers (class labels, indices) hold (without the
+    dtype when it is None)."""
+    head = f"{dtype} " if dtype else ""
+    if stats.get("min") is None:
+        return f"{head}empty"
+    text = f"{head}{int(stats['min'])}..{int(stats['max'])}"
+    distinct = stats.get("distinct")
+    return text + (f", {distinct:,} distinct" if distinct is not None else "")
+
+
+def update_text(update: Mapping[str, Any]) -> str:
+    """An optimizer update: ``update/weight 0.0012``; for a weight that was all zero (a bias
+    initialised to 0: the ratio is infinite) the update's norm, ``update 0.01 (weight was 0)``."""
+    ratio = update.get("ratio")
+    if ratio is not None and math.isinf(float(ratio)):
+        return f"update {number(update.get('norm'))} (weight was 0)"
+    return f"update/weight {number(ratio)}"
+
+
+def value_summary(stats: Mapping[str, Any] | None, shape: Any, dtype: Any = None) -> str:
     if not stats:
         return ""
+    if is_integer(dtype):  # the dtype is on the line above
+        return integer_summary(stats)
     if stats.get("mean") is None:  # empty, or no finite element
         if stats.get("nan") or stats.get("inf"):
             return "value nan" if stats.get("nan") else "value inf"
@@ -109,9 +136,11 @@ def value_summary(stats: Mapping[str, Any] | None, shape: Any) -> str:
     return f"mean {number(mean)}  std {number(std)}"
 
 
-def stats_text(stats: Mapping[str, Any] | None) -> str:
+def stats_text(stats: Mapping[str, Any] | None, dtype: Any = None) -> str:
     if not stats:
         return "none"
+    if is_integer(dtype):
+        return integer_summary(stats, dtype)
     keys = ("min", "max", "mean", "std", "norm")
     text = ", ".join(f"{k} {number(stats.get(k))}" for k in keys)
     bad = bad_text(stats)

@@ -7,12 +7,21 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from gradviz.viz.style import number, printable, shape_text
+from gradviz.viz.style import number, printable, shape_text, update_text
 
 
 def _passes(trace: Any) -> list[Any]:
     passes = list(getattr(trace, "passes", None) or [])
     return passes or [trace]
+
+
+def _name(node: Any, attrs: Mapping[str, Any]) -> str:
+    """A parameter's name; one outside every module (a bare Variable) by its node id and
+    line."""
+    if attrs.get("name"):
+        return str(attrs["name"])
+    source = attrs.get("source")
+    return f"{node} ({source})" if source else str(node)
 
 
 def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
@@ -32,20 +41,20 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
     passes = _passes(trace)
     norms: dict[str, list[float]] = {}
     for p in passes:
-        for _, a in getattr(p, "graph", graph).nodes(data=True):
+        for n, a in getattr(p, "graph", graph).nodes(data=True):
             grad = a.get("grad")
             if a.get("kind") == "param" and grad and grad.get("norm") is not None:
                 if not (grad.get("nan") or grad.get("inf")):
-                    norms.setdefault(str(a.get("name")), []).append(float(grad["norm"]))
+                    norms.setdefault(_name(n, a), []).append(float(grad["norm"]))
     if not forward_only:
         steps = getattr(trace, "steps", None) or []
         lines.append(
             f"backward steps: {len(steps):,}"
             + (f" (in {len(passes)} passes)" if len(passes) > 1 else "")
         )
-    width = max((len(str(a.get("name"))) for _, a in params[:max_rows]), default=0)
-    for _, a in params[:max_rows]:
-        name = str(a.get("name"))
+    width = max((len(_name(n, a)) for n, a in params[:max_rows]), default=0)
+    for n, a in params[:max_rows]:
+        name = _name(n, a)
         row = f"  {name:<{width}}  {shape_text(a.get('shape')):<12}"
         if not forward_only:
             seen = norms.get(name)
@@ -64,7 +73,7 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
                 row += f"  |grad| {number(min(seen))} .. {number(max(seen))}"
             update = a.get("update")
             if update and update.get("ratio") is not None:
-                row += f"  update/weight {number(update['ratio'])}"
+                row += f"  {update_text(update)}"
         lines.append(row.rstrip())
     if len(params) > max_rows:
         lines.append(f"  ... and {len(params) - max_rows} more")

@@ -101,6 +101,8 @@ class Pass:
         self.calls: dict[str, OpCall] | None = None
         self.context: Callable[[], nx.DiGraph] | None = None
         self.params: Callable[[], list[tuple[str, str | None, bool]]] | None = None
+        #: the class name of the optimizer whose step followed this pass (None: no step seen)
+        self.optimizer: str | None = None
 
     @property
     def graph(self) -> nx.DiGraph:

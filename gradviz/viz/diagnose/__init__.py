@@ -27,7 +27,7 @@ import numpy as np
 from gradviz.autograd.ops import BUILTIN_OPS
 from gradviz.viz.diagnose import broadcast, health, nan, nograd
 from gradviz.viz.diagnose.anomaly import AnomalyError, detect_anomaly
-from gradviz.viz.diagnose.context import Context
+from gradviz.viz.diagnose.context import Context, below
 from gradviz.viz.diagnose.gradcheck import check_call
 from gradviz.viz.diagnose.report import (
     Broadcast,
@@ -69,6 +69,10 @@ _ORDER = (
     "update_ratio",
 )
 _BUILTIN = frozenset(BUILTIN_OPS)
+#: a pass with more op calls to check than this checks each kind of call (the op, its argument
+#: shapes and dtypes, its options) on the first REPEATS calls of that kind only
+BUDGET = 1000
+REPEATS = 4
 
 
 def check(
@@ -87,6 +91,7 @@ def check(
         getattr(chosen, "context", None),
         getattr(chosen, "params", None),
         list(getattr(trace, "events", []) or []),
+        getattr(chosen, "optimizer", None),
     )
     findings: list[Finding] = []
     notes: list[str] = []
@@ -98,8 +103,9 @@ def check(
                 "per-op gradient check skipped: the op inputs were not kept (a loaded trace, "
                 "or not the latest pass)"
             )
-        checks, found = _gradchecks(ctx, seed, grad_shapes)
+        checks, found, note = _gradchecks(ctx, seed, grad_shapes)
         findings += found
+        notes += note
     found, contaminated, grad_bad = nan.diagnose(ctx)
     findings += found
     findings += nograd.diagnose(ctx)
@@ -127,18 +133,59 @@ def check(
     )
 
 
+def _option(value: Any) -> Any:
+    """An argument that is not an array, as part of a call's signature."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _signature(call: Any) -> tuple:
+    """What makes two op calls the same kind: the op, its argument shapes, dtypes and options."""
+    cls, values, needs = call
+    return (
+        cls,
+        needs,
+        tuple((v.shape, v.dtype.str) if isinstance(v, np.ndarray) else _option(v) for v in values),
+    )
+
+
+def _to_check(ctx: Context) -> tuple[list[tuple[int, str]], dict[str, str]]:
+    """The op calls to gradient-check, as ``(position, node)``; and, when the pass has more
+    than ``BUDGET`` of them, the calls left out as repeats, mapped to the first call of
+    their kind."""
+    g = ctx.graph
+    todo = [
+        (position, n)
+        for position, n in enumerate(ctx.ops())
+        if n in ctx.calls and n in ctx.backward_nodes and g.nodes[n].get("requires_grad", True)
+    ]
+    if len(todo) <= BUDGET:
+        return todo, {}
+    kinds: dict[tuple, list[str]] = {}
+    chosen, repeats = [], {}
+    for position, n in todo:
+        same = kinds.setdefault(_signature(ctx.calls[n]), [])
+        if len(same) >= REPEATS:
+            repeats[n] = same[0]
+            continue
+        same.append(n)
+        chosen.append((position, n))
+    return chosen, repeats
+
+
 def _gradchecks(
     ctx: Context, seed: int, grad_shapes: dict[tuple[str, int], tuple[int, ...]]
-) -> tuple[list[OpCheck], list[Finding]]:
+) -> tuple[list[OpCheck], list[Finding], list[str]]:
     g = ctx.graph
     checks: list[OpCheck] = []
     findings: list[Finding] = []
-    for position, n in enumerate(ctx.ops()):
+    todo, repeats = _to_check(ctx)
+    for position, n in todo:
         a = g.nodes[n]
-        call = ctx.calls.get(n)
-        if call is None or n not in ctx.backward_nodes or not a.get("requires_grad", True):
-            continue
-        cls, values, needs = call
+        cls, values, needs = ctx.calls[n]
         rng = np.random.default_rng([seed, position])
         result = check_call(cls, values, needs, rng)
         parents = {slot: parent for slot, parent, _ in ctx.inputs(n)}
@@ -220,7 +267,19 @@ def _gradchecks(
                 **where,
             )
         )
-    return checks, findings
+    notes = []
+    if repeats:
+        for n, first in repeats.items():  # the same shapes: the same axes summed back
+            for slot in range(len(ctx.calls[n][1])):
+                if (first, slot) in grad_shapes:
+                    grad_shapes[(n, slot)] = grad_shapes[(first, slot)]
+        total = len(todo) + len(repeats)
+        notes.append(
+            f"per-op gradient check: {len(todo):,} of {total:,} op calls checked; with more "
+            f"than {BUDGET:,} in a pass, each kind of call (op, argument shapes, options) is "
+            f"checked on its first {REPEATS} calls"
+        )
+    return checks, findings, notes
 
 
 def pictures_graph(trace: Any, report: Report, pass_index: int | None = None) -> nx.DiGraph:
@@ -237,10 +296,7 @@ def pictures_graph(trace: Any, report: Report, pass_index: int | None = None) ->
     if not extra or context is None:
         return graph
     full = context()
-    keep = set(graph.nodes)
-    for node in extra:
-        if node in full:
-            keep |= nx.descendants(full, node) | {node}
+    keep = set(graph.nodes) | below(full, extra)
     merged = full.subgraph(n for n in full if n in keep).copy()
     for n, attrs in graph.nodes(data=True):
         merged.nodes[n].update(attrs)

@@ -54,6 +54,10 @@ def diagnose(
     g = ctx.graph
     rows: list[Broadcast] = []
     findings: list[Finding] = []
+    returned: dict[str, list[tuple[int, tuple[int, ...]]]] = {}
+    for (node, slot), shape in grad_shapes.items():
+        returned.setdefault(node, []).append((slot, shape))
+    tail = _tail(ctx)
     for n in ctx.ops():
         if n not in ctx.backward_nodes:
             continue
@@ -71,8 +75,8 @@ def diagnose(
                     if tuple(pa["shape"]) != shape:
                         axes = summed_axes(shape, tuple(pa["shape"]))
                         expanded[slot] = (shape, axes, p)
-        for (node, slot), shape in grad_shapes.items():
-            if node != n or slot in expanded:
+        for slot, shape in returned.get(n, ()):
+            if slot in expanded:
                 continue
             parent = next((p for s, p, _ in inputs if s == slot), None)
             if parent is None:
@@ -84,7 +88,9 @@ def diagnose(
             continue
         arrays = [slot for slot, _, pa in inputs if len(pa["shape"]) > 0]
         accidental = (
-            len(arrays) >= 2 and all(slot in expanded for slot in arrays) and _loss_like(ctx, n, op)
+            len(arrays) >= 2
+            and all(slot in expanded for slot in arrays)
+            and _loss_like(ctx, n, op, tail)
         )
         for slot in sorted(expanded):
             shape, axes, parent = expanded[slot]
@@ -126,7 +132,23 @@ def diagnose(
     return rows, findings
 
 
-def _loss_like(ctx: Context, node: str, op: str) -> bool:
+def _tail(ctx: Context) -> set[str]:
+    """The nodes whose every descendant on the way to the loss is a tail op (or not an op),
+    the loss included: one sweep in reverse topological order."""
+    g, on_path = ctx.graph, ctx.backward_nodes
+    out: set[str] = set()
+    for n in reversed(list(nx.topological_sort(g))):
+        below = [c for c in g.successors(n) if c in on_path]
+        if all(c in out and _is_tail(g.nodes[c]) for c in below):
+            out.add(n)
+    return out
+
+
+def _is_tail(attrs: Mapping) -> bool:
+    return attrs.get("kind") != "op" or attrs.get("op") in TAIL
+
+
+def _loss_like(ctx: Context, node: str, op: str, tail: set[str]) -> bool:
     """A loss, or an op that only elementwise ops and reductions separate from a scalar loss."""
     if op in LOSSES or op.endswith("Loss"):
         return True
@@ -134,5 +156,4 @@ def _loss_like(ctx: Context, node: str, op: str) -> bool:
     root = ctx.root
     if root not in g or tuple(g.nodes[root].get("shape") or ()) not in ((), (1,)):
         return False
-    between = (nx.descendants(g, node) & ctx.backward_nodes) | {root}
-    return all(g.nodes[m].get("kind") != "op" or g.nodes[m].get("op") in TAIL for m in between)
+    return node in tail and _is_tail(g.nodes[root])

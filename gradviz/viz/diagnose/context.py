@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np
 
 from gradviz.viz.scene import natural_key
+
+T = TypeVar("T")
+
+
+def best_below(
+    graph: nx.DiGraph, seeds: Mapping[str, T], pick: Callable[[Iterable[T]], T] = max
+) -> dict[str, T]:
+    """For every node, ``pick`` (``max`` or ``min``) of the ``seeds`` of the node and of all
+    its descendants (nodes that reach no seed are left out).
+
+    One sweep in reverse topological order, O(nodes + edges): what would otherwise be one
+    search below each parameter is computed for every node at once.
+    """
+    out: dict[str, T] = {}
+    for node in reversed(list(nx.topological_sort(graph))):
+        found = [out[s] for s in graph.successors(node) if s in out]
+        if node in seeds:
+            found.append(seeds[node])
+        if found:
+            out[node] = pick(found)
+    return out
+
+
+def below(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
+    """``sources`` and every node reachable from one of them: one multi-source search."""
+    seen = {s for s in sources if s in graph}
+    stack = list(seen)
+    while stack:
+        for child in graph.successors(stack.pop()):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return seen
 
 
 def is_bad(stats: Mapping[str, Any] | None) -> bool:
@@ -23,7 +56,8 @@ class Context:
     ``graph`` is the pass's graph (the loss and what it was computed from); ``calls`` the op
     calls kept for it (``{node: (Function class, argument values, needs_input_grad)}``, empty
     for a loaded trace); ``context`` builds the graph of every record alive at the backward
-    (None when unknown); ``params`` lists the model's parameters.
+    (None when unknown); ``params`` lists the model's parameters; ``optimizer`` is the class
+    name of the optimizer that stepped after the pass (None when unknown).
     """
 
     def __init__(
@@ -33,8 +67,10 @@ class Context:
         context: Callable[[], nx.DiGraph] | None,
         params: Callable[[], list[tuple[str, str | None, bool]]] | None,
         events: list[Any],
+        optimizer: str | None = None,
     ) -> None:
         self.graph = graph
+        self.optimizer = optimizer
         self.calls = dict(calls or {})
         self._context = context
         self._params = params

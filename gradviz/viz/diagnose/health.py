@@ -76,7 +76,11 @@ def params(ctx: Context) -> tuple[list[ParamHealth], list[Finding]]:
             continue  # biases and scales start near 0 or 1: their ratio says little
         if ratio >= USUAL_RATIO * RATIO_FACTOR:
             text = f"{number(ratio)} is {number(ratio / USUAL_RATIO)}x above the usual ~1e-3"
-            why = "a high learning rate, or the first steps of Adam"
+            why = (
+                "a high learning rate, or the first steps of Adam"
+                if "Adam" in (ctx.optimizer or "")
+                else "a high learning rate"
+            )
         elif ratio == 0 and health.grad_norm:
             text = "0: the step did not change it (the update is below float precision)"
             why = "a vanishing gradient, or a tiny learning rate"

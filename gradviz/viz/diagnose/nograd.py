@@ -18,11 +18,13 @@ Causes, in the order they are looked for:
 
 from __future__ import annotations
 
+import bisect
+from functools import cached_property
 from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.diagnose.context import Context
+from gradviz.viz.diagnose.context import Context, best_below
 from gradviz.viz.diagnose.report import Finding
 from gradviz.viz.scene import natural_key
 from gradviz.viz.style import number, shape_text
@@ -39,18 +41,96 @@ def _on(source: str | None) -> str:
     return f" at {source}" if source else ""
 
 
+#: an edge found below a parameter: (natural key of the consumer, of the input, input, consumer)
+Edge = tuple[tuple, tuple, str, str]
+
+
+class _Below:
+    """For every node at once, the edges and nodes below it that explain a missing gradient.
+
+    Each map is one sweep over the graph (:func:`best_below`), built on first use: explaining
+    every parameter costs O(nodes + edges), not one search below each parameter.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def _edges(self, keep: Any, pick: Any) -> dict[str, Edge]:
+        """Per node, ``pick`` of the edges (a, c) of the pass below it (a a descendant or the
+        node itself; both ends on the way to the loss) for which ``keep(a, c)`` holds."""
+        g, on_path = self.ctx.graph, self.ctx.backward_nodes
+        seeds: dict[str, Edge] = {}
+        for a, c in g.edges:
+            if a in on_path and c in on_path and keep(g.nodes[a], g.nodes[c]):
+                edge = (natural_key(c), natural_key(a), a, c)
+                seeds[a] = pick(seeds[a], edge) if a in seeds else edge
+        return best_below(g, seeds, pick)
+
+    @cached_property
+    def zeroed(self) -> dict[str, Edge]:
+        """The last edge whose consumer got a non-zero gradient and gave its input zeros."""
+        return self._edges(
+            lambda a, c: _norm(a.get("grad")) == 0 and bool(_norm(c.get("grad"))), max
+        )
+
+    @cached_property
+    def no_grad(self) -> dict[str, Edge]:
+        """The first edge into an op that ran with recording off."""
+        return self._edges(
+            lambda a, c: (
+                c.get("kind") == "op"
+                and not c.get("requires_grad", True)
+                and a.get("requires_grad", True)
+            ),
+            min,
+        )
+
+    @cached_property
+    def stopped(self) -> dict[str, Edge]:
+        """The first edge whose consumer got a gradient and gave its input none."""
+        return self._edges(lambda a, c: a.get("grad") is None and c.get("grad") is not None, min)
+
+    @cached_property
+    def detached(self) -> dict[str, tuple[tuple, str]]:
+        """In the full graph, the first ``detach()`` result feeding the loss made from a node
+        below."""
+        g, full = self.ctx.graph, self.ctx.full
+        seeds: dict[str, tuple[tuple, str]] = {}
+        for n in self.ctx.backward_nodes:
+            origin = g.nodes[n].get("detached_from") if n in g else None
+            if origin is not None and origin in full:
+                cut = (natural_key(n), n)
+                seeds[origin] = min(seeds[origin], cut) if origin in seeds else cut
+        return best_below(full, seeds, min)
+
+    @cached_property
+    def last_sink(self) -> dict[str, tuple[tuple, str]]:
+        """In the full graph, the last node below with no consumer (the node itself included)."""
+        full = self.ctx.full
+        seeds = {n: (natural_key(n), n) for n in full if full.out_degree(n) == 0}
+        return best_below(full, seeds, max)
+
+    @cached_property
+    def no_grad_entries(self) -> tuple[list[tuple], list[Any]]:
+        """The ``no_grad`` regions entered, and the natural key of the node recorded before
+        each (in recording order)."""
+        events = [e for e in self.ctx.events if e.kind == "no_grad_enter"]
+        return [natural_key(e.after) if e.after is not None else (-1,) for e in events], events
+
+
 def diagnose(ctx: Context) -> list[Finding]:
     findings = []
+    found = _Below(ctx)
     for name, nid, requires_grad in ctx.param_list:
         if not requires_grad:
             continue  # frozen on purpose
-        finding = _explain(ctx, name, nid)
+        finding = _explain(ctx, found, name, nid)
         if finding is not None:
             findings.append(finding)
     return findings
 
 
-def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
+def _explain(ctx: Context, found: _Below, name: str, nid: str | None) -> Finding | None:
     g = ctx.graph
     if nid is None or _never_used(ctx, nid):
         where = _param_where(ctx, nid, g) if nid in g else {}
@@ -69,9 +149,9 @@ def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
         if grad is not None and (norm is None or norm > 0):
             return None  # it has a gradient (NaN/Inf ones are the NaN diagnosis's)
         if grad is None:
-            cause, related = _blocked(ctx, nid)
+            cause, related = _blocked(ctx, found, nid)
         else:
-            cause, related = _zeroed(ctx, nid)
+            cause, related = _zeroed(ctx, found.zeroed.get(nid))
         what = "no gradient" if grad is None else "a gradient of exactly zero"
         return Finding(
             "warning",
@@ -89,7 +169,7 @@ def _explain(ctx: Context, name: str, nid: str | None) -> Finding | None:
             f"{name} got no gradient: it is not connected to the loss",
             label="no gradient: not connected to the loss",
         )
-    cause, related = _cut(ctx, nid, full)
+    cause, related = _cut(ctx, found, nid, full)
     return Finding(
         "warning",
         "no_gradient",
@@ -121,15 +201,14 @@ def _param_where(ctx: Context, nid: str, graph: nx.DiGraph) -> dict[str, Any]:
     return where
 
 
-def _cut(ctx: Context, nid: str, full: nx.DiGraph) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _cut(
+    ctx: Context, found: _Below, nid: str, full: nx.DiGraph
+) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The parameter is not an ancestor of the loss: detached, or never reaching it."""
-    below = nx.descendants(full, nid) | {nid}
     g = ctx.graph
-    cuts = [
-        n for n in ctx.order if g.nodes[n].get("detached_from") in below and n in ctx.backward_nodes
-    ]
-    if cuts:
-        cut = cuts[0]
+    detached = found.detached.get(nid)
+    if detached is not None:
+        cut = detached[1]
         source = g.nodes[cut].get("source")
         origin = g.nodes[cut].get("detached_from")
         what = ctx.label(origin, full) if origin in full else "what it computed"
@@ -137,10 +216,9 @@ def _cut(ctx: Context, nid: str, full: nx.DiGraph) -> tuple[str, tuple[tuple[str
             f"cut by detach(){_on(source)} (the loss uses a detached copy of {what})",
             ((cut, f"detach(){_on(source)} cuts the gradient here"),),
         )
-    sinks = [n for n in below if full.out_degree(n) == 0 and n != nid]
-    if not sinks:
+    if full.out_degree(nid) == 0:
         return "it is used, but nothing computed from it reaches the loss", ()
-    last = max(sinks, key=natural_key)
+    last = found.last_sink[nid][1]
     a = full.nodes[last]
     return (
         f"nothing computed from it reaches the loss: its last use is {a.get('op')} "
@@ -151,65 +229,47 @@ def _cut(ctx: Context, nid: str, full: nx.DiGraph) -> tuple[str, tuple[tuple[str
     )
 
 
-def _path(ctx: Context, nid: str) -> set[str]:
-    """Nodes on a path from ``nid`` to the loss (both included)."""
-    g = ctx.graph
-    return (nx.descendants(g, nid) | {nid}) & ctx.backward_nodes
-
-
-def _blocked(ctx: Context, nid: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _blocked(ctx: Context, found: _Below, nid: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The parameter reaches the loss but no gradient came back: where did it stop?"""
     g = ctx.graph
-    path = _path(ctx, nid)
-    edges = sorted(
-        ((a, c) for a in path for c in g.successors(a) if c in path),
-        key=lambda e: natural_key(e[1]),
-    )
-    for a, c in edges:
+    edge = found.no_grad.get(nid)
+    if edge is not None:
+        c = edge[3]
         ca = g.nodes[c]
-        if ca.get("kind") == "op" and not ca.get("requires_grad", True):
-            if g.nodes[a].get("requires_grad", True):
-                source = _no_grad_line(ctx, c)
-                return (
-                    f"cut by no_grad{_on(source)} ({ca.get('op')}{_on(ca.get('source'))} ran "
-                    "with gradient recording off)",
-                    ((c, f"computed under no_grad{_on(source)}: no gradient"),),
-                )
-    for a, c in edges:
-        if g.nodes[a].get("grad") is None and g.nodes[c].get("grad") is not None:
-            ca = g.nodes[c]
-            slots = g.edges[a, c].get("slots") or (g.edges[a, c].get("arg"),)
-            slot = ", ".join(str(s) for s in slots)
-            return (
-                f"behind a non-differentiable op: {ca.get('op')}{_on(ca.get('source'))} gives "
-                f"no gradient for its argument {slot} ({ctx.label(a)}, "
-                f"{g.nodes[a].get('dtype')})",
-                ((c, f"no gradient for argument {slot}"),),
-            )
+        source = _no_grad_line(found, c)
+        return (
+            f"cut by no_grad{_on(source)} ({ca.get('op')}{_on(ca.get('source'))} ran "
+            "with gradient recording off)",
+            ((c, f"computed under no_grad{_on(source)}: no gradient"),),
+        )
+    edge = found.stopped.get(nid)
+    if edge is not None:
+        a, c = edge[2], edge[3]
+        ca = g.nodes[c]
+        slots = g.edges[a, c].get("slots") or (g.edges[a, c].get("arg"),)
+        slot = ", ".join(str(s) for s in slots)
+        return (
+            f"behind a non-differentiable op: {ca.get('op')}{_on(ca.get('source'))} gives "
+            f"no gradient for its argument {slot} ({ctx.label(a)}, "
+            f"{g.nodes[a].get('dtype')})",
+            ((c, f"no gradient for argument {slot}"),),
+        )
     return "no gradient reached it (the backward stopped before it)", ()
 
 
-def _no_grad_line(ctx: Context, node: str) -> str | None:
-    """The line of the ``no_grad`` region ``node`` was computed in."""
-    key = natural_key(node)
-    best = None
-    for event in ctx.events:
-        if event.kind != "no_grad_enter":
-            continue
-        if event.after is None or natural_key(event.after) < key:
-            best = event
-    return best.source if best is not None else None
+def _no_grad_line(found: _Below, node: str) -> str | None:
+    """The line of the ``no_grad`` region ``node`` was computed in: the last one entered
+    before it was recorded."""
+    keys, events = found.no_grad_entries
+    index = bisect.bisect_left(keys, natural_key(node)) - 1
+    return events[index].source if index >= 0 else None
 
 
-def _zeroed(ctx: Context, nid: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+def _zeroed(ctx: Context, edge: Edge | None) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The gradient arrived as exact zeros: which op's backward made them zero?"""
     g = ctx.graph
-    path = _path(ctx, nid)
-    edges = ((p, c) for p in path for c in g.successors(p) if c in path)
-    for a, c in sorted(edges, key=lambda e: natural_key(e[1]), reverse=True):
-        grad_a, grad_c = _norm(g.nodes[a].get("grad")), _norm(g.nodes[c].get("grad"))
-        if grad_a != 0 or not grad_c:
-            continue
+    if edge is not None:
+        a, c = edge[2], edge[3]
         ca = g.nodes[c]
         op = ca.get("op")
         value = g.nodes[a].get("value") or {}

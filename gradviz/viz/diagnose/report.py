@@ -242,12 +242,15 @@ class Report:
                 add(f.node, Mark("error", f.label))
             for node, label in f.related:  # where the problem shows (the culprit is f.node)
                 add(node, Mark("warning", label))
+        owned: dict[str, list[str]] = {}
+        for p in self.params:
+            if p.node is not None:
+                owned.setdefault(p.name.rpartition(".")[0], []).append(p.node)
         for layer in self.layers:
             for flag in layer.flags:
-                for p in self.params:
-                    if p.node is not None and p.name.rpartition(".")[0] == layer.module:
-                        text = f"{flag} gradient: rms {number(layer.grad_rms)}"
-                        add(p.node, Mark("warning", text, ("backward",)))
+                text = f"{flag} gradient: rms {number(layer.grad_rms)}"
+                for node in owned.get(layer.module, ()):
+                    add(node, Mark("warning", text, ("backward",)))
         for b in self.broadcasts:
             if not b.accidental:
                 axes = ", ".join(str(a) for a in b.axes)

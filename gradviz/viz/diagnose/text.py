@@ -47,12 +47,16 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
         if counts["skipped"]:
             text += f", {counts['skipped']} skipped"
         lines.append("  " + text)
-    errors, warnings = len(report.errors), len(report.warnings)
+    rows = _grouped(report.findings)
+    errors = sum(1 for r in rows if r[0] == "error")
+    warnings = len(rows) - errors
     verdict = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+    if len(rows) < len(report.findings):
+        verdict += f" ({len(report.findings):,} findings; repeats grouped, one line per kind)"
     lines.append("  " + (_paint(verdict, "error", color) if errors else verdict))
-    if report.findings:
+    if rows:
         lines.append("")
-        lines += _findings(report.findings, color, width)
+        lines += _findings(rows, color, width)
     for note in report.notes:
         lines.append(f"note: {printable(note)}")
     skipped = [c for c in checks if c.status == "skipped" and c.custom]
@@ -62,49 +66,93 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
     if report.layers:
         lines.append("")
         lines += _layer_table(report.layers)
-    if report.relus:
+    dead = [r for r in report.relus if r.dead_units]
+    if dead:
         cells = []
-        for r in report.relus:
+        for r in dead:
             where = f"module {r.module}" if r.module else (r.source or r.node)
             cells.append(f"{r.dead_units}/{r.units} in {where}")
-        cells_text = printable(", ".join(cells))
-        lines.append("dead ReLU units (zero for every row of the batch): " + cells_text)
+        text = _first_few(cells, SHOWN)
+        lines.append("dead ReLU units (zero for every row of the batch): " + printable(text))
     return "\n".join(lines)
 
 
-def _grouped(findings: Any) -> list[tuple[str, str, str, str, str]]:
-    """Rows of the findings; two or more update-ratio warnings the same way (above or below)
-    become one row (the Report keeps one Finding per parameter)."""
-    ratios = {
-        side: [
-            f for f in findings if f.kind == "update_ratio" and (f.numbers["ratio"] > 1e-3) == up
-        ]
-        for side, up in (("below", False), ("above", True))
-    }
-    rows = []
+#: a kind with this many findings or more is printed as one line
+GROUP_FROM = 4
+#: how many names or places a grouped line lists before "and N more"
+SHOWN = 5
+#: the layer table shows this many rows at each end when it is longer than twice that
+TABLE_ENDS = 20
+
+Row = tuple[str, str, str, str, str]
+
+
+def _first_few(items: list[str], shown: int) -> str:
+    """``a, b, c and 12 more``."""
+    if len(items) <= shown:
+        return ", ".join(items)
+    return ", ".join(items[:shown]) + f" and {len(items) - shown:,} more"
+
+
+def _subject(f: Any) -> str:
+    """What a grouped line lists for one finding: the parameter its message starts with, else
+    its op, module and line."""
+    if f.kind in ("no_gradient", "update_ratio"):
+        return f.message.split(":")[0].split(" got ")[0]
+    parts = (f.op, f.module and f"in {f.module}", f.source and f"at {f.source}")
+    return " ".join(x for x in parts if x) or str(f.node)
+
+
+def _side(f: Any) -> str:
+    return "above" if f.numbers["ratio"] > 1e-3 else "below"
+
+
+def _grouped(findings: Any) -> list[Row]:
+    """One row per finding; the findings of a kind become one row when there are
+    ``GROUP_FROM`` or more (their count, the first message, the others by name), and so do
+    two or more update-ratio warnings the same way (above or below). The Report keeps every
+    Finding."""
+    kinds: dict[tuple[str, str], list[Any]] = {}
     for f in findings:
-        if f.kind == "update_ratio":
-            side = "above" if f.numbers["ratio"] > 1e-3 else "below"
-            chosen = ratios[side]
-            if len(chosen) >= 2:
-                if f is chosen[0]:
-                    why = f.message.rpartition(" (")[2].rstrip(")")
-                    cells = ", ".join(
-                        f"{c.message.split(':')[0]} {number(c.numbers['ratio'])}" for c in chosen
-                    )
-                    message = (
-                        f"update/weight 10x or more {side} the usual ~1e-3 for {len(chosen)} "
-                        f"weights ({why}): {cells}"
-                    )
-                    rows.append(("warning", "-", "-", "-", printable(message)))
-                continue
-        cells = (f.op or "-", f.module or "-", f.source or "-", f.message)
-        rows.append((f.severity, *(printable(str(cell)) for cell in cells)))
-    return rows
+        key = (f.kind, _side(f) if f.kind == "update_ratio" else f.severity)
+        kinds.setdefault(key, []).append(f)
+    rows: list[Row] = []
+    for f in findings:
+        ratio = f.kind == "update_ratio"
+        same = kinds[(f.kind, _side(f) if ratio else f.severity)]
+        if ratio and len(same) >= 2:
+            if f is same[0]:
+                rows.append(_ratio_row(same, _side(f)))
+        elif len(same) >= GROUP_FROM:
+            if f is same[0]:
+                rows.append(_kind_row(same))
+        else:
+            rows.append((f.severity, f.op or "-", f.module or "-", f.source or "-", f.message))
+    # names may hold terminal escape sequences
+    return [tuple(printable(str(cell)) for cell in row) for row in rows]
 
 
-def _findings(findings: Any, color: bool, width: int) -> list[str]:
-    rows = _grouped(findings)
+def _kind_row(same: list[Any]) -> Row:
+    first = same[0]
+    others = _first_few([_subject(f) for f in same[1:]], SHOWN)
+    kind = first.kind.replace("_", " ")
+    message = f"{len(same):,} {kind} findings, the first: {first.message}; also {others}"
+    return (first.severity, first.op or "-", first.module or "-", first.source or "-", message)
+
+
+def _ratio_row(chosen: list[Any], side: str) -> Row:
+    why = chosen[0].message.rpartition(" (")[2].rstrip(")")
+    cells = _first_few(
+        [f"{c.message.split(':')[0]} {number(c.numbers['ratio'])}" for c in chosen], 2 * SHOWN
+    )
+    message = (
+        f"update/weight 10x or more {side} the usual ~1e-3 for {len(chosen)} "
+        f"weights ({why}): {cells}"
+    )
+    return ("warning", "-", "-", "-", message)
+
+
+def _findings(rows: list[Row], color: bool, width: int) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     widths = [min(w, cap) for w, cap in zip(widths, (7, 22, 18, 26), strict=True)]
     out = []
@@ -137,6 +185,9 @@ def _layer_table(layers: Any) -> list[str]:
         "",
     )
     rows = [header]
+    hidden = len(layers) - 2 * TABLE_ENDS
+    if hidden > 0:
+        layers = [*layers[:TABLE_ENDS], *layers[-TABLE_ENDS:]]
     for layer in layers:
         rows.append(
             (
@@ -160,4 +211,6 @@ def _layer_table(layers: Any) -> list[str]:
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
         out.append("  ".join(cells).rstrip())
+    if hidden > 0:
+        out.insert(1 + TABLE_ENDS, f"  ... {hidden:,} more layers (all in Report.layers)")
     return out

@@ -367,10 +367,17 @@
     if (g) reveal(g);
   }
 
-  function statsTable(title, stats) {
+  function statsTable(title, stats, dtype) {
     if (!stats) return null;
     const rows = [];
-    for (const k of ["min", "max", "mean", "std", "norm"]) {
+    const integer = /^u?int/.test(dtype || "");
+    if (integer && stats.min !== null && stats.min !== undefined) {
+      // class labels, indices: their range and how many distinct values, not a mean and std
+      rows.push(el("tr", {}, el("th", {}, "range"), el("td", {}, stats.min + ".." + stats.max)));
+      if (stats.distinct !== null && stats.distinct !== undefined)
+        rows.push(el("tr", {}, el("th", {}, "distinct"), el("td", {}, String(stats.distinct))));
+    }
+    for (const k of integer ? [] : ["min", "max", "mean", "std", "norm"]) {
       rows.push(el("tr", {}, el("th", {}, k), el("td", {}, fmt(stats[k]))));
     }
     const bad = [];
@@ -479,10 +486,12 @@
       rows.push(row("gradient", k > 1 ? "sum of " + k + " gradients (fan-in)" : "accumulated"));
     }
     if (n.update) {
-      rows.push(row("update", "norm " + fmt(n.update.norm) + ", update/weight " + fmt(n.update.ratio)));
+      const ratio = num(n.update.ratio);
+      const zero = ratio !== null && ratio !== undefined && !Number.isNaN(ratio) && !Number.isFinite(ratio);
+      rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
     }
     body.appendChild(el("table", { class: "props" }, ...rows));
-    const stats = el("div", { class: "pair" }, statsTable("value", n.value), statsTable("gradient", n.grad));
+    const stats = el("div", { class: "pair" }, statsTable("value", n.value, n.dtype), statsTable("gradient", n.grad));
     body.appendChild(stats);
     if (!n.grad && D.views.backward && n.rg) body.appendChild(el("p", { class: "muted" }, "gradient: not computed"));
     const hv = histogram("values", n.hv, "hv");
