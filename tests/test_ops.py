@@ -1,6 +1,6 @@
 """The op table: every built-in op checked against NumPy (forward) and gradcheck (backward).
 
-Adding an op is one class in ``gradviz/autograd/ops.py`` and one row here;
+Adding an op is one class in a module of ``gradviz/autograd/ops/`` and one row here;
 ``test_every_builtin_op_has_a_row`` fails until the row exists.
 """
 
