@@ -279,8 +279,8 @@ def _rows() -> list[Case]:
             lambda x: x.sum(1, keepdims=True),
         )
     )
-    add(Case("Amax", "max_no_dim", ((3, 4),), lambda x: x.max(), np.max))
-    add(Case("Amin", "min_no_dim", ((3, 4),), lambda x: x.min(), np.min))
+    add(Case("Max", "max_no_dim", ((3, 4),), lambda x: x.max(), np.max))
+    add(Case("Min", "min_no_dim", ((3, 4),), lambda x: x.min(), np.min))
     for tag, kwargs, axis, keep in [
         ("dim1", {"dim": 1}, 1, False),
         ("dim-1_keepdim", {"dim": -1, "keepdim": True}, -1, True),

@@ -231,6 +231,54 @@ for reduction in ("mean", "sum", "none"):
     ]
 
 
+# Where gradviz used to answer differently (or raise) and PyTorch (2.13) answers.
+NANS = np.array([[1.0, np.nan, 3.0, np.nan], [np.nan, 2.0, np.nan, 0.0], [3.0, 1.0, 3.0, 0.0]])
+IGNORED = np.array([-100, 2, -100, 0])
+CASES += [
+    # NaN: max()/min() send the gradient to the NaNs (shared); amax/amin give NaN gradients
+    Oracle("max_full_nan", ([1.0, np.nan, 3.0],), lambda x: x.max(), lambda x: x.max()),
+    Oracle("min_full_nans", (NANS,), lambda x: x.min(), lambda x: x.min()),
+    Oracle("amax_full_nan", (NANS,), lambda x: x.amax(), lambda x: x.amax()),
+    Oracle("amin_dim_nan", (NANS,), lambda x: x.amin(dim=1), lambda x: x.amin(dim=1)),
+    Oracle("max_dim_nan", (NANS,), lambda x: x.max(dim=1).values, lambda x: x.max(dim=1).values),
+    Oracle("min_dim_nan", (NANS,), lambda x: x.min(dim=0).values, lambda x: x.min(dim=0).values),
+    Oracle("relu_nan", ([np.nan, -1.0, 0.0, 2.0],), F.relu, torch.relu),
+    # dim=() reduces every axis; 0-d inputs take dim 0 and -1
+    Oracle("sum_dim_empty", ((2, 3),), lambda x: x.sum(dim=()), lambda x: x.sum(dim=())),
+    Oracle("amax_dim_empty", (TIES,), lambda x: x.amax(dim=()), lambda x: x.amax(dim=())),
+    Oracle("sum_0d_dim0", (np.array(2.5),), lambda x: x.sum(dim=0), lambda x: x.sum(dim=0)),
+    Oracle("amax_0d_dim-1", (np.array(2.5),), lambda x: x.amax(dim=-1), lambda x: x.amax(dim=-1)),
+    Oracle(
+        "max_0d_dim0",
+        (np.array(2.5),),
+        lambda x: x.max(dim=0, keepdim=True).values,
+        lambda x: x.max(dim=0, keepdim=True).values,
+    ),
+    Oracle("softmax_0d", (np.array(2.5),), lambda x: F.softmax(x, dim=0), lambda x: x.softmax(0)),
+]
+for reduction in ("mean", "sum", "none"):
+    CASES += [
+        Oracle(
+            f"cross_entropy_ignore_index_{reduction}",
+            ((4, 3),),
+            lambda x, r=reduction: F.cross_entropy(x, IGNORED, reduction=r),
+            lambda x, r=reduction: TF.cross_entropy(x, torch.from_numpy(IGNORED), reduction=r),
+        ),
+        Oracle(
+            f"nll_loss_ignore_index_1_{reduction}",
+            ((4, 3),),
+            lambda x, r=reduction: F.nll_loss(x, LABELS, reduction=r, ignore_index=1),
+            lambda x, r=reduction: TF.nll_loss(x, _labels(), reduction=r, ignore_index=1),
+        ),
+        Oracle(
+            f"cross_entropy_all_ignored_{reduction}",
+            ((4, 3),),
+            lambda x, r=reduction: F.cross_entropy(x, np.full(4, -100), reduction=r),
+            lambda x, r=reduction: TF.cross_entropy(x, torch.full((4,), -100), reduction=r),
+        ),
+    ]
+
+
 def _run_ours(case: Oracle, arrays: list[np.ndarray], upstream_seed: int):
     variables = [
         Variable(a.copy(), requires_grad=i not in case.constants) for i, a in enumerate(arrays)

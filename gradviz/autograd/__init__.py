@@ -16,7 +16,10 @@ from gradviz.autograd.errors import (
     BackwardError,
     GradcheckError,
     GradvizError,
+    IndexRangeError,
+    InputError,
     OperandError,
+    RegistrationError,
     ShapeError,
 )
 from gradviz.autograd.function import Function
@@ -34,7 +37,10 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradvizError",
+    "IndexRangeError",
+    "InputError",
     "OperandError",
+    "RegistrationError",
     "ShapeError",
     "Variable",
     "arange",

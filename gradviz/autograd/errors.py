@@ -37,3 +37,19 @@ class OptimizerError(GradvizError, ValueError):
 
 class StateDictError(GradvizError, RuntimeError):
     """Missing, unexpected or mis-shaped entries in ``load_state_dict`` (a RuntimeError)."""
+
+
+class IndexRangeError(GradvizError, IndexError):
+    """A dim or a class index out of its range (an IndexError, as PyTorch raises)."""
+
+
+class InputError(ArgumentError, RuntimeError):
+    """A value PyTorch rejects with a RuntimeError: BCE probabilities outside [0, 1], a zero
+    ``arange`` step, a negative layer size, a dim listed twice (also an ``ArgumentError``)."""
+
+
+class RegistrationError(GradvizError, KeyError):
+    """A module or parameter name that cannot be registered: empty, or containing a dot."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""

@@ -167,14 +167,22 @@ class MSELoss(_Loss):
         return F.mse_loss(input, target, self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
-    def forward(self, input: Variable, target: Any) -> Variable:
-        return F.cross_entropy(input, target, self.reduction)
+class _ClassLoss(_Loss):
+    """A loss of integer class targets; targets equal to ``ignore_index`` add nothing."""
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
+        super().__init__(reduction)
+        self.ignore_index = ignore_index
 
 
-class NLLLoss(_Loss):
+class CrossEntropyLoss(_ClassLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.nll_loss(input, target, self.reduction)
+        return F.cross_entropy(input, target, self.reduction, self.ignore_index)
+
+
+class NLLLoss(_ClassLoss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.nll_loss(input, target, self.reduction, self.ignore_index)
 
 
 class BCELoss(_Loss):

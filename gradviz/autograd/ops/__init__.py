@@ -40,7 +40,7 @@ from gradviz.autograd.ops.reductions import (
     Min,
     Sum,
     max_or_min,
-    reduction_args,
+    reduction,
 )
 from gradviz.autograd.ops.shape import (
     Cast,
@@ -110,6 +110,6 @@ __all__ = [
     "concatenate",
     "max_or_min",
     "normalize_index",
-    "reduction_args",
+    "reduction",
     "stack",
 ]

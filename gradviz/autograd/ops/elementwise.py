@@ -91,7 +91,8 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * (ctx.saved_tensors[0] > 0)  # relu'(0) = 0, as in PyTorch
+        # out != 0: relu'(0) = 0, and at NaN the gradient passes (out is NaN), as in PyTorch
+        return grad * (ctx.saved_tensors[0] != 0)
 
 
 class LeakyRelu(Function):

@@ -7,7 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, OperandError, ShapeError
+from gradviz.autograd.errors import (
+    ArgumentError,
+    IndexRangeError,
+    OperandError,
+    ShapeError,
+)
 from gradviz.autograd.function import Function
 
 
@@ -29,66 +34,112 @@ def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> n
     return grad
 
 
-def _class_targets(op: str, scores: np.ndarray, target: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Check integer class ``target`` against ``scores`` (N, C) or (C,); both as 2-D and 1-D."""
-    target = np.asarray(target)
-    if target.dtype.kind not in "iu":
-        raise OperandError(f"{op}: target must hold integer class indices, got {target.dtype}")
-    if scores.ndim == 1:
-        scores, target = scores[np.newaxis], target.reshape(1)
-    if target.shape != scores.shape[:1]:
-        raise ShapeError(
-            f"{op}: expected target of shape {scores.shape[:1]} for input "
-            f"{scores.shape}, got {target.shape}"
-        )
-    return scores, target
+class _Classes:
+    """Integer class targets checked against scores (N, C) or (C,), both seen as 2-D and 1-D.
+
+    ``keep`` is None when no target equals ``ignore_index``, else the mask of the rows that
+    count; ``index`` is the target with ignored rows pointed at class 0 (their loss is zeroed).
+    """
+
+    __slots__ = ("count", "index", "keep", "rows")
+
+    def __init__(self, op: str, scores: np.ndarray, target: Any, ignore_index: int) -> None:
+        target = np.asarray(target)
+        if target.dtype.kind not in "iu":
+            raise OperandError(f"{op}: target must hold integer class indices, got {target.dtype}")
+        if scores.ndim == 1:
+            scores, target = scores[np.newaxis], target.reshape(1)
+        if target.shape != scores.shape[:1]:
+            raise ShapeError(
+                f"{op}: expected target of shape {scores.shape[:1]} for input "
+                f"{scores.shape}, got {target.shape}"
+            )
+        classes = scores.shape[1]
+        self.rows, self.index, self.keep, self.count = np.arange(len(target)), target, None, None
+        # One reduction in the common case: negative targets are huge when read as unsigned.
+        unsigned = target.view(f"u{target.dtype.itemsize}")
+        if target.size and (unsigned.max() >= classes or 0 <= ignore_index < classes):
+            keep = target != ignore_index
+            bad = keep & ((target < 0) | (target >= classes))
+            if bad.any():
+                raise IndexRangeError(
+                    f"{op}: Target {target[bad][0]} is out of bounds. Expected class indices in "
+                    f"[0, {classes - 1}] for input {scores.shape} (or ignore_index={ignore_index})"
+                )
+            if not keep.all():
+                self.keep, self.count = keep, int(keep.sum())
+                self.index = np.where(keep, target, 0)
+
+    def reduce(self, loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
+        """Per-row ``loss`` reduced; ignored rows count as 0 and the mean is over the others."""
+        if self.keep is None:
+            return _reduce(loss, reduction, op)
+        loss = loss * self.keep
+        if reduction != "mean":
+            return _reduce(loss, reduction, op)
+        if not self.count:  # every target ignored: 0/0, as PyTorch gives
+            return np.full((), np.nan, dtype=loss.dtype)
+        return loss.sum() / self.count
+
+    def row_grads(self, grad: np.ndarray, reduction: str) -> np.ndarray:
+        """The gradient of each row's loss (0 for ignored rows): shape (N,), or a scalar."""
+        if self.keep is None:
+            return _reduced_grad(grad, self.rows.shape, reduction)
+        if reduction == "mean":
+            grad = grad / max(self.count, 1)
+        return grad * self.keep
 
 
 class NllLoss(Function):
-    """Negative log-likelihood of integer ``target`` classes under log-probabilities (N, C)."""
+    """Negative log-likelihood of integer ``target`` classes under log-probabilities (N, C);
+    targets equal to ``ignore_index`` add nothing (the mean is over the others)."""
 
     @staticmethod
-    def forward(ctx, log_probs, target, reduction="mean"):
+    def forward(ctx, log_probs, target, reduction="mean", ignore_index=-100):
         ctx.shape = log_probs.shape
-        log_probs, target = _class_targets("NllLoss", log_probs, target)
-        rows = np.arange(len(target))
-        ctx.rows, ctx.target, ctx.reduction = rows, target, reduction
-        loss = _reduce(-log_probs[rows, target], reduction, "NllLoss")
+        classes = _Classes("NllLoss", log_probs, target, ignore_index)
+        log_probs = log_probs[np.newaxis] if log_probs.ndim == 1 else log_probs
+        ctx.classes, ctx.reduction = classes, reduction
+        loss = classes.reduce(-log_probs[classes.rows, classes.index], reduction, "NllLoss")
         return loss.reshape(()) if len(ctx.shape) == 1 else loss
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros((len(ctx.target), ctx.shape[-1]), dtype=grad.dtype)
-        out[ctx.rows, ctx.target] = -_reduced_grad(grad, ctx.target.shape, ctx.reduction)
-        return out.reshape(ctx.shape), None, None
+        classes = ctx.classes
+        out = np.zeros((len(classes.rows), ctx.shape[-1]), dtype=grad.dtype)
+        out[classes.rows, classes.index] = -classes.row_grads(grad, ctx.reduction)
+        return out.reshape(ctx.shape), None  # none for the target and the options
 
 
 class CrossEntropy(Function):
     """Cross-entropy of logits (N, C) and integer classes: log_softmax and the negative
-    log-likelihood fused into one stable node, whose gradient is softmax minus one-hot."""
+    log-likelihood fused into one stable node, whose gradient is softmax minus one-hot.
+    Targets equal to ``ignore_index`` add nothing (the mean is over the others)."""
 
     @staticmethod
-    def forward(ctx, logits, target, reduction="mean"):
+    def forward(ctx, logits, target, reduction="mean", ignore_index=-100):
         ctx.shape = logits.shape
-        logits, target = _class_targets("CrossEntropy", logits, target)
+        classes = _Classes("CrossEntropy", logits, target, ignore_index)
+        logits = logits[np.newaxis] if logits.ndim == 1 else logits
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
-        rows = np.arange(len(target))
         ctx.save_for_backward(exp, total)
-        ctx.rows, ctx.target, ctx.reduction = rows, target, reduction
+        ctx.classes, ctx.reduction = classes, reduction
         # -log_softmax(logits)[rows, target], without the full log_softmax array
-        loss = _reduce(np.log(total[:, 0]) - shifted[rows, target], reduction, "CrossEntropy")
+        loss = np.log(total[:, 0]) - shifted[classes.rows, classes.index]
+        loss = classes.reduce(loss, reduction, "CrossEntropy")
         return loss.reshape(()) if len(ctx.shape) == 1 else loss  # (C,) in: 0-d out (PyTorch)
 
     @staticmethod
     def backward(ctx, grad):
         exp, total = ctx.saved_tensors
-        grad = _reduced_grad(grad, ctx.target.shape, ctx.reduction)
+        classes = ctx.classes
         out = exp / total  # softmax
-        out[ctx.rows, ctx.target] -= 1
+        out[classes.rows, classes.index] -= 1
+        grad = classes.row_grads(grad, ctx.reduction)
         out *= grad[:, np.newaxis] if grad.ndim else grad
-        return out.reshape(ctx.shape), None, None
+        return out.reshape(ctx.shape), None  # none for the target and the options
 
 
 class MseLoss(Function):

@@ -6,20 +6,22 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd.dims import dim_index, reduce_dims
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import MinMax, Variable
 
 
-def reduction_args(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple:
-    """Accept NumPy's ``axis/keepdims`` and PyTorch's ``dim/keepdim``; axes as a tuple or None."""
+def reduction(
+    x: Variable, op: type[Function], axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
+) -> Variable:
+    """Apply reduction ``op`` with NumPy's ``axis/keepdims`` or PyTorch's ``dim/keepdim``; the
+    axes checked and read as PyTorch reads them (``dims.reduce_dims``: None or ``()`` is all)."""
     if dim is not None:
         axis = dim
     if keepdim is not None:
         keepdims = keepdim
-    if isinstance(axis, list):
-        axis = tuple(axis)
-    return axis, bool(keepdims)
+    return op.apply(x, reduce_dims(axis, x.ndim, op.__name__.lower()), bool(keepdims))
 
 
 def _expand(grad: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
@@ -93,19 +95,33 @@ class Amin(_Extreme):
 
 class _PickAlongAxis(Function):
     """Max/Min along one axis: the values at ``pick``'s indices; the gradient goes to those
-    indices only (the first of any ties), as in PyTorch."""
+    indices only (the first of any ties; NaN counts as the largest and smallest), as in PyTorch.
+
+    Without an axis (``max()``): ties share the gradient evenly, and when the result is NaN the
+    NaNs share it (PyTorch's ``max()``; ``amax`` gives NaN gradients there instead).
+    """
 
     pick = staticmethod(np.argmax)
+    reduce = staticmethod(np.max)
 
     @classmethod
     def _forward(cls, ctx, x, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        if axis is None:
+            value = cls.reduce(x, keepdims=keepdims)
+            ctx.save_for_backward(x, value)
+            return value
         ctx.indices = cls.pick(x, axis=axis, keepdims=True)
         out = np.take_along_axis(x, ctx.indices, axis=axis)
         return out if keepdims else np.squeeze(out, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):
+        if ctx.axis is None:
+            x, value = ctx.saved_tensors
+            ties = np.isnan(x) if np.isnan(value).any() else x == value
+            ties = ties.astype(grad.dtype)
+            return grad * (ties / ties.sum())
         grad = grad if ctx.keepdims else np.expand_dims(grad, ctx.axis)
         out = np.zeros(ctx.shape, dtype=grad.dtype)
         np.put_along_axis(out, ctx.indices, grad, axis=ctx.axis)
@@ -120,6 +136,7 @@ class Max(_PickAlongAxis):
 
 class Min(_PickAlongAxis):
     pick = staticmethod(np.argmin)
+    reduce = staticmethod(np.min)
 
     @staticmethod
     def forward(ctx, x, axis, keepdims=False):
@@ -130,11 +147,15 @@ def max_or_min(
     x: Variable, op: type[Function], axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
 ) -> Variable | MinMax:
     """``max()``/``min()``: a 0-d Variable without an axis, ``(values, indices)`` with one."""
-    axis, keepdims = reduction_args(axis, keepdims, dim, keepdim)
+    if dim is not None:
+        axis = dim
+    keepdims = bool(keepdims if keepdim is None else keepdim)
     if axis is None:
-        return (Amax if op is Max else Amin).apply(x, None, keepdims)
+        return op.apply(x, None, keepdims)
     if not isinstance(axis, int | np.integer):
         raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
-    axis = int(axis) % max(x.ndim, 1)
+    axis = dim_index(axis, x.ndim, op.__name__.lower())
+    if not x.ndim:  # 0-d: dim 0 or -1 gives the value and index 0, as in PyTorch
+        return MinMax(op.apply(x, None, keepdims), np.zeros((), dtype=np.int64))
     indices = op.pick(x.data, axis=axis, keepdims=keepdims)
     return MinMax(op.apply(x, axis, keepdims), indices)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
@@ -112,12 +113,24 @@ class Stack(Function):
 
 def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
     """Join Variables along an existing axis (``torch.cat``)."""
-    return Cat.apply(dim if dim is not None else axis, *variables)
+    variables = tuple(variables)
+    return Cat.apply(_join_dim(variables, axis, dim, 0, "cat"), *variables)
 
 
 def stack(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
     """Join Variables along a new axis (``torch.stack``)."""
-    return Stack.apply(dim if dim is not None else axis, *variables)
+    variables = tuple(variables)
+    return Stack.apply(_join_dim(variables, axis, dim, 1, "stack"), *variables)
+
+
+def _join_dim(variables: tuple, axis: int, dim: int | None, extra: int, op: str) -> int:
+    """The checked dim of ``cat`` (``extra`` 0) or ``stack`` (``extra`` 1, a new axis)."""
+    axis = dim if dim is not None else axis
+    if not variables:
+        return axis  # NumPy's "need at least one array" follows, as a ShapeError
+    first = variables[0]
+    ndim = first.ndim if isinstance(first, Variable) else np.ndim(first)
+    return dim_index(axis, ndim + extra, op)
 
 
 class Cast(Function):
