@@ -14,6 +14,7 @@ import pytest
 import gradviz
 from gradviz import Variable, nn, optim
 from gradviz import functional as F
+from gradviz.data import DataLoader, TensorDataset
 
 
 def var(*shape: int) -> Variable:
@@ -207,3 +208,167 @@ def test_functional_lists_take_the_default_dtype():
     # Was float64 (the README promises float32, the default dtype).
     assert F.relu([1.0, -1.0]).dtype == np.float32
     assert F.softmax([1.0, 2.0]).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: nn.Linear(-1, 2), gradviz.InputError, "in_features must be >= 0, got -1"),
+        (lambda: nn.Linear(3, -2), gradviz.InputError, "out_features must be >= 0, got -2"),
+        (lambda: nn.Linear(2.5, 2), gradviz.OperandError, "in_features must be an integer"),
+    ],
+)
+def test_linear_sizes(make, error, match):
+    # Was: math domain error (a bare ValueError) for -1; a float size reached NumPy.
+    with pytest.raises(error, match=match):
+        make()
+    assert nn.Linear(3, 0)(var(2, 3)).shape == (2, 0)
+
+
+# ------------------------------------------------------------------------- data, seeds, arange
+
+
+@pytest.mark.parametrize("batch_size", [2.5, 0, -1, True, "2"])
+def test_dataloader_batch_size_must_be_a_positive_integer(batch_size):
+    # Was: 2.5 accepted (then a TypeError mid-epoch); None a bare TypeError.
+    dataset = TensorDataset(np.ones(3))
+    with pytest.raises(gradviz.ArgumentError, match="batch_size should be a positive integer"):
+        DataLoader(dataset, batch_size=batch_size)
+
+
+def test_dataloader_batch_size_none_turns_batching_off():
+    # As in PyTorch: each item on its own, without a batch axis.
+    dataset = TensorDataset(np.arange(3.0), np.arange(3))
+    loader = DataLoader(dataset, batch_size=None)
+    items = list(loader)
+    assert len(loader) == len(items) == 3
+    assert [(x.item(), y.item()) for x, y in items] == [(0.0, 0), (1.0, 1), (2.0, 2)]
+    assert items[0][0].shape == ()
+    with pytest.raises(gradviz.ArgumentError, match="mutually exclusive with drop_last"):
+        DataLoader(dataset, batch_size=None, drop_last=True)
+
+
+def test_manual_seed_accepts_negative_seeds_as_pytorch():
+    # Was: NumPy's bare "expected non-negative integer". PyTorch reads seeds modulo 2**64.
+    first = gradviz.manual_seed(-1).random()
+    assert gradviz.manual_seed(2**64 - 1).random() == first
+    assert gradviz.manual_seed(1.5).random() == gradviz.manual_seed(1).random()
+    with pytest.raises(gradviz.ArgumentError, match=r"manual_seed: seed must be in"):
+        gradviz.manual_seed(2**64)
+    with pytest.raises(gradviz.OperandError, match="manual_seed: seed must be an integer"):
+        gradviz.manual_seed(None)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((0, 1, 0), "step must be nonzero"), ((0, -1), "inconsistent with step sign")],
+)
+def test_arange_bad_step(args, match):
+    # Was: ZeroDivisionError (step 0) and an empty Variable (wrong sign); PyTorch raises.
+    with pytest.raises(gradviz.InputError, match=match) as info:
+        gradviz.arange(*args)
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_ragged_index_list():
+    # Was NumPy's bare "inhomogeneous shape" ValueError.
+    with pytest.raises(gradviz.ShapeError, match=r"Index: an index list must be rectangular"):
+        var(2, 3)[[[0, 1], [0]]]
+    with pytest.raises(gradviz.ShapeError, match="rectangular"):
+        var(2, 3)[[0, 1], [[0], [1, 2]]]
+
+
+# ---------------------------------------------------------------------------------- module names
+
+
+@pytest.mark.parametrize(
+    ("name", "match"), [("", "can't be empty string"), ("a.b", r"can't contain \".\"")]
+)
+def test_module_and_parameter_names(name, match):
+    # Was: registered, so that state_dict keys could not be loaded back.
+    module = nn.Module()
+    with pytest.raises(gradviz.RegistrationError, match=f"module name {match}") as info:
+        module.add_module(name, nn.Linear(1, 1))
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(KeyError, match=f"parameter name {match}"):
+        module.register_parameter(name, nn.Parameter(np.ones(1)))
+    assert list(module.named_parameters()) == []
+
+
+def test_registered_names_follow_pytorchs_other_rules():
+    module = nn.Module()
+    module.scale = 2.0
+    with pytest.raises(gradviz.RegistrationError, match="attribute 'scale' already exists"):
+        module.add_module("scale", nn.Linear(1, 1))
+    with pytest.raises(gradviz.OperandError, match=r"module name should be a string\. Got int"):
+        module.add_module(3, nn.Linear(1, 1))
+    with pytest.raises(gradviz.OperandError, match="int is not a Module subclass"):
+        module.add_module("layer", 3)
+    with pytest.raises(gradviz.OperandError, match="cannot assign ndarray object to parameter"):
+        module.register_parameter("w", np.ones(1))
+    module.register_parameter("w", None)  # an empty slot can be filled
+    module.register_parameter("w", nn.Parameter(np.ones(1)))
+    assert [name for name, _ in module.named_parameters()] == ["w"]
+
+
+# --------------------------------------------------------------------------------------- engine
+
+
+def test_custom_backward_returning_saved_inputs_does_not_alias_leaf_grads():
+    class ReturnsInputs(gradviz.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            return b, a  # correct for grad == 1, but the arrays are the inputs' data
+
+    class Identity(gradviz.Function):
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return a.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return ctx.saved_tensors[0]
+
+    x, y = var(3), var(3)
+    ReturnsInputs.apply(x, y).sum().backward()
+    Identity.apply(x).sum().backward()
+    for v in (x, y):
+        for data in (x.data, y.data):
+            assert not np.shares_memory(v.grad, data)
+    np.testing.assert_array_equal(x.grad, y.data + x.data)
+    before = y.data.copy()
+    x.grad += 1  # in place: must not reach y
+    np.testing.assert_array_equal(y.data, before)
+
+
+# --------------------------------------------------------------------------------------- dtypes
+
+
+@pytest.mark.parametrize(
+    "scalar", [np.sqrt(2.0), np.float64(2.0), np.array(2.0), np.int64(2), np.float16(2.0)]
+)
+def test_numpy_scalars_do_not_widen_a_variable(scalar):
+    # Was float64 for NumPy float64/int64 scalars and 0-d arrays (a Python float kept float32).
+    x = Variable(np.ones(2, dtype=np.float32), requires_grad=True)
+    for out in (x * scalar, scalar * x, x / scalar, scalar - x, x + scalar, x**scalar):
+        assert out.dtype == np.float32
+    (x * scalar).sum().backward()
+    assert x.grad.dtype == np.float32
+    assert (x * np.ones(2)).dtype == np.float64  # ndarrays keep NumPy's promotion (documented)
+
+
+def test_true_division_of_integers_gives_the_default_dtype():
+    # Was float64; PyTorch gives the default float dtype.
+    i = Variable(np.array([1, 2, 3]))
+    assert (i / i).dtype == np.float32
+    assert (i / 2).dtype == np.float32
+    assert (i / np.float64(2.5)).dtype == np.float32
+    np.testing.assert_allclose((i / 2).data, [0.5, 1.0, 1.5])
+    assert (i / Variable(np.ones(3))).dtype == np.float64  # a float64 operand decides

@@ -338,3 +338,40 @@ def test_max_dim_indices_match_pytorch():
     theirs = torch.from_numpy(x).max(dim=1)
     np.testing.assert_array_equal(ours.indices, theirs.indices.numpy())
     np.testing.assert_array_equal(ours.values.data, theirs.values.numpy())
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "x * np.sqrt(2.0)",
+        "np.float64(2.0) - x",
+        "x ** np.int64(2)",
+        "i / i",
+        "i / 2",
+        "i / np.float64(2.5)",
+    ],
+)
+def test_result_dtype_matches_pytorch(expression):
+    # Not compared: a 0-d ndarray, which PyTorch turns into a float64 tensor that widens; gradviz
+    # reads it as a number (PyTorch's rule for 0-d tensors), see test_pytorch_raises.py.
+    x, i = np.ones(3, dtype=np.float32), np.array([1, 2, 3])
+    ours = eval(expression, {"np": np, "x": Variable(x), "i": Variable(i)})
+    theirs = eval(expression, {"np": np, "x": torch.from_numpy(x), "i": torch.from_numpy(i)})
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.data, theirs.numpy())
+
+
+def test_negative_seed_and_unbatched_loader_are_accepted_as_by_pytorch():
+    torch.manual_seed(-1)  # PyTorch accepts it: so does gradviz
+    gradviz.manual_seed(-1)
+    data = np.arange(3.0)
+    theirs = list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(data))))
+    ours = list(gradviz.data.DataLoader(gradviz.data.TensorDataset(data)))
+    assert len(ours) == len(theirs)
+    unbatched_theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(data)), batch_size=None
+    )
+    unbatched_ours = gradviz.data.DataLoader(gradviz.data.TensorDataset(data), batch_size=None)
+    for (a,), (b,) in zip(unbatched_ours, unbatched_theirs, strict=True):
+        assert a.shape == tuple(b.shape) == ()
+        assert a.item() == b.item()

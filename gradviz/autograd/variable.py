@@ -506,9 +506,19 @@ _COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tupl
 
 
 def _operand(symbol: str, value: Any) -> Any:
-    """Check that ``value`` can take part in an arithmetic op; lists become arrays."""
-    if isinstance(value, Variable | np.ndarray | int | float | np.number | np.bool_):
+    """Check that ``value`` can take part in an arithmetic op; lists become arrays.
+
+    NumPy scalars and 0-d arrays become Python numbers, so they do not widen the Variable
+    (``float32 * np.sqrt(2.0)`` stays float32), as PyTorch treats wrapped numbers.
+    """
+    if isinstance(value, Variable):
         return value
+    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+        return value.item() if value.dtype.kind in "biuf" else value
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 and value.dtype.kind in "biuf" else value
     if isinstance(value, list | tuple):
         return as_array(value)
     raise OperandError(

@@ -66,6 +66,9 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
     and not obj.__name__.startswith("_")
 )
 
+for _op in BUILTIN_OPS:  # their rules return fresh arrays or views of grad (see Function)
+    _op._may_alias = False
+
 __all__ = [
     "BUILTIN_OPS",
     "Abs",

@@ -6,10 +6,13 @@ input's shape.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gradviz.autograd.errors import ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.variable import get_default_dtype
 
 
 class Add(Function):
@@ -49,7 +52,11 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a / b
+        out = a / b
+        default = get_default_dtype()
+        if out.dtype is not default and not (_is_float_array(a) or _is_float_array(b)):
+            out = out.astype(default)  # true division of integers: the default dtype (PyTorch)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,6 +65,10 @@ class Div(Function):
         grad_a = grad / b if need_a else None
         grad_b = -grad * a / (b * b) if need_b else None
         return grad_a, grad_b
+
+
+def _is_float_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray | np.generic) and x.dtype.kind in "fc"
 
 
 class Neg(Function):

@@ -53,12 +53,23 @@ def normalize_index(index: Any) -> Any:
         return index.data
     if isinstance(index, tuple):  # lists inside become arrays, so repeats accumulate
         return tuple(
-            i.data if isinstance(i, Variable) else np.asarray(i) if isinstance(i, list) else i
+            i.data if isinstance(i, Variable) else _index_array(i) if isinstance(i, list) else i
             for i in index
         )
     if isinstance(index, list):
-        return np.asarray(index)
+        return _index_array(index)
     return index
+
+
+def _index_array(index: list) -> np.ndarray:
+    """A list index as an array; ``ShapeError`` for a ragged one (NumPy's bare ValueError)."""
+    try:
+        return np.asarray(index)
+    except ValueError:
+        raise ShapeError(
+            f"Index: an index list must be rectangular (nested lists of equal lengths), "
+            f"got {index!r}"
+        ) from None
 
 
 def _is_basic(index: Any) -> bool:
