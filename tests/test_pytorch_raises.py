@@ -318,13 +318,12 @@ def test_custom_backward_returning_saved_inputs_does_not_alias_leaf_grads():
     class ReturnsInputs(gradviz.Function):
         @staticmethod
         def forward(ctx, a, b):
-            ctx.save_for_backward(a, b)
-            return a * b
+            ctx.save_for_backward(b, a)  # d(ab)/da = b, d(ab)/db = a
+            return np.multiply(a, b)
 
         @staticmethod
         def backward(ctx, grad):
-            a, b = ctx.saved_tensors
-            return b, a  # correct for grad == 1, but the arrays are the inputs' data
+            return ctx.saved_tensors  # correct for grad == 1, but the arrays are the inputs' data
 
     class Identity(gradviz.Function):
         @staticmethod
@@ -336,7 +335,9 @@ def test_custom_backward_returning_saved_inputs_does_not_alias_leaf_grads():
         def backward(ctx, grad):
             return ctx.saved_tensors[0]
 
-    x, y = var(3), var(3)
+    # Arrays that own their memory (a view's gradient was always copied)
+    x = Variable(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = Variable(np.array([4.0, 5.0, 6.0]), requires_grad=True)
     ReturnsInputs.apply(x, y).sum().backward()
     Identity.apply(x).sum().backward()
     for v in (x, y):

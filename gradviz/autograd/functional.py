@@ -108,7 +108,7 @@ def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
 
 def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
-    input = as_input(input, "mse_loss")
+    input = input if isinstance(input, Variable) else as_input(input, "mse_loss")
     _check_target_shape("mse_loss", input, target)
     return ops.MseLoss.apply(input, target, reduction)
 
@@ -122,7 +122,7 @@ def cross_entropy(
     Class targets equal to ``ignore_index`` add nothing and the mean is over the others (NaN
     when all are ignored), as in PyTorch; other targets outside ``[0, C)`` raise IndexError.
     """
-    input = as_input(input, "cross_entropy")
+    input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
     if as_array(target).dtype.kind != "f":
         return ops.CrossEntropy.apply(input, target, reduction, ignore_index)
     _check_target_shape("cross_entropy", input, target)

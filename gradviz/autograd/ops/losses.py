@@ -34,8 +34,12 @@ def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> n
     return grad
 
 
+#: Unsigned dtypes by size: read as unsigned, a negative target is larger than any class.
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 class _Classes:
-    """Integer class targets checked against scores (N, C) or (C,), both seen as 2-D and 1-D.
+    """Integer class targets (N,) of scores (N, C), checked as PyTorch checks them.
 
     ``keep`` is None when no target equals ``ignore_index``, else the mask of the rows that
     count; ``index`` is the target with ignored rows pointed at class 0 (their loss is zeroed).
@@ -43,22 +47,21 @@ class _Classes:
 
     __slots__ = ("count", "index", "keep", "rows")
 
-    def __init__(self, op: str, scores: np.ndarray, target: Any, ignore_index: int) -> None:
-        target = np.asarray(target)
+    def __init__(self, op: str, scores: np.ndarray, target: np.ndarray, ignore_index: int) -> None:
         if target.dtype.kind not in "iu":
             raise OperandError(f"{op}: target must hold integer class indices, got {target.dtype}")
-        if scores.ndim == 1:
-            scores, target = scores[np.newaxis], target.reshape(1)
         if target.shape != scores.shape[:1]:
             raise ShapeError(
                 f"{op}: expected target of shape {scores.shape[:1]} for input "
                 f"{scores.shape}, got {target.shape}"
             )
-        classes = scores.shape[1]
         self.rows, self.index, self.keep, self.count = np.arange(len(target)), target, None, None
-        # One reduction in the common case: negative targets are huge when read as unsigned.
-        unsigned = target.view(f"u{target.dtype.itemsize}")
-        if target.size and (unsigned.max() >= classes or 0 <= ignore_index < classes):
+        classes = scores.shape[1]
+        # One reduction when every target is a class: read as unsigned, negative ones are large.
+        if target.size and (
+            0 <= ignore_index < classes
+            or target.view(_UNSIGNED[target.dtype.itemsize]).max() >= classes
+        ):
             keep = target != ignore_index
             bad = keep & ((target < 0) | (target >= classes))
             if bad.any():
@@ -90,16 +93,26 @@ class _Classes:
         return grad * self.keep
 
 
+def _setup(
+    ctx: Any, op: str, scores: np.ndarray, target: Any, reduction: str, ignore_index: int
+) -> tuple[_Classes, np.ndarray]:
+    """Check the targets of a class loss and keep what backward needs on ``ctx``; return them
+    with the scores as 2-D (N, C)."""
+    ctx.shape, ctx.reduction = scores.shape, reduction
+    target = np.asarray(target)
+    if scores.ndim == 1:  # (C,) scores and a 0-d target: one row
+        scores, target = scores[np.newaxis], target.reshape(-1)
+    ctx.classes = classes = _Classes(op, scores, target, ignore_index)
+    return classes, scores
+
+
 class NllLoss(Function):
     """Negative log-likelihood of integer ``target`` classes under log-probabilities (N, C);
     targets equal to ``ignore_index`` add nothing (the mean is over the others)."""
 
     @staticmethod
     def forward(ctx, log_probs, target, reduction="mean", ignore_index=-100):
-        ctx.shape = log_probs.shape
-        classes = _Classes("NllLoss", log_probs, target, ignore_index)
-        log_probs = log_probs[np.newaxis] if log_probs.ndim == 1 else log_probs
-        ctx.classes, ctx.reduction = classes, reduction
+        classes, log_probs = _setup(ctx, "NllLoss", log_probs, target, reduction, ignore_index)
         loss = classes.reduce(-log_probs[classes.rows, classes.index], reduction, "NllLoss")
         return loss.reshape(()) if len(ctx.shape) == 1 else loss
 
@@ -118,14 +131,11 @@ class CrossEntropy(Function):
 
     @staticmethod
     def forward(ctx, logits, target, reduction="mean", ignore_index=-100):
-        ctx.shape = logits.shape
-        classes = _Classes("CrossEntropy", logits, target, ignore_index)
-        logits = logits[np.newaxis] if logits.ndim == 1 else logits
+        classes, logits = _setup(ctx, "CrossEntropy", logits, target, reduction, ignore_index)
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         total = exp.sum(axis=1, keepdims=True)
         ctx.save_for_backward(exp, total)
-        ctx.classes, ctx.reduction = classes, reduction
         # -log_softmax(logits)[rows, target], without the full log_softmax array
         loss = np.log(total[:, 0]) - shifted[classes.rows, classes.index]
         loss = classes.reduce(loss, reduction, "CrossEntropy")
