@@ -1,6 +1,6 @@
 """The op table: every built-in op checked against NumPy (forward) and gradcheck (backward).
 
-Adding an op is one class in ``gradviz/autograd/ops.py`` and one row here;
+Adding an op is one class in a module of ``gradviz/autograd/ops/`` and one row here;
 ``test_every_builtin_op_has_a_row`` fails until the row exists.
 """
 
@@ -279,8 +279,8 @@ def _rows() -> list[Case]:
             lambda x: x.sum(1, keepdims=True),
         )
     )
-    add(Case("Amax", "max_no_dim", ((3, 4),), lambda x: x.max(), np.max))
-    add(Case("Amin", "min_no_dim", ((3, 4),), lambda x: x.min(), np.min))
+    add(Case("Max", "max_no_dim", ((3, 4),), lambda x: x.max(), np.max))
+    add(Case("Min", "min_no_dim", ((3, 4),), lambda x: x.min(), np.min))
     for tag, kwargs, axis, keep in [
         ("dim1", {"dim": 1}, 1, False),
         ("dim-1_keepdim", {"dim": -1, "keepdim": True}, -1, True),

@@ -231,6 +231,54 @@ for reduction in ("mean", "sum", "none"):
     ]
 
 
+# Where gradviz used to answer differently (or raise) and PyTorch (2.13) answers.
+NANS = np.array([[1.0, np.nan, 3.0, np.nan], [np.nan, 2.0, np.nan, 0.0], [3.0, 1.0, 3.0, 0.0]])
+IGNORED = np.array([-100, 2, -100, 0])
+CASES += [
+    # NaN: max()/min() send the gradient to the NaNs (shared); amax/amin give NaN gradients
+    Oracle("max_full_nan", ([1.0, np.nan, 3.0],), lambda x: x.max(), lambda x: x.max()),
+    Oracle("min_full_nans", (NANS,), lambda x: x.min(), lambda x: x.min()),
+    Oracle("amax_full_nan", (NANS,), lambda x: x.amax(), lambda x: x.amax()),
+    Oracle("amin_dim_nan", (NANS,), lambda x: x.amin(dim=1), lambda x: x.amin(dim=1)),
+    Oracle("max_dim_nan", (NANS,), lambda x: x.max(dim=1).values, lambda x: x.max(dim=1).values),
+    Oracle("min_dim_nan", (NANS,), lambda x: x.min(dim=0).values, lambda x: x.min(dim=0).values),
+    Oracle("relu_nan", ([np.nan, -1.0, 0.0, 2.0],), F.relu, torch.relu),
+    # dim=() reduces every axis; 0-d inputs take dim 0 and -1
+    Oracle("sum_dim_empty", ((2, 3),), lambda x: x.sum(dim=()), lambda x: x.sum(dim=())),
+    Oracle("amax_dim_empty", (TIES,), lambda x: x.amax(dim=()), lambda x: x.amax(dim=())),
+    Oracle("sum_0d_dim0", (np.array(2.5),), lambda x: x.sum(dim=0), lambda x: x.sum(dim=0)),
+    Oracle("amax_0d_dim-1", (np.array(2.5),), lambda x: x.amax(dim=-1), lambda x: x.amax(dim=-1)),
+    Oracle(
+        "max_0d_dim0",
+        (np.array(2.5),),
+        lambda x: x.max(dim=0, keepdim=True).values,
+        lambda x: x.max(dim=0, keepdim=True).values,
+    ),
+    Oracle("softmax_0d", (np.array(2.5),), lambda x: F.softmax(x, dim=0), lambda x: x.softmax(0)),
+]
+for reduction in ("mean", "sum", "none"):
+    CASES += [
+        Oracle(
+            f"cross_entropy_ignore_index_{reduction}",
+            ((4, 3),),
+            lambda x, r=reduction: F.cross_entropy(x, IGNORED, reduction=r),
+            lambda x, r=reduction: TF.cross_entropy(x, torch.from_numpy(IGNORED), reduction=r),
+        ),
+        Oracle(
+            f"nll_loss_ignore_index_1_{reduction}",
+            ((4, 3),),
+            lambda x, r=reduction: F.nll_loss(x, LABELS, reduction=r, ignore_index=1),
+            lambda x, r=reduction: TF.nll_loss(x, _labels(), reduction=r, ignore_index=1),
+        ),
+        Oracle(
+            f"cross_entropy_all_ignored_{reduction}",
+            ((4, 3),),
+            lambda x, r=reduction: F.cross_entropy(x, np.full(4, -100), reduction=r),
+            lambda x, r=reduction: TF.cross_entropy(x, torch.full((4,), -100), reduction=r),
+        ),
+    ]
+
+
 def _run_ours(case: Oracle, arrays: list[np.ndarray], upstream_seed: int):
     variables = [
         Variable(a.copy(), requires_grad=i not in case.constants) for i, a in enumerate(arrays)
@@ -290,3 +338,40 @@ def test_max_dim_indices_match_pytorch():
     theirs = torch.from_numpy(x).max(dim=1)
     np.testing.assert_array_equal(ours.indices, theirs.indices.numpy())
     np.testing.assert_array_equal(ours.values.data, theirs.values.numpy())
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "x * np.sqrt(2.0)",
+        "np.float64(2.0) - x",
+        "x ** np.int64(2)",
+        "i / i",
+        "i / 2",
+        "i / np.float64(2.5)",
+    ],
+)
+def test_result_dtype_matches_pytorch(expression):
+    # Not compared: a 0-d ndarray, which PyTorch turns into a float64 tensor that widens; gradviz
+    # reads it as a number (PyTorch's rule for 0-d tensors), see test_pytorch_raises.py.
+    x, i = np.ones(3, dtype=np.float32), np.array([1, 2, 3])
+    ours = eval(expression, {"np": np, "x": Variable(x), "i": Variable(i)})
+    theirs = eval(expression, {"np": np, "x": torch.from_numpy(x), "i": torch.from_numpy(i)})
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.data, theirs.numpy())
+
+
+def test_negative_seed_and_unbatched_loader_are_accepted_as_by_pytorch():
+    torch.manual_seed(-1)  # PyTorch accepts it: so does gradviz
+    gradviz.manual_seed(-1)
+    data = np.arange(3.0)
+    theirs = list(torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(data))))
+    ours = list(gradviz.data.DataLoader(gradviz.data.TensorDataset(data)))
+    assert len(ours) == len(theirs)
+    unbatched_theirs = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(data)), batch_size=None
+    )
+    unbatched_ours = gradviz.data.DataLoader(gradviz.data.TensorDataset(data), batch_size=None)
+    for (a,), (b,) in zip(unbatched_ours, unbatched_theirs, strict=True):
+        assert a.shape == tuple(b.shape) == ()
+        assert a.item() == b.item()

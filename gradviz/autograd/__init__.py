@@ -19,7 +19,10 @@ from gradviz.autograd.errors import (
     GradcheckError,
     GradvizError,
     InplaceError,
+    IndexRangeError,
+    InputError,
     OperandError,
+    RegistrationError,
     ShapeError,
 )
 from gradviz.autograd.function import Function
@@ -37,8 +40,11 @@ __all__ = [
     "Function",
     "GradcheckError",
     "GradvizError",
+    "IndexRangeError",
     "InplaceError",
+    "InputError",
     "OperandError",
+    "RegistrationError",
     "ShapeError",
     "Variable",
     "arange",

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
+from gradviz.autograd.errors import InputError
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -63,7 +64,16 @@ def ones_like(x: Variable, requires_grad: bool = False) -> Variable:
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Variable:
     """Evenly spaced values; integers stay int64 (as ``torch.arange``) unless ``dtype`` says."""
-    values = np.arange(start, end, step) if end is not None else np.arange(start)
+    if end is None:
+        start, end = 0, start
+    if step == 0 or (end - start) * step < 0:
+        problem = (
+            "step must be nonzero"
+            if step == 0
+            else ("upper bound and lower bound inconsistent with step sign")
+        )
+        raise InputError(f"arange: {problem}, got start={start}, end={end}, step={step}")
+    values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = get_default_dtype()
     return Variable(values.astype(dtype) if dtype is not None else values)

@@ -49,19 +49,33 @@ class DataLoader:
 
     ``shuffle`` draws a new order every epoch, from ``np.random.default_rng(seed)`` when a seed
     is given, else from the generator ``gradviz.manual_seed`` set. The last partial batch is kept
-    unless ``drop_last``.
+    unless ``drop_last``. ``batch_size=None`` turns batching off, as in PyTorch: one item at a
+    time, as Variables without a batch axis.
     """
 
     def __init__(
         self,
         dataset: Dataset,
-        batch_size: int = 1,
+        batch_size: int | None = 1,
         shuffle: bool = False,
         seed: int | None = None,
         drop_last: bool = False,
     ) -> None:
-        if batch_size < 1:
-            raise ArgumentError(f"batch_size should be a positive integer, got {batch_size}")
+        if batch_size is None:
+            if drop_last:
+                raise ArgumentError(
+                    "batch_size=None option disables auto-batching and is mutually exclusive "
+                    "with drop_last"
+                )
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+            raise ArgumentError(
+                f"batch_size should be a positive integer value (or None), but got "
+                f"batch_size={batch_size!r} of type {type(batch_size).__name__}"
+            )
+        elif batch_size < 1:
+            raise ArgumentError(
+                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
+            )
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -70,6 +84,8 @@ class DataLoader:
 
     def __len__(self) -> int:
         n = len(self.dataset)
+        if self.batch_size is None:
+            return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Variable, ...] | Variable]:
@@ -77,15 +93,15 @@ class DataLoader:
         order = np.arange(n)
         if self.shuffle:
             (self._generator or rng.default_generator()).shuffle(order)
+        if self.batch_size is None:  # no batching: each item as it is
+            for i in order:
+                yield _variables(self.dataset[int(i)])
+            return
         for start in range(0, n, self.batch_size):
             index = order[start : start + self.batch_size]
             if self.drop_last and len(index) < self.batch_size:
                 return
-            batch = self._fetch(index)
-            if isinstance(batch, np.ndarray):
-                yield Variable(batch)
-            else:
-                yield tuple(Variable(a) for a in batch)
+            yield _variables(self._fetch(index))
 
     def _fetch(self, index: np.ndarray) -> np.ndarray | tuple[np.ndarray, ...]:
         """Rows ``index`` stacked: a tuple of arrays, or one array if items are single arrays."""
@@ -96,3 +112,10 @@ class DataLoader:
             return np.stack([as_array(row) for row in rows])
         columns = zip(*rows, strict=True)  # every item must have the same number of fields
         return tuple(np.stack([as_array(value) for value in column]) for column in columns)
+
+
+def _variables(item: Any) -> tuple[Variable, ...] | Variable:
+    """An item or a batch (one array, or a tuple or list of them) as Variables."""
+    if isinstance(item, tuple | list):
+        return tuple(Variable(a) for a in item)
+    return Variable(item)

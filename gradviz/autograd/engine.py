@@ -77,7 +77,9 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     arg_grad = unbroadcast(arg_grad, data.shape, node, index)
                 if arg_grad.dtype != data.dtype:
                     arg_grad = arg_grad.astype(data.dtype)
-                elif arg_grad is g and arg._node is None:
+                elif arg._node is None and (
+                    arg_grad is g or (node._may_alias and _aliases_input(arg_grad, inputs))
+                ):
                     arg_grad = arg_grad.copy()  # a leaf's .grad must not alias another array
                 key = arg._id
                 if key in pending:
@@ -109,6 +111,11 @@ def _check_count(node: Function, given: int) -> None:
             f"(expected {len(inputs)}, got {given}): return one per input of forward, None "
             "where there is no gradient"
         )
+
+
+def _aliases_input(grad: np.ndarray, inputs: tuple[Any, ...]) -> bool:
+    """Whether ``grad`` may share memory with an input's data (a rule returned a saved array)."""
+    return any(isinstance(i, Variable) and np.may_share_memory(grad, i.data) for i in inputs)
 
 
 def _no_share(

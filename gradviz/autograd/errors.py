@@ -41,3 +41,19 @@ class StateDictError(GradvizError, RuntimeError):
 
 class InplaceError(GradvizError, RuntimeError):
     """An in-place op that PyTorch refuses: on a leaf that requires grad, on a view, read-only."""
+
+
+class IndexRangeError(GradvizError, IndexError):
+    """A dim or a class index out of its range (an IndexError, as PyTorch raises)."""
+
+
+class InputError(ArgumentError, RuntimeError):
+    """A value PyTorch rejects with a RuntimeError: BCE probabilities outside [0, 1], a zero
+    ``arange`` step, a negative layer size, a dim listed twice (also an ``ArgumentError``)."""
+
+
+class RegistrationError(GradvizError, KeyError):
+    """A module or parameter name that cannot be registered: empty, or containing a dot."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""

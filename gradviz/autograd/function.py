@@ -44,6 +44,15 @@ class Function:
     parents: tuple[Variable, ...]
     needs_input_grad: tuple[bool, ...]
 
+    #: Whether ``backward`` may return an input's (saved) array, which the engine then copies
+    #: before it becomes a leaf's ``.grad``. True for every subclass; the built-in ops, whose
+    #: rules return fresh arrays or views of ``grad``, set it False.
+    _may_alias = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._may_alias = True
+
     @staticmethod
     def forward(ctx: Any, *args: Any) -> np.ndarray:
         """Compute the output from ndarrays (and non-Variable arguments as given)."""

@@ -201,6 +201,9 @@ INPLACE_OPS: tuple[type[Function], ...] = (
     MaskedFill_, IndexPut_,
 )  # fmt: skip
 
+for _op in INPLACE_OPS:  # as the built-in ops: rules return fresh arrays or views of grad
+    _op._may_alias = False
+
 
 # --------------------------------------------------------------------------- the dispatcher
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import OperandError, OptimizerError
+from gradviz.autograd.errors import OperandError, OptimizerError, ShapeError
 from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable
 
@@ -17,6 +17,17 @@ from gradviz.autograd.variable import Variable
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise OptimizerError(message)
+
+
+def _check_pair(value: Any, name: str) -> None:
+    """Raise ``OperandError`` unless ``value`` is a pair of real numbers (Adam's ``betas``)."""
+    try:
+        first, second = value
+        float(first), float(second)
+    except (TypeError, ValueError):
+        raise OperandError(
+            f"Invalid {name}: expected a pair of floats (beta1, beta2), got {value!r}"
+        ) from None
 
 
 #: Elements per block in ``add_scaled``: big enough to amortise the loop, small enough to stay
@@ -49,6 +60,11 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         self.state: dict[int, dict[str, Any]] = {}
+        if isinstance(params, Variable) or not isinstance(params, Iterable):
+            raise OperandError(
+                "params argument given to the optimizer should be an iterable of Variables or "
+                f"dicts, but got {type(params).__name__} (pass [p] or model.parameters())"
+            )
         params = list(params)
         if not params:
             raise OptimizerError(f"{type(self).__name__} got an empty parameter list")
@@ -83,6 +99,7 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
+        self._check_grads()
         active = hooks.ACTIVE
         if active:
             for hook in active:
@@ -92,6 +109,21 @@ class Optimizer:
         if active:
             for hook in active:
                 hook.optimizer_step(self, "end")
+
+    def _check_grads(self) -> None:
+        """Raise ``ShapeError`` for a gradient not of its parameter's shape (NumPy would
+        broadcast it into the update silently)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is not None and grad.shape != p.data.shape:  # ~0.1 us per parameter
+                    every = (q for g in self.param_groups for q in g["params"])
+                    index = next(i for i, q in enumerate(every) if q is p)
+                    raise ShapeError(
+                        f"{type(self).__name__}.step(): parameter {index} has shape {p.shape} "
+                        f"but its gradient has shape {grad.shape}; expected a gradient of the "
+                        "parameter's shape"
+                    )
 
     def _update_group(self, group: dict[str, Any]) -> None:
         """Update the parameters of ``group`` that have a gradient, one ``_update`` each."""
@@ -177,6 +209,7 @@ class Adam(Optimizer):
     ) -> None:
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(eps >= 0, f"Invalid epsilon value: {eps}")
+        _check_pair(betas, "betas")
         _check(0 <= betas[0] < 1, f"Invalid beta parameter at index 0: {betas[0]}")
         _check(0 <= betas[1] < 1, f"Invalid beta parameter at index 1: {betas[1]}")
         _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradviz.autograd.errors import ArgumentError, OperandError
+
 _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Make initialisation, dropout and shuffling reproducible (like ``torch.manual_seed``)."""
+    """Make initialisation, dropout and shuffling reproducible (like ``torch.manual_seed``).
+
+    As in PyTorch, any integer in ``[-2**63, 2**64)`` is a seed (negative ones are read modulo
+    2**64, so -1 and 2**64 - 1 are the same seed) and floats are truncated to integers.
+    """
     global _generator
-    _generator = np.random.default_rng(seed)
+    try:
+        value = int(seed)
+    except (TypeError, ValueError) as error:
+        kind = OperandError if isinstance(error, TypeError) else ArgumentError
+        raise kind(
+            f"manual_seed: seed must be an integer, got {type(seed).__name__} {seed!r}"
+        ) from None
+    if not -(2**63) <= value < 2**64:
+        raise ArgumentError(
+            f"manual_seed: seed must be in [-2**63, 2**64) (a 64-bit integer), got {value}"
+        )
+    _generator = np.random.default_rng(value % 2**64)
     return _generator
 
 

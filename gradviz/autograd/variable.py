@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import OperandError
+from gradviz.autograd.dims import dim_index
+from gradviz.autograd.errors import InputError, OperandError
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -417,7 +418,7 @@ class Variable:
         keepdim: bool | None = None,
     ) -> Variable:
         """Sum over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.Sum.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+        return _ops.reduction(self, _ops.Sum, axis, keepdims, dim, keepdim)
 
     def mean(
         self,
@@ -428,7 +429,7 @@ class Variable:
         keepdim: bool | None = None,
     ) -> Variable:
         """Mean over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.Mean.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+        return _ops.reduction(self, _ops.Mean, axis, keepdims, dim, keepdim)
 
     def max(
         self,
@@ -461,7 +462,7 @@ class Variable:
         keepdim: bool | None = None,
     ) -> Variable:
         """Largest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
-        return _ops.Amax.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+        return _ops.reduction(self, _ops.Amax, axis, keepdims, dim, keepdim)
 
     def amin(
         self,
@@ -472,15 +473,20 @@ class Variable:
         keepdim: bool | None = None,
     ) -> Variable:
         """Smallest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
-        return _ops.Amin.apply(self, *_ops.reduction_args(axis, keepdims, dim, keepdim))
+        return _ops.reduction(self, _ops.Amin, axis, keepdims, dim, keepdim)
 
     def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
         """Indices of the largest values (an ndarray: indices carry no gradient)."""
-        return self.data.argmax(axis=dim if dim is not None else axis)
+        return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis)
 
     def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
         """Indices of the smallest values (an ndarray: indices carry no gradient)."""
-        return self.data.argmin(axis=dim if dim is not None else axis)
+        return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis)
+
+    def _arg_extreme(self, pick: Any, method: str, axis: int | None) -> np.ndarray:
+        if axis is not None:
+            axis = dim_index(axis, self.ndim, method) if self.ndim else None
+        return pick(self.data, axis=axis)
 
     def reshape(self, *shape: Any) -> Variable:
         """Same data, new shape (``-1`` infers one axis)."""
@@ -490,20 +496,33 @@ class Variable:
 
     view = reshape
 
-    def flatten(self, start_dim: int = 0) -> Variable:
-        """Merge the axes from ``start_dim`` on into one."""
-        start = start_dim % self.ndim if self.ndim else 0
-        return self.reshape(*self.shape[:start], -1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Variable:
+        """Merge the axes ``start_dim`` to ``end_dim`` (inclusive) into one; a 0-d Variable
+        becomes 1-d."""
+        start = dim_index(start_dim, self.ndim, "flatten")
+        end = dim_index(end_dim, self.ndim, "flatten")
+        if start > end:
+            raise InputError(
+                f"flatten(): start_dim cannot come after end_dim, got start_dim={start_dim} "
+                f"and end_dim={end_dim} for a {self.ndim}-d Variable"
+            )
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Variable:
         """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
+        ndim = self.ndim
+        dim0, dim1 = dim_index(dim0, ndim, "transpose"), dim_index(dim1, ndim, "transpose")
+        if not ndim:  # 0-d: dims 0 and -1 are accepted and there is nothing to swap
+            return _ops.Permute.apply(self, ())
         return _ops.Transpose.apply(self, dim0, dim1)
 
     def permute(self, *dims: Any) -> Variable:
         """Reorder all axes."""
         if len(dims) == 1 and isinstance(dims[0], tuple | list):
             dims = tuple(dims[0])
-        return _ops.Permute.apply(self, tuple(dims))
+        ndim = self.ndim
+        dims = tuple(dim_index(d, ndim, "permute") for d in dims) if ndim else tuple(dims)
+        return _ops.Permute.apply(self, dims)
 
     @property
     def T(self) -> Variable:
@@ -515,16 +534,15 @@ class Variable:
         shape = self.shape
         if axis is None:
             new = tuple(n for n in shape if n != 1)
-        elif not shape:  # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
-            new = shape
         else:
-            axis = _axis_index(axis, self.ndim, "squeeze")
-            new = shape if shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
+            axis = dim_index(axis, self.ndim, "squeeze")
+            # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
+            new = shape if not shape or shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
         return self.reshape(new)
 
     def unsqueeze(self, axis: int) -> Variable:
         """Insert a size-1 axis at position ``axis``."""
-        axis = _axis_index(axis, self.ndim + 1, "unsqueeze")
+        axis = dim_index(axis, self.ndim + 1, "unsqueeze")
         return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 
     def exp(self) -> Variable:
@@ -574,23 +592,23 @@ class Variable:
         return self.astype(np.float64)
 
 
-def _axis_index(axis: int, ndim: int, method: str) -> int:
-    """``axis`` in ``[-ndim, ndim)`` as a non-negative index; PyTorch's IndexError otherwise."""
-    if not -ndim <= axis < ndim:
-        raise IndexError(
-            f"{method}: dimension out of range (expected to be in range of "
-            f"[{-ndim}, {ndim - 1}], but got {axis})"
-        )
-    return axis % ndim
-
-
 _COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)
 
 
 def _operand(symbol: str, value: Any) -> Any:
-    """Check that ``value`` can take part in an arithmetic op; lists become arrays."""
-    if isinstance(value, Variable | np.ndarray | int | float | np.number | np.bool_):
+    """Check that ``value`` can take part in an arithmetic op; lists become arrays.
+
+    NumPy scalars and 0-d arrays become Python numbers, so they do not widen the Variable
+    (``float32 * np.sqrt(2.0)`` stays float32), as PyTorch treats wrapped numbers.
+    """
+    if isinstance(value, Variable):
         return value
+    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+        return value.item() if value.dtype.kind in "biuf" else value
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 and value.dtype.kind in "biuf" else value
     if isinstance(value, list | tuple):
         return as_array(value)
     raise OperandError(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator
 from typing import Any
 
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
+from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.nn.module import Module, new_parameter
 from gradviz.autograd.variable import Variable
 
@@ -20,6 +22,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
+        in_features = _size("Linear", "in_features", in_features)
+        out_features = _size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         generator = rng.default_generator()
@@ -37,6 +41,22 @@ class Linear(Module):
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"bias={self.bias is not None}"
         )
+
+
+def _size(layer: str, name: str, value: Any) -> int:
+    """A layer size: an integer >= 0 (``OperandError`` for other types, ``InputError`` if < 0)."""
+    try:
+        size = operator.index(value)
+    except TypeError:
+        raise OperandError(
+            f"{layer}: {name} must be an integer, got {type(value).__name__} {value!r}"
+        ) from None
+    if size < 0:
+        raise InputError(
+            f"{layer}: {name} must be >= 0, got {size} (Trying to create tensor with negative "
+            "dimension)"
+        )
+    return size
 
 
 class Sequential(Module):
@@ -167,14 +187,22 @@ class MSELoss(_Loss):
         return F.mse_loss(input, target, self.reduction)
 
 
-class CrossEntropyLoss(_Loss):
-    def forward(self, input: Variable, target: Any) -> Variable:
-        return F.cross_entropy(input, target, self.reduction)
+class _ClassLoss(_Loss):
+    """A loss of integer class targets; targets equal to ``ignore_index`` add nothing."""
+
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
+        super().__init__(reduction)
+        self.ignore_index = ignore_index
 
 
-class NLLLoss(_Loss):
+class CrossEntropyLoss(_ClassLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.nll_loss(input, target, self.reduction)
+        return F.cross_entropy(input, target, self.reduction, self.ignore_index)
+
+
+class NLLLoss(_ClassLoss):
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.nll_loss(input, target, self.reduction, self.ignore_index)
 
 
 class BCELoss(_Loss):

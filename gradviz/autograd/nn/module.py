@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import StateDictError
+from gradviz.autograd.errors import OperandError, RegistrationError, StateDictError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
@@ -90,6 +90,12 @@ class Module:
 
     def register_parameter(self, name: str, param: Variable | None) -> None:
         """Register ``param`` under ``name`` (``None`` leaves an empty slot, as for no bias)."""
+        self._check_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Variable):
+            raise OperandError(
+                f"cannot assign {type(param).__name__} object to parameter {name!r} "
+                "(a Parameter, a Variable or None required)"
+            )
         object.__setattr__(self, name, param)
         self._parameters.pop(name, None)  # None empties a slot that held a parameter
         if param is not None:
@@ -97,7 +103,22 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise OperandError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name("module", name, self._modules)
         setattr(self, name, module)
+
+    def _check_name(self, kind: str, name: Any, registered: dict[str, Any]) -> None:
+        """PyTorch's rules for a registered name: a string, not empty, without a dot, and not
+        an attribute of another kind (an empty slot, ``None``, may be filled)."""
+        if not isinstance(name, str):
+            raise OperandError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if not name:
+            raise RegistrationError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise RegistrationError(f'{kind} name can\'t contain ".", got: {name}')
+        if getattr(self, name, None) is not None and name not in registered:
+            raise RegistrationError(f"attribute {name!r} already exists")
 
     # ------------------------------------------------------------------------------ iteration
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:

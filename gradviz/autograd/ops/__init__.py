@@ -1,0 +1,118 @@
+"""The primitive ops: one ``Function`` per op, forward and backward side by side, a module per kind.
+
+Backward rules return gradients in the output's broadcast shape; the engine reduces them to each
+input's shape. ``ctx.needs_input_grad`` lets a rule skip work nobody will use. Subgradient choices
+match PyTorch and say so where they are made.
+"""
+
+from __future__ import annotations
+
+from gradviz.autograd.function import Function
+from gradviz.autograd.ops import arithmetic, elementwise, losses, reductions, shape
+from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
+from gradviz.autograd.ops.elementwise import (
+    Abs,
+    Clamp,
+    Dropout,
+    Exp,
+    Gelu,
+    LeakyRelu,
+    Log,
+    LogSoftmax,
+    Relu,
+    Sigmoid,
+    Softmax,
+    Sqrt,
+    Tanh,
+)
+from gradviz.autograd.ops.losses import (
+    BinaryCrossEntropy,
+    BinaryCrossEntropyWithLogits,
+    CrossEntropy,
+    MseLoss,
+    NllLoss,
+)
+from gradviz.autograd.ops.reductions import (
+    Amax,
+    Amin,
+    Max,
+    Mean,
+    Min,
+    Sum,
+    max_or_min,
+    reduction,
+)
+from gradviz.autograd.ops.shape import (
+    Cast,
+    Cat,
+    Index,
+    Permute,
+    Reshape,
+    Stack,
+    Transpose,
+    concatenate,
+    normalize_index,
+    stack,
+)
+
+#: Every built-in op, for the op-table test that keeps each one covered.
+BUILTIN_OPS: tuple[type[Function], ...] = tuple(
+    obj
+    for module in (arithmetic, reductions, shape, elementwise, losses)
+    for obj in vars(module).values()
+    if isinstance(obj, type)
+    and issubclass(obj, Function)
+    and obj.__module__ == module.__name__
+    and not obj.__name__.startswith("_")
+)
+
+for _op in BUILTIN_OPS:  # their rules return fresh arrays or views of grad (see Function)
+    _op._may_alias = False
+
+__all__ = [
+    "BUILTIN_OPS",
+    "Abs",
+    "Add",
+    "Amax",
+    "Amin",
+    "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits",
+    "Cast",
+    "Cat",
+    "Clamp",
+    "CrossEntropy",
+    "Div",
+    "Dropout",
+    "Exp",
+    "Gelu",
+    "Index",
+    "LeakyRelu",
+    "Linear",
+    "Log",
+    "LogSoftmax",
+    "MatMul",
+    "Max",
+    "Mean",
+    "Min",
+    "MseLoss",
+    "Mul",
+    "Neg",
+    "NllLoss",
+    "Permute",
+    "Pow",
+    "Relu",
+    "Reshape",
+    "Sigmoid",
+    "Softmax",
+    "Sqrt",
+    "Stack",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Transpose",
+    "concatenate",
+    "max_or_min",
+    "normalize_index",
+    "reduction",
+    "stack",
+]

@@ -1,0 +1,182 @@
+"""Arithmetic and products: add, sub, mul, div, neg, pow, matmul and the fused linear.
+
+Backward rules return gradients in the output's broadcast shape; the engine reduces them to each
+input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import get_default_dtype
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        need_a, need_b = ctx.needs_input_grad  # save only what backward reads, as PyTorch
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        out = a / b
+        default = get_default_dtype()
+        if out.dtype is not default and not (_is_float_array(a) or _is_float_array(b)):
+            out = out.astype(default)  # true division of integers: the default dtype (PyTorch)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad / b if need_a else None
+        grad_b = -grad * a / (b * b) if need_b else None
+        return grad_a, grad_b
+
+
+def _is_float_array(x: Any) -> bool:
+    return isinstance(x, np.ndarray | np.generic) and x.dtype.kind in "fc"
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, base, exponent):
+        out = base**exponent
+        ctx.save_for_backward(base, exponent, out if ctx.needs_input_grad[1] else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        base, exponent, out = ctx.saved_tensors
+        need_base, need_exponent = ctx.needs_input_grad
+        grad_base = grad_exponent = None
+        if need_base:
+            # d/dx x**p = p * x**(p-1); PyTorch gives 0 (not nan) where p == 0.
+            if isinstance(exponent, np.ndarray):
+                grad_base = grad * np.where(exponent == 0, 0, exponent * base ** (exponent - 1))
+            else:
+                grad_base = grad * (exponent * base ** (exponent - 1)) if exponent else grad * 0
+        if need_exponent:
+            # d/dp x**p = x**p * log(x); PyTorch gives 0 where x == 0 and p >= 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_base = np.where((base == 0) & (exponent >= 0), 0, np.log(base))
+            grad_exponent = grad * out * log_base
+        return grad_base, grad_exponent
+
+
+class MatMul(Function):
+    """Matrix product with NumPy's rules: vectors, matrices and broadcast batches."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a_shape, b_shape = np.shape(a), np.shape(b)
+        if not a_shape or not b_shape:
+            raise ShapeError(
+                f"MatMul: both operands need at least 1 dimension, got {a_shape} @ {b_shape}"
+            )
+        k_a = a_shape[-1]
+        k_b = b_shape[0] if len(b_shape) == 1 else b_shape[-2]
+        if k_a != k_b:
+            raise ShapeError(
+                f"MatMul: shapes {a_shape} and {b_shape} cannot be multiplied "
+                f"({k_a} columns in input 0 vs {k_b} rows in input 1)"
+            )
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        g2 = grad
+        if b.ndim == 1:  # first: for vector @ vector the gradient is 0-d
+            g2 = g2[..., np.newaxis]
+        if a.ndim == 1:
+            g2 = g2[..., np.newaxis, :]
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = g2 @ np.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                grad_a = grad_a[..., 0, :]
+        if need_b:
+            grad_b = np.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` as one op (PyTorch's ``F.linear``): one node, one fused backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        if np.shape(x)[-1:] != np.shape(weight)[1:]:
+            raise ShapeError(
+                f"Linear: input of shape {np.shape(x)} does not match weight of shape "
+                f"{np.shape(weight)} (expected input (..., {np.shape(weight)[1]}))"
+            )
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T
+        if bias is None:
+            return out
+        if bias.dtype == out.dtype and out.ndim:
+            out += bias
+            return out
+        return out + bias
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        g2 = grad.reshape(-1, grad.shape[-1])  # batch axes flattened: (N, out_features)
+        grad_x = grad @ weight if needs[0] else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        if len(needs) == 2:  # called without bias: one gradient per input
+            return grad_x, grad_w
+        return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)

@@ -1,0 +1,212 @@
+"""Losses, each one fused node: nll, cross-entropy, MSE and binary cross-entropy (two forms)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import (
+    ArgumentError,
+    IndexRangeError,
+    OperandError,
+    ShapeError,
+)
+from gradviz.autograd.function import Function
+
+
+def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
+    if reduction == "mean":
+        # What ndarray.mean computes for 32/64-bit floats, minus its ~2 µs Python wrapper.
+        return loss.sum() / loss.size if loss.dtype.itemsize >= 4 else loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> np.ndarray:
+    """The gradient of each element of an unreduced loss of ``shape``."""
+    if reduction == "mean":
+        return grad / max(math.prod(shape), 1)
+    return grad
+
+
+#: Unsigned dtypes by size: read as unsigned, a negative target is larger than any class.
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+class _Classes:
+    """Integer class targets (N,) of scores (N, C), checked as PyTorch checks them.
+
+    ``keep`` is None when no target equals ``ignore_index``, else the mask of the rows that
+    count; ``index`` is the target with ignored rows pointed at class 0 (their loss is zeroed).
+    """
+
+    __slots__ = ("count", "index", "keep", "rows")
+
+    def __init__(self, op: str, scores: np.ndarray, target: np.ndarray, ignore_index: int) -> None:
+        if target.dtype.kind not in "iu":
+            raise OperandError(f"{op}: target must hold integer class indices, got {target.dtype}")
+        if target.shape != scores.shape[:1]:
+            raise ShapeError(
+                f"{op}: expected target of shape {scores.shape[:1]} for input "
+                f"{scores.shape}, got {target.shape}"
+            )
+        self.rows, self.index, self.keep, self.count = np.arange(len(target)), target, None, None
+        classes = scores.shape[1]
+        # One reduction when every target is a class: read as unsigned, negative ones are large.
+        if target.size and (
+            0 <= ignore_index < classes
+            or target.view(_UNSIGNED[target.dtype.itemsize]).max() >= classes
+        ):
+            keep = target != ignore_index
+            bad = keep & ((target < 0) | (target >= classes))
+            if bad.any():
+                raise IndexRangeError(
+                    f"{op}: Target {target[bad][0]} is out of bounds. Expected class indices in "
+                    f"[0, {classes - 1}] for input {scores.shape} (or ignore_index={ignore_index})"
+                )
+            if not keep.all():
+                self.keep, self.count = keep, int(keep.sum())
+                self.index = np.where(keep, target, 0)
+
+    def reduce(self, loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
+        """Per-row ``loss`` reduced; ignored rows count as 0 and the mean is over the others."""
+        if self.keep is None:
+            return _reduce(loss, reduction, op)
+        loss = loss * self.keep
+        if reduction != "mean":
+            return _reduce(loss, reduction, op)
+        if not self.count:  # every target ignored: 0/0, as PyTorch gives
+            return np.full((), np.nan, dtype=loss.dtype)
+        return loss.sum() / self.count
+
+    def row_grads(self, grad: np.ndarray, reduction: str) -> np.ndarray:
+        """The gradient of each row's loss (0 for ignored rows): shape (N,), or a scalar."""
+        if self.keep is None:
+            return _reduced_grad(grad, self.rows.shape, reduction)
+        if reduction == "mean":
+            grad = grad / max(self.count, 1)
+        return grad * self.keep
+
+
+def _setup(
+    ctx: Any, op: str, scores: np.ndarray, target: Any, reduction: str, ignore_index: int
+) -> tuple[_Classes, np.ndarray]:
+    """Check the targets of a class loss and keep what backward needs on ``ctx``; return them
+    with the scores as 2-D (N, C)."""
+    ctx.shape, ctx.reduction = scores.shape, reduction
+    target = np.asarray(target)
+    if scores.ndim == 1:  # (C,) scores and a 0-d target: one row
+        scores, target = scores[np.newaxis], target.reshape(-1)
+    ctx.classes = classes = _Classes(op, scores, target, ignore_index)
+    return classes, scores
+
+
+class NllLoss(Function):
+    """Negative log-likelihood of integer ``target`` classes under log-probabilities (N, C);
+    targets equal to ``ignore_index`` add nothing (the mean is over the others)."""
+
+    @staticmethod
+    def forward(ctx, log_probs, target, reduction="mean", ignore_index=-100):
+        classes, log_probs = _setup(ctx, "NllLoss", log_probs, target, reduction, ignore_index)
+        loss = classes.reduce(-log_probs[classes.rows, classes.index], reduction, "NllLoss")
+        return loss.reshape(()) if len(ctx.shape) == 1 else loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        classes = ctx.classes
+        out = np.zeros((len(classes.rows), ctx.shape[-1]), dtype=grad.dtype)
+        out[classes.rows, classes.index] = -classes.row_grads(grad, ctx.reduction)
+        return out.reshape(ctx.shape), None  # none for the target and the options
+
+
+class CrossEntropy(Function):
+    """Cross-entropy of logits (N, C) and integer classes: log_softmax and the negative
+    log-likelihood fused into one stable node, whose gradient is softmax minus one-hot.
+    Targets equal to ``ignore_index`` add nothing (the mean is over the others)."""
+
+    @staticmethod
+    def forward(ctx, logits, target, reduction="mean", ignore_index=-100):
+        classes, logits = _setup(ctx, "CrossEntropy", logits, target, reduction, ignore_index)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        ctx.save_for_backward(exp, total)
+        # -log_softmax(logits)[rows, target], without the full log_softmax array
+        loss = np.log(total[:, 0]) - shifted[classes.rows, classes.index]
+        loss = classes.reduce(loss, reduction, "CrossEntropy")
+        return loss.reshape(()) if len(ctx.shape) == 1 else loss  # (C,) in: 0-d out (PyTorch)
+
+    @staticmethod
+    def backward(ctx, grad):
+        exp, total = ctx.saved_tensors
+        classes = ctx.classes
+        out = exp / total  # softmax
+        out[classes.rows, classes.index] -= 1
+        grad = classes.row_grads(grad, ctx.reduction)
+        out *= grad[:, np.newaxis] if grad.ndim else grad
+        return out.reshape(ctx.shape), None  # none for the target and the options
+
+
+class MseLoss(Function):
+    @staticmethod
+    def forward(ctx, prediction, target, reduction="mean"):
+        diff = prediction - target
+        ctx.save_for_backward(diff)
+        ctx.reduction = reduction
+        return _reduce(diff * diff, reduction, "MseLoss")
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        g = 2 * diff * _reduced_grad(grad, diff.shape, ctx.reduction)
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class BinaryCrossEntropy(Function):
+    """BCE on probabilities; each log is clamped at -100, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, p, target, reduction="mean"):
+        ctx.save_for_backward(p, target)
+        ctx.reduction = reduction
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), -100)
+            log_q = np.maximum(np.log1p(-p), -100)
+        return _reduce(-(target * log_p + (1 - target) * log_q), reduction, "BinaryCrossEntropy")
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, target = ctx.saved_tensors
+        eps = 1e-12  # PyTorch's clamp of the denominator
+        g = _reduced_grad(grad, np.broadcast_shapes(np.shape(p), np.shape(target)), ctx.reduction)
+        grad_p = g * (p - target) / np.maximum(p * (1 - p), eps)
+        grad_target = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore"):
+                grad_target = g * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
+        return grad_p, grad_target
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """BCE on logits, stable for any logit: max(x, 0) - x*t + log(1 + exp(-|x|))."""
+
+    @staticmethod
+    def forward(ctx, x, target, reduction="mean"):
+        ctx.save_for_backward(x, target)
+        ctx.reduction = reduction
+        loss = np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x)))
+        return _reduce(loss, reduction, "BinaryCrossEntropyWithLogits")
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, target = ctx.saved_tensors
+        g = _reduced_grad(grad, np.broadcast_shapes(np.shape(x), np.shape(target)), ctx.reduction)
+        e = np.exp(-np.abs(x))
+        sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        grad_target = -g * x if ctx.needs_input_grad[1] else None
+        return g * (sigmoid - target), grad_target

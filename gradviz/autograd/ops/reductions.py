@@ -1,0 +1,161 @@
+"""Reductions: sum, mean, amax/amin and max/min along an axis (with their indices)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.dims import dim_index, reduce_dims
+from gradviz.autograd.errors import OperandError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import MinMax, Variable
+
+
+def reduction(
+    x: Variable, op: type[Function], axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
+) -> Variable:
+    """Apply reduction ``op`` with NumPy's ``axis/keepdims`` or PyTorch's ``dim/keepdim``; the
+    axes checked and read as PyTorch reads them (``dims.reduce_dims``: None or ``()`` is all)."""
+    if dim is not None:
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return op.apply(x, reduce_dims(axis, x.ndim, op.__name__.lower()), bool(keepdims))
+
+
+def _expand(grad: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
+    """Give a reduced gradient back its reduced axes, ready to broadcast to ``shape``."""
+    if keepdims:
+        return grad
+    if axis is None:
+        return grad.reshape((1,) * len(shape))
+    axes = (axis,) if isinstance(axis, int | np.integer) else axis
+    return np.expand_dims(grad, tuple(a % len(shape) for a in axes))
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.broadcast_to(_expand(grad, ctx.shape, ctx.axis, ctx.keepdims), ctx.shape)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        out = x.mean(axis=axis, keepdims=keepdims)
+        ctx.count = x.size // max(np.size(out), 1) if x.size else 0
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = _expand(grad, ctx.shape, ctx.axis, ctx.keepdims) / ctx.count
+        return np.broadcast_to(grad, ctx.shape)
+
+
+class _Extreme(Function):
+    """Amax/Amin: ties share the gradient evenly (PyTorch's amax/amin)."""
+
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def _forward(cls, ctx, x, axis, keepdims):
+        value = cls.reduce(x, axis=axis, keepdims=keepdims)
+        ctx.save_for_backward(x, value)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, value = ctx.saved_tensors
+        ties = (x == _expand(value, x.shape, ctx.axis, ctx.keepdims)).astype(grad.dtype)
+        share = ties / ties.sum(axis=ctx.axis, keepdims=True)  # in grad's dtype, not float64
+        return _expand(grad, x.shape, ctx.axis, ctx.keepdims) * share
+
+
+class Amax(_Extreme):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return Amax._forward(ctx, x, axis, keepdims)
+
+
+class Amin(_Extreme):
+    reduce = staticmethod(np.min)
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return Amin._forward(ctx, x, axis, keepdims)
+
+
+class _PickAlongAxis(Function):
+    """Max/Min along one axis: the values at ``pick``'s indices; the gradient goes to those
+    indices only (the first of any ties; NaN counts as the largest and smallest), as in PyTorch.
+
+    Without an axis (``max()``): ties share the gradient evenly, and when the result is NaN the
+    NaNs share it (PyTorch's ``max()``; ``amax`` gives NaN gradients there instead).
+    """
+
+    pick = staticmethod(np.argmax)
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def _forward(cls, ctx, x, axis, keepdims):
+        ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        if axis is None:
+            value = cls.reduce(x, keepdims=keepdims)
+            ctx.save_for_backward(x, value)
+            return value
+        ctx.indices = cls.pick(x, axis=axis, keepdims=True)
+        out = np.take_along_axis(x, ctx.indices, axis=axis)
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.axis is None:
+            x, value = ctx.saved_tensors
+            ties = np.isnan(x) if np.isnan(value).any() else x == value
+            ties = ties.astype(grad.dtype)
+            return grad * (ties / ties.sum())
+        grad = grad if ctx.keepdims else np.expand_dims(grad, ctx.axis)
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.put_along_axis(out, ctx.indices, grad, axis=ctx.axis)
+        return out
+
+
+class Max(_PickAlongAxis):
+    @staticmethod
+    def forward(ctx, x, axis, keepdims=False):
+        return Max._forward(ctx, x, axis, keepdims)
+
+
+class Min(_PickAlongAxis):
+    pick = staticmethod(np.argmin)
+    reduce = staticmethod(np.min)
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims=False):
+        return Min._forward(ctx, x, axis, keepdims)
+
+
+def max_or_min(
+    x: Variable, op: type[Function], axis: Any, keepdims: bool, dim: Any, keepdim: bool | None
+) -> Variable | MinMax:
+    """``max()``/``min()``: a 0-d Variable without an axis, ``(values, indices)`` with one."""
+    if dim is not None:
+        axis = dim
+    keepdims = bool(keepdims if keepdim is None else keepdim)
+    if axis is None:
+        return op.apply(x, None, keepdims)
+    if not isinstance(axis, int | np.integer):
+        raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
+    axis = dim_index(axis, x.ndim, op.__name__.lower())
+    if not x.ndim:  # 0-d: dim 0 or -1 gives the value and index 0, as in PyTorch
+        return MinMax(op.apply(x, None, keepdims), np.zeros((), dtype=np.int64))
+    indices = op.pick(x.data, axis=axis, keepdims=keepdims)
+    return MinMax(op.apply(x, axis, keepdims), indices)

@@ -1,0 +1,154 @@
+"""Shape and indexing: reshape, transpose, permute, indexing, cat, stack and casts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.dims import dim_index
+from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import Variable
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Transpose(Function):
+    @staticmethod
+    def forward(ctx, x, dim0, dim1):
+        ctx.dims = dim0, dim1
+        return np.swapaxes(x, dim0, dim1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.swapaxes(grad, *ctx.dims)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+            raise ShapeError(f"Permute: dims {dims} are not a permutation of {x.ndim} axes")
+        ctx.dims = dims
+        return np.transpose(x, dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims]))
+
+
+def normalize_index(index: Any) -> Any:
+    """Replace Variables inside an index by their arrays (indices carry no gradient)."""
+    if isinstance(index, Variable):
+        return index.data
+    if isinstance(index, tuple):  # lists inside become arrays, so repeats accumulate
+        return tuple(
+            i.data if isinstance(i, Variable) else _index_array(i) if isinstance(i, list) else i
+            for i in index
+        )
+    if isinstance(index, list):
+        return _index_array(index)
+    return index
+
+
+def _index_array(index: list) -> np.ndarray:
+    """A list index as an array; ``ShapeError`` for a ragged one (NumPy's bare ValueError)."""
+    try:
+        return np.asarray(index)
+    except ValueError:
+        raise ShapeError(
+            f"Index: an index list must be rectangular (nested lists of equal lengths), "
+            f"got {index!r}"
+        ) from None
+
+
+def _is_basic(index: Any) -> bool:
+    """True for indices without integer arrays (no element can be picked twice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(not isinstance(p, np.ndarray) or p.dtype == np.bool_ for p in parts)
+
+
+class Index(Function):
+    """``x[index]`` with slices, integers, integer arrays and boolean masks."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        try:
+            return x[index]
+        except IndexError as error:
+            raise ShapeError(f"Index: {error} (input shape {x.shape})") from None
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        if _is_basic(ctx.index):
+            out[ctx.index] = grad
+        else:
+            np.add.at(out, ctx.index, grad)  # repeated indices accumulate
+        return out, None
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        ctx.axis = axis
+        ctx.sizes = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None, *np.split(grad, ctx.sizes, axis=ctx.axis))
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, axis, *arrays):
+        ctx.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None, *np.moveaxis(grad, ctx.axis, 0))
+
+
+def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
+    """Join Variables along an existing axis (``torch.cat``)."""
+    variables = tuple(variables)
+    return Cat.apply(_join_dim(variables, axis, dim, 0, "cat"), *variables)
+
+
+def stack(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
+    """Join Variables along a new axis (``torch.stack``)."""
+    variables = tuple(variables)
+    return Stack.apply(_join_dim(variables, axis, dim, 1, "stack"), *variables)
+
+
+def _join_dim(variables: tuple, axis: int, dim: int | None, extra: int, op: str) -> int:
+    """The checked dim of ``cat`` (``extra`` 0) or ``stack`` (``extra`` 1, a new axis)."""
+    axis = dim if dim is not None else axis
+    if not variables:
+        return axis  # NumPy's "need at least one array" follows, as a ShapeError
+    first = variables[0]
+    ndim = first.ndim if isinstance(first, Variable) else np.ndim(first)
+    return dim_index(axis, ndim + extra, op)
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # the engine casts it back to the input's dtype
