@@ -164,3 +164,22 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
     assert ours[-1] < 0.05 * ours[0]
     np.testing.assert_allclose(ours, theirs, rtol=2e-3)
     assert "Result: y = " in output
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_polynomial_renders_and_checks_clean(command, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from gradviz.cli import cli
+
+    monkeypatch.setenv("GRADVIZ_EXAMPLE_QUICK", "1")
+    script = str(EXAMPLES / "polynomial.py")
+    result = CliRunner().invoke(cli, [command, script, "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "polynomial.backward.svg",
+        "polynomial.forward.svg",
+    ]
+    if command == "check":
+        assert "8 ops, 8 passed" in result.stdout
+        assert "0 errors, 0 warnings" in result.stdout
