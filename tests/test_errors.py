@@ -132,7 +132,7 @@ def test_custom_backward_with_too_many_gradients():
 
 
 def test_index_out_of_range_names_op_and_shape():
-    with pytest.raises(gradviz.ShapeError, match=r"Index.*\(2, 3\)"):
+    with pytest.raises(gradviz.IndexRangeError, match=r"Index.*\(2, 3\)"):
         _ = var(2, 3)[5]
 
 

@@ -373,3 +373,11 @@ def test_true_division_of_integers_gives_the_default_dtype():
     assert (i / np.float64(2.5)).dtype == np.float32
     np.testing.assert_allclose((i / 2).data, [0.5, 1.0, 1.5])
     assert (i / Variable(np.ones(3))).dtype == np.float64  # a float64 operand decides
+
+
+def test_an_index_out_of_range_is_an_index_error_as_in_pytorch():
+    v = gradviz.Variable([1.0, 2.0, 3.0])
+    with pytest.raises(IndexError, match="index 5 is out of bounds for dimension 0 with size 3"):
+        v[5]
+    with pytest.raises(gradviz.IndexRangeError):
+        v[[0, 3]]

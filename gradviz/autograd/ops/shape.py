@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.errors import IndexRangeError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
@@ -86,8 +86,9 @@ class Index(Function):
         ctx.shape, ctx.index = x.shape, index
         try:
             return x[index]
-        except IndexError as error:
-            raise ShapeError(f"Index: {error} (input shape {x.shape})") from None
+        except IndexError as error:  # an IndexError, as PyTorch raises
+            message = str(error).replace("for axis", "for dimension")
+            raise IndexRangeError(f"Index: {message} (input shape {x.shape})") from None
 
     @staticmethod
     def backward(ctx, grad):
