@@ -195,8 +195,12 @@ def _count_consumers(root: Variable) -> dict[int, int]:
                 "twice."
             )
         for parent in node.parents:
-            if parent._vc is not None and parent._vc.stamp > when:
-                parent = _input_as_used(node, parent, variable)
+            vc = parent._vc
+            if vc is not None:
+                if vc.stamp > when:
+                    parent = _input_as_used(node, parent, variable)
+                elif vc.rewritten > parent._id:
+                    _check_view(node, parent, when)
             if parent.requires_grad:
                 key = parent._id
                 if key in counts:
@@ -218,12 +222,31 @@ def _input_as_used(node: Function, parent: Variable, out: Variable) -> Variable:
     if vc.written > when:
         index = next(i for i, p in enumerate(node.parents) if p is parent)
         _check_saved(node, parent, when, f"input {index}")
-    for time, owner, before in vc.rebases:
+    for time, owner, before, _ in vc.rebases:
         if owner is parent and time > when:
             node.parents = tuple(before if p is parent else p for p in node.parents)
             node.inputs = tuple(before if a is parent else a for a in node.inputs)
             return before
     return parent
+
+
+def _check_view(node: Function, view: Variable, when: int) -> None:
+    """``node`` (which ran at ``when``) read ``view`` after a recorded write rewrote the memory
+    that ``view`` looks into, made after ``view`` was: its value changed, its history did not.
+    PyTorch rebuilds a view's history there; gradviz refuses rather than give a wrong gradient.
+    """
+    vc = view._vc
+    if view.data is vc.data or not np.may_share_memory(view.data, vc.data):
+        return  # the owner itself, or a stand-in holding a copy: nothing stale
+    for time, owner, _, writer in vc.rebases:
+        if view._id < time < when and writer is not None and writer is not node:
+            if owner is not view:
+                raise BackwardError(
+                    f"a view [{view.dtype} {tuple(view.shape)}] (output of {view.op}) was used "
+                    f"by {type(node).__name__} after the Variable it looks into was modified "
+                    f"by a recorded in-place operation ({type(writer).__name__}); gradviz does "
+                    "not rebuild a view's history as PyTorch does. Take the view after the write"
+                )
 
 
 def _check_saved(node: Function, variable: Variable, when: int, role: str) -> None:

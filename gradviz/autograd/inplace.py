@@ -35,19 +35,23 @@ class VersionCounter:
 
     Times are taken from the Variable id counter, so "after node N ran" is "greater than the id
     of N's output". ``written`` is the time of the latest write; ``rebases`` lists
-    ``(time, owner, before)`` for each time ``owner`` got a new history (a recorded write, or
-    ``detach_``): ``before`` is the Variable that stood for ``owner`` until then. ``stamp`` is
-    the latest of all these times: the engine's one test of "anything to look at".
+    ``(time, owner, before, node)`` for each time ``owner`` got a new history (``node``, a
+    recorded write; None for ``detach_`` or a write made through a view): ``before`` is the
+    Variable that stood for ``owner`` until then. ``rewritten`` is the time of the latest
+    rebase by a recorded write: a view made before it and read after it is stale. ``stamp`` is
+    the latest of the times: the engine's one test of "anything to look at".
     """
 
-    __slots__ = ("data", "last_op", "rebases", "recent", "stamp", "version", "written")
+    __slots__ = (
+        "data", "last_op", "rebases", "recent", "rewritten", "stamp", "version", "written"
+    )  # fmt: skip
 
     def __init__(self, data: np.ndarray) -> None:
         self.data = data
         self.version = 0
-        self.stamp = self.written = 0
+        self.stamp = self.written = self.rewritten = 0
         self.recent: deque[int] = deque(maxlen=64)  # times of the latest writes
-        self.rebases: list[tuple[int, Variable, Variable]] = []
+        self.rebases: list[tuple[int, Variable, Variable, Function | None]] = []
         self.last_op = ""
 
     def version_at(self, time: int) -> int:
@@ -61,6 +65,14 @@ def counter(variable: Variable) -> VersionCounter:
     if vc is None:
         vc = variable._vc = VersionCounter(variable.data)
     return vc
+
+
+def view_of(base: Variable, out: Variable) -> Variable:
+    """``out``, made by a view op (reshape, transpose, basic indexing) from ``base``: when it
+    shares ``base``'s memory it shares its version counter too, as PyTorch's views do."""
+    if out.data.base is not None and np.may_share_memory(out.data, base.data):
+        out._vc = counter(base)
+    return out
 
 
 def bump(variable: Variable, op: str) -> VersionCounter:
@@ -240,12 +252,39 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
             f"({method}). Update parameters inside `with gradviz.no_grad():`, or use the "
             "out-of-place op"
         )
-    if node is not None and any(np.may_share_memory(target.data, p.data) for p in node.parents):
+    base = _viewed(target)
+    if base is None:
+        op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
+        return
+    if base._node is None and base.requires_grad:
         raise InplaceError(
-            f"{method}: this Variable is a view of its input (output of {node.name}); an "
-            "in-place write to a view is not recorded by gradviz. Use the out-of-place op"
+            f"a view of a leaf Variable that requires grad is being used in an in-place "
+            f"operation ({method}). Update it inside `with gradviz.no_grad():`"
         )
+    if not isinstance(node, ops.Index):
+        raise InplaceError(
+            f"{method}: this Variable is a view (output of {node.name}); gradviz records "
+            "in-place writes through index views only. Use the out-of-place op"
+        )
+    # Through an index view (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
+    # base's memory, so the base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
+    snapshot = base.data.copy()
     op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
+    before = _stand_in(base, snapshot)
+    out = IndexPut_.apply(before, node.inputs[1], target)
+    _rebase(base, before, out._id, None)
+    base._node, base._id, base.requires_grad = out._node, out._id, True
+
+
+def _viewed(target: Variable) -> Variable | None:
+    """The Variable whose memory ``target`` (the output of a view op) looks into, if any."""
+    node = target._node
+    if isinstance(node, _VIEW_OPS) and np.may_share_memory(target.data, node.parents[0].data):
+        return node.parents[0]
+    return None
+
+
+_VIEW_OPS = (ops.Index, ops.Reshape, ops.Transpose, ops.Permute)
 
 
 def _stand_in(target: Variable, data: np.ndarray) -> Variable:
@@ -258,11 +297,14 @@ def _stand_in(target: Variable, data: np.ndarray) -> Variable:
     return before
 
 
-def _rebase(target: Variable, before: Variable, time: int) -> None:
-    """From ``time`` on, ``before`` stands for ``target``'s old history; ``target`` is new."""
+def _rebase(target: Variable, before: Variable, time: int, node: Function | None) -> None:
+    """From ``time`` on, ``before`` stands for ``target``'s old history; ``target`` is new
+    (rewritten by ``node``, or None when its value did not change here)."""
     vc = counter(target)
-    vc.rebases.append((time, target, before))
-    vc.stamp = time
+    vc.rebases.append((time, target, before, node))
+    vc.stamp = max(vc.stamp, time)
+    if node is not None:
+        vc.rewritten = time
     target._id = next(_ids)
 
 
@@ -282,7 +324,7 @@ def commit(target: Variable, data: np.ndarray, node: Function) -> Variable:
     np.copyto(target.data, data, casting="unsafe")
     # A saved result is the target's array from now on (as in PyTorch), so later writes count.
     node.saved_tensors = tuple(target.data if a is data else a for a in node.saved_tensors)
-    _rebase(target, node.parents[0], bump(target, method).written)
+    _rebase(target, node.parents[0], bump(target, method).written, node)
     target._node = node
     target.requires_grad = True
     return target
@@ -471,7 +513,7 @@ def detach_(target: Variable) -> Variable:
     Ops that used it before keep its history (it moves to a stand-in, as in a recorded write).
     """
     if target._node is not None:
-        _rebase(target, _stand_in(target, target.data), next(_ids))
+        _rebase(target, _stand_in(target, target.data), next(_ids), None)
     target._node = None
     target.requires_grad = False
     return target

@@ -383,7 +383,7 @@ class Variable:
         return self
 
     def __getitem__(self, index: Any) -> Variable:
-        return _ops.Index.apply(self, _ops.normalize_index(index))
+        return _inplace.view_of(self, _ops.Index.apply(self, _ops.normalize_index(index)))
 
     # Comparisons give plain boolean arrays: they have no gradient.
     def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
@@ -492,7 +492,7 @@ class Variable:
         """Same data, new shape (``-1`` infers one axis)."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
-        return _ops.Reshape.apply(self, shape)
+        return _inplace.view_of(self, _ops.Reshape.apply(self, shape))
 
     view = reshape
 
@@ -514,7 +514,7 @@ class Variable:
         dim0, dim1 = dim_index(dim0, ndim, "transpose"), dim_index(dim1, ndim, "transpose")
         if not ndim:  # 0-d: dims 0 and -1 are accepted and there is nothing to swap
             return _ops.Permute.apply(self, ())
-        return _ops.Transpose.apply(self, dim0, dim1)
+        return _inplace.view_of(self, _ops.Transpose.apply(self, dim0, dim1))
 
     def permute(self, *dims: Any) -> Variable:
         """Reorder all axes."""
@@ -522,12 +522,12 @@ class Variable:
             dims = tuple(dims[0])
         ndim = self.ndim
         dims = tuple(dim_index(d, ndim, "permute") for d in dims) if ndim else tuple(dims)
-        return _ops.Permute.apply(self, dims)
+        return _inplace.view_of(self, _ops.Permute.apply(self, dims))
 
     @property
     def T(self) -> Variable:
         """All axes reversed."""
-        return _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1)))
+        return _inplace.view_of(self, _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1))))
 
     def squeeze(self, axis: int | None = None) -> Variable:
         """Drop ``axis`` if it has size 1 (every size-1 axis when None); else the same shape."""

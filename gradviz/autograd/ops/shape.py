@@ -85,7 +85,10 @@ class Index(Function):
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
         try:
-            return x[index]
+            out = x[index]
+            if not isinstance(out, np.ndarray):  # all integers: a 0-d view, as PyTorch's x[0]
+                out = x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+            return out
         except IndexError as error:  # an IndexError, as PyTorch raises
             message = str(error).replace("for axis", "for dimension")
             raise IndexRangeError(f"Index: {message} (input shape {x.shape})") from None
