@@ -872,6 +872,17 @@ def test_a_view_read_before_its_base_is_written_is_a_clear_error(index: Any):
         y.sum().backward()
 
 
+def test_a_write_through_nested_index_views_matches_torch(torch):
+    def script(lib: Any) -> dict[str, Any]:
+        x = lib.leaf([[1.0, 2.0], [3.0, 4.0]])
+        h = x * 2
+        h[0][1] += 5  # t = h[0]; u = t[1]; u += 5; t[1] = u; h[0] = t
+        (h * h).sum().backward()
+        return {"h": h, "x.grad": x.grad, "h.version": h._version}
+
+    compare(script, torch)
+
+
 def test_views_share_the_version_counter_as_in_pytorch(torch):
     def script(lib: Any) -> dict[str, Any]:
         h = lib.leaf([1.0, 2.0, 3.0, 4.0], requires_grad=False)

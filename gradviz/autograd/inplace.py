@@ -252,28 +252,40 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
             f"({method}). Update parameters inside `with gradviz.no_grad():`, or use the "
             "out-of-place op"
         )
-    base = _viewed(target)
-    if base is None:
+    chain = _views(target, method)
+    if not chain:
         op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
         return
-    if base._node is None and base.requires_grad:
-        raise InplaceError(
-            f"a view of a leaf Variable that requires grad is being used in an in-place "
-            f"operation ({method}). Update it inside `with gradviz.no_grad():`"
-        )
-    if not isinstance(node, ops.Index):
-        raise InplaceError(
-            f"{method}: this Variable is a view (output of {node.name}); gradviz records "
-            "in-place writes through index views only. Use the out-of-place op"
-        )
-    # Through an index view (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
-    # base's memory, so the base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
-    snapshot = base.data.copy()
+    # Through index views (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
+    # bases' memory, so each base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
+    snapshots = [base.data.copy() for _, base, _ in chain]
     op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
-    before = _stand_in(base, snapshot)
-    out = IndexPut_.apply(before, node.inputs[1], target)
-    _rebase(base, before, out._id, None)
-    base._node, base._id, base.requires_grad = out._node, out._id, True
+    for (view, base, index), snapshot in zip(chain, snapshots, strict=True):
+        before = _stand_in(base, snapshot)
+        out = IndexPut_.apply(before, index, view)
+        _rebase(base, before, out._id, None)
+        base._node, base._id, base.requires_grad = out._node, out._id, True
+
+
+def _views(target: Variable, method: str) -> list[tuple[Variable, Variable, Any]]:
+    """``(view, base, index)`` from ``target`` up through the index views it looks into."""
+    chain = []
+    view, base = target, _viewed(target)
+    while base is not None:
+        node = view._node
+        if not isinstance(node, ops.Index):
+            raise InplaceError(
+                f"{method}: this Variable is a view (output of {node.name}); gradviz records "
+                "in-place writes through index views only. Use the out-of-place op"
+            )
+        if base._node is None and base.requires_grad:
+            raise InplaceError(
+                f"a view of a leaf Variable that requires grad is being used in an in-place "
+                f"operation ({method}). Update it inside `with gradviz.no_grad():`"
+            )
+        chain.append((view, base, node.inputs[1]))
+        view, base = base, _viewed(base)
+    return chain
 
 
 def _viewed(target: Variable) -> Variable | None:
