@@ -239,14 +239,13 @@ def _check_view(node: Function, view: Variable, when: int) -> None:
     if view.data is vc.data or not np.may_share_memory(view.data, vc.data):
         return  # the owner itself, or a stand-in holding a copy: nothing stale
     for time, owner, _, writer in vc.rebases:
-        if view._id < time < when and writer is not None and writer is not node:
-            if owner is not view:
-                raise BackwardError(
-                    f"a view [{view.dtype} {tuple(view.shape)}] (output of {view.op}) was used "
-                    f"by {type(node).__name__} after the Variable it looks into was modified "
-                    f"by a recorded in-place operation ({type(writer).__name__}); gradviz does "
-                    "not rebuild a view's history as PyTorch does. Take the view after the write"
-                )
+        if view._id < time < when and writer not in (None, node) and owner is not view:
+            raise BackwardError(
+                f"a view [{view.dtype} {tuple(view.shape)}] (output of {view.op}) was used by "
+                f"{type(node).__name__} after the Variable it looks into was modified by a "
+                f"recorded in-place operation ({type(writer).__name__}); gradviz does not "
+                "rebuild a view's history as PyTorch does. Take the view after the write"
+            )
 
 
 def _check_saved(node: Function, variable: Variable, when: int, role: str) -> None:
