@@ -29,15 +29,18 @@ def _no_leaked_global_state():
     dtype = gradviz.get_default_dtype()
     yield
     leaked_hooks = hooks.ACTIVE
+    leaked_pauses = hooks._pauses
     grad_enabled = gradviz.is_grad_enabled()
     leaked_argv = list(sys.argv)
     leaked_dtype = gradviz.get_default_dtype()
     hooks.ACTIVE = ()
+    hooks._pauses, hooks._held = 0, ()
     grad_mode._state.enabled = True
     argv_object[:] = argv
     sys.argv = argv_object
     gradviz.set_default_dtype(dtype)
     assert leaked_hooks == (), f"test left hooks installed: {leaked_hooks}"
+    assert leaked_pauses == 0, "test left hooks.paused() open"
     assert grad_enabled, "test left grad mode disabled"
     assert leaked_argv == argv, f"test changed sys.argv: {leaked_argv} != {argv}"
     assert leaked_dtype == dtype, f"test left the default dtype at {leaked_dtype}"

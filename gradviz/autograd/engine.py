@@ -31,11 +31,9 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     grad = _root_grad(root, grad)
     consumers = _count_consumers(root)
     active = hooks.ACTIVE
-    fan_in = dict(consumers) if active else consumers
-    if active:
-        for hook in active:
-            hook.backward_begin(root, grad)
-    # Gradients still waiting for other consumers' shares; complete ones go on the ready stack.
+    fan_in = _begin(active, root, grad, consumers)
+    # The order (Kahn's algorithm over consumer counts): a Variable is ready once every
+    # consumer gave its share; shares still waiting for other consumers are summed in pending.
     pending: dict[int, np.ndarray] = {}
     ready = [(root, grad)]
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
@@ -47,15 +45,12 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
             node = variable._node
             if node is None:
-                if variable.grad is None:  # own it: a view may share memory with other grads
-                    variable.grad = g if g.base is None and g.flags.writeable else g.copy()
-                else:
-                    variable.grad = variable.grad + g
+                _accumulate(variable, g)
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
                 variable.grad = g.copy() if variable.grad is None else variable.grad + g
 
-            # Run the node's rule and hand each input its share (inlined: the per-op hot path).
+            # The rule (inlined: the per-op hot path); each input's share goes to the order.
             grads = node.backward(node, g)
             if type(grads) is not tuple:
                 grads = grads if isinstance(grads, list) else (grads,)
@@ -66,37 +61,70 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             for index, arg in enumerate(inputs):
                 if not isinstance(arg, Variable) or not arg.requires_grad:
                     continue
-                arg_grad = grads[index] if index < given else None  # missing trailing = None
-                if arg_grad is None:
+                share = grads[index] if index < given else None  # missing trailing = None
+                if share is None:
                     _no_share(arg, consumers, pending, ready)
                     continue
-                data = arg.data
-                if type(arg_grad) is not np.ndarray:
-                    arg_grad = np.asarray(arg_grad)
-                if arg_grad.shape != data.shape:
-                    arg_grad = unbroadcast(arg_grad, data.shape, node, index)
-                if arg_grad.dtype != data.dtype:
-                    arg_grad = arg_grad.astype(data.dtype)
-                elif arg._node is None and (
-                    arg_grad is g or (node._may_alias and _aliases_input(arg_grad, inputs))
+                if (
+                    type(share) is not np.ndarray
+                    or share.shape != arg.data.shape
+                    or share.dtype != arg.data.dtype
+                    or (arg._node is None and (share is g or node._may_alias))
                 ):
-                    arg_grad = arg_grad.copy()  # a leaf's .grad must not alias another array
+                    share = _conform(share, arg, node, index, g)
                 key = arg._id
                 if key in pending:
-                    arg_grad = pending.pop(key) + arg_grad
+                    share = pending.pop(key) + share
                 remaining = consumers[key] - 1
                 if remaining:
                     consumers[key] = remaining
-                    pending[key] = arg_grad
+                    pending[key] = share
                 else:
-                    ready.append((arg, arg_grad))
+                    ready.append((arg, share))
             if not retain_graph:
                 node.saved_tensors = None
                 node.__dict__.clear()
                 node._freed = True
-    if active:
-        for hook in active:
-            hook.backward_end(root)
+    for hook in active:
+        hook.backward_end(root)
+
+
+def _begin(
+    active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray, consumers: dict[int, int]
+) -> dict[int, int]:
+    """Tell the hooks a pass begins; the consumer counts as they were before the pass (the
+    pass counts ``consumers`` down), for their ``accumulated`` flags."""
+    if not active:
+        return consumers
+    for hook in active:
+        hook.backward_begin(root, grad)
+    return dict(consumers)
+
+
+def _accumulate(leaf: Variable, g: np.ndarray) -> None:
+    """Add a leaf's complete gradient to its ``.grad``."""
+    if leaf.grad is None:  # own it: a view may share memory with other grads
+        leaf.grad = g if g.base is None and g.flags.writeable else g.copy()
+    else:
+        leaf.grad = leaf.grad + g
+
+
+def _conform(share: Any, arg: Variable, node: Function, index: int, g: np.ndarray) -> np.ndarray:
+    """A rule's gradient for input ``index`` (``arg``) as the engine hands it on: an ndarray of
+    the input's shape (un-broadcast) and dtype, never aliasing another array if ``arg`` is a
+    leaf (it becomes ``.grad``). The loop calls this only when the gradient may not be so."""
+    data = arg.data
+    if type(share) is not np.ndarray:
+        share = np.asarray(share)
+    if share.shape != data.shape:
+        share = unbroadcast(share, data.shape, node, index)
+    if share.dtype != data.dtype:
+        return share.astype(data.dtype)
+    if arg._node is None and (
+        share is g or (node._may_alias and _aliases_input(share, node.inputs))
+    ):
+        return share.copy()  # a leaf's .grad must not alias another array
+    return share
 
 
 def _check_count(node: Function, given: int) -> None:

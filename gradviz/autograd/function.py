@@ -85,10 +85,7 @@ class Function:
             else:
                 arrays.append(arg)
                 needs.append(False)
-        ctx = cls.__new__(cls)
-        ctx.needs_input_grad = needs = tuple(needs)
-        ctx.saved_tensors = ()
-        ctx._freed = False
+        ctx = new_context(cls, needs := tuple(needs))
         try:
             data = cls.forward(ctx, *arrays)
         except GradvizError:
@@ -117,6 +114,19 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
+
+
+def new_context(cls: type[Function], needs: tuple[bool, ...]) -> Function:
+    """A fresh node of op ``cls`` for its ``forward``: the one place contexts are made, by
+    :meth:`Function.apply` and by the per-op check (``gradviz.autograd.opcheck``).
+
+    A module function, not a classmethod: ``apply`` calls it once per op, and a plain call is
+    about half the cost of a classmethod's."""
+    ctx = cls.__new__(cls)
+    ctx.needs_input_grad = needs
+    ctx.saved_tensors = ()
+    ctx._freed = False
+    return ctx
 
 
 def _shapes(args: tuple[Any, ...]) -> str:

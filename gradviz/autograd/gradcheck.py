@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradcheckError, OperandError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.variable import Variable
@@ -24,8 +25,20 @@ def gradcheck(
     Every input that requires grad is checked, on a float64 copy (the originals are untouched).
     Each element of the output is checked separately (the full Jacobian), and an element fails
     when ``|analytic - numeric| > atol + rtol * |numeric|``. ``GradcheckError`` names the input,
-    the worst element and both values.
+    the worst element and both values. Hooks are paused meanwhile: a trace records none of the
+    check's ops and backward passes.
     """
+    with hooks.paused():
+        return _gradcheck(fn, inputs, eps, atol, rtol)
+
+
+def _gradcheck(
+    fn: Callable[..., Variable],
+    inputs: Variable | Sequence[Any],
+    eps: float,
+    atol: float,
+    rtol: float,
+) -> bool:
     inputs = (inputs,) if isinstance(inputs, Variable) else tuple(inputs)
     copies = tuple(_float64_copy(x) for x in inputs)
     checked = [i for i, x in enumerate(copies) if isinstance(x, Variable) and x.requires_grad]

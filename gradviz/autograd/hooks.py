@@ -5,11 +5,15 @@ it is empty: one attribute load and one truth test per op and per backward step.
 subclasses :class:`Hook`, overrides the events it wants, and calls :func:`install` /
 :func:`uninstall` (ideally in ``try``/``finally``). Events pass live objects; a subscriber that
 keeps values must copy or summarise them at event time, because the engine may later accumulate
-into the same arrays in place.
+into the same arrays in place. :func:`paused` silences every hook for a block: gradviz's own
+checks (``gradcheck``, the per-op check) run their ops under it, so no trace records them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,14 +69,51 @@ class Hook:
         """``optimizer.step()`` is about to update parameters (``"begin"``) or has (``"end"``)."""
 
 
+#: Guards ACTIVE and the pause state below against threads installing or pausing at once.
+_lock = threading.Lock()
+#: How many :func:`paused` blocks are open (in any thread), and the hooks they hold back.
+_pauses = 0
+_held: tuple[Hook, ...] = ()
+
+
 def install(hook: Hook) -> None:
-    """Subscribe ``hook`` to engine events."""
-    global ACTIVE
-    if hook not in ACTIVE:
-        ACTIVE = (*ACTIVE, hook)
+    """Subscribe ``hook`` to engine events (from the end of any :func:`paused` block)."""
+    global ACTIVE, _held
+    with _lock:
+        if _pauses:
+            if hook not in _held:
+                _held = (*_held, hook)
+        elif hook not in ACTIVE:
+            ACTIVE = (*ACTIVE, hook)
 
 
 def uninstall(hook: Hook) -> None:
     """Unsubscribe ``hook``; unknown hooks are ignored."""
-    global ACTIVE
-    ACTIVE = tuple(h for h in ACTIVE if h is not hook)
+    global ACTIVE, _held
+    with _lock:
+        _held = tuple(h for h in _held if h is not hook)
+        ACTIVE = tuple(h for h in ACTIVE if h is not hook)
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Deliver no event inside the block: ``ACTIVE`` is empty there, and restored on exit.
+
+    For gradviz's own computations (``gradcheck``, the per-op check), which must not show up in
+    a trace of the user's run. Blocks nest, and may be open in several threads at once: the
+    hooks come back when the last one closes; hooks installed or uninstalled meanwhile take
+    effect then. ``ACTIVE`` is one tuple for the whole process (the engine's one attribute load
+    per op), so a pause silences the events of every thread while it lasts; keep it short.
+    """
+    global ACTIVE, _pauses, _held
+    with _lock:
+        if not _pauses:
+            _held, ACTIVE = ACTIVE, ()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _pauses -= 1
+            if not _pauses:
+                ACTIVE, _held = (*_held, *(h for h in ACTIVE if h not in _held)), ()

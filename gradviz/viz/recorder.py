@@ -31,7 +31,7 @@ from gradviz.viz.graph import NodeRecord, Step, ancestors
 from gradviz.viz.live import history
 from gradviz.viz.naming import ModuleNames
 from gradviz.viz.options import option_label
-from gradviz.viz.source import SourceLocator, called_by_gradviz
+from gradviz.viz.source import SourceLocator
 from gradviz.viz.stats import array_copy, array_stats, diff_norm, l2_norm
 from gradviz.viz.tracer import Event, OpCall, Pass, Trace
 
@@ -408,9 +408,6 @@ class Recorder(hooks.Hook):
                 self._end_of_step()
                 if self.closed:
                     return
-            if called_by_gradviz():  # gradcheck's own backward calls are not training steps
-                local.backward = None
-                return
             self.trace.backward_calls += 1
             index = self.trace.backward_calls
             step = self.step

@@ -6,7 +6,6 @@ pseudo-files such as ``<stdin>`` keep their name. Results per file name are cach
 the user's line costs a short walk up the stack and a dict lookup per frame.
 :meth:`SourceLocator.assignment` finds where a module attribute was assigned (``self.fc = ...``
 in the user's class), for a parameter created before tracing started.
-:func:`called_by_gradviz` tells gradviz's own ``backward`` calls (``gradcheck``) from the user's.
 """
 
 from __future__ import annotations
@@ -19,8 +18,6 @@ from types import FrameType
 from typing import Any
 
 import gradviz
-from gradviz.autograd import engine as _engine
-from gradviz.autograd import variable as _variable_module
 
 #: Folder of the gradviz package: frames of files in it are the library's, not the user's.
 PACKAGE_DIR = os.path.dirname(os.path.abspath(gradviz.__file__)) + os.sep
@@ -33,20 +30,6 @@ _CACHES: dict[str, dict[str, str]] = {}
 def is_internal(filename: str) -> bool:
     """Whether ``filename`` belongs to the gradviz package."""
     return os.path.abspath(filename).startswith(PACKAGE_DIR) if filename else False
-
-
-_ENGINE_FILES = frozenset(
-    os.path.abspath(module.__file__) for module in (_engine, _variable_module)
-)
-
-
-def called_by_gradviz() -> bool:
-    """Whether the caller's caller (the engine's ``backward``) was called by gradviz's own code
-    (``gradcheck``), not the user's."""
-    frame = sys._getframe(2)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename) in _ENGINE_FILES:
-        frame = frame.f_back
-    return frame is not None and is_internal(frame.f_code.co_filename)
 
 
 class SourceLocator:

@@ -24,11 +24,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from gradviz.autograd.ops import BUILTIN_OPS
-from gradviz.viz.diagnose import broadcast, health, nan, nograd
+from gradviz.viz.diagnose import broadcast, gradcheck, health, nan, nograd
 from gradviz.viz.diagnose.anomaly import AnomalyError, detect_anomaly
 from gradviz.viz.diagnose.context import Context, below
-from gradviz.viz.diagnose.gradcheck import check_call
 from gradviz.viz.diagnose.report import (
     Broadcast,
     Finding,
@@ -68,7 +66,6 @@ _ORDER = (
     "dead_relu",
     "update_ratio",
 )
-_BUILTIN = frozenset(BUILTIN_OPS)
 #: a pass with more op calls to check than this checks each kind of call (the op, its argument
 #: shapes and dtypes, its options) on the first REPEATS calls of that kind only
 BUDGET = 1000
@@ -179,94 +176,8 @@ def _to_check(ctx: Context) -> tuple[list[tuple[int, str]], dict[str, str]]:
 def _gradchecks(
     ctx: Context, seed: int, grad_shapes: dict[tuple[str, int], tuple[int, ...]]
 ) -> tuple[list[OpCheck], list[Finding], list[str]]:
-    g = ctx.graph
-    checks: list[OpCheck] = []
-    findings: list[Finding] = []
     todo, repeats = _to_check(ctx)
-    for position, n in todo:
-        a = g.nodes[n]
-        cls, values, needs = ctx.calls[n]
-        rng = np.random.default_rng([seed, position])
-        result = check_call(cls, values, needs, rng)
-        parents = {slot: parent for slot, parent, _ in ctx.inputs(n)}
-        names = {slot: ctx.label(parent) for slot, parent in parents.items()}
-        inputs = tuple(
-            InputCheck(
-                slot=r.slot,
-                name=names.get(r.slot),
-                analytic=r.analytic,
-                numeric=r.numeric,
-                rel_error=r.rel_error,
-                passed=r.passed,
-                summed_axes=r.summed_axes,
-            )
-            for r in result.inputs
-        )
-        for r in result.inputs:
-            if r.grad_shape is not None:
-                grad_shapes[(n, r.slot)] = tuple(r.grad_shape)
-        where = ctx.where(n)
-        custom = cls not in _BUILTIN
-        checks.append(
-            OpCheck(
-                node=n,
-                op=str(a.get("op")),
-                module=where["module"],
-                source=where["source"],
-                status=result.status,
-                rel_error=result.rel_error,
-                inputs=inputs,
-                reason=result.reason,
-                custom=custom,
-            )
-        )
-        if result.status != "failed":
-            continue
-        if not result.inputs:  # failed as a whole: its forward wrote into an input array
-            findings.append(
-                Finding(
-                    "error",
-                    "gradcheck",
-                    f"{result.reason}: it changes the caller's data and the gradient; "
-                    "write the result into a new array",
-                    label=f"ERROR: {result.reason}",
-                    **where,
-                )
-            )
-            continue
-        bad = [r for r in result.inputs if not r.passed]
-        parts = [
-            f"input {r.slot}" + (f" ({names[r.slot]})" if names.get(r.slot) else "") + f": "
-            f"{r.reason.replace('backward is ', '')}"
-            for r in bad
-        ]
-        worst = max(r.rel_error for r in bad)
-        numbers = {"rel_error": worst}
-        ratios = [r.analytic / r.numeric for r in bad if r.numeric and np.isfinite(r.analytic)]
-        if ratios:
-            numbers["ratio"] = ratios[0]
-        kind = "custom op" if custom else "built-in op"
-        first = bad[0]
-        short = first.reason.replace("backward is ", "").replace(" the numeric gradient", "")
-        who = names.get(first.slot) or f"input {first.slot}"
-        related = tuple(
-            (parents[r.slot], f"wrong gradient from {a.get('op')}: {r.reason}")
-            for r in bad
-            if r.slot in parents and g.nodes[parents[r.slot]].get("kind") != "op"
-        )
-        findings.append(
-            Finding(
-                "error",
-                "gradcheck",
-                "backward disagrees with finite differences for "
-                + "; ".join(parts)
-                + f" (rel. error {worst:.3g}; {kind})",
-                numbers=numbers,
-                label=f"gradcheck FAILED: rel. error {worst:.3g}; grad of {who}: {short}",
-                related=related,
-                **where,
-            )
-        )
+    checks, findings = gradcheck.diagnose(ctx, todo, seed, grad_shapes)
     notes = []
     if repeats:
         for n, first in repeats.items():  # the same shapes: the same axes summed back
