@@ -33,8 +33,8 @@ from pathlib import Path
 from common import deep_mlp, medium_mlp, print_results
 
 import gradviz
-from gradviz.viz.html import write_html
-from gradviz.viz.layout import layout_program
+from gradviz.viz.draw.layout import layout_program
+from gradviz.viz.page.html import write_html
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -30,8 +30,8 @@ from common import deep_mlp, print_results
 
 import gradviz
 from gradviz import nn
-from gradviz.viz.html import write_html
-from gradviz.viz.layout import layout_program
+from gradviz.viz.draw.layout import layout_program
+from gradviz.viz.page.html import write_html
 
 CHECK_TARGET = 1.0
 PAGE_TARGET = 60.0

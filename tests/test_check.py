@@ -410,7 +410,7 @@ def test_report_is_frozen_data_with_errors_first():
 
 def test_marks_reach_the_pictures():
     from gradviz.viz.diagnose import pictures_graph
-    from gradviz.viz.render import build
+    from gradviz.viz.draw.render import build
 
     tr = run_script(EXAMPLES / "buggy_layer.py")
     report = tr.check()
@@ -481,7 +481,7 @@ def test_check_does_not_touch_the_rng_or_the_arrays():
 def test_the_runner_keeps_the_pre_step_values_of_the_captured_ops(tmp_path):
     """The optimizer updates parameters in place after the backward; the captured pass's op
     calls keep the values the forward used (and the update ratio is unchanged)."""
-    from gradviz.viz.stats import array_stats
+    from gradviz.viz.capture.stats import array_stats
 
     tr = run_script(EXAMPLES / "moons.py")
     graph = tr.graph

@@ -33,7 +33,7 @@ def finding_lines(stdout: str) -> list[str]:
 
 
 def needs_layout():
-    from gradviz.viz.layout import find_layout_program
+    from gradviz.viz.draw.layout import find_layout_program
 
     if find_layout_program() is None:
         pytest.skip("no layout program (dot or graphviz-pure)")

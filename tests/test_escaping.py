@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import gradviz
-from gradviz.viz import render
-from gradviz.viz.html import write_html
+from gradviz.viz.draw import render
+from gradviz.viz.page.html import write_html
 from gradviz.viz.summary import summary
 
 OSC52 = "\x1b]52;c;Y2xpcGJvYXJk\x07"  # sets the terminal's clipboard

@@ -17,9 +17,9 @@ from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
 import gradviz
 from gradviz import nn
-from gradviz.viz import html as H
-from gradviz.viz import style
-from gradviz.viz.render import RenderError
+from gradviz.viz.draw import style
+from gradviz.viz.draw.render import RenderError
+from gradviz.viz.page import html as H
 from gradviz.viz.runner import run_script
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
-from gradviz.viz.html import write_html
+from gradviz.viz.draw.style import MARK_FILL
+from gradviz.viz.page.html import write_html
 from gradviz.viz.runner import run_script
-from gradviz.viz.style import MARK_FILL
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ import pytest
 
 import gradviz
 from gradviz import nn, optim
-from gradviz.viz import render as R
+from gradviz.viz.draw import render as R
 from gradviz.viz.runner import run_script
 from gradviz.viz.summary import summary
 

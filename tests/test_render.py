@@ -1,4 +1,4 @@
-"""viz/render.py on data, not pixels: the DOT it writes for tiny hand-made graphs.
+"""viz/draw/render.py on data, not pixels: the DOT it writes for tiny hand-made graphs.
 
 Golden DOT files live in tests/golden/. After an intended change to the drawing, regenerate
 them and review the diff::
@@ -18,10 +18,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from gradviz.viz import layout as L
-from gradviz.viz import render as R
-from gradviz.viz import style as S
-from gradviz.viz.scene import Mark, natural_key
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw import layout as L
+from gradviz.viz.draw import render as R
+from gradviz.viz.draw import style as S
+from gradviz.viz.records import text as T
+from gradviz.viz.records.text import natural_key
 
 GOLDEN = Path(__file__).parent / "golden"
 EVIL = '<script>"&{}|'
@@ -528,7 +530,7 @@ def test_render_a_live_variable_like_make_dot():
     forward = gradviz.render(loss, view="forward")
     assert "mean" in forward.source
     with pytest.raises(R.RenderError, match="Variable"):
-        R.render(42)
+        gradviz.render(42)
 
 
 def test_drawing_displays_inline_with_our_layout_program():
@@ -540,13 +542,13 @@ def test_drawing_displays_inline_with_our_layout_program():
 
 
 def test_number_formatting():
-    assert S.number(0) == "0"
-    assert S.number(0.000123) == "1.23e-04"
-    assert S.number(12.3456) == "12.3"
-    assert S.number(math.nan) == "nan"
-    assert S.number(None) == "?"
-    assert S.shape_text((3,)) == "(3,)"
-    assert S.shape_text(()) == "scalar"
+    assert T.number(0) == "0"
+    assert T.number(0.000123) == "1.23e-04"
+    assert T.number(12.3456) == "12.3"
+    assert T.number(math.nan) == "nan"
+    assert T.number(None) == "?"
+    assert T.shape_text((3,)) == "(3,)"
+    assert T.shape_text(()) == "scalar"
 
 
 def test_all_nan_loss_reads_nan_not_a_question_mark():

@@ -290,7 +290,7 @@ def test_gradviz_modules_are_never_forgotten(monkeypatch):
     import types
 
     from gradviz.viz import runner
-    from gradviz.viz.source import PACKAGE_DIR
+    from gradviz.viz.capture.source import PACKAGE_DIR
 
     root = os.path.dirname(PACKAGE_DIR.rstrip(os.sep))
     mine = types.ModuleType("gradviz._fake_lazy")

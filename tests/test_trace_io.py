@@ -10,7 +10,7 @@ import pytest
 
 import gradviz
 from gradviz import Variable, nn, optim
-from gradviz.viz.io import (
+from gradviz.viz.records.io import (
     FORMAT,
     VERSION,
     TraceFileError,
@@ -120,7 +120,7 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("gradviz.viz.io.os.replace", boom)
+    monkeypatch.setattr("gradviz.viz.draw.files.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         tr.save(path)
     assert path.read_text() == "old"
@@ -191,7 +191,7 @@ def test_binary_file_is_rejected(tmp_path):
 
 
 def test_loaded_trace_renders_like_a_live_one(monkeypatch, tmp_path):
-    import gradviz.viz.render as render_module
+    import gradviz.viz.draw.render as render_module
 
     drawn = []
     monkeypatch.setattr(

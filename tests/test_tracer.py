@@ -14,8 +14,9 @@ import gradviz
 from gradviz import Variable, nn, optim
 from gradviz.autograd import hooks
 from gradviz.nn import functional as F
-from gradviz.viz.stats import KEYS, array_stats
-from gradviz.viz.tracer import Trace, TraceError
+from gradviz.viz.capture.stats import array_stats
+from gradviz.viz.records.stats import KEYS
+from gradviz.viz.trace import Trace, TraceError
 
 HERE = os.path.relpath(__file__)
 if HERE.startswith(os.pardir):
@@ -582,7 +583,7 @@ def test_a_trace_records_once():
 
 
 def test_render_delegates_to_render_write(monkeypatch, tmp_path):
-    import gradviz.viz.render as render_module
+    import gradviz.viz.draw.render as render_module
 
     calls = []
 

@@ -25,8 +25,8 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import get_default_dtype, set_default_dtype
-from gradviz.viz.source import is_internal
-from gradviz.viz.tracer import Trace
+from gradviz.viz.capture.source import is_internal
+from gradviz.viz.trace import Trace
 
 __all__ = ["BackwardNotCalled", "RunnerError", "ScriptFailed", "StepNotReached", "run_script"]
 

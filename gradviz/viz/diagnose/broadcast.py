@@ -18,7 +18,7 @@ import numpy as np
 from gradviz.viz.diagnose.context import Context
 from gradviz.viz.diagnose.gradcheck import summed_axes
 from gradviz.viz.diagnose.report import Broadcast, Finding
-from gradviz.viz.style import shape_text
+from gradviz.viz.records.text import shape_text
 
 #: built-in ops that broadcast their array arguments against each other
 BROADCASTING = frozenset(

@@ -4,7 +4,7 @@ A :class:`Report` holds :class:`Finding`\\ s (errors first, then warnings, each 
 and the tables behind them: one :class:`OpCheck` per op gradient-checked, one
 :class:`ParamHealth` per parameter, one :class:`LayerHealth` per layer, one :class:`ReluHealth`
 per ReLU and one :class:`Broadcast` per broadcast input. :meth:`Report.marks` turns it into the
-per-node marks :func:`gradviz.viz.render.build` draws.
+per-node marks :func:`gradviz.viz.draw.render.build` draws.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from gradviz.viz.scene import Mark
-from gradviz.viz.style import number, shape_text
+from gradviz.viz.records.text import number, shape_text
 
 __all__ = [
     "Broadcast",
@@ -34,6 +33,23 @@ SEVERITIES = ("error", "warning")
 
 def _frozen(numbers: Mapping[str, float] | None) -> Mapping[str, float]:
     return MappingProxyType(dict(numbers or {}))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Something a check found about a node, drawn on it
+    (``gradviz.viz.draw.render.build(..., marks=...)``).
+
+    ``level``: ``"error"`` (red: a failed gradient check, an accidental broadcast),
+    ``"birth"`` (where a NaN/Inf was born: red border), ``"contaminated"`` (carries a NaN/Inf
+    from a birth: shaded), ``"warning"`` (orange border: no gradient, dead ReLU), ``"ok"`` or
+    ``"note"`` (a line of text only). ``text`` is added to the node's label; ``views`` says in
+    which pictures.
+    """
+
+    level: str
+    text: str = ""
+    views: tuple[str, ...] = ("forward", "backward")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 ``write_html(trace, "step.html")`` (also ``Trace.render("html", path)`` and
 ``gradviz render SCRIPT --format html``) writes a page that opens from disk in any browser, with
 no network at view time: the forward and backward graphs laid out by Graphviz (the SVG of
-:func:`gradviz.viz.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
+:func:`gradviz.viz.draw.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
 (``gradviz/viz/page/page.js`` and ``page.css``, inlined). The viewer pans and zooms, shows a
 node's statistics and histograms on click, replays backward step by step, searches, lists
 what ``trace.check()`` found (the pictures mark it as ``gradviz check``'s do) and expands
@@ -37,13 +37,15 @@ from xml.etree import ElementTree
 import networkx as nx
 import numpy as np
 
-import gradviz
-from gradviz.viz import style
+from gradviz._version import __version__
 from gradviz.viz.diagnose import Finding, pictures_graph
-from gradviz.viz.files import atomic_write
-from gradviz.viz.layout import run_layout
-from gradviz.viz.render import DEFAULT_MAX_NODES, RenderError, build
-from gradviz.viz.scene import Mark, Scene, natural_key
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw import style
+from gradviz.viz.draw.files import atomic_write
+from gradviz.viz.draw.layout import run_layout
+from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, build
+from gradviz.viz.draw.scene import Scene
+from gradviz.viz.records.text import natural_key
 
 __all__ = ["HtmlPage", "page_data", "page_html", "write_html"]
 
@@ -318,7 +320,7 @@ def page_data(
     data = {
         "format": "gradviz-page",
         "version": 1,
-        "gradviz": gradviz.__version__,
+        "gradviz": __version__,
         "script": script,
         "pass": graph.graph.get("pass"),
         "root": None if root is None else str(root),

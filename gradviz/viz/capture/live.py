@@ -1,7 +1,7 @@
 """The graph behind a live Variable, for ``gradviz.render(loss)`` (torchviz's ``make_dot``).
 
 Walks ``.parents`` from the Variable (iteratively: deep graphs do not hit the recursion limit)
-into the pinned graph schema that :mod:`gradviz.viz.render` draws. No trace is needed, so there
+into the pinned graph schema that :mod:`gradviz.viz.draw.render` draws. No trace is needed, so there
 are no module paths, source lines or backward steps; leaves (and Variables that called
 ``retain_grad()``) show the gradient they hold, other nodes have no ``grad`` attribute, which
 the renderer reads as "not recorded" rather than "not computed".
@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.stats import array_stats
+from gradviz.viz.capture.stats import array_stats
 
 __all__ = ["graph_from_variable", "history"]
 

@@ -1,13 +1,14 @@
-"""The tracer's engine subscriber: turns engine events into plain records behind a ``Trace``.
+"""The tracer's engine subscriber: turns engine events into plain records behind a trace.
 
-:class:`Recorder` is the :class:`gradviz.autograd.hooks.Hook` a :class:`~gradviz.viz.tracer.Trace`
-installs. Per op it keeps a :class:`~gradviz.viz.graph.NodeRecord` (statistics computed at event
-time: the engine may later change the same arrays in place), per backward step a
-:class:`~gradviz.viz.graph.Step`, per optimizer step the update of each parameter; when a kept
-backward pass ends it adds a :class:`~gradviz.viz.tracer.Pass` to the trace, whose graph is built
-from the records on first access. Records of Variables that were garbage collected, and of
-everything they were computed from that nothing alive depends on, are dropped after each backward
-pass, so a long traced run keeps only what a later graph can still need.
+:class:`Recorder` is the :class:`gradviz.autograd.hooks.Hook` a
+:class:`~gradviz.viz.capture.tracer.Capture` installs. Per op it keeps a
+:class:`~gradviz.viz.records.schema.NodeRecord` (statistics computed at event time: the engine
+may later change the same arrays in place), per backward step a
+:class:`~gradviz.viz.records.schema.Step`, per optimizer step the update of each parameter; when
+a kept backward pass ends it adds a :class:`~gradviz.viz.records.schema.Pass` to the trace, whose
+graph is built from the records on first access. Records of Variables that were garbage
+collected, and of everything they were computed from that nothing alive depends on, are dropped
+after each backward pass, so a long traced run keeps only what a later graph can still need.
 
 ``op`` runs once per op while tracing: keep it cheap (``bench/trace_overhead.py``).
 """
@@ -19,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -27,13 +28,16 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
-from gradviz.viz.graph import NodeRecord, Step, ancestors
-from gradviz.viz.live import history
-from gradviz.viz.naming import ModuleNames
-from gradviz.viz.options import option_label
-from gradviz.viz.source import SourceLocator, called_by_gradviz
-from gradviz.viz.stats import array_copy, array_stats, diff_norm, l2_norm
-from gradviz.viz.tracer import Event, OpCall, Pass, Trace
+from gradviz.viz.capture.live import history
+from gradviz.viz.capture.naming import ModuleNames
+from gradviz.viz.capture.options import option_label
+from gradviz.viz.capture.source import SourceLocator, called_by_gradviz
+from gradviz.viz.capture.stats import array_copy, array_stats, diff_norm, l2_norm
+from gradviz.viz.records.graph import ancestors
+from gradviz.viz.records.schema import Event, NodeRecord, OpCall, Pass, Step
+
+if TYPE_CHECKING:  # the capture that installs this recorder (it imports this module)
+    from gradviz.viz.capture.tracer import Capture
 
 _DTYPE_NAMES: dict[np.dtype, str] = {}
 
@@ -72,7 +76,7 @@ class _ThreadState(threading.local):
 
 
 class Recorder(hooks.Hook):
-    """Implements the engine hooks and keeps the records behind a :class:`Trace`.
+    """Implements the engine hooks and keeps the records behind a :class:`Capture`.
 
     Threads may share a trace: every event handler runs under one lock, and what a thread is in
     the middle of (its module stack, backward pass, optimizer step) is per thread.
@@ -80,7 +84,7 @@ class Recorder(hooks.Hook):
 
     def __init__(
         self,
-        trace: Trace,
+        trace: Capture,
         step: int | None,
         base_dir: str | os.PathLike[str] | None,
         on_capture: Callable[[], None] | None,

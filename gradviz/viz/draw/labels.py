@@ -1,7 +1,7 @@
-"""The HTML-like labels of :mod:`gradviz.viz.render`: node and module tables, and the legend.
+"""The HTML-like labels of :mod:`gradviz.viz.draw.render`: node and module tables, and the legend.
 
-:mod:`gradviz.viz.render` assembles the graph (clusters, edges, the legend cluster) and owns the
-visual vocabulary's documentation; this module builds the label tables and node attributes it
+:mod:`gradviz.viz.draw.render` assembles the graph (clusters, edges, the legend cluster) and owns
+the visual vocabulary's documentation; this module builds the label tables and node attributes it
 places. Every string that comes from user code goes through :func:`html_text` (HTML-escaped,
 control characters dropped, long strings shortened) or :func:`attr_text` (a plain DOT
 attribute, for tooltips) before it reaches a label.
@@ -16,8 +16,9 @@ from typing import Any
 
 import graphviz
 
-from gradviz.viz.scene import Group, Mark, Scene, natural_key
-from gradviz.viz.style import (
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw.scene import Group, Scene
+from gradviz.viz.draw.style import (
     BADGE,
     COLLAPSED_FILL,
     CONTAMINATED_FILL,
@@ -37,14 +38,13 @@ from gradviz.viz.style import (
     WARN_LINE,
     bad_text,
     clean,
-    grad_norm,
-    is_bad,
-    number,
-    shape_text,
     stats_text,
     update_text,
     value_summary,
 )
+from gradviz.viz.records.stats import is_bad
+from gradviz.viz.records.stats import norm as grad_norm
+from gradviz.viz.records.text import natural_key, number, shape_text
 
 __all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class"]
 

@@ -1,5 +1,5 @@
 """Graph -> DOT -> SVG/PNG: the only place in gradviz that writes DOT (with its label helper,
-:mod:`gradviz.viz.labels`).
+:mod:`gradviz.viz.draw.labels`).
 
 Visual vocabulary (shown in every picture as a legend; close to torchviz's colours):
 
@@ -32,11 +32,11 @@ detached from (in the backward view too: the layers a detach cut off stay in the
 without a gradient). The legend lists what a picture uses.
 
 This module assembles the picture (module clusters, edges, the legend, the note about
-collapsed modules) and holds the public API (:func:`build`, :func:`write`, :func:`render`);
-the label tables it places on nodes, module boxes and the legend are built in
-:mod:`gradviz.viz.labels`, which escapes every string that comes from user code
-(:func:`~gradviz.viz.labels.html_text`, :func:`~gradviz.viz.labels.attr_text`: HTML-escaped,
-control characters dropped, long strings shortened), so names such as ``<lambda>`` or
+collapsed modules) and holds the drawing API (:func:`build`, :func:`write`;
+``gradviz.render`` is :func:`gradviz.viz.trace.render`); the label tables it places on nodes,
+module boxes and the legend are built in :mod:`gradviz.viz.draw.labels`, which escapes every
+string that comes from user code (``html_text``, ``attr_text``: HTML-escaped, control
+characters dropped, long strings shortened), so names such as ``<lambda>`` or
 ``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
 The DOT is deterministic: nodes in id order, clusters numbered in order of first use, no
 absolute paths, so golden files can be compared.
@@ -59,18 +59,19 @@ import graphviz
 import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.files import atomic_write
-from gradviz.viz.labels import Labels, attr_text, html_text, legend_label, path_and_class
-from gradviz.viz.layout import (
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw.files import atomic_write
+from gradviz.viz.draw.labels import Labels, attr_text, html_text, legend_label, path_and_class
+from gradviz.viz.draw.layout import (
     Drawing,
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
     run_layout,
 )
-from gradviz.viz.live import graph_from_variable
-from gradviz.viz.scene import Group, Mark, Scene, natural_key
-from gradviz.viz.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
+from gradviz.viz.draw.scene import Group, Scene
+from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
+from gradviz.viz.records.text import natural_key
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -83,7 +84,6 @@ __all__ = [
     "Rendered",
     "build",
     "layout_program",
-    "render",
     "write",
 ]
 
@@ -494,26 +494,3 @@ def write(
         nodes=drawing.node_count,
         note=drawing.note,
     )
-
-
-# ------------------------------------------------------------------------------ live Variables
-def render(
-    obj: Any,
-    view: str = "backward",
-    depth: int | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> Drawing:
-    """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
-    Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
-    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
-    if isinstance(obj, nx.DiGraph):
-        graph = obj
-    elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
-        graph = obj.graph
-    elif hasattr(obj, "parents") and hasattr(obj, "data"):
-        graph = graph_from_variable(obj, params)
-    else:
-        raise RenderError(
-            f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
-        )
-    return build(graph, view, depth=depth)

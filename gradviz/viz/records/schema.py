@@ -1,0 +1,176 @@
+"""THE schema of a trace, once: node, edge and graph attributes, and the plain records a trace is
+made of (a recorded node, a backward step, a pass, an event, an op call).
+
+The capture stage makes these records, :mod:`gradviz.viz.records.graph` builds the pinned
+``networkx`` graph from them, :mod:`gradviz.viz.records.io` converts them to and from JSON, and the
+diagnoses and views read them. docs/trace-schema.md describes the same schema for users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from gradviz.viz.records.stats import Stats
+
+#: Every node carries exactly these attributes (``array``/``grad_array`` are None unless the
+#: trace copied arrays).
+NODE_ATTRS = (
+    "kind",
+    "op",
+    "name",
+    "shape",
+    "dtype",
+    "requires_grad",
+    "module",
+    "source",
+    "value",
+    "grad",
+    "step",
+    "accumulated",
+    "update",
+    "args",
+    "detached_from",
+    "array",
+    "grad_array",
+)
+#: Graph-level attributes.
+GRAPH_ATTRS = ("root", "modules", "pass", "script")
+#: Edge attributes: ``arg`` is the first argument slot the parent fills in the child's op call,
+#: ``slots`` all of them (``x * x`` is one edge with slots ``(0, 1)``).
+EDGE_ATTRS = ("arg", "slots")
+
+KINDS = ("input", "param", "op")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """One recorded Variable (or constant ndarray operand) and how it was made.
+
+    ``module`` is the path relative to top-level module number ``root`` (-1: outside any
+    module); the full dotted path is resolved when a graph is built, once every top-level
+    module is known. ``parents`` are ``(node id, argument slot)`` pairs in argument order.
+    ``var`` is the Variable's engine id (None for a constant ndarray).
+    """
+
+    id: str
+    seq: int
+    kind: str
+    op: str | None
+    name: str | None
+    shape: tuple[int, ...]
+    dtype: str
+    requires_grad: bool
+    root: int
+    module: str
+    source: str | None
+    value: Stats | None
+    parents: tuple[tuple[str, int], ...] = ()
+    args: tuple[str, ...] = ()
+    var: int | None = None
+    array: Any = None
+    detached_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One backward step: the ``index``-th (1-based) node whose gradient was complete, the
+    statistics of that gradient, and whether it was summed from several consumers (fan-in)."""
+
+    index: int
+    node: str
+    grad: Stats | None
+    accumulated: bool
+
+
+#: At most this many events are kept (the most recent ones).
+MAX_EVENTS = 10_000
+
+#: What an op was called with, kept for the diagnoses of the latest pass: the Function class,
+#: the arguments as given with each Variable replaced by its array (no copy: only the optimizer
+#: writes arrays in place, and the tracer swaps in the pre-step copy it takes anyway), and
+#: ``needs_input_grad``.
+OpCall = tuple[type, tuple[Any, ...], tuple[bool, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that explains a gradient later: a ``detach()`` call, grad mode switched off
+    (``no_grad_enter``) or back on (``no_grad_exit``), an unrecorded in-place write
+    (``inplace``: ``w -= lr * w.grad`` under ``no_grad``).
+
+    ``source`` is the user's line; ``after`` the id of the last node recorded before the event
+    (None at the start); for ``detach``, ``node`` is the Variable detached and ``result`` the
+    new leaf; for ``inplace``, ``node`` is the Variable written, ``op`` the method
+    (``"sub_"``) and ``version`` its version after the write.
+    """
+
+    kind: str
+    source: str | None
+    after: str | None = None
+    node: str | None = None
+    result: str | None = None
+    op: str | None = None
+    version: int | None = None
+
+
+class Pass:
+    """One backward call: ``index`` (1-based count of backward calls in the trace), ``graph``
+    (the loss and everything it was computed from) and ``steps`` (the backward steps).
+
+    A live pass builds its graph from the records on first access, so tracing a long run only
+    pays for the graphs someone looks at.
+    """
+
+    def __init__(
+        self,
+        index: int,
+        graph: nx.DiGraph | None = None,
+        steps: list[Step] | None = None,
+        *,
+        build: Callable[[], nx.DiGraph] | None = None,
+        nodes: frozenset[str] | None = None,
+    ) -> None:
+        self.index = index
+        self.steps: list[Step] = list(steps or [])
+        self._graph = graph
+        self._build = build
+        self._nodes = nodes
+        self._updates: dict[str, dict[str, float]] = {}
+        # For the diagnoses (tr.check()), kept for the latest live pass only: each op's
+        # (Function class, arguments with Variables replaced by their arrays, needs_input_grad),
+        # a builder of the graph of every record alive at this backward (what a parameter cut
+        # off from the loss still computed), and the model's parameters as
+        # (name, node id or None, requires_grad).
+        self.calls: dict[str, OpCall] | None = None
+        self.context: Callable[[], nx.DiGraph] | None = None
+        self.params: Callable[[], list[tuple[str, str | None, bool]]] | None = None
+        #: the class name of the optimizer whose step followed this pass (None: no step seen)
+        self.optimizer: str | None = None
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        if self._graph is None:
+            self._graph = self._build() if self._build is not None else nx.DiGraph()
+            self._build = None
+            for nid, update in self._updates.items():
+                self._graph.nodes[nid]["update"] = update
+        return self._graph
+
+    def __contains__(self, node: str) -> bool:
+        if self._graph is None and self._nodes is not None:
+            return node in self._nodes
+        return node in self.graph
+
+    def set_update(self, node: str, update: dict[str, float]) -> None:
+        """Attach an optimizer update (``{"norm", "ratio"}``) to parameter ``node``."""
+        self._updates[node] = update
+        if self._graph is not None:
+            self._graph.nodes[node]["update"] = update
+
+    def __repr__(self) -> str:
+        nodes = self.graph.number_of_nodes()
+        return f"Pass(index={self.index}, nodes={nodes}, steps={len(self.steps)})"
