@@ -42,6 +42,7 @@ from gradviz.viz.draw.style import (
     update_text,
     value_summary,
 )
+from gradviz.viz.records.schema import NodeView, node_view
 from gradviz.viz.records.stats import is_bad
 from gradviz.viz.records.stats import norm as grad_norm
 from gradviz.viz.records.text import natural_key, number, shape_text
@@ -154,10 +155,10 @@ class Labels:
 
     def node(self, n: Any) -> dict[str, str]:
         """The attributes of graph node ``n`` drawn on its own."""
-        a = self.graph.nodes[n]
-        kind = a.get("kind") or ("op" if a.get("op") else "input")
+        a = node_view(self.graph, n)
+        kind = a.kind
         is_root = n == self.scene.root
-        dimmed = not a.get("requires_grad", True) and (self.backward or kind != "input")
+        dimmed = not a.requires_grad and (self.backward or kind != "input")
         title = _node_title(a, kind)
         lines: list[str] = []
         attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
@@ -170,28 +171,28 @@ class Labels:
         if is_root:
             fill = LOSS_FILL
             attrs["penwidth"] = "2"
-        lines.append(f"{shape_text(a.get('shape'))} {html_text(a.get('dtype') or '', 16)}".strip())
+        lines.append(f"{shape_text(a.shape)} {html_text(a.dtype or '', 16)}".strip())
         lines.extend(_inplace_lines(a))
         if not self.backward:
-            summary = value_summary(a.get("value"), a.get("shape"), a.get("dtype"))
+            summary = value_summary(a.value, a.shape, a.dtype)
             if summary:
                 lines.append(summary)
-            if is_bad(a.get("value")):
-                lines.append(_bad_line(a.get("value")))
+            if is_bad(a.value):
+                lines.append(_bad_line(a.value))
                 attrs.update(color=NAN_LINE, penwidth="2")
         else:
-            step = a.get("step")
+            step = a.step
             if step is not None:
                 badge = self.badge(step)
-            grad = a.get("grad", _UNKNOWN)
+            grad = a.grad if a.grad_recorded else _UNKNOWN
             if kind == "param":
                 header_bg = PARAM_FILL
             if is_root:
                 header_bg = LOSS_FILL
-                summary = value_summary(a.get("value"), a.get("shape"))
+                summary = value_summary(a.value, a.shape)
                 lines.append(summary.replace("value", "loss", 1))
-                if is_bad(a.get("value")):
-                    lines.append(_bad_line(a.get("value")))
+                if is_bad(a.value):
+                    lines.append(_bad_line(a.value))
                     attrs["color"] = NAN_LINE
             if grad is _UNKNOWN:
                 fill = fill if is_root else "white"
@@ -200,7 +201,7 @@ class Labels:
                 attrs.update(color=NAN_LINE, penwidth="2")
                 lines.append(f"<b>grad has {bad_text(grad)}</b>")
             elif grad is None:
-                if a.get("requires_grad", True):
+                if a.requires_grad:
                     fill = "white"
                     attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
                     lines.append("no grad (not computed)")
@@ -213,10 +214,10 @@ class Labels:
                     if not is_root:
                         fill, font = self._fill_for(norm)
                     lines.append(f"|grad| {number(norm)}")
-                if a.get("accumulated"):
+                if a.accumulated:
                     fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
                     lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
-            update = a.get("update")
+            update = a.update
             if kind == "param" and update:
                 lines.append(update_text(update))
         if dimmed:
@@ -311,20 +312,19 @@ class Labels:
             f'<tr><td><font color="white"><b>#{int(step)}</b></font></td></tr></table></td>'
         )
 
-    def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
+    def _tooltip(self, n: Any, a: NodeView, kind: str) -> str:
         bits = [f"{clean(n)}: {kind}"]
-        if a.get("op"):
-            bits.append(f"op {a.get('op')}")
-        if a.get("name"):
-            bits.append(f"name {a.get('name')}")
-        if a.get("module"):
-            bits.append(f"module {a.get('module')}")
-        if a.get("source"):
-            bits.append(f"at {a.get('source')}")
-        bits.append(f"value: {stats_text(a.get('value'), a.get('dtype'))}")
+        if a.op:
+            bits.append(f"op {a.op}")
+        if a.name:
+            bits.append(f"name {a.name}")
+        if a.module:
+            bits.append(f"module {a.module}")
+        if a.source:
+            bits.append(f"at {a.source}")
+        bits.append(f"value: {stats_text(a.value, a.dtype)}")
         if self.backward:
-            grad = a.get("grad", _UNKNOWN)
-            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else stats_text(grad)))
+            bits.append("grad: " + (stats_text(a.grad) if a.grad_recorded else "not recorded"))
         return " | ".join(bits)
 
 
@@ -338,19 +338,19 @@ def _bad_line(stats: Mapping[str, Any] | None) -> str:
     return f'<font color="{NAN_LINE}"><b>{bad_text(stats)}</b></font>'
 
 
-def _inplace_lines(a: dict[str, Any]) -> list[str]:
+def _inplace_lines(a: NodeView) -> list[str]:
     """``in-place · v2`` under a recorded in-place write (an op named ``Add_``), else nothing."""
     return [
         "<i>" + arg.replace(", version ", " · v") + "</i>"
-        for arg in a.get("args") or ()
+        for arg in a.args
         if arg.startswith("in-place, version ")
     ]
 
 
-def _node_title(a: Mapping[str, Any], kind: str) -> str:
-    name = a.get("name")
+def _node_title(a: NodeView, kind: str) -> str:
+    name = a.name
     if kind == "op":
-        op = f"<b>{html_text(a.get('op') or '?', 32)}</b>"
+        op = f"<b>{html_text(a.op or '?', 32)}</b>"
         return f"{html_text(name, 32)} = {op}" if name else op
     if kind == "param":
         return f"<b>{html_text(name or 'parameter')}</b>"

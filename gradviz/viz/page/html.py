@@ -45,6 +45,7 @@ from gradviz.viz.draw.files import atomic_write
 from gradviz.viz.draw.layout import run_layout
 from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, build
 from gradviz.viz.draw.scene import Scene
+from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.text import natural_key
 
 __all__ = ["HtmlPage", "page_data", "page_html", "write_html"]
@@ -160,25 +161,24 @@ def _histogram(array: Any) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------------------ data
 def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
-    a = graph.nodes[n]
-    shape = a.get("shape")
+    a = node_view(graph, n)
     entry: dict[str, Any] = {
         "id": str(n),
-        "kind": a.get("kind") or ("op" if a.get("op") else "input"),
-        "op": a.get("op"),
-        "name": a.get("name"),
-        "shape": list(shape) if shape is not None else None,
-        "dtype": a.get("dtype"),
-        "rg": bool(a.get("requires_grad", True)),
-        "module": a.get("module") or "",
-        "source": a.get("source"),
-        "value": a.get("value"),
-        "grad": a.get("grad"),
-        "step": a.get("step"),
-        "acc": bool(a.get("accumulated")),
-        "update": a.get("update"),
-        "args": list(a.get("args") or ()),
-        "detached": a.get("detached_from"),
+        "kind": a.kind,
+        "op": a.op,
+        "name": a.name,
+        "shape": list(a.shape) if a.shape is not None else None,
+        "dtype": a.dtype,
+        "rg": bool(a.requires_grad),
+        "module": a.module,
+        "source": a.source,
+        "value": a.value,
+        "grad": a.grad,
+        "step": a.step,
+        "acc": a.accumulated,
+        "update": a.update,
+        "args": list(a.args),
+        "detached": a.detached_from,
         "parents": [
             str(p)
             for p in sorted(
@@ -186,8 +186,8 @@ def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
                 key=lambda p: (_slot(graph.edges[p, n].get("arg")), natural_key(p)),
             )
         ],
-        "hv": _histogram(a.get("array")),
-        "hg": _histogram(a.get("grad_array")),
+        "hv": _histogram(a.array),
+        "hg": _histogram(a.grad_array),
     }
     # drop what is empty: the page treats a missing key as None
     return {k: v for k, v in entry.items() if v not in (None, [], "") or k in ("id", "kind")}

@@ -12,7 +12,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.records.schema import NodeRecord, Step
+from gradviz.viz.records.schema import NodeRecord, Step, add_edge, node_attrs
 
 
 def ancestors(records: Mapping[str, NodeRecord], root: str) -> list[NodeRecord]:
@@ -84,32 +84,29 @@ def build_graph(
         step = by_node.get(nid)
         graph.add_node(
             nid,
-            kind=record.kind,
-            op=record.op,
-            name=name,
-            shape=record.shape,
-            dtype=record.dtype,
-            requires_grad=record.requires_grad,
-            module=module,
-            source=record.source,
-            value=record.value,
-            grad=None if step is None else step.grad,
-            step=None if step is None else step.index,
-            accumulated=False if step is None else step.accumulated,
-            update=None,
-            args=record.args,
-            detached_from=record.detached_from,
-            array=record.array,
-            grad_array=grad_arrays.get(nid),
+            **node_attrs(
+                kind=record.kind,
+                op=record.op,
+                name=name,
+                shape=record.shape,
+                dtype=record.dtype,
+                requires_grad=record.requires_grad,
+                module=module,
+                source=record.source,
+                value=record.value,
+                grad=None if step is None else step.grad,
+                step=None if step is None else step.index,
+                accumulated=False if step is None else step.accumulated,
+                args=record.args,
+                detached_from=record.detached_from,
+                array=record.array,
+                grad_array=grad_arrays.get(nid),
+            ),
         )
         for parent, slot in record.parents:
             if parent not in graph:
                 continue
-            edge = graph.get_edge_data(parent, nid)
-            if edge is None:
-                graph.add_edge(parent, nid, arg=slot, slots=(slot,))
-            else:
-                edge["slots"] = (*edge["slots"], slot)
+            add_edge(graph, parent, nid, slot)
     return graph
 
 

@@ -32,6 +32,8 @@ from gradviz.viz.records.schema import (
     Event,
     Pass,
     Step,
+    node_attrs,
+    node_view,
 )
 from gradviz.viz.records.stats import KEYS
 
@@ -98,10 +100,11 @@ class SavedTrace:
 def graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
     """A trace graph as JSON-ready data: graph attributes, nodes in order, edges in order."""
     nodes = []
-    for nid, attrs in graph.nodes(data=True):
+    for nid in graph.nodes:
+        view = node_view(graph, nid)
         entry: dict[str, Any] = {"id": nid}
         for key in NODE_ATTRS:
-            value = attrs.get(key)
+            value = getattr(view, key)
             entry[key] = list(value) if key in ("shape", "args") and value is not None else value
         nodes.append(entry)
     edges = [
@@ -307,7 +310,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
         attrs_out["args"] = tuple(args)
         attrs_out["value"] = _stats(node["value"], f"{at}.value")
         attrs_out["grad"] = _stats(node["grad"], f"{at}.grad")
-        graph.add_node(nid, **attrs_out)
+        graph.add_node(nid, **node_attrs(**attrs_out))
     for index, edge in enumerate(_get(data, "edges", list, where)):
         at = f"{where}.edges[{index}]"
         _check(isinstance(edge, dict), f"{at} must be an object")

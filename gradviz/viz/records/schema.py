@@ -16,27 +16,116 @@ import networkx as nx
 
 from gradviz.viz.records.stats import Stats
 
-#: Every node carries exactly these attributes (``array``/``grad_array`` are None unless the
-#: trace copied arrays).
-NODE_ATTRS = (
-    "kind",
-    "op",
-    "name",
-    "shape",
-    "dtype",
-    "requires_grad",
-    "module",
-    "source",
-    "value",
-    "grad",
-    "step",
-    "accumulated",
-    "update",
-    "args",
-    "detached_from",
-    "array",
-    "grad_array",
-)
+_TEXT = (str, type(None))
+#: ``ndarray.tolist()``: nested lists, or a number for a 0-d array
+_ARRAY = (list, float, int, bool, complex, type(None))
+#: Every node carries exactly these attributes, with values of these types, and this default
+#: when a route has nothing to say (``array``/``grad_array`` are None unless the trace copied
+#: arrays). docs/trace-schema.md describes each.
+NODE_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
+    "kind": ((str,), "op"),
+    "op": (_TEXT, None),
+    "name": (_TEXT, None),
+    "shape": ((tuple,), ()),
+    "dtype": (_TEXT, None),
+    "requires_grad": ((bool,), True),
+    "module": ((str,), ""),
+    "source": (_TEXT, None),
+    "value": ((dict, type(None)), None),
+    "grad": ((dict, type(None)), None),
+    "step": ((int, type(None)), None),
+    "accumulated": ((bool,), False),
+    "update": ((dict, type(None)), None),
+    "args": ((tuple,), ()),
+    "detached_from": (_TEXT, None),
+    "array": (_ARRAY, None),
+    "grad_array": (_ARRAY, None),
+}
+NODE_ATTRS = tuple(NODE_SCHEMA)
+
+
+def add_edge(graph: nx.DiGraph, parent: Any, child: Any, slot: int) -> None:
+    """Record that ``parent`` fills argument ``slot`` of ``child``'s op call: one edge per pair,
+    ``arg`` the first slot, ``slots`` all of them in order (``x * x``: slots ``(0, 1)``)."""
+    edge = graph.get_edge_data(parent, child)
+    if edge is None:
+        graph.add_edge(parent, child, arg=slot, slots=(slot,))
+    else:
+        edge["slots"] = (*edge["slots"], slot)
+
+
+#: A graph attribute of live graphs only (``gradviz.render(loss)``, never saved): the nodes
+#: whose gradient was not recorded (a Variable computed from others keeps no ``.grad`` unless it
+#: called ``retain_grad()``). Their ``grad`` is None, drawn as "not recorded", not "no grad".
+GRAD_NOT_RECORDED = "grad_not_recorded"
+
+
+def node_attrs(**given: Any) -> dict[str, Any]:
+    """The attributes of a new graph node: every schema attribute, in schema order, the default
+    for those not ``given``. Every route that makes graph nodes (the graph build, live graphs, a
+    loaded trace) goes through here."""
+    unknown = set(given).difference(NODE_SCHEMA)
+    if unknown:
+        raise TypeError(f"not node attributes of the trace schema: {sorted(unknown)}")
+    return {key: given.get(key, default) for key, (_, default) in NODE_SCHEMA.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """A graph node as the readers (JSON writer, pictures, page) see it: every schema attribute
+    with the defaults applied (graphs made by hand may leave attributes out), and whether its
+    gradient was recorded at all (``grad_recorded``: False for a live graph's interior nodes
+    and for a node without a ``grad`` attribute)."""
+
+    id: Any
+    kind: str
+    op: str | None
+    name: str | None
+    shape: tuple[int, ...] | None
+    dtype: str | None
+    requires_grad: bool
+    module: str
+    source: str | None
+    value: Stats | None
+    grad: Stats | None
+    step: int | None
+    accumulated: bool
+    update: dict[str, float] | None
+    args: tuple[str, ...]
+    detached_from: str | None
+    array: Any
+    grad_array: Any
+    grad_recorded: bool
+
+
+def node_view(graph: nx.DiGraph, node: Any) -> NodeView:
+    """Node ``node`` of ``graph`` with the schema's defaults applied, once."""
+    a = graph.nodes[node]
+    op = a.get("op")
+    get = a.get
+    return NodeView(
+        id=node,
+        kind=get("kind") or ("op" if op else "input"),
+        op=op,
+        name=get("name"),
+        shape=get("shape"),
+        dtype=get("dtype"),
+        requires_grad=get("requires_grad", True),
+        module=get("module") or "",
+        source=get("source"),
+        value=get("value"),
+        grad=get("grad"),
+        step=get("step"),
+        accumulated=bool(get("accumulated")),
+        update=get("update"),
+        args=tuple(get("args") or ()),
+        detached_from=get("detached_from"),
+        array=get("array"),
+        grad_array=get("grad_array"),
+        grad_recorded="grad" in a and node not in graph.graph.get(GRAD_NOT_RECORDED, ()),
+    )
+
+
 #: Graph-level attributes.
 GRAPH_ATTRS = ("root", "modules", "pass", "script")
 #: Edge attributes: ``arg`` is the first argument slot the parent fills in the child's op call,
