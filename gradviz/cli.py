@@ -81,11 +81,14 @@ def cli() -> None:
 
 
 def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value == 0 or value < -1:
+    from gradviz.viz.capture.policy import check_step
+
+    try:
+        return check_step(value)
+    except ValueError:
         raise click.BadParameter(
             "must be 1 or more (the N-th call of backward), or -1 for the last one", ctx, param
-        )
-    return value
+        ) from None
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -31,6 +31,7 @@ from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.live import history
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
+from gradviz.viz.capture.policy import Policy
 from gradviz.viz.capture.source import SourceLocator, called_by_gradviz
 from gradviz.viz.capture.stats import array_copy, array_stats, diff_norm, l2_norm
 from gradviz.viz.records.graph import ancestors
@@ -85,13 +86,11 @@ class Recorder(hooks.Hook):
     def __init__(
         self,
         trace: Capture,
-        step: int | None,
+        policy: Policy,
         base_dir: str | os.PathLike[str] | None,
-        on_capture: Callable[[], None] | None,
     ) -> None:
         self.trace = trace
-        self.step = step
-        self.on_capture = on_capture
+        self.policy = policy
         self._source = SourceLocator(base_dir)
         self.locate = self._source.locate
         self.arrays = trace.arrays
@@ -109,8 +108,6 @@ class Recorder(hooks.Hook):
         self.lock = threading.RLock()
         self.states: list[_ThreadState] = []  # every thread's, for finish()
         self.local = _ThreadState(self.states)
-        self.awaiting_capture = False
-        self.closed = False
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
 
@@ -133,19 +130,17 @@ class Recorder(hooks.Hook):
         return self._builder(records)()
 
     def _capture_complete(self) -> None:
-        """The kept pass and what followed it are recorded: stop recording, tell the runner."""
-        self.awaiting_capture = False
+        """The kept pass and what followed it are recorded: stop recording, tell the policy."""
         self.local.after_backward = False
         self.local.pending = None
-        self.closed = True
+        self.policy.close()
         hooks.uninstall(self)
-        if self.on_capture is not None:
-            self.on_capture()
+        self.policy.captured()
 
     def _end_of_step(self) -> None:
         self.local.after_backward = False
         self.local.pending = None
-        if self.awaiting_capture:
+        if self.policy.awaiting:
             self._capture_complete()
 
     # ----------------------------------------------------------------------------- records
@@ -344,17 +339,12 @@ class Recorder(hooks.Hook):
             nid = self._op_record(
                 output, type(node).__name__, parents, args, source, self._module()
             )
-            if output.requires_grad and self._keeps_calls():
+            if output.requires_grad and self.policy.keeps_calls(self.trace.backward_calls):
                 self.calls[nid] = (
                     type(node),
                     tuple(a.data if isinstance(a, Variable) else a for a in inputs),
                     node.needs_input_grad,
                 )
-
-    def _keeps_calls(self) -> bool:
-        """Whether this op may belong to a pass that is kept (the runner keeps one)."""
-        step = self.step
-        return step is None or step < 0 or self.trace.backward_calls >= step - 1
 
     def detach(self, source: Variable, result: Variable) -> None:
         with self.lock:
@@ -406,19 +396,18 @@ class Recorder(hooks.Hook):
     def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
         local = self.local
         with self.lock:
-            if self.closed:
+            if self.policy.closed:
                 return
             if local.after_backward:
                 self._end_of_step()
-                if self.closed:
+                if self.policy.closed:
                     return
             if called_by_gradviz():  # gradcheck's own backward calls are not training steps
                 local.backward = None
                 return
             self.trace.backward_calls += 1
             index = self.trace.backward_calls
-            step = self.step
-            keep = step is None or step == -1 or step == index
+            keep = self.policy.keeps(index)
             nid = self.var_nodes.get(root._id)
             if nid is None:
                 nid = self._unknown(root)
@@ -428,7 +417,7 @@ class Recorder(hooks.Hook):
         local = self.local
         with self.lock:
             current = local.backward
-            if current is None or not current.keep or self.closed:
+            if current is None or not current.keep or self.policy.closed:
                 return
             nid = self.var_nodes.get(variable._id)
             if nid is None:
@@ -441,7 +430,7 @@ class Recorder(hooks.Hook):
         local = self.local
         with self.lock:
             current, local.backward = local.backward, None
-            if current is None or self.closed:
+            if current is None or self.policy.closed:
                 return
             self.fresh.clear()
             if current.keep:
@@ -466,7 +455,7 @@ class Recorder(hooks.Hook):
                     everything, root=current.root, pass_index=current.index, steps=current.steps
                 )()
                 new.params = self._param_list
-                if self.step is None:
+                if not self.policy.keeps_one:
                     for older in self.trace.passes:  # diagnosis data: the latest pass only
                         older.calls = older.context = None
                     self.trace.passes.append(new)
@@ -475,13 +464,13 @@ class Recorder(hooks.Hook):
                 local.pending = new
                 local.updated.clear()
                 local.after_backward = True
-                self.awaiting_capture = self.step is not None and self.step > 0
+                self.policy.pass_kept()
             self._sweep()
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:
         local = self.local
         with self.lock:
-            if self.closed:
+            if self.policy.closed:
                 return
             pending = local.pending
             if phase == "begin":
@@ -514,7 +503,7 @@ class Recorder(hooks.Hook):
                             weight = value["norm"]
                         else:
                             weight = l2_norm(old)
-                        if calls and self.step is not None:
+                        if calls and self.policy.keeps_one:
                             # The runner keeps one pass: its ops keep the pre-step values. (Under
                             # gradviz.trace() they see the updated ones: keeping a copy per step
                             # costs page faults, ~20% of a traced step. The gradient check stays
@@ -532,7 +521,7 @@ class Recorder(hooks.Hook):
                             values = tuple(swap.get(id(v), v) for v in values)
                             calls[nid] = (cls, values, needs)
             local.before.clear()
-            if self.awaiting_capture:
+            if self.policy.awaiting:
                 self._capture_complete()
 
     # -------------------------------------------------------------------------------- graphs

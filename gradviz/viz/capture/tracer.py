@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import networkx as nx
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
+from gradviz.viz.capture.policy import EveryPass, Policy
 from gradviz.viz.capture.recorder import Recorder
 from gradviz.viz.records.graph import build_graph
 from gradviz.viz.records.schema import MAX_EVENTS, Event, Pass, Step
@@ -48,17 +48,13 @@ class Capture:
         arrays: bool = False,
         max_array_size: int = 10_000,
         *,
-        step: int | None = None,
+        policy: Policy | None = None,
         base_dir: str | os.PathLike[str] | None = None,
         script: str | None = None,
-        on_capture: Callable[[], None] | None = None,
     ) -> None:
-        """``step``, ``base_dir``, ``script`` and ``on_capture`` serve the script runner:
-        keep only the ``step``-th backward pass (-1: the last one), show source paths relative
-        to ``base_dir``, and call ``on_capture`` once that pass and the optimizer step after it
-        were recorded."""
-        if step is not None and (not isinstance(step, int) or step == 0 or step < -1):
-            raise ValueError(f"step must be a backward call number (1, 2, ...) or -1, got {step}")
+        """``policy``, ``base_dir`` and ``script`` serve the script runner: what to keep
+        (default: every pass; the runner keeps one step, see :mod:`gradviz.viz.capture.policy`)
+        and source paths relative to ``base_dir``."""
         self.arrays = bool(arrays)
         self.max_array_size = int(max_array_size)
         self.script = script
@@ -66,7 +62,7 @@ class Capture:
         self.backward_calls = 0
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
         self._forward: nx.DiGraph | None = None
-        self._recorder: Recorder | None = Recorder(self, step, base_dir, on_capture)
+        self._recorder: Recorder | None = Recorder(self, policy or EveryPass(), base_dir)
         self._state = "new"
 
     @classmethod
