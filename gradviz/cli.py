@@ -297,9 +297,9 @@ def render_command(
         if fmt == "json":
             trace.save(paths[0])
         elif fmt == "html":
-            from gradviz.viz.page.html import write_html
+            from gradviz.viz.trace import write_page
 
-            page = write_html(trace, paths[0], depth=depth)
+            page = write_page(trace, paths[0], depth=depth)
             notes = [page.note] if page.note else []
         else:
             written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)

@@ -32,10 +32,19 @@ from gradviz.viz.diagnose import Report, check
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.files import atomic_write
 from gradviz.viz.draw.layout import Drawing
-from gradviz.viz.page.html import write_html
+from gradviz.viz.page.html import HtmlPage, write_html
 from gradviz.viz.records.io import read_trace, trace_text
 
-__all__ = ["Trace", "TraceError", "load_trace", "render", "save_trace", "trace"]
+__all__ = [
+    "Trace",
+    "TraceError",
+    "load_trace",
+    "page_diagnosis",
+    "render",
+    "save_trace",
+    "trace",
+    "write_page",
+]
 
 
 class Trace(Capture):
@@ -58,9 +67,9 @@ class Trace(Capture):
         """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
         (see :func:`gradviz.viz.draw.render.write`); ``pass_index`` picks a pass (default: last).
         ``view="html"`` (or ``format="html"``) writes the interactive page of both views
-        (see :func:`gradviz.viz.page.html.write_html`)."""
+        (see :func:`write_page`)."""
         if view == "html" or (format or "").lower() == "html":
-            return write_html(self, path, pass_index=pass_index, depth=depth)
+            return write_page(self, path, pass_index=pass_index, depth=depth)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
         return draw.write(graph, view, path, format=format, depth=depth)
 
@@ -75,6 +84,44 @@ class Trace(Capture):
         parameter got no gradient, gradient health, broadcasts. Returns a
         :class:`gradviz.viz.diagnose.Report` (see there)."""
         return check(self, pass_index, seed=seed, gradcheck=gradcheck)
+
+
+def page_diagnosis(
+    obj: Any, pass_index: int | None = None
+) -> tuple[Report | None, Exception | None]:
+    """What the page of ``obj`` lists as findings: ``(trace.check(), None)`` for a trace with a
+    backward pass, ``(None, None)`` for anything else, ``(None, the error)`` when the check
+    raised (the page must not fail for a diagnosis that did; it lists the error)."""
+    if not getattr(obj, "passes", None):
+        return None, None
+    try:
+        return obj.check(pass_index), None
+    except Exception as error:
+        return None, error
+
+
+def write_page(
+    trace_or_graph: Any,
+    path: str | os.PathLike[str],
+    *,
+    pass_index: int | None = None,
+    depth: int | None = None,
+    check: bool = True,
+    **options: Any,
+) -> HtmlPage:
+    """Diagnose ``trace_or_graph`` as ``gradviz check`` does (``check=False``: do not) and write
+    its interactive page to exactly ``path`` (see :func:`gradviz.viz.page.html.write_html`,
+    which takes the other ``options``)."""
+    report, error = page_diagnosis(trace_or_graph, pass_index) if check else (None, None)
+    return write_html(
+        trace_or_graph,
+        path,
+        pass_index=pass_index,
+        depth=depth,
+        report=report,
+        check_error=error,
+        **options,
+    )
 
 
 def trace(arrays: bool = False, max_array_size: int = 10_000) -> Trace:

@@ -83,6 +83,7 @@ __all__ = [
     "RenderError",
     "Rendered",
     "build",
+    "draw_scene",
     "layout_program",
     "write",
 ]
@@ -135,7 +136,17 @@ def build(
         raise RenderError(f"expected a networkx.DiGraph, got {type(graph).__name__}")
     if depth is not None and depth < 0:
         raise RenderError(f"depth must be 0 or more, got {depth}")
-    scene = Scene(graph, view)
+    return draw_scene(Scene(graph, view), depth, max_nodes, marks)
+
+
+def draw_scene(
+    scene: Scene,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    marks: Mapping[Any, Iterable[Mark]] | None = None,
+) -> Drawing:
+    """Draw a prepared :class:`Scene` at ``depth`` (see :func:`build`): the page draws several
+    depths of one scene."""
     chosen, auto = scene.choose_depth(depth, max_nodes)
     return _Builder(scene, chosen, auto, max_nodes, marks).draw()
 

@@ -1,7 +1,8 @@
 """One training step as ONE self-contained interactive HTML page.
 
-``write_html(trace, "step.html")`` (also ``Trace.render("html", path)`` and
-``gradviz render SCRIPT --format html``) writes a page that opens from disk in any browser, with
+``write_html(trace, "step.html", report=trace.check())`` (``gradviz.viz.trace.write_page``,
+``Trace.render("html", path)`` and ``gradviz render SCRIPT --format html`` diagnose, then call
+it) writes a page that opens from disk in any browser, with
 no network at view time: the forward and backward graphs laid out by Graphviz (the SVG of
 :func:`gradviz.viz.draw.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
 (``gradviz/viz/page/page.js`` and ``page.css``, inlined). The viewer pans and zooms, shows a
@@ -38,12 +39,12 @@ import networkx as nx
 import numpy as np
 
 from gradviz._version import __version__
-from gradviz.viz.diagnose import Finding, pictures_graph
+from gradviz.viz.diagnose import Finding, Report, pictures_graph
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import style
 from gradviz.viz.draw.files import atomic_write
 from gradviz.viz.draw.layout import run_layout
-from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, build
+from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, draw_scene
 from gradviz.viz.draw.scene import Scene
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.text import natural_key
@@ -197,24 +198,26 @@ def _slot(arg: Any) -> tuple:
     return (0, arg) if isinstance(arg, int) else (1, 0)
 
 
-def _diagnose(
-    trace: Any, graph: nx.DiGraph, pass_index: int | None, run_check: bool
+def _findings(
+    trace: Any,
+    graph: nx.DiGraph,
+    pass_index: int | None,
+    report: Report | None,
+    check_error: BaseException | None,
 ) -> tuple[nx.DiGraph, dict[str, list[Mark]], str, list[dict[str, Any]]]:
     """(the graph to draw, its marks, where the findings came from, the findings).
 
-    A trace with a backward pass is diagnosed as ``gradviz check`` does it: ``trace.check()``,
-    its findings listed, its marks drawn on ``pictures_graph`` (which adds what a ``detach()``
-    cut off). Else, or with ``run_check=False``, the findings are the basics the graph shows by
-    itself (NaN/Inf, parameters without a gradient); a diagnosis that raises is listed too."""
-    if not (run_check and getattr(trace, "passes", None)):
-        return graph, {}, "basic", _basic_findings(graph)
-    try:
-        report = trace.check(pass_index)
+    With a ``report`` (what ``trace.check()`` found), its findings are listed and its marks
+    drawn on ``pictures_graph`` (which adds what a ``detach()`` cut off), as ``gradviz check``
+    does. Else the findings are the basics the graph shows by itself (NaN/Inf, parameters
+    without a gradient), and ``check_error`` (a diagnosis that raised) is listed too."""
+    if report is not None and trace is not None:
         pictures = pictures_graph(trace, report, pass_index)
         return pictures, report.marks(), "check", [_finding(f) for f in report.findings]
-    except Exception as error:  # the page must not fail for a diagnosis that did
-        failed = {"severity": "info", "text": f"trace.check() failed: {error}", "node": None}
+    if check_error is not None:
+        failed = {"severity": "info", "text": f"trace.check() failed: {check_error}", "node": None}
         return graph, {}, "check-failed", [*_basic_findings(graph), failed]
+    return graph, {}, "basic", _basic_findings(graph)
 
 
 def _basic_findings(graph: nx.DiGraph) -> list[dict[str, Any]]:
@@ -265,22 +268,24 @@ def page_data(
     pass_index: int | None = None,
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
-    check: bool = True,
+    report: Report | None = None,
+    check_error: BaseException | None = None,
 ) -> tuple[dict[str, Any], list[str], str | None]:
     """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
-    ``check=False`` skips ``trace.check()`` (the findings panel lists only NaN/Inf and
-    parameters without a gradient)."""
+    ``report`` is what ``trace.check()`` found (None: the findings panel lists only NaN/Inf and
+    parameters without a gradient, and ``check_error`` if the check raised); the page runs no
+    diagnosis itself."""
     graph, steps, trace = _resolve(obj, pass_index)
-    graph, marks, source, findings = _diagnose(trace, graph, pass_index, check)
+    graph, marks, source, findings = _findings(trace, graph, pass_index, report, check_error)
     root = graph.graph.get("root")
     views = ["forward"] + (["backward"] if root is not None and root in graph else [])
     jobs: list[tuple[str, Any]] = []  # (view, drawing)
     variants: dict[str, list[dict[str, Any]]] = {}
     notes: list[str] = []
     for view in views:
+        scene = Scene(graph, view)  # one scene, drawn at each depth the page embeds
         drawings = [
-            build(graph, view, depth=d, max_nodes=max_nodes, marks=marks)
-            for d in _depths(Scene(graph, view), depth, max_nodes)
+            draw_scene(scene, d, max_nodes, marks) for d in _depths(scene, depth, max_nodes)
         ]
         chosen = drawings[0]
         note = chosen.note.replace(f"the {view} graph", "the graph")
@@ -428,10 +433,11 @@ def page_html(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
-    check: bool = True,
+    report: Report | None = None,
+    check_error: BaseException | None = None,
 ) -> tuple[str, dict[str, Any], str | None]:
     """(the page's HTML, its data, the layout program)."""
-    data, svgs, program = page_data(obj, pass_index, depth, max_nodes, check)
+    data, svgs, program = page_data(obj, pass_index, depth, max_nodes, report, check_error)
     script = _asset("page.js")
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -463,18 +469,22 @@ def write_html(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
-    check: bool = True,
+    report: Report | None = None,
+    check_error: BaseException | None = None,
 ) -> HtmlPage:
     """Write the interactive page of a Trace (its last pass unless ``pass_index``), a loaded
     trace or a trace graph to exactly ``path``, atomically.
 
     ``depth`` is the module depth shown first (default: every module expanded, or the deepest
     that fits ``max_nodes`` ops); the page can switch to any other depth that fits the budget.
-    The findings panel lists what ``trace.check()`` finds, and the pictures mark it, when the
-    trace has a backward pass (``check=False`` skips it).
+    The findings panel lists what ``report`` (``trace.check()``) found, and the pictures mark it;
+    without a report it lists what the graph shows by itself (see :func:`page_data`).
+    :func:`gradviz.viz.trace.write_page` diagnoses a trace and writes its page.
     """
     path = Path(path)
-    page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title, check)
+    page, data, program = page_html(
+        trace_or_graph, pass_index, depth, max_nodes, title, report, check_error
+    )
     raw = page.encode("utf-8", "backslashreplace")  # a lone surrogate in a file name
     atomic_write(path, raw)
     views = tuple(data["views"])
