@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import EXAMPLES, line_of
 
 import gradviz
 from gradviz import nn, optim
@@ -22,18 +23,10 @@ from gradviz.viz.diagnose import AnomalyError, Finding, Report
 from gradviz.viz.diagnose.gradcheck import check_call
 from gradviz.viz.runner import run_script
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # how the tracer shows this file: relative to the current folder (pytest runs from the root)
 HERE = os.path.relpath(__file__).replace(os.sep, "/")
 if HERE.startswith(".."):
     HERE = Path(__file__).name
-
-
-def line_of(name: str, text: str) -> str:
-    """``"name.py:N"`` of the first line of examples/name.py containing ``text``."""
-    lines = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if text in line)
-    return f"{name}.py:{number}"
 
 
 def checked(name: str, step: int = 1) -> Report:

@@ -296,6 +296,7 @@ def test_main_is_the_entry_point(monkeypatch, capsys):
     assert "gradviz, version" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_big_graph_collapses_and_says_so_once(runner, tmp_path):
     script = make_script(
         tmp_path,

@@ -9,10 +9,10 @@ import json
 import math
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import networkx as nx
 import pytest
+from helpers import EXAMPLES, line_of
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
 import gradviz
@@ -22,15 +22,6 @@ from gradviz.viz.draw.render import RenderError
 from gradviz.viz.page import html as H
 from gradviz.viz.runner import run_script
 from gradviz.viz.trace import page_diagnosis, write_page
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def line_of(name: str, text: str) -> str:
-    """``"name.py:N"`` of the first line of examples/name.py containing ``text``."""
-    lines = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if text in line)
-    return f"{name}.py:{number}"
 
 
 def diagnosed(obj, html=False, **options):

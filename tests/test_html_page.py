@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
 from gradviz.viz.draw.style import MARK_FILL
@@ -22,7 +23,6 @@ from gradviz.viz.trace import write_page
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ARGS = [
     "--headless",
     "--no-sandbox",

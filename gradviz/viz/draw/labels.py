@@ -16,7 +16,7 @@ from typing import Any
 
 import graphviz
 
-from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw.scene import Group, Scene
 from gradviz.viz.draw.style import (
     BADGE,
@@ -42,7 +42,7 @@ from gradviz.viz.draw.style import (
     update_text,
     value_summary,
 )
-from gradviz.viz.records.schema import NodeView, node_view
+from gradviz.viz.records.schema import Kind, NodeView, node_view
 from gradviz.viz.records.stats import is_bad
 from gradviz.viz.records.stats import norm as grad_norm
 from gradviz.viz.records.text import natural_key, number, shape_text
@@ -158,15 +158,15 @@ class Labels:
         a = node_view(self.graph, n)
         kind = a.kind
         is_root = n == self.scene.root
-        dimmed = not a.requires_grad and (self.backward or kind != "input")
-        title = _node_title(a, kind)
+        dimmed = not a.requires_grad and (self.backward or kind != Kind.INPUT)
+        title = _TITLES.get(kind, _input_title)(a)
         lines: list[str] = []
         attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
         header_bg = None
         badge = ""
-        fill = {"input": INPUT_FILL, "param": PARAM_FILL}.get(kind, OP_FILL)
+        fill = _FILLS.get(kind, OP_FILL)
         font = "black"
-        if kind != "op":
+        if kind != Kind.OP:
             attrs["style"] = "filled,rounded"
         if is_root:
             fill = LOSS_FILL
@@ -184,8 +184,7 @@ class Labels:
             step = a.step
             if step is not None:
                 badge = self.badge(step)
-            grad = a.grad if a.grad_recorded else _UNKNOWN
-            if kind == "param":
+            if kind == Kind.PARAM:
                 header_bg = PARAM_FILL
             if is_root:
                 header_bg = LOSS_FILL
@@ -194,31 +193,9 @@ class Labels:
                 if is_bad(a.value):
                     lines.append(_bad_line(a.value))
                     attrs["color"] = NAN_LINE
-            if grad is _UNKNOWN:
-                fill = fill if is_root else "white"
-            elif is_bad(grad):
-                fill, font = NAN_FILL, "white"
-                attrs.update(color=NAN_LINE, penwidth="2")
-                lines.append(f"<b>grad has {bad_text(grad)}</b>")
-            elif grad is None:
-                if a.requires_grad:
-                    fill = "white"
-                    attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
-                    lines.append("no grad (not computed)")
-            else:
-                norm = grad_norm(grad) or 0.0
-                if norm == 0:
-                    fill = "white"
-                    lines.append("<b>grad = 0</b>")
-                else:
-                    if not is_root:
-                        fill, font = self._fill_for(norm)
-                    lines.append(f"|grad| {number(norm)}")
-                if a.accumulated:
-                    fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
-                    lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+            fill, font = self._gradient(a, is_root, attrs, lines, fill, font)
             update = a.update
-            if kind == "param" and update:
+            if kind == Kind.PARAM and update:
                 lines.append(update_text(update))
         if dimmed:
             fill, font = DIM_FILL, DIM_TEXT
@@ -285,14 +262,14 @@ class Labels:
                     lines.append(f"|grad| {what} {number(shown)}")
                     if shown > 0 and not holds_root:
                         attrs["fillcolor"], font = self._fill_for(shown)
-        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != "ok"]
-        serious = [m for m in marked if m.level in ("error", "birth")]
+        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != Level.OK]
+        serious = [m for m in marked if m.level in (Level.ERROR, Level.BIRTH)]
         if serious:
             attrs.update(fillcolor=MARK_FILL, color=MARK_LINE, penwidth="3")
             font = "white"
-        elif any(m.level == "warning" for m in marked):
+        elif any(m.level == Level.WARNING for m in marked):
             attrs.update(color=WARN_LINE, penwidth="3")
-        if serious or any(m.level == "warning" for m in marked):
+        if serious or any(m.level == Level.WARNING for m in marked):
             first = (serious or marked)[0]
             lines += _mark_lines(first.text) + (
                 [f"and {len(marked) - 1} more"] if len(marked) > 1 else []
@@ -301,6 +278,42 @@ class Labels:
             attrs["fontcolor"] = font
         attrs["label"] = _table(title, lines, None)
         return attrs
+
+    def _gradient(
+        self,
+        a: NodeView,
+        is_root: bool,
+        attrs: dict[str, str],
+        lines: list[str],
+        fill: str,
+        font: str,
+    ) -> tuple[str, str]:
+        """Draw node ``a``'s gradient in the backward view; returns the new (fill, font)."""
+        grad = a.grad
+        if not a.grad_recorded:
+            return (fill if is_root else "white"), font
+        if is_bad(grad):
+            attrs.update(color=NAN_LINE, penwidth="2")
+            lines.append(f"<b>grad has {bad_text(grad)}</b>")
+            return NAN_FILL, "white"
+        if grad is None:
+            if a.requires_grad:
+                attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
+                lines.append("no grad (not computed)")
+                fill = "white"
+            return fill, font
+        norm = grad_norm(grad) or 0.0
+        if norm == 0:
+            fill = "white"
+            lines.append("<b>grad = 0</b>")
+        else:
+            if not is_root:
+                fill, font = self._fill_for(norm)
+            lines.append(f"|grad| {number(norm)}")
+        if a.accumulated:
+            fan_in = sum(1 for c in self.graph.successors(a.id) if c in self.scene.selected)
+            lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+        return fill, font
 
     def badge(self, step: int) -> str:
         """The step badge ``#n``: a cell of fixed size (so the slack of a long label cannot widen
@@ -347,14 +360,22 @@ def _inplace_lines(a: NodeView) -> list[str]:
     ]
 
 
-def _node_title(a: NodeView, kind: str) -> str:
-    name = a.name
-    if kind == "op":
-        op = f"<b>{html_text(a.op or '?', 32)}</b>"
-        return f"{html_text(name, 32)} = {op}" if name else op
-    if kind == "param":
-        return f"<b>{html_text(name or 'parameter')}</b>"
-    return f"<b>{html_text(name)}</b>" if name else "input"
+def _op_title(a: NodeView) -> str:
+    op = f"<b>{html_text(a.op or '?', 32)}</b>"
+    return f"{html_text(a.name, 32)} = {op}" if a.name else op
+
+
+def _param_title(a: NodeView) -> str:
+    return f"<b>{html_text(a.name or 'parameter')}</b>"
+
+
+def _input_title(a: NodeView) -> str:
+    return f"<b>{html_text(a.name)}</b>" if a.name else "input"
+
+
+#: A node's title and fill by its kind.
+_TITLES = {Kind.OP: _op_title, Kind.PARAM: _param_title, Kind.INPUT: _input_title}
+_FILLS = {Kind.INPUT: INPUT_FILL, Kind.PARAM: PARAM_FILL, Kind.OP: OP_FILL}
 
 
 def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
@@ -410,24 +431,50 @@ def _apply_mark(
     mark: Mark, attrs: dict[str, str], lines: list[str], fill: str, font: str
 ) -> tuple[str, str]:
     """Draw one check finding on a node; returns the new (fill, font colour)."""
-    text = _mark_lines(mark.text)
-    if mark.level in ("error", "birth"):
-        attrs.update(color=MARK_LINE, penwidth="3")
-        fill, font = MARK_FILL, "white"
+    draw = _MARK_STYLES.get(mark.level, _text_mark)
+    return draw(_mark_lines(mark.text), attrs, lines, fill, font)
+
+
+def _serious_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    attrs.update(color=MARK_LINE, penwidth="3")
+    lines += [f"<b>{line}</b>" for line in text]
+    return MARK_FILL, "white"
+
+
+def _contaminated_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    lines += text
+    return (fill, font) if fill == NAN_FILL else (CONTAMINATED_FILL, "black")
+
+
+def _warning_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    attrs.update(color=WARN_LINE, penwidth="3")
+    if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
         lines += [f"<b>{line}</b>" for line in text]
-    elif mark.level == "contaminated":
-        if fill != NAN_FILL:
-            fill, font = CONTAMINATED_FILL, "black"
-        lines += text
-    elif mark.level == "warning":
-        attrs.update(color=WARN_LINE, penwidth="3")
-        if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
-            lines += [f"<b>{line}</b>" for line in text]
-        else:
-            lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
     else:
-        lines += text
+        lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
     return fill, font
+
+
+def _text_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    lines += text  # ok, note: a line of text only
+    return fill, font
+
+
+#: How a mark is drawn on a node, by its level.
+_MARK_STYLES = {
+    Level.ERROR: _serious_mark,
+    Level.BIRTH: _serious_mark,
+    Level.CONTAMINATED: _contaminated_mark,
+    Level.WARNING: _warning_mark,
+}
 
 
 # ------------------------------------------------------------------------------ legend

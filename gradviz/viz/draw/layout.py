@@ -18,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import graphviz
@@ -130,9 +132,9 @@ class Drawing(graphviz.Digraph):
     note: str = ""
     node_count: int = 0
     #: drawn node id -> the graph nodes it stands for (one, or a collapsed module's members)
-    stands_for: dict[str, tuple[Any, ...]] = {}
+    stands_for: Mapping[str, tuple[Any, ...]] = MappingProxyType({})
     #: collapsed module box id (``m1``) -> its module path
-    groups: dict[str, str] = {}
+    groups: Mapping[str, str] = MappingProxyType({})
 
     def pipe(
         self,

@@ -299,16 +299,21 @@ class _Builder:
         dot.stands_for = {drawn_id: tuple(ns) for drawn_id, ns in stands.items()}
         dot.groups = {group.id: group.path for group in self.groups.values()}
         if self.auto:
-            dot.note = (
-                f"the {self.view} graph has {self.scene.count(None):,} ops, over the budget of "
-                f"{self.max_nodes:,}: modules deeper than depth {self.depth} are drawn "
-                f"collapsed ({self.scene.count(self.depth):,} boxes); choose with --depth N"
-            )
-            if self.scene.folded:
-                dot.note += "; runs of identical modules folded: " + "; ".join(self.scene.folded)
-            if self.scene.count(self.depth) > self.max_nodes:
-                dot.note += " (still over the budget: the layout may take a while)"
+            dot.note = self._note()
         return dot
+
+    def _note(self) -> str:
+        """What the node budget did to the picture."""
+        note = (
+            f"the {self.view} graph has {self.scene.count(None):,} ops, over the budget of "
+            f"{self.max_nodes:,}: modules deeper than depth {self.depth} are drawn "
+            f"collapsed ({self.scene.count(self.depth):,} boxes); choose with --depth N"
+        )
+        if self.scene.folded:
+            note += "; runs of identical modules folded: " + "; ".join(self.scene.folded)
+        if self.scene.count(self.depth) > self.max_nodes:
+            note += " (still over the budget: the layout may take a while)"
+        return note
 
     def _legend(self, dot: graphviz.Digraph) -> None:
         """A small cluster with one table node explaining the picture's vocabulary (and the
@@ -388,21 +393,7 @@ class _Builder:
             if self.backward and root is not None
             else set()
         )
-        seen = set()
-        edges = []
-        for child in self.scene.nodes:
-            preds = [p for p in g.predecessors(child) if p in self.scene.selected]
-            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), natural_key(p)))
-            for parent in preds:
-                a, b = self.rep[parent], self.rep[child]
-                if a == b:
-                    continue
-                grouped = a != self.ids[parent] or b != self.ids[child]
-                if grouped and (a, b) in seen:
-                    continue
-                seen.add((a, b))
-                edges.append((parent, child, a, b, grouped))
-        for parent, child, a, b, grouped in edges:
+        for parent, child, a, b, grouped in self._edge_list():
             attrs: dict[str, str] = {}
             arg = g.edges[parent, child].get("arg")
             if arg is not None and not grouped:
@@ -427,8 +418,32 @@ class _Builder:
                 dot.edge(a, b, **attrs)
                 if pinned:
                     dot.edge(b, a, style="invis")
-        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from;
-        # in the backward view it points the way a gradient would go, and none does
+        self._detach_edges(dot)
+
+    def _edge_list(self) -> list[tuple[Any, Any, str, str, bool]]:
+        """(parent, child, drawn parent, drawn child, whether a collapsed module is an end) of
+        each drawn edge, in argument order; one edge per pair of collapsed ends."""
+        g = self.graph
+        seen = set()
+        edges = []
+        for child in self.scene.nodes:
+            preds = [p for p in g.predecessors(child) if p in self.scene.selected]
+            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), natural_key(p)))
+            for parent in preds:
+                a, b = self.rep[parent], self.rep[child]
+                if a == b:
+                    continue
+                grouped = a != self.ids[parent] or b != self.ids[child]
+                if grouped and (a, b) in seen:
+                    continue
+                seen.add((a, b))
+                edges.append((parent, child, a, b, grouped))
+        return edges
+
+    def _detach_edges(self, dot: graphviz.Digraph) -> None:
+        """A detach() result is a new leaf (no gradient edge): a dashed line shows where from;
+        in the backward view it points the way a gradient would go, and none does."""
+        g = self.graph
         for child in self.scene.nodes:
             origin = g.nodes[child].get("detached_from")
             if origin in self.scene.selected and self.rep[origin] != self.rep[child]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import networkx as nx
@@ -132,7 +133,27 @@ GRAPH_ATTRS = ("root", "modules", "pass", "script")
 #: ``slots`` all of them (``x * x`` is one edge with slots ``(0, 1)``).
 EDGE_ATTRS = ("arg", "slots")
 
-KINDS = ("input", "param", "op")
+
+class StrValued(str, Enum):
+    """An enum whose members are their strings: graph attributes, JSON and DOT see plain text
+    (``Kind.OP == "op"``, ``f"{Kind.OP}" == "op"``, and the two hash alike)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    __format__ = str.__format__
+
+
+class Kind(StrValued):
+    """A node's ``kind``: a leaf that requires grad (or a Parameter), any other leaf, or the
+    result of an op."""
+
+    INPUT = "input"
+    PARAM = "param"
+    OP = "op"
+
+
+KINDS = tuple(kind.value for kind in Kind)
 
 
 @dataclass(frozen=True, slots=True)
