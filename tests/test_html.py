@@ -26,9 +26,8 @@ from gradviz.viz.trace import page_diagnosis, write_page
 
 def diagnosed(obj, html=False, **options):
     """The page of ``obj`` with what its check found (as ``write_page`` makes it)."""
-    report, error = page_diagnosis(obj)
-    make = H.page_html if html else H.page_data
-    return make(obj, report=report, check_error=error, **options)
+    data, svgs, program = H.page_data(obj, report=page_diagnosis(obj), **options)
+    return (H.page_html(data, svgs), data, program) if html else (data, svgs, program)
 
 
 @pytest.fixture(scope="module")

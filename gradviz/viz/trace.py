@@ -86,18 +86,16 @@ class Trace(Capture):
         return check(self, pass_index, seed=seed, gradcheck=gradcheck)
 
 
-def page_diagnosis(
-    obj: Any, pass_index: int | None = None
-) -> tuple[Report | None, Exception | None]:
-    """What the page of ``obj`` lists as findings: ``(trace.check(), None)`` for a trace with a
-    backward pass, ``(None, None)`` for anything else, ``(None, the error)`` when the check
-    raised (the page must not fail for a diagnosis that did; it lists the error)."""
+def page_diagnosis(obj: Any, pass_index: int | None = None) -> Report | Exception | None:
+    """What the page of ``obj`` lists as findings: ``trace.check()`` for a trace with a
+    backward pass, None for anything else, the error when the check raised (the page must not
+    fail for a diagnosis that did; it lists the error)."""
     if not getattr(obj, "passes", None):
-        return None, None
+        return None
     try:
-        return obj.check(pass_index), None
+        return obj.check(pass_index)
     except Exception as error:
-        return None, error
+        return error
 
 
 def write_page(
@@ -112,15 +110,9 @@ def write_page(
     """Diagnose ``trace_or_graph`` as ``gradviz check`` does (``check=False``: do not) and write
     its interactive page to exactly ``path`` (see :func:`gradviz.viz.page.html.write_html`,
     which takes the other ``options``)."""
-    report, error = page_diagnosis(trace_or_graph, pass_index) if check else (None, None)
+    report = page_diagnosis(trace_or_graph, pass_index) if check else None
     return write_html(
-        trace_or_graph,
-        path,
-        pass_index=pass_index,
-        depth=depth,
-        report=report,
-        check_error=error,
-        **options,
+        trace_or_graph, path, pass_index=pass_index, depth=depth, report=report, **options
     )
 
 

@@ -202,20 +202,19 @@ def _findings(
     trace: Any,
     graph: nx.DiGraph,
     pass_index: int | None,
-    report: Report | None,
-    check_error: BaseException | None,
+    report: Report | Exception | None,
 ) -> tuple[nx.DiGraph, dict[str, list[Mark]], str, list[dict[str, Any]]]:
     """(the graph to draw, its marks, where the findings came from, the findings).
 
     With a ``report`` (what ``trace.check()`` found), its findings are listed and its marks
     drawn on ``pictures_graph`` (which adds what a ``detach()`` cut off), as ``gradviz check``
     does. Else the findings are the basics the graph shows by itself (NaN/Inf, parameters
-    without a gradient), and ``check_error`` (a diagnosis that raised) is listed too."""
-    if report is not None and trace is not None:
+    without a gradient), and a diagnosis that raised (``report`` is the error) is listed too."""
+    if isinstance(report, Report) and trace is not None:
         pictures = pictures_graph(trace, report, pass_index)
         return pictures, report.marks(), "check", [_finding(f) for f in report.findings]
-    if check_error is not None:
-        failed = {"severity": "info", "text": f"trace.check() failed: {check_error}", "node": None}
+    if isinstance(report, Exception):
+        failed = {"severity": "info", "text": f"trace.check() failed: {report}", "node": None}
         return graph, {}, "check-failed", [*_basic_findings(graph), failed]
     return graph, {}, "basic", _basic_findings(graph)
 
@@ -268,15 +267,14 @@ def page_data(
     pass_index: int | None = None,
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
-    report: Report | None = None,
-    check_error: BaseException | None = None,
+    report: Report | Exception | None = None,
 ) -> tuple[dict[str, Any], list[str], str | None]:
     """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
-    ``report`` is what ``trace.check()`` found (None: the findings panel lists only NaN/Inf and
-    parameters without a gradient, and ``check_error`` if the check raised); the page runs no
-    diagnosis itself."""
+    ``report`` is what ``trace.check()`` found, or the error it raised (None, or an error: the
+    findings panel lists only NaN/Inf and parameters without a gradient, and the error); the
+    page runs no diagnosis itself."""
     graph, steps, trace = _resolve(obj, pass_index)
-    graph, marks, source, findings = _findings(trace, graph, pass_index, report, check_error)
+    graph, marks, source, findings = _findings(trace, graph, pass_index, report)
     root = graph.graph.get("root")
     views = ["forward"] + (["backward"] if root is not None and root in graph else [])
     jobs: list[tuple[str, Any]] = []  # (view, drawing)
@@ -427,17 +425,8 @@ def json_for_script(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_html(
-    obj: Any,
-    pass_index: int | None = None,
-    depth: int | None = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    title: str | None = None,
-    report: Report | None = None,
-    check_error: BaseException | None = None,
-) -> tuple[str, dict[str, Any], str | None]:
-    """(the page's HTML, its data, the layout program)."""
-    data, svgs, program = page_data(obj, pass_index, depth, max_nodes, report, check_error)
+def page_html(data: dict[str, Any], svgs: list[str], title: str | None = None) -> str:
+    """The page's HTML: :func:`page_data`'s data and pictures, the viewer's script and CSS."""
     script = _asset("page.js")
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -450,7 +439,7 @@ def page_html(
     templates = "\n".join(
         f'<template id="gv-svg-{i}">{svg}</template>' for i, svg in enumerate(svgs)
     )
-    page = _TEMPLATE.format(
+    return _TEMPLATE.format(
         csp=html.escape(csp, quote=False),  # no double quote in it; single quotes stay
         title=html.escape(f"gradviz · {name}"),
         css=css,
@@ -458,7 +447,6 @@ def page_html(
         data=json_for_script(data),
         script=script,
     )
-    return page, data, program
 
 
 def write_html(
@@ -469,8 +457,7 @@ def write_html(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
-    report: Report | None = None,
-    check_error: BaseException | None = None,
+    report: Report | Exception | None = None,
 ) -> HtmlPage:
     """Write the interactive page of a Trace (its last pass unless ``pass_index``), a loaded
     trace or a trace graph to exactly ``path``, atomically.
@@ -482,9 +469,8 @@ def write_html(
     :func:`gradviz.viz.trace.write_page` diagnoses a trace and writes its page.
     """
     path = Path(path)
-    page, data, program = page_html(
-        trace_or_graph, pass_index, depth, max_nodes, title, report, check_error
-    )
+    data, svgs, program = page_data(trace_or_graph, pass_index, depth, max_nodes, report)
+    page = page_html(data, svgs, title)
     raw = page.encode("utf-8", "backslashreplace")  # a lone surrogate in a file name
     atomic_write(path, raw)
     views = tuple(data["views"])
