@@ -33,8 +33,9 @@ from pathlib import Path
 from common import deep_mlp, medium_mlp, print_results
 
 import gradviz
-from gradviz.viz.html import write_html
-from gradviz.viz.layout import layout_program
+from gradviz.viz.draw.layout import layout_program
+from gradviz.viz.page.html import write_html
+from gradviz.viz.trace import write_page
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -100,7 +101,7 @@ def screenshots(context, folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "moons.html"
-        write_html(tr, path, check=False)  # findings from the graph alone: a stable picture
+        write_html(tr, path)  # findings from the graph alone: a stable picture
         page = context.new_page()
         page.set_viewport_size({"width": 1400, "height": 860})
         page.goto(path.as_uri())
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 tr = make()
                 path = Path(tmp) / "page.html"
                 start = time.perf_counter()
-                result = write_html(tr, path)
+                result = write_page(tr, path)
                 write_seconds = time.perf_counter() - start
                 fcp, ready = first_paint(context, path)
                 size_mb = result.size / 1e6

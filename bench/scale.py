@@ -30,8 +30,8 @@ from common import deep_mlp, print_results
 
 import gradviz
 from gradviz import nn
-from gradviz.viz.html import write_html
-from gradviz.viz.layout import layout_program
+from gradviz.viz.draw.layout import layout_program
+from gradviz.viz.trace import write_page
 
 CHECK_TARGET = 1.0
 PAGE_TARGET = 60.0
@@ -63,7 +63,7 @@ def page_row(layers: int, folder: Path) -> tuple[str, str, float]:
     tr = traced_step(*deep_mlp(10, layers), arrays=True)
     traced = time.perf_counter() - start
     start = time.perf_counter()
-    page = write_html(tr, folder / "deep.html")
+    page = write_page(tr, folder / "deep.html")
     seconds = time.perf_counter() - start
     ops = sum(1 for _, a in tr.graph.nodes(data=True) if a.get("kind") == "op")
     detail = (

@@ -33,7 +33,7 @@ pin_blas_threads()  # before NumPy is imported, so the ratio measures framework 
 import numpy as np  # noqa: E402
 
 import gradviz  # noqa: E402
-from gradviz.viz import layout, render  # noqa: E402
+from gradviz.viz.draw import layout, render  # noqa: E402
 
 
 def medium_step(traced: bool) -> Callable[[], None]:

@@ -6,6 +6,7 @@ them under PyTorch's names.
 
 import sys
 
+from gradviz._version import __version__
 from gradviz.autograd import (
     ArgumentError,
     BackwardError,
@@ -55,13 +56,11 @@ for _name, _module in {
 }.items():
     sys.modules[f"{__name__}.{_name}"] = _module
 
-__version__ = "0.1.0"
-
 _VIZ_NAMES = {
     "trace": "gradviz.viz",
     "load_trace": "gradviz.viz",
     "Trace": "gradviz.viz",
-    "render": "gradviz.viz.render",
+    "render": "gradviz.viz",
     "detect_anomaly": "gradviz.viz.diagnose",
 }
 

@@ -81,11 +81,14 @@ def cli() -> None:
 
 
 def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if value == 0 or value < -1:
+    from gradviz.viz.capture.policy import check_step
+
+    try:
+        return check_step(value)
+    except ValueError:
         raise click.BadParameter(
             "must be 1 or more (the N-th call of backward), or -1 for the last one", ctx, param
-        )
-    return value
+        ) from None
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,7 +179,7 @@ def _run(
 def _check_outputs(outdir: Path, paths: Sequence[Path]) -> None:
     """Before the script runs: OUTDIR can be written and no output path is a folder, a FIFO,
     a device or a link to one (usage errors, exit 2)."""
-    from gradviz.viz.files import OutputError, check_output_folder, check_output_path
+    from gradviz.viz.draw.files import OutputError, check_output_folder, check_output_path
 
     try:
         check_output_folder(outdir)
@@ -204,7 +207,7 @@ def _write_views(
     marks: Mapping[str, Any] | None = None,
 ) -> tuple[list[Path], list[str]]:
     """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
-    from gradviz.viz.render import write
+    from gradviz.viz.draw.render import write
 
     written: list[Path] = []
     notes: list[str] = []
@@ -294,9 +297,9 @@ def render_command(
         if fmt == "json":
             trace.save(paths[0])
         elif fmt == "html":
-            from gradviz.viz.html import write_html
+            from gradviz.viz.trace import write_page
 
-            page = write_html(trace, paths[0], depth=depth)
+            page = write_page(trace, paths[0], depth=depth)
             notes = [page.note] if page.note else []
         else:
             written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)
@@ -378,7 +381,7 @@ def check_command(
 
     def deliver(trace: Any) -> None:
         from gradviz.viz.diagnose import pictures_graph
-        from gradviz.viz.render import LayoutProgramNotFound
+        from gradviz.viz.draw.render import LayoutProgramNotFound
 
         nonlocal found_errors
         report = trace.check(seed=seed)
@@ -420,7 +423,7 @@ def check_command(
 @cli.command("doctor", short_help="Show versions and which layout program draws.")
 def doctor() -> None:
     """Print the versions gradviz runs with and which layout program draws the pictures."""
-    from gradviz.viz.render import LayoutProgramNotFound, layout_program
+    from gradviz.viz.draw.render import LayoutProgramNotFound, layout_program
 
     rows: list[tuple[str, str]] = [
         ("gradviz", gradviz.__version__),

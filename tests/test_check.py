@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import EXAMPLES, line_of
 
 import gradviz
 from gradviz import nn, optim
@@ -22,18 +23,10 @@ from gradviz.viz.diagnose import AnomalyError, Finding, Report
 from gradviz.viz.diagnose.gradcheck import check_call
 from gradviz.viz.runner import run_script
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # how the tracer shows this file: relative to the current folder (pytest runs from the root)
 HERE = os.path.relpath(__file__).replace(os.sep, "/")
 if HERE.startswith(".."):
     HERE = Path(__file__).name
-
-
-def line_of(name: str, text: str) -> str:
-    """``"name.py:N"`` of the first line of examples/name.py containing ``text``."""
-    lines = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if text in line)
-    return f"{name}.py:{number}"
 
 
 def checked(name: str, step: int = 1) -> Report:
@@ -410,7 +403,7 @@ def test_report_is_frozen_data_with_errors_first():
 
 def test_marks_reach_the_pictures():
     from gradviz.viz.diagnose import pictures_graph
-    from gradviz.viz.render import build
+    from gradviz.viz.draw.render import build
 
     tr = run_script(EXAMPLES / "buggy_layer.py")
     report = tr.check()
@@ -481,7 +474,7 @@ def test_check_does_not_touch_the_rng_or_the_arrays():
 def test_the_runner_keeps_the_pre_step_values_of_the_captured_ops(tmp_path):
     """The optimizer updates parameters in place after the backward; the captured pass's op
     calls keep the values the forward used (and the update ratio is unchanged)."""
-    from gradviz.viz.stats import array_stats
+    from gradviz.viz.capture.stats import array_stats
 
     tr = run_script(EXAMPLES / "moons.py")
     graph = tr.graph

@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import EXAMPLES, line_of
 
 from gradviz.cli import cli
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def line_of(name: str, text: str) -> str:
-    lines = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").splitlines()
-    return f"{name}.py:{next(i for i, line in enumerate(lines, 1) if text in line)}"
 
 
 def check(tmp_path: Path, name: str, *args: str) -> tuple[int, str, str]:
@@ -33,7 +27,7 @@ def finding_lines(stdout: str) -> list[str]:
 
 
 def needs_layout():
-    from gradviz.viz.layout import find_layout_program
+    from gradviz.viz.draw.layout import find_layout_program
 
     if find_layout_program() is None:
         pytest.skip("no layout program (dot or graphviz-pure)")

@@ -55,7 +55,7 @@ def train(tmp_path: Path) -> Path:
 
 
 def needs_layout():
-    from gradviz.viz.layout import find_layout_program
+    from gradviz.viz.draw.layout import find_layout_program
 
     if find_layout_program() is None:
         pytest.skip("no layout program (dot or graphviz-pure)")
@@ -223,7 +223,7 @@ def test_doctor_names_the_layout_program(runner, monkeypatch):
     assert "layout program" in result.stdout
     assert any(name in result.stdout for name in ("graphviz-pure", "dot "))
 
-    from gradviz.viz import layout
+    from gradviz.viz.draw import layout
 
     monkeypatch.setattr(layout, "find_layout_program", lambda: None)
     result = runner.invoke(cli, ["doctor"])
@@ -234,7 +234,7 @@ def test_doctor_names_the_layout_program(runner, monkeypatch):
 
 
 def test_missing_layout_program_fails_svg_but_dot_works(runner, train, tmp_path, monkeypatch):
-    from gradviz.viz import layout
+    from gradviz.viz.draw import layout
 
     monkeypatch.setattr(layout, "find_layout_program", lambda: None)
     result = runner.invoke(cli, ["render", str(train), "-o", str(tmp_path / "svg")])
@@ -296,6 +296,7 @@ def test_main_is_the_entry_point(monkeypatch, capsys):
     assert "gradviz, version" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_big_graph_collapses_and_says_so_once(runner, tmp_path):
     script = make_script(
         tmp_path,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import gradviz
-from gradviz.viz import layout as L
+from gradviz.viz.draw import layout as L
 
 SVG = b"<svg"
 PNG = b"\x89PNG"

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import gradviz
-from gradviz.viz import render
-from gradviz.viz.html import write_html
+from gradviz.viz.draw import render
 from gradviz.viz.summary import summary
+from gradviz.viz.trace import write_page
 
 OSC52 = "\x1b]52;c;Y2xpcGJvYXJk\x07"  # sets the terminal's clipboard
 CLEAR = "\x1b[2J"  # clears the screen
@@ -52,7 +52,7 @@ def test_a_lone_surrogate_is_written_escaped_everywhere(tmp_path):
     assert "ud800name" in (tmp_path / "f.dot").read_text(encoding="utf-8")
     render.write(tr.graph, "forward", tmp_path / "f.svg")
     ET.parse(tmp_path / "f.svg")
-    write_html(tr, tmp_path / "p.html")
+    write_page(tr, tmp_path / "p.html")
     assert "bad\\ud800name" in (tmp_path / "p.html").read_text(encoding="utf-8")
     tr.save(tmp_path / "t.json")
     loaded = gradviz.load_trace(tmp_path / "t.json")

@@ -7,14 +7,12 @@ import re
 import runpy
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import EXAMPLES
 
 import gradviz
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # example -> (name of its final metric variable, the target it must reach in a full run)
 TARGETS = {

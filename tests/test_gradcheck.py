@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -112,7 +113,7 @@ def test_gradcheck_checks_every_output_element(rng):
 class Swish(Function):
     """x * sigmoid(beta * x), with beta an optional second Variable."""
 
-    needs_seen: list[tuple[bool, ...]] = []
+    needs_seen: ClassVar[list[tuple[bool, ...]]] = []  # what backward saw, for the test
 
     @staticmethod
     def forward(ctx, x, beta):

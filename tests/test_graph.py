@@ -10,15 +10,8 @@ import pytest
 
 import gradviz
 from gradviz import Variable, nn
-from gradviz.viz.graph import (
-    GRAPH_ATTRS,
-    NODE_ATTRS,
-    NodeRecord,
-    Step,
-    ancestors,
-    build_graph,
-    join_path,
-)
+from gradviz.viz.records.graph import ancestors, build_graph, join_path
+from gradviz.viz.records.schema import GRAPH_ATTRS, NODE_ATTRS, NodeRecord, Step
 
 STATS = {"min": 0.0, "max": 1.0, "mean": 0.5, "std": 0.5, "norm": 1.0, "nan": 0, "inf": 0}
 

@@ -9,27 +9,25 @@ import json
 import math
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import networkx as nx
 import pytest
+from helpers import EXAMPLES, line_of
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
 import gradviz
 from gradviz import nn
-from gradviz.viz import html as H
-from gradviz.viz import style
-from gradviz.viz.render import RenderError
+from gradviz.viz.draw import style
+from gradviz.viz.draw.render import RenderError
+from gradviz.viz.page import html as H
 from gradviz.viz.runner import run_script
+from gradviz.viz.trace import page_diagnosis, write_page
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-
-def line_of(name: str, text: str) -> str:
-    """``"name.py:N"`` of the first line of examples/name.py containing ``text``."""
-    lines = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8").splitlines()
-    number = next(i for i, line in enumerate(lines, 1) if text in line)
-    return f"{name}.py:{number}"
+def diagnosed(obj, html=False, **options):
+    """The page of ``obj`` with what its check found (as ``write_page`` makes it)."""
+    data, svgs, program = H.page_data(obj, report=page_diagnosis(obj), **options)
+    return (H.page_html(data, svgs), data, program) if html else (data, svgs, program)
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +62,7 @@ def embedded(page: str) -> dict:
 
 
 def test_one_self_contained_file(demo, tmp_path):
-    result = H.write_html(demo, tmp_path / "step.html")
+    result = write_page(demo, tmp_path / "step.html")
     assert [p.name for p in tmp_path.iterdir()] == ["step.html"]  # no temp files left
     page = (tmp_path / "step.html").read_text(encoding="utf-8")
     assert result.size == len(page.encode("utf-8"))
@@ -85,7 +83,7 @@ def test_one_self_contained_file(demo, tmp_path):
 
 
 def test_csp_admits_only_the_pages_own_script(demo):
-    page, _, _ = H.page_html(demo)
+    page, _, _ = diagnosed(demo, html=True)
     scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
     assert len(scripts) == 1
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode()).digest()).decode()
@@ -95,7 +93,7 @@ def test_csp_admits_only_the_pages_own_script(demo):
 
 
 def test_hostile_names_never_reach_markup(demo):
-    page, _, _ = H.page_html(demo)
+    page, _, _ = diagnosed(demo, html=True)
     for raw in ("</script><script>", "<script>window", "<img src=x", 'onerror="'):
         assert raw not in page
     block = page[page.index('id="gradviz-data">') : page.index("</script>")]
@@ -115,7 +113,7 @@ def test_json_for_script_escapes_what_could_end_or_confuse_the_block():
 
 
 def test_nodes_steps_and_histograms(demo):
-    data, svgs, program = H.page_data(demo)
+    data, svgs, program = diagnosed(demo)
     assert program in ("dot", "graphviz-pure")
     assert [s[0] for s in data["steps"]] == [s.node for s in demo.steps]
     nodes = {n["id"]: n for n in data["nodes"]}
@@ -138,7 +136,7 @@ def test_nodes_steps_and_histograms(demo):
 
 
 def test_findings_fall_back_to_what_the_graph_shows(demo):
-    data, _, _ = H.page_data(demo, check=False)
+    data, _, _ = H.page_data(demo)
     assert data["findingsSource"] == "basic"
     texts = [f["text"] for f in data["findings"]]
     assert "unused.weight has a gradient of exactly zero" in texts
@@ -161,7 +159,7 @@ def default_svg(data: dict, svgs: list[str], view: str) -> str:
 
 def test_buggy_layer_page_lists_and_marks_the_failed_gradient_check():
     tr = run_script(EXAMPLES / "buggy_layer.py")
-    data, svgs, _ = H.page_data(tr)
+    data, svgs, _ = diagnosed(tr)
     assert data["findingsSource"] == "check"
     dense = next(n["id"] for n in data["nodes"] if n.get("op") == "DenseFunction")
     first = data["findings"][0]
@@ -180,14 +178,14 @@ def test_buggy_layer_page_lists_and_marks_the_failed_gradient_check():
     assert "wrong gradient from" in drawn_node(default_svg(data, svgs, "backward"), weight)
     assert "check failed" in default_svg(data, svgs, "backward")  # the legend row
     # without the check: the basic findings and no marks
-    plain, plain_svgs, _ = H.page_data(tr, check=False)
+    plain, plain_svgs, _ = H.page_data(tr)
     assert plain["findingsSource"] == "basic"
     assert style.MARK_FILL not in drawn_node(default_svg(plain, plain_svgs, "backward"), dense)
 
 
 def test_a_finding_about_a_detached_parameter_can_be_clicked():
     tr = run_script(EXAMPLES / "detached.py")
-    data, _, _ = H.page_data(tr)
+    data, _, _ = diagnosed(tr)
     cut = [f for f in data["findings"] if f["kind"] == "no_gradient"]
     assert cut
     # pictures_graph adds what detach() cut off, so the page has the node the finding names
@@ -199,7 +197,7 @@ def test_a_failing_check_is_said_in_the_panel(demo, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(demo, "check", broken)
-    data, svgs, _ = H.page_data(demo)
+    data, svgs, _ = diagnosed(demo)
     assert data["findingsSource"] == "check-failed"
     assert data["findings"][-1] == {
         "severity": "info",
@@ -227,8 +225,8 @@ def test_non_finite_numbers_are_strings(demo):
 def test_trace_render_html_loaded_trace_and_bare_graph(demo, tmp_path):
     demo.render("html", tmp_path / "a.html")
     demo.save(tmp_path / "t.json")
-    H.write_html(gradviz.load_trace(tmp_path / "t.json"), tmp_path / "b.html")
-    H.write_html(demo.graph, tmp_path / "c.html")
+    write_page(gradviz.load_trace(tmp_path / "t.json"), tmp_path / "b.html")
+    write_page(demo.graph, tmp_path / "c.html")
     steps = [embedded(p.read_text())["steps"] for p in sorted(tmp_path.glob("*.html"))]
     assert steps[0] == steps[1] == steps[2]
     assert len(steps[0]) == len(demo.steps)
@@ -238,7 +236,7 @@ def test_forward_only_trace_has_one_view(tmp_path):
     net = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
     with gradviz.trace() as tr:
         net(gradviz.Variable([[1.0, 2.0]]))
-    result = H.write_html(tr, tmp_path / "f.html")
+    result = write_page(tr, tmp_path / "f.html")
     assert result.views == ("forward",)
     data = embedded((tmp_path / "f.html").read_text())
     assert data["findingsSource"] == "basic"  # trace.check() needs a backward pass
@@ -251,7 +249,7 @@ def test_nested_modules_embed_one_picture_per_depth():
     net = nn.Sequential(block, nn.Sequential(nn.Linear(4, 4), nn.Tanh()), nn.Linear(4, 1))
     with gradviz.trace() as tr:
         net(gradviz.Variable([[1.0, 2.0, 3.0, 4.0]])).sum().backward()
-    data, svgs, _ = H.page_data(tr)
+    data, svgs, _ = diagnosed(tr)
     depths = [v["depth"] for v in data["views"]["backward"]]
     assert depths == [0, 1, None]  # collapsed, one level, everything
     assert next(v for v in data["views"]["backward"] if v["default"])["depth"] is None
@@ -259,7 +257,7 @@ def test_nested_modules_embed_one_picture_per_depth():
     assert set(shallow["groups"].values()) == {"0", "1", "2"}
     assert all(len(shallow["stands"][g]) > 1 for g in shallow["groups"])
     assert len(svgs) == 6
-    small, _, _ = H.page_data(tr, depth=1)
+    small, _, _ = diagnosed(tr, depth=1)
     assert next(v for v in small["views"]["forward"] if v["default"])["depth"] == 1
 
 
@@ -268,7 +266,7 @@ def test_page_budget_shows_a_collapsed_picture_first(monkeypatch):
     net = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
     with gradviz.trace() as tr:
         net(gradviz.Variable([[1.0, 2.0]])).sum().backward()
-    data, _, _ = H.page_data(tr)
+    data, _, _ = diagnosed(tr)
     views = data["views"]["forward"]
     assert [v["depth"] for v in views] == [0, None]
     assert views[0]["default"]
@@ -296,7 +294,7 @@ def test_a_note_both_views_share_is_said_once():
     net = nn.Sequential(nn.Linear(2, 2), nn.Tanh(), nn.Linear(2, 1))
     with gradviz.trace() as tr:
         net(gradviz.Variable([[1.0, 2.0]])).sum().backward()
-    data, _, _ = H.page_data(tr, max_nodes=3, check=False)  # both views over the budget
+    data, _, _ = H.page_data(tr, max_nodes=3)  # both views over the budget
     assert len(data["notes"]) == 1
     assert data["notes"][0].startswith("the graph has 4 ops")
 
@@ -321,7 +319,16 @@ def test_names_that_look_like_markup_are_embedded(tmp_path):
     w = gradviz.Variable([[1.0, 2.0]], requires_grad=True, name="href=x <script>")
     with gradviz.trace() as tr:
         (w * 2).sum().backward()
-    page = H.write_html(tr, tmp_path / "p.html")
+    page = write_page(tr, tmp_path / "p.html")
     text = page.path.read_text()
     assert "href=x &lt;script&gt;" in text
     assert "href=x <script>" not in text
+
+
+def test_the_page_runs_no_diagnosis_itself(demo, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the page must not run trace.check()")
+
+    monkeypatch.setattr(demo, "check", forbidden)
+    data, _, _ = H.page_data(demo)  # no report given: the basics only
+    assert data["findingsSource"] == "basic"

@@ -12,16 +12,17 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
-from gradviz.viz.html import write_html
+from gradviz.viz.draw.style import MARK_FILL
+from gradviz.viz.page.html import write_html
 from gradviz.viz.runner import run_script
-from gradviz.viz.style import MARK_FILL
+from gradviz.viz.trace import write_page
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -45,7 +46,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 def demo(tmp_path_factory):
     tr, _ = demo_trace()
     path = tmp_path_factory.mktemp("page") / "demo.html"
-    write_html(tr, path, check=False)
+    write_page(tr, path)
     return tr, path
 
 
@@ -75,7 +76,7 @@ def buggy(tmp_path_factory):
     """The page of examples/buggy_layer.py's first step, diagnosed by ``trace.check()``."""
     tr = run_script(EXAMPLES / "buggy_layer.py")
     path = tmp_path_factory.mktemp("page") / "buggy_layer.html"
-    write_html(tr, path)
+    write_page(tr, path)
     return tr, path
 
 
@@ -271,7 +272,7 @@ def test_clicking_the_failed_gradient_check_selects_its_op(browser, buggy):
 def test_a_collapsed_module_expands_on_double_click(browser, tmp_path):
     tr, _ = demo_trace()
     path = tmp_path / "collapsed.html"
-    write_html(tr, path, depth=0, check=False)  # each module drawn as one box
+    write_html(tr, path, depth=0)  # each module drawn as one box
     page = browser.new_page()
     page.goto(path.as_uri())
     page.wait_for_selector("body[data-ready]")

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 import gradviz
 from gradviz.cli import cli
-from gradviz.viz.io import load_trace, save_trace
+from gradviz.viz.trace import load_trace, save_trace
 
 SCRIPT = """\
 import numpy as np

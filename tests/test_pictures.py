@@ -12,14 +12,14 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from helpers import EXAMPLES
 
 import gradviz
 from gradviz import nn, optim
-from gradviz.viz import render as R
+from gradviz.viz.draw import render as R
 from gradviz.viz.runner import run_script
 from gradviz.viz.summary import summary
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HERE = os.path.relpath(__file__).replace(os.sep, "/")
 if HERE.startswith(".."):
     HERE = Path(__file__).name
@@ -95,6 +95,7 @@ def _node_ids(dot: str) -> set[str]:
     return set(re.findall(r"^\s*(v\d+) \[", dot, flags=re.MULTILINE))
 
 
+@pytest.mark.slow
 def test_cli_render_and_check_draw_the_same_detached_graph(tmp_path):
     script = EXAMPLES / "detached.py"
     done = _gradviz("render", str(script), "-o", "r", "--format", "dot", cwd=tmp_path)

@@ -1,4 +1,4 @@
-"""viz/render.py on data, not pixels: the DOT it writes for tiny hand-made graphs.
+"""viz/draw/render.py on data, not pixels: the DOT it writes for tiny hand-made graphs.
 
 Golden DOT files live in tests/golden/. After an intended change to the drawing, regenerate
 them and review the diff::
@@ -17,11 +17,14 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from helpers import dot_edges, dot_nodes
 
-from gradviz.viz import layout as L
-from gradviz.viz import render as R
-from gradviz.viz import style as S
-from gradviz.viz.scene import Mark, natural_key
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw import layout as L
+from gradviz.viz.draw import render as R
+from gradviz.viz.draw import style as S
+from gradviz.viz.records import text as T
+from gradviz.viz.records.text import natural_key
 
 GOLDEN = Path(__file__).parent / "golden"
 EVIL = '<script>"&{}|'
@@ -156,17 +159,6 @@ def chain(n_ops: int, modules_per_level: tuple[int, ...] = (10, 10)) -> nx.DiGra
 
 
 # ------------------------------------------------------------------------------ helpers
-_KEYWORDS = {"graph", "node", "edge", "legend"}
-
-
-def nodes_of(source: str) -> list[str]:
-    found = re.findall(r"^\s*(\w+) \[", source, re.M)
-    return [n for n in found if n not in _KEYWORDS]
-
-
-def edges_of(source: str) -> list[tuple[str, str]]:
-    """Drawn edges (not the invisible ones that pin a parameter to one side of its op)."""
-    return re.findall(r"^\s*(\w+) -> (\w+)(?!.*style=invis)", source, re.M)
 
 
 def clusters_of(source: str) -> list[str]:
@@ -186,8 +178,8 @@ def needs_layout():
 # ------------------------------------------------------------------------------ views
 def test_forward_view_draws_every_node_and_edge():
     dot = R.build(mlp(), "forward")
-    assert sorted(nodes_of(dot.source), key=natural_key) == [f"v{i}" for i in range(1, 12)]
-    edges = edges_of(dot.source)
+    assert sorted(dot_nodes(dot.source), key=natural_key) == [f"v{i}" for i in range(1, 12)]
+    edges = dot_edges(dot.source)
     assert len(edges) == 10
     assert ("v1", "v4") in edges
     assert ("v8", "v9") in edges
@@ -195,9 +187,9 @@ def test_forward_view_draws_every_node_and_edge():
 
 def test_backward_view_reverses_edges_and_keeps_only_the_loss_ancestry():
     dot = R.build(mlp(), "backward")
-    assert "v11" not in nodes_of(dot.source)  # Argmax does not feed the loss
-    assert len(nodes_of(dot.source)) == 10
-    edges = edges_of(dot.source)
+    assert "v11" not in dot_nodes(dot.source)  # Argmax does not feed the loss
+    assert len(dot_nodes(dot.source)) == 10
+    edges = dot_edges(dot.source)
     assert len(edges) == 9
     assert ("v9", "v8") in edges
     assert ("v4", "v2") in edges
@@ -325,7 +317,7 @@ def test_depth_collapses_modules_into_single_nodes():
     full = R.build(g, "forward")
     d1 = R.build(g, "forward", depth=1)
     d0 = R.build(g, "forward", depth=0)
-    n_full, n1, n0 = (len(nodes_of(d.source)) for d in (full, d1, d0))
+    n_full, n1, n0 = (len(dot_nodes(d.source)) for d in (full, d1, d0))
     assert n_full == 1 + 3 * 5 + 1  # x, 3 blocks of 4 ops + 1 param, loss
     assert n1 == 1 + 3 + 1  # x, enc.block0..2 collapsed, loss
     assert n0 == 1 + 1 + 1  # x, enc collapsed, loss
@@ -337,7 +329,7 @@ def test_depth_collapses_modules_into_single_nodes():
     assert not d1.auto_collapsed
     assert d1.note == ""
     # the chain survives collapsing: x -> block0 -> block1 -> block2 -> loss
-    assert len(edges_of(d1.source)) == 4
+    assert len(dot_edges(d1.source)) == 4
     backward = R.build(g, "backward", depth=1).source
     assert "steps #" in backward
 
@@ -345,7 +337,9 @@ def test_depth_collapses_modules_into_single_nodes():
 def test_depth_beyond_nesting_changes_nothing_and_negative_is_an_error():
     g = nested()
     assert R.build(g, "forward", depth=9).source.replace("depth", "") != ""
-    assert nodes_of(R.build(g, "forward", depth=9).source) == nodes_of(R.build(g, "forward").source)
+    assert dot_nodes(R.build(g, "forward", depth=9).source) == dot_nodes(
+        R.build(g, "forward").source
+    )
     with pytest.raises(R.RenderError, match="depth"):
         R.build(g, "forward", depth=-1)
 
@@ -355,13 +349,13 @@ def test_auto_collapse_over_the_node_budget():
     dot = R.build(g, "forward", max_nodes=500)
     assert dot.auto_collapsed
     assert dot.depth == 1
-    assert len(nodes_of(dot.source)) == 1 + 100
+    assert len(dot_nodes(dot.source)) == 1 + 100
     assert dot.node_count <= 500
     assert "2,000 ops" in dot.note
     assert "--depth" in dot.note
     small = R.build(g, "forward", max_nodes=50)
     assert small.depth == 0
-    assert len(nodes_of(small.source)) == 1 + 10
+    assert len(dot_nodes(small.source)) == 1 + 10
     assert not R.build(g, "forward", max_nodes=5000).auto_collapsed
     assert "still over the budget" in R.build(g, "forward", max_nodes=5).note
     flat = mlp()
@@ -523,12 +517,12 @@ def test_render_a_live_variable_like_make_dot():
     assert "<b>bias</b>" in source
     assert "<b>x</b>" in source
     assert "|grad|" in source  # parameters keep .grad after backward
-    n_nodes = len(nodes_of(source))
-    assert n_nodes == len(edges_of(source)) + 1 or n_nodes >= 5
+    n_nodes = len(dot_nodes(source))
+    assert n_nodes == len(dot_edges(source)) + 1 or n_nodes >= 5
     forward = gradviz.render(loss, view="forward")
     assert "mean" in forward.source
     with pytest.raises(R.RenderError, match="Variable"):
-        R.render(42)
+        gradviz.render(42)
 
 
 def test_drawing_displays_inline_with_our_layout_program():
@@ -540,13 +534,13 @@ def test_drawing_displays_inline_with_our_layout_program():
 
 
 def test_number_formatting():
-    assert S.number(0) == "0"
-    assert S.number(0.000123) == "1.23e-04"
-    assert S.number(12.3456) == "12.3"
-    assert S.number(math.nan) == "nan"
-    assert S.number(None) == "?"
-    assert S.shape_text((3,)) == "(3,)"
-    assert S.shape_text(()) == "scalar"
+    assert T.number(0) == "0"
+    assert T.number(0.000123) == "1.23e-04"
+    assert T.number(12.3456) == "12.3"
+    assert T.number(math.nan) == "nan"
+    assert T.number(None) == "?"
+    assert T.shape_text((3,)) == "(3,)"
+    assert T.shape_text(()) == "scalar"
 
 
 def test_all_nan_loss_reads_nan_not_a_question_mark():

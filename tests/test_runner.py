@@ -49,7 +49,7 @@ def script(tmp_path: Path, text: str, name: str = "train.py") -> Path:
     return path
 
 
-def line_of(path: Path, marker: str) -> int:
+def line_number(path: Path, marker: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if marker in line)
 
 
@@ -62,7 +62,7 @@ def test_success_captures_the_first_step_and_stops_the_script(tmp_path):
     assert g.graph["script"] == "train.py"
     assert g.graph["pass"] == 1
     assert g.nodes[g.graph["root"]]["module"] == "CrossEntropyLoss"
-    assert g.nodes[g.graph["root"]]["source"] == f"train.py:{line_of(path, '# LOSS')}"
+    assert g.nodes[g.graph["root"]]["source"] == f"train.py:{line_number(path, '# LOSS')}"
     params = [a for _, a in g.nodes(data=True) if a["kind"] == "param"]
     assert sorted(a["name"] for a in params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
     assert all(a["update"] is not None for a in params)  # the optimizer step after it
@@ -169,7 +169,7 @@ def test_script_raising_gives_a_trimmed_traceback(tmp_path):
     assert isinstance(error, gradviz.GradvizError)
     text = error.traceback
     assert text.startswith("Traceback (most recent call last):")
-    assert f"line {line_of(path, '# BAD')}, in forward" in text
+    assert f"line {line_number(path, '# BAD')}, in forward" in text
     assert "in <module>" in text
     assert "gradviz/" not in text
     assert "runpy" not in text
@@ -290,7 +290,7 @@ def test_gradviz_modules_are_never_forgotten(monkeypatch):
     import types
 
     from gradviz.viz import runner
-    from gradviz.viz.source import PACKAGE_DIR
+    from gradviz.viz.capture.source import PACKAGE_DIR
 
     root = os.path.dirname(PACKAGE_DIR.rstrip(os.sep))
     mine = types.ModuleType("gradviz._fake_lazy")

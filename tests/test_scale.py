@@ -116,7 +116,7 @@ def flat_trace(pairs: int) -> gradviz.Trace:
 
 
 def test_a_flat_sequential_folds_runs_of_identical_children_into_one_box():
-    from gradviz.viz.render import build
+    from gradviz.viz.draw.render import build
 
     tr = flat_trace(300)  # 601 top-level modules: over the folding threshold at depth 0
     drawing = build(tr.graph, "backward", max_nodes=200)
@@ -129,7 +129,7 @@ def test_a_flat_sequential_folds_runs_of_identical_children_into_one_box():
 
 
 def test_fold_runs_finds_the_repeating_unit():
-    from gradviz.viz.scene import fold_runs
+    from gradviz.viz.draw.scene import fold_runs
 
     nodes = [f"v{i}" for i in range(12)]
     # children 0..9 alternate A, B (one op each); 10 and 11 differ
@@ -146,7 +146,7 @@ def test_fold_runs_finds_the_repeating_unit():
 
 
 def test_small_pictures_do_not_fold():
-    from gradviz.viz.scene import Scene
+    from gradviz.viz.draw.scene import Scene
 
     scene = Scene(flat_trace(20).graph, "backward")
     assert scene.folded == []

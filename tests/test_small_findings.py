@@ -10,11 +10,12 @@ import pytest
 
 import gradviz
 from gradviz import nn, optim
-from gradviz.viz import style
-from gradviz.viz.labels import Labels, legend_label
-from gradviz.viz.render import build
-from gradviz.viz.scene import Scene
-from gradviz.viz.stats import array_stats
+from gradviz.viz.capture.stats import array_stats
+from gradviz.viz.draw import style
+from gradviz.viz.draw.labels import Labels, legend_label
+from gradviz.viz.draw.render import build
+from gradviz.viz.draw.scene import Scene
+from gradviz.viz.records.text import number
 from gradviz.viz.summary import summary
 
 
@@ -49,7 +50,7 @@ def test_a_zero_initialised_bias_shows_its_update_norm_not_an_infinite_ratio():
     update = tr.graph.nodes[bias]["update"]
     assert update["norm"] > 0
     label = labels_of(build(tr.graph, "backward").source)[bias]
-    assert f"update {style.number(update['norm'])} (weight was 0)" in label
+    assert f"update {number(update['norm'])} (weight was 0)" in label
     assert "inf" not in label.split("tooltip")[0]
     text = summary(tr)
     assert "(weight was 0)" in text

@@ -9,13 +9,15 @@ import os
 import networkx as nx
 import numpy as np
 import pytest
+from helpers import graph_nodes
 
 import gradviz
 from gradviz import Variable, nn, optim
 from gradviz.autograd import hooks
 from gradviz.nn import functional as F
-from gradviz.viz.stats import KEYS, array_stats
-from gradviz.viz.tracer import Trace, TraceError
+from gradviz.viz.capture.stats import array_stats
+from gradviz.viz.records.stats import KEYS
+from gradviz.viz.trace import Trace, TraceError
 
 HERE = os.path.relpath(__file__)
 if HERE.startswith(os.pardir):
@@ -27,12 +29,8 @@ def line_after() -> str:
     return f"{HERE}:{inspect.currentframe().f_back.f_lineno + 1}"
 
 
-def nodes_of(graph: nx.DiGraph, **match: object) -> list[str]:
-    return [n for n, a in graph.nodes(data=True) if all(a[k] == v for k, v in match.items())]
-
-
 def one(graph: nx.DiGraph, **match: object) -> str:
-    found = nodes_of(graph, **match)
+    found = graph_nodes(graph, **match)
     assert len(found) == 1, (match, found)
     return found[0]
 
@@ -56,7 +54,9 @@ def test_diamond_counts_order_and_fan_in():
     assert g.nodes[xid]["kind"] == "param"
     assert g.nodes[xid]["accumulated"] is True
     assert [g.nodes[n]["op"] for n in g] == [None, "Mul", "Add", "Mul", "Sum"]
-    assert sorted(g.successors(xid)) == sorted(nodes_of(g, op="Mul")[:1] + nodes_of(g, op="Add"))
+    assert sorted(g.successors(xid)) == sorted(
+        graph_nodes(g, op="Mul")[:1] + graph_nodes(g, op="Add")
+    )
     assert sum(a["accumulated"] for _, a in g.nodes(data=True)) == 1
     assert g.graph["root"] == one(g, op="Sum")
     assert g.graph["pass"] == 1
@@ -100,7 +100,7 @@ def test_shared_parameter_is_one_node_used_twice():
     assert g.out_degree(w) == 2
     assert g.nodes[w]["accumulated"] is True
     assert g.graph["modules"] == {"": "Tied"}
-    assert all(g.nodes[n]["module"] == "" for n in nodes_of(g, kind="op"))
+    assert all(g.nodes[n]["module"] == "" for n in graph_nodes(g, kind="op"))
 
 
 def test_sequential_mlp_names_modules_and_counts():
@@ -114,19 +114,19 @@ def test_sequential_mlp_names_modules_and_counts():
     # x, 0.weight, 0.bias, Linear, Relu, 2.weight, 2.bias, Linear, target, MseLoss
     assert g.number_of_nodes() == 10
     assert g.number_of_edges() == 9
-    params = {g.nodes[n]["name"]: g.nodes[n] for n in nodes_of(g, kind="param")}
+    params = {g.nodes[n]["name"]: g.nodes[n] for n in graph_nodes(g, kind="param")}
     assert sorted(params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
     assert params["0.weight"]["module"] == "0"
     assert params["2.bias"]["shape"] == (2,)
-    ops = [(g.nodes[n]["op"], g.nodes[n]["module"]) for n in nodes_of(g, kind="op")]
+    ops = [(g.nodes[n]["op"], g.nodes[n]["module"]) for n in graph_nodes(g, kind="op")]
     assert ops == [("Linear", "0"), ("Relu", "1"), ("Linear", "2"), ("MseLoss", "")]
     assert g.graph["modules"] == {"": "Sequential", "0": "Linear", "1": "ReLU", "2": "Linear"}
-    inputs = nodes_of(g, kind="input")
+    inputs = graph_nodes(g, kind="input")
     assert len(inputs) == 2
     const = one(g, kind="input", shape=(5, 2))
     assert g.nodes[const]["dtype"] == "float32"
     assert g.nodes[const]["requires_grad"] is False
-    linear = nodes_of(g, op="Linear")[0]
+    linear = graph_nodes(g, op="Linear")[0]
     assert [g.edges[p, linear]["arg"] for p in g.predecessors(linear)] == [0, 1, 2]
 
 
@@ -158,7 +158,7 @@ def test_nested_module_paths_and_loss_module_prefix():
         loss = criterion(out, Variable(np.float32(0.0)))
         loss.backward()
     g = tr.graph
-    modules = [(g.nodes[n]["op"], g.nodes[n]["module"]) for n in nodes_of(g, kind="op")]
+    modules = [(g.nodes[n]["op"], g.nodes[n]["module"]) for n in graph_nodes(g, kind="op")]
     assert modules == [
         ("Linear", "block.0.fc"),
         ("Relu", "block.0"),
@@ -168,7 +168,7 @@ def test_nested_module_paths_and_loss_module_prefix():
         ("Sum", ""),
         ("MseLoss", "MSELoss"),
     ]
-    names = sorted(g.nodes[n]["name"] for n in nodes_of(g, kind="param"))
+    names = sorted(g.nodes[n]["name"] for n in graph_nodes(g, kind="param"))
     assert names == [
         "block.0.fc.bias",
         "block.0.fc.weight",
@@ -222,7 +222,7 @@ def test_parameter_remembers_the_line_that_created_it():
         layer = nn.Linear(2, 3)
         layer(Variable(f32(1, 2))).sum().backward()
     g = tr.graph
-    for n in nodes_of(g, kind="param"):
+    for n in graph_nodes(g, kind="param"):
         assert g.nodes[n]["source"] == where
 
 
@@ -233,7 +233,7 @@ def test_module_sources_are_the_users_lines_not_gradvizs():
         model(Variable(f32(1, 2))).backward()
     g = tr.graph
     block_line = f"{HERE}:{inspect.getsourcelines(Block.forward)[1] + 1}"
-    assert g.nodes[nodes_of(g, op="Relu")[0]]["source"] == block_line
+    assert g.nodes[graph_nodes(g, op="Relu")[0]]["source"] == block_line
     assert all(a["source"].startswith(HERE) for _, a in g.nodes(data=True))
 
 
@@ -343,7 +343,7 @@ def test_optimizer_update_norm_and_ratio():
         model(Variable(f32(4, 3))).sum().backward()
         opt.step()
     g = tr.graph
-    for node in nodes_of(g, kind="param"):
+    for node in graph_nodes(g, kind="param"):
         name = g.nodes[node]["name"]
         delta = model.__getattribute__(name).data - before[name]
         update = g.nodes[node]["update"]
@@ -351,7 +351,7 @@ def test_optimizer_update_norm_and_ratio():
         assert update["ratio"] == pytest.approx(
             np.linalg.norm(delta) / np.linalg.norm(before[name]), rel=1e-5
         )
-    assert all(g.nodes[n]["update"] is None for n in nodes_of(g, kind="op"))
+    assert all(g.nodes[n]["update"] is None for n in graph_nodes(g, kind="op"))
 
 
 def test_update_is_recorded_only_for_the_step_right_after_backward():
@@ -396,7 +396,7 @@ def test_one_pass_per_backward_call():
     assert tr.steps is tr.passes[-1].steps
     assert [p.graph.graph["pass"] for p in tr.passes] == [1, 2, 3]
     assert one(tr.passes[1].graph, op="Exp")
-    assert not nodes_of(tr.passes[1].graph, op="Mul")
+    assert not graph_nodes(tr.passes[1].graph, op="Mul")
     assert tr.get_pass(2) is tr.passes[1]
     assert tr.get_pass(-1) is tr.passes[-1]
     with pytest.raises(TraceError, match="no pass 9"):
@@ -438,7 +438,7 @@ def test_no_grad_ops_are_recorded_without_gradient_and_as_events():
         loss = (clean * w).sum() + ignored.sum()
         loss.backward()
     g = tr.graph
-    mul_nodes = nodes_of(g, op="Mul")
+    mul_nodes = graph_nodes(g, op="Mul")
     no_grad_muls = [n for n in mul_nodes if not g.nodes[n]["requires_grad"]]
     assert len(no_grad_muls) == 2  # raw * 0.5 and w * 2 feed the loss but need no gradient
     assert all(g.nodes[n]["step"] is None for n in no_grad_muls)
@@ -487,8 +487,8 @@ def test_options_and_constants():
         y = (x + offset) * offset
         y.sum(axis=1).sum().backward()
     g = tr.graph
-    assert len(nodes_of(g, kind="input")) == 1  # the same ndarray used twice is one node
-    sums = nodes_of(g, op="Sum")
+    assert len(graph_nodes(g, kind="input")) == 1  # the same ndarray used twice is one node
+    sums = graph_nodes(g, op="Sum")
     assert g.nodes[sums[0]]["args"] == ("axis=1",)
     assert g.nodes[sums[1]]["args"] == ()
 
@@ -581,25 +581,21 @@ def test_a_trace_records_once():
     assert gradviz.Trace is Trace
 
 
-def test_render_delegates_to_render_write(monkeypatch, tmp_path):
-    import gradviz.viz.render as render_module
+def test_render_writes_the_chosen_view_and_pass(tmp_path):
+    from gradviz.viz.draw.render import build
 
-    calls = []
-
-    def fake_write(graph, view, path, format=None, depth=None):
-        calls.append((graph, view, path, format, depth))
-        return "done"
-
-    monkeypatch.setattr(render_module, "write", fake_write, raising=False)
     x = Variable(f32(2), requires_grad=True)
     with gradviz.trace() as tr:
         (x * 2).sum().backward()
         (x * 3).sum().backward()
-    out = tmp_path / "b.svg"
-    assert tr.render("backward", out, depth=1) == "done"
-    assert calls[-1] == (tr.graph, "backward", out, None, 1)
-    tr.render("forward", out, format="dot", pass_index=1)
-    assert calls[-1] == (tr.passes[0].graph, "forward", out, "dot", None)
+    out = tmp_path / "b.dot"
+    result = tr.render("backward", out, depth=1)  # the last pass, format from the suffix
+    assert (result.path, result.format, result.view) == (out, "dot", "backward")
+    assert out.read_text(encoding="utf-8") == build(tr.graph, "backward", depth=1).source
+    first = tmp_path / "f.txt"
+    tr.render("forward", first, format="dot", pass_index=1)
+    assert first.read_text(encoding="utf-8") == build(tr.passes[0].graph, "forward").source
+    assert "Mul" in first.read_text(encoding="utf-8")
 
 
 def test_gradchecks_own_backward_calls_are_not_passes():

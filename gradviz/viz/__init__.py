@@ -1,11 +1,12 @@
-"""The visualizer: trace a training step, build its graphs, render them.
+"""The visualizer: trace a training step, diagnose it, draw it.
 
-Imports ``gradviz.autograd``; the engine never imports this package. ``gradviz.viz.render`` is
-the rendering module; its ``render()`` function is exported at the top level as
-``gradviz.render``.
+Arranged by stage, data flowing one way: ``capture`` (engine events -> records) -> ``records``
+(the schema, graph build, JSON) -> ``diagnose`` (findings, a Report) -> ``draw`` (DOT pictures)
+and ``page`` (the HTML page). ``trace`` (the user-facing ``Trace``), ``runner`` (runs a user
+script) and ``summary`` sit above them. Imports ``gradviz.autograd``; the engine never imports
+this package.
 """
 
-from gradviz.viz.io import load_trace
-from gradviz.viz.tracer import Trace, trace
+from gradviz.viz.trace import Trace, load_trace, render, trace
 
-__all__ = ["Trace", "load_trace", "trace"]
+__all__ = ["Trace", "load_trace", "render", "trace"]

@@ -25,8 +25,9 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import get_default_dtype, set_default_dtype
-from gradviz.viz.source import is_internal
-from gradviz.viz.tracer import Trace
+from gradviz.viz.capture.policy import CaptureStep
+from gradviz.viz.capture.source import is_internal
+from gradviz.viz.trace import Trace
 
 __all__ = ["BackwardNotCalled", "RunnerError", "ScriptFailed", "StepNotReached", "run_script"]
 
@@ -274,8 +275,7 @@ def run_script(
     :class:`BackwardNotCalled` when it never called backward (unless ``forward_only``), and
     :class:`StepNotReached` when it called backward fewer than ``step`` times.
     """
-    if isinstance(step, bool) or not isinstance(step, int) or step == 0 or step < -1:
-        raise ValueError(f"step must be a backward call number (1, 2, ...) or -1, got {step!r}")
+    policy = CaptureStep(step)  # checks the step number
     script = Path(path)
     if not script.is_file():
         raise FileNotFoundError(f"no such script: {script}")
@@ -285,9 +285,8 @@ def run_script(
     caller = _Interpreter()
     saved_modules = set(sys.modules)
     run = _Run(caller, deliver, run_all)
-    tr = run.trace = Trace(
-        arrays=arrays, step=step, base_dir=folder, script=name, on_capture=run.on_capture
-    )
+    policy.on_capture = run.on_capture
+    tr = run.trace = Trace(arrays=arrays, policy=policy, base_dir=folder, script=name)
     failure: BaseException | None = None
     sys.argv = [os.fspath(path), *args]
     sys.path.insert(0, folder)

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from gradviz.viz.style import number, printable, shape_text, update_text
+from gradviz.viz.draw.style import update_text
+from gradviz.viz.records.text import number, printable, shape_text
 
 
 def _passes(trace: Any) -> list[Any]:

@@ -21,8 +21,8 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.source import SourceLocator
 from gradviz.viz.diagnose.nan import Operand, explain_backward, explain_forward
-from gradviz.viz.source import SourceLocator
 
 __all__ = ["AnomalyError", "detect_anomaly"]
 

@@ -10,7 +10,8 @@ expanded every one of its array inputs: ``(N, 1)`` predictions against ``(N,)`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from gradviz.viz.diagnose.context import Context
 from gradviz.viz.diagnose.gradcheck import summed_axes
 from gradviz.viz.diagnose.report import Broadcast, Finding
-from gradviz.viz.style import shape_text
+from gradviz.viz.records.text import shape_text
 
 #: built-in ops that broadcast their array arguments against each other
 BROADCASTING = frozenset(
@@ -64,26 +65,7 @@ def diagnose(
         a = g.nodes[n]
         op = str(a.get("op"))
         inputs = [(slot, p, pa) for slot, p, pa in ctx.inputs(n) if pa.get("shape") is not None]
-        expanded: dict[int, tuple[tuple[int, ...], tuple[int, ...], str]] = {}
-        if op in BROADCASTING and len(inputs) >= 2:
-            try:
-                shape = tuple(np.broadcast_shapes(*(tuple(pa["shape"]) for _, _, pa in inputs)))
-            except ValueError:
-                shape = None
-            if shape is not None:
-                for slot, p, pa in inputs:
-                    if tuple(pa["shape"]) != shape:
-                        axes = summed_axes(shape, tuple(pa["shape"]))
-                        expanded[slot] = (shape, axes, p)
-        for slot, shape in returned.get(n, ()):
-            if slot in expanded:
-                continue
-            parent = next((p for s, p, _ in inputs if s == slot), None)
-            if parent is None:
-                continue
-            axes = summed_axes(tuple(shape), tuple(g.nodes[parent].get("shape") or ()))
-            if axes:
-                expanded[slot] = (tuple(shape), axes, parent)
+        expanded = _expanded(g, op, inputs, returned.get(n, ()))
         if not expanded:
             continue
         arrays = [slot for slot, _, pa in inputs if len(pa["shape"]) > 0]
@@ -130,6 +112,36 @@ def diagnose(
                 )
             )
     return rows, findings
+
+
+def _expanded(
+    g: nx.DiGraph,
+    op: str,
+    inputs: list[tuple[int, str, Mapping[str, Any]]],
+    returned: Iterable[tuple[int, tuple[int, ...]]],
+) -> dict[int, tuple[tuple[int, ...], tuple[int, ...], str]]:
+    """``{slot: (broadcast shape, summed axes, parent)}`` of the arguments of an op that were
+    broadcast: by the op's own broadcasting rule, or as its backward's gradients show."""
+    expanded: dict[int, tuple[tuple[int, ...], tuple[int, ...], str]] = {}
+    if op in BROADCASTING and len(inputs) >= 2:
+        try:
+            shape = tuple(np.broadcast_shapes(*(tuple(pa["shape"]) for _, _, pa in inputs)))
+        except ValueError:
+            shape = None
+        if shape is not None:
+            for slot, p, pa in inputs:
+                if tuple(pa["shape"]) != shape:
+                    expanded[slot] = (shape, summed_axes(shape, tuple(pa["shape"])), p)
+    for slot, shape in returned:
+        if slot in expanded:
+            continue
+        parent = next((p for s, p, _ in inputs if s == slot), None)
+        if parent is None:
+            continue
+        axes = summed_axes(tuple(shape), tuple(g.nodes[parent].get("shape") or ()))
+        if axes:
+            expanded[slot] = (tuple(shape), axes, parent)
+    return expanded
 
 
 def _tail(ctx: Context) -> set[str]:

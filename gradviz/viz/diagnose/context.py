@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import networkx as nx
 import numpy as np
 
-from gradviz.viz.scene import natural_key
+from gradviz.viz.records.text import natural_key
 
 T = TypeVar("T")
 
@@ -43,11 +43,6 @@ def below(graph: nx.DiGraph, sources: Iterable[str]) -> set[str]:
                 seen.add(child)
                 stack.append(child)
     return seen
-
-
-def is_bad(stats: Mapping[str, Any] | None) -> bool:
-    """Whether statistics count a NaN or an Inf."""
-    return bool(stats) and bool(stats.get("nan") or stats.get("inf"))  # type: ignore[union-attr]
 
 
 class Context:

@@ -19,8 +19,7 @@ import numpy as np
 
 from gradviz.viz.diagnose.context import Context
 from gradviz.viz.diagnose.report import Finding, LayerHealth, ParamHealth, ReluHealth
-from gradviz.viz.scene import natural_key
-from gradviz.viz.style import number
+from gradviz.viz.records.text import natural_key, number
 
 #: the usual update-to-weight ratio, and the factor either way that gets flagged
 USUAL_RATIO = 1e-3

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.viz.diagnose.context import Context, is_bad
+from gradviz.viz.capture.stats import array_stats
+from gradviz.viz.diagnose.context import Context
 from gradviz.viz.diagnose.report import Finding
-from gradviz.viz.stats import array_stats
-from gradviz.viz.style import number
+from gradviz.viz.records.stats import is_bad
+from gradviz.viz.records.text import number
 
 
 @dataclass

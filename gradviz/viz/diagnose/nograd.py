@@ -26,8 +26,7 @@ import networkx as nx
 
 from gradviz.viz.diagnose.context import Context, best_below
 from gradviz.viz.diagnose.report import Finding
-from gradviz.viz.scene import natural_key
-from gradviz.viz.style import number, shape_text
+from gradviz.viz.records.text import natural_key, number, shape_text
 
 
 def _norm(stats: Any) -> float | None:

@@ -4,25 +4,27 @@ A :class:`Report` holds :class:`Finding`\\ s (errors first, then warnings, each 
 and the tables behind them: one :class:`OpCheck` per op gradient-checked, one
 :class:`ParamHealth` per parameter, one :class:`LayerHealth` per layer, one :class:`ReluHealth`
 per ReLU and one :class:`Broadcast` per broadcast input. :meth:`Report.marks` turns it into the
-per-node marks :func:`gradviz.viz.render.build` draws.
+per-node marks :func:`gradviz.viz.draw.render.build` draws.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from gradviz.viz.scene import Mark
-from gradviz.viz.style import number, shape_text
+from gradviz.viz.records.schema import StrValued
+from gradviz.viz.records.text import number, shape_text
 
 __all__ = [
     "Broadcast",
     "Finding",
     "InputCheck",
     "LayerHealth",
+    "Level",
+    "Mark",
     "OpCheck",
     "ParamHealth",
     "ReluHealth",
@@ -32,8 +34,50 @@ __all__ = [
 SEVERITIES = ("error", "warning")
 
 
+class Level(StrValued):
+    """How a picture marks a node (see :class:`Mark`)."""
+
+    ERROR = "error"
+    BIRTH = "birth"
+    CONTAMINATED = "contaminated"
+    WARNING = "warning"
+    OK = "ok"
+    NOTE = "note"
+
+
+BOTH_VIEWS = ("forward", "backward")
+#: How the pictures mark the node of a finding, by the finding's kind: (level, the text when the
+#: finding has no label, the views).
+FINDING_MARKS: dict[str, tuple[Level, str, tuple[str, ...]]] = {
+    "gradcheck": (Level.ERROR, "", BOTH_VIEWS),
+    "broadcast": (Level.ERROR, "", BOTH_VIEWS),
+    "nan_forward": (Level.BIRTH, "NaN/Inf born here", BOTH_VIEWS),
+    "nan_input": (Level.BIRTH, "NaN/Inf born here", BOTH_VIEWS),
+    "nan_backward": (Level.BIRTH, "NaN/Inf gradient born here", ("backward",)),
+    "no_gradient": (Level.WARNING, "", BOTH_VIEWS),
+    "dead_relu": (Level.WARNING, "", BOTH_VIEWS),
+}
+
+
 def _frozen(numbers: Mapping[str, float] | None) -> Mapping[str, float]:
     return MappingProxyType(dict(numbers or {}))
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Something a check found about a node, drawn on it
+    (``gradviz.viz.draw.render.build(..., marks=...)``).
+
+    ``level``: ``"error"`` (red: a failed gradient check, an accidental broadcast),
+    ``"birth"`` (where a NaN/Inf was born: red border), ``"contaminated"`` (carries a NaN/Inf
+    from a birth: shaded), ``"warning"`` (orange border: no gradient, dead ReLU), ``"ok"`` or
+    ``"note"`` (a line of text only). ``text`` is added to the node's label; ``views`` says in
+    which pictures.
+    """
+
+    level: Level
+    text: str = ""
+    views: tuple[str, ...] = BOTH_VIEWS
 
 
 @dataclass(frozen=True)
@@ -215,33 +259,37 @@ class Report:
 
     # ------------------------------------------------------------------------ graph marks
     def marks(self) -> dict[str, list[Mark]]:
-        """Per node id, what the pictures should show about it (see ``render.Mark``)."""
+        """Per node id, what the pictures should show about it (see :class:`Mark`)."""
         marks: dict[str, list[Mark]] = {}
-
-        def add(node: str | None, mark: Mark) -> None:
+        for node, mark in (
+            *self._check_marks(),
+            *self._finding_marks(),
+            *self._layer_marks(),
+            *self._broadcast_marks(),
+        ):
             if node is not None and mark not in marks.get(node, ()):
                 marks.setdefault(node, []).append(mark)
+        return marks
 
+    def _check_marks(self) -> Iterator[tuple[str | None, Mark]]:
         for check in self.gradchecks:
             if check.status == "passed" and check.custom:
-                add(check.node, Mark("ok", f"gradcheck ok (rel. error {number(check.rel_error)})"))
+                text = f"gradcheck ok (rel. error {number(check.rel_error)})"
+                yield check.node, Mark(Level.OK, text)
         for node in sorted(self.contaminated - _born(self, "nan_forward", "nan_input")):
-            add(node, Mark("contaminated", "", views=("forward",)))
+            yield node, Mark(Level.CONTAMINATED, "", views=("forward",))
         for node in sorted(self.grad_contaminated - _born(self, "nan_backward")):
-            add(node, Mark("contaminated", "", views=("backward",)))
+            yield node, Mark(Level.CONTAMINATED, "", views=("backward",))
+
+    def _finding_marks(self) -> Iterator[tuple[str | None, Mark]]:
         for f in self.findings:
-            if f.kind == "gradcheck":
-                add(f.node, Mark("error", f.label))
-            elif f.kind in ("nan_forward", "nan_input"):
-                add(f.node, Mark("birth", f.label or "NaN/Inf born here"))
-            elif f.kind == "nan_backward":
-                add(f.node, Mark("birth", f.label or "NaN/Inf gradient born here", ("backward",)))
-            elif f.kind in ("no_gradient", "dead_relu"):
-                add(f.node, Mark("warning", f.label))
-            elif f.kind == "broadcast":
-                add(f.node, Mark("error", f.label))
+            if f.kind in FINDING_MARKS:
+                level, default, views = FINDING_MARKS[f.kind]
+                yield f.node, Mark(level, f.label or default, views)
             for node, label in f.related:  # where the problem shows (the culprit is f.node)
-                add(node, Mark("warning", label))
+                yield node, Mark(Level.WARNING, label)
+
+    def _layer_marks(self) -> Iterator[tuple[str | None, Mark]]:
         owned: dict[str, list[str]] = {}
         for p in self.params:
             if p.node is not None:
@@ -250,19 +298,17 @@ class Report:
             for flag in layer.flags:
                 text = f"{flag} gradient: rms {number(layer.grad_rms)}"
                 for node in owned.get(layer.module, ()):
-                    add(node, Mark("warning", text, ("backward",)))
+                    yield node, Mark(Level.WARNING, text, ("backward",))
+
+    def _broadcast_marks(self) -> Iterator[tuple[str | None, Mark]]:
         for b in self.broadcasts:
             if not b.accidental:
                 axes = ", ".join(str(a) for a in b.axes)
-                add(
-                    b.node,
-                    Mark(
-                        "note",
-                        f"broadcast: argument {b.slot} {shape_text(b.input_shape)} to "
-                        f"{shape_text(b.shape)}, grad summed over axis {axes}",
-                    ),
+                text = (
+                    f"broadcast: argument {b.slot} {shape_text(b.input_shape)} to "
+                    f"{shape_text(b.shape)}, grad summed over axis {axes}"
                 )
-        return marks
+                yield b.node, Mark(Level.NOTE, text)
 
 
 def _born(report: Report, *kinds: str) -> set[str]:

@@ -12,7 +12,7 @@ import shutil
 import textwrap
 from typing import Any
 
-from gradviz.viz.style import number, printable
+from gradviz.viz.records.text import number, printable
 
 _COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "ok": "\x1b[32m", "dim": "\x1b[2m"}
 _RESET = "\x1b[0m"

@@ -1,13 +1,14 @@
-"""The tracer's engine subscriber: turns engine events into plain records behind a ``Trace``.
+"""The tracer's engine subscriber: turns engine events into plain records behind a trace.
 
-:class:`Recorder` is the :class:`gradviz.autograd.hooks.Hook` a :class:`~gradviz.viz.tracer.Trace`
-installs. Per op it keeps a :class:`~gradviz.viz.graph.NodeRecord` (statistics computed at event
-time: the engine may later change the same arrays in place), per backward step a
-:class:`~gradviz.viz.graph.Step`, per optimizer step the update of each parameter; when a kept
-backward pass ends it adds a :class:`~gradviz.viz.tracer.Pass` to the trace, whose graph is built
-from the records on first access. Records of Variables that were garbage collected, and of
-everything they were computed from that nothing alive depends on, are dropped after each backward
-pass, so a long traced run keeps only what a later graph can still need.
+:class:`Recorder` is the :class:`gradviz.autograd.hooks.Hook` a
+:class:`~gradviz.viz.capture.tracer.Capture` installs. Per op it keeps a
+:class:`~gradviz.viz.records.schema.NodeRecord` (statistics computed at event time: the engine
+may later change the same arrays in place), per backward step a
+:class:`~gradviz.viz.records.schema.Step`, per optimizer step the update of each parameter; when
+a kept backward pass ends it adds a :class:`~gradviz.viz.records.schema.Pass` to the trace, whose
+graph is built from the records on first access. Records of Variables that were garbage
+collected, and of everything they were computed from that nothing alive depends on, are dropped
+after each backward pass, so a long traced run keeps only what a later graph can still need.
 
 ``op`` runs once per op while tracing: keep it cheap (``bench/trace_overhead.py``).
 """
@@ -19,7 +20,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -27,13 +28,17 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
-from gradviz.viz.graph import NodeRecord, Step, ancestors
-from gradviz.viz.live import history
-from gradviz.viz.naming import ModuleNames
-from gradviz.viz.options import option_label
-from gradviz.viz.source import SourceLocator
-from gradviz.viz.stats import array_copy, array_stats, diff_norm, l2_norm
-from gradviz.viz.tracer import Event, OpCall, Pass, Trace
+from gradviz.viz.capture.live import history
+from gradviz.viz.capture.naming import ModuleNames
+from gradviz.viz.capture.options import option_label
+from gradviz.viz.capture.policy import Policy
+from gradviz.viz.capture.source import SourceLocator
+from gradviz.viz.capture.stats import array_copy, array_stats, diff_norm, l2_norm
+from gradviz.viz.records.graph import ancestors
+from gradviz.viz.records.schema import Event, NodeRecord, OpCall, Pass, Step
+
+if TYPE_CHECKING:  # the capture that installs this recorder (it imports this module)
+    from gradviz.viz.capture.tracer import Capture
 
 _DTYPE_NAMES: dict[np.dtype, str] = {}
 
@@ -72,7 +77,7 @@ class _ThreadState(threading.local):
 
 
 class Recorder(hooks.Hook):
-    """Implements the engine hooks and keeps the records behind a :class:`Trace`.
+    """Implements the engine hooks and keeps the records behind a :class:`Capture`.
 
     Threads may share a trace: every event handler runs under one lock, and what a thread is in
     the middle of (its module stack, backward pass, optimizer step) is per thread.
@@ -80,14 +85,12 @@ class Recorder(hooks.Hook):
 
     def __init__(
         self,
-        trace: Trace,
-        step: int | None,
+        trace: Capture,
+        policy: Policy,
         base_dir: str | os.PathLike[str] | None,
-        on_capture: Callable[[], None] | None,
     ) -> None:
         self.trace = trace
-        self.step = step
-        self.on_capture = on_capture
+        self.policy = policy
         self._source = SourceLocator(base_dir)
         self.locate = self._source.locate
         self.arrays = trace.arrays
@@ -105,8 +108,6 @@ class Recorder(hooks.Hook):
         self.lock = threading.RLock()
         self.states: list[_ThreadState] = []  # every thread's, for finish()
         self.local = _ThreadState(self.states)
-        self.awaiting_capture = False
-        self.closed = False
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
 
@@ -129,19 +130,17 @@ class Recorder(hooks.Hook):
         return self._builder(records)()
 
     def _capture_complete(self) -> None:
-        """The kept pass and what followed it are recorded: stop recording, tell the runner."""
-        self.awaiting_capture = False
+        """The kept pass and what followed it are recorded: stop recording, tell the policy."""
         self.local.after_backward = False
         self.local.pending = None
-        self.closed = True
+        self.policy.close()
         hooks.uninstall(self)
-        if self.on_capture is not None:
-            self.on_capture()
+        self.policy.captured()
 
     def _end_of_step(self) -> None:
         self.local.after_backward = False
         self.local.pending = None
-        if self.awaiting_capture:
+        if self.policy.awaiting:
             self._capture_complete()
 
     # ----------------------------------------------------------------------------- records
@@ -340,17 +339,12 @@ class Recorder(hooks.Hook):
             nid = self._op_record(
                 output, type(node).__name__, parents, args, source, self._module()
             )
-            if output.requires_grad and self._keeps_calls():
+            if output.requires_grad and self.policy.keeps_calls(self.trace.backward_calls):
                 self.calls[nid] = (
                     type(node),
                     tuple(a.data if isinstance(a, Variable) else a for a in inputs),
                     node.needs_input_grad,
                 )
-
-    def _keeps_calls(self) -> bool:
-        """Whether this op may belong to a pass that is kept (the runner keeps one)."""
-        step = self.step
-        return step is None or step < 0 or self.trace.backward_calls >= step - 1
 
     def detach(self, source: Variable, result: Variable) -> None:
         with self.lock:
@@ -402,16 +396,15 @@ class Recorder(hooks.Hook):
     def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
         local = self.local
         with self.lock:
-            if self.closed:
+            if self.policy.closed:
                 return
             if local.after_backward:
                 self._end_of_step()
-                if self.closed:
+                if self.policy.closed:
                     return
             self.trace.backward_calls += 1
             index = self.trace.backward_calls
-            step = self.step
-            keep = step is None or step == -1 or step == index
+            keep = self.policy.keeps(index)
             nid = self.var_nodes.get(root._id)
             if nid is None:
                 nid = self._unknown(root)
@@ -421,7 +414,7 @@ class Recorder(hooks.Hook):
         local = self.local
         with self.lock:
             current = local.backward
-            if current is None or not current.keep or self.closed:
+            if current is None or not current.keep or self.policy.closed:
                 return
             nid = self.var_nodes.get(variable._id)
             if nid is None:
@@ -434,7 +427,7 @@ class Recorder(hooks.Hook):
         local = self.local
         with self.lock:
             current, local.backward = local.backward, None
-            if current is None or self.closed:
+            if current is None or self.policy.closed:
                 return
             self.fresh.clear()
             if current.keep:
@@ -459,7 +452,7 @@ class Recorder(hooks.Hook):
                     everything, root=current.root, pass_index=current.index, steps=current.steps
                 )()
                 new.params = self._param_list
-                if self.step is None:
+                if not self.policy.keeps_one:
                     for older in self.trace.passes:  # diagnosis data: the latest pass only
                         older.calls = older.context = None
                     self.trace.passes.append(new)
@@ -468,13 +461,13 @@ class Recorder(hooks.Hook):
                 local.pending = new
                 local.updated.clear()
                 local.after_backward = True
-                self.awaiting_capture = self.step is not None and self.step > 0
+                self.policy.pass_kept()
             self._sweep()
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:
         local = self.local
         with self.lock:
-            if self.closed:
+            if self.policy.closed:
                 return
             pending = local.pending
             if phase == "begin":
@@ -507,7 +500,7 @@ class Recorder(hooks.Hook):
                             weight = value["norm"]
                         else:
                             weight = l2_norm(old)
-                        if calls and self.step is not None:
+                        if calls and self.policy.keeps_one:
                             # The runner keeps one pass: its ops keep the pre-step values. (Under
                             # gradviz.trace() they see the updated ones: keeping a copy per step
                             # costs page faults, ~20% of a traced step. The gradient check stays
@@ -525,7 +518,7 @@ class Recorder(hooks.Hook):
                             values = tuple(swap.get(id(v), v) for v in values)
                             calls[nid] = (cls, values, needs)
             local.before.clear()
-            if self.awaiting_capture:
+            if self.policy.awaiting:
                 self._capture_complete()
 
     # -------------------------------------------------------------------------------- graphs

@@ -13,17 +13,13 @@ boxes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-
-def natural_key(node_id: Any) -> tuple:
-    match = re.fullmatch(r"([A-Za-z_]*)(\d+)", str(node_id))
-    return (0, match.group(1), int(match.group(2))) if match else (1, str(node_id), 0)
+from gradviz.viz.records.text import natural_key
 
 
 def upstream(graph: nx.DiGraph, root: Any) -> set[Any]:
@@ -38,22 +34,6 @@ def upstream(graph: nx.DiGraph, root: Any) -> set[Any]:
                 seen.add(parent)
                 stack.append(parent)
     return seen
-
-
-@dataclass(frozen=True)
-class Mark:
-    """Something a check found about a node, drawn on it (``render.build(..., marks=...)``).
-
-    ``level``: ``"error"`` (red: a failed gradient check, an accidental broadcast),
-    ``"birth"`` (where a NaN/Inf was born: red border), ``"contaminated"`` (carries a NaN/Inf
-    from a birth: shaded), ``"warning"`` (orange border: no gradient, dead ReLU), ``"ok"`` or
-    ``"note"`` (a line of text only). ``text`` is added to the node's label; ``views`` says in
-    which pictures.
-    """
-
-    level: str
-    text: str = ""
-    views: tuple[str, ...] = ("forward", "backward")
 
 
 @dataclass

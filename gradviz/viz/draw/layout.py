@@ -3,7 +3,7 @@
 The system Graphviz ``dot`` when it is on PATH, otherwise the ``graphviz-pure`` program that the
 graphviz-pure wheel installs next to Python's scripts (so ``pip install gradviz`` alone renders).
 The program runs on DOT source through a pipe; the caller writes the bytes itself (to the exact
-path asked for, with ``gradviz.viz.files.atomic_write``).
+path asked for, with ``gradviz.viz.draw.files.atomic_write``).
 
 A :class:`Drawing` (what ``gradviz.render(loss)`` returns, like torchviz's ``make_dot``) keeps
 the ``graphviz.Digraph`` API people call on it (``render``, ``view``, ``pipe``, Jupyter's
@@ -18,13 +18,15 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import graphviz
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.files import atomic_write
+from gradviz.viz.draw.files import atomic_write
 
 __all__ = [
     "Drawing",
@@ -130,9 +132,9 @@ class Drawing(graphviz.Digraph):
     note: str = ""
     node_count: int = 0
     #: drawn node id -> the graph nodes it stands for (one, or a collapsed module's members)
-    stands_for: dict[str, tuple[Any, ...]] = {}
+    stands_for: Mapping[str, tuple[Any, ...]] = MappingProxyType({})
     #: collapsed module box id (``m1``) -> its module path
-    groups: dict[str, str] = {}
+    groups: Mapping[str, str] = MappingProxyType({})
 
     def pipe(
         self,

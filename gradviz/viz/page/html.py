@@ -1,9 +1,10 @@
 """One training step as ONE self-contained interactive HTML page.
 
-``write_html(trace, "step.html")`` (also ``Trace.render("html", path)`` and
-``gradviz render SCRIPT --format html``) writes a page that opens from disk in any browser, with
+``write_html(trace, "step.html", report=trace.check())`` (``gradviz.viz.trace.write_page``,
+``Trace.render("html", path)`` and ``gradviz render SCRIPT --format html`` diagnose, then call
+it) writes a page that opens from disk in any browser, with
 no network at view time: the forward and backward graphs laid out by Graphviz (the SVG of
-:func:`gradviz.viz.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
+:func:`gradviz.viz.draw.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
 (``gradviz/viz/page/page.js`` and ``page.css``, inlined). The viewer pans and zooms, shows a
 node's statistics and histograms on click, replays backward step by step, searches, lists
 what ``trace.check()`` found (the pictures mark it as ``gradviz check``'s do) and expands
@@ -37,13 +38,16 @@ from xml.etree import ElementTree
 import networkx as nx
 import numpy as np
 
-import gradviz
-from gradviz.viz import style
-from gradviz.viz.diagnose import Finding, pictures_graph
-from gradviz.viz.files import atomic_write
-from gradviz.viz.layout import run_layout
-from gradviz.viz.render import DEFAULT_MAX_NODES, RenderError, build
-from gradviz.viz.scene import Mark, Scene, natural_key
+from gradviz._version import __version__
+from gradviz.viz.diagnose import Finding, Report, pictures_graph
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw import style
+from gradviz.viz.draw.files import atomic_write
+from gradviz.viz.draw.layout import run_layout
+from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, draw_scene
+from gradviz.viz.draw.scene import Scene
+from gradviz.viz.records.schema import node_view
+from gradviz.viz.records.text import natural_key
 
 __all__ = ["HtmlPage", "page_data", "page_html", "write_html"]
 
@@ -158,25 +162,24 @@ def _histogram(array: Any) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------------------ data
 def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
-    a = graph.nodes[n]
-    shape = a.get("shape")
+    a = node_view(graph, n)
     entry: dict[str, Any] = {
         "id": str(n),
-        "kind": a.get("kind") or ("op" if a.get("op") else "input"),
-        "op": a.get("op"),
-        "name": a.get("name"),
-        "shape": list(shape) if shape is not None else None,
-        "dtype": a.get("dtype"),
-        "rg": bool(a.get("requires_grad", True)),
-        "module": a.get("module") or "",
-        "source": a.get("source"),
-        "value": a.get("value"),
-        "grad": a.get("grad"),
-        "step": a.get("step"),
-        "acc": bool(a.get("accumulated")),
-        "update": a.get("update"),
-        "args": list(a.get("args") or ()),
-        "detached": a.get("detached_from"),
+        "kind": a.kind,
+        "op": a.op,
+        "name": a.name,
+        "shape": list(a.shape) if a.shape is not None else None,
+        "dtype": a.dtype,
+        "rg": bool(a.requires_grad),
+        "module": a.module,
+        "source": a.source,
+        "value": a.value,
+        "grad": a.grad,
+        "step": a.step,
+        "acc": a.accumulated,
+        "update": a.update,
+        "args": list(a.args),
+        "detached": a.detached_from,
         "parents": [
             str(p)
             for p in sorted(
@@ -184,8 +187,8 @@ def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
                 key=lambda p: (_slot(graph.edges[p, n].get("arg")), natural_key(p)),
             )
         ],
-        "hv": _histogram(a.get("array")),
-        "hg": _histogram(a.get("grad_array")),
+        "hv": _histogram(a.array),
+        "hg": _histogram(a.grad_array),
     }
     # drop what is empty: the page treats a missing key as None
     return {k: v for k, v in entry.items() if v not in (None, [], "") or k in ("id", "kind")}
@@ -195,24 +198,25 @@ def _slot(arg: Any) -> tuple:
     return (0, arg) if isinstance(arg, int) else (1, 0)
 
 
-def _diagnose(
-    trace: Any, graph: nx.DiGraph, pass_index: int | None, run_check: bool
+def _findings(
+    trace: Any,
+    graph: nx.DiGraph,
+    pass_index: int | None,
+    report: Report | Exception | None,
 ) -> tuple[nx.DiGraph, dict[str, list[Mark]], str, list[dict[str, Any]]]:
     """(the graph to draw, its marks, where the findings came from, the findings).
 
-    A trace with a backward pass is diagnosed as ``gradviz check`` does it: ``trace.check()``,
-    its findings listed, its marks drawn on ``pictures_graph`` (which adds what a ``detach()``
-    cut off). Else, or with ``run_check=False``, the findings are the basics the graph shows by
-    itself (NaN/Inf, parameters without a gradient); a diagnosis that raises is listed too."""
-    if not (run_check and getattr(trace, "passes", None)):
-        return graph, {}, "basic", _basic_findings(graph)
-    try:
-        report = trace.check(pass_index)
+    With a ``report`` (what ``trace.check()`` found), its findings are listed and its marks
+    drawn on ``pictures_graph`` (which adds what a ``detach()`` cut off), as ``gradviz check``
+    does. Else the findings are the basics the graph shows by itself (NaN/Inf, parameters
+    without a gradient), and a diagnosis that raised (``report`` is the error) is listed too."""
+    if isinstance(report, Report) and trace is not None:
         pictures = pictures_graph(trace, report, pass_index)
         return pictures, report.marks(), "check", [_finding(f) for f in report.findings]
-    except Exception as error:  # the page must not fail for a diagnosis that did
-        failed = {"severity": "info", "text": f"trace.check() failed: {error}", "node": None}
+    if isinstance(report, Exception):
+        failed = {"severity": "info", "text": f"trace.check() failed: {report}", "node": None}
         return graph, {}, "check-failed", [*_basic_findings(graph), failed]
+    return graph, {}, "basic", _basic_findings(graph)
 
 
 def _basic_findings(graph: nx.DiGraph) -> list[dict[str, Any]]:
@@ -263,22 +267,23 @@ def page_data(
     pass_index: int | None = None,
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
-    check: bool = True,
+    report: Report | Exception | None = None,
 ) -> tuple[dict[str, Any], list[str], str | None]:
     """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
-    ``check=False`` skips ``trace.check()`` (the findings panel lists only NaN/Inf and
-    parameters without a gradient)."""
+    ``report`` is what ``trace.check()`` found, or the error it raised (None, or an error: the
+    findings panel lists only NaN/Inf and parameters without a gradient, and the error); the
+    page runs no diagnosis itself."""
     graph, steps, trace = _resolve(obj, pass_index)
-    graph, marks, source, findings = _diagnose(trace, graph, pass_index, check)
+    graph, marks, source, findings = _findings(trace, graph, pass_index, report)
     root = graph.graph.get("root")
     views = ["forward"] + (["backward"] if root is not None and root in graph else [])
     jobs: list[tuple[str, Any]] = []  # (view, drawing)
     variants: dict[str, list[dict[str, Any]]] = {}
     notes: list[str] = []
     for view in views:
+        scene = Scene(graph, view)  # one scene, drawn at each depth the page embeds
         drawings = [
-            build(graph, view, depth=d, max_nodes=max_nodes, marks=marks)
-            for d in _depths(Scene(graph, view), depth, max_nodes)
+            draw_scene(scene, d, max_nodes, marks) for d in _depths(scene, depth, max_nodes)
         ]
         chosen = drawings[0]
         note = chosen.note.replace(f"the {view} graph", "the graph")
@@ -318,7 +323,7 @@ def page_data(
     data = {
         "format": "gradviz-page",
         "version": 1,
-        "gradviz": gradviz.__version__,
+        "gradviz": __version__,
         "script": script,
         "pass": graph.graph.get("pass"),
         "root": None if root is None else str(root),
@@ -420,16 +425,8 @@ def json_for_script(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_html(
-    obj: Any,
-    pass_index: int | None = None,
-    depth: int | None = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    title: str | None = None,
-    check: bool = True,
-) -> tuple[str, dict[str, Any], str | None]:
-    """(the page's HTML, its data, the layout program)."""
-    data, svgs, program = page_data(obj, pass_index, depth, max_nodes, check)
+def page_html(data: dict[str, Any], svgs: list[str], title: str | None = None) -> str:
+    """The page's HTML: :func:`page_data`'s data and pictures, the viewer's script and CSS."""
     script = _asset("page.js")
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
@@ -442,7 +439,7 @@ def page_html(
     templates = "\n".join(
         f'<template id="gv-svg-{i}">{svg}</template>' for i, svg in enumerate(svgs)
     )
-    page = _TEMPLATE.format(
+    return _TEMPLATE.format(
         csp=html.escape(csp, quote=False),  # no double quote in it; single quotes stay
         title=html.escape(f"gradviz · {name}"),
         css=css,
@@ -450,7 +447,6 @@ def page_html(
         data=json_for_script(data),
         script=script,
     )
-    return page, data, program
 
 
 def write_html(
@@ -461,18 +457,20 @@ def write_html(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
-    check: bool = True,
+    report: Report | Exception | None = None,
 ) -> HtmlPage:
     """Write the interactive page of a Trace (its last pass unless ``pass_index``), a loaded
     trace or a trace graph to exactly ``path``, atomically.
 
     ``depth`` is the module depth shown first (default: every module expanded, or the deepest
     that fits ``max_nodes`` ops); the page can switch to any other depth that fits the budget.
-    The findings panel lists what ``trace.check()`` finds, and the pictures mark it, when the
-    trace has a backward pass (``check=False`` skips it).
+    The findings panel lists what ``report`` (``trace.check()``) found, and the pictures mark it;
+    without a report it lists what the graph shows by itself (see :func:`page_data`).
+    :func:`gradviz.viz.trace.write_page` diagnoses a trace and writes its page.
     """
     path = Path(path)
-    page, data, program = page_html(trace_or_graph, pass_index, depth, max_nodes, title, check)
+    data, svgs, program = page_data(trace_or_graph, pass_index, depth, max_nodes, report)
+    page = page_html(data, svgs, title)
     raw = page.encode("utf-8", "backslashreplace")  # a lone surrogate in a file name
     atomic_write(path, raw)
     views = tuple(data["views"])

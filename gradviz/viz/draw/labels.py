@@ -1,7 +1,7 @@
-"""The HTML-like labels of :mod:`gradviz.viz.render`: node and module tables, and the legend.
+"""The HTML-like labels of :mod:`gradviz.viz.draw.render`: node and module tables, and the legend.
 
-:mod:`gradviz.viz.render` assembles the graph (clusters, edges, the legend cluster) and owns the
-visual vocabulary's documentation; this module builds the label tables and node attributes it
+:mod:`gradviz.viz.draw.render` assembles the graph (clusters, edges, the legend cluster) and owns
+the visual vocabulary's documentation; this module builds the label tables and node attributes it
 places. Every string that comes from user code goes through :func:`html_text` (HTML-escaped,
 control characters dropped, long strings shortened) or :func:`attr_text` (a plain DOT
 attribute, for tooltips) before it reaches a label.
@@ -16,8 +16,9 @@ from typing import Any
 
 import graphviz
 
-from gradviz.viz.scene import Group, Mark, Scene, natural_key
-from gradviz.viz.style import (
+from gradviz.viz.diagnose.report import Level, Mark
+from gradviz.viz.draw.scene import Group, Scene
+from gradviz.viz.draw.style import (
     BADGE,
     COLLAPSED_FILL,
     CONTAMINATED_FILL,
@@ -37,14 +38,14 @@ from gradviz.viz.style import (
     WARN_LINE,
     bad_text,
     clean,
-    grad_norm,
-    is_bad,
-    number,
-    shape_text,
     stats_text,
     update_text,
     value_summary,
 )
+from gradviz.viz.records.schema import Kind, NodeView, node_view
+from gradviz.viz.records.stats import is_bad
+from gradviz.viz.records.stats import norm as grad_norm
+from gradviz.viz.records.text import natural_key, number, shape_text
 
 __all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class"]
 
@@ -154,70 +155,47 @@ class Labels:
 
     def node(self, n: Any) -> dict[str, str]:
         """The attributes of graph node ``n`` drawn on its own."""
-        a = self.graph.nodes[n]
-        kind = a.get("kind") or ("op" if a.get("op") else "input")
+        a = node_view(self.graph, n)
+        kind = a.kind
         is_root = n == self.scene.root
-        dimmed = not a.get("requires_grad", True) and (self.backward or kind != "input")
-        title = _node_title(a, kind)
+        dimmed = not a.requires_grad and (self.backward or kind != Kind.INPUT)
+        title = _TITLES.get(kind, _input_title)(a)
         lines: list[str] = []
         attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
         header_bg = None
         badge = ""
-        fill = {"input": INPUT_FILL, "param": PARAM_FILL}.get(kind, OP_FILL)
+        fill = _FILLS.get(kind, OP_FILL)
         font = "black"
-        if kind != "op":
+        if kind != Kind.OP:
             attrs["style"] = "filled,rounded"
         if is_root:
             fill = LOSS_FILL
             attrs["penwidth"] = "2"
-        lines.append(f"{shape_text(a.get('shape'))} {html_text(a.get('dtype') or '', 16)}".strip())
+        lines.append(f"{shape_text(a.shape)} {html_text(a.dtype or '', 16)}".strip())
         lines.extend(_inplace_lines(a))
         if not self.backward:
-            summary = value_summary(a.get("value"), a.get("shape"), a.get("dtype"))
+            summary = value_summary(a.value, a.shape, a.dtype)
             if summary:
                 lines.append(summary)
-            if is_bad(a.get("value")):
-                lines.append(_bad_line(a.get("value")))
+            if is_bad(a.value):
+                lines.append(_bad_line(a.value))
                 attrs.update(color=NAN_LINE, penwidth="2")
         else:
-            step = a.get("step")
+            step = a.step
             if step is not None:
                 badge = self.badge(step)
-            grad = a.get("grad", _UNKNOWN)
-            if kind == "param":
+            if kind == Kind.PARAM:
                 header_bg = PARAM_FILL
             if is_root:
                 header_bg = LOSS_FILL
-                summary = value_summary(a.get("value"), a.get("shape"))
+                summary = value_summary(a.value, a.shape)
                 lines.append(summary.replace("value", "loss", 1))
-                if is_bad(a.get("value")):
-                    lines.append(_bad_line(a.get("value")))
+                if is_bad(a.value):
+                    lines.append(_bad_line(a.value))
                     attrs["color"] = NAN_LINE
-            if grad is _UNKNOWN:
-                fill = fill if is_root else "white"
-            elif is_bad(grad):
-                fill, font = NAN_FILL, "white"
-                attrs.update(color=NAN_LINE, penwidth="2")
-                lines.append(f"<b>grad has {bad_text(grad)}</b>")
-            elif grad is None:
-                if a.get("requires_grad", True):
-                    fill = "white"
-                    attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
-                    lines.append("no grad (not computed)")
-            else:
-                norm = grad_norm(grad) or 0.0
-                if norm == 0:
-                    fill = "white"
-                    lines.append("<b>grad = 0</b>")
-                else:
-                    if not is_root:
-                        fill, font = self._fill_for(norm)
-                    lines.append(f"|grad| {number(norm)}")
-                if a.get("accumulated"):
-                    fan_in = sum(1 for c in self.graph.successors(n) if c in self.scene.selected)
-                    lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
-            update = a.get("update")
-            if kind == "param" and update:
+            fill, font = self._gradient(a, is_root, attrs, lines, fill, font)
+            update = a.update
+            if kind == Kind.PARAM and update:
                 lines.append(update_text(update))
         if dimmed:
             fill, font = DIM_FILL, DIM_TEXT
@@ -284,14 +262,14 @@ class Labels:
                     lines.append(f"|grad| {what} {number(shown)}")
                     if shown > 0 and not holds_root:
                         attrs["fillcolor"], font = self._fill_for(shown)
-        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != "ok"]
-        serious = [m for m in marked if m.level in ("error", "birth")]
+        marked = [m for n in group.members for m in self.marks.get(n, ()) if m.level != Level.OK]
+        serious = [m for m in marked if m.level in (Level.ERROR, Level.BIRTH)]
         if serious:
             attrs.update(fillcolor=MARK_FILL, color=MARK_LINE, penwidth="3")
             font = "white"
-        elif any(m.level == "warning" for m in marked):
+        elif any(m.level == Level.WARNING for m in marked):
             attrs.update(color=WARN_LINE, penwidth="3")
-        if serious or any(m.level == "warning" for m in marked):
+        if serious or any(m.level == Level.WARNING for m in marked):
             first = (serious or marked)[0]
             lines += _mark_lines(first.text) + (
                 [f"and {len(marked) - 1} more"] if len(marked) > 1 else []
@@ -300,6 +278,42 @@ class Labels:
             attrs["fontcolor"] = font
         attrs["label"] = _table(title, lines, None)
         return attrs
+
+    def _gradient(
+        self,
+        a: NodeView,
+        is_root: bool,
+        attrs: dict[str, str],
+        lines: list[str],
+        fill: str,
+        font: str,
+    ) -> tuple[str, str]:
+        """Draw node ``a``'s gradient in the backward view; returns the new (fill, font)."""
+        grad = a.grad
+        if not a.grad_recorded:
+            return (fill if is_root else "white"), font
+        if is_bad(grad):
+            attrs.update(color=NAN_LINE, penwidth="2")
+            lines.append(f"<b>grad has {bad_text(grad)}</b>")
+            return NAN_FILL, "white"
+        if grad is None:
+            if a.requires_grad:
+                attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
+                lines.append("no grad (not computed)")
+                fill = "white"
+            return fill, font
+        norm = grad_norm(grad) or 0.0
+        if norm == 0:
+            fill = "white"
+            lines.append("<b>grad = 0</b>")
+        else:
+            if not is_root:
+                fill, font = self._fill_for(norm)
+            lines.append(f"|grad| {number(norm)}")
+        if a.accumulated:
+            fan_in = sum(1 for c in self.graph.successors(a.id) if c in self.scene.selected)
+            lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+        return fill, font
 
     def badge(self, step: int) -> str:
         """The step badge ``#n``: a cell of fixed size (so the slack of a long label cannot widen
@@ -311,20 +325,19 @@ class Labels:
             f'<tr><td><font color="white"><b>#{int(step)}</b></font></td></tr></table></td>'
         )
 
-    def _tooltip(self, n: Any, a: Mapping[str, Any], kind: str) -> str:
+    def _tooltip(self, n: Any, a: NodeView, kind: str) -> str:
         bits = [f"{clean(n)}: {kind}"]
-        if a.get("op"):
-            bits.append(f"op {a.get('op')}")
-        if a.get("name"):
-            bits.append(f"name {a.get('name')}")
-        if a.get("module"):
-            bits.append(f"module {a.get('module')}")
-        if a.get("source"):
-            bits.append(f"at {a.get('source')}")
-        bits.append(f"value: {stats_text(a.get('value'), a.get('dtype'))}")
+        if a.op:
+            bits.append(f"op {a.op}")
+        if a.name:
+            bits.append(f"name {a.name}")
+        if a.module:
+            bits.append(f"module {a.module}")
+        if a.source:
+            bits.append(f"at {a.source}")
+        bits.append(f"value: {stats_text(a.value, a.dtype)}")
         if self.backward:
-            grad = a.get("grad", _UNKNOWN)
-            bits.append("grad: " + ("not recorded" if grad is _UNKNOWN else stats_text(grad)))
+            bits.append("grad: " + (stats_text(a.grad) if a.grad_recorded else "not recorded"))
         return " | ".join(bits)
 
 
@@ -338,23 +351,31 @@ def _bad_line(stats: Mapping[str, Any] | None) -> str:
     return f'<font color="{NAN_LINE}"><b>{bad_text(stats)}</b></font>'
 
 
-def _inplace_lines(a: dict[str, Any]) -> list[str]:
+def _inplace_lines(a: NodeView) -> list[str]:
     """``in-place · v2`` under a recorded in-place write (an op named ``Add_``), else nothing."""
     return [
         "<i>" + arg.replace(", version ", " · v") + "</i>"
-        for arg in a.get("args") or ()
+        for arg in a.args
         if arg.startswith("in-place, version ")
     ]
 
 
-def _node_title(a: Mapping[str, Any], kind: str) -> str:
-    name = a.get("name")
-    if kind == "op":
-        op = f"<b>{html_text(a.get('op') or '?', 32)}</b>"
-        return f"{html_text(name, 32)} = {op}" if name else op
-    if kind == "param":
-        return f"<b>{html_text(name or 'parameter')}</b>"
-    return f"<b>{html_text(name)}</b>" if name else "input"
+def _op_title(a: NodeView) -> str:
+    op = f"<b>{html_text(a.op or '?', 32)}</b>"
+    return f"{html_text(a.name, 32)} = {op}" if a.name else op
+
+
+def _param_title(a: NodeView) -> str:
+    return f"<b>{html_text(a.name or 'parameter')}</b>"
+
+
+def _input_title(a: NodeView) -> str:
+    return f"<b>{html_text(a.name)}</b>" if a.name else "input"
+
+
+#: A node's title and fill by its kind.
+_TITLES = {Kind.OP: _op_title, Kind.PARAM: _param_title, Kind.INPUT: _input_title}
+_FILLS = {Kind.INPUT: INPUT_FILL, Kind.PARAM: PARAM_FILL, Kind.OP: OP_FILL}
 
 
 def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
@@ -410,24 +431,50 @@ def _apply_mark(
     mark: Mark, attrs: dict[str, str], lines: list[str], fill: str, font: str
 ) -> tuple[str, str]:
     """Draw one check finding on a node; returns the new (fill, font colour)."""
-    text = _mark_lines(mark.text)
-    if mark.level in ("error", "birth"):
-        attrs.update(color=MARK_LINE, penwidth="3")
-        fill, font = MARK_FILL, "white"
+    draw = _MARK_STYLES.get(mark.level, _text_mark)
+    return draw(_mark_lines(mark.text), attrs, lines, fill, font)
+
+
+def _serious_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    attrs.update(color=MARK_LINE, penwidth="3")
+    lines += [f"<b>{line}</b>" for line in text]
+    return MARK_FILL, "white"
+
+
+def _contaminated_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    lines += text
+    return (fill, font) if fill == NAN_FILL else (CONTAMINATED_FILL, "black")
+
+
+def _warning_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    attrs.update(color=WARN_LINE, penwidth="3")
+    if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
         lines += [f"<b>{line}</b>" for line in text]
-    elif mark.level == "contaminated":
-        if fill != NAN_FILL:
-            fill, font = CONTAMINATED_FILL, "black"
-        lines += text
-    elif mark.level == "warning":
-        attrs.update(color=WARN_LINE, penwidth="3")
-        if fill in MAGNITUDE or fill == NAN_FILL:  # orange text would not read on these
-            lines += [f"<b>{line}</b>" for line in text]
-        else:
-            lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
     else:
-        lines += text
+        lines += [f'<font color="{WARN_LINE}"><b>{line}</b></font>' for line in text]
     return fill, font
+
+
+def _text_mark(
+    text: list[str], attrs: dict[str, str], lines: list[str], fill: str, font: str
+) -> tuple[str, str]:
+    lines += text  # ok, note: a line of text only
+    return fill, font
+
+
+#: How a mark is drawn on a node, by its level.
+_MARK_STYLES = {
+    Level.ERROR: _serious_mark,
+    Level.BIRTH: _serious_mark,
+    Level.CONTAMINATED: _contaminated_mark,
+    Level.WARNING: _warning_mark,
+}
 
 
 # ------------------------------------------------------------------------------ legend

@@ -1,8 +1,8 @@
 """gradviz's visual vocabulary and the text on its pictures: colours, numbers, shapes, statistics.
 
-The vocabulary is documented in :mod:`gradviz.viz.render` and drawn as each picture's legend.
-Nothing here knows DOT; :mod:`gradviz.viz.labels` escapes this text into label tables and
-:mod:`gradviz.viz.render` places them.
+The vocabulary is documented in :mod:`gradviz.viz.draw.render` and drawn as each picture's legend.
+Nothing here knows DOT; :mod:`gradviz.viz.draw.labels` escapes this text into label tables and
+:mod:`gradviz.viz.draw.render` places them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from gradviz.viz.records.text import number
 
 FONT = "Helvetica"
 INPUT_FILL = "#d0d0d0"
@@ -49,41 +51,8 @@ def clean(value: Any, limit: int = 48) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def printable(text: str) -> str:
-    """Text for a terminal: every character that is not printable (escape sequences, other
-    controls, bidi overrides, lone surrogates) written as its Python escape; newlines kept."""
-    return "\n".join(
-        "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
-        for line in text.split("\n")
-    )
-
-
 def _no_surrogates(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def number(x: Any) -> str:
-    if x is None:
-        return "?"
-    x = float(x)
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.3g}"
-    return f"{x:.2e}"
-
-
-def shape_text(shape: Any) -> str:
-    if shape is None:
-        return "?"
-    shape = tuple(shape)
-    if not shape:
-        return "scalar"
-    return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def bad_text(stats: Mapping[str, Any] | None) -> str:
@@ -145,14 +114,3 @@ def stats_text(stats: Mapping[str, Any] | None, dtype: Any = None) -> str:
     text = ", ".join(f"{k} {number(stats.get(k))}" for k in keys)
     bad = bad_text(stats)
     return text + (f", {bad}" if bad else "")
-
-
-def is_bad(stats: Mapping[str, Any] | None) -> bool:
-    return bool(stats) and bool(stats.get("nan") or stats.get("inf"))
-
-
-def grad_norm(stats: Any) -> float | None:
-    if not isinstance(stats, Mapping) or not stats:
-        return None
-    norm = stats.get("norm")
-    return None if norm is None else float(norm)

@@ -8,81 +8,11 @@ argument order, so iteration over the graph is deterministic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.stats import Stats
-
-#: Every node carries exactly these attributes (``array``/``grad_array`` are None unless the
-#: trace copied arrays).
-NODE_ATTRS = (
-    "kind",
-    "op",
-    "name",
-    "shape",
-    "dtype",
-    "requires_grad",
-    "module",
-    "source",
-    "value",
-    "grad",
-    "step",
-    "accumulated",
-    "update",
-    "args",
-    "detached_from",
-    "array",
-    "grad_array",
-)
-#: Graph-level attributes.
-GRAPH_ATTRS = ("root", "modules", "pass", "script")
-#: Edge attributes: ``arg`` is the first argument slot the parent fills in the child's op call,
-#: ``slots`` all of them (``x * x`` is one edge with slots ``(0, 1)``).
-EDGE_ATTRS = ("arg", "slots")
-
-KINDS = ("input", "param", "op")
-
-
-@dataclass(frozen=True, slots=True)
-class NodeRecord:
-    """One recorded Variable (or constant ndarray operand) and how it was made.
-
-    ``module`` is the path relative to top-level module number ``root`` (-1: outside any
-    module); the full dotted path is resolved when a graph is built, once every top-level
-    module is known. ``parents`` are ``(node id, argument slot)`` pairs in argument order.
-    ``var`` is the Variable's engine id (None for a constant ndarray).
-    """
-
-    id: str
-    seq: int
-    kind: str
-    op: str | None
-    name: str | None
-    shape: tuple[int, ...]
-    dtype: str
-    requires_grad: bool
-    root: int
-    module: str
-    source: str | None
-    value: Stats | None
-    parents: tuple[tuple[str, int], ...] = ()
-    args: tuple[str, ...] = ()
-    var: int | None = None
-    array: Any = None
-    detached_from: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One backward step: the ``index``-th (1-based) node whose gradient was complete, the
-    statistics of that gradient, and whether it was summed from several consumers (fan-in)."""
-
-    index: int
-    node: str
-    grad: Stats | None
-    accumulated: bool
+from gradviz.viz.records.schema import NodeRecord, Step, add_edge, node_attrs
 
 
 def ancestors(records: Mapping[str, NodeRecord], root: str) -> list[NodeRecord]:
@@ -154,32 +84,29 @@ def build_graph(
         step = by_node.get(nid)
         graph.add_node(
             nid,
-            kind=record.kind,
-            op=record.op,
-            name=name,
-            shape=record.shape,
-            dtype=record.dtype,
-            requires_grad=record.requires_grad,
-            module=module,
-            source=record.source,
-            value=record.value,
-            grad=None if step is None else step.grad,
-            step=None if step is None else step.index,
-            accumulated=False if step is None else step.accumulated,
-            update=None,
-            args=record.args,
-            detached_from=record.detached_from,
-            array=record.array,
-            grad_array=grad_arrays.get(nid),
+            **node_attrs(
+                kind=record.kind,
+                op=record.op,
+                name=name,
+                shape=record.shape,
+                dtype=record.dtype,
+                requires_grad=record.requires_grad,
+                module=module,
+                source=record.source,
+                value=record.value,
+                grad=None if step is None else step.grad,
+                step=None if step is None else step.index,
+                accumulated=False if step is None else step.accumulated,
+                args=record.args,
+                detached_from=record.detached_from,
+                array=record.array,
+                grad_array=grad_arrays.get(nid),
+            ),
         )
         for parent, slot in record.parents:
             if parent not in graph:
                 continue
-            edge = graph.get_edge_data(parent, nid)
-            if edge is None:
-                graph.add_edge(parent, nid, arg=slot, slots=(slot,))
-            else:
-                edge["slots"] = (*edge["slots"], slot)
+            add_edge(graph, parent, nid, slot)
     return graph
 
 

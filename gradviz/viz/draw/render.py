@@ -1,5 +1,5 @@
 """Graph -> DOT -> SVG/PNG: the only place in gradviz that writes DOT (with its label helper,
-:mod:`gradviz.viz.labels`).
+:mod:`gradviz.viz.draw.labels`).
 
 Visual vocabulary (shown in every picture as a legend; close to torchviz's colours):
 
@@ -32,11 +32,11 @@ detached from (in the backward view too: the layers a detach cut off stay in the
 without a gradient). The legend lists what a picture uses.
 
 This module assembles the picture (module clusters, edges, the legend, the note about
-collapsed modules) and holds the public API (:func:`build`, :func:`write`, :func:`render`);
-the label tables it places on nodes, module boxes and the legend are built in
-:mod:`gradviz.viz.labels`, which escapes every string that comes from user code
-(:func:`~gradviz.viz.labels.html_text`, :func:`~gradviz.viz.labels.attr_text`: HTML-escaped,
-control characters dropped, long strings shortened), so names such as ``<lambda>`` or
+collapsed modules) and holds the drawing API (:func:`build`, :func:`write`;
+``gradviz.render`` is :func:`gradviz.viz.trace.render`); the label tables it places on nodes,
+module boxes and the legend are built in :mod:`gradviz.viz.draw.labels`, which escapes every
+string that comes from user code (``html_text``, ``attr_text``: HTML-escaped, control
+characters dropped, long strings shortened), so names such as ``<lambda>`` or
 ``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
 The DOT is deterministic: nodes in id order, clusters numbered in order of first use, no
 absolute paths, so golden files can be compared.
@@ -59,18 +59,19 @@ import graphviz
 import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.files import atomic_write
-from gradviz.viz.labels import Labels, attr_text, html_text, legend_label, path_and_class
-from gradviz.viz.layout import (
+from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.draw.files import atomic_write
+from gradviz.viz.draw.labels import Labels, attr_text, html_text, legend_label, path_and_class
+from gradviz.viz.draw.layout import (
     Drawing,
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
     run_layout,
 )
-from gradviz.viz.live import graph_from_variable
-from gradviz.viz.scene import Group, Mark, Scene, natural_key
-from gradviz.viz.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
+from gradviz.viz.draw.scene import Group, Scene
+from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
+from gradviz.viz.records.text import natural_key
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -82,8 +83,8 @@ __all__ = [
     "RenderError",
     "Rendered",
     "build",
+    "draw_scene",
     "layout_program",
-    "render",
     "write",
 ]
 
@@ -135,7 +136,17 @@ def build(
         raise RenderError(f"expected a networkx.DiGraph, got {type(graph).__name__}")
     if depth is not None and depth < 0:
         raise RenderError(f"depth must be 0 or more, got {depth}")
-    scene = Scene(graph, view)
+    return draw_scene(Scene(graph, view), depth, max_nodes, marks)
+
+
+def draw_scene(
+    scene: Scene,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    marks: Mapping[Any, Iterable[Mark]] | None = None,
+) -> Drawing:
+    """Draw a prepared :class:`Scene` at ``depth`` (see :func:`build`): the page draws several
+    depths of one scene."""
     chosen, auto = scene.choose_depth(depth, max_nodes)
     return _Builder(scene, chosen, auto, max_nodes, marks).draw()
 
@@ -288,16 +299,21 @@ class _Builder:
         dot.stands_for = {drawn_id: tuple(ns) for drawn_id, ns in stands.items()}
         dot.groups = {group.id: group.path for group in self.groups.values()}
         if self.auto:
-            dot.note = (
-                f"the {self.view} graph has {self.scene.count(None):,} ops, over the budget of "
-                f"{self.max_nodes:,}: modules deeper than depth {self.depth} are drawn "
-                f"collapsed ({self.scene.count(self.depth):,} boxes); choose with --depth N"
-            )
-            if self.scene.folded:
-                dot.note += "; runs of identical modules folded: " + "; ".join(self.scene.folded)
-            if self.scene.count(self.depth) > self.max_nodes:
-                dot.note += " (still over the budget: the layout may take a while)"
+            dot.note = self._note()
         return dot
+
+    def _note(self) -> str:
+        """What the node budget did to the picture."""
+        note = (
+            f"the {self.view} graph has {self.scene.count(None):,} ops, over the budget of "
+            f"{self.max_nodes:,}: modules deeper than depth {self.depth} are drawn "
+            f"collapsed ({self.scene.count(self.depth):,} boxes); choose with --depth N"
+        )
+        if self.scene.folded:
+            note += "; runs of identical modules folded: " + "; ".join(self.scene.folded)
+        if self.scene.count(self.depth) > self.max_nodes:
+            note += " (still over the budget: the layout may take a while)"
+        return note
 
     def _legend(self, dot: graphviz.Digraph) -> None:
         """A small cluster with one table node explaining the picture's vocabulary (and the
@@ -377,21 +393,7 @@ class _Builder:
             if self.backward and root is not None
             else set()
         )
-        seen = set()
-        edges = []
-        for child in self.scene.nodes:
-            preds = [p for p in g.predecessors(child) if p in self.scene.selected]
-            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), natural_key(p)))
-            for parent in preds:
-                a, b = self.rep[parent], self.rep[child]
-                if a == b:
-                    continue
-                grouped = a != self.ids[parent] or b != self.ids[child]
-                if grouped and (a, b) in seen:
-                    continue
-                seen.add((a, b))
-                edges.append((parent, child, a, b, grouped))
-        for parent, child, a, b, grouped in edges:
+        for parent, child, a, b, grouped in self._edge_list():
             attrs: dict[str, str] = {}
             arg = g.edges[parent, child].get("arg")
             if arg is not None and not grouped:
@@ -416,8 +418,32 @@ class _Builder:
                 dot.edge(a, b, **attrs)
                 if pinned:
                     dot.edge(b, a, style="invis")
-        # a detach() result is a new leaf (no gradient edge): a dashed line shows where from;
-        # in the backward view it points the way a gradient would go, and none does
+        self._detach_edges(dot)
+
+    def _edge_list(self) -> list[tuple[Any, Any, str, str, bool]]:
+        """(parent, child, drawn parent, drawn child, whether a collapsed module is an end) of
+        each drawn edge, in argument order; one edge per pair of collapsed ends."""
+        g = self.graph
+        seen = set()
+        edges = []
+        for child in self.scene.nodes:
+            preds = [p for p in g.predecessors(child) if p in self.scene.selected]
+            preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), natural_key(p)))
+            for parent in preds:
+                a, b = self.rep[parent], self.rep[child]
+                if a == b:
+                    continue
+                grouped = a != self.ids[parent] or b != self.ids[child]
+                if grouped and (a, b) in seen:
+                    continue
+                seen.add((a, b))
+                edges.append((parent, child, a, b, grouped))
+        return edges
+
+    def _detach_edges(self, dot: graphviz.Digraph) -> None:
+        """A detach() result is a new leaf (no gradient edge): a dashed line shows where from;
+        in the backward view it points the way a gradient would go, and none does."""
+        g = self.graph
         for child in self.scene.nodes:
             origin = g.nodes[child].get("detached_from")
             if origin in self.scene.selected and self.rep[origin] != self.rep[child]:
@@ -494,26 +520,3 @@ def write(
         nodes=drawing.node_count,
         note=drawing.note,
     )
-
-
-# ------------------------------------------------------------------------------ live Variables
-def render(
-    obj: Any,
-    view: str = "backward",
-    depth: int | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> Drawing:
-    """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
-    Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
-    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
-    if isinstance(obj, nx.DiGraph):
-        graph = obj
-    elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
-        graph = obj.graph
-    elif hasattr(obj, "parents") and hasattr(obj, "data"):
-        graph = graph_from_variable(obj, params)
-    else:
-        raise RenderError(
-            f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
-        )
-    return build(graph, view, depth=depth)

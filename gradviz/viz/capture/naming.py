@@ -19,7 +19,8 @@ import networkx as nx
 
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
-from gradviz.viz.graph import NodeRecord, build_graph, join_path
+from gradviz.viz.records.graph import build_graph, join_path
+from gradviz.viz.records.schema import NodeRecord
 
 #: (prefix of each top-level module, Variable id -> parameter name, module path -> class name)
 Naming = tuple[list[str], dict[int, str], dict[str, str]]

@@ -1,10 +1,11 @@
 """The graph behind a live Variable, for ``gradviz.render(loss)`` (torchviz's ``make_dot``).
 
 Walks ``.parents`` from the Variable (iteratively: deep graphs do not hit the recursion limit)
-into the pinned graph schema that :mod:`gradviz.viz.render` draws. No trace is needed, so there
+into the pinned graph schema that :mod:`gradviz.viz.draw.render` draws. No trace is needed, so there
 are no module paths, source lines or backward steps; leaves (and Variables that called
-``retain_grad()``) show the gradient they hold, other nodes have no ``grad`` attribute, which
-the renderer reads as "not recorded" rather than "not computed".
+``retain_grad()``) show the gradient they hold, other nodes are listed in the graph attribute
+``GRAD_NOT_RECORDED`` (their ``grad`` is None), which the renderer reads as "not recorded" rather
+than "not computed".
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.stats import array_stats
+from gradviz.viz.capture.stats import array_stats
+from gradviz.viz.records.schema import GRAD_NOT_RECORDED, add_edge, node_attrs
 
 __all__ = ["graph_from_variable", "history"]
 
@@ -46,28 +48,31 @@ def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGra
     ids = {id(v): f"v{i}" for i, v in enumerate(order, 1)}
     graph = nx.DiGraph(root=ids[id(root)], modules={}, script=None)
     graph.graph["pass"] = None
+    not_recorded = graph.graph[GRAD_NOT_RECORDED] = set()
     for var in order:
         op = getattr(var, "op", None)
         leaf = op is None
         name = names.get(id(var)) or getattr(var, "name", None)
         kind = "op" if not leaf else ("param" if var.requires_grad else "input")
-        attrs = {
-            "kind": kind,
-            "op": op,
-            "name": name,
-            "shape": tuple(var.shape),
-            "dtype": str(var.dtype),
-            "requires_grad": bool(var.requires_grad),
-            "module": "",
-            "source": None,
-            "value": array_stats(var.data),
-            "step": None,
-            "accumulated": False,
-            "update": None,
-        }
+        nid = ids[id(var)]
+        grad = None
         if leaf or getattr(var, "retains_grad", False):
-            attrs["grad"] = None if var.grad is None else array_stats(var.grad)
-        graph.add_node(ids[id(var)], **attrs)
+            grad = None if var.grad is None else array_stats(var.grad)
+        else:
+            not_recorded.add(nid)
+        graph.add_node(
+            nid,
+            **node_attrs(
+                kind=kind,
+                op=op,
+                name=name,
+                shape=tuple(var.shape),
+                dtype=str(var.dtype),
+                requires_grad=bool(var.requires_grad),
+                value=array_stats(var.data),
+                grad=grad,
+            ),
+        )
         for slot, parent in enumerate(var.parents):
-            graph.add_edge(ids[id(parent)], ids[id(var)], arg=slot)
+            add_edge(graph, ids[id(parent)], nid, slot)
     return graph

@@ -17,10 +17,10 @@ import sys
 from types import FrameType
 from typing import Any
 
-import gradviz
+from gradviz.autograd import engine as _engine
 
-#: Folder of the gradviz package: frames of files in it are the library's, not the user's.
-PACKAGE_DIR = os.path.dirname(os.path.abspath(gradviz.__file__)) + os.sep
+#: The gradviz package folder (the parent of the engine's): frames in it are gradviz's own.
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))) + os.sep
 
 _INTERNAL = ""
 #: base folder -> {file name: how it is shown}, shared by every trace with that base folder

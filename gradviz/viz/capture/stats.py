@@ -19,13 +19,11 @@ from typing import Any
 
 import numpy as np
 
-#: The keys of every statistics dict, in order.
-KEYS = ("min", "max", "mean", "std", "norm", "nan", "inf")
+from gradviz.viz.records.stats import Stats
+
 #: Integer arrays (class labels, indices) also count their distinct values, up to this size
 #: (None above it): a range and a count read better for them than a mean and a std.
 DISTINCT_UP_TO = 1 << 20
-
-Stats = dict[str, Any]
 
 
 def _empty(nan: int = 0, inf: int = 0) -> Stats:

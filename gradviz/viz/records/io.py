@@ -1,39 +1,52 @@
-"""Save a :class:`~gradviz.viz.tracer.Trace` as JSON and load it back (docs/trace-schema.md).
+"""A trace as JSON and back (docs/trace-schema.md): records in, text out; text in, records out.
 
 A loaded trace has the same ``passes``, ``graph``, ``steps`` and ``events`` as the live one it
 was saved from (graphs compare equal node by node, edge by edge, attribute by attribute), so it
-renders the same pictures. Files are written atomically; a file that is not a gradviz trace, is
-malformed, or comes from a newer gradviz is rejected with a :class:`TraceFileError`.
+renders the same pictures. This module only converts: :func:`gradviz.viz.trace.save_trace` writes
+the text (atomically) and :func:`gradviz.load_trace` makes a ``Trace`` of what
+:func:`read_trace` returns. A file that is not a gradviz trace, is malformed, or comes from a
+newer gradviz is rejected with a :class:`TraceFileError`.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 
-import gradviz
+from gradviz._version import __version__
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.files import atomic_write
-from gradviz.viz.graph import EDGE_ATTRS, GRAPH_ATTRS, KINDS, NODE_ATTRS, Step
-from gradviz.viz.stats import KEYS
-from gradviz.viz.tracer import MAX_EVENTS, Event, Pass, Trace
+from gradviz.viz.records.schema import (
+    EDGE_ATTRS,
+    GRAPH_ATTRS,
+    KINDS,
+    MAX_EVENTS,
+    NODE_ATTRS,
+    Event,
+    Pass,
+    Step,
+    node_attrs,
+    node_view,
+)
+from gradviz.viz.records.stats import KEYS
 
 __all__ = [
     "FORMAT",
     "VERSION",
+    "SavedTrace",
     "TraceFileError",
     "TraceFormatError",
     "TraceVersionError",
-    "load_trace",
-    "save_trace",
+    "read_trace",
     "trace_from_dict",
+    "trace_text",
     "trace_to_dict",
 ]
 
@@ -54,14 +67,44 @@ class TraceVersionError(TraceFileError):
     """A trace written by a newer gradviz (a schema version this one does not know)."""
 
 
+class TraceLike(Protocol):
+    """What :func:`trace_to_dict` reads of a trace (a live or a loaded one)."""
+
+    script: str | None
+    backward_calls: int
+    arrays: bool
+    max_array_size: int
+    passes: list[Pass]
+
+    @property
+    def graph(self) -> nx.DiGraph: ...
+
+    @property
+    def events(self) -> list[Event]: ...
+
+
+@dataclass(frozen=True)
+class SavedTrace:
+    """The records of a trace file: what :func:`read_trace` returns."""
+
+    script: str | None
+    backward_calls: int
+    arrays: bool
+    max_array_size: int
+    passes: Sequence[Pass]
+    forward: nx.DiGraph | None
+    events: Sequence[Event]
+
+
 # --------------------------------------------------------------------------------- writing
 def graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
     """A trace graph as JSON-ready data: graph attributes, nodes in order, edges in order."""
     nodes = []
-    for nid, attrs in graph.nodes(data=True):
+    for nid in graph.nodes:
+        view = node_view(graph, nid)
         entry: dict[str, Any] = {"id": nid}
         for key in NODE_ATTRS:
-            value = attrs.get(key)
+            value = getattr(view, key)
             entry[key] = list(value) if key in ("shape", "args") and value is not None else value
         nodes.append(entry)
     edges = [
@@ -75,12 +118,12 @@ def graph_to_dict(graph: nx.DiGraph) -> dict[str, Any]:
     }
 
 
-def trace_to_dict(trace: Trace) -> dict[str, Any]:
+def trace_to_dict(trace: TraceLike) -> dict[str, Any]:
     """The whole trace as JSON-ready data."""
     return {
         "format": FORMAT,
         "version": VERSION,
-        "gradviz": gradviz.__version__,
+        "gradviz": __version__,
         "script": trace.script,
         "backward_calls": trace.backward_calls,
         "arrays": trace.arrays,
@@ -112,24 +155,20 @@ def trace_to_dict(trace: Trace) -> dict[str, Any]:
     }
 
 
-def save_trace(trace: Trace, path: str | os.PathLike[str]) -> Path:
-    """Write ``trace`` to exactly ``path`` (a temporary file, then an atomic rename)."""
-    path = Path(path)
+def trace_text(trace: TraceLike) -> str:
+    """``trace`` as the text of a trace file."""
     text = json.dumps(trace_to_dict(trace), indent=1, ensure_ascii=False)
     # a lone surrogate (a name from undecodable bytes) has no UTF-8: its JSON escape loads back
-    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    atomic_write(path, text + "\n")
-    return path
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 # --------------------------------------------------------------------------------- reading
-def load_trace(path: str | os.PathLike[str]) -> Trace:
-    """Read a trace saved by :meth:`Trace.save`.
+def read_trace(path: Path) -> SavedTrace:
+    """Read a trace file written by ``Trace.save``.
 
     Raises :class:`TraceFormatError` for a file that is not a gradviz trace or is malformed,
     :class:`TraceVersionError` for one from a newer gradviz (both are ``ValueError``\\ s).
     """
-    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
@@ -147,7 +186,7 @@ def load_trace(path: str | os.PathLike[str]) -> Trace:
         raise type(error)(f"{path}: {error}") from None
 
 
-def trace_from_dict(data: Any) -> Trace:
+def trace_from_dict(data: Any) -> SavedTrace:
     """The inverse of :func:`trace_to_dict`, with every field checked."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TraceFormatError(f'not a gradviz trace (expected "format": "{FORMAT}")')
@@ -157,16 +196,15 @@ def trace_from_dict(data: Any) -> Trace:
     if version > VERSION:
         raise TraceVersionError(
             f"trace schema version {version} is newer than this gradviz "
-            f"({gradviz.__version__}) reads (version {VERSION}); upgrade gradviz"
+            f"({__version__}) reads (version {VERSION}); upgrade gradviz"
         )
     if version < 1:
         raise TraceFormatError(f"unknown trace schema version {version}")
-    trace = Trace.__new__(Trace)
-    trace.script = _get(data, "script", (str, type(None)))
-    trace.backward_calls = _count(data, "backward_calls")
-    trace.arrays = _get(data, "arrays", bool)
-    trace.max_array_size = _count(data, "max_array_size")
-    trace.passes = []
+    script = _get(data, "script", (str, type(None)))
+    backward_calls = _count(data, "backward_calls")
+    arrays = _get(data, "arrays", bool)
+    max_array_size = _count(data, "max_array_size")
+    passes = []
     for index, entry in enumerate(_get(data, "passes", list)):
         where = f"passes[{index}]"
         _check(isinstance(entry, dict), f"{where} must be an object")
@@ -185,9 +223,8 @@ def trace_from_dict(data: Any) -> Trace:
                     accumulated=_get(step, "accumulated", bool, at),
                 )
             )
-        trace.passes.append(Pass(_count(entry, "index", where), graph, steps))
+        passes.append(Pass(_count(entry, "index", where), graph, steps))
     forward = data.get("forward")
-    trace._forward = None if forward is None else graph_from_dict(forward, "forward")
     events = deque(maxlen=MAX_EVENTS)
     for index, entry in enumerate(_get(data, "events", list)):
         where = f"events[{index}]"
@@ -206,10 +243,15 @@ def trace_from_dict(data: Any) -> Trace:
                 ),
             )
         )
-    trace._events = events
-    trace._recorder = None
-    trace._state = "loaded"
-    return trace
+    return SavedTrace(
+        script=script,
+        backward_calls=backward_calls,
+        arrays=arrays,
+        max_array_size=max_array_size,
+        passes=passes,
+        forward=None if forward is None else graph_from_dict(forward, "forward"),
+        events=events,
+    )
 
 
 def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
@@ -268,7 +310,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
         attrs_out["args"] = tuple(args)
         attrs_out["value"] = _stats(node["value"], f"{at}.value")
         attrs_out["grad"] = _stats(node["grad"], f"{at}.grad")
-        graph.add_node(nid, **attrs_out)
+        graph.add_node(nid, **node_attrs(**attrs_out))
     for index, edge in enumerate(_get(data, "edges", list, where)):
         at = f"{where}.edges[{index}]"
         _check(isinstance(edge, dict), f"{at} must be an object")

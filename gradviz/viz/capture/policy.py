@@ -1,0 +1,88 @@
+"""What a recording keeps. The recorder records; a policy decides which backward passes are kept
+and when the capture is complete.
+
+- :class:`EveryPass` (``gradviz.trace()``): every backward pass, until the ``with`` block ends.
+- :class:`CaptureStep` (the script runner): the ``step``-th backward pass (-1: the last one) and
+  the optimizer step after it; then the capture is complete, recording stops and ``on_capture``
+  is called.
+
+:func:`check_step` is the one place that validates a step number (the runner, the CLI and
+:class:`CaptureStep` all call it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["CaptureStep", "EveryPass", "Policy", "check_step"]
+
+
+def check_step(step: Any) -> int:
+    """``step`` if it names a backward call (1, 2, ... or -1 for the last one), else ValueError."""
+    if isinstance(step, bool) or not isinstance(step, int) or step == 0 or step < -1:
+        raise ValueError(f"step must be a backward call number (1, 2, ...) or -1, got {step!r}")
+    return step
+
+
+class Policy:
+    """What to keep of a recording. ``closed`` is True once the capture is complete (nothing more
+    is recorded); ``awaiting`` while the kept pass waits for its optimizer step."""
+
+    #: Keep one pass only (a new kept pass replaces the old one); its op calls keep the
+    #: arguments as they were before the optimizer step.
+    keeps_one = False
+
+    def __init__(self) -> None:
+        self.awaiting = False
+        self.closed = False
+
+    def keeps(self, index: int) -> bool:
+        """Whether backward call ``index`` (1-based) is kept."""
+        return True
+
+    def keeps_calls(self, backward_calls: int) -> bool:
+        """Whether an op run after ``backward_calls`` backward calls may belong to a kept pass
+        (its call is kept for the gradient check)."""
+        return True
+
+    def pass_kept(self) -> None:
+        """A kept pass ended: from now on the capture may be complete at the end of the step."""
+
+    def close(self) -> None:
+        """The capture is complete: record nothing more."""
+        self.awaiting = False
+        self.closed = True
+
+    def captured(self) -> None:
+        """Called once recording stopped after :meth:`close`."""
+
+
+class EveryPass(Policy):
+    """Every backward pass (``gradviz.trace()``)."""
+
+
+class CaptureStep(Policy):
+    """The ``step``-th backward pass (-1: the last one) and the optimizer step after it; then
+    call ``on_capture`` (a step counted from the start is complete once its optimizer step, or
+    the next op, was recorded)."""
+
+    keeps_one = True
+
+    def __init__(self, step: int, on_capture: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.step = check_step(step)
+        self.on_capture = on_capture
+
+    def keeps(self, index: int) -> bool:
+        return self.step in (-1, index)
+
+    def keeps_calls(self, backward_calls: int) -> bool:
+        return self.step < 0 or backward_calls >= self.step - 1
+
+    def pass_kept(self) -> None:
+        self.awaiting = self.step > 0
+
+    def captured(self) -> None:
+        if self.on_capture is not None:
+            self.on_capture()

@@ -1,0 +1,158 @@
+"""The capture-side container of a trace: what a :class:`~gradviz.viz.capture.recorder.Recorder`
+records into, and how a recording starts and stops.
+
+:class:`Capture` installs its recorder (the engine hook that keeps plain records, see there) on
+enter and uninstalls it in ``finally``; graphs are built from the records when someone looks at
+them. Module paths and parameter names are resolved in :mod:`gradviz.viz.capture.naming`, op
+option labels in :mod:`gradviz.viz.capture.options`. The user-facing :class:`gradviz.Trace`
+(``check()``, ``render()``, ``save()``) builds on it in :mod:`gradviz.viz.trace`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from typing import TYPE_CHECKING
+
+import networkx as nx
+
+from gradviz.autograd import hooks
+from gradviz.autograd.errors import GradvizError
+from gradviz.viz.capture.policy import EveryPass, Policy
+from gradviz.viz.capture.recorder import Recorder
+from gradviz.viz.records.graph import build_graph
+from gradviz.viz.records.schema import MAX_EVENTS, Event, Pass, Step
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from gradviz.viz.records.io import SavedTrace
+
+__all__ = ["Capture", "TraceError"]
+
+
+class TraceError(GradvizError, RuntimeError):
+    """A Trace used the wrong way (entered twice, no such pass)."""
+
+
+class Capture:
+    """The result of tracing: backward passes with their graphs, and events.
+
+    Use :func:`gradviz.trace` (or :func:`gradviz.load_trace` for a saved one). ``passes`` holds one
+    :class:`Pass` per backward call; ``graph`` and ``steps`` are the last pass's. Before any
+    backward, ``graph`` is the forward graph of everything recorded and ``steps`` is empty.
+    """
+
+    def __init__(
+        self,
+        arrays: bool = False,
+        max_array_size: int = 10_000,
+        *,
+        policy: Policy | None = None,
+        base_dir: str | os.PathLike[str] | None = None,
+        script: str | None = None,
+    ) -> None:
+        """``policy``, ``base_dir`` and ``script`` serve the script runner: what to keep
+        (default: every pass; the runner keeps one step, see :mod:`gradviz.viz.capture.policy`)
+        and source paths relative to ``base_dir``."""
+        self.arrays = bool(arrays)
+        self.max_array_size = int(max_array_size)
+        self.script = script
+        self.passes: list[Pass] = []
+        self.backward_calls = 0
+        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._forward: nx.DiGraph | None = None
+        self._recorder: Recorder | None = Recorder(self, policy or EveryPass(), base_dir)
+        self._state = "new"
+
+    @classmethod
+    def from_saved(cls, saved: SavedTrace) -> Self:
+        """A finished trace made of the records of a trace file (it cannot record)."""
+        loaded = cls.__new__(cls)
+        loaded.script = saved.script
+        loaded.backward_calls = saved.backward_calls
+        loaded.arrays = saved.arrays
+        loaded.max_array_size = saved.max_array_size
+        loaded.passes = list(saved.passes)
+        loaded._forward = saved.forward
+        loaded._events = deque(saved.events, maxlen=MAX_EVENTS)
+        loaded._recorder = None
+        loaded._state = "loaded"
+        return loaded
+
+    # ------------------------------------------------------------------------- recording
+    def __enter__(self) -> Self:
+        if self._recorder is None:
+            raise TraceError("a loaded Trace cannot record: use gradviz.trace() to record")
+        if self._state != "new":
+            raise TraceError("a Trace records once: use a new gradviz.trace() for another run")
+        self._state = "recording"
+        self._recorder.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop recording (``__exit__`` calls it; safe to call twice)."""
+        if self._recorder is not None:
+            hooks.uninstall(self._recorder)
+            if self._state == "recording":
+                self._state = "done"
+                self._forward = None  # built again from the final records
+                self._recorder.finish()
+
+    @property
+    def recording(self) -> bool:
+        """Whether engine events are being recorded now."""
+        return self._recorder is not None and self._recorder in hooks.ACTIVE
+
+    def write_source(self, error: BaseException) -> str | None:
+        """For a "modified by an inplace operation" error, the line of the write it names."""
+        counter = getattr(error, "version_counter", None)
+        if counter is None or self._recorder is None:
+            return None
+        return self._recorder.writes.get(counter)
+
+    # ------------------------------------------------------------------------- results
+    @property
+    def events(self) -> list[Event]:
+        """Detach calls and no_grad regions, in order (the most recent ``MAX_EVENTS``)."""
+        return list(self._events)
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The last pass's graph; before any backward, the forward graph of all records."""
+        if self.passes:
+            return self.passes[-1].graph
+        if self._recorder is not None and (self._forward is None or self._state == "recording"):
+            self._forward = self._recorder.forward_graph()
+        if self._forward is None:
+            self._forward = build_graph(())
+        return self._forward
+
+    @property
+    def steps(self) -> list[Step]:
+        """The last pass's backward steps; [] before any backward."""
+        return self.passes[-1].steps if self.passes else []
+
+    def get_pass(self, pass_index: int | None = None) -> Pass:
+        """The pass of backward call ``pass_index`` (1-based, as ``Pass.index``); a negative
+        number counts from the end of ``passes``; None is the last one."""
+        if not self.passes:
+            raise TraceError("no backward pass was recorded")
+        if pass_index is None:
+            return self.passes[-1]
+        if pass_index < 0 and -pass_index <= len(self.passes):
+            return self.passes[pass_index]
+        for candidate in self.passes:
+            if candidate.index == pass_index:
+                return candidate
+        kept = ", ".join(str(p.index) for p in self.passes)
+        raise TraceError(f"no pass {pass_index} in this trace (passes kept: {kept})")
+
+    def __repr__(self) -> str:
+        return (
+            f"Trace(passes={[p.index for p in self.passes]}, backward_calls="
+            f"{self.backward_calls}, nodes={self.graph.number_of_nodes()}, state={self._state})"
+        )

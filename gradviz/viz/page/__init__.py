@@ -1,0 +1,1 @@
+"""Page: the interactive HTML page (``html``, with ``page.js`` and ``page.css`` beside it)."""

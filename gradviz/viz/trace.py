@@ -1,0 +1,164 @@
+"""The user-facing API of the visualizer: ``gradviz.trace()``, ``Trace``, ``load_trace``,
+``render``.
+
+::
+
+    with gradviz.trace() as tr:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    tr.graph            # networkx.DiGraph of the step (pinned schema: docs/trace-schema.md)
+    tr.steps            # the backward steps, in the order the engine ran them
+    tr.render("backward", "step.svg")
+
+A :class:`Trace` is the capture-side :class:`~gradviz.viz.capture.tracer.Capture` (recording,
+passes, events) plus what users do with one: ``check()`` (the diagnoses), ``render()`` (the
+pictures and the page) and ``save()`` (a trace file). It sits above every stage, so no stage
+imports a later one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from gradviz.viz.capture.live import graph_from_variable
+from gradviz.viz.capture.tracer import Capture, TraceError
+from gradviz.viz.diagnose import Report, check
+from gradviz.viz.draw import render as draw
+from gradviz.viz.draw.files import atomic_write
+from gradviz.viz.draw.layout import Drawing
+from gradviz.viz.page.html import HtmlPage, write_html
+from gradviz.viz.records.io import read_trace, trace_text
+
+__all__ = [
+    "Trace",
+    "TraceError",
+    "load_trace",
+    "page_diagnosis",
+    "render",
+    "save_trace",
+    "trace",
+    "write_page",
+]
+
+
+class Trace(Capture):
+    """The result of tracing: backward passes with their graphs, and events.
+
+    Use :func:`trace` (or :func:`load_trace` for a saved one). ``passes`` holds one
+    :class:`~gradviz.viz.records.schema.Pass` per backward call; ``graph`` and ``steps`` are the
+    last pass's. Before any backward, ``graph`` is the forward graph of everything recorded and
+    ``steps`` is empty.
+    """
+
+    def render(
+        self,
+        view: str,
+        path: str | os.PathLike[str],
+        format: str | None = None,
+        depth: int | None = None,
+        pass_index: int | None = None,
+    ) -> Any:
+        """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
+        (see :func:`gradviz.viz.draw.render.write`); ``pass_index`` picks a pass (default: last).
+        ``view="html"`` (or ``format="html"``) writes the interactive page of both views
+        (see :func:`write_page`)."""
+        if view == "html" or (format or "").lower() == "html":
+            return write_page(self, path, pass_index=pass_index, depth=depth)
+        graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
+        return draw.write(graph, view, path, format=format, depth=depth)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the trace as JSON (docs/trace-schema.md), atomically."""
+        save_trace(self, path)
+
+    def check(
+        self, pass_index: int | None = None, *, seed: int = 0, gradcheck: bool = True
+    ) -> Report:
+        """Diagnose a pass (default: the last): per-op gradient check, NaN/Inf birth, why a
+        parameter got no gradient, gradient health, broadcasts. Returns a
+        :class:`gradviz.viz.diagnose.Report` (see there)."""
+        return check(self, pass_index, seed=seed, gradcheck=gradcheck)
+
+
+def page_diagnosis(obj: Any, pass_index: int | None = None) -> Report | Exception | None:
+    """What the page of ``obj`` lists as findings: ``trace.check()`` for a trace with a
+    backward pass, None for anything else, the error when the check raised (the page must not
+    fail for a diagnosis that did; it lists the error)."""
+    if not getattr(obj, "passes", None):
+        return None
+    try:
+        return obj.check(pass_index)
+    except Exception as error:
+        return error
+
+
+def write_page(
+    trace_or_graph: Any,
+    path: str | os.PathLike[str],
+    *,
+    pass_index: int | None = None,
+    depth: int | None = None,
+    check: bool = True,
+    **options: Any,
+) -> HtmlPage:
+    """Diagnose ``trace_or_graph`` as ``gradviz check`` does (``check=False``: do not) and write
+    its interactive page to exactly ``path`` (see :func:`gradviz.viz.page.html.write_html`,
+    which takes the other ``options``)."""
+    report = page_diagnosis(trace_or_graph, pass_index) if check else None
+    return write_html(
+        trace_or_graph, path, pass_index=pass_index, depth=depth, report=report, **options
+    )
+
+
+def trace(arrays: bool = False, max_array_size: int = 10_000) -> Trace:
+    """Record the ops, backward steps and optimizer updates run inside ``with``.
+
+    ``arrays=True`` also copies values and gradients of arrays with at most ``max_array_size``
+    elements (node attributes ``array`` and ``grad_array``).
+    """
+    return Trace(arrays=arrays, max_array_size=max_array_size)
+
+
+def save_trace(trace: Capture, path: str | os.PathLike[str]) -> Path:
+    """Write ``trace`` to exactly ``path`` (a temporary file, then an atomic rename)."""
+    path = Path(path)
+    atomic_write(path, trace_text(trace))
+    return path
+
+
+def load_trace(path: str | os.PathLike[str]) -> Trace:
+    """Read a trace saved by :meth:`Trace.save`.
+
+    Raises :class:`~gradviz.viz.records.io.TraceFormatError` for a file that is not a gradviz
+    trace or is malformed, :class:`~gradviz.viz.records.io.TraceVersionError` for one from a
+    newer gradviz (both are ``ValueError``\\ s).
+    """
+    return Trace.from_saved(read_trace(Path(path)))
+
+
+def render(
+    obj: Any,
+    view: str = "backward",
+    depth: int | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Drawing:
+    """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
+    Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
+    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
+    if isinstance(obj, nx.DiGraph):
+        graph = obj
+    elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
+        graph = obj.graph
+    elif hasattr(obj, "parents") and hasattr(obj, "data"):
+        graph = graph_from_variable(obj, params)
+    else:
+        raise draw.RenderError(
+            f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
+        )
+    return draw.build(graph, view, depth=depth)

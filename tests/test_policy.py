@@ -1,0 +1,54 @@
+"""The capture policy: what a recording keeps (every pass, or step N then stop), and the one
+check of a step number."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradviz.viz.capture.policy import CaptureStep, EveryPass, check_step
+
+
+@pytest.mark.parametrize("step", [1, 2, 10, -1])
+def test_step_numbers_that_name_a_backward_call(step):
+    assert check_step(step) == step
+
+
+@pytest.mark.parametrize("step", [0, -2, 1.0, "1", True, None])
+def test_other_step_numbers_are_refused(step):
+    with pytest.raises(ValueError, match="backward call number"):
+        check_step(step)
+    with pytest.raises(ValueError, match="backward call number"):
+        CaptureStep(step)
+
+
+def test_every_pass_keeps_everything_and_never_closes():
+    policy = EveryPass()
+    assert all(policy.keeps(i) for i in range(1, 5))
+    assert policy.keeps_calls(100)
+    policy.pass_kept()
+    assert not policy.awaiting
+    assert not policy.closed
+    assert not policy.keeps_one
+
+
+def test_capture_step_keeps_its_pass_then_closes_and_calls_back():
+    seen = []
+    policy = CaptureStep(3, on_capture=lambda: seen.append("captured"))
+    assert [i for i in range(1, 6) if policy.keeps(i)] == [3]
+    assert not policy.keeps_calls(1)  # ops of the first pass cannot belong to pass 3
+    assert policy.keeps_calls(2)
+    policy.pass_kept()
+    assert policy.awaiting
+    policy.close()
+    assert policy.closed
+    assert not policy.awaiting
+    policy.captured()
+    assert seen == ["captured"]
+
+
+def test_capture_last_step_keeps_every_pass_and_waits_for_the_end():
+    policy = CaptureStep(-1)
+    assert all(policy.keeps(i) for i in range(1, 5))
+    policy.pass_kept()
+    assert not policy.awaiting  # the last pass is known only when the script ends
+    assert policy.keeps_one
