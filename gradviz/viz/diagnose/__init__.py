@@ -106,11 +106,7 @@ def check(
     found, contaminated, grad_bad = nan.diagnose(ctx)
     findings += found
     findings += nograd.diagnose(ctx)
-    params, found = health.params(ctx)
-    findings += found
-    layers, found = health.layers(ctx, params)
-    findings += found
-    relus, found = health.relus(ctx)
+    params, layers, relus, found = health.diagnose(ctx)
     findings += found
     broadcasts, found = broadcast.diagnose(ctx, grad_shapes)
     findings += found

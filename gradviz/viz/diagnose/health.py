@@ -30,6 +30,17 @@ LAYER_FACTOR = 100.0
 DEAD_FRACTION = 0.5
 
 
+def diagnose(
+    ctx: Context,
+) -> tuple[list[ParamHealth], list[LayerHealth], list[ReluHealth], list[Finding]]:
+    """The health of every parameter, layer and ReLU of the pass, and what is flagged."""
+    param_rows, findings = params(ctx)
+    layer_rows, found = layers(ctx, param_rows)
+    findings += found
+    relu_rows, found = relus(ctx)
+    return param_rows, layer_rows, relu_rows, findings + found
+
+
 def _get(stats: Any, key: str) -> float | None:
     if not stats:
         return None
