@@ -601,7 +601,7 @@ def _operand(symbol: str, value: Any) -> Any:
     NumPy scalars and 0-d arrays become Python numbers, so they do not widen the Variable
     (``float32 * np.sqrt(2.0)`` stays float32), as PyTorch treats wrapped numbers.
     """
-    if isinstance(value, Variable):
+    if (type(value) is np.ndarray and value.ndim) or isinstance(value, Variable):  # fast path
         return value
     if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
         return value.item() if value.dtype.kind in "biuf" else value
