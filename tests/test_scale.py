@@ -65,12 +65,12 @@ def test_zeroed_parameters_still_name_the_op_that_zeroed_them():
 
 
 def test_the_gradient_check_of_a_big_pass_checks_each_kind_of_call_a_few_times(monkeypatch):
-    monkeypatch.setattr(diagnose, "BUDGET", 10)
+    monkeypatch.setattr(diagnose.gradcheck, "BUDGET", 10)
     report = zero_grad_chain(20).check()
     ops = {c.op for c in report.gradchecks}
     assert len(report.gradchecks) < 40
     assert {"Linear", "Tanh"} <= ops
-    assert sum(c.op == "Linear" for c in report.gradchecks) <= diagnose.REPEATS + 1
+    assert sum(c.op == "Linear" for c in report.gradchecks) <= diagnose.gradcheck.REPEATS + 1
     assert any("op calls checked" in note for note in report.notes)
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 import networkx as nx
-import numpy as np
 
-from gradviz.viz.diagnose import broadcast, gradcheck, health, nan, nograd
+from gradviz.viz.diagnose import broadcast, health, nan, nograd
+from gradviz.viz.diagnose import gradcheck as op_checks
 from gradviz.viz.diagnose.anomaly import AnomalyError, detect_anomaly
 from gradviz.viz.diagnose.context import Context, below
 from gradviz.viz.diagnose.report import (
@@ -66,10 +66,6 @@ _ORDER = (
     "dead_relu",
     "update_ratio",
 )
-#: a pass with more op calls to check than this checks each kind of call (the op, its argument
-#: shapes and dtypes, its options) on the first REPEATS calls of that kind only
-BUDGET = 1000
-REPEATS = 4
 
 
 def check(
@@ -100,7 +96,7 @@ def check(
                 "per-op gradient check skipped: the op inputs were not kept (a loaded trace, "
                 "or not the latest pass)"
             )
-        checks, found, note = _gradchecks(ctx, seed, grad_shapes)
+        checks, found, note = op_checks.diagnose(ctx, seed, grad_shapes)
         findings += found
         notes += note
     found, contaminated, grad_bad = nan.diagnose(ctx)
@@ -124,69 +120,6 @@ def check(
         script=ctx.graph.graph.get("script"),
         notes=tuple(notes),
     )
-
-
-def _option(value: Any) -> Any:
-    """An argument that is not an array, as part of a call's signature."""
-    try:
-        hash(value)
-    except TypeError:
-        return repr(value)
-    return value
-
-
-def _signature(call: Any) -> tuple:
-    """What makes two op calls the same kind: the op, its argument shapes, dtypes and options."""
-    cls, values, needs = call
-    return (
-        cls,
-        needs,
-        tuple((v.shape, v.dtype.str) if isinstance(v, np.ndarray) else _option(v) for v in values),
-    )
-
-
-def _to_check(ctx: Context) -> tuple[list[tuple[int, str]], dict[str, str]]:
-    """The op calls to gradient-check, as ``(position, node)``; and, when the pass has more
-    than ``BUDGET`` of them, the calls left out as repeats, mapped to the first call of
-    their kind."""
-    g = ctx.graph
-    todo = [
-        (position, n)
-        for position, n in enumerate(ctx.ops())
-        if n in ctx.calls and n in ctx.backward_nodes and g.nodes[n].get("requires_grad", True)
-    ]
-    if len(todo) <= BUDGET:
-        return todo, {}
-    kinds: dict[tuple, list[str]] = {}
-    chosen, repeats = [], {}
-    for position, n in todo:
-        same = kinds.setdefault(_signature(ctx.calls[n]), [])
-        if len(same) >= REPEATS:
-            repeats[n] = same[0]
-            continue
-        same.append(n)
-        chosen.append((position, n))
-    return chosen, repeats
-
-
-def _gradchecks(
-    ctx: Context, seed: int, grad_shapes: dict[tuple[str, int], tuple[int, ...]]
-) -> tuple[list[OpCheck], list[Finding], list[str]]:
-    todo, repeats = _to_check(ctx)
-    checks, findings = gradcheck.diagnose(ctx, todo, seed, grad_shapes)
-    notes = []
-    if repeats:
-        for n, first in repeats.items():  # the same shapes: the same axes summed back
-            for slot in range(len(ctx.calls[n][1])):
-                if (first, slot) in grad_shapes:
-                    grad_shapes[(n, slot)] = grad_shapes[(first, slot)]
-        total = len(todo) + len(repeats)
-        notes.append(
-            f"per-op gradient check: {len(todo):,} of {total:,} op calls checked; with more "
-            f"than {BUDGET:,} in a pass, each kind of call (op, argument shapes, options) is "
-            f"checked on its first {REPEATS} calls"
-        )
-    return checks, findings, notes
 
 
 def pictures_graph(trace: Any, report: Report, pass_index: int | None = None) -> nx.DiGraph:

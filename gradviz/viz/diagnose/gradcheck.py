@@ -1,12 +1,14 @@
 """The per-op gradient check of a trace's op calls, as findings (the check: ``autograd.opcheck``).
 
 The engine side runs an op's forward and backward on one call's recorded inputs and returns
-plain results (:class:`OpResult`, one :class:`InputResult` per input); :func:`diagnose` runs it
-on the calls ``gradviz.viz.diagnose.check`` picked and turns the results into an
-:class:`OpCheck` per call and a finding per failure.
+plain results (:class:`OpResult`, one :class:`InputResult` per input); :func:`diagnose` picks
+the pass's calls to check (all of them, or a sample of repeats past ``BUDGET``), runs it on
+them and turns the results into an :class:`OpCheck` per call and a finding per failure.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +21,13 @@ __all__ = ["InputResult", "OpResult", "check_call", "diagnose", "summed_axes"]
 
 _BUILTIN = frozenset(BUILTIN_OPS)
 
+#: a pass with more op calls to check than this checks each kind of call (the op, its argument
+#: shapes and dtypes, its options) on the first REPEATS calls of that kind only
+BUDGET = 1000
+REPEATS = 4
 
-def diagnose(
+
+def _check_calls(
     ctx: Context,
     todo: list[tuple[int, str]],
     seed: int,
@@ -116,3 +123,69 @@ def diagnose(
             )
         )
     return checks, findings
+
+
+def _option(value: Any) -> Any:
+    """An argument that is not an array, as part of a call's signature."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
+def _signature(call: Any) -> tuple:
+    """What makes two op calls the same kind: the op, its argument shapes, dtypes and options."""
+    cls, values, needs = call
+    return (
+        cls,
+        needs,
+        tuple((v.shape, v.dtype.str) if isinstance(v, np.ndarray) else _option(v) for v in values),
+    )
+
+
+def _to_check(ctx: Context) -> tuple[list[tuple[int, str]], dict[str, str]]:
+    """The op calls to gradient-check, as ``(position, node)``; and, when the pass has more
+    than ``BUDGET`` of them, the calls left out as repeats, mapped to the first call of
+    their kind."""
+    g = ctx.graph
+    todo = [
+        (position, n)
+        for position, n in enumerate(ctx.ops())
+        if n in ctx.calls and n in ctx.backward_nodes and g.nodes[n].get("requires_grad", True)
+    ]
+    if len(todo) <= BUDGET:
+        return todo, {}
+    kinds: dict[tuple, list[str]] = {}
+    chosen, repeats = [], {}
+    for position, n in todo:
+        same = kinds.setdefault(_signature(ctx.calls[n]), [])
+        if len(same) >= REPEATS:
+            repeats[n] = same[0]
+            continue
+        same.append(n)
+        chosen.append((position, n))
+    return chosen, repeats
+
+
+def diagnose(
+    ctx: Context, seed: int, grad_shapes: dict[tuple[str, int], tuple[int, ...]]
+) -> tuple[list[OpCheck], list[Finding], list[str]]:
+    """Gradient-check the pass's op calls (a sample of repeats past ``BUDGET``): the checks,
+    the findings and a note when calls were left out; the shape each backward returned goes
+    into ``grad_shapes``."""
+    todo, repeats = _to_check(ctx)
+    checks, findings = _check_calls(ctx, todo, seed, grad_shapes)
+    notes = []
+    if repeats:
+        for n, first in repeats.items():  # the same shapes: the same axes summed back
+            for slot in range(len(ctx.calls[n][1])):
+                if (first, slot) in grad_shapes:
+                    grad_shapes[(n, slot)] = grad_shapes[(first, slot)]
+        total = len(todo) + len(repeats)
+        notes.append(
+            f"per-op gradient check: {len(todo):,} of {total:,} op calls checked; with more "
+            f"than {BUDGET:,} in a pass, each kind of call (op, argument shapes, options) is "
+            f"checked on its first {REPEATS} calls"
+        )
+    return checks, findings, notes
