@@ -151,15 +151,40 @@ def test_reduce_lr_on_plateau_equals_pytorchs(kwargs):
     assert mine.get_last_lr() != [0.1, 0.05]  # the schedule did reduce
 
 
-def test_closed_form_for_step_with_an_epoch():
-    ours, _ = optimizers("SGD")
-    scheduler = lr_scheduler.StepLR(ours, step_size=10, gamma=0.5)
-    scheduler.step(25)
-    assert scheduler.get_last_lr() == [0.1 * 0.5**2, 0.05 * 0.5**2]
-    ours, _ = optimizers("SGD")
-    scheduler = lr_scheduler.CosineAnnealingLR(ours, T_max=10)
-    scheduler.step(5)
-    assert scheduler.get_last_lr() == pytest.approx([0.05, 0.025])
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("StepLR", {"step_size": 10, "gamma": 0.5}),
+        ("MultiStepLR", {"milestones": [3, 20, 20]}),
+        ("ExponentialLR", {"gamma": 0.9}),
+        ("CosineAnnealingLR", {"T_max": 10, "eta_min": 0.01}),
+        ("LinearLR", {"total_iters": 40}),
+    ],
+)
+def test_step_with_an_epoch_uses_the_closed_form_and_warns_as_pytorch(name, kwargs):
+    ours, theirs = optimizers("SGD")
+    mine = getattr(lr_scheduler, name)(ours, **kwargs)
+    reference = getattr(torch.optim.lr_scheduler, name)(theirs, **kwargs)
+    ours.step()
+    theirs.step()
+    for epoch in (25, 5, 30):
+        with pytest.warns(UserWarning, match="epoch parameter") as ours_warned:
+            mine.step(epoch)
+        with pytest.warns(UserWarning, match="epoch parameter") as theirs_warned:
+            reference.step(epoch)
+        assert str(ours_warned[0].message) == str(theirs_warned[0].message)
+        assert mine.get_last_lr() == reference.get_last_lr()
+
+
+def test_scheduler_stepped_before_the_optimizer_warns_as_pytorch():
+    ours, theirs = optimizers("SGD")
+    mine = lr_scheduler.StepLR(ours, step_size=2)
+    reference = torch.optim.lr_scheduler.StepLR(theirs, step_size=2)
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`") as ours_warned:
+        mine.step()
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`") as theirs_warned:
+        reference.step()
+    assert str(ours_warned[0].message) == str(theirs_warned[0].message)
 
 
 def test_lr_scheduler_is_one_module_under_every_name():
@@ -196,6 +221,7 @@ def test_bad_arguments_name_the_value(make, message):
 def test_one_cycle_refuses_a_step_past_the_end():
     ours, _ = optimizers("SGD")
     scheduler = lr_scheduler.OneCycleLR(ours, max_lr=1.0, total_steps=3)
+    ours.step()
     for _ in range(3):
         scheduler.step()
     with pytest.raises(OptimizerError, match="Tried to step 4 times"):

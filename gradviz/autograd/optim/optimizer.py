@@ -176,6 +176,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         self._check_grads()
+        self._opt_called = True  # an lr scheduler stepped before this warns, as PyTorch's
         active = hooks.ACTIVE
         if active:
             for hook in active:
