@@ -127,6 +127,7 @@ def test_state_dict_layout():
             "eps": 1e-8,
             "weight_decay": 0,
             "amsgrad": True,
+            "maximize": False,
             "params": [0, 1],
         },
         {
@@ -135,6 +136,7 @@ def test_state_dict_layout():
             "eps": 1e-8,
             "weight_decay": 0,
             "amsgrad": True,
+            "maximize": False,
             "params": [2],
         },
     ]

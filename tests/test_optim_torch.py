@@ -38,6 +38,11 @@ CASES = [
         {"eps": 1e-6},
     ),
 ]
+CASES += [(name, {"maximize": True}, {}) for name in ["Adam", "AdamW", "RMSprop", "Adagrad"]]
+CASES += [
+    ("SGD", {"lr": 0.01, "maximize": True}, {}),
+    ("SGD", {"lr": 0.01, "momentum": 0.5, "maximize": True}, {}),
+]
 IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(CASES)]
 
 

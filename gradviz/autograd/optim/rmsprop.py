@@ -22,6 +22,8 @@ class RMSprop(Optimizer):
         weight_decay: float = 0,
         momentum: float = 0,
         centered: bool = False,
+        *,
+        maximize: bool = False,
     ) -> None:
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(eps >= 0, f"Invalid epsilon value: {eps}")
@@ -35,6 +37,7 @@ class RMSprop(Optimizer):
             "weight_decay": weight_decay,
             "momentum": momentum,
             "centered": centered,
+            "maximize": maximize,
         }
         super().__init__(params, defaults)
 
@@ -48,6 +51,8 @@ class RMSprop(Optimizer):
             if group["centered"]:
                 state["grad_avg"] = np.zeros_like(p.data)
         state["step"] += 1
+        if group.get("maximize"):
+            grad = -grad
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * p.data
         square_avg = state["square_avg"]
@@ -80,6 +85,8 @@ class Adagrad(Optimizer):
         weight_decay: float = 0,
         initial_accumulator_value: float = 0,
         eps: float = 1e-10,
+        *,
+        maximize: bool = False,
     ) -> None:
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(lr_decay >= 0, f"Invalid lr_decay value: {lr_decay}")
@@ -95,6 +102,7 @@ class Adagrad(Optimizer):
             "weight_decay": weight_decay,
             "initial_accumulator_value": initial_accumulator_value,
             "eps": eps,
+            "maximize": maximize,
         }
         super().__init__(params, defaults)
 
@@ -114,6 +122,8 @@ class Adagrad(Optimizer):
     def _update(self, p, grad, group, state):
         self._init_state(state, p, group)
         state["step"] += 1
+        if group.get("maximize"):
+            grad = -grad
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * p.data
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
