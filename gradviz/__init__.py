@@ -46,11 +46,13 @@ from gradviz.autograd import (
 )
 from gradviz.autograd.nn import Parameter
 
-# `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim` all work.
+# `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim`,
+# `from gradviz.optim import lr_scheduler` all work.
 for _name, _module in {
     "nn": nn,
     "nn.functional": functional,
     "optim": optim,
+    "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
     "functional": functional,
 }.items():

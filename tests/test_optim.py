@@ -255,7 +255,7 @@ def test_optimizer_accepts_a_generator_of_parameters():
 def test_repr():
     p = nn.Parameter([1.0])
     assert repr(optim.SGD([p], lr=0.1)) == (
-        "SGD(lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False)"
+        "SGD(lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)"
     )
     assert repr(optim.Adam([p])).startswith("Adam(lr=0.001, betas=(0.9, 0.999)")
 

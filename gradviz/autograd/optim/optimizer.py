@@ -1,0 +1,226 @@
+"""The optimizer base class: parameter groups, per-parameter state, ``state_dict``."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import hooks
+from gradviz.autograd.errors import OperandError, OptimizerError, ShapeError
+from gradviz.autograd.inplace import bump
+from gradviz.autograd.variable import Variable
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise OptimizerError(message)
+
+
+def _check_pair(value: Any, name: str) -> None:
+    """Raise ``OperandError`` unless ``value`` is a pair of real numbers (Adam's ``betas``)."""
+    try:
+        first, second = value
+        float(first), float(second)
+    except (TypeError, ValueError):
+        raise OperandError(
+            f"Invalid {name}: expected a pair of floats (beta1, beta2), got {value!r}"
+        ) from None
+
+
+#: Elements per block in ``add_scaled``: big enough to amortise the loop, small enough to stay
+#: in cache.
+_BLOCK = 1 << 16
+
+
+def add_scaled(p: Variable, alpha: float, x: np.ndarray) -> None:
+    """``p.add_(x, alpha=alpha)`` under ``no_grad``: the update writes ``p``'s array in place and
+    counts as an in-place write (its ``_version`` goes up, as in PyTorch).
+
+    Big arrays go block by block: a parameter-sized temporary every step costs more than the
+    arithmetic (glibc's malloc returns it to the OS, so each step page-faults it back in).
+    """
+    target = p.data
+    if target.size <= _BLOCK or target.shape != x.shape or not target.flags.c_contiguous:
+        target += alpha * x
+    else:
+        flat_target, flat_x = target.reshape(-1), x.reshape(-1)
+        for start in range(0, flat_target.size, _BLOCK):
+            flat_target[start : start + _BLOCK] += alpha * flat_x[start : start + _BLOCK]
+    bump(p, "optimizer.step")  # the optimizer_step hook event already tells the tracer
+
+
+def addcdiv(p: Variable, value: float, numerator: np.ndarray, denominator: np.ndarray) -> None:
+    """``p.addcdiv_(numerator, denominator, value=value)`` in PyTorch's order of operations
+    (``p + value * numerator / denominator``), counted as an in-place write of ``p``."""
+    p.data += value * numerator / denominator
+    bump(p, "optimizer.step")
+
+
+def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """``start.lerp_(end, weight)`` with PyTorch's formula (exact at both ends)."""
+    if abs(weight) < 0.5:
+        start += weight * (end - start)
+    else:
+        start[...] = end - (end - start) * (1 - weight)
+
+
+class Optimizer:
+    """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
+
+    defaults: dict[str, Any]
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state: dict[int, dict[str, Any]] = {}
+        if isinstance(params, Variable) or not isinstance(params, Iterable):
+            raise OperandError(
+                "params argument given to the optimizer should be an iterable of Variables or "
+                f"dicts, but got {type(params).__name__} (pass [p] or model.parameters())"
+            )
+        params = list(params)
+        if not params:
+            raise OptimizerError(f"{type(self).__name__} got an empty parameter list")
+        self.param_groups: list[dict[str, Any]] = []
+        for group in params if isinstance(params[0], dict) else [{"params": params}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, with settings of its own; unset settings take the
+        optimizer's defaults."""
+        if not isinstance(param_group, dict):
+            raise OperandError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group.get("params")
+        if isinstance(params, Variable):
+            params = [params]
+        elif isinstance(params, set):
+            raise OperandError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of Variables in sets will change between runs. Please use a list instead."
+            )
+        elif params is None or not isinstance(params, Iterable):
+            raise OperandError(f"param_group['params'] must be an iterable, got {params!r}")
+        group = {**self.defaults, **param_group, "params": list(params)}
+        seen = {p._id for g in self.param_groups for p in g["params"]}
+        for p in group["params"]:
+            if not isinstance(p, Variable):
+                raise OperandError(
+                    f"{type(self).__name__} can only optimize Variables, got a {type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise OptimizerError(
+                    f"{type(self).__name__} can't optimize a non-leaf Variable (output of {p.op})"
+                )
+            _check(p._id not in seen, "a parameter appears more than once in param_groups")
+            seen.add(p._id)
+        self.param_groups.append(group)
+
+    def state_dict(self) -> dict[str, Any]:
+        """PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [{..., "params":
+        [index, ...]}]}``, parameters numbered in group order. The state's arrays are the
+        optimizer's own (not copies), as in PyTorch."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                index.setdefault(p._id, len(index))
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index[p._id] for p in group["params"]]
+            groups.append(packed)
+        state = {index[key]: value for key, value in self.state.items() if key in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore settings and state saved by ``state_dict`` (copied, and cast to each
+        parameter's dtype) onto this optimizer's parameters, matched by position."""
+        state_dict = copy.deepcopy(state_dict)
+        saved_groups = state_dict["param_groups"]
+        _check(
+            len(saved_groups) == len(self.param_groups),
+            "loaded state dict has a different number of parameter groups "
+            f"({len(saved_groups)}, expected {len(self.param_groups)})",
+        )
+        for ours, saved in zip(self.param_groups, saved_groups, strict=True):
+            _check(
+                len(ours["params"]) == len(saved["params"]),
+                "loaded state dict contains a parameter group that doesn't match the size of "
+                f"optimizer's group ({len(saved['params'])} parameters, expected "
+                f"{len(ours['params'])})",
+            )
+        by_index = {
+            index: p
+            for ours, saved in zip(self.param_groups, saved_groups, strict=True)
+            for index, p in zip(saved["params"], ours["params"], strict=True)
+        }
+        self.state = {}
+        for index, values in state_dict["state"].items():
+            p = by_index.get(index)
+            if p is not None:
+                self.state[p._id] = {k: _cast(k, v, p) for k, v in values.items()}
+        self.param_groups = [
+            {**saved, "params": ours["params"]}
+            for ours, saved in zip(self.param_groups, saved_groups, strict=True)
+        ]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients: to None (PyTorch's default) or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.fill(0)  # in place, as PyTorch's grad.zero_()
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient."""
+        self._check_grads()
+        self._opt_called = True  # an lr scheduler stepped before this warns, as PyTorch's
+        active = hooks.ACTIVE
+        if active:
+            for hook in active:
+                hook.optimizer_step(self, "begin")
+        for group in self.param_groups:
+            self._update_group(group)
+        if active:
+            for hook in active:
+                hook.optimizer_step(self, "end")
+
+    def _check_grads(self) -> None:
+        """Raise ``ShapeError`` for a gradient not of its parameter's shape (NumPy would
+        broadcast it into the update silently)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is not None and grad.shape != p.data.shape:  # ~0.1 us per parameter
+                    every = (q for g in self.param_groups for q in g["params"])
+                    index = next(i for i, q in enumerate(every) if q is p)
+                    raise ShapeError(
+                        f"{type(self).__name__}.step(): parameter {index} has shape {p.shape} "
+                        f"but its gradient has shape {grad.shape}; expected a gradient of the "
+                        "parameter's shape"
+                    )
+
+    def _update_group(self, group: dict[str, Any]) -> None:
+        """Update the parameters of ``group`` that have a gradient, one ``_update`` each."""
+        for p in group["params"]:
+            if p.grad is not None:
+                self._update(p, p.grad, group, self.state.setdefault(p._id, {}))
+
+    def _update(
+        self, p: Variable, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]
+    ) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
+        return f"{type(self).__name__}({settings})"
+
+
+def _cast(key: str, value: Any, p: Variable) -> Any:
+    """A loaded state value for ``p``: arrays take a floating parameter's dtype, except
+    ``step`` (as PyTorch's ``load_state_dict``)."""
+    if key != "step" and isinstance(value, np.ndarray) and np.issubdtype(p.dtype, np.floating):
+        return value.astype(p.data.dtype, copy=False)
+    return value
