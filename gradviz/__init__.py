@@ -50,6 +50,7 @@ from gradviz.autograd.nn import Parameter
 for _name, _module in {
     "nn": nn,
     "nn.functional": functional,
+    "nn.utils": nn.utils,
     "optim": optim,
     "data": data,
     "functional": functional,
