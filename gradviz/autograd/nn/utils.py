@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, OperandError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 __all__ = [
@@ -92,18 +92,19 @@ def clip_grad_norm_(
     if not grads:
         return Variable(np.asarray(0.0, dtype=get_default_dtype()))
     dtype = np.result_type(*grads)
-    norms = np.stack([_vector_norm(grad, p) for grad in grads]).astype(dtype)
-    total = np.asarray(_vector_norm(norms, p), dtype=dtype)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise ArgumentError(
-            f"The total norm of order {p} for gradients from `parameters` is non-finite, so it "
-            "cannot be clipped. To disable this error and scale the gradients by the non-finite "
-            "norm anyway, set `error_if_nonfinite=False`"
-        )
-    coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
-    coef = np.minimum(coef, dtype.type(1.0))
-    for grad in grads:
-        grad *= coef.astype(grad.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan pass on, as in PyTorch
+        norms = np.stack([_vector_norm(grad, p) for grad in grads]).astype(dtype)
+        total = np.asarray(_vector_norm(norms, p), dtype=dtype)
+        if error_if_nonfinite and not np.isfinite(total):
+            raise InputError(  # a RuntimeError, as PyTorch raises
+                f"The total norm of order {p} for gradients from `parameters` is non-finite, so "
+                "it cannot be clipped. To disable this error and scale the gradients by the "
+                "non-finite norm anyway, set `error_if_nonfinite=False`"
+            )
+        coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
+        coef = np.minimum(coef, dtype.type(1.0))
+        for grad in grads:
+            grad *= coef.astype(grad.dtype)
     return Variable(total)
 
 
