@@ -45,6 +45,7 @@ from gradviz.autograd import (
     zeros_like,
 )
 from gradviz.autograd.nn import Parameter
+from gradviz.autograd.serialization import SaveFormatError, load, save
 
 # `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim` all work.
 for _name, _module in {
@@ -87,6 +88,7 @@ __all__ = [
     "OperandError",
     "Parameter",
     "RegistrationError",
+    "SaveFormatError",
     "ShapeError",
     "Variable",
     "__version__",
@@ -100,6 +102,7 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "nn",
     "no_grad",
@@ -108,6 +111,7 @@ __all__ = [
     "optim",
     "rand",
     "randn",
+    "save",
     "set_default_dtype",
     "set_grad_enabled",
     "stack",
