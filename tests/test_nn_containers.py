@@ -157,6 +157,8 @@ def nested(lib):
         lib.ModuleList([lib.Tanh(), lib.Tanh(), lib.Linear(3, 3), lib.Tanh()]),
         lib.ModuleDict({"act": lib.ReLU(), "drop": lib.LeakyReLU(0.25)}),
         lib.ModuleList(),
+        lib.ModuleList([lib.Sequential(lib.Linear(2, 2), lib.ReLU()) for _ in range(3)]),
+        lib.ModuleDict({"inner": lib.ModuleList([lib.ModuleDict({"x": lib.Tanh()})])}),
     )
 
 

@@ -255,3 +255,25 @@ def test_children_and_get_submodule():
     assert model.get_submodule("") is model
     with pytest.raises(AttributeError, match="ModuleList has no attribute `7`"):
         model.get_submodule("blocks.7")
+
+
+def test_load_state_dict_assign_replaces_the_variables():
+    model = ours()
+    model.fc.weight.requires_grad_(False)
+    old_weight, old_bias = model.fc.weight, model.fc.bias
+    state = {k: np.full_like(v, 2) for k, v in model.state_dict().items()}
+    model.load_state_dict(state, assign=True)
+    assert model.fc.weight is not old_weight
+    assert isinstance(model.fc.weight, nn.Parameter)
+    assert model.fc.weight.data is state["fc.weight"]  # shared, as PyTorch's assign
+    assert not model.fc.weight.requires_grad  # kept from the replaced parameter
+    assert model.fc.bias.requires_grad
+    assert old_bias.data[0] != 2
+    assert dict(model.named_parameters())["fc.weight"] is model.fc.weight
+    assert dict(model.named_buffers())["fc.running_mean"].data is state["fc.running_mean"]
+    assert [n for n, _ in model.named_parameters()] == [
+        "fc.weight",
+        "fc.bias",
+        "blocks.0.weight",
+        "blocks.0.bias",
+    ]

@@ -346,14 +346,16 @@ class Module:
         return destination
 
     def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers of the same names (in place, shapes
         checked); returns ``(missing_keys, unexpected_keys)``.
 
         Every entry is checked before any is copied, so a failed load leaves the model as it was.
         Raises ``StateDictError`` (a ``RuntimeError``, as in PyTorch) listing every problem: with
-        ``strict`` missing and unexpected keys, always mismatched shapes.
+        ``strict`` missing and unexpected keys, always mismatched shapes. With ``assign`` the
+        checkpoint's arrays become the parameters' and buffers' data (new Parameter objects
+        keeping ``requires_grad``, as PyTorch) instead of being copied into them.
         """
         if not isinstance(state_dict, Mapping):
             raise OperandError(
@@ -362,7 +364,7 @@ class Module:
         missing: list[str] = []
         unexpected: list[str] = []
         errors: list[str] = []
-        updates: list[tuple[Variable, np.ndarray]] = []
+        updates: list[tuple[Module, str, Variable, np.ndarray]] = []
         for prefix, module in self.named_modules(remove_duplicate=False):
             prefix = f"{prefix}." if prefix else ""
             local = module._local_state()
@@ -375,7 +377,7 @@ class Module:
                 if problem:
                     errors.append(problem)
                 else:
-                    updates.append((target, array))
+                    updates.append((module, name, target, array))
             unexpected.extend(_unexpected_keys(state_dict, prefix, local, module._modules))
         if strict:
             if unexpected:
@@ -387,10 +389,21 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        with no_grad():  # as PyTorch: param.copy_(array), which bumps its version
-            for target, array in updates:
-                target.copy_(array)
+        for module, name, target, array in updates:
+            if assign:
+                module._assign(name, target, array)
+            else:
+                with no_grad():  # as PyTorch: param.copy_(array), which bumps its version
+                    target.copy_(array)
         return IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, name: str, target: Variable, array: np.ndarray) -> None:
+        """``load_state_dict(assign=True)``: ``array`` replaces the data of ``name``."""
+        if name in self._parameters:
+            kind = type(target) if isinstance(target, Parameter) else Parameter
+            setattr(self, name, kind(array, requires_grad=target.requires_grad))
+        else:
+            setattr(self, name, Variable(array, requires_grad=target.requires_grad))
 
     # ------------------------------------------------------------------------------ repr
     def extra_repr(self) -> str:
