@@ -64,6 +64,7 @@ def test_nested_values_round_trip_exactly(tmp_path):
         "text": 'ünïcode "quoted"',
         "none": None,
         "scalar": np.float32(2.5),
+        "float64": np.float64(0.25),
         "empty": np.zeros((0, 3)),
         "strings": np.array(["a", "bc"]),
         7: "int key",
@@ -86,6 +87,7 @@ def test_nested_values_round_trip_exactly(tmp_path):
     assert back["text"] == obj["text"]
     assert back["scalar"] == np.float32(2.5)
     assert back["scalar"].dtype == np.float32
+    assert type(back["float64"]) is np.float64
     assert back["empty"].shape == (0, 3)
     assert back["strings"].tolist() == ["a", "bc"]
     assert (back[7], back[1.5], back[None]) == ("int key", "float key", "none key")

@@ -101,6 +101,8 @@ def _encode_leaf(obj: Any, arrays: list[np.ndarray], where: str) -> dict[str, An
     None when ``obj`` is not a leaf."""
     if obj is None:
         return {"type": "none"}
+    if isinstance(obj, np.generic):  # before float: np.float64 is a float, kept as NumPy's
+        return _array_node("scalar", np.asarray(obj), arrays, where)
     if isinstance(obj, bool | int | str):
         name = "bool" if isinstance(obj, bool) else "int" if isinstance(obj, int) else "str"
         return {"type": name, "value": obj}
@@ -112,8 +114,6 @@ def _encode_leaf(obj: Any, arrays: list[np.ndarray], where: str) -> dict[str, An
         return node
     if isinstance(obj, np.ndarray):
         return _array_node("ndarray", obj, arrays, where)
-    if isinstance(obj, np.generic):
-        return _array_node("scalar", np.asarray(obj), arrays, where)
     return None
 
 
