@@ -173,3 +173,28 @@ def test_repr_folds_repeated_modules():
         "  (2): Linear(in_features=1, out_features=2, bias=True)\n"
         ")"
     )
+
+
+def shared(lib):
+    """A module used three times (twice in a ModuleList's parent) and a tied weight."""
+    layer = lib.Linear(2, 2)
+    model = lib.Sequential(layer, lib.ReLU(), layer, lib.ModuleList([layer, lib.Linear(2, 1)]))
+    model[3][1].weight = layer.weight
+    return model
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        lambda m: m.named_modules(),
+        lambda m: m.named_modules(remove_duplicate=False),
+        lambda m: m.named_modules(prefix="root"),
+        lambda m: m.named_parameters(),
+        lambda m: m.named_parameters(remove_duplicate=False),
+        lambda m: m.named_parameters(prefix="p", recurse=False),
+        lambda m: m.named_children(),
+        lambda m: m.state_dict().items(),
+    ],
+)
+def test_shared_modules_listed_as_torch(listing):
+    assert names(listing(shared(nn))) == names(listing(shared(torch_nn())))
