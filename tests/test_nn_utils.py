@@ -31,7 +31,7 @@ def params_with(arrays, missing=()):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("norm_type", [2.0, 1, 3.0, math.inf, "inf", 0.5])
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.0, math.inf, "inf", 0.5, 0, -math.inf, -1.0])
 @pytest.mark.parametrize("max_norm", [0.5, 1e6])
 def test_clip_grad_norm_like_torch(dtype, norm_type, max_norm):
     torch = pytest.importorskip("torch")
@@ -137,3 +137,22 @@ def test_vector_to_parameters_bad_arguments():
         vector_to_parameters(Variable(np.zeros(2)), model.parameters())
     with pytest.raises(ValueError, match="non-empty"):
         parameters_to_vector([])
+
+
+def test_clip_grad_norm_mixed_dtypes_like_torch():
+    """float32 and float64 gradients: the total norm in float64, each gradient keeps its dtype."""
+    torch = pytest.importorskip("torch")
+    arrays = [grads(np.float32)[0], grads(np.float64, seed=1)[1]]
+    ours = params_with(arrays)
+    theirs = []
+    for grad in arrays:
+        param = torch.zeros(grad.shape, dtype=torch.from_numpy(grad).dtype, requires_grad=True)
+        param.grad = torch.from_numpy(grad.copy())
+        theirs.append(param)
+    total = clip_grad_norm_(ours, 1.0)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+    assert total.dtype == np.float64
+    np.testing.assert_allclose(total.data, expected.numpy(), rtol=1e-12)
+    for param, ref in zip(ours, theirs, strict=True):
+        assert param.grad.dtype == ref.grad.numpy().dtype
+        np.testing.assert_allclose(param.grad, ref.grad.numpy(), rtol=1e-6)

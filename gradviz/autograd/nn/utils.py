@@ -92,7 +92,7 @@ def clip_grad_norm_(
     if not grads:
         return Variable(np.asarray(0.0, dtype=get_default_dtype()))
     dtype = np.result_type(*grads)
-    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan pass on, as in PyTorch
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # inf, nan pass on
         norms = np.stack([_vector_norm(grad, p) for grad in grads]).astype(dtype)
         total = np.asarray(_vector_norm(norms, p), dtype=dtype)
         if error_if_nonfinite and not np.isfinite(total):
