@@ -45,12 +45,14 @@ from gradviz.autograd import (
     zeros_like,
 )
 from gradviz.autograd.nn import Parameter
+from gradviz.autograd.serialization import SaveFormatError, load, save
 
 # `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim`,
 # `from gradviz.optim import lr_scheduler` all work.
 for _name, _module in {
     "nn": nn,
     "nn.functional": functional,
+    "nn.utils": nn.utils,
     "optim": optim,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
@@ -88,6 +90,7 @@ __all__ = [
     "OperandError",
     "Parameter",
     "RegistrationError",
+    "SaveFormatError",
     "ShapeError",
     "Variable",
     "__version__",
@@ -101,6 +104,7 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "is_grad_enabled",
+    "load",
     "manual_seed",
     "nn",
     "no_grad",
@@ -109,6 +113,7 @@ __all__ = [
     "optim",
     "rand",
     "randn",
+    "save",
     "set_default_dtype",
     "set_grad_enabled",
     "stack",

@@ -3,7 +3,8 @@
 import sys
 
 from gradviz.autograd import functional
-from gradviz.autograd.nn import init
+from gradviz.autograd.nn import init, utils
+from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -39,6 +40,8 @@ __all__ = [
     "Linear",
     "MSELoss",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -48,4 +51,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "utils",
 ]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import chain
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import OperandError, RegistrationError, StateDictError
+from gradviz.autograd.errors import (
+    ArgumentError,
+    GradvizError,
+    OperandError,
+    RegistrationError,
+    StateDictError,
+)
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
@@ -36,24 +43,48 @@ def _is_parameter(value: Any) -> bool:
     )
 
 
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns: the keys it expected but did not find, and the keys it
+    found but did not expect (PyTorch's ``_IncompatibleKeys``)."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (
+            f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+            f"unexpected_keys={self.unexpected_keys})"
+        )
+
+
+M = TypeVar("M", bound="Module")
+
+
 class Module:
     """Base class of layers and models: assign Parameters and Modules as attributes.
 
     Registration happens on attribute assignment: ``Parameter``\\ s, sub-``Module``\\ s and any
     leaf Variable with ``requires_grad=True`` are found by ``parameters()``, ``named_modules()``,
-    ``state_dict()`` and the rest, in assignment order.
+    ``state_dict()`` and the rest, in assignment order. Buffers (state that is not trained, such
+    as running statistics) are registered with ``register_buffer``.
     """
 
     training: bool
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses override it and are called as ``module(x)``."""
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not hooks.ACTIVE:
@@ -75,18 +106,33 @@ class Module:
                 f"cannot assign {name!r} before Module.__init__() call "
                 f"(call super().__init__() first in {type(self).__name__}.__init__)"
             )
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        if name in self._buffers and not isinstance(value, (Module, Parameter)):
+            _check_buffer(name, value)  # a registered buffer name: the buffer is updated
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         if isinstance(value, Module):
-            self._modules[name] = value
+            registry: dict[str, Any] | None = self._modules
         elif _is_parameter(value):
-            self._parameters[name] = value
+            registry = self._parameters
+        else:
+            registry = None
+        if registry is None or name not in registry:
+            self._forget(name)  # a name of the same kind keeps its place, as in PyTorch
+        if registry is not None:
+            registry[name] = value
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        self._forget(name)
         object.__delattr__(self, name)
+
+    def _forget(self, name: str) -> None:
+        """Drop ``name`` from every registry (the attribute itself stays)."""
+        self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+        self._modules.pop(name, None)
 
     def register_parameter(self, name: str, param: Variable | None) -> None:
         """Register ``param`` under ``name`` (``None`` leaves an empty slot, as for no bias)."""
@@ -96,10 +142,27 @@ class Module:
                 f"cannot assign {type(param).__name__} object to parameter {name!r} "
                 "(a Parameter, a Variable or None required)"
             )
+        self._forget(name)
         object.__setattr__(self, name, param)
-        self._parameters.pop(name, None)  # None empties a slot that held a parameter
         if param is not None:
             self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Variable | None, persistent: bool = True) -> None:
+        """Register ``tensor`` as a buffer: state saved by ``state_dict`` (unless ``persistent``
+        is False) but not returned by ``parameters()``, such as running statistics.
+
+        ``tensor`` is a Variable (usually not requiring grad) or None (an empty slot, left out
+        of the state dict). Assigning to ``self.<name>`` later updates the buffer.
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name("buffer", name, self._buffers)
+        _check_buffer(name, tensor)
+        self._forget(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers_set.add(name)
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name``."""
@@ -107,6 +170,8 @@ class Module:
             raise OperandError(f"{type(module).__name__} is not a Module subclass")
         self._check_name("module", name, self._modules)
         setattr(self, name, module)
+
+    register_module = add_module
 
     def _check_name(self, kind: str, name: Any, registered: dict[str, Any]) -> None:
         """PyTorch's rules for a registered name: a string, not empty, without a dot, and not
@@ -121,15 +186,19 @@ class Module:
             raise RegistrationError(f"attribute {name!r} already exists")
 
     # ------------------------------------------------------------------------------ iteration
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        """This module and every descendant, each once, with dotted paths (``""`` for self)."""
-        seen: set[int] = set()
+    def named_modules(
+        self, memo: set[int] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """This module and every descendant (each once unless ``remove_duplicate`` is False),
+        depth first, with dotted paths (``""`` for self)."""
+        seen: set[int] = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             path, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
             yield path, module
             children = [
                 (f"{path}.{name}" if path else name, child)
@@ -144,38 +213,101 @@ class Module:
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
-        """The direct sub-modules with their attribute names."""
-        yield from ((n, m) for n, m in self._modules.items() if m is not None)
+        """The direct sub-modules with their attribute names (each module once)."""
+        seen: set[int] = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
 
     def children(self) -> Iterator[Module]:
         """The direct sub-modules."""
         for _, module in self.named_children():
             yield module
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Variable]]:
-        """Every parameter once (shared ones under their first path): ``fc1.weight``, ``0.bias``."""
+    def _named_members(
+        self,
+        members: Callable[[Module], Iterable[tuple[str, Any]]],
+        prefix: str,
+        recurse: bool,
+        remove_duplicate: bool,
+    ) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
-        for path, module in self.named_modules(prefix):
-            for name, param in module._parameters.items():
-                if id(param) not in seen:
-                    seen.add(id(param))
-                    yield (f"{path}.{name}" if path else name), param
+        modules = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
+            else [(prefix, self)]
+        )
+        for path, module in modules:
+            for name, value in members(module):
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{path}.{name}" if path else name), value
 
-    def parameters(self) -> Iterator[Variable]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Variable]]:
+        """Every parameter once (shared ones under their first path): ``fc1.weight``, ``0.bias``.
+        With ``recurse=False`` only this module's own."""
+        return self._named_members(
+            lambda m: m._parameters.items(), prefix, recurse, remove_duplicate
+        )
+
+    def parameters(self, recurse: bool = True) -> Iterator[Variable]:
         """Every parameter once, in registration order (what optimizers take)."""
-        for _, param in self.named_parameters():
+        for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    # ------------------------------------------------------------------------------ modes
-    def train(self, mode: bool = True) -> Module:
-        """Training mode (dropout active) for this module and its descendants."""
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Variable]]:
+        """Every buffer once (persistent or not), with dotted paths: ``bn.running_mean``."""
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Variable]:
+        """Every buffer once (see ``named_buffers``)."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def get_submodule(self, target: str) -> Module:
+        """The descendant at dotted path ``target`` (``""`` is self)."""
+        module: Module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
+            module = child
+        return module
+
+    def apply(self: M, fn: Callable[[Module], Any]) -> M:
+        """Call ``fn`` on every sub-module (children first) and then on self; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
         return self
 
-    def eval(self) -> Module:
-        """Evaluation mode (dropout off)."""
+    # ------------------------------------------------------------------------------ modes
+    def train(self: M, mode: bool = True) -> M:
+        """Training mode (dropout active) for this module and its descendants; returns self."""
+        if not isinstance(mode, bool):
+            raise ArgumentError(
+                f"training mode is expected to be boolean, got {type(mode).__name__} {mode!r}"
+            )
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self: M) -> M:
+        """Evaluation mode (dropout off); returns self."""
         return self.train(False)
+
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Set ``requires_grad`` of every parameter (to freeze or unfreeze them); returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (PyTorch's default) or to zeros."""
@@ -186,51 +318,100 @@ class Module:
                 param.grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
     # ------------------------------------------------------------------------------ state
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Copies of every parameter's data by name."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+    def _local_state(self) -> dict[str, Variable]:
+        """Own parameters, then own persistent buffers, without empty slots (``None``)."""
+        buffers = (
+            (n, b) for n, b in self._buffers.items() if n not in self._non_persistent_buffers_set
+        )
+        return {n: v for n, v in chain(self._parameters.items(), buffers) if v is not None}
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> None:
-        """Copy arrays into the parameters of the same names (in place, shapes checked).
+    def state_dict(
+        self, *, destination: Any = None, prefix: str = "", keep_vars: bool = False
+    ) -> OrderedDict[str, Any]:
+        """Every parameter and persistent buffer by dotted name, in PyTorch's order (each
+        module's own parameters, then its buffers, then its children's).
+
+        Values are copies of the data (ndarrays), or the Variables themselves with
+        ``keep_vars=True``.
+        """
+        if destination is None:
+            destination = OrderedDict()
+        for name, value in self._local_state().items():
+            destination[prefix + name] = value if keep_vars else value.data.copy()
+        for name, child in self._modules.items():
+            if child is not None:
+                child.state_dict(
+                    destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars
+                )
+        return destination
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> IncompatibleKeys:
+        """Copy arrays into the parameters and buffers of the same names (in place, shapes
+        checked); returns ``(missing_keys, unexpected_keys)``.
 
         Every entry is checked before any is copied, so a failed load leaves the model as it was.
-        Raises ``StateDictError`` (a ``RuntimeError``, as in PyTorch) listing every problem.
+        Raises ``StateDictError`` (a ``RuntimeError``, as in PyTorch) listing every problem: with
+        ``strict`` missing and unexpected keys, always mismatched shapes. With ``assign`` the
+        checkpoint's arrays become the parameters' and buffers' data (new Parameter objects
+        keeping ``requires_grad``, as PyTorch) instead of being copied into them.
         """
-        params = dict(self.named_parameters())
-        problems = []
+        if not isinstance(state_dict, Mapping):
+            raise OperandError(
+                f"Expected state_dict to be dict-like, got {type(state_dict).__name__}."
+            )
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+        updates: list[tuple[Module, str, Variable, np.ndarray]] = []
+        for prefix, module in self.named_modules(remove_duplicate=False):
+            prefix = f"{prefix}." if prefix else ""
+            local = module._local_state()
+            for name, target in local.items():
+                key = prefix + name
+                if key not in state_dict:
+                    missing.append(key)
+                    continue
+                array, problem = _checkpoint_array(key, state_dict[key], target)
+                if problem:
+                    errors.append(problem)
+                else:
+                    updates.append((module, name, target, array))
+            unexpected.extend(_unexpected_keys(state_dict, prefix, local, module._modules))
         if strict:
-            missing = [n for n in params if n not in state_dict]
-            unexpected = [n for n in state_dict if n not in params]
-            if missing:
-                problems.append("Missing key(s) in state_dict: " + ", ".join(map(repr, missing)))
             if unexpected:
-                problems.append(
-                    "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected))
-                )
-        updates = []
-        for name, value in state_dict.items():
-            if name not in params:
-                continue
-            array, param = as_array(value), params[name]
-            if array.shape != param.shape:
-                problems.append(
-                    f"size mismatch for {name}: copying a param with shape {array.shape} from "
-                    f"checkpoint, the shape in current model is {param.shape}"
-                )
-            updates.append((param, array))
-        if problems:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + _quoted(unexpected))
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + _quoted(missing))
+        if errors:
             raise StateDictError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                + "\n\t".join(problems)
+                + "\n\t".join(errors)
             )
-        with no_grad():  # as PyTorch: param.copy_(array), which bumps its version
-            for param, array in updates:
-                param.copy_(array)
+        for module, name, target, array in updates:
+            if assign:
+                module._assign(name, target, array)
+            else:
+                with no_grad():  # as PyTorch: param.copy_(array), which bumps its version
+                    target.copy_(array)
+        return IncompatibleKeys(missing, unexpected)
+
+    def _assign(self, name: str, target: Variable, array: np.ndarray) -> None:
+        """``load_state_dict(assign=True)``: ``array`` replaces the data of ``name``."""
+        if name in self._parameters:
+            kind = type(target) if isinstance(target, Parameter) else Parameter
+            setattr(self, name, kind(array, requires_grad=target.requires_grad))
+        else:
+            setattr(self, name, Variable(array, requires_grad=target.requires_grad))
 
     # ------------------------------------------------------------------------------ repr
     def extra_repr(self) -> str:
         """One line of settings shown inside this module's repr."""
         return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
 
     def __repr__(self) -> str:
         """PyTorch's layout: settings and then ``(name): child`` lines, children indented."""
@@ -241,9 +422,51 @@ class Module:
             for name, child in self._modules.items()
         ]
         if not child_lines and len(extra_lines) <= 1:
-            return f"{type(self).__name__}({extra})"
+            return f"{self._get_name()}({extra})"
         body = "\n  ".join(extra_lines + child_lines)
-        return f"{type(self).__name__}(\n  {body}\n)"
+        return f"{self._get_name()}(\n  {body}\n)"
+
+
+def _check_buffer(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, Variable):
+        raise OperandError(
+            f"cannot assign '{type(value).__name__}' object to buffer '{name}' "
+            "(a Variable or None required)"
+        )
+
+
+def _quoted(keys: list[str]) -> str:
+    return ", ".join(f'"{k}"' for k in keys) + ". "
+
+
+def _checkpoint_array(key: str, value: Any, target: Variable) -> tuple[Any, str | None]:
+    """The checkpoint's array for ``key`` and None, or None and the problem (PyTorch's words)."""
+    try:
+        array = as_array(value)
+    except GradvizError:
+        return None, (
+            f'While copying the parameter named "{key}", expected a Variable or an array '
+            f"from checkpoint but received {type(value).__name__}"
+        )
+    if target.ndim == 0 and array.shape == (1,):  # PyTorch accepts a 1-element 1-d for a 0-d
+        array = array.reshape(())
+    if array.shape != target.shape:
+        return None, (
+            f"size mismatch for {key}: copying a param with shape {array.shape} from "
+            f"checkpoint, the shape in current model is {target.shape}."
+        )
+    return array, None
+
+
+def _unexpected_keys(
+    state_dict: Mapping[str, Any], prefix: str, local: dict[str, Any], children: dict[str, Any]
+) -> Iterator[str]:
+    """Keys under ``prefix`` naming neither an own entry nor a child (PyTorch's rule)."""
+    for key in state_dict:
+        if isinstance(key, str) and key.startswith(prefix):
+            head = key[len(prefix) :].split(".", 1)
+            if (head[0] not in children) if len(head) > 1 else (head[0] not in local):
+                yield key
 
 
 def new_parameter(

@@ -1,0 +1,314 @@
+"""``gradviz.save`` / ``gradviz.load``: state dicts in a zip of ``.npy`` files (an ``.npz``) with
+a JSON manifest, and no pickle anywhere, so loading a file from anywhere cannot run code.
+
+The format is documented in ``docs/save-format.md``: ``manifest.json`` describes the saved
+object as a tree of tagged JSON nodes; each array is a member ``<n>.npy`` written with
+``allow_pickle=False``. ``numpy.load(path)["0"]`` reads an array back without gradviz.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+import tempfile
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from gradviz.autograd.errors import GradvizError, OperandError
+from gradviz.autograd.variable import Variable
+
+__all__ = ["SaveFormatError", "load", "save"]
+
+FORMAT = "gradviz.save"
+VERSION = 1
+MANIFEST = "manifest.json"
+_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+class SaveFormatError(GradvizError, RuntimeError):
+    """A file that ``gradviz.load`` cannot read: not a zip, no manifest, a corrupt manifest, an
+    object (pickled) array, or a newer format version (a RuntimeError, as PyTorch raises)."""
+
+
+# ------------------------------------------------------------------------------------- save
+def save(obj: Any, f: str | os.PathLike[str] | IO[bytes]) -> None:
+    """Save ``obj`` (a state dict, or nested dicts, lists and tuples of ndarrays, Variables,
+    numbers, strings and None) to the path or binary file ``f``.
+
+    A path is written atomically: a temporary file beside it, renamed over it when complete, so
+    an interrupted save never leaves half a file. The name is used exactly as given (``.pt`` is
+    fine; nothing is appended).
+    """
+    arrays: list[np.ndarray] = []
+    root = _encode(obj, arrays, "obj", set())
+    manifest = {"format": FORMAT, "version": VERSION, "root": root}
+    text = json.dumps(manifest, allow_nan=False, ensure_ascii=False, indent=1)
+    if hasattr(f, "write"):
+        _write_zip(f, text, arrays)  # type: ignore[arg-type]
+        return
+    if not isinstance(f, str | os.PathLike):
+        raise OperandError(
+            f"gradviz.save: f must be a path or a binary file, got {type(f).__name__}"
+        )
+    _atomic_write(Path(f), text, arrays)
+
+
+def _encode(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) -> dict[str, Any]:
+    """``obj`` as a manifest node; arrays are appended to ``arrays`` and named by position."""
+    leaf = _encode_leaf(obj, arrays, where)
+    if leaf is not None:
+        return leaf
+    if not isinstance(obj, dict | list | tuple):
+        raise OperandError(
+            f"gradviz.save cannot store {type(obj).__name__} (at {where}); expected ndarrays, "
+            "Variables, numbers, strings, None, and dicts, lists or tuples of them"
+        )
+    if id(obj) in active:
+        raise OperandError(f"gradviz.save: {where} contains itself")
+    active.add(id(obj))
+    if isinstance(obj, dict):
+        items = []
+        for key, value in obj.items():
+            if not isinstance(key, _KEY_TYPES):
+                raise OperandError(
+                    f"gradviz.save: the keys of {where} must be strings, numbers or None, "
+                    f"got {type(key).__name__}"
+                )
+            items.append(
+                [
+                    _encode_leaf(key, arrays, where),
+                    _encode(value, arrays, f"{where}[{key!r}]", active),
+                ]
+            )
+        node = {"type": "ordered_dict" if isinstance(obj, OrderedDict) else "dict", "items": items}
+    else:
+        node = {
+            "type": "tuple" if isinstance(obj, tuple) else "list",
+            "items": [_encode(v, arrays, f"{where}[{i}]", active) for i, v in enumerate(obj)],
+        }
+    active.discard(id(obj))
+    return node
+
+
+def _encode_leaf(obj: Any, arrays: list[np.ndarray], where: str) -> dict[str, Any] | None:
+    """A node for a leaf (None, bool, int, float, str, ndarray, NumPy scalar, Variable), or
+    None when ``obj`` is not a leaf."""
+    if obj is None:
+        return {"type": "none"}
+    if isinstance(obj, np.generic):  # before float: np.float64 is a float, kept as NumPy's
+        return _array_node("scalar", np.asarray(obj), arrays, where)
+    if isinstance(obj, bool | int | str):
+        name = "bool" if isinstance(obj, bool) else "int" if isinstance(obj, int) else "str"
+        return {"type": name, "value": obj}
+    if isinstance(obj, float):
+        return {"type": "float", "value": obj if math.isfinite(obj) else repr(obj)}
+    if isinstance(obj, Variable):
+        node = _array_node("variable", obj.data, arrays, where)
+        node.update(requires_grad=obj.requires_grad, parameter=_is_parameter_class(obj))
+        return node
+    if isinstance(obj, np.ndarray):
+        return _array_node("ndarray", obj, arrays, where)
+    return None
+
+
+def _array_node(kind: str, array: np.ndarray, arrays: list[np.ndarray], where: str) -> dict:
+    if array.dtype.hasobject:
+        raise OperandError(
+            f"gradviz.save cannot store an array of Python objects (at {where}, dtype object); "
+            "only numeric, bool and string arrays"
+        )
+    arrays.append(array)
+    return {"type": kind, "array": str(len(arrays) - 1)}
+
+
+def _is_parameter_class(variable: Variable) -> bool:
+    from gradviz.autograd.nn.module import Parameter
+
+    return isinstance(variable, Parameter)
+
+
+def _write_zip(handle: IO[bytes], manifest: str, arrays: list[np.ndarray]) -> None:
+    with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        zf.writestr(MANIFEST, manifest.encode("utf-8"))
+        for index, array in enumerate(arrays):
+            with zf.open(f"{index}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def _atomic_write(path: Path, manifest: str, arrays: list[np.ndarray]) -> None:
+    """Write beside ``path`` and rename over it; a symlink is written through, an existing
+    file keeps its permission bits."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _write_zip(handle, manifest, arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# ------------------------------------------------------------------------------------- load
+def load(
+    f: str | os.PathLike[str] | IO[bytes], map_location: Any = None, *, weights_only: bool = True
+) -> Any:
+    """Read what ``gradviz.save`` wrote. Nothing is unpickled (arrays are read with
+    ``allow_pickle=False``), so a file from anywhere cannot run code.
+
+    ``map_location`` and ``weights_only`` are accepted for PyTorch's signature: everything is
+    on the CPU, and only data is ever loaded.
+    """
+    if not (hasattr(f, "read") or isinstance(f, str | os.PathLike)):
+        raise OperandError(
+            f"gradviz.load: f must be a path or a binary file, got {type(f).__name__}"
+        )
+    try:
+        with zipfile.ZipFile(f) as zf:
+            manifest = _read_manifest(zf, f)
+            return _Decoder(zf).decode(manifest["root"], "root")
+    except zipfile.BadZipFile:
+        raise SaveFormatError(
+            f"gradviz.load: {_name(f)} is not a file written by gradviz.save (not a zip archive)"
+        ) from None
+    except RecursionError:
+        raise SaveFormatError(f"gradviz.load: {_name(f)} nests too deeply to read") from None
+
+
+def _name(f: Any) -> str:
+    return repr(os.fspath(f)) if isinstance(f, str | os.PathLike) else type(f).__name__
+
+
+def _read_manifest(zf: zipfile.ZipFile, f: Any) -> dict[str, Any]:
+    try:
+        manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
+    except KeyError:
+        raise SaveFormatError(
+            f"gradviz.load: {_name(f)} has no {MANIFEST}: it was not written by gradviz.save"
+        ) from None
+    except (ValueError, RecursionError) as error:
+        raise SaveFormatError(
+            f"gradviz.load: {_name(f)} has a corrupt {MANIFEST}: {error}"
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or "root" not in manifest:
+        raise SaveFormatError(
+            f"gradviz.load: {_name(f)} has a {MANIFEST} that is not gradviz.save's "
+            f"(expected format {FORMAT!r})"
+        )
+    version = manifest.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
+        raise SaveFormatError(
+            f"gradviz.load: {_name(f)} is format version {version!r}; this gradviz reads "
+            f"versions up to {VERSION} (a newer gradviz wrote it)"
+        )
+    return manifest
+
+
+_SCALARS = {"none": type(None), "bool": bool, "int": int, "str": str}
+_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+class _Decoder:
+    """Turns manifest nodes back into objects, checking every node it reads."""
+
+    def __init__(self, zf: zipfile.ZipFile) -> None:
+        self.zf = zf
+
+    def fail(self, where: str, problem: str) -> SaveFormatError:
+        return SaveFormatError(f"gradviz.load: corrupt {MANIFEST} at {where}: {problem}")
+
+    def decode(self, node: Any, where: str) -> Any:
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            raise self.fail(where, "a node must be an object with a 'type'")
+        kind = node["type"]
+        if kind in _SCALARS:
+            return self.scalar(node, kind, where)
+        if kind == "float":
+            return self.float(node, where)
+        if kind in ("ndarray", "scalar", "variable"):
+            return self.array(node, kind, where)
+        if kind in ("list", "tuple"):
+            items = self.items(node, where)
+            values = [self.decode(item, f"{where}[{i}]") for i, item in enumerate(items)]
+            return tuple(values) if kind == "tuple" else values
+        if kind in ("dict", "ordered_dict"):
+            return self.mapping(node, kind, where)
+        raise self.fail(where, f"unknown node type {kind!r}")
+
+    def scalar(self, node: dict, kind: str, where: str) -> Any:
+        if kind == "none":
+            return None
+        value = node.get("value")
+        if type(value) is not _SCALARS[kind]:
+            raise self.fail(where, f"a {kind} node needs a {kind} value, got {value!r}")
+        return value
+
+    def float(self, node: dict, where: str) -> float:
+        value = node.get("value")
+        if isinstance(value, str) and value in _FLOATS:
+            return _FLOATS[value]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise self.fail(where, f"a float node needs a number, got {value!r}")
+
+    def items(self, node: dict, where: str) -> list:
+        items = node.get("items")
+        if not isinstance(items, list):
+            raise self.fail(where, f"a {node['type']} node needs a list of items")
+        return items
+
+    def mapping(self, node: dict, kind: str, where: str) -> dict:
+        result: dict[Any, Any] = OrderedDict() if kind == "ordered_dict" else {}
+        for pair in self.items(node, where):
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.fail(where, "a dict item must be a [key, value] pair")
+            key = self.decode(pair[0], where)
+            if not isinstance(key, _KEY_TYPES):
+                raise self.fail(where, "a dict key must be a string, a number or None")
+            result[key] = self.decode(pair[1], f"{where}[{key!r}]")
+        return result
+
+    def array(self, node: dict, kind: str, where: str) -> Any:
+        name = node.get("array")
+        if not isinstance(name, str) or not name.isdigit():
+            raise self.fail(where, f"an array node needs an array number, got {name!r}")
+        try:
+            with self.zf.open(f"{name}.npy") as member:
+                array = np.lib.format.read_array(member, allow_pickle=False)
+        except KeyError:
+            raise self.fail(where, f"the archive has no member {name}.npy") from None
+        except ValueError as error:  # object arrays need pickle: refused
+            raise SaveFormatError(f"gradviz.load: cannot read {name}.npy: {error}") from None
+        if kind == "ndarray":
+            return array
+        if kind == "scalar":
+            return array[()]
+        return self.variable(node, array, where)
+
+    def variable(self, node: dict, array: np.ndarray, where: str) -> Variable:
+        requires_grad, parameter = node.get("requires_grad"), node.get("parameter")
+        if not isinstance(requires_grad, bool) or not isinstance(parameter, bool):
+            raise self.fail(where, "a variable node needs boolean requires_grad and parameter")
+        if parameter:
+            from gradviz.autograd.nn.module import Parameter
+
+            return Parameter(array, requires_grad=requires_grad)
+        return Variable(array, requires_grad=requires_grad)
