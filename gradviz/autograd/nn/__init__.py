@@ -4,6 +4,7 @@ import sys
 
 from gradviz.autograd import functional
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -23,28 +24,53 @@ from gradviz.autograd.nn.layers import (
     Tanh,
 )
 from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.pointwise import (
+    ELU,
+    CosineSimilarity,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    Mish,
+    SiLU,
+    SmoothL1Loss,
+    Softplus,
+)
 
 # `import gradviz.autograd.nn.functional` and `from ...nn import functional as F` both work.
 sys.modules[__name__ + ".functional"] = functional
 
 __all__ = [
+    "ELU",
     "GELU",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Conv1d",
+    "Conv2d",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
+    "L1Loss",
     "LeakyReLU",
     "Linear",
     "MSELoss",
+    "MaxPool2d",
+    "Mish",
     "Module",
     "NLLLoss",
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "Tanh",
     "functional",
     "init",

@@ -1,0 +1,341 @@
+"""Convolution, pooling and constant padding, on strided window views and BLAS.
+
+Each window of the (padded) input is a view (``sliding_window_view``), gathered once into an
+im2col matrix and multiplied with the weights by ``matmul`` (one batch per group). The input
+gradient of a convolution is itself a convolution: of the output gradient, dilated by the stride
+and padded, with the flipped, transposed weights. Pooling gradients are scattered with
+``bincount`` over the flat index of every window element. No Python loop runs over positions.
+
+Spatial arguments (stride, dilation) arrive as tuples and padding as ``((top, bottom), (left,
+right))``: ``functional`` checks and normalises them and names the layer in its errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.function import Function
+
+Pairs = tuple[tuple[int, int], ...]
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
+    """The view (N, C, OH, OW, KH, KW) of every window of a padded (N, C, H, W) input."""
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    view = sliding_window_view(x, span, axis=(2, 3))
+    return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
+
+
+def _pad(x: np.ndarray, padding: Pairs, value: float = 0.0) -> np.ndarray:
+    if not any(p for pair in padding for p in pair):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), *padding), constant_values=value)
+
+
+def _conv(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups: int):
+    """Convolve a padded input (N, C, H, W) with ``weight`` (O, C/groups, KH, KW).
+
+    Returns the output (N, O, OH, OW) and the im2col matrix (groups, N*OH*OW, C/groups*KH*KW)."""
+    n = xp.shape[0]
+    o, cg, kh, kw = weight.shape
+    win = _windows(xp, (kh, kw), stride, dilation)
+    oh, ow = win.shape[2:4]
+    win = win.reshape(n, groups, cg, oh, ow, kh, kw)
+    cols = win.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * oh * ow, cg * kh * kw)
+    w = weight.reshape(groups, o // groups, cg * kh * kw)
+    out = np.matmul(cols, w.transpose(0, 2, 1))  # (G, N*OH*OW, O/G)
+    out = out.reshape(groups, n, oh, ow, o // groups).transpose(1, 0, 4, 2, 3)
+    return np.ascontiguousarray(out).reshape(n, o, oh, ow), cols
+
+
+def _conv_input_grad(grad, weight, in_shape, padding: Pairs, stride, dilation, groups):
+    """The gradient of a convolution's input: the output gradient, dilated by the stride and
+    padded by the dilated kernel extent, convolved with the flipped, transposed weights."""
+    n, o, oh, ow = grad.shape
+    _, cg, kh, kw = weight.shape
+    padded = [
+        size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True)
+    ]  # the padded input's spatial size
+    spans = [d * (k - 1) for k, d in zip((kh, kw), dilation, strict=True)]
+    if stride != (1, 1):
+        dilated = np.zeros((n, o, (oh - 1) * stride[0] + 1, (ow - 1) * stride[1] + 1), grad.dtype)
+        dilated[:, :, :: stride[0], :: stride[1]] = grad
+        grad = dilated
+    # positions of the padded input no window reached (stride remainder) get 0: pad at the end
+    rest = [p - s - g for p, s, g in zip(padded, spans, grad.shape[2:], strict=True)]
+    grad = np.pad(
+        grad, ((0, 0), (0, 0), (spans[0], spans[0] + rest[0]), (spans[1], spans[1] + rest[1]))
+    )
+    w = weight.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+    w = w[..., ::-1, ::-1].reshape(groups * cg, o // groups, kh, kw)
+    full, _ = _conv(grad, w, (1, 1), dilation, groups)
+    (top, _), (left, _) = padding
+    return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
+
+
+class Conv2d(Function):
+    """2-d convolution (cross-correlation, as PyTorch's) of (N, C, H, W) with (O, C/g, KH, KW)."""
+
+    @staticmethod
+    def forward(
+        ctx,
+        x,
+        weight,
+        bias=None,
+        stride=(1, 1),
+        padding=((0, 0), (0, 0)),
+        dilation=(1, 1),
+        groups=1,
+    ):
+        out, cols = _conv(_pad(x, padding), weight, stride, dilation, groups)
+        if bias is not None:
+            out += bias.reshape(-1, 1, 1)
+        ctx.save_for_backward(cols, weight)
+        ctx.shape, ctx.options = x.shape, (padding, stride, dilation, groups)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, weight = ctx.saved_tensors
+        padding, stride, dilation, groups = ctx.options
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _conv_input_grad(grad, weight, ctx.shape, padding, stride, dilation, groups)
+        if ctx.needs_input_grad[1]:
+            n, o, oh, ow = grad.shape
+            g = grad.reshape(n, groups, o // groups, oh * ow).transpose(1, 2, 0, 3)
+            g = g.reshape(groups, o // groups, n * oh * ow)
+            grad_w = np.matmul(g, cols).reshape(weight.shape)
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            grad_b = grad.sum(axis=(0, 2, 3))
+        return grad_x, grad_w, grad_b
+
+
+class Conv1d(Function):
+    """1-d convolution of (N, C, L) with (O, C/g, K): the 2-d rules on a unit height axis,
+    recorded as one node."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
+        options = ((1, *stride), ((0, 0), *padding), (1, *dilation))
+        out = Conv2d.forward(
+            ctx, x[:, :, None], weight[:, :, None], bias, options[0], options[1], options[2], groups
+        )
+        return out[:, :, 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_x, grad_w, grad_b = Conv2d.backward(ctx, grad[:, :, None])
+        return (
+            None if grad_x is None else grad_x[:, :, 0],
+            None if grad_w is None else grad_w[:, :, 0],
+            grad_b,
+        )
+
+
+def _scatter(values: np.ndarray, shape, kernel, stride, dilation) -> np.ndarray:
+    """Sum ``values`` (N, C, OH, OW, KH, KW), one per window element, into an array of the
+    padded input's ``shape`` (N, C, H, W) at the places those elements were read from."""
+    n, c, h, w = shape
+    oh, ow = values.shape[2:4]
+    rows = np.arange(oh)[:, None] * stride[0] + np.arange(kernel[0])[None] * dilation[0]
+    cols = np.arange(ow)[:, None] * stride[1] + np.arange(kernel[1])[None] * dilation[1]
+    spatial = rows[:, None, :, None] * w + cols[None, :, None, :]  # (OH, OW, KH, KW)
+    index = (np.arange(n * c) * (h * w))[:, None] + spatial.reshape(1, -1)
+    out = np.bincount(index.ravel(), values.reshape(-1), minlength=n * c * h * w)
+    return out.astype(values.dtype, copy=False).reshape(shape)
+
+
+def _unpad(x: np.ndarray, padding: Pairs) -> np.ndarray:
+    (top, bottom), (left, right) = padding
+    return x[:, :, top : x.shape[2] - bottom, left : x.shape[3] - right]
+
+
+class MaxPool2d(Function):
+    """Max over each window; padding counts as -inf. The gradient goes to the first maximum of
+    each window in row-major order (PyTorch's choice on ties; a NaN counts as the maximum)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation=(1, 1)):
+        xp = _pad(x, padding, -np.inf)
+        win = _windows(xp, kernel, stride, dilation)
+        flat = win.reshape(*win.shape[:4], -1)
+        ctx.argmax = flat.argmax(axis=-1)
+        ctx.shape, ctx.options = xp.shape, (kernel, stride, dilation, padding)
+        return np.take_along_axis(flat, ctx.argmax[..., None], axis=-1)[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        kernel, stride, dilation, padding = ctx.options
+        values = np.zeros((*grad.shape, kernel[0] * kernel[1]), grad.dtype)
+        np.put_along_axis(values, ctx.argmax[..., None], grad[..., None], axis=-1)
+        values = values.reshape(*grad.shape, *kernel)
+        return _unpad(_scatter(values, ctx.shape, kernel, stride, dilation), padding)
+
+
+class AvgPool2d(Function):
+    """Mean over each window; with ``count_include_pad`` the padding counts in the divisor."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, count_include_pad=True, divisor_override=None):
+        xp = _pad(x, padding)
+        win = _windows(xp, kernel, stride, (1, 1))
+        if divisor_override:
+            divisor = np.asarray(divisor_override, x.dtype)
+        elif count_include_pad or not any(p for pair in padding for p in pair):
+            divisor = np.asarray(kernel[0] * kernel[1], x.dtype)
+        else:  # the real (unpadded) elements of each window
+            ones = _pad(np.ones((1, 1, *x.shape[2:]), x.dtype), padding)
+            divisor = _windows(ones, kernel, stride, (1, 1)).sum(axis=(-2, -1))
+        ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
+        return win.sum(axis=(-2, -1)) / divisor
+
+    @staticmethod
+    def backward(ctx, grad):
+        kernel, stride, padding = ctx.options
+        share = (grad / ctx.divisor)[..., None, None]
+        values = np.broadcast_to(share, (*grad.shape, *kernel))
+        return _unpad(_scatter(values, ctx.shape, kernel, stride, (1, 1)), padding)
+
+
+def _bins(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size) averaging matrix of PyTorch's adaptive bins [floor(i*size/out),
+    ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    j = np.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return inside / (end - start)[:, None].astype(dtype)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Mean over PyTorch's adaptive bins, as two averaging matrices: ``A_h @ x @ A_w.T``."""
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        rows = _bins(x.shape[-2], output_size[0], x.dtype).astype(x.dtype, copy=False)
+        cols = _bins(x.shape[-1], output_size[1], x.dtype).astype(x.dtype, copy=False)
+        ctx.save_for_backward(rows, cols)
+        return rows @ x @ cols.T
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, cols = ctx.saved_tensors
+        return rows.T @ grad @ cols
+
+
+class ConstantPadNd(Function):
+    """Pad with ``value`` (negative amounts crop); ``pairs`` is (before, after) per dim."""
+
+    @staticmethod
+    def forward(ctx, x, pairs, value=0.0):
+        ctx.pairs = pairs
+        return _pad_or_crop(x, pairs, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _pad_or_crop(grad, tuple((-a, -b) for a, b in ctx.pairs), 0.0)
+
+
+def _pad_or_crop(x: np.ndarray, pairs, value) -> np.ndarray:
+    grow = [(max(a, 0), max(b, 0)) for a, b in pairs]
+    out = np.pad(x, grow, constant_values=value) if any(a or b for a, b in grow) else x
+    crop = tuple(
+        slice(max(-a, 0), size - max(-b, 0)) for (a, b), size in zip(pairs, out.shape, strict=True)
+    )
+    return out[crop]
+
+
+# ----------------------------------------------------------------- checking the arguments
+def tuple_of(value, n: int, layer: str, name: str, low: int = 1) -> tuple[int, ...]:
+    """``value`` (an int or n ints) as an n-tuple, each at least ``low``."""
+    values = (value,) * n if isinstance(value, int | np.integer) else tuple(value)
+    if len(values) != n or not all(isinstance(v, int | np.integer) for v in values):
+        raise ArgumentError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
+    if any(v < low for v in values):
+        raise ArgumentError(f"{layer}: {name} must be >= {low}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def conv_padding(padding, kernel, stride, dilation, layer: str) -> Pairs:
+    """Padding as (before, after) per spatial dim: ints, ``"valid"`` or ``"same"`` (stride 1;
+    an odd total puts the extra element after, as PyTorch does)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel)
+        if padding != "same":
+            raise ArgumentError(
+                f"{layer}: Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+            )
+        if any(s != 1 for s in stride):
+            raise ArgumentError(
+                f"{layer}: padding='same' is not supported for strided convolutions "
+                f"(stride={stride})"
+            )
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in tuple_of(padding, len(kernel), layer, "padding", low=0))
+
+
+def check_conv(layer: str, x_shape, w_shape, b_shape, padding: Pairs, dilation, groups) -> None:
+    """Raise ``ShapeError`` naming ``layer`` and the shapes for a convolution that cannot run."""
+    dims = len(w_shape) - 2
+    if len(x_shape) != dims + 2:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 2}-d input (N, C, {_SPATIAL[dims]}) for weight "
+            f"{tuple(w_shape)}, got input of shape {tuple(x_shape)}"
+        )
+    if w_shape[0] % groups:
+        raise ShapeError(
+            f"{layer}: out_channels {w_shape[0]} (weight {tuple(w_shape)}) must be divisible "
+            f"by groups={groups}"
+        )
+    expected = w_shape[1] * groups
+    if x_shape[1] != expected:
+        raise ShapeError(
+            f"{layer}: Given groups={groups}, weight of size {list(w_shape)}, expected "
+            f"input{list(x_shape)} to have {expected} channels, but got {x_shape[1]} channels "
+            f"instead (expected input shape (N, {expected}, ...))"
+        )
+    if b_shape is not None and tuple(b_shape) != (w_shape[0],):
+        raise ShapeError(
+            f"{layer}: expected bias of shape ({w_shape[0]},) for weight {tuple(w_shape)}, "
+            f"got {tuple(b_shape)}"
+        )
+    padded = tuple(s + a + b for s, (a, b) in zip(x_shape[2:], padding, strict=True))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(w_shape[2:], dilation, strict=True))
+    if any(p < k for p, k in zip(padded, span, strict=True)):
+        raise ShapeError(
+            f"{layer}: Calculated padded input size per channel: {padded} (input "
+            f"{tuple(x_shape)}). Kernel size: {span} (weight {tuple(w_shape)}, dilation "
+            f"{dilation}). Kernel size can't be greater than actual input size"
+        )
+
+
+def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) -> None:
+    """Raise for a pooling whose input is not (N, C, H, W) / (C, H, W), whose padding is over
+    half the kernel, or whose output would be empty."""
+    if len(x_shape) not in (3, 4):
+        raise ShapeError(
+            f"{layer}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape "
+            f"{tuple(x_shape)}"
+        )
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if any(2 * p > s for (p, _), s in zip(padding, span, strict=True)):
+        raise ArgumentError(
+            f"{layer}: pad should be at most half of effective kernel size, but got "
+            f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
+        )
+    out = tuple(
+        (size + a + b - k) // s + 1
+        for size, (a, b), k, s in zip(x_shape[-2:], padding, span, stride, strict=True)
+    )
+    if any(o < 1 for o in out):
+        raise ShapeError(
+            f"{layer}: Given input size {tuple(x_shape)}, calculated output size "
+            f"{(*x_shape[:-2], *out)} is too small (kernel {kernel}, stride {stride}, "
+            f"padding {tuple(p for p, _ in padding)})"
+        )
