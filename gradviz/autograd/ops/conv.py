@@ -2,9 +2,10 @@
 
 Each window of the (padded) input is a view (``sliding_window_view``), gathered once into an
 im2col matrix and multiplied with the weights by ``matmul`` (one batch per group). The input
-gradient of a convolution is itself a convolution: of the output gradient, dilated by the stride
-and padded, with the flipped, transposed weights. Pooling gradients are scattered with
-``bincount`` over the flat index of every window element. No Python loop runs over positions.
+gradient is the transposed convolution: ``weight.T @ grad`` per window, spread at the stride's
+spacing and summed over the kernel taps through one strided view (col2im). Pooling gradients
+are scattered with ``bincount`` over the flat index of every window element. No Python loop runs
+over positions.
 
 Spatial arguments (stride, dilation) arrive as tuples and padding as ``((top, bottom), (left,
 right))``: ``functional`` checks and normalises them and names the layer in its errors.
@@ -13,7 +14,7 @@ right))``: ``functional`` checks and normalises them and names the layer in its 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.function import Function
@@ -38,40 +39,41 @@ def _pad(x: np.ndarray, padding: Pairs, value: float = 0.0) -> np.ndarray:
 def _conv(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups: int):
     """Convolve a padded input (N, C, H, W) with ``weight`` (O, C/groups, KH, KW).
 
-    Returns the output (N, O, OH, OW) and the im2col matrix (groups, N*OH*OW, C/groups*KH*KW)."""
+    Returns the output (N, O, OH, OW) and the im2col matrix (groups, C/groups*KH*KW, N*OH*OW):
+    that layout keeps the gather's innermost run along OW and needs one matmul per group."""
     n = xp.shape[0]
     o, cg, kh, kw = weight.shape
     win = _windows(xp, (kh, kw), stride, dilation)
     oh, ow = win.shape[2:4]
     win = win.reshape(n, groups, cg, oh, ow, kh, kw)
-    cols = win.transpose(1, 0, 3, 4, 2, 5, 6).reshape(groups, n * oh * ow, cg * kh * kw)
-    w = weight.reshape(groups, o // groups, cg * kh * kw)
-    out = np.matmul(cols, w.transpose(0, 2, 1))  # (G, N*OH*OW, O/G)
-    out = out.reshape(groups, n, oh, ow, o // groups).transpose(1, 0, 4, 2, 3)
-    return np.ascontiguousarray(out).reshape(n, o, oh, ow), cols
+    cols = win.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, cg * kh * kw, n * oh * ow)
+    out = np.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)  # (G, O/G, N*L)
+    return np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)), cols
 
 
 def _conv_input_grad(grad, weight, in_shape, padding: Pairs, stride, dilation, groups):
-    """The gradient of a convolution's input: the output gradient, dilated by the stride and
-    padded by the dilated kernel extent, convolved with the flipped, transposed weights."""
+    """The gradient of a convolution's input, a transposed convolution: each window's share
+    ``weight.T @ grad`` (one matmul per group), placed at the stride's spacing in a zero array
+    padded by the dilated kernel extent, then summed over the kernel taps through one strided
+    view whose tap axes step back by the dilation (col2im without a loop)."""
     n, o, oh, ow = grad.shape
     _, cg, kh, kw = weight.shape
-    padded = [
-        size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True)
-    ]  # the padded input's spatial size
-    spans = [d * (k - 1) for k, d in zip((kh, kw), dilation, strict=True)]
-    if stride != (1, 1):
-        dilated = np.zeros((n, o, (oh - 1) * stride[0] + 1, (ow - 1) * stride[1] + 1), grad.dtype)
-        dilated[:, :, :: stride[0], :: stride[1]] = grad
-        grad = dilated
-    # positions of the padded input no window reached (stride remainder) get 0: pad at the end
-    rest = [p - s - g for p, s, g in zip(padded, spans, grad.shape[2:], strict=True)]
-    grad = np.pad(
-        grad, ((0, 0), (0, 0), (spans[0], spans[0] + rest[0]), (spans[1], spans[1] + rest[1]))
+    hp, wp = (size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
+    g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
+    w = weight.reshape(groups, o // groups, cg * kh * kw)
+    shares = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * cg, kh, kw, n, oh, ow)
+    (sh, sw), (dh, dw) = stride, dilation
+    eh, ew = dh * (kh - 1), dw * (kw - 1)
+    spread = np.zeros((groups * cg, kh, kw, n, eh + hp, ew + wp), grad.dtype)
+    spread[..., eh : eh + (oh - 1) * sh + 1 : sh, ew : ew + (ow - 1) * sw + 1 : sw] = shares
+    s = spread.strides
+    taps = as_strided(  # taps[i, j, c, n, h, w] = spread[c, i, j, n, h - i*dh + eh, w - j*dw + ew]
+        spread[..., eh:, ew:],
+        shape=(kh, kw, groups * cg, n, hp, wp),
+        strides=(s[1] - dh * s[4], s[2] - dw * s[5], s[0], s[3], s[4], s[5]),
+        writeable=False,
     )
-    w = weight.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
-    w = w[..., ::-1, ::-1].reshape(groups * cg, o // groups, kh, kw)
-    full, _ = _conv(grad, w, (1, 1), dilation, groups)
+    full = taps.sum(axis=(0, 1)).transpose(1, 0, 2, 3)  # (N, C, Hp, Wp)
     (top, _), (left, _) = padding
     return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
 
@@ -105,10 +107,9 @@ class Conv2d(Function):
         if ctx.needs_input_grad[0]:
             grad_x = _conv_input_grad(grad, weight, ctx.shape, padding, stride, dilation, groups)
         if ctx.needs_input_grad[1]:
-            n, o, oh, ow = grad.shape
-            g = grad.reshape(n, groups, o // groups, oh * ow).transpose(1, 2, 0, 3)
-            g = g.reshape(groups, o // groups, n * oh * ow)
-            grad_w = np.matmul(g, cols).reshape(weight.shape)
+            o = grad.shape[1]
+            g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)  # (G, O/G, N*L)
+            grad_w = np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight.shape)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
         return grad_x, grad_w, grad_b
