@@ -3,9 +3,8 @@
 Each window of the (padded) input is a view (``sliding_window_view``), gathered once into an
 im2col matrix and multiplied with the weights by ``matmul`` (one batch per group). The input
 gradient is the transposed convolution: ``weight.T @ grad`` per window, spread at the stride's
-spacing and summed over the kernel taps through one strided view (col2im). Pooling gradients
-are scattered with ``bincount`` over the flat index of every window element. No Python loop runs
-over positions.
+spacing and summed over the kernel taps through one strided view (col2im, ``_fold``), which
+also returns the pooling gradients to their windows. No Python loop runs over positions.
 
 Spatial arguments (stride, dilation) arrive as tuples and padding as ``((top, bottom), (left,
 right))``: ``functional`` checks and normalises them and names the layer in its errors.
@@ -51,29 +50,38 @@ def _conv(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups: int):
     return np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)), cols
 
 
+def _fold(shares: np.ndarray, padded, stride, dilation) -> np.ndarray:
+    """col2im: sum ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into an
+    array (*batch, *padded) at the places those elements were read from.
+
+    The shares are spread at the stride's spacing into zeros extended by the dilated kernel
+    extent; one strided view then lines up, for each input position, the KH*KW taps that read
+    it (each tap axis steps back by the dilation), and a sum over the taps folds them."""
+    kh, kw, *batch, oh, ow = shares.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    eh, ew = dh * (kh - 1), dw * (kw - 1)
+    spread = np.zeros((kh, kw, *batch, eh + padded[0], ew + padded[1]), shares.dtype)
+    spread[..., eh : eh + (oh - 1) * sh + 1 : sh, ew : ew + (ow - 1) * sw + 1 : sw] = shares
+    s = spread.strides
+    taps = as_strided(  # taps[i, j, ..., h, w] = spread[i, j, ..., h - i*dh + eh, w - j*dw + ew]
+        spread[..., eh:, ew:],
+        shape=(kh, kw, *batch, *padded),
+        strides=(s[0] - dh * s[-2], s[1] - dw * s[-1], *s[2:]),
+        writeable=False,
+    )
+    return taps.sum(axis=(0, 1))
+
+
 def _conv_input_grad(grad, weight, in_shape, padding: Pairs, stride, dilation, groups):
     """The gradient of a convolution's input, a transposed convolution: each window's share
-    ``weight.T @ grad`` (one matmul per group), placed at the stride's spacing in a zero array
-    padded by the dilated kernel extent, then summed over the kernel taps through one strided
-    view whose tap axes step back by the dilation (col2im without a loop)."""
+    ``weight.T @ grad`` (one matmul per group), folded back onto the input (col2im)."""
     n, o, oh, ow = grad.shape
     _, cg, kh, kw = weight.shape
-    hp, wp = (size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
+    padded = tuple(size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
     g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
     w = weight.reshape(groups, o // groups, cg * kh * kw)
     shares = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * cg, kh, kw, n, oh, ow)
-    (sh, sw), (dh, dw) = stride, dilation
-    eh, ew = dh * (kh - 1), dw * (kw - 1)
-    spread = np.zeros((groups * cg, kh, kw, n, eh + hp, ew + wp), grad.dtype)
-    spread[..., eh : eh + (oh - 1) * sh + 1 : sh, ew : ew + (ow - 1) * sw + 1 : sw] = shares
-    s = spread.strides
-    taps = as_strided(  # taps[i, j, c, n, h, w] = spread[c, i, j, n, h - i*dh + eh, w - j*dw + ew]
-        spread[..., eh:, ew:],
-        shape=(kh, kw, groups * cg, n, hp, wp),
-        strides=(s[1] - dh * s[4], s[2] - dw * s[5], s[0], s[3], s[4], s[5]),
-        writeable=False,
-    )
-    full = taps.sum(axis=(0, 1)).transpose(1, 0, 2, 3)  # (N, C, Hp, Wp)
+    full = _fold(shares.transpose(1, 2, 3, 0, 4, 5), padded, stride, dilation)  # (N, C, ...)
     (top, _), (left, _) = padding
     return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
 
@@ -137,19 +145,6 @@ class Conv1d(Function):
         )
 
 
-def _scatter(values: np.ndarray, shape, kernel, stride, dilation) -> np.ndarray:
-    """Sum ``values`` (N, C, OH, OW, KH, KW), one per window element, into an array of the
-    padded input's ``shape`` (N, C, H, W) at the places those elements were read from."""
-    n, c, h, w = shape
-    oh, ow = values.shape[2:4]
-    rows = np.arange(oh)[:, None] * stride[0] + np.arange(kernel[0])[None] * dilation[0]
-    cols = np.arange(ow)[:, None] * stride[1] + np.arange(kernel[1])[None] * dilation[1]
-    spatial = rows[:, None, :, None] * w + cols[None, :, None, :]  # (OH, OW, KH, KW)
-    index = (np.arange(n * c) * (h * w))[:, None] + spatial.reshape(1, -1)
-    out = np.bincount(index.ravel(), values.reshape(-1), minlength=n * c * h * w)
-    return out.astype(values.dtype, copy=False).reshape(shape)
-
-
 def _unpad(x: np.ndarray, padding: Pairs) -> np.ndarray:
     (top, bottom), (left, right) = padding
     return x[:, :, top : x.shape[2] - bottom, left : x.shape[3] - right]
@@ -171,10 +166,16 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, grad):
         kernel, stride, dilation, padding = ctx.options
-        values = np.zeros((*grad.shape, kernel[0] * kernel[1]), grad.dtype)
-        np.put_along_axis(values, ctx.argmax[..., None], grad[..., None], axis=-1)
-        values = values.reshape(*grad.shape, *kernel)
-        return _unpad(_scatter(values, ctx.shape, kernel, stride, dilation), padding)
+        values = np.zeros((kernel[0] * kernel[1], *grad.shape), grad.dtype)
+        np.put_along_axis(values, ctx.argmax[None], grad[None], axis=0)
+        values = values.reshape(*kernel, *grad.shape)
+        return _unpad(_fold(values, ctx.shape[2:], stride, dilation), padding)
+
+
+def _window_sums(win: np.ndarray) -> np.ndarray:
+    """The sum of each window of a (N, C, OH, OW, KH, KW) view, adding whole (N, C, OH, OW)
+    planes tap by tap (twice as fast as reducing the short inner axes)."""
+    return win.transpose(4, 5, 0, 1, 2, 3).sum(axis=(0, 1))
 
 
 class AvgPool2d(Function):
@@ -190,16 +191,15 @@ class AvgPool2d(Function):
             divisor = np.asarray(kernel[0] * kernel[1], x.dtype)
         else:  # the real (unpadded) elements of each window
             ones = _pad(np.ones((1, 1, *x.shape[2:]), x.dtype), padding)
-            divisor = _windows(ones, kernel, stride, (1, 1)).sum(axis=(-2, -1))
+            divisor = _window_sums(_windows(ones, kernel, stride, (1, 1)))
         ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
-        return win.sum(axis=(-2, -1)) / divisor
+        return _window_sums(win) / divisor
 
     @staticmethod
     def backward(ctx, grad):
         kernel, stride, padding = ctx.options
-        share = (grad / ctx.divisor)[..., None, None]
-        values = np.broadcast_to(share, (*grad.shape, *kernel))
-        return _unpad(_scatter(values, ctx.shape, kernel, stride, (1, 1)), padding)
+        values = np.broadcast_to(grad / ctx.divisor, (*kernel, *grad.shape))
+        return _unpad(_fold(values, ctx.shape[2:], stride, (1, 1)), padding)
 
 
 def _bins(size: int, out: int, dtype) -> np.ndarray:
