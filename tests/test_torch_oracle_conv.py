@@ -114,6 +114,9 @@ def test_conv_layers_match_torch_with_copied_parameters():
         {"kernel_size": 3, "stride": 1},
         {"kernel_size": (3, 2), "stride": (2, 1), "padding": 1},
         {"kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2},
+        {"kernel_size": 2, "ceil_mode": True},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"kernel_size": (2, 3), "stride": (3, 2), "padding": (1, 0), "ceil_mode": True},
     ],
 )
 def test_max_pool2d_matches_torch_with_ties(kwargs):
@@ -129,6 +132,17 @@ def test_max_pool2d_matches_torch_with_ties(kwargs):
         {"kernel_size": 3, "stride": 1, "padding": 1},
         {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False},
         {"kernel_size": (3, 2), "stride": (1, 2), "padding": (1, 0), "divisor_override": 5},
+        {"kernel_size": 2, "ceil_mode": True},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {
+            "kernel_size": 3,
+            "stride": 2,
+            "padding": 1,
+            "ceil_mode": True,
+            "count_include_pad": False,
+        },
+        {"kernel_size": (2, 3), "stride": (3, 2), "padding": (1, 0), "ceil_mode": True},
+        {"kernel_size": 4, "stride": 3, "padding": 2, "ceil_mode": True, "divisor_override": 3},
     ],
 )
 def test_avg_pool2d_matches_torch(kwargs):

@@ -292,9 +292,9 @@ def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode
     stride = kernel if stride is None or stride == () else conv.tuple_of(stride, 2, layer, "stride")
     pairs = tuple((p, p) for p in conv.tuple_of(padding, 2, layer, "padding", low=0))
     dilation = conv.tuple_of(dilation, 2, layer, "dilation")
-    if ceil_mode:
-        raise ArgumentError(f"{layer}: ceil_mode=True is not supported yet")
     conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation)
+    if ceil_mode:
+        pairs = conv.ceil_mode_padding(input.shape[-2:], kernel, stride, pairs, dilation)
     return input, kernel, stride, pairs, dilation
 
 

@@ -179,19 +179,30 @@ def _window_sums(win: np.ndarray) -> np.ndarray:
 
 
 class AvgPool2d(Function):
-    """Mean over each window; with ``count_include_pad`` the padding counts in the divisor."""
+    """Mean over each window; with ``count_include_pad`` the padding counts in the divisor.
+
+    ``padding`` is symmetric but for the extra end padding of ``ceil_mode`` windows, which
+    never counts (PyTorch clips windows to the padded input)."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, count_include_pad=True, divisor_override=None):
         xp = _pad(x, padding)
         win = _windows(xp, kernel, stride, (1, 1))
+        (top, bottom), (left, right) = padding
+        symmetric = top == bottom and left == right
         if divisor_override:
             divisor = np.asarray(divisor_override, x.dtype)
-        elif count_include_pad or not any(p for pair in padding for p in pair):
+        elif symmetric and (count_include_pad or not (top or left)):
             divisor = np.asarray(kernel[0] * kernel[1], x.dtype)
-        else:  # the real (unpadded) elements of each window
-            ones = _pad(np.ones((1, 1, *x.shape[2:]), x.dtype), padding)
-            divisor = _window_sums(_windows(ones, kernel, stride, (1, 1)))
+        else:  # the elements of each window that count: real ones (and padding if included)
+            counted = np.ones((1, 1, *x.shape[2:]), x.dtype)
+            if count_include_pad:
+                counted = _pad(counted, ((top, top), (left, left)), 1.0)
+                padding_left = ((0, bottom - top), (0, right - left))
+            else:
+                padding_left = padding
+            counted = _pad(counted, padding_left)
+            divisor = _window_sums(_windows(counted, kernel, stride, (1, 1)))
         ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
         return _window_sums(win) / divisor
 
@@ -340,3 +351,16 @@ def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) ->
             f"{(*x_shape[:-2], *out)} is too small (kernel {kernel}, stride {stride}, "
             f"padding {tuple(p for p, _ in padding)})"
         )
+
+
+def ceil_mode_padding(size, kernel, stride, padding: Pairs, dilation) -> Pairs:
+    """Padding with the extra end padding that ``ceil_mode`` windows read: PyTorch rounds the
+    output size up, but drops a last window that would start in the end padding."""
+    pairs = []
+    for n, k, s, (p, _), d in zip(size, kernel, stride, padding, dilation, strict=True):
+        span = d * (k - 1) + 1
+        out = -(-(n + 2 * p - span) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        pairs.append((p, p + max((out - 1) * s + span - (n + 2 * p), 0)))
+    return tuple(pairs)
