@@ -74,6 +74,20 @@ def test_conv1d_matches_torch(kwargs):
     run_both(lambda *a: F.conv1d(*a, **kwargs), lambda *a: TF.conv1d(*a, **kwargs), x, w, b)
 
 
+def test_unbatched_inputs_match_torch_and_stay_one_node():
+    x3, x2 = normal(3, 7, 6), normal(3, 9)
+    w2, w1 = normal(4, 3, 3, 2, seed=1), normal(4, 3, 3, seed=1)
+    for ours, theirs, arrays in [
+        (F.conv2d, TF.conv2d, (x3, w2)),
+        (F.conv1d, TF.conv1d, (x2, w1)),
+        (lambda a: F.max_pool2d(a, 2, 1), lambda a: TF.max_pool2d(a, 2, 1), (x3,)),
+        (lambda a: F.avg_pool2d(a, 3, 2, 1), lambda a: TF.avg_pool2d(a, 3, 2, 1), (x3,)),
+    ]:
+        run_both(ours, theirs, *arrays)
+        out = ours(*[Variable(a, requires_grad=True) for a in arrays])
+        assert all(p.op is None for p in out.parents)
+
+
 def test_conv1d_is_one_node():
     x = Variable(normal(1, 2, 5), requires_grad=True)
     out = F.conv1d(x, Variable(normal(3, 2, 2), requires_grad=True))

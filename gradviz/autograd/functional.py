@@ -264,14 +264,11 @@ def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, 
     pairs = conv.conv_padding(padding, kernel, stride, dilation, layer)
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ArgumentError(f"{layer}: groups must be a positive integer, got {groups!r}")
-    unbatched = input.ndim == dims + 1
-    if unbatched:
-        input = input.unsqueeze(0)
     bias_shape = None if bias is None else np.shape(as_array(bias))
-    conv.check_conv(layer, input.shape, weight.shape, bias_shape, pairs, dilation, groups)
+    shape = (1, *input.shape) if input.ndim == dims + 1 else input.shape  # one sample: a batch
+    conv.check_conv(layer, shape, weight.shape, bias_shape, pairs, dilation, groups)
     op = ops.Conv2d if dims == 2 else ops.Conv1d
-    out = op.apply(input, weight, bias, stride, pairs, dilation, groups)
-    return out[0] if unbatched else out
+    return op.apply(input, weight, bias, stride, pairs, dilation, groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
@@ -298,16 +295,10 @@ def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode
     return input, kernel, stride, pairs, dilation
 
 
-def _batched(op, input, *args) -> Variable:
-    if input.ndim == 3:  # (C, H, W): one sample
-        return op.apply(input.unsqueeze(0), *args)[0]
-    return op.apply(input, *args)
-
-
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """Max over each window (padding counts as -inf); the gradient goes to the first maximum."""
     args = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    return _batched(ops.MaxPool2d, *args)
+    return ops.MaxPool2d.apply(*args)
 
 
 def avg_pool2d(
@@ -325,9 +316,7 @@ def avg_pool2d(
     )
     if divisor_override is not None and divisor_override <= 0:
         raise ArgumentError(f"avg_pool2d: divisor must be not zero, got {divisor_override}")
-    return _batched(
-        ops.AvgPool2d, input, kernel, stride, pairs, count_include_pad, divisor_override
-    )
+    return ops.AvgPool2d.apply(input, kernel, stride, pairs, count_include_pad, divisor_override)
 
 
 def adaptive_avg_pool2d(input, output_size) -> Variable:

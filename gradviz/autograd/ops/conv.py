@@ -86,8 +86,20 @@ def _conv_input_grad(grad, weight, in_shape, padding: Pairs, stride, dilation, g
     return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
 
 
+def _batch(ctx, x: np.ndarray, ndim: int) -> np.ndarray:
+    """``x`` with a batch axis: a sample of ``ndim - 1`` dims becomes a batch of one (noted on
+    ``ctx`` so ``_unbatch`` drops the axis from the output and the input's gradient)."""
+    ctx.one_sample = x.ndim == ndim - 1
+    return x[np.newaxis] if ctx.one_sample else x
+
+
+def _unbatch(ctx, array: np.ndarray | None) -> np.ndarray | None:
+    return array[0] if ctx.one_sample and array is not None else array
+
+
 class Conv2d(Function):
-    """2-d convolution (cross-correlation, as PyTorch's) of (N, C, H, W) with (O, C/g, KH, KW)."""
+    """2-d convolution (cross-correlation, as PyTorch's) of (N, C, H, W) or (C, H, W) with
+    (O, C/g, KH, KW)."""
 
     @staticmethod
     def forward(
@@ -100,17 +112,19 @@ class Conv2d(Function):
         dilation=(1, 1),
         groups=1,
     ):
+        x = _batch(ctx, x, 4)
         out, cols = _conv(_pad(x, padding), weight, stride, dilation, groups)
         if bias is not None:
             out += bias.reshape(-1, 1, 1)
         ctx.save_for_backward(cols, weight)
         ctx.shape, ctx.options = x.shape, (padding, stride, dilation, groups)
-        return out
+        return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
         cols, weight = ctx.saved_tensors
         padding, stride, dilation, groups = ctx.options
+        grad = grad[np.newaxis] if ctx.one_sample else grad
         grad_x = grad_w = grad_b = None
         if ctx.needs_input_grad[0]:
             grad_x = _conv_input_grad(grad, weight, ctx.shape, padding, stride, dilation, groups)
@@ -120,26 +134,31 @@ class Conv2d(Function):
             grad_w = np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight.shape)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
-        return grad_x, grad_w, grad_b
+        return _unbatch(ctx, grad_x), grad_w, grad_b
 
 
 class Conv1d(Function):
-    """1-d convolution of (N, C, L) with (O, C/g, K): the 2-d rules on a unit height axis,
-    recorded as one node."""
+    """1-d convolution of (N, C, L) or (C, L) with (O, C/g, K): the 2-d rules on a unit height
+    axis, recorded as one node."""
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
+        ctx.one_sample_1d = x.ndim == 2
+        x = x[np.newaxis, :, np.newaxis] if ctx.one_sample_1d else x[:, :, np.newaxis]
         options = ((1, *stride), ((0, 0), *padding), (1, *dilation))
         out = Conv2d.forward(
-            ctx, x[:, :, None], weight[:, :, None], bias, options[0], options[1], options[2], groups
+            ctx, x, weight[:, :, None], bias, options[0], options[1], options[2], groups
         )
-        return out[:, :, 0]
+        return out[0, :, 0] if ctx.one_sample_1d else out[:, :, 0]
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x, grad_w, grad_b = Conv2d.backward(ctx, grad[:, :, None])
+        grad = grad[np.newaxis, :, np.newaxis] if ctx.one_sample_1d else grad[:, :, np.newaxis]
+        grad_x, grad_w, grad_b = Conv2d.backward(ctx, grad)
+        if grad_x is not None:
+            grad_x = grad_x[0, :, 0] if ctx.one_sample_1d else grad_x[:, :, 0]
         return (
-            None if grad_x is None else grad_x[:, :, 0],
+            grad_x,
             None if grad_w is None else grad_w[:, :, 0],
             grad_b,
         )
@@ -151,25 +170,27 @@ def _unpad(x: np.ndarray, padding: Pairs) -> np.ndarray:
 
 
 class MaxPool2d(Function):
-    """Max over each window; padding counts as -inf. The gradient goes to the first maximum of
-    each window in row-major order (PyTorch's choice on ties; a NaN counts as the maximum)."""
+    """Max over each window of (N, C, H, W) or (C, H, W); padding counts as -inf. The gradient
+    goes to the first maximum of each window in row-major order (PyTorch's choice on ties; a NaN
+    counts as the maximum)."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation=(1, 1)):
-        xp = _pad(x, padding, -np.inf)
+        xp = _pad(_batch(ctx, x, 4), padding, -np.inf)
         win = _windows(xp, kernel, stride, dilation)
         flat = win.reshape(*win.shape[:4], -1)
         ctx.argmax = flat.argmax(axis=-1)
         ctx.shape, ctx.options = xp.shape, (kernel, stride, dilation, padding)
-        return np.take_along_axis(flat, ctx.argmax[..., None], axis=-1)[..., 0]
+        return _unbatch(ctx, np.take_along_axis(flat, ctx.argmax[..., None], axis=-1)[..., 0])
 
     @staticmethod
     def backward(ctx, grad):
         kernel, stride, dilation, padding = ctx.options
+        grad = grad[np.newaxis] if ctx.one_sample else grad
         values = np.zeros((kernel[0] * kernel[1], *grad.shape), grad.dtype)
         np.put_along_axis(values, ctx.argmax[None], grad[None], axis=0)
         values = values.reshape(*kernel, *grad.shape)
-        return _unpad(_fold(values, ctx.shape[2:], stride, dilation), padding)
+        return _unbatch(ctx, _unpad(_fold(values, ctx.shape[2:], stride, dilation), padding))
 
 
 def _window_sums(win: np.ndarray) -> np.ndarray:
@@ -186,6 +207,7 @@ class AvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, count_include_pad=True, divisor_override=None):
+        x = _batch(ctx, x, 4)
         xp = _pad(x, padding)
         win = _windows(xp, kernel, stride, (1, 1))
         (top, bottom), (left, right) = padding
@@ -204,13 +226,14 @@ class AvgPool2d(Function):
             counted = _pad(counted, padding_left)
             divisor = _window_sums(_windows(counted, kernel, stride, (1, 1)))
         ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
-        return _window_sums(win) / divisor
+        return _unbatch(ctx, _window_sums(win) / divisor)
 
     @staticmethod
     def backward(ctx, grad):
         kernel, stride, padding = ctx.options
+        grad = grad[np.newaxis] if ctx.one_sample else grad
         values = np.broadcast_to(grad / ctx.divisor, (*kernel, *grad.shape))
-        return _unpad(_fold(values, ctx.shape[2:], stride, (1, 1)), padding)
+        return _unbatch(ctx, _unpad(_fold(values, ctx.shape[2:], stride, (1, 1)), padding))
 
 
 def _bins(size: int, out: int, dtype) -> np.ndarray:
