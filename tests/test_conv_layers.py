@@ -125,3 +125,11 @@ def test_overlapping_max_windows_accumulate_their_gradients():
     )
     F.max_pool2d(x, 2, stride=1).sum().backward()
     assert x.grad[0, 0, 1, 1] == 4
+
+
+def test_kl_div_takes_a_list_target_and_counts_zero_probabilities_as_zero():
+    log_p = Variable(np.log(np.array([[0.5, 0.25, 0.25]])), requires_grad=True)
+    loss = F.kl_div(log_p, [[1.0, 0.0, 0.0]], reduction="batchmean")
+    np.testing.assert_allclose(loss.data, -np.log(0.5))
+    loss.backward()
+    np.testing.assert_allclose(log_p.grad, [[-1.0, 0.0, 0.0]])

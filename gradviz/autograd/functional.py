@@ -245,6 +245,7 @@ def kl_div(
             UserWarning,
             stacklevel=2,
         )
+    target = target if isinstance(target, Variable) else np.asarray(target)
     return ops.KlDiv.apply(as_input(input, "kl_div"), target, reduction, log_target)
 
 
