@@ -72,13 +72,13 @@ def _fold(shares: np.ndarray, padded, stride, dilation) -> np.ndarray:
     return taps.sum(axis=(0, 1))
 
 
-def _conv_input_grad(grad, weight, in_shape, padding: Pairs, stride, dilation, groups):
+def _conv_input_grad(g, out_shape, weight, in_shape, padding: Pairs, stride, dilation, groups):
     """The gradient of a convolution's input, a transposed convolution: each window's share
-    ``weight.T @ grad`` (one matmul per group), folded back onto the input (col2im)."""
-    n, o, oh, ow = grad.shape
+    ``weight.T @ grad`` (one matmul per group), folded back onto the input (col2im). ``g`` is
+    the output gradient laid out (G, O/G, N*OH*OW)."""
+    n, o, oh, ow = out_shape
     _, cg, kh, kw = weight.shape
     padded = tuple(size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
-    g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, n * oh * ow)
     w = weight.reshape(groups, o // groups, cg * kh * kw)
     shares = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * cg, kh, kw, n, oh, ow)
     full = _fold(shares.transpose(1, 2, 3, 0, 4, 5), padded, stride, dilation)  # (N, C, ...)
@@ -126,11 +126,13 @@ class Conv2d(Function):
         padding, stride, dilation, groups = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
         grad_x = grad_w = grad_b = None
+        o = grad.shape[1]
+        g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)  # (G, O/G, N*OH*OW)
         if ctx.needs_input_grad[0]:
-            grad_x = _conv_input_grad(grad, weight, ctx.shape, padding, stride, dilation, groups)
+            grad_x = _conv_input_grad(
+                g, grad.shape, weight, ctx.shape, padding, stride, dilation, groups
+            )
         if ctx.needs_input_grad[1]:
-            o = grad.shape[1]
-            g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)  # (G, O/G, N*L)
             grad_w = np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight.shape)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
