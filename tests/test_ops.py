@@ -677,7 +677,219 @@ def _rows() -> list[Case]:
     return rows
 
 
-CASES = _rows()
+# ------------------------------------------------ convolution, pooling, activations, losses
+def conv2d_ref(x, w, b=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """Direct convolution: one dot product per output position and group."""
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    n, o, (kh, kw) = x.shape[0], w.shape[0], w.shape[2:]
+    oh = (xp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    ow = (xp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    cg, og = w.shape[1], o // groups
+    out = np.zeros((n, o, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            rows = i * stride[0] + dilation[0] * np.arange(kh)
+            cols = j * stride[1] + dilation[1] * np.arange(kw)
+            patch = xp[:, :, rows][:, :, :, cols]  # (N, C, KH, KW)
+            for g in range(groups):
+                part = patch[:, g * cg : (g + 1) * cg]
+                out[:, g * og : (g + 1) * og, i, j] = np.einsum(
+                    "nckl,ockl->no", part, w[g * og : (g + 1) * og]
+                )
+    return out if b is None else out + b[:, None, None]
+
+
+def pool_ref(x, kernel, stride, padding, fill, reduce):
+    """``reduce`` (max or mean) over each window, padding filled with ``fill``."""
+    xp = np.pad(x, ((0, 0), (0, 0), (padding,) * 2, (padding,) * 2), constant_values=fill)
+    oh = (xp.shape[2] - kernel) // stride + 1
+    ow = (xp.shape[3] - kernel) // stride + 1
+    out = np.zeros((*x.shape[:2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            window = xp[:, :, i * stride : i * stride + kernel, j * stride : j * stride + kernel]
+            out[:, :, i, j] = reduce(window, axis=(2, 3))
+    return out
+
+
+def adaptive_avg_ref(x, out_h, out_w):
+    h, w = x.shape[-2:]
+    out = np.zeros((*x.shape[:-2], out_h, out_w))
+    for i in range(out_h):
+        for j in range(out_w):
+            rows = slice(i * h // out_h, -(-(i + 1) * h // out_h))
+            cols = slice(j * w // out_w, -(-(j + 1) * w // out_w))
+            out[..., i, j] = x[..., rows, cols].mean(axis=(-2, -1))
+    return out
+
+
+def softplus_ref(x, beta=1.0, threshold=20.0):
+    return np.where(beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+def _conv_rows() -> list[Case]:
+    rows: list[Case] = []
+    add = rows.append
+    for tag, w_shape, kw in [
+        ("", (3, 4, 3, 3), {}),
+        ("_stride_pad", (3, 4, 3, 2), {"stride": (2, 1), "padding": (1, 2)}),
+        ("_dilation", (3, 4, 2, 2), {"dilation": (2, 1), "padding": 1}),
+        ("_groups", (4, 2, 3, 3), {"groups": 2, "stride": 2, "padding": 1}),
+    ]:
+        add(
+            Case(
+                "Conv2d",
+                f"conv2d{tag}",
+                ((2, 4, 6, 5), w_shape, (w_shape[0],)),
+                lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw),
+                lambda x, w, b, kw=kw: conv2d_ref(
+                    x,
+                    w,
+                    b,
+                    **{
+                        k: (v, v) if isinstance(v, int) and k != "groups" else v
+                        for k, v in kw.items()
+                    },
+                ),
+            )
+        )
+    add(
+        Case(
+            "Conv2d",
+            "conv2d_same_no_bias",
+            ((1, 2, 5, 5), (3, 2, 3, 3)),
+            lambda x, w: F.conv2d(x, w, padding="same"),
+            lambda x, w: conv2d_ref(x, w, padding=(1, 1)),
+        )
+    )
+    add(
+        Case(
+            "Conv1d",
+            "conv1d",
+            ((2, 4, 9), (6, 2, 3), (6,)),
+            lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, groups=2),
+            lambda x, w, b: conv2d_ref(x[:, :, None], w[:, :, None], b, (1, 2), (0, 1), groups=2)[
+                :, :, 0
+            ],
+        )
+    )
+    add(
+        Case(
+            "MaxPool2d",
+            "max_pool2d",
+            ((2, 3, 6, 7),),
+            lambda x: F.max_pool2d(x, 3, 2, padding=1),
+            lambda x: pool_ref(x, 3, 2, 1, -np.inf, np.max),
+        )
+    )
+    add(
+        Case(
+            "AvgPool2d",
+            "avg_pool2d",
+            ((2, 3, 6, 7),),
+            lambda x: F.avg_pool2d(x, 3, 2, padding=1),
+            lambda x: pool_ref(x, 3, 2, 1, 0.0, np.mean),
+        )
+    )
+    add(
+        Case(
+            "AdaptiveAvgPool2d",
+            "adaptive_avg_pool2d",
+            ((2, 3, 7, 5),),
+            lambda x: F.adaptive_avg_pool2d(x, (3, 4)),
+            lambda x: adaptive_avg_ref(x, 3, 4),
+        )
+    )
+    add(
+        Case(
+            "ConstantPadNd",
+            "pad_constant",
+            ((2, 3, 4),),
+            lambda x: F.pad(x, (1, 2, -1, 1), value=0.5),
+            lambda x: np.pad(x[:, 1:], ((0, 0), (0, 1), (1, 2)), constant_values=0.5),
+        )
+    )
+    add(Case("Silu", "silu", ((3, 4),), F.silu, lambda x: x * sigmoid_ref(x)))
+    add(Case("Mish", "mish", ((3, 4),), F.mish, lambda x: x * np.tanh(np.log1p(np.exp(x)))))
+    add(
+        Case(
+            "Elu",
+            "elu",
+            ((3, 4),),
+            lambda x: F.elu(x, 0.7),
+            lambda x: np.where(x > 0, x, 0.7 * (np.exp(x) - 1)),
+            ranges=AWAY_FROM_ZERO,
+        )
+    )
+    add(
+        Case(
+            "Softplus",
+            "softplus",
+            ((3, 4),),
+            lambda x: F.softplus(x, 2.0, 1.5),
+            lambda x: softplus_ref(x, 2.0, 1.5),
+            ranges=Uniform(avoid=(0.75,)),
+        )
+    )
+    for red in ("mean", "sum", "none"):
+        add(
+            Case(
+                "L1Loss",
+                f"l1_loss_{red}",
+                ((3, 4), (3, 4)),
+                lambda x, t, r=red: F.l1_loss(x, t, reduction=r),
+                lambda x, t, r=red: reduce_ref(np.abs(x - t), r),
+            )
+        )
+    add(
+        Case(
+            "SmoothL1Loss",
+            "smooth_l1_loss",
+            ((3, 4), (3, 4)),
+            lambda x, t: F.smooth_l1_loss(x, t, beta=0.8),
+            lambda x, t: np.mean(
+                np.where(abs(x - t) < 0.8, 0.5 * (x - t) ** 2 / 0.8, abs(x - t) - 0.4)
+            ),
+        )
+    )
+    add(
+        Case(
+            "HuberLoss",
+            "huber_loss",
+            ((3, 4), (3, 4)),
+            lambda x, t: F.huber_loss(x, t, reduction="sum", delta=0.8),
+            lambda x, t: np.sum(
+                np.where(abs(x - t) < 0.8, 0.5 * (x - t) ** 2, 0.8 * (abs(x - t) - 0.4))
+            ),
+        )
+    )
+    for red, log_target in (("batchmean", False), ("sum", True)):
+        add(
+            Case(
+                "KlDiv",
+                f"kl_div_{red}",
+                ((3, 4), (3, 4)),
+                lambda x, t, r=red, lt=log_target: F.kl_div(x, t, r, lt),
+                lambda x, t, r=red, lt=log_target: (
+                    (np.exp(t) * (t - x) if lt else t * (np.log(t) - x)).sum()
+                    / (3 if r == "batchmean" else 1)
+                ),
+                ranges=(DEFAULT, POSITIVE),
+            )
+        )
+    add(
+        Case(
+            "CosineSimilarity",
+            "cosine_similarity",
+            ((3, 4), (3, 4)),
+            lambda a, b: F.cosine_similarity(a, b, dim=1),
+            lambda a, b: (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1),
+        )
+    )
+    return rows
+
+
+CASES = _rows() + _conv_rows()
 
 
 def _ops_in_graph(out: Variable) -> set[str]:

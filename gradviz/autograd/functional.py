@@ -13,7 +13,8 @@ import numpy as np
 
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.ops import conv
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -177,19 +178,214 @@ def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> V
     return ops.Linear.apply(input, weight, bias)
 
 
+# ------------------------------------------------------------ smooth activations (one op each)
+def silu(input: Variable) -> Variable:
+    """x * sigmoid(x)."""
+    return ops.Silu.apply(as_input(input, "silu"))
+
+
+def elu(input: Variable, alpha: float = 1.0) -> Variable:
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    return ops.Elu.apply(as_input(input, "elu"), alpha)
+
+
+def softplus(input: Variable, beta: float = 1.0, threshold: float = 20.0) -> Variable:
+    """log(1 + exp(beta * x)) / beta; x itself where beta * x > threshold."""
+    return ops.Softplus.apply(as_input(input, "softplus"), beta, threshold)
+
+
+def mish(input: Variable) -> Variable:
+    """x * tanh(softplus(x))."""
+    return ops.Mish.apply(as_input(input, "mish"))
+
+
+# ------------------------------------------------------------------- regression and distances
+def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
+    """Mean absolute error (the gradient at 0 is 0)."""
+    input = as_input(input, "l1_loss")
+    _check_target_shape("l1_loss", input, target)
+    return ops.L1Loss.apply(input, target, reduction)
+
+
+def smooth_l1_loss(
+    input: Variable, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> Variable:
+    """Quadratic (0.5 d**2 / beta) below ``beta``, linear above."""
+    input = as_input(input, "smooth_l1_loss")
+    _check_target_shape("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise ArgumentError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    return ops.SmoothL1Loss.apply(input, target, reduction, beta)
+
+
+def huber_loss(
+    input: Variable, target: Any, reduction: str = "mean", delta: float = 1.0
+) -> Variable:
+    """Quadratic (0.5 d**2) below ``delta``, linear (slope delta) above."""
+    input = as_input(input, "huber_loss")
+    _check_target_shape("huber_loss", input, target)
+    if delta <= 0:
+        raise ArgumentError(
+            f"huber_loss does not support non-positive values for delta, got {delta}"
+        )
+    return ops.HuberLoss.apply(input, target, reduction, delta)
+
+
+def kl_div(
+    input: Variable, target: Any, reduction: str = "mean", log_target: bool = False
+) -> Variable:
+    """KL divergence with ``input`` as log-probabilities; ``reduction="batchmean"`` gives the
+    mathematical KL (the sum over the batch size). ``"mean"`` warns, as PyTorch does."""
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    target = target if isinstance(target, Variable) else np.asarray(target)
+    return ops.KlDiv.apply(as_input(input, "kl_div"), target, reduction, log_target)
+
+
+def cosine_similarity(x1: Variable, x2: Any, dim: int = 1, eps: float = 1e-8) -> Variable:
+    """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``dim`` (inputs broadcast)."""
+    x1 = as_input(x1, "cosine_similarity")
+    ndim = max(x1.ndim, np.ndim(as_array(x2)))
+    return ops.CosineSimilarity.apply(x1, x2, dim_index(dim, ndim, "cosine_similarity"), eps)
+
+
+# ------------------------------------------------------------- convolution, pooling, padding
+def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, dims):
+    input = as_input(input, layer)
+    kernel = tuple(weight.shape[2:])
+    stride = conv.tuple_of(stride, dims, layer, "stride")
+    dilation = conv.tuple_of(dilation, dims, layer, "dilation")
+    pairs = conv.conv_padding(padding, kernel, stride, dilation, layer)
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ArgumentError(f"{layer}: groups must be a positive integer, got {groups!r}")
+    bias_shape = None if bias is None else np.shape(as_array(bias))
+    shape = (1, *input.shape) if input.ndim == dims + 1 else input.shape  # one sample: a batch
+    conv.check_conv(layer, shape, weight.shape, bias_shape, pairs, dilation, groups)
+    op = ops.Conv2d if dims == 2 else ops.Conv1d
+    return op.apply(input, weight, bias, stride, pairs, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """2-d convolution of (N, C, H, W) (or (C, H, W)) with weight (O, C/groups, KH, KW);
+    ``padding`` is an int, a pair, ``"valid"`` or ``"same"`` (stride 1). One ``Conv2d`` node."""
+    return _convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """1-d convolution of (N, C, L) (or (C, L)) with weight (O, C/groups, K). One ``Conv1d``
+    node (computed by the 2-d rules on a unit axis)."""
+    return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    input = as_input(input, layer)
+    kernel = conv.tuple_of(kernel_size, 2, layer, "kernel_size")
+    stride = kernel if stride is None or stride == () else conv.tuple_of(stride, 2, layer, "stride")
+    pairs = tuple((p, p) for p in conv.tuple_of(padding, 2, layer, "padding", low=0))
+    dilation = conv.tuple_of(dilation, 2, layer, "dilation")
+    conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation)
+    if ceil_mode:
+        pairs = conv.ceil_mode_padding(input.shape[-2:], kernel, stride, pairs, dilation)
+    return input, kernel, stride, pairs, dilation
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Max over each window (padding counts as -inf); the gradient goes to the first maximum."""
+    args = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    return ops.MaxPool2d.apply(*args)
+
+
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    """Mean over each window; ``count_include_pad`` counts the zero padding in the divisor."""
+    input, kernel, stride, pairs, _ = _pool_args(
+        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
+    )
+    if divisor_override is not None and divisor_override <= 0:
+        raise ArgumentError(f"avg_pool2d: divisor must be not zero, got {divisor_override}")
+    return ops.AvgPool2d.apply(input, kernel, stride, pairs, count_include_pad, divisor_override)
+
+
+def adaptive_avg_pool2d(input, output_size) -> Variable:
+    """Mean over PyTorch's adaptive bins [floor(i*H/OH), ceil((i+1)*H/OH)); ``None`` in
+    ``output_size`` keeps that size."""
+    input = as_input(input, "adaptive_avg_pool2d")
+    if input.ndim not in (3, 4) or 0 in input.shape[-2:]:
+        raise ShapeError(
+            "adaptive_avg_pool2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input with "
+            f"non-zero H and W, got shape {input.shape}"
+        )
+    if output_size is None or isinstance(output_size, int):
+        output_size = (output_size, output_size)
+    size = tuple(s if o is None else o for o, s in zip(output_size, input.shape[-2:], strict=True))
+    conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size")
+    return ops.AdaptiveAvgPool2d.apply(input, size)
+
+
+def pad(input, pad, mode: str = "constant", value: float | None = None) -> Variable:
+    """Pad the last ``len(pad) // 2`` dims, the last dim first: ``(left, right, top, bottom,
+    ...)`` as PyTorch orders them; negative amounts crop. Constant mode only."""
+    input = as_input(input, "pad")
+    if mode != "constant":
+        raise ArgumentError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ArgumentError(
+            f"pad: Padding length must be divisible by 2 and at most twice the input's dims "
+            f"({input.ndim}), got {len(pad)} for input of shape {input.shape}"
+        )
+    given = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
+    pairs = ((0, 0),) * (input.ndim - len(given)) + tuple(given)
+    for size, (a, b) in zip(input.shape, pairs, strict=True):
+        if size + a + b < 0:
+            raise ShapeError(
+                f"pad: the padded size of a dim of {size} would be {size + a + b} "
+                f"(pad {tuple(pad)}, input {input.shape})"
+            )
+    return ops.ConstantPadNd.apply(input, pairs, 0.0 if value is None else value)
+
+
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "elu",
     "gelu",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool2d",
+    "mish",
     "mse_loss",
     "nll_loss",
+    "pad",
     "relu",
     "sigmoid",
+    "silu",
+    "smooth_l1_loss",
     "softmax",
+    "softplus",
     "tanh",
 ]

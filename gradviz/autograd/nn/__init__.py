@@ -5,6 +5,7 @@ import sys
 from gradviz.autograd import functional
 from gradviz.autograd.nn import init, utils
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
+from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -24,21 +25,43 @@ from gradviz.autograd.nn.layers import (
     Tanh,
 )
 from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.pointwise import (
+    ELU,
+    CosineSimilarity,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    Mish,
+    SiLU,
+    SmoothL1Loss,
+    Softplus,
+)
 
 # `import gradviz.autograd.nn.functional` and `from ...nn import functional as F` both work.
 sys.modules[__name__ + ".functional"] = functional
 
 __all__ = [
+    "ELU",
     "GELU",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Conv1d",
+    "Conv2d",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
     "Flatten",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
+    "L1Loss",
     "LeakyReLU",
     "Linear",
     "MSELoss",
+    "MaxPool2d",
+    "Mish",
     "Module",
     "ModuleDict",
     "ModuleList",
@@ -46,8 +69,11 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "Tanh",
     "functional",
     "init",

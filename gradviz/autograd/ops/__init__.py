@@ -8,8 +8,25 @@ match PyTorch and say so where they are made.
 from __future__ import annotations
 
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops import arithmetic, elementwise, losses, reductions, shape
+from gradviz.autograd.ops import (
+    activations,
+    arithmetic,
+    conv,
+    elementwise,
+    losses,
+    reductions,
+    shape,
+)
+from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
 from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
+from gradviz.autograd.ops.conv import (
+    AdaptiveAvgPool2d,
+    AvgPool2d,
+    ConstantPadNd,
+    Conv1d,
+    Conv2d,
+    MaxPool2d,
+)
 from gradviz.autograd.ops.elementwise import (
     Abs,
     Clamp,
@@ -28,9 +45,14 @@ from gradviz.autograd.ops.elementwise import (
 from gradviz.autograd.ops.losses import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
+    CosineSimilarity,
     CrossEntropy,
+    HuberLoss,
+    KlDiv,
+    L1Loss,
     MseLoss,
     NllLoss,
+    SmoothL1Loss,
 )
 from gradviz.autograd.ops.reductions import (
     Amax,
@@ -58,7 +80,7 @@ from gradviz.autograd.ops.shape import (
 #: Every built-in op, for the op-table test that keeps each one covered.
 BUILTIN_OPS: tuple[type[Function], ...] = tuple(
     obj
-    for module in (arithmetic, reductions, shape, elementwise, losses)
+    for module in (arithmetic, reductions, shape, elementwise, losses, activations, conv)
     for obj in vars(module).values()
     if isinstance(obj, type)
     and issubclass(obj, Function)
@@ -72,28 +94,40 @@ for _op in BUILTIN_OPS:  # their rules return fresh arrays or views of grad (see
 __all__ = [
     "BUILTIN_OPS",
     "Abs",
+    "AdaptiveAvgPool2d",
     "Add",
     "Amax",
     "Amin",
+    "AvgPool2d",
     "BinaryCrossEntropy",
     "BinaryCrossEntropyWithLogits",
     "Cast",
     "Cat",
     "Clamp",
+    "ConstantPadNd",
+    "Conv1d",
+    "Conv2d",
+    "CosineSimilarity",
     "CrossEntropy",
     "Div",
     "Dropout",
+    "Elu",
     "Exp",
     "Gelu",
+    "HuberLoss",
     "Index",
+    "KlDiv",
+    "L1Loss",
     "LeakyRelu",
     "Linear",
     "Log",
     "LogSoftmax",
     "MatMul",
     "Max",
+    "MaxPool2d",
     "Mean",
     "Min",
+    "Mish",
     "MseLoss",
     "Mul",
     "Neg",
@@ -103,7 +137,10 @@ __all__ = [
     "Relu",
     "Reshape",
     "Sigmoid",
+    "Silu",
+    "SmoothL1Loss",
     "Softmax",
+    "Softplus",
     "Sqrt",
     "Stack",
     "Sub",

@@ -210,3 +210,135 @@ class BinaryCrossEntropyWithLogits(Function):
         sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         grad_target = -g * x if ctx.needs_input_grad[1] else None
         return g * (sigmoid - target), grad_target
+
+
+def _both(ctx, grad_input: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The gradients of a loss of ``input - target``: ``grad_input`` and its negative."""
+    return grad_input, (-grad_input if ctx.needs_input_grad[1] else None)
+
+
+class L1Loss(Function):
+    @staticmethod
+    def forward(ctx, prediction, target, reduction="mean"):
+        diff = prediction - target
+        ctx.save_for_backward(diff)
+        ctx.reduction = reduction
+        return _reduce(np.abs(diff), reduction, "L1Loss")
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        # sign(0) = 0, as in PyTorch
+        return _both(ctx, np.sign(diff) * _reduced_grad(grad, diff.shape, ctx.reduction))
+
+
+class SmoothL1Loss(Function):
+    """0.5 d**2 / beta where |d| < beta, else |d| - 0.5 beta (the L1 loss for beta = 0)."""
+
+    @staticmethod
+    def forward(ctx, prediction, target, reduction="mean", beta=1.0):
+        diff = prediction - target
+        ctx.save_for_backward(diff)
+        ctx.reduction, ctx.beta = reduction, beta
+        size = np.abs(diff)
+        if beta == 0:
+            return _reduce(size, reduction, "SmoothL1Loss")
+        return _reduce(
+            np.where(size < beta, 0.5 * diff * diff / beta, size - 0.5 * beta),
+            reduction,
+            "SmoothL1Loss",
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        g = _reduced_grad(grad, diff.shape, ctx.reduction)
+        if ctx.beta == 0:
+            return _both(ctx, np.sign(diff) * g)
+        slope = np.where(np.abs(diff) < ctx.beta, diff / ctx.beta, np.sign(diff))
+        return _both(ctx, slope * g)
+
+
+class HuberLoss(Function):
+    """0.5 d**2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+
+    @staticmethod
+    def forward(ctx, prediction, target, reduction="mean", delta=1.0):
+        diff = prediction - target
+        ctx.save_for_backward(diff)
+        ctx.reduction, ctx.delta = reduction, delta
+        size = np.abs(diff)
+        loss = np.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+        return _reduce(loss, reduction, "HuberLoss")
+
+    @staticmethod
+    def backward(ctx, grad):
+        (diff,) = ctx.saved_tensors
+        g = _reduced_grad(grad, diff.shape, ctx.reduction)
+        slope = np.clip(diff, -ctx.delta, ctx.delta)
+        return _both(ctx, slope * g)
+
+
+class KlDiv(Function):
+    """KL divergence of log-probabilities ``input`` from ``target`` (probabilities, or
+    log-probabilities with ``log_target``): target * (log(target) - input), 0 where target = 0.
+    ``batchmean`` divides the sum by the batch size."""
+
+    @staticmethod
+    def forward(ctx, input, target, reduction="mean", log_target=False):
+        ctx.save_for_backward(input, target)
+        ctx.reduction, ctx.log_target = reduction, log_target
+        if log_target:
+            loss = np.exp(target) * (target - input)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                loss = np.where(target > 0, target * np.log(target), 0) - target * input
+            loss = loss.astype(np.result_type(input, target), copy=False)
+        if reduction == "batchmean":
+            return loss.sum() / (input.shape[0] if input.ndim else 1)
+        return _reduce(loss, reduction, "KlDiv")
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, target = ctx.saved_tensors
+        shape = np.broadcast_shapes(np.shape(input), np.shape(target))
+        if ctx.reduction == "batchmean":
+            g = grad / (input.shape[0] if input.ndim else 1)
+        else:
+            g = _reduced_grad(grad, shape, ctx.reduction)
+        weight = np.exp(target) if ctx.log_target else target
+        grad_target = None
+        if ctx.needs_input_grad[1]:
+            if ctx.log_target:
+                grad_target = g * weight * (target - input + 1)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    grad_target = g * (np.log(target) + 1 - input)
+        return -g * weight, grad_target
+
+
+class CosineSimilarity(Function):
+    """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``axis``. As in PyTorch, the clamp
+    is outside the gradient: the norms' derivatives are x / |x| even below eps."""
+
+    @staticmethod
+    def forward(ctx, x1, x2, axis=1, eps=1e-8):
+        x1, x2 = np.broadcast_arrays(x1, x2)
+        norm1 = np.sqrt((x1 * x1).sum(axis=axis, keepdims=True))
+        norm2 = np.sqrt((x2 * x2).sum(axis=axis, keepdims=True))
+        c1, c2 = np.maximum(norm1, eps), np.maximum(norm2, eps)
+        out = ((x1 / c1) * (x2 / c2)).sum(axis=axis, keepdims=True)
+        ctx.save_for_backward(x1, x2, norm1, norm2, c1, c2, out)
+        ctx.axis = axis
+        return out.squeeze(axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x1, x2, norm1, norm2, c1, c2, out = ctx.saved_tensors
+        g = np.expand_dims(grad, ctx.axis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit1 = np.where(norm1 > 0, x1 / norm1, 0)
+            unit2 = np.where(norm2 > 0, x2 / norm2, 0)
+        grad1 = g * (x2 / (c1 * c2) - out / c1 * unit1)
+        grad2 = g * (x1 / (c1 * c2) - out / c2 * unit2) if ctx.needs_input_grad[1] else None
+        return grad1, grad2

@@ -1,0 +1,80 @@
+"""Smooth activations: SiLU, ELU, Softplus and Mish, each one node with its own backward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradviz.autograd.function import Function
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))  # stable for large |x|: exp of a non-positive number only
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + exp(x)), stable for large |x|."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+class Silu(Function):
+    """x * sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = _sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * (s * (1 + x * (1 - s)))
+
+
+class Elu(Function):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        # at 0 the negative side's slope alpha * exp(0) = alpha (PyTorch)
+        return np.where(x > 0, grad, grad * (ctx.alpha * np.exp(np.minimum(x, 0))))
+
+
+class Softplus(Function):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        return np.where(bx > threshold, x, _softplus(bx) / beta).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        return np.where(bx > ctx.threshold, grad, grad * _sigmoid(bx))
+
+
+class Mish(Function):
+    """x * tanh(softplus(x))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        t = np.tanh(_softplus(x))
+        ctx.save_for_backward(x, t)
+        return x * t
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_tensors
+        return grad * (t + x * (1 - t * t) * _sigmoid(x))

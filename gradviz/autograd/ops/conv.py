@@ -1,0 +1,391 @@
+"""Convolution, pooling and constant padding, on strided window views and BLAS.
+
+Each window of the (padded) input is a view (``sliding_window_view``), gathered once into an
+im2col matrix and multiplied with the weights by ``matmul`` (one batch per group). The input
+gradient is the transposed convolution: ``weight.T @ grad`` per window, spread at the stride's
+spacing and summed over the kernel taps through one strided view (col2im, ``_fold``), which
+also returns the pooling gradients to their windows. No Python loop runs over positions.
+
+Spatial arguments (stride, dilation) arrive as tuples and padding as ``((top, bottom), (left,
+right))``: ``functional`` checks and normalises them and names the layer in its errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.function import Function
+
+Pairs = tuple[tuple[int, int], ...]
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+
+def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
+    """The view (N, C, OH, OW, KH, KW) of every window of a padded (N, C, H, W) input."""
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    view = sliding_window_view(x, span, axis=(2, 3))
+    return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
+
+
+def _pad(x: np.ndarray, padding: Pairs, value: float = 0.0) -> np.ndarray:
+    if not any(p for pair in padding for p in pair):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), *padding), constant_values=value)
+
+
+def _conv(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups: int):
+    """Convolve a padded input (N, C, H, W) with ``weight`` (O, C/groups, KH, KW).
+
+    Returns the output (N, O, OH, OW) and the im2col matrix (groups, C/groups*KH*KW, N*OH*OW):
+    that layout keeps the gather's innermost run along OW and needs one matmul per group."""
+    n = xp.shape[0]
+    o, cg, kh, kw = weight.shape
+    win = _windows(xp, (kh, kw), stride, dilation)
+    oh, ow = win.shape[2:4]
+    win = win.reshape(n, groups, cg, oh, ow, kh, kw)
+    cols = win.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, cg * kh * kw, n * oh * ow)
+    out = np.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)  # (G, O/G, N*L)
+    return np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)), cols
+
+
+def _fold(shares: np.ndarray, padded, stride, dilation) -> np.ndarray:
+    """col2im: sum ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into an
+    array (*batch, *padded) at the places those elements were read from.
+
+    The shares are spread at the stride's spacing into zeros extended by the dilated kernel
+    extent; one strided view then lines up, for each input position, the KH*KW taps that read
+    it (each tap axis steps back by the dilation), and a sum over the taps folds them."""
+    kh, kw, *batch, oh, ow = shares.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    eh, ew = dh * (kh - 1), dw * (kw - 1)
+    spread = np.zeros((kh, kw, *batch, eh + padded[0], ew + padded[1]), shares.dtype)
+    spread[..., eh : eh + (oh - 1) * sh + 1 : sh, ew : ew + (ow - 1) * sw + 1 : sw] = shares
+    s = spread.strides
+    taps = as_strided(  # taps[i, j, ..., h, w] = spread[i, j, ..., h - i*dh + eh, w - j*dw + ew]
+        spread[..., eh:, ew:],
+        shape=(kh, kw, *batch, *padded),
+        strides=(s[0] - dh * s[-2], s[1] - dw * s[-1], *s[2:]),
+        writeable=False,
+    )
+    return taps.sum(axis=(0, 1))
+
+
+def _conv_input_grad(g, out_shape, weight, in_shape, padding: Pairs, stride, dilation, groups):
+    """The gradient of a convolution's input, a transposed convolution: each window's share
+    ``weight.T @ grad`` (one matmul per group), folded back onto the input (col2im). ``g`` is
+    the output gradient laid out (G, O/G, N*OH*OW)."""
+    n, o, oh, ow = out_shape
+    _, cg, kh, kw = weight.shape
+    padded = tuple(size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
+    w = weight.reshape(groups, o // groups, cg * kh * kw)
+    shares = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * cg, kh, kw, n, oh, ow)
+    full = _fold(shares.transpose(1, 2, 3, 0, 4, 5), padded, stride, dilation)  # (N, C, ...)
+    (top, _), (left, _) = padding
+    return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
+
+
+def _batch(ctx, x: np.ndarray, ndim: int) -> np.ndarray:
+    """``x`` with a batch axis: a sample of ``ndim - 1`` dims becomes a batch of one (noted on
+    ``ctx`` so ``_unbatch`` drops the axis from the output and the input's gradient)."""
+    ctx.one_sample = x.ndim == ndim - 1
+    return x[np.newaxis] if ctx.one_sample else x
+
+
+def _unbatch(ctx, array: np.ndarray | None) -> np.ndarray | None:
+    return array[0] if ctx.one_sample and array is not None else array
+
+
+class Conv2d(Function):
+    """2-d convolution (cross-correlation, as PyTorch's) of (N, C, H, W) or (C, H, W) with
+    (O, C/g, KH, KW)."""
+
+    @staticmethod
+    def forward(
+        ctx,
+        x,
+        weight,
+        bias=None,
+        stride=(1, 1),
+        padding=((0, 0), (0, 0)),
+        dilation=(1, 1),
+        groups=1,
+    ):
+        x = _batch(ctx, x, 4)
+        out, cols = _conv(_pad(x, padding), weight, stride, dilation, groups)
+        if bias is not None:
+            out += bias.reshape(-1, 1, 1)
+        ctx.save_for_backward(cols, weight)
+        ctx.shape, ctx.options = x.shape, (padding, stride, dilation, groups)
+        return _unbatch(ctx, out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, weight = ctx.saved_tensors
+        padding, stride, dilation, groups = ctx.options
+        grad = grad[np.newaxis] if ctx.one_sample else grad
+        grad_x = grad_w = grad_b = None
+        o = grad.shape[1]
+        g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)  # (G, O/G, N*OH*OW)
+        if ctx.needs_input_grad[0]:
+            grad_x = _conv_input_grad(
+                g, grad.shape, weight, ctx.shape, padding, stride, dilation, groups
+            )
+        if ctx.needs_input_grad[1]:
+            grad_w = np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight.shape)
+        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
+            grad_b = grad.sum(axis=(0, 2, 3))
+        return _unbatch(ctx, grad_x), grad_w, grad_b
+
+
+class Conv1d(Function):
+    """1-d convolution of (N, C, L) or (C, L) with (O, C/g, K): the 2-d rules on a unit height
+    axis, recorded as one node."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
+        ctx.one_sample_1d = x.ndim == 2
+        x = x[np.newaxis, :, np.newaxis] if ctx.one_sample_1d else x[:, :, np.newaxis]
+        options = ((1, *stride), ((0, 0), *padding), (1, *dilation))
+        out = Conv2d.forward(
+            ctx, x, weight[:, :, None], bias, options[0], options[1], options[2], groups
+        )
+        return out[0, :, 0] if ctx.one_sample_1d else out[:, :, 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad[np.newaxis, :, np.newaxis] if ctx.one_sample_1d else grad[:, :, np.newaxis]
+        grad_x, grad_w, grad_b = Conv2d.backward(ctx, grad)
+        if grad_x is not None:
+            grad_x = grad_x[0, :, 0] if ctx.one_sample_1d else grad_x[:, :, 0]
+        return (
+            grad_x,
+            None if grad_w is None else grad_w[:, :, 0],
+            grad_b,
+        )
+
+
+def _unpad(x: np.ndarray, padding: Pairs) -> np.ndarray:
+    (top, bottom), (left, right) = padding
+    return x[:, :, top : x.shape[2] - bottom, left : x.shape[3] - right]
+
+
+class MaxPool2d(Function):
+    """Max over each window of (N, C, H, W) or (C, H, W); padding counts as -inf. The gradient
+    goes to the first maximum of each window in row-major order (PyTorch's choice on ties; a NaN
+    counts as the maximum)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, dilation=(1, 1)):
+        xp = _pad(_batch(ctx, x, 4), padding, -np.inf)
+        win = _windows(xp, kernel, stride, dilation)
+        flat = win.reshape(*win.shape[:4], -1)
+        ctx.argmax = flat.argmax(axis=-1)
+        ctx.shape, ctx.options = xp.shape, (kernel, stride, dilation, padding)
+        return _unbatch(ctx, np.take_along_axis(flat, ctx.argmax[..., None], axis=-1)[..., 0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        kernel, stride, dilation, padding = ctx.options
+        grad = grad[np.newaxis] if ctx.one_sample else grad
+        values = np.zeros((kernel[0] * kernel[1], *grad.shape), grad.dtype)
+        np.put_along_axis(values, ctx.argmax[None], grad[None], axis=0)
+        values = values.reshape(*kernel, *grad.shape)
+        return _unbatch(ctx, _unpad(_fold(values, ctx.shape[2:], stride, dilation), padding))
+
+
+def _window_sums(win: np.ndarray) -> np.ndarray:
+    """The sum of each window of a (N, C, OH, OW, KH, KW) view, adding whole (N, C, OH, OW)
+    planes tap by tap (twice as fast as reducing the short inner axes)."""
+    return win.transpose(4, 5, 0, 1, 2, 3).sum(axis=(0, 1))
+
+
+class AvgPool2d(Function):
+    """Mean over each window; with ``count_include_pad`` the padding counts in the divisor.
+
+    ``padding`` is symmetric but for the extra end padding of ``ceil_mode`` windows, which
+    never counts (PyTorch clips windows to the padded input)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, stride, padding, count_include_pad=True, divisor_override=None):
+        x = _batch(ctx, x, 4)
+        xp = _pad(x, padding)
+        win = _windows(xp, kernel, stride, (1, 1))
+        (top, bottom), (left, right) = padding
+        symmetric = top == bottom and left == right
+        if divisor_override:
+            divisor = np.asarray(divisor_override, x.dtype)
+        elif symmetric and (count_include_pad or not (top or left)):
+            divisor = np.asarray(kernel[0] * kernel[1], x.dtype)
+        else:  # the elements of each window that count: real ones (and padding if included)
+            counted = np.ones((1, 1, *x.shape[2:]), x.dtype)
+            if count_include_pad:
+                counted = _pad(counted, ((top, top), (left, left)), 1.0)
+                padding_left = ((0, bottom - top), (0, right - left))
+            else:
+                padding_left = padding
+            counted = _pad(counted, padding_left)
+            divisor = _window_sums(_windows(counted, kernel, stride, (1, 1)))
+        ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
+        return _unbatch(ctx, _window_sums(win) / divisor)
+
+    @staticmethod
+    def backward(ctx, grad):
+        kernel, stride, padding = ctx.options
+        grad = grad[np.newaxis] if ctx.one_sample else grad
+        values = np.broadcast_to(grad / ctx.divisor, (*kernel, *grad.shape))
+        return _unbatch(ctx, _unpad(_fold(values, ctx.shape[2:], stride, (1, 1)), padding))
+
+
+def _bins(size: int, out: int, dtype) -> np.ndarray:
+    """(out, size) averaging matrix of PyTorch's adaptive bins [floor(i*size/out),
+    ceil((i+1)*size/out))."""
+    i = np.arange(out)
+    start, end = (i * size) // out, -((-(i + 1) * size) // out)
+    j = np.arange(size)
+    inside = (j >= start[:, None]) & (j < end[:, None])
+    return inside / (end - start)[:, None].astype(dtype)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Mean over PyTorch's adaptive bins, as two averaging matrices: ``A_h @ x @ A_w.T``."""
+
+    @staticmethod
+    def forward(ctx, x, output_size):
+        rows = _bins(x.shape[-2], output_size[0], x.dtype).astype(x.dtype, copy=False)
+        cols = _bins(x.shape[-1], output_size[1], x.dtype).astype(x.dtype, copy=False)
+        ctx.save_for_backward(rows, cols)
+        return rows @ x @ cols.T
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, cols = ctx.saved_tensors
+        return rows.T @ grad @ cols
+
+
+class ConstantPadNd(Function):
+    """Pad with ``value`` (negative amounts crop); ``pairs`` is (before, after) per dim."""
+
+    @staticmethod
+    def forward(ctx, x, pairs, value=0.0):
+        ctx.pairs = pairs
+        return _pad_or_crop(x, pairs, value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _pad_or_crop(grad, tuple((-a, -b) for a, b in ctx.pairs), 0.0)
+
+
+def _pad_or_crop(x: np.ndarray, pairs, value) -> np.ndarray:
+    grow = [(max(a, 0), max(b, 0)) for a, b in pairs]
+    out = np.pad(x, grow, constant_values=value) if any(a or b for a, b in grow) else x
+    crop = tuple(
+        slice(max(-a, 0), size - max(-b, 0)) for (a, b), size in zip(pairs, out.shape, strict=True)
+    )
+    return out[crop]
+
+
+# ----------------------------------------------------------------- checking the arguments
+def tuple_of(value, n: int, layer: str, name: str, low: int = 1) -> tuple[int, ...]:
+    """``value`` (an int or n ints) as an n-tuple, each at least ``low``."""
+    values = (value,) * n if isinstance(value, int | np.integer) else tuple(value)
+    if len(values) != n or not all(isinstance(v, int | np.integer) for v in values):
+        raise ArgumentError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
+    if any(v < low for v in values):
+        raise ArgumentError(f"{layer}: {name} must be >= {low}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def conv_padding(padding, kernel, stride, dilation, layer: str) -> Pairs:
+    """Padding as (before, after) per spatial dim: ints, ``"valid"`` or ``"same"`` (stride 1;
+    an odd total puts the extra element after, as PyTorch does)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel)
+        if padding != "same":
+            raise ArgumentError(
+                f"{layer}: Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
+            )
+        if any(s != 1 for s in stride):
+            raise ArgumentError(
+                f"{layer}: padding='same' is not supported for strided convolutions "
+                f"(stride={stride})"
+            )
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in tuple_of(padding, len(kernel), layer, "padding", low=0))
+
+
+def check_conv(layer: str, x_shape, w_shape, b_shape, padding: Pairs, dilation, groups) -> None:
+    """Raise ``ShapeError`` naming ``layer`` and the shapes for a convolution that cannot run."""
+    dims = len(w_shape) - 2
+    if len(x_shape) != dims + 2:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 2}-d input (N, C, {_SPATIAL[dims]}) for weight "
+            f"{tuple(w_shape)}, got input of shape {tuple(x_shape)}"
+        )
+    if w_shape[0] % groups:
+        raise ShapeError(
+            f"{layer}: out_channels {w_shape[0]} (weight {tuple(w_shape)}) must be divisible "
+            f"by groups={groups}"
+        )
+    expected = w_shape[1] * groups
+    if x_shape[1] != expected:
+        raise ShapeError(
+            f"{layer}: Given groups={groups}, weight of size {list(w_shape)}, expected "
+            f"input{list(x_shape)} to have {expected} channels, but got {x_shape[1]} channels "
+            f"instead (expected input shape (N, {expected}, ...))"
+        )
+    if b_shape is not None and tuple(b_shape) != (w_shape[0],):
+        raise ShapeError(
+            f"{layer}: expected bias of shape ({w_shape[0]},) for weight {tuple(w_shape)}, "
+            f"got {tuple(b_shape)}"
+        )
+    padded = tuple(s + a + b for s, (a, b) in zip(x_shape[2:], padding, strict=True))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(w_shape[2:], dilation, strict=True))
+    if any(p < k for p, k in zip(padded, span, strict=True)):
+        raise ShapeError(
+            f"{layer}: Calculated padded input size per channel: {padded} (input "
+            f"{tuple(x_shape)}). Kernel size: {span} (weight {tuple(w_shape)}, dilation "
+            f"{dilation}). Kernel size can't be greater than actual input size"
+        )
+
+
+def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) -> None:
+    """Raise for a pooling whose input is not (N, C, H, W) / (C, H, W), whose padding is over
+    half the kernel, or whose output would be empty."""
+    if len(x_shape) not in (3, 4):
+        raise ShapeError(
+            f"{layer}: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape "
+            f"{tuple(x_shape)}"
+        )
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
+    if any(2 * p > s for (p, _), s in zip(padding, span, strict=True)):
+        raise ArgumentError(
+            f"{layer}: pad should be at most half of effective kernel size, but got "
+            f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
+        )
+    out = tuple(
+        (size + a + b - k) // s + 1
+        for size, (a, b), k, s in zip(x_shape[-2:], padding, span, stride, strict=True)
+    )
+    if any(o < 1 for o in out):
+        raise ShapeError(
+            f"{layer}: Given input size {tuple(x_shape)}, calculated output size "
+            f"{(*x_shape[:-2], *out)} is too small (kernel {kernel}, stride {stride}, "
+            f"padding {tuple(p for p, _ in padding)})"
+        )
+
+
+def ceil_mode_padding(size, kernel, stride, padding: Pairs, dilation) -> Pairs:
+    """Padding with the extra end padding that ``ceil_mode`` windows read: PyTorch rounds the
+    output size up, but drops a last window that would start in the end padding."""
+    pairs = []
+    for n, k, s, (p, _), d in zip(size, kernel, stride, padding, dilation, strict=True):
+        span = d * (k - 1) + 1
+        out = -(-(n + 2 * p - span) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        pairs.append((p, p + max((out - 1) * s + span - (n + 2 * p), 0)))
+    return tuple(pairs)
