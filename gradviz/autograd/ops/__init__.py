@@ -8,7 +8,17 @@ match PyTorch and say so where they are made.
 from __future__ import annotations
 
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops import arithmetic, elementwise, losses, reductions, shape
+from gradviz.autograd.ops import (
+    arithmetic,
+    elementwise,
+    indexing,
+    linalg,
+    losses,
+    pointwise,
+    reductions,
+    shape,
+    statistics,
+)
 from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from gradviz.autograd.ops.elementwise import (
     Abs,
@@ -25,6 +35,27 @@ from gradviz.autograd.ops.elementwise import (
     Sqrt,
     Tanh,
 )
+from gradviz.autograd.ops.indexing import (
+    Cumsum,
+    Expand,
+    Gather,
+    MaskedFill,
+    Repeat,
+    Split,
+    Tril,
+    Triu,
+    Where,
+    chunk,
+    cumsum,
+    expand,
+    gather,
+    masked_fill,
+    repeat,
+    split,
+    triangle,
+    where,
+)
+from gradviz.autograd.ops.linalg import Einsum, einsum
 from gradviz.autograd.ops.losses import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -32,6 +63,7 @@ from gradviz.autograd.ops.losses import (
     MseLoss,
     NllLoss,
 )
+from gradviz.autograd.ops.pointwise import Cos, Maximum, Minimum, Sin, binary, softmax_dim
 from gradviz.autograd.ops.reductions import (
     Amax,
     Amin,
@@ -54,11 +86,22 @@ from gradviz.autograd.ops.shape import (
     normalize_index,
     stack,
 )
+from gradviz.autograd.ops.statistics import Logsumexp, Norm, Std, Var, logsumexp, norm, variance
 
 #: Every built-in op, for the op-table test that keeps each one covered.
 BUILTIN_OPS: tuple[type[Function], ...] = tuple(
     obj
-    for module in (arithmetic, reductions, shape, elementwise, losses)
+    for module in (
+        arithmetic,
+        reductions,
+        shape,
+        elementwise,
+        losses,
+        indexing,
+        pointwise,
+        statistics,
+        linalg,
+    )
     for obj in vars(module).values()
     if isinstance(obj, type)
     and issubclass(obj, Function)
@@ -80,39 +123,72 @@ __all__ = [
     "Cast",
     "Cat",
     "Clamp",
+    "Cos",
     "CrossEntropy",
+    "Cumsum",
     "Div",
     "Dropout",
+    "Einsum",
     "Exp",
+    "Expand",
+    "Gather",
     "Gelu",
     "Index",
     "LeakyRelu",
     "Linear",
     "Log",
     "LogSoftmax",
+    "Logsumexp",
+    "MaskedFill",
     "MatMul",
     "Max",
+    "Maximum",
     "Mean",
     "Min",
+    "Minimum",
     "MseLoss",
     "Mul",
     "Neg",
     "NllLoss",
+    "Norm",
     "Permute",
     "Pow",
     "Relu",
+    "Repeat",
     "Reshape",
     "Sigmoid",
+    "Sin",
     "Softmax",
+    "Split",
     "Sqrt",
     "Stack",
+    "Std",
     "Sub",
     "Sum",
     "Tanh",
     "Transpose",
+    "Tril",
+    "Triu",
+    "Var",
+    "Where",
+    "binary",
+    "chunk",
     "concatenate",
+    "cumsum",
+    "einsum",
+    "expand",
+    "gather",
+    "logsumexp",
+    "masked_fill",
     "max_or_min",
+    "norm",
     "normalize_index",
     "reduction",
+    "repeat",
+    "softmax_dim",
+    "split",
     "stack",
+    "triangle",
+    "variance",
+    "where",
 ]
