@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -136,9 +136,9 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Vari
     normalised): int64 of shape ``(num_samples,)`` or ``(rows, num_samples)``."""
     weights = np.asarray(input.data if isinstance(input, Variable) else input, dtype=np.float64)
     if weights.ndim not in (1, 2):
-        raise ShapeError(f"multinomial(): prob_dist must be 1 or 2 dim, got shape {weights.shape}")
+        raise InputError(f"multinomial(): prob_dist must be 1 or 2 dim, got shape {weights.shape}")
     if not isinstance(num_samples, int | np.integer) or num_samples <= 0:
-        raise ArgumentError(f"multinomial(): cannot sample n_sample <= 0 samples ({num_samples})")
+        raise InputError(f"multinomial(): cannot sample n_sample <= 0 samples ({num_samples})")
     rows = np.atleast_2d(weights)
     if not np.isfinite(rows).all() or (rows < 0).any():
         raise InputError(
@@ -148,19 +148,20 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Vari
         raise InputError(
             "multinomial(): invalid multinomial distribution (sum of probabilities <= 0)"
         )
-    if not replacement and num_samples > int((rows > 0).sum(axis=1).min()):
+    if not replacement and num_samples > rows.shape[1]:
         raise InputError(
             "multinomial(): cannot sample n_sample > prob_dist.size(-1) samples without "
-            f"replacement (num_samples={num_samples}, categories with weight > 0: "
-            f"{int((rows > 0).sum(axis=1).min())})"
+            f"replacement (num_samples={num_samples}, categories: {rows.shape[1]})"
         )
     generator = rng.default_generator()
-    drawn = np.stack(
-        [
-            generator.choice(len(row), num_samples, replace=replacement, p=row / row.sum())
-            for row in rows
-        ]
-    ).astype(np.int64)
+    if replacement:
+        cumulative = np.cumsum(rows / rows.sum(axis=1, keepdims=True), axis=1)
+        draws = generator.random((len(rows), num_samples))
+        drawn = (draws[:, :, None] >= cumulative[:, None, :-1]).sum(axis=2)
+    else:  # exponential keys, largest first: zero weights come last (PyTorch's method)
+        keys = rows / generator.exponential(size=rows.shape)
+        drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    drawn = drawn.astype(np.int64)
     return Variable(drawn if weights.ndim == 2 else drawn[0])
 
 

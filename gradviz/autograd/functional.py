@@ -182,7 +182,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
     ``num_classes=-1`` takes the largest index plus one."""
     indices = as_array(tensor)
     if indices.dtype != np.int64:
-        raise OperandError(
+        raise InputError(
             f"one_hot(): one_hot is only applicable to index tensors of dtype int64, got "
             f"{indices.dtype}"
         )

@@ -14,7 +14,7 @@ import numpy as np
 
 from gradviz.autograd import inplace as _inplace
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
+from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable, as_array
 
@@ -170,7 +170,7 @@ def expand(x: Variable, *sizes: Any) -> Variable:
     sizes = _integers(_sizes(sizes), "expand", "sizes")
     extra = len(sizes) - x.ndim
     if extra < 0:
-        raise ShapeError(
+        raise InputError(
             f"expand(): the number of sizes provided ({len(sizes)}) must be greater or equal to "
             f"the number of dimensions in the input ({x.ndim}), got sizes {sizes}"
         )
@@ -178,10 +178,10 @@ def expand(x: Variable, *sizes: Any) -> Variable:
     for i, size in enumerate(sizes):
         old = x.shape[i - extra] if i >= extra else None
         if size == -1 and old is None:
-            raise ShapeError(f"expand(): -1 is not allowed in a leading, new dimension ({sizes})")
+            raise InputError(f"expand(): -1 is not allowed in a leading, new dimension ({sizes})")
         new = old if size == -1 else size
         if new < 0 or (old is not None and old not in (1, new)):
-            raise ShapeError(
+            raise InputError(
                 f"expand(): the expanded size of the input ({new}) must match the existing size "
                 f"({old}) at non-singleton dimension {i}; input shape {x.shape}, sizes {sizes}"
             )
@@ -193,7 +193,7 @@ def repeat(x: Variable, *sizes: Any) -> Variable:
     """``x.repeat(*sizes)``: tile ``sizes[i]`` times along axis ``i`` (new axes in front)."""
     sizes = _integers(_sizes(sizes), "repeat", "sizes")
     if len(sizes) < x.ndim:
-        raise ShapeError(
+        raise InputError(
             f"repeat(): number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
             f"than the number of dimensions of the input ({x.ndim})"
         )
@@ -205,20 +205,23 @@ def repeat(x: Variable, *sizes: Any) -> Variable:
 def split(x: Variable, split_size_or_sections: Any, dim: int = 0) -> tuple[Variable, ...]:
     """``x.split(size)`` (equal pieces, the last smaller) or ``x.split([sizes])``."""
     if not x.ndim:
-        raise ShapeError("split(): expected a Variable with at least one dimension, got 0-d")
+        raise InputError("split(): expected a Variable with at least one dimension, got 0-d")
     axis = dim_index(dim, x.ndim, "split")
     length = x.shape[axis]
     if isinstance(split_size_or_sections, tuple | list):
         sections = _integers(tuple(split_size_or_sections), "split", "split sizes")
         if sum(sections) != length or any(n < 0 for n in sections):
-            raise ShapeError(
+            raise InputError(
                 f"split(): split sizes {list(sections)} must be non-negative and sum to the size "
                 f"of dimension {axis}, {length}"
             )
     else:
         (size,) = _integers((split_size_or_sections,), "split", "split_size")
         if size < 0 or (size == 0 and length):
-            raise InputError(f"split(): split_size must be a positive integer, got {size}")
+            raise InputError(
+                f"split(): split_size must be positive (0 only for a dimension of size 0), got "
+                f"{size} for dimension {axis} of size {length}"
+            )
         sections = (size,) * (length // size) + ((length % size,) if length % size else ())
         sections = sections or (0,)
     bounds = np.cumsum((0, *sections)).tolist()
@@ -234,16 +237,16 @@ def chunk(x: Variable, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
     if chunks <= 0:
         raise InputError(f"chunk(): chunks must be greater than 0, got {chunks}")
     if not x.ndim:
-        raise ShapeError("chunk(): expected a Variable with at least one dimension, got 0-d")
+        raise InputError("chunk(): expected a Variable with at least one dimension, got 0-d")
     length = x.shape[dim_index(dim, x.ndim, "chunk")]
     return split(x, max(math.ceil(length / chunks), 1), dim)
 
 
 def index_array(index: Any, op: str) -> np.ndarray:
-    """An int64 index (a Variable, an ndarray or a list), as PyTorch's gather requires."""
+    """An integer index (a Variable, an ndarray or a list), as PyTorch's gather takes."""
     array = as_array(index)
-    if array.dtype != np.int64:
-        raise OperandError(f"{op}(): expected dtype int64 for index, got {array.dtype}")
+    if array.dtype.kind not in "iu":
+        raise InputError(f"{op}(): expected an integer (int64) index, got dtype {array.dtype}")
     return array
 
 
@@ -252,20 +255,20 @@ def gather(x: Variable, dim: int, index: Any) -> Variable:
     index = index_array(index, "gather")
     axis = dim_index(dim, x.ndim, "gather")
     if max(index.ndim, 1) != max(x.ndim, 1):
-        raise ShapeError(
+        raise InputError(
             f"gather(): index must have the same number of dimensions as input, got index "
             f"shape {index.shape} for input shape {x.shape}"
         )
     shape = x.shape or (1,)
     for d, n in enumerate(index.shape):
         if d != axis and n > shape[d]:
-            raise ShapeError(
+            raise InputError(
                 f"gather(): size of index ({index.shape}) must not exceed the input's "
                 f"({x.shape}) except at dimension {axis}"
             )
     if index.size and (index.min() < 0 or index.max() >= shape[axis]):
         bad = index.min() if index.min() < 0 else index.max()
-        raise IndexRangeError(
+        raise InputError(
             f"gather(): index {bad} is out of bounds for dimension {axis} with size {shape[axis]}"
         )
     if not x.ndim:
@@ -276,19 +279,21 @@ def gather(x: Variable, dim: int, index: Any) -> Variable:
 def _bool_mask(mask: Any, op: str) -> np.ndarray:
     array = as_array(mask)
     if array.dtype != np.bool_:
-        raise OperandError(f"{op}(): expected a boolean mask, got one of dtype {array.dtype}")
+        raise InputError(f"{op}(): expected a boolean mask, got one of dtype {array.dtype}")
     return array
 
 
 def masked_fill(x: Variable, mask: Any, value: Any) -> Variable:
     """``x.masked_fill(mask, value)``; ``value`` a number or a 0-d Variable."""
     mask = _bool_mask(mask, "masked_fill")
+    if not np.ndim(mask) <= x.ndim:
+        raise InputError(f"masked_fill(): mask of shape {mask.shape} has more dims than {x.shape}")
     if isinstance(value, Variable | np.ndarray) and np.ndim(value):
-        raise ShapeError(
+        raise InputError(
             f"masked_fill(): value must be a number or a 0-d Variable, got shape {np.shape(value)}"
         )
-    if np.broadcast_shapes(x.shape, mask.shape) != x.shape:
-        raise ShapeError(
+    if any(m not in (1, n) for m, n in zip(mask.shape[::-1], x.shape[::-1], strict=False)):
+        raise InputError(
             f"masked_fill(): mask of shape {mask.shape} does not broadcast to the input's "
             f"shape {x.shape}"
         )
@@ -317,7 +322,7 @@ def triangle(x: Variable, op: type[Function], diagonal: int) -> Variable:
     """``tril``/``triu`` of the last two axes (the input needs at least two)."""
     name = op.__name__.lower()
     if x.ndim < 2:
-        raise ShapeError(f"{name}(): input must have at least 2 dimensions, got shape {x.shape}")
+        raise InputError(f"{name}(): input must have at least 2 dimensions, got shape {x.shape}")
     (diagonal,) = _integers((diagonal,), name, "diagonal")
     return op.apply(x, diagonal)
 

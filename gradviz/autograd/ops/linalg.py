@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
@@ -47,10 +47,10 @@ class Einsum(Function):
 def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
     """The operands' subscripts and the output's, checked against the operands' dims."""
     if not isinstance(equation, str):
-        raise ArgumentError(f"einsum(): equation must be a string, got {type(equation).__name__}")
+        raise InputError(f"einsum(): equation must be a string, got {type(equation).__name__}")
     text = equation.replace(" ", "")
     if "." in text:
-        raise ArgumentError(
+        raise InputError(
             f"einsum(): ellipsis ('...') is not supported, got {equation!r}; write every "
             "dimension's letter"
         )
@@ -58,30 +58,30 @@ def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
     inputs = tuple(left.split(","))
     letters = "".join(inputs)
     if not all(c.isalpha() and c.isascii() for c in letters + output):
-        raise ArgumentError(
+        raise InputError(
             f"einsum(): subscripts must be letters a-z or A-Z, with ',' and '->', got {equation!r}"
         )
     if not arrow:
         output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     if len(inputs) != len(ndims):
-        raise ArgumentError(
+        raise InputError(
             f"einsum(): the equation {equation!r} has {len(inputs)} operand(s), but "
             f"{len(ndims)} were given"
         )
     for position, (subs, ndim) in enumerate(zip(inputs, ndims, strict=True)):
         if len(subs) != ndim:
-            raise ShapeError(
+            raise InputError(
                 f"einsum(): operand {position} has {ndim} dimension(s) but its subscripts "
                 f"{subs!r} name {len(subs)}"
             )
         if len(set(subs)) != len(subs):
-            raise ArgumentError(
+            raise InputError(
                 f"einsum(): a letter repeated within operand {position} ({subs!r}, a diagonal) "
                 "is not supported"
             )
     unknown = set(output) - set(letters)
     if unknown or len(set(output)) != len(output):
-        raise ArgumentError(
+        raise InputError(
             f"einsum(): output subscripts {output!r} must be distinct letters of the operands "
             f"({equation!r})"
         )
@@ -98,7 +98,7 @@ def einsum(equation: str, *operands: Any) -> Variable:
     for subs, operand in zip(inputs, operands, strict=True):
         for letter, size in zip(subs, operand.shape, strict=True):
             if sizes.setdefault(letter, size) != size:
-                raise ShapeError(
+                raise InputError(
                     f"einsum(): subscript {letter!r} has size {size} in one operand and "
                     f"{sizes[letter]} in another ({equation!r}, shapes "
                     f"{[o.shape for o in operands]})"

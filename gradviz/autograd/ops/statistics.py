@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import reduce_dims
-from gradviz.autograd.errors import ArgumentError, OperandError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
@@ -85,7 +85,7 @@ class Std(Function):
 
 class Norm(Function):
     """Vector p-norm over ``axis``: p = 2 (gradient 0 at 0, as PyTorch), 1, inf, -inf, 0, or
-    any other positive p."""
+    any other p (the same formula as PyTorch's)."""
 
     @staticmethod
     def forward(ctx, x, p, axis, keepdims=False):
@@ -159,7 +159,7 @@ def variance(
     if not isinstance(correction, int | float) or isinstance(correction, bool):
         raise OperandError(f"{name}(): correction must be a number, got {correction!r}")
     if x.dtype.kind != "f":
-        raise OperandError(
+        raise InputError(
             f"{name}(): expected a floating point input, got dtype {x.dtype} (PyTorch's "
             f"{name} only supports floating point and complex inputs)"
         )
@@ -175,8 +175,6 @@ def norm(x: Variable, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Var
             f"norm(): p must be a number (2, 1, inf, ...) or 'fro', got {p!r}; matrix norms "
             "such as 'nuc' are not supported"
         )
-    if p < 0 and not math.isinf(p):
-        raise ArgumentError(f"norm(): p must be >= 0, inf or -inf, got {p}")
     if x.dtype.kind != "f":
-        raise OperandError(f"norm(): expected a floating point input, got dtype {x.dtype}")
+        raise InputError(f"norm(): expected a floating point input, got dtype {x.dtype}")
     return Norm.apply(x, float(p), reduce_dims(dim, x.ndim, "norm"), bool(keepdim))
