@@ -20,7 +20,6 @@ from gradviz.autograd import (
     RegistrationError,
     ShapeError,
     Variable,
-    abs,
     amax,
     amin,
     arange,
@@ -78,7 +77,6 @@ from gradviz.autograd import (
     squeeze,
     stack,
     std,
-    sum,
     tanh,
     tensor,
     transpose,
@@ -91,6 +89,10 @@ from gradviz.autograd import (
     zeros_like,
 )
 from gradviz.autograd.nn import Parameter
+from gradviz.autograd.ops import api as _api
+
+# Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
+abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 
 # `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim` all work.
 for _name, _module in {
@@ -135,7 +137,6 @@ __all__ = [
     "ShapeError",
     "Variable",
     "__version__",
-    "abs",
     "amax",
     "amin",
     "arange",
@@ -193,7 +194,6 @@ __all__ = [
     "squeeze",
     "stack",
     "std",
-    "sum",
     "tanh",
     "tensor",
     "transpose",

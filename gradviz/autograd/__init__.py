@@ -32,9 +32,9 @@ from gradviz.autograd.errors import (
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from gradviz.autograd.gradcheck import gradcheck
+from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import concatenate, einsum, stack, where
 from gradviz.autograd.ops.api import (
-    abs,
     amax,
     amin,
     argmax,
@@ -67,7 +67,6 @@ from gradviz.autograd.ops.api import (
     square,
     squeeze,
     std,
-    sum,
     tanh,
     transpose,
     tril,
@@ -79,6 +78,8 @@ from gradviz.autograd.rng import manual_seed
 from gradviz.autograd.variable import Variable, get_default_dtype, set_default_dtype
 
 cat = concatenate
+# Kept out of __all__, so a star import leaves Python's builtins of these names alone.
+abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 
 __all__ = [
     "ArgumentError",
@@ -93,7 +94,6 @@ __all__ = [
     "RegistrationError",
     "ShapeError",
     "Variable",
-    "abs",
     "amax",
     "amin",
     "arange",
@@ -149,7 +149,6 @@ __all__ = [
     "squeeze",
     "stack",
     "std",
-    "sum",
     "tanh",
     "tensor",
     "transpose",

@@ -56,6 +56,9 @@ relu = _mirror("relu", "max(x, 0) (gradient 0 at 0, as in PyTorch).")
 square = _mirror("square", "x ** 2.")
 clamp = _mirror("clamp", "Values clamped into [min, max].")
 clip = _mirror("clip", "Values clamped into [min, max] (an alias of clamp).")
+pow = _mirror("pow", "input ** exponent.")
+max = _mirror("max", "Largest value, or (values, indices) along dim.")
+min = _mirror("min", "Smallest value, or (values, indices) along dim.")
 sum = _mirror("sum", "Sum over dim (every axis when None).")
 mean = _mirror("mean", "Mean over dim (every axis when None).")
 amax = _mirror("amax", "Largest values over dim (ties share the gradient).")
@@ -84,8 +87,13 @@ masked_fill = _mirror("masked_fill", "value where mask is true, input elsewhere.
 maximum = _mirror("maximum", "Elementwise larger value (ties split the gradient 0.5/0.5).")
 minimum = _mirror("minimum", "Elementwise smaller value (ties split the gradient 0.5/0.5).")
 
-#: every mirrored function, by name
+#: every mirrored function, by name (``abs``, ``sum``, ``max``, ``min`` and ``pow`` stay out of
+#: ``gradviz.__all__``, so ``from gradviz import *`` keeps the builtins)
+BUILTIN_NAMES = frozenset({"abs", "sum", "max", "min", "pow"})
 MIRRORED = (
+    "pow",
+    "max",
+    "min",
     "exp",
     "log",
     "sqrt",
