@@ -113,6 +113,7 @@ CASES = [
         lambda x: x.norm(float("inf"), 1),
         lambda x: x.norm(float("inf"), 1),
     ),
+    Oracle("repeat_zero", ((2, 3),), lambda x: x.repeat(0, 2), lambda x: x.repeat(0, 2)),
     Oracle("norm_3", ((2, 3),), lambda x: gradviz.norm(x, 3, 1), lambda x: x.norm(3, 1)),
     # einsum
     Oracle(
@@ -193,3 +194,13 @@ def test_split_and_chunk_piece_shapes_match_pytorch():
         (gradviz.tensor(x[:6]).chunk(4), torch.tensor(x[:6]).chunk(4)),
     ]:
         assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
+
+
+def test_norm_0_counts_nonzeros_and_has_a_zero_gradient():
+    # PyTorch counts the same; its gradient there is None (no input gets one), ours is zeros.
+    x = np.array([[0.0, 0.0, 0.0], [3.0, -4.0, 0.0], [1.0, -1.0, 1.0]])
+    ours = gradviz.tensor(x, requires_grad=True)
+    out = ours.norm(0, 1)
+    np.testing.assert_array_equal(out.data, torch.tensor(x).norm(0, 1).numpy())
+    out.sum().backward()
+    np.testing.assert_array_equal(ours.grad, np.zeros_like(x))

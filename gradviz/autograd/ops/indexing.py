@@ -36,15 +36,13 @@ class Repeat(Function):
 
     @staticmethod
     def forward(ctx, x, reps):
-        ctx.shape = x.shape
+        ctx.shape, ctx.reps = x.shape, reps
         return np.tile(x, reps)
 
     @staticmethod
     def backward(ctx, grad):
-        padded = (1,) * (grad.ndim - len(ctx.shape)) + ctx.shape
-        interleaved = []
-        for i, size in enumerate(padded):
-            interleaved += [grad.shape[i] // size, size]
+        padded = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
+        interleaved = [n for pair in zip(ctx.reps, padded, strict=True) for n in pair]
         summed = grad.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(padded), 2)))
         return summed.reshape(ctx.shape)
 
