@@ -193,3 +193,9 @@ def test_errors_are_gradviz_errors_of_the_right_kind():
         X.gather(1, np.array([[7]]))
     with pytest.raises(OperandError):
         gradviz.maximum(X, 2)
+
+
+def test_where_of_two_numbers_takes_the_default_dtype():
+    out = gradviz.where(np.array([True, False]), 1.0, 0.0)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.data, [1.0, 0.0])

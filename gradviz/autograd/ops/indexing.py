@@ -313,6 +313,8 @@ def where(condition: Any, a: Any, b: Any) -> Variable:
                 f"not {type(value).__name__}"
             )
         operands.append(value)
+    if not any(isinstance(v, Variable | np.ndarray) for v in operands):
+        operands = [as_array(v) for v in operands]  # two numbers: floats take the default dtype
     return Where.apply(condition, *operands)
 
 
