@@ -1,4 +1,5 @@
-"""PyTorch-style constructors: ``zeros``, ``ones``, ``randn``, ``rand``, ``full``, ``arange``.
+"""PyTorch-style constructors: ``tensor``, ``zeros``, ``ones``, ``randn``, ``rand``, ``full``,
+``arange``, and the integer samplers ``randint``, ``randperm`` and ``multinomial``.
 
 Float results take the default dtype (float32); random ones draw from the generator that
 ``gradviz.manual_seed`` sets.
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.errors import InputError
+from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -79,4 +80,102 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     return Variable(values.astype(dtype) if dtype is not None else values)
 
 
-__all__ = ["arange", "full", "ones", "ones_like", "rand", "randn", "zeros", "zeros_like"]
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+    """A new Variable holding a copy of ``data`` (``torch.tensor``): Python floats take the
+    default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
+    if isinstance(data, Variable):
+        data = data.data
+    array = np.array(Variable(data).data if dtype is None else data, copy=True)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return Variable(array, requires_grad=requires_grad)
+
+
+def _int_size(size: Any, op: str) -> tuple[int, ...]:
+    size = _shape(size if isinstance(size, tuple) else (size,))
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in size):
+        raise OperandError(f"{op}(): size must be a tuple of integers, got {size!r}")
+    if any(n < 0 for n in size):
+        raise InputError(f"{op}(): sizes must be non-negative, got {size}")
+    return tuple(int(n) for n in size)
+
+
+def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
+    """Integers drawn uniformly from ``[low, high)``: ``randint(high, size)`` or
+    ``randint(low, high, size)``, int64 unless ``dtype`` says (seeded by ``manual_seed``)."""
+    if size is None and args:
+        *args, size = args
+    if size is None or len(args) not in (1, 2):
+        raise OperandError(
+            "randint(): expected (high, size) or (low, high, size), got "
+            f"{len(args) + (size is not None)} argument(s)"
+        )
+    low, high = (0, *args) if len(args) == 1 else args
+    shape = _int_size(size, "randint")
+    if not low < high:
+        raise InputError(
+            f"randint(): random_ expects 'from' to be less than 'to', but got from={low} >= "
+            f"to={high}"
+        )
+    values = rng.default_generator().integers(low, high, shape, dtype=np.int64)
+    return Variable(values.astype(dtype) if dtype is not None else values)
+
+
+def randperm(n: int, dtype: Any = None) -> Variable:
+    """A random permutation of ``0..n-1`` (int64; seeded by ``manual_seed``)."""
+    if not isinstance(n, int | np.integer) or isinstance(n, bool):
+        raise OperandError(f"randperm(): n must be an integer, got {type(n).__name__} {n!r}")
+    if n < 0:
+        raise InputError(f"randperm(): n must be non-negative, got {n}")
+    values = rng.default_generator().permutation(int(n)).astype(np.int64)
+    return Variable(values.astype(dtype) if dtype is not None else values)
+
+
+def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Variable:
+    """Category indices drawn from each row of weights ``input`` (1-d or 2-d, non-negative, not
+    normalised): int64 of shape ``(num_samples,)`` or ``(rows, num_samples)``."""
+    weights = np.asarray(input.data if isinstance(input, Variable) else input, dtype=np.float64)
+    if weights.ndim not in (1, 2):
+        raise InputError(f"multinomial(): prob_dist must be 1 or 2 dim, got shape {weights.shape}")
+    if not isinstance(num_samples, int | np.integer) or num_samples <= 0:
+        raise InputError(f"multinomial(): cannot sample n_sample <= 0 samples ({num_samples})")
+    rows = np.atleast_2d(weights)
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise InputError(
+            "multinomial(): probability tensor contains either `inf`, `nan` or element < 0"
+        )
+    if (rows.sum(axis=1) <= 0).any():
+        raise InputError(
+            "multinomial(): invalid multinomial distribution (sum of probabilities <= 0)"
+        )
+    if not replacement and num_samples > rows.shape[1]:
+        raise InputError(
+            "multinomial(): cannot sample n_sample > prob_dist.size(-1) samples without "
+            f"replacement (num_samples={num_samples}, categories: {rows.shape[1]})"
+        )
+    generator = rng.default_generator()
+    if replacement:
+        cumulative = np.cumsum(rows / rows.sum(axis=1, keepdims=True), axis=1)
+        draws = generator.random((len(rows), num_samples))
+        drawn = (draws[:, :, None] >= cumulative[:, None, :-1]).sum(axis=2)
+    else:  # exponential keys, largest first: zero weights come last (PyTorch's method)
+        keys = rows / generator.exponential(size=rows.shape)
+        drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    drawn = drawn.astype(np.int64)
+    return Variable(drawn if weights.ndim == 2 else drawn[0])
+
+
+__all__ = [
+    "arange",
+    "full",
+    "multinomial",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "randperm",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]

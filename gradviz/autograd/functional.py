@@ -358,6 +358,29 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
     return ops.ConstantPadNd.apply(input, pairs, 0.0 if value is None else value)
 
 
+def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
+    """Class indices (int64) as one-hot rows: int64 of shape ``(*tensor.shape, num_classes)``;
+    ``num_classes=-1`` takes the largest index plus one."""
+    indices = as_array(tensor)
+    if indices.dtype != np.int64:
+        raise InputError(
+            f"one_hot(): one_hot is only applicable to index tensors of dtype int64, got "
+            f"{indices.dtype}"
+        )
+    if num_classes == -1:
+        if not indices.size:
+            raise InputError("one_hot(): can not infer the number of classes from an empty input")
+        num_classes = int(indices.max()) + 1
+    if indices.size and indices.min() < 0:
+        raise InputError(f"one_hot(): class values must be non-negative, got {indices.min()}")
+    if indices.size and indices.max() >= num_classes:
+        raise InputError(
+            f"one_hot(): class values must be smaller than num_classes ({num_classes}), got "
+            f"{indices.max()}"
+        )
+    return Variable((indices[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
 __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool2d",
@@ -380,6 +403,7 @@ __all__ = [
     "mish",
     "mse_loss",
     "nll_loss",
+    "one_hot",
     "pad",
     "relu",
     "sigmoid",

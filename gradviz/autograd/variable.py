@@ -579,6 +579,100 @@ class Variable:
         """Elementwise hyperbolic tangent."""
         return _ops.Tanh.apply(self)
 
+    def sin(self) -> Variable:
+        """Elementwise sine."""
+        return _ops.Sin.apply(self)
+
+    def cos(self) -> Variable:
+        """Elementwise cosine."""
+        return _ops.Cos.apply(self)
+
+    def square(self) -> Variable:
+        """``self ** 2`` (a Pow node, as in PyTorch)."""
+        return _ops.Pow.apply(self, 2)
+
+    def maximum(self, other: Any) -> Variable:
+        """Elementwise larger value (ties split the gradient 0.5/0.5, as in PyTorch)."""
+        return _ops.binary(_ops.Maximum, self, other)
+
+    def minimum(self, other: Any) -> Variable:
+        """Elementwise smaller value (ties split the gradient 0.5/0.5, as in PyTorch)."""
+        return _ops.binary(_ops.Minimum, self, other)
+
+    def softmax(self, dim: int) -> Variable:
+        """exp(x) normalised along ``dim`` (``F.softmax``)."""
+        return _ops.Softmax.apply(self, _ops.softmax_dim(self, dim, "softmax"))
+
+    def log_softmax(self, dim: int) -> Variable:
+        """log(softmax(x)) along ``dim``, computed stably (``F.log_softmax``)."""
+        return _ops.LogSoftmax.apply(self, _ops.softmax_dim(self, dim, "log_softmax"))
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Variable:
+        """log(sum(exp(x))) over ``dim``, computed stably."""
+        return _ops.logsumexp(self, dim, keepdim)
+
+    def var(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+    ) -> Variable:
+        """Variance over ``dim`` (all when None); ``correction=1`` (Bessel's) by default."""
+        return _ops.variance(self, _ops.Var, dim, unbiased, keepdim, correction)
+
+    def std(
+        self,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+    ) -> Variable:
+        """Standard deviation over ``dim``; ``correction=1`` by default."""
+        return _ops.variance(self, _ops.Std, dim, unbiased, keepdim, correction)
+
+    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Variable:
+        """Vector p-norm over ``dim`` (all elements when None); p = 2, 1, inf, ..."""
+        return _ops.norm(self, p, dim, keepdim)
+
+    def cumsum(self, dim: int) -> Variable:
+        """Running sums along ``dim``."""
+        return _ops.cumsum(self, dim)
+
+    def tril(self, diagonal: int = 0) -> Variable:
+        """Lower triangle of the last two axes (zeros above ``diagonal``)."""
+        return _ops.triangle(self, _ops.Tril, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Variable:
+        """Upper triangle of the last two axes (zeros below ``diagonal``)."""
+        return _ops.triangle(self, _ops.Triu, diagonal)
+
+    def expand(self, *sizes: Any) -> Variable:
+        """Broadcast to ``sizes`` (-1 keeps a size); the gradient is summed back."""
+        return _ops.expand(self, *sizes)
+
+    def repeat(self, *sizes: Any) -> Variable:
+        """Tile ``sizes[i]`` times along axis ``i``."""
+        return _ops.repeat(self, *sizes)
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Variable, ...]:
+        """Pieces of ``split_size`` (the last smaller) or of the listed sizes, along ``dim``."""
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
+        """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller)."""
+        return _ops.chunk(self, chunks, dim)
+
+    def gather(self, dim: int, index: Any) -> Variable:
+        """Values along ``dim`` at the int64 ``index`` (repeated indices add gradients)."""
+        return _ops.gather(self, dim, index)
+
+    def masked_fill(self, mask: Any, value: Any) -> Variable:
+        """``value`` where the boolean ``mask`` is true, self elsewhere."""
+        return _ops.masked_fill(self, mask, value)
+
     def astype(self, dtype: Any) -> Variable:
         """A copy converted to ``dtype``; the gradient is converted back."""
         return _ops.Cast.apply(self, np.dtype(dtype))

@@ -1,0 +1,136 @@
+"""Top-level functions that mirror Variable methods, as PyTorch's ``torch.exp(x)`` mirrors
+``x.exp()``: ``gradviz.exp``, ``gradviz.where``, ``gradviz.einsum`` ...
+
+Each takes its input first (a Variable, an array or numbers) and calls the method of that name;
+the math stays in the op classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gradviz.autograd.errors import OperandError
+from gradviz.autograd.variable import Variable
+
+
+def as_variable(x: Any, op: str) -> Variable:
+    """``x`` as a Variable (arrays and numbers become one); anything else names ``op``."""
+    if isinstance(x, Variable):
+        return x
+    try:
+        return Variable(x)
+    except OperandError:
+        raise OperandError(
+            f"{op}(): argument 'input' (position 1) must be a Variable, a NumPy array or "
+            f"numbers, not {type(x).__name__}"
+        ) from None
+
+
+def _mirror(name: str, doc: str) -> Callable[..., Any]:
+    """``name(input, *args, **kwargs)``: ``input.name(*args, **kwargs)``."""
+
+    def function(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(as_variable(input, name), name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"{doc} Same as ``input.{name}(...)``."
+    function.__module__ = "gradviz"
+    return function
+
+
+def matmul(input: Any, other: Any) -> Variable:
+    """Matrix product with NumPy's broadcasting rules (``input @ other``)."""
+    return as_variable(input, "matmul") @ other
+
+
+exp = _mirror("exp", "Elementwise e**x.")
+log = _mirror("log", "Elementwise natural logarithm.")
+sqrt = _mirror("sqrt", "Elementwise square root.")
+abs = _mirror("abs", "Elementwise absolute value (gradient 0 at 0, as in PyTorch).")
+sin = _mirror("sin", "Elementwise sine.")
+cos = _mirror("cos", "Elementwise cosine.")
+tanh = _mirror("tanh", "Elementwise hyperbolic tangent.")
+sigmoid = _mirror("sigmoid", "1 / (1 + exp(-x)), stable for large |x|.")
+relu = _mirror("relu", "max(x, 0) (gradient 0 at 0, as in PyTorch).")
+square = _mirror("square", "x ** 2.")
+clamp = _mirror("clamp", "Values clamped into [min, max].")
+clip = _mirror("clip", "Values clamped into [min, max] (an alias of clamp).")
+pow = _mirror("pow", "input ** exponent.")
+max = _mirror("max", "Largest value, or (values, indices) along dim.")
+min = _mirror("min", "Smallest value, or (values, indices) along dim.")
+sum = _mirror("sum", "Sum over dim (every axis when None).")
+mean = _mirror("mean", "Mean over dim (every axis when None).")
+amax = _mirror("amax", "Largest values over dim (ties share the gradient).")
+amin = _mirror("amin", "Smallest values over dim (ties share the gradient).")
+argmax = _mirror("argmax", "Indices of the largest values (an ndarray).")
+argmin = _mirror("argmin", "Indices of the smallest values (an ndarray).")
+logsumexp = _mirror("logsumexp", "log(sum(exp(x))) over dim, computed stably.")
+var = _mirror("var", "Variance over dim (correction=1 by default).")
+std = _mirror("std", "Standard deviation over dim (correction=1 by default).")
+norm = _mirror("norm", "Vector p-norm over dim (p=2 by default).")
+cumsum = _mirror("cumsum", "Running sums along dim.")
+tril = _mirror("tril", "Lower triangle of the last two axes.")
+triu = _mirror("triu", "Upper triangle of the last two axes.")
+softmax = _mirror("softmax", "exp(x) normalised along dim.")
+log_softmax = _mirror("log_softmax", "log(softmax(x)) along dim, computed stably.")
+reshape = _mirror("reshape", "Same data, new shape.")
+flatten = _mirror("flatten", "Axes start_dim..end_dim merged into one.")
+transpose = _mirror("transpose", "Two axes swapped.")
+permute = _mirror("permute", "Axes reordered.")
+squeeze = _mirror("squeeze", "Size-1 axes dropped.")
+unsqueeze = _mirror("unsqueeze", "A size-1 axis inserted.")
+split = _mirror("split", "Pieces along dim (a tuple of Variables).")
+chunk = _mirror("chunk", "At most chunks equal pieces along dim (a tuple of Variables).")
+gather = _mirror("gather", "Values along dim at an int64 index.")
+masked_fill = _mirror("masked_fill", "value where mask is true, input elsewhere.")
+maximum = _mirror("maximum", "Elementwise larger value (ties split the gradient 0.5/0.5).")
+minimum = _mirror("minimum", "Elementwise smaller value (ties split the gradient 0.5/0.5).")
+
+#: every mirrored function, by name (``abs``, ``sum``, ``max``, ``min`` and ``pow`` stay out of
+#: ``gradviz.__all__``, so ``from gradviz import *`` keeps the builtins)
+BUILTIN_NAMES = frozenset({"abs", "sum", "max", "min", "pow"})
+MIRRORED = (
+    "pow",
+    "max",
+    "min",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "square",
+    "clamp",
+    "clip",
+    "sum",
+    "mean",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "var",
+    "std",
+    "norm",
+    "cumsum",
+    "tril",
+    "triu",
+    "softmax",
+    "log_softmax",
+    "reshape",
+    "flatten",
+    "transpose",
+    "permute",
+    "squeeze",
+    "unsqueeze",
+    "split",
+    "chunk",
+    "gather",
+    "masked_fill",
+    "maximum",
+    "minimum",
+)

@@ -1,0 +1,106 @@
+"""``einsum``: one op for any contraction; its backward is one einsum per operand.
+
+Supported: letter subscripts, with or without ``->`` (implicit output: the letters seen once,
+sorted, as PyTorch and NumPy read it). Not supported, with a clear error: ``...`` and a letter
+repeated within one operand (a diagonal).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import InputError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import Variable
+
+
+class Einsum(Function):
+    """``einsum(equation, *operands)`` for explicit subscripts (``"bij,bjk->bik"``)."""
+
+    @staticmethod
+    def forward(ctx, inputs, output, *arrays):
+        ctx.inputs_subs, ctx.output = inputs, output
+        ctx.save_for_backward(*arrays)
+        return np.einsum(f"{','.join(inputs)}->{output}", *arrays, optimize=len(arrays) > 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        arrays = ctx.saved_tensors
+        grads: list[Any] = [None, None]
+        for k, (subs, array) in enumerate(zip(ctx.inputs_subs, arrays, strict=True)):
+            if not ctx.needs_input_grad[k + 2]:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(ctx.inputs_subs) if j != k]
+            seen = set(ctx.output).union(*others)
+            kept = "".join(c for c in subs if c in seen)  # letters only this operand summed
+            terms = ",".join([ctx.output, *others])
+            rest = [a for j, a in enumerate(arrays) if j != k]
+            g = np.einsum(f"{terms}->{kept}", grad, *rest, optimize=bool(rest))
+            missing = tuple(i for i, c in enumerate(subs) if c not in seen)
+            grads.append(np.broadcast_to(np.expand_dims(g, missing), array.shape))
+        return tuple(grads)
+
+
+def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
+    """The operands' subscripts and the output's, checked against the operands' dims."""
+    if not isinstance(equation, str):
+        raise InputError(f"einsum(): equation must be a string, got {type(equation).__name__}")
+    text = equation.replace(" ", "")
+    if "." in text:
+        raise InputError(
+            f"einsum(): ellipsis ('...') is not supported, got {equation!r}; write every "
+            "dimension's letter"
+        )
+    left, arrow, output = text.partition("->")
+    inputs = tuple(left.split(","))
+    letters = "".join(inputs)
+    if not all(c.isalpha() and c.isascii() for c in letters + output):
+        raise InputError(
+            f"einsum(): subscripts must be letters a-z or A-Z, with ',' and '->', got {equation!r}"
+        )
+    if not arrow:
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if len(inputs) != len(ndims):
+        raise InputError(
+            f"einsum(): the equation {equation!r} has {len(inputs)} operand(s), but "
+            f"{len(ndims)} were given"
+        )
+    for position, (subs, ndim) in enumerate(zip(inputs, ndims, strict=True)):
+        if len(subs) != ndim:
+            raise InputError(
+                f"einsum(): operand {position} has {ndim} dimension(s) but its subscripts "
+                f"{subs!r} name {len(subs)}"
+            )
+        if len(set(subs)) != len(subs):
+            raise InputError(
+                f"einsum(): a letter repeated within operand {position} ({subs!r}, a diagonal) "
+                "is not supported"
+            )
+    unknown = set(output) - set(letters)
+    if unknown or len(set(output)) != len(output):
+        raise InputError(
+            f"einsum(): output subscripts {output!r} must be distinct letters of the operands "
+            f"({equation!r})"
+        )
+    return inputs, output
+
+
+def einsum(equation: str, *operands: Any) -> Variable:
+    """``einsum("ij,jk->ik", a, b)`` (operands may also come as one list, as in PyTorch)."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    operands = tuple(o if isinstance(o, Variable) else Variable(o) for o in operands)
+    inputs, output = parse(equation, [o.ndim for o in operands])
+    sizes: dict[str, int] = {}
+    for subs, operand in zip(inputs, operands, strict=True):
+        for letter, size in zip(subs, operand.shape, strict=True):
+            if sizes.setdefault(letter, size) != size:
+                raise InputError(
+                    f"einsum(): subscript {letter!r} has size {size} in one operand and "
+                    f"{sizes[letter]} in another ({equation!r}, shapes "
+                    f"{[o.shape for o in operands]})"
+                )
+    return Einsum.apply(inputs, output, *operands)

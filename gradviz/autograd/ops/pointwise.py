@@ -1,0 +1,103 @@
+"""Pointwise ops beyond the activations: sin, cos, and the binary maximum/minimum.
+
+Tie choices match PyTorch and say so where they are made.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.dims import dim_index
+from gradviz.autograd.errors import OperandError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import Variable, as_array
+
+
+class Sin(Function):
+    """Elementwise sine."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.cos(ctx.saved_tensors[0])
+
+
+class Cos(Function):
+    """Elementwise cosine."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * -np.sin(ctx.saved_tensors[0])
+
+
+class Maximum(Function):
+    """``maximum(a, b)``: elementwise larger value; ties split the gradient 0.5/0.5."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split(ctx, grad, a < b, b < a, a == b)
+
+
+class Minimum(Function):
+    """``minimum(a, b)``: elementwise smaller value; ties split the gradient 0.5/0.5."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split(ctx, grad, a > b, b > a, a == b)
+
+
+def _split(ctx: Any, grad: np.ndarray, a_loses: Any, b_loses: Any, tie: Any) -> tuple[Any, Any]:
+    """The two gradients of maximum/minimum: 0 to the loser, half each on a tie (PyTorch; a NaN
+    is neither, so both get the whole gradient)."""
+    zero = np.zeros((), dtype=grad.dtype)
+    shared = np.where(tie, grad * 0.5, grad)
+    ga = np.where(a_loses, zero, shared) if ctx.needs_input_grad[0] else None
+    gb = np.where(b_loses, zero, shared) if ctx.needs_input_grad[1] else None
+    return ga, gb
+
+
+def binary(op: type[Function], a: Any, b: Any) -> Variable:
+    """``maximum``/``minimum`` of two Variables (or a Variable and an array), as PyTorch's."""
+    name = op.__name__.lower()
+    operands = []
+    for position, value in enumerate((a, b), start=1):
+        if isinstance(value, list | tuple):
+            value = as_array(value)
+        if not isinstance(value, Variable | np.ndarray):
+            raise OperandError(
+                f"{name}(): argument {position} must be a Variable or an array, not "
+                f"{type(value).__name__} (PyTorch's {name} takes tensors only)"
+            )
+        operands.append(value)
+    return op.apply(*operands)
+
+
+def softmax_dim(x: Variable, dim: Any, op: str) -> int | None:
+    """The checked dim of ``softmax``/``log_softmax`` (None, every element, for a 0-d input)."""
+    if dim is None:
+        return None
+    axis = dim_index(dim, x.ndim, op)
+    return axis if x.ndim else None

@@ -1,0 +1,180 @@
+"""Reductions with a formula: logsumexp, var, std and vector norms.
+
+Axes are read by ``dims.reduce_dims`` (None or ``()`` is every axis), as the other reductions.
+Choices at singular points match PyTorch and say so where they are made.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.dims import reduce_dims
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError
+from gradviz.autograd.function import Function
+from gradviz.autograd.variable import Variable
+
+
+def _keep(array: np.ndarray, ndim: int, axis: Any, keepdims: bool) -> np.ndarray:
+    """A reduced array with its reduced axes back (size 1), ready to broadcast."""
+    if keepdims or not ndim:
+        return array
+    if axis is None:
+        return array.reshape((1,) * ndim)
+    return np.expand_dims(array, axis)
+
+
+class Logsumexp(Function):
+    """``log(sum(exp(x)))`` over ``axis``, shifted by the maximum so it cannot overflow."""
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdims=False):
+        top = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        top = np.where(np.isinf(top), 0, top)  # all -inf (or an inf): no shift, as PyTorch
+        with np.errstate(divide="ignore"):
+            out = np.log(np.exp(x - top).sum(axis=axis, keepdims=True)) + top
+        ctx.save_for_backward(x, out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return _keep(grad, x.ndim, ctx.axis, ctx.keepdims) * np.exp(x - out)
+
+
+class Var(Function):
+    """Variance over ``axis`` with ``correction`` (1: Bessel's, PyTorch's default)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, correction=1, keepdims=False):
+        mean = x.mean(axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        ctx.centered = x - mean
+        count = x.size // max(math.prod(np.shape(mean)), 1) if x.ndim else 1
+        ctx.divisor = max(count - correction, 0)  # 0: inf or nan, as in PyTorch
+        ctx.axis, ctx.keepdims = axis, keepdims
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (ctx.centered**2).sum(axis=axis, keepdims=keepdims) / x.dtype.type(ctx.divisor)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = _keep(grad, ctx.centered.ndim, ctx.axis, ctx.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return grad * (2 * ctx.centered / grad.dtype.type(ctx.divisor))
+
+
+class Std(Function):
+    """Standard deviation: ``sqrt(var)``; where it is 0 the gradient is 0 (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, correction=1, keepdims=False):
+        out = np.sqrt(Var.forward(ctx, x, axis, correction, keepdims))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = _keep(ctx.out, ctx.centered.ndim, ctx.axis, ctx.keepdims)
+        grad = _keep(grad, ctx.centered.ndim, ctx.axis, ctx.keepdims)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(out == 0, 0, grad / (out * grad.dtype.type(ctx.divisor)))
+        return scale * ctx.centered
+
+
+class Norm(Function):
+    """Vector p-norm over ``axis``: p = 2 (gradient 0 at 0, as PyTorch), 1, inf, -inf, 0, or
+    any other p (the same formula as PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x, p, axis, keepdims=False):
+        magnitude = np.abs(x)
+        if p == math.inf:
+            out = magnitude.max(axis=axis, keepdims=keepdims)
+        elif p == -math.inf:
+            out = magnitude.min(axis=axis, keepdims=keepdims)
+        elif p == 0:
+            out = (x != 0).sum(axis=axis, keepdims=keepdims).astype(x.dtype)
+        elif p == 1:
+            out = magnitude.sum(axis=axis, keepdims=keepdims)
+        elif p == 2:
+            out = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
+        else:
+            out = (magnitude**p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+        ctx.save_for_backward(x, out)
+        ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        p = ctx.p
+        grad = _keep(grad, x.ndim, ctx.axis, ctx.keepdims)
+        out = _keep(out, x.ndim, ctx.axis, ctx.keepdims)
+        zero = np.zeros((), dtype=grad.dtype)
+        if p == 0:
+            return np.zeros(x.shape, dtype=grad.dtype)
+        if p == 1:
+            return grad * np.sign(x)  # sign(0) = 0, as in PyTorch
+        if math.isinf(p):  # the extreme |x| (ties split evenly, NaNs count), as in PyTorch
+            mask = (np.abs(x) == out) | np.isnan(x)
+            count = mask.sum(axis=ctx.axis, keepdims=True)
+            return np.sign(x) * (grad / count) * mask
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                return x * np.where(out == 0, zero, grad / out)  # 0 at a zero norm (PyTorch)
+            scale = np.where(out == 0, zero, grad / out ** (p - 1))
+            return np.sign(x) * np.abs(x) ** (p - 1) * scale
+
+
+# ------------------------------------------------------------------------- checked entry points
+def logsumexp(x: Variable, dim: Any, keepdim: bool = False) -> Variable:
+    """``x.logsumexp(dim, keepdim=False)``; integer inputs become the default float dtype."""
+    axis = reduce_dims(dim, x.ndim, "logsumexp")
+    if x.dtype.kind != "f":
+        from gradviz.autograd.variable import get_default_dtype
+
+        x = x.astype(get_default_dtype())
+    return Logsumexp.apply(x, axis, bool(keepdim))
+
+
+def variance(
+    x: Variable,
+    op: type[Function],
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    correction: Any = None,
+) -> Variable:
+    """``var``/``std`` with PyTorch's overloads: ``(dim, unbiased, keepdim)``, ``(unbiased)`` or
+    ``(dim, *, correction, keepdim)``."""
+    name = op.__name__.lower()
+    if isinstance(dim, bool):  # x.var(False): the unbiased flag, given first
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise ArgumentError(f"{name}(): give unbiased or correction, not both")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    if not isinstance(correction, int | float) or isinstance(correction, bool):
+        raise OperandError(f"{name}(): correction must be a number, got {correction!r}")
+    if x.dtype.kind != "f":
+        raise InputError(
+            f"{name}(): expected a floating point input, got dtype {x.dtype} (PyTorch's "
+            f"{name} only supports floating point and complex inputs)"
+        )
+    return op.apply(x, reduce_dims(dim, x.ndim, name), correction, bool(keepdim))
+
+
+def norm(x: Variable, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Variable:
+    """``x.norm(p=2, dim=None, keepdim=False)``: a vector norm over ``dim`` (all when None)."""
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str) or not isinstance(p, int | float) or isinstance(p, bool):
+        raise ArgumentError(
+            f"norm(): p must be a number (2, 1, inf, ...) or 'fro', got {p!r}; matrix norms "
+            "such as 'nuc' are not supported"
+        )
+    if x.dtype.kind != "f":
+        raise InputError(f"norm(): expected a floating point input, got dtype {x.dtype}")
+    return Norm.apply(x, float(p), reduce_dims(dim, x.ndim, "norm"), bool(keepdim))
