@@ -14,6 +14,7 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.variable_inplace import InplaceMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -63,7 +64,7 @@ class MinMax(NamedTuple):
     indices: np.ndarray
 
 
-class Variable:
+class Variable(InplaceMethods):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
@@ -302,79 +303,6 @@ class Variable:
 
     def __rmatmul__(self, other: Any) -> Variable:
         return _ops.MatMul.apply(_operand("@", other), self)
-
-    # In-place: the same object, its array written with NumPy's ``out=`` (see ``inplace``).
-    def __iadd__(self, other: Any) -> Variable:
-        return _inplace.add_(self, other)
-
-    def __isub__(self, other: Any) -> Variable:
-        return _inplace.sub_(self, other)
-
-    def __imul__(self, other: Any) -> Variable:
-        return _inplace.mul_(self, other)
-
-    def __itruediv__(self, other: Any) -> Variable:
-        return _inplace.div_(self, other)
-
-    def __ipow__(self, other: Any) -> Variable:
-        return _inplace.pow_(self, other)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        _inplace.setitem(self, index, value)
-
-    def add_(self, other: Any, alpha: float = 1) -> Variable:
-        """``self += alpha * other`` in place; returns self."""
-        return _inplace.add_(self, other, alpha)
-
-    def sub_(self, other: Any, alpha: float = 1) -> Variable:
-        """``self -= alpha * other`` in place; returns self."""
-        return _inplace.sub_(self, other, alpha)
-
-    def mul_(self, other: Any) -> Variable:
-        """``self *= other`` in place; returns self."""
-        return _inplace.mul_(self, other)
-
-    def div_(self, other: Any) -> Variable:
-        """``self /= other`` in place; returns self."""
-        return _inplace.div_(self, other)
-
-    def pow_(self, exponent: Any) -> Variable:
-        """``self **= exponent`` in place; returns self."""
-        return _inplace.pow_(self, exponent)
-
-    def neg_(self) -> Variable:
-        """``self = -self`` in place; returns self."""
-        return _inplace.neg_(self)
-
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Variable:
-        """Clamp into ``[min, max]`` in place; returns self."""
-        return _inplace.clamp_(self, min, max)
-
-    clip_ = clamp_
-
-    def zero_(self) -> Variable:
-        """Set every element to 0; returns self."""
-        return _inplace.zero_(self)
-
-    def fill_(self, value: Any) -> Variable:
-        """Set every element to ``value``; returns self."""
-        return _inplace.fill_(self, value)
-
-    def copy_(self, src: Any) -> Variable:
-        """Copy ``src`` (broadcast, cast to this dtype) into self; returns self."""
-        return _inplace.copy_(self, src)
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Variable:
-        """Fill with uniform draws on ``[a, b)`` (seeded by ``manual_seed``); returns self."""
-        return _inplace.uniform_(self, a, b)
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Variable:
-        """Fill with normal draws (seeded by ``manual_seed``); returns self."""
-        return _inplace.normal_(self, mean, std)
-
-    def masked_fill_(self, mask: Any, value: Any) -> Variable:
-        """Set ``value`` where ``mask`` is true; returns self."""
-        return _inplace.masked_fill_(self, mask, value)
 
     def __neg__(self) -> Variable:
         return _ops.Neg.apply(self)
@@ -714,3 +642,6 @@ def _operand(symbol: str, value: Any) -> Any:
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import ops as _ops  # noqa: E402
+from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
+
+_inplace_methods._inplace = _inplace  # the mixin's methods delegate to it
