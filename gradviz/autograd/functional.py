@@ -13,23 +13,10 @@ import numpy as np
 
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.ops import conv
+from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
-
-
-def as_input(x: Any, op: str) -> Variable:
-    """``x`` as a Variable: lists and numbers become one (floats in the default dtype, float32),
-    ndarrays keep their dtype; anything else is an ``OperandError`` naming ``op``."""
-    if isinstance(x, Variable):
-        return x
-    try:
-        return Variable(x)
-    except OperandError:
-        raise OperandError(
-            f"{op}(): argument 'input' (position 1) must be a Variable, a NumPy array or "
-            f"numbers, not {type(x).__name__}"
-        ) from None
 
 
 def relu(x: Variable) -> Variable:
