@@ -76,12 +76,10 @@ class Function:
         """
         arrays = []
         needs = []
-        parents = []  # built in the same pass: this method runs once per op
         for arg in args:
             if isinstance(arg, Variable):
                 arrays.append(arg.data)
                 needs.append(arg.requires_grad)
-                parents.append(arg)
             else:
                 arrays.append(arg)
                 needs.append(False)
@@ -97,7 +95,7 @@ class Function:
         record = grad_mode._state.enabled and True in needs
         if record or hooks.ACTIVE:
             ctx.inputs = args
-            ctx.parents = tuple(parents)
+            ctx.parents = tuple([arg for arg in args if isinstance(arg, Variable)])
         if _into is None:
             out = Variable._from_op(data, ctx if record else None)
         else:

@@ -39,7 +39,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad  # save only what backward reads, as PyTorch
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        if need_a or need_b:
+            ctx.saved_tensors = (a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
