@@ -368,9 +368,51 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
     return Variable((indices[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
+def _optional(value, layer):
+    return None if value is None else as_input(value, layer)
+
+
+def batch_norm(
+    input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5
+) -> Variable:
+    """Normalise (N, C, *) per channel, then ``* weight + bias``. Training uses the batch's
+    mean and biased variance and moves the running statistics (when given) towards the batch's
+    mean and unbiased variance by ``momentum``, in place; evaluation uses the running
+    statistics. One ``BatchNorm`` node."""
+    args = (running_mean, running_var, weight, bias, training, momentum, eps)
+    return _batch_norm("batch_norm", input, *args)
+
+
+def _batch_norm(layer, input, running_mean, running_var, weight, bias, training, momentum, eps):
+    input = as_input(input, layer)
+    running_mean, running_var = _optional(running_mean, layer), _optional(running_var, layer)
+    weight, bias = _optional(weight, layer), _optional(bias, layer)
+    ops.normalization.check_batch_norm(
+        layer, input.shape, running_mean, running_var, weight, bias, training
+    )
+    if training:
+        ops.normalization.update_running_stats(input.data, running_mean, running_var, momentum)
+    return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var, training, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Variable:
+    """Normalise over the trailing ``normalized_shape`` dims with their mean and biased
+    variance, then ``* weight + bias`` (each of ``normalized_shape``). One ``LayerNorm`` node."""
+    return _layer_norm("layer_norm", input, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm(layer, input, normalized_shape, weight, bias, eps):
+    input = as_input(input, layer)
+    normalized = ops.normalization.normalized_shape_of(layer, normalized_shape)
+    weight, bias = _optional(weight, layer), _optional(bias, layer)
+    ops.normalization.check_layer_norm(layer, input.shape, normalized, weight, bias)
+    return ops.LayerNorm.apply(input, weight, bias, len(normalized), eps)
+
+
 __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv1d",
@@ -383,6 +425,7 @@ __all__ = [
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",

@@ -25,6 +25,7 @@ from gradviz.autograd.nn.layers import (
     Tanh,
 )
 from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
 from gradviz.autograd.nn.pointwise import (
     ELU,
     CosineSimilarity,
@@ -47,6 +48,8 @@ __all__ = [
     "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Conv1d",
     "Conv2d",
     "CosineSimilarity",
@@ -57,6 +60,7 @@ __all__ = [
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "MSELoss",

@@ -21,6 +21,7 @@ from gradviz.autograd.ops import (
     shape,
     statistics,
 )
+from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
 from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
 from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
 from gradviz.autograd.ops.conv import (
@@ -79,6 +80,7 @@ from gradviz.autograd.ops.losses import (
     NllLoss,
     SmoothL1Loss,
 )
+from gradviz.autograd.ops.norm import BatchNorm, LayerNorm
 from gradviz.autograd.ops.pointwise import Cos, Maximum, Minimum, Sin, binary, softmax_dim
 from gradviz.autograd.ops.reductions import (
     Amax,
@@ -119,6 +121,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         pointwise,
         statistics,
         linalg,
+        normalization,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
@@ -138,6 +141,7 @@ __all__ = [
     "Amax",
     "Amin",
     "AvgPool2d",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "BinaryCrossEntropyWithLogits",
     "Cast",
@@ -162,6 +166,7 @@ __all__ = [
     "Index",
     "KlDiv",
     "L1Loss",
+    "LayerNorm",
     "LeakyRelu",
     "Linear",
     "Log",

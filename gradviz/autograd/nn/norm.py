@@ -1,0 +1,160 @@
+"""Normalisation layers with PyTorch's signatures, defaults, parameters and buffers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import functional as F
+from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.nn import init
+from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.ops import normalization
+from gradviz.autograd.variable import Variable, get_default_dtype
+
+
+class _BatchNorm(Module):
+    _dims: tuple[int, ...] = ()
+    _expected = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = get_default_dtype()
+        if affine:
+            self.weight = Parameter(np.empty((num_features,), dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(np.empty((num_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Variable(np.zeros(num_features, dtype=dtype)))
+            self.register_buffer("running_var", Variable(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Variable(np.array(0, dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batches tracked."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.zero_()
+                self.running_var.fill_(1)
+                self.num_batches_tracked.zero_()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init: the running statistics reset, weight 1, bias 0."""
+        self.reset_running_stats()
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Variable) -> Variable:
+        layer = f"{type(self).__name__}({self.extra_repr()})"
+        if input.ndim not in self._dims:
+            raise ShapeError(
+                f"{layer}: expected {self._expected} input (got {input.ndim}D input of shape "
+                f"{tuple(input.shape)})"
+            )
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            with no_grad():
+                self.num_batches_tracked.add_(1)
+            if self.momentum is None:  # the cumulative moving average
+                factor = 1.0 / float(self.num_batches_tracked.item())
+        training = self.training or (self.running_mean is None and self.running_var is None)
+        track = not self.training or self.track_running_stats
+        return F._batch_norm(
+            layer,
+            input,
+            self.running_mean if track else None,
+            self.running_var if track else None,
+            self.weight,
+            self.bias,
+            training,
+            factor,
+            self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) per channel (the C features)."""
+
+    _dims = (2, 3)
+    _expected = "2D or 3D"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) per channel."""
+
+    _dims = (4,)
+    _expected = "4D"
+
+
+class LayerNorm(Module):
+    """Normalisation over the trailing ``normalized_shape`` dims of each sample, with an
+    elementwise weight (1) and bias (0) of that shape."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.normalized_shape = normalization.normalized_shape_of("LayerNorm", normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        dtype = get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(np.empty(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(np.empty(self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's init: weight 1, bias 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Variable) -> Variable:
+        layer = f"LayerNorm({self.extra_repr()})"
+        return F._layer_norm(layer, input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )

@@ -1,0 +1,179 @@
+"""Batch and layer normalisation, each one op with its fused analytic backward.
+
+``BatchNorm`` normalises (N, C, *) over every axis but the channels, ``LayerNorm`` over the
+trailing ``normalized_shape`` axes. Both save the normalised input ``xhat`` and ``1/std``; the
+input gradient is the standard fused formula
+
+    dx = invstd / M * (M * g - sum(g) - xhat * sum(g * xhat)),   g = grad * weight
+
+over the M normalised elements (just ``g * invstd`` in evaluation mode, where the statistics
+are constants). ``functional`` checks shapes and names the layer in its errors; running
+statistics are updated there, not here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.function import Function
+from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.variable import as_array
+
+
+def _fused_input_grad(g, xhat, invstd, axes):
+    m = np.prod([xhat.shape[a] for a in axes])
+    total = g.sum(axis=axes, keepdims=True)
+    dot = (g * xhat).sum(axis=axes, keepdims=True)
+    return (invstd / m) * (m * g - total - xhat * dot)
+
+
+class BatchNorm(Function):
+    """Normalise (N, C, *) per channel: with the batch's mean and biased variance when
+    ``training``, else with ``running_mean`` and ``running_var``; then ``* weight + bias``."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, eps):
+        axes = (0, *range(2, x.ndim))
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        if training:
+            mean = x.mean(axis=axes, keepdims=True)
+            var = x.var(axis=axes, keepdims=True)
+        else:
+            mean = running_mean.astype(x.dtype, copy=False).reshape(shape)
+            var = running_var.astype(x.dtype, copy=False).reshape(shape)
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat = (x - mean) * invstd
+        out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias.reshape(shape)
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.axes, ctx.shape, ctx.training = axes, shape, training
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, weight = ctx.saved_tensors
+        axes, needs = ctx.axes, ctx.needs_input_grad
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            g = grad * weight.reshape(ctx.shape) if weight is not None else grad
+            grad_x = _fused_input_grad(g, xhat, invstd, axes) if ctx.training else g * invstd
+        if needs[1]:
+            grad_w = (grad * xhat).sum(axis=axes)
+        if needs[2]:
+            grad_b = grad.sum(axis=axes)
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+
+class LayerNorm(Function):
+    """Normalise over the last ``ndim`` axes with their mean and biased variance, then
+    ``* weight + bias`` (both of the normalised shape)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, ndim, eps):
+        axes = tuple(range(x.ndim - ndim, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        invstd = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+        xhat = (x - mean) * invstd
+        out = xhat * weight if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias
+        ctx.save_for_backward(xhat, invstd, weight)
+        ctx.axes = axes
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xhat, invstd, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        lead = tuple(range(grad.ndim - len(ctx.axes)))
+        grad_x = grad_w = grad_b = None
+        if needs[0]:
+            g = grad * weight if weight is not None else grad
+            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes)
+        if needs[1]:
+            grad_w = (grad * xhat).sum(axis=lead)
+        if needs[2]:
+            grad_b = grad.sum(axis=lead)
+        return grad_x, grad_w, grad_b, None, None
+
+
+def _size(value) -> int | None:
+    return None if value is None else int(np.size(as_array(value)))
+
+
+def check_batch_norm(layer, shape, running_mean, running_var, weight, bias, training) -> None:
+    """PyTorch's checks of ``batch_norm``'s arguments, in PyTorch's words, naming ``layer``."""
+    if len(shape) < 2:
+        raise ShapeError(
+            f"{layer}: expected an input of at least 2 dims (N, C, *), got shape {tuple(shape)}"
+        )
+    channels = shape[1]
+    for name, value in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        size = _size(value)
+        if size is not None and size != channels:
+            raise InputError(
+                f"{layer}: {name} should contain {channels} elements not {size} (input of "
+                f"shape {tuple(shape)} has {channels} channels on dim 1)"
+            )
+    if not training and (running_mean is None or running_var is None):
+        raise InputError(f"{layer}: running_mean must be defined in evaluation mode")
+    if training and int(np.prod(shape)) // channels <= 1:
+        raise ArgumentError(
+            f"{layer}: Expected more than 1 value per channel when training, got input size "
+            f"{tuple(shape)}"
+        )
+
+
+def update_running_stats(x: np.ndarray, running_mean, running_var, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * batch`` in place, under ``no_grad``,
+    with the batch's mean and unbiased variance (PyTorch's update)."""
+    axes = (0, *range(2, x.ndim))
+    with no_grad():  # one write each (the tracer sees one in-place update per statistic)
+        if running_mean is not None:
+            batch = x.mean(axis=axes)
+            running_mean.copy_(momentum * batch + (1 - momentum) * running_mean.data)
+        if running_var is not None:
+            batch = x.var(axis=axes, ddof=1)
+            running_var.copy_(momentum * batch + (1 - momentum) * running_var.data)
+
+
+def normalized_shape_of(layer, normalized_shape) -> tuple[int, ...]:
+    """``normalized_shape`` (an int or a sequence of ints) as a tuple."""
+    if isinstance(normalized_shape, int | np.integer) and not isinstance(normalized_shape, bool):
+        return (int(normalized_shape),)
+    try:
+        if isinstance(normalized_shape, str):
+            raise TypeError
+        dims = tuple(int(d) for d in normalized_shape)
+    except (TypeError, ValueError):
+        raise ArgumentError(
+            f"{layer}: normalized_shape must be an int or a sequence of ints, got "
+            f"{normalized_shape!r}"
+        ) from None
+    if any(d < 0 for d in dims):
+        raise InputError(f"{layer}: normalized_shape must not be negative, got {list(dims)}")
+    return dims
+
+
+def check_layer_norm(layer, shape, normalized, weight, bias) -> None:
+    """PyTorch's checks of ``layer_norm``'s arguments, in PyTorch's words, naming ``layer``."""
+    expected = list(normalized)
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and tuple(np.shape(as_array(value))) != normalized:
+            raise InputError(
+                f"{layer}: Expected {name} to be of same shape as normalized_shape, but got "
+                f"{name} of shape {list(np.shape(as_array(value)))} and normalized_shape = "
+                f"{expected}"
+            )
+    if not normalized or tuple(shape[len(shape) - len(normalized) :]) != normalized:
+        raise InputError(
+            f"{layer}: Given normalized_shape={expected}, expected input with shape "
+            f"[*, {', '.join(map(str, expected))}], but got input of size{list(shape)}"
+        )
