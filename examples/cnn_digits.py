@@ -1,7 +1,8 @@
-"""A small convolutional network on the 8x8 handwritten digits: Conv2d, ReLU, MaxPool2d, Linear.
+"""A small convolutional network on the 8x8 digits: Conv2d, BatchNorm2d, ReLU, MaxPool2d, Linear.
 
 The images keep their shape, (N, 1, 8, 8): the convolutions learn 3x3 filters that slide over
-them, pooling halves the resolution, and a linear layer reads the 16 feature maps of 4x4 pixels.
+them, batch normalisation keeps each channel's scale steady (with running statistics for
+evaluation), pooling halves the resolution, and a linear layer reads 16 feature maps of 4x4.
 Accuracy is measured on a held-out quarter of the images.
 Run it with ``python examples/cnn_digits.py``; ``gradviz render examples/cnn_digits.py`` draws one
 step: each convolution is one node. GRADVIZ_EXAMPLE_QUICK=1 trains for 2 epochs, not 8.
@@ -28,7 +29,8 @@ X_train, X_test, y_train, y_test = train_test_split(
 loader = data.DataLoader(data.TensorDataset(X_train, y_train), batch_size=32, shuffle=True)
 
 model = nn.Sequential(
-    nn.Conv2d(1, 8, kernel_size=3, padding=1),  # (N, 8, 8, 8)
+    nn.Conv2d(1, 8, kernel_size=3, padding=1, bias=False),  # (N, 8, 8, 8)
+    nn.BatchNorm2d(8),
     nn.ReLU(),
     nn.Conv2d(8, 16, kernel_size=3, padding=1),  # (N, 16, 8, 8)
     nn.ReLU(),
@@ -51,7 +53,7 @@ for epoch in range(1, epochs + 1):
     losses.append(total / len(X_train))
     print(f"epoch {epoch:3d} | loss {losses[-1]:.4f}")
 
-model.eval()
+model.eval()  # BatchNorm2d normalises with its running statistics from here on
 with gradviz.no_grad():
     logits = model(gradviz.Variable(X_test))
 accuracy = float((logits.argmax(axis=1) == y_test).mean())

@@ -166,7 +166,7 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
 
 
 @pytest.mark.parametrize("command", ["render", "check"])
-@pytest.mark.parametrize(("name", "ops"), [("polynomial", 8), ("cnn_digits", 8)])
+@pytest.mark.parametrize(("name", "ops"), [("polynomial", 8), ("cnn_digits", 9)])
 def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
