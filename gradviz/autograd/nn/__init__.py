@@ -4,6 +4,7 @@ import sys
 
 from gradviz.autograd import functional
 from gradviz.autograd.nn import init, utils
+from gradviz.autograd.nn.attention import MultiheadAttention
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from gradviz.autograd.nn.layers import (
@@ -36,6 +37,7 @@ from gradviz.autograd.nn.pointwise import (
     SmoothL1Loss,
     Softplus,
 )
+from gradviz.autograd.nn.sparse import Embedding
 
 # `import gradviz.autograd.nn.functional` and `from ...nn import functional as F` both work.
 sys.modules[__name__ + ".functional"] = functional
@@ -52,6 +54,7 @@ __all__ = [
     "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "HuberLoss",
     "Identity",
@@ -65,6 +68,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
