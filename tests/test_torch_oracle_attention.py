@@ -123,3 +123,17 @@ def test_mha_unbatched_matches_torch():
     tout, tweights = theirs(tq, tk, tk)
     _close(out.data, tout)
     _close(weights.data, tweights)
+
+
+def test_sdpa_row_with_nothing_to_attend_is_zero_as_in_torch():
+    (q, tq), (v, tv) = _pair((1, 3, 4)), _pair((1, 3, 2))
+    mask = np.array([[True, False, True], [False, False, False], [True, True, True]])
+    out = F.scaled_dot_product_attention(q, q, v, attn_mask=mask)
+    tout = torch.nn.functional.scaled_dot_product_attention(
+        tq, tq, tv, attn_mask=torch.tensor(mask)
+    )
+    _close(out.data, tout)
+    out.sum().backward()
+    tout.sum().backward()
+    for ours, them in ((q, tq), (v, tv)):
+        _close(ours.grad, them.grad)

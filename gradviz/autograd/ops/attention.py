@@ -82,8 +82,11 @@ def embedding(
     return Embedding.apply(weight, indices.astype(np.int64), padding_idx, padding_row)
 
 
-def _attention_mask(scores: Variable, attn_mask: Any, is_causal: bool) -> Variable:
-    """The scores with a bool mask (True = take part) or a float mask (added) applied."""
+def _attention_mask(
+    scores: Variable, attn_mask: Any, is_causal: bool
+) -> tuple[Variable, np.ndarray | None]:
+    """The scores with a bool mask (True = take part) or a float mask (added) applied, and
+    the rows a bool mask leaves empty (None when there are none)."""
     length, source = scores.shape[-2], scores.shape[-1]
     if is_causal:
         if attn_mask is not None:
@@ -93,15 +96,19 @@ def _attention_mask(scores: Variable, attn_mask: Any, is_causal: bool) -> Variab
             )
         attn_mask = np.tril(np.ones((length, source), dtype=bool))
     if attn_mask is None:
-        return scores
+        return scores, None
     mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
     if mask.dtype == np.bool_:
-        return scores.masked_fill(~mask, float("-inf"))
+        empty = ~mask.any(axis=-1, keepdims=True)
+        if not empty.any():
+            return scores.masked_fill(~mask, float("-inf")), None
+        # a row with nothing to attend to gives zeros, as PyTorch's safe softmax does
+        return scores.masked_fill(~(mask | empty), float("-inf")), empty
     if mask.dtype.kind != "f":
         raise InputError(
             f"scaled_dot_product_attention(): attn_mask must be bool or float, got {mask.dtype}"
         )
-    return scores + (attn_mask if isinstance(attn_mask, Variable) else mask)
+    return scores + (attn_mask if isinstance(attn_mask, Variable) else mask), None
 
 
 def scaled_dot_product_attention(
@@ -124,8 +131,10 @@ def scaled_dot_product_attention(
     if not 0 <= dropout_p <= 1:
         raise ArgumentError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = _attention_mask((query @ key.transpose(-2, -1)) * scale, attn_mask, is_causal)
+    scores, empty = _attention_mask((query @ key.transpose(-2, -1)) * scale, attn_mask, is_causal)
     weights = scores.softmax(-1)
+    if empty is not None:
+        weights = weights.masked_fill(empty, 0.0)
     if dropout_p == 1:
         weights = weights * 0
     elif dropout_p > 0:
