@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
+from op_table_attention import rows as attention_rows
 from op_table_norm import rows as norm_rows
 from op_table_tensor import rows as tensor_rows
 
@@ -891,7 +892,13 @@ def _conv_rows() -> list[Case]:
     return rows
 
 
-CASES = _rows() + _conv_rows() + tensor_rows(Case, Uniform) + norm_rows(Case, Uniform)
+CASES = (
+    _rows()
+    + _conv_rows()
+    + tensor_rows(Case, Uniform)
+    + norm_rows(Case, Uniform)
+    + attention_rows(Case, Uniform)
+)
 
 
 def _ops_in_graph(out: Variable) -> set[str]:

@@ -443,3 +443,28 @@ __all__ = [
     "softplus",
     "tanh",
 ]
+
+
+# ------------------------------------------------------------------ embedding and attention
+def embedding(input: Any, weight: Variable, padding_idx: int | None = None) -> Variable:
+    """Rows of ``weight`` at the integer ``input`` (one ``Embedding`` op); the
+    ``padding_idx`` row gets no gradient. An index outside ``[0, num_embeddings)`` raises
+    ``IndexRangeError``."""
+    return ops.embedding(input, weight, padding_idx)
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Variable:
+    """``softmax(q @ k^T * scale + mask) @ v``; a bool ``attn_mask`` marks with True the
+    positions that take part, a float one is added; ``is_causal`` masks the future. Built from
+    MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step is a node of the graph."""
+    return ops.scaled_dot_product_attention(
+        query, key, value, attn_mask, dropout_p, is_causal, scale
+    )

@@ -4,6 +4,7 @@ import sys
 
 from gradviz.autograd import functional
 from gradviz.autograd.nn import init, utils
+from gradviz.autograd.nn.attention import MultiheadAttention
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from gradviz.autograd.nn.layers import (
@@ -37,6 +38,7 @@ from gradviz.autograd.nn.pointwise import (
     SmoothL1Loss,
     Softplus,
 )
+from gradviz.autograd.nn.sparse import Embedding
 
 # `import gradviz.autograd.nn.functional` and `from ...nn import functional as F` both work.
 sys.modules[__name__ + ".functional"] = functional
@@ -55,6 +57,7 @@ __all__ = [
     "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "HuberLoss",
     "Identity",
@@ -69,6 +72,7 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",

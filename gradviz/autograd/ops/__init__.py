@@ -11,6 +11,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.ops import (
     activations,
     arithmetic,
+    attention,
     conv,
     elementwise,
     indexing,
@@ -24,6 +25,7 @@ from gradviz.autograd.ops import (
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
 from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
 from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
+from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_product_attention
 from gradviz.autograd.ops.conv import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -122,6 +124,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         statistics,
         linalg,
         normalization,
+        attention,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
@@ -158,6 +161,7 @@ __all__ = [
     "Dropout",
     "Einsum",
     "Elu",
+    "Embedding",
     "Exp",
     "Expand",
     "Gather",
@@ -214,6 +218,7 @@ __all__ = [
     "concatenate",
     "cumsum",
     "einsum",
+    "embedding",
     "expand",
     "gather",
     "logsumexp",
@@ -223,6 +228,7 @@ __all__ = [
     "normalize_index",
     "reduction",
     "repeat",
+    "scaled_dot_product_attention",
     "softmax_dim",
     "split",
     "stack",

@@ -22,7 +22,7 @@ from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.source import SourceLocator
-from gradviz.viz.diagnose.nan import Operand, explain_backward, explain_forward
+from gradviz.viz.diagnose.nan import Operand, deliberate_fill, explain_backward, explain_forward
 
 __all__ = ["AnomalyError", "detect_anomaly"]
 
@@ -87,6 +87,10 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
         nan, inf = _bad(output.data)
         if not nan and not inf:
             return
+        op = type(node).__name__
+        constants = [arg for arg in inputs if not isinstance(arg, Variable)]
+        if deliberate_fill(op, nan, constants):
+            return  # an infinite fill value (a causal mask), written on purpose
         operands = []
         for slot, arg in enumerate(inputs):
             array = arg.data if isinstance(arg, Variable) else arg
@@ -95,7 +99,6 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
                     return  # not born here: an input was already non-finite
                 name = (arg.name if isinstance(arg, Variable) else None) or f"input {slot}"
                 operands.append(Operand(slot, name, array, None))
-        op = type(node).__name__
         explanation, _ = explain_forward(op, operands, str(output.data.dtype))
         raise AnomalyError(
             f"Function '{op}' returned {_counts(nan, inf)} values in its output (forward) at "

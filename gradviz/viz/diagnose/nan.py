@@ -139,6 +139,26 @@ def explain_backward(op: str, operands: Sequence[Operand]) -> str:
     return f"the incoming gradient is finite but {op}.backward made NaN/Inf ({ranges})"
 
 
+#: Ops that write a caller-chosen value: an infinite fill there is deliberate (a causal mask).
+FILL_OPS = frozenset({"MaskedFill", "Where"})
+
+
+def is_infinite_number(value: Any) -> bool:
+    """Whether ``value`` is an infinite number (a float, a 0-d array, or its recorded text)."""
+    if isinstance(value, str):
+        value = value.rpartition("=")[2]
+    try:
+        return bool(np.ndim(value) == 0 and np.isinf(float(value)))
+    except (TypeError, ValueError):
+        return False
+
+
+def deliberate_fill(op: str, nan: int, constants: Sequence[Any]) -> bool:
+    """True when ``op`` is a fill (masked_fill, where) whose Inf values come from an infinite
+    fill constant: not a birth. NaN values still are (PyTorch's anomaly mode reports NaN)."""
+    return op in FILL_OPS and not nan and any(is_infinite_number(c) for c in constants)
+
+
 def _operands(ctx: Context, node: str) -> list[Operand]:
     out = []
     for slot, parent, attrs in ctx.inputs(node):
@@ -167,6 +187,8 @@ def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str
             continue
         parents = list(g.predecessors(n))
         if any(is_bad(g.nodes[p].get("value")) for p in parents):
+            continue
+        if deliberate_fill(str(a.get("op")), a["value"].get("nan") or 0, a.get("args") or ()):
             continue
         births.append(n)
         bad = _bad_text(a.get("value"))

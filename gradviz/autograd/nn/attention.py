@@ -1,0 +1,156 @@
+"""``nn.MultiheadAttention`` with PyTorch's signature, parameter names and init.
+
+The attention is written out op by op (Linear, Split, Reshape, Transpose, MatMul, Mul,
+MaskedFill, Softmax, MatMul, Linear) so the graph shows every step, and the weights PyTorch
+returns with ``need_weights=True`` are the Softmax (after dropout) node itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import functional as F
+from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.nn import init
+from gradviz.autograd.nn.layers import Linear
+from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.variable import Variable, get_default_dtype
+
+
+def _mask_array(mask: Any, name: str) -> np.ndarray:
+    array = mask.data if isinstance(mask, Variable) else np.asarray(mask)
+    if array.dtype != np.bool_ and array.dtype.kind != "f":
+        raise InputError(f"MultiheadAttention: only bool and float {name} are supported")
+    return array
+
+
+def _apply_mask(scores: Variable, mask: np.ndarray) -> Variable:
+    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it."""
+    if mask.dtype == np.bool_:
+        return scores.masked_fill(mask, float("-inf"))
+    return scores + mask.astype(scores.dtype)
+
+
+class MultiheadAttention(Module):
+    """Attention over ``num_heads`` heads of ``embed_dim // num_heads`` features each."""
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        add_bias_kv: bool = False,
+        add_zero_attn: bool = False,
+        kdim: int | None = None,
+        vdim: int | None = None,
+        batch_first: bool = False,
+    ) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+            raise ArgumentError(
+                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
+                f"({num_heads}), both positive"
+            )
+        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim):
+            raise ArgumentError(
+                "MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than "
+                "embed_dim are not supported"
+            )
+        if vdim not in (None, embed_dim):
+            raise ArgumentError("MultiheadAttention: vdim other than embed_dim is not supported")
+        F.check_dropout_probability(dropout)
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
+        self.kdim = self.vdim = embed_dim
+        dtype = get_default_dtype()
+        self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=dtype))
+        if bias:
+            self.in_proj_bias = Parameter(np.zeros((3 * embed_dim,), dtype=dtype))
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        """xavier_uniform_ in_proj_weight, zero biases (out_proj.weight keeps Linear's init)."""
+        init.xavier_uniform_(self.in_proj_weight)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
+            init.zeros_(self.out_proj.bias)
+
+    def _heads(self, x: Variable, batch: int) -> Variable:
+        """(N, L, E) -> (N, H, L, E / H)."""
+        return x.reshape(batch, -1, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(
+        self,
+        query: Any,
+        key: Any,
+        value: Any,
+        key_padding_mask: Any = None,
+        need_weights: bool = True,
+        attn_mask: Any = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Variable, Variable | None]:
+        query, key, value = (as_variable(t, "MultiheadAttention") for t in (query, key, value))
+        if is_causal and attn_mask is None:
+            raise ArgumentError(
+                "MultiheadAttention: need attn_mask if specifying the is_causal hint"
+            )
+        unbatched = query.ndim == 2
+        if unbatched:
+            query, key, value = (t.unsqueeze(0) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = np.asarray(_mask_array(key_padding_mask, "key_padding_mask"))[
+                    None
+                ]
+        if query.ndim != 3 or query.shape[-1] != self.embed_dim:
+            raise ShapeError(
+                f"MultiheadAttention: expected query of shape (L, N, {self.embed_dim}) "
+                f"(batch_first: (N, L, {self.embed_dim})) or (L, {self.embed_dim}), got "
+                f"{query.shape}"
+            )
+        if not self.batch_first and not unbatched:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        output, weights = self._attend(
+            query, key, value, key_padding_mask, attn_mask, need_weights, average_attn_weights
+        )
+        if unbatched:
+            return output.squeeze(0), None if weights is None else weights.squeeze(0)
+        if not self.batch_first:
+            output = output.transpose(0, 1)
+        return output, weights
+
+    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, average):
+        batch, length = query.shape[0], query.shape[1]
+        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        b_q = b_k = b_v = None
+        if self.in_proj_bias is not None:
+            b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+        q = self._heads(F.linear(query, w_q, b_q), batch)
+        k = self._heads(F.linear(key, w_k, b_k), batch)
+        v = self._heads(F.linear(value, w_v, b_v), batch)
+        scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
+        if attn_mask is not None:
+            mask = _mask_array(attn_mask, "attn_mask")
+            if mask.ndim == 3:  # (N * H, L, S)
+                mask = mask.reshape(batch, self.num_heads, *mask.shape[1:])
+            scores = _apply_mask(scores, mask)
+        if key_padding_mask is not None:
+            mask = _mask_array(key_padding_mask, "key_padding_mask")
+            scores = _apply_mask(scores, mask[:, None, None, :])
+        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        output = (weights @ v).transpose(1, 2).reshape(batch, length, self.embed_dim)
+        output = self.out_proj(output)
+        if not need_weights:
+            return output, None
+        return output, weights.mean(1) if average else weights
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -1,0 +1,75 @@
+"""``nn.Embedding``: a lookup table with PyTorch's signature, parameter and init."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.nn import init
+from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.ops import attention
+from gradviz.autograd.variable import Variable, as_array, get_default_dtype
+
+
+class Embedding(Module):
+    """Rows of ``weight`` (``num_embeddings, embedding_dim``), initialised N(0, 1); the
+    ``padding_idx`` row starts at zero and never gets a gradient."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Any = None,
+        _freeze: bool = False,
+    ) -> None:
+        super().__init__()
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise ArgumentError(
+                "Embedding: max_norm, scale_grad_by_freq and sparse are not supported "
+                f"(got max_norm={max_norm}, scale_grad_by_freq={scale_grad_by_freq}, "
+                f"sparse={sparse})"
+            )
+        if num_embeddings < 0 or embedding_dim < 0:
+            raise ArgumentError(
+                f"Embedding: sizes must be non-negative, got num_embeddings={num_embeddings}, "
+                f"embedding_dim={embedding_dim}"
+            )
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = attention.padding_index(padding_idx, num_embeddings, "Embedding")
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        shape = (num_embeddings, embedding_dim)
+        if _weight is None:
+            self.weight = Parameter(np.empty(shape, dtype=get_default_dtype()), not _freeze)
+            self.reset_parameters()
+        else:
+            array = np.array(as_array(_weight))
+            if array.shape != shape:
+                raise ArgumentError(
+                    f"Embedding: _weight must have shape {shape}, got {array.shape}"
+                )
+            self.weight = Parameter(array, not _freeze)
+
+    def reset_parameters(self) -> None:
+        """N(0, 1), then the padding row set to zero (as PyTorch does)."""
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input: Any) -> Variable:
+        return attention.embedding(
+            input, self.weight, self.padding_idx, f"Embedding({self.extra_repr()})"
+        )
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")

@@ -1,0 +1,142 @@
+"""Embedding lookup (one op) and scaled dot-product attention (built from existing ops).
+
+``scaled_dot_product_attention`` is composed of MatMul, Mul, MaskedFill/Add, Softmax, Dropout
+and MatMul, so each step shows as its own node in the graph (the scores, the masked scores and
+the attention weights can be inspected and checked on their own).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import rng
+from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, ShapeError
+from gradviz.autograd.function import Function
+from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.elementwise import Dropout
+from gradviz.autograd.variable import Variable, as_array
+
+
+class Embedding(Function):
+    """``weight[indices]``: rows of the table; a row picked twice gets both gradients.
+
+    With ``padding_idx`` the padding row enters as a constant (``padding_row``, its value at
+    call time), so it gets no gradient, as in PyTorch, and the backward rule is still the true
+    derivative (the per-op check verifies it like any other op)."""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx=None, padding_row=None):
+        ctx.shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        out = weight[indices]
+        if padding_idx is not None:
+            out[indices == padding_idx] = padding_row
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.add.at(out, ctx.indices, grad)  # repeated indices accumulate
+        if ctx.padding_idx is not None:
+            out[ctx.padding_idx] = 0  # the padding row is a constant of the forward
+        return (out, None) if ctx.padding_idx is None else (out, None, None, None)
+
+
+def padding_index(padding_idx: int | None, num_embeddings: int, layer: str) -> int | None:
+    """``padding_idx`` as a row number (negative counts from the end), checked."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ArgumentError(
+            f"{layer}: padding_idx must be within num_embeddings ({num_embeddings}), got "
+            f"{padding_idx}"
+        )
+    return padding_idx % num_embeddings
+
+
+def embedding(
+    input: Any, weight: Variable, padding_idx: int | None = None, layer: str = "embedding()"
+) -> Variable:
+    """Rows of ``weight`` (``num_embeddings, embedding_dim``) at the integer ``input``."""
+    indices = as_array(input)
+    if indices.dtype.kind not in "iu":
+        raise InputError(
+            f"{layer}: expected an integer (int64) index tensor as input, got dtype {indices.dtype}"
+        )
+    weight = as_variable(weight, "embedding")
+    if weight.ndim != 2:
+        raise ShapeError(f"{layer}: weight must be 2-D, got shape {weight.shape}")
+    num = weight.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= num):
+        bad = int(indices.min() if indices.min() < 0 else indices.max())
+        raise IndexRangeError(
+            f"{layer}: index out of range: index {bad} is not in [0, {num}) for "
+            f"num_embeddings={num}; check the vocabulary size"
+        )
+    padding_idx = padding_index(padding_idx, num, layer)
+    if padding_idx is None:
+        return Embedding.apply(weight, indices.astype(np.int64))
+    padding_row = weight.data[padding_idx].copy()
+    return Embedding.apply(weight, indices.astype(np.int64), padding_idx, padding_row)
+
+
+def _attention_mask(
+    scores: Variable, attn_mask: Any, is_causal: bool
+) -> tuple[Variable, np.ndarray | None]:
+    """The scores with a bool mask (True = take part) or a float mask (added) applied, and
+    the rows a bool mask leaves empty (None when there are none)."""
+    length, source = scores.shape[-2], scores.shape[-1]
+    if is_causal:
+        if attn_mask is not None:
+            raise ArgumentError(
+                "scaled_dot_product_attention(): explicit attn_mask should not be set when "
+                "is_causal=True"
+            )
+        attn_mask = np.tril(np.ones((length, source), dtype=bool))
+    if attn_mask is None:
+        return scores, None
+    mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
+    if mask.dtype == np.bool_:
+        empty = ~mask.any(axis=-1, keepdims=True)
+        if not empty.any():
+            return scores.masked_fill(~mask, float("-inf")), None
+        # a row with nothing to attend to gives zeros, as PyTorch's safe softmax does
+        return scores.masked_fill(~(mask | empty), float("-inf")), empty
+    if mask.dtype.kind != "f":
+        raise InputError(
+            f"scaled_dot_product_attention(): attn_mask must be bool or float, got {mask.dtype}"
+        )
+    return scores + (attn_mask if isinstance(attn_mask, Variable) else mask), None
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Variable:
+    """softmax(q @ k^T * scale + mask) @ v over the last two axes, as PyTorch computes it."""
+    op = "scaled_dot_product_attention()"
+    query, key, value = (as_variable(t, op[:-2]) for t in (query, key, value))
+    if query.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ShapeError(
+            f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
+            f"{query.shape}, {key.shape} and {value.shape}"
+        )
+    if not 0 <= dropout_p <= 1:
+        raise ArgumentError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores, empty = _attention_mask((query @ key.transpose(-2, -1)) * scale, attn_mask, is_causal)
+    weights = scores.softmax(-1)
+    if empty is not None:
+        weights = weights.masked_fill(empty, 0.0)
+    if dropout_p == 1:
+        weights = weights * 0
+    elif dropout_p > 0:
+        weights = Dropout.apply(weights, dropout_p, rng.default_generator())
+    return weights @ value
