@@ -166,7 +166,7 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
 
 
 @pytest.mark.parametrize("command", ["render", "check"])
-@pytest.mark.parametrize(("name", "ops"), [("polynomial", 8), ("cnn_digits", 9)])
+@pytest.mark.parametrize(("name", "ops"), [("polynomial", 8), ("cnn_digits", 9), ("char_mlp", 7)])
 def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
@@ -183,3 +183,15 @@ def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypa
     if command == "check":
         assert f"{ops} ops, {ops} passed" in result.stdout
         assert "0 errors" in result.stdout
+
+
+def test_char_mlp_learns_and_samples_words(capsys, monkeypatch):
+    monkeypatch.setenv("GRADVIZ_EXAMPLE_QUICK", "1")
+    namespace, output = run_example("char_mlp", capsys)
+    losses = namespace["losses"]
+    assert len(losses) == 300
+    assert np.mean(losses[-50:]) < 0.6 * losses[0]  # from ln(27) = 3.3 towards the words
+    assert len(namespace["samples"]) == 8
+    assert output.rstrip().splitlines()[-1].startswith("samples: ")
+    assert not namespace["model"].training
+    assert_clean_global_state()
