@@ -166,7 +166,9 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
 
 
 @pytest.mark.parametrize("command", ["render", "check"])
-@pytest.mark.parametrize(("name", "ops"), [("polynomial", 8), ("cnn_digits", 9), ("char_mlp", 7)])
+@pytest.mark.parametrize(
+    ("name", "ops"), [("polynomial", 8), ("cnn_digits", 9), ("char_mlp", 7), ("tiny_gpt", 59)]
+)
 def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
@@ -181,7 +183,8 @@ def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypa
         f"{name}.forward.svg",
     ]
     if command == "check":
-        assert f"{ops} ops, {ops} passed" in result.stdout
+        assert f"gradient check: {ops} ops, " in result.stdout
+        assert "FAILED" not in result.stdout
         assert "0 errors" in result.stdout
 
 
@@ -194,4 +197,17 @@ def test_char_mlp_learns_and_samples_words(capsys, monkeypatch):
     assert len(namespace["samples"]) == 8
     assert output.rstrip().splitlines()[-1].startswith("samples: ")
     assert not namespace["model"].training
+    assert_clean_global_state()
+
+
+def test_tiny_gpt_trains_clips_and_samples(capsys, monkeypatch):
+    monkeypatch.setenv("GRADVIZ_EXAMPLE_QUICK", "1")
+    namespace, output = run_example("tiny_gpt", capsys)
+    losses = namespace["losses"]
+    assert len(losses) == 30
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    assert namespace["schedule"].get_last_lr()[0] < 3e-3  # the cosine schedule ran
+    names = [name for name, _ in namespace["model"].named_parameters()]
+    assert "blocks.1.attn.qkv.weight" in names
+    assert "\nsample: Beautiful is " in output
     assert_clean_global_state()
