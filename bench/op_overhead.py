@@ -56,10 +56,10 @@ def make_inputs(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, scale, shift
 
 
-def gradviz_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> np.ndarray:
-    """Forward through ``n`` ops and backward; returns d(sum)/dx."""
-    leaf = gradviz.Variable(x, requires_grad=True)
-    y = leaf
+def forward(y, scale, shift, tanh, n: int, saved: list | None = None):
+    """``n`` ops cycling through ``y * scale``, ``y + shift`` and ``tanh(y)`` (each tanh output
+    appended to ``saved`` when given: what a hand-written backward needs). Every library's chain
+    runs this same loop, so only the ops differ between them."""
     for i in range(n):
         kind = i % 3
         if kind == 0:
@@ -67,25 +67,23 @@ def gradviz_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -
         elif kind == 1:
             y = y + shift
         else:
-            y = y.tanh()
-    y.sum().backward()
+            y = tanh(y)
+            if saved is not None:
+                saved.append(y)
+    return y
+
+
+def gradviz_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> np.ndarray:
+    """Forward through ``n`` ops and backward; returns d(sum)/dx."""
+    leaf = gradviz.Variable(x, requires_grad=True)
+    forward(leaf, scale, shift, gradviz.Variable.tanh, n).sum().backward()
     return leaf.grad
 
 
 def numpy_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> np.ndarray:
     """The same forward, keeping what backward needs, then the backward by hand."""
-    saved = []
-    y = x
-    for i in range(n):
-        kind = i % 3
-        if kind == 0:
-            y = y * scale
-        elif kind == 1:
-            y = y + shift
-        else:
-            y = np.tanh(y)
-            saved.append(y)
-    g = np.ones_like(y)  # d(sum)/dy
+    saved: list[np.ndarray] = []
+    g = np.ones_like(forward(x, scale, shift, np.tanh, n, saved))  # d(sum)/dy
     for i in range(n - 1, -1, -1):
         kind = i % 3
         if kind == 0:
@@ -98,31 +96,14 @@ def numpy_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> 
 
 def numpy_forward(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> np.ndarray:
     """The forward alone, keeping nothing (what an op costs in NumPy)."""
-    y = x
-    for i in range(n):
-        kind = i % 3
-        if kind == 0:
-            y = y * scale
-        elif kind == 1:
-            y = y + shift
-        else:
-            y = np.tanh(y)
-    return y
+    return forward(x, scale, shift, np.tanh, n)
 
 
 def gradviz_forward(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> np.ndarray:
     """The forward under ``no_grad`` from a leaf that requires grad: no graph is recorded."""
-    y = gradviz.Variable(x, requires_grad=True)
+    leaf = gradviz.Variable(x, requires_grad=True)
     with gradviz.no_grad():
-        for i in range(n):
-            kind = i % 3
-            if kind == 0:
-                y = y * scale
-            elif kind == 1:
-                y = y + shift
-            else:
-                y = y.tanh()
-    return y.data
+        return forward(leaf, scale, shift, gradviz.Variable.tanh, n).data
 
 
 def torch_chains(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> dict:
@@ -131,33 +112,15 @@ def torch_chains(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> dict:
 
     def chain(_x, _scale, _shift, n: int) -> np.ndarray:
         leaf = xt.detach().requires_grad_()
-        y = leaf
-        for i in range(n):
-            kind = i % 3
-            if kind == 0:
-                y = y * st
-            elif kind == 1:
-                y = y + dt
-            else:
-                y = torch.tanh(y)
-        y.sum().backward()
+        forward(leaf, st, dt, torch.tanh, n).sum().backward()
         return leaf.grad.numpy()
 
-    def forward(_x, _scale, _shift, n: int) -> np.ndarray:
+    def no_grad_forward(_x, _scale, _shift, n: int) -> np.ndarray:
         leaf = xt.detach().requires_grad_()
         with torch.no_grad():
-            y = leaf
-            for i in range(n):
-                kind = i % 3
-                if kind == 0:
-                    y = y * st
-                elif kind == 1:
-                    y = y + dt
-                else:
-                    y = torch.tanh(y)
-        return y.numpy()
+            return forward(leaf, st, dt, torch.tanh, n).numpy()
 
-    return {"chain": chain, "forward": forward}
+    return {"chain": chain, "forward": no_grad_forward}
 
 
 def update_loops(x: np.ndarray, scale: np.ndarray, n: int) -> dict:
@@ -296,9 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         made = torch_chains(x, scale, shift)
         chains["torch"], chains["torch no_grad"] = made["chain"], made["forward"]
     expected = numpy_chain(x, scale, shift, n)
-    forward = numpy_forward(x, scale, shift, n)
+    expected_forward = numpy_forward(x, scale, shift, n)
     for name, chain in chains.items():  # every chain computes the same thing
-        want = forward if name.endswith("no_grad") else expected
+        want = expected_forward if name.endswith("no_grad") else expected
         np.testing.assert_allclose(chain(x, scale, shift, n), want, rtol=1e-5, atol=1e-6)
     for _ in range(3):  # warm up
         for chain in chains.values():
