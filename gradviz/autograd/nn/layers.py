@@ -9,7 +9,7 @@ from typing import Any
 
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
-from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.nn.module import Module, new_parameter
 from gradviz.autograd.variable import Variable
 
@@ -80,6 +80,13 @@ class Sequential(Module):
                 part.add_module(name, module)
             return part
         return list(self._modules.values())[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """Replace the module at position ``index``, keeping its name (as PyTorch)."""
+        names = list(self._modules)
+        if not -len(names) <= index < len(names):
+            raise IndexRangeError(f"index {index} is out of range")
+        self.add_module(names[index], module)
 
     def __len__(self) -> int:
         return len(self._modules)
