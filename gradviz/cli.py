@@ -179,7 +179,7 @@ def _run(
 def _check_outputs(outdir: Path, paths: Sequence[Path]) -> None:
     """Before the script runs: OUTDIR can be written and no output path is a folder, a FIFO,
     a device or a link to one (usage errors, exit 2)."""
-    from gradviz.viz.draw.files import OutputError, check_output_folder, check_output_path
+    from gradviz.viz.records.files import OutputError, check_output_folder, check_output_path
 
     try:
         check_output_folder(outdir)

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from gradviz.viz.draw.files import OutputError, atomic_write, check_output_folder, check_output_path
+from gradviz.viz.records.files import (
+    OutputError,
+    atomic_write,
+    check_output_folder,
+    check_output_path,
+)
 
 
 def names(folder: Path) -> list[str]:
@@ -114,7 +119,7 @@ def test_file_too_large_is_one_error_naming_the_path(tmp_path):
     code = textwrap.dedent(
         """
         import resource, sys
-        from gradviz.viz.draw.files import OutputError, atomic_write
+        from gradviz.viz.records.files import OutputError, atomic_write
         resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
         try:
             atomic_write(sys.argv[1], b"x" * 5000)

@@ -120,7 +120,7 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("gradviz.viz.draw.files.os.replace", boom)
+    monkeypatch.setattr("gradviz.viz.records.files.os.replace", boom)
     with pytest.raises(OSError, match="disk full"):
         tr.save(path)
     assert path.read_text() == "old"

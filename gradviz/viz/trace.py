@@ -30,9 +30,9 @@ from gradviz.viz.capture.live import graph_from_variable
 from gradviz.viz.capture.tracer import Capture, TraceError
 from gradviz.viz.diagnose import Report, check
 from gradviz.viz.draw import render as draw
-from gradviz.viz.draw.files import atomic_write
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
+from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.io import read_trace, trace_text
 
 __all__ = [

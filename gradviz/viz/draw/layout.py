@@ -3,7 +3,7 @@
 The system Graphviz ``dot`` when it is on PATH, otherwise the ``graphviz-pure`` program that the
 graphviz-pure wheel installs next to Python's scripts (so ``pip install gradviz`` alone renders).
 The program runs on DOT source through a pipe; the caller writes the bytes itself (to the exact
-path asked for, with ``gradviz.viz.draw.files.atomic_write``).
+path asked for, with ``gradviz.viz.records.files.atomic_write``).
 
 A :class:`Drawing` (what ``gradviz.render(loss)`` returns, like torchviz's ``make_dot``) keeps
 the ``graphviz.Digraph`` API people call on it (``render``, ``view``, ``pipe``, Jupyter's
@@ -26,7 +26,7 @@ from typing import Any
 import graphviz
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.draw.files import atomic_write
+from gradviz.viz.records.files import atomic_write
 
 __all__ = [
     "Drawing",

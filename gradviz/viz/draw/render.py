@@ -60,7 +60,6 @@ import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
 from gradviz.viz.diagnose.report import Mark
-from gradviz.viz.draw.files import atomic_write
 from gradviz.viz.draw.labels import Labels, attr_text, html_text, legend_label, path_and_class
 from gradviz.viz.draw.layout import (
     Drawing,
@@ -71,6 +70,7 @@ from gradviz.viz.draw.layout import (
 )
 from gradviz.viz.draw.scene import Group, Scene
 from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
+from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.text import natural_key
 
 __all__ = [

@@ -42,10 +42,10 @@ from gradviz._version import __version__
 from gradviz.viz.diagnose import Finding, Report, pictures_graph
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import style
-from gradviz.viz.draw.files import atomic_write
 from gradviz.viz.draw.layout import run_layout
 from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, draw_scene
 from gradviz.viz.draw.scene import Scene
+from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.text import natural_key
 
