@@ -50,6 +50,13 @@ def _dtype_name(dtype: np.dtype) -> str:
     return name
 
 
+def learning_rate(optimizer: Any) -> float | None:
+    """The learning rate of ``optimizer``'s first parameter group (None when it has none)."""
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    lr = groups[0].get("lr")
+    return float(lr) if isinstance(lr, int | float) else None
+
+
 @dataclass
 class _Backward:
     index: int
@@ -488,6 +495,7 @@ class Recorder(hooks.Hook):
             self.fresh.clear()  # parameters changed: summarise them again at their next use
             if pending is not None:
                 pending.optimizer = type(optimizer).__name__
+                pending.learning_rate = learning_rate(optimizer)
                 records = self.records
                 calls = pending.calls
                 swap: dict[int, np.ndarray] = {}

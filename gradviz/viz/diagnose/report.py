@@ -72,12 +72,13 @@ class Mark:
     ``"birth"`` (where a NaN/Inf was born: red border), ``"contaminated"`` (carries a NaN/Inf
     from a birth: shaded), ``"warning"`` (orange border: no gradient, dead ReLU), ``"ok"`` or
     ``"note"`` (a line of text only). ``text`` is added to the node's label; ``views`` says in
-    which pictures.
+    which pictures; ``advice`` what to try (the legend lists it).
     """
 
     level: Level
     text: str = ""
     views: tuple[str, ...] = BOTH_VIEWS
+    advice: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Finding:
     the pass's graph, or None), its op, module path and source line, a one-line ``message`` and
     the ``numbers`` behind it (a read-only dict). ``label`` is the short text the pictures put
     on the node; ``related`` other nodes to mark, as ``(node id, label)`` (the ``detach()``
-    that cut a parameter off, say)."""
+    that cut a parameter off, say); ``advice`` one or two things to try."""
 
     severity: str
     kind: str
@@ -100,6 +101,7 @@ class Finding:
     numbers: Mapping[str, float] = field(default_factory=dict, hash=False)
     label: str = ""
     related: tuple[tuple[str, str], ...] = ()
+    advice: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -285,7 +287,7 @@ class Report:
         for f in self.findings:
             if f.kind in FINDING_MARKS:
                 level, default, views = FINDING_MARKS[f.kind]
-                yield f.node, Mark(level, f.label or default, views)
+                yield f.node, Mark(level, f.label or default, views, f.advice)
             for node, label in f.related:  # where the problem shows (the culprit is f.node)
                 yield node, Mark(Level.WARNING, label)
 
