@@ -369,7 +369,7 @@ def test_repr_like_pytorch():
         "Sequential(\n"
         "  (0): Linear(in_features=2, out_features=16, bias=True)\n"
         "  (1): Tanh()\n"
-        "  (2): Dropout(p=0.1)\n"
+        "  (2): Dropout(p=0.1, inplace=False)\n"
         "  (3): Linear(in_features=16, out_features=1, bias=False)\n"
         ")"
     )
