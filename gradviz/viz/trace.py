@@ -32,6 +32,7 @@ from gradviz.viz.diagnose import Report, check
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
+from gradviz.viz.page.inline import DEFAULT_HEIGHT, InlinePage, inline_page
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.io import read_trace, trace_text
 
@@ -84,6 +85,30 @@ class Trace(Capture):
         parameter got no gradient, gradient health, broadcasts. Returns a
         :class:`gradviz.viz.diagnose.Report` (see there)."""
         return check(self, pass_index, seed=seed, gradcheck=gradcheck)
+
+    def show(
+        self,
+        view: str = "forward",
+        height: int = DEFAULT_HEIGHT,
+        *,
+        depth: int | None = None,
+        pass_index: int | None = None,
+        check: bool = True,
+    ) -> InlinePage:
+        """The interactive page (see :meth:`render` with ``"html"``) for a notebook, opening on
+        ``view``, ``height`` pixels tall: the last expression of a cell shows it inline, in a
+        sandboxed iframe that loads nothing from the network. ``check=False``: list only what
+        the graph shows by itself, without running ``check()``."""
+        report = page_diagnosis(self, pass_index) if check else None
+        return inline_page(
+            self, view=view, height=height, depth=depth, pass_index=pass_index, report=report
+        )
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter shows a trace as its interactive page (nothing recorded: as text)."""
+        if self.graph.number_of_nodes() == 0:
+            return None
+        return self.show()._repr_html_()
 
 
 def page_diagnosis(obj: Any, pass_index: int | None = None) -> Report | Exception | None:
