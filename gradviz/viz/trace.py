@@ -28,7 +28,7 @@ import networkx as nx
 
 from gradviz.viz.capture.live import graph_from_variable
 from gradviz.viz.capture.tracer import Capture, TraceError
-from gradviz.viz.diagnose import Report, check
+from gradviz.viz.diagnose import Report, check, pictures_graph
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
@@ -172,12 +172,17 @@ def render(
     view: str = "backward",
     depth: int | None = None,
     params: Mapping[str, Any] | None = None,
+    report: Report | None = None,
 ) -> Drawing:
     """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
     Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
-    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
+    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters.
+    ``report`` (``tr.check()`` of the Trace ``obj``) draws what it found on the nodes, as
+    ``gradviz check``'s pictures do."""
     if isinstance(obj, nx.DiGraph):
         graph = obj
+    elif report is not None and callable(getattr(obj, "get_pass", None)):
+        graph = pictures_graph(obj, report, report.pass_index)
     elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
         graph = obj.graph
     elif hasattr(obj, "parents") and hasattr(obj, "data"):
@@ -186,4 +191,5 @@ def render(
         raise draw.RenderError(
             f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
         )
-    return draw.build(graph, view, depth=depth)
+    marks = report.marks() if report is not None else None
+    return draw.build(graph, view, depth=depth, marks=marks)

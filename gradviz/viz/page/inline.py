@@ -41,7 +41,10 @@ def iframe_html(page_html: str, height: int = DEFAULT_HEIGHT) -> str:
         raise InlineError(
             f"height must be between {MIN_HEIGHT} and {MAX_HEIGHT} pixels, got {height}"
         )
-    style = f"width: 100%; height: {height}px; border: 1px solid #d0d0d0; border-radius: 4px"
+    style = (
+        f"width: 100%; height: {height}px; box-sizing: border-box; "
+        "border: 1px solid #d0d0d0; border-radius: 4px"
+    )
     return (
         f'<iframe class="gradviz-page" title="gradviz interactive page" '
         f'sandbox="allow-scripts" referrerpolicy="no-referrer" style="{style}" '
