@@ -89,7 +89,8 @@ def test_the_notebook_runs_in_a_real_kernel_without_errors(executed):
 
 @pytest.mark.slow
 def test_a_trace_shows_as_the_inline_page(executed):
-    for data in [*results(executed, "\ntr"), *results(executed, "height=520)")]:
+    shown = ("\ntr", 'tr.show(view="backward")', "height=520)")
+    for data in [d for end in shown for d in results(executed, end)]:
         page = data["text/html"]
         assert page.startswith('<iframe class="gradviz-page"')
         assert 'sandbox="allow-scripts"' in page
