@@ -10,11 +10,12 @@
     tr.graph            # networkx.DiGraph of the step (pinned schema: docs/trace-schema.md)
     tr.steps            # the backward steps, in the order the engine ran them
     tr.render("backward", "step.svg")
+    tr                  # in a notebook: the interactive page inline (tr.show(...) for options)
 
 A :class:`Trace` is the capture-side :class:`~gradviz.viz.capture.tracer.Capture` (recording,
 passes, events) plus what users do with one: ``check()`` (the diagnoses), ``render()`` (the
-pictures and the page) and ``save()`` (a trace file). It sits above every stage, so no stage
-imports a later one.
+pictures and the page), ``show()`` (the page in a notebook) and ``save()`` (a trace file). It
+sits above every stage, so no stage imports a later one.
 """
 
 from __future__ import annotations
