@@ -221,3 +221,15 @@ def test_a_module_displays_as_pytorchs_nested_repr():
     assert repr(model) == (
         "Sequential(\n  (0): Linear(in_features=2, out_features=3, bias=True)\n  (1): ReLU()\n)"
     )
+
+
+def test_show_picks_a_pass():
+    w = gradviz.Variable([1.0, 2.0], requires_grad=True, name="w")
+    with gradviz.trace() as tr:
+        (w * 2).sum().backward()
+        (w * w).sum().backward()
+    (_, first), *_ = parsed(tr.show(pass_index=1).html)
+    (_, last), *_ = parsed(tr.show().html)
+    assert '"pass":1' in first["srcdoc"]
+    assert '"op":"Mul"' in first["srcdoc"]
+    assert '"pass":2' in last["srcdoc"]
