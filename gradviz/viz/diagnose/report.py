@@ -259,6 +259,22 @@ class Report:
 
         return format_report(self, color=color)
 
+    # ------------------------------------------------------------------------ notebook
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the headline, a table of the findings, the layer table."""
+        from gradviz.viz.diagnose.notebook import report_html
+
+        return report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from gradviz.viz.diagnose.notebook import report_markdown
+
+        return report_markdown(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain text: the terminal report (``gradviz check``'s text)."""
+        printer.text(self.format())
+
     # ------------------------------------------------------------------------ graph marks
     def marks(self) -> dict[str, list[Mark]]:
         """Per node id, what the pictures should show about it (see :class:`Mark`)."""
