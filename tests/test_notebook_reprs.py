@@ -128,7 +128,7 @@ def test_a_report_displays_as_a_table_of_its_findings():
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", markup)
     assert len(rows) == 3  # the header and one row per finding
     cells = [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[1])]
-    assert cells == ["error", "Cube", "-", "a.py:4", f"backward is off ({HOSTILE})", "v3"]
+    assert cells == ["error", "Cube", "-", "a.py:4", f"backward is off ({HOSTILE})", "v3", "-"]
     assert "<script>" not in markup
     assert "gradviz check: train.py, backward call 2" in markup
     assert "1 error, 1 warning" in markup
@@ -138,7 +138,7 @@ def test_a_report_as_markdown_keeps_its_table_whole():
     report = _report(Finding("error", "gradcheck", HOSTILE, "v3", "Cube"))
     text = report._repr_markdown_()
     row = next(line for line in text.splitlines() if line.startswith("| error"))
-    assert row.count(" | ") == 5  # six cells: the | in the message is escaped
+    assert row.count(" | ") == 6  # seven cells: the | in the message is escaped
     assert "<script>" not in text
     assert "\\*x\\*" in text
 

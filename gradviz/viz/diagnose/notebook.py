@@ -2,8 +2,9 @@
 (``Report._repr_html_``) or Markdown (``Report._repr_markdown_``).
 
 The same content as the terminal report (:mod:`gradviz.viz.diagnose.text`): a headline, one
-row per finding (severity, op, module, line, the message, and the node the pictures mark:
-the id the interactive page and ``tr.graph`` use), notes, and the per-layer health table.
+row per finding (severity, op, module, line, the message, the node the pictures mark -- the id
+the interactive page and ``tr.graph`` use -- and what to try), notes, and the per-layer health
+table.
 Every string from the user's code is escaped.
 """
 
@@ -19,7 +20,7 @@ from gradviz.viz.records.text import number
 MAX_ROWS = 60
 
 _SEVERITY_COLOURS = {"error": "#b00020", "warning": "#a05a00"}
-_FINDING_HEAD = ("severity", "op", "module", "line", "finding", "node")
+_FINDING_HEAD = ("severity", "op", "module", "line", "finding", "node", "try")
 _LAYER_HEAD = ("layer", "module", "class", "|grad|", "grad rms", "|weight|", "update/weight")
 
 
@@ -45,7 +46,15 @@ def summary(report: Any) -> list[str]:
 
 def _finding_rows(report: Any) -> list[tuple[str, ...]]:
     return [
-        (f.severity, f.op or "-", f.module or "-", f.source or "-", f.message, f.node or "-")
+        (
+            f.severity,
+            f.op or "-",
+            f.module or "-",
+            f.source or "-",
+            f.message,
+            f.node or "-",
+            "; ".join(f.advice) or "-",
+        )
         for f in report.findings[:MAX_ROWS]
     ]
 
