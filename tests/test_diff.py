@@ -196,3 +196,12 @@ def test_the_svg_holds_the_marks(tmp_path):
     assert dashed  # the removed node is a dashed ghost
     fills = {(el.get("fill") or "").lower() for el in root.iter()}
     assert DIVERGING[0] in fills  # the gradient shrank x100: the bottom of the scale
+
+
+def test_a_nan_that_appears_is_the_largest_change():
+    b = hand_graph(grad=3.0)
+    b.nodes["a"]["value"] = {**b.nodes["a"]["value"], "nan": 2}
+    report = gradviz.diff(hand_graph(), b)
+    first = report.changes[0]
+    assert (first.key, first.field, first.a, first.b) == ("act/Relu#0", "value NaN/Inf", 0.0, 2.0)
+    assert "value NaN/Inf  0 -> 2" in report.table()

@@ -5,9 +5,9 @@ Nodes are matched by their structural key (:mod:`gradviz.viz.records.identity`: 
 its name, an op by module path, op and position), never by recording id. Structure: a key in
 one graph only is a node added or removed; a key in both whose shape or dtype differs changed
 in shape; one whose parents (keys, in argument order) differ was rewired. Numbers: the norm of
-each node's value and gradient and each parameter's update/weight ratio, a ``Change`` per
-number that differs, sorted by size: ``|log10(b / a)|``, so x10 and /10 are equally large and a
-number that became zero (or left zero) is infinitely large.
+each node's value and gradient, their NaN/Inf counts and each parameter's update/weight ratio,
+a ``Change`` per number that differs, sorted by size: ``|log10(b / a)|``, so x10 and /10 are
+equally large and a number that became zero (or left zero) is infinitely large.
 """
 
 from __future__ import annotations
@@ -77,7 +77,9 @@ class Rewired:
 class Change:
     """A number of one node that differs between the graphs: ``field`` is ``|value|`` (the
     norm of its value), ``|grad|`` (of its gradient) or ``update/weight`` (a parameter's
-    optimizer update over its norm); ``a`` and ``b`` the two numbers."""
+    optimizer update over its norm), ``value NaN/Inf`` or ``grad NaN/Inf`` (how many elements
+    are NaN or Inf: from 0 to any count is the largest change); ``a`` and ``b`` the two
+    numbers."""
 
     key: str
     module: str
@@ -123,7 +125,16 @@ FIELDS: dict[str, Callable[[Any], float | None]] = {
     "|value|": lambda view: norm(view.value),
     "|grad|": lambda view: norm(view.grad),
     "update/weight": lambda view: _ratio(view.update),
+    "value NaN/Inf": lambda view: _bad_count(view.value),
+    "grad NaN/Inf": lambda view: _bad_count(view.grad),
 }
+
+
+def _bad_count(stats: Mapping[str, Any] | None) -> float | None:
+    """How many NaN and Inf elements the statistics count (None: no statistics)."""
+    if not stats:
+        return None
+    return float((stats.get("nan") or 0) + (stats.get("inf") or 0))
 
 
 def _ratio(update: Mapping[str, Any] | None) -> float | None:
@@ -137,8 +148,9 @@ class GraphDiff:
 
     ``added``/``removed`` (:class:`NodeRef`), ``changed_shape`` (:class:`ShapeChange`) and
     ``rewired`` (:class:`Rewired`) in graph order; ``changes`` (:class:`Change`) largest first.
-    ``keys_a``/``keys_b`` map each graph's node ids to their keys; ``names`` are the two sides'
-    names in the report (``train.py@1``).
+    ``keys_a``/``keys_b`` map each graph's node ids to their keys; ``compared`` holds the keys
+    with a number read on both sides (changed or not); ``names`` are the two sides' names in
+    the report (``train.py@1``).
     """
 
     graph_a: nx.DiGraph
@@ -151,6 +163,7 @@ class GraphDiff:
     changes: list[Change] = field(default_factory=list)
     keys_a: dict[Any, str] = field(default_factory=dict)
     keys_b: dict[Any, str] = field(default_factory=dict)
+    compared: set[str] = field(default_factory=set)
 
     @property
     def structure_changed(self) -> bool:
@@ -251,7 +264,7 @@ def compare(
         parents_a, parents_b = _parent_keys(a), _parent_keys(b)
         if _wiring(parents_a, gone) != _wiring(parents_b, new):
             result.rewired.append(Rewired(key, b.module, what, parents_a, parents_b))
-    result.changes = _numeric_changes(graph_a, graph_b, keys_a, keys_b, shapes_b)
+    result.changes = _numeric_changes(result, shapes_b)
     return result
 
 
@@ -265,26 +278,24 @@ def _wiring(parents: tuple[str, ...], changed: set[str]) -> tuple[str | None, ..
     return tuple(None if key in changed else key for key in parents)
 
 
-def _numeric_changes(
-    graph_a: nx.DiGraph,
-    graph_b: nx.DiGraph,
-    keys_a: Mapping[Any, str],
-    keys_b: Mapping[Any, str],
-    shapes_b: Mapping[str, NodeShape],
-) -> list[Change]:
-    """Every compared number that differs between nodes of one key, largest change first."""
-    node_a = {key: node for node, key in keys_a.items()}
+def _numeric_changes(result: GraphDiff, shapes_b: Mapping[str, NodeShape]) -> list[Change]:
+    """Every compared number that differs between nodes of one key, largest change first (and
+    the keys compared, into ``result.compared``)."""
+    node_a = {key: node for node, key in result.keys_a.items()}
     changes: list[Change] = []
-    for node, key in keys_b.items():
+    for node, key in result.keys_b.items():
         if key not in node_a:
             continue
-        view_a, view_b = node_view(graph_a, node_a[key]), node_view(graph_b, node)
+        view_a = node_view(result.graph_a, node_a[key])
+        view_b = node_view(result.graph_b, node)
         shape = shapes_b[key]
         for name, read in FIELDS.items():
             a, b = read(view_a), read(view_b)
-            if a is None or b is None or a == b:
+            if a is None or b is None:
                 continue
-            changes.append(Change(key, shape.module, _kind_or_op(shape), name, a, b))
-    order = {key: i for i, key in enumerate(keys_b.values())}
+            result.compared.add(key)
+            if a != b:
+                changes.append(Change(key, shape.module, _kind_or_op(shape), name, a, b))
+    order = {key: i for i, key in enumerate(result.keys_b.values())}
     changes.sort(key=lambda c: (-c.size, order[c.key], list(FIELDS).index(c.field)))
     return changes

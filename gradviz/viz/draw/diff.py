@@ -6,10 +6,10 @@ Vocabulary (drawn as the picture's legend):
 ==========================  ==================================================================
 added (only in b)           thick green border, ``+ added``
 removed (only in a)         a dashed red ghost, grey text, ``- removed``, wired as it was in a
-changed in shape or dtype   thick orange border, ``shape (4, 32) -> (4, 16)``
+changed in shape or dtype   thick orange border, ``(4, 32) float32 -> (4, 16) float32``
 numbers                     fill on a diverging scale of the node's largest change (of
-                            ``|value|``, ``|grad|``, ``update/weight``), b / a: blue shrank,
-                            red grew, near-white about the same (within 10%)
+                            ``|value|``, ``|grad|``, ``update/weight``, NaN/Inf counts),
+                            b / a: blue shrank, red grew, near-white about the same (10%)
 top changes                 ``#1 |grad| 0.12 -> 0.45 (x3.75)`` in bold on the largest ones
 ==========================  ==================================================================
 
@@ -29,7 +29,7 @@ from typing import Any
 import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.diagnose.diff import FIELDS, Change, GraphDiff, compare
+from gradviz.viz.diagnose.diff import Change, GraphDiff, compare
 from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw.labels import Labels, html_text
 from gradviz.viz.draw.layout import Drawing, run_layout
@@ -46,7 +46,6 @@ from gradviz.viz.draw.style import (
     WARN_LINE,
 )
 from gradviz.viz.records.files import atomic_write
-from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.text import number
 
 __all__ = ["DiffError", "DiffReport", "build_diff", "diff", "write_diff"]
@@ -135,21 +134,12 @@ def _looks(
         change = largest.get(key)
         if change is not None:
             fill = diverging_fill(change.ratio)
-        elif _compared(result, key, node):
+        elif key in result.compared:
             fill = DIVERGING[len(DIVERGING) // 2]
         else:
             fill = None
         looks[node] = _Look("same", fill, tuple(labelled.get(key, ())))
     return looks, marks
-
-
-def _compared(result: GraphDiff, key: str, node: Any) -> bool:
-    """Whether some number of ``node`` was read on both sides (and found equal)."""
-    node_a = next((n for n, k in result.keys_a.items() if k == key), None)
-    if node_a is None:
-        return False
-    view_a, view_b = node_view(result.graph_a, node_a), node_view(result.graph_b, node)
-    return any(read(view_a) is not None and read(view_b) is not None for read in FIELDS.values())
 
 
 # ------------------------------------------------------------------------------ drawing
@@ -251,7 +241,13 @@ class _DiffBuilder(_Builder):
         )
         for colour, text in zip(DIVERGING, labels, strict=True):
             rows.append(row(colour, text))
-        rows.append(row("white", "fill: largest change of |value|, |grad|, update/weight", "0"))
+        rows.append(
+            row(
+                "white",
+                "fill: the largest change of |value|, |grad|, update/weight, NaN/Inf count",
+                "0",
+            )
+        )
         rows.append(row("white", "#n: the n-th largest change", "0"))
         with dot.subgraph(name="cluster_legend") as legend:
             legend.attr(
