@@ -205,3 +205,16 @@ def test_a_nan_that_appears_is_the_largest_change():
     first = report.changes[0]
     assert (first.key, first.field, first.a, first.b) == ("act/Relu#0", "value NaN/Inf", 0.0, 2.0)
     assert "value NaN/Inf  0 -> 2" in report.table()
+
+
+def test_a_loss_module_made_anew_each_step_keeps_its_key():
+    gradviz.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x, y = gradviz.randn(4, 3), gradviz.randn(4, 1)
+    with gradviz.trace() as tr:
+        for _ in range(2):
+            nn.MSELoss()(model(x), y).backward()  # a new MSELoss each step: MSELoss_2
+    first, second = tr.get_pass(1).graph, tr.get_pass(2).graph
+    assert "MSELoss_2" in second.graph["modules"]
+    report = gradviz.diff(first, second)
+    assert not report.structure_changed, str(report)
