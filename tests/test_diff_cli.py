@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import runpy
 import subprocess
 import sys
 import textwrap
@@ -230,3 +231,18 @@ def test_run_script_keeps_several_steps_of_one_run(train, tmp_path):
     assert trace.backward_calls == 4  # stopped after the last step asked for
     assert all(p.optimizer == "SGD" for p in trace.passes)  # each with its optimizer step
     assert runs(tmp_path) == 1
+
+
+@pytest.mark.parametrize("name", ["model_v1", "model_v2", "model_v2_bug"])
+def test_the_refactor_examples_train(name, monkeypatch, capsys):
+    monkeypatch.setenv("GRADVIZ_EXAMPLE_QUICK", "1")
+    monkeypatch.syspath_prepend(str(EXAMPLES / "refactor"))
+    try:
+        script = EXAMPLES / "refactor" / f"{name}.py"
+        namespace = runpy.run_path(str(script), run_name="__main__")
+    finally:
+        sys.modules.pop("common", None)  # the examples' shared module, imported from their folder
+    losses = namespace["losses"]
+    assert len(losses) == 60
+    assert losses[-1] < 0.2 * losses[0]
+    assert "step   50 | loss" in capsys.readouterr().out
