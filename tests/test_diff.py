@@ -172,6 +172,7 @@ def test_the_diff_drawing_marks_added_removed_changed_and_numbers():
     assert "(4, 3) float32 -&gt; (4, 2) float32" in source
     assert "#1 |grad| 1 -&gt; 10 (x10)" in source
     assert DIVERGING[-1] in source  # grew x10: the top of the scale
+    assert "<b>act</b>: Tanh (a: Relu)" in source  # the module's class changed
 
 
 @pytest.mark.skipif(find_layout_program() is None, reason="no layout program")
@@ -218,3 +219,11 @@ def test_a_loss_module_made_anew_each_step_keeps_its_key():
     assert "MSELoss_2" in second.graph["modules"]
     report = gradviz.diff(first, second)
     assert not report.structure_changed, str(report)
+
+
+@pytest.mark.skipif(find_layout_program() is None, reason="no layout program")
+def test_jupyter_shows_the_table_and_the_picture():
+    html = gradviz.diff(hand_graph(), hand_graph(act="Tanh"))._repr_html_()
+    assert html.startswith("<pre>a vs b: structure differs: 1 added, 1 removed")
+    assert "<svg" in html
+    assert "+ added" in html

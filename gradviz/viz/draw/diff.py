@@ -90,7 +90,7 @@ def merged_graph(result: GraphDiff) -> tuple[nx.DiGraph, dict[Any, _Look], dict[
     node is drawn; the text marks on them."""
     a, b = result.graph_a, result.graph_b
     merged = b.copy()
-    merged.graph["modules"] = {**(a.graph.get("modules") or {}), **(b.graph.get("modules") or {})}
+    merged.graph["modules"] = _merged_modules(a.graph.get("modules"), b.graph.get("modules"))
     node_b = {key: node for node, key in result.keys_b.items()}
     removed = {ref.key for ref in result.removed}
     ghost: dict[Any, Any] = {}
@@ -105,6 +105,16 @@ def merged_graph(result: GraphDiff) -> tuple[nx.DiGraph, dict[Any, _Look], dict[
                 merged.add_edge(*ends, **data)
     looks, marks = _looks(result, node_b, ghost)
     return merged, looks, marks
+
+
+def _merged_modules(a: Mapping[str, str] | None, b: Mapping[str, str] | None) -> dict[str, str]:
+    """The module table of both graphs; a path whose class changed reads ``Linear (a: ReLU)``."""
+    a, b = a or {}, b or {}
+    merged = {**a, **b}
+    for path, cls in a.items():
+        if path in b and b[path] != cls:
+            merged[path] = f"{b[path]} (a: {cls})"
+    return merged
 
 
 def _looks(
@@ -317,6 +327,15 @@ class DiffReport(GraphDiff):
     ) -> Rendered:
         """Draw the diff to exactly ``path`` (see :func:`write_diff`)."""
         return write_diff(self, path, format=format, depth=depth)
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the text report and the picture (the text alone without a layout program)."""
+        text = super()._repr_html_()
+        try:
+            picture = build_diff(self).pipe(format="svg", encoding="utf-8")
+        except GradvizError:
+            return text
+        return text + picture
 
 
 def _graph_of(obj: Any, which: str) -> nx.DiGraph:
