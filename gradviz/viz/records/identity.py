@@ -18,7 +18,19 @@ import networkx as nx
 
 from gradviz.viz.records.schema import node_view
 
-__all__ = ["NodeShape", "structural_keys", "structure"]
+__all__ = ["NodeShape", "module_path", "structural_keys", "structure"]
+
+
+def module_path(graph: nx.DiGraph, path: str) -> str:
+    """``path`` as it reads in every step: a top-level module besides the model (a loss module
+    made anew each step, ``nn.MSELoss()(out, y)``) is named after its class, numbered in the
+    order the run met them (``MSELoss_2``); the number is dropped."""
+    head, dot, rest = path.partition(".")
+    base, under, number = head.rpartition("_")
+    classes = graph.graph.get("modules") or {}
+    if under and number.isdigit() and classes.get(head) == base:
+        return base + dot + rest
+    return path
 
 
 def structural_keys(graph: nx.DiGraph) -> dict[Any, str]:
@@ -32,9 +44,10 @@ def structural_keys(graph: nx.DiGraph) -> dict[Any, str]:
             key = f"param:{view.name}"
         else:
             what = view.op or view.kind
-            position = seen[view.module, what]
-            seen[view.module, what] += 1
-            key = f"{view.module}/{what}#{position}"
+            module = module_path(graph, view.module)
+            position = seen[module, what]
+            seen[module, what] += 1
+            key = f"{module}/{what}#{position}"
         while key in taken:  # two parameters of one name: keep the keys unique
             key += "'"
         taken.add(key)
@@ -64,5 +77,6 @@ def structure(graph: nx.DiGraph) -> dict[str, NodeShape]:
         slots = ((keys[p], tuple(d.get("slots", (d.get("arg", 0),)))) for p, _, d in edges)
         parents = sorted(slots, key=lambda pair: pair[1])
         shape = tuple(view.shape) if view.shape is not None else None
-        result[key] = NodeShape(view.kind, view.op, shape, view.dtype, view.module, tuple(parents))
+        module = module_path(graph, view.module)
+        result[key] = NodeShape(view.kind, view.op, shape, view.dtype, module, tuple(parents))
     return result
