@@ -8,7 +8,7 @@
   const NEG_INF = 253;
   const POS_INF = 254;
   const NAN = 255;
-  const WIDTH = 300; // CSS pixels the pictures may fill in the side panel
+  const WIDTH = 288; // CSS pixels the pictures may fill in the side panel
   const GAP = 3;
   // sequential (non-negative data): viridis; diverging (signed data, 0 in the middle): blue-white-red
   const SEQUENTIAL = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"];
