@@ -13,6 +13,7 @@ import pytest
 import gradviz
 from gradviz import Variable, nn
 from gradviz.viz.capture.stats import array_preview
+from gradviz.viz.page.html import page_data
 from gradviz.viz.records.io import TraceFormatError
 from gradviz.viz.records.preview import (
     LEVELS,
@@ -199,3 +200,16 @@ def test_trace_files_keep_previews_and_check_them(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(TraceFormatError, match=r"nodes\[0\]\.preview must be null or an object"):
         gradviz.load_trace(path)
+
+
+def test_the_page_data_carries_the_previews_of_each_node():
+    tr = conv_step(arrays=True)
+    nodes = {n["id"]: n for n in page_data(tr)[0]["nodes"]}
+    for nid, attrs in tr.graph.nodes(data=True):
+        for key, attr in (("pv", "preview"), ("pg", "grad_preview")):
+            given = attrs[attr]
+            if given is None:
+                assert key not in nodes[nid]
+            else:
+                assert nodes[nid][key]["data"] == given["data"]
+    assert sum("pv" in n for n in nodes.values()) >= 5
