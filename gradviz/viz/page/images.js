@@ -98,6 +98,8 @@
     const size = p.height * p.width;
     for (let k = 0; k < p.maps; k++) {
       const canvas = el("canvas", "gv-map");
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", (p.grid === "filters" ? "filter " : p.grid === "channels" ? "channel " : "map ") + k);
       canvas.width = p.width;
       canvas.height = p.height;
       canvas.style.width = p.width * scale + "px";
