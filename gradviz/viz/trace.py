@@ -146,7 +146,8 @@ def trace(arrays: bool = False, max_array_size: int = 10_000) -> Trace:
     """Record the ops, backward steps and optimizer updates run inside ``with``.
 
     ``arrays=True`` also copies values and gradients of arrays with at most ``max_array_size``
-    elements (node attributes ``array`` and ``grad_array``).
+    elements (node attributes ``array`` and ``grad_array``), and keeps a small picture of every
+    2-D to 4-D one, of any size (``preview`` and ``grad_preview``: the page draws them).
     """
     return Trace(arrays=arrays, max_array_size=max_array_size)
 

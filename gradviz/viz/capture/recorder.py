@@ -33,7 +33,13 @@ from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.policy import Policy
 from gradviz.viz.capture.source import SourceLocator
-from gradviz.viz.capture.stats import array_copy, array_stats, diff_norm, l2_norm
+from gradviz.viz.capture.stats import (
+    array_copy,
+    array_preview,
+    array_stats,
+    diff_norm,
+    l2_norm,
+)
 from gradviz.viz.records.graph import ancestors
 from gradviz.viz.records.schema import Event, NodeRecord, OpCall, Pass, Step
 
@@ -64,6 +70,7 @@ class _Backward:
     keep: bool
     steps: list[Step] = field(default_factory=list)
     grad_arrays: dict[str, Any] = field(default_factory=dict)
+    grad_previews: dict[str, Any] = field(default_factory=dict)
 
 
 class _ThreadState(threading.local):
@@ -197,6 +204,7 @@ class Recorder(hooks.Hook):
             var=var._id,
             array=array_copy(data, self.max_array_size) if self.arrays else None,
             detached_from=detached_from,
+            preview=array_preview(data, filters=is_param) if self.arrays else None,
         )
         self.var_nodes[var._id] = nid
         self.refs[nid] = weakref.ref(var)
@@ -225,6 +233,7 @@ class Recorder(hooks.Hook):
             r.var,
             array_copy(data, self.max_array_size) if self.arrays else None,
             r.detached_from,
+            array_preview(data, filters=r.kind == "param") if self.arrays else None,
         )
         self.fresh.add(nid)
 
@@ -248,6 +257,7 @@ class Recorder(hooks.Hook):
             source=self.locate(),
             value=array_stats(array),
             array=array_copy(array, self.max_array_size) if self.arrays else None,
+            preview=array_preview(array) if self.arrays else None,
         )
         ref = weakref.ref(array)
         self.consts[id(array)] = (ref, nid)
@@ -307,6 +317,7 @@ class Recorder(hooks.Hook):
             args=tuple(args),
             var=output._id,
             array=array_copy(data, self.max_array_size) if self.arrays else None,
+            preview=array_preview(data) if self.arrays else None,
         )
         self.var_nodes[output._id] = nid
         self.refs[nid] = weakref.ref(output)
@@ -429,6 +440,8 @@ class Recorder(hooks.Hook):
             current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
             if self.arrays:
                 current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
+                filters = self.records[nid].kind == "param"
+                current.grad_previews[nid] = array_preview(grad, filters=filters)
 
     def backward_end(self, root: Variable) -> None:
         local = self.local
@@ -449,6 +462,7 @@ class Recorder(hooks.Hook):
                     pass_index=current.index,
                     steps=current.steps,
                     grad_arrays=current.grad_arrays,
+                    grad_previews=current.grad_previews,
                 )
                 nodes = frozenset(r.id for r in records)
                 new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)

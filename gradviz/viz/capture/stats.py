@@ -10,15 +10,29 @@ common case (all finite) is four reductions over the array and no copy: ``min``,
 float64 ``mean`` and one BLAS dot product for the norm; ``std`` comes from the same two sums,
 with NumPy's two-pass ``std`` as the fallback when the mean dominates and the one-pass formula
 would lose digits. :func:`l2_norm` and :func:`diff_norm` measure optimizer updates.
+:func:`array_preview` cuts the small picture of an array the page draws
+(:mod:`gradviz.viz.records.preview`).
 """
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
 import numpy as np
 
+from gradviz.viz.records.preview import (
+    LEVELS,
+    NAN,
+    NEG_INF,
+    POS_INF,
+    PREVIEW_CHANNELS,
+    PREVIEW_FILTERS,
+    PREVIEW_SIDE,
+    PREVIEW_VALUES,
+    Preview,
+)
 from gradviz.viz.records.stats import Stats
 
 #: Integer arrays (class labels, indices) also count their distinct values, up to this size
@@ -141,6 +155,63 @@ def array_copy(array: np.ndarray, max_size: int) -> list[Any] | None:
     if array.size > max_size:
         return None
     return array.tolist()
+
+
+def array_preview(array: np.ndarray, filters: bool = False) -> Preview | None:
+    """The preview of a 2-D to 4-D numeric array (None for others): ``filters`` reads a 4-D
+    array as conv kernels ``(out, in, kH, kW)``, else as activations ``(N, C, H, W)``."""
+    if array.ndim < 2 or array.ndim > 4 or array.size == 0 or array.dtype.kind not in "biuf":
+        return None
+    total = 1
+    if array.ndim == 4 and filters:
+        grid, total = "filters", array.shape[0]
+        maps = array[:PREVIEW_FILTERS].mean(axis=1, dtype=np.float64)
+    elif array.ndim == 4:
+        grid, total = "channels", array.shape[1]
+        maps = array[0, :PREVIEW_CHANNELS]
+    else:
+        grid = "map"
+        maps = array[:1] if array.ndim == 3 else array[None]
+    n, height, width = maps.shape
+    stride = 1
+    while (
+        max(height, width) > PREVIEW_SIDE * stride
+        or n * -(-height // stride) * -(-width // stride) > PREVIEW_VALUES
+    ):
+        stride += 1
+    values = maps[:, ::stride, ::stride].astype(np.float64)
+    codes, lo, hi = _quantize(values)
+    return {
+        "grid": grid,
+        "maps": n,
+        "total": total,
+        "height": values.shape[1],
+        "width": values.shape[2],
+        "stride": stride,
+        "min": lo,
+        "max": hi,
+        "data": base64.b64encode(codes.tobytes()).decode("ascii"),
+    }
+
+
+def _quantize(values: np.ndarray) -> tuple[np.ndarray, float | None, float | None]:
+    """(uint8 codes, min, max of the finite elements) of float64 ``values``."""
+    finite = np.isfinite(values)
+    every = bool(finite.all())
+    if not every and not finite.any():
+        lo = hi = None
+        codes = np.zeros(values.shape, np.uint8)
+    else:
+        seen = values if every else values[finite]
+        lo, hi = float(seen.min()), float(seen.max())
+        scale = (LEVELS - 1) / (hi - lo) if hi > lo else 0.0
+        clean = values if every else np.where(finite, values, lo)
+        codes = np.rint((clean - lo) * scale).astype(np.uint8)
+    if not every:
+        codes[np.isnan(values)] = NAN
+        codes[values == np.inf] = POS_INF
+        codes[values == -np.inf] = NEG_INF
+    return codes, lo, hi
 
 
 def l2_norm(array: np.ndarray) -> float:

@@ -5,10 +5,10 @@
 it) writes a page that opens from disk in any browser, with
 no network at view time: the forward and backward graphs laid out by Graphviz (the SVG of
 :func:`gradviz.viz.draw.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
-(``gradviz/viz/page/page.js`` and ``page.css``, inlined). The viewer pans and zooms, shows a
-node's statistics and histograms on click, replays backward step by step, searches, lists
-what ``trace.check()`` found (the pictures mark it as ``gradviz check``'s do) and expands
-collapsed modules (an SVG is embedded per module depth that fits the node budget).
+(``page.js``, ``images.js`` and ``page.css`` beside this module, inlined). The viewer pans and
+zooms, shows a node's statistics, histograms and pictures on click, replays backward step by
+step, searches, lists what ``trace.check()`` found (the pictures mark it as ``gradviz check``'s
+do) and expands collapsed modules (an SVG is embedded per module depth that fits the budget).
 
 Safety: every user string reaches the page either through the SVG (escaped by ``render``) or
 through the JSON block, where ``<``, ``>``, ``&``, U+2028 and U+2029 are written as ``\\u003c``
@@ -189,6 +189,8 @@ def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
         ],
         "hv": _histogram(a.array),
         "hg": _histogram(a.grad_array),
+        "pv": a.preview,
+        "pg": a.grad_preview,
     }
     # drop what is empty: the page treats a missing key as None
     return {k: v for k, v in entry.items() if v not in (None, [], "") or k in ("id", "kind")}
@@ -428,7 +430,7 @@ def json_for_script(data: Any) -> str:
 
 def page_html(data: dict[str, Any], svgs: list[str], title: str | None = None) -> str:
     """The page's HTML: :func:`page_data`'s data and pictures, the viewer's script and CSS."""
-    script = _asset("page.js")
+    script = _asset("page.js") + _asset("images.js")  # one script: the policy admits one hash
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (

@@ -493,6 +493,8 @@
     body.appendChild(el("table", { class: "props" }, ...rows));
     const stats = el("div", { class: "pair" }, statsTable("value", n.value, n.dtype), statsTable("gradient", n.grad));
     body.appendChild(stats);
+    const pictures = window.gradvizImages && window.gradvizImages.panel(n, fmt); // images.js
+    if (pictures) body.appendChild(pictures);
     if (!n.grad && D.views.backward && n.rg) body.appendChild(el("p", { class: "muted" }, "gradient: not computed"));
     const hv = histogram("values", n.hv, "hv");
     const hg = histogram("gradient", n.hg, "hg");

@@ -53,17 +53,20 @@ def build_graph(
     names: Mapping[str, str] | None = None,
     steps: Sequence[Step] = (),
     grad_arrays: Mapping[str, Any] | None = None,
+    grad_previews: Mapping[str, Any] | None = None,
 ) -> nx.DiGraph:
     """The DiGraph of ``records`` (already in recording order).
 
     ``prefixes[i]`` is the path of top-level module ``i`` ("" for the main model);
     ``param_names`` maps a Variable's engine id to its ``named_parameters()`` name; ``names``
     overrides a node's ``name`` (a Variable named after its op ran). ``steps`` fill ``grad``,
-    ``step`` and ``accumulated``.
+    ``step`` and ``accumulated``; ``grad_arrays`` and ``grad_previews`` (by node id) fill
+    ``grad_array`` and ``grad_preview``.
     """
     param_names = param_names or {}
     names = names or {}
     grad_arrays = grad_arrays or {}
+    grad_previews = grad_previews or {}
     graph = nx.DiGraph()
     graph.graph.update(root=root, modules=dict(modules or {}), script=script)
     graph.graph["pass"] = pass_index
@@ -101,6 +104,8 @@ def build_graph(
                 detached_from=record.detached_from,
                 array=record.array,
                 grad_array=grad_arrays.get(nid),
+                preview=record.preview,
+                grad_preview=grad_previews.get(nid),
             ),
         )
         for parent, slot in record.parents:

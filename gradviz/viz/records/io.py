@@ -23,6 +23,7 @@ import networkx as nx
 
 from gradviz._version import __version__
 from gradviz.autograd.errors import GradvizError
+from gradviz.viz.records.preview import preview_problem
 from gradviz.viz.records.schema import (
     EDGE_ATTRS,
     GRAPH_ATTRS,
@@ -276,7 +277,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
         nid = _get(node, "id", str, at)
         _check(":" not in nid and nid not in graph, f"{at}.id {nid!r} is repeated or has ':'")
         for key in NODE_ATTRS:
-            _check(key in node, f"{at} has no {key!r}")
+            _check(key in node or key in _ADDED, f"{at} has no {key!r}")
         _check(node["kind"] in KINDS, f"{at}.kind must be one of {KINDS}, got {node['kind']!r}")
         shape = node["shape"]
         _check(
@@ -305,7 +306,10 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
             ),
             f"{at}.update must be null or {{norm, ratio}}",
         )
-        attrs_out = {key: node[key] for key in NODE_ATTRS}
+        for key in _ADDED:
+            problem = preview_problem(node[key]) if node.get(key) is not None else None
+            _check(problem is None, f"{at}.{key} {problem}")
+        attrs_out = {key: node.get(key) for key in NODE_ATTRS}
         attrs_out["shape"] = tuple(shape)
         attrs_out["args"] = tuple(args)
         attrs_out["value"] = _stats(node["value"], f"{at}.value")
@@ -339,6 +343,8 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
 
 
 # --------------------------------------------------------------------------------- checks
+#: Node attributes added after version 1 was first written: a file without them reads as None.
+_ADDED = ("preview", "grad_preview")
 #: No gradviz trace nests containers deeper than this (the schema's deepest is a node's
 #: ``update`` or ``value`` statistics, 7 levels down).
 MAX_DEPTH = 10

@@ -15,14 +15,15 @@ from typing import Any
 
 import networkx as nx
 
+from gradviz.viz.records.preview import Preview
 from gradviz.viz.records.stats import Stats
 
 _TEXT = (str, type(None))
 #: ``ndarray.tolist()``: nested lists, or a number for a 0-d array
 _ARRAY = (list, float, int, bool, complex, type(None))
 #: Every node carries exactly these attributes, with values of these types, and this default
-#: when a route has nothing to say (``array``/``grad_array`` are None unless the trace copied
-#: arrays). docs/trace-schema.md describes each.
+#: when a route has nothing to say (``array``/``grad_array`` and ``preview``/``grad_preview``
+#: are None unless the trace kept arrays). docs/trace-schema.md describes each.
 NODE_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
     "kind": ((str,), "op"),
     "op": (_TEXT, None),
@@ -41,6 +42,8 @@ NODE_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
     "detached_from": (_TEXT, None),
     "array": (_ARRAY, None),
     "grad_array": (_ARRAY, None),
+    "preview": ((dict, type(None)), None),
+    "grad_preview": ((dict, type(None)), None),
 }
 NODE_ATTRS = tuple(NODE_SCHEMA)
 
@@ -96,6 +99,8 @@ class NodeView:
     detached_from: str | None
     array: Any
     grad_array: Any
+    preview: Preview | None
+    grad_preview: Preview | None
     grad_recorded: bool
 
 
@@ -123,6 +128,8 @@ def node_view(graph: nx.DiGraph, node: Any) -> NodeView:
         detached_from=get("detached_from"),
         array=get("array"),
         grad_array=get("grad_array"),
+        preview=get("preview"),
+        grad_preview=get("grad_preview"),
         grad_recorded="grad" in a and node not in graph.graph.get(GRAD_NOT_RECORDED, ()),
     )
 
@@ -183,6 +190,7 @@ class NodeRecord:
     var: int | None = None
     array: Any = None
     detached_from: str | None = None
+    preview: Preview | None = None
 
 
 @dataclass(frozen=True, slots=True)
