@@ -215,6 +215,13 @@ def test_summary_does_not_list_a_causal_mask_as_a_nan_inf():
         x.masked_fill(mask, float("-inf")).softmax(-1).sum().backward()
     text = summary(tr)
     assert "NaN/Inf: none (besides the -inf of 1 masked fill, as intended)" in text
+    report = tr.check()
+    assert not report.contaminated  # nothing drawn as carrying a NaN/Inf on
+    assert report.ok
+    from gradviz.viz.draw.render import build
+
+    forward = build(tr.graph, "forward", marks=report.marks()).source
+    assert "6 Inf (a mask)" in forward
     with gradviz.trace() as tr, np.errstate(invalid="ignore"):
         (x.masked_fill(mask, float("-inf")) * 0).sum().backward()  # -inf * 0: NaN
     assert "NaN/Inf found" in summary(tr)

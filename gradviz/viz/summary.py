@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from gradviz.viz.diagnose.nan import deliberate_fill
+from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.draw.style import update_text
 from gradviz.viz.records.text import number, printable, shape_text
 
@@ -93,7 +93,7 @@ def _bad_values(graph: Any, max_rows: int) -> str:
         label = a.get("name") or a.get("op") or a.get("kind") or "node"
         for what in ("value", "grad"):
             stats: Mapping[str, Any] | None = a.get(what)
-            if what == "value" and stats and _is_mask(a, stats):
+            if what == "value" and is_mask(a.get("op"), stats, a.get("args")):
                 masks += 1
             elif stats and (stats.get("nan") or stats.get("inf")):
                 bad.append(
@@ -105,10 +105,3 @@ def _bad_values(graph: Any, max_rows: int) -> str:
         return "NaN/Inf: none" + (masked if masks else "")
     more = f"\n  ... and {len(bad) - max_rows} more" if len(bad) > max_rows else ""
     return "NaN/Inf found:\n  " + "\n  ".join(bad[:max_rows]) + more
-
-
-def _is_mask(attrs: Mapping[str, Any], stats: Mapping[str, Any]) -> bool:
-    """A fill whose Inf values are its infinite fill constant (a causal mask), not a fault."""
-    nan = int(stats.get("nan") or 0)
-    constants = attrs.get("args") or ()
-    return bool(stats.get("inf")) and deliberate_fill(str(attrs.get("op")), nan, constants)

@@ -159,6 +159,13 @@ def deliberate_fill(op: str, nan: int, constants: Sequence[Any]) -> bool:
     return op in FILL_OPS and not nan and any(is_infinite_number(c) for c in constants)
 
 
+def is_mask(op: Any, value: Mapping[str, Any] | None, args: Sequence[Any] = ()) -> bool:
+    """Whether a node's Inf values are the infinite constant of a fill (a causal mask): what
+    the summary, the page and the pictures show as intended, not as a NaN/Inf."""
+    nan = int((value or {}).get("nan") or 0)
+    return bool((value or {}).get("inf")) and deliberate_fill(str(op), nan, args or ())
+
+
 def _operands(ctx: Context, node: str) -> list[Operand]:
     out = []
     for slot, parent, attrs in ctx.inputs(node):
@@ -216,7 +223,11 @@ def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str
                 **ctx.where(n),
             )
         )
-    contaminated = frozenset(n for n in g.nodes if is_bad(g.nodes[n].get("value")))
+    contaminated = frozenset(
+        n
+        for n, a in g.nodes(data=True)
+        if is_bad(a.get("value")) and not is_mask(a.get("op"), a.get("value"), a.get("args"))
+    )
     grad_bad = frozenset(n for n in g.nodes if is_bad(g.nodes[n].get("grad")))
     # backward: in step order, the first gradient that went bad with everything around finite
     steps = sorted((a["step"], n) for n, a in g.nodes(data=True) if a.get("step") is not None)

@@ -17,6 +17,7 @@ from typing import Any
 
 import graphviz
 
+from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw.scene import Group, Scene
 from gradviz.viz.draw.style import (
@@ -178,7 +179,9 @@ class Labels:
             summary = value_summary(a.value, a.shape, a.dtype)
             if summary:
                 lines.append(summary)
-            if is_bad(a.value):
+            if is_mask(a.op, a.value, a.args):
+                lines.append(f"{bad_text(a.value)} (a mask)")
+            elif is_bad(a.value):
                 lines.append(_bad_line(a.value))
                 attrs.update(color=NAN_LINE, penwidth="2")
         else:

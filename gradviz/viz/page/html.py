@@ -40,6 +40,7 @@ import numpy as np
 
 from gradviz._version import __version__
 from gradviz.viz.diagnose import Finding, Report, pictures_graph
+from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import style
 from gradviz.viz.draw.layout import run_layout
@@ -227,6 +228,8 @@ def _basic_findings(graph: nx.DiGraph) -> list[dict[str, Any]]:
         label = a.get("name") or a.get("op") or a.get("kind") or "node"
         for what in ("value", "grad"):
             stats = a.get(what)
+            if what == "value" and is_mask(a.get("op"), stats, a.get("args")):
+                continue
             if stats and (stats.get("nan") or stats.get("inf")):
                 found.append(
                     {
