@@ -59,16 +59,13 @@
   // ------------------------------------------------------------------ colour scale (log)
   const RAMP = D.colours.magnitude.map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
   function logRange(metric) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const k of T.keys)
-      for (const v of k[metric])
-        if (v > 0 && Number.isFinite(v)) {
-          const l = Math.log10(v);
-          if (l < lo) lo = l;
-          if (l > hi) hi = l;
-        }
-    if (lo === Infinity) return [0, 1];
+    // the 2nd to 98th percentile of the heatmap's values, as the pictures' colours span
+    const logs = [];
+    for (const r of T.rows) for (const v of T.keys[r][metric]) if (v > 0 && Number.isFinite(v)) logs.push(Math.log10(v));
+    if (!logs.length) return [0, 1];
+    logs.sort((a, b) => a - b);
+    const lo = logs[Math.floor(0.02 * (logs.length - 1))];
+    const hi = logs[Math.ceil(0.98 * (logs.length - 1))];
     return hi - lo < 1e-9 ? [lo - 0.5, hi + 0.5] : [lo, hi];
   }
   const RANGE = { grad_norm: logRange("grad_norm"), update_ratio: logRange("update_ratio") };
@@ -216,7 +213,7 @@
     const [lo, hi] = RANGE[S.metric];
     const bar = el("span", { class: "tl-ramp" });
     bar.style.background = "linear-gradient(90deg," + D.colours.magnitude.join(",") + ")";
-    box.append(fmt(10 ** lo) + " ", bar, " " + fmt(10 ** hi) + " (log)");
+    box.append(METRIC_NAMES[S.metric] + " " + fmt(10 ** lo) + " ", bar, " " + fmt(10 ** hi) + " (log, 2nd-98th percentile)");
   }
 
   // findings: one mark per step (its first finding), linked to the item in the findings list

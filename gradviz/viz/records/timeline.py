@@ -155,15 +155,24 @@ class Timeline:
 TIMELINE_FORMAT = ("gradviz-timeline", 1)
 
 
-def _column(values: np.ndarray) -> list[float | None]:
-    """Floats with 6 significant digits, None where NaN (absent)."""
-    return [None if math.isnan(v) else float(f"{v:.6g}") for v in values.tolist()]
+def _cell(value: float) -> float | str | None:
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float(f"{value:.6g}")
+
+
+def _column(values: np.ndarray) -> list[float | str | None]:
+    """Floats with 6 significant digits, None where NaN (absent), Inf as ``"Infinity"``."""
+    return [_cell(v) for v in values.tolist()]
 
 
 def to_dict(timeline: Timeline) -> dict[str, Any]:
     """The timeline as columnar JSON-ready data: ``steps``, ``loss``, ``keys``, ``nodes``,
     ``changed_steps`` and ``columns`` (``step``, ``node`` as an index into ``keys``, then each
-    of :data:`FIELDS`, one entry per row; None where absent)."""
+    of :data:`FIELDS`, one entry per row; None where absent, ``"Infinity"`` for Inf, e.g. the
+    update ratio of a weight that was 0)."""
     data = timeline.rows_array()
     columns: dict[str, list[Any]] = {
         "step": data["step"].tolist(),
