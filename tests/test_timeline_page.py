@@ -62,8 +62,9 @@ def test_opens_at_the_last_step_with_the_full_node_panel(page):
     assert page.locator("#tl-slider").get_attribute("max") == str(STEPS - 1)
     assert page.locator("#info").is_visible()
     assert page.locator("#tl-heat").get_attribute("data-metric") == "grad_norm"
-    names = page.locator("#tl-names .tl-name").all_inner_texts()
-    assert names == ["loss", "0.weight", "0.bias", "2.weight", "2.bias"]
+    names = page.locator("#tl-names .tl-name:not(.tl-loss-name)").all_inner_texts()
+    assert names == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert "loss (log)" in page.locator(".tl-loss-name").inner_text()
 
 
 def test_scrubbing_recolours_the_graph(page, demo):

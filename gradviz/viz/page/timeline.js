@@ -170,13 +170,12 @@
       if (!Number.isFinite(v) && T.keys.some((k) => k.bad[i]))
         svg.append(svgEl("rect", { class: "tl-nanbar", x: xOf(i) - 1, y: 0, width: 2, height: LOSSH }));
     });
-    const label = (text, yy) => {
-      const t = svgEl("text", { x: W - 4, y: yy, "text-anchor": "end" });
-      t.textContent = text;
-      svg.append(t);
-    };
-    label("loss " + fmt(log ? 10 ** hi : hi) + (log ? " (log)" : ""), 11);
-    label(fmt(log ? 10 ** lo : lo), LOSSH - 2);
+    const box = $("tl-names").querySelector(".tl-loss-name");
+    box.replaceChildren(
+      el("span", {}, fmt(log ? 10 ** hi : hi)),
+      el("span", { class: "tl-what" }, log ? "loss (log)" : "loss"),
+      el("span", {}, fmt(log ? 10 ** lo : lo)),
+    );
   }
 
   function drawHeat() {
