@@ -348,7 +348,8 @@
         el(
           "p",
           { class: "muted" },
-          "Step " + T.steps[S.i] + " kept summary statistics. ",
+          "Step " + T.steps[S.i] + " kept summary statistics: the graph is coloured by its " +
+            METRIC_NAMES[S.metric] + ", the numbers in the boxes are step " + T.full + "'s. ",
           el("button", { type: "button", class: "link", id: "tl-to-full", on: { click: () => scrub(T.steps.indexOf(T.full)) } }, "full detail: step " + T.full),
         ),
       );
@@ -407,6 +408,7 @@
     $("tl-heat").setAttribute("data-metric", metric);
     drawHeat();
     paintGraph();
+    renderNode();
   }
   for (const b of document.querySelectorAll("#tl-bar .seg button"))
     b.addEventListener("click", () => setMetric(b.dataset.metric));
