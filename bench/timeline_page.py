@@ -8,8 +8,8 @@ MLP in headless Chromium.
 The medium MLP (784-256-128-10, batch 64, cross-entropy, SGD; bench/common.py) is traced for
 one step (``--traced``: every one of ``--steps`` steps, as ``gradviz timeline`` records them);
 without ``--traced`` the other steps' rows are that step's scaled by a random walk, so the page
-holds exactly as many numbers as a traced run's. The page is written as
-``gradviz.viz.trace.write_timeline_page`` writes it and opened from a file:// URL in Debian's
+holds exactly as many numbers as a traced run's. The page is written by
+``gradviz.viz.trace.write_timeline_page`` and opened from a file:// URL in Debian's
 headless Chromium; "painted" is ``performance.now()`` at the first animation frame after the
 timeline script finished (navigation start = 0; median of 3 loads); "first paint" is the browser's
 ``first-contentful-paint``. Targets: <= 5 MB and painted in < 2 s. Exit status 1 on a miss.
@@ -32,10 +32,8 @@ import numpy as np
 from common import medium_mlp
 
 import gradviz
-from gradviz.viz.diagnose.timeline import timeline_findings
-from gradviz.viz.page.timeline import write_timeline_html
 from gradviz.viz.records.timeline import FIELDS, Timeline
-from gradviz.viz.trace import page_diagnosis, write_timeline_page
+from gradviz.viz.trace import write_timeline_page
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
@@ -143,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         path = Path(tmp) / "medium.timeline.html"
         start = time.perf_counter()
-        findings = timeline_findings(timeline)
-        page = write_timeline_html(tr, timeline, findings, path, report=page_diagnosis(tr))
+        page = write_timeline_page(tr, path, timeline=timeline)
         write_seconds = time.perf_counter() - start
         context = p.chromium.launch_persistent_context(
             str(Path(tmp) / "profile"),

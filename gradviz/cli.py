@@ -502,7 +502,7 @@ def timeline_command(
 
         record = trace.timeline
         atomic_write(json_path, json.dumps(to_dict(record), allow_nan=False) + "\n")
-        page = write_timeline_page(trace, page_path, depth=depth)
+        page = write_timeline_page(trace, page_path, depth=depth, timeline=record)
         _echo_written([page_path, json_path], [page.note] if page.note else [], shown, outdir)
         click.echo(_timeline_summary(record, trace.backward_calls, every))
         found = timeline_findings(record)

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from timeline_demo import NAN_AT, STEPS, nan_script
 
+import gradviz
 from gradviz.viz.capture.policy import EveryKth
 from gradviz.viz.diagnose.timeline import SPIKE, WARMUP, timeline_findings
 from gradviz.viz.page.timeline import timeline_data
 from gradviz.viz.records.timeline import FIELDS, ROW_DTYPE, Timeline, to_dict
 from gradviz.viz.runner import run_script
+from gradviz.viz.trace import TraceError
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +183,20 @@ def test_page_data_maps_keys_to_the_drawn_nodes_and_rows_to_parameters(nan_trace
     assert [f["step"] for f in data["findings"]] == [NAN_AT, NAN_AT]
     assert data["full"] == STEPS
     json.dumps(data, allow_nan=False)
+
+
+def test_render_timeline_writes_the_page_of_every_pass(nan_trace, tmp_path):
+    page = nan_trace.render("timeline", tmp_path / "run.timeline.html")
+    text = page.path.read_text(encoding="utf-8")
+    assert page.size == len(text.encode("utf-8"))
+    assert '<section id="tl"' in text
+    assert text.count("'sha256-") == 2
+
+
+def test_a_trace_without_backward_has_no_timeline_page(tmp_path):
+    with gradviz.trace() as tr:
+        gradviz.ones(2).sum()
+    assert tr.timeline.steps == []
+    with pytest.raises(TraceError, match="no backward pass was recorded"):
+        tr.render("timeline", tmp_path / "t.html")
+    assert not (tmp_path / "t.html").exists()

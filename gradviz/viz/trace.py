@@ -114,13 +114,17 @@ def _loss(graph: nx.DiGraph) -> float | None:
 
 
 def write_timeline_page(
-    trace: Trace, path: str | os.PathLike[str], *, depth: int | None = None
+    trace: Trace,
+    path: str | os.PathLike[str],
+    *,
+    depth: int | None = None,
+    timeline: Timeline | None = None,
 ) -> HtmlPage:
     """Write the timeline page of ``trace`` to exactly ``path``: its last pass drawn and
-    diagnosed as :func:`write_page` does, every kept pass's statistics on a strip under it, and
-    the steps where :func:`~gradviz.viz.diagnose.timeline.timeline_findings` found something
-    marked (see :func:`gradviz.viz.page.timeline.write_timeline_html`)."""
-    timeline = trace.timeline
+    diagnosed as :func:`write_page` does, ``timeline`` (default: ``trace.timeline``) on a strip
+    under it, and the steps where :func:`~gradviz.viz.diagnose.timeline.timeline_findings`
+    found something marked (see :func:`gradviz.viz.page.timeline.write_timeline_html`)."""
+    timeline = trace.timeline if timeline is None else timeline
     if not timeline.steps:
         raise TraceError("no backward pass was recorded, so there is no timeline to draw")
     return write_timeline_html(

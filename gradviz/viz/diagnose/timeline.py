@@ -59,17 +59,18 @@ def _non_finite(timeline: Timeline) -> list[StepFinding]:
     found: list[StepFinding] = []
     for what, prefix in (("value", "value"), ("gradient", "grad")):
         bad = (data[f"{prefix}_nan"] > 0) | (data[f"{prefix}_inf"] > 0)
-        was_bad = False
+        bad_steps = set(np.unique(data["step"][bad]).tolist())
+        previous = None
         for step in timeline.steps:
-            rows = data[(data["step"] == step) & bad]
-            if len(rows) and not was_bad:
+            if step in bad_steps and previous not in bad_steps:
+                rows = data[(data["step"] == step) & bad]
                 first = rows[0]  # a step's rows are in recording order
                 key = timeline.keys[first["node"]]
                 counts = _counts(first[f"{prefix}_nan"], first[f"{prefix}_inf"])
                 others = f" (and {len(rows) - 1} more nodes)" if len(rows) > 1 else ""
                 message = f"{what} of {_label(timeline, key)} has {counts}{others}"
                 found.append(StepFinding(step, "nan", "error", message, key))
-            was_bad = bool(len(rows))
+            previous = step
     return found
 
 
