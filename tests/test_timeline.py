@@ -200,3 +200,17 @@ def test_a_trace_without_backward_has_no_timeline_page(tmp_path):
     with pytest.raises(TraceError, match="no backward pass was recorded"):
         tr.render("timeline", tmp_path / "t.html")
     assert not (tmp_path / "t.html").exists()
+
+
+def test_the_inf_of_a_causal_mask_is_deliberate_but_a_nan_there_is_not():
+    timeline = Timeline()
+    for step, nan in ((1, 0), (2, 0), (3, 2)):
+        rows = np.zeros(1, ROW_DTYPE)
+        meta = {"kind": "op", "op": "MaskedFill", "module": "attn"}
+        rows["node"] = timeline.key_index("attn/MaskedFill#0", meta)
+        rows["value_inf"] = 12
+        rows["value_nan"] = nan
+        timeline.add_rows(step, 1.0, rows)
+    found = timeline_findings(timeline)
+    assert [(f.step, f.kind) for f in found] == [(3, "nan")]
+    assert found[0].message == "value of MaskedFill (module attn) has 2 NaN, 12 Inf"

@@ -2,7 +2,8 @@
 wrong, and at which recorded step.
 
 - ``nan``: a value or a gradient has NaN/Inf, at the first step of each run of such steps,
-  naming the first node (in recording order) that has them;
+  naming the first node (in recording order) that has them; Inf in the value of a fill
+  (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
 - ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
   recorded losses, after ``WARMUP`` recorded steps;
 - ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gradviz.viz.diagnose.nan import FILL_OPS
 from gradviz.viz.records.timeline import Timeline
 
-__all__ = ["SPIKE", "WARMUP", "WINDOW", "StepFinding", "timeline_findings"]
+__all__ = ["SPIKE", "WARMUP", "WINDOW", "StepFinding", "non_finite", "timeline_findings"]
 
 #: A loss above SPIKE x the running median is a spike.
 SPIKE = 10.0
@@ -54,11 +56,23 @@ def _label(timeline: Timeline, key: str) -> str:
     return f"{what} (module {module})" if module and not meta.get("name") else str(what)
 
 
+def non_finite(timeline: Timeline, prefix: str) -> np.ndarray:
+    """Per row of ``timeline.rows_array()``: whether its ``prefix`` ("value" or "grad") has
+    NaN/Inf, leaving out the Inf a fill writes on purpose."""
+    data = timeline.rows_array()
+    bad = (data[f"{prefix}_nan"] > 0) | (data[f"{prefix}_inf"] > 0)
+    if prefix == "value":
+        fills = np.array([timeline.nodes[k].get("op") in FILL_OPS for k in timeline.keys])
+        deliberate = fills[data["node"]] & ~(data["value_nan"] > 0) if len(fills) else False
+        bad &= ~deliberate
+    return bad
+
+
 def _non_finite(timeline: Timeline) -> list[StepFinding]:
     data = timeline.rows_array()
     found: list[StepFinding] = []
     for what, prefix in (("value", "value"), ("gradient", "grad")):
-        bad = (data[f"{prefix}_nan"] > 0) | (data[f"{prefix}_inf"] > 0)
+        bad = non_finite(timeline, prefix)
         bad_steps = set(np.unique(data["step"][bad]).tolist())
         previous = None
         for step in timeline.steps:

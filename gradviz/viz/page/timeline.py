@@ -28,7 +28,7 @@ import networkx as nx
 import numpy as np
 
 from gradviz.viz.diagnose import Report
-from gradviz.viz.diagnose.timeline import SPIKE, WINDOW, StepFinding
+from gradviz.viz.diagnose.timeline import SPIKE, WINDOW, StepFinding, non_finite
 from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError
 from gradviz.viz.page.html import HtmlPage, page_data, page_html
 from gradviz.viz.records.files import atomic_write
@@ -83,8 +83,10 @@ def timeline_data(
     :data:`SERIES` over the steps, whether a step had NaN/Inf), which node of ``graph`` (the
     page's pass) each key is, the heatmap's rows (the parameters; every node when there are
     none) and the findings."""
-    counts = (_matrix(timeline, f"{p}_{c}") for p in ("value", "grad") for c in ("nan", "inf"))
-    bad = sum(np.nan_to_num(m) for m in counts)
+    data = timeline.rows_array()
+    flags = non_finite(timeline, "value") | non_finite(timeline, "grad")
+    bad = np.zeros((len(timeline.keys), len(timeline.steps)))
+    bad[data["node"], np.searchsorted(timeline.steps, data["step"])] = flags
     series = {name: _matrix(timeline, name) for name in SERIES}
     keys = timeline.keys
     params = [i for i, key in enumerate(keys) if timeline.nodes[key].get("kind") == "param"]
