@@ -115,3 +115,36 @@ def test_console_script_runs_an_example(tmp_path):
     data = json.loads(Path(tmp_path / "out" / "regression.timeline.json").read_text())
     assert len(data["steps"]) > 3
     assert data["loss"][-1] < data["loss"][0]
+
+
+SPIKE_SCRIPT = """
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    x, y = gradviz.randn(8, 3), gradviz.randn(8, 1)
+    for step in range(1, 21):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y) * (1000.0 if step == 15 else 1.0)
+        loss.backward()
+        if step != 15:  # the spike does not derail training
+            opt.step()
+"""
+
+
+def test_a_loss_spike_is_printed_and_listed_on_the_page_at_the_loss(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, SPIKE_SCRIPT, "spike.py")
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "step 15: warning: loss spike: " in result.stdout
+    page = (tmp_path / "spike.timeline.html").read_text(encoding="utf-8")
+    start = page.index('id="gradviz-data">') + len('id="gradviz-data">')
+    data = json.loads(page[start : page.index("</script>", start)])
+    listed = [f for f in data["findings"] if f["kind"] == "loss_spike"]
+    assert len(listed) == 1
+    assert listed[0]["text"].startswith("step 15: loss spike: ")
+    assert listed[0]["node"] == data["root"]  # the mark selects the loss
+    assert [f["step"] for f in data["timeline"]["findings"]] == [15]
