@@ -25,7 +25,7 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import get_default_dtype, set_default_dtype
-from gradviz.viz.capture.policy import CaptureStep, CaptureSteps
+from gradviz.viz.capture.policy import CaptureStep, CaptureSteps, Policy
 from gradviz.viz.capture.source import is_internal
 from gradviz.viz.trace import Trace
 
@@ -253,6 +253,7 @@ def run_script(
     forward_only: bool = False,
     deliver: Deliver | None = None,
     steps: Sequence[int] = (),
+    policy: Policy | None = None,
 ) -> Trace:
     """Run the script at ``path`` as ``__main__`` under a trace and return the trace.
 
@@ -261,6 +262,10 @@ def run_script(
     unless ``run_all``. Only the captured pass is kept; ``Trace.backward_calls`` says how many
     backward calls were seen. ``forward_only`` returns the trace of what was computed even
     when the script never called backward.
+
+    ``policy`` replaces the one-step capture (``step`` is then unused): an
+    :class:`~gradviz.viz.capture.policy.EveryKth` keeps every K-th pass and stops the script
+    after its last one (``gradviz timeline``).
 
     ``deliver(trace)``, when given, is called once with the finished trace: as soon as the
     step is captured (with the caller's working folder and interpreter state), or after the
@@ -281,7 +286,8 @@ def run_script(
     """
     if steps:
         step = max(steps)
-    policy = CaptureSteps(tuple(steps)) if steps else CaptureStep(step)  # checks the steps
+    if policy is None:  # (constructing one checks the steps)
+        policy = CaptureSteps(tuple(steps)) if steps else CaptureStep(step)
     script = Path(path)
     if not script.is_file():
         raise FileNotFoundError(f"no such script: {script}")

@@ -20,6 +20,7 @@ sits above every stage, so no stage imports a later one.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,12 +31,15 @@ import networkx as nx
 from gradviz.viz.capture.live import graph_from_variable
 from gradviz.viz.capture.tracer import Capture, TraceError
 from gradviz.viz.diagnose import Report, check, pictures_graph
+from gradviz.viz.diagnose.timeline import timeline_findings
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
 from gradviz.viz.page.inline import DEFAULT_HEIGHT, InlinePage, inline_page
+from gradviz.viz.page.timeline import write_timeline_html
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.io import read_trace, trace_text
+from gradviz.viz.records.timeline import Timeline
 
 __all__ = [
     "Trace",
@@ -46,6 +50,7 @@ __all__ = [
     "save_trace",
     "trace",
     "write_page",
+    "write_timeline_page",
 ]
 
 
@@ -69,11 +74,21 @@ class Trace(Capture):
         """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
         (see :func:`gradviz.viz.draw.render.write`); ``pass_index`` picks a pass (default: last).
         ``view="html"`` (or ``format="html"``) writes the interactive page of both views
-        (see :func:`write_page`)."""
+        (see :func:`write_page`); ``view="timeline"`` the page of every recorded step
+        (see :func:`write_timeline_page`)."""
+        if view == "timeline":
+            return write_timeline_page(self, path, depth=depth)
         if view == "html" or (format or "").lower() == "html":
             return write_page(self, path, pass_index=pass_index, depth=depth)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
         return draw.write(graph, view, path, format=format, depth=depth)
+
+    @property
+    def timeline(self) -> Timeline:
+        """The per-step statistics of every kept pass (see
+        :class:`~gradviz.viz.records.timeline.Timeline`); a pass's loss is the value of its
+        scalar root."""
+        return Timeline.from_graphs((p.index, p.graph, _loss(p.graph)) for p in self.passes)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the trace as JSON (docs/trace-schema.md), atomically."""
@@ -110,6 +125,42 @@ class Trace(Capture):
         if self.graph.number_of_nodes() == 0:
             return None
         return self.show()._repr_html_()
+
+
+def _loss(graph: nx.DiGraph) -> float | None:
+    """The value of the graph's root when it is a scalar (the loss), else None."""
+    root = graph.graph.get("root")
+    if root is None or root not in graph:
+        return None
+    attrs = graph.nodes[root]
+    shape, value = attrs.get("shape"), attrs.get("value") or {}
+    if shape is None or math.prod(shape) != 1:
+        return None
+    return value.get("mean")
+
+
+def write_timeline_page(
+    trace: Trace,
+    path: str | os.PathLike[str],
+    *,
+    depth: int | None = None,
+    timeline: Timeline | None = None,
+) -> HtmlPage:
+    """Write the timeline page of ``trace`` to exactly ``path``: its last pass drawn and
+    diagnosed as :func:`write_page` does, ``timeline`` (default: ``trace.timeline``) on a strip
+    under it, and the steps where :func:`~gradviz.viz.diagnose.timeline.timeline_findings`
+    found something marked (see :func:`gradviz.viz.page.timeline.write_timeline_html`)."""
+    timeline = trace.timeline if timeline is None else timeline
+    if not timeline.steps:
+        raise TraceError("no backward pass was recorded, so there is no timeline to draw")
+    return write_timeline_html(
+        trace,
+        timeline,
+        timeline_findings(timeline),
+        path,
+        depth=depth,
+        report=page_diagnosis(trace),
+    )
 
 
 def page_diagnosis(obj: Any, pass_index: int | None = None) -> Report | Exception | None:

@@ -5,6 +5,9 @@ and when the capture is complete.
 - :class:`CaptureStep` (the script runner): the ``step``-th backward pass (-1: the last one) and
   the optimizer step after it; then the capture is complete, recording stops and ``on_capture``
   is called.
+- :class:`EveryKth` (``gradviz timeline``): every ``every``-th pass (1, 1+K, 1+2K, ...) and, with
+  ``steps``, the ``steps``-th; after the ``steps``-th pass and its optimizer step the capture is
+  complete, as with :class:`CaptureStep`.
 
 :func:`check_step` is the one place that validates a step number (the runner, the CLI and
 :class:`CaptureStep` all call it).
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CaptureStep", "CaptureSteps", "EveryPass", "Policy", "check_step"]
+__all__ = ["CaptureStep", "CaptureSteps", "EveryKth", "EveryPass", "Policy", "check_step"]
 
 
 def check_step(step: Any) -> int:
@@ -112,6 +115,36 @@ class CaptureSteps(Policy):
     def pass_kept(self) -> None:
         self.kept += 1
         self.awaiting = self.kept == len(self.steps)
+
+
+class EveryKth(Policy):
+    """Every ``every``-th backward pass (1, 1+every, ...) up to the ``steps``-th (None: to the
+    end of the run), which is always kept; once it and its optimizer step are recorded the
+    capture is complete and ``on_capture`` is called."""
+
+    def __init__(
+        self, every: int = 1, steps: int | None = None, on_capture: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__()
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a whole number of steps (1, 2, ...), got {every!r}")
+        if steps is not None and check_step(steps) < 0:
+            steps = None  # -1: to the end, as CaptureStep(-1)
+        self.every = every
+        self.steps = steps
+        self.on_capture = on_capture
+        self._last = 0
+
+    def keeps(self, index: int) -> bool:
+        if self.steps is not None and index > self.steps:
+            return False
+        keep = (index - 1) % self.every == 0 or index == self.steps
+        if keep:
+            self._last = index
+        return keep
+
+    def pass_kept(self) -> None:
+        self.awaiting = self._last == self.steps
 
     def captured(self) -> None:
         if self.on_capture is not None:

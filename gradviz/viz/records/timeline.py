@@ -26,7 +26,7 @@ from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import KEYS
 
-__all__ = ["FIELDS", "ROW_DTYPE", "Timeline"]
+__all__ = ["FIELDS", "ROW_DTYPE", "Timeline", "to_dict"]
 
 #: The numeric columns of a row, in order: value and gradient statistics, then the update.
 FIELDS: tuple[str, ...] = (
@@ -149,3 +149,44 @@ class Timeline:
         for row in self.rows():
             writer.writerow(["" if value is None else value for value in row.values()])
         atomic_write(path, buffer.getvalue())
+
+
+#: ``format`` and ``version`` of :func:`to_dict`'s JSON.
+TIMELINE_FORMAT = ("gradviz-timeline", 1)
+
+
+def _cell(value: float) -> float | str | None:
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float(f"{value:.6g}")
+
+
+def _column(values: np.ndarray) -> list[float | str | None]:
+    """Floats with 6 significant digits, None where NaN (absent), Inf as ``"Infinity"``."""
+    return [_cell(v) for v in values.tolist()]
+
+
+def to_dict(timeline: Timeline) -> dict[str, Any]:
+    """The timeline as columnar JSON-ready data: ``steps``, ``loss``, ``keys``, ``nodes``,
+    ``changed_steps`` and ``columns`` (``step``, ``node`` as an index into ``keys``, then each
+    of :data:`FIELDS`, one entry per row; None where absent, ``"Infinity"`` for Inf, e.g. the
+    update ratio of a weight that was 0)."""
+    data = timeline.rows_array()
+    columns: dict[str, list[Any]] = {
+        "step": data["step"].tolist(),
+        "node": data["node"].tolist(),
+    }
+    for name in FIELDS:
+        columns[name] = _column(data[name])
+    return {
+        "format": TIMELINE_FORMAT[0],
+        "version": TIMELINE_FORMAT[1],
+        "steps": list(timeline.steps),
+        "loss": _column(np.asarray(timeline.loss, dtype=np.float64)),
+        "keys": list(timeline.keys),
+        "nodes": {key: dict(meta) for key, meta in timeline.nodes.items()},
+        "changed_steps": list(timeline.changed_steps),
+        "columns": columns,
+    }

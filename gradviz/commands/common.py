@@ -1,0 +1,202 @@
+"""What the commands of the ``gradviz`` command line share: the message style (every message
+of ours starts with ``gradviz: `` and goes to stderr), the options of a command that runs a
+script, running it under the runner, and checking and announcing the outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+import gradviz
+
+# --------------------------------------------------------------------------- message style
+
+
+def _show_usage_error(error: click.UsageError, file: Any = None) -> None:
+    """Show a usage error as ``gradviz: <what is wrong>`` plus where to get help."""
+    message = f"gradviz: {error.format_message()}"
+    if error.ctx is not None:
+        message += f"\nTry '{error.ctx.command_path} --help' for help."
+    click.echo(message, err=True)
+
+
+def _restyled(error: click.UsageError) -> click.UsageError:
+    error.show = lambda file=None: _show_usage_error(error, file)  # type: ignore[method-assign]
+    return error
+
+
+class Command(click.Command):
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise _restyled(error) from None
+
+
+class Group(click.Group):
+    command_class = Command
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as error:
+            raise _restyled(error) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as error:
+            raise _restyled(error) from None
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"gradviz: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    from gradviz.viz.capture.policy import check_step
+
+    try:
+        return check_step(value)
+    except ValueError:
+        raise click.BadParameter(
+            "must be 1 or more (the N-th call of backward), or -1 for the last one", ctx, param
+        ) from None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def script_options(what: str) -> Callable[[F], F]:
+    """SCRIPT, [-- SCRIPT_ARGS...], -o/--outdir and --step, shared by the commands that run a
+    script (``what``: "draw", "check")."""
+    params = [
+        click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.argument(
+            "script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]"
+        ),
+        click.option(
+            "-o",
+            "--outdir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("."),
+            show_default="the current folder",
+            help="Folder for the pictures; created if missing.",
+        ),
+        click.option(
+            "--step",
+            type=int,
+            default=1,
+            show_default=True,
+            callback=_check_step,
+            help=f"Which call of backward to {what} (1-based); -1 runs the script to its end "
+            f"and {what}s the last one.",
+        ),
+    ]
+
+    def decorate(function: F) -> F:
+        for param in reversed(params):
+            function = param(function)
+        return function
+
+    return decorate
+
+
+def depth_option() -> Callable[[F], F]:
+    return click.option(
+        "--depth",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Collapse modules nested deeper than N into one node each (default: expand all, "
+        "collapsing automatically above 1,500 nodes).",
+    )
+
+
+def run(
+    script: Path,
+    script_args: Sequence[str],
+    step: int,
+    deliver: Callable[[Any], None],
+    *,
+    run_all: bool = False,
+    arrays: bool = False,
+    forward_only: bool = False,
+    nothing: str = "nothing was drawn",
+    no_backward: str | None = None,
+    policy: Any = None,
+) -> None:
+    """Run SCRIPT under a trace (the runner), which hands the captured step to ``deliver`` as
+    soon as it is captured (``policy``: what to capture instead of one step); turn the
+    script's failures into our messages."""
+    from gradviz.viz.runner import BackwardNotCalled, ScriptFailed, StepNotReached, run_script
+
+    try:
+        run_script(
+            script,
+            args=tuple(script_args),
+            step=step,
+            run_all=run_all,
+            arrays=arrays,
+            forward_only=forward_only,
+            deliver=deliver,
+            policy=policy,
+        )
+    except ScriptFailed as error:
+        text = (error.traceback or "").rstrip()
+        fail(f"{error}; {nothing}. Its traceback (your code only):\n{text}")
+    except BackwardNotCalled as error:
+        fail(no_backward or str(error))
+    except StepNotReached as error:
+        fail(str(error))
+    except gradviz.GradvizError as error:  # no layout program, a file that cannot be written
+        fail(str(error))
+
+
+def check_outputs(outdir: Path, paths: Sequence[Path]) -> None:
+    """Before the script runs: OUTDIR can be written and no output path is a folder, a FIFO,
+    a device or a link to one (usage errors, exit 2)."""
+    from gradviz.viz.records.files import OutputError, check_output_folder, check_output_path
+
+    try:
+        check_output_folder(outdir)
+        for path in paths:
+            check_output_path(path)
+    except OutputError as error:
+        fail(f"{error}; choose another folder with -o", 2)
+
+
+def echo_written(written: Sequence[Path], notes: Sequence[str], shown: Path, outdir: Path) -> None:
+    """``wrote PATH`` lines (paths as the user gave OUTDIR), then our notes on stderr."""
+    for path in written:
+        click.echo(f"wrote {shown / path.relative_to(outdir)}")
+    for note in notes:
+        click.echo(f"gradviz: {note}", err=True)
+
+
+def write_views(
+    graph: Any,
+    views: Sequence[str],
+    outdir: Path,
+    stem: str,
+    fmt: str,
+    depth: int | None = None,
+    marks: Mapping[str, Any] | None = None,
+) -> tuple[list[Path], list[str]]:
+    """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
+    from gradviz.viz.draw.render import write
+
+    written: list[Path] = []
+    notes: list[str] = []
+    for view in views:
+        result = write(
+            graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth, marks=marks
+        )
+        written.append(result.path)
+        note = result.note.replace(f"the {view} graph", "the graph")
+        if note and note not in notes:
+            notes.append(note)
+    return written, notes

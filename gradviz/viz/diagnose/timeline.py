@@ -1,0 +1,126 @@
+"""Findings over many steps: what a :class:`~gradviz.viz.records.timeline.Timeline` shows went
+wrong, and at which recorded step.
+
+- ``nan``: a value or a gradient has NaN/Inf, at the first step of each run of such steps,
+  naming the first node (in recording order) that has them; Inf in the value of a fill
+  (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
+- ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
+  recorded losses, after ``WARMUP`` recorded steps;
+- ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the
+  first step of each run; summary statistics cannot tell single dead units apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradviz.viz.diagnose.nan import FILL_OPS
+from gradviz.viz.records.timeline import Timeline
+
+__all__ = ["SPIKE", "WARMUP", "WINDOW", "StepFinding", "non_finite", "timeline_findings"]
+
+#: A loss above SPIKE x the running median is a spike.
+SPIKE = 10.0
+#: The running median covers the last WINDOW recorded losses ...
+WINDOW = 50
+#: ... once WARMUP steps were recorded.
+WARMUP = 10
+
+
+@dataclass(frozen=True)
+class StepFinding:
+    """One finding at one recorded step: ``key`` is the node's structural key (None: the run as
+    a whole, e.g. a loss spike)."""
+
+    step: int
+    kind: str
+    severity: str
+    message: str
+    key: str | None = None
+
+
+def timeline_findings(timeline: Timeline) -> list[StepFinding]:
+    """Every finding of ``timeline``, by step (see the module docstring)."""
+    found = [*_non_finite(timeline), *_spikes(timeline.steps, timeline.loss), *_dead(timeline)]
+    order = {"nan": 0, "loss_spike": 1, "dead_relu": 2}
+    return sorted(found, key=lambda f: (f.step, order[f.kind]))
+
+
+def _label(timeline: Timeline, key: str) -> str:
+    meta = timeline.nodes.get(key, {})
+    what = meta.get("name") or meta.get("op") or meta.get("kind") or key
+    module = meta.get("module")
+    return f"{what} (module {module})" if module and not meta.get("name") else str(what)
+
+
+def non_finite(timeline: Timeline, prefix: str) -> np.ndarray:
+    """Per row of ``timeline.rows_array()``: whether its ``prefix`` ("value" or "grad") has
+    NaN/Inf, leaving out the Inf a fill writes on purpose."""
+    data = timeline.rows_array()
+    bad = (data[f"{prefix}_nan"] > 0) | (data[f"{prefix}_inf"] > 0)
+    if prefix == "value":
+        fills = np.array([timeline.nodes[k].get("op") in FILL_OPS for k in timeline.keys])
+        deliberate = fills[data["node"]] & ~(data["value_nan"] > 0) if len(fills) else False
+        bad &= ~deliberate
+    return bad
+
+
+def _non_finite(timeline: Timeline) -> list[StepFinding]:
+    data = timeline.rows_array()
+    found: list[StepFinding] = []
+    for what, prefix in (("value", "value"), ("gradient", "grad")):
+        bad = non_finite(timeline, prefix)
+        bad_steps = set(np.unique(data["step"][bad]).tolist())
+        previous = None
+        for step in timeline.steps:
+            if step in bad_steps and previous not in bad_steps:
+                rows = data[(data["step"] == step) & bad]
+                first = rows[0]  # a step's rows are in recording order
+                key = timeline.keys[first["node"]]
+                counts = _counts(first[f"{prefix}_nan"], first[f"{prefix}_inf"])
+                others = f" (and {len(rows) - 1} more nodes)" if len(rows) > 1 else ""
+                message = f"{what} of {_label(timeline, key)} has {counts}{others}"
+                found.append(StepFinding(step, "nan", "error", message, key))
+            previous = step
+    return found
+
+
+def _counts(nan: float, inf: float) -> str:
+    parts = [f"{int(n)} {word}" for n, word in ((nan, "NaN"), (inf, "Inf")) if n > 0]
+    return ", ".join(parts)
+
+
+def _spikes(steps: list[int], loss: list[float]) -> list[StepFinding]:
+    found: list[StepFinding] = []
+    for i in range(WARMUP, len(loss)):
+        window = [v for v in loss[max(0, i - WINDOW) : i] if math.isfinite(v)]
+        if not window or not math.isfinite(loss[i]):
+            continue
+        median = float(np.median(window))
+        if median > 0 and loss[i] > SPIKE * median:
+            message = (
+                f"loss spike: {loss[i]:.4g} is {loss[i] / median:.0f}x the median "
+                f"{median:.4g} of the last {len(window)} steps"
+            )
+            found.append(StepFinding(steps[i], "loss_spike", "warning", message))
+    return found
+
+
+def _dead(timeline: Timeline) -> list[StepFinding]:
+    data = timeline.rows_array()
+    found: list[StepFinding] = []
+    for index, key in enumerate(timeline.keys):
+        if timeline.nodes[key].get("op") != "Relu":
+            continue
+        mine = data[data["node"] == index]
+        was_dead = False
+        for step, top in zip(mine["step"].tolist(), mine["value_max"].tolist(), strict=True):
+            dead = top == 0
+            if dead and not was_dead:
+                message = f"every output of {_label(timeline, key)} is zero: the layer is dead"
+                found.append(StepFinding(step, "dead_relu", "warning", message, key))
+            was_dead = dead
+    return found
