@@ -144,7 +144,7 @@ def test_a_loss_spike_is_found_after_the_warm_up_only():
     losses[25] = SPIKE * 0.9
     found = timeline_findings(synthetic(losses))
     assert [(f.step, f.kind) for f in found] == [(21, "loss_spike")]
-    assert "15x the median 1" in found[0].message
+    assert "15x its running median 1" in found[0].message
     assert found[0].key is None
     assert WARMUP == 10
 

@@ -5,7 +5,8 @@ wrong, and at which recorded step.
   naming the first node (in recording order) that has them; Inf in the value of a fill
   (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
 - ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
-  recorded losses, after ``WARMUP`` recorded steps;
+  recorded losses, after ``WARMUP`` recorded steps (the rule of the flight recorder,
+  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`);
 - ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the
   first step of each run; summary statistics cannot tell single dead units apart.
 """
@@ -18,16 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradviz.viz.diagnose.nan import FILL_OPS
+from gradviz.viz.diagnose.watchdog import SPIKE, WARMUP, WINDOW, Watchdog
 from gradviz.viz.records.timeline import Timeline
 
 __all__ = ["SPIKE", "WARMUP", "WINDOW", "StepFinding", "non_finite", "timeline_findings"]
-
-#: A loss above SPIKE x the running median is a spike.
-SPIKE = 10.0
-#: The running median covers the last WINDOW recorded losses ...
-WINDOW = 50
-#: ... once WARMUP steps were recorded.
-WARMUP = 10
 
 
 @dataclass(frozen=True)
@@ -94,18 +89,13 @@ def _counts(nan: float, inf: float) -> str:
 
 
 def _spikes(steps: list[int], loss: list[float]) -> list[StepFinding]:
+    watchdog = Watchdog()
     found: list[StepFinding] = []
-    for i in range(WARMUP, len(loss)):
-        window = [v for v in loss[max(0, i - WINDOW) : i] if math.isfinite(v)]
-        if not window or not math.isfinite(loss[i]):
-            continue
-        median = float(np.median(window))
-        if median > 0 and loss[i] > SPIKE * median:
-            message = (
-                f"loss spike: {loss[i]:.4g} is {loss[i] / median:.0f}x the median "
-                f"{median:.4g} of the last {len(window)} steps"
-            )
-            found.append(StepFinding(steps[i], "loss_spike", "warning", message))
+    for step, value in zip(steps, loss, strict=True):
+        finite = value if math.isfinite(value) else None  # NaN/Inf are the nan finding's
+        fired = watchdog.observe(step, finite, None)
+        if fired is not None:
+            found.append(StepFinding(step, "loss_spike", "warning", f"loss spike: {fired.message}"))
     return found
 
 
