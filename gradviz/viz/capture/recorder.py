@@ -4,7 +4,9 @@
 :class:`~gradviz.viz.capture.tracer.Capture` installs. Per op it keeps a
 :class:`~gradviz.viz.records.schema.NodeRecord` (statistics computed at event time: the engine
 may later change the same arrays in place), per backward step a
-:class:`~gradviz.viz.records.schema.Step`, per optimizer step the update of each parameter; when
+:class:`~gradviz.viz.records.schema.Step`, per optimizer step the update of each parameter, per
+step the in-place change of each buffer (BatchNorm's running statistics move in a training
+forward); when
 a kept backward pass ends it adds a :class:`~gradviz.viz.records.schema.Pass` to the trace, whose
 graph is built from the records on first access. Records of Variables that were garbage
 collected, and of everything they were computed from that nothing alive depends on, are dropped
@@ -15,6 +17,7 @@ after each backward pass, so a long traced run keeps only what a later graph can
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import weakref
@@ -110,6 +113,10 @@ class Recorder(hooks.Hook):
         self.local = _ThreadState(self.states)
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
+        # buffers: Variable._id -> its value when its module was first entered in this step,
+        # and node id -> its change in this step so far (attached to the step's pass)
+        self.buffer_base: dict[int, np.ndarray] = {}
+        self.buffer_updates: dict[str, dict[str, float]] = {}
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -173,11 +180,14 @@ class Recorder(hooks.Hook):
         else:  # created before the trace: where it is first used, outside any module
             source, root, module = self.locate(), -1, ""
         data = var.data
-        is_param = var.requires_grad or isinstance(var, Parameter)
+        if var.requires_grad or isinstance(var, Parameter):
+            kind = "param"
+        else:
+            kind = "buffer" if var._id in self.names.buffer_ids else "input"
         self.records[nid] = NodeRecord(
             id=nid,
             seq=self.count,
-            kind="param" if is_param else "input",
+            kind=kind,
             op=None,
             name=var.name,
             shape=data.shape,
@@ -197,7 +207,8 @@ class Recorder(hooks.Hook):
         return nid
 
     def _refresh(self, nid: str, var: Variable) -> None:
-        """A parameter used again after a backward or an optimizer step: new statistics."""
+        """A parameter or buffer used again after a backward or an optimizer step, or a buffer
+        written in place: new statistics."""
         r = self.records[nid]
         data = var.data
         self.records[nid] = NodeRecord(
@@ -323,7 +334,11 @@ class Recorder(hooks.Hook):
                     nid = var_nodes.get(arg._id)
                     if nid is None:
                         nid = self._unknown(arg)
-                    elif arg.requires_grad and arg._node is None and nid not in self.fresh:
+                    elif (
+                        arg._node is None
+                        and nid not in self.fresh
+                        and (arg.requires_grad or arg._id in self.names.buffer_ids)
+                    ):
                         self._refresh(nid, arg)
                     parents.append((nid, slot))
                 elif type(arg) is np.ndarray:
@@ -359,14 +374,36 @@ class Recorder(hooks.Hook):
     def inplace(self, variable: Variable, op: str) -> None:
         with self.lock:
             nid = self.var_nodes.get(variable._id)
-            if nid is None:
+            if nid is not None and variable._id in self.names.buffer_ids:
+                self._buffer_written(nid, variable, refresh=True)
+            elif nid is None:
                 nid = self._unknown(variable)
+                if variable._id in self.names.buffer_ids:
+                    self._buffer_written(nid, variable, refresh=False)
             source = self.writes[variable._vc] = self.locate()
             self.trace._events.append(
                 Event(
                     "inplace", source, after=self.last, node=nid, op=op, version=variable._version
                 )
             )
+
+    def _buffer_written(self, nid: str, buffer: Variable, refresh: bool) -> None:
+        """A buffer was written in place (a running statistic moved): new statistics (unless
+        its record was just made), and its change since its module was first entered in this
+        step."""
+        if refresh:
+            self._refresh(nid, buffer)
+        base = self.buffer_base.get(buffer._id)
+        if base is None or base.shape != buffer.data.shape:
+            return
+        with np.errstate(all="ignore"):
+            if buffer.data.dtype.kind == "f":
+                norm, weight = diff_norm(buffer.data, base), l2_norm(base)
+            else:  # an integer counter (num_batches_tracked)
+                wide = base.astype(np.float64)
+                norm, weight = l2_norm(buffer.data - wide), l2_norm(wide)
+        ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
+        self.buffer_updates[nid] = {"norm": norm, "ratio": ratio}
 
     def grad_mode(self, enabled: bool) -> None:
         local = self.local
@@ -380,12 +417,28 @@ class Recorder(hooks.Hook):
     def module_enter(self, module: Module, args: tuple[Any, ...]) -> None:
         local = self.local
         with self.lock:
+            known = len(self.names.buffer_ids)
             if local.stack:
                 index = local.stack[-1][0]
                 path = self.names.path_in(index, module, local.stack[-1][1])
             else:
                 index, path = self.names.find_root(module)
             local.stack.append((index, path))
+            if len(self.names.buffer_ids) != known:
+                self._rekind_buffers()
+            bases = self.buffer_base
+            for buffer in module._buffers.values():
+                if buffer is not None and buffer._id not in bases:
+                    bases[buffer._id] = buffer.data.copy()
+
+    def _rekind_buffers(self) -> None:
+        """Buffers recorded before their module was first called (written in place by its
+        ``__init__``) were taken for inputs: they are buffers."""
+        records = self.records
+        for var_id in self.names.buffer_ids:
+            nid = self.var_nodes.get(var_id)
+            if nid is not None and records[nid].kind == "input":
+                records[nid] = dataclasses.replace(records[nid], kind="buffer")
 
     def module_exit(self, module: Module, output: Any) -> None:
         local = self.local
@@ -445,6 +498,9 @@ class Recorder(hooks.Hook):
                 )
                 nodes = frozenset(r.id for r in records)
                 new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+                for nid, update in self.buffer_updates.items():
+                    if nid in nodes:
+                        new.set_update(nid, update)
                 calls = self.calls
                 new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
                 everything = list(self.records.values())
@@ -462,6 +518,8 @@ class Recorder(hooks.Hook):
                 local.updated.clear()
                 local.after_backward = True
                 self.policy.pass_kept()
+            self.buffer_base.clear()  # the next step's changes start from the values then
+            self.buffer_updates.clear()
             self._sweep()
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:

@@ -20,6 +20,8 @@ from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw.scene import Group, Scene
 from gradviz.viz.draw.style import (
     BADGE,
+    BUFFER_FILL,
+    BUFFER_LINE,
     COLLAPSED_FILL,
     CONTAMINATED_FILL,
     DARK_BINS,
@@ -37,6 +39,7 @@ from gradviz.viz.draw.style import (
     PARAM_FILL,
     WARN_LINE,
     bad_text,
+    buffer_update_text,
     clean,
     stats_text,
     update_text,
@@ -158,7 +161,8 @@ class Labels:
         a = node_view(self.graph, n)
         kind = a.kind
         is_root = n == self.scene.root
-        dimmed = not a.requires_grad and (self.backward or kind != Kind.INPUT)
+        dimmed = not a.requires_grad and kind != Kind.BUFFER
+        dimmed = dimmed and (self.backward or kind != Kind.INPUT)
         title = _TITLES.get(kind, _input_title)(a)
         lines: list[str] = []
         attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
@@ -173,6 +177,8 @@ class Labels:
             attrs["penwidth"] = "2"
         lines.append(f"{shape_text(a.shape)} {html_text(a.dtype or '', 16)}".strip())
         lines.extend(_inplace_lines(a))
+        if kind == Kind.BUFFER:
+            _buffer_look(a, attrs, lines)
         if not self.backward:
             summary = value_summary(a.value, a.shape, a.dtype)
             if summary:
@@ -341,6 +347,13 @@ class Labels:
         return " | ".join(bits)
 
 
+def _buffer_look(a: NodeView, attrs: dict[str, str], lines: list[str]) -> None:
+    """A buffer: dashed teal border, and its change during the step's forward."""
+    attrs.update(style="filled,rounded,dashed", color=BUFFER_LINE)
+    if a.update:
+        lines.append(buffer_update_text(a.update))
+
+
 def _dashed(attrs: Mapping[str, str]) -> str:
     style = attrs.get("style", "filled")
     return style if "dashed" in style else style + ",dashed"
@@ -374,8 +387,18 @@ def _input_title(a: NodeView) -> str:
 
 
 #: A node's title and fill by its kind.
-_TITLES = {Kind.OP: _op_title, Kind.PARAM: _param_title, Kind.INPUT: _input_title}
-_FILLS = {Kind.INPUT: INPUT_FILL, Kind.PARAM: PARAM_FILL, Kind.OP: OP_FILL}
+_TITLES = {
+    Kind.OP: _op_title,
+    Kind.PARAM: _param_title,
+    Kind.INPUT: _input_title,
+    Kind.BUFFER: _param_title,
+}
+_FILLS = {
+    Kind.INPUT: INPUT_FILL,
+    Kind.PARAM: PARAM_FILL,
+    Kind.OP: OP_FILL,
+    Kind.BUFFER: BUFFER_FILL,
+}
 
 
 def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
@@ -478,6 +501,16 @@ _MARK_STYLES = {
 
 
 # ------------------------------------------------------------------------------ legend
+#: the legend rows (swatch colour, text, swatch text) of what a picture may carry, in order
+_MARK_ROWS = {
+    "detach": ("white", "dashed arrow: detach() (no gradient)", "- -"),
+    "error": (MARK_FILL, "<b>check failed</b>"),
+    "birth": (MARK_FILL, "<b>NaN/Inf born here</b>"),
+    "contaminated": (CONTAMINATED_FILL, "carries the NaN/Inf on"),
+    "warning": ("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>'),
+}
+
+
 def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[str] = ()) -> str:
     """The legend's table: the picture's vocabulary, and the check's marks drawn in it."""
 
@@ -523,18 +556,9 @@ def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[st
         rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
         rows.append(row("white", "arrows: data flow", "&#8595;"))
     marks = set(marks)
-    if "detach" in marks:
-        rows.append(row("white", "dashed arrow: detach() (no gradient)", "- -"))
-    if "error" in marks:
-        rows.append(row(MARK_FILL, "<b>check failed</b>"))
-    if "birth" in marks:
-        rows.append(row(MARK_FILL, "<b>NaN/Inf born here</b>"))
-    if "contaminated" in marks:
-        rows.append(row(CONTAMINATED_FILL, "carries the NaN/Inf on"))
-    if "warning" in marks:
-        rows.append(
-            row("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>')
-        )
+    if "buffer" in marks:
+        rows.insert(2, row(BUFFER_FILL, "buffer (running statistics): module path, update"))
+    rows += [row(*_MARK_ROWS[mark]) for mark in _MARK_ROWS if mark in marks]
     return (
         '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
         + "".join(rows)

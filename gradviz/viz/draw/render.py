@@ -6,6 +6,8 @@ Visual vocabulary (shown in every picture as a legend; close to torchviz's colou
 ============================  =================================================================
 input (data, targets)         rounded box, grey
 parameter (``fc1.weight``)    rounded box, light blue, named by module path, with its shape
+buffer (``bn1.running_mean``) rounded box, teal, dashed teal border, named by module path; a
+                              change in the step's forward as ``updated in step |Δ| n``
 op (``Linear``, ``Relu``)     box, light grey: op name, output shape and dtype, value summary
 loss (the graph's root)       box, green, bold border
 needs no gradient             dimmed: grey text, dashed grey border (``requires_grad=False``)
@@ -322,6 +324,8 @@ class _Builder:
         g = self.graph
         if any(g.nodes[n].get("detached_from") in self.scene.selected for n in self.scene.nodes):
             levels.add("detach")
+        if any(g.nodes[n].get("kind") == "buffer" for n in self.scene.nodes):
+            levels.add("buffer")
         with dot.subgraph(name="cluster_legend") as legend:
             legend.attr(
                 label="<<b>legend</b>>",

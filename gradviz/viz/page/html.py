@@ -339,6 +339,7 @@ def page_data(
         "colours": {
             "input": style.INPUT_FILL,
             "param": style.PARAM_FILL,
+            "buffer": style.BUFFER_FILL,
             "op": style.OP_FILL,
             "loss": _css_colour(style.LOSS_FILL),
             "dim": style.DIM_FILL,

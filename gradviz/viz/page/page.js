@@ -488,7 +488,8 @@
     if (n.update) {
       const ratio = num(n.update.ratio);
       const zero = ratio !== null && ratio !== undefined && !Number.isNaN(ratio) && !Number.isFinite(ratio);
-      rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
+      if (n.kind === "buffer") rows.push(row("update", "updated in step: norm " + fmt(n.update.norm) + ", change/value " + fmt(ratio)));
+      else rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
     }
     body.appendChild(el("table", { class: "props" }, ...rows));
     const stats = el("div", { class: "pair" }, statsTable("value", n.value, n.dtype), statsTable("gradient", n.grad));
