@@ -139,6 +139,15 @@ def _depth_option() -> Callable[[F], F]:
     )
 
 
+def _fold_option() -> Callable[[F], F]:
+    return click.option(
+        "--no-fold",
+        is_flag=True,
+        help="Draw every instance of repeated blocks (default: a run of identical sibling "
+        "modules is drawn once, labelled like 'blocks.0-11 (Block) x12').",
+    )
+
+
 def _run(
     script: Path,
     script_args: Sequence[str],
@@ -205,6 +214,7 @@ def _write_views(
     fmt: str,
     depth: int | None = None,
     marks: Mapping[str, Any] | None = None,
+    fold: bool = True,
 ) -> tuple[list[Path], list[str]]:
     """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
     from gradviz.viz.draw.render import write
@@ -213,7 +223,13 @@ def _write_views(
     notes: list[str] = []
     for view in views:
         result = write(
-            graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth, marks=marks
+            graph,
+            view,
+            outdir / f"{stem}.{view}.{fmt}",
+            format=fmt,
+            depth=depth,
+            marks=marks,
+            fold=fold,
         )
         written.append(result.path)
         note = result.note.replace(f"the {view} graph", "the graph")
@@ -245,6 +261,7 @@ def _write_views(
     "(gradviz.load_trace reads it).",
 )
 @_depth_option()
+@_fold_option()
 @click.option(
     "--forward-only",
     is_flag=True,
@@ -264,6 +281,7 @@ def render_command(
     step: int,
     fmt: str,
     depth: int | None,
+    no_fold: bool,
     forward_only: bool,
     run_all: bool,
 ) -> None:
@@ -299,10 +317,12 @@ def render_command(
         elif fmt == "html":
             from gradviz.viz.trace import write_page
 
-            page = write_page(trace, paths[0], depth=depth)
+            page = write_page(trace, paths[0], depth=depth, fold=not no_fold)
             notes = [page.note] if page.note else []
         else:
-            written, notes = _write_views(trace.graph, views, outdir, stem, fmt, depth)
+            written, notes = _write_views(
+                trace.graph, views, outdir, stem, fmt, depth, fold=not no_fold
+            )
         _echo_written(written, notes, shown, outdir)
         click.echo(summary(trace, forward_only=forward_only))
 
@@ -341,6 +361,7 @@ def render_command(
     help="Format of the two pictures with the findings marked.",
 )
 @_depth_option()
+@_fold_option()
 @click.option(
     "--seed",
     type=int,
@@ -355,6 +376,7 @@ def check_command(
     step: int,
     fmt: str,
     depth: int | None,
+    no_fold: bool,
     seed: int,
 ) -> None:
     """Run SCRIPT, capture one training step and diagnose it.
@@ -394,6 +416,7 @@ def check_command(
                 fmt,
                 depth,
                 report.marks(),
+                fold=not no_fold,
             )
         except LayoutProgramNotFound as error:  # the report still matters: say so, go on
             written, notes = [], [f"{error}; no pictures were drawn (--format dot needs none)"]

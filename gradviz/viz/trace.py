@@ -63,15 +63,17 @@ class Trace(Capture):
         format: str | None = None,
         depth: int | None = None,
         pass_index: int | None = None,
+        fold: bool = True,
     ) -> Any:
         """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
         (see :func:`gradviz.viz.draw.render.write`); ``pass_index`` picks a pass (default: last).
         ``view="html"`` (or ``format="html"``) writes the interactive page of both views
-        (see :func:`write_page`)."""
+        (see :func:`write_page`). ``fold=False`` draws every instance of repeated blocks
+        (default: ``blocks.0-11 (Block) x12`` drawn once)."""
         if view == "html" or (format or "").lower() == "html":
-            return write_page(self, path, pass_index=pass_index, depth=depth)
+            return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
-        return draw.write(graph, view, path, format=format, depth=depth)
+        return draw.write(graph, view, path, format=format, depth=depth, fold=fold)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the trace as JSON (docs/trace-schema.md), atomically."""
@@ -147,10 +149,12 @@ def render(
     view: str = "backward",
     depth: int | None = None,
     params: Mapping[str, Any] | None = None,
+    fold: bool = True,
 ) -> Drawing:
     """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
     Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
-    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
+    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters;
+    ``fold=False`` draws every instance of repeated blocks."""
     if isinstance(obj, nx.DiGraph):
         graph = obj
     elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
@@ -161,4 +165,4 @@ def render(
         raise draw.RenderError(
             f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
         )
-    return draw.build(graph, view, depth=depth)
+    return draw.build(graph, view, depth=depth, fold=fold)

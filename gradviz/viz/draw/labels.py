@@ -17,7 +17,7 @@ from typing import Any
 import graphviz
 
 from gradviz.viz.diagnose.report import Level, Mark
-from gradviz.viz.draw.scene import Group, Scene
+from gradviz.viz.draw.scene import Group, Repeat, Scene
 from gradviz.viz.draw.style import (
     BADGE,
     BUFFER_FILL,
@@ -50,7 +50,7 @@ from gradviz.viz.records.stats import is_bad
 from gradviz.viz.records.stats import norm as grad_norm
 from gradviz.viz.records.text import natural_key, number, shape_text
 
-__all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class"]
+__all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class", "repeat_label"]
 
 #: the step badge's size in points: per character of ``#n`` (bold 10 pt digits are ~5.6 pt wide)
 #: plus a margin, and the height of a 10 pt title row (Graphviz's 1.2 line spacing, padding 1)
@@ -82,6 +82,13 @@ def path_and_class(path: str, cls: str | None) -> str:
     the tracer names after its class)."""
     text = f"<b>{html_text(path)}</b>"
     return text + (f": {html_text(cls)}" if cls and cls != path else "")
+
+
+def repeat_label(repeat: Repeat) -> str:
+    """``<b>blocks.0-11</b> (Block) x12`` (en dash, multiplication sign): a run of repeated
+    blocks drawn as its first."""
+    cls = f" ({html_text(repeat.cls)})" if repeat.cls else ""
+    return f"<b>{html_text(repeat.span)}</b>{cls} {repeat.times}"
 
 
 # ------------------------------------------------------------------------------ nodes
@@ -236,13 +243,21 @@ class Labels:
             or any(c in self.scene.selected and c not in members for c in g.successors(m))
         )
         title = path_and_class(group.path, self.scene.modules.get(group.path))
+        tooltip = f"module {group.path} collapsed: {len(group.members)} nodes"
+        repeat = self.scene.repeat_at(tuple(group.path.split(".")))
+        if repeat is not None:
+            title = repeat_label(repeat)
+            tooltip = (
+                f"{repeat.span}: {len(repeat.members)} identical {repeat.cls or 'modules'} "
+                f"folded; the statistics are those of the first, {group.path}"
+            )
         lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
         lines.append(f"in {html_text(', '.join(ins) or '-')}")
         lines.append(f"out {html_text(', '.join(outs) or '-')}")
         attrs = {
             "shape": "box3d",
             "fillcolor": COLLAPSED_FILL,
-            "tooltip": attr_text(f"module {group.path} collapsed: {len(group.members)} nodes"),
+            "tooltip": attr_text(tooltip),
         }
         font = "black"
         if holds_root:

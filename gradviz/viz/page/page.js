@@ -140,6 +140,7 @@
     }
     fillDepths();
     paint();
+    document.dispatchEvent(new CustomEvent("gv:show")); // fold.js adds its controls
   }
 
   function setView(view) {
@@ -835,6 +836,8 @@
     $("note").textContent = D.notes.join(" ");
     $("note").hidden = false;
   }
+  // what fold.js (inlined after this file) uses: unfolding repeated blocks
+  window.gvPage = { D, S, $, el, clear, current, show, select, selectedElement, reveal, renderInfo };
   renderFindings();
   renderLegend();
   show();
