@@ -184,8 +184,6 @@ class Labels:
             attrs["penwidth"] = "2"
         lines.append(f"{shape_text(a.shape)} {html_text(a.dtype or '', 16)}".strip())
         lines.extend(_inplace_lines(a))
-        if kind == Kind.BUFFER:
-            _buffer_look(a, attrs, lines)
         if not self.backward:
             summary = value_summary(a.value, a.shape, a.dtype)
             if summary:
@@ -210,6 +208,8 @@ class Labels:
             update = a.update
             if kind == Kind.PARAM and update:
                 lines.append(update_text(update))
+        if kind == Kind.BUFFER:
+            _buffer_look(a, attrs, lines)
         if dimmed:
             fill, font = DIM_FILL, DIM_TEXT
             attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)

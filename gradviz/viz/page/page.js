@@ -489,7 +489,7 @@
     if (n.update) {
       const ratio = num(n.update.ratio);
       const zero = ratio !== null && ratio !== undefined && !Number.isNaN(ratio) && !Number.isFinite(ratio);
-      if (n.kind === "buffer") rows.push(row("update", "updated in step: norm " + fmt(n.update.norm) + ", change/value " + fmt(ratio)));
+      if (n.kind === "buffer") rows.push(row("update", "updated in step: norm " + fmt(n.update.norm) + (zero ? " (was 0)" : ", change/value " + fmt(ratio))));
       else rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
     }
     body.appendChild(el("table", { class: "props" }, ...rows));
@@ -777,6 +777,7 @@
         { class: "legend" },
         item("box", "input", c.input),
         item("box", "parameter", c.param),
+        D.nodes.some((n) => n.kind === "buffer") && item("box", "buffer (running statistics)", c.buffer),
         item("box", "op", c.op),
         item("box", "loss", c.loss),
         item("box dim", "requires_grad=False", c.dim),
