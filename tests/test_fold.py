@@ -12,6 +12,7 @@ from gpt_blocks import gpt_trace
 from helpers import dot_edges, dot_nodes
 from test_render import nested, node
 
+from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw import render as R
 from gradviz.viz.page.html import page_data
 
@@ -129,3 +130,13 @@ def test_the_page_embeds_each_folded_picture_with_its_unfolded_twin(fold):
             assert twin["depth"] == v["depth"]
             assert v["folds"][0]["instances"] == ["blocks.0", "blocks.1", "blocks.2"]
     assert len(svgs) == sum(len(v) for v in data["views"].values())
+
+
+def test_a_failed_check_in_a_folded_instance_shows_on_the_first():
+    g = nested(blocks=3, per_block=4)
+    marks = {"v12": [Mark(Level.ERROR, "gradient check failed")]}  # an op of enc.block2
+    source = R.build(g, "forward", marks=marks).source
+    assert "in enc.block2.lin: gradient check failed" in source
+    plain = R.build(g, "forward", marks=marks, fold=False).source
+    assert "gradient check failed" in plain
+    assert "in enc.block2.lin" not in plain

@@ -54,6 +54,7 @@ wheel; both are run here on the DOT source, and the bytes written atomically to 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -66,7 +67,7 @@ import graphviz
 import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.diagnose.report import Mark
+from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw.labels import (
     Labels,
     attr_text,
@@ -197,6 +198,7 @@ class _Builder:
         self.groups: dict[tuple[str, ...], Group] = {}
         self.ids: dict[Any, str] = {}
         self._assign()
+        self._lift_marks()
         self.labels = Labels(scene, self.marks)
         self.beside = self._beside()
         # Parameters alternate left and right of their op (weight left, bias right); the flat
@@ -240,6 +242,18 @@ class _Builder:
                 self.rep[n] = self.ids[n]
         for n, twin in self.hidden.items():
             self.rep[n] = self.rep[twin]
+
+    def _lift_marks(self) -> None:
+        """A failed check or a NaN/Inf birth in a folded instance is drawn on its twin in the
+        first, with the module it is in (the first such finding per twin)."""
+        serious = (Level.ERROR, Level.BIRTH)
+        for n, twin in self.hidden.items():
+            found = [m for m in self.marks.get(n, ()) if m.level in serious]
+            mine = self.marks.get(twin, [])
+            if found and not any(m.level in serious for m in mine):
+                where = self.graph.nodes[n].get("module") or str(n)
+                lifted = dataclasses.replace(found[0], text=f"in {where}: {found[0].text}")
+                self.marks[twin] = [*mine, lifted]
 
     def _cluster_path(self, n: Any) -> tuple[str, ...]:
         parts = self.scene.parts[n]
