@@ -31,6 +31,7 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.live import history
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
@@ -113,10 +114,7 @@ class Recorder(hooks.Hook):
         self.local = _ThreadState(self.states)
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
-        # buffers: Variable._id -> its value when its module was first entered in this step,
-        # and node id -> its change in this step so far (attached to the step's pass)
-        self.buffer_base: dict[int, np.ndarray] = {}
-        self.buffer_updates: dict[str, dict[str, float]] = {}
+        self.buffers = BufferChanges()
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -374,36 +372,19 @@ class Recorder(hooks.Hook):
     def inplace(self, variable: Variable, op: str) -> None:
         with self.lock:
             nid = self.var_nodes.get(variable._id)
-            if nid is not None and variable._id in self.names.buffer_ids:
-                self._buffer_written(nid, variable, refresh=True)
-            elif nid is None:
+            known = nid is not None
+            if nid is None:
                 nid = self._unknown(variable)
-                if variable._id in self.names.buffer_ids:
-                    self._buffer_written(nid, variable, refresh=False)
+            if variable._id in self.names.buffer_ids:  # a running statistic moved
+                if known:
+                    self._refresh(nid, variable)
+                self.buffers.written(nid, variable)
             source = self.writes[variable._vc] = self.locate()
             self.trace._events.append(
                 Event(
                     "inplace", source, after=self.last, node=nid, op=op, version=variable._version
                 )
             )
-
-    def _buffer_written(self, nid: str, buffer: Variable, refresh: bool) -> None:
-        """A buffer was written in place (a running statistic moved): new statistics (unless
-        its record was just made), and its change since its module was first entered in this
-        step."""
-        if refresh:
-            self._refresh(nid, buffer)
-        base = self.buffer_base.get(buffer._id)
-        if base is None or base.shape != buffer.data.shape:
-            return
-        with np.errstate(all="ignore"):
-            if buffer.data.dtype.kind == "f":
-                norm, weight = diff_norm(buffer.data, base), l2_norm(base)
-            else:  # an integer counter (num_batches_tracked)
-                wide = base.astype(np.float64)
-                norm, weight = l2_norm(buffer.data - wide), l2_norm(wide)
-        ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
-        self.buffer_updates[nid] = {"norm": norm, "ratio": ratio}
 
     def grad_mode(self, enabled: bool) -> None:
         local = self.local
@@ -426,10 +407,7 @@ class Recorder(hooks.Hook):
             local.stack.append((index, path))
             if len(self.names.buffer_ids) != known:
                 self._rekind_buffers()
-            bases = self.buffer_base
-            for buffer in module._buffers.values():
-                if buffer is not None and buffer._id not in bases:
-                    bases[buffer._id] = buffer.data.copy()
+            self.buffers.entered(module)
 
     def _rekind_buffers(self) -> None:
         """Buffers recorded before their module was first called (written in place by its
@@ -498,9 +476,7 @@ class Recorder(hooks.Hook):
                 )
                 nodes = frozenset(r.id for r in records)
                 new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
-                for nid, update in self.buffer_updates.items():
-                    if nid in nodes:
-                        new.set_update(nid, update)
+                self.buffers.attach(new, nodes)
                 calls = self.calls
                 new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
                 everything = list(self.records.values())
@@ -518,8 +494,7 @@ class Recorder(hooks.Hook):
                 local.updated.clear()
                 local.after_backward = True
                 self.policy.pass_kept()
-            self.buffer_base.clear()  # the next step's changes start from the values then
-            self.buffer_updates.clear()
+            self.buffers.next_step()
             self._sweep()
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:

@@ -324,7 +324,8 @@ class _Builder:
             stands.setdefault(self.rep[n], []).append(n)
         dot.stands_for = {drawn_id: tuple(ns) for drawn_id, ns in stands.items()}
         dot.groups = {group.id: group.path for group in self.groups.values()}
-        dot.folds = self._folds(numbers)
+        boxes = {group.path: group.id for group in self.groups.values()}
+        dot.folds = self.scene.fold_entries(boxes, numbers)
         if self.auto:
             dot.note = self._note()
         return dot
@@ -352,28 +353,6 @@ class _Builder:
                 done_groups.add(rep)
                 items[path].append((rep, self.labels.group(groups[rep])))
         return items, order
-
-    def _folds(self, clusters: Mapping[tuple[str, ...], int]) -> list[dict[str, Any]]:
-        """The repeated blocks drawn folded: their span, instances, and the drawn element
-        (a collapsed box's id, or a cluster's ``cluster_<n>`` name) that stands for them."""
-        out = []
-        boxes = {group.path: group.id for group in self.groups.values()}
-        for r in self.scene.repeats:
-            first = ".".join(r.first)
-            box = boxes.get(first)
-            cluster = clusters.get(r.first)
-            if box is None and cluster is None:
-                continue  # inside a collapsed module, or not folded at this depth
-            out.append(
-                {
-                    "span": r.span,
-                    "class": r.cls,
-                    "instances": r.paths,
-                    "box": box,
-                    "cluster": None if cluster is None else f"cluster_{cluster}",
-                }
-            )
-        return out
 
     def _note(self) -> str:
         """What the node budget did to the picture."""

@@ -135,6 +135,29 @@ class Scene:
                     return True
         return False
 
+    def fold_entries(
+        self, boxes: Mapping[str, str], clusters: Mapping[tuple[str, ...], int]
+    ) -> list[dict[str, Any]]:
+        """The repeated blocks a picture draws folded: their span, class, instances, and the
+        element drawn for them (``box``: a collapsed box's id, from ``boxes`` by module path;
+        ``cluster``: ``cluster_<n>``, from ``clusters`` by path)."""
+        out = []
+        for r in self.repeats:
+            box = boxes.get(".".join(r.first))
+            cluster = clusters.get(r.first)
+            if box is None and cluster is None:
+                continue  # inside a collapsed module, or not folded at this depth
+            out.append(
+                {
+                    "span": r.span,
+                    "class": r.cls,
+                    "instances": r.paths,
+                    "box": box,
+                    "cluster": None if cluster is None else f"cluster_{cluster}",
+                }
+            )
+        return out
+
     def repeat_at(self, path: tuple[str, ...]) -> Repeat | None:
         """The repeated block whose first instance is the module at ``path``, if any."""
         return self._first.get(path)
