@@ -50,7 +50,15 @@ from gradviz.viz.records.stats import is_bad
 from gradviz.viz.records.stats import norm as grad_norm
 from gradviz.viz.records.text import natural_key, number, shape_text
 
-__all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class", "repeat_label"]
+__all__ = [
+    "Labels",
+    "attr_text",
+    "html_text",
+    "legend_label",
+    "path_and_class",
+    "repeat_label",
+    "repeat_tooltip",
+]
 
 #: the step badge's size in points: per character of ``#n`` (bold 10 pt digits are ~5.6 pt wide)
 #: plus a margin, and the height of a 10 pt title row (Graphviz's 1.2 line spacing, padding 1)
@@ -89,6 +97,15 @@ def repeat_label(repeat: Repeat) -> str:
     blocks drawn as its first."""
     cls = f" ({html_text(repeat.cls)})" if repeat.cls else ""
     return f"<b>{html_text(repeat.span)}</b>{cls} {repeat.times}"
+
+
+def repeat_tooltip(repeat: Repeat) -> str:
+    """What a folded run of repeated blocks is, and whose statistics it shows."""
+    first = ".".join(repeat.first)
+    return (
+        f"{repeat.span}: {len(repeat.members)} identical {repeat.cls or 'modules'} folded; "
+        f"the statistics are those of the first, {first} (--no-fold draws each)"
+    )
 
 
 # ------------------------------------------------------------------------------ nodes
@@ -247,10 +264,7 @@ class Labels:
         repeat = self.scene.repeat_at(tuple(group.path.split(".")))
         if repeat is not None:
             title = repeat_label(repeat)
-            tooltip = (
-                f"{repeat.span}: {len(repeat.members)} identical {repeat.cls or 'modules'} "
-                f"folded; the statistics are those of the first, {group.path}"
-            )
+            tooltip = repeat_tooltip(repeat)
         lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
         lines.append(f"in {html_text(', '.join(ins) or '-')}")
         lines.append(f"out {html_text(', '.join(outs) or '-')}")

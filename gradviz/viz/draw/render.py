@@ -75,6 +75,7 @@ from gradviz.viz.draw.labels import (
     legend_label,
     path_and_class,
     repeat_label,
+    repeat_tooltip,
 )
 from gradviz.viz.draw.layout import (
     Drawing,
@@ -308,6 +309,9 @@ class _Builder:
             for child in children[path]:
                 with target.subgraph(name=f"cluster_{numbers[child]}") as sub:
                     sub.attr(label=f"<{self._module_label(child)}>", **_CLUSTER_ATTRS)
+                    repeat = self.scene.repeat_at(child)
+                    if repeat is not None:
+                        sub.attr(tooltip=attr_text(repeat_tooltip(repeat)))
                     emit(sub, child)
 
         emit(dot, ())
