@@ -140,3 +140,13 @@ def test_a_failed_check_in_a_folded_instance_shows_on_the_first():
     plain = R.build(g, "forward", marks=marks, fold=False).source
     assert "gradient check failed" in plain
     assert "in enc.block2.lin" not in plain
+
+
+def test_trace_render_takes_fold(tmp_path):
+    tr = gpt_trace(3)
+    tr.render("forward", tmp_path / "folded.dot")
+    tr.render("forward", tmp_path / "plain.dot", fold=False)
+    assert "(Block) \u00d73" in (tmp_path / "folded.dot").read_text()
+    plain = (tmp_path / "plain.dot").read_text()
+    assert "\u00d7" not in plain
+    assert "blocks.2.attn" in plain
