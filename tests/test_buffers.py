@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
+from helpers import EXAMPLES
 
 import gradviz
 from gradviz import Variable, nn, optim
 from gradviz.viz.draw.render import build
 from gradviz.viz.draw.style import BUFFER_FILL
 from gradviz.viz.records.identity import structural_keys
+from gradviz.viz.runner import run_script
 
 
 def _trained(steps: int = 2, build_inside: bool = False) -> tuple[gradviz.Trace, nn.Module]:
@@ -112,3 +115,13 @@ def test_buffers_are_not_parameters_for_check_and_have_structural_keys() -> None
         "buffer:1.running_mean",
         "buffer:1.running_var",
     }
+
+
+@pytest.mark.parametrize(("script", "bn"), [("cnn_digits.py", "1"), ("char_mlp.py", "3")])
+def test_the_examples_show_their_batchnorm_running_statistics(script, bn, monkeypatch):
+    monkeypatch.setenv("GRADVIZ_EXAMPLE_QUICK", "1")
+    tr = run_script(EXAMPLES / script)  # stops once the first step is captured
+    buffers = _buffers(tr.graph)
+    assert set(buffers) == {f"{bn}.running_mean", f"{bn}.running_var"}
+    assert all(a["update"]["norm"] > 0 for a in buffers.values())
+    assert not any("running" in f.message for f in tr.check().findings)
