@@ -5,7 +5,9 @@ A buffer is written in place during a forward (a training BatchNorm moves its ru
 variance), after its module was entered; the engine reports the write once it is done. So the
 value of each buffer of a module is kept when the module is first entered in a step, and a write
 measures the change from it: the ``update`` of the buffer's node in the step's pass, like a
-parameter's optimizer update.
+parameter's optimizer update. Only buffers of at most ``MAX_KEPT`` elements are kept (running
+statistics are one number per channel); a large buffer (a registered attention mask) is a
+constant, and copying it at every step would cost more than it tells.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.stats import diff_norm, l2_norm
 from gradviz.viz.records.schema import Pass
+
+#: buffers with more elements than this are not kept: their in-place writes show no change
+MAX_KEPT = 65_536
 
 
 class BufferChanges:
@@ -29,7 +34,7 @@ class BufferChanges:
         """``module`` starts its forward: keep its buffers' values (once per step)."""
         base = self.base
         for buffer in module._buffers.values():
-            if buffer is not None and buffer._id not in base:
+            if buffer is not None and buffer._id not in base and buffer.data.size <= MAX_KEPT:
                 base[buffer._id] = buffer.data.copy()
 
     def written(self, nid: str, buffer: Variable) -> None:
