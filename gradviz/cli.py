@@ -25,6 +25,7 @@ from gradviz.commands.common import (
     depth_option,
     echo_written,
     fail,
+    fold_option,
     run,
     script_options,
     write_views,
@@ -71,6 +72,7 @@ def cli() -> None:
     "(gradviz.load_trace reads it).",
 )
 @depth_option()
+@fold_option()
 @click.option(
     "--forward-only",
     is_flag=True,
@@ -90,6 +92,7 @@ def render_command(
     step: int,
     fmt: str,
     depth: int | None,
+    no_fold: bool,
     forward_only: bool,
     run_all: bool,
 ) -> None:
@@ -125,10 +128,12 @@ def render_command(
         elif fmt == "html":
             from gradviz.viz.trace import write_page
 
-            page = write_page(trace, paths[0], depth=depth)
+            page = write_page(trace, paths[0], depth=depth, fold=not no_fold)
             notes = [page.note] if page.note else []
         else:
-            written, notes = write_views(trace.graph, views, outdir, stem, fmt, depth)
+            written, notes = write_views(
+                trace.graph, views, outdir, stem, fmt, depth, fold=not no_fold
+            )
         echo_written(written, notes, shown, outdir)
         click.echo(summary(trace, forward_only=forward_only))
 
@@ -167,6 +172,7 @@ def render_command(
     help="Format of the two pictures with the findings marked.",
 )
 @depth_option()
+@fold_option()
 @click.option(
     "--seed",
     type=int,
@@ -181,6 +187,7 @@ def check_command(
     step: int,
     fmt: str,
     depth: int | None,
+    no_fold: bool,
     seed: int,
 ) -> None:
     """Run SCRIPT, capture one training step and diagnose it.
@@ -220,6 +227,7 @@ def check_command(
                 fmt,
                 depth,
                 report.marks(),
+                fold=not no_fold,
             )
         except LayoutProgramNotFound as error:  # the report still matters: say so, go on
             written, notes = [], [f"{error}; no pictures were drawn (--format dot needs none)"]

@@ -311,13 +311,17 @@ def test_a_big_graph_collapses_and_says_so_once(runner, tmp_path):
         """,
         name="big.py",
     )
-    result = runner.invoke(cli, ["render", str(script), "--format", "dot", "-o", str(tmp_path)])
+    args = ["render", str(script), "--format", "dot", "--no-fold"]  # 20 alike blocks each
+    result = runner.invoke(cli, [*args, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("gradviz: the graph has 1,601 ops, over the budget") == 1
     assert "depth 0" in result.stderr
     assert "--depth N" in result.stderr
-    expanded = runner.invoke(
-        cli, ["render", str(script), "--format", "dot", "--depth", "9", "-o", str(tmp_path / "e")]
-    )
+    expanded = runner.invoke(cli, [*args, "--depth", "9", "-o", str(tmp_path / "e")])
     assert expanded.exit_code == 0, expanded.output
     assert expanded.stderr == ""
+    # folded (the default), the 20 blocks are drawn once and fit the budget
+    folded = runner.invoke(cli, [*args[:-1], "-o", str(tmp_path / "f")])
+    assert folded.exit_code == 0, folded.output
+    assert folded.stderr == ""
+    assert "(Sequential) \u00d720" in (tmp_path / "f" / "big.forward.dot").read_text()

@@ -313,10 +313,10 @@ def test_golden_dot(name, make, view, depth):
 
 # ------------------------------------------------------------------------------ depth
 def test_depth_collapses_modules_into_single_nodes():
-    g = nested(blocks=3, per_block=4)
-    full = R.build(g, "forward")
-    d1 = R.build(g, "forward", depth=1)
-    d0 = R.build(g, "forward", depth=0)
+    g = nested(blocks=3, per_block=4)  # three identical blocks: drawn each (fold=False)
+    full = R.build(g, "forward", fold=False)
+    d1 = R.build(g, "forward", depth=1, fold=False)
+    d0 = R.build(g, "forward", depth=0, fold=False)
     n_full, n1, n0 = (len(dot_nodes(d.source)) for d in (full, d1, d0))
     assert n_full == 1 + 3 * 5 + 1  # x, 3 blocks of 4 ops + 1 param, loss
     assert n1 == 1 + 3 + 1  # x, enc.block0..2 collapsed, loss
@@ -330,7 +330,7 @@ def test_depth_collapses_modules_into_single_nodes():
     assert d1.note == ""
     # the chain survives collapsing: x -> block0 -> block1 -> block2 -> loss
     assert len(dot_edges(d1.source)) == 4
-    backward = R.build(g, "backward", depth=1).source
+    backward = R.build(g, "backward", depth=1, fold=False).source
     assert "steps #" in backward
 
 
@@ -346,18 +346,18 @@ def test_depth_beyond_nesting_changes_nothing_and_negative_is_an_error():
 
 def test_auto_collapse_over_the_node_budget():
     g = chain(2000, (10, 10))
-    dot = R.build(g, "forward", max_nodes=500)
+    dot = R.build(g, "forward", max_nodes=500, fold=False)  # the layers are alike: not folded
     assert dot.auto_collapsed
     assert dot.depth == 1
     assert len(dot_nodes(dot.source)) == 1 + 100
     assert dot.node_count <= 500
     assert "2,000 ops" in dot.note
     assert "--depth" in dot.note
-    small = R.build(g, "forward", max_nodes=50)
+    small = R.build(g, "forward", max_nodes=50, fold=False)
     assert small.depth == 0
     assert len(dot_nodes(small.source)) == 1 + 10
-    assert not R.build(g, "forward", max_nodes=5000).auto_collapsed
-    assert "still over the budget" in R.build(g, "forward", max_nodes=5).note
+    assert not R.build(g, "forward", max_nodes=5000, fold=False).auto_collapsed
+    assert "still over the budget" in R.build(g, "forward", max_nodes=5, fold=False).note
     flat = mlp()
     flat.graph["modules"] = {}
     for n in flat:

@@ -116,6 +116,15 @@ def depth_option() -> Callable[[F], F]:
     )
 
 
+def fold_option() -> Callable[[F], F]:
+    return click.option(
+        "--no-fold",
+        is_flag=True,
+        help="Draw every instance of repeated blocks (default: a run of identical sibling "
+        "modules is drawn once, labelled like 'blocks.0-11 (Block) x12').",
+    )
+
+
 def run(
     script: Path,
     script_args: Sequence[str],
@@ -185,6 +194,7 @@ def write_views(
     fmt: str,
     depth: int | None = None,
     marks: Mapping[str, Any] | None = None,
+    fold: bool = True,
 ) -> tuple[list[Path], list[str]]:
     """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
     from gradviz.viz.draw.render import write
@@ -193,7 +203,13 @@ def write_views(
     notes: list[str] = []
     for view in views:
         result = write(
-            graph, view, outdir / f"{stem}.{view}.{fmt}", format=fmt, depth=depth, marks=marks
+            graph,
+            view,
+            outdir / f"{stem}.{view}.{fmt}",
+            format=fmt,
+            depth=depth,
+            marks=marks,
+            fold=fold,
         )
         written.append(result.path)
         note = result.note.replace(f"the {view} graph", "the graph")

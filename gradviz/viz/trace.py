@@ -70,18 +70,20 @@ class Trace(Capture):
         format: str | None = None,
         depth: int | None = None,
         pass_index: int | None = None,
+        fold: bool = True,
     ) -> Any:
         """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
         (see :func:`gradviz.viz.draw.render.write`); ``pass_index`` picks a pass (default: last).
         ``view="html"`` (or ``format="html"``) writes the interactive page of both views
         (see :func:`write_page`); ``view="timeline"`` the page of every recorded step
-        (see :func:`write_timeline_page`)."""
+        (see :func:`write_timeline_page`). ``fold=False`` draws every instance of repeated
+        blocks (default: ``blocks.0-11 (Block) x12`` drawn once)."""
         if view == "timeline":
             return write_timeline_page(self, path, depth=depth)
         if view == "html" or (format or "").lower() == "html":
-            return write_page(self, path, pass_index=pass_index, depth=depth)
+            return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
-        return draw.write(graph, view, path, format=format, depth=depth)
+        return draw.write(graph, view, path, format=format, depth=depth, fold=fold)
 
     @property
     def timeline(self) -> Timeline:
@@ -226,12 +228,13 @@ def render(
     depth: int | None = None,
     params: Mapping[str, Any] | None = None,
     report: Report | None = None,
+    fold: bool = True,
 ) -> Drawing:
     """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
     Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
     (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters.
     ``report`` (``tr.check()`` of the Trace ``obj``) draws what it found on the nodes, as
-    ``gradviz check``'s pictures do."""
+    ``gradviz check``'s pictures do; ``fold=False`` draws every instance of repeated blocks."""
     if isinstance(obj, nx.DiGraph):
         graph = obj
     elif report is not None and callable(getattr(obj, "get_pass", None)):
@@ -245,4 +248,4 @@ def render(
             f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
         )
     marks = report.marks() if report is not None else None
-    return draw.build(graph, view, depth=depth, marks=marks)
+    return draw.build(graph, view, depth=depth, marks=marks, fold=fold)

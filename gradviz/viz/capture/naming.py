@@ -1,8 +1,9 @@
 """Module paths and parameter names: which module ran an op, and what a parameter is called.
 
 A trace sees modules as they are called. Each top-level module (one called outside any other)
-is scanned with ``named_modules()`` / ``named_parameters()``; a module run inside it but not
-registered in it (kept in a plain list, say) is named by its class. Records keep a path relative
+is scanned with ``named_modules()`` / ``named_parameters()`` / ``named_buffers()``; a module run
+inside it but not registered in it (kept in a plain list, say) is named by its class. Buffers are
+named by module path like parameters (``bn1.running_mean``). Records keep a path relative
 to their top-level module; the full dotted paths, parameter names and the module table are
 resolved when a graph is built, once every top-level module is known (see
 :meth:`ModuleNames.resolve`).
@@ -22,7 +23,8 @@ from gradviz.autograd.variable import Variable
 from gradviz.viz.records.graph import build_graph, join_path
 from gradviz.viz.records.schema import NodeRecord
 
-#: (prefix of each top-level module, Variable id -> parameter name, module path -> class name)
+#: (prefix of each top-level module, Variable id -> parameter or buffer name, module path -> class
+#: name)
 Naming = tuple[list[str], dict[int, str], dict[str, str]]
 
 
@@ -34,6 +36,7 @@ class _Root:
     paths: dict[int, str] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
     params: list[tuple[str, int]] = field(default_factory=list)
+    buffers: list[tuple[str, int]] = field(default_factory=list)
     # modules run inside this one but not registered in it (kept in a plain list, say)
     extras: dict[int, tuple[Module, str]] = field(default_factory=dict)
 
@@ -47,16 +50,19 @@ class _Root:
             self.paths.setdefault(key, path)
             self.classes.setdefault(path, type(module).__name__)
         self.params = [(name, p._id) for name, p in self.module.named_parameters()]
+        self.buffers = [(name, b._id) for name, b in self.module.named_buffers()]
         self._extra_params()
 
     def _extra_params(self) -> None:
-        """Parameters of the modules run but not registered: named by their module's path."""
-        known = {var_id for _, var_id in self.params}
-        for module, path in self.extras.values():
-            for name, p in module.named_parameters():
-                if p._id not in known:
-                    known.add(p._id)
-                    self.params.append((join_path(path, name), p._id))
+        """Parameters and buffers of the modules run but not registered: named by their
+        module's path."""
+        for members, named in ((self.params, "named_parameters"), (self.buffers, "named_buffers")):
+            known = {var_id for _, var_id in members}
+            for module, path in self.extras.values():
+                for name, p in getattr(module, named)():
+                    if p._id not in known:
+                        known.add(p._id)
+                        members.append((join_path(path, name), p._id))
 
     def add_extra(self, module: Module, path: str) -> None:
         self.extras[id(module)] = (module, path)
@@ -72,6 +78,12 @@ class ModuleNames:
     def __init__(self) -> None:
         self.roots: list[_Root] = []
         self._naming: Naming | None = None
+        #: the engine ids of every buffer of the modules seen (kept up to date by every scan)
+        self.buffer_ids: set[int] = set()
+
+    def _scanned(self, root: _Root) -> None:
+        self._naming = None
+        self.buffer_ids.update(var_id for _, var_id in root.buffers)
 
     def find_root(self, module: Module) -> tuple[int, str]:
         """(top-level index, path) of a module called outside any other; a module not inside
@@ -83,7 +95,7 @@ class ModuleNames:
         root = _Root(module)
         root.scan()
         self.roots.append(root)
-        self._naming = None
+        self._scanned(root)
         return len(self.roots) - 1, ""
 
     def path_in(self, index: int, module: Module, parent: str) -> str:
@@ -93,12 +105,12 @@ class ModuleNames:
         path = root.paths.get(id(module))
         if path is None:
             root.scan()  # the model may have grown since
-            self._naming = None
+            self._scanned(root)
             path = root.paths.get(id(module))
         if path is None:  # not registered (kept in a plain list?): name it by its class
             path = join_path(parent, type(module).__name__)
             root.add_extra(module, path)
-            self._naming = None
+            self._scanned(root)
         return path
 
     def resolve(self) -> Naming:
@@ -134,7 +146,7 @@ class ModuleNames:
         modules: dict[str, str] = {}
         for index in [main, *(i for i in range(len(roots)) if i != main)]:
             root = roots[index]
-            for name, var_id in root.params:
+            for name, var_id in (*root.params, *root.buffers):
                 names.setdefault(var_id, join_path(prefixes[index], name))
             for path, cls in root.classes.items():
                 modules.setdefault(join_path(prefixes[index], path), cls)

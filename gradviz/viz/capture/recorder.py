@@ -4,7 +4,9 @@
 :class:`~gradviz.viz.capture.tracer.Capture` installs. Per op it keeps a
 :class:`~gradviz.viz.records.schema.NodeRecord` (statistics computed at event time: the engine
 may later change the same arrays in place), per backward step a
-:class:`~gradviz.viz.records.schema.Step`, per optimizer step the update of each parameter; when
+:class:`~gradviz.viz.records.schema.Step`, per optimizer step the update of each parameter, per
+step the in-place change of each buffer (BatchNorm's running statistics move in a training
+forward); when
 a kept backward pass ends it adds a :class:`~gradviz.viz.records.schema.Pass` to the trace, whose
 graph is built from the records on first access. Records of Variables that were garbage
 collected, and of everything they were computed from that nothing alive depends on, are dropped
@@ -15,6 +17,7 @@ after each backward pass, so a long traced run keeps only what a later graph can
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import weakref
@@ -28,6 +31,7 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.live import history
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
@@ -124,6 +128,7 @@ class Recorder(hooks.Hook):
         self.local = _ThreadState(self.states)
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
+        self.buffers = BufferChanges()
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -188,10 +193,14 @@ class Recorder(hooks.Hook):
             source, root, module = self.locate(), -1, ""
         data = var.data
         is_param = var.requires_grad or isinstance(var, Parameter)
+        if is_param:
+            kind = "param"
+        else:
+            kind = "buffer" if var._id in self.names.buffer_ids else "input"
         self.records[nid] = NodeRecord(
             id=nid,
             seq=self.count,
-            kind="param" if is_param else "input",
+            kind=kind,
             op=None,
             name=var.name,
             shape=data.shape,
@@ -212,7 +221,8 @@ class Recorder(hooks.Hook):
         return nid
 
     def _refresh(self, nid: str, var: Variable) -> None:
-        """A parameter used again after a backward or an optimizer step: new statistics."""
+        """A parameter or buffer used again after a backward or an optimizer step, or a buffer
+        written in place: new statistics."""
         r = self.records[nid]
         data = var.data
         self.records[nid] = NodeRecord(
@@ -341,7 +351,11 @@ class Recorder(hooks.Hook):
                     nid = var_nodes.get(arg._id)
                     if nid is None:
                         nid = self._unknown(arg)
-                    elif arg.requires_grad and arg._node is None and nid not in self.fresh:
+                    elif (
+                        arg._node is None
+                        and nid not in self.fresh
+                        and (arg.requires_grad or arg._id in self.names.buffer_ids)
+                    ):
                         self._refresh(nid, arg)
                     parents.append((nid, slot))
                 elif type(arg) is np.ndarray:
@@ -377,8 +391,13 @@ class Recorder(hooks.Hook):
     def inplace(self, variable: Variable, op: str) -> None:
         with self.lock:
             nid = self.var_nodes.get(variable._id)
+            known = nid is not None
             if nid is None:
                 nid = self._unknown(variable)
+            if variable._id in self.names.buffer_ids:  # a running statistic moved
+                if known:
+                    self._refresh(nid, variable)
+                self.buffers.written(nid, variable)
             source = self.writes[variable._vc] = self.locate()
             self.trace._events.append(
                 Event(
@@ -398,12 +417,25 @@ class Recorder(hooks.Hook):
     def module_enter(self, module: Module, args: tuple[Any, ...]) -> None:
         local = self.local
         with self.lock:
+            known = len(self.names.buffer_ids)
             if local.stack:
                 index = local.stack[-1][0]
                 path = self.names.path_in(index, module, local.stack[-1][1])
             else:
                 index, path = self.names.find_root(module)
             local.stack.append((index, path))
+            if len(self.names.buffer_ids) != known:
+                self._rekind_buffers()
+            self.buffers.entered(module)
+
+    def _rekind_buffers(self) -> None:
+        """Buffers recorded before their module was first called (written in place by its
+        ``__init__``) were taken for inputs: they are buffers."""
+        records = self.records
+        for var_id in self.names.buffer_ids:
+            nid = self.var_nodes.get(var_id)
+            if nid is not None and records[nid].kind == "input":
+                records[nid] = dataclasses.replace(records[nid], kind="buffer")
 
     def module_exit(self, module: Module, output: Any) -> None:
         local = self.local
@@ -466,6 +498,7 @@ class Recorder(hooks.Hook):
                 )
                 nodes = frozenset(r.id for r in records)
                 new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+                self.buffers.attach(new, nodes)
                 calls = self.calls
                 new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
                 everything = list(self.records.values())
@@ -483,6 +516,7 @@ class Recorder(hooks.Hook):
                 local.updated.clear()
                 local.after_backward = True
                 self.policy.pass_kept()
+            self.buffers.next_step()
             self._sweep()
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:

@@ -19,9 +19,11 @@ import graphviz
 
 from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Level, Mark
-from gradviz.viz.draw.scene import Group, Scene
+from gradviz.viz.draw.scene import Group, Repeat, Scene
 from gradviz.viz.draw.style import (
     BADGE,
+    BUFFER_FILL,
+    BUFFER_LINE,
     COLLAPSED_FILL,
     CONTAMINATED_FILL,
     DARK_BINS,
@@ -39,6 +41,7 @@ from gradviz.viz.draw.style import (
     PARAM_FILL,
     WARN_LINE,
     bad_text,
+    buffer_update_text,
     clean,
     stats_text,
     update_text,
@@ -49,7 +52,15 @@ from gradviz.viz.records.stats import is_bad
 from gradviz.viz.records.stats import norm as grad_norm
 from gradviz.viz.records.text import natural_key, number, shape_text
 
-__all__ = ["Labels", "attr_text", "html_text", "legend_label", "path_and_class"]
+__all__ = [
+    "Labels",
+    "attr_text",
+    "html_text",
+    "legend_label",
+    "path_and_class",
+    "repeat_label",
+    "repeat_tooltip",
+]
 
 #: the step badge's size in points: per character of ``#n`` (bold 10 pt digits are ~5.6 pt wide)
 #: plus a margin, and the height of a 10 pt title row (Graphviz's 1.2 line spacing, padding 1)
@@ -81,6 +92,22 @@ def path_and_class(path: str, cls: str | None) -> str:
     the tracer names after its class)."""
     text = f"<b>{html_text(path)}</b>"
     return text + (f": {html_text(cls)}" if cls and cls != path else "")
+
+
+def repeat_label(repeat: Repeat) -> str:
+    """``<b>blocks.0-11</b> (Block) x12`` (en dash, multiplication sign): a run of repeated
+    blocks drawn as its first."""
+    cls = f" ({html_text(repeat.cls)})" if repeat.cls else ""
+    return f"<b>{html_text(repeat.span)}</b>{cls} {repeat.times}"
+
+
+def repeat_tooltip(repeat: Repeat) -> str:
+    """What a folded run of repeated blocks is, and whose statistics it shows."""
+    first = ".".join(repeat.first)
+    return (
+        f"{repeat.span}: {len(repeat.members)} identical {repeat.cls or 'modules'} folded; "
+        f"the statistics are those of the first, {first} (--no-fold draws each)"
+    )
 
 
 # ------------------------------------------------------------------------------ nodes
@@ -160,7 +187,8 @@ class Labels:
         a = node_view(self.graph, n)
         kind = a.kind
         is_root = n == self.scene.root
-        dimmed = not a.requires_grad and (self.backward or kind != Kind.INPUT)
+        dimmed = not a.requires_grad and kind != Kind.BUFFER
+        dimmed = dimmed and (self.backward or kind != Kind.INPUT)
         title = _TITLES.get(kind, _input_title)(a)
         lines: list[str] = []
         attrs: dict[str, str] = {"tooltip": attr_text(self._tooltip(n, a, kind))}
@@ -176,14 +204,7 @@ class Labels:
         lines.append(f"{shape_text(a.shape)} {html_text(a.dtype or '', 16)}".strip())
         lines.extend(_inplace_lines(a))
         if not self.backward:
-            summary = value_summary(a.value, a.shape, a.dtype)
-            if summary:
-                lines.append(summary)
-            if is_mask(a.op, a.value, a.args):
-                lines.append(f"{bad_text(a.value)} (a mask)")
-            elif is_bad(a.value):
-                lines.append(_bad_line(a.value))
-                attrs.update(color=NAN_LINE, penwidth="2")
+            _value_lines(a, attrs, lines)
         else:
             step = a.step
             if step is not None:
@@ -201,6 +222,8 @@ class Labels:
             update = a.update
             if kind == Kind.PARAM and update:
                 lines.append(update_text(update))
+        if kind == Kind.BUFFER:
+            _buffer_look(a, attrs, lines)
         if dimmed:
             fill, font = DIM_FILL, DIM_TEXT
             attrs.update(style=_dashed(attrs), color=DIM_LINE, fontcolor=DIM_TEXT)
@@ -234,13 +257,18 @@ class Labels:
             or any(c in self.scene.selected and c not in members for c in g.successors(m))
         )
         title = path_and_class(group.path, self.scene.modules.get(group.path))
+        tooltip = f"module {group.path} collapsed: {len(group.members)} nodes"
+        repeat = self.scene.repeat_at(tuple(group.path.split(".")))
+        if repeat is not None:
+            title = repeat_label(repeat)
+            tooltip = repeat_tooltip(repeat)
         lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
         lines.append(f"in {html_text(', '.join(ins) or '-')}")
         lines.append(f"out {html_text(', '.join(outs) or '-')}")
         attrs = {
             "shape": "box3d",
             "fillcolor": COLLAPSED_FILL,
-            "tooltip": attr_text(f"module {group.path} collapsed: {len(group.members)} nodes"),
+            "tooltip": attr_text(tooltip),
         }
         font = "black"
         if holds_root:
@@ -345,9 +373,28 @@ class Labels:
         return " | ".join(bits)
 
 
+def _buffer_look(a: NodeView, attrs: dict[str, str], lines: list[str]) -> None:
+    """A buffer: dashed teal border, and its change during the step's forward."""
+    attrs.update(style="filled,rounded,dashed", color=BUFFER_LINE)
+    if a.update:
+        lines.append(buffer_update_text(a.update))
+
+
 def _dashed(attrs: Mapping[str, str]) -> str:
     style = attrs.get("style", "filled")
     return style if "dashed" in style else style + ",dashed"
+
+
+def _value_lines(a: NodeView, attrs: dict[str, str], lines: list[str]) -> None:
+    """A forward node's value statistics, and its NaN/Inf (a mask's -inf is intended)."""
+    summary = value_summary(a.value, a.shape, a.dtype)
+    if summary:
+        lines.append(summary)
+    if is_mask(a.op, a.value, a.args):
+        lines.append(f"{bad_text(a.value)} (a mask)")
+    elif is_bad(a.value):
+        lines.append(_bad_line(a.value))
+        attrs.update(color=NAN_LINE, penwidth="2")
 
 
 def _bad_line(stats: Mapping[str, Any] | None) -> str:
@@ -378,8 +425,18 @@ def _input_title(a: NodeView) -> str:
 
 
 #: A node's title and fill by its kind.
-_TITLES = {Kind.OP: _op_title, Kind.PARAM: _param_title, Kind.INPUT: _input_title}
-_FILLS = {Kind.INPUT: INPUT_FILL, Kind.PARAM: PARAM_FILL, Kind.OP: OP_FILL}
+_TITLES = {
+    Kind.OP: _op_title,
+    Kind.PARAM: _param_title,
+    Kind.INPUT: _input_title,
+    Kind.BUFFER: _param_title,
+}
+_FILLS = {
+    Kind.INPUT: INPUT_FILL,
+    Kind.PARAM: PARAM_FILL,
+    Kind.OP: OP_FILL,
+    Kind.BUFFER: BUFFER_FILL,
+}
 
 
 def _ordered_shapes(shapes: Iterable[Any]) -> list[str]:
@@ -543,6 +600,8 @@ def legend_label(
         rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
         rows.append(row("white", "arrows: data flow", "&#8595;"))
     marks = set(marks)
+    if "buffer" in marks:
+        rows.insert(2, row(BUFFER_FILL, "buffer (running statistics): module path, update"))
     rows += [row(*entry) for level, entry in MARK_LEGEND.items() if level in marks]
     for tip in advice:
         lines = textwrap.wrap(tip, 56)

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -135,6 +135,9 @@ class Drawing(graphviz.Digraph):
     stands_for: Mapping[str, tuple[Any, ...]] = MappingProxyType({})
     #: collapsed module box id (``m1``) -> its module path
     groups: Mapping[str, str] = MappingProxyType({})
+    #: the repeated blocks drawn folded (``span``, ``class``, ``instances``, and the ``box`` id or
+    #: ``cluster`` name drawn for them)
+    folds: Sequence[Mapping[str, Any]] = ()
 
     def pipe(
         self,

@@ -6,12 +6,19 @@ Visual vocabulary (shown in every picture as a legend; close to torchviz's colou
 ============================  =================================================================
 input (data, targets)         rounded box, grey
 parameter (``fc1.weight``)    rounded box, light blue, named by module path, with its shape
+buffer (``bn1.running_mean``) rounded box, teal, dashed teal border, named by module path; a
+                              change in the step's forward as ``updated in step |Δ| n``
 op (``Linear``, ``Relu``)     box, light grey: op name, output shape and dtype, value summary
 loss (the graph's root)       box, green, bold border
 needs no gradient             dimmed: grey text, dashed grey border (``requires_grad=False``)
 module                        dashed rounded cluster labelled ``path: Class`` (nested)
 collapsed module              3-D box: ``path: Class``, op count, input and output shapes
+repeated blocks (folded)      the first instance only, labelled ``blocks.0-11 (Block) x12``
+                              (a cluster, or a 3-D box when collapsed), with its statistics
 ============================  =================================================================
+
+Repeated blocks fold by default (``fold=False`` draws every instance; see
+:mod:`gradviz.viz.draw.scene`).
 
 Backward view: arrows point the way the gradient flows, from the loss down to the parameters
 (the loss is drawn at the top). Every node carries its backward step badge (``#n``, the order
@@ -47,6 +54,7 @@ wheel; both are run here on the DOT source, and the bytes written atomically to 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import re
@@ -59,8 +67,16 @@ import graphviz
 import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.diagnose.report import Mark
-from gradviz.viz.draw.labels import Labels, attr_text, html_text, legend_label, path_and_class
+from gradviz.viz.diagnose.report import Level, Mark
+from gradviz.viz.draw.labels import (
+    Labels,
+    attr_text,
+    html_text,
+    legend_label,
+    path_and_class,
+    repeat_label,
+    repeat_tooltip,
+)
 from gradviz.viz.draw.layout import (
     Drawing,
     LayoutError,
@@ -124,6 +140,7 @@ def build(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     marks: Mapping[Any, Iterable[Mark]] | None = None,
+    fold: bool = True,
 ) -> Drawing:
     """Draw ``graph`` (the pinned trace-graph schema) as a :class:`Drawing` (a Digraph).
 
@@ -131,7 +148,8 @@ def build(
     than N (``fc1`` is depth 1, ``enc.block1`` depth 2) into one node each; without it,
     a picture of more than ``max_nodes`` ops takes the largest depth that fits, and the
     Drawing's ``note`` says so. ``marks`` (``{node id: [Mark, ...]}``, from
-    ``Report.marks()``) draws what a check found on the nodes it is about.
+    ``Report.marks()``) draws what a check found on the nodes it is about. ``fold`` draws a
+    run of repeated blocks (12 identical ``Block`` modules) as its first instance marked ``x12``.
     """
     if view not in VIEWS:
         raise RenderError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -139,7 +157,7 @@ def build(
         raise RenderError(f"expected a networkx.DiGraph, got {type(graph).__name__}")
     if depth is not None and depth < 0:
         raise RenderError(f"depth must be 0 or more, got {depth}")
-    return draw_scene(Scene(graph, view), depth, max_nodes, marks)
+    return draw_scene(Scene(graph, view, fold=fold), depth, max_nodes, marks)
 
 
 def draw_scene(
@@ -177,11 +195,14 @@ class _Builder:
         self.depth = depth
         self.auto = auto
         self.max_nodes = max_nodes
-        # which drawn node stands for each graph node
+        # which drawn node stands for each graph node; the nodes of folded repeated blocks'
+        # later instances and the twin drawn for them
         self.rep: dict[Any, str] = {}
+        self.hidden: dict[Any, Any] = {}
         self.groups: dict[tuple[str, ...], Group] = {}
         self.ids: dict[Any, str] = {}
         self._assign()
+        self._lift_marks()
         self.labels = Labels(scene, self.marks)
         self.beside = self._beside()
         # Parameters alternate left and right of their op (weight left, bias right); the flat
@@ -208,6 +229,10 @@ class _Builder:
             used.add(text)
         self._node_of_id = {drawn: n for n, drawn in self.ids.items()}
         for n in self.scene.nodes:
+            twin = self.scene.standin(n, self.depth) if self.scene.repeats else n
+            if twin != n:
+                self.hidden[n] = twin
+                continue
             parts = self.scene.parts[n]
             if self.depth is not None and len(parts) > self.depth:
                 key = parts[: self.depth + 1]
@@ -219,6 +244,20 @@ class _Builder:
                 self.rep[n] = group.id
             else:
                 self.rep[n] = self.ids[n]
+        for n, twin in self.hidden.items():
+            self.rep[n] = self.rep[twin]
+
+    def _lift_marks(self) -> None:
+        """A failed check or a NaN/Inf birth in a folded instance is drawn on its twin in the
+        first, with the module it is in (the first such finding per twin)."""
+        serious = (Level.ERROR, Level.BIRTH)
+        for n, twin in self.hidden.items():
+            found = [m for m in self.marks.get(n, ()) if m.level in serious]
+            mine = self.marks.get(twin, [])
+            if found and not any(m.level in serious for m in mine):
+                where = self.graph.nodes[n].get("module") or str(n)
+                lifted = dataclasses.replace(found[0], text=f"in {where}: {found[0].text}")
+                self.marks[twin] = [*mine, lifted]
 
     def _cluster_path(self, n: Any) -> tuple[str, ...]:
         parts = self.scene.parts[n]
@@ -255,22 +294,7 @@ class _Builder:
             edge_attr={"color": GRAD_EDGE if self.backward else EDGE, "arrowsize": "0.7"},
         )
         # cluster tree: path -> items (node statements) and child paths, in first-use order
-        items: dict[tuple[str, ...], list[tuple[str, dict[str, str]]]] = {(): []}
-        order: list[tuple[str, ...]] = [()]
-        done_groups = set()
-        groups = {group.id: group for group in self.groups.values()}
-        for n in self.scene.nodes:
-            path = self._cluster_path(n)
-            for k in range(1, len(path) + 1):
-                if path[:k] not in items:
-                    items[path[:k]] = []
-                    order.append(path[:k])
-            rep = self.rep[n]
-            if rep == self.ids[n]:
-                items[path].append((rep, self.labels.node(n)))
-            elif rep not in done_groups:
-                done_groups.add(rep)
-                items[path].append((rep, self.labels.group(groups[rep])))
+        items, order = self._items()
         children: dict[tuple[str, ...], list[tuple[str, ...]]] = {p: [] for p in order}
         for path in order[1:]:
             children[path[:-1]].append(path)
@@ -288,6 +312,9 @@ class _Builder:
             for child in children[path]:
                 with target.subgraph(name=f"cluster_{numbers[child]}") as sub:
                     sub.attr(label=f"<{self._module_label(child)}>", **_CLUSTER_ATTRS)
+                    repeat = self.scene.repeat_at(child)
+                    if repeat is not None:
+                        sub.attr(tooltip=attr_text(repeat_tooltip(repeat)))
                     emit(sub, child)
 
         emit(dot, ())
@@ -297,13 +324,42 @@ class _Builder:
         dot.auto_collapsed = self.auto
         dot.node_count = sum(len(v) for v in items.values())
         stands: dict[str, list[Any]] = {}
+        groups = {group.id for group in self.groups.values()}
         for n in self.scene.nodes:
+            if n in self.hidden and self.rep[n] in groups:
+                continue  # a folded box stands for its first instance
             stands.setdefault(self.rep[n], []).append(n)
         dot.stands_for = {drawn_id: tuple(ns) for drawn_id, ns in stands.items()}
         dot.groups = {group.id: group.path for group in self.groups.values()}
+        boxes = {group.path: group.id for group in self.groups.values()}
+        dot.folds = self.scene.fold_entries(boxes, numbers)
         if self.auto:
             dot.note = self._note()
         return dot
+
+    def _items(
+        self,
+    ) -> tuple[dict[tuple[str, ...], list[tuple[str, dict[str, str]]]], list[tuple[str, ...]]]:
+        """The node statements of each cluster path, and the cluster paths in first-use order."""
+        items: dict[tuple[str, ...], list[tuple[str, dict[str, str]]]] = {(): []}
+        order: list[tuple[str, ...]] = [()]
+        done_groups = set()
+        groups = {group.id: group for group in self.groups.values()}
+        for n in self.scene.nodes:
+            if n in self.hidden:
+                continue
+            path = self._cluster_path(n)
+            for k in range(1, len(path) + 1):
+                if path[:k] not in items:
+                    items[path[:k]] = []
+                    order.append(path[:k])
+            rep = self.rep[n]
+            if rep == self.ids[n]:
+                items[path].append((rep, self.labels.node(n)))
+            elif rep not in done_groups:
+                done_groups.add(rep)
+                items[path].append((rep, self.labels.group(groups[rep])))
+        return items, order
 
     def _note(self) -> str:
         """What the node budget did to the picture."""
@@ -325,6 +381,8 @@ class _Builder:
         g = self.graph
         if any(g.nodes[n].get("detached_from") in self.scene.selected for n in self.scene.nodes):
             levels.add("detach")
+        if any(g.nodes[n].get("kind") == "buffer" for n in self.scene.nodes):
+            levels.add("buffer")
         with dot.subgraph(name="cluster_legend") as legend:
             legend.attr(
                 label="<<b>legend</b>>",
@@ -389,6 +447,9 @@ class _Builder:
         return "  |  ".join(parts)
 
     def _module_label(self, path: tuple[str, ...]) -> str:
+        repeat = self.scene.repeat_at(path)
+        if repeat is not None:
+            return repeat_label(repeat)
         dotted = ".".join(path)
         return path_and_class(dotted, self.scene.modules.get(dotted))
 
@@ -434,12 +495,15 @@ class _Builder:
         g = self.graph
         seen = set()
         edges = []
+        hidden = self.hidden
         for child in self.scene.nodes:
             preds = [p for p in g.predecessors(child) if p in self.scene.selected]
             preds.sort(key=lambda p: (_arg_key(g.edges[p, child].get("arg")), natural_key(p)))
             for parent in preds:
                 a, b = self.rep[parent], self.rep[child]
                 if a == b:
+                    continue
+                if hidden and self.scene.crosses(parent, child, self.depth):
                     continue
                 grouped = a != self.ids[parent] or b != self.ids[child]
                 if grouped and (a, b) in seen:
@@ -506,13 +570,15 @@ def write(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     marks: Mapping[Any, Iterable[Mark]] | None = None,
+    fold: bool = True,
 ) -> Rendered:
     """Draw ``view`` of ``graph`` and write exactly ``path`` (format from its suffix unless
     given: svg, png or dot). Returns what was done; ``note`` is non-empty when the node budget
-    collapsed modules. ``format="dot"`` needs no layout program. ``marks``: see :func:`build`."""
+    collapsed modules. ``format="dot"`` needs no layout program. ``marks`` and ``fold``: see
+    :func:`build`."""
     path = Path(path)
     fmt = _format_for(path, format)
-    drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks)
+    drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks, fold=fold)
     if fmt == "dot":
         data, program = drawing.source.encode("utf-8"), None
     else:

@@ -9,6 +9,16 @@ top-level modules are too many boxes (a flat ``nn.Sequential`` of thousands of b
 identical consecutive sibling modules are folded into one module each (``0-19999: (Linear,
 Tanh) x10,000``, drawn with a multiplication sign), so the picture still collapses to a few
 boxes.
+
+Repeated blocks fold (``Scene(..., fold=True)``, the default): a run of at least
+``REPEAT_MIN`` consecutive sibling modules with the same class and the same ops and shapes in the
+same order (the 12 ``Block`` modules of a ``ModuleList``) is drawn as its first instance only,
+labelled ``blocks.0-11 (Block) x12``, at every depth where the instances are drawn apart (as
+boxes or as clusters). The other instances' nodes stand in for their first instance's twins:
+edges from outside into any instance, and from any instance out, are drawn to and from the
+first instance; edges from one instance to the next (the residual stream passing through) are
+left out. The folded block shows the first instance's statistics (its parameters are
+``blocks.0.*``), as torchview's rolled modules do; ``fold=False`` draws every instance.
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ class Group:
 class Scene:
     """The graph prepared for drawing: selected nodes, owners, module depth, groups."""
 
-    def __init__(self, graph: nx.DiGraph, view: str) -> None:
+    def __init__(self, graph: nx.DiGraph, view: str, fold: bool = True) -> None:
         self.graph = graph
         self.view = view
         self.root = graph.graph.get("root")
@@ -67,6 +77,7 @@ class Scene:
             for n in self.nodes
         }
         self._counts: dict[int | None, int] = {}
+        self.repeats: list[Repeat] = []
         #: one line per run of identical sibling modules folded into one (see fold_runs)
         self.folded: list[str] = []
         if self.count(0) > FOLD_ABOVE:
@@ -75,6 +86,81 @@ class Scene:
             )
             self._counts.clear()
         self.max_depth = max((len(p) for p in self.parts.values()), default=0)
+        #: runs of repeated blocks drawn as their first instance (see the module docstring)
+        if fold:
+            self.repeats = find_repeats(self.nodes, self.parts, self._describe, self.modules)
+            for repeat in self.repeats:
+                self._adopt_leaves(repeat)
+            self._counts.clear()
+        self._first = {r.first: r for r in self.repeats}
+
+    def _adopt_leaves(self, repeat: Repeat) -> None:
+        """A leaf outside the instances that feeds one instance only (a causal mask made at
+        each call, outside any module) belongs to it: a later instance's stands in for the
+        first's leaf in the same argument slot."""
+        g = self.graph
+        for n in self.nodes:
+            if n in repeat.instance or g.nodes[n].get("kind", "op") == "op":
+                continue
+            users = [c for c in g.successors(n) if c in self.selected]
+            index = {repeat.instance.get(c) for c in users}
+            if len(index) != 1 or None in index:
+                continue
+            (repeat.instance[n],) = index
+            user = users[0]
+            twin = repeat.twin.get(user)
+            if twin is None:
+                continue
+            slot = g.edges[n, user].get("arg")
+            for p in g.predecessors(twin):
+                if g.edges[p, twin].get("arg") == slot and repeat.instance.get(p) == 0:
+                    repeat.twin[n] = p
+                    break
+
+    def standin(self, node: Any, depth: int | None) -> Any:
+        """The node drawn for ``node`` at ``depth``: its twin in the first instance of each
+        repeated block folded at that depth (itself when none folds it)."""
+        for r in self.repeats:
+            if depth is None or r.level <= depth + 1:
+                node = r.twin.get(node, node)
+        return node
+
+    def crosses(self, parent: Any, child: Any, depth: int | None) -> bool:
+        """Whether edge ``parent -> child`` runs from one instance of a folded repeated block
+        to another (the stream through the blocks: not drawn)."""
+        for r in self.repeats:
+            if depth is None or r.level <= depth + 1:
+                a, b = r.instance.get(parent), r.instance.get(child)
+                if a is not None and b is not None and a != b:
+                    return True
+        return False
+
+    def fold_entries(
+        self, boxes: Mapping[str, str], clusters: Mapping[tuple[str, ...], int]
+    ) -> list[dict[str, Any]]:
+        """The repeated blocks a picture draws folded: their span, class, instances, and the
+        element drawn for them (``box``: a collapsed box's id, from ``boxes`` by module path;
+        ``cluster``: ``cluster_<n>``, from ``clusters`` by path)."""
+        out = []
+        for r in self.repeats:
+            box = boxes.get(".".join(r.first))
+            cluster = clusters.get(r.first)
+            if box is None and cluster is None:
+                continue  # inside a collapsed module, or not folded at this depth
+            out.append(
+                {
+                    "span": r.span,
+                    "class": r.cls,
+                    "instances": r.paths,
+                    "box": box,
+                    "cluster": None if cluster is None else f"cluster_{cluster}",
+                }
+            )
+        return out
+
+    def repeat_at(self, path: tuple[str, ...]) -> Repeat | None:
+        """The repeated block whose first instance is the module at ``path``, if any."""
+        return self._first.get(path)
 
     def _describe(self, node: Any) -> tuple:
         a = self.graph.nodes[node]
@@ -100,6 +186,8 @@ class Scene:
         count = 0
         nodes = self.graph.nodes
         for node in self.nodes:
+            if self.repeats and self.standin(node, depth) != node:
+                continue
             parts = self.parts[node]
             if depth is not None and len(parts) > depth:
                 groups.add(parts[: depth + 1])
@@ -210,3 +298,106 @@ def _runs(sigs: list[int]) -> list[tuple[int, int, int]]:
         else:
             i += 1
     return out
+
+
+# ------------------------------------------------------------------------------ repeated blocks
+#: the fewest consecutive identical sibling modules drawn folded as one (two blocks side by side
+#: still read well; twelve do not)
+REPEAT_MIN = 3
+#: the en dash of ``blocks.0-11``
+DASH = "\u2013"
+
+
+@dataclass
+class Repeat:
+    """A run of identical consecutive sibling modules drawn as its first instance.
+
+    ``parent`` is the path of the module holding them, ``members`` their names in order,
+    ``cls`` their class; ``twin`` maps each node of a later instance to the node at the same
+    position in the first, ``instance`` each node of any instance to its instance's index.
+    """
+
+    parent: tuple[str, ...]
+    members: list[str]
+    cls: str | None
+    twin: dict[Any, Any]
+    instance: dict[Any, int]
+
+    @property
+    def level(self) -> int:
+        """The module depth of the instances (``blocks.0`` is 2)."""
+        return len(self.parent) + 1
+
+    @property
+    def first(self) -> tuple[str, ...]:
+        return (*self.parent, self.members[0])
+
+    @property
+    def paths(self) -> list[str]:
+        """The dotted path of every instance, in order."""
+        return [".".join((*self.parent, m)) for m in self.members]
+
+    @property
+    def span(self) -> str:
+        """``blocks.0-11`` (with an en dash)."""
+        return f"{'.'.join(self.first)}{DASH}{self.members[-1]}"
+
+    @property
+    def times(self) -> str:
+        """``x12`` (with a multiplication sign)."""
+        return f"{TIMES}{len(self.members):,}"
+
+
+def find_repeats(
+    nodes: list[Any],
+    parts: dict[Any, tuple[str, ...]],
+    describe: Callable[[Any], tuple],
+    modules: dict[str, str],
+) -> list[Repeat]:
+    """The runs of at least ``REPEAT_MIN`` consecutive sibling modules with the same class and
+    the same node descriptions (``describe``: kind, op, shape) in the same order, at any depth,
+    outermost first."""
+    members: dict[tuple[str, ...], list[Any]] = {}
+    children: dict[tuple[str, ...], dict[str, None]] = {}
+    for n in nodes:
+        p = parts[n]
+        for k in range(1, len(p) + 1):
+            members.setdefault(p[:k], []).append(n)
+            children.setdefault(p[: k - 1], {})[p[k - 1]] = None
+
+    def signature(path: tuple[str, ...]) -> tuple:
+        cut = len(path)
+        items = tuple((parts[n][cut:], *describe(n)) for n in members[path])
+        return (modules.get(".".join(path)), items)
+
+    repeats = []
+    for parent, kids in sorted(children.items(), key=lambda item: len(item[0])):
+        names = list(kids)
+        sigs = [signature((*parent, c)) for c in names]
+        start = 0
+        while start < len(names):
+            end = start + 1
+            while end < len(names) and sigs[end] == sigs[start]:
+                end += 1
+            if end - start >= REPEAT_MIN:
+                repeats.append(_repeat(parent, names[start:end], members, modules))
+            start = end
+    return repeats
+
+
+def _repeat(
+    parent: tuple[str, ...],
+    names: list[str],
+    members: dict[tuple[str, ...], list[Any]],
+    modules: dict[str, str],
+) -> Repeat:
+    first = members[(*parent, names[0])]
+    twin: dict[Any, Any] = {}
+    instance: dict[Any, int] = {}
+    for index, name in enumerate(names):
+        for position, n in enumerate(members[(*parent, name)]):
+            instance[n] = index
+            if index:
+                twin[n] = first[position]
+    cls = modules.get(".".join((*parent, names[0])))
+    return Repeat(parent, names, cls, twin, instance)

@@ -19,6 +19,9 @@ from gradviz.viz.records.text import number
 FONT = "Helvetica"
 INPUT_FILL = "#d0d0d0"
 PARAM_FILL = "lightblue"
+#: a module's buffer (``register_buffer``: running statistics): teal fill, dashed teal border
+BUFFER_FILL = "#d4ecea"
+BUFFER_LINE = "#2a7f7a"
 OP_FILL = "#ececec"
 LOSS_FILL = "darkolivegreen1"
 COLLAPSED_FILL = "#e4eef7"
@@ -86,6 +89,11 @@ def update_text(update: Mapping[str, Any]) -> str:
     if ratio is not None and math.isinf(float(ratio)):
         return f"update {number(update.get('norm'))} (weight was 0)"
     return f"update/weight {number(ratio)}"
+
+
+def buffer_update_text(update: Mapping[str, Any]) -> str:
+    """A buffer's in-place change during the step: ``updated in step |Δ| 0.012``."""
+    return f"updated in step |\u0394| {number(update.get('norm'))}"
 
 
 def value_summary(stats: Mapping[str, Any] | None, shape: Any, dtype: Any = None) -> str:

@@ -274,11 +274,13 @@ def page_data(
     depth: int | None = None,
     max_nodes: int = DEFAULT_MAX_NODES,
     report: Report | Exception | None = None,
+    fold: bool = True,
 ) -> tuple[dict[str, Any], list[str], str | None]:
     """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
     ``report`` is what ``trace.check()`` found, or the error it raised (None, or an error: the
     findings panel lists only NaN/Inf and parameters without a gradient, and the error); the
-    page runs no diagnosis itself."""
+    page runs no diagnosis itself. ``fold``: repeated blocks drawn once, each folded picture
+    with its unfolded twin (see :func:`_unfolded`) so the page can unfold any instance."""
     graph, steps, trace = _resolve(obj, pass_index)
     graph, marks, source, findings = _findings(trace, graph, pass_index, report)
     root = graph.graph.get("root")
@@ -287,7 +289,7 @@ def page_data(
     variants: dict[str, list[dict[str, Any]]] = {}
     notes: list[str] = []
     for view in views:
-        scene = Scene(graph, view)  # one scene, drawn at each depth the page embeds
+        scene = Scene(graph, view, fold=fold)  # one scene, drawn at each depth the page embeds
         drawings = [
             draw_scene(scene, d, max_nodes, marks) for d in _depths(scene, depth, max_nodes)
         ]
@@ -296,6 +298,7 @@ def page_data(
         if note and note not in notes:
             notes.append(note)
         drawings.sort(key=lambda d: math.inf if d.depth is None else d.depth)
+        drawings += _unfolded(graph, view, drawings, max_nodes, marks)
         entries = []
         for drawing in drawings:
             entries.append(
@@ -310,6 +313,7 @@ def page_data(
                         if len(v) != 1 or str(v[0]) != k
                     },
                     "groups": dict(drawing.groups),
+                    **_fold_entry(drawing, drawings),
                 }
             )
             jobs.append((view, drawing))
@@ -345,6 +349,7 @@ def page_data(
         "colours": {
             "input": style.INPUT_FILL,
             "param": style.PARAM_FILL,
+            "buffer": style.BUFFER_FILL,
             "op": style.OP_FILL,
             "loss": _css_colour(style.LOSS_FILL),
             "dim": style.DIM_FILL,
@@ -354,6 +359,40 @@ def page_data(
         },
     }
     return _plain(data), svgs, program
+
+
+def _unfolded(
+    graph: nx.DiGraph,
+    view: str,
+    drawings: list[Any],
+    max_nodes: int,
+    marks: Mapping[Any, list[Mark]] | None,
+) -> list[Any]:
+    """The unfolded twin of each drawing with folded repeated blocks: the same depth with
+    every instance drawn (what the page's "unfold" control shows); ``twin_of`` is the folded
+    drawing."""
+    folded = [d for d in drawings if d.folds]
+    if not folded:
+        return []
+    plain = Scene(graph, view, fold=False)
+    twins = []
+    for drawing in folded:
+        twin = draw_scene(plain, drawing.depth, max_nodes, marks)
+        twin.twin_of = drawing
+        twins.append(twin)
+    return twins
+
+
+def _fold_entry(drawing: Any, drawings: list[Any]) -> dict[str, Any]:
+    """A variant's folding: a folded one's ``folds`` (see ``Drawing.folds``) and the index of
+    its unfolded twin; an unfolded twin's ``unfolded`` (the index of its folded one)."""
+    twin_of = getattr(drawing, "twin_of", None)
+    if twin_of is not None:
+        return {"unfolded": next(i for i, d in enumerate(drawings) if d is twin_of)}
+    if not drawing.folds:
+        return {}
+    twin = next(i for i, d in enumerate(drawings) if getattr(d, "twin_of", None) is drawing)
+    return {"folds": list(drawing.folds), "twin": twin}
 
 
 def _depths(scene: Scene, depth: int | None, max_nodes: int) -> list[int | None]:
@@ -433,7 +472,7 @@ def json_for_script(data: Any) -> str:
 
 def page_html(data: dict[str, Any], svgs: list[str], title: str | None = None) -> str:
     """The page's HTML: :func:`page_data`'s data and pictures, the viewer's script and CSS."""
-    script = _asset("page.js") + _asset("images.js")  # one script: the policy admits one hash
+    script = "\n".join(_asset(name) for name in ("page.js", "images.js", "fold.js"))  # one hash
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (
@@ -464,6 +503,7 @@ def write_html(
     max_nodes: int = DEFAULT_MAX_NODES,
     title: str | None = None,
     report: Report | Exception | None = None,
+    fold: bool = True,
 ) -> HtmlPage:
     """Write the interactive page of a Trace (its last pass unless ``pass_index``), a loaded
     trace or a trace graph to exactly ``path``, atomically.
@@ -472,10 +512,12 @@ def write_html(
     that fits ``max_nodes`` ops); the page can switch to any other depth that fits the budget.
     The findings panel lists what ``report`` (``trace.check()``) found, and the pictures mark it;
     without a report it lists what the graph shows by itself (see :func:`page_data`).
-    :func:`gradviz.viz.trace.write_page` diagnoses a trace and writes its page.
+    Repeated blocks are drawn once unless ``fold=False``; a folded block's "unfold" control
+    shows any instance. :func:`gradviz.viz.trace.write_page` diagnoses a trace and writes its
+    page.
     """
     path = Path(path)
-    data, svgs, program = page_data(trace_or_graph, pass_index, depth, max_nodes, report)
+    data, svgs, program = page_data(trace_or_graph, pass_index, depth, max_nodes, report, fold)
     page = page_html(data, svgs, title)
     raw = page.encode("utf-8", "backslashreplace")  # a lone surrogate in a file name
     atomic_write(path, raw)

@@ -140,6 +140,7 @@
     }
     fillDepths();
     paint();
+    document.dispatchEvent(new CustomEvent("gv:show")); // fold.js adds its controls
   }
 
   function setView(view) {
@@ -488,7 +489,8 @@
     if (n.update) {
       const ratio = num(n.update.ratio);
       const zero = ratio !== null && ratio !== undefined && !Number.isNaN(ratio) && !Number.isFinite(ratio);
-      rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
+      if (n.kind === "buffer") rows.push(row("update", "updated in step: norm " + fmt(n.update.norm) + (zero ? " (was 0)" : ", change/value " + fmt(ratio))));
+      else rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
     }
     body.appendChild(el("table", { class: "props" }, ...rows));
     const stats = el("div", { class: "pair" }, statsTable("value", n.value, n.dtype), statsTable("gradient", n.grad));
@@ -778,6 +780,7 @@
         { class: "legend" },
         item("box", "input", c.input),
         item("box", "parameter", c.param),
+        D.nodes.some((n) => n.kind === "buffer") && item("box", "buffer (running statistics)", c.buffer),
         item("box", "op", c.op),
         item("box", "loss", c.loss),
         item("box dim", "requires_grad=False", c.dim),
@@ -837,6 +840,8 @@
     $("note").textContent = D.notes.join(" ");
     $("note").hidden = false;
   }
+  // what fold.js (inlined after this file) uses: unfolding repeated blocks
+  window.gvPage = { D, S, $, el, clear, current, show, select, selectedElement, reveal, renderInfo };
   renderFindings();
   renderLegend();
   show();

@@ -58,7 +58,8 @@ def build_graph(
     """The DiGraph of ``records`` (already in recording order).
 
     ``prefixes[i]`` is the path of top-level module ``i`` ("" for the main model);
-    ``param_names`` maps a Variable's engine id to its ``named_parameters()`` name; ``names``
+    ``param_names`` maps a Variable's engine id to its ``named_parameters()`` (or
+    ``named_buffers()``) name, which also gives a parameter or buffer its module; ``names``
     overrides a node's ``name`` (a Variable named after its op ran). ``steps`` fill ``grad``,
     ``step`` and ``accumulated``; ``grad_arrays`` and ``grad_previews`` (by node id) fill
     ``grad_array`` and ``grad_preview``.
@@ -75,7 +76,7 @@ def build_graph(
         nid = record.id
         name = names.get(nid, record.name)
         module = record.module
-        if record.kind == "param":
+        if record.kind in ("param", "buffer"):
             full = param_names.get(record.var) if record.var is not None else None
             if full is not None:
                 name = full

@@ -1,7 +1,8 @@
 """Structural identity: the same node has the same key in every step and every run of one model.
 
 A node's key is where it sits in the model, never its recording id (``v17`` in one step may be
-``v23`` in the next): a parameter is its ``named_parameters()`` name; an op or any other leaf is
+``v23`` in the next): a parameter is its ``named_parameters()`` name (``param:fc1.weight``), a
+buffer its ``named_buffers()`` name (``buffer:bn1.running_mean``); an op or any other leaf is
 its module path, its op (or kind) and its position among the nodes of that module with the same
 op, in recording order (``blocks.0.attn/MatMul#1``: the second MatMul recorded inside
 ``blocks.0.attn``). :func:`structure` adds what makes two graphs "the same model": each node's
@@ -40,8 +41,8 @@ def structural_keys(graph: nx.DiGraph) -> dict[Any, str]:
     taken: set[str] = set()
     for node in graph.nodes:
         view = node_view(graph, node)
-        if view.kind == "param" and view.name:
-            key = f"param:{view.name}"
+        if view.kind in ("param", "buffer") and view.name:
+            key = f"{view.kind}:{view.name}"
         else:
             what = view.op or view.kind
             module = module_path(graph, view.module)

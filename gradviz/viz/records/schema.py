@@ -152,12 +152,14 @@ class StrValued(str, Enum):
 
 
 class Kind(StrValued):
-    """A node's ``kind``: a leaf that requires grad (or a Parameter), any other leaf, or the
-    result of an op."""
+    """A node's ``kind``: a leaf that requires grad (or a Parameter), a module's buffer (from
+    ``register_buffer``: BatchNorm's running statistics), any other leaf, or the result of an
+    op."""
 
     INPUT = "input"
     PARAM = "param"
     OP = "op"
+    BUFFER = "buffer"
 
 
 KINDS = tuple(kind.value for kind in Kind)
@@ -286,7 +288,8 @@ class Pass:
         return node in self.graph
 
     def set_update(self, node: str, update: dict[str, float]) -> None:
-        """Attach an optimizer update (``{"norm", "ratio"}``) to parameter ``node``."""
+        """Attach an update (``{"norm", "ratio"}``) to ``node``: a parameter's optimizer step,
+        or a buffer's in-place change during the step's forward."""
         self._updates[node] = update
         if self._graph is not None:
             self._graph.nodes[node]["update"] = update
