@@ -150,3 +150,11 @@ def test_trace_render_takes_fold(tmp_path):
     plain = (tmp_path / "plain.dot").read_text()
     assert "\u00d7" not in plain
     assert "blocks.2.attn" in plain
+
+
+def test_two_numbered_blocks_fold_but_a_blocks_two_layernorms_do_not():
+    source = R.build(gpt_trace(2).graph, "forward").source
+    assert "<b>blocks.0\u20131</b> (Block) \u00d72" in source
+    assert "<b>blocks.0.ln1</b>" in source
+    assert "<b>blocks.0.ln2</b>" in source
+    assert source.count("\u00d7") == 1  # only the blocks fold

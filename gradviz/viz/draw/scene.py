@@ -11,8 +11,9 @@ Tanh) x10,000``, drawn with a multiplication sign), so the picture still collaps
 boxes.
 
 Repeated blocks fold (``Scene(..., fold=True)``, the default): a run of at least
-``REPEAT_MIN`` consecutive sibling modules with the same class and the same ops and shapes in the
-same order (the 12 ``Block`` modules of a ``ModuleList``) is drawn as its first instance only,
+``REPEAT_MIN`` consecutive sibling modules (``REPEAT_MIN_NUMBERED`` numbered children of a
+``ModuleList`` or ``Sequential``) with the same class and the same ops and shapes in the same
+order (the 12 ``Block`` modules of a ``ModuleList``) is drawn as its first instance only,
 labelled ``blocks.0-11 (Block) x12``, at every depth where the instances are drawn apart (as
 boxes or as clusters). The other instances' nodes stand in for their first instance's twins:
 edges from outside into any instance, and from any instance out, are drawn to and from the
@@ -301,9 +302,12 @@ def _runs(sigs: list[int]) -> list[tuple[int, int, int]]:
 
 
 # ------------------------------------------------------------------------------ repeated blocks
-#: the fewest consecutive identical sibling modules drawn folded as one (two blocks side by side
-#: still read well; twelve do not)
+#: the fewest consecutive identical sibling modules drawn folded as one (named ones: three
+#: ``fc`` layers; two side by side still read well) ...
 REPEAT_MIN = 3
+#: ... and the fewest numbered children of a container (a ModuleList of blocks, as torchview
+#: rolls any repeat)
+REPEAT_MIN_NUMBERED = 2
 #: the en dash of ``blocks.0-11``
 DASH = "\u2013"
 
@@ -354,16 +358,20 @@ def find_repeats(
     describe: Callable[[Any], tuple],
     modules: dict[str, str],
 ) -> list[Repeat]:
-    """The runs of at least ``REPEAT_MIN`` consecutive sibling modules with the same class and
-    the same node descriptions (``describe``: kind, op, shape) in the same order, at any depth,
-    outermost first."""
+    """The runs of at least ``REPEAT_MIN`` (numbered: ``REPEAT_MIN_NUMBERED``) consecutive
+    sibling modules with the same class and the same node descriptions (``describe``: kind,
+    op, shape) in the same order, at any depth, outermost first."""
     members: dict[tuple[str, ...], list[Any]] = {}
     children: dict[tuple[str, ...], dict[str, None]] = {}
+    # siblings in the order their ops ran (a parameter may be recorded before its module runs)
+    for n in sorted(nodes, key=lambda n: describe(n)[0] != "op"):
+        p = parts[n]
+        for k in range(1, len(p) + 1):
+            children.setdefault(p[: k - 1], {})[p[k - 1]] = None
     for n in nodes:
         p = parts[n]
         for k in range(1, len(p) + 1):
             members.setdefault(p[:k], []).append(n)
-            children.setdefault(p[: k - 1], {})[p[k - 1]] = None
 
     def signature(path: tuple[str, ...]) -> tuple:
         cut = len(path)
@@ -379,8 +387,10 @@ def find_repeats(
             end = start + 1
             while end < len(names) and sigs[end] == sigs[start]:
                 end += 1
-            if end - start >= REPEAT_MIN:
-                repeats.append(_repeat(parent, names[start:end], members, modules))
+            run = names[start:end]
+            numbered = all(name.isdigit() for name in run)  # a ModuleList's, a Sequential's
+            if len(run) >= (REPEAT_MIN_NUMBERED if numbered else REPEAT_MIN):
+                repeats.append(_repeat(parent, run, members, modules))
             start = end
     return repeats
 
