@@ -116,13 +116,35 @@ def write_page(
     )
 
 
-def trace(arrays: bool = False, max_array_size: int = 10_000) -> Trace:
+def trace(
+    arrays: bool = False,
+    max_array_size: int = 10_000,
+    *,
+    steps: int | str = "all",
+    every: int = 1,
+    detail: str = "full",
+    keep_full: int = 2,
+) -> Trace:
     """Record the ops, backward steps and optimizer updates run inside ``with``.
 
     ``arrays=True`` also copies values and gradients of arrays with at most ``max_array_size``
     elements (node attributes ``array`` and ``grad_array``).
+
+    Many steps: backward calls 1, 1 + ``every``, 1 + 2 * ``every``, ... are recorded, up to call
+    ``steps`` (then recording stops, after that call's optimizer step) or to the end of the
+    ``with`` block (``steps="all"``). Each recorded step adds to ``tr.timeline`` (one row per
+    node: value and gradient statistics, parameter updates; the loss) and to
+    ``tr.steps_recorded``. ``detail="full"`` keeps every recorded step's full pass in
+    ``tr.passes``; ``detail="summary"`` keeps only those of the last ``keep_full`` steps.
     """
-    return Trace(arrays=arrays, max_array_size=max_array_size)
+    return Trace(
+        arrays=arrays,
+        max_array_size=max_array_size,
+        steps=steps,
+        every=every,
+        detail=detail,
+        keep_full=keep_full,
+    )
 
 
 def save_trace(trace: Capture, path: str | os.PathLike[str]) -> Path:

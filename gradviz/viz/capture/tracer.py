@@ -18,17 +18,22 @@ import networkx as nx
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.capture.policy import EveryPass, Policy
+from gradviz.viz.capture.policy import EveryPass, EveryStep, Policy, PolicyError
 from gradviz.viz.capture.recorder import Recorder
 from gradviz.viz.records.graph import build_graph
 from gradviz.viz.records.schema import MAX_EVENTS, Event, Pass, Step
+from gradviz.viz.records.timeline import Timeline
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from gradviz.viz.records.io import SavedTrace
 
-__all__ = ["Capture", "TraceError"]
+__all__ = ["DETAILS", "Capture", "TraceError"]
+
+#: What a recorded step keeps: "full" (every node's records, the graph on demand: a Pass) or
+#: "summary" (its timeline rows, plus full passes of the last ``keep_full`` steps).
+DETAILS = ("full", "summary")
 
 
 class TraceError(GradvizError, RuntimeError):
@@ -48,21 +53,39 @@ class Capture:
         arrays: bool = False,
         max_array_size: int = 10_000,
         *,
+        steps: int | str = "all",
+        every: int = 1,
+        detail: str = "full",
+        keep_full: int = 2,
         policy: Policy | None = None,
         base_dir: str | os.PathLike[str] | None = None,
         script: str | None = None,
     ) -> None:
-        """``policy``, ``base_dir`` and ``script`` serve the script runner: what to keep
-        (default: every pass; the runner keeps one step, see :mod:`gradviz.viz.capture.policy`)
-        and source paths relative to ``base_dir``."""
+        """``steps``, ``every``, ``detail`` and ``keep_full``: see :func:`gradviz.trace`.
+        ``policy``, ``base_dir`` and ``script`` serve the script runner: what to keep (default:
+        :class:`EveryStep` of ``steps`` and ``every``; the runner keeps one step, see
+        :mod:`gradviz.viz.capture.policy`) and source paths relative to ``base_dir``."""
+        if detail not in DETAILS:
+            raise PolicyError(f'detail must be "full" or "summary", got {detail!r}')
+        if type(keep_full) is not int or keep_full < 0:
+            raise PolicyError(f"keep_full must be an integer >= 0, got {keep_full!r}")
+        if steps != "all" and (type(steps) is not int or steps < 1):
+            raise PolicyError(f'steps must be a positive integer or "all", got {steps!r}')
+        if policy is None:
+            limit = None if steps == "all" else steps
+            policy = EveryPass() if limit is None and every == 1 else EveryStep(limit, every)
         self.arrays = bool(arrays)
         self.max_array_size = int(max_array_size)
         self.script = script
+        self.detail = detail
+        self.keep_full = keep_full
+        #: per recorded step, per node: value and gradient statistics, updates, the loss
+        self.timeline = Timeline()
         self.passes: list[Pass] = []
         self.backward_calls = 0
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
         self._forward: nx.DiGraph | None = None
-        self._recorder: Recorder | None = Recorder(self, policy or EveryPass(), base_dir)
+        self._recorder: Recorder | None = Recorder(self, policy, base_dir)
         self._state = "new"
 
     @classmethod
@@ -74,6 +97,9 @@ class Capture:
         loaded.arrays = saved.arrays
         loaded.max_array_size = saved.max_array_size
         loaded.passes = list(saved.passes)
+        loaded.detail = saved.detail
+        loaded.keep_full = saved.keep_full
+        loaded.timeline = saved.timeline if saved.timeline is not None else Timeline()
         loaded._forward = saved.forward
         loaded._events = deque(saved.events, maxlen=MAX_EVENTS)
         loaded._recorder = None
@@ -130,6 +156,11 @@ class Capture:
         if self._forward is None:
             self._forward = build_graph(())
         return self._forward
+
+    @property
+    def steps_recorded(self) -> list[int]:
+        """The backward-call numbers recorded (one timeline step each), ascending."""
+        return list(self.timeline.steps)
 
     @property
     def steps(self) -> list[Step]:

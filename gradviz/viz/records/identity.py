@@ -18,27 +18,40 @@ import networkx as nx
 
 from gradviz.viz.records.schema import node_view
 
-__all__ = ["NodeShape", "structural_keys", "structure"]
+__all__ = ["KeyMaker", "NodeShape", "structural_keys", "structure"]
+
+
+class KeyMaker:
+    """Hands out structural keys to the nodes of one graph, given in recording order (what
+    :func:`structural_keys` does for a graph, and the recorder for a step it does not build)."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._taken: set[str] = set()
+
+    def key(self, kind: str, op: str | None, module: str, name: str | None) -> str:
+        """The key of the next node: ``param:<name>`` for a named parameter, else
+        ``<module>/<op or kind>#<position>``."""
+        if kind == "param" and name:
+            key = f"param:{name}"
+        else:
+            what = op or kind
+            position = self._seen[module, what]
+            self._seen[module, what] += 1
+            key = f"{module}/{what}#{position}"
+        while key in self._taken:  # two parameters of one name: keep the keys unique
+            key += "'"
+        self._taken.add(key)
+        return key
 
 
 def structural_keys(graph: nx.DiGraph) -> dict[Any, str]:
     """``{node id: structural key}`` for every node of ``graph`` (keys are unique)."""
-    seen: Counter[tuple[str, str]] = Counter()
+    maker = KeyMaker()
     keys: dict[Any, str] = {}
-    taken: set[str] = set()
     for node in graph.nodes:
         view = node_view(graph, node)
-        if view.kind == "param" and view.name:
-            key = f"param:{view.name}"
-        else:
-            what = view.op or view.kind
-            position = seen[view.module, what]
-            seen[view.module, what] += 1
-            key = f"{view.module}/{what}#{position}"
-        while key in taken:  # two parameters of one name: keep the keys unique
-            key += "'"
-        taken.add(key)
-        keys[node] = key
+        keys[node] = maker.key(view.kind, view.op, view.module, view.name)
     return keys
 
 

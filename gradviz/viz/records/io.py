@@ -36,6 +36,7 @@ from gradviz.viz.records.schema import (
     node_view,
 )
 from gradviz.viz.records.stats import KEYS
+from gradviz.viz.records.timeline import Timeline
 
 __all__ = [
     "FORMAT",
@@ -52,7 +53,8 @@ __all__ = [
 
 FORMAT = "gradviz-trace"
 _SURROGATE = re.compile("[\ud800-\udfff]")
-VERSION = 1
+#: 2: the timeline of recorded steps (``timeline``) and the recording ``detail``/``keep_full``
+VERSION = 2
 
 
 class TraceFileError(GradvizError, ValueError):
@@ -75,6 +77,9 @@ class TraceLike(Protocol):
     arrays: bool
     max_array_size: int
     passes: list[Pass]
+    detail: str
+    keep_full: int
+    timeline: Timeline
 
     @property
     def graph(self) -> nx.DiGraph: ...
@@ -94,6 +99,9 @@ class SavedTrace:
     passes: Sequence[Pass]
     forward: nx.DiGraph | None
     events: Sequence[Event]
+    detail: str = "full"
+    keep_full: int = 2
+    timeline: Timeline | None = None
 
 
 # --------------------------------------------------------------------------------- writing
@@ -128,6 +136,9 @@ def trace_to_dict(trace: TraceLike) -> dict[str, Any]:
         "backward_calls": trace.backward_calls,
         "arrays": trace.arrays,
         "max_array_size": trace.max_array_size,
+        "detail": trace.detail,
+        "keep_full": trace.keep_full,
+        "timeline": trace.timeline.to_dict(),
         "passes": [
             {
                 "index": p.index,
@@ -251,7 +262,24 @@ def trace_from_dict(data: Any) -> SavedTrace:
         passes=passes,
         forward=None if forward is None else graph_from_dict(forward, "forward"),
         events=events,
+        **_steps_from_dict(data, version, passes),
     )
+
+
+def _steps_from_dict(data: dict[str, Any], version: int, passes: list[Pass]) -> dict[str, Any]:
+    """``detail``, ``keep_full`` and ``timeline`` of a trace file; a version 1 file has none:
+    its timeline is made of its passes."""
+    if version < 2:
+        graphs = ((p.index, p.graph, None) for p in passes)
+        return {"detail": "full", "keep_full": 2, "timeline": Timeline.from_graphs(graphs)}
+    detail = _get(data, "detail", str)
+    _check(detail in ("full", "summary"), f'"detail" must be "full" or "summary", not {detail!r}')
+    keep_full = _count(data, "keep_full")
+    try:
+        timeline = Timeline.from_dict(_get(data, "timeline", dict))
+    except ValueError as error:
+        raise TraceFormatError(f"malformed trace: timeline: {error}") from None
+    return {"detail": detail, "keep_full": keep_full, "timeline": timeline}
 
 
 def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:

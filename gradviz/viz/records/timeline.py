@@ -26,7 +26,7 @@ from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import KEYS
 
-__all__ = ["FIELDS", "ROW_DTYPE", "Timeline"]
+__all__ = ["FIELDS", "ROW_DTYPE", "Timeline", "root_loss", "row"]
 
 #: The numeric columns of a row, in order: value and gradient statistics, then the update.
 FIELDS: tuple[str, ...] = (
@@ -43,6 +43,41 @@ NODE_META = ("kind", "op", "module", "name", "shape", "source")
 
 def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+_NO_STATS = (math.nan,) * len(KEYS)
+
+
+def _stats(stats: Mapping[str, Any] | None) -> tuple[float, ...]:
+    if not stats:
+        return _NO_STATS
+    return tuple(_float(stats.get(key)) for key in KEYS)
+
+
+def row(
+    node: int,
+    value: Mapping[str, Any] | None,
+    grad: Mapping[str, Any] | None,
+    update: Mapping[str, float] | None = None,
+) -> tuple[Any, ...]:
+    """One row as a tuple for ``np.array(rows, ROW_DTYPE)`` (step 0: :meth:`Timeline.add_rows`
+    fills it in): node index, value and gradient statistics, the update (NaN where absent)."""
+    norm, ratio = (update["norm"], update["ratio"]) if update else (math.nan, math.nan)
+    return (0, node, *_stats(value), *_stats(grad), norm, ratio)
+
+
+def root_loss(graph: nx.DiGraph) -> float | None:
+    """The loss of a step's graph: the value of its root when that is one number (a scalar),
+    else None."""
+    root = graph.graph.get("root")
+    if root is None or root not in graph:
+        return None
+    view = node_view(graph, root)
+    if view.shape is None or math.prod(view.shape) != 1 or not view.value:
+        return None
+    if view.value.get("nan"):
+        return math.nan
+    return view.value.get("mean")
 
 
 @dataclass
@@ -74,34 +109,43 @@ class Timeline:
         self.nodes[key] = {name: meta.get(name) for name in NODE_META}
         return index
 
-    def add_rows(self, step: int, loss: float | None, rows: np.ndarray) -> None:
-        """Append one recorded step: its loss and its rows (``ROW_DTYPE``, ``step`` filled in)."""
+    def add_rows(self, step: int, loss: float | None, rows: np.ndarray, shape: Any = None) -> None:
+        """Append one recorded step: its loss and its rows (``ROW_DTYPE``, ``step`` filled in).
+        ``shape`` (:func:`~gradviz.viz.records.identity.structure` of the step's graph) lists the
+        step in ``changed_steps`` when it differs from the previous step's."""
         if self.steps and step <= self.steps[-1]:
             raise ValueError(f"steps must be added in order: {step} after {self.steps[-1]}")
+        if shape is not None:
+            if self._structure is not None and shape != self._structure:
+                self.changed_steps.append(step)
+            self._structure = shape
         rows["step"] = step
         self.steps.append(step)
         self.loss.append(_float(loss))
         self._chunks.append(rows)
 
+    def last_rows(self) -> np.ndarray:
+        """The rows of the last step added (a view: writing it writes the timeline)."""
+        if self._chunks:
+            return self._chunks[-1]
+        data = self.data
+        if not self.steps:
+            return data[:0]
+        return data[np.searchsorted(data["step"], self.steps[-1]) :]
+
     def add_graph(self, step: int, graph: nx.DiGraph, loss: float | None = None) -> None:
         """Append one step from a full graph (a pass of ``gradviz.trace()``): every node's value
         and gradient statistics and every parameter's update, keyed structurally."""
-        shape = structure(graph)
-        if self._structure is not None and shape != self._structure:
-            self.changed_steps.append(step)
-        self._structure = shape
         keys = structural_keys(graph)
-        rows = np.zeros(len(keys), ROW_DTYPE)
-        for row, (node, key) in zip(rows, keys.items(), strict=True):
+        rows = []
+        for node, key in keys.items():
             view = node_view(graph, node)
-            row["node"] = self.key_index(key, {name: getattr(view, name) for name in NODE_META})
-            for prefix, stats in (("value", view.value), ("grad", view.grad)):
-                for stat in KEYS:
-                    row[f"{prefix}_{stat}"] = _float((stats or {}).get(stat))
-            update = view.update or {}
-            row["update_norm"] = _float(update.get("norm"))
-            row["update_ratio"] = _float(update.get("ratio"))
-        self.add_rows(step, loss, rows)
+            index = self.key_index(key, {name: getattr(view, name) for name in NODE_META})
+            rows.append(row(index, view.value, view.grad, view.update))
+        if loss is None:
+            loss = root_loss(graph)
+        rows = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
+        self.add_rows(step, loss, rows, structure(graph))
 
     @classmethod
     def from_graphs(cls, graphs: Iterable[tuple[int, nx.DiGraph, float | None]]) -> Timeline:
@@ -149,3 +193,89 @@ class Timeline:
         for row in self.rows():
             writer.writerow(["" if value is None else value for value in row.values()])
         atomic_write(path, buffer.getvalue())
+
+    # -- JSON -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The timeline as JSON-ready data, columnar (one list per column, docs/trace-schema.md):
+        NaN is ``null``, infinities ``"Infinity"``/``"-Infinity"``."""
+        data = self.rows_array()
+        columns: dict[str, list[Any]] = {
+            "step": data["step"].tolist(),
+            "node": data["node"].tolist(),
+        }
+        for name in FIELDS:
+            columns[name] = [_json_number(value) for value in data[name].tolist()]
+        return {
+            "steps": list(self.steps),
+            "loss": [_json_number(value) for value in self.loss],
+            "keys": list(self.keys),
+            "nodes": {
+                key: {**meta, "shape": _list(meta.get("shape"))} for key, meta in self.nodes.items()
+            },
+            "changed_steps": list(self.changed_steps),
+            "columns": columns,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+        """The inverse of :meth:`to_dict`; ValueError for data it did not write."""
+        try:
+            keys = [str(key) for key in data["keys"]]
+            columns = data["columns"]
+            size = len(columns["step"])
+            rows = np.zeros(size, ROW_DTYPE)
+            rows["step"] = columns["step"]
+            rows["node"] = columns["node"]
+            for name in FIELDS:
+                values = columns[name]
+                if len(values) != size:
+                    raise ValueError(f"column {name!r} has {len(values)} rows, not {size}")
+                rows[name] = [_from_json(value) for value in values]
+            nodes = {
+                key: {**meta, "shape": _tuple(meta.get("shape"))}
+                for key, meta in data["nodes"].items()
+            }
+            timeline = cls(
+                steps=[int(step) for step in data["steps"]],
+                loss=[_from_json(value) for value in data["loss"]],
+                keys=keys,
+                nodes=nodes,
+                data=rows,
+                changed_steps=[int(step) for step in data["changed_steps"]],
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"not a timeline: {error!r}") from None
+        if len(timeline.loss) != len(timeline.steps) or set(keys) != set(nodes):
+            raise ValueError("not a timeline: steps, loss, keys and nodes disagree")
+        if size and (rows["node"].min() < 0 or rows["node"].max() >= len(keys)):
+            raise ValueError("not a timeline: a row names a node that is not in keys")
+        if not set(rows["step"].tolist()) <= set(timeline.steps):
+            raise ValueError("not a timeline: a row names a step that is not in steps")
+        timeline._index = {key: index for index, key in enumerate(keys)}
+        return timeline
+
+
+def _json_number(value: float) -> float | str | None:
+    if math.isnan(value):
+        return None
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _from_json(value: Any) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, str) and value in ("Infinity", "-Infinity"):
+        return float(value)
+    if type(value) not in (int, float):
+        raise ValueError(f"not a timeline: {value!r} is not a number")
+    return float(value)
+
+
+def _list(shape: Any) -> list[int] | None:
+    return None if shape is None else list(shape)
+
+
+def _tuple(shape: Any) -> tuple[int, ...] | None:
+    return None if shape is None else tuple(int(n) for n in shape)

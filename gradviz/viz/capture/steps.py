@@ -1,0 +1,127 @@
+"""Many steps, cheaply: the rows a recorded backward pass adds to the trace's timeline.
+
+At the end of each recorded backward call the recorder hands over the records of the pass (the
+root and everything it was computed from, plus the models' parameters, in recording order) and
+the gradient statistics of its backward steps; :class:`StepRows` turns them into one
+:class:`~gradviz.viz.records.timeline.Timeline` row per node, keyed structurally exactly as
+:func:`~gradviz.viz.records.identity.structural_keys` keys the pass's graph, without building
+the graph. The optimizer step that follows fills in the parameters' updates.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.naming import Naming
+from gradviz.viz.records.graph import join_path
+from gradviz.viz.records.identity import KeyMaker, NodeShape
+from gradviz.viz.records.schema import NodeRecord, Step
+from gradviz.viz.records.timeline import ROW_DTYPE, Timeline, row
+
+__all__ = ["StepRows"]
+
+
+class StepRows:
+    """Appends recorded steps to ``timeline``; remembers the rows of the step whose optimizer
+    step is awaited, to fill in the updates."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self.step: int | None = None  # the step whose rows await their updates
+        self.positions: dict[str, int] = {}  # node id -> its row in that step
+
+    def add(
+        self,
+        index: int,
+        loss: float | None,
+        records: Sequence[NodeRecord],
+        steps: Sequence[Step],
+        naming: Naming,
+        refs: Mapping[str, weakref.ref],
+    ) -> None:
+        """Append backward call ``index``: one row per record (in recording order)."""
+        prefixes, param_names, _ = naming
+        grads = {step.node: step.grad for step in steps}
+        maker = KeyMaker()
+        keys: dict[str, str] = {}
+        rows = []
+        shape: dict[str, NodeShape] = {}
+        timeline = self.timeline
+        for record in records:
+            module, name = _where(record, prefixes, param_names, refs)
+            key = keys[record.id] = maker.key(record.kind, record.op, module, name)
+            meta = {
+                "kind": record.kind,
+                "op": record.op,
+                "module": module,
+                "name": name,
+                "shape": record.shape,
+                "source": record.source,
+            }
+            rows.append(row(timeline.key_index(key, meta), record.value, grads.get(record.id)))
+            shape[key] = NodeShape(
+                record.kind, record.op, record.shape, record.dtype, module, _parents(record, keys)
+            )
+        array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
+        timeline.add_rows(index, loss, array, shape)
+        self.step = index
+        self.positions = {record.id: position for position, record in enumerate(records)}
+
+    def has(self, node: str) -> bool:
+        """Whether ``node`` is in the step whose updates are awaited."""
+        return node in self.positions
+
+    def set_update(self, node: str, norm: float, ratio: float) -> None:
+        """Parameter ``node``'s update in the awaited step."""
+        position = self.positions.get(node)
+        if position is None or not self.timeline.steps or self.timeline.steps[-1] != self.step:
+            return
+        rows = self.timeline.last_rows()
+        rows["update_norm"][position] = norm
+        rows["update_ratio"][position] = ratio
+
+    def end(self) -> None:
+        """The step ended: no more updates for it."""
+        self.step = None
+        self.positions = {}
+
+
+def _where(
+    record: NodeRecord,
+    prefixes: Sequence[str],
+    param_names: Mapping[int, str],
+    refs: Mapping[str, weakref.ref],
+) -> tuple[str, str | None]:
+    """The module path and name of ``record`` as the graph build resolves them."""
+    if record.kind == "param":
+        full = param_names.get(record.var) if record.var is not None else None
+        if full is not None:
+            return full.rpartition(".")[0], full
+        ref = refs.get(record.id)
+        var = ref() if ref is not None else None
+        if isinstance(var, Variable) and var.name is not None:  # named after its first use
+            name = var.name
+        else:
+            name = record.name
+    else:
+        name = record.name
+    if 0 <= record.root < len(prefixes):
+        return join_path(prefixes[record.root], record.module), name
+    return record.module, name
+
+
+def _parents(record: NodeRecord, keys: Mapping[str, str]) -> tuple[Any, ...]:
+    """``(parent key, slots)`` in slot order, as :func:`~gradviz.viz.records.identity.structure`
+    reads them off the graph's edges (a parent filling several slots is one edge)."""
+    if not record.parents:
+        return ()
+    slots: dict[str, tuple[int, ...]] = {}
+    for parent, slot in record.parents:
+        if parent in keys:
+            slots[parent] = (*slots.get(parent, ()), slot)
+    return tuple(sorted(((keys[p], s) for p, s in slots.items()), key=lambda pair: pair[1]))
