@@ -73,6 +73,8 @@ class _ThreadState(threading.local):
         self.grad_enabled = grad_mode.is_grad_enabled()
         self.backward: _Backward | None = None
         self.pending: Pass | None = None  # the pass whose optimizer step is awaited
+        # the recorded step whose optimizer step is awaited: (step, {node id: timeline row})
+        self.awaited: tuple[int, dict[str, int]] | None = None
         self.updated: set[str] = set()
         self.before: dict[str, tuple[Variable, np.ndarray]] = {}
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step
@@ -140,7 +142,7 @@ class Recorder(hooks.Hook):
         """The kept pass and what followed it are recorded: stop recording, tell the policy."""
         self.local.after_backward = False
         self.local.pending = None
-        self.rows.end()
+        self.local.awaited = None
         self.policy.close()
         hooks.uninstall(self)
         self.policy.captured()
@@ -148,7 +150,7 @@ class Recorder(hooks.Hook):
     def _end_of_step(self) -> None:
         self.local.after_backward = False
         self.local.pending = None
-        self.rows.end()
+        self.local.awaited = None
         if self.policy.awaiting:
             self._capture_complete()
 
@@ -451,13 +453,16 @@ class Recorder(hooks.Hook):
                 used = {r.root for r in records}  # the models this pass ran
                 records += [r for r in self._parameter_records(used) if r.id not in known]
                 records.sort(key=lambda r: r.seq)
-                self.rows.add(
+                local.awaited = (
                     current.index,
-                    current.loss,
-                    records,
-                    current.steps,
-                    self.names.resolve(),
-                    self.refs,
+                    self.rows.add(
+                        current.index,
+                        current.loss,
+                        records,
+                        current.steps,
+                        self.names.resolve(),
+                        self.refs,
+                    ),
                 )
                 local.pending = self._keep_pass(current, records)
                 local.updated.clear()
@@ -516,8 +521,9 @@ class Recorder(hooks.Hook):
     def _before_update(self, optimizer: Any, local: _ThreadState) -> None:
         """Copy the parameters of the awaited step that ``optimizer`` is about to change."""
         local.before.clear()
-        if not self.rows.positions:
+        if local.awaited is None:
             return
+        positions = local.awaited[1]
         # The runner keeps one pass: its ops keep the pre-step values. (Under gradviz.trace()
         # they see the updated ones: a copy per step and parameter costs page faults. The
         # gradient check stays exact either way: it re-runs forward and backward on the same
@@ -529,7 +535,7 @@ class Recorder(hooks.Hook):
                 if (
                     nid is not None
                     and p.grad is not None
-                    and self.rows.has(nid)
+                    and nid in positions
                     and nid not in local.updated
                 ):
                     local.before[nid] = (p, self.updates.copy(nid, p.data, keep))
@@ -550,7 +556,8 @@ class Recorder(hooks.Hook):
                 swap[id(p.data)] = old
             if pending is not None:
                 pending.set_update(nid, {"norm": norm, "ratio": ratio})
-            self.rows.set_update(nid, norm, ratio)
+            if local.awaited is not None and nid in local.awaited[1]:
+                self.rows.set_update(local.awaited[0], local.awaited[1][nid], norm, ratio)
             local.updated.add(nid)
         if swap and calls:
             swap_arrays(calls, swap)

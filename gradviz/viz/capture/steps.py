@@ -27,13 +27,10 @@ __all__ = ["StepRows"]
 
 
 class StepRows:
-    """Appends recorded steps to ``timeline``; remembers the rows of the step whose optimizer
-    step is awaited, to fill in the updates."""
+    """Appends recorded steps to ``timeline`` and fills in their updates."""
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
-        self.step: int | None = None  # the step whose rows await their updates
-        self.positions: dict[str, int] = {}  # node id -> its row in that step
 
     def add(
         self,
@@ -43,8 +40,9 @@ class StepRows:
         steps: Sequence[Step],
         naming: Naming,
         refs: Mapping[str, weakref.ref],
-    ) -> None:
-        """Append backward call ``index``: one row per record (in recording order)."""
+    ) -> dict[str, int]:
+        """Append backward call ``index``: one row per record (in recording order). Returns
+        ``{node id: its row}`` for :meth:`set_update`."""
         prefixes, param_names, _ = naming
         grads = {step.node: step.grad for step in steps}
         maker = KeyMaker()
@@ -69,26 +67,13 @@ class StepRows:
             )
         array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
         timeline.add_rows(index, loss, array, shape)
-        self.step = index
-        self.positions = {record.id: position for position, record in enumerate(records)}
+        return {record.id: position for position, record in enumerate(records)}
 
-    def has(self, node: str) -> bool:
-        """Whether ``node`` is in the step whose updates are awaited."""
-        return node in self.positions
-
-    def set_update(self, node: str, norm: float, ratio: float) -> None:
-        """Parameter ``node``'s update in the awaited step."""
-        position = self.positions.get(node)
-        if position is None or not self.timeline.steps or self.timeline.steps[-1] != self.step:
-            return
-        rows = self.timeline.last_rows()
+    def set_update(self, step: int, position: int, norm: float, ratio: float) -> None:
+        """The update of the parameter in row ``position`` of recorded step ``step``."""
+        rows = self.timeline.step_rows(step)
         rows["update_norm"][position] = norm
         rows["update_ratio"][position] = ratio
-
-    def end(self) -> None:
-        """The step ended: no more updates for it."""
-        self.step = None
-        self.positions = {}
 
 
 def _where(

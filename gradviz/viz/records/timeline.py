@@ -11,6 +11,7 @@ batch size) is listed in ``changed_steps``; its nodes keep their own keys, never
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -112,26 +113,28 @@ class Timeline:
     def add_rows(self, step: int, loss: float | None, rows: np.ndarray, shape: Any = None) -> None:
         """Append one recorded step: its loss and its rows (``ROW_DTYPE``, ``step`` filled in).
         ``shape`` (:func:`~gradviz.viz.records.identity.structure` of the step's graph) lists the
-        step in ``changed_steps`` when it differs from the previous step's."""
-        if self.steps and step <= self.steps[-1]:
-            raise ValueError(f"steps must be added in order: {step} after {self.steps[-1]}")
+        step in ``changed_steps`` when it differs from the previous step's. Steps come in
+        order, except from several threads, whose steps may end out of order."""
+        position = bisect.bisect_left(self.steps, step)
+        if position < len(self.steps) and self.steps[position] == step:
+            raise ValueError(f"step {step} is already in the timeline")
         if shape is not None:
             if self._structure is not None and shape != self._structure:
                 self.changed_steps.append(step)
             self._structure = shape
         rows["step"] = step
-        self.steps.append(step)
-        self.loss.append(_float(loss))
+        self.steps.insert(position, step)
+        self.loss.insert(position, _float(loss))
         self._chunks.append(rows)
 
-    def last_rows(self) -> np.ndarray:
-        """The rows of the last step added (a view: writing it writes the timeline)."""
-        if self._chunks:
-            return self._chunks[-1]
+    def step_rows(self, step: int) -> np.ndarray:
+        """The rows of recorded step ``step`` (a view: writing it writes the timeline)."""
+        for chunk in self._chunks:
+            if len(chunk) and chunk["step"][0] == step:
+                return chunk
         data = self.data
-        if not self.steps:
-            return data[:0]
-        return data[np.searchsorted(data["step"], self.steps[-1]) :]
+        start, stop = np.searchsorted(data["step"], (step, step + 1))
+        return data[start:stop]
 
     def add_graph(self, step: int, graph: nx.DiGraph, loss: float | None = None) -> None:
         """Append one step from a full graph (a pass of ``gradviz.trace()``): every node's value
@@ -159,7 +162,10 @@ class Timeline:
     def rows_array(self) -> np.ndarray:
         """All rows as one structured array (``ROW_DTYPE``), in step order."""
         if self._chunks:
-            self.data = np.concatenate([self.data, *self._chunks])
+            data = np.concatenate([self.data, *self._chunks])
+            if np.any(np.diff(data["step"]) < 0):  # steps of several threads
+                data = data[np.argsort(data["step"], kind="stable")]
+            self.data = data
             self._chunks.clear()
         return self.data
 
