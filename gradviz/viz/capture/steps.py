@@ -27,10 +27,18 @@ __all__ = ["StepRows"]
 
 
 class StepRows:
-    """Appends recorded steps to ``timeline`` and fills in their updates."""
+    """Appends recorded steps to ``timeline`` and fills in their updates.
+
+    Most steps repeat the previous step's graph: when the records line up with the previous
+    step's (same kinds, ops, modules, parameters, shapes, dtypes, sources and edges, under the
+    same names), its keys and structure are reused and only the numbers are new."""
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
+        self._layout: tuple[Any, ...] | None = None
+        self._naming: Naming | None = None
+        self._indices: list[int] = []
+        self._shape: dict[str, NodeShape] = {}
 
     def add(
         self,
@@ -43,13 +51,47 @@ class StepRows:
     ) -> dict[str, int]:
         """Append backward call ``index``: one row per record (in recording order). Returns
         ``{node id: its row}`` for :meth:`set_update`."""
-        prefixes, param_names, _ = naming
+        positions = {record.id: position for position, record in enumerate(records)}
+        layout = tuple(
+            (
+                r.kind,
+                r.op,
+                r.root,
+                r.module,
+                r.name,
+                r.var if r.kind == "param" else None,
+                r.shape,
+                r.dtype,
+                r.source,
+                tuple((positions.get(p), slot) for p, slot in r.parents),
+            )
+            for r in records
+        )
+        if layout != self._layout or naming is not self._naming:
+            self._indices, self._shape = self._keys(records, naming, refs)
+            self._layout, self._naming = layout, naming
         grads = {step.node: step.grad for step in steps}
+        rows = [
+            row(node, record.value, grads.get(record.id))
+            for node, record in zip(self._indices, records, strict=True)
+        ]
+        array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
+        self.timeline.add_rows(index, loss, array, self._shape)
+        return positions
+
+    def _keys(
+        self,
+        records: Sequence[NodeRecord],
+        naming: Naming,
+        refs: Mapping[str, weakref.ref],
+    ) -> tuple[list[int], dict[str, NodeShape]]:
+        """Each record's node index in the timeline (registering keys and metadata) and the
+        step's structure, as :func:`~gradviz.viz.records.identity.structure` gives it."""
+        prefixes, param_names, _ = naming
         maker = KeyMaker()
         keys: dict[str, str] = {}
-        rows = []
+        indices = []
         shape: dict[str, NodeShape] = {}
-        timeline = self.timeline
         for record in records:
             module, name = _where(record, prefixes, param_names, refs)
             key = keys[record.id] = maker.key(record.kind, record.op, module, name)
@@ -61,13 +103,11 @@ class StepRows:
                 "shape": record.shape,
                 "source": record.source,
             }
-            rows.append(row(timeline.key_index(key, meta), record.value, grads.get(record.id)))
+            indices.append(self.timeline.key_index(key, meta))
             shape[key] = NodeShape(
                 record.kind, record.op, record.shape, record.dtype, module, _parents(record, keys)
             )
-        array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
-        timeline.add_rows(index, loss, array, shape)
-        return {record.id: position for position, record in enumerate(records)}
+        return indices, shape
 
     def set_update(self, step: int, position: int, norm: float, ratio: float) -> None:
         """The update of the parameter in row ``position`` of recorded step ``step``."""

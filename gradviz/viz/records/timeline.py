@@ -49,10 +49,13 @@ def _float(value: Any) -> float:
 _NO_STATS = (math.nan,) * len(KEYS)
 
 
-def _stats(stats: Mapping[str, Any] | None) -> tuple[float, ...]:
+def _stats(stats: Mapping[str, Any] | None) -> tuple[Any, ...]:
     if not stats:
         return _NO_STATS
-    return tuple(_float(stats.get(key)) for key in KEYS)
+    values = tuple(map(stats.get, KEYS))
+    if None in values:  # statistics with no finite element
+        return tuple(_float(value) for value in values)
+    return values
 
 
 def row(
@@ -107,7 +110,8 @@ class Timeline:
         if index is None:
             index = self._index[key] = len(self.keys)
             self.keys.append(key)
-        self.nodes[key] = {name: meta.get(name) for name in NODE_META}
+        if self.nodes.get(key) != meta:
+            self.nodes[key] = {name: meta.get(name) for name in NODE_META}
         return index
 
     def add_rows(self, step: int, loss: float | None, rows: np.ndarray, shape: Any = None) -> None:
@@ -129,7 +133,7 @@ class Timeline:
 
     def step_rows(self, step: int) -> np.ndarray:
         """The rows of recorded step ``step`` (a view: writing it writes the timeline)."""
-        for chunk in self._chunks:
+        for chunk in reversed(self._chunks):  # the latest steps are looked up
             if len(chunk) and chunk["step"][0] == step:
                 return chunk
         data = self.data
