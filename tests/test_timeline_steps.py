@@ -12,6 +12,7 @@ import gradviz.nn as nn
 import gradviz.optim as optim
 from gradviz.autograd.errors import GradvizError
 from gradviz.viz.records.identity import structural_keys
+from gradviz.viz.records.io import TraceFormatError
 from gradviz.viz.records.timeline import FIELDS, Timeline
 
 
@@ -73,7 +74,7 @@ def test_one_row_per_step_and_node_with_the_loss_of_each_step():
 
 
 def test_keys_are_the_structural_keys_of_each_steps_graph_and_stable_over_steps():
-    tr, _ = train(3)  # full detail: every pass kept
+    tr, _ = train(3, detail="summary", keep_full=3)  # rows recorded as it goes, passes kept
     timeline = tr.timeline
     data = timeline.rows_array()
     for p in tr.passes:
@@ -163,6 +164,7 @@ def test_save_and_load_keep_the_timeline(tmp_path):
     for name in ("steps", "loss", "keys", "nodes", "changed_steps"):
         assert getattr(loaded.timeline, name) == getattr(tr.timeline, name)
     assert same_rows(loaded.timeline.rows_array(), tr.timeline.rows_array())
+    assert loaded.passes[0].loss == tr.passes[0].loss == tr.timeline.loss[-1]
     columns = json.loads((tmp_path / "t.json").read_text())["timeline"]["columns"]
     assert list(columns) == ["step", "node", *FIELDS]
     assert all(len(column) == len(tr.timeline.rows()) for column in columns.values())
@@ -220,3 +222,13 @@ def test_bad_options_are_refused_clearly(options, message):
     with pytest.raises(GradvizError, match=message) as raised:
         gradviz.trace(**options)
     assert isinstance(raised.value, ValueError)
+
+
+def test_a_malformed_timeline_is_a_format_error(tmp_path):
+    tr, _ = train(2, detail="summary")
+    tr.save(tmp_path / "t.json")
+    data = json.loads((tmp_path / "t.json").read_text())
+    data["timeline"]["columns"]["grad_norm"].pop()
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match="timeline"):
+        gradviz.load_trace(tmp_path / "bad.json")

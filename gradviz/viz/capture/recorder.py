@@ -73,7 +73,7 @@ class _ThreadState(threading.local):
         self.grad_enabled = grad_mode.is_grad_enabled()
         self.backward: _Backward | None = None
         self.pending: Pass | None = None  # the pass whose optimizer step is awaited
-        # the recorded step whose optimizer step is awaited: (step, {node id: timeline row})
+        # the recorded step whose optimizer step is awaited: (step, {node id: its position})
         self.awaited: tuple[int, dict[str, int]] | None = None
         self.updated: set[str] = set()
         self.before: dict[str, tuple[Variable, np.ndarray]] = {}
@@ -115,7 +115,9 @@ class Recorder(hooks.Hook):
         self.local = _ThreadState(self.states)
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
-        self.rows = StepRows(trace.timeline)
+        # summary detail: the rows of each recorded step, added to the timeline as it goes
+        summary = trace.detail == "summary"
+        self.rows = StepRows(trace._timeline) if summary and trace._timeline is not None else None
         self.updates = Updates()
         #: how many full passes to keep (None: all of them)
         self.keep_full: int | None = None if trace.detail == "full" else trace.keep_full
@@ -453,17 +455,13 @@ class Recorder(hooks.Hook):
                 used = {r.root for r in records}  # the models this pass ran
                 records += [r for r in self._parameter_records(used) if r.id not in known]
                 records.sort(key=lambda r: r.seq)
-                local.awaited = (
-                    current.index,
-                    self.rows.add(
-                        current.index,
-                        current.loss,
-                        records,
-                        current.steps,
-                        self.names.resolve(),
-                        self.refs,
-                    ),
-                )
+                if self.rows is not None:
+                    naming = self.names.resolve()
+                    args = (current.loss, records, current.steps, naming, self.refs)
+                    positions = self.rows.add(current.index, *args)
+                else:
+                    positions = {r.id: position for position, r in enumerate(records)}
+                local.awaited = current.index, positions
                 local.pending = self._keep_pass(current, records)
                 local.updated.clear()
                 local.after_backward = True
@@ -487,6 +485,7 @@ class Recorder(hooks.Hook):
         )
         nodes = frozenset(r.id for r in records)
         new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+        new.loss = current.loss
         calls = self.calls
         new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
         everything = list(self.records.values())
@@ -556,7 +555,7 @@ class Recorder(hooks.Hook):
                 swap[id(p.data)] = old
             if pending is not None:
                 pending.set_update(nid, {"norm": norm, "ratio": ratio})
-            if local.awaited is not None and nid in local.awaited[1]:
+            if self.rows is not None and local.awaited is not None and nid in local.awaited[1]:
                 self.rows.set_update(local.awaited[0], local.awaited[1][nid], norm, ratio)
             local.updated.add(nid)
         if swap and calls:

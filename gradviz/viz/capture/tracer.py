@@ -79,8 +79,9 @@ class Capture:
         self.script = script
         self.detail = detail
         self.keep_full = keep_full
-        #: per recorded step, per node: value and gradient statistics, updates, the loss
-        self.timeline = Timeline()
+        # summary detail: the timeline, recorded as it goes (full detail: made of the passes)
+        self._timeline: Timeline | None = Timeline() if detail == "summary" else None
+        self._graphs_timeline: tuple[tuple[int, ...], Timeline] | None = None
         self.passes: list[Pass] = []
         self.backward_calls = 0
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
@@ -99,7 +100,8 @@ class Capture:
         loaded.passes = list(saved.passes)
         loaded.detail = saved.detail
         loaded.keep_full = saved.keep_full
-        loaded.timeline = saved.timeline if saved.timeline is not None else Timeline()
+        loaded._timeline = saved.timeline
+        loaded._graphs_timeline = None
         loaded._forward = saved.forward
         loaded._events = deque(saved.events, maxlen=MAX_EVENTS)
         loaded._recorder = None
@@ -158,9 +160,26 @@ class Capture:
         return self._forward
 
     @property
+    def timeline(self) -> Timeline:
+        """Per recorded step, per node: value and gradient statistics, parameter updates, and
+        the loss (see :class:`~gradviz.viz.records.timeline.Timeline`). Summary detail records
+        it as it goes; full detail makes it of the passes (``Timeline.from_graphs``)."""
+        if self._timeline is not None:
+            return self._timeline
+        indices = tuple(p.index for p in self.passes)
+        cached = self._graphs_timeline
+        if cached is not None and cached[0] == indices and not self.recording:
+            return cached[1]
+        timeline = Timeline.from_graphs((p.index, p.graph, p.loss) for p in self.passes)
+        self._graphs_timeline = indices, timeline
+        return timeline
+
+    @property
     def steps_recorded(self) -> list[int]:
         """The backward-call numbers recorded (one timeline step each), ascending."""
-        return list(self.timeline.steps)
+        if self._timeline is not None:
+            return list(self._timeline.steps)
+        return [p.index for p in self.passes]
 
     @property
     def steps(self) -> list[Step]:

@@ -36,7 +36,7 @@ from gradviz.viz.records.schema import (
     node_view,
 )
 from gradviz.viz.records.stats import KEYS
-from gradviz.viz.records.timeline import Timeline
+from gradviz.viz.records.timeline import Timeline, from_json, json_number
 
 __all__ = [
     "FORMAT",
@@ -142,6 +142,7 @@ def trace_to_dict(trace: TraceLike) -> dict[str, Any]:
         "passes": [
             {
                 "index": p.index,
+                "loss": json_number(p.loss),
                 "graph": graph_to_dict(p.graph),
                 "steps": [
                     {"index": s.index, "node": s.node, "grad": s.grad, "accumulated": s.accumulated}
@@ -234,7 +235,10 @@ def trace_from_dict(data: Any) -> SavedTrace:
                     accumulated=_get(step, "accumulated", bool, at),
                 )
             )
-        passes.append(Pass(_count(entry, "index", where), graph, steps))
+        kept = Pass(_count(entry, "index", where), graph, steps)
+        if "loss" in entry:  # version 2
+            kept.loss = _loss(entry["loss"], f"{where}.loss")
+        passes.append(kept)
     forward = data.get("forward")
     events = deque(maxlen=MAX_EVENTS)
     for index, entry in enumerate(_get(data, "events", list)):
@@ -270,7 +274,7 @@ def _steps_from_dict(data: dict[str, Any], version: int, passes: list[Pass]) -> 
     """``detail``, ``keep_full`` and ``timeline`` of a trace file; a version 1 file has none:
     its timeline is made of its passes."""
     if version < 2:
-        graphs = ((p.index, p.graph, None) for p in passes)
+        graphs = ((p.index, p.graph, None) for p in passes)  # the loss: the root's value
         return {"detail": "full", "keep_full": 2, "timeline": Timeline.from_graphs(graphs)}
     detail = _get(data, "detail", str)
     _check(detail in ("full", "summary"), f'"detail" must be "full" or "summary", not {detail!r}')
@@ -435,6 +439,15 @@ def _count(data: dict[str, Any], key: str, where: str = "trace") -> int:
 
 def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
+
+
+def _loss(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return from_json(value)
+    except ValueError:
+        raise TraceFormatError(f"malformed trace: {where} must be a number or null") from None
 
 
 def _stats(value: Any, where: str) -> dict[str, Any] | None:

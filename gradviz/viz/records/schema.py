@@ -260,6 +260,8 @@ class Pass:
         self.params: Callable[[], list[tuple[str, str | None, bool]]] | None = None
         #: the class name of the optimizer whose step followed this pass (None: no step seen)
         self.optimizer: str | None = None
+        #: the loss: the value of the root when it is one number (None: not a scalar)
+        self.loss: float | None = None
 
     @property
     def graph(self) -> nx.DiGraph:

@@ -27,7 +27,7 @@ from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import KEYS
 
-__all__ = ["FIELDS", "ROW_DTYPE", "Timeline", "root_loss", "row"]
+__all__ = ["FIELDS", "ROW_DTYPE", "Timeline", "from_json", "json_number", "root_loss", "row"]
 
 #: The numeric columns of a row, in order: value and gradient statistics, then the update.
 FIELDS: tuple[str, ...] = (
@@ -214,10 +214,10 @@ class Timeline:
             "node": data["node"].tolist(),
         }
         for name in FIELDS:
-            columns[name] = [_json_number(value) for value in data[name].tolist()]
+            columns[name] = [json_number(value) for value in data[name].tolist()]
         return {
             "steps": list(self.steps),
-            "loss": [_json_number(value) for value in self.loss],
+            "loss": [json_number(value) for value in self.loss],
             "keys": list(self.keys),
             "nodes": {
                 key: {**meta, "shape": _list(meta.get("shape"))} for key, meta in self.nodes.items()
@@ -240,14 +240,14 @@ class Timeline:
                 values = columns[name]
                 if len(values) != size:
                     raise ValueError(f"column {name!r} has {len(values)} rows, not {size}")
-                rows[name] = [_from_json(value) for value in values]
+                rows[name] = [from_json(value) for value in values]
             nodes = {
                 key: {**meta, "shape": _tuple(meta.get("shape"))}
                 for key, meta in data["nodes"].items()
             }
             timeline = cls(
                 steps=[int(step) for step in data["steps"]],
-                loss=[_from_json(value) for value in data["loss"]],
+                loss=[from_json(value) for value in data["loss"]],
                 keys=keys,
                 nodes=nodes,
                 data=rows,
@@ -265,7 +265,10 @@ class Timeline:
         return timeline
 
 
-def _json_number(value: float) -> float | str | None:
+def json_number(value: float | None) -> float | str | None:
+    """A float as JSON: NaN (and None) as null, infinities as ``"Infinity"``/``"-Infinity"``."""
+    if value is None:
+        return None
     if math.isnan(value):
         return None
     if math.isinf(value):
@@ -273,7 +276,8 @@ def _json_number(value: float) -> float | str | None:
     return value
 
 
-def _from_json(value: Any) -> float:
+def from_json(value: Any) -> float:
+    """The inverse of :func:`json_number` (null is NaN); ValueError for anything else."""
     if value is None:
         return math.nan
     if isinstance(value, str) and value in ("Infinity", "-Infinity"):
