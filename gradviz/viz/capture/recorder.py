@@ -19,7 +19,6 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -33,6 +32,7 @@ from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.policy import Policy
 from gradviz.viz.capture.source import SourceLocator
+from gradviz.viz.capture.state import Backward, ThreadState
 from gradviz.viz.capture.stats import array_copy, array_stats
 from gradviz.viz.capture.steps import StepRows
 from gradviz.viz.capture.updates import Updates, swap_arrays
@@ -50,35 +50,6 @@ def _dtype_name(dtype: np.dtype) -> str:
     if name is None:
         name = _DTYPE_NAMES[dtype] = str(dtype)
     return name
-
-
-@dataclass
-class _Backward:
-    index: int
-    root: str
-    keep: bool
-    loss: float | None = None
-    steps: list[Step] = field(default_factory=list)
-    grad_arrays: dict[str, Any] = field(default_factory=dict)
-
-
-class _ThreadState(threading.local):
-    """What one thread is in the middle of: the modules running, its backward pass, the pass
-    whose optimizer step it awaits. Each thread that sends events gets its own (made on its
-    first event, registered with the recorder so :meth:`Recorder.finish` can clear them all),
-    so ops are attributed to their own thread's modules."""
-
-    def __init__(self, states: list[_ThreadState]) -> None:
-        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
-        self.grad_enabled = grad_mode.is_grad_enabled()
-        self.backward: _Backward | None = None
-        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
-        # the recorded step whose optimizer step is awaited: (step, {node id: its position})
-        self.awaited: tuple[int, dict[str, int]] | None = None
-        self.updated: set[str] = set()
-        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
-        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
-        states.append(self)
 
 
 class Recorder(hooks.Hook):
@@ -111,8 +82,8 @@ class Recorder(hooks.Hook):
         self.last: str | None = None
         self.names = ModuleNames()
         self.lock = threading.RLock()
-        self.states: list[_ThreadState] = []  # every thread's, for finish()
-        self.local = _ThreadState(self.states)
+        self.states: list[ThreadState] = []  # every thread's, for finish()
+        self.local = ThreadState(self.states)
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
         # summary detail: the rows of each recorded step, added to the timeline as it goes
@@ -427,7 +398,7 @@ class Recorder(hooks.Hook):
                 nid = self._unknown(root)
             data = root.data
             loss = float(data.reshape(-1)[0]) if keep and data.size == 1 else None
-            local.backward = _Backward(index, nid, keep, loss)
+            local.backward = Backward(index, nid, keep, loss)
 
     def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
         local = self.local
@@ -471,7 +442,7 @@ class Recorder(hooks.Hook):
                 local.after_backward = True  # the capture is complete at the end of this step
             self._sweep()
 
-    def _keep_pass(self, current: _Backward, records: list[NodeRecord]) -> Pass | None:
+    def _keep_pass(self, current: Backward, records: list[NodeRecord]) -> Pass | None:
         """Add the full detail of a recorded backward call to the trace's passes (only the
         last ``keep_full``, when set); None when no full pass is kept."""
         if self.keep_full == 0:
@@ -517,7 +488,7 @@ class Recorder(hooks.Hook):
             if self.policy.awaiting:
                 self._capture_complete()
 
-    def _before_update(self, optimizer: Any, local: _ThreadState) -> None:
+    def _before_update(self, optimizer: Any, local: ThreadState) -> None:
         """Copy the parameters of the awaited step that ``optimizer`` is about to change."""
         local.before.clear()
         if local.awaited is None:
@@ -528,18 +499,9 @@ class Recorder(hooks.Hook):
         # gradient check stays exact either way: it re-runs forward and backward on the same
         # arrays.)
         keep = self.policy.keeps_one and local.pending is not None and bool(local.pending.calls)
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                nid = self.var_nodes.get(p._id)
-                if (
-                    nid is not None
-                    and p.grad is not None
-                    and nid in positions
-                    and nid not in local.updated
-                ):
-                    local.before[nid] = (p, self.updates.copy(nid, p.data, keep))
+        local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
 
-    def _after_update(self, optimizer: Any, local: _ThreadState) -> None:
+    def _after_update(self, optimizer: Any, local: ThreadState) -> None:
         """Measure the updates of the parameters copied before the step."""
         pending = local.pending
         if pending is not None:

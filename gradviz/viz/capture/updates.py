@@ -9,6 +9,7 @@ the copy itself.
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,24 @@ class Updates:
             buffer = self._buffers[node] = np.empty_like(data)
         np.copyto(buffer, data)
         return buffer
+
+    def take(
+        self,
+        optimizer: Any,
+        var_nodes: Mapping[int, str],
+        wanted: Container[str],
+        done: Container[str],
+        keep: bool,
+    ) -> dict[str, tuple[Any, np.ndarray]]:
+        """``{node id: (parameter, copy)}`` of the parameters with a gradient that ``optimizer``
+        is about to change, recorded as a node in ``wanted`` and not already in ``done``."""
+        before = {}
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                nid = var_nodes.get(p._id)
+                if nid is not None and p.grad is not None and nid in wanted and nid not in done:
+                    before[nid] = (p, self.copy(nid, p.data, keep))
+        return before
 
     @staticmethod
     def measure(
