@@ -12,7 +12,8 @@ Rows:
     included: what ``gradviz render`` pays): target <= 1.5x;
   - in ``full`` detail under one ``gradviz.trace()`` around many steps (every pass kept; shown,
     no target).
-  Medians over interleaved rounds, single-threaded BLAS.
+  Medians over interleaved rounds of the stepping thread's CPU time (``time.thread_time``:
+  other programs on a shared machine do not count), single-threaded BLAS.
 - memory: 1,000 summary steps of the medium MLP under one trace, measured with ``tracemalloc``
   (what the trace keeps at the end, and the peak above the untraced model): target <= 50 MB.
 - rendering a traced step of about 1,000 ops (a 500-layer tanh MLP: every op drawn) and of about
@@ -35,7 +36,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-from common import deep_mlp, medium_mlp, per_step, pin_blas_threads, print_results
+from common import deep_mlp, medium_mlp, pin_blas_threads, print_results
 
 pin_blas_threads()  # before NumPy is imported, so the ratio measures framework overhead
 
@@ -43,6 +44,16 @@ import numpy as np  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz.viz.draw import layout, render  # noqa: E402
+
+
+def per_step(step: Callable[[], object], repeat: int) -> float:
+    """CPU seconds of this thread per call of ``step`` over ``repeat`` calls, after one untimed
+    call (steps timed in turn share the heap: the first call after another pays page faults)."""
+    step()
+    start = time.thread_time()
+    for _ in range(repeat):
+        step()
+    return (time.thread_time() - start) / repeat
 
 
 def medium_step() -> Callable[[], None]:

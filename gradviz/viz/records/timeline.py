@@ -52,7 +52,18 @@ _NO_STATS = (math.nan,) * len(KEYS)
 def _stats(stats: Mapping[str, Any] | None) -> tuple[Any, ...]:
     if not stats:
         return _NO_STATS
-    values = tuple(map(stats.get, KEYS))
+    try:  # KEYS, in order
+        values = (
+            stats["min"],
+            stats["max"],
+            stats["mean"],
+            stats["std"],
+            stats["norm"],
+            stats["nan"],
+            stats["inf"],
+        )
+    except KeyError:  # statistics made by hand may leave some out
+        values = tuple(map(stats.get, KEYS))
     if None in values:  # statistics with no finite element
         return tuple(_float(value) for value in values)
     return values
