@@ -55,7 +55,8 @@ def test_capture_last_step_keeps_every_pass_and_waits_for_the_end():
 
 
 def test_every_step_keeps_every_k_th_call_up_to_n_then_awaits_the_end_of_call_n():
-    policy = EveryStep(steps=7, every=3)
+    seen = []
+    policy = EveryStep(steps=7, every=3, on_capture=lambda: seen.append("captured"))
     assert [i for i in range(1, 12) if policy.keeps(i)] == [1, 4, 7]
     assert policy.keeps_calls(3)  # the ops before call 4
     assert not policy.keeps_calls(4)
@@ -64,6 +65,8 @@ def test_every_step_keeps_every_k_th_call_up_to_n_then_awaits_the_end_of_call_n(
     policy.backward_done(7)
     assert policy.awaiting
     assert not policy.keeps_one
+    policy.captured()
+    assert seen == ["captured"]
 
 
 def test_every_step_without_a_limit_never_awaits():

@@ -232,3 +232,9 @@ def test_a_malformed_timeline_is_a_format_error(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(data))
     with pytest.raises(TraceFormatError, match="timeline"):
         gradviz.load_trace(tmp_path / "bad.json")
+
+
+def test_summary_without_full_passes_says_how_to_keep_one():
+    tr, _ = train(2, detail="summary", keep_full=0)
+    with pytest.raises(GradvizError, match="keep_full >= 1"):
+        tr.get_pass()

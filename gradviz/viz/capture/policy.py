@@ -103,10 +103,17 @@ class CaptureStep(Policy):
 class EveryStep(Policy):
     """Backward calls 1, 1 + ``every``, 1 + 2 * ``every``, ... up to call ``steps`` (None: to
     the end of the trace); the capture is complete once call ``steps`` and the optimizer step
-    after it (or the next op) were recorded."""
+    after it (or the next op) were recorded, and then ``on_capture`` is called (the script
+    runner stops the script there)."""
 
-    def __init__(self, steps: int | None = None, every: int = 1) -> None:
+    def __init__(
+        self,
+        steps: int | None = None,
+        every: int = 1,
+        on_capture: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
+        self.on_capture = on_capture
         for name, value in (("steps", steps), ("every", every)):
             if value is not None and (type(value) is not int or value < 1):
                 raise PolicyError(f"{name} must be a positive integer, got {value!r}")
@@ -122,3 +129,7 @@ class EveryStep(Policy):
     def backward_done(self, index: int) -> None:
         if self.steps is not None and index >= self.steps:
             self.awaiting = True
+
+    def captured(self) -> None:
+        if self.on_capture is not None:
+            self.on_capture()

@@ -190,6 +190,12 @@ class Capture:
         """The pass of backward call ``pass_index`` (1-based, as ``Pass.index``); a negative
         number counts from the end of ``passes``; None is the last one."""
         if not self.passes:
+            if self._timeline is not None and self._timeline.steps:
+                raise TraceError(
+                    f"no full pass was kept ({len(self._timeline.steps)} steps recorded in "
+                    f"summary detail with keep_full={self.keep_full}): use keep_full >= 1 "
+                    'or detail="full"'
+                )
             raise TraceError("no backward pass was recorded")
         if pass_index is None:
             return self.passes[-1]
