@@ -113,6 +113,8 @@ _VIZ_NAMES = {
     "load_trace": "gradviz.viz",
     "Trace": "gradviz.viz",
     "render": "gradviz.viz",
+    "diff": "gradviz.viz",
+    "DiffReport": "gradviz.viz",
     "detect_anomaly": "gradviz.viz.diagnose",
 }
 

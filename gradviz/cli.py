@@ -1,5 +1,5 @@
-"""The ``gradviz`` command line: ``gradviz render SCRIPT``, ``gradviz check SCRIPT`` and
-``gradviz doctor``.
+"""The ``gradviz`` command line: ``gradviz render SCRIPT``, ``gradviz check SCRIPT``,
+``gradviz diff A B`` and ``gradviz doctor``.
 
 Each command validates its input, calls the runner or the renderer, and echoes. Every message
 of ours starts with ``gradviz: `` and goes to stderr; file names and the summary go to stdout.
@@ -415,6 +415,189 @@ def check_command(
     )
     if found_errors:
         raise click.exceptions.Exit(1)
+
+
+# --------------------------------------------------------------------------- diff
+
+
+class _Side:
+    """One side of ``gradviz diff``: a trace file, or ``SCRIPT.py@STEP``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.script: Path | None = None
+        self.step = 0
+        self.graph: Any = None
+        head, at, tail = text.rpartition("@")
+        if at and head.endswith(".py"):
+            self._script(Path(head), tail)
+        elif text.endswith(".py"):
+            _fail(f"{text} is a script: name the backward call to compare, {text}@1", 2)
+        else:
+            self._trace_file(Path(text))
+
+    def _script(self, script: Path, step: str) -> None:
+        if not script.is_file():
+            _fail(f"no such script: {script}", 2)
+        try:
+            self.step = int(step)
+        except ValueError:
+            self.step = 0
+        if self.step < 1 and self.step != -1:
+            _fail(
+                f"bad step in {self.text!r}: write SCRIPT.py@N, N a backward call (1, 2, ...) "
+                "or -1 for the last one",
+                2,
+            )
+        self.script = script
+        self.stem = f"{script.stem}@{self.step}"
+
+    def _trace_file(self, path: Path) -> None:
+        from gradviz.viz.records.io import TraceFileError
+
+        if not path.is_file():
+            _fail(
+                f"no such trace file: {path} (a trace file comes from "
+                "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)",
+                2,
+            )
+        try:
+            self.graph = gradviz.load_trace(path).graph
+        except (TraceFileError, OSError) as error:
+            _fail(f"{error}", 2)
+        self.stem = path.name.removesuffix(".json").removesuffix(".trace")
+
+    @property
+    def name(self) -> str:
+        return Path(self.text).name
+
+
+def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
+    """Run each script once for all its sides' steps (two steps of one run: one run), and set
+    each side's graph from the captured passes."""
+    from gradviz.viz.runner import RunnerError, ScriptFailed, run_script
+
+    by_script: dict[Path, list[_Side]] = {}
+    for side in sides:
+        if side.script is not None:
+            by_script.setdefault(side.script.resolve(), []).append(side)
+    for script_sides in by_script.values():
+        script = script_sides[0].script
+        steps = sorted({side.step for side in script_sides})
+        # the last call (-1) is known only at the end of a run: it gets a run of its own
+        runs = [(s,) for s in steps] if -1 in steps else [tuple(steps)]
+        for run_steps in runs:
+            try:
+                trace = run_script(
+                    script,
+                    args=tuple(script_args),
+                    step=run_steps[-1],
+                    steps=run_steps if len(run_steps) > 1 else (),
+                )
+            except ScriptFailed as error:
+                text = (error.traceback or "").rstrip()
+                _fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+            except RunnerError as error:
+                _fail(str(error))
+            for side in script_sides:
+                if side.step in run_steps:
+                    index = None if side.step == -1 else side.step
+                    side.graph = trace.get_pass(index).graph
+
+
+@cli.command(
+    "diff",
+    short_help="Compare two steps or two runs: structure, and how values and gradients changed.",
+    context_settings={"allow_interspersed_args": True},
+    epilog=(
+        "\b\nExamples:\n"
+        "  gradviz diff train.py@1 train.py@50 -o out/\n"
+        "  gradviz diff run1.trace.json run2.trace.json\n"
+        "  gradviz diff model_v1.py@1 model_v2.py@1 --structure-only\n"
+        "\b\nExit codes:\n"
+        "  0  compared (with --structure-only: the structures are the same)\n"
+        "  1  --structure-only and the structures differ; or a script failed\n"
+        "  2  usage: a missing file, not a trace file, a bad @STEP, an output that\n"
+        "     cannot be written"
+    ),
+)
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
+@click.option(
+    "-o",
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the picture; created if missing (default: the current folder; with "
+    "--structure-only no picture is drawn unless -o is given).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["svg", "png", "dot"], case_sensitive=False),
+    default="svg",
+    show_default=True,
+    help="Format of the picture OUTDIR/<a>-vs-<b>.diff.<format>.",
+)
+@click.option(
+    "--structure-only",
+    is_flag=True,
+    help="Compare only the structure (ops, shapes, module paths, parameters, wiring) and exit "
+    "1 when it differs: a check for CI that a refactor kept the model.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many of the largest changes to print.",
+)
+def diff_command(
+    a: str,
+    b: str,
+    script_args: tuple[str, ...],
+    outdir: Path | None,
+    fmt: str,
+    structure_only: bool,
+    top: int,
+) -> None:
+    """Compare A and B, two graphs of one model, and draw what changed.
+
+    A and B are trace files ('gradviz render SCRIPT --format json') or SCRIPT.py@STEP: the
+    script runs (arguments after `--` passed to it) and the STEP-th call of backward is
+    captured; two steps of one script (train.py@1 train.py@50) come from one run. Nodes are
+    matched by module path, op and position, parameters by name.
+
+    Prints the structural differences (+ added, - removed, ~ changed shape or inputs) and a
+    table of the largest relative changes of |value|, |grad| and update/weight, and writes
+    OUTDIR/<a>-vs-<b>.diff.svg: one graph with added nodes green, removed ones as dashed red
+    ghosts, shape changes orange, each node filled by its largest change (blue shrank, red
+    grew) and the largest changes written on their nodes.
+    """
+    from gradviz.viz.draw.diff import diff as compare_graphs
+
+    sides = [_Side(a), _Side(b)]
+    path = None
+    if outdir is not None or not structure_only:
+        shown = outdir if outdir is not None else Path(".")
+        folder = shown.absolute()  # a script may chdir; we write here
+        path = folder / f"{sides[0].stem}-vs-{sides[1].stem}.diff.{fmt.lower()}"
+        _check_outputs(folder, [path])
+    _diff_runs(sides, script_args)
+    report = compare_graphs(sides[0].graph, sides[1].graph, names=(sides[0].name, sides[1].name))
+    if path is not None:
+        try:
+            result = report.render(path, format=fmt.lower())
+        except gradviz.GradvizError as error:
+            _fail(str(error))
+        _echo_written([path], [result.note] if result.note else [], shown, folder)
+    if structure_only:
+        click.echo(report.format(top=0))
+        if report.structure_changed:
+            raise click.exceptions.Exit(1)
+    else:
+        click.echo(report.format(top=top))
 
 
 # --------------------------------------------------------------------------- doctor

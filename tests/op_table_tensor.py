@@ -239,6 +239,10 @@ def _einsum_rows(Case: Any) -> list[Any]:
         row("einsum_outer", "i,j->ij", (3,), (4,)),
         row("einsum_trace_free_total", "ijk->", (2, 3, 2)),
         row("einsum_batch_dot_unused_axis", "bi,bj->b", (3, 4), (3, 2)),
+        row("einsum_ellipsis_batch_mm", "...ij,...jk->...ik", (2, 3, 4), (2, 4, 5)),
+        row("einsum_ellipsis_implicit", "...ij,...jk", (2, 3, 4), (2, 4, 5)),
+        row("einsum_ellipsis_middle", "b...j,b...j->b...", (2, 3, 4), (2, 3, 4)),
+        row("einsum_ellipsis_shorter_operand", "...ij,jk->...ik", (2, 2, 3), (3, 4)),
     ]
 
 

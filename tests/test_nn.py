@@ -369,7 +369,7 @@ def test_repr_like_pytorch():
         "Sequential(\n"
         "  (0): Linear(in_features=2, out_features=16, bias=True)\n"
         "  (1): Tanh()\n"
-        "  (2): Dropout(p=0.1)\n"
+        "  (2): Dropout(p=0.1, inplace=False)\n"
         "  (3): Linear(in_features=16, out_features=1, bias=False)\n"
         ")"
     )
@@ -378,7 +378,7 @@ def test_repr_like_pytorch():
         "  (block): Sequential(\n"
         "    (0): Linear(in_features=2, out_features=4, bias=True)\n"
         "    (1): Tanh()\n"
-        "    (2): Dropout(p=0.5)\n"
+        "    (2): Dropout(p=0.5, inplace=False)\n"
         "  )\n"
         "  (head): Linear(in_features=4, out_features=1, bias=True)\n"
         ")"
@@ -630,3 +630,18 @@ def test_a_module_can_learn():
             p.data -= 0.1 * p.grad
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
+
+
+def test_dropout_inplace_writes_into_its_input_as_pytorch():
+    gradviz.manual_seed(0)
+    w = gradviz.randn(8, 8, requires_grad=True)
+    hidden = w * 1
+    out = nn.Dropout(0.5, inplace=True)(hidden)
+    assert out is hidden
+    zeros = hidden.data == 0
+    assert zeros.any()
+    out.sum().backward()
+    np.testing.assert_array_equal(w.grad, np.where(zeros, 0.0, 2.0))
+    assert repr(nn.Dropout(0.2, inplace=True)) == "Dropout(p=0.2, inplace=True)"
+    with pytest.raises(gradviz.GradvizError, match="leaf Variable that requires grad"):
+        nn.Dropout(inplace=True)(w)

@@ -204,3 +204,17 @@ def test_a_saved_trace_keeps_the_distinct_count(tmp_path):
     loaded = gradviz.load_trace(tmp_path / "t.json")
     values = [a["value"] for _, a in loaded.graph.nodes(data=True) if a.get("dtype") == "int64"]
     assert [v["distinct"] for v in values] == [6]
+
+
+def test_summary_does_not_list_a_causal_mask_as_a_nan_inf():
+    from gradviz.viz.summary import summary
+
+    x = gradviz.randn(4, 4, requires_grad=True)
+    mask = gradviz.ones(4, 4).triu(1) > 0
+    with gradviz.trace() as tr:
+        x.masked_fill(mask, float("-inf")).softmax(-1).sum().backward()
+    text = summary(tr)
+    assert "NaN/Inf: none (besides the -inf of 1 masked fill, as intended)" in text
+    with gradviz.trace() as tr, np.errstate(invalid="ignore"):
+        (x.masked_fill(mask, float("-inf")) * 0).sum().backward()  # -inf * 0: NaN
+    assert "NaN/Inf found" in summary(tr)

@@ -44,7 +44,7 @@ ERRORS = [
     (lambda: X.std(unbiased=True, correction=0), ValueError, ["std", "not both"]),
     (lambda: X.logsumexp(5), IndexError, ["logsumexp", "out of range"]),
     (lambda: X.maximum(1.0), TypeError, ["maximum", "float"]),
-    (lambda: gradviz.einsum("...i->...", X), RuntimeError, ["einsum", "ellipsis"]),
+    (lambda: gradviz.einsum("...i...->...", X), RuntimeError, ["einsum", "once per operand"]),
     (lambda: gradviz.einsum("ij,jk->ik", X), RuntimeError, ["einsum", "2 operand", "1 were"]),
     (lambda: gradviz.einsum("ijk->i", X), RuntimeError, ["einsum", "2 dimension", "'ijk'"]),
     (lambda: gradviz.einsum("ij,ij->i", X, np.zeros((3, 5))), RuntimeError, ["'j'", "5", "4"]),

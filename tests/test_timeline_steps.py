@@ -238,3 +238,22 @@ def test_summary_without_full_passes_says_how_to_keep_one():
     tr, _ = train(2, detail="summary", keep_full=0)
     with pytest.raises(GradvizError, match="keep_full >= 1"):
         tr.get_pass()
+
+
+def test_a_loss_module_made_anew_each_step_is_one_series():
+    gradviz.manual_seed(0)
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = gradviz.randn(8, 3), gradviz.randn(8, 1)
+    with gradviz.trace(detail="summary", keep_full=3) as tr:
+        for _ in range(3):
+            opt.zero_grad()
+            nn.MSELoss()(model(x), y).backward()
+            opt.step()
+    timeline = tr.timeline
+    assert timeline.changed_steps == []
+    assert "MSELoss/MseLoss#0" in timeline.keys
+    assert not np.isnan(timeline.series("MSELoss/MseLoss#0", "value_mean")).any()
+    graphs = Timeline.from_graphs((p.index, p.graph, p.loss) for p in tr.passes)
+    assert graphs.keys == timeline.keys
+    assert same_rows(graphs.rows_array(), timeline.rows_array())

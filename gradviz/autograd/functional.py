@@ -65,15 +65,15 @@ def _softmax_dim(x: Variable, axis: int | None, op: str) -> int | None:
     return axis if x.ndim else None
 
 
-def dropout(x: Variable, p: float = 0.5, training: bool = True) -> Variable:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only)."""
+def dropout(x: Variable, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only);
+    ``inplace`` writes the result into ``x`` and returns it."""
     check_dropout_probability(p)
     x = as_input(x, "dropout")
     if not training or p == 0:
         return x
-    if p == 1:
-        return x * 0
-    return ops.Dropout.apply(x, p, rng.default_generator())
+    out = x * 0 if p == 1 else ops.Dropout.apply(x, p, rng.default_generator())
+    return x.copy_(out) if inplace else out
 
 
 def check_dropout_probability(p: float) -> None:

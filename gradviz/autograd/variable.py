@@ -613,6 +613,12 @@ class Variable(InplaceMethods):
         """A float64 copy (``astype(np.float64)``)."""
         return self.astype(np.float64)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: shape, dtype, op, gradient and a line of statistics."""
+        from gradviz.autograd.display import variable_html
+
+        return variable_html(self)
+
 
 _COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)
 

@@ -7,6 +7,7 @@ script) and ``summary`` sit above them. Imports ``gradviz.autograd``; the engine
 this package.
 """
 
+from gradviz.viz.draw.diff import DiffReport, diff
 from gradviz.viz.trace import Trace, load_trace, render, trace
 
-__all__ = ["Trace", "load_trace", "render", "trace"]
+__all__ = ["DiffReport", "Trace", "diff", "load_trace", "render", "trace"]

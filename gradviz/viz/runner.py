@@ -25,7 +25,7 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import get_default_dtype, set_default_dtype
-from gradviz.viz.capture.policy import CaptureStep
+from gradviz.viz.capture.policy import CaptureStep, CaptureSteps
 from gradviz.viz.capture.source import is_internal
 from gradviz.viz.trace import Trace
 
@@ -252,6 +252,7 @@ def run_script(
     arrays: bool = False,
     forward_only: bool = False,
     deliver: Deliver | None = None,
+    steps: Sequence[int] = (),
 ) -> Trace:
     """Run the script at ``path`` as ``__main__`` under a trace and return the trace.
 
@@ -271,11 +272,16 @@ def run_script(
     stopped at their next engine event after the capture and waited for; once the step is
     captured, how the script ends (it may catch the stop and exit nonzero) does not matter.
 
+    ``steps`` (backward calls counted from 1) keeps each of them instead, in one run; the
+    script stops after the last one's optimizer step (``step`` is then the last of them).
+
     Raises :class:`ScriptFailed` when the script raises or exits with a nonzero status,
     :class:`BackwardNotCalled` when it never called backward (unless ``forward_only``), and
     :class:`StepNotReached` when it called backward fewer than ``step`` times.
     """
-    policy = CaptureStep(step)  # checks the step number
+    if steps:
+        step = max(steps)
+    policy = CaptureSteps(tuple(steps)) if steps else CaptureStep(step)  # checks the steps
     script = Path(path)
     if not script.is_file():
         raise FileNotFoundError(f"no such script: {script}")

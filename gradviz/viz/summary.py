@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from gradviz.viz.diagnose.nan import deliberate_fill
 from gradviz.viz.draw.style import update_text
 from gradviz.viz.records.text import number, printable, shape_text
 
@@ -87,16 +88,27 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
 
 def _bad_values(graph: Any, max_rows: int) -> str:
     bad = []
+    masks = 0
     for node, a in graph.nodes(data=True):
         label = a.get("name") or a.get("op") or a.get("kind") or "node"
         for what in ("value", "grad"):
             stats: Mapping[str, Any] | None = a.get(what)
-            if stats and (stats.get("nan") or stats.get("inf")):
+            if what == "value" and stats and _is_mask(a, stats):
+                masks += 1
+            elif stats and (stats.get("nan") or stats.get("inf")):
                 bad.append(
                     f"{what} of {label} ({node}): {int(stats.get('nan') or 0)} NaN, "
                     f"{int(stats.get('inf') or 0)} Inf"
                 )
+    masked = f" (besides the -inf of {masks} masked fill{'s' * (masks > 1)}, as intended)"
     if not bad:
-        return "NaN/Inf: none"
+        return "NaN/Inf: none" + (masked if masks else "")
     more = f"\n  ... and {len(bad) - max_rows} more" if len(bad) > max_rows else ""
     return "NaN/Inf found:\n  " + "\n  ".join(bad[:max_rows]) + more
+
+
+def _is_mask(attrs: Mapping[str, Any], stats: Mapping[str, Any]) -> bool:
+    """A fill whose Inf values are its infinite fill constant (a causal mask), not a fault."""
+    nan = int(stats.get("nan") or 0)
+    constants = attrs.get("args") or ()
+    return bool(stats.get("inf")) and deliberate_fill(str(attrs.get("op")), nan, constants)

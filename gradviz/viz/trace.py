@@ -10,11 +10,12 @@
     tr.graph            # networkx.DiGraph of the step (pinned schema: docs/trace-schema.md)
     tr.steps            # the backward steps, in the order the engine ran them
     tr.render("backward", "step.svg")
+    tr                  # in a notebook: the interactive page inline (tr.show(...) for options)
 
 A :class:`Trace` is the capture-side :class:`~gradviz.viz.capture.tracer.Capture` (recording,
 passes, events) plus what users do with one: ``check()`` (the diagnoses), ``render()`` (the
-pictures and the page) and ``save()`` (a trace file). It sits above every stage, so no stage
-imports a later one.
+pictures and the page), ``show()`` (the page in a notebook) and ``save()`` (a trace file). It
+sits above every stage, so no stage imports a later one.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ import networkx as nx
 
 from gradviz.viz.capture.live import graph_from_variable
 from gradviz.viz.capture.tracer import Capture, TraceError
-from gradviz.viz.diagnose import Report, check
+from gradviz.viz.diagnose import Report, check, pictures_graph
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
+from gradviz.viz.page.inline import DEFAULT_HEIGHT, InlinePage, inline_page
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.io import read_trace, trace_text
 
@@ -84,6 +86,30 @@ class Trace(Capture):
         parameter got no gradient, gradient health, broadcasts. Returns a
         :class:`gradviz.viz.diagnose.Report` (see there)."""
         return check(self, pass_index, seed=seed, gradcheck=gradcheck)
+
+    def show(
+        self,
+        view: str = "forward",
+        height: int = DEFAULT_HEIGHT,
+        *,
+        depth: int | None = None,
+        pass_index: int | None = None,
+        check: bool = True,
+    ) -> InlinePage:
+        """The interactive page (see :meth:`render` with ``"html"``) for a notebook, opening on
+        ``view``, ``height`` pixels tall: the last expression of a cell shows it inline, in a
+        sandboxed iframe that loads nothing from the network. ``check=False``: list only what
+        the graph shows by itself, without running ``check()``."""
+        report = page_diagnosis(self, pass_index) if check else None
+        return inline_page(
+            self, view=view, height=height, depth=depth, pass_index=pass_index, report=report
+        )
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter shows a trace as its interactive page (nothing recorded: as text)."""
+        if self.graph.number_of_nodes() == 0:
+            return None
+        return self.show()._repr_html_()
 
 
 def page_diagnosis(obj: Any, pass_index: int | None = None) -> Report | Exception | None:
@@ -169,12 +195,17 @@ def render(
     view: str = "backward",
     depth: int | None = None,
     params: Mapping[str, Any] | None = None,
+    report: Report | None = None,
 ) -> Drawing:
     """``gradviz.render(loss)``: the graph behind a Variable as a Digraph (shown inline in
     Jupyter), like torchviz's ``make_dot``. Also takes a trace graph or anything with ``.graph``
-    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters."""
+    (a Trace). ``params`` (``dict(model.named_parameters())``) names the parameters.
+    ``report`` (``tr.check()`` of the Trace ``obj``) draws what it found on the nodes, as
+    ``gradviz check``'s pictures do."""
     if isinstance(obj, nx.DiGraph):
         graph = obj
+    elif report is not None and callable(getattr(obj, "get_pass", None)):
+        graph = pictures_graph(obj, report, report.pass_index)
     elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
         graph = obj.graph
     elif hasattr(obj, "parents") and hasattr(obj, "data"):
@@ -183,4 +214,5 @@ def render(
         raise draw.RenderError(
             f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"
         )
-    return draw.build(graph, view, depth=depth)
+    marks = report.marks() if report is not None else None
+    return draw.build(graph, view, depth=depth, marks=marks)

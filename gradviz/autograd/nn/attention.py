@@ -151,6 +151,3 @@ class MultiheadAttention(Module):
         if not need_weights:
             return output, None
         return output, weights.mean(1) if average else weights
-
-    def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

@@ -154,16 +154,17 @@ class Softmax(Module):
 class Dropout(Module):
     """Zeroes elements with probability ``p`` in training mode; the identity in eval mode."""
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         F.check_dropout_probability(p)  # at construction, as PyTorch checks it
         self.p = p
+        self.inplace = inplace
 
     def forward(self, x: Variable) -> Variable:
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Flatten(Module):

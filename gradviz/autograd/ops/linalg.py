@@ -7,6 +7,7 @@ repeated within one operand (a diagonal).
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from gradviz.autograd.variable import Variable
 
 
 class Einsum(Function):
-    """``einsum(equation, *operands)`` for explicit subscripts (``"bij,bjk->bik"``)."""
+    """``einsum(equation, *operands)`` (``"bij,bjk->bik"``; ``...`` expanded by ``parse``)."""
 
     @staticmethod
     def forward(ctx, inputs, output, *arrays):
@@ -44,16 +45,40 @@ class Einsum(Function):
         return tuple(grads)
 
 
+def _expand_ellipsis(text: str, ndims: list[int], equation: str) -> str:
+    """``text`` with each ``...`` replaced by letters of its own for the dimensions it stands
+    for (aligned from the right across operands, as NumPy and PyTorch do); an implicit output
+    puts them first."""
+    left, arrow, output = text.partition("->")
+    inputs = left.split(",")
+    if any(s.count("...") > 1 or s.replace("...", "").count(".") for s in [*inputs, output]):
+        raise InputError(f"einsum(): '...' may appear once per operand, got {equation!r}")
+    if len(inputs) != len(ndims):
+        return text  # the operand count is reported by parse
+    spans = [ndim - len(s) + 3 if "..." in s else 0 for s, ndim in zip(inputs, ndims, strict=True)]
+    if min(spans) < 0:
+        raise InputError(f"einsum(): more subscripts than dimensions in {equation!r}")
+    free = [c for c in string.ascii_letters if c not in text]
+    width = max(spans)
+    fill = "".join(free[:width])
+    inputs = [s.replace("...", fill[width - span :]) for s, span in zip(inputs, spans, strict=True)]
+    if arrow:
+        output = output.replace("...", fill)
+    else:
+        letters = "".join(inputs)
+        output = fill + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1 and c not in fill)
+        )
+    return f"{','.join(inputs)}->{output}"
+
+
 def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
     """The operands' subscripts and the output's, checked against the operands' dims."""
     if not isinstance(equation, str):
         raise InputError(f"einsum(): equation must be a string, got {type(equation).__name__}")
     text = equation.replace(" ", "")
     if "." in text:
-        raise InputError(
-            f"einsum(): ellipsis ('...') is not supported, got {equation!r}; write every "
-            "dimension's letter"
-        )
+        text = _expand_ellipsis(text, ndims, equation)
     left, arrow, output = text.partition("->")
     inputs = tuple(left.split(","))
     letters = "".join(inputs)

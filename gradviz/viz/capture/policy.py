@@ -20,7 +20,15 @@ from typing import Any
 
 from gradviz.autograd.errors import GradvizError
 
-__all__ = ["CaptureStep", "EveryPass", "EveryStep", "Policy", "PolicyError", "check_step"]
+__all__ = [
+    "CaptureStep",
+    "CaptureSteps",
+    "EveryPass",
+    "EveryStep",
+    "Policy",
+    "PolicyError",
+    "check_step",
+]
 
 
 class PolicyError(GradvizError, ValueError):
@@ -129,6 +137,36 @@ class EveryStep(Policy):
     def backward_done(self, index: int) -> None:
         if self.steps is not None and index >= self.steps:
             self.awaiting = True
+
+    def captured(self) -> None:
+        if self.on_capture is not None:
+            self.on_capture()
+
+
+class CaptureSteps(Policy):
+    """Several backward passes of one run (``gradviz diff train.py@1 train.py@50``), each with
+    the optimizer step after it; the capture is complete after the last one's optimizer step
+    (then ``on_capture`` is called). Op calls are not kept (no gradient check)."""
+
+    def __init__(
+        self, steps: tuple[int, ...], on_capture: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__()
+        self.steps = frozenset(check_step(step) for step in steps)
+        if -1 in self.steps:
+            raise ValueError("CaptureSteps takes steps counted from the start (1, 2, ...)")
+        self.on_capture = on_capture
+        self.kept = 0
+
+    def keeps(self, index: int) -> bool:
+        return index in self.steps
+
+    def keeps_calls(self, backward_calls: int) -> bool:
+        return False
+
+    def pass_kept(self) -> None:
+        self.kept += 1
+        self.awaiting = self.kept == len(self.steps)
 
     def captured(self) -> None:
         if self.on_capture is not None:

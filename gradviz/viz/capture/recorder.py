@@ -52,6 +52,13 @@ def _dtype_name(dtype: np.dtype) -> str:
     return name
 
 
+def learning_rate(optimizer: Any) -> float | None:
+    """The learning rate of ``optimizer``'s first parameter group (None when it has none)."""
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    lr = groups[0].get("lr")
+    return float(lr) if isinstance(lr, int | float) else None
+
+
 class Recorder(hooks.Hook):
     """Implements the engine hooks and keeps the records behind a :class:`Capture`.
 
@@ -506,6 +513,7 @@ class Recorder(hooks.Hook):
         pending = local.pending
         if pending is not None:
             pending.optimizer = type(optimizer).__name__
+            pending.learning_rate = learning_rate(optimizer)
         calls = pending.calls if pending is not None else None
         keep = bool(self.policy.keeps_one and calls)
         swap: dict[int, np.ndarray] = {}

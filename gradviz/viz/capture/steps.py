@@ -19,7 +19,7 @@ import numpy as np
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.naming import Naming
 from gradviz.viz.records.graph import join_path
-from gradviz.viz.records.identity import KeyMaker, NodeShape
+from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in
 from gradviz.viz.records.schema import NodeRecord, Step
 from gradviz.viz.records.timeline import ROW_DTYPE, Timeline, row
 
@@ -87,14 +87,15 @@ class StepRows:
     ) -> tuple[list[int], dict[str, NodeShape]]:
         """Each record's node index in the timeline (registering keys and metadata) and the
         step's structure, as :func:`~gradviz.viz.records.identity.structure` gives it."""
-        prefixes, param_names, _ = naming
+        prefixes, param_names, classes = naming
         maker = KeyMaker()
         keys: dict[str, str] = {}
         indices = []
         shape: dict[str, NodeShape] = {}
         for record in records:
             module, name = _where(record, prefixes, param_names, refs)
-            key = keys[record.id] = maker.key(record.kind, record.op, module, name)
+            path = module_path_in(classes, module)  # the same in every step
+            key = keys[record.id] = maker.key(record.kind, record.op, path, name)
             meta = {
                 "kind": record.kind,
                 "op": record.op,
@@ -105,7 +106,7 @@ class StepRows:
             }
             indices.append(self.timeline.key_index(key, meta))
             shape[key] = NodeShape(
-                record.kind, record.op, record.shape, record.dtype, module, _parents(record, keys)
+                record.kind, record.op, record.shape, record.dtype, path, _parents(record, keys)
             )
         return indices, shape
 

@@ -19,12 +19,14 @@ vanishing/exploding gradients), ``broadcast`` (broadcasts and the axes summed ba
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import networkx as nx
 
 from gradviz.viz.diagnose import broadcast, health, nan, nograd
 from gradviz.viz.diagnose import gradcheck as op_checks
+from gradviz.viz.diagnose.advice import advise
 from gradviz.viz.diagnose.anomaly import AnomalyError, detect_anomaly
 from gradviz.viz.diagnose.context import Context, below
 from gradviz.viz.diagnose.report import (
@@ -54,7 +56,7 @@ __all__ = [
 ]
 
 #: report order: errors first, and within a severity by kind
-_ORDER = (
+FINDING_KINDS = (
     "gradcheck",
     "nan_input",
     "nan_forward",
@@ -85,6 +87,7 @@ def check(
         getattr(chosen, "params", None),
         list(getattr(trace, "events", []) or []),
         getattr(chosen, "optimizer", None),
+        getattr(chosen, "learning_rate", None),
     )
     findings: list[Finding] = []
     notes: list[str] = []
@@ -106,7 +109,8 @@ def check(
     findings += found
     broadcasts, found = broadcast.diagnose(ctx, grad_shapes)
     findings += found
-    findings.sort(key=lambda f: (f.severity != "error", _ORDER.index(f.kind)))
+    findings = [replace(f, advice=advise(f, ctx)) for f in findings]
+    findings.sort(key=lambda f: (f.severity != "error", FINDING_KINDS.index(f.kind)))
     return Report(
         findings=tuple(findings),
         gradchecks=tuple(checks),

@@ -41,6 +41,10 @@ LOSSES = frozenset(
         "BinaryCrossEntropyWithLogits",
         "CrossEntropy",
         "NllLoss",
+        "L1Loss",
+        "SmoothL1Loss",
+        "HuberLoss",
+        "KlDiv",
     }
 )
 #: ops that may sit between a loss-like elementwise op and the scalar loss
@@ -103,8 +107,7 @@ def diagnose(
                     "error",
                     "broadcast",
                     f"broadcast {shapes} to {shape_text(shape)}: the loss covers "
-                    f"{int(np.prod(shape)):,} pairs instead of {max(sizes):,} elements; make "
-                    "the shapes equal (e.g. target.reshape(-1, 1) or prediction.squeeze(1))",
+                    f"{int(np.prod(shape)):,} pairs instead of {max(sizes):,} elements",
                     numbers={"elements": float(np.prod(shape)), "expected": float(max(sizes))},
                     label=f"accidental broadcast: {shapes.replace(' against ', ' vs ')} "
                     f"gives {shape_text(shape)}",

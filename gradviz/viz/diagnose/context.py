@@ -52,7 +52,8 @@ class Context:
     calls kept for it (``{node: (Function class, argument values, needs_input_grad)}``, empty
     for a loaded trace); ``context`` builds the graph of every record alive at the backward
     (None when unknown); ``params`` lists the model's parameters; ``optimizer`` is the class
-    name of the optimizer that stepped after the pass (None when unknown).
+    name of the optimizer that stepped after the pass and ``learning_rate`` the learning rate
+    of its first parameter group (None when unknown).
     """
 
     def __init__(
@@ -63,9 +64,11 @@ class Context:
         params: Callable[[], list[tuple[str, str | None, bool]]] | None,
         events: list[Any],
         optimizer: str | None = None,
+        learning_rate: float | None = None,
     ) -> None:
         self.graph = graph
         self.optimizer = optimizer
+        self.learning_rate = learning_rate
         self.calls = dict(calls or {})
         self._context = context
         self._params = params

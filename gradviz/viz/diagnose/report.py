@@ -72,12 +72,13 @@ class Mark:
     ``"birth"`` (where a NaN/Inf was born: red border), ``"contaminated"`` (carries a NaN/Inf
     from a birth: shaded), ``"warning"`` (orange border: no gradient, dead ReLU), ``"ok"`` or
     ``"note"`` (a line of text only). ``text`` is added to the node's label; ``views`` says in
-    which pictures.
+    which pictures; ``advice`` what to try (the legend lists it).
     """
 
     level: Level
     text: str = ""
     views: tuple[str, ...] = BOTH_VIEWS
+    advice: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Finding:
     the pass's graph, or None), its op, module path and source line, a one-line ``message`` and
     the ``numbers`` behind it (a read-only dict). ``label`` is the short text the pictures put
     on the node; ``related`` other nodes to mark, as ``(node id, label)`` (the ``detach()``
-    that cut a parameter off, say)."""
+    that cut a parameter off, say); ``advice`` one or two things to try."""
 
     severity: str
     kind: str
@@ -100,6 +101,7 @@ class Finding:
     numbers: Mapping[str, float] = field(default_factory=dict, hash=False)
     label: str = ""
     related: tuple[tuple[str, str], ...] = ()
+    advice: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -257,6 +259,22 @@ class Report:
 
         return format_report(self, color=color)
 
+    # ------------------------------------------------------------------------ notebook
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the headline, a table of the findings, the layer table."""
+        from gradviz.viz.diagnose.notebook import report_html
+
+        return report_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from gradviz.viz.diagnose.notebook import report_markdown
+
+        return report_markdown(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's plain text: the terminal report (``gradviz check``'s text)."""
+        printer.text(self.format())
+
     # ------------------------------------------------------------------------ graph marks
     def marks(self) -> dict[str, list[Mark]]:
         """Per node id, what the pictures should show about it (see :class:`Mark`)."""
@@ -285,7 +303,7 @@ class Report:
         for f in self.findings:
             if f.kind in FINDING_MARKS:
                 level, default, views = FINDING_MARKS[f.kind]
-                yield f.node, Mark(level, f.label or default, views)
+                yield f.node, Mark(level, f.label or default, views, f.advice)
             for node, label in f.related:  # where the problem shows (the culprit is f.node)
                 yield node, Mark(Level.WARNING, label)
 

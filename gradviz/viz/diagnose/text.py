@@ -84,7 +84,12 @@ SHOWN = 5
 #: the layer table shows this many rows at each end when it is longer than twice that
 TABLE_ENDS = 20
 
-Row = tuple[str, str, str, str, str]
+#: severity, op, module, line, message, what to try
+Row = tuple[str, str, str, str, str, str]
+
+
+def _advice(f: Any) -> str:
+    return "; ".join(f.advice)
 
 
 def _first_few(items: list[str], shown: int) -> str:
@@ -127,7 +132,8 @@ def _grouped(findings: Any) -> list[Row]:
             if f is same[0]:
                 rows.append(_kind_row(same))
         else:
-            rows.append((f.severity, f.op or "-", f.module or "-", f.source or "-", f.message))
+            row = (f.severity, f.op or "-", f.module or "-", f.source or "-", f.message)
+            rows.append((*row, _advice(f)))
     # names may hold terminal escape sequences
     return [tuple(printable(str(cell)) for cell in row) for row in rows]
 
@@ -137,7 +143,8 @@ def _kind_row(same: list[Any]) -> Row:
     others = _first_few([_subject(f) for f in same[1:]], SHOWN)
     kind = first.kind.replace("_", " ")
     message = f"{len(same):,} {kind} findings, the first: {first.message}; also {others}"
-    return (first.severity, first.op or "-", first.module or "-", first.source or "-", message)
+    where = (first.op or "-", first.module or "-", first.source or "-")
+    return (first.severity, *where, message, _advice(first))
 
 
 def _ratio_row(chosen: list[Any], side: str) -> Row:
@@ -149,7 +156,7 @@ def _ratio_row(chosen: list[Any], side: str) -> Row:
         f"update/weight 10x or more {side} the usual ~1e-3 for {len(chosen)} "
         f"weights ({why}): {cells}"
     )
-    return ("warning", "-", "-", "-", message)
+    return ("warning", "-", "-", "-", message, _advice(chosen[0]))
 
 
 def _findings(rows: list[Row], color: bool, width: int) -> list[str]:
@@ -162,13 +169,17 @@ def _findings(rows: list[Row], color: bool, width: int) -> list[str]:
         body_width = width - indent
         if body_width < 40:  # a narrow terminal: the message on its own lines
             out.append(_paint(head, row[0], color).rstrip())
-            out += ["    " + part for part in textwrap.wrap(row[4], width - 4)]
-            continue
-        parts = textwrap.wrap(row[4], body_width) or [""]
-        out.append(
-            _paint(head.split("  ")[0], row[0], color) + head[len(row[0]) :] + "  " + parts[0]
-        )
-        out += [" " * indent + part for part in parts[1:]]
+            indent, body_width = 4, width - 4
+            parts = textwrap.wrap(row[4], body_width)
+            out += [" " * indent + part for part in parts]
+        else:
+            parts = textwrap.wrap(row[4], body_width) or [""]
+            first = head[len(row[0]) :] + "  " + parts[0]
+            out.append(_paint(head.split("  ")[0], row[0], color) + first)
+            out += [" " * indent + part for part in parts[1:]]
+        if row[5]:
+            tip = textwrap.wrap("try: " + row[5], body_width)
+            out += [" " * indent + _paint(part, "dim", color) for part in tip]
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -478,8 +479,24 @@ _MARK_STYLES = {
 
 
 # ------------------------------------------------------------------------------ legend
-def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[str] = ()) -> str:
-    """The legend's table: the picture's vocabulary, and the check's marks drawn in it."""
+#: per mark level drawn in a picture, its legend row: (swatch colour, text, swatch text)
+MARK_LEGEND = {
+    "detach": ("white", "dashed arrow: detach() (no gradient)", "- -"),
+    "error": (MARK_FILL, "<b>check failed</b>"),
+    "birth": (MARK_FILL, "<b>NaN/Inf born here</b>"),
+    "contaminated": (CONTAMINATED_FILL, "carries the NaN/Inf on"),
+    "warning": ("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>'),
+}
+
+
+def legend_label(
+    view: str,
+    bins: tuple[float, float] | None,
+    marks: Iterable[str] = (),
+    advice: Iterable[str] = (),
+) -> str:
+    """The legend's table: the picture's vocabulary, the check's marks drawn in it and what
+    to try about them."""
 
     def row(colour: str, text: str, swatch_text: str = "") -> str:
         return (
@@ -523,18 +540,11 @@ def legend_label(view: str, bins: tuple[float, float] | None, marks: Iterable[st
         rows.append(row("white", "dashed box: module (path: class)", "[ ]"))
         rows.append(row("white", "arrows: data flow", "&#8595;"))
     marks = set(marks)
-    if "detach" in marks:
-        rows.append(row("white", "dashed arrow: detach() (no gradient)", "- -"))
-    if "error" in marks:
-        rows.append(row(MARK_FILL, "<b>check failed</b>"))
-    if "birth" in marks:
-        rows.append(row(MARK_FILL, "<b>NaN/Inf born here</b>"))
-    if "contaminated" in marks:
-        rows.append(row(CONTAMINATED_FILL, "carries the NaN/Inf on"))
-    if "warning" in marks:
-        rows.append(
-            row("white", f'<font color="{WARN_LINE}"><b>warning (orange border)</b></font>')
-        )
+    rows += [row(*entry) for level, entry in MARK_LEGEND.items() if level in marks]
+    for tip in advice:
+        lines = textwrap.wrap(tip, 56)
+        text = "".join(f'{html_text(x, 60)}<br align="left"/>' for x in lines)
+        rows.append(row("white", text, "<i>try</i>"))
     return (
         '<<table border="0" cellborder="0" cellspacing="2" cellpadding="2">'
         + "".join(rows)

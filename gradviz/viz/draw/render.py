@@ -73,6 +73,9 @@ from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MO
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.text import natural_key
 
+#: the legend lists at most this many things to try
+LEGEND_ADVICE = 3
+
 __all__ = [
     "DEFAULT_MAX_NODES",
     "FORMATS",
@@ -332,11 +335,16 @@ class _Builder:
             )
             legend.node(
                 "legend",
-                label=legend_label(self.view, self.labels.bins, levels),
+                label=legend_label(self.view, self.labels.bins, levels, self._advice()),
                 shape="plain",
                 style="",
                 fillcolor="white",
             )
+
+    def _advice(self) -> list[str]:
+        """What to try, first advice of each finding drawn here, without repeats."""
+        found = (m.advice[0] for n in self.scene.nodes for m in self.marks.get(n, ()) if m.advice)
+        return list(dict.fromkeys(found))[:LEGEND_ADVICE]
 
     def _beside(self) -> dict[str, list[str]]:
         """Parameters drawn on the same rank as the one op that uses them (in its module), so

@@ -114,3 +114,12 @@ def stats_text(stats: Mapping[str, Any] | None, dtype: Any = None) -> str:
     text = ", ".join(f"{k} {number(stats.get(k))}" for k in keys)
     bad = bad_text(stats)
     return text + (f", {bad}" if bad else "")
+
+
+# the diff of two graphs (``gradviz diff``): structural marks, and a diverging scale of b / a
+ADDED_LINE = "#1a9641"  # a node only in b: thick green border, "+"
+REMOVED_LINE = "#d7191c"  # a node only in a: a dashed red ghost, "-"
+#: Relative change b / a, shrunk (blue) to grown (red); the middle bin is "about the same".
+DIVERGING = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b")
+#: the upper ends of the bins of b / a below the last (x1/4, x1/2, x0.9, x1.1, x2, x4)
+DIVERGING_EDGES = (0.25, 0.5, 1 / 1.1, 1.1, 2.0, 4.0)

@@ -259,6 +259,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "text": f"{f.op}: {f.message}" if f.op else f.message,
         "node": f.node,
         "source": f.source,
+        "advice": list(f.advice),
     }
 
 

@@ -743,6 +743,7 @@
         " ",
         f.text,
         f.source ? el("span", { class: "src" }, " " + f.source) : null,
+        ...(f.advice || []).map((tip) => el("div", { class: "advice" }, "try: " + tip)),
       );
       if (f.node && NODES.has(f.node)) {
         li.tabIndex = 0;

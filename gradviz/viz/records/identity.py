@@ -12,13 +12,14 @@ across steps with these keys, and a diff compares two graphs with them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import networkx as nx
 
 from gradviz.viz.records.schema import node_view
 
-__all__ = ["KeyMaker", "NodeShape", "structural_keys", "structure"]
+__all__ = ["KeyMaker", "NodeShape", "module_path", "module_path_in", "structural_keys", "structure"]
 
 
 class KeyMaker:
@@ -45,13 +46,29 @@ class KeyMaker:
         return key
 
 
+def module_path(graph: nx.DiGraph, path: str) -> str:
+    """``path`` as it reads in every step: a top-level module besides the model (a loss module
+    made anew each step, ``nn.MSELoss()(out, y)``) is named after its class, numbered in the
+    order the run met them (``MSELoss_2``); the number is dropped."""
+    return module_path_in(graph.graph.get("modules") or {}, path)
+
+
+def module_path_in(classes: Mapping[str, str], path: str) -> str:
+    """:func:`module_path` given the graph's module table (module path -> class name)."""
+    head, dot, rest = path.partition(".")
+    base, under, number = head.rpartition("_")
+    if under and number.isdigit() and classes.get(head) == base:
+        return base + dot + rest
+    return path
+
+
 def structural_keys(graph: nx.DiGraph) -> dict[Any, str]:
     """``{node id: structural key}`` for every node of ``graph`` (keys are unique)."""
     maker = KeyMaker()
     keys: dict[Any, str] = {}
     for node in graph.nodes:
         view = node_view(graph, node)
-        keys[node] = maker.key(view.kind, view.op, view.module, view.name)
+        keys[node] = maker.key(view.kind, view.op, module_path(graph, view.module), view.name)
     return keys
 
 
@@ -77,5 +94,6 @@ def structure(graph: nx.DiGraph) -> dict[str, NodeShape]:
         slots = ((keys[p], tuple(d.get("slots", (d.get("arg", 0),)))) for p, _, d in edges)
         parents = sorted(slots, key=lambda pair: pair[1])
         shape = tuple(view.shape) if view.shape is not None else None
-        result[key] = NodeShape(view.kind, view.op, shape, view.dtype, view.module, tuple(parents))
+        module = module_path(graph, view.module)
+        result[key] = NodeShape(view.kind, view.op, shape, view.dtype, module, tuple(parents))
     return result

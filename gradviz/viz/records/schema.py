@@ -262,6 +262,8 @@ class Pass:
         self.optimizer: str | None = None
         #: the loss: the value of the root when it is one number (None: not a scalar)
         self.loss: float | None = None
+        #: the learning rate of that optimizer's first parameter group (None: unknown)
+        self.learning_rate: float | None = None
 
     @property
     def graph(self) -> nx.DiGraph:

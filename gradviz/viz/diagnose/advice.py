@@ -1,0 +1,161 @@
+"""What to try: one or two concrete things per finding, specific to what was found.
+
+:func:`advise` looks the finding's kind up in :data:`ADVICE` (a table, one small function per
+kind) and gives the rule the finding and the pass's context: the op where a NaN was born picks
+the remedy (``log``: clamp, or ``log_softmax``), a failed gradient check's ratio names the factor
+the backward is off by (``1/32`` and a batch of 32: a division by the batch size), an update
+ratio quotes the learning rate the optimizer used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from gradviz.viz.diagnose.context import Context
+from gradviz.viz.diagnose.report import Finding
+from gradviz.viz.records.text import number
+
+__all__ = ["ADVICE", "advise"]
+
+Advice = tuple[str, ...]
+
+#: The remedy for a NaN/Inf born in the forward of an op.
+FORWARD_FIX = {
+    "Log": "clamp the input (x.clamp(min=1e-12).log()) or use log_softmax / "
+    "binary_cross_entropy_with_logits instead of log of a probability",
+    "Div": "add a small epsilon to the denominator, or mask the zeros out before dividing",
+    "Sqrt": "clamp the input to >= 0 before the square root (x.clamp(min=0))",
+    "Pow": "a fractional power needs a non-negative base: clamp it (x.clamp(min=0))",
+    "Exp": "subtract the maximum before exp (softmax and logsumexp do), or lower the "
+    "learning rate if the logits grew",
+    "MatMul": "the values overflowed float32: lower the learning rate, normalise the inputs "
+    "or add LayerNorm/BatchNorm",
+}
+#: The remedy for a NaN/Inf gradient born in the backward of an op.
+BACKWARD_FIX = {
+    "Sqrt": "sqrt has an infinite derivative at 0: add an epsilon inside (sqrt(x + 1e-12))",
+    "Norm": "the norm has no derivative at 0: add an epsilon (x.pow(2).sum().add(1e-12).sqrt())",
+    "Pow": "a fractional power has an infinite derivative at 0: add an epsilon to the base",
+    "Div": "the gradient of a / b is -a / b**2: keep b away from 0 (b + 1e-12)",
+    "Log": "the gradient of log x is 1 / x: clamp x away from 0 (x.clamp(min=1e-12))",
+}
+CLIP = "clip gradients with nn.utils.clip_grad_norm_(model.parameters(), 1.0)"
+
+
+def _lr(ctx: Context) -> str:
+    return f" (now {number(ctx.learning_rate)})" if ctx.learning_rate is not None else ""
+
+
+def _factor(ratio: float) -> tuple[int, bool] | None:
+    """``(k, too_small)`` when ``ratio`` is ``1/k`` or ``k`` for a whole ``k`` >= 2."""
+    if not math.isfinite(ratio) or ratio <= 0:
+        return None
+    big = max(ratio, 1 / ratio)
+    k = round(big)
+    if k >= 2 and abs(big - k) <= 0.02 * k:
+        return k, ratio < 1
+    return None
+
+
+def _dims(ctx: Context, node: str | None) -> set[int]:
+    """The sizes of the dimensions of ``node`` and its inputs."""
+    g = ctx.graph
+    if node not in g:
+        return set()
+    return {d for n in (node, *g.predecessors(node)) for d in g.nodes[n].get("shape") or ()}
+
+
+def _gradcheck(f: Finding, ctx: Context) -> Advice:
+    if "rel_error" not in f.numbers:
+        return ("return a new array from forward (x * 2, not x *= 2)",)
+    first = "compare your backward with the derivative of forward, input by input"
+    ratio = f.numbers.get("ratio")
+    if ratio is not None and abs(ratio + 1) <= 0.02:
+        return (f"{first}; the ratio -1 says a sign is flipped",)
+    found = _factor(ratio) if ratio is not None else None
+    if found is None:
+        return (first, "test the op alone: gradviz.gradcheck(MyFunction.apply, (x,))")
+    k, small = found
+    what = f"a {'division by' if small else 'missing division by'} {k}"
+    if k in _dims(ctx, f.node):
+        what += f" (a dimension of size {k}: the batch size?)"
+    shown = f"1/{k}" if small else str(k)
+    return (f"{first}; the ratio {shown} suggests {what}",)
+
+
+def _nan_forward(f: Finding, ctx: Context) -> Advice:
+    fix = FORWARD_FIX.get(f.op or "")
+    general = "look at the inputs' range in the node's statistics; float64 shows an overflow"
+    return (fix, general) if fix else (general,)
+
+
+def _nan_backward(f: Finding, ctx: Context) -> Advice:
+    fix = BACKWARD_FIX.get(f.op or "")
+    if fix:
+        return (fix,)
+    return ("find where the op's derivative is infinite at these inputs", f"{CLIP} to contain it")
+
+
+def _nan_input(f: Finding, ctx: Context) -> Advice:
+    return (
+        "check the data before training (np.isfinite(x).all()); fill or drop the bad rows",
+        f"a parameter made non-finite by an earlier step: lower the learning rate{_lr(ctx)}",
+    )
+
+
+def _no_gradient(f: Finding, ctx: Context) -> Advice:
+    return (
+        "if it should learn, let its output reach the loss (no .detach(), .item() or no_grad() "
+        "on the way); if not, call requires_grad_(False) on it",
+    )
+
+
+def _update_ratio(f: Finding, ctx: Context) -> Advice:
+    ratio = f.numbers.get("ratio", 0.0)
+    if ratio > 1e-3:
+        return (f"lower the learning rate{_lr(ctx)}", CLIP)
+    return (f"raise the learning rate{_lr(ctx)}", "or look for a vanishing gradient upstream")
+
+
+def _dead_relu(f: Finding, ctx: Context) -> Advice:
+    return (
+        f"lower the learning rate{_lr(ctx)}; a large step can push every unit negative",
+        "use LeakyReLU or GELU, or check the initialisation (nn.init.kaiming_uniform_)",
+    )
+
+
+def _vanishing(f: Finding, ctx: Context) -> Advice:
+    return (
+        "add normalisation (LayerNorm/BatchNorm) or residual connections between the layers",
+        "use ReLU-family activations rather than sigmoid/tanh; check the initialisation",
+    )
+
+
+def _exploding(f: Finding, ctx: Context) -> Advice:
+    return (CLIP, f"lower the learning rate{_lr(ctx)} or add normalisation")
+
+
+def _broadcast(f: Finding, ctx: Context) -> Advice:
+    return ("make the shapes equal: target.reshape(-1, 1) or prediction.squeeze(1)",)
+
+
+#: Per finding kind, what to try.
+ADVICE: dict[str, Callable[[Finding, Context], Advice]] = {
+    "gradcheck": _gradcheck,
+    "nan_forward": _nan_forward,
+    "nan_backward": _nan_backward,
+    "nan_input": _nan_input,
+    "no_gradient": _no_gradient,
+    "update_ratio": _update_ratio,
+    "dead_relu": _dead_relu,
+    "vanishing": _vanishing,
+    "exploding": _exploding,
+    "broadcast": _broadcast,
+}
+
+
+def advise(finding: Finding, ctx: Context) -> Advice:
+    """One or two things to try for ``finding`` (empty for a kind with no advice)."""
+    rule = ADVICE.get(finding.kind)
+    return rule(finding, ctx) if rule is not None else ()

@@ -1,0 +1,89 @@
+"""The flight recorder's trigger: the first step where training went wrong.
+
+:class:`Watchdog` is fed one recorded step at a time (its loss, the total gradient norm and the
+nodes whose value or gradient holds a NaN/Inf) and fires a :class:`Trigger` on the first step
+where the loss or a gradient is non-finite, or where the loss or the total gradient norm exceeds
+``spike`` times its running median over the last ``window`` steps (after ``warmup`` steps, so
+the first steps of training, which move fast, do not fire).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from gradviz.viz.records.text import number
+
+__all__ = ["SPIKE", "WARMUP", "WINDOW", "Trigger", "Watchdog"]
+
+#: fire when a value exceeds this many times its running median
+SPIKE = 10.0
+#: the running median is over this many recent steps
+WINDOW = 50
+#: no spike fires during the first steps
+WARMUP = 10
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What fired at ``step``: ``kind`` is ``"nan_loss"``, ``"nan_grad"``, ``"loss_spike"`` or
+    ``"grad_spike"``; ``node`` the structural key it is about (a non-finite gradient's node),
+    ``value`` and ``median`` the numbers of a spike."""
+
+    step: int
+    kind: str
+    message: str
+    node: str | None = None
+    value: float | None = None
+    median: float | None = None
+
+
+class Watchdog:
+    """Feed :meth:`observe` each recorded step in order; it returns the trigger, if any."""
+
+    def __init__(self, spike: float = SPIKE, window: int = WINDOW, warmup: int = WARMUP) -> None:
+        if not spike > 1:
+            raise ValueError(f"spike must be a factor above 1, got {spike}")
+        self.spike = spike
+        self.warmup = warmup
+        self.losses: deque[float] = deque(maxlen=window)
+        self.norms: deque[float] = deque(maxlen=window)
+
+    def observe(
+        self,
+        step: int,
+        loss: float | None,
+        grad_norm: float | None,
+        bad_nodes: tuple[str, ...] = (),
+    ) -> Trigger | None:
+        """The trigger of ``step``, or None; the step's numbers join the running medians."""
+        fired = self._non_finite(step, loss, bad_nodes) or self._spike(step, loss, grad_norm)
+        for history, value in ((self.losses, loss), (self.norms, grad_norm)):
+            if value is not None and math.isfinite(value):
+                history.append(value)
+        return fired
+
+    def _non_finite(self, step: int, loss: float | None, bad: tuple[str, ...]) -> Trigger | None:
+        if loss is not None and not math.isfinite(loss):
+            return Trigger(step, "nan_loss", f"the loss is {loss}", bad[0] if bad else None)
+        if bad:
+            more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+            return Trigger(step, "nan_grad", f"NaN/Inf in {bad[0]}{more}", bad[0])
+        return None
+
+    def _spike(self, step: int, loss: float | None, grad_norm: float | None) -> Trigger | None:
+        for kind, what, value, history in (
+            ("loss_spike", "the loss", loss, self.losses),
+            ("grad_spike", "the total gradient norm", grad_norm, self.norms),
+        ):
+            if value is None or len(history) < self.warmup:
+                continue
+            median = float(sorted(history)[len(history) // 2])
+            if median > 0 and value > self.spike * median:
+                message = (
+                    f"{what} {number(value)} is {number(value / median)}x its running median "
+                    f"{number(median)} (over the last {len(history)} steps)"
+                )
+                return Trigger(step, kind, message, value=value, median=median)
+        return None
