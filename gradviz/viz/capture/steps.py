@@ -10,6 +10,7 @@ the graph. The optimizer step that follows fills in the parameters' updates.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -21,7 +22,9 @@ from gradviz.viz.capture.naming import Naming
 from gradviz.viz.records.graph import join_path
 from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in
 from gradviz.viz.records.schema import NodeRecord, Step
-from gradviz.viz.records.timeline import ROW_DTYPE, Timeline, row
+from gradviz.viz.records.timeline import ROW_DTYPE, Timeline, stats_values
+
+NAN = math.nan
 
 __all__ = ["StepRows"]
 
@@ -35,7 +38,7 @@ class StepRows:
 
     def __init__(self, timeline: Timeline) -> None:
         self.timeline = timeline
-        self._layout: tuple[Any, ...] | None = None
+        self._layout: list[tuple[Any, ...]] | None = None
         self._naming: Naming | None = None
         self._indices: list[int] = []
         self._shape: dict[str, NodeShape] = {}
@@ -52,7 +55,7 @@ class StepRows:
         """Append backward call ``index``: one row per record (in recording order). Returns
         ``{node id: its row}`` for :meth:`set_update`."""
         positions = {record.id: position for position, record in enumerate(records)}
-        layout = tuple(
+        layout = [
             (
                 r.kind,
                 r.op,
@@ -63,16 +66,16 @@ class StepRows:
                 r.shape,
                 r.dtype,
                 r.source,
-                tuple((positions.get(p), slot) for p, slot in r.parents),
+                tuple([(positions.get(p), slot) for p, slot in r.parents]) if r.parents else (),
             )
             for r in records
-        )
+        ]
         if layout != self._layout or naming is not self._naming:
             self._indices, self._shape = self._keys(records, naming, refs)
             self._layout, self._naming = layout, naming
         grads = {step.node: step.grad for step in steps}
         rows = [
-            row(node, record.value, grads.get(record.id))
+            (0, node, *stats_values(record.value), *stats_values(grads.get(record.id)), NAN, NAN)
             for node, record in zip(self._indices, records, strict=True)
         ]
         array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)

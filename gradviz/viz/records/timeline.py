@@ -27,7 +27,16 @@ from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import KEYS
 
-__all__ = ["FIELDS", "ROW_DTYPE", "Timeline", "from_json", "json_number", "root_loss", "row"]
+__all__ = [
+    "FIELDS",
+    "ROW_DTYPE",
+    "Timeline",
+    "from_json",
+    "json_number",
+    "root_loss",
+    "row",
+    "stats_values",
+]
 
 #: The numeric columns of a row, in order: value and gradient statistics, then the update.
 FIELDS: tuple[str, ...] = (
@@ -49,7 +58,8 @@ def _float(value: Any) -> float:
 _NO_STATS = (math.nan,) * len(KEYS)
 
 
-def _stats(stats: Mapping[str, Any] | None) -> tuple[Any, ...]:
+def stats_values(stats: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """A statistics dict as the values of the :data:`KEYS` columns (NaN where absent)."""
     if not stats:
         return _NO_STATS
     try:  # KEYS, in order
@@ -78,7 +88,7 @@ def row(
     """One row as a tuple for ``np.array(rows, ROW_DTYPE)`` (step 0: :meth:`Timeline.add_rows`
     fills it in): node index, value and gradient statistics, the update (NaN where absent)."""
     norm, ratio = (update["norm"], update["ratio"]) if update else (math.nan, math.nan)
-    return (0, node, *_stats(value), *_stats(grad), norm, ratio)
+    return (0, node, *stats_values(value), *stats_values(grad), norm, ratio)
 
 
 def root_loss(graph: nx.DiGraph) -> float | None:
