@@ -246,7 +246,7 @@ def test_forward_only_trace_has_one_view(tmp_path):
 
 def test_nested_modules_embed_one_picture_per_depth():
     block = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
-    net = nn.Sequential(block, nn.Sequential(nn.Linear(4, 4), nn.Tanh()), nn.Linear(4, 1))
+    net = nn.Sequential(block, nn.Sequential(nn.Linear(4, 4), nn.ReLU()), nn.Linear(4, 1))
     with gradviz.trace() as tr:
         net(gradviz.Variable([[1.0, 2.0, 3.0, 4.0]])).sum().backward()
     data, svgs, _ = diagnosed(tr)

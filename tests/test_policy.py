@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradviz.viz.capture.policy import CaptureStep, EveryPass, check_step
+from gradviz.viz.capture.policy import CaptureStep, EveryPass, EveryStep, PolicyError, check_step
 
 
 @pytest.mark.parametrize("step", [1, 2, 10, -1])
@@ -52,3 +52,31 @@ def test_capture_last_step_keeps_every_pass_and_waits_for_the_end():
     policy.pass_kept()
     assert not policy.awaiting  # the last pass is known only when the script ends
     assert policy.keeps_one
+
+
+def test_every_step_keeps_every_k_th_call_up_to_n_then_awaits_the_end_of_call_n():
+    seen = []
+    policy = EveryStep(steps=7, every=3, on_capture=lambda: seen.append("captured"))
+    assert [i for i in range(1, 12) if policy.keeps(i)] == [1, 4, 7]
+    assert policy.keeps_calls(3)  # the ops before call 4
+    assert not policy.keeps_calls(4)
+    policy.backward_done(6)
+    assert not policy.awaiting
+    policy.backward_done(7)
+    assert policy.awaiting
+    assert not policy.keeps_one
+    policy.captured()
+    assert seen == ["captured"]
+
+
+def test_every_step_without_a_limit_never_awaits():
+    policy = EveryStep(every=2)
+    assert [i for i in range(1, 8) if policy.keeps(i)] == [1, 3, 5, 7]
+    policy.backward_done(1000)
+    assert not policy.awaiting
+
+
+@pytest.mark.parametrize("options", [{"steps": 0}, {"every": 0}, {"every": 1.5}, {"steps": True}])
+def test_every_step_refuses_what_names_no_step(options):
+    with pytest.raises(PolicyError, match="positive integer"):
+        EveryStep(**options)

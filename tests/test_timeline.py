@@ -11,10 +11,10 @@ import pytest
 from timeline_demo import NAN_AT, STEPS, nan_script
 
 import gradviz
-from gradviz.viz.capture.policy import EveryKth
+from gradviz.viz.capture.policy import EveryStep
 from gradviz.viz.diagnose.timeline import SPIKE, WARMUP, timeline_findings
 from gradviz.viz.page.timeline import timeline_data
-from gradviz.viz.records.timeline import FIELDS, ROW_DTYPE, Timeline, to_dict
+from gradviz.viz.records.timeline import FIELDS, ROW_DTYPE, Timeline
 from gradviz.viz.runner import run_script
 from gradviz.viz.trace import TraceError
 
@@ -22,7 +22,7 @@ from gradviz.viz.trace import TraceError
 @pytest.fixture(scope="module")
 def nan_trace(tmp_path_factory):
     script = nan_script(tmp_path_factory.mktemp("timeline"))
-    return run_script(script, policy=EveryKth(1))
+    return run_script(script, policy=EveryStep())
 
 
 def synthetic(losses, relu_max=None, nan_steps=()):
@@ -47,37 +47,10 @@ def synthetic(losses, relu_max=None, nan_steps=()):
 
 
 # ------------------------------------------------------------------ the policy and the runner
-def test_every_kth_keeps_1_then_every_kth_and_the_last_then_closes():
-    seen = []
-    policy = EveryKth(3, steps=8, on_capture=lambda: seen.append("done"))
-    assert [i for i in range(1, 12) if policy.keeps(i)] == [1, 4, 7, 8]
-    policy.keeps(7)
-    policy.pass_kept()
-    assert not policy.awaiting
-    policy.keeps(8)
-    policy.pass_kept()
-    assert policy.awaiting  # the 8th pass is the last: complete after its optimizer step
-    policy.captured()
-    assert seen == ["done"]
-
-
-def test_every_kth_without_steps_runs_to_the_end():
-    policy = EveryKth(2)
-    assert [i for i in range(1, 8) if policy.keeps(i)] == [1, 3, 5, 7]
-    policy.pass_kept()
-    assert not policy.awaiting
-
-
-@pytest.mark.parametrize("every", [0, -1, 1.5, True])
-def test_every_must_be_a_positive_whole_number(every):
-    with pytest.raises(ValueError, match="every must be"):
-        EveryKth(every)
-
-
 def test_the_runner_keeps_every_kth_pass_and_stops_after_n_calls(tmp_path, capsys):
     script = nan_script(tmp_path)
-    tr = run_script(script, policy=EveryKth(2, steps=6))
-    assert [p.index for p in tr.passes] == [1, 3, 5, 6]
+    tr = run_script(script, policy=EveryStep(6, every=2))
+    assert [p.index for p in tr.passes] == [1, 3, 5]
     assert tr.backward_calls == 6
     assert len(capsys.readouterr().out.splitlines()) == 5  # stopped in step 6, before its print
 
@@ -94,7 +67,7 @@ def test_trace_timeline_has_every_pass_and_its_loss(nan_trace, capsys):
 
 def test_to_dict_is_columnar_json_with_one_entry_per_row(nan_trace):
     timeline = nan_trace.timeline
-    data = json.loads(json.dumps(to_dict(timeline), allow_nan=False))
+    data = json.loads(json.dumps(timeline.to_dict(), allow_nan=False))
     rows = len(timeline.rows_array())
     assert (data["format"], data["version"]) == ("gradviz-timeline", 1)
     assert data["steps"] == timeline.steps
@@ -113,7 +86,7 @@ def test_to_dict_is_columnar_json_with_one_entry_per_row(nan_trace):
 def test_to_dict_writes_inf_as_a_string():
     timeline = synthetic([1.0])
     timeline.rows_array()["update_ratio"][0] = math.inf
-    assert to_dict(timeline)["columns"]["update_ratio"][0] == "Infinity"
+    assert timeline.to_dict()["columns"]["update_ratio"][0] == "Infinity"
 
 
 # ------------------------------------------------------------------ findings

@@ -8,7 +8,7 @@ import pytest
 from test_html_page import browser, opened  # noqa: F401  (the browser fixture)
 from timeline_demo import NAN_AT, STEPS, nan_script
 
-from gradviz.viz.capture.policy import EveryKth
+from gradviz.viz.capture.policy import EveryStep
 from gradviz.viz.runner import run_script
 
 pytestmark = pytest.mark.browser
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("timeline-page")
-    tr = run_script(nan_script(folder), policy=EveryKth(1))
+    tr = run_script(nan_script(folder), policy=EveryStep())
     path = folder / "nan5.timeline.html"
     tr.render("timeline", path)
     return tr, path

@@ -106,7 +106,7 @@ def test_file_is_versioned_json_and_written_atomically(tmp_path):
     tr.save(path)
     data = json.loads(path.read_text())
     assert data["format"] == FORMAT
-    assert data["version"] == VERSION == 1
+    assert data["version"] == VERSION == 2
     assert [p["index"] for p in data["passes"]] == [1, 2]
     assert data["backward_calls"] == 2
     assert sorted(p.name for p in path.parent.iterdir()) == ["t.json"]  # no temporary files

@@ -137,9 +137,12 @@ def run(
     nothing: str = "nothing was drawn",
     no_backward: str | None = None,
     policy: Any = None,
+    detail: str = "full",
+    keep_full: int = 2,
 ) -> None:
     """Run SCRIPT under a trace (the runner), which hands the captured step to ``deliver`` as
-    soon as it is captured (``policy``: what to capture instead of one step); turn the
+    soon as it is captured (``policy``: what to capture instead of one step, ``detail`` and
+    ``keep_full``: how much of it); turn the
     script's failures into our messages."""
     from gradviz.viz.runner import BackwardNotCalled, ScriptFailed, StepNotReached, run_script
 
@@ -153,6 +156,8 @@ def run(
             forward_only=forward_only,
             deliver=deliver,
             policy=policy,
+            detail=detail,
+            keep_full=keep_full,
         )
     except ScriptFailed as error:
         text = (error.traceback or "").rstrip()

@@ -44,7 +44,7 @@ from gradviz.commands.common import Command, check_outputs, depth_option, echo_w
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Record every K-th call of backward (1, 1+K, 1+2K, ...; the N-th of --steps too).",
+    help="Record every K-th call of backward (1, 1+K, 1+2K, ...).",
 )
 @depth_option()
 def timeline_command(
@@ -75,7 +75,7 @@ def timeline_command(
     written, also with findings; 1 when the script failed or never called
     backward; 2 for a usage error.
     """
-    from gradviz.viz.capture.policy import EveryKth
+    from gradviz.viz.capture.policy import EveryStep
 
     stem = script.stem
     shown, outdir = outdir, outdir.absolute()  # the script may chdir; we write here
@@ -87,11 +87,10 @@ def timeline_command(
 
         from gradviz.viz.diagnose.timeline import timeline_findings
         from gradviz.viz.records.files import atomic_write
-        from gradviz.viz.records.timeline import to_dict
         from gradviz.viz.trace import write_timeline_page
 
         record = trace.timeline
-        atomic_write(json_path, json.dumps(to_dict(record), allow_nan=False) + "\n")
+        atomic_write(json_path, json.dumps(record.to_dict(), allow_nan=False) + "\n")
         page = write_timeline_page(trace, page_path, depth=depth, timeline=record)
         echo_written([page_path, json_path], [page.note] if page.note else [], shown, outdir)
         click.echo(_timeline_summary(record, trace.backward_calls, every))
@@ -108,7 +107,9 @@ def timeline_command(
         script_args,
         1,
         deliver,
-        policy=EveryKth(every, steps),
+        policy=EveryStep(steps, every),
+        detail="summary",
+        keep_full=1,
         nothing="nothing was recorded",
         no_backward=(
             f"{script.name} never called backward(), so there are no training steps to record"

@@ -254,6 +254,8 @@ def run_script(
     deliver: Deliver | None = None,
     steps: Sequence[int] = (),
     policy: Policy | None = None,
+    detail: str = "full",
+    keep_full: int = 2,
 ) -> Trace:
     """Run the script at ``path`` as ``__main__`` under a trace and return the trace.
 
@@ -264,8 +266,10 @@ def run_script(
     when the script never called backward.
 
     ``policy`` replaces the one-step capture (``step`` is then unused): an
-    :class:`~gradviz.viz.capture.policy.EveryKth` keeps every K-th pass and stops the script
-    after its last one (``gradviz timeline``).
+    :class:`~gradviz.viz.capture.policy.EveryStep` records every K-th pass and stops the script
+    after its last one (``gradviz timeline``); ``detail`` and ``keep_full`` as for
+    :func:`gradviz.trace` (``"summary"``: the timeline, and the full detail of the last
+    ``keep_full`` recorded passes only).
 
     ``deliver(trace)``, when given, is called once with the finished trace: as soon as the
     step is captured (with the caller's working folder and interpreter state), or after the
@@ -298,7 +302,14 @@ def run_script(
     saved_modules = set(sys.modules)
     run = _Run(caller, deliver, run_all)
     policy.on_capture = run.on_capture
-    tr = run.trace = Trace(arrays=arrays, policy=policy, base_dir=folder, script=name)
+    tr = run.trace = Trace(
+        arrays=arrays,
+        policy=policy,
+        base_dir=folder,
+        script=name,
+        detail=detail,
+        keep_full=keep_full,
+    )
     failure: BaseException | None = None
     sys.argv = [os.fspath(path), *args]
     sys.path.insert(0, folder)

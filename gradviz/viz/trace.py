@@ -20,7 +20,6 @@ sits above every stage, so no stage imports a later one.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -85,13 +84,6 @@ class Trace(Capture):
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
         return draw.write(graph, view, path, format=format, depth=depth, fold=fold)
 
-    @property
-    def timeline(self) -> Timeline:
-        """The per-step statistics of every kept pass (see
-        :class:`~gradviz.viz.records.timeline.Timeline`); a pass's loss is the value of its
-        scalar root."""
-        return Timeline.from_graphs((p.index, p.graph, _loss(p.graph)) for p in self.passes)
-
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the trace as JSON (docs/trace-schema.md), atomically."""
         save_trace(self, path)
@@ -127,18 +119,6 @@ class Trace(Capture):
         if self.graph.number_of_nodes() == 0:
             return None
         return self.show()._repr_html_()
-
-
-def _loss(graph: nx.DiGraph) -> float | None:
-    """The value of the graph's root when it is a scalar (the loss), else None."""
-    root = graph.graph.get("root")
-    if root is None or root not in graph:
-        return None
-    attrs = graph.nodes[root]
-    shape, value = attrs.get("shape"), attrs.get("value") or {}
-    if shape is None or math.prod(shape) != 1:
-        return None
-    return value.get("mean")
 
 
 def write_timeline_page(
@@ -195,14 +175,36 @@ def write_page(
     )
 
 
-def trace(arrays: bool = False, max_array_size: int = 10_000) -> Trace:
+def trace(
+    arrays: bool = False,
+    max_array_size: int = 10_000,
+    *,
+    steps: int | str = "all",
+    every: int = 1,
+    detail: str = "full",
+    keep_full: int = 2,
+) -> Trace:
     """Record the ops, backward steps and optimizer updates run inside ``with``.
 
     ``arrays=True`` also copies values and gradients of arrays with at most ``max_array_size``
     elements (node attributes ``array`` and ``grad_array``), and keeps a small picture of every
     2-D to 4-D one, of any size (``preview`` and ``grad_preview``: the page draws them).
+
+    Many steps: backward calls 1, 1 + ``every``, 1 + 2 * ``every``, ... are recorded, up to call
+    ``steps`` (then recording stops, after that call's optimizer step) or to the end of the
+    ``with`` block (``steps="all"``). Each recorded step adds to ``tr.timeline`` (one row per
+    node: value and gradient statistics, parameter updates; the loss) and to
+    ``tr.steps_recorded``. ``detail="full"`` keeps every recorded step's full pass in
+    ``tr.passes``; ``detail="summary"`` keeps only those of the last ``keep_full`` steps.
     """
-    return Trace(arrays=arrays, max_array_size=max_array_size)
+    return Trace(
+        arrays=arrays,
+        max_array_size=max_array_size,
+        steps=steps,
+        every=every,
+        detail=detail,
+        keep_full=keep_full,
+    )
 
 
 def save_trace(trace: Capture, path: str | os.PathLike[str]) -> Path:

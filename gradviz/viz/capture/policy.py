@@ -2,6 +2,9 @@
 and when the capture is complete.
 
 - :class:`EveryPass` (``gradviz.trace()``): every backward pass, until the ``with`` block ends.
+- :class:`EveryStep` (``gradviz.trace(steps=N, every=K)``): backward calls 1, 1 + K, 1 + 2K, ...
+  up to call N (or to the end: ``steps="all"``); after call N and its optimizer step the capture
+  is complete and recording stops.
 - :class:`CaptureStep` (the script runner): the ``step``-th backward pass (-1: the last one) and
   the optimizer step after it; then the capture is complete, recording stops and ``on_capture``
   is called.
@@ -18,7 +21,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CaptureStep", "CaptureSteps", "EveryKth", "EveryPass", "Policy", "check_step"]
+from gradviz.autograd.errors import GradvizError
+
+__all__ = [
+    "CaptureStep",
+    "CaptureSteps",
+    "EveryPass",
+    "EveryStep",
+    "Policy",
+    "PolicyError",
+    "check_step",
+]
+
+
+class PolicyError(GradvizError, ValueError):
+    """Recording options that name no recording (``steps=0``, ``every=-1``)."""
 
 
 def check_step(step: Any) -> int:
@@ -51,6 +68,9 @@ class Policy:
 
     def pass_kept(self) -> None:
         """A kept pass ended: from now on the capture may be complete at the end of the step."""
+
+    def backward_done(self, index: int) -> None:
+        """Backward call ``index`` ended (kept or not)."""
 
     def close(self) -> None:
         """The capture is complete: record nothing more."""
@@ -85,6 +105,41 @@ class CaptureStep(Policy):
 
     def pass_kept(self) -> None:
         self.awaiting = self.step > 0
+
+    def captured(self) -> None:
+        if self.on_capture is not None:
+            self.on_capture()
+
+
+class EveryStep(Policy):
+    """Backward calls 1, 1 + ``every``, 1 + 2 * ``every``, ... up to call ``steps`` (None: to
+    the end of the trace); the capture is complete once call ``steps`` and the optimizer step
+    after it (or the next op) were recorded, and then ``on_capture`` is called (the script
+    runner stops the script there)."""
+
+    def __init__(
+        self,
+        steps: int | None = None,
+        every: int = 1,
+        on_capture: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.on_capture = on_capture
+        for name, value in (("steps", steps), ("every", every)):
+            if value is not None and (type(value) is not int or value < 1):
+                raise PolicyError(f"{name} must be a positive integer, got {value!r}")
+        self.steps = steps
+        self.every = every
+
+    def keeps(self, index: int) -> bool:
+        return (index - 1) % self.every == 0 and (self.steps is None or index <= self.steps)
+
+    def keeps_calls(self, backward_calls: int) -> bool:
+        return self.keeps(backward_calls + 1)
+
+    def backward_done(self, index: int) -> None:
+        if self.steps is not None and index >= self.steps:
+            self.awaiting = True
 
     def captured(self) -> None:
         if self.on_capture is not None:

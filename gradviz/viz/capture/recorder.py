@@ -22,7 +22,6 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
@@ -37,13 +36,10 @@ from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.policy import Policy
 from gradviz.viz.capture.source import SourceLocator
-from gradviz.viz.capture.stats import (
-    array_copy,
-    array_preview,
-    array_stats,
-    diff_norm,
-    l2_norm,
-)
+from gradviz.viz.capture.state import Backward, ThreadState
+from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
+from gradviz.viz.capture.steps import StepRows
+from gradviz.viz.capture.updates import Updates, swap_arrays
 from gradviz.viz.records.graph import ancestors
 from gradviz.viz.records.schema import Event, NodeRecord, OpCall, Pass, Step
 
@@ -65,33 +61,6 @@ def learning_rate(optimizer: Any) -> float | None:
     groups = getattr(optimizer, "param_groups", None) or [{}]
     lr = groups[0].get("lr")
     return float(lr) if isinstance(lr, int | float) else None
-
-
-@dataclass
-class _Backward:
-    index: int
-    root: str
-    keep: bool
-    steps: list[Step] = field(default_factory=list)
-    grad_arrays: dict[str, Any] = field(default_factory=dict)
-    grad_previews: dict[str, Any] = field(default_factory=dict)
-
-
-class _ThreadState(threading.local):
-    """What one thread is in the middle of: the modules running, its backward pass, the pass
-    whose optimizer step it awaits. Each thread that sends events gets its own (made on its
-    first event, registered with the recorder so :meth:`Recorder.finish` can clear them all),
-    so ops are attributed to their own thread's modules."""
-
-    def __init__(self, states: list[_ThreadState]) -> None:
-        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
-        self.grad_enabled = grad_mode.is_grad_enabled()
-        self.backward: _Backward | None = None
-        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
-        self.updated: set[str] = set()
-        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
-        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
-        states.append(self)
 
 
 class Recorder(hooks.Hook):
@@ -124,11 +93,17 @@ class Recorder(hooks.Hook):
         self.last: str | None = None
         self.names = ModuleNames()
         self.lock = threading.RLock()
-        self.states: list[_ThreadState] = []  # every thread's, for finish()
-        self.local = _ThreadState(self.states)
+        self.states: list[ThreadState] = []  # every thread's, for finish()
+        self.local = ThreadState(self.states)
         self.calls: dict[str, OpCall] = {}  # op node id -> its call (ops that record a graph)
         self.writes: dict[Any, str | None] = {}  # a version counter -> its last write's line
         self.buffers = BufferChanges()
+        # summary detail: the rows of each recorded step, added to the timeline as it goes
+        summary = trace.detail == "summary"
+        self.rows = StepRows(trace._timeline) if summary and trace._timeline is not None else None
+        self.updates = Updates()
+        #: how many full passes to keep (None: all of them)
+        self.keep_full: int | None = None if trace.detail == "full" else trace.keep_full
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -152,6 +127,7 @@ class Recorder(hooks.Hook):
         """The kept pass and what followed it are recorded: stop recording, tell the policy."""
         self.local.after_backward = False
         self.local.pending = None
+        self.local.awaited = None
         self.policy.close()
         hooks.uninstall(self)
         self.policy.captured()
@@ -159,6 +135,7 @@ class Recorder(hooks.Hook):
     def _end_of_step(self) -> None:
         self.local.after_backward = False
         self.local.pending = None
+        self.local.awaited = None
         if self.policy.awaiting:
             self._capture_complete()
 
@@ -371,7 +348,11 @@ class Recorder(hooks.Hook):
             nid = self._op_record(
                 output, type(node).__name__, parents, args, source, self._module()
             )
-            if output.requires_grad and self.policy.keeps_calls(self.trace.backward_calls):
+            if (
+                output.requires_grad
+                and self.keep_full != 0
+                and self.policy.keeps_calls(self.trace.backward_calls)
+            ):
                 self.calls[nid] = (
                     type(node),
                     tuple(a.data if isinstance(a, Variable) else a for a in inputs),
@@ -458,7 +439,9 @@ class Recorder(hooks.Hook):
             nid = self.var_nodes.get(root._id)
             if nid is None:
                 nid = self._unknown(root)
-            local.backward = _Backward(index, nid, keep)
+            data = root.data
+            loss = float(data.reshape(-1)[0]) if keep and data.size == 1 else None
+            local.backward = Backward(index, nid, keep, loss)
 
     def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
         local = self.local
@@ -488,94 +471,107 @@ class Recorder(hooks.Hook):
                 used = {r.root for r in records}  # the models this pass ran
                 records += [r for r in self._parameter_records(used) if r.id not in known]
                 records.sort(key=lambda r: r.seq)
-                build = self._builder(
-                    records,
-                    root=current.root,
-                    pass_index=current.index,
-                    steps=current.steps,
-                    grad_arrays=current.grad_arrays,
-                    grad_previews=current.grad_previews,
-                )
-                nodes = frozenset(r.id for r in records)
-                new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
-                self.buffers.attach(new, nodes)
-                calls = self.calls
-                new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
-                everything = list(self.records.values())
-                new.context = lambda: self._builder(
-                    everything, root=current.root, pass_index=current.index, steps=current.steps
-                )()
-                new.params = self._param_list
-                if not self.policy.keeps_one:
-                    for older in self.trace.passes:  # diagnosis data: the latest pass only
-                        older.calls = older.context = None
-                    self.trace.passes.append(new)
+                if self.rows is not None:
+                    naming = self.names.resolve()
+                    args = (current.loss, records, current.steps, naming, self.refs)
+                    positions = self.rows.add(current.index, *args)
                 else:
-                    self.trace.passes[:] = [new]
-                local.pending = new
+                    positions = {r.id: position for position, r in enumerate(records)}
+                local.awaited = current.index, positions
+                local.pending = self._keep_pass(current, records)
                 local.updated.clear()
                 local.after_backward = True
                 self.policy.pass_kept()
+            self.policy.backward_done(current.index)
+            if self.policy.awaiting:
+                local.after_backward = True  # the capture is complete at the end of this step
             self.buffers.next_step()
             self._sweep()
+
+    def _keep_pass(self, current: Backward, records: list[NodeRecord]) -> Pass | None:
+        """Add the full detail of a recorded backward call to the trace's passes (only the
+        last ``keep_full``, when set); None when no full pass is kept."""
+        if self.keep_full == 0:
+            return None
+        build = self._builder(
+            records,
+            root=current.root,
+            pass_index=current.index,
+            steps=current.steps,
+            grad_arrays=current.grad_arrays,
+            grad_previews=current.grad_previews,
+        )
+        nodes = frozenset(r.id for r in records)
+        new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+        self.buffers.attach(new, nodes)
+        new.loss = current.loss
+        calls = self.calls
+        new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
+        everything = list(self.records.values())
+        new.context = lambda: self._builder(
+            everything, root=current.root, pass_index=current.index, steps=current.steps
+        )()
+        new.params = self._param_list
+        passes = self.trace.passes
+        if self.policy.keeps_one:
+            passes[:] = [new]
+            return new
+        if passes:  # diagnosis data: the latest pass only (older ones were cleared before)
+            passes[-1].calls = passes[-1].context = None
+        passes.append(new)
+        if self.keep_full is not None:
+            del passes[: -self.keep_full]
+        return new
 
     def optimizer_step(self, optimizer: Any, phase: str) -> None:
         local = self.local
         with self.lock:
             if self.policy.closed:
                 return
-            pending = local.pending
             if phase == "begin":
-                local.before.clear()
-                if pending is None:
-                    return
-                for group in optimizer.param_groups:
-                    for p in group["params"]:
-                        nid = self.var_nodes.get(p._id)
-                        if (
-                            nid is not None
-                            and p.grad is not None
-                            and nid in pending
-                            and nid not in local.updated
-                        ):
-                            local.before[nid] = (p, p.data.copy())
+                self._before_update(optimizer, local)
                 return
             self.fresh.clear()  # parameters changed: summarise them again at their next use
-            if pending is not None:
-                pending.optimizer = type(optimizer).__name__
-                pending.learning_rate = learning_rate(optimizer)
-                records = self.records
-                calls = pending.calls
-                swap: dict[int, np.ndarray] = {}
-                for nid, (p, old) in local.before.items():
-                    # the weight norm before the step: the value summarised at the forward, unless
-                    # NaN/Inf were left out of it
-                    value = records[nid].value if nid in records else None
-                    with np.errstate(all="ignore"):
-                        if value and value["norm"] is not None and not value["nan"] + value["inf"]:
-                            weight = value["norm"]
-                        else:
-                            weight = l2_norm(old)
-                        if calls and self.policy.keeps_one:
-                            # The runner keeps one pass: its ops keep the pre-step values. (Under
-                            # gradviz.trace() they see the updated ones: keeping a copy per step
-                            # costs page faults, ~20% of a traced step. The gradient check stays
-                            # exact either way: it re-runs forward and backward on the same arrays.)
-                            swap[id(p.data)] = old
-                            norm = diff_norm(p.data, old)
-                        else:
-                            norm = l2_norm(np.subtract(p.data, old, out=old))
-                    ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
-                    pending.set_update(nid, {"norm": norm, "ratio": ratio})
-                    local.updated.add(nid)
-                if swap and calls:
-                    for nid, (cls, values, needs) in calls.items():
-                        if any(id(v) in swap for v in values):
-                            values = tuple(swap.get(id(v), v) for v in values)
-                            calls[nid] = (cls, values, needs)
-            local.before.clear()
+            self._after_update(optimizer, local)
             if self.policy.awaiting:
                 self._capture_complete()
+
+    def _before_update(self, optimizer: Any, local: ThreadState) -> None:
+        """Copy the parameters of the awaited step that ``optimizer`` is about to change."""
+        local.before.clear()
+        if local.awaited is None:
+            return
+        positions = local.awaited[1]
+        # The runner keeps one pass: its ops keep the pre-step values. (Under gradviz.trace()
+        # they see the updated ones: a copy per step and parameter costs page faults. The
+        # gradient check stays exact either way: it re-runs forward and backward on the same
+        # arrays.)
+        keep = self.policy.keeps_one and local.pending is not None and bool(local.pending.calls)
+        local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
+
+    def _after_update(self, optimizer: Any, local: ThreadState) -> None:
+        """Measure the updates of the parameters copied before the step."""
+        pending = local.pending
+        if pending is not None:
+            pending.optimizer = type(optimizer).__name__
+            pending.learning_rate = learning_rate(optimizer)
+        calls = pending.calls if pending is not None else None
+        keep = bool(self.policy.keeps_one and calls)
+        swap: dict[int, np.ndarray] = {}
+        for nid, (p, old) in local.before.items():
+            record = self.records.get(nid)
+            value = record.value if record is not None else None
+            norm, ratio = self.updates.measure(p.data, old, value, keep)
+            if keep:
+                swap[id(p.data)] = old
+            if pending is not None:
+                pending.set_update(nid, {"norm": norm, "ratio": ratio})
+            if self.rows is not None and local.awaited is not None and nid in local.awaited[1]:
+                self.rows.set_update(local.awaited[0], local.awaited[1][nid], norm, ratio)
+            local.updated.add(nid)
+        if swap and calls:
+            swap_arrays(calls, swap)
+        local.before.clear()
 
     # -------------------------------------------------------------------------------- graphs
     def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:

@@ -18,17 +18,22 @@ import networkx as nx
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
-from gradviz.viz.capture.policy import EveryPass, Policy
+from gradviz.viz.capture.policy import EveryPass, EveryStep, Policy, PolicyError
 from gradviz.viz.capture.recorder import Recorder
 from gradviz.viz.records.graph import build_graph
 from gradviz.viz.records.schema import MAX_EVENTS, Event, Pass, Step
+from gradviz.viz.records.timeline import Timeline
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
     from gradviz.viz.records.io import SavedTrace
 
-__all__ = ["Capture", "TraceError"]
+__all__ = ["DETAILS", "Capture", "TraceError"]
+
+#: What a recorded step keeps: "full" (every node's records, the graph on demand: a Pass) or
+#: "summary" (its timeline rows, plus full passes of the last ``keep_full`` steps).
+DETAILS = ("full", "summary")
 
 
 class TraceError(GradvizError, RuntimeError):
@@ -48,21 +53,40 @@ class Capture:
         arrays: bool = False,
         max_array_size: int = 10_000,
         *,
+        steps: int | str = "all",
+        every: int = 1,
+        detail: str = "full",
+        keep_full: int = 2,
         policy: Policy | None = None,
         base_dir: str | os.PathLike[str] | None = None,
         script: str | None = None,
     ) -> None:
-        """``policy``, ``base_dir`` and ``script`` serve the script runner: what to keep
-        (default: every pass; the runner keeps one step, see :mod:`gradviz.viz.capture.policy`)
-        and source paths relative to ``base_dir``."""
+        """``steps``, ``every``, ``detail`` and ``keep_full``: see :func:`gradviz.trace`.
+        ``policy``, ``base_dir`` and ``script`` serve the script runner: what to keep (default:
+        :class:`EveryStep` of ``steps`` and ``every``; the runner keeps one step, see
+        :mod:`gradviz.viz.capture.policy`) and source paths relative to ``base_dir``."""
+        if detail not in DETAILS:
+            raise PolicyError(f'detail must be "full" or "summary", got {detail!r}')
+        if type(keep_full) is not int or keep_full < 0:
+            raise PolicyError(f"keep_full must be an integer >= 0, got {keep_full!r}")
+        if steps != "all" and (type(steps) is not int or steps < 1):
+            raise PolicyError(f'steps must be a positive integer or "all", got {steps!r}')
+        if policy is None:
+            limit = None if steps == "all" else steps
+            policy = EveryPass() if limit is None and every == 1 else EveryStep(limit, every)
         self.arrays = bool(arrays)
         self.max_array_size = int(max_array_size)
         self.script = script
+        self.detail = detail
+        self.keep_full = keep_full
+        # summary detail: the timeline, recorded as it goes (full detail: made of the passes)
+        self._timeline: Timeline | None = Timeline() if detail == "summary" else None
+        self._graphs_timeline: tuple[tuple[int, ...], Timeline] | None = None
         self.passes: list[Pass] = []
         self.backward_calls = 0
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
         self._forward: nx.DiGraph | None = None
-        self._recorder: Recorder | None = Recorder(self, policy or EveryPass(), base_dir)
+        self._recorder: Recorder | None = Recorder(self, policy, base_dir)
         self._state = "new"
 
     @classmethod
@@ -74,6 +98,10 @@ class Capture:
         loaded.arrays = saved.arrays
         loaded.max_array_size = saved.max_array_size
         loaded.passes = list(saved.passes)
+        loaded.detail = saved.detail
+        loaded.keep_full = saved.keep_full
+        loaded._timeline = saved.timeline
+        loaded._graphs_timeline = None
         loaded._forward = saved.forward
         loaded._events = deque(saved.events, maxlen=MAX_EVENTS)
         loaded._recorder = None
@@ -132,6 +160,28 @@ class Capture:
         return self._forward
 
     @property
+    def timeline(self) -> Timeline:
+        """Per recorded step, per node: value and gradient statistics, parameter updates, and
+        the loss (see :class:`~gradviz.viz.records.timeline.Timeline`). Summary detail records
+        it as it goes; full detail makes it of the passes (``Timeline.from_graphs``)."""
+        if self._timeline is not None:
+            return self._timeline
+        indices = tuple(p.index for p in self.passes)
+        cached = self._graphs_timeline
+        if cached is not None and cached[0] == indices and not self.recording:
+            return cached[1]
+        timeline = Timeline.from_graphs((p.index, p.graph, p.loss) for p in self.passes)
+        self._graphs_timeline = indices, timeline
+        return timeline
+
+    @property
+    def steps_recorded(self) -> list[int]:
+        """The backward-call numbers recorded (one timeline step each), ascending."""
+        if self._timeline is not None:
+            return list(self._timeline.steps)
+        return [p.index for p in self.passes]
+
+    @property
     def steps(self) -> list[Step]:
         """The last pass's backward steps; [] before any backward."""
         return self.passes[-1].steps if self.passes else []
@@ -140,6 +190,12 @@ class Capture:
         """The pass of backward call ``pass_index`` (1-based, as ``Pass.index``); a negative
         number counts from the end of ``passes``; None is the last one."""
         if not self.passes:
+            if self._timeline is not None and self._timeline.steps:
+                raise TraceError(
+                    f"no full pass was kept ({len(self._timeline.steps)} steps recorded in "
+                    f"summary detail with keep_full={self.keep_full}): use keep_full >= 1 "
+                    'or detail="full"'
+                )
             raise TraceError("no backward pass was recorded")
         if pass_index is None:
             return self.passes[-1]

@@ -13,22 +13,52 @@ across steps with these keys, and a diff compares two graphs with them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import networkx as nx
 
 from gradviz.viz.records.schema import node_view
 
-__all__ = ["NodeShape", "module_path", "structural_keys", "structure"]
+__all__ = ["KeyMaker", "NodeShape", "module_path", "module_path_in", "structural_keys", "structure"]
+
+
+class KeyMaker:
+    """Hands out structural keys to the nodes of one graph, given in recording order (what
+    :func:`structural_keys` does for a graph, and the recorder for a step it does not build)."""
+
+    def __init__(self) -> None:
+        self._seen: Counter[tuple[str, str]] = Counter()
+        self._taken: set[str] = set()
+
+    def key(self, kind: str, op: str | None, module: str, name: str | None) -> str:
+        """The key of the next node: ``param:<name>`` for a named parameter (``buffer:<name>``
+        for a buffer), else
+        ``<module>/<op or kind>#<position>``."""
+        if kind in ("param", "buffer") and name:
+            key = f"{kind}:{name}"
+        else:
+            what = op or kind
+            position = self._seen[module, what]
+            self._seen[module, what] += 1
+            key = f"{module}/{what}#{position}"
+        while key in self._taken:  # two parameters of one name: keep the keys unique
+            key += "'"
+        self._taken.add(key)
+        return key
 
 
 def module_path(graph: nx.DiGraph, path: str) -> str:
     """``path`` as it reads in every step: a top-level module besides the model (a loss module
     made anew each step, ``nn.MSELoss()(out, y)``) is named after its class, numbered in the
     order the run met them (``MSELoss_2``); the number is dropped."""
+    return module_path_in(graph.graph.get("modules") or {}, path)
+
+
+def module_path_in(classes: Mapping[str, str], path: str) -> str:
+    """:func:`module_path` given the graph's module table (module path -> class name)."""
     head, dot, rest = path.partition(".")
     base, under, number = head.rpartition("_")
-    classes = graph.graph.get("modules") or {}
     if under and number.isdigit() and classes.get(head) == base:
         return base + dot + rest
     return path
@@ -36,23 +66,11 @@ def module_path(graph: nx.DiGraph, path: str) -> str:
 
 def structural_keys(graph: nx.DiGraph) -> dict[Any, str]:
     """``{node id: structural key}`` for every node of ``graph`` (keys are unique)."""
-    seen: Counter[tuple[str, str]] = Counter()
+    maker = KeyMaker()
     keys: dict[Any, str] = {}
-    taken: set[str] = set()
     for node in graph.nodes:
         view = node_view(graph, node)
-        if view.kind in ("param", "buffer") and view.name:
-            key = f"{view.kind}:{view.name}"
-        else:
-            what = view.op or view.kind
-            module = module_path(graph, view.module)
-            position = seen[module, what]
-            seen[module, what] += 1
-            key = f"{module}/{what}#{position}"
-        while key in taken:  # two parameters of one name: keep the keys unique
-            key += "'"
-        taken.add(key)
-        keys[node] = key
+        keys[node] = maker.key(view.kind, view.op, module_path(graph, view.module), view.name)
     return keys
 
 

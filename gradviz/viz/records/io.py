@@ -37,6 +37,7 @@ from gradviz.viz.records.schema import (
     node_view,
 )
 from gradviz.viz.records.stats import KEYS
+from gradviz.viz.records.timeline import Timeline, from_json, json_number
 
 __all__ = [
     "FORMAT",
@@ -53,7 +54,8 @@ __all__ = [
 
 FORMAT = "gradviz-trace"
 _SURROGATE = re.compile("[\ud800-\udfff]")
-VERSION = 1
+#: 2: the timeline of recorded steps (``timeline``) and the recording ``detail``/``keep_full``
+VERSION = 2
 
 
 class TraceFileError(GradvizError, ValueError):
@@ -76,6 +78,9 @@ class TraceLike(Protocol):
     arrays: bool
     max_array_size: int
     passes: list[Pass]
+    detail: str
+    keep_full: int
+    timeline: Timeline
 
     @property
     def graph(self) -> nx.DiGraph: ...
@@ -95,6 +100,9 @@ class SavedTrace:
     passes: Sequence[Pass]
     forward: nx.DiGraph | None
     events: Sequence[Event]
+    detail: str = "full"
+    keep_full: int = 2
+    timeline: Timeline | None = None
 
 
 # --------------------------------------------------------------------------------- writing
@@ -129,9 +137,13 @@ def trace_to_dict(trace: TraceLike) -> dict[str, Any]:
         "backward_calls": trace.backward_calls,
         "arrays": trace.arrays,
         "max_array_size": trace.max_array_size,
+        "detail": trace.detail,
+        "keep_full": trace.keep_full,
+        "timeline": trace.timeline.to_dict(),
         "passes": [
             {
                 "index": p.index,
+                "loss": json_number(p.loss),
                 "graph": graph_to_dict(p.graph),
                 "steps": [
                     {"index": s.index, "node": s.node, "grad": s.grad, "accumulated": s.accumulated}
@@ -224,7 +236,10 @@ def trace_from_dict(data: Any) -> SavedTrace:
                     accumulated=_get(step, "accumulated", bool, at),
                 )
             )
-        passes.append(Pass(_count(entry, "index", where), graph, steps))
+        kept = Pass(_count(entry, "index", where), graph, steps)
+        if "loss" in entry:  # version 2
+            kept.loss = _loss(entry["loss"], f"{where}.loss")
+        passes.append(kept)
     forward = data.get("forward")
     events = deque(maxlen=MAX_EVENTS)
     for index, entry in enumerate(_get(data, "events", list)):
@@ -252,7 +267,24 @@ def trace_from_dict(data: Any) -> SavedTrace:
         passes=passes,
         forward=None if forward is None else graph_from_dict(forward, "forward"),
         events=events,
+        **_steps_from_dict(data, version, passes),
     )
+
+
+def _steps_from_dict(data: dict[str, Any], version: int, passes: list[Pass]) -> dict[str, Any]:
+    """``detail``, ``keep_full`` and ``timeline`` of a trace file; a version 1 file has none:
+    its timeline is made of its passes."""
+    if version < 2:
+        graphs = ((p.index, p.graph, None) for p in passes)  # the loss: the root's value
+        return {"detail": "full", "keep_full": 2, "timeline": Timeline.from_graphs(graphs)}
+    detail = _get(data, "detail", str)
+    _check(detail in ("full", "summary"), f'"detail" must be "full" or "summary", not {detail!r}')
+    keep_full = _count(data, "keep_full")
+    try:
+        timeline = Timeline.from_dict(_get(data, "timeline", dict))
+    except ValueError as error:
+        raise TraceFormatError(f"malformed trace: timeline: {error}") from None
+    return {"detail": detail, "keep_full": keep_full, "timeline": timeline}
 
 
 def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
@@ -413,6 +445,15 @@ def _count(data: dict[str, Any], key: str, where: str = "trace") -> int:
 
 def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
+
+
+def _loss(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return from_json(value)
+    except ValueError:
+        raise TraceFormatError(f"malformed trace: {where} must be a number or null") from None
 
 
 def _stats(value: Any, where: str) -> dict[str, Any] | None:

@@ -270,6 +270,8 @@ class Pass:
         self.params: Callable[[], list[tuple[str, str | None, bool]]] | None = None
         #: the class name of the optimizer whose step followed this pass (None: no step seen)
         self.optimizer: str | None = None
+        #: the loss: the value of the root when it is one number (None: not a scalar)
+        self.loss: float | None = None
         #: the learning rate of that optimizer's first parameter group (None: unknown)
         self.learning_rate: float | None = None
 

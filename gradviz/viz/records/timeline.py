@@ -11,6 +11,7 @@ batch size) is listed in ``changed_steps``; its nodes keep their own keys, never
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import math
@@ -26,7 +27,16 @@ from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import KEYS
 
-__all__ = ["FIELDS", "ROW_DTYPE", "Timeline", "to_dict"]
+__all__ = [
+    "FIELDS",
+    "ROW_DTYPE",
+    "Timeline",
+    "from_json",
+    "json_number",
+    "root_loss",
+    "row",
+    "stats_values",
+]
 
 #: The numeric columns of a row, in order: value and gradient statistics, then the update.
 FIELDS: tuple[str, ...] = (
@@ -37,12 +47,64 @@ FIELDS: tuple[str, ...] = (
 )
 #: One row per (step, node); absent statistics are NaN.
 ROW_DTYPE = np.dtype([("step", "i8"), ("node", "i4"), *((name, "f8") for name in FIELDS)])
+#: ``format`` and ``version`` of :meth:`Timeline.to_dict`'s JSON.
+TIMELINE_FORMAT = ("gradviz-timeline", 1)
 #: What the timeline keeps of each node (from the latest step that had it).
 NODE_META = ("kind", "op", "module", "name", "shape", "source")
 
 
 def _float(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+_NO_STATS = (math.nan,) * len(KEYS)
+
+
+def stats_values(stats: Mapping[str, Any] | None) -> tuple[Any, ...]:
+    """A statistics dict as the values of the :data:`KEYS` columns (NaN where absent)."""
+    if not stats:
+        return _NO_STATS
+    try:  # KEYS, in order
+        values = (
+            stats["min"],
+            stats["max"],
+            stats["mean"],
+            stats["std"],
+            stats["norm"],
+            stats["nan"],
+            stats["inf"],
+        )
+    except KeyError:  # statistics made by hand may leave some out
+        values = tuple(map(stats.get, KEYS))
+    if None in values:  # statistics with no finite element
+        return tuple(_float(value) for value in values)
+    return values
+
+
+def row(
+    node: int,
+    value: Mapping[str, Any] | None,
+    grad: Mapping[str, Any] | None,
+    update: Mapping[str, float] | None = None,
+) -> tuple[Any, ...]:
+    """One row as a tuple for ``np.array(rows, ROW_DTYPE)`` (step 0: :meth:`Timeline.add_rows`
+    fills it in): node index, value and gradient statistics, the update (NaN where absent)."""
+    norm, ratio = (update["norm"], update["ratio"]) if update else (math.nan, math.nan)
+    return (0, node, *stats_values(value), *stats_values(grad), norm, ratio)
+
+
+def root_loss(graph: nx.DiGraph) -> float | None:
+    """The loss of a step's graph: the value of its root when that is one number (a scalar),
+    else None."""
+    root = graph.graph.get("root")
+    if root is None or root not in graph:
+        return None
+    view = node_view(graph, root)
+    if view.shape is None or math.prod(view.shape) != 1 or not view.value:
+        return None
+    if view.value.get("nan"):
+        return math.nan
+    return view.value.get("mean")
 
 
 @dataclass
@@ -71,37 +133,49 @@ class Timeline:
         if index is None:
             index = self._index[key] = len(self.keys)
             self.keys.append(key)
-        self.nodes[key] = {name: meta.get(name) for name in NODE_META}
+        if self.nodes.get(key) != meta:
+            self.nodes[key] = {name: meta.get(name) for name in NODE_META}
         return index
 
-    def add_rows(self, step: int, loss: float | None, rows: np.ndarray) -> None:
-        """Append one recorded step: its loss and its rows (``ROW_DTYPE``, ``step`` filled in)."""
-        if self.steps and step <= self.steps[-1]:
-            raise ValueError(f"steps must be added in order: {step} after {self.steps[-1]}")
+    def add_rows(self, step: int, loss: float | None, rows: np.ndarray, shape: Any = None) -> None:
+        """Append one recorded step: its loss and its rows (``ROW_DTYPE``, ``step`` filled in).
+        ``shape`` (:func:`~gradviz.viz.records.identity.structure` of the step's graph) lists the
+        step in ``changed_steps`` when it differs from the previous step's. Steps come in
+        order, except from several threads, whose steps may end out of order."""
+        position = bisect.bisect_left(self.steps, step)
+        if position < len(self.steps) and self.steps[position] == step:
+            raise ValueError(f"step {step} is already in the timeline")
+        if shape is not None:
+            if self._structure is not None and shape != self._structure:
+                self.changed_steps.append(step)
+            self._structure = shape
         rows["step"] = step
-        self.steps.append(step)
-        self.loss.append(_float(loss))
+        self.steps.insert(position, step)
+        self.loss.insert(position, _float(loss))
         self._chunks.append(rows)
+
+    def step_rows(self, step: int) -> np.ndarray:
+        """The rows of recorded step ``step`` (a view: writing it writes the timeline)."""
+        for chunk in reversed(self._chunks):  # the latest steps are looked up
+            if len(chunk) and chunk["step"][0] == step:
+                return chunk
+        data = self.data
+        start, stop = np.searchsorted(data["step"], (step, step + 1))
+        return data[start:stop]
 
     def add_graph(self, step: int, graph: nx.DiGraph, loss: float | None = None) -> None:
         """Append one step from a full graph (a pass of ``gradviz.trace()``): every node's value
         and gradient statistics and every parameter's update, keyed structurally."""
-        shape = structure(graph)
-        if self._structure is not None and shape != self._structure:
-            self.changed_steps.append(step)
-        self._structure = shape
         keys = structural_keys(graph)
-        rows = np.zeros(len(keys), ROW_DTYPE)
-        for row, (node, key) in zip(rows, keys.items(), strict=True):
+        rows = []
+        for node, key in keys.items():
             view = node_view(graph, node)
-            row["node"] = self.key_index(key, {name: getattr(view, name) for name in NODE_META})
-            for prefix, stats in (("value", view.value), ("grad", view.grad)):
-                for stat in KEYS:
-                    row[f"{prefix}_{stat}"] = _float((stats or {}).get(stat))
-            update = view.update or {}
-            row["update_norm"] = _float(update.get("norm"))
-            row["update_ratio"] = _float(update.get("ratio"))
-        self.add_rows(step, loss, rows)
+            index = self.key_index(key, {name: getattr(view, name) for name in NODE_META})
+            rows.append(row(index, view.value, view.grad, view.update))
+        if loss is None:
+            loss = root_loss(graph)
+        rows = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
+        self.add_rows(step, loss, rows, structure(graph))
 
     @classmethod
     def from_graphs(cls, graphs: Iterable[tuple[int, nx.DiGraph, float | None]]) -> Timeline:
@@ -115,7 +189,10 @@ class Timeline:
     def rows_array(self) -> np.ndarray:
         """All rows as one structured array (``ROW_DTYPE``), in step order."""
         if self._chunks:
-            self.data = np.concatenate([self.data, *self._chunks])
+            data = np.concatenate([self.data, *self._chunks])
+            if np.any(np.diff(data["step"]) < 0):  # steps of several threads
+                data = data[np.argsort(data["step"], kind="stable")]
+            self.data = data
             self._chunks.clear()
         return self.data
 
@@ -150,43 +227,94 @@ class Timeline:
             writer.writerow(["" if value is None else value for value in row.values()])
         atomic_write(path, buffer.getvalue())
 
+    # -- JSON -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The timeline as JSON-ready data, columnar (one list per column, docs/trace-schema.md):
+        NaN is ``null``, infinities ``"Infinity"``/``"-Infinity"``."""
+        data = self.rows_array()
+        columns: dict[str, list[Any]] = {
+            "step": data["step"].tolist(),
+            "node": data["node"].tolist(),
+        }
+        for name in FIELDS:
+            columns[name] = [json_number(value) for value in data[name].tolist()]
+        return {
+            "format": TIMELINE_FORMAT[0],
+            "version": TIMELINE_FORMAT[1],
+            "steps": list(self.steps),
+            "loss": [json_number(value) for value in self.loss],
+            "keys": list(self.keys),
+            "nodes": {
+                key: {**meta, "shape": _list(meta.get("shape"))} for key, meta in self.nodes.items()
+            },
+            "changed_steps": list(self.changed_steps),
+            "columns": columns,
+        }
 
-#: ``format`` and ``version`` of :func:`to_dict`'s JSON.
-TIMELINE_FORMAT = ("gradviz-timeline", 1)
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
+        """The inverse of :meth:`to_dict`; ValueError for data it did not write."""
+        try:
+            keys = [str(key) for key in data["keys"]]
+            columns = data["columns"]
+            size = len(columns["step"])
+            rows = np.zeros(size, ROW_DTYPE)
+            rows["step"] = columns["step"]
+            rows["node"] = columns["node"]
+            for name in FIELDS:
+                values = columns[name]
+                if len(values) != size:
+                    raise ValueError(f"column {name!r} has {len(values)} rows, not {size}")
+                rows[name] = [from_json(value) for value in values]
+            nodes = {
+                key: {**meta, "shape": _tuple(meta.get("shape"))}
+                for key, meta in data["nodes"].items()
+            }
+            timeline = cls(
+                steps=[int(step) for step in data["steps"]],
+                loss=[from_json(value) for value in data["loss"]],
+                keys=keys,
+                nodes=nodes,
+                data=rows,
+                changed_steps=[int(step) for step in data["changed_steps"]],
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"not a timeline: {error!r}") from None
+        if len(timeline.loss) != len(timeline.steps) or set(keys) != set(nodes):
+            raise ValueError("not a timeline: steps, loss, keys and nodes disagree")
+        if size and (rows["node"].min() < 0 or rows["node"].max() >= len(keys)):
+            raise ValueError("not a timeline: a row names a node that is not in keys")
+        if not set(rows["step"].tolist()) <= set(timeline.steps):
+            raise ValueError("not a timeline: a row names a step that is not in steps")
+        timeline._index = {key: index for index, key in enumerate(keys)}
+        return timeline
 
 
-def _cell(value: float) -> float | str | None:
+def json_number(value: float | None) -> float | str | None:
+    """A float as JSON: NaN (and None) as null, infinities as ``"Infinity"``/``"-Infinity"``."""
+    if value is None:
+        return None
     if math.isnan(value):
         return None
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    return float(f"{value:.6g}")
+    return value
 
 
-def _column(values: np.ndarray) -> list[float | str | None]:
-    """Floats with 6 significant digits, None where NaN (absent), Inf as ``"Infinity"``."""
-    return [_cell(v) for v in values.tolist()]
+def from_json(value: Any) -> float:
+    """The inverse of :func:`json_number` (null is NaN); ValueError for anything else."""
+    if value is None:
+        return math.nan
+    if isinstance(value, str) and value in ("Infinity", "-Infinity"):
+        return float(value)
+    if type(value) not in (int, float):
+        raise ValueError(f"not a timeline: {value!r} is not a number")
+    return float(value)
 
 
-def to_dict(timeline: Timeline) -> dict[str, Any]:
-    """The timeline as columnar JSON-ready data: ``steps``, ``loss``, ``keys``, ``nodes``,
-    ``changed_steps`` and ``columns`` (``step``, ``node`` as an index into ``keys``, then each
-    of :data:`FIELDS`, one entry per row; None where absent, ``"Infinity"`` for Inf, e.g. the
-    update ratio of a weight that was 0)."""
-    data = timeline.rows_array()
-    columns: dict[str, list[Any]] = {
-        "step": data["step"].tolist(),
-        "node": data["node"].tolist(),
-    }
-    for name in FIELDS:
-        columns[name] = _column(data[name])
-    return {
-        "format": TIMELINE_FORMAT[0],
-        "version": TIMELINE_FORMAT[1],
-        "steps": list(timeline.steps),
-        "loss": _column(np.asarray(timeline.loss, dtype=np.float64)),
-        "keys": list(timeline.keys),
-        "nodes": {key: dict(meta) for key, meta in timeline.nodes.items()},
-        "changed_steps": list(timeline.changed_steps),
-        "columns": columns,
-    }
+def _list(shape: Any) -> list[int] | None:
+    return None if shape is None else list(shape)
+
+
+def _tuple(shape: Any) -> tuple[int, ...] | None:
+    return None if shape is None else tuple(int(n) for n in shape)

@@ -1,0 +1,49 @@
+"""What one thread of a traced program is in the middle of, as the recorder sees it: its module
+stack, its backward call, the step whose optimizer step it awaits."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import grad_mode
+from gradviz.autograd.variable import Variable
+from gradviz.viz.records.schema import Pass, Step
+
+__all__ = ["Backward", "ThreadState"]
+
+
+@dataclass
+class Backward:
+    """A backward call in progress: its number, root node, whether it is recorded, its loss,
+    the backward steps so far (and their gradients' arrays when the trace copies arrays)."""
+
+    index: int
+    root: str
+    keep: bool
+    loss: float | None = None
+    steps: list[Step] = field(default_factory=list)
+    grad_arrays: dict[str, Any] = field(default_factory=dict)
+    grad_previews: dict[str, Any] = field(default_factory=dict)
+
+
+class ThreadState(threading.local):
+    """What one thread is in the middle of: the modules running, its backward pass, the pass
+    whose optimizer step it awaits. Each thread that sends events gets its own (made on its
+    first event, registered with the recorder so ``Recorder.finish`` can clear them all),
+    so ops are attributed to their own thread's modules."""
+
+    def __init__(self, states: list[ThreadState]) -> None:
+        self.stack: list[tuple[int, str]] = []  # (root index, path) of running modules
+        self.grad_enabled = grad_mode.is_grad_enabled()
+        self.backward: Backward | None = None
+        self.pending: Pass | None = None  # the pass whose optimizer step is awaited
+        # the recorded step whose optimizer step is awaited: (step, {node id: its position})
+        self.awaited: tuple[int, dict[str, int]] | None = None
+        self.updated: set[str] = set()
+        self.before: dict[str, tuple[Variable, np.ndarray]] = {}
+        self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        states.append(self)

@@ -1,0 +1,156 @@
+"""Many steps, cheaply: the rows a recorded backward pass adds to the trace's timeline.
+
+At the end of each recorded backward call the recorder hands over the records of the pass (the
+root and everything it was computed from, plus the models' parameters, in recording order) and
+the gradient statistics of its backward steps; :class:`StepRows` turns them into one
+:class:`~gradviz.viz.records.timeline.Timeline` row per node, keyed structurally exactly as
+:func:`~gradviz.viz.records.identity.structural_keys` keys the pass's graph, without building
+the graph. The optimizer step that follows fills in the parameters' updates.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.naming import Naming
+from gradviz.viz.records.graph import join_path
+from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in
+from gradviz.viz.records.schema import NodeRecord, Step
+from gradviz.viz.records.timeline import ROW_DTYPE, Timeline, stats_values
+
+NAN = math.nan
+
+__all__ = ["StepRows"]
+
+
+class StepRows:
+    """Appends recorded steps to ``timeline`` and fills in their updates.
+
+    Most steps repeat the previous step's graph: when the records line up with the previous
+    step's (same kinds, ops, modules, parameters, shapes, dtypes, sources and edges, under the
+    same names), its keys and structure are reused and only the numbers are new."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+        self._layout: list[tuple[Any, ...]] | None = None
+        self._naming: Naming | None = None
+        self._indices: list[int] = []
+        self._shape: dict[str, NodeShape] = {}
+
+    def add(
+        self,
+        index: int,
+        loss: float | None,
+        records: Sequence[NodeRecord],
+        steps: Sequence[Step],
+        naming: Naming,
+        refs: Mapping[str, weakref.ref],
+    ) -> dict[str, int]:
+        """Append backward call ``index``: one row per record (in recording order). Returns
+        ``{node id: its row}`` for :meth:`set_update`."""
+        positions = {record.id: position for position, record in enumerate(records)}
+        layout = [
+            (
+                r.kind,
+                r.op,
+                r.root,
+                r.module,
+                r.name,
+                r.var if r.kind == "param" else None,
+                r.shape,
+                r.dtype,
+                r.source,
+                tuple([(positions.get(p), slot) for p, slot in r.parents]) if r.parents else (),
+            )
+            for r in records
+        ]
+        if layout != self._layout or naming is not self._naming:
+            self._indices, self._shape = self._keys(records, naming, refs)
+            self._layout, self._naming = layout, naming
+        grads = {step.node: step.grad for step in steps}
+        rows = [
+            (0, node, *stats_values(record.value), *stats_values(grads.get(record.id)), NAN, NAN)
+            for node, record in zip(self._indices, records, strict=True)
+        ]
+        array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
+        self.timeline.add_rows(index, loss, array, self._shape)
+        return positions
+
+    def _keys(
+        self,
+        records: Sequence[NodeRecord],
+        naming: Naming,
+        refs: Mapping[str, weakref.ref],
+    ) -> tuple[list[int], dict[str, NodeShape]]:
+        """Each record's node index in the timeline (registering keys and metadata) and the
+        step's structure, as :func:`~gradviz.viz.records.identity.structure` gives it."""
+        prefixes, param_names, classes = naming
+        maker = KeyMaker()
+        keys: dict[str, str] = {}
+        indices = []
+        shape: dict[str, NodeShape] = {}
+        for record in records:
+            module, name = _where(record, prefixes, param_names, refs)
+            path = module_path_in(classes, module)  # the same in every step
+            key = keys[record.id] = maker.key(record.kind, record.op, path, name)
+            meta = {
+                "kind": record.kind,
+                "op": record.op,
+                "module": module,
+                "name": name,
+                "shape": record.shape,
+                "source": record.source,
+            }
+            indices.append(self.timeline.key_index(key, meta))
+            shape[key] = NodeShape(
+                record.kind, record.op, record.shape, record.dtype, path, _parents(record, keys)
+            )
+        return indices, shape
+
+    def set_update(self, step: int, position: int, norm: float, ratio: float) -> None:
+        """The update of the parameter in row ``position`` of recorded step ``step``."""
+        rows = self.timeline.step_rows(step)
+        rows["update_norm"][position] = norm
+        rows["update_ratio"][position] = ratio
+
+
+def _where(
+    record: NodeRecord,
+    prefixes: Sequence[str],
+    param_names: Mapping[int, str],
+    refs: Mapping[str, weakref.ref],
+) -> tuple[str, str | None]:
+    """The module path and name of ``record`` as the graph build resolves them."""
+    if record.kind == "param":
+        full = param_names.get(record.var) if record.var is not None else None
+        if full is not None:
+            return full.rpartition(".")[0], full
+        ref = refs.get(record.id)
+        var = ref() if ref is not None else None
+        if isinstance(var, Variable) and var.name is not None:  # named after its first use
+            name = var.name
+        else:
+            name = record.name
+    else:
+        name = record.name
+    if 0 <= record.root < len(prefixes):
+        return join_path(prefixes[record.root], record.module), name
+    return record.module, name
+
+
+def _parents(record: NodeRecord, keys: Mapping[str, str]) -> tuple[Any, ...]:
+    """``(parent key, slots)`` in slot order, as :func:`~gradviz.viz.records.identity.structure`
+    reads them off the graph's edges (a parent filling several slots is one edge)."""
+    if not record.parents:
+        return ()
+    slots: dict[str, tuple[int, ...]] = {}
+    for parent, slot in record.parents:
+        if parent in keys:
+            slots[parent] = (*slots.get(parent, ()), slot)
+    return tuple(sorted(((keys[p], s) for p, s in slots.items()), key=lambda pair: pair[1]))

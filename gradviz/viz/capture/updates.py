@@ -1,0 +1,83 @@
+"""Optimizer updates: how far each parameter moved in one optimizer step (the update norm) and
+how far relative to its size (update norm / weight norm).
+
+The recorder copies each parameter the step is about to change (:meth:`Updates.copy`) and
+measures it after the step (:meth:`Updates.measure`). Copies go into one buffer per parameter,
+reused step after step: a fresh parameter-sized array every step costs page faults, more than
+the copy itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Mapping
+from typing import Any
+
+import numpy as np
+
+from gradviz.viz.capture.stats import diff_norm, l2_norm
+from gradviz.viz.records.schema import OpCall
+from gradviz.viz.records.stats import Stats
+
+__all__ = ["Updates", "swap_arrays"]
+
+
+class Updates:
+    """Per-parameter copies taken before an optimizer step, and the update measured after."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def copy(self, node: str, data: np.ndarray, keep: bool) -> np.ndarray:
+        """A copy of parameter ``node``'s array before the step; ``keep``: a new array its
+        owner keeps (else a buffer reused at the next step)."""
+        if keep:
+            return data.copy()
+        buffer = self._buffers.get(node)
+        if buffer is None or buffer.shape != data.shape or buffer.dtype != data.dtype:
+            buffer = self._buffers[node] = np.empty_like(data)
+        np.copyto(buffer, data)
+        return buffer
+
+    def take(
+        self,
+        optimizer: Any,
+        var_nodes: Mapping[int, str],
+        wanted: Container[str],
+        done: Container[str],
+        keep: bool,
+    ) -> dict[str, tuple[Any, np.ndarray]]:
+        """``{node id: (parameter, copy)}`` of the parameters with a gradient that ``optimizer``
+        is about to change, recorded as a node in ``wanted`` and not already in ``done``."""
+        before = {}
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                nid = var_nodes.get(p._id)
+                if nid is not None and p.grad is not None and nid in wanted and nid not in done:
+                    before[nid] = (p, self.copy(nid, p.data, keep))
+        return before
+
+    @staticmethod
+    def measure(
+        data: np.ndarray, old: np.ndarray, value: Stats | None, keep: bool
+    ) -> tuple[float, float]:
+        """``(update norm, update / weight ratio)`` of a parameter now ``data``, ``old`` before
+        the step; ``value``: its statistics summarised at the forward (their norm is the weight
+        norm unless NaN/Inf were left out of it). ``old`` is overwritten unless ``keep``."""
+        with np.errstate(all="ignore"):
+            if value and value["norm"] is not None and not value["nan"] + value["inf"]:
+                weight = value["norm"]
+            else:
+                weight = l2_norm(old)
+            if keep:
+                norm = diff_norm(data, old)
+            else:
+                norm = l2_norm(np.subtract(data, old, out=old))
+        ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
+        return norm, ratio
+
+
+def swap_arrays(calls: dict[str, OpCall], swap: dict[int, Any]) -> None:
+    """In the kept op calls, replace each array ``id`` in ``swap`` by its pre-step copy."""
+    for nid, (cls, values, needs) in calls.items():
+        if any(id(v) in swap for v in values):
+            calls[nid] = (cls, tuple(swap.get(id(v), v) for v in values), needs)
