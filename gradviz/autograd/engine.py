@@ -58,7 +58,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             inputs = node.inputs
             if len(grads) != len(inputs):
                 _check_count(node, len(grads))  # trailing non-Variables may go without
-            for arg, share in zip(inputs, grads):
+            for arg, share in zip(inputs, grads, strict=False):
                 if not isinstance(arg, Variable) or not arg.requires_grad:
                     continue
                 if share is None:
@@ -143,9 +143,8 @@ def _check_count(node: Function, given: int) -> None:
 
 def _position(node: Function, arg: Variable, share: Any, grads: Sequence[Any]) -> int:
     """The index of the input ``arg`` whose gradient is ``share`` (for error messages)."""
-    return next(
-        i for i, pair in enumerate(zip(node.inputs, grads)) if pair[0] is arg and pair[1] is share
-    )
+    pairs = enumerate(zip(node.inputs, grads, strict=False))
+    return next(i for i, (a, g) in pairs if a is arg and g is share)
 
 
 def _aliases_input(grad: np.ndarray, inputs: tuple[Any, ...]) -> bool:

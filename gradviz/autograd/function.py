@@ -102,13 +102,14 @@ class Function:
         if not (record or active or _into is not None):
             return from_op(data, None)  # the fast path: no graph to record, nobody watching
         ctx.inputs = args
-        ctx.parents = tuple(parents)
+        ctx.parents = args if len(parents) == len(args) else tuple(parents)  # one tuple less
         if _into is None:
             out = from_op(data, ctx if record else None)
         else:
             out = _into._commit(data, ctx)
-        for hook in active:
-            hook.op(ctx, args, out)
+        if active:
+            for hook in active:
+                hook.op(ctx, args, out)
         return out
 
     @property
@@ -126,7 +127,7 @@ def new_context(cls: type[Function], needs: tuple[bool, ...]) -> Function:
 
     A module function, not a classmethod: ``apply`` calls it once per op, and a plain call is
     about half the cost of a classmethod's."""
-    ctx = cls()  # no __init__ to run: the cheapest construction
+    ctx = cls()  # ops define no __init__: the cheapest construction (object's __new__ in C)
     ctx.needs_input_grad = needs
     ctx.saved_tensors = ()
     ctx._freed = False
