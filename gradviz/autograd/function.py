@@ -19,7 +19,8 @@ An op is a subclass with two static methods side by side::
 ``forward`` receives ndarrays for Variable arguments and every other argument as given; it
 returns one ndarray. ``backward`` returns one gradient per argument (a tuple, or a bare array for
 one argument; ``None`` for "no gradient"), each in the shape of the output's broadcast: the engine
-reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node.
+reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node (made
+by ``cls()``: an op defines no ``__init__``).
 """
 
 from __future__ import annotations
