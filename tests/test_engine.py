@@ -362,6 +362,45 @@ def test_an_input_given_no_gradient_does_not_stall_its_other_consumers():
     np.testing.assert_array_equal(y.grad, [1.0, 1.0])
 
 
+class _SameWrongGrad(gradviz.Function):
+    """a + b whose backward gives b a gradient that does not reduce to b's shape."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, np.ones(5)
+
+
+def test_a_gradient_of_the_wrong_shape_names_its_input():
+    x, y = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
+    with pytest.raises(gradviz.ShapeError, match=r"shape \(5,\) for input 1 of shape \(3,\)"):
+        _SameWrongGrad.apply(x, y).sum().backward()
+
+
+def test_hooks_see_ops_that_record_nothing():
+    seen = []
+
+    class Ops(hooks.Hook):
+        def op(self, node, inputs, output):
+            seen.append((type(node).__name__, output.requires_grad))
+
+    hook = Ops()
+    hooks.install(hook)
+    try:
+        x = leaf([1.0, 2.0])
+        with gradviz.no_grad():
+            y = (x * 2).tanh()
+        Variable(np.ones(2)) + 1  # constants: no graph either
+    finally:
+        hooks.uninstall(hook)
+    assert seen == [("Mul", False), ("Tanh", False), ("Add", False)]
+    assert y.grad_fn is None
+    assert not y.requires_grad
+
+
 def test_broadcast_bias_gradient_is_reduced():
     x = leaf(np.arange(15.0).reshape(5, 3))
     b = leaf([0.1, 0.2, 0.3])

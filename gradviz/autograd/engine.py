@@ -8,6 +8,7 @@ calls; non-leaves keep ``.grad`` only after ``retain_grad()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,23 +56,22 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             if type(grads) is not tuple:
                 grads = grads if isinstance(grads, list) else (grads,)
             inputs = node.inputs
-            given = len(grads)
-            if given != len(inputs):
-                _check_count(node, given)
-            for index, arg in enumerate(inputs):
+            if len(grads) != len(inputs):
+                _check_count(node, len(grads))  # trailing non-Variables may go without
+            for arg, share in zip(inputs, grads, strict=False):
                 if not isinstance(arg, Variable) or not arg.requires_grad:
                     continue
-                share = grads[index] if index < given else None  # missing trailing = None
                 if share is None:
                     _no_share(arg, consumers, pending, ready)
                     continue
-                if (
+                data = arg.data
+                if (  # identity tests: _conform decides exactly, and is rarely needed
                     type(share) is not np.ndarray
-                    or share.shape != arg.data.shape
-                    or share.dtype != arg.data.dtype
+                    or share.shape != data.shape
+                    or share.dtype is not data.dtype
                     or (arg._node is None and (share is g or node._may_alias))
                 ):
-                    share = _conform(share, arg, node, index, g)
+                    share = _conform(share, arg, node, _position(node, arg, share, grads), g)
                 key = arg._id
                 if key in pending:
                     share = pending.pop(key) + share
@@ -83,7 +83,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     ready.append((arg, share))
             if not retain_graph:
                 node.saved_tensors = None
-                node.__dict__.clear()
+                del node.__dict__  # what forward stored on ctx (making no dict when none)
                 node._freed = True
     for hook in active:
         hook.backward_end(root)
@@ -139,6 +139,12 @@ def _check_count(node: Function, given: int) -> None:
             f"(expected {len(inputs)}, got {given}): return one per input of forward, None "
             "where there is no gradient"
         )
+
+
+def _position(node: Function, arg: Variable, share: Any, grads: Sequence[Any]) -> int:
+    """The index of the input ``arg`` whose gradient is ``share`` (for error messages)."""
+    pairs = enumerate(zip(node.inputs, grads, strict=False))
+    return next(i for i, (a, g) in pairs if a is arg and g is share)
 
 
 def _aliases_input(grad: np.ndarray, inputs: tuple[Any, ...]) -> bool:

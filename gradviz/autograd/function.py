@@ -19,7 +19,8 @@ An op is a subclass with two static methods side by side::
 ``forward`` receives ndarrays for Variable arguments and every other argument as given; it
 returns one ndarray. ``backward`` returns one gradient per argument (a tuple, or a bare array for
 one argument; ``None`` for "no gradient"), each in the shape of the output's broadcast: the engine
-reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node.
+reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node (made
+by ``cls()``: an op defines no ``__init__``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError, ShapeError
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import Variable, from_op
+
+#: This thread's grad mode (``grad_mode._state``, one object for the process: read per op).
+_grad_mode = grad_mode._state
 
 
 class Function:
@@ -76,10 +80,12 @@ class Function:
         """
         arrays = []
         needs = []
-        for arg in args:
+        parents = []
+        for arg in args:  # one pass over the arguments (the hot path: no comprehensions)
             if isinstance(arg, Variable):
                 arrays.append(arg.data)
                 needs.append(arg.requires_grad)
+                parents.append(arg)
             else:
                 arrays.append(arg)
                 needs.append(False)
@@ -92,16 +98,18 @@ class Function:
             raise ShapeError(f"{cls.__name__}: {error} (input shapes: {_shapes(args)})") from None
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        record = grad_mode._state.enabled and True in needs
-        if record or hooks.ACTIVE:
-            ctx.inputs = args
-            ctx.parents = tuple([arg for arg in args if isinstance(arg, Variable)])
+        active = hooks.ACTIVE
+        record = True in needs and _grad_mode.enabled
+        if not (record or active or _into is not None):
+            return from_op(data, None)  # the fast path: no graph to record, nobody watching
+        ctx.inputs = args
+        ctx.parents = args if len(parents) == len(args) else tuple(parents)  # one tuple less
         if _into is None:
-            out = Variable._from_op(data, ctx if record else None)
+            out = from_op(data, ctx if record else None)
         else:
             out = _into._commit(data, ctx)
-        if hooks.ACTIVE:
-            for hook in hooks.ACTIVE:
+        if active:
+            for hook in active:
                 hook.op(ctx, args, out)
         return out
 
@@ -120,7 +128,7 @@ def new_context(cls: type[Function], needs: tuple[bool, ...]) -> Function:
 
     A module function, not a classmethod: ``apply`` calls it once per op, and a plain call is
     about half the cost of a classmethod's."""
-    ctx = cls.__new__(cls)
+    ctx = cls()  # ops define no __init__: the cheapest construction (object's __new__ in C)
     ctx.needs_input_grad = needs
     ctx.saved_tensors = ()
     ctx._freed = False

@@ -27,7 +27,7 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks, ops, rng
 from gradviz.autograd.errors import InplaceError, OperandError, ShapeError
 from gradviz.autograd.function import Function
-from gradviz.autograd.variable import Variable, _ids, as_array
+from gradviz.autograd.variable import Variable, _ids, as_array, from_op
 
 
 class VersionCounter:
@@ -301,7 +301,7 @@ _VIEW_OPS = (ops.Index, ops.Reshape, ops.Transpose, ops.Permute)
 
 def _stand_in(target: Variable, data: np.ndarray) -> Variable:
     """A Variable with ``target``'s history (node, id, flags) and ``data``, to take it over."""
-    before = Variable._from_op(data, target._node)
+    before = from_op(data, target._node)
     before.requires_grad = target.requires_grad
     before.name = target.name
     before._id = target._id

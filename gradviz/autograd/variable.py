@@ -103,20 +103,6 @@ class Variable(InplaceMethods):
             for hook in hooks.ACTIVE:
                 hook.variable_created(self)
 
-    @classmethod
-    def _from_op(cls, data: np.ndarray, node: Function | None) -> Variable:
-        """The output of an op: skips validation (the engine's fast path)."""
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = None
-        out.requires_grad = node is not None
-        out.name = None
-        out._node = node
-        out._retains_grad = False
-        out._vc = None
-        out._id = next(_ids)
-        return out
-
     # ----------------------------------------------------------------------------- attributes
     @property
     def shape(self) -> tuple[int, ...]:
@@ -186,7 +172,7 @@ class Variable(InplaceMethods):
 
     def detach(self) -> Variable:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
-        out = Variable._from_op(self.data, None)
+        out = from_op(self.data, None)
         out._vc = _inplace.counter(self)  # shared data, shared version, as in PyTorch
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
@@ -618,6 +604,25 @@ class Variable(InplaceMethods):
         from gradviz.autograd.display import variable_html
 
         return variable_html(self)
+
+
+_new = object.__new__
+
+
+def from_op(data: np.ndarray, node: Function | None) -> Variable:
+    """The output of an op: ``data`` as is, no validation, no event (every op makes one, so
+    this is the cheapest construction: the slots set directly). ``node`` None: a leaf that
+    does not require grad."""
+    out = _new(Variable)
+    out.data = data
+    out.grad = None
+    out.requires_grad = node is not None
+    out.name = None
+    out._node = node
+    out._retains_grad = False
+    out._vc = None
+    out._id = next(_ids)
+    return out
 
 
 _COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)
