@@ -1,5 +1,5 @@
 """The ``gradviz`` command line: ``gradviz render SCRIPT``, ``gradviz check SCRIPT``,
-``gradviz timeline SCRIPT``, ``gradviz diff A B`` and ``gradviz doctor`` (the commands beyond one
+``gradviz timeline SCRIPT``, ``gradviz watch SCRIPT``, ``gradviz diff A B`` and ``gradviz doctor`` (the commands beyond one
 step live in :mod:`gradviz.commands`).
 
 Each command validates its input, calls the runner or the renderer, and echoes. Every message
@@ -32,6 +32,7 @@ from gradviz.commands.common import (
 )
 from gradviz.commands.diff import diff_command
 from gradviz.commands.timeline import timeline_command
+from gradviz.commands.watch import watch_command
 
 # --------------------------------------------------------------------------- the group
 
@@ -253,6 +254,7 @@ def check_command(
 
 cli.add_command(timeline_command)
 cli.add_command(diff_command)
+cli.add_command(watch_command)
 
 
 # --------------------------------------------------------------------------- doctor

@@ -72,6 +72,10 @@ class Policy:
     def backward_done(self, index: int) -> None:
         """Backward call ``index`` ended (kept or not)."""
 
+    def recorded(self, index: int, capture: Any) -> None:
+        """Backward call ``index`` was recorded: its timeline rows and full pass (when kept)
+        are in ``capture`` (called with the recorder's lock held: read, never record)."""
+
     def close(self) -> None:
         """The capture is complete: record nothing more."""
         self.awaiting = False

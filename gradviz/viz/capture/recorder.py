@@ -482,6 +482,7 @@ class Recorder(hooks.Hook):
                 local.updated.clear()
                 local.after_backward = True
                 self.policy.pass_kept()
+                self.policy.recorded(current.index, self.trace)
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
                 local.after_backward = True  # the capture is complete at the end of this step

@@ -154,6 +154,22 @@ class Timeline:
         self.loss.insert(position, _float(loss))
         self._chunks.append(rows)
 
+    def until(self, step: int) -> Timeline:
+        """A copy holding the recorded steps up to ``step`` (the timeline as it was then)."""
+        count = int(np.searchsorted(self.steps, step, side="right"))
+        data = self.rows_array()
+        rows = data[data["step"] <= step].copy()
+        keys = list(self.keys)
+        return Timeline(
+            steps=self.steps[:count],
+            loss=self.loss[:count],
+            keys=keys,
+            nodes={k: dict(v) for k, v in self.nodes.items()},
+            data=rows,
+            changed_steps=[s for s in self.changed_steps if s <= step],
+            _index=dict(self._index),
+        )
+
     def step_rows(self, step: int) -> np.ndarray:
         """The rows of recorded step ``step`` (a view: writing it writes the timeline)."""
         for chunk in reversed(self._chunks):  # the latest steps are looked up

@@ -1,0 +1,145 @@
+"""``gradviz watch SCRIPT``: the flight recorder — run the whole script cheaply, stop at the step
+where training went wrong and keep that step in full."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gradviz.commands.common import Command, check_outputs, echo_written, fail, run
+
+
+def _where(caught: Any, report: Any) -> str:
+    """Where a trigger points: the check's first error (a NaN/Inf birth: op, module, line), or
+    for a spike the largest change since the step before."""
+    errors = [f for f in (report.findings if report is not None else ()) if f.severity == "error"]
+    if errors:
+        f = errors[0]
+        return f"{f.op or '-'} in module {f.module or '(top)'} at {f.source or '?'}: {f.message}"
+    if caught.previous is not None and caught.current is not None:
+        from gradviz.viz.diagnose.diff import compare
+
+        changes = compare(caught.previous.graph, caught.current.graph).changes
+        if changes:
+            top = changes[0]
+            return (
+                f"largest change since step {caught.previous.index}: {top.key} "
+                f"{top.field} {top.a:.4g} -> {top.b:.4g}"
+            )
+    return "the step's full detail was not kept (--keep)"
+
+
+@click.command(
+    "watch",
+    cls=Command,
+    short_help="Run a whole training script and catch the step where it blew up.",
+    context_settings={"allow_interspersed_args": True},
+    epilog=(
+        "\b\nExamples:\n"
+        "  gradviz watch examples/slow_nan.py -o out/\n"
+        "  gradviz watch train.py --spike 5 --continue -- --lr 0.5\n"
+        "\b\nExit codes:\n"
+        "  0  the script ran to its end and nothing fired\n"
+        "  1  a trigger fired (or the script failed, or never called backward)\n"
+        "  2  usage: a bad option or an output folder that cannot be written"
+    ),
+)
+@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
+@click.option(
+    "-o",
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="the current folder",
+    help="Folder for what a trigger leaves behind; created if missing.",
+)
+@click.option(
+    "--spike",
+    type=click.FloatRange(min=1, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Fire when the loss or the total gradient norm exceeds this many times its running "
+    "median (over the last 50 steps, after 10 warm-up steps).",
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Keep the full detail of the last K steps (2: the trigger step and the one before, "
+    "for the diff).",
+)
+@click.option(
+    "--continue",
+    "go_on",
+    is_flag=True,
+    help="Do not stop at the first trigger: run to the end and keep every trigger.",
+)
+def watch_command(
+    script: Path,
+    script_args: tuple[str, ...],
+    outdir: Path,
+    spike: float,
+    keep: int,
+    go_on: bool,
+) -> None:
+    """Run SCRIPT to its end, every step recorded in summary, and catch the step where
+    training went wrong.
+
+    The script runs unmodified as __main__, as for `gradviz render`; arguments after
+    `--` are passed to it verbatim. A trigger fires on the first step where the loss
+    or a gradient holds a NaN/Inf, or the loss or the total gradient norm exceeds
+    --spike times its running median. For that step N it writes:
+
+    \b
+      OUTDIR/<stem>.stepN.trace.json     the step in full (gradviz.load_trace)
+      OUTDIR/<stem>.stepN.forward.svg    gradviz check's marked pictures
+      OUTDIR/<stem>.stepN.backward.svg
+      OUTDIR/<stem>.stepN.diff.svg       what changed since the step before
+      OUTDIR/<stem>.stepN.timeline.html  the timeline up to step N
+
+    prints which step, what fired and where (op, module, file:line), stops the script
+    and exits 1 (--continue: goes on, keeping every trigger). Nothing fired: exit 0
+    and OUTDIR/<stem>.timeline.html.
+    """
+    from gradviz.viz.flight import FlightRecorder, write_trigger
+    from gradviz.viz.trace import write_timeline_page
+
+    stem = script.stem
+    shown, outdir = outdir, outdir.absolute()  # the script may chdir; we write here
+    check_outputs(outdir, [outdir / f"{stem}.timeline.html"])
+    policy = FlightRecorder(spike, go_on)
+
+    def deliver(trace: Any) -> None:
+        recorded = len(trace.steps_recorded)
+        if not policy.caught:
+            page_path = outdir / f"{stem}.timeline.html"
+            write_timeline_page(trace, page_path)
+            echo_written([page_path], [], shown, outdir)
+            click.echo(f"watched {recorded} steps: no NaN/Inf, no loss or gradient spike")
+            return
+        for caught in policy.caught:
+            written, report = write_trigger(trace, caught, outdir, stem)
+            echo_written(written, [], shown, outdir)
+            trigger = caught.trigger
+            click.echo(f"step {trigger.step}: {trigger.kind}: {trigger.message}")
+            click.echo(f"  where: {_where(caught, report)}")
+        if not go_on:
+            click.echo(f"stopped the script at step {policy.caught[0].trigger.step}")
+
+    run(
+        script,
+        script_args,
+        1,
+        deliver,
+        policy=policy,
+        detail="summary",
+        keep_full=keep,
+        nothing="nothing was written",
+        no_backward=f"{script.name} never called backward(), so there are no steps to watch",
+    )
+    if policy.caught:
+        fail(f"{len(policy.caught)} trigger(s) fired; see above")

@@ -1,0 +1,140 @@
+"""The flight recorder (``gradviz watch``): record a whole run cheaply, catch the step where
+training went wrong, and keep that step in full.
+
+:class:`FlightRecorder` is the capture policy: every backward call in summary detail (with the
+full detail of the last ``keep`` calls), each recorded step fed to a
+:class:`~gradviz.viz.diagnose.watchdog.Watchdog`. On a trigger it keeps the trigger step's full
+pass and the one before it and, unless told to go on, completes the capture there (the script
+runner then stops the script). :func:`write_trigger` writes what a trigger leaves behind.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gradviz.viz.capture.policy import EveryStep
+from gradviz.viz.diagnose.nan import FILL_OPS
+from gradviz.viz.diagnose.watchdog import SPIKE, Trigger, Watchdog
+from gradviz.viz.records.io import SavedTrace
+from gradviz.viz.records.schema import Pass
+from gradviz.viz.records.timeline import Timeline
+from gradviz.viz.trace import Trace, write_timeline_page
+
+__all__ = ["Caught", "FlightRecorder", "write_trigger"]
+
+#: at most this many triggers are kept in full with ``go_on`` (each holds two passes)
+MAX_CAUGHT = 20
+
+
+@dataclass
+class Caught:
+    """A trigger and what was kept of it: its full pass and the recorded one before it."""
+
+    trigger: Trigger
+    current: Pass | None
+    previous: Pass | None
+
+
+class FlightRecorder(EveryStep):
+    """Every backward call recorded and watched (see the module docstring); ``caught`` lists
+    the triggers in order."""
+
+    def __init__(self, spike: float = SPIKE, go_on: bool = False) -> None:
+        super().__init__()
+        self.watchdog = Watchdog(spike)
+        self.go_on = go_on
+        self.caught: list[Caught] = []
+
+    def recorded(self, index: int, capture: Any) -> None:
+        timeline: Timeline | None = capture._timeline
+        if timeline is None or not timeline.steps or timeline.steps[-1] != index:
+            return
+        loss, grad_norm, bad = step_health(timeline, index)
+        trigger = self.watchdog.observe(index, loss, grad_norm, bad)
+        if trigger is None or len(self.caught) >= MAX_CAUGHT:
+            return
+        passes = [p for p in capture.passes if p.index <= index]
+        current = passes[-1] if passes and passes[-1].index == index else None
+        previous = passes[-2] if current is not None and len(passes) > 1 else None
+        self.caught.append(Caught(trigger, current, previous))
+        if not self.go_on:
+            self.steps = index  # the capture is complete after this step's optimizer step
+            self.awaiting = True
+
+
+def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tuple[str, ...]]:
+    """The loss of recorded ``step``, its total parameter-gradient norm and the nodes whose
+    value or gradient holds a NaN/Inf (in recording order; a mask's -inf left out)."""
+    rows = timeline.step_rows(step)
+    keys = [timeline.keys[i] for i in rows["node"].tolist()]
+    loss = timeline.loss[timeline.steps.index(step)]
+    params = np.array([k.startswith("param:") for k in keys], dtype=bool)
+    norms = rows["grad_norm"][params]
+    norms = norms[np.isfinite(norms)]
+    total = float(np.sqrt(np.dot(norms, norms))) if len(norms) else 0.0
+    fills = np.array([timeline.nodes[k].get("op") in FILL_OPS for k in keys], dtype=bool)
+    value_bad = (rows["value_nan"] > 0) | ((rows["value_inf"] > 0) & ~fills)
+    grad_bad = (rows["grad_nan"] > 0) | (rows["grad_inf"] > 0)
+    bad = tuple(k for k, b in zip(keys, (value_bad | grad_bad).tolist(), strict=True) if b)
+    return loss, total, bad
+
+
+def _step_trace(trace: Trace, caught: Caught) -> Trace:
+    """A trace of the trigger step's full pass (and the recorded one before it), with the
+    timeline up to the trigger."""
+    passes = [p for p in (caught.previous, caught.current) if p is not None]
+    saved = SavedTrace(
+        script=trace.script,
+        backward_calls=caught.trigger.step,
+        arrays=trace.arrays,
+        max_array_size=trace.max_array_size,
+        passes=passes,
+        forward=None,
+        events=(),
+        detail="full",
+        keep_full=len(passes),
+        timeline=trace.timeline.until(caught.trigger.step),
+    )
+    return Trace.from_saved(saved)
+
+
+def write_trigger(
+    trace: Trace, caught: Caught, outdir: str | os.PathLike[str], stem: str
+) -> tuple[list[Path], Any]:
+    """Write what trigger ``caught`` leaves behind in ``outdir``: the trace of its step
+    (``<stem>.step<N>.trace.json``), the check's marked pictures
+    (``<stem>.step<N>.forward.svg``, ``.backward.svg``), the diff against the step before
+    (``<stem>.step<N>.diff.svg``) and the timeline page up to it
+    (``<stem>.step<N>.timeline.html``). Returns the files and the check's report (None when
+    the step's full pass was not kept)."""
+    from gradviz.viz.diagnose import pictures_graph
+    from gradviz.viz.diagnose.diff import compare
+    from gradviz.viz.draw import render as draw
+    from gradviz.viz.draw.diff import write_diff
+
+    outdir = Path(outdir)
+    base = outdir / f"{stem}.step{caught.trigger.step}"
+    step_trace = _step_trace(trace, caught)
+    written = [Path(f"{base}.trace.json")]
+    step_trace.save(written[0])
+    report = None
+    if caught.current is not None:
+        report = step_trace.check()
+        graph = pictures_graph(step_trace, report)
+        for view in ("forward", "backward"):
+            path = Path(f"{base}.{view}.svg")
+            draw.write(graph, view, path, marks=report.marks())
+            written.append(path)
+        if caught.previous is not None:
+            path = Path(f"{base}.diff.svg")
+            write_diff(compare(caught.previous.graph, caught.current.graph), path)
+            written.append(path)
+        path = Path(f"{base}.timeline.html")
+        write_timeline_page(step_trace, path)
+        written.append(path)
+    return written, report
