@@ -140,6 +140,22 @@ def test_max_pool2d_matches_torch_with_ties(kwargs):
 
 
 @pytest.mark.parametrize(
+    "kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}]
+)
+def test_max_pool2d_nan_wins_and_nan_gradients_stay_in_their_window(kwargs):
+    x = np.random.default_rng(4).integers(0, 3, (2, 2, 6, 6)).astype(np.float64)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[1, 1, 3, 3] = np.nan  # two NaNs share a window
+    xs, ts = Variable(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = F.max_pool2d(xs, **kwargs), TF.max_pool2d(ts, **kwargs)
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    upstream = np.ones(out.shape)
+    upstream[1, 0, 1, 1] = np.nan  # an upstream NaN reaches its window's maximum only
+    out.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(xs.grad, ts.grad.numpy())
+
+
+@pytest.mark.parametrize(
     "kwargs",
     [
         {"kernel_size": 2},

@@ -1,10 +1,12 @@
 """Convolution, pooling and constant padding, on strided window views and BLAS.
 
-Each window of the (padded) input is a view (``sliding_window_view``), gathered once into an
-im2col matrix and multiplied with the weights by ``matmul`` (one batch per group). The input
-gradient is the transposed convolution: ``weight.T @ grad`` per window, spread at the stride's
-spacing and summed over the kernel taps through one strided view (col2im, ``_fold``), which
-also returns the pooling gradients to their windows. No Python loop runs over positions.
+Each window of the (padded) input is a view (``sliding_window_view``), gathered once per
+layer into an im2col matrix per sample and multiplied with the weights by one batched
+``matmul`` whose output is already (N, O, OH, OW). The input gradient is the transposed
+convolution: ``weight.T @ grad`` per window, added back tap by tap, each kernel tap one strided
+view of the input across all windows (col2im, ``_fold``), which also returns the pooling
+gradients to their windows. Max pooling compares the tap views in turn and keeps the index of
+the winning tap (one byte per output). Loops run over kernel taps, never over positions.
 
 Spatial arguments (stride, dilation) arrive as tuples and padding as ``((top, bottom), (left,
 right))``: ``functional`` checks and normalises them and names the layer in its errors.
@@ -13,7 +15,7 @@ right))``: ``functional`` checks and normalises them and names the layer in its 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.function import Function
@@ -29,61 +31,66 @@ def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
 
 
+def _tap_slices(kernel, stride, dilation, out_size):
+    """For each kernel tap (i, j) in row-major order, the (rows, columns) slices of the padded
+    input that tap reads across all output positions: a strided (..., OH, OW) view."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    rows = [slice(i * dh, i * dh + (oh - 1) * sh + 1, sh) for i in range(kh)]
+    cols = [slice(j * dw, j * dw + (ow - 1) * sw + 1, sw) for j in range(kw)]
+    return [(r, c) for r in rows for c in cols]
+
+
+def _out_size(padded, kernel, stride, dilation) -> tuple[int, int]:
+    return tuple(
+        (p - d * (k - 1) - 1) // s + 1
+        for p, k, s, d in zip(padded, kernel, stride, dilation, strict=True)
+    )
+
+
 def _pad(x: np.ndarray, padding: Pairs, value: float = 0.0) -> np.ndarray:
     if not any(p for pair in padding for p in pair):
         return x
-    return np.pad(x, ((0, 0), (0, 0), *padding), constant_values=value)
+    (top, bottom), (left, right) = padding
+    out = np.empty((*x.shape[:2], x.shape[2] + top + bottom, x.shape[3] + left + right), x.dtype)
+    out[:, :, :top], out[:, :, out.shape[2] - bottom :] = value, value
+    out[:, :, :, :left], out[:, :, :, out.shape[3] - right :] = value, value
+    out[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
+    return out
 
 
-def _conv(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups: int):
-    """Convolve a padded input (N, C, H, W) with ``weight`` (O, C/groups, KH, KW).
-
-    Returns the output (N, O, OH, OW) and the im2col matrix (groups, C/groups*KH*KW, N*OH*OW):
-    that layout keeps the gather's innermost run along OW and needs one matmul per group."""
-    n = xp.shape[0]
-    o, cg, kh, kw = weight.shape
-    win = _windows(xp, (kh, kw), stride, dilation)
-    oh, ow = win.shape[2:4]
-    win = win.reshape(n, groups, cg, oh, ow, kh, kw)
-    cols = win.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, cg * kh * kw, n * oh * ow)
-    out = np.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)  # (G, O/G, N*L)
-    return np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)), cols
+def _im2col(xp: np.ndarray, kernel, stride, dilation) -> tuple[np.ndarray, tuple[int, int]]:
+    """The windows of a padded (N, C, H, W) input gathered once, (N, C*KH*KW, OH*OW) (each
+    sample's matrix ready for one matmul, its innermost run an output row), and (OH, OW)."""
+    win = _windows(xp, kernel, stride, dilation)
+    n, c, oh, ow, kh, kw = win.shape
+    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(n, c * kh * kw, oh * ow), (oh, ow)
 
 
 def _fold(shares: np.ndarray, padded, stride, dilation) -> np.ndarray:
-    """col2im: sum ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into an
-    array (*batch, *padded) at the places those elements were read from.
-
-    The shares are spread at the stride's spacing into zeros extended by the dilated kernel
-    extent; one strided view then lines up, for each input position, the KH*KW taps that read
-    it (each tap axis steps back by the dilation), and a sum over the taps folds them."""
+    """col2im: sum ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into a
+    zero array (*batch, *padded) at the places those elements were read from: one strided
+    ``+=`` per kernel tap (a tap reads each place at most once)."""
     kh, kw, *batch, oh, ow = shares.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    eh, ew = dh * (kh - 1), dw * (kw - 1)
-    spread = np.zeros((kh, kw, *batch, eh + padded[0], ew + padded[1]), shares.dtype)
-    spread[..., eh : eh + (oh - 1) * sh + 1 : sh, ew : ew + (ow - 1) * sw + 1 : sw] = shares
-    s = spread.strides
-    taps = as_strided(  # taps[i, j, ..., h, w] = spread[i, j, ..., h - i*dh + eh, w - j*dw + ew]
-        spread[..., eh:, ew:],
-        shape=(kh, kw, *batch, *padded),
-        strides=(s[0] - dh * s[-2], s[1] - dw * s[-1], *s[2:]),
-        writeable=False,
-    )
-    return taps.sum(axis=(0, 1))
+    out = np.zeros((*batch, *padded), shares.dtype)
+    taps = _tap_slices((kh, kw), stride, dilation, (oh, ow))
+    for t, (rows, cols) in enumerate(taps):
+        out[..., rows, cols] += shares[t // kw, t % kw]
+    return out
 
 
-def _conv_input_grad(g, out_shape, weight, in_shape, padding: Pairs, stride, dilation, groups):
+def _conv_input_grad(g, weight, in_shape, padding: Pairs, stride, dilation, groups):
     """The gradient of a convolution's input, a transposed convolution: each window's share
-    ``weight.T @ grad`` (one matmul per group), folded back onto the input (col2im). ``g`` is
-    the output gradient laid out (G, O/G, N*OH*OW)."""
-    n, o, oh, ow = out_shape
-    _, cg, kh, kw = weight.shape
+    ``weight.T @ grad`` (one batched matmul), folded back onto the input (col2im). ``g`` is
+    the output gradient laid out (N, G, O/G, OH*OW)."""
+    n = g.shape[0]
+    o, cg, kh, kw = weight.shape
     padded = tuple(size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
+    oh, ow = _out_size(padded, (kh, kw), stride, dilation)
     w = weight.reshape(groups, o // groups, cg * kh * kw)
-    shares = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * cg, kh, kw, n, oh, ow)
-    full = _fold(shares.transpose(1, 2, 3, 0, 4, 5), padded, stride, dilation)  # (N, C, ...)
-    (top, _), (left, _) = padding
-    return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
+    shares = np.matmul(w.transpose(0, 2, 1), g).reshape(n, groups * cg, kh, kw, oh, ow)
+    full = _fold(shares.transpose(2, 3, 0, 1, 4, 5), padded, stride, dilation)  # (N, C, ...)
+    return _unpad(full, padding)
 
 
 def _batch(ctx, x: np.ndarray, ndim: int) -> np.ndarray:
@@ -113,7 +120,10 @@ class Conv2d(Function):
         groups=1,
     ):
         x = _batch(ctx, x, 4)
-        out, cols = _conv(_pad(x, padding), weight, stride, dilation, groups)
+        cols, (oh, ow) = _im2col(_pad(x, padding), weight.shape[2:], stride, dilation)
+        n, o = x.shape[0], weight.shape[0]
+        w = weight.reshape(groups, o // groups, -1)
+        out = np.matmul(w, cols.reshape(n, groups, -1, oh * ow)).reshape(n, o, oh, ow)
         if bias is not None:
             out += bias.reshape(-1, 1, 1)
         ctx.save_for_backward(cols, weight)
@@ -126,14 +136,15 @@ class Conv2d(Function):
         padding, stride, dilation, groups = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
         grad_x = grad_w = grad_b = None
-        o = grad.shape[1]
-        g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)  # (G, O/G, N*OH*OW)
+        n, o = grad.shape[:2]
+        g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
         if ctx.needs_input_grad[0]:
-            grad_x = _conv_input_grad(
-                g, grad.shape, weight, ctx.shape, padding, stride, dilation, groups
-            )
+            grad_x = _conv_input_grad(g, weight, ctx.shape, padding, stride, dilation, groups)
         if ctx.needs_input_grad[1]:
-            grad_w = np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight.shape)
+            per_sample = np.matmul(
+                g, cols.reshape(n, groups, -1, g.shape[-1]).transpose(0, 1, 3, 2)
+            )
+            grad_w = per_sample.sum(axis=0).reshape(weight.shape)
         if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
             grad_b = grad.sum(axis=(0, 2, 3))
         return _unbatch(ctx, grad_x), grad_w, grad_b
@@ -174,25 +185,44 @@ def _unpad(x: np.ndarray, padding: Pairs) -> np.ndarray:
 class MaxPool2d(Function):
     """Max over each window of (N, C, H, W) or (C, H, W); padding counts as -inf. The gradient
     goes to the first maximum of each window in row-major order (PyTorch's choice on ties; a NaN
-    counts as the maximum)."""
+    counts as the maximum, the last of several)."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation=(1, 1)):
         xp = _pad(_batch(ctx, x, 4), padding, -np.inf)
-        win = _windows(xp, kernel, stride, dilation)
-        flat = win.reshape(*win.shape[:4], -1)
-        ctx.argmax = flat.argmax(axis=-1)
-        ctx.shape, ctx.options = xp.shape, (kernel, stride, dilation, padding)
-        return _unbatch(ctx, np.take_along_axis(flat, ctx.argmax[..., None], axis=-1)[..., 0])
+        out_size = _out_size(xp.shape[2:], kernel, stride, dilation)
+        taps = _tap_slices(kernel, stride, dilation, out_size)
+        views = [xp[..., rows, cols] for rows, cols in taps]
+        out, ctx.argmax = _max_of_taps(views, has_nan=bool(np.isnan(xp.min())))
+        ctx.shape, ctx.taps, ctx.padding = xp.shape, taps, padding
+        return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
-        kernel, stride, dilation, padding = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
-        values = np.zeros((kernel[0] * kernel[1], *grad.shape), grad.dtype)
-        np.put_along_axis(values, ctx.argmax[None], grad[None], axis=0)
-        values = values.reshape(*kernel, *grad.shape)
-        return _unbatch(ctx, _unpad(_fold(values, ctx.shape[2:], stride, dilation), padding))
+        full = np.zeros(ctx.shape, grad.dtype)
+        finite = not np.isnan(grad.min())  # else NaN * 0 would reach the other window elements
+        for t, (rows, cols) in enumerate(ctx.taps):  # each tap passes on the maxima it held
+            held = ctx.argmax == t
+            full[..., rows, cols] += grad * held if finite else np.where(held, grad, 0)
+        return _unbatch(ctx, _unpad(full, ctx.padding))
+
+
+def _max_of_taps(taps: list[np.ndarray], has_nan: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The elementwise maximum of the tap views (one per kernel tap, each over all windows)
+    and the index of the first tap holding it, one pass per tap: a later tap wins only when
+    strictly greater (PyTorch's first maximum on ties) or, ``has_nan``, when it is NaN (a NaN
+    counts as the maximum; of several, the last, as in PyTorch's kernel). A winning tap's index
+    is larger than any before it, so ``maximum`` updates the index without a masked write."""
+    index_type = np.min_scalar_type(len(taps) - 1)
+    best, index = taps[0].copy(), np.zeros(taps[0].shape, index_type)
+    for t, tap in enumerate(taps[1:], start=1):
+        better = tap > best
+        if has_nan:
+            better |= np.isnan(tap)
+        np.maximum(best, tap, out=best)  # NaN propagates
+        np.maximum(index, better * index_type.type(t), out=index)
+    return best, index
 
 
 def _window_sums(win: np.ndarray) -> np.ndarray:
