@@ -58,39 +58,88 @@ def _pad(x: np.ndarray, padding: Pairs, value: float = 0.0) -> np.ndarray:
     return out
 
 
-def _im2col(xp: np.ndarray, kernel, stride, dilation) -> tuple[np.ndarray, tuple[int, int]]:
-    """The windows of a padded (N, C, H, W) input gathered once, (N, C*KH*KW, OH*OW) (each
-    sample's matrix ready for one matmul, its innermost run an output row), and (OH, OW)."""
-    win = _windows(xp, kernel, stride, dilation)
-    n, c, oh, ow, kh, kw = win.shape
-    cols = np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
-    return cols.reshape(n, c * kh * kw, oh * ow), (oh, ow)
+#: Bytes of im2col matrix (or of its transpose's shares) made at a time: a convolution runs
+#: over its batch in chunks of samples this size, so its working set stays in cache and no
+#: layer-sized temporary is made (the backward gathers the columns again instead of keeping
+#: them: 9x the input for a 3x3 kernel).
+_CHUNK_BYTES = 1 << 19
 
 
-def _fold(shares: np.ndarray, padded, stride, dilation) -> np.ndarray:
-    """col2im: sum ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into a
-    zero array (*batch, *padded) at the places those elements were read from: one strided
-    ``+=`` per kernel tap (a tap reads each place at most once)."""
+def _chunks(win: np.ndarray, itemsize: int):
+    """The sample slices of the batch of window view ``win`` (N, C, OH, OW, KH, KW), sized so
+    each chunk's columns take about ``_CHUNK_BYTES``."""
+    n = win.shape[0]
+    step = max(1, min(n, _CHUNK_BYTES // max(1, itemsize * int(np.prod(win.shape[1:])))))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _im2col(win: np.ndarray, rows: slice, buffer: np.ndarray, groups: int) -> np.ndarray:
+    """The windows of samples ``rows`` gathered into ``buffer`` (reused from chunk to chunk) as
+    (B, G, C/G*KH*KW, OH*OW): each sample's matrix ready for one matmul, its innermost run an
+    output row."""
+    chunk = win[rows]
+    b, c, oh, ow, kh, kw = chunk.shape
+    cols = buffer[:b]
+    np.copyto(cols, chunk.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(b, groups, c // groups * kh * kw, oh * ow)
+
+
+def _column_buffer(win: np.ndarray, chunks: list[slice]) -> np.ndarray:
+    _, c, oh, ow, kh, kw = win.shape
+    size = chunks[0].stop - chunks[0].start
+    return np.empty((size, c, kh, kw, oh, ow), win.dtype)
+
+
+def _fold(shares: np.ndarray, padded, stride, dilation, out=None) -> np.ndarray:
+    """col2im: add ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into
+    ``out`` (*batch, *padded; zeros if not given) at the places those elements were read from:
+    one strided ``+=`` per kernel tap (a tap reads each place at most once)."""
     kh, kw, *batch, oh, ow = shares.shape
-    out = np.zeros((*batch, *padded), shares.dtype)
+    out = np.zeros((*batch, *padded), shares.dtype) if out is None else out
     taps = _tap_slices((kh, kw), stride, dilation, (oh, ow))
     for t, (rows, cols) in enumerate(taps):
         out[..., rows, cols] += shares[t // kw, t % kw]
     return out
 
 
-def _conv_input_grad(g, weight, in_shape, padding: Pairs, stride, dilation, groups):
-    """The gradient of a convolution's input, a transposed convolution: each window's share
-    ``weight.T @ grad`` (one batched matmul), folded back onto the input (col2im). ``g`` is
-    the output gradient laid out (N, G, O/G, OH*OW)."""
-    n = g.shape[0]
+def _conv_forward(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups) -> np.ndarray:
+    """Convolve a padded (N, C, H, W) input with ``weight`` (O, C/G, KH, KW): per chunk of
+    samples, one gather and one batched matmul written straight into the (N, O, OH, OW)
+    output."""
     o, cg, kh, kw = weight.shape
-    padded = tuple(size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
-    oh, ow = _out_size(padded, (kh, kw), stride, dilation)
+    win = _windows(xp, (kh, kw), stride, dilation)
+    n, _, oh, ow = win.shape[:4]
+    out = np.empty((n, o, oh, ow), np.result_type(xp.dtype, weight.dtype))
     w = weight.reshape(groups, o // groups, cg * kh * kw)
-    shares = np.matmul(w.transpose(0, 2, 1), g).reshape(n, groups * cg, kh, kw, oh, ow)
-    full = _fold(shares.transpose(2, 3, 0, 1, 4, 5), padded, stride, dilation)  # (N, C, ...)
-    return _unpad(full, padding)
+    chunks = _chunks(win, xp.itemsize)
+    buffer = _column_buffer(win, chunks)
+    for rows in chunks:
+        target = out[rows].reshape(-1, groups, o // groups, oh * ow)
+        np.matmul(w, _im2col(win, rows, buffer, groups), out=target)
+    return out
+
+
+def _conv_backward(g, xp, weight, stride, dilation, groups, needs: tuple[bool, bool]):
+    """The gradients of a convolution's padded input and weight from the output gradient ``g``
+    laid out (N, G, O/G, OH*OW), chunk by chunk: the weight's ``g @ cols.T`` summed over the
+    samples; the input's is the transposed convolution, each window's share ``weight.T @ g``
+    folded back onto the input (col2im)."""
+    o, cg, kh, kw = weight.shape
+    win = _windows(xp, (kh, kw), stride, dilation)
+    c, oh, ow = win.shape[1:4]
+    w = weight.reshape(groups, o // groups, cg * kh * kw)
+    chunks = _chunks(win, xp.itemsize)
+    grad_w = np.zeros(w.shape, np.result_type(g.dtype, xp.dtype)) if needs[1] else None
+    grad_xp = np.zeros(xp.shape, np.result_type(g.dtype, weight.dtype)) if needs[0] else None
+    buffer = _column_buffer(win, chunks) if needs[1] else None
+    for rows in chunks:
+        if needs[1]:
+            cols = _im2col(win, rows, buffer, groups)
+            grad_w += np.matmul(g[rows], cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        if needs[0]:
+            shares = np.matmul(w.transpose(0, 2, 1), g[rows]).reshape(-1, c, kh, kw, oh, ow)
+            _fold(shares.transpose(2, 3, 0, 1, 4, 5), xp.shape[2:], stride, dilation, grad_xp[rows])
+    return grad_xp, None if grad_w is None else grad_w.reshape(weight.shape)
 
 
 def _batch(ctx, x: np.ndarray, ndim: int) -> np.ndarray:
@@ -120,33 +169,25 @@ class Conv2d(Function):
         groups=1,
     ):
         x = _batch(ctx, x, 4)
-        cols, (oh, ow) = _im2col(_pad(x, padding), weight.shape[2:], stride, dilation)
-        n, o = x.shape[0], weight.shape[0]
-        w = weight.reshape(groups, o // groups, -1)
-        out = np.matmul(w, cols.reshape(n, groups, -1, oh * ow)).reshape(n, o, oh, ow)
+        xp = _pad(x, padding)
+        out = _conv_forward(xp, weight, stride, dilation, groups)
         if bias is not None:
             out += bias.reshape(-1, 1, 1)
-        ctx.save_for_backward(cols, weight)
-        ctx.shape, ctx.options = x.shape, (padding, stride, dilation, groups)
+        ctx.save_for_backward(xp, weight)
+        ctx.options = (padding, stride, dilation, groups)
         return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
-        cols, weight = ctx.saved_tensors
+        xp, weight = ctx.saved_tensors
         padding, stride, dilation, groups = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
-        grad_x = grad_w = grad_b = None
         n, o = grad.shape[:2]
         g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
-        if ctx.needs_input_grad[0]:
-            grad_x = _conv_input_grad(g, weight, ctx.shape, padding, stride, dilation, groups)
-        if ctx.needs_input_grad[1]:
-            per_sample = np.matmul(
-                g, cols.reshape(n, groups, -1, g.shape[-1]).transpose(0, 1, 3, 2)
-            )
-            grad_w = per_sample.sum(axis=0).reshape(weight.shape)
-        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
-            grad_b = grad.sum(axis=(0, 2, 3))
+        needs = ctx.needs_input_grad
+        grad_xp, grad_w = _conv_backward(g, xp, weight, stride, dilation, groups, needs[:2])
+        grad_x = None if grad_xp is None else _unpad(grad_xp, padding)
+        grad_b = grad.sum(axis=(0, 2, 3)) if len(needs) > 2 and needs[2] else None
         return _unbatch(ctx, grad_x), grad_w, grad_b
 
 

@@ -152,9 +152,9 @@ class Gelu(Function):
             return 0.5 * x * (1 + ctx.tanh)
         if approximate != "none":
             raise ArgumentError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        from scipy.special import erf
+        from scipy.special import ndtr  # the normal CDF, 0.5 * (1 + erf(x / sqrt(2)))
 
-        ctx.cdf = (0.5 * (1 + erf(x / math.sqrt(2)))).astype(x.dtype, copy=False)
+        ctx.cdf = ndtr(x).astype(x.dtype, copy=False)
         return x * ctx.cdf
 
     @staticmethod
@@ -164,8 +164,13 @@ class Gelu(Function):
             t = ctx.tanh
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x**2)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
-        pdf = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)  # Python floats: float32 stays
-        return grad * (ctx.cdf + x * pdf)
+        slope = np.square(x)  # cdf + x * pdf, in one buffer (Python floats: float32 stays)
+        slope *= -0.5
+        np.exp(slope, out=slope)
+        slope *= x
+        slope *= 1 / math.sqrt(2 * math.pi)
+        slope += ctx.cdf
+        return grad * slope
 
 
 class Dropout(Function):
@@ -183,8 +188,9 @@ class Dropout(Function):
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shifted = np.exp(x - x.max(axis=axis, keepdims=True))
-        out = shifted / shifted.sum(axis=axis, keepdims=True)
+        out = np.asarray(x - x.max(axis=axis, keepdims=True))  # an array also for 0-d x
+        out = np.exp(out, out=out if out.dtype.kind == "f" else None)  # in place unless ints
+        out /= out.sum(axis=axis, keepdims=True)
         ctx.save_for_backward(out)
         ctx.axis = axis
         return out

@@ -21,11 +21,29 @@ from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.variable import as_array
 
 
-def _fused_input_grad(g, xhat, invstd, axes):
-    m = np.prod([xhat.shape[a] for a in axes])
-    total = g.sum(axis=axes, keepdims=True)
-    dot = (g * xhat).sum(axis=axes, keepdims=True)
-    return (invstd / m) * (m * g - total - xhat * dot)
+def _fused_input_grad(g, xhat, invstd, axes, dot=None):
+    """``dot`` is ``sum(g * xhat)`` over ``axes`` when the caller has it."""
+    m = int(np.prod([xhat.shape[a] for a in axes]))
+    if dot is None:
+        dot = (g * xhat).sum(axis=axes, keepdims=True)
+    out = xhat * (dot / m)
+    out += g.sum(axis=axes, keepdims=True) / m
+    np.subtract(g, out, out=out)
+    out *= invstd
+    return out
+
+
+def _normalize(x, axes, eps, mean=None, var=None):
+    """``(xhat, invstd)``: ``x`` normalised over ``axes`` with the given statistics, or its own
+    mean and biased variance (one pass each, no second mean inside ``var``)."""
+    if mean is None:
+        mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    if var is None:
+        var = np.square(xhat).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat *= invstd
+    return xhat, invstd
 
 
 class BatchNorm(Function):
@@ -37,13 +55,11 @@ class BatchNorm(Function):
         axes = (0, *range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if training:
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
+            xhat, invstd = _normalize(x, axes, eps)
         else:
             mean = running_mean.astype(x.dtype, copy=False).reshape(shape)
             var = running_var.astype(x.dtype, copy=False).reshape(shape)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = (x - mean) * invstd
+            xhat, invstd = _normalize(x, axes, eps, mean, var)
         out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias.reshape(shape)
@@ -73,9 +89,7 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, ndim, eps):
         axes = tuple(range(x.ndim - ndim, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        invstd = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
-        xhat = (x - mean) * invstd
+        xhat, invstd = _normalize(x, axes, eps)
         out = xhat * weight if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
@@ -89,11 +103,17 @@ class LayerNorm(Function):
         needs = ctx.needs_input_grad
         lead = tuple(range(grad.ndim - len(ctx.axes)))
         grad_x = grad_w = grad_b = None
-        if needs[0]:
-            g = grad * weight if weight is not None else grad
-            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes)
+        scaled = grad * xhat if needs[1] or (needs[0] and weight is not None) else None
         if needs[1]:
-            grad_w = (grad * xhat).sum(axis=lead)
+            grad_w = scaled.sum(axis=lead)
+        if needs[0]:
+            g, dot = grad, None
+            if weight is not None:  # sum(g * xhat) = sum(grad * xhat * weight): a matrix product
+                g = grad * weight
+                dot = (scaled.reshape(-1, weight.size) @ weight.reshape(-1)).reshape(
+                    *grad.shape[: len(lead)], *(1,) * len(ctx.axes)
+                )
+            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes, dot)
         if needs[2]:
             grad_b = grad.sum(axis=lead)
         return grad_x, grad_w, grad_b, None, None
