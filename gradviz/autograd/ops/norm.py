@@ -18,16 +18,22 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.ops.elementwise import row_sum
 from gradviz.autograd.variable import as_array
+
+
+def _sum(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``x.sum(axes, keepdims=True)``, over the last axis alone by a matrix product."""
+    return row_sum(x, -1) if axes == (x.ndim - 1,) else x.sum(axis=axes, keepdims=True)
 
 
 def _fused_input_grad(g, xhat, invstd, axes, dot=None):
     """``dot`` is ``sum(g * xhat)`` over ``axes`` when the caller has it."""
     m = int(np.prod([xhat.shape[a] for a in axes]))
     if dot is None:
-        dot = (g * xhat).sum(axis=axes, keepdims=True)
+        dot = _sum(g * xhat, axes)
     out = xhat * (dot / m)
-    out += g.sum(axis=axes, keepdims=True) / m
+    out += _sum(g, axes) / m
     np.subtract(g, out, out=out)
     out *= invstd
     return out
@@ -36,11 +42,12 @@ def _fused_input_grad(g, xhat, invstd, axes, dot=None):
 def _normalize(x, axes, eps, mean=None, var=None):
     """``(xhat, invstd)``: ``x`` normalised over ``axes`` with the given statistics, or its own
     mean and biased variance (one pass each, no second mean inside ``var``)."""
+    m = int(np.prod([x.shape[a] for a in axes]))
     if mean is None:
-        mean = x.mean(axis=axes, keepdims=True)
+        mean = _sum(x, axes) / m
     xhat = x - mean
     if var is None:
-        var = np.square(xhat).mean(axis=axes, keepdims=True)
+        var = _sum(np.square(xhat), axes) / m
     invstd = 1.0 / np.sqrt(var + eps)
     xhat *= invstd
     return xhat, invstd
