@@ -97,7 +97,7 @@ class LayerNorm(Function):
     def forward(ctx, x, weight, bias, ndim, eps):
         axes = tuple(range(x.ndim - ndim, x.ndim))
         xhat, invstd = _normalize(x, axes, eps)
-        out = xhat * weight if weight is not None else xhat.copy()
+        out = np.multiply(xhat, weight) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
         ctx.save_for_backward(xhat, invstd, weight)
