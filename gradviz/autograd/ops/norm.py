@@ -27,16 +27,23 @@ def _sum(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return row_sum(x, -1) if axes == (x.ndim - 1,) else x.sum(axis=axes, keepdims=True)
 
 
-def _fused_input_grad(g, xhat, invstd, axes, dot=None):
-    """``dot`` is ``sum(g * xhat)`` over ``axes`` when the caller has it."""
+def _fused_input_grad(g, xhat, invstd, axes, dot=None, out=None):
+    """``dot`` is ``sum(g * xhat)`` over ``axes`` when the caller has it; ``out`` a buffer of
+    the result's shape and dtype it may write into."""
     m = int(np.prod([xhat.shape[a] for a in axes]))
     if dot is None:
         dot = _sum(g * xhat, axes)
-    out = xhat * (dot / m)
+    out = np.multiply(xhat, dot / m, out=out)
     out += _sum(g, axes) / m
     np.subtract(g, out, out=out)
     out *= invstd
     return out
+
+
+def _spare(buffer, like):
+    """``buffer`` when it can take a result like ``like`` (same shape and dtype), else None."""
+    ok = buffer is not None and buffer.shape == like.shape and buffer.dtype == like.dtype
+    return buffer if ok else None
 
 
 def _normalize(x, axes, eps, mean=None, var=None):
@@ -120,7 +127,7 @@ class LayerNorm(Function):
                 dot = (scaled.reshape(-1, weight.size) @ weight.reshape(-1)).reshape(
                     *grad.shape[: len(lead)], *(1,) * len(ctx.axes)
                 )
-            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes, dot)
+            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes, dot, _spare(scaled, g))
         if needs[2]:
             grad_b = grad.sum(axis=lead)
         return grad_x, grad_w, grad_b, None, None
