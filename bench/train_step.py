@@ -16,7 +16,9 @@ extra memory is measured too. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
+import os
 import statistics
 import sys
 import tracemalloc
@@ -212,11 +214,26 @@ def torch_steps(name: str, seed: int):
 # ------------------------------------------------------------------------------------- memory
 
 
+@contextlib.contextmanager
+def quiet_stderr():
+    """File descriptor 2 to /dev/null: the profiler's C++ side logs its start and stop there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def peak_memory(name: str, seed: int) -> tuple[float, float]:
     """Peak extra bytes of one (warm) step, gradviz and PyTorch, each by its own allocator's
     count: tracemalloc for gradviz (NumPy reports its buffers to it), the memory events of
     PyTorch's profiler for PyTorch (every allocation and free of its CPU allocator, summed in
-    time order). Both count the live bytes the step adds above its start, nothing cached."""
+    time order; it warns that blocks made before it started have no free event, so those
+    frees count as nothing). Both count the live bytes the step adds above its start."""
     ours = models.build(name, gradviz, seed=seed)
     theirs = models.build(name, torch, ours.model, seed=seed)
     for _ in range(2):
@@ -225,8 +242,8 @@ def peak_memory(name: str, seed: int) -> tuple[float, float]:
     ours.step()
     gv_peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    activities = [torch.profiler.ProfilerActivity.CPU]
-    with torch.profiler.profile(activities=activities, profile_memory=True) as profile:
+    cpu = [torch.profiler.ProfilerActivity.CPU]
+    with quiet_stderr(), torch.profiler.profile(activities=cpu, profile_memory=True) as profile:
         theirs.step()
     events = profile.profiler.kineto_results.events()
     changes = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
