@@ -233,7 +233,7 @@ class Dropout(Function):
 
 
 #: Below this many rows one NumPy reduction beats halving (a call per halving step).
-_MANY_ROWS = 64
+_MANY_ROWS = 512
 
 
 def _is_last(x: np.ndarray, axis) -> bool:
