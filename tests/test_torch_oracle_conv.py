@@ -3,6 +3,8 @@ regression losses: values and gradients in float64 (skipped unless torch is inst
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,14 @@ def test_conv2d_matches_torch(x_shape, w_shape, kwargs, bias):
     arrays = [normal(*x_shape), normal(*w_shape, seed=1)]
     if bias:
         arrays.append(normal(w_shape[0], seed=2))
+    run_both(lambda *a: F.conv2d(*a, **kwargs), lambda *a: TF.conv2d(*a, **kwargs), *arrays)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "kwargs"), CONV2D[:7])
+def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, x_shape, w_shape, kwargs):
+    # the batch runs in chunks, through one column buffer reused from chunk to chunk
+    monkeypatch.setattr(importlib.import_module("gradviz.autograd.ops.conv"), "_CHUNK_BYTES", 1)
+    arrays = (normal(3, *x_shape[1:]), normal(*w_shape, seed=1), normal(w_shape[0], seed=2))
     run_both(lambda *a: F.conv2d(*a, **kwargs), lambda *a: TF.conv2d(*a, **kwargs), *arrays)
 
 
