@@ -14,6 +14,9 @@ Rows:
     no target).
   Medians over interleaved rounds of the stepping thread's CPU time (``time.thread_time``:
   other programs on a shared machine do not count), single-threaded BLAS.
+- the gpt step of bench/train_step.py (examples/tiny_gpt.py's model, AdamW: about 60 ops of
+  many kinds, attention included) in its own trace, against the MLP's own-trace ratio:
+  target no more than the MLP's.
 - memory: 1,000 summary steps of the medium MLP under one trace, measured with ``tracemalloc``
   (what the trace keeps at the end, and the peak above the untraced model): target <= 50 MB.
 - rendering a traced step of about 1,000 ops (a 500-layer tanh MLP: every op drawn) and of about
@@ -40,6 +43,7 @@ from common import deep_mlp, medium_mlp, pin_blas_threads, print_results
 
 pin_blas_threads()  # before NumPy is imported, so the ratio measures framework overhead
 
+import models  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gradviz  # noqa: E402
@@ -79,18 +83,26 @@ def own_trace(step: Callable[[], None]) -> Callable[[], None]:
     return traced_step
 
 
-def step_times(seconds: float) -> dict[str, float]:
+def gpt_step() -> Callable[[], None]:
+    """One training step of the gpt workload (bench/models.py)."""
+    return models.build("gpt", gradviz).step
+
+
+def step_times(
+    seconds: float, build: Callable[[], Callable[[], None]] = medium_step, one_trace: bool = True
+) -> dict[str, float]:
     """Median seconds per step of each way of running it, over interleaved rounds: untraced,
-    summary and full detail under one trace per round, full detail in its own trace."""
-    plain = medium_step()
+    full detail in its own trace, and (``one_trace``) summary and full detail under one trace
+    per round."""
+    plain = build()
     ways: dict[str, Callable[[int], float]] = {
         "untraced": lambda n: per_step(plain, n),
-        "own trace": lambda n: per_step(own_trace(medium_step()), n),
+        "own trace": lambda n: per_step(own_trace(build()), n),
     }
-    for detail in ("summary", "full"):
+    for detail in ("summary", "full") if one_trace else ():
 
         def in_one_trace(n: int, detail: str = detail) -> float:
-            step = medium_step()
+            step = build()
             with gradviz.trace(detail=detail):
                 return per_step(step, n)
 
@@ -147,7 +159,8 @@ def render_time(tr: gradviz.Trace, folder: Path, repeat: int) -> tuple[float, in
     for _ in range(repeat):
         start = time.perf_counter()
         for view in ("forward", "backward"):
-            result = render.write(graph, view, folder / f"{view}.svg")
+            # fold=False: every op drawn (the deep MLP's identical blocks would fold to one)
+            result = render.write(graph, view, folder / f"{view}.svg", fold=False)
         times.append(time.perf_counter() - start)
         depth = (
             "all modules expanded" if result.depth is None else f"collapsed to depth {result.depth}"
@@ -185,6 +198,17 @@ def main(argv: list[str] | None = None) -> int:
                 target is None or ratio <= target,
             )
         )
+    gpt = step_times(seconds, gpt_step, one_trace=False)
+    mlp_ratio, ratio = times["own trace"] / plain, gpt["own trace"] / gpt["untraced"]
+    rows.append(
+        (
+            "gpt step, full detail (own trace) / untraced",
+            f"{gpt['untraced'] * 1e3:.2f} ms -> {gpt['own trace'] * 1e3:.2f} ms",
+            f"{ratio:.2f}x",
+            f"<= MLP's {mlp_ratio:.2f}x",
+            ratio <= mlp_ratio,
+        )
+    )
     steps = 100 if args.quick else 1000
     kept, peak = summary_memory(steps)
     rows.append(

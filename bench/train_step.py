@@ -1,20 +1,27 @@
-"""Time one full training step in gradviz against the same step hand-written in NumPy.
+"""Time one full training step in gradviz against NumPy by hand (MLPs) and PyTorch eager.
 
-    python bench/train_step.py                      # all four workloads, ~1 minute
+    python bench/train_step.py                      # all six workloads, ~1.5 minutes
     python bench/train_step.py --quick              # a few seconds per workload
-    python bench/train_step.py --workloads tiny,small
+    python bench/train_step.py --workloads tiny,small,cnn
 
-A step is ``zero_grad``, forward, loss, ``backward`` and an SGD update, in float32 with relu
-MLPs. The NumPy step does exactly the same arithmetic with a hand-written backward: it is the
-floor for any NumPy framework. Both run in this process, single-threaded BLAS, in interleaved
-rounds; the table shows medians over rounds. See bench/README.md.
+A step is ``zero_grad``, forward, loss, ``backward`` and the optimizer's update, in float32.
+The relu MLPs (tiny, small, medium, large; SGD) run against the same arithmetic written by hand
+in NumPy, the floor for any NumPy framework; ``cnn`` (two Conv2d-ReLU-MaxPool2d, Linear; SGD)
+and ``gpt`` (examples/tiny_gpt.py's model; AdamW) against PyTorch eager from the same initial
+weights (skipped without PyTorch). Everything runs in this process, one BLAS thread and one
+PyTorch thread, in interleaved rounds; the table shows medians over rounds. The cnn step's peak
+extra memory is measured too. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
+import os
 import statistics
 import sys
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,12 +29,22 @@ from common import describe_blas, per_step, pin_blas_threads, verdict
 
 pin_blas_threads()  # before NumPy is imported, so the ratio measures framework overhead
 
+import models  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz import nn, optim  # noqa: E402
 
+try:
+    import torch
+except ImportError:  # pragma: no cover - the MLP rows need no PyTorch
+    torch = None
+
 LR = 0.01
+#: gradviz / PyTorch step time, per workload built in models.py.
+TORCH_TARGETS = {"cnn": 1.5, "gpt": 1.2}
+#: gradviz / PyTorch peak extra memory of the cnn step.
+MEMORY_TARGET = 2.0
 
 
 @dataclass(frozen=True)
@@ -154,36 +171,105 @@ def check_same_step(w: Workload, act: str, seed: int) -> None:
 # ------------------------------------------------------------------------------------- timing
 
 
-def measure(w: Workload, act: str, seconds: float, seed: int) -> tuple[float, float]:
-    """Median seconds per step (NumPy, gradviz) over interleaved rounds."""
+def measure(baseline: Callable[[], object], ours: Callable[[], object], seconds: float):
+    """Median seconds per step (baseline, gradviz) over interleaved rounds."""
+    # Warm up (caches, allocator), then size rounds to ~10 ms so timer noise does not matter.
+    per_step(baseline, 3)
+    per_step(ours, 3)
+    warm = min(per_step(baseline, 3), per_step(ours, 3))
+    repeat = max(1, int(0.010 / warm))
+    rounds = max(15, int(seconds / (2 * (repeat + 1) * warm)))  # +1: per_step's untimed step
+    ours_times, base_times = [], []
+    for r in range(rounds):
+        if r % 2:  # alternate who goes first
+            ours_times.append(per_step(ours, repeat))
+            base_times.append(per_step(baseline, repeat))
+        else:
+            base_times.append(per_step(baseline, repeat))
+            ours_times.append(per_step(ours, repeat))
+    return statistics.median(base_times), statistics.median(ours_times)
+
+
+def mlp_steps(w: Workload, act: str, seed: int):
+    """The gradviz and NumPy steps of MLP workload ``w`` from the same start."""
     gradviz.manual_seed(seed)
     x, y = make_data(w, np.random.default_rng(seed))
     model, gv_step = make_gradviz_step(w, x, y, act)
     params = [(m.weight.data.copy(), m.bias.data.copy()) for m in model if isinstance(m, nn.Linear)]
-    np_step = make_numpy_step(params, x, y, w.loss, act)
+    return make_numpy_step(params, x, y, w.loss, act), gv_step
 
-    # Warm up (caches, allocator), then size rounds to ~10 ms so timer noise does not matter.
-    per_step(np_step, 3)
-    per_step(gv_step, 3)
-    warm = min(per_step(np_step, 3), per_step(gv_step, 3))
-    repeat = max(1, int(0.010 / warm))
-    rounds = max(15, int(seconds / (2 * (repeat + 1) * warm)))  # +1: per_step's untimed step
-    gv_times, np_times = [], []
-    for r in range(rounds):
-        if r % 2:  # alternate who goes first
-            gv_times.append(per_step(gv_step, repeat))
-            np_times.append(per_step(np_step, repeat))
-        else:
-            np_times.append(per_step(np_step, repeat))
-            gv_times.append(per_step(gv_step, repeat))
-    return statistics.median(np_times), statistics.median(gv_times)
+
+def torch_steps(name: str, seed: int):
+    """The PyTorch and gradviz steps of workload ``name`` from the same weights; the first
+    three steps are checked to give the same losses."""
+    ours = models.build(name, gradviz, seed=seed)
+    theirs = models.build(name, torch, ours.model, seed=seed)
+    for step in range(3):
+        np.testing.assert_allclose(
+            ours.step(), theirs.step(), rtol=1e-4, err_msg=f"{name}: loss of step {step}"
+        )
+    return theirs.step, ours.step
+
+
+# ------------------------------------------------------------------------------------- memory
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """File descriptor 2 to /dev/null: the profiler's C++ side logs its start and stop there."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def peak_memory(name: str, seed: int) -> tuple[float, float]:
+    """Peak extra bytes of one (warm) step, gradviz and PyTorch, each by its own allocator's
+    count: tracemalloc for gradviz (NumPy reports its buffers to it), the memory events of
+    PyTorch's profiler for PyTorch (every allocation and free of its CPU allocator, summed in
+    time order; it warns that blocks made before it started have no free event, so those
+    frees count as nothing). Both count the live bytes the step adds above its start."""
+    ours = models.build(name, gradviz, seed=seed)
+    theirs = models.build(name, torch, ours.model, seed=seed)
+    for _ in range(2):
+        ours.step(), theirs.step()
+    tracemalloc.start()
+    ours.step()
+    gv_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    cpu = [torch.profiler.ProfilerActivity.CPU]
+    with quiet_stderr(), torch.profiler.profile(activities=cpu, profile_memory=True) as profile:
+        theirs.step()
+    events = profile.profiler.kineto_results.events()
+    changes = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
+    torch_peak = max(itertools.accumulate(b for _, b in changes), default=0)
+    return gv_peak, max(torch_peak, 1)
+
+
+# ---------------------------------------------------------------------------------- the table
+
+
+def print_row(label: str, base: str, base_us: float, gv_us: float, target: float) -> bool:
+    ratio = gv_us / base_us
+    print(
+        f"{label:<34} {base:>8} {base_us:>12.1f} {gv_us:>16.1f} "
+        f"{ratio:>6.2f}x {target:>6.2f}x  {verdict(ratio <= target)}",
+        flush=True,
+    )
+    return ratio <= target
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (about 1 s per workload)")
+    every = [*WORKLOADS, *TORCH_TARGETS]
     parser.add_argument(
-        "--workloads", default=",".join(WORKLOADS), help="comma-separated: tiny,small,medium,large"
+        "--workloads", default=",".join(every), help=f"comma-separated: {','.join(every)}"
     )
     parser.add_argument("--activation", choices=("relu", "tanh"), default="relu")
     parser.add_argument(
@@ -192,32 +278,58 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.workloads.split(",") if n.strip()]
-    unknown = [n for n in names if n not in WORKLOADS]
+    unknown = [n for n in names if n not in every]
     if unknown:
-        parser.error(f"unknown workloads: {', '.join(unknown)}, choose from {', '.join(WORKLOADS)}")
+        parser.error(f"unknown workloads: {', '.join(unknown)}, choose from {', '.join(every)}")
     seconds = args.seconds or (1.0 if args.quick else 8.0)
 
-    print(f"numpy {np.__version__}, {describe_blas()}, python {sys.version.split()[0]}")
-    for name in names:
+    versions = f"numpy {np.__version__}, {describe_blas()}, python {sys.version.split()[0]}"
+    if torch is not None:
+        torch.set_num_threads(1)
+        versions += f", torch {torch.__version__} (1 thread)"
+    print(versions)
+    mlps = [name for name in names if name in WORKLOADS]
+    for name in mlps:
         check_same_step(WORKLOADS[name], args.activation, args.seed)
-    print("check: gradviz and NumPy steps give the same loss and updated parameters")
-    print(f"float32 {args.activation} MLPs, SGD lr {LR}, medians over interleaved rounds\n")
+    if mlps:
+        print("check: gradviz and NumPy steps give the same loss and updated parameters")
+        print(f"float32 {args.activation} MLPs, SGD lr {LR}")
+    if torch is not None and set(names) & set(TORCH_TARGETS):
+        print("cnn and gpt: gradviz and PyTorch from the same weights give the same losses")
+    print("medians over interleaved rounds\n")
 
-    columns = ("numpy µs/step", "gradviz µs/step", "ratio", "target")
-    header = f"{'workload':<34} {columns[0]:>14} {columns[1]:>16} {columns[2]:>7} {columns[3]:>7}"
+    header = (
+        f"{'workload':<34} {'baseline':>8} {'µs/step':>12} {'gradviz µs/step':>16} "
+        f"{'ratio':>7} {'target':>7}"
+    )
     print(header)
     print("-" * (len(header) + 6))
     all_pass = True
     for name in names:
+        if name in TORCH_TARGETS:
+            if torch is None:
+                print(f"{name:<34} skipped: PyTorch is not installed")
+                continue
+            base_us, gv_us = (t * 1e6 for t in measure(*torch_steps(name, args.seed), seconds))
+            label = (
+                "cnn (64, 1, 28, 28) SGD" if name == "cnn" else "gpt 2x4 heads w64 T32 b16 AdamW"
+            )
+            all_pass &= print_row(label, "torch", base_us, gv_us, TORCH_TARGETS[name])
+            continue
         w = WORKLOADS[name]
-        np_time, gv_time = measure(w, args.activation, seconds, args.seed)
-        ratio = gv_time / np_time
-        all_pass &= ratio <= w.target
+        base_us, gv_us = (
+            t * 1e6 for t in measure(*mlp_steps(w, args.activation, args.seed), seconds)
+        )
         label = f"{name} {'-'.join(map(str, w.sizes))} b{w.batch} {w.loss}"
+        all_pass &= print_row(label, "numpy", base_us, gv_us, w.target)
+    if "cnn" in names and torch is not None:
+        gv_bytes, torch_bytes = peak_memory("cnn", args.seed)
+        ratio = gv_bytes / torch_bytes
+        all_pass &= ratio <= MEMORY_TARGET
         print(
-            f"{label:<34} {np_time * 1e6:>14.1f} {gv_time * 1e6:>16.1f} "
-            f"{ratio:>6.2f}x {w.target:>6.2f}x  {verdict(ratio <= w.target)}",
-            flush=True,
+            f"\ncnn step, peak extra memory: gradviz {gv_bytes / 2**20:.1f} MB (tracemalloc), "
+            f"torch {torch_bytes / 2**20:.1f} MB (its profiler's allocator events): "
+            f"{ratio:.2f}x, target <= {MEMORY_TARGET:g}x  {verdict(ratio <= MEMORY_TARGET)}"
         )
     return 0 if all_pass else 1
 

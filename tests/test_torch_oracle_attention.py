@@ -36,6 +36,18 @@ def test_embedding_with_padding_idx_matches_torch():
     _close(w.grad, tw.grad)
 
 
+def test_embedding_rows_picked_many_times_get_every_gradient_as_torch():
+    w, tw = _pair((7, 4))
+    idx = RNG.integers(0, 5, (6, 9))  # every picked row many times, rows 5 and 6 never
+    up = RNG.normal(size=(6, 9, 4))
+    out = F.embedding(idx, w)
+    tout = torch.nn.functional.embedding(torch.tensor(idx), tw)
+    _close(out.data, tout)
+    (out * up).sum().backward()
+    (tout * torch.tensor(up)).sum().backward()
+    _close(w.grad, tw.grad)
+
+
 CAUSAL = np.tril(np.ones((4, 5), dtype=bool))
 BOOL = RNG.random((2, 1, 4, 5)) > 0.3
 BOOL[..., 0] = True  # every row keeps a position

@@ -3,6 +3,8 @@ regression losses: values and gradients in float64 (skipped unless torch is inst
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -61,6 +63,14 @@ def test_conv2d_matches_torch(x_shape, w_shape, kwargs, bias):
     arrays = [normal(*x_shape), normal(*w_shape, seed=1)]
     if bias:
         arrays.append(normal(w_shape[0], seed=2))
+    run_both(lambda *a: F.conv2d(*a, **kwargs), lambda *a: TF.conv2d(*a, **kwargs), *arrays)
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "kwargs"), CONV2D[:7])
+def test_conv2d_in_chunks_of_one_sample_matches_torch(monkeypatch, x_shape, w_shape, kwargs):
+    # the batch runs in chunks, through one column buffer reused from chunk to chunk
+    monkeypatch.setattr(importlib.import_module("gradviz.autograd.ops.conv"), "_CHUNK_BYTES", 1)
+    arrays = (normal(3, *x_shape[1:]), normal(*w_shape, seed=1), normal(w_shape[0], seed=2))
     run_both(lambda *a: F.conv2d(*a, **kwargs), lambda *a: TF.conv2d(*a, **kwargs), *arrays)
 
 
@@ -137,6 +147,22 @@ def test_max_pool2d_matches_torch_with_ties(kwargs):
     x = np.random.default_rng(3).integers(0, 3, (2, 3, 7, 8)).astype(np.float64)  # many ties
     run_both(lambda a: F.max_pool2d(a, **kwargs), lambda a: TF.max_pool2d(a, **kwargs), x)
     run_both(lambda a: F.max_pool2d(a, **kwargs), lambda a: TF.max_pool2d(a, **kwargs), -x)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}]
+)
+def test_max_pool2d_nan_wins_and_nan_gradients_stay_in_their_window(kwargs):
+    x = np.random.default_rng(4).integers(0, 3, (2, 2, 6, 6)).astype(np.float64)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[1, 1, 3, 3] = np.nan  # two NaNs share a window
+    xs, ts = Variable(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = F.max_pool2d(xs, **kwargs), TF.max_pool2d(ts, **kwargs)
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    upstream = np.ones(out.shape)
+    upstream[1, 0, 1, 1] = np.nan  # an upstream NaN reaches its window's maximum only
+    out.backward(upstream)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(xs.grad, ts.grad.numpy())
 
 
 @pytest.mark.parametrize(
@@ -296,3 +322,18 @@ def test_float32_conv_and_pools_stay_float32_and_close_to_torch():
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-5, atol=1e-5)
     gradviz.manual_seed(0)  # layers created above drew from the default generator
+
+
+def test_float32_gelu_and_its_gradient_are_closer_to_torch_float64_than_torch_float32():
+    # float64 as the reference: PyTorch's float32 GELU is within 1.1e-6 of it on this range
+    x = np.concatenate([np.linspace(-12, 12, 2001), [0.0, -1e-8, 1e-8, 30.0, -30.0]])
+    x = x.astype(np.float32)
+    ours = Variable(x, requires_grad=True)
+    theirs = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out, expected = F.gelu(ours), TF.gelu(theirs)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=2e-6, atol=5e-7)
+    out.sum().backward()
+    expected.sum().backward()
+    assert ours.grad.dtype == np.float32
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=2e-6, atol=5e-7)

@@ -163,7 +163,7 @@ class Linear(Function):
                 f"{np.shape(weight)} (expected input (..., {np.shape(weight)[1]}))"
             )
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
+        out = _matmul_2d(x, weight.T)
         if bias is None:
             return out
         if bias.dtype == out.dtype and out.ndim:
@@ -176,8 +176,16 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
         g2 = grad.reshape(-1, grad.shape[-1])  # batch axes flattened: (N, out_features)
-        grad_x = grad @ weight if needs[0] else None
+        grad_x = _matmul_2d(grad, weight) if needs[0] else None
         grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
         if len(needs) == 2:  # called without bias: one gradient per input
             return grad_x, grad_w
         return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
+
+
+def _matmul_2d(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``x @ matrix`` for ``x`` of any rank as one matrix product (NumPy would run one per
+    leading index of a 3-d ``x``)."""
+    if x.ndim <= 2:
+        return x @ matrix
+    return (x.reshape(-1, x.shape[-1]) @ matrix).reshape(*x.shape[:-1], matrix.shape[-1])

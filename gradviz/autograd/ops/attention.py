@@ -38,10 +38,22 @@ class Embedding(Function):
     @staticmethod
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.add.at(out, ctx.indices, grad)  # repeated indices accumulate
+        _add_rows(out, ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1]))
         if ctx.padding_idx is not None:
             out[ctx.padding_idx] = 0  # the padding row is a constant of the forward
         return (out, None) if ctx.padding_idx is None else (out, None, None, None)
+
+
+def _add_rows(out: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> None:
+    """``np.add.at(out, indices, rows)`` (a row picked twice gets both, added in order) by a
+    stable sort and one ``add.reduceat`` over the runs of equal indices: no per-element
+    dispatch."""
+    if not indices.size:
+        return
+    order = np.argsort(indices, kind="stable")
+    picked = indices[order]
+    starts = np.flatnonzero(np.diff(picked, prepend=picked[0] - 1))
+    out[picked[starts]] += np.add.reduceat(rows[order], starts, axis=0)
 
 
 def padding_index(padding_idx: int | None, num_embeddings: int, layer: str) -> int | None:

@@ -1,10 +1,12 @@
 """Convolution, pooling and constant padding, on strided window views and BLAS.
 
-Each window of the (padded) input is a view (``sliding_window_view``), gathered once into an
-im2col matrix and multiplied with the weights by ``matmul`` (one batch per group). The input
-gradient is the transposed convolution: ``weight.T @ grad`` per window, spread at the stride's
-spacing and summed over the kernel taps through one strided view (col2im, ``_fold``), which
-also returns the pooling gradients to their windows. No Python loop runs over positions.
+Each window of the (padded) input is a view (``sliding_window_view``), gathered once per
+layer into an im2col matrix per sample and multiplied with the weights by one batched
+``matmul`` whose output is already (N, O, OH, OW). The input gradient is the transposed
+convolution: ``weight.T @ grad`` per window, added back tap by tap, each kernel tap one strided
+view of the input across all windows (col2im, ``_fold``), which also returns the pooling
+gradients to their windows. Max pooling compares the tap views in turn and keeps the index of
+the winning tap (one byte per output). Loops run over kernel taps, never over positions.
 
 Spatial arguments (stride, dilation) arrive as tuples and padding as ``((top, bottom), (left,
 right))``: ``functional`` checks and normalises them and names the layer in its errors.
@@ -13,7 +15,7 @@ right))``: ``functional`` checks and normalises them and names the layer in its 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.function import Function
@@ -29,61 +31,115 @@ def _windows(x: np.ndarray, kernel, stride, dilation) -> np.ndarray:
     return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
 
 
+def _tap_slices(kernel, stride, dilation, out_size):
+    """For each kernel tap (i, j) in row-major order, the (rows, columns) slices of the padded
+    input that tap reads across all output positions: a strided (..., OH, OW) view."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_size
+    rows = [slice(i * dh, i * dh + (oh - 1) * sh + 1, sh) for i in range(kh)]
+    cols = [slice(j * dw, j * dw + (ow - 1) * sw + 1, sw) for j in range(kw)]
+    return [(r, c) for r in rows for c in cols]
+
+
+def _out_size(padded, kernel, stride, dilation) -> tuple[int, int]:
+    return tuple(
+        (p - d * (k - 1) - 1) // s + 1
+        for p, k, s, d in zip(padded, kernel, stride, dilation, strict=True)
+    )
+
+
 def _pad(x: np.ndarray, padding: Pairs, value: float = 0.0) -> np.ndarray:
     if not any(p for pair in padding for p in pair):
         return x
-    return np.pad(x, ((0, 0), (0, 0), *padding), constant_values=value)
+    (top, bottom), (left, right) = padding
+    out = np.empty((*x.shape[:2], x.shape[2] + top + bottom, x.shape[3] + left + right), x.dtype)
+    out[:, :, :top], out[:, :, out.shape[2] - bottom :] = value, value
+    out[:, :, :, :left], out[:, :, :, out.shape[3] - right :] = value, value
+    out[:, :, top : top + x.shape[2], left : left + x.shape[3]] = x
+    return out
 
 
-def _conv(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups: int):
-    """Convolve a padded input (N, C, H, W) with ``weight`` (O, C/groups, KH, KW).
+#: Bytes of im2col matrix (or of its transpose's shares) made at a time: a convolution runs
+#: over its batch in chunks of samples this size, so its working set stays in cache and no
+#: layer-sized temporary is made (the backward gathers the columns again instead of keeping
+#: them: 9x the input for a 3x3 kernel).
+_CHUNK_BYTES = 1 << 19
 
-    Returns the output (N, O, OH, OW) and the im2col matrix (groups, C/groups*KH*KW, N*OH*OW):
-    that layout keeps the gather's innermost run along OW and needs one matmul per group."""
-    n = xp.shape[0]
+
+def _chunks(win: np.ndarray, itemsize: int):
+    """The sample slices of the batch of window view ``win`` (N, C, OH, OW, KH, KW), sized so
+    each chunk's columns take about ``_CHUNK_BYTES``."""
+    n = win.shape[0]
+    step = max(1, min(n, _CHUNK_BYTES // max(1, itemsize * int(np.prod(win.shape[1:])))))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def _im2col(win: np.ndarray, rows: slice, buffer: np.ndarray, groups: int) -> np.ndarray:
+    """The windows of samples ``rows`` gathered into ``buffer`` (reused from chunk to chunk) as
+    (B, G, C/G*KH*KW, OH*OW): each sample's matrix ready for one matmul, its innermost run an
+    output row."""
+    chunk = win[rows]
+    b, c, oh, ow, kh, kw = chunk.shape
+    cols = buffer[:b]
+    np.copyto(cols, chunk.transpose(0, 1, 4, 5, 2, 3))
+    return cols.reshape(b, groups, c // groups * kh * kw, oh * ow)
+
+
+def _column_buffer(win: np.ndarray, chunks: list[slice]) -> np.ndarray:
+    _, c, oh, ow, kh, kw = win.shape
+    size = chunks[0].stop - chunks[0].start
+    return np.empty((size, c, kh, kw, oh, ow), win.dtype)
+
+
+def _fold(shares: np.ndarray, padded, stride, dilation, out=None) -> np.ndarray:
+    """col2im: add ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into
+    ``out`` (*batch, *padded; zeros if not given) at the places those elements were read from:
+    one strided ``+=`` per kernel tap (a tap reads each place at most once)."""
+    kh, kw, *batch, oh, ow = shares.shape
+    out = np.zeros((*batch, *padded), shares.dtype) if out is None else out
+    taps = _tap_slices((kh, kw), stride, dilation, (oh, ow))
+    for t, (rows, cols) in enumerate(taps):
+        out[..., rows, cols] += shares[t // kw, t % kw]
+    return out
+
+
+def _conv_forward(xp: np.ndarray, weight: np.ndarray, stride, dilation, groups) -> np.ndarray:
+    """Convolve a padded (N, C, H, W) input with ``weight`` (O, C/G, KH, KW): per chunk of
+    samples, one gather and one batched matmul written straight into the (N, O, OH, OW)
+    output."""
     o, cg, kh, kw = weight.shape
     win = _windows(xp, (kh, kw), stride, dilation)
-    oh, ow = win.shape[2:4]
-    win = win.reshape(n, groups, cg, oh, ow, kh, kw)
-    cols = win.transpose(1, 2, 5, 6, 0, 3, 4).reshape(groups, cg * kh * kw, n * oh * ow)
-    out = np.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)  # (G, O/G, N*L)
-    return np.ascontiguousarray(out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)), cols
-
-
-def _fold(shares: np.ndarray, padded, stride, dilation) -> np.ndarray:
-    """col2im: sum ``shares`` (KH, KW, *batch, OH, OW), one value per window element, into an
-    array (*batch, *padded) at the places those elements were read from.
-
-    The shares are spread at the stride's spacing into zeros extended by the dilated kernel
-    extent; one strided view then lines up, for each input position, the KH*KW taps that read
-    it (each tap axis steps back by the dilation), and a sum over the taps folds them."""
-    kh, kw, *batch, oh, ow = shares.shape
-    (sh, sw), (dh, dw) = stride, dilation
-    eh, ew = dh * (kh - 1), dw * (kw - 1)
-    spread = np.zeros((kh, kw, *batch, eh + padded[0], ew + padded[1]), shares.dtype)
-    spread[..., eh : eh + (oh - 1) * sh + 1 : sh, ew : ew + (ow - 1) * sw + 1 : sw] = shares
-    s = spread.strides
-    taps = as_strided(  # taps[i, j, ..., h, w] = spread[i, j, ..., h - i*dh + eh, w - j*dw + ew]
-        spread[..., eh:, ew:],
-        shape=(kh, kw, *batch, *padded),
-        strides=(s[0] - dh * s[-2], s[1] - dw * s[-1], *s[2:]),
-        writeable=False,
-    )
-    return taps.sum(axis=(0, 1))
-
-
-def _conv_input_grad(g, out_shape, weight, in_shape, padding: Pairs, stride, dilation, groups):
-    """The gradient of a convolution's input, a transposed convolution: each window's share
-    ``weight.T @ grad`` (one matmul per group), folded back onto the input (col2im). ``g`` is
-    the output gradient laid out (G, O/G, N*OH*OW)."""
-    n, o, oh, ow = out_shape
-    _, cg, kh, kw = weight.shape
-    padded = tuple(size + sum(pair) for size, pair in zip(in_shape[2:], padding, strict=True))
+    n, _, oh, ow = win.shape[:4]
+    out = np.empty((n, o, oh, ow), np.result_type(xp.dtype, weight.dtype))
     w = weight.reshape(groups, o // groups, cg * kh * kw)
-    shares = np.matmul(w.transpose(0, 2, 1), g).reshape(groups * cg, kh, kw, n, oh, ow)
-    full = _fold(shares.transpose(1, 2, 3, 0, 4, 5), padded, stride, dilation)  # (N, C, ...)
-    (top, _), (left, _) = padding
-    return full[:, :, top : top + in_shape[2], left : left + in_shape[3]]
+    chunks = _chunks(win, xp.itemsize)
+    buffer = _column_buffer(win, chunks)
+    for rows in chunks:
+        target = out[rows].reshape(-1, groups, o // groups, oh * ow)
+        np.matmul(w, _im2col(win, rows, buffer, groups), out=target)
+    return out
+
+
+def _conv_backward(g, xp, weight, stride, dilation, groups, needs: tuple[bool, bool]):
+    """The gradients of a convolution's padded input and weight from the output gradient ``g``
+    laid out (N, G, O/G, OH*OW), chunk by chunk: the weight's ``g @ cols.T`` summed over the
+    samples; the input's is the transposed convolution, each window's share ``weight.T @ g``
+    folded back onto the input (col2im)."""
+    o, cg, kh, kw = weight.shape
+    win = _windows(xp, (kh, kw), stride, dilation)
+    c, oh, ow = win.shape[1:4]
+    w = weight.reshape(groups, o // groups, cg * kh * kw)
+    chunks = _chunks(win, xp.itemsize)
+    grad_w = np.zeros(w.shape, np.result_type(g.dtype, xp.dtype)) if needs[1] else None
+    grad_xp = np.zeros(xp.shape, np.result_type(g.dtype, weight.dtype)) if needs[0] else None
+    buffer = _column_buffer(win, chunks) if needs[1] else None
+    for rows in chunks:
+        if needs[1]:
+            cols = _im2col(win, rows, buffer, groups)
+            grad_w += np.matmul(g[rows], cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        if needs[0]:
+            shares = np.matmul(w.transpose(0, 2, 1), g[rows]).reshape(-1, c, kh, kw, oh, ow)
+            _fold(shares.transpose(2, 3, 0, 1, 4, 5), xp.shape[2:], stride, dilation, grad_xp[rows])
+    return grad_xp, None if grad_w is None else grad_w.reshape(weight.shape)
 
 
 def _batch(ctx, x: np.ndarray, ndim: int) -> np.ndarray:
@@ -113,29 +169,25 @@ class Conv2d(Function):
         groups=1,
     ):
         x = _batch(ctx, x, 4)
-        out, cols = _conv(_pad(x, padding), weight, stride, dilation, groups)
+        xp = _pad(x, padding)
+        out = _conv_forward(xp, weight, stride, dilation, groups)
         if bias is not None:
             out += bias.reshape(-1, 1, 1)
-        ctx.save_for_backward(cols, weight)
-        ctx.shape, ctx.options = x.shape, (padding, stride, dilation, groups)
+        ctx.save_for_backward(xp, weight)
+        ctx.options = (padding, stride, dilation, groups)
         return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
-        cols, weight = ctx.saved_tensors
+        xp, weight = ctx.saved_tensors
         padding, stride, dilation, groups = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
-        grad_x = grad_w = grad_b = None
-        o = grad.shape[1]
-        g = grad.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)  # (G, O/G, N*OH*OW)
-        if ctx.needs_input_grad[0]:
-            grad_x = _conv_input_grad(
-                g, grad.shape, weight, ctx.shape, padding, stride, dilation, groups
-            )
-        if ctx.needs_input_grad[1]:
-            grad_w = np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight.shape)
-        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
-            grad_b = grad.sum(axis=(0, 2, 3))
+        n, o = grad.shape[:2]
+        g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
+        needs = ctx.needs_input_grad
+        grad_xp, grad_w = _conv_backward(g, xp, weight, stride, dilation, groups, needs[:2])
+        grad_x = None if grad_xp is None else _unpad(grad_xp, padding)
+        grad_b = grad.sum(axis=(0, 2, 3)) if len(needs) > 2 and needs[2] else None
         return _unbatch(ctx, grad_x), grad_w, grad_b
 
 
@@ -174,25 +226,44 @@ def _unpad(x: np.ndarray, padding: Pairs) -> np.ndarray:
 class MaxPool2d(Function):
     """Max over each window of (N, C, H, W) or (C, H, W); padding counts as -inf. The gradient
     goes to the first maximum of each window in row-major order (PyTorch's choice on ties; a NaN
-    counts as the maximum)."""
+    counts as the maximum, the last of several)."""
 
     @staticmethod
     def forward(ctx, x, kernel, stride, padding, dilation=(1, 1)):
         xp = _pad(_batch(ctx, x, 4), padding, -np.inf)
-        win = _windows(xp, kernel, stride, dilation)
-        flat = win.reshape(*win.shape[:4], -1)
-        ctx.argmax = flat.argmax(axis=-1)
-        ctx.shape, ctx.options = xp.shape, (kernel, stride, dilation, padding)
-        return _unbatch(ctx, np.take_along_axis(flat, ctx.argmax[..., None], axis=-1)[..., 0])
+        out_size = _out_size(xp.shape[2:], kernel, stride, dilation)
+        taps = _tap_slices(kernel, stride, dilation, out_size)
+        views = [xp[..., rows, cols] for rows, cols in taps]
+        out, ctx.argmax = _max_of_taps(views, has_nan=bool(np.isnan(xp.min())))
+        ctx.shape, ctx.taps, ctx.padding = xp.shape, taps, padding
+        return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
-        kernel, stride, dilation, padding = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
-        values = np.zeros((kernel[0] * kernel[1], *grad.shape), grad.dtype)
-        np.put_along_axis(values, ctx.argmax[None], grad[None], axis=0)
-        values = values.reshape(*kernel, *grad.shape)
-        return _unbatch(ctx, _unpad(_fold(values, ctx.shape[2:], stride, dilation), padding))
+        full = np.zeros(ctx.shape, grad.dtype)
+        finite = not np.isnan(grad.min())  # else NaN * 0 would reach the other window elements
+        for t, (rows, cols) in enumerate(ctx.taps):  # each tap passes on the maxima it held
+            held = ctx.argmax == t
+            full[..., rows, cols] += grad * held if finite else np.where(held, grad, 0)
+        return _unbatch(ctx, _unpad(full, ctx.padding))
+
+
+def _max_of_taps(taps: list[np.ndarray], has_nan: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The elementwise maximum of the tap views (one per kernel tap, each over all windows)
+    and the index of the first tap holding it, one pass per tap: a later tap wins only when
+    strictly greater (PyTorch's first maximum on ties) or, ``has_nan``, when it is NaN (a NaN
+    counts as the maximum; of several, the last, as in PyTorch's kernel). A winning tap's index
+    is larger than any before it, so ``maximum`` updates the index without a masked write."""
+    index_type = np.min_scalar_type(len(taps) - 1)
+    best, index = taps[0].copy(), np.zeros(taps[0].shape, index_type)
+    for t, tap in enumerate(taps[1:], start=1):
+        better = tap > best
+        if has_nan:
+            better |= np.isnan(tap)
+        np.maximum(best, tap, out=best)  # NaN propagates
+        np.maximum(index, better * index_type.type(t), out=index)
+    return best, index
 
 
 def _window_sums(win: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.elementwise import row_max, row_sum
 
 
 def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
@@ -132,9 +133,9 @@ class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, target, reduction="mean", ignore_index=-100):
         classes, logits = _setup(ctx, "CrossEntropy", logits, target, reduction, ignore_index)
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = logits - row_max(logits, 1)
         exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
+        total = row_sum(exp, 1)
         ctx.save_for_backward(exp, total)
         # -log_softmax(logits)[rows, target], without the full log_softmax array
         loss = np.log(total[:, 0]) - shifted[classes.rows, classes.index]

@@ -18,14 +18,46 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.ops.elementwise import row_sum
 from gradviz.autograd.variable import as_array
 
 
-def _fused_input_grad(g, xhat, invstd, axes):
-    m = np.prod([xhat.shape[a] for a in axes])
-    total = g.sum(axis=axes, keepdims=True)
-    dot = (g * xhat).sum(axis=axes, keepdims=True)
-    return (invstd / m) * (m * g - total - xhat * dot)
+def _sum(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """``x.sum(axes, keepdims=True)``, over the last axis alone by a matrix product."""
+    return row_sum(x, -1) if axes == (x.ndim - 1,) else x.sum(axis=axes, keepdims=True)
+
+
+def _fused_input_grad(g, xhat, invstd, axes, dot=None, out=None):
+    """``dot`` is ``sum(g * xhat)`` over ``axes`` when the caller has it; ``out`` a buffer of
+    the result's shape and dtype it may write into."""
+    m = int(np.prod([xhat.shape[a] for a in axes]))
+    if dot is None:
+        dot = _sum(g * xhat, axes)
+    out = np.multiply(xhat, dot / m, out=out)
+    out += _sum(g, axes) / m
+    np.subtract(g, out, out=out)
+    out *= invstd
+    return out
+
+
+def _spare(buffer, like):
+    """``buffer`` when it can take a result like ``like`` (same shape and dtype), else None."""
+    ok = buffer is not None and buffer.shape == like.shape and buffer.dtype == like.dtype
+    return buffer if ok else None
+
+
+def _normalize(x, axes, eps, mean=None, var=None):
+    """``(xhat, invstd)``: ``x`` normalised over ``axes`` with the given statistics, or its own
+    mean and biased variance (one pass each, no second mean inside ``var``)."""
+    m = int(np.prod([x.shape[a] for a in axes]))
+    if mean is None:
+        mean = _sum(x, axes) / m
+    xhat = x - mean
+    if var is None:
+        var = _sum(np.square(xhat), axes) / m
+    invstd = 1.0 / np.sqrt(var + eps)
+    xhat *= invstd
+    return xhat, invstd
 
 
 class BatchNorm(Function):
@@ -37,13 +69,11 @@ class BatchNorm(Function):
         axes = (0, *range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if training:
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True)
+            xhat, invstd = _normalize(x, axes, eps)
         else:
             mean = running_mean.astype(x.dtype, copy=False).reshape(shape)
             var = running_var.astype(x.dtype, copy=False).reshape(shape)
-        invstd = 1.0 / np.sqrt(var + eps)
-        xhat = (x - mean) * invstd
+            xhat, invstd = _normalize(x, axes, eps, mean, var)
         out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias.reshape(shape)
@@ -73,10 +103,8 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, ndim, eps):
         axes = tuple(range(x.ndim - ndim, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        invstd = 1.0 / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
-        xhat = (x - mean) * invstd
-        out = xhat * weight if weight is not None else xhat.copy()
+        xhat, invstd = _normalize(x, axes, eps)
+        out = np.multiply(xhat, weight) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
         ctx.save_for_backward(xhat, invstd, weight)
@@ -89,11 +117,17 @@ class LayerNorm(Function):
         needs = ctx.needs_input_grad
         lead = tuple(range(grad.ndim - len(ctx.axes)))
         grad_x = grad_w = grad_b = None
-        if needs[0]:
-            g = grad * weight if weight is not None else grad
-            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes)
+        scaled = grad * xhat if needs[1] or (needs[0] and weight is not None) else None
         if needs[1]:
-            grad_w = (grad * xhat).sum(axis=lead)
+            grad_w = scaled.sum(axis=lead)
+        if needs[0]:
+            g, dot = grad, None
+            if weight is not None:  # sum(g * xhat) = sum(grad * xhat * weight): a matrix product
+                g = grad * weight
+                dot = (scaled.reshape(-1, weight.size) @ weight.reshape(-1)).reshape(
+                    *grad.shape[: len(lead)], *(1,) * len(ctx.axes)
+                )
+            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes, dot, _spare(scaled, g))
         if needs[2]:
             grad_b = grad.sum(axis=lead)
         return grad_x, grad_w, grad_b, None, None

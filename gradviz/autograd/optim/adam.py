@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.inplace import bump
-from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_pair, add_scaled, lerp_
+from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_pair, lerp_
 
 
 class Adam(Optimizer):
@@ -64,17 +64,41 @@ class Adam(Optimizer):
             else:
                 grad = grad + weight_decay * p.data
         step, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        lerp_(exp_avg, grad, 1 - beta1)
+        # One scratch array for every temporary, in PyTorch's order of operations.
+        tmp = self._scratch(np.result_type(p.data, grad), p.data.shape)
+        if 1 - beta1 < 0.5:  # exp_avg.lerp_(grad, 1 - beta1), PyTorch's formula for weights < 0.5
+            np.subtract(grad, exp_avg, out=tmp)
+            tmp *= 1 - beta1
+            exp_avg += tmp
+        else:
+            lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        np.multiply(grad, 1 - beta2, out=tmp)  # exp_avg_sq += (1 - beta2) * grad * grad
+        tmp *= grad
+        exp_avg_sq += tmp
         step_size = lr / (1 - beta1**step)
         # A Python float (math.sqrt would also do): an np.float64 scalar would promote float32.
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         if group.get("amsgrad"):
             np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             exp_avg_sq = state["max_exp_avg_sq"]
-        denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + group["eps"]
-        add_scaled(p, -step_size, exp_avg / denom)
+        np.sqrt(exp_avg_sq, out=tmp)  # denom = sqrt(exp_avg_sq) / bias_correction2_sqrt + eps
+        tmp /= bias_correction2_sqrt
+        tmp += group["eps"]
+        np.divide(exp_avg, tmp, out=tmp)  # p += -step_size * exp_avg / denom
+        tmp *= -step_size
+        p.data += tmp
+        bump(p, "optimizer.step")
+
+    def _scratch(self, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        """A reused array of ``shape`` (the updates' temporaries: no fresh parameter-sized
+        arrays each step), not part of the optimizer's state."""
+        size = int(np.prod(shape))
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buffer = buffers.get(dtype)
+        if buffer is None or buffer.size < size:
+            buffer = buffers[dtype] = np.empty(size, dtype)
+        return buffer[:size].reshape(shape)
 
 
 class AdamW(Adam):
