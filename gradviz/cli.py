@@ -1,6 +1,6 @@
 """The ``gradviz`` command line: ``gradviz render SCRIPT``, ``gradviz check SCRIPT``,
-``gradviz timeline SCRIPT``, ``gradviz watch SCRIPT``, ``gradviz diff A B`` and ``gradviz doctor`` (the commands beyond one
-step live in :mod:`gradviz.commands`).
+``gradviz timeline SCRIPT``, ``gradviz watch SCRIPT``, ``gradviz diff A B`` and
+``gradviz doctor`` (the commands beyond one step live in :mod:`gradviz.commands`).
 
 Each command validates its input, calls the runner or the renderer, and echoes. Every message
 of ours starts with ``gradviz: `` and goes to stderr; file names and the summary go to stdout.

@@ -10,24 +10,32 @@ import click
 
 from gradviz.commands.common import Command, check_outputs, echo_written, fail, run
 
+#: the findings that say where a NaN/Inf came from, first
+_BIRTHS = ("nan_forward", "nan_backward", "nan_input")
+
 
 def _where(caught: Any, report: Any) -> str:
-    """Where a trigger points: the check's first error (a NaN/Inf birth: op, module, line), or
-    for a spike the largest change since the step before."""
-    errors = [f for f in (report.findings if report is not None else ()) if f.severity == "error"]
+    """Where a trigger points: the check's NaN/Inf birth (or first error): op, module, line;
+    for a spike without one, the largest change since the step before."""
+    found = list(report.findings) if report is not None else []
+    births = [f for f in found if f.kind in _BIRTHS]
+    errors = births or [f for f in found if f.severity == "error"]
     if errors:
         f = errors[0]
-        return f"{f.op or '-'} in module {f.module or '(top)'} at {f.source or '?'}: {f.message}"
+        where = f"{f.op or '-'} in module {f.module or '(top)'} at {f.source or '?'}: {f.message}"
+        return where + "".join(f"\n  try: {tip}" for tip in f.advice)
     if caught.previous is not None and caught.current is not None:
+        from gradviz.viz.diagnose.advice import spike_advice
         from gradviz.viz.diagnose.diff import compare
 
         changes = compare(caught.previous.graph, caught.current.graph).changes
+        tips = spike_advice(getattr(caught.current, "learning_rate", None))
         if changes:
             top = changes[0]
             return (
                 f"largest change since step {caught.previous.index}: {top.key} "
                 f"{top.field} {top.a:.4g} -> {top.b:.4g}"
-            )
+            ) + "".join(f"\n  try: {tip}" for tip in tips)
     return "the step's full detail was not kept (--keep)"
 
 

@@ -73,7 +73,7 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     rows = timeline.step_rows(step)
     keys = [timeline.keys[i] for i in rows["node"].tolist()]
     loss = timeline.loss[timeline.steps.index(step)]
-    params = np.array([k.startswith("param:") for k in keys], dtype=bool)
+    params = np.array([timeline.nodes[k].get("kind") == "param" for k in keys], dtype=bool)
     norms = rows["grad_norm"][params]
     norms = norms[np.isfinite(norms)]
     total = float(np.sqrt(np.dot(norms, norms))) if len(norms) else 0.0

@@ -16,7 +16,7 @@ from gradviz.viz.diagnose.context import Context
 from gradviz.viz.diagnose.report import Finding
 from gradviz.viz.records.text import number
 
-__all__ = ["ADVICE", "advise"]
+__all__ = ["ADVICE", "advise", "spike_advice"]
 
 Advice = tuple[str, ...]
 
@@ -44,7 +44,16 @@ CLIP = "clip gradients with nn.utils.clip_grad_norm_(model.parameters(), 1.0)"
 
 
 def _lr(ctx: Context) -> str:
-    return f" (now {number(ctx.learning_rate)})" if ctx.learning_rate is not None else ""
+    return _now(ctx.learning_rate)
+
+
+def _now(learning_rate: float | None) -> str:
+    return f" (now {number(learning_rate)})" if learning_rate is not None else ""
+
+
+def spike_advice(learning_rate: float | None) -> Advice:
+    """What to try about a loss or gradient-norm spike (the flight recorder's trigger)."""
+    return (f"lower the learning rate{_now(learning_rate)} or warm it up more slowly", CLIP)
 
 
 def _factor(ratio: float) -> tuple[int, bool] | None:
