@@ -71,9 +71,9 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def script_options(what: str) -> Callable[[F], F]:
-    """SCRIPT, [-- SCRIPT_ARGS...], -o/--outdir and --step, shared by the commands that run a
-    script (``what``: "draw", "check")."""
+def script_options(what: str | None, outputs: str = "the pictures") -> Callable[[F], F]:
+    """SCRIPT, [-- SCRIPT_ARGS...], -o/--outdir (for ``outputs``) and, unless ``what`` is None,
+    --step: shared by the commands that run a script (``what``: "draw", "check")."""
     params = [
         click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
         click.argument(
@@ -85,18 +85,21 @@ def script_options(what: str) -> Callable[[F], F]:
             type=click.Path(file_okay=False, path_type=Path),
             default=Path("."),
             show_default="the current folder",
-            help="Folder for the pictures; created if missing.",
-        ),
-        click.option(
-            "--step",
-            type=int,
-            default=1,
-            show_default=True,
-            callback=_check_step,
-            help=f"Which call of backward to {what} (1-based); -1 runs the script to its end "
-            f"and {what}s the last one.",
+            help=f"Folder for {outputs}; created if missing.",
         ),
     ]
+    if what is not None:
+        params.append(
+            click.option(
+                "--step",
+                type=int,
+                default=1,
+                show_default=True,
+                callback=_check_step,
+                help=f"Which call of backward to {what} (1-based); -1 runs the script to its "
+                f"end and {what}s the last one.",
+            )
+        )
 
     def decorate(function: F) -> F:
         for param in reversed(params):

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from gradviz.commands.common import Command, check_outputs, depth_option, echo_written, run
+from gradviz.commands.common import (
+    Command,
+    check_outputs,
+    depth_option,
+    echo_written,
+    run,
+    script_options,
+)
 
 # --------------------------------------------------------------------------- timeline
 
@@ -23,16 +30,7 @@ from gradviz.commands.common import Command, check_outputs, depth_option, echo_w
         "  gradviz timeline train.py --steps 1000 --every 10 -- --lr 0.5"
     ),
 )
-@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="the current folder",
-    help="Folder for the page and the JSON; created if missing.",
-)
+@script_options(None, "the page and the JSON")
 @click.option(
     "--steps",
     type=click.IntRange(min=1),

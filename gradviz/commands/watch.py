@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from gradviz.commands.common import Command, check_outputs, echo_written, fail, run
+from gradviz.commands.common import Command, check_outputs, echo_written, fail, run, script_options
 
 #: the findings that say where a NaN/Inf came from, first
 _BIRTHS = ("nan_forward", "nan_backward", "nan_input")
@@ -54,16 +54,7 @@ def _where(caught: Any, report: Any) -> str:
         "  2  usage: a bad option or an output folder that cannot be written"
     ),
 )
-@click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]")
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="the current folder",
-    help="Folder for what a trigger leaves behind; created if missing.",
-)
+@script_options(None, "what a trigger leaves behind")
 @click.option(
     "--spike",
     type=click.FloatRange(min=1, min_open=True),
