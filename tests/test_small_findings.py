@@ -12,7 +12,8 @@ import gradviz
 from gradviz import nn, optim
 from gradviz.viz.capture.stats import array_stats
 from gradviz.viz.draw import style
-from gradviz.viz.draw.labels import Labels, legend_label
+from gradviz.viz.draw.labels import Labels
+from gradviz.viz.draw.legend import legend_label
 from gradviz.viz.draw.render import build
 from gradviz.viz.draw.scene import Scene
 from gradviz.viz.records.text import number

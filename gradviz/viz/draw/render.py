@@ -72,7 +72,6 @@ from gradviz.viz.draw.labels import (
     Labels,
     attr_text,
     html_text,
-    legend_label,
     path_and_class,
     repeat_label,
     repeat_tooltip,
@@ -84,6 +83,7 @@ from gradviz.viz.draw.layout import (
     layout_program,
     run_layout,
 )
+from gradviz.viz.draw.legend import legend_label
 from gradviz.viz.draw.scene import Group, Scene
 from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
 from gradviz.viz.records.files import atomic_write
