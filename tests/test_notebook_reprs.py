@@ -232,3 +232,16 @@ def test_show_picks_a_pass():
     (_, last), *_ = parsed(tr.show().html)
     assert '"pass":1' in first["srcdoc"]
     assert '"pass":2' in last["srcdoc"]
+
+
+def test_source_lines_in_a_notebook_name_the_cell(monkeypatch):
+    import types
+
+    from gradviz.viz.capture.source import SourceLocator
+
+    cell_file = "/tmp/ipykernel_4242/123456.py"
+    shell = types.SimpleNamespace(compile=types.SimpleNamespace(_filename_map={cell_file: 3}))
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    locator = SourceLocator("/somewhere/else")
+    assert locator.display(cell_file) == "In [3]"
+    assert locator.display("/tmp/ipykernel_4242/999.py") == "In [ ]"  # a cell IPython forgot

@@ -27,6 +27,17 @@ _INTERNAL = ""
 _CACHES: dict[str, dict[str, str]] = {}
 
 
+def notebook_cell(filename: str) -> str | None:
+    """``In [3]`` for the file IPython compiled cell 3 into (``.../ipykernel_123/4567.py``),
+    ``In [ ]`` when IPython does not say which cell; None for any other file."""
+    if "ipykernel_" not in filename:
+        return None
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    cells = getattr(getattr(shell, "compile", None), "_filename_map", None) or {}
+    number = cells.get(filename)
+    return f"In [{number}]" if number is not None else "In [ ]"
+
+
 def is_internal(filename: str) -> bool:
     """Whether ``filename`` belongs to the gradviz package."""
     return os.path.abspath(filename).startswith(PACKAGE_DIR) if filename else False
@@ -49,6 +60,9 @@ class SourceLocator:
     def _compute(self, filename: str) -> str:
         if filename.startswith("<") and filename.endswith(">"):
             return filename
+        cell = notebook_cell(filename)
+        if cell is not None:
+            return cell
         path = os.path.abspath(filename)
         if path.startswith(PACKAGE_DIR):
             return _INTERNAL
