@@ -11,7 +11,9 @@ Rows:
   - in ``full`` detail inside its own ``gradviz.trace()`` (entering and leaving the trace
     included: what ``gradviz render`` pays): target <= 1.5x;
   - in ``full`` detail under one ``gradviz.trace()`` around many steps (every pass kept; shown,
-    no target).
+    no target);
+  - under ``gradviz watch``'s flight recorder (summary detail, the last 2 steps in full, each
+    step checked for a trigger; shown: it should cost what summary detail costs).
   Medians over interleaved rounds of the stepping thread's CPU time (``time.thread_time``:
   other programs on a shared machine do not count), single-threaded BLAS.
 - the gpt step of bench/train_step.py (examples/tiny_gpt.py's model, AdamW: about 60 ops of
@@ -48,6 +50,8 @@ import numpy as np  # noqa: E402
 
 import gradviz  # noqa: E402
 from gradviz.viz.draw import layout, render  # noqa: E402
+from gradviz.viz.flight import FlightRecorder  # noqa: E402
+from gradviz.viz.trace import Trace  # noqa: E402
 
 
 def per_step(step: Callable[[], object], repeat: int) -> float:
@@ -107,6 +111,14 @@ def step_times(
                 return per_step(step, n)
 
         ways[detail] = in_one_trace
+
+    def under_watch(n: int) -> float:
+        step = build()
+        with Trace(policy=FlightRecorder(), detail="summary", keep_full=2):
+            return per_step(step, n)
+
+    if one_trace:
+        ways["watch"] = under_watch
     repeat = max(3, int(0.25 / max(per_step(plain, 3), 1e-6)))
     rounds: dict[str, list[float]] = {name: [] for name in ways}
     deadline = time.perf_counter() + seconds
@@ -187,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         ("summary", "medium MLP step, summary detail (one trace) / untraced", 1.25),
         ("own trace", "medium MLP step, full detail (own trace) / untraced", 1.5),
         ("full", "medium MLP step, full detail (one trace) / untraced", None),
+        ("watch", "medium MLP step, under gradviz watch (summary, keep 2) / untraced", None),
     ):
         ratio = times[name] / plain
         rows.append(
