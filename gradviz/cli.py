@@ -40,12 +40,16 @@ from gradviz.commands.watch import watch_command
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(gradviz.__version__, prog_name="gradviz")
 def cli() -> None:
-    """gradviz: see a training step of a NumPy network, forward and backward.
+    """gradviz: see a training step of a NumPy network, forward and backward, and
+    watch training over many steps.
 
     \b
     Quick start:
         gradviz render examples/moons.py -o out/
         gradviz check examples/buggy_layer.py -o out/
+        gradviz timeline examples/moons.py -o out/
+        gradviz watch examples/slow_nan.py -o out/
+        gradviz diff examples/moons.py@1 examples/moons.py@50 -o out/
         gradviz doctor
     """
 
