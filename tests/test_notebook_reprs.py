@@ -245,3 +245,19 @@ def test_source_lines_in_a_notebook_name_the_cell(monkeypatch):
     locator = SourceLocator("/somewhere/else")
     assert locator.display(cell_file) == "In [3]"
     assert locator.display("/tmp/ipykernel_4242/999.py") == "In [ ]"  # a cell IPython forgot
+
+
+def test_a_trace_of_many_steps_shows_its_timeline_inline():
+    model = gradviz.nn.Linear(3, 1)
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.1)
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(4):
+            opt.zero_grad()
+            x, y = gradviz.randn(4, 3), gradviz.randn(4, 1)
+            gradviz.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+    shown = tr.show("timeline", height=480)
+    assert shown.view == "timeline"
+    assert '<section id="tl"' in shown.page
+    assert 'sandbox="allow-scripts"' in shown.html
+    assert 'height="480"' in shown.html or "height: 480px" in shown.html

@@ -34,8 +34,8 @@ from gradviz.viz.diagnose.timeline import timeline_findings
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
-from gradviz.viz.page.inline import DEFAULT_HEIGHT, InlinePage, inline_page
-from gradviz.viz.page.timeline import write_timeline_html
+from gradviz.viz.page.inline import DEFAULT_HEIGHT, InlinePage, iframe_html, inline_page
+from gradviz.viz.page.timeline import timeline_html, write_timeline_html
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.io import read_trace, trace_text
 from gradviz.viz.records.timeline import Timeline
@@ -108,8 +108,17 @@ class Trace(Capture):
         """The interactive page (see :meth:`render` with ``"html"``) for a notebook, opening on
         ``view``, ``height`` pixels tall: the last expression of a cell shows it inline, in a
         sandboxed iframe that loads nothing from the network. ``check=False``: list only what
-        the graph shows by itself, without running ``check()``."""
+        the graph shows by itself, without running ``check()``. ``view="timeline"``: the
+        timeline page of every recorded step (see :func:`write_timeline_page`)."""
         report = page_diagnosis(self, pass_index) if check else None
+        if view == "timeline":
+            iframe_html("", height)  # check the height before the layout work
+            timeline = self.timeline
+            if not timeline.steps:
+                raise TraceError("no backward pass was recorded, so there is no timeline to show")
+            findings = timeline_findings(timeline)
+            page, _, _ = timeline_html(self, timeline, findings, depth=depth, report=report)
+            return InlinePage(page, height, view)
         return inline_page(
             self, view=view, height=height, depth=depth, pass_index=pass_index, report=report
         )

@@ -35,7 +35,7 @@ from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.identity import structural_keys
 from gradviz.viz.records.timeline import Timeline
 
-__all__ = ["SERIES", "timeline_data", "write_timeline_html"]
+__all__ = ["SERIES", "timeline_data", "timeline_html", "write_timeline_html"]
 
 #: The per-node series the page keeps: the heatmap's two and the sparklines'.
 SERIES = (
@@ -158,6 +158,26 @@ def _with_strip(page: str) -> str:
     return page[: page.rindex(body)] + tail + page[page.rindex(body) + len(body) :]
 
 
+def timeline_html(
+    trace: Any,
+    timeline: Timeline,
+    findings: Sequence[StepFinding],
+    *,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    report: Report | Exception | None = None,
+) -> tuple[str, dict[str, Any], str | None]:
+    """The timeline page (see the module docstring) of ``trace``'s last pass and ``timeline``:
+    its markup, its data and the layout program; ``report`` is what ``trace.check()`` found for
+    the last pass (as for :func:`gradviz.viz.page.html.write_html`)."""
+    data, svgs, program = page_data(trace, None, depth, max_nodes, report)
+    strip = timeline_data(timeline, findings, trace.graph)
+    _page_findings(data, strip)
+    data["timeline"] = strip
+    script = data.get("script") or "training"
+    return _with_strip(page_html(data, svgs, f"{script} timeline")), data, program
+
+
 def write_timeline_html(
     trace: Any,
     timeline: Timeline,
@@ -168,18 +188,12 @@ def write_timeline_html(
     max_nodes: int = DEFAULT_MAX_NODES,
     report: Report | Exception | None = None,
 ) -> HtmlPage:
-    """Write the timeline page (see the module docstring) of ``trace``'s last pass and
-    ``timeline`` to exactly ``path``, atomically; ``report`` is what ``trace.check()`` found
-    for the last pass (as for :func:`gradviz.viz.page.html.write_html`)."""
+    """Write :func:`timeline_html` to exactly ``path``, atomically."""
     path = Path(path)
-    data, svgs, program = page_data(trace, None, depth, max_nodes, report)
-    strip = timeline_data(timeline, findings, trace.graph)
-    _page_findings(data, strip)
-    data["timeline"] = strip
-    script = data.get("script") or "training"
-    raw = _with_strip(page_html(data, svgs, f"{script} timeline")).encode(
-        "utf-8", "backslashreplace"
+    page, data, program = timeline_html(
+        trace, timeline, findings, depth=depth, max_nodes=max_nodes, report=report
     )
+    raw = page.encode("utf-8", "backslashreplace")
     atomic_write(path, raw)
     return HtmlPage(
         path=path,
