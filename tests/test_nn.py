@@ -512,6 +512,24 @@ def _numpy_gelu(x):
 
 
 @pytest.mark.parametrize(
+    "layer",
+    [nn.GELU(), nn.Softmax(dim=-1), nn.LayerNorm(6)],
+    ids=lambda m: type(m).__name__,
+)
+def test_a_second_backward_with_retain_graph_gives_the_same_float32_gradient(layer):
+    # the rules reuse their own buffers, never the ones saved for the next backward
+    x = Variable(batch(4, 6, seed=2).data, requires_grad=True)
+    weights = Variable(np.linspace(-1, 1, 24, dtype=np.float32).reshape(4, 6))
+    loss = (layer(x) * weights).sum() + F.cross_entropy(layer(x), np.array([0, 5, 2, 1]))
+    loss.backward(retain_graph=True)
+    first = x.grad.copy()
+    x.zero_grad()
+    loss.backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, first)
+
+
+@pytest.mark.parametrize(
     ("module", "reference"),
     [
         (nn.ReLU(), lambda x: np.maximum(x, 0)),

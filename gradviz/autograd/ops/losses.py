@@ -134,11 +134,12 @@ class CrossEntropy(Function):
     def forward(ctx, logits, target, reduction="mean", ignore_index=-100):
         classes, logits = _setup(ctx, "CrossEntropy", logits, target, reduction, ignore_index)
         shifted = logits - row_max(logits, 1)
-        exp = np.exp(shifted)
+        picked = shifted[classes.rows, classes.index]
+        exp = np.exp(shifted, out=shifted if shifted.dtype.kind == "f" else None)  # in place
         total = row_sum(exp, 1)
         ctx.save_for_backward(exp, total)
         # -log_softmax(logits)[rows, target], without the full log_softmax array
-        loss = np.log(total[:, 0]) - shifted[classes.rows, classes.index]
+        loss = np.log(total[:, 0]) - picked
         loss = classes.reduce(loss, reduction, "CrossEntropy")
         return loss.reshape(()) if len(ctx.shape) == 1 else loss  # (C,) in: 0-d out (PyTorch)
 

@@ -46,15 +46,16 @@ def _spare(buffer, like):
     return buffer if ok else None
 
 
-def _normalize(x, axes, eps, mean=None, var=None):
+def _normalize(x, axes, eps, mean=None, var=None, scratch=None):
     """``(xhat, invstd)``: ``x`` normalised over ``axes`` with the given statistics, or its own
-    mean and biased variance (one pass each, no second mean inside ``var``)."""
+    mean and biased variance (one pass each, no second mean inside ``var``); ``scratch``, a
+    buffer of ``x``'s shape and dtype, takes the squares."""
     m = int(np.prod([x.shape[a] for a in axes]))
     if mean is None:
         mean = _sum(x, axes) / m
     xhat = x - mean
     if var is None:
-        var = _sum(np.square(xhat), axes) / m
+        var = _sum(np.square(xhat, out=_spare(scratch, xhat)), axes) / m
     invstd = 1.0 / np.sqrt(var + eps)
     xhat *= invstd
     return xhat, invstd
@@ -103,8 +104,10 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, ndim, eps):
         axes = tuple(range(x.ndim - ndim, x.ndim))
-        xhat, invstd = _normalize(x, axes, eps)
-        out = np.multiply(xhat, weight) if weight is not None else xhat.copy()
+        out = np.empty_like(x)  # the squares, then the output: one buffer fewer
+        xhat, invstd = _normalize(x, axes, eps, scratch=out)
+        out = _spare(out, xhat) if weight is None or weight.dtype == xhat.dtype else None
+        out = np.multiply(xhat, weight, out=out) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
         ctx.save_for_backward(xhat, invstd, weight)
