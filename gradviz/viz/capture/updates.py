@@ -62,16 +62,17 @@ class Updates:
     ) -> tuple[float, float]:
         """``(update norm, update / weight ratio)`` of a parameter now ``data``, ``old`` before
         the step; ``value``: its statistics summarised at the forward (their norm is the weight
-        norm unless NaN/Inf were left out of it). ``old`` is overwritten unless ``keep``."""
-        with np.errstate(all="ignore"):
-            if value and value["norm"] is not None and not value["nan"] + value["inf"]:
-                weight = value["norm"]
-            else:
-                weight = l2_norm(old)
-            if keep:
-                norm = diff_norm(data, old)
-            else:
-                norm = l2_norm(np.subtract(data, old, out=old))
+        norm unless NaN/Inf were left out of it). ``old`` is overwritten unless ``keep``.
+        Call it under ``np.errstate(all="ignore")`` (once for all the parameters of a step):
+        NaN and Inf measure as NaN and Inf."""
+        if value and value["norm"] is not None and not value["nan"] + value["inf"]:
+            weight = value["norm"]
+        else:
+            weight = l2_norm(old)
+        if keep:
+            norm = diff_norm(data, old)
+        else:
+            norm = l2_norm(np.subtract(data, old, out=old))
         ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
         return norm, ratio
 
