@@ -117,6 +117,7 @@ class Recorder(hooks.Hook):
                 state.backward = None
                 state.before.clear()
                 state.stack.clear()
+            self.updates.release()
 
     def forward_graph(self) -> nx.DiGraph:
         with self.lock:

@@ -2,10 +2,11 @@
 how far relative to its size (update norm / weight norm).
 
 The recorder copies each parameter the step is about to change (:meth:`Updates.copy`) and
-measures it after the step (:meth:`Updates.measure`). Copies go into buffers taken from a pool
-shared by every trace and given back once measured: a fresh parameter-sized array at every step
-(or every trace: ``with gradviz.trace(): step()`` in a loop) costs page faults, more than the
-copy itself.
+measures it after the step (:meth:`Updates.measure`). Copies go into one buffer per parameter,
+reused step after step, and given to a pool shared by every trace when the trace ends
+(:meth:`Updates.release`), where the next trace takes them: a fresh parameter-sized array at
+every step (or every trace: ``with gradviz.trace(): step()`` in a loop) costs page faults, more
+than the copy itself.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from gradviz.viz.capture.stats import diff_norm, l2_norm
 from gradviz.viz.records.schema import OpCall
 from gradviz.viz.records.stats import Stats
 
-#: The pool keeps at most this many bytes of free buffers between optimizer steps.
-POOL_BYTES = 256 << 20
+#: The pool keeps at most this many bytes of buffers between traces.
+POOL_BYTES = 64 << 20
 _pool: dict[tuple[tuple[int, ...], np.dtype], list[np.ndarray]] = {}
 _pool_bytes = 0
 _pool_lock = threading.Lock()
@@ -40,7 +41,7 @@ def _take(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
 
 
 def _give_back(buffer: np.ndarray) -> None:
-    """Return ``buffer`` to the pool (dropped when the pool is full)."""
+    """Give ``buffer`` to the pool (dropped when the pool is full)."""
     global _pool_bytes
     with _pool_lock:
         if _pool_bytes + buffer.nbytes <= POOL_BYTES:
@@ -54,15 +55,27 @@ __all__ = ["Updates", "swap_arrays"]
 class Updates:
     """Per-parameter copies taken before an optimizer step, and the update measured after."""
 
-    @staticmethod
-    def copy(data: np.ndarray, keep: bool) -> np.ndarray:
-        """A copy of a parameter's array ``data`` before the step; ``keep``: a new array its
-        owner keeps (else a pooled buffer, given back by :meth:`measure`)."""
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def copy(self, node: str, data: np.ndarray, keep: bool) -> np.ndarray:
+        """A copy of parameter ``node``'s array before the step; ``keep``: a new array its
+        owner keeps (else a buffer reused at the next step)."""
         if keep:
             return data.copy()
-        buffer = _take(data.shape, data.dtype)
+        buffer = self._buffers.get(node)
+        if buffer is None or buffer.shape != data.shape or buffer.dtype != data.dtype:
+            if buffer is not None:
+                _give_back(buffer)
+            buffer = self._buffers[node] = _take(data.shape, data.dtype)
         np.copyto(buffer, data)
         return buffer
+
+    def release(self) -> None:
+        """The trace ended: give the buffers to the pool for the next trace."""
+        for buffer in self._buffers.values():
+            _give_back(buffer)
+        self._buffers.clear()
 
     def take(
         self,
@@ -79,7 +92,7 @@ class Updates:
             for p in group["params"]:
                 nid = var_nodes.get(p._id)
                 if nid is not None and p.grad is not None and nid in wanted and nid not in done:
-                    before[nid] = (p, self.copy(p.data, keep))
+                    before[nid] = (p, self.copy(nid, p.data, keep))
         return before
 
     @staticmethod
@@ -88,8 +101,7 @@ class Updates:
     ) -> tuple[float, float]:
         """``(update norm, update / weight ratio)`` of a parameter now ``data``, ``old`` before
         the step; ``value``: its statistics summarised at the forward (their norm is the weight
-        norm unless NaN/Inf were left out of it). ``old`` is overwritten and given back to the
-        pool unless ``keep``.
+        norm unless NaN/Inf were left out of it). ``old`` is overwritten unless ``keep``.
         Call it under ``np.errstate(all="ignore")`` (once for all the parameters of a step):
         NaN and Inf measure as NaN and Inf."""
         if value and value["norm"] is not None and not value["nan"] + value["inf"]:
@@ -100,7 +112,6 @@ class Updates:
             norm = diff_norm(data, old)
         else:
             norm = l2_norm(np.subtract(data, old, out=old))
-            _give_back(old)
         ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
         return norm, ratio
 
