@@ -354,6 +354,52 @@ def test_optimizer_update_norm_and_ratio():
     assert all(g.nodes[n]["update"] is None for n in graph_nodes(g, kind="op"))
 
 
+def test_updates_of_same_shaped_parameters_in_trace_after_trace_are_each_their_own():
+    # the pre-step copies come from a pool shared by traces: two parameters of one shape must
+    # not share a copy, and a copy given back by one trace is reused by the next
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    for step in range(3):
+        before = {n: p.data.copy() for n, p in model.named_parameters()}
+        with gradviz.trace() as tr:
+            opt.zero_grad()
+            model(Variable(f32(4, 3, seed=step))).sum().backward()
+            opt.step()
+        after = dict(model.named_parameters())
+        g = tr.graph
+        for node in graph_nodes(g, kind="param"):
+            name = g.nodes[node]["name"]
+            delta = after[name].data - before[name]
+            assert np.linalg.norm(delta) > 0
+            assert g.nodes[node]["update"]["norm"] == pytest.approx(np.linalg.norm(delta), rel=1e-5)
+
+
+def test_parameters_are_named_as_the_model_lists_them_even_when_it_overrides_the_listing():
+    class Renamed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x: Variable) -> Variable:
+            return self.fc(x)
+
+        def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+            for name, p in super().named_parameters(prefix, recurse, remove_duplicate):
+                yield f"custom_{name}", p
+
+    shared = nn.Linear(2, 2)
+    plain = nn.Sequential(shared, nn.ReLU(), shared)  # one Linear twice: named once
+    for model, names in (
+        (Renamed(), {"custom_fc.weight", "custom_fc.bias"}),
+        (plain, {"0.weight", "0.bias"}),
+    ):
+        with gradviz.trace() as tr:
+            model(Variable(f32(1, 2))).sum().backward()
+        g = tr.graph
+        assert {g.nodes[n]["name"] for n in graph_nodes(g, kind="param")} == names
+
+
 def test_update_is_recorded_only_for_the_step_right_after_backward():
     model = nn.Linear(2, 1)
     opt = optim.SGD(model.parameters(), lr=0.1)

@@ -43,14 +43,19 @@ class _Root:
     def scan(self) -> None:
         self.paths = {}
         self.classes = {}
-        for path, module in self.module.named_modules():
+        modules = list(self.module.named_modules())
+        for path, module in modules:
             self.paths[id(module)] = path
             self.classes[path] = type(module).__name__
         for key, (module, path) in self.extras.items():
             self.paths.setdefault(key, path)
             self.classes.setdefault(path, type(module).__name__)
-        self.params = [(name, p._id) for name, p in self.module.named_parameters()]
-        self.buffers = [(name, b._id) for name, b in self.module.named_buffers()]
+        if _walks_as_module(self.module):  # one walk: what named_parameters() would give
+            self.params = _members(modules, "_parameters")
+            self.buffers = _members(modules, "_buffers")
+        else:
+            self.params = [(name, p._id) for name, p in self.module.named_parameters()]
+            self.buffers = [(name, b._id) for name, b in self.module.named_buffers()]
         self._extra_params()
 
     def _extra_params(self) -> None:
@@ -69,6 +74,30 @@ class _Root:
         self.paths[id(module)] = path
         self.classes.setdefault(path, type(module).__name__)
         self._extra_params()
+
+
+_WALKS = ("named_modules", "named_parameters", "named_buffers", "_named_members")
+
+
+def _walks_as_module(module: Module) -> bool:
+    """Whether ``module`` lists its members with :class:`Module`'s own methods (not
+    overridden), so that one walk of ``named_modules()`` gives what they give."""
+    cls = type(module)
+    return all(getattr(cls, name) is getattr(Module, name) for name in _WALKS)
+
+
+def _members(modules: list[tuple[str, Module]], table: str) -> list[tuple[str, int]]:
+    """``(dotted name, Variable id)`` of the ``_parameters`` or ``_buffers`` of ``modules``
+    (``named_modules()`` order), each Variable once, as ``named_parameters()`` lists them."""
+    seen: set[int] = set()
+    out = []
+    for path, module in modules:
+        for name, value in getattr(module, table).items():
+            if value is None or id(value) in seen:
+                continue
+            seen.add(id(value))
+            out.append((f"{path}.{name}" if path else name, value._id))
+    return out
 
 
 class ModuleNames:

@@ -117,6 +117,7 @@ class Recorder(hooks.Hook):
                 state.backward = None
                 state.before.clear()
                 state.stack.clear()
+            self.updates.release()
 
     def forward_graph(self) -> nx.DiGraph:
         with self.lock:
@@ -559,17 +560,19 @@ class Recorder(hooks.Hook):
         calls = pending.calls if pending is not None else None
         keep = bool(self.policy.keeps_one and calls)
         swap: dict[int, np.ndarray] = {}
-        for nid, (p, old) in local.before.items():
-            record = self.records.get(nid)
-            value = record.value if record is not None else None
-            norm, ratio = self.updates.measure(p.data, old, value, keep)
-            if keep:
-                swap[id(p.data)] = old
-            if pending is not None:
-                pending.set_update(nid, {"norm": norm, "ratio": ratio})
-            if self.rows is not None and local.awaited is not None and nid in local.awaited[1]:
-                self.rows.set_update(local.awaited[0], local.awaited[1][nid], norm, ratio)
-            local.updated.add(nid)
+        with np.errstate(all="ignore"):  # NaN and Inf measure as NaN and Inf
+            for nid, (p, old) in local.before.items():
+                record = self.records.get(nid)
+                value = record.value if record is not None else None
+                norm, ratio = self.updates.measure(p.data, old, value, keep)
+                if keep:
+                    swap[id(p.data)] = old
+                if pending is not None:
+                    pending.set_update(nid, {"norm": norm, "ratio": ratio})
+                awaited = local.awaited
+                if self.rows is not None and awaited is not None and nid in awaited[1]:
+                    self.rows.set_update(awaited[0], awaited[1][nid], norm, ratio)
+                local.updated.add(nid)
         if swap and calls:
             swap_arrays(calls, swap)
         local.before.clear()

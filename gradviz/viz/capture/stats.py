@@ -7,8 +7,8 @@ the five. Every value is a plain Python ``float`` or ``int``, ready for JSON.
 
 Cost matters: the tracer calls :func:`array_stats` on every op output and every gradient. The
 common case (all finite) is four reductions over the array and no copy: ``min``, ``max``, the
-sum as BLAS dot products with ones (block sums added in float64) and one BLAS dot product for
-the norm; ``std`` comes from the same two sums,
+sum as one BLAS matrix-vector product with ones (row sums added in float64) and one BLAS dot
+product for the norm; ``std`` comes from the same two sums,
 with NumPy's two-pass ``std`` as the fallback when the mean dominates and the one-pass formula
 would lose digits. :func:`l2_norm` and :func:`diff_norm` measure optimizer updates.
 :func:`array_preview` cuts the small picture of an array the page draws
@@ -135,24 +135,27 @@ _maximum = np.maximum.reduce
 _dot = np.dot
 _isfinite = math.isfinite
 
-#: Elements per BLAS dot product in :func:`_sum` (each block's sum is added in float64).
+#: Up to this many elements :func:`_sum` is one BLAS dot product with ones; above, the array
+#: is read as rows of ``_ROW`` elements summed by one BLAS matrix-vector product with a short
+#: vector of ones (which stays in cache, so the array is the only thing read from memory).
 _BLOCK = 1 << 16
+_ROW = 256
 _ONES = {np.dtype(np.float32): np.ones(_BLOCK, np.float32), np.dtype(np.float64): np.ones(_BLOCK)}
 
 
 def _sum(flat: np.ndarray) -> float:
-    """The sum as a Python float: float arrays as BLAS dot products with ones, block by block
-    (several times faster than ``ndarray.sum`` or a matrix-vector product), added in float64."""
+    """The sum as a Python float: float arrays by BLAS (several times faster than
+    ``ndarray.sum``), big ones as row sums added in float64."""
     ones = _ONES.get(flat.dtype)
     if ones is None or not flat.flags.c_contiguous:
         return float(_add(flat, dtype=np.float64))
     n = flat.size
     if n <= _BLOCK:
         return float(_dot(flat, ones[:n]))
-    total = 0.0
-    for start in range(0, n, _BLOCK):
-        part = flat[start : start + _BLOCK]
-        total += float(_dot(part, ones[: part.size]))
+    body = n - n % _ROW
+    total = float(_add(_dot(flat[:body].reshape(-1, _ROW), ones[:_ROW]), dtype=np.float64))
+    if body < n:
+        total += float(_dot(flat[body:], ones[: n - body]))
     return total
 
 
@@ -232,11 +235,11 @@ def _quantize(values: np.ndarray) -> tuple[np.ndarray, float | None, float | Non
 def l2_norm(array: np.ndarray) -> float:
     """The Euclidean norm as a Python float (a BLAS dot product; float64 when it overflows)."""
     flat = array.reshape(-1)
-    total = float(np.dot(flat, flat))
-    if not np.isfinite(total):
+    total = float(_dot(flat, flat))
+    if not _isfinite(total):
         wide = flat.astype(np.float64)
-        total = float(np.dot(wide, wide))
-    return float(np.sqrt(total))
+        total = float(_dot(wide, wide))
+    return math.sqrt(total)
 
 
 _DIFF_BLOCK = 1 << 15

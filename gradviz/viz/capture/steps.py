@@ -22,9 +22,18 @@ from gradviz.viz.capture.naming import Naming
 from gradviz.viz.records.graph import join_path
 from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in
 from gradviz.viz.records.schema import NodeRecord, Step
-from gradviz.viz.records.timeline import ROW_DTYPE, Timeline, stats_values
+from gradviz.viz.records.timeline import FIELDS, ROW_DTYPE, Timeline, stats_values
 
-NAN = math.nan
+_NO_UPDATE = (math.nan, math.nan)
+#: ``ROW_DTYPE`` with its float columns (``FIELDS``, contiguous) seen as one array field
+_PACKED = np.dtype(
+    {
+        "names": ["node", "values"],
+        "formats": ["i4", ("f8", (len(FIELDS),))],
+        "offsets": [ROW_DTYPE.fields["node"][1], ROW_DTYPE.fields[FIELDS[0]][1]],
+        "itemsize": ROW_DTYPE.itemsize,
+    }
+)
 
 __all__ = ["StepRows"]
 
@@ -74,11 +83,15 @@ class StepRows:
             self._indices, self._shape = self._keys(records, naming, refs)
             self._layout, self._naming = layout, naming
         grads = {step.node: step.grad for step in steps}
-        rows = [
-            (0, node, *stats_values(record.value), *stats_values(grads.get(record.id)), NAN, NAN)
-            for node, record in zip(self._indices, records, strict=True)
-        ]
-        array = np.array(rows, ROW_DTYPE) if rows else np.zeros(0, ROW_DTYPE)
+        values: list[Any] = []
+        for record in records:
+            values += stats_values(record.value)
+            values += stats_values(grads.get(record.id))
+            values += _NO_UPDATE
+        array = np.zeros(len(records), ROW_DTYPE)
+        packed = array.view(_PACKED)  # the float columns as one block: one conversion
+        packed["node"] = self._indices
+        packed["values"] = np.array(values, np.float64).reshape(len(records), len(FIELDS))
         self.timeline.add_rows(index, loss, array, self._shape)
         return positions
 

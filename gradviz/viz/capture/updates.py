@@ -3,12 +3,15 @@ how far relative to its size (update norm / weight norm).
 
 The recorder copies each parameter the step is about to change (:meth:`Updates.copy`) and
 measures it after the step (:meth:`Updates.measure`). Copies go into one buffer per parameter,
-reused step after step: a fresh parameter-sized array every step costs page faults, more than
-the copy itself.
+reused step after step, and given to a pool shared by every trace when the trace ends
+(:meth:`Updates.release`), where the next trace takes them: a fresh parameter-sized array at
+every step (or every trace: ``with gradviz.trace(): step()`` in a loop) costs page faults, more
+than the copy itself.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Container, Mapping
 from typing import Any
 
@@ -17,6 +20,34 @@ import numpy as np
 from gradviz.viz.capture.stats import diff_norm, l2_norm
 from gradviz.viz.records.schema import OpCall
 from gradviz.viz.records.stats import Stats
+
+#: The pool keeps at most this many bytes of buffers between traces.
+POOL_BYTES = 64 << 20
+_pool: dict[tuple[tuple[int, ...], np.dtype], list[np.ndarray]] = {}
+_pool_bytes = 0
+_pool_lock = threading.Lock()
+
+
+def _take(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A free buffer of ``shape`` and ``dtype`` from the pool (a new one when none is free)."""
+    global _pool_bytes
+    with _pool_lock:
+        free = _pool.get((shape, dtype))
+        if free:
+            buffer = free.pop()
+            _pool_bytes -= buffer.nbytes
+            return buffer
+    return np.empty(shape, dtype)
+
+
+def _give_back(buffer: np.ndarray) -> None:
+    """Give ``buffer`` to the pool (dropped when the pool is full)."""
+    global _pool_bytes
+    with _pool_lock:
+        if _pool_bytes + buffer.nbytes <= POOL_BYTES:
+            _pool.setdefault((buffer.shape, buffer.dtype), []).append(buffer)
+            _pool_bytes += buffer.nbytes
+
 
 __all__ = ["Updates", "swap_arrays"]
 
@@ -34,9 +65,17 @@ class Updates:
             return data.copy()
         buffer = self._buffers.get(node)
         if buffer is None or buffer.shape != data.shape or buffer.dtype != data.dtype:
-            buffer = self._buffers[node] = np.empty_like(data)
+            if buffer is not None:
+                _give_back(buffer)
+            buffer = self._buffers[node] = _take(data.shape, data.dtype)
         np.copyto(buffer, data)
         return buffer
+
+    def release(self) -> None:
+        """The trace ended: give the buffers to the pool for the next trace."""
+        for buffer in self._buffers.values():
+            _give_back(buffer)
+        self._buffers.clear()
 
     def take(
         self,
@@ -62,16 +101,17 @@ class Updates:
     ) -> tuple[float, float]:
         """``(update norm, update / weight ratio)`` of a parameter now ``data``, ``old`` before
         the step; ``value``: its statistics summarised at the forward (their norm is the weight
-        norm unless NaN/Inf were left out of it). ``old`` is overwritten unless ``keep``."""
-        with np.errstate(all="ignore"):
-            if value and value["norm"] is not None and not value["nan"] + value["inf"]:
-                weight = value["norm"]
-            else:
-                weight = l2_norm(old)
-            if keep:
-                norm = diff_norm(data, old)
-            else:
-                norm = l2_norm(np.subtract(data, old, out=old))
+        norm unless NaN/Inf were left out of it). ``old`` is overwritten unless ``keep``.
+        Call it under ``np.errstate(all="ignore")`` (once for all the parameters of a step):
+        NaN and Inf measure as NaN and Inf."""
+        if value and value["norm"] is not None and not value["nan"] + value["inf"]:
+            weight = value["norm"]
+        else:
+            weight = l2_norm(old)
+        if keep:
+            norm = diff_norm(data, old)
+        else:
+            norm = l2_norm(np.subtract(data, old, out=old))
         ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
         return norm, ratio
 
