@@ -3,8 +3,14 @@ of a graph or of the DOT drawn from one."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -35,3 +41,44 @@ def dot_nodes(source: str) -> list[str]:
 def dot_edges(source: str) -> list[tuple[str, str]]:
     """Drawn edges (not the invisible ones that pin a parameter to one side of its op)."""
     return re.findall(r"^\s*(\w+) -> (\w+)(?!.*style=invis)", source, re.M)
+
+
+#: Debian's Chromium, driven headless by Playwright (never a browser Playwright downloads)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
+
+
+@contextlib.contextmanager
+def chromium(width: int, height: int) -> Iterator[Any]:
+    """A headless Chromium context with a fresh profile (skips the test when Chromium or
+    Playwright is missing)."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    profile = tempfile.mkdtemp(prefix="gradviz-chromium-")
+    try:
+        with sync_api.sync_playwright() as p:
+            context = p.chromium.launch_persistent_context(
+                profile,
+                executable_path=CHROMIUM,
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport={"width": width, "height": height},
+            )
+            try:
+                yield context
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)

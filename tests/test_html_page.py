@@ -7,12 +7,10 @@ Each test opens the page of a tiny traced step (tests/html_demo.py) from a file:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES
+from helpers import CHROMIUM, EXAMPLES, chromium
 from html_demo import IMG_NAME, SCRIPT_NAME, demo_trace, node_named
 
 from gradviz.viz.draw.style import MARK_FILL
@@ -22,24 +20,12 @@ from gradviz.viz.trace import write_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-]
-
 if not os.path.exists(CHROMIUM):
     pytest.skip(
         f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)",
         allow_module_level=True,
     )
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
 
 @pytest.fixture(scope="module")
@@ -53,22 +39,8 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     """One Chromium for the module, with a fresh profile."""
-    profile = tempfile.mkdtemp(prefix="gradviz-chromium-")
-    try:
-        with sync_api.sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=CHROMIUM,
-                args=ARGS,
-                headless=True,
-                viewport={"width": 1280, "height": 800},
-            )
-            try:
-                yield context
-            finally:
-                context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium(1280, 800) as context:
+        yield context
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,16 @@ import html
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES
+from helpers import EXAMPLES, chromium
 
 nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[test]'")
 nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[test]'")
 
 NOTEBOOK = EXAMPLES / "autograd_seen.ipynb"
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
 HOST = "http://notebook.invalid/"
 
 
@@ -148,27 +145,8 @@ def page_data_of(iframe: str) -> dict:
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    profile = tempfile.mkdtemp(prefix="gradviz-chromium-")
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-    args += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    try:
-        with sync_api.sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(
-                profile,
-                executable_path=CHROMIUM,
-                args=args,
-                headless=True,
-                viewport={"width": 1100, "height": 720},
-            )
-            try:
-                yield context
-            finally:
-                context.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium(1100, 720) as context:
+        yield context
 
 
 @pytest.fixture
