@@ -1,14 +1,15 @@
 """The backward engine: the only place backward rules run and gradients are un-broadcast.
 
-Order: a node's rule runs only after every consumer has contributed its gradient (Kahn's
-algorithm over consumer counts), iteratively, so chains of any length work. Interior gradients
-live in a dict for the pass and are dropped after it; leaves accumulate into ``.grad`` across
-calls; non-leaves keep ``.grad`` only after ``retain_grad()``.
+Order: a node's rule runs only after every consumer has contributed its gradient: nodes run
+from the newest to the oldest (PyTorch's order), iteratively, so chains of any length work.
+Interior gradients live in a dict for the pass and are dropped after it; leaves accumulate into
+``.grad`` across calls; non-leaves keep ``.grad`` only after ``retain_grad()``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,28 +31,36 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             "(or it was computed under no_grad)"
         )
     grad = _root_grad(root, grad)
-    consumers = _count_consumers(root)
     active = hooks.ACTIVE
-    fan_in = _begin(active, root, grad, consumers)
-    # The order (Kahn's algorithm over consumer counts): a Variable is ready once every
-    # consumer gave its share; shares still waiting for other consumers are summed in pending.
-    pending: dict[int, np.ndarray] = {}
-    ready = [(root, grad)]
+    fan_in = _begin(active, root, grad)
+    # The order, PyTorch's: a Variable's id is larger than the ids of everything it was
+    # computed from, so the largest waiting id has every consumer's share. Shares are summed
+    # in ``shares`` (keyed by minus the id, as the heap is) until their Variable's turn.
+    heap = [(-root._id, root)]
+    shares = {-root._id: grad}
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
     with np.errstate(all="ignore"):
-        while ready:
-            variable, g = ready.pop()
+        while heap:
+            key, variable = heappop(heap)
+            g = shares.pop(key)
             if active:
                 for hook in active:
-                    hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
+                    hook.backward_step(variable, g, fan_in.get(-key, 1) > 1)
             node = variable._node
             if node is None:
                 _accumulate(variable, g)
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
                 variable.grad = g.copy() if variable.grad is None else variable.grad + g
+            if node.saved_tensors is None or variable._vc is not None:
+                _check_node(node, variable)
+            else:
+                for parent in node.parents:
+                    if parent._vc is not None:
+                        _check_node(node, variable)
+                        break
 
-            # The rule (inlined: the per-op hot path); each input's share goes to the order.
+            # The rule (inlined: the per-op hot path); each input's share waits for its turn.
             grads = node.backward(node, g)
             if type(grads) is not tuple:
                 grads = grads if isinstance(grads, list) else (grads,)
@@ -59,10 +68,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             if len(grads) != len(inputs):
                 _check_count(node, len(grads))  # trailing non-Variables may go without
             for arg, share in zip(inputs, grads, strict=False):
-                if not isinstance(arg, Variable) or not arg.requires_grad:
-                    continue
-                if share is None:
-                    _no_share(arg, consumers, pending, ready)
+                if share is None or not isinstance(arg, Variable) or not arg.requires_grad:
                     continue
                 data = arg.data
                 if (  # identity tests: _conform decides exactly, and is rarely needed
@@ -72,33 +78,28 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     or (arg._node is None and (share is g or node._may_alias))
                 ):
                     share = _conform(share, arg, node, _position(node, arg, share, grads), g)
-                key = arg._id
-                if key in pending:
-                    share = pending.pop(key) + share
-                remaining = consumers[key] - 1
-                if remaining:
-                    consumers[key] = remaining
-                    pending[key] = share
+                key = -arg._id
+                if key in shares:
+                    shares[key] = shares[key] + share
                 else:
-                    ready.append((arg, share))
+                    shares[key] = share
+                    heappush(heap, (key, arg))
             if not retain_graph:
                 node.saved_tensors = None
                 del node.__dict__  # what forward stored on ctx (making no dict when none)
-                node._freed = True
     for hook in active:
         hook.backward_end(root)
 
 
-def _begin(
-    active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray, consumers: dict[int, int]
-) -> dict[int, int]:
-    """Tell the hooks a pass begins; the consumer counts as they were before the pass (the
-    pass counts ``consumers`` down), for their ``accumulated`` flags."""
+def _begin(active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray) -> dict[int, int]:
+    """Tell the hooks a pass begins; the number of consumers of each Variable, for their
+    ``accumulated`` flags (counted only when someone listens)."""
     if not active:
-        return consumers
+        return {}
+    consumers = _count_consumers(root)
     for hook in active:
         hook.backward_begin(root, grad)
-    return dict(consumers)
+    return consumers
 
 
 def _accumulate(leaf: Variable, g: np.ndarray) -> None:
@@ -152,31 +153,6 @@ def _aliases_input(grad: np.ndarray, inputs: tuple[Any, ...]) -> bool:
     return any(isinstance(i, Variable) and np.may_share_memory(grad, i.data) for i in inputs)
 
 
-def _no_share(
-    variable: Variable,
-    consumers: dict[int, int],
-    pending: dict[int, np.ndarray],
-    ready: list[tuple[Variable, np.ndarray]],
-) -> None:
-    """A consumer gave ``variable`` no gradient (``None``): count the edge as done all the same.
-
-    Otherwise ``variable`` would wait forever for that share, and so would everything it was
-    computed from. When it has no share from anyone, it passes "nothing" on to its own inputs.
-    """
-    stack = [variable]
-    while stack:
-        variable = stack.pop()
-        key = variable._id
-        remaining = consumers[key] - 1
-        consumers[key] = remaining
-        if remaining:
-            continue
-        if key in pending:
-            ready.append((variable, pending.pop(key)))
-        elif variable._node is not None:
-            stack.extend(p for p in variable._node.parents if p.requires_grad)
-
-
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index: int) -> np.ndarray:
     """Sum ``grad`` over the axes along which input ``index`` of ``node`` was broadcast."""
     extra = grad.ndim - len(shape)
@@ -210,7 +186,8 @@ def _root_grad(root: Variable, grad: Any) -> np.ndarray:
 
 
 def _count_consumers(root: Variable) -> dict[int, int]:
-    """For every Variable reachable from ``root`` that requires grad, its number of uses."""
+    """For every Variable reachable from ``root`` that requires grad, its number of uses
+    (checking each node on the way, as the pass would)."""
     counts: dict[int, int] = {}
     stack = [root]
     while stack:
@@ -218,23 +195,8 @@ def _count_consumers(root: Variable) -> dict[int, int]:
         node = variable._node
         if node is None:
             continue
-        when = variable._id  # the node ran just before its output got this id
-        if variable._vc is not None and variable._vc.stamp > when:
-            _check_saved(node, variable, when, "output 0")
-        if node._freed:
-            raise BackwardError(
-                f"Trying to backward through the graph a second time (at op "
-                f"{type(node).__name__}): its saved arrays were freed by the first backward. "
-                "Specify retain_graph=True on the first backward call if you need to backward "
-                "twice."
-            )
+        _check_node(node, variable)
         for parent in node.parents:
-            vc = parent._vc
-            if vc is not None:
-                if vc.stamp > when:
-                    parent = _input_as_used(node, parent, variable)
-                elif vc.rewritten > parent._id:
-                    _check_view(node, parent, when)
             if parent.requires_grad:
                 key = parent._id
                 if key in counts:
@@ -244,6 +206,28 @@ def _count_consumers(root: Variable) -> dict[int, int]:
                     if parent._node is not None:  # leaves have nothing to visit
                         stack.append(parent)
     return counts
+
+
+def _check_node(node: Function, variable: Variable) -> None:
+    """Before ``node``'s rule runs for its output ``variable``: raise if the graph was freed or
+    a saved array was written in place since; point it at the history its inputs had then."""
+    when = variable._id  # the node ran just before its output got this id
+    if variable._vc is not None and variable._vc.stamp > when:
+        _check_saved(node, variable, when, "output 0")
+    if node.saved_tensors is None:
+        raise BackwardError(
+            f"Trying to backward through the graph a second time (at op "
+            f"{type(node).__name__}): its saved arrays were freed by the first backward. "
+            "Specify retain_graph=True on the first backward call if you need to backward "
+            "twice."
+        )
+    for parent in node.parents:
+        vc = parent._vc
+        if vc is not None:
+            if vc.stamp > when:
+                _input_as_used(node, parent, variable)
+            elif vc.rewritten > parent._id:
+                _check_view(node, parent, when)
 
 
 def _input_as_used(node: Function, parent: Variable, out: Variable) -> Variable:

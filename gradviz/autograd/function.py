@@ -25,13 +25,15 @@ by ``cls()``: an op defines no ``__init__``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError, ShapeError
 from gradviz.autograd.variable import Variable, from_op
+
+_new = object.__new__
 
 #: This thread's grad mode (``grad_mode._state``, one object for the process: read per op).
 _grad_mode = grad_mode._state
@@ -42,7 +44,7 @@ class Function:
 
     # Structural fields are slots; whatever forward stores on ``ctx`` goes to ``__dict__``,
     # which the engine clears after backward (unless retain_graph) to free memory.
-    __slots__ = ("__dict__", "_freed", "inputs", "needs_input_grad", "parents", "saved_tensors")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "parents", "saved_tensors")
 
     inputs: tuple[Any, ...]
     parents: tuple[Variable, ...]
@@ -78,40 +80,42 @@ class Function:
         ``_into`` is for in-place ops (``gradviz.autograd.inplace``): the result is written into
         that Variable, which then stands for the op's output.
         """
-        arrays = []
-        needs = []
-        parents = []
-        for arg in args:  # one pass over the arguments (the hot path: no comprehensions)
-            if isinstance(arg, Variable):
-                arrays.append(arg.data)
-                needs.append(arg.requires_grad)
-                parents.append(arg)
-            else:
-                arrays.append(arg)
-                needs.append(False)
-        ctx = new_context(cls, needs := tuple(needs))
-        try:
-            data = cls.forward(ctx, *arrays)
-        except GradvizError:
-            raise
-        except ValueError as error:  # NumPy's shape errors, rephrased to name the op
-            raise ShapeError(f"{cls.__name__}: {error} (input shapes: {_shapes(args)})") from None
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        active = hooks.ACTIVE
-        record = True in needs and _grad_mode.enabled
-        if not (record or active or _into is not None):
-            return from_op(data, None)  # the fast path: no graph to record, nobody watching
-        ctx.inputs = args
-        ctx.parents = args if len(parents) == len(args) else tuple(parents)  # one tuple less
-        if _into is None:
-            out = from_op(data, ctx if record else None)
+        if len(args) > 2 or _into is not None or hooks.ACTIVE:
+            return _apply(cls, args, _into)
+        # One or two arguments, nobody watching: nearly every op, so written out (no lists, no
+        # star-calls, no thread-local read unless an input requires grad).
+        a = args[0]
+        if isinstance(a, Variable):
+            x, need_x = a.data, a.requires_grad and _grad_mode.enabled
         else:
-            out = _into._commit(data, ctx)
-        if active:
-            for hook in active:
-                hook.op(ctx, args, out)
-        return out
+            x, need_x = a, False
+        if len(args) == 1:
+            ctx = new_context(cls, (need_x,))
+            try:
+                data = cls.forward(ctx, x)
+            except ValueError as error:
+                _shape_error(cls, error, args)
+            if not need_x:
+                return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
+            ctx.inputs = ctx.parents = args
+        else:
+            b = args[1]
+            if isinstance(b, Variable):
+                y, need_y = b.data, b.requires_grad and _grad_mode.enabled
+            else:
+                y, need_y = b, False
+            ctx = new_context(cls, (need_x, need_y))
+            try:
+                data = cls.forward(ctx, x, y)
+            except ValueError as error:
+                _shape_error(cls, error, args)
+            if not (need_x or need_y):
+                return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
+            ctx.inputs = args
+            ctx.parents = (
+                args if x is not a and y is not b else (a,) if y is b else (b,)  # the Variables
+            )
+        return from_op(data if type(data) is np.ndarray else np.asarray(data), ctx)
 
     @property
     def name(self) -> str:
@@ -122,21 +126,58 @@ class Function:
         return f"<{type(self).__name__} node>"
 
 
+def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) -> Variable:
+    """:meth:`Function.apply` for any number of arguments, in place, or with hooks watching."""
+    arrays = []
+    needs = []
+    parents = []
+    enabled = _grad_mode.enabled
+    for arg in args:
+        if isinstance(arg, Variable):
+            arrays.append(arg.data)
+            needs.append(arg.requires_grad and enabled)
+            parents.append(arg)
+        else:
+            arrays.append(arg)
+            needs.append(False)
+    ctx = new_context(cls, needs := tuple(needs))
+    try:
+        data = cls.forward(ctx, *arrays)
+    except ValueError as error:
+        _shape_error(cls, error, args)
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    active = hooks.ACTIVE
+    record = True in needs
+    if not (record or active or into is not None):
+        return from_op(data, None)
+    ctx.inputs = args
+    ctx.parents = args if len(parents) == len(args) else tuple(parents)  # one tuple less
+    out = from_op(data, ctx if record else None) if into is None else into._commit(data, ctx)
+    for hook in active:
+        hook.op(ctx, args, out)
+    return out
+
+
 def new_context(cls: type[Function], needs: tuple[bool, ...]) -> Function:
     """A fresh node of op ``cls`` for its ``forward``: the one place contexts are made, by
     :meth:`Function.apply` and by the per-op check (``gradviz.autograd.opcheck``).
 
     A module function, not a classmethod: ``apply`` calls it once per op, and a plain call is
     about half the cost of a classmethod's."""
-    ctx = cls()  # ops define no __init__: the cheapest construction (object's __new__ in C)
+    ctx = _new(cls)  # ops define no __init__: the cheapest construction (object's __new__ in C)
     ctx.needs_input_grad = needs
     ctx.saved_tensors = ()
-    ctx._freed = False
     return ctx
 
 
-def _shapes(args: tuple[Any, ...]) -> str:
-    return (
-        ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
-        or "none"
-    )
+def _shape_error(cls: type[Function], error: ValueError, args: tuple[Any, ...]) -> NoReturn:
+    """Raise NumPy's shape errors rephrased to name the op (gradviz's own errors as they are)."""
+    if isinstance(error, GradvizError):
+        raise error
+    shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
+    raise ShapeError(f"{cls.__name__}: {error} (input shapes: {shapes or 'none'})") from None
+    shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
+    error = ShapeError(f"{cls.__name__}: {error} (input shapes: {shapes or 'none'})")
+    error.__suppress_context__ = True  # NumPy's message is in it: its traceback adds nothing
+    return error

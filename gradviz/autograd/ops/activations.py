@@ -23,7 +23,7 @@ class Silu(Function):
     @staticmethod
     def forward(ctx, x):
         s = _sigmoid(x)
-        ctx.save_for_backward(x, s)
+        ctx.saved_tensors = (x, s)
         return x * s
 
     @staticmethod
@@ -37,7 +37,7 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, x, alpha=1.0):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         ctx.alpha = alpha
         return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
@@ -53,7 +53,7 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         ctx.beta, ctx.threshold = beta, threshold
         bx = x * beta
         return np.where(bx > threshold, x, _softplus(bx) / beta).astype(x.dtype, copy=False)
@@ -71,7 +71,7 @@ class Mish(Function):
     @staticmethod
     def forward(ctx, x):
         t = np.tanh(_softplus(x))
-        ctx.save_for_backward(x, t)
+        ctx.saved_tensors = (x, t)
         return x * t
 
     @staticmethod

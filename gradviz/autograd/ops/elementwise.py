@@ -17,7 +17,7 @@ class Exp(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -28,7 +28,7 @@ class Exp(Function):
 class Log(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(x)
 
@@ -43,7 +43,7 @@ class Sqrt(Function):
     def forward(ctx, x):
         with np.errstate(invalid="ignore"):
             out = np.sqrt(x)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -55,7 +55,7 @@ class Sqrt(Function):
 class Abs(Function):
     @staticmethod
     def forward(ctx, x):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         return np.abs(x)
 
     @staticmethod
@@ -66,7 +66,7 @@ class Abs(Function):
 class Clamp(Function):
     @staticmethod
     def forward(ctx, x, low=None, high=None):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         ctx.low, ctx.high = low, high
         return np.clip(x, low, high)
 
@@ -86,7 +86,7 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.maximum(x, 0)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -98,7 +98,7 @@ class Relu(Function):
 class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
-        ctx.save_for_backward(x)
+        ctx.saved_tensors = (x,)
         ctx.slope = negative_slope
         return np.where(x > 0, x, x * negative_slope)
 
@@ -114,7 +114,7 @@ class Sigmoid(Function):
         # Stable for large |x|: exp of a non-positive number only.
         e = np.exp(-np.abs(x))
         out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -127,7 +127,7 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
@@ -193,7 +193,7 @@ class Gelu(Function):
     def forward(ctx, x, approximate="none"):
         ctx.approximate = approximate
         if approximate == "tanh":
-            ctx.save_for_backward(x)
+            ctx.saved_tensors = (x,)
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
             ctx.tanh = np.tanh(inner)
             return 0.5 * x * (1 + ctx.tanh)
@@ -264,7 +264,7 @@ class Softmax(Function):
         out = np.asarray(x - row_max(x, axis))  # an array also for 0-d x
         out = np.exp(out, out=out if out.dtype.kind == "f" else None)  # in place unless ints
         out /= row_sum(out, axis)
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         ctx.axis = axis
         return out
 
@@ -285,7 +285,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis=-1):
         shifted = x - x.max(axis=axis, keepdims=True)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        ctx.save_for_backward(out)
+        ctx.saved_tensors = (out,)
         ctx.axis = axis
         return out
 
