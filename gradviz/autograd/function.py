@@ -39,6 +39,14 @@ _new = object.__new__
 _grad_mode = grad_mode._state
 
 
+#: ``needs_input_grad`` of one- and two-argument ops, made once (a tuple less per op).
+_NEEDS = {
+    False: (False,),
+    True: (True,),
+    **{(a, b): (a, b) for a in (False, True) for b in (False, True)},
+}
+
+
 class Function:
     """Base class of every op, built-in or user-defined. The instance is the graph node."""
 
@@ -90,7 +98,7 @@ class Function:
         else:
             x, need_x = a, False
         if len(args) == 1:
-            ctx = new_context(cls, (need_x,))
+            ctx = new_context(cls, _NEEDS[need_x])
             try:
                 data = cls.forward(ctx, x)
             except ValueError as error:
@@ -104,7 +112,7 @@ class Function:
                 y, need_y = b.data, b.requires_grad and _grad_mode.enabled
             else:
                 y, need_y = b, False
-            ctx = new_context(cls, (need_x, need_y))
+            ctx = new_context(cls, _NEEDS[need_x, need_y])
             try:
                 data = cls.forward(ctx, x, y)
             except ValueError as error:
