@@ -544,6 +544,37 @@ def test_hook_sees_ops_and_backward_steps_in_reverse_topological_order():
     np.testing.assert_allclose(x_grad, x.grad)
 
 
+def _order_graph(lib, x):
+    """``c + b`` with ``b`` made before ``c``: a last-in-first-out order would run ``b``'s
+    branch first; PyTorch runs the newest node first."""
+    b = x * 2
+    c = x.exp()
+    d = x.sin()
+    return (c + b + d).sum(), {"b": b, "c": c, "d": d}
+
+
+def test_backward_runs_the_newest_node_first_as_pytorch_does():
+    recorder = Recorder()
+    x = leaf([0.5, 1.5])
+    hooks.install(recorder)
+    try:
+        loss, named = _order_graph(gradviz, x)
+        loss.backward()
+    finally:
+        hooks.uninstall(recorder)
+    ids = {v.id: name for name, v in named.items()}
+    order = [ids[v.id] for v, _, _ in recorder.steps if v.id in ids]
+    assert order == ["d", "c", "b"]
+    torch = pytest.importorskip("torch")
+    ran = []
+    xt = torch.tensor([0.5, 1.5], requires_grad=True)
+    loss_t, named_t = _order_graph(torch, xt)
+    for name, t in named_t.items():
+        t.register_hook(lambda grad, name=name: ran.append(name))
+    loss_t.backward()
+    assert ran == order
+
+
 def test_hook_marks_duplicate_edges_as_accumulated():
     recorder = Recorder()
     x = leaf([3.0])
