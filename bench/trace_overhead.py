@@ -13,7 +13,9 @@ Rows:
   - in ``full`` detail under one ``gradviz.trace()`` around many steps (every pass kept; shown,
     no target);
   - under ``gradviz watch``'s flight recorder (summary detail, the last 2 steps in full, each
-    step checked for a trigger; shown: it should cost what summary detail costs).
+    step checked for a trigger; shown: it should cost what summary detail costs);
+  - with nothing but the exact statistics of every value and gradient computed (no records):
+    the floor under summary detail's cost, shown (no target).
   Medians over interleaved rounds of the stepping thread's CPU time (``time.thread_time``:
   other programs on a shared machine do not count), single-threaded BLAS.
 - the gpt step of bench/train_step.py (examples/tiny_gpt.py's model, AdamW: about 60 ops of
@@ -49,6 +51,8 @@ import models  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gradviz  # noqa: E402
+from gradviz.autograd import hooks  # noqa: E402
+from gradviz.viz.capture.stats import array_stats  # noqa: E402
 from gradviz.viz.draw import layout, render  # noqa: E402
 from gradviz.viz.flight import FlightRecorder  # noqa: E402
 from gradviz.viz.trace import Trace  # noqa: E402
@@ -75,6 +79,38 @@ def medium_step() -> Callable[[], None]:
         optimizer.step()
 
     return step
+
+
+class StatisticsOnly(hooks.Hook):
+    """The least a summary recorder can do: the exact statistics of every value and gradient of
+    the step, keeping nothing (no records, no update norms). Its cost is the floor under
+    ``summary`` detail's."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[int, np.ndarray] = {}
+
+    def op(self, node, inputs, output) -> None:
+        for arg in (*inputs, output):  # values: inputs and parameters, then the op's output
+            if isinstance(arg, gradviz.Variable):
+                self.arrays.setdefault(id(arg), arg.data)
+
+    def backward_step(self, variable, grad, accumulated) -> None:
+        self.arrays[-id(variable)] = grad
+
+    def backward_end(self, root) -> None:
+        for array in self.arrays.values():
+            array_stats(array)
+        self.arrays.clear()
+
+
+def statistics_only(n: int, build: Callable[[], Callable[[], None]]) -> float:
+    """Seconds per step of ``build()``'s step with :class:`StatisticsOnly` listening."""
+    step, listener = build(), StatisticsOnly()
+    hooks.install(listener)
+    try:
+        return per_step(step, n)
+    finally:
+        hooks.uninstall(listener)
 
 
 def own_trace(step: Callable[[], None]) -> Callable[[], None]:
@@ -119,6 +155,7 @@ def step_times(
 
     if one_trace:
         ways["watch"] = under_watch
+        ways["statistics"] = lambda n: statistics_only(n, build)
     repeat = max(3, int(0.25 / max(per_step(plain, 3), 1e-6)))
     rounds: dict[str, list[float]] = {name: [] for name in ways}
     deadline = time.perf_counter() + seconds
@@ -200,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         ("own trace", "medium MLP step, full detail (own trace) / untraced", 1.5),
         ("full", "medium MLP step, full detail (one trace) / untraced", None),
         ("watch", "medium MLP step, under gradviz watch (summary, keep 2) / untraced", None),
+        ("statistics", "medium MLP step, its values' and gradients' statistics alone", None),
     ):
         ratio = times[name] / plain
         rows.append(
