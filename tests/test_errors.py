@@ -174,3 +174,43 @@ def test_nll_loss_target_errors():
 def test_item_of_a_non_scalar():
     with pytest.raises(gradviz.OperandError, match="3 elements"):
         var(3).item()
+
+
+def test_a_custom_function_of_no_arguments_and_of_three_runs():
+    class Constant(Function):
+        @staticmethod
+        def forward(ctx):
+            return np.arange(3.0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return ()
+
+    class Fma(Function):
+        @staticmethod
+        def forward(ctx, a, b, c):
+            ctx.save_for_backward(a, b)
+            return a * b + c
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a, grad
+
+    np.testing.assert_array_equal(Constant.apply().data, [0.0, 1.0, 2.0])
+    a, b, c = var(3), var(3), var(3)
+    Fma.apply(a, b, c).sum().backward()
+    np.testing.assert_allclose(a.grad, b.data)
+    np.testing.assert_allclose(c.grad, np.ones(3))
+
+
+def test_a_constant_argument_is_no_parent_whichever_side_it_is_on():
+    x, k = var(3), np.full(3, 2.0)
+    constant = gradviz.Variable(k)
+    assert (x * k)._node.parents == (x,)
+    assert (k * x)._node.parents == (x,)
+    assert (constant * x)._node.parents == (constant, x)
+    assert (x * k)._node.needs_input_grad == (True, False)
+    assert (constant * x)._node.needs_input_grad == (False, True)
+    with gradviz.no_grad():
+        assert (x * k)._node is None

@@ -88,7 +88,7 @@ class Function:
         ``_into`` is for in-place ops (``gradviz.autograd.inplace``): the result is written into
         that Variable, which then stands for the op's output.
         """
-        if len(args) > 2 or _into is not None or hooks.ACTIVE:
+        if not 0 < len(args) < 3 or _into is not None or hooks.ACTIVE:
             return _apply(cls, args, _into)
         # One or two arguments, nobody watching: nearly every op, so written out (no lists, no
         # star-calls, no thread-local read unless an input requires grad).
