@@ -128,18 +128,22 @@ def _conform(share: Any, arg: Variable, node: Function, index: int, g: np.ndarra
     return share
 
 
+_is_variable = Variable.__instancecheck__  # isinstance(x, Variable) for map(), in C
+
+
 def _check_count(node: Function, given: int) -> None:
     """PyTorch's error when ``backward`` returned a wrong number of gradients.
 
     Trailing options that are not Variables (an axis, a shape) may be left out.
     """
     inputs = node.inputs
-    if given > len(inputs) or any(isinstance(a, Variable) for a in inputs[given:]):
-        raise BackwardError(
-            f"function {type(node).__name__}.backward returned an incorrect number of gradients "
-            f"(expected {len(inputs)}, got {given}): return one per input of forward, None "
-            "where there is no gradient"
-        )
+    if given <= len(inputs) and not any(map(_is_variable, inputs[given:])):
+        return
+    raise BackwardError(
+        f"function {type(node).__name__}.backward returned an incorrect number of gradients "
+        f"(expected {len(inputs)}, got {given}): return one per input of forward, None "
+        "where there is no gradient"
+    )
 
 
 def _position(node: Function, arg: Variable, share: Any, grads: Sequence[Any]) -> int:

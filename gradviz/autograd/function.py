@@ -88,42 +88,52 @@ class Function:
         ``_into`` is for in-place ops (``gradviz.autograd.inplace``): the result is written into
         that Variable, which then stands for the op's output.
         """
-        if not 0 < len(args) < 3 or _into is not None or hooks.ACTIVE:
+        n = len(args)
+        if not 0 < n < 4 or _into is not None or hooks.ACTIVE:
             return _apply(cls, args, _into)
-        # One or two arguments, nobody watching: nearly every op, so written out (no lists, no
-        # star-calls, no thread-local read unless an input requires grad).
+        # One to three arguments, nobody watching: nearly every op, so written out (no lists,
+        # no thread-local read unless an input requires grad).
         a = args[0]
         if isinstance(a, Variable):
             x, need_x = a.data, a.requires_grad and _grad_mode.enabled
         else:
             x, need_x = a, False
-        if len(args) == 1:
-            ctx = new_context(cls, _NEEDS[need_x])
-            try:
-                data = cls.forward(ctx, x)
-            except ValueError as error:
-                _shape_error(cls, error, args)
-            if not need_x:
-                return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
-            ctx.inputs = ctx.parents = args
+        if n == 1:
+            arrays, needs, parents = (x,), _NEEDS[need_x], args
         else:
             b = args[1]
             if isinstance(b, Variable):
                 y, need_y = b.data, b.requires_grad and _grad_mode.enabled
             else:
                 y, need_y = b, False
-            ctx = new_context(cls, _NEEDS[need_x, need_y])
-            try:
-                data = cls.forward(ctx, x, y)
-            except ValueError as error:
-                _shape_error(cls, error, args)
-            if not (need_x or need_y):
-                return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
-            ctx.inputs = args
-            ctx.parents = (
-                args if x is not a and y is not b else (a,) if y is b else (b,)  # the Variables
-            )
-        return from_op(data if type(data) is np.ndarray else np.asarray(data), ctx)
+            if n == 2:
+                arrays, needs = (x, y), _NEEDS[need_x, need_y]
+                parents = args if x is not a and y is not b else (a,) if y is b else (b,)
+            else:
+                c = args[2]
+                if isinstance(c, Variable):
+                    z, need_z = c.data, c.requires_grad and _grad_mode.enabled
+                else:
+                    z, need_z = c, False
+                arrays, needs = (x, y, z), (need_x, need_y, need_z)
+                if y is b and z is c:  # options after a Variable (a dim, a reduction)
+                    parents = (a,)
+                else:
+                    parents = args if x is not a and y is not b and z is not c else None
+        ctx = new_context(cls, needs)
+        try:
+            data = cls.forward(ctx, *arrays)
+        except ValueError as error:
+            _shape_error(cls, error, args)
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
+        if True not in needs:
+            return from_op(data, None)
+        ctx.inputs = args
+        ctx.parents = (
+            tuple(v for v in args if isinstance(v, Variable)) if parents is None else parents
+        )
+        return from_op(data, ctx)
 
     @property
     def name(self) -> str:
