@@ -16,7 +16,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import BackwardError, ShapeError
-from gradviz.autograd.variable import Variable, as_array
+from gradviz.autograd.variable import WRITES, Variable, as_array
 
 if TYPE_CHECKING:  # Variable.backward imports this module at load time: no cycle through ops
     from gradviz.autograd.function import Function
@@ -36,6 +36,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     # The order, PyTorch's: a Variable's id is larger than the ids of everything it was
     # computed from, so the largest waiting id has every consumer's share. Shares are summed
     # in ``shares`` (keyed by minus the id, as the heap is) until their Variable's turn.
+    written, rewritten = WRITES.written, WRITES.rewritten  # no write happens during the pass
     heap = [(-root._id, root)]
     shares = {-root._id: grad}
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
@@ -52,13 +53,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
                 variable.grad = g.copy() if variable.grad is None else variable.grad + g
-            if node.saved_tensors is None or variable._vc is not None:
-                _check_node(node, variable)
-            else:
-                for parent in node.parents:
-                    if parent._vc is not None:
-                        _check_node(node, variable)
-                        break
+            if node.saved_tensors is None or written > variable._id or rewritten:
+                _check_node(node, variable)  # freed, or arrays written since the node ran
 
             # The rule (inlined: the per-op hot path); each input's share waits for its turn.
             grads = node.backward(node, g)

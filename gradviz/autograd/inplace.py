@@ -27,7 +27,7 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks, ops, rng
 from gradviz.autograd.errors import InplaceError, OperandError, ShapeError
 from gradviz.autograd.function import Function
-from gradviz.autograd.variable import Variable, _ids, as_array, from_op
+from gradviz.autograd.variable import WRITES, Variable, _ids, as_array, from_op
 
 
 class VersionCounter:
@@ -81,7 +81,7 @@ def bump(variable: Variable, op: str) -> VersionCounter:
     if vc is None:
         vc = variable._vc = VersionCounter(variable.data)
     vc.version += 1
-    vc.stamp = vc.written = stamp = next(_ids)
+    vc.stamp = vc.written = WRITES.written = stamp = next(_ids)
     vc.recent.append(stamp)
     vc.last_op = op
     return vc
@@ -315,8 +315,9 @@ def _rebase(target: Variable, before: Variable, time: int, node: Function | None
     vc = counter(target)
     vc.rebases.append((time, target, before, node))
     vc.stamp = max(vc.stamp, time)
+    WRITES.written = max(WRITES.written, time)
     if node is not None:
-        vc.rewritten = time
+        vc.rewritten = WRITES.rewritten = time
     target._id = next(_ids)
 
 

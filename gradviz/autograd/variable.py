@@ -20,6 +20,20 @@ if TYPE_CHECKING:
     from gradviz.autograd.function import Function
 
 _ids = itertools.count(1)
+
+
+class _WriteClock:
+    """When any array was last written in place (``written``) and last rebased by a recorded
+    write (``rewritten``), on the id clock: the backward engine skips its in-place checks of
+    every node that ran after both (:mod:`gradviz.autograd.inplace` keeps it)."""
+
+    __slots__ = ("rewritten", "written")
+
+    def __init__(self) -> None:
+        self.written = self.rewritten = 0
+
+
+WRITES = _WriteClock()
 _default_dtype = np.dtype(np.float32)
 
 
