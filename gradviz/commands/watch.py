@@ -3,6 +3,7 @@ where training went wrong and keep that step in full."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ def _where(caught: Any, report: Any) -> str:
     return "the step's full detail was not kept (--keep)"
 
 
+def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is False
+        raise click.BadParameter("must be a number above 1, got nan", ctx, param)
+    return value
+
+
 @click.command(
     "watch",
     cls=Command,
@@ -58,6 +65,7 @@ def _where(caught: Any, report: Any) -> str:
 @click.option(
     "--spike",
     type=click.FloatRange(min=1, min_open=True),
+    callback=_check_spike,
     default=10.0,
     show_default=True,
     help="Fire when the loss or the total gradient norm exceeds this many times its running "

@@ -1,0 +1,176 @@
+"""Hostile input to ``gradviz render``, ``watch`` and ``diff``: each ends in the right result or
+in a one-line message with the documented exit code, never a traceback (CliRunner, and one real
+console run per command)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+from test_cli import _console_script, make_script, needs_layout
+
+from gradviz.cli import cli
+
+# Finite gradients whose L2 norm overflows float64 (4 elements of 1.5e308), beside ordinary ones:
+# the colour scale of the backward picture meets an infinite norm.
+OVERFLOWING_NORM = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn
+
+    a, huge = nn.Parameter(np.full(4, 1e-300)), gradviz.Variable(np.full(4, 1.5e308))
+    c, d = nn.Parameter(np.ones(4)), nn.Parameter(np.ones(4))
+    loss = (a * huge).sum() + (c * d * 2.0).sum()  # a's gradient: huge
+    loss.backward()
+"""
+
+TRAIN = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2))
+    for _ in range(3):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def one_line_error(result, code: int, text: str) -> None:
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("gradviz: "), result.stderr
+    assert text in result.stderr
+    assert "Traceback" not in result.output
+    assert result.stderr.count("\n") <= 2, result.stderr  # the message (and where to get help)
+
+
+def test_render_draws_a_gradient_whose_norm_overflows(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, OVERFLOWING_NORM, "overflow.py")
+    result = runner.invoke(cli, ["render", str(script), "-o", str(tmp_path), "--format", "dot"])
+    assert result.exit_code == 0, result.output
+    backward = (tmp_path / "overflow.backward.dot").read_text()
+    assert "|grad| inf" in backward
+
+
+def test_render_of_an_overflowing_norm_in_a_real_console_run(tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, OVERFLOWING_NORM, "overflow.py")
+    done = subprocess.run(
+        [_console_script(), "render", str(script), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "overflow.backward.svg").is_file()
+
+
+@pytest.mark.parametrize("spike", ["nan", "NaN", "-nan"])
+def test_watch_refuses_a_nan_spike_factor(runner, tmp_path, spike):
+    script = make_script(tmp_path, TRAIN)
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path), "--spike", spike])
+    one_line_error(result, 2, "--spike")
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_watch_nan_spike_in_a_real_console_run(tmp_path):
+    script = make_script(tmp_path, TRAIN)
+    done = subprocess.run(
+        [_console_script(), "watch", str(script), "-o", str(tmp_path), "--spike", "nan"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("gradviz: Invalid value for '--spike'")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("step", [" 1", "1 ", "+1", "1_0", "\u0661", "\uff11", "0x1"])
+def test_diff_takes_only_ascii_digits_as_a_step(runner, tmp_path, monkeypatch, step):
+    script = make_script(tmp_path, TRAIN)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@{step}"])
+    one_line_error(result, 2, "bad step in")
+    assert not list(tmp_path.glob("*.svg"))
+
+
+def test_diff_of_a_script_without_backward_says_so(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, "print('inference only')\n", "infer.py")
+    train = make_script(tmp_path, TRAIN)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{train}@1"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "gradviz: infer.py never called backward(), so it has no step to compare\n"
+    )  # not the advice of render ("--forward-only"), an option diff does not have
+
+
+def _edited_trace(tmp_path, runner, edit) -> str:
+    """A trace file of TRAIN in summary detail, changed by ``edit(data)``."""
+    script = make_script(tmp_path, TRAIN)
+    result = runner.invoke(cli, ["render", str(script), "-o", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "train.trace.json"
+    data = json.loads(path.read_text())
+    edit(data["timeline"])
+    edited = tmp_path / "edited.trace.json"
+    edited.write_text(json.dumps(data))
+    return str(edited)
+
+
+def _set_op(timeline):
+    timeline["nodes"][timeline["keys"][0]]["op"] = {"a": 1}
+
+
+def _set_shape(timeline):
+    timeline["nodes"][timeline["keys"][0]]["shape"] = [float("inf")]
+
+
+def _set_count(timeline):
+    timeline["columns"]["value_nan"][0] = float("inf")
+
+
+def _set_steps(timeline):
+    timeline["steps"] = [3, 1]
+    timeline["loss"] = [1.0, 2.0]
+
+
+@pytest.mark.parametrize("edit", [_set_op, _set_shape, _set_count, _set_steps])
+def test_diff_of_a_hand_edited_timeline_is_a_usage_error(runner, tmp_path, edit):
+    needs_layout()
+    edited = _edited_trace(tmp_path, runner, edit)
+    result = runner.invoke(cli, ["diff", edited, edited, "-o", str(tmp_path / "out")])
+    one_line_error(result, 2, "malformed trace: timeline: not a timeline")
+    assert not (tmp_path / "out").exists()
+
+
+def test_diff_of_a_hand_edited_trace_in_a_real_console_run(runner, tmp_path):
+    needs_layout()
+    edited = _edited_trace(tmp_path, runner, _set_shape)
+    done = subprocess.run(
+        [_console_script(), "diff", edited, edited, "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("gradviz: ")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
