@@ -13,7 +13,7 @@ import numpy as np
 
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.ops import conv
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
@@ -334,6 +334,8 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
             f"pad: Padding length must be divisible by 2 and at most twice the input's dims "
             f"({input.ndim}), got {len(pad)} for input of shape {input.shape}"
         )
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in pad):
+        raise OperandError(f"pad(): argument 'pad' must be a tuple of ints, got {tuple(pad)!r}")
     given = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
     pairs = ((0, 0),) * (input.ndim - len(given)) + tuple(given)
     for size, (a, b) in zip(input.shape, pairs, strict=True):

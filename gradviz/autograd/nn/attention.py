@@ -116,6 +116,7 @@ class MultiheadAttention(Module):
                 f"(batch_first: (N, L, {self.embed_dim})) or (L, {self.embed_dim}), got "
                 f"{query.shape}"
             )
+        self._check_key_value(query, key, value, 0 if self.batch_first or unbatched else 1)
         if not self.batch_first and not unbatched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         output, weights = self._attend(
@@ -126,6 +127,25 @@ class MultiheadAttention(Module):
         if not self.batch_first:
             output = output.transpose(0, 1)
         return output, weights
+
+    def _check_key_value(self, query: Variable, key: Variable, value: Variable, batch: int) -> None:
+        """PyTorch's checks: key and value of one shape (S, N, E), of query's batch size."""
+        if key.shape != value.shape:
+            raise ShapeError(
+                f"MultiheadAttention: key shape {key.shape} does not match value shape "
+                f"{value.shape}"
+            )
+        if key.ndim != query.ndim or key.shape[-1] != self.embed_dim:
+            raise ShapeError(
+                f"MultiheadAttention: expected key and value of {query.ndim} dims ending in "
+                f"embed_dim {self.embed_dim} like the query {query.shape}, got {key.shape}"
+            )
+        if key.shape[batch] != query.shape[batch]:
+            raise ShapeError(
+                f"MultiheadAttention: the batch size of key and value ({key.shape[batch]}) "
+                f"does not match the query's ({query.shape[batch]}), dim {batch} of "
+                f"{key.shape} and {query.shape}"
+            )
 
     def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, average):
         batch, length = query.shape[0], query.shape[1]
