@@ -13,7 +13,7 @@ import pytest
 
 import gradviz
 from gradviz import nn
-from gradviz.autograd.serialization import SavePathError, SaveFormatError
+from gradviz.autograd.serialization import SaveFormatError, SavePathError
 from gradviz.nn import functional as F
 from gradviz.viz.records.io import TraceFormatError
 from gradviz.viz.records.timeline import FIELDS, Timeline, TimelineKeyError
@@ -83,7 +83,8 @@ def test_a_hand_edited_timeline_is_refused_by_load_trace(tmp_path, edit):
 def test_a_saved_timeline_reads_back_the_same():
     timeline = _timeline()
     again = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())))
-    assert again.steps == timeline.steps and again.keys == timeline.keys
+    assert again.steps == timeline.steps
+    assert again.keys == timeline.keys
     for name in FIELDS:
         np.testing.assert_array_equal(again.rows_array()[name], timeline.rows_array()[name])
 
@@ -120,14 +121,15 @@ def test_load_still_reads_empty_scalar_and_large_arrays():
     gradviz.save(state, buffer)
     buffer.seek(0)
     loaded = gradviz.load(buffer)
-    assert loaded["e"].shape == (0, 5) and loaded["s"] == np.float32(3)
+    assert loaded["e"].shape == (0, 5)
+    assert loaded["s"] == np.float32(3)
     np.testing.assert_array_equal(loaded["w"], state["w"])
 
 
 def test_save_to_a_folder_or_into_a_missing_one_says_so_and_leaves_nothing(tmp_path):
     with pytest.raises(SavePathError, match="it is a folder"):
         gradviz.save({"a": 1}, tmp_path)
-    with pytest.raises(SavePathError, match="parent directory .* does not exist"):
+    with pytest.raises(SavePathError, match=r"parent directory .* does not exist"):
         gradviz.save({"a": 1}, tmp_path / "missing" / "x.pt")
     assert list(tmp_path.iterdir()) == []
     assert isinstance(SavePathError("x"), RuntimeError)  # as torch.save raises
