@@ -178,3 +178,18 @@ def test_pad_amounts_must_be_integers():
     with pytest.raises(TypeError, match=r"argument 'pad' must be a tuple of ints, got \(1\.5, 1\)"):
         F.pad(gradviz.randn(2, 3), (1.5, 1))  # was truncated to 1
     assert F.pad(gradviz.randn(2, 3), (np.int64(1), 1)).shape == (2, 5)
+
+
+@pytest.mark.parametrize(("field", "number"), [("norm", -5.0), ("norm", float("nan")), ("std", -1)])
+def test_a_trace_with_an_impossible_norm_is_refused(tmp_path, field, number):
+    net = nn.Linear(2, 1)
+    with gradviz.trace() as tr:
+        net(gradviz.Variable(np.ones((3, 2), np.float32))).sum().backward()
+    path = tmp_path / "step.trace.json"
+    tr.save(path)
+    data = json.loads(path.read_text())
+    node = next(n for n in data["passes"][0]["graph"]["nodes"] if n["grad"] is not None)
+    node["grad"][field] = number  # drawing took log10 of it: a traceback
+    path.write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match=rf"grad\.{field} must be >= 0"):
+        gradviz.load_trace(path)

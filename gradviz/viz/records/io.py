@@ -465,6 +465,8 @@ def _stats(value: Any, where: str) -> dict[str, Any] | None:
     )
     for key in ("min", "max", "mean", "std", "norm"):
         _check(value[key] is None or _is_number(value[key]), f"{where}.{key} must be a number")
+    for key in ("std", "norm"):  # NaN fails both comparisons
+        _check(value[key] is None or value[key] >= 0, f"{where}.{key} must be >= 0")
     for key in ("nan", "inf"):
         _check(type(value[key]) is int and value[key] >= 0, f"{where}.{key} must be a count (>= 0)")
     out = {key: value[key] for key in KEYS}
