@@ -174,3 +174,38 @@ def test_diff_of_a_hand_edited_trace_in_a_real_console_run(runner, tmp_path):
     assert done.stderr.startswith("gradviz: ")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+NON_SCALAR = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    net = nn.Linear(2, 3)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for _ in range(12):
+        opt.zero_grad()
+        net(x).backward(np.ones((4, 3), np.float32))  # no scalar loss: a gradient given
+        opt.step()
+"""
+
+
+def test_watch_of_a_run_without_a_scalar_loss_does_not_call_it_nan(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, NON_SCALAR, "tensor_grad.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "watched 12 steps: no NaN/Inf, no loss or gradient spike" in result.stdout
+    assert "nan_loss" not in result.output
+
+
+def test_watch_still_fires_on_a_nan_loss(runner, tmp_path):
+    needs_layout()
+    body = NON_SCALAR.replace(
+        "net(x).backward(np.ones((4, 3), np.float32))", "(net(x) * np.nan).sum().backward()"
+    )
+    script = make_script(tmp_path, body, "nan.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "step 1: nan_loss: the loss is nan" in result.stdout

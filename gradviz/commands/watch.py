@@ -37,7 +37,9 @@ def _where(caught: Any, report: Any) -> str:
                 f"largest change since step {caught.previous.index}: {top.key} "
                 f"{top.field} {top.a:.4g} -> {top.b:.4g}"
             ) + "".join(f"\n  try: {tip}" for tip in tips)
-    return "the step's full detail was not kept (--keep)"
+    if caught.current is None:
+        return "the step's full detail was not kept (--keep)"
+    return "no op to blame was found; see the step's trace and pictures written above"
 
 
 def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> float:

@@ -10,6 +10,7 @@ runner then stops the script). :func:`write_trigger` writes what a trigger leave
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,8 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     value_bad = (rows["value_nan"] > 0) | ((rows["value_inf"] > 0) & ~fills)
     grad_bad = (rows["grad_nan"] > 0) | (rows["grad_inf"] > 0)
     bad = tuple(k for k, b in zip(keys, (value_bad | grad_bad).tolist(), strict=True) if b)
+    if math.isnan(loss) and not bad:  # no scalar root (backward(grad) of a tensor): no loss;
+        return None, total, bad  # a NaN loss is a root whose value holds the NaN: in ``bad``
     return loss, total, bad
 
 
