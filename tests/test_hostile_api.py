@@ -193,3 +193,12 @@ def test_a_trace_with_an_impossible_norm_is_refused(tmp_path, field, number):
     path.write_text(json.dumps(data))
     with pytest.raises(TraceFormatError, match=rf"grad\.{field} must be >= 0"):
         gradviz.load_trace(path)
+
+
+@pytest.mark.parametrize("names", [("x",), ("a", "b", "c"), "ab", ("a", 1)])
+def test_diff_names_must_be_two_strings(names):
+    with gradviz.trace() as tr:
+        nn.Linear(2, 1)(gradviz.Variable(np.ones((3, 2), np.float32))).sum().backward()
+    with pytest.raises(gradviz.GradvizError, match="names must be two strings"):
+        gradviz.diff(tr, tr, names=names)  # was: a ValueError when the report was printed
+    assert str(gradviz.diff(tr, tr, names=["one", "two"])).startswith("one vs two: ")
