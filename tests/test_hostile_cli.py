@@ -209,3 +209,25 @@ def test_watch_still_fires_on_a_nan_loss(runner, tmp_path):
     result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
     assert result.exit_code == 1, result.output
     assert "step 1: nan_loss: the loss is nan" in result.stdout
+
+
+CLOSES_STDOUT = TRAIN.replace(
+    "gradviz.manual_seed(0)", "gradviz.manual_seed(0)\n    sys.stdout.close()"
+).replace("import numpy as np", "import sys\n    import numpy as np")
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch"])
+def test_a_script_that_closes_stdout_still_gets_our_report(tmp_path, command):
+    needs_layout()
+    script = make_script(tmp_path, CLOSES_STDOUT, "closes.py")
+    done = subprocess.run(
+        [_console_script(), command, str(script), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr  # was a traceback: I/O operation on closed file
+    assert "Traceback" not in done.stderr
+    assert f"wrote {tmp_path}" in done.stdout
+    assert (tmp_path / "closes.timeline.html").is_file()
