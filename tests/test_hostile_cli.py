@@ -231,3 +231,19 @@ def test_a_script_that_closes_stdout_still_gets_our_report(tmp_path, command):
     assert "Traceback" not in done.stderr
     assert f"wrote {tmp_path}" in done.stdout
     assert (tmp_path / "closes.timeline.html").is_file()
+
+
+@pytest.mark.parametrize(("every", "nth"), [(21, "21st"), (22, "22nd"), (112, "112th"), (4, "4th")])
+def test_timeline_summary_says_the_ordinal_right(every, nth):
+    from gradviz.commands.timeline import _timeline_summary
+    from gradviz.viz.records.timeline import Timeline
+
+    record = Timeline(steps=[1], loss=[0.5])
+    assert f"(every {nth});" in _timeline_summary(record, 30, every)
+
+
+def test_diff_of_an_empty_argument_names_it(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, TRAIN)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", "", f"{script}@1"])
+    one_line_error(result, 2, "no such trace file: '' (")  # was: "no such trace file: ."

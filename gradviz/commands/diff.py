@@ -50,7 +50,7 @@ class _Side:
 
         if not path.is_file():
             fail(
-                f"no such trace file: {path} (a trace file comes from "
+                f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
                 "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)",
                 2,
             )
