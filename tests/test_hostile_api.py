@@ -202,3 +202,11 @@ def test_diff_names_must_be_two_strings(names):
     with pytest.raises(gradviz.GradvizError, match="names must be two strings"):
         gradviz.diff(tr, tr, names=names)  # was: a ValueError when the report was printed
     assert str(gradviz.diff(tr, tr, names=["one", "two"])).startswith("one vs two: ")
+
+
+def test_cross_entropy_with_float_class_indices_says_what_pytorch_says():
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long"):
+        F.cross_entropy(gradviz.randn(2, 3), np.array([0.0, 1.0]))  # was: a Mul broadcast error
+    probabilities = np.full((2, 3), 1 / 3, np.float32)
+    loss = F.cross_entropy(gradviz.Variable(np.zeros((2, 3), np.float32)), probabilities)
+    assert loss.item() == pytest.approx(np.log(3))

@@ -111,9 +111,15 @@ def cross_entropy(
     when all are ignored), as in PyTorch; other targets outside ``[0, C)`` raise IndexError.
     """
     input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
-    if as_array(target).dtype.kind != "f":
+    target_array = as_array(target)
+    if target_array.dtype.kind != "f":
         return ops.CrossEntropy.apply(input, target, reduction, ignore_index)
-    _check_target_shape("cross_entropy", input, target)
+    if target_array.shape != input.shape:  # PyTorch: only probabilities may be float
+        raise InputError(
+            f"cross_entropy: expected target dtype to be Long (class indices) for a target of "
+            f"shape {target_array.shape}, but got {target_array.dtype}; class probabilities "
+            f"must have the input's shape {input.shape}"
+        )
     log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
     loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
     if reduction == "none":
