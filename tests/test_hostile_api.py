@@ -210,3 +210,16 @@ def test_cross_entropy_with_float_class_indices_says_what_pytorch_says():
     probabilities = np.full((2, 3), 1 / 3, np.float32)
     loss = F.cross_entropy(gradviz.Variable(np.zeros((2, 3), np.float32)), probabilities)
     assert loss.item() == pytest.approx(np.log(3))
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, "x", True])
+def test_trace_max_array_size_must_be_a_count(size):
+    with pytest.raises(gradviz.GradvizError, match="max_array_size must be an integer >= 0"):
+        gradviz.trace(arrays=True, max_array_size=size)  # -1 saved a file load_trace refused
+
+
+def test_trace_max_array_size_round_trips(tmp_path):
+    with gradviz.trace(arrays=True, max_array_size=np.int64(0)) as tr:
+        nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
+    tr.save(tmp_path / "t.json")
+    assert gradviz.load_trace(tmp_path / "t.json").max_array_size == 0
