@@ -168,6 +168,12 @@ def test_multihead_attention_checks_key_and_value_shapes():
         attn(q, gradviz.randn(4, 2, 8), gradviz.randn(4, 2, 8))  # was broadcast silently
     with pytest.raises(gradviz.GradvizError, match="ending in embed_dim 8"):
         attn(q, gradviz.randn(4, 1, 6), gradviz.randn(4, 1, 6))
+    with pytest.raises(
+        gradviz.GradvizError, match=r"2 dims .* like the query \(3, 8\), got \(4, 1, 8\)"
+    ):
+        attn(gradviz.randn(3, 8), gradviz.randn(4, 1, 8), gradviz.randn(4, 1, 8))
+    with pytest.raises(gradviz.GradvizError, match=r"expected query of shape"):
+        attn(gradviz.randn(3, 1, 6), gradviz.randn(3, 1, 6), gradviz.randn(3, 1, 6))
     out, _ = nn.MultiheadAttention(8, 2, batch_first=True)(
         gradviz.randn(2, 3, 8), gradviz.randn(2, 5, 8), gradviz.randn(2, 5, 8)
     )
