@@ -229,3 +229,15 @@ def test_trace_max_array_size_round_trips(tmp_path):
         nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
     tr.save(tmp_path / "t.json")
     assert gradviz.load_trace(tmp_path / "t.json").max_array_size == 0
+
+
+@pytest.mark.parametrize("top", ["3", None, 2.5, -1, True])
+def test_diff_report_format_top_must_be_a_count(top):
+    w = nn.Parameter(np.ones((1, 2), np.float32))
+    with gradviz.trace() as tr:
+        for scale in (1.0, 2.0):
+            (gradviz.Variable(np.full((3, 2), scale, np.float32)) @ w.T).sum().backward()
+    report = gradviz.diff(tr.get_pass(1).graph, tr.get_pass(2).graph)
+    with pytest.raises(gradviz.GradvizError, match="top must be an integer >= 0"):
+        report.format(top=top)  # was: a TypeError from comparing with 0, or a slice
+    assert len(report.format(top=1).splitlines()) == 4  # the head, a title, the table's 2 rows
