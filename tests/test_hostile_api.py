@@ -4,6 +4,7 @@ ends in the right result or a GradvizError that says what is wrong."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -241,3 +242,20 @@ def test_diff_report_format_top_must_be_a_count(top):
     with pytest.raises(gradviz.GradvizError, match="top must be an integer >= 0"):
         report.format(top=top)  # was: a TypeError from comparing with 0, or a slice
     assert len(report.format(top=1).splitlines()) == 4  # the head, a title, the table's 2 rows
+
+
+@pytest.mark.parametrize("depth", [-1, "x", 1.5, True])
+@pytest.mark.parametrize("what", ["backward", "html", "timeline", "show"])
+def test_a_bad_depth_is_a_render_error_everywhere(tmp_path, what, depth):
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(2):
+            nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
+    path = tmp_path / ("out.svg" if what == "backward" else "out.html")
+    if what == "show":  # was: a TypeError comparing 'x' with an int
+        call = functools.partial(tr.show, depth=depth)
+    else:  # the timeline page: ValueError '-1 is not in list'
+        call = functools.partial(tr.render, what, path, depth=depth)
+    with pytest.raises(gradviz.GradvizError, match="depth must be an integer >= 0"):
+        call()
+    assert list(tmp_path.iterdir()) == []
+    tr.render("html", tmp_path / "ok.html", depth=np.int64(1))
