@@ -247,3 +247,12 @@ def test_diff_of_an_empty_argument_names_it(runner, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["diff", "", f"{script}@1"])
     one_line_error(result, 2, "no such trace file: '' (")  # was: "no such trace file: ."
+
+
+def test_diff_reads_a_trace_file_saved_with_a_byte_order_mark(runner, tmp_path):
+    edited = _edited_trace(tmp_path, runner, lambda timeline: None)
+    marked = tmp_path / "marked.trace.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "edited.trace.json").read_bytes())
+    result = runner.invoke(cli, ["diff", str(marked), edited, "--structure-only"])
+    assert result.exit_code == 0, result.output  # was: exit 2, "Unexpected UTF-8 BOM"
+    assert "same structure" in result.stdout

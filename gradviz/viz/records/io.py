@@ -183,7 +183,7 @@ def read_trace(path: Path) -> SavedTrace:
     :class:`TraceVersionError` for one from a newer gradviz (both are ``ValueError``\\ s).
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is no error
     except UnicodeDecodeError as error:
         raise TraceFormatError(f"{path}: not a gradviz trace (not UTF-8 text: {error})") from None
     try:
