@@ -256,3 +256,12 @@ def test_diff_reads_a_trace_file_saved_with_a_byte_order_mark(runner, tmp_path):
     result = runner.invoke(cli, ["diff", str(marked), edited, "--structure-only"])
     assert result.exit_code == 0, result.output  # was: exit 2, "Unexpected UTF-8 BOM"
     assert "same structure" in result.stdout
+
+
+def test_diff_of_a_timeline_file_says_what_it_is(runner, tmp_path):
+    script = make_script(tmp_path, TRAIN)
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    timeline = str(tmp_path / "train.timeline.json")
+    result = runner.invoke(cli, ["diff", timeline, timeline])
+    one_line_error(result, 2, "a timeline file (the JSON of 'gradviz timeline'), not a trace")

@@ -37,7 +37,7 @@ from gradviz.viz.records.schema import (
     node_view,
 )
 from gradviz.viz.records.stats import KEYS
-from gradviz.viz.records.timeline import Timeline, from_json, json_number
+from gradviz.viz.records.timeline import TIMELINE_FORMAT, Timeline, from_json, json_number
 
 __all__ = [
     "FORMAT",
@@ -201,6 +201,11 @@ def read_trace(path: Path) -> SavedTrace:
 
 def trace_from_dict(data: Any) -> SavedTrace:
     """The inverse of :func:`trace_to_dict`, with every field checked."""
+    if isinstance(data, dict) and data.get("format") == TIMELINE_FORMAT[0]:
+        raise TraceFormatError(
+            "a timeline file (the JSON of 'gradviz timeline'), not a trace; a trace file comes "
+            "from 'gradviz render SCRIPT --format json' or Trace.save"
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TraceFormatError(f'not a gradviz trace (expected "format": "{FORMAT}")')
     version = data.get("version")
