@@ -250,6 +250,7 @@ def test_diff_of_an_empty_argument_names_it(runner, tmp_path, monkeypatch):
 
 
 def test_diff_reads_a_trace_file_saved_with_a_byte_order_mark(runner, tmp_path):
+    needs_layout()
     edited = _edited_trace(tmp_path, runner, lambda timeline: None)
     marked = tmp_path / "marked.trace.json"
     marked.write_bytes(b"\xef\xbb\xbf" + (tmp_path / "edited.trace.json").read_bytes())
@@ -259,6 +260,7 @@ def test_diff_reads_a_trace_file_saved_with_a_byte_order_mark(runner, tmp_path):
 
 
 def test_diff_of_a_timeline_file_says_what_it_is(runner, tmp_path):
+    needs_layout()
     script = make_script(tmp_path, TRAIN)
     result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
