@@ -259,3 +259,12 @@ def test_a_bad_depth_is_a_render_error_everywhere(tmp_path, what, depth):
         call()
     assert list(tmp_path.iterdir()) == []
     tr.render("html", tmp_path / "ok.html", depth=np.int64(1))
+
+
+def test_a_long_timeline_repr_stays_one_short_line():
+    net = nn.Linear(2, 1)
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(300):
+            net(gradviz.randn(3, 2)).sum().backward()
+    text = repr(tr.timeline)  # was 9 KB of steps, losses and rows for these 300 steps
+    assert text == "Timeline(steps=300 (1..300), nodes=5, rows=1500, changed_steps=[])"

@@ -136,6 +136,14 @@ class Timeline:
     _chunks: list[np.ndarray] = field(default_factory=list, repr=False)
     _structure: Any = field(default=None, repr=False)
 
+    def __repr__(self) -> str:  # the lists and rows of a long run would fill a screen
+        steps = f"{self.steps[0]}..{self.steps[-1]}" if self.steps else "none"
+        rows = len(self.data) + sum(len(chunk) for chunk in self._chunks)
+        return (
+            f"Timeline(steps={len(self.steps)} ({steps}), nodes={len(self.keys)}, rows={rows}, "
+            f"changed_steps={self.changed_steps[:5]}{'...' if len(self.changed_steps) > 5 else ''})"
+        )
+
     # -- building -------------------------------------------------------------------------------
     def key_index(self, key: str, meta: Mapping[str, Any]) -> int:
         """The row index of ``key``, registering it (and refreshing its metadata)."""
