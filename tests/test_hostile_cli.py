@@ -267,3 +267,23 @@ def test_diff_of_a_timeline_file_says_what_it_is(runner, tmp_path):
     timeline = str(tmp_path / "train.timeline.json")
     result = runner.invoke(cli, ["diff", timeline, timeline])
     one_line_error(result, 2, "a timeline file (the JSON of 'gradviz timeline'), not a trace")
+
+
+def test_watch_continue_counts_the_triggers_it_could_not_keep(runner, tmp_path):
+    needs_layout()
+    body = """
+        import numpy as np
+        import gradviz
+        from gradviz import nn
+
+        net = nn.Linear(2, 1)
+        x = gradviz.Variable(np.array([[np.nan, 1.0]], np.float32))
+        for _ in range(23):
+            net.zero_grad()
+            net(x).sum().backward()
+    """
+    script = make_script(tmp_path, body, "always_nan.py")
+    result = runner.invoke(cli, ["watch", str(script), "--continue", "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "3 more trigger(s) fired after these 20" in result.stderr
+    assert result.stderr.endswith("gradviz: 23 trigger(s) fired; see above\n")  # was: 20

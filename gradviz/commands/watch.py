@@ -150,5 +150,11 @@ def watch_command(
         nothing="nothing was written",
         no_backward=f"{script.name} never called backward(), so there are no steps to watch",
     )
+    if policy.dropped:
+        click.echo(
+            f"gradviz: {policy.dropped} more trigger(s) fired after these {len(policy.caught)}; "
+            "only the first ones are kept in full",
+            err=True,
+        )
     if policy.caught:
-        fail(f"{len(policy.caught)} trigger(s) fired; see above")
+        fail(f"{len(policy.caught) + policy.dropped} trigger(s) fired; see above")

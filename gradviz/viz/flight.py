@@ -50,6 +50,7 @@ class FlightRecorder(EveryStep):
         self.watchdog = Watchdog(spike)
         self.go_on = go_on
         self.caught: list[Caught] = []
+        self.dropped = 0  # triggers after the first MAX_CAUGHT: counted, not kept
 
     def recorded(self, index: int, capture: Any) -> None:
         timeline: Timeline | None = capture._timeline
@@ -57,7 +58,10 @@ class FlightRecorder(EveryStep):
             return
         loss, grad_norm, bad = step_health(timeline, index)
         trigger = self.watchdog.observe(index, loss, grad_norm, bad)
-        if trigger is None or len(self.caught) >= MAX_CAUGHT:
+        if trigger is None:
+            return
+        if len(self.caught) >= MAX_CAUGHT:
+            self.dropped += 1
             return
         passes = [p for p in capture.passes if p.index <= index]
         current = passes[-1] if passes and passes[-1].index == index else None
