@@ -111,7 +111,7 @@ def watch_command(
       OUTDIR/<stem>.stepN.timeline.html  the timeline up to step N
 
     prints which step, what fired and where (op, module, file:line), stops the script
-    and exits 1 (--continue: goes on, keeping every trigger). Nothing fired: exit 0
+    and exits 1 (--continue: goes on, keeping the first 20 triggers). Nothing fired: exit 0
     and OUTDIR/<stem>.timeline.html.
     """
     from gradviz.viz.flight import FlightRecorder, write_trigger
