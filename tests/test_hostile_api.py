@@ -268,3 +268,32 @@ def test_a_long_timeline_repr_stays_one_short_line():
             net(gradviz.randn(3, 2)).sum().backward()
     text = repr(tr.timeline)  # was 9 KB of steps, losses and rows for these 300 steps
     assert text == "Timeline(steps=300 (1..300), nodes=5, rows=1500, changed_steps=[])"
+
+
+def _saved_run(tmp_path):
+    net = nn.Linear(2, 1)
+    with gradviz.trace(detail="summary", keep_full=2) as tr:
+        for _ in range(4):
+            net(gradviz.randn(3, 2)).sum().backward()
+    path = tmp_path / "run.trace.json"
+    tr.save(path)
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("index", "message"), [(4, "index is repeated"), (0, "call number")])
+def test_a_trace_whose_passes_repeat_or_start_at_0_is_refused(tmp_path, index, message):
+    path, data = _saved_run(tmp_path)
+    data["passes"][0]["index"] = index  # get_pass(3) then failed, get_pass(4) found either
+    path.write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match=message):
+        gradviz.load_trace(path)
+
+
+def test_a_timeline_of_no_node_is_diagnosed(tmp_path):
+    path, data = _saved_run(tmp_path)
+    timeline = data["timeline"]
+    timeline.update(keys=[], nodes={}, columns={k: [] for k in timeline["columns"]})
+    path.write_text(json.dumps(data))
+    trace = gradviz.load_trace(path)
+    trace.render("timeline", tmp_path / "run.timeline.html")  # was: a NumPy casting error
+    assert (tmp_path / "run.timeline.html").is_file()

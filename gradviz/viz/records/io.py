@@ -222,7 +222,7 @@ def trace_from_dict(data: Any) -> SavedTrace:
     backward_calls = _count(data, "backward_calls")
     arrays = _get(data, "arrays", bool)
     max_array_size = _count(data, "max_array_size")
-    passes = []
+    passes, seen = [], set()
     for index, entry in enumerate(_get(data, "passes", list)):
         where = f"passes[{index}]"
         _check(isinstance(entry, dict), f"{where} must be an object")
@@ -242,6 +242,9 @@ def trace_from_dict(data: Any) -> SavedTrace:
                 )
             )
         kept = Pass(_count(entry, "index", where), graph, steps)
+        _check(kept.index >= 1, f"{where}.index must be a backward call number (1, 2, ...)")
+        _check(kept.index not in seen, f"{where}.index is repeated")
+        seen.add(kept.index)
         if "loss" in entry:  # version 2
             kept.loss = _loss(entry["loss"], f"{where}.loss")
         passes.append(kept)
