@@ -185,6 +185,9 @@ def test_pad_amounts_must_be_integers():
     with pytest.raises(TypeError, match=r"argument 'pad' must be a tuple of ints, got \(1\.5, 1\)"):
         F.pad(gradviz.randn(2, 3), (1.5, 1))  # was truncated to 1
     assert F.pad(gradviz.randn(2, 3), (np.int64(1), 1)).shape == (2, 5)
+    with pytest.raises(TypeError, match="argument 'value' must be a number, not str"):
+        F.pad(gradviz.randn(2, 3), (1, 1), value="a")  # was a ShapeError from the op
+    assert F.pad(gradviz.Variable(np.zeros((1, 1), np.float32)), (1, 0), value=2).numpy()[0, 0] == 2
 
 
 @pytest.mark.parametrize(("field", "number"), [("norm", -5.0), ("norm", float("nan")), ("std", -1)])

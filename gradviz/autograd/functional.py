@@ -342,6 +342,10 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
         )
     if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in pad):
         raise OperandError(f"pad(): argument 'pad' must be a tuple of ints, got {tuple(pad)!r}")
+    if value is not None and not isinstance(value, int | float | np.number):
+        raise OperandError(
+            f"pad(): argument 'value' must be a number, not {type(value).__name__} ({value!r})"
+        )
     given = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
     pairs = ((0, 0),) * (input.ndim - len(given)) + tuple(given)
     for size, (a, b) in zip(input.shape, pairs, strict=True):
