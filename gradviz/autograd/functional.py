@@ -13,7 +13,7 @@ import numpy as np
 
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.ops import conv
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
@@ -111,9 +111,15 @@ def cross_entropy(
     when all are ignored), as in PyTorch; other targets outside ``[0, C)`` raise IndexError.
     """
     input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
-    if as_array(target).dtype.kind != "f":
+    target_array = as_array(target)
+    if target_array.dtype.kind != "f":
         return ops.CrossEntropy.apply(input, target, reduction, ignore_index)
-    _check_target_shape("cross_entropy", input, target)
+    if target_array.shape != input.shape:  # PyTorch: only probabilities may be float
+        raise InputError(
+            f"cross_entropy: expected target dtype to be Long (class indices) for a target of "
+            f"shape {target_array.shape}, but got {target_array.dtype}; class probabilities "
+            f"must have the input's shape {input.shape}"
+        )
     log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
     loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
     if reduction == "none":
@@ -333,6 +339,12 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
         raise ArgumentError(
             f"pad: Padding length must be divisible by 2 and at most twice the input's dims "
             f"({input.ndim}), got {len(pad)} for input of shape {input.shape}"
+        )
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in pad):
+        raise OperandError(f"pad(): argument 'pad' must be a tuple of ints, got {tuple(pad)!r}")
+    if value is not None and not isinstance(value, int | float | np.number):
+        raise OperandError(
+            f"pad(): argument 'value' must be a number, not {type(value).__name__} ({value!r})"
         )
     given = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
     pairs = ((0, 0),) * (input.ndim - len(given)) + tuple(given)

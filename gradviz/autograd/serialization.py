@@ -23,12 +23,17 @@ import numpy as np
 from gradviz.autograd.errors import GradvizError, OperandError
 from gradviz.autograd.variable import Variable
 
-__all__ = ["SaveFormatError", "load", "save"]
+__all__ = ["SaveFormatError", "SavePathError", "load", "save"]
 
 FORMAT = "gradviz.save"
 VERSION = 1
 MANIFEST = "manifest.json"
 _KEY_TYPES = (str, int, float, bool, type(None))
+
+
+class SavePathError(GradvizError, RuntimeError):
+    """A path ``gradviz.save`` cannot write: its folder is missing, or it is a folder (a
+    RuntimeError, as PyTorch raises)."""
 
 
 class SaveFormatError(GradvizError, RuntimeError):
@@ -145,6 +150,13 @@ def _atomic_write(path: Path, manifest: str, arrays: list[np.ndarray]) -> None:
     """Write beside ``path`` and rename over it; a symlink is written through, an existing
     file keeps its permission bits."""
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if target.is_dir():
+        raise SavePathError(f"gradviz.save: cannot write {os.fspath(path)!r}: it is a folder")
+    if not target.parent.is_dir():
+        raise SavePathError(
+            f"gradviz.save: cannot write {os.fspath(path)!r}: parent directory "
+            f"{os.fspath(target.parent)!r} does not exist"
+        )
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
@@ -214,12 +226,30 @@ def _read_manifest(zf: zipfile.ZipFile, f: Any) -> dict[str, Any]:
             f"(expected format {FORMAT!r})"
         )
     version = manifest.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SaveFormatError(f"gradviz.load: {_name(f)} has an unknown format version {version!r}")
+    if version > VERSION:
         raise SaveFormatError(
             f"gradviz.load: {_name(f)} is format version {version!r}; this gradviz reads "
             f"versions up to {VERSION} (a newer gradviz wrote it)"
         )
     return manifest
+
+
+def _check_size(member: Any, size: int, name: str) -> None:
+    """Refuse a member whose header promises more data than its ``size`` bytes hold, before
+    NumPy allocates the array the header describes (a tiny file must not ask for terabytes)."""
+    fmt = np.lib.format
+    version = fmt.read_magic(member)
+    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    shape, _, dtype = read_header(member)
+    needed, held = math.prod(shape) * dtype.itemsize, size - member.tell()
+    if needed > held:
+        raise SaveFormatError(
+            f"gradviz.load: {name} is corrupt: its header describes an array of shape {shape} "
+            f"and dtype {dtype} ({needed:,} bytes), but it holds {held:,} bytes of data"
+        )
+    member.seek(0)
 
 
 _SCALARS = {"none": type(None), "bool": bool, "int": int, "str": str}
@@ -291,7 +321,9 @@ class _Decoder:
         if not isinstance(name, str) or not name.isdigit():
             raise self.fail(where, f"an array node needs an array number, got {name!r}")
         try:
-            with self.zf.open(f"{name}.npy") as member:
+            info = self.zf.getinfo(f"{name}.npy")
+            with self.zf.open(info) as member:
+                _check_size(member, info.file_size, info.filename)
                 array = np.lib.format.read_array(member, allow_pickle=False)
         except KeyError:
             raise self.fail(where, f"the archive has no member {name}.npy") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,8 @@ class _Side:
     def _script(self, script: Path, step: str) -> None:
         if not script.is_file():
             fail(f"no such script: {script}", 2)
-        try:
-            self.step = int(step)
-        except ValueError:
-            self.step = 0
+        # ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits
+        self.step = int(step) if re.fullmatch(r"-?[0-9]+", step) else 0
         if self.step < 1 and self.step != -1:
             fail(
                 f"bad step in {self.text!r}: write SCRIPT.py@N, N a backward call (1, 2, ...) "
@@ -51,7 +50,7 @@ class _Side:
 
         if not path.is_file():
             fail(
-                f"no such trace file: {path} (a trace file comes from "
+                f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
                 "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)",
                 2,
             )
@@ -69,7 +68,7 @@ class _Side:
 def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
     """Run each script once for all its sides' steps (two steps of one run: one run), and set
     each side's graph from the captured passes."""
-    from gradviz.viz.runner import RunnerError, ScriptFailed, run_script
+    from gradviz.viz.runner import BackwardNotCalled, RunnerError, ScriptFailed, run_script
 
     by_script: dict[Path, list[_Side]] = {}
     for side in sides:
@@ -91,6 +90,8 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
             except ScriptFailed as error:
                 text = (error.traceback or "").rstrip()
                 fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+            except BackwardNotCalled:
+                fail(f"{script.name} never called backward(), so it has no step to compare")
             except RunnerError as error:
                 fail(str(error))
             for side in script_sides:

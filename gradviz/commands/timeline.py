@@ -125,5 +125,6 @@ def _timeline_summary(record: Any, calls: int, every: int) -> str:
 
     finite = [v for v in record.loss if math.isfinite(v)]
     loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}" if finite else "no finite loss"
-    nth = {1: "1st", 2: "2nd", 3: "3rd"}.get(every, f"{every}th")
+    suffix = "th" if every % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(every % 10)
+    nth = f"{every}{suffix or 'th'}"
     return f"recorded {len(record.steps)} of {calls} backward calls (every {nth}); {loss}"

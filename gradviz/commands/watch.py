@@ -3,6 +3,7 @@ where training went wrong and keep that step in full."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,15 @@ def _where(caught: Any, report: Any) -> str:
                 f"largest change since step {caught.previous.index}: {top.key} "
                 f"{top.field} {top.a:.4g} -> {top.b:.4g}"
             ) + "".join(f"\n  try: {tip}" for tip in tips)
-    return "the step's full detail was not kept (--keep)"
+    if caught.current is None:
+        return "the step's full detail was not kept (--keep)"
+    return "no op to blame was found; see the step's trace and pictures written above"
+
+
+def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if math.isnan(value):  # FloatRange lets NaN through: every comparison with it is False
+        raise click.BadParameter("must be a number above 1, got nan", ctx, param)
+    return value
 
 
 @click.command(
@@ -58,6 +67,7 @@ def _where(caught: Any, report: Any) -> str:
 @click.option(
     "--spike",
     type=click.FloatRange(min=1, min_open=True),
+    callback=_check_spike,
     default=10.0,
     show_default=True,
     help="Fire when the loss or the total gradient norm exceeds this many times its running "
@@ -101,7 +111,7 @@ def watch_command(
       OUTDIR/<stem>.stepN.timeline.html  the timeline up to step N
 
     prints which step, what fired and where (op, module, file:line), stops the script
-    and exits 1 (--continue: goes on, keeping every trigger). Nothing fired: exit 0
+    and exits 1 (--continue: goes on, keeping the first 20 triggers). Nothing fired: exit 0
     and OUTDIR/<stem>.timeline.html.
     """
     from gradviz.viz.flight import FlightRecorder, write_trigger
@@ -140,5 +150,11 @@ def watch_command(
         nothing="nothing was written",
         no_backward=f"{script.name} never called backward(), so there are no steps to watch",
     )
+    if policy.dropped:
+        click.echo(
+            f"gradviz: {policy.dropped} more trigger(s) fired after these {len(policy.caught)}; "
+            "only the first ones are kept in full",
+            err=True,
+        )
     if policy.caught:
-        fail(f"{len(policy.caught)} trigger(s) fired; see above")
+        fail(f"{len(policy.caught) + policy.dropped} trigger(s) fired; see above")

@@ -10,6 +10,7 @@ runner then stops the script). :func:`write_trigger` writes what a trigger leave
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ class FlightRecorder(EveryStep):
         self.watchdog = Watchdog(spike)
         self.go_on = go_on
         self.caught: list[Caught] = []
+        self.dropped = 0  # triggers after the first MAX_CAUGHT: counted, not kept
 
     def recorded(self, index: int, capture: Any) -> None:
         timeline: Timeline | None = capture._timeline
@@ -56,7 +58,10 @@ class FlightRecorder(EveryStep):
             return
         loss, grad_norm, bad = step_health(timeline, index)
         trigger = self.watchdog.observe(index, loss, grad_norm, bad)
-        if trigger is None or len(self.caught) >= MAX_CAUGHT:
+        if trigger is None:
+            return
+        if len(self.caught) >= MAX_CAUGHT:
+            self.dropped += 1
             return
         passes = [p for p in capture.passes if p.index <= index]
         current = passes[-1] if passes and passes[-1].index == index else None
@@ -81,6 +86,8 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     value_bad = (rows["value_nan"] > 0) | ((rows["value_inf"] > 0) & ~fills)
     grad_bad = (rows["grad_nan"] > 0) | (rows["grad_inf"] > 0)
     bad = tuple(k for k, b in zip(keys, (value_bad | grad_bad).tolist(), strict=True) if b)
+    if math.isnan(loss) and not bad:  # no scalar root (backward(grad) of a tensor): no loss;
+        return None, total, bad  # a NaN loss is a root whose value holds the NaN: in ``bad``
     return loss, total, bad
 
 

@@ -105,6 +105,7 @@ class _Interpreter:
         self.path = list(sys.path)
         self.argv = sys.argv
         self.streams = (sys.stdout, sys.stderr)
+        self.fds = tuple(_fileno(stream) for stream in self.streams)
         self.numpy = (np.geterr(), np.get_printoptions())
         self.warnings = list(warnings.filters)
         self.grad = grad_mode.is_grad_enabled()
@@ -118,13 +119,33 @@ class _Interpreter:
         sys.setrecursionlimit(self.recursion)
         sys.path[:] = self.path
         sys.argv = self.argv
-        sys.stdout, sys.stderr = self.streams
+        sys.stdout, sys.stderr = map(_reopened, self.streams, self.fds)
         np.seterr(**self.numpy[0])
         np.set_printoptions(**self.numpy[1])
         warnings.filters[:] = self.warnings
         warnings._filters_mutated()  # type: ignore[attr-defined]
         grad_mode.enabled = self.grad
         set_default_dtype(self.dtype)
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (a test's buffer), or closed
+        return None
+
+
+def _reopened(stream: Any, fd: int | None) -> Any:
+    """``stream``, or a new text stream on its descriptor if the script closed it (``sys.stdout
+    .close()`` leaves descriptor 1 open: our messages still go there)."""
+    if not getattr(stream, "closed", False) or fd is None:
+        return stream
+    try:
+        return open(  # the new sys.stdout/stderr, kept open
+            fd, "w", encoding=stream.encoding, errors=stream.errors, closefd=False
+        )
+    except (OSError, ValueError):  # the descriptor went too: nothing can be said there
+        return stream
 
 
 class _Run:

@@ -104,6 +104,7 @@ class MultiheadAttention(Module):
                 "MultiheadAttention: need attn_mask if specifying the is_causal hint"
             )
         unbatched = query.ndim == 2
+        self._check_key_value(query, key, value, None if unbatched else int(not self.batch_first))
         if unbatched:
             query, key, value = (t.unsqueeze(0) for t in (query, key, value))
             if key_padding_mask is not None:
@@ -126,6 +127,30 @@ class MultiheadAttention(Module):
         if not self.batch_first:
             output = output.transpose(0, 1)
         return output, weights
+
+    def _check_key_value(
+        self, query: Variable, key: Variable, value: Variable, batch: int | None
+    ) -> None:
+        """PyTorch's checks: key and value of one shape (S, N, E) or (S, E) as the query, of its
+        batch size (dim ``batch``; None: unbatched)."""
+        if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
+            return  # the query's own check says what is wrong with it
+        if key.shape != value.shape:
+            raise ShapeError(
+                f"MultiheadAttention: key shape {key.shape} does not match value shape "
+                f"{value.shape}"
+            )
+        if key.ndim != query.ndim or key.shape[-1] != self.embed_dim:
+            raise ShapeError(
+                f"MultiheadAttention: expected key and value of {query.ndim} dims ending in "
+                f"embed_dim {self.embed_dim} like the query {query.shape}, got {key.shape}"
+            )
+        if batch is not None and key.shape[batch] != query.shape[batch]:
+            raise ShapeError(
+                f"MultiheadAttention: the batch size of key and value ({key.shape[batch]}) "
+                f"does not match the query's ({query.shape[batch]}), dim {batch} of "
+                f"{key.shape} and {query.shape}"
+            )
 
     def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, average):
         batch, length = query.shape[0], query.shape[1]

@@ -10,6 +10,7 @@ import numpy as np
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops import conv
 from gradviz.autograd.variable import Variable, get_default_dtype
@@ -32,6 +33,8 @@ class _ConvNd(Module):
     ) -> None:
         super().__init__()
         name, dims = type(self).__name__, self._dims
+        in_channels = layer_size(name, "in_channels", in_channels)
+        out_channels = layer_size(name, "out_channels", out_channels)
         if padding_mode != "zeros":
             raise ArgumentError(
                 f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"

@@ -6,6 +6,7 @@ Draws come from the generator ``manual_seed`` sets; fans and gains follow PyTorc
 from __future__ import annotations
 
 import math
+import warnings
 
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.grad_mode import no_grad
@@ -93,6 +94,9 @@ def kaiming_uniform_(
     tensor: Variable, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Variable:
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan)."""
+    if 0 in tensor.shape:  # PyTorch's no-op (a layer with 0 inputs has no fan)
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
     return uniform_(tensor, -bound, bound)
@@ -102,5 +106,8 @@ def kaiming_normal_(
     tensor: Variable, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
 ) -> Variable:
     """He normal: N(0, std**2) with std = gain / sqrt(fan)."""
+    if 0 in tensor.shape:  # PyTorch's no-op (a layer with 0 inputs has no fan)
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)

@@ -22,8 +22,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__()
-        in_features = _size("Linear", "in_features", in_features)
-        out_features = _size("Linear", "out_features", out_features)
+        in_features = layer_size("Linear", "in_features", in_features)
+        out_features = layer_size("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         generator = rng.default_generator()
@@ -43,7 +43,7 @@ class Linear(Module):
         )
 
 
-def _size(layer: str, name: str, value: Any) -> int:
+def layer_size(layer: str, name: str, value: Any) -> int:
     """A layer size: an integer >= 0 (``OperandError`` for other types, ``InputError`` if < 0)."""
     try:
         size = operator.index(value)

@@ -10,6 +10,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ShapeError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops import normalization
 from gradviz.autograd.variable import Variable, get_default_dtype
@@ -30,6 +31,7 @@ class _BatchNorm(Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
+        num_features = layer_size(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = get_default_dtype()
@@ -129,6 +131,8 @@ class LayerNorm(Module):
     ) -> None:
         super().__init__()
         self.normalized_shape = normalization.normalized_shape_of("LayerNorm", normalized_shape)
+        for size in self.normalized_shape:
+            layer_size("LayerNorm", "normalized_shape", size)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         dtype = get_default_dtype()
         if elementwise_affine:

@@ -15,6 +15,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import networkx as nx
+import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
@@ -69,6 +70,9 @@ class Capture:
             raise PolicyError(f'detail must be "full" or "summary", got {detail!r}')
         if type(keep_full) is not int or keep_full < 0:
             raise PolicyError(f"keep_full must be an integer >= 0, got {keep_full!r}")
+        size_ok = isinstance(max_array_size, int | np.integer) and type(max_array_size) is not bool
+        if not size_ok or max_array_size < 0:  # a saved trace could not be loaded back
+            raise PolicyError(f"max_array_size must be an integer >= 0, got {max_array_size!r}")
         if steps != "all" and (type(steps) is not int or steps < 1):
             raise PolicyError(f'steps must be a positive integer or "all", got {steps!r}')
         if policy is None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import networkx as nx
 
+from gradviz.autograd.errors import ArgumentError
 from gradviz.viz.records.identity import NodeShape, structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import norm
@@ -201,6 +202,8 @@ class GraphDiff:
     def format(self, top: int = TOP) -> str:
         """The report as text: the structural differences, then the ``top`` largest changes
         (none when ``top`` is 0)."""
+        if not isinstance(top, int) or isinstance(top, bool) or top < 0:
+            raise ArgumentError(f"top must be an integer >= 0, got {top!r}")
         a, b = self.names
         out = [f"{a} vs {b}: {self._counts()}"]
         out += ["  " + line for line in self.structure_lines()]

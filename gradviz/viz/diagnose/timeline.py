@@ -58,8 +58,8 @@ def non_finite(timeline: Timeline, prefix: str) -> np.ndarray:
     bad = (data[f"{prefix}_nan"] > 0) | (data[f"{prefix}_inf"] > 0)
     if prefix == "value":
         fills = np.array([timeline.nodes[k].get("op") in FILL_OPS for k in timeline.keys])
-        deliberate = fills[data["node"]] & ~(data["value_nan"] > 0) if len(fills) else False
-        bad &= ~deliberate
+        if len(fills):  # a timeline of no node has no fills (and ~False would be -1)
+            bad &= ~(fills[data["node"]] & ~(data["value_nan"] > 0))
     return bad
 
 

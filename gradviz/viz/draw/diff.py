@@ -55,7 +55,7 @@ LABELLED = 8
 
 
 class DiffError(GradvizError, TypeError):
-    """``gradviz.diff`` was given something that is not a trace or a trace graph."""
+    """``gradviz.diff`` was given something that is not a trace or a trace graph, or bad names."""
 
 
 @dataclass(frozen=True)
@@ -366,4 +366,10 @@ def diff(trace_a: Any, trace_b: Any, names: tuple[str, str] | None = None) -> Di
         names = (_name_of(graph_a, "a"), _name_of(graph_b, "b"))
         if names[0] == names[1]:
             names = (f"{names[0]} (a)", f"{names[1]} (b)")
-    return DiffReport(**vars(compare(graph_a, graph_b, names)))
+    elif (
+        not isinstance(names, tuple | list)
+        or len(names) != 2
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise DiffError(f"gradviz.diff: names must be two strings (a, b), got {names!r}")
+    return DiffReport(**vars(compare(graph_a, graph_b, tuple(names))))

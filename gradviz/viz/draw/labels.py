@@ -170,9 +170,11 @@ class Labels:
         return Bins.of(logs)
 
     def _fill_for(self, norm: float) -> tuple[str, str]:
-        """(fill, font colour) of a non-zero finite gradient norm."""
+        """(fill, font colour) of a non-zero gradient norm (an overflowed one: the largest)."""
         lo, hi = self.bins or (0.0, 0.0)
-        if hi - lo < 1e-12:
+        if math.isinf(norm):  # finite elements whose norm overflows float64: the largest
+            index = len(MAGNITUDE) - 1
+        elif hi - lo < 1e-12 or math.isnan(norm):
             index = len(MAGNITUDE) // 2
         else:
             pos = (math.log10(norm) - lo) / (hi - lo)

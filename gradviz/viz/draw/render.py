@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import operator
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -118,6 +119,18 @@ class RenderError(GradvizError, ValueError):
     """An unknown view or format, or a graph that cannot be drawn."""
 
 
+def check_depth(depth: object) -> None:
+    """``depth`` is None (expand all) or an integer >= 0; a RenderError otherwise."""
+    if depth is None:
+        return
+    try:
+        ok = not isinstance(depth, bool) and operator.index(depth) >= 0  # type: ignore[arg-type]
+    except TypeError:
+        ok = False
+    if not ok:
+        raise RenderError(f"depth must be an integer >= 0 (or None), got {depth!r}")
+
+
 # ------------------------------------------------------------------------------ results
 @dataclass(frozen=True)
 class Rendered:
@@ -155,8 +168,7 @@ def build(
         raise RenderError(f"view must be 'forward' or 'backward', got {view!r}")
     if not isinstance(graph, nx.DiGraph):
         raise RenderError(f"expected a networkx.DiGraph, got {type(graph).__name__}")
-    if depth is not None and depth < 0:
-        raise RenderError(f"depth must be 0 or more, got {depth}")
+    check_depth(depth)
     return draw_scene(Scene(graph, view, fold=fold), depth, max_nodes, marks)
 
 

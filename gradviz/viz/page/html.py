@@ -44,7 +44,7 @@ from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import style
 from gradviz.viz.draw.layout import run_layout
-from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, draw_scene
+from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, check_depth, draw_scene
 from gradviz.viz.draw.scene import Scene
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.schema import node_view
@@ -402,6 +402,7 @@ def _depths(scene: Scene, depth: int | None, max_nodes: int) -> list[int | None]
     ``PAGE_BUDGET`` boxes (readable on a screen), else the one with the fewest boxes.
     Then the other depths that fit ``max_nodes``, nearest first, up to ``MAX_VARIANTS``.
     """
+    check_depth(depth)
     candidates: list[int | None] = [*range(scene.max_depth), None]
     if depth is not None:
         first: int | None = None if depth >= scene.max_depth else depth

@@ -37,7 +37,7 @@ from gradviz.viz.records.schema import (
     node_view,
 )
 from gradviz.viz.records.stats import KEYS
-from gradviz.viz.records.timeline import Timeline, from_json, json_number
+from gradviz.viz.records.timeline import TIMELINE_FORMAT, Timeline, from_json, json_number
 
 __all__ = [
     "FORMAT",
@@ -183,7 +183,7 @@ def read_trace(path: Path) -> SavedTrace:
     :class:`TraceVersionError` for one from a newer gradviz (both are ``ValueError``\\ s).
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is no error
     except UnicodeDecodeError as error:
         raise TraceFormatError(f"{path}: not a gradviz trace (not UTF-8 text: {error})") from None
     try:
@@ -201,6 +201,11 @@ def read_trace(path: Path) -> SavedTrace:
 
 def trace_from_dict(data: Any) -> SavedTrace:
     """The inverse of :func:`trace_to_dict`, with every field checked."""
+    if isinstance(data, dict) and data.get("format") == TIMELINE_FORMAT[0]:
+        raise TraceFormatError(
+            "a timeline file (the JSON of 'gradviz timeline'), not a trace; a trace file comes "
+            "from 'gradviz render SCRIPT --format json' or Trace.save"
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise TraceFormatError(f'not a gradviz trace (expected "format": "{FORMAT}")')
     version = data.get("version")
@@ -217,7 +222,7 @@ def trace_from_dict(data: Any) -> SavedTrace:
     backward_calls = _count(data, "backward_calls")
     arrays = _get(data, "arrays", bool)
     max_array_size = _count(data, "max_array_size")
-    passes = []
+    passes, seen = [], set()
     for index, entry in enumerate(_get(data, "passes", list)):
         where = f"passes[{index}]"
         _check(isinstance(entry, dict), f"{where} must be an object")
@@ -237,6 +242,9 @@ def trace_from_dict(data: Any) -> SavedTrace:
                 )
             )
         kept = Pass(_count(entry, "index", where), graph, steps)
+        _check(kept.index >= 1, f"{where}.index must be a backward call number (1, 2, ...)")
+        _check(kept.index not in seen, f"{where}.index is repeated")
+        seen.add(kept.index)
         if "loss" in entry:  # version 2
             kept.loss = _loss(entry["loss"], f"{where}.loss")
         passes.append(kept)
@@ -465,6 +473,8 @@ def _stats(value: Any, where: str) -> dict[str, Any] | None:
     )
     for key in ("min", "max", "mean", "std", "norm"):
         _check(value[key] is None or _is_number(value[key]), f"{where}.{key} must be a number")
+    for key in ("std", "norm"):  # NaN fails both comparisons
+        _check(value[key] is None or value[key] >= 0, f"{where}.{key} must be >= 0")
     for key in ("nan", "inf"):
         _check(type(value[key]) is int and value[key] >= 0, f"{where}.{key} must be a count (>= 0)")
     out = {key: value[key] for key in KEYS}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import csv
 import io
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from gradviz.autograd.errors import GradvizError
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
@@ -31,6 +33,7 @@ __all__ = [
     "FIELDS",
     "ROW_DTYPE",
     "Timeline",
+    "TimelineKeyError",
     "from_json",
     "json_number",
     "root_loss",
@@ -51,6 +54,13 @@ ROW_DTYPE = np.dtype([("step", "i8"), ("node", "i4"), *((name, "f8") for name in
 TIMELINE_FORMAT = ("gradviz-timeline", 1)
 #: What the timeline keeps of each node (from the latest step that had it).
 NODE_META = ("kind", "op", "module", "name", "shape", "source")
+
+
+class TimelineKeyError(GradvizError, KeyError):
+    """A node or a column that the timeline does not have (a KeyError)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0])
 
 
 def _float(value: Any) -> float:
@@ -125,6 +135,14 @@ class Timeline:
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _chunks: list[np.ndarray] = field(default_factory=list, repr=False)
     _structure: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # the lists and rows of a long run would fill a screen
+        steps = f"{self.steps[0]}..{self.steps[-1]}" if self.steps else "none"
+        rows = len(self.data) + sum(len(chunk) for chunk in self._chunks)
+        return (
+            f"Timeline(steps={len(self.steps)} ({steps}), nodes={len(self.keys)}, rows={rows}, "
+            f"changed_steps={self.changed_steps[:5]}{'...' if len(self.changed_steps) > 5 else ''})"
+        )
 
     # -- building -------------------------------------------------------------------------------
     def key_index(self, key: str, meta: Mapping[str, Any]) -> int:
@@ -229,7 +247,9 @@ class Timeline:
         data = self.rows_array()
         out = np.full(len(self.steps), np.nan)
         if key not in self._index:
-            raise KeyError(f"no node {key!r} in the timeline")
+            raise TimelineKeyError(f"no node {key!r} in the timeline")
+        if column not in FIELDS:
+            raise TimelineKeyError(f"no column {column!r}; the columns are {', '.join(FIELDS)}")
         mine = data[data["node"] == self._index[key]]
         out[np.searchsorted(self.steps, mine["step"])] = mine[column]
         return out
@@ -269,41 +289,91 @@ class Timeline:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Timeline:
-        """The inverse of :meth:`to_dict`; ValueError for data it did not write."""
-        try:
-            keys = [str(key) for key in data["keys"]]
-            columns = data["columns"]
-            size = len(columns["step"])
-            rows = np.zeros(size, ROW_DTYPE)
-            rows["step"] = columns["step"]
-            rows["node"] = columns["node"]
-            for name in FIELDS:
-                values = columns[name]
-                if len(values) != size:
-                    raise ValueError(f"column {name!r} has {len(values)} rows, not {size}")
-                rows[name] = [from_json(value) for value in values]
-            nodes = {
-                key: {**meta, "shape": _tuple(meta.get("shape"))}
-                for key, meta in data["nodes"].items()
-            }
-            timeline = cls(
-                steps=[int(step) for step in data["steps"]],
-                loss=[from_json(value) for value in data["loss"]],
-                keys=keys,
-                nodes=nodes,
-                data=rows,
-                changed_steps=[int(step) for step in data["changed_steps"]],
-            )
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ValueError(f"not a timeline: {error!r}") from None
-        if len(timeline.loss) != len(timeline.steps) or set(keys) != set(nodes):
-            raise ValueError("not a timeline: steps, loss, keys and nodes disagree")
-        if size and (rows["node"].min() < 0 or rows["node"].max() >= len(keys)):
-            raise ValueError("not a timeline: a row names a node that is not in keys")
-        if not set(rows["step"].tolist()) <= set(timeline.steps):
-            raise ValueError("not a timeline: a row names a step that is not in steps")
+        """The inverse of :meth:`to_dict`; ValueError (naming the field) for data it did not
+        write: every field is checked, so a hand-edited file fails here, not in a page."""
+        _need(isinstance(data, Mapping), "not an object")
+        keys = _strings(_field(data, "keys", list), "keys")
+        _need(len(set(keys)) == len(keys), "keys are repeated")
+        nodes = _field(data, "nodes", dict)
+        _need(set(keys) == set(nodes), "keys and nodes disagree")
+        steps = _integers(_field(data, "steps", list), "steps")
+        _need(all(a < b for a, b in itertools.pairwise(steps)), "steps must be increasing")
+        loss = [from_json(value) for value in _field(data, "loss", list)]
+        _need(len(loss) == len(steps), "steps and loss disagree")
+        changed = _integers(_field(data, "changed_steps", list), "changed_steps")
+        _need(set(changed) <= set(steps), "changed_steps names a step that is not in steps")
+        rows = _rows(_field(data, "columns", dict), len(keys), set(steps))
+        timeline = cls(
+            steps=steps,
+            loss=loss,
+            keys=keys,
+            nodes={key: _node_meta(nodes[key], key) for key in keys},
+            data=rows,
+            changed_steps=changed,
+        )
         timeline._index = {key: index for index, key in enumerate(keys)}
         return timeline
+
+
+def _need(condition: bool, problem: str) -> None:
+    if not condition:
+        raise ValueError(f"not a timeline: {problem}")
+
+
+def _field(data: Mapping[str, Any], key: str, kind: type) -> Any:
+    _need(key in data, f"no {key!r}")
+    _need(
+        type(data[key]) is kind,
+        f"{key!r} must be a{'n' if kind is dict else ''} {'object' if kind is dict else 'list'}",
+    )
+    return data[key]
+
+
+def _strings(values: list[Any], where: str) -> list[str]:
+    _need(all(type(value) is str for value in values), f"{where} must be strings")
+    return values
+
+
+def _integers(values: list[Any], where: str, low: int = 0) -> list[int]:
+    ok = all(type(value) is int and low <= value < 2**63 for value in values)
+    _need(ok, f"{where} must be integers >= {low}")
+    return values
+
+
+def _node_meta(meta: Any, key: str) -> dict[str, Any]:
+    """A node's metadata: text (or null) fields and a shape (a list of sizes, or null)."""
+    _need(isinstance(meta, dict), f"nodes[{key!r}] must be an object")
+    for name in NODE_META:
+        value = meta.get(name)
+        if name == "shape":
+            _need(value is None or type(value) is list, f"nodes[{key!r}].shape must be a list")
+            _integers(value or [], f"nodes[{key!r}].shape")
+        else:
+            _need(value is None or type(value) is str, f"nodes[{key!r}].{name} must be text")
+    return {**meta, "shape": _tuple(meta.get("shape"))}
+
+
+def _rows(columns: dict[str, Any], nkeys: int, steps: set[int]) -> np.ndarray:
+    """The rows of the columnar ``columns``; each row's node in ``range(nkeys)``, its step in
+    ``steps``."""
+    step = _integers(_field(columns, "step", list), "columns.step")
+    node = _integers(_field(columns, "node", list), "columns.node")
+    size = len(step)
+    rows = np.zeros(size, ROW_DTYPE)
+    for name in FIELDS:
+        values = _field(columns, name, list)
+        _need(len(values) == size, f"column {name!r} has {len(values)} rows, not {size}")
+        if name.endswith(("_nan", "_inf")):  # counts: null (absent) or whole numbers >= 0
+            ok = all(v is None or (type(v) in (int, float) and 0 <= v < 2**63) for v in values)
+            _need(ok, f"column {name!r} must hold counts (numbers >= 0 or null)")
+        rows[name] = [from_json(value) for value in values]
+    _need(len(node) == size, f"column 'node' has {len(node)} rows, not {size}")
+    _need(all(index < nkeys for index in node), "a row names a node that is not in keys")
+    _need(set(step) <= steps, "a row names a step that is not in steps")
+    rows["step"], rows["node"] = step, node
+    if size and np.any(np.diff(rows["step"]) < 0):
+        raise ValueError("not a timeline: the rows are not in step order")
+    return rows
 
 
 def json_number(value: float | None) -> float | str | None:

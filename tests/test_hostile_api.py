@@ -1,0 +1,302 @@
+"""Hostile input to the Python API of the newer features: trace files and timelines edited by
+hand, ``gradviz.save``/``gradviz.load`` of crafted files, layer arguments PyTorch refuses. Each
+ends in the right result or a GradvizError that says what is wrong."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import gradviz
+from gradviz import nn
+from gradviz.autograd.serialization import SaveFormatError, SavePathError
+from gradviz.nn import functional as F
+from gradviz.viz.records.io import TraceFormatError
+from gradviz.viz.records.timeline import FIELDS, Timeline, TimelineKeyError
+
+
+def _timeline() -> Timeline:
+    net = nn.Linear(2, 1)
+    x = gradviz.Variable(np.ones((3, 2), np.float32))
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(3):
+            net(x).sum().backward()
+    return tr.timeline
+
+
+# --------------------------------------------------------------------------- timeline
+def test_series_names_an_unknown_column_or_node():
+    timeline = _timeline()
+    with pytest.raises(TimelineKeyError, match="no column 'bogus'; the columns are value_min"):
+        timeline.series("param:weight", "bogus")
+    with pytest.raises(TimelineKeyError, match="no column 'step'"):
+        timeline.series("param:weight", "step")  # a column of rows, not of FIELDS
+    with pytest.raises(KeyError, match="no node 'nope'"):
+        timeline.series("nope", "grad_norm")
+    assert timeline.series("param:weight", "grad_norm").shape == (3,)
+
+
+def _keys(data):
+    return data["keys"]
+
+
+EDITS = {
+    "op is an object": lambda d: d["nodes"][_keys(d)[0]].update(op={"a": 1}),
+    "shape holds inf": lambda d: d["nodes"][_keys(d)[0]].update(shape=[float("inf")]),
+    "shape holds -1": lambda d: d["nodes"][_keys(d)[0]].update(shape=[-1]),
+    "node meta is a list": lambda d: d["nodes"].update({_keys(d)[0]: [1]}),
+    "steps out of order": lambda d: d.update(steps=[2, 1, 3]),
+    "steps repeated": lambda d: d.update(steps=[1, 1, 3]),
+    "a step is text": lambda d: d.update(steps=["1", 2, 3]),
+    "a step is inf": lambda d: d.update(steps=[1, 2, float("inf")]),
+    "a key twice": lambda d: d.update(keys=[_keys(d)[0], *_keys(d)]),
+    "a key is a number": lambda d: d.update(keys=[5, *_keys(d)[1:]]),
+    "a count is inf": lambda d: d["columns"]["grad_nan"].__setitem__(-1, float("inf")),
+    "a count is negative": lambda d: d["columns"]["value_inf"].__setitem__(0, -1),
+    "a row's node is 1.5": lambda d: d["columns"]["node"].__setitem__(0, 1.5),
+    "a row's step is huge": lambda d: d["columns"]["step"].__setitem__(0, 2**70),
+    "changed_steps holds text": lambda d: d.update(changed_steps=["x"]),
+    "columns is a list": lambda d: d.update(columns=[]),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS.values(), ids=EDITS.keys())
+def test_a_hand_edited_timeline_is_refused_by_load_trace(tmp_path, edit):
+    net = nn.Linear(2, 1)
+    x = gradviz.Variable(np.ones((3, 2), np.float32))
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(3):
+            net(x).sum().backward()
+    path = tmp_path / "run.trace.json"
+    tr.save(path)
+    data = json.loads(path.read_text())
+    edit(data["timeline"])
+    path.write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match="timeline: not a timeline"):
+        gradviz.load_trace(path)
+
+
+def test_a_saved_timeline_reads_back_the_same():
+    timeline = _timeline()
+    again = Timeline.from_dict(json.loads(json.dumps(timeline.to_dict())))
+    assert again.steps == timeline.steps
+    assert again.keys == timeline.keys
+    for name in FIELDS:
+        np.testing.assert_array_equal(again.rows_array()[name], timeline.rows_array()[name])
+
+
+# --------------------------------------------------------------------------- save / load
+def _archive(path, manifest, members=()) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        for name, data in members:
+            zf.writestr(name, data)
+
+
+@pytest.mark.parametrize("version", [0, -3])
+def test_load_refuses_a_format_version_below_1(tmp_path, version):
+    _archive(tmp_path / "old.npz", {"format": "gradviz.save", "version": version, "root": {}})
+    with pytest.raises(SaveFormatError, match=f"unknown format version {version}"):
+        gradviz.load(tmp_path / "old.npz")
+
+
+def test_load_refuses_a_header_larger_than_its_data_before_allocating(tmp_path):
+    header = io.BytesIO()  # a 128-byte member whose header promises 8 TB
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
+    )
+    manifest = {"format": "gradviz.save", "version": 1, "root": {"type": "ndarray", "array": "0"}}
+    _archive(tmp_path / "bomb.npz", manifest, [("0.npy", header.getvalue())])
+    with pytest.raises(SaveFormatError, match=r"0\.npy is corrupt: .* \(8,000,000,000,000 bytes\)"):
+        gradviz.load(tmp_path / "bomb.npz")
+
+
+def test_load_still_reads_empty_scalar_and_large_arrays():
+    state = {"e": np.zeros((0, 5)), "s": np.float32(3), "w": np.arange(50_000.0)}
+    buffer = io.BytesIO()
+    gradviz.save(state, buffer)
+    buffer.seek(0)
+    loaded = gradviz.load(buffer)
+    assert loaded["e"].shape == (0, 5)
+    assert loaded["s"] == np.float32(3)
+    np.testing.assert_array_equal(loaded["w"], state["w"])
+
+
+def test_save_to_a_folder_or_into_a_missing_one_says_so_and_leaves_nothing(tmp_path):
+    with pytest.raises(SavePathError, match="it is a folder"):
+        gradviz.save({"a": 1}, tmp_path)
+    with pytest.raises(SavePathError, match=r"parent directory .* does not exist"):
+        gradviz.save({"a": 1}, tmp_path / "missing" / "x.pt")
+    assert list(tmp_path.iterdir()) == []
+    assert isinstance(SavePathError("x"), RuntimeError)  # as torch.save raises
+
+
+# --------------------------------------------------------------------------- layers
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: nn.BatchNorm1d(-1), "BatchNorm1d: num_features must be >= 0, got -1"),
+        (lambda: nn.BatchNorm2d(2.5), "BatchNorm2d: num_features must be an integer"),
+        (lambda: nn.LayerNorm(-2), "LayerNorm: normalized_shape must be >= 0, got -2"),
+        (lambda: nn.Conv2d(-1, 2, 3), "Conv2d: in_channels must be >= 0, got -1"),
+        (lambda: nn.Conv1d(2, -2, 3), "Conv1d: out_channels must be >= 0, got -2"),
+    ],
+)
+def test_negative_or_fractional_layer_sizes_are_clear_errors(make, message):
+    with pytest.raises(gradviz.GradvizError, match=message):
+        make()
+
+
+def test_a_conv_with_no_input_channels_builds_as_in_pytorch():
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        layer = nn.Conv2d(0, 2, 3)
+    out = layer(gradviz.Variable(np.zeros((1, 0, 4, 4), np.float32)))
+    assert out.shape == (1, 2, 2, 2)
+    np.testing.assert_array_equal(out.numpy(), 0)  # bias in ±1/sqrt(0): zero
+
+
+def test_multihead_attention_checks_key_and_value_shapes():
+    attn = nn.MultiheadAttention(8, 2)
+    q = gradviz.randn(3, 1, 8)
+    with pytest.raises(gradviz.GradvizError, match=r"key shape \(4, 1, 8\) does not match value"):
+        attn(q, gradviz.randn(4, 1, 8), gradviz.randn(5, 1, 8))
+    with pytest.raises(gradviz.GradvizError, match=r"batch size of key and value \(2\)"):
+        attn(q, gradviz.randn(4, 2, 8), gradviz.randn(4, 2, 8))  # was broadcast silently
+    with pytest.raises(gradviz.GradvizError, match="ending in embed_dim 8"):
+        attn(q, gradviz.randn(4, 1, 6), gradviz.randn(4, 1, 6))
+    with pytest.raises(
+        gradviz.GradvizError, match=r"2 dims .* like the query \(3, 8\), got \(4, 1, 8\)"
+    ):
+        attn(gradviz.randn(3, 8), gradviz.randn(4, 1, 8), gradviz.randn(4, 1, 8))
+    with pytest.raises(gradviz.GradvizError, match=r"expected query of shape"):
+        attn(gradviz.randn(3, 1, 6), gradviz.randn(3, 1, 6), gradviz.randn(3, 1, 6))
+    out, _ = nn.MultiheadAttention(8, 2, batch_first=True)(
+        gradviz.randn(2, 3, 8), gradviz.randn(2, 5, 8), gradviz.randn(2, 5, 8)
+    )
+    assert out.shape == (2, 3, 8)
+
+
+def test_pad_amounts_must_be_integers():
+    with pytest.raises(TypeError, match=r"argument 'pad' must be a tuple of ints, got \(1\.5, 1\)"):
+        F.pad(gradviz.randn(2, 3), (1.5, 1))  # was truncated to 1
+    assert F.pad(gradviz.randn(2, 3), (np.int64(1), 1)).shape == (2, 5)
+    with pytest.raises(TypeError, match="argument 'value' must be a number, not str"):
+        F.pad(gradviz.randn(2, 3), (1, 1), value="a")  # was a ShapeError from the op
+    assert F.pad(gradviz.Variable(np.zeros((1, 1), np.float32)), (1, 0), value=2).numpy()[0, 0] == 2
+
+
+@pytest.mark.parametrize(("field", "number"), [("norm", -5.0), ("norm", float("nan")), ("std", -1)])
+def test_a_trace_with_an_impossible_norm_is_refused(tmp_path, field, number):
+    net = nn.Linear(2, 1)
+    with gradviz.trace() as tr:
+        net(gradviz.Variable(np.ones((3, 2), np.float32))).sum().backward()
+    path = tmp_path / "step.trace.json"
+    tr.save(path)
+    data = json.loads(path.read_text())
+    node = next(n for n in data["passes"][0]["graph"]["nodes"] if n["grad"] is not None)
+    node["grad"][field] = number  # drawing took log10 of it: a traceback
+    path.write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match=rf"grad\.{field} must be >= 0"):
+        gradviz.load_trace(path)
+
+
+@pytest.mark.parametrize("names", [("x",), ("a", "b", "c"), "ab", ("a", 1)])
+def test_diff_names_must_be_two_strings(names):
+    with gradviz.trace() as tr:
+        nn.Linear(2, 1)(gradviz.Variable(np.ones((3, 2), np.float32))).sum().backward()
+    with pytest.raises(gradviz.GradvizError, match="names must be two strings"):
+        gradviz.diff(tr, tr, names=names)  # was: a ValueError when the report was printed
+    assert str(gradviz.diff(tr, tr, names=["one", "two"])).startswith("one vs two: ")
+
+
+def test_cross_entropy_with_float_class_indices_says_what_pytorch_says():
+    with pytest.raises(RuntimeError, match="expected target dtype to be Long"):
+        F.cross_entropy(gradviz.randn(2, 3), np.array([0.0, 1.0]))  # was: a Mul broadcast error
+    probabilities = np.full((2, 3), 1 / 3, np.float32)
+    loss = F.cross_entropy(gradviz.Variable(np.zeros((2, 3), np.float32)), probabilities)
+    assert loss.item() == pytest.approx(np.log(3))
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, "x", True])
+def test_trace_max_array_size_must_be_a_count(size):
+    with pytest.raises(gradviz.GradvizError, match="max_array_size must be an integer >= 0"):
+        gradviz.trace(arrays=True, max_array_size=size)  # -1 saved a file load_trace refused
+
+
+def test_trace_max_array_size_round_trips(tmp_path):
+    with gradviz.trace(arrays=True, max_array_size=np.int64(0)) as tr:
+        nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
+    tr.save(tmp_path / "t.json")
+    assert gradviz.load_trace(tmp_path / "t.json").max_array_size == 0
+
+
+@pytest.mark.parametrize("top", ["3", None, 2.5, -1, True])
+def test_diff_report_format_top_must_be_a_count(top):
+    w = nn.Parameter(np.ones((1, 2), np.float32))
+    with gradviz.trace() as tr:
+        for scale in (1.0, 2.0):
+            (gradviz.Variable(np.full((3, 2), scale, np.float32)) @ w.T).sum().backward()
+    report = gradviz.diff(tr.get_pass(1).graph, tr.get_pass(2).graph)
+    with pytest.raises(gradviz.GradvizError, match="top must be an integer >= 0"):
+        report.format(top=top)  # was: a TypeError from comparing with 0, or a slice
+    assert len(report.format(top=1).splitlines()) == 4  # the head, a title, the table's 2 rows
+
+
+@pytest.mark.parametrize("depth", [-1, "x", 1.5, True])
+@pytest.mark.parametrize("what", ["backward", "html", "timeline", "show"])
+def test_a_bad_depth_is_a_render_error_everywhere(tmp_path, what, depth):
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(2):
+            nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
+    path = tmp_path / ("out.svg" if what == "backward" else "out.html")
+    if what == "show":  # was: a TypeError comparing 'x' with an int
+        call = functools.partial(tr.show, depth=depth)
+    else:  # the timeline page: ValueError '-1 is not in list'
+        call = functools.partial(tr.render, what, path, depth=depth)
+    with pytest.raises(gradviz.GradvizError, match="depth must be an integer >= 0"):
+        call()
+    assert list(tmp_path.iterdir()) == []
+    tr.render("html", tmp_path / "ok.html", depth=np.int64(1))
+
+
+def test_a_long_timeline_repr_stays_one_short_line():
+    net = nn.Linear(2, 1)
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(300):
+            net(gradviz.randn(3, 2)).sum().backward()
+    text = repr(tr.timeline)  # was 9 KB of steps, losses and rows for these 300 steps
+    assert text == "Timeline(steps=300 (1..300), nodes=5, rows=1500, changed_steps=[])"
+
+
+def _saved_run(tmp_path):
+    net = nn.Linear(2, 1)
+    with gradviz.trace(detail="summary", keep_full=2) as tr:
+        for _ in range(4):
+            net(gradviz.randn(3, 2)).sum().backward()
+    path = tmp_path / "run.trace.json"
+    tr.save(path)
+    return path, json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("index", "message"), [(4, "index is repeated"), (0, "call number")])
+def test_a_trace_whose_passes_repeat_or_start_at_0_is_refused(tmp_path, index, message):
+    path, data = _saved_run(tmp_path)
+    data["passes"][0]["index"] = index  # get_pass(3) then failed, get_pass(4) found either
+    path.write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match=message):
+        gradviz.load_trace(path)
+
+
+def test_a_timeline_of_no_node_is_diagnosed(tmp_path):
+    path, data = _saved_run(tmp_path)
+    timeline = data["timeline"]
+    timeline.update(keys=[], nodes={}, columns={k: [] for k in timeline["columns"]})
+    path.write_text(json.dumps(data))
+    trace = gradviz.load_trace(path)
+    trace.render("timeline", tmp_path / "run.timeline.html")  # was: a NumPy casting error
+    assert (tmp_path / "run.timeline.html").is_file()
