@@ -133,3 +133,31 @@ def test_kl_div_takes_a_list_target_and_counts_zero_probabilities_as_zero():
     np.testing.assert_allclose(loss.data, -np.log(0.5))
     loss.backward()
     np.testing.assert_allclose(log_p.grad, [[-1.0, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "out_shape"),
+    [
+        (lambda: nn.Conv2d(3, 1, 3), (0, 3, 5, 5), (0, 1, 3, 3)),
+        (lambda: nn.Conv1d(3, 2, 3), (0, 3, 5), (0, 2, 3)),
+        (lambda: nn.MaxPool2d(2), (0, 1, 4, 4), (0, 1, 2, 2)),
+        (lambda: nn.AvgPool2d(2), (0, 1, 4, 4), (0, 1, 2, 2)),
+    ],
+)
+def test_an_empty_batch_gives_empty_outputs_and_gradients_as_pytorch(layer, shape, out_shape):
+    module = layer()
+    x = gradviz.randn(*shape, requires_grad=True)
+    out = module(x)
+    assert out.shape == out_shape
+    out.sum().backward()
+    assert x.grad.shape == shape
+    for p in module.parameters():
+        np.testing.assert_array_equal(p.grad, np.zeros_like(p.data))
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: nn.Conv2d(2, 2, 2.5), lambda: nn.MaxPool2d(2.5)(gradviz.randn(1, 1, 4, 4))]
+)
+def test_a_fractional_kernel_size_names_the_argument(make):
+    with pytest.raises(ArgumentError, match=r"kernel_size must be an int or 2 ints, got 2\.5"):
+        make()

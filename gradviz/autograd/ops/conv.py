@@ -84,7 +84,9 @@ def _im2col(win: np.ndarray, rows: slice, buffer: np.ndarray, groups: int) -> np
     return cols.reshape(b, groups, c // groups * kh * kw, oh * ow)
 
 
-def _column_buffer(win: np.ndarray, chunks: list[slice]) -> np.ndarray:
+def _column_buffer(win: np.ndarray, chunks: list[slice]) -> np.ndarray | None:
+    if not chunks:  # an empty batch: nothing to gather
+        return None
     _, c, oh, ow, kh, kw = win.shape
     size = chunks[0].stop - chunks[0].start
     return np.empty((size, c, kh, kw, oh, ow), win.dtype)
@@ -183,7 +185,9 @@ class Conv2d(Function):
         padding, stride, dilation, groups = ctx.options
         grad = grad[np.newaxis] if ctx.one_sample else grad
         n, o = grad.shape[:2]
-        g = grad.reshape(n, groups, o // groups, -1)  # (N, G, O/G, OH*OW)
+        g = grad.reshape(
+            n, groups, o // groups, grad.shape[2] * grad.shape[3]
+        )  # (N, G, O/G, OH*OW)
         needs = ctx.needs_input_grad
         grad_xp, grad_w = _conv_backward(g, xp, weight, stride, dilation, groups, needs[:2])
         grad_x = None if grad_xp is None else _unpad(grad_xp, padding)
@@ -234,7 +238,8 @@ class MaxPool2d(Function):
         out_size = _out_size(xp.shape[2:], kernel, stride, dilation)
         taps = _tap_slices(kernel, stride, dilation, out_size)
         views = [xp[..., rows, cols] for rows, cols in taps]
-        out, ctx.argmax = _max_of_taps(views, has_nan=bool(np.isnan(xp.min())))
+        has_nan = bool(xp.size) and bool(np.isnan(xp.min()))
+        out, ctx.argmax = _max_of_taps(views, has_nan)
         ctx.shape, ctx.taps, ctx.padding = xp.shape, taps, padding
         return _unbatch(ctx, out)
 
@@ -242,7 +247,7 @@ class MaxPool2d(Function):
     def backward(ctx, grad):
         grad = grad[np.newaxis] if ctx.one_sample else grad
         full = np.zeros(ctx.shape, grad.dtype)
-        finite = not np.isnan(grad.min())  # else NaN * 0 would reach the other window elements
+        finite = not (grad.size and np.isnan(grad.min()))  # NaN * 0 would reach the others
         for t, (rows, cols) in enumerate(ctx.taps):  # each tap passes on the maxima it held
             held = ctx.argmax == t
             full[..., rows, cols] += grad * held if finite else np.where(held, grad, 0)
@@ -360,7 +365,8 @@ def _pad_or_crop(x: np.ndarray, pairs, value) -> np.ndarray:
 # ----------------------------------------------------------------- checking the arguments
 def tuple_of(value, n: int, layer: str, name: str, low: int = 1) -> tuple[int, ...]:
     """``value`` (an int or n ints) as an n-tuple, each at least ``low``."""
-    values = (value,) * n if isinstance(value, int | np.integer) else tuple(value)
+    single = isinstance(value, int | np.integer)
+    values = (value,) * n if single else tuple(value) if isinstance(value, tuple | list) else ()
     if len(values) != n or not all(isinstance(v, int | np.integer) for v in values):
         raise ArgumentError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
     if any(v < low for v in values):
