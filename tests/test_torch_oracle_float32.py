@@ -25,7 +25,8 @@ def test_gelu_over_several_blocks_of_a_non_contiguous_input_matches_torch_float6
     ours = Variable(x, requires_grad=True)
     theirs = torch.tensor(x.astype(np.float64), requires_grad=True)
     out, expected = F.gelu(ours), TF.gelu(theirs)
-    assert out.dtype == np.float32 and out.shape == x.shape
+    assert out.dtype == np.float32
+    assert out.shape == x.shape
     np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=2e-6, atol=5e-7)
     upstream = normal(*x.shape, seed=1)
     out.backward(upstream)
@@ -59,5 +60,6 @@ def test_float32_layer_norm_of_a_non_contiguous_input_matches_torch(normalized, 
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
     for v, t in zip(ours, theirs, strict=True):
-        assert v.grad.dtype == np.float32 and v.grad.shape == v.shape
+        assert v.grad.dtype == np.float32
+        assert v.grad.shape == v.shape
         np.testing.assert_allclose(v.grad, t.grad.numpy(), rtol=1e-4, atol=1e-4)
