@@ -180,7 +180,8 @@ class Linear(Function):
         grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if needs[1] else None
         if len(needs) == 2:  # called without bias: one gradient per input
             return grad_x, grad_w
-        return grad_x, grad_w, (g2.sum(axis=0) if needs[2] else None)
+        # the bias: a column sum as a matrix-vector product (NumPy's axis-0 sum adds row by row)
+        return grad_x, grad_w, (np.ones(len(g2), g2.dtype) @ g2 if needs[2] else None)
 
 
 def _matmul_2d(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:

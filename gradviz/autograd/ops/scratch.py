@@ -9,6 +9,7 @@ while it holds one.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -29,7 +30,7 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int = 0) -> np.ndarra
     """An uninitialised C-contiguous array of ``shape`` and ``dtype``: this thread's buffer
     number ``slot`` (grown when too small; above ``_MAX_BYTES`` a fresh array), so two
     temporaries held at once use two slots."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     key = (np.dtype(dtype), slot)
     if size * key[0].itemsize > _MAX_BYTES:
         return np.empty(shape, key[0])

@@ -3,6 +3,7 @@ single-tensor code path."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -93,7 +94,7 @@ class Adam(Optimizer):
     def _scratch(self, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
         """A reused array of ``shape`` (the updates' temporaries: no fresh parameter-sized
         arrays each step), not part of the optimizer's state."""
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         buffers = self.__dict__.setdefault("_buffers", {})
         buffer = buffers.get(dtype)
         if buffer is None or buffer.size < size:
