@@ -34,13 +34,15 @@ def test_gelu_over_several_blocks_of_a_non_contiguous_input_matches_torch_float6
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=2e-6, atol=1e-6)
 
 
-def test_gelu_of_zero_negative_zero_and_far_tails():
-    x = np.array([0.0, -0.0, -40.0, 40.0, -1e-30, 1e-30], dtype=np.float32)
+def test_gelu_of_zero_subnormals_and_far_tails():
+    # backward recovers Phi(x) as output / x: 0 / 0 and subnormals must still give 0.5
+    x = np.array([0.0, -0.0, -40.0, 40.0, -1e-30, 1e-30, -1e-40, 1e-40], dtype=np.float32)
     ours = Variable(x, requires_grad=True)
     out = F.gelu(ours)
     out.sum().backward()
-    np.testing.assert_allclose(out.data, [0.0, 0.0, 0.0, 40.0, -5e-31, 5e-31], rtol=1e-6, atol=0)
-    np.testing.assert_allclose(ours.grad, [0.5, 0.5, 0.0, 1.0, 0.5, 0.5], atol=1e-7)
+    expected = [0, 0, 0, 40, -5e-31, 5e-31, -5e-41, 5e-41]
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6, atol=1e-45)
+    np.testing.assert_allclose(ours.grad, [0.5, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5], atol=1e-7)
 
 
 @pytest.mark.parametrize("normalized", [(64,), (4, 16)])
