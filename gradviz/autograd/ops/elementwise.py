@@ -212,13 +212,14 @@ def _gelu_grad(grad: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def _gelu_grad_block(g: np.ndarray, x: np.ndarray, out: np.ndarray, result: np.ndarray) -> None:
     slope = np.square(x, out=scratch(x.shape, x.dtype))
+    exact = slope.min() > 0  # out / x is Phi(x) unless x*x underflows (or is NaN)
     slope *= -0.5
     np.exp(slope, out=slope)
     slope *= x
     slope *= 1 / math.sqrt(2 * math.pi)  # x * phi(x) (Python floats: float32 stays float32)
     cdf = np.divide(out, x, out=scratch(x.shape, x.dtype, 1))  # Phi(x)
-    tiny = np.less(np.abs(x, out=scratch(x.shape, x.dtype, 2)), _TINY)
-    np.copyto(cdf, 0.5, where=tiny)  # 0 / 0, and subnormal x whose output lost its digits
+    if not exact:  # 0 / 0, and tiny or subnormal x whose output lost its digits
+        np.copyto(cdf, 0.5, where=np.abs(x) < _TINY)
     slope += cdf
     np.multiply(g, slope, out=result)
 
