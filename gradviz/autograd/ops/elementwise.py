@@ -178,9 +178,8 @@ def _gelu_block(x: np.ndarray, out: np.ndarray) -> None:
     density *= -0.5
     np.exp(density, out=density)  # exp(-x*x/2), the density but for its constant
     np.abs(x, out=out)  # t = 1 / (1 + p * |x| / sqrt(2)), in the output until the end
-    out *= _ERFC_P / math.sqrt(2)
-    out += 1
-    np.reciprocal(out, out=out)
+    out += math.sqrt(2) / _ERFC_P
+    np.divide(math.sqrt(2) / _ERFC_P, out, out=out)
     cdf = np.multiply(out, _HALF_ERFC[-1], out=scratch(x.shape, x.dtype))
     for c in _HALF_ERFC[-2::-1]:  # Phi(-|x|) = 0.5 * erfc(|x| / sqrt(2))
         cdf += c
