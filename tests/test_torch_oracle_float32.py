@@ -94,3 +94,19 @@ def test_adam_over_a_group_matches_torch_when_a_gradient_is_missing_and_state_is
             opt.load_state_dict(saved)
         for v, t in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(v.data, t.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("rows", [10, 5000])  # a one-hot product, and sorted runs of indices
+@pytest.mark.parametrize("infinite", [False, True])
+def test_embedding_gradient_sums_repeated_rows_as_torch(rows, infinite):
+    indices = np.random.default_rng(5).integers(0, rows, (6, 30))
+    indices[0, :4] = 3  # one row picked many times
+    table = normal(rows, 8)
+    upstream = normal(6, 30, 8, seed=6)
+    if infinite:  # an infinite gradient reaches its own row only, not every row
+        upstream[1, 2, 5] = np.inf
+    ours = Variable(table, requires_grad=True)
+    theirs = torch.tensor(table, requires_grad=True)
+    F.embedding(indices, ours).backward(upstream)
+    TF.embedding(torch.tensor(indices), theirs).backward(torch.tensor(upstream))
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
