@@ -35,7 +35,6 @@ def test_gelu_over_several_blocks_of_a_non_contiguous_input_matches_torch_float6
 
 
 def test_gelu_of_zero_subnormals_and_far_tails():
-    # backward recovers Phi(x) as output / x: 0 / 0 and subnormals must still give 0.5
     x = np.array([0.0, -0.0, -40.0, 40.0, -1e-30, 1e-30, -1e-40, 1e-40], dtype=np.float32)
     ours = Variable(x, requires_grad=True)
     out = F.gelu(ours)

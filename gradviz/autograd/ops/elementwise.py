@@ -147,39 +147,42 @@ _HALF_ERFC = tuple(0.5 * a for a in (0.254829592, -0.284496736, 1.421413741, -1.
                                      1.061405429))  # fmt: skip
 
 
-#: Elements per block of GELU's loops: the blocks of its arrays stay in the L2 cache.
+#: Elements per block of the float32 GELU: the blocks of its arrays stay in the L2 cache.
 _GELU_BLOCK = 1 << 15
-
-#: Below this |x|, Phi(x) is 0.5 to float64's precision (and out / x may be 0 / 0).
-_TINY = 1e-30
-
 
 #: ``math.erfc`` element by element (~100x an ``exp``, exact to float64).
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """``x * Phi(x)``, Phi(x) = 0.5 * (1 + erf(x / sqrt(2))). float32 by a polynomial in
-    NumPy's vectorised arithmetic, to 3e-7 (GELU to 5e-7, PyTorch's float32 GELU to 1e-6),
-    block by block; other dtypes by ``math.erfc``, exact to float64 (the oracle tests')."""
+def _gelu_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(x * Phi(x), Phi(x) + x * phi(x))``: GELU and its slope, with Phi(x) = 0.5 * (1 +
+    erf(x / sqrt(2))) and phi its density. float32 by a polynomial in NumPy's vectorised
+    arithmetic, to 3e-7 (GELU to 5e-7, PyTorch's float32 GELU to 1e-6), block by block; other
+    dtypes by ``math.erfc``, exact to float64 (the oracle tests')."""
     if x.ndim != 1:  # 1-d, so that every ufunc returns an array (0-d gives scalars)
-        return _gelu(x.reshape(-1)).reshape(x.shape)
+        out, slope = _gelu_parts(x.reshape(-1))
+        return out.reshape(x.shape), slope.reshape(x.shape)
     if x.dtype != np.float32:  # Phi(x) = 0.5 * erfc(-x / sqrt(2)), accurate in both tails
         cdf = _erfc(x * (-1 / math.sqrt(2))).astype(x.dtype)
         cdf *= 0.5
-        return x * cdf
-    out = np.empty_like(x)
+        slope = np.square(x)
+        slope *= -0.5
+        np.exp(slope, out=slope)
+        _add_density(slope, x, cdf)
+        return x * cdf, slope
+    out, slope = np.empty_like(x), np.empty_like(x)
     for start in range(0, x.size, _GELU_BLOCK):
         block = slice(start, start + _GELU_BLOCK)
-        _gelu_block(x[block], out[block])
-    return out
+        _gelu_block(x[block], out[block], slope[block])
+    return out, slope
 
 
-def _gelu_block(x: np.ndarray, out: np.ndarray) -> None:
-    """GELU of float32 ``x`` into ``out``, in 21 passes over it and two scratch arrays."""
-    density = np.square(x, out=scratch(x.shape, x.dtype, 1))
-    density *= -0.5
-    np.exp(density, out=density)  # exp(-x*x/2), the density but for its constant
+def _gelu_block(x: np.ndarray, out: np.ndarray, slope: np.ndarray) -> None:
+    """GELU and its slope of float32 ``x`` into ``out`` and ``slope``, in 24 passes over them
+    and one scratch array."""
+    np.square(x, out=slope)
+    slope *= -0.5
+    np.exp(slope, out=slope)  # exp(-x*x/2), the density but for its constant
     np.abs(x, out=out)  # t = 1 / (1 + p * |x| / sqrt(2)), in the output until the end
     out += math.sqrt(2) / _ERFC_P
     np.divide(math.sqrt(2) / _ERFC_P, out, out=out)
@@ -187,7 +190,7 @@ def _gelu_block(x: np.ndarray, out: np.ndarray) -> None:
     for c in _HALF_ERFC[-2::-1]:  # Phi(-|x|) = 0.5 * erfc(|x| / sqrt(2))
         cdf += c
         cdf *= out
-    cdf *= density
+    cdf *= slope
     # Phi(x) = 0.5 + sign(x) * (0.5 - Phi(-|x|)) (PyTorch's 1 + erf rounds the same way),
     # x's sign bit copied by integer ops (np.where, putmask and copysign branch or run
     # unvectorised: up to 15x slower on random signs)
@@ -197,33 +200,14 @@ def _gelu_block(x: np.ndarray, out: np.ndarray) -> None:
     bits |= sign
     cdf += 0.5
     np.multiply(x, cdf, out=out)
+    _add_density(slope, x, cdf)
 
 
-def _gelu_grad(grad: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``grad * (Phi(x) + x * phi(x))``, GELU's input gradient, with Phi(x) = out / x from
-    the saved output (no saved slope: a fresh array of the input's size costs more than
-    these passes), block by block."""
-    g, x, out = grad.reshape(-1), x.reshape(-1), out.reshape(-1)
-    result = np.empty(g.shape, np.result_type(g, x))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for start in range(0, g.size, _GELU_BLOCK):
-            block = slice(start, start + _GELU_BLOCK)
-            _gelu_grad_block(g[block], x[block], out[block], result[block])
-    return result.reshape(grad.shape)
-
-
-def _gelu_grad_block(g: np.ndarray, x: np.ndarray, out: np.ndarray, result: np.ndarray) -> None:
-    slope = np.square(x, out=scratch(x.shape, x.dtype))
-    exact = slope.min() > 0  # out / x is Phi(x) unless x*x underflows (or is NaN)
-    slope *= -0.5
-    np.exp(slope, out=slope)
+def _add_density(slope: np.ndarray, x: np.ndarray, cdf: np.ndarray) -> None:
+    """``slope``, holding exp(-x*x/2), becomes Phi(x) + x * phi(x)."""
     slope *= x
-    slope *= 1 / math.sqrt(2 * math.pi)  # x * phi(x) (Python floats: float32 stays float32)
-    cdf = np.divide(out, x, out=scratch(x.shape, x.dtype, 1))  # Phi(x)
-    if not exact:  # 0 / 0, and tiny or subnormal x whose output lost its digits
-        np.copyto(cdf, 0.5, where=np.abs(x) < _TINY)
+    slope *= 1 / math.sqrt(2 * math.pi)  # (Python floats: float32 stays float32)
     slope += cdf
-    np.multiply(g, slope, out=result)
 
 
 class Gelu(Function):
@@ -239,10 +223,9 @@ class Gelu(Function):
             return 0.5 * x * (1 + ctx.tanh)
         if approximate != "none":
             raise ArgumentError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        out = _gelu(x)
-        # the input and the output, which the graph usually keeps anyway (the input as this
-        # node's, the output as the next op's): no saved array of its own
-        ctx.save_for_backward(x, out)
+        # The slope, not Phi: one saved array. (Saving nothing and recomputing it in backward
+        # from the output, as Phi = out / x, costs the step more than this array does.)
+        out, ctx.slope = _gelu_parts(x)
         return out
 
     @staticmethod
@@ -252,7 +235,7 @@ class Gelu(Function):
             t = ctx.tanh
             d_inner = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x**2)
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
-        return _gelu_grad(grad, *ctx.saved_tensors)
+        return grad * ctx.slope
 
 
 class Dropout(Function):
