@@ -106,9 +106,7 @@ class LayerNorm(Function):
 
     Works on the input as (rows, M) with the M normalised elements of a row contiguous: the
     sums over a row are matrix-vector products (BLAS, not NumPy's reduction of short rows),
-    the per-row statistics are 1-d. As PyTorch, it saves the input (which the graph keeps
-    anyway) and the per-row mean and 1/std, not the normalised input: backward recomputes that
-    in a reused scratch array, which costs less than a fresh array of the input's size."""
+    the per-row statistics are 1-d, and the temporaries live in reused scratch arrays."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, ndim, eps):
@@ -120,8 +118,8 @@ class LayerNorm(Function):
         ones = np.ones(m, x.dtype)
         mean = rows @ ones
         mean /= m
-        xhat = np.subtract(rows, mean[:, None], out=scratch(rows.shape, x.dtype, 1))
-        var = np.square(xhat, out=scratch(rows.shape, x.dtype)) @ ones
+        xhat = np.subtract(rows, mean[:, None])
+        var = np.square(xhat, out=scratch(xhat.shape, xhat.dtype)) @ ones
         var /= m
         var += eps
         invstd = np.reciprocal(np.sqrt(var, out=var), out=var)
@@ -129,22 +127,20 @@ class LayerNorm(Function):
         out = np.multiply(xhat, weight.reshape(-1)) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias.reshape(-1)
-        ctx.save_for_backward(rows, mean, invstd, weight)
+        ctx.save_for_backward(xhat, invstd, weight)
         ctx.shape, ctx.lead = x.shape, lead
         return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        rows, mean, invstd, weight = ctx.saved_tensors
+        xhat, invstd, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        m = rows.shape[1]
-        g = grad.reshape(rows.shape)
+        rows, m = xhat.shape
+        g = grad.reshape(xhat.shape)
         normalized = ctx.shape[len(ctx.lead) :]
-        xhat = np.subtract(rows, mean[:, None], out=scratch(rows.shape, rows.dtype, 1))
-        xhat *= invstd[:, None]
-        column = np.ones(len(g), g.dtype)  # sums over the rows: one matrix-vector product each
+        column = np.ones(rows, g.dtype)  # sums over the rows: one matrix-vector product each
         w = weight.reshape(-1) if weight is not None else np.ones(m, g.dtype)
-        scaled = np.multiply(g, xhat, out=scratch(rows.shape, np.result_type(g, xhat)))
+        scaled = np.multiply(g, xhat, out=scratch(xhat.shape, np.result_type(g, xhat)))
         grad_w = (column @ scaled).reshape(normalized) if needs[1] else None
         grad_x = None
         if needs[0]:  # invstd * (g*w - sum(g*w) / m - xhat * sum(g*w*xhat) / m), per row
