@@ -250,7 +250,7 @@ class Dropout(Function):
         return grad * ctx.mask
 
 
-#: Below this many rows one NumPy reduction beats halving (a call per halving step).
+#: Below this many rows one NumPy reduction beats a transposed copy reduced over its rows.
 _MANY_ROWS = 512
 
 
