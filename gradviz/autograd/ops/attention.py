@@ -37,11 +37,27 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.shape, dtype=grad.dtype)
-        _add_rows(out, ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1]))
+        indices, rows = ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1])
+        if ctx.shape[0] * len(indices) <= _ONE_HOT and np.isfinite(rows).all():
+            out = _one_hot(indices, ctx.shape[0], rows.dtype) @ rows  # one BLAS call
+        else:
+            out = np.zeros(ctx.shape, dtype=grad.dtype)
+            _add_rows(out, indices, rows)
         if ctx.padding_idx is not None:
             out[ctx.padding_idx] = 0  # the padding row is a constant of the forward
         return (out, None) if ctx.padding_idx is None else (out, None, None, None)
+
+
+#: Up to this many table rows times indices, backward sums the picked rows as a product with
+#: a one-hot matrix (finite gradients only: 0 * inf would spread to every row).
+_ONE_HOT = 1 << 16
+
+
+def _one_hot(indices: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
+    """(classes, len(indices)): 1 at (indices[j], j), 0 elsewhere."""
+    matrix = np.zeros((classes, len(indices)), dtype)
+    matrix[indices, np.arange(len(indices))] = 1
+    return matrix
 
 
 def _add_rows(out: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> None:

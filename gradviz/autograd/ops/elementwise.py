@@ -11,6 +11,7 @@ import numpy as np
 
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.scratch import scratch
 
 
 class Exp(Function):
@@ -146,44 +147,67 @@ _HALF_ERFC = tuple(0.5 * a for a in (0.254829592, -0.284496736, 1.421413741, -1.
                                      1.061405429))  # fmt: skip
 
 
+#: Elements per block of the float32 GELU: the blocks of its arrays stay in the L2 cache.
+_GELU_BLOCK = 1 << 15
+
+#: ``math.erfc`` element by element (~100x an ``exp``, exact to float64).
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
 def _gelu_parts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(x * Phi(x), Phi(x) + x * phi(x))``: GELU and its slope, with Phi(x) = 0.5 * (1 +
     erf(x / sqrt(2))) and phi its density. float32 by a polynomial in NumPy's vectorised
-    arithmetic (SciPy's ``ndtr`` takes 100x an ``exp``), to 3e-7 (GELU to 5e-7, PyTorch's
-    float32 GELU to 1e-6), in 26 passes over three buffers, one of them temporary (the output
-    is the scratch); other dtypes by ``ndtr``, exact to float64 (the oracle tests')."""
+    arithmetic, to 3e-7 (GELU to 5e-7, PyTorch's float32 GELU to 1e-6), block by block; other
+    dtypes by ``math.erfc``, exact to float64 (the oracle tests')."""
     if x.ndim != 1:  # 1-d, so that every ufunc returns an array (0-d gives scalars)
         out, slope = _gelu_parts(x.reshape(-1))
         return out.reshape(x.shape), slope.reshape(x.shape)
-    slope = np.square(x)
+    if x.dtype != np.float32:  # Phi(x) = 0.5 * erfc(-x / sqrt(2)), accurate in both tails
+        cdf = _erfc(x * (-1 / math.sqrt(2))).astype(x.dtype)
+        cdf *= 0.5
+        slope = np.square(x)
+        slope *= -0.5
+        np.exp(slope, out=slope)
+        _add_density(slope, x, cdf)
+        return x * cdf, slope
+    out, slope = np.empty_like(x), np.empty_like(x)
+    for start in range(0, x.size, _GELU_BLOCK):
+        block = slice(start, start + _GELU_BLOCK)
+        _gelu_block(x[block], out[block], slope[block])
+    return out, slope
+
+
+def _gelu_block(x: np.ndarray, out: np.ndarray, slope: np.ndarray) -> None:
+    """GELU and its slope of float32 ``x`` into ``out`` and ``slope``, in 24 passes over them
+    and one scratch array."""
+    np.square(x, out=slope)
     slope *= -0.5
     np.exp(slope, out=slope)  # exp(-x*x/2), the density but for its constant
-    if x.dtype != np.float32:
-        from scipy.special import ndtr
+    np.abs(x, out=out)  # t = 1 / (1 + p * |x| / sqrt(2)), in the output until the end
+    out += math.sqrt(2) / _ERFC_P
+    np.divide(math.sqrt(2) / _ERFC_P, out, out=out)
+    cdf = np.multiply(out, _HALF_ERFC[-1], out=scratch(x.shape, x.dtype))
+    for c in _HALF_ERFC[-2::-1]:  # Phi(-|x|) = 0.5 * erfc(|x| / sqrt(2))
+        cdf += c
+        cdf *= out
+    cdf *= slope
+    # Phi(x) = 0.5 + sign(x) * (0.5 - Phi(-|x|)) (PyTorch's 1 + erf rounds the same way),
+    # x's sign bit copied by integer ops (np.where, putmask and copysign branch or run
+    # unvectorised: up to 15x slower on random signs)
+    np.subtract(0.5, cdf, out=cdf)
+    bits, sign = cdf.view(np.uint32), out.view(np.uint32)
+    np.bitwise_and(x.view(np.uint32), 0x80000000, out=sign)
+    bits |= sign
+    cdf += 0.5
+    np.multiply(x, cdf, out=out)
+    _add_density(slope, x, cdf)
 
-        cdf = ndtr(x).astype(x.dtype, copy=False)
-        out = x * cdf
-    else:
-        out = np.abs(x)  # t = 1 / (1 + p * |x| / sqrt(2)), in the output's buffer until the end
-        out *= _ERFC_P / math.sqrt(2)
-        out += 1
-        np.reciprocal(out, out=out)
-        cdf = np.multiply(out, _HALF_ERFC[-1])  # Phi(-|x|) = 0.5 * erfc(|x| / sqrt(2))
-        for c in _HALF_ERFC[-2::-1]:
-            cdf += c
-            cdf *= out
-        cdf *= slope
-        # Phi(x) = tail for x < 0, 1 - tail for x >= 0: arithmetic (np.where, copyto and
-        # putmask branch per element, 15x slower on random signs)
-        np.multiply(cdf, -2, out=out)
-        out += 1
-        out *= x >= 0
-        cdf += out
-        np.multiply(x, cdf, out=out)
+
+def _add_density(slope: np.ndarray, x: np.ndarray, cdf: np.ndarray) -> None:
+    """``slope``, holding exp(-x*x/2), becomes Phi(x) + x * phi(x)."""
     slope *= x
     slope *= 1 / math.sqrt(2 * math.pi)  # (Python floats: float32 stays float32)
     slope += cdf
-    return out, slope
 
 
 class Gelu(Function):
@@ -199,7 +223,9 @@ class Gelu(Function):
             return 0.5 * x * (1 + ctx.tanh)
         if approximate != "none":
             raise ArgumentError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        out, ctx.slope = _gelu_parts(x)  # the slope, not Phi: one saved buffer, not two
+        # The slope, not Phi: one saved array. (Saving nothing and recomputing it in backward
+        # from the output, as Phi = out / x, costs the step more than this array does.)
+        out, ctx.slope = _gelu_parts(x)
         return out
 
     @staticmethod
@@ -224,7 +250,7 @@ class Dropout(Function):
         return grad * ctx.mask
 
 
-#: Below this many rows one NumPy reduction beats halving (a call per halving step).
+#: Below this many rows one NumPy reduction beats a transposed copy reduced over its rows.
 _MANY_ROWS = 512
 
 
@@ -233,18 +259,15 @@ def _is_last(x: np.ndarray, axis) -> bool:
 
 
 def row_max(x: np.ndarray, axis) -> np.ndarray:
-    """``x.max(axis, keepdims=True)``; over the last axis by halving it with ``maximum`` on
-    whole blocks (NumPy's reduction of short rows runs row by row, several times slower)."""
+    """``x.max(axis, keepdims=True)``; over the last axis of many short rows by a reduction
+    over the first axis of a transposed copy (in a reused scratch array): NumPy reduces short
+    rows one by one, several times slower."""
     if not _is_last(x, axis) or x.shape[-1] < 2 or x.size < _MANY_ROWS * x.shape[-1]:
         return x.max(axis=axis, keepdims=True)
     n = x.shape[-1]
-    while n > 1:
-        half = n // 2
-        top = np.maximum(x[..., :half], x[..., half : 2 * half])
-        if n % 2:
-            np.maximum(top[..., :1], x[..., 2 * half :], out=top[..., :1])
-        x, n = top, half
-    return x
+    columns = scratch((n, x.size // n), x.dtype)
+    np.copyto(columns, x.reshape(-1, n).T)
+    return columns.max(axis=0).reshape(*x.shape[:-1], 1)
 
 
 def row_sum(x: np.ndarray, axis) -> np.ndarray:

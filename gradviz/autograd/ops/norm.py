@@ -13,12 +13,15 @@ statistics are updated there, not here.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.elementwise import row_sum
+from gradviz.autograd.ops.scratch import scratch
 from gradviz.autograd.variable import as_array
 
 
@@ -99,40 +102,58 @@ class BatchNorm(Function):
 
 class LayerNorm(Function):
     """Normalise over the last ``ndim`` axes with their mean and biased variance, then
-    ``* weight + bias`` (both of the normalised shape)."""
+    ``* weight + bias`` (both of the normalised shape).
+
+    Works on the input as (rows, M) with the M normalised elements of a row contiguous: the
+    sums over a row are matrix-vector products (BLAS, not NumPy's reduction of short rows),
+    the per-row statistics are 1-d, and the temporaries live in reused scratch arrays."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, ndim, eps):
-        axes = tuple(range(x.ndim - ndim, x.ndim))
-        out = np.empty_like(x)  # the squares, then the output: one buffer fewer
-        xhat, invstd = _normalize(x, axes, eps, scratch=out)
-        out = _spare(out, xhat) if weight is None or weight.dtype == xhat.dtype else None
-        out = np.multiply(xhat, weight, out=out) if weight is not None else xhat.copy()
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        lead = x.shape[: x.ndim - ndim]
+        m = math.prod(x.shape[x.ndim - ndim :])
+        rows = x.reshape(math.prod(lead), m)
+        ones = np.ones(m, x.dtype)
+        mean = rows @ ones
+        mean /= m
+        xhat = np.subtract(rows, mean[:, None])
+        var = np.square(xhat, out=scratch(xhat.shape, xhat.dtype)) @ ones
+        var /= m
+        var += eps
+        invstd = np.reciprocal(np.sqrt(var, out=var), out=var)
+        xhat *= invstd[:, None]
+        out = np.multiply(xhat, weight.reshape(-1)) if weight is not None else xhat.copy()
         if bias is not None:
-            out += bias
+            out += bias.reshape(-1)
         ctx.save_for_backward(xhat, invstd, weight)
-        ctx.axes = axes
-        return out
+        ctx.shape, ctx.lead = x.shape, lead
+        return out.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
         xhat, invstd, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        lead = tuple(range(grad.ndim - len(ctx.axes)))
-        grad_x = grad_w = grad_b = None
-        scaled = grad * xhat if needs[1] or (needs[0] and weight is not None) else None
-        if needs[1]:
-            grad_w = scaled.sum(axis=lead)
-        if needs[0]:
-            g, dot = grad, None
-            if weight is not None:  # sum(g * xhat) = sum(grad * xhat * weight): a matrix product
-                g = grad * weight
-                dot = (scaled.reshape(-1, weight.size) @ weight.reshape(-1)).reshape(
-                    *grad.shape[: len(lead)], *(1,) * len(ctx.axes)
-                )
-            grad_x = _fused_input_grad(g, xhat, invstd, ctx.axes, dot, _spare(scaled, g))
-        if needs[2]:
-            grad_b = grad.sum(axis=lead)
+        rows, m = xhat.shape
+        g = grad.reshape(xhat.shape)
+        normalized = ctx.shape[len(ctx.lead) :]
+        column = np.ones(rows, g.dtype)  # sums over the rows: one matrix-vector product each
+        w = weight.reshape(-1) if weight is not None else np.ones(m, g.dtype)
+        scaled = np.multiply(g, xhat, out=scratch(xhat.shape, np.result_type(g, xhat)))
+        grad_w = (column @ scaled).reshape(normalized) if needs[1] else None
+        grad_x = None
+        if needs[0]:  # invstd * (g*w - sum(g*w) / m - xhat * sum(g*w*xhat) / m), per row
+            dot = scaled @ w
+            dot /= m
+            total = g @ w
+            total /= m
+            grad_x = np.multiply(g, w)
+            grad_x -= np.multiply(xhat, dot[:, None], out=scaled)
+            grad_x -= total[:, None]
+            grad_x *= invstd[:, None]
+            grad_x = grad_x.reshape(ctx.shape)
+        grad_b = (column @ g).reshape(normalized) if needs[2] else None
         return grad_x, grad_w, grad_b, None, None
 
 

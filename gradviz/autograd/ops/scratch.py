@@ -1,0 +1,40 @@
+"""Per-thread scratch arrays for an op's temporaries, reused from call to call.
+
+A fresh temporary of a few hundred KB costs more than the arithmetic done in it: the C library
+hands freed blocks of that size back to the kernel and the next one page-faults in again. An op
+that needs a temporary it frees before returning takes it from here instead. The array must not
+escape the op (never returned, saved for backward or kept), and an op must not call another op
+while it holds one.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+
+class _Buffers(threading.local):
+    def __init__(self) -> None:
+        self.arrays: dict[tuple[np.dtype, int], np.ndarray] = {}
+
+
+_buffers = _Buffers()
+
+#: Bigger temporaries are allocated afresh (a thread keeps at most this many bytes per slot).
+_MAX_BYTES = 8 << 20
+
+
+def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int = 0) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape`` and ``dtype``: this thread's buffer
+    number ``slot`` (grown when too small; above ``_MAX_BYTES`` a fresh array), so two
+    temporaries held at once use two slots."""
+    size = math.prod(shape)
+    key = (np.dtype(dtype), slot)
+    if size * key[0].itemsize > _MAX_BYTES:
+        return np.empty(shape, key[0])
+    buffer = _buffers.arrays.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = _buffers.arrays[key] = np.empty(size, key[0])
+    return buffer[:size].reshape(shape)
