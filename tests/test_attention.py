@@ -109,3 +109,13 @@ def test_check_passes_embedding_with_padding_idx():
     report = tr.check()
     assert {c.status for c in report.gradchecks if c.op == "Embedding"} == {"passed"}
     assert report.ok, report.format()
+
+
+def test_softmax_over_no_element_and_attention_over_an_empty_batch_are_empty():
+    assert gradviz.randn(2, 0).softmax(-1).shape == (2, 0)
+    assert gradviz.randn(2, 0).log_softmax(-1).shape == (2, 0)
+    x = gradviz.randn(0, 1, 8, requires_grad=True)
+    out, _ = nn.MultiheadAttention(8, 2)(x, x, x)
+    out.sum().backward()
+    assert out.shape == (0, 1, 8)
+    assert x.grad.shape == (0, 1, 8)

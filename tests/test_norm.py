@@ -191,3 +191,18 @@ def test_gradcheck_through_the_layers():
         gradviz.set_default_dtype(np.float32)
     x = Variable(normal(3, 2, 2, 3), requires_grad=True)
     assert gradviz.gradcheck(lambda x: ln(bn(x)) * Variable(normal(3, 2, 2, 3, seed=1)), [x])
+
+
+def test_an_empty_batch_in_training_is_an_empty_output_and_leaves_the_statistics():
+    bn = nn.BatchNorm1d(3)
+    bn.running_mean.data[:] = 1.0
+    x = gradviz.randn(0, 3, requires_grad=True)
+    out = bn(x)
+    out.sum().backward()
+    assert out.shape == (0, 3)
+    assert x.grad.shape == (0, 3)
+    np.testing.assert_array_equal(bn.running_mean.data, np.ones(3))
+    np.testing.assert_array_equal(bn.running_var.data, np.ones(3))
+    assert int(bn.num_batches_tracked.data) == 1  # counted, as in PyTorch
+    np.testing.assert_array_equal(bn.weight.grad, np.zeros(3))
+    assert nn.BatchNorm2d(3)(gradviz.randn(0, 3, 4, 4)).shape == (0, 3, 4, 4)

@@ -402,7 +402,7 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
     ops.normalization.check_batch_norm(
         layer, input.shape, running_mean, running_var, weight, bias, training
     )
-    if training:
+    if training and input.size:  # an empty batch leaves the running statistics (PyTorch)
         ops.normalization.update_running_stats(input.data, running_mean, running_var, momentum)
     return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var, training, eps)
 

@@ -262,6 +262,8 @@ def row_max(x: np.ndarray, axis) -> np.ndarray:
     """``x.max(axis, keepdims=True)``; over the last axis of many short rows by a reduction
     over the first axis of a transposed copy (in a reused scratch array): NumPy reduces short
     rows one by one, several times slower."""
+    if not x.size:  # no element: a shift of 0 (NumPy's max has no identity)
+        return x.sum(axis=axis, keepdims=True)
     if not _is_last(x, axis) or x.shape[-1] < 2 or x.size < _MANY_ROWS * x.shape[-1]:
         return x.max(axis=axis, keepdims=True)
     n = x.shape[-1]
@@ -306,8 +308,11 @@ class Softmax(Function):
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        shifted = x - row_max(x, axis)
+        if x.size:  # (an empty row would take log(0))
+            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        else:
+            out = shifted
         ctx.saved_tensors = (out,)
         ctx.axis = axis
         return out

@@ -72,7 +72,9 @@ class BatchNorm(Function):
     def forward(ctx, x, weight, bias, running_mean, running_var, training, eps):
         axes = (0, *range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
-        if training:
+        if not x.size:  # an empty batch: an empty output, as PyTorch's
+            xhat, invstd = x.copy(), np.ones((1,) * x.ndim, x.dtype)
+        elif training:
             xhat, invstd = _normalize(x, axes, eps)
         else:
             mean = running_mean.astype(x.dtype, copy=False).reshape(shape)
@@ -182,7 +184,7 @@ def check_batch_norm(layer, shape, running_mean, running_var, weight, bias, trai
             )
     if not training and (running_mean is None or running_var is None):
         raise InputError(f"{layer}: running_mean must be defined in evaluation mode")
-    if training and int(np.prod(shape)) // channels <= 1:
+    if training and int(np.prod(shape)) == channels:
         raise ArgumentError(
             f"{layer}: Expected more than 1 value per channel when training, got input size "
             f"{tuple(shape)}"
