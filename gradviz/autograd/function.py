@@ -92,48 +92,38 @@ class Function:
         if not 0 < n < 4 or _into is not None or hooks.ACTIVE:
             return _apply(cls, args, _into)
         # One to three arguments, nobody watching: nearly every op, so written out (no lists,
-        # no thread-local read unless an input requires grad).
+        # no star-calls, no thread-local read unless an input requires grad).
         a = args[0]
         if isinstance(a, Variable):
             x, need_x = a.data, a.requires_grad and _grad_mode.enabled
         else:
             x, need_x = a, False
-        if n == 1:
-            arrays, needs, parents = (x,), _NEEDS[need_x], args
-        else:
-            b = args[1]
-            if isinstance(b, Variable):
-                y, need_y = b.data, b.requires_grad and _grad_mode.enabled
-            else:
-                y, need_y = b, False
-            if n == 2:
-                arrays, needs = (x, y), _NEEDS[need_x, need_y]
-                parents = args if x is not a and y is not b else (a,) if y is b else (b,)
-            else:
-                c = args[2]
-                if isinstance(c, Variable):
-                    z, need_z = c.data, c.requires_grad and _grad_mode.enabled
-                else:
-                    z, need_z = c, False
-                arrays, needs = (x, y, z), (need_x, need_y, need_z)
-                if y is b and z is c:  # options after a Variable (a dim, a reduction)
-                    parents = (a,)
-                else:
-                    parents = args if x is not a and y is not b and z is not c else None
-        ctx = new_context(cls, needs)
         try:
-            data = cls.forward(ctx, *arrays)
+            if n == 1:
+                ctx = new_context(cls, _NEEDS[need_x])
+                data = cls.forward(ctx, x)
+                if not need_x:
+                    return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
+                parents = args
+            else:
+                b = args[1]
+                if isinstance(b, Variable):
+                    y, need_y = b.data, b.requires_grad and _grad_mode.enabled
+                else:
+                    y, need_y = b, False
+                if n == 2:
+                    ctx = new_context(cls, _NEEDS[need_x, need_y])
+                    data = cls.forward(ctx, x, y)
+                    if not (need_x or need_y):
+                        return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
+                    parents = args if x is not a and y is not b else (a,) if y is b else (b,)
+                else:
+                    return _apply3(cls, args, x, need_x, y, need_y)
         except ValueError as error:
             _shape_error(cls, error, args)
-        if type(data) is not np.ndarray:
-            data = np.asarray(data)
-        if True not in needs:
-            return from_op(data, None)
         ctx.inputs = args
-        ctx.parents = (
-            tuple(v for v in args if isinstance(v, Variable)) if parents is None else parents
-        )
-        return from_op(data, ctx)
+        ctx.parents = parents
+        return from_op(data if type(data) is np.ndarray else np.asarray(data), ctx)
 
     @property
     def name(self) -> str:
@@ -175,6 +165,33 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     for hook in active:
         hook.op(ctx, args, out)
     return out
+
+
+def _apply3(
+    cls: type[Function], args: tuple[Any, ...], x: Any, need_x: bool, y: Any, need_y: bool
+) -> Variable:
+    """:meth:`Function.apply`'s written-out path for a third argument (Linear's bias, a
+    reduction's options, a loss's reduction), given the first two unpacked."""
+    c = args[2]
+    if isinstance(c, Variable):
+        z, need_z = c.data, c.requires_grad and _grad_mode.enabled
+    else:
+        z, need_z = c, False
+    ctx = new_context(cls, (need_x, need_y, need_z))
+    data = cls.forward(ctx, x, y, z)
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    if not (need_x or need_y or need_z):
+        return from_op(data, None)
+    a, b = args[0], args[1]
+    if y is b and z is c:  # options after a Variable (a dim, a reduction)
+        ctx.parents = (a,)
+    elif x is not a and y is not b and z is not c:
+        ctx.parents = args
+    else:
+        ctx.parents = tuple(v for v in args if isinstance(v, Variable))
+    ctx.inputs = args
+    return from_op(data, ctx)
 
 
 def new_context(cls: type[Function], needs: tuple[bool, ...]) -> Function:
