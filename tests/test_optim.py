@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gradviz import Variable, nn, optim
+from gradviz.autograd.errors import OptimizerError
 
 
 def run(make_optimizer, steps: int = 3, c: float = 0.0, start: float = 1.0) -> list[float]:
@@ -304,3 +305,14 @@ def test_training_loop_converges(make):
     assert loss.item() < 1e-3
     assert model.weight.data[0, 0] == pytest.approx(3.0, abs=0.05)
     assert model.bias.data[0] == pytest.approx(-1.0, abs=0.05)
+
+
+def test_loading_a_state_of_the_wrong_shape_is_refused_at_load():
+    w = Variable(np.ones((2, 3)), requires_grad=True)
+    opt = optim.Adam([w])
+    w.grad = np.ones((2, 3))
+    opt.step()
+    state = opt.state_dict()
+    state["state"][0]["exp_avg"] = np.zeros((3, 2))
+    with pytest.raises(OptimizerError, match=r"'exp_avg' of parameter 0 has shape \(3, 2\)"):
+        optim.Adam([w]).load_state_dict(state)

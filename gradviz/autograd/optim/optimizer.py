@@ -158,7 +158,7 @@ class Optimizer:
         for index, values in state_dict["state"].items():
             p = by_index.get(index)
             if p is not None:
-                self.state[p._id] = {k: _cast(k, v, p) for k, v in values.items()}
+                self.state[p._id] = {k: _cast(k, v, p, index) for k, v in values.items()}
         self.param_groups = [
             {**saved, "params": ours["params"]}
             for ours, saved in zip(self.param_groups, saved_groups, strict=True)
@@ -218,9 +218,17 @@ class Optimizer:
         return f"{type(self).__name__}({settings})"
 
 
-def _cast(key: str, value: Any, p: Variable) -> Any:
-    """A loaded state value for ``p``: arrays take a floating parameter's dtype, except
-    ``step`` (as PyTorch's ``load_state_dict``)."""
-    if key != "step" and isinstance(value, np.ndarray) and np.issubdtype(p.dtype, np.floating):
+def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
+    """A loaded state value for ``p`` (parameter ``index`` of the saved state): arrays take a
+    floating parameter's dtype, except ``step`` (as PyTorch's ``load_state_dict``); an array
+    of another shape than the parameter's is refused now, not at the next ``step``."""
+    if key == "step" or not isinstance(value, np.ndarray):
+        return value
+    _check(
+        value.shape == p.shape,
+        f"loaded state dict: {key!r} of parameter {index} has shape {value.shape}, but the "
+        f"parameter has shape {p.shape}",
+    )
+    if np.issubdtype(p.dtype, np.floating):
         return value.astype(p.data.dtype, copy=False)
     return value
