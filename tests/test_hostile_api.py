@@ -300,3 +300,11 @@ def test_a_timeline_of_no_node_is_diagnosed(tmp_path):
     trace = gradviz.load_trace(path)
     trace.render("timeline", tmp_path / "run.timeline.html")  # was: a NumPy casting error
     assert (tmp_path / "run.timeline.html").is_file()
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "."])
+def test_loading_a_trace_from_a_device_or_a_folder_is_refused_without_reading(path):
+    from gradviz.viz.records.io import TraceFormatError
+
+    with pytest.raises(TraceFormatError, match="not a regular file"):
+        gradviz.load_trace(path)

@@ -182,6 +182,8 @@ def read_trace(path: Path) -> SavedTrace:
     Raises :class:`TraceFormatError` for a file that is not a gradviz trace or is malformed,
     :class:`TraceVersionError` for one from a newer gradviz (both are ``ValueError``\\ s).
     """
+    if path.exists() and not path.is_file():  # a folder, a device (/dev/zero reads forever)
+        raise TraceFormatError(f"{path}: not a gradviz trace (not a regular file)")
     try:
         text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark is no error
     except UnicodeDecodeError as error:
