@@ -7,6 +7,9 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
+import sys
+import sysconfig
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,3 +85,27 @@ def chromium(width: int, height: int) -> Iterator[Any]:
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def console_script() -> str:
+    """The installed ``gradviz`` console script (the test is skipped when there is none)."""
+    import pytest
+
+    exe = "gradviz.exe" if os.name == "nt" else "gradviz"
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = Path(folder) / exe
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which("gradviz")
+    if not found:
+        pytest.skip("the gradviz console script is not installed (pip install -e .)")
+    return found
+
+
+def run_gradviz(*args: str, timeout: int = 300, **options: Any) -> subprocess.CompletedProcess:
+    """``gradviz ARGS`` run as a user runs it: the console script in a real subprocess, its
+    output captured as text (``options``: ``cwd``, ``env``)."""
+    command = [console_script(), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, check=False, **options
+    )

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import sysconfig
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import run_gradviz
 
 from gradviz import cli as cli_module
 from gradviz.cli import cli
@@ -261,28 +258,10 @@ def test_summary_reports_nan(runner, tmp_path):
     assert "1 NaN" in result.stdout
 
 
-def _console_script() -> str:
-    exe = "gradviz.exe" if os.name == "nt" else "gradviz"
-    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
-        candidate = Path(folder) / exe
-        if candidate.is_file():
-            return str(candidate)
-    found = shutil.which("gradviz")
-    if not found:
-        pytest.skip("the gradviz console script is not installed (pip install -e .)")
-    return found
-
-
 def test_console_script_in_a_subprocess(train, tmp_path):
     needs_layout()
     out = tmp_path / "pictures"
-    done = subprocess.run(
-        [_console_script(), "render", str(train), "-o", str(out), "--", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+    done = run_gradviz("render", str(train), "-o", str(out), "--", "1", timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["train.backward.svg", "train.forward.svg"]
     assert "wrote" in done.stdout

@@ -5,11 +5,11 @@ console run per command)."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from click.testing import CliRunner
-from test_cli import _console_script, make_script, needs_layout
+from helpers import run_gradviz
+from test_cli import make_script, needs_layout
 
 from gradviz.cli import cli
 
@@ -67,13 +67,7 @@ def test_render_draws_a_gradient_whose_norm_overflows(runner, tmp_path):
 def test_render_of_an_overflowing_norm_in_a_real_console_run(tmp_path):
     needs_layout()
     script = make_script(tmp_path, OVERFLOWING_NORM, "overflow.py")
-    done = subprocess.run(
-        [_console_script(), "render", str(script), "-o", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_gradviz("render", str(script), "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert (tmp_path / "overflow.backward.svg").is_file()
@@ -89,13 +83,7 @@ def test_watch_refuses_a_nan_spike_factor(runner, tmp_path, spike):
 
 def test_watch_nan_spike_in_a_real_console_run(tmp_path):
     script = make_script(tmp_path, TRAIN)
-    done = subprocess.run(
-        [_console_script(), "watch", str(script), "-o", str(tmp_path), "--spike", "nan"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_gradviz("watch", str(script), "-o", str(tmp_path), "--spike", "nan")
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("gradviz: Invalid value for '--spike'")
     assert "Traceback" not in done.stderr
@@ -163,13 +151,7 @@ def test_diff_of_a_hand_edited_timeline_is_a_usage_error(runner, tmp_path, edit)
 def test_diff_of_a_hand_edited_trace_in_a_real_console_run(runner, tmp_path):
     needs_layout()
     edited = _edited_trace(tmp_path, runner, _set_shape)
-    done = subprocess.run(
-        [_console_script(), "diff", edited, edited, "-o", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_gradviz("diff", edited, edited, "-o", str(tmp_path / "out"))
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("gradviz: ")
     assert "Traceback" not in done.stderr
@@ -220,13 +202,7 @@ CLOSES_STDOUT = TRAIN.replace(
 def test_a_script_that_closes_stdout_still_gets_our_report(tmp_path, command):
     needs_layout()
     script = make_script(tmp_path, CLOSES_STDOUT, "closes.py")
-    done = subprocess.run(
-        [_console_script(), command, str(script), "-o", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_gradviz(command, str(script), "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr  # was a traceback: I/O operation on closed file
     assert "Traceback" not in done.stderr
     assert f"wrote {tmp_path}" in done.stdout

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import EXAMPLES
-from test_cli import _console_script, make_script, needs_layout
+from helpers import EXAMPLES, run_gradviz
+from test_cli import make_script, needs_layout
 from timeline_demo import NAN_AT, STEPS, nan_script
 
 from gradviz.cli import cli
@@ -102,13 +101,8 @@ def test_help_shows_the_outputs_and_exit_codes(runner):
 def test_console_script_runs_an_example(tmp_path):
     needs_layout()
     env = {**os.environ, "GRADVIZ_EXAMPLE_QUICK": "1"}
-    done = subprocess.run(
-        [_console_script(), "timeline", str(EXAMPLES / "regression.py"), "-o", "out"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env=env,
+    done = run_gradviz(
+        "timeline", str(EXAMPLES / "regression.py"), "-o", "out", cwd=tmp_path, env=env
     )
     assert done.returncode == 0, done.stderr
     assert "wrote out/regression.timeline.html" in done.stdout

@@ -3,12 +3,10 @@ full and stops the script; through CliRunner and one real console-script run."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from click.testing import CliRunner
-from helpers import EXAMPLES
-from test_cli import _console_script, make_script, needs_layout
+from helpers import EXAMPLES, run_gradviz
+from test_cli import make_script, needs_layout
 
 import gradviz
 from gradviz.cli import cli
@@ -118,13 +116,7 @@ def test_step_health_reads_one_step_of_the_timeline():
 def test_watch_runs_as_a_console_script(tmp_path):
     needs_layout()
     script = make_script(tmp_path, SPIKES, "spikes.py")
-    done = subprocess.run(
-        [_console_script(), "watch", str(script), "-o", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_gradviz("watch", str(script), "-o", str(tmp_path))
     assert done.returncode == 1, done.stderr
     assert "step 15: loss_spike" in done.stdout
     assert "gradviz: 1 trigger(s) fired" in done.stderr
