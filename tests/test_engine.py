@@ -575,6 +575,38 @@ def test_backward_runs_the_newest_node_first_as_pytorch_does():
     assert ran == order
 
 
+def _leaves_graph(lib, x, w1, w2):
+    """A leaf used by the last op (``w2``) and leaves used by the first (``x``, ``w1``):
+    PyTorch accumulates a leaf as soon as its gradient is complete."""
+    h = x * w1
+    t = h.tanh()
+    return (t * w2).sum(), {"h": h, "t": t}
+
+
+def test_backward_accumulates_a_leaf_as_soon_as_its_gradient_is_complete_as_pytorch():
+    recorder = Recorder()
+    values = ([0.5, 1.5], [2.0, -1.0], [0.3, 0.7])
+    x, w1, w2 = (leaf(v) for v in values)
+    hooks.install(recorder)
+    try:
+        loss, named = _leaves_graph(gradviz, x, w1, w2)
+        loss.backward()
+    finally:
+        hooks.uninstall(recorder)
+    names = {x.id: "x", w1.id: "w1", w2.id: "w2"} | {v.id: k for k, v in named.items()}
+    order = [names[v.id] for v, _, _ in recorder.steps if v.id in names]
+    assert order[:2] == ["w2", "t"]  # w2 complete after the last Mul: before the Tanh
+    assert set(order[3:]) == {"x", "w1"}
+    torch = pytest.importorskip("torch")
+    ran = []
+    xt, w1t, w2t = (torch.tensor(v, requires_grad=True) for v in values)
+    loss_t, named_t = _leaves_graph(torch, xt, w1t, w2t)
+    for name, t in {"x": xt, "w1": w1t, "w2": w2t, **named_t}.items():
+        t.register_hook(lambda grad, name=name: ran.append(name))
+    loss_t.backward()
+    assert ran == order
+
+
 def test_hook_marks_duplicate_edges_as_accumulated():
     recorder = Recorder()
     x = leaf([3.0])

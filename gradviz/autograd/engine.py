@@ -1,14 +1,16 @@
 """The backward engine: the only place backward rules run and gradients are un-broadcast.
 
 Order: a node's rule runs only after every consumer has contributed its gradient: nodes run
-from the newest to the oldest (PyTorch's order), iteratively, so chains of any length work.
+from the newest to the oldest, iteratively, so chains of any length work; when hooks listen, a
+leaf is stored as soon as its gradient is complete (PyTorch's order, AccumulateGrad first).
 Interior gradients live in a dict for the pass and are dropped after it; leaves accumulate into
 ``.grad`` across calls; non-leaves keep ``.grad`` only after ``retain_grad()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
@@ -35,18 +37,22 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     fan_in = _begin(active, root, grad)
     # The order, PyTorch's: a Variable's id is larger than the ids of everything it was
     # computed from, so the largest waiting id has every consumer's share. Shares are summed
-    # in ``shares`` (keyed by minus the id, as the heap is) until their Variable's turn.
+    # in ``shares`` (keyed by minus the id, as the heap is) until their Variable's turn. When
+    # hooks listen (the order is seen), a leaf goes first once its last share is in, as
+    # PyTorch runs AccumulateGrad; unseen, leaves simply wait for their id's turn.
     written, rewritten = WRITES.written, WRITES.rewritten  # no write happens during the pass
     heap = [(-root._id, root)]
     shares = {-root._id: grad}
+    waiting: dict[int, int] = {}  # shares still to come, per leaf (hooks listening)
+    tickets = itertools.count(_LEAF_FIRST)  # complete leaves go first, in the order completed
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
     with np.errstate(all="ignore"):
         while heap:
-            key, variable = heappop(heap)
-            g = shares.pop(key)
+            variable = heappop(heap)[1]
+            g = shares.pop(-variable._id)
             if active:
                 for hook in active:
-                    hook.backward_step(variable, g, fan_in.get(-key, 1) > 1)
+                    hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
             node = variable._node
             if node is None:
                 _accumulate(variable, g)
@@ -65,6 +71,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 _check_count(node, len(grads))  # trailing non-Variables may go without
             for arg, share in zip(inputs, grads, strict=False):
                 if share is None or not isinstance(arg, Variable) or not arg.requires_grad:
+                    if active and share is None and isinstance(arg, Variable):
+                        _leaf_share(arg, fan_in, waiting, shares, heap, tickets)  # none given
                     continue
                 data = arg.data
                 if (  # identity tests: _conform decides exactly, and is rarely needed
@@ -79,12 +87,38 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     shares[key] = shares[key] + share
                 else:
                     shares[key] = share
-                    heappush(heap, (key, arg))
+                    if not (active and arg._node is None):  # a leaf waits for its count
+                        heappush(heap, (key, arg))
+                if active and arg._node is None:
+                    _leaf_share(arg, fan_in, waiting, shares, heap, tickets)
             if not retain_graph:
                 node.saved_tensors = None
                 del node.__dict__  # what forward stored on ctx (making no dict when none)
     for hook in active:
         hook.backward_end(root)
+
+
+#: Heap priorities of leaves whose gradient is complete (hooks listening) count up from here:
+#: before every node, and among themselves in the order they completed (PyTorch's queue).
+_LEAF_FIRST = -(1 << 62)
+
+
+def _leaf_share(
+    leaf: Variable,
+    fan_in: dict[int, int],
+    waiting: dict[int, int],
+    shares: dict[int, np.ndarray],
+    heap: list[tuple[int, Variable]],
+    tickets: Iterator[int],
+) -> None:
+    """One consumer of ``leaf`` (if it is a leaf that requires grad) gave its share, or none:
+    once the last has, the leaf goes to the front of the heap."""
+    if leaf._node is not None or not leaf.requires_grad:
+        return
+    key = -leaf._id
+    left = waiting[key] = waiting.get(key, fan_in.get(leaf._id, 1)) - 1
+    if left == 0 and key in shares:
+        heappush(heap, (next(tickets), leaf))
 
 
 def _begin(active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray) -> dict[int, int]:
