@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gradviz
-from gradviz import Variable
+from gradviz import Function, Variable
 from gradviz.autograd import hooks
 
 
@@ -693,3 +693,31 @@ def test_squeeze_and_unsqueeze_reject_an_axis_out_of_range_like_pytorch():
         x.squeeze(2)
     with pytest.raises(IndexError, match="out of range"):
         x.unsqueeze(3)
+
+
+class _NoGradient(Function):
+    """An op whose backward gives its input nothing (``None``)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a * 1.0
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+@pytest.mark.parametrize("listening", [False, True])
+def test_a_leaf_also_used_by_a_branch_that_gets_no_gradient_still_gets_its_own(listening):
+    recorder = Recorder()
+    w = leaf([1.0, 2.0])
+    if listening:
+        hooks.install(recorder)
+    try:
+        blocked = _NoGradient.apply((w * 2.0).exp())  # the Mul and Exp get nothing
+        (blocked.sum() + (w * 3.0).sum()).backward()
+    finally:
+        hooks.uninstall(recorder)
+    np.testing.assert_array_equal(w.grad, [3.0, 3.0])
+    if listening:
+        assert sum(v is w for v, _, _ in recorder.steps) == 1

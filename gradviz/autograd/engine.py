@@ -72,7 +72,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             for arg, share in zip(inputs, grads, strict=False):
                 if share is None or not isinstance(arg, Variable) or not arg.requires_grad:
                     if active and share is None and isinstance(arg, Variable):
-                        _leaf_share(arg, fan_in, waiting, shares, heap, tickets)  # none given
+                        _counted(arg, fan_in, waiting, shares, heap, tickets)  # none given
                     continue
                 data = arg.data
                 if (  # identity tests: _conform decides exactly, and is rarely needed
@@ -89,8 +89,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     shares[key] = share
                     if not (active and arg._node is None):  # a leaf waits for its count
                         heappush(heap, (key, arg))
-                if active and arg._node is None:
-                    _leaf_share(arg, fan_in, waiting, shares, heap, tickets)
+                if active:
+                    _counted(arg, fan_in, waiting, shares, heap, tickets)
             if not retain_graph:
                 node.saved_tensors = None
                 del node.__dict__  # what forward stored on ctx (making no dict when none)
@@ -103,22 +103,31 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
 _LEAF_FIRST = -(1 << 62)
 
 
-def _leaf_share(
-    leaf: Variable,
+def _counted(
+    variable: Variable,
     fan_in: dict[int, int],
     waiting: dict[int, int],
     shares: dict[int, np.ndarray],
     heap: list[tuple[int, Variable]],
     tickets: Iterator[int],
 ) -> None:
-    """One consumer of ``leaf`` (if it is a leaf that requires grad) gave its share, or none:
-    once the last has, the leaf goes to the front of the heap."""
-    if leaf._node is not None or not leaf.requires_grad:
-        return
-    key = -leaf._id
-    left = waiting[key] = waiting.get(key, fan_in.get(leaf._id, 1)) - 1
-    if left == 0 and key in shares:
-        heappush(heap, (next(tickets), leaf))
+    """One consumer of ``variable`` gave its share, or none (hooks listening: the consumers
+    were counted). Once the last has, a leaf goes to the front of the heap; a node that got
+    nothing from anyone gives nothing to its own inputs, so they stop waiting for it."""
+    stack = [variable]
+    while stack:
+        variable = stack.pop()
+        if not variable.requires_grad:
+            continue
+        key = -variable._id
+        left = waiting[key] = waiting.get(key, fan_in.get(variable._id, 1)) - 1
+        if left:
+            continue
+        if variable._node is None:
+            if key in shares:
+                heappush(heap, (next(tickets), variable))
+        elif key not in shares:
+            stack.extend(variable._node.parents)
 
 
 def _begin(active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray) -> dict[int, int]:
