@@ -212,7 +212,3 @@ def _shape_error(cls: type[Function], error: ValueError, args: tuple[Any, ...]) 
         raise error
     shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
     raise ShapeError(f"{cls.__name__}: {error} (input shapes: {shapes or 'none'})") from None
-    shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
-    error = ShapeError(f"{cls.__name__}: {error} (input shapes: {shapes or 'none'})")
-    error.__suppress_context__ = True  # NumPy's message is in it: its traceback adds nothing
-    return error
