@@ -3,6 +3,8 @@ modes, buffers and state dicts, and the errors that name the layer and the shape
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -206,3 +208,14 @@ def test_an_empty_batch_in_training_is_an_empty_output_and_leaves_the_statistics
     assert int(bn.num_batches_tracked.data) == 1  # counted, as in PyTorch
     np.testing.assert_array_equal(bn.weight.grad, np.zeros(3))
     assert nn.BatchNorm2d(3)(gradviz.randn(0, 3, 4, 4)).shape == (0, 3, 4, 4)
+
+
+def test_layer_norm_over_no_element_is_empty_without_warnings():
+    x = gradviz.randn(2, 0, requires_grad=True)
+    norm = nn.LayerNorm(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's divide-by-zero warnings were printed
+        out = norm(x)
+        out.sum().backward()
+    assert out.shape == (2, 0)
+    assert x.grad.shape == (2, 0)

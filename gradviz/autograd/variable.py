@@ -34,6 +34,7 @@ class _WriteClock:
 
 
 WRITES = _WriteClock()
+
 _default_dtype = np.dtype(np.float32)
 
 

@@ -119,10 +119,10 @@ class LayerNorm(Function):
         rows = x.reshape(math.prod(lead), m)
         ones = np.ones(m, x.dtype)
         mean = rows @ ones
-        mean /= m
+        mean /= max(m, 1)  # no element (a 0-size normalized shape): an empty output
         xhat = np.subtract(rows, mean[:, None])
         var = np.square(xhat, out=scratch(xhat.shape, xhat.dtype)) @ ones
-        var /= m
+        var /= max(m, 1)
         var += eps
         invstd = np.reciprocal(np.sqrt(var, out=var), out=var)
         xhat *= invstd[:, None]
