@@ -59,8 +59,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
                 variable.grad = g.copy() if variable.grad is None else variable.grad + g
-            if node.saved_tensors is None or written > variable._id or rewritten:
-                _check_node(node, variable)  # freed, or arrays written since the node ran
+            if not active and (node.saved_tensors is None or written > variable._id or rewritten):
+                _check_node(node, variable)  # freed, or written since (listened: checked already)
 
             # The rule (inlined: the per-op hot path); each input's share waits for its turn.
             grads = node.backward(node, g)
