@@ -2,7 +2,7 @@
 
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
-from gradviz.autograd import functional, hooks
+from gradviz.autograd import functional, heap, hooks
 from gradviz.autograd.creation import (
     arange,
     full,
@@ -76,6 +76,8 @@ from gradviz.autograd.ops.api import (
 )
 from gradviz.autograd.rng import manual_seed
 from gradviz.autograd.variable import Variable, get_default_dtype, set_default_dtype
+
+heap.keep_heap_top()  # a step's freed arrays stay for the next step (see heap)
 
 cat = concatenate
 # Kept out of __all__, so a star import leaves Python's builtins of these names alone.

@@ -1,0 +1,56 @@
+"""gradviz keeps the C library's freed heap for the next step, and leaves it alone when told."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="the heap is tuned on Linux with glibc only",
+)
+
+# Arrays of 512 KB allocated and freed 50 times: glibc's default hands them back to the kernel
+# each time and every page faults in again (50 x 1,024); kept, only the first round faults.
+LOOP = textwrap.dedent(
+    """
+    import resource, numpy as np
+    import gradviz
+    from gradviz.autograd import heap
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(50):
+        arrays = [np.ones(65536) for _ in range(8)]
+        del arrays
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    print(heap.keep_heap_top(), faults)
+    """
+)
+
+
+def run_loop(**environment: str) -> tuple[str, int]:
+    result = subprocess.run(
+        [sys.executable, "-c", LOOP],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **environment},
+    )
+    asked, faults = result.stdout.split()
+    return asked, int(faults)
+
+
+def test_a_step_s_freed_arrays_do_not_fault_back_in_at_the_next_step() -> None:
+    asked, faults = run_loop()
+    assert asked == "True"
+    assert faults < 10 * 1024  # the first rounds only, not 50
+
+
+def test_malloc_top_pad_in_the_environment_leaves_the_heap_to_glibc() -> None:
+    asked, faults = run_loop(MALLOC_TOP_PAD_="0")
+    assert asked == "False"
+    assert faults > 40 * 1024  # glibc's default: every round faults its pages in again
