@@ -48,6 +48,55 @@ def test_x_plus_x_gives_two_and_the_grad_is_not_shared():
     assert not np.shares_memory(x.grad, y.grad)
 
 
+def test_fan_in_sums_every_share_without_writing_into_an_array_held_elsewhere():
+    # y feeds five uses; Add hands the same array to both its inputs; z's retained grad and
+    # a user's rule returning an array it keeps must come out unchanged by later shares.
+    kept = []
+
+    class Keep(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            kept.append(grad * 1)
+            return kept[-1]
+
+    x = leaf([1.0, -2.0, 0.5])
+    y = x * 2
+    z = y + y
+    z.retain_grad()
+    loss = (z * y + y.exp() + Keep.apply(y)).sum()  # Keep runs first: its share comes first
+    loss.backward()
+    y_value = 2 * x.data
+    np.testing.assert_allclose(z.grad, y_value)
+    np.testing.assert_allclose(kept[0], np.ones(3))
+    # z = 2y, so L = 2y^2 + exp(y) + y and dL/dy = 4y + exp(y) + 1
+    np.testing.assert_allclose(x.grad, 2 * (4 * y_value + 1 + np.exp(y_value)))
+
+
+def test_a_hook_holding_a_gradient_never_sees_it_change():
+    class Holder(hooks.Hook):
+        def __init__(self):
+            self.held = []
+
+        def backward_step(self, variable, grad, accumulated):
+            self.held.append((grad, grad.copy()))
+
+    holder = Holder()
+    x = leaf([1.0, 2.0])
+    hooks.install(holder)
+    try:
+        h = x * 3
+        a = h + h  # Add passes one array to both inputs
+        (a * h + a + h).sum().backward()
+    finally:
+        hooks.uninstall(holder)
+    for held, then in holder.held:
+        np.testing.assert_array_equal(held, then)
+
+
 def test_diamond_graph_gives_exact_gradients():
     # x -> a = 2x, b = x**2 -> c = a * b = 2x**3: dc/dx = 6 x**2
     x = leaf(1.5)

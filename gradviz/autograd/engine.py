@@ -10,6 +10,7 @@ Interior gradients live in a dict for the pass and are dropped after it; leaves 
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
@@ -84,7 +85,11 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     share = _conform(share, arg, node, _position(node, arg, share, grads), g)
                 key = -arg._id
                 if key in shares:
-                    shares[key] = shares[key] + share
+                    total = shares[key]  # added into in place when the engine alone holds it
+                    if total.base is None and _refcount(total) <= _ALONE and total.flags.writeable:
+                        total += share
+                    else:
+                        shares[key] = total + share
                 else:
                     shares[key] = share
                     if not (active and arg._node is None):  # a leaf waits for its count
@@ -96,6 +101,21 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 del node.__dict__  # what forward stored on ctx (making no dict when none)
     for hook in active:
         hook.backward_end(root)
+
+
+def _refs_when_alone() -> int:
+    """The reference count :func:`backward` sees for a share its ``shares`` dict alone holds
+    (counted as the loop counts it: the dict, the local name, the call's argument)."""
+    shares = {0: np.empty(1)}
+    total = shares[0]
+    return _refcount(total)
+
+
+#: A share held by nothing but the engine (no other holder, no view into it: a view refers to
+#: its base) can take the next share in place, as PyTorch's input buffer accumulates: one
+#: array less per fan-in (each residual connection).
+_refcount = sys.getrefcount
+_ALONE = _refs_when_alone()
 
 
 #: Heap priorities of leaves whose gradient is complete (hooks listening) count up from here:
