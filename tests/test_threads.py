@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 import gradviz
 from gradviz import nn, optim
@@ -194,3 +195,20 @@ def test_four_threads_train_under_one_trace():
             a["shape"][0] for _, a in g.nodes(data=True) if (a.get("name") or "").endswith("0.bias")
         }
         assert len(widths) == 1  # one thread's model per pass
+
+
+def test_the_shared_vector_of_ones_cannot_be_written_by_an_op_or_a_caller():
+    # Sums over rows and columns multiply by one vector of ones shared by every thread and op;
+    # a write into it would corrupt every later sum, so it is read-only.
+    from gradviz.autograd.ops.scratch import ones
+
+    unit = ones(5, np.float32)
+    assert unit.shape == (5,)
+    assert unit.dtype == np.float32
+    assert (unit == 1).all()
+    with pytest.raises(ValueError, match="read-only"):
+        unit += 1
+    assert (ones(3000, np.float64) == 1).all()  # grown on demand, per dtype
+    x = gradviz.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    (x.softmax(-1) * gradviz.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert (ones(5, np.float32) == 1).all()

@@ -11,7 +11,7 @@ import numpy as np
 
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.scratch import scratch
+from gradviz.autograd.ops.scratch import ones, scratch
 
 
 class Exp(Function):
@@ -277,10 +277,10 @@ def row_sum(x: np.ndarray, axis) -> np.ndarray:
     vector of ones (BLAS, not a reduction of short rows)."""
     if not _is_last(x, axis) or x.dtype.kind != "f" or x.size == 0:
         return x.sum(axis=axis, keepdims=True)
-    ones = np.ones((x.shape[-1], 1), x.dtype)
+    n = x.shape[-1]
     if x.ndim <= 2 or not x.flags.c_contiguous:
-        return x @ ones
-    return (x.reshape(-1, x.shape[-1]) @ ones).reshape(*x.shape[:-1], 1)  # one BLAS call
+        return (x @ ones(n, x.dtype))[..., np.newaxis]
+    return np.dot(x.reshape(-1, n), ones(n, x.dtype)).reshape(*x.shape[:-1], 1)  # one BLAS call
 
 
 class Softmax(Function):

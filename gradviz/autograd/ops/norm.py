@@ -21,7 +21,7 @@ from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.elementwise import row_sum
-from gradviz.autograd.ops.scratch import scratch
+from gradviz.autograd.ops.scratch import ones, scratch
 from gradviz.autograd.variable import as_array
 
 
@@ -117,11 +117,11 @@ class LayerNorm(Function):
         lead = x.shape[: x.ndim - ndim]
         m = math.prod(x.shape[x.ndim - ndim :])
         rows = x.reshape(math.prod(lead), m)
-        ones = np.ones(m, x.dtype)
-        mean = rows @ ones
+        unit = ones(m, x.dtype)
+        mean = rows @ unit
         mean /= max(m, 1)  # no element (a 0-size normalized shape): an empty output
         xhat = np.subtract(rows, mean[:, None])
-        var = np.square(xhat, out=scratch(xhat.shape, xhat.dtype)) @ ones
+        var = np.square(xhat, out=scratch(xhat.shape, xhat.dtype)) @ unit
         var /= max(m, 1)
         var += eps
         invstd = np.reciprocal(np.sqrt(var, out=var), out=var)
@@ -140,8 +140,8 @@ class LayerNorm(Function):
         rows, m = xhat.shape
         g = grad.reshape(xhat.shape)
         normalized = ctx.shape[len(ctx.lead) :]
-        column = np.ones(rows, g.dtype)  # sums over the rows: one matrix-vector product each
-        w = weight.reshape(-1) if weight is not None else np.ones(m, g.dtype)
+        column = ones(rows, g.dtype)  # sums over the rows: one matrix-vector product each
+        w = weight.reshape(-1) if weight is not None else ones(m, g.dtype)
         scaled = np.multiply(g, xhat, out=scratch(xhat.shape, np.result_type(g, xhat)))
         grad_w = (column @ scaled).reshape(normalized) if needs[1] else None
         grad_x = None

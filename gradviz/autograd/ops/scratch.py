@@ -38,3 +38,20 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int = 0) -> np.ndarra
     if buffer is None or buffer.size < size:
         buffer = _buffers.arrays[key] = np.empty(size, key[0])
     return buffer[:size].reshape(shape)
+
+
+_ones: dict[np.dtype, np.ndarray] = {}
+
+
+def ones(n: int, dtype: np.dtype) -> np.ndarray:
+    """A read-only vector of ``n`` ones of ``dtype``, shared by every thread: sums taken as
+    BLAS products with it allocate nothing (up to ``_MAX_BYTES``; a fresh one above)."""
+    dtype = np.dtype(dtype)
+    if n * dtype.itemsize > _MAX_BYTES:
+        return np.ones(n, dtype)
+    vector = _ones.get(dtype)
+    if vector is None or vector.size < n:
+        vector = np.ones(max(n, 1024), dtype)
+        vector.flags.writeable = False
+        _ones[dtype] = vector
+    return vector[:n]
