@@ -50,7 +50,10 @@ def test_a_step_s_freed_arrays_do_not_fault_back_in_at_the_next_step() -> None:
     assert faults < 10 * 1024  # the first rounds only, not 50
 
 
-def test_malloc_top_pad_in_the_environment_leaves_the_heap_to_glibc() -> None:
-    asked, faults = run_loop(MALLOC_TOP_PAD_="0")
+@pytest.mark.parametrize(
+    "variable", [("MALLOC_TOP_PAD_", "0"), ("GLIBC_TUNABLES", "glibc.malloc.top_pad=0")]
+)
+def test_a_top_pad_chosen_in_the_environment_leaves_the_heap_to_glibc(variable) -> None:
+    asked, faults = run_loop(**dict([variable]))
     assert asked == "False"
     assert faults > 40 * 1024  # glibc's default: every round faults its pages in again

@@ -6,7 +6,8 @@ page of the next step's arrays faults back in, zero-filled by the kernel: a thou
 step of a small GPT, a tenth of its time. Telling glibc to keep :data:`TOP_PAD` bytes when it
 trims (``mallopt(M_TOP_PAD)``) stops that; the memory stays the process's, as PyTorch's caching
 allocators keep theirs. ``MALLOC_TOP_PAD_`` in the environment (glibc's own variable, read at
-start) chooses another amount, ``0`` glibc's default; gradviz then leaves the heap alone.
+start; or ``glibc.malloc.top_pad`` in ``GLIBC_TUNABLES``) chooses another amount, ``0``
+glibc's default; gradviz then leaves the heap alone.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ _M_TOP_PAD = -2  # mallopt's parameter number, from glibc's malloc.h
 
 def keep_heap_top(size: int = TOP_PAD) -> bool:
     """Ask glibc to keep ``size`` free bytes at the top of its heap; whether it was asked
-    (not on other systems and C libraries, nor when ``MALLOC_TOP_PAD_`` is set)."""
-    if not sys.platform.startswith("linux") or "MALLOC_TOP_PAD_" in os.environ:
+    (not on other systems and C libraries, nor when the environment chose the amount)."""
+    chosen = "MALLOC_TOP_PAD_" in os.environ or "top_pad" in os.environ.get("GLIBC_TUNABLES", "")
+    if chosen or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None)
