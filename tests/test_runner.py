@@ -441,3 +441,23 @@ train_step()
     run_script(path)
     assert [str(args.exc_value) for args in seen] == ["the worker broke"]
     assert threading.excepthook is hook
+
+
+def test_a_later_step_shows_the_values_an_earlier_step_used_first(tmp_path):
+    # x and y are first used in step 1, which a capture of step 3 does not summarise: their
+    # statistics, arrays and pictures are taken when step 3 ends, as if every step had been.
+    from gradviz.viz.capture.policy import EveryStep
+    from gradviz.viz.records.identity import structural_keys
+
+    path = script(tmp_path, TRAIN)
+    captured = run_script(path, step=3, arrays=True).passes[-1].graph
+    every = run_script(path, policy=EveryStep(3), arrays=True).passes[-1].graph
+    assert captured.graph["pass"] == every.graph["pass"] == 3
+    ours, theirs = structural_keys(captured), structural_keys(every)
+    assert sorted(ours.values()) == sorted(theirs.values())
+    by_key = {key: node for node, key in theirs.items()}
+    for node, key in ours.items():
+        for attribute in ("value", "array", "preview"):
+            assert captured.nodes[node][attribute] == every.nodes[by_key[key]][attribute], key
+    kinds = {captured.nodes[n]["kind"] for n in ours}
+    assert {"input", "param", "op"} <= kinds

@@ -257,3 +257,53 @@ def test_a_loss_module_made_anew_each_step_is_one_series():
     graphs = Timeline.from_graphs((p.index, p.graph, p.loss) for p in tr.passes)
     assert graphs.keys == timeline.keys
     assert same_rows(graphs.rows_array(), timeline.rows_array())
+
+
+def late_input_training(**options):
+    """7 steps in which an input first used in step 3 (not summarised with ``every=3``) and a
+    NumPy constant first used in step 1 enter every later step."""
+    gradviz.manual_seed(0)
+    w = gradviz.randn(3, 1, requires_grad=True)
+    x = gradviz.randn(8, 3)
+    shift = np.full((8, 1), 0.5, np.float32)
+    late = None
+    with gradviz.trace(detail="summary", **options) as tr:
+        for step in range(1, 8):
+            if step == 3:
+                late = gradviz.randn(8, 1)
+            out = x @ w + shift
+            if late is not None:
+                out = out * late
+            loss = (out**2).mean()
+            loss.backward()
+            with gradviz.no_grad():
+                w -= 0.1 * w.grad
+            w.grad = None
+    return tr
+
+
+def test_a_step_between_recorded_ones_leaves_recorded_statistics_as_they_would_be():
+    # Between recorded steps values are not summarised; what a recorded step uses that was
+    # first seen in such a step (here `late`) is summarised when the recorded step ends.
+    every_3, every_1 = late_input_training(every=3), late_input_training()
+    assert every_3.steps_recorded == [1, 4, 7]
+    assert every_3.timeline.keys == every_1.timeline.keys
+    for step in (1, 4, 7):
+        mine, theirs = every_3.timeline.step_rows(step), every_1.timeline.step_rows(step)
+        assert same_rows(mine, theirs), step
+        assert not np.isnan(mine["value_norm"]).any()
+
+
+def test_values_are_not_summarised_in_steps_far_from_a_recorded_one(monkeypatch):
+    import gradviz.viz.capture.recorder as recorder
+
+    counted = []
+    real = recorder.array_stats
+    monkeypatch.setattr(recorder, "array_stats", lambda a: counted.append(a.size) or real(a))
+    late_input_training(steps=1)  # the first step alone
+    one_step = len(counted)
+    counted.clear()
+    # every=10 over 7 steps records step 1 only: the forwards of steps 3 to 7 summarise nothing
+    # (step 2's does: the optimizer step after a recorded pass is recorded with it)
+    late_input_training(every=10)
+    assert one_step < len(counted) < 2 * one_step

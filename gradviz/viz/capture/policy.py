@@ -66,6 +66,13 @@ class Policy:
         (its call is kept for the gradient check)."""
         return True
 
+    def summarises(self, backward_calls: int) -> bool:
+        """Whether what is recorded after ``backward_calls`` backward calls gets its values
+        summarised (statistics, and copies and previews when arrays are kept): the forward of
+        a pass that may be kept and the optimizer step after a kept one. A record made
+        otherwise is summarised if and when a kept pass uses it."""
+        return True
+
     def pass_kept(self) -> None:
         """A kept pass ended: from now on the capture may be complete at the end of the step."""
 
@@ -107,6 +114,9 @@ class CaptureStep(Policy):
     def keeps_calls(self, backward_calls: int) -> bool:
         return self.step < 0 or backward_calls >= self.step - 1
 
+    def summarises(self, backward_calls: int) -> bool:
+        return self.step < 0 or self.step - 1 <= backward_calls <= self.step
+
     def pass_kept(self) -> None:
         self.awaiting = self.step > 0
 
@@ -137,6 +147,9 @@ class EveryStep(Policy):
 
     def keeps(self, index: int) -> bool:
         return (index - 1) % self.every == 0 and (self.steps is None or index <= self.steps)
+
+    def summarises(self, backward_calls: int) -> bool:
+        return self.keeps(backward_calls + 1) or (backward_calls > 0 and self.keeps(backward_calls))
 
     def keeps_calls(self, backward_calls: int) -> bool:
         return self.keeps(backward_calls + 1)
@@ -171,6 +184,9 @@ class CaptureSteps(Policy):
     def keeps_calls(self, backward_calls: int) -> bool:
         return False
 
+    def summarises(self, backward_calls: int) -> bool:
+        return backward_calls + 1 in self.steps or backward_calls in self.steps
+
     def pass_kept(self) -> None:
         self.kept += 1
         self.awaiting = self.kept == len(self.steps)
@@ -195,12 +211,18 @@ class EveryKth(Policy):
         self._last = 0
 
     def keeps(self, index: int) -> bool:
-        if self.steps is not None and index > self.steps:
-            return False
-        keep = (index - 1) % self.every == 0 or index == self.steps
+        keep = self._kept(index)
         if keep:
             self._last = index
         return keep
+
+    def _kept(self, index: int) -> bool:
+        if self.steps is not None and index > self.steps:
+            return False
+        return (index - 1) % self.every == 0 or index == self.steps
+
+    def summarises(self, backward_calls: int) -> bool:
+        return self._kept(backward_calls + 1) or (backward_calls > 0 and self._kept(backward_calls))
 
     def pass_kept(self) -> None:
         self.awaiting = self._last == self.steps

@@ -39,8 +39,8 @@ from gradviz.viz.capture.source import SourceLocator
 from gradviz.viz.capture.state import Backward, ThreadState
 from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.capture.steps import StepRows
-from gradviz.viz.capture.updates import Updates, swap_arrays
-from gradviz.viz.records.graph import ancestors
+from gradviz.viz.capture.updates import Updates, learning_rate, swap_arrays
+from gradviz.viz.records.graph import ancestors, reachable
 from gradviz.viz.records.schema import Event, NodeRecord, OpCall, Pass, Step
 
 if TYPE_CHECKING:  # the capture that installs this recorder (it imports this module)
@@ -56,11 +56,8 @@ def _dtype_name(dtype: np.dtype) -> str:
     return name
 
 
-def learning_rate(optimizer: Any) -> float | None:
-    """The learning rate of ``optimizer``'s first parameter group (None when it has none)."""
-    groups = getattr(optimizer, "param_groups", None) or [{}]
-    lr = groups[0].get("lr")
-    return float(lr) if isinstance(lr, int | float) else None
+#: What :meth:`Recorder._summary` gives while values are not summarised.
+_UNSUMMARISED: dict[str, Any] = {"value": None, "array": None, "preview": None}
 
 
 class Recorder(hooks.Hook):
@@ -104,6 +101,8 @@ class Recorder(hooks.Hook):
         self.updates = Updates()
         #: how many full passes to keep (None: all of them)
         self.keep_full: int | None = None if trace.detail == "full" else trace.keep_full
+        #: whether records made now get their values summarised (see Policy.summarises)
+        self.summarising = policy.summarises(trace.backward_calls)
 
     # --------------------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -151,6 +150,32 @@ class Recorder(hooks.Hook):
         stack = self.local.stack
         return stack[-1] if stack else (-1, "")
 
+    def _summary(self, data: np.ndarray, filters: bool = False) -> dict[str, Any]:
+        """A record's ``value`` statistics, and ``array`` and ``preview`` when arrays are kept;
+        nothing while :attr:`summarising` is off (see :meth:`_complete`)."""
+        if not self.summarising:
+            return _UNSUMMARISED
+        arrays = self.arrays
+        return {
+            "value": array_stats(data),
+            "array": array_copy(data, self.max_array_size) if arrays else None,
+            "preview": array_preview(data, filters=filters) if arrays else None,
+        }
+
+    def _complete(self, records: list[NodeRecord]) -> None:
+        """Summarise the records of a kept pass made while summarising was off (a constant or
+        a result first used in a step that was not kept), from their live arrays."""
+        for i, r in enumerate(records):
+            if r.value is not None:
+                continue
+            ref = self.refs.get(r.id)
+            live = ref() if ref is not None else None
+            data = live.data if isinstance(live, Variable) else live
+            if isinstance(data, np.ndarray) and data.shape == r.shape:
+                summary = self._summary(data, filters=r.kind == "param")
+                if summary["value"] is not None:
+                    records[i] = self.records[r.id] = dataclasses.replace(r, **summary)
+
     def _leaf(
         self,
         var: Variable,
@@ -187,11 +212,9 @@ class Recorder(hooks.Hook):
             root=root,
             module=module,
             source=source,
-            value=array_stats(data),
             var=var._id,
-            array=array_copy(data, self.max_array_size) if self.arrays else None,
             detached_from=detached_from,
-            preview=array_preview(data, filters=is_param) if self.arrays else None,
+            **self._summary(data, filters=is_param),
         )
         self.var_nodes[var._id] = nid
         self.refs[nid] = weakref.ref(var)
@@ -203,7 +226,8 @@ class Recorder(hooks.Hook):
         written in place: new statistics."""
         r = self.records[nid]
         data = var.data
-        self.records[nid] = NodeRecord(
+        summary = self._summary(data, filters=r.kind == "param")
+        self.records[nid] = NodeRecord(  # positional: a parameter is refreshed at every step
             r.id,
             r.seq,
             r.kind,
@@ -215,13 +239,13 @@ class Recorder(hooks.Hook):
             r.root,
             r.module,
             r.source,
-            array_stats(data),
+            summary["value"],
             r.parents,
             r.args,
             r.var,
-            array_copy(data, self.max_array_size) if self.arrays else None,
+            summary["array"],
             r.detached_from,
-            array_preview(data, filters=r.kind == "param") if self.arrays else None,
+            summary["preview"],
         )
         self.fresh.add(nid)
 
@@ -243,9 +267,7 @@ class Recorder(hooks.Hook):
             root=-1,
             module="",
             source=self.locate(),
-            value=array_stats(array),
-            array=array_copy(array, self.max_array_size) if self.arrays else None,
-            preview=array_preview(array) if self.arrays else None,
+            **self._summary(array),
         )
         ref = weakref.ref(array)
         self.consts[id(array)] = (ref, nid)
@@ -300,12 +322,10 @@ class Recorder(hooks.Hook):
             root=module[0],
             module=module[1],
             source=source,
-            value=array_stats(data),
             parents=tuple(parents),
             args=tuple(args),
             var=output._id,
-            array=array_copy(data, self.max_array_size) if self.arrays else None,
-            preview=array_preview(data) if self.arrays else None,
+            **self._summary(data),
         )
         self.var_nodes[output._id] = nid
         self.refs[nid] = weakref.ref(output)
@@ -436,6 +456,7 @@ class Recorder(hooks.Hook):
                     return
             self.trace.backward_calls += 1
             index = self.trace.backward_calls
+            self.summarising = self.policy.summarises(index)
             keep = self.policy.keeps(index)
             nid = self.var_nodes.get(root._id)
             if nid is None:
@@ -472,6 +493,7 @@ class Recorder(hooks.Hook):
                 used = {r.root for r in records}  # the models this pass ran
                 records += [r for r in self._parameter_records(used) if r.id not in known]
                 records.sort(key=lambda r: r.seq)
+                self._complete(records)
                 if self.rows is not None:
                     naming = self.names.resolve()
                     args = (current.loss, records, current.steps, naming, self.refs)
@@ -608,16 +630,7 @@ class Recorder(hooks.Hook):
     def _sweep(self) -> None:
         """Forget records no later graph can need: dead, and not an ancestor of a live one."""
         records = self.records
-        keep: set[str] = set()
-        stack = [nid for nid, ref in self.refs.items() if ref() is not None]
-        while stack:
-            nid = stack.pop()
-            if nid in keep:
-                continue
-            keep.add(nid)
-            record = records.get(nid)
-            if record is not None:
-                stack.extend(p for p, _ in record.parents if p not in keep)
+        keep = reachable(records, [nid for nid, ref in self.refs.items() if ref() is not None])
         if len(keep) < len(records):
             for nid in [n for n in records if n not in keep]:
                 record = records.pop(nid)

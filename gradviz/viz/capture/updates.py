@@ -49,7 +49,14 @@ def _give_back(buffer: np.ndarray) -> None:
             _pool_bytes += buffer.nbytes
 
 
-__all__ = ["Updates", "swap_arrays"]
+__all__ = ["Updates", "learning_rate", "swap_arrays"]
+
+
+def learning_rate(optimizer: Any) -> float | None:
+    """The learning rate of ``optimizer``'s first parameter group (None when it has none)."""
+    groups = getattr(optimizer, "param_groups", None) or [{}]
+    lr = groups[0].get("lr")
+    return float(lr) if isinstance(lr, int | float) else None
 
 
 class Updates:

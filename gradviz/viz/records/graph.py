@@ -34,6 +34,21 @@ def ancestors(records: Mapping[str, NodeRecord], root: str) -> list[NodeRecord]:
     return sorted((records[n] for n in seen if n in records), key=lambda r: r.seq)
 
 
+def reachable(records: Mapping[str, NodeRecord], starts: Iterable[str]) -> set[str]:
+    """``starts`` and the ids of every record they were computed from (through parents)."""
+    seen: set[str] = set()
+    stack = list(starts)
+    while stack:
+        nid = stack.pop()
+        if nid in seen:
+            continue
+        seen.add(nid)
+        record = records.get(nid)
+        if record is not None:
+            stack.extend(p for p, _ in record.parents if p not in seen)
+    return seen
+
+
 def join_path(prefix: str, path: str) -> str:
     """``"a" + "b.c" -> "a.b.c"``, ignoring empty parts."""
     if prefix and path:
