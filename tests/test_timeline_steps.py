@@ -295,11 +295,11 @@ def test_a_step_between_recorded_ones_leaves_recorded_statistics_as_they_would_b
 
 
 def test_values_are_not_summarised_in_steps_far_from_a_recorded_one(monkeypatch):
-    import gradviz.viz.capture.recorder as recorder
+    import gradviz.viz.capture.book as book  # where values are summarised
 
     counted = []
-    real = recorder.array_stats
-    monkeypatch.setattr(recorder, "array_stats", lambda a: counted.append(a.size) or real(a))
+    real = book.array_stats
+    monkeypatch.setattr(book, "array_stats", lambda a: counted.append(a.size) or real(a))
     late_input_training(steps=1)  # the first step alone
     one_step = len(counted)
     counted.clear()

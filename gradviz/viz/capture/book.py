@@ -1,0 +1,273 @@
+"""How the recorder makes its records: one :class:`~gradviz.viz.records.schema.NodeRecord` per
+Variable or constant array it sees, with its value summarised (statistics, and a copy and a
+picture when arrays are kept) at event time in the steps its policy may keep, or later, when a
+kept pass uses a record made in another step (:meth:`RecordBook._complete`).
+
+:class:`RecordBook` is the record-keeping half of :class:`~gradviz.viz.capture.recorder.Recorder`
+(which adds the engine's events and the policy); the recorder's lock is held around every call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.live import history
+from gradviz.viz.capture.naming import ModuleNames
+from gradviz.viz.capture.options import option_label
+from gradviz.viz.capture.source import SourceLocator
+from gradviz.viz.capture.state import ThreadState
+from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
+from gradviz.viz.records.graph import reachable
+from gradviz.viz.records.schema import NodeRecord, OpCall
+
+_DTYPE_NAMES: dict[np.dtype, str] = {}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        name = _DTYPE_NAMES[dtype] = str(dtype)
+    return name
+
+
+#: What :meth:`RecordBook._summary` gives while values are not summarised.
+_UNSUMMARISED: dict[str, Any] = {"value": None, "array": None, "preview": None}
+
+
+class RecordBook:
+    """The records of a trace, the live objects they stand for, and how they are made."""
+
+    # set by the recorder
+    names: ModuleNames
+    local: ThreadState
+    locate: Callable[[], str | None]
+    _source: SourceLocator
+    calls: dict[str, OpCall]
+    #: whether records made now get their values summarised (see ``Policy.summarises``)
+    summarising: bool
+
+    def __init__(self, arrays: bool, max_array_size: int) -> None:
+        self.arrays = arrays
+        self.max_array_size = max_array_size
+        self.records: dict[str, NodeRecord] = {}
+        self.refs: dict[str, weakref.ref] = {}  # node id -> the Variable or ndarray
+        self.var_nodes: dict[int, str] = {}  # Variable._id -> node id
+        self.consts: dict[int, tuple[weakref.ref, str]] = {}  # id(ndarray) -> (ref, node id)
+        # Variable._id -> (ref, the line that created it, the module running then)
+        self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
+        self.fresh: set[str] = set()  # leaves whose value was summarised in this step
+        self.count = 0
+        self.last: str | None = None
+
+    def _new_id(self) -> str:
+        self.count += 1
+        nid = f"v{self.count}"
+        self.last = nid
+        return nid
+
+    def _module(self) -> tuple[int, str]:
+        stack = self.local.stack
+        return stack[-1] if stack else (-1, "")
+
+    def _summary(self, data: np.ndarray, filters: bool = False) -> dict[str, Any]:
+        """A record's ``value`` statistics, and ``array`` and ``preview`` when arrays are kept;
+        nothing while :attr:`summarising` is off (see :meth:`_complete`)."""
+        if not self.summarising:
+            return _UNSUMMARISED
+        arrays = self.arrays
+        return {
+            "value": array_stats(data),
+            "array": array_copy(data, self.max_array_size) if arrays else None,
+            "preview": array_preview(data, filters=filters) if arrays else None,
+        }
+
+    def _complete(self, records: list[NodeRecord]) -> None:
+        """Summarise the records of a kept pass made while summarising was off (a constant or
+        a result first used in a step that was not kept), from their live arrays."""
+        for i, r in enumerate(records):
+            if r.value is not None:
+                continue
+            ref = self.refs.get(r.id)
+            live = ref() if ref is not None else None
+            data = live.data if isinstance(live, Variable) else live
+            if isinstance(data, np.ndarray) and data.shape == r.shape:
+                summary = self._summary(data, filters=r.kind == "param")
+                if summary["value"] is not None:
+                    records[i] = self.records[r.id] = dataclasses.replace(r, **summary)
+
+    def _leaf(
+        self,
+        var: Variable,
+        detached_from: str | None = None,
+        unused: tuple[Module, str] | None = None,
+    ) -> str:
+        """Record a leaf Variable (data, parameter, detached result) at its first use, or a
+        parameter no op used (``unused``: its top-level module and name) when a pass ends."""
+        nid = self._new_id()
+        entry = self.created.get(var._id)
+        if entry is not None:
+            source, (root, module) = entry[1], entry[2]
+        elif detached_from is not None:  # made by detach() just now
+            source, (root, module) = self.locate(), self._module()
+        elif unused is not None:  # created before the trace: its `self.<name> = ...` line
+            source, root, module = self._source.assignment(*unused), -1, ""
+        else:  # created before the trace: where it is first used, outside any module
+            source, root, module = self.locate(), -1, ""
+        data = var.data
+        is_param = var.requires_grad or isinstance(var, Parameter)
+        if is_param:
+            kind = "param"
+        else:
+            kind = "buffer" if var._id in self.names.buffer_ids else "input"
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind=kind,
+            op=None,
+            name=var.name,
+            shape=data.shape,
+            dtype=_dtype_name(data.dtype),
+            requires_grad=var.requires_grad,
+            root=root,
+            module=module,
+            source=source,
+            var=var._id,
+            detached_from=detached_from,
+            **self._summary(data, filters=is_param),
+        )
+        self.var_nodes[var._id] = nid
+        self.refs[nid] = weakref.ref(var)
+        self.fresh.add(nid)
+        return nid
+
+    def _refresh(self, nid: str, var: Variable) -> None:
+        """A parameter or buffer used again after a backward or an optimizer step, or a buffer
+        written in place: new statistics."""
+        r = self.records[nid]
+        data = var.data
+        summary = self._summary(data, filters=r.kind == "param")
+        self.records[nid] = NodeRecord(  # positional: a parameter is refreshed at every step
+            r.id,
+            r.seq,
+            r.kind,
+            r.op,
+            r.name,
+            data.shape,
+            r.dtype,
+            r.requires_grad,
+            r.root,
+            r.module,
+            r.source,
+            summary["value"],
+            r.parents,
+            r.args,
+            r.var,
+            summary["array"],
+            r.detached_from,
+            summary["preview"],
+        )
+        self.fresh.add(nid)
+
+    def _constant(self, array: np.ndarray) -> str:
+        """A non-Variable ndarray operand: an input node, one per array object."""
+        entry = self.consts.get(id(array))
+        if entry is not None and entry[0]() is array:
+            return entry[1]
+        nid = self._new_id()
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="input",
+            op=None,
+            name=None,
+            shape=array.shape,
+            dtype=_dtype_name(array.dtype),
+            requires_grad=False,
+            root=-1,
+            module="",
+            source=self.locate(),
+            **self._summary(array),
+        )
+        ref = weakref.ref(array)
+        self.consts[id(array)] = (ref, nid)
+        self.refs[nid] = ref
+        return nid
+
+    def _unknown(self, var: Variable) -> str:
+        """Record a Variable first seen now: a leaf, or an op result computed before the trace
+        started (its history is walked iteratively and recorded, without source lines)."""
+        if var._node is None:
+            return self._leaf(var)
+        order = history(var, known=lambda v: v._id in self.var_nodes)
+        for item in order:
+            node = item._node
+            if node is None:
+                self._leaf(item)
+                continue
+            parents = []
+            args = []
+            for slot, arg in enumerate(node.inputs):
+                if isinstance(arg, Variable):
+                    parents.append((self.var_nodes[arg._id], slot))
+                elif type(arg) is np.ndarray:
+                    parents.append((self._constant(arg), slot))
+                else:
+                    text = option_label(type(node), slot, arg)
+                    if text is not None:
+                        args.append(text)
+            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""))
+        return self.var_nodes[var._id]
+
+    def _op_record(
+        self,
+        output: Variable,
+        op: str,
+        parents: list[tuple[str, int]],
+        args: list[str],
+        source: str | None,
+        module: tuple[int, str],
+    ) -> str:
+        nid = self._new_id()
+        data = output.data
+        self.records[nid] = NodeRecord(
+            id=nid,
+            seq=self.count,
+            kind="op",
+            op=op,
+            name=output.name,
+            shape=data.shape,
+            dtype=_dtype_name(data.dtype),
+            requires_grad=output.requires_grad,
+            root=module[0],
+            module=module[1],
+            source=source,
+            parents=tuple(parents),
+            args=tuple(args),
+            var=output._id,
+            **self._summary(data),
+        )
+        self.var_nodes[output._id] = nid
+        self.refs[nid] = weakref.ref(output)
+        return nid
+
+    def _sweep(self) -> None:
+        """Forget records no later graph can need: dead, and not an ancestor of a live one."""
+        records = self.records
+        keep = reachable(records, [nid for nid, ref in self.refs.items() if ref() is not None])
+        if len(keep) < len(records):
+            for nid in [n for n in records if n not in keep]:
+                record = records.pop(nid)
+                self.refs.pop(nid, None)
+                if record.var is not None and self.var_nodes.get(record.var) == nid:
+                    del self.var_nodes[record.var]
+            self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
+            self.calls = {k: v for k, v in self.calls.items() if k in records}
+            self.fresh &= keep
+        self.created = {k: v for k, v in self.created.items() if v[0]() is not None}
