@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 import gradviz
+from gradviz.autograd import heap
 from gradviz.commands.common import (
     Group,
     check_outputs,
@@ -285,6 +286,7 @@ def doctor() -> None:
     except LayoutProgramNotFound as error:
         rows.append(("layout program", "none"))
         problem = str(error)
+    rows.append(("heap", heap.describe()))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         click.echo(f"{key:<{width}}  {value}")

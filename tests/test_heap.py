@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+from helpers import run_gradviz
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
@@ -57,3 +58,11 @@ def test_a_top_pad_chosen_in_the_environment_leaves_the_heap_to_glibc(variable) 
     asked, faults = run_loop(**dict([variable]))
     assert asked == "False"
     assert faults > 40 * 1024  # glibc's default: every round faults its pages in again
+
+
+def test_doctor_says_what_happens_to_freed_memory() -> None:
+    kept = run_gradviz("doctor")
+    assert "glibc keeps 64 MB freed for the next step" in kept.stdout, kept.stdout
+    left = run_gradviz("doctor", env={**os.environ, "MALLOC_TOP_PAD_": "0"})
+    assert "heap" in left.stdout
+    assert "left to glibc" in left.stdout, left.stdout
