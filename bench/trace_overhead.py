@@ -15,7 +15,10 @@ Rows:
   - under ``gradviz watch``'s flight recorder (summary detail, the last 2 steps in full, each
     step checked for a trigger; shown: it should cost what summary detail costs);
   - with nothing but the exact statistics of every value and gradient computed (no records):
-    the floor under summary detail's cost, shown (no target).
+    the floor under summary detail's cost, shown (no target);
+  - in ``summary`` detail with every 10th step recorded (``gradviz.trace(every=10)``, as
+    ``gradviz timeline --every 10``): the cost per step averaged over the 10 (shown, no
+    target: the steps in between record the graph but summarise no value).
   Medians over interleaved rounds of the stepping thread's CPU time (``time.thread_time``:
   other programs on a shared machine do not count), single-threaded BLAS.
 - the gpt step of bench/train_step.py (examples/tiny_gpt.py's model, AdamW: about 60 ops of
@@ -153,9 +156,15 @@ def step_times(
         with Trace(policy=FlightRecorder(), detail="summary", keep_full=2):
             return per_step(step, n)
 
+    def every_tenth(n: int) -> float:
+        step = build()
+        with gradviz.trace(detail="summary", every=10, steps="all"):
+            return per_step(step, 10 * max(1, n // 10))  # whole periods of 10 steps
+
     if one_trace:
         ways["watch"] = under_watch
         ways["statistics"] = lambda n: statistics_only(n, build)
+        ways["every 10"] = every_tenth
     repeat = max(3, int(0.25 / max(per_step(plain, 3), 1e-6)))
     rounds: dict[str, list[float]] = {name: [] for name in ways}
     deadline = time.perf_counter() + seconds
@@ -238,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         ("full", "medium MLP step, full detail (one trace) / untraced", None),
         ("watch", "medium MLP step, under gradviz watch (summary, keep 2) / untraced", None),
         ("statistics", "medium MLP step, its values' and gradients' statistics alone", None),
+        ("every 10", "medium MLP step, summary detail, every 10th step recorded", None),
     ):
         ratio = times[name] / plain
         rows.append(
