@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from gradviz.viz.capture.policy import CaptureStep, EveryPass, EveryStep, PolicyError, check_step
+from gradviz.viz.capture.policy import (
+    CaptureStep,
+    CaptureSteps,
+    EveryKth,
+    EveryPass,
+    EveryStep,
+    PolicyError,
+    check_step,
+)
 
 
 @pytest.mark.parametrize("step", [1, 2, 10, -1])
@@ -80,3 +88,27 @@ def test_every_step_without_a_limit_never_awaits():
 def test_every_step_refuses_what_names_no_step(options):
     with pytest.raises(PolicyError, match="positive integer"):
         EveryStep(**options)
+
+
+@pytest.mark.parametrize(
+    ("policy", "summarised"),
+    [
+        # after k backward calls: the forward of call k + 1, and the optimizer step after call k
+        (EveryPass(), [0, 1, 2, 3, 4, 5, 6]),
+        (CaptureStep(-1), [0, 1, 2, 3, 4, 5, 6]),
+        (CaptureStep(4), [3, 4]),
+        (EveryStep(every=3), [0, 1, 3, 4, 6]),
+        (EveryStep(5, every=2), [0, 1, 2, 3, 4, 5]),
+        (CaptureSteps((2, 5)), [1, 2, 4, 5]),
+        (EveryKth(every=4, steps=6), [0, 1, 4, 5, 6]),
+    ],
+)
+def test_values_are_summarised_around_the_passes_a_policy_may_keep(policy, summarised):
+    assert [k for k in range(7) if policy.summarises(k)] == summarised
+
+
+def test_asking_whether_the_timeline_policy_summarises_changes_nothing_it_keeps():
+    policy = EveryKth(every=4, steps=6)
+    assert [policy.summarises(k) for k in range(7)]
+    policy.pass_kept()
+    assert not policy.awaiting  # summarises() did not count as keeping pass 6
