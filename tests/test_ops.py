@@ -1194,3 +1194,20 @@ def test_binary_op_gradients_are_unbroadcast_like_numpy(symbol, shapes, seed):
     assert b.grad.shape == shape_b
     np.testing.assert_allclose(a.grad, _sum_to(upstream * da, shape_a), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(b.grad, _sum_to(upstream * db, shape_b), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "shape", [(512, 64), (2048, 32), (70000, 10), (4096, 128), (600, 3000), (3, 700, 5), (64, 10)]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_row_max_is_numpy_max_over_the_last_axis_for_every_row_length(shape, dtype):
+    # softmax, log_softmax and cross_entropy shift each row by its max, found by chunked
+    # transposed copies for short rows and by NumPy for long ones: the same value either way
+    from gradviz.autograd.ops.elementwise import row_max
+
+    x = (np.random.default_rng(0).standard_normal(shape) * 100).astype(dtype)
+    if dtype != np.int64:
+        x.reshape(-1)[[5, 17]] = [np.nan, -np.inf]
+    want = x.max(axis=-1, keepdims=True)
+    np.testing.assert_array_equal(row_max(x, -1), want)
+    assert row_max(x, -1).dtype == dtype
