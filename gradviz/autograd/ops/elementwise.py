@@ -322,7 +322,7 @@ class LogSoftmax(Function):
     def forward(ctx, x, axis=-1):
         shifted = x - row_max(x, axis)
         if x.size:  # (an empty row would take log(0))
-            out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+            out = shifted - np.log(row_sum(np.exp(shifted), axis))
         else:
             out = shifted
         ctx.saved_tensors = (out,)
@@ -332,4 +332,4 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad - np.exp(out) * grad.sum(axis=ctx.axis, keepdims=True)
+        return grad - np.exp(out) * row_sum(grad, ctx.axis)
