@@ -316,3 +316,21 @@ def test_trace_every_must_be_an_integer_as_steps_must(every):
     # every=True or 1.0 compared equal to 1 and recorded every step, where steps=True is refused
     with pytest.raises(gradviz.GradvizError, match="every must be a positive integer, got"):
         gradviz.trace(every=every)
+
+
+@pytest.mark.parametrize(
+    ("mask", "shape", "expected"),
+    [
+        ("attn_mask", (2, 3, 5), r"\(3, 5\) or \(4, 3, 5\)"),  # NumPy's reshape error before
+        ("attn_mask", (5,), r"\(3, 5\) or \(4, 3, 5\)"),
+        ("key_padding_mask", (5,), r"\(2, 5\)"),  # NumPy's IndexError before
+        ("key_padding_mask", (5, 2), r"\(2, 5\)"),
+    ],
+)
+def test_multihead_attention_checks_mask_shapes(mask, shape, expected):
+    attention = nn.MultiheadAttention(8, 2, batch_first=True)
+    query, key = gradviz.randn(2, 3, 8), gradviz.randn(2, 5, 8)
+    with pytest.raises(gradviz.GradvizError, match=f"expected {mask} of shape {expected}.*got"):
+        attention(query, key, key, **{mask: np.zeros(shape, bool)})
+    good = (4, 3, 5) if mask == "attn_mask" else (2, 5)
+    assert attention(query, key, key, **{mask: np.zeros(good, bool)})[0].shape == (2, 3, 8)
