@@ -334,3 +334,14 @@ def test_multihead_attention_checks_mask_shapes(mask, shape, expected):
         attention(query, key, key, **{mask: np.zeros(shape, bool)})
     good = (4, 3, 5) if mask == "attn_mask" else (2, 5)
     assert attention(query, key, key, **{mask: np.zeros(good, bool)})[0].shape == (2, 3, 8)
+
+
+def test_save_of_a_too_deeply_nested_object_is_a_clear_error_and_writes_nothing(tmp_path):
+    deep: list = []
+    inner = deep
+    for _ in range(5000):
+        inner.append([])
+        inner = inner[0]
+    with pytest.raises(gradviz.GradvizError, match="nests too deeply to save"):
+        gradviz.save(deep, tmp_path / "deep.pt")  # was: RecursionError
+    assert list(tmp_path.iterdir()) == []
