@@ -345,3 +345,20 @@ def test_save_of_a_too_deeply_nested_object_is_a_clear_error_and_writes_nothing(
     with pytest.raises(gradviz.GradvizError, match="nests too deeply to save"):
         gradviz.save(deep, tmp_path / "deep.pt")  # was: RecursionError
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: gradviz.randn(-1), r"randn\(\): sizes must be non-negative, got \(-1,\)"),
+        (lambda: gradviz.zeros(2, -3), r"zeros\(\): sizes must be non-negative"),
+        (lambda: gradviz.ones((-1,)), r"ones\(\): sizes must be non-negative"),
+        (lambda: gradviz.rand("3"), r"rand\(\): size must be a tuple of integers"),
+        (lambda: gradviz.randn(1.5), r"randn\(\): size must be a tuple of integers"),
+        (lambda: gradviz.full((2, -1), 0.0), r"full\(\): sizes must be non-negative"),
+    ],
+)
+def test_constructors_check_their_size_as_pytorch_does(make, message):
+    with pytest.raises(gradviz.GradvizError, match=message):  # was NumPy's ValueError/TypeError
+        make()
+    assert gradviz.zeros(np.int64(2), 0).shape == (2, 0)

@@ -16,10 +16,15 @@ from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
-def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    """``(2, 3)`` of ``op(2, 3)`` or ``op((2, 3))``; non-negative integers, as PyTorch checks."""
     if len(size) == 1 and isinstance(size[0], tuple | list):
-        return tuple(size[0])
-    return tuple(size)
+        size = tuple(size[0])
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in size):
+        raise OperandError(f"{op}(): size must be a tuple of integers, got {size!r}")
+    if any(n < 0 for n in size):
+        raise InputError(f"{op}(): sizes must be non-negative, got {size}")
+    return tuple(int(n) for n in size)
 
 
 def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Variable:
@@ -30,27 +35,29 @@ def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Variable:
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(np.zeros(_shape(size)), dtype, requires_grad)
+    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of ones."""
-    return _make(np.ones(_shape(size)), dtype, requires_grad)
+    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable filled with ``fill_value``."""
-    return _make(np.full(_shape((size,)), fill_value), dtype, requires_grad)
+    return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Standard normal samples."""
-    return _make(rng.default_generator().standard_normal(_shape(size)), dtype, requires_grad)
+    return _make(
+        rng.default_generator().standard_normal(_shape(size, "randn")), dtype, requires_grad
+    )
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Uniform samples from [0, 1)."""
-    return _make(rng.default_generator().random(_shape(size)), dtype, requires_grad)
+    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad)
 
 
 def zeros_like(x: Variable, requires_grad: bool = False) -> Variable:
@@ -92,12 +99,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variabl
 
 
 def _int_size(size: Any, op: str) -> tuple[int, ...]:
-    size = _shape(size if isinstance(size, tuple) else (size,))
-    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in size):
-        raise OperandError(f"{op}(): size must be a tuple of integers, got {size!r}")
-    if any(n < 0 for n in size):
-        raise InputError(f"{op}(): sizes must be non-negative, got {size}")
-    return tuple(int(n) for n in size)
+    return _shape(size if isinstance(size, tuple) else (size,), op)
 
 
 def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
