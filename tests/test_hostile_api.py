@@ -362,3 +362,13 @@ def test_constructors_check_their_size_as_pytorch_does(make, message):
     with pytest.raises(gradviz.GradvizError, match=message):  # was NumPy's ValueError/TypeError
         make()
     assert gradviz.zeros(np.int64(2), 0).shape == (2, 0)
+
+
+def test_batch_norm_refuses_an_eps_that_divides_by_zero_as_pytorch_does():
+    ones = gradviz.ones(3, 2)
+    with pytest.raises(ValueError, match=r"eps must be positive during training, but got 0\.0"):
+        nn.BatchNorm1d(2, eps=0.0)(ones)  # was: NaN everywhere and NumPy's RuntimeWarnings
+    with pytest.raises(gradviz.GradvizError, match="batch_norm: eps must be non-negative"):
+        F.batch_norm(ones, gradviz.zeros(2), gradviz.ones(2), eps=-1e-5)
+    evaluated = F.batch_norm(ones, gradviz.zeros(2), gradviz.ones(2), eps=0.0)
+    np.testing.assert_array_equal(evaluated.data, np.ones((3, 2)))  # eval allows eps=0

@@ -402,6 +402,9 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
     ops.normalization.check_batch_norm(
         layer, input.shape, running_mean, running_var, weight, bias, training
     )
+    if not (eps > 0 if training else eps >= 0):  # else 0 / 0: NaN where PyTorch refuses
+        when = "positive during training" if training else "non-negative"
+        raise ArgumentError(f"{layer}: eps must be {when}, but got {eps}")
     if training and input.size:  # an empty batch leaves the running statistics (PyTorch)
         ops.normalization.update_running_stats(input.data, running_mean, running_var, momentum)
     return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var, training, eps)
