@@ -372,3 +372,11 @@ def test_batch_norm_refuses_an_eps_that_divides_by_zero_as_pytorch_does():
         F.batch_norm(ones, gradviz.zeros(2), gradviz.ones(2), eps=-1e-5)
     evaluated = F.batch_norm(ones, gradviz.zeros(2), gradviz.ones(2), eps=0.0)
     np.testing.assert_array_equal(evaluated.data, np.ones((3, 2)))  # eval allows eps=0
+
+
+def test_tensor_of_a_list_of_one_element_variables_reads_them_as_numbers():
+    losses = [gradviz.tensor(0.5), gradviz.tensor([1.5])]  # torch.tensor(losses) works
+    np.testing.assert_array_equal(gradviz.tensor(losses).data, np.float32([0.5, 1.5]))
+    assert gradviz.tensor([gradviz.tensor(1), 2]).dtype == np.int64
+    with pytest.raises(gradviz.GradvizError, match="only one element Variables can be conv"):
+        gradviz.tensor([gradviz.ones(2), gradviz.ones(2)])

@@ -92,10 +92,27 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variabl
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
     if isinstance(data, Variable):
         data = data.data
+    elif isinstance(data, list | tuple):
+        data = _scalars(data)
     array = np.array(Variable(data).data if dtype is None else data, copy=True)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return Variable(array, requires_grad=requires_grad)
+
+
+def _scalars(data: Any) -> Any:
+    """``data`` with each Variable in its lists turned into a Python number, as
+    ``torch.tensor([loss1, loss2])`` reads one-element tensors."""
+    if isinstance(data, Variable):
+        if data.data.size != 1:
+            raise OperandError(
+                "tensor(): only one element Variables can be converted to Python scalars, got "
+                f"one of shape {data.shape} in the list"
+            )
+        return data.data.item()
+    if isinstance(data, list | tuple):
+        return [_scalars(item) for item in data]
+    return data
 
 
 def _int_size(size: Any, op: str) -> tuple[int, ...]:
