@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import gradviz
-from gradviz import nn
+from gradviz import nn, optim
 from gradviz.autograd.serialization import SaveFormatError, SavePathError
 from gradviz.nn import functional as F
 from gradviz.viz.records.io import TraceFormatError
@@ -380,3 +380,16 @@ def test_tensor_of_a_list_of_one_element_variables_reads_them_as_numbers():
     assert gradviz.tensor([gradviz.tensor(1), 2]).dtype == np.int64
     with pytest.raises(gradviz.GradvizError, match="only one element Variables can be conv"):
         gradviz.tensor([gradviz.ones(2), gradviz.ones(2)])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda opt: optim.lr_scheduler.StepLR(opt, step_size=0), "StepLR: step_size must"),
+        (lambda opt: optim.lr_scheduler.CosineAnnealingLR(opt, T_max=0), "T_max must not be 0"),
+    ],
+)
+def test_a_scheduler_period_of_0_is_refused_when_made(make, message):
+    opt = optim.SGD([nn.Parameter(np.ones(2, np.float32))], lr=0.1)
+    with pytest.raises(ValueError, match=message):  # was: ZeroDivisionError at the first step
+        make(opt)
