@@ -283,3 +283,11 @@ def test_a_trace_file_as_the_script_in_a_real_console_run(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("gradviz: Invalid value for 'SCRIPT': ")
     assert "is a JSON file, not a Python script" in done.stderr
+
+
+def test_a_script_exiting_with_a_message_is_said_to_exit_with_status_1(runner, tmp_path):
+    script = make_script(tmp_path, 'import sys\nsys.exit("bye")\n', "bye.py")
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    # was: "exited with status bye"; Python prints the message and exits with status 1
+    assert result.stderr.startswith("gradviz: bye.py exited with status 1 (bye); nothing was")
