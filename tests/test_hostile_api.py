@@ -393,3 +393,16 @@ def test_a_scheduler_period_of_0_is_refused_when_made(make, message):
     opt = optim.SGD([nn.Parameter(np.ones(2, np.float32))], lr=0.1)
     with pytest.raises(ValueError, match=message):  # was: ZeroDivisionError at the first step
         make(opt)
+
+
+def test_a_batch_of_items_of_unequal_shapes_is_a_clear_error():
+    from gradviz.data import DataLoader
+
+    sequences = [(np.ones(2, np.float32), 0), (np.ones(3, np.float32), 1)]  # unpadded lengths
+    with pytest.raises(gradviz.ShapeError, match=r"field 0 to be equal size, but got \(2,\) at"):
+        next(iter(DataLoader(sequences, batch_size=2)))  # was NumPy's ValueError
+    with pytest.raises(gradviz.ShapeError, match="same number of fields, got 2 at entry 0 and 3"):
+        next(iter(DataLoader([(1.0, 2.0), (1.0, 2.0, 3.0)], batch_size=2)))  # was zip()'s
+    x, y = next(iter(DataLoader(sequences, batch_size=1)))
+    assert x.shape == (1, 2)
+    assert y.shape == (1,)
