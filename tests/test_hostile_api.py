@@ -406,3 +406,10 @@ def test_a_batch_of_items_of_unequal_shapes_is_a_clear_error():
     x, y = next(iter(DataLoader(sequences, batch_size=1)))
     assert x.shape == (1, 2)
     assert y.shape == (1,)
+
+
+def test_a_tensor_dataset_of_a_scalar_says_it_has_no_rows():
+    from gradviz.data import TensorDataset
+
+    with pytest.raises(gradviz.ShapeError, match=r"needs a first dim of rows, got \(3,\), \(\)"):
+        TensorDataset(gradviz.ones(3), gradviz.tensor(1.0))  # was: len() of unsized object

@@ -30,6 +30,9 @@ class TensorDataset(Dataset):
         if not arrays:
             raise ShapeError("TensorDataset needs at least one array")
         self.arrays = tuple(as_array(a) for a in arrays)
+        if any(a.ndim == 0 for a in self.arrays):  # no rows to index (len() would fail)
+            shapes = ", ".join(str(a.shape) for a in self.arrays)
+            raise ShapeError(f"TensorDataset: every array needs a first dim of rows, got {shapes}")
         lengths = {len(a) for a in self.arrays}
         if len(lengths) != 1:
             raise ShapeError(
