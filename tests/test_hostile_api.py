@@ -413,3 +413,18 @@ def test_a_tensor_dataset_of_a_scalar_says_it_has_no_rows():
 
     with pytest.raises(gradviz.ShapeError, match=r"needs a first dim of rows, got \(3,\), \(\)"):
         TensorDataset(gradviz.ones(3), gradviz.tensor(1.0))  # was: len() of unsized object
+
+
+@pytest.mark.parametrize(
+    ("shape", "error", "message"),
+    [
+        ((-2, 3), gradviz.ShapeError, r"invalid shape dimension -2 at index 0 of shape \(-2, 3\)"),
+        ((3, -3), gradviz.ShapeError, "invalid shape dimension -3 at index 1"),
+        ((2.0, 3), gradviz.OperandError, r"shape must be integers, got \(2.0, 3\)"),
+    ],
+)
+def test_reshape_refuses_negative_sizes_other_than_minus_1(shape, error, message):
+    x = gradviz.randn(2, 3)
+    with pytest.raises(error, match=message):  # -2 was read as -1 by NumPy: silently reshaped
+        x.reshape(*shape)
+    assert x.reshape(np.int64(3), -1).shape == (3, 2)
