@@ -428,3 +428,19 @@ def test_reshape_refuses_negative_sizes_other_than_minus_1(shape, error, message
     with pytest.raises(error, match=message):  # -2 was read as -1 by NumPy: silently reshaped
         x.reshape(*shape)
     assert x.reshape(np.int64(3), -1).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("reduce", "message"),
+    [
+        (lambda x: x.argmax(), r"argmax\(\): Expected reduction dim to be specified for input"),
+        (lambda x: x.argmin(0), r"argmin\(\): Expected reduction dim 0 to have non-zero size"),
+        (lambda x: x.max(0), r"max\(\): Expected reduction dim 0 to have non-zero size"),
+        (lambda x: x.min(dim=-2), r"min\(\): Expected reduction dim 0 to have non-zero size"),
+    ],
+)
+def test_arg_and_dim_reductions_over_nothing_say_what_pytorch_says(reduce, message):
+    empty = gradviz.zeros(0, 2)
+    with pytest.raises(IndexError, match=message):  # was NumPy's ValueError
+        reduce(empty)
+    assert empty.max(1).values.shape == (0,)  # over a dim that has elements: an empty result
