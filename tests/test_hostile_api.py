@@ -444,3 +444,19 @@ def test_arg_and_dim_reductions_over_nothing_say_what_pytorch_says(reduce, messa
     with pytest.raises(IndexError, match=message):  # was NumPy's ValueError
         reduce(empty)
     assert empty.max(1).values.shape == (0,)  # over a dim that has elements: an empty result
+
+
+@pytest.mark.parametrize(
+    ("compute", "message"),
+    [
+        (lambda m: m - m, "with two bool tensors is not supported"),  # was NumPy's TypeError
+        (lambda m: 1 - m, "with a bool tensor is not supported"),  # was int arithmetic
+        (lambda m: m - 1, "with a bool tensor is not supported"),
+        (lambda m: -m, "Negation, the `-` operator, on a bool tensor is not supported"),
+    ],
+)
+def test_subtracting_or_negating_a_mask_is_refused_as_in_pytorch(compute, message):
+    mask = gradviz.tensor([True, False])
+    with pytest.raises(RuntimeError, match=message):
+        compute(mask)
+    np.testing.assert_array_equal(mask == 0, [False, True])  # what the message suggests
