@@ -460,3 +460,20 @@ def test_subtracting_or_negating_a_mask_is_refused_as_in_pytorch(compute, messag
     with pytest.raises(RuntimeError, match=message):
         compute(mask)
     np.testing.assert_array_equal(mask == 0, [False, True])  # what the message suggests
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "message"),
+    [
+        (3, IndexError, "index 3 is out of range"),  # was the list's "list index out of range"
+        (-4, IndexError, "index -4 is out of range"),
+        ("0", TypeError, "Sequential indices must be integers or slices, not str"),
+    ],
+)
+def test_sequential_indexing_says_what_pytorch_says(index, error, message):
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(error, match=message):
+        model[index]
+    with pytest.raises(error, match=message):
+        model[index] = nn.ReLU()
+    assert isinstance(model[np.int64(-1)], nn.Linear)

@@ -79,14 +79,23 @@ class Sequential(Module):
             for name, module in list(self._modules.items())[index]:
                 part.add_module(name, module)
             return part
-        return list(self._modules.values())[index]
+        return list(self._modules.values())[self._position(index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
         """Replace the module at position ``index``, keeping its name (as PyTorch)."""
-        names = list(self._modules)
-        if not -len(names) <= index < len(names):
+        self.add_module(list(self._modules)[self._position(index)], module)
+
+    def _position(self, index: Any) -> int:
+        """``index`` checked against the length (PyTorch's IndexError, not the list's)."""
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise OperandError(
+                f"Sequential indices must be integers or slices, not {type(index).__name__}"
+            ) from None
+        if not -len(self) <= index < len(self):
             raise IndexRangeError(f"index {index} is out of range")
-        self.add_module(names[index], module)
+        return index
 
     def __len__(self) -> int:
         return len(self._modules)
