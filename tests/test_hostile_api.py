@@ -477,3 +477,8 @@ def test_sequential_indexing_says_what_pytorch_says(index, error, message):
     with pytest.raises(error, match=message):
         model[index] = nn.ReLU()
     assert isinstance(model[np.int64(-1)], nn.Linear)
+
+
+def test_series_of_a_list_of_keys_names_what_it_got():
+    with pytest.raises(TimelineKeyError, match=r"no node \['param:weight'\] in the timeline"):
+        _timeline().series(["param:weight"], "grad_norm")  # was TypeError: unhashable type
