@@ -482,3 +482,23 @@ def test_sequential_indexing_says_what_pytorch_says(index, error, message):
 def test_series_of_a_list_of_keys_names_what_it_got():
     with pytest.raises(TimelineKeyError, match=r"no node \['param:weight'\] in the timeline"):
         _timeline().series(["param:weight"], "grad_norm")  # was TypeError: unhashable type
+
+
+@pytest.mark.parametrize(
+    ("grad", "error", "message"),
+    [
+        (lambda: gradviz.ones(3), gradviz.OperandError, "has a Variable as .grad; .grad holds"),
+        (lambda: [1.0, 2.0, 3.0], gradviz.OperandError, "has a list as .grad; expected a NumPy"),
+        (lambda: np.ones(2, np.float32), gradviz.ShapeError, r"has shape \(3,\) but its gradient"),
+    ],
+)
+def test_a_hand_assigned_grad_that_is_no_array_of_the_shape_is_named(grad, error, message):
+    # p.grad = tensor is how PyTorch code sets a gradient; here it failed inside NumPy
+    # ("does not support ufuncs") or was clipped by broadcasting into the wrong shape
+    weight = nn.Parameter(np.ones(3, np.float32))
+    weight.grad = grad()
+    with pytest.raises(error, match=f"SGD.step\\(\\): parameter 0 {message}"):
+        optim.SGD([weight], lr=0.1).step()
+    for clip in (nn.utils.clip_grad_norm_, nn.utils.clip_grad_value_):
+        with pytest.raises(error, match=f"{clip.__name__}: parameters\\[0\\] {message}"):
+            clip([weight], 1.0)

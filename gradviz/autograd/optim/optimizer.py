@@ -67,6 +67,23 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         start[...] = end - (end - start) * (1 - weight)
 
 
+def grad_problem(p: Variable) -> tuple[type[Exception], str] | None:
+    """Why ``p.grad`` (not None) cannot update ``p``: (error class, text), or None if it can."""
+    grad = p.grad
+    if isinstance(grad, np.ndarray):
+        if grad.shape == p.shape:
+            return None
+        return ShapeError, (
+            f"has shape {p.shape} but its gradient has shape {grad.shape}; expected a gradient "
+            "of the parameter's shape"
+        )
+    if isinstance(grad, Variable):  # torch: p.grad = tensor; here .grad is the array
+        return OperandError, "has a Variable as .grad; .grad holds a NumPy array: p.grad = v.data"
+    return OperandError, (
+        f"has a {type(grad).__name__} as .grad; expected a NumPy array of shape {p.shape}"
+    )
+
+
 class Optimizer:
     """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
 
@@ -188,19 +205,21 @@ class Optimizer:
                 hook.optimizer_step(self, "end")
 
     def _check_grads(self) -> None:
-        """Raise ``ShapeError`` for a gradient not of its parameter's shape (NumPy would
-        broadcast it into the update silently)."""
+        """Raise for a gradient not of its parameter's shape (NumPy would broadcast it into the
+        update silently) or not an array (``p.grad = variable``)."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad
-                if grad is not None and grad.shape != p.data.shape:  # ~0.1 us per parameter
+                grad = p.grad  # ~0.1 us per parameter:
+                if grad is not None and (
+                    type(grad) is not np.ndarray or grad.shape != p.data.shape
+                ):
+                    problem = grad_problem(p)
+                    if problem is None:
+                        continue
                     every = (q for g in self.param_groups for q in g["params"])
                     index = next(i for i, q in enumerate(every) if q is p)
-                    raise ShapeError(
-                        f"{type(self).__name__}.step(): parameter {index} has shape {p.shape} "
-                        f"but its gradient has shape {grad.shape}; expected a gradient of the "
-                        "parameter's shape"
-                    )
+                    error, text = problem
+                    raise error(f"{type(self).__name__}.step(): parameter {index} {text}")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         """Update the parameters of ``group`` that have a gradient, one ``_update`` each."""
