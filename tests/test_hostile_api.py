@@ -502,3 +502,17 @@ def test_a_hand_assigned_grad_that_is_no_array_of_the_shape_is_named(grad, error
     for clip in (nn.utils.clip_grad_norm_, nn.utils.clip_grad_value_):
         with pytest.raises(error, match=f"{clip.__name__}: parameters\\[0\\] {message}"):
             clip([weight], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((0, 5.5, (3,)), gradviz.OperandError, "high must be an integer, got 5.5"),  # was taken
+        ((0.0, 5, (3,)), gradviz.OperandError, "low must be an integer, got 0.0"),
+        ((0, 2**70, (1,)), gradviz.InputError, "is outside the int64 range"),  # NumPy's error
+    ],
+)
+def test_randint_bounds_must_be_int64_integers_as_in_pytorch(args, error, message):
+    with pytest.raises(error, match=message):
+        gradviz.randint(*args)
+    assert gradviz.randint(np.int64(2), 3, (4,)).data.tolist() == [2, 2, 2, 2]

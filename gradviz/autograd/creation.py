@@ -130,6 +130,11 @@ def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
             f"{len(args) + (size is not None)} argument(s)"
         )
     low, high = (0, *args) if len(args) == 1 else args
+    for name, bound in (("low", low), ("high", high)):  # NumPy: floats pass, 2**70 a ValueError
+        if isinstance(bound, bool) or not isinstance(bound, int | np.integer):
+            raise OperandError(f"randint(): {name} must be an integer, got {bound!r}")
+        if not -(2**63) <= bound < 2**63:
+            raise InputError(f"randint(): {name}={bound} is outside the int64 range")
     shape = _int_size(size, "randint")
     if not low < high:
         raise InputError(
