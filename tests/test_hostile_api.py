@@ -516,3 +516,11 @@ def test_randint_bounds_must_be_int64_integers_as_in_pytorch(args, error, messag
     with pytest.raises(error, match=message):
         gradviz.randint(*args)
     assert gradviz.randint(np.int64(2), 3, (4,)).data.tolist() == [2, 2, 2, 2]
+
+
+def test_flatten_takes_pytorchs_end_dim():
+    x = gradviz.randn(2, 3, 4, 5)
+    assert nn.Flatten(1, 2)(x).shape == (2, 12, 5)  # was TypeError: takes 1 to 2 arguments
+    assert nn.Flatten()(x).shape == (2, 60)
+    with pytest.raises(gradviz.GradvizError, match="flatten"):
+        nn.Flatten(2, 1)(x)  # PyTorch: start_dim cannot come after end_dim

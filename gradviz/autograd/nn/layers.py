@@ -177,12 +177,15 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    def __init__(self, start_dim: int = 1) -> None:
+    """Merge the dims ``start_dim`` to ``end_dim`` (inclusive) into one."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
+        self.end_dim = end_dim
 
     def forward(self, x: Variable) -> Variable:
-        return x.flatten(self.start_dim)
+        return x.flatten(self.start_dim, self.end_dim)
 
 
 class Identity(Module):
