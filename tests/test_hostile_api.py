@@ -524,3 +524,15 @@ def test_flatten_takes_pytorchs_end_dim():
     assert nn.Flatten()(x).shape == (2, 60)
     with pytest.raises(gradviz.GradvizError, match="flatten"):
         nn.Flatten(2, 1)(x)  # PyTorch: start_dim cannot come after end_dim
+
+
+def test_loading_a_model_state_dict_into_an_optimizer_says_what_it_got():
+    net = nn.Linear(2, 1)
+    opt = optim.Adam(net.parameters())
+    with pytest.raises(KeyError, match=r"has no 'state'; .* this one holds 'weight', 'bias'"):
+        opt.load_state_dict(net.state_dict())  # was the bare KeyError: 'param_groups'
+    with pytest.raises(gradviz.GradvizError, match=r"param_groups\[0\] has no 'params'"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1}]})
+    with pytest.raises(gradviz.GradvizError, match=r"param_groups\[0\] has no 'params'"):
+        opt.load_state_dict({"state": {}, "param_groups": 5})
+    opt.load_state_dict(opt.state_dict())

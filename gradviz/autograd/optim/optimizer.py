@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,33 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         start += weight * (end - start)
     else:
         start[...] = end - (end - start) * (1 - weight)
+
+
+class StateDictKeyError(OptimizerError, KeyError):
+    """An optimizer state dict without the keys ``state_dict()`` writes (a KeyError, as
+    PyTorch's ``KeyError: 'param_groups'``)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""
+
+
+def _check_saved(state_dict: Any, owner: str) -> None:
+    """A readable error for a state dict that is not an optimizer's (a whole checkpoint, a
+    model's state dict): PyTorch's is a bare ``KeyError: 'param_groups'``."""
+    if not isinstance(state_dict, Mapping):
+        raise OperandError(f"{owner}: expected a state dict, got {type(state_dict).__name__}")
+    for key in ("state", "param_groups"):
+        if key not in state_dict:
+            keys = ", ".join(repr(k) for k in list(state_dict)[:4])
+            raise StateDictKeyError(
+                f"{owner}: the state dict has no {key!r}; an optimizer's state_dict() holds "
+                f"'state' and 'param_groups', this one holds {keys or 'nothing'} (a model's "
+                "state dict goes to model.load_state_dict)"
+            )
+    groups = state_dict["param_groups"]
+    for index, group in enumerate(groups if isinstance(groups, list | tuple) else [None]):
+        if not isinstance(group, Mapping) or "params" not in group:
+            raise StateDictKeyError(f"{owner}: param_groups[{index}] has no 'params'")
 
 
 def grad_problem(p: Variable) -> tuple[type[Exception], str] | None:
@@ -152,6 +179,7 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore settings and state saved by ``state_dict`` (copied, and cast to each
         parameter's dtype) onto this optimizer's parameters, matched by position."""
+        _check_saved(state_dict, f"{type(self).__name__}.load_state_dict")
         state_dict = copy.deepcopy(state_dict)
         saved_groups = state_dict["param_groups"]
         _check(
