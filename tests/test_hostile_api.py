@@ -536,3 +536,21 @@ def test_loading_a_model_state_dict_into_an_optimizer_says_what_it_got():
     with pytest.raises(gradviz.GradvizError, match=r"param_groups\[0\] has no 'params'"):
         opt.load_state_dict({"state": {}, "param_groups": 5})
     opt.load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [  # argparse without type=float hands strings; the range checks failed on "0.1" >= 0
+        (lambda p: optim.Adam(p, lr="0.001"), "Adam: lr must be a number, got str '0.001'"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum="0.9"), "SGD: momentum must be a number"),
+        (lambda p: optim.RMSprop(p, alpha=None), "RMSprop: alpha must be a number, got NoneType"),
+        (
+            lambda p: nn.Dropout("0.1"),
+            "dropout probability has to be between 0 and 1, but got '0.1'",
+        ),
+        (lambda p: nn.Dropout([0.5]), r"but got \[0.5\]"),
+    ],
+)
+def test_a_setting_given_as_text_is_named_not_compared(make, message):
+    with pytest.raises(gradviz.GradvizError, match=message):
+        make([nn.Parameter(np.ones(2, np.float32))])

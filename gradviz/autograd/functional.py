@@ -6,6 +6,7 @@ the losses), so graphs show one meaningful node per call.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -78,8 +79,8 @@ def dropout(x: Variable, p: float = 0.5, training: bool = True, inplace: bool = 
 
 def check_dropout_probability(p: float) -> None:
     """Raise ``ArgumentError`` unless ``0 <= p <= 1`` (shared with ``nn.Dropout``)."""
-    if not 0 <= p <= 1:
-        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not isinstance(p, numbers.Real | np.ndarray | Variable) or not 0 <= p <= 1:  # or "0.1"
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
 def _check_target_shape(name: str, prediction: Any, target: Any) -> None:

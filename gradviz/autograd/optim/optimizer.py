@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,6 +18,16 @@ from gradviz.autograd.variable import Variable
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise OptimizerError(message)
+
+
+def _check_numbers(owner: str, **values: Any) -> None:
+    """Raise ``OperandError`` for a setting that is not a number (``lr="0.1"`` straight from
+    argparse; the range checks would fail on ``"0.1" >= 0`` with Python's TypeError)."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Real | np.ndarray | Variable):
+            raise OperandError(
+                f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}"
+            )
 
 
 def _check_pair(value: Any, name: str) -> None:
