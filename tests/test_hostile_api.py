@@ -554,3 +554,13 @@ def test_loading_a_model_state_dict_into_an_optimizer_says_what_it_got():
 def test_a_setting_given_as_text_is_named_not_compared(make, message):
     with pytest.raises(gradviz.GradvizError, match=message):
         make([nn.Parameter(np.ones(2, np.float32))])
+
+
+@pytest.mark.parametrize(
+    ("values", "many"), [([0.3, 0.7], "more than one value"), (np.zeros(0), "no values")]
+)
+def test_the_truth_of_a_variable_of_many_values_is_pytorchs_runtime_error(values, many):
+    losses = gradviz.Variable(np.asarray(values, np.float32))
+    with pytest.raises(RuntimeError, match=f"Boolean value of Variable with {many} is ambig"):
+        bool(losses)  # `if losses:` on a batch; was NumPy's ValueError
+    assert bool(gradviz.tensor([2.0]))

@@ -241,6 +241,9 @@ class Variable(InplaceMethods):
         return int(self.item())
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:  # NumPy's ValueError says "array"; PyTorch's wording here
+            many = "no values" if self.data.size == 0 else "more than one value"
+            raise InputError(f"Boolean value of Variable with {many} is ambiguous")
         return bool(self.data)
 
     def __len__(self) -> int:
