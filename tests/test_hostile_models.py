@@ -1,0 +1,38 @@
+"""Hostile input, continued (tests/test_hostile_api.py grew past its size): what a trace keeps
+of unusual models reads back; each case ends in the right result or a GradvizError."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import gradviz
+from gradviz.viz.records.io import TraceFormatError
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 2, 1, 2), (1,) * 12])
+def test_a_trace_keeping_arrays_of_many_dims_reads_back(tmp_path, shape):
+    with gradviz.trace(arrays=True) as tr:
+        x = gradviz.Variable(np.ones(shape), requires_grad=True)
+        (x * 2).sum().backward()
+    tr.save(tmp_path / "t.json")
+    loaded = gradviz.load_trace(tmp_path / "t.json")  # was: "nested deeper than ... (10 levels)"
+    grads = [a for _, a in loaded.graph.nodes(data="grad_array") if a is not None]
+    assert np.asarray(grads[0]).shape == shape
+
+
+def test_deep_nesting_outside_arrays_is_still_refused(tmp_path):
+    with gradviz.trace() as tr:
+        (gradviz.Variable(np.ones(2), requires_grad=True) * 2).sum().backward()
+    path = tmp_path / "t.json"
+    tr.save(path)
+    data = json.loads(path.read_text())
+    nested: list = []
+    for _ in range(40):
+        nested = [nested]
+    data["events"].insert(0, nested)  # 40 levels are fine for an array, not for an event
+    path.write_text(json.dumps(data))
+    with pytest.raises(TraceFormatError, match="nested deeper than a gradviz trace"):
+        gradviz.load_trace(path)
