@@ -36,3 +36,13 @@ def test_deep_nesting_outside_arrays_is_still_refused(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(TraceFormatError, match="nested deeper than a gradviz trace"):
         gradviz.load_trace(path)
+
+
+@pytest.mark.parametrize("size", [1.5, "a", (1, 2, 3)])
+def test_adaptive_pool_output_size_must_be_an_int_or_a_pair(size):
+    from gradviz.nn import functional as F
+
+    x = gradviz.randn(1, 1, 4, 4)
+    with pytest.raises(gradviz.GradvizError, match="output_size must be an int or a pair"):
+        F.adaptive_avg_pool2d(x, size)  # was zip()'s ValueError or "float is not iterable"
+    assert F.adaptive_avg_pool2d(x, np.int64(2)).shape == (1, 1, 2, 2)  # was a TypeError too

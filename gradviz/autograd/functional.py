@@ -323,8 +323,13 @@ def adaptive_avg_pool2d(input, output_size) -> Variable:
             "adaptive_avg_pool2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input with "
             f"non-zero H and W, got shape {input.shape}"
         )
-    if output_size is None or isinstance(output_size, int):
+    if output_size is None or isinstance(output_size, int | np.integer):
         output_size = (output_size, output_size)
+    if not isinstance(output_size, tuple | list) or len(output_size) != 2:  # else zip() fails
+        raise OperandError(
+            "adaptive_avg_pool2d: output_size must be an int or a pair of ints (None keeps a "
+            f"size), got {output_size!r}"
+        )
     size = tuple(s if o is None else o for o, s in zip(output_size, input.shape[-2:], strict=True))
     conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size")
     return ops.AdaptiveAvgPool2d.apply(input, size)
