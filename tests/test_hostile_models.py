@@ -46,3 +46,12 @@ def test_adaptive_pool_output_size_must_be_an_int_or_a_pair(size):
     with pytest.raises(gradviz.GradvizError, match="output_size must be an int or a pair"):
         F.adaptive_avg_pool2d(x, size)  # was zip()'s ValueError or "float is not iterable"
     assert F.adaptive_avg_pool2d(x, np.int64(2)).shape == (1, 1, 2, 2)  # was a TypeError too
+
+
+@pytest.mark.parametrize("classes", [1.5, float("nan"), True, "3"])
+def test_one_hot_num_classes_must_be_an_int_as_in_pytorch(classes):
+    from gradviz.nn import functional as F
+
+    with pytest.raises(TypeError, match="one_hot\\(\\): num_classes must be an int"):
+        F.one_hot(gradviz.tensor([0, 1]), classes)  # 1.5 gave 2 classes silently
+    assert F.one_hot(gradviz.tensor([0, 1]), np.int64(3)).shape == (2, 3)

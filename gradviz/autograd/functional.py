@@ -372,6 +372,11 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
             f"one_hot(): one_hot is only applicable to index tensors of dtype int64, got "
             f"{indices.dtype}"
         )
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise OperandError(  # 1.5 went into np.arange: 2 classes
+            f"one_hot(): num_classes must be an int, got {type(num_classes).__name__} "
+            f"{num_classes!r}"
+        )
     if num_classes == -1:
         if not indices.size:
             raise InputError("one_hot(): can not infer the number of classes from an empty input")
