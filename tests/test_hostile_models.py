@@ -55,3 +55,20 @@ def test_one_hot_num_classes_must_be_an_int_as_in_pytorch(classes):
     with pytest.raises(TypeError, match="one_hot\\(\\): num_classes must be an int"):
         F.one_hot(gradviz.tensor([0, 1]), classes)  # 1.5 gave 2 classes silently
     assert F.one_hot(gradviz.tensor([0, 1]), np.int64(3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [
+        lambda x: x.sum(True),
+        lambda x: x.softmax(True),
+        lambda x: x.unsqueeze(False),
+        lambda x: gradviz.cat([x, x], True),
+        lambda x: x.transpose(True, 0),
+    ],
+)
+def test_a_bool_is_no_dim(reduce):
+    x = gradviz.randn(3, 4)
+    with pytest.raises(TypeError, match=r"dim must be an integer, got bool"):
+        reduce(x)  # True was read as dim 1 (PyTorch: "must be int, not bool")
+    assert x.sum(np.int64(1)).shape == (3,)
