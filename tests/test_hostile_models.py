@@ -72,3 +72,20 @@ def test_a_bool_is_no_dim(reduce):
     with pytest.raises(TypeError, match=r"dim must be an integer, got bool"):
         reduce(x)  # True was read as dim 1 (PyTorch: "must be int, not bool")
     assert x.sum(np.int64(1)).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"embedding_dim": 1.5}, "embedding_dim must be an integer, got float 1.5"),  # NumPy's
+        ({"padding_idx": 1.5}, "padding_idx must be an integer, got float 1.5"),  # IndexError
+        ({"padding_idx": "1"}, "padding_idx must be an integer, got str '1'"),  # '<=' on str
+        ({"embedding_dim": True}, "embedding_dim must be an integer, got bool"),
+    ],
+)
+def test_embedding_sizes_and_padding_idx_must_be_integers(kwargs, message):
+    from gradviz import nn
+
+    with pytest.raises(TypeError, match=message):
+        nn.Embedding(**{"num_embeddings": 5, "embedding_dim": 3, **kwargs})
+    assert nn.Embedding(5, 3, padding_idx=np.int64(-1)).padding_idx == 4

@@ -43,14 +43,21 @@ class Linear(Module):
         )
 
 
-def layer_size(layer: str, name: str, value: Any) -> int:
-    """A layer size: an integer >= 0 (``OperandError`` for other types, ``InputError`` if < 0)."""
+def layer_index(layer: str, name: str, value: Any) -> int:
+    """An integer setting of a layer (``OperandError`` for a float, a bool, a string)."""
     try:
-        size = operator.index(value)
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
     except TypeError:
         raise OperandError(
             f"{layer}: {name} must be an integer, got {type(value).__name__} {value!r}"
         ) from None
+
+
+def layer_size(layer: str, name: str, value: Any) -> int:
+    """A layer size: an integer >= 0 (``OperandError`` for other types, ``InputError`` if < 0)."""
+    size = layer_index(layer, name, value)
     if size < 0:
         raise InputError(
             f"{layer}: {name} must be >= 0, got {size} (Trying to create tensor with negative "
