@@ -18,7 +18,12 @@ import sys
 #: Bytes glibc keeps at the top of the heap when it trims (and asks for beyond each request).
 TOP_PAD = 64 << 20
 
-_M_TOP_PAD = -2  # mallopt's parameter number, from glibc's malloc.h
+_M_TOP_PAD = -2  # mallopt's parameter numbers, from glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
+#: Setting M_TOP_PAD freezes glibc's dynamic mmap threshold wherever the imports left it (often
+#: its 128 KB start), and arrays above it are mmapped and fault in at every step all the same:
+#: it is fixed where glibc's dynamic rule tops out instead.
+MMAP_THRESHOLD = 32 << 20
 
 
 def keep_heap_top(size: int = TOP_PAD) -> bool:
@@ -30,6 +35,8 @@ def keep_heap_top(size: int = TOP_PAD) -> bool:
         libc = ctypes.CDLL(None)
         if not hasattr(libc, "gnu_get_libc_version"):  # musl: its mallopt does nothing
             return False
-        return bool(libc.mallopt(_M_TOP_PAD, size))
+        asked = bool(libc.mallopt(_M_TOP_PAD, size))
+        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        return asked
     except (OSError, AttributeError):  # pragma: no cover - no C library to ask
         return False
