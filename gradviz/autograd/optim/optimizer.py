@@ -108,7 +108,7 @@ def _check_saved(state_dict: Any, owner: str) -> None:
 def grad_problem(p: Variable) -> tuple[type[Exception], str] | None:
     """Why ``p.grad`` (not None) cannot update ``p``: (error class, text), or None if it can."""
     grad = p.grad
-    if isinstance(grad, np.ndarray):
+    if isinstance(grad, np.ndarray | np.generic):  # a NumPy scalar for a 0-d parameter
         if grad.shape == p.shape:
             return None
         return ShapeError, (
