@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import gradviz
-from gradviz import nn
+from gradviz import nn, optim
 from gradviz.autograd.serialization import SaveFormatError, SavePathError
 from gradviz.nn import functional as F
 from gradviz.viz.records.io import TraceFormatError
@@ -308,3 +308,259 @@ def test_loading_a_trace_from_a_device_or_a_folder_is_refused_without_reading(pa
 
     with pytest.raises(TraceFormatError, match="not a regular file"):
         gradviz.load_trace(path)
+
+
+# --------------------------------------------------------------------------- second round
+@pytest.mark.parametrize("every", [True, 1.0, np.int64(1)])
+def test_trace_every_must_be_an_integer_as_steps_must(every):
+    # every=True or 1.0 compared equal to 1 and recorded every step, where steps=True is refused
+    with pytest.raises(gradviz.GradvizError, match="every must be a positive integer, got"):
+        gradviz.trace(every=every)
+
+
+@pytest.mark.parametrize(
+    ("mask", "shape", "expected"),
+    [
+        ("attn_mask", (2, 3, 5), r"\(3, 5\) or \(4, 3, 5\)"),  # NumPy's reshape error before
+        ("attn_mask", (5,), r"\(3, 5\) or \(4, 3, 5\)"),
+        ("key_padding_mask", (5,), r"\(2, 5\)"),  # NumPy's IndexError before
+        ("key_padding_mask", (5, 2), r"\(2, 5\)"),
+    ],
+)
+def test_multihead_attention_checks_mask_shapes(mask, shape, expected):
+    attention = nn.MultiheadAttention(8, 2, batch_first=True)
+    query, key = gradviz.randn(2, 3, 8), gradviz.randn(2, 5, 8)
+    with pytest.raises(gradviz.GradvizError, match=f"expected {mask} of shape {expected}.*got"):
+        attention(query, key, key, **{mask: np.zeros(shape, bool)})
+    good = (4, 3, 5) if mask == "attn_mask" else (2, 5)
+    assert attention(query, key, key, **{mask: np.zeros(good, bool)})[0].shape == (2, 3, 8)
+
+
+def test_save_of_a_too_deeply_nested_object_is_a_clear_error_and_writes_nothing(tmp_path):
+    deep: list = []
+    inner = deep
+    for _ in range(5000):
+        inner.append([])
+        inner = inner[0]
+    with pytest.raises(gradviz.GradvizError, match="nests too deeply to save"):
+        gradviz.save(deep, tmp_path / "deep.pt")  # was: RecursionError
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: gradviz.randn(-1), r"randn\(\): sizes must be non-negative, got \(-1,\)"),
+        (lambda: gradviz.zeros(2, -3), r"zeros\(\): sizes must be non-negative"),
+        (lambda: gradviz.ones((-1,)), r"ones\(\): sizes must be non-negative"),
+        (lambda: gradviz.rand("3"), r"rand\(\): size must be a tuple of integers"),
+        (lambda: gradviz.randn(1.5), r"randn\(\): size must be a tuple of integers"),
+        (lambda: gradviz.full((2, -1), 0.0), r"full\(\): sizes must be non-negative"),
+    ],
+)
+def test_constructors_check_their_size_as_pytorch_does(make, message):
+    with pytest.raises(gradviz.GradvizError, match=message):  # was NumPy's ValueError/TypeError
+        make()
+    assert gradviz.zeros(np.int64(2), 0).shape == (2, 0)
+
+
+def test_batch_norm_refuses_an_eps_that_divides_by_zero_as_pytorch_does():
+    ones = gradviz.ones(3, 2)
+    with pytest.raises(ValueError, match=r"eps must be positive during training, but got 0\.0"):
+        nn.BatchNorm1d(2, eps=0.0)(ones)  # was: NaN everywhere and NumPy's RuntimeWarnings
+    with pytest.raises(gradviz.GradvizError, match="batch_norm: eps must be non-negative"):
+        F.batch_norm(ones, gradviz.zeros(2), gradviz.ones(2), eps=-1e-5)
+    evaluated = F.batch_norm(ones, gradviz.zeros(2), gradviz.ones(2), eps=0.0)
+    np.testing.assert_array_equal(evaluated.data, np.ones((3, 2)))  # eval allows eps=0
+
+
+def test_tensor_of_a_list_of_one_element_variables_reads_them_as_numbers():
+    losses = [gradviz.tensor(0.5), gradviz.tensor([1.5])]  # torch.tensor(losses) works
+    np.testing.assert_array_equal(gradviz.tensor(losses).data, np.float32([0.5, 1.5]))
+    assert gradviz.tensor([gradviz.tensor(1), 2]).dtype == np.int64
+    with pytest.raises(gradviz.GradvizError, match="only one element Variables can be conv"):
+        gradviz.tensor([gradviz.ones(2), gradviz.ones(2)])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda opt: optim.lr_scheduler.StepLR(opt, step_size=0), "StepLR: step_size must"),
+        (lambda opt: optim.lr_scheduler.CosineAnnealingLR(opt, T_max=0), "T_max must not be 0"),
+    ],
+)
+def test_a_scheduler_period_of_0_is_refused_when_made(make, message):
+    opt = optim.SGD([nn.Parameter(np.ones(2, np.float32))], lr=0.1)
+    with pytest.raises(ValueError, match=message):  # was: ZeroDivisionError at the first step
+        make(opt)
+
+
+def test_a_batch_of_items_of_unequal_shapes_is_a_clear_error():
+    from gradviz.data import DataLoader
+
+    sequences = [(np.ones(2, np.float32), 0), (np.ones(3, np.float32), 1)]  # unpadded lengths
+    with pytest.raises(gradviz.ShapeError, match=r"field 0 to be equal size, but got \(2,\) at"):
+        next(iter(DataLoader(sequences, batch_size=2)))  # was NumPy's ValueError
+    with pytest.raises(gradviz.ShapeError, match="same number of fields, got 2 at entry 0 and 3"):
+        next(iter(DataLoader([(1.0, 2.0), (1.0, 2.0, 3.0)], batch_size=2)))  # was zip()'s
+    x, y = next(iter(DataLoader(sequences, batch_size=1)))
+    assert x.shape == (1, 2)
+    assert y.shape == (1,)
+
+
+def test_a_tensor_dataset_of_a_scalar_says_it_has_no_rows():
+    from gradviz.data import TensorDataset
+
+    with pytest.raises(gradviz.ShapeError, match=r"needs a first dim of rows, got \(3,\), \(\)"):
+        TensorDataset(gradviz.ones(3), gradviz.tensor(1.0))  # was: len() of unsized object
+
+
+@pytest.mark.parametrize(
+    ("shape", "error", "message"),
+    [
+        ((-2, 3), gradviz.ShapeError, r"invalid shape dimension -2 at index 0 of shape \(-2, 3\)"),
+        ((3, -3), gradviz.ShapeError, "invalid shape dimension -3 at index 1"),
+        ((2.0, 3), gradviz.OperandError, r"shape must be integers, got \(2.0, 3\)"),
+    ],
+)
+def test_reshape_refuses_negative_sizes_other_than_minus_1(shape, error, message):
+    x = gradviz.randn(2, 3)
+    with pytest.raises(error, match=message):  # -2 was read as -1 by NumPy: silently reshaped
+        x.reshape(*shape)
+    assert x.reshape(np.int64(3), -1).shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("reduce", "message"),
+    [
+        (lambda x: x.argmax(), r"argmax\(\): Expected reduction dim to be specified for input"),
+        (lambda x: x.argmin(0), r"argmin\(\): Expected reduction dim 0 to have non-zero size"),
+        (lambda x: x.max(0), r"max\(\): Expected reduction dim 0 to have non-zero size"),
+        (lambda x: x.min(dim=-2), r"min\(\): Expected reduction dim 0 to have non-zero size"),
+    ],
+)
+def test_arg_and_dim_reductions_over_nothing_say_what_pytorch_says(reduce, message):
+    empty = gradviz.zeros(0, 2)
+    with pytest.raises(IndexError, match=message):  # was NumPy's ValueError
+        reduce(empty)
+    assert empty.max(1).values.shape == (0,)  # over a dim that has elements: an empty result
+
+
+@pytest.mark.parametrize(
+    ("compute", "message"),
+    [
+        (lambda m: m - m, "with two bool tensors is not supported"),  # was NumPy's TypeError
+        (lambda m: 1 - m, "with a bool tensor is not supported"),  # was int arithmetic
+        (lambda m: m - 1, "with a bool tensor is not supported"),
+        (lambda m: -m, "Negation, the `-` operator, on a bool tensor is not supported"),
+    ],
+)
+def test_subtracting_or_negating_a_mask_is_refused_as_in_pytorch(compute, message):
+    mask = gradviz.tensor([True, False])
+    with pytest.raises(RuntimeError, match=message):
+        compute(mask)
+    np.testing.assert_array_equal(mask == 0, [False, True])  # what the message suggests
+
+
+@pytest.mark.parametrize(
+    ("index", "error", "message"),
+    [
+        (3, IndexError, "index 3 is out of range"),  # was the list's "list index out of range"
+        (-4, IndexError, "index -4 is out of range"),
+        ("0", TypeError, "Sequential indices must be integers or slices, not str"),
+    ],
+)
+def test_sequential_indexing_says_what_pytorch_says(index, error, message):
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(error, match=message):
+        model[index]
+    with pytest.raises(error, match=message):
+        model[index] = nn.ReLU()
+    assert isinstance(model[np.int64(-1)], nn.Linear)
+
+
+def test_series_of_a_list_of_keys_names_what_it_got():
+    with pytest.raises(TimelineKeyError, match=r"no node \['param:weight'\] in the timeline"):
+        _timeline().series(["param:weight"], "grad_norm")  # was TypeError: unhashable type
+
+
+@pytest.mark.parametrize(
+    ("grad", "error", "message"),
+    [
+        (lambda: gradviz.ones(3), gradviz.OperandError, "has a Variable as .grad; .grad holds"),
+        (lambda: [1.0, 2.0, 3.0], gradviz.OperandError, "has a list as .grad; expected a NumPy"),
+        (lambda: np.ones(2, np.float32), gradviz.ShapeError, r"has shape \(3,\) but its gradient"),
+    ],
+)
+def test_a_hand_assigned_grad_that_is_no_array_of_the_shape_is_named(grad, error, message):
+    # p.grad = tensor is how PyTorch code sets a gradient; here it failed inside NumPy
+    # ("does not support ufuncs") or was clipped by broadcasting into the wrong shape
+    weight = nn.Parameter(np.ones(3, np.float32))
+    weight.grad = grad()
+    with pytest.raises(error, match=f"SGD.step\\(\\): parameter 0 {message}"):
+        optim.SGD([weight], lr=0.1).step()
+    for clip in (nn.utils.clip_grad_norm_, nn.utils.clip_grad_value_):
+        with pytest.raises(error, match=f"{clip.__name__}: parameters\\[0\\] {message}"):
+            clip([weight], 1.0)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        ((0, 5.5, (3,)), gradviz.OperandError, "high must be an integer, got 5.5"),  # was taken
+        ((0.0, 5, (3,)), gradviz.OperandError, "low must be an integer, got 0.0"),
+        ((0, 2**70, (1,)), gradviz.InputError, "is outside the int64 range"),  # NumPy's error
+    ],
+)
+def test_randint_bounds_must_be_int64_integers_as_in_pytorch(args, error, message):
+    with pytest.raises(error, match=message):
+        gradviz.randint(*args)
+    assert gradviz.randint(np.int64(2), 3, (4,)).data.tolist() == [2, 2, 2, 2]
+
+
+def test_flatten_takes_pytorchs_end_dim():
+    x = gradviz.randn(2, 3, 4, 5)
+    assert nn.Flatten(1, 2)(x).shape == (2, 12, 5)  # was TypeError: takes 1 to 2 arguments
+    assert nn.Flatten()(x).shape == (2, 60)
+    with pytest.raises(gradviz.GradvizError, match="flatten"):
+        nn.Flatten(2, 1)(x)  # PyTorch: start_dim cannot come after end_dim
+
+
+def test_loading_a_model_state_dict_into_an_optimizer_says_what_it_got():
+    net = nn.Linear(2, 1)
+    opt = optim.Adam(net.parameters())
+    with pytest.raises(KeyError, match=r"has no 'state'; .* this one holds 'weight', 'bias'"):
+        opt.load_state_dict(net.state_dict())  # was the bare KeyError: 'param_groups'
+    with pytest.raises(gradviz.GradvizError, match=r"param_groups\[0\] has no 'params'"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1}]})
+    with pytest.raises(gradviz.GradvizError, match=r"param_groups\[0\] has no 'params'"):
+        opt.load_state_dict({"state": {}, "param_groups": 5})
+    opt.load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [  # argparse without type=float hands strings; the range checks failed on "0.1" >= 0
+        (lambda p: optim.Adam(p, lr="0.001"), "Adam: lr must be a number, got str '0.001'"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum="0.9"), "SGD: momentum must be a number"),
+        (lambda p: optim.RMSprop(p, alpha=None), "RMSprop: alpha must be a number, got NoneType"),
+        (
+            lambda p: nn.Dropout("0.1"),
+            "dropout probability has to be between 0 and 1, but got '0.1'",
+        ),
+        (lambda p: nn.Dropout([0.5]), r"but got \[0.5\]"),
+    ],
+)
+def test_a_setting_given_as_text_is_named_not_compared(make, message):
+    with pytest.raises(gradviz.GradvizError, match=message):
+        make([nn.Parameter(np.ones(2, np.float32))])
+
+
+@pytest.mark.parametrize(
+    ("values", "many"), [([0.3, 0.7], "more than one value"), (np.zeros(0), "no values")]
+)
+def test_the_truth_of_a_variable_of_many_values_is_pytorchs_runtime_error(values, many):
+    losses = gradviz.Variable(np.asarray(values, np.float32))
+    with pytest.raises(RuntimeError, match=f"Boolean value of Variable with {many} is ambig"):
+        bool(losses)  # `if losses:` on a batch; was NumPy's ValueError
+    assert bool(gradviz.tensor([2.0]))

@@ -263,3 +263,31 @@ def test_watch_continue_counts_the_triggers_it_could_not_keep(runner, tmp_path):
     assert result.exit_code == 1
     assert "3 more trigger(s) fired after these 20" in result.stderr
     assert result.stderr.endswith("gradviz: 23 trigger(s) fired; see above\n")  # was: 20
+
+
+# --------------------------------------------------------------------------- second round
+@pytest.mark.parametrize("command", ["render", "check", "timeline", "watch"])
+def test_a_trace_file_given_as_the_script_is_a_usage_error(runner, tmp_path, command):
+    trace = tmp_path / "run.trace.json"
+    trace.write_text('{"format": "gradviz-trace", "version": 2, "arrays": false}\n')
+    result = runner.invoke(cli, [command, str(trace), "-o", str(tmp_path / "out")])
+    # was: the JSON run as Python, exit 1 with "NameError: name 'false' is not defined"
+    one_line_error(result, 2, "run.trace.json is a JSON file, not a Python script")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_trace_file_as_the_script_in_a_real_console_run(tmp_path):
+    trace = tmp_path / "run.trace.json"
+    trace.write_text("{}\n")  # valid Python: it ran and "never called backward()"
+    done = run_gradviz("timeline", str(trace), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("gradviz: Invalid value for 'SCRIPT': ")
+    assert "is a JSON file, not a Python script" in done.stderr
+
+
+def test_a_script_exiting_with_a_message_is_said_to_exit_with_status_1(runner, tmp_path):
+    script = make_script(tmp_path, 'import sys\nsys.exit("bye")\n', "bye.py")
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    # was: "exited with status bye"; Python prints the message and exits with status 1
+    assert result.stderr.startswith("gradviz: bye.py exited with status 1 (bye); nothing was")

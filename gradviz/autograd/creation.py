@@ -16,10 +16,15 @@ from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
-def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    """``(2, 3)`` of ``op(2, 3)`` or ``op((2, 3))``; non-negative integers, as PyTorch checks."""
     if len(size) == 1 and isinstance(size[0], tuple | list):
-        return tuple(size[0])
-    return tuple(size)
+        size = tuple(size[0])
+    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in size):
+        raise OperandError(f"{op}(): size must be a tuple of integers, got {size!r}")
+    if any(n < 0 for n in size):
+        raise InputError(f"{op}(): sizes must be non-negative, got {size}")
+    return tuple(int(n) for n in size)
 
 
 def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Variable:
@@ -30,27 +35,29 @@ def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Variable:
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(np.zeros(_shape(size)), dtype, requires_grad)
+    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of ones."""
-    return _make(np.ones(_shape(size)), dtype, requires_grad)
+    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable filled with ``fill_value``."""
-    return _make(np.full(_shape((size,)), fill_value), dtype, requires_grad)
+    return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Standard normal samples."""
-    return _make(rng.default_generator().standard_normal(_shape(size)), dtype, requires_grad)
+    return _make(
+        rng.default_generator().standard_normal(_shape(size, "randn")), dtype, requires_grad
+    )
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Uniform samples from [0, 1)."""
-    return _make(rng.default_generator().random(_shape(size)), dtype, requires_grad)
+    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad)
 
 
 def zeros_like(x: Variable, requires_grad: bool = False) -> Variable:
@@ -85,19 +92,31 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variabl
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
     if isinstance(data, Variable):
         data = data.data
+    elif isinstance(data, list | tuple):
+        data = _scalars(data)
     array = np.array(Variable(data).data if dtype is None else data, copy=True)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return Variable(array, requires_grad=requires_grad)
 
 
+def _scalars(data: Any) -> Any:
+    """``data`` with each Variable in its lists turned into a Python number, as
+    ``torch.tensor([loss1, loss2])`` reads one-element tensors."""
+    if isinstance(data, Variable):
+        if data.data.size != 1:
+            raise OperandError(
+                "tensor(): only one element Variables can be converted to Python scalars, got "
+                f"one of shape {data.shape} in the list"
+            )
+        return data.data.item()
+    if isinstance(data, list | tuple):
+        return [_scalars(item) for item in data]
+    return data
+
+
 def _int_size(size: Any, op: str) -> tuple[int, ...]:
-    size = _shape(size if isinstance(size, tuple) else (size,))
-    if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in size):
-        raise OperandError(f"{op}(): size must be a tuple of integers, got {size!r}")
-    if any(n < 0 for n in size):
-        raise InputError(f"{op}(): sizes must be non-negative, got {size}")
-    return tuple(int(n) for n in size)
+    return _shape(size if isinstance(size, tuple) else (size,), op)
 
 
 def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
@@ -111,6 +130,11 @@ def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
             f"{len(args) + (size is not None)} argument(s)"
         )
     low, high = (0, *args) if len(args) == 1 else args
+    for name, bound in (("low", low), ("high", high)):  # NumPy: floats pass, 2**70 a ValueError
+        if isinstance(bound, bool) or not isinstance(bound, int | np.integer):
+            raise OperandError(f"randint(): {name} must be an integer, got {bound!r}")
+        if not -(2**63) <= bound < 2**63:
+            raise InputError(f"randint(): {name}={bound} is outside the int64 range")
     shape = _int_size(size, "randint")
     if not low < high:
         raise InputError(

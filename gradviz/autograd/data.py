@@ -30,6 +30,9 @@ class TensorDataset(Dataset):
         if not arrays:
             raise ShapeError("TensorDataset needs at least one array")
         self.arrays = tuple(as_array(a) for a in arrays)
+        if any(a.ndim == 0 for a in self.arrays):  # no rows to index (len() would fail)
+            shapes = ", ".join(str(a.shape) for a in self.arrays)
+            raise ShapeError(f"TensorDataset: every array needs a first dim of rows, got {shapes}")
         lengths = {len(a) for a in self.arrays}
         if len(lengths) != 1:
             raise ShapeError(
@@ -109,9 +112,33 @@ class DataLoader:
             return self.dataset[index]
         rows = [self.dataset[int(i)] for i in index]
         if not isinstance(rows[0], tuple | list):
-            return np.stack([as_array(row) for row in rows])
-        columns = zip(*rows, strict=True)  # every item must have the same number of fields
-        return tuple(np.stack([as_array(value) for value in column]) for column in columns)
+            return _stack(rows, "")
+        for entry, row in enumerate(rows):  # every item must have the same number of fields
+            if not isinstance(row, tuple | list) or len(row) != len(rows[0]):
+                raise ShapeError(
+                    f"DataLoader: each item of a batch must have the same number of fields, "
+                    f"got {len(rows[0])} at entry 0 and {_fields(row)} at entry {entry}"
+                )
+        return tuple(
+            _stack(column, f" field {i}") for i, column in enumerate(zip(*rows, strict=True))
+        )
+
+
+def _fields(row: Any) -> str:
+    return str(len(row)) if isinstance(row, tuple | list) else f"one {type(row).__name__}"
+
+
+def _stack(values: Any, field: str) -> np.ndarray:
+    """``values`` stacked on a new first axis; items of unequal shapes are refused as PyTorch's
+    ``default_collate`` refuses them (variable-length items need padding first)."""
+    arrays = [as_array(value) for value in values]
+    for entry, array in enumerate(arrays):
+        if array.shape != arrays[0].shape:
+            raise ShapeError(
+                f"DataLoader: stack expects each item{field} to be equal size, but got "
+                f"{arrays[0].shape} at entry 0 and {array.shape} at entry {entry}"
+            )
+    return np.stack(arrays)
 
 
 def _variables(item: Any) -> tuple[Variable, ...] | Variable:

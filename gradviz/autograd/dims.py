@@ -16,6 +16,8 @@ def dim_index(dim: Any, ndim: int, op: str) -> int:
     """``dim`` as an index in ``[0, max(ndim, 1))``; ``IndexRangeError`` when out of range."""
     n = ndim or 1
     try:
+        if dim is True or dim is False:  # operator.index(True) is 1; PyTorch's TypeError
+            raise TypeError
         index = operator.index(dim)
     except TypeError:
         raise OperandError(

@@ -6,6 +6,7 @@ the losses), so graphs show one meaningful node per call.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -78,8 +79,8 @@ def dropout(x: Variable, p: float = 0.5, training: bool = True, inplace: bool = 
 
 def check_dropout_probability(p: float) -> None:
     """Raise ``ArgumentError`` unless ``0 <= p <= 1`` (shared with ``nn.Dropout``)."""
-    if not 0 <= p <= 1:
-        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not isinstance(p, numbers.Real | np.ndarray | Variable) or not 0 <= p <= 1:  # or "0.1"
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
 def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
@@ -322,8 +323,13 @@ def adaptive_avg_pool2d(input, output_size) -> Variable:
             "adaptive_avg_pool2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input with "
             f"non-zero H and W, got shape {input.shape}"
         )
-    if output_size is None or isinstance(output_size, int):
+    if output_size is None or isinstance(output_size, int | np.integer):
         output_size = (output_size, output_size)
+    if not isinstance(output_size, tuple | list) or len(output_size) != 2:  # else zip() fails
+        raise OperandError(
+            "adaptive_avg_pool2d: output_size must be an int or a pair of ints (None keeps a "
+            f"size), got {output_size!r}"
+        )
     size = tuple(s if o is None else o for o, s in zip(output_size, input.shape[-2:], strict=True))
     conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size")
     return ops.AdaptiveAvgPool2d.apply(input, size)
@@ -366,6 +372,11 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
             f"one_hot(): one_hot is only applicable to index tensors of dtype int64, got "
             f"{indices.dtype}"
         )
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer):
+        raise OperandError(  # 1.5 went into np.arange: 2 classes
+            f"one_hot(): num_classes must be an int, got {type(num_classes).__name__} "
+            f"{num_classes!r}"
+        )
     if num_classes == -1:
         if not indices.size:
             raise InputError("one_hot(): can not infer the number of classes from an empty input")
@@ -402,6 +413,9 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
     ops.normalization.check_batch_norm(
         layer, input.shape, running_mean, running_var, weight, bias, training
     )
+    if not (eps > 0 if training else eps >= 0):  # else 0 / 0: NaN where PyTorch refuses
+        when = "positive during training" if training else "non-negative"
+        raise ArgumentError(f"{layer}: eps must be {when}, but got {eps}")
     if training and input.size:  # an empty batch leaves the running statistics (PyTorch)
         ops.normalization.update_running_stats(input.data, running_mean, running_var, momentum)
     return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var, training, eps)

@@ -51,7 +51,10 @@ def save(obj: Any, f: str | os.PathLike[str] | IO[bytes]) -> None:
     fine; nothing is appended).
     """
     arrays: list[np.ndarray] = []
-    root = _encode(obj, arrays, "obj", set())
+    try:
+        root = _encode(obj, arrays, "obj", set())
+    except RecursionError:  # load refuses such a file too ("nests too deeply to read")
+        raise OperandError("gradviz.save: obj nests too deeply to save") from None
     manifest = {"format": FORMAT, "version": VERSION, "root": root}
     text = json.dumps(manifest, allow_nan=False, ensure_ascii=False, indent=1)
     if hasattr(f, "write"):

@@ -13,7 +13,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.variable_inplace import InplaceMethods
 
 if TYPE_CHECKING:
@@ -241,6 +241,9 @@ class Variable(InplaceMethods):
         return int(self.item())
 
     def __bool__(self) -> bool:
+        if self.data.size != 1:  # NumPy's ValueError says "array"; PyTorch's wording here
+            many = "no values" if self.data.size == 0 else "more than one value"
+            raise InputError(f"Boolean value of Variable with {many} is ambiguous")
         return bool(self.data)
 
     def __len__(self) -> int:
@@ -415,6 +418,11 @@ class Variable(InplaceMethods):
     def _arg_extreme(self, pick: Any, method: str, axis: int | None) -> np.ndarray:
         if axis is not None:
             axis = dim_index(axis, self.ndim, method) if self.ndim else None
+        if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
+            which = "dim to be specified for input.numel() == 0"
+            if axis is not None:
+                which = f"dim {axis} to have non-zero size"
+            raise IndexRangeError(f"{method}(): Expected reduction {which}.")
         return pick(self.data, axis=axis)
 
     def reshape(self, *shape: Any) -> Variable:

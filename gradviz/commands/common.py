@@ -68,6 +68,19 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
         ) from None
 
 
+def _check_script(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """Refuse a file gradviz wrote (a trace, a timeline): run as Python it fails with a
+    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward."""
+    if value.suffix.lower() == ".json":
+        raise click.BadParameter(
+            f"{value} is a JSON file, not a Python script; to compare trace files use "
+            "'gradviz diff A.json B.json', to read one gradviz.load_trace",
+            ctx,
+            param,
+        )
+    return value
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -75,7 +88,11 @@ def script_options(what: str | None, outputs: str = "the pictures") -> Callable[
     """SCRIPT, [-- SCRIPT_ARGS...], -o/--outdir (for ``outputs``) and, unless ``what`` is None,
     --step: shared by the commands that run a script (``what``: "draw", "check")."""
     params = [
-        click.argument("script", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.argument(
+            "script",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            callback=_check_script,
+        ),
         click.argument(
             "script_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- SCRIPT_ARGS...]"
         ),

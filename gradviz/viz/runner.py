@@ -396,7 +396,8 @@ def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed:
         code = failure.code
         how = " (os._exit)" if isinstance(failure, _HardExit) else ""
         text = f"os._exit({code})\n" if how else f"SystemExit: {code}\n"
-        message = f"{name} exited with status {code}{how}"
+        status = int(code) if isinstance(code, int) else f"1 ({code})"  # sys.exit("msg"): 1
+        message = f"{name} exited with status {status}{how}"
         return ScriptFailed(message, text, exit_code=code, trace=tr)
     text = format_user_traceback(failure)
     last = text.rstrip().splitlines()[-1] if text.strip() else type(failure).__name__

@@ -105,6 +105,7 @@ class MultiheadAttention(Module):
             )
         unbatched = query.ndim == 2
         self._check_key_value(query, key, value, None if unbatched else int(not self.batch_first))
+        self._check_masks(query, key, key_padding_mask, attn_mask)
         if unbatched:
             query, key, value = (t.unsqueeze(0) for t in (query, key, value))
             if key_padding_mask is not None:
@@ -151,6 +152,35 @@ class MultiheadAttention(Module):
                 f"does not match the query's ({query.shape[batch]}), dim {batch} of "
                 f"{key.shape} and {query.shape}"
             )
+
+    def _check_masks(
+        self, query: Variable, key: Variable, key_padding_mask: Any, attn_mask: Any
+    ) -> None:
+        """PyTorch's mask shapes: key_padding_mask (N, S) or, unbatched, (S,); attn_mask (L, S)
+        or (N * num_heads, L, S), unbatched (num_heads, L, S)."""
+        if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
+            return  # the query's own check says what is wrong with it
+        if query.ndim == 2:
+            length, source = query.shape[0], key.shape[0]
+            heads, padding = self.num_heads, (source,)
+        else:
+            seq = 1 if self.batch_first else 0  # the dim of the sequence; the batch is the other
+            length, source, batch = query.shape[seq], key.shape[seq], query.shape[1 - seq]
+            heads, padding = batch * self.num_heads, (batch, source)
+        expected = {
+            "key_padding_mask": (padding,),
+            "attn_mask": ((length, source), (heads, length, source)),
+        }
+        for name, mask in (("key_padding_mask", key_padding_mask), ("attn_mask", attn_mask)):
+            if mask is None:
+                continue
+            shape = tuple(_mask_array(mask, name).shape)
+            if shape not in expected[name]:
+                wanted = " or ".join(str(s) for s in expected[name])
+                raise ShapeError(
+                    f"MultiheadAttention: expected {name} of shape {wanted} for query "
+                    f"{query.shape} and key {key.shape}, got {shape}"
+                )
 
     def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, average):
         batch, length = query.shape[0], query.shape[1]

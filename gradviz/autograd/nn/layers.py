@@ -43,14 +43,21 @@ class Linear(Module):
         )
 
 
-def layer_size(layer: str, name: str, value: Any) -> int:
-    """A layer size: an integer >= 0 (``OperandError`` for other types, ``InputError`` if < 0)."""
+def layer_index(layer: str, name: str, value: Any) -> int:
+    """An integer setting of a layer (``OperandError`` for a float, a bool, a string)."""
     try:
-        size = operator.index(value)
+        if isinstance(value, bool):
+            raise TypeError
+        return operator.index(value)
     except TypeError:
         raise OperandError(
             f"{layer}: {name} must be an integer, got {type(value).__name__} {value!r}"
         ) from None
+
+
+def layer_size(layer: str, name: str, value: Any) -> int:
+    """A layer size: an integer >= 0 (``OperandError`` for other types, ``InputError`` if < 0)."""
+    size = layer_index(layer, name, value)
     if size < 0:
         raise InputError(
             f"{layer}: {name} must be >= 0, got {size} (Trying to create tensor with negative "
@@ -79,14 +86,23 @@ class Sequential(Module):
             for name, module in list(self._modules.items())[index]:
                 part.add_module(name, module)
             return part
-        return list(self._modules.values())[index]
+        return list(self._modules.values())[self._position(index)]
 
     def __setitem__(self, index: int, module: Module) -> None:
         """Replace the module at position ``index``, keeping its name (as PyTorch)."""
-        names = list(self._modules)
-        if not -len(names) <= index < len(names):
+        self.add_module(list(self._modules)[self._position(index)], module)
+
+    def _position(self, index: Any) -> int:
+        """``index`` checked against the length (PyTorch's IndexError, not the list's)."""
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise OperandError(
+                f"Sequential indices must be integers or slices, not {type(index).__name__}"
+            ) from None
+        if not -len(self) <= index < len(self):
             raise IndexRangeError(f"index {index} is out of range")
-        self.add_module(names[index], module)
+        return index
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -168,12 +184,15 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    def __init__(self, start_dim: int = 1) -> None:
+    """Merge the dims ``start_dim`` to ``end_dim`` (inclusive) into one."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
+        self.end_dim = end_dim
 
     def forward(self, x: Variable) -> Variable:
-        return x.flatten(self.start_dim)
+        return x.flatten(self.start_dim, self.end_dim)
 
 
 class Identity(Module):

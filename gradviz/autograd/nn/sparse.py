@@ -9,6 +9,7 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.layers import layer_index, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops import attention
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
@@ -37,11 +38,10 @@ class Embedding(Module):
                 f"(got max_norm={max_norm}, scale_grad_by_freq={scale_grad_by_freq}, "
                 f"sparse={sparse})"
             )
-        if num_embeddings < 0 or embedding_dim < 0:
-            raise ArgumentError(
-                f"Embedding: sizes must be non-negative, got num_embeddings={num_embeddings}, "
-                f"embedding_dim={embedding_dim}"
-            )
+        num_embeddings = layer_size("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = layer_size("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None:  # 1.5 reached NumPy's indexing (an IndexError)
+            padding_idx = layer_index("Embedding", "padding_idx", padding_idx)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = attention.padding_index(padding_idx, num_embeddings, "Embedding")
         self.max_norm, self.norm_type = max_norm, norm_type

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.optim.optimizer import grad_problem
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 __all__ = [
@@ -40,6 +41,16 @@ def _parameter_list(function: str, parameters: Any) -> list[Variable]:
                 f"{function}: parameters[{index}] must be a Variable, got {type(param).__name__}"
             )
     return params
+
+
+def _check_grads(function: str, params: list[Variable]) -> None:
+    """Refuse a gradient that is not an array of its parameter's shape (PyTorch refuses it when
+    ``.grad`` is assigned; clipping it would broadcast or fail inside NumPy)."""
+    for index, param in enumerate(params):
+        problem = None if param.grad is None else grad_problem(param)
+        if problem is not None:
+            error, text = problem
+            raise error(f"{function}: parameters[{index}] {text}")
 
 
 def _number(function: str, name: str, value: Any) -> float:
@@ -86,6 +97,7 @@ def clip_grad_norm_(
     ``foreach`` is accepted for PyTorch's signature and has no effect here.
     """
     params = _parameter_list("clip_grad_norm_", parameters)
+    _check_grads("clip_grad_norm_", params)
     max_norm = _number("clip_grad_norm_", "max_norm", max_norm)
     p = _number("clip_grad_norm_", "norm_type", norm_type)
     grads = [param.grad for param in params if param.grad is not None]
@@ -114,6 +126,7 @@ def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = 
     ``foreach`` is accepted for PyTorch's signature and has no effect here.
     """
     params = _parameter_list("clip_grad_value_", parameters)
+    _check_grads("clip_grad_value_", params)
     clip_value = _number("clip_grad_value_", "clip_value", clip_value)
     for param in params:
         if param.grad is not None:

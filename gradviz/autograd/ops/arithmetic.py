@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.scratch import ones
 from gradviz.autograd.variable import get_default_dtype
@@ -26,9 +26,25 @@ class Add(Function):
         return grad, grad
 
 
+def _is_bool(x: Any) -> bool:
+    return x.dtype == np.bool_ if isinstance(x, np.ndarray) else isinstance(x, bool | np.bool_)
+
+
+_INVERT = "If you are trying to invert a mask, use `mask == 0` instead."
+
+
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
+        if _is_bool(a) or _is_bool(b):  # NumPy: a TypeError for two, int arithmetic for one
+            if _is_bool(a) and _is_bool(b):
+                raise InputError(
+                    "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                    "Use `a != b` (exclusive or) instead."
+                )
+            raise InputError(
+                f"Subtraction, the `-` operator, with a bool tensor is not supported. {_INVERT}"
+            )
         return a - b
 
     @staticmethod
@@ -77,6 +93,10 @@ def _is_float_array(x: Any) -> bool:
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):
+        if _is_bool(a):
+            raise InputError(
+                f"Negation, the `-` operator, on a bool tensor is not supported. {_INVERT}"
+            )
         return -a
 
     @staticmethod

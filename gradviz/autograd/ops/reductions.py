@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index, reduce_dims
-from gradviz.autograd.errors import OperandError
+from gradviz.autograd.errors import IndexRangeError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import MinMax, Variable
 
@@ -157,5 +157,9 @@ def max_or_min(
     axis = dim_index(axis, x.ndim, op.__name__.lower())
     if not x.ndim:  # 0-d: dim 0 or -1 gives the value and index 0, as in PyTorch
         return MinMax(op.apply(x, None, keepdims), np.zeros((), dtype=np.int64))
+    if not x.shape[axis]:  # NumPy's argmax raises a ValueError on an empty axis
+        raise IndexRangeError(
+            f"{op.__name__.lower()}(): Expected reduction dim {axis} to have non-zero size."
+        )
     indices = op.pick(x.data, axis=axis, keepdims=keepdims)
     return MinMax(op.apply(x, axis, keepdims), indices)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import IndexRangeError, ShapeError
+from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
@@ -15,6 +15,14 @@ from gradviz.autograd.variable import Variable
 class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
+        for index, size in enumerate(shape):  # NumPy reads any negative size as -1
+            if isinstance(size, bool) or not isinstance(size, int | np.integer):
+                raise OperandError(f"reshape(): shape must be integers, got {tuple(shape)}")
+            if size < -1:
+                raise ShapeError(
+                    f"reshape(): invalid shape dimension {size} at index {index} of shape "
+                    f"{tuple(shape)}"
+                )
         ctx.shape = x.shape
         return x.reshape(shape)
 

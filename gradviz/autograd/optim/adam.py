@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.inplace import bump
-from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_pair, lerp_
+from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_numbers, _check_pair, lerp_
 
 
 class Adam(Optimizer):
@@ -31,6 +31,7 @@ class Adam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        _check_numbers(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay)
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(eps >= 0, f"Invalid epsilon value: {eps}")
         _check_pair(betas, "betas")

@@ -169,6 +169,10 @@ class StepLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
     ) -> None:
+        _check(
+            step_size != 0,
+            "StepLR: step_size must not be 0 (the rate changes every step_size steps)",
+        )
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
@@ -279,6 +283,9 @@ class CosineAnnealingLR(LRScheduler):
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
     ) -> None:
+        _check(
+            T_max != 0, "CosineAnnealingLR: T_max must not be 0 (the half cosine lasts T_max steps)"
+        )
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+import numbers
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,16 @@ from gradviz.autograd.variable import Variable
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise OptimizerError(message)
+
+
+def _check_numbers(owner: str, **values: Any) -> None:
+    """Raise ``OperandError`` for a setting that is not a number (``lr="0.1"`` straight from
+    argparse; the range checks would fail on ``"0.1" >= 0`` with Python's TypeError)."""
+    for name, value in values.items():
+        if not isinstance(value, numbers.Real | np.ndarray | Variable):
+            raise OperandError(
+                f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}"
+            )
 
 
 def _check_pair(value: Any, name: str) -> None:
@@ -65,6 +76,50 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         start += weight * (end - start)
     else:
         start[...] = end - (end - start) * (1 - weight)
+
+
+class StateDictKeyError(OptimizerError, KeyError):
+    """An optimizer state dict without the keys ``state_dict()`` writes (a KeyError, as
+    PyTorch's ``KeyError: 'param_groups'``)."""
+
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else ""
+
+
+def _check_saved(state_dict: Any, owner: str) -> None:
+    """A readable error for a state dict that is not an optimizer's (a whole checkpoint, a
+    model's state dict): PyTorch's is a bare ``KeyError: 'param_groups'``."""
+    if not isinstance(state_dict, Mapping):
+        raise OperandError(f"{owner}: expected a state dict, got {type(state_dict).__name__}")
+    for key in ("state", "param_groups"):
+        if key not in state_dict:
+            keys = ", ".join(repr(k) for k in list(state_dict)[:4])
+            raise StateDictKeyError(
+                f"{owner}: the state dict has no {key!r}; an optimizer's state_dict() holds "
+                f"'state' and 'param_groups', this one holds {keys or 'nothing'} (a model's "
+                "state dict goes to model.load_state_dict)"
+            )
+    groups = state_dict["param_groups"]
+    for index, group in enumerate(groups if isinstance(groups, list | tuple) else [None]):
+        if not isinstance(group, Mapping) or "params" not in group:
+            raise StateDictKeyError(f"{owner}: param_groups[{index}] has no 'params'")
+
+
+def grad_problem(p: Variable) -> tuple[type[Exception], str] | None:
+    """Why ``p.grad`` (not None) cannot update ``p``: (error class, text), or None if it can."""
+    grad = p.grad
+    if isinstance(grad, np.ndarray | np.generic):  # a NumPy scalar for a 0-d parameter
+        if grad.shape == p.shape:
+            return None
+        return ShapeError, (
+            f"has shape {p.shape} but its gradient has shape {grad.shape}; expected a gradient "
+            "of the parameter's shape"
+        )
+    if isinstance(grad, Variable):  # torch: p.grad = tensor; here .grad is the array
+        return OperandError, "has a Variable as .grad; .grad holds a NumPy array: p.grad = v.data"
+    return OperandError, (
+        f"has a {type(grad).__name__} as .grad; expected a NumPy array of shape {p.shape}"
+    )
 
 
 class Optimizer:
@@ -135,6 +190,7 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore settings and state saved by ``state_dict`` (copied, and cast to each
         parameter's dtype) onto this optimizer's parameters, matched by position."""
+        _check_saved(state_dict, f"{type(self).__name__}.load_state_dict")
         state_dict = copy.deepcopy(state_dict)
         saved_groups = state_dict["param_groups"]
         _check(
@@ -188,19 +244,21 @@ class Optimizer:
                 hook.optimizer_step(self, "end")
 
     def _check_grads(self) -> None:
-        """Raise ``ShapeError`` for a gradient not of its parameter's shape (NumPy would
-        broadcast it into the update silently)."""
+        """Raise for a gradient not of its parameter's shape (NumPy would broadcast it into the
+        update silently) or not an array (``p.grad = variable``)."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad
-                if grad is not None and grad.shape != p.data.shape:  # ~0.1 us per parameter
+                grad = p.grad  # ~0.1 us per parameter:
+                if grad is not None and (
+                    type(grad) is not np.ndarray or grad.shape != p.data.shape
+                ):
+                    problem = grad_problem(p)
+                    if problem is None:
+                        continue
                     every = (q for g in self.param_groups for q in g["params"])
                     index = next(i for i, q in enumerate(every) if q is p)
-                    raise ShapeError(
-                        f"{type(self).__name__}.step(): parameter {index} has shape {p.shape} "
-                        f"but its gradient has shape {grad.shape}; expected a gradient of the "
-                        "parameter's shape"
-                    )
+                    error, text = problem
+                    raise error(f"{type(self).__name__}.step(): parameter {index} {text}")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         """Update the parameters of ``group`` that have a gradient, one ``_update`` each."""

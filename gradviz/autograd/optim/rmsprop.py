@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.optim.optimizer import Optimizer, _check, add_scaled, addcdiv, lerp_
+from gradviz.autograd.optim.optimizer import (
+    Optimizer,
+    _check,
+    _check_numbers,
+    add_scaled,
+    addcdiv,
+    lerp_,
+)
 
 
 class RMSprop(Optimizer):
@@ -25,6 +32,14 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        _check_numbers(
+            type(self).__name__,
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+        )
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(eps >= 0, f"Invalid epsilon value: {eps}")
         _check(momentum >= 0, f"Invalid momentum value: {momentum}")
@@ -88,6 +103,14 @@ class Adagrad(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        _check_numbers(
+            type(self).__name__,
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+        )
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(lr_decay >= 0, f"Invalid lr_decay value: {lr_decay}")
         _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")

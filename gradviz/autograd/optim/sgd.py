@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gradviz.autograd.optim.optimizer import Optimizer, _check, add_scaled
+from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_numbers, add_scaled
 
 
 class SGD(Optimizer):
@@ -22,6 +22,13 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
+        _check_numbers(
+            type(self).__name__,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+        )
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(momentum >= 0, f"Invalid momentum value: {momentum}")
         _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")

@@ -75,6 +75,8 @@ class Capture:
             raise PolicyError(f"max_array_size must be an integer >= 0, got {max_array_size!r}")
         if steps != "all" and (type(steps) is not int or steps < 1):
             raise PolicyError(f'steps must be a positive integer or "all", got {steps!r}')
+        if type(every) is not int or every < 1:  # every=True or 1.0 would pass for 1
+            raise PolicyError(f"every must be a positive integer, got {every!r}")
         if policy is None:
             limit = None if steps == "all" else steps
             policy = EveryPass() if limit is None and every == 1 else EveryStep(limit, every)

@@ -390,6 +390,10 @@ _ADDED = ("preview", "grad_preview")
 #: No gradviz trace nests containers deeper than this (the schema's deepest is a node's
 #: ``update`` or ``value`` statistics, 7 levels down).
 MAX_DEPTH = 10
+#: ``array`` and ``grad_array`` (``trace(arrays=True)``) nest one list per dim of the array,
+#: and NumPy allows 64 dims: they may go this much deeper.
+MAX_ARRAY_DIMS = 64
+_ARRAY_KEYS = frozenset({"array", "grad_array"})
 _TOO_DEEP = f"malformed trace: nested deeper than a gradviz trace can be ({MAX_DEPTH} levels)"
 #: Integers with more digits than this are kept as :class:`_Huge` (no field of a trace is
 #: that large), so the field check names the field instead of converting 5,000 digits.
@@ -425,7 +429,8 @@ def _check_depth(data: Any) -> None:
                 at = f"{where}.{key}" if isinstance(value, dict) else f"{where}[{key}]"
                 if depth >= MAX_DEPTH:
                     raise TraceFormatError(f"{_TOO_DEEP} at {at}")
-                todo.append((item, depth + 1, at))
+                array = isinstance(value, dict) and key in _ARRAY_KEYS
+                todo.append((item, depth + 1 - (MAX_ARRAY_DIMS if array else 0), at))
 
 
 def _check(condition: bool, message: str) -> None:

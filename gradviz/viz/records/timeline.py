@@ -246,8 +246,8 @@ class Timeline:
         """``column`` of node ``key`` at every recorded step (NaN where the step lacks it)."""
         data = self.rows_array()
         out = np.full(len(self.steps), np.nan)
-        if key not in self._index:
-            raise TimelineKeyError(f"no node {key!r} in the timeline")
+        if not isinstance(key, str) or key not in self._index:  # a list: unhashable
+            raise TimelineKeyError(f"no node {key!r} in the timeline (give one node key)")
         if column not in FIELDS:
             raise TimelineKeyError(f"no column {column!r}; the columns are {', '.join(FIELDS)}")
         mine = data[data["node"] == self._index[key]]
