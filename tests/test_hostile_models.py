@@ -89,3 +89,15 @@ def test_embedding_sizes_and_padding_idx_must_be_integers(kwargs, message):
     with pytest.raises(TypeError, match=message):
         nn.Embedding(**{"num_embeddings": 5, "embedding_dim": 3, **kwargs})
     assert nn.Embedding(5, 3, padding_idx=np.int64(-1)).padding_idx == 4
+
+
+@pytest.mark.parametrize("padding_idx", [1.5, "1", True])
+def test_functional_embedding_padding_idx_must_be_an_integer(padding_idx):
+    import gradviz
+    from gradviz import nn
+
+    weight = gradviz.randn(5, 3, requires_grad=True)
+    with pytest.raises(TypeError, match="embedding\\(\\): padding_idx must be an integer"):
+        nn.functional.embedding(np.array([0, 1]), weight, padding_idx=padding_idx)
+    out = nn.functional.embedding(np.array([0, 4]), weight, padding_idx=np.int64(-1))
+    assert out.shape == (2, 3)

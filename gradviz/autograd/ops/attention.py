@@ -13,7 +13,13 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, ShapeError
+from gradviz.autograd.errors import (
+    ArgumentError,
+    IndexRangeError,
+    InputError,
+    OperandError,
+    ShapeError,
+)
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.elementwise import Dropout
@@ -76,6 +82,11 @@ def padding_index(padding_idx: int | None, num_embeddings: int, layer: str) -> i
     """``padding_idx`` as a row number (negative counts from the end), checked."""
     if padding_idx is None:
         return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int | np.integer):
+        raise OperandError(
+            f"{layer}: padding_idx must be an integer, got {type(padding_idx).__name__} "
+            f"{padding_idx!r}"
+        )
     if not -num_embeddings <= padding_idx < num_embeddings:
         raise ArgumentError(
             f"{layer}: padding_idx must be within num_embeddings ({num_embeddings}), got "
