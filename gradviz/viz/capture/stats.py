@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd.ops.scratch import ones as shared_ones
 from gradviz.viz.records.preview import (
     LEVELS,
     NAN,
@@ -140,18 +141,18 @@ _isfinite = math.isfinite
 #: vector of ones (which stays in cache, so the array is the only thing read from memory).
 _BLOCK = 1 << 16
 _ROW = 256
-_ONES = {np.dtype(np.float32): np.ones(_BLOCK, np.float32), np.dtype(np.float64): np.ones(_BLOCK)}
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _sum(flat: np.ndarray) -> float:
     """The sum as a Python float: float arrays by BLAS (several times faster than
     ``ndarray.sum``), big ones as row sums added in float64."""
-    ones = _ONES.get(flat.dtype)
-    if ones is None or not flat.flags.c_contiguous:
+    if flat.dtype not in _BLAS_FLOATS or not flat.flags.c_contiguous:
         return float(_add(flat, dtype=np.float64))
     n = flat.size
+    ones = shared_ones(min(n, _BLOCK), flat.dtype)
     if n <= _BLOCK:
-        return float(_dot(flat, ones[:n]))
+        return float(_dot(flat, ones))
     body = n - n % _ROW
     total = float(_add(_dot(flat[:body].reshape(-1, _ROW), ones[:_ROW]), dtype=np.float64))
     if body < n:
