@@ -76,6 +76,34 @@ def test_fan_in_sums_every_share_without_writing_into_an_array_held_elsewhere():
     np.testing.assert_allclose(x.grad, 2 * (4 * y_value + 1 + np.exp(y_value)))
 
 
+def test_slices_add_into_one_gradient_but_never_into_an_array_held_elsewhere():
+    # split's and x[a:b]'s rules give only their slice: pieces arriving after a full share add
+    # into it in place, except into an array a user's rule still holds.
+    kept = []
+
+    class Keep(Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            kept.append(grad * 1)
+            return kept[-1]
+
+    x = leaf(np.arange(12.0).reshape(3, 4))
+    y = x * 1
+    q, k = y.split(2, dim=1)
+    loss = (q * 2).sum() + (k * 3).sum() + (y[1:, 1] * 5).sum() + Keep.apply(y).sum()
+    loss.backward()
+    np.testing.assert_array_equal(kept[0], np.ones((3, 4)))
+    expected = np.array([[3.0, 3, 4, 4], [3, 8, 4, 4], [3, 8, 4, 4]])
+    np.testing.assert_array_equal(x.grad, expected)
+    q, k = (x * 1).split(2, dim=1)  # pieces alone: the first gives the zero-padded array
+    (k * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, expected + [[0, 0, 3, 3]] * 3)
+
+
 def test_a_hook_holding_a_gradient_never_sees_it_change():
     class Holder(hooks.Hook):
         def __init__(self):

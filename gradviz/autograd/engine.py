@@ -82,6 +82,10 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     or share.dtype is not data.dtype
                     or (arg._node is None and (share is g or node._may_alias))
                 ):
+                    if type(share) is Scattered and share.add_into(shares, -arg._id):
+                        if active:
+                            _counted(arg, fan_in, waiting, shares, heap, tickets)
+                        continue
                     share = _conform(share, arg, node, _position(node, arg, share, grads), g)
                 key = -arg._id
                 if key in shares:
@@ -101,6 +105,46 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 del node.__dict__  # what forward stored on ctx (making no dict when none)
     for hook in active:
         hook.backward_end(root)
+
+
+class Scattered:
+    """A gradient that is zero but for ``values`` at the basic index ``where`` of an array of
+    ``shape``, as the rules of slicing ops (``split``, ``x[a:b]``) return it: the engine adds
+    it into the share it already holds (one slice read and written) rather than adding a
+    zero-padded copy (the whole array allocated, zeroed and added)."""
+
+    __slots__ = ("shape", "values", "where")
+
+    def __init__(self, shape: tuple[int, ...], where: Any, values: np.ndarray) -> None:
+        self.shape, self.where, self.values = shape, where, values
+
+    def dense(self) -> np.ndarray:
+        """The gradient as an ndarray: zeros, and ``values`` at ``where``."""
+        out = np.zeros(self.shape, dtype=self.values.dtype)
+        out[self.where] = self.values
+        return out
+
+    def add_into(self, shares: dict[int, np.ndarray], key: int) -> bool:
+        """Add into ``shares[key]`` in place if the engine alone holds that array (as the
+        backward loop's own in-place accumulation requires); whether it did."""
+        total = shares.get(key)
+        if (
+            total is None
+            or total.base is not None
+            or _refcount(total) > _ALONE
+            or not total.flags.writeable
+            or total.shape != self.shape
+            or total.dtype != self.values.dtype
+        ):
+            return False
+        total[self.where] += self.values
+        return True
+
+
+def dense(grad: Any) -> Any:
+    """A rule's gradient as an array (a :class:`Scattered` one made dense), for callers of
+    backward rules other than the engine."""
+    return grad.dense() if type(grad) is Scattered else grad
 
 
 def _refs_when_alone() -> int:
@@ -175,7 +219,7 @@ def _conform(share: Any, arg: Variable, node: Function, index: int, g: np.ndarra
     leaf (it becomes ``.grad``). The loop calls this only when the gradient may not be so."""
     data = arg.data
     if type(share) is not np.ndarray:
-        share = np.asarray(share)
+        share = share.dense() if type(share) is Scattered else np.asarray(share)
     if share.shape != data.shape:
         share = unbroadcast(share, data.shape, node, index)
     if share.dtype != data.dtype:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import function, hooks
-from gradviz.autograd.engine import unbroadcast
+from gradviz.autograd.engine import dense, unbroadcast
 from gradviz.autograd.errors import GradvizError
 
 __all__ = ["InputResult", "OpResult", "check_call", "summed_axes"]
@@ -136,7 +136,7 @@ class _Op:
         grads = self.cls.backward(ctx, grad)
         if not isinstance(grads, tuple | list):
             grads = (grads,)
-        return tuple(grads)
+        return tuple(map(dense, grads))
 
 
 def check_call(

@@ -14,6 +14,7 @@ import numpy as np
 
 from gradviz.autograd import inplace as _inplace
 from gradviz.autograd.dims import dim_index
+from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable, as_array
@@ -57,9 +58,7 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        out = np.zeros(ctx.shape, dtype=grad.dtype)
-        out[ctx.where] = grad
-        return out
+        return Scattered(ctx.shape, ctx.where, grad)  # the pieces add into one gradient
 
 
 class Gather(Function):

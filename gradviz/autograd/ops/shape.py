@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
+from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
@@ -103,11 +104,10 @@ class Index(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if _is_basic(ctx.index):  # no element picked twice
+            return Scattered(ctx.shape, ctx.index, grad), None
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        if _is_basic(ctx.index):
-            out[ctx.index] = grad
-        else:
-            np.add.at(out, ctx.index, grad)  # repeated indices accumulate
+        np.add.at(out, ctx.index, grad)  # repeated indices accumulate
         return out, None
 
 
