@@ -447,6 +447,22 @@ def test_unknown_suffix_is_an_error_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_write_views_writes_each_view_as_write_does_or_nothing(tmp_path):
+    needs_layout()
+    targets = [("forward", tmp_path / "f.svg"), ("backward", tmp_path / "b.dot")]
+    done = R.write_views(mlp(), targets)
+    assert [(d.view, d.path, d.format) for d in done] == [
+        ("forward", tmp_path / "f.svg", "svg"),
+        ("backward", tmp_path / "b.dot", "dot"),
+    ]
+    assert (tmp_path / "b.dot").read_text() == R.build(mlp(), "backward").source
+    R.write(mlp(), "forward", tmp_path / "alone.svg")
+    assert (tmp_path / "f.svg").read_bytes() == (tmp_path / "alone.svg").read_bytes()
+    with pytest.raises(R.RenderError):  # the second target is refused: the first not written
+        R.write_views(mlp(), [("forward", tmp_path / "x.svg"), ("sideways", tmp_path / "y.svg")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.svg", "b.dot", "f.svg"]
+
+
 def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch):
     target = tmp_path / "new" / "g.dot"
     R.write(mlp(), "forward", target)

@@ -222,22 +222,13 @@ def write_views(
     fold: bool = True,
 ) -> tuple[list[Path], list[str]]:
     """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
-    from gradviz.viz.draw.render import write
+    from gradviz.viz.draw.render import write_views as write_all
 
-    written: list[Path] = []
+    targets = [(view, outdir / f"{stem}.{view}.{fmt}") for view in views]
+    results = write_all(graph, targets, format=fmt, depth=depth, marks=marks, fold=fold)
     notes: list[str] = []
-    for view in views:
-        result = write(
-            graph,
-            view,
-            outdir / f"{stem}.{view}.{fmt}",
-            format=fmt,
-            depth=depth,
-            marks=marks,
-            fold=fold,
-        )
-        written.append(result.path)
-        note = result.note.replace(f"the {view} graph", "the graph")
+    for result in results:
+        note = result.note.replace(f"the {result.view} graph", "the graph")
         if note and note not in notes:
             notes.append(note)
-    return written, notes
+    return [result.path for result in results], notes

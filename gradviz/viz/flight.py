@@ -133,10 +133,8 @@ def write_trigger(
     if caught.current is not None:
         report = step_trace.check()
         graph = pictures_graph(step_trace, report)
-        for view in ("forward", "backward"):
-            path = Path(f"{base}.{view}.svg")
-            draw.write(graph, view, path, marks=report.marks())
-            written.append(path)
+        views = [(view, Path(f"{base}.{view}.svg")) for view in ("forward", "backward")]
+        written += [done.path for done in draw.write_views(graph, views, marks=report.marks())]
         if caught.previous is not None:
             path = Path(f"{base}.diff.svg")
             write_diff(compare(caught.previous.graph, caught.current.graph), path)

@@ -18,7 +18,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -35,6 +37,7 @@ __all__ = [
     "find_layout_program",
     "layout_program",
     "run_layout",
+    "start_layout",
 ]
 
 #: Resolution of PNG output (Graphviz's default is 96).
@@ -116,6 +119,21 @@ def run_layout(source: str, fmt: str, options: tuple[str, ...] = ()) -> tuple[by
             f"the layout program {name} failed (exit {done.returncode}): " + " | ".join(message)
         )
     return done.stdout, name
+
+
+_workers: ThreadPoolExecutor | None = None
+_workers_lock = threading.Lock()
+
+
+def start_layout(source: str, fmt: str) -> Future[tuple[bytes, str]]:
+    """:func:`run_layout` in a worker thread: the program lays out one picture while the caller
+    draws the next (``gradviz render``'s two views take the time of about one, on two cores)."""
+    global _workers
+    with _workers_lock:
+        if _workers is None:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
+            _workers = ThreadPoolExecutor(max(2, cores), thread_name_prefix="gradviz-layout")
+    return _workers.submit(run_layout, source, fmt)
 
 
 class Drawing(graphviz.Digraph):

@@ -82,7 +82,7 @@ from gradviz.viz.draw.layout import (
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
-    run_layout,
+    start_layout,
 )
 from gradviz.viz.draw.legend import legend_label
 from gradviz.viz.draw.scene import Group, Scene
@@ -106,6 +106,7 @@ __all__ = [
     "draw_scene",
     "layout_program",
     "write",
+    "write_views",
 ]
 
 _SAFE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -588,21 +589,44 @@ def write(
     given: svg, png or dot). Returns what was done; ``note`` is non-empty when the node budget
     collapsed modules. ``format="dot"`` needs no layout program. ``marks`` and ``fold``: see
     :func:`build`."""
-    path = Path(path)
-    fmt = _format_for(path, format)
-    drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks, fold=fold)
-    if fmt == "dot":
-        data, program = drawing.source.encode("utf-8"), None
-    else:
-        data, program = run_layout(drawing.source, fmt)
-    atomic_write(path, data)
-    return Rendered(
-        path=path,
-        format=fmt,
-        view=view,
-        program=program,
-        depth=drawing.depth,
-        auto_collapsed=drawing.auto_collapsed,
-        nodes=drawing.node_count,
-        note=drawing.note,
-    )
+    return write_views(graph, [(view, path)], format, depth, max_nodes, marks, fold)[0]
+
+
+def write_views(
+    graph: nx.DiGraph,
+    targets: Iterable[tuple[str, str | os.PathLike[str]]],
+    format: str | None = None,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    marks: Mapping[Any, Iterable[Mark]] | None = None,
+    fold: bool = True,
+) -> list[Rendered]:
+    """:func:`write` for each ``(view, path)`` of ``targets``: each view is laid out while the
+    next is drawn. Files are written once every view is drawn, in order, each atomically."""
+    drawn = []
+    for view, path in targets:
+        path = Path(path)
+        fmt = _format_for(path, format)
+        drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks, fold=fold)
+        layout = None if fmt == "dot" else start_layout(drawing.source, fmt)
+        drawn.append((view, path, fmt, drawing, layout))
+    done = []
+    for view, path, fmt, drawing, layout in drawn:
+        if layout is None:
+            data, program = drawing.source.encode("utf-8"), None
+        else:
+            data, program = layout.result()
+        atomic_write(path, data)
+        done.append(
+            Rendered(
+                path=path,
+                format=fmt,
+                view=view,
+                program=program,
+                depth=drawing.depth,
+                auto_collapsed=drawing.auto_collapsed,
+                nodes=drawing.node_count,
+                note=drawing.note,
+            )
+        )
+    return done
