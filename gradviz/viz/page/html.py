@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -43,7 +43,7 @@ from gradviz.viz.diagnose import Finding, Report, pictures_graph
 from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import style
-from gradviz.viz.draw.layout import run_layout
+from gradviz.viz.draw.layout import start_layout
 from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, check_depth, draw_scene
 from gradviz.viz.draw.scene import Scene
 from gradviz.viz.records.files import atomic_write
@@ -285,7 +285,7 @@ def page_data(
     graph, marks, source, findings = _findings(trace, graph, pass_index, report)
     root = graph.graph.get("root")
     views = ["forward"] + (["backward"] if root is not None and root in graph else [])
-    jobs: list[tuple[str, Any]] = []  # (view, drawing)
+    jobs: list[Future[tuple[bytes, str]]] = []  # each drawing's layout, in order
     variants: dict[str, list[dict[str, Any]]] = {}
     notes: list[str] = []
     for view in views:
@@ -316,10 +316,9 @@ def page_data(
                     **_fold_entry(drawing, drawings),
                 }
             )
-            jobs.append((view, drawing))
+            jobs.append(start_layout(drawing.source, "svg"))  # laid out while the rest is drawn
         variants[view] = entries
-    with ThreadPoolExecutor(max_workers=min(4, len(jobs))) as pool:
-        laid_out = list(pool.map(lambda job: run_layout(job[1].source, "svg"), jobs))
+    laid_out = [job.result() for job in jobs]
     svgs = [_clean_svg(data) for data, _ in laid_out]
     program = laid_out[0][1] if laid_out else None
 
