@@ -487,20 +487,35 @@ def test_series_of_a_list_of_keys_names_what_it_got():
 @pytest.mark.parametrize(
     ("grad", "error", "message"),
     [
-        (lambda: gradviz.ones(3), gradviz.OperandError, "has a Variable as .grad; .grad holds"),
-        (lambda: [1.0, 2.0, 3.0], gradviz.OperandError, "has a list as .grad; expected a NumPy"),
-        (lambda: np.ones(2, np.float32), gradviz.ShapeError, r"has shape \(3,\) but its gradient"),
+        (lambda: gradviz.ones(3), gradviz.OperandError, "a Variable as .grad; .grad holds"),
+        (lambda: [1.0, 2.0, 3.0], gradviz.OperandError, "a list as .grad; expected a NumPy"),
+        (lambda: np.ones(2, np.float32), gradviz.ShapeError, r"a gradient of shape \(2,\) for"),
     ],
 )
-def test_a_hand_assigned_grad_that_is_no_array_of_the_shape_is_named(grad, error, message):
-    # p.grad = tensor is how PyTorch code sets a gradient; here it failed inside NumPy
-    # ("does not support ufuncs") or was clipped by broadcasting into the wrong shape
+def test_a_hand_assigned_grad_that_is_no_array_of_the_shape_is_refused_when_assigned(
+    grad, error, message
+):
+    # p.grad = tensor is how PyTorch code sets a gradient (PyTorch refuses a wrong one there);
+    # here it failed inside NumPy ("does not support ufuncs") or was broadcast into the update
     weight = nn.Parameter(np.ones(3, np.float32))
-    weight.grad = grad()
-    with pytest.raises(error, match=f"SGD.step\\(\\): parameter 0 {message}"):
+    with pytest.raises(error, match=f"cannot assign {message}"):
+        weight.grad = grad()
+    assert weight.grad is None
+    weight.grad = np.full(3, 0.5, np.float32)  # the parameter's shape: taken
+    weight.grad = None
+
+
+def test_a_grad_the_parameter_outgrew_is_named_by_step_and_clipping():
+    weight = nn.Parameter(np.ones(3, np.float32))
+    weight.grad = np.ones(3, np.float32)
+    weight.data = np.ones(4, np.float32)  # the data replaced after the gradient was set
+    message = r"has a gradient of shape \(3,\) for shape \(4,\)"
+    with pytest.raises(gradviz.ShapeError, match=f"SGD.step\\(\\): parameter 0 {message}"):
         optim.SGD([weight], lr=0.1).step()
     for clip in (nn.utils.clip_grad_norm_, nn.utils.clip_grad_value_):
-        with pytest.raises(error, match=f"{clip.__name__}: parameters\\[0\\] {message}"):
+        with pytest.raises(
+            gradviz.ShapeError, match=f"{clip.__name__}: parameters\\[0\\] {message}"
+        ):
             clip([weight], 1.0)
 
 

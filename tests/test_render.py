@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -461,6 +462,8 @@ def test_write_views_writes_each_view_as_write_does_or_nothing(tmp_path):
     with pytest.raises(R.RenderError):  # the second target is refused: the first not written
         R.write_views(mlp(), [("forward", tmp_path / "x.svg"), ("sideways", tmp_path / "y.svg")])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.svg", "b.dot", "f.svg"]
+    # its layout threads end with it: gradviz render waits for the threads a script leaves
+    assert not [t for t in threading.enumerate() if t.name.startswith("gradviz-layout")]
 
 
 def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch):

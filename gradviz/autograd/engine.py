@@ -59,7 +59,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 _accumulate(variable, g)
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
-                variable.grad = g.copy() if variable.grad is None else variable.grad + g
+                variable._grad = g.copy() if variable._grad is None else variable._grad + g
             if not active and (node.saved_tensors is None or written > variable._id or rewritten):
                 _check_node(node, variable)  # freed, or written since (listened: checked already)
 
@@ -207,10 +207,10 @@ def _begin(active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray) -> 
 
 def _accumulate(leaf: Variable, g: np.ndarray) -> None:
     """Add a leaf's complete gradient to its ``.grad``."""
-    if leaf.grad is None:  # own it: a view may share memory with other grads
-        leaf.grad = g if g.base is None and g.flags.writeable else g.copy()
+    if leaf._grad is None:  # own it: a view may share memory with other grads
+        leaf._grad = g if g.base is None and g.flags.writeable else g.copy()
     else:
-        leaf.grad = leaf.grad + g
+        leaf._grad = leaf._grad + g
 
 
 def _conform(share: Any, arg: Variable, node: Function, index: int, g: np.ndarray) -> np.ndarray:

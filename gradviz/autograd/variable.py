@@ -13,7 +13,13 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
+from gradviz.autograd.errors import (
+    GradvizError,
+    IndexRangeError,
+    InputError,
+    OperandError,
+    ShapeError,
+)
 from gradviz.autograd.variable_inplace import InplaceMethods
 
 if TYPE_CHECKING:
@@ -88,12 +94,12 @@ class Variable(InplaceMethods):
 
     __slots__ = (
         "__weakref__",
+        "_grad",
         "_id",
         "_node",
         "_retains_grad",
         "_vc",
         "data",
-        "grad",
         "name",
         "requires_grad",
     )
@@ -107,7 +113,7 @@ class Variable(InplaceMethods):
                 f"only floating point Variables can require gradients, got dtype {array.dtype}"
             )
         self.data = array
-        self.grad: np.ndarray | None = None
+        self._grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
         self._node: Function | None = None
@@ -119,6 +125,20 @@ class Variable(InplaceMethods):
                 hook.variable_created(self)
 
     # ----------------------------------------------------------------------------- attributes
+    @property
+    def grad(self) -> np.ndarray | None:
+        """The gradient accumulated by ``backward`` (an ndarray of this Variable's shape), or
+        None. Assigning checks it as PyTorch does: an array of this shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: np.ndarray | None) -> None:
+        problem = None if value is None else grad_problem(self.shape, value)
+        if problem is not None:
+            error, text = problem
+            raise error(f"cannot assign {text}")
+        self._grad = value
+
     @property
     def shape(self) -> tuple[int, ...]:
         """The data's shape."""
@@ -638,7 +658,7 @@ def from_op(data: np.ndarray, node: Function | None) -> Variable:
     does not require grad."""
     out = _new(Variable)
     out.data = data
-    out.grad = None
+    out._grad = None
     out.requires_grad = node is not None
     out.name = None
     out._node = node
@@ -649,6 +669,21 @@ def from_op(data: np.ndarray, node: Function | None) -> Variable:
 
 
 _COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)
+
+
+def grad_problem(shape: tuple[int, ...], grad: Any) -> tuple[type[GradvizError], str] | None:
+    """Why ``grad`` cannot be the gradient of a Variable of ``shape``: (error class, what was
+    given, as a noun phrase), or None if it can. A NumPy scalar stands for a 0-d gradient."""
+    if isinstance(grad, np.ndarray | np.generic):
+        if grad.shape == shape:
+            return None
+        return ShapeError, f"a gradient of shape {grad.shape} for shape {shape}; expected {shape}"
+    if isinstance(grad, Variable):  # torch: p.grad = tensor; here .grad is the array
+        return OperandError, "a Variable as .grad; .grad holds a NumPy array: p.grad = v.data"
+    return (
+        OperandError,
+        f"a {type(grad).__name__} as .grad; expected a NumPy array of shape {shape}",
+    )
 
 
 def _operand(symbol: str, value: Any) -> Any:

@@ -50,7 +50,7 @@ def _check_grads(function: str, params: list[Variable]) -> None:
         problem = None if param.grad is None else grad_problem(param)
         if problem is not None:
             error, text = problem
-            raise error(f"{function}: parameters[{index}] {text}")
+            raise error(f"{function}: parameters[{index}] has {text}")
 
 
 def _number(function: str, name: str, value: Any) -> float:

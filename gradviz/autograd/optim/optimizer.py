@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import OperandError, OptimizerError, ShapeError
+from gradviz.autograd.errors import OperandError, OptimizerError
 from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import grad_problem as variable_grad_problem
 
 
 def _check(ok: bool, message: str) -> None:
@@ -106,20 +107,9 @@ def _check_saved(state_dict: Any, owner: str) -> None:
 
 
 def grad_problem(p: Variable) -> tuple[type[Exception], str] | None:
-    """Why ``p.grad`` (not None) cannot update ``p``: (error class, text), or None if it can."""
-    grad = p.grad
-    if isinstance(grad, np.ndarray | np.generic):  # a NumPy scalar for a 0-d parameter
-        if grad.shape == p.shape:
-            return None
-        return ShapeError, (
-            f"has shape {p.shape} but its gradient has shape {grad.shape}; expected a gradient "
-            "of the parameter's shape"
-        )
-    if isinstance(grad, Variable):  # torch: p.grad = tensor; here .grad is the array
-        return OperandError, "has a Variable as .grad; .grad holds a NumPy array: p.grad = v.data"
-    return OperandError, (
-        f"has a {type(grad).__name__} as .grad; expected a NumPy array of shape {p.shape}"
-    )
+    """Why ``p.grad`` (not None) cannot update ``p``: (error class, text), or None if it can
+    (assigning ``.grad`` checks the same; ``p.data`` may have changed shape since)."""
+    return variable_grad_problem(p.shape, p.grad)
 
 
 class Optimizer:
@@ -258,7 +248,7 @@ class Optimizer:
                     every = (q for g in self.param_groups for q in g["params"])
                     index = next(i for i, q in enumerate(every) if q is p)
                     error, text = problem
-                    raise error(f"{type(self).__name__}.step(): parameter {index} {text}")
+                    raise error(f"{type(self).__name__}.step(): parameter {index} has {text}")
 
     def _update_group(self, group: dict[str, Any]) -> None:
         """Update the parameters of ``group`` that have a gradient, one ``_update`` each."""

@@ -18,9 +18,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -36,8 +35,8 @@ __all__ = [
     "LayoutProgramNotFound",
     "find_layout_program",
     "layout_program",
+    "layout_workers",
     "run_layout",
-    "start_layout",
 ]
 
 #: Resolution of PNG output (Graphviz's default is 96).
@@ -121,19 +120,12 @@ def run_layout(source: str, fmt: str, options: tuple[str, ...] = ()) -> tuple[by
     return done.stdout, name
 
 
-_workers: ThreadPoolExecutor | None = None
-_workers_lock = threading.Lock()
-
-
-def start_layout(source: str, fmt: str) -> Future[tuple[bytes, str]]:
-    """:func:`run_layout` in a worker thread: the program lays out one picture while the caller
-    draws the next (``gradviz render``'s two views take the time of about one, on two cores)."""
-    global _workers
-    with _workers_lock:
-        if _workers is None:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2
-            _workers = ThreadPoolExecutor(max(2, cores), thread_name_prefix="gradviz-layout")
-    return _workers.submit(run_layout, source, fmt)
+def layout_workers() -> ThreadPoolExecutor:
+    """Threads that run :func:`run_layout` while the caller draws the next picture (the views of
+    ``gradviz render`` take the time of about one on two cores). Use it in a ``with`` block: its
+    threads end with the block (a script runner waits for the threads a script leaves)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return ThreadPoolExecutor(max(2, cores or 1), thread_name_prefix="gradviz-layout")
 
 
 class Drawing(graphviz.Digraph):

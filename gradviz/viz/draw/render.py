@@ -82,7 +82,8 @@ from gradviz.viz.draw.layout import (
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
-    start_layout,
+    layout_workers,
+    run_layout,
 )
 from gradviz.viz.draw.legend import legend_label
 from gradviz.viz.draw.scene import Group, Scene
@@ -604,29 +605,19 @@ def write_views(
     """:func:`write` for each ``(view, path)`` of ``targets``: each view is laid out while the
     next is drawn. Files are written once every view is drawn, in order, each atomically."""
     drawn = []
-    for view, path in targets:
-        path = Path(path)
-        fmt = _format_for(path, format)
-        drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks, fold=fold)
-        layout = None if fmt == "dot" else start_layout(drawing.source, fmt)
-        drawn.append((view, path, fmt, drawing, layout))
+    with layout_workers() as workers:
+        for view, path in targets:
+            path = Path(path)
+            fmt = _format_for(path, format)
+            drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks, fold=fold)
+            layout = None if fmt == "dot" else workers.submit(run_layout, drawing.source, fmt)
+            drawn.append((view, path, fmt, drawing, layout))
+        results = [
+            (d.source.encode(), None) if job is None else job.result() for *_, d, job in drawn
+        ]
     done = []
-    for view, path, fmt, drawing, layout in drawn:
-        if layout is None:
-            data, program = drawing.source.encode("utf-8"), None
-        else:
-            data, program = layout.result()
+    for (view, path, fmt, drawing, _), (data, program) in zip(drawn, results, strict=True):
         atomic_write(path, data)
-        done.append(
-            Rendered(
-                path=path,
-                format=fmt,
-                view=view,
-                program=program,
-                depth=drawing.depth,
-                auto_collapsed=drawing.auto_collapsed,
-                nodes=drawing.node_count,
-                note=drawing.note,
-            )
-        )
+        done.append(Rendered(path, fmt, view, program, drawing.depth, drawing.auto_collapsed,
+                             drawing.node_count, drawing.note))  # fmt: skip
     return done

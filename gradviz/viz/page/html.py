@@ -28,7 +28,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -43,7 +43,7 @@ from gradviz.viz.diagnose import Finding, Report, pictures_graph
 from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import style
-from gradviz.viz.draw.layout import start_layout
+from gradviz.viz.draw.layout import layout_workers, run_layout
 from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, check_depth, draw_scene
 from gradviz.viz.draw.scene import Scene
 from gradviz.viz.records.files import atomic_write
@@ -268,24 +268,18 @@ def _finding(f: Finding) -> dict[str, Any]:
     }
 
 
-def page_data(
-    obj: Any,
-    pass_index: int | None = None,
-    depth: int | None = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    report: Report | Exception | None = None,
-    fold: bool = True,
-) -> tuple[dict[str, Any], list[str], str | None]:
-    """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
-    ``report`` is what ``trace.check()`` found, or the error it raised (None, or an error: the
-    findings panel lists only NaN/Inf and parameters without a gradient, and the error); the
-    page runs no diagnosis itself. ``fold``: repeated blocks drawn once, each folded picture
-    with its unfolded twin (see :func:`_unfolded`) so the page can unfold any instance."""
-    graph, steps, trace = _resolve(obj, pass_index)
-    graph, marks, source, findings = _findings(trace, graph, pass_index, report)
-    root = graph.graph.get("root")
-    views = ["forward"] + (["backward"] if root is not None and root in graph else [])
-    jobs: list[Future[tuple[bytes, str]]] = []  # each drawing's layout, in order
+def _variants(
+    graph: Any,
+    views: list[str],
+    depth: int | None,
+    max_nodes: int,
+    marks: Any,
+    fold: bool,
+    workers: ThreadPoolExecutor,
+) -> tuple[dict[str, list[dict[str, Any]]], list[str], list[Future[tuple[bytes, str]]]]:
+    """Each view's pictures (its depths, and unfolded twins): their page entries, the notes to
+    show, and their layouts started in ``workers`` (entry ``svg`` indexes that list)."""
+    jobs: list[Future[tuple[bytes, str]]] = []
     variants: dict[str, list[dict[str, Any]]] = {}
     notes: list[str] = []
     for view in views:
@@ -316,9 +310,31 @@ def page_data(
                     **_fold_entry(drawing, drawings),
                 }
             )
-            jobs.append(start_layout(drawing.source, "svg"))  # laid out while the rest is drawn
+            jobs.append(workers.submit(run_layout, drawing.source, "svg"))
         variants[view] = entries
-    laid_out = [job.result() for job in jobs]
+    return variants, notes, jobs
+
+
+def page_data(
+    obj: Any,
+    pass_index: int | None = None,
+    depth: int | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    report: Report | Exception | None = None,
+    fold: bool = True,
+) -> tuple[dict[str, Any], list[str], str | None]:
+    """(the page's JSON data, its SVG pictures, the layout program): everything but markup.
+    ``report`` is what ``trace.check()`` found, or the error it raised (None, or an error: the
+    findings panel lists only NaN/Inf and parameters without a gradient, and the error); the
+    page runs no diagnosis itself. ``fold``: repeated blocks drawn once, each folded picture
+    with its unfolded twin (see :func:`_unfolded`) so the page can unfold any instance."""
+    graph, steps, trace = _resolve(obj, pass_index)
+    graph, marks, source, findings = _findings(trace, graph, pass_index, report)
+    root = graph.graph.get("root")
+    views = ["forward"] + (["backward"] if root is not None and root in graph else [])
+    with layout_workers() as workers:  # each picture laid out while the next is drawn
+        variants, notes, jobs = _variants(graph, views, depth, max_nodes, marks, fold, workers)
+        laid_out = [job.result() for job in jobs]
     svgs = [_clean_svg(data) for data, _ in laid_out]
     program = laid_out[0][1] if laid_out else None
 
