@@ -172,10 +172,17 @@ def test_gradient_of_the_wrong_shape_is_not_applied(optimizer, momentum):
         if optimizer is optim.SGD
         else optimizer([{"params": [a]}, {"params": [b]}], lr=0.1)
     )
-    a.grad, b.grad = np.ones(2), np.ones(2)
-    with pytest.raises(gradviz.ShapeError, match=r"parameter 1 has shape \(3, 2\).*shape \(2,\)"):
+    a.grad = np.ones(2)
+    with pytest.raises(
+        gradviz.ShapeError, match=r"assign a gradient of shape \(2,\) for shape \(3, 2"
+    ):
+        b.grad = np.ones(2)  # refused when assigned, as PyTorch refuses it
+    b.grad = np.ones((3, 2))
+    b.data = np.ones((4, 2))  # replaced after its gradient was set: step() names it
+    with pytest.raises(gradviz.ShapeError, match=r"parameter 1 has a gradient of shape \(3, 2\)"):
         opt.step()
-    np.testing.assert_array_equal(b.data, np.ones((3, 2)))
+    np.testing.assert_array_equal(b.data, np.ones((4, 2)))
+    np.testing.assert_array_equal(a.data, np.ones(2))  # checked before any update
 
 
 @pytest.mark.parametrize("betas", [0.9, (0.9,), ("a", 0.999)])
