@@ -48,10 +48,8 @@ def test_x_plus_x_gives_two_and_the_grad_is_not_shared():
     assert not np.shares_memory(x.grad, y.grad)
 
 
-def test_fan_in_sums_every_share_without_writing_into_an_array_held_elsewhere():
-    # y feeds five uses; Add hands the same array to both its inputs; z's retained grad and
-    # a user's rule returning an array it keeps must come out unchanged by later shares.
-    kept = []
+def keeper(kept: list) -> type[Function]:
+    """A user's op whose backward returns an array it keeps (appended to ``kept``)."""
 
     class Keep(Function):
         @staticmethod
@@ -63,6 +61,14 @@ def test_fan_in_sums_every_share_without_writing_into_an_array_held_elsewhere():
             kept.append(grad * 1)
             return kept[-1]
 
+    return Keep
+
+
+def test_fan_in_sums_every_share_without_writing_into_an_array_held_elsewhere():
+    # y feeds five uses; Add hands the same array to both its inputs; z's retained grad and
+    # a user's rule returning an array it keeps must come out unchanged by later shares.
+    kept = []
+    Keep = keeper(kept)
     x = leaf([1.0, -2.0, 0.5])
     y = x * 2
     z = y + y
@@ -80,17 +86,7 @@ def test_slices_add_into_one_gradient_but_never_into_an_array_held_elsewhere():
     # split's and x[a:b]'s rules give only their slice: pieces arriving after a full share add
     # into it in place, except into an array a user's rule still holds.
     kept = []
-
-    class Keep(Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a.copy()
-
-        @staticmethod
-        def backward(ctx, grad):
-            kept.append(grad * 1)
-            return kept[-1]
-
+    Keep = keeper(kept)
     x = leaf(np.arange(12.0).reshape(3, 4))
     y = x * 1
     q, k = y.split(2, dim=1)
