@@ -296,7 +296,7 @@ def _viewed(target: Variable) -> Variable | None:
     return None
 
 
-_VIEW_OPS = (ops.Index, ops.Reshape, ops.Transpose, ops.Permute)
+_VIEW_OPS = (ops.Index, ops.Reshape, ops.Transpose, ops.Permute, ops.Split)
 
 
 def _stand_in(target: Variable, data: np.ndarray) -> Variable:
