@@ -4,6 +4,7 @@ layout workers): PyTorch's gradients and errors, nothing a user holds mutated, n
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -15,6 +16,9 @@ import torch
 import gradviz
 from gradviz import Variable
 from gradviz.autograd.function import Function
+from gradviz.autograd.opcheck import check_call
+from gradviz.autograd.ops.indexing import Split
+from gradviz.autograd.ops.shape import Index
 from gradviz.viz.draw import layout, render
 from gradviz.viz.records.files import OutputError
 
@@ -265,3 +269,42 @@ def test_writing_into_a_piece_of_split_raises_as_in_pytorch(pieces, leaf):
     with pytest.raises(gradviz.InplaceError, match="output of Split"):
         first.mul_(3)
     np.testing.assert_array_equal(a.data, np.arange(4.0))
+
+
+SAME_SHARE = {
+    "h + h[...]": lambda h: h + h[...],
+    "h[...] + h": lambda h: h[...] + h,
+    "h.split(3)[0] + h": lambda h: h.split(3)[0] + h,
+    "(h + h[None][0]) * h[:, :]": lambda h: (h + h[None][0]) * h[:, :],
+}
+
+
+@pytest.mark.parametrize("expr", SAME_SHARE)
+def test_a_slice_whose_gradient_is_the_wholes_own_share(expr):
+    # Add gives both inputs the same array: the slice's gradient must not be added into it
+    a = np.linspace(-1, 1, 12).reshape(3, 4)
+    grads = []
+    for lib, traced in ((torch, False), (gradviz, False), (gradviz, True)):
+        x = lib.tensor(a.copy(), requires_grad=True)
+        with gradviz.trace() if traced else contextlib.nullcontext():
+            y = SAME_SHARE[expr](x * 1)
+            (y * y).sum().backward()
+        grads.append(np.asarray(x.grad))
+    np.testing.assert_allclose(grads[1], grads[0])
+    np.testing.assert_array_equal(grads[2], grads[1])
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [
+        (Index, [(slice(1, 3),)]),
+        (Index, [(1, slice(None, None, -2))]),
+        (Index, [(Ellipsis, None, 2)]),
+        (Split, [1, 0, 2]),
+        (Split, [0, 1, 4]),
+    ],
+)
+def test_the_per_op_check_passes_split_and_index(op, args):
+    x = np.linspace(-1, 1, 20).reshape(4, 5)
+    result = check_call(op, [x, *args], [True] + [False] * len(args), np.random.default_rng(0))
+    assert result.status == "passed"
