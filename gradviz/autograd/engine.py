@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import BackwardError, ShapeError
+from gradviz.autograd.errors import BackwardError, OperandError, ShapeError
 from gradviz.autograd.variable import WRITES, Variable, as_array
 
 if TYPE_CHECKING:  # Variable.backward imports this module at load time: no cycle through ops
@@ -35,6 +36,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
         )
     grad = _root_grad(root, grad)
     active = hooks.ACTIVE
+    grad_hooks = _GRAD_HOOKS  # Variable.register_hook's (empty: one test per node)
     fan_in = _begin(active, root, grad)
     # The order, PyTorch's: a Variable's id is larger than the ids of everything it was
     # computed from, so the largest waiting id has every consumer's share. Shares are summed
@@ -51,6 +53,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
         while heap:
             variable = heappop(heap)[1]
             g = shares.pop(-variable._id)
+            if grad_hooks and variable._id in grad_hooks:
+                g = _run_grad_hooks(variable, g)
             if active:
                 for hook in active:
                     hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
@@ -145,6 +149,59 @@ def dense(grad: Any) -> Any:
     """A rule's gradient as an array (a :class:`Scattered` one made dense), for callers of
     backward rules other than the engine."""
     return grad.dense() if type(grad) is Scattered else grad
+
+
+#: The gradient hooks of Variables (``Variable.register_hook``) by Variable id, each under the
+#: token its handle removes it by, in the order registered.
+_GRAD_HOOKS: dict[int, dict[object, Callable[[np.ndarray], Any]]] = {}
+
+
+class HookHandle:
+    """What ``Variable.register_hook`` returns: ``remove()`` takes the hook off."""
+
+    def __init__(self, key: int) -> None:
+        self._key = key
+
+    def remove(self) -> None:
+        """Take the hook off (again: nothing happens)."""
+        hooks_of = _GRAD_HOOKS.get(self._key)
+        if hooks_of is not None:
+            hooks_of.pop(self, None)
+            if not hooks_of:
+                del _GRAD_HOOKS[self._key]
+
+
+def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> HookHandle:
+    """Call ``hook(grad)`` with ``variable``'s gradient each time backward computes it, before
+    it flows on (or reaches ``.grad``); a returned array replaces it (PyTorch's
+    ``Tensor.register_hook``; here the gradient is an ndarray)."""
+    if not callable(hook):
+        raise OperandError(f"register_hook: expected a callable, got {type(hook).__name__}")
+    if not variable.requires_grad:
+        raise OperandError("cannot register a hook on a Variable that does not require grad")
+    key = variable._id
+    if key not in _GRAD_HOOKS:
+        weakref.finalize(variable, _GRAD_HOOKS.pop, key, None)  # gone with the Variable
+    handle = HookHandle(key)
+    _GRAD_HOOKS.setdefault(key, {})[handle] = hook
+    return handle
+
+
+def _run_grad_hooks(variable: Variable, g: np.ndarray) -> np.ndarray:
+    """``variable``'s gradient through its hooks, in order."""
+    for hook in list(_GRAD_HOOKS.get(variable._id, {}).values()):
+        result = hook(g)
+        if result is None:
+            continue
+        new = as_array(result)
+        if new.shape != g.shape:
+            name = getattr(hook, "__name__", type(hook).__name__)
+            raise BackwardError(
+                f"hook '{name}' has changed the size of value: the gradient has shape "
+                f"{g.shape}, the hook returned shape {new.shape}"
+            )
+        g = new if new.dtype == g.dtype else new.astype(g.dtype)
+    return g
 
 
 def _refs_when_alone() -> int:

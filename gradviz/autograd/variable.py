@@ -154,6 +154,10 @@ class Variable(InplaceMethods):
         """Number of elements (an int, like NumPy; PyTorch's ``numel()``)."""
         return self.data.size
 
+    def numel(self) -> int:
+        """Number of elements (PyTorch's name; ``size`` here is NumPy's)."""
+        return self.data.size
+
     @property
     def dtype(self) -> np.dtype:
         """The data's NumPy dtype."""
@@ -193,6 +197,11 @@ class Variable(InplaceMethods):
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Compute gradients of this Variable with respect to every leaf that requires grad."""
         _engine.backward(self, grad, retain_graph)
+
+    def register_hook(self, hook: Any) -> _engine.HookHandle:
+        """Call ``hook(grad)`` (an ndarray) each time backward computes this Variable's
+        gradient; an array it returns replaces the gradient. ``.remove()`` on the handle."""
+        return _engine.register_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf Variable after backward."""

@@ -1,0 +1,110 @@
+"""``Variable.register_hook``: PyTorch's gradient hooks, on ndarray gradients."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import gradviz
+from gradviz import Variable
+from gradviz.autograd import engine
+
+
+def leaf(values) -> Variable:
+    return Variable(np.array(values, dtype=np.float64), requires_grad=True)
+
+
+def run(lib, x0, *, retain: bool):
+    """y = 2x, hooks on y (observe, scale by 10) and on x (add 1), loss sum(y * y); returns
+    (x.grad, y's retained grad, what the observing hook saw), as ndarrays."""
+    x = lib.tensor(x0, requires_grad=True) if lib is not gradviz else leaf(x0)
+    y = x * 2
+    seen = []
+    y.register_hook(lambda g: seen.append(np.array(g.tolist())))
+    y.register_hook(lambda g: g * 10)
+    x.register_hook(lambda g: g + 1)
+    if retain:
+        y.retain_grad()
+    (y * y).sum().backward()
+    grad_y = None if not retain else np.asarray(y.grad)
+    return np.asarray(x.grad), grad_y, seen
+
+
+def test_hooks_run_in_order_replace_the_gradient_and_retain_grad_keeps_the_result():
+    x_grad, y_grad, seen = run(gradviz, [1.0, 2.0, 3.0], retain=True)
+    np.testing.assert_array_equal(seen[0], [4.0, 8.0, 12.0])  # dL/dy = 2y, before the scaling
+    np.testing.assert_array_equal(y_grad, [40.0, 80.0, 120.0])
+    np.testing.assert_array_equal(x_grad, [81.0, 161.0, 241.0])  # 2 * 40 + 1 ...
+
+
+def test_hooks_match_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = run(gradviz, [1.0, -2.0, 0.5], retain=True)
+    theirs = run(torch, [1.0, -2.0, 0.5], retain=True)
+    for got, want in zip(ours[:2], theirs[:2], strict=True):
+        np.testing.assert_allclose(got, want)
+    np.testing.assert_allclose(ours[2][0], theirs[2][0])
+
+
+def test_a_leaf_hook_sees_each_new_gradient_before_it_accumulates():
+    x = leaf([1.0, 2.0])
+    seen = []
+    x.register_hook(lambda g: seen.append(g.copy()))
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(seen[0], [3.0, 3.0])
+    np.testing.assert_array_equal(seen[1], [2.0, 4.0])  # not the accumulated [5, 7]
+    np.testing.assert_array_equal(x.grad, [5.0, 7.0])
+
+
+def test_a_removed_hook_runs_no_more():
+    x = leaf([1.0])
+    calls = []
+    handle = x.register_hook(lambda g: calls.append(1))
+    (x * 1).sum().backward()
+    handle.remove()
+    handle.remove()  # again: nothing
+    (x * 1).sum().backward()
+    assert calls == [1]
+
+
+def test_a_hook_that_changes_the_shape_is_named():
+    x = leaf([1.0, 2.0])
+    y = x * 1
+
+    def widen(g):
+        return np.ones(3)
+
+    y.register_hook(widen)
+    with pytest.raises(gradviz.BackwardError, match="hook 'widen' has changed the size"):
+        y.sum().backward()
+
+
+def test_only_a_callable_on_a_variable_that_requires_grad():
+    with pytest.raises(gradviz.OperandError, match="does not require grad"):
+        Variable(np.ones(2)).register_hook(lambda g: g)
+    with pytest.raises(gradviz.OperandError, match="expected a callable"):
+        leaf([1.0]).register_hook(3)
+
+
+def test_hooked_gradients_are_what_the_trace_records():
+    x = leaf([1.0, 2.0])
+    with gradviz.trace() as tr:
+        y = x * 3
+        y.register_hook(lambda g: g * 0)
+        y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+    x_node, y_node = list(tr.graph.nodes(data=True))[:2]  # then the sum
+    assert (x_node[1]["grad"]["norm"], y_node[1]["grad"]["norm"]) == (0.0, 0.0)  # as hooked
+
+
+def test_a_hook_goes_with_its_variable():
+    x = leaf([1.0])
+    key = x._id
+    x.register_hook(lambda g: g)
+    assert key in engine._GRAD_HOOKS
+    del x
+    gc.collect()
+    assert key not in engine._GRAD_HOOKS
