@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
-from gradviz.autograd.optim.optimizer import grad_problem
-from gradviz.autograd.variable import Variable, get_default_dtype
+from gradviz.autograd.variable import Variable, get_default_dtype, grad_problem
 
 __all__ = [
     "clip_grad_norm_",
@@ -47,7 +46,7 @@ def _check_grads(function: str, params: list[Variable]) -> None:
     """Refuse a gradient that is not an array of its parameter's shape (PyTorch refuses it when
     ``.grad`` is assigned; clipping it would broadcast or fail inside NumPy)."""
     for index, param in enumerate(params):
-        problem = None if param.grad is None else grad_problem(param)
+        problem = None if param.grad is None else grad_problem(param.shape, param.grad)
         if problem is not None:
             error, text = problem
             raise error(f"{function}: parameters[{index}] has {text}")

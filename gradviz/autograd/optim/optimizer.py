@@ -12,8 +12,7 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
 from gradviz.autograd.inplace import bump
-from gradviz.autograd.variable import Variable
-from gradviz.autograd.variable import grad_problem as variable_grad_problem
+from gradviz.autograd.variable import Variable, grad_problem
 
 
 def _check(ok: bool, message: str) -> None:
@@ -104,12 +103,6 @@ def _check_saved(state_dict: Any, owner: str) -> None:
     for index, group in enumerate(groups if isinstance(groups, list | tuple) else [None]):
         if not isinstance(group, Mapping) or "params" not in group:
             raise StateDictKeyError(f"{owner}: param_groups[{index}] has no 'params'")
-
-
-def grad_problem(p: Variable) -> tuple[type[Exception], str] | None:
-    """Why ``p.grad`` (not None) cannot update ``p``: (error class, text), or None if it can
-    (assigning ``.grad`` checks the same; ``p.data`` may have changed shape since)."""
-    return variable_grad_problem(p.shape, p.grad)
 
 
 class Optimizer:
@@ -242,7 +235,7 @@ class Optimizer:
                 if grad is not None and (
                     type(grad) is not np.ndarray or grad.shape != p.data.shape
                 ):
-                    problem = grad_problem(p)
+                    problem = grad_problem(p.data.shape, grad)
                     if problem is None:
                         continue
                     every = (q for g in self.param_groups for q in g["params"])
