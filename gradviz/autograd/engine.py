@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import BackwardError, OperandError, ShapeError
+from gradviz.autograd.errors import BackwardError, GradvizError, OperandError, ShapeError
 from gradviz.autograd.variable import WRITES, Variable, as_array
 
 if TYPE_CHECKING:  # Variable.backward imports this module at load time: no cycle through ops
@@ -155,6 +155,18 @@ def dense(grad: Any) -> Any:
 #: token its handle removes it by, in the order registered.
 _GRAD_HOOKS: dict[int, dict[object, Callable[[np.ndarray], Any]]] = {}
 
+#: The finalizer that forgets a Variable's hooks when it dies, by Variable id (detached when
+#: its last hook is removed: registering and removing in a loop leaves nothing behind).
+_FINALIZERS: dict[int, weakref.finalize] = {}
+
+
+def _forget(key: int) -> None:
+    """Drop the hooks of the Variable ``key`` (gone, or its last hook removed)."""
+    _GRAD_HOOKS.pop(key, None)
+    finalizer = _FINALIZERS.pop(key, None)
+    if finalizer is not None:
+        finalizer.detach()
+
 
 class HookHandle:
     """What ``Variable.register_hook`` returns: ``remove()`` takes the hook off."""
@@ -168,7 +180,7 @@ class HookHandle:
         if hooks_of is not None:
             hooks_of.pop(self, None)
             if not hooks_of:
-                del _GRAD_HOOKS[self._key]
+                _forget(self._key)
 
 
 def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> HookHandle:
@@ -181,27 +193,45 @@ def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> Hook
         raise OperandError("cannot register a hook on a Variable that does not require grad")
     key = variable._id
     if key not in _GRAD_HOOKS:
-        weakref.finalize(variable, _GRAD_HOOKS.pop, key, None)  # gone with the Variable
+        _FINALIZERS[key] = weakref.finalize(variable, _forget, key)  # gone with the Variable
     handle = HookHandle(key)
     _GRAD_HOOKS.setdefault(key, {})[handle] = hook
     return handle
 
 
 def _run_grad_hooks(variable: Variable, g: np.ndarray) -> np.ndarray:
-    """``variable``'s gradient through its hooks, in order."""
+    """``variable``'s gradient through its hooks, in order. A leaf's becomes its own copy (a
+    hook may have kept or returned an array someone else holds: PyTorch clones it then)."""
     for hook in list(_GRAD_HOOKS.get(variable._id, {}).values()):
         result = hook(g)
-        if result is None:
-            continue
+        if result is not None:
+            g = _hooked(hook, result, g)
+    return g.copy() if variable._node is None and variable._grad is None else g
+
+
+def _hooked(hook: Callable[[np.ndarray], Any], result: Any, g: np.ndarray) -> np.ndarray:
+    """What ``hook`` returned for the gradient ``g``, as the gradient: an array of ``g``'s
+    shape and dtype (another float precision is cast back; anything else is refused)."""
+    name = getattr(hook, "__name__", type(hook).__name__)
+    try:
         new = as_array(result)
-        if new.shape != g.shape:
-            name = getattr(hook, "__name__", type(hook).__name__)
-            raise BackwardError(
-                f"hook '{name}' has changed the size of value: the gradient has shape "
-                f"{g.shape}, the hook returned shape {new.shape}"
-            )
-        g = new if new.dtype == g.dtype else new.astype(g.dtype)
-    return g
+    except GradvizError:
+        new = None
+    if new is None:
+        raise BackwardError(
+            f"hook '{name}' returned a {type(result).__name__}; expected None or a NumPy array "
+            f"of the gradient's shape {g.shape}"
+        )
+    if new.shape != g.shape:
+        raise BackwardError(
+            f"hook '{name}' has changed the size of value: the gradient has shape "
+            f"{g.shape}, the hook returned shape {new.shape}"
+        )
+    if new.dtype.kind != "f":
+        raise BackwardError(
+            f"hook '{name}' has changed the type of value (was {g.dtype}, got {new.dtype})"
+        )
+    return new if new.dtype == g.dtype else new.astype(g.dtype)
 
 
 def _refs_when_alone() -> int:

@@ -137,7 +137,12 @@ class Variable(InplaceMethods):
         if problem is not None:
             error, text = problem
             raise error(f"cannot assign {text}")
-        self._grad = value
+        # a NumPy scalar (a 0-d gradient) becomes a 0-d array: in-place updates must work
+        self._grad = np.array(value) if isinstance(value, np.generic) else value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None  # PyTorch's ``del t.grad``
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -684,9 +689,14 @@ def grad_problem(shape: tuple[int, ...], grad: Any) -> tuple[type[GradvizError],
     """Why ``grad`` cannot be the gradient of a Variable of ``shape``: (error class, what was
     given, as a noun phrase), or None if it can. A NumPy scalar stands for a 0-d gradient."""
     if isinstance(grad, np.ndarray | np.generic):
-        if grad.shape == shape:
-            return None
-        return ShapeError, f"a gradient of shape {grad.shape} for shape {shape}; expected {shape}"
+        if grad.shape != shape:
+            return (
+                ShapeError,
+                f"a gradient of shape {grad.shape} for shape {shape}; expected {shape}",
+            )
+        if grad.dtype.kind != "f":
+            return OperandError, f"a gradient of dtype {grad.dtype}; it must be floating point"
+        return None
     if isinstance(grad, Variable):  # torch: p.grad = tensor; here .grad is the array
         return OperandError, "a Variable as .grad; .grad holds a NumPy array: p.grad = v.data"
     return (

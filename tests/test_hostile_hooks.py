@@ -1,0 +1,115 @@
+"""Hostile use of ``Variable.register_hook`` and of assigning ``.grad``, against PyTorch's rules."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pytest
+
+import gradviz
+from gradviz import Variable, nn
+from gradviz.autograd import engine
+
+
+def leaf(values, dtype=np.float64) -> Variable:
+    return Variable(np.array(values, dtype=dtype), requires_grad=True)
+
+
+# ----------------------------------------------------------------------------------- hooks
+def test_a_leaf_grad_is_not_the_array_a_hook_kept():
+    x = leaf([1.0, 2.0])
+    seen = []
+    x.register_hook(seen.append)
+    (x * 3).sum().backward()
+    x.grad += 1  # as an optimizer's in-place step would
+    np.testing.assert_array_equal(seen[0], [3.0, 3.0])  # PyTorch: the kept gradient is cloned
+
+
+def test_a_leaf_grad_is_not_the_array_a_hook_returned():
+    x = leaf([1.0, 2.0])
+    x.register_hook(lambda g: x.data)  # e.g. a hook returning a parameter's own values
+    (x * 3).sum().backward()
+    x.grad *= 0
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.complex128])
+def test_a_hook_that_changes_the_kind_of_value_is_named(dtype):
+    x = leaf([1.0, 2.0])
+
+    def to_other(g):
+        return g.astype(dtype)
+
+    x.register_hook(to_other)
+    with pytest.raises(gradviz.BackwardError, match="hook 'to_other' has changed the type"):
+        (x * 3).sum().backward()
+
+
+def test_a_hook_returning_another_float_precision_is_cast_back():
+    x = leaf([1.0, 2.0], np.float32)
+    x.register_hook(lambda g: g * np.float64(2))  # NumPy 2 widens float32 * float64 scalar
+    (x * 3).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+
+
+def test_a_hook_returning_what_is_not_a_gradient_is_named():
+    x = leaf([1.0, 2.0])
+
+    def text(g):
+        return "grad"
+
+    x.register_hook(text)
+    with pytest.raises(gradviz.BackwardError, match="hook 'text' returned a str"):
+        (x * 3).sum().backward()
+
+
+def test_registering_and_removing_in_a_loop_leaves_nothing_behind():
+    x = leaf([1.0])
+    before = len(weakref.finalize._registry)
+    for _ in range(20):
+        x.register_hook(lambda g: g).remove()
+    assert len(weakref.finalize._registry) == before
+    assert x._id not in engine._GRAD_HOOKS
+    x.register_hook(lambda g: g * 2)  # still goes with its Variable once registered again
+    (x * 1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0])
+    key = x._id
+    del x
+    assert key not in engine._GRAD_HOOKS
+
+
+# ------------------------------------------------------------------------------ .grad
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.complex128, object, str])
+def test_a_grad_that_is_not_floating_point_is_refused(dtype):
+    p = nn.Parameter(np.ones(2, dtype=np.float32))
+    with pytest.raises(gradviz.OperandError, match="floating point"):
+        p.grad = np.ones(2).astype(dtype)
+
+
+def test_a_grad_of_another_float_precision_is_kept_and_steps():
+    p = nn.Parameter(np.ones(2, dtype=np.float32))
+    p.grad = np.ones(2)  # float64 onto float32: refused by PyTorch, kept here (updates cast)
+    gradviz.optim.SGD([p], lr=0.5).step()
+    assert p.data.dtype == np.float32
+    np.testing.assert_array_equal(p.data, [0.5, 0.5])
+
+
+def test_a_numpy_scalar_grad_of_a_0d_parameter_is_an_array_clipped_in_place():
+    p = nn.Parameter(np.array(2.0))
+    p.grad = np.float64(3.0)
+    assert type(p.grad) is np.ndarray
+    assert p.grad.shape == ()
+    nn.utils.clip_grad_norm_([p], 1.0)
+    np.testing.assert_allclose(p.grad, 1.0, rtol=1e-5)  # max_norm / (norm + 1e-6)
+    p.grad[...] = 0
+    gradviz.optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
+    assert p.grad == 0
+
+
+def test_del_grad_sets_it_to_none():
+    p = nn.Parameter(np.ones(2))
+    (p * 2).sum().backward()
+    del p.grad  # PyTorch: del t.grad
+    assert p.grad is None
