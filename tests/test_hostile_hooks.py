@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import weakref
 
 import numpy as np
@@ -113,3 +115,28 @@ def test_del_grad_sets_it_to_none():
     (p * 2).sum().backward()
     del p.grad  # PyTorch: del t.grad
     assert p.grad is None
+
+
+# ---------------------------------------------------------------------------- copies
+def test_a_deepcopied_module_is_a_second_set_of_parameters_in_backward():
+    m = nn.Linear(2, 1, bias=False)
+    twin = copy.deepcopy(m)
+    x = Variable(np.ones((1, 2), dtype=np.float32))
+    (m(x).sum() + 3 * twin(x).sum()).backward()
+    np.testing.assert_array_equal(m.weight.grad, [[1.0, 1.0]])
+    np.testing.assert_array_equal(twin.weight.grad, [[3.0, 3.0]])
+
+
+def test_copies_and_unpickled_variables_have_their_own_hooks_and_optimizer_state():
+    p = nn.Parameter(np.ones(2))
+    calls = []
+    p.register_hook(calls.append)
+    for twin in (copy.copy(p), copy.deepcopy(p), pickle.loads(pickle.dumps(p))):
+        (twin * 2).sum().backward()  # PyTorch's copies do not run the original's hooks
+        np.testing.assert_array_equal(twin.grad, [2.0, 2.0])
+    assert calls == []
+    p.grad = np.ones(2)
+    twin = copy.deepcopy(p)
+    opt = gradviz.optim.SGD([p, twin], lr=1.0, momentum=0.5)
+    opt.step()
+    assert len(opt.state) == 2

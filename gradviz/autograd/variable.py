@@ -124,6 +124,16 @@ class Variable(InplaceMethods):
             for hook in hooks.ACTIVE:
                 hook.variable_created(self)
 
+    def __setstate__(self, state: Any) -> None:
+        """A copy (``copy``, ``deepcopy``, pickle) is a Variable of its own: a new id, as the
+        engine's order, hooks and optimizer state go by id (sharing one merged gradients)."""
+        own, slots = state if isinstance(state, tuple) else (state, None)
+        if own:
+            self.__dict__.update(own)
+        for name, value in (slots or {}).items():
+            setattr(self, name, value)
+        self._id = next(_ids)
+
     # ----------------------------------------------------------------------------- attributes
     @property
     def grad(self) -> np.ndarray | None:
