@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import pickle
 import weakref
 
@@ -140,3 +141,32 @@ def test_copies_and_unpickled_variables_have_their_own_hooks_and_optimizer_state
     opt = gradviz.optim.SGD([p, twin], lr=1.0, momentum=0.5)
     opt.step()
     assert len(opt.state) == 2
+
+
+class Scaled(nn.Module):
+    """A module whose parameter's hook is one of its own methods (a reference cycle)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+        self.lin.weight.register_hook(self.halve)
+
+    def halve(self, g: np.ndarray) -> np.ndarray:
+        return g / 2
+
+
+def test_a_module_whose_hook_refers_to_it_is_collected_with_its_hooks():
+    gc.collect()
+    before = len(engine._GRAD_HOOKS)
+    refs = [weakref.ref(Scaled()) for _ in range(3)]
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]  # PyTorch collects them too
+    assert len(engine._GRAD_HOOKS) == before
+
+
+def test_a_variable_with_hooks_pickles_without_them():
+    p = nn.Parameter(np.ones(2))
+    p.register_hook(lambda g: g * 0)  # a lambda: not picklable (PyTorch drops hooks too)
+    twin = pickle.loads(pickle.dumps(p))
+    (twin * 2).sum().backward()
+    np.testing.assert_array_equal(twin.grad, [2.0, 2.0])

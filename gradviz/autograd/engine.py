@@ -9,6 +9,7 @@ Interior gradients live in a dict for the pass and are dropped after it; leaves 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import sys
 import weakref
@@ -151,36 +152,40 @@ def dense(grad: Any) -> Any:
     return grad.dense() if type(grad) is Scattered else grad
 
 
-#: The gradient hooks of Variables (``Variable.register_hook``) by Variable id, each under the
-#: token its handle removes it by, in the order registered.
-_GRAD_HOOKS: dict[int, dict[object, Callable[[np.ndarray], Any]]] = {}
+class _Hooks(dict):
+    """The hooks of one Variable id, each under its handle, in the order registered. The
+    Variable holds them (its ``_hooks``, by id: an in-place op gives it a new one), so a hook
+    that refers back to its Variable (a module's method) is collected with it, as PyTorch's."""
 
-#: The finalizer that forgets a Variable's hooks when it dies, by Variable id (detached when
-#: its last hook is removed: registering and removing in a loop leaves nothing behind).
-_FINALIZERS: dict[int, weakref.finalize] = {}
+    __slots__ = ("__weakref__",)
 
 
-def _forget(key: int) -> None:
-    """Drop the hooks of the Variable ``key`` (gone, or its last hook removed)."""
-    _GRAD_HOOKS.pop(key, None)
-    finalizer = _FINALIZERS.pop(key, None)
-    if finalizer is not None:
-        finalizer.detach()
+#: The Variable ids that have hooks (``Variable.register_hook``), each to its hooks, weakly:
+#: the engine's one test per node, and how a stand-in (an in-place op's old history, which
+#: keeps the id) finds the hooks registered before the write, as in PyTorch.
+_GRAD_HOOKS: dict[int, weakref.ref[_Hooks]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[_Hooks]) -> None:
+    """The hooks of the Variable ``key`` are gone with it."""
+    if _GRAD_HOOKS.get(key) is ref:
+        _GRAD_HOOKS.pop(key, None)
 
 
 class HookHandle:
     """What ``Variable.register_hook`` returns: ``remove()`` takes the hook off."""
 
-    def __init__(self, key: int) -> None:
+    def __init__(self, key: int, hooks_of: _Hooks) -> None:
         self._key = key
+        self._hooks = weakref.ref(hooks_of)
 
     def remove(self) -> None:
-        """Take the hook off (again: nothing happens)."""
-        hooks_of = _GRAD_HOOKS.get(self._key)
+        """Take the hook off (again, or after the Variable died: nothing happens)."""
+        hooks_of = self._hooks()
         if hooks_of is not None:
             hooks_of.pop(self, None)
             if not hooks_of:
-                _forget(self._key)
+                _GRAD_HOOKS.pop(self._key, None)
 
 
 def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> HookHandle:
@@ -192,17 +197,25 @@ def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> Hook
     if not variable.requires_grad:
         raise OperandError("cannot register a hook on a Variable that does not require grad")
     key = variable._id
+    store = getattr(variable, "_hooks", None)
+    if store is None:
+        store = variable._hooks = {}
+    hooks_of = store.get(key)
+    if hooks_of is None:
+        hooks_of = store[key] = _Hooks()
     if key not in _GRAD_HOOKS:
-        _FINALIZERS[key] = weakref.finalize(variable, _forget, key)  # gone with the Variable
-    handle = HookHandle(key)
-    _GRAD_HOOKS.setdefault(key, {})[handle] = hook
+        _GRAD_HOOKS[key] = weakref.ref(hooks_of, functools.partial(_forget, key))
+    handle = HookHandle(key, hooks_of)
+    hooks_of[handle] = hook
     return handle
 
 
 def _run_grad_hooks(variable: Variable, g: np.ndarray) -> np.ndarray:
     """``variable``'s gradient through its hooks, in order. A leaf's becomes its own copy (a
     hook may have kept or returned an array someone else holds: PyTorch clones it then)."""
-    for hook in list(_GRAD_HOOKS.get(variable._id, {}).values()):
+    ref = _GRAD_HOOKS.get(variable._id)
+    hooks_of = None if ref is None else ref()
+    for hook in list(hooks_of.values()) if hooks_of else ():
         result = hook(g)
         if result is not None:
             g = _hooked(hook, result, g)

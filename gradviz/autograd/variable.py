@@ -5,6 +5,7 @@ All math lives in ``ops``; the operator methods here are two-line delegations.
 
 from __future__ import annotations
 
+import copyreg
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -95,6 +96,7 @@ class Variable(InplaceMethods):
     __slots__ = (
         "__weakref__",
         "_grad",
+        "_hooks",
         "_id",
         "_node",
         "_retains_grad",
@@ -123,6 +125,15 @@ class Variable(InplaceMethods):
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
                 hook.variable_created(self)
+
+    def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+        """What a copy or pickle keeps: everything but the hooks (PyTorch's copies have none)."""
+        slots = {
+            name: getattr(self, name)
+            for name in copyreg._slotnames(type(self))
+            if name not in ("_hooks", "__weakref__") and hasattr(self, name)
+        }
+        return getattr(self, "__dict__", None) or None, slots
 
     def __setstate__(self, state: Any) -> None:
         """A copy (``copy``, ``deepcopy``, pickle) is a Variable of its own: a new id, as the
