@@ -170,3 +170,13 @@ def test_a_variable_with_hooks_pickles_without_them():
     twin = pickle.loads(pickle.dumps(p))
     (twin * 2).sum().backward()
     np.testing.assert_array_equal(twin.grad, [2.0, 2.0])
+
+
+def test_a_read_only_grad_is_copied_so_in_place_updates_work():
+    p = nn.Parameter(np.ones((2, 2), dtype=np.float32))
+    p.grad = np.broadcast_to(np.float32(3), (2, 2))  # read-only: NumPy refused every write
+    nn.utils.clip_grad_norm_([p], 1.0)
+    np.testing.assert_allclose(p.grad, np.full((2, 2), 0.5), rtol=1e-5)
+    p.grad += 1
+    gradviz.optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(p.grad, np.zeros((2, 2)))

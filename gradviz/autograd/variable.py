@@ -158,8 +158,9 @@ class Variable(InplaceMethods):
         if problem is not None:
             error, text = problem
             raise error(f"cannot assign {text}")
-        # a NumPy scalar (a 0-d gradient) becomes a 0-d array: in-place updates must work
-        self._grad = np.array(value) if isinstance(value, np.generic) else value
+        if isinstance(value, np.generic) or (value is not None and not value.flags.writeable):
+            value = np.array(value)  # a scalar or a read-only array: in-place updates must work
+        self._grad = value
 
     @grad.deleter
     def grad(self) -> None:
