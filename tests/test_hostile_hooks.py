@@ -180,3 +180,46 @@ def test_a_read_only_grad_is_copied_so_in_place_updates_work():
     p.grad += 1
     gradviz.optim.SGD([p], lr=0.1).zero_grad(set_to_none=False)
     np.testing.assert_array_equal(p.grad, np.zeros((2, 2)))
+
+
+# ------------------------------------------------------------- sound, held to PyTorch
+def hooked_views(lib):
+    """Hooks on a Variable used twice, on views of a leaf and across an in-place write;
+    returns (x.grad, the fan-in hook's calls, the in-place hooks' calls) as lists."""
+    torch = lib is not gradviz
+    x = lib.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) if torch else leaf([1, 2, 3, 4])
+    y = x * 1
+    fan_in = []
+    y.register_hook(lambda g: fan_in.append(np.asarray(g).tolist()))
+    v, (a, b), r = x[0:2], x.split(2), x.reshape(2, 2)
+    v.register_hook(lambda g: g * 10)
+    a.register_hook(lambda g: g * 100)
+    r.register_hook(lambda g: g + 1000)
+    w = y * 1
+    order = []
+    w.register_hook(lambda g: order.append(("before", np.asarray(g).tolist())))
+    w.mul_(3)
+    w.register_hook(lambda g: order.append(("after", np.asarray(g).tolist())))
+    loss = (y * y).sum() + y.sum() + v.sum() + a.sum() + b.sum() + r.sum() + (w * w).sum()
+    loss.backward()
+    return np.asarray(x.grad).tolist(), fan_in, order
+
+
+def test_fan_in_views_and_in_place_writes_run_hooks_as_pytorch():
+    torch = pytest.importorskip("torch")
+    assert hooked_views(gradviz) == hooked_views(torch)
+
+
+def test_a_hook_that_raises_propagates_and_the_next_backward_works():
+    x = leaf([1.0, 2.0])
+    y = x * 2
+
+    def boom(g):
+        raise ValueError("boom")
+
+    handle = y.register_hook(boom)
+    with pytest.raises(ValueError, match="boom"), gradviz.trace():
+        (y * y).sum().backward()
+    handle.remove()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
