@@ -5,7 +5,6 @@ All math lives in ``ops``; the operator methods here are two-line delegations.
 
 from __future__ import annotations
 
-import copyreg
 import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -128,10 +127,14 @@ class Variable(InplaceMethods):
 
     def __getstate__(self) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         """What a copy or pickle keeps: everything but the hooks (PyTorch's copies have none)."""
+        names = set()
+        for cls in type(self).__mro__:  # (a lone slot may be given as a string)
+            declared = getattr(cls, "__slots__", ())
+            names.update((declared,) if isinstance(declared, str) else declared)
         slots = {
             name: getattr(self, name)
-            for name in copyreg._slotnames(type(self))
-            if name not in ("_hooks", "__weakref__") and hasattr(self, name)
+            for name in sorted(names - {"_hooks", "__weakref__", "__dict__"})
+            if hasattr(self, name)
         }
         return getattr(self, "__dict__", None) or None, slots
 
