@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import (
     GradvizError,
-    IndexRangeError,
     InputError,
     OperandError,
     ShapeError,
 )
 from gradviz.autograd.variable_inplace import InplaceMethods
+from gradviz.autograd.variable_methods import TensorMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -78,14 +77,7 @@ def as_array(data: Any) -> np.ndarray:
     return array
 
 
-class MinMax(NamedTuple):
-    """``(values, indices)`` returned by ``max(dim)`` and ``min(dim)``, as in PyTorch."""
-
-    values: Variable
-    indices: np.ndarray
-
-
-class Variable(InplaceMethods):
+class Variable(TensorMethods, InplaceMethods):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
@@ -399,294 +391,6 @@ class Variable(InplaceMethods):
     def __ge__(self, other: Any) -> np.ndarray:
         return self.data >= as_array(_operand(">=", other))
 
-    # -------------------------------------------------------------------------------- methods
-    def sum(
-        self,
-        axis: Any = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = None,
-        keepdim: bool | None = None,
-    ) -> Variable:
-        """Sum over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.reduction(self, _ops.Sum, axis, keepdims, dim, keepdim)
-
-    def mean(
-        self,
-        axis: Any = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = None,
-        keepdim: bool | None = None,
-    ) -> Variable:
-        """Mean over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.reduction(self, _ops.Mean, axis, keepdims, dim, keepdim)
-
-    def max(
-        self,
-        axis: Any = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = None,
-        keepdim: bool | None = None,
-    ) -> Variable | MinMax:
-        """Largest value (a 0-d Variable); with an axis, PyTorch's ``(values, indices)`` pair."""
-        return _ops.max_or_min(self, _ops.Max, axis, keepdims, dim, keepdim)
-
-    def min(
-        self,
-        axis: Any = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = None,
-        keepdim: bool | None = None,
-    ) -> Variable | MinMax:
-        """Smallest value (a 0-d Variable); with an axis, PyTorch's ``(values, indices)`` pair."""
-        return _ops.max_or_min(self, _ops.Min, axis, keepdims, dim, keepdim)
-
-    def amax(
-        self,
-        axis: Any = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = None,
-        keepdim: bool | None = None,
-    ) -> Variable:
-        """Largest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
-        return _ops.reduction(self, _ops.Amax, axis, keepdims, dim, keepdim)
-
-    def amin(
-        self,
-        axis: Any = None,
-        keepdims: bool = False,
-        *,
-        dim: Any = None,
-        keepdim: bool | None = None,
-    ) -> Variable:
-        """Smallest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
-        return _ops.reduction(self, _ops.Amin, axis, keepdims, dim, keepdim)
-
-    def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
-        """Indices of the largest values (an ndarray: indices carry no gradient)."""
-        return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis)
-
-    def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
-        """Indices of the smallest values (an ndarray: indices carry no gradient)."""
-        return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis)
-
-    def _arg_extreme(self, pick: Any, method: str, axis: int | None) -> np.ndarray:
-        if axis is not None:
-            axis = dim_index(axis, self.ndim, method) if self.ndim else None
-        if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
-            which = "dim to be specified for input.numel() == 0"
-            if axis is not None:
-                which = f"dim {axis} to have non-zero size"
-            raise IndexRangeError(f"{method}(): Expected reduction {which}.")
-        return pick(self.data, axis=axis)
-
-    def reshape(self, *shape: Any) -> Variable:
-        """Same data, new shape (``-1`` infers one axis)."""
-        if len(shape) == 1 and isinstance(shape[0], tuple | list):
-            shape = tuple(shape[0])
-        return _inplace.view_of(self, _ops.Reshape.apply(self, shape))
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Variable:
-        """Merge the axes ``start_dim`` to ``end_dim`` (inclusive) into one; a 0-d Variable
-        becomes 1-d."""
-        start = dim_index(start_dim, self.ndim, "flatten")
-        end = dim_index(end_dim, self.ndim, "flatten")
-        if start > end:
-            raise InputError(
-                f"flatten(): start_dim cannot come after end_dim, got start_dim={start_dim} "
-                f"and end_dim={end_dim} for a {self.ndim}-d Variable"
-            )
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
-
-    def transpose(self, dim0: int = -2, dim1: int = -1) -> Variable:
-        """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
-        ndim = self.ndim
-        dim0, dim1 = dim_index(dim0, ndim, "transpose"), dim_index(dim1, ndim, "transpose")
-        if not ndim:  # 0-d: dims 0 and -1 are accepted and there is nothing to swap
-            return _ops.Permute.apply(self, ())
-        return _inplace.view_of(self, _ops.Transpose.apply(self, dim0, dim1))
-
-    def permute(self, *dims: Any) -> Variable:
-        """Reorder all axes."""
-        if len(dims) == 1 and isinstance(dims[0], tuple | list):
-            dims = tuple(dims[0])
-        ndim = self.ndim
-        dims = tuple(dim_index(d, ndim, "permute") for d in dims) if ndim else tuple(dims)
-        return _inplace.view_of(self, _ops.Permute.apply(self, dims))
-
-    @property
-    def T(self) -> Variable:
-        """All axes reversed."""
-        return _inplace.view_of(self, _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1))))
-
-    def squeeze(self, axis: int | None = None) -> Variable:
-        """Drop ``axis`` if it has size 1 (every size-1 axis when None); else the same shape."""
-        shape = self.shape
-        if axis is None:
-            new = tuple(n for n in shape if n != 1)
-        else:
-            axis = dim_index(axis, self.ndim, "squeeze")
-            # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
-            new = shape if not shape or shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
-        return self.reshape(new)
-
-    def unsqueeze(self, axis: int) -> Variable:
-        """Insert a size-1 axis at position ``axis``."""
-        axis = dim_index(axis, self.ndim + 1, "unsqueeze")
-        return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
-
-    def exp(self) -> Variable:
-        """Elementwise e**x."""
-        return _ops.Exp.apply(self)
-
-    def log(self) -> Variable:
-        """Elementwise natural logarithm."""
-        return _ops.Log.apply(self)
-
-    def sqrt(self) -> Variable:
-        """Elementwise square root."""
-        return _ops.Sqrt.apply(self)
-
-    def abs(self) -> Variable:
-        """Elementwise absolute value (the gradient at 0 is 0, as in PyTorch)."""
-        return _ops.Abs.apply(self)
-
-    def clip(self, min: float | None = None, max: float | None = None) -> Variable:
-        """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max)."""
-        return _ops.Clamp.apply(self, min, max)
-
-    clamp = clip
-
-    def relu(self) -> Variable:
-        """max(x, 0) (the gradient at 0 is 0, as in PyTorch)."""
-        return _ops.Relu.apply(self)
-
-    def sigmoid(self) -> Variable:
-        """1 / (1 + exp(-x)), stable for large |x|."""
-        return _ops.Sigmoid.apply(self)
-
-    def tanh(self) -> Variable:
-        """Elementwise hyperbolic tangent."""
-        return _ops.Tanh.apply(self)
-
-    def sin(self) -> Variable:
-        """Elementwise sine."""
-        return _ops.Sin.apply(self)
-
-    def cos(self) -> Variable:
-        """Elementwise cosine."""
-        return _ops.Cos.apply(self)
-
-    def square(self) -> Variable:
-        """``self ** 2`` (a Pow node, as in PyTorch)."""
-        return _ops.Pow.apply(self, 2)
-
-    def maximum(self, other: Any) -> Variable:
-        """Elementwise larger value (ties split the gradient 0.5/0.5, as in PyTorch)."""
-        return _ops.binary(_ops.Maximum, self, other)
-
-    def minimum(self, other: Any) -> Variable:
-        """Elementwise smaller value (ties split the gradient 0.5/0.5, as in PyTorch)."""
-        return _ops.binary(_ops.Minimum, self, other)
-
-    def softmax(self, dim: int) -> Variable:
-        """exp(x) normalised along ``dim`` (``F.softmax``)."""
-        return _ops.Softmax.apply(self, _ops.softmax_dim(self, dim, "softmax"))
-
-    def log_softmax(self, dim: int) -> Variable:
-        """log(softmax(x)) along ``dim``, computed stably (``F.log_softmax``)."""
-        return _ops.LogSoftmax.apply(self, _ops.softmax_dim(self, dim, "log_softmax"))
-
-    def logsumexp(self, dim: Any, keepdim: bool = False) -> Variable:
-        """log(sum(exp(x))) over ``dim``, computed stably."""
-        return _ops.logsumexp(self, dim, keepdim)
-
-    def var(
-        self,
-        dim: Any = None,
-        unbiased: Any = None,
-        keepdim: bool = False,
-        *,
-        correction: Any = None,
-    ) -> Variable:
-        """Variance over ``dim`` (all when None); ``correction=1`` (Bessel's) by default."""
-        return _ops.variance(self, _ops.Var, dim, unbiased, keepdim, correction)
-
-    def std(
-        self,
-        dim: Any = None,
-        unbiased: Any = None,
-        keepdim: bool = False,
-        *,
-        correction: Any = None,
-    ) -> Variable:
-        """Standard deviation over ``dim``; ``correction=1`` by default."""
-        return _ops.variance(self, _ops.Std, dim, unbiased, keepdim, correction)
-
-    def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Variable:
-        """Vector p-norm over ``dim`` (all elements when None); p = 2, 1, inf, ..."""
-        return _ops.norm(self, p, dim, keepdim)
-
-    def cumsum(self, dim: int) -> Variable:
-        """Running sums along ``dim``."""
-        return _ops.cumsum(self, dim)
-
-    def tril(self, diagonal: int = 0) -> Variable:
-        """Lower triangle of the last two axes (zeros above ``diagonal``)."""
-        return _ops.triangle(self, _ops.Tril, diagonal)
-
-    def triu(self, diagonal: int = 0) -> Variable:
-        """Upper triangle of the last two axes (zeros below ``diagonal``)."""
-        return _ops.triangle(self, _ops.Triu, diagonal)
-
-    def expand(self, *sizes: Any) -> Variable:
-        """Broadcast to ``sizes`` (-1 keeps a size); the gradient is summed back."""
-        return _ops.expand(self, *sizes)
-
-    def repeat(self, *sizes: Any) -> Variable:
-        """Tile ``sizes[i]`` times along axis ``i``."""
-        return _ops.repeat(self, *sizes)
-
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Variable, ...]:
-        """Pieces of ``split_size`` (the last smaller) or of the listed sizes, along ``dim``."""
-        return _ops.split(self, split_size_or_sections, dim)
-
-    def chunk(self, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
-        """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller)."""
-        return _ops.chunk(self, chunks, dim)
-
-    def gather(self, dim: int, index: Any) -> Variable:
-        """Values along ``dim`` at the int64 ``index`` (repeated indices add gradients)."""
-        return _ops.gather(self, dim, index)
-
-    def masked_fill(self, mask: Any, value: Any) -> Variable:
-        """``value`` where the boolean ``mask`` is true, self elsewhere."""
-        return _ops.masked_fill(self, mask, value)
-
-    def astype(self, dtype: Any) -> Variable:
-        """A copy converted to ``dtype``; the gradient is converted back."""
-        return _ops.Cast.apply(self, np.dtype(dtype))
-
-    def float(self) -> Variable:
-        """A float32 copy (``astype(np.float32)``)."""
-        return self.astype(np.float32)
-
-    def double(self) -> Variable:
-        """A float64 copy (``astype(np.float64)``)."""
-        return self.astype(np.float64)
-
-    def _repr_html_(self) -> str:
-        """Jupyter's view: shape, dtype, op, gradient and a line of statistics."""
-        from gradviz.autograd.display import variable_html
-
-        return variable_html(self)
-
 
 _new = object.__new__
 
@@ -756,5 +460,7 @@ from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops im
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
+from gradviz.autograd import variable_methods as _methods  # noqa: E402
 
-_inplace_methods._inplace = _inplace  # the mixin's methods delegate to it
+_inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
+_methods._inplace, _methods._ops = _inplace, _ops

@@ -9,7 +9,8 @@ import numpy as np
 from gradviz.autograd.dims import dim_index, reduce_dims
 from gradviz.autograd.errors import IndexRangeError, OperandError
 from gradviz.autograd.function import Function
-from gradviz.autograd.variable import MinMax, Variable
+from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable_methods import MinMax
 
 
 def reduction(
