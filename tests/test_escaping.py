@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 import gradviz
-from gradviz.viz.draw import render
+from gradviz.viz.draw import output
 from gradviz.viz.summary import summary
 from gradviz.viz.trace import write_page
 
@@ -48,9 +48,9 @@ def test_a_lone_surrogate_is_written_escaped_everywhere(tmp_path):
     tr = traced(name)
     assert "bad\\ud800name" in summary(tr)
     tr.check().format().encode("utf-8")
-    render.write(tr.graph, "forward", tmp_path / "f.dot")
+    output.write(tr.graph, "forward", tmp_path / "f.dot")
     assert "ud800name" in (tmp_path / "f.dot").read_text(encoding="utf-8")
-    render.write(tr.graph, "forward", tmp_path / "f.svg")
+    output.write(tr.graph, "forward", tmp_path / "f.svg")
     ET.parse(tmp_path / "f.svg")
     write_page(tr, tmp_path / "p.html")
     assert "bad\\ud800name" in (tmp_path / "p.html").read_text(encoding="utf-8")
@@ -61,6 +61,6 @@ def test_a_lone_surrogate_is_written_escaped_everywhere(tmp_path):
 
 @pytest.mark.parametrize("name", ["C:\\new\\N", "a\\\\b", "end\\"])
 def test_backslashes_survive_into_svg_tooltips(tmp_path, name):
-    render.write(traced(name).graph, "forward", tmp_path / "f.svg")
+    output.write(traced(name).graph, "forward", tmp_path / "f.svg")
     titles = [e.get(XLINK) for e in ET.parse(tmp_path / "f.svg").iter() if e.get(XLINK)]
     assert any(f"name {name} |" in t for t in titles), titles

@@ -19,7 +19,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.opcheck import check_call
 from gradviz.autograd.ops.indexing import Split
 from gradviz.autograd.ops.shape import Index
-from gradviz.viz.draw import layout, render
+from gradviz.viz.draw import layout, output
 from gradviz.viz.records.files import OutputError
 
 SCRIPT = """
@@ -73,11 +73,11 @@ def _fail_for(fmt, error):
     [layout.LayoutError("the layout program dot failed"), KeyboardInterrupt(), MemoryError()],
 )
 def test_a_view_that_cannot_be_laid_out_leaves_no_file_at_all(tmp_path, monkeypatch, error):
-    monkeypatch.setattr(render, "run_layout", _fail_for("png", error))
+    monkeypatch.setattr(output, "run_layout", _fail_for("png", error))
     targets = [("forward", tmp_path / "f.svg"), ("backward", tmp_path / "b.png")]
     targets.append(("forward", tmp_path / "f.dot"))
     with pytest.raises(type(error)):
-        render.write_views(_graph(), targets)
+        output.write_views(_graph(), targets)
     assert list(tmp_path.iterdir()) == []  # no picture of the step half drawn, no temp file
 
 
@@ -85,29 +85,29 @@ def test_no_layout_program_is_the_same_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(layout, "find_layout_program", lambda: None)
     targets = [("forward", tmp_path / "f.dot"), ("backward", tmp_path / "b.svg")]
     with pytest.raises(layout.LayoutProgramNotFound, match="no layout program found"):
-        render.write_views(_graph(), targets)
+        output.write_views(_graph(), targets)
     assert list(tmp_path.iterdir()) == []
-    written = render.write_views(_graph(), [("forward", tmp_path / "f.dot")])  # needs none
+    written = output.write_views(_graph(), [("forward", tmp_path / "f.dot")])  # needs none
     assert written[0].program is None
 
 
 def test_views_written_in_order_the_last_one_to_a_path_wins(tmp_path):
     same, graph = tmp_path / "same.svg", _graph()
     targets = [("forward", same), ("backward", tmp_path / "b.png"), ("backward", same)]
-    written = render.write_views(graph, [*targets, ("forward", tmp_path / "f.dot")])
+    written = output.write_views(graph, [*targets, ("forward", tmp_path / "f.dot")])
     assert [(r.view, r.format) for r in written] == [
         ("forward", "svg"), ("backward", "png"), ("backward", "svg"), ("forward", "dot"),
     ]  # fmt: skip
     assert (tmp_path / "b.png").read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "f.dot").read_text().startswith("digraph")
-    backward = render.write(graph, "backward", tmp_path / "only.svg")
+    backward = output.write(graph, "backward", tmp_path / "only.svg")
     assert same.read_bytes() == backward.path.read_bytes()
 
 
 def test_an_unwritable_folder_is_an_output_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="cannot create the folder"):
-        render.write_views(_graph(), [("forward", tmp_path / "file" / "f.svg")])
+        output.write_views(_graph(), [("forward", tmp_path / "file" / "f.svg")])
 
 
 def test_writes_from_several_threads_end_and_leave_only_their_files(tmp_path):
@@ -117,7 +117,7 @@ def test_writes_from_several_threads_end_and_leave_only_their_files(tmp_path):
         try:
             for k in range(2):
                 targets = [("forward", tmp_path / f"{i}.{k}.svg")]
-                render.write_views(graph, [*targets, ("backward", tmp_path / f"{i}.{k}.png")])
+                output.write_views(graph, [*targets, ("backward", tmp_path / f"{i}.{k}.png")])
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 

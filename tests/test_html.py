@@ -20,6 +20,7 @@ from gradviz import nn
 from gradviz.viz.draw import style
 from gradviz.viz.draw.render import RenderError
 from gradviz.viz.page import html as H
+from gradviz.viz.page.svg import inline_svg
 from gradviz.viz.runner import run_script
 from gradviz.viz.trace import page_diagnosis, write_page
 
@@ -281,8 +282,8 @@ def test_not_a_trace_is_an_error(tmp_path):
 
 def test_an_svg_that_could_run_script_is_refused():
     with pytest.raises(RenderError, match="refusing"):
-        H._clean_svg(b"<svg><script>alert(1)</script></svg>")
-    assert H._clean_svg(b"<?xml?>\n<!-- c -->\n<svg><g/></svg>") == "<svg><g/></svg>"
+        inline_svg(b"<svg><script>alert(1)</script></svg>")
+    assert inline_svg(b"<?xml?>\n<!-- c -->\n<svg><g/></svg>") == "<svg><g/></svg>"
 
 
 def test_empty_graph_still_writes_a_page(tmp_path):
@@ -312,7 +313,7 @@ def test_a_note_both_views_share_is_said_once():
 )
 def test_markup_that_runs_or_loads_is_refused(svg):
     with pytest.raises(RenderError, match="refusing"):
-        H._clean_svg(svg)
+        inline_svg(svg)
 
 
 def test_names_that_look_like_markup_are_embedded(tmp_path):

@@ -22,6 +22,7 @@ from helpers import dot_edges, dot_nodes
 
 from gradviz.viz.diagnose.report import Mark
 from gradviz.viz.draw import layout as L
+from gradviz.viz.draw import output as O
 from gradviz.viz.draw import render as R
 from gradviz.viz.draw import style as S
 from gradviz.viz.records import text as T
@@ -385,7 +386,7 @@ def test_user_strings_are_escaped_and_svg_is_valid_xml(tmp_path, view):
     assert EVIL not in source  # never raw in DOT
     assert "&lt;script&gt;&quot;&amp;{}|" in source
     out = tmp_path / f"evil.{view}.svg"
-    R.write(evil_graph(), view, out)
+    O.write(evil_graph(), view, out)
     text = svg_text(out)
     assert EVIL in text  # drawn as text, literally
     assert EVIL + "\\\u200bN" in text  # a backslash is kept, not read as Graphviz's \\N
@@ -409,7 +410,7 @@ def _boxes(svg: Path, node_id: str) -> dict[str, tuple[float, float]]:
 def test_step_badge_keeps_its_size_beside_a_long_label(tmp_path):
     needs_layout()
     long = "a warning long enough to make this label several times wider than its title " * 2
-    out = R.write(mlp(), "backward", tmp_path / "b.svg", marks={"v2": [Mark("warning", long)]})
+    out = O.write(mlp(), "backward", tmp_path / "b.svg", marks={"v2": [Mark("warning", long)]})
     short, wide = _boxes(out.path, "v6"), _boxes(out.path, "v2")  # fc2.weight, fc1.weight
     (_, short_badge), (wide_x, wide_badge) = short[S.BADGE], wide[S.BADGE]
     assert short_badge == pytest.approx(wide_badge) == pytest.approx(16)  # "#n": 6 pt/char + 4
@@ -434,7 +435,7 @@ def test_step_badge_keeps_its_size_beside_a_long_label(tmp_path):
 def test_format_from_suffix_exact_name_and_no_stray_files(tmp_path, name, fmt, magic):
     if magic != b"digraph":
         needs_layout()
-    result = R.write(mlp(), "backward", tmp_path / name, format=fmt)
+    result = O.write(mlp(), "backward", tmp_path / name, format=fmt)
     assert result.path == tmp_path / name
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert (tmp_path / name).read_bytes().startswith(magic)
@@ -442,25 +443,25 @@ def test_format_from_suffix_exact_name_and_no_stray_files(tmp_path, name, fmt, m
 
 def test_unknown_suffix_is_an_error_and_writes_nothing(tmp_path):
     with pytest.raises(R.RenderError, match=r"\.svg, \.png or \.dot"):
-        R.write(mlp(), "forward", tmp_path / "g.jpeg")
+        O.write(mlp(), "forward", tmp_path / "g.jpeg")
     with pytest.raises(R.RenderError, match="format"):
-        R.write(mlp(), "forward", tmp_path / "g.svg", format="pdf")
+        O.write(mlp(), "forward", tmp_path / "g.svg", format="pdf")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_write_views_writes_each_view_as_write_does_or_nothing(tmp_path):
     needs_layout()
     targets = [("forward", tmp_path / "f.svg"), ("backward", tmp_path / "b.dot")]
-    done = R.write_views(mlp(), targets)
+    done = O.write_views(mlp(), targets)
     assert [(d.view, d.path, d.format) for d in done] == [
         ("forward", tmp_path / "f.svg", "svg"),
         ("backward", tmp_path / "b.dot", "dot"),
     ]
     assert (tmp_path / "b.dot").read_text() == R.build(mlp(), "backward").source
-    R.write(mlp(), "forward", tmp_path / "alone.svg")
+    O.write(mlp(), "forward", tmp_path / "alone.svg")
     assert (tmp_path / "f.svg").read_bytes() == (tmp_path / "alone.svg").read_bytes()
     with pytest.raises(R.RenderError):  # the second target is refused: the first not written
-        R.write_views(mlp(), [("forward", tmp_path / "x.svg"), ("sideways", tmp_path / "y.svg")])
+        O.write_views(mlp(), [("forward", tmp_path / "x.svg"), ("sideways", tmp_path / "y.svg")])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alone.svg", "b.dot", "f.svg"]
     # its layout threads end with it: gradviz render waits for the threads a script leaves
     assert not [t for t in threading.enumerate() if t.name.startswith("gradviz-layout")]
@@ -468,7 +469,7 @@ def test_write_views_writes_each_view_as_write_does_or_nothing(tmp_path):
 
 def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch):
     target = tmp_path / "new" / "g.dot"
-    R.write(mlp(), "forward", target)
+    O.write(mlp(), "forward", target)
     before = target.read_bytes()
 
     def boom(src, dst):
@@ -476,18 +477,18 @@ def test_write_creates_the_folder_and_replaces_atomically(tmp_path, monkeypatch)
 
     monkeypatch.setattr(L.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
-        R.write(mlp(), "backward", target)
+        O.write(mlp(), "backward", target)
     assert target.read_bytes() == before  # the old file is intact
     assert [p.name for p in target.parent.iterdir()] == ["g.dot"]  # no temp file left
 
 
 def test_dot_format_works_without_a_layout_program(tmp_path, monkeypatch):
     monkeypatch.setattr(L, "find_layout_program", lambda: None)
-    result = R.write(mlp(), "forward", tmp_path / "g.dot")
+    result = O.write(mlp(), "forward", tmp_path / "g.dot")
     assert result.program is None
     assert result.path.read_text().startswith("digraph")
     with pytest.raises(R.LayoutProgramNotFound, match="pip install graphviz-pure"):
-        R.write(mlp(), "forward", tmp_path / "g.svg")
+        O.write(mlp(), "forward", tmp_path / "g.svg")
     with pytest.raises(R.LayoutProgramNotFound):
         R.layout_program()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot"]
@@ -601,7 +602,7 @@ def test_a_real_trace_renders_with_modules_badges_and_updates(tmp_path):
     assert backward.count("update/weight") == 4  # the SGD step after backward, per parameter
     if L.find_layout_program() is not None:
         for view in R.VIEWS:
-            ET.parse(R.write(tr.graph, view, tmp_path / f"{view}.svg").path)
+            ET.parse(O.write(tr.graph, view, tmp_path / f"{view}.svg").path)
 
 
 def test_a_saved_and_loaded_trace_draws_the_same(tmp_path):

@@ -222,7 +222,7 @@ def write_views(
     fold: bool = True,
 ) -> tuple[list[Path], list[str]]:
     """Write OUTDIR/<stem>.<view>.<fmt> for each view; the files and the notes to show."""
-    from gradviz.viz.draw.render import write_views as write_all
+    from gradviz.viz.draw.output import write_views as write_all
 
     targets = [(view, outdir / f"{stem}.{view}.{fmt}") for view in views]
     results = write_all(graph, targets, format=fmt, depth=depth, marks=marks, fold=fold)

@@ -121,8 +121,8 @@ def write_trigger(
     the step's full pass was not kept)."""
     from gradviz.viz.diagnose import pictures_graph
     from gradviz.viz.diagnose.diff import compare
-    from gradviz.viz.draw import render as draw
     from gradviz.viz.draw.diff import write_diff
+    from gradviz.viz.draw.output import write_views
 
     outdir = Path(outdir)
     base = outdir / f"{stem}.step{caught.trigger.step}"
@@ -134,7 +134,7 @@ def write_trigger(
         report = step_trace.check()
         graph = pictures_graph(step_trace, report)
         views = [(view, Path(f"{base}.{view}.svg")) for view in ("forward", "backward")]
-        written += [done.path for done in draw.write_views(graph, views, marks=report.marks())]
+        written += [done.path for done in write_views(graph, views, marks=report.marks())]
         if caught.previous is not None:
             path = Path(f"{base}.diff.svg")
             write_diff(compare(caught.previous.graph, caught.current.graph), path)

@@ -31,6 +31,7 @@ from gradviz.viz.capture.live import graph_from_variable
 from gradviz.viz.capture.tracer import Capture, TraceError
 from gradviz.viz.diagnose import Report, check, pictures_graph
 from gradviz.viz.diagnose.timeline import timeline_findings
+from gradviz.viz.draw import output
 from gradviz.viz.draw import render as draw
 from gradviz.viz.draw.layout import Drawing
 from gradviz.viz.page.html import HtmlPage, write_html
@@ -72,7 +73,7 @@ class Trace(Capture):
         fold: bool = True,
     ) -> Any:
         """Draw ``view`` ("forward" or "backward") of the graph to exactly ``path``
-        (see :func:`gradviz.viz.draw.render.write`); ``pass_index`` picks a pass (default: last).
+        (see :func:`gradviz.viz.draw.output.write`); ``pass_index`` picks a pass (default: last).
         ``view="html"`` (or ``format="html"``) writes the interactive page of both views
         (see :func:`write_page`); ``view="timeline"`` the page of every recorded step
         (see :func:`write_timeline_page`). ``fold=False`` draws every instance of repeated
@@ -82,7 +83,7 @@ class Trace(Capture):
         if view == "html" or (format or "").lower() == "html":
             return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
-        return draw.write(graph, view, path, format=format, depth=depth, fold=fold)
+        return output.write(graph, view, path, format=format, depth=depth, fold=fold)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the trace as JSON (docs/trace-schema.md), atomically."""

@@ -32,8 +32,9 @@ from gradviz.autograd.errors import GradvizError
 from gradviz.viz.diagnose.diff import Change, GraphDiff, compare
 from gradviz.viz.diagnose.report import Level, Mark
 from gradviz.viz.draw.labels import Labels, html_text
-from gradviz.viz.draw.layout import Drawing, run_layout
-from gradviz.viz.draw.render import DEFAULT_MAX_NODES, Rendered, _Builder, _format_for
+from gradviz.viz.draw.layout import Drawing
+from gradviz.viz.draw.output import Rendered, format_for, write_drawing
+from gradviz.viz.draw.render import DEFAULT_MAX_NODES, _Builder
 from gradviz.viz.draw.scene import Scene
 from gradviz.viz.draw.style import (
     ADDED_LINE,
@@ -45,7 +46,6 @@ from gradviz.viz.draw.style import (
     REMOVED_LINE,
     WARN_LINE,
 )
-from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.text import number
 
 __all__ = ["DiffError", "DiffReport", "build_diff", "diff", "write_diff"]
@@ -296,24 +296,8 @@ def write_diff(
 ) -> Rendered:
     """Draw ``result`` and write exactly ``path`` (svg, png or dot; from the suffix unless
     ``format`` is given)."""
-    path = Path(path)
-    fmt = _format_for(path, format)
-    drawing = build_diff(result, depth=depth)
-    if fmt == "dot":
-        data, program = drawing.source.encode("utf-8"), None
-    else:
-        data, program = run_layout(drawing.source, fmt)
-    atomic_write(path, data)
-    return Rendered(
-        path=path,
-        format=fmt,
-        view="diff",
-        program=program,
-        depth=drawing.depth,
-        auto_collapsed=drawing.auto_collapsed,
-        nodes=drawing.node_count,
-        note=drawing.note,
-    )
+    fmt = format_for(Path(path), format)  # before the drawing: a bad name fails at once
+    return write_drawing(build_diff(result, depth=depth), "diff", path, fmt)
 
 
 # ------------------------------------------------------------------------------ the API

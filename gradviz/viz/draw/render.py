@@ -39,17 +39,17 @@ detached from (in the backward view too: the layers a detach cut off stay in the
 without a gradient). The legend lists what a picture uses.
 
 This module assembles the picture (module clusters, edges, the legend, the note about
-collapsed modules) and holds the drawing API (:func:`build`, :func:`write`;
-``gradviz.render`` is :func:`gradviz.viz.trace.render`); the label tables it places on nodes,
-module boxes and the legend are built in :mod:`gradviz.viz.draw.labels`, which escapes every
-string that comes from user code (``html_text``, ``attr_text``: HTML-escaped, control
-characters dropped, long strings shortened), so names such as ``<lambda>`` or
-``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
+collapsed modules) and holds the drawing API, :func:`build` (:mod:`gradviz.viz.draw.output`
+writes files; ``gradviz.render`` is :func:`gradviz.viz.trace.render`); the label tables it
+places on nodes, module boxes and the legend are built in :mod:`gradviz.viz.draw.labels`,
+which escapes every string that comes from user code (``html_text``, ``attr_text``:
+HTML-escaped, control characters dropped, long strings shortened), so names such as
+``<lambda>`` or ``<script>"&{}|`` are drawn as text and the SVG stays valid XML.
 The DOT is deterministic: nodes in id order, clusters numbered in order of first use, no
 absolute paths, so golden files can be compared.
 
 Layout: the system ``dot`` when it is on PATH, else the ``graphviz-pure`` program from its
-wheel; both are run here on the DOT source, and the bytes written atomically to the exact path.
+wheel (:mod:`gradviz.viz.draw.layout`).
 """
 
 from __future__ import annotations
@@ -60,8 +60,6 @@ import operator
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import graphviz
@@ -82,13 +80,10 @@ from gradviz.viz.draw.layout import (
     LayoutError,
     LayoutProgramNotFound,
     layout_program,
-    layout_workers,
-    run_layout,
 )
 from gradviz.viz.draw.legend import legend_label
 from gradviz.viz.draw.scene import Group, Scene
 from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
-from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.text import natural_key
 
 #: the legend lists at most this many things to try
@@ -96,24 +91,19 @@ LEGEND_ADVICE = 3
 
 __all__ = [
     "DEFAULT_MAX_NODES",
-    "FORMATS",
     "VIEWS",
     "Drawing",
     "LayoutError",
     "LayoutProgramNotFound",
     "RenderError",
-    "Rendered",
     "build",
     "draw_scene",
     "layout_program",
-    "write",
-    "write_views",
 ]
 
 _SAFE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 VIEWS = ("forward", "backward")
-FORMATS = ("svg", "png", "dot")
 DEFAULT_MAX_NODES = 1500
 
 
@@ -131,21 +121,6 @@ def check_depth(depth: object) -> None:
         ok = False
     if not ok:
         raise RenderError(f"depth must be an integer >= 0 (or None), got {depth!r}")
-
-
-# ------------------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class Rendered:
-    """What :func:`write` did: the file, its format, the layout program, the depth drawn."""
-
-    path: Path
-    format: str
-    view: str
-    program: str | None
-    depth: int | None
-    auto_collapsed: bool
-    nodes: int
-    note: str
 
 
 # ------------------------------------------------------------------------------ build
@@ -558,66 +533,3 @@ _CLUSTER_ATTRS = {
 
 def _arg_key(arg: Any) -> tuple:
     return (0, arg, "") if isinstance(arg, int) else (1, 0, str(arg))
-
-
-# ------------------------------------------------------------------------------ writing
-def _format_for(path: Path, fmt: str | None) -> str:
-    if fmt is None:
-        suffix = path.suffix.lower().lstrip(".")
-        fmt = "dot" if suffix == "gv" else suffix
-        if fmt not in FORMATS:
-            raise RenderError(
-                f"cannot tell the format from {path.name!r}: use a .svg, .png or .dot name, "
-                "or pass format='svg' | 'png' | 'dot'"
-            )
-    fmt = fmt.lower()
-    if fmt not in FORMATS:
-        raise RenderError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return fmt
-
-
-def write(
-    graph: nx.DiGraph,
-    view: str,
-    path: str | os.PathLike[str],
-    format: str | None = None,
-    depth: int | None = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    marks: Mapping[Any, Iterable[Mark]] | None = None,
-    fold: bool = True,
-) -> Rendered:
-    """Draw ``view`` of ``graph`` and write exactly ``path`` (format from its suffix unless
-    given: svg, png or dot). Returns what was done; ``note`` is non-empty when the node budget
-    collapsed modules. ``format="dot"`` needs no layout program. ``marks`` and ``fold``: see
-    :func:`build`."""
-    return write_views(graph, [(view, path)], format, depth, max_nodes, marks, fold)[0]
-
-
-def write_views(
-    graph: nx.DiGraph,
-    targets: Iterable[tuple[str, str | os.PathLike[str]]],
-    format: str | None = None,
-    depth: int | None = None,
-    max_nodes: int = DEFAULT_MAX_NODES,
-    marks: Mapping[Any, Iterable[Mark]] | None = None,
-    fold: bool = True,
-) -> list[Rendered]:
-    """:func:`write` for each ``(view, path)`` of ``targets``: each view is laid out while the
-    next is drawn. Files are written once every view is drawn, in order, each atomically."""
-    drawn = []
-    with layout_workers() as workers:
-        for view, path in targets:
-            path = Path(path)
-            fmt = _format_for(path, format)
-            drawing = build(graph, view, depth=depth, max_nodes=max_nodes, marks=marks, fold=fold)
-            layout = None if fmt == "dot" else workers.submit(run_layout, drawing.source, fmt)
-            drawn.append((view, path, fmt, drawing, layout))
-        results = [
-            (d.source.encode(), None) if job is None else job.result() for *_, d, job in drawn
-        ]
-    done = []
-    for (view, path, fmt, drawing, _), (data, program) in zip(drawn, results, strict=True):
-        atomic_write(path, data)
-        done.append(Rendered(path, fmt, view, program, drawing.depth, drawing.auto_collapsed,
-                             drawing.node_count, drawing.note))  # fmt: skip
-    return done

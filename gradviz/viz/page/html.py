@@ -26,14 +26,12 @@ import hashlib
 import html
 import json
 import math
-import re
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 import networkx as nx
 import numpy as np
@@ -46,6 +44,7 @@ from gradviz.viz.draw import style
 from gradviz.viz.draw.layout import layout_workers, run_layout
 from gradviz.viz.draw.render import DEFAULT_MAX_NODES, RenderError, check_depth, draw_scene
 from gradviz.viz.draw.scene import Scene
+from gradviz.viz.page.svg import inline_svg
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.text import natural_key
@@ -58,12 +57,6 @@ HIST_BINS = 24
 PAGE_BUDGET = 300
 #: At most this many module-depth variants are embedded per view (each is one layout).
 MAX_VARIANTS = 4
-
-#: Elements that run or embed something, and attributes that load or run something; the
-#: check reads the parsed markup, so user text that merely mentions them (a Variable named
-#: ``href=x``) is embedded as the escaped text it is.
-_UNSAFE_TAGS = frozenset({"script", "foreignobject", "iframe", "object", "embed"})
-_UNSAFE_ATTRS = frozenset({"href", "src"})
 
 
 @dataclass(frozen=True)
@@ -335,7 +328,7 @@ def page_data(
     with layout_workers() as workers:  # each picture laid out while the next is drawn
         variants, notes, jobs = _variants(graph, views, depth, max_nodes, marks, fold, workers)
         laid_out = [job.result() for job in jobs]
-    svgs = [_clean_svg(data) for data, _ in laid_out]
+    svgs = [inline_svg(data) for data, _ in laid_out]
     program = laid_out[0][1] if laid_out else None
 
     step_list = []
@@ -438,40 +431,6 @@ def _css_colour(colour: str) -> str:
 
 
 _X11 = {"darkolivegreen1": "#caff70"}
-
-
-def _clean_svg(data: bytes) -> str:
-    """Graphviz's SVG as inline markup: no XML prolog, doctype or comments; checked to hold
-    nothing that runs or loads."""
-    text = data.decode("utf-8", "replace")
-    start = text.find("<svg")
-    if start < 0:
-        raise RenderError("the layout program returned no SVG")
-    text = re.sub(r"<!--.*?-->", "", text[start:], flags=re.S).strip()
-    if not _safe_markup(text):
-        raise RenderError("refusing to embed an SVG with a script, an embedded object or a link")
-    return text
-
-
-def _safe_markup(svg: str) -> bool:
-    """Whether the SVG parses and has no element or attribute that runs or loads anything."""
-    try:
-        root = ElementTree.fromstring(svg)
-    except ElementTree.ParseError:
-        return False
-    for element in root.iter():
-        if _local(element.tag) in _UNSAFE_TAGS:
-            return False
-        for name in element.attrib:
-            local = _local(name)
-            if local in _UNSAFE_ATTRS or local.startswith("on"):
-                return False
-    return True
-
-
-def _local(name: str) -> str:
-    """``{namespace}tag`` or ``tag`` as the lower-case local name."""
-    return name.rpartition("}")[2].lower()
 
 
 # ------------------------------------------------------------------------------ markup
