@@ -108,3 +108,55 @@ def test_a_hook_goes_with_its_variable():
     del x
     gc.collect()
     assert key not in engine._GRAD_HOOKS
+
+
+# ---------------------------------------------------------------------- what check says
+def _hooked_step(hook):
+    """One traced step of a two-layer net whose last weight has ``hook``; its report."""
+    rng = np.random.default_rng(0)
+    model = gradviz.nn.Sequential(
+        gradviz.nn.Linear(4, 8), gradviz.nn.ReLU(), gradviz.nn.Linear(8, 1)
+    )
+    model[2].weight.register_hook(hook)
+    x = gradviz.tensor(rng.standard_normal((16, 4)).astype(np.float32))
+    with gradviz.trace() as tr:
+        model(x).pow(2).mean().backward()
+    return tr, tr.check()
+
+
+def zero_every_gradient(g):
+    return g * 0
+
+
+def test_check_blames_a_hook_that_zeroes_a_gradient_not_the_op_below_it():
+    tr, report = _hooked_step(zero_every_gradient)
+    (found,) = [f for f in report.by_kind("no_gradient") if "2.weight" in f.message]
+    assert "gradient hook zero_every_gradient at " in found.message
+    assert "test_grad_hooks.py:" in found.message
+    assert "Linear" not in found.message  # Linear's backward gave a non-zero gradient
+    assert "return None to keep the gradient" in found.advice[0]
+    (event,) = [e for e in tr.events if e.kind == "grad_hook"]
+    assert event.op == "zero_every_gradient"
+
+
+def test_check_finds_a_nan_born_in_a_hook():
+    _, report = _hooked_step(lambda g: g * np.nan)
+    (birth,) = report.by_kind("nan_backward")
+    assert birth.message.startswith("the gradient hook <lambda> at ")
+    assert "test_grad_hooks.py:" in birth.message
+    assert "2.weight" in birth.message
+    assert "for a finite gradient" in birth.message
+
+
+def test_a_hook_that_keeps_the_gradient_finite_and_non_zero_is_no_event():
+    tr, report = _hooked_step(lambda g: g * 0.5)
+    assert not [e for e in tr.events if e.kind == "grad_hook"]
+    assert not [f for f in report.findings if "2.weight" in f.message and "hook" in f.message]
+
+
+def test_the_hook_event_survives_a_saved_trace(tmp_path):
+    tr, _ = _hooked_step(zero_every_gradient)
+    tr.save(tmp_path / "t.json")
+    loaded = gradviz.load_trace(tmp_path / "t.json")
+    (found,) = [f for f in loaded.check().by_kind("no_gradient") if "2.weight" in f.message]
+    assert "gradient hook zero_every_gradient" in found.message

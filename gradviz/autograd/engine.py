@@ -218,7 +218,9 @@ def _run_grad_hooks(variable: Variable, g: np.ndarray) -> np.ndarray:
     for hook in list(hooks_of.values()) if hooks_of else ():
         result = hook(g)
         if result is not None:
-            g = _hooked(hook, result, g)
+            before, g = g, _hooked(hook, result, g)
+            for watcher in hooks.ACTIVE:
+                watcher.grad_hook(variable, hook, before, g)
     return g.copy() if variable._node is None and variable._grad is None else g
 
 

@@ -62,6 +62,13 @@ class Hook:
         """All gradient for ``variable`` has arrived (summed from several consumers when
         ``accumulated``); its backward rule runs next, or, for a leaf, it is stored in ``.grad``."""
 
+    def grad_hook(
+        self, variable: Variable, hook: Any, before: np.ndarray, after: np.ndarray
+    ) -> None:
+        """``hook``, registered on ``variable`` by ``register_hook``, was given the gradient
+        ``before`` and returned ``after`` in its place (the next hook, or the engine, takes it
+        from here)."""
+
     def backward_end(self, root: Variable) -> None:
         """The backward pass started from ``root`` finished."""
 

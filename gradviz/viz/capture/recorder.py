@@ -265,6 +265,33 @@ class Recorder(RecordBook, hooks.Hook):
                 filters = self.records[nid].kind == "param"
                 current.grad_previews[nid] = array_preview(grad, filters=filters)
 
+    def grad_hook(
+        self, variable: Variable, hook: Any, before: np.ndarray, after: np.ndarray
+    ) -> None:
+        """An event when the hook made the gradient exactly zero or non-finite (the diagnoses
+        blame it, not the op below)."""
+        with self.lock:
+            current = self.local.backward
+            if current is None or not current.keep or self.policy.closed:
+                return
+            zeroed = not after.any() and before.any()
+            if not zeroed and not (np.isfinite(before).all() and not np.isfinite(after).all()):
+                return
+            nid = self.var_nodes.get(variable._id)
+            if nid is None:
+                nid = self._unknown(variable)
+            self.trace._events.append(
+                Event(
+                    "grad_hook", self._defined_at(hook), after=self.last, node=nid, op=_name(hook)
+                )
+            )
+
+    def _defined_at(self, hook: Any) -> str | None:
+        """``file:line`` where ``hook`` (a function, or an object's ``__call__``) is defined."""
+        code = getattr(hook, "__code__", None) or getattr(type(hook).__call__, "__code__", None)
+        shown = self._source.display(code.co_filename) if code is not None else ""
+        return f"{shown}:{code.co_firstlineno}" if shown else None
+
     def backward_end(self, root: Variable) -> None:
         local = self.local
         with self.lock:
@@ -411,3 +438,9 @@ class Recorder(RecordBook, hooks.Hook):
     def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:
         """A function building the graph of ``records`` with today's names and module paths."""
         return self.names.builder(records, self.refs, self.trace.script, **kwargs)
+
+
+def _name(hook: Any) -> str:
+    """A hook's name as its code reads it: ``<lambda>``, a function's name, or the class of a
+    callable object."""
+    return getattr(hook, "__name__", None) or type(hook).__name__

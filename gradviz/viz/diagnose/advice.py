@@ -165,6 +165,9 @@ ADVICE: dict[str, Callable[[Finding, Context], Advice]] = {
 
 
 def advise(finding: Finding, ctx: Context) -> Advice:
-    """One or two things to try for ``finding`` (empty for a kind with no advice)."""
+    """One or two things to try for ``finding``: its own when it came with some, else its
+    kind's (empty for a kind with no advice)."""
+    if finding.advice:
+        return finding.advice
     rule = ADVICE.get(finding.kind)
     return rule(finding, ctx) if rule is not None else ()

@@ -76,6 +76,18 @@ class Context:
         self.root = graph.graph.get("root")
         self.order = sorted(graph.nodes, key=natural_key)
 
+    def gradient_hook(self, node: str) -> Any:
+        """The ``grad_hook`` event of ``node`` in this pass (recorded after its loss), or None:
+        a hook that made its gradient exactly zero or non-finite."""
+        root = natural_key(self.root) if self.root is not None else None
+        for event in reversed(self.events):
+            if event.kind == "grad_hook" and event.node == node:
+                after = event.after
+                return (
+                    event if root is None or after is None or natural_key(after) >= root else None
+                )
+        return None
+
     # ------------------------------------------------------------------------ graph views
     @cached_property
     def full(self) -> nx.DiGraph:

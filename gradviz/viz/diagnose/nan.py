@@ -183,6 +183,34 @@ def _bad_text(stats: Mapping[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
+#: What to try when a gradient hook made a gradient zero or non-finite.
+HOOK_ADVICE = (
+    "fix the hook: return None to keep the gradient as it is, or a changed copy of it; "
+    "handle.remove() takes the hook off"
+)
+
+
+def _hook_finding(ctx: Context, node: str, hooked: Any) -> Finding:
+    """A gradient hook turned the finite gradient of ``node`` into ``NaN``/``Inf``."""
+    a = ctx.graph.nodes[node]
+    bad = _bad_text(a.get("grad"))
+    where = f" at {hooked.source}" if hooked.source else ""
+    return Finding(
+        "error",
+        "nan_backward",
+        f"the gradient hook {hooked.op}{where} (register_hook on {ctx.label(node)}) returned "
+        f"{bad} for a finite gradient (step #{a['step']})",
+        numbers={
+            "step": float(a["step"]),
+            "nan": float(a["grad"].get("nan") or 0),
+            "inf": float(a["grad"].get("inf") or 0),
+        },
+        label=f"NaN/Inf gradient born in its hook {hooked.op}",
+        advice=(HOOK_ADVICE,),
+        **ctx.where(node),
+    )
+
+
 def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str]]:
     """Forward and backward births; the nodes contaminated (values, gradients)."""
     g = ctx.graph
@@ -235,6 +263,10 @@ def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str
         a = g.nodes[n]
         if not is_bad(a.get("grad")) or is_bad(a.get("value")):
             continue
+        hooked = ctx.gradient_hook(n)
+        if hooked is not None:
+            findings.append(_hook_finding(ctx, n, hooked))
+            break
         consumers = [c for c in g.successors(n) if g.nodes[c].get("step") is not None]
         if not consumers:
             continue

@@ -12,8 +12,9 @@ Causes, in the order they are looked for:
   (integer targets, indices);
 - not reachable: what it computed never reaches the loss, or only as plain data (comparisons,
   ``argmax``, ``.numpy()`` and ``.item()`` return arrays, which carry no gradient);
-- exactly zero: the op on the path whose backward turned a non-zero gradient into zeros; a ReLU
-  whose inputs are all <= 0 is a dead ReLU.
+- exactly zero: a gradient hook (``register_hook``) that returned zeros, else the op on the path
+  whose backward turned a non-zero gradient into zeros; a ReLU whose inputs are all <= 0 is a
+  dead ReLU.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import networkx as nx
 
 from gradviz.viz.diagnose.context import Context, best_below
+from gradviz.viz.diagnose.nan import HOOK_ADVICE
 from gradviz.viz.diagnose.report import Finding
 from gradviz.viz.records.text import natural_key, number, shape_text
 
@@ -157,7 +159,8 @@ def _explain(ctx: Context, found: _Below, name: str, nid: str | None) -> Finding
             "no_gradient",
             f"{name} got {what}: {cause}",
             label=f"{'no gradient' if grad is None else 'grad = 0'}: {_short(cause)}",
-            related=related,
+            related=tuple(r for r in related if r[0] != nid),  # (its own label says it)
+            advice=(HOOK_ADVICE,) if related and related[0][1] == _HOOKED else (),
             **_param_where(ctx, nid, g),
         )
     full = ctx.full
@@ -264,11 +267,22 @@ def _no_grad_line(found: _Below, node: str) -> str | None:
     return events[index].source if index >= 0 else None
 
 
+#: The mark of a node whose gradient hook returned zeros.
+_HOOKED = "a gradient hook returned zeros"
+
+
 def _zeroed(ctx: Context, edge: Edge | None) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The gradient arrived as exact zeros: which op's backward made them zero?"""
     g = ctx.graph
     if edge is not None:
         a, c = edge[2], edge[3]
+        hooked = ctx.gradient_hook(a)
+        if hooked is not None:
+            return (
+                f"its gradient hook {hooked.op}{_on(hooked.source)} (register_hook on "
+                f"{ctx.label(a)}) returned zeros",
+                ((a, _HOOKED),),
+            )
         ca = g.nodes[c]
         op = ca.get("op")
         value = g.nodes[a].get("value") or {}

@@ -225,7 +225,9 @@ class Event:
     ``source`` is the user's line; ``after`` the id of the last node recorded before the event
     (None at the start); for ``detach``, ``node`` is the Variable detached and ``result`` the
     new leaf; for ``inplace``, ``node`` is the Variable written, ``op`` the method
-    (``"sub_"``) and ``version`` its version after the write.
+    (``"sub_"``) and ``version`` its version after the write; for ``grad_hook``, ``node``'s
+    gradient hook ``op`` (its name; ``source`` where it is defined) made its gradient exactly
+    zero or non-finite in a recorded backward pass.
     """
 
     kind: str
