@@ -190,6 +190,16 @@ HOOK_ADVICE = (
 )
 
 
+def _grad_numbers(attrs: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers of a gradient's birth: its backward step and NaN/Inf counts."""
+    grad = attrs["grad"]
+    return {
+        "step": float(attrs["step"]),
+        "nan": float(grad.get("nan") or 0),
+        "inf": float(grad.get("inf") or 0),
+    }
+
+
 def _hook_finding(ctx: Context, node: str, hooked: Any) -> Finding:
     """A gradient hook turned the finite gradient of ``node`` into ``NaN``/``Inf``."""
     a = ctx.graph.nodes[node]
@@ -200,11 +210,7 @@ def _hook_finding(ctx: Context, node: str, hooked: Any) -> Finding:
         "nan_backward",
         f"the gradient hook {hooked.op}{where} (register_hook on {ctx.label(node)}) returned "
         f"{bad} for a finite gradient (step #{a['step']})",
-        numbers={
-            "step": float(a["step"]),
-            "nan": float(a["grad"].get("nan") or 0),
-            "inf": float(a["grad"].get("inf") or 0),
-        },
+        numbers=_grad_numbers(a),
         label=f"NaN/Inf gradient born in its hook {hooked.op}",
         advice=(HOOK_ADVICE,),
         **ctx.where(node),
@@ -288,11 +294,7 @@ def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str
                 "nan_backward",
                 f"backward gave {bad} to {ctx.label(n)} (step #{a['step']}) from a finite "
                 f"gradient{others}: {text}",
-                numbers={
-                    "step": float(a["step"]),
-                    "nan": float(a["grad"].get("nan") or 0),
-                    "inf": float(a["grad"].get("inf") or 0),
-                },
+                numbers=_grad_numbers(a),
                 label=f"NaN/Inf gradient born here: {text}",
                 **ctx.where(culprit),
             )
