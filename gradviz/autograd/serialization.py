@@ -8,19 +8,22 @@ object as a tree of tagged JSON nodes; each array is a member ``<n>.npy`` writte
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import stat
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from gradviz.autograd.errors import GradvizError, OperandError
+from gradviz.autograd.errors import ArgumentError, GradvizError, OperandError
 from gradviz.autograd.variable import Variable
 
 __all__ = ["SaveFormatError", "SavePathError", "load", "save"]
@@ -56,15 +59,34 @@ def save(obj: Any, f: str | os.PathLike[str] | IO[bytes]) -> None:
     except RecursionError:  # load refuses such a file too ("nests too deeply to read")
         raise OperandError("gradviz.save: obj nests too deeply to save") from None
     manifest = {"format": FORMAT, "version": VERSION, "root": root}
-    text = json.dumps(manifest, allow_nan=False, ensure_ascii=False, indent=1)
+    # ASCII (non-ASCII as \u escapes): any Python string, lone surrogates too, round-trips.
+    text = json.dumps(manifest, allow_nan=False, ensure_ascii=True, indent=1)
     if hasattr(f, "write"):
+        _check_file(f, "save", "writable", "wb")
         _write_zip(f, text, arrays)  # type: ignore[arg-type]
         return
     if not isinstance(f, str | os.PathLike):
         raise OperandError(
             f"gradviz.save: f must be a path or a binary file, got {type(f).__name__}"
         )
+    if not os.fspath(f):
+        raise SavePathError("gradviz.save: cannot write '': the path is empty")
     _atomic_write(Path(f), text, arrays)
+
+
+def _check_file(f: Any, verb: str, able: str, mode: str) -> None:
+    """Refuse a file object ``save``/``load`` cannot use: closed, in text mode, or not open for
+    writing/reading (PyTorch fails inside ``zipfile`` with ``write() argument must be str``)."""
+    if getattr(f, "closed", False) is True:
+        raise ArgumentError(f"gradviz.{verb}: the file object is closed")
+    if isinstance(f, io.TextIOBase):
+        raise OperandError(
+            f"gradviz.{verb}: f is a text file ({type(f).__name__}); open it in binary mode "
+            f"(open(path, {mode!r})) or pass the path"
+        )
+    check = getattr(f, able, None)
+    if callable(check) and check() is False:
+        raise OperandError(f"gradviz.{verb}: the file object is not {able} (open it with {mode!r})")
 
 
 def _encode(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) -> dict[str, Any]:
@@ -166,7 +188,12 @@ def _atomic_write(path: Path, manifest: str, arrays: list[np.ndarray]) -> None:
         mask = os.umask(0)
         os.umask(mask)
         mode = 0o666 & ~mask
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:  # a folder that is read-only, or that takes no files (/proc)
+        raise SavePathError(
+            f"gradviz.save: cannot write {os.fspath(path)!r}: {error.strerror or error}"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             _write_zip(handle, manifest, arrays)
@@ -192,20 +219,52 @@ def load(
     ``map_location`` and ``weights_only`` are accepted for PyTorch's signature: everything is
     on the CPU, and only data is ever loaded.
     """
-    if not (hasattr(f, "read") or isinstance(f, str | os.PathLike)):
+    if isinstance(f, str | os.PathLike):
+        with open(f, "rb") as handle:  # FileNotFoundError, IsADirectoryError: as torch.load
+            return _load(handle, f)
+    if not hasattr(f, "read"):
         raise OperandError(
             f"gradviz.load: f must be a path or a binary file, got {type(f).__name__}"
         )
+    _check_file(f, "load", "readable", "rb")
+    return _load(f, f)
+
+
+#: What ``zipfile`` raises for a damaged archive besides ``BadZipFile``: a truncated member
+#: (EOFError), an offset pointing before the file's start (OSError), an unknown compression
+#: or zip version (NotImplementedError), a corrupt deflate stream (zlib.error).
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError)
+_DAMAGED += (zlib.error,)
+
+
+def _load(handle: IO[bytes], f: Any) -> Any:
     try:
-        with zipfile.ZipFile(f) as zf:
-            manifest = _read_manifest(zf, f)
-            return _Decoder(zf).decode(manifest["root"], "root")
+        zf = zipfile.ZipFile(handle)
     except zipfile.BadZipFile:
         raise SaveFormatError(
             f"gradviz.load: {_name(f)} is not a file written by gradviz.save (not a zip archive)"
         ) from None
+    except _DAMAGED as error:
+        raise _damaged(f, error) from None
+    try:
+        with zf:
+            for info in zf.infolist():
+                if info.flag_bits & 0x1:  # zipfile would raise RuntimeError asking a password
+                    raise SaveFormatError(
+                        f"gradviz.load: {_name(f)} is damaged: member {info.filename} is "
+                        "encrypted (gradviz.save never encrypts)"
+                    )
+            manifest = _read_manifest(zf, f)
+            return _Decoder(zf).decode(manifest["root"], "root")
+    except _DAMAGED as error:
+        raise _damaged(f, error) from None
     except RecursionError:
         raise SaveFormatError(f"gradviz.load: {_name(f)} nests too deeply to read") from None
+
+
+def _damaged(f: Any, error: BaseException) -> SaveFormatError:
+    text = str(error) or "the archive ends early"
+    return SaveFormatError(f"gradviz.load: {_name(f)} is damaged ({type(error).__name__}: {text})")
 
 
 def _name(f: Any) -> str:
@@ -298,8 +357,11 @@ class _Decoder:
         value = node.get("value")
         if isinstance(value, str) and value in _FLOATS:
             return _FLOATS[value]
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+        if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+            try:
+                return float(value)
+            except OverflowError:  # an integer of 400 digits
+                raise self.fail(where, f"the float value {value} is out of range") from None
         raise self.fail(where, f"a float node needs a number, got {value!r}")
 
     def items(self, node: dict, where: str) -> list:
@@ -330,11 +392,13 @@ class _Decoder:
                 array = np.lib.format.read_array(member, allow_pickle=False)
         except KeyError:
             raise self.fail(where, f"the archive has no member {name}.npy") from None
-        except ValueError as error:  # object arrays need pickle: refused
+        except (ValueError, tokenize.TokenError) as error:  # object arrays need pickle: refused
             raise SaveFormatError(f"gradviz.load: cannot read {name}.npy: {error}") from None
         if kind == "ndarray":
             return array
         if kind == "scalar":
+            if array.ndim:
+                raise self.fail(where, f"a scalar node needs a 0-d array, got shape {array.shape}")
             return array[()]
         return self.variable(node, array, where)
 
@@ -342,8 +406,9 @@ class _Decoder:
         requires_grad, parameter = node.get("requires_grad"), node.get("parameter")
         if not isinstance(requires_grad, bool) or not isinstance(parameter, bool):
             raise self.fail(where, "a variable node needs boolean requires_grad and parameter")
-        if parameter:
-            from gradviz.autograd.nn.module import Parameter
+        from gradviz.autograd.nn.module import Parameter
 
-            return Parameter(array, requires_grad=requires_grad)
-        return Variable(array, requires_grad=requires_grad)
+        try:
+            return (Parameter if parameter else Variable)(array, requires_grad=requires_grad)
+        except GradvizError as error:  # an integer array that requires grad
+            raise self.fail(where, str(error)) from None

@@ -1,0 +1,162 @@
+"""Saving, loading and state as a careless or hostile user meets them: damaged and foreign
+files, file objects in the wrong mode, optimizer and scheduler state dicts that are not what
+``state_dict()`` wrote, and checkpoints converted from PyTorch."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+
+import numpy as np
+import pytest
+
+import gradviz
+from gradviz import SaveFormatError, nn
+from gradviz.autograd.errors import ArgumentError, OperandError
+from gradviz.autograd.serialization import SavePathError
+
+
+def saved_bytes(obj) -> bytes:
+    buffer = io.BytesIO()
+    gradviz.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def round_trip(obj):
+    return gradviz.load(io.BytesIO(saved_bytes(obj)))
+
+
+def manifest(root) -> str:
+    return json.dumps({"format": "gradviz.save", "version": 1, "root": root})
+
+
+MANIFEST = manifest({"type": "ndarray", "array": "0"})
+
+
+def archive(root, members=()) -> io.BytesIO:
+    """A zip with a gradviz manifest of ``root`` and ``members`` (name, raw bytes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("manifest.json", manifest(root))
+        for name, data in members:
+            zf.writestr(name, data)
+    buffer.seek(0)
+    return buffer
+
+
+def npy(array) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array)
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------- damaged archives
+def test_every_damaged_byte_is_a_save_format_error():
+    """Flip, drop or insert any byte: the load succeeds or raises SaveFormatError, never
+    zipfile's EOFError, NotImplementedError, OSError or its password RuntimeError."""
+    raw = saved_bytes({"a": np.arange(5.0), "b": [1, "x"], "c": nn.Parameter(np.ones(2))})
+    for offset in range(len(raw)):
+        damaged = bytearray(raw)
+        damaged[offset] ^= 0xFF
+        for data in (bytes(damaged), raw[:offset], raw[:offset] + raw[offset + 1 :]):
+            try:
+                gradviz.load(io.BytesIO(data))
+            except SaveFormatError:
+                pass
+
+
+def test_damaged_archive_messages_name_the_damage(tmp_path):
+    def with_flags(flags: int) -> bytes:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            zf.writestr("manifest.json", MANIFEST)
+            zf.writestr(zipfile.ZipInfo("0.npy"), npy(np.ones(2)))
+            zf.infolist()[1].flag_bits |= flags  # written again in the central directory
+        return buffer.getvalue()
+
+    path = tmp_path / "damaged.pt"
+    path.write_bytes(with_flags(0x20))  # "compressed patched data": zipfile cannot read it
+    with pytest.raises(SaveFormatError, match=r"is damaged \(NotImplementedError: compressed"):
+        gradviz.load(path)
+    path.write_bytes(with_flags(0x01))  # encrypted: zipfile would ask for a password
+    with pytest.raises(SaveFormatError, match=r"member 0\.npy is encrypted"):
+        gradviz.load(path)
+    raw = saved_bytes({"a": np.arange(5.0)})
+    damaged = bytearray(raw)
+    damaged[26] += 1  # the manifest's local name length: its data now ends past its end
+    path.write_bytes(damaged)
+    with pytest.raises(SaveFormatError, match=r"is damaged \((EOFError|BadZipFile)"):
+        gradviz.load(path)
+
+
+# ------------------------------------------------------------------------- hostile manifests
+def test_a_float_node_too_big_for_a_float_is_refused():
+    root = {"type": "float", "value": int("9" * 400)}
+    with pytest.raises(SaveFormatError, match=r"float value 9+ is out of range"):
+        gradviz.load(archive(root))
+
+
+def test_a_malformed_npy_header_is_a_save_format_error():
+    """numpy's tokenizer raises TokenError (not a ValueError) on a header cut inside a string."""
+    header = b"{'descr': '<f8"
+    data = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    with pytest.raises(SaveFormatError, match=r"cannot read 0\.npy"):
+        gradviz.load(archive({"type": "ndarray", "array": "0"}, [("0.npy", data)]))
+
+
+def test_variable_nodes_that_cannot_be_variables_are_corrupt_manifests():
+    root = {"type": "variable", "array": "0", "requires_grad": True, "parameter": True}
+    members = [("0.npy", npy(np.arange(3)))]
+    with pytest.raises(SaveFormatError, match=r"at root: only floating point .* int64"):
+        gradviz.load(archive(root, members))
+    with pytest.raises(SaveFormatError, match=r"a scalar node needs a 0-d array, got shape \(3,\)"):
+        gradviz.load(archive({"type": "scalar", "array": "0"}, members))
+
+
+# ------------------------------------------------------------------------- what save writes
+def test_strings_with_lone_surrogates_round_trip():
+    """``os.listdir`` gives such names for undecodable bytes; pickle (torch.save) keeps them."""
+    obj = {"name\udcff": "caf\u00e9 \ud800", "emoji": "\U0001f600"}
+    assert round_trip(obj) == obj
+
+
+# ------------------------------------------------------------------------- paths and files
+def test_file_objects_in_the_wrong_mode_are_refused_clearly(tmp_path):
+    path = tmp_path / "model.pt"
+    gradviz.save({"a": 1}, path)
+    with (
+        open(tmp_path / "text", "w") as text,
+        pytest.raises(OperandError, match=r"open\(path, 'wb'\)"),
+    ):
+        gradviz.save({"a": 1}, text)  # was zipfile's TypeError "write() argument must be str"
+    with open(path) as text, pytest.raises(OperandError, match=r"text file .*'rb'"):
+        gradviz.load(text)  # was "not a zip archive"
+    with pytest.raises(OperandError, match="text file"):
+        gradviz.load(io.StringIO("{}"))
+    with open(path, "rb") as readonly, pytest.raises(OperandError, match="not writable"):
+        gradviz.save({"a": 1}, readonly)
+    handle = open(path, "rb")
+    handle.close()
+    with pytest.raises(ArgumentError, match="closed"):  # a ValueError, as torch.load's
+        gradviz.load(handle)
+    assert gradviz.load(path) == {"a": 1}
+
+
+def test_an_empty_path_is_named_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SavePathError, match="cannot write '': the path is empty"):
+        gradviz.save({"a": 1}, "")  # was "cannot write '.': it is a folder"
+
+
+def test_a_folder_that_takes_no_file_is_a_save_path_error(tmp_path, monkeypatch):
+    """A read-only folder: the error names the path given, not a temporary file's name."""
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(SavePathError, match=r"cannot write '.*ckpt\.pt': Permission denied"):
+        gradviz.save({"a": 1}, tmp_path / "ckpt.pt")
+    assert list(tmp_path.iterdir()) == []
