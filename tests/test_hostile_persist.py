@@ -160,3 +160,134 @@ def test_a_folder_that_takes_no_file_is_a_save_path_error(tmp_path, monkeypatch)
     with pytest.raises(SavePathError, match=r"cannot write '.*ckpt\.pt': Permission denied"):
         gradviz.save({"a": 1}, tmp_path / "ckpt.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------- optimizer state
+SHAPES = [(3, 2), (3,)]
+
+
+def parameters(torch=None):
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=shape).astype(np.float32) for shape in SHAPES]
+    if torch is None:
+        return [nn.Parameter(a) for a in arrays]
+    return [torch.tensor(a, requires_grad=True) for a in arrays]
+
+
+def train(params, opt, steps, seed, torch=None):
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        for p in params:
+            grad = rng.normal(size=tuple(p.shape)).astype(np.float32)
+            p.grad = grad if torch is None else torch.from_numpy(grad)
+        opt.step()
+
+
+def as_numpy(state_dict):
+    """A PyTorch optimizer state dict as a user converts it: every tensor ``.numpy()``
+    (``step`` too, a one-element float32 tensor in PyTorch)."""
+    return {
+        "state": {
+            i: {k: v.numpy().copy() if hasattr(v, "numpy") else v for k, v in s.items()}
+            for i, s in state_dict["state"].items()
+        },
+        "param_groups": [dict(g) for g in state_dict["param_groups"]],
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("Adam", {}),
+        ("Adam", {"amsgrad": True}),
+        ("AdamW", {}),
+        ("RMSprop", {"momentum": 0.5, "centered": True}),
+        ("Adagrad", {"lr_decay": 0.1}),
+    ],
+)
+def test_a_converted_pytorch_checkpoint_resumes_as_pytorch_goes_on(name, kwargs):
+    """Was: Adam's step raised ``TypeError: unhashable type: 'numpy.ndarray'``, and amsgrad
+    counted ``step`` on in float32 (bias corrections rounded)."""
+    torch = pytest.importorskip("torch")
+    theirs = parameters(torch)
+    reference = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
+    train(theirs, reference, 5, seed=1, torch=torch)
+    checkpoint = round_trip(
+        {
+            "model": [p.detach().numpy().copy() for p in theirs],
+            "optim": as_numpy(reference.state_dict()),
+        }
+    )
+    train(theirs, reference, 5, seed=2, torch=torch)
+    ours = [nn.Parameter(a) for a in checkpoint["model"]]
+    mine = getattr(gradviz.optim, name)(ours, **kwargs)
+    mine.load_state_dict(checkpoint["optim"])
+    assert all(type(s["step"]) is int for s in mine.state_dict()["state"].values())
+    train(ours, mine, 5, seed=2)
+    for p, q in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(p.data, q.detach().numpy())
+
+
+def test_pytorch_adamw_state_makes_adam_decouple_as_in_pytorch():
+    """PyTorch's Adam follows a loaded group's ``decoupled_weight_decay``; gradviz's Adam
+    applied L2 decay to an AdamW checkpoint."""
+    torch = pytest.importorskip("torch")
+    theirs = parameters(torch)
+    saved = torch.optim.AdamW(theirs, lr=0.1, weight_decay=0.5).state_dict()
+    reference = torch.optim.Adam(theirs, foreach=False)
+    reference.load_state_dict(saved)
+    ours = parameters()
+    mine = gradviz.optim.Adam(ours)
+    mine.load_state_dict(as_numpy(saved))
+    train(theirs, reference, 3, seed=1, torch=torch)
+    train(ours, mine, 3, seed=1)
+    for p, q in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6)
+
+
+def test_another_optimizers_state_is_refused_at_load():
+    """Was a bare ``KeyError: 'momentum'`` at the next step()."""
+    params = parameters()
+    adam = gradviz.optim.Adam(params)
+    train(params, adam, 1, seed=0)
+    sgd = gradviz.optim.SGD(params, lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match=r"no 'momentum', 'dampening', 'nesterov'.*another opt"):
+        sgd.load_state_dict(adam.state_dict())
+    assert sgd.param_groups[0]["momentum"] == 0.9
+
+
+def stepped_adam():
+    params = parameters()
+    adam = gradviz.optim.Adam(params, amsgrad=True)
+    train(params, adam, 2, seed=0)
+    return adam
+
+
+@pytest.mark.parametrize(
+    ("damage", "error", "message"),
+    [
+        (lambda sd: sd["state"][0].pop("max_exp_avg_sq"), ValueError, r"has no 'max_exp_avg_sq'"),
+        (lambda sd: sd["state"].update({"0": sd["state"].pop(0)}), ValueError, r"parameter '0'"),
+        (lambda sd: sd["state"][1].update(step="3"), ValueError, "must be a number, got str"),
+        (lambda sd: sd["state"][1].update(step=np.ones(2)), ValueError, "must be a number"),
+        (lambda sd: sd["state"].update({1: 5}), TypeError, "must be a dict, got int"),
+        (lambda sd: sd.update(state=[1]), TypeError, "'state' must map parameter numbers"),
+        (lambda sd: sd["param_groups"][0].update(params=2), TypeError, "must be a list"),
+        (lambda sd: sd["param_groups"][0].pop("lr"), ValueError, "has no 'lr'"),
+        (lambda sd: sd["state"][1].update(exp_avg=np.ones(2)), ValueError, r"shape \(2,\)"),
+    ],
+)
+def test_damaged_optimizer_state_is_refused_and_changes_nothing(damage, error, message):
+    """Each was a KeyError, TypeError or AttributeError at load or at the next step, or state
+    dropped in silence (a string key); a refused load now leaves the optimizer as it was."""
+    adam = stepped_adam()
+    before = adam.state_dict()
+    saved = round_trip(before)
+    damage(saved)
+    with pytest.raises(error, match=message) as caught:
+        adam.load_state_dict(saved)
+    assert isinstance(caught.value, gradviz.GradvizError)
+    after = adam.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    for index, state in before["state"].items():
+        assert after["state"][index]["exp_avg"] is state["exp_avg"]
