@@ -291,3 +291,69 @@ def test_damaged_optimizer_state_is_refused_and_changes_nothing(damage, error, m
     assert after["param_groups"] == before["param_groups"]
     for index, state in before["state"].items():
         assert after["state"][index]["exp_avg"] is state["exp_avg"]
+
+
+# ------------------------------------------------------------------------- lr schedulers
+lr_scheduler = gradviz.optim.lr_scheduler
+
+
+class Warmup:
+    """A callable object: LambdaLR saves its ``__dict__`` (a plain function is not saved)."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def __call__(self, epoch: int) -> float:
+        return min(1.0, (epoch + 1) / self.steps)
+
+
+def sgd():
+    return gradviz.optim.SGD(parameters(), lr=0.1, momentum=0.9)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda opt: lr_scheduler.StepLR(opt, 2),
+        lambda opt: lr_scheduler.LambdaLR(opt, Warmup(3)),
+        lambda opt: lr_scheduler.ReduceLROnPlateau(opt),
+    ],
+    ids=["StepLR", "LambdaLR", "ReduceLROnPlateau"],
+)
+def test_what_is_not_a_scheduler_state_dict_is_refused(make):
+    """``None`` was a bare TypeError; the optimizer's state dict was taken in silence (its
+    'state' and 'param_groups' became attributes of the scheduler)."""
+    opt = sgd()
+    scheduler = make(opt)
+    with pytest.raises(TypeError, match="expected a state dict, got NoneType"):
+        scheduler.load_state_dict(None)
+    with pytest.raises(KeyError, match=r"no 'last_epoch'.*optimizer\.load_state_dict"):
+        scheduler.load_state_dict(opt.state_dict())
+    assert not hasattr(scheduler, "param_groups")
+
+
+def test_lambda_lr_refuses_another_schedulers_state_and_a_wrong_count():
+    """Was ``KeyError: 'lr_lambdas'`` and ``ValueError: zip() argument 2 is longer``."""
+    opt = sgd()
+    scheduler = lr_scheduler.LambdaLR(opt, Warmup(3))
+    with pytest.raises(KeyError, match=r"no 'lr_lambdas', which LambdaLR\.state_dict\(\) holds"):
+        scheduler.load_state_dict(lr_scheduler.StepLR(sgd(), 2).state_dict())
+    saved = scheduler.state_dict()
+    saved["lr_lambdas"] = [None, {"steps": 9}]
+    with pytest.raises(ValueError, match="has 2 lr_lambdas, this scheduler 1"):
+        scheduler.load_state_dict(saved)
+    assert scheduler.lr_lambdas[0].steps == 3
+
+
+def test_resuming_without_the_optimizers_state_is_a_gradviz_error():
+    with pytest.raises(KeyError, match="'initial_lr' is not specified") as caught:
+        lr_scheduler.CosineAnnealingLR(sgd(), T_max=10, last_epoch=4)
+    assert isinstance(caught.value, gradviz.GradvizError)
+
+
+def test_reduce_lr_on_plateau_names_a_metric_that_is_not_a_number():
+    scheduler = lr_scheduler.ReduceLROnPlateau(sgd())
+    with pytest.raises(TypeError, match=r"metrics must be a number .* got str 'loss'"):
+        scheduler.step("loss")
+    with pytest.raises(TypeError, match="got NoneType"):
+        scheduler.step(None)

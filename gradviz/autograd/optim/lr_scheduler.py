@@ -17,7 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gradviz.autograd.errors import OperandError, OptimizerError
-from gradviz.autograd.optim.optimizer import Optimizer
+from gradviz.autograd.optim.optimizer import (
+    Optimizer,
+    StateDictKeyError,
+    check_scheduler_state,
+)
 
 
 def _check(ok: bool, message: str) -> None:
@@ -60,7 +64,7 @@ class LRScheduler:
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
-                    raise KeyError(
+                    raise StateDictKeyError(
                         f"param 'initial_lr' is not specified in param_groups[{i}] when "
                         "resuming scheduler with last_epoch >= 0 (load the optimizer's "
                         "state_dict first)"
@@ -115,6 +119,7 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore attributes saved by ``state_dict``."""
+        check_scheduler_state(self, state_dict, ("last_epoch",))
         self.__dict__.update(state_dict)
 
 
@@ -149,8 +154,14 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        check_scheduler_state(self, state_dict, ("last_epoch", "lr_lambdas"))
         state_dict = dict(state_dict)
         lr_lambdas = state_dict.pop("lr_lambdas")
+        _check(
+            isinstance(lr_lambdas, list | tuple) and len(lr_lambdas) == len(self.lr_lambdas),
+            f"LambdaLR.load_state_dict: the state dict has {_count(lr_lambdas)} lr_lambdas, "
+            f"this scheduler {len(self.lr_lambdas)} (one per param group)",
+        )
         self.__dict__.update(state_dict)
         for fn, saved in zip(self.lr_lambdas, lr_lambdas, strict=True):
             if saved is not None:
@@ -161,6 +172,10 @@ class LambdaLR(LRScheduler):
             base_lr * lmbda(self.last_epoch)
             for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
         ]
+
+
+def _count(values: Any) -> str:
+    return str(len(values)) if isinstance(values, list | tuple) else repr(values)
 
 
 class StepLR(LRScheduler):
@@ -506,7 +521,13 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record ``metrics``; reduce the rates after more than ``patience`` bad steps."""
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise OperandError(
+                "ReduceLROnPlateau.step: metrics must be a number (the loss or score to "
+                f"watch), got {type(metrics).__name__} {metrics!r:.60}"
+            ) from None
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
@@ -561,6 +582,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        check_scheduler_state(self, state_dict, ("last_epoch", "best"))
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 

@@ -121,6 +121,27 @@ def _check_saved(state_dict: Any, owner: str) -> None:
             )
 
 
+def check_scheduler_state(scheduler: Any, state_dict: Any, needed: tuple[str, ...]) -> None:
+    """``lr_scheduler``'s check of a state dict to load: a readable error for what is not the
+    scheduler's (``None``, the optimizer's state dict, another scheduler's), which
+    ``__dict__.update`` would take in silence or fail on with a bare TypeError or KeyError."""
+    owner = f"{type(scheduler).__name__}.load_state_dict"
+    if not isinstance(state_dict, Mapping):
+        raise OperandError(f"{owner}: expected a state dict, got {type(state_dict).__name__}")
+    for key in needed:
+        if key not in state_dict:
+            keys = ", ".join(repr(k) for k in list(state_dict)[:4])
+            hint = (
+                " (an optimizer's state dict goes to optimizer.load_state_dict)"
+                if "param_groups" in state_dict
+                else ""
+            )
+            raise StateDictKeyError(
+                f"{owner}: the state dict has no {key!r}, which {type(scheduler).__name__}."
+                f"state_dict() holds; this one holds {keys or 'nothing'}{hint}"
+            )
+
+
 class Optimizer:
     """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
 
