@@ -357,3 +357,35 @@ def test_reduce_lr_on_plateau_names_a_metric_that_is_not_a_number():
         scheduler.step("loss")
     with pytest.raises(TypeError, match="got NoneType"):
         scheduler.step(None)
+
+
+# ------------------------------------------------------------------------- module state
+def test_a_checkpoint_without_num_batches_tracked_loads_as_in_pytorch():
+    """Older checkpoints (and other frameworks' weights) have no num_batches_tracked; PyTorch's
+    BatchNorm keeps its own value instead of calling it missing."""
+    source = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    source[1].running_mean.data[...] = 3.0
+    checkpoint = {
+        k: v for k, v in round_trip(source.state_dict()).items() if "num_batches" not in k
+    }
+    target = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    target[1].num_batches_tracked.data[...] = 7
+    result = target.load_state_dict(checkpoint)
+    assert result.missing_keys == []
+    assert result.unexpected_keys == []
+    assert target[1].num_batches_tracked.item() == 7
+    np.testing.assert_array_equal(target[1].running_mean.data, [3.0, 3.0])
+    torch = pytest.importorskip("torch")
+    reference = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    converted = {k: torch.from_numpy(np.asarray(v)) for k, v in checkpoint.items()}
+    assert reference.load_state_dict(converted) == (result.missing_keys, result.unexpected_keys)
+
+
+def test_keys_that_are_not_strings_are_unexpected():
+    """An optimizer's state (``{0: ...}``) passed to a model: PyTorch fails with
+    ``AttributeError: 'int' object has no attribute 'startswith'``; gradviz ignored the keys."""
+    model = nn.Linear(2, 1)
+    checkpoint = {**model.state_dict(), 0: {"step": 1}}
+    with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "0"'):
+        model.load_state_dict(checkpoint)
+    assert model.load_state_dict(checkpoint, strict=False).unexpected_keys == [0]

@@ -72,6 +72,9 @@ class Module:
     """
 
     training: bool
+    #: Own entries a checkpoint may lack without being "missing": they keep their value
+    #: (BatchNorm's ``num_batches_tracked``, which PyTorch fills in the same way).
+    _optional_state: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -371,7 +374,8 @@ class Module:
             for name, target in local.items():
                 key = prefix + name
                 if key not in state_dict:
-                    missing.append(key)
+                    if name not in module._optional_state:
+                        missing.append(key)
                     continue
                 array, problem = _checkpoint_array(key, state_dict[key], target)
                 if problem:
@@ -461,9 +465,12 @@ def _checkpoint_array(key: str, value: Any, target: Variable) -> tuple[Any, str 
 def _unexpected_keys(
     state_dict: Mapping[str, Any], prefix: str, local: dict[str, Any], children: dict[str, Any]
 ) -> Iterator[str]:
-    """Keys under ``prefix`` naming neither an own entry nor a child (PyTorch's rule)."""
+    """Keys under ``prefix`` naming neither an own entry nor a child (PyTorch's rule); at the
+    top (no prefix) also keys that are not strings (``{0: ...}``: an optimizer's state)."""
     for key in state_dict:
-        if isinstance(key, str) and key.startswith(prefix):
+        if not isinstance(key, str) and not prefix:
+            yield key
+        elif isinstance(key, str) and key.startswith(prefix):
             head = key[len(prefix) :].split(".", 1)
             if (head[0] not in children) if len(head) > 1 else (head[0] not in local):
                 yield key
