@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import pickle
 import tempfile
 import zipfile
 
@@ -89,6 +90,23 @@ def test_damaged_archive_messages_name_the_damage(tmp_path):
     path.write_bytes(damaged)
     with pytest.raises(SaveFormatError, match=r"is damaged \((EOFError|BadZipFile)"):
         gradviz.load(path)
+
+
+def test_files_of_other_libraries_are_named_with_the_way_to_read_them(tmp_path):
+    """The first thing a PyTorch user tries: ``gradviz.load`` on a ``torch.save`` file."""
+    (tmp_path / "old.pt").write_bytes(pickle.dumps({"a": 1}, protocol=2))
+    with pytest.raises(SaveFormatError, match=r"looks like a pickle, such as an old torch\.save"):
+        gradviz.load(tmp_path / "old.pt")
+    np.save(tmp_path / "a.npy", np.ones(2))
+    with pytest.raises(SaveFormatError, match=r"NumPy \.npy file: read it with numpy\.load"):
+        gradviz.load(tmp_path / "a.npy")
+    np.savez(tmp_path / "b.npz", a=np.ones(2))
+    with pytest.raises(SaveFormatError, match=r"no manifest\.json.*a NumPy \.npz"):
+        gradviz.load(tmp_path / "b.npz")
+    torch = pytest.importorskip("torch")
+    torch.save({"a": torch.ones(2)}, tmp_path / "t.pt")
+    with pytest.raises(SaveFormatError, match=r"a torch\.save file: read it with torch\.load"):
+        gradviz.load(tmp_path / "t.pt")
 
 
 # ------------------------------------------------------------------------- hostile manifests

@@ -242,7 +242,8 @@ def _load(handle: IO[bytes], f: Any) -> Any:
         zf = zipfile.ZipFile(handle)
     except zipfile.BadZipFile:
         raise SaveFormatError(
-            f"gradviz.load: {_name(f)} is not a file written by gradviz.save (not a zip archive)"
+            f"gradviz.load: {_name(f)} is not a file written by gradviz.save (not a zip archive"
+            f"{_kind_of(handle)})"
         ) from None
     except _DAMAGED as error:
         raise _damaged(f, error) from None
@@ -262,6 +263,20 @@ def _load(handle: IO[bytes], f: Any) -> Any:
         raise SaveFormatError(f"gradviz.load: {_name(f)} nests too deeply to read") from None
 
 
+def _kind_of(handle: IO[bytes]) -> str:
+    """What a file that is not a zip looks like, from its first bytes (a hint, or "")."""
+    try:
+        handle.seek(0)
+        head = handle.read(8)
+    except (OSError, ValueError):
+        return ""
+    if head.startswith(b"\x93NUMPY"):
+        return "; it is a NumPy .npy file: read it with numpy.load"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:  # pickle protocols 2 to 5
+        return "; it looks like a pickle, such as an old torch.save file, which gradviz never runs"
+    return ""
+
+
 def _damaged(f: Any, error: BaseException) -> SaveFormatError:
     text = str(error) or "the archive ends early"
     return SaveFormatError(f"gradviz.load: {_name(f)} is damaged ({type(error).__name__}: {text})")
@@ -275,8 +290,17 @@ def _read_manifest(zf: zipfile.ZipFile, f: Any) -> dict[str, Any]:
     try:
         manifest = json.loads(zf.read(MANIFEST).decode("utf-8"))
     except KeyError:
+        names = zf.namelist()
+        hint = (
+            "; it looks like a torch.save file: read it with torch.load and turn tensors into "
+            "arrays with .numpy()"
+            if any(name.endswith("data.pkl") for name in names)
+            else "; it looks like a NumPy .npz: read it with numpy.load"
+            if names and all(name.endswith(".npy") for name in names)
+            else ""
+        )
         raise SaveFormatError(
-            f"gradviz.load: {_name(f)} has no {MANIFEST}: it was not written by gradviz.save"
+            f"gradviz.load: {_name(f)} has no {MANIFEST}: it was not written by gradviz.save" + hint
         ) from None
     except (ValueError, RecursionError) as error:
         raise SaveFormatError(
