@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
+import stat
 import tempfile
 import zipfile
 
@@ -407,3 +409,19 @@ def test_keys_that_are_not_strings_are_unexpected():
     with pytest.raises(RuntimeError, match=r'Unexpected key\(s\) in state_dict: "0"'):
         model.load_state_dict(checkpoint)
     assert model.load_state_dict(checkpoint, strict=False).unexpected_keys == [0]
+
+
+def test_a_pipe_is_written_into_not_replaced(tmp_path):
+    """``gradviz.save(obj, "/dev/null")`` renamed a regular file over the device (as root, it
+    replaced /dev/null); a named pipe shows the same without touching /dev."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the writer does not wait
+    try:
+        gradviz.save({"a": np.arange(3.0)}, fifo)
+        data = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert gradviz.load(io.BytesIO(data))["a"].tolist() == [0.0, 1.0, 2.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]

@@ -173,7 +173,7 @@ def _write_zip(handle: IO[bytes], manifest: str, arrays: list[np.ndarray]) -> No
 
 def _atomic_write(path: Path, manifest: str, arrays: list[np.ndarray]) -> None:
     """Write beside ``path`` and rename over it; a symlink is written through, an existing
-    file keeps its permission bits."""
+    file keeps its permission bits, a device or a pipe is written into."""
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     if target.is_dir():
         raise SavePathError(f"gradviz.save: cannot write {os.fspath(path)!r}: it is a folder")
@@ -182,6 +182,10 @@ def _atomic_write(path: Path, manifest: str, arrays: list[np.ndarray]) -> None:
             f"gradviz.save: cannot write {os.fspath(path)!r}: parent directory "
             f"{os.fspath(target.parent)!r} does not exist"
         )
+    if target.exists() and not target.is_file():  # /dev/null, a pipe: renaming would replace it
+        with open(target, "wb") as handle:
+            _write_zip(handle, manifest, arrays)
+        return
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
     except FileNotFoundError:
