@@ -425,3 +425,40 @@ def test_a_pipe_is_written_into_not_replaced(tmp_path):
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert gradviz.load(io.BytesIO(data))["a"].tolist() == [0.0, 1.0, 2.0]
     assert [p.name for p in tmp_path.iterdir()] == ["pipe"]
+
+
+@pytest.mark.parametrize(
+    ("value", "assign", "message"),
+    [
+        (np.array([["1", "2"]]), False, "expected numbers from checkpoint but received dtype <U1"),
+        (np.array([[1.0, None]], dtype=object), False, "received dtype object"),
+        (np.ones((1, 2), np.int64), True, "assign=True needs a floating point array"),
+    ],
+)
+def test_a_bad_entry_is_refused_before_any_is_copied(value, assign, message):
+    """Was: the bias copied, then the weight failing in copy_ (ShapeError "could not convert
+    string to float", an object array's None loaded as nan, or the int weight failing in the
+    Parameter made by assign=True): half a checkpoint loaded."""
+    model = nn.Linear(2, 1)
+    bias = model.bias.data.copy()
+    checkpoint = {"bias": np.full(1, 9.0, np.float32), "weight": value}
+    with pytest.raises(RuntimeError, match=message):
+        model.load_state_dict(checkpoint, assign=assign)
+    np.testing.assert_array_equal(model.bias.data, bias)
+
+
+def test_checkpoint_values_that_copy_would_refuse_are_read_first():
+    """A masked array (copy_ refused it after other entries were copied) loads its data; a
+    torch tensor that requires grad is a StateDictError naming it, not torch's RuntimeError
+    from inside ``load_state_dict``."""
+    model = nn.Linear(2, 1)
+    masked = np.ma.masked_array([[1.0, 2.0]], mask=[[0, 1]])
+    model.load_state_dict({"weight": masked, "bias": np.zeros(1)})
+    np.testing.assert_array_equal(model.weight.data, [[1.0, 2.0]])
+    assert type(model.weight.data) is np.ndarray
+    torch = pytest.importorskip("torch")
+    weight = torch.ones(1, 2, requires_grad=True)
+    with pytest.raises(
+        gradviz.GradvizError, match=r'"weight", expected .* received Tensor \(.*detach'
+    ):
+        model.load_state_dict({"weight": weight, "bias": np.zeros(1)})

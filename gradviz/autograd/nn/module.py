@@ -377,7 +377,7 @@ class Module:
                     if name not in module._optional_state:
                         missing.append(key)
                     continue
-                array, problem = _checkpoint_array(key, state_dict[key], target)
+                array, problem = _checkpoint_array(key, state_dict[key], target, assign)
                 if problem:
                     errors.append(problem)
                 else:
@@ -443,21 +443,36 @@ def _quoted(keys: list[str]) -> str:
     return ", ".join(f'"{k}"' for k in keys) + ". "
 
 
-def _checkpoint_array(key: str, value: Any, target: Variable) -> tuple[Any, str | None]:
-    """The checkpoint's array for ``key`` and None, or None and the problem (PyTorch's words)."""
+def _checkpoint_array(
+    key: str, value: Any, target: Variable, assign: bool
+) -> tuple[Any, str | None]:
+    """The checkpoint's array for ``key`` (cast to ``target``'s dtype unless ``assign``) and
+    None, or None and the problem (PyTorch's words). Everything that could fail in the copy
+    fails here, before anything is copied."""
+    copying = f'While copying the parameter named "{key}", '
     try:
         array = as_array(value)
-    except GradvizError:
+    except (GradvizError, RuntimeError) as error:  # RuntimeError: a torch tensor needing grad
+        reason = "" if isinstance(error, GradvizError) else f" ({error})"
         return None, (
-            f'While copying the parameter named "{key}", expected a Variable or an array '
-            f"from checkpoint but received {type(value).__name__}"
+            f"{copying}expected a Variable or an array from checkpoint but received "
+            f"{type(value).__name__}{reason}"
         )
+    if array.dtype.kind not in "biufc":
+        return None, f"{copying}expected numbers from checkpoint but received dtype {array.dtype}"
     if target.ndim == 0 and array.shape == (1,):  # PyTorch accepts a 1-element 1-d for a 0-d
         array = array.reshape(())
     if array.shape != target.shape:
         return None, (
             f"size mismatch for {key}: copying a param with shape {array.shape} from "
             f"checkpoint, the shape in current model is {target.shape}."
+        )
+    if not assign:
+        return np.asarray(array, dtype=target.dtype), None  # a plain array (no mask), cast now
+    if target.requires_grad and array.dtype.kind != "f":
+        return None, (
+            f"{copying}assign=True needs a floating point array for a parameter that requires "
+            f"grad, but the checkpoint's is {array.dtype}"
         )
     return array, None
 
