@@ -462,3 +462,20 @@ def test_checkpoint_values_that_copy_would_refuse_are_read_first():
         gradviz.GradvizError, match=r'"weight", expected .* received Tensor \(.*detach'
     ):
         model.load_state_dict({"weight": weight, "bias": np.zeros(1)})
+
+
+def test_one_cycle_resumes_only_from_an_optimizer_state_saved_while_it_ran():
+    """Was a bare ``KeyError: 'max_lr'`` from inside get_lr (PyTorch's too)."""
+    opt = sgd()
+    opt.param_groups[0]["initial_lr"] = 0.1  # as a state saved under another scheduler
+    with pytest.raises(KeyError, match=r"param 'max_lr' is not specified in param_groups\[0\]"):
+        lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, last_epoch=3)
+    running = sgd()
+    scheduler = lr_scheduler.OneCycleLR(running, max_lr=1.0, total_steps=10)
+    for _ in range(3):
+        running.step()
+        scheduler.step()
+    opt.load_state_dict(round_trip(running.state_dict()))
+    resumed = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, last_epoch=3)
+    assert resumed.last_epoch == 4
+    assert opt.param_groups[0]["max_lr"] == 1.0

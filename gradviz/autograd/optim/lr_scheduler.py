@@ -54,6 +54,8 @@ class LRScheduler:
     and one step at construction (PyTorch's ``_initial_step``)."""
 
     _is_initial = False
+    #: What each group must hold to resume with ``last_epoch >= 0`` (the optimizer's state).
+    _resume_keys: tuple[str, ...] = ("initial_lr",)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
@@ -63,9 +65,9 @@ class LRScheduler:
                 group.setdefault("initial_lr", group["lr"])
         else:
             for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
+                for key in (k for k in self._resume_keys if k not in group):
                     raise StateDictKeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                        f"param {key!r} is not specified in param_groups[{i}] when "
                         "resuming scheduler with last_epoch >= 0 (load the optimizer's "
                         "state_dict first)"
                     )
@@ -341,6 +343,8 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from ``max_lr / div_factor`` to ``max_lr``, then anneal to
     ``initial_lr / final_div_factor``, cycling momentum (or Adam's beta1) the other way."""
+
+    _resume_keys = ("initial_lr", "max_lr", "min_lr")
 
     def __init__(
         self,
