@@ -479,3 +479,15 @@ def test_one_cycle_resumes_only_from_an_optimizer_state_saved_while_it_ran():
     resumed = lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10, last_epoch=3)
     assert resumed.last_epoch == 4
     assert opt.param_groups[0]["max_lr"] == 1.0
+
+
+def test_multistep_lr_steps_to_an_epoch_after_a_save_and_load():
+    """Its milestones (a Counter) come back from gradviz.load as a dict: ``step(epoch)`` raised
+    ``AttributeError: 'dict' object has no attribute 'elements'``."""
+    opt = sgd()
+    scheduler = lr_scheduler.MultiStepLR(opt, [2, 4, 4])
+    scheduler.load_state_dict(round_trip(scheduler.state_dict()))
+    opt.step()
+    with pytest.warns(UserWarning, match="epoch parameter"):
+        scheduler.step(5)
+    assert scheduler.get_last_lr() == pytest.approx([0.1 * 0.1**3])

@@ -226,7 +226,7 @@ class MultiStepLR(LRScheduler):
         return [lr * factor for lr in _lrs(self.optimizer)]
 
     def _get_closed_form_lr(self) -> list[float]:
-        milestones = sorted(self.milestones.elements())
+        milestones = sorted(Counter(self.milestones).elements())  # a dict once saved and loaded
         return [
             base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
             for base_lr in self.base_lrs
