@@ -491,3 +491,14 @@ def test_multistep_lr_steps_to_an_epoch_after_a_save_and_load():
     with pytest.warns(UserWarning, match="epoch parameter"):
         scheduler.step(5)
     assert scheduler.get_last_lr() == pytest.approx([0.1 * 0.1**3])
+
+
+def test_load_reads_a_stream_that_cannot_seek():
+    """A pipe (``cat ckpt | python train.py``): zipfile needs to seek, so the archive was
+    called "not a zip archive" (torch.load raises ``Illegal seek``)."""
+    read_end, write_end = os.pipe()
+    os.write(write_end, saved_bytes({"a": np.arange(3.0)}))
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        assert not stream.seekable()
+        assert gradviz.load(stream)["a"].tolist() == [0.0, 1.0, 2.0]

@@ -231,6 +231,9 @@ def load(
             f"gradviz.load: f must be a path or a binary file, got {type(f).__name__}"
         )
     _check_file(f, "load", "readable", "rb")
+    seekable = getattr(f, "seekable", None)
+    if callable(seekable) and not seekable():  # a pipe or a socket: zipfile needs to seek
+        return _load(io.BytesIO(f.read()), f)
     return _load(f, f)
 
 
