@@ -502,3 +502,19 @@ def test_load_reads_a_stream_that_cannot_seek():
     with os.fdopen(read_end, "rb") as stream:
         assert not stream.seekable()
         assert gradviz.load(stream)["a"].tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda opt: lr_scheduler.StepLR(opt, 2), lambda opt: lr_scheduler.ReduceLROnPlateau(opt)],
+    ids=["StepLR", "ReduceLROnPlateau"],
+)
+def test_a_scheduler_state_for_other_param_groups_is_refused(make):
+    """Was ``ValueError: zip() argument 2 is shorter than argument 1`` at the next step (or a
+    min_lrs check much later)."""
+    one_group = make(sgd())
+    two = parameters()
+    two_groups = gradviz.optim.SGD([{"params": two[:1]}, {"params": two[1:]}], lr=0.1)
+    scheduler = make(two_groups)
+    with pytest.raises(ValueError, match=r"has 1 values, .* has 2 param groups"):
+        scheduler.load_state_dict(one_group.state_dict())

@@ -140,6 +140,14 @@ def check_scheduler_state(scheduler: Any, state_dict: Any, needed: tuple[str, ..
                 f"{owner}: the state dict has no {key!r}, which {type(scheduler).__name__}."
                 f"state_dict() holds; this one holds {keys or 'nothing'}{hint}"
             )
+    groups = len(scheduler.optimizer.param_groups)
+    for key in ("base_lrs", "min_lrs"):  # one per param group
+        saved = state_dict.get(key)
+        _check(
+            not isinstance(saved, list | tuple) or len(saved) == groups,
+            f"{owner}: the state dict's {key} has {len(saved or ())} values, one per param group "
+            f"when it was saved; the optimizer has {groups} param groups",
+        )
 
 
 class Optimizer:
