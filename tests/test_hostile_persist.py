@@ -518,3 +518,14 @@ def test_a_scheduler_state_for_other_param_groups_is_refused(make):
     scheduler = make(two_groups)
     with pytest.raises(ValueError, match=r"has 1 values, .* has 2 param groups"):
         scheduler.load_state_dict(one_group.state_dict())
+
+
+def test_numpy_number_keys_are_saved_as_numbers():
+    """Keys from ``np.unique(labels)``: "the keys of obj must be strings, numbers or None, got
+    int64" (torch.save takes them). They load as Python numbers, equal and with equal hash."""
+    counts = {label: 10 for label in np.unique(np.array([3, 1, 3]))}
+    counts[np.float32(0.5)] = 1
+    counts[np.uint8(7)] = 2
+    loaded = round_trip(counts)
+    assert loaded == {1: 10, 3: 10, 0.5: 1, 7: 2}
+    assert [type(k) for k in loaded] == [int, int, float, int]

@@ -105,6 +105,8 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) ->
     if isinstance(obj, dict):
         items = []
         for key, value in obj.items():
+            if isinstance(key, np.generic) and key.dtype.kind in "biuf":
+                key = key.item()  # np.int64(3) from np.unique: saved as 3 (equal, same hash)
             if not isinstance(key, _KEY_TYPES):
                 raise OperandError(
                     f"gradviz.save: the keys of {where} must be strings, numbers or None, "
