@@ -529,3 +529,22 @@ def test_numpy_number_keys_are_saved_as_numbers():
     loaded = round_trip(counts)
     assert loaded == {1: 10, 3: 10, 0.5: 1, 7: 2}
     assert [type(k) for k in loaded] == [int, int, float, int]
+
+
+def test_optimizer_state_is_found_by_the_parameter_as_in_pytorch():
+    """``optimizer.state[p]["exp_avg"]`` (custom optimizers, moment inspection) raised KeyError;
+    the state is still there after a save, a load and a model load_state_dict."""
+    torch = pytest.importorskip("torch")
+    model = nn.Linear(2, 1)
+    theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in model.parameters()]
+    mine = gradviz.optim.Adam(model.parameters(), lr=0.1)
+    reference = torch.optim.Adam(theirs, lr=0.1, foreach=False)
+    train(list(model.parameters()), mine, 2, seed=0)
+    train(theirs, reference, 2, seed=0, torch=torch)
+    for p, q in zip(model.parameters(), theirs, strict=True):
+        assert p in mine.state
+        np.testing.assert_allclose(mine.state[p]["exp_avg"], reference.state[q]["exp_avg"])
+    mine.load_state_dict(round_trip(mine.state_dict()))
+    model.load_state_dict(round_trip(model.state_dict()))
+    assert mine.state.get(model.weight)["step"] == 2
+    assert nn.Parameter(np.ones(1)) not in mine.state

@@ -150,6 +150,24 @@ def check_scheduler_state(scheduler: Any, state_dict: Any, needed: tuple[str, ..
         )
 
 
+class ParamState(dict):
+    """``optimizer.state``: each parameter's state, found by the parameter as in PyTorch
+    (``optimizer.state[p]["exp_avg"]``); stored under the parameter's id, so a step's lookups
+    cost nothing more than a dict's."""
+
+    def __missing__(self, key: Any) -> dict[str, Any]:
+        if isinstance(key, Variable) and key._id in self:
+            return self[key._id]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key._id if isinstance(key, Variable) else key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The state of ``key`` (a parameter or its id), or ``default``."""
+        return dict.get(self, key._id if isinstance(key, Variable) else key, default)
+
+
 class Optimizer:
     """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
 
@@ -157,7 +175,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: dict[int, dict[str, Any]] = ParamState()
         if isinstance(params, Variable) or not isinstance(params, Iterable):
             raise OperandError(
                 "params argument given to the optimizer should be an iterable of Variables or "
@@ -252,7 +270,7 @@ class Optimizer:
             for group, saved in zip(groups, saved_groups, strict=True)
             for index, p in zip(saved["params"], group["params"], strict=True)
         }
-        state = {}  # built whole before anything changes: a failed load leaves self as it was
+        state = ParamState()  # complete before anything changes: a refused load changes nothing
         for index, values in state_dict["state"].items():
             _check(
                 index in by_index,
