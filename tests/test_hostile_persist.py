@@ -462,6 +462,9 @@ def test_checkpoint_values_that_copy_would_refuse_are_read_first():
         gradviz.GradvizError, match=r'"weight", expected .* received Tensor \(.*detach'
     ):
         model.load_state_dict({"weight": weight, "bias": np.zeros(1)})
+    weight = torch.ones(1, 2, dtype=torch.bfloat16)  # NumPy has no bfloat16: the reason is told
+    with pytest.raises(gradviz.GradvizError, match="unsupported ScalarType BFloat16"):
+        model.load_state_dict({"weight": weight, "bias": np.zeros(1)})
 
 
 def test_one_cycle_resumes_only_from_an_optimizer_state_saved_while_it_ran():

@@ -453,7 +453,7 @@ def _checkpoint_array(
     try:
         array = as_array(value)
     except (GradvizError, RuntimeError) as error:  # RuntimeError: a torch tensor needing grad
-        reason = "" if isinstance(error, GradvizError) else f" ({error})"
+        reason = f" ({error})" if hasattr(value, "__array__") else ""  # a tensor numpy refused
         return None, (
             f"{copying}expected a Variable or an array from checkpoint but received "
             f"{type(value).__name__}{reason}"
