@@ -551,3 +551,14 @@ def test_optimizer_state_is_found_by_the_parameter_as_in_pytorch():
     model.load_state_dict(round_trip(model.state_dict()))
     assert mine.state.get(model.weight)["step"] == 2
     assert nn.Parameter(np.ones(1)) not in mine.state
+
+
+def test_saving_a_whole_model_or_optimizer_says_to_save_its_state_dict(tmp_path):
+    """``torch.save(model, path)`` pickles the object; gradviz stores state dicts only."""
+    model = nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"cannot store Linear \(at obj\).*obj\.state_dict\(\)"):
+        gradviz.save(model, tmp_path / "model.pt")
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"at obj\['opt'\].*save obj\['opt'\]\.state_dict\(\)"):
+        gradviz.save({"opt": opt}, tmp_path / "model.pt")
+    assert list(tmp_path.iterdir()) == []

@@ -95,9 +95,14 @@ def _encode(obj: Any, arrays: list[np.ndarray], where: str, active: set[int]) ->
     if leaf is not None:
         return leaf
     if not isinstance(obj, dict | list | tuple):
+        hint = (  # torch.save(model, path) pickles the object; here its state is what is saved
+            f"; save {where}.state_dict() and restore it with load_state_dict"
+            if callable(getattr(obj, "state_dict", None))
+            else ""
+        )
         raise OperandError(
             f"gradviz.save cannot store {type(obj).__name__} (at {where}); expected ndarrays, "
-            "Variables, numbers, strings, None, and dicts, lists or tuples of them"
+            f"Variables, numbers, strings, None, and dicts, lists or tuples of them{hint}"
         )
     if id(obj) in active:
         raise OperandError(f"gradviz.save: {where} contains itself")
