@@ -562,3 +562,18 @@ def test_saving_a_whole_model_or_optimizer_says_to_save_its_state_dict(tmp_path)
     with pytest.raises(TypeError, match=r"at obj\['opt'\].*save obj\['opt'\]\.state_dict\(\)"):
         gradviz.save({"opt": opt}, tmp_path / "model.pt")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_whole_checkpoint_or_a_prefixed_state_dict_gets_a_hint():
+    """Two usual reasons nothing matched: the checkpoint dict itself was passed, or the keys
+    carry DataParallel's ``module.`` prefix; the message says which."""
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    checkpoint = round_trip({"model": model.state_dict(), "epoch": 3})
+    with pytest.raises(
+        RuntimeError, match=r"'model' holds the entries; pass state_dict\['model'\]"
+    ):
+        model.load_state_dict(checkpoint)
+    prefixed = {"module." + k: v for k, v in model.state_dict().items()}
+    with pytest.raises(RuntimeError, match=r"the keys start with 'module\.'; remove that prefix"):
+        model.load_state_dict(prefixed)
+    model.load_state_dict(checkpoint["model"])

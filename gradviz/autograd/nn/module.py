@@ -388,6 +388,8 @@ class Module:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + _quoted(unexpected))
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: " + _quoted(missing))
+            if missing and not updates:
+                errors.extend(_hints(state_dict, missing))
         if errors:
             raise StateDictError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
@@ -475,6 +477,21 @@ def _checkpoint_array(
             f"grad, but the checkpoint's is {array.dtype}"
         )
     return array, None
+
+
+def _hints(state_dict: Mapping[str, Any], missing: list[str]) -> Iterator[str]:
+    """Why no key matched, when it is one of the usual reasons: a whole checkpoint passed
+    (``{"model": ..., "epoch": 3}``), or every key under a prefix (DataParallel's
+    ``module.``)."""
+    for key, value in state_dict.items():
+        if isinstance(value, Mapping) and missing[0] in value:
+            yield f"No key matched: {key!r} holds the entries; pass state_dict[{key!r}]."
+            return
+    for key in state_dict:
+        if isinstance(key, str) and key.endswith("." + missing[0]):
+            prefix = key[: -len(missing[0])]
+            yield f"No key matched: the keys start with {prefix!r}; remove that prefix."
+            return
 
 
 def _unexpected_keys(
