@@ -577,3 +577,16 @@ def test_a_whole_checkpoint_or_a_prefixed_state_dict_gets_a_hint():
     with pytest.raises(RuntimeError, match=r"the keys start with 'module\.'; remove that prefix"):
         model.load_state_dict(prefixed)
     model.load_state_dict(checkpoint["model"])
+
+
+def test_a_manifest_naming_one_array_many_times_is_refused():
+    """Each reference read the member again: a small file naming a big array a million times
+    asked for a million copies. gradviz.save writes every array once."""
+    node = {"type": "ndarray", "array": "0"}
+    root = {"type": "list", "items": [node] * 1000}
+    with pytest.raises(SaveFormatError, match=r"at root\[1\]: array 0 is named a second time"):
+        gradviz.load(archive(root, [("0.npy", npy(np.ones(4)))]))
+    shared = np.ones(3)
+    loaded = round_trip([shared, shared, {"again": shared}])  # saved twice, loads as two
+    assert loaded[0] is not loaded[1]
+    np.testing.assert_array_equal(loaded[2]["again"], shared)

@@ -361,6 +361,7 @@ class _Decoder:
 
     def __init__(self, zf: zipfile.ZipFile) -> None:
         self.zf = zf
+        self.read: set[str] = set()  # each member once: save never shares one between nodes
 
     def fail(self, where: str, problem: str) -> SaveFormatError:
         return SaveFormatError(f"gradviz.load: corrupt {MANIFEST} at {where}: {problem}")
@@ -423,6 +424,9 @@ class _Decoder:
         name = node.get("array")
         if not isinstance(name, str) or not name.isdigit():
             raise self.fail(where, f"an array node needs an array number, got {name!r}")
+        if name in self.read:  # a small manifest naming a big member a million times
+            raise self.fail(where, f"array {name} is named a second time")
+        self.read.add(name)
         try:
             info = self.zf.getinfo(f"{name}.npy")
             with self.zf.open(info) as member:
