@@ -9,6 +9,7 @@ import json
 import os
 import pickle
 import stat
+import struct
 import tempfile
 import zipfile
 
@@ -590,3 +591,31 @@ def test_a_manifest_naming_one_array_many_times_is_refused():
     loaded = round_trip([shared, shared, {"again": shared}])  # saved twice, loads as two
     assert loaded[0] is not loaded[1]
     np.testing.assert_array_equal(loaded[2]["again"], shared)
+
+
+def test_a_compressed_member_is_refused():
+    """A deflated member of zeros 1000 times smaller than the array its header describes
+    loaded (so a few MB could ask for GBs); gradviz.save stores members uncompressed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("manifest.json", MANIFEST)
+        zf.writestr("0.npy", npy(np.zeros(10**6)))
+    assert len(buffer.getvalue()) < 10**5
+    with pytest.raises(SaveFormatError, match=r"member manifest\.json is compressed"):
+        gradviz.load(io.BytesIO(buffer.getvalue()))
+
+
+def test_sizes_beyond_the_end_of_the_file_do_not_pass_the_size_check():
+    """Central directory sizes patched to 4 GB: the header's 800 MB array passed the check
+    (it compared with the declared size) and NumPy allocated it before finding the end."""
+    raw = bytearray(saved_bytes(np.zeros(4)))
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**8,)}
+    )
+    start = raw.index(b"\x93NUMPY")
+    raw[start : start + len(header.getvalue())] = header.getvalue()  # same length: shape padded
+    entry = raw.rindex(b"PK\x01\x02")  # the central directory entry of 0.npy (the last member)
+    struct.pack_into("<II", raw, entry + 20, 0xFFFFFFF0, 0xFFFFFFF0)
+    with pytest.raises(SaveFormatError, match=r"800,000,000 bytes\), but it holds \d{2,3} bytes"):
+        gradviz.load(io.BytesIO(bytes(raw)))

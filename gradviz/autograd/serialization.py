@@ -263,18 +263,31 @@ def _load(handle: IO[bytes], f: Any) -> Any:
         raise _damaged(f, error) from None
     try:
         with zf:
-            for info in zf.infolist():
-                if info.flag_bits & 0x1:  # zipfile would raise RuntimeError asking a password
-                    raise SaveFormatError(
-                        f"gradviz.load: {_name(f)} is damaged: member {info.filename} is "
-                        "encrypted (gradviz.save never encrypts)"
-                    )
+            _check_members(zf, f)
             manifest = _read_manifest(zf, f)
-            return _Decoder(zf).decode(manifest["root"], "root")
+            handle.seek(0, os.SEEK_END)  # the archive's size bounds every member's
+            return _Decoder(zf, handle.tell()).decode(manifest["root"], "root")
     except _DAMAGED as error:
         raise _damaged(f, error) from None
     except RecursionError:
         raise SaveFormatError(f"gradviz.load: {_name(f)} nests too deeply to read") from None
+
+
+def _check_members(zf: zipfile.ZipFile, f: Any) -> None:
+    """Refuse encrypted members (zipfile would ask for a password) and, in an archive with a
+    manifest, compressed ones: gradviz.save stores members as they are, so every array is
+    bounded by the file's size (a deflated member of zeros could ask for a thousand times)."""
+    ours = MANIFEST in zf.namelist()
+    for info in zf.infolist():
+        if info.flag_bits & 0x1:
+            problem = "is encrypted (gradviz.save never encrypts)"
+        elif ours and info.compress_type != zipfile.ZIP_STORED:
+            problem = "is compressed (gradviz.save stores every member uncompressed)"
+        else:
+            continue
+        raise SaveFormatError(
+            f"gradviz.load: {_name(f)} is damaged: member {info.filename} {problem}"
+        )
 
 
 def _kind_of(handle: IO[bytes]) -> str:
@@ -359,8 +372,8 @@ _FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 class _Decoder:
     """Turns manifest nodes back into objects, checking every node it reads."""
 
-    def __init__(self, zf: zipfile.ZipFile) -> None:
-        self.zf = zf
+    def __init__(self, zf: zipfile.ZipFile, size: int) -> None:
+        self.zf, self.size = zf, size
         self.read: set[str] = set()  # each member once: save never shares one between nodes
 
     def fail(self, where: str, problem: str) -> SaveFormatError:
@@ -430,7 +443,8 @@ class _Decoder:
         try:
             info = self.zf.getinfo(f"{name}.npy")
             with self.zf.open(info) as member:
-                _check_size(member, info.file_size, info.filename)
+                size = min(info.file_size, info.compress_size, self.size)
+                _check_size(member, size, info.filename)
                 array = np.lib.format.read_array(member, allow_pickle=False)
         except KeyError:
             raise self.fail(where, f"the archive has no member {name}.npy") from None
