@@ -11,6 +11,7 @@ import pickle
 import stat
 import struct
 import tempfile
+import threading
 import zipfile
 
 import numpy as np
@@ -619,3 +620,21 @@ def test_sizes_beyond_the_end_of_the_file_do_not_pass_the_size_check():
     struct.pack_into("<II", raw, entry + 20, 0xFFFFFFF0, 0xFFFFFFF0)
     with pytest.raises(SaveFormatError, match=r"800,000,000 bytes\), but it holds \d{2,3} bytes"):
         gradviz.load(io.BytesIO(bytes(raw)))
+
+
+def test_load_reads_a_named_pipe_given_by_its_path(tmp_path):
+    """``gradviz.load("/dev/stdin")`` or a named pipe: called "not a zip archive"."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    data = saved_bytes({"a": [1, 2]})
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:  # blocks until the reader opens the other end
+            pipe.write(data)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert gradviz.load(fifo) == {"a": [1, 2]}
+    finally:
+        writer.join()

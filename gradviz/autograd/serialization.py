@@ -232,16 +232,20 @@ def load(
     """
     if isinstance(f, str | os.PathLike):
         with open(f, "rb") as handle:  # FileNotFoundError, IsADirectoryError: as torch.load
-            return _load(handle, f)
+            return _load(_seekable(handle), f)
     if not hasattr(f, "read"):
         raise OperandError(
             f"gradviz.load: f must be a path or a binary file, got {type(f).__name__}"
         )
     _check_file(f, "load", "readable", "rb")
-    seekable = getattr(f, "seekable", None)
-    if callable(seekable) and not seekable():  # a pipe or a socket: zipfile needs to seek
-        return _load(io.BytesIO(f.read()), f)
-    return _load(f, f)
+    return _load(_seekable(f), f)
+
+
+def _seekable(handle: IO[bytes]) -> IO[bytes]:
+    """``handle``, or its content in memory if it cannot seek (a pipe, a socket, a path such
+    as /dev/stdin): zipfile needs to seek."""
+    seekable = getattr(handle, "seekable", None)
+    return io.BytesIO(handle.read()) if callable(seekable) and not seekable() else handle
 
 
 #: What ``zipfile`` raises for a damaged archive besides ``BadZipFile``: a truncated member
