@@ -638,3 +638,16 @@ def test_load_reads_a_named_pipe_given_by_its_path(tmp_path):
         assert gradviz.load(fifo) == {"a": [1, 2]}
     finally:
         writer.join()
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path, monkeypatch):
+    """``chmod 444 best.pt`` protects a checkpoint from torch.save (it cannot open it); the
+    rename of an atomic write went around that. (Root may write anything: access is faked.)"""
+    path = tmp_path / "best.pt"
+    gradviz.save({"epoch": 1}, path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: mode != os.W_OK and real_access(p, mode))
+    with pytest.raises(SavePathError, match=r"cannot write '.*best\.pt': it is read-only"):
+        gradviz.save({"epoch": 2}, path)
+    monkeypatch.undo()
+    assert gradviz.load(path) == {"epoch": 1}

@@ -189,6 +189,8 @@ def _atomic_write(path: Path, manifest: str, arrays: list[np.ndarray]) -> None:
             f"gradviz.save: cannot write {os.fspath(path)!r}: parent directory "
             f"{os.fspath(target.parent)!r} does not exist"
         )
+    if target.exists() and not os.access(target, os.W_OK):  # renaming over it would succeed
+        raise SavePathError(f"gradviz.save: cannot write {os.fspath(path)!r}: it is read-only")
     if target.exists() and not target.is_file():  # /dev/null, a pipe: renaming would replace it
         with open(target, "wb") as handle:
             _write_zip(handle, manifest, arrays)
