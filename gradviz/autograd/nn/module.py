@@ -72,6 +72,9 @@ class Module:
     """
 
     training: bool
+    #: Own entries a checkpoint may lack without being "missing": they keep their value
+    #: (BatchNorm's ``num_batches_tracked``, which PyTorch fills in the same way).
+    _optional_state: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -371,9 +374,10 @@ class Module:
             for name, target in local.items():
                 key = prefix + name
                 if key not in state_dict:
-                    missing.append(key)
+                    if name not in module._optional_state:
+                        missing.append(key)
                     continue
-                array, problem = _checkpoint_array(key, state_dict[key], target)
+                array, problem = _checkpoint_array(key, state_dict[key], target, assign)
                 if problem:
                     errors.append(problem)
                 else:
@@ -384,6 +388,8 @@ class Module:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + _quoted(unexpected))
             if missing:
                 errors.insert(0, "Missing key(s) in state_dict: " + _quoted(missing))
+            if missing and not updates:
+                errors.extend(_hints(state_dict, missing))
         if errors:
             raise StateDictError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
@@ -439,15 +445,23 @@ def _quoted(keys: list[str]) -> str:
     return ", ".join(f'"{k}"' for k in keys) + ". "
 
 
-def _checkpoint_array(key: str, value: Any, target: Variable) -> tuple[Any, str | None]:
-    """The checkpoint's array for ``key`` and None, or None and the problem (PyTorch's words)."""
+def _checkpoint_array(
+    key: str, value: Any, target: Variable, assign: bool
+) -> tuple[Any, str | None]:
+    """The checkpoint's array for ``key`` (cast to ``target``'s dtype unless ``assign``) and
+    None, or None and the problem (PyTorch's words). Everything that could fail in the copy
+    fails here, before anything is copied."""
+    copying = f'While copying the parameter named "{key}", '
     try:
         array = as_array(value)
-    except GradvizError:
+    except (GradvizError, RuntimeError) as error:  # RuntimeError: a torch tensor needing grad
+        reason = f" ({error})" if hasattr(value, "__array__") else ""  # a tensor numpy refused
         return None, (
-            f'While copying the parameter named "{key}", expected a Variable or an array '
-            f"from checkpoint but received {type(value).__name__}"
+            f"{copying}expected a Variable or an array from checkpoint but received "
+            f"{type(value).__name__}{reason}"
         )
+    if array.dtype.kind not in "biufc":
+        return None, f"{copying}expected numbers from checkpoint but received dtype {array.dtype}"
     if target.ndim == 0 and array.shape == (1,):  # PyTorch accepts a 1-element 1-d for a 0-d
         array = array.reshape(())
     if array.shape != target.shape:
@@ -455,15 +469,40 @@ def _checkpoint_array(key: str, value: Any, target: Variable) -> tuple[Any, str 
             f"size mismatch for {key}: copying a param with shape {array.shape} from "
             f"checkpoint, the shape in current model is {target.shape}."
         )
+    if not assign:
+        return np.asarray(array, dtype=target.dtype), None  # a plain array (no mask), cast now
+    if target.requires_grad and array.dtype.kind != "f":
+        return None, (
+            f"{copying}assign=True needs a floating point array for a parameter that requires "
+            f"grad, but the checkpoint's is {array.dtype}"
+        )
     return array, None
+
+
+def _hints(state_dict: Mapping[str, Any], missing: list[str]) -> Iterator[str]:
+    """Why no key matched, when it is one of the usual reasons: a whole checkpoint passed
+    (``{"model": ..., "epoch": 3}``), or every key under a prefix (DataParallel's
+    ``module.``)."""
+    for key, value in state_dict.items():
+        if isinstance(value, Mapping) and missing[0] in value:
+            yield f"No key matched: {key!r} holds the entries; pass state_dict[{key!r}]."
+            return
+    for key in state_dict:
+        if isinstance(key, str) and key.endswith("." + missing[0]):
+            prefix = key[: -len(missing[0])]
+            yield f"No key matched: the keys start with {prefix!r}; remove that prefix."
+            return
 
 
 def _unexpected_keys(
     state_dict: Mapping[str, Any], prefix: str, local: dict[str, Any], children: dict[str, Any]
 ) -> Iterator[str]:
-    """Keys under ``prefix`` naming neither an own entry nor a child (PyTorch's rule)."""
+    """Keys under ``prefix`` naming neither an own entry nor a child (PyTorch's rule); at the
+    top (no prefix) also keys that are not strings (``{0: ...}``: an optimizer's state)."""
     for key in state_dict:
-        if isinstance(key, str) and key.startswith(prefix):
+        if not isinstance(key, str) and not prefix:
+            yield key
+        elif isinstance(key, str) and key.startswith(prefix):
             head = key[len(prefix) :].split(".", 1)
             if (head[0] not in children) if len(head) > 1 else (head[0] not in local):
                 yield key

@@ -19,6 +19,7 @@ from gradviz.autograd.variable import Variable, get_default_dtype
 class _BatchNorm(Module):
     _dims: tuple[int, ...] = ()
     _expected = ""
+    _optional_state = ("num_batches_tracked",)  # older checkpoints lack it, as PyTorch allows
 
     def __init__(
         self,

@@ -48,6 +48,15 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
+    def _is_decoupled(self, group: dict[str, Any]) -> bool:
+        """AdamW's weight decay or Adam's: a group loaded from PyTorch says which (its Adam
+        and AdamW both save ``decoupled_weight_decay``, and follow the loaded value)."""
+        return bool(group.get("decoupled_weight_decay", self._decoupled))
+
+    def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
+        keys = ("step", "exp_avg", "exp_avg_sq")
+        return (*keys, "max_exp_avg_sq") if group.get("amsgrad") else keys
+
     def _update_group(self, group: dict[str, Any]) -> None:
         """All of ``group``'s parameters at once when they can share flat state arrays (one
         NumPy call per operation for the whole group, not one per parameter); else one by
@@ -62,11 +71,12 @@ class Adam(Optimizer):
             state["step"] += 1
         grad = np.concatenate([p.grad.reshape(-1) for p in params], out=flat.grad)
         lr, weight_decay = group["lr"], group["weight_decay"]
-        if weight_decay and not self._decoupled:  # grad + weight_decay * p, as one by one
+        decoupled = self._is_decoupled(group)
+        if weight_decay and not decoupled:  # grad + weight_decay * p, as one by one
             grad += weight_decay * np.concatenate([p.data.reshape(-1) for p in params])
         tmp = self._scratch(grad.dtype, grad.shape)
         _moments(flat.exp_avg, flat.exp_avg_sq, grad, tmp, group, states[0]["step"])
-        decay = 1 - lr * weight_decay if weight_decay and self._decoupled else None
+        decay = 1 - lr * weight_decay if weight_decay and decoupled else None
         for p, update in zip(params, np.split(tmp, flat.offsets), strict=True):
             if decay is not None:
                 p.data *= decay
@@ -120,7 +130,7 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         if weight_decay:
-            if self._decoupled:
+            if self._is_decoupled(group):
                 p.data *= 1 - lr * weight_decay
                 bump(p, "optimizer.step")  # PyTorch's param.mul_ is a write of its own
             else:

@@ -17,7 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gradviz.autograd.errors import OperandError, OptimizerError
-from gradviz.autograd.optim.optimizer import Optimizer
+from gradviz.autograd.optim.optimizer import (
+    Optimizer,
+    StateDictKeyError,
+    check_scheduler_state,
+)
 
 
 def _check(ok: bool, message: str) -> None:
@@ -50,6 +54,8 @@ class LRScheduler:
     and one step at construction (PyTorch's ``_initial_step``)."""
 
     _is_initial = False
+    #: What each group must hold to resume with ``last_epoch >= 0`` (the optimizer's state).
+    _resume_keys: tuple[str, ...] = ("initial_lr",)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
@@ -59,9 +65,9 @@ class LRScheduler:
                 group.setdefault("initial_lr", group["lr"])
         else:
             for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when "
+                for key in (k for k in self._resume_keys if k not in group):
+                    raise StateDictKeyError(
+                        f"param {key!r} is not specified in param_groups[{i}] when "
                         "resuming scheduler with last_epoch >= 0 (load the optimizer's "
                         "state_dict first)"
                     )
@@ -115,6 +121,7 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore attributes saved by ``state_dict``."""
+        check_scheduler_state(self, state_dict, ("last_epoch",))
         self.__dict__.update(state_dict)
 
 
@@ -149,8 +156,14 @@ class LambdaLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        check_scheduler_state(self, state_dict, ("last_epoch", "lr_lambdas"))
         state_dict = dict(state_dict)
         lr_lambdas = state_dict.pop("lr_lambdas")
+        _check(
+            isinstance(lr_lambdas, list | tuple) and len(lr_lambdas) == len(self.lr_lambdas),
+            f"LambdaLR.load_state_dict: the state dict has {_count(lr_lambdas)} lr_lambdas, "
+            f"this scheduler {len(self.lr_lambdas)} (one per param group)",
+        )
         self.__dict__.update(state_dict)
         for fn, saved in zip(self.lr_lambdas, lr_lambdas, strict=True):
             if saved is not None:
@@ -161,6 +174,10 @@ class LambdaLR(LRScheduler):
             base_lr * lmbda(self.last_epoch)
             for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
         ]
+
+
+def _count(values: Any) -> str:
+    return str(len(values)) if isinstance(values, list | tuple) else repr(values)
 
 
 class StepLR(LRScheduler):
@@ -209,7 +226,7 @@ class MultiStepLR(LRScheduler):
         return [lr * factor for lr in _lrs(self.optimizer)]
 
     def _get_closed_form_lr(self) -> list[float]:
-        milestones = sorted(self.milestones.elements())
+        milestones = sorted(Counter(self.milestones).elements())  # a dict once saved and loaded
         return [
             base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
             for base_lr in self.base_lrs
@@ -326,6 +343,8 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from ``max_lr / div_factor`` to ``max_lr``, then anneal to
     ``initial_lr / final_div_factor``, cycling momentum (or Adam's beta1) the other way."""
+
+    _resume_keys = ("initial_lr", "max_lr", "min_lr")
 
     def __init__(
         self,
@@ -506,7 +525,13 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record ``metrics``; reduce the rates after more than ``patience`` bad steps."""
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise OperandError(
+                "ReduceLROnPlateau.step: metrics must be a number (the loss or score to "
+                f"watch), got {type(metrics).__name__} {metrics!r:.60}"
+            ) from None
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
@@ -561,6 +586,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold_mode = threshold_mode
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        check_scheduler_state(self, state_dict, ("last_epoch", "best"))
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 

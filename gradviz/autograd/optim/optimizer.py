@@ -103,6 +103,69 @@ def _check_saved(state_dict: Any, owner: str) -> None:
     for index, group in enumerate(groups if isinstance(groups, list | tuple) else [None]):
         if not isinstance(group, Mapping) or "params" not in group:
             raise StateDictKeyError(f"{owner}: param_groups[{index}] has no 'params'")
+        if not isinstance(group["params"], list | tuple):
+            raise OperandError(
+                f"{owner}: param_groups[{index}]['params'] must be a list of parameter "
+                f"numbers, got {type(group['params']).__name__}"
+            )
+    state = state_dict["state"]
+    if not isinstance(state, Mapping):
+        raise OperandError(
+            f"{owner}: 'state' must map parameter numbers to dicts, got {type(state).__name__}"
+        )
+    for index, values in state.items():
+        if not isinstance(values, Mapping):
+            raise OperandError(
+                f"{owner}: the state of parameter {index!r} must be a dict, got "
+                f"{type(values).__name__}"
+            )
+
+
+def check_scheduler_state(scheduler: Any, state_dict: Any, needed: tuple[str, ...]) -> None:
+    """``lr_scheduler``'s check of a state dict to load: a readable error for what is not the
+    scheduler's (``None``, the optimizer's state dict, another scheduler's), which
+    ``__dict__.update`` would take in silence or fail on with a bare TypeError or KeyError."""
+    owner = f"{type(scheduler).__name__}.load_state_dict"
+    if not isinstance(state_dict, Mapping):
+        raise OperandError(f"{owner}: expected a state dict, got {type(state_dict).__name__}")
+    for key in needed:
+        if key not in state_dict:
+            keys = ", ".join(repr(k) for k in list(state_dict)[:4])
+            hint = (
+                " (an optimizer's state dict goes to optimizer.load_state_dict)"
+                if "param_groups" in state_dict
+                else ""
+            )
+            raise StateDictKeyError(
+                f"{owner}: the state dict has no {key!r}, which {type(scheduler).__name__}."
+                f"state_dict() holds; this one holds {keys or 'nothing'}{hint}"
+            )
+    groups = len(scheduler.optimizer.param_groups)
+    for key in ("base_lrs", "min_lrs"):  # one per param group
+        saved = state_dict.get(key)
+        _check(
+            not isinstance(saved, list | tuple) or len(saved) == groups,
+            f"{owner}: the state dict's {key} has {len(saved or ())} values, one per param group "
+            f"when it was saved; the optimizer has {groups} param groups",
+        )
+
+
+class ParamState(dict):
+    """``optimizer.state``: each parameter's state, found by the parameter as in PyTorch
+    (``optimizer.state[p]["exp_avg"]``); stored under the parameter's id, so a step's lookups
+    cost nothing more than a dict's."""
+
+    def __missing__(self, key: Any) -> dict[str, Any]:
+        if isinstance(key, Variable) and key._id in self:
+            return self[key._id]
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key._id if isinstance(key, Variable) else key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The state of ``key`` (a parameter or its id), or ``default``."""
+        return dict.get(self, key._id if isinstance(key, Variable) else key, default)
 
 
 class Optimizer:
@@ -112,7 +175,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
-        self.state: dict[int, dict[str, Any]] = {}
+        self.state: dict[int, dict[str, Any]] = ParamState()
         if isinstance(params, Variable) or not isinstance(params, Iterable):
             raise OperandError(
                 "params argument given to the optimizer should be an iterable of Variables or "
@@ -188,20 +251,47 @@ class Optimizer:
                 f"optimizer's group ({len(saved['params'])} parameters, expected "
                 f"{len(ours['params'])})",
             )
-        by_index = {
-            index: p
-            for ours, saved in zip(self.param_groups, saved_groups, strict=True)
-            for index, p in zip(saved["params"], ours["params"], strict=True)
-        }
-        self.state = {}
-        for index, values in state_dict["state"].items():
-            p = by_index.get(index)
-            if p is not None:
-                self.state[p._id] = {k: _cast(k, v, p, index) for k, v in values.items()}
-        self.param_groups = [
+        groups = [
             {**saved, "params": ours["params"]}
             for ours, saved in zip(self.param_groups, saved_groups, strict=True)
         ]
+        for index, group in enumerate(groups):
+            for key, value in _LATER_SETTINGS.items():
+                if key in self.defaults:
+                    group.setdefault(key, value)
+            missing = [key for key in self.defaults if key not in group]
+            _check(
+                not missing,
+                f"loaded state dict: param_groups[{index}] has no {_listed(missing)}, settings "
+                f"of {type(self).__name__} (was it saved by another optimizer?)",
+            )
+        by_index = {
+            index: (p, group)
+            for group, saved in zip(groups, saved_groups, strict=True)
+            for index, p in zip(saved["params"], group["params"], strict=True)
+        }
+        state = ParamState()  # complete before anything changes: a refused load changes nothing
+        for index, values in state_dict["state"].items():
+            _check(
+                index in by_index,
+                f"loaded state dict: 'state' has an entry for parameter {index!r}, which no "
+                f"param group lists (they list {_listed(list(by_index)) or 'none'})",
+            )
+            p, group = by_index[index]
+            missing = [key for key in self._state_keys(group) if values and key not in values]
+            _check(
+                not missing,
+                f"loaded state dict: the state of parameter {index} has no {_listed(missing)} "
+                f"(the {type(self).__name__} state of a parameter it has stepped holds "
+                f"{_listed(self._state_keys(group))})",
+            )
+            state[p._id] = {k: _cast(k, v, p, index) for k, v in values.items()}
+        self.state, self.param_groups = state, groups
+
+    def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The keys of the state of a parameter stepped with ``group``'s settings (an empty
+        state is also fine: it starts afresh)."""
+        return ()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: to None (PyTorch's default) or to zeros."""
@@ -263,7 +353,9 @@ def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
     """A loaded state value for ``p`` (parameter ``index`` of the saved state): arrays take a
     floating parameter's dtype, except ``step`` (as PyTorch's ``load_state_dict``); an array
     of another shape than the parameter's is refused now, not at the next ``step``."""
-    if key == "step" or not isinstance(value, np.ndarray):
+    if key == "step":
+        return _step_count(value, index)
+    if not isinstance(value, np.ndarray):
         return value
     _check(
         value.shape == p.shape,
@@ -272,4 +364,34 @@ def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
     )
     if np.issubdtype(p.dtype, np.floating):
         return value.astype(p.data.dtype, copy=False)
+    return value
+
+
+#: Settings that PyTorch added later, with the value older state dicts mean (PyTorch's
+#: ``Optimizer.__setstate__`` fills them the same way).
+_LATER_SETTINGS = {"maximize": False}
+
+
+def _listed(keys: list[Any]) -> str:
+    return ", ".join(repr(key) for key in keys)
+
+
+def _step_count(value: Any, index: Any) -> Any:
+    """A loaded ``step`` as a Python number: PyTorch keeps it in a one-element float32 tensor,
+    which arrives here as an array (``tensor.numpy()``); counting on in float32 would round
+    the bias corrections."""
+    if isinstance(value, np.ndarray | np.generic):
+        _check(
+            np.size(value) == 1 and np.issubdtype(value.dtype, np.number),
+            f"loaded state dict: 'step' of parameter {index} must be a number, got an array of "
+            f"shape {np.shape(value)} and dtype {value.dtype}",
+        )
+        value = value.item()
+    _check(
+        isinstance(value, int | float) and not isinstance(value, bool),
+        f"loaded state dict: 'step' of parameter {index} must be a number, got "
+        f"{type(value).__name__} {value!r}",
+    )
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value

@@ -56,6 +56,11 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
+    def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
+        keys = ("step", "square_avg")
+        keys += ("momentum_buffer",) if group["momentum"] > 0 else ()
+        return (*keys, "grad_avg") if group["centered"] else keys
+
     def _update(self, p, grad, group, state):
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
@@ -135,6 +140,9 @@ class Adagrad(Optimizer):
         group = self.param_groups[-1]
         for p in group["params"]:
             self._init_state(self.state.setdefault(p._id, {}), p, group)
+
+    def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("step", "sum")
 
     @staticmethod
     def _init_state(state: dict[str, Any], p, group: dict[str, Any]) -> None:
