@@ -29,10 +29,13 @@ from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_prod
 from gradviz.autograd.ops.conv import (
     AdaptiveAvgPool2d,
     AvgPool2d,
+    CircularPadNd,
     ConstantPadNd,
     Conv1d,
     Conv2d,
     MaxPool2d,
+    ReflectionPadNd,
+    ReplicationPadNd,
 )
 from gradviz.autograd.ops.elementwise import (
     Abs,
@@ -149,6 +152,7 @@ __all__ = [
     "BinaryCrossEntropyWithLogits",
     "Cast",
     "Cat",
+    "CircularPadNd",
     "Clamp",
     "ConstantPadNd",
     "Conv1d",
@@ -192,8 +196,10 @@ __all__ = [
     "Norm",
     "Permute",
     "Pow",
+    "ReflectionPadNd",
     "Relu",
     "Repeat",
+    "ReplicationPadNd",
     "Reshape",
     "Sigmoid",
     "Silu",
