@@ -112,3 +112,119 @@ def test_conv_settings_are_checked_in_pytorch_words():
         nn.Conv2d(4, 6, 3, groups=0)  # was: "must both be divisible by groups (0)"
     with pytest.raises(gradviz.GradvizError, match="groups must be an integer"):
         nn.Conv2d(4, 6, 3, groups=2.0)
+
+
+# ---------------------------------------------------------------------------- attention
+def _sdpa(mask=None, **options):
+    def ours(q, k, v):
+        return F.scaled_dot_product_attention(
+            q, k, v, None if mask is None else Variable(mask), **options
+        )
+
+    def theirs(q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, None if mask is None else torch.tensor(mask), **options
+        )
+
+    return ours, theirs
+
+
+def test_sdpa_row_of_minus_infinity_gives_zeros_and_finite_gradients():
+    blocked = np.zeros((4, 6), np.float32)
+    blocked[2] = -np.inf  # a float mask that leaves row 2 nothing to attend to
+    qkv = [_random(2, 3, 4, 5), _random(2, 3, 6, 5, seed=1), _random(2, 3, 6, 7, seed=2)]
+    _same_as_torch(*_sdpa(blocked), qkv)  # was: NaN gradients of key and value
+
+
+@pytest.mark.parametrize(("heads", "kv_heads"), [(6, 2), (6, 1), (4, 4)])
+def test_sdpa_grouped_query_attention(heads, kv_heads):
+    qkv = [
+        _random(2, heads, 4, 5),
+        _random(2, kv_heads, 6, 5, seed=1),
+        _random(2, kv_heads, 6, 7, seed=2),
+    ]
+    _same_as_torch(*_sdpa(enable_gqa=True, is_causal=True), qkv)  # was: no enable_gqa
+
+
+def test_sdpa_grouped_query_attention_needs_heads_that_divide():
+    query, key = Variable(_random(2, 6, 4, 5)), Variable(_random(2, 4, 6, 5))
+    with pytest.raises(gradviz.GradvizError, match="must divide the number of heads in query"):
+        F.scaled_dot_product_attention(query, key, key, enable_gqa=True)
+
+
+@pytest.mark.parametrize("option", ["dropout_p", "scale"])
+def test_sdpa_numbers_must_be_floats(option):
+    q = Variable(_random(2, 4, 5))
+    with pytest.raises(TypeError, match=f"argument '{option}' must be float, not str"):
+        F.scaled_dot_product_attention(q, q, q, **{option: "0.1"})  # was: '<=' not supported
+
+
+def _mha_call(ours, theirs, query, key, value, **options):
+    """The outputs of both modules and the gradients of the inputs and of every parameter."""
+    tensors = [torch.tensor(a, requires_grad=True) for a in (query, key, value)]
+    variables = [Variable(a.copy(), requires_grad=True) for a in (query, key, value)]
+    wrap = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()}
+    expected, expected_weights = theirs(*tensors, **wrap)
+    got, got_weights = ours(*variables, **options)
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), atol=1e-5)
+    if expected_weights is None:
+        assert got_weights is None
+    else:
+        np.testing.assert_allclose(got_weights.data, expected_weights.detach().numpy(), atol=1e-5)
+    upstream = _random(*got.shape, seed=3)
+    expected.backward(torch.tensor(upstream))
+    got.backward(Variable(upstream))
+    for tensor, variable in zip(tensors, variables, strict=True):
+        np.testing.assert_allclose(variable.grad.data, tensor.grad.numpy(), atol=1e-4)
+    params = dict(theirs.named_parameters())
+    for name, parameter in ours.named_parameters():
+        np.testing.assert_allclose(parameter.grad.data, params[name].grad.numpy(), atol=1e-4)
+    return got
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's, on the NaN rows
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("kind", ["attn_mask", "float attn_mask", "key_padding_mask"])
+def test_mha_fully_masked_rows_as_pytorch_with_and_without_weights(batch_first, kind):
+    shape = (3, 4, 8) if batch_first else (4, 3, 8)
+    query = _random(*shape)
+    if kind == "key_padding_mask":
+        mask = np.zeros((3, 4), bool)
+        mask[0] = True  # the first sequence is all padding
+    else:
+        mask = np.zeros((4, 4), bool)
+        mask[1] = True  # position 1 may attend to nothing
+        if kind.startswith("float"):
+            mask = np.where(mask, -np.inf, 0).astype(np.float32)
+    name = "key_padding_mask" if kind == "key_padding_mask" else "attn_mask"
+    for need_weights in (True, False):  # PyTorch: NaN with the weights, zeros without
+        ours, theirs = _twins("MultiheadAttention", 8, 2, batch_first=batch_first)
+        out = _mha_call(
+            ours, theirs, query, query, query, need_weights=need_weights, **{name: mask}
+        )
+        assert np.isnan(out.data).any() == need_weights  # was NaN both ways
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_kdim_and_vdim(batch_first):
+    ours, theirs = _twins("MultiheadAttention", 8, 2, kdim=4, vdim=6, batch_first=batch_first)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert ours.in_proj_weight is None
+    assert ours.k_proj_weight.shape == (8, 4)
+
+    def sized(features, seed):
+        return _random(*((3, 5, features) if batch_first else (5, 3, features)), seed=seed)
+
+    mask = np.random.default_rng(4).random((5, 5)) < 0.3
+    _mha_call(ours, theirs, sized(8, 0), sized(4, 1), sized(6, 2), attn_mask=mask)
+    with pytest.raises(gradviz.GradvizError, match="ending in kdim 4 and vdim 6"):
+        ours(*(Variable(sized(8, 0)) for _ in range(3)))  # was: kdim/vdim not supported
+
+
+def test_mha_sizes_are_checked_in_pytorch_words():
+    with pytest.raises(gradviz.GradvizError, match="embed_dim must be an integer"):
+        nn.MultiheadAttention(8.0, 2)  # was: TypeError from np.empty
+    with pytest.raises(gradviz.GradvizError, match="must be greater than 0"):
+        nn.MultiheadAttention(8, 0)
+    with pytest.raises(gradviz.GradvizError, match="embed_dim must be divisible by num_heads"):
+        nn.MultiheadAttention(10, 3)

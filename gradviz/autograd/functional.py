@@ -543,10 +543,13 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Variable:
     """``softmax(q @ k^T * scale + mask) @ v``; a bool ``attn_mask`` marks with True the
-    positions that take part, a float one is added; ``is_causal`` masks the future. Built from
-    MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step is a node of the graph."""
+    positions that take part, a float one is added; ``is_causal`` masks the future; a row with
+    nothing to attend to gives zeros. ``enable_gqa`` shares each key/value head among a group
+    of query heads. Built from MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step
+    is a node of the graph."""
     return ops.scaled_dot_product_attention(
-        query, key, value, attn_mask, dropout_p, is_causal, scale
+        query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
     )

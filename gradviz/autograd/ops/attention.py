@@ -147,7 +147,12 @@ def _attention_mask(
         raise InputError(
             f"scaled_dot_product_attention(): attn_mask must be bool or float, got {mask.dtype}"
         )
-    return scores + (attn_mask if isinstance(attn_mask, Variable) else mask), None
+    scores = scores + (attn_mask if isinstance(attn_mask, Variable) else mask)
+    empty = np.isneginf(mask).all(axis=-1, keepdims=True)
+    if not empty.any():
+        return scores, None
+    # a row of -inf only gives zeros too (PyTorch's safe softmax), with no NaN gradient
+    return scores.masked_fill(empty, 0.0), empty
 
 
 def scaled_dot_product_attention(
@@ -158,10 +163,19 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Variable:
-    """softmax(q @ k^T * scale + mask) @ v over the last two axes, as PyTorch computes it."""
+    """softmax(q @ k^T * scale + mask) @ v over the last two axes, as PyTorch computes it;
+    ``enable_gqa`` repeats each head of key and value for its group of query heads."""
     op = "scaled_dot_product_attention()"
     query, key, value = (as_variable(t, op[:-2]) for t in (query, key, value))
+    for name, number in (("dropout_p", dropout_p), ("scale", 1.0 if scale is None else scale)):
+        if isinstance(number, bool) or not isinstance(number, int | float | np.floating):
+            raise OperandError(
+                f"{op}: argument '{name}' must be float, not {type(number).__name__}"
+            )
+    if enable_gqa:
+        key, value = _repeat_heads(query, key, op), _repeat_heads(query, value, op)
     if query.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(
             f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
@@ -179,3 +193,19 @@ def scaled_dot_product_attention(
     elif dropout_p > 0:
         weights = Dropout.apply(weights, dropout_p, rng.default_generator())
     return weights @ value
+
+
+def _repeat_heads(query: Variable, kv: Variable, op: str) -> Variable:
+    """Key or value (..., Hk, S, E) with each head repeated for Hq / Hk query heads in turn
+    (PyTorch's ``repeat_interleave`` on dim -3): grouped-query attention."""
+    if query.ndim < 3 or kv.ndim < 3 or query.shape[-3] % kv.shape[-3]:
+        raise ShapeError(
+            f"{op}: with enable_gqa=True, the number of heads (dim -3) of key and value must "
+            f"divide the number of heads in query: query {query.shape}, key/value {kv.shape}"
+        )
+    groups = query.shape[-3] // kv.shape[-3]
+    if groups == 1:
+        return kv
+    *batch, heads, source, features = kv.shape
+    grouped = kv.unsqueeze(-3).expand(*batch, heads, groups, source, features)
+    return grouped.reshape(*batch, heads * groups, source, features)
