@@ -228,3 +228,65 @@ def test_mha_sizes_are_checked_in_pytorch_words():
         nn.MultiheadAttention(8, 0)
     with pytest.raises(gradviz.GradvizError, match="embed_dim must be divisible by num_heads"):
         nn.MultiheadAttention(10, 3)
+
+
+# ------------------------------------------------------------------------------- pooling
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"kernel_size": 2},
+        {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+        {"kernel_size": (2, 3), "dilation": (2, 1), "padding": (1, 1)},
+    ],
+)
+@pytest.mark.parametrize("shape", [(2, 3, 7, 9), (3, 7, 9)])
+def test_max_pool_return_indices_as_pytorch(options, shape):
+    x = _random(*shape)
+    expected, expected_indices = torch.nn.functional.max_pool2d(
+        torch.tensor(x), return_indices=True, **options
+    )
+    got, indices = F.max_pool2d(Variable(x), return_indices=True, **options)  # was TypeError
+    np.testing.assert_array_equal(got.data, expected.numpy())
+    np.testing.assert_array_equal(indices.data, expected_indices.numpy())
+    assert indices.dtype == np.int64
+    _, layer_indices = nn.MaxPool2d(return_indices=True, **options)(Variable(x))
+    np.testing.assert_array_equal(layer_indices.data, expected_indices.numpy())
+
+
+def test_max_pool_padding_is_checked_against_the_kernel_not_its_dilated_span():
+    x = Variable(_random(1, 2, 9, 9))
+    with pytest.raises(
+        gradviz.GradvizError, match="at most half of kernel size \\(not its dilated span"
+    ):
+        F.max_pool2d(x, 3, padding=2, dilation=2)  # was a result where PyTorch refuses
+
+
+def test_avg_pool_divisor_override_must_be_an_int():
+    with pytest.raises(TypeError, match="'divisor_override' must be int, not float"):
+        F.avg_pool2d(Variable(_random(1, 2, 4, 4)), 2, divisor_override=2.5)
+
+
+def test_adaptive_pool_to_zero_size_is_empty_as_in_pytorch():
+    assert F.adaptive_avg_pool2d(Variable(_random(2, 3, 4, 4)), 0).shape == (2, 3, 0, 0)
+    with pytest.raises(gradviz.GradvizError, match="output_size must be >= 0"):
+        F.adaptive_avg_pool2d(Variable(_random(2, 3, 4, 4)), -1)
+
+
+# ------------------------------------------------------------------------- normalisation
+@pytest.mark.parametrize("momentum", [None, "0.1"])
+def test_batch_norm_momentum_must_be_a_float(momentum):
+    x, mean, var = Variable(_random(3, 5)), Variable(np.zeros(5)), Variable(np.ones(5))
+    with pytest.raises(TypeError, match="argument 'momentum' must be float"):
+        F.batch_norm(x, mean, var, training=True, momentum=momentum)  # was NumPy's TypeError
+
+
+def test_batch_norm_layer_with_a_string_momentum_or_eps_is_refused():
+    with pytest.raises(TypeError, match="argument 'momentum' must be float, not str"):
+        nn.BatchNorm1d(5, momentum="0.1")(Variable(_random(3, 5)))
+    with pytest.raises(TypeError, match="argument 'eps' must be float, not str"):
+        nn.BatchNorm1d(5, eps="1e-5")(Variable(_random(3, 5)))
+
+
+def test_layer_norm_of_an_empty_normalized_shape_says_so():
+    with pytest.raises(gradviz.GradvizError, match="normalized_shape to be at least 1-dim"):
+        nn.LayerNorm(())(Variable(_random(3, 5)))  # was "expected input with shape [*, ]"

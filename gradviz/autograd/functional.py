@@ -290,10 +290,16 @@ def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode
     return input, kernel, stride, pairs, dilation
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Max over each window (padding counts as -inf); the gradient goes to the first maximum."""
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """Max over each window (padding counts as -inf); the gradient goes to the first maximum.
+    ``return_indices`` also returns where each maximum is, as a flat index into H * W (int64)."""
     args = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    return ops.MaxPool2d.apply(*args)
+    out = ops.MaxPool2d.apply(*args)
+    if not return_indices:
+        return out
+    return out, Variable(conv.max_pool_indices(args[0].data, *args[1:]))
 
 
 def avg_pool2d(
@@ -309,6 +315,13 @@ def avg_pool2d(
     input, kernel, stride, pairs, _ = _pool_args(
         "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
     )
+    if divisor_override is not None and (
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, int | np.integer)
+    ):
+        raise OperandError(
+            f"avg_pool2d(): argument 'divisor_override' must be int, not "
+            f"{type(divisor_override).__name__}"
+        )
     if divisor_override is not None and divisor_override <= 0:
         raise ArgumentError(f"avg_pool2d: divisor must be not zero, got {divisor_override}")
     return ops.AvgPool2d.apply(input, kernel, stride, pairs, count_include_pad, divisor_override)
@@ -331,7 +344,7 @@ def adaptive_avg_pool2d(input, output_size) -> Variable:
             f"size), got {output_size!r}"
         )
     size = tuple(s if o is None else o for o, s in zip(output_size, input.shape[-2:], strict=True))
-    conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size")
+    conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size", low=0)  # 0: an empty output
     return ops.AdaptiveAvgPool2d.apply(input, size)
 
 
@@ -469,6 +482,11 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
     ops.normalization.check_batch_norm(
         layer, input.shape, running_mean, running_var, weight, bias, training
     )
+    for name, number in (("momentum", momentum), ("eps", eps)):  # else NumPy's TypeError
+        if isinstance(number, bool) or not isinstance(number, numbers.Real):
+            raise OperandError(
+                f"{layer}: argument '{name}' must be float, not {type(number).__name__}"
+            )
     if not (eps > 0 if training else eps >= 0):  # else 0 / 0: NaN where PyTorch refuses
         when = "positive during training" if training else "non-negative"
         raise ArgumentError(f"{layer}: eps must be {when}, but got {eps}")

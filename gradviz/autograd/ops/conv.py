@@ -271,6 +271,20 @@ def _max_of_taps(taps: list[np.ndarray], has_nan: bool) -> tuple[np.ndarray, np.
     return best, index
 
 
+def max_pool_indices(x: np.ndarray, kernel, stride, padding: Pairs, dilation) -> np.ndarray:
+    """``return_indices``: for each window of (N, C, H, W) or (C, H, W), the flat index into
+    H * W of the input of the maximum the gradient goes to (int64, as PyTorch's)."""
+    xp = _pad(x[np.newaxis] if x.ndim == 3 else x, padding, -np.inf)
+    out_size = _out_size(xp.shape[2:], kernel, stride, dilation)
+    taps = _tap_slices(kernel, stride, dilation, out_size)
+    has_nan = bool(xp.size) and bool(np.isnan(xp.min()))
+    tap = _max_of_taps([xp[..., rows, cols] for rows, cols in taps], has_nan)[1].astype(np.int64)
+    rows = np.arange(out_size[0])[:, None] * stride[0] + tap // kernel[1] * dilation[0]
+    cols = np.arange(out_size[1]) * stride[1] + tap % kernel[1] * dilation[1]
+    index = (rows - padding[0][0]) * x.shape[-1] + cols - padding[1][0]
+    return index[0] if x.ndim == 3 else index
+
+
 def _window_sums(win: np.ndarray) -> np.ndarray:
     """The sum of each window of a (N, C, OH, OW, KH, KW) view, adding whole (N, C, OH, OW)
     planes tap by tap (twice as fast as reducing the short inner axes)."""
@@ -488,9 +502,10 @@ def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) ->
             f"{tuple(x_shape)}"
         )
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    if any(2 * p > s for (p, _), s in zip(padding, span, strict=True)):
+    if any(2 * p > k for (p, _), k in zip(padding, kernel, strict=True)):  # not the span
+        what = "effective kernel size" if span == kernel else "kernel size (not its dilated span)"
         raise ArgumentError(
-            f"{layer}: pad should be at most half of effective kernel size, but got "
+            f"{layer}: pad should be at most half of {what}, but got "
             f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
         )
     out = tuple(

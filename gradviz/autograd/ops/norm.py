@@ -225,6 +225,11 @@ def normalized_shape_of(layer, normalized_shape) -> tuple[int, ...]:
 def check_layer_norm(layer, shape, normalized, weight, bias) -> None:
     """PyTorch's checks of ``layer_norm``'s arguments, in PyTorch's words, naming ``layer``."""
     expected = list(normalized)
+    if not normalized:
+        raise InputError(
+            f"{layer}: Expected normalized_shape to be at least 1-dimensional, i.e., containing "
+            "at least one element, but got normalized_shape = []"
+        )
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and tuple(np.shape(as_array(value))) != normalized:
             raise InputError(
@@ -232,7 +237,7 @@ def check_layer_norm(layer, shape, normalized, weight, bias) -> None:
                 f"{name} of shape {list(np.shape(as_array(value)))} and normalized_shape = "
                 f"{expected}"
             )
-    if not normalized or tuple(shape[len(shape) - len(normalized) :]) != normalized:
+    if tuple(shape[len(shape) - len(normalized) :]) != normalized:
         raise InputError(
             f"{layer}: Given normalized_shape={expected}, expected input with shape "
             f"[*, {', '.join(map(str, expected))}], but got input of size{list(shape)}"
