@@ -290,3 +290,47 @@ def test_batch_norm_layer_with_a_string_momentum_or_eps_is_refused():
 def test_layer_norm_of_an_empty_normalized_shape_says_so():
     with pytest.raises(gradviz.GradvizError, match="normalized_shape to be at least 1-dim"):
         nn.LayerNorm(())(Variable(_random(3, 5)))  # was "expected input with shape [*, ]"
+
+
+# ----------------------------------------------------------------------------- embedding
+@pytest.mark.parametrize(("max_norm", "norm_type"), [(1.0, 2.0), (0.5, 1.0), (1.0, float("inf"))])
+@pytest.mark.parametrize("padding_idx", [None, -1])
+def test_embedding_max_norm_renormalises_the_rows_picked_as_pytorch(
+    max_norm, norm_type, padding_idx
+):
+    ours = nn.Embedding(10, 3, padding_idx, max_norm=max_norm, norm_type=norm_type)
+    theirs = torch.nn.Embedding(10, 3, padding_idx, max_norm=max_norm, norm_type=norm_type)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.data))
+    indices = np.array([[1, 2, 2, 9], [0, 9, 3, 3]])  # repeated rows, the padding row
+    expected, got = theirs(torch.tensor(indices)), ours(Variable(indices))  # was ArgumentError
+    np.testing.assert_allclose(got.data, expected.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), atol=1e-6)
+    upstream = _random(*got.shape)
+    expected.backward(torch.tensor(upstream))
+    got.backward(Variable(upstream))
+    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), atol=1e-5)
+    assert repr(ours) == repr(theirs)
+
+
+def test_functional_embedding_takes_pytorch_arguments():
+    weight = _random(10, 3) * 3
+    ours, theirs = Variable(weight.copy()), torch.tensor(weight)
+    got = F.embedding(Variable(np.array([1, 2, 1])), ours, max_norm=1.0)  # was TypeError
+    expected = torch.nn.functional.embedding(torch.tensor([1, 2, 1]), theirs, max_norm=1.0)
+    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours.data, theirs.numpy(), atol=1e-6)
+    with pytest.raises(gradviz.GradvizError, match="sparse=True are not supported"):
+        F.embedding(Variable(np.array([1])), ours, sparse=True)
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_embedding_from_pretrained(freeze):
+    weight = _random(10, 3)
+    ours = nn.Embedding.from_pretrained(Variable(weight), freeze=freeze, padding_idx=1)
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(weight), freeze, padding_idx=1)
+    assert repr(ours) == repr(theirs)
+    assert ours.weight.requires_grad == theirs.weight.requires_grad == (not freeze)
+    np.testing.assert_array_equal(ours(Variable(np.array([1, 2]))).data, weight[[1, 2]])
+    with pytest.raises(gradviz.GradvizError, match="expected to be 2-dimensional"):
+        nn.Embedding.from_pretrained(Variable(weight[0]))

@@ -546,11 +546,29 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ embedding and attention
-def embedding(input: Any, weight: Variable, padding_idx: int | None = None) -> Variable:
+def embedding(
+    input: Any,
+    weight: Variable,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Variable:
     """Rows of ``weight`` at the integer ``input`` (one ``Embedding`` op); the
-    ``padding_idx`` row gets no gradient. An index outside ``[0, num_embeddings)`` raises
-    ``IndexRangeError``."""
-    return ops.embedding(input, weight, padding_idx)
+    ``padding_idx`` row gets no gradient; ``max_norm`` first renormalises the rows picked, in
+    place. An index outside ``[0, num_embeddings)`` raises ``IndexRangeError``."""
+    check_embedding_options("embedding()", scale_grad_by_freq, sparse)
+    return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
+
+
+def check_embedding_options(layer: str, scale_grad_by_freq: bool, sparse: bool) -> None:
+    """Refuse the options gradviz has not: gradients scaled by frequency, sparse gradients."""
+    if scale_grad_by_freq or sparse:
+        raise ArgumentError(
+            f"{layer}: scale_grad_by_freq=True and sparse=True are not supported (got "
+            f"scale_grad_by_freq={scale_grad_by_freq}, sparse={sparse})"
+        )
 
 
 def scaled_dot_product_attention(

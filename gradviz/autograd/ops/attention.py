@@ -21,6 +21,7 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.function import Function
+from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.elementwise import Dropout
 from gradviz.autograd.variable import Variable, as_array
@@ -96,9 +97,16 @@ def padding_index(padding_idx: int | None, num_embeddings: int, layer: str) -> i
 
 
 def embedding(
-    input: Any, weight: Variable, padding_idx: int | None = None, layer: str = "embedding()"
+    input: Any,
+    weight: Variable,
+    padding_idx: int | None = None,
+    layer: str = "embedding()",
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
 ) -> Variable:
-    """Rows of ``weight`` (``num_embeddings, embedding_dim``) at the integer ``input``."""
+    """Rows of ``weight`` (``num_embeddings, embedding_dim``) at the integer ``input``; with
+    ``max_norm``, the rows picked whose ``norm_type``-norm is larger are first scaled down to
+    it, in place (PyTorch's ``embedding_renorm_``)."""
     indices = as_array(input)
     if indices.dtype.kind not in "iu":
         raise InputError(
@@ -115,10 +123,27 @@ def embedding(
             f"num_embeddings={num}; check the vocabulary size"
         )
     padding_idx = padding_index(padding_idx, num, layer)
+    if max_norm is not None:
+        _renorm_rows(weight, indices, max_norm, norm_type, layer)
     if padding_idx is None:
         return Embedding.apply(weight, indices.astype(np.int64))
     padding_row = weight.data[padding_idx].copy()
     return Embedding.apply(weight, indices.astype(np.int64), padding_idx, padding_row)
+
+
+def _renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, layer: str) -> None:
+    """Scale the rows of ``weight`` at ``indices`` whose norm exceeds ``max_norm`` down to it,
+    in place and outside the graph, as PyTorch does before the lookup."""
+    for name, number in (("max_norm", max_norm), ("norm_type", norm_type)):
+        if isinstance(number, bool) or not isinstance(number, int | float | np.number):
+            raise OperandError(f"{layer}: {name} must be a number, got {number!r}")
+    rows = np.unique(indices)
+    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        scale = (max_norm / (norms[over] + 1e-7)).astype(weight.dtype)
+        with no_grad():
+            weight[rows[over]] = weight.data[rows[over]] * scale[:, None]
 
 
 def _attention_mask(
