@@ -334,3 +334,14 @@ def test_embedding_from_pretrained(freeze):
     np.testing.assert_array_equal(ours(Variable(np.array([1, 2]))).data, weight[[1, 2]])
     with pytest.raises(gradviz.GradvizError, match="expected to be 2-dimensional"):
         nn.Embedding.from_pretrained(Variable(weight[0]))
+
+
+# --------------------------------------------------------------- dropout, repr of layers
+def test_dropout_training_flag_must_be_a_bool():
+    with pytest.raises(TypeError, match="argument 'training' must be bool, not str"):
+        F.dropout(Variable(_random(3)), 0.5, training="no")  # was: a true string, dropout on
+
+
+@pytest.mark.parametrize("dims", [(), (0, 2)])
+def test_flatten_repr_as_pytorch(dims):
+    assert repr(nn.Flatten(*dims)) == repr(torch.nn.Flatten(*dims))  # was: Flatten()

@@ -71,6 +71,10 @@ def dropout(x: Variable, p: float = 0.5, training: bool = True, inplace: bool = 
     ``inplace`` writes the result into ``x`` and returns it."""
     check_dropout_probability(p)
     x = as_input(x, "dropout")
+    if not isinstance(training, bool | np.bool_):  # a string would be true
+        raise OperandError(
+            f"dropout(): argument 'training' must be bool, not {type(training).__name__}"
+        )
     if not training or p == 0:
         return x
     out = x * 0 if p == 1 else ops.Dropout.apply(x, p, rng.default_generator())

@@ -163,10 +163,14 @@ class MultiheadAttention(Module):
                 f"{value.shape}"
             )
         if key.ndim != query.ndim or (key.shape[-1], value.shape[-1]) != (self.kdim, self.vdim):
+            ending = (
+                f"embed_dim {self.embed_dim}"
+                if self._qkv_same_embed_dim
+                else f"kdim {self.kdim} and vdim {self.vdim}"
+            )
             raise ShapeError(
                 f"MultiheadAttention: expected key and value of {query.ndim} dims like the "
-                f"query {query.shape}, ending in kdim {self.kdim} and vdim {self.vdim}, got "
-                f"{key.shape} and {value.shape}"
+                f"query {query.shape}, ending in {ending}, got {key.shape} and {value.shape}"
             )
         if batch is not None and key.shape[batch] != query.shape[batch]:
             raise ShapeError(

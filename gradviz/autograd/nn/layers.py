@@ -194,6 +194,9 @@ class Flatten(Module):
     def forward(self, x: Variable) -> Variable:
         return x.flatten(self.start_dim, self.end_dim)
 
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
 
 class Identity(Module):
     def forward(self, x: Any) -> Any:
