@@ -217,7 +217,7 @@ def test_mha_kdim_and_vdim(batch_first):
 
     mask = np.random.default_rng(4).random((5, 5)) < 0.3
     _mha_call(ours, theirs, sized(8, 0), sized(4, 1), sized(6, 2), attn_mask=mask)
-    with pytest.raises(gradviz.GradvizError, match="ending in kdim 4 and vdim 6"):
+    with pytest.raises(gradviz.GradvizError, match="ending in kdim 4 and vdim 6 like the query"):
         ours(*(Variable(sized(8, 0)) for _ in range(3)))  # was: kdim/vdim not supported
 
 

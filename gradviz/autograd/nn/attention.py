@@ -169,8 +169,9 @@ class MultiheadAttention(Module):
                 else f"kdim {self.kdim} and vdim {self.vdim}"
             )
             raise ShapeError(
-                f"MultiheadAttention: expected key and value of {query.ndim} dims like the "
-                f"query {query.shape}, ending in {ending}, got {key.shape} and {value.shape}"
+                f"MultiheadAttention: expected key and value of {query.ndim} dims ending in "
+                f"{ending} like the query {query.shape}, got {key.shape} (key) and "
+                f"{value.shape} (value)"
             )
         if batch is not None and key.shape[batch] != query.shape[batch]:
             raise ShapeError(
