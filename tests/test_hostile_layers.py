@@ -345,3 +345,22 @@ def test_dropout_training_flag_must_be_a_bool():
 @pytest.mark.parametrize("dims", [(), (0, 2)])
 def test_flatten_repr_as_pytorch(dims):
     assert repr(nn.Flatten(*dims)) == repr(torch.nn.Flatten(*dims))  # was: Flatten()
+
+
+def test_conv_weight_and_bias_as_lists_or_of_the_wrong_rank():
+    x, weight = _random(1, 2, 5, 5), _random(3, 2, 3, 3)
+    expected = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(weight)).numpy()
+    got = F.conv2d(Variable(x), weight.tolist(), [0.0, 0.0, 0.0])  # was AttributeError
+    np.testing.assert_allclose(got.data, expected, atol=1e-5)
+    with pytest.raises(gradviz.GradvizError, match=r"expected a 4-d weight .* got weight of"):
+        F.conv2d(Variable(x), Variable(np.float32(1)))  # was KeyError: -2
+    with pytest.raises(gradviz.GradvizError, match="expected a 3-d weight"):
+        F.conv1d(Variable(x[0]), Variable(weight))
+    with pytest.raises(gradviz.GradvizError, match="expected weight to be at least 1 at dim"):
+        F.conv2d(Variable(x), Variable(weight[:0]))  # was "cannot reshape array of size 0"
+
+
+def test_max_pool_stride_given_empty_means_the_kernel():
+    x = _random(1, 2, 5, 5)
+    expected = torch.nn.functional.max_pool2d(torch.tensor(x), 2, stride=[]).numpy()
+    np.testing.assert_array_equal(F.max_pool2d(Variable(x), 2, stride=[]).data, expected)

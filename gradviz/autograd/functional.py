@@ -257,6 +257,15 @@ def cosine_similarity(x1: Variable, x2: Any, dim: int = 1, eps: float = 1e-8) ->
 # ------------------------------------------------------------- convolution, pooling, padding
 def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, dims):
     input = as_input(input, layer)
+    if not isinstance(weight, Variable):  # a list or an array (a Parameter passes as it is)
+        weight = as_input(weight, layer)
+    if bias is not None and not isinstance(bias, Variable):
+        bias = as_input(bias, layer)
+    if weight.ndim != dims + 2:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 2}-d weight (out_channels, in_channels / groups, "
+            f"{'kL' if dims == 1 else 'kH, kW'}), got weight of shape {weight.shape}"
+        )
     kernel = tuple(weight.shape[2:])
     stride = conv.tuple_of(stride, dims, layer, "stride")
     dilation = conv.tuple_of(dilation, dims, layer, "dilation")
@@ -285,7 +294,10 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode=False):
     input = as_input(input, layer)
     kernel = conv.tuple_of(kernel_size, 2, layer, "kernel_size")
-    stride = kernel if stride is None or stride == () else conv.tuple_of(stride, 2, layer, "stride")
+    if stride is None or (isinstance(stride, tuple | list) and not stride):  # the kernel's
+        stride = kernel
+    else:
+        stride = conv.tuple_of(stride, 2, layer, "stride")
     pairs = tuple((p, p) for p in conv.tuple_of(padding, 2, layer, "padding", low=0))
     dilation = conv.tuple_of(dilation, 2, layer, "dilation")
     conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation)

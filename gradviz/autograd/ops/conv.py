@@ -466,6 +466,11 @@ def check_conv(layer: str, x_shape, w_shape, b_shape, padding: Pairs, dilation, 
             f"{layer}: expected a {dims + 2}-d input (N, C, {_SPATIAL[dims]}) for weight "
             f"{tuple(w_shape)}, got input of shape {tuple(x_shape)}"
         )
+    if w_shape[0] < 1:
+        raise ShapeError(
+            f"{layer}: Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+            f"but got weight of size {list(w_shape)} instead"
+        )
     if w_shape[0] % groups:
         raise ShapeError(
             f"{layer}: out_channels {w_shape[0]} (weight {tuple(w_shape)}) must be divisible "
