@@ -364,20 +364,13 @@ def adaptive_avg_pool2d(input, output_size) -> Variable:
     return ops.AdaptiveAvgPool2d.apply(input, size)
 
 
-_PAD_OPS = {
-    "reflect": ops.ReflectionPadNd,
-    "replicate": ops.ReplicationPadNd,
-    "circular": ops.CircularPadNd,
-}
-
-
 def pad(input, pad, mode: str = "constant", value: float | None = None) -> Variable:
     """Pad the last ``len(pad) // 2`` dims, the last dim first: ``(left, right, top, bottom,
     ...)`` as PyTorch orders them; negative amounts crop. ``mode`` is ``"constant"`` (with
     ``value``, default 0), ``"reflect"``, ``"replicate"`` or ``"circular"`` (these pad the last
     1, 2 or 3 dims of an input with one or two dims more)."""
     input = as_input(input, "pad")
-    if mode != "constant" and mode not in _PAD_OPS:
+    if mode not in ("constant", *ops.padding.PAD_OPS):
         raise ArgumentError(
             f"pad: Unrecognised padding mode {mode!r} (expected 'constant', 'reflect', "
             "'replicate' or 'circular')"
@@ -402,50 +395,8 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
                 f"(pad {tuple(pad)}, input {input.shape})"
             )
     if mode != "constant":
-        return _pad_by_mode(input, pad, mode, value, pairs)
+        return ops.padding.pad_by_mode(input, pad, mode, value, pairs)
     return ops.ConstantPadNd.apply(input, pairs, 0.0 if value is None else value)
-
-
-def _pad_by_mode(input: Variable, pad, mode: str, value, pairs) -> Variable:
-    """Reflect, replicate or circular padding, checked as PyTorch checks it."""
-    if value is not None and value != 0:
-        raise ArgumentError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
-    dims = len(pad) // 2
-    if not 1 <= dims <= 3 or input.ndim not in (dims + 1, dims + 2):
-        raise ArgumentError(
-            f"pad: Padding size {len(pad)} is not supported for {input.ndim}D input tensor: "
-            f"mode={mode!r} pads the last 1, 2 or 3 dims of an input with one dim (unbatched) or "
-            "two dims (batched) more, e.g. (left, right, top, bottom) for (N, C, H, W)"
-        )
-    indices = []
-    for axis in range(input.ndim - dims, input.ndim):
-        size, (a, b) = input.shape[axis], pairs[axis]
-        _check_pad_by_mode(mode, input.shape, axis, a, b)
-        if a or b:
-            indices.append((axis, conv.pad_indices(mode, size, a, b)))
-    return _PAD_OPS[mode].apply(input, tuple(indices))
-
-
-def _check_pad_by_mode(mode: str, shape, axis: int, a: int, b: int) -> None:
-    """PyTorch's limits: reflect pads less than the size, circular at most the size left
-    after cropping (once around); reflect and replicate leave at least one element."""
-    size = shape[axis]
-    if mode != "circular" and size + a + b < 1:
-        raise ArgumentError(
-            f"pad: mode={mode!r}: input (size {size} of dim {axis}) is too small: padding "
-            f"({a}, {b}) leaves {size + a + b} elements (input {list(shape)})"
-        )
-    if mode == "circular" and (not size or max(a, b) > size + min(a, 0) + min(b, 0)):
-        raise ArgumentError(
-            f"pad: Padding value causes wrapping around more than once: padding ({a}, {b}) at "
-            f"dimension {axis} of input {list(shape)} (mode='circular' pads at most the "
-            f"{size + min(a, 0) + min(b, 0)} elements left after cropping)"
-        )
-    if not size or (mode == "reflect" and max(a, b) >= size):
-        raise ArgumentError(
-            f"pad: mode={mode!r}: Padding size should be less than the corresponding input "
-            f"dimension, but got: padding ({a}, {b}) at dimension {axis} of input {list(shape)}"
-        )
 
 
 def one_hot(tensor: Any, num_classes: int = -1) -> Variable:

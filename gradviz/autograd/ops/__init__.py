@@ -17,6 +17,7 @@ from gradviz.autograd.ops import (
     indexing,
     linalg,
     losses,
+    padding,
     pointwise,
     reductions,
     shape,
@@ -29,13 +30,10 @@ from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_prod
 from gradviz.autograd.ops.conv import (
     AdaptiveAvgPool2d,
     AvgPool2d,
-    CircularPadNd,
     ConstantPadNd,
     Conv1d,
     Conv2d,
     MaxPool2d,
-    ReflectionPadNd,
-    ReplicationPadNd,
 )
 from gradviz.autograd.ops.elementwise import (
     Abs,
@@ -86,6 +84,7 @@ from gradviz.autograd.ops.losses import (
     SmoothL1Loss,
 )
 from gradviz.autograd.ops.norm import BatchNorm, LayerNorm
+from gradviz.autograd.ops.padding import CircularPadNd, ReflectionPadNd, ReplicationPadNd
 from gradviz.autograd.ops.pointwise import Cos, Maximum, Minimum, Sin, binary, softmax_dim
 from gradviz.autograd.ops.reductions import (
     Amax,
@@ -122,6 +121,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         losses,
         activations,
         conv,
+        padding,
         indexing,
         pointwise,
         statistics,

@@ -367,56 +367,6 @@ class ConstantPadNd(Function):
         return _pad_or_crop(grad, tuple((-a, -b) for a, b in ctx.pairs), 0.0)
 
 
-class _GatherPad(Function):
-    """Pad by reading the input at ``indices``: (axis, source index per output position) for
-    each padded axis. The gradient adds each output element back to the place it was read
-    from (a border element read twice gets both)."""
-
-    @staticmethod
-    def forward(ctx, x, indices):
-        ctx.shape, ctx.indices = x.shape, indices
-        for axis, index in indices:
-            x = np.take(x, index, axis=axis)
-        return x
-
-    @staticmethod
-    def backward(ctx, grad):
-        for axis, index in reversed(ctx.indices):
-            shape = (*grad.shape[:axis], ctx.shape[axis], *grad.shape[axis + 1 :])
-            out = np.zeros(shape, grad.dtype)
-            np.add.at(np.moveaxis(out, axis, 0), index, np.moveaxis(grad, axis, 0))
-            grad = out
-        return grad, None
-
-
-class ReflectionPadNd(_GatherPad):
-    """``pad(mode="reflect")``: the border mirrored, the edge element not repeated."""
-
-
-class ReplicationPadNd(_GatherPad):
-    """``pad(mode="replicate")``: the edge element repeated."""
-
-
-class CircularPadNd(_GatherPad):
-    """``pad(mode="circular")``: the other end wrapped around."""
-
-
-def pad_indices(mode: str, size: int, before: int, after: int) -> np.ndarray:
-    """The source index of each output position along one axis padded by ``before`` and
-    ``after`` elements (negative amounts crop) in ``mode``."""
-    position = np.arange(-before, size + after)
-    if mode == "reflect":
-        period = 2 * (size - 1)
-        position = np.abs(position) % period if period else np.zeros_like(position)
-        return np.where(position < size, position, period - position)
-    if mode == "replicate":
-        return np.clip(position, 0, size - 1)
-    # circular: PyTorch crops first, then wraps around what is left
-    start = max(-before, 0)
-    kept = size - start - max(-after, 0)
-    return np.arange(-max(before, 0), kept + max(after, 0)) % max(kept, 1) + start
-
-
 def _pad_or_crop(x: np.ndarray, pairs, value) -> np.ndarray:
     grow = [(max(a, 0), max(b, 0)) for a, b in pairs]
     out = np.pad(x, grow, constant_values=value) if any(a or b for a, b in grow) else x
