@@ -364,3 +364,24 @@ def test_max_pool_stride_given_empty_means_the_kernel():
     x = _random(1, 2, 5, 5)
     expected = torch.nn.functional.max_pool2d(torch.tensor(x), 2, stride=[]).numpy()
     np.testing.assert_array_equal(F.max_pool2d(Variable(x), 2, stride=[]).data, expected)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize(("heads", "nan"), [(2, True), (3, False)])
+def test_mha_fully_masked_rows_on_pytorch_inference_fast_path_are_nan(heads, nan):
+    """Eval mode, no gradient, batch_first self-attention with an even number of heads:
+    PyTorch's fused path gives NaN even without the weights; otherwise zeros."""
+    ours, theirs = _twins("MultiheadAttention", 6, heads, batch_first=True)
+    ours.eval()
+    theirs.eval()
+    x, mask = _random(3, 4, 6), np.zeros((3, 4), bool)
+    mask[0] = True
+    tensor = torch.tensor(x)
+    query = Variable(x)
+    with torch.no_grad(), gradviz.no_grad():
+        expected, _ = theirs(
+            tensor, tensor, tensor, key_padding_mask=torch.tensor(mask), need_weights=False
+        )
+        got, _ = ours(query, query, query, key_padding_mask=mask, need_weights=False)
+    assert np.isnan(got.data).any() == np.isnan(expected.numpy()).any() == nan
+    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-5)

@@ -14,6 +14,7 @@ import numpy as np
 
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.grad_mode import is_grad_enabled
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
@@ -125,6 +126,9 @@ class MultiheadAttention(Module):
                 "MultiheadAttention: need attn_mask if specifying the is_causal hint"
             )
         unbatched = query.ndim == 2
+        # rows with nothing to attend to: zeros where PyTorch's slow path gives them, NaN with
+        # the weights and on its inference fast path
+        safe = not need_weights and not self._fast_path(query, key, value)
         self._check_key_value(query, key, value, None if unbatched else int(not self.batch_first))
         self._check_masks(query, key, key_padding_mask, attn_mask)
         if unbatched:
@@ -142,7 +146,13 @@ class MultiheadAttention(Module):
         if not self.batch_first and not unbatched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         output, weights = self._attend(
-            query, key, value, key_padding_mask, attn_mask, need_weights, average_attn_weights
+            query,
+            key,
+            value,
+            (key_padding_mask, attn_mask),
+            need_weights,
+            average_attn_weights,
+            safe,
         )
         if unbatched:
             return output.squeeze(0), None if weights is None else weights.squeeze(0)
@@ -211,8 +221,8 @@ class MultiheadAttention(Module):
 
     def _masked(self, scores, attn_mask, key_padding_mask, safe: bool):
         """The scores with the masks applied and, when ``safe``, the rows they leave with
-        nothing to attend to (None if none): those give zeros, not NaN, as PyTorch's fast path
-        (``need_weights=False``) does; with ``need_weights=True`` PyTorch gives NaN."""
+        nothing to attend to (None if none): those give zeros, not NaN, as PyTorch's
+        scaled_dot_product_attention path (``need_weights=False``) does."""
         blocked = None
         for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
             if mask is None:
@@ -231,7 +241,18 @@ class MultiheadAttention(Module):
         empty = blocked.all(axis=-1, keepdims=True)
         return (scores.masked_fill(empty, 0.0), empty) if empty.any() else (scores, None)
 
-    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, average):
+    def _fast_path(self, query: Variable, key: Variable, value: Variable) -> bool:
+        """Whether PyTorch would take its fused inference path (which gives NaN, not zeros, for
+        a row with nothing to attend to): eval mode, batch_first self-attention of a batch, an
+        even number of heads, one in_proj_weight, nothing that needs a gradient."""
+        if self.training or not self.batch_first or query.ndim != 3 or self.num_heads % 2:
+            return False
+        if not (query is key is value) or not self._qkv_same_embed_dim:
+            return False
+        needs = (query, self.in_proj_weight, self.in_proj_bias, *self.out_proj.parameters())
+        return not is_grad_enabled() or not any(t is not None and t.requires_grad for t in needs)
+
+    def _attend(self, query, key, value, masks, need_weights, average, safe):
         batch, length = query.shape[0], query.shape[1]
         if self._qkv_same_embed_dim:
             w_q, w_k, w_v = self.in_proj_weight.chunk(3)
@@ -244,7 +265,7 @@ class MultiheadAttention(Module):
         k = self._heads(F.linear(key, w_k, b_k), batch)
         v = self._heads(F.linear(value, w_v, b_v), batch)
         scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
-        scores, empty = self._masked(scores, attn_mask, key_padding_mask, not need_weights)
+        scores, empty = self._masked(scores, masks[1], masks[0], safe)
         weights = scores.softmax(-1)
         if empty is not None:
             weights = weights.masked_fill(empty, 0.0)
