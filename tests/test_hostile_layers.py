@@ -385,3 +385,12 @@ def test_mha_fully_masked_rows_on_pytorch_inference_fast_path_are_nan(heads, nan
         got, _ = ours(query, query, query, key_padding_mask=mask, need_weights=False)
     assert np.isnan(got.data).any() == np.isnan(expected.numpy()).any() == nan
     np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_of_an_empty_batch_is_empty(batch_first):
+    ours = nn.MultiheadAttention(4, 2, batch_first=batch_first)
+    x = Variable(np.zeros((0, 3, 4) if batch_first else (3, 0, 4), np.float32), True)
+    out, weights = ours(x, x, x)  # was: "cannot reshape array of size 0"
+    out.sum().backward()
+    assert (out.shape, weights.shape, x.grad.shape) == (x.shape, (0, 3, 3), x.shape)

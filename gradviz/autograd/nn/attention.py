@@ -107,7 +107,7 @@ class MultiheadAttention(Module):
 
     def _heads(self, x: Variable, batch: int) -> Variable:
         """(N, L, E) -> (N, H, L, E / H)."""
-        return x.reshape(batch, -1, self.num_heads, self.head_dim).transpose(1, 2)
+        return x.reshape(batch, x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
 
     def forward(
         self,
