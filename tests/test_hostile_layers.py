@@ -394,3 +394,39 @@ def test_mha_of_an_empty_batch_is_empty(batch_first):
     out, weights = ours(x, x, x)  # was: "cannot reshape array of size 0"
     out.sum().backward()
     assert (out.shape, weights.shape, x.grad.shape) == (x.shape, (0, 3, 3), x.shape)
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "kept"),
+    [
+        ("dropout1d", (4, 6, 5), 2),
+        ("dropout1d", (6, 5), 1),  # unbatched
+        ("dropout2d", (4, 6, 3, 3), 2),
+        ("dropout3d", (2, 6, 2, 3, 3), 2),
+        ("dropout3d", (6, 2, 3, 3), 1),
+    ],
+)
+def test_channel_dropout_zeroes_whole_channels(name, shape, kept):
+    gradviz.manual_seed(0)
+    x = Variable(_random(*shape) + 5, requires_grad=True)
+    out = getattr(F, name)(x, 0.5)  # was AttributeError: no dropout1d/2d/3d
+    out.sum().backward()
+    dropped = (out.data == 0).reshape(*shape[:kept], -1)
+    assert np.all(dropped.all(-1) | ~dropped.any(-1))  # a channel is dropped whole or kept
+    assert dropped.any()
+    assert not dropped.all()
+    np.testing.assert_allclose(out.data, np.where(out.data == 0, 0, 2 * x.data))
+    np.testing.assert_allclose(x.grad.data, np.where(out.data == 0, 0, 2.0))
+    assert getattr(F, name)(x, 0.5, training=False) is x
+
+
+def test_channel_dropout_layers_and_their_checks():
+    for name in ("Dropout1d", "Dropout2d", "Dropout3d"):
+        assert repr(getattr(nn, name)(0.2)) == repr(getattr(torch.nn, name)(0.2))
+    layer = nn.Dropout2d(0.3).eval()
+    x = Variable(_random(2, 3, 4, 4))
+    assert layer(x) is x
+    with pytest.warns(UserWarning, match="interpreted as shape \\(N, C, L\\)"):
+        F.dropout2d(Variable(_random(2, 3, 4)), 0.5)  # PyTorch's reading of a 3-d input
+    with pytest.raises(gradviz.GradvizError, match="Expected 2D or 3D input, but received a 4D"):
+        F.dropout1d(x, 0.5)

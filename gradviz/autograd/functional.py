@@ -69,15 +69,54 @@ def _softmax_dim(x: Variable, axis: int | None, op: str) -> int | None:
 def dropout(x: Variable, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only);
     ``inplace`` writes the result into ``x`` and returns it."""
+    return _dropout("dropout", x, p, training, inplace)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` (see ``dropout``)."""
+    return _dropout("dropout1d", input, p, training, inplace, (2, 3))
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero whole channels of (N, C, H, W) with probability ``p``; a 3-d input is read as
+    (N, C, L), with PyTorch's warning."""
+    return _dropout("dropout2d", input, p, training, inplace, (3, 4))
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
+    return _dropout("dropout3d", input, p, training, inplace, (4, 5))
+
+
+def _dropout(name, x, p, training, inplace, ranks: tuple[int, int] | None = None) -> Variable:
+    """Element dropout, or (``ranks``: the unbatched and batched ranks) channel dropout."""
     check_dropout_probability(p)
-    x = as_input(x, "dropout")
+    x = as_input(x, name)
     if not isinstance(training, bool | np.bool_):  # a string would be true
-        raise OperandError(
-            f"dropout(): argument 'training' must be bool, not {type(training).__name__}"
+        kind = type(training).__name__
+        raise OperandError(f"{name}(): argument 'training' must be bool, not {kind}")
+    if ranks is not None and x.ndim not in ranks:
+        raise ShapeError(
+            f"{name}: Expected {ranks[0]}D or {ranks[1]}D input, but received a {x.ndim}D input "
+            f"of shape {x.shape} ((C, ...) or (N, C, ...): whole channels are dropped)"
         )
     if not training or p == 0:
         return x
-    out = x * 0 if p == 1 else ops.Dropout.apply(x, p, rng.default_generator())
+    if p == 1 or ranks is None:
+        out = x * 0 if p == 1 else ops.Dropout.apply(x, p, rng.default_generator())
+    else:
+        if name == "dropout2d" and x.ndim == 3:
+            warnings.warn(
+                "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+                "dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+                "is the channel dim. To maintain the 1D channel-wise dropout behavior, please "
+                "switch to using dropout1d instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+        kept = x.shape[:2] if x.ndim == ranks[1] or name == "dropout2d" else x.shape[:1]
+        keep = rng.default_generator().random(kept) >= p
+        out = x * (keep / (1 - p)).astype(x.dtype).reshape(kept + (1,) * (x.ndim - len(kept)))
     return x.copy_(out) if inplace else out
 
 
@@ -487,6 +526,9 @@ __all__ = [
     "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "elu",
     "gelu",
     "huber_loss",

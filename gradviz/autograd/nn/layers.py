@@ -183,6 +183,27 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout1d(Dropout):
+    """Zeroes whole channels of (N, C, L) or (C, L) in training mode."""
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout1d(x, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) in training mode."""
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) in training mode."""
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout3d(x, self.p, self.training, self.inplace)
+
+
 class Flatten(Module):
     """Merge the dims ``start_dim`` to ``end_dim`` (inclusive) into one."""
 
