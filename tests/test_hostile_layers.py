@@ -430,3 +430,20 @@ def test_channel_dropout_layers_and_their_checks():
         F.dropout2d(Variable(_random(2, 3, 4)), 0.5)  # PyTorch's reading of a 3-d input
     with pytest.raises(gradviz.GradvizError, match="Expected 2D or 3D input, but received a 4D"):
         F.dropout1d(x, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("pool", "options"),
+    [
+        ("max_pool2d", {"kernel_size": (3, 4), "padding": 1, "dilation": 2}),
+        ("avg_pool2d", {"kernel_size": (4, 3), "stride": 3}),
+    ],
+)
+def test_ceil_mode_window_past_the_end_is_a_window_as_in_pytorch(pool, options):
+    """The input is shorter than the (dilated) kernel, but ceil_mode keeps one window."""
+    shape = (2, 2, 5, 4) if pool == "max_pool2d" else (2, 2, 3, 6)
+    _same_as_torch(  # was: "calculated output size ... is too small"
+        lambda x: getattr(F, pool)(x, ceil_mode=True, **options),
+        lambda x: getattr(torch.nn.functional, pool)(x, ceil_mode=True, **options),
+        [_random(*shape)],
+    )

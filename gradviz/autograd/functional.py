@@ -339,7 +339,7 @@ def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode
         stride = conv.tuple_of(stride, 2, layer, "stride")
     pairs = tuple((p, p) for p in conv.tuple_of(padding, 2, layer, "padding", low=0))
     dilation = conv.tuple_of(dilation, 2, layer, "dilation")
-    conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation)
+    conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation, ceil_mode)
     if ceil_mode:
         pairs = conv.ceil_mode_padding(input.shape[-2:], kernel, stride, pairs, dilation)
     return input, kernel, stride, pairs, dilation

@@ -448,7 +448,18 @@ def check_conv(layer: str, x_shape, w_shape, b_shape, padding: Pairs, dilation, 
         )
 
 
-def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) -> None:
+def _pool_out_size(size: int, span: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size: rounded up with ``ceil_mode``, but without a last window
+    that would start in the end padding."""
+    if not ceil_mode:
+        return (size + 2 * pad - span) // stride + 1
+    out = -(-(size + 2 * pad - span) // stride) + 1
+    return out - 1 if (out - 1) * stride >= size + pad else out
+
+
+def check_pool(
+    layer: str, x_shape, kernel, stride, padding, dilation=(1, 1), ceil_mode=False
+) -> None:
     """Raise for a pooling whose input is not (N, C, H, W) / (C, H, W), whose padding is over
     half the kernel, or whose output would be empty."""
     if len(x_shape) not in (3, 4):
@@ -464,8 +475,8 @@ def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) ->
             f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
         )
     out = tuple(
-        (size + a + b - k) // s + 1
-        for size, (a, b), k, s in zip(x_shape[-2:], padding, span, stride, strict=True)
+        _pool_out_size(size, k, s, a, ceil_mode)
+        for size, (a, _), k, s in zip(x_shape[-2:], padding, span, stride, strict=True)
     )
     if any(o < 1 for o in out):
         raise ShapeError(
@@ -481,8 +492,6 @@ def ceil_mode_padding(size, kernel, stride, padding: Pairs, dilation) -> Pairs:
     pairs = []
     for n, k, s, (p, _), d in zip(size, kernel, stride, padding, dilation, strict=True):
         span = d * (k - 1) + 1
-        out = -(-(n + 2 * p - span) // s) + 1
-        if (out - 1) * s >= n + p:
-            out -= 1
+        out = _pool_out_size(n, span, s, p, ceil_mode=True)
         pairs.append((p, p + max((out - 1) * s + span - (n + 2 * p), 0)))
     return tuple(pairs)
