@@ -447,3 +447,16 @@ def test_ceil_mode_window_past_the_end_is_a_window_as_in_pytorch(pool, options):
         lambda x: getattr(torch.nn.functional, pool)(x, ceil_mode=True, **options),
         [_random(*shape)],
     )
+
+
+def test_pad_sizes_left_after_cropping_as_pytorch():
+    x = Variable(_random(2, 3, 4))
+    with pytest.raises(gradviz.GradvizError, match="cropping a dim of 4 by 5 leaves -1"):
+        F.pad(x, (-5, 3))  # PyTorch crops first (was: a result of 2 elements)
+    for mode in ("reflect", "replicate"):  # one empty dim of two is fine; all empty is not
+        assert F.pad(x, (0, 0, -2, -1), mode=mode).shape == (2, 0, 4)
+        with pytest.raises(gradviz.GradvizError, match="is too small"):
+            F.pad(x, (-2, -2, -2, -1), mode=mode)
+    assert F.pad(x, (-2, 1), mode="replicate").shape == (2, 3, 3)  # no crop-first rule here
+    with pytest.raises(gradviz.GradvizError, match="is too small"):
+        F.pad(x, (-3, -2), mode="circular")  # a negative size

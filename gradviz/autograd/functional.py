@@ -428,10 +428,10 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
     given = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
     pairs = ((0, 0),) * (input.ndim - len(given)) + tuple(given)
     for size, (a, b) in zip(input.shape, pairs, strict=True):
-        if size + a + b < 0:
+        if mode == "constant" and size + min(a, 0) + min(b, 0) < 0:  # PyTorch crops first
             raise ShapeError(
-                f"pad: the padded size of a dim of {size} would be {size + a + b} "
-                f"(pad {tuple(pad)}, input {input.shape})"
+                f"pad: cropping a dim of {size} by {-min(a, 0) - min(b, 0)} leaves "
+                f"{size + min(a, 0) + min(b, 0)} elements (pad {tuple(pad)}, input {input.shape})"
             )
     if mode != "constant":
         return ops.padding.pad_by_mode(input, pad, mode, value, pairs)

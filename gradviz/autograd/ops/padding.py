@@ -82,8 +82,15 @@ def pad_by_mode(input: Variable, pad, mode: str, value, pairs) -> Variable:
             f"mode={mode!r} pads the last 1, 2 or 3 dims of an input with one dim (unbatched) or "
             "two dims (batched) more, e.g. (left, right, top, bottom) for (N, C, H, W)"
         )
+    axes = range(input.ndim - dims, input.ndim)
+    left = [input.shape[axis] + sum(pairs[axis]) for axis in axes]
+    if min(left) < 0 or (mode != "circular" and max(left) < 1):  # one empty dim is fine
+        raise ArgumentError(
+            f"pad: mode={mode!r}: input {list(input.shape)} is too small: padding "
+            f"{tuple(pad)} leaves sizes {left} of its last {dims} dims"
+        )
     indices = []
-    for axis in range(input.ndim - dims, input.ndim):
+    for axis in axes:
         size, (a, b) = input.shape[axis], pairs[axis]
         _check_pad_by_mode(mode, input.shape, axis, a, b)
         if a or b:
@@ -93,13 +100,8 @@ def pad_by_mode(input: Variable, pad, mode: str, value, pairs) -> Variable:
 
 def _check_pad_by_mode(mode: str, shape, axis: int, a: int, b: int) -> None:
     """PyTorch's limits: reflect pads less than the size, circular at most the size left
-    after cropping (once around); reflect and replicate leave at least one element."""
+    after cropping (once around)."""
     size = shape[axis]
-    if mode != "circular" and size + a + b < 1:
-        raise ArgumentError(
-            f"pad: mode={mode!r}: input (size {size} of dim {axis}) is too small: padding "
-            f"({a}, {b}) leaves {size + a + b} elements (input {list(shape)})"
-        )
     if mode == "circular" and (not size or max(a, b) > size + min(a, 0) + min(b, 0)):
         raise ArgumentError(
             f"pad: Padding value causes wrapping around more than once: padding ({a}, {b}) at "
