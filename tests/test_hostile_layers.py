@@ -460,3 +460,31 @@ def test_pad_sizes_left_after_cropping_as_pytorch():
     assert F.pad(x, (-2, 1), mode="replicate").shape == (2, 3, 3)  # no crop-first rule here
     with pytest.raises(gradviz.GradvizError, match="is too small"):
         F.pad(x, (-3, -2), mode="circular")  # a negative size
+
+
+@pytest.mark.parametrize(("bias_kv", "zero_attn"), [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_add_bias_kv_and_add_zero_attn(bias_kv, zero_attn, batch_first):
+    options = {"add_bias_kv": bias_kv, "add_zero_attn": zero_attn, "batch_first": batch_first}
+    ours, theirs = _twins("MultiheadAttention", 8, 2, **options)  # was ArgumentError
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    query, key = _random(3, 4, 8), _random(3, 5, 8, seed=1)
+    if not batch_first:
+        query, key = query.transpose(1, 0, 2).copy(), key.transpose(1, 0, 2).copy()
+    padding = np.zeros((3, 5), bool)
+    padding[0] = True  # masks cover the given keys only: the appended ones stay open
+    mask = np.random.default_rng(2).random((4, 5)) < 0.3
+    for need_weights in (True, False):
+        ours.zero_grad()
+        theirs.zero_grad()
+        _mha_call(
+            ours,
+            theirs,
+            query,
+            key,
+            key,
+            key_padding_mask=padding,
+            attn_mask=mask,
+            need_weights=need_weights,
+            average_attn_weights=False,
+        )

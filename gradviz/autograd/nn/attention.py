@@ -19,6 +19,7 @@ from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.shape import concatenate
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -66,11 +67,6 @@ class MultiheadAttention(Module):
                 f"MultiheadAttention: embed_dim must be divisible by num_heads, got "
                 f"embed_dim ({embed_dim}) and num_heads ({num_heads})"
             )
-        if add_bias_kv or add_zero_attn:
-            raise ArgumentError(
-                "MultiheadAttention: add_bias_kv=True and add_zero_attn=True are not supported "
-                f"(got add_bias_kv={add_bias_kv}, add_zero_attn={add_zero_attn})"
-            )
         F.check_dropout_probability(dropout)
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
@@ -91,6 +87,13 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        if add_bias_kv:  # one learned key and value appended to every sequence
+            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+        else:
+            self.register_parameter("bias_k", None)
+            self.register_parameter("bias_v", None)
+        self.add_zero_attn = add_zero_attn  # a zero key and value appended after the heads
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -104,6 +107,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _heads(self, x: Variable, batch: int) -> Variable:
         """(N, L, E) -> (N, H, L, E / H)."""
@@ -228,6 +234,9 @@ class MultiheadAttention(Module):
             if mask is None:
                 continue
             mask = _mask_array(mask, name)
+            extra = (self.bias_k is not None) + self.add_zero_attn  # keys no mask covers
+            if extra:
+                mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
             if name == "key_padding_mask":
                 mask = mask[:, None, None, :]
             elif mask.ndim == 3:  # (N * H, L, S)
@@ -249,6 +258,8 @@ class MultiheadAttention(Module):
             return False
         if not (query is key is value) or not self._qkv_same_embed_dim:
             return False
+        if self.bias_k is not None or self.add_zero_attn:
+            return False
         needs = (query, self.in_proj_weight, self.in_proj_bias, *self.out_proj.parameters())
         return not is_grad_enabled() or not any(t is not None and t.requires_grad for t in needs)
 
@@ -262,8 +273,14 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             b_q, b_k, b_v = self.in_proj_bias.chunk(3)
         q = self._heads(F.linear(query, w_q, b_q), batch)
-        k = self._heads(F.linear(key, w_k, b_k), batch)
-        v = self._heads(F.linear(value, w_v, b_v), batch)
+        k, v = F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+        if self.bias_k is not None:
+            k = concatenate([k, self.bias_k.expand(batch, 1, self.embed_dim)], axis=1)
+            v = concatenate([v, self.bias_v.expand(batch, 1, self.embed_dim)], axis=1)
+        k, v = self._heads(k, batch), self._heads(v, batch)
+        if self.add_zero_attn:
+            zeros = Variable(np.zeros((*k.shape[:2], 1, self.head_dim), k.dtype))
+            k, v = concatenate([k, zeros], axis=2), concatenate([v, zeros], axis=2)
         scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
         scores, empty = self._masked(scores, masks[1], masks[0], safe)
         weights = scores.softmax(-1)
