@@ -488,3 +488,20 @@ def test_mha_add_bias_kv_and_add_zero_attn(bias_kv, zero_attn, batch_first):
             need_weights=need_weights,
             average_attn_weights=False,
         )
+
+
+def test_settings_that_are_not_numbers_are_refused_in_pytorch_words():
+    x = Variable(_random(3, 4))
+    with pytest.raises(TypeError, match="argument 'eps' must be float, not str"):
+        nn.LayerNorm(4, eps="1e-5")(x)  # was NumPy's UFuncTypeError
+    with pytest.raises(TypeError, match="argument 'eps' must be float, not NoneType"):
+        F.layer_norm(x, (4,), eps=None)
+    with pytest.raises(gradviz.GradvizError, match="dropout probability has to be between"):
+        F.dropout(x, np.array([0.5, 0.2]))  # was "truth value of an array ... is ambiguous"
+    assert F.dropout(x, np.array(0.0)) is x  # one number in an array is a number
+
+
+def test_pad_value_may_be_a_zero_dim_tensor():
+    expected = torch.nn.functional.pad(torch.ones(2, 2), (1, 1), value=torch.tensor(2.0))
+    got = F.pad(Variable(np.ones((2, 2), np.float32)), (1, 1), value=Variable(np.array(2.0)))
+    np.testing.assert_array_equal(got.data, expected.numpy())  # was OperandError

@@ -122,7 +122,8 @@ def _dropout(name, x, p, training, inplace, ranks: tuple[int, int] | None = None
 
 def check_dropout_probability(p: float) -> None:
     """Raise ``ArgumentError`` unless ``0 <= p <= 1`` (shared with ``nn.Dropout``)."""
-    if not isinstance(p, numbers.Real | np.ndarray | Variable) or not 0 <= p <= 1:  # or "0.1"
+    one = isinstance(p, numbers.Real) or (isinstance(p, np.ndarray | Variable) and not p.ndim)
+    if not one or not 0 <= p <= 1:  # not a string "0.1", nor several numbers
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
@@ -421,6 +422,8 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
         )
     if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in pad):
         raise OperandError(f"pad(): argument 'pad' must be a tuple of ints, got {tuple(pad)!r}")
+    if isinstance(value, Variable | np.ndarray) and not value.ndim:  # a 0-d tensor
+        value = value.item()
     if value is not None and not isinstance(value, int | float | np.number):
         raise OperandError(
             f"pad(): argument 'value' must be a number, not {type(value).__name__} ({value!r})"
@@ -488,11 +491,7 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
     ops.normalization.check_batch_norm(
         layer, input.shape, running_mean, running_var, weight, bias, training
     )
-    for name, number in (("momentum", momentum), ("eps", eps)):  # else NumPy's TypeError
-        if isinstance(number, bool) or not isinstance(number, numbers.Real):
-            raise OperandError(
-                f"{layer}: argument '{name}' must be float, not {type(number).__name__}"
-            )
+    ops.normalization.check_floats(layer, momentum=momentum, eps=eps)
     if not (eps > 0 if training else eps >= 0):  # else 0 / 0: NaN where PyTorch refuses
         when = "positive during training" if training else "non-negative"
         raise ArgumentError(f"{layer}: eps must be {when}, but got {eps}")
@@ -512,6 +511,7 @@ def _layer_norm(layer, input, normalized_shape, weight, bias, eps):
     normalized = ops.normalization.normalized_shape_of(layer, normalized_shape)
     weight, bias = _optional(weight, layer), _optional(bias, layer)
     ops.normalization.check_layer_norm(layer, input.shape, normalized, weight, bias)
+    ops.normalization.check_floats(layer, eps=eps)
     return ops.LayerNorm.apply(input, weight, bias, len(normalized), eps)
 
 
@@ -567,17 +567,8 @@ def embedding(
     """Rows of ``weight`` at the integer ``input`` (one ``Embedding`` op); the
     ``padding_idx`` row gets no gradient; ``max_norm`` first renormalises the rows picked, in
     place. An index outside ``[0, num_embeddings)`` raises ``IndexRangeError``."""
-    check_embedding_options("embedding()", scale_grad_by_freq, sparse)
+    ops.attention.check_embedding_options("embedding()", scale_grad_by_freq, sparse)
     return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
-
-
-def check_embedding_options(layer: str, scale_grad_by_freq: bool, sparse: bool) -> None:
-    """Refuse the options gradviz has not: gradients scaled by frequency, sparse gradients."""
-    if scale_grad_by_freq or sparse:
-        raise ArgumentError(
-            f"{layer}: scale_grad_by_freq=True and sparse=True are not supported (got "
-            f"scale_grad_by_freq={scale_grad_by_freq}, sparse={sparse})"
-        )
 
 
 def scaled_dot_product_attention(

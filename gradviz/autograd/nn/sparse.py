@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
@@ -33,7 +32,7 @@ class Embedding(Module):
         _freeze: bool = False,
     ) -> None:
         super().__init__()
-        F.check_embedding_options("Embedding", scale_grad_by_freq, sparse)
+        attention.check_embedding_options("Embedding", scale_grad_by_freq, sparse)
         num_embeddings = layer_size("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = layer_size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:  # 1.5 reached NumPy's indexing (an IndexError)

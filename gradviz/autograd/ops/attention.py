@@ -146,6 +146,15 @@ def _renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, lay
             weight[rows[over]] = weight.data[rows[over]] * scale[:, None]
 
 
+def check_embedding_options(layer: str, scale_grad_by_freq: bool, sparse: bool) -> None:
+    """Refuse the options gradviz has not: gradients scaled by frequency, sparse gradients."""
+    if scale_grad_by_freq or sparse:
+        raise ArgumentError(
+            f"{layer}: scale_grad_by_freq=True and sparse=True are not supported (got "
+            f"scale_grad_by_freq={scale_grad_by_freq}, sparse={sparse})"
+        )
+
+
 def _attention_mask(
     scores: Variable, attn_mask: Any, is_causal: bool
 ) -> tuple[Variable, np.ndarray | None]:

@@ -14,10 +14,12 @@ statistics are updated there, not here.
 from __future__ import annotations
 
 import math
+import numbers
+from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.elementwise import row_sum
@@ -242,3 +244,13 @@ def check_layer_norm(layer, shape, normalized, weight, bias) -> None:
             f"{layer}: Given normalized_shape={expected}, expected input with shape "
             f"[*, {', '.join(map(str, expected))}], but got input of size{list(shape)}"
         )
+
+
+def check_floats(layer: str, **numbers_given: Any) -> None:
+    """Raise ``OperandError`` (a TypeError, as PyTorch's) for a setting that is not a number
+    (else NumPy's TypeError from deep inside the op)."""
+    for name, number in numbers_given.items():
+        if isinstance(number, bool) or not isinstance(number, numbers.Real):
+            raise OperandError(
+                f"{layer}: argument '{name}' must be float, not {type(number).__name__}"
+            )
