@@ -505,3 +505,15 @@ def test_pad_value_may_be_a_zero_dim_tensor():
     expected = torch.nn.functional.pad(torch.ones(2, 2), (1, 1), value=torch.tensor(2.0))
     got = F.pad(Variable(np.ones((2, 2), np.float32)), (1, 1), value=Variable(np.array(2.0)))
     np.testing.assert_array_equal(got.data, expected.numpy())  # was OperandError
+
+
+def test_sdpa_of_a_key_or_value_under_two_dims_says_so():
+    q = Variable(_random(2, 3, 4))
+    with pytest.raises(gradviz.GradvizError, match="all be at least 2 dimensional"):
+        F.scaled_dot_product_attention(q, Variable(np.array(1.0)), q)  # was IndexError
+
+
+@pytest.mark.parametrize("amounts", [1, None, 1.5])
+def test_pad_amounts_must_be_a_tuple(amounts):
+    with pytest.raises(TypeError, match="argument 'pad' must be a tuple of ints"):
+        F.pad(Variable(_random(2, 3)), amounts)  # was "object of type 'int' has no len()"

@@ -410,6 +410,10 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
     ``value``, default 0), ``"reflect"``, ``"replicate"`` or ``"circular"`` (these pad the last
     1, 2 or 3 dims of an input with one or two dims more)."""
     input = as_input(input, "pad")
+    if not isinstance(pad, tuple | list | np.ndarray) or np.ndim(pad) != 1:  # else len() fails
+        raise OperandError(
+            f"pad(): argument 'pad' must be a tuple of ints, not {type(pad).__name__} ({pad!r})"
+        )
     if mode not in ("constant", *ops.padding.PAD_OPS):
         raise ArgumentError(
             f"pad: Unrecognised padding mode {mode!r} (expected 'constant', 'reflect', "

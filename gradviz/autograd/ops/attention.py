@@ -210,7 +210,12 @@ def scaled_dot_product_attention(
             )
     if enable_gqa:
         key, value = _repeat_heads(query, key, op), _repeat_heads(query, value, op)
-    if query.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ShapeError(
+            f"{op}: Expected query, key, and value to all be at least 2 dimensional, but got "
+            f"query {query.shape}, key {key.shape} and value {value.shape}"
+        )
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(
             f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
             f"{query.shape}, {key.shape} and {value.shape}"
