@@ -517,3 +517,17 @@ def test_sdpa_of_a_key_or_value_under_two_dims_says_so():
 def test_pad_amounts_must_be_a_tuple(amounts):
     with pytest.raises(TypeError, match="argument 'pad' must be a tuple of ints"):
         F.pad(Variable(_random(2, 3)), amounts)  # was "object of type 'int' has no len()"
+
+
+def test_layers_take_nested_lists_like_the_other_layers():
+    rows = _random(4, 3).tolist()
+    out = nn.BatchNorm1d(3)(rows)  # was AttributeError: 'list' object has no attribute 'ndim'
+    expected = torch.nn.BatchNorm1d(3)(torch.tensor(rows)).detach().numpy()
+    np.testing.assert_allclose(out.data, expected, atol=1e-5)
+    assert nn.Flatten()(np.ones((2, 3, 4)).tolist()).shape == (2, 12)  # was AttributeError
+
+
+def test_mha_ragged_mask_is_refused_clearly():
+    x = Variable(_random(3, 2, 4))
+    with pytest.raises(gradviz.GradvizError, match="only bool and float attn_mask"):
+        nn.MultiheadAttention(4, 2)(x, x, x, attn_mask=[[True], [True, False]])  # was ValueError

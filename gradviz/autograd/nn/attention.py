@@ -24,7 +24,10 @@ from gradviz.autograd.variable import Variable, get_default_dtype
 
 
 def _mask_array(mask: Any, name: str) -> np.ndarray:
-    array = mask.data if isinstance(mask, Variable) else np.asarray(mask)
+    try:
+        array = mask.data if isinstance(mask, Variable) else np.asarray(mask)
+    except ValueError:  # a ragged list
+        array = np.asarray(None)
     if array.dtype != np.bool_ and array.dtype.kind != "f":
         raise InputError(f"MultiheadAttention: only bool and float {name} are supported")
     return array

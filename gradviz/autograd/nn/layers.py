@@ -11,6 +11,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.nn.module import Module, new_parameter
+from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable
 
 
@@ -213,7 +214,7 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x: Variable) -> Variable:
-        return x.flatten(self.start_dim, self.end_dim)
+        return as_variable(x, "Flatten").flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
