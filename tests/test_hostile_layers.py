@@ -531,3 +531,9 @@ def test_mha_ragged_mask_is_refused_clearly():
     x = Variable(_random(3, 2, 4))
     with pytest.raises(gradviz.GradvizError, match="only bool and float attn_mask"):
         nn.MultiheadAttention(4, 2)(x, x, x, attn_mask=[[True], [True, False]])  # was ValueError
+
+
+def test_sdpa_ragged_mask_is_refused_clearly():
+    q = Variable(_random(2, 3, 4))
+    with pytest.raises(gradviz.GradvizError, match="attn_mask must be bool or float"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=[[True], [True, False]])

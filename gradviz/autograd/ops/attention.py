@@ -170,7 +170,10 @@ def _attention_mask(
         attn_mask = np.tril(np.ones((length, source), dtype=bool))
     if attn_mask is None:
         return scores, None
-    mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
+    try:
+        mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
+    except ValueError:  # a ragged list: the dtype check below says what is wrong
+        mask = np.asarray(None)
     if mask.dtype == np.bool_:
         empty = ~mask.any(axis=-1, keepdims=True)
         if not empty.any():
