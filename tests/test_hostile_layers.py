@@ -537,3 +537,15 @@ def test_sdpa_ragged_mask_is_refused_clearly():
     q = Variable(_random(2, 3, 4))
     with pytest.raises(gradviz.GradvizError, match="attn_mask must be bool or float"):
         F.scaled_dot_product_attention(q, q, q, attn_mask=[[True], [True, False]])
+
+
+def test_conv_and_pool_setting_errors_are_caught_as_pytorch_users_catch_them():
+    x, weight = Variable(_random(1, 2, 5, 5)), Variable(_random(3, 2, 3, 3))
+    with pytest.raises(RuntimeError, match="not supported for strided"):  # F: RuntimeError
+        F.conv2d(x, weight, stride=2, padding="same")
+    with pytest.raises(ValueError, match="not supported for strided"):  # the layer: ValueError
+        nn.Conv2d(2, 3, 3, stride=2, padding="same")
+    with pytest.raises(RuntimeError, match="Invalid padding string"):
+        F.conv2d(x, weight, padding="full")
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
+        F.max_pool2d(x, 2, padding=2)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 
 Pairs = tuple[tuple[int, int], ...]
@@ -394,12 +394,12 @@ def conv_padding(padding, kernel, stride, dilation, layer: str) -> Pairs:
     if isinstance(padding, str):
         if padding == "valid":
             return tuple((0, 0) for _ in kernel)
-        if padding != "same":
-            raise ArgumentError(
+        if padding != "same":  # InputError: PyTorch's layers raise ValueError, F RuntimeError
+            raise InputError(
                 f"{layer}: Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
             )
         if any(s != 1 for s in stride):
-            raise ArgumentError(
+            raise InputError(
                 f"{layer}: padding='same' is not supported for strided convolutions "
                 f"(stride={stride})"
             )
@@ -470,7 +470,7 @@ def check_pool(
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
     if any(2 * p > k for (p, _), k in zip(padding, kernel, strict=True)):  # not the span
         what = "effective kernel size" if span == kernel else "kernel size (not its dilated span)"
-        raise ArgumentError(
+        raise InputError(  # a RuntimeError, as PyTorch's
             f"{layer}: pad should be at most half of {what}, but got "
             f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
         )
