@@ -549,3 +549,18 @@ def test_conv_and_pool_setting_errors_are_caught_as_pytorch_users_catch_them():
         F.conv2d(x, weight, padding="full")
     with pytest.raises(RuntimeError, match="pad should be at most half"):
         F.max_pool2d(x, 2, padding=2)
+
+
+def test_attention_and_pad_errors_pytorch_raises_as_runtime_errors():
+    q = Variable(_random(2, 3, 4))
+    mask = np.ones((3, 3), bool)
+    with pytest.raises(RuntimeError, match="should not be set when is_causal=True"):
+        F.scaled_dot_product_attention(q, q, q, attn_mask=mask, is_causal=True)
+    with pytest.raises(RuntimeError, match="dropout_p must be in"):
+        F.scaled_dot_product_attention(q, q, q, dropout_p=1.5)
+    with pytest.raises(RuntimeError, match="need attn_mask if specifying the is_causal hint"):
+        nn.MultiheadAttention(4, 2)(q, q, q, is_causal=True)
+    with pytest.raises(RuntimeError, match="Padding size should be less than"):
+        F.pad(q, (4, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="doesn't take in value argument"):
+        F.pad(q, (1, 0), mode="replicate", value=2.0)

@@ -131,9 +131,7 @@ class MultiheadAttention(Module):
     ) -> tuple[Variable, Variable | None]:
         query, key, value = (as_variable(t, "MultiheadAttention") for t in (query, key, value))
         if is_causal and attn_mask is None:
-            raise ArgumentError(
-                "MultiheadAttention: need attn_mask if specifying the is_causal hint"
-            )
+            raise InputError("MultiheadAttention: need attn_mask if specifying the is_causal hint")
         unbatched = query.ndim == 2
         # rows with nothing to attend to: zeros where PyTorch's slow path gives them, NaN with
         # the weights and on its inference fast path

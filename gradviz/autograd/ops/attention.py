@@ -163,7 +163,7 @@ def _attention_mask(
     length, source = scores.shape[-2], scores.shape[-1]
     if is_causal:
         if attn_mask is not None:
-            raise ArgumentError(
+            raise InputError(
                 "scaled_dot_product_attention(): explicit attn_mask should not be set when "
                 "is_causal=True"
             )
@@ -224,7 +224,7 @@ def scaled_dot_product_attention(
             f"{query.shape}, {key.shape} and {value.shape}"
         )
     if not 0 <= dropout_p <= 1:
-        raise ArgumentError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+        raise InputError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores, empty = _attention_mask((query @ key.transpose(-2, -1)) * scale, attn_mask, is_causal)
     weights = scores.softmax(-1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.errors import ArgumentError, InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
@@ -74,7 +74,7 @@ PAD_OPS = {
 def pad_by_mode(input: Variable, pad, mode: str, value, pairs) -> Variable:
     """Reflect, replicate or circular padding, checked as PyTorch checks it."""
     if value is not None and value != 0:
-        raise ArgumentError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
+        raise InputError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
     dims = len(pad) // 2
     if not 1 <= dims <= 3 or input.ndim not in (dims + 1, dims + 2):
         raise ArgumentError(
@@ -85,7 +85,7 @@ def pad_by_mode(input: Variable, pad, mode: str, value, pairs) -> Variable:
     axes = range(input.ndim - dims, input.ndim)
     left = [input.shape[axis] + sum(pairs[axis]) for axis in axes]
     if min(left) < 0 or (mode != "circular" and max(left) < 1):  # one empty dim is fine
-        raise ArgumentError(
+        raise InputError(
             f"pad: mode={mode!r}: input {list(input.shape)} is too small: padding "
             f"{tuple(pad)} leaves sizes {left} of its last {dims} dims"
         )
@@ -103,13 +103,13 @@ def _check_pad_by_mode(mode: str, shape, axis: int, a: int, b: int) -> None:
     after cropping (once around)."""
     size = shape[axis]
     if mode == "circular" and (not size or max(a, b) > size + min(a, 0) + min(b, 0)):
-        raise ArgumentError(
+        raise InputError(
             f"pad: Padding value causes wrapping around more than once: padding ({a}, {b}) at "
             f"dimension {axis} of input {list(shape)} (mode='circular' pads at most the "
             f"{size + min(a, 0) + min(b, 0)} elements left after cropping)"
         )
     if not size or (mode == "reflect" and max(a, b) >= size):
-        raise ArgumentError(
+        raise InputError(
             f"pad: mode={mode!r}: Padding size should be less than the corresponding input "
             f"dimension, but got: padding ({a}, {b}) at dimension {axis} of input {list(shape)}"
         )
