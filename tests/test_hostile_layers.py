@@ -564,3 +564,11 @@ def test_attention_and_pad_errors_pytorch_raises_as_runtime_errors():
         F.pad(q, (4, 0), mode="reflect")
     with pytest.raises(RuntimeError, match="doesn't take in value argument"):
         F.pad(q, (1, 0), mode="replicate", value=2.0)
+
+
+def test_avg_pool_of_integers_truncates_as_pytorch():
+    x = np.array([[[[-3, 0, 5, 2, 7, 7]]]])
+    expected = torch.nn.functional.avg_pool2d(torch.tensor(x), (1, 2)).numpy()
+    got = F.avg_pool2d(Variable(x), (1, 2))  # was float64 [-1.5, 3.5, 7.0]
+    np.testing.assert_array_equal(got.data, expected)
+    assert got.dtype == np.int64

@@ -318,7 +318,10 @@ class AvgPool2d(Function):
             counted = _pad(counted, padding_left)
             divisor = _window_sums(_windows(counted, kernel, stride, (1, 1)))
         ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
-        return _unbatch(ctx, _window_sums(win) / divisor)
+        out = _window_sums(win) / divisor
+        if x.dtype.kind in "iu":  # integers stay integers, the mean truncated (PyTorch's)
+            out = np.trunc(out).astype(x.dtype)
+        return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
