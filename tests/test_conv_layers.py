@@ -34,7 +34,7 @@ def test_conv1d_without_bias_and_string_padding():
     assert [name for name, _ in layer.named_parameters()] == ["weight"]
     assert layer.weight.shape == (6, 4, 5)
     assert layer(Variable(np.ones((2, 4, 11), np.float32))).shape == (2, 6, 11)
-    assert repr(layer) == "Conv1d(4, 6, kernel_size=(5,), stride=(1,), padding='same', bias=False)"
+    assert repr(layer) == "Conv1d(4, 6, kernel_size=(5,), stride=(1,), padding=same, bias=False)"
 
 
 def test_each_call_is_one_node_in_the_graph():

@@ -812,6 +812,20 @@ def _conv_rows() -> list[Case]:
             lambda x: np.pad(x[:, 1:], ((0, 0), (0, 1), (1, 2)), constant_values=0.5),
         )
     )
+    for op, mode, numpy_mode in (
+        ("ReflectionPadNd", "reflect", "reflect"),
+        ("ReplicationPadNd", "replicate", "edge"),
+        ("CircularPadNd", "circular", "wrap"),
+    ):
+        add(
+            Case(
+                op,
+                f"pad_{mode}",
+                ((2, 3, 4, 5),),
+                lambda x, mode=mode: F.pad(x, (1, 2, 3, 0), mode=mode),
+                lambda x, m=numpy_mode: np.pad(x, ((0, 0), (0, 0), (3, 0), (1, 2)), mode=m),
+            )
+        )
     add(Case("Silu", "silu", ((3, 4),), F.silu, lambda x: x * sigmoid_ref(x)))
     add(Case("Mish", "mish", ((3, 4),), F.mish, lambda x: x * np.tanh(np.log1p(np.exp(x)))))
     add(

@@ -69,17 +69,61 @@ def _softmax_dim(x: Variable, axis: int | None, op: str) -> int | None:
 def dropout(x: Variable, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only);
     ``inplace`` writes the result into ``x`` and returns it."""
+    return _dropout("dropout", x, p, training, inplace)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p`` (see ``dropout``)."""
+    return _dropout("dropout1d", input, p, training, inplace, (2, 3))
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero whole channels of (N, C, H, W) with probability ``p``; a 3-d input is read as
+    (N, C, L), with PyTorch's warning."""
+    return _dropout("dropout2d", input, p, training, inplace, (3, 4))
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Variable:
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
+    return _dropout("dropout3d", input, p, training, inplace, (4, 5))
+
+
+def _dropout(name, x, p, training, inplace, ranks: tuple[int, int] | None = None) -> Variable:
+    """Element dropout, or (``ranks``: the unbatched and batched ranks) channel dropout."""
     check_dropout_probability(p)
-    x = as_input(x, "dropout")
+    x = as_input(x, name)
+    if not isinstance(training, bool | np.bool_):  # a string would be true
+        kind = type(training).__name__
+        raise OperandError(f"{name}(): argument 'training' must be bool, not {kind}")
+    if ranks is not None and x.ndim not in ranks:
+        raise ShapeError(
+            f"{name}: Expected {ranks[0]}D or {ranks[1]}D input, but received a {x.ndim}D input "
+            f"of shape {x.shape} ((C, ...) or (N, C, ...): whole channels are dropped)"
+        )
     if not training or p == 0:
         return x
-    out = x * 0 if p == 1 else ops.Dropout.apply(x, p, rng.default_generator())
+    if p == 1 or ranks is None:
+        out = x * 0 if p == 1 else ops.Dropout.apply(x, p, rng.default_generator())
+    else:
+        if name == "dropout2d" and x.ndim == 3:
+            warnings.warn(
+                "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+                "dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+                "is the channel dim. To maintain the 1D channel-wise dropout behavior, please "
+                "switch to using dropout1d instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+        kept = x.shape[:2] if x.ndim == ranks[1] or name == "dropout2d" else x.shape[:1]
+        keep = rng.default_generator().random(kept) >= p
+        out = x * (keep / (1 - p)).astype(x.dtype).reshape(kept + (1,) * (x.ndim - len(kept)))
     return x.copy_(out) if inplace else out
 
 
 def check_dropout_probability(p: float) -> None:
     """Raise ``ArgumentError`` unless ``0 <= p <= 1`` (shared with ``nn.Dropout``)."""
-    if not isinstance(p, numbers.Real | np.ndarray | Variable) or not 0 <= p <= 1:  # or "0.1"
+    one = isinstance(p, numbers.Real) or (isinstance(p, np.ndarray | Variable) and not p.ndim)
+    if not one or not 0 <= p <= 1:  # not a string "0.1", nor several numbers
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
@@ -253,6 +297,15 @@ def cosine_similarity(x1: Variable, x2: Any, dim: int = 1, eps: float = 1e-8) ->
 # ------------------------------------------------------------- convolution, pooling, padding
 def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, dims):
     input = as_input(input, layer)
+    if not isinstance(weight, Variable):  # a list or an array (a Parameter passes as it is)
+        weight = as_input(weight, layer)
+    if bias is not None and not isinstance(bias, Variable):
+        bias = as_input(bias, layer)
+    if weight.ndim != dims + 2:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 2}-d weight (out_channels, in_channels / groups, "
+            f"{'kL' if dims == 1 else 'kH, kW'}), got weight of shape {weight.shape}"
+        )
     kernel = tuple(weight.shape[2:])
     stride = conv.tuple_of(stride, dims, layer, "stride")
     dilation = conv.tuple_of(dilation, dims, layer, "dilation")
@@ -281,19 +334,28 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode=False):
     input = as_input(input, layer)
     kernel = conv.tuple_of(kernel_size, 2, layer, "kernel_size")
-    stride = kernel if stride is None or stride == () else conv.tuple_of(stride, 2, layer, "stride")
+    if stride is None or (isinstance(stride, tuple | list) and not stride):  # the kernel's
+        stride = kernel
+    else:
+        stride = conv.tuple_of(stride, 2, layer, "stride")
     pairs = tuple((p, p) for p in conv.tuple_of(padding, 2, layer, "padding", low=0))
     dilation = conv.tuple_of(dilation, 2, layer, "dilation")
-    conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation)
+    conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation, ceil_mode)
     if ceil_mode:
         pairs = conv.ceil_mode_padding(input.shape[-2:], kernel, stride, pairs, dilation)
     return input, kernel, stride, pairs, dilation
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """Max over each window (padding counts as -inf); the gradient goes to the first maximum."""
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """Max over each window (padding counts as -inf); the gradient goes to the first maximum.
+    ``return_indices`` also returns where each maximum is, as a flat index into H * W (int64)."""
     args = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    return ops.MaxPool2d.apply(*args)
+    out = ops.MaxPool2d.apply(*args)
+    if not return_indices:
+        return out
+    return out, Variable(conv.max_pool_indices(args[0].data, *args[1:]))
 
 
 def avg_pool2d(
@@ -309,6 +371,13 @@ def avg_pool2d(
     input, kernel, stride, pairs, _ = _pool_args(
         "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
     )
+    if divisor_override is not None and (
+        isinstance(divisor_override, bool) or not isinstance(divisor_override, int | np.integer)
+    ):
+        raise OperandError(
+            f"avg_pool2d(): argument 'divisor_override' must be int, not "
+            f"{type(divisor_override).__name__}"
+        )
     if divisor_override is not None and divisor_override <= 0:
         raise ArgumentError(f"avg_pool2d: divisor must be not zero, got {divisor_override}")
     return ops.AvgPool2d.apply(input, kernel, stride, pairs, count_include_pad, divisor_override)
@@ -331,16 +400,25 @@ def adaptive_avg_pool2d(input, output_size) -> Variable:
             f"size), got {output_size!r}"
         )
     size = tuple(s if o is None else o for o, s in zip(output_size, input.shape[-2:], strict=True))
-    conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size")
+    conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size", low=0)  # 0: an empty output
     return ops.AdaptiveAvgPool2d.apply(input, size)
 
 
 def pad(input, pad, mode: str = "constant", value: float | None = None) -> Variable:
     """Pad the last ``len(pad) // 2`` dims, the last dim first: ``(left, right, top, bottom,
-    ...)`` as PyTorch orders them; negative amounts crop. Constant mode only."""
+    ...)`` as PyTorch orders them; negative amounts crop. ``mode`` is ``"constant"`` (with
+    ``value``, default 0), ``"reflect"``, ``"replicate"`` or ``"circular"`` (these pad the last
+    1, 2 or 3 dims of an input with one or two dims more)."""
     input = as_input(input, "pad")
-    if mode != "constant":
-        raise ArgumentError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if not isinstance(pad, tuple | list | np.ndarray) or np.ndim(pad) != 1:  # else len() fails
+        raise OperandError(
+            f"pad(): argument 'pad' must be a tuple of ints, not {type(pad).__name__} ({pad!r})"
+        )
+    if mode not in ("constant", *ops.padding.PAD_OPS):
+        raise ArgumentError(
+            f"pad: Unrecognised padding mode {mode!r} (expected 'constant', 'reflect', "
+            "'replicate' or 'circular')"
+        )
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ArgumentError(
             f"pad: Padding length must be divisible by 2 and at most twice the input's dims "
@@ -348,6 +426,8 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
         )
     if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in pad):
         raise OperandError(f"pad(): argument 'pad' must be a tuple of ints, got {tuple(pad)!r}")
+    if isinstance(value, Variable | np.ndarray) and not value.ndim:  # a 0-d tensor
+        value = value.item()
     if value is not None and not isinstance(value, int | float | np.number):
         raise OperandError(
             f"pad(): argument 'value' must be a number, not {type(value).__name__} ({value!r})"
@@ -355,11 +435,13 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Varia
     given = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)][::-1]
     pairs = ((0, 0),) * (input.ndim - len(given)) + tuple(given)
     for size, (a, b) in zip(input.shape, pairs, strict=True):
-        if size + a + b < 0:
+        if mode == "constant" and size + min(a, 0) + min(b, 0) < 0:  # PyTorch crops first
             raise ShapeError(
-                f"pad: the padded size of a dim of {size} would be {size + a + b} "
-                f"(pad {tuple(pad)}, input {input.shape})"
+                f"pad: cropping a dim of {size} by {-min(a, 0) - min(b, 0)} leaves "
+                f"{size + min(a, 0) + min(b, 0)} elements (pad {tuple(pad)}, input {input.shape})"
             )
+    if mode != "constant":
+        return ops.padding.pad_by_mode(input, pad, mode, value, pairs)
     return ops.ConstantPadNd.apply(input, pairs, 0.0 if value is None else value)
 
 
@@ -413,6 +495,7 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
     ops.normalization.check_batch_norm(
         layer, input.shape, running_mean, running_var, weight, bias, training
     )
+    ops.normalization.check_floats(layer, momentum=momentum, eps=eps)
     if not (eps > 0 if training else eps >= 0):  # else 0 / 0: NaN where PyTorch refuses
         when = "positive during training" if training else "non-negative"
         raise ArgumentError(f"{layer}: eps must be {when}, but got {eps}")
@@ -432,6 +515,7 @@ def _layer_norm(layer, input, normalized_shape, weight, bias, eps):
     normalized = ops.normalization.normalized_shape_of(layer, normalized_shape)
     weight, bias = _optional(weight, layer), _optional(bias, layer)
     ops.normalization.check_layer_norm(layer, input.shape, normalized, weight, bias)
+    ops.normalization.check_floats(layer, eps=eps)
     return ops.LayerNorm.apply(input, weight, bias, len(normalized), eps)
 
 
@@ -446,6 +530,9 @@ __all__ = [
     "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
     "elu",
     "gelu",
     "huber_loss",
@@ -472,11 +559,20 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ embedding and attention
-def embedding(input: Any, weight: Variable, padding_idx: int | None = None) -> Variable:
+def embedding(
+    input: Any,
+    weight: Variable,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Variable:
     """Rows of ``weight`` at the integer ``input`` (one ``Embedding`` op); the
-    ``padding_idx`` row gets no gradient. An index outside ``[0, num_embeddings)`` raises
-    ``IndexRangeError``."""
-    return ops.embedding(input, weight, padding_idx)
+    ``padding_idx`` row gets no gradient; ``max_norm`` first renormalises the rows picked, in
+    place. An index outside ``[0, num_embeddings)`` raises ``IndexRangeError``."""
+    ops.attention.check_embedding_options("embedding()", scale_grad_by_freq, sparse)
+    return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
 
 
 def scaled_dot_product_attention(
@@ -487,10 +583,13 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Variable:
     """``softmax(q @ k^T * scale + mask) @ v``; a bool ``attn_mask`` marks with True the
-    positions that take part, a float one is added; ``is_causal`` masks the future. Built from
-    MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step is a node of the graph."""
+    positions that take part, a float one is added; ``is_causal`` masks the future; a row with
+    nothing to attend to gives zeros. ``enable_gqa`` shares each key/value head among a group
+    of query heads. Built from MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step
+    is a node of the graph."""
     return ops.scaled_dot_product_attention(
-        query, key, value, attn_mask, dropout_p, is_causal, scale
+        query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
     )

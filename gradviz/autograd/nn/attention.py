@@ -14,15 +14,20 @@ import numpy as np
 
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.grad_mode import is_grad_enabled
 from gradviz.autograd.nn import init
-from gradviz.autograd.nn.layers import Linear
+from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.shape import concatenate
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
 def _mask_array(mask: Any, name: str) -> np.ndarray:
-    array = mask.data if isinstance(mask, Variable) else np.asarray(mask)
+    try:
+        array = mask.data if isinstance(mask, Variable) else np.asarray(mask)
+    except ValueError:  # a ragged list
+        array = np.asarray(None)
     if array.dtype != np.bool_ and array.dtype.kind != "f":
         raise InputError(f"MultiheadAttention: only bool and float {name} are supported")
     return array
@@ -51,41 +56,67 @@ class MultiheadAttention(Module):
         batch_first: bool = False,
     ) -> None:
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+        embed_dim = layer_size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = layer_size("MultiheadAttention", "num_heads", num_heads)
+        kdim = embed_dim if kdim is None else layer_size("MultiheadAttention", "kdim", kdim)
+        vdim = embed_dim if vdim is None else layer_size("MultiheadAttention", "vdim", vdim)
+        if embed_dim <= 0 or num_heads <= 0:
             raise ArgumentError(
-                f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
-                f"({num_heads}), both positive"
+                f"MultiheadAttention: embed_dim and num_heads must be greater than 0, got "
+                f"embed_dim={embed_dim} and num_heads={num_heads} instead"
             )
-        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim):
+        if embed_dim % num_heads:
             raise ArgumentError(
-                "MultiheadAttention: add_bias_kv, add_zero_attn and kdim/vdim other than "
-                "embed_dim are not supported"
+                f"MultiheadAttention: embed_dim must be divisible by num_heads, got "
+                f"embed_dim ({embed_dim}) and num_heads ({num_heads})"
             )
-        if vdim not in (None, embed_dim):
-            raise ArgumentError("MultiheadAttention: vdim other than embed_dim is not supported")
         F.check_dropout_probability(dropout)
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
-        self.kdim = self.vdim = embed_dim
+        self.kdim, self.vdim = kdim, vdim
+        self._qkv_same_embed_dim = kdim == embed_dim and vdim == embed_dim
         dtype = get_default_dtype()
-        self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=dtype))
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=dtype))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:  # separate projections from key and value of other sizes (PyTorch's names)
+            self.q_proj_weight = Parameter(np.empty((embed_dim, embed_dim), dtype=dtype))
+            self.k_proj_weight = Parameter(np.empty((embed_dim, kdim), dtype=dtype))
+            self.v_proj_weight = Parameter(np.empty((embed_dim, vdim), dtype=dtype))
+            self.register_parameter("in_proj_weight", None)
         if bias:
             self.in_proj_bias = Parameter(np.zeros((3 * embed_dim,), dtype=dtype))
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        if add_bias_kv:  # one learned key and value appended to every sequence
+            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+        else:
+            self.register_parameter("bias_k", None)
+            self.register_parameter("bias_v", None)
+        self.add_zero_attn = add_zero_attn  # a zero key and value appended after the heads
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        """xavier_uniform_ in_proj_weight, zero biases (out_proj.weight keeps Linear's init)."""
-        init.xavier_uniform_(self.in_proj_weight)
+        """xavier_uniform_ projection weights, zero biases (out_proj.weight keeps Linear's
+        init)."""
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for weight in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(weight)
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _heads(self, x: Variable, batch: int) -> Variable:
         """(N, L, E) -> (N, H, L, E / H)."""
-        return x.reshape(batch, -1, self.num_heads, self.head_dim).transpose(1, 2)
+        return x.reshape(batch, x.shape[1], self.num_heads, self.head_dim).transpose(1, 2)
 
     def forward(
         self,
@@ -100,10 +131,11 @@ class MultiheadAttention(Module):
     ) -> tuple[Variable, Variable | None]:
         query, key, value = (as_variable(t, "MultiheadAttention") for t in (query, key, value))
         if is_causal and attn_mask is None:
-            raise ArgumentError(
-                "MultiheadAttention: need attn_mask if specifying the is_causal hint"
-            )
+            raise InputError("MultiheadAttention: need attn_mask if specifying the is_causal hint")
         unbatched = query.ndim == 2
+        # rows with nothing to attend to: zeros where PyTorch's slow path gives them, NaN with
+        # the weights and on its inference fast path
+        safe = not need_weights and not self._fast_path(query, key, value)
         self._check_key_value(query, key, value, None if unbatched else int(not self.batch_first))
         self._check_masks(query, key, key_padding_mask, attn_mask)
         if unbatched:
@@ -121,7 +153,13 @@ class MultiheadAttention(Module):
         if not self.batch_first and not unbatched:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
         output, weights = self._attend(
-            query, key, value, key_padding_mask, attn_mask, need_weights, average_attn_weights
+            query,
+            key,
+            value,
+            (key_padding_mask, attn_mask),
+            need_weights,
+            average_attn_weights,
+            safe,
         )
         if unbatched:
             return output.squeeze(0), None if weights is None else weights.squeeze(0)
@@ -136,15 +174,21 @@ class MultiheadAttention(Module):
         batch size (dim ``batch``; None: unbatched)."""
         if query.ndim not in (2, 3) or query.shape[-1] != self.embed_dim:
             return  # the query's own check says what is wrong with it
-        if key.shape != value.shape:
+        if key.shape[:-1] != value.shape[:-1]:
             raise ShapeError(
                 f"MultiheadAttention: key shape {key.shape} does not match value shape "
                 f"{value.shape}"
             )
-        if key.ndim != query.ndim or key.shape[-1] != self.embed_dim:
+        if key.ndim != query.ndim or (key.shape[-1], value.shape[-1]) != (self.kdim, self.vdim):
+            ending = (
+                f"embed_dim {self.embed_dim}"
+                if self._qkv_same_embed_dim
+                else f"kdim {self.kdim} and vdim {self.vdim}"
+            )
             raise ShapeError(
                 f"MultiheadAttention: expected key and value of {query.ndim} dims ending in "
-                f"embed_dim {self.embed_dim} like the query {query.shape}, got {key.shape}"
+                f"{ending} like the query {query.shape}, got {key.shape} (key) and "
+                f"{value.shape} (value)"
             )
         if batch is not None and key.shape[batch] != query.shape[batch]:
             raise ShapeError(
@@ -182,25 +226,68 @@ class MultiheadAttention(Module):
                     f"{query.shape} and key {key.shape}, got {shape}"
                 )
 
-    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights, average):
+    def _masked(self, scores, attn_mask, key_padding_mask, safe: bool):
+        """The scores with the masks applied and, when ``safe``, the rows they leave with
+        nothing to attend to (None if none): those give zeros, not NaN, as PyTorch's
+        scaled_dot_product_attention path (``need_weights=False``) does."""
+        blocked = None
+        for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
+            if mask is None:
+                continue
+            mask = _mask_array(mask, name)
+            extra = (self.bias_k is not None) + self.add_zero_attn  # keys no mask covers
+            if extra:
+                mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
+            if name == "key_padding_mask":
+                mask = mask[:, None, None, :]
+            elif mask.ndim == 3:  # (N * H, L, S)
+                mask = mask.reshape(scores.shape[0], self.num_heads, *mask.shape[1:])
+            scores = _apply_mask(scores, mask)
+            if safe:
+                mask = mask if mask.dtype == np.bool_ else np.isneginf(mask)
+                blocked = mask if blocked is None else blocked | mask
+        if blocked is None:
+            return scores, None
+        empty = blocked.all(axis=-1, keepdims=True)
+        return (scores.masked_fill(empty, 0.0), empty) if empty.any() else (scores, None)
+
+    def _fast_path(self, query: Variable, key: Variable, value: Variable) -> bool:
+        """Whether PyTorch would take its fused inference path (which gives NaN, not zeros, for
+        a row with nothing to attend to): eval mode, batch_first self-attention of a batch, an
+        even number of heads, one in_proj_weight, nothing that needs a gradient."""
+        if self.training or not self.batch_first or query.ndim != 3 or self.num_heads % 2:
+            return False
+        if not (query is key is value) or not self._qkv_same_embed_dim:
+            return False
+        if self.bias_k is not None or self.add_zero_attn:
+            return False
+        needs = (query, self.in_proj_weight, self.in_proj_bias, *self.out_proj.parameters())
+        return not is_grad_enabled() or not any(t is not None and t.requires_grad for t in needs)
+
+    def _attend(self, query, key, value, masks, need_weights, average, safe):
         batch, length = query.shape[0], query.shape[1]
-        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        if self._qkv_same_embed_dim:
+            w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        else:
+            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
         b_q = b_k = b_v = None
         if self.in_proj_bias is not None:
             b_q, b_k, b_v = self.in_proj_bias.chunk(3)
         q = self._heads(F.linear(query, w_q, b_q), batch)
-        k = self._heads(F.linear(key, w_k, b_k), batch)
-        v = self._heads(F.linear(value, w_v, b_v), batch)
+        k, v = F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+        if self.bias_k is not None:
+            k = concatenate([k, self.bias_k.expand(batch, 1, self.embed_dim)], axis=1)
+            v = concatenate([v, self.bias_v.expand(batch, 1, self.embed_dim)], axis=1)
+        k, v = self._heads(k, batch), self._heads(v, batch)
+        if self.add_zero_attn:
+            zeros = Variable(np.zeros((*k.shape[:2], 1, self.head_dim), k.dtype))
+            k, v = concatenate([k, zeros], axis=2), concatenate([v, zeros], axis=2)
         scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
-        if attn_mask is not None:
-            mask = _mask_array(attn_mask, "attn_mask")
-            if mask.ndim == 3:  # (N * H, L, S)
-                mask = mask.reshape(batch, self.num_heads, *mask.shape[1:])
-            scores = _apply_mask(scores, mask)
-        if key_padding_mask is not None:
-            mask = _mask_array(key_padding_mask, "key_padding_mask")
-            scores = _apply_mask(scores, mask[:, None, None, :])
-        weights = F.dropout(scores.softmax(-1), self.dropout, self.training)
+        scores, empty = self._masked(scores, masks[1], masks[0], safe)
+        weights = scores.softmax(-1)
+        if empty is not None:
+            weights = weights.masked_fill(empty, 0.0)
+        weights = F.dropout(weights, self.dropout, self.training)
         output = (weights @ v).transpose(1, 2).reshape(batch, length, self.embed_dim)
         output = self.out_proj(output)
         if not need_weights:

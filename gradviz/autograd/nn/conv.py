@@ -10,10 +10,12 @@ import numpy as np
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.nn import init
-from gradviz.autograd.nn.layers import layer_size
+from gradviz.autograd.nn.layers import layer_index, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops import conv
 from gradviz.autograd.variable import Variable, get_default_dtype
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -35,11 +37,15 @@ class _ConvNd(Module):
         name, dims = type(self).__name__, self._dims
         in_channels = layer_size(name, "in_channels", in_channels)
         out_channels = layer_size(name, "out_channels", out_channels)
-        if padding_mode != "zeros":
+        if padding_mode not in _PADDING_MODES:
             raise ArgumentError(
-                f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}"
+                f"{name}: padding_mode must be one of 'zeros', 'reflect', 'replicate' or "
+                f"'circular', but got padding_mode={padding_mode!r}"
             )
-        if groups < 1 or in_channels % groups or out_channels % groups:
+        groups = layer_index(name, "groups", groups)
+        if groups < 1:
+            raise ArgumentError(f"{name}: groups must be a positive integer, got {groups}")
+        if in_channels % groups or out_channels % groups:
             raise ArgumentError(
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "
                 f"both be divisible by groups ({groups})"
@@ -72,13 +78,20 @@ class _ConvNd(Module):
 
     def forward(self, input: Variable) -> Variable:
         layer = f"{type(self).__name__}({self.extra_repr()})"
+        padding = self.padding
+        if self.padding_mode != "zeros":  # padded first by F.pad, as PyTorch does
+            pairs = conv.conv_padding(padding, self.kernel_size, self.stride, self.dilation, layer)
+            if input.ndim in (self._dims + 1, self._dims + 2):  # else the conv's check says
+                amounts = tuple(n for pair in reversed(pairs) for n in pair)
+                input = F.pad(input, amounts, mode=self.padding_mode)
+                padding = 0
         return F._convolution(
             layer,
             input,
             self.weight,
             self.bias,
             self.stride,
-            self.padding,
+            padding,
             self.dilation,
             self.groups,
             self._dims,
@@ -90,13 +103,15 @@ class _ConvNd(Module):
             f"stride={self.stride}"
         )
         if self.padding != (0,) * self._dims:
-            text += f", padding={self.padding!r}"
+            text += f", padding={self.padding}"  # padding=same, as PyTorch prints it
         if self.dilation != (1,) * self._dims:
             text += f", dilation={self.dilation}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -123,15 +138,19 @@ class MaxPool2d(Module):
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
-        if return_indices:
-            raise ArgumentError("MaxPool2d: return_indices=True is not supported")
         self.kernel_size, self.padding = kernel_size, padding
         self.stride = kernel_size if stride is None else stride
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input: Variable) -> Variable:
         return F.max_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+            input,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
         )
 
     def extra_repr(self) -> str:

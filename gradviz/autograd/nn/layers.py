@@ -11,6 +11,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.nn.module import Module, new_parameter
+from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable
 
 
@@ -183,6 +184,27 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout1d(Dropout):
+    """Zeroes whole channels of (N, C, L) or (C, L) in training mode."""
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout1d(x, self.p, self.training, self.inplace)
+
+
+class Dropout2d(Dropout):
+    """Zeroes whole channels of (N, C, H, W) in training mode."""
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Zeroes whole channels of (N, C, D, H, W) or (C, D, H, W) in training mode."""
+
+    def forward(self, x: Variable) -> Variable:
+        return F.dropout3d(x, self.p, self.training, self.inplace)
+
+
 class Flatten(Module):
     """Merge the dims ``start_dim`` to ``end_dim`` (inclusive) into one."""
 
@@ -192,7 +214,10 @@ class Flatten(Module):
         self.end_dim = end_dim
 
     def forward(self, x: Variable) -> Variable:
-        return x.flatten(self.start_dim, self.end_dim)
+        return as_variable(x, "Flatten").flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Identity(Module):

@@ -13,6 +13,7 @@ from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops import normalization
+from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -72,6 +73,7 @@ class _BatchNorm(Module):
 
     def forward(self, input: Variable) -> Variable:
         layer = f"{type(self).__name__}({self.extra_repr()})"
+        input = as_variable(input, type(self).__name__)
         if input.ndim not in self._dims:
             raise ShapeError(
                 f"{layer}: expected {self._expected} input (got {input.ndim}D input of shape "

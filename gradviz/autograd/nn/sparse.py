@@ -32,12 +32,7 @@ class Embedding(Module):
         _freeze: bool = False,
     ) -> None:
         super().__init__()
-        if max_norm is not None or scale_grad_by_freq or sparse:
-            raise ArgumentError(
-                "Embedding: max_norm, scale_grad_by_freq and sparse are not supported "
-                f"(got max_norm={max_norm}, scale_grad_by_freq={scale_grad_by_freq}, "
-                f"sparse={sparse})"
-            )
+        attention.check_embedding_options("Embedding", scale_grad_by_freq, sparse)
         num_embeddings = layer_size("Embedding", "num_embeddings", num_embeddings)
         embedding_dim = layer_size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:  # 1.5 reached NumPy's indexing (an IndexError)
@@ -65,11 +60,48 @@ class Embedding(Module):
             with no_grad():
                 self.weight.data[self.padding_idx] = 0
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Any,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An Embedding whose weight is (a copy of) the 2-d ``embeddings``, frozen (no
+        gradient) unless ``freeze=False``."""
+        shape = np.shape(as_array(embeddings))
+        if len(shape) != 2:
+            raise ArgumentError(
+                f"Embedding.from_pretrained: Embeddings parameter is expected to be "
+                f"2-dimensional, got shape {shape}"
+            )
+        return cls(
+            *shape,
+            padding_idx=padding_idx,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            sparse=sparse,
+            _weight=embeddings,
+            _freeze=freeze,
+        )
+
     def forward(self, input: Any) -> Variable:
+        layer = f"Embedding({self.extra_repr()})"
         return attention.embedding(
-            input, self.weight, self.padding_idx, f"Embedding({self.extra_repr()})"
+            input, self.weight, self.padding_idx, layer, self.max_norm, self.norm_type
         )
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
-        return text + (f", padding_idx={self.padding_idx}" if self.padding_idx is not None else "")
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        return text

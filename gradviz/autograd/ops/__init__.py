@@ -17,6 +17,7 @@ from gradviz.autograd.ops import (
     indexing,
     linalg,
     losses,
+    padding,
     pointwise,
     reductions,
     shape,
@@ -83,6 +84,7 @@ from gradviz.autograd.ops.losses import (
     SmoothL1Loss,
 )
 from gradviz.autograd.ops.norm import BatchNorm, LayerNorm
+from gradviz.autograd.ops.padding import CircularPadNd, ReflectionPadNd, ReplicationPadNd
 from gradviz.autograd.ops.pointwise import Cos, Maximum, Minimum, Sin, binary, softmax_dim
 from gradviz.autograd.ops.reductions import (
     Amax,
@@ -119,6 +121,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         losses,
         activations,
         conv,
+        padding,
         indexing,
         pointwise,
         statistics,
@@ -149,6 +152,7 @@ __all__ = [
     "BinaryCrossEntropyWithLogits",
     "Cast",
     "Cat",
+    "CircularPadNd",
     "Clamp",
     "ConstantPadNd",
     "Conv1d",
@@ -192,8 +196,10 @@ __all__ = [
     "Norm",
     "Permute",
     "Pow",
+    "ReflectionPadNd",
     "Relu",
     "Repeat",
+    "ReplicationPadNd",
     "Reshape",
     "Sigmoid",
     "Silu",

@@ -21,6 +21,7 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.function import Function
+from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.elementwise import Dropout
 from gradviz.autograd.variable import Variable, as_array
@@ -96,9 +97,16 @@ def padding_index(padding_idx: int | None, num_embeddings: int, layer: str) -> i
 
 
 def embedding(
-    input: Any, weight: Variable, padding_idx: int | None = None, layer: str = "embedding()"
+    input: Any,
+    weight: Variable,
+    padding_idx: int | None = None,
+    layer: str = "embedding()",
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
 ) -> Variable:
-    """Rows of ``weight`` (``num_embeddings, embedding_dim``) at the integer ``input``."""
+    """Rows of ``weight`` (``num_embeddings, embedding_dim``) at the integer ``input``; with
+    ``max_norm``, the rows picked whose ``norm_type``-norm is larger are first scaled down to
+    it, in place (PyTorch's ``embedding_renorm_``)."""
     indices = as_array(input)
     if indices.dtype.kind not in "iu":
         raise InputError(
@@ -115,10 +123,36 @@ def embedding(
             f"num_embeddings={num}; check the vocabulary size"
         )
     padding_idx = padding_index(padding_idx, num, layer)
+    if max_norm is not None:
+        _renorm_rows(weight, indices, max_norm, norm_type, layer)
     if padding_idx is None:
         return Embedding.apply(weight, indices.astype(np.int64))
     padding_row = weight.data[padding_idx].copy()
     return Embedding.apply(weight, indices.astype(np.int64), padding_idx, padding_row)
+
+
+def _renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, layer: str) -> None:
+    """Scale the rows of ``weight`` at ``indices`` whose norm exceeds ``max_norm`` down to it,
+    in place and outside the graph, as PyTorch does before the lookup."""
+    for name, number in (("max_norm", max_norm), ("norm_type", norm_type)):
+        if isinstance(number, bool) or not isinstance(number, int | float | np.number):
+            raise OperandError(f"{layer}: {name} must be a number, got {number!r}")
+    rows = np.unique(indices)
+    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1)
+    over = norms > max_norm
+    if over.any():
+        scale = (max_norm / (norms[over] + 1e-7)).astype(weight.dtype)
+        with no_grad():
+            weight[rows[over]] = weight.data[rows[over]] * scale[:, None]
+
+
+def check_embedding_options(layer: str, scale_grad_by_freq: bool, sparse: bool) -> None:
+    """Refuse the options gradviz has not: gradients scaled by frequency, sparse gradients."""
+    if scale_grad_by_freq or sparse:
+        raise ArgumentError(
+            f"{layer}: scale_grad_by_freq=True and sparse=True are not supported (got "
+            f"scale_grad_by_freq={scale_grad_by_freq}, sparse={sparse})"
+        )
 
 
 def _attention_mask(
@@ -129,14 +163,17 @@ def _attention_mask(
     length, source = scores.shape[-2], scores.shape[-1]
     if is_causal:
         if attn_mask is not None:
-            raise ArgumentError(
+            raise InputError(
                 "scaled_dot_product_attention(): explicit attn_mask should not be set when "
                 "is_causal=True"
             )
         attn_mask = np.tril(np.ones((length, source), dtype=bool))
     if attn_mask is None:
         return scores, None
-    mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
+    try:
+        mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
+    except ValueError:  # a ragged list: the dtype check below says what is wrong
+        mask = np.asarray(None)
     if mask.dtype == np.bool_:
         empty = ~mask.any(axis=-1, keepdims=True)
         if not empty.any():
@@ -147,7 +184,12 @@ def _attention_mask(
         raise InputError(
             f"scaled_dot_product_attention(): attn_mask must be bool or float, got {mask.dtype}"
         )
-    return scores + (attn_mask if isinstance(attn_mask, Variable) else mask), None
+    scores = scores + (attn_mask if isinstance(attn_mask, Variable) else mask)
+    empty = np.isneginf(mask).all(axis=-1, keepdims=True)
+    if not empty.any():
+        return scores, None
+    # a row of -inf only gives zeros too (PyTorch's safe softmax), with no NaN gradient
+    return scores.masked_fill(empty, 0.0), empty
 
 
 def scaled_dot_product_attention(
@@ -158,17 +200,31 @@ def scaled_dot_product_attention(
     dropout_p: float = 0.0,
     is_causal: bool = False,
     scale: float | None = None,
+    enable_gqa: bool = False,
 ) -> Variable:
-    """softmax(q @ k^T * scale + mask) @ v over the last two axes, as PyTorch computes it."""
+    """softmax(q @ k^T * scale + mask) @ v over the last two axes, as PyTorch computes it;
+    ``enable_gqa`` repeats each head of key and value for its group of query heads."""
     op = "scaled_dot_product_attention()"
     query, key, value = (as_variable(t, op[:-2]) for t in (query, key, value))
-    if query.ndim < 2 or query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+    for name, number in (("dropout_p", dropout_p), ("scale", 1.0 if scale is None else scale)):
+        if isinstance(number, bool) or not isinstance(number, int | float | np.floating):
+            raise OperandError(
+                f"{op}: argument '{name}' must be float, not {type(number).__name__}"
+            )
+    if enable_gqa:
+        key, value = _repeat_heads(query, key, op), _repeat_heads(query, value, op)
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ShapeError(
+            f"{op}: Expected query, key, and value to all be at least 2 dimensional, but got "
+            f"query {query.shape}, key {key.shape} and value {value.shape}"
+        )
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
         raise ShapeError(
             f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
             f"{query.shape}, {key.shape} and {value.shape}"
         )
     if not 0 <= dropout_p <= 1:
-        raise ArgumentError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
+        raise InputError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores, empty = _attention_mask((query @ key.transpose(-2, -1)) * scale, attn_mask, is_causal)
     weights = scores.softmax(-1)
@@ -179,3 +235,19 @@ def scaled_dot_product_attention(
     elif dropout_p > 0:
         weights = Dropout.apply(weights, dropout_p, rng.default_generator())
     return weights @ value
+
+
+def _repeat_heads(query: Variable, kv: Variable, op: str) -> Variable:
+    """Key or value (..., Hk, S, E) with each head repeated for Hq / Hk query heads in turn
+    (PyTorch's ``repeat_interleave`` on dim -3): grouped-query attention."""
+    if query.ndim < 3 or kv.ndim < 3 or query.shape[-3] % kv.shape[-3]:
+        raise ShapeError(
+            f"{op}: with enable_gqa=True, the number of heads (dim -3) of key and value must "
+            f"divide the number of heads in query: query {query.shape}, key/value {kv.shape}"
+        )
+    groups = query.shape[-3] // kv.shape[-3]
+    if groups == 1:
+        return kv
+    *batch, heads, source, features = kv.shape
+    grouped = kv.unsqueeze(-3).expand(*batch, heads, groups, source, features)
+    return grouped.reshape(*batch, heads * groups, source, features)

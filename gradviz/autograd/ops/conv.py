@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 
 Pairs = tuple[tuple[int, int], ...]
@@ -271,6 +271,20 @@ def _max_of_taps(taps: list[np.ndarray], has_nan: bool) -> tuple[np.ndarray, np.
     return best, index
 
 
+def max_pool_indices(x: np.ndarray, kernel, stride, padding: Pairs, dilation) -> np.ndarray:
+    """``return_indices``: for each window of (N, C, H, W) or (C, H, W), the flat index into
+    H * W of the input of the maximum the gradient goes to (int64, as PyTorch's)."""
+    xp = _pad(x[np.newaxis] if x.ndim == 3 else x, padding, -np.inf)
+    out_size = _out_size(xp.shape[2:], kernel, stride, dilation)
+    taps = _tap_slices(kernel, stride, dilation, out_size)
+    has_nan = bool(xp.size) and bool(np.isnan(xp.min()))
+    tap = _max_of_taps([xp[..., rows, cols] for rows, cols in taps], has_nan)[1].astype(np.int64)
+    rows = np.arange(out_size[0])[:, None] * stride[0] + tap // kernel[1] * dilation[0]
+    cols = np.arange(out_size[1]) * stride[1] + tap % kernel[1] * dilation[1]
+    index = (rows - padding[0][0]) * x.shape[-1] + cols - padding[1][0]
+    return index[0] if x.ndim == 3 else index
+
+
 def _window_sums(win: np.ndarray) -> np.ndarray:
     """The sum of each window of a (N, C, OH, OW, KH, KW) view, adding whole (N, C, OH, OW)
     planes tap by tap (twice as fast as reducing the short inner axes)."""
@@ -304,7 +318,10 @@ class AvgPool2d(Function):
             counted = _pad(counted, padding_left)
             divisor = _window_sums(_windows(counted, kernel, stride, (1, 1)))
         ctx.divisor, ctx.shape, ctx.options = divisor, xp.shape, (kernel, stride, padding)
-        return _unbatch(ctx, _window_sums(win) / divisor)
+        out = _window_sums(win) / divisor
+        if x.dtype.kind in "iu":  # integers stay integers, the mean truncated (PyTorch's)
+            out = np.trunc(out).astype(x.dtype)
+        return _unbatch(ctx, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -380,12 +397,12 @@ def conv_padding(padding, kernel, stride, dilation, layer: str) -> Pairs:
     if isinstance(padding, str):
         if padding == "valid":
             return tuple((0, 0) for _ in kernel)
-        if padding != "same":
-            raise ArgumentError(
+        if padding != "same":  # InputError: PyTorch's layers raise ValueError, F RuntimeError
+            raise InputError(
                 f"{layer}: Invalid padding string {padding!r}, should be one of {{'valid', 'same'}}"
             )
         if any(s != 1 for s in stride):
-            raise ArgumentError(
+            raise InputError(
                 f"{layer}: padding='same' is not supported for strided convolutions "
                 f"(stride={stride})"
             )
@@ -401,6 +418,11 @@ def check_conv(layer: str, x_shape, w_shape, b_shape, padding: Pairs, dilation, 
         raise ShapeError(
             f"{layer}: expected a {dims + 2}-d input (N, C, {_SPATIAL[dims]}) for weight "
             f"{tuple(w_shape)}, got input of shape {tuple(x_shape)}"
+        )
+    if w_shape[0] < 1:
+        raise ShapeError(
+            f"{layer}: Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+            f"but got weight of size {list(w_shape)} instead"
         )
     if w_shape[0] % groups:
         raise ShapeError(
@@ -429,7 +451,18 @@ def check_conv(layer: str, x_shape, w_shape, b_shape, padding: Pairs, dilation, 
         )
 
 
-def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) -> None:
+def _pool_out_size(size: int, span: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size: rounded up with ``ceil_mode``, but without a last window
+    that would start in the end padding."""
+    if not ceil_mode:
+        return (size + 2 * pad - span) // stride + 1
+    out = -(-(size + 2 * pad - span) // stride) + 1
+    return out - 1 if (out - 1) * stride >= size + pad else out
+
+
+def check_pool(
+    layer: str, x_shape, kernel, stride, padding, dilation=(1, 1), ceil_mode=False
+) -> None:
     """Raise for a pooling whose input is not (N, C, H, W) / (C, H, W), whose padding is over
     half the kernel, or whose output would be empty."""
     if len(x_shape) not in (3, 4):
@@ -438,14 +471,15 @@ def check_pool(layer: str, x_shape, kernel, stride, padding, dilation=(1, 1)) ->
             f"{tuple(x_shape)}"
         )
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True))
-    if any(2 * p > s for (p, _), s in zip(padding, span, strict=True)):
-        raise ArgumentError(
-            f"{layer}: pad should be at most half of effective kernel size, but got "
+    if any(2 * p > k for (p, _), k in zip(padding, kernel, strict=True)):  # not the span
+        what = "effective kernel size" if span == kernel else "kernel size (not its dilated span)"
+        raise InputError(  # a RuntimeError, as PyTorch's
+            f"{layer}: pad should be at most half of {what}, but got "
             f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
         )
     out = tuple(
-        (size + a + b - k) // s + 1
-        for size, (a, b), k, s in zip(x_shape[-2:], padding, span, stride, strict=True)
+        _pool_out_size(size, k, s, a, ceil_mode)
+        for size, (a, _), k, s in zip(x_shape[-2:], padding, span, stride, strict=True)
     )
     if any(o < 1 for o in out):
         raise ShapeError(
@@ -461,8 +495,6 @@ def ceil_mode_padding(size, kernel, stride, padding: Pairs, dilation) -> Pairs:
     pairs = []
     for n, k, s, (p, _), d in zip(size, kernel, stride, padding, dilation, strict=True):
         span = d * (k - 1) + 1
-        out = -(-(n + 2 * p - span) // s) + 1
-        if (out - 1) * s >= n + p:
-            out -= 1
+        out = _pool_out_size(n, span, s, p, ceil_mode=True)
         pairs.append((p, p + max((out - 1) * s + span - (n + 2 * p), 0)))
     return tuple(pairs)

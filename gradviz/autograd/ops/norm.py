@@ -14,10 +14,12 @@ statistics are updated there, not here.
 from __future__ import annotations
 
 import math
+import numbers
+from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.elementwise import row_sum
@@ -225,6 +227,11 @@ def normalized_shape_of(layer, normalized_shape) -> tuple[int, ...]:
 def check_layer_norm(layer, shape, normalized, weight, bias) -> None:
     """PyTorch's checks of ``layer_norm``'s arguments, in PyTorch's words, naming ``layer``."""
     expected = list(normalized)
+    if not normalized:
+        raise InputError(
+            f"{layer}: Expected normalized_shape to be at least 1-dimensional, i.e., containing "
+            "at least one element, but got normalized_shape = []"
+        )
     for name, value in (("weight", weight), ("bias", bias)):
         if value is not None and tuple(np.shape(as_array(value))) != normalized:
             raise InputError(
@@ -232,8 +239,18 @@ def check_layer_norm(layer, shape, normalized, weight, bias) -> None:
                 f"{name} of shape {list(np.shape(as_array(value)))} and normalized_shape = "
                 f"{expected}"
             )
-    if not normalized or tuple(shape[len(shape) - len(normalized) :]) != normalized:
+    if tuple(shape[len(shape) - len(normalized) :]) != normalized:
         raise InputError(
             f"{layer}: Given normalized_shape={expected}, expected input with shape "
             f"[*, {', '.join(map(str, expected))}], but got input of size{list(shape)}"
         )
+
+
+def check_floats(layer: str, **numbers_given: Any) -> None:
+    """Raise ``OperandError`` (a TypeError, as PyTorch's) for a setting that is not a number
+    (else NumPy's TypeError from deep inside the op)."""
+    for name, number in numbers_given.items():
+        if isinstance(number, bool) or not isinstance(number, numbers.Real):
+            raise OperandError(
+                f"{layer}: argument '{name}' must be float, not {type(number).__name__}"
+            )
