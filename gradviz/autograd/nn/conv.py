@@ -11,7 +11,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_index, layer_size
-from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import conv
 from gradviz.autograd.variable import Variable, get_default_dtype
 
@@ -77,7 +77,7 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Variable) -> Variable:
-        layer = f"{type(self).__name__}({self.extra_repr()})"
+        layer = LayerName(self)
         padding = self.padding
         if self.padding_mode != "zeros":  # padded first by F.pad, as PyTorch does
             pairs = conv.conv_padding(padding, self.kernel_size, self.stride, self.dilation, layer)

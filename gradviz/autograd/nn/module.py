@@ -62,6 +62,20 @@ class IncompatibleKeys(NamedTuple):
 M = TypeVar("M", bound="Module")
 
 
+class LayerName:
+    """A module as its errors name it, ``LayerNorm((64,), eps=1e-05, ...)``: the text is made
+    only when a message is formatted, so a forward pays nothing for it."""
+
+    __slots__ = ("module",)
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+
+    def __str__(self) -> str:
+        module = self.module
+        return f"{type(module).__name__}({module.extra_repr()})"
+
+
 class Module:
     """Base class of layers and models: assign Parameters and Modules as attributes.
 

@@ -11,7 +11,7 @@ from gradviz.autograd.errors import ShapeError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_size
-from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import normalization
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable, get_default_dtype
@@ -72,7 +72,7 @@ class _BatchNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Variable) -> Variable:
-        layer = f"{type(self).__name__}({self.extra_repr()})"
+        layer = LayerName(self)
         input = as_variable(input, type(self).__name__)
         if input.ndim not in self._dims:
             raise ShapeError(
@@ -157,7 +157,7 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input: Variable) -> Variable:
-        layer = f"LayerNorm({self.extra_repr()})"
+        layer = LayerName(self)
         return F._layer_norm(layer, input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -10,7 +10,7 @@ from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_index, layer_size
-from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import attention
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
@@ -91,7 +91,7 @@ class Embedding(Module):
         )
 
     def forward(self, input: Any) -> Variable:
-        layer = f"Embedding({self.extra_repr()})"
+        layer = LayerName(self)
         return attention.embedding(
             input, self.weight, self.padding_idx, layer, self.max_norm, self.norm_type
         )
