@@ -11,6 +11,7 @@ import numpy as np
 
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
 
 
@@ -18,6 +19,8 @@ class Exp(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
+        if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+            out = np.exp(floating(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -31,7 +34,10 @@ class Log(Function):
     def forward(ctx, x):
         ctx.saved_tensors = (x,)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(x)
+            out = np.log(x)
+            if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+                out = np.log(floating(x))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -44,6 +50,8 @@ class Sqrt(Function):
     def forward(ctx, x):
         with np.errstate(invalid="ignore"):
             out = np.sqrt(x)
+            if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+                out = np.sqrt(floating(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -69,7 +77,10 @@ class Clamp(Function):
     def forward(ctx, x, low=None, high=None):
         ctx.saved_tensors = (x,)
         ctx.low, ctx.high = low, high
-        return np.clip(x, low, high)
+        out = np.clip(x, low, high)
+        if out.dtype is not x.dtype:  # an int input with float bounds: PyTorch's dtype
+            out = np.clip(x.astype(result_type(x, low, high)), low, high)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -112,6 +123,8 @@ class LeakyRelu(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind != "f":  # an int or bool input: the default float dtype
+            x = floating(x)
         # Stable for large |x|: exp of a non-positive number only.
         e = np.exp(-np.abs(x))
         out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -128,6 +141,8 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
+        if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+            out = np.tanh(floating(x))
         ctx.saved_tensors = (out,)
         return out
 

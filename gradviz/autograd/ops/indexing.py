@@ -17,6 +17,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -101,7 +102,9 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = condition
-        return np.where(condition, a, b)
+        out = np.where(condition, a, b)
+        dtype = result_type(a, b)  # PyTorch's (NumPy's where widens to float64 more often)
+        return out if out.dtype == dtype else out.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad):

@@ -10,6 +10,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable
 
 
@@ -116,7 +117,7 @@ class Cat(Function):
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
         ctx.sizes = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        return np.concatenate(arrays, axis=axis, dtype=result_type(*arrays))
 
     @staticmethod
     def backward(ctx, grad):
@@ -127,7 +128,7 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
-        return np.stack(arrays, axis=axis)
+        return np.stack(arrays, axis=axis, dtype=result_type(*arrays))
 
     @staticmethod
     def backward(ctx, grad):
