@@ -6,6 +6,8 @@ Each test names the break it guards (what gradviz did before).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,141 @@ def test_float_functions_of_ints_take_the_default_dtype(name, dtype):
 def test_an_int_to_a_negative_python_int_power_is_pytorchs_runtime_error():
     with pytest.raises(gradviz.InputError, match="Integers to negative integer powers"):
         _g(I64, "int64") ** -1
+
+
+# --------------------------------------------------------------------------------- reductions
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_mean_of_ints_or_bools_is_pytorchs_error(dtype):
+    # Was a float64 mean; PyTorch refuses to guess the output dtype.
+    with pytest.raises(gradviz.InputError, match=r"mean\(\): could not infer output dtype"):
+        _g([1, 0, 1], dtype).mean()
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "bool", "int32"])
+def test_sums_of_ints_are_int64(dtype):
+    # Was uint64 for uint8 (NumPy's sum keeps the sign).
+    values = [200, 100, 1] if dtype != "bool" else [1, 1, 0]
+    _same(_g(values, dtype).sum(), _t(values, dtype).sum())
+
+
+@pytest.mark.parametrize(
+    ("reduce", "error", "message"),
+    [
+        (lambda x: x.max(), gradviz.InputError, r"max\(\): Expected reduction dim to be specified"),
+        (lambda x: x.amin(), gradviz.InputError, r"amin\(\): Expected reduction dim to be"),
+        (lambda x: x.amax(0), gradviz.IndexRangeError, r"amax\(\): Expected reduction dim 0 to"),
+        (lambda x: x.amin((1, 0)), gradviz.IndexRangeError, r"amin\(\): Expected reduction dim 0"),
+    ],
+)
+def test_max_of_nothing_says_what_pytorch_says(reduce, error, message):
+    # Was a ShapeError in NumPy's words ("zero-size array to reduction operation maximum").
+    with pytest.raises(error, match=message):
+        reduce(Variable(np.zeros((0, 3))))
+    _same(Variable(np.zeros((0, 3))).amax(1), torch.zeros(0, 3, dtype=torch.float64).amax(1))
+
+
+def test_mean_of_nothing_is_nan_without_numpys_warnings():
+    # Was NaN with two RuntimeWarnings ("Mean of empty slice"); PyTorch is silent.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _same(Variable(np.zeros((0, 3))).mean(0), torch.zeros(0, 3, dtype=torch.float64).mean(0))
+        _same(Variable(np.zeros((0, 3))).mean(), torch.zeros(0, 3, dtype=torch.float64).mean())
+
+
+@pytest.mark.parametrize(
+    ("values", "reduce"),
+    [
+        ([1.0, 2.0, 3.0], lambda x: x.var(correction=5)),
+        ([1.0, 2.0, 3.0], lambda x: x.var(correction=3)),
+        ([4.0], lambda x: x.std()),
+        ([[1.0], [2.0]], lambda x: x.std(1)),
+        ([[1.0, 2.0]], lambda x: x.var(dim=(0, 1), correction=2)),
+    ],
+)
+def test_var_and_std_without_degrees_of_freedom_warn_as_pytorch(values, reduce):
+    # Was silent; PyTorch gives the same inf/nan with a UserWarning.
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0") as ours:
+        out = reduce(gradviz.tensor(values, dtype=np.float64))
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        expected = reduce(torch.tensor(values, dtype=torch.float64))
+    assert ours[0].filename == __file__  # the warning points at the caller's line
+    _same(out, expected)
+
+
+def test_var_with_degrees_of_freedom_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gradviz.tensor([1.0, 2.0]).var()
+        gradviz.tensor([[1.0, 2.0]]).std(1)
+
+
+@pytest.mark.parametrize("p", [0.5, 0.25, -1.0, -2.0])
+def test_norm_gradient_at_zero_for_p_below_1_is_pytorchs_zero(p):
+    # Was NaN wherever an entry (or the whole norm) was 0: |x|**(p-1) at 0.
+    data = np.array([[0.0, -2.0, 3.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    ours = gradviz.tensor(data, requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was also "divide by zero encountered in power"
+        out = ours.norm(p, 1)
+    expected = theirs.norm(p, 1)
+    _same(out, expected)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "after",
+    [lambda x: x.softmax(1), lambda x: x.log_softmax(1), lambda x: x.logsumexp(1)],
+    ids=["softmax", "log_softmax", "logsumexp"],
+)
+def test_a_fully_masked_row_gives_zero_gradients_not_nan(after):
+    # Was NaN for the whole masked row: masked_fill's backward multiplied NaN by 0.
+    mask = np.array([[True, True, True], [False, True, False]])
+    data = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -1.0]])
+    ours = gradviz.tensor(data, requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's inf - inf, on the NaN row
+        out = after(ours.masked_fill(mask, float("-inf")))
+        out.sum().backward()
+    after(theirs.masked_fill(torch.from_numpy(mask), float("-inf"))).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), atol=1e-12)
+
+
+def test_masked_fill_with_a_variable_value_takes_only_the_filled_gradients():
+    value = gradviz.tensor(2.0, dtype=np.float64, requires_grad=True)
+    x = gradviz.tensor([1.0, float("inf"), 3.0], dtype=np.float64, requires_grad=True)
+    mask = np.array([False, True, False])
+    (
+        x.masked_fill(mask, value) * gradviz.tensor([1.0, 5.0, 0.0], dtype=np.float64)
+    ).sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 0.0, 0.0])
+    assert value.grad == 5.0
+
+
+@pytest.mark.parametrize("method", ["argmax", "argmin"])
+@pytest.mark.parametrize("dim", [0, 1, -1, None])
+def test_argmax_keepdim_and_ties_as_in_pytorch(method, dim):
+    # keepdim was a TypeError (an unexpected keyword argument).
+    data = np.array([[1.0, 3.0, 3.0], [0.0, 0.0, -1.0]])
+    for keepdim in (False, True):
+        ours = getattr(gradviz.tensor(data), method)(dim, keepdim=keepdim)
+        theirs = getattr(torch.tensor(data), method)(dim, keepdim=keepdim)
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours, theirs.numpy())
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_of_two_variables_is_pytorchs_elementwise_overload(name):
+    # Was an OperandError: "dim must be one integer, got Variable(...)".
+    a, b = np.array([1.0, 5.0, 2.0]), np.array([3.0, 0.0, 2.0])
+    ours_a = gradviz.tensor(a, dtype=np.float64, requires_grad=True)
+    theirs_a = torch.tensor(a, requires_grad=True)
+    out = getattr(ours_a, name)(gradviz.tensor(b, dtype=np.float64))
+    expected = getattr(theirs_a, name)(torch.tensor(b))
+    _same(out, expected)
+    out.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours_a.grad, theirs_a.grad.numpy())

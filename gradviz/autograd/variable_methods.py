@@ -100,15 +100,20 @@ class TensorMethods:
         """Smallest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
         return _ops.reduction(self, _ops.Amin, axis, keepdims, dim, keepdim)
 
-    def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
-        """Indices of the largest values (an ndarray: indices carry no gradient)."""
-        return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis)
+    def argmax(
+        self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
+    ) -> np.ndarray:
+        """Indices of the largest values (an ndarray: indices carry no gradient); the first of
+        ties, as PyTorch; ``keepdim`` keeps the reduced dim (size 1)."""
+        return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis, keepdim)
 
-    def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
+    def argmin(
+        self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
+    ) -> np.ndarray:
         """Indices of the smallest values (an ndarray: indices carry no gradient)."""
-        return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis)
+        return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis, keepdim)
 
-    def _arg_extreme(self, pick: Any, method: str, axis: int | None) -> np.ndarray:
+    def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> np.ndarray:
         if axis is not None:
             axis = dim_index(axis, self.ndim, method) if self.ndim else None
         if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
@@ -116,7 +121,9 @@ class TensorMethods:
             if axis is not None:
                 which = f"dim {axis} to have non-zero size"
             raise IndexRangeError(f"{method}(): Expected reduction {which}.")
-        return pick(self.data, axis=axis)
+        if keepdim and axis is None:  # PyTorch: every dim kept, of size 1
+            return pick(self.data).reshape((1,) * self.ndim)
+        return pick(self.data, axis=axis, keepdims=bool(keepdim))
 
     def reshape(self, *shape: Any) -> Variable:
         """Same data, new shape (``-1`` infers one axis)."""
@@ -159,19 +166,23 @@ class TensorMethods:
         """All axes reversed."""
         return _inplace.view_of(self, _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1))))
 
-    def squeeze(self, axis: int | None = None) -> Variable:
-        """Drop ``axis`` if it has size 1 (every size-1 axis when None); else the same shape."""
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Variable:
+        """Drop ``dim`` (an int or a tuple of them) where it has size 1, every size-1 axis when
+        None; a dim of another size stays, as in PyTorch."""
+        axis = dim if dim is not None else axis
         shape = self.shape
         if axis is None:
-            new = tuple(n for n in shape if n != 1)
-        else:
-            axis = dim_index(axis, self.ndim, "squeeze")
-            # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
-            new = shape if not shape or shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
-        return self.reshape(new)
+            return self.reshape(tuple(n for n in shape if n != 1))
+        axes = axis if isinstance(axis, tuple | list) else (axis,)
+        drop = {dim_index(a, self.ndim, "squeeze") for a in axes}
+        # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
+        return self.reshape(tuple(n for i, n in enumerate(shape) if i not in drop or n != 1))
 
-    def unsqueeze(self, axis: int) -> Variable:
-        """Insert a size-1 axis at position ``axis``."""
+    def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> Variable:
+        """Insert a size-1 axis at position ``dim``."""
+        axis = dim if dim is not None else axis
+        if axis is None:
+            raise TypeError("unsqueeze() missing 1 required positional argument: 'dim'")
         axis = dim_index(axis, self.ndim + 1, "unsqueeze")
         return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 

@@ -91,8 +91,10 @@ class MaskedFill(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        keep = grad * ~ctx.mask if ctx.needs_input_grad[0] else None
-        filled = grad * ctx.mask if ctx.needs_input_grad[2] else None
+        # zeros put in (not grad * mask: a NaN gradient of a filled place stays out, PyTorch)
+        zero = np.zeros((), dtype=grad.dtype)
+        keep = np.where(ctx.mask, zero, grad) if ctx.needs_input_grad[0] else None
+        filled = np.where(ctx.mask, grad, zero) if ctx.needs_input_grad[2] else None
         return keep, None, filled
 
 
@@ -241,7 +243,9 @@ def chunk(x: Variable, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
     if not x.ndim:
         raise InputError("chunk(): expected a Variable with at least one dimension, got 0-d")
     length = x.shape[dim_index(dim, x.ndim, "chunk")]
-    return split(x, max(math.ceil(length / chunks), 1), dim)
+    if not length:  # PyTorch: `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, math.ceil(length / chunks), dim)
 
 
 def index_array(index: Any, op: str) -> np.ndarray:

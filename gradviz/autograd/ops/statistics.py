@@ -7,6 +7,7 @@ Choices at singular points match PyTorch and say so where they are made.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -101,7 +102,8 @@ class Norm(Function):
         elif p == 2:
             out = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
         else:
-            out = (magnitude**p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+            with np.errstate(divide="ignore"):  # a negative p at 0: inf, then a norm of 0
+                out = (magnitude**p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
         ctx.save_for_backward(x, out)
         ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
         return out
@@ -124,6 +126,9 @@ class Norm(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 return x * np.where(out == 0, zero, grad / out)  # 0 at a zero norm (PyTorch)
+            if p < 1:  # |x|**(p-1) is inf at 0: PyTorch takes 0 there (and where the norm is 0)
+                scaled = np.where(x == 0, zero, np.sign(x) * np.abs(x) ** (p - 1))
+                return scaled * grad * out ** (1 - p)
             scale = np.where(out == 0, zero, grad / out ** (p - 1))
             return np.sign(x) * np.abs(x) ** (p - 1) * scale
 
@@ -163,7 +168,16 @@ def variance(
             f"{name}(): expected a floating point input, got dtype {x.dtype} (PyTorch's "
             f"{name} only supports floating point and complex inputs)"
         )
-    return op.apply(x, reduce_dims(dim, x.ndim, name), correction, bool(keepdim))
+    axis = reduce_dims(dim, x.ndim, name)
+    reduced = x.size if axis is None else int(np.prod(np.take(x.shape, axis)))
+    if reduced - correction <= 0:
+        warnings.warn(  # PyTorch's words; the result is inf or nan
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return op.apply(x, axis, correction, bool(keepdim))
 
 
 def norm(x: Variable, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Variable:
