@@ -277,3 +277,178 @@ def test_max_of_two_variables_is_pytorchs_elementwise_overload(name):
     out.sum().backward()
     expected.sum().backward()
     np.testing.assert_allclose(ours_a.grad, theirs_a.grad.numpy())
+
+
+# ----------------------------------------------------------------------- // and % (floor rules)
+FLOOR = [  # (id, gradviz/torch expression of x); the same Python expression for both
+    ("int_floordiv", lambda x: x // 2),
+    ("int_mod", lambda x: x % 3),
+    ("int_mod_negative_divisor", lambda x: x % -3),
+    ("reflected_floordiv", lambda x: 10 // x),
+    ("reflected_mod", lambda x: 7 % x),
+    ("float_floordiv", lambda x: x.double() // 2),
+    ("float_mod", lambda x: x.double() % -2.5),
+    ("int_floordiv_python_float", lambda x: x // 1.5),
+]
+
+
+@pytest.mark.parametrize("expr", [f[1] for f in FLOOR], ids=[f[0] for f in FLOOR])
+def test_floor_division_and_remainder_round_as_pytorch(expr):
+    # Were a TypeError: Variable had no // or %.
+    values = [-7, 7, -1, 5]
+    _same(expr(_g(values, "int64")), expr(_t(values, "int64")))
+
+
+def test_integer_division_by_zero_is_pytorchs_error():
+    for compute in (lambda x: x // 0, lambda x: x % 0, lambda x: 1 % x):
+        with pytest.raises(gradviz.InputError, match="ZeroDivisionError"):
+            compute(_g([3, 0], "int64"))
+
+
+def test_remainders_gradient_is_pytorchs():
+    a, b = np.array([-7.5, 7.5, 3.0]), np.array([2.0, -2.0, 0.5])
+    ours = [gradviz.tensor(v, dtype=np.float64, requires_grad=True) for v in (a, b)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+    (ours[0] % ours[1]).sum().backward()
+    (theirs[0] % theirs[1]).sum().backward()
+    for o, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(o.grad, t.grad.numpy())
+
+
+# ------------------------------------------------------------------------- shape and joining
+def test_squeeze_and_unsqueeze_take_dim_by_keyword_and_squeeze_a_tuple():
+    # Were a TypeError (dim=) and an OperandError (a tuple of dims).
+    data = np.zeros((1, 3, 1, 2))
+    ours, theirs = gradviz.tensor(data), torch.tensor(data)
+    _same(ours.squeeze(dim=0), theirs.squeeze(dim=0))
+    _same(ours.squeeze((0, 2)), theirs.squeeze((0, 2)))
+    _same(ours.squeeze((1, -2)), theirs.squeeze((1, -2)))  # 3 is not 1: stays
+    _same(ours.unsqueeze(dim=-1), theirs.unsqueeze(dim=-1))
+    _same(gradviz.squeeze(ours, dim=2), torch.squeeze(theirs, dim=2))
+
+
+@pytest.mark.parametrize(("chunks", "dim"), [(2, 0), (5, 0), (3, 1)])
+def test_chunk_of_an_empty_dim_gives_chunks_empty_pieces(chunks, dim):
+    # Was one piece.
+    shape = (0, 3) if dim == 0 else (2, 0)
+    ours = gradviz.zeros(*shape).chunk(chunks, dim)
+    theirs = torch.zeros(*shape).chunk(chunks, dim)
+    assert [p.shape for p in ours] == [tuple(p.shape) for p in theirs]
+
+
+def test_cat_skips_a_1d_empty_start_as_pytorch():
+    # Was a ShapeError: the `out = tensor([]); out = cat([out, row])` loop of PyTorch code.
+    rows = np.arange(6.0).reshape(2, 3)
+    ours = gradviz.tensor([])
+    theirs = torch.tensor([])
+    x = gradviz.tensor(rows, dtype=np.float64, requires_grad=True)
+    tx = torch.tensor(rows, requires_grad=True)
+    for i in range(2):
+        ours = gradviz.cat([ours, x[i : i + 1] * (i + 1)])
+        theirs = torch.cat([theirs, tx[i : i + 1] * (i + 1)])
+    _same(ours, theirs)
+    _same(gradviz.cat([gradviz.tensor([]), x], dim=1), torch.cat([torch.tensor([]), tx], dim=1))
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    ("join", "error", "message"),
+    [
+        (
+            lambda: gradviz.cat([gradviz.tensor(1.0), gradviz.tensor(2.0)]),
+            gradviz.ShapeError,
+            "zero-dimensional",
+        ),
+        (lambda: gradviz.cat([[1.0, 2.0], [3.0]]), gradviz.OperandError, "element 0 .* got list"),
+        (
+            lambda: gradviz.cat([gradviz.tensor([1.0]), 2.0]),
+            gradviz.OperandError,
+            "element 1 .* got float",
+        ),
+        (lambda: gradviz.stack([gradviz.tensor([1.0]), None]), gradviz.OperandError, "element 1"),
+        (lambda: gradviz.cat([]), gradviz.ShapeError, r"cat\(\): expected a non-empty list"),
+        (lambda: gradviz.stack(()), gradviz.ShapeError, r"stack\(\): expected a non-empty list"),
+    ],
+)
+def test_cat_and_stack_of_what_they_cannot_join_say_so(join, error, message):
+    # Were a bare IndexError (0-d) and AttributeErrors (lists, numbers).
+    with pytest.raises(error, match=message):
+        join()
+
+
+def test_view_of_a_transposed_variable_copies_where_pytorch_refuses():
+    # Documented: gradviz's view is reshape (NumPy copies when it must); PyTorch raises here.
+    data = np.arange(12.0).reshape(3, 4)
+    with pytest.raises(RuntimeError, match="view size is not compatible"):
+        torch.tensor(data).T.view(12)
+    _same(gradviz.tensor(data).T.view(12), torch.tensor(data).T.reshape(12))
+
+
+# --------------------------------------------------------------------------- indexing, writing
+def test_indexing_with_an_empty_list_gives_an_empty_variable():
+    # Was an IndexRangeError: NumPy reads [] as a float array.
+    data = np.arange(12.0).reshape(3, 4)
+    x = gradviz.tensor(data, requires_grad=True)
+    _same(x[[]], torch.tensor(data)[[]])
+    _same(x[[], 1], torch.tensor(data)[[], 1])
+    (x[[]].sum() + x[0, 0]).backward()
+    assert x.grad[0, 0] == 1
+    assert x.grad.sum() == 1
+
+
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["unrecorded", "recorded"])
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        (5, "index 5 is out of bounds for dimension 0 with size 3"),
+        ((0, -5), "index -5 is out of bounds for dimension 1 with size 4"),
+        (np.array([True, False]), "boolean index did not match"),
+    ],
+    ids=["row", "negative", "mask"],
+)
+def test_writing_out_of_range_is_pytorchs_index_error(requires_grad, index, message):
+    # Was NumPy's bare IndexError.
+    x = gradviz.tensor(np.zeros((3, 4)), requires_grad=requires_grad)
+    y = x * 1
+    with pytest.raises(gradviz.IndexRangeError, match=message):
+        y[index] = 1.0
+    if requires_grad:  # the failed write left the graph as it was
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad, np.ones((3, 4)))
+
+
+def test_comparing_shapes_that_do_not_broadcast_says_so_in_pytorchs_words():
+    # Was NumPy's bare ValueError ("operands could not be broadcast together").
+    with pytest.raises(
+        gradviz.ShapeError,
+        match=r"tensor a \(3\) must match the size of tensor b \(2\) at non-singleton dimension 1",
+    ):
+        _ = gradviz.zeros(2, 3) < gradviz.zeros(4, 1, 2)[0]
+    with pytest.raises(gradviz.ShapeError, match="non-singleton dimension 0"):
+        _ = gradviz.zeros(3) == np.zeros(2)
+
+
+# -------------------------------------------------------------------------------- construction
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda dtype: gradviz.tensor([1, 2], dtype=dtype),
+        lambda dtype: gradviz.zeros(2, dtype=dtype),
+        lambda dtype: gradviz.full((2,), 1.0, dtype=dtype),
+        lambda dtype: gradviz.arange(3, dtype=dtype),
+        lambda dtype: gradviz.tensor([1.0]).astype(dtype),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["floot", torch.float32, object()])
+def test_a_dtype_that_is_no_numpy_dtype_is_a_clear_error(make, dtype):
+    # Was NumPy's TypeError ("data type 'floot' not understood", "Cannot interpret ...").
+    with pytest.raises(gradviz.OperandError, match="argument 'dtype' must be a NumPy dtype"):
+        make(dtype)
+
+
+@pytest.mark.parametrize("value", [3, -100, True, 2.5, np.int32(4)])
+def test_full_takes_the_dtype_of_its_value_as_pytorch(value):
+    # Was float32 for every value: an int fill (an ignore index of -100) was no longer an int.
+    _same(gradviz.full((2, 2), value), torch.full((2, 2), value))

@@ -173,6 +173,20 @@ def _rows() -> list[Case]:
     add(Case("Div", "x/scalar", ((3,),), lambda x: x / 4, lambda x: x / 4))
     add(Case("Neg", "neg", ((2, 3),), lambda x: -x, np.negative))
     add(Case("Neg", "neg_twice", ((3,),), lambda x: -((-x) * 2), lambda x: 2 * x))
+    floor_ranges = (DEFAULT, POSITIVE)  # a divisor away from 0
+    add(
+        Case(
+            "FloorDivide",
+            "x//y",
+            ((2, 3), (3,)),
+            lambda x, y: x // y,
+            np.floor_divide,
+            floor_ranges,
+        )
+    )
+    add(Case("FloorDivide", "scalar//x", ((3,),), lambda x: 3 // x, lambda x: 3 // x, POSITIVE))
+    add(Case("Remainder", "x%y", ((2, 3), (3,)), lambda x, y: x % y, np.remainder, floor_ranges))
+    add(Case("Remainder", "x%scalar", ((4,),), lambda x: x % -0.75, lambda x: x % -0.75))
     add(Case("Pow", "x**2", ((2, 3),), lambda x: x**2, lambda x: x**2))
     add(Case("Pow", "x**3", ((4,),), lambda x: x**3, lambda x: x**3))
     add(Case("Pow", "x**0.5", ((4,),), lambda x: x**0.5, np.sqrt, ranges=POSITIVE))

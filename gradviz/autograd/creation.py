@@ -13,7 +13,7 @@ import numpy as np
 
 from gradviz.autograd import rng
 from gradviz.autograd.errors import InputError, OperandError
-from gradviz.autograd.variable import Variable, get_default_dtype
+from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 
 def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
@@ -27,37 +27,42 @@ def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     return tuple(int(n) for n in size)
 
 
-def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Variable:
-    return Variable(
-        data.astype(dtype or get_default_dtype(), copy=False), requires_grad=requires_grad
-    )
+def _make(data: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Variable:
+    dtype = get_default_dtype() if dtype is None else as_dtype(dtype, op)
+    return Variable(data.astype(dtype, copy=False), requires_grad=requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad)
+    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad, "zeros")
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of ones."""
-    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad)
+    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad, "ones")
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Variable:
-    """A Variable filled with ``fill_value``."""
-    return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad)
+    """A Variable filled with ``fill_value``; without ``dtype``, of the value's kind as in
+    PyTorch: bool for a bool, int64 for an int, the default dtype for a float."""
+    if dtype is None and isinstance(fill_value, bool | int | np.bool_ | np.integer):
+        dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else np.int64
+    return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad, "full")
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Standard normal samples."""
     return _make(
-        rng.default_generator().standard_normal(_shape(size, "randn")), dtype, requires_grad
+        rng.default_generator().standard_normal(_shape(size, "randn")),
+        dtype,
+        requires_grad,
+        "randn",
     )
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Uniform samples from [0, 1)."""
-    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad)
+    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad, "rand")
 
 
 def zeros_like(x: Variable, requires_grad: bool = False) -> Variable:
@@ -84,7 +89,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = get_default_dtype()
-    return Variable(values.astype(dtype) if dtype is not None else values)
+    return Variable(values.astype(as_dtype(dtype, "arange")) if dtype is not None else values)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
@@ -96,7 +101,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variabl
         data = _scalars(data)
     array = np.array(Variable(data).data if dtype is None else data, copy=True)
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        array = array.astype(as_dtype(dtype, "tensor"), copy=False)
     return Variable(array, requires_grad=requires_grad)
 
 
@@ -142,7 +147,7 @@ def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
             f"to={high}"
         )
     values = rng.default_generator().integers(low, high, shape, dtype=np.int64)
-    return Variable(values.astype(dtype) if dtype is not None else values)
+    return Variable(values.astype(as_dtype(dtype, "randint")) if dtype is not None else values)
 
 
 def randperm(n: int, dtype: Any = None) -> Variable:
@@ -152,7 +157,7 @@ def randperm(n: int, dtype: Any = None) -> Variable:
     if n < 0:
         raise InputError(f"randperm(): n must be non-negative, got {n}")
     values = rng.default_generator().permutation(int(n)).astype(np.int64)
-    return Variable(values.astype(dtype) if dtype is not None else values)
+    return Variable(values.astype(as_dtype(dtype, "randperm")) if dtype is not None else values)
 
 
 def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Variable:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks, ops, rng
-from gradviz.autograd.errors import InplaceError, OperandError, ShapeError
+from gradviz.autograd.errors import IndexRangeError, InplaceError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import WRITES, Variable, _ids, as_array, from_op
 
@@ -193,7 +193,13 @@ class IndexPut_(Function):
     def forward(ctx, a, index, value):
         ctx.index = index
         out = a.copy()
-        out[index] = value
+        try:
+            out[index] = value
+        except IndexError as error:  # PyTorch's IndexError, in its words
+            message = str(error).replace("for axis", "for dimension")
+            raise IndexRangeError(
+                f"__setitem__: {message} (the Variable has shape {a.shape})"
+            ) from None
         return out
 
     @staticmethod
@@ -230,7 +236,7 @@ def _write(
         return target
     try:
         write(*operands, out=target.data)
-    except (TypeError, ValueError) as error:  # NumPy's casting, broadcasting, read-only errors
+    except (TypeError, ValueError, IndexError) as error:  # NumPy's casting, shape, index errors
         raise _numpy_error(op, target, error) from None
     wrote(target, _METHOD[op])
     return target
@@ -357,6 +363,9 @@ _METHOD[IndexPut_] = "__setitem__"
 
 def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exception:
     method = _method(op)
+    if isinstance(error, IndexError):  # an index out of range, a mask of the wrong shape
+        message = str(error).replace("for axis", "for dimension")
+        return IndexRangeError(f"{method}: {message} (the Variable has shape {target.shape})")
     if "read-only" in str(error):
         return InplaceError(f"{method}: the Variable's array is read-only")
     if isinstance(error, TypeError) and "cast" in str(error):

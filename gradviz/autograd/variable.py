@@ -43,10 +43,22 @@ WRITES = _WriteClock()
 _default_dtype = np.dtype(np.float32)
 
 
+def as_dtype(dtype: Any, op: str) -> np.dtype:
+    """``dtype`` (a NumPy dtype, its name, or a Python type) as a NumPy dtype; anything else is
+    an ``OperandError`` naming ``op`` (NumPy's "data type not understood" otherwise)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise OperandError(
+            f"{op}(): argument 'dtype' must be a NumPy dtype (np.float32, 'float64', int, ...), "
+            f"got {dtype!r}"
+        ) from None
+
+
 def set_default_dtype(dtype: Any) -> None:
     """Set the float dtype that Python scalars, lists and new parameters take (float32 at start)."""
     global _default_dtype
-    dtype = np.dtype(dtype)
+    dtype = as_dtype(dtype, "set_default_dtype")
     if dtype.kind != "f":
         raise OperandError(f"default dtype must be a floating point dtype, got {dtype}")
     _default_dtype = dtype
@@ -353,6 +365,18 @@ class Variable(TensorMethods, InplaceMethods):
     def __rpow__(self, other: Any) -> Variable:
         return _ops.Pow.apply(_operand("**", other), self)
 
+    def __floordiv__(self, other: Any) -> Variable:
+        return _ops.FloorDivide.apply(self, _operand("//", other))
+
+    def __rfloordiv__(self, other: Any) -> Variable:
+        return _ops.FloorDivide.apply(_operand("//", other), self)
+
+    def __mod__(self, other: Any) -> Variable:
+        return _ops.Remainder.apply(self, _operand("%", other))
+
+    def __rmod__(self, other: Any) -> Variable:
+        return _ops.Remainder.apply(_operand("%", other), self)
+
     def __matmul__(self, other: Any) -> Variable:
         return _ops.MatMul.apply(self, _operand("@", other))
 
@@ -372,24 +396,43 @@ class Variable(TensorMethods, InplaceMethods):
     def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
         if not isinstance(other, _COMPARABLE):
             return NotImplemented  # `x == None` is False, as in PyTorch
-        return self.data == as_array(other)
+        return _compare(np.equal, self, as_array(other))
 
     def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
         if not isinstance(other, _COMPARABLE):
             return NotImplemented
-        return self.data != as_array(other)
+        return _compare(np.not_equal, self, as_array(other))
 
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < as_array(_operand("<", other))
+        return _compare(np.less, self, as_array(_operand("<", other)))
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= as_array(_operand("<=", other))
+        return _compare(np.less_equal, self, as_array(_operand("<=", other)))
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > as_array(_operand(">", other))
+        return _compare(np.greater, self, as_array(_operand(">", other)))
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= as_array(_operand(">=", other))
+        return _compare(np.greater_equal, self, as_array(_operand(">=", other)))
+
+
+def _compare(ufunc: Any, x: Variable, other: np.ndarray) -> np.ndarray:
+    """``ufunc(x, other)``; shapes that do not broadcast are a ``ShapeError`` (NumPy's bare
+    ValueError otherwise), in PyTorch's words."""
+    try:
+        return ufunc(x.data, other)
+    except ValueError:
+        a, b = x.shape, np.shape(other)
+        dim = next(
+            i
+            for i, (m, n) in enumerate(zip(a[::-1], b[::-1], strict=False))
+            if m != n and 1 not in (m, n)
+        )
+        raise ShapeError(
+            f"The size of tensor a ({a[::-1][dim]}) must match the size of tensor b "
+            f"({b[::-1][dim]}) at non-singleton dimension {max(len(a), len(b)) - 1 - dim} "
+            f"(shapes {a} and {b})"
+        ) from None
 
 
 _new = object.__new__

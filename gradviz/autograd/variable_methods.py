@@ -316,7 +316,9 @@ class TensorMethods:
 
     def astype(self, dtype: Any) -> Variable:
         """A copy converted to ``dtype``; the gradient is converted back."""
-        return _ops.Cast.apply(self, np.dtype(dtype))
+        from gradviz.autograd.variable import as_dtype
+
+        return _ops.Cast.apply(self, as_dtype(dtype, "astype"))
 
     def float(self) -> Variable:
         """A float32 copy (``astype(np.float32)``)."""

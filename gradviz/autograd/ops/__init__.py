@@ -24,7 +24,18 @@ from gradviz.autograd.ops import (
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
 from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
-from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
+from gradviz.autograd.ops.arithmetic import (
+    Add,
+    Div,
+    FloorDivide,
+    Linear,
+    MatMul,
+    Mul,
+    Neg,
+    Pow,
+    Remainder,
+    Sub,
+)
 from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_product_attention
 from gradviz.autograd.ops.conv import (
     AdaptiveAvgPool2d,
@@ -164,6 +175,7 @@ __all__ = [
     "Embedding",
     "Exp",
     "Expand",
+    "FloorDivide",
     "Gather",
     "Gelu",
     "HuberLoss",
@@ -193,6 +205,7 @@ __all__ = [
     "Permute",
     "Pow",
     "Relu",
+    "Remainder",
     "Repeat",
     "Reshape",
     "Sigmoid",

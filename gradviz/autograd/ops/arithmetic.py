@@ -131,6 +131,51 @@ class Div(Function):
         return grad_a, grad_b
 
 
+def _integer_division(ufunc: Any, a: Any, b: Any) -> np.ndarray:
+    """``ufunc(a, b)`` (floor_divide or remainder) in PyTorch's dtype; an integer division by
+    zero is PyTorch's error (NumPy would give 0 and a warning)."""
+    dtype = result_type(a, b)
+    a, b = cast(a, dtype), cast(b, dtype)
+    if dtype.kind in "biu" and np.any(np.equal(b, 0)):
+        raise InputError("ZeroDivisionError: integer division or modulo by zero")
+    return ufunc(a, b)
+
+
+class FloorDivide(Function):
+    """``a // b``: floor(a / b), as Python and PyTorch round. The gradient is 0, floor's
+    almost everywhere (PyTorch's floor_divide has none: its backward raises)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _integer_division(np.floor_divide, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = np.zeros_like(grad)
+        return (zero if ctx.needs_input_grad[0] else None), (
+            zero if ctx.needs_input_grad[1] else None
+        )
+
+
+class Remainder(Function):
+    """``a % b``: ``a - b * floor(a / b)``, of the divisor's sign, as Python and PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return _integer_division(np.remainder, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = None
+        if need_b:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * np.floor_divide(a, b)
+        return (grad if need_a else None), grad_b
+
+
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):

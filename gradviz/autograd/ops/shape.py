@@ -74,12 +74,15 @@ def normalize_index(index: Any) -> Any:
 def _index_array(index: list) -> np.ndarray:
     """A list index as an array; ``ShapeError`` for a ragged one (NumPy's bare ValueError)."""
     try:
-        return np.asarray(index)
+        array = np.asarray(index)
     except ValueError:
         raise ShapeError(
             f"Index: an index list must be rectangular (nested lists of equal lengths), "
             f"got {index!r}"
         ) from None
+    if not array.size and array.dtype.kind == "f":  # `x[[]]`: no element, as PyTorch
+        return array.astype(np.int64)
+    return array
 
 
 def _is_basic(index: Any) -> bool:
@@ -136,22 +139,48 @@ class Stack(Function):
 
 
 def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
-    """Join Variables along an existing axis (``torch.cat``)."""
-    variables = tuple(variables)
+    """Join Variables along an existing axis (``torch.cat``). As in PyTorch, 1-d empty ones
+    (``tensor([])``, a loop's start) are skipped beside others, and 0-d ones are refused."""
+    variables = _joined(variables, "cat")
+    for position, v in enumerate(variables):
+        if not np.ndim(v):
+            raise ShapeError(
+                f"cat(): zero-dimensional Variable (at position {position}) cannot be "
+                "concatenated; stack them, or unsqueeze them first"
+            )
+    kept = tuple(v for v in variables if np.shape(v) != (0,))
+    if kept and len(kept) < len(variables):
+        dtype = result_type(*(v.data if isinstance(v, Variable) else v for v in variables))
+        variables = tuple(v if v.dtype == dtype else v.astype(dtype) for v in kept)
     return Cat.apply(_join_dim(variables, axis, dim, 0, "cat"), *variables)
 
 
 def stack(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
     """Join Variables along a new axis (``torch.stack``)."""
-    variables = tuple(variables)
+    variables = _joined(variables, "stack")
     return Stack.apply(_join_dim(variables, axis, dim, 1, "stack"), *variables)
+
+
+def _joined(variables: Any, op: str) -> tuple[Any, ...]:
+    """The sequence of Variables (or arrays) ``cat``/``stack`` join, checked as PyTorch."""
+    if isinstance(variables, Variable | np.ndarray):
+        variables = tuple(variables)  # the rows, as NumPy reads an array
+    elif not isinstance(variables, list | tuple):
+        variables = tuple(variables)
+    for position, v in enumerate(variables):
+        if not isinstance(v, Variable | np.ndarray):
+            raise OperandError(
+                f"{op}(): expected a Variable (or an array) as element {position} of the "
+                f"sequence, but got {type(v).__name__}"
+            )
+    if not variables:
+        raise ShapeError(f"{op}(): expected a non-empty list of Variables")
+    return tuple(variables)
 
 
 def _join_dim(variables: tuple, axis: int, dim: int | None, extra: int, op: str) -> int:
     """The checked dim of ``cat`` (``extra`` 0) or ``stack`` (``extra`` 1, a new axis)."""
     axis = dim if dim is not None else axis
-    if not variables:
-        return axis  # NumPy's "need at least one array" follows, as a ShapeError
     first = variables[0]
     ndim = first.ndim if isinstance(first, Variable) else np.ndim(first)
     return dim_index(axis, ndim + extra, op)
