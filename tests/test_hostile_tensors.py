@@ -452,3 +452,18 @@ def test_a_dtype_that_is_no_numpy_dtype_is_a_clear_error(make, dtype):
 def test_full_takes_the_dtype_of_its_value_as_pytorch(value):
     # Was float32 for every value: an int fill (an ignore index of -100) was no longer an int.
     _same(gradviz.full((2, 2), value), torch.full((2, 2), value))
+
+
+def test_clamp_bounds_given_as_numpy_scalars_keep_the_variables_dtype():
+    # Was float64: NumPy's float64 scalars are not weak; PyTorch reads them as Python floats.
+    x = gradviz.tensor([1.0, 2.0, 3.0])
+    _same(x.clamp(np.float64(1.5)), torch.tensor([1.0, 2.0, 3.0]).clamp(np.float64(1.5)))
+    _same(_g(I64, "int64").clamp(np.float64(0.5)), _t(I64, "int64").clamp(np.float64(0.5)))
+
+
+def test_an_in_place_int_out_of_the_dtypes_range_is_a_clear_error():
+    # Was NumPy's bare OverflowError (PyTorch wraps the value around).
+    x = _g([1, 2], "int8")
+    with pytest.raises(gradviz.OperandError, match=r"add_: Python integer 300 out of bounds"):
+        x += 300
+    np.testing.assert_array_equal(x.data, [1, 2])

@@ -236,7 +236,7 @@ def _write(
         return target
     try:
         write(*operands, out=target.data)
-    except (TypeError, ValueError, IndexError) as error:  # NumPy's casting, shape, index errors
+    except (TypeError, ValueError, IndexError, OverflowError) as error:  # NumPy's refusals
         raise _numpy_error(op, target, error) from None
     wrote(target, _METHOD[op])
     return target
@@ -363,6 +363,8 @@ _METHOD[IndexPut_] = "__setitem__"
 
 def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exception:
     method = _method(op)
+    if isinstance(error, OverflowError):  # `int8_variable += 300`: PyTorch wraps it around
+        return OperandError(f"{method}: {error} (in-place ops keep the Variable's dtype)")
     if isinstance(error, IndexError):  # an index out of range, a mask of the wrong shape
         message = str(error).replace("for axis", "for dimension")
         return IndexRangeError(f"{method}: {message} (the Variable has shape {target.shape})")

@@ -11,7 +11,7 @@ import numpy as np
 
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.promotion import floating, result_type
+from gradviz.autograd.ops.promotion import cast, floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
 
 
@@ -79,7 +79,8 @@ class Clamp(Function):
         ctx.low, ctx.high = low, high
         out = np.clip(x, low, high)
         if out.dtype is not x.dtype:  # an int input with float bounds: PyTorch's dtype
-            out = np.clip(x.astype(result_type(x, low, high)), low, high)
+            dtype = result_type(x, low, high)
+            out = np.clip(x.astype(dtype), cast(low, dtype), cast(high, dtype))
         return out
 
     @staticmethod

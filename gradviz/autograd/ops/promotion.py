@@ -56,7 +56,9 @@ def cast(value: Any, dtype: np.dtype) -> Any:
     PyTorch, and a Python int beyond int64 is PyTorch's overflow error."""
     if isinstance(value, np.ndarray):
         return value if value.dtype is dtype else value.astype(dtype)
-    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+    if isinstance(value, np.generic):  # a NumPy scalar counts as the Python number it holds
+        value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool):
         if not -(2**63) <= value < 2**63:
             raise OperandError(f"Overflow when unpacking long: {value} does not fit in int64")
         if dtype.kind in "iu":
