@@ -467,3 +467,37 @@ def test_an_in_place_int_out_of_the_dtypes_range_is_a_clear_error():
     with pytest.raises(gradviz.OperandError, match=r"add_: Python integer 300 out of bounds"):
         x += 300
     np.testing.assert_array_equal(x.data, [1, 2])
+
+
+# ------------------------------------------------------------------ the everyday PyTorch methods
+def test_clone_dim_contiguous_abs_and_expand_as_work_as_in_pytorch():
+    # Were AttributeErrors (clone, dim, contiguous, expand_as) and a TypeError (abs(x)).
+    data = np.array([[-1.0, 2.0, -3.0]])
+    x = gradviz.tensor(data, dtype=np.float64, requires_grad=True)
+    tx = torch.tensor(data, requires_grad=True)
+    ours = abs(x.clone().contiguous() * x).expand_as(gradviz.zeros(2, 3))
+    theirs = abs(tx.clone().contiguous() * tx).expand_as(torch.zeros(2, 3))
+    _same(ours, theirs)
+    assert ours.dim() == theirs.dim() == 2
+    assert ours.op == "Expand"
+    assert ours.parents[0].parents[0].parents[0].op == "Clone"
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy())
+    clone = x.clone()
+    clone.data[0, 0] = 100.0  # a copy: the original keeps its data
+    assert x.data[0, 0] == -1.0
+
+
+@pytest.mark.parametrize("like", ["zeros_like", "ones_like"])
+def test_zeros_like_takes_a_dtype_as_pytorch(like):
+    # Was a TypeError (an unexpected keyword argument 'dtype').
+    x = gradviz.tensor([[1.5, 2.0]])
+    _same(
+        getattr(gradviz, like)(x, dtype=bool),
+        getattr(torch, like)(torch.zeros(1, 2), dtype=torch.bool),
+    )
+    _same(
+        getattr(gradviz, like)(x, dtype="int64"),
+        getattr(torch, like)(torch.zeros(1, 2), dtype=torch.int64),
+    )

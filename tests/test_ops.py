@@ -173,6 +173,7 @@ def _rows() -> list[Case]:
     add(Case("Div", "x/scalar", ((3,),), lambda x: x / 4, lambda x: x / 4))
     add(Case("Neg", "neg", ((2, 3),), lambda x: -x, np.negative))
     add(Case("Neg", "neg_twice", ((3,),), lambda x: -((-x) * 2), lambda x: 2 * x))
+    add(Case("Clone", "clone", ((2, 3),), lambda x: x.clone() * x, lambda x: x * x))
     floor_ranges = (DEFAULT, POSITIVE)  # a divisor away from 0
     add(
         Case(

@@ -65,14 +65,16 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable
     return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad, "rand")
 
 
-def zeros_like(x: Variable, requires_grad: bool = False) -> Variable:
-    """Zeros of ``x``'s shape and dtype."""
-    return Variable(np.zeros_like(x.data), requires_grad=requires_grad)
+def zeros_like(x: Variable, requires_grad: bool = False, *, dtype: Any = None) -> Variable:
+    """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
+    dtype = None if dtype is None else as_dtype(dtype, "zeros_like")
+    return Variable(np.zeros_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(x: Variable, requires_grad: bool = False) -> Variable:
-    """Ones of ``x``'s shape and dtype."""
-    return Variable(np.ones_like(x.data), requires_grad=requires_grad)
+def ones_like(x: Variable, requires_grad: bool = False, *, dtype: Any = None) -> Variable:
+    """Ones of ``x``'s shape and dtype (or ``dtype``)."""
+    dtype = None if dtype is None else as_dtype(dtype, "ones_like")
+    return Variable(np.ones_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Variable:

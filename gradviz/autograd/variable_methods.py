@@ -294,6 +294,26 @@ class TensorMethods:
         """Broadcast to ``sizes`` (-1 keeps a size); the gradient is summed back."""
         return _ops.expand(self, *sizes)
 
+    def expand_as(self, other: Any) -> Variable:
+        """``expand`` to ``other``'s shape."""
+        return _ops.expand(self, *np.shape(other.data if hasattr(other, "data") else other))
+
+    def clone(self) -> Variable:
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return _ops.Clone.apply(self)
+
+    def contiguous(self) -> Variable:
+        """This Variable (NumPy arrays need no layout change before ``view``: it copies when
+        it must)."""
+        return self
+
+    def dim(self) -> int:
+        """Number of dims (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
+
+    def __abs__(self) -> Variable:
+        return _ops.Abs.apply(self)
+
     def repeat(self, *sizes: Any) -> Variable:
         """Tile ``sizes[i]`` times along axis ``i``."""
         return _ops.repeat(self, *sizes)

@@ -108,6 +108,7 @@ from gradviz.autograd.ops.reductions import (
 from gradviz.autograd.ops.shape import (
     Cast,
     Cat,
+    Clone,
     Index,
     Permute,
     Reshape,
@@ -161,6 +162,7 @@ __all__ = [
     "Cast",
     "Cat",
     "Clamp",
+    "Clone",
     "ConstantPadNd",
     "Conv1d",
     "Conv2d",

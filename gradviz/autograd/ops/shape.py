@@ -186,6 +186,18 @@ def _join_dim(variables: tuple, axis: int, dim: int | None, extra: int, op: str)
     return dim_index(axis, ndim + extra, op)
 
 
+class Clone(Function):
+    """``x.clone()``: a copy in the graph; the gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
 class Cast(Function):
     @staticmethod
     def forward(ctx, x, dtype):
