@@ -6,6 +6,7 @@ Each test names the break it guards (what gradviz did before).
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -501,3 +502,22 @@ def test_zeros_like_takes_a_dtype_as_pytorch(like):
         getattr(gradviz, like)(x, dtype="int64"),
         getattr(torch, like)(torch.zeros(1, 2), dtype=torch.int64),
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([[1, 2], [3]], "expected sequence of length 2 at dim 1 (got length 1)"),
+        (
+            [[[1, 2], [3]], [[1, 2], [3, 4]]],
+            "expected sequence of length 2 at dim 2 (got length 1)",
+        ),
+        ([1, [2, 3]], "expected sequence of length 2 at dim 1 (got a number)"),
+    ],
+)
+def test_a_ragged_list_says_where_in_pytorchs_words(data, message):
+    # Was NumPy's "setting an array element with a sequence ... inhomogeneous shape ...".
+    with pytest.raises(gradviz.OperandError, match=re.escape(message)):
+        gradviz.tensor(data)
+    with pytest.raises((ValueError, TypeError)):
+        torch.tensor(data)

@@ -78,7 +78,8 @@ def as_array(data: Any) -> np.ndarray:
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as error:
-        raise OperandError(f"cannot make a Variable from {type(data).__name__}: {error}") from None
+        reason = _ragged(data) or str(error)
+        raise OperandError(f"cannot make a Variable from {type(data).__name__}: {reason}") from None
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
         return array.astype(_default_dtype, copy=False)
     if array.dtype.kind not in "fiub":
@@ -87,6 +88,19 @@ def as_array(data: Any) -> np.ndarray:
             "expected numbers, a NumPy array or a Variable"
         )
     return array
+
+
+def _ragged(data: Any, dim: int = 0) -> str | None:
+    """Where nested lists stop being rectangular, in PyTorch's words, or None."""
+    if not isinstance(data, list | tuple) or not data:
+        return None
+    lengths = [len(item) if isinstance(item, list | tuple) else None for item in data]
+    if len(set(lengths)) > 1:
+        expected = next(n for n in lengths if n is not None)
+        got = next(n for n in lengths if n != expected)
+        what = "a number" if got is None else f"length {got}"
+        return f"expected sequence of length {expected} at dim {dim + 1} (got {what})"
+    return next((r for item in data if (r := _ragged(item, dim + 1))), None)
 
 
 class Variable(TensorMethods, InplaceMethods):
