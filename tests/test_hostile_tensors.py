@@ -521,3 +521,23 @@ def test_a_ragged_list_says_where_in_pytorchs_words(data, message):
         gradviz.tensor(data)
     with pytest.raises((ValueError, TypeError)):
         torch.tensor(data)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: lib.tensor([np.float64(1.0), 2.0]),
+        lambda lib: lib.tensor([np.float32(1.0), 2.5, 3]),
+        lambda lib: lib.tensor([np.ones(2), np.zeros(2)]),
+        lambda lib: lib.tensor([[np.float16(1.0)], [np.float16(2.0)]]),
+        lambda lib: lib.tensor([lib.tensor(1.0, dtype=lib.float64), 2.0]),
+        lambda lib: lib.tensor([lib.tensor(1), 2.5]),
+    ],
+)
+def test_tensor_of_a_list_infers_the_float_dtype_of_its_elements_as_pytorch(make):
+    # Was float32 for every list of floats: NumPy float64 scalars and arrays, and float64
+    # Variables in the list lost their precision.
+    lib = type("lib", (), {"tensor": staticmethod(gradviz.tensor), "float64": np.float64})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch: a list of ndarrays is slow
+        _same(make(lib), make(torch))

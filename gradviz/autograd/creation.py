@@ -100,11 +100,26 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variabl
     if isinstance(data, Variable):
         data = data.data
     elif isinstance(data, list | tuple):
+        if dtype is None:  # PyTorch's inference: the elements' own float dtypes count
+            inferred = _float_dtype(data)
+            dtype = inferred if inferred is not None and inferred.kind == "f" else None
         data = _scalars(data)
     array = np.array(Variable(data).data if dtype is None else data, copy=True)
     if dtype is not None:
         array = array.astype(as_dtype(dtype, "tensor"), copy=False)
     return Variable(array, requires_grad=requires_grad)
+
+
+def _float_dtype(data: Any) -> np.dtype | None:
+    """The float dtype ``torch.tensor`` infers for nested lists: the widest float dtype of the
+    NumPy scalars, arrays and Variables in them, the default dtype for Python floats (so
+    ``[np.float64(1.0), 2.0]`` is float64); None when no element is a float."""
+    if isinstance(data, list | tuple):
+        found = [d for d in map(_float_dtype, data) if d is not None]
+        return np.result_type(*found) if found else None
+    if isinstance(data, Variable | np.ndarray | np.generic):
+        return data.dtype if data.dtype.kind == "f" else None
+    return get_default_dtype() if isinstance(data, float) else None
 
 
 def _scalars(data: Any) -> Any:

@@ -169,7 +169,7 @@ def variance(
             f"{name} only supports floating point and complex inputs)"
         )
     axis = reduce_dims(dim, x.ndim, name)
-    reduced = x.size if axis is None else int(np.prod(np.take(x.shape, axis)))
+    reduced = x.size if axis is None or not x.size else int(np.prod(np.take(x.shape, axis)))
     if reduced - correction <= 0:
         warnings.warn(  # PyTorch's words; the result is inf or nan
             f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
