@@ -405,7 +405,7 @@ def test_indexing_with_an_empty_list_gives_an_empty_variable():
     [
         (5, "index 5 is out of bounds for dimension 0 with size 3"),
         ((0, -5), "index -5 is out of bounds for dimension 1 with size 4"),
-        (np.array([True, False]), "boolean index did not match"),
+        (np.array([True, False]), r"The shape of the mask \[2\] at index 0 does not match"),
     ],
     ids=["row", "negative", "mask"],
 )
@@ -541,3 +541,21 @@ def test_tensor_of_a_list_infers_the_float_dtype_of_its_elements_as_pytorch(make
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # PyTorch: a list of ndarrays is slow
         _same(make(lib), make(torch))
+
+
+@pytest.mark.parametrize(
+    ("index", "mask", "dim"),
+    [
+        (lambda m: m, [True, False], 0),
+        (lambda m: m, [[True, False, True]] * 3, 1),
+        (lambda m: (slice(None), m), [True, False], 1),
+    ],
+)
+def test_a_mask_of_the_wrong_shape_is_named_as_pytorch_names_it(index, mask, dim):
+    # Was NumPy's "boolean index did not match indexed array along axis 0; ...".
+    mask = np.array(mask)
+    message = f"The shape of the mask {list(mask.shape)} at index"
+    with pytest.raises(gradviz.IndexRangeError, match=re.escape(message)):
+        gradviz.zeros(3, 4)[index(mask)]
+    with pytest.raises(IndexError, match=re.escape(message)):
+        torch.zeros(3, 4)[index(torch.from_numpy(mask))]

@@ -196,9 +196,8 @@ class IndexPut_(Function):
         try:
             out[index] = value
         except IndexError as error:  # PyTorch's IndexError, in its words
-            message = str(error).replace("for axis", "for dimension")
             raise IndexRangeError(
-                f"__setitem__: {message} (the Variable has shape {a.shape})"
+                f"__setitem__: {ops.index_message(error, index, a.shape)}"
             ) from None
         return out
 
@@ -237,7 +236,7 @@ def _write(
     try:
         write(*operands, out=target.data)
     except (TypeError, ValueError, IndexError, OverflowError) as error:  # NumPy's refusals
-        raise _numpy_error(op, target, error) from None
+        raise _numpy_error(op, target, error, operands) from None
     wrote(target, _METHOD[op])
     return target
 
@@ -361,13 +360,15 @@ _METHOD = {
 _METHOD[IndexPut_] = "__setitem__"
 
 
-def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exception:
+def _numpy_error(
+    op: type[Function], target: Variable, error: Exception, operands: tuple[Any, ...]
+) -> Exception:
     method = _method(op)
     if isinstance(error, OverflowError):  # `int8_variable += 300`: PyTorch wraps it around
         return OperandError(f"{method}: {error} (in-place ops keep the Variable's dtype)")
     if isinstance(error, IndexError):  # an index out of range, a mask of the wrong shape
-        message = str(error).replace("for axis", "for dimension")
-        return IndexRangeError(f"{method}: {message} (the Variable has shape {target.shape})")
+        index = operands[0] if operands else None
+        return IndexRangeError(f"{method}: {ops.index_message(error, index, target.shape)}")
     if "read-only" in str(error):
         return InplaceError(f"{method}: the Variable's array is read-only")
     if isinstance(error, TypeError) and "cast" in str(error):

@@ -115,6 +115,7 @@ from gradviz.autograd.ops.shape import (
     Stack,
     Transpose,
     concatenate,
+    index_message,
     normalize_index,
     stack,
 )
@@ -236,6 +237,7 @@ __all__ = [
     "embedding",
     "expand",
     "gather",
+    "index_message",
     "logsumexp",
     "masked_fill",
     "max_or_min",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,28 @@ def _index_array(index: list) -> np.ndarray:
     return array
 
 
+_MASK = re.compile(r"along axis (\d+); size of axis is (\d+) but size of corresponding")
+
+
+def index_message(error: IndexError, index: Any, shape: tuple[int, ...]) -> str:
+    """NumPy's IndexError of ``array[index]`` in PyTorch's words where they differ (a mask of
+    the wrong shape), with the indexed shape."""
+    message = str(error).replace("for axis", "for dimension")
+    found = _MASK.search(message)
+    masks = [
+        p
+        for p in (index if isinstance(index, tuple) else (index,))
+        if np.ndim(p) and np.asarray(p).dtype == np.bool_
+    ]
+    if found and masks:
+        axis = int(found.group(1))
+        message = (
+            f"The shape of the mask {list(masks[0].shape)} at index {axis} does not match the "
+            f"shape of the indexed tensor {list(shape)} at index {axis}"
+        )
+    return f"{message} (input shape {shape})"
+
+
 def _is_basic(index: Any) -> bool:
     """True for indices without integer arrays (no element can be picked twice)."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -103,8 +126,7 @@ class Index(Function):
                 out = x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
             return out
         except IndexError as error:  # an IndexError, as PyTorch raises
-            message = str(error).replace("for axis", "for dimension")
-            raise IndexRangeError(f"Index: {message} (input shape {x.shape})") from None
+            raise IndexRangeError(f"Index: {index_message(error, index, x.shape)}") from None
 
     @staticmethod
     def backward(ctx, grad):
