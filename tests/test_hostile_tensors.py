@@ -559,3 +559,20 @@ def test_a_mask_of_the_wrong_shape_is_named_as_pytorch_names_it(index, mask, dim
         gradviz.zeros(3, 4)[index(mask)]
     with pytest.raises(IndexError, match=re.escape(message)):
         torch.zeros(3, 4)[index(torch.from_numpy(mask))]
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ((-1, -1), "only one dimension can be inferred"),
+        ((5, -1), "shape '[5, -1]' is invalid for input of size 12"),
+        ((5, 2), "shape '[5, 2]' is invalid for input of size 12"),
+    ],
+)
+def test_an_impossible_reshape_says_what_pytorch_says(shape, message):
+    # Was NumPy's words: "cannot reshape array of size 12 into shape (5,newaxis)".
+    for reshape in (lambda x: x.reshape(*shape), lambda x: x.view(shape)):
+        with pytest.raises(gradviz.ShapeError, match=re.escape(message)):
+            reshape(gradviz.zeros(3, 4))
+        with pytest.raises(RuntimeError, match=re.escape(message)):
+            reshape(torch.zeros(3, 4))

@@ -27,7 +27,17 @@ class Reshape(Function):
                     f"{tuple(shape)}"
                 )
         ctx.shape = x.shape
-        return x.reshape(shape)
+        try:
+            return x.reshape(shape)
+        except ValueError:  # NumPy's words ("into shape (5,newaxis)"); PyTorch's here
+            wanted = list(shape)
+            if wanted.count(-1) > 1:
+                raise ShapeError(
+                    f"reshape(): only one dimension can be inferred, got {wanted}"
+                ) from None
+            raise ShapeError(
+                f"reshape(): shape '{wanted}' is invalid for input of size {x.size}"
+            ) from None
 
     @staticmethod
     def backward(ctx, grad):
