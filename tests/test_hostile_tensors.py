@@ -576,3 +576,41 @@ def test_an_impossible_reshape_says_what_pytorch_says(shape, message):
             reshape(gradviz.zeros(3, 4))
         with pytest.raises(RuntimeError, match=re.escape(message)):
             reshape(torch.zeros(3, 4))
+
+
+@pytest.mark.parametrize("method", ["long", "int", "bool", "half", "float", "double"])
+def test_dtype_conversion_methods_of_pytorch(method):
+    # long, int, bool and half were AttributeErrors (targets.long() is in every training loop).
+    data = [1.7, -1.7, 0.0]
+    _same(getattr(gradviz.tensor(data), method)(), getattr(torch.tensor(data), method)())
+
+
+BITWISE = [
+    ("invert", lambda m, n: ~m),
+    ("and", lambda m, n: m & n),
+    ("or", lambda m, n: m | n),
+    ("xor", lambda m, n: m ^ n),
+    ("and_python_bool", lambda m, n: m & True),
+    ("or_reflected", lambda m, n: False | m),
+]
+
+
+@pytest.mark.parametrize("expr", [b[1] for b in BITWISE], ids=[b[0] for b in BITWISE])
+@pytest.mark.parametrize("dtype", ["bool", "int64"])
+def test_bitwise_ops_of_masks_as_in_pytorch(expr, dtype):
+    # Were TypeErrors: a bool Variable had no ~, &, | or ^.
+    m, n = [1, 0, 1, 0], [1, 1, 0, 0]
+    _same(expr(_g(m, dtype), _g(n, dtype)), expr(_t(m, dtype), _t(n, dtype)))
+
+
+def test_bitwise_ops_of_floats_are_refused_as_in_pytorch():
+    with pytest.raises(gradviz.OperandError, match="bitwise ops take bool or integer"):
+        _ = gradviz.tensor([1.0]) & gradviz.tensor([1.0])
+    with pytest.raises(gradviz.OperandError, match="bitwise ops take bool or integer"):
+        _ = ~gradviz.tensor([1.0])
+
+
+def test_a_mask_inverted_with_tilde_fills_as_in_pytorch():
+    keep = [True, False, True]
+    ours = gradviz.tensor([1.0, 2.0, 3.0]).masked_fill(~gradviz.tensor(keep), 0.0)
+    _same(ours, torch.tensor([1.0, 2.0, 3.0]).masked_fill(~torch.tensor(keep), 0.0))

@@ -348,6 +348,22 @@ class TensorMethods:
         """A float64 copy (``astype(np.float64)``)."""
         return self.astype(np.float64)
 
+    def half(self) -> Variable:
+        """A float16 copy."""
+        return self.astype(np.float16)
+
+    def long(self) -> Variable:
+        """An int64 copy (floats truncated toward 0, as in PyTorch)."""
+        return self.astype(np.int64)
+
+    def int(self) -> Variable:
+        """An int32 copy."""
+        return self.astype(np.int32)
+
+    def bool(self) -> Variable:
+        """A bool copy: True where nonzero."""
+        return self.astype(np.bool_)
+
     def _repr_html_(self) -> str:
         """Jupyter's view: shape, dtype, op, gradient and a line of statistics."""
         from gradviz.autograd.display import variable_html
