@@ -614,3 +614,60 @@ def test_a_mask_inverted_with_tilde_fills_as_in_pytorch():
     keep = [True, False, True]
     ours = gradviz.tensor([1.0, 2.0, 3.0]).masked_fill(~gradviz.tensor(keep), 0.0)
     _same(ours, torch.tensor([1.0, 2.0, 3.0]).masked_fill(~torch.tensor(keep), 0.0))
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [
+        (np.array(0.0), None),
+        (None, np.array(1.0)),
+        (np.array([0.0, 0.0, 0.0, 1.0, 2.0]), np.array([1.0, 1.0, 1.0, -1.0, 2.5])),
+        (np.array(1.0), np.array(0.0)),  # low > high: every value is high
+        (np.array(0.5), np.array(0.5)),
+    ],
+)
+def test_clamp_to_variable_bounds_sends_them_pytorchs_gradients(low, high):
+    # Was a BackwardError: Clamp.backward returned one gradient for three inputs.
+    data = np.array([-1.0, 0.5, 2.0, 0.0, 3.0])
+    ours = [
+        gradviz.tensor(v, dtype=np.float64, requires_grad=True)
+        for v in (data, low, high)
+        if v is not None
+    ]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (data, low, high) if v is not None]
+
+    def bounds(values):
+        rest = iter(values[1:])
+        return (next(rest) if low is not None else None), (next(rest) if high is not None else None)
+
+    out = ours[0].clamp(*bounds(ours))
+    expected = theirs[0].clamp(*bounds(theirs))
+    _same(out, expected)
+    (out * gradviz.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=np.float64)).sum().backward()
+    (expected * torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=torch.float64)).sum().backward()
+    for o, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(o.grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda x: x.clamp(),
+            gradviz.InputError,
+            "At least one of 'min' or 'max' must not be None",
+        ),
+        (lambda x: x.clamp("a"), gradviz.OperandError, "argument 'min' must be a number"),
+        (lambda x: x.clamp(0, [1]), gradviz.OperandError, "argument 'max' must be a number"),
+    ],
+)
+def test_clamp_without_bounds_or_with_text_is_refused_as_in_pytorch(call, error, message):
+    # Were a silent copy (no bounds) and NumPy's UFuncTypeError (a text bound).
+    with pytest.raises(error, match=re.escape(message)):
+        call(gradviz.tensor([1.0, 2.0]))
+
+
+def test_iterating_a_0d_variable_says_so():
+    # Was "len() of a 0-d Variable", from the len() that iteration called.
+    with pytest.raises(TypeError, match="iteration over a 0-d Variable"):
+        list(gradviz.tensor(1.0))

@@ -329,6 +329,8 @@ class Variable(TensorMethods, InplaceMethods):
         return len(self.data)
 
     def __iter__(self) -> Iterator[Variable]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d Variable")
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:

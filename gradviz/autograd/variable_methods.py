@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import IndexRangeError, InputError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
@@ -203,7 +203,16 @@ class TensorMethods:
         return _ops.Abs.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Variable:
-        """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max)."""
+        """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max); bounds are
+        numbers, arrays or Variables (which get the gradient where they are taken)."""
+        if min is None and max is None:
+            raise InputError("clamp(): At least one of 'min' or 'max' must not be None")
+        for name, bound in (("min", min), ("max", max)):
+            if not isinstance(bound, int | float | np.number | np.ndarray | TensorMethods | None):
+                raise OperandError(
+                    f"clamp(): argument '{name}' must be a number, an array or a Variable, "
+                    f"not {type(bound).__name__}"
+                )
         return _ops.Clamp.apply(self, min, max)
 
     clamp = clip

@@ -92,7 +92,24 @@ class Clamp(Function):
             mask &= x >= ctx.low
         if ctx.high is not None:
             mask &= x <= ctx.high
-        return grad * mask
+        _, need_low, need_high = ctx.needs_input_grad
+        if not (need_low or need_high):
+            return grad * mask
+        return grad * mask, *_bound_grads(ctx, grad, x, need_low, need_high)
+
+
+def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high: bool) -> tuple:
+    """The gradients of Variable bounds of clamp: where the bound was taken, PyTorch's rule
+    (with both bounds and low > high, every value is high)."""
+    low, high, zero = ctx.low, ctx.high, np.zeros((), dtype=grad.dtype)
+    took_low = x < low if low is not None else None
+    took_high = x > high if high is not None else None
+    if low is not None and high is not None:
+        took_low, took_high = took_low & (low < high), took_high | (high < low)
+    return (
+        np.where(took_low, grad, zero) if need_low else None,
+        np.where(took_high, grad, zero) if need_high else None,
+    )
 
 
 class Relu(Function):
