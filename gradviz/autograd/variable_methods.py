@@ -126,7 +126,9 @@ class TensorMethods:
         return pick(self.data, axis=axis, keepdims=bool(keepdim))
 
     def reshape(self, *shape: Any) -> Variable:
-        """Same data, new shape (``-1`` infers one axis)."""
+        """Same data, new shape (``-1`` infers one axis). ``view`` is this method: where
+        PyTorch's ``view`` refuses a non-contiguous input (``x.T.view(-1)``), it copies, as
+        ``reshape`` does (NumPy has no strides to refuse by)."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
         return _inplace.view_of(self, _ops.Reshape.apply(self, shape))
