@@ -671,3 +671,14 @@ def test_iterating_a_0d_variable_says_so():
     # Was "len() of a 0-d Variable", from the len() that iteration called.
     with pytest.raises(TypeError, match="iteration over a 0-d Variable"):
         list(gradviz.tensor(1.0))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean"])
+def test_sum_and_mean_take_a_dtype_as_pytorch(reduce):
+    # Was a TypeError (an unexpected keyword argument 'dtype'): PyTorch's way to average a mask.
+    mask = [[True, False, True], [True, True, True]]
+    ours = getattr(_g(mask, "bool"), reduce)(1, dtype=np.float32)
+    _same(ours, getattr(_t(mask, "bool"), reduce)(1, dtype=torch.float32))
+    x = gradviz.tensor([1.0, 2.0], requires_grad=True)
+    getattr(x, reduce)(dtype=np.float64).backward()
+    assert x.grad.dtype == np.float32  # the gradient comes back in the input's dtype

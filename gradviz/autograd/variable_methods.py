@@ -41,9 +41,12 @@ class TensorMethods:
         *,
         dim: Any = None,
         keepdim: bool | None = None,
+        dtype: Any = None,
     ) -> Variable:
-        """Sum over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.reduction(self, _ops.Sum, axis, keepdims, dim, keepdim)
+        """Sum over ``axis`` (or ``dim``); all axes when None; ``dtype`` converts the input
+        first, as in PyTorch (``mask.sum(dtype=np.float32)``)."""
+        x = self if dtype is None else self.astype(dtype)
+        return _ops.reduction(x, _ops.Sum, axis, keepdims, dim, keepdim)
 
     def mean(
         self,
@@ -52,9 +55,12 @@ class TensorMethods:
         *,
         dim: Any = None,
         keepdim: bool | None = None,
+        dtype: Any = None,
     ) -> Variable:
-        """Mean over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.reduction(self, _ops.Mean, axis, keepdims, dim, keepdim)
+        """Mean over ``axis`` (or ``dim``); all axes when None; ``dtype`` converts the input
+        first, as in PyTorch (``mask.mean(dtype=np.float32)``)."""
+        x = self if dtype is None else self.astype(dtype)
+        return _ops.reduction(x, _ops.Mean, axis, keepdims, dim, keepdim)
 
     def max(
         self,

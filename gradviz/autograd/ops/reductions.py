@@ -35,7 +35,7 @@ def _checked(x: Variable, op: type[Function], name: str, axes: Any) -> Variable:
     if op is Mean and x.dtype.kind != "f":
         raise InputError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.dtype}"
+            f"or complex dtype. Got: {x.dtype} (use x.float().mean() or x.mean(dtype=np.float32))"
         )
     if op is Sum and x.dtype.kind in "bu":
         return x.astype(np.int64)
