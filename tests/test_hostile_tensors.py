@@ -682,3 +682,28 @@ def test_sum_and_mean_take_a_dtype_as_pytorch(reduce):
     x = gradviz.tensor([1.0, 2.0], requires_grad=True)
     getattr(x, reduce)(dtype=np.float64).backward()
     assert x.grad.dtype == np.float32  # the gradient comes back in the input's dtype
+
+
+@pytest.mark.parametrize("name", ["var", "std"])
+@pytest.mark.parametrize(
+    ("data", "dim", "correction"),
+    [
+        ([1.0, 2.0, 3.0], None, 5),
+        ([1.0, 2.0, 3.0], None, 3),
+        ([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]], 1, 5),
+        ([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]], 1, 2.5),
+        ([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]], (0, 1), 6),
+        ([4.0], None, 1),
+    ],
+)
+def test_var_without_degrees_of_freedom_has_pytorchs_gradient(name, data, dim, correction):
+    # Was inf with x - mean's sign (over every element) and inf (over a dim) where PyTorch
+    # takes the unclamped 2 / (n - correction).
+    ours = gradviz.tensor(data, dtype=np.float64, requires_grad=True)
+    theirs = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    kwargs = {"correction": correction} if dim is None else {"dim": dim, "correction": correction}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        getattr(ours, name)(**kwargs).sum().backward()
+        getattr(theirs, name)(**kwargs).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy())

@@ -54,7 +54,8 @@ class Var(Function):
         mean = x.mean(axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         ctx.centered = x - mean
         count = x.size // max(math.prod(np.shape(mean)), 1) if x.ndim else 1
-        ctx.divisor = max(count - correction, 0)  # 0: inf or nan, as in PyTorch
+        ctx.dof = count - correction
+        ctx.divisor = max(ctx.dof, 0)  # 0: inf or nan, as in PyTorch
         ctx.axis, ctx.keepdims = axis, keepdims
         with np.errstate(divide="ignore", invalid="ignore"):
             return (ctx.centered**2).sum(axis=axis, keepdims=keepdims) / x.dtype.type(ctx.divisor)
@@ -62,8 +63,20 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad):
         grad = _keep(grad, ctx.centered.ndim, ctx.axis, ctx.keepdims)
+        if ctx.dof <= 0:
+            return _no_dof_grad(ctx, grad)
         with np.errstate(divide="ignore", invalid="ignore"):
             return grad * (2 * ctx.centered / grad.dtype.type(ctx.divisor))
+
+
+def _no_dof_grad(ctx: Any, grad: np.ndarray) -> np.ndarray:
+    """The gradient of a variance without degrees of freedom, ``grad`` given for it, as
+    PyTorch's var_backward: over every element, inf (NaN where x is its mean); over dims, its
+    usual ``2 / dof`` formula with the unclamped, negative or zero, dof."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ctx.axis is None:
+            return grad * np.where(ctx.centered == 0, np.nan, np.inf).astype(grad.dtype)
+        return grad * (grad.dtype.type(2) / grad.dtype.type(ctx.dof)) * ctx.centered
 
 
 class Std(Function):
@@ -80,6 +93,8 @@ class Std(Function):
         out = _keep(ctx.out, ctx.centered.ndim, ctx.axis, ctx.keepdims)
         grad = _keep(grad, ctx.centered.ndim, ctx.axis, ctx.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.dof <= 0:  # PyTorch: var_backward of grad / (2 std), 0 where std is 0
+                return _no_dof_grad(ctx, np.where(out == 0, 0, grad / (2 * out)))
             scale = np.where(out == 0, 0, grad / (out * grad.dtype.type(ctx.divisor)))
         return scale * ctx.centered
 
