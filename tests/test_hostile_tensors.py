@@ -707,3 +707,31 @@ def test_var_without_degrees_of_freedom_has_pytorchs_gradient(name, data, dim, c
         getattr(ours, name)(**kwargs).sum().backward()
         getattr(theirs, name)(**kwargs).sum().backward()
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda lib, x: lib.where(lib.isnan(x), 0.0, x.abs()),
+        lambda lib, x: x.norm(1, 1),
+        lambda lib, x: x.norm(float("inf"), 1),
+        lambda lib, x: x.norm(float("-inf"), 1),
+    ],
+    ids=["masked_abs", "norm_1", "norm_inf", "norm_minus_inf"],
+)
+def test_a_nan_input_gets_pytorchs_zero_sign_gradient(f):
+    # Was NaN: np.sign(NaN) is NaN where PyTorch's sign is 0, so masking a NaN out after abs
+    # still sent NaN back.
+    data = np.array([[float("nan"), -2.0, 1.0], [float("inf"), 0.0, -3.0]])
+    ours = gradviz.tensor(data, dtype=np.float64, requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    lib = type(
+        "lib",
+        (),
+        {"where": staticmethod(gradviz.where), "isnan": staticmethod(lambda v: np.isnan(v.data))},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f(lib, ours).sum().backward()
+    f(torch, theirs).sum().backward()
+    np.testing.assert_allclose(ours.grad, theirs.grad.numpy())

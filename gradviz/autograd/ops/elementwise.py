@@ -69,7 +69,17 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.sign(ctx.saved_tensors[0])  # sign(0) = 0, as in PyTorch
+        return grad * sign(ctx.saved_tensors[0])  # sign(0) = 0, as in PyTorch
+
+
+def sign(x: np.ndarray) -> np.ndarray:
+    """``np.sign`` with 0 at NaN, as PyTorch's sign in its gradients (abs, norm): a NaN input
+    masked out downstream (``where(isnan(x), 0, x.abs())``) then gets 0, not NaN."""
+    s = np.sign(x)
+    nan = np.isnan(s)
+    if nan.any():
+        s[nan] = 0
+    return s
 
 
 class Clamp(Function):

@@ -15,6 +15,7 @@ import numpy as np
 from gradviz.autograd.dims import reduce_dims
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.elementwise import sign
 from gradviz.autograd.variable import Variable
 
 
@@ -133,11 +134,11 @@ class Norm(Function):
         if p == 0:
             return np.zeros(x.shape, dtype=grad.dtype)
         if p == 1:
-            return grad * np.sign(x)  # sign(0) = 0, as in PyTorch
+            return grad * sign(x)  # sign(0) = 0 and sign(NaN) = 0, as in PyTorch
         if math.isinf(p):  # the extreme |x| (ties split evenly, NaNs count), as in PyTorch
             mask = (np.abs(x) == out) | np.isnan(x)
             count = mask.sum(axis=ctx.axis, keepdims=True)
-            return np.sign(x) * (grad / count) * mask
+            return sign(x) * (grad / count) * mask
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 return x * np.where(out == 0, zero, grad / out)  # 0 at a zero norm (PyTorch)
