@@ -735,3 +735,20 @@ def test_a_nan_input_gets_pytorchs_zero_sign_gradient(f):
         f(lib, ours).sum().backward()
     f(torch, theirs).sum().backward()
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("end", [float("nan"), float("inf"), float("-inf")])
+def test_arange_to_a_non_finite_end_is_pytorchs_error(end):
+    # Was NumPy's bare ValueError ("cannot compute length", "Maximum allowed size exceeded").
+    with pytest.raises(gradviz.InputError, match="arange: unsupported range: 0 -> "):
+        gradviz.arange(0, end)
+    with pytest.raises(RuntimeError, match="unsupported range"):
+        torch.arange(0, end)
+
+
+@pytest.mark.parametrize("make", [lambda: gradviz.tensor([1, 2**63]), lambda: Variable(2**64 - 1)])
+def test_python_ints_past_int64_are_refused_as_in_pytorch(make):
+    # Were read as uint64 (NumPy's choice): a dtype PyTorch never gives a Python int.
+    with pytest.raises(gradviz.OperandError, match="Overflow when unpacking long"):
+        make()
+    assert gradviz.tensor([2**63 - 1]).dtype == np.int64

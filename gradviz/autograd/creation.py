@@ -7,6 +7,7 @@ Float results take the default dtype (float32); random ones draw from the genera
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,8 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
             else ("upper bound and lower bound inconsistent with step sign")
         )
         raise InputError(f"arange: {problem}, got start={start}, end={end}, step={step}")
+    if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
+        raise InputError(f"arange: unsupported range: {start} -> {end} (step {step})")
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = get_default_dtype()

@@ -82,6 +82,10 @@ def as_array(data: Any) -> np.ndarray:
         raise OperandError(f"cannot make a Variable from {type(data).__name__}: {reason}") from None
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
         return array.astype(_default_dtype, copy=False)
+    if array.dtype == np.uint64 and isinstance(data, int | list | tuple) and array.max() >= 2**63:
+        raise OperandError(  # NumPy reads Python ints past int64 as uint64; PyTorch refuses
+            f"Overflow when unpacking long: {array.max()} does not fit in int64"
+        )
     if array.dtype.kind not in "fiub":
         raise OperandError(
             f"cannot make a Variable from {type(data).__name__} data of dtype {array.dtype}; "
