@@ -746,9 +746,16 @@ def test_arange_to_a_non_finite_end_is_pytorchs_error(end):
         torch.arange(0, end)
 
 
-@pytest.mark.parametrize("make", [lambda: gradviz.tensor([1, 2**63]), lambda: Variable(2**64 - 1)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: gradviz.tensor([1, 2**63]),  # was float32
+        lambda: Variable(2**64 - 1),  # was uint64
+        lambda: gradviz.tensor([[1], [-(2**64)]]),  # was "data of dtype object"
+    ],
+)
 def test_python_ints_past_int64_are_refused_as_in_pytorch(make):
-    # Were read as uint64 (NumPy's choice): a dtype PyTorch never gives a Python int.
+    # NumPy reads them as float64, uint64 or objects; PyTorch refuses them.
     with pytest.raises(gradviz.OperandError, match="Overflow when unpacking long"):
         make()
     assert gradviz.tensor([2**63 - 1]).dtype == np.int64

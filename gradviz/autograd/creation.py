@@ -82,6 +82,8 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     """Evenly spaced values; integers stay int64 (as ``torch.arange``) unless ``dtype`` says."""
     if end is None:
         start, end = 0, start
+    if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
+        raise InputError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0 or (end - start) * step < 0:
         problem = (
             "step must be nonzero"
@@ -89,8 +91,6 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
             else ("upper bound and lower bound inconsistent with step sign")
         )
         raise InputError(f"arange: {problem}, got start={start}, end={end}, step={step}")
-    if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
-        raise InputError(f"arange: unsupported range: {start} -> {end} (step {step})")
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = get_default_dtype()

@@ -80,18 +80,30 @@ def as_array(data: Any) -> np.ndarray:
     except (ValueError, TypeError) as error:
         reason = _ragged(data) or str(error)
         raise OperandError(f"cannot make a Variable from {type(data).__name__}: {reason}") from None
+    if array.dtype.kind in "fuO" and isinstance(data, int | list | tuple) and array.size:
+        _check_int64(data, array)
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
         return array.astype(_default_dtype, copy=False)
-    if array.dtype == np.uint64 and isinstance(data, int | list | tuple) and array.max() >= 2**63:
-        raise OperandError(  # NumPy reads Python ints past int64 as uint64; PyTorch refuses
-            f"Overflow when unpacking long: {array.max()} does not fit in int64"
-        )
     if array.dtype.kind not in "fiub":
         raise OperandError(
             f"cannot make a Variable from {type(data).__name__} data of dtype {array.dtype}; "
             "expected numbers, a NumPy array or a Variable"
         )
     return array
+
+
+def _check_int64(data: Any, array: np.ndarray) -> None:
+    """Refuse Python ints past int64, which NumPy reads as uint64 or float64 and PyTorch
+    refuses (the scan runs only when some value is that large)."""
+    if array.dtype.kind != "O" and np.abs(array).max() < 2**63:
+        return
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        elif type(item) is int and not -(2**63) <= item < 2**63:
+            raise OperandError(f"Overflow when unpacking long: {item} does not fit in int64")
 
 
 def _ragged(data: Any, dim: int = 0) -> str | None:
