@@ -487,13 +487,12 @@ def _compare(ufunc: Any, x: Variable, other: np.ndarray) -> np.ndarray:
     ValueError otherwise), in PyTorch's words."""
     try:
         return ufunc(x.data, other)
-    except ValueError:
+    except ValueError as error:
         a, b = x.shape, np.shape(other)
-        dim = next(
-            i
-            for i, (m, n) in enumerate(zip(a[::-1], b[::-1], strict=False))
-            if m != n and 1 not in (m, n)
-        )
+        pairs = enumerate(zip(a[::-1], b[::-1], strict=False))
+        dim = next((i for i, (m, n) in pairs if m != n and 1 not in (m, n)), None)
+        if dim is None:  # not a broadcasting error
+            raise ShapeError(f"comparison of shapes {a} and {b}: {error}") from None
         raise ShapeError(
             f"The size of tensor a ({a[::-1][dim]}) must match the size of tensor b "
             f"({b[::-1][dim]}) at non-singleton dimension {max(len(a), len(b)) - 1 - dim} "
