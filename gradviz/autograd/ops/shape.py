@@ -152,7 +152,7 @@ class Cat(Function):
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
         ctx.sizes = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis, dtype=result_type(*arrays))
+        return np.concatenate(arrays, axis=axis, dtype=_joined_dtype(arrays))
 
     @staticmethod
     def backward(ctx, grad):
@@ -163,11 +163,18 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
-        return np.stack(arrays, axis=axis, dtype=result_type(*arrays))
+        return np.stack(arrays, axis=axis, dtype=_joined_dtype(arrays))
 
     @staticmethod
     def backward(ctx, grad):
         return (None, *np.moveaxis(grad, ctx.axis, 0))
+
+
+def _joined_dtype(arrays: tuple[np.ndarray, ...]) -> np.dtype | None:
+    """PyTorch's dtype of ``cat``/``stack`` (an int with a float32 gives float32), or None when
+    every array has the same dtype (NumPy's then)."""
+    first = arrays[0].dtype if arrays else None
+    return None if all(a.dtype is first for a in arrays) else result_type(*arrays)
 
 
 def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
