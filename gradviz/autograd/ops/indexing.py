@@ -105,6 +105,8 @@ class Where(Function):
     def forward(ctx, condition, a, b):
         ctx.condition = condition
         out = np.where(condition, a, b)
+        if _kept(out, a, b) or _kept(out, b, a):  # an n-d operand's dtype: PyTorch's too
+            return out
         dtype = result_type(a, b)  # PyTorch's (NumPy's where widens to float64 more often)
         return out if out.dtype == dtype else out.astype(dtype)
 
@@ -114,6 +116,16 @@ class Where(Function):
         a = np.where(ctx.condition, grad, zero) if ctx.needs_input_grad[1] else None
         b = np.where(ctx.condition, zero, grad) if ctx.needs_input_grad[2] else None
         return None, a, b
+
+
+def _kept(out: np.ndarray, a: Any, b: Any) -> bool:
+    """True when ``out`` has the dtype of ``a``, an n-d array (or a 0-d one beside no n-d
+    ``b``): NumPy's promotion then agrees with PyTorch's."""
+    return (
+        type(a) is np.ndarray
+        and out.dtype is a.dtype
+        and (a.ndim > 0 or getattr(b, "ndim", 0) == 0)
+    )
 
 
 class Tril(Function):
