@@ -30,14 +30,14 @@ def reduction(
 
 
 def _checked(x: Variable, op: type[Function], name: str, axes: Any) -> Variable:
-    """The input of a reduction of a bool, unsigned or empty ``x``, as PyTorch takes it: sums
+    """The input of a reduction of an integer, bool or empty ``x``, as PyTorch takes it: sums
     of ints are int64, means need floats, max/min need elements along the reduced dims."""
     if op is Mean and x.dtype.kind != "f":
         raise InputError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {x.dtype} (use x.float().mean() or x.mean(dtype=np.float32))"
         )
-    if op is Sum and x.dtype.kind in "bu":
+    if op is Sum and x.dtype.kind == "u":  # NumPy's sum keeps unsigned; bools give int64
         return x.astype(np.int64)
     if not x.data.size and op in (Amax, Amin, Max, Min):
         if axes is None:
