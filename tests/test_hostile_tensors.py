@@ -25,11 +25,6 @@ def _same(ours: Variable, theirs: torch.Tensor) -> None:
     np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-6, equal_nan=True)
 
 
-def _array(values: list, dtype: str) -> tuple[Variable, torch.Tensor]:
-    data = np.array(values, dtype=dtype)
-    return Variable(data), torch.from_numpy(data.copy())
-
-
 # ----------------------------------------------------------------------------- dtype promotion
 I64 = [-3, 2, 5]
 F64 = [0.5, -1.5, 2.0]
