@@ -173,6 +173,21 @@ def _rows() -> list[Case]:
     add(Case("Div", "x/scalar", ((3,),), lambda x: x / 4, lambda x: x / 4))
     add(Case("Neg", "neg", ((2, 3),), lambda x: -x, np.negative))
     add(Case("Neg", "neg_twice", ((3,),), lambda x: -((-x) * 2), lambda x: 2 * x))
+    add(Case("Clone", "clone", ((2, 3),), lambda x: x.clone() * x, lambda x: x * x))
+    floor_ranges = (DEFAULT, POSITIVE)  # a divisor away from 0
+    add(
+        Case(
+            "FloorDivide",
+            "x//y",
+            ((2, 3), (3,)),
+            lambda x, y: x // y,
+            np.floor_divide,
+            floor_ranges,
+        )
+    )
+    add(Case("FloorDivide", "scalar//x", ((3,),), lambda x: 3 // x, lambda x: 3 // x, POSITIVE))
+    add(Case("Remainder", "x%y", ((2, 3), (3,)), lambda x, y: x % y, np.remainder, floor_ranges))
+    add(Case("Remainder", "x%scalar", ((4,),), lambda x: x % -0.75, lambda x: x % -0.75))
     add(Case("Pow", "x**2", ((2, 3),), lambda x: x**2, lambda x: x**2))
     add(Case("Pow", "x**3", ((4,),), lambda x: x**3, lambda x: x**3))
     add(Case("Pow", "x**0.5", ((4,),), lambda x: x**0.5, np.sqrt, ranges=POSITIVE))
@@ -970,9 +985,9 @@ def test_gradient_matches_gradcheck(case: Case):
         assert v.grad.dtype == v.dtype
 
 
-# Rows whose float64 ndarray constants promote a float32 input's output (NumPy's rules).
+# Rows whose float64 ndarray constants promote a float32 input's output (an int64 ndarray does
+# not: int with float32 is float32, PyTorch's rule).
 PROMOTED_BY_FLOAT64_CONSTANTS = {
-    "int_ndarray+x",
     "x-ndarray",
     "ndarray*x",
     "ndarray**x",

@@ -7,13 +7,14 @@ Float results take the default dtype (float32); random ones draw from the genera
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import rng
 from gradviz.autograd.errors import InputError, OperandError
-from gradviz.autograd.variable import Variable, get_default_dtype
+from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 
 def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
@@ -27,53 +28,62 @@ def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     return tuple(int(n) for n in size)
 
 
-def _make(data: np.ndarray, dtype: Any, requires_grad: bool) -> Variable:
-    return Variable(
-        data.astype(dtype or get_default_dtype(), copy=False), requires_grad=requires_grad
-    )
+def _make(data: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Variable:
+    dtype = get_default_dtype() if dtype is None else as_dtype(dtype, op)
+    return Variable(data.astype(dtype, copy=False), requires_grad=requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad)
+    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad, "zeros")
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """A Variable of ones."""
-    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad)
+    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad, "ones")
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Variable:
-    """A Variable filled with ``fill_value``."""
-    return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad)
+    """A Variable filled with ``fill_value``; without ``dtype``, of the value's kind as in
+    PyTorch: bool for a bool, int64 for an int, the default dtype for a float."""
+    if dtype is None and isinstance(fill_value, bool | int | np.bool_ | np.integer):
+        dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else np.int64
+    return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad, "full")
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Standard normal samples."""
     return _make(
-        rng.default_generator().standard_normal(_shape(size, "randn")), dtype, requires_grad
+        rng.default_generator().standard_normal(_shape(size, "randn")),
+        dtype,
+        requires_grad,
+        "randn",
     )
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
     """Uniform samples from [0, 1)."""
-    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad)
+    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad, "rand")
 
 
-def zeros_like(x: Variable, requires_grad: bool = False) -> Variable:
-    """Zeros of ``x``'s shape and dtype."""
-    return Variable(np.zeros_like(x.data), requires_grad=requires_grad)
+def zeros_like(x: Variable, requires_grad: bool = False, *, dtype: Any = None) -> Variable:
+    """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
+    dtype = None if dtype is None else as_dtype(dtype, "zeros_like")
+    return Variable(np.zeros_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(x: Variable, requires_grad: bool = False) -> Variable:
-    """Ones of ``x``'s shape and dtype."""
-    return Variable(np.ones_like(x.data), requires_grad=requires_grad)
+def ones_like(x: Variable, requires_grad: bool = False, *, dtype: Any = None) -> Variable:
+    """Ones of ``x``'s shape and dtype (or ``dtype``)."""
+    dtype = None if dtype is None else as_dtype(dtype, "ones_like")
+    return Variable(np.ones_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Variable:
     """Evenly spaced values; integers stay int64 (as ``torch.arange``) unless ``dtype`` says."""
     if end is None:
         start, end = 0, start
+    if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
+        raise InputError(f"arange: unsupported range: {start} -> {end} (step {step})")
     if step == 0 or (end - start) * step < 0:
         problem = (
             "step must be nonzero"
@@ -84,7 +94,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = get_default_dtype()
-    return Variable(values.astype(dtype) if dtype is not None else values)
+    return Variable(values.astype(as_dtype(dtype, "arange")) if dtype is not None else values)
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
@@ -93,11 +103,26 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variabl
     if isinstance(data, Variable):
         data = data.data
     elif isinstance(data, list | tuple):
+        if dtype is None:  # PyTorch's inference: the elements' own float dtypes count
+            inferred = _float_dtype(data)
+            dtype = inferred if inferred is not None and inferred.kind == "f" else None
         data = _scalars(data)
     array = np.array(Variable(data).data if dtype is None else data, copy=True)
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        array = array.astype(as_dtype(dtype, "tensor"), copy=False)
     return Variable(array, requires_grad=requires_grad)
+
+
+def _float_dtype(data: Any) -> np.dtype | None:
+    """The float dtype ``torch.tensor`` infers for nested lists: the widest float dtype of the
+    NumPy scalars, arrays and Variables in them, the default dtype for Python floats (so
+    ``[np.float64(1.0), 2.0]`` is float64); None when no element is a float."""
+    if isinstance(data, list | tuple):
+        found = [d for d in map(_float_dtype, data) if d is not None]
+        return np.result_type(*found) if found else None
+    if isinstance(data, Variable | np.ndarray | np.generic):
+        return data.dtype if data.dtype.kind == "f" else None
+    return get_default_dtype() if isinstance(data, float) else None
 
 
 def _scalars(data: Any) -> Any:
@@ -142,7 +167,7 @@ def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
             f"to={high}"
         )
     values = rng.default_generator().integers(low, high, shape, dtype=np.int64)
-    return Variable(values.astype(dtype) if dtype is not None else values)
+    return Variable(values.astype(as_dtype(dtype, "randint")) if dtype is not None else values)
 
 
 def randperm(n: int, dtype: Any = None) -> Variable:
@@ -152,7 +177,7 @@ def randperm(n: int, dtype: Any = None) -> Variable:
     if n < 0:
         raise InputError(f"randperm(): n must be non-negative, got {n}")
     values = rng.default_generator().permutation(int(n)).astype(np.int64)
-    return Variable(values.astype(dtype) if dtype is not None else values)
+    return Variable(values.astype(as_dtype(dtype, "randperm")) if dtype is not None else values)
 
 
 def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Variable:

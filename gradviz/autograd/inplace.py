@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks, ops, rng
-from gradviz.autograd.errors import InplaceError, OperandError, ShapeError
+from gradviz.autograd.errors import IndexRangeError, InplaceError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import WRITES, Variable, _ids, as_array, from_op
 
@@ -193,7 +193,12 @@ class IndexPut_(Function):
     def forward(ctx, a, index, value):
         ctx.index = index
         out = a.copy()
-        out[index] = value
+        try:
+            out[index] = value
+        except IndexError as error:  # PyTorch's IndexError, in its words
+            raise IndexRangeError(
+                f"__setitem__: {ops.index_message(error, index, a.shape)}"
+            ) from None
         return out
 
     @staticmethod
@@ -230,8 +235,8 @@ def _write(
         return target
     try:
         write(*operands, out=target.data)
-    except (TypeError, ValueError) as error:  # NumPy's casting, broadcasting, read-only errors
-        raise _numpy_error(op, target, error) from None
+    except (TypeError, ValueError, IndexError, OverflowError) as error:  # NumPy's refusals
+        raise _numpy_error(op, target, error, operands) from None
     wrote(target, _METHOD[op])
     return target
 
@@ -355,8 +360,15 @@ _METHOD = {
 _METHOD[IndexPut_] = "__setitem__"
 
 
-def _numpy_error(op: type[Function], target: Variable, error: Exception) -> Exception:
+def _numpy_error(
+    op: type[Function], target: Variable, error: Exception, operands: tuple[Any, ...]
+) -> Exception:
     method = _method(op)
+    if isinstance(error, OverflowError):  # `int8_variable += 300`: PyTorch wraps it around
+        return OperandError(f"{method}: {error} (in-place ops keep the Variable's dtype)")
+    if isinstance(error, IndexError):  # an index out of range, a mask of the wrong shape
+        index = operands[0] if operands else None
+        return IndexRangeError(f"{method}: {ops.index_message(error, index, target.shape)}")
     if "read-only" in str(error):
         return InplaceError(f"{method}: the Variable's array is read-only")
     if isinstance(error, TypeError) and "cast" in str(error):

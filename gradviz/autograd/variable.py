@@ -43,10 +43,22 @@ WRITES = _WriteClock()
 _default_dtype = np.dtype(np.float32)
 
 
+def as_dtype(dtype: Any, op: str) -> np.dtype:
+    """``dtype`` (a NumPy dtype, its name, or a Python type) as a NumPy dtype; anything else is
+    an ``OperandError`` naming ``op`` (NumPy's "data type not understood" otherwise)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise OperandError(
+            f"{op}(): argument 'dtype' must be a NumPy dtype (np.float32, 'float64', int, ...), "
+            f"got {dtype!r}"
+        ) from None
+
+
 def set_default_dtype(dtype: Any) -> None:
     """Set the float dtype that Python scalars, lists and new parameters take (float32 at start)."""
     global _default_dtype
-    dtype = np.dtype(dtype)
+    dtype = as_dtype(dtype, "set_default_dtype")
     if dtype.kind != "f":
         raise OperandError(f"default dtype must be a floating point dtype, got {dtype}")
     _default_dtype = dtype
@@ -66,7 +78,10 @@ def as_array(data: Any) -> np.ndarray:
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as error:
-        raise OperandError(f"cannot make a Variable from {type(data).__name__}: {error}") from None
+        reason = _ragged(data) or str(error)
+        raise OperandError(f"cannot make a Variable from {type(data).__name__}: {reason}") from None
+    if array.dtype.kind in "fuO" and isinstance(data, int | list | tuple) and array.size:
+        _check_int64(data, array)
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
         return array.astype(_default_dtype, copy=False)
     if array.dtype.kind not in "fiub":
@@ -75,6 +90,33 @@ def as_array(data: Any) -> np.ndarray:
             "expected numbers, a NumPy array or a Variable"
         )
     return array
+
+
+def _check_int64(data: Any, array: np.ndarray) -> None:
+    """Refuse Python ints past int64, which NumPy reads as uint64 or float64 and PyTorch
+    refuses (the scan runs only when some value is that large)."""
+    if array.dtype.kind != "O" and np.abs(array).max() < 2**63:
+        return
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list | tuple):
+            stack.extend(item)
+        elif type(item) is int and not -(2**63) <= item < 2**63:
+            raise OperandError(f"Overflow when unpacking long: {item} does not fit in int64")
+
+
+def _ragged(data: Any, dim: int = 0) -> str | None:
+    """Where nested lists stop being rectangular, in PyTorch's words, or None."""
+    if not isinstance(data, list | tuple) or not data:
+        return None
+    lengths = [len(item) if isinstance(item, list | tuple) else None for item in data]
+    if len(set(lengths)) > 1:
+        expected = next(n for n in lengths if n is not None)
+        got = next(n for n in lengths if n != expected)
+        what = "a number" if got is None else f"length {got}"
+        return f"expected sequence of length {expected} at dim {dim + 1} (got {what})"
+    return next((r for item in data if (r := _ragged(item, dim + 1))), None)
 
 
 class Variable(TensorMethods, InplaceMethods):
@@ -303,6 +345,8 @@ class Variable(TensorMethods, InplaceMethods):
         return len(self.data)
 
     def __iter__(self) -> Iterator[Variable]:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d Variable")
         return (self[i] for i in range(len(self)))
 
     def __repr__(self) -> str:
@@ -353,6 +397,18 @@ class Variable(TensorMethods, InplaceMethods):
     def __rpow__(self, other: Any) -> Variable:
         return _ops.Pow.apply(_operand("**", other), self)
 
+    def __floordiv__(self, other: Any) -> Variable:
+        return _ops.FloorDivide.apply(self, _operand("//", other))
+
+    def __rfloordiv__(self, other: Any) -> Variable:
+        return _ops.FloorDivide.apply(_operand("//", other), self)
+
+    def __mod__(self, other: Any) -> Variable:
+        return _ops.Remainder.apply(self, _operand("%", other))
+
+    def __rmod__(self, other: Any) -> Variable:
+        return _ops.Remainder.apply(_operand("%", other), self)
+
     def __matmul__(self, other: Any) -> Variable:
         return _ops.MatMul.apply(self, _operand("@", other))
 
@@ -365,6 +421,28 @@ class Variable(TensorMethods, InplaceMethods):
     def __pos__(self) -> Variable:
         return self
 
+    # Bitwise ops of bool and integer Variables (masks): new Variables without a gradient.
+    def __and__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_and, "&", self, other)
+
+    def __rand__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_and, "&", other, self)
+
+    def __or__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_or, "|", self, other)
+
+    def __ror__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_or, "|", other, self)
+
+    def __xor__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_xor, "^", self, other)
+
+    def __rxor__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_xor, "^", other, self)
+
+    def __invert__(self) -> Variable:
+        return _bitwise(np.invert, "~", self)
+
     def __getitem__(self, index: Any) -> Variable:
         return _inplace.view_of(self, _ops.Index.apply(self, _ops.normalize_index(index)))
 
@@ -372,24 +450,54 @@ class Variable(TensorMethods, InplaceMethods):
     def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
         if not isinstance(other, _COMPARABLE):
             return NotImplemented  # `x == None` is False, as in PyTorch
-        return self.data == as_array(other)
+        return _compare(np.equal, self, as_array(other))
 
     def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
         if not isinstance(other, _COMPARABLE):
             return NotImplemented
-        return self.data != as_array(other)
+        return _compare(np.not_equal, self, as_array(other))
 
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < as_array(_operand("<", other))
+        return _compare(np.less, self, as_array(_operand("<", other)))
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= as_array(_operand("<=", other))
+        return _compare(np.less_equal, self, as_array(_operand("<=", other)))
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > as_array(_operand(">", other))
+        return _compare(np.greater, self, as_array(_operand(">", other)))
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= as_array(_operand(">=", other))
+        return _compare(np.greater_equal, self, as_array(_operand(">=", other)))
+
+
+def _bitwise(ufunc: Any, symbol: str, *operands: Any) -> Variable:
+    """``ufunc`` of bool or integer operands, as PyTorch's bitwise ops (no gradient)."""
+    arrays = [as_array(_operand(symbol, x)) for x in operands]
+    for array in arrays:
+        if array.dtype.kind not in "biu":
+            raise OperandError(
+                f"unsupported operand for {symbol}: bitwise ops take bool or integer Variables, "
+                f"got dtype {array.dtype} (PyTorch: not implemented for floats)"
+            )
+    return Variable(ufunc(*arrays))
+
+
+def _compare(ufunc: Any, x: Variable, other: np.ndarray) -> np.ndarray:
+    """``ufunc(x, other)``; shapes that do not broadcast are a ``ShapeError`` (NumPy's bare
+    ValueError otherwise), in PyTorch's words."""
+    try:
+        return ufunc(x.data, other)
+    except ValueError as error:
+        a, b = x.shape, np.shape(other)
+        pairs = enumerate(zip(a[::-1], b[::-1], strict=False))
+        dim = next((i for i, (m, n) in pairs if m != n and 1 not in (m, n)), None)
+        if dim is None:  # not a broadcasting error
+            raise ShapeError(f"comparison of shapes {a} and {b}: {error}") from None
+        raise ShapeError(
+            f"The size of tensor a ({a[::-1][dim]}) must match the size of tensor b "
+            f"({b[::-1][dim]}) at non-singleton dimension {max(len(a), len(b)) - 1 - dim} "
+            f"(shapes {a} and {b})"
+        ) from None
 
 
 _new = object.__new__

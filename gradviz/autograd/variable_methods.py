@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import IndexRangeError, InputError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
@@ -41,9 +41,12 @@ class TensorMethods:
         *,
         dim: Any = None,
         keepdim: bool | None = None,
+        dtype: Any = None,
     ) -> Variable:
-        """Sum over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.reduction(self, _ops.Sum, axis, keepdims, dim, keepdim)
+        """Sum over ``axis`` (or ``dim``); all axes when None; ``dtype`` converts the input
+        first, as in PyTorch (``mask.sum(dtype=np.float32)``)."""
+        x = self if dtype is None else self.astype(dtype)
+        return _ops.reduction(x, _ops.Sum, axis, keepdims, dim, keepdim)
 
     def mean(
         self,
@@ -52,9 +55,12 @@ class TensorMethods:
         *,
         dim: Any = None,
         keepdim: bool | None = None,
+        dtype: Any = None,
     ) -> Variable:
-        """Mean over ``axis`` (or ``dim``); all axes when None."""
-        return _ops.reduction(self, _ops.Mean, axis, keepdims, dim, keepdim)
+        """Mean over ``axis`` (or ``dim``); all axes when None; ``dtype`` converts the input
+        first, as in PyTorch (``mask.mean(dtype=np.float32)``)."""
+        x = self if dtype is None else self.astype(dtype)
+        return _ops.reduction(x, _ops.Mean, axis, keepdims, dim, keepdim)
 
     def max(
         self,
@@ -100,15 +106,20 @@ class TensorMethods:
         """Smallest values over ``axis`` (ties share the gradient evenly, as in PyTorch)."""
         return _ops.reduction(self, _ops.Amin, axis, keepdims, dim, keepdim)
 
-    def argmax(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
-        """Indices of the largest values (an ndarray: indices carry no gradient)."""
-        return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis)
+    def argmax(
+        self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
+    ) -> np.ndarray:
+        """Indices of the largest values (an ndarray: indices carry no gradient); the first of
+        ties, as PyTorch; ``keepdim`` keeps the reduced dim (size 1)."""
+        return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis, keepdim)
 
-    def argmin(self, axis: int | None = None, *, dim: int | None = None) -> np.ndarray:
+    def argmin(
+        self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
+    ) -> np.ndarray:
         """Indices of the smallest values (an ndarray: indices carry no gradient)."""
-        return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis)
+        return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis, keepdim)
 
-    def _arg_extreme(self, pick: Any, method: str, axis: int | None) -> np.ndarray:
+    def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> np.ndarray:
         if axis is not None:
             axis = dim_index(axis, self.ndim, method) if self.ndim else None
         if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
@@ -116,10 +127,14 @@ class TensorMethods:
             if axis is not None:
                 which = f"dim {axis} to have non-zero size"
             raise IndexRangeError(f"{method}(): Expected reduction {which}.")
-        return pick(self.data, axis=axis)
+        if keepdim and axis is None:  # PyTorch: every dim kept, of size 1
+            return pick(self.data).reshape((1,) * self.ndim)
+        return pick(self.data, axis=axis, keepdims=bool(keepdim))
 
     def reshape(self, *shape: Any) -> Variable:
-        """Same data, new shape (``-1`` infers one axis)."""
+        """Same data, new shape (``-1`` infers one axis). ``view`` is this method: where
+        PyTorch's ``view`` refuses a non-contiguous input (``x.T.view(-1)``), it copies, as
+        ``reshape`` does (NumPy has no strides to refuse by)."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
         return _inplace.view_of(self, _ops.Reshape.apply(self, shape))
@@ -159,19 +174,23 @@ class TensorMethods:
         """All axes reversed."""
         return _inplace.view_of(self, _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1))))
 
-    def squeeze(self, axis: int | None = None) -> Variable:
-        """Drop ``axis`` if it has size 1 (every size-1 axis when None); else the same shape."""
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> Variable:
+        """Drop ``dim`` (an int or a tuple of them) where it has size 1, every size-1 axis when
+        None; a dim of another size stays, as in PyTorch."""
+        axis = dim if dim is not None else axis
         shape = self.shape
         if axis is None:
-            new = tuple(n for n in shape if n != 1)
-        else:
-            axis = dim_index(axis, self.ndim, "squeeze")
-            # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
-            new = shape if not shape or shape[axis] != 1 else shape[:axis] + shape[axis + 1 :]
-        return self.reshape(new)
+            return self.reshape(tuple(n for n in shape if n != 1))
+        axes = axis if isinstance(axis, tuple | list) else (axis,)
+        drop = {dim_index(a, self.ndim, "squeeze") for a in axes}
+        # 0-d: nothing to drop (PyTorch accepts dim 0 and -1 here)
+        return self.reshape(tuple(n for i, n in enumerate(shape) if i not in drop or n != 1))
 
-    def unsqueeze(self, axis: int) -> Variable:
-        """Insert a size-1 axis at position ``axis``."""
+    def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> Variable:
+        """Insert a size-1 axis at position ``dim``."""
+        axis = dim if dim is not None else axis
+        if axis is None:
+            raise TypeError("unsqueeze() missing 1 required positional argument: 'dim'")
         axis = dim_index(axis, self.ndim + 1, "unsqueeze")
         return self.reshape((*self.shape[:axis], 1, *self.shape[axis:]))
 
@@ -192,7 +211,16 @@ class TensorMethods:
         return _ops.Abs.apply(self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Variable:
-        """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max)."""
+        """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max); bounds are
+        numbers, arrays or Variables (which get the gradient where they are taken)."""
+        if min is None and max is None:
+            raise InputError("clamp(): At least one of 'min' or 'max' must not be None")
+        for name, bound in (("min", min), ("max", max)):
+            if not isinstance(bound, int | float | np.number | np.ndarray | TensorMethods | None):
+                raise OperandError(
+                    f"clamp(): argument '{name}' must be a number, an array or a Variable, "
+                    f"not {type(bound).__name__}"
+                )
         return _ops.Clamp.apply(self, min, max)
 
     clamp = clip
@@ -283,6 +311,26 @@ class TensorMethods:
         """Broadcast to ``sizes`` (-1 keeps a size); the gradient is summed back."""
         return _ops.expand(self, *sizes)
 
+    def expand_as(self, other: Any) -> Variable:
+        """``expand`` to ``other``'s shape."""
+        return _ops.expand(self, *np.shape(other.data if hasattr(other, "data") else other))
+
+    def clone(self) -> Variable:
+        """A copy of the data that stays in the graph (the gradient passes through)."""
+        return _ops.Clone.apply(self)
+
+    def contiguous(self) -> Variable:
+        """This Variable (NumPy arrays need no layout change before ``view``: it copies when
+        it must)."""
+        return self
+
+    def dim(self) -> int:
+        """Number of dims (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
+
+    def __abs__(self) -> Variable:
+        return _ops.Abs.apply(self)
+
     def repeat(self, *sizes: Any) -> Variable:
         """Tile ``sizes[i]`` times along axis ``i``."""
         return _ops.repeat(self, *sizes)
@@ -305,7 +353,9 @@ class TensorMethods:
 
     def astype(self, dtype: Any) -> Variable:
         """A copy converted to ``dtype``; the gradient is converted back."""
-        return _ops.Cast.apply(self, np.dtype(dtype))
+        from gradviz.autograd.variable import as_dtype
+
+        return _ops.Cast.apply(self, as_dtype(dtype, "astype"))
 
     def float(self) -> Variable:
         """A float32 copy (``astype(np.float32)``)."""
@@ -314,6 +364,22 @@ class TensorMethods:
     def double(self) -> Variable:
         """A float64 copy (``astype(np.float64)``)."""
         return self.astype(np.float64)
+
+    def half(self) -> Variable:
+        """A float16 copy."""
+        return self.astype(np.float16)
+
+    def long(self) -> Variable:
+        """An int64 copy (floats truncated toward 0, as in PyTorch)."""
+        return self.astype(np.int64)
+
+    def int(self) -> Variable:
+        """An int32 copy."""
+        return self.astype(np.int32)
+
+    def bool(self) -> Variable:
+        """A bool copy: True where nonzero."""
+        return self.astype(np.bool_)
 
     def _repr_html_(self) -> str:
         """Jupyter's view: shape, dtype, op, gradient and a line of statistics."""

@@ -25,7 +25,18 @@ from gradviz.autograd.ops import (
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
 from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
-from gradviz.autograd.ops.arithmetic import Add, Div, Linear, MatMul, Mul, Neg, Pow, Sub
+from gradviz.autograd.ops.arithmetic import (
+    Add,
+    Div,
+    FloorDivide,
+    Linear,
+    MatMul,
+    Mul,
+    Neg,
+    Pow,
+    Remainder,
+    Sub,
+)
 from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_product_attention
 from gradviz.autograd.ops.conv import (
     AdaptiveAvgPool2d,
@@ -99,12 +110,14 @@ from gradviz.autograd.ops.reductions import (
 from gradviz.autograd.ops.shape import (
     Cast,
     Cat,
+    Clone,
     Index,
     Permute,
     Reshape,
     Stack,
     Transpose,
     concatenate,
+    index_message,
     normalize_index,
     stack,
 )
@@ -154,6 +167,7 @@ __all__ = [
     "Cat",
     "CircularPadNd",
     "Clamp",
+    "Clone",
     "ConstantPadNd",
     "Conv1d",
     "Conv2d",
@@ -168,6 +182,7 @@ __all__ = [
     "Embedding",
     "Exp",
     "Expand",
+    "FloorDivide",
     "Gather",
     "Gelu",
     "HuberLoss",
@@ -198,6 +213,7 @@ __all__ = [
     "Pow",
     "ReflectionPadNd",
     "Relu",
+    "Remainder",
     "Repeat",
     "ReplicationPadNd",
     "Reshape",
@@ -227,6 +243,7 @@ __all__ = [
     "embedding",
     "expand",
     "gather",
+    "index_message",
     "logsumexp",
     "masked_fill",
     "max_or_min",

@@ -12,6 +12,7 @@ import numpy as np
 
 from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import cast, promoted, result_type
 from gradviz.autograd.ops.scratch import ones
 from gradviz.autograd.variable import get_default_dtype
 
@@ -19,7 +20,19 @@ from gradviz.autograd.variable import get_default_dtype
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return a + b
+        try:
+            out = a + b
+        except OverflowError:  # a Python int beyond the dtype's range: it wraps (PyTorch)
+            return promoted(np.add, a, b)
+        # NumPy's dtype is PyTorch's when an n-d `a` (or one meeting no n-d `b`) kept its own;
+        # otherwise PyTorch's promotion (ops/promotion.py): one identity test on the hot path
+        if (
+            type(a) is np.ndarray
+            and out.dtype is a.dtype
+            and (a.ndim or getattr(b, "ndim", 0) == 0)
+        ):
+            return out
+        return promoted(np.add, a, b, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -45,7 +58,17 @@ class Sub(Function):
             raise InputError(
                 f"Subtraction, the `-` operator, with a bool tensor is not supported. {_INVERT}"
             )
-        return a - b
+        try:
+            out = a - b
+        except OverflowError:
+            return promoted(np.subtract, a, b)
+        if (
+            type(a) is np.ndarray
+            and out.dtype is a.dtype
+            and (a.ndim or getattr(b, "ndim", 0) == 0)
+        ):
+            return out
+        return promoted(np.subtract, a, b, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -58,7 +81,17 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad  # save only what backward reads, as PyTorch
         if need_a or need_b:
             ctx.saved_tensors = (a if need_b else None, b if need_a else None)
-        return a * b
+        try:
+            out = a * b
+        except OverflowError:
+            return promoted(np.multiply, a, b)
+        if (
+            type(a) is np.ndarray
+            and out.dtype is a.dtype
+            and (a.ndim or getattr(b, "ndim", 0) == 0)
+        ):
+            return out
+        return promoted(np.multiply, a, b, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -71,11 +104,23 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        out = a / b
-        default = get_default_dtype()
-        if out.dtype is not default and not (_is_float_array(a) or _is_float_array(b)):
-            out = out.astype(default)  # true division of integers: the default dtype (PyTorch)
-        return out
+        try:
+            out = a / b
+        except OverflowError:
+            out = None
+        if (
+            out is not None
+            and type(a) is np.ndarray
+            and out.dtype is a.dtype
+            and (a.ndim or getattr(b, "ndim", 0) == 0)
+        ):
+            return out
+        dtype = result_type(a, b)
+        if dtype.kind != "f":  # true division of integers: the default dtype (PyTorch)
+            dtype = get_default_dtype()
+        if out is not None and out.dtype == dtype:
+            return out
+        return np.true_divide(cast(a, dtype), cast(b, dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -86,8 +131,49 @@ class Div(Function):
         return grad_a, grad_b
 
 
-def _is_float_array(x: Any) -> bool:
-    return isinstance(x, np.ndarray | np.generic) and x.dtype.kind in "fc"
+def _integer_division(ufunc: Any, a: Any, b: Any) -> np.ndarray:
+    """``ufunc(a, b)`` (floor_divide or remainder) in PyTorch's dtype; an integer division by
+    zero is PyTorch's error (NumPy would give 0 and a warning)."""
+    dtype = result_type(a, b)
+    a, b = cast(a, dtype), cast(b, dtype)
+    if dtype.kind in "biu" and np.any(np.equal(b, 0)):
+        raise InputError("ZeroDivisionError: integer division or modulo by zero")
+    return ufunc(a, b)
+
+
+class FloorDivide(Function):
+    """``a // b``: floor(a / b), as Python and PyTorch round. The gradient is 0, floor's
+    almost everywhere (PyTorch's floor_divide has none: its backward raises)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _integer_division(np.floor_divide, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = np.zeros_like(grad)
+        return (zero if ctx.needs_input_grad[0] else None), (
+            zero if ctx.needs_input_grad[1] else None
+        )
+
+
+class Remainder(Function):
+    """``a % b``: ``a - b * floor(a / b)``, of the divisor's sign, as Python and PyTorch."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return _integer_division(np.remainder, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = None
+        if need_b:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * np.floor_divide(a, b)
+        return (grad if need_a else None), grad_b
 
 
 class Neg(Function):
@@ -107,7 +193,16 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, base, exponent):
-        out = base**exponent
+        try:
+            out = base**exponent
+        except (OverflowError, ValueError):  # NumPy refuses ints to negative int powers
+            out = None
+        if out is None or not (
+            type(base) is np.ndarray
+            and out.dtype is base.dtype
+            and (base.ndim or getattr(exponent, "ndim", 0) == 0)
+        ):
+            out = _power(base, exponent, out)
         ctx.save_for_backward(base, exponent, out if ctx.needs_input_grad[1] else None)
         return out
 
@@ -128,6 +223,25 @@ class Pow(Function):
                 log_base = np.where((base == 0) & (exponent >= 0), 0, np.log(base))
             grad_exponent = grad * out * log_base
         return grad_base, grad_exponent
+
+
+def _power(base: Any, exponent: Any, out: np.ndarray | None) -> np.ndarray:
+    """``base ** exponent`` in PyTorch's dtype; integer powers as PyTorch's: a negative Python
+    int exponent is an error, negative entries of an exponent tensor give ``1 // base**-e``."""
+    dtype = result_type(base, exponent)
+    if out is not None and out.dtype == dtype:
+        return out
+    base, exponent = cast(base, dtype), cast(exponent, dtype)
+    if dtype.kind not in "iu" or not np.any(np.less(exponent, 0)):
+        return np.power(base, exponent)
+    if not isinstance(exponent, np.ndarray):
+        raise InputError("Integers to negative integer powers are not allowed.")
+    negative = exponent < 0
+    odd = np.abs(exponent) % 2 == 1
+    inverse = np.where(base == 1, 1, np.where(base == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, inverse, np.power(base, np.where(negative, 0, exponent))).astype(
+        dtype, copy=False
+    )
 
 
 class MatMul(Function):

@@ -11,6 +11,7 @@ import numpy as np
 
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import cast, floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
 
 
@@ -18,6 +19,8 @@ class Exp(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
+        if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+            out = np.exp(floating(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -31,7 +34,10 @@ class Log(Function):
     def forward(ctx, x):
         ctx.saved_tensors = (x,)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(x)
+            out = np.log(x)
+            if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+                out = np.log(floating(x))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -44,6 +50,8 @@ class Sqrt(Function):
     def forward(ctx, x):
         with np.errstate(invalid="ignore"):
             out = np.sqrt(x)
+            if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+                out = np.sqrt(floating(x))
         ctx.saved_tensors = (out,)
         return out
 
@@ -61,7 +69,17 @@ class Abs(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.sign(ctx.saved_tensors[0])  # sign(0) = 0, as in PyTorch
+        return grad * sign(ctx.saved_tensors[0])  # sign(0) = 0, as in PyTorch
+
+
+def sign(x: np.ndarray) -> np.ndarray:
+    """``np.sign`` with 0 at NaN, as PyTorch's sign in its gradients (abs, norm): a NaN input
+    masked out downstream (``where(isnan(x), 0, x.abs())``) then gets 0, not NaN."""
+    s = np.sign(x)
+    nan = np.isnan(s)
+    if nan.any():
+        s[nan] = 0
+    return s
 
 
 class Clamp(Function):
@@ -69,7 +87,11 @@ class Clamp(Function):
     def forward(ctx, x, low=None, high=None):
         ctx.saved_tensors = (x,)
         ctx.low, ctx.high = low, high
-        return np.clip(x, low, high)
+        out = np.clip(x, low, high)
+        if out.dtype is not x.dtype:  # an int input with float bounds: PyTorch's dtype
+            dtype = result_type(x, low, high)
+            out = np.clip(x.astype(dtype), cast(low, dtype), cast(high, dtype))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -80,7 +102,24 @@ class Clamp(Function):
             mask &= x >= ctx.low
         if ctx.high is not None:
             mask &= x <= ctx.high
-        return grad * mask
+        _, need_low, need_high = ctx.needs_input_grad
+        if not (need_low or need_high):
+            return grad * mask
+        return grad * mask, *_bound_grads(ctx, grad, x, need_low, need_high)
+
+
+def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high: bool) -> tuple:
+    """The gradients of Variable bounds of clamp: where the bound was taken, PyTorch's rule
+    (with both bounds and low > high, every value is high)."""
+    low, high, zero = ctx.low, ctx.high, np.zeros((), dtype=grad.dtype)
+    took_low = x < low if low is not None else None
+    took_high = x > high if high is not None else None
+    if low is not None and high is not None:
+        took_low, took_high = took_low & (low < high), took_high | (high < low)
+    return (
+        np.where(took_low, grad, zero) if need_low else None,
+        np.where(took_high, grad, zero) if need_high else None,
+    )
 
 
 class Relu(Function):
@@ -112,6 +151,8 @@ class LeakyRelu(Function):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind != "f":  # an int or bool input: the default float dtype
+            x = floating(x)
         # Stable for large |x|: exp of a non-positive number only.
         e = np.exp(-np.abs(x))
         out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
@@ -128,6 +169,8 @@ class Tanh(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
+        if out.dtype is not x.dtype:  # an int or bool input: the default float dtype
+            out = np.tanh(floating(x))
         ctx.saved_tensors = (out,)
         return out
 

@@ -17,6 +17,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -90,8 +91,10 @@ class MaskedFill(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        keep = grad * ~ctx.mask if ctx.needs_input_grad[0] else None
-        filled = grad * ctx.mask if ctx.needs_input_grad[2] else None
+        # zeros put in (not grad * mask: a NaN gradient of a filled place stays out, PyTorch)
+        zero = np.zeros((), dtype=grad.dtype)
+        keep = np.where(ctx.mask, zero, grad) if ctx.needs_input_grad[0] else None
+        filled = np.where(ctx.mask, grad, zero) if ctx.needs_input_grad[2] else None
         return keep, None, filled
 
 
@@ -101,7 +104,11 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = condition
-        return np.where(condition, a, b)
+        out = np.where(condition, a, b)
+        if _kept(out, a, b) or _kept(out, b, a):  # an n-d operand's dtype: PyTorch's too
+            return out
+        dtype = result_type(a, b)  # PyTorch's (NumPy's where widens to float64 more often)
+        return out if out.dtype == dtype else out.astype(dtype)
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,6 +116,16 @@ class Where(Function):
         a = np.where(ctx.condition, grad, zero) if ctx.needs_input_grad[1] else None
         b = np.where(ctx.condition, zero, grad) if ctx.needs_input_grad[2] else None
         return None, a, b
+
+
+def _kept(out: np.ndarray, a: Any, b: Any) -> bool:
+    """True when ``out`` has the dtype of ``a``, an n-d array (or a 0-d one beside no n-d
+    ``b``): NumPy's promotion then agrees with PyTorch's."""
+    return (
+        type(a) is np.ndarray
+        and out.dtype is a.dtype
+        and (a.ndim > 0 or getattr(b, "ndim", 0) == 0)
+    )
 
 
 class Tril(Function):
@@ -238,7 +255,9 @@ def chunk(x: Variable, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
     if not x.ndim:
         raise InputError("chunk(): expected a Variable with at least one dimension, got 0-d")
     length = x.shape[dim_index(dim, x.ndim, "chunk")]
-    return split(x, max(math.ceil(length / chunks), 1), dim)
+    if not length:  # PyTorch: `chunks` empty pieces
+        return split(x, [0] * chunks, dim)
+    return split(x, math.ceil(length / chunks), dim)
 
 
 def index_array(index: Any, op: str) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import floating, promoted
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -21,7 +22,8 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.sin(x)
+        out = np.sin(x)
+        return out if out.dtype is x.dtype else np.sin(floating(x))  # ints: the default dtype
 
     @staticmethod
     def backward(ctx, grad):
@@ -34,7 +36,8 @@ class Cos(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.cos(x)
+        out = np.cos(x)
+        return out if out.dtype is x.dtype else np.cos(floating(x))  # ints: the default dtype
 
     @staticmethod
     def backward(ctx, grad):
@@ -47,7 +50,8 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        out = np.maximum(a, b)
+        return out if out.dtype is a.dtype and a.ndim else promoted(np.maximum, a, b, out)
 
     @staticmethod
     def backward(ctx, grad):
@@ -61,7 +65,8 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
+        out = np.minimum(a, b)
+        return out if out.dtype is a.dtype and a.ndim else promoted(np.minimum, a, b, out)
 
     @staticmethod
     def backward(ctx, grad):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index, reduce_dims
-from gradviz.autograd.errors import IndexRangeError, OperandError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 from gradviz.autograd.variable_methods import MinMax
@@ -22,7 +22,35 @@ def reduction(
         axis = dim
     if keepdim is not None:
         keepdims = keepdim
-    return op.apply(x, reduce_dims(axis, x.ndim, op.__name__.lower()), bool(keepdims))
+    name = op.__name__.lower()
+    axes = reduce_dims(axis, x.ndim, name)
+    if x.dtype.kind != "f" or not x.data.size:
+        x = _checked(x, op, name, axes)
+    return op.apply(x, axes, bool(keepdims))
+
+
+def _checked(x: Variable, op: type[Function], name: str, axes: Any) -> Variable:
+    """The input of a reduction of an integer, bool or empty ``x``, as PyTorch takes it: sums
+    of ints are int64, means need floats, max/min need elements along the reduced dims."""
+    if op is Mean and x.dtype.kind != "f":
+        raise InputError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {x.dtype} (use x.float().mean() or x.mean(dtype=np.float32))"
+        )
+    if op is Sum and x.dtype.kind == "u":  # NumPy's sum keeps unsigned; bools give int64
+        return x.astype(np.int64)
+    if not x.data.size and op in (Amax, Amin, Max, Min):
+        if axes is None:
+            raise InputError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        empty = next((a for a in np.atleast_1d(axes) if not x.shape[a]), None)
+        if empty is not None:
+            raise IndexRangeError(
+                f"{name}(): Expected reduction dim {empty} to have non-zero size."
+            )
+    return x
 
 
 def _expand(grad: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool) -> np.ndarray:
@@ -50,8 +78,11 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
+        if not x.size:  # NaN where nothing is averaged, without NumPy's warnings (PyTorch)
+            ctx.count = 0
+            return np.full(np.sum(x, axis=axis, keepdims=keepdims).shape, np.nan, x.dtype)
         out = x.mean(axis=axis, keepdims=keepdims)
-        ctx.count = x.size // max(np.size(out), 1) if x.size else 0
+        ctx.count = x.size // max(np.size(out), 1)
         return out
 
     @staticmethod
@@ -152,7 +183,11 @@ def max_or_min(
         axis = dim
     keepdims = bool(keepdims if keepdim is None else keepdim)
     if axis is None:
+        if not x.data.size:
+            _checked(x, op, op.__name__.lower(), None)
         return op.apply(x, None, keepdims)
+    if isinstance(axis, Variable | np.ndarray):  # PyTorch's max(input, other): maximum
+        return x.maximum(axis) if op is Max else x.minimum(axis)
     if not isinstance(axis, int | np.integer):
         raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
     axis = dim_index(axis, x.ndim, op.__name__.lower())

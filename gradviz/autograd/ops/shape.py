@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable
 
 
@@ -25,7 +27,17 @@ class Reshape(Function):
                     f"{tuple(shape)}"
                 )
         ctx.shape = x.shape
-        return x.reshape(shape)
+        try:
+            return x.reshape(shape)
+        except ValueError:  # NumPy's words ("into shape (5,newaxis)"); PyTorch's here
+            wanted = list(shape)
+            if wanted.count(-1) > 1:
+                raise ShapeError(
+                    f"reshape(): only one dimension can be inferred, got {wanted}"
+                ) from None
+            raise ShapeError(
+                f"reshape(): shape '{wanted}' is invalid for input of size {x.size}"
+            ) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -73,12 +85,37 @@ def normalize_index(index: Any) -> Any:
 def _index_array(index: list) -> np.ndarray:
     """A list index as an array; ``ShapeError`` for a ragged one (NumPy's bare ValueError)."""
     try:
-        return np.asarray(index)
+        array = np.asarray(index)
     except ValueError:
         raise ShapeError(
             f"Index: an index list must be rectangular (nested lists of equal lengths), "
             f"got {index!r}"
         ) from None
+    if not array.size and array.dtype.kind == "f":  # `x[[]]`: no element, as PyTorch
+        return array.astype(np.int64)
+    return array
+
+
+_MASK = re.compile(r"along axis (\d+); size of axis is (\d+) but size of corresponding")
+
+
+def index_message(error: IndexError, index: Any, shape: tuple[int, ...]) -> str:
+    """NumPy's IndexError of ``array[index]`` in PyTorch's words where they differ (a mask of
+    the wrong shape), with the indexed shape."""
+    message = str(error).replace("for axis", "for dimension")
+    found = _MASK.search(message)
+    masks = [
+        p
+        for p in (index if isinstance(index, tuple) else (index,))
+        if np.ndim(p) and np.asarray(p).dtype == np.bool_
+    ]
+    if found and masks:
+        axis = int(found.group(1))
+        message = (
+            f"The shape of the mask {list(masks[0].shape)} at index {axis} does not match the "
+            f"shape of the indexed tensor {list(shape)} at index {axis}"
+        )
+    return f"{message} (input shape {shape})"
 
 
 def _is_basic(index: Any) -> bool:
@@ -99,8 +136,7 @@ class Index(Function):
                 out = x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
             return out
         except IndexError as error:  # an IndexError, as PyTorch raises
-            message = str(error).replace("for axis", "for dimension")
-            raise IndexRangeError(f"Index: {message} (input shape {x.shape})") from None
+            raise IndexRangeError(f"Index: {index_message(error, index, x.shape)}") from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -116,7 +152,7 @@ class Cat(Function):
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
         ctx.sizes = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        return np.concatenate(arrays, axis=axis, dtype=_joined_dtype(arrays))
 
     @staticmethod
     def backward(ctx, grad):
@@ -127,33 +163,78 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, axis, *arrays):
         ctx.axis = axis
-        return np.stack(arrays, axis=axis)
+        return np.stack(arrays, axis=axis, dtype=_joined_dtype(arrays))
 
     @staticmethod
     def backward(ctx, grad):
         return (None, *np.moveaxis(grad, ctx.axis, 0))
 
 
+def _joined_dtype(arrays: tuple[np.ndarray, ...]) -> np.dtype | None:
+    """PyTorch's dtype of ``cat``/``stack`` (an int with a float32 gives float32), or None when
+    every array has the same dtype (NumPy's then)."""
+    first = arrays[0].dtype if arrays else None
+    return None if all(a.dtype is first for a in arrays) else result_type(*arrays)
+
+
 def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
-    """Join Variables along an existing axis (``torch.cat``)."""
-    variables = tuple(variables)
+    """Join Variables along an existing axis (``torch.cat``). As in PyTorch, 1-d empty ones
+    (``tensor([])``, a loop's start) are skipped beside others, and 0-d ones are refused."""
+    variables = _joined(variables, "cat")
+    for position, v in enumerate(variables):
+        if not np.ndim(v):
+            raise ShapeError(
+                f"cat(): zero-dimensional Variable (at position {position}) cannot be "
+                "concatenated; stack them, or unsqueeze them first"
+            )
+    kept = tuple(v for v in variables if np.shape(v) != (0,))
+    if kept and len(kept) < len(variables):
+        dtype = result_type(*(v.data if isinstance(v, Variable) else v for v in variables))
+        variables = tuple(v if v.dtype == dtype else v.astype(dtype) for v in kept)
     return Cat.apply(_join_dim(variables, axis, dim, 0, "cat"), *variables)
 
 
 def stack(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:
     """Join Variables along a new axis (``torch.stack``)."""
-    variables = tuple(variables)
+    variables = _joined(variables, "stack")
     return Stack.apply(_join_dim(variables, axis, dim, 1, "stack"), *variables)
+
+
+def _joined(variables: Any, op: str) -> tuple[Any, ...]:
+    """The sequence of Variables (or arrays) ``cat``/``stack`` join, checked as PyTorch."""
+    if isinstance(variables, Variable | np.ndarray):
+        variables = tuple(variables)  # the rows, as NumPy reads an array
+    elif not isinstance(variables, list | tuple):
+        variables = tuple(variables)
+    for position, v in enumerate(variables):
+        if not isinstance(v, Variable | np.ndarray):
+            raise OperandError(
+                f"{op}(): expected a Variable (or an array) as element {position} of the "
+                f"sequence, but got {type(v).__name__}"
+            )
+    if not variables:
+        raise ShapeError(f"{op}(): expected a non-empty list of Variables")
+    return tuple(variables)
 
 
 def _join_dim(variables: tuple, axis: int, dim: int | None, extra: int, op: str) -> int:
     """The checked dim of ``cat`` (``extra`` 0) or ``stack`` (``extra`` 1, a new axis)."""
     axis = dim if dim is not None else axis
-    if not variables:
-        return axis  # NumPy's "need at least one array" follows, as a ShapeError
     first = variables[0]
     ndim = first.ndim if isinstance(first, Variable) else np.ndim(first)
     return dim_index(axis, ndim + extra, op)
+
+
+class Clone(Function):
+    """``x.clone()``: a copy in the graph; the gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
 
 
 class Cast(Function):

@@ -7,6 +7,7 @@ Choices at singular points match PyTorch and say so where they are made.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from gradviz.autograd.dims import reduce_dims
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.elementwise import sign
 from gradviz.autograd.variable import Variable
 
 
@@ -53,7 +55,8 @@ class Var(Function):
         mean = x.mean(axis=axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
         ctx.centered = x - mean
         count = x.size // max(math.prod(np.shape(mean)), 1) if x.ndim else 1
-        ctx.divisor = max(count - correction, 0)  # 0: inf or nan, as in PyTorch
+        ctx.dof = count - correction
+        ctx.divisor = max(ctx.dof, 0)  # 0: inf or nan, as in PyTorch
         ctx.axis, ctx.keepdims = axis, keepdims
         with np.errstate(divide="ignore", invalid="ignore"):
             return (ctx.centered**2).sum(axis=axis, keepdims=keepdims) / x.dtype.type(ctx.divisor)
@@ -61,8 +64,20 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad):
         grad = _keep(grad, ctx.centered.ndim, ctx.axis, ctx.keepdims)
+        if ctx.dof <= 0:
+            return _no_dof_grad(ctx, grad)
         with np.errstate(divide="ignore", invalid="ignore"):
             return grad * (2 * ctx.centered / grad.dtype.type(ctx.divisor))
+
+
+def _no_dof_grad(ctx: Any, grad: np.ndarray) -> np.ndarray:
+    """The gradient of a variance without degrees of freedom, ``grad`` given for it, as
+    PyTorch's var_backward: over every element, inf (NaN where x is its mean); over dims, its
+    usual ``2 / dof`` formula with the unclamped, negative or zero, dof."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if ctx.axis is None:
+            return grad * np.where(ctx.centered == 0, np.nan, np.inf).astype(grad.dtype)
+        return grad * (grad.dtype.type(2) / grad.dtype.type(ctx.dof)) * ctx.centered
 
 
 class Std(Function):
@@ -79,6 +94,8 @@ class Std(Function):
         out = _keep(ctx.out, ctx.centered.ndim, ctx.axis, ctx.keepdims)
         grad = _keep(grad, ctx.centered.ndim, ctx.axis, ctx.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.dof <= 0:  # PyTorch: var_backward of grad / (2 std), 0 where std is 0
+                return _no_dof_grad(ctx, np.where(out == 0, 0, grad / (2 * out)))
             scale = np.where(out == 0, 0, grad / (out * grad.dtype.type(ctx.divisor)))
         return scale * ctx.centered
 
@@ -101,7 +118,8 @@ class Norm(Function):
         elif p == 2:
             out = np.sqrt((x * x).sum(axis=axis, keepdims=keepdims))
         else:
-            out = (magnitude**p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+            with np.errstate(divide="ignore"):  # a negative p at 0: inf, then a norm of 0
+                out = (magnitude**p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
         ctx.save_for_backward(x, out)
         ctx.p, ctx.axis, ctx.keepdims = p, axis, keepdims
         return out
@@ -116,14 +134,17 @@ class Norm(Function):
         if p == 0:
             return np.zeros(x.shape, dtype=grad.dtype)
         if p == 1:
-            return grad * np.sign(x)  # sign(0) = 0, as in PyTorch
+            return grad * sign(x)  # sign(0) = 0 and sign(NaN) = 0, as in PyTorch
         if math.isinf(p):  # the extreme |x| (ties split evenly, NaNs count), as in PyTorch
             mask = (np.abs(x) == out) | np.isnan(x)
             count = mask.sum(axis=ctx.axis, keepdims=True)
-            return np.sign(x) * (grad / count) * mask
+            return sign(x) * (grad / count) * mask
         with np.errstate(divide="ignore", invalid="ignore"):
             if p == 2:
                 return x * np.where(out == 0, zero, grad / out)  # 0 at a zero norm (PyTorch)
+            if p < 1:  # |x|**(p-1) is inf at 0: PyTorch takes 0 there (and where the norm is 0)
+                scaled = np.where(x == 0, zero, np.sign(x) * np.abs(x) ** (p - 1))
+                return scaled * grad * out ** (1 - p)
             scale = np.where(out == 0, zero, grad / out ** (p - 1))
             return np.sign(x) * np.abs(x) ** (p - 1) * scale
 
@@ -163,7 +184,16 @@ def variance(
             f"{name}(): expected a floating point input, got dtype {x.dtype} (PyTorch's "
             f"{name} only supports floating point and complex inputs)"
         )
-    return op.apply(x, reduce_dims(dim, x.ndim, name), correction, bool(keepdim))
+    axis = reduce_dims(dim, x.ndim, name)
+    reduced = x.size if axis is None or not x.size else int(np.prod(np.take(x.shape, axis)))
+    if reduced - correction <= 0:
+        warnings.warn(  # PyTorch's words; the result is inf or nan
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=3,
+        )
+    return op.apply(x, axis, correction, bool(keepdim))
 
 
 def norm(x: Variable, p: Any = 2, dim: Any = None, keepdim: bool = False) -> Variable:
