@@ -1,7 +1,7 @@
 """``nn.MultiheadAttention`` with PyTorch's signature, parameter names and init.
 
 The attention is written out op by op (Linear, Split, Reshape, Transpose, MatMul, Mul,
-MaskedFill, Softmax, MatMul, Linear) so the graph shows every step, and the weights PyTorch
+Add (the mask), Softmax, MatMul, Linear) so the graph shows every step, and the weights PyTorch
 returns with ``need_weights=True`` are the Softmax (after dropout) node itself.
 """
 
@@ -34,9 +34,11 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
 
 
 def _apply_mask(scores: Variable, mask: np.ndarray) -> Variable:
-    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it."""
+    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it: added as
+    ``-inf``, as PyTorch turns a bool mask into a float one (so a row with nothing to attend to
+    sends NaN back, as there)."""
     if mask.dtype == np.bool_:
-        return scores.masked_fill(mask, float("-inf"))
+        mask = np.where(mask, -np.inf, 0.0)
     return scores + mask.astype(scores.dtype)
 
 
