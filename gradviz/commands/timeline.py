@@ -70,8 +70,8 @@ def timeline_command(
 
     and prints the steps where something went wrong (NaN/Inf, a loss spike, a
     dead ReLU layer); they are marked on the page. Exit 0 once the outputs are
-    written, also with findings; 1 when the script failed or never called
-    backward; 2 for a usage error.
+    written, also with findings; 1 when the script failed (the steps recorded
+    before it are still written) or never called backward; 2 for a usage error.
     """
     from gradviz.viz.capture.policy import EveryStep
 
@@ -100,11 +100,19 @@ def timeline_command(
         if len(found) > _SHOWN:
             click.echo(f"... and {len(found) - _SHOWN} more findings (marked on the page)")
 
+    def salvage(trace: Any) -> str | None:
+        """The script failed after some steps were recorded: they are worth seeing."""
+        if not trace.timeline.steps:
+            return None
+        deliver(trace)
+        return "the steps recorded before it are written above"
+
     run(
         script,
         script_args,
         1,
         deliver,
+        salvage=salvage,
         policy=EveryStep(steps, every),
         detail="summary",
         keep_full=1,

@@ -111,8 +111,9 @@ def watch_command(
       OUTDIR/<stem>.stepN.timeline.html  the timeline up to step N
 
     prints which step, what fired and where (op, module, file:line), stops the script
-    and exits 1 (--continue: goes on, keeping the first 20 triggers). Nothing fired: exit 0
-    and OUTDIR/<stem>.timeline.html.
+    and exits 1 (--continue: goes on, keeping the first 20 triggers). A script that fails
+    after a trigger (a guard that raises on the NaN loss) leaves the same files. Nothing
+    fired: exit 0 and OUTDIR/<stem>.timeline.html.
     """
     from gradviz.viz.flight import FlightRecorder, write_trigger
     from gradviz.viz.trace import write_timeline_page
@@ -122,6 +123,14 @@ def watch_command(
     check_outputs(outdir, [outdir / f"{stem}.timeline.html"])
     policy = FlightRecorder(spike, go_on)
 
+    def write_triggers(trace: Any) -> None:
+        for caught in policy.caught:
+            written, report = write_trigger(trace, caught, outdir, stem)
+            echo_written(written, [], shown, outdir)
+            trigger = caught.trigger
+            click.echo(f"step {trigger.step}: {trigger.kind}: {trigger.message}")
+            click.echo(f"  where: {_where(caught, report)}")
+
     def deliver(trace: Any) -> None:
         recorded = len(trace.steps_recorded)
         if not policy.caught:
@@ -130,14 +139,18 @@ def watch_command(
             echo_written([page_path], [], shown, outdir)
             click.echo(f"watched {recorded} steps: no NaN/Inf, no loss or gradient spike")
             return
-        for caught in policy.caught:
-            written, report = write_trigger(trace, caught, outdir, stem)
-            echo_written(written, [], shown, outdir)
-            trigger = caught.trigger
-            click.echo(f"step {trigger.step}: {trigger.kind}: {trigger.message}")
-            click.echo(f"  where: {_where(caught, report)}")
+        write_triggers(trace)
         if not go_on:
             click.echo(f"stopped the script at step {policy.caught[0].trigger.step}")
+
+    def salvage(trace: Any) -> str | None:
+        """The script failed after a trigger (often tripping over the NaN it caught, as a
+        guard like ``if not math.isfinite(loss.item()): raise`` does): keep what fired."""
+        if not policy.caught:
+            return None
+        write_triggers(trace)
+        fired = len(policy.caught) + policy.dropped
+        return f"what fired before it is written above ({fired} trigger(s))"
 
     run(
         script,
@@ -147,6 +160,7 @@ def watch_command(
         policy=policy,
         detail="summary",
         keep_full=keep,
+        salvage=salvage,
         nothing="nothing was written",
         no_backward=f"{script.name} never called backward(), so there are no steps to watch",
     )

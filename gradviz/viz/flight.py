@@ -20,7 +20,7 @@ import numpy as np
 
 from gradviz.viz.capture.policy import EveryStep
 from gradviz.viz.diagnose.nan import FILL_OPS
-from gradviz.viz.diagnose.watchdog import SPIKE, Trigger, Watchdog
+from gradviz.viz.diagnose.watchdog import SPIKE, ModelWatchdogs, Trigger
 from gradviz.viz.records.io import SavedTrace
 from gradviz.viz.records.schema import Pass
 from gradviz.viz.records.timeline import Timeline
@@ -47,7 +47,7 @@ class FlightRecorder(EveryStep):
 
     def __init__(self, spike: float = SPIKE, go_on: bool = False) -> None:
         super().__init__()
-        self.watchdog = Watchdog(spike)
+        self.watchdogs = ModelWatchdogs(spike)  # two models trained in turn: one each
         self.go_on = go_on
         self.caught: list[Caught] = []
         self.dropped = 0  # triggers after the first MAX_CAUGHT: counted, not kept
@@ -57,7 +57,7 @@ class FlightRecorder(EveryStep):
         if timeline is None or not timeline.steps or timeline.steps[-1] != index:
             return
         loss, grad_norm, bad = step_health(timeline, index)
-        trigger = self.watchdog.observe(index, loss, grad_norm, bad)
+        trigger = self.watchdogs.observe(index, step_params(timeline, index), loss, grad_norm, bad)
         if trigger is None:
             return
         if len(self.caught) >= MAX_CAUGHT:
@@ -89,6 +89,12 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     if math.isnan(loss) and not bad:  # no scalar root (backward(grad) of a tensor): no loss;
         return None, total, bad  # a NaN loss is a root whose value holds the NaN: in ``bad``
     return loss, total, bad
+
+
+def step_params(timeline: Timeline, step: int) -> list[str]:
+    """The keys of the parameters recorded ``step`` reached (which model it trained)."""
+    keys = (timeline.keys[i] for i in timeline.step_rows(step)["node"].tolist())
+    return [k for k in keys if timeline.nodes[k].get("kind") == "param"]
 
 
 def _step_trace(trace: Trace, caught: Caught) -> Trace:

@@ -4,18 +4,20 @@
 nodes whose value or gradient holds a NaN/Inf) and fires a :class:`Trigger` on the first step
 where the loss or a gradient is non-finite, or where the loss or the total gradient norm exceeds
 ``spike`` times its running median over the last ``window`` steps (after ``warmup`` steps, so
-the first steps of training, which move fast, do not fire).
+the first steps of training, which move fast, do not fire). :class:`ModelWatchdogs` keeps one
+per model, so that two models trained in turn are not compared with each other.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gradviz.viz.records.text import number
 
-__all__ = ["SPIKE", "WARMUP", "WINDOW", "Trigger", "Watchdog"]
+__all__ = ["SPIKE", "WARMUP", "WINDOW", "ModelWatchdogs", "Trigger", "Watchdog"]
 
 #: fire when a value exceeds this many times its running median
 SPIKE = 10.0
@@ -87,3 +89,40 @@ class Watchdog:
                 )
                 return Trigger(step, kind, message, value=value, median=median)
         return None
+
+
+class ModelWatchdogs:
+    """One :class:`Watchdog` per model: the steps whose parameters overlap are one model's.
+
+    Two models trained in turn (two losses of different scales, each backward reaching its own
+    parameters) each get their own running medians; one watchdog for both would call every
+    step of the larger loss a spike of the smaller one's median. Steps reaching no parameter
+    share one watchdog.
+    """
+
+    def __init__(self, spike: float = SPIKE) -> None:
+        Watchdog(spike)  # check the factor now
+        self.spike = spike
+        self._owner: dict[str, Watchdog] = {}
+
+    def observe(
+        self,
+        step: int,
+        params: Iterable[str],
+        loss: float | None,
+        grad_norm: float | None,
+        bad_nodes: tuple[str, ...] = (),
+    ) -> Trigger | None:
+        """:meth:`Watchdog.observe` of the model whose parameters ``params`` (keys) are."""
+        return self._watchdog(tuple(params) or ("",)).observe(step, loss, grad_norm, bad_nodes)
+
+    def _watchdog(self, params: tuple[str, ...]) -> Watchdog:
+        owners = [self._owner[p] for p in params if p in self._owner]
+        dog = owners[0] if owners else Watchdog(self.spike)
+        merged = {id(o) for o in owners if o is not dog}  # a step of both: one model from
+        for key, owner in self._owner.items():  # now on, with the first one's history
+            if id(owner) in merged:
+                self._owner[key] = dog
+        for key in params:
+            self._owner[key] = dog
+        return dog

@@ -1,0 +1,195 @@
+"""Hostile but realistic use of the many-steps commands (``gradviz timeline``, ``watch``,
+``diff``) and of their Python API: each ends in the right result or in a one-line message with
+the documented exit code, and writes only the outputs asked for (CliRunner, and a real console
+run or two). ``test_hostile_cli.py`` covers the rest."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from helpers import run_gradviz
+from test_cli import make_script, needs_layout
+
+import gradviz
+from gradviz.cli import cli
+from gradviz.viz.diagnose.timeline import timeline_findings
+from gradviz.viz.diagnose.watchdog import ModelWatchdogs
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def one_line_error(result, code: int, text: str) -> None:
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("gradviz: "), result.stderr
+    assert text in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert result.stderr.count("\n") <= 2, result.stderr  # the message (and where to get help)
+
+
+def names(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --------------------------------------------------------------------------- a script that
+# fails after what watch or timeline came for: what was recorded is still written
+
+# The common guard of a training loop: it raises on a NaN loss, after backward and before the
+# optimizer step (where the flight recorder completes its capture).
+GUARDED = """
+    import math
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for i in range(6):
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean() * (np.nan if i == 3 else 1.0)
+        loss.backward()
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"loss is {loss.item()}")
+        opt.step()
+"""
+
+# NaN data from the first step, and a crash after three steps
+CRASHES = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.array([[DATA, 1.0]] * 4, np.float32))
+    for i in range(4):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+        if i == 2:
+            raise RuntimeError("the data loader died")
+"""
+
+
+def test_watch_keeps_the_trigger_of_a_script_that_raises_on_its_nan(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, GUARDED, "guarded.py")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(out)])
+    assert result.exit_code == 1
+    # was: "nothing was written", the trigger the run was watched for lost
+    assert "step 4: nan_loss: the loss is nan" in result.stdout
+    assert names(out) == [
+        f"guarded.step4.{suffix}"
+        for suffix in ("backward.svg", "diff.svg", "forward.svg", "timeline.html", "trace.json")
+    ]
+    assert result.stderr.startswith(
+        "gradviz: guarded.py raised FloatingPointError: loss is nan; what fired before it is "
+        "written above (1 trigger(s)). Its traceback (your code only):"
+    )
+    assert "stopped the script" not in result.stdout  # it stopped by itself
+    assert [p.index for p in gradviz.load_trace(out / "guarded.step4.trace.json").passes] == [3, 4]
+
+
+def test_the_trigger_of_a_guarded_script_in_a_real_console_run(tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, GUARDED, "guarded.py")
+    done = run_gradviz("watch", str(script), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("gradviz: guarded.py raised FloatingPointError")
+    assert "wrote " in done.stdout
+    assert (tmp_path / "out" / "guarded.step4.trace.json").is_file()
+    assert names(tmp_path) == ["guarded.py", "out"]  # nothing beside the script or in cwd
+
+
+def test_watch_continue_keeps_every_trigger_before_a_crash(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, CRASHES.replace("DATA", "np.nan"), "crashes.py")
+    result = runner.invoke(cli, ["watch", str(script), "--continue", "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert [line for line in result.stdout.splitlines() if line.startswith("step ")] == [
+        f"step {n}: nan_loss: the loss is nan" for n in (1, 2, 3)
+    ]
+    assert "what fired before it is written above (3 trigger(s))" in result.stderr
+    assert (tmp_path / "crashes.step3.diff.svg").is_file()
+
+
+def test_watch_of_a_script_that_crashes_with_nothing_fired_writes_nothing(runner, tmp_path):
+    script = make_script(tmp_path, CRASHES.replace("DATA", "0.5"), "crashes.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "the data loader died; nothing was written." in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_timeline_writes_the_steps_recorded_before_the_script_failed(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, CRASHES.replace("DATA", "0.5"), "crashes.py")
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1  # the script failed, as documented
+    assert "recorded 3 of 3 backward calls" in result.stdout  # was: "nothing was recorded"
+    assert "the steps recorded before it are written above" in result.stderr
+    assert names(tmp_path / "out") == ["crashes.timeline.html", "crashes.timeline.json"]
+
+
+# --------------------------------------------------------------------------- two models
+# trained in turn: each loss is watched against its own history
+
+TWO_MODELS = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    g = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
+    d = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 1))
+    opt_g = optim.SGD(g.parameters(), lr=0.1)
+    opt_d = optim.SGD(d.parameters(), lr=1e-5)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    z = gradviz.Variable(np.ones((4, 3), np.float32))
+    for step in range(15):
+        opt_g.zero_grad()
+        (g(x) ** 2).mean().backward()        # a loss near 1
+        opt_g.step()
+        opt_d.zero_grad()
+        ((d(z) - 100) ** 2).mean().backward()  # a loss near 10,000, steady
+        opt_d.step()
+"""
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch"])
+def test_two_models_trained_in_turn_are_no_spike(runner, tmp_path, command):
+    needs_layout()
+    script = make_script(tmp_path, TWO_MODELS, "two.py")
+    result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output  # watch was: exit 1, "loss_spike" at step 12
+    assert "spike:" not in result.stdout  # timeline was: a "loss spike" every other step
+
+
+def test_a_spike_of_one_of_two_models_still_fires():
+    dogs = ModelWatchdogs()
+    fired = []
+    for step in range(1, 41):
+        big = 1e4 * (100 if step == 36 else 1)  # the second model's loss jumps at step 36
+        params, loss = (["param:g.w"], 1.0) if step % 2 else (["param:d.w", "param:d.b"], big)
+        fired.append(dogs.observe(step, params, loss, None))
+    assert [t.step for t in fired if t is not None] == [36]
+
+
+def test_a_step_of_both_models_joins_their_watchdogs():
+    dogs = ModelWatchdogs()
+    for step in range(1, 21):
+        assert (
+            dogs.observe(step, ["a"] if step % 2 else ["b"], 1.0 if step % 2 else 5.0, None) is None
+        )
+    assert dogs.observe(21, ["a", "b"], 1.0, None) is None  # one model from now on
+    assert dogs.observe(22, ["b"], 11.0, None).kind == "loss_spike"  # 11x the shared median 1
+
+
+def test_timeline_findings_of_two_models_in_python():
+    with gradviz.trace(detail="summary") as tr:
+        exec(compile(TWO_MODELS.replace("\n    ", "\n"), "two.py", "exec"), {})
+    assert [f.kind for f in timeline_findings(tr.timeline)] == []
