@@ -5,6 +5,7 @@ run or two). ``test_hostile_cli.py`` covers the rest."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from helpers import run_gradviz
@@ -14,6 +15,7 @@ import gradviz
 from gradviz.cli import cli
 from gradviz.viz.diagnose.timeline import timeline_findings
 from gradviz.viz.diagnose.watchdog import ModelWatchdogs
+from gradviz.viz.draw.diff import NothingToCompare
 
 
 @pytest.fixture
@@ -193,3 +195,91 @@ def test_timeline_findings_of_two_models_in_python():
     with gradviz.trace(detail="summary") as tr:
         exec(compile(TWO_MODELS.replace("\n    ", "\n"), "two.py", "exec"), {})
     assert [f.kind for f in timeline_findings(tr.timeline)] == []
+
+
+# --------------------------------------------------------------------------- diff of a trace
+# that holds nothing to compare
+
+
+def _train(**options):
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    with gradviz.trace(**options) as tr:
+        model = nn.Linear(2, 1)
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        x = gradviz.Variable(np.ones((3, 2), np.float32))
+        for _ in range(3):
+            opt.zero_grad()
+            (model(x) ** 2).mean().backward()
+            opt.step()
+    return tr
+
+
+def test_diff_of_an_empty_trace_is_refused():
+    empty = _empty()  # the training step was left outside the block
+    with pytest.raises(NothingToCompare, match=r"gradviz.diff: trace_a recorded nothing \("):
+        gradviz.diff(empty, _train())  # was: "structure differs: 6 added"
+    with pytest.raises(ValueError, match="trace_b recorded nothing"):
+        gradviz.diff(_train(), empty)
+
+
+def test_diff_of_a_summary_trace_that_kept_no_pass_is_refused():
+    summary = _train(detail="summary", keep_full=0)
+    # was: its graph (no gradient, no update) compared as if it were a step: "0 numbers changed"
+    with pytest.raises(NothingToCompare, match=r"trace_a kept no backward pass in full \("):
+        gradviz.diff(summary, _train())
+    forward = gradviz.trace()
+    with forward:
+        gradviz.Variable(np.ones(2), requires_grad=True).exp()
+    assert not gradviz.diff(forward, forward).structure_changed  # a forward graph is compared
+
+
+def _empty():
+    with gradviz.trace() as tr:
+        pass
+    return tr
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_empty, "empty.trace.json recorded nothing"),
+        (lambda: _train(detail="summary", keep_full=0), "empty.trace.json kept no backward pass"),
+    ],
+)
+def test_diff_of_a_trace_file_with_nothing_to_compare_is_a_usage_error(
+    runner, tmp_path, make, message
+):
+    make().save(tmp_path / "empty.trace.json")
+    full = tmp_path / "full.trace.json"
+    _train().save(full)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["diff", str(tmp_path / "empty.trace.json"), str(full), "-o", out])
+    one_line_error(result, 2, message)  # was: exit 0 (1 with --structure-only), "N added"
+    assert not out.exists()
+
+
+def test_diff_of_a_folder_says_it_is_a_folder(runner, tmp_path, monkeypatch):
+    (tmp_path / "runs").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", "runs", "runs"])
+    one_line_error(result, 2, "gradviz: runs is a folder, not a trace file")  # was: "no such"
+
+
+# --------------------------------------------------------------------------- Trace.render
+
+
+def test_render_names_a_wrong_view_as_the_view(tmp_path):
+    tr = _train()
+    with pytest.raises(ValueError, match="view must be 'forward', 'backward', 'html' or 'timel"):
+        tr.render("timelines", tmp_path / "run.html")  # was: "cannot tell the format from"
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("view", ["timeline", "html"])
+def test_render_refuses_a_page_named_as_a_picture(tmp_path, view):
+    tr = _train()
+    with pytest.raises(ValueError, match=f"the {view} view is an HTML page: name the file .html"):
+        tr.render(view, tmp_path / "run.svg")  # was: HTML written into run.svg
+    assert not list(tmp_path.iterdir())

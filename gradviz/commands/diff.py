@@ -46,8 +46,11 @@ class _Side:
         self.stem = f"{script.stem}@{self.step}"
 
     def _trace_file(self, path: Path) -> None:
+        from gradviz.viz.draw.diff import NothingToCompare, graph_to_compare
         from gradviz.viz.records.io import TraceFileError
 
+        if path.is_dir():
+            fail(f"{path} is a folder, not a trace file", 2)
         if not path.is_file():
             fail(
                 f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
@@ -55,8 +58,8 @@ class _Side:
                 2,
             )
         try:
-            self.graph = gradviz.load_trace(path).graph
-        except (TraceFileError, OSError) as error:
+            self.graph = graph_to_compare(gradviz.load_trace(path), str(path))
+        except (TraceFileError, NothingToCompare, OSError) as error:
             fail(f"{error}", 2)
         self.stem = path.name.removesuffix(".json").removesuffix(".trace")
 

@@ -53,6 +53,12 @@ __all__ = [
 ]
 
 
+#: what :meth:`Trace.render` draws
+_VIEWS = ("forward", "backward", "html", "timeline")
+#: file names of a picture, never of a page
+_PICTURE_SUFFIXES = (".svg", ".png", ".dot", ".gv")
+
+
 class Trace(Capture):
     """The result of tracing: backward passes with their graphs, and events.
 
@@ -77,6 +83,15 @@ class Trace(Capture):
         (see :func:`write_page`); ``view="timeline"`` the page of every recorded step
         (see :func:`write_timeline_page`). ``fold=False`` draws every instance of repeated
         blocks (default: ``blocks.0-11 (Block) x12`` drawn once)."""
+        if view not in _VIEWS:
+            raise draw.RenderError(
+                f"view must be 'forward', 'backward', 'html' or 'timeline', got {view!r}"
+            )
+        page = view in ("html", "timeline") or (format or "").lower() == "html"
+        if page and Path(path).suffix.lower() in _PICTURE_SUFFIXES:
+            raise draw.RenderError(
+                f"the {view} view is an HTML page: name the file .html, got {Path(path).name!r}"
+            )
         if view == "timeline":
             return write_timeline_page(self, path, depth=depth)
         if view == "html" or (format or "").lower() == "html":
