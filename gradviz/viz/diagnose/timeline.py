@@ -6,8 +6,8 @@ wrong, and at which recorded step.
   (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
 - ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
   recorded losses, after ``WARMUP`` recorded steps (the rule of the flight recorder,
-  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`), per model: two models trained in turn
-  are watched apart;
+  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`), per set of parameters reached: two
+  models, or two losses, trained in turn are watched apart;
 - ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the
   first step of each run; summary statistics cannot tell single dead units apart.
 """

@@ -5,7 +5,8 @@ nodes whose value or gradient holds a NaN/Inf) and fires a :class:`Trigger` on t
 where the loss or a gradient is non-finite, or where the loss or the total gradient norm exceeds
 ``spike`` times its running median over the last ``window`` steps (after ``warmup`` steps, so
 the first steps of training, which move fast, do not fire). :class:`ModelWatchdogs` keeps one
-per model, so that two models trained in turn are not compared with each other.
+per set of parameters, so that two models (or two losses) trained in turn are not compared with
+each other.
 """
 
 from __future__ import annotations
@@ -92,18 +93,17 @@ class Watchdog:
 
 
 class ModelWatchdogs:
-    """One :class:`Watchdog` per model: the steps whose parameters overlap are one model's.
+    """One :class:`Watchdog` per set of parameters a step reaches: per model, and per loss.
 
-    Two models trained in turn (two losses of different scales, each backward reaching its own
-    parameters) each get their own running medians; one watchdog for both would call every
-    step of the larger loss a spike of the smaller one's median. Steps reaching no parameter
-    share one watchdog.
+    Two models trained in turn, or two losses of different scales backpropagated one after the
+    other (two heads on one trunk), each get their own running medians; one watchdog for all
+    would call every step of the larger loss a spike of the smaller one's median.
     """
 
     def __init__(self, spike: float = SPIKE) -> None:
         Watchdog(spike)  # check the factor now
         self.spike = spike
-        self._owner: dict[str, Watchdog] = {}
+        self._dogs: dict[frozenset[str], Watchdog] = {}
 
     def observe(
         self,
@@ -113,16 +113,9 @@ class ModelWatchdogs:
         grad_norm: float | None,
         bad_nodes: tuple[str, ...] = (),
     ) -> Trigger | None:
-        """:meth:`Watchdog.observe` of the model whose parameters ``params`` (keys) are."""
-        return self._watchdog(tuple(params) or ("",)).observe(step, loss, grad_norm, bad_nodes)
-
-    def _watchdog(self, params: tuple[str, ...]) -> Watchdog:
-        owners = [self._owner[p] for p in params if p in self._owner]
-        dog = owners[0] if owners else Watchdog(self.spike)
-        merged = {id(o) for o in owners if o is not dog}  # a step of both: one model from
-        for key, owner in self._owner.items():  # now on, with the first one's history
-            if id(owner) in merged:
-                self._owner[key] = dog
-        for key in params:
-            self._owner[key] = dog
-        return dog
+        """:meth:`Watchdog.observe` of the steps that reach exactly ``params`` (keys)."""
+        key = frozenset(params)
+        dog = self._dogs.get(key)
+        if dog is None:
+            dog = self._dogs[key] = Watchdog(self.spike)
+        return dog.observe(step, loss, grad_norm, bad_nodes)
