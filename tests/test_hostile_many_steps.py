@@ -300,3 +300,33 @@ def test_render_refuses_a_page_named_as_a_picture(tmp_path, view):
     with pytest.raises(ValueError, match=f"the {view} view is an HTML page: name the file .html"):
         tr.render(view, tmp_path / "run.svg")  # was: HTML written into run.svg
     assert not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- watch --keep 1
+
+SPIKE_AT_15 = """
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    x, y = gradviz.randn(8, 3), gradviz.randn(8, 1)
+    for step in range(1, 17):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y) * (1000.0 if step == 15 else 1.0)
+        loss.backward()
+        opt.step()
+"""
+
+
+def test_watch_keep_1_says_why_no_change_is_named(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, SPIKE_AT_15, "spike.py")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["watch", str(script), "--keep", "1", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "step 15: loss_spike:" in result.stdout
+    # was: "no op to blame was found", as if there were nothing to see
+    assert "the step before was not kept in full (--keep 1)" in result.stdout
+    assert "spike.step15.diff.svg" not in names(out)  # no step before: no diff

@@ -39,6 +39,11 @@ def _where(caught: Any, report: Any) -> str:
             ) + "".join(f"\n  try: {tip}" for tip in tips)
     if caught.current is None:
         return "the step's full detail was not kept (--keep)"
+    if caught.previous is None and caught.trigger.step > 1:
+        return (
+            "no op to blame was found, and the step before was not kept in full (--keep 1), "
+            "so no change since it can be named; --keep 2 keeps it"
+        )
     return "no op to blame was found; see the step's trace and pictures written above"
 
 
