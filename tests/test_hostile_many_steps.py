@@ -330,3 +330,19 @@ def test_watch_keep_1_says_why_no_change_is_named(runner, tmp_path):
     # was: "no op to blame was found", as if there were nothing to see
     assert "the step before was not kept in full (--keep 1)" in result.stdout
     assert "spike.step15.diff.svg" not in names(out)  # no step before: no diff
+
+
+# --------------------------------------------------------------------------- diff arguments
+
+
+@pytest.mark.parametrize(
+    ("extra", "first"), [(["third.trace.json"], "third.trace.json"), (["--", "--lr", "3"], "--lr")]
+)
+def test_diff_of_trace_files_refuses_arguments_no_script_takes(runner, tmp_path, extra, first):
+    trace = tmp_path / "run.trace.json"
+    _train().save(trace)
+    args = ["diff", str(trace), str(trace), *extra, "-o", str(tmp_path / "out")]
+    result = runner.invoke(cli, args)
+    # was: exit 0, the third file (or the arguments) silently left out
+    one_line_error(result, 2, f"{first!r} is not for diff: it compares two graphs")
+    assert not (tmp_path / "out").exists()

@@ -177,6 +177,12 @@ def diff_command(
     from gradviz.viz.draw.diff import diff as compare_graphs
 
     sides = [_Side(a), _Side(b)]
+    if script_args and all(side.script is None for side in sides):
+        fail(
+            f"{script_args[0]!r} is not for diff: it compares two graphs, A and B, and passes "
+            "what follows them to a script, but neither side is a SCRIPT.py@STEP",
+            2,
+        )
     path = None
     if outdir is not None or not structure_only:
         shown = outdir if outdir is not None else Path(".")
