@@ -346,3 +346,32 @@ def test_diff_of_trace_files_refuses_arguments_no_script_takes(runner, tmp_path,
     # was: exit 0, the third file (or the arguments) silently left out
     one_line_error(result, 2, f"{first!r} is not for diff: it compares two graphs")
     assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- timeline summary
+
+NO_SCALAR_LOSS = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    net = nn.Linear(2, 3)
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for _ in range(3):
+        opt.zero_grad()
+        net(x).backward(np.ones((4, 3), np.float32))  # a gradient given: no scalar loss
+        opt.step()
+"""
+
+
+def test_timeline_without_a_scalar_loss_does_not_call_it_non_finite(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, NO_SCALAR_LOSS, "tensor_grad.py")
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    # was: "no finite loss", and on the next line "no NaN/Inf"
+    assert "recorded 3 of 3 backward calls (every 1st); no scalar loss (backward was given a " in (
+        result.stdout
+    )
+    assert "no NaN/Inf, loss spike or dead ReLU layer in the recorded steps" in result.stdout

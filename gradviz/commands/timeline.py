@@ -131,8 +131,15 @@ def _timeline_summary(record: Any, calls: int, every: int) -> str:
     """``recorded 8 of 8 backward calls (every 1st); loss 2.221 -> 0.6886``."""
     import math
 
+    from gradviz.viz.diagnose.timeline import timeline_findings
+
     finite = [v for v in record.loss if math.isfinite(v)]
-    loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}" if finite else "no finite loss"
+    if finite:
+        loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}"
+    elif any(f.kind == "nan" for f in timeline_findings(record)):
+        loss = "no finite loss"
+    else:  # backward(gradient) of a tensor: no scalar to call a loss, and nothing is NaN
+        loss = "no scalar loss (backward was given a gradient)"
     suffix = "th" if every % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(every % 10)
     nth = f"{every}{suffix or 'th'}"
     return f"recorded {len(record.steps)} of {calls} backward calls (every {nth}); {loss}"
