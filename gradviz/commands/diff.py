@@ -49,8 +49,8 @@ class _Side:
         from gradviz.viz.draw.diff import NothingToCompare, graph_to_compare
         from gradviz.viz.records.io import TraceFileError
 
-        if path.is_dir():
-            fail(f"{path} is a folder, not a trace file", 2)
+        if self.text and path.is_dir():  # (Path("") is ".")
+            fail(f"{self.text} is a folder, not a trace file", 2)
         if not path.is_file():
             fail(
                 f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
