@@ -375,3 +375,17 @@ def test_timeline_without_a_scalar_loss_does_not_call_it_non_finite(runner, tmp_
         result.stdout
     )
     assert "no NaN/Inf, loss spike or dead ReLU layer in the recorded steps" in result.stdout
+
+
+def test_watch_of_a_single_step_says_step(runner, tmp_path):
+    needs_layout()
+    body = """
+        import gradviz
+        from gradviz import nn
+
+        (nn.Linear(2, 1)(gradviz.randn(4, 2)) ** 2).mean().backward()
+    """
+    script = make_script(tmp_path, body, "one.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "watched 1 step: no NaN/Inf" in result.stdout  # was: "watched 1 steps"

@@ -142,7 +142,8 @@ def watch_command(
             page_path = outdir / f"{stem}.timeline.html"
             write_timeline_page(trace, page_path)
             echo_written([page_path], [], shown, outdir)
-            click.echo(f"watched {recorded} steps: no NaN/Inf, no loss or gradient spike")
+            steps = "1 step" if recorded == 1 else f"{recorded} steps"
+            click.echo(f"watched {steps}: no NaN/Inf, no loss or gradient spike")
             return
         write_triggers(trace)
         if not go_on:
