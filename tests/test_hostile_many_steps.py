@@ -389,3 +389,15 @@ def test_watch_of_a_single_step_says_step(runner, tmp_path):
     result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "watched 1 step: no NaN/Inf" in result.stdout  # was: "watched 1 steps"
+
+
+# --------------------------------------------------------------------------- Python outputs
+
+
+@pytest.mark.parametrize("under", ["notes.txt", "notes.txt/deeper"])
+def test_to_csv_under_a_file_names_the_file(tmp_path, under):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    tr = _train(detail="summary")
+    with pytest.raises(OSError, match=f"cannot create the folder .*: {tmp_path}/notes.txt is not"):
+        tr.timeline.to_csv(tmp_path / under / "run.csv")  # was: "...: File exists"
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
