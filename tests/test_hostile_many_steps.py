@@ -401,3 +401,79 @@ def test_to_csv_under_a_file_names_the_file(tmp_path, under):
     with pytest.raises(OSError, match=f"cannot create the folder .*: {tmp_path}/notes.txt is not"):
         tr.timeline.to_csv(tmp_path / under / "run.csv")  # was: "...: File exists"
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+# --------------------------------------------------------------------------- a thread the
+# stopped script leaves blocked
+
+PREFETCH = """
+    import queue
+    import threading
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    batches = queue.Queue(maxsize=2)
+
+    def produce():  # a prefetching loader: blocks on the full queue once nobody reads it
+        for i in range(20):
+            batches.put(np.full((4, 2), i, np.float32))
+        batches.put(None)
+
+    threading.Thread(target=produce, name="prefetch").start()
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.01)
+    while (batch := batches.get()) is not None:
+        opt.zero_grad()
+        (model(gradviz.Variable(batch)) ** 2).mean().backward()
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "written"),
+    [
+        (["timeline", "--steps", "2"], "prefetch.timeline.json"),
+        (["render"], "prefetch.backward.svg"),
+    ],
+)
+def test_a_thread_blocked_after_the_stop_does_not_hang_the_command(tmp_path, command, written):
+    needs_layout()
+    script = make_script(tmp_path, PREFETCH, "prefetch.py")
+    out = tmp_path / "out"
+    # was: the outputs written, then the process waited for the producer for ever
+    done = run_gradviz(command[0], str(script), *command[1:], "-o", str(out), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        "gradviz: not waiting for the thread(s) the stopped script left (prefetch)\n"
+    )
+    assert written in names(out)
+
+
+def test_the_runner_names_the_threads_it_left_behind(tmp_path, monkeypatch):
+    import sys
+    import threading
+    import types
+
+    from gradviz.viz import runner
+
+    gate = types.ModuleType("gate_of_the_test")
+    gate.event = threading.Event()
+    monkeypatch.setitem(sys.modules, "gate_of_the_test", gate)
+    monkeypatch.setattr(runner, "THREAD_GRACE", 0.0)
+    body = TWO_LOSSES.replace(
+        "import numpy as np",
+        "import threading\n    import numpy as np\n    import gate_of_the_test\n"
+        "    wait = lambda: gate_of_the_test.event.wait(60)  # was: waited for to the end\n"
+        "    threading.Thread(target=wait, name='waiter').start()",
+    )
+    try:
+        tr = runner.run_script(make_script(tmp_path, body, "waits.py"), step=1)
+        assert tr.backward_calls == 1  # stopped after its first step, not hung on the thread
+        assert [t.name for t in runner.left_behind()] == ["waiter"]
+    finally:
+        gate.event.set()
+    for thread in threading.enumerate():
+        if thread.name == "waiter":
+            thread.join()
+    assert runner.left_behind() == []
