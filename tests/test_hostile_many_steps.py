@@ -477,3 +477,34 @@ def test_the_runner_names_the_threads_it_left_behind(tmp_path, monkeypatch):
         if thread.name == "waiter":
             thread.join()
     assert runner.left_behind() == []
+
+
+# --------------------------------------------------------------------------- diff of two steps
+# of one run: the script stops after the later one
+
+LONG_RUN = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for i in range(1, 7):
+        print("step", i)
+        if i == 5:
+            raise RuntimeError("a later step fails")
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+"""
+
+
+def test_diff_of_two_steps_stops_the_script_after_the_later_one(runner, tmp_path):
+    script = make_script(tmp_path, LONG_RUN, "long.py")
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@3", "--structure-only"])
+    # was: the script ran on to its end (here: to its failure at step 5, exit 1)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == ["step 1", "step 2", "step 3"]
+    assert "step 4" not in result.stdout
+    assert "long.py@1 vs long.py@3: same structure (6 nodes)" in result.stdout
