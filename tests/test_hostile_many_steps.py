@@ -119,11 +119,24 @@ def test_watch_continue_keeps_every_trigger_before_a_crash(runner, tmp_path):
     assert (tmp_path / "crashes.step3.diff.svg").is_file()
 
 
-def test_watch_of_a_script_that_crashes_with_nothing_fired_writes_nothing(runner, tmp_path):
+def test_watch_of_a_script_that_crashes_with_nothing_fired_writes_its_timeline(runner, tmp_path):
+    needs_layout()
     script = make_script(tmp_path, CRASHES.replace("DATA", "0.5"), "crashes.py")
     result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path / "out")])
     assert result.exit_code == 1
-    assert "the data loader died; nothing was written." in result.stderr
+    # was: "nothing was written", the three steps before the failure lost
+    assert result.stderr.startswith(
+        "gradviz: crashes.py raised RuntimeError: the data loader died; nothing fired in the 3 "
+        "steps before it; their timeline is written above. Its traceback (your code only):"
+    )
+    assert names(tmp_path / "out") == ["crashes.timeline.html"]
+
+
+def test_watch_of_a_script_that_fails_before_any_step_writes_nothing(runner, tmp_path):
+    script = make_script(tmp_path, "raise SystemExit('no data')\n", "nodata.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "exited with status 1 (no data); nothing was written." in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -118,7 +118,8 @@ def watch_command(
     prints which step, what fired and where (op, module, file:line), stops the script
     and exits 1 (--continue: goes on, keeping the first 20 triggers). A script that fails
     after a trigger (a guard that raises on the NaN loss) leaves the same files. Nothing
-    fired: exit 0 and OUTDIR/<stem>.timeline.html.
+    fired: exit 0 and OUTDIR/<stem>.timeline.html (also written, up to the failure, for a
+    script that fails with nothing fired).
     """
     from gradviz.viz.flight import FlightRecorder, write_trigger
     from gradviz.viz.trace import write_timeline_page
@@ -136,13 +137,16 @@ def watch_command(
             click.echo(f"step {trigger.step}: {trigger.kind}: {trigger.message}")
             click.echo(f"  where: {_where(caught, report)}")
 
-    def deliver(trace: Any) -> None:
+    def write_page(trace: Any) -> str:
+        page_path = outdir / f"{stem}.timeline.html"
+        write_timeline_page(trace, page_path)
+        echo_written([page_path], [], shown, outdir)
         recorded = len(trace.steps_recorded)
+        return "1 step" if recorded == 1 else f"{recorded} steps"
+
+    def deliver(trace: Any) -> None:
         if not policy.caught:
-            page_path = outdir / f"{stem}.timeline.html"
-            write_timeline_page(trace, page_path)
-            echo_written([page_path], [], shown, outdir)
-            steps = "1 step" if recorded == 1 else f"{recorded} steps"
+            steps = write_page(trace)
             click.echo(f"watched {steps}: no NaN/Inf, no loss or gradient spike")
             return
         write_triggers(trace)
@@ -150,13 +154,18 @@ def watch_command(
             click.echo(f"stopped the script at step {policy.caught[0].trigger.step}")
 
     def salvage(trace: Any) -> str | None:
-        """The script failed after a trigger (often tripping over the NaN it caught, as a
-        guard like ``if not math.isfinite(loss.item()): raise`` does): keep what fired."""
-        if not policy.caught:
+        """The script failed after some steps (often tripping over the NaN a trigger caught,
+        as a guard like ``if not math.isfinite(loss.item()): raise`` does): keep what fired,
+        or else the timeline up to the failure."""
+        if policy.caught:
+            write_triggers(trace)
+            fired = len(policy.caught) + policy.dropped
+            return f"what fired before it is written above ({fired} trigger(s))"
+        if not trace.steps_recorded:
             return None
-        write_triggers(trace)
-        fired = len(policy.caught) + policy.dropped
-        return f"what fired before it is written above ({fired} trigger(s))"
+        return (
+            f"nothing fired in the {write_page(trace)} before it; their timeline is written above"
+        )
 
     run(
         script,
