@@ -5,6 +5,8 @@ run or two). ``test_hostile_cli.py`` covers the rest."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -521,3 +523,43 @@ def test_diff_of_two_steps_stops_the_script_after_the_later_one(runner, tmp_path
     assert result.stdout.splitlines()[:3] == ["step 1", "step 2", "step 3"]
     assert "step 4" not in result.stdout
     assert "long.py@1 vs long.py@3: same structure (6 nodes)" in result.stdout
+
+
+# --------------------------------------------------------------------------- diff of a norm
+# that overflowed
+
+OVERFLOW_AT_2 = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn
+
+    a = nn.Parameter(np.full(4, 1e-300))
+    c, d = nn.Parameter(np.ones(4)), nn.Parameter(np.ones(4))
+    for i in range(2):
+        huge = gradviz.Variable(np.full(4, 1.5e308 if i else 1.0))  # step 2: |x| overflows
+        a.grad = None
+        ((a * huge).sum() + (c * d * 2.0).sum()).backward()
+"""
+
+
+def test_diff_from_a_step_whose_norm_overflowed(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, OVERFLOW_AT_2, "overflow.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@2", f"{script}@1", "--structure-only"])
+    assert result.exit_code == 0, result.output  # was: ValueError: math domain error
+    result = runner.invoke(cli, ["diff", f"{script}@2", f"{script}@1", "--format", "dot"])
+    assert result.exit_code == 0, result.output
+    assert "/input#0  -       |value|  inf -> 2" in result.stdout
+    assert (
+        "#2 |value| inf -&gt; 2 (x0)"
+        in (tmp_path / "overflow@2-vs-overflow@1.diff.dot").read_text()
+    )
+
+
+def test_a_norm_that_overflowed_is_no_new_number():
+    from gradviz.viz.diagnose.diff import Change
+
+    grew = Change("k", "", "Mul", "|grad|", 2.0, math.inf)
+    assert (grew.size, grew.ratio_text) == (math.inf, "xinf")  # was: "new", as from 0
+    assert Change("k", "", "Mul", "|grad|", math.inf, 2.0).ratio_text == "x0"
+    assert Change("k", "", "Mul", "|grad|", 0.0, 2.0).ratio_text == "new"

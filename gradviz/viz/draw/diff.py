@@ -93,8 +93,7 @@ def diverging_fill(ratio: float) -> str:
 
 
 def _change_text(change: Change, rank: int) -> str:
-    ratio = "new" if math.isinf(change.ratio) else f"x{number(change.ratio)}"
-    return f"#{rank} {change.field} {number(change.a)} -> {number(change.b)} ({ratio})"
+    return f"#{rank} {change.field} {number(change.a)} -> {number(change.b)} ({change.ratio_text})"
 
 
 # ------------------------------------------------------------------------------ the merged graph
