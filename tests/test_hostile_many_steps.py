@@ -563,3 +563,47 @@ def test_a_norm_that_overflowed_is_no_new_number():
     assert (grew.size, grew.ratio_text) == (math.inf, "xinf")  # was: "new", as from 0
     assert Change("k", "", "Mul", "|grad|", math.inf, 2.0).ratio_text == "x0"
     assert Change("k", "", "Mul", "|grad|", 0.0, 2.0).ratio_text == "new"
+
+
+# --------------------------------------------------------------------------- watch of a loss
+# that jumps to 1e300 (norms whose squares overflow)
+
+HUGE_AT_13 = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.set_default_dtype(np.float64)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.0)
+    x = gradviz.Variable(np.ones((4, 2)))
+    for i in range(1, 16):
+        opt.zero_grad()
+        ((model(x) ** 2).mean() * (1e300 if i == 13 else 1.0)).backward()
+        opt.step()
+"""
+
+
+def test_watch_of_a_gradient_norm_whose_square_overflows(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, HUGE_AT_13, "huge.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path / "out")])
+    # was: OverflowError from grad_norm ** 2 in the layer health (and an overflow warning)
+    assert result.exit_code == 1, result.output
+    assert "step 13: loss_spike: the loss" in result.stdout
+    assert result.stderr == "gradviz: 1 trigger(s) fired; see above\n"
+
+
+def test_check_of_a_step_whose_gradient_norm_is_1e300():
+    from gradviz import nn
+
+    default = gradviz.get_default_dtype()
+    gradviz.set_default_dtype(np.float64)
+    try:
+        with gradviz.trace() as tr:
+            model = nn.Linear(2, 1)
+            ((model(gradviz.Variable(np.ones((4, 2)))) ** 2).mean() * 1e300).backward()
+    finally:
+        gradviz.set_default_dtype(default)
+    report = tr.check(gradcheck=False)  # was: OverflowError
+    assert 1e298 < report.layers[0].grad_norm < math.inf

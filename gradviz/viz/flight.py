@@ -81,7 +81,7 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     params = np.array([timeline.nodes[k].get("kind") == "param" for k in keys], dtype=bool)
     norms = rows["grad_norm"][params]
     norms = norms[np.isfinite(norms)]
-    total = float(np.sqrt(np.dot(norms, norms))) if len(norms) else 0.0
+    total = math.hypot(*norms.tolist())  # (no overflow at squares above 1e308)
     fills = np.array([timeline.nodes[k].get("op") in FILL_OPS for k in keys], dtype=bool)
     value_bad = (rows["value_nan"] > 0) | ((rows["value_inf"] > 0) & ~fills)
     grad_bad = (rows["grad_nan"] > 0) | (rows["grad_inf"] > 0)
