@@ -607,3 +607,15 @@ def test_check_of_a_step_whose_gradient_norm_is_1e300():
         gradviz.set_default_dtype(default)
     report = tr.check(gradcheck=False)  # was: OverflowError
     assert 1e298 < report.layers[0].grad_norm < math.inf
+
+
+def test_diff_of_two_files_of_one_name_names_them_by_their_paths(runner, tmp_path, monkeypatch):
+    for run in ("run1", "run2"):
+        (tmp_path / run).mkdir()
+        _train().save(tmp_path / run / "model.trace.json")
+    monkeypatch.chdir(tmp_path)
+    args = ["diff", "run1/model.trace.json", "run2/model.trace.json", "--structure-only"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    # was: "model.trace.json vs model.trace.json", which could be one file compared with itself
+    assert result.stdout.startswith("run1/model.trace.json vs run2/model.trace.json: same")

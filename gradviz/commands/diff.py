@@ -190,7 +190,10 @@ def diff_command(
         path = folder / f"{sides[0].stem}-vs-{sides[1].stem}.diff.{fmt.lower()}"
         check_outputs(folder, [path])
     _diff_runs(sides, script_args)
-    report = compare_graphs(sides[0].graph, sides[1].graph, names=(sides[0].name, sides[1].name))
+    names = (sides[0].name, sides[1].name)
+    if names[0] == names[1] and a != b:  # run1/model.trace.json, run2/model.trace.json
+        names = (a, b)
+    report = compare_graphs(sides[0].graph, sides[1].graph, names=names)
     if path is not None:
         try:
             result = report.render(path, format=fmt.lower())
