@@ -60,7 +60,7 @@ GUARDED = """
         opt.step()
 """
 
-# NaN data from the first step, and a crash after three steps
+# Three steps, then a crash; DATA: np.nan (a NaN loss from the first step) or 0.5
 CRASHES = """
     import numpy as np
     import gradviz
