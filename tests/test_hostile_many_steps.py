@@ -619,3 +619,10 @@ def test_diff_of_two_files_of_one_name_names_them_by_their_paths(runner, tmp_pat
     assert result.exit_code == 0, result.output
     # was: "model.trace.json vs model.trace.json", which could be one file compared with itself
     assert result.stdout.startswith("run1/model.trace.json vs run2/model.trace.json: same")
+
+
+def test_render_timeline_refuses_a_pass_index_it_would_not_draw(tmp_path):
+    tr = _train(detail="summary")
+    with pytest.raises(ValueError, match="the timeline page draws the last pass; pass_index is"):
+        tr.render("timeline", tmp_path / "run.html", pass_index=1)  # was: the last pass drawn
+    assert not list(tmp_path.iterdir())

@@ -93,6 +93,11 @@ class Trace(Capture):
                 f"the {view} view is an HTML page: name the file .html, got {Path(path).name!r}"
             )
         if view == "timeline":
+            if pass_index is not None:  # the page draws the last pass, under every step
+                raise draw.RenderError(
+                    "the timeline page draws the last pass; pass_index is for the 'forward', "
+                    "'backward' and 'html' views"
+                )
             return write_timeline_page(self, path, depth=depth)
         if view == "html" or (format or "").lower() == "html":
             return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)
