@@ -343,7 +343,7 @@ def test_watch_keep_1_says_why_no_change_is_named(runner, tmp_path):
     assert result.exit_code == 1
     assert "step 15: loss_spike:" in result.stdout
     # was: "no op to blame was found", as if there were nothing to see
-    assert "the step before was not kept in full (--keep 1)" in result.stdout
+    assert "no step before it that trained the same parameters was kept in full" in result.stdout
     assert "spike.step15.diff.svg" not in names(out)  # no step before: no diff
 
 
@@ -626,3 +626,24 @@ def test_render_timeline_refuses_a_pass_index_it_would_not_draw(tmp_path):
     with pytest.raises(ValueError, match="the timeline page draws the last pass; pass_index is"):
         tr.render("timeline", tmp_path / "run.html", pass_index=1)  # was: the last pass drawn
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("keep", "since"), [("2", None), ("3", 24)])
+def test_a_spike_of_one_of_two_models_is_compared_with_that_model(runner, tmp_path, keep, since):
+    needs_layout()
+    body = TWO_MODELS.replace(
+        "((d(z) - 100) ** 2).mean().backward()",
+        "(((d(z) - 100) ** 2).mean() * (100.0 if step == 12 else 1.0)).backward()",
+    )
+    script = make_script(tmp_path, body, "two.py")
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["watch", str(script), "--keep", keep, "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "step 26: loss_spike:" in result.stdout  # the second model's 13th step
+    # was: "largest change since step 25", the other model's step (and a diff of the two)
+    if since is None:
+        assert "no step before it that trained the same parameters was kept" in result.stdout
+        assert "two.step26.diff.svg" not in names(out)
+    else:
+        assert f"largest change since step {since}: " in result.stdout
+        assert "two.step26.diff.svg" in names(out)

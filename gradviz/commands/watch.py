@@ -41,8 +41,9 @@ def _where(caught: Any, report: Any) -> str:
         return "the step's full detail was not kept (--keep)"
     if caught.previous is None and caught.trigger.step > 1:
         return (
-            "no op to blame was found, and the step before was not kept in full (--keep 1), "
-            "so no change since it can be named; --keep 2 keeps it"
+            "no op to blame was found, and no step before it that trained the same parameters "
+            "was kept in full (--keep), so no change since one can be named; a larger --keep "
+            "keeps more steps"
         )
     return "no op to blame was found; see the step's trace and pictures written above"
 

@@ -34,7 +34,8 @@ MAX_CAUGHT = 20
 
 @dataclass
 class Caught:
-    """A trigger and what was kept of it: its full pass and the recorded one before it."""
+    """A trigger and what was kept of it: its full pass and the latest kept one before it
+    that reached the same parameters (two models trained in turn: the same model's)."""
 
     trigger: Trigger
     current: Pass | None
@@ -51,13 +52,18 @@ class FlightRecorder(EveryStep):
         self.go_on = go_on
         self.caught: list[Caught] = []
         self.dropped = 0  # triggers after the first MAX_CAUGHT: counted, not kept
+        self._params: dict[int, frozenset[str]] = {}  # of the steps whose pass is kept
 
     def recorded(self, index: int, capture: Any) -> None:
         timeline: Timeline | None = capture._timeline
         if timeline is None or not timeline.steps or timeline.steps[-1] != index:
             return
         loss, grad_norm, bad = step_health(timeline, index)
-        trigger = self.watchdogs.observe(index, step_params(timeline, index), loss, grad_norm, bad)
+        params = frozenset(step_params(timeline, index))
+        kept = {p.index for p in capture.passes}
+        self._params = {i: k for i, k in self._params.items() if i in kept}
+        self._params[index] = params
+        trigger = self.watchdogs.observe(index, params, loss, grad_norm, bad)
         if trigger is None:
             return
         if len(self.caught) >= MAX_CAUGHT:
@@ -65,7 +71,8 @@ class FlightRecorder(EveryStep):
             return
         passes = [p for p in capture.passes if p.index <= index]
         current = passes[-1] if passes and passes[-1].index == index else None
-        previous = passes[-2] if current is not None and len(passes) > 1 else None
+        same = [p for p in passes[:-1] if self._params.get(p.index) == params]
+        previous = same[-1] if current is not None and same else None
         self.caught.append(Caught(trigger, current, previous))
         if not self.go_on:
             self.steps = index  # the capture is complete after this step's optimizer step
