@@ -85,7 +85,7 @@ def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> fl
     default=2,
     show_default=True,
     help="Keep the full detail of the last K steps (2: the trigger step and the one before, "
-    "for the diff).",
+    "for the diff; 3 for two models trained in turn, whose step before is the other's).",
 )
 @click.option(
     "--continue",
