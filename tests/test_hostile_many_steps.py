@@ -16,7 +16,7 @@ from test_cli import make_script, needs_layout
 import gradviz
 from gradviz.cli import cli
 from gradviz.viz.diagnose.timeline import timeline_findings
-from gradviz.viz.diagnose.watchdog import ModelWatchdogs
+from gradviz.viz.diagnose.watchdog import ModelWatchdogs, step_key
 from gradviz.viz.draw.diff import NothingToCompare
 
 
@@ -187,13 +187,41 @@ def test_two_models_trained_in_turn_are_no_spike(runner, tmp_path, command):
 
 
 def test_a_spike_of_one_of_two_models_still_fires():
+    nodes = {"param:g.w": {"kind": "param"}, "param:d.w": {"kind": "param"}, "/Mean#0": {}}
+    g, d = step_key(["param:g.w", "/Mean#0"], nodes), step_key(["param:d.w", "/Mean#0"], nodes)
     dogs = ModelWatchdogs()
     fired = []
     for step in range(1, 41):
         big = 1e4 * (100 if step == 36 else 1)  # the second model's loss jumps at step 36
-        params, loss = (["param:g.w"], 1.0) if step % 2 else (["param:d.w", "param:d.b"], big)
-        fired.append(dogs.observe(step, params, loss, None))
+        fired.append(dogs.observe(step, g if step % 2 else d, 1.0 if step % 2 else big, None))
     assert [t.step for t in fired if t is not None] == [36]
+
+
+PENALTY = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=1e-6)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for step in range(15):
+        opt.zero_grad()
+        out = model(x)
+        (out ** 2).mean().backward(retain_graph=True)  # the loss
+        (out.abs().sum() * 1000).backward()             # a penalty 1000x larger, on its own
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch"])
+def test_a_loss_and_a_penalty_backpropagated_in_turn_are_no_spike(runner, tmp_path, command):
+    needs_layout()
+    script = make_script(tmp_path, PENALTY, "penalty.py")
+    result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output  # was: a spike at every penalty step
+    assert "spike:" not in result.stdout
 
 
 TWO_LOSSES = """

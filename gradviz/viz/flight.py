@@ -20,7 +20,7 @@ import numpy as np
 
 from gradviz.viz.capture.policy import EveryStep
 from gradviz.viz.diagnose.nan import FILL_OPS
-from gradviz.viz.diagnose.watchdog import SPIKE, ModelWatchdogs, Trigger
+from gradviz.viz.diagnose.watchdog import SPIKE, ModelWatchdogs, Trigger, step_key
 from gradviz.viz.records.io import SavedTrace
 from gradviz.viz.records.schema import Pass
 from gradviz.viz.records.timeline import Timeline
@@ -35,7 +35,8 @@ MAX_CAUGHT = 20
 @dataclass
 class Caught:
     """A trigger and what was kept of it: its full pass and the latest kept one before it
-    that reached the same parameters (two models trained in turn: the same model's)."""
+    of the same model and loss (:func:`~gradviz.viz.diagnose.watchdog.step_key`; two models
+    trained in turn: the same model's)."""
 
     trigger: Trigger
     current: Pass | None
@@ -52,18 +53,19 @@ class FlightRecorder(EveryStep):
         self.go_on = go_on
         self.caught: list[Caught] = []
         self.dropped = 0  # triggers after the first MAX_CAUGHT: counted, not kept
-        self._params: dict[int, frozenset[str]] = {}  # of the steps whose pass is kept
+        self._keys: dict[int, frozenset[str]] = {}  # step_key of the steps whose pass is kept
 
     def recorded(self, index: int, capture: Any) -> None:
         timeline: Timeline | None = capture._timeline
         if timeline is None or not timeline.steps or timeline.steps[-1] != index:
             return
         loss, grad_norm, bad = step_health(timeline, index)
-        params = frozenset(step_params(timeline, index))
+        keys = [timeline.keys[i] for i in timeline.step_rows(index)["node"].tolist()]
+        key = step_key(keys, timeline.nodes)
         kept = {p.index for p in capture.passes}
-        self._params = {i: k for i, k in self._params.items() if i in kept}
-        self._params[index] = params
-        trigger = self.watchdogs.observe(index, params, loss, grad_norm, bad)
+        self._keys = {i: k for i, k in self._keys.items() if i in kept}
+        self._keys[index] = key
+        trigger = self.watchdogs.observe(index, key, loss, grad_norm, bad)
         if trigger is None:
             return
         if len(self.caught) >= MAX_CAUGHT:
@@ -71,7 +73,7 @@ class FlightRecorder(EveryStep):
             return
         passes = [p for p in capture.passes if p.index <= index]
         current = passes[-1] if passes and passes[-1].index == index else None
-        same = [p for p in passes[:-1] if self._params.get(p.index) == params]
+        same = [p for p in passes[:-1] if self._keys.get(p.index) == key]
         previous = same[-1] if current is not None and same else None
         self.caught.append(Caught(trigger, current, previous))
         if not self.go_on:
@@ -96,12 +98,6 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     if math.isnan(loss) and not bad:  # no scalar root (backward(grad) of a tensor): no loss;
         return None, total, bad  # a NaN loss is a root whose value holds the NaN: in ``bad``
     return loss, total, bad
-
-
-def step_params(timeline: Timeline, step: int) -> list[str]:
-    """The keys of the parameters recorded ``step`` reached (which model it trained)."""
-    keys = (timeline.keys[i] for i in timeline.step_rows(step)["node"].tolist())
-    return [k for k in keys if timeline.nodes[k].get("kind") == "param"]
 
 
 def _step_trace(trace: Trace, caught: Caught) -> Trace:

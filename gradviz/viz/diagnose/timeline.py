@@ -6,8 +6,8 @@ wrong, and at which recorded step.
   (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
 - ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
   recorded losses, after ``WARMUP`` recorded steps (the rule of the flight recorder,
-  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`), per set of parameters reached: two
-  models, or two losses, trained in turn are watched apart;
+  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`), per model and loss: two models, or two
+  losses, trained in turn are watched apart;
 - ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the
   first step of each run; summary statistics cannot tell single dead units apart.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradviz.viz.diagnose.nan import FILL_OPS
-from gradviz.viz.diagnose.watchdog import SPIKE, WARMUP, WINDOW, ModelWatchdogs
+from gradviz.viz.diagnose.watchdog import SPIKE, WARMUP, WINDOW, ModelWatchdogs, step_key
 from gradviz.viz.records.timeline import Timeline
 
 __all__ = ["SPIKE", "WARMUP", "WINDOW", "StepFinding", "non_finite", "timeline_findings"]
@@ -89,24 +89,22 @@ def _counts(nan: float, inf: float) -> str:
     return ", ".join(parts)
 
 
-def _step_params(timeline: Timeline) -> list[list[str]]:
-    """Per recorded step, the keys of the parameters it reached (which model it trained)."""
+def _step_keys(timeline: Timeline) -> list[frozenset[str]]:
+    """Per recorded step, its :func:`~gradviz.viz.diagnose.watchdog.step_key`."""
     data = timeline.rows_array()
-    is_param = np.array([timeline.nodes[k].get("kind") == "param" for k in timeline.keys], bool)
-    rows = data[is_param[data["node"]]] if len(is_param) else data[:0]
-    starts = np.searchsorted(rows["step"], timeline.steps, side="left").tolist()
-    stops = np.searchsorted(rows["step"], timeline.steps, side="right").tolist()
-    nodes = rows["node"].tolist()
-    return [[timeline.keys[i] for i in nodes[a:b]] for a, b in zip(starts, stops, strict=True)]
+    starts = np.searchsorted(data["step"], timeline.steps, side="left").tolist()
+    stops = np.searchsorted(data["step"], timeline.steps, side="right").tolist()
+    nodes = [timeline.keys[i] for i in data["node"].tolist()]
+    return [step_key(nodes[a:b], timeline.nodes) for a, b in zip(starts, stops, strict=True)]
 
 
 def _spikes(timeline: Timeline) -> list[StepFinding]:
     watchdogs = ModelWatchdogs()
     found: list[StepFinding] = []
-    steps = zip(timeline.steps, timeline.loss, _step_params(timeline), strict=True)
-    for step, value, params in steps:
+    steps = zip(timeline.steps, timeline.loss, _step_keys(timeline), strict=True)
+    for step, value, key in steps:
         finite = value if math.isfinite(value) else None  # NaN/Inf are the nan finding's
-        fired = watchdogs.observe(step, params, finite, None)
+        fired = watchdogs.observe(step, key, finite, None)
         if fired is not None:
             found.append(StepFinding(step, "loss_spike", "warning", f"loss spike: {fired.message}"))
     return found
