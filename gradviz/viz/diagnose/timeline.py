@@ -90,12 +90,21 @@ def _counts(nan: float, inf: float) -> str:
 
 
 def _step_keys(timeline: Timeline) -> list[frozenset[str]]:
-    """Per recorded step, its :func:`~gradviz.viz.diagnose.watchdog.step_key`."""
+    """Per recorded step, its :func:`~gradviz.viz.diagnose.watchdog.step_key`, read from its
+    parameters' rows and its last row only (a step has far more nodes than parameters)."""
     data = timeline.rows_array()
-    starts = np.searchsorted(data["step"], timeline.steps, side="left").tolist()
-    stops = np.searchsorted(data["step"], timeline.steps, side="right").tolist()
-    nodes = [timeline.keys[i] for i in data["node"].tolist()]
-    return [step_key(nodes[a:b], timeline.nodes) for a, b in zip(starts, stops, strict=True)]
+    node = data["node"]
+    starts = np.searchsorted(data["step"], timeline.steps, side="left")
+    stops = np.searchsorted(data["step"], timeline.steps, side="right")
+    is_param = np.array([timeline.nodes[k].get("kind") == "param" for k in timeline.keys], bool)
+    rows = np.flatnonzero(is_param[node]) if len(is_param) else np.zeros(0, np.int64)
+    firsts, ends = np.searchsorted(rows, starts), np.searchsorted(rows, stops)
+    params, keys = node[rows].tolist(), timeline.keys
+    found = []
+    for start, stop, first, end in zip(starts, stops, firsts, ends, strict=True):
+        last = [keys[node[stop - 1]]] if stop > start else []
+        found.append(step_key([keys[i] for i in params[first:end]] + last, timeline.nodes))
+    return found
 
 
 def _spikes(timeline: Timeline) -> list[StepFinding]:
