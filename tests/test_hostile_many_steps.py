@@ -674,4 +674,5 @@ def test_a_spike_of_one_of_two_models_is_compared_with_that_model(runner, tmp_pa
         assert "two.step26.diff.svg" not in names(out)
     else:
         assert f"largest change since step {since}: " in result.stdout
-        assert "two.step26.diff.svg" in names(out)
+        diff = (out / "two.step26.diff.svg").read_text()
+        assert f"step {since} (a) vs step 26 (b)" in diff  # was: "a (a) vs b (b)"

@@ -146,7 +146,8 @@ def write_trigger(
         written += [done.path for done in draw.write_views(graph, views, marks=report.marks())]
         if caught.previous is not None:
             path = Path(f"{base}.diff.svg")
-            write_diff(compare(caught.previous.graph, caught.current.graph), path)
+            names = (f"step {caught.previous.index}", f"step {caught.current.index}")
+            write_diff(compare(caught.previous.graph, caught.current.graph, names), path)
             written.append(path)
         path = Path(f"{base}.timeline.html")
         write_timeline_page(step_trace, path)
