@@ -320,11 +320,15 @@ def test_diff_of_a_trace_file_with_nothing_to_compare_is_a_usage_error(
     assert not out.exists()
 
 
-def test_diff_of_a_folder_says_it_is_a_folder(runner, tmp_path, monkeypatch):
-    (tmp_path / "runs").mkdir()
+@pytest.mark.parametrize(
+    ("side", "message"),
+    [("runs", "runs is a folder, not a trace file"), ("runs.py@1", "runs.py is a folder, not a s")],
+)
+def test_diff_of_a_folder_says_it_is_a_folder(runner, tmp_path, monkeypatch, side, message):
+    (tmp_path / side.removesuffix("@1")).mkdir()
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(cli, ["diff", "runs", "runs"])
-    one_line_error(result, 2, "gradviz: runs is a folder, not a trace file")  # was: "no such"
+    result = runner.invoke(cli, ["diff", side, side])
+    one_line_error(result, 2, f"gradviz: {message}")  # was: "no such trace file" / "script"
 
 
 # --------------------------------------------------------------------------- Trace.render

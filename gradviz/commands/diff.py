@@ -32,6 +32,8 @@ class _Side:
             self._trace_file(Path(text))
 
     def _script(self, script: Path, step: str) -> None:
+        if script.is_dir():
+            fail(f"{script} is a folder, not a script", 2)
         if not script.is_file():
             fail(f"no such script: {script}", 2)
         # ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits
