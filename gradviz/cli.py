@@ -296,4 +296,32 @@ def doctor() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``gradviz``, ``python -m gradviz``)."""
-    cli.main(args=None if argv is None else list(argv), prog_name="gradviz")
+    try:
+        cli.main(args=None if argv is None else list(argv), prog_name="gradviz")
+    except SystemExit as exit_:
+        _leave_script_threads(exit_.code)
+        raise
+
+
+def _leave_script_threads(code: Any) -> None:
+    """Exit now if threads of a script the runner stopped still run (a producer blocked on a
+    queue nobody reads any more would keep the process alive for ever): the outputs are
+    written, nothing else is waited for. A script that ran to its end is waited for as Python
+    waits for it."""
+    import os
+
+    from gradviz.viz.runner import left_behind
+
+    left = left_behind()
+    if not left:
+        return
+    names = ", ".join(t.name for t in left)
+    click.echo(
+        f"gradviz: not waiting for the thread(s) the stopped script left ({names})", err=True
+    )
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code if isinstance(code, int) else 1 if code else 0)

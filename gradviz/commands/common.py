@@ -159,11 +159,15 @@ def run(
     policy: Any = None,
     detail: str = "full",
     keep_full: int = 2,
+    salvage: Callable[[Any], str | None] | None = None,
 ) -> None:
     """Run SCRIPT under a trace (the runner), which hands the captured step to ``deliver`` as
     soon as it is captured (``policy``: what to capture instead of one step, ``detail`` and
-    ``keep_full``: how much of it); turn the
-    script's failures into our messages."""
+    ``keep_full``: how much of it); turn the script's failures into our messages.
+
+    ``salvage(trace)``, when given, is called with what was recorded when the script failed
+    before the capture was complete; it writes what is worth keeping and says so (that
+    replaces ``nothing`` in the message), or returns None."""
     from gradviz.viz.runner import BackwardNotCalled, ScriptFailed, StepNotReached, run_script
 
     try:
@@ -181,12 +185,22 @@ def run(
         )
     except ScriptFailed as error:
         text = (error.traceback or "").rstrip()
-        fail(f"{error}; {nothing}. Its traceback (your code only):\n{text}")
+        kept = _salvaged(salvage, error.trace)
+        fail(f"{error}; {kept or nothing}. Its traceback (your code only):\n{text}")
     except BackwardNotCalled as error:
         fail(no_backward or str(error))
     except StepNotReached as error:
         fail(str(error))
     except gradviz.GradvizError as error:  # no layout program, a file that cannot be written
+        fail(str(error))
+
+
+def _salvaged(salvage: Callable[[Any], str | None] | None, trace: Any) -> str | None:
+    if salvage is None or trace is None:
+        return None
+    try:
+        return salvage(trace)
+    except gradviz.GradvizError as error:  # a file that cannot be written
         fail(str(error))
 
 

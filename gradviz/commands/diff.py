@@ -32,6 +32,8 @@ class _Side:
             self._trace_file(Path(text))
 
     def _script(self, script: Path, step: str) -> None:
+        if script.is_dir():
+            fail(f"{script} is a folder, not a script", 2)
         if not script.is_file():
             fail(f"no such script: {script}", 2)
         # ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits
@@ -46,8 +48,11 @@ class _Side:
         self.stem = f"{script.stem}@{self.step}"
 
     def _trace_file(self, path: Path) -> None:
+        from gradviz.viz.draw.diff import NothingToCompare, graph_to_compare
         from gradviz.viz.records.io import TraceFileError
 
+        if self.text and path.is_dir():  # (Path("") is ".")
+            fail(f"{self.text} is a folder, not a trace file", 2)
         if not path.is_file():
             fail(
                 f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
@@ -55,8 +60,8 @@ class _Side:
                 2,
             )
         try:
-            self.graph = gradviz.load_trace(path).graph
-        except (TraceFileError, OSError) as error:
+            self.graph = graph_to_compare(gradviz.load_trace(path), str(path))
+        except (TraceFileError, NothingToCompare, OSError) as error:
             fail(f"{error}", 2)
         self.stem = path.name.removesuffix(".json").removesuffix(".trace")
 
@@ -174,6 +179,12 @@ def diff_command(
     from gradviz.viz.draw.diff import diff as compare_graphs
 
     sides = [_Side(a), _Side(b)]
+    if script_args and all(side.script is None for side in sides):
+        fail(
+            f"{script_args[0]!r} is not for diff: it compares two graphs, A and B, and passes "
+            "what follows them to a script, but neither side is a SCRIPT.py@STEP",
+            2,
+        )
     path = None
     if outdir is not None or not structure_only:
         shown = outdir if outdir is not None else Path(".")
@@ -181,7 +192,10 @@ def diff_command(
         path = folder / f"{sides[0].stem}-vs-{sides[1].stem}.diff.{fmt.lower()}"
         check_outputs(folder, [path])
     _diff_runs(sides, script_args)
-    report = compare_graphs(sides[0].graph, sides[1].graph, names=(sides[0].name, sides[1].name))
+    names = (sides[0].name, sides[1].name)
+    if names[0] == names[1] and a != b:  # run1/model.trace.json, run2/model.trace.json
+        names = (a, b)
+    report = compare_graphs(sides[0].graph, sides[1].graph, names=names)
     if path is not None:
         try:
             result = report.render(path, format=fmt.lower())

@@ -70,8 +70,8 @@ def timeline_command(
 
     and prints the steps where something went wrong (NaN/Inf, a loss spike, a
     dead ReLU layer); they are marked on the page. Exit 0 once the outputs are
-    written, also with findings; 1 when the script failed or never called
-    backward; 2 for a usage error.
+    written, also with findings; 1 when the script failed (the steps recorded
+    before it are still written) or never called backward; 2 for a usage error.
     """
     from gradviz.viz.capture.policy import EveryStep
 
@@ -100,11 +100,19 @@ def timeline_command(
         if len(found) > _SHOWN:
             click.echo(f"... and {len(found) - _SHOWN} more findings (marked on the page)")
 
+    def salvage(trace: Any) -> str | None:
+        """The script failed after some steps were recorded: they are worth seeing."""
+        if not trace.timeline.steps:
+            return None
+        deliver(trace)
+        return "the steps recorded before it are written above"
+
     run(
         script,
         script_args,
         1,
         deliver,
+        salvage=salvage,
         policy=EveryStep(steps, every),
         detail="summary",
         keep_full=1,
@@ -123,8 +131,15 @@ def _timeline_summary(record: Any, calls: int, every: int) -> str:
     """``recorded 8 of 8 backward calls (every 1st); loss 2.221 -> 0.6886``."""
     import math
 
+    from gradviz.viz.diagnose.timeline import timeline_findings
+
     finite = [v for v in record.loss if math.isfinite(v)]
-    loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}" if finite else "no finite loss"
+    if finite:
+        loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}"
+    elif any(f.kind == "nan" for f in timeline_findings(record)):
+        loss = "no finite loss"
+    else:  # backward(gradient) of a tensor: no scalar to call a loss, and nothing is NaN
+        loss = "no scalar loss (backward was given a gradient)"
     suffix = "th" if every % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(every % 10)
     nth = f"{every}{suffix or 'th'}"
     return f"recorded {len(record.steps)} of {calls} backward calls (every {nth}); {loss}"

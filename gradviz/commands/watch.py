@@ -39,6 +39,12 @@ def _where(caught: Any, report: Any) -> str:
             ) + "".join(f"\n  try: {tip}" for tip in tips)
     if caught.current is None:
         return "the step's full detail was not kept (--keep)"
+    if caught.previous is None and caught.trigger.step > 1:
+        return (
+            "no op to blame was found, and no step before it that trained the same parameters "
+            "was kept in full (--keep), so no change since one can be named; a larger --keep "
+            "keeps more steps"
+        )
     return "no op to blame was found; see the step's trace and pictures written above"
 
 
@@ -79,7 +85,7 @@ def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> fl
     default=2,
     show_default=True,
     help="Keep the full detail of the last K steps (2: the trigger step and the one before, "
-    "for the diff).",
+    "for the diff; 3 for two models trained in turn, whose step before is the other's).",
 )
 @click.option(
     "--continue",
@@ -111,8 +117,10 @@ def watch_command(
       OUTDIR/<stem>.stepN.timeline.html  the timeline up to step N
 
     prints which step, what fired and where (op, module, file:line), stops the script
-    and exits 1 (--continue: goes on, keeping the first 20 triggers). Nothing fired: exit 0
-    and OUTDIR/<stem>.timeline.html.
+    and exits 1 (--continue: goes on, keeping the first 20 triggers). A script that fails
+    after a trigger (a guard that raises on the NaN loss) leaves the same files. Nothing
+    fired: exit 0 and OUTDIR/<stem>.timeline.html (also written, up to the failure, for a
+    script that fails with nothing fired).
     """
     from gradviz.viz.flight import FlightRecorder, write_trigger
     from gradviz.viz.trace import write_timeline_page
@@ -122,22 +130,43 @@ def watch_command(
     check_outputs(outdir, [outdir / f"{stem}.timeline.html"])
     policy = FlightRecorder(spike, go_on)
 
-    def deliver(trace: Any) -> None:
-        recorded = len(trace.steps_recorded)
-        if not policy.caught:
-            page_path = outdir / f"{stem}.timeline.html"
-            write_timeline_page(trace, page_path)
-            echo_written([page_path], [], shown, outdir)
-            click.echo(f"watched {recorded} steps: no NaN/Inf, no loss or gradient spike")
-            return
+    def write_triggers(trace: Any) -> None:
         for caught in policy.caught:
             written, report = write_trigger(trace, caught, outdir, stem)
             echo_written(written, [], shown, outdir)
             trigger = caught.trigger
             click.echo(f"step {trigger.step}: {trigger.kind}: {trigger.message}")
             click.echo(f"  where: {_where(caught, report)}")
+
+    def write_page(trace: Any) -> str:
+        page_path = outdir / f"{stem}.timeline.html"
+        write_timeline_page(trace, page_path)
+        echo_written([page_path], [], shown, outdir)
+        recorded = len(trace.steps_recorded)
+        return "1 step" if recorded == 1 else f"{recorded} steps"
+
+    def deliver(trace: Any) -> None:
+        if not policy.caught:
+            steps = write_page(trace)
+            click.echo(f"watched {steps}: no NaN/Inf, no loss or gradient spike")
+            return
+        write_triggers(trace)
         if not go_on:
             click.echo(f"stopped the script at step {policy.caught[0].trigger.step}")
+
+    def salvage(trace: Any) -> str | None:
+        """The script failed after some steps (often tripping over the NaN a trigger caught,
+        as a guard like ``if not math.isfinite(loss.item()): raise`` does): keep what fired,
+        or else the timeline up to the failure."""
+        if policy.caught:
+            write_triggers(trace)
+            fired = len(policy.caught) + policy.dropped
+            return f"what fired before it is written above ({fired} trigger(s))"
+        if not trace.steps_recorded:
+            return None
+        return (
+            f"nothing fired in the {write_page(trace)} before it; their timeline is written above"
+        )
 
     run(
         script,
@@ -147,6 +176,7 @@ def watch_command(
         policy=policy,
         detail="summary",
         keep_full=keep,
+        salvage=salvage,
         nothing="nothing was written",
         no_backward=f"{script.name} never called backward(), so there are no steps to watch",
     )

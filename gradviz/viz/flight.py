@@ -20,7 +20,7 @@ import numpy as np
 
 from gradviz.viz.capture.policy import EveryStep
 from gradviz.viz.diagnose.nan import FILL_OPS
-from gradviz.viz.diagnose.watchdog import SPIKE, Trigger, Watchdog
+from gradviz.viz.diagnose.watchdog import SPIKE, ModelWatchdogs, Trigger, step_key
 from gradviz.viz.records.io import SavedTrace
 from gradviz.viz.records.schema import Pass
 from gradviz.viz.records.timeline import Timeline
@@ -34,7 +34,9 @@ MAX_CAUGHT = 20
 
 @dataclass
 class Caught:
-    """A trigger and what was kept of it: its full pass and the recorded one before it."""
+    """A trigger and what was kept of it: its full pass and the latest kept one before it
+    of the same model and loss (:func:`~gradviz.viz.diagnose.watchdog.step_key`; two models
+    trained in turn: the same model's)."""
 
     trigger: Trigger
     current: Pass | None
@@ -47,17 +49,23 @@ class FlightRecorder(EveryStep):
 
     def __init__(self, spike: float = SPIKE, go_on: bool = False) -> None:
         super().__init__()
-        self.watchdog = Watchdog(spike)
+        self.watchdogs = ModelWatchdogs(spike)  # two models trained in turn: one each
         self.go_on = go_on
         self.caught: list[Caught] = []
         self.dropped = 0  # triggers after the first MAX_CAUGHT: counted, not kept
+        self._keys: dict[int, frozenset[str]] = {}  # step_key of the steps whose pass is kept
 
     def recorded(self, index: int, capture: Any) -> None:
         timeline: Timeline | None = capture._timeline
         if timeline is None or not timeline.steps or timeline.steps[-1] != index:
             return
         loss, grad_norm, bad = step_health(timeline, index)
-        trigger = self.watchdog.observe(index, loss, grad_norm, bad)
+        keys = [timeline.keys[i] for i in timeline.step_rows(index)["node"].tolist()]
+        key = step_key(keys, timeline.nodes)
+        kept = {p.index for p in capture.passes}
+        self._keys = {i: k for i, k in self._keys.items() if i in kept}
+        self._keys[index] = key
+        trigger = self.watchdogs.observe(index, key, loss, grad_norm, bad)
         if trigger is None:
             return
         if len(self.caught) >= MAX_CAUGHT:
@@ -65,7 +73,8 @@ class FlightRecorder(EveryStep):
             return
         passes = [p for p in capture.passes if p.index <= index]
         current = passes[-1] if passes and passes[-1].index == index else None
-        previous = passes[-2] if current is not None and len(passes) > 1 else None
+        same = [p for p in passes[:-1] if self._keys.get(p.index) == key]
+        previous = same[-1] if current is not None and same else None
         self.caught.append(Caught(trigger, current, previous))
         if not self.go_on:
             self.steps = index  # the capture is complete after this step's optimizer step
@@ -81,7 +90,7 @@ def step_health(timeline: Timeline, step: int) -> tuple[float | None, float, tup
     params = np.array([timeline.nodes[k].get("kind") == "param" for k in keys], dtype=bool)
     norms = rows["grad_norm"][params]
     norms = norms[np.isfinite(norms)]
-    total = float(np.sqrt(np.dot(norms, norms))) if len(norms) else 0.0
+    total = math.hypot(*norms.tolist())  # (no overflow at squares above 1e308)
     fills = np.array([timeline.nodes[k].get("op") in FILL_OPS for k in keys], dtype=bool)
     value_bad = (rows["value_nan"] > 0) | ((rows["value_inf"] > 0) & ~fills)
     grad_bad = (rows["grad_nan"] > 0) | (rows["grad_inf"] > 0)
@@ -137,7 +146,8 @@ def write_trigger(
         written += [done.path for done in write_views(graph, views, marks=report.marks())]
         if caught.previous is not None:
             path = Path(f"{base}.diff.svg")
-            write_diff(compare(caught.previous.graph, caught.current.graph), path)
+            names = (f"step {caught.previous.index}", f"step {caught.current.index}")
+            write_diff(compare(caught.previous.graph, caught.current.graph, names), path)
             written.append(path)
         path = Path(f"{base}.timeline.html")
         write_timeline_page(step_trace, path)

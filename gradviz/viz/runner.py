@@ -13,6 +13,7 @@ import os
 import runpy
 import sys
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable, Sequence
@@ -30,6 +31,22 @@ from gradviz.viz.capture.source import is_internal
 from gradviz.viz.trace import Trace
 
 __all__ = ["BackwardNotCalled", "RunnerError", "ScriptFailed", "StepNotReached", "run_script"]
+
+
+#: Seconds the runner waits, once the step is captured and the script stopped, for the threads
+#: the script started to stop too (each at its next engine event). A thread blocked elsewhere
+#: (a producer on a full queue whose reader was stopped) would never stop: it is left behind.
+THREAD_GRACE = 2.0
+
+
+_LEFT_BEHIND: list[threading.Thread] = []
+
+
+def left_behind() -> list[threading.Thread]:
+    """The threads of stopped scripts that did not stop within ``THREAD_GRACE`` and still run
+    (the command line exits without waiting for them; Python would wait for ever)."""
+    _LEFT_BEHIND[:] = [t for t in _LEFT_BEHIND if t.is_alive()]
+    return list(_LEFT_BEHIND)
 
 
 class RunnerError(GradvizError, RuntimeError):
@@ -228,9 +245,12 @@ class _Run:
 
     def __exit__(self, *exc: object) -> None:
         if os.getpid() == self.pid and self.captured and not self.run_all:
+            deadline = time.monotonic() + THREAD_GRACE
             for thread in threading.enumerate():  # let threads the script started stop
                 if thread not in self.threads and not thread.daemon:
-                    thread.join()
+                    thread.join(max(0.0, deadline - time.monotonic()))
+                    if thread.is_alive():
+                        _LEFT_BEHIND.append(thread)
         hooks.uninstall(self.stopper)
         os._exit = _REAL_EXIT
         threading.excepthook = self.saved_excepthook

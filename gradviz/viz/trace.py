@@ -54,6 +54,12 @@ __all__ = [
 ]
 
 
+#: what :meth:`Trace.render` draws
+_VIEWS = ("forward", "backward", "html", "timeline")
+#: file names of a picture, never of a page
+_PICTURE_SUFFIXES = (".svg", ".png", ".dot", ".gv")
+
+
 class Trace(Capture):
     """The result of tracing: backward passes with their graphs, and events.
 
@@ -78,7 +84,21 @@ class Trace(Capture):
         (see :func:`write_page`); ``view="timeline"`` the page of every recorded step
         (see :func:`write_timeline_page`). ``fold=False`` draws every instance of repeated
         blocks (default: ``blocks.0-11 (Block) x12`` drawn once)."""
+        if view not in _VIEWS:
+            raise draw.RenderError(
+                f"view must be 'forward', 'backward', 'html' or 'timeline', got {view!r}"
+            )
+        page = view in ("html", "timeline") or (format or "").lower() == "html"
+        if page and Path(path).suffix.lower() in _PICTURE_SUFFIXES:
+            raise draw.RenderError(
+                f"the {view} view is an HTML page: name the file .html, got {Path(path).name!r}"
+            )
         if view == "timeline":
+            if pass_index is not None:  # the page draws the last pass, under every step
+                raise draw.RenderError(
+                    "the timeline page draws the last pass; pass_index is for the 'forward', "
+                    "'backward' and 'html' views"
+                )
             return write_timeline_page(self, path, depth=depth)
         if view == "html" or (format or "").lower() == "html":
             return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)

@@ -52,6 +52,8 @@ class Policy:
     #: Keep one pass only (a new kept pass replaces the old one); its op calls keep the
     #: arguments as they were before the optimizer step.
     keeps_one = False
+    #: Called once the capture is complete (see :meth:`captured`).
+    on_capture: Callable[[], None] | None = None
 
     def __init__(self) -> None:
         self.awaiting = False
@@ -89,7 +91,10 @@ class Policy:
         self.closed = True
 
     def captured(self) -> None:
-        """Called once recording stopped after :meth:`close`."""
+        """Called once recording stopped after :meth:`close`: calls ``on_capture`` (the script
+        runner stops the script there)."""
+        if self.on_capture is not None:
+            self.on_capture()
 
 
 class EveryPass(Policy):
@@ -119,10 +124,6 @@ class CaptureStep(Policy):
 
     def pass_kept(self) -> None:
         self.awaiting = self.step > 0
-
-    def captured(self) -> None:
-        if self.on_capture is not None:
-            self.on_capture()
 
 
 class EveryStep(Policy):
@@ -157,10 +158,6 @@ class EveryStep(Policy):
     def backward_done(self, index: int) -> None:
         if self.steps is not None and index >= self.steps:
             self.awaiting = True
-
-    def captured(self) -> None:
-        if self.on_capture is not None:
-            self.on_capture()
 
 
 class CaptureSteps(Policy):
@@ -226,7 +223,3 @@ class EveryKth(Policy):
 
     def pass_kept(self) -> None:
         self.awaiting = self._last == self.steps
-
-    def captured(self) -> None:
-        if self.on_capture is not None:
-            self.on_capture()

@@ -105,12 +105,20 @@ class Change:
 
     @property
     def size(self) -> float:
-        """How large the change is: ``|log10(b / a)|`` (inf when one of them is 0)."""
+        """How large the change is: ``|log10(b / a)|`` (inf when one of them is 0, or a norm
+        that overflowed to inf)."""
         if self.a == self.b:
             return 0.0
         if self.a == 0 or self.b == 0 or (self.a < 0) != (self.b < 0):
             return math.inf
+        if math.isinf(self.a) or math.isinf(self.b):
+            return math.inf
         return abs(math.log10(self.b / self.a))
+
+    @property
+    def ratio_text(self) -> str:
+        """``x0.5``; ``new`` for a number that was 0 (``xinf`` for one that overflowed)."""
+        return "new" if self.a == 0 and self.b != 0 else f"x{number(self.ratio)}"
 
 
 def _kind_or_op(shape: NodeShape) -> str:
@@ -190,7 +198,7 @@ class GraphDiff:
                     change.module or "-",
                     change.field,
                     f"{number(change.a)} -> {number(change.b)}",
-                    _ratio_text(change.ratio),
+                    change.ratio_text,
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -232,12 +240,6 @@ class GraphDiff:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.format())}</pre>"
-
-
-def _ratio_text(ratio: float) -> str:
-    if math.isinf(ratio):
-        return "new"
-    return f"x{number(ratio)}"
 
 
 def compare(

@@ -134,18 +134,19 @@ def layers(ctx: Context, health: list[ParamHealth]) -> tuple[list[LayerHealth], 
     for index, path in enumerate(sorted(groups, key=first_use)):
         members = groups[path]
         grads = [p for p in members if p.grad_norm is not None]
-        grad_norm = math.sqrt(sum(p.grad_norm**2 for p in grads)) if grads else None  # type: ignore[operator]
+        # hypot: the norm of norms, without overflowing at squares of norms above 1e154
+        grad_norm = math.hypot(*(p.grad_norm for p in grads)) if grads else None  # type: ignore[misc]
         size = sum(_size(p.shape) for p in grads)
         weights = [p.weight_norm for p in members if p.weight_norm is not None]
-        weight = math.sqrt(sum(w * w for w in weights)) if weights else None
+        weight = math.hypot(*weights) if weights else None
         updates = [
-            (p.update_ratio * p.weight_norm) ** 2
+            p.update_ratio * p.weight_norm
             for p in members
             if p.update_ratio is not None
             and p.weight_norm is not None
             and math.isfinite(p.update_ratio)
         ]
-        ratio = math.sqrt(sum(updates)) / weight if updates and weight else None
+        ratio = math.hypot(*updates) / weight if updates and weight else None
         rows.append(
             LayerHealth(
                 index=index,

@@ -6,7 +6,8 @@ wrong, and at which recorded step.
   (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
 - ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
   recorded losses, after ``WARMUP`` recorded steps (the rule of the flight recorder,
-  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`);
+  :class:`~gradviz.viz.diagnose.watchdog.Watchdog`), per model and loss: two models, or two
+  losses, trained in turn are watched apart;
 - ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the
   first step of each run; summary statistics cannot tell single dead units apart.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradviz.viz.diagnose.nan import FILL_OPS
-from gradviz.viz.diagnose.watchdog import SPIKE, WARMUP, WINDOW, Watchdog
+from gradviz.viz.diagnose.watchdog import SPIKE, WARMUP, WINDOW, ModelWatchdogs, step_key
 from gradviz.viz.records.timeline import Timeline
 
 __all__ = ["SPIKE", "WARMUP", "WINDOW", "StepFinding", "non_finite", "timeline_findings"]
@@ -39,7 +40,7 @@ class StepFinding:
 
 def timeline_findings(timeline: Timeline) -> list[StepFinding]:
     """Every finding of ``timeline``, by step (see the module docstring)."""
-    found = [*_non_finite(timeline), *_spikes(timeline.steps, timeline.loss), *_dead(timeline)]
+    found = [*_non_finite(timeline), *_spikes(timeline), *_dead(timeline)]
     order = {"nan": 0, "loss_spike": 1, "dead_relu": 2}
     return sorted(found, key=lambda f: (f.step, order[f.kind]))
 
@@ -88,12 +89,31 @@ def _counts(nan: float, inf: float) -> str:
     return ", ".join(parts)
 
 
-def _spikes(steps: list[int], loss: list[float]) -> list[StepFinding]:
-    watchdog = Watchdog()
+def _step_keys(timeline: Timeline) -> list[frozenset[str]]:
+    """Per recorded step, its :func:`~gradviz.viz.diagnose.watchdog.step_key`, read from its
+    parameters' rows and its last row only (a step has far more nodes than parameters)."""
+    data = timeline.rows_array()
+    node = data["node"]
+    starts = np.searchsorted(data["step"], timeline.steps, side="left")
+    stops = np.searchsorted(data["step"], timeline.steps, side="right")
+    is_param = np.array([timeline.nodes[k].get("kind") == "param" for k in timeline.keys], bool)
+    rows = np.flatnonzero(is_param[node]) if len(is_param) else np.zeros(0, np.int64)
+    firsts, ends = np.searchsorted(rows, starts), np.searchsorted(rows, stops)
+    params, keys = node[rows].tolist(), timeline.keys
+    found = []
+    for start, stop, first, end in zip(starts, stops, firsts, ends, strict=True):
+        last = [keys[node[stop - 1]]] if stop > start else []
+        found.append(step_key([keys[i] for i in params[first:end]] + last, timeline.nodes))
+    return found
+
+
+def _spikes(timeline: Timeline) -> list[StepFinding]:
+    watchdogs = ModelWatchdogs()
     found: list[StepFinding] = []
-    for step, value in zip(steps, loss, strict=True):
+    steps = zip(timeline.steps, timeline.loss, _step_keys(timeline), strict=True)
+    for step, value, key in steps:
         finite = value if math.isfinite(value) else None  # NaN/Inf are the nan finding's
-        fired = watchdog.observe(step, finite, None)
+        fired = watchdogs.observe(step, key, finite, None)
         if fired is not None:
             found.append(StepFinding(step, "loss_spike", "warning", f"loss spike: {fired.message}"))
     return found

@@ -4,18 +4,22 @@
 nodes whose value or gradient holds a NaN/Inf) and fires a :class:`Trigger` on the first step
 where the loss or a gradient is non-finite, or where the loss or the total gradient norm exceeds
 ``spike`` times its running median over the last ``window`` steps (after ``warmup`` steps, so
-the first steps of training, which move fast, do not fire).
+the first steps of training, which move fast, do not fire). :class:`ModelWatchdogs` keeps one
+per model and loss (:func:`step_key`), so that two models (or two losses) trained in turn are
+not compared with each other.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gradviz.viz.records.text import number
 
-__all__ = ["SPIKE", "WARMUP", "WINDOW", "Trigger", "Watchdog"]
+__all__ = ["SPIKE", "WARMUP", "WINDOW", "ModelWatchdogs", "Trigger", "Watchdog", "step_key"]
 
 #: fire when a value exceeds this many times its running median
 SPIKE = 10.0
@@ -87,3 +91,39 @@ class Watchdog:
                 )
                 return Trigger(step, kind, message, value=value, median=median)
         return None
+
+
+def step_key(keys: Sequence[str], nodes: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+    """What a recorded step trained, from its nodes' keys in recording order (``nodes``: their
+    metadata): the parameters it reached and its loss, the last node recorded."""
+    params = {key for key in keys if nodes[key].get("kind") == "param"}
+    return frozenset(params | set(keys[-1:]))
+
+
+class ModelWatchdogs:
+    """One :class:`Watchdog` per :func:`step_key`: per model, and per loss.
+
+    Two models trained in turn, or two losses of different scales backpropagated one after the
+    other (two heads on one trunk, a penalty on its own), each get their own running medians;
+    one watchdog for all would call every step of the larger loss a spike of the smaller one's
+    median.
+    """
+
+    def __init__(self, spike: float = SPIKE) -> None:
+        Watchdog(spike)  # check the factor now
+        self.spike = spike
+        self._dogs: dict[Hashable, Watchdog] = {}
+
+    def observe(
+        self,
+        step: int,
+        key: Hashable,
+        loss: float | None,
+        grad_norm: float | None,
+        bad_nodes: tuple[str, ...] = (),
+    ) -> Trigger | None:
+        """:meth:`Watchdog.observe` of the steps of ``key`` (see :func:`step_key`)."""
+        dog = self._dogs.get(key)
+        if dog is None:
+            dog = self._dogs[key] = Watchdog(self.spike)
+        return dog.observe(step, loss, grad_norm, bad_nodes)

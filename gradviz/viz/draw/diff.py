@@ -48,7 +48,15 @@ from gradviz.viz.draw.style import (
 )
 from gradviz.viz.records.text import number
 
-__all__ = ["DiffError", "DiffReport", "build_diff", "diff", "write_diff"]
+__all__ = [
+    "DiffError",
+    "DiffReport",
+    "NothingToCompare",
+    "build_diff",
+    "diff",
+    "graph_to_compare",
+    "write_diff",
+]
 
 #: How many of the largest changes are written on their nodes.
 LABELLED = 8
@@ -56,6 +64,11 @@ LABELLED = 8
 
 class DiffError(GradvizError, TypeError):
     """``gradviz.diff`` was given something that is not a trace or a trace graph, or bad names."""
+
+
+class NothingToCompare(GradvizError, ValueError):
+    """A trace that recorded nothing, or kept no backward pass in full: a diff of it would
+    report every node of the other side as added."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +93,7 @@ def diverging_fill(ratio: float) -> str:
 
 
 def _change_text(change: Change, rank: int) -> str:
-    ratio = "new" if math.isinf(change.ratio) else f"x{number(change.ratio)}"
-    return f"#{rank} {change.field} {number(change.a)} -> {number(change.b)} ({ratio})"
+    return f"#{rank} {change.field} {number(change.a)} -> {number(change.b)} ({change.ratio_text})"
 
 
 # ------------------------------------------------------------------------------ the merged graph
@@ -322,16 +334,30 @@ class DiffReport(GraphDiff):
         return text + picture
 
 
-def _graph_of(obj: Any, which: str) -> nx.DiGraph:
+def graph_to_compare(obj: Any, which: str) -> nx.DiGraph:
+    """The graph a diff compares of ``obj``: a trace graph itself, a trace's last pass (before
+    any backward: its forward graph). ``which`` names ``obj`` in the errors: :class:`DiffError`
+    for anything else, :class:`NothingToCompare` for a trace that recorded nothing or kept no
+    backward pass in full."""
     if isinstance(obj, nx.DiGraph):
         return obj
     graph = getattr(obj, "graph", None)
-    if isinstance(graph, nx.DiGraph):
-        return graph
-    raise DiffError(
-        f"gradviz.diff: {which} must be a Trace (gradviz.trace(), gradviz.load_trace) or a trace "
-        f"graph, got {type(obj).__name__}"
-    )
+    if not isinstance(graph, nx.DiGraph):
+        raise DiffError(
+            f"{which} must be a Trace (gradviz.trace(), gradviz.load_trace) or a trace graph, "
+            f"got {type(obj).__name__}"
+        )
+    if getattr(obj, "backward_calls", 0) and not getattr(obj, "passes", True):
+        raise NothingToCompare(
+            f"{which} kept no backward pass in full (detail='summary' with keep_full=0), so it "
+            "has no step to compare; trace with keep_full=1 to keep the last one"
+        )
+    if graph.number_of_nodes() == 0:
+        raise NothingToCompare(
+            f"{which} recorded nothing (no op ran inside its 'with gradviz.trace()' block), so "
+            "it has no step to compare"
+        )
+    return graph
 
 
 def _name_of(graph: nx.DiGraph, default: str) -> str:
@@ -344,8 +370,13 @@ def _name_of(graph: nx.DiGraph, default: str) -> str:
 def diff(trace_a: Any, trace_b: Any, names: tuple[str, str] | None = None) -> DiffReport:
     """Compare two traces (or trace graphs: ``Trace.graph``, the last pass) of one model: two
     steps of a run, or two runs. Returns a :class:`DiffReport`; ``names`` label the sides
-    (default: ``script@step`` when the graphs know it, else ``a`` and ``b``)."""
-    graph_a, graph_b = _graph_of(trace_a, "trace_a"), _graph_of(trace_b, "trace_b")
+    (default: ``script@step`` when the graphs know it, else ``a`` and ``b``). A trace that
+    recorded nothing or kept no pass in full raises :class:`NothingToCompare`."""
+    try:
+        graph_a = graph_to_compare(trace_a, "trace_a")
+        graph_b = graph_to_compare(trace_b, "trace_b")
+    except (DiffError, NothingToCompare) as error:
+        raise type(error)(f"gradviz.diff: {error}") from None
     if names is None:
         names = (_name_of(graph_a, "a"), _name_of(graph_b, "b"))
         if names[0] == names[1]:

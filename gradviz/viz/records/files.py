@@ -53,9 +53,7 @@ def check_output_folder(folder: str | os.PathLike[str]) -> None:
     tell (root ignores them; ``/proc`` refuses everyone).
     """
     folder = Path(folder)
-    probe = folder
-    while not os.path.lexists(probe) and probe.parent != probe:
-        probe = probe.parent
+    probe = _nearest_existing(folder)
     if not probe.is_dir():
         raise OutputError(f"cannot create the folder {folder}: {probe} is not a folder")
     try:
@@ -77,7 +75,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot create the folder {path.parent}: {_reason(error)}") from None
+        probe = _nearest_existing(path.parent)  # "File exists" would not say which is a file
+        reason = f"{probe} is not a folder" if not probe.is_dir() else _reason(error)
+        raise OutputError(f"cannot create the folder {path.parent}: {reason}") from None
     target = check_output_path(path)
     try:
         mode = stat.S_IMODE(target.stat().st_mode)
@@ -101,6 +101,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
             raise OutputError(f"cannot write {path}: {_reason(error)}") from None
         raise
     return path
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder`` or its nearest ancestor that exists (as anything)."""
+    while not os.path.lexists(folder) and folder.parent != folder:
+        folder = folder.parent
+    return folder
 
 
 def _reason(error: OSError) -> str:
