@@ -552,3 +552,29 @@ def test_the_debugging_examples_tell_their_story(monkeypatch, capsys):
     with pytest.warns(UserWarning, match="target size"):
         ns, _ = _run_example("broadcast_bug", monkeypatch, capsys)
     assert ns["losses"][-1] > 0.5  # stuck near the variance of the targets (1)
+
+
+def _two_models_step(one_optimizer: bool):
+    """A GAN-style first step: the discriminator's loss on the generator's detached output,
+    then only the optimizer that holds the discriminator steps (or one that holds both)."""
+    gradviz.manual_seed(0)
+    gen = gradviz.nn.Sequential(gradviz.nn.Linear(4, 8), gradviz.nn.Tanh(), gradviz.nn.Linear(8, 4))
+    disc = gradviz.nn.Linear(4, 1)
+    held = [*disc.parameters(), *(gen.parameters() if one_optimizer else ())]
+    opt = gradviz.optim.SGD(held, lr=0.01)
+    x = gradviz.tensor(np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32))
+    with gradviz.trace() as tr:
+        opt.zero_grad()
+        disc(gen(x).detach()).pow(2).mean().backward()
+        opt.step()
+    return [f.message for f in tr.check().by_kind("no_gradient")]
+
+
+def test_a_model_the_stepping_optimizer_does_not_hold_is_not_missing_a_gradient():
+    assert _two_models_step(one_optimizer=False) == []  # the generator is trained elsewhere
+
+
+def test_a_detach_that_cuts_a_parameter_the_optimizer_holds_is_still_found():
+    messages = _two_models_step(one_optimizer=True)
+    assert messages
+    assert all("cut by detach()" in m for m in messages)

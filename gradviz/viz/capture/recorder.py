@@ -391,6 +391,8 @@ class Recorder(RecordBook, hooks.Hook):
         if pending is not None:
             pending.optimizer = type(optimizer).__name__
             pending.learning_rate = learning_rate(optimizer)
+            held = {self.var_nodes.get(p._id) for g in optimizer.param_groups for p in g["params"]}
+            pending.stepped = (pending.stepped or frozenset()) | (held - {None})
         calls = pending.calls if pending is not None else None
         keep = bool(self.policy.keeps_one and calls)
         swap: dict[int, np.ndarray] = {}

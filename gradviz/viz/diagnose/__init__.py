@@ -88,6 +88,7 @@ def check(
         list(getattr(trace, "events", []) or []),
         getattr(chosen, "optimizer", None),
         getattr(chosen, "learning_rate", None),
+        getattr(chosen, "stepped", None),
     )
     findings: list[Finding] = []
     notes: list[str] = []

@@ -53,7 +53,8 @@ class Context:
     for a loaded trace); ``context`` builds the graph of every record alive at the backward
     (None when unknown); ``params`` lists the model's parameters; ``optimizer`` is the class
     name of the optimizer that stepped after the pass and ``learning_rate`` the learning rate
-    of its first parameter group (None when unknown).
+    of its first parameter group (None when unknown); ``stepped`` the parameter nodes the
+    optimizers that stepped after the pass hold (None when no step was seen).
     """
 
     def __init__(
@@ -65,10 +66,12 @@ class Context:
         events: list[Any],
         optimizer: str | None = None,
         learning_rate: float | None = None,
+        stepped: frozenset[str] | None = None,
     ) -> None:
         self.graph = graph
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.stepped = stepped
         self.calls = dict(calls or {})
         self._context = context
         self._params = params

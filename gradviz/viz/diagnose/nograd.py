@@ -122,9 +122,12 @@ class _Below:
 def diagnose(ctx: Context) -> list[Finding]:
     findings = []
     found = _Below(ctx)
+    stepped = ctx.stepped
     for name, nid, requires_grad in ctx.param_list:
         if not requires_grad:
             continue  # frozen on purpose
+        if stepped and nid is not None and nid not in stepped:
+            continue  # not trained by this loss: the optimizer that stepped does not hold it
         finding = _explain(ctx, found, name, nid)
         if finding is not None:
             findings.append(finding)
