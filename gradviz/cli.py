@@ -5,7 +5,8 @@
 Each command validates its input, calls the runner or the renderer, and echoes. Every message
 of ours starts with ``gradviz: `` and goes to stderr; file names and the summary go to stdout.
 Exit codes: 0 success; 1 the script failed, never called backward, or a check found a problem;
-2 usage (a missing file, a bad option).
+2 usage (a missing file, a bad option); 130 the script was interrupted (Ctrl-C: ``timeline``
+and ``watch`` still write the steps recorded before it).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def cli() -> None:
         gradviz watch examples/slow_nan.py -o out/
         gradviz diff examples/moons.py@1 examples/moons.py@50 -o out/
         gradviz doctor
+
+    Exit codes: 0 done; 1 the script failed or a check found an error;
+    2 usage; 130 interrupted (Ctrl-C: timeline and watch write what they
+    recorded first).
     """
 
 

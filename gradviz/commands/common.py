@@ -52,6 +52,10 @@ class Group(click.Group):
             raise _restyled(error) from None
 
 
+#: The exit status after Ctrl-C (128 + SIGINT, as a shell reports it).
+INTERRUPTED = 130
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"gradviz: {message}", err=True)
     raise click.exceptions.Exit(code)
@@ -168,7 +172,13 @@ def run(
     ``salvage(trace)``, when given, is called with what was recorded when the script failed
     before the capture was complete; it writes what is worth keeping and says so (that
     replaces ``nothing`` in the message), or returns None."""
-    from gradviz.viz.runner import BackwardNotCalled, ScriptFailed, StepNotReached, run_script
+    from gradviz.viz.runner import (
+        BackwardNotCalled,
+        ScriptFailed,
+        ScriptInterrupted,
+        StepNotReached,
+        run_script,
+    )
 
     try:
         run_script(
@@ -187,6 +197,9 @@ def run(
         text = (error.traceback or "").rstrip()
         kept = _salvaged(salvage, error.trace)
         fail(f"{error}; {kept or nothing}. Its traceback (your code only):\n{text}")
+    except ScriptInterrupted as error:  # Ctrl-C: what was recorded is worth keeping
+        kept = _salvaged(salvage, error.trace)
+        fail(f"{error}; {kept or nothing}", code=INTERRUPTED)
     except BackwardNotCalled as error:
         fail(no_backward or str(error))
     except StepNotReached as error:

@@ -71,7 +71,8 @@ def timeline_command(
     and prints the steps where something went wrong (NaN/Inf, a loss spike, a
     dead ReLU layer); they are marked on the page. Exit 0 once the outputs are
     written, also with findings; 1 when the script failed (the steps recorded
-    before it are still written) or never called backward; 2 for a usage error.
+    before it are still written) or never called backward; 2 for a usage error;
+    130 after Ctrl-C (the steps recorded before it are written).
     """
     from gradviz.viz.capture.policy import EveryStep
 

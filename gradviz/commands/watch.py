@@ -64,9 +64,10 @@ def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> fl
         "  gradviz watch examples/slow_nan.py -o out/\n"
         "  gradviz watch train.py --spike 5 --continue -- --lr 0.5\n"
         "\b\nExit codes:\n"
-        "  0  the script ran to its end and nothing fired\n"
-        "  1  a trigger fired (or the script failed, or never called backward)\n"
-        "  2  usage: a bad option or an output folder that cannot be written"
+        "  0    the script ran to its end and nothing fired\n"
+        "  1    a trigger fired (or the script failed, or never called backward)\n"
+        "  2    usage: a bad option or an output folder that cannot be written\n"
+        "  130  interrupted (Ctrl-C): the triggers, or the timeline, recorded so far are written"
     ),
 )
 @script_options(None, "what a trigger leaves behind")

@@ -30,7 +30,14 @@ from gradviz.viz.capture.policy import CaptureStep, CaptureSteps, Policy
 from gradviz.viz.capture.source import is_internal
 from gradviz.viz.trace import Trace
 
-__all__ = ["BackwardNotCalled", "RunnerError", "ScriptFailed", "StepNotReached", "run_script"]
+__all__ = [
+    "BackwardNotCalled",
+    "RunnerError",
+    "ScriptFailed",
+    "ScriptInterrupted",
+    "StepNotReached",
+    "run_script",
+]
 
 
 #: Seconds the runner waits, once the step is captured and the script stopped, for the threads
@@ -70,6 +77,19 @@ class ScriptFailed(RunnerError):
         super().__init__(message)
         self.traceback = traceback_text
         self.exit_code = exit_code
+        self.trace = trace
+
+
+class ScriptInterrupted(RunnerError):
+    """The script was interrupted (Ctrl-C: a KeyboardInterrupt it did not catch); ``trace``
+    holds what was recorded until then."""
+
+    def __init__(self, script: str, trace: Trace) -> None:
+        calls = trace.backward_calls
+        super().__init__(
+            f"{script} was interrupted (Ctrl-C) after {calls} call{'s' if calls != 1 else ''} "
+            "of backward"
+        )
         self.trace = trace
 
 
@@ -362,7 +382,7 @@ def run_script(
     except (SystemExit, _HardExit) as exit_:
         if exit_.code not in (None, 0):
             failure = exit_
-    except Exception as error:
+    except (Exception, KeyboardInterrupt) as error:
         failure = error
     finally:
         if os.getpid() != run.pid:
@@ -411,7 +431,9 @@ def _forget_modules(folder: str, before: set[str]) -> None:
             del sys.modules[module_name]
 
 
-def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed:
+def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed | ScriptInterrupted:
+    if isinstance(failure, KeyboardInterrupt):
+        return ScriptInterrupted(name, tr)
     if isinstance(failure, (SystemExit, _HardExit)):
         code = failure.code
         how = " (os._exit)" if isinstance(failure, _HardExit) else ""

@@ -1,0 +1,70 @@
+"""Ctrl-C during a long run: `gradviz timeline` and `watch` write what they recorded and exit
+130 (128 + SIGINT, as a shell reports it); a command with nothing to show says so."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from helpers import run_gradviz
+from test_cli import make_script, needs_layout
+
+from gradviz.cli import cli
+
+# Three steps, then Ctrl-C (SIGNAL: the real signal, or a KeyboardInterrupt raised).
+INTERRUPTED = """
+    import os
+    import signal
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for i in range(100):
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+        if i == 2:
+            SIGNAL
+"""
+RAISED = INTERRUPTED.replace("SIGNAL", "raise KeyboardInterrupt")
+SIGNALLED = INTERRUPTED.replace("SIGNAL", "os.kill(os.getpid(), signal.SIGINT)")
+
+
+def test_timeline_writes_the_steps_recorded_before_ctrl_c(tmp_path):
+    script = make_script(tmp_path, RAISED)
+    result = CliRunner().invoke(cli, ["timeline", str(script), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 130
+    assert "train.py was interrupted (Ctrl-C) after 3 calls of backward" in result.output
+    assert "the steps recorded before it are written above" in result.output
+    record = json.loads((tmp_path / "out" / "train.timeline.json").read_text())
+    assert len(record["steps"]) == 3
+    assert (tmp_path / "out" / "train.timeline.html").is_file()
+
+
+def test_watch_writes_the_timeline_of_the_steps_before_ctrl_c(tmp_path):
+    script = make_script(tmp_path, RAISED)
+    result = CliRunner().invoke(cli, ["watch", str(script), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 130
+    assert "interrupted (Ctrl-C) after 3 calls of backward" in result.output
+    assert (tmp_path / "out" / "train.timeline.html").is_file()
+
+
+def test_render_interrupted_before_its_step_writes_nothing(tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, RAISED)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["render", str(script), "-o", str(out), "--step", "5"])
+    assert result.exit_code == 130
+    assert "interrupted (Ctrl-C) after 3 calls of backward; nothing was drawn" in result.output
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_a_real_sigint_is_salvaged_by_the_console_command(tmp_path):
+    script = make_script(tmp_path, SIGNALLED)
+    done = run_gradviz("timeline", str(script), "-o", str(tmp_path / "out"))
+    assert done.returncode == 130, done.stderr
+    assert "interrupted (Ctrl-C) after 3 calls of backward" in done.stderr
+    assert (tmp_path / "out" / "train.timeline.json").is_file()
