@@ -18,6 +18,7 @@ from gradviz.autograd.errors import (
     StateDictError,
 )
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.nn.casting import cast_floats, to_dtype
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
 
@@ -128,12 +129,12 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
-        if isinstance(value, Module):
+        if isinstance(value, Module) and name not in self._parameters:
             registry: dict[str, Any] | None = self._modules
         elif _is_parameter(value):
             registry = self._parameters
         else:
-            registry = None
+            registry = _kept_slot(self, name, value)
         if registry is None or name not in registry:
             self._forget(name)  # a name of the same kind keeps its place, as in PyTorch
         if registry is not None:
@@ -291,11 +292,29 @@ class Module:
         """The descendant at dotted path ``target`` (``""`` is self)."""
         module: Module = self
         for part in target.split(".") if target else []:
-            child = module._modules.get(part)
-            if child is None:
+            if not hasattr(module, part):
                 raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
-            module = child
+            module = getattr(module, part)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
         return module
+
+    def get_parameter(self, target: str) -> Variable:
+        """The parameter at dotted path ``target`` (``"fc.weight"``)."""
+        return self._get_member(target, "_parameters", "nn.Parameter")
+
+    def get_buffer(self, target: str) -> Variable:
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target: str, table: str, kind: str) -> Variable:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in getattr(module, table) or getattr(module, name) is None:
+            raise AttributeError(f"`{name}` is not {'an' if kind[0] in 'n' else 'a'} {kind}")
+        return getattr(module, name)
 
     def apply(self: M, fn: Callable[[Module], Any]) -> M:
         """Call ``fn`` on every sub-module (children first) and then on self; returns self."""
@@ -333,6 +352,36 @@ class Module:
                 param.grad = None
             else:
                 param.grad.fill(0)  # in place, as PyTorch's grad.zero_()
+
+    # ------------------------------------------------------------------------------ dtype
+    def to(self: M, *args: Any, **kwargs: Any) -> M:
+        """Cast floating-point parameters and buffers in place: ``model.to(np.float64)``, or
+        ``to(variable)`` for its dtype. Devices other than ``"cpu"`` are refused (gradviz runs
+        on NumPy). Returns self."""
+        dtype = to_dtype(args, kwargs)
+        if dtype is not None:
+            self._cast(dtype)
+        return self
+
+    def double(self: M) -> M:
+        """Floating-point parameters and buffers to float64; returns self."""
+        return self._cast(np.dtype(np.float64))
+
+    def float(self: M) -> M:
+        """Floating-point parameters and buffers to float32; returns self."""
+        return self._cast(np.dtype(np.float32))
+
+    def half(self: M) -> M:
+        """Floating-point parameters and buffers to float16; returns self."""
+        return self._cast(np.dtype(np.float16))
+
+    def cpu(self: M) -> M:
+        """Returns self: everything already lives in NumPy arrays."""
+        return self
+
+    def _cast(self: M, dtype: np.dtype) -> M:
+        cast_floats(self.modules(), dtype)
+        return self
 
     # ------------------------------------------------------------------------------ state
     def _local_state(self) -> dict[str, Variable]:
@@ -445,6 +494,23 @@ class Module:
             return f"{self._get_name()}({extra})"
         body = "\n  ".join(extra_lines + child_lines)
         return f"{self._get_name()}(\n  {body}\n)"
+
+
+def _kept_slot(module: Module, name: str, value: Any) -> dict[str, Any] | None:
+    """The registry of a parameter or sub-module ``name`` that ``value`` may only empty, as in
+    PyTorch: ``None`` keeps the slot (and its place), anything else is refused."""
+    for registry, kind, wanted in (
+        (module._parameters, "parameter", "Parameter"),
+        (module._modules, "child module", "Module"),
+    ):
+        if name in registry:
+            if value is not None:
+                raise OperandError(
+                    f"cannot assign '{type(value).__name__}' as {kind} '{name}' "
+                    f"({wanted} or None expected)"
+                )
+            return registry
+    return None
 
 
 def _check_buffer(name: str, value: Any) -> None:
