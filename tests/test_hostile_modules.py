@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from gradviz import Variable, nn
+import gradviz
+from gradviz import Variable, data, nn
 from gradviz.autograd.errors import GradvizError
 
 torch = pytest.importorskip("torch")
@@ -117,3 +118,127 @@ def test_module_to_refuses_integer_dtypes_and_other_devices():
         nn.Linear(1, 1).to(np.int64)
     with pytest.raises(RuntimeError, match=r"CPU only.*'cuda'"):
         nn.Linear(1, 1).to("cuda")
+
+
+# ------------------------------------------------------------------------------ data loading
+
+
+class Records(data.Dataset):
+    """Items as a PyTorch user writes them: a dict with an array, a label, a float, a name."""
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return {"x": np.full(2, i, np.float32), "y": i, "name": f"n{i}", "pair": (i, -i)}
+
+
+def test_dict_items_collate_key_by_key_as_default_collate():
+    batch = next(iter(data.DataLoader(Records(), batch_size=2)))
+    assert list(batch) == ["x", "y", "name", "pair"]
+    assert batch["x"].shape == (2, 2)
+    np.testing.assert_array_equal(batch["y"].data, [0, 1])
+    assert batch["name"] == ["n0", "n1"]  # strings stay a list, as in PyTorch
+    np.testing.assert_array_equal(batch["pair"][1].data, [0, -1])
+    expected = next(iter(torch.utils.data.DataLoader(Records(), batch_size=2)))
+    assert batch["y"].dtype == np.dtype(str(expected["y"].dtype).removeprefix("torch."))
+
+
+def test_unbatched_items_keep_dicts_strings_and_none():
+    item = next(iter(data.DataLoader(Records(), batch_size=None)))
+    assert item["name"] == "n0"
+    assert item["x"].shape == (2,)
+
+    class WithNone(data.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return None, i
+
+    assert next(iter(data.DataLoader(WithNone(), batch_size=None)))[0] is None
+    with pytest.raises(TypeError, match=r"must contain arrays, Variables, numbers.*NoneType"):
+        next(iter(data.DataLoader(WithNone(), batch_size=2)))
+
+
+def test_items_with_different_keys_are_refused_clearly():
+    class Ragged(data.Dataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return {"a": 1} if i == 0 else {"b": 1}
+
+    with pytest.raises(ValueError, match="same keys"):
+        next(iter(data.DataLoader(Ragged(), batch_size=2)))
+
+
+def test_sampler_batch_sampler_and_collate_fn_as_torch():
+    ds = data.TensorDataset(np.arange(5))
+    tds = torch.utils.data.TensorDataset(torch.arange(5))
+    for kwargs in [
+        {"batch_size": 2, "sampler": [4, 3, 2]},
+        {"batch_sampler": [[0, 1], [4]]},
+        {"batch_size": None, "sampler": [3, 1]},
+    ]:
+        ours = [np.asarray(b[0].data).tolist() for b in data.DataLoader(ds, **kwargs)]
+        theirs = [b[0].tolist() for b in torch.utils.data.DataLoader(tds, **kwargs)]
+        assert ours == theirs
+        assert len(data.DataLoader(ds, **kwargs)) == len(torch.utils.data.DataLoader(tds, **kwargs))
+    sizes = list(data.DataLoader(ds, batch_size=2, collate_fn=len))
+    assert sizes == [2, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sampler": [0], "shuffle": True}, "sampler option is mutually exclusive with shuffle"),
+        ({"batch_sampler": [[0]], "batch_size": 2}, "batch_sampler option is mutually exclusive"),
+        ({"batch_sampler": [[0]], "drop_last": True}, "batch_sampler option is mutually exclusive"),
+        ({"num_workers": -1}, "num_workers option should be non-negative"),
+    ],
+)
+def test_loader_option_clashes_are_value_errors_as_torch(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.DataLoader(data.TensorDataset(np.arange(3)), **kwargs)
+    with pytest.raises(ValueError, match=message):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(3)), **kwargs)
+
+
+def test_num_workers_and_pin_memory_are_accepted_and_load_in_process():
+    loader = data.DataLoader(
+        data.TensorDataset(np.arange(5)), batch_size=2, num_workers=2, pin_memory=True
+    )
+    assert [np.asarray(b.data).tolist() for (b,) in loader] == [[0, 1], [2, 3], [4]]
+
+
+def test_subset_and_random_split():
+    ds = data.TensorDataset(np.arange(10))
+    part = data.Subset(ds, [7, 2])
+    assert len(part) == 2
+    assert int(part[0][0]) == 7
+    gradviz.manual_seed(0)
+    first = [s.indices for s in data.random_split(ds, [0.7, 0.3])]
+    gradviz.manual_seed(0)
+    assert [s.indices for s in data.random_split(ds, [0.7, 0.3])] == first
+    assert [len(s) for s in first] == [7, 3]
+    assert sorted(first[0] + first[1]) == list(range(10))
+    parts = data.random_split(ds, [0.5, 0.5], generator=np.random.default_rng(1))
+    batches = [y for (y,) in data.DataLoader(parts[1], batch_size=5)]
+    assert sorted(np.asarray(batches[0].data).tolist()) == sorted(parts[1].indices)
+    # fractions that do not share out evenly: the remainder goes to the first splits, as torch
+    theirs = torch.utils.data.random_split(range(10), [0.33, 0.33, 0.34])
+    assert [len(s) for s in data.random_split(ds, [0.33, 0.33, 0.34])] == [len(s) for s in theirs]
+
+
+def test_random_split_lengths_must_sum_to_the_dataset():
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
+        data.random_split(data.TensorDataset(np.arange(5)), [2, 2])
+    with pytest.raises(ValueError, match="Sum of input lengths does not equal"):
+        torch.utils.data.random_split(range(5), [2, 2])
+
+
+def test_tensor_dataset_tensors_as_torch():
+    ds = data.TensorDataset(np.arange(3), np.zeros(3))
+    assert len(ds.tensors) == 2
+    np.testing.assert_array_equal(ds.tensors[0], [0, 1, 2])
