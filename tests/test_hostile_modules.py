@@ -242,3 +242,71 @@ def test_tensor_dataset_tensors_as_torch():
     ds = data.TensorDataset(np.arange(3), np.zeros(3))
     assert len(ds.tensors) == 2
     np.testing.assert_array_equal(ds.tensors[0], [0, 1, 2])
+
+
+# ------------------------------------------------------------------------------ Sequential
+
+
+def entries(sequential):
+    return [(name, type(module).__name__) for name, module in sequential._modules.items()]
+
+
+def both(build):
+    """``build`` run on gradviz's nn and on torch's, as (ours, theirs)."""
+    return build(nn), build(tnn)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda s, nn: s.insert(0, nn.Sigmoid()),
+        lambda s, nn: s.insert(-1, nn.Sigmoid()),
+        lambda s, nn: s.insert(2, nn.Sigmoid()),
+        lambda s, nn: s.extend([nn.Sigmoid(), nn.ReLU()]),
+        lambda s, nn: s.__delitem__(0),
+        lambda s, nn: s.__delitem__(slice(0, 2)),
+        lambda s, nn: s.pop(-1),
+        lambda s, nn: s.__iadd__(nn.Sequential(nn.Sigmoid())),
+        lambda s, nn: s.__imul__(2),
+    ],
+)
+def test_sequential_edits_as_torch(edit):
+    def build(lib):
+        sequential = lib.Sequential(lib.ReLU(), lib.Tanh())
+        edit(sequential, lib)
+        return entries(sequential)
+
+    ours, theirs = both(build)
+    assert ours == theirs
+
+
+def test_sequential_combinations_and_named_modules_as_torch():
+    from collections import OrderedDict
+
+    ours, theirs = both(lambda lib: lib.Sequential(lib.ReLU()) + lib.Sequential(lib.Tanh()))
+    assert type(ours) is nn.Sequential
+    assert entries(ours) == entries(theirs)
+    ours, theirs = both(lambda lib: 2 * lib.Sequential(lib.ReLU(), lib.Tanh()))
+    assert entries(ours) == entries(theirs)
+    named = nn.Sequential(OrderedDict([("conv", nn.Linear(1, 1)), ("act", nn.ReLU())]))
+    assert entries(named) == [("conv", "Linear"), ("act", "ReLU")]
+    assert named.act is named[1]
+    del named[0]  # PyTorch renumbers what is left
+    assert entries(named) == [("0", "ReLU")]
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda s: s.__add__([nn.ReLU()]), ValueError),
+        (lambda s: s * 0, ValueError),
+        (lambda s: s * "2", TypeError),
+        (lambda s: s.insert(5, nn.ReLU()), IndexError),
+        (lambda s: s.insert(0, 3), TypeError),
+        (lambda s: s.__delitem__(4), IndexError),
+    ],
+)
+def test_sequential_bad_edits_are_gradviz_errors(call, error):
+    with pytest.raises(error) as caught:
+        call(nn.Sequential(nn.ReLU()))
+    assert isinstance(caught.value, GradvizError)
