@@ -53,6 +53,32 @@ def test_none_keeps_the_slot_and_its_place_as_torch():
     assert repr(model) == "Sequential(\n  (0): None\n  (1): ReLU()\n)"
 
 
+def test_empty_slots_from_register_parameter_and_add_module_as_torch():
+    ours, theirs = nn.Linear(2, 2, bias=False), tnn.Linear(2, 2, bias=False)
+    assert list(ours._parameters) == list(theirs._parameters) == ["weight", "bias"]
+    with pytest.raises(TypeError, match="as parameter 'bias'"):
+        ours.bias = np.zeros(2)
+    model = nn.Module()
+    model.add_module("head", None)
+    assert list(model._modules) == ["head"]
+    assert repr(model) == repr(_torch_head_none()) == "Module(\n  (head): None\n)"
+    model.head = nn.Linear(1, 1)
+    assert names(model) == ["head.weight", "head.bias"]
+
+
+def _torch_head_none():
+    module = tnn.Module()
+    module.add_module("head", None)
+    return module
+
+
+def test_requires_grad_takes_a_bool_as_torch():
+    with pytest.raises(TypeError, match="must be bool, not str"):
+        nn.Linear(1, 1).requires_grad_("no")
+    with pytest.raises(TypeError, match="must be bool, not str"):
+        tnn.Linear(1, 1).requires_grad_("no")
+
+
 # ------------------------------------------------------------------------------ lookups
 
 

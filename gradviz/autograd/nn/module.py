@@ -162,8 +162,7 @@ class Module:
             )
         self._forget(name)
         object.__setattr__(self, name, param)
-        if param is not None:
-            self._parameters[name] = param
+        self._parameters[name] = param  # None: a slot that takes only a Parameter, as PyTorch
 
     def register_buffer(self, name: str, tensor: Variable | None, persistent: bool = True) -> None:
         """Register ``tensor`` as a buffer: state saved by ``state_dict`` (unless ``persistent``
@@ -187,6 +186,9 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise OperandError(f"{type(module).__name__} is not a Module subclass")
         self._check_name("module", name, self._modules)
+        if module is None:  # an empty slot, listed as ``(name): None``, as in PyTorch
+            self._forget(name)
+            self._modules[name] = None
         setattr(self, name, module)
 
     register_module = add_module
@@ -341,6 +343,11 @@ class Module:
 
     def requires_grad_(self: M, requires_grad: bool = True) -> M:
         """Set ``requires_grad`` of every parameter (to freeze or unfreeze them); returns self."""
+        if not isinstance(requires_grad, bool):
+            raise OperandError(
+                "requires_grad_(): argument 'requires_grad' must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
