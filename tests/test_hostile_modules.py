@@ -336,3 +336,59 @@ def test_sequential_bad_edits_are_gradviz_errors(call, error):
     with pytest.raises(error) as caught:
         call(nn.Sequential(nn.ReLU()))
     assert isinstance(caught.value, GradvizError)
+
+
+# ------------------------------------------------------------------------------ forward hooks
+
+
+def array(value):
+    return value.detach().numpy() if isinstance(value, torch.Tensor) else value.data
+
+
+def test_forward_hooks_read_and_replace_as_torch():
+    def run(lib, tensor):
+        layer = lib.Linear(2, 2)
+        seen = []
+        pre = layer.register_forward_pre_hook(lambda module, args: (args[0] * 0,))
+        post = layer.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+        first = layer(tensor(np.ones((3, 2), np.float32)))
+        pre.remove()
+        pre.remove()  # a second remove does nothing
+        replaced = layer.register_forward_hook(lambda module, args, out: out * 0 + 7)
+        second = layer(tensor(np.ones((3, 2), np.float32)))
+        post.remove()
+        replaced.remove()
+        third = layer(tensor(np.ones((3, 2), np.float32)))
+        bias = array(layer.bias)
+        return (
+            np.allclose(array(first), bias),
+            array(second).tolist(),
+            len(seen),
+            np.allclose(array(third), bias),
+        )
+
+    ours = run(nn, Variable)
+    assert ours == run(tnn, torch.tensor)
+    assert ours[1] == [[7.0, 7.0]] * 3
+
+
+def test_forward_hooks_order_prepend_and_context_manager():
+    layer = nn.Identity()
+    calls = []
+    layer.register_forward_hook(lambda m, a, o: calls.append("first"))
+    with layer.register_forward_hook(lambda m, a, o: calls.append("prepended"), prepend=True):
+        layer(Variable([1.0]))
+    layer(Variable([1.0]))
+    assert calls == ["prepended", "first", "first"]
+    with pytest.raises(TypeError, match="must be callable"):
+        layer.register_forward_hook(3)
+
+
+def test_forward_hooks_grab_features_of_a_submodule_during_training():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    features = {}
+    handle = model[1].register_forward_hook(lambda m, a, out: features.update(relu=out))
+    model(Variable(np.ones((4, 2), np.float32))).sum().backward()
+    handle.remove()
+    assert features["relu"].shape == (4, 3)
+    assert model[0].weight.grad is not None

@@ -1,10 +1,11 @@
-"""``Module.to``, ``.double()``, ``.float()``: the dtype asked for and the cast itself."""
+"""``Module.to``, ``.double()``, ``.float()``, ``.half()``, ``.cpu()``: casting a model's
+floating-point parameters and buffers in place, as PyTorch's."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -51,3 +52,35 @@ def cast_floats(modules: Iterable[Any], dtype: np.dtype) -> None:
                 value.data = value.data.astype(dtype)
                 if value.grad is not None:
                     value.grad = value.grad.astype(dtype)
+
+
+T = TypeVar("T", bound="DtypeMethods")
+
+
+class DtypeMethods:
+    """The dtype methods of ``Module`` (which provides ``modules()``)."""
+
+    def to(self: T, *args: Any, **kwargs: Any) -> T:
+        """Cast floating-point parameters and buffers in place: ``model.to(np.float64)``, or
+        ``to(variable)`` for its dtype. Devices other than ``"cpu"`` are refused (gradviz runs
+        on NumPy). Returns self."""
+        dtype = to_dtype(args, kwargs)
+        if dtype is not None:
+            cast_floats(self.modules(), dtype)  # type: ignore[attr-defined]
+        return self
+
+    def double(self: T) -> T:
+        """Floating-point parameters and buffers to float64; returns self."""
+        return self.to(np.float64)
+
+    def float(self: T) -> T:
+        """Floating-point parameters and buffers to float32; returns self."""
+        return self.to(np.float32)
+
+    def half(self: T) -> T:
+        """Floating-point parameters and buffers to float16; returns self."""
+        return self.to(np.float16)
+
+    def cpu(self: T) -> T:
+        """Returns self: everything already lives in NumPy arrays."""
+        return self

@@ -18,7 +18,9 @@ from gradviz.autograd.errors import (
     StateDictError,
 )
 from gradviz.autograd.grad_mode import no_grad
-from gradviz.autograd.nn.casting import cast_floats, to_dtype
+from gradviz.autograd.nn import forward_hooks
+from gradviz.autograd.nn.casting import DtypeMethods
+from gradviz.autograd.nn.forward_hooks import ForwardHookMethods
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
 
@@ -77,7 +79,7 @@ class LayerName:
         return f"{type(module).__name__}({module.extra_repr()})"
 
 
-class Module:
+class Module(DtypeMethods, ForwardHookMethods):
     """Base class of layers and models: assign Parameters and Modules as attributes.
 
     Registration happens on attribute assignment: ``Parameter``\\ s, sub-``Module``\\ s and any
@@ -105,13 +107,13 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not hooks.ACTIVE:
+        if not hooks.ACTIVE and not forward_hooks.COUNT:
             return self.forward(*args, **kwargs)
         for hook in hooks.ACTIVE:
             hook.module_enter(self, args)
         output = None
         try:
-            output = self.forward(*args, **kwargs)
+            output = forward_hooks.run_forward(self, args, kwargs)
         finally:
             for hook in hooks.ACTIVE:
                 hook.module_exit(self, output)
@@ -359,36 +361,6 @@ class Module:
                 param.grad = None
             else:
                 param.grad.fill(0)  # in place, as PyTorch's grad.zero_()
-
-    # ------------------------------------------------------------------------------ dtype
-    def to(self: M, *args: Any, **kwargs: Any) -> M:
-        """Cast floating-point parameters and buffers in place: ``model.to(np.float64)``, or
-        ``to(variable)`` for its dtype. Devices other than ``"cpu"`` are refused (gradviz runs
-        on NumPy). Returns self."""
-        dtype = to_dtype(args, kwargs)
-        if dtype is not None:
-            self._cast(dtype)
-        return self
-
-    def double(self: M) -> M:
-        """Floating-point parameters and buffers to float64; returns self."""
-        return self._cast(np.dtype(np.float64))
-
-    def float(self: M) -> M:
-        """Floating-point parameters and buffers to float32; returns self."""
-        return self._cast(np.dtype(np.float32))
-
-    def half(self: M) -> M:
-        """Floating-point parameters and buffers to float16; returns self."""
-        return self._cast(np.dtype(np.float16))
-
-    def cpu(self: M) -> M:
-        """Returns self: everything already lives in NumPy arrays."""
-        return self
-
-    def _cast(self: M, dtype: np.dtype) -> M:
-        cast_floats(self.modules(), dtype)
-        return self
 
     # ------------------------------------------------------------------------------ state
     def _local_state(self) -> dict[str, Variable]:
