@@ -392,3 +392,72 @@ def test_forward_hooks_grab_features_of_a_submodule_during_training():
     handle.remove()
     assert features["relu"].shape == (4, 3)
     assert model[0].weight.grad is not None
+
+
+# ------------------------------------------------------------------------------ streams, samplers
+
+
+def counting(base):
+    """A stream of 0..4 as an IterableDataset of ``base``'s library."""
+
+    class Counting(base):
+        def __iter__(self):
+            return iter(range(5))
+
+    return Counting()
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"batch_size": 2}, {"batch_size": 2, "drop_last": True}, {"batch_size": None}]
+)
+def test_iterable_dataset_batches_in_stream_order_as_torch(kwargs):
+    ours = [
+        np.asarray(b.data).tolist()
+        for b in data.DataLoader(counting(data.IterableDataset), **kwargs)
+    ]
+    theirs = [
+        np.asarray(b).tolist()
+        for b in torch.utils.data.DataLoader(counting(torch.utils.data.IterableDataset), **kwargs)
+    ]
+    assert ours == theirs
+
+
+def test_iterable_dataset_refuses_shuffle_and_samplers_as_torch():
+    for kwargs in [{"shuffle": True}, {"sampler": [0]}]:
+        with pytest.raises(ValueError, match="IterableDataset: expected unspecified") as caught:
+            data.DataLoader(counting(data.IterableDataset), **kwargs)
+        assert isinstance(caught.value, GradvizError)
+        with pytest.raises(ValueError, match="IterableDataset: expected unspecified"):
+            torch.utils.data.DataLoader(counting(torch.utils.data.IterableDataset), **kwargs)
+
+
+def test_samplers_as_torch():
+    ds = data.TensorDataset(np.arange(5))
+    assert list(data.SequentialSampler(ds)) == [0, 1, 2, 3, 4]
+    assert sorted(data.RandomSampler(ds)) == [0, 1, 2, 3, 4]
+    assert len(list(data.RandomSampler(ds, replacement=True, num_samples=8))) == 8
+    assert sorted(data.SubsetRandomSampler([1, 3])) == [1, 3]
+    batches = data.BatchSampler(data.SequentialSampler(ds), batch_size=2, drop_last=False)
+    assert list(batches) == [[0, 1], [2, 3], [4]]
+    assert len(batches) == 3
+    loader = data.DataLoader(ds, batch_sampler=batches)
+    assert [np.asarray(b.data).tolist() for (b,) in loader] == [[0, 1], [2, 3], [4]]
+    gradviz.manual_seed(3)
+    first = list(data.DataLoader(ds, sampler=data.RandomSampler(ds), batch_size=5))
+    gradviz.manual_seed(3)
+    again = list(data.DataLoader(ds, sampler=data.RandomSampler(ds), batch_size=5))
+    assert np.asarray(first[0][0].data).tolist() == np.asarray(again[0][0].data).tolist()
+    with pytest.raises(ValueError, match="batch_size should be a positive integer"):
+        data.BatchSampler(ds, 0, False)
+
+
+def test_concat_dataset_and_adding_datasets_as_torch():
+    ds = data.TensorDataset(np.arange(3)) + data.TensorDataset(np.arange(10, 12))
+    assert isinstance(ds, data.ConcatDataset)
+    assert len(ds) == 5
+    assert [int(ds[i][0]) for i in (0, 2, 3, -1)] == [0, 2, 10, 11]
+    with pytest.raises(IndexError):
+        ds[5]
+    with pytest.raises(ValueError, match="should not exceed dataset length"):
+        ds[-6]
+    assert len(list(data.DataLoader(ds, batch_size=2))) == 3

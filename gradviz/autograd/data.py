@@ -1,18 +1,45 @@
-"""``Dataset``, ``TensorDataset`` and ``DataLoader``: batches of Variables."""
+"""``Dataset``, ``TensorDataset`` and ``DataLoader``: batches of Variables (the samplers are
+in ``sampler.py`` and re-exported here, as ``torch.utils.data`` does)."""
 
 from __future__ import annotations
 
+import bisect
 import math
+import operator
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, OperandError, ShapeError
+from gradviz.autograd.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+)
 from gradviz.autograd.variable import Variable, as_array
+
+__all__ = [
+    "BatchSampler",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "default_collate",
+    "default_convert",
+    "random_split",
+]
 
 
 class Dataset:
@@ -24,6 +51,45 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError
+
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A stream of items (``__iter__``) rather than an indexed collection: a DataLoader batches
+    them in the order they come (no ``shuffle`` or ``sampler``)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after the other (``ds1 + ds2`` makes one)."""
+
+    def __init__(self, datasets: Iterable[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ArgumentError("datasets should not be an empty iterable")
+        for dataset in self.datasets:
+            if isinstance(dataset, IterableDataset):
+                raise OperandError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        index = operator.index(index)
+        if index < 0:
+            if -index > len(self):
+                raise ArgumentError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        part = bisect.bisect_right(self.cumulative_sizes, index)
+        if part == len(self.datasets):
+            raise IndexError(f"index {index} is out of range for a dataset of {len(self)} items")
+        start = self.cumulative_sizes[part - 1] if part else 0
+        return self.datasets[part][index - start]
 
 
 class TensorDataset(Dataset):
@@ -140,6 +206,8 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
     ) -> None:
+        if isinstance(dataset, IterableDataset):
+            _check_stream(shuffle, sampler, batch_sampler)
         _check_batching(batch_size, shuffle, sampler, batch_sampler, drop_last)
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
             raise ArgumentError(
@@ -166,6 +234,9 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._stream()
+            return
         if self.batch_size is None and self.batch_sampler is None:  # no batching
             for i in self._order():
                 item = self.dataset[int(i)]
@@ -173,6 +244,18 @@ class DataLoader:
             return
         for index in self._batches():
             yield self._fetch(index)
+
+    def _stream(self) -> Iterator[Any]:
+        """The batches of an IterableDataset: its items in the order they come."""
+        items = iter(self.dataset)  # type: ignore[call-overload]
+        if self.batch_size is None:
+            for item in items:
+                yield self.collate_fn(item) if self.collate_fn else default_convert(item)
+            return
+        while batch := list(islice(items, self.batch_size)):
+            if self.drop_last and len(batch) < self.batch_size:
+                return
+            yield (self.collate_fn or default_collate)(batch)
 
     def _order(self) -> Iterable[int]:
         """The indices of one epoch: the sampler's, shuffled or in order."""
@@ -202,6 +285,20 @@ class DataLoader:
             return tuple(Variable(a) for a in self.dataset[np.asarray(index, dtype=np.intp)])
         items = [self.dataset[int(i)] for i in index]
         return (self.collate_fn or default_collate)(items)
+
+
+def _check_stream(shuffle: bool, sampler: Any, batch_sampler: Any) -> None:
+    """An IterableDataset decides its own order, as PyTorch insists."""
+    for name, value in (
+        ("shuffle", shuffle),
+        ("sampler", sampler),
+        ("batch_sampler", batch_sampler),
+    ):
+        if value not in (None, False):
+            raise ArgumentError(
+                f"DataLoader with IterableDataset: expected unspecified {name} option, but got "
+                f"{name}={value!r}"
+            )
 
 
 def _check_batching(
