@@ -461,3 +461,33 @@ def test_concat_dataset_and_adding_datasets_as_torch():
     with pytest.raises(ValueError, match="should not exceed dataset length"):
         ds[-6]
     assert len(list(data.DataLoader(ds, batch_size=2))) == 3
+
+
+FRESH_PROCESS_COPY = """
+import copy, numpy as np
+from gradviz import Variable, nn
+layer = nn.Linear(1, 1)
+handle = layer.register_forward_hook(lambda m, a, out: out * 0)
+twin = copy.deepcopy(layer)
+handle.remove()  # the only hook of the original: the copy still has its own
+print(float(twin(Variable(np.ones((1, 1), np.float32))).data.sum()))
+"""
+
+
+def test_a_copied_module_keeps_its_forward_hooks():
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS_COPY], capture_output=True, text=True, check=True
+    )
+    assert run.stdout.strip() == "0.0"
+
+
+def test_forward_hooks_run_under_a_trace():
+    layer = nn.Linear(1, 1)
+    layer.register_forward_hook(lambda m, a, out: out * 0)
+    with gradviz.trace() as tr:
+        out = layer(Variable(np.ones((1, 1), np.float32)))
+    assert float(out.data.sum()) == 0.0
+    assert tr.graph.number_of_nodes() > 0

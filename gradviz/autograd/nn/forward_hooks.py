@@ -11,9 +11,10 @@ from gradviz.autograd.errors import OperandError
 
 PRE = "_forward_pre_hooks"
 POST = "_forward_hooks"
-#: How many forward hooks any module holds; while 0, ``Module.__call__`` runs ``forward``
-#: without looking for them (one attribute load, as ``hooks.ACTIVE``).
-COUNT = 0
+#: Whether any module was ever given a forward hook (here, or in a copy or a pickle); until
+#: then ``Module.__call__`` runs ``forward`` without looking for hooks (one attribute load, as
+#: ``hooks.ACTIVE``).
+USED = False
 _keys = itertools.count()
 
 
@@ -34,6 +35,13 @@ class ForwardHookMethods:
         replaces the output. Returns a handle whose ``remove()`` takes the hook off."""
         return add_hook(self, POST, hook, prepend)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copied or unpickled module keeps its forward hooks running."""
+        global USED
+        self.__dict__.update(state)
+        if state.get(PRE) or state.get(POST):
+            USED = True
+
 
 class RemovableHandle:
     """What the ``register_*_hook`` methods return: ``remove()`` takes the hook off (also as a
@@ -45,9 +53,7 @@ class RemovableHandle:
 
     def remove(self) -> None:
         """Take the hook off (a second call does nothing)."""
-        global COUNT
-        if self._table.pop(self.id, None) is not None:
-            COUNT -= 1
+        self._table.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -58,7 +64,7 @@ class RemovableHandle:
 
 def add_hook(module: Any, table_name: str, hook: Any, prepend: bool) -> RemovableHandle:
     """Put ``hook`` in ``module``'s table (made on first use), last or first."""
-    global COUNT
+    global USED
     if not callable(hook):
         raise OperandError(f"a hook must be callable, got {type(hook).__name__}")
     table = module.__dict__.get(table_name)
@@ -72,7 +78,7 @@ def add_hook(module: Any, table_name: str, hook: Any, prepend: bool) -> Removabl
         table.clear()
         table[key] = hook
         table.update(rest)
-    COUNT += 1
+    USED = True
     return RemovableHandle(table, key)
 
 

@@ -107,7 +107,7 @@ class Module(DtypeMethods, ForwardHookMethods):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not hooks.ACTIVE and not forward_hooks.COUNT:
+        if not hooks.ACTIVE and not forward_hooks.USED:
             return self.forward(*args, **kwargs)
         for hook in hooks.ACTIVE:
             hook.module_enter(self, args)
