@@ -491,3 +491,49 @@ def test_forward_hooks_run_under_a_trace():
         out = layer(Variable(np.ones((1, 1), np.float32)))
     assert float(out.data.sum()) == 0.0
     assert tr.graph.number_of_nodes() > 0
+
+
+def test_a_tutorial_loader_with_worker_options_runs_in_process():
+    seen = []
+    loader = data.DataLoader(
+        data.TensorDataset(np.arange(6)),
+        batch_size=2,
+        shuffle=True,
+        num_workers=4,
+        pin_memory=True,
+        persistent_workers=True,
+        prefetch_factor=2,
+        worker_init_fn=seen.append,
+        generator=np.random.default_rng(0),
+    )
+    rows = sorted(i for (b,) in loader for i in np.asarray(b.data).tolist())
+    assert rows == list(range(6))
+    assert seen == [0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"persistent_workers": True}, "persistent_workers option needs num_workers > 0"),
+        ({"prefetch_factor": 2}, "prefetch_factor option could only be specified"),
+        ({"timeout": -1}, "timeout option should be non-negative"),
+    ],
+)
+def test_worker_options_without_workers_are_refused_as_torch(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.DataLoader(data.TensorDataset(np.arange(3)), **kwargs)
+    with pytest.raises(ValueError, match=message):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(3)), **kwargs)
+
+
+def test_loader_generator_makes_shuffling_reproducible():
+    def epoch():
+        loader = data.DataLoader(
+            data.TensorDataset(np.arange(8)),
+            batch_size=8,
+            shuffle=True,
+            generator=np.random.default_rng(5),
+        )
+        return np.asarray(next(iter(loader))[0].data).tolist()
+
+    assert epoch() == epoch()

@@ -188,8 +188,9 @@ class DataLoader:
     is given, else from the generator ``gradviz.manual_seed`` set. The last partial batch is kept
     unless ``drop_last``. ``batch_size=None`` turns batching off, as in PyTorch: one item at a
     time, as Variables without a batch axis. ``sampler`` (indices), ``batch_sampler`` (lists of
-    indices) and ``collate_fn`` are PyTorch's. ``num_workers`` is accepted but items are always
-    loaded in this process (NumPy has no worker processes to hand them to); ``pin_memory`` is
+    indices), ``collate_fn`` and ``generator`` (a NumPy one) are PyTorch's. ``num_workers`` and
+    the other worker options are checked as PyTorch checks them, but items are always loaded in
+    this process (``worker_init_fn(0)`` runs at the start of each epoch); ``pin_memory`` is
     ignored (no GPU).
     """
 
@@ -204,16 +205,19 @@ class DataLoader:
         collate_fn: Callable[[list[Any]], Any] | None = None,
         pin_memory: bool = False,
         drop_last: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Callable[[int], None] | None = None,
+        generator: np.random.Generator | None = None,
+        *,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
         seed: int | None = None,
     ) -> None:
         if isinstance(dataset, IterableDataset):
             _check_stream(shuffle, sampler, batch_sampler)
         _check_batching(batch_size, shuffle, sampler, batch_sampler, drop_last)
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ArgumentError(
-                "num_workers option should be non-negative; use num_workers=0 to disable "
-                f"multiprocessing (got {num_workers!r})"
-            )
+        _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
+        self.worker_init_fn = worker_init_fn
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -223,7 +227,7 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.pin_memory = pin_memory
         self.drop_last = drop_last
-        self._generator = None if seed is None else np.random.default_rng(seed)
+        self._generator = generator if seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
         if self.batch_sampler is not None:
@@ -234,6 +238,8 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Any]:
+        if self.num_workers and self.worker_init_fn is not None:
+            self.worker_init_fn(0)  # the one "worker" is this process
         if isinstance(self.dataset, IterableDataset):
             yield from self._stream()
             return
@@ -285,6 +291,26 @@ class DataLoader:
             return tuple(Variable(a) for a in self.dataset[np.asarray(index, dtype=np.intp)])
         items = [self.dataset[int(i)] for i in index]
         return (self.collate_fn or default_collate)(items)
+
+
+def _check_workers(
+    num_workers: Any, timeout: Any, prefetch_factor: Any, persistent_workers: bool
+) -> None:
+    """PyTorch's checks of the worker options (which then change nothing: items load here)."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ArgumentError(
+            "num_workers option should be non-negative; use num_workers=0 to disable "
+            f"multiprocessing (got {num_workers!r})"
+        )
+    if timeout < 0:
+        raise ArgumentError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ArgumentError(
+            "prefetch_factor option could only be specified in multiprocessing. let "
+            "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None."
+        )
+    if persistent_workers and num_workers == 0:
+        raise ArgumentError("persistent_workers option needs num_workers > 0")
 
 
 def _check_stream(shuffle: bool, sampler: Any, batch_sampler: Any) -> None:
