@@ -537,3 +537,12 @@ def test_loader_generator_makes_shuffling_reproducible():
         return np.asarray(next(iter(loader))[0].data).tolist()
 
     assert epoch() == epoch()
+
+
+def test_an_empty_parameter_and_an_identity_taking_any_arguments_as_torch():
+    empty = nn.Parameter()
+    assert empty.shape == tuple(tnn.Parameter().shape) == (0,)
+    assert empty.dtype == np.float32
+    assert empty.requires_grad
+    x = Variable([1.0, 2.0])
+    assert nn.Identity(54, unused_argument="x")(x) is x

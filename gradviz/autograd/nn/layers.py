@@ -294,6 +294,12 @@ class Flatten(Module):
 
 
 class Identity(Module):
+    """Returns its input; any constructor arguments are ignored, as PyTorch's (so that it can
+    stand in for a layer built with arguments)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
     def forward(self, x: Any) -> Any:
         return x
 

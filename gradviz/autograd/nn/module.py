@@ -28,11 +28,16 @@ class Parameter(Variable):
     """A Variable that requires grad and is registered by any Module it is assigned to.
 
     Plain Python floats and lists take the default dtype (float32); ndarrays keep theirs.
+    Without data it is empty (shape ``(0,)``), as PyTorch's ``Parameter()``.
     """
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self, data: Any = None, requires_grad: bool = True, name: str | None = None
+    ) -> None:
+        if data is None:
+            data = np.empty(0, dtype=get_default_dtype())
         super().__init__(data, requires_grad=requires_grad, name=name)
 
     def __repr__(self) -> str:
