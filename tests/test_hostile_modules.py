@@ -546,3 +546,15 @@ def test_an_empty_parameter_and_an_identity_taking_any_arguments_as_torch():
     assert empty.requires_grad
     x = Variable([1.0, 2.0])
     assert nn.Identity(54, unused_argument="x")(x) is x
+
+
+def test_a_stream_has_no_length_but_still_loads():
+    stream = counting(data.IterableDataset)
+    loader = data.DataLoader(stream, batch_size=2)
+    with pytest.raises(TypeError, match="has no len"):
+        len(loader)
+    with pytest.raises(TypeError, match="has no len"):
+        len(torch.utils.data.DataLoader(counting(torch.utils.data.IterableDataset), batch_size=2))
+    assert len(list(loader)) == 3
+    with pytest.raises(NotImplementedError, match="should implement __getitem__"):
+        data.Dataset()[0]

@@ -47,10 +47,14 @@ class Dataset:
     array, which the DataLoader then batches into one Variable)."""
 
     def __getitem__(self, index: Any) -> tuple[np.ndarray, ...]:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Subclasses of Dataset should implement __getitem__ ({type(self).__name__} does not)"
+        )
 
     def __len__(self) -> int:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Subclasses of Dataset should implement __len__ ({type(self).__name__} does not)"
+        )
 
     def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
@@ -61,7 +65,14 @@ class IterableDataset(Dataset):
     them in the order they come (no ``shuffle`` or ``sampler``)."""
 
     def __iter__(self) -> Iterator[Any]:
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"Subclasses of IterableDataset should implement __iter__ ({type(self).__name__} "
+            "does not)"
+        )
+
+    def __len__(self) -> int:
+        """A stream has no length unless the subclass gives one (a TypeError, as ``len()``)."""
+        raise OperandError(f"object of type '{type(self).__name__}' has no len()")
 
 
 class ConcatDataset(Dataset):
