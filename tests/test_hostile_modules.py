@@ -558,3 +558,26 @@ def test_a_stream_has_no_length_but_still_loads():
     assert len(list(loader)) == 3
     with pytest.raises(NotImplementedError, match="should implement __getitem__"):
         data.Dataset()[0]
+
+
+def test_forward_hooks_with_kwargs_as_torch():
+    def run(lib, tensor):
+        class Scaled(lib.Module):
+            def forward(self, x, scale=1.0):
+                return x * scale
+
+        module, seen = Scaled(), []
+        module.register_forward_pre_hook(
+            lambda m, args, kwargs: (args, {**kwargs, "scale": 3.0}), with_kwargs=True
+        )
+        module.register_forward_hook(
+            lambda m, args, kwargs, out: seen.append(kwargs["scale"]), with_kwargs=True
+        )
+        out = module(tensor([1.0, 2.0]), scale=2.0)
+        return array(out).tolist(), seen
+
+    assert run(nn, Variable) == run(tnn, torch.tensor) == ([3.0, 6.0], [3.0])
+    module = nn.Identity()
+    module.register_forward_pre_hook(lambda m, a, k: "bad", with_kwargs=True)
+    with pytest.raises(TypeError, match=r"tuple of \(new_args, new_kwargs\)"):
+        module(Variable([1.0]))

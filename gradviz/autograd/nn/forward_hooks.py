@@ -22,18 +22,20 @@ class ForwardHookMethods:
     """The forward-hook methods of ``Module``."""
 
     def register_forward_pre_hook(
-        self, hook: Callable[..., Any], *, prepend: bool = False
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
     ) -> RemovableHandle:
         """Call ``hook(module, args)`` before every forward; a result other than None replaces
-        ``args``. Returns a handle whose ``remove()`` takes the hook off."""
-        return add_hook(self, PRE, hook, prepend)
+        ``args``. With ``with_kwargs``: ``hook(module, args, kwargs)``, whose result is None or
+        a new ``(args, kwargs)``. Returns a handle whose ``remove()`` takes the hook off."""
+        return add_hook(self, PRE, (hook, with_kwargs), prepend)
 
     def register_forward_hook(
-        self, hook: Callable[..., Any], *, prepend: bool = False
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
     ) -> RemovableHandle:
-        """Call ``hook(module, args, output)`` after every forward; a result other than None
-        replaces the output. Returns a handle whose ``remove()`` takes the hook off."""
-        return add_hook(self, POST, hook, prepend)
+        """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs``); a result other than None replaces the output. Returns
+        a handle whose ``remove()`` takes the hook off."""
+        return add_hook(self, POST, (hook, with_kwargs), prepend)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A copied or unpickled module keeps its forward hooks running."""
@@ -62,11 +64,14 @@ class RemovableHandle:
         self.remove()
 
 
-def add_hook(module: Any, table_name: str, hook: Any, prepend: bool) -> RemovableHandle:
-    """Put ``hook`` in ``module``'s table (made on first use), last or first."""
+def add_hook(
+    module: Any, table_name: str, hook: tuple[Any, bool], prepend: bool
+) -> RemovableHandle:
+    """Put ``hook`` (the function and its ``with_kwargs``) in ``module``'s table (made on first
+    use), last or first."""
     global USED
-    if not callable(hook):
-        raise OperandError(f"a hook must be callable, got {type(hook).__name__}")
+    if not callable(hook[0]):
+        raise OperandError(f"a hook must be callable, got {type(hook[0]).__name__}")
     table = module.__dict__.get(table_name)
     if table is None:
         table = {}
@@ -85,13 +90,28 @@ def add_hook(module: Any, table_name: str, hook: Any, prepend: bool) -> Removabl
 def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``module.forward`` with its hooks: a pre-hook's non-None result replaces the arguments
     (a non-tuple is one argument), a hook's non-None result replaces the output."""
-    for hook in list(module.__dict__.get(PRE, {}).values()):
+    for hook, with_kwargs in list(module.__dict__.get(PRE, {}).values()):
+        if with_kwargs:
+            result = hook(module, args, kwargs)
+            if result is not None:
+                args, kwargs = _args_and_kwargs(result)
+            continue
         result = hook(module, args)
         if result is not None:
             args = result if isinstance(result, tuple) else (result,)
     output = module.forward(*args, **kwargs)
-    for hook in list(module.__dict__.get(POST, {}).values()):
-        result = hook(module, args, output)
+    for hook, with_kwargs in list(module.__dict__.get(POST, {}).values()):
+        result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
         if result is not None:
             output = result
     return output
+
+
+def _args_and_kwargs(result: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+        raise OperandError(
+            "forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got "
+            f"{type(result).__name__}"
+        )
+    args = result[0] if isinstance(result[0], tuple) else (result[0],)
+    return args, result[1]
