@@ -581,3 +581,17 @@ def test_forward_hooks_with_kwargs_as_torch():
     module.register_forward_pre_hook(lambda m, a, k: "bad", with_kwargs=True)
     with pytest.raises(TypeError, match=r"tuple of \(new_args, new_kwargs\)"):
         module(Variable([1.0]))
+
+
+def test_a_torch_generator_is_refused_with_what_to_pass_instead():
+    ds = data.TensorDataset(np.arange(4))
+    torch_generator = torch.Generator().manual_seed(42)
+    calls = [
+        lambda: data.random_split(ds, [0.5, 0.5], generator=torch_generator),
+        lambda: data.DataLoader(ds, shuffle=True, generator=torch_generator),
+        lambda: data.RandomSampler(ds, generator=torch_generator),
+        lambda: data.SubsetRandomSampler([0, 1], generator=torch_generator),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match=r"np\.random\.default_rng\(42\).*torch\.Generator"):
+            call()

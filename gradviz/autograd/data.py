@@ -21,6 +21,7 @@ from gradviz.autograd.sampler import (
     Sampler,
     SequentialSampler,
     SubsetRandomSampler,
+    numpy_generator,
 )
 from gradviz.autograd.variable import Variable, as_array
 
@@ -170,7 +171,7 @@ def random_split(
             "Sum of input lengths does not equal the length of the input dataset! "
             f"(lengths {lengths} sum to {sum(lengths)}, the dataset has {n} items)"
         )
-    order = (generator or rng.default_generator()).permutation(n).tolist()
+    order = (numpy_generator(generator) or rng.default_generator()).permutation(n).tolist()
     bounds = np.cumsum([0, *lengths]).tolist()
     return [Subset(dataset, order[a:b]) for a, b in pairwise(bounds)]
 
@@ -238,7 +239,9 @@ class DataLoader:
         self.collate_fn = collate_fn
         self.pin_memory = pin_memory
         self.drop_last = drop_last
-        self._generator = generator if seed is None else np.random.default_rng(seed)
+        self._generator = (
+            numpy_generator(generator) if seed is None else np.random.default_rng(seed)
+        )
 
     def __len__(self) -> int:
         if self.batch_sampler is not None:

@@ -9,7 +9,19 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.errors import ArgumentError, OperandError
+
+
+def numpy_generator(generator: Any) -> np.random.Generator | None:
+    """``generator`` checked to be a NumPy one (or None: gradviz's, which ``manual_seed``
+    sets); PyTorch code passing a ``torch.Generator`` gets told what to pass instead."""
+    if generator is None or isinstance(generator, np.random.Generator):
+        return generator
+    raise OperandError(
+        "generator must be a numpy.random.Generator, such as np.random.default_rng(42) (or "
+        f"None, to draw from the generator gradviz.manual_seed sets), got "
+        f"{type(generator).__module__.split('.')[0]}.{type(generator).__name__}"
+    )
 
 
 class Sampler:
@@ -59,7 +71,7 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
-        self.generator = generator
+        self.generator = numpy_generator(generator)
 
     @property
     def num_samples(self) -> int:
@@ -86,7 +98,7 @@ class SubsetRandomSampler(Sampler):
         self, indices: Sequence[int], generator: np.random.Generator | None = None
     ) -> None:
         self.indices = indices
-        self.generator = generator
+        self.generator = numpy_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
         order = (self.generator or rng.default_generator()).permutation(len(self.indices))
