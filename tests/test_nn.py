@@ -111,7 +111,9 @@ def test_reassigning_or_deleting_an_attribute_unregisters_it():
     assert [name for name, _ in model.named_children()] == ["fc1", "act"]
     del model.act
     assert [name for name, _ in model.named_children()] == ["fc1"]
-    model.fc1.weight = np.zeros((3, 2))  # an ndarray is not a parameter
+    with pytest.raises(TypeError, match="as parameter 'weight'"):
+        model.fc1.weight = np.zeros((3, 2))  # an ndarray is not a parameter (PyTorch refuses)
+    model.fc1.weight = None
     assert names(model) == ["fc1.bias"]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
-from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
+from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, OperandError
 from gradviz.autograd.nn.module import Module, new_parameter
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable
@@ -68,10 +69,16 @@ def layer_size(layer: str, name: str, value: Any) -> int:
 
 
 class Sequential(Module):
-    """Modules applied in order; parameters are named by position (``0.weight``)."""
+    """Modules applied in order; parameters are named by position (``0.weight``), or by the
+    keys of one ``OrderedDict`` argument. Indexed, sliced, edited (``append``, ``insert``,
+    ``extend``, ``pop``, ``del``) and combined (``+``, ``*``) as PyTorch's."""
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):  # named, as PyTorch's
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+            return
         for index, module in enumerate(modules):
             self.add_module(str(index), module)
 
@@ -115,6 +122,72 @@ class Sequential(Module):
         """Add ``module`` at the end (named by its position) and return self."""
         self.add_module(str(len(self)), module)
         return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append every module of ``modules``; returns self."""
+        for module in list(modules):
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Put ``module`` before position ``index``; modules are renumbered. Returns self."""
+        if not isinstance(module, Module):
+            raise OperandError(f"module should be of type: {Module.__name__}")
+        index = operator.index(index)
+        if not -len(self) <= index <= len(self):
+            raise IndexRangeError(f"Index out of range: {index}")
+        modules = list(self._modules.values())
+        modules.insert(index, module)
+        self._renumber(modules)
+        return self
+
+    def __delitem__(self, index: int | slice) -> None:
+        """Remove one module or a slice of them; the rest are renumbered, as in PyTorch."""
+        modules = list(self._modules.values())
+        del modules[index if isinstance(index, slice) else self._position(index)]
+        self._renumber(modules)
+
+    def pop(self, index: int | slice) -> Module:
+        """Remove the module (or Sequential of modules) at ``index`` and return it."""
+        module = self[index]
+        del self[index]
+        return module
+
+    def _renumber(self, modules: list[Module]) -> None:
+        for name in list(self._modules):
+            delattr(self, name)
+        for index, module in enumerate(modules):
+            self.add_module(str(index), module)
+
+    def __add__(self, other: Sequential) -> Sequential:
+        return Sequential(*self, *_sequential("add", other))
+
+    def __iadd__(self, other: Sequential) -> Sequential:
+        return self.extend(list(_sequential("add", other)))
+
+    def __mul__(self, times: int) -> Sequential:
+        if isinstance(times, bool) or not isinstance(times, int):
+            raise OperandError(
+                f"unsupported operand type(s) for *: Sequential and {type(times).__name__}"
+            )
+        if times <= 0:
+            raise ArgumentError(f"Non-positive multiplication factor {times} for Sequential")
+        return Sequential(*(list(self) * times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        self._renumber(list(self * times))
+        return self
+
+
+def _sequential(operation: str, other: Any) -> Sequential:
+    if not isinstance(other, Sequential):
+        raise ArgumentError(
+            f"{operation} operator supports only objects of Sequential class, but "
+            f"{type(other).__name__} is given."
+        )
+    return other
 
 
 class ReLU(Module):
@@ -221,6 +294,12 @@ class Flatten(Module):
 
 
 class Identity(Module):
+    """Returns its input; any constructor arguments are ignored, as PyTorch's (so that it can
+    stand in for a layer built with arguments)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+
     def forward(self, x: Any) -> Any:
         return x
 

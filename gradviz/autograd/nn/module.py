@@ -18,6 +18,9 @@ from gradviz.autograd.errors import (
     StateDictError,
 )
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.nn import forward_hooks
+from gradviz.autograd.nn.casting import DtypeMethods
+from gradviz.autograd.nn.forward_hooks import ForwardHookMethods
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
 
@@ -25,11 +28,16 @@ class Parameter(Variable):
     """A Variable that requires grad and is registered by any Module it is assigned to.
 
     Plain Python floats and lists take the default dtype (float32); ndarrays keep theirs.
+    Without data it is empty (shape ``(0,)``), as PyTorch's ``Parameter()``.
     """
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self, data: Any = None, requires_grad: bool = True, name: str | None = None
+    ) -> None:
+        if data is None:
+            data = np.empty(0, dtype=get_default_dtype())
         super().__init__(data, requires_grad=requires_grad, name=name)
 
     def __repr__(self) -> str:
@@ -76,7 +84,7 @@ class LayerName:
         return f"{type(module).__name__}({module.extra_repr()})"
 
 
-class Module:
+class Module(DtypeMethods, ForwardHookMethods):
     """Base class of layers and models: assign Parameters and Modules as attributes.
 
     Registration happens on attribute assignment: ``Parameter``\\ s, sub-``Module``\\ s and any
@@ -104,13 +112,13 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not hooks.ACTIVE:
+        if not hooks.ACTIVE and not forward_hooks.USED:
             return self.forward(*args, **kwargs)
         for hook in hooks.ACTIVE:
             hook.module_enter(self, args)
         output = None
         try:
-            output = self.forward(*args, **kwargs)
+            output = forward_hooks.run_forward(self, args, kwargs)
         finally:
             for hook in hooks.ACTIVE:
                 hook.module_exit(self, output)
@@ -128,12 +136,12 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
-        if isinstance(value, Module):
+        if isinstance(value, Module) and name not in self._parameters:
             registry: dict[str, Any] | None = self._modules
         elif _is_parameter(value):
             registry = self._parameters
         else:
-            registry = None
+            registry = _kept_slot(self, name, value)
         if registry is None or name not in registry:
             self._forget(name)  # a name of the same kind keeps its place, as in PyTorch
         if registry is not None:
@@ -161,8 +169,7 @@ class Module:
             )
         self._forget(name)
         object.__setattr__(self, name, param)
-        if param is not None:
-            self._parameters[name] = param
+        self._parameters[name] = param  # None: a slot that takes only a Parameter, as PyTorch
 
     def register_buffer(self, name: str, tensor: Variable | None, persistent: bool = True) -> None:
         """Register ``tensor`` as a buffer: state saved by ``state_dict`` (unless ``persistent``
@@ -186,6 +193,9 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise OperandError(f"{type(module).__name__} is not a Module subclass")
         self._check_name("module", name, self._modules)
+        if module is None:  # an empty slot, listed as ``(name): None``, as in PyTorch
+            self._forget(name)
+            self._modules[name] = None
         setattr(self, name, module)
 
     register_module = add_module
@@ -291,11 +301,29 @@ class Module:
         """The descendant at dotted path ``target`` (``""`` is self)."""
         module: Module = self
         for part in target.split(".") if target else []:
-            child = module._modules.get(part)
-            if child is None:
+            if not hasattr(module, part):
                 raise AttributeError(f"{type(module).__name__} has no attribute `{part}`")
-            module = child
+            module = getattr(module, part)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
         return module
+
+    def get_parameter(self, target: str) -> Variable:
+        """The parameter at dotted path ``target`` (``"fc.weight"``)."""
+        return self._get_member(target, "_parameters", "nn.Parameter")
+
+    def get_buffer(self, target: str) -> Variable:
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target: str, table: str, kind: str) -> Variable:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in getattr(module, table) or getattr(module, name) is None:
+            raise AttributeError(f"`{name}` is not {'an' if kind[0] in 'n' else 'a'} {kind}")
+        return getattr(module, name)
 
     def apply(self: M, fn: Callable[[Module], Any]) -> M:
         """Call ``fn`` on every sub-module (children first) and then on self; returns self."""
@@ -322,6 +350,11 @@ class Module:
 
     def requires_grad_(self: M, requires_grad: bool = True) -> M:
         """Set ``requires_grad`` of every parameter (to freeze or unfreeze them); returns self."""
+        if not isinstance(requires_grad, bool):
+            raise OperandError(
+                "requires_grad_(): argument 'requires_grad' must be bool, not "
+                f"{type(requires_grad).__name__}"
+            )
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
@@ -445,6 +478,23 @@ class Module:
             return f"{self._get_name()}({extra})"
         body = "\n  ".join(extra_lines + child_lines)
         return f"{self._get_name()}(\n  {body}\n)"
+
+
+def _kept_slot(module: Module, name: str, value: Any) -> dict[str, Any] | None:
+    """The registry of a parameter or sub-module ``name`` that ``value`` may only empty, as in
+    PyTorch: ``None`` keeps the slot (and its place), anything else is refused."""
+    for registry, kind, wanted in (
+        (module._parameters, "parameter", "Parameter"),
+        (module._modules, "child module", "Module"),
+    ):
+        if name in registry:
+            if value is not None:
+                raise OperandError(
+                    f"cannot assign '{type(value).__name__}' as {kind} '{name}' "
+                    f"({wanted} or None expected)"
+                )
+            return registry
+    return None
 
 
 def _check_buffer(name: str, value: Any) -> None:

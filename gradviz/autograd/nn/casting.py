@@ -1,0 +1,86 @@
+"""``Module.to``, ``.double()``, ``.float()``, ``.half()``, ``.cpu()``: casting a model's
+floating-point parameters and buffers in place, as PyTorch's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+from typing import Any, TypeVar
+
+import numpy as np
+
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError
+from gradviz.autograd.variable import Variable
+
+
+def to_dtype(args: tuple[Any, ...], kwargs: dict[str, Any]) -> np.dtype | None:
+    """The dtype of ``Module.to(device, dtype, non_blocking=...)`` (None: no cast), with the
+    device checked to be the CPU."""
+    kwargs = dict(kwargs)
+    kwargs.pop("non_blocking", None)
+    values = [*args, *(kwargs.pop(key) for key in ("device", "dtype") if key in kwargs)]
+    if kwargs:
+        raise ArgumentError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    dtype = None
+    for value in values:
+        if value is None:
+            continue
+        if isinstance(value, str) or type(value).__name__ == "device":
+            if str(value).split(":")[0] != "cpu":
+                raise InputError(f"gradviz runs on the CPU only (NumPy), got device {value!r}")
+            continue
+        try:
+            dtype = value.dtype if isinstance(value, Variable) else np.dtype(value)
+        except TypeError:
+            raise OperandError(
+                f"to() expects a dtype, a device or a Variable, got {type(value).__name__}"
+            ) from None
+        if dtype.kind not in "fc":
+            raise OperandError(
+                "nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                f"dtype={dtype}"
+            )
+    return dtype
+
+
+def cast_floats(modules: Iterable[Any], dtype: np.dtype) -> None:
+    """Parameters and buffers of a floating dtype (and their grads) of ``modules`` to
+    ``dtype``; the Variables stay the same objects, as in PyTorch's ``module.to``."""
+    for module in modules:
+        for value in chain(module._parameters.values(), module._buffers.values()):
+            if value is not None and value.dtype.kind == "f":
+                value.data = value.data.astype(dtype)
+                if value.grad is not None:
+                    value.grad = value.grad.astype(dtype)
+
+
+T = TypeVar("T", bound="DtypeMethods")
+
+
+class DtypeMethods:
+    """The dtype methods of ``Module`` (which provides ``modules()``)."""
+
+    def to(self: T, *args: Any, **kwargs: Any) -> T:
+        """Cast floating-point parameters and buffers in place: ``model.to(np.float64)``, or
+        ``to(variable)`` for its dtype. Devices other than ``"cpu"`` are refused (gradviz runs
+        on NumPy). Returns self."""
+        dtype = to_dtype(args, kwargs)
+        if dtype is not None:
+            cast_floats(self.modules(), dtype)  # type: ignore[attr-defined]
+        return self
+
+    def double(self: T) -> T:
+        """Floating-point parameters and buffers to float64; returns self."""
+        return self.to(np.float64)
+
+    def float(self: T) -> T:
+        """Floating-point parameters and buffers to float32; returns self."""
+        return self.to(np.float32)
+
+    def half(self: T) -> T:
+        """Floating-point parameters and buffers to float16; returns self."""
+        return self.to(np.float16)
+
+    def cpu(self: T) -> T:
+        """Returns self: everything already lives in NumPy arrays."""
+        return self

@@ -1,0 +1,117 @@
+"""``Module.register_forward_pre_hook`` and ``register_forward_hook``: functions called around a
+module's ``forward``, as in PyTorch (to read or replace its inputs and output)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from gradviz.autograd.errors import OperandError
+
+PRE = "_forward_pre_hooks"
+POST = "_forward_hooks"
+#: Whether any module was ever given a forward hook (here, or in a copy or a pickle); until
+#: then ``Module.__call__`` runs ``forward`` without looking for hooks (one attribute load, as
+#: ``hooks.ACTIVE``).
+USED = False
+_keys = itertools.count()
+
+
+class ForwardHookMethods:
+    """The forward-hook methods of ``Module``."""
+
+    def register_forward_pre_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a result other than None replaces
+        ``args``. With ``with_kwargs``: ``hook(module, args, kwargs)``, whose result is None or
+        a new ``(args, kwargs)``. Returns a handle whose ``remove()`` takes the hook off."""
+        return add_hook(self, PRE, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(
+        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs,
+        output)`` with ``with_kwargs``); a result other than None replaces the output. Returns
+        a handle whose ``remove()`` takes the hook off."""
+        return add_hook(self, POST, (hook, with_kwargs), prepend)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copied or unpickled module keeps its forward hooks running."""
+        global USED
+        self.__dict__.update(state)
+        if state.get(PRE) or state.get(POST):
+            USED = True
+
+
+class RemovableHandle:
+    """What the ``register_*_hook`` methods return: ``remove()`` takes the hook off (also as a
+    context manager: off at the end of the ``with`` block)."""
+
+    def __init__(self, table: dict[int, Any], key: int) -> None:
+        self._table = table
+        self.id = key
+
+    def remove(self) -> None:
+        """Take the hook off (a second call does nothing)."""
+        self._table.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def add_hook(
+    module: Any, table_name: str, hook: tuple[Any, bool], prepend: bool
+) -> RemovableHandle:
+    """Put ``hook`` (the function and its ``with_kwargs``) in ``module``'s table (made on first
+    use), last or first."""
+    global USED
+    if not callable(hook[0]):
+        raise OperandError(f"a hook must be callable, got {type(hook[0]).__name__}")
+    table = module.__dict__.get(table_name)
+    if table is None:
+        table = {}
+        object.__setattr__(module, table_name, table)
+    key = next(_keys)
+    table[key] = hook
+    if prepend:
+        rest = [(k, v) for k, v in table.items() if k != key]
+        table.clear()
+        table[key] = hook
+        table.update(rest)
+    USED = True
+    return RemovableHandle(table, key)
+
+
+def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``module.forward`` with its hooks: a pre-hook's non-None result replaces the arguments
+    (a non-tuple is one argument), a hook's non-None result replaces the output."""
+    for hook, with_kwargs in list(module.__dict__.get(PRE, {}).values()):
+        if with_kwargs:
+            result = hook(module, args, kwargs)
+            if result is not None:
+                args, kwargs = _args_and_kwargs(result)
+            continue
+        result = hook(module, args)
+        if result is not None:
+            args = result if isinstance(result, tuple) else (result,)
+    output = module.forward(*args, **kwargs)
+    for hook, with_kwargs in list(module.__dict__.get(POST, {}).values()):
+        result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
+        if result is not None:
+            output = result
+    return output
+
+
+def _args_and_kwargs(result: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+        raise OperandError(
+            "forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got "
+            f"{type(result).__name__}"
+        )
+    args = result[0] if isinstance(result[0], tuple) else (result[0],)
+    return args, result[1]

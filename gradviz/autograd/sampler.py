@@ -1,0 +1,140 @@
+"""Samplers: the order in which a ``DataLoader`` visits a dataset (PyTorch's
+``torch.utils.data`` samplers, drawing from gradviz's NumPy generators)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import rng
+from gradviz.autograd.errors import ArgumentError, OperandError
+
+
+def numpy_generator(generator: Any) -> np.random.Generator | None:
+    """``generator`` checked to be a NumPy one (or None: gradviz's, which ``manual_seed``
+    sets); PyTorch code passing a ``torch.Generator`` gets told what to pass instead."""
+    if generator is None or isinstance(generator, np.random.Generator):
+        return generator
+    raise OperandError(
+        "generator must be a numpy.random.Generator, such as np.random.default_rng(42) (or "
+        f"None, to draw from the generator gradviz.manual_seed sets), got "
+        f"{type(generator).__module__.split('.')[0]}.{type(generator).__name__}"
+    )
+
+
+class Sampler:
+    """Base class: an iterable of dataset indices (or of lists of them, for batch samplers)."""
+
+    def __iter__(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+
+class SequentialSampler(Sampler):
+    """``0, 1, ..., len(data_source) - 1``."""
+
+    def __init__(self, data_source: Sized) -> None:
+        self.data_source = data_source
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self.data_source)))
+
+    def __len__(self) -> int:
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new random order every epoch (or ``num_samples`` draws with ``replacement``), from
+    ``generator``, else from the generator ``gradviz.manual_seed`` set."""
+
+    def __init__(
+        self,
+        data_source: Sized,
+        replacement: bool = False,
+        num_samples: int | None = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        if not isinstance(replacement, bool):
+            raise ArgumentError(
+                f"replacement should be a boolean value, but got replacement={replacement}"
+            )
+        if num_samples is not None and (
+            isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0
+        ):
+            raise ArgumentError(
+                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
+            )
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        self.generator = numpy_generator(generator)
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        generator = self.generator or rng.default_generator()
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(generator.integers(0, n, size=self.num_samples).tolist())
+        order: list[int] = []
+        while len(order) < self.num_samples:
+            order.extend(generator.permutation(n).tolist())
+        return iter(order[: self.num_samples])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a new random order every epoch."""
+
+    def __init__(
+        self, indices: Sequence[int], generator: np.random.Generator | None = None
+    ) -> None:
+        self.indices = indices
+        self.generator = numpy_generator(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        order = (self.generator or rng.default_generator()).permutation(len(self.indices))
+        return (self.indices[i] for i in order.tolist())
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+class BatchSampler(Sampler):
+    """The indices of ``sampler`` in lists of ``batch_size`` (the last one shorter unless
+    ``drop_last``); a DataLoader takes it as ``batch_sampler``."""
+
+    def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ArgumentError(
+                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
+            )
+        if not isinstance(drop_last, bool):
+            raise ArgumentError(
+                f"drop_last should be a boolean value, but got drop_last={drop_last}"
+            )
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batch: list[int] = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)  # type: ignore[arg-type]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
