@@ -16,6 +16,9 @@ from gradviz.autograd.ops.promotion import cast, promoted, result_type
 from gradviz.autograd.ops.scratch import ones
 from gradviz.autograd.variable import get_default_dtype
 
+#: (a module global: one lookup less per op than ``np.ndarray``)
+_ndarray = np.ndarray
+
 
 class Add(Function):
     @staticmethod
@@ -26,11 +29,7 @@ class Add(Function):
             return promoted(np.add, a, b)
         # NumPy's dtype is PyTorch's when an n-d `a` (or one meeting no n-d `b`) kept its own;
         # otherwise PyTorch's promotion (ops/promotion.py): one identity test on the hot path
-        if (
-            type(a) is np.ndarray
-            and out.dtype is a.dtype
-            and (a.ndim or getattr(b, "ndim", 0) == 0)
-        ):
+        if type(a) is _ndarray and out.dtype is a.dtype and (a.ndim or getattr(b, "ndim", 0) == 0):
             return out
         return promoted(np.add, a, b, out)
 
@@ -62,11 +61,7 @@ class Sub(Function):
             out = a - b
         except OverflowError:
             return promoted(np.subtract, a, b)
-        if (
-            type(a) is np.ndarray
-            and out.dtype is a.dtype
-            and (a.ndim or getattr(b, "ndim", 0) == 0)
-        ):
+        if type(a) is _ndarray and out.dtype is a.dtype and (a.ndim or getattr(b, "ndim", 0) == 0):
             return out
         return promoted(np.subtract, a, b, out)
 
@@ -85,11 +80,7 @@ class Mul(Function):
             out = a * b
         except OverflowError:
             return promoted(np.multiply, a, b)
-        if (
-            type(a) is np.ndarray
-            and out.dtype is a.dtype
-            and (a.ndim or getattr(b, "ndim", 0) == 0)
-        ):
+        if type(a) is _ndarray and out.dtype is a.dtype and (a.ndim or getattr(b, "ndim", 0) == 0):
             return out
         return promoted(np.multiply, a, b, out)
 
@@ -110,7 +101,7 @@ class Div(Function):
             out = None
         if (
             out is not None
-            and type(a) is np.ndarray
+            and type(a) is _ndarray
             and out.dtype is a.dtype
             and (a.ndim or getattr(b, "ndim", 0) == 0)
         ):
