@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import run_gradviz
 from test_cli import make_script, needs_layout
+from test_hostile_cli import NON_SCALAR
 
 import gradviz
 from gradviz.cli import cli
@@ -397,28 +398,14 @@ def test_diff_of_trace_files_refuses_arguments_no_script_takes(runner, tmp_path,
 
 # --------------------------------------------------------------------------- timeline summary
 
-NO_SCALAR_LOSS = """
-    import numpy as np
-    import gradviz
-    from gradviz import nn, optim
-
-    net = nn.Linear(2, 3)
-    opt = optim.SGD(net.parameters(), lr=0.1)
-    x = gradviz.Variable(np.ones((4, 2), np.float32))
-    for _ in range(3):
-        opt.zero_grad()
-        net(x).backward(np.ones((4, 3), np.float32))  # a gradient given: no scalar loss
-        opt.step()
-"""
-
 
 def test_timeline_without_a_scalar_loss_does_not_call_it_non_finite(runner, tmp_path):
     needs_layout()
-    script = make_script(tmp_path, NO_SCALAR_LOSS, "tensor_grad.py")
+    script = make_script(tmp_path, NON_SCALAR, "tensor_grad.py")
     result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     # was: "no finite loss", and on the next line "no NaN/Inf"
-    assert "recorded 3 of 3 backward calls (every 1st); no scalar loss (backward was given a " in (
+    assert "recorded 12 of 12 backward calls (every 1st); no scalar loss (backward was given a " in (
         result.stdout
     )
     assert "no NaN/Inf, loss spike or dead ReLU layer in the recorded steps" in result.stdout
