@@ -405,8 +405,9 @@ def test_timeline_without_a_scalar_loss_does_not_call_it_non_finite(runner, tmp_
     result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     # was: "no finite loss", and on the next line "no NaN/Inf"
-    assert "recorded 12 of 12 backward calls (every 1st); no scalar loss (backward was given a " in (
-        result.stdout
+    assert (
+        "recorded 12 of 12 backward calls (every 1st); no scalar loss (backward was given a "
+        in (result.stdout)
     )
     assert "no NaN/Inf, loss spike or dead ReLU layer in the recorded steps" in result.stdout
 
