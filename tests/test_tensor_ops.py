@@ -199,3 +199,27 @@ def test_where_of_two_numbers_takes_the_default_dtype():
     out = gradviz.where(np.array([True, False]), 1.0, 0.0)
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out.data, [1.0, 0.0])
+
+
+# ------------------------------------------------------------------ size() and t(), PyTorch's
+def test_size_is_numpys_count_and_called_pytorchs_shape():
+    x = Variable(np.zeros((3, 4, 5), np.float32))
+    assert x.size == 60  # NumPy's size, an int
+    assert x.size() == (3, 4, 5)
+    batch, length, _ = x.size()  # nanoGPT's `B, T, C = x.size()`
+    assert (batch, length) == (3, 4)
+    assert (x.size(0), x.size(-1)) == (3, 5)
+    with pytest.raises(gradviz.IndexRangeError, match="Dimension out of range"):
+        x.size(3)
+    with pytest.raises(gradviz.IndexRangeError, match="0-d"):
+        Variable(np.float32(1)).size(0)
+
+
+def test_t_transposes_a_matrix_and_leaves_vectors_as_they_are():
+    m = Variable(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    m.t().sum(axis=0).pow(2).sum().backward()
+    assert m.t().shape == (3, 2)
+    np.testing.assert_array_equal(m.grad, [[6.0, 6.0, 6.0], [24.0, 24.0, 24.0]])
+    assert Variable(np.ones(3)).t().shape == (3,)
+    with pytest.raises(InputError, match="t\\(\\) expects a tensor with <= 2 dimensions"):
+        Variable(np.ones((2, 2, 2))).t()

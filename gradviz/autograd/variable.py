@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd import hooks
+from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import (
     GradvizError,
+    IndexRangeError,
     InputError,
     OperandError,
     ShapeError,
@@ -119,6 +121,28 @@ def _ragged(data: Any, dim: int = 0) -> str | None:
     return next((r for item in data if (r := _ragged(item, dim + 1))), None)
 
 
+class Size(int):
+    """A Variable's ``size``: its number of elements (an int: NumPy's ``size``) that, called,
+    is PyTorch's ``size()``: the shape as a tuple, or ``size(dim)`` one dim's length."""
+
+    shape: tuple[int, ...]
+
+    def __new__(cls, shape: tuple[int, ...]) -> Size:
+        count = 1
+        for n in shape:
+            count *= n
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim: Any = None) -> Any:
+        if dim is None:
+            return self.shape
+        if not self.shape:
+            raise IndexRangeError(f"size(): dimension specified as {dim} but the Variable is 0-d")
+        return self.shape[dim_index(dim, len(self.shape), "size")]
+
+
 class Variable(TensorMethods, InplaceMethods):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
@@ -214,9 +238,10 @@ class Variable(TensorMethods, InplaceMethods):
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """Number of elements (an int, like NumPy; PyTorch's ``numel()``)."""
-        return self.data.size
+    def size(self) -> Size:
+        """Number of elements, an int as NumPy's ``size``; called, PyTorch's ``size()``: the
+        shape, or ``size(dim)`` the length of one dim (``batch, length = x.size()``)."""
+        return Size(self.data.shape)
 
     def numel(self) -> int:
         """Number of elements (PyTorch's name; ``size`` here is NumPy's)."""

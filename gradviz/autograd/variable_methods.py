@@ -174,6 +174,12 @@ class TensorMethods:
         """All axes reversed."""
         return _inplace.view_of(self, _ops.Permute.apply(self, tuple(range(self.ndim - 1, -1, -1))))
 
+    def t(self) -> Variable:
+        """The transpose of a matrix; a 0-d or 1-d Variable as it is (PyTorch's ``t()``)."""
+        if self.ndim > 2:
+            raise InputError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
     def squeeze(self, axis: Any = None, *, dim: Any = None) -> Variable:
         """Drop ``dim`` (an int or a tuple of them) where it has size 1, every size-1 axis when
         None; a dim of another size stays, as in PyTorch."""
