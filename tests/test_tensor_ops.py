@@ -223,3 +223,53 @@ def test_t_transposes_a_matrix_and_leaves_vectors_as_they_are():
     assert Variable(np.ones(3)).t().shape == (3,)
     with pytest.raises(InputError, match="t\\(\\) expects a tensor with <= 2 dimensions"):
         Variable(np.ones((2, 2, 2))).t()
+
+
+# ------------------------------------------------------------------ sort, topk, to, type_as
+def _with_ties_and_nan() -> np.ndarray:
+    x = np.random.default_rng(0).standard_normal((3, 6))
+    x[0, 2] = x[0, 4]  # a tie: a stable sort keeps the first first
+    x[1, 1] = np.nan  # NaN sorts as the largest value
+    return x
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_matches_pytorch_values_indices_and_gradients(descending):
+    torch = pytest.importorskip("torch")
+    x, w = _with_ties_and_nan(), np.random.default_rng(1).standard_normal((3, 6))
+    ours, theirs = Variable(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    values, indices = ours.sort(dim=1, descending=descending, stable=True)
+    want_values, want_indices = theirs.sort(dim=1, descending=descending, stable=True)
+    np.testing.assert_array_equal(indices, want_indices.numpy())
+    np.testing.assert_array_equal(values.data, want_values.detach().numpy())
+    (values * w).sum().backward()
+    (want_values * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_matches_pytorch(largest):
+    torch = pytest.importorskip("torch")
+    x = _with_ties_and_nan()
+    values, indices = gradviz.topk(Variable(x), 2, dim=0, largest=largest)
+    want_values, want_indices = torch.topk(torch.tensor(x), 2, dim=0, largest=largest)
+    np.testing.assert_array_equal(indices, want_indices.numpy())
+    np.testing.assert_array_equal(values.data, want_values.numpy())
+
+
+def test_topk_values_pass_the_gradient_check_and_k_is_checked():
+    x = Variable(np.random.default_rng(2).standard_normal((4, 5)), requires_grad=True)
+    assert gradviz.gradcheck(lambda v: v.topk(3).values, (x,))
+    with pytest.raises(gradviz.IndexRangeError, match="k out of range"):
+        x.topk(6)
+
+
+def test_to_and_type_as_convert_dtypes_on_the_cpu():
+    ints = gradviz.tensor([1, 2])
+    assert ints.to(np.float32).dtype == np.float32
+    assert ints.to("cpu", np.float64).dtype == np.float64
+    assert ints.type_as(Variable(np.zeros(1, np.float32))).dtype == np.float32
+    floats = Variable(np.zeros(2, np.float32))
+    assert floats.to("cpu") is floats
+    with pytest.raises(InputError, match="CPU only"):
+        floats.to("cuda")

@@ -29,6 +29,27 @@ class MinMax(NamedTuple):
     indices: np.ndarray
 
 
+class Sorted(NamedTuple):
+    """``(values, indices)`` returned by ``sort`` and ``topk``, as in PyTorch; the values are
+    gathered from the input (their gradient goes back to where each came from)."""
+
+    values: Variable
+    indices: np.ndarray
+
+
+def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """The stable sort order of ``data`` along ``axis`` (int64); NaN sorts as the largest."""
+    if data.ndim == 0:
+        return np.zeros((), np.int64)
+    key = data
+    if descending:  # NaN first, ties in their order: an ascending sort of the negated values
+        key = data.astype(np.int64) if data.dtype.kind in "bu" else data
+        key = -key
+        if key.dtype.kind == "f":
+            key = np.where(np.isnan(key), -np.inf, key)
+    return np.argsort(key, axis=axis, kind="stable").astype(np.int64, copy=False)
+
+
 class TensorMethods:
     """Ops as methods, with PyTorch's names and arguments."""
 
@@ -352,6 +373,40 @@ class TensorMethods:
     def gather(self, dim: int, index: Any) -> Variable:
         """Values along ``dim`` at the int64 ``index`` (repeated indices add gradients)."""
         return _ops.gather(self, dim, index)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Sorted:
+        """The values along ``dim`` in order, and where each was (an int64 ndarray); ties keep
+        their order and NaN counts as the largest value, as PyTorch sorts."""
+        axis = dim_index(dim, self.ndim, "sort")
+        order = _order(self.data, axis, descending)
+        return Sorted(self.gather(axis, order) if self.ndim else self * 1, order)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Sorted:
+        """The ``k`` largest (``largest=False``: smallest) values along ``dim``, first to last,
+        and their indices (an int64 ndarray), as PyTorch's ``topk``."""
+        axis = dim_index(dim, self.ndim, "topk")
+        size = self.shape[axis] if self.ndim else 1
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k <= size:
+            raise IndexRangeError(f"topk(): selected index k out of range (k={k!r}, size {size})")
+        order = _order(self.data, axis, largest)  # (sorted or not: PyTorch's order is free)
+        if self.ndim:
+            order = np.take(order, np.arange(k), axis=axis)
+        return Sorted(self.gather(axis, order) if self.ndim else self * 1, order)
+
+    def type_as(self, other: Any) -> Variable:
+        """A copy in ``other``'s dtype (self when it has it already)."""
+        return self if self.dtype == other.dtype else self.astype(other.dtype)
+
+    def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Variable:
+        """PyTorch's ``to``: ``to(dtype)``, ``to("cpu")``, ``to(other)`` (its dtype) or
+        ``to("cpu", dtype)``; the CPU is the only device."""
+        for arg in (*args, kwargs.get("device")):
+            if isinstance(arg, str):
+                if arg.split(":")[0] != "cpu":
+                    raise InputError(f"to(): gradviz runs on the CPU only, got device {arg!r}")
+            elif arg is not None and dtype is None:
+                dtype = arg.dtype if hasattr(arg, "dtype") and not isinstance(arg, type) else arg
+        return self if dtype is None or self.dtype == np.dtype(dtype) else self.astype(dtype)
 
     def masked_fill(self, mask: Any, value: Any) -> Variable:
         """``value`` where the boolean ``mask`` is true, self elsewhere."""

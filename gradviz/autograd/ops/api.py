@@ -83,6 +83,8 @@ unsqueeze = _mirror("unsqueeze", "A size-1 axis inserted.")
 split = _mirror("split", "Pieces along dim (a tuple of Variables).")
 chunk = _mirror("chunk", "At most chunks equal pieces along dim (a tuple of Variables).")
 gather = _mirror("gather", "Values along dim at an int64 index.")
+sort = _mirror("sort", "(values, indices) of the values along dim in order.")
+topk = _mirror("topk", "(values, indices) of the k largest (or smallest) values along dim.")
 masked_fill = _mirror("masked_fill", "value where mask is true, input elsewhere.")
 maximum = _mirror("maximum", "Elementwise larger value (ties split the gradient 0.5/0.5).")
 minimum = _mirror("minimum", "Elementwise smaller value (ties split the gradient 0.5/0.5).")
@@ -130,6 +132,8 @@ MIRRORED = (
     "split",
     "chunk",
     "gather",
+    "sort",
+    "topk",
     "masked_fill",
     "maximum",
     "minimum",
