@@ -56,7 +56,8 @@ import numpy as np  # noqa: E402
 import gradviz  # noqa: E402
 from gradviz.autograd import hooks  # noqa: E402
 from gradviz.viz.capture.stats import array_stats  # noqa: E402
-from gradviz.viz.draw import layout, render  # noqa: E402
+from gradviz.viz.draw import layout  # noqa: E402
+from gradviz.viz.draw.output import write_views  # noqa: E402
 from gradviz.viz.flight import FlightRecorder  # noqa: E402
 from gradviz.viz.trace import Trace  # noqa: E402
 
@@ -219,7 +220,7 @@ def render_time(tr: gradviz.Trace, folder: Path, repeat: int) -> tuple[float, in
         # both views as ``gradviz render`` writes them (each laid out while the next is
         # drawn); fold=False: every op drawn (the deep MLP's identical blocks would fold to one)
         views = [(view, folder / f"{view}.svg") for view in ("forward", "backward")]
-        result = render.write_views(graph, views, fold=False)[-1]
+        result = write_views(graph, views, fold=False)[-1]
         times.append(time.perf_counter() - start)
         depth = (
             "all modules expanded" if result.depth is None else f"collapsed to depth {result.depth}"
