@@ -127,8 +127,13 @@ def check_dropout_probability(p: float) -> None:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
+def _shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a Variable, an array, a number or nested lists (no copy made)."""
+    return x.shape if isinstance(x, Variable | np.ndarray) else np.shape(x)
+
+
 def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
-    shape, target_shape = np.shape(as_array(prediction)), np.shape(as_array(target))
+    shape, target_shape = _shape_of(prediction), _shape_of(target)
     if shape != target_shape:
         warnings.warn(
             f"{name}: using a target size ({target_shape}) that is different to the input size "
