@@ -96,3 +96,22 @@ def test_a_long_name_in_the_node_panel_stays_inside_it(tmp_path):
         chip, side = param.bounding_box(), page.locator("#side").bounding_box()
         assert chip["x"] + chip["width"] <= side["x"] + side["width"]
         assert errors == []
+
+
+@pytest.mark.browser
+def test_a_scalar_loss_shows_as_scalar_in_the_node_panel(tmp_path):
+    w = nn.Parameter(gradviz.randn(3))
+    with gradviz.trace() as tr:
+        loss = w.sum()
+        loss.backward()
+    path = tmp_path / "scalar.html"
+    write_html(tr.graph, path)
+    loss_id = next(n for n, a in tr.graph.nodes(data=True) if a.get("op") == "Sum")
+    with chromium(1280, 800) as context:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-ready]")
+        page.locator(f'svg.view-forward:visible g.node[data-node="{loss_id}"]').click()
+        shape = page.locator("#info-body tr", has_text="shape")
+        shape.wait_for()
+        assert shape.inner_text().split() == ["shape", "scalar"]
