@@ -115,3 +115,13 @@ def test_a_scalar_loss_shows_as_scalar_in_the_node_panel(tmp_path):
         shape = page.locator("#info-body tr", has_text="shape")
         shape.wait_for()
         assert shape.inner_text().split() == ["shape", "scalar"]
+
+
+def test_the_gradient_of_an_empty_parameter_is_drawn_empty_not_zero():
+    empty = nn.Parameter(gradviz.Variable(np.zeros((0, 3), np.float32)))
+    w = nn.Parameter(gradviz.randn(3))
+    with gradviz.trace() as tr:
+        (empty.sum() + (w * 0.0).sum()).backward()
+    source = gradviz.render(tr, view="backward").source
+    assert source.count("<b>grad empty</b>") == 1  # the (0, 3) parameter
+    assert source.count("<b>grad = 0</b>") == 1  # w, multiplied by zero

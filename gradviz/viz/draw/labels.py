@@ -338,7 +338,8 @@ class Labels:
         norm = grad_norm(grad) or 0.0
         if norm == 0:
             fill = "white"
-            lines.append("<b>grad = 0</b>")
+            # a 0-element gradient is empty, as its value is, not "computed, all zero"
+            lines.append("<b>grad empty</b>" if 0 in (a.shape or ()) else "<b>grad = 0</b>")
         else:
             if not is_root:
                 fill, font = self._fill_for(norm)
