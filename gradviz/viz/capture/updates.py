@@ -11,6 +11,7 @@ than the copy itself.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Container, Mapping
 from typing import Any
@@ -119,7 +120,10 @@ class Updates:
             norm = diff_norm(data, old)
         else:
             norm = l2_norm(np.subtract(data, old, out=old))
-        ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
+        if weight > 0 or math.isnan(weight):  # a NaN weight has no ratio, it was not 0
+            ratio = norm / weight
+        else:
+            ratio = 0.0 if norm == 0 else float("inf")
         return norm, ratio
 
 

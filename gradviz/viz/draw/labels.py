@@ -71,11 +71,12 @@ BADGE_HEIGHT = 14
 _UNKNOWN = object()
 
 
-def html_text(value: Any, limit: int = 48) -> str:
-    """A user string as HTML-label text: escaped, no control characters, shortened."""
+def html_text(value: Any, limit: int = 48, middle: bool = False) -> str:
+    """A user string as HTML-label text: escaped, no control characters, shortened (in the
+    ``middle`` for module paths, whose end tells them apart)."""
     # A backslash would start a Graphviz escape (\N is the node id) even in HTML labels, with
     # or without an entity; a zero-width space after it keeps the text and breaks the escape.
-    return html.escape(clean(value, limit), quote=True).replace("\\", "&#92;&#8203;")
+    return html.escape(clean(value, limit, middle), quote=True).replace("\\", "&#92;&#8203;")
 
 
 def attr_text(value: Any, limit: int = 400) -> str:
@@ -88,7 +89,7 @@ def attr_text(value: Any, limit: int = 400) -> str:
 def path_and_class(path: str, cls: str | None) -> str:
     """``<b>fc1</b>: Linear``; just the path when the class adds nothing (a loss module that
     the tracer names after its class)."""
-    text = f"<b>{html_text(path)}</b>"
+    text = f"<b>{html_text(path, middle=True)}</b>"
     return text + (f": {html_text(cls)}" if cls and cls != path else "")
 
 
@@ -337,7 +338,8 @@ class Labels:
         norm = grad_norm(grad) or 0.0
         if norm == 0:
             fill = "white"
-            lines.append("<b>grad = 0</b>")
+            # a 0-element gradient is empty, as its value is, not "computed, all zero"
+            lines.append("<b>grad empty</b>" if 0 in (a.shape or ()) else "<b>grad = 0</b>")
         else:
             if not is_root:
                 fill, font = self._fill_for(norm)
@@ -417,7 +419,7 @@ def _op_title(a: NodeView) -> str:
 
 
 def _param_title(a: NodeView) -> str:
-    return f"<b>{html_text(a.name or 'parameter')}</b>"
+    return f"<b>{html_text(a.name or 'parameter', middle=True)}</b>"
 
 
 def _input_title(a: NodeView) -> str:

@@ -47,11 +47,17 @@ DARK_BINS = 2
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def clean(value: Any, limit: int = 48) -> str:
+def clean(value: Any, limit: int = 48, middle: bool = False) -> str:
     """A user string for a label: no control characters, lone surrogates as ``\\udXXX``,
-    shortened to ``limit`` characters."""
+    shortened to ``limit`` characters (``middle``: cut in the middle, keeping the end, where
+    a module path's parameter name is)."""
     text = CONTROL.sub("", _no_surrogates(str(value))).replace("\n", " ").replace("\t", " ")
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    if middle:
+        tail = (limit - 3) // 2
+        return text[: limit - 3 - tail] + "..." + text[-tail:]
+    return text[: limit - 3] + "..."
 
 
 def _no_surrogates(text: str) -> str:

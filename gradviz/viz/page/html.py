@@ -186,8 +186,9 @@ def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
         "pv": a.preview,
         "pg": a.grad_preview,
     }
-    # drop what is empty: the page treats a missing key as None
-    return {k: v for k, v in entry.items() if v not in (None, [], "") or k in ("id", "kind")}
+    # drop what is empty: the page treats a missing key as None (a 0-d shape [] is kept)
+    kept = ("id", "kind", "shape") if a.shape is not None else ("id", "kind")
+    return {k: v for k, v in entry.items() if v not in (None, [], "") or k in kept}
 
 
 def _slot(arg: Any) -> tuple:
