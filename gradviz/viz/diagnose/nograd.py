@@ -152,10 +152,13 @@ def _explain(ctx: Context, found: _Below, name: str, nid: str | None) -> Finding
         norm = _norm(grad)
         if grad is not None and (norm is None or norm > 0):
             return None  # it has a gradient (NaN/Inf ones are the NaN diagnosis's)
+        hooked = None
         if grad is None:
             cause, related = _blocked(ctx, found, nid)
         else:
-            cause, related = _zeroed(ctx, found.zeroed.get(nid))
+            edge = found.zeroed.get(nid)
+            hooked = ctx.gradient_hook(edge[2]) if edge is not None else None
+            cause, related = _hook_zeroed(ctx, edge[2], hooked) if hooked else _zeroed(ctx, edge)
         what = "no gradient" if grad is None else "a gradient of exactly zero"
         return Finding(
             "warning",
@@ -163,7 +166,7 @@ def _explain(ctx: Context, found: _Below, name: str, nid: str | None) -> Finding
             f"{name} got {what}: {cause}",
             label=f"{'no gradient' if grad is None else 'grad = 0'}: {_short(cause)}",
             related=tuple(r for r in related if r[0] != nid),  # (its own label says it)
-            advice=(HOOK_ADVICE,) if related and related[0][1] == _HOOKED else (),
+            advice=(HOOK_ADVICE,) if hooked else (),
             **_param_where(ctx, nid, g),
         )
     full = ctx.full
@@ -270,8 +273,13 @@ def _no_grad_line(found: _Below, node: str) -> str | None:
     return events[index].source if index >= 0 else None
 
 
-#: The mark of a node whose gradient hook returned zeros.
-_HOOKED = "a gradient hook returned zeros"
+def _hook_zeroed(ctx: Context, node: str, hooked: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The gradient hook of ``node`` (its ``grad_hook`` event) returned zeros."""
+    return (
+        f"its gradient hook {hooked.op}{_on(hooked.source)} (register_hook on "
+        f"{ctx.label(node)}) returned zeros",
+        ((node, "a gradient hook returned zeros"),),
+    )
 
 
 def _zeroed(ctx: Context, edge: Edge | None) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -279,13 +287,6 @@ def _zeroed(ctx: Context, edge: Edge | None) -> tuple[str, tuple[tuple[str, str]
     g = ctx.graph
     if edge is not None:
         a, c = edge[2], edge[3]
-        hooked = ctx.gradient_hook(a)
-        if hooked is not None:
-            return (
-                f"its gradient hook {hooked.op}{_on(hooked.source)} (register_hook on "
-                f"{ctx.label(a)}) returned zeros",
-                ((a, _HOOKED),),
-            )
         ca = g.nodes[c]
         op = ca.get("op")
         value = g.nodes[a].get("value") or {}
