@@ -1,6 +1,8 @@
 """``Variable``: an ndarray with a gradient and a place in the graph.
 
-All math lives in ``ops``; the operator methods here are two-line delegations.
+All math lives in ``ops``; the operator methods here delegate to it. An arithmetic op that
+records nothing (``no_grad``, or no input requiring grad) of float arrays of one dtype goes
+straight to NumPy (:func:`_unrecorded`): NumPy's result is then the op's, at NumPy's cost.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gradviz.autograd.errors import (
     OperandError,
     ShapeError,
 )
+from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_methods import TensorMethods
 
@@ -388,29 +391,47 @@ class Variable(TensorMethods, InplaceMethods):
         return f"Variable({', '.join([body, *extras])})"
 
     # ------------------------------------------------------------------------------ operators
+    # Unrecorded (no_grad, or no input requiring grad): straight to NumPy where NumPy's
+    # result is PyTorch's (see _unrecorded); recorded: the op's Function makes the node.
     def __add__(self, other: Any) -> Variable:
-        return _ops.Add.apply(self, _operand("+", other))
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Add.apply(self, _operand("+", other))
+        return _unrecorded(np.add, _ops.Add, "+", self, other)
 
     def __radd__(self, other: Any) -> Variable:
-        return _ops.Add.apply(_operand("+", other), self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Add.apply(_operand("+", other), self)
+        return _unrecorded(np.add, _ops.Add, "+", self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Variable:
-        return _ops.Sub.apply(self, _operand("-", other))
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Sub.apply(self, _operand("-", other))
+        return _unrecorded(np.subtract, _ops.Sub, "-", self, other)
 
     def __rsub__(self, other: Any) -> Variable:
-        return _ops.Sub.apply(_operand("-", other), self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Sub.apply(_operand("-", other), self)
+        return _unrecorded(np.subtract, _ops.Sub, "-", self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Variable:
-        return _ops.Mul.apply(self, _operand("*", other))
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Mul.apply(self, _operand("*", other))
+        return _unrecorded(np.multiply, _ops.Mul, "*", self, other)
 
     def __rmul__(self, other: Any) -> Variable:
-        return _ops.Mul.apply(_operand("*", other), self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Mul.apply(_operand("*", other), self)
+        return _unrecorded(np.multiply, _ops.Mul, "*", self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Variable:
-        return _ops.Div.apply(self, _operand("/", other))
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Div.apply(self, _operand("/", other))
+        return _unrecorded(np.true_divide, _ops.Div, "/", self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
-        return _ops.Div.apply(_operand("/", other), self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Div.apply(_operand("/", other), self)
+        return _unrecorded(np.true_divide, _ops.Div, "/", self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Variable:
         return _ops.Pow.apply(self, _operand("**", other))
@@ -441,7 +462,9 @@ class Variable(TensorMethods, InplaceMethods):
         return _ops.MatMul.apply(_operand("@", other), self)
 
     def __neg__(self) -> Variable:
-        return _ops.Neg.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Neg.apply(self)
+        return unary(np.negative, _ops.Neg, self)
 
     def __pos__(self) -> Variable:
         return self
@@ -589,6 +612,57 @@ def _operand(symbol: str, value: Any) -> Any:
     )
 
 
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_ndarray = np.ndarray
+
+
+def _unrecorded(
+    ufunc: Any, op: Any, symbol: str, variable: Variable, other: Any, reflected: bool = False
+) -> Variable:
+    """``ufunc(variable, other)`` (``(other, variable)`` when ``reflected``) for an arithmetic
+    operator that records nothing (``variable`` does not require grad, or grad mode is off).
+
+    Two float32 or float64 arrays of one dtype, or one and a Python number, are NumPy's
+    result in PyTorch's dtype, so NumPy computes it at NumPy's cost: no node, no context, no
+    promotion step. Anything else (a hook listening, an operand requiring grad, ints, mixed
+    dtypes, shapes that do not broadcast) goes through ``op.apply`` as a recorded op does.
+    """
+    x = variable.data
+    dtype = x.dtype
+    kind = type(other)
+    if kind is _ndarray:
+        y = other if other.dtype is dtype else None
+    elif kind is float or kind is int:
+        y = other
+    elif isinstance(other, Variable) and not (other.requires_grad and _grad_state.enabled):
+        y = other.data if other.data.dtype is dtype else None
+    else:
+        y = None
+    if y is not None and (dtype is _F32 or dtype is _F64) and not hooks.ACTIVE:
+        try:
+            out = ufunc(y, x) if reflected else ufunc(x, y)
+        except (ValueError, OverflowError):  # the op's own error, in PyTorch's words
+            pass
+        else:
+            return from_op(out if type(out) is _ndarray else np.asarray(out), None)
+    other = _operand(symbol, other)
+    return op.apply(other, variable) if reflected else op.apply(variable, other)
+
+
+def unary(ufunc: Any, op: Any, variable: Variable) -> Variable:
+    """``ufunc(variable)`` for a unary op that records nothing, straight from NumPy when nothing
+    listens and the array is float32 or float64 (NumPy's result is then PyTorch's), else
+    ``op.apply(variable)``: see :func:`_unrecorded`."""
+    if hooks.ACTIVE:
+        return op.apply(variable)
+    x = variable.data
+    dtype = x.dtype
+    if dtype is not _F32 and dtype is not _F64:
+        return op.apply(variable)
+    out = ufunc(x)
+    return from_op(out if type(out) is _ndarray else np.asarray(out), None)
+
+
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import ops as _ops  # noqa: E402
@@ -596,4 +670,4 @@ from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
-_methods._inplace, _methods._ops = _inplace, _ops
+_methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary

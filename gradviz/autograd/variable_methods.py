@@ -14,12 +14,14 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
+from gradviz.autograd.grad_mode import _state as _grad_state
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 _ops: Any = None  # gradviz.autograd.ops, set by variable.py
 _inplace: Any = None  # gradviz.autograd.inplace, set by variable.py
+unary: Any = None  # gradviz.autograd.variable.unary, set by variable.py
 
 
 class MinMax(NamedTuple):
@@ -223,7 +225,9 @@ class TensorMethods:
 
     def exp(self) -> Variable:
         """Elementwise e**x."""
-        return _ops.Exp.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Exp.apply(self)
+        return unary(np.exp, _ops.Exp, self)
 
     def log(self) -> Variable:
         """Elementwise natural logarithm."""
@@ -235,7 +239,9 @@ class TensorMethods:
 
     def abs(self) -> Variable:
         """Elementwise absolute value (the gradient at 0 is 0, as in PyTorch)."""
-        return _ops.Abs.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Abs.apply(self)
+        return unary(np.abs, _ops.Abs, self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Variable:
         """Clamp values into ``[min, max]`` (gradient passes where min <= x <= max); bounds are
@@ -262,15 +268,21 @@ class TensorMethods:
 
     def tanh(self) -> Variable:
         """Elementwise hyperbolic tangent."""
-        return _ops.Tanh.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Tanh.apply(self)
+        return unary(np.tanh, _ops.Tanh, self)
 
     def sin(self) -> Variable:
         """Elementwise sine."""
-        return _ops.Sin.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Sin.apply(self)
+        return unary(np.sin, _ops.Sin, self)
 
     def cos(self) -> Variable:
         """Elementwise cosine."""
-        return _ops.Cos.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Cos.apply(self)
+        return unary(np.cos, _ops.Cos, self)
 
     def square(self) -> Variable:
         """``self ** 2`` (a Pow node, as in PyTorch)."""
@@ -356,7 +368,9 @@ class TensorMethods:
         return self.data.ndim
 
     def __abs__(self) -> Variable:
-        return _ops.Abs.apply(self)
+        if self.requires_grad and _grad_state.enabled:
+            return _ops.Abs.apply(self)
+        return unary(np.abs, _ops.Abs, self)
 
     def repeat(self, *sizes: Any) -> Variable:
         """Tile ``sizes[i]`` times along axis ``i``."""
