@@ -1,8 +1,7 @@
 """``Variable``: an ndarray with a gradient and a place in the graph.
 
-All math lives in ``ops``; the operator methods here delegate to it. An arithmetic op that
-records nothing (``no_grad``, or no input requiring grad) of float arrays of one dtype goes
-straight to NumPy (:func:`_unrecorded`): NumPy's result is then the op's, at NumPy's cost.
+All math lives in ``ops``; the operator methods here delegate to it (arithmetic that records
+nothing goes straight to NumPy when that gives the op's result: ``autograd/unrecorded.py``).
 """
 
 from __future__ import annotations
@@ -612,62 +611,13 @@ def _operand(symbol: str, value: Any) -> Any:
     )
 
 
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-_ndarray = np.ndarray
-
-
-def _unrecorded(
-    ufunc: Any, op: Any, symbol: str, variable: Variable, other: Any, reflected: bool = False
-) -> Variable:
-    """``ufunc(variable, other)`` (``(other, variable)`` when ``reflected``) for an arithmetic
-    operator that records nothing (``variable`` does not require grad, or grad mode is off).
-
-    Two float32 or float64 arrays of one dtype, or one and a Python number, are NumPy's
-    result in PyTorch's dtype, so NumPy computes it at NumPy's cost: no node, no context, no
-    promotion step. Anything else (a hook listening, an operand requiring grad, ints, mixed
-    dtypes, shapes that do not broadcast) goes through ``op.apply`` as a recorded op does.
-    """
-    x = variable.data
-    dtype = x.dtype
-    kind = type(other)
-    if kind is _ndarray:
-        y = other if other.dtype is dtype else None
-    elif kind is float or kind is int:
-        y = other
-    elif isinstance(other, Variable) and not (other.requires_grad and _grad_state.enabled):
-        y = other.data if other.data.dtype is dtype else None
-    else:
-        y = None
-    if y is not None and (dtype is _F32 or dtype is _F64) and not hooks.ACTIVE:
-        try:
-            out = ufunc(y, x) if reflected else ufunc(x, y)
-        except (ValueError, OverflowError):  # the op's own error, in PyTorch's words
-            pass
-        else:
-            return from_op(out if type(out) is _ndarray else np.asarray(out), None)
-    other = _operand(symbol, other)
-    return op.apply(other, variable) if reflected else op.apply(variable, other)
-
-
-def unary(ufunc: Any, op: Any, variable: Variable) -> Variable:
-    """``ufunc(variable)`` for a unary op that records nothing, straight from NumPy when nothing
-    listens and the array is float32 or float64 (NumPy's result is then PyTorch's), else
-    ``op.apply(variable)``: see :func:`_unrecorded`."""
-    if hooks.ACTIVE:
-        return op.apply(variable)
-    x = variable.data
-    dtype = x.dtype
-    if dtype is not _F32 and dtype is not _F64:
-        return op.apply(variable)
-    out = ufunc(x)
-    return from_op(out if type(out) is _ndarray else np.asarray(out), None)
-
-
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
+from gradviz.autograd.unrecorded import unary  # noqa: E402
+from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary

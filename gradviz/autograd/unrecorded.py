@@ -1,0 +1,69 @@
+"""Ops that record nothing, at NumPy's cost.
+
+An arithmetic or elementwise op whose inputs do not require grad (or that runs under
+``no_grad``) makes no graph node; when its operands are float32 or float64 arrays of one dtype
+(or one such array and a Python number), NumPy's result is also PyTorch's, so the operator
+methods of :class:`~gradviz.autograd.variable.Variable` call NumPy directly: no context, no
+node, no promotion step. Everything else, and every op a hook listens to, goes through the
+op's ``Function`` as before (``tests/test_unrecorded_ops.py`` holds the two ways equal).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import hooks
+from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.variable import Variable, _operand, from_op
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_ndarray = np.ndarray
+
+
+def unrecorded(
+    ufunc: Any, op: Any, symbol: str, variable: Variable, other: Any, reflected: bool = False
+) -> Variable:
+    """``ufunc(variable, other)`` (``(other, variable)`` when ``reflected``) for an arithmetic
+    operator that records nothing (``variable`` does not require grad, or grad mode is off).
+
+    Two float32 or float64 arrays of one dtype, or one and a Python number, are NumPy's
+    result in PyTorch's dtype, so NumPy computes it at NumPy's cost: no node, no context, no
+    promotion step. Anything else (a hook listening, an operand requiring grad, ints, mixed
+    dtypes, shapes that do not broadcast) goes through ``op.apply`` as a recorded op does.
+    """
+    x = variable.data
+    dtype = x.dtype
+    kind = type(other)
+    if kind is _ndarray:
+        y = other if other.dtype is dtype else None
+    elif kind is float or kind is int:
+        y = other
+    elif isinstance(other, Variable) and not (other.requires_grad and _grad_state.enabled):
+        y = other.data if other.data.dtype is dtype else None
+    else:
+        y = None
+    if y is not None and (dtype is _F32 or dtype is _F64) and not hooks.ACTIVE:
+        try:
+            out = ufunc(y, x) if reflected else ufunc(x, y)
+        except (ValueError, OverflowError):  # the op's own error, in PyTorch's words
+            pass
+        else:
+            return from_op(out if type(out) is _ndarray else np.asarray(out), None)
+    other = _operand(symbol, other)
+    return op.apply(other, variable) if reflected else op.apply(variable, other)
+
+
+def unary(ufunc: Any, op: Any, variable: Variable) -> Variable:
+    """``ufunc(variable)`` for a unary op that records nothing, straight from NumPy when nothing
+    listens and the array is float32 or float64 (NumPy's result is then PyTorch's), else
+    ``op.apply(variable)``: see :func:`unrecorded`."""
+    if hooks.ACTIVE:
+        return op.apply(variable)
+    x = variable.data
+    dtype = x.dtype
+    if dtype is not _F32 and dtype is not _F64:
+        return op.apply(variable)
+    out = ufunc(x)
+    return from_op(out if type(out) is _ndarray else np.asarray(out), None)
