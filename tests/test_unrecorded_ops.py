@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gradviz
-from gradviz.autograd import ops
+from gradviz.autograd import inplace, ops
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import _operand
 
@@ -119,3 +119,40 @@ def test_a_tracer_still_sees_unrecorded_ops():
         (y.sum() * gradviz.Variable(np.ones((), np.float32), requires_grad=True)).backward()
     ops_seen = {node["op"] for _, node in tr.graph.nodes(data=True)}
     assert {"Mul", "Tanh"} <= ops_seen
+
+
+INPLACE = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "sub_(alpha=1)": lambda w, y: w.sub_(y),
+    "add_(alpha=-1)": lambda w, y: w.add_(y, alpha=-1),
+}
+
+
+def _write_outcome(write, w, y):
+    """What ``write(w, y)`` under no_grad gives: (same object, dtype, values, version count), or
+    the error's type and message."""
+    before = w._vc.version if w._vc is not None else 0
+    try:
+        with gradviz.no_grad():
+            out = write(w, y)
+    except (GradvizError, TypeError, OverflowError) as error:
+        return type(error), str(error)
+    return out is w, w.dtype, w.data.tolist(), w._vc.version - before
+
+
+@pytest.mark.parametrize("other", list(OTHERS), ids=list(OTHERS))
+@pytest.mark.parametrize("write", list(INPLACE.values()), ids=list(INPLACE))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_an_unrecorded_inplace_write_gives_what_the_general_way_gives(
+    write, other, dtype, monkeypatch
+):
+    data, y = _array(dtype), OTHERS[other]()
+    floats = data.dtype.kind == "f"  # a parameter, as an optimizer updates; ints cannot be one
+    with np.errstate(all="ignore"):
+        fast = _write_outcome(write, gradviz.Variable(data.copy(), requires_grad=floats), y)
+        monkeypatch.setattr(inplace, "numpy_operand", lambda x, other: None)
+        general = _write_outcome(write, gradviz.Variable(data.copy(), requires_grad=floats), y)
+    assert fast == general

@@ -27,6 +27,8 @@ import numpy as np
 from gradviz.autograd import grad_mode, hooks, ops, rng
 from gradviz.autograd.errors import IndexRangeError, InplaceError, OperandError, ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.unrecorded import numpy_operand
 from gradviz.autograd.variable import WRITES, Variable, _ids, as_array, from_op
 
 
@@ -241,6 +243,24 @@ def _write(
     return target
 
 
+def _wrote_directly(target: Variable, op: type[Function], ufunc: np.ufunc, other: Any) -> bool:
+    """Write ``ufunc(target, other)`` into ``target`` with NumPy alone when the write records
+    nothing and NumPy's result is the op's (``unrecorded.numpy_operand``): the unrecorded
+    write at NumPy's cost plus its version count. Whether it did (else: the general way)."""
+    if target.requires_grad and _grad_state.enabled:
+        return False
+    x = target.data
+    y = numpy_operand(x, other)
+    if y is None:
+        return False
+    try:
+        ufunc(x, y, out=x)
+    except (ValueError, OverflowError):  # NumPy refused before writing: the general way says why
+        return False
+    bump(target, _METHOD[op])
+    return True
+
+
 def _any_requires_grad(args: tuple[Any, ...]) -> bool:
     for arg in args:
         if isinstance(arg, Variable) and arg.requires_grad:
@@ -427,6 +447,10 @@ def sub_(target: Variable, other: Any, alpha: float = 1) -> Variable:
 
 
 def _add(target: Variable, op: type[Function], other: Any, alpha: float) -> Variable:
+    if (alpha == 1 or alpha == -1) and _wrote_directly(
+        target, op, np.add if alpha == 1 else np.subtract, other
+    ):
+        return target
     other = _operand(_METHOD[op], other)
     o = _data(other)
     args = (other, alpha)
@@ -441,6 +465,8 @@ def _binary(op: type[Function], ufunc: np.ufunc) -> Callable[[Variable, Any], Va
     method = _METHOD[op]
 
     def apply(target: Variable, other: Any) -> Variable:
+        if _wrote_directly(target, op, ufunc, other):
+            return target
         other = _operand(method, other)
         return _write(target, op, (other,), ufunc, target.data, _data(other))
 

@@ -22,6 +22,25 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 _ndarray = np.ndarray
 
 
+def numpy_operand(x: np.ndarray, other: Any) -> Any:
+    """``other`` as NumPy takes it beside ``x`` in an op that records nothing, when NumPy's
+    result is then the op's: ``x`` float32 or float64 and ``other`` an array of its dtype (or
+    a Variable of it not requiring grad in grad mode) or a Python number, nobody listening.
+    None otherwise: the op goes the recorded way."""
+    dtype = x.dtype
+    if (dtype is not _F32 and dtype is not _F64) or hooks.ACTIVE:
+        return None
+    kind = type(other)
+    if kind is _ndarray:
+        return other if other.dtype is dtype else None
+    if kind is float or kind is int:
+        return other
+    if isinstance(other, Variable) and not (other.requires_grad and _grad_state.enabled):
+        data = other.data
+        return data if data.dtype is dtype else None
+    return None
+
+
 def unrecorded(
     ufunc: Any, op: Any, symbol: str, variable: Variable, other: Any, reflected: bool = False
 ) -> Variable:
@@ -34,17 +53,8 @@ def unrecorded(
     dtypes, shapes that do not broadcast) goes through ``op.apply`` as a recorded op does.
     """
     x = variable.data
-    dtype = x.dtype
-    kind = type(other)
-    if kind is _ndarray:
-        y = other if other.dtype is dtype else None
-    elif kind is float or kind is int:
-        y = other
-    elif isinstance(other, Variable) and not (other.requires_grad and _grad_state.enabled):
-        y = other.data if other.data.dtype is dtype else None
-    else:
-        y = None
-    if y is not None and (dtype is _F32 or dtype is _F64) and not hooks.ACTIVE:
+    y = numpy_operand(x, other)
+    if y is not None:
         try:
             out = ufunc(y, x) if reflected else ufunc(x, y)
         except (ValueError, OverflowError):  # the op's own error, in PyTorch's words
