@@ -1,0 +1,248 @@
+"""``Module.register_full_backward_hook`` and ``register_full_backward_pre_hook``: functions
+called with a module's gradients, as in PyTorch (to read or replace them, layer by layer).
+
+The design is PyTorch's (``torch.utils.hooks.BackwardHook``): when a module has backward
+hooks, each call passes the module's Variable inputs, and then its Variable outputs, through
+an identity op, ``BackwardHookFunction``, and puts a gradient hook on what comes out. The
+first of a call's outputs whose gradient backward computes gathers the gradients of all of
+them (``grad_output``) and runs the pre-hooks; the first of its inputs gathers ``grad_input``
+and runs the hooks. The identity ops are in traced graphs under that name, inside the
+module's cluster. A module without backward hooks gets none of this.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import engine, grad_mode
+from gradviz.autograd.errors import BackwardError
+from gradviz.autograd.function import Function
+from gradviz.autograd.inplace import counter
+from gradviz.autograd.nn.forward_hooks import (
+    BACKWARD,
+    BACKWARD_PRE,
+    RemovableHandle,
+    add_hook,
+)
+from gradviz.autograd.variable import Variable
+
+Grads = tuple[Any, ...]
+
+
+class BackwardHookMethods:
+    """The backward-hook methods of ``Module``."""
+
+    def register_full_backward_hook(
+        self, hook: Callable[[Any, Grads, Grads], Grads | None], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` each time the gradients with respect
+        to the module's inputs are computed: tuples of ndarrays, one per positional argument
+        (``grad_input``; None where it is not a Variable that requires grad) and one per output
+        (``grad_output``). A returned tuple replaces ``grad_input``. If no input requires grad,
+        the hook runs when ``grad_output`` is computed, with ``grad_input`` all None. Inputs and
+        outputs must not be modified in place. Returns a handle whose ``remove()`` takes the
+        hook off."""
+        return add_hook(self, BACKWARD, (hook, False), prepend)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable[[Any, Grads], Grads | None], prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` each time the gradients with respect to the
+        module's outputs are computed, before they flow into it; a returned tuple replaces
+        ``grad_output``. Returns a handle whose ``remove()`` takes the hook off."""
+        return add_hook(self, BACKWARD_PRE, (hook, False), prepend)
+
+    def _backward_hook_call(self) -> BackwardHook:
+        """The backward hooks of one call, as registered now (PyTorch's snapshot)."""
+        table = self.__dict__
+        return BackwardHook(
+            self,
+            [hook for hook, _ in table.get(BACKWARD, {}).values()],
+            [hook for hook, _ in table.get(BACKWARD_PRE, {}).values()],
+        )
+
+
+class BackwardHookFunction(Function):
+    """The identity a module with backward hooks puts on each Variable input and output (its
+    gradient is the one the hooks see; PyTorch's ``BackwardHookFunctionBackward``)."""
+
+    #: Why an in-place write into its output is refused (``gradviz.autograd.inplace``).
+    inplace_refusal = (
+        "Output 0 of BackwardHookFunctionBackward is a view and is being modified inplace "
+        "({method}): it is an input or output of a module with backward hooks "
+        "(register_full_backward_hook), which would then see wrong gradients. Modifying the "
+        "inputs inplace inside forward, or the output after it, is not allowed with backward "
+        "hooks: clone it first (x = x.clone())"
+    )
+
+    @staticmethod
+    def forward(ctx: Any, x: np.ndarray) -> np.ndarray:
+        return x.view()
+
+    @staticmethod
+    def backward(ctx: Any, grad: np.ndarray) -> np.ndarray:
+        return grad
+
+
+BackwardHookFunction._may_alias = False  # returns the gradient it is given, as built-in ops do
+
+
+class BackwardHook:
+    """The backward hooks of one module call: wraps its inputs and outputs, and runs the
+    user's hooks once their gradients are gathered."""
+
+    def __init__(self, module: Any, user_hooks: list[Any], user_pre_hooks: list[Any]) -> None:
+        self.module = module
+        self.user_hooks = user_hooks
+        self.user_pre_hooks = user_pre_hooks
+        self.grad_outputs: Grads | None = None
+        self.n_inputs = self.n_outputs = -1
+        self.input_index: list[int] | None = None
+        self.output_index: list[int] | None = None
+
+    def setup_input_hook(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        """``args`` with each Variable passed through the identity (if any requires grad)."""
+        args, self.input_index = self._wrap(args, self._input_grads)
+        self.n_inputs = len(args)
+        return args
+
+    def setup_output_hook(self, output: Any) -> Any:
+        """``output`` (a Variable or a tuple) with each Variable passed through the identity."""
+        if not isinstance(output, Variable | tuple):
+            warnings.warn(
+                "For backward hooks to be called, module output should be a Variable or a "
+                f"tuple of Variables but received {type(output)}",
+                stacklevel=4,
+            )
+        values = output if isinstance(output, tuple) else (output,)
+        values, self.output_index = self._wrap(values, self._output_grads)
+        self.n_outputs = len(values)
+        return values if isinstance(output, tuple) else values[0]
+
+    def _wrap(
+        self, values: tuple[Any, ...], fire: Callable[[Grads], Grads]
+    ) -> tuple[tuple[Any, ...], list[int] | None]:
+        """``values`` with the Variables that require grad wrapped and gathered by one hook;
+        the positions of the Variables (None when none requires grad, or grad is off)."""
+        index = [i for i, v in enumerate(values) if isinstance(v, Variable)]
+        if not grad_mode.is_grad_enabled() or not any(values[i].requires_grad for i in index):
+            return values, None
+        out = list(values)
+        members = []
+        for i in index:
+            if values[i].requires_grad:
+                out[i] = wrapped = BackwardHookFunction.apply(values[i])
+                wrapped._vc = counter(values[i])  # a view: writes into either are seen
+                members.append((i, wrapped))
+        gather = Gather(members, len(values), fire)
+        for _, wrapped in members:
+            engine.register_hook(wrapped, gather)
+        return (tuple(out) if type(values) is tuple else type(values)(*out)), index
+
+    def _output_grads(self, grad_outputs: Grads) -> Grads:
+        """The pre-hooks, given the gradients of the outputs; their (replaced) gradients."""
+        for hook in self.user_pre_hooks:
+            result = hook(self.module, grad_outputs)
+            if result is None:
+                continue
+            result = _as_tuple(result)
+            if len(result) != len(grad_outputs):
+                raise BackwardError(
+                    "Backward pre hook returned an invalid number of grad_output, got "
+                    f"{len(result)}, but expected {len(grad_outputs)}"
+                )
+            grad_outputs = result
+        self.grad_outputs = grad_outputs
+        if self.input_index is None:  # no input requires grad: the hooks run now
+            self._hooks_without_inputs()
+        return grad_outputs
+
+    def _hooks_without_inputs(self) -> None:
+        warnings.warn(
+            "Full backward hook is firing when gradients are computed with respect to module "
+            "outputs since no inputs require gradients.",
+            stacklevel=2,
+        )
+        grad_inputs = (None,) * self.n_inputs
+        for hook in self.user_hooks:
+            result = hook(self.module, grad_inputs, self.grad_outputs)
+            if result is not None and not (
+                isinstance(result, tuple) and all(g is None for g in result)
+            ):
+                raise BackwardError(
+                    "Backward hook for Modules where no input requires gradient should always "
+                    "return None or None for all gradients."
+                )
+        self.grad_outputs = None
+
+    def _input_grads(self, grad_inputs: Grads) -> Grads | None:
+        """The hooks, given the gradients of the inputs; their (replaced) gradients, or None
+        when the gradient did not come through the module's output this pass."""
+        if self.grad_outputs is None:
+            return None
+        for hook in self.user_hooks:
+            result = hook(self.module, grad_inputs, self.grad_outputs)
+            if result is None:
+                continue
+            result = _as_tuple(result)
+            if len(result) != len(grad_inputs):
+                raise BackwardError(
+                    "Backward hook returned an invalid number of grad_input, got "
+                    f"{len(result)}, but expected {len(grad_inputs)}"
+                )
+            grad_inputs = result
+        self.grad_outputs = None
+        return grad_inputs
+
+
+def _as_tuple(result: Any) -> Grads:
+    return result if isinstance(result, tuple) else (result,)
+
+
+class Gather(engine.GroupHook):
+    """The gradient hook on a call's wrapped inputs (or outputs): the first of them whose
+    gradient is complete reads the others' (complete too: every op that used them ran later,
+    so backward has run it already), hands the tuple to ``fire`` and gives each its share of
+    the result as it comes."""
+
+    __slots__ = ("fire", "members", "pass_", "replaced", "size")
+
+    def __init__(
+        self, members: list[tuple[int, Variable]], size: int, fire: Callable[[Grads], Any]
+    ) -> None:
+        self.members = members  # (position, wrapped Variable)
+        self.size = size
+        self.fire = fire
+        self.pass_: dict[int, Any] | None = None  # the pass being served, until all are served
+        self.replaced: dict[int, Any] = {}  # id -> the gradient to hand on (None: unchanged)
+
+    def __call__(self, variable: Variable, grad: np.ndarray, pending: engine.Pending) -> Any:
+        key = variable._id
+        if self.pass_ is not pending.shares or key not in self.replaced:
+            self._gather(key, grad, pending)
+        result = self.replaced.pop(key)
+        if not self.replaced:
+            self.pass_ = None
+        return result
+
+    def _gather(self, key: int, grad: np.ndarray, pending: engine.Pending) -> None:
+        given = [grad if v._id == key else pending(v) for _, v in self.members]
+        packed: list[Any] = [None] * self.size
+        for (i, _), g in zip(self.members, given, strict=True):
+            packed[i] = g
+        result = self.fire(tuple(packed))
+        self.pass_ = pending.shares
+        self.replaced = {}
+        for (i, v), g in zip(self.members, given, strict=True):
+            if g is None:
+                continue  # no gradient came this pass: it will not be asked for
+            new = None if result is None else result[i]
+            if new is g:
+                new = None
+            elif new is None:
+                new = np.zeros_like(g)  # the hook dropped it: nothing flows on
+            self.replaced[v._id] = new
