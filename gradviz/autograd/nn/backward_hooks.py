@@ -72,7 +72,7 @@ class BackwardHookFunction(Function):
 
     #: Why an in-place write into its output is refused (``gradviz.autograd.inplace``).
     inplace_refusal = (
-        "Output 0 of BackwardHookFunctionBackward is a view and is being modified inplace "
+        "Output 0 of BackwardHookFunction is a view and is being modified inplace "
         "({method}): it is an input or output of a module with backward hooks "
         "(register_full_backward_hook), which would then see wrong gradients. Modifying the "
         "inputs inplace inside forward, or the output after it, is not allowed with backward "
@@ -84,8 +84,8 @@ class BackwardHookFunction(Function):
         return x.view()
 
     @staticmethod
-    def backward(ctx: Any, grad: np.ndarray) -> np.ndarray:
-        return grad
+    def backward(ctx: Any, grad: np.ndarray) -> np.ndarray | None:
+        return None if ctx.__dict__.pop("drop", False) else grad
 
 
 BackwardHookFunction._may_alias = False  # returns the gradient it is given, as built-in ops do
@@ -106,7 +106,7 @@ class BackwardHook:
 
     def setup_input_hook(self, args: tuple[Any, ...]) -> tuple[Any, ...]:
         """``args`` with each Variable passed through the identity (if any requires grad)."""
-        args, self.input_index = self._wrap(args, self._input_grads)
+        args, self.input_index = self._wrap(args, self._input_grads, zeros=True)
         self.n_inputs = len(args)
         return args
 
@@ -124,10 +124,11 @@ class BackwardHook:
         return values if isinstance(output, tuple) else values[0]
 
     def _wrap(
-        self, values: tuple[Any, ...], fire: Callable[[Grads], Grads]
+        self, values: tuple[Any, ...], fire: Callable[[Grads], Any], zeros: bool = False
     ) -> tuple[tuple[Any, ...], list[int] | None]:
         """``values`` with the Variables that require grad wrapped and gathered by one hook;
-        the positions of the Variables (None when none requires grad, or grad is off)."""
+        the positions of the Variables (None when none requires grad, or grad is off). With
+        ``zeros``, a Variable given no gradient is given zeros (PyTorch's ``grad_input``)."""
         index = [i for i, v in enumerate(values) if isinstance(v, Variable)]
         if not grad_mode.is_grad_enabled() or not any(values[i].requires_grad for i in index):
             return values, None
@@ -138,7 +139,8 @@ class BackwardHook:
                 out[i] = wrapped = BackwardHookFunction.apply(values[i])
                 wrapped._vc = counter(values[i])  # a view: writes into either are seen
                 members.append((i, wrapped))
-        gather = Gather(members, len(values), fire)
+        filled = [(i, values[i]) for i in index] if zeros else []
+        gather = Gather(self.module, members, len(values), fire, filled)
         for _, wrapped in members:
             engine.register_hook(wrapped, gather)
         return (tuple(out) if type(values) is tuple else type(values)(*out)), index
@@ -209,14 +211,21 @@ class Gather(engine.GroupHook):
     so backward has run it already), hands the tuple to ``fire`` and gives each its share of
     the result as it comes."""
 
-    __slots__ = ("fire", "members", "pass_", "replaced", "size")
+    __slots__ = ("fire", "members", "module", "pass_", "replaced", "size", "zeros")
 
     def __init__(
-        self, members: list[tuple[int, Variable]], size: int, fire: Callable[[Grads], Any]
+        self,
+        module: Any,
+        members: list[tuple[int, Variable]],
+        size: int,
+        fire: Callable[[Grads], Any],
+        zeros: list[tuple[int, Variable]],
     ) -> None:
+        self.module = module
         self.members = members  # (position, wrapped Variable)
         self.size = size
         self.fire = fire
+        self.zeros = zeros  # (position, Variable) given zeros when no gradient came (inputs)
         self.pass_: dict[int, Any] | None = None  # the pass being served, until all are served
         self.replaced: dict[int, Any] = {}  # id -> the gradient to hand on (None: unchanged)
 
@@ -232,8 +241,11 @@ class Gather(engine.GroupHook):
     def _gather(self, key: int, grad: np.ndarray, pending: engine.Pending) -> None:
         given = [grad if v._id == key else pending(v) for _, v in self.members]
         packed: list[Any] = [None] * self.size
+        for i, v in self.zeros:  # PyTorch's grad_input: zeros for a Variable given none
+            packed[i] = np.zeros_like(v.data)
         for (i, _), g in zip(self.members, given, strict=True):
-            packed[i] = g
+            if g is not None:
+                packed[i] = g
         result = self.fire(tuple(packed))
         self.pass_ = pending.shares
         self.replaced = {}
@@ -241,8 +253,17 @@ class Gather(engine.GroupHook):
             if g is None:
                 continue  # no gradient came this pass: it will not be asked for
             new = None if result is None else result[i]
-            if new is g:
-                new = None
-            elif new is None:
-                new = np.zeros_like(g)  # the hook dropped it: nothing flows on
-            self.replaced[v._id] = new
+            if new is not None and new is not packed[i]:
+                new = self._checked(new, g, i)
+            elif new is None and result is not None:
+                v._node.drop = True  # the hook gave None: no gradient flows on from here
+            self.replaced[v._id] = None if new is packed[i] else new
+
+    def _checked(self, new: Any, g: np.ndarray, i: int) -> Any:
+        shape = np.shape(new.data if isinstance(new, Variable) else new)
+        if shape != g.shape:
+            raise BackwardError(
+                f"a backward hook of {type(self.module).__name__} returned a gradient of shape "
+                f"{shape} at position {i}; the gradient there has shape {g.shape}"
+            )
+        return new
