@@ -411,6 +411,27 @@ def test_a_non_variable_output_warns_as_torch():
 
 # ------------------------------------------------------------------------ traced and drawn
 
+
+def zero_the_input_gradient(module, grad_input, grad_output):
+    return (grad_input[0] * 0,)
+
+
+def test_check_blames_a_module_hook_that_zeroes_a_gradient():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    model[2].register_full_backward_hook(zero_the_input_gradient)
+    x = gradviz.tensor(rng.standard_normal((16, 4)).astype(np.float32))
+    with gradviz.trace() as tr:
+        model(x).pow(2).mean().backward()
+    (event,) = [e for e in tr.events if e.kind == "grad_hook"]
+    assert event.op == "zero_the_input_gradient"
+    assert "test_backward_hooks.py:" in event.source
+    assert not model[0].weight.grad.any()
+    (found,) = [f for f in tr.check().by_kind("no_gradient") if "0.weight" in f.message]
+    assert "gradient hook zero_the_input_gradient at " in found.message
+    assert "(a backward hook of module 2)" in found.message
+
+
 SCRIPT = """
     import numpy as np
     import gradviz

@@ -100,6 +100,7 @@ class BackwardHook:
         self.user_hooks = user_hooks
         self.user_pre_hooks = user_pre_hooks
         self.grad_outputs: Grads | None = None
+        self.changed_by: Any = None  # the user's hook whose result replaced gradients last
         self.n_inputs = self.n_outputs = -1
         self.input_index: list[int] | None = None
         self.output_index: list[int] | None = None
@@ -157,7 +158,7 @@ class BackwardHook:
                     "Backward pre hook returned an invalid number of grad_output, got "
                     f"{len(result)}, but expected {len(grad_outputs)}"
                 )
-            grad_outputs = result
+            grad_outputs, self.changed_by = result, hook
         self.grad_outputs = grad_outputs
         if self.input_index is None:  # no input requires grad: the hooks run now
             self._hooks_without_inputs()
@@ -196,7 +197,7 @@ class BackwardHook:
                     "Backward hook returned an invalid number of grad_input, got "
                     f"{len(result)}, but expected {len(grad_inputs)}"
                 )
-            grad_inputs = result
+            grad_inputs, self.changed_by = result, hook
         self.grad_outputs = None
         return grad_inputs
 
@@ -218,7 +219,7 @@ class Gather(engine.GroupHook):
         module: Any,
         members: list[tuple[int, Variable]],
         size: int,
-        fire: Callable[[Grads], Any],
+        fire: Callable[[Grads], Any],  # a method of the call's BackwardHook
         zeros: list[tuple[int, Variable]],
     ) -> None:
         self.module = module
@@ -228,6 +229,18 @@ class Gather(engine.GroupHook):
         self.zeros = zeros  # (position, Variable) given zeros when no gradient came (inputs)
         self.pass_: dict[int, Any] | None = None  # the pass being served, until all are served
         self.replaced: dict[int, Any] = {}  # id -> the gradient to hand on (None: unchanged)
+
+    @property
+    def __name__(self) -> str:
+        """The name of the user's hook that replaced the gradient (the tracer's events)."""
+        by = self.fire.__self__.changed_by
+        return getattr(by, "__name__", None) or type(by).__name__
+
+    @property
+    def __code__(self) -> Any:
+        """The code of the user's hook that replaced the gradient (where the events point)."""
+        by = self.fire.__self__.changed_by
+        return getattr(by, "__code__", None) or getattr(type(by).__call__, "__code__", None)
 
     def __call__(self, variable: Variable, grad: np.ndarray, pending: engine.Pending) -> Any:
         key = variable._id
