@@ -2,6 +2,7 @@
 with PyTorch's (the oracle): what the hooks are given, when they fire, and what their results
 change upstream."""
 
+import contextlib
 import copy
 import textwrap
 
@@ -92,7 +93,8 @@ def test_linear_hook_gets_grad_input_and_grad_output_as_torch():
     assert_same_grads(ours, theirs)
 
 
-def test_sequential_hooks_fire_once_each_in_torch_order():
+@pytest.mark.parametrize("traced", [False, True])
+def test_sequential_hooks_fire_once_each_in_torch_order(traced):
     def build(mod):
         return mod.Sequential(mod.Linear(3, 5), mod.Tanh(), mod.Linear(5, 2))
 
@@ -103,7 +105,8 @@ def test_sequential_hooks_fire_once_each_in_torch_order():
         for name, child in model.named_children():
             child.register_full_backward_hook(recorder(into, name))
     x, tx = pair((4, 3))
-    ours(x).sum().backward()
+    with gradviz.trace() if traced else contextlib.nullcontext():  # the engine's other order
+        ours(x).sum().backward()
     theirs(tx).sum().backward()
     assert [name for name, _, _ in log] == ["2", "1", "0", "seq"]
     assert_same_calls(log, tlog)
@@ -184,6 +187,28 @@ def test_a_module_called_twice_fires_twice_as_torch():
     assert len(log) == 2
     assert_same_calls(log, tlog)
     assert_same_grads(ours, theirs)
+
+
+def test_an_identity_module_and_a_repeated_output_as_torch():
+    class Twice(nn.Module):
+        def forward(self, x):
+            return x, x
+
+    class TorchTwice(tnn.Module):
+        forward = Twice.forward
+
+    for ours, theirs in ((nn.Identity(), tnn.Identity()), (Twice(), TorchTwice())):
+        log, tlog = [], []
+        ours.register_full_backward_hook(recorder(log))
+        theirs.register_full_backward_hook(recorder(tlog))
+        x, tx = pair((3,))
+        out, tout = ours(x), theirs(tx)
+        if isinstance(out, tuple):
+            out, tout = out[0] * 2 + out[1] * 5, tout[0] * 2 + tout[1] * 5
+        (out * 3).sum().backward()
+        (tout * 3).sum().backward()
+        assert_same_calls(log, tlog)
+        np.testing.assert_allclose(x.grad, tx.grad.numpy())
 
 
 def test_every_backward_fires_again_with_retain_graph():
