@@ -366,8 +366,9 @@ def test_inputs_without_grad_still_fire_with_none_and_warn_as_torch():
     x, tx = pair((2, 3), requires_grad=False)
     with pytest.warns(UserWarning, match=NO_INPUT_GRAD):
         theirs(tx).sum().backward()
-    with pytest.warns(UserWarning, match=NO_INPUT_GRAD):
+    with pytest.warns(UserWarning, match=NO_INPUT_GRAD) as record:
         ours(x).sum().backward()
+    assert record[0].filename == __file__  # the user's backward() line
     assert log[0][1] == (None,)
     assert_same_calls(log, tlog)
     assert_same_grads(ours, theirs)
@@ -430,8 +431,9 @@ def test_a_non_variable_output_warns_as_torch():
 
     ours = Dict()
     ours.register_full_backward_hook(lambda *a: None)
-    with pytest.warns(UserWarning, match="For backward hooks to be called, module output"):
+    with pytest.warns(UserWarning, match="For backward hooks to be called, module output") as w:
         ours(Variable(np.ones(2), requires_grad=True))
+    assert w[0].filename == __file__
 
 
 # ------------------------------------------------------------------------ traced and drawn

@@ -12,6 +12,8 @@ module's cluster. A module without backward hooks gets none of this.
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -117,7 +119,7 @@ class BackwardHook:
             warnings.warn(
                 "For backward hooks to be called, module output should be a Variable or a "
                 f"tuple of Variables but received {type(output)}",
-                stacklevel=4,
+                stacklevel=_user_level(),
             )
         values = output if isinstance(output, tuple) else (output,)
         values, self.output_index = self._wrap(values, self._output_grads)
@@ -168,7 +170,7 @@ class BackwardHook:
         warnings.warn(
             "Full backward hook is firing when gradients are computed with respect to module "
             "outputs since no inputs require gradients.",
-            stacklevel=2,
+            stacklevel=_user_level(),
         )
         grad_inputs = (None,) * self.n_inputs
         for hook in self.user_hooks:
@@ -200,6 +202,18 @@ class BackwardHook:
             grad_inputs, self.changed_by = result, hook
         self.grad_outputs = None
         return grad_inputs
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` of the caller's first frame outside gradviz (the user's line that
+    called the module, or ``backward``), for a warning issued by that caller."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _as_tuple(result: Any) -> Grads:
