@@ -55,7 +55,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             variable = heappop(heap)[1]
             g = shares.pop(-variable._id)
             if grad_hooks and variable._id in grad_hooks:
-                g = _run_grad_hooks(variable, g)
+                g = _run_grad_hooks(variable, g, shares)
             if active:
                 for hook in active:
                     hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
@@ -210,13 +210,41 @@ def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> Hook
     return handle
 
 
-def _run_grad_hooks(variable: Variable, g: np.ndarray) -> np.ndarray:
+class GroupHook:
+    """A gradient hook that also reads the gradients other Variables hold so far in the pass
+    (a module's backward hooks, which see all of its outputs' gradients at once): registered
+    with :func:`register_hook`, it is called as ``hook(variable, grad, pending)``, where
+    ``pending(other)`` is ``other``'s gradient summed so far, or None when it has none, and
+    ``pending.shares`` is the same object for every call of one backward pass."""
+
+    __slots__ = ()
+
+    def __call__(self, variable: Variable, grad: np.ndarray, pending: Pending) -> Any:
+        raise NotImplementedError
+
+
+class Pending:
+    """What a :class:`GroupHook` reads the gradients of other Variables with."""
+
+    __slots__ = ("shares",)
+
+    def __init__(self, shares: dict[int, np.ndarray]) -> None:
+        self.shares = shares  # keyed by minus the id, as backward keeps them
+
+    def __call__(self, other: Variable) -> np.ndarray | None:
+        return self.shares.get(-other._id)
+
+
+def _run_grad_hooks(variable: Variable, g: np.ndarray, shares: dict[int, np.ndarray]) -> np.ndarray:
     """``variable``'s gradient through its hooks, in order. A leaf's becomes its own copy (a
     hook may have kept or returned an array someone else holds: PyTorch clones it then)."""
     ref = _GRAD_HOOKS.get(variable._id)
     hooks_of = None if ref is None else ref()
     for hook in list(hooks_of.values()) if hooks_of else ():
-        result = hook(g)
+        if isinstance(hook, GroupHook):
+            result = hook(variable, g, Pending(shares))
+        else:
+            result = hook(g)
         if result is not None:
             before, g = g, _hooked(hook, result, g)
             for watcher in hooks.ACTIVE:

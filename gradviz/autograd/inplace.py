@@ -278,6 +278,10 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
             "out-of-place op"
         )
     chain = _views(target, method)
+    for variable in (target, *(base for _, base, _ in chain)):
+        refusal = getattr(variable._node, "inplace_refusal", None)  # a module's hooked input
+        if refusal:
+            raise InplaceError(refusal.format(method=method))
     if not chain:
         op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
         return

@@ -1,5 +1,6 @@
 """``Module.register_forward_pre_hook`` and ``register_forward_hook``: functions called around a
-module's ``forward``, as in PyTorch (to read or replace its inputs and output)."""
+module's ``forward``, as in PyTorch (to read or replace its inputs and output); and the call
+path every module hook goes through (the backward hooks' own part is in ``backward_hooks``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from gradviz.autograd.errors import OperandError
 
 PRE = "_forward_pre_hooks"
 POST = "_forward_hooks"
-#: Whether any module was ever given a forward hook (here, or in a copy or a pickle); until
-#: then ``Module.__call__`` runs ``forward`` without looking for hooks (one attribute load, as
-#: ``hooks.ACTIVE``).
+BACKWARD_PRE = "_backward_pre_hooks"
+BACKWARD = "_backward_hooks"
+#: Whether any module was ever given a forward or backward hook (here, or in a copy or a
+#: pickle); until then ``Module.__call__`` runs ``forward`` without looking for hooks (one
+#: attribute load, as ``hooks.ACTIVE``).
 USED = False
 _keys = itertools.count()
 
@@ -38,10 +41,10 @@ class ForwardHookMethods:
         return add_hook(self, POST, (hook, with_kwargs), prepend)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """A copied or unpickled module keeps its forward hooks running."""
+        """A copied or unpickled module keeps its hooks running."""
         global USED
         self.__dict__.update(state)
-        if state.get(PRE) or state.get(POST):
+        if any(state.get(name) for name in (PRE, POST, BACKWARD_PRE, BACKWARD)):
             USED = True
 
 
@@ -89,7 +92,13 @@ def add_hook(
 
 def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``module.forward`` with its hooks: a pre-hook's non-None result replaces the arguments
-    (a non-tuple is one argument), a hook's non-None result replaces the output."""
+    (a non-tuple is one argument), a hook's non-None result replaces the output. With backward
+    hooks, the inputs (after the pre-hooks) and the output (after the hooks) pass through
+    identity ops that collect their gradients (PyTorch's order)."""
+    table = module.__dict__
+    backward = None
+    if table.get(BACKWARD) or table.get(BACKWARD_PRE):
+        backward = module._backward_hook_call()
     for hook, with_kwargs in list(module.__dict__.get(PRE, {}).values()):
         if with_kwargs:
             result = hook(module, args, kwargs)
@@ -99,11 +108,15 @@ def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
         result = hook(module, args)
         if result is not None:
             args = result if isinstance(result, tuple) else (result,)
+    if backward is not None:
+        args = backward.setup_input_hook(args)
     output = module.forward(*args, **kwargs)
     for hook, with_kwargs in list(module.__dict__.get(POST, {}).values()):
         result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
         if result is not None:
             output = result
+    if backward is not None:
+        output = backward.setup_output_hook(output)
     return output
 
 

@@ -19,6 +19,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import forward_hooks
+from gradviz.autograd.nn.backward_hooks import BackwardHookMethods
 from gradviz.autograd.nn.casting import DtypeMethods
 from gradviz.autograd.nn.forward_hooks import ForwardHookMethods
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
@@ -84,7 +85,7 @@ class LayerName:
         return f"{type(module).__name__}({module.extra_repr()})"
 
 
-class Module(DtypeMethods, ForwardHookMethods):
+class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
     """Base class of layers and models: assign Parameters and Modules as attributes.
 
     Registration happens on attribute assignment: ``Parameter``\\ s, sub-``Module``\\ s and any

@@ -141,6 +141,14 @@ class Context:
             return f"{a['op']} at {a['source']}" if a.get("source") else f"{a['op']} ({node})"
         return f"{a.get('kind', 'node')} {node}"
 
+    def hook_site(self, node: str) -> str:
+        """How a message names the gradient hook on ``node``: ``register_hook`` on it, or a
+        module's backward hook (gathered on the identity ops of the module's call)."""
+        a = self.attrs(node)
+        if a.get("op") == "BackwardHookFunction":
+            return f"a backward hook of module {a.get('module') or '(the model)'}"
+        return f"register_hook on {self.label(node)}"
+
     def inputs(self, node: str) -> list[tuple[int, str, Mapping[str, Any]]]:
         """``(slot, parent id, parent attributes)`` of an op, by argument slot."""
         g = self.graph

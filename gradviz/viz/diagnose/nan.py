@@ -208,7 +208,7 @@ def _hook_finding(ctx: Context, node: str, hooked: Any) -> Finding:
     return Finding(
         "error",
         "nan_backward",
-        f"the gradient hook {hooked.op}{where} (register_hook on {ctx.label(node)}) returned "
+        f"the gradient hook {hooked.op}{where} ({ctx.hook_site(node)}) returned "
         f"{bad} for a finite gradient (step #{a['step']})",
         numbers=_grad_numbers(a),
         label=f"NaN/Inf gradient born in its hook {hooked.op}",

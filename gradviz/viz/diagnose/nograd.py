@@ -276,8 +276,7 @@ def _no_grad_line(found: _Below, node: str) -> str | None:
 def _hook_zeroed(ctx: Context, node: str, hooked: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The gradient hook of ``node`` (its ``grad_hook`` event) returned zeros."""
     return (
-        f"its gradient hook {hooked.op}{_on(hooked.source)} (register_hook on "
-        f"{ctx.label(node)}) returned zeros",
+        f"its gradient hook {hooked.op}{_on(hooked.source)} ({ctx.hook_site(node)}) returned zeros",
         ((node, "a gradient hook returned zeros"),),
     )
 
