@@ -60,7 +60,8 @@ def _outcome(compute):
     except (GradvizError, TypeError, OverflowError) as error:
         return type(error), str(error)
     assert isinstance(out, gradviz.Variable)
-    assert not out.requires_grad and out.grad_fn is None
+    assert not out.requires_grad
+    assert out.grad_fn is None
     return out.dtype, out.shape, out.data.tolist()
 
 
@@ -98,7 +99,8 @@ def test_no_grad_ops_of_parameters_give_plain_variables():
     w = gradviz.nn.Parameter(_array(np.float32))
     with gradviz.no_grad():
         out = w * 2.0 - w / 4 + w.tanh()
-    assert type(out) is gradviz.Variable and not out.requires_grad
+    assert type(out) is gradviz.Variable
+    assert not out.requires_grad
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.data, w.data * 2 - w.data / 4 + np.tanh(w.data), rtol=1e-6)
 
@@ -108,7 +110,8 @@ def test_ops_that_require_grad_still_record():
     out = ((x * 2 + 1) / 3 - x).tanh().exp()
     assert out.grad_fn is not None
     out.sum().backward()
-    assert x.grad is not None and x.grad.shape == (3, 4)
+    assert x.grad is not None
+    assert x.grad.shape == (3, 4)
 
 
 def test_a_tracer_still_sees_unrecorded_ops():
