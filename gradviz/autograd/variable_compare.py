@@ -87,11 +87,13 @@ class CompareMethods:
         return from_op(np.asarray(np.isfinite(self.data)), None)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Variable:
-        """Whether every element (along ``dim``: an int or a tuple) is nonzero; a bool Variable."""
+        """Whether every element (along ``dim``: an int or a tuple) is nonzero (a bool
+        Variable; uint8 for a uint8 input, as in PyTorch)."""
         return _logical(np.all, self, dim, keepdim, "all")
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Variable:
-        """Whether some element (along ``dim``: an int or a tuple) is nonzero; a bool Variable."""
+        """Whether some element (along ``dim``: an int or a tuple) is nonzero (a bool
+        Variable; uint8 for a uint8 input, as in PyTorch)."""
         return _logical(np.any, self, dim, keepdim, "any")
 
 
@@ -99,17 +101,24 @@ _COMPARABLE = (CompareMethods, np.ndarray, int, float, np.number, np.bool_, list
 
 
 def _compare(ufunc: Any, symbol: str, x: Any, other: Any) -> Variable:
-    """``ufunc(x, other)`` as a bool Variable without a graph node; shapes that do not
-    broadcast are a ``ShapeError`` in PyTorch's words (NumPy's bare ValueError otherwise).
-    Python numbers stay Python numbers, so they take the Variable's dtype, as in PyTorch
-    (a float64 Variable equals 0.1)."""
-    other = _operand(symbol, other)
-    if isinstance(other, CompareMethods):
-        other = other.data
+    """``ufunc(x, other)`` as a bool Variable without a graph node, computed in PyTorch's
+    promoted dtype (a float64 Variable equals 0.1, a float32 one compares with a 0-d float64
+    in float32); shapes that do not broadcast are a ``ShapeError`` in PyTorch's words (NumPy's
+    bare ValueError otherwise)."""
+    a, b = x.data, _operand(symbol, other)
+    if isinstance(b, CompareMethods):
+        b = b.data
+    if not (
+        b.dtype is a.dtype if type(b) is np.ndarray else type(b) is float and a.dtype.kind == "f"
+    ):
+        from gradviz.autograd.ops.promotion import cast, result_type  # (ops import Variable)
+
+        dtype = result_type(a, b)
+        a, b = cast(a, dtype), cast(b, dtype)
     try:
-        result = ufunc(x.data, other)
+        result = ufunc(a, b)
     except ValueError as error:
-        raise _shape_error(x.shape, np.shape(other), error) from None
+        raise _shape_error(x.shape, np.shape(b), error) from None
     if type(result) is not np.ndarray:  # 0-d inputs give a NumPy scalar
         result = np.asarray(result)
     return from_op(result, None)
@@ -131,4 +140,7 @@ def _shape_error(a: tuple[int, ...], b: tuple[int, ...], error: ValueError) -> S
 def _logical(reduce: Any, x: Any, dim: Any, keepdim: bool, name: str) -> Variable:
     """``reduce`` (``np.all`` or ``np.any``) of ``x`` over ``dim`` as a bool Variable."""
     axis = reduce_dims(dim, x.data.ndim, name)
-    return from_op(np.asarray(reduce(x.data, axis=axis, keepdims=bool(keepdim))), None)
+    result = np.asarray(reduce(x.data, axis=axis, keepdims=bool(keepdim)))
+    if x.data.dtype == np.uint8:  # PyTorch keeps uint8 (its old boolean dtype)
+        result = result.astype(np.uint8)
+    return from_op(result, None)
