@@ -93,6 +93,18 @@ def test_a_mask_selects_and_writes_in_place():
     np.testing.assert_array_equal(x.data, [0, 0, 0, 0.5, 3])
 
 
+def test_numpy_takes_a_mask_variable_as_it_takes_a_tensor():
+    x = Variable(np.array(X), requires_grad=True)
+    values = np.arange(5.0)
+    np.testing.assert_array_equal(values[x > 0], [3.0, 4.0])
+    np.testing.assert_array_equal(np.where(x > 0, values, -1.0), [-1, -1, -1, 3, 4])
+    values[x < 0] = 0.0
+    np.testing.assert_array_equal(values, [0, 0, 2, 3, 4])
+    mask = np.asarray(x >= 0)
+    assert mask.dtype == np.bool_
+    assert np.asarray(x, dtype=np.float32).dtype == np.float32
+
+
 def test_if_on_a_comparison_of_a_0d_variable():
     x = Variable(np.array(X), requires_grad=True)
     loss = (x * x).mean()
@@ -252,6 +264,13 @@ def test_user_idioms_match_torch(torch):
     _same((ours == ours).all(), (theirs == theirs).all())
     _same((ours > 0).any(), (theirs > 0).any())
     assert bool(ours.mean() < 1e-3) == bool(theirs.mean() < 1e-3)
+
+
+def test_numpy_indexing_with_a_mask_matches_torch(torch):
+    ours, theirs = _pair(torch, X, "float32")
+    values = np.arange(5.0)
+    np.testing.assert_array_equal(values[ours > 0], values[theirs > 0])
+    np.testing.assert_array_equal(np.asarray(ours < 0), np.asarray(theirs < 0))
 
 
 @pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge"])

@@ -341,6 +341,12 @@ class Variable(TensorMethods, CompareMethods, InplaceMethods):
         """The underlying ndarray (shared, not copied)."""
         return self.data
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The data for NumPy, as a tensor gives it: ``array[x > 0]``, ``np.asarray(mask)``."""
+        if dtype is None or self.data.dtype == dtype:
+            return self.data.copy() if copy else self.data
+        return self.data.astype(dtype)
+
     def item(self) -> float | int | bool:
         """The value of a one-element Variable as a Python number."""
         if self.data.size != 1:
