@@ -218,6 +218,9 @@ def test_operators_match_torch(torch, symbol, other):
         ("float64", [0.1, 0.2], 0.1),  # 0.1 taken as float64, not float32
         ("float32", [0.1, 0.2], 0.1),
         ("int64", [2, 3], 2.5),
+        ("int64", [2, 3], 3),
+        ("int32", [2, 3], 3),
+        ("float16", [0.1, 0.2], 0.1),
         ("int64", [2**24 + 1, 3], float(2**24 + 1)),  # compared in float32, as PyTorch
         ("int8", [1, 100], 300),  # 300 wraps to int8, as PyTorch
         ("bool", [True, False], 1),

@@ -18,6 +18,7 @@ from gradviz.autograd.errors import ShapeError
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
+_INT64 = np.dtype(np.int64)
 from_op: Any = None  # gradviz.autograd.variable.from_op, set by variable.py
 _operand: Any = None  # gradviz.autograd.variable._operand, set by variable.py
 
@@ -108,9 +109,7 @@ def _compare(ufunc: Any, symbol: str, x: Any, other: Any) -> Variable:
     a, b = x.data, _operand(symbol, other)
     if isinstance(b, CompareMethods):
         b = b.data
-    if not (
-        b.dtype is a.dtype if type(b) is np.ndarray else type(b) is float and a.dtype.kind == "f"
-    ):
+    if _needs_promotion(a, b):
         from gradviz.autograd.ops.promotion import cast, result_type  # (ops import Variable)
 
         dtype = result_type(a, b)
@@ -122,6 +121,20 @@ def _compare(ufunc: Any, symbol: str, x: Any, other: Any) -> Variable:
     if type(result) is not np.ndarray:  # 0-d inputs give a NumPy scalar
         result = np.asarray(result)
     return from_op(result, None)
+
+
+def _needs_promotion(a: np.ndarray, b: Any) -> bool:
+    """Whether NumPy's dtype for ``a`` against ``b`` may not be PyTorch's: not when ``b`` is an
+    array of ``a``'s dtype, or a Python number that NumPy takes in ``a``'s dtype (a float
+    against floats, an int against floats or int64)."""
+    if type(b) is np.ndarray:
+        return b.dtype is not a.dtype
+    kind = a.dtype.kind
+    if type(b) is float:
+        return kind != "f"
+    if type(b) is int:
+        return kind != "f" and not (a.dtype == _INT64 and -(2**63) <= b < 2**63)
+    return True
 
 
 def _shape_error(a: tuple[int, ...], b: tuple[int, ...], error: ValueError) -> ShapeError:
