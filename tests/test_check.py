@@ -504,7 +504,7 @@ class Round(gradviz.Function):
 
 class Cut(nn.Module):
     """``rounded`` feeds the loss through Round (no gradient), ``compared`` only through a
-    comparison (a plain array)."""
+    comparison (a bool Variable without an op, as PyTorch's has no grad_fn)."""
 
     def __init__(self):
         super().__init__()
@@ -512,7 +512,7 @@ class Cut(nn.Module):
 
     def forward(self, x):
         a = Round.apply(self.rounded(x))
-        mask = self.compared(x).data > 0  # a plain boolean array: no gradient
+        mask = self.compared(x) > 0  # no gradient flows through a comparison
         return self.head(a * mask)
 
 

@@ -1012,7 +1012,7 @@ def test_float32_inputs_give_float32_outputs_and_gradients(case: Case):
 
 
 # ------------------------------------------------------------------------- specific behaviour
-def test_comparisons_return_plain_bool_arrays():
+def test_comparisons_return_bool_variables_outside_the_graph():
     x = Variable(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     y = Variable(np.array([3.0, 2.0, 1.0]))
     results = {
@@ -1024,9 +1024,11 @@ def test_comparisons_return_plain_bool_arrays():
         "!=": (x != 2.0, [True, False, True]),
     }
     for symbol, (got, expected) in results.items():
-        assert type(got) is np.ndarray, symbol
+        assert isinstance(got, Variable), symbol
         assert got.dtype == np.bool_, symbol
-        np.testing.assert_array_equal(got, expected, err_msg=symbol)
+        assert not got.requires_grad, symbol
+        assert got.grad_fn is None, symbol
+        np.testing.assert_array_equal(got.data, expected, err_msg=symbol)
 
 
 def test_max_with_dim_returns_named_values_and_indices():

@@ -22,6 +22,7 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_methods import TensorMethods
 
@@ -145,7 +146,7 @@ class Size(int):
         return self.shape[dim_index(dim, len(self.shape), "size")]
 
 
-class Variable(TensorMethods, InplaceMethods):
+class Variable(TensorMethods, CompareMethods, InplaceMethods):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
@@ -342,6 +343,12 @@ class Variable(TensorMethods, InplaceMethods):
         """The underlying ndarray (shared, not copied)."""
         return self.data
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """The data for NumPy, as a tensor gives it: ``array[x > 0]``, ``np.asarray(mask)``."""
+        if dtype is None or self.data.dtype == dtype:
+            return self.data.copy() if copy else self.data
+        return self.data.astype(dtype)
+
     def item(self) -> float | int | bool:
         """The value of a one-element Variable as a Python number."""
         if self.data.size != 1:
@@ -493,29 +500,6 @@ class Variable(TensorMethods, InplaceMethods):
     def __getitem__(self, index: Any) -> Variable:
         return _inplace.view_of(self, _ops.Index.apply(self, _ops.normalize_index(index)))
 
-    # Comparisons give plain boolean arrays: they have no gradient.
-    def __eq__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        if not isinstance(other, _COMPARABLE):
-            return NotImplemented  # `x == None` is False, as in PyTorch
-        return _compare(np.equal, self, as_array(other))
-
-    def __ne__(self, other: object) -> np.ndarray:  # type: ignore[override]
-        if not isinstance(other, _COMPARABLE):
-            return NotImplemented
-        return _compare(np.not_equal, self, as_array(other))
-
-    def __lt__(self, other: Any) -> np.ndarray:
-        return _compare(np.less, self, as_array(_operand("<", other)))
-
-    def __le__(self, other: Any) -> np.ndarray:
-        return _compare(np.less_equal, self, as_array(_operand("<=", other)))
-
-    def __gt__(self, other: Any) -> np.ndarray:
-        return _compare(np.greater, self, as_array(_operand(">", other)))
-
-    def __ge__(self, other: Any) -> np.ndarray:
-        return _compare(np.greater_equal, self, as_array(_operand(">=", other)))
-
 
 def _bitwise(ufunc: Any, symbol: str, *operands: Any) -> Variable:
     """``ufunc`` of bool or integer operands, as PyTorch's bitwise ops (no gradient)."""
@@ -527,24 +511,6 @@ def _bitwise(ufunc: Any, symbol: str, *operands: Any) -> Variable:
                 f"got dtype {array.dtype} (PyTorch: not implemented for floats)"
             )
     return Variable(ufunc(*arrays))
-
-
-def _compare(ufunc: Any, x: Variable, other: np.ndarray) -> np.ndarray:
-    """``ufunc(x, other)``; shapes that do not broadcast are a ``ShapeError`` (NumPy's bare
-    ValueError otherwise), in PyTorch's words."""
-    try:
-        return ufunc(x.data, other)
-    except ValueError as error:
-        a, b = x.shape, np.shape(other)
-        pairs = enumerate(zip(a[::-1], b[::-1], strict=False))
-        dim = next((i for i, (m, n) in pairs if m != n and 1 not in (m, n)), None)
-        if dim is None:  # not a broadcasting error
-            raise ShapeError(f"comparison of shapes {a} and {b}: {error}") from None
-        raise ShapeError(
-            f"The size of tensor a ({a[::-1][dim]}) must match the size of tensor b "
-            f"({b[::-1][dim]}) at non-singleton dimension {max(len(a), len(b)) - 1 - dim} "
-            f"(shapes {a} and {b})"
-        ) from None
 
 
 _new = object.__new__
@@ -564,9 +530,6 @@ def from_op(data: np.ndarray, node: Function | None) -> Variable:
     out._vc = None
     out._id = next(_ids)
     return out
-
-
-_COMPARABLE = (Variable, np.ndarray, int, float, np.number, np.bool_, list, tuple)
 
 
 def grad_problem(shape: tuple[int, ...], grad: Any) -> tuple[type[GradvizError], str] | None:
@@ -614,6 +577,7 @@ def _operand(symbol: str, value: Any) -> Any:
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import ops as _ops  # noqa: E402
+from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
@@ -621,3 +585,4 @@ from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
+_compare_methods.from_op, _compare_methods._operand = from_op, _operand

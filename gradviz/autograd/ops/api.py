@@ -88,10 +88,21 @@ topk = _mirror("topk", "(values, indices) of the k largest (or smallest) values 
 masked_fill = _mirror("masked_fill", "value where mask is true, input elsewhere.")
 maximum = _mirror("maximum", "Elementwise larger value (ties split the gradient 0.5/0.5).")
 minimum = _mirror("minimum", "Elementwise smaller value (ties split the gradient 0.5/0.5).")
+eq = _mirror("eq", "input == other elementwise (a bool Variable).")
+ne = _mirror("ne", "input != other elementwise (a bool Variable).")
+lt = _mirror("lt", "input < other elementwise (a bool Variable).")
+le = _mirror("le", "input <= other elementwise (a bool Variable).")
+gt = _mirror("gt", "input > other elementwise (a bool Variable).")
+ge = _mirror("ge", "input >= other elementwise (a bool Variable).")
+isnan = _mirror("isnan", "True where the value is NaN.")
+isinf = _mirror("isinf", "True where the value is infinite.")
+isfinite = _mirror("isfinite", "True where the value is neither NaN nor infinite.")
+all = _mirror("all", "Whether every element (along dim) is nonzero.")
+any = _mirror("any", "Whether some element (along dim) is nonzero.")
 
-#: every mirrored function, by name (``abs``, ``sum``, ``max``, ``min`` and ``pow`` stay out of
-#: ``gradviz.__all__``, so ``from gradviz import *`` keeps the builtins)
-BUILTIN_NAMES = frozenset({"abs", "sum", "max", "min", "pow"})
+#: every mirrored function, by name (``abs``, ``sum``, ``max``, ``min``, ``pow``, ``all`` and
+#: ``any`` stay out of ``gradviz.__all__``, so ``from gradviz import *`` keeps the builtins)
+BUILTIN_NAMES = frozenset({"abs", "sum", "max", "min", "pow", "all", "any"})
 MIRRORED = (
     "pow",
     "max",
@@ -137,4 +148,15 @@ MIRRORED = (
     "masked_fill",
     "maximum",
     "minimum",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "all",
+    "any",
 )
