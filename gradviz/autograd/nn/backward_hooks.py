@@ -150,17 +150,9 @@ class BackwardHook:
 
     def _output_grads(self, grad_outputs: Grads) -> Grads:
         """The pre-hooks, given the gradients of the outputs; their (replaced) gradients."""
-        for hook in self.user_pre_hooks:
-            result = hook(self.module, grad_outputs)
-            if result is None:
-                continue
-            result = _as_tuple(result)
-            if len(result) != len(grad_outputs):
-                raise BackwardError(
-                    "Backward pre hook returned an invalid number of grad_output, got "
-                    f"{len(result)}, but expected {len(grad_outputs)}"
-                )
-            grad_outputs, self.changed_by = result, hook
+        grad_outputs = self._replaced(
+            self.user_pre_hooks, grad_outputs, lambda hook, g: hook(self.module, g), "pre hook"
+        )
         self.grad_outputs = grad_outputs
         if self.input_index is None:  # no input requires grad: the hooks run now
             self._hooks_without_inputs()
@@ -189,19 +181,29 @@ class BackwardHook:
         when the gradient did not come through the module's output this pass."""
         if self.grad_outputs is None:
             return None
-        for hook in self.user_hooks:
-            result = hook(self.module, grad_inputs, self.grad_outputs)
+        outputs = self.grad_outputs
+        grad_inputs = self._replaced(
+            self.user_hooks, grad_inputs, lambda hook, g: hook(self.module, g, outputs), "hook"
+        )
+        self.grad_outputs = None
+        return grad_inputs
+
+    def _replaced(self, hooks: list[Any], grads: Grads, call: Any, kind: str) -> Grads:
+        """``grads`` through ``hooks`` in order (``call(hook, grads)``), each returned tuple
+        replacing them; PyTorch's error when one has the wrong length."""
+        name = "grad_output" if kind == "pre hook" else "grad_input"
+        for hook in hooks:
+            result = call(hook, grads)
             if result is None:
                 continue
             result = _as_tuple(result)
-            if len(result) != len(grad_inputs):
+            if len(result) != len(grads):
                 raise BackwardError(
-                    "Backward hook returned an invalid number of grad_input, got "
-                    f"{len(result)}, but expected {len(grad_inputs)}"
+                    f"Backward {kind} returned an invalid number of {name}, got "
+                    f"{len(result)}, but expected {len(grads)}"
                 )
-            grad_inputs, self.changed_by = result, hook
-        self.grad_outputs = None
-        return grad_inputs
+            grads, self.changed_by = result, hook
+        return grads
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
