@@ -243,7 +243,7 @@ def _write(
     return target
 
 
-def _wrote_directly(target: Variable, op: type[Function], ufunc: np.ufunc, other: Any) -> bool:
+def _wrote_directly(target: Variable, method: str, ufunc: np.ufunc, other: Any) -> bool:
     """Write ``ufunc(target, other)`` into ``target`` with NumPy alone when the write records
     nothing and NumPy's result is the op's (``unrecorded.numpy_operand``): the unrecorded
     write at NumPy's cost plus its version count. Whether it did (else: the general way)."""
@@ -257,7 +257,7 @@ def _wrote_directly(target: Variable, op: type[Function], ufunc: np.ufunc, other
         ufunc(x, y, out=x)
     except (ValueError, OverflowError):  # NumPy refused before writing: the general way says why
         return False
-    bump(target, _METHOD[op])
+    bump(target, method)
     return True
 
 
@@ -442,17 +442,21 @@ def _put(index: Any, value: Any, out: np.ndarray) -> None:
 
 def add_(target: Variable, other: Any, alpha: float = 1) -> Variable:
     """``target += alpha * other`` in place."""
+    if alpha == 1 and _wrote_directly(target, "add_", np.add, other):
+        return target
     return _add(target, Add_, other, alpha)
 
 
 def sub_(target: Variable, other: Any, alpha: float = 1) -> Variable:
     """``target -= alpha * other`` in place."""
+    if alpha == 1 and _wrote_directly(target, "sub_", np.subtract, other):
+        return target
     return _add(target, Sub_, other, -alpha)
 
 
 def _add(target: Variable, op: type[Function], other: Any, alpha: float) -> Variable:
     if (alpha == 1 or alpha == -1) and _wrote_directly(
-        target, op, np.add if alpha == 1 else np.subtract, other
+        target, _METHOD[op], np.add if alpha == 1 else np.subtract, other
     ):
         return target
     other = _operand(_METHOD[op], other)
@@ -469,7 +473,7 @@ def _binary(op: type[Function], ufunc: np.ufunc) -> Callable[[Variable, Any], Va
     method = _METHOD[op]
 
     def apply(target: Variable, other: Any) -> Variable:
-        if _wrote_directly(target, op, ufunc, other):
+        if _wrote_directly(target, method, ufunc, other):
             return target
         other = _operand(method, other)
         return _write(target, op, (other,), ufunc, target.data, _data(other))
