@@ -5,6 +5,7 @@ them under PyTorch's names.
 """
 
 import sys
+import types
 
 from gradviz._version import __version__
 from gradviz.autograd import (
@@ -90,12 +91,19 @@ from gradviz.autograd import (
     zeros,
     zeros_like,
 )
+from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.serialization import SaveFormatError, load, save
 
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
+# PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
+globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
+
+# `from gradviz.utils.data import DataLoader` as PyTorch's `torch.utils.data`.
+utils = types.ModuleType(f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`.")
+utils.data = data  # type: ignore[attr-defined]
 
 # `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim`,
 # `from gradviz.optim import lr_scheduler` all work.
@@ -106,6 +114,8 @@ for _name, _module in {
     "optim": optim,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
+    "utils": utils,
+    "utils.data": data,
     "functional": functional,
 }.items():
     sys.modules[f"{__name__}.{_name}"] = _module

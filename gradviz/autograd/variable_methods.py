@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 _ops: Any = None  # gradviz.autograd.ops, set by variable.py
 _inplace: Any = None  # gradviz.autograd.inplace, set by variable.py
 
+#: PyTorch's legacy tensor type names (``x.type()``), by NumPy dtype name.
+_TENSOR_TYPES = {
+    "float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
+    "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool",
+}  # fmt: skip
+
 
 class MinMax(NamedTuple):
     """``(values, indices)`` returned by ``max(dim)`` and ``min(dim)``, as in PyTorch."""
@@ -396,6 +402,16 @@ class TensorMethods:
     def type_as(self, other: Any) -> Variable:
         """A copy in ``other``'s dtype (self when it has it already)."""
         return self if self.dtype == other.dtype else self.astype(other.dtype)
+
+    def type(self, dtype: Any = None) -> Any:
+        """PyTorch's ``type``: with no argument the type name (``'torch.FloatTensor'``), else a
+        copy in ``dtype`` (a dtype or such a name), self when it has it already."""
+        names = {np.dtype(k): f"torch.{v}Tensor" for k, v in _TENSOR_TYPES.items()}
+        if dtype is None:
+            return names.get(self.dtype, f"torch.{self.dtype}")
+        if isinstance(dtype, str) and dtype in names.values():
+            dtype = next(k for k, v in names.items() if v == dtype)
+        return self.to(dtype)
 
     def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Variable:
         """PyTorch's ``to``: ``to(dtype)``, ``to("cpu")``, ``to(other)`` (its dtype) or
