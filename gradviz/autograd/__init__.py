@@ -5,7 +5,9 @@ from gradviz.autograd import variable  # noqa: F401, I001
 from gradviz.autograd import functional, heap, hooks
 from gradviz.autograd.creation import (
     arange,
+    device,
     full,
+    linspace,
     multinomial,
     ones,
     ones_like,
@@ -76,7 +78,7 @@ from gradviz.autograd.ops.api import (
     unsqueeze,
     var,
 )
-from gradviz.autograd.rng import manual_seed
+from gradviz.autograd.rng import Generator, manual_seed
 from gradviz.autograd.variable import Variable, get_default_dtype, set_default_dtype
 
 heap.keep_heap_top()  # a step's freed arrays stay for the next step (see heap)
@@ -89,6 +91,7 @@ __all__ = [
     "ArgumentError",
     "BackwardError",
     "Function",
+    "Generator",
     "GradcheckError",
     "GradvizError",
     "IndexRangeError",
@@ -110,6 +113,7 @@ __all__ = [
     "concatenate",
     "cos",
     "cumsum",
+    "device",
     "einsum",
     "enable_grad",
     "exp",
@@ -121,6 +125,7 @@ __all__ = [
     "gradcheck",
     "hooks",
     "is_grad_enabled",
+    "linspace",
     "log",
     "log_softmax",
     "logsumexp",
