@@ -75,6 +75,7 @@ from gradviz.autograd.ops.api import (
     transpose,
     tril,
     triu,
+    unbind,
     unsqueeze,
     var,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "transpose",
     "tril",
     "triu",
+    "unbind",
     "unsqueeze",
     "var",
     "where",

@@ -8,6 +8,7 @@ imported (ops need ``Variable`` itself); views (``reshape``, ``transpose``) go t
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 _ops: Any = None  # gradviz.autograd.ops, set by variable.py
 _inplace: Any = None  # gradviz.autograd.inplace, set by variable.py
+
+_LN10, _LN2 = math.log(10.0), math.log(2.0)
 
 #: PyTorch's legacy tensor type names (``x.type()``), by NumPy dtype name.
 _TENSOR_TYPES = {
@@ -235,6 +238,14 @@ class TensorMethods:
         """Elementwise natural logarithm."""
         return _ops.Log.apply(self)
 
+    def log10(self) -> Variable:
+        """Base-10 logarithm (``log(x) / log(10)``)."""
+        return self.log() / _LN10
+
+    def log2(self) -> Variable:
+        """Base-2 logarithm (``log(x) / log(2)``)."""
+        return self.log() / _LN2
+
     def sqrt(self) -> Variable:
         """Elementwise square root."""
         return _ops.Sqrt.apply(self)
@@ -375,6 +386,17 @@ class TensorMethods:
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
         """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller)."""
         return _ops.chunk(self, chunks, dim)
+
+    def unbind(self, dim: int = 0) -> tuple[Variable, ...]:
+        """The slices along ``dim``, that dim removed (``x[:, i]`` for each ``i`` when dim=1)."""
+        if not self.ndim:
+            raise InputError("unbind(): dimension specified as 0 but tensor has no dimensions")
+        axis = dim_index(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+    def nelement(self) -> int:
+        """Number of elements (PyTorch's alias of ``numel``)."""
+        return self.data.size
 
     def gather(self, dim: int, index: Any) -> Variable:
         """Values along ``dim`` at the int64 ``index`` (repeated indices add gradients)."""

@@ -82,6 +82,7 @@ squeeze = _mirror("squeeze", "Size-1 axes dropped.")
 unsqueeze = _mirror("unsqueeze", "A size-1 axis inserted.")
 split = _mirror("split", "Pieces along dim (a tuple of Variables).")
 chunk = _mirror("chunk", "At most chunks equal pieces along dim (a tuple of Variables).")
+unbind = _mirror("unbind", "The slices along dim, that dim removed (a tuple of Variables).")
 gather = _mirror("gather", "Values along dim at an int64 index.")
 sort = _mirror("sort", "(values, indices) of the values along dim in order.")
 topk = _mirror("topk", "(values, indices) of the k largest (or smallest) values along dim.")
@@ -131,6 +132,7 @@ MIRRORED = (
     "unsqueeze",
     "split",
     "chunk",
+    "unbind",
     "gather",
     "sort",
     "topk",
