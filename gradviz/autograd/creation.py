@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
+from gradviz.autograd.dtypes import cpu_only as _cpu
+from gradviz.autograd.dtypes import device
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
@@ -26,26 +28,6 @@ def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
     if any(n < 0 for n in size):
         raise InputError(f"{op}(): sizes must be non-negative, got {size}")
     return tuple(int(n) for n in size)
-
-
-class device(str):
-    """PyTorch's ``torch.device``: ``device("cpu")``, the only device (a str, so ``to(dev)``
-    and ``device=dev`` take it); any other is an ``InputError``."""
-
-    def __new__(cls, type: Any = "cpu", index: int | None = None) -> device:
-        _cpu(type, "device")
-        return super().__new__(cls, "cpu")
-
-    @property
-    def type(self) -> str:
-        """The device type, ``'cpu'``."""
-        return "cpu"
-
-
-def _cpu(where: Any, op: str) -> None:
-    """Accept ``device=None``/``"cpu"``/``"cpu:0"``; gradviz runs on the CPU only."""
-    if where is not None and str(where).split(":")[0] != "cpu":
-        raise InputError(f"{op}(): gradviz runs on the CPU only, got device {where!r}")
 
 
 def _make(data: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Variable:

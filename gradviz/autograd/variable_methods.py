@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
+from gradviz.autograd.dtypes import device
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 
 if TYPE_CHECKING:
@@ -393,6 +394,17 @@ class TensorMethods:
             raise InputError("unbind(): dimension specified as 0 but tensor has no dimensions")
         axis = dim_index(dim, self.ndim, "unbind")
         return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d Variable formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
+
+    @property
+    def device(self) -> device:
+        """Where the data lives: ``device('cpu')``, the only device."""
+        return device("cpu")
 
     def nelement(self) -> int:
         """Number of elements (PyTorch's alias of ``numel``)."""
