@@ -139,18 +139,18 @@ class TensorMethods:
 
     def argmax(
         self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
-    ) -> np.ndarray:
-        """Indices of the largest values (an ndarray: indices carry no gradient); the first of
-        ties, as PyTorch; ``keepdim`` keeps the reduced dim (size 1)."""
+    ) -> Variable:
+        """Indices of the largest values (int64, as PyTorch's; indices carry no gradient); the
+        first of ties, as PyTorch; ``keepdim`` keeps the reduced dim (size 1)."""
         return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis, keepdim)
 
     def argmin(
         self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
-    ) -> np.ndarray:
-        """Indices of the smallest values (an ndarray: indices carry no gradient)."""
+    ) -> Variable:
+        """Indices of the smallest values (int64, as PyTorch's; indices carry no gradient)."""
         return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis, keepdim)
 
-    def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> np.ndarray:
+    def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> Variable:
         if axis is not None:
             axis = dim_index(axis, self.ndim, method) if self.ndim else None
         if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
@@ -159,8 +159,10 @@ class TensorMethods:
                 which = f"dim {axis} to have non-zero size"
             raise IndexRangeError(f"{method}(): Expected reduction {which}.")
         if keepdim and axis is None:  # PyTorch: every dim kept, of size 1
-            return pick(self.data).reshape((1,) * self.ndim)
-        return pick(self.data, axis=axis, keepdims=bool(keepdim))
+            found = pick(self.data).reshape((1,) * self.ndim)
+        else:
+            found = pick(self.data, axis=axis, keepdims=bool(keepdim))
+        return type(self)(np.asarray(found, dtype=np.int64))
 
     def reshape(self, *shape: Any) -> Variable:
         """Same data, new shape (``-1`` infers one axis). ``view`` is this method: where
