@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.dtypes import cpu_only as _cpu
-from gradviz.autograd.dtypes import device
+from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
@@ -39,7 +38,7 @@ def zeros(
     *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    _cpu(device, "zeros")
+    cpu_only(device, "zeros")
     return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad, "zeros")
 
 
@@ -47,7 +46,7 @@ def ones(
     *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Variable:
     """A Variable of ones."""
-    _cpu(device, "ones")
+    cpu_only(device, "ones")
     return _make(np.ones(_shape(size, "ones")), dtype, requires_grad, "ones")
 
 
@@ -56,7 +55,7 @@ def full(
 ) -> Variable:
     """A Variable filled with ``fill_value``; without ``dtype``, of the value's kind as in
     PyTorch: bool for a bool, int64 for an int, the default dtype for a float."""
-    _cpu(device, "full")
+    cpu_only(device, "full")
     if dtype is None and isinstance(fill_value, bool | int | np.bool_ | np.integer):
         dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else np.int64
     return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad, "full")
@@ -70,7 +69,7 @@ def randn(
     generator: rng.Generator | None = None,
 ) -> Variable:
     """Standard normal samples."""
-    _cpu(device, "randn")
+    cpu_only(device, "randn")
     return _make(
         rng.pick(generator).standard_normal(_shape(size, "randn")),
         dtype,
@@ -87,7 +86,7 @@ def rand(
     generator: rng.Generator | None = None,
 ) -> Variable:
     """Uniform samples from [0, 1)."""
-    _cpu(device, "rand")
+    cpu_only(device, "rand")
     return _make(rng.pick(generator).random(_shape(size, "rand")), dtype, requires_grad, "rand")
 
 
@@ -101,7 +100,7 @@ def linspace(
     device: Any = None,
 ) -> Variable:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
-    _cpu(device, "linspace")
+    cpu_only(device, "linspace")
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise InputError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     return _make(
@@ -109,11 +108,40 @@ def linspace(
     )
 
 
+def empty(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
+    """A Variable whose values are not to be read (zeros here: PyTorch leaves them undefined)."""
+    cpu_only(device, "empty")
+    return _make(np.zeros(_shape(size, "empty")), dtype, requires_grad, "empty")
+
+
+def randn_like(
+    x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
+    """Standard normal samples of ``x``'s shape and dtype (or ``dtype``)."""
+    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=device)
+
+
+def rand_like(
+    x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
+    """Uniform samples from [0, 1) of ``x``'s shape and dtype (or ``dtype``)."""
+    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Variable:
+    """A Variable sharing ``array``'s memory and dtype (writes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise OperandError(f"from_numpy(): expected np.ndarray, got {type(array).__name__}")
+    return Variable(array)
+
+
 def zeros_like(
     x: Variable, requires_grad: bool = False, *, dtype: Any = None, device: Any = None
 ) -> Variable:
     """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
-    _cpu(device, "zeros_like")
+    cpu_only(device, "zeros_like")
     dtype = None if dtype is None else as_dtype(dtype, "zeros_like")
     return Variable(np.zeros_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
@@ -122,7 +150,7 @@ def ones_like(
     x: Variable, requires_grad: bool = False, *, dtype: Any = None, device: Any = None
 ) -> Variable:
     """Ones of ``x``'s shape and dtype (or ``dtype``)."""
-    _cpu(device, "ones_like")
+    cpu_only(device, "ones_like")
     dtype = None if dtype is None else as_dtype(dtype, "ones_like")
     return Variable(np.ones_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
@@ -137,7 +165,7 @@ def arange(
     device: Any = None,
 ) -> Variable:
     """Evenly spaced values; integers stay int64 (as ``torch.arange``) unless ``dtype`` says."""
-    _cpu(device, "arange")
+    cpu_only(device, "arange")
     if end is None:
         start, end = 0, start
     if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
@@ -161,7 +189,7 @@ def tensor(
 ) -> Variable:
     """A new Variable holding a copy of ``data`` (``torch.tensor``): Python floats take the
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
-    _cpu(device, "tensor")
+    cpu_only(device, "tensor")
     if isinstance(data, Variable):
         data = data.data
     elif isinstance(data, list | tuple):
@@ -215,7 +243,7 @@ def randint(
 ) -> Variable:
     """Integers drawn uniformly from ``[low, high)``: ``randint(high, size)`` or
     ``randint(low, high, size)``, int64 unless ``dtype`` says (seeded by ``manual_seed``)."""
-    _cpu(device, "randint")
+    cpu_only(device, "randint")
     if size is None and args:
         *args, size = args
     if size is None or len(args) not in (1, 2):
@@ -243,7 +271,7 @@ def randperm(
     n: int, dtype: Any = None, *, device: Any = None, generator: rng.Generator | None = None
 ) -> Variable:
     """A random permutation of ``0..n-1`` (int64; seeded by ``manual_seed``)."""
-    _cpu(device, "randperm")
+    cpu_only(device, "randperm")
     if not isinstance(n, int | np.integer) or isinstance(n, bool):
         raise OperandError(f"randperm(): n must be an integer, got {type(n).__name__} {n!r}")
     if n < 0:
@@ -295,14 +323,18 @@ def multinomial(
 __all__ = [
     "arange",
     "device",
+    "empty",
+    "from_numpy",
     "full",
     "linspace",
     "multinomial",
     "ones",
     "ones_like",
     "rand",
+    "rand_like",
     "randint",
     "randn",
+    "randn_like",
     "randperm",
     "tensor",
     "zeros",

@@ -408,6 +408,14 @@ class TensorMethods:
         """Where the data lives: ``device('cpu')``, the only device."""
         return device("cpu")
 
+    def view_as(self, other: Any) -> Variable:
+        """This Variable viewed in ``other``'s shape (``view(other.shape)``)."""
+        return self.reshape(other.shape)
+
+    def cpu(self) -> Variable:
+        """This Variable (it is on the CPU already, as ``cpu()`` of a CPU tensor)."""
+        return self
+
     def nelement(self) -> int:
         """Number of elements (PyTorch's alias of ``numel``)."""
         return self.data.size

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gradviz.autograd.errors import OperandError
+import numpy as np
+
+from gradviz.autograd.errors import OperandError, ShapeError
 from gradviz.autograd.variable import Variable
 
 
@@ -42,6 +44,43 @@ def _mirror(name: str, doc: str) -> Callable[..., Any]:
 def matmul(input: Any, other: Any) -> Variable:
     """Matrix product with NumPy's broadcasting rules (``input @ other``)."""
     return as_variable(input, "matmul") @ other
+
+
+def mm(input: Any, mat2: Any) -> Variable:
+    """Product of two matrices (2-d only, as ``torch.mm``)."""
+    return _checked_product("mm", 2, input, mat2)
+
+
+def bmm(input: Any, mat2: Any) -> Variable:
+    """Batched product of (b, n, m) and (b, m, p) (3-d only, as ``torch.bmm``)."""
+    return _checked_product("bmm", 3, input, mat2)
+
+
+def _checked_product(op: str, ndim: int, input: Any, mat2: Any) -> Variable:
+    a, b = as_variable(input, op), as_variable(mat2, op)
+    if a.ndim != ndim or b.ndim != ndim:
+        raise ShapeError(f"{op}(): expected {ndim}-d operands, got shapes {a.shape} and {b.shape}")
+    if ndim == 3 and a.shape[0] != b.shape[0]:
+        raise ShapeError(f"{op}(): batch sizes differ: {a.shape} and {b.shape}")
+    return a @ b
+
+
+def numel(input: Variable) -> int:
+    """Number of elements of ``input``."""
+    return as_variable(input, "numel").numel()
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a Variable (gradviz's tensor)."""
+    return isinstance(obj, Variable)
+
+
+def allclose(
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast)."""
+    a, b = as_variable(input, "allclose"), as_variable(other, "allclose")
+    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 exp = _mirror("exp", "Elementwise e**x.")
