@@ -179,6 +179,18 @@ def test_unbind_gradient_reaches_each_slice():
     assert x.grad.tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
 
 
+def test_index_select_and_its_gradient():
+    """Was: AttributeError on `index_select`."""
+    x = gradviz.arange(12.0).view(4, 3).requires_grad_()
+    y = x.index_select(1, gradviz.tensor([2, 0, 2]))
+    assert y[0].tolist() == [2.0, 0.0, 2.0]
+    y.sum().backward()
+    assert x.grad[0].tolist() == [1.0, 0.0, 2.0]
+    assert gradviz.index_select(gradviz.arange(5), 0, gradviz.tensor([4])).tolist() == [4]
+    with pytest.raises(gradviz.IndexRangeError, match="index_select"):
+        x.index_select(0, gradviz.tensor([0.5]))
+
+
 def test_log10_log2():
     """Was: AttributeError on `loss.log10()` (makemore's loss plot)."""
     x = gradviz.tensor([1.0, 10.0, 100.0], requires_grad=True)
@@ -310,6 +322,11 @@ def test_argmax_unbind_format_as_torch(torch):
     assert str(ours.argmax(1).dtype) == str(theirs.argmax(1).dtype).removeprefix("torch.")
     assert ours.argmax().shape == tuple(theirs.argmax().shape)
     assert [t.tolist() for t in ours.unbind(1)] == [t.tolist() for t in theirs.unbind(1)]
+    picks = [2, 0, 2]
+    np.testing.assert_array_equal(
+        ours.index_select(1, gradviz.tensor(picks)).data,
+        theirs.index_select(1, torch.tensor(picks)).numpy(),
+    )
     assert f"{ours.sum():.3f}" == f"{theirs.sum():.3f}"
     assert ["ab", "cd"][ours.argmax(1)[0]] == ["ab", "cd"][theirs.argmax(1)[0]]
 

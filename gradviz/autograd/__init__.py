@@ -91,6 +91,7 @@ from gradviz.autograd.ops.api import (
     tril,
     triu,
     unbind,
+    index_select,
     unsqueeze,
     var,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "hooks",
+    "index_select",
     "inference_mode",
     "is_grad_enabled",
     "is_tensor",

@@ -408,6 +408,17 @@ class TensorMethods:
         """Where the data lives: ``device('cpu')``, the only device."""
         return device("cpu")
 
+    def index_select(self, dim: int, index: Any) -> Variable:
+        """The entries at the 1-d integer ``index`` along ``dim`` (repeats allowed)."""
+        axis = dim_index(dim, max(self.ndim, 1), "index_select")
+        picks = np.asarray(getattr(index, "data", index))
+        if picks.ndim > 1 or (picks.size and picks.dtype.kind not in "iu"):
+            raise IndexRangeError(
+                "index_select(): index must be a 1-d integer Variable, got "
+                f"{picks.ndim}-d {picks.dtype}"
+            )
+        return self[(slice(None),) * axis + (picks.reshape(-1).astype(np.int64),)]
+
     def view_as(self, other: Any) -> Variable:
         """This Variable viewed in ``other``'s shape (``view(other.shape)``)."""
         return self.reshape(other.shape)

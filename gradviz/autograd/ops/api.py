@@ -121,6 +121,7 @@ squeeze = _mirror("squeeze", "Size-1 axes dropped.")
 unsqueeze = _mirror("unsqueeze", "A size-1 axis inserted.")
 split = _mirror("split", "Pieces along dim (a tuple of Variables).")
 chunk = _mirror("chunk", "At most chunks equal pieces along dim (a tuple of Variables).")
+index_select = _mirror("index_select", "The entries at a 1-d integer index along dim.")
 unbind = _mirror("unbind", "The slices along dim, that dim removed (a tuple of Variables).")
 gather = _mirror("gather", "Values along dim at an int64 index.")
 sort = _mirror("sort", "(values, indices) of the values along dim in order.")
@@ -172,6 +173,7 @@ MIRRORED = (
     "split",
     "chunk",
     "unbind",
+    "index_select",
     "gather",
     "sort",
     "topk",
