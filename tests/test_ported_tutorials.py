@@ -376,3 +376,60 @@ def test_quickstart_steps_as_torch(torch):
         ).item(),
         rel=1e-5,
     )
+
+
+def _attention_class(lib):
+    """nanoGPT's CausalSelfAttention (the manual path), written once for either library."""
+    nn_, F_ = lib.nn, lib.nn.functional
+
+    class CausalSelfAttention(nn_.Module):
+        def __init__(self, n_embd: int, n_head: int, block_size: int) -> None:
+            super().__init__()
+            self.c_attn = nn_.Linear(n_embd, 3 * n_embd, bias=True)
+            self.c_proj = nn_.Linear(n_embd, n_embd, bias=False)
+            self.n_head, self.n_embd = n_head, n_embd
+            mask = lib.tril(lib.ones(block_size, block_size)).view(1, 1, block_size, block_size)
+            self.register_buffer("bias", mask)
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
+            k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+            att = F_.softmax(att, dim=-1)
+            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            return self.c_proj(y)
+
+    return CausalSelfAttention(8, 2, 6)
+
+
+def test_nanogpt_attention_as_torch(torch):
+    """Same weights, same input: nanoGPT's attention gives torch's output and gradients."""
+    ours, theirs = _attention_class(gradviz), _attention_class(torch)
+    theirs.load_state_dict({k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = np.random.default_rng(1).standard_normal((2, 5, 8)).astype(np.float32)
+    out_ours, out_theirs = ours(gradviz.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+    out_ours.pow(2).sum().backward()
+    out_theirs.pow(2).sum().backward()
+    grads = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, grads[name].grad.numpy(), rtol=1e-4, atol=1e-6)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
+
+
+def test_nanogpt_top_k_filter_as_torch(torch):
+    """`v, _ = topk(logits, k); logits[logits < v[:, [-1]]] = -inf`, then softmax."""
+    data = np.random.default_rng(2).standard_normal((3, 7)).astype(np.float32)
+    results = []
+    for lib in (gradviz, torch):
+        logits = lib.tensor(data)
+        v, _ = lib.topk(logits, min(3, logits.size(-1)))
+        logits[logits < v[:, [-1]]] = -float("Inf")
+        results.append(np.asarray(lib.nn.functional.softmax(logits, dim=-1).tolist()))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
+    assert ((results[0] > 0).sum(axis=1) == 3).all()
