@@ -358,14 +358,6 @@ class Variable(TensorMethods, InplaceMethods):
     def __int__(self) -> int:
         return int(self.item())
 
-    def __index__(self) -> int:
-        """A one-element integer Variable used as an index (``classes[y]``), as in PyTorch."""
-        if self.data.size != 1 or self.dtype.kind not in "iub":
-            raise TypeError(
-                "only integer Variables of a single element can be converted to an index"
-            )
-        return int(self.item())
-
     def __bool__(self) -> bool:
         if self.data.size != 1:  # NumPy's ValueError says "array"; PyTorch's wording here
             many = "no values" if self.data.size == 0 else "more than one value"

@@ -397,6 +397,14 @@ class TensorMethods:
         axis = dim_index(dim, self.ndim, "unbind")
         return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
 
+    def __index__(self) -> int:
+        """A one-element integer Variable used as an index (``classes[y]``), as in PyTorch."""
+        if self.data.size != 1 or self.dtype.kind not in "iub":
+            raise TypeError(
+                "only integer Variables of a single element can be converted to an index"
+            )
+        return int(self.item())
+
     def __format__(self, spec: str) -> str:
         """A 0-d Variable formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
         if self.ndim == 0:
