@@ -159,6 +159,17 @@ def test_more_constructors():
         gradviz.from_numpy([1, 2])
 
 
+def test_eye_and_full_like():
+    """Was: AttributeError on `torch.eye`, `torch.full_like`."""
+    assert gradviz.eye(2, 3).tolist() == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert gradviz.eye(2).dtype == np.float32
+    assert gradviz.eye(2, dtype=gradviz.long).tolist() == [[1, 0], [0, 1]]
+    filled = gradviz.full_like(gradviz.tensor([[1, 2]]), 7)
+    assert filled.dtype == np.int64
+    assert filled.tolist() == [[7, 7]]
+    assert gradviz.full_like(gradviz.ones(2), 0.5, requires_grad=True).requires_grad
+
+
 # ----------------------------------------------------------------------------- methods
 def test_nelement_unbind_view_as_cpu():
     """Was: AttributeError on `nelement`, `unbind`, `view_as`, `cpu`."""

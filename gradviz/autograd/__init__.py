@@ -5,6 +5,8 @@ from gradviz.autograd import variable  # noqa: F401, I001
 from gradviz.autograd import functional, heap, hooks
 from gradviz.autograd.creation import (
     empty,
+    eye,
+    full_like,
     from_numpy,
     rand_like,
     randn_like,
@@ -137,9 +139,11 @@ __all__ = [
     "empty",
     "enable_grad",
     "exp",
+    "eye",
     "flatten",
     "from_numpy",
     "full",
+    "full_like",
     "functional",
     "gather",
     "get_default_dtype",

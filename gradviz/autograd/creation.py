@@ -116,6 +116,34 @@ def empty(
     return _make(np.zeros(_shape(size, "empty")), dtype, requires_grad, "empty")
 
 
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Variable:
+    """The ``n`` by ``m`` (default ``n``) identity matrix."""
+    cpu_only(device, "eye")
+    rows, cols = _shape((n, n if m is None else m), "eye")
+    return _make(np.eye(rows, cols), dtype, requires_grad, "eye")
+
+
+def full_like(
+    x: Variable,
+    fill_value: float,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Variable:
+    """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
+    cpu_only(device, "full_like")
+    dtype = x.dtype if dtype is None else as_dtype(dtype, "full_like")
+    return Variable(np.full(x.shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
 def randn_like(
     x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Variable:
@@ -324,8 +352,10 @@ __all__ = [
     "arange",
     "device",
     "empty",
+    "eye",
     "from_numpy",
     "full",
+    "full_like",
     "linspace",
     "multinomial",
     "ones",
