@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
+from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
@@ -33,53 +34,166 @@ def _make(data: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Variabl
     return Variable(data.astype(dtype, copy=False), requires_grad=requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+def zeros(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    cpu_only(device, "zeros")
     return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad, "zeros")
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+def ones(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
     """A Variable of ones."""
+    cpu_only(device, "ones")
     return _make(np.ones(_shape(size, "ones")), dtype, requires_grad, "ones")
 
 
-def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Variable:
+def full(
+    size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
     """A Variable filled with ``fill_value``; without ``dtype``, of the value's kind as in
     PyTorch: bool for a bool, int64 for an int, the default dtype for a float."""
+    cpu_only(device, "full")
     if dtype is None and isinstance(fill_value, bool | int | np.bool_ | np.integer):
         dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else np.int64
     return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad, "full")
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+def randn(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    generator: rng.Generator | None = None,
+) -> Variable:
     """Standard normal samples."""
+    cpu_only(device, "randn")
     return _make(
-        rng.default_generator().standard_normal(_shape(size, "randn")),
+        rng.pick(generator).standard_normal(_shape(size, "randn")),
         dtype,
         requires_grad,
         "randn",
     )
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+def rand(
+    *size: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    generator: rng.Generator | None = None,
+) -> Variable:
     """Uniform samples from [0, 1)."""
-    return _make(rng.default_generator().random(_shape(size, "rand")), dtype, requires_grad, "rand")
+    cpu_only(device, "rand")
+    return _make(rng.pick(generator).random(_shape(size, "rand")), dtype, requires_grad, "rand")
 
 
-def zeros_like(x: Variable, requires_grad: bool = False, *, dtype: Any = None) -> Variable:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Variable:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
+    cpu_only(device, "linspace")
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+        raise InputError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
+    return _make(
+        np.linspace(float(start), float(end), int(steps)), dtype, requires_grad, "linspace"
+    )
+
+
+def empty(
+    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
+    """A Variable whose values are not to be read (zeros here: PyTorch leaves them undefined)."""
+    cpu_only(device, "empty")
+    return _make(np.zeros(_shape(size, "empty")), dtype, requires_grad, "empty")
+
+
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Variable:
+    """The ``n`` by ``m`` (default ``n``) identity matrix."""
+    cpu_only(device, "eye")
+    rows, cols = _shape((n, n if m is None else m), "eye")
+    return _make(np.eye(rows, cols), dtype, requires_grad, "eye")
+
+
+def full_like(
+    x: Variable,
+    fill_value: float,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Variable:
+    """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
+    cpu_only(device, "full_like")
+    dtype = x.dtype if dtype is None else as_dtype(dtype, "full_like")
+    return Variable(np.full(x.shape, fill_value, dtype=dtype), requires_grad=requires_grad)
+
+
+def randn_like(
+    x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
+    """Standard normal samples of ``x``'s shape and dtype (or ``dtype``)."""
+    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=device)
+
+
+def rand_like(
+    x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
+    """Uniform samples from [0, 1) of ``x``'s shape and dtype (or ``dtype``)."""
+    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=device)
+
+
+def from_numpy(array: np.ndarray) -> Variable:
+    """A Variable sharing ``array``'s memory and dtype (writes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise OperandError(f"from_numpy(): expected np.ndarray, got {type(array).__name__}")
+    return Variable(array)
+
+
+def zeros_like(
+    x: Variable, requires_grad: bool = False, *, dtype: Any = None, device: Any = None
+) -> Variable:
     """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
+    cpu_only(device, "zeros_like")
     dtype = None if dtype is None else as_dtype(dtype, "zeros_like")
     return Variable(np.zeros_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
 
-def ones_like(x: Variable, requires_grad: bool = False, *, dtype: Any = None) -> Variable:
+def ones_like(
+    x: Variable, requires_grad: bool = False, *, dtype: Any = None, device: Any = None
+) -> Variable:
     """Ones of ``x``'s shape and dtype (or ``dtype``)."""
+    cpu_only(device, "ones_like")
     dtype = None if dtype is None else as_dtype(dtype, "ones_like")
     return Variable(np.ones_like(x.data, dtype=dtype), requires_grad=requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Variable:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    *,
+    requires_grad: bool = False,
+    device: Any = None,
+) -> Variable:
     """Evenly spaced values; integers stay int64 (as ``torch.arange``) unless ``dtype`` says."""
+    cpu_only(device, "arange")
     if end is None:
         start, end = 0, start
     if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
@@ -94,12 +208,16 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     values = np.arange(start, end, step)
     if dtype is None and values.dtype.kind == "f":
         dtype = get_default_dtype()
-    return Variable(values.astype(as_dtype(dtype, "arange")) if dtype is not None else values)
+    values = values.astype(as_dtype(dtype, "arange")) if dtype is not None else values
+    return Variable(values, requires_grad=requires_grad)
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+def tensor(
+    data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Variable:
     """A new Variable holding a copy of ``data`` (``torch.tensor``): Python floats take the
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
+    cpu_only(device, "tensor")
     if isinstance(data, Variable):
         data = data.data
     elif isinstance(data, list | tuple):
@@ -144,9 +262,16 @@ def _int_size(size: Any, op: str) -> tuple[int, ...]:
     return _shape(size if isinstance(size, tuple) else (size,), op)
 
 
-def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
+def randint(
+    *args: Any,
+    size: Any = None,
+    dtype: Any = None,
+    device: Any = None,
+    generator: rng.Generator | None = None,
+) -> Variable:
     """Integers drawn uniformly from ``[low, high)``: ``randint(high, size)`` or
     ``randint(low, high, size)``, int64 unless ``dtype`` says (seeded by ``manual_seed``)."""
+    cpu_only(device, "randint")
     if size is None and args:
         *args, size = args
     if size is None or len(args) not in (1, 2):
@@ -166,21 +291,30 @@ def randint(*args: Any, size: Any = None, dtype: Any = None) -> Variable:
             f"randint(): random_ expects 'from' to be less than 'to', but got from={low} >= "
             f"to={high}"
         )
-    values = rng.default_generator().integers(low, high, shape, dtype=np.int64)
+    values = rng.pick(generator).integers(low, high, shape, dtype=np.int64)
     return Variable(values.astype(as_dtype(dtype, "randint")) if dtype is not None else values)
 
 
-def randperm(n: int, dtype: Any = None) -> Variable:
+def randperm(
+    n: int, dtype: Any = None, *, device: Any = None, generator: rng.Generator | None = None
+) -> Variable:
     """A random permutation of ``0..n-1`` (int64; seeded by ``manual_seed``)."""
+    cpu_only(device, "randperm")
     if not isinstance(n, int | np.integer) or isinstance(n, bool):
         raise OperandError(f"randperm(): n must be an integer, got {type(n).__name__} {n!r}")
     if n < 0:
         raise InputError(f"randperm(): n must be non-negative, got {n}")
-    values = rng.default_generator().permutation(int(n)).astype(np.int64)
+    values = rng.pick(generator).permutation(int(n)).astype(np.int64)
     return Variable(values.astype(as_dtype(dtype, "randperm")) if dtype is not None else values)
 
 
-def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Variable:
+def multinomial(
+    input: Any,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: rng.Generator | None = None,
+) -> Variable:
     """Category indices drawn from each row of weights ``input`` (1-d or 2-d, non-negative, not
     normalised): int64 of shape ``(num_samples,)`` or ``(rows, num_samples)``."""
     weights = np.asarray(input.data if isinstance(input, Variable) else input, dtype=np.float64)
@@ -202,13 +336,13 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Vari
             "multinomial(): cannot sample n_sample > prob_dist.size(-1) samples without "
             f"replacement (num_samples={num_samples}, categories: {rows.shape[1]})"
         )
-    generator = rng.default_generator()
+    draw = rng.pick(generator)
     if replacement:
         cumulative = np.cumsum(rows / rows.sum(axis=1, keepdims=True), axis=1)
-        draws = generator.random((len(rows), num_samples))
+        draws = draw.random((len(rows), num_samples))
         drawn = (draws[:, :, None] >= cumulative[:, None, :-1]).sum(axis=2)
     else:  # exponential keys, largest first: zero weights come last (PyTorch's method)
-        keys = rows / generator.exponential(size=rows.shape)
+        keys = rows / draw.exponential(size=rows.shape)
         drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     drawn = drawn.astype(np.int64)
     return Variable(drawn if weights.ndim == 2 else drawn[0])
@@ -216,13 +350,21 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False) -> Vari
 
 __all__ = [
     "arange",
+    "device",
+    "empty",
+    "eye",
+    "from_numpy",
     "full",
+    "full_like",
+    "linspace",
     "multinomial",
     "ones",
     "ones_like",
     "rand",
+    "rand_like",
     "randint",
     "randn",
+    "randn_like",
     "randperm",
     "tensor",
     "zeros",

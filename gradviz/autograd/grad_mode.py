@@ -67,6 +67,22 @@ class no_grad(_GradMode):
     mode = False
 
 
+class inference_mode(_GradMode):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``mode=False``: recording
+    left on). Also usable as a decorator."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode
+
+    def __call__(self, func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(not self.mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
 class enable_grad(_GradMode):
     """Turn graph recording back on inside a ``no_grad`` region."""
 

@@ -16,6 +16,11 @@ def manual_seed(seed: int) -> np.random.Generator:
     2**64, so -1 and 2**64 - 1 are the same seed) and floats are truncated to integers.
     """
     global _generator
+    _generator = _seeded(seed)
+    return _generator
+
+
+def _seeded(seed: int) -> np.random.Generator:
     try:
         value = int(seed)
     except (TypeError, ValueError) as error:
@@ -27,10 +32,32 @@ def manual_seed(seed: int) -> np.random.Generator:
         raise ArgumentError(
             f"manual_seed: seed must be in [-2**63, 2**64) (a 64-bit integer), got {value}"
         )
-    _generator = np.random.default_rng(value % 2**64)
-    return _generator
+    return np.random.default_rng(value % 2**64)
 
 
 def default_generator() -> np.random.Generator:
     """The generator in use (replaced by every ``manual_seed`` call)."""
     return _generator
+
+
+class Generator:
+    """PyTorch's ``torch.Generator``: its own stream of random numbers, passed as ``generator=``
+    to ``randn``, ``rand``, ``randint``, ``randperm`` and ``multinomial``."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self.generator = np.random.default_rng()
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reseed this generator (the same seeds as ``gradviz.manual_seed``); returns self."""
+        self.generator = _seeded(seed)
+        return self
+
+
+def pick(generator: Generator | None) -> np.random.Generator:
+    """The NumPy generator behind ``generator=`` (the default one for None)."""
+    if generator is None:
+        return _generator
+    if not isinstance(generator, Generator):
+        raise OperandError(f"generator must be a gradviz.Generator, got {type(generator).__name__}")
+    return generator.generator

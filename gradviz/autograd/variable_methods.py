@@ -8,11 +8,13 @@ imported (ops need ``Variable`` itself); views (``reshape``, ``transpose``) go t
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
+from gradviz.autograd.dtypes import device
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.grad_mode import _state as _grad_state
 
@@ -22,6 +24,14 @@ if TYPE_CHECKING:
 _ops: Any = None  # gradviz.autograd.ops, set by variable.py
 _inplace: Any = None  # gradviz.autograd.inplace, set by variable.py
 unary: Any = None  # gradviz.autograd.variable.unary, set by variable.py
+
+_LN10, _LN2 = math.log(10.0), math.log(2.0)
+
+#: PyTorch's legacy tensor type names (``x.type()``), by NumPy dtype name.
+_TENSOR_TYPES = {
+    "float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
+    "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool",
+}  # fmt: skip
 
 
 class MinMax(NamedTuple):
@@ -131,18 +141,18 @@ class TensorMethods:
 
     def argmax(
         self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
-    ) -> np.ndarray:
-        """Indices of the largest values (an ndarray: indices carry no gradient); the first of
-        ties, as PyTorch; ``keepdim`` keeps the reduced dim (size 1)."""
+    ) -> Variable:
+        """Indices of the largest values (int64, as PyTorch's; indices carry no gradient); the
+        first of ties, as PyTorch; ``keepdim`` keeps the reduced dim (size 1)."""
         return self._arg_extreme(np.argmax, "argmax", dim if dim is not None else axis, keepdim)
 
     def argmin(
         self, axis: int | None = None, keepdim: bool = False, *, dim: int | None = None
-    ) -> np.ndarray:
-        """Indices of the smallest values (an ndarray: indices carry no gradient)."""
+    ) -> Variable:
+        """Indices of the smallest values (int64, as PyTorch's; indices carry no gradient)."""
         return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis, keepdim)
 
-    def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> np.ndarray:
+    def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> Variable:
         if axis is not None:
             axis = dim_index(axis, self.ndim, method) if self.ndim else None
         if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
@@ -151,8 +161,10 @@ class TensorMethods:
                 which = f"dim {axis} to have non-zero size"
             raise IndexRangeError(f"{method}(): Expected reduction {which}.")
         if keepdim and axis is None:  # PyTorch: every dim kept, of size 1
-            return pick(self.data).reshape((1,) * self.ndim)
-        return pick(self.data, axis=axis, keepdims=bool(keepdim))
+            found = pick(self.data).reshape((1,) * self.ndim)
+        else:
+            found = pick(self.data, axis=axis, keepdims=bool(keepdim))
+        return type(self)(np.asarray(found, dtype=np.int64))
 
     def reshape(self, *shape: Any) -> Variable:
         """Same data, new shape (``-1`` infers one axis). ``view`` is this method: where
@@ -232,6 +244,14 @@ class TensorMethods:
     def log(self) -> Variable:
         """Elementwise natural logarithm."""
         return _ops.Log.apply(self)
+
+    def log10(self) -> Variable:
+        """Base-10 logarithm (``log(x) / log(10)``)."""
+        return self.log() / _LN10
+
+    def log2(self) -> Variable:
+        """Base-2 logarithm (``log(x) / log(2)``)."""
+        return self.log() / _LN2
 
     def sqrt(self) -> Variable:
         """Elementwise square root."""
@@ -384,6 +404,55 @@ class TensorMethods:
         """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller)."""
         return _ops.chunk(self, chunks, dim)
 
+    def unbind(self, dim: int = 0) -> tuple[Variable, ...]:
+        """The slices along ``dim``, that dim removed (``x[:, i]`` for each ``i`` when dim=1)."""
+        if not self.ndim:
+            raise InputError("unbind(): dimension specified as 0 but tensor has no dimensions")
+        axis = dim_index(dim, self.ndim, "unbind")
+        return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+    def __index__(self) -> int:
+        """A one-element integer Variable used as an index (``classes[y]``), as in PyTorch."""
+        if self.data.size != 1 or self.dtype.kind not in "iub":
+            raise TypeError(
+                "only integer Variables of a single element can be converted to an index"
+            )
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d Variable formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
+
+    @property
+    def device(self) -> device:
+        """Where the data lives: ``device('cpu')``, the only device."""
+        return device("cpu")
+
+    def index_select(self, dim: int, index: Any) -> Variable:
+        """The entries at the 1-d integer ``index`` along ``dim`` (repeats allowed)."""
+        axis = dim_index(dim, max(self.ndim, 1), "index_select")
+        picks = np.asarray(getattr(index, "data", index))
+        if picks.ndim > 1 or (picks.size and picks.dtype.kind not in "iu"):
+            raise IndexRangeError(
+                "index_select(): index must be a 1-d integer Variable, got "
+                f"{picks.ndim}-d {picks.dtype}"
+            )
+        return self[(slice(None),) * axis + (picks.reshape(-1).astype(np.int64),)]
+
+    def view_as(self, other: Any) -> Variable:
+        """This Variable viewed in ``other``'s shape (``view(other.shape)``)."""
+        return self.reshape(other.shape)
+
+    def cpu(self) -> Variable:
+        """This Variable (it is on the CPU already, as ``cpu()`` of a CPU tensor)."""
+        return self
+
+    def nelement(self) -> int:
+        """Number of elements (PyTorch's alias of ``numel``)."""
+        return self.data.size
+
     def gather(self, dim: int, index: Any) -> Variable:
         """Values along ``dim`` at the int64 ``index`` (repeated indices add gradients)."""
         return _ops.gather(self, dim, index)
@@ -410,6 +479,16 @@ class TensorMethods:
     def type_as(self, other: Any) -> Variable:
         """A copy in ``other``'s dtype (self when it has it already)."""
         return self if self.dtype == other.dtype else self.astype(other.dtype)
+
+    def type(self, dtype: Any = None) -> Any:
+        """PyTorch's ``type``: with no argument the type name (``'torch.FloatTensor'``), else a
+        copy in ``dtype`` (a dtype or such a name), self when it has it already."""
+        names = {np.dtype(k): f"torch.{v}Tensor" for k, v in _TENSOR_TYPES.items()}
+        if dtype is None:
+            return names.get(self.dtype, f"torch.{self.dtype}")
+        if isinstance(dtype, str) and dtype in names.values():
+            dtype = next(k for k, v in names.items() if v == dtype)
+        return self.to(dtype)
 
     def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Variable:
         """PyTorch's ``to``: ``to(dtype)``, ``to("cpu")``, ``to(other)`` (its dtype) or

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gradviz.autograd.errors import OperandError
+import numpy as np
+
+from gradviz.autograd.errors import OperandError, ShapeError
 from gradviz.autograd.variable import Variable
 
 
@@ -44,6 +46,43 @@ def matmul(input: Any, other: Any) -> Variable:
     return as_variable(input, "matmul") @ other
 
 
+def mm(input: Any, mat2: Any) -> Variable:
+    """Product of two matrices (2-d only, as ``torch.mm``)."""
+    return _checked_product("mm", 2, input, mat2)
+
+
+def bmm(input: Any, mat2: Any) -> Variable:
+    """Batched product of (b, n, m) and (b, m, p) (3-d only, as ``torch.bmm``)."""
+    return _checked_product("bmm", 3, input, mat2)
+
+
+def _checked_product(op: str, ndim: int, input: Any, mat2: Any) -> Variable:
+    a, b = as_variable(input, op), as_variable(mat2, op)
+    if a.ndim != ndim or b.ndim != ndim:
+        raise ShapeError(f"{op}(): expected {ndim}-d operands, got shapes {a.shape} and {b.shape}")
+    if ndim == 3 and a.shape[0] != b.shape[0]:
+        raise ShapeError(f"{op}(): batch sizes differ: {a.shape} and {b.shape}")
+    return a @ b
+
+
+def numel(input: Variable) -> int:
+    """Number of elements of ``input``."""
+    return as_variable(input, "numel").numel()
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a Variable (gradviz's tensor)."""
+    return isinstance(obj, Variable)
+
+
+def allclose(
+    input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
+    """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast)."""
+    a, b = as_variable(input, "allclose"), as_variable(other, "allclose")
+    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
 exp = _mirror("exp", "Elementwise e**x.")
 log = _mirror("log", "Elementwise natural logarithm.")
 sqrt = _mirror("sqrt", "Elementwise square root.")
@@ -63,8 +102,8 @@ sum = _mirror("sum", "Sum over dim (every axis when None).")
 mean = _mirror("mean", "Mean over dim (every axis when None).")
 amax = _mirror("amax", "Largest values over dim (ties share the gradient).")
 amin = _mirror("amin", "Smallest values over dim (ties share the gradient).")
-argmax = _mirror("argmax", "Indices of the largest values (an ndarray).")
-argmin = _mirror("argmin", "Indices of the smallest values (an ndarray).")
+argmax = _mirror("argmax", "Indices of the largest values (int64).")
+argmin = _mirror("argmin", "Indices of the smallest values (int64).")
 logsumexp = _mirror("logsumexp", "log(sum(exp(x))) over dim, computed stably.")
 var = _mirror("var", "Variance over dim (correction=1 by default).")
 std = _mirror("std", "Standard deviation over dim (correction=1 by default).")
@@ -82,6 +121,8 @@ squeeze = _mirror("squeeze", "Size-1 axes dropped.")
 unsqueeze = _mirror("unsqueeze", "A size-1 axis inserted.")
 split = _mirror("split", "Pieces along dim (a tuple of Variables).")
 chunk = _mirror("chunk", "At most chunks equal pieces along dim (a tuple of Variables).")
+index_select = _mirror("index_select", "The entries at a 1-d integer index along dim.")
+unbind = _mirror("unbind", "The slices along dim, that dim removed (a tuple of Variables).")
 gather = _mirror("gather", "Values along dim at an int64 index.")
 sort = _mirror("sort", "(values, indices) of the values along dim in order.")
 topk = _mirror("topk", "(values, indices) of the k largest (or smallest) values along dim.")
@@ -142,6 +183,8 @@ MIRRORED = (
     "unsqueeze",
     "split",
     "chunk",
+    "unbind",
+    "index_select",
     "gather",
     "sort",
     "topk",

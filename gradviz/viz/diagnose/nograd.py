@@ -11,7 +11,7 @@ Causes, in the order they are looked for:
 - behind a non-differentiable op: an op on the path gave no gradient for that argument
   (integer targets, indices);
 - not reachable: what it computed never reaches the loss, or only as plain data (comparisons,
-  ``argmax``, ``.numpy()`` and ``.item()`` return arrays, which carry no gradient);
+  ``argmax``, ``.numpy()`` and ``.item()`` carry no gradient);
 - exactly zero: a gradient hook (``register_hook``) that returned zeros, else the op on the path
   whose backward turned a non-zero gradient into zeros; a ReLU whose inputs are all <= 0 is a
   dead ReLU.

@@ -1,0 +1,52 @@
+"""PyTorch's dtype names (``torch.float32``, ``torch.long`` ...) as the NumPy dtypes they mean,
+and ``device`` (the CPU, the only one).
+
+``x.to(gradviz.float32)``, ``gradviz.zeros(3, dtype=gradviz.long)`` and
+``x.dtype == gradviz.int64`` read as in PyTorch. ``bfloat16`` and complex types have no NumPy
+twin here and are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import InputError
+
+float16 = half = np.dtype(np.float16)
+float32 = float = np.dtype(np.float32)  # torch.float is float32
+float64 = double = np.dtype(np.float64)
+uint8 = np.dtype(np.uint8)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = int = np.dtype(np.int32)  # torch.int is int32
+int64 = long = np.dtype(np.int64)
+bool = np.dtype(np.bool_)
+
+
+class device(str):
+    """PyTorch's ``torch.device``: ``device("cpu")``, the only device (a str, so ``to(dev)``
+    and ``device=dev`` take it); any other is an ``InputError``."""
+
+    def __new__(cls, type: Any = "cpu", index: int | None = None) -> device:
+        cpu_only(type, "device")
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:
+        """The device type, ``'cpu'``."""
+        return "cpu"
+
+
+def cpu_only(where: Any, op: str) -> None:
+    """Accept ``device=None``/``"cpu"``/``"cpu:0"``; gradviz runs on the CPU only."""
+    if where is not None and str(where).split(":")[0] != "cpu":
+        raise InputError(f"{op}(): gradviz runs on the CPU only, got device {where!r}")
+
+
+#: Every name above, for the top package to re-export.
+NAMES = (
+    "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",
+    "short", "int32", "int", "int64", "long", "bool",
+)  # fmt: skip
