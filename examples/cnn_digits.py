@@ -56,5 +56,5 @@ for epoch in range(1, epochs + 1):
 model.eval()  # BatchNorm2d normalises with its running statistics from here on
 with gradviz.no_grad():
     logits = model(gradviz.Variable(X_test))
-accuracy = float((logits.argmax(axis=1) == y_test).mean())
+accuracy = (logits.argmax(axis=1) == gradviz.tensor(y_test)).float().mean().item()
 print(f"held-out accuracy {accuracy:.1%} on {len(y_test)} images")

@@ -51,5 +51,5 @@ model.eval()  # evaluation mode (matters for layers such as Dropout)
 with gradviz.no_grad():  # no graph: we only need the outputs
     logits = model(gradviz.Variable(X_test))
 predicted = logits.argmax(axis=1)  # the class with the highest score
-accuracy = float((predicted == y_test).mean())
+accuracy = (predicted == gradviz.tensor(y_test)).float().mean().item()
 print(f"held-out accuracy {accuracy:.1%} on {len(y_test)} images")
