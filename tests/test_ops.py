@@ -1039,16 +1039,18 @@ def test_max_with_dim_returns_named_values_and_indices():
     assert indices is result.indices
     assert isinstance(values, Variable)
     assert values.op == "Max"
-    assert type(indices) is np.ndarray
-    assert indices.dtype.kind == "i"
+    assert isinstance(indices, Variable)  # an int64 Variable without gradient, as PyTorch's
+    assert indices.dtype == np.int64
+    assert not indices.requires_grad
+    assert indices.grad_fn is None
     np.testing.assert_array_equal(values.data, [5.0, 7.0])
-    np.testing.assert_array_equal(indices, [1, 0])
+    np.testing.assert_array_equal(indices.data, [1, 0])
     values.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 1, 0], [1, 0, 0]])
 
     low = x.min(0, keepdim=True)
     np.testing.assert_array_equal(low.values.data, [[1.0, 2.0, 0.0]])
-    np.testing.assert_array_equal(low.indices, [[0, 1, 1]])
+    np.testing.assert_array_equal(low.indices.data, [[0, 1, 1]])
 
 
 def test_max_along_dim_gives_the_whole_gradient_to_the_returned_index_on_ties():

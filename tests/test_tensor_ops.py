@@ -240,7 +240,11 @@ def test_sort_matches_pytorch_values_indices_and_gradients(descending):
     ours, theirs = Variable(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     values, indices = ours.sort(dim=1, descending=descending, stable=True)
     want_values, want_indices = theirs.sort(dim=1, descending=descending, stable=True)
-    np.testing.assert_array_equal(indices, want_indices.numpy())
+    assert isinstance(indices, Variable)
+    assert indices.dtype == np.int64
+    assert not indices.requires_grad
+    assert indices.grad_fn is None
+    np.testing.assert_array_equal(indices.data, want_indices.numpy())
     np.testing.assert_array_equal(values.data, want_values.detach().numpy())
     (values * w).sum().backward()
     (want_values * torch.tensor(w)).sum().backward()
@@ -253,7 +257,11 @@ def test_topk_matches_pytorch(largest):
     x = _with_ties_and_nan()
     values, indices = gradviz.topk(Variable(x), 2, dim=0, largest=largest)
     want_values, want_indices = torch.topk(torch.tensor(x), 2, dim=0, largest=largest)
-    np.testing.assert_array_equal(indices, want_indices.numpy())
+    assert isinstance(indices, Variable)
+    assert indices.dtype == np.int64
+    assert not indices.requires_grad
+    assert indices.grad_fn is None
+    np.testing.assert_array_equal(indices.data, want_indices.numpy())
     np.testing.assert_array_equal(values.data, want_values.numpy())
 
 

@@ -38,7 +38,7 @@ class MinMax(NamedTuple):
     """``(values, indices)`` returned by ``max(dim)`` and ``min(dim)``, as in PyTorch."""
 
     values: Variable
-    indices: np.ndarray
+    indices: Variable
 
 
 class Sorted(NamedTuple):
@@ -46,7 +46,7 @@ class Sorted(NamedTuple):
     gathered from the input (their gradient goes back to where each came from)."""
 
     values: Variable
-    indices: np.ndarray
+    indices: Variable
 
 
 def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
@@ -458,15 +458,15 @@ class TensorMethods:
         return _ops.gather(self, dim, index)
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Sorted:
-        """The values along ``dim`` in order, and where each was (an int64 ndarray); ties keep
-        their order and NaN counts as the largest value, as PyTorch sorts."""
+        """The values along ``dim`` in order, and where each was (an int64 Variable without
+        gradient); ties keep their order and NaN counts as the largest value, as PyTorch sorts."""
         axis = dim_index(dim, self.ndim, "sort")
         order = _order(self.data, axis, descending)
-        return Sorted(self.gather(axis, order) if self.ndim else self * 1, order)
+        return Sorted(self.gather(axis, order) if self.ndim else self * 1, type(self)(order))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Sorted:
         """The ``k`` largest (``largest=False``: smallest) values along ``dim``, first to last,
-        and their indices (an int64 ndarray), as PyTorch's ``topk``."""
+        and their indices (an int64 Variable without gradient), as PyTorch's ``topk``."""
         axis = dim_index(dim, self.ndim, "topk")
         size = self.shape[axis] if self.ndim else 1
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k <= size:
@@ -474,7 +474,7 @@ class TensorMethods:
         order = _order(self.data, axis, largest)  # (sorted or not: PyTorch's order is free)
         if self.ndim:
             order = np.take(order, np.arange(k), axis=axis)
-        return Sorted(self.gather(axis, order) if self.ndim else self * 1, order)
+        return Sorted(self.gather(axis, order) if self.ndim else self * 1, type(self)(order))
 
     def type_as(self, other: Any) -> Variable:
         """A copy in ``other``'s dtype (self when it has it already)."""

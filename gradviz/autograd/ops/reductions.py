@@ -192,10 +192,10 @@ def max_or_min(
         raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
     axis = dim_index(axis, x.ndim, op.__name__.lower())
     if not x.ndim:  # 0-d: dim 0 or -1 gives the value and index 0, as in PyTorch
-        return MinMax(op.apply(x, None, keepdims), np.zeros((), dtype=np.int64))
+        return MinMax(op.apply(x, None, keepdims), Variable(np.zeros((), dtype=np.int64)))
     if not x.shape[axis]:  # NumPy's argmax raises a ValueError on an empty axis
         raise IndexRangeError(
             f"{op.__name__.lower()}(): Expected reduction dim {axis} to have non-zero size."
         )
-    indices = op.pick(x.data, axis=axis, keepdims=keepdims)
-    return MinMax(op.apply(x, axis, keepdims), indices)
+    indices = np.asarray(op.pick(x.data, axis=axis, keepdims=keepdims), dtype=np.int64)
+    return MinMax(op.apply(x, axis, keepdims), Variable(indices))  # no gradient, as PyTorch
