@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 from op_table_attention import rows as attention_rows
+from op_table_more import rows as more_rows
 from op_table_norm import rows as norm_rows
 from op_table_tensor import rows as tensor_rows
 
@@ -927,6 +928,7 @@ CASES = (
     + tensor_rows(Case, Uniform)
     + norm_rows(Case, Uniform)
     + attention_rows(Case, Uniform)
+    + more_rows(Case, Uniform)
 )
 
 

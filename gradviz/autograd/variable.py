@@ -25,6 +25,7 @@ from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_methods import TensorMethods
+from gradviz.autograd.variable_more import MoreMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -146,7 +147,7 @@ class Size(int):
         return self.shape[dim_index(dim, len(self.shape), "size")]
 
 
-class Variable(TensorMethods, CompareMethods, InplaceMethods):
+class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not

@@ -46,6 +46,7 @@ from gradviz.autograd.ops.conv import (
     Conv2d,
     MaxPool2d,
 )
+from gradviz.autograd.ops.counting import bincount, count_nonzero, equal, nonzero, unique
 from gradviz.autograd.ops.elementwise import (
     Abs,
     Clamp,
@@ -56,7 +57,9 @@ from gradviz.autograd.ops.elementwise import (
     Log,
     LogSoftmax,
     Relu,
+    Round,
     Sigmoid,
+    Sign,
     Softmax,
     Sqrt,
     Tanh,
@@ -81,7 +84,7 @@ from gradviz.autograd.ops.indexing import (
     triangle,
     where,
 )
-from gradviz.autograd.ops.linalg import Einsum, einsum
+from gradviz.autograd.ops.linalg import Einsum, Outer, einsum
 from gradviz.autograd.ops.losses import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -96,21 +99,24 @@ from gradviz.autograd.ops.losses import (
 )
 from gradviz.autograd.ops.norm import BatchNorm, LayerNorm
 from gradviz.autograd.ops.padding import CircularPadNd, ReflectionPadNd, ReplicationPadNd
-from gradviz.autograd.ops.pointwise import Cos, Maximum, Minimum, Sin, binary, softmax_dim
+from gradviz.autograd.ops.pointwise import Cos, Lerp, Maximum, Minimum, Sin, binary, softmax_dim
 from gradviz.autograd.ops.reductions import (
     Amax,
     Amin,
     Max,
     Mean,
     Min,
+    Prod,
     Sum,
     max_or_min,
+    prod,
     reduction,
 )
 from gradviz.autograd.ops.shape import (
     Cast,
     Cat,
     Clone,
+    Diag,
     Index,
     Permute,
     Reshape,
@@ -175,6 +181,7 @@ __all__ = [
     "CosineSimilarity",
     "CrossEntropy",
     "Cumsum",
+    "Diag",
     "Div",
     "Dropout",
     "Einsum",
@@ -191,6 +198,7 @@ __all__ = [
     "L1Loss",
     "LayerNorm",
     "LeakyRelu",
+    "Lerp",
     "Linear",
     "Log",
     "LogSoftmax",
@@ -209,15 +217,19 @@ __all__ = [
     "Neg",
     "NllLoss",
     "Norm",
+    "Outer",
     "Permute",
     "Pow",
+    "Prod",
     "ReflectionPadNd",
     "Relu",
     "Remainder",
     "Repeat",
     "ReplicationPadNd",
     "Reshape",
+    "Round",
     "Sigmoid",
+    "Sign",
     "Silu",
     "Sin",
     "SmoothL1Loss",
@@ -236,19 +248,24 @@ __all__ = [
     "Var",
     "Where",
     "binary",
+    "bincount",
     "chunk",
     "concatenate",
+    "count_nonzero",
     "cumsum",
     "einsum",
     "embedding",
+    "equal",
     "expand",
     "gather",
     "index_message",
     "logsumexp",
     "masked_fill",
     "max_or_min",
+    "nonzero",
     "norm",
     "normalize_index",
+    "prod",
     "reduction",
     "repeat",
     "scaled_dot_product_attention",
@@ -256,6 +273,7 @@ __all__ = [
     "split",
     "stack",
     "triangle",
+    "unique",
     "variance",
     "where",
 ]

@@ -140,10 +140,31 @@ isinf = _mirror("isinf", "True where the value is infinite.")
 isfinite = _mirror("isfinite", "True where the value is neither NaN nor infinite.")
 all = _mirror("all", "Whether every element (along dim) is nonzero.")
 any = _mirror("any", "Whether some element (along dim) is nonzero.")
+prod = _mirror("prod", "Product over dim (every element when None).")
+sign = _mirror("sign", "-1, 0 or 1 by the sign (zero gradient).")
+round = _mirror("round", "Round half to even at decimals digits (zero gradient).")
+count_nonzero = _mirror("count_nonzero", "Number of nonzero elements over dim (int64).")
+diag = _mirror("diag", "1-d: a diagonal matrix; 2-d: the diagonal.")
+outer = _mirror("outer", "Outer product of two 1-d inputs.")
+lerp = _mirror("lerp", "input + weight * (end - input).")
+add = _mirror("add", "input + alpha * other.")
+sub = _mirror("sub", "input - alpha * other.")
+bincount = _mirror("bincount", "Counts (or summed weights) of each value of a 1-d int input.")
+unique = _mirror("unique", "The distinct values, with inverse indices and counts if asked.")
+nonzero = _mirror("nonzero", "Indices of the nonzero elements (int64).")
 
-#: every mirrored function, by name (``abs``, ``sum``, ``max``, ``min``, ``pow``, ``all`` and
-#: ``any`` stay out of ``gradviz.__all__``, so ``from gradviz import *`` keeps the builtins)
-BUILTIN_NAMES = frozenset({"abs", "sum", "max", "min", "pow", "all", "any"})
+
+def equal(input: Any, other: Any) -> bool:
+    """Whether ``input`` and ``other`` have the same shape and values (``torch.equal``)."""
+    from gradviz.autograd.ops.counting import equal as same
+
+    return same(as_variable(input, "equal"), as_variable(other, "equal"))
+
+
+#: every mirrored function, by name (``abs``, ``sum``, ``max``, ``min``, ``pow``, ``all``,
+#: ``any`` and ``round`` stay out of ``gradviz.__all__``, so ``from gradviz import *`` keeps
+#: the builtins)
+BUILTIN_NAMES = frozenset({"abs", "sum", "max", "min", "pow", "all", "any", "round"})
 MIRRORED = (
     "pow",
     "max",
@@ -202,4 +223,16 @@ MIRRORED = (
     "isfinite",
     "all",
     "any",
+    "prod",
+    "sign",
+    "round",
+    "count_nonzero",
+    "diag",
+    "outer",
+    "lerp",
+    "add",
+    "sub",
+    "bincount",
+    "unique",
+    "nonzero",
 )

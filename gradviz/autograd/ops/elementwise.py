@@ -82,6 +82,36 @@ def sign(x: np.ndarray) -> np.ndarray:
     return s
 
 
+class Sign(Function):
+    """-1, 0 or 1 by the sign (0 at NaN, bools as they are), as PyTorch's; zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy() if x.dtype.kind == "b" else sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad)
+
+
+class Round(Function):
+    """Round half to even, at ``decimals`` digits as PyTorch's (``rint(x * 10**d) / 10**d``,
+    or ``rint(x / 10**-d) * 10**-d`` for negative ``d``); zero gradient."""
+
+    @staticmethod
+    def forward(ctx, x, decimals=0):
+        if x.dtype.kind != "f" or not decimals:
+            return np.rint(x) if x.dtype.kind == "f" else x.copy()
+        scale = x.dtype.type(10.0 ** abs(decimals))
+        if decimals > 0:
+            return np.rint(x * scale) / scale
+        return np.rint(x / scale) * scale
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad)
+
+
 class Clamp(Function):
     @staticmethod
     def forward(ctx, x, low=None, high=None):

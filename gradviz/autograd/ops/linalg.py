@@ -17,6 +17,21 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
 
+class Outer(Function):
+    """``outer(a, b)``: ``a[i] * b[j]`` of two 1-d inputs of one dtype."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.outer(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (grad @ b if need_a else None), (grad.T @ a if need_b else None)
+
+
 class Einsum(Function):
     """``einsum(equation, *operands)`` (``"bij,bjk->bik"``; ``...`` expanded by ``parse``)."""
 

@@ -44,6 +44,26 @@ class Cos(Function):
         return grad * -np.sin(ctx.saved_tensors[0])
 
 
+class Lerp(Function):
+    """``lerp(x, end, weight)``: ``x + weight * (end - x)``; ``weight`` a number or an array
+    (broadcast), each input's gradient the formula's."""
+
+    @staticmethod
+    def forward(ctx, x, end, weight):
+        ctx.save_for_backward(x, end, weight)
+        return x + weight * (end - x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, end, weight = ctx.saved_tensors
+        need_x, need_end, need_weight = ctx.needs_input_grad
+        return (
+            grad * (1 - weight) if need_x else None,
+            grad * weight if need_end else None,
+            grad * (end - x) if need_weight else None,
+        )
+
+
 class Maximum(Function):
     """``maximum(a, b)``: elementwise larger value; ties split the gradient 0.5/0.5."""
 

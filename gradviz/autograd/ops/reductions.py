@@ -199,3 +199,45 @@ def max_or_min(
         )
     indices = np.asarray(op.pick(x.data, axis=axis, keepdims=keepdims), dtype=np.int64)
     return MinMax(op.apply(x, axis, keepdims), Variable(indices))  # no gradient, as PyTorch
+
+
+class Prod(Function):
+    """Product over ``axis`` (one int; None: every element). Each element's gradient is the
+    product of the others (prefix times suffix products), exact where the input has zeros,
+    as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        ctx.save_for_backward(x)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.axis is not None and not ctx.keepdims:
+            grad = np.expand_dims(grad, ctx.axis)
+        if not x.size:
+            return np.zeros(x.shape, grad.dtype)
+        row = x.reshape(-1) if ctx.axis is None else np.moveaxis(x, ctx.axis, -1)
+        ones = np.ones((*row.shape[:-1], 1), x.dtype)
+        before = np.cumprod(np.concatenate([ones, row[..., :-1]], -1), -1)
+        after = np.cumprod(np.concatenate([ones, row[..., :0:-1]], -1), -1)[..., ::-1]
+        others = before * after
+        if ctx.axis is None:
+            return grad * others.reshape(x.shape)
+        return grad * np.moveaxis(others, -1, ctx.axis)
+
+
+def prod(x: Variable, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Variable:
+    """``x.prod(dim=None, keepdim=False, dtype=None)``: bool and integer inputs give int64, as
+    PyTorch's."""
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.dtype.kind in "biu" and x.dtype != np.int64:
+        x = x.astype(np.int64)
+    if dim is None:
+        return Prod.apply(x, None, bool(keepdim))
+    if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
+        raise OperandError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
+    return Prod.apply(x, dim_index(dim, x.ndim, "prod") if x.ndim else None, bool(keepdim))

@@ -245,3 +245,22 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad  # the engine casts it back to the input's dtype
+
+
+class Diag(Function):
+    """``diag(x, diagonal)``: a 1-d input on that diagonal of a square matrix, or a 2-d
+    input's diagonal as a 1-d copy; the gradient goes the other way."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal=0):
+        ctx.shape, ctx.diagonal = x.shape, diagonal
+        return np.diag(x, diagonal) if x.ndim == 1 else np.diagonal(x, diagonal).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        if len(ctx.shape) == 1:
+            return np.diagonal(grad, ctx.diagonal).copy()
+        out = np.zeros(ctx.shape, grad.dtype)
+        steps = np.arange(grad.shape[0])
+        out[steps + max(-ctx.diagonal, 0), steps + max(ctx.diagonal, 0)] = grad
+        return out
