@@ -93,6 +93,7 @@ class MoreMethods:
                 raise InputError(
                     f"expected dtype {self.dtype} for `{name}` but got dtype {v.dtype}"
                 )
+        _broadcastable(self.shape, end.shape, np.shape(weight))
         return _ops().Lerp.apply(self, end, weight)
 
     def add(self, other: Any, *, alpha: Any = 1) -> Variable:
@@ -123,6 +124,18 @@ class MoreMethods:
         """The indices of the nonzero elements: ``(n, ndim)`` int64, or one 1-d int64 Variable
         per dim with ``as_tuple``."""
         return _ops().nonzero(self, as_tuple)
+
+
+def _broadcastable(*shapes: tuple[int, ...]) -> None:
+    """Raise PyTorch's size-mismatch ``ShapeError`` unless ``shapes`` broadcast together."""
+    from gradviz.autograd.variable_compare import _shape_error
+
+    out = shapes[0]
+    for shape in shapes[1:]:
+        try:
+            out = np.broadcast_shapes(out, shape)
+        except ValueError as error:
+            raise _shape_error(out, shape, error) from None
 
 
 def _scaled(self: Any, other: Any, alpha: Any, op: str) -> Any:
