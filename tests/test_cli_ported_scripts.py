@@ -1,0 +1,58 @@
+"""The commands on scripts ported from PyTorch tutorials by changing only the import: what such
+a script does (free leaves as the model, several models fitted in turn, Adam on a fresh model)
+must not confuse the capture, the pictures or the findings."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from test_cli import make_script
+
+from gradviz.cli import cli
+
+# Two polynomial fits one after the other, each with its own free leaves (the "learning PyTorch
+# with examples" tutorial): the first converges, the second starts far off with new parameters.
+TWO_FITS = """
+    import gradviz as torch
+
+    x = torch.linspace(-1, 1, 50)
+    y = 3 * x
+
+    def step(w):
+        loss = (w * x - y).pow(2).sum()
+        loss.backward()
+        with torch.no_grad():
+            w -= 1e-4 * w.grad
+            w.grad = None
+        return loss
+
+    def first():
+        w = torch.full((), 2.9, requires_grad=True)
+        for _ in range(30):
+            loss = step(w)
+        print("first", loss.item())
+
+    def second():
+        w = torch.full((), -3.0, requires_grad=True)
+        for _ in range(30):
+            loss = step(w)
+        print("second", loss.item())
+
+    first()
+    second()
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_watch_does_not_call_a_second_model_of_free_leaves_a_spike(runner, tmp_path):
+    script = make_script(tmp_path, TWO_FITS)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "second" in result.output  # the script ran to its end
+    assert "no loss or gradient spike" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["train.timeline.html"]
