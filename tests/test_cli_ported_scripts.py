@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from helpers import run_gradviz
 from test_cli import make_script
 
 from gradviz.cli import cli
@@ -42,6 +43,23 @@ TWO_FITS = """
     second()
 """
 
+# nanoGPT's loop: AdamW, and the gradients already clipped before the step.
+ADAMW_CLIPPED = """
+    import gradviz as torch
+    from gradviz import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 4))
+    opt = torch.optim.AdamW(model.parameters(), lr=0.05)
+    x, y = torch.randn(32, 8), torch.randint(0, 4, (32,))
+    for it in range(3):
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+"""
+
 
 @pytest.fixture
 def runner() -> CliRunner:
@@ -56,3 +74,16 @@ def test_watch_does_not_call_a_second_model_of_free_leaves_a_spike(runner, tmp_p
     assert "second" in result.output  # the script ran to its end
     assert "no loss or gradient spike" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["train.timeline.html"]
+
+
+def test_check_does_not_advise_clipping_for_adam_s_large_first_steps(tmp_path):
+    script = make_script(tmp_path, ADAMW_CLIPPED)
+    out = tmp_path / "out"
+    result = run_gradviz("check", str(script), "-o", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr  # warnings only
+    assert "update/weight" in result.stdout
+    text = " ".join(result.stdout.split())  # the report wraps its lines
+    assert "clipping gradients does not shrink the step: AdamW" in text
+    assert "clip_grad_norm_" not in result.stdout  # the script clips already; it would not help
+    assert sorted(p.name for p in out.iterdir()) == ["train.backward.svg", "train.forward.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "train.py"]
