@@ -60,6 +60,36 @@ ADAMW_CLIPPED = """
         opt.step()
 """
 
+# The tutorial's parts run one after the other: an nn.Sequential fitted first, then free leaves
+# updated by hand under no_grad (no optimizer steps, so none tells which parameters are trained).
+MODEL_THEN_LEAVES = """
+    import gradviz as torch
+
+    x = torch.linspace(-1, 1, 20)
+    y = 3 * x
+
+    def nn_part():
+        model = torch.nn.Sequential(torch.nn.Linear(1, 1), torch.nn.Flatten(0, 1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        for _ in range(2):
+            loss = torch.nn.functional.mse_loss(model(x.unsqueeze(-1)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    def leaves_part():
+        w = torch.full((), 0.5, requires_grad=True)
+        for _ in range(2):
+            loss = (w * x - y).pow(2).sum()
+            loss.backward()
+            with torch.no_grad():
+                w -= 1e-3 * w.grad
+                w.grad = None
+
+    nn_part()
+    leaves_part()
+"""
+
 
 @pytest.fixture
 def runner() -> CliRunner:
@@ -87,3 +117,14 @@ def test_check_does_not_advise_clipping_for_adam_s_large_first_steps(tmp_path):
     assert "clip_grad_norm_" not in result.stdout  # the script clips already; it would not help
     assert sorted(p.name for p in out.iterdir()) == ["train.backward.svg", "train.forward.svg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "train.py"]
+
+
+def test_check_of_the_last_step_leaves_out_a_model_trained_earlier(runner, tmp_path):
+    script = make_script(tmp_path, MODEL_THEN_LEAVES)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["check", str(script), "--step", "-1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "backward call 4" in result.output
+    assert "got no gradient" not in result.output  # the Sequential is not this step's model
+    assert "0 errors, 0 warnings" in result.output
+    assert "Sequential" not in result.output  # nor in the per-layer table

@@ -12,7 +12,7 @@ resolved when a graph is built, once every top-level module is known (see
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,12 +181,18 @@ class ModuleNames:
                 modules.setdefault(join_path(prefixes[index], path), cls)
         return prefixes, names, modules
 
-    def parameters(self, var_nodes: dict[int, str]) -> list[tuple[str, str | None, bool]]:
-        """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
+    def parameters(
+        self, var_nodes: dict[int, str], roots: Collection[int]
+    ) -> list[tuple[str, str | None, bool]]:
+        """Every parameter of the top-level modules ``roots`` (indices: the models a pass ran;
+        a model trained earlier in the script, and gone, is not this pass's): (name, node id
+        or None, requires_grad)."""
         _, names, _ = self.resolve()
         out = []
         seen: set[int] = set()
-        for root in self.roots:
+        for index, root in enumerate(self.roots):
+            if index not in roots:
+                continue
             extras = [
                 (join_path(path, name), p)
                 for module, path in root.extras.values()
