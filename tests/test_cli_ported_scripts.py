@@ -128,3 +128,13 @@ def test_check_of_the_last_step_leaves_out_a_model_trained_earlier(runner, tmp_p
     assert "got no gradient" not in result.output  # the Sequential is not this step's model
     assert "0 errors, 0 warnings" in result.output
     assert "Sequential" not in result.output  # nor in the per-layer table
+
+
+def test_render_of_the_last_step_does_not_name_it_after_a_model_trained_earlier(runner, tmp_path):
+    script = make_script(tmp_path, MODEL_THEN_LEAVES)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["render", str(script), "--step", "-1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    forward = (out / "train.forward.svg").read_text()
+    assert "pass 4" in forward
+    assert "Sequential" not in forward  # neither the title nor a module box: it did not run

@@ -215,6 +215,15 @@ class ModuleNames:
         """A function building the graph of ``records`` with today's names and module paths
         (``refs``: node id -> the Variable, to pick up a name given after its op ran)."""
         prefixes, param_names, modules = self.resolve()
+        used = {record.root for record in records}  # the models these records ran
+        if not set(range(len(self.roots))) <= used:  # a model trained earlier is not theirs
+            mine = {
+                join_path(prefixes[index], path)
+                for index in used
+                if 0 <= index < len(self.roots)
+                for path in self.roots[index].classes
+            }
+            modules = {path: cls for path, cls in modules.items() if path in mine}
         names = {}
         for record in records:  # a Variable named after its op ran
             ref = refs.get(record.id)
