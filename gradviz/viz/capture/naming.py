@@ -12,7 +12,7 @@ resolved when a graph is built, once every top-level module is known (see
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,12 +181,18 @@ class ModuleNames:
                 modules.setdefault(join_path(prefixes[index], path), cls)
         return prefixes, names, modules
 
-    def parameters(self, var_nodes: dict[int, str]) -> list[tuple[str, str | None, bool]]:
-        """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
+    def parameters(
+        self, var_nodes: dict[int, str], roots: Collection[int]
+    ) -> list[tuple[str, str | None, bool]]:
+        """Every parameter of the top-level modules ``roots`` (indices: the models a pass ran;
+        a model trained earlier in the script, and gone, is not this pass's): (name, node id
+        or None, requires_grad)."""
         _, names, _ = self.resolve()
         out = []
         seen: set[int] = set()
-        for root in self.roots:
+        for index, root in enumerate(self.roots):
+            if index not in roots:
+                continue
             extras = [
                 (join_path(path, name), p)
                 for module, path in root.extras.values()
@@ -209,6 +215,15 @@ class ModuleNames:
         """A function building the graph of ``records`` with today's names and module paths
         (``refs``: node id -> the Variable, to pick up a name given after its op ran)."""
         prefixes, param_names, modules = self.resolve()
+        used = {record.root for record in records}  # the models these records ran
+        if not set(range(len(self.roots))) <= used:  # a model trained earlier is not theirs
+            mine = {
+                join_path(prefixes[index], path)
+                for index in used
+                if 0 <= index < len(self.roots)
+                for path in self.roots[index].classes
+            }
+            modules = {path: cls for path, cls in modules.items() if path in mine}
         names = {}
         for record in records:  # a Variable named after its op ran
             ref = refs.get(record.id)

@@ -329,6 +329,7 @@ class Recorder(RecordBook, hooks.Hook):
         last ``keep_full``, when set); None when no full pass is kept."""
         if self.keep_full == 0:
             return None
+        used = frozenset(r.root for r in records)  # the models this pass ran
         build = self._builder(
             records,
             root=current.root,
@@ -347,7 +348,7 @@ class Recorder(RecordBook, hooks.Hook):
         new.context = lambda: self._builder(
             everything, root=current.root, pass_index=current.index, steps=current.steps
         )()
-        new.params = self._param_list
+        new.params = lambda: self.names.parameters(self.var_nodes, used)
         passes = self.trace.passes
         if self.policy.keeps_one:
             passes[:] = [new]
@@ -432,10 +433,6 @@ class Recorder(RecordBook, hooks.Hook):
                     nid = self._leaf(p, unused=(root.module, name))
                 out.append(self.records[nid])
         return out
-
-    def _param_list(self) -> list[tuple[str, str | None, bool]]:
-        """Every parameter of the modules seen: (name, node id or None, requires_grad)."""
-        return self.names.parameters(self.var_nodes)
 
     def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:
         """A function building the graph of ``records`` with today's names and module paths."""

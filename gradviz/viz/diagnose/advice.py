@@ -120,8 +120,19 @@ def _no_gradient(f: Finding, ctx: Context) -> Advice:
     )
 
 
+#: Optimizers whose update divides the gradient by its own running scale: clipping the
+#: gradient's norm leaves their step (about the learning rate per element) as it was.
+SCALE_FREE = ("Adam", "AdamW", "RMSprop", "Adagrad")
+
+
 def _update_ratio(f: Finding, ctx: Context) -> Advice:
     ratio = f.numbers.get("ratio", 0.0)
+    if ratio > 1e-3 and ctx.optimizer in SCALE_FREE:
+        return (
+            f"lower the learning rate{_lr(ctx)} or warm it up over the first steps",
+            f"clipping gradients does not shrink the step: {ctx.optimizer} moves each weight by "
+            "about the learning rate whatever the gradient's size",
+        )
     if ratio > 1e-3:
         return (f"lower the learning rate{_lr(ctx)}", CLIP)
     return (f"raise the learning rate{_lr(ctx)}", "or look for a vanishing gradient upstream")
