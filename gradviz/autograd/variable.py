@@ -581,9 +581,11 @@ from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
+from gradviz.autograd import variable_more as _more_methods  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
+_more_methods._ops = _ops

@@ -2,8 +2,8 @@
 ``outer``, ``lerp``, ``add``/``sub`` with ``alpha``, ``unique``, ``nonzero`` ...), a mixin.
 
 Each checks its arguments as PyTorch does, in its words, and applies one op of
-``gradviz.autograd.ops`` (the counting ones carry no gradient), imported when first called
-(ops need ``Variable`` itself).
+``gradviz.autograd.ops`` (the counting ones carry no gradient), which ``variable.py`` hands
+to this module once it can be imported (ops need ``Variable`` itself), as for the others.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 
-def _ops() -> Any:
-    from gradviz.autograd import ops
-
-    return ops
+_ops: Any = None  # gradviz.autograd.ops, set by variable.py
 
 
 def _int_argument(value: Any, op: str, name: str) -> int:
@@ -43,11 +40,11 @@ class MoreMethods:
     def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Variable:
         """Product over ``dim`` (one int; None: every element); bool and integer inputs give
         int64; the gradient is exact where the input has zeros, as PyTorch's."""
-        return _ops().prod(self, dim, keepdim, dtype)
+        return _ops.prod(self, dim, keepdim, dtype)
 
     def sign(self) -> Variable:
         """-1, 0 or 1 by the sign of each element (0 at NaN); zero gradient."""
-        return _ops().Sign.apply(self)
+        return _ops.Sign.apply(self)
 
     def round(self, decimals: int = 0) -> Variable:
         """Round half to even (at ``decimals`` digits); zero gradient, as PyTorch's."""
@@ -55,11 +52,11 @@ class MoreMethods:
         if decimals and self.dtype.kind != "f":
             name = {"b": "Bool", "u": "Byte"}.get(self.dtype.kind, "Long")
             raise InputError(f"\"round_cpu\" not implemented for '{name}' (with decimals)")
-        return _ops().Round.apply(self, decimals)
+        return _ops.Round.apply(self, decimals)
 
     def count_nonzero(self, dim: Any = None) -> Variable:
         """The number of nonzero elements over ``dim`` (int64, no gradient)."""
-        return _ops().count_nonzero(self, dim)
+        return _ops.count_nonzero(self, dim)
 
     def diag(self, diagonal: int = 0) -> Variable:
         """A 1-d input on the ``diagonal``-th diagonal of a square matrix, or the diagonal of a
@@ -67,7 +64,7 @@ class MoreMethods:
         diagonal = _int_argument(diagonal, "diag", "diagonal")
         if self.ndim not in (1, 2):
             raise ShapeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
-        return _ops().Diag.apply(self, diagonal)
+        return _ops.Diag.apply(self, diagonal)
 
     def outer(self, vec2: Any) -> Variable:
         """``self[i] * vec2[j]`` of two 1-d inputs (in their promoted dtype)."""
@@ -78,7 +75,7 @@ class MoreMethods:
         from gradviz.autograd.ops.promotion import result_type
 
         dtype = result_type(self.data, other.data)
-        return _ops().Outer.apply(self.to(dtype), other.to(dtype))
+        return _ops.Outer.apply(self.to(dtype), other.to(dtype))
 
     def lerp(self, end: Any, weight: Any) -> Variable:
         """``self + weight * (end - self)``; ``weight`` a number or a Variable (broadcast);
@@ -94,7 +91,7 @@ class MoreMethods:
                     f"expected dtype {self.dtype} for `{name}` but got dtype {v.dtype}"
                 )
         _broadcastable(self.shape, end.shape, np.shape(weight))
-        return _ops().Lerp.apply(self, end, weight)
+        return _ops.Lerp.apply(self, end, weight)
 
     def add(self, other: Any, *, alpha: Any = 1) -> Variable:
         """``self + alpha * other``, as PyTorch's ``add``."""
@@ -107,7 +104,7 @@ class MoreMethods:
     def bincount(self, weights: Any = None, minlength: int = 0) -> Variable:
         """How often each value of a 1-d non-negative integer input occurs (int64), or the sums
         of ``weights`` by value; no gradient."""
-        return _ops().bincount(self, weights, minlength)
+        return _ops.bincount(self, weights, minlength)
 
     def unique(
         self,
@@ -118,12 +115,12 @@ class MoreMethods:
     ) -> Any:
         """The distinct values (ascending; slices along ``dim``), with the inverse indices and
         counts when asked (int64); no gradient."""
-        return _ops().unique(self, sorted, return_inverse, return_counts, dim)
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         """The indices of the nonzero elements: ``(n, ndim)`` int64, or one 1-d int64 Variable
         per dim with ``as_tuple``."""
-        return _ops().nonzero(self, as_tuple)
+        return _ops.nonzero(self, as_tuple)
 
 
 def _broadcastable(*shapes: tuple[int, ...]) -> None:
