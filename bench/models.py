@@ -138,4 +138,4 @@ def copy_parameters(source: Any, target: Any) -> None:
         raise AssertionError(f"parameter names differ: {list(ours)} != {list(theirs)}")
     with torch.no_grad():
         for name, p in ours.items():
-            theirs[name].copy_(torch.from_numpy(p.data))
+            theirs[name].copy_(torch.from_numpy(p.numpy()))

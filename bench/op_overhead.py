@@ -77,7 +77,7 @@ def gradviz_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -
     """Forward through ``n`` ops and backward; returns d(sum)/dx."""
     leaf = gradviz.Variable(x, requires_grad=True)
     forward(leaf, scale, shift, gradviz.Variable.tanh, n).sum().backward()
-    return leaf.grad
+    return leaf.grad.numpy()
 
 
 def numpy_chain(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int) -> np.ndarray:
@@ -103,7 +103,7 @@ def gradviz_forward(x: np.ndarray, scale: np.ndarray, shift: np.ndarray, n: int)
     """The forward under ``no_grad`` from a leaf that requires grad: no graph is recorded."""
     leaf = gradviz.Variable(x, requires_grad=True)
     with gradviz.no_grad():
-        return forward(leaf, scale, shift, gradviz.Variable.tanh, n).data
+        return forward(leaf, scale, shift, gradviz.Variable.tanh, n).numpy()
 
 
 def torch_chains(x: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> dict:

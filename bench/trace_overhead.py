@@ -96,7 +96,7 @@ class StatisticsOnly(hooks.Hook):
     def op(self, node, inputs, output) -> None:
         for arg in (*inputs, output):  # values: inputs and parameters, then the op's output
             if isinstance(arg, gradviz.Variable):
-                self.arrays.setdefault(id(arg), arg.data)
+                self.arrays.setdefault(id(arg), arg.numpy())
 
     def backward_step(self, variable, grad, accumulated) -> None:
         self.arrays[-id(variable)] = grad

@@ -155,12 +155,15 @@ def check_same_step(w: Workload, act: str, seed: int) -> None:
     x, y = make_data(w, np.random.default_rng(seed))
     model, gv_step = make_gradviz_step(w, x, y, act)
     layers = [m for m in model if isinstance(m, nn.Linear)]
-    params = [(m.weight.data.copy(), m.bias.data.copy()) for m in layers]
+    params = [(m.weight.numpy().copy(), m.bias.numpy().copy()) for m in layers]
     np_step = make_numpy_step(params, x, y, w.loss, act)
     gv_loss, np_loss = float(gv_step().item()), float(np_step())
     np.testing.assert_allclose(gv_loss, np_loss, rtol=1e-5, err_msg=f"{w.name}: loss differs")
     for index, (m, (weight, bias)) in enumerate(zip(layers, params, strict=True)):
-        for name, got, want in (("weight", m.weight.data, weight), ("bias", m.bias.data, bias)):
+        for name, got, want in (
+            ("weight", m.weight.numpy(), weight),
+            ("bias", m.bias.numpy(), bias),
+        ):
             if got.dtype != np.float32:
                 raise AssertionError(f"{w.name}: layer {index} {name} became {got.dtype}")
             np.testing.assert_allclose(
@@ -195,7 +198,9 @@ def mlp_steps(w: Workload, act: str, seed: int):
     gradviz.manual_seed(seed)
     x, y = make_data(w, np.random.default_rng(seed))
     model, gv_step = make_gradviz_step(w, x, y, act)
-    params = [(m.weight.data.copy(), m.bias.data.copy()) for m in model if isinstance(m, nn.Linear)]
+    params = [
+        (m.weight.numpy().copy(), m.bias.numpy().copy()) for m in model if isinstance(m, nn.Linear)
+    ]
     return make_numpy_step(params, x, y, w.loss, act), gv_step
 
 

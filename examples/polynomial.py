@@ -35,7 +35,7 @@ class LegendrePolynomial3(gradviz.Function):
 
 steps = 200 if os.environ.get("GRADVIZ_EXAMPLE_QUICK") else 2000
 x = gradviz.Variable(np.linspace(-math.pi, math.pi, 2000, dtype=np.float32))
-y = gradviz.Variable(np.sin(x.data))
+y = gradviz.sin(x)
 
 # Weights start near the answer: a cubic around 0 with the wrong sign needs a good start to
 # converge (the tutorial's choice).

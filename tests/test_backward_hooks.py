@@ -29,7 +29,7 @@ def twins(ours, theirs):
         ours.named_parameters(), theirs.named_parameters(), strict=True
     ):
         assert name == tname
-        p.data[...] = tp.detach().numpy()
+        p.numpy()[...] = tp.detach().numpy()
     return ours, theirs
 
 
@@ -336,7 +336,7 @@ def test_hooks_leave_state_dict_save_and_copies_alone(tmp_path):
     gradviz.save(hooked.state_dict(), tmp_path / "w.pt")
     restored = nn.Linear(3, 2)
     restored.load_state_dict(gradviz.load(tmp_path / "w.pt"))
-    np.testing.assert_array_equal(restored.weight.data, hooked.weight.data)
+    np.testing.assert_array_equal(restored.weight.numpy(), hooked.weight.numpy())
     twin = copy.deepcopy(hooked)  # a copy keeps its hooks running, as forward hooks do
     x = Variable(np.ones((1, 3), np.float32), requires_grad=True)
     twin(x).sum().backward()

@@ -49,7 +49,7 @@ def test_running_statistics_are_buffers_named_by_module_path() -> None:
         assert all(a["module"] == "1" and not a["requires_grad"] for a in buffers.values())
         # the value is the statistic after this step's update
         mean = buffers["1.running_mean"]["value"]["mean"]
-        assert np.isclose(mean, float(model[1].running_mean.data.mean()), rtol=1e-5)
+        assert np.isclose(mean, float(model[1].running_mean.numpy().mean()), rtol=1e-5)
 
 
 def test_the_update_in_the_step_is_the_change_of_the_running_statistic() -> None:
@@ -58,10 +58,10 @@ def test_the_update_in_the_step_is_the_change_of_the_running_statistic() -> None
     x = Variable(np.random.default_rng(1).normal(2.0, 1.0, size=(16, 3)).astype(np.float32))
     with gradviz.trace() as tr:
         for _ in range(2):
-            before = bn.running_mean.data.copy()
+            before = bn.running_mean.numpy().copy()
             bn(x).sum().backward()
     update = _buffers(tr.graph)["running_mean"]["update"]
-    change = float(np.linalg.norm(bn.running_mean.data - before))
+    change = float(np.linalg.norm(bn.running_mean.numpy() - before))
     assert np.isclose(update["norm"], change, rtol=1e-5)
     assert np.isclose(update["ratio"], change / float(np.linalg.norm(before)), rtol=1e-5)
 

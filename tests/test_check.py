@@ -335,7 +335,7 @@ def test_no_grad_cut_names_the_region():
 def test_dead_relu_gives_exactly_zero_gradients():
     gradviz.manual_seed(0)
     model = Encoded()
-    model.encoder.bias.data[:] = -100.0  # every unit dead
+    model.encoder.bias.numpy()[:] = -100.0  # every unit dead
     x = gradviz.Variable(np.ones((5, 3), dtype=np.float32))
     tr = _step(model, x, np.ones((5, 1), np.float32))
     report = tr.check()

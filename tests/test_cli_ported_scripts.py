@@ -90,6 +90,34 @@ MODEL_THEN_LEAVES = """
     leaves_part()
 """
 
+# makemore's MLP: free leaves made by ops without grad (randn times a gain), then marked
+# ``p.requires_grad = True``, updated through ``p.data``.
+MAKEMORE = """
+    import gradviz as torch
+    import gradviz.nn.functional as F
+
+    g = torch.Generator().manual_seed(2147483647)
+    X = torch.randint(0, 27, (32, 3), generator=g)
+    Y = torch.randint(0, 27, (32,), generator=g)
+    C = torch.randn((27, 10), generator=g)
+    W1 = torch.randn((30, 64), generator=g) * (5 / 3) / 30**0.5
+    b1 = torch.randn(64, generator=g) * 0.01
+    W2 = torch.randn((64, 27), generator=g) * 0.01
+    b2 = torch.randn(27, generator=g) * 0
+    parameters = [C, W1, b1, W2, b2]
+    for p in parameters:
+        p.requires_grad = True
+    for i in range(3):
+        emb = C[X]
+        h = torch.tanh(emb.view(emb.shape[0], -1) @ W1 + b1)
+        loss = F.cross_entropy(h @ W2 + b2, Y)
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        for p in parameters:
+            p.data += -0.1 * p.grad
+"""
+
 
 @pytest.fixture
 def runner() -> CliRunner:
@@ -138,3 +166,17 @@ def test_render_of_the_last_step_does_not_name_it_after_a_model_trained_earlier(
     forward = (out / "train.forward.svg").read_text()
     assert "pass 4" in forward
     assert "Sequential" not in forward  # neither the title nor a module box: it did not run
+
+
+def test_free_leaves_made_by_ops_are_parameters_named_after_their_variables(runner, tmp_path):
+    script = make_script(tmp_path, MAKEMORE)
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["render", str(script), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "parameters: 5 tensors" in result.output
+    for name in ("C ", "W1 ", "b1 ", "W2 ", "b2 "):
+        assert f"\n  {name}" in result.output
+    forward = (out / "train.forward.svg").read_text()
+    assert ">W1</text>" in forward
+    assert ">Mul</text>" not in forward  # the init's ops made the leaves: not this step's
+    assert ">Div</text>" not in forward

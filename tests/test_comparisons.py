@@ -35,7 +35,7 @@ def _same(ours: Variable, theirs) -> None:
     assert theirs.grad_fn is None
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), (ours, theirs)
     assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 # --------------------------------------------------------------------- what a user relies on
@@ -58,7 +58,7 @@ def test_each_comparison_is_a_bool_variable_outside_the_graph(symbol):
         got = compare(x, other)
         _outside_the_graph(got)
         assert got.dtype == np.bool_
-        np.testing.assert_array_equal(got.data, compare(np.array(X), 0.0))
+        np.testing.assert_array_equal(got.numpy(), compare(np.array(X), 0.0))
 
 
 def test_accuracy_expression_gives_the_fraction_right():
@@ -90,7 +90,7 @@ def test_masks_feed_where_masked_fill_and_indexing_with_gradients():
 def test_a_mask_selects_and_writes_in_place():
     x = Variable(np.array(X))
     x[x < 0] = 0.0
-    np.testing.assert_array_equal(x.data, [0, 0, 0, 0.5, 3])
+    np.testing.assert_array_equal(x.numpy(), [0, 0, 0, 0.5, 3])
 
 
 def test_numpy_takes_a_mask_variable_as_it_takes_a_tensor():
@@ -119,8 +119,8 @@ def test_if_on_a_comparison_of_a_0d_variable():
 def test_masks_combine_with_bitwise_ops_and_reduce_with_all_and_any():
     x = Variable(np.array(X))
     inside = (x > 0) & (x < 1)
-    np.testing.assert_array_equal(inside.data, [False, False, False, True, False])
-    np.testing.assert_array_equal((~(x > 0)).data, [True, True, True, False, False])
+    np.testing.assert_array_equal(inside.numpy(), [False, False, False, True, False])
+    np.testing.assert_array_equal((~(x > 0)).numpy(), [True, True, True, False, False])
     assert (x > 0).any()
     assert not (x > 0).all()
     assert (x == x.clone()).all()
@@ -138,7 +138,7 @@ def test_an_array_on_the_left_gives_a_variable():
     x = Variable(np.array(X))
     for got in (np.zeros(5) == x, np.zeros(5) < x, 0 < x, 0.0 >= x, np.float64(0) < x):
         _outside_the_graph(got)
-    np.testing.assert_array_equal((np.zeros(5) < x).data, np.array(X) > 0)
+    np.testing.assert_array_equal((np.zeros(5) < x).numpy(), np.array(X) > 0)
 
 
 def test_shapes_that_do_not_broadcast_are_a_shape_error():
@@ -155,17 +155,17 @@ def test_method_and_top_level_forms():
     x = Variable(np.array(X))
     for name, compare in zip(["eq", "ne", "lt", "le", "gt", "ge"], OPERATORS.values(), strict=True):
         expected = compare(np.array(X), 0.5)
-        np.testing.assert_array_equal(getattr(x, name)(0.5).data, expected)
-        np.testing.assert_array_equal(getattr(gradviz, name)(x, 0.5).data, expected)
+        np.testing.assert_array_equal(getattr(x, name)(0.5).numpy(), expected)
+        np.testing.assert_array_equal(getattr(gradviz, name)(x, 0.5).numpy(), expected)
     assert gradviz.all(np.ones(3)).item() is True
     assert gradviz.any(x > 5).item() is False
 
 
 def test_isnan_isinf_isfinite():
     x = Variable(np.array([1.0, np.nan, np.inf, -np.inf]))
-    np.testing.assert_array_equal(x.isnan().data, [False, True, False, False])
-    np.testing.assert_array_equal(gradviz.isinf(x).data, [False, False, True, True])
-    np.testing.assert_array_equal(x.isfinite().data, [True, False, False, False])
+    np.testing.assert_array_equal(x.isnan().numpy(), [False, True, False, False])
+    np.testing.assert_array_equal(gradviz.isinf(x).numpy(), [False, False, True, True])
+    np.testing.assert_array_equal(x.isfinite().numpy(), [True, False, False, False])
     assert not x.isfinite().all()
 
 
@@ -255,12 +255,12 @@ def test_user_idioms_match_torch(torch):
     assert str(g_acc.dtype) == "float32"
     assert g_acc.item() == t_acc.item()
     assert (ours > 0).sum().item() == (theirs > 0).sum().item()
-    np.testing.assert_array_equal(ours[ours > 0].data, theirs[theirs > 0].numpy())
+    np.testing.assert_array_equal(ours[ours > 0].numpy(), theirs[theirs > 0].numpy())
     np.testing.assert_array_equal(
-        gradviz.where(ours > 0, ours, 0).data, torch.where(theirs > 0, theirs, 0).numpy()
+        gradviz.where(ours > 0, ours, 0).numpy(), torch.where(theirs > 0, theirs, 0).numpy()
     )
     np.testing.assert_array_equal(
-        ours.masked_fill(ours < 0, 0).data, theirs.masked_fill(theirs < 0, 0).numpy()
+        ours.masked_fill(ours < 0, 0).numpy(), theirs.masked_fill(theirs < 0, 0).numpy()
     )
     _same(~(ours > 0), ~(theirs > 0))
     _same((ours > 0) & (ours < 1), (theirs > 0) & (theirs < 1))
@@ -310,7 +310,7 @@ def test_conversions_of_a_mask_match_torch(torch, method):
     converted = getattr(ours > 0, method)()
     expected = getattr(theirs > 0, method)()
     assert str(converted.dtype) == str(expected.dtype).removeprefix("torch.")
-    np.testing.assert_array_equal(converted.data, expected.numpy())
+    np.testing.assert_array_equal(converted.numpy(), expected.numpy())
 
 
 def test_shape_error_uses_torch_words(torch):

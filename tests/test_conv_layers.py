@@ -22,8 +22,8 @@ def test_conv2d_parameters_have_pytorch_names_shapes_and_init_bounds():
     assert layer.bias.shape == (16,)
     bound = 1 / math.sqrt(4 * 9)  # kaiming_uniform_(a=sqrt(5)) and the bias bound agree
     for p in (layer.weight, layer.bias):
-        assert np.abs(p.data).max() <= bound
-        assert np.abs(p.data).max() > 0.8 * bound
+        assert np.abs(p.numpy()).max() <= bound
+        assert np.abs(p.numpy()).max() > 0.8 * bound
     assert layer.weight.dtype == gradviz.get_default_dtype()
     assert (layer.stride, layer.padding, layer.dilation) == ((1, 1), (1, 1), (1, 1))
 
@@ -130,7 +130,7 @@ def test_overlapping_max_windows_accumulate_their_gradients():
 def test_kl_div_takes_a_list_target_and_counts_zero_probabilities_as_zero():
     log_p = Variable(np.log(np.array([[0.5, 0.25, 0.25]])), requires_grad=True)
     loss = F.kl_div(log_p, [[1.0, 0.0, 0.0]], reduction="batchmean")
-    np.testing.assert_allclose(loss.data, -np.log(0.5))
+    np.testing.assert_allclose(loss.numpy(), -np.log(0.5))
     loss.backward()
     np.testing.assert_allclose(log_p.grad, [[-1.0, 0.0, 0.0]])
 
@@ -152,7 +152,7 @@ def test_an_empty_batch_gives_empty_outputs_and_gradients_as_pytorch(layer, shap
     out.sum().backward()
     assert x.grad.shape == shape
     for p in module.parameters():
-        np.testing.assert_array_equal(p.grad, np.zeros_like(p.data))
+        np.testing.assert_array_equal(p.grad, np.zeros_like(p.numpy()))
 
 
 @pytest.mark.parametrize(

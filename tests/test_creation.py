@@ -16,24 +16,24 @@ def test_constructors_take_sizes_like_pytorch(make):
 
 
 def test_values():
-    np.testing.assert_array_equal(gradviz.zeros(2).data, [0, 0])
-    np.testing.assert_array_equal(gradviz.ones(2).data, [1, 1])
-    np.testing.assert_array_equal(gradviz.full((2,), 3.5).data, [3.5, 3.5])
-    r = gradviz.rand(1000).data
+    np.testing.assert_array_equal(gradviz.zeros(2).numpy(), [0, 0])
+    np.testing.assert_array_equal(gradviz.ones(2).numpy(), [1, 1])
+    np.testing.assert_array_equal(gradviz.full((2,), 3.5).numpy(), [3.5, 3.5])
+    r = gradviz.rand(1000).numpy()
     assert 0 <= r.min()
     assert r.max() < 1
 
 
 def test_random_constructors_follow_manual_seed():
     gradviz.manual_seed(7)
-    first = gradviz.randn(3, 3).data.copy()
+    first = gradviz.randn(3, 3).numpy().copy()
     gradviz.manual_seed(7)
-    np.testing.assert_array_equal(gradviz.randn(3, 3).data, first)
+    np.testing.assert_array_equal(gradviz.randn(3, 3).numpy(), first)
 
 
 def test_arange_keeps_integers_and_floats_take_the_default_dtype():
     assert gradviz.arange(5).dtype == np.int64
-    np.testing.assert_array_equal(gradviz.arange(2, 5).data, [2, 3, 4])
+    np.testing.assert_array_equal(gradviz.arange(2, 5).numpy(), [2, 3, 4])
     assert gradviz.arange(0.0, 1.0, 0.25).dtype == np.float32
 
 
@@ -44,4 +44,4 @@ def test_like_constructors_and_pow():
     y = x.pow(2)
     assert y.op == "Pow"
     y.sum().backward()
-    np.testing.assert_allclose(x.grad, 2 * x.data, rtol=1e-6)
+    np.testing.assert_allclose(x.grad, 2 * x.numpy(), rtol=1e-6)

@@ -16,7 +16,7 @@ def dataset(n: int = 10) -> data.TensorDataset:
 
 
 def labels_in_order(loader: data.DataLoader) -> list[int]:
-    return [int(label) for _, y in loader for label in y.data]
+    return [int(label) for _, y in loader for label in y.numpy()]
 
 
 # -------------------------------------------------------------------------------- datasets
@@ -86,7 +86,7 @@ def test_default_batch_size_is_one_with_a_batch_axis():
 def test_without_shuffle_order_is_kept():
     loader = data.DataLoader(dataset(10), batch_size=3)
     assert labels_in_order(loader) == list(range(10))
-    x = np.concatenate([x.data for x, _ in loader])
+    x = np.concatenate([x.numpy() for x, _ in loader])
     np.testing.assert_array_equal(x, dataset(10).arrays[0])
 
 
@@ -115,7 +115,7 @@ def test_custom_dataset_rows_are_stacked():
 
     batches = list(data.DataLoader(Squares(), batch_size=2))
     assert [tuple(x.shape) for x, _ in batches] == [(2, 1), (2, 1), (1, 1)]
-    np.testing.assert_array_equal(batches[1][1].data, [4, 9])
+    np.testing.assert_array_equal(batches[1][1].numpy(), [4, 9])
     assert batches[0][0].dtype == np.float32
 
 
@@ -131,7 +131,7 @@ def test_custom_dataset_of_single_arrays_yields_one_variable_per_batch():
 
     batches = list(data.DataLoader(Rows(), batch_size=2))
     assert all(isinstance(b, Variable) for b in batches)
-    np.testing.assert_array_equal(batches[0].data, [[0, 0], [1, 10]])
+    np.testing.assert_array_equal(batches[0].numpy(), [[0, 0], [1, 10]])
     assert batches[1].shape == (1, 2)
 
 
@@ -144,9 +144,9 @@ def test_custom_dataset_items_may_hold_variables_and_numbers():
             return Variable([float(i)]), i
 
     (x, y), _ = data.DataLoader(Mixed(), batch_size=2)
-    np.testing.assert_array_equal(x.data, [[0.0], [1.0]])
+    np.testing.assert_array_equal(x.numpy(), [[0.0], [1.0]])
     assert x.dtype == np.float32
-    np.testing.assert_array_equal(y.data, [0, 1])
+    np.testing.assert_array_equal(y.numpy(), [0, 1])
 
 
 # ------------------------------------------------------------------------------ shuffling
@@ -161,7 +161,7 @@ def test_shuffle_is_a_permutation_that_reorders():
 
 def test_shuffle_keeps_rows_together():
     for x, y in data.DataLoader(dataset(20), batch_size=6, shuffle=True, seed=3):
-        np.testing.assert_array_equal(x.data[:, 0], 2 * y.data)
+        np.testing.assert_array_equal(x.numpy()[:, 0], 2 * y.numpy())
 
 
 def test_same_seed_same_order_and_each_epoch_reshuffles():

@@ -75,7 +75,7 @@ def test_fan_in_sums_every_share_without_writing_into_an_array_held_elsewhere():
     z.retain_grad()
     loss = (z * y + y.exp() + Keep.apply(y)).sum()  # Keep runs first: its share comes first
     loss.backward()
-    y_value = 2 * x.data
+    y_value = 2 * x.numpy()
     np.testing.assert_allclose(z.grad, y_value)
     np.testing.assert_allclose(kept[0], np.ones(3))
     # z = 2y, so L = 2y^2 + exp(y) + y and dL/dy = 4y + exp(y) + 1
@@ -181,7 +181,7 @@ def test_retained_grads_own_their_memory():
     w = y + 0.0
     w.retain_grad()
     w.sum().backward()
-    assert y.grad.flags.writeable
+    assert y.grad.numpy().flags.writeable
     assert not np.shares_memory(y.grad, w.grad)
     y.grad += 1  # in place, as users of PyTorch do
     np.testing.assert_array_equal(w.grad, [1.0, 1.0])
@@ -231,7 +231,7 @@ def test_no_grad_records_nothing():
     assert y.op is None
     assert y.is_leaf
     assert y.parents == ()
-    np.testing.assert_allclose(y.data, np.exp(2.0) + np.exp(4.0))
+    np.testing.assert_allclose(y.numpy(), np.exp(2.0) + np.exp(4.0))
     with pytest.raises(gradviz.BackwardError):
         y.backward()
 
@@ -316,7 +316,7 @@ def test_variable_dtype_rules():
     f64 = np.array([1.0, 2.0])
     v = Variable(f64)
     assert v.dtype == np.float64
-    assert v.data is f64  # ndarrays are not copied
+    assert v.numpy() is f64  # ndarrays are not copied
     assert Variable(np.arange(3, dtype=np.int32)).dtype == np.int32
     assert Variable(1.5).dtype == np.float32
     assert Variable([1.0, 2.0]).dtype == np.float32
@@ -365,7 +365,7 @@ def test_a_chain_of_100000_ops_runs_backward():
         y = y + 1.0
     y.backward()
     assert x.grad == 1.0
-    assert y.data == 100_001.0
+    assert y.numpy() == 100_001.0
 
 
 def test_each_node_runs_once_after_all_its_gradient_arrived():
@@ -499,9 +499,9 @@ def test_nan_and_inf_flow_through_forward_and_backward_without_warnings():
     y = (x * 2).exp() + x.tanh() + x.sigmoid() + x.relu() + x.log()
     z = (x * w).clamp(-1, 1)  # inf is clamped, so backward computes 0 * inf
     out = y.sum() + z.sum() + (w / 2).sum()
-    assert np.isnan(out.data)
+    assert np.isnan(out.numpy())
     out.backward()
-    np.testing.assert_array_equal(np.isnan(y.data), [False, True, False, True])
+    np.testing.assert_array_equal(np.isnan(y.numpy()), [False, True, False, True])
     assert np.isfinite(x.grad[0])
     assert np.isnan(x.grad[1])
     assert np.isnan(w.grad[2])  # d(x*w)/dw = x = inf, times the clamp's 0
@@ -516,7 +516,7 @@ def test_forward_warns_like_numpy_where_a_nan_is_born_and_backward_is_silent():
     x = leaf([np.inf, 1.0])
     with pytest.warns(RuntimeWarning, match="invalid value"):
         y = x - x
-    assert np.isnan(y.data[0])
+    assert np.isnan(y.numpy()[0])
     (y * x).sum().backward()
     assert np.isnan(x.grad[0])
 
@@ -527,7 +527,7 @@ def test_detach_cuts_the_gradient():
     assert d.is_leaf
     assert d.requires_grad is False
     assert d.op is None
-    np.testing.assert_array_equal(d.data, [3.0, 6.0])
+    np.testing.assert_array_equal(d.numpy(), [3.0, 6.0])
     (d * x).sum().backward()
     np.testing.assert_array_equal(x.grad, [3.0, 6.0])  # only the direct path
 

@@ -197,10 +197,10 @@ def test_a_custom_function_of_no_arguments_and_of_three_runs():
             a, b = ctx.saved_tensors
             return grad * b, grad * a, grad
 
-    np.testing.assert_array_equal(Constant.apply().data, [0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(Constant.apply().numpy(), [0.0, 1.0, 2.0])
     a, b, c = var(3), var(3), var(3)
     Fma.apply(a, b, c).sum().backward()
-    np.testing.assert_allclose(a.grad, b.data)
+    np.testing.assert_allclose(a.grad, b.numpy())
     np.testing.assert_allclose(c.grad, np.ones(3))
 
 

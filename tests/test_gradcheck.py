@@ -139,7 +139,7 @@ def test_custom_function_via_apply(rng):
     assert y.grad_fn.name == "Swish"
     assert y.parents[0] is x
     assert y.parents[1] is beta
-    np.testing.assert_allclose(y.data, x.data / (1 + np.exp(-1.5 * x.data)))
+    np.testing.assert_allclose(y.numpy(), x.numpy() / (1 + np.exp(-1.5 * x.numpy())))
     assert gradviz.gradcheck(Swish.apply, [x, beta]) is True
 
 
@@ -149,9 +149,9 @@ def test_custom_function_sees_needs_input_grad(rng):
     Swish.apply(x, 1.0).sum().backward()  # a Python float: no gradient wanted
     Swish.apply(x, Variable(np.array(2.0))).sum().backward()
     assert Swish.needs_seen == [(True, False), (True, False)]
-    s = 1 / (1 + np.exp(-x.data))
-    s2 = 1 / (1 + np.exp(-2 * x.data))
-    expected = (s + x.data * s * (1 - s)) + (s2 + x.data * 2 * s2 * (1 - s2))
+    s = 1 / (1 + np.exp(-x.numpy()))
+    s2 = 1 / (1 + np.exp(-2 * x.numpy()))
+    expected = (s + x.numpy() * s * (1 - s)) + (s2 + x.numpy() * 2 * s2 * (1 - s2))
     np.testing.assert_allclose(x.grad, expected)
 
 
@@ -159,7 +159,7 @@ def test_gradcheck_leaves_inputs_untouched_and_upcasts_float32(rng):
     x = Variable(rng.uniform(0.5, 2.0, (3,)).astype(np.float32), requires_grad=True, name="x")
     w = Variable(rng.normal(size=(3,)), requires_grad=True)
     constant = rng.normal(size=(3,)).astype(np.float32)
-    before = x.data.copy(), w.data.copy(), constant.copy()
+    before = x.numpy().copy(), w.numpy().copy(), constant.copy()
     seen_dtypes = []
 
     def fn(a, b, c):
@@ -170,8 +170,8 @@ def test_gradcheck_leaves_inputs_untouched_and_upcasts_float32(rng):
     assert set(seen_dtypes) == {(np.dtype(np.float64), np.dtype(np.float64))}
     assert x.dtype == np.float32
     assert constant.dtype == np.float32
-    np.testing.assert_array_equal(x.data, before[0])
-    np.testing.assert_array_equal(w.data, before[1])
+    np.testing.assert_array_equal(x.numpy(), before[0])
+    np.testing.assert_array_equal(w.numpy(), before[1])
     np.testing.assert_array_equal(constant, before[2])
     assert x.grad is None
     assert w.grad is None
@@ -188,7 +188,7 @@ def test_gradcheck_skips_inputs_without_requires_grad_and_needs_one():
 def test_gradcheck_requires_fn_to_return_a_variable():
     x = Variable(np.ones(2), requires_grad=True)
     with pytest.raises(gradviz.OperandError, match="must return a Variable"):
-        gradviz.gradcheck(lambda v: v.data * 2, [x])
+        gradviz.gradcheck(lambda v: v.numpy() * 2, [x])
 
 
 @pytest.mark.parametrize(
@@ -205,4 +205,4 @@ def test_gradcheck_works_on_non_contiguous_inputs(rng, layout):
     x = Variable(data, requires_grad=True)
     before = data.copy()
     assert gradviz.gradcheck(lambda v: (v * v * np.arange(v.shape[-1])).sum(), [x]) is True
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x.numpy(), before)

@@ -23,7 +23,7 @@ def _same_as_torch(ours, theirs, arrays, atol: float = 1e-5) -> None:
     tensors = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     variables = [Variable(a.copy(), requires_grad=a.dtype.kind == "f") for a in arrays]
     expected, got = theirs(*tensors), ours(*variables)
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), atol=atol, rtol=atol)
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), atol=atol, rtol=atol)
     assert got.dtype == expected.detach().numpy().dtype
     upstream = np.random.default_rng(1).standard_normal(got.shape).astype(got.dtype)
     expected.backward(torch.tensor(upstream))
@@ -31,14 +31,14 @@ def _same_as_torch(ours, theirs, arrays, atol: float = 1e-5) -> None:
     for tensor, variable in zip(tensors, variables, strict=True):
         if tensor.requires_grad:
             np.testing.assert_allclose(
-                variable.grad.data, tensor.grad.numpy(), atol=10 * atol, rtol=10 * atol
+                variable.grad.numpy(), tensor.grad.numpy(), atol=10 * atol, rtol=10 * atol
             )
 
 
 def _twins(name: str, *args, **kwargs):
     """The gradviz and the PyTorch module of one name and arguments, with equal parameters."""
     ours, theirs = getattr(nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
-    state = {k: torch.tensor(np.asarray(v.data)) for k, v in ours.state_dict().items()}
+    state = {k: torch.tensor(np.asarray(v)) for k, v in ours.state_dict().items()}
     theirs.load_state_dict(state)
     return ours, theirs
 
@@ -166,19 +166,21 @@ def _mha_call(ours, theirs, query, key, value, **options):
     wrap = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()}
     expected, expected_weights = theirs(*tensors, **wrap)
     got, got_weights = ours(*variables, **options)
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), atol=1e-5)
     if expected_weights is None:
         assert got_weights is None
     else:
-        np.testing.assert_allclose(got_weights.data, expected_weights.detach().numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            got_weights.numpy(), expected_weights.detach().numpy(), atol=1e-5
+        )
     upstream = _random(*got.shape, seed=3)
     expected.backward(torch.tensor(upstream))
     got.backward(Variable(upstream))
     for tensor, variable in zip(tensors, variables, strict=True):
-        np.testing.assert_allclose(variable.grad.data, tensor.grad.numpy(), atol=1e-4)
+        np.testing.assert_allclose(variable.grad.numpy(), tensor.grad.numpy(), atol=1e-4)
     params = dict(theirs.named_parameters())
     for name, parameter in ours.named_parameters():
-        np.testing.assert_allclose(parameter.grad.data, params[name].grad.numpy(), atol=1e-4)
+        np.testing.assert_allclose(parameter.grad.numpy(), params[name].grad.numpy(), atol=1e-4)
     return got
 
 
@@ -202,7 +204,7 @@ def test_mha_fully_masked_rows_as_pytorch_with_and_without_weights(batch_first, 
         out = _mha_call(
             ours, theirs, query, query, query, need_weights=need_weights, **{name: mask}
         )
-        assert np.isnan(out.data).any() == need_weights  # was NaN both ways
+        assert np.isnan(out.numpy()).any() == need_weights  # was NaN both ways
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -246,11 +248,11 @@ def test_max_pool_return_indices_as_pytorch(options, shape):
         torch.tensor(x), return_indices=True, **options
     )
     got, indices = F.max_pool2d(Variable(x), return_indices=True, **options)  # was TypeError
-    np.testing.assert_array_equal(got.data, expected.numpy())
-    np.testing.assert_array_equal(indices.data, expected_indices.numpy())
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
     assert indices.dtype == np.int64
     _, layer_indices = nn.MaxPool2d(return_indices=True, **options)(Variable(x))
-    np.testing.assert_array_equal(layer_indices.data, expected_indices.numpy())
+    np.testing.assert_array_equal(layer_indices.numpy(), expected_indices.numpy())
 
 
 def test_max_pool_padding_is_checked_against_the_kernel_not_its_dilated_span():
@@ -301,15 +303,15 @@ def test_embedding_max_norm_renormalises_the_rows_picked_as_pytorch(
     ours = nn.Embedding(10, 3, padding_idx, max_norm=max_norm, norm_type=norm_type)
     theirs = torch.nn.Embedding(10, 3, padding_idx, max_norm=max_norm, norm_type=norm_type)
     with torch.no_grad():
-        theirs.weight.copy_(torch.tensor(ours.weight.data))
+        theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
     indices = np.array([[1, 2, 2, 9], [0, 9, 3, 3]])  # repeated rows, the padding row
     expected, got = theirs(torch.tensor(indices)), ours(Variable(indices))  # was ArgumentError
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), atol=1e-6)
-    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), atol=1e-6)
     upstream = _random(*got.shape)
     expected.backward(torch.tensor(upstream))
     got.backward(Variable(upstream))
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), atol=1e-5)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), atol=1e-5)
     assert repr(ours) == repr(theirs)
 
 
@@ -318,8 +320,8 @@ def test_functional_embedding_takes_pytorch_arguments():
     ours, theirs = Variable(weight.copy()), torch.tensor(weight)
     got = F.embedding(Variable(np.array([1, 2, 1])), ours, max_norm=1.0)  # was TypeError
     expected = torch.nn.functional.embedding(torch.tensor([1, 2, 1]), theirs, max_norm=1.0)
-    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-6)
-    np.testing.assert_allclose(ours.data, theirs.numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-6)
     with pytest.raises(gradviz.GradvizError, match="sparse=True are not supported"):
         F.embedding(Variable(np.array([1])), ours, sparse=True)
 
@@ -331,7 +333,7 @@ def test_embedding_from_pretrained(freeze):
     theirs = torch.nn.Embedding.from_pretrained(torch.tensor(weight), freeze, padding_idx=1)
     assert repr(ours) == repr(theirs)
     assert ours.weight.requires_grad == theirs.weight.requires_grad == (not freeze)
-    np.testing.assert_array_equal(ours(Variable(np.array([1, 2]))).data, weight[[1, 2]])
+    np.testing.assert_array_equal(ours(Variable(np.array([1, 2]))).numpy(), weight[[1, 2]])
     with pytest.raises(gradviz.GradvizError, match="expected to be 2-dimensional"):
         nn.Embedding.from_pretrained(Variable(weight[0]))
 
@@ -351,7 +353,7 @@ def test_conv_weight_and_bias_as_lists_or_of_the_wrong_rank():
     x, weight = _random(1, 2, 5, 5), _random(3, 2, 3, 3)
     expected = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(weight)).numpy()
     got = F.conv2d(Variable(x), weight.tolist(), [0.0, 0.0, 0.0])  # was AttributeError
-    np.testing.assert_allclose(got.data, expected, atol=1e-5)
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-5)
     with pytest.raises(gradviz.GradvizError, match=r"expected a 4-d weight .* got weight of"):
         F.conv2d(Variable(x), Variable(np.float32(1)))  # was KeyError: -2
     with pytest.raises(gradviz.GradvizError, match="expected a 3-d weight"):
@@ -363,7 +365,7 @@ def test_conv_weight_and_bias_as_lists_or_of_the_wrong_rank():
 def test_max_pool_stride_given_empty_means_the_kernel():
     x = _random(1, 2, 5, 5)
     expected = torch.nn.functional.max_pool2d(torch.tensor(x), 2, stride=[]).numpy()
-    np.testing.assert_array_equal(F.max_pool2d(Variable(x), 2, stride=[]).data, expected)
+    np.testing.assert_array_equal(F.max_pool2d(Variable(x), 2, stride=[]).numpy(), expected)
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")
@@ -383,8 +385,8 @@ def test_mha_fully_masked_rows_on_pytorch_inference_fast_path_are_nan(heads, nan
             tensor, tensor, tensor, key_padding_mask=torch.tensor(mask), need_weights=False
         )
         got, _ = ours(query, query, query, key_padding_mask=mask, need_weights=False)
-    assert np.isnan(got.data).any() == np.isnan(expected.numpy()).any() == nan
-    np.testing.assert_allclose(got.data, expected.numpy(), atol=1e-5)
+    assert np.isnan(got.numpy()).any() == np.isnan(expected.numpy()).any() == nan
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), atol=1e-5)
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -411,12 +413,12 @@ def test_channel_dropout_zeroes_whole_channels(name, shape, kept):
     x = Variable(_random(*shape) + 5, requires_grad=True)
     out = getattr(F, name)(x, 0.5)  # was AttributeError: no dropout1d/2d/3d
     out.sum().backward()
-    dropped = (out.data == 0).reshape(*shape[:kept], -1)
+    dropped = (out.numpy() == 0).reshape(*shape[:kept], -1)
     assert np.all(dropped.all(-1) | ~dropped.any(-1))  # a channel is dropped whole or kept
     assert dropped.any()
     assert not dropped.all()
-    np.testing.assert_allclose(out.data, np.where(out.data == 0, 0, 2 * x.data))
-    np.testing.assert_allclose(x.grad.data, np.where(out.data == 0, 0, 2.0))
+    np.testing.assert_allclose(out.numpy(), np.where(out.numpy() == 0, 0, 2 * x.numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), np.where(out.numpy() == 0, 0, 2.0))
     assert getattr(F, name)(x, 0.5, training=False) is x
 
 
@@ -504,7 +506,7 @@ def test_settings_that_are_not_numbers_are_refused_in_pytorch_words():
 def test_pad_value_may_be_a_zero_dim_tensor():
     expected = torch.nn.functional.pad(torch.ones(2, 2), (1, 1), value=torch.tensor(2.0))
     got = F.pad(Variable(np.ones((2, 2), np.float32)), (1, 1), value=Variable(np.array(2.0)))
-    np.testing.assert_array_equal(got.data, expected.numpy())  # was OperandError
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())  # was OperandError
 
 
 def test_sdpa_of_a_key_or_value_under_two_dims_says_so():
@@ -523,7 +525,7 @@ def test_layers_take_nested_lists_like_the_other_layers():
     rows = _random(4, 3).tolist()
     out = nn.BatchNorm1d(3)(rows)  # was AttributeError: 'list' object has no attribute 'ndim'
     expected = torch.nn.BatchNorm1d(3)(torch.tensor(rows)).detach().numpy()
-    np.testing.assert_allclose(out.data, expected, atol=1e-5)
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-5)
     assert nn.Flatten()(np.ones((2, 3, 4)).tolist()).shape == (2, 12)  # was AttributeError
 
 
@@ -570,5 +572,5 @@ def test_avg_pool_of_integers_truncates_as_pytorch():
     x = np.array([[[[-3, 0, 5, 2, 7, 7]]]])
     expected = torch.nn.functional.avg_pool2d(torch.tensor(x), (1, 2)).numpy()
     got = F.avg_pool2d(Variable(x), (1, 2))  # was float64 [-1.5, 3.5, 7.0]
-    np.testing.assert_array_equal(got.data, expected)
+    np.testing.assert_array_equal(got.numpy(), expected)
     assert got.dtype == np.int64

@@ -163,9 +163,9 @@ def test_dict_items_collate_key_by_key_as_default_collate():
     batch = next(iter(data.DataLoader(Records(), batch_size=2)))
     assert list(batch) == ["x", "y", "name", "pair"]
     assert batch["x"].shape == (2, 2)
-    np.testing.assert_array_equal(batch["y"].data, [0, 1])
+    np.testing.assert_array_equal(batch["y"].numpy(), [0, 1])
     assert batch["name"] == ["n0", "n1"]  # strings stay a list, as in PyTorch
-    np.testing.assert_array_equal(batch["pair"][1].data, [0, -1])
+    np.testing.assert_array_equal(batch["pair"][1].numpy(), [0, -1])
     expected = next(iter(torch.utils.data.DataLoader(Records(), batch_size=2)))
     assert batch["y"].dtype == np.dtype(str(expected["y"].dtype).removeprefix("torch."))
 
@@ -207,7 +207,7 @@ def test_sampler_batch_sampler_and_collate_fn_as_torch():
         {"batch_sampler": [[0, 1], [4]]},
         {"batch_size": None, "sampler": [3, 1]},
     ]:
-        ours = [np.asarray(b[0].data).tolist() for b in data.DataLoader(ds, **kwargs)]
+        ours = [np.asarray(b[0].numpy()).tolist() for b in data.DataLoader(ds, **kwargs)]
         theirs = [b[0].tolist() for b in torch.utils.data.DataLoader(tds, **kwargs)]
         assert ours == theirs
         assert len(data.DataLoader(ds, **kwargs)) == len(torch.utils.data.DataLoader(tds, **kwargs))
@@ -235,7 +235,7 @@ def test_num_workers_and_pin_memory_are_accepted_and_load_in_process():
     loader = data.DataLoader(
         data.TensorDataset(np.arange(5)), batch_size=2, num_workers=2, pin_memory=True
     )
-    assert [np.asarray(b.data).tolist() for (b,) in loader] == [[0, 1], [2, 3], [4]]
+    assert [np.asarray(b.numpy()).tolist() for (b,) in loader] == [[0, 1], [2, 3], [4]]
 
 
 def test_subset_and_random_split():
@@ -251,7 +251,7 @@ def test_subset_and_random_split():
     assert sorted(first[0] + first[1]) == list(range(10))
     parts = data.random_split(ds, [0.5, 0.5], generator=np.random.default_rng(1))
     batches = [y for (y,) in data.DataLoader(parts[1], batch_size=5)]
-    assert sorted(np.asarray(batches[0].data).tolist()) == sorted(parts[1].indices)
+    assert sorted(np.asarray(batches[0].numpy()).tolist()) == sorted(parts[1].indices)
     # fractions that do not share out evenly: the remainder goes to the first splits, as torch
     theirs = torch.utils.data.random_split(range(10), [0.33, 0.33, 0.34])
     assert [len(s) for s in data.random_split(ds, [0.33, 0.33, 0.34])] == [len(s) for s in theirs]
@@ -342,7 +342,7 @@ def test_sequential_bad_edits_are_gradviz_errors(call, error):
 
 
 def array(value):
-    return value.detach().numpy() if isinstance(value, torch.Tensor) else value.data
+    return value.detach().numpy() if isinstance(value, torch.Tensor) else value.numpy()
 
 
 def test_forward_hooks_read_and_replace_as_torch():
@@ -412,7 +412,7 @@ def counting(base):
 )
 def test_iterable_dataset_batches_in_stream_order_as_torch(kwargs):
     ours = [
-        np.asarray(b.data).tolist()
+        np.asarray(b.numpy()).tolist()
         for b in data.DataLoader(counting(data.IterableDataset), **kwargs)
     ]
     theirs = [
@@ -441,12 +441,12 @@ def test_samplers_as_torch():
     assert list(batches) == [[0, 1], [2, 3], [4]]
     assert len(batches) == 3
     loader = data.DataLoader(ds, batch_sampler=batches)
-    assert [np.asarray(b.data).tolist() for (b,) in loader] == [[0, 1], [2, 3], [4]]
+    assert [np.asarray(b.numpy()).tolist() for (b,) in loader] == [[0, 1], [2, 3], [4]]
     gradviz.manual_seed(3)
     first = list(data.DataLoader(ds, sampler=data.RandomSampler(ds), batch_size=5))
     gradviz.manual_seed(3)
     again = list(data.DataLoader(ds, sampler=data.RandomSampler(ds), batch_size=5))
-    assert np.asarray(first[0][0].data).tolist() == np.asarray(again[0][0].data).tolist()
+    assert np.asarray(first[0][0].numpy()).tolist() == np.asarray(again[0][0].numpy()).tolist()
     with pytest.raises(ValueError, match="batch_size should be a positive integer"):
         data.BatchSampler(ds, 0, False)
 
@@ -470,7 +470,7 @@ layer = nn.Linear(1, 1)
 handle = layer.register_forward_hook(lambda m, a, out: out * 0)
 twin = copy.deepcopy(layer)
 handle.remove()  # the only hook of the original: the copy still has its own
-print(float(twin(Variable(np.ones((1, 1), np.float32))).data.sum()))
+print(float(twin(Variable(np.ones((1, 1), np.float32))).numpy().sum()))
 """
 
 
@@ -489,7 +489,7 @@ def test_forward_hooks_run_under_a_trace():
     layer.register_forward_hook(lambda m, a, out: out * 0)
     with gradviz.trace() as tr:
         out = layer(Variable(np.ones((1, 1), np.float32)))
-    assert float(out.data.sum()) == 0.0
+    assert float(out.numpy().sum()) == 0.0
     assert tr.graph.number_of_nodes() > 0
 
 
@@ -506,7 +506,7 @@ def test_a_tutorial_loader_with_worker_options_runs_in_process():
         worker_init_fn=seen.append,
         generator=np.random.default_rng(0),
     )
-    rows = sorted(i for (b,) in loader for i in np.asarray(b.data).tolist())
+    rows = sorted(i for (b,) in loader for i in np.asarray(b.numpy()).tolist())
     assert rows == list(range(6))
     assert seen == [0]
 
@@ -534,7 +534,7 @@ def test_loader_generator_makes_shuffling_reproducible():
             shuffle=True,
             generator=np.random.default_rng(5),
         )
-        return np.asarray(next(iter(loader))[0].data).tolist()
+        return np.asarray(next(iter(loader))[0].numpy()).tolist()
 
     assert epoch() == epoch()
 

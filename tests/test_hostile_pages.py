@@ -61,7 +61,7 @@ def test_a_node_feeding_200_branches_is_laid_out_with_a_bounded_simplex():
 def test_an_update_of_a_nan_weight_is_not_said_to_be_of_a_zero_weight():
     gradviz.manual_seed(0)
     layer = nn.Linear(2, 1)
-    layer.weight.data[0, 0] = np.nan
+    layer.weight.numpy()[0, 0] = np.nan
     opt = optim.SGD(layer.parameters(), lr=0.1)
     with gradviz.trace() as tr:
         layer(gradviz.randn(4, 2)).sum().backward()

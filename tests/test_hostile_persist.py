@@ -369,7 +369,7 @@ def test_a_converted_pytorch_checkpoint_resumes_as_pytorch_goes_on(name, kwargs)
     assert all(type(s["step"]) is int for s in mine.state_dict()["state"].values())
     train(ours, mine, 5, seed=2)
     for p, q in zip(ours, theirs, strict=True):
-        np.testing.assert_array_equal(p.data, q.detach().numpy())
+        np.testing.assert_array_equal(p.numpy(), q.detach().numpy())
 
 
 def test_pytorch_adamw_state_makes_adam_decouple_as_in_pytorch():
@@ -386,7 +386,7 @@ def test_pytorch_adamw_state_makes_adam_decouple_as_in_pytorch():
     train(theirs, reference, 3, seed=1, torch=torch)
     train(ours, mine, 3, seed=1)
     for p, q in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-6)
 
 
 def test_optimizer_state_is_found_by_the_parameter_as_in_pytorch():
@@ -394,7 +394,7 @@ def test_optimizer_state_is_found_by_the_parameter_as_in_pytorch():
     the state is still there after a save, a load and a model load_state_dict."""
     torch = pytest.importorskip("torch")
     model = nn.Linear(2, 1)
-    theirs = [torch.tensor(p.data.copy(), requires_grad=True) for p in model.parameters()]
+    theirs = [torch.tensor(p.numpy().copy(), requires_grad=True) for p in model.parameters()]
     mine = gradviz.optim.Adam(model.parameters(), lr=0.1)
     reference = torch.optim.Adam(theirs, lr=0.1, foreach=False)
     train(list(model.parameters()), mine, 2, seed=0)
@@ -572,17 +572,17 @@ def test_a_checkpoint_without_num_batches_tracked_loads_as_in_pytorch():
     """Older checkpoints (and other frameworks' weights) have no num_batches_tracked; PyTorch's
     BatchNorm keeps its own value instead of calling it missing."""
     source = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
-    source[1].running_mean.data[...] = 3.0
+    source[1].running_mean.numpy()[...] = 3.0
     checkpoint = {
         k: v for k, v in round_trip(source.state_dict()).items() if "num_batches" not in k
     }
     target = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
-    target[1].num_batches_tracked.data[...] = 7
+    target[1].num_batches_tracked.numpy()[...] = 7
     result = target.load_state_dict(checkpoint)
     assert result.missing_keys == []
     assert result.unexpected_keys == []
     assert target[1].num_batches_tracked.item() == 7
-    np.testing.assert_array_equal(target[1].running_mean.data, [3.0, 3.0])
+    np.testing.assert_array_equal(target[1].running_mean.numpy(), [3.0, 3.0])
     torch = pytest.importorskip("torch")
     reference = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
     converted = {k: torch.from_numpy(np.asarray(v)) for k, v in checkpoint.items()}
@@ -612,11 +612,11 @@ def test_a_bad_entry_is_refused_before_any_is_copied(value, assign, message):
     string to float", an object array's None loaded as nan, or the int weight failing in the
     Parameter made by assign=True): half a checkpoint loaded."""
     model = nn.Linear(2, 1)
-    bias = model.bias.data.copy()
+    bias = model.bias.numpy().copy()
     checkpoint = {"bias": np.full(1, 9.0, np.float32), "weight": value}
     with pytest.raises(RuntimeError, match=message):
         model.load_state_dict(checkpoint, assign=assign)
-    np.testing.assert_array_equal(model.bias.data, bias)
+    np.testing.assert_array_equal(model.bias.numpy(), bias)
 
 
 def test_checkpoint_values_that_copy_would_refuse_are_read_first():
@@ -626,8 +626,8 @@ def test_checkpoint_values_that_copy_would_refuse_are_read_first():
     model = nn.Linear(2, 1)
     masked = np.ma.masked_array([[1.0, 2.0]], mask=[[0, 1]])
     model.load_state_dict({"weight": masked, "bias": np.zeros(1)})
-    np.testing.assert_array_equal(model.weight.data, [[1.0, 2.0]])
-    assert type(model.weight.data) is np.ndarray
+    np.testing.assert_array_equal(model.weight.numpy(), [[1.0, 2.0]])
+    assert type(model.weight.numpy()) is np.ndarray
     torch = pytest.importorskip("torch")
     weight = torch.ones(1, 2, requires_grad=True)
     with pytest.raises(

@@ -22,7 +22,7 @@ def _same(ours: Variable, theirs: torch.Tensor) -> None:
     """Same dtype, shape and values (NaN where PyTorch has NaN)."""
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), (ours, theirs)
     assert ours.shape == tuple(theirs.shape)
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, equal_nan=True)
 
 
 # ----------------------------------------------------------------------------- dtype promotion
@@ -462,7 +462,7 @@ def test_an_in_place_int_out_of_the_dtypes_range_is_a_clear_error():
     x = _g([1, 2], "int8")
     with pytest.raises(gradviz.OperandError, match=r"add_: Python integer 300 out of bounds"):
         x += 300
-    np.testing.assert_array_equal(x.data, [1, 2])
+    np.testing.assert_array_equal(x.numpy(), [1, 2])
 
 
 # ------------------------------------------------------------------ the everyday PyTorch methods
@@ -481,8 +481,8 @@ def test_clone_dim_contiguous_abs_and_expand_as_work_as_in_pytorch():
     theirs.sum().backward()
     np.testing.assert_allclose(x.grad, tx.grad.numpy())
     clone = x.clone()
-    clone.data[0, 0] = 100.0  # a copy: the original keeps its data
-    assert x.data[0, 0] == -1.0
+    clone.numpy()[0, 0] = 100.0  # a copy: the original keeps its data
+    assert x.numpy()[0, 0] == -1.0
 
 
 @pytest.mark.parametrize("like", ["zeros_like", "ones_like"])
@@ -723,7 +723,10 @@ def test_a_nan_input_gets_pytorchs_zero_sign_gradient(f):
     lib = type(
         "lib",
         (),
-        {"where": staticmethod(gradviz.where), "isnan": staticmethod(lambda v: np.isnan(v.data))},
+        {
+            "where": staticmethod(gradviz.where),
+            "isnan": staticmethod(lambda v: np.isnan(v.numpy())),
+        },
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -53,7 +53,7 @@ class GV:
 
     @staticmethod
     def numpy(value: Any) -> np.ndarray:
-        return np.array(value.data if isinstance(value, Variable) else value)
+        return np.array(value.numpy() if isinstance(value, Variable) else value)
 
 
 class Torch:
@@ -266,15 +266,15 @@ def test_recorded_write_keeps_the_object_and_records_the_op(row: Row):
     x, w = GV.leaf(ax), GV.leaf(aw)
     o = None if ao is None else GV.leaf(ao)
     h = x * w
-    data, before = h.data, h.data.copy()
+    data, before = h.numpy(), h.numpy().copy()
     out = row.write(GV, h, o)
     assert row.returned_ok(out, h)
-    assert h.data is data, "the write must go into the existing array"
+    assert h.numpy() is data, "the write must go into the existing array"
     assert h.op == row.node
     assert type(h.grad_fn).__name__ == row.node
     assert (h.is_leaf, h.requires_grad, h._version) == (False, True, 1)
-    assert not np.shares_memory(h.parents[0].data, data), "the old value must be kept apart"
-    np.testing.assert_array_equal(h.parents[0].data, before)
+    assert not np.shares_memory(h.parents[0].numpy(), data), "the old value must be kept apart"
+    np.testing.assert_array_equal(h.parents[0].numpy(), before)
 
 
 @pytest.mark.parametrize("then", THEN)
@@ -342,14 +342,14 @@ def test_unrecorded_write_keeps_identity_flags_and_grad(row: Row, mode: str):
     o = None if ao is None else GV.leaf(ao, requires_grad=tracked)
     grad = np.full(ax.shape, 7.0)
     p.grad = grad
-    data = p.data
+    data = p.numpy()
     with gradviz.no_grad() if tracked else contextlib.nullcontext():
         if row.random:
             gradviz.manual_seed(1)
         out = row.write(GV, p, o)
     assert row.returned_ok(out, p)
-    assert p.data is data
-    assert p.grad is grad
+    assert p.numpy() is data
+    assert p.grad.numpy() is grad
     np.testing.assert_array_equal(grad, 7.0)
     assert (p.is_leaf, p.requires_grad, p.grad_fn, p._version) == (True, tracked, None, 1)
     # the same write, recorded, computes the same value
@@ -357,7 +357,7 @@ def test_unrecorded_write_keeps_identity_flags_and_grad(row: Row, mode: str):
     if row.random:
         gradviz.manual_seed(1)
     row.write(GV, h, o)
-    np.testing.assert_allclose(p.data, h.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p.numpy(), h.numpy(), rtol=1e-12, atol=1e-12)
 
 
 # --------------------------------------------------------------- leaves refuse while recording
@@ -368,12 +368,12 @@ def test_leaf_that_requires_grad_refuses(row: Row):
     ax, aw, ao = row.arrays()
     p = GV.leaf(ax * aw)
     o = None if ao is None else GV.leaf(ao)
-    before = p.data.copy()
+    before = p.numpy().copy()
     with pytest.raises(gradviz.InplaceError, match=LEAF_ERROR) as info:
         row.write(GV, p, o)
     assert isinstance(info.value, RuntimeError)
     assert row.method in str(info.value)
-    np.testing.assert_array_equal(p.data, before)
+    np.testing.assert_array_equal(p.numpy(), before)
     assert (p.is_leaf, p.requires_grad, p.grad_fn, p._version) == (True, True, None, 0)
 
 
@@ -454,9 +454,9 @@ def test_buffer_written_with_operands_that_require_grad_matches_torch(torch):
 def test_buffer_written_with_operands_that_require_grad_is_recorded():
     buf = Variable(np.zeros(3))
     w = GV.leaf(np.arange(3.0))
-    data = buf.data
+    data = buf.numpy()
     buf += w
-    assert buf.data is data
+    assert buf.numpy() is data
     assert (buf.op, buf.is_leaf, buf.requires_grad, buf._version) == ("Add_", False, True, 1)
     (buf * buf).sum().backward()
     np.testing.assert_allclose(w.grad, 2 * np.arange(3.0))
@@ -638,13 +638,13 @@ def test_old_value_feeds_earlier_consumers():
     y = h * 2
     h += 1
     (y.sum() + h.sum()).backward()
-    np.testing.assert_allclose(a.grad, 2 * 2 * a.data + 2 * a.data)
+    np.testing.assert_allclose(a.grad, 2 * 2 * a.numpy() + 2 * a.numpy())
     b = GV.leaf([0.5, -1.0])
     h = b * b
     y = h.exp()  # saves its output only: writing h later is allowed
     h.mul_(3)
     (y.sum() + h.sum()).backward()
-    np.testing.assert_allclose(b.grad, 2 * b.data * np.exp(b.data**2) + 6 * b.data)
+    np.testing.assert_allclose(b.grad, 2 * b.numpy() * np.exp(b.numpy() ** 2) + 6 * b.numpy())
 
 
 def _versions(lib: Any) -> dict[str, Any]:
@@ -681,8 +681,8 @@ def test_detach_shares_data_and_version():
     d = h.detach()
     d.add_(1)
     assert (h._version, d._version) == (1, 1)
-    assert np.shares_memory(h.data, d.data)
-    np.testing.assert_array_equal(h.data, 3.0)
+    assert np.shares_memory(h.numpy(), d.numpy())
+    np.testing.assert_array_equal(h.numpy(), 3.0)
     h.mul_(2)
     assert d._version == 2
 
@@ -734,10 +734,10 @@ def test_requires_grad_and_detach_in_place():
     h = v * 3.0
     with pytest.raises(gradviz.GradvizError, match="leaf variables"):
         h.requires_grad_(False)
-    data = h.data
+    data = h.numpy()
     assert h.detach_() is h
     assert (h.is_leaf, h.requires_grad, h.grad_fn, h.op) == (True, False, None, None)
-    assert h.data is data
+    assert h.numpy() is data
     with pytest.raises(gradviz.GradvizError, match="floating point"):
         Variable(np.arange(3)).requires_grad_()
 
@@ -758,18 +758,18 @@ def test_int_variable_iadd_float_raises_cast():
     v = Variable(np.arange(3))
     with pytest.raises(gradviz.GradvizError, match="cast"):
         v += 0.5
-    np.testing.assert_array_equal(v.data, [0, 1, 2])
+    np.testing.assert_array_equal(v.numpy(), [0, 1, 2])
     assert v._version == 0
     v += 1  # an int operand is fine and keeps the dtype
     assert v.dtype == np.arange(3).dtype
-    np.testing.assert_array_equal(v.data, [1, 2, 3])
+    np.testing.assert_array_equal(v.numpy(), [1, 2, 3])
 
 
 def test_int_variable_iadd_variable_that_requires_grad_raises_cast():
     v = Variable(np.arange(3))
     with pytest.raises(gradviz.GradvizError, match="cast"):
         v += GV.leaf([0.5, 0.5, 0.5])
-    np.testing.assert_array_equal(v.data, [0, 1, 2])
+    np.testing.assert_array_equal(v.numpy(), [0, 1, 2])
     assert (v._version, v.is_leaf, v.requires_grad) == (0, True, False)
 
 
@@ -786,7 +786,7 @@ def test_broadcast_shape_bigger_than_target_raises(recorded: bool):
     node = x.grad_fn
     with pytest.raises(gradviz.ShapeError, match="doesn't match the broadcast shape"):
         x += other
-    np.testing.assert_array_equal(x.data, 1.0)
+    np.testing.assert_array_equal(x.numpy(), 1.0)
     assert (x._version, x.grad_fn) == (0, node)
 
 
@@ -815,7 +815,7 @@ def test_bad_call_raises(name: str, call: Callable[[Any, Any], Any], words: str)
     v = GV.leaf([1.0, 2.0, 3.0], requires_grad=False)
     with pytest.raises(gradviz.GradvizError, match=words):
         call(GV, v)
-    np.testing.assert_array_equal(v.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0, 3.0])
     assert v._version == 0
 
 
@@ -867,7 +867,7 @@ def test_a_view_read_before_its_base_is_written_is_a_clear_error(index: Any):
     h = x * w
     y = h[index]
     h *= 2
-    np.testing.assert_allclose(np.ravel(y.data), [4.0, 8.0][: np.size(y.data)])  # a view
+    np.testing.assert_allclose(np.ravel(y.numpy()), [4.0, 8.0][: np.size(y.numpy())])  # a view
     with pytest.raises(gradviz.BackwardError, match=r"a view .* was used by Sum after"):
         y.sum().backward()
 
@@ -912,7 +912,7 @@ def test_random_fill_is_seeded_by_manual_seed(method: str, args: tuple[float, ..
         gradviz.manual_seed(seed)
         v = Variable(np.zeros(50))
         assert getattr(v, method)(*args) is v
-        draws.append(v.data.copy())
+        draws.append(v.numpy().copy())
     np.testing.assert_array_equal(draws[0], draws[1])
     assert not np.array_equal(draws[0], draws[2])
 
@@ -920,28 +920,28 @@ def test_random_fill_is_seeded_by_manual_seed(method: str, args: tuple[float, ..
 def test_uniform_stays_in_range_with_the_right_moments():
     gradviz.manual_seed(0)
     v = Variable(np.zeros(200_000, dtype=np.float32))
-    data = v.data
+    data = v.numpy()
     v.uniform_(-2.0, 3.0)
-    assert v.data is data
+    assert v.numpy() is data
     assert v.dtype == np.float32
-    assert v.data.min() >= -2.0
-    assert v.data.max() < 3.0
-    assert abs(v.data.mean() - 0.5) < 0.02
-    assert abs(v.data.var() - 25 / 12) < 0.03
+    assert v.numpy().min() >= -2.0
+    assert v.numpy().max() < 3.0
+    assert abs(v.numpy().mean() - 0.5) < 0.02
+    assert abs(v.numpy().var() - 25 / 12) < 0.03
     v.uniform_()
-    assert v.data.min() >= 0.0
-    assert v.data.max() < 1.0
-    assert abs(v.data.mean() - 0.5) < 0.01
+    assert v.numpy().min() >= 0.0
+    assert v.numpy().max() < 1.0
+    assert abs(v.numpy().mean() - 0.5) < 0.01
 
 
 def test_normal_has_the_right_moments():
     gradviz.manual_seed(0)
     v = Variable(np.zeros(200_000))
     v.normal_(1.0, 2.0)
-    assert abs(v.data.mean() - 1.0) < 0.02
-    assert abs(v.data.std() - 2.0) < 0.02
+    assert abs(v.numpy().mean() - 1.0) < 0.02
+    assert abs(v.numpy().std() - 2.0) < 0.02
     v.normal_(-3.0, 0.0)
-    np.testing.assert_array_equal(v.data, -3.0)
+    np.testing.assert_array_equal(v.numpy(), -3.0)
 
 
 # -------------------------------------------------------------------------- training by hand
@@ -978,13 +978,13 @@ def test_manual_sgd_trains_and_keeps_the_parameters():
     assert losses[-1] < 0.01 * losses[0]
     assert seen["flags"] == (True, True, True) * 2
     w = GV.leaf(np.zeros(3))
-    data = w.data
+    data = w.numpy()
     for _ in range(3):
         (w * w - w).sum().backward()
         with gradviz.no_grad():
             w -= 0.5 * w.grad
         w.grad = None
-    assert w.data is data
+    assert w.numpy() is data
     assert w.is_leaf
     assert w.requires_grad
     assert w._version == 3

@@ -35,7 +35,7 @@ def _same(ours: Any, theirs: Any) -> None:
     assert isinstance(ours, Variable)
     assert not ours.requires_grad or ours.grad_fn is not None
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6, atol=1e-7)
     assert ours.shape == tuple(theirs.shape)
 
 

@@ -160,7 +160,7 @@ def test_call_passes_args_and_kwargs_to_forward():
             return x + shift
 
     out = Affine()(Variable([1.0]), shift=2.0)
-    np.testing.assert_allclose(out.data, [3.0])
+    np.testing.assert_allclose(out.numpy(), [3.0])
 
 
 # --------------------------------------------------------------------------------- sharing
@@ -249,7 +249,7 @@ def test_sequential_slice_is_a_sequential_keeping_names():
     assert names(tail) == ["2.weight", "2.bias"]  # as in PyTorch: the original names
     assert tail[1] is model[2]
     x = batch(5, 3)
-    np.testing.assert_array_equal(tail(x).data, model[2](model[1](x)).data)
+    np.testing.assert_array_equal(tail(x).numpy(), model[2](model[1](x)).numpy())
 
 
 # -------------------------------------------------------------------------------- modes
@@ -278,17 +278,17 @@ def test_dropout_in_training_zeroes_and_rescales():
     gradviz.manual_seed(0)
     x = Variable(np.ones((200, 50), np.float32), requires_grad=True)
     out = nn.Dropout(0.25)(x)
-    np.testing.assert_allclose(np.unique(out.data), [0.0, 1 / 0.75], rtol=1e-6)
-    assert 0.2 < (out.data == 0).mean() < 0.3
+    np.testing.assert_allclose(np.unique(out.numpy()), [0.0, 1 / 0.75], rtol=1e-6)
+    assert 0.2 < (out.numpy() == 0).mean() < 0.3
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad, out.data)  # the gradient goes through the same mask
+    np.testing.assert_array_equal(x.grad, out.numpy())  # the gradient goes through the same mask
     assert out.dtype == np.float32
 
 
 def test_dropout_edge_probabilities():
     x = Variable(np.ones(4, np.float32))
     assert nn.Dropout(0.0)(x) is x
-    np.testing.assert_array_equal(nn.Dropout(1.0)(x).data, np.zeros(4))
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).numpy(), np.zeros(4))
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
 
@@ -319,17 +319,17 @@ def test_state_dict_holds_copies_in_parameter_order():
     assert list(state) == names(model)
     assert all(isinstance(v, np.ndarray) for v in state.values())
     state["fc1.weight"][...] = 123.0
-    assert not np.any(model.fc1.weight.data == 123.0)
+    assert not np.any(model.fc1.weight.numpy() == 123.0)
 
 
 def test_state_dict_round_trip_reproduces_outputs():
     source, target = MLP(), MLP()
     x = batch()
-    assert not np.allclose(source(x).data, target(x).data)
+    assert not np.allclose(source(x).numpy(), target(x).numpy())
     weight_before = target.fc1.weight  # loading copies into the same objects
     target.load_state_dict(source.state_dict())
     assert target.fc1.weight is weight_before
-    np.testing.assert_array_equal(source(x).data, target(x).data)
+    np.testing.assert_array_equal(source(x).numpy(), target(x).numpy())
     assert all(p.dtype == np.float32 for p in target.parameters())
 
 
@@ -357,7 +357,7 @@ def test_load_state_dict_missing_and_unexpected_keys():
 def test_load_state_dict_accepts_lists_and_variables():
     model = nn.Linear(2, 1)
     model.load_state_dict({"weight": [[1.0, 2.0]], "bias": Variable([0.5])})
-    np.testing.assert_allclose(model(Variable([[1.0, 1.0]])).data, [[3.5]])
+    np.testing.assert_allclose(model(Variable([[1.0, 1.0]])).numpy(), [[3.5]])
 
 
 # --------------------------------------------------------------------------------- repr
@@ -428,8 +428,8 @@ def test_linear_shapes_dtype_and_formula():
     out = layer(x)
     assert out.shape == (5, 4)
     assert out.dtype == np.float32
-    expected = x.data @ layer.weight.data.T + layer.bias.data
-    np.testing.assert_allclose(out.data, expected, rtol=1e-6)
+    expected = x.numpy() @ layer.weight.numpy().T + layer.bias.numpy()
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
 
 
 def test_linear_batch_dims_and_vector_input():
@@ -443,16 +443,16 @@ def test_linear_without_bias():
     assert layer.bias is None
     assert names(layer) == ["weight"]
     x = batch(4, 3)
-    np.testing.assert_allclose(layer(x).data, x.data @ layer.weight.data.T, rtol=1e-6)
+    np.testing.assert_allclose(layer(x).numpy(), x.numpy() @ layer.weight.numpy().T, rtol=1e-6)
 
 
 def test_linear_gradients():
     layer = nn.Linear(3, 2)
-    x = Variable(batch(4, 3).data, requires_grad=True)
+    x = Variable(batch(4, 3).numpy(), requires_grad=True)
     layer(x).sum().backward()
-    np.testing.assert_allclose(layer.weight.grad, np.tile(x.data.sum(axis=0), (2, 1)), rtol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad, np.tile(x.numpy().sum(axis=0), (2, 1)), rtol=1e-6)
     np.testing.assert_allclose(layer.bias.grad, [4.0, 4.0])
-    np.testing.assert_allclose(x.grad, np.tile(layer.weight.data.sum(axis=0), (4, 1)), rtol=1e-6)
+    np.testing.assert_allclose(x.grad, np.tile(layer.weight.numpy().sum(axis=0), (4, 1)), rtol=1e-6)
     assert layer.weight.grad.dtype == np.float32
 
 
@@ -461,11 +461,11 @@ def test_linear_init_bounds_are_one_over_sqrt_fan_in():
     layer = nn.Linear(100, 200)
     bound = 1 / math.sqrt(100)
     for p in (layer.weight, layer.bias):
-        assert np.abs(p.data).max() <= bound
+        assert np.abs(p.numpy()).max() <= bound
     # uniform on [-bound, bound]: reaches near both ends and has the uniform's spread
-    assert layer.weight.data.max() > 0.98 * bound
-    assert layer.weight.data.min() < -0.98 * bound
-    assert layer.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.03)
+    assert layer.weight.numpy().max() > 0.98 * bound
+    assert layer.weight.numpy().min() < -0.98 * bound
+    assert layer.weight.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.03)
 
 
 def test_parameters_follow_the_default_dtype():
@@ -497,10 +497,10 @@ def test_manual_seed_makes_dropout_masks_reproducible():
     x = Variable(np.ones((8, 8), np.float32))
     dropout = nn.Dropout(0.5)
     gradviz.manual_seed(7)
-    first, second = dropout(x).data, dropout(x).data
+    first, second = dropout(x).numpy(), dropout(x).numpy()
     gradviz.manual_seed(7)
-    np.testing.assert_array_equal(dropout(x).data, first)
-    np.testing.assert_array_equal(dropout(x).data, second)
+    np.testing.assert_array_equal(dropout(x).numpy(), first)
+    np.testing.assert_array_equal(dropout(x).numpy(), second)
     assert not np.array_equal(first, second)  # each call draws a new mask
 
 
@@ -520,11 +520,11 @@ def _numpy_gelu(x):
 )
 def test_a_second_backward_with_retain_graph_gives_the_same_float32_gradient(layer):
     # the rules reuse their own buffers, never the ones saved for the next backward
-    x = Variable(batch(4, 6, seed=2).data, requires_grad=True)
+    x = Variable(batch(4, 6, seed=2).numpy(), requires_grad=True)
     weights = Variable(np.linspace(-1, 1, 24, dtype=np.float32).reshape(4, 6))
     loss = (layer(x) * weights).sum() + F.cross_entropy(layer(x), np.array([0, 5, 2, 1]))
     loss.backward(retain_graph=True)
-    first = x.grad.copy()
+    first = x.grad.clone()
     x.zero_grad()
     loss.backward()
     assert x.grad.dtype == np.float32
@@ -550,7 +550,9 @@ def test_activation_modules_match_numpy(module, reference):
     x = batch(4, 3, seed=1)
     out = module(x)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, reference(x.data.astype(np.float64)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        out.numpy(), reference(x.numpy().astype(np.float64)), rtol=1e-5, atol=1e-6
+    )
 
 
 # --------------------------------------------------------------------------------- losses
@@ -562,7 +564,7 @@ def test_mse_loss_reductions():
     assert nn.MSELoss()(prediction, target).item() == pytest.approx((0 + 4 + 9) / 3)
     assert nn.MSELoss(reduction="sum")(prediction, target).item() == pytest.approx(13)
     np.testing.assert_allclose(
-        nn.MSELoss(reduction="none")(prediction, target).data, [[0.0], [4.0], [9.0]]
+        nn.MSELoss(reduction="none")(prediction, target).numpy(), [[0.0], [4.0], [9.0]]
     )
     loss = nn.MSELoss()(prediction, target)
     loss.backward()
@@ -588,7 +590,7 @@ def test_cross_entropy_loss_matches_numpy():
     probs = np.exp(log_probs)
     np.testing.assert_allclose(x.grad, (probs - np.eye(3)[labels]) / 2)
     np.testing.assert_allclose(
-        nn.CrossEntropyLoss(reduction="none")(Variable(logits), labels).data, expected
+        nn.CrossEntropyLoss(reduction="none")(Variable(logits), labels).numpy(), expected
     )
 
 
@@ -608,7 +610,7 @@ def test_class_losses_on_one_unbatched_sample_give_a_0d_loss(loss_fn):
 def test_bce_losses_agree():
     logits = Variable(np.array([[-3.0], [0.5], [4.0]]), requires_grad=True)
     target = np.array([[0.0], [1.0], [1.0]])
-    probs = 1 / (1 + np.exp(-logits.data))
+    probs = 1 / (1 + np.exp(-logits.numpy()))
     expected = -(target * np.log(probs) + (1 - target) * np.log(1 - probs)).mean()
     assert nn.BCELoss()(nn.Sigmoid()(logits), target).item() == pytest.approx(expected)
     loss = nn.BCEWithLogitsLoss()(logits, target)
@@ -640,7 +642,7 @@ def test_a_module_can_learn():
     gradviz.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
     x = batch(32, 2)
-    y = Variable((x.data[:, :1] * 2 - x.data[:, 1:]).astype(np.float32))
+    y = Variable((x.numpy()[:, :1] * 2 - x.numpy()[:, 1:]).astype(np.float32))
     losses = []
     for _ in range(50):
         model.zero_grad()
@@ -658,7 +660,7 @@ def test_dropout_inplace_writes_into_its_input_as_pytorch():
     hidden = w * 1
     out = nn.Dropout(0.5, inplace=True)(hidden)
     assert out is hidden
-    zeros = hidden.data == 0
+    zeros = hidden.numpy() == 0
     assert zeros.any()
     out.sum().backward()
     np.testing.assert_array_equal(w.grad, np.where(zeros, 0.0, 2.0))

@@ -149,7 +149,7 @@ def test_load_state_dict_loads_buffers_in_place():
     assert result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
     assert target.fc.running_mean is buffer
-    np.testing.assert_array_equal(buffer.data, [1.0, 2.0])
+    np.testing.assert_array_equal(buffer.numpy(), [1.0, 2.0])
     assert target.steps.item() == 7
     assert target.steps.dtype == np.int64
 
@@ -191,7 +191,7 @@ def test_size_mismatch_reported_even_when_not_strict_and_nothing_loaded():
     state["fc.weight"] = np.full((2, 2), 9.0, np.float32)
     with pytest.raises(RuntimeError, match=r"size mismatch for fc\.running_mean.*\(3,\).*\(2,\)\."):
         model.load_state_dict(state, strict=False)
-    assert not np.any(model.fc.weight.data == 9.0)
+    assert not np.any(model.fc.weight.numpy() == 9.0)
 
 
 def test_load_state_dict_bad_arguments():
@@ -217,8 +217,8 @@ def test_apply_initialises_like_torch_idiom():
             nn.init.constant_(module.weight, 0.5)
 
     model = ours().apply(init)
-    assert np.all(model.fc.weight.data == 0.5)
-    assert np.all(model.blocks[0].weight.data == 0.5)
+    assert np.all(model.fc.weight.numpy() == 0.5)
+    assert np.all(model.blocks[0].weight.numpy() == 0.5)
 
 
 def test_requires_grad_freezes_and_unfreezes():
@@ -265,12 +265,12 @@ def test_load_state_dict_assign_replaces_the_variables():
     model.load_state_dict(state, assign=True)
     assert model.fc.weight is not old_weight
     assert isinstance(model.fc.weight, nn.Parameter)
-    assert model.fc.weight.data is state["fc.weight"]  # shared, as PyTorch's assign
+    assert model.fc.weight.numpy() is state["fc.weight"]  # shared, as PyTorch's assign
     assert not model.fc.weight.requires_grad  # kept from the replaced parameter
     assert model.fc.bias.requires_grad
-    assert old_bias.data[0] != 2
+    assert old_bias.numpy()[0] != 2
     assert dict(model.named_parameters())["fc.weight"] is model.fc.weight
-    assert dict(model.named_buffers())["fc.running_mean"].data is state["fc.running_mean"]
+    assert dict(model.named_buffers())["fc.running_mean"].numpy() is state["fc.running_mean"]
     assert [n for n, _ in model.named_parameters()] == [
         "fc.weight",
         "fc.bias",

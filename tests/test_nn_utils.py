@@ -48,7 +48,7 @@ def test_clip_grad_norm_like_torch(dtype, norm_type, max_norm):
     assert isinstance(total, Variable)
     assert total.shape == ()
     assert total.dtype == dtype
-    np.testing.assert_allclose(total.data, expected.numpy(), rtol=rtol)
+    np.testing.assert_allclose(total.numpy(), expected.numpy(), rtol=rtol)
     for param, ref in zip(ours[:2], theirs[:2], strict=True):
         assert param.grad.dtype == dtype
         np.testing.assert_allclose(param.grad, ref.grad.numpy(), rtol=rtol)
@@ -61,7 +61,7 @@ def test_clip_grad_norm_scales_in_place_and_takes_a_module_generator():
     grad = model.weight.grad
     total = clip_grad_norm_(model.parameters(), max_norm=1.0)
     assert model.weight.grad is grad  # the same array, scaled in place
-    flat = np.concatenate([p.grad.ravel() for p in model.parameters()])
+    flat = np.concatenate([p.grad.numpy().ravel() for p in model.parameters()])
     assert total.item() > 1.0
     np.testing.assert_allclose(np.linalg.norm(flat), 1.0, rtol=1e-5)
 
@@ -118,14 +118,14 @@ def test_parameters_to_vector_and_back():
     vec = parameters_to_vector(model.parameters())
     assert vec.shape == (13,)
     np.testing.assert_array_equal(
-        vec.data, np.concatenate([p.data.ravel() for p in model.parameters()])
+        vec.numpy(), np.concatenate([p.numpy().ravel() for p in model.parameters()])
     )
     (vec * 2).sum().backward()  # differentiable, as PyTorch's torch.cat of views
     np.testing.assert_array_equal(model[0].weight.grad, np.full((3, 2), 2.0))
     new = Variable(np.arange(13, dtype=np.float32))
     vector_to_parameters(new, model.parameters())
-    np.testing.assert_array_equal(model[0].weight.data, np.arange(6).reshape(3, 2))
-    np.testing.assert_array_equal(model[1].bias.data, [12.0])
+    np.testing.assert_array_equal(model[0].weight.numpy(), np.arange(6).reshape(3, 2))
+    np.testing.assert_array_equal(model[1].bias.numpy(), [12.0])
     assert model[1].weight.shape == (1, 3)
 
 
@@ -152,7 +152,7 @@ def test_clip_grad_norm_mixed_dtypes_like_torch():
     total = clip_grad_norm_(ours, 1.0)
     expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
     assert total.dtype == np.float64
-    np.testing.assert_allclose(total.data, expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(total.numpy(), expected.numpy(), rtol=1e-12)
     for param, ref in zip(ours, theirs, strict=True):
         assert param.grad.dtype == ref.grad.numpy().dtype
         np.testing.assert_allclose(param.grad, ref.grad.numpy(), rtol=1e-6)

@@ -31,13 +31,13 @@ def test_each_normalisation_is_one_node():
 def test_training_normalises_with_batch_statistics_and_moves_running_stats():
     layer = nn.BatchNorm2d(2, momentum=0.25)
     x = normal(8, 2, 3, 3) * 3 + 1
-    y = layer(Variable(x)).data
+    y = layer(Variable(x)).numpy()
     np.testing.assert_allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-6)
     np.testing.assert_allclose(y.var(axis=(0, 2, 3)), 1, rtol=1e-3)
     axes = (0, 2, 3)
-    np.testing.assert_allclose(layer.running_mean.data, 0.25 * x.mean(axis=axes), rtol=1e-5)
+    np.testing.assert_allclose(layer.running_mean.numpy(), 0.25 * x.mean(axis=axes), rtol=1e-5)
     expected_var = 0.75 + 0.25 * x.var(axis=axes, ddof=1)
-    np.testing.assert_allclose(layer.running_var.data, expected_var, rtol=1e-5)
+    np.testing.assert_allclose(layer.running_var.numpy(), expected_var, rtol=1e-5)
     assert layer.num_batches_tracked.item() == 1
     assert layer.running_mean._version == 2  # the reset, then one write per training step
 
@@ -48,7 +48,7 @@ def test_momentum_none_is_the_cumulative_average():
     for batch in batches:
         layer(Variable(batch))
     means = [b.mean(axis=0) for b in batches]
-    np.testing.assert_allclose(layer.running_mean.data, np.mean(means, axis=0), rtol=1e-5)
+    np.testing.assert_allclose(layer.running_mean.numpy(), np.mean(means, axis=0), rtol=1e-5)
     assert layer.num_batches_tracked.item() == 3
 
 
@@ -56,11 +56,11 @@ def test_evaluation_uses_running_stats_and_leaves_them():
     layer = nn.BatchNorm1d(3)
     layer(Variable(normal(6, 3)))
     layer.eval()
-    mean, var = layer.running_mean.data.copy(), layer.running_var.data.copy()
+    mean, var = layer.running_mean.numpy().copy(), layer.running_var.numpy().copy()
     x = normal(1, 3, seed=1)  # a batch of one is fine outside training
-    y = layer(Variable(x)).data
+    y = layer(Variable(x)).numpy()
     np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-5)
-    np.testing.assert_array_equal(layer.running_mean.data, mean)
+    np.testing.assert_array_equal(layer.running_mean.numpy(), mean)
     assert layer.num_batches_tracked.item() == 1
 
 
@@ -68,7 +68,7 @@ def test_without_running_stats_evaluation_uses_the_batch():
     layer = nn.BatchNorm1d(3, track_running_stats=False).eval()
     assert layer.running_mean is None
     assert layer.num_batches_tracked is None
-    y = layer(Variable(normal(6, 3))).data
+    y = layer(Variable(normal(6, 3))).numpy()
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-6)
 
 
@@ -80,7 +80,7 @@ def test_buffers_are_in_the_state_dict_not_in_parameters():
     layer(Variable(normal(2, 4, 3, 3)))
     other = nn.BatchNorm2d(4)
     other.load_state_dict(layer.state_dict())
-    np.testing.assert_array_equal(other.running_var.data, layer.running_var.data)
+    np.testing.assert_array_equal(other.running_var.numpy(), layer.running_var.numpy())
     assert other.num_batches_tracked.item() == 1
 
 
@@ -197,15 +197,15 @@ def test_gradcheck_through_the_layers():
 
 def test_an_empty_batch_in_training_is_an_empty_output_and_leaves_the_statistics():
     bn = nn.BatchNorm1d(3)
-    bn.running_mean.data[:] = 1.0
+    bn.running_mean.numpy()[:] = 1.0
     x = gradviz.randn(0, 3, requires_grad=True)
     out = bn(x)
     out.sum().backward()
     assert out.shape == (0, 3)
     assert x.grad.shape == (0, 3)
-    np.testing.assert_array_equal(bn.running_mean.data, np.ones(3))
-    np.testing.assert_array_equal(bn.running_var.data, np.ones(3))
-    assert int(bn.num_batches_tracked.data) == 1  # counted, as in PyTorch
+    np.testing.assert_array_equal(bn.running_mean.numpy(), np.ones(3))
+    np.testing.assert_array_equal(bn.running_var.numpy(), np.ones(3))
+    assert int(bn.num_batches_tracked.numpy()) == 1  # counted, as in PyTorch
     np.testing.assert_array_equal(bn.weight.grad, np.zeros(3))
     assert nn.BatchNorm2d(3)(gradviz.randn(0, 3, 4, 4)).shape == (0, 3, 4, 4)
 

@@ -82,7 +82,7 @@ def _recorded_calls(case) -> list[tuple[type, tuple, tuple[bool, ...]]]:
 
         def op(self, node, inputs, output):
             values = tuple(
-                a.data.copy() if isinstance(a, Variable) else a for a in inputs
+                a.numpy().copy() if isinstance(a, Variable) else a for a in inputs
             )  # copied now: an in-place op writes into the array later
             self.calls.append((type(node), values, node.needs_input_grad))
 
@@ -241,7 +241,7 @@ class Composite(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return (Variable(x) * 3.0).data
+        return (Variable(x) * 3.0).numpy()
 
     @staticmethod
     def backward(ctx, grad):

@@ -127,7 +127,7 @@ def dropout_seeded(x, p):
 
 
 def dropout_ref(x, p):
-    mask = dropout_seeded(Variable(np.ones_like(x)), p).data
+    mask = dropout_seeded(Variable(np.ones_like(x)), p).numpy()
     return x * mask
 
 
@@ -962,16 +962,16 @@ def test_row_ids_are_unique():
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_forward_matches_numpy(case: Case):
     inputs = case.inputs()
-    arrays = [v.data.copy() for v in inputs]
+    arrays = [v.numpy().copy() for v in inputs]
     out = case.fn(*inputs)
     assert isinstance(out, Variable)
     assert case.op in _ops_in_graph(out), f"{case.op} not in the graph of row {case.id}"
     expected = np.asarray(case.ref(*arrays))
     assert out.shape == expected.shape
     assert out.dtype == expected.dtype
-    np.testing.assert_allclose(out.data, expected, rtol=case.rtol, atol=case.atol)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=case.rtol, atol=case.atol)
     for v, a in zip(inputs, arrays, strict=True):  # inputs are not modified by ops
-        np.testing.assert_array_equal(v.data, a)
+        np.testing.assert_array_equal(v.numpy(), a)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
@@ -1004,7 +1004,7 @@ PROMOTED_BY_FLOAT64_CONSTANTS = {
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_float32_inputs_give_float32_outputs_and_gradients(case: Case):
-    inputs = [Variable(v.data.astype(np.float32), requires_grad=True) for v in case.inputs()]
+    inputs = [Variable(v.numpy().astype(np.float32), requires_grad=True) for v in case.inputs()]
     out = case.fn(*inputs)
     expected = np.float64 if case.id in PROMOTED_BY_FLOAT64_CONSTANTS else np.float32
     assert out.dtype == expected
@@ -1030,7 +1030,7 @@ def test_comparisons_return_bool_variables_outside_the_graph():
         assert got.dtype == np.bool_, symbol
         assert not got.requires_grad, symbol
         assert got.grad_fn is None, symbol
-        np.testing.assert_array_equal(got.data, expected, err_msg=symbol)
+        np.testing.assert_array_equal(got.numpy(), expected, err_msg=symbol)
 
 
 def test_max_with_dim_returns_named_values_and_indices():
@@ -1045,14 +1045,14 @@ def test_max_with_dim_returns_named_values_and_indices():
     assert indices.dtype == np.int64
     assert not indices.requires_grad
     assert indices.grad_fn is None
-    np.testing.assert_array_equal(values.data, [5.0, 7.0])
-    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(values.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
     values.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0, 1, 0], [1, 0, 0]])
 
     low = x.min(0, keepdim=True)
-    np.testing.assert_array_equal(low.values.data, [[1.0, 2.0, 0.0]])
-    np.testing.assert_array_equal(low.indices.data, [[0, 1, 1]])
+    np.testing.assert_array_equal(low.values.numpy(), [[1.0, 2.0, 0.0]])
+    np.testing.assert_array_equal(low.indices.numpy(), [[0, 1, 1]])
 
 
 def test_max_along_dim_gives_the_whole_gradient_to_the_returned_index_on_ties():
@@ -1069,7 +1069,7 @@ def test_full_reductions_share_the_gradient_evenly_between_ties(method):
     out = getattr(x, method)()
     out.backward()
     extreme = 3.0 if method in ("amax", "max") else -1.0
-    ties = x.data == extreme
+    ties = x.numpy() == extreme
     np.testing.assert_allclose(x.grad, ties / ties.sum())
 
 
@@ -1119,20 +1119,20 @@ def test_dropout_masks_scales_and_is_reproducible():
     gradviz.manual_seed(7)
     y = F.dropout(x, 0.25)
     assert y.op == "Dropout"
-    kept = y.data != 0
-    np.testing.assert_allclose(y.data[kept], 1 / 0.75)  # survivors scaled by 1/(1-p)
+    kept = y.numpy() != 0
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75)  # survivors scaled by 1/(1-p)
     assert 0.2 < 1 - kept.mean() < 0.3  # about p of 2000 elements dropped
     gradviz.manual_seed(7)
-    np.testing.assert_array_equal(F.dropout(x, 0.25).data, y.data)  # same seed, same mask
+    np.testing.assert_array_equal(F.dropout(x, 0.25).numpy(), y.numpy())  # same seed, same mask
     gradviz.manual_seed(8)
-    assert not np.array_equal(F.dropout(x, 0.25).data, y.data)
+    assert not np.array_equal(F.dropout(x, 0.25).numpy(), y.numpy())
 
 
 def test_dropout_backward_is_upstream_gradient_times_mask(rng):
     x = Variable(rng.normal(size=(6, 7)), requires_grad=True)
     gradviz.manual_seed(3)
     y = F.dropout(x, 0.4)
-    mask = y.data / x.data  # 0 where dropped, 1/(1-p) where kept
+    mask = y.numpy() / x.numpy()  # 0 where dropped, 1/(1-p) where kept
     np.testing.assert_allclose(np.unique(np.round(mask, 12)), [0.0, 1 / 0.6])
     g = rng.normal(size=(6, 7))
     y.backward(g)
@@ -1144,7 +1144,7 @@ def test_dropout_is_identity_in_eval_and_p0_and_zero_for_p1():
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
     out = F.dropout(x, 1.0)
-    np.testing.assert_array_equal(out.data, np.zeros(6))
+    np.testing.assert_array_equal(out.numpy(), np.zeros(6))
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, np.zeros(6))
 
@@ -1175,7 +1175,7 @@ def test_reflected_operators_return_variables(expr, op, expected_value, expected
     y = expr(x)
     assert isinstance(y, Variable)
     assert y.op == op
-    np.testing.assert_allclose(y.data, expected_value)
+    np.testing.assert_allclose(y.numpy(), expected_value)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, expected_grad)
 
@@ -1220,7 +1220,7 @@ def test_binary_op_gradients_are_unbroadcast_like_numpy(symbol, shapes, seed):
     b = Variable(b_data, requires_grad=True)
     forward, local = BINARY[symbol]
     out = forward(a, b)
-    np.testing.assert_allclose(out.data, forward(a_data, b_data), rtol=1e-12)
+    np.testing.assert_allclose(out.numpy(), forward(a_data, b_data), rtol=1e-12)
     assert out.shape == result_shape
     upstream = rng.normal(size=result_shape)
     out.backward(upstream)

@@ -21,9 +21,9 @@ def run(make_optimizer, steps: int = 3, c: float = 0.0, start: float = 1.0) -> l
     values = []
     for _ in range(steps):
         optimizer.zero_grad()
-        p.grad = 2 * (p.data - c)
+        p.grad = 2 * (p.numpy() - c)
         optimizer.step()
-        values.append(float(p.data[0]))
+        values.append(float(p.numpy()[0]))
     return values
 
 
@@ -94,7 +94,7 @@ def test_adam_first_step_moves_by_lr_whatever_the_gradient_scale():
     optimizer = optim.Adam([p], lr=0.1)
     p.grad = np.array([1e-3, -2.0, 50.0, 0.0])
     optimizer.step()
-    np.testing.assert_allclose(p.data, [0.9, 1.1, 0.9, 1.0], rtol=1e-5)
+    np.testing.assert_allclose(p.numpy(), [0.9, 1.1, 0.9, 1.0], rtol=1e-5)
 
 
 def test_adam_three_steps():
@@ -162,11 +162,11 @@ def test_float32_parameters_stay_float32(make):
 
 def test_step_updates_in_place():
     p = nn.Parameter(np.array([1.0]))
-    data = p.data
+    data = p.numpy()
     optimizer = optim.SGD([p], lr=0.5)
     p.grad = np.array([1.0])
     optimizer.step()
-    assert p.data is data
+    assert p.numpy() is data
     assert data[0] == 0.5
 
 
@@ -189,7 +189,7 @@ def test_sgd_update_of_a_large_parameter(layout):
     p.grad = 2 * p.grad
     optimizer.step()
     # buf = g, then 0.9 g + 2 g = 2.9 g: p = start - 0.1 g - 0.29 g
-    np.testing.assert_allclose(p.data, start - 0.39 * grad, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p.numpy(), start - 0.39 * grad, rtol=1e-5, atol=1e-6)
     assert p.dtype == np.float32
     assert p.shape == start.shape
 
@@ -221,8 +221,8 @@ def test_parameters_without_grad_are_skipped(make):
     optimizer = make([used, unused])
     used.grad = np.ones(1, np.float32)
     optimizer.step()
-    assert used.data[0] != 1.0
-    assert unused.data[0] == 5.0  # not even weight decay touches it
+    assert used.numpy()[0] != 1.0
+    assert unused.numpy()[0] == 5.0  # not even weight decay touches it
     assert len(optimizer.state) == 1  # no momentum or moments for the skipped one
 
 
@@ -233,8 +233,8 @@ def test_param_groups_with_their_own_settings():
     assert optimizer.param_groups[1]["momentum"] == 0.9  # defaults fill the rest
     a.grad, b.grad = np.array([1.0]), np.array([1.0])
     optimizer.step()
-    assert a.data[0] == pytest.approx(0.9)
-    assert b.data[0] == pytest.approx(0.5)
+    assert a.numpy()[0] == pytest.approx(0.9)
+    assert b.numpy()[0] == pytest.approx(0.5)
 
 
 def test_changing_a_group_lr_takes_effect():
@@ -244,7 +244,7 @@ def test_changing_a_group_lr_takes_effect():
     optimizer.param_groups[0]["lr"] = 0.01
     p.grad = np.array([1.0])
     optimizer.step()
-    assert p.data[0] == pytest.approx(0.99)
+    assert p.numpy()[0] == pytest.approx(0.99)
 
 
 def test_optimizer_accepts_a_generator_of_parameters():
@@ -296,15 +296,15 @@ def test_training_loop_converges(make):
     model = nn.Linear(1, 1)
     optimizer = make(model.parameters())
     x = Variable(np.linspace(-1, 1, 16, dtype=np.float32).reshape(-1, 1))
-    y = Variable(3 * x.data - 1)
+    y = Variable(3 * x.numpy() - 1)
     for _ in range(300):
         optimizer.zero_grad()
         loss = nn.MSELoss()(model(x), y)
         loss.backward()
         optimizer.step()
     assert loss.item() < 1e-3
-    assert model.weight.data[0, 0] == pytest.approx(3.0, abs=0.05)
-    assert model.bias.data[0] == pytest.approx(-1.0, abs=0.05)
+    assert model.weight.numpy()[0, 0] == pytest.approx(3.0, abs=0.05)
+    assert model.bias.numpy()[0] == pytest.approx(-1.0, abs=0.05)
 
 
 def test_loading_a_state_of_the_wrong_shape_is_refused_at_load():

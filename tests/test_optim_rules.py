@@ -27,7 +27,7 @@ def one_step(optimizer_class, **kwargs) -> float:
     opt = optimizer_class([p], **kwargs)
     p.grad = np.array([2.0])
     opt.step()
-    return float(p.data[0])
+    return float(p.numpy()[0])
 
 
 def test_adamw_decays_the_weight_before_the_adam_step():
@@ -58,21 +58,21 @@ def test_adagrad_first_steps_with_lr_decay():
     p.grad = np.array([2.0])
     opt.step()  # sum = 9, clr = 0.1
     first = 1 - 0.1 * 2 / (3 + 1e-10)  # eps = 1e-10
-    assert p.data[0] == pytest.approx(first, rel=1e-15)
+    assert p.numpy()[0] == pytest.approx(first, rel=1e-15)
     p.grad = np.array([4.0])
     opt.step()  # sum = 25, clr = 0.1 / 1.5
-    assert p.data[0] == pytest.approx(first - 0.1 / 1.5 * 4 / (5 + 1e-10), rel=1e-15)
+    assert p.numpy()[0] == pytest.approx(first - 0.1 / 1.5 * 4 / (5 + 1e-10), rel=1e-15)
 
 
 @pytest.mark.parametrize("make", ALL, ids=NAMES)
 def test_every_update_is_an_in_place_write(make):
     p = nn.Parameter(np.ones(3))
-    data = p.data
+    data = p.numpy()
     opt = make([p])
     p.grad = np.full(3, 0.5)
     before = p._version
     opt.step()
-    assert p.data is data  # the same array, written in place
+    assert p.numpy() is data  # the same array, written in place
     assert p._version > before
 
 
@@ -103,7 +103,7 @@ def test_float32_stays_float32(make):
     for _ in range(3):
         p.grad = np.full(3, 0.5, dtype=np.float32)
         opt.step()
-    assert p.data.dtype == np.float32
+    assert p.numpy().dtype == np.float32
     for state in opt.state_dict()["state"].values():
         for value in state.values():
             if isinstance(value, np.ndarray):

@@ -72,7 +72,7 @@ def make_pair(name, kwargs, second, dtype):
 
 def step_both(ours, theirs, mine, reference, grads) -> None:
     for p, q, g in zip(ours, theirs, grads, strict=True):
-        p.grad = g + 0.3 * p.data
+        p.grad = g + 0.3 * p.numpy()
         q.grad = torch.from_numpy(g) + 0.3 * q.detach()
     mine.step()
     reference.step()
@@ -80,8 +80,8 @@ def step_both(ours, theirs, mine, reference, grads) -> None:
 
 def assert_close(ours, theirs, rtol, atol):
     for p, q in zip(ours, theirs, strict=True):
-        assert p.data.dtype == q.detach().numpy().dtype
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=rtol, atol=atol)
+        assert p.numpy().dtype == q.detach().numpy().dtype
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
@@ -142,7 +142,7 @@ def test_state_dict_round_trip_resumes_exactly(name, kwargs, second):
     for _ in range(10):
         step_both(ours, theirs, mine, reference, next(grads))
     saved = mine.state_dict()
-    copies = [nn.Parameter(p.data.copy()) for p in ours]
+    copies = [nn.Parameter(p.numpy().copy()) for p in ours]
     resumed = getattr(optim, name)([{"params": copies[:2]}, {"params": copies[2:]}], **kwargs)
     resumed.load_state_dict(saved)
     # Loading copies: the saved arrays are not shared with the new optimizer.
@@ -154,10 +154,10 @@ def test_state_dict_round_trip_resumes_exactly(name, kwargs, second):
         g = next(grads)
         step_both(ours, theirs, mine, reference, g)
         for p, q in zip(copies, g, strict=True):
-            p.grad = q + 0.3 * p.data
+            p.grad = q + 0.3 * p.numpy()
         resumed.step()
     for p, q in zip(ours, copies, strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])

@@ -132,7 +132,7 @@ def test_generator_streams():
     a = gradviz.randn((3, 3), generator=g1, requires_grad=True)
     gradviz.manual_seed(0)  # the global seed does not touch a generator's stream
     b = gradviz.randn((3, 3), generator=g2)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert a.requires_grad
     p = gradviz.tensor([0.0, 0.0, 1.0])
     assert gradviz.multinomial(p, num_samples=1, replacement=True, generator=g1).item() == 2
@@ -207,10 +207,10 @@ def test_log10_log2():
     x = gradviz.tensor([1.0, 10.0, 100.0], requires_grad=True)
     y = x.log10()
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.data, [0.0, 1.0, 2.0], atol=1e-6)
+    np.testing.assert_allclose(y.numpy(), [0.0, 1.0, 2.0], atol=1e-6)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, 1 / (np.array([1.0, 10.0, 100.0]) * math.log(10)))
-    np.testing.assert_allclose(gradviz.tensor([8.0]).log2().data, [3.0])
+    np.testing.assert_allclose(gradviz.tensor([8.0]).log2().numpy(), [3.0])
 
 
 def test_format_of_a_0d_variable():
@@ -300,7 +300,7 @@ def test_linspace_as_torch(torch):
     ours = gradviz.linspace(-math.pi, math.pi, 2000)
     theirs = torch.linspace(-math.pi, math.pi, 2000)
     assert str(ours.dtype) == "float32"
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("method", ["log10", "log2"])
@@ -311,7 +311,7 @@ def test_log10_log2_as_torch(torch, method):
     getattr(ours, method)().sum().backward()
     getattr(theirs, method)().sum().backward()
     np.testing.assert_allclose(
-        getattr(ours, method)().data, getattr(theirs, method)().detach(), rtol=1e-6
+        getattr(ours, method)().numpy(), getattr(theirs, method)().detach(), rtol=1e-6
     )
     np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-6)
 
@@ -335,7 +335,7 @@ def test_argmax_unbind_format_as_torch(torch):
     assert [t.tolist() for t in ours.unbind(1)] == [t.tolist() for t in theirs.unbind(1)]
     picks = [2, 0, 2]
     np.testing.assert_array_equal(
-        ours.index_select(1, gradviz.tensor(picks)).data,
+        ours.index_select(1, gradviz.tensor(picks)).numpy(),
         theirs.index_select(1, torch.tensor(picks)).numpy(),
     )
     assert f"{ours.sum():.3f}" == f"{theirs.sum():.3f}"
@@ -367,7 +367,7 @@ def test_quickstart_steps_as_torch(torch):
         opt_ours.step()
         opt_ours.zero_grad()
         loss_theirs = torch.nn.CrossEntropyLoss()(
-            theirs(torch.tensor(X.data)), torch.tensor(y.data)
+            theirs(torch.tensor(X.numpy())), torch.tensor(y.numpy())
         )
         loss_theirs.backward()
         opt_theirs.step()
@@ -375,7 +375,7 @@ def test_quickstart_steps_as_torch(torch):
         assert loss_ours.item() == pytest.approx(loss_theirs.item(), rel=1e-5)
     with gradviz.no_grad():
         pred = ours(gradviz.tensor(images))
-        correct = gradviz.tensor(pred.argmax(1).data == labels).type(gradviz.float).sum().item()
+        correct = gradviz.tensor(pred.argmax(1).numpy() == labels).type(gradviz.float).sum().item()
     with torch.no_grad():
         expected = (theirs(torch.tensor(images)).argmax(1) == torch.tensor(labels)).type(
             torch.float
@@ -424,7 +424,7 @@ def test_nanogpt_attention_as_torch(torch):
     assert list(ours.state_dict()) == list(theirs.state_dict())
     x = np.random.default_rng(1).standard_normal((2, 5, 8)).astype(np.float32)
     out_ours, out_theirs = ours(gradviz.tensor(x)), theirs(torch.tensor(x))
-    np.testing.assert_allclose(out_ours.data, out_theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out_ours.numpy(), out_theirs.detach().numpy(), rtol=1e-5, atol=1e-6)
     out_ours.pow(2).sum().backward()
     out_theirs.pow(2).sum().backward()
     grads = dict(theirs.named_parameters())

@@ -120,7 +120,7 @@ def test_ignored_targets_add_nothing():
     x = var(3, 4)
     kept = F.cross_entropy(x[1:], np.array([1, 3]))
     with_ignored = F.cross_entropy(x, np.array([-100, 1, 3]))
-    np.testing.assert_allclose(with_ignored.data, kept.data)
+    np.testing.assert_allclose(with_ignored.numpy(), kept.numpy())
     assert F.nll_loss(x, np.array([0, 1, 2]), ignore_index=1).item() == pytest.approx(-(1 + 11) / 2)
     all_ignored = F.cross_entropy(x, np.full(3, -100))
     assert np.isnan(all_ignored.item())
@@ -181,8 +181,8 @@ def test_gradient_of_the_wrong_shape_is_not_applied(optimizer, momentum):
     b.data = np.ones((4, 2))  # replaced after its gradient was set: step() names it
     with pytest.raises(gradviz.ShapeError, match=r"parameter 1 has a gradient of shape \(3, 2\)"):
         opt.step()
-    np.testing.assert_array_equal(b.data, np.ones((4, 2)))
-    np.testing.assert_array_equal(a.data, np.ones(2))  # checked before any update
+    np.testing.assert_array_equal(b.numpy(), np.ones((4, 2)))
+    np.testing.assert_array_equal(a.numpy(), np.ones(2))  # checked before any update
 
 
 @pytest.mark.parametrize("betas", [0.9, (0.9,), ("a", 0.999)])
@@ -348,12 +348,12 @@ def test_custom_backward_returning_saved_inputs_does_not_alias_leaf_grads():
     ReturnsInputs.apply(x, y).sum().backward()
     Identity.apply(x).sum().backward()
     for v in (x, y):
-        for data in (x.data, y.data):
+        for data in (x.numpy(), y.numpy()):
             assert not np.shares_memory(v.grad, data)
-    np.testing.assert_array_equal(x.grad, y.data + x.data)
-    before = y.data.copy()
+    np.testing.assert_array_equal(x.grad, y.numpy() + x.numpy())
+    before = y.numpy().copy()
     x.grad += 1  # in place: must not reach y
-    np.testing.assert_array_equal(y.data, before)
+    np.testing.assert_array_equal(y.numpy(), before)
 
 
 # --------------------------------------------------------------------------------------- dtypes
@@ -378,7 +378,7 @@ def test_true_division_of_integers_gives_the_default_dtype():
     assert (i / i).dtype == np.float32
     assert (i / 2).dtype == np.float32
     assert (i / np.float64(2.5)).dtype == np.float32
-    np.testing.assert_allclose((i / 2).data, [0.5, 1.0, 1.5])
+    np.testing.assert_allclose((i / 2).numpy(), [0.5, 1.0, 1.5])
     assert (i / Variable(np.ones(3))).dtype == np.float64  # a float64 operand decides
 
 

@@ -52,7 +52,9 @@ def test_module_state_dict_round_trip(tmp_path):
     assert loaded["0.weight"].dtype == np.float32
     target.load_state_dict(loaded)
     x = Variable(np.ones((1, 2), np.float32))
-    np.testing.assert_array_equal(target[1][0](target[0](x)).data, source[1][0](source[0](x)).data)
+    np.testing.assert_array_equal(
+        target[1][0](target[0](x)).numpy(), source[1][0](source[0](x)).numpy()
+    )
     assert target.steps.item() == 4
 
 
@@ -231,5 +233,5 @@ def test_torch_state_dict_values_load_into_gradviz(tmp_path):
     ours.load_state_dict(gradviz.load(tmp_path / "t"))
     x = np.ones((1, 2), np.float32)
     np.testing.assert_allclose(
-        ours(Variable(x)).data, reference(torch.from_numpy(x)).detach().numpy(), rtol=1e-6
+        ours(Variable(x)).numpy(), reference(torch.from_numpy(x)).detach().numpy(), rtol=1e-6
     )

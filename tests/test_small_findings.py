@@ -45,7 +45,7 @@ def classify_step(model: nn.Module, opt: optim.Optimizer, y: np.ndarray) -> grad
 def test_a_zero_initialised_bias_shows_its_update_norm_not_an_infinite_ratio():
     gradviz.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 3))
-    model[0].bias.data[:] = 0  # a LayerNorm-like bias of zeros
+    model[0].bias.numpy()[:] = 0  # a LayerNorm-like bias of zeros
     tr = classify_step(model, optim.SGD(model.parameters(), lr=0.1), np.arange(6) % 3)
     bias = next(n for n, a in tr.graph.nodes(data=True) if a.get("name") == "0.bias")
     update = tr.graph.nodes[bias]["update"]
@@ -80,7 +80,7 @@ def test_no_dead_relu_line_when_no_unit_is_dead():
     gradviz.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 3))
     with gradviz.no_grad():
-        model[0].bias.data[:] = 5.0  # every unit alive
+        model[0].bias.numpy()[:] = 5.0  # every unit alive
     tr = classify_step(model, optim.SGD(model.parameters(), lr=0.01), np.arange(6) % 3)
     report = tr.check()
     assert [(r.dead_units, r.units) for r in report.relus] == [(0, 32)]
@@ -93,8 +93,8 @@ def test_dead_relu_units_are_still_listed():
     gradviz.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 3))
     with gradviz.no_grad():
-        model[0].bias.data[:2] = -50.0  # two units dead for every row
-        model[0].bias.data[2:] = 50.0  # two alive
+        model[0].bias.numpy()[:2] = -50.0  # two units dead for every row
+        model[0].bias.numpy()[2:] = 50.0  # two alive
     tr = classify_step(model, optim.SGD(model.parameters(), lr=0.01), np.arange(6) % 3)
     assert "dead ReLU units (zero for every row of the batch): 2/4 in module 1" in str(tr.check())
 

@@ -30,7 +30,7 @@ def test_embedding_with_padding_idx_matches_torch():
     up = RNG.normal(size=(2, 3, 3))
     out = F.embedding(idx, w, padding_idx=4)
     tout = torch.nn.functional.embedding(torch.tensor(idx), tw, padding_idx=4)
-    _close(out.data, tout)
+    _close(out.numpy(), tout)
     (out * up).sum().backward()
     (tout * torch.tensor(up)).sum().backward()
     _close(w.grad, tw.grad)
@@ -42,7 +42,7 @@ def test_embedding_rows_picked_many_times_get_every_gradient_as_torch():
     up = RNG.normal(size=(6, 9, 4))
     out = F.embedding(idx, w)
     tout = torch.nn.functional.embedding(torch.tensor(idx), tw)
-    _close(out.data, tout)
+    _close(out.numpy(), tout)
     (out * up).sum().backward()
     (tout * torch.tensor(up)).sum().backward()
     _close(w.grad, tw.grad)
@@ -68,7 +68,7 @@ def test_sdpa_matches_torch(kwargs):
     }
     out = F.scaled_dot_product_attention(q, k, v, **kwargs)
     tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, **theirs)
-    _close(out.data, tout)
+    _close(out.numpy(), tout)
     (out * up).sum().backward()
     (tout * torch.tensor(up)).sum().backward()
     for ours, them in ((q, tq), (k, tk), (v, tv)):
@@ -88,7 +88,7 @@ def _mha_pair(batch_first: bool, bias: bool = True):
     theirs = torch.nn.MultiheadAttention(8, 2, bias=bias, batch_first=batch_first).double()
     with torch.no_grad():
         for name, param in theirs.named_parameters():
-            param.copy_(torch.tensor(dict(ours.named_parameters())[name].data))
+            param.copy_(torch.tensor(dict(ours.named_parameters())[name].numpy()))
     return ours, theirs
 
 
@@ -116,8 +116,8 @@ def test_mha_matches_torch(batch_first, average, masks):
     }
     out, weights = ours(q, k, v, average_attn_weights=average, **kwargs)
     tout, tweights = theirs(tq, tk, tv, average_attn_weights=average, **theirs_kwargs)
-    _close(out.data, tout)
-    _close(weights.data, tweights)
+    _close(out.numpy(), tout)
+    _close(weights.numpy(), tweights)
     up = RNG.normal(size=out.shape)
     (out * up).sum().backward()
     (tout * torch.tensor(up)).sum().backward()
@@ -133,8 +133,8 @@ def test_mha_unbatched_matches_torch():
     (q, tq), (k, tk) = _pair((4, 8)), _pair((5, 8))
     out, weights = ours(q, k, k)
     tout, tweights = theirs(tq, tk, tk)
-    _close(out.data, tout)
-    _close(weights.data, tweights)
+    _close(out.numpy(), tout)
+    _close(weights.numpy(), tweights)
 
 
 def test_sdpa_row_with_nothing_to_attend_is_zero_as_in_torch():
@@ -144,7 +144,7 @@ def test_sdpa_row_with_nothing_to_attend_is_zero_as_in_torch():
     tout = torch.nn.functional.scaled_dot_product_attention(
         tq, tq, tv, attn_mask=torch.tensor(mask)
     )
-    _close(out.data, tout)
+    _close(out.numpy(), tout)
     out.sum().backward()
     tout.sum().backward()
     for ours, them in ((q, tq), (v, tv)):

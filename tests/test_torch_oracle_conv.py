@@ -27,7 +27,7 @@ def run_both(ours, theirs, *arrays, seed=0):
     xs = [Variable(a.copy(), requires_grad=True) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, expected = ours(*xs), theirs(*ts)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=RTOL, atol=ATOL)
     upstream = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
@@ -125,8 +125,8 @@ def test_conv_layers_match_torch_with_copied_parameters():
                 ours.named_parameters(), theirs.named_parameters(), strict=True
             ):
                 assert p.shape == tuple(q.shape)
-                p.data = p.data.astype(np.float64)
-                q.copy_(torch.from_numpy(p.data))
+                p.data = p.numpy().astype(np.float64)
+                q.copy_(torch.from_numpy(p.numpy()))
         x = normal(*shape)
         run_both(ours, theirs, x)
 
@@ -157,7 +157,7 @@ def test_max_pool2d_nan_wins_and_nan_gradients_stay_in_their_window(kwargs):
     x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[1, 1, 3, 3] = np.nan  # two NaNs share a window
     xs, ts = Variable(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, expected = F.max_pool2d(xs, **kwargs), TF.max_pool2d(ts, **kwargs)
-    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(out.numpy(), expected.detach().numpy())
     upstream = np.ones(out.shape)
     upstream[1, 0, 1, 1] = np.nan  # an upstream NaN reaches its window's maximum only
     out.backward(upstream)
@@ -320,7 +320,7 @@ def test_float32_conv_and_pools_stay_float32_and_close_to_torch():
     ours = F.max_pool2d(F.conv2d(Variable(x), Variable(w), padding=1), 2)
     theirs = TF.max_pool2d(TF.conv2d(torch.tensor(x), torch.tensor(w), padding=1), 2)
     assert ours.dtype == np.float32
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
     gradviz.manual_seed(0)  # layers created above drew from the default generator
 
 
@@ -332,7 +332,7 @@ def test_float32_gelu_and_its_gradient_are_closer_to_torch_float64_than_torch_fl
     theirs = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     out, expected = F.gelu(ours), TF.gelu(theirs)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=2e-6, atol=5e-7)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=2e-6, atol=5e-7)
     out.sum().backward()
     expected.sum().backward()
     assert ours.grad.dtype == np.float32

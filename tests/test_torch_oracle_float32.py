@@ -27,7 +27,7 @@ def test_gelu_over_several_blocks_of_a_non_contiguous_input_matches_torch_float6
     out, expected = F.gelu(ours), TF.gelu(theirs)
     assert out.dtype == np.float32
     assert out.shape == x.shape
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=2e-6, atol=5e-7)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=2e-6, atol=5e-7)
     upstream = normal(*x.shape, seed=1)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream.astype(np.float64)))
@@ -40,7 +40,7 @@ def test_gelu_of_zero_subnormals_and_far_tails():
     out = F.gelu(ours)
     out.sum().backward()
     expected = [0, 0, 0, 40, -5e-31, 5e-31, -5e-41, 5e-41]
-    np.testing.assert_allclose(out.data, expected, rtol=1e-6, atol=1e-45)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-45)
     np.testing.assert_allclose(ours.grad, [0.5, 0.5, 0, 1, 0.5, 0.5, 0.5, 0.5], atol=1e-7)
 
 
@@ -57,7 +57,7 @@ def test_float32_layer_norm_of_a_non_contiguous_input_matches_torch(normalized, 
     out = F.layer_norm(ours[0], normalized, *ours[1:])
     expected = TF.layer_norm(theirs[0], normalized, *theirs[1:])
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
     for v, t in zip(ours, theirs, strict=True):
@@ -92,7 +92,7 @@ def test_adam_over_a_group_matches_torch_when_a_gradient_is_missing_and_state_is
             opt = getattr(optim, name)(ours, **settings)
             opt.load_state_dict(saved)
         for v, t in zip(ours, theirs, strict=True):
-            np.testing.assert_allclose(v.data, t.detach().numpy(), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(v.numpy(), t.detach().numpy(), rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("rows", [10, 5000])  # a one-hot product, and sorted runs of indices

@@ -65,7 +65,7 @@ def copy_weights(ours, theirs) -> None:
     with torch.no_grad():
         for name, p in ours.named_parameters():
             assert p.dtype == np.float64
-            their_params[name].copy_(torch.from_numpy(p.data))
+            their_params[name].copy_(torch.from_numpy(p.numpy()))
 
 
 def assert_close(ours, theirs) -> None:
@@ -129,7 +129,7 @@ LOSSES = ["mse", "cross_entropy", "bce", "bce_with_logits"]
 def test_mlp_output_matches(approximate):
     ours, theirs = twin_models(3, approximate)
     x = inputs()
-    assert_close(ours(Variable(x)).data, theirs(torch.from_numpy(x)))
+    assert_close(ours(Variable(x)).numpy(), theirs(torch.from_numpy(x)))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
@@ -140,7 +140,7 @@ def test_loss_and_every_parameter_gradient_match(loss_name, reduction):
     x = inputs()
     our_loss = our_loss_fn(ours(Variable(x)), Variable(target))
     their_loss = their_loss_fn(theirs(torch.from_numpy(x)), torch.from_numpy(target))
-    assert_close(our_loss.data, their_loss)
+    assert_close(our_loss.numpy(), their_loss)
     our_loss.backward()
     their_loss.backward()
     assert_same_params(ours, theirs, "grad")
@@ -155,7 +155,7 @@ def test_unreduced_loss_and_input_gradient_match(loss_name):
     their_x = torch.from_numpy(x.copy()).requires_grad_()
     our_loss = our_loss_fn(ours(our_x), Variable(target))
     their_loss = their_loss_fn(theirs(their_x), torch.from_numpy(target))
-    assert_close(our_loss.data, their_loss)
+    assert_close(our_loss.numpy(), their_loss)
     weights = np.random.default_rng(2).normal(size=our_loss.shape)
     our_loss.backward(weights)
     their_loss.backward(torch.from_numpy(weights))
@@ -203,7 +203,7 @@ def test_three_optimizer_steps_match(optimizer_name, loss_name):
         their_opt.zero_grad()
         our_loss = our_loss_fn(ours(Variable(x)), Variable(target))
         their_loss = their_loss_fn(theirs(torch.from_numpy(x)), torch.from_numpy(target))
-        assert_close(our_loss.data, their_loss)
+        assert_close(our_loss.numpy(), their_loss)
         our_loss.backward()
         their_loss.backward()
         our_opt.step()

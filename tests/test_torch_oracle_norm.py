@@ -38,7 +38,7 @@ def run_both(ours, theirs, *arrays, seed=0):
     xs = [Variable(a.copy(), requires_grad=True) for a in arrays]
     ts = [torch.tensor(a, requires_grad=True) for a in arrays]
     out, expected = ours(*xs), theirs(*ts)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=RTOL, atol=ATOL)
     upstream = np.random.default_rng(seed).standard_normal(out.shape)
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
@@ -86,7 +86,7 @@ def test_functional_running_stats_match_torch():
         F.batch_norm(Variable(x), *ours, training=True, momentum=0.3)
         TF.batch_norm(torch.tensor(x), *theirs, training=True, momentum=0.3)
     for a, t in zip(ours, theirs, strict=True):
-        np.testing.assert_allclose(a.data, t.numpy(), rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(a.numpy(), t.numpy(), rtol=RTOL, atol=ATOL)
 
 
 def _copy_params(ours, theirs, seed=7):
@@ -94,7 +94,7 @@ def _copy_params(ours, theirs, seed=7):
         for i, (name, p) in enumerate(theirs.named_parameters()):
             value = normal(*p.shape, seed=seed + i)
             p.copy_(torch.tensor(value))
-            getattr(ours, name).data[...] = value
+            getattr(ours, name).numpy()[...] = value
 
 
 @pytest.mark.parametrize(

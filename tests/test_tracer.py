@@ -324,7 +324,7 @@ def test_value_and_grad_stats_are_taken_at_event_time():
     with gradviz.trace() as tr:
         y = x * 2
         y.sum().backward()
-        y.data[...] = 100  # later in-place changes do not reach the record
+        y.numpy()[...] = 100  # later in-place changes do not reach the record
         x.grad[...] = 7
     g = tr.graph
     mul = one(g, op="Mul")
@@ -338,14 +338,14 @@ def test_optimizer_update_norm_and_ratio():
     gradviz.manual_seed(0)
     model = nn.Linear(3, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
-    before = {n: p.data.copy() for n, p in model.named_parameters()}
+    before = {n: p.numpy().copy() for n, p in model.named_parameters()}
     with gradviz.trace() as tr:
         model(Variable(f32(4, 3))).sum().backward()
         opt.step()
     g = tr.graph
     for node in graph_nodes(g, kind="param"):
         name = g.nodes[node]["name"]
-        delta = model.__getattribute__(name).data - before[name]
+        delta = model.__getattribute__(name).numpy() - before[name]
         update = g.nodes[node]["update"]
         assert update["norm"] == pytest.approx(np.linalg.norm(delta), rel=1e-5)
         assert update["ratio"] == pytest.approx(
@@ -361,7 +361,7 @@ def test_updates_of_same_shaped_parameters_in_trace_after_trace_are_each_their_o
     model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
     opt = optim.SGD(model.parameters(), lr=0.1)
     for step in range(3):
-        before = {n: p.data.copy() for n, p in model.named_parameters()}
+        before = {n: p.numpy().copy() for n, p in model.named_parameters()}
         with gradviz.trace() as tr:
             opt.zero_grad()
             model(Variable(f32(4, 3, seed=step))).sum().backward()
@@ -370,7 +370,7 @@ def test_updates_of_same_shaped_parameters_in_trace_after_trace_are_each_their_o
         g = tr.graph
         for node in graph_nodes(g, kind="param"):
             name = g.nodes[node]["name"]
-            delta = after[name].data - before[name]
+            delta = after[name].numpy() - before[name]
             assert np.linalg.norm(delta) > 0
             assert g.nodes[node]["update"]["norm"] == pytest.approx(np.linalg.norm(delta), rel=1e-5)
 
@@ -565,7 +565,7 @@ def test_arrays_are_copied_up_to_the_size_limit():
     with gradviz.trace(arrays=True, max_array_size=10) as tr:
         y = x * 2
         y.sum().backward()
-        y.data[0] = 99  # copied at event time
+        y.numpy()[0] = 99  # copied at event time
         (big * 1).sum().backward()
     small = tr.passes[0].graph
     mul = one(small, op="Mul")

@@ -19,7 +19,7 @@ NAN_SCRIPT = f"""
     opt = optim.SGD(model.parameters(), lr=0.1)
     x, y = gradviz.randn(8, 3), gradviz.randn(8, 1)
     for step in range(1, {STEPS} + 1):
-        data = x.data.copy()
+        data = x.numpy().copy()
         if step == {NAN_AT}:
             data[0, 0] = np.nan
         opt.zero_grad()

@@ -171,7 +171,7 @@ def zeros_like(
     """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
     cpu_only(device, "zeros_like")
     dtype = None if dtype is None else as_dtype(dtype, "zeros_like")
-    return Variable(np.zeros_like(x.data, dtype=dtype), requires_grad=requires_grad)
+    return Variable(np.zeros_like(x._data, dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(
@@ -180,7 +180,7 @@ def ones_like(
     """Ones of ``x``'s shape and dtype (or ``dtype``)."""
     cpu_only(device, "ones_like")
     dtype = None if dtype is None else as_dtype(dtype, "ones_like")
-    return Variable(np.ones_like(x.data, dtype=dtype), requires_grad=requires_grad)
+    return Variable(np.ones_like(x._data, dtype=dtype), requires_grad=requires_grad)
 
 
 def arange(
@@ -219,13 +219,13 @@ def tensor(
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
     cpu_only(device, "tensor")
     if isinstance(data, Variable):
-        data = data.data
+        data = data._data
     elif isinstance(data, list | tuple):
         if dtype is None:  # PyTorch's inference: the elements' own float dtypes count
             inferred = _float_dtype(data)
             dtype = inferred if inferred is not None and inferred.kind == "f" else None
         data = _scalars(data)
-    array = np.array(Variable(data).data if dtype is None else data, copy=True)
+    array = np.array(Variable(data)._data if dtype is None else data, copy=True)
     if dtype is not None:
         array = array.astype(as_dtype(dtype, "tensor"), copy=False)
     return Variable(array, requires_grad=requires_grad)
@@ -247,12 +247,12 @@ def _scalars(data: Any) -> Any:
     """``data`` with each Variable in its lists turned into a Python number, as
     ``torch.tensor([loss1, loss2])`` reads one-element tensors."""
     if isinstance(data, Variable):
-        if data.data.size != 1:
+        if data._data.size != 1:
             raise OperandError(
                 "tensor(): only one element Variables can be converted to Python scalars, got "
                 f"one of shape {data.shape} in the list"
             )
-        return data.data.item()
+        return data._data.item()
     if isinstance(data, list | tuple):
         return [_scalars(item) for item in data]
     return data
@@ -317,7 +317,7 @@ def multinomial(
 ) -> Variable:
     """Category indices drawn from each row of weights ``input`` (1-d or 2-d, non-negative, not
     normalised): int64 of shape ``(num_samples,)`` or ``(rows, num_samples)``."""
-    weights = np.asarray(input.data if isinstance(input, Variable) else input, dtype=np.float64)
+    weights = np.asarray(input._data if isinstance(input, Variable) else input, dtype=np.float64)
     if weights.ndim not in (1, 2):
         raise InputError(f"multinomial(): prob_dist must be 1 or 2 dim, got shape {weights.shape}")
     if not isinstance(num_samples, int | np.integer) or num_samples <= 0:

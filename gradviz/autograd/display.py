@@ -48,16 +48,16 @@ def stats_line(array: np.ndarray) -> str:
 
 def variable_html(v: Any) -> str:
     """The HTML block of Variable ``v``: a headline, the data's statistics, the gradient's."""
-    shape = "scalar" if v.data.ndim == 0 else str(tuple(v.shape))
+    shape = "scalar" if v._data.ndim == 0 else str(tuple(v.shape))
     made = f"op <b>{html.escape(v.op)}</b>" if v.op else "leaf"
     needs = "requires grad" if v.requires_grad else "no grad"
     name = f"<b>{html.escape(v.name)}</b> " if v.name else ""
     lines = [
         f"{name}Variable {shape} {html.escape(str(v.dtype))} · {made} · {needs}",
-        f"data {html.escape(stats_line(v.data))}",
+        f"data {html.escape(stats_line(v._data))}",
     ]
-    if v.grad is not None:
-        lines.append(f"grad {html.escape(stats_line(np.asarray(v.grad)))}")
+    if v._grad is not None:
+        lines.append(f"grad {html.escape(stats_line(np.asarray(v._grad)))}")
     elif v.requires_grad and v.op is None:
         lines.append("grad None (no backward has reached it yet)")
     style = "font-family: monospace; font-size: 12px; line-height: 1.5"

@@ -80,7 +80,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     if active and share is None and isinstance(arg, Variable):
                         _counted(arg, fan_in, waiting, shares, heap, tickets)  # none given
                     continue
-                data = arg.data
+                data = arg._data
                 if (  # identity tests: _conform decides exactly, and is rarely needed
                     type(share) is not np.ndarray
                     or share.shape != data.shape
@@ -337,17 +337,23 @@ def _begin(active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray) -> 
 
 def _accumulate(leaf: Variable, g: np.ndarray) -> None:
     """Add a leaf's complete gradient to its ``.grad``."""
-    if leaf._grad is None:  # own it: a view may share memory with other grads
+    grad = leaf._grad
+    if grad is None:  # own it: a view may share memory with other grads
         leaf._grad = g if g.base is None and g.flags.writeable else g.copy()
+    elif grad.shape == g.shape:
+        grad += g  # in place, as PyTorch's AccumulateGrad: whoever holds ``.grad`` sees the sum
     else:
-        leaf._grad = leaf._grad + g
+        raise ShapeError(
+            f"cannot add a gradient of shape {g.shape} into .grad of shape {grad.shape} "
+            "(the Variable's data was given another shape since .grad was set)"
+        )
 
 
 def _conform(share: Any, arg: Variable, node: Function, index: int, g: np.ndarray) -> np.ndarray:
     """A rule's gradient for input ``index`` (``arg``) as the engine hands it on: an ndarray of
     the input's shape (un-broadcast) and dtype, never aliasing another array if ``arg`` is a
     leaf (it becomes ``.grad``). The loop calls this only when the gradient may not be so."""
-    data = arg.data
+    data = arg._data
     if type(share) is not np.ndarray:
         share = share.dense() if type(share) is Scattered else np.asarray(share)
     if share.shape != data.shape:
@@ -387,7 +393,7 @@ def _position(node: Function, arg: Variable, share: Any, grads: Sequence[Any]) -
 
 def _aliases_input(grad: np.ndarray, inputs: tuple[Any, ...]) -> bool:
     """Whether ``grad`` may share memory with an input's data (a rule returned a saved array)."""
-    return any(isinstance(i, Variable) and np.may_share_memory(grad, i.data) for i in inputs)
+    return any(isinstance(i, Variable) and np.may_share_memory(grad, i._data) for i in inputs)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index: int) -> np.ndarray:
@@ -410,12 +416,12 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], node: Function, index:
 
 def _root_grad(root: Variable, grad: Any) -> np.ndarray:
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise BackwardError(
                 f"grad can be implicitly created only for scalar outputs (this one has shape "
                 f"{root.shape}); pass grad= with the same shape, or reduce it first, e.g. .sum()"
             )
-        return np.array(1, dtype=root.data.dtype).reshape(root.shape)  # np.ones, 3x faster
+        return np.array(1, dtype=root._data.dtype).reshape(root.shape)  # np.ones, 3x faster
     grad = np.array(as_array(grad), dtype=root.dtype)  # a copy: the caller keeps theirs
     if grad.shape != root.shape:
         raise ShapeError(f"grad has shape {grad.shape} but the output has shape {root.shape}")
@@ -491,7 +497,7 @@ def _check_view(node: Function, view: Variable, when: int) -> None:
     PyTorch rebuilds a view's history there; gradviz refuses rather than give a wrong gradient.
     """
     vc = view._vc
-    if view.data is vc.data or not np.may_share_memory(view.data, vc.data):
+    if view._data is vc.array or not np.may_share_memory(view._data, vc.array):
         return  # the owner itself, or a stand-in holding a copy: nothing stale
     for time, owner, _, writer in vc.rebases:
         if view._id < time < when and writer not in (None, node) and owner is not view:
@@ -509,7 +515,7 @@ def _check_saved(node: Function, variable: Variable, when: int, role: str) -> No
     if vc.written <= when:
         return
     saved = [*(node.saved_tensors or ()), *node.__dict__.values()]
-    if not any(isinstance(a, np.ndarray) and np.may_share_memory(a, vc.data) for a in saved):
+    if not any(isinstance(a, np.ndarray) and np.may_share_memory(a, vc.array) for a in saved):
         return
     error = BackwardError(
         "one of the variables needed for gradient computation has been modified by an inplace "

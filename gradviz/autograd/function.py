@@ -95,7 +95,7 @@ class Function:
         # no star-calls, no thread-local read unless an input requires grad).
         a = args[0]
         if isinstance(a, Variable):
-            x, need_x = a.data, a.requires_grad and _grad_mode.enabled
+            x, need_x = a._data, a.requires_grad and _grad_mode.enabled
         else:
             x, need_x = a, False
         try:
@@ -108,7 +108,7 @@ class Function:
             else:
                 b = args[1]
                 if isinstance(b, Variable):
-                    y, need_y = b.data, b.requires_grad and _grad_mode.enabled
+                    y, need_y = b._data, b.requires_grad and _grad_mode.enabled
                 else:
                     y, need_y = b, False
                 if n == 2:
@@ -142,7 +142,7 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     enabled = _grad_mode.enabled
     for arg in args:
         if isinstance(arg, Variable):
-            arrays.append(arg.data)
+            arrays.append(arg._data)
             needs.append(arg.requires_grad and enabled)
             parents.append(arg)
         else:
@@ -174,7 +174,7 @@ def _apply3(
     reduction's options, a loss's reduction), given the first two unpacked."""
     c = args[2]
     if isinstance(c, Variable):
-        z, need_z = c.data, c.requires_grad and _grad_mode.enabled
+        z, need_z = c._data, c.requires_grad and _grad_mode.enabled
     else:
         z, need_z = c, False
     ctx = new_context(cls, (need_x, need_y, need_z))

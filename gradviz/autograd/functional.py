@@ -191,7 +191,7 @@ def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") 
     """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
     input = as_input(input, "binary_cross_entropy")
     _check_target_shape("binary_cross_entropy", input, target)
-    for name, values in (("input", input.data), ("target", as_array(target))):
+    for name, values in (("input", input._data), ("target", as_array(target))):
         # NaN fails both comparisons, so it is rejected too (as PyTorch does)
         if values.size and not (values.min() >= 0 and values.max() <= 1):
             hint = " (pass logits to binary_cross_entropy_with_logits)" if name == "input" else ""
@@ -360,7 +360,7 @@ def max_pool2d(
     out = ops.MaxPool2d.apply(*args)
     if not return_indices:
         return out
-    return out, Variable(conv.max_pool_indices(args[0].data, *args[1:]))
+    return out, Variable(conv.max_pool_indices(args[0]._data, *args[1:]))
 
 
 def avg_pool2d(
@@ -505,7 +505,7 @@ def _batch_norm(layer, input, running_mean, running_var, weight, bias, training,
         when = "positive during training" if training else "non-negative"
         raise ArgumentError(f"{layer}: eps must be {when}, but got {eps}")
     if training and input.size:  # an empty batch leaves the running statistics (PyTorch)
-        ops.normalization.update_running_stats(input.data, running_mean, running_var, momentum)
+        ops.normalization.update_running_stats(input._data, running_mean, running_var, momentum)
     return ops.BatchNorm.apply(input, weight, bias, running_mean, running_var, training, eps)
 
 

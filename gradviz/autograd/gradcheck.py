@@ -52,29 +52,29 @@ def _gradcheck(
         return out
 
     output = evaluate()
-    out_size = output.data.size
-    analytic = {i: np.zeros((out_size, copies[i].data.size)) for i in checked}
+    out_size = output._data.size
+    analytic = {i: np.zeros((out_size, copies[i]._data.size)) for i in checked}
     for k in range(out_size):
         for i in checked:
-            copies[i].grad = None
+            copies[i]._grad = None
         seed = np.zeros(out_size)
         seed[k] = 1
         evaluate().backward(seed.reshape(output.shape))
         for i in checked:
-            grad = copies[i].grad
+            grad = copies[i]._grad
             if grad is not None:
                 analytic[i][k] = grad.reshape(-1)
 
     for i in checked:
-        flat = copies[i].data.reshape(-1)  # a view: perturbing it perturbs the input
+        flat = copies[i]._data.reshape(-1)  # a view: perturbing it perturbs the input
         numeric = np.zeros_like(analytic[i])
         with no_grad():
             for j in range(flat.size):
                 original = flat[j]
                 flat[j] = original + eps
-                plus = evaluate().data.astype(np.float64).reshape(-1)
+                plus = evaluate()._data.astype(np.float64).reshape(-1)
                 flat[j] = original - eps
-                minus = evaluate().data.astype(np.float64).reshape(-1)
+                minus = evaluate()._data.astype(np.float64).reshape(-1)
                 flat[j] = original
                 numeric[:, j] = (plus - minus) / (2 * eps)
         _compare(i, copies[i].shape, output.shape, analytic[i], numeric, atol, rtol)
@@ -110,7 +110,7 @@ def _float64_copy(x: Any) -> Any:
     if isinstance(x, Variable):
         # C order: the perturbation loop writes through data.reshape(-1), which must be a view
         dtype = np.float64 if x.dtype.kind == "f" else x.dtype
-        data = np.array(x.data, dtype=dtype, order="C")
+        data = np.array(x._data, dtype=dtype, order="C")
         return Variable(data, requires_grad=x.requires_grad, name=x.name)
     if isinstance(x, np.ndarray):
         return x.astype(np.float64) if x.dtype.kind == "f" else x.copy()

@@ -45,11 +45,11 @@ class VersionCounter:
     """
 
     __slots__ = (
-        "data", "last_op", "rebases", "recent", "rewritten", "stamp", "version", "written"
+        "array", "last_op", "rebases", "recent", "rewritten", "stamp", "version", "written"
     )  # fmt: skip
 
     def __init__(self, data: np.ndarray) -> None:
-        self.data = data
+        self.array = data
         self.version = 0
         self.stamp = self.written = self.rewritten = 0
         self.recent: deque[int] = deque(maxlen=64)  # times of the latest writes
@@ -65,14 +65,14 @@ def counter(variable: Variable) -> VersionCounter:
     """The version counter of ``variable``'s data, made on first use."""
     vc = variable._vc
     if vc is None:
-        vc = variable._vc = VersionCounter(variable.data)
+        vc = variable._vc = VersionCounter(variable._data)
     return vc
 
 
 def view_of(base: Variable, out: Variable) -> Variable:
     """``out``, made by a view op (reshape, transpose, basic indexing) from ``base``: when it
     shares ``base``'s memory it shares its version counter too, as PyTorch's views do."""
-    if out.data.base is not None and np.may_share_memory(out.data, base.data):
+    if out._data.base is not None and np.may_share_memory(out._data, base._data):
         out._vc = counter(base)
     return out
 
@@ -81,7 +81,7 @@ def bump(variable: Variable, op: str) -> VersionCounter:
     """Count one in-place write of ``variable`` by ``op`` (``"sub_"``)."""
     vc = variable._vc
     if vc is None:
-        vc = variable._vc = VersionCounter(variable.data)
+        vc = variable._vc = VersionCounter(variable._data)
     vc.version += 1
     vc.stamp = vc.written = WRITES.written = stamp = next(_ids)
     vc.recent.append(stamp)
@@ -231,12 +231,12 @@ def _write(
     target: Variable, op: type[Function], args: tuple[Any, ...], write: Callable, *operands: Any
 ) -> Variable:
     """Run ``op`` on ``target`` in place: recorded (see the module docstring), or unrecorded as
-    ``write(*operands, out=target.data)`` (a NumPy ufunc, or a helper of the same shape)."""
+    ``write(*operands, out=target._data)`` (a NumPy ufunc, or a helper of the same shape)."""
     if grad_mode.is_grad_enabled() and (target.requires_grad or _any_requires_grad(args)):
         _record(target, op, args)
         return target
     try:
-        write(*operands, out=target.data)
+        write(*operands, out=target._data)
     except (TypeError, ValueError, IndexError, OverflowError) as error:  # NumPy's refusals
         raise _numpy_error(op, target, error, operands) from None
     wrote(target, _METHOD[op])
@@ -249,7 +249,7 @@ def _wrote_directly(target: Variable, method: str, ufunc: np.ufunc, other: Any) 
     write at NumPy's cost plus its version count. Whether it did (else: the general way)."""
     if target.requires_grad and _grad_state.enabled:
         return False
-    x = target.data
+    x = target._data
     y = numpy_operand(x, other)
     if y is None:
         return False
@@ -283,12 +283,12 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
         if refusal:
             raise InplaceError(refusal.format(method=method))
     if not chain:
-        op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
+        op.apply(_stand_in(target, target._data.copy()), *args, _into=target)
         return
     # Through index views (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
     # bases' memory, so each base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
-    snapshots = [base.data.copy() for _, base, _ in chain]
-    op.apply(_stand_in(target, target.data.copy()), *args, _into=target)
+    snapshots = [base._data.copy() for _, base, _ in chain]
+    op.apply(_stand_in(target, target._data.copy()), *args, _into=target)
     for (view, base, index), snapshot in zip(chain, snapshots, strict=True):
         before = _stand_in(base, snapshot)
         out = IndexPut_.apply(before, index, view)
@@ -320,7 +320,7 @@ def _views(target: Variable, method: str) -> list[tuple[Variable, Variable, Any]
 def _viewed(target: Variable) -> Variable | None:
     """The Variable whose memory ``target`` (the output of a view op) looks into, if any."""
     node = target._node
-    if isinstance(node, _VIEW_OPS) and np.may_share_memory(target.data, node.parents[0].data):
+    if isinstance(node, _VIEW_OPS) and np.may_share_memory(target._data, node.parents[0]._data):
         return node.parents[0]
     return None
 
@@ -363,9 +363,9 @@ def commit(target: Variable, data: np.ndarray, node: Function) -> Variable:
             f"{method}: result type {data.dtype} can't be cast to the desired output type "
             f"{target.dtype}"
         )
-    np.copyto(target.data, data, casting="unsafe")
+    np.copyto(target._data, data, casting="unsafe")
     # A saved result is the target's array from now on (as in PyTorch), so later writes count.
-    node.saved_tensors = tuple(target.data if a is data else a for a in node.saved_tensors)
+    node.saved_tensors = tuple(target._data if a is data else a for a in node.saved_tensors)
     _rebase(target, node.parents[0], bump(target, method).written, node)
     target._node = node
     target.requires_grad = True
@@ -417,7 +417,7 @@ def _operand(method: str, value: Any) -> Any:
 
 
 def _data(value: Any) -> Any:
-    return value.data if isinstance(value, Variable) else value
+    return value._data if isinstance(value, Variable) else value
 
 
 # The unrecorded writes that are not a NumPy ufunc, called as ``write(*operands, out=array)``.
@@ -463,10 +463,10 @@ def _add(target: Variable, op: type[Function], other: Any, alpha: float) -> Vari
     o = _data(other)
     args = (other, alpha)
     if alpha == 1:
-        return _write(target, op, args, np.add, target.data, o)
+        return _write(target, op, args, np.add, target._data, o)
     if alpha == -1:
-        return _write(target, op, args, np.subtract, target.data, o)
-    return _write(target, op, args, np.add, target.data, alpha * o)
+        return _write(target, op, args, np.subtract, target._data, o)
+    return _write(target, op, args, np.add, target._data, alpha * o)
 
 
 def _binary(op: type[Function], ufunc: np.ufunc) -> Callable[[Variable, Any], Variable]:
@@ -476,7 +476,7 @@ def _binary(op: type[Function], ufunc: np.ufunc) -> Callable[[Variable, Any], Va
         if _wrote_directly(target, method, ufunc, other):
             return target
         other = _operand(method, other)
-        return _write(target, op, (other,), ufunc, target.data, _data(other))
+        return _write(target, op, (other,), ufunc, target._data, _data(other))
 
     apply.__name__ = method
     apply.__doc__ = f"``target`` {ufunc.__name__} ``other``, in place."
@@ -490,14 +490,14 @@ pow_ = _binary(Pow_, np.power)
 
 def neg_(target: Variable) -> Variable:
     """``-target`` in place."""
-    return _write(target, Neg_, (), np.negative, target.data)
+    return _write(target, Neg_, (), np.negative, target._data)
 
 
 def clamp_(target: Variable, min: float | None = None, max: float | None = None) -> Variable:
     """Clamp into ``[min, max]`` in place."""
     if min is None and max is None:
         raise OperandError("clamp_: at least one of 'min' or 'max' must not be None")
-    return _write(target, Clamp_, (min, max), np.clip, target.data, min, max)
+    return _write(target, Clamp_, (min, max), np.clip, target._data, min, max)
 
 
 def _scalar(method: str, value: Any) -> np.ndarray:
@@ -572,7 +572,7 @@ def detach_(target: Variable) -> Variable:
     Ops that used it before keep its history (it moves to a stand-in, as in a recorded write).
     """
     if target._node is not None:
-        _rebase(target, _stand_in(target, target.data), next(_ids), None)
+        _rebase(target, _stand_in(target, target._data), next(_ids), None)
     target._node = None
     target.requires_grad = False
     return target

@@ -146,7 +146,7 @@ def _encode_leaf(obj: Any, arrays: list[np.ndarray], where: str) -> dict[str, An
     if isinstance(obj, float):
         return {"type": "float", "value": obj if math.isfinite(obj) else repr(obj)}
     if isinstance(obj, Variable):
-        node = _array_node("variable", obj.data, arrays, where)
+        node = _array_node("variable", obj._data, arrays, where)
         node.update(requires_grad=obj.requires_grad, parameter=_is_parameter_class(obj))
         return node
     if isinstance(obj, np.ndarray):

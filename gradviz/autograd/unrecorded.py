@@ -36,7 +36,7 @@ def numpy_operand(x: np.ndarray, other: Any) -> Any:
     if kind is float or kind is int:
         return other
     if isinstance(other, Variable) and not (other.requires_grad and _grad_state.enabled):
-        data = other.data
+        data = other._data
         return data if data.dtype is dtype else None
     return None
 
@@ -52,7 +52,7 @@ def unrecorded(
     promotion step. Anything else (a hook listening, an operand requiring grad, ints, mixed
     dtypes, shapes that do not broadcast) goes through ``op.apply`` as a recorded op does.
     """
-    x = variable.data
+    x = variable._data
     y = numpy_operand(x, other)
     if y is not None:
         try:
@@ -71,7 +71,7 @@ def unary(ufunc: Any, op: Any, variable: Variable) -> Variable:
     ``op.apply(variable)``: see :func:`unrecorded`."""
     if hooks.ACTIVE:
         return op.apply(variable)
-    x = variable.data
+    x = variable._data
     dtype = x.dtype
     if dtype is not _F32 and dtype is not _F64:
         return op.apply(variable)

@@ -7,7 +7,7 @@ nothing goes straight to NumPy when that gives the op's result: ``autograd/unrec
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +17,6 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import (
     GradvizError,
     IndexRangeError,
-    InputError,
     OperandError,
     ShapeError,
 )
@@ -26,6 +25,7 @@ from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_methods import TensorMethods
 from gradviz.autograd.variable_more import MoreMethods
+from gradviz.autograd.variable_numpy import ArrayMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -80,7 +80,7 @@ def as_array(data: Any) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return data
     if isinstance(data, Variable):
-        return data.data
+        return data._data
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as error:
@@ -147,7 +147,7 @@ class Size(int):
         return self.shape[dim_index(dim, len(self.shape), "size")]
 
 
-class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
+class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, ArrayMethods):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
@@ -156,17 +156,18 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
 
     __slots__ = (
         "__weakref__",
+        "_data",
         "_grad",
+        "_grad_seen",
         "_hooks",
         "_id",
         "_node",
         "_retains_grad",
         "_vc",
-        "data",
         "name",
         "requires_grad",
     )
-    __array_ufunc__ = None  # make `ndarray + Variable` call Variable.__radd__
+    __array_priority__ = 1000  # `ndarray + Variable` calls Variable.__radd__ (as a tensor)
     __hash__ = object.__hash__  # __eq__ compares values; identity stays the hash
 
     def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
@@ -175,7 +176,7 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
             raise OperandError(
                 f"only floating point Variables can require gradients, got dtype {array.dtype}"
             )
-        self.data = array
+        self._data = array
         self._grad: np.ndarray | None = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -195,7 +196,7 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
             names.update((declared,) if isinstance(declared, str) else declared)
         slots = {
             name: getattr(self, name)
-            for name in sorted(names - {"_hooks", "__weakref__", "__dict__"})
+            for name in sorted(names - {"_hooks", "_grad_seen", "__weakref__", "__dict__"})
             if hasattr(self, name)
         }
         return getattr(self, "__dict__", None) or None, slots
@@ -212,20 +213,52 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
 
     # ----------------------------------------------------------------------------- attributes
     @property
-    def grad(self) -> np.ndarray | None:
-        """The gradient accumulated by ``backward`` (an ndarray of this Variable's shape), or
-        None. Assigning checks it as PyTorch does: an array of this shape, or None."""
-        return self._grad
+    def data(self) -> Variable:
+        """The values as a new Variable that shares them and records nothing (PyTorch's
+        ``.data``): ``p.data.normal_(0, 0.02)`` or ``p.data -= lr * p.grad`` write into ``p``'s
+        array unseen by autograd. ``numpy()`` gives the ndarray itself. Assigning a Variable or
+        an array replaces the values (shape and dtype may change, as in PyTorch)."""
+        return from_op(self._data, None)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        array = as_array(value)
+        if self.requires_grad and array.dtype.kind != "f":
+            raise OperandError(
+                f"data set to a Variable of dtype {array.dtype}, but this Variable requires grad "
+                "(only floating point Variables can require gradients)"
+            )
+        self._data = array
+
+    @property
+    def grad(self) -> Variable | None:
+        """The gradient accumulated by ``backward``, a Variable of this one's shape that shares
+        the array ``backward`` adds into (``p.grad.zero_()`` zeroes it), or None. Assigning
+        checks it as PyTorch does: a Variable (or array) of this shape, or None."""
+        grad = self._grad
+        if grad is None:
+            return None
+        seen = getattr(self, "_grad_seen", None)  # the Variable last given out, held weakly
+        view = None if seen is None else seen()
+        if view is None or view._data is not grad:
+            view = from_op(grad, None)
+            self._grad_seen = weakref.ref(view)
+        return view
 
     @grad.setter
-    def grad(self, value: np.ndarray | None) -> None:
+    def grad(self, value: Any) -> None:
+        given = value if isinstance(value, Variable) else None
+        if given is not None:
+            value = given._data
         problem = None if value is None else grad_problem(self.shape, value)
         if problem is not None:
             error, text = problem
             raise error(f"cannot assign {text}")
         if isinstance(value, np.generic) or (value is not None and not value.flags.writeable):
             value = np.array(value)  # a scalar or a read-only array: in-place updates must work
+            given = None
         self._grad = value
+        self._grad_seen = None if given is None else weakref.ref(given)
 
     @grad.deleter
     def grad(self) -> None:
@@ -234,27 +267,27 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
     @property
     def shape(self) -> tuple[int, ...]:
         """The data's shape."""
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
         """Number of axes."""
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> Size:
         """Number of elements, an int as NumPy's ``size``; called, PyTorch's ``size()``: the
         shape, or ``size(dim)`` the length of one dim (``batch, length = x.size()``)."""
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     def numel(self) -> int:
         """Number of elements (PyTorch's name; ``size`` here is NumPy's)."""
-        return self.data.size
+        return self._data.size
 
     @property
     def dtype(self) -> np.dtype:
         """The data's NumPy dtype."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -309,7 +342,7 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
 
     def detach(self) -> Variable:
         """A new leaf sharing this data, cut from the graph (no gradient flows through it)."""
-        out = from_op(self.data, None)
+        out = from_op(self._data, None)
         out._vc = _inplace.counter(self)  # shared data, shared version, as in PyTorch
         if hooks.ACTIVE:
             for hook in hooks.ACTIVE:
@@ -339,56 +372,11 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods):
         """Drop the accumulated gradient (``grad = None``)."""
         self.grad = None
 
-    # -------------------------------------------------------------------------- conversions
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
-        return self.data
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        """The data for NumPy, as a tensor gives it: ``array[x > 0]``, ``np.asarray(mask)``."""
-        if dtype is None or self.data.dtype == dtype:
-            return self.data.copy() if copy else self.data
-        return self.data.astype(dtype)
-
-    def item(self) -> float | int | bool:
-        """The value of a one-element Variable as a Python number."""
-        if self.data.size != 1:
-            raise OperandError(
-                f"a Variable with {self.data.size} elements cannot be converted to a Python scalar"
-            )
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        """The data as nested Python lists (a number for 0-d)."""
-        return self.data.tolist()
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:  # NumPy's ValueError says "array"; PyTorch's wording here
-            many = "no values" if self.data.size == 0 else "more than one value"
-            raise InputError(f"Boolean value of Variable with {many} is ambiguous")
-        return bool(self.data)
-
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d Variable")
-        return len(self.data)
-
-    def __iter__(self) -> Iterator[Variable]:
-        if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d Variable")
-        return (self[i] for i in range(len(self)))
-
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Variable(")
+        body = np.array2string(self._data, separator=", ", prefix="Variable(")
         extras = []
-        if self.data.dtype != _default_dtype:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != _default_dtype:
+            extras.append(f"dtype={self._data.dtype}")
         if self.name is not None:
             extras.append(f"name={self.name!r}")
         if self._node is not None:
@@ -522,7 +510,7 @@ def from_op(data: np.ndarray, node: Function | None) -> Variable:
     this is the cheapest construction: the slots set directly). ``node`` None: a leaf that
     does not require grad."""
     out = _new(Variable)
-    out.data = data
+    out._data = data
     out._grad = None
     out.requires_grad = node is not None
     out.name = None
@@ -545,11 +533,9 @@ def grad_problem(shape: tuple[int, ...], grad: Any) -> tuple[type[GradvizError],
         if grad.dtype.kind != "f":
             return OperandError, f"a gradient of dtype {grad.dtype}; it must be floating point"
         return None
-    if isinstance(grad, Variable):  # torch: p.grad = tensor; here .grad is the array
-        return OperandError, "a Variable as .grad; .grad holds a NumPy array: p.grad = v.data"
     return (
         OperandError,
-        f"a {type(grad).__name__} as .grad; expected a NumPy array of shape {shape}",
+        f"a {type(grad).__name__} as .grad; expected a Variable or array of shape {shape}",
     )
 
 

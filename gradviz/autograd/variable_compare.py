@@ -77,15 +77,15 @@ class CompareMethods:
 
     def isnan(self) -> Variable:
         """True where the value is NaN."""
-        return from_op(np.asarray(np.isnan(self.data)), None)
+        return from_op(np.asarray(np.isnan(self._data)), None)
 
     def isinf(self) -> Variable:
         """True where the value is +inf or -inf."""
-        return from_op(np.asarray(np.isinf(self.data)), None)
+        return from_op(np.asarray(np.isinf(self._data)), None)
 
     def isfinite(self) -> Variable:
         """True where the value is neither NaN nor infinite."""
-        return from_op(np.asarray(np.isfinite(self.data)), None)
+        return from_op(np.asarray(np.isfinite(self._data)), None)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Variable:
         """Whether every element (along ``dim``: an int or a tuple) is nonzero (a bool
@@ -106,9 +106,9 @@ def _compare(ufunc: Any, symbol: str, x: Any, other: Any) -> Variable:
     promoted dtype (a float64 Variable equals 0.1, a float32 one compares with a 0-d float64
     in float32); shapes that do not broadcast are a ``ShapeError`` in PyTorch's words (NumPy's
     bare ValueError otherwise)."""
-    a, b = x.data, _operand(symbol, other)
+    a, b = x._data, _operand(symbol, other)
     if isinstance(b, CompareMethods):
-        b = b.data
+        b = b._data
     if _needs_promotion(a, b):
         from gradviz.autograd.ops.promotion import cast, result_type  # (ops import Variable)
 
@@ -152,8 +152,8 @@ def _shape_error(a: tuple[int, ...], b: tuple[int, ...], error: ValueError) -> S
 
 def _logical(reduce: Any, x: Any, dim: Any, keepdim: bool, name: str) -> Variable:
     """``reduce`` (``np.all`` or ``np.any``) of ``x`` over ``dim`` as a bool Variable."""
-    axis = reduce_dims(dim, x.data.ndim, name)
-    result = np.asarray(reduce(x.data, axis=axis, keepdims=bool(keepdim)))
-    if x.data.dtype == np.uint8:  # PyTorch keeps uint8 (its old boolean dtype)
+    axis = reduce_dims(dim, x._data.ndim, name)
+    result = np.asarray(reduce(x._data, axis=axis, keepdims=bool(keepdim)))
+    if x._data.dtype == np.uint8:  # PyTorch keeps uint8 (its old boolean dtype)
         result = result.astype(np.uint8)
     return from_op(result, None)

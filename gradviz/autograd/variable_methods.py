@@ -155,15 +155,15 @@ class TensorMethods:
     def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> Variable:
         if axis is not None:
             axis = dim_index(axis, self.ndim, method) if self.ndim else None
-        if not (self.data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
+        if not (self._data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
             which = "dim to be specified for input.numel() == 0"
             if axis is not None:
                 which = f"dim {axis} to have non-zero size"
             raise IndexRangeError(f"{method}(): Expected reduction {which}.")
         if keepdim and axis is None:  # PyTorch: every dim kept, of size 1
-            found = pick(self.data).reshape((1,) * self.ndim)
+            found = pick(self._data).reshape((1,) * self.ndim)
         else:
-            found = pick(self.data, axis=axis, keepdims=bool(keepdim))
+            found = pick(self._data, axis=axis, keepdims=bool(keepdim))
         return type(self)(np.asarray(found, dtype=np.int64))
 
     def reshape(self, *shape: Any) -> Variable:
@@ -372,7 +372,9 @@ class TensorMethods:
 
     def expand_as(self, other: Any) -> Variable:
         """``expand`` to ``other``'s shape."""
-        return _ops.expand(self, *np.shape(other.data if hasattr(other, "data") else other))
+        return _ops.expand(
+            self, *np.shape(other._data if isinstance(other, TensorMethods) else other)
+        )
 
     def clone(self) -> Variable:
         """A copy of the data that stays in the graph (the gradient passes through)."""
@@ -385,7 +387,7 @@ class TensorMethods:
 
     def dim(self) -> int:
         """Number of dims (PyTorch's name for ``ndim``)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def __abs__(self) -> Variable:
         if self.requires_grad and _grad_state.enabled:
@@ -413,7 +415,7 @@ class TensorMethods:
 
     def __index__(self) -> int:
         """A one-element integer Variable used as an index (``classes[y]``), as in PyTorch."""
-        if self.data.size != 1 or self.dtype.kind not in "iub":
+        if self._data.size != 1 or self.dtype.kind not in "iub":
             raise TypeError(
                 "only integer Variables of a single element can be converted to an index"
             )
@@ -422,7 +424,7 @@ class TensorMethods:
     def __format__(self, spec: str) -> str:
         """A 0-d Variable formats as its number (``f"{loss:.4f}"``), as in PyTorch."""
         if self.ndim == 0:
-            return format(self.data.item(), spec)
+            return format(self._data.item(), spec)
         return object.__format__(self, spec)
 
     @property
@@ -433,7 +435,7 @@ class TensorMethods:
     def index_select(self, dim: int, index: Any) -> Variable:
         """The entries at the 1-d integer ``index`` along ``dim`` (repeats allowed)."""
         axis = dim_index(dim, max(self.ndim, 1), "index_select")
-        picks = np.asarray(getattr(index, "data", index))
+        picks = np.asarray(index._data if isinstance(index, TensorMethods) else index)
         if picks.ndim > 1 or (picks.size and picks.dtype.kind not in "iu"):
             raise IndexRangeError(
                 "index_select(): index must be a 1-d integer Variable, got "
@@ -451,7 +453,7 @@ class TensorMethods:
 
     def nelement(self) -> int:
         """Number of elements (PyTorch's alias of ``numel``)."""
-        return self.data.size
+        return self._data.size
 
     def gather(self, dim: int, index: Any) -> Variable:
         """Values along ``dim`` at the int64 ``index`` (repeated indices add gradients)."""
@@ -461,7 +463,7 @@ class TensorMethods:
         """The values along ``dim`` in order, and where each was (an int64 Variable without
         gradient); ties keep their order and NaN counts as the largest value, as PyTorch sorts."""
         axis = dim_index(dim, self.ndim, "sort")
-        order = _order(self.data, axis, descending)
+        order = _order(self._data, axis, descending)
         return Sorted(self.gather(axis, order) if self.ndim else self * 1, type(self)(order))
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Sorted:
@@ -471,7 +473,7 @@ class TensorMethods:
         size = self.shape[axis] if self.ndim else 1
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k <= size:
             raise IndexRangeError(f"topk(): selected index k out of range (k={k!r}, size {size})")
-        order = _order(self.data, axis, largest)  # (sorted or not: PyTorch's order is free)
+        order = _order(self._data, axis, largest)  # (sorted or not: PyTorch's order is free)
         if self.ndim:
             order = np.take(order, np.arange(k), axis=axis)
         return Sorted(self.gather(axis, order) if self.ndim else self * 1, type(self)(order))

@@ -74,7 +74,7 @@ class MoreMethods:
                 raise ShapeError(f"outer: Expected 1-D argument {name}, but got {v.ndim}-D")
         from gradviz.autograd.ops.promotion import result_type
 
-        dtype = result_type(self.data, other.data)
+        dtype = result_type(self._data, other._data)
         return _ops.Outer.apply(self.to(dtype), other.to(dtype))
 
     def lerp(self, end: Any, weight: Any) -> Variable:

@@ -25,7 +25,7 @@ from gradviz.autograd.variable import Variable, get_default_dtype
 
 def _mask_array(mask: Any, name: str) -> np.ndarray:
     try:
-        array = mask.data if isinstance(mask, Variable) else np.asarray(mask)
+        array = mask._data if isinstance(mask, Variable) else np.asarray(mask)
     except ValueError:  # a ragged list
         array = np.asarray(None)
     if array.dtype != np.bool_ and array.dtype.kind != "f":

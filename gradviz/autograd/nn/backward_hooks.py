@@ -271,7 +271,7 @@ class Gather(engine.GroupHook):
         given = [grad if v._id == key else pending(v) for _, v in self.members]
         packed: list[Any] = [None] * self.size
         for i, v in self.zeros:  # PyTorch's grad_input: zeros for a Variable given none
-            packed[i] = np.zeros_like(v.data)
+            packed[i] = np.zeros_like(v._data)
         for (i, _), g in zip(self.members, given, strict=True):
             if g is not None:
                 packed[i] = g
@@ -289,7 +289,7 @@ class Gather(engine.GroupHook):
             self.replaced[v._id] = None if new is packed[i] else new
 
     def _checked(self, new: Any, g: np.ndarray, i: int) -> Any:
-        shape = np.shape(new.data if isinstance(new, Variable) else new)
+        shape = np.shape(new._data if isinstance(new, Variable) else new)
         if shape != g.shape:
             raise BackwardError(
                 f"a backward hook of {type(self.module).__name__} returned a gradient of shape "

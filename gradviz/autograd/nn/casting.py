@@ -49,9 +49,9 @@ def cast_floats(modules: Iterable[Any], dtype: np.dtype) -> None:
     for module in modules:
         for value in chain(module._parameters.values(), module._buffers.values()):
             if value is not None and value.dtype.kind == "f":
-                value.data = value.data.astype(dtype)
-                if value.grad is not None:
-                    value.grad = value.grad.astype(dtype)
+                value._data = value._data.astype(dtype)
+                if value._grad is not None:
+                    value._grad = value._grad.astype(dtype)
 
 
 T = TypeVar("T", bound="DtypeMethods")

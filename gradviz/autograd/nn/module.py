@@ -363,10 +363,10 @@ class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (PyTorch's default) or to zeros."""
         for param in self.parameters():
-            if set_to_none or param.grad is None:
-                param.grad = None
+            if set_to_none or param._grad is None:
+                param._grad = None
             else:
-                param.grad.fill(0)  # in place, as PyTorch's grad.zero_()
+                param._grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
     # ------------------------------------------------------------------------------ state
     def _local_state(self) -> dict[str, Variable]:
@@ -388,7 +388,7 @@ class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
         if destination is None:
             destination = OrderedDict()
         for name, value in self._local_state().items():
-            destination[prefix + name] = value if keep_vars else value.data.copy()
+            destination[prefix + name] = value if keep_vars else value._data.copy()
         for name, child in self._modules.items():
             if child is not None:
                 child.state_dict(

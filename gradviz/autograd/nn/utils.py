@@ -1,6 +1,6 @@
 """``nn.utils``: gradient clipping and parameters as one vector, with PyTorch's names.
 
-Gradients are ndarrays in ``p.grad``; clipping scales or clamps them in place, as PyTorch's
+Clipping scales or clamps them in place, as PyTorch's
 ``grad.mul_`` and ``grad.clamp_`` do, so optimizers and the tracer see the clipped values.
 """
 
@@ -46,7 +46,7 @@ def _check_grads(function: str, params: list[Variable]) -> None:
     """Refuse a gradient that is not an array of its parameter's shape (PyTorch refuses it when
     ``.grad`` is assigned; clipping it would broadcast or fail inside NumPy)."""
     for index, param in enumerate(params):
-        problem = None if param.grad is None else grad_problem(param.shape, param.grad)
+        problem = None if param._grad is None else grad_problem(param.shape, param._grad)
         if problem is not None:
             error, text = problem
             raise error(f"{function}: parameters[{index}] has {text}")
@@ -99,7 +99,7 @@ def clip_grad_norm_(
     _check_grads("clip_grad_norm_", params)
     max_norm = _number("clip_grad_norm_", "max_norm", max_norm)
     p = _number("clip_grad_norm_", "norm_type", norm_type)
-    grads = [param.grad for param in params if param.grad is not None]
+    grads = [param._grad for param in params if param._grad is not None]
     if not grads:
         return Variable(np.asarray(0.0, dtype=get_default_dtype()))
     dtype = np.result_type(*grads)
@@ -128,8 +128,8 @@ def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = 
     _check_grads("clip_grad_value_", params)
     clip_value = _number("clip_grad_value_", "clip_value", clip_value)
     for param in params:
-        if param.grad is not None:
-            np.clip(param.grad, -clip_value, clip_value, out=param.grad)
+        if param._grad is not None:
+            np.clip(param._grad, -clip_value, clip_value, out=param._grad)
 
 
 def parameters_to_vector(parameters: Any) -> Variable:
@@ -158,5 +158,5 @@ def vector_to_parameters(vec: Variable, parameters: Any) -> None:
         )
     start = 0
     for param in params:
-        param.data = vec.data[start : start + param.size].reshape(param.shape)
+        param._data = vec._data[start : start + param.size].reshape(param.shape)
         start += param.size

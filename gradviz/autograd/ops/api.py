@@ -80,7 +80,7 @@ def allclose(
 ) -> bool:
     """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast)."""
     a, b = as_variable(input, "allclose"), as_variable(other, "allclose")
-    return bool(np.allclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 exp = _mirror("exp", "Elementwise e**x.")

@@ -127,7 +127,7 @@ def embedding(
         _renorm_rows(weight, indices, max_norm, norm_type, layer)
     if padding_idx is None:
         return Embedding.apply(weight, indices.astype(np.int64))
-    padding_row = weight.data[padding_idx].copy()
+    padding_row = weight._data[padding_idx].copy()
     return Embedding.apply(weight, indices.astype(np.int64), padding_idx, padding_row)
 
 
@@ -138,12 +138,12 @@ def _renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, lay
         if isinstance(number, bool) or not isinstance(number, int | float | np.number):
             raise OperandError(f"{layer}: {name} must be a number, got {number!r}")
     rows = np.unique(indices)
-    norms = np.linalg.norm(weight.data[rows], ord=norm_type, axis=1)
+    norms = np.linalg.norm(weight._data[rows], ord=norm_type, axis=1)
     over = norms > max_norm
     if over.any():
         scale = (max_norm / (norms[over] + 1e-7)).astype(weight.dtype)
         with no_grad():
-            weight[rows[over]] = weight.data[rows[over]] * scale[:, None]
+            weight[rows[over]] = weight._data[rows[over]] * scale[:, None]
 
 
 def check_embedding_options(layer: str, scale_grad_by_freq: bool, sparse: bool) -> None:
@@ -171,7 +171,7 @@ def _attention_mask(
     if attn_mask is None:
         return scores, None
     try:
-        mask = attn_mask.data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
+        mask = attn_mask._data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
     except ValueError:  # a ragged list: the dtype check below says what is wrong
         mask = np.asarray(None)
     if mask.dtype == np.bool_:

@@ -23,13 +23,13 @@ def _int64(array: Any) -> Variable:
 def count_nonzero(x: Variable, dim: Any = None) -> Variable:
     """The number of nonzero elements over ``dim`` (an int, a tuple, or None: all), int64."""
     axis = reduce_dims(dim, x.ndim, "count_nonzero")
-    return _int64(np.count_nonzero(x.data, axis=axis))
+    return _int64(np.count_nonzero(x._data, axis=axis))
 
 
 def bincount(x: Variable, weights: Any = None, minlength: int = 0) -> Variable:
     """How often each value of a 1-d non-negative integer input occurs (int64), or the sums of
     ``weights`` by value (float weights keep their dtype, integer ones give float64)."""
-    data = x.data
+    data = x._data
     if data.dtype.kind not in "iub" or data.ndim != 1 or (data.size and data.min() < 0):
         raise InputError("bincount only supports 1-d non-negative integral inputs.")
     if isinstance(minlength, bool) or not isinstance(minlength, int | np.integer):
@@ -38,7 +38,7 @@ def bincount(x: Variable, weights: Any = None, minlength: int = 0) -> Variable:
         raise InputError("minlength should be >= 0")
     if weights is None:
         return _int64(np.bincount(data, minlength=minlength))
-    w = weights.data if isinstance(weights, Variable) else np.asarray(weights)
+    w = weights._data if isinstance(weights, Variable) else np.asarray(weights)
     if w.ndim != 1 or w.shape != data.shape:
         raise ShapeError("weights should be 1-d and have the same length as input")
     dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
@@ -58,7 +58,7 @@ def unique(
     sorts whatever ``sorted`` says, and so does this."""
     axis = None if dim is None else dim_index(dim, x.ndim, "unique")
     values, inverse, counts = np.unique(
-        x.data, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
+        x._data, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
     )
     out: list[Variable] = [Variable(values)]
     if return_inverse:
@@ -71,7 +71,7 @@ def unique(
 def nonzero(x: Variable, as_tuple: bool = False) -> Variable | tuple[Variable, ...]:
     """The indices of the nonzero elements: an ``(n, ndim)`` int64 Variable, or with
     ``as_tuple`` one 1-d int64 Variable per dim (a 0-d input counts as 1-d), as PyTorch's."""
-    data = x.data
+    data = x._data
     if as_tuple:
         return tuple(_int64(i) for i in np.nonzero(data.reshape(-1) if not data.ndim else data))
     return _int64(np.argwhere(data))
@@ -80,6 +80,6 @@ def nonzero(x: Variable, as_tuple: bool = False) -> Variable | tuple[Variable, .
 def equal(input: Any, other: Any) -> bool:
     """Whether ``input`` and ``other`` have the same shape and the same values (compared in
     their promoted dtype; NaN equals nothing), as ``torch.equal``."""
-    a = input.data if isinstance(input, Variable) else np.asarray(input)
-    b = other.data if isinstance(other, Variable) else np.asarray(other)
+    a = input._data if isinstance(input, Variable) else np.asarray(input)
+    b = other._data if isinstance(other, Variable) else np.asarray(other)
     return a.shape == b.shape and bool(np.array_equal(a, b))

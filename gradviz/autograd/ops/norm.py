@@ -200,10 +200,10 @@ def update_running_stats(x: np.ndarray, running_mean, running_var, momentum: flo
     with no_grad():  # one write each (the tracer sees one in-place update per statistic)
         if running_mean is not None:
             batch = x.mean(axis=axes)
-            running_mean.copy_(momentum * batch + (1 - momentum) * running_mean.data)
+            running_mean.copy_(momentum * batch + (1 - momentum) * running_mean._data)
         if running_var is not None:
             batch = x.var(axis=axes, ddof=1)
-            running_var.copy_(momentum * batch + (1 - momentum) * running_var.data)
+            running_var.copy_(momentum * batch + (1 - momentum) * running_var._data)
 
 
 def normalized_shape_of(layer, normalized_shape) -> tuple[int, ...]:

@@ -24,7 +24,7 @@ def reduction(
         keepdims = keepdim
     name = op.__name__.lower()
     axes = reduce_dims(axis, x.ndim, name)
-    if x.dtype.kind != "f" or not x.data.size:
+    if x.dtype.kind != "f" or not x._data.size:
         x = _checked(x, op, name, axes)
     return op.apply(x, axes, bool(keepdims))
 
@@ -39,7 +39,7 @@ def _checked(x: Variable, op: type[Function], name: str, axes: Any) -> Variable:
         )
     if op is Sum and x.dtype.kind == "u":  # NumPy's sum keeps unsigned; bools give int64
         return x.astype(np.int64)
-    if not x.data.size and op in (Amax, Amin, Max, Min):
+    if not x._data.size and op in (Amax, Amin, Max, Min):
         if axes is None:
             raise InputError(
                 f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
@@ -183,7 +183,7 @@ def max_or_min(
         axis = dim
     keepdims = bool(keepdims if keepdim is None else keepdim)
     if axis is None:
-        if not x.data.size:
+        if not x._data.size:
             _checked(x, op, op.__name__.lower(), None)
         return op.apply(x, None, keepdims)
     if isinstance(axis, Variable | np.ndarray):  # PyTorch's max(input, other): maximum
@@ -197,7 +197,7 @@ def max_or_min(
         raise IndexRangeError(
             f"{op.__name__.lower()}(): Expected reduction dim {axis} to have non-zero size."
         )
-    indices = np.asarray(op.pick(x.data, axis=axis, keepdims=keepdims), dtype=np.int64)
+    indices = np.asarray(op.pick(x._data, axis=axis, keepdims=keepdims), dtype=np.int64)
     return MinMax(op.apply(x, axis, keepdims), Variable(indices))  # no gradient, as PyTorch
 
 

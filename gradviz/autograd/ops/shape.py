@@ -71,10 +71,10 @@ class Permute(Function):
 def normalize_index(index: Any) -> Any:
     """Replace Variables inside an index by their arrays (indices carry no gradient)."""
     if isinstance(index, Variable):
-        return index.data
+        return index._data
     if isinstance(index, tuple):  # lists inside become arrays, so repeats accumulate
         return tuple(
-            i.data if isinstance(i, Variable) else _index_array(i) if isinstance(i, list) else i
+            i._data if isinstance(i, Variable) else _index_array(i) if isinstance(i, list) else i
             for i in index
         )
     if isinstance(index, list):
@@ -189,7 +189,7 @@ def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Var
             )
     kept = tuple(v for v in variables if np.shape(v) != (0,))
     if kept and len(kept) < len(variables):
-        dtype = result_type(*(v.data if isinstance(v, Variable) else v for v in variables))
+        dtype = result_type(*(v._data if isinstance(v, Variable) else v for v in variables))
         variables = tuple(v if v.dtype == dtype else v.astype(dtype) for v in kept)
     return Cat.apply(_join_dim(variables, axis, dim, 0, "cat"), *variables)
 

@@ -61,7 +61,7 @@ class Adam(Optimizer):
         """All of ``group``'s parameters at once when they can share flat state arrays (one
         NumPy call per operation for the whole group, not one per parameter); else one by
         one. The arithmetic, and so every value, is the same either way."""
-        params = [p for p in group["params"] if p.grad is not None]
+        params = [p for p in group["params"] if p._grad is not None]
         flat = self._flat(group, params) if len(params) > 1 else None
         if flat is None:
             super()._update_group(group)
@@ -69,19 +69,19 @@ class Adam(Optimizer):
         states = [self.state[p._id] for p in params]
         for state in states:
             state["step"] += 1
-        grad = np.concatenate([p.grad.reshape(-1) for p in params], out=flat.grad)
+        grad = np.concatenate([p._grad.reshape(-1) for p in params], out=flat.grad)
         lr, weight_decay = group["lr"], group["weight_decay"]
         decoupled = self._is_decoupled(group)
         if weight_decay and not decoupled:  # grad + weight_decay * p, as one by one
-            grad += weight_decay * np.concatenate([p.data.reshape(-1) for p in params])
+            grad += weight_decay * np.concatenate([p._data.reshape(-1) for p in params])
         tmp = self._scratch(grad.dtype, grad.shape)
         _moments(flat.exp_avg, flat.exp_avg_sq, grad, tmp, group, states[0]["step"])
         decay = 1 - lr * weight_decay if weight_decay and decoupled else None
         for p, update in zip(params, np.split(tmp, flat.offsets), strict=True):
             if decay is not None:
-                p.data *= decay
+                p._data *= decay
                 bump(p, "optimizer.step")  # PyTorch's param.mul_ is a write of its own
-            p.data += update.reshape(p.data.shape)
+            p._data += update.reshape(p._data.shape)
             bump(p, "optimizer.step")
 
     def _flat(self, group: dict[str, Any], params: list[Any]) -> _FlatState | None:
@@ -99,14 +99,16 @@ class Adam(Optimizer):
             for state, m, v in zip(states, flat.exp_avgs, flat.exp_avg_sqs, strict=True)
         ):
             return flat
-        dtype = params[0].data.dtype
-        if dtype.kind != "f" or any(p.data.dtype != dtype or p.grad.dtype != dtype for p in params):
+        dtype = params[0]._data.dtype
+        if dtype.kind != "f" or any(
+            p._data.dtype != dtype or p._grad.dtype != dtype for p in params
+        ):
             return None
         if len({state.get("step", 0) for state in states}) != 1 or (
             states[0] and not all("exp_avg" in s and "exp_avg_sq" in s for s in states)
         ):
             return None
-        flat = cache[ids] = _FlatState([p.data.shape for p in params], dtype)
+        flat = cache[ids] = _FlatState([p._data.shape for p in params], dtype)
         for state, m, v in zip(states, flat.exp_avgs, flat.exp_avg_sqs, strict=True):
             if state:  # loaded or kept one by one until now: copied in
                 np.copyto(m, state["exp_avg"])
@@ -124,18 +126,18 @@ class Adam(Optimizer):
             grad = -grad
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(p._data)
+            state["exp_avg_sq"] = np.zeros_like(p._data)
             if group.get("amsgrad"):
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = np.zeros_like(p._data)
         state["step"] += 1
         if weight_decay:
             if self._is_decoupled(group):
-                p.data *= 1 - lr * weight_decay
+                p._data *= 1 - lr * weight_decay
                 bump(p, "optimizer.step")  # PyTorch's param.mul_ is a write of its own
             else:
-                grad = grad + weight_decay * p.data
-        tmp = self._scratch(np.result_type(p.data, grad), p.data.shape)
+                grad = grad + weight_decay * p._data
+        tmp = self._scratch(np.result_type(p._data, grad), p._data.shape)
         _moments(
             state["exp_avg"],
             state["exp_avg_sq"],
@@ -145,7 +147,7 @@ class Adam(Optimizer):
             state["step"],
             state.get("max_exp_avg_sq"),
         )
-        p.data += tmp
+        p._data += tmp
         bump(p, "optimizer.step")
 
     def _scratch(self, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:

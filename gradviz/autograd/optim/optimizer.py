@@ -53,7 +53,7 @@ def add_scaled(p: Variable, alpha: float, x: np.ndarray) -> None:
     Big arrays go block by block: a parameter-sized temporary every step costs more than the
     arithmetic (glibc's malloc returns it to the OS, so each step page-faults it back in).
     """
-    target = p.data
+    target = p._data
     if target.size <= _BLOCK or target.shape != x.shape or not target.flags.c_contiguous:
         target += alpha * x
     else:
@@ -66,7 +66,7 @@ def add_scaled(p: Variable, alpha: float, x: np.ndarray) -> None:
 def addcdiv(p: Variable, value: float, numerator: np.ndarray, denominator: np.ndarray) -> None:
     """``p.addcdiv_(numerator, denominator, value=value)`` in PyTorch's order of operations
     (``p + value * numerator / denominator``), counted as an in-place write of ``p``."""
-    p.data += value * numerator / denominator
+    p._data += value * numerator / denominator
     bump(p, "optimizer.step")
 
 
@@ -297,10 +297,10 @@ class Optimizer:
         """Reset gradients: to None (PyTorch's default) or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
+                if set_to_none or p._grad is None:
+                    p._grad = None
                 else:
-                    p.grad.fill(0)  # in place, as PyTorch's grad.zero_()
+                    p._grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
@@ -317,15 +317,15 @@ class Optimizer:
                 hook.optimizer_step(self, "end")
 
     def _check_grads(self) -> None:
-        """Raise for a gradient not of its parameter's shape (NumPy would broadcast it into the
-        update silently) or not an array (``p.grad = variable``)."""
+        """Raise for a gradient not of its parameter's shape (``p.data`` given another shape
+        after backward, say): NumPy would broadcast it into the update silently."""
         for group in self.param_groups:
             for p in group["params"]:
-                grad = p.grad  # ~0.1 us per parameter:
+                grad = p._grad  # ~0.1 us per parameter:
                 if grad is not None and (
-                    type(grad) is not np.ndarray or grad.shape != p.data.shape
+                    type(grad) is not np.ndarray or grad.shape != p._data.shape
                 ):
-                    problem = grad_problem(p.data.shape, grad)
+                    problem = grad_problem(p._data.shape, grad)
                     if problem is None:
                         continue
                     every = (q for g in self.param_groups for q in g["params"])
@@ -336,8 +336,8 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:
         """Update the parameters of ``group`` that have a gradient, one ``_update`` each."""
         for p in group["params"]:
-            if p.grad is not None:
-                self._update(p, p.grad, group, self.state.setdefault(p._id, {}))
+            if p._grad is not None:
+                self._update(p, p._grad, group, self.state.setdefault(p._id, {}))
 
     def _update(
         self, p: Variable, grad: np.ndarray, group: dict[str, Any], state: dict[str, Any]
@@ -363,7 +363,7 @@ def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
         f"parameter has shape {p.shape}",
     )
     if np.issubdtype(p.dtype, np.floating):
-        return value.astype(p.data.dtype, copy=False)
+        return value.astype(p._data.dtype, copy=False)
     return value
 
 

@@ -65,16 +65,16 @@ class RMSprop(Optimizer):
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = np.zeros_like(p._data)
             if momentum > 0:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = np.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = np.zeros_like(p._data)
         state["step"] += 1
         if group.get("maximize"):
             grad = -grad
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p._data
         square_avg = state["square_avg"]
         square_avg *= alpha
         square_avg += (1 - alpha) * grad * grad
@@ -148,7 +148,7 @@ class Adagrad(Optimizer):
     def _init_state(state: dict[str, Any], p, group: dict[str, Any]) -> None:
         if not state:
             state["step"] = 0
-            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
 
     def _update(self, p, grad, group, state):
         self._init_state(state, p, group)
@@ -156,7 +156,7 @@ class Adagrad(Optimizer):
         if group.get("maximize"):
             grad = -grad
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p._data
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state_sum = state["sum"]
         state_sum += 1 * grad * grad

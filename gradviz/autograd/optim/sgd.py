@@ -55,14 +55,14 @@ class SGD(Optimizer):
         # Plain SGD keeps no state: one loop, no call per parameter (~0.3 us per parameter).
         lr = -group["lr"] if not group.get("maximize") else group["lr"]
         for p in group["params"]:
-            if p.grad is not None:
-                add_scaled(p, lr, p.grad)
+            if p._grad is not None:
+                add_scaled(p, lr, p._grad)
 
     def _update(self, p, grad, group, state):
         if group.get("maximize"):
             grad = -grad
         if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * p._data
         momentum = group["momentum"]
         if momentum:
             buffer = state.get("momentum_buffer")

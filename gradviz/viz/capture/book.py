@@ -96,7 +96,7 @@ class RecordBook:
                 continue
             ref = self.refs.get(r.id)
             live = ref() if ref is not None else None
-            data = live.data if isinstance(live, Variable) else live
+            data = live._data if isinstance(live, Variable) else live
             if isinstance(data, np.ndarray) and data.shape == r.shape:
                 summary = self._summary(data, filters=r.kind == "param")
                 if summary["value"] is not None:
@@ -120,10 +120,13 @@ class RecordBook:
             source, root, module = self._source.assignment(*unused), -1, ""
         else:  # created before the trace: where it is first used, outside any module
             source, root, module = self.locate(), -1, ""
-        data = var.data
+        data = var._data
+        name = var.name
         is_param = var.requires_grad or isinstance(var, Parameter)
         if is_param:
             kind = "param"
+            if name is None and not isinstance(var, Parameter):  # made outside any module
+                name = self._source.assigned_name(source)
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
         self.records[nid] = NodeRecord(
@@ -131,7 +134,7 @@ class RecordBook:
             seq=self.count,
             kind=kind,
             op=None,
-            name=var.name,
+            name=name,
             shape=data.shape,
             dtype=_dtype_name(data.dtype),
             requires_grad=var.requires_grad,
@@ -147,11 +150,19 @@ class RecordBook:
         self.fresh.add(nid)
         return nid
 
+    def _now_a_leaf(self, nid: str, var: Variable) -> str:
+        """``var``, recorded as an op's result or as data that needs no gradient, now requires
+        grad as a leaf (``W1 = torch.randn(...) * 0.1``, then ``W1.requires_grad = True``, as
+        makemore does): a parameter node of its own from here on, made where ``var`` was."""
+        was = self.records[nid]
+        self.created.setdefault(var._id, (weakref.ref(var), was.source, (was.root, was.module)))
+        return self._leaf(var)
+
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter or buffer used again after a backward or an optimizer step, or a buffer
         written in place: new statistics."""
         r = self.records[nid]
-        data = var.data
+        data = var._data
         summary = self._summary(data, filters=r.kind == "param")
         self.records[nid] = NodeRecord(  # positional: a parameter is refreshed at every step
             r.id,
@@ -235,7 +246,7 @@ class RecordBook:
         module: tuple[int, str],
     ) -> str:
         nid = self._new_id()
-        data = output.data
+        data = output._data
         self.records[nid] = NodeRecord(
             id=nid,
             seq=self.count,

@@ -34,20 +34,20 @@ class BufferChanges:
         """``module`` starts its forward: keep its buffers' values (once per step)."""
         base = self.base
         for buffer in module._buffers.values():
-            if buffer is not None and buffer._id not in base and buffer.data.size <= MAX_KEPT:
-                base[buffer._id] = buffer.data.copy()
+            if buffer is not None and buffer._id not in base and buffer._data.size <= MAX_KEPT:
+                base[buffer._id] = buffer._data.copy()
 
     def written(self, nid: str, buffer: Variable) -> None:
         """Buffer ``buffer`` (node ``nid``) was written in place: its change in this step."""
         base = self.base.get(buffer._id)
-        if base is None or base.shape != buffer.data.shape:
+        if base is None or base.shape != buffer._data.shape:
             return
         with np.errstate(all="ignore"):
-            if buffer.data.dtype.kind == "f":
-                norm, weight = diff_norm(buffer.data, base), l2_norm(base)
+            if buffer._data.dtype.kind == "f":
+                norm, weight = diff_norm(buffer._data, base), l2_norm(base)
             else:  # an integer counter (num_batches_tracked)
                 wide = base.astype(np.float64)
-                norm, weight = l2_norm(buffer.data - wide), l2_norm(wide)
+                norm, weight = l2_norm(buffer._data - wide), l2_norm(wide)
         ratio = norm / weight if weight > 0 else (0.0 if norm == 0 else float("inf"))
         self.updates[nid] = {"norm": norm, "ratio": ratio}
 

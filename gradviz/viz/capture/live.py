@@ -57,7 +57,7 @@ def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGra
         nid = ids[id(var)]
         grad = None
         if leaf or getattr(var, "retains_grad", False):
-            grad = None if var.grad is None else array_stats(var.grad)
+            grad = None if var._grad is None else array_stats(var._grad)
         else:
             not_recorded.add(nid)
         graph.add_node(
@@ -69,7 +69,7 @@ def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGra
                 shape=tuple(var.shape),
                 dtype=str(var.dtype),
                 requires_grad=bool(var.requires_grad),
-                value=array_stats(var.data),
+                value=array_stats(var._data),
                 grad=grad,
             ),
         )

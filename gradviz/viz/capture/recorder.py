@@ -136,6 +136,12 @@ class Recorder(RecordBook, hooks.Hook):
                         nid = self._unknown(arg)
                     elif (
                         arg._node is None
+                        and arg.requires_grad
+                        and self.records[nid].kind != "param"
+                    ):
+                        nid = self._now_a_leaf(nid, arg)
+                    elif (
+                        arg._node is None
                         and nid not in self.fresh
                         and (arg.requires_grad or arg._id in self.names.buffer_ids)
                     ):
@@ -161,7 +167,7 @@ class Recorder(RecordBook, hooks.Hook):
             ):
                 self.calls[nid] = (
                     type(node),
-                    tuple(a.data if isinstance(a, Variable) else a for a in inputs),
+                    tuple(a._data if isinstance(a, Variable) else a for a in inputs),
                     node.needs_input_grad,
                 )
 
@@ -246,7 +252,7 @@ class Recorder(RecordBook, hooks.Hook):
             nid = self.var_nodes.get(root._id)
             if nid is None:
                 nid = self._unknown(root)
-            data = root.data
+            data = root._data
             loss = float(data.reshape(-1)[0]) if keep and data.size == 1 else None
             local.backward = Backward(index, nid, keep, loss)
 
@@ -401,9 +407,9 @@ class Recorder(RecordBook, hooks.Hook):
             for nid, (p, old) in local.before.items():
                 record = self.records.get(nid)
                 value = record.value if record is not None else None
-                norm, ratio = self.updates.measure(p.data, old, value, keep)
+                norm, ratio = self.updates.measure(p._data, old, value, keep)
                 if keep:
-                    swap[id(p.data)] = old
+                    swap[id(p._data)] = old
                 if pending is not None:
                     pending.set_update(nid, {"norm": norm, "ratio": ratio})
                 awaited = local.awaited

@@ -5,12 +5,15 @@ folder) and never absolute: a file outside the base folder is shown by its base 
 pseudo-files such as ``<stdin>`` keep their name. Results per file name are cached, so finding
 the user's line costs a short walk up the stack and a dict lookup per frame.
 :meth:`SourceLocator.assignment` finds where a module attribute was assigned (``self.fc = ...``
-in the user's class), for a parameter created before tracing started.
+in the user's class), for a parameter created before tracing started;
+:meth:`SourceLocator.assigned_name` the variable a line assigns (``W1 = torch.randn(...)``), the
+name of a parameter made outside any module.
 """
 
 from __future__ import annotations
 
 import inspect
+import linecache
 import os
 import re
 import sys
@@ -23,6 +26,8 @@ from gradviz.autograd import engine as _engine
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))) + os.sep
 
 _INTERNAL = ""
+#: ``name = ...`` or ``name: type = ...`` (not ``==``): a line assigning one plain variable
+_ASSIGNS_ONE = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
 #: base folder -> {file name: how it is shown}, shared by every trace with that base folder
 _CACHES: dict[str, dict[str, str]] = {}
 
@@ -119,3 +124,14 @@ class SourceLocator:
             if pattern.match(line):
                 return f"{shown}:{start + offset}"
         return None
+
+    def assigned_name(self, where: str | None) -> str | None:
+        """The variable the line ``where`` (``"file:line"``, as :meth:`locate` gives it) assigns
+        when it assigns one plain name (``W1 = torch.randn(...) * 0.1``); None for any other
+        line, or when its file cannot be read."""
+        shown, _, line = (where or "").rpartition(":")
+        filename = next((f for f, s in self._display.items() if s == shown and shown), None)
+        if filename is None or not line.isdigit():
+            return None
+        found = _ASSIGNS_ONE.match(linecache.getline(filename, int(line)))
+        return found.group(1) if found else None

@@ -99,8 +99,8 @@ class Updates:
         for group in optimizer.param_groups:
             for p in group["params"]:
                 nid = var_nodes.get(p._id)
-                if nid is not None and p.grad is not None and nid in wanted and nid not in done:
-                    before[nid] = (p, self.copy(nid, p.data, keep))
+                if nid is not None and p._grad is not None and nid in wanted and nid not in done:
+                    before[nid] = (p, self.copy(nid, p._data, keep))
         return before
 
     @staticmethod

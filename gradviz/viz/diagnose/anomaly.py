@@ -84,7 +84,7 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
             self.sources[output._id] = source
         if not self.forward:
             return
-        nan, inf = _bad(output.data)
+        nan, inf = _bad(output._data)
         if not nan and not inf:
             return
         op = type(node).__name__
@@ -93,13 +93,13 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
             return  # an infinite fill value (a causal mask), written on purpose
         operands = []
         for slot, arg in enumerate(inputs):
-            array = arg.data if isinstance(arg, Variable) else arg
+            array = arg._data if isinstance(arg, Variable) else arg
             if isinstance(array, np.ndarray):
                 if any(_bad(array)):
                     return  # not born here: an input was already non-finite
                 name = (arg.name if isinstance(arg, Variable) else None) or f"input {slot}"
                 operands.append(Operand(slot, name, array, None))
-        explanation, _ = explain_forward(op, operands, str(output.data.dtype))
+        explanation, _ = explain_forward(op, operands, str(output._data.dtype))
         raise AnomalyError(
             f"Function '{op}' returned {_counts(nan, inf)} values in its output (forward) at "
             f"{source or 'an unknown line'}, from finite inputs: {explanation}",
@@ -120,7 +120,7 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
         finite = not nan and not inf
         if not finite:
             users = self.consumers.get(variable._id, [])
-            if users and all(ok for _, ok, _ in users) and not any(_bad(variable.data)):
+            if users and all(ok for _, ok, _ in users) and not any(_bad(variable._data)):
                 node, _, source = users[0]
                 self._raise_backward(node, variable, nan, inf, source)
         node = variable._node
@@ -138,7 +138,7 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
         slot = 0
         for index, arg in enumerate(node.inputs):
             if isinstance(arg, Variable):
-                operands.append(Operand(index, arg.name or f"input {index}", arg.data, None))
+                operands.append(Operand(index, arg.name or f"input {index}", arg._data, None))
                 if arg is variable:
                     slot = index
             elif isinstance(arg, np.ndarray):

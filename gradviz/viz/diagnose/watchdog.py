@@ -95,15 +95,15 @@ class Watchdog:
 
 def step_key(keys: Sequence[str], nodes: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
     """What a recorded step trained, from its nodes' keys in recording order (``nodes``: their
-    metadata): the parameters it reached and its loss, the last node recorded. A parameter of no
-    name (a free leaf, keyed by position) counts with the line that made it: two models of free
-    leaves trained one after the other are two models."""
+    metadata): the parameters it reached and its loss, the last node recorded. A parameter counts
+    with the line that made it: two models of free leaves (``w = torch.zeros(3,
+    requires_grad=True)`` in two functions) trained one after the other are two models."""
     params = {_param_id(key, nodes[key]) for key in keys if nodes[key].get("kind") == "param"}
     return frozenset(params | set(keys[-1:]))
 
 
 def _param_id(key: str, meta: Mapping[str, Any]) -> str:
-    return key if meta.get("name") else f"{key}@{meta.get('source')}"
+    return f"{key}@{meta.get('source')}"
 
 
 class ModelWatchdogs:
