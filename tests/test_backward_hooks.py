@@ -52,7 +52,7 @@ def recorder(log, name=""):
 
 def _arrays(grads):
     return tuple(
-        None if g is None else (g.detach().numpy() if torch.is_tensor(g) else g).copy()
+        None if g is None else g.detach().numpy().copy()  # a tensor or a Variable
         for g in grads
     )
 
@@ -488,3 +488,19 @@ def test_a_script_with_a_backward_hook_renders_and_checks(tmp_path, command):
         assert forward.count("BackwardHookFunction") >= 2  # named, in the module's cluster
     else:
         assert "0 errors" in result.stdout
+
+
+def test_hooks_are_given_variables_and_may_return_them():
+    layer = nn.Linear(2, 2)
+    given = []
+
+    def halve(module, grad_input, grad_output):
+        given.append((grad_input, grad_output))
+        return tuple(g * 0.5 for g in grad_input)
+
+    layer.register_full_backward_hook(halve)
+    x = Variable(np.ones((1, 2), np.float32), requires_grad=True)
+    layer(x).sum().backward()
+    grad_input, grad_output = given[0]
+    assert all(isinstance(g, Variable) for g in (*grad_input, *grad_output))
+    np.testing.assert_allclose(x.grad, 0.5 * layer.weight.numpy().sum(0, keepdims=True))

@@ -51,12 +51,21 @@ def test_hooks_match_pytorch():
 def test_a_leaf_hook_sees_each_new_gradient_before_it_accumulates():
     x = leaf([1.0, 2.0])
     seen = []
-    x.register_hook(lambda g: seen.append(g.copy()))
+    x.register_hook(lambda g: seen.append(g.clone()))
     (x * 3).sum().backward()
     (x * x).sum().backward()
     np.testing.assert_array_equal(seen[0], [3.0, 3.0])
     np.testing.assert_array_equal(seen[1], [2.0, 4.0])  # not the accumulated [5, 7]
     np.testing.assert_array_equal(x.grad, [5.0, 7.0])
+
+
+def test_a_hook_gets_a_variable_and_may_return_one_as_torch():
+    x = leaf([0.5, 3.0])
+    given = []
+    x.register_hook(lambda g: given.append(g) or g.clamp(-1, 1))
+    (x * x).sum().backward()
+    assert isinstance(given[0], gradviz.Variable)
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])  # 2x clamped: [1, 6] -> [1, 1]
 
 
 def test_a_removed_hook_runs_no_more():

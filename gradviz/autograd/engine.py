@@ -21,7 +21,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import BackwardError, GradvizError, OperandError, ShapeError
-from gradviz.autograd.variable import WRITES, Variable, as_array
+from gradviz.autograd.variable import WRITES, Variable, as_array, from_op
 
 if TYPE_CHECKING:  # Variable.backward imports this module at load time: no cycle through ops
     from gradviz.autograd.function import Function
@@ -188,10 +188,10 @@ class HookHandle:
                 _GRAD_HOOKS.pop(self._key, None)
 
 
-def register_hook(variable: Variable, hook: Callable[[np.ndarray], Any]) -> HookHandle:
-    """Call ``hook(grad)`` with ``variable``'s gradient each time backward computes it, before
-    it flows on (or reaches ``.grad``); a returned array replaces it (PyTorch's
-    ``Tensor.register_hook``; here the gradient is an ndarray)."""
+def register_hook(variable: Variable, hook: Callable[[Variable], Any]) -> HookHandle:
+    """Call ``hook(grad)``, ``grad`` a Variable on ``variable``'s gradient, each time backward
+    computes it, before it flows on (or reaches ``.grad``); a returned Variable or array
+    replaces it (PyTorch's ``Tensor.register_hook``)."""
     if not callable(hook):
         raise OperandError(f"register_hook: expected a callable, got {type(hook).__name__}")
     if not variable.requires_grad:
@@ -243,8 +243,10 @@ def _run_grad_hooks(variable: Variable, g: np.ndarray, shares: dict[int, np.ndar
     for hook in list(hooks_of.values()) if hooks_of else ():
         if isinstance(hook, GroupHook):
             result = hook(variable, g, Pending(shares))
-        else:
-            result = hook(g)
+        else:  # a Variable on the gradient, as PyTorch hands a hook a tensor
+            result = hook(from_op(g, None))
+            if type(result) is Variable and result._data is g:
+                result = g  # handed back as given: unchanged
         if result is not None:
             before, g = g, _hooked(hook, result, g)
             for watcher in hooks.ACTIVE:
@@ -252,7 +254,7 @@ def _run_grad_hooks(variable: Variable, g: np.ndarray, shares: dict[int, np.ndar
     return g.copy() if variable._node is None and variable._grad is None else g
 
 
-def _hooked(hook: Callable[[np.ndarray], Any], result: Any, g: np.ndarray) -> np.ndarray:
+def _hooked(hook: Callable[[Variable], Any], result: Any, g: np.ndarray) -> np.ndarray:
     """What ``hook`` returned for the gradient ``g``, as the gradient: an array of ``g``'s
     shape and dtype (another float precision is cast back; anything else is refused)."""
     name = getattr(hook, "__name__", type(hook).__name__)

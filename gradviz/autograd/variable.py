@@ -325,8 +325,8 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, Array
         _engine.backward(self, grad, retain_graph)
 
     def register_hook(self, hook: Any) -> _engine.HookHandle:
-        """Call ``hook(grad)`` (an ndarray) each time backward computes this Variable's
-        gradient; an array it returns replaces the gradient. ``.remove()`` on the handle."""
+        """Call ``hook(grad)`` (a Variable) each time backward computes this Variable's
+        gradient; a Variable it returns replaces the gradient. ``.remove()`` on the handle."""
         return _engine.register_hook(self, hook)
 
     def retain_grad(self) -> None:

@@ -30,7 +30,7 @@ from gradviz.autograd.nn.forward_hooks import (
     RemovableHandle,
     add_hook,
 )
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import Variable, from_op
 
 Grads = tuple[Any, ...]
 
@@ -42,7 +42,7 @@ class BackwardHookMethods:
         self, hook: Callable[[Any, Grads, Grads], Grads | None], prepend: bool = False
     ) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` each time the gradients with respect
-        to the module's inputs are computed: tuples of ndarrays, one per positional argument
+        to the module's inputs are computed: tuples of Variables, one per positional argument
         (``grad_input``; None where it is not a Variable that requires grad) and one per output
         (``grad_output``). A returned tuple replaces ``grad_input``. If no input requires grad,
         the hook runs when ``grad_output`` is computed, with ``grad_input`` all None. Inputs and
@@ -166,7 +166,7 @@ class BackwardHook:
         )
         grad_inputs = (None,) * self.n_inputs
         for hook in self.user_hooks:
-            result = hook(self.module, grad_inputs, self.grad_outputs)
+            result = hook(self.module, grad_inputs, _shown(self.grad_outputs))
             if result is not None and not (
                 isinstance(result, tuple) and all(g is None for g in result)
             ):
@@ -181,9 +181,9 @@ class BackwardHook:
         when the gradient did not come through the module's output this pass."""
         if self.grad_outputs is None:
             return None
-        outputs = self.grad_outputs
+        shown = _shown(self.grad_outputs)
         grad_inputs = self._replaced(
-            self.user_hooks, grad_inputs, lambda hook, g: hook(self.module, g, outputs), "hook"
+            self.user_hooks, grad_inputs, lambda hook, g: hook(self.module, g, shown), "hook"
         )
         self.grad_outputs = None
         return grad_inputs
@@ -193,7 +193,8 @@ class BackwardHook:
         replacing them; PyTorch's error when one has the wrong length."""
         name = "grad_output" if kind == "pre hook" else "grad_input"
         for hook in hooks:
-            result = call(hook, grads)
+            shown = _shown(grads)
+            result = call(hook, shown)
             if result is None:
                 continue
             result = _as_tuple(result)
@@ -202,7 +203,8 @@ class BackwardHook:
                     f"Backward {kind} returned an invalid number of {name}, got "
                     f"{len(result)}, but expected {len(grads)}"
                 )
-            grads, self.changed_by = result, hook
+            given = zip(result, shown, grads, strict=True)  # handed back as given: unchanged
+            grads, self.changed_by = tuple(g if r is s else r for r, s, g in given), hook
         return grads
 
 
@@ -216,6 +218,12 @@ def _user_level() -> int:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE + os.sep):
         frame, level = frame.f_back, level + 1
     return level
+
+
+def _shown(grads: Grads) -> Grads:
+    """The gradients as a user's hook is given them: Variables sharing the arrays (tensors in
+    PyTorch), None where there is none."""
+    return tuple(from_op(g, None) if type(g) is np.ndarray else g for g in grads)
 
 
 def _as_tuple(result: Any) -> Grads:
