@@ -444,3 +444,24 @@ def test_nanogpt_top_k_filter_as_torch(torch):
         results.append(np.asarray(lib.nn.functional.softmax(logits, dim=-1).tolist()))
     np.testing.assert_allclose(results[0], results[1], rtol=1e-6)
     assert ((results[0] > 0).sum(axis=1) == 3).all()
+
+
+def test_the_blitz_walks_the_graph_by_next_functions_and_updates_through_data():
+    """The 60-minute blitz: ``loss.grad_fn.next_functions[0][0]`` back through the network,
+    then ``f.data.sub_(f.grad.data * learning_rate)`` for every parameter."""
+    net = gradviz.nn.Sequential(gradviz.nn.Linear(4, 3), gradviz.nn.ReLU(), gradviz.nn.Linear(3, 2))
+    target = gradviz.randn(1, 2)
+    loss = gradviz.nn.MSELoss()(net(gradviz.randn(1, 4)), target)
+    linear = loss.grad_fn.next_functions[0][0]
+    assert loss.grad_fn.next_functions[1] == (None, 0)  # the target takes no gradient
+    assert linear.name == "Linear"
+    assert linear.next_functions[0][0].name == "Relu"
+    weight = linear.next_functions[1][0]
+    assert type(weight).__name__ == "AccumulateGrad"
+    assert weight.variable is net[2].weight
+    assert weight.next_functions == ()
+    loss.backward()
+    before = net[0].weight.numpy().copy()
+    for f in net.parameters():
+        f.data.sub_(f.grad.data * 0.01)
+    np.testing.assert_allclose(net[0].weight.numpy(), before - 0.01 * net[0].weight.grad.numpy())

@@ -130,8 +130,35 @@ class Function:
         """The op name shown in graphs and errors: the class name."""
         return type(self).__name__
 
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """PyTorch's ``grad_fn.next_functions``: for each array input, where its gradient goes
+        next: ``(the op that made it, 0)``, ``(AccumulateGrad, 0)`` for a leaf that requires
+        grad (its ``.variable``), ``(None, 0)`` for one that takes no gradient."""
+        return tuple(_next_function(a) for a in self.inputs if isinstance(a, Variable | np.ndarray))
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends up, as PyTorch's node of that name: ``variable`` is the
+    leaf whose ``.grad`` it fills; nothing comes after it."""
+
+    __slots__ = ("variable",)
+    next_functions: tuple[tuple[Any, int], ...] = ()
+
+    def __init__(self, variable: Variable) -> None:
+        self.variable = variable
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad node>"
+
+
+def _next_function(arg: Any) -> tuple[Any, int]:
+    if not isinstance(arg, Variable) or not arg.requires_grad:
+        return None, 0
+    return (arg._node if arg._node is not None else AccumulateGrad(arg)), 0
 
 
 def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) -> Variable:
