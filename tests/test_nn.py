@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -313,13 +314,16 @@ def test_zero_grad_set_to_none_false_keeps_zero_arrays():
 # -------------------------------------------------------------------------------- state
 
 
-def test_state_dict_holds_copies_in_parameter_order():
+def test_state_dict_shares_the_data_in_parameter_order_as_torch():
     model = MLP()
     state = model.state_dict()
     assert list(state) == names(model)
-    assert all(isinstance(v, np.ndarray) for v in state.values())
-    state["fc1.weight"][...] = 123.0
-    assert not np.any(model.fc1.weight.numpy() == 123.0)
+    assert all(isinstance(v, Variable) and not v.requires_grad for v in state.values())
+    assert state["fc1.weight"].size() == model.fc1.weight.size()  # the tutorials' print
+    snapshot = copy.deepcopy(state)
+    state["fc1.weight"][...] = 123.0  # the same data, as PyTorch's state_dict
+    assert np.all(model.fc1.weight.numpy() == 123.0)
+    assert not np.any(snapshot["fc1.weight"].numpy() == 123.0)
 
 
 def test_state_dict_round_trip_reproduces_outputs():
@@ -337,7 +341,7 @@ def test_load_state_dict_shape_mismatch_names_key_and_shapes():
     model = MLP()
     state = model.state_dict()
     state["fc2.weight"] = np.zeros((2, 3), np.float32)
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(RuntimeError, match=r"size mismatch for fc2\.weight.*\(2, 3\).*\(1, 3\)"):
         model.load_state_dict(state)
     for key, value in model.state_dict().items():  # nothing was half-loaded

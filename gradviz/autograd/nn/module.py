@@ -22,7 +22,7 @@ from gradviz.autograd.nn import forward_hooks
 from gradviz.autograd.nn.backward_hooks import BackwardHookMethods
 from gradviz.autograd.nn.casting import DtypeMethods
 from gradviz.autograd.nn.forward_hooks import ForwardHookMethods
-from gradviz.autograd.variable import Variable, as_array, get_default_dtype
+from gradviz.autograd.variable import Variable, as_array, from_op, get_default_dtype
 
 
 class Parameter(Variable):
@@ -382,13 +382,14 @@ class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
         """Every parameter and persistent buffer by dotted name, in PyTorch's order (each
         module's own parameters, then its buffers, then its children's).
 
-        Values are copies of the data (ndarrays), or the Variables themselves with
-        ``keep_vars=True``.
+        Values are Variables sharing the data and needing no grad (as PyTorch's ``detach()``:
+        training on changes them; ``copy.deepcopy`` keeps a snapshot), or the parameters and
+        buffers themselves with ``keep_vars=True``.
         """
         if destination is None:
             destination = OrderedDict()
         for name, value in self._local_state().items():
-            destination[prefix + name] = value if keep_vars else value._data.copy()
+            destination[prefix + name] = value if keep_vars else from_op(value._data, None)
         for name, child in self._modules.items():
             if child is not None:
                 child.state_dict(
