@@ -149,5 +149,7 @@ def test_grad_assignment_checks_the_shape_and_kind():
         w.grad = gradviz.ones(2)
     with pytest.raises(gradviz.OperandError, match=r"cannot assign a list as \.grad"):
         w.grad = [1.0, 2.0, 3.0]
+    with pytest.raises(gradviz.OperandError, match="can't assign Variable as its own grad"):
+        w.grad = w  # backward would add into its own data
     w.grad = np.ones(3, np.float32)  # an array is taken too
     assert w.grad.tolist() == [1.0, 1.0, 1.0]

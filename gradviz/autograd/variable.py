@@ -249,6 +249,8 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, Array
     def grad(self, value: Any) -> None:
         given = value if isinstance(value, Variable) else None
         if given is not None:
+            if given is self:
+                raise OperandError("can't assign Variable as its own grad")
             value = given._data
         problem = None if value is None else grad_problem(self.shape, value)
         if problem is not None:
