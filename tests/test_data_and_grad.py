@@ -153,3 +153,19 @@ def test_grad_assignment_checks_the_shape_and_kind():
         w.grad = w  # backward would add into its own data
     w.grad = np.ones(3, np.float32)  # an array is taken too
     assert w.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_trace_sees_writes_to_parameters_but_not_through_data():
+    """``w -= lr * w.grad`` under no_grad is an in-place event on ``w``; ``p.data += ...``
+    writes through a Variable no op used: no event, no record, as autograd does not see it."""
+    w = gradviz.ones(3, requires_grad=True)
+    p = gradviz.ones(3, requires_grad=True)
+    with gradviz.trace(steps="all") as tr:
+        for _ in range(2):
+            (w * p).sum().backward()
+            with gradviz.no_grad():
+                w -= 0.1 * w.grad
+            p.data += -0.1 * p.grad
+            w.grad = p.grad = None
+    writes = [e for e in tr._events if e.kind == "inplace"]
+    assert [e.op for e in writes] == ["sub_", "sub_"]  # w's two updates; p.data's none

@@ -185,6 +185,9 @@ class Recorder(RecordBook, hooks.Hook):
         with self.lock:
             nid = self.var_nodes.get(variable._id)
             known = nid is not None
+            if not (known or variable._id in self.created or variable._id in self.names.buffer_ids):
+                return  # ``p.data -= ...``: a write through a Variable made for it, which no
+                # op used and no later gradient can depend on (PyTorch's autograd skips it too)
             if nid is None:
                 nid = self._unknown(variable)
             if variable._id in self.names.buffer_ids:  # a running statistic moved
