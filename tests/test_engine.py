@@ -158,8 +158,10 @@ def test_non_leaf_grad_is_none_unless_retained():
     y = x * 2
     z = y * 3
     z.sum().backward()
-    assert y.grad is None
-    assert z.grad is None
+    with pytest.warns(UserWarning, match="not a leaf Variable is being accessed"):
+        assert y.grad is None  # PyTorch's warning: a learner's "why is h.grad None?"
+    with pytest.warns(UserWarning, match="use .retain_grad"):
+        assert z.grad is None
     np.testing.assert_array_equal(x.grad, [6.0, 6.0])
 
     x.zero_grad()

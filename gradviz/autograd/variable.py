@@ -7,6 +7,7 @@ nothing goes straight to NumPy when that gives the op's result: ``autograd/unrec
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,15 @@ def set_default_dtype(dtype: Any) -> None:
 def get_default_dtype() -> np.dtype:
     """The float dtype that Python scalars, lists and new parameters take."""
     return _default_dtype
+
+
+#: PyTorch's warning when ``.grad`` of a non-leaf that does not retain it is read.
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a Variable that is not a leaf Variable is being accessed. Its .grad "
+    "attribute won't be populated during backward(). If you indeed want the .grad field to be "
+    "populated for a non-leaf Variable, use .retain_grad() on the non-leaf Variable. If you "
+    "access the non-leaf Variable by mistake, make sure you access the leaf Variable instead."
+)
 
 
 def as_array(data: Any) -> np.ndarray:
@@ -237,6 +247,8 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, Array
         checks it as PyTorch does: a Variable (or array) of this shape, or None."""
         grad = self._grad
         if grad is None:
+            if self._node is not None and not self._retains_grad:
+                warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
             return None
         seen = getattr(self, "_grad_seen", None)  # the Variable last given out, held weakly
         view = None if seen is None else seen()
