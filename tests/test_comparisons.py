@@ -169,13 +169,18 @@ def test_isnan_isinf_isfinite():
     assert not x.isfinite().all()
 
 
-def test_comparison_results_are_traced_as_inputs_without_a_node():
+def test_a_trace_sees_comparisons_and_argmax_that_have_no_grad_fn():
     x = Variable(np.array(X), requires_grad=True)
     with gradviz.trace() as tr:
-        loss = (x * (x > 0).float()).sum()
+        mask = x > 0
+        picked = x.argmax()
+        loss = (x * mask.float()).sum()
         loss.backward()
-    ops = [d["op"] for _, d in tr.graph.nodes(data=True) if d["kind"] == "op"]
-    assert ops == ["Cast", "Mul", "Sum"]  # no node for the comparison itself
+    assert mask.grad_fn is None
+    assert picked.grad_fn is None
+    ops = {d["op"]: d for _, d in tr.graph.nodes(data=True) if d["kind"] == "op"}
+    assert list(ops) == ["Gt", "Cast", "Mul", "Sum"]  # where the mask came from is drawn
+    assert not ops["Gt"]["requires_grad"]
 
 
 # ------------------------------------------------------------------------ side by side with torch

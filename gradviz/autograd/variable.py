@@ -588,4 +588,5 @@ from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
+_compare_methods._nodiff = _ops.nodiff
 _more_methods._ops = _ops

@@ -3,7 +3,8 @@
 As in PyTorch, each gives a bool Variable that does not require grad and has no op (no
 ``grad_fn``): ``(pred.argmax(1) == y).float().mean()``, ``x[x > 0]``, ``where(x > 0, x, 0)``,
 ``if loss < 1e-3:`` all work. The results are built with ``from_op(array, None)``, which
-``variable.py`` hands to this module once it can be imported (with ``_operand``).
+``variable.py`` hands to this module once it can be imported (with ``_operand``), and a trace
+listening is told of each (``ops.nodiff``: its pictures show where a mask came from).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 _INT64 = np.dtype(np.int64)
 from_op: Any = None  # gradviz.autograd.variable.from_op, set by variable.py
 _operand: Any = None  # gradviz.autograd.variable._operand, set by variable.py
+_nodiff: Any = None  # gradviz.autograd.ops.nodiff (a trace is told of each result), likewise
 
 
 class CompareMethods:
@@ -77,15 +79,15 @@ class CompareMethods:
 
     def isnan(self) -> Variable:
         """True where the value is NaN."""
-        return from_op(np.asarray(np.isnan(self._data)), None)
+        return _test(np.isnan, "Isnan", self)
 
     def isinf(self) -> Variable:
         """True where the value is +inf or -inf."""
-        return from_op(np.asarray(np.isinf(self._data)), None)
+        return _test(np.isinf, "Isinf", self)
 
     def isfinite(self) -> Variable:
         """True where the value is neither NaN nor infinite."""
-        return from_op(np.asarray(np.isfinite(self._data)), None)
+        return _test(np.isfinite, "Isfinite", self)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Variable:
         """Whether every element (along ``dim``: an int or a tuple) is nonzero (a bool
@@ -99,6 +101,11 @@ class CompareMethods:
 
 
 _COMPARABLE = (CompareMethods, np.ndarray, int, float, np.number, np.bool_, list, tuple)
+
+
+def _test(ufunc: Any, op: str, x: Any) -> Variable:
+    """``ufunc`` (``np.isnan`` ...) of ``x``'s values as a bool Variable."""
+    return _nodiff.announce(getattr(_nodiff, op), (x,), from_op(np.asarray(ufunc(x._data)), None))
 
 
 def _compare(ufunc: Any, symbol: str, x: Any, other: Any) -> Variable:
@@ -120,7 +127,7 @@ def _compare(ufunc: Any, symbol: str, x: Any, other: Any) -> Variable:
         raise _shape_error(x.shape, np.shape(b), error) from None
     if type(result) is not np.ndarray:  # 0-d inputs give a NumPy scalar
         result = np.asarray(result)
-    return from_op(result, None)
+    return _nodiff.announce(_nodiff.COMPARISONS[symbol], (x, other), from_op(result, None))
 
 
 def _needs_promotion(a: np.ndarray, b: Any) -> bool:
@@ -156,4 +163,5 @@ def _logical(reduce: Any, x: Any, dim: Any, keepdim: bool, name: str) -> Variabl
     result = np.asarray(reduce(x._data, axis=axis, keepdims=bool(keepdim)))
     if x._data.dtype == np.uint8:  # PyTorch keeps uint8 (its old boolean dtype)
         result = result.astype(np.uint8)
-    return from_op(result, None)
+    op = _nodiff.All if name == "all" else _nodiff.Any_
+    return _nodiff.announce(op, (x, dim, keepdim), from_op(result, None))

@@ -164,7 +164,8 @@ class TensorMethods:
             found = pick(self._data).reshape((1,) * self.ndim)
         else:
             found = pick(self._data, axis=axis, keepdims=bool(keepdim))
-        return type(self)(np.asarray(found, dtype=np.int64))
+        op = _ops.nodiff.Argmax if method == "argmax" else _ops.nodiff.Argmin
+        return _ops.nodiff.announce(op, (self, axis, keepdim), type(self)(found.astype(np.int64)))
 
     def reshape(self, *shape: Any) -> Variable:
         """Same data, new shape (``-1`` infers one axis). ``view`` is this method: where

@@ -114,6 +114,11 @@ def _nan_input(f: Finding, ctx: Context) -> Advice:
 
 
 def _no_gradient(f: Finding, ctx: Context) -> Advice:
+    if "only as plain data" in f.message:  # an argmax or a comparison on the way
+        return (
+            "compute the loss from the scores themselves (F.cross_entropy(logits, y)): argmax "
+            "and comparisons such as (pred == y) are for measuring accuracy, not for training",
+        )
     return (
         "if it should learn, let its output reach the loss (no .detach(), .item() or no_grad() "
         "on the way); if not, call requires_grad_(False) on it",

@@ -8,6 +8,8 @@ Causes, in the order they are looked for:
   loss (the trace records each ``detach()`` with its line);
 - cut by ``no_grad``: an op on the path to the loss ran with recording off (the trace records
   each ``no_grad`` region with its line);
+- only as plain data: the path goes through an op whose result takes no gradient (a comparison,
+  ``argmax``: ``(logits.argmax(1) == y).float().mean()``);
 - behind a non-differentiable op: an op on the path gave no gradient for that argument
   (integer targets, indices);
 - not reachable: what it computed never reaches the loss, or only as plain data (comparisons,
@@ -25,6 +27,7 @@ from typing import Any
 
 import networkx as nx
 
+from gradviz.autograd.ops.nodiff import NAMES as NO_GRADIENT
 from gradviz.viz.diagnose.context import Context, best_below
 from gradviz.viz.diagnose.nan import HOOK_ADVICE
 from gradviz.viz.diagnose.report import Finding
@@ -82,8 +85,16 @@ class _Below:
                 c.get("kind") == "op"
                 and not c.get("requires_grad", True)
                 and a.get("requires_grad", True)
+                and c.get("op") not in NO_GRADIENT
             ),
             min,
+        )
+
+    @cached_property
+    def plain(self) -> dict[str, Edge]:
+        """The first edge into an op whose result takes no gradient (a comparison, argmax)."""
+        return self._edges(
+            lambda a, c: c.get("op") in NO_GRADIENT and a.get("requires_grad", True), min
         )
 
     @cached_property
@@ -240,6 +251,15 @@ def _cut(
 def _blocked(ctx: Context, found: _Below, nid: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The parameter reaches the loss but no gradient came back: where did it stop?"""
     g = ctx.graph
+    edge = found.plain.get(nid)
+    if edge is not None:
+        c = edge[3]
+        ca = g.nodes[c]
+        return (
+            f"it reaches the loss only as plain data: {ca.get('op')}{_on(ca.get('source'))} "
+            f"gives {shape_text(ca.get('shape'))} {ca.get('dtype')} values that carry no gradient",
+            ((c, f"{ca.get('op')}: no gradient flows through it"),),
+        )
     edge = found.no_grad.get(nid)
     if edge is not None:
         c = edge[3]
