@@ -294,11 +294,13 @@ def gather(x: Variable, dim: int, index: Any) -> Variable:
     return Gather.apply(x, axis, index)
 
 
-def _bool_mask(mask: Any, op: str) -> np.ndarray:
+def _bool_mask(mask: Any, op: str) -> Any:
+    """``mask`` as ``op`` takes it: a bool Variable as it is (a trace then draws where the mask
+    came from, ``x < 0``), anything else as a bool array."""
     array = as_array(mask)
     if array.dtype != np.bool_:
         raise InputError(f"{op}(): expected a boolean mask, got one of dtype {array.dtype}")
-    return array
+    return mask if isinstance(mask, Variable) else array
 
 
 def masked_fill(x: Variable, mask: Any, value: Any) -> Variable:
