@@ -291,3 +291,39 @@ def test_a_script_exiting_with_a_message_is_said_to_exit_with_status_1(runner, t
     assert result.exit_code == 1
     # was: "exited with status bye"; Python prints the message and exits with status 1
     assert result.stderr.startswith("gradviz: bye.py exited with status 1 (bye); nothing was")
+
+
+# Draws its data from the OS: two runs of it never train on the same numbers.
+UNSEEDED = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    print("run")
+    data = np.random.default_rng().normal(size=(4, 2)).astype(np.float32)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (model(gradviz.Variable(data)) ** 2).mean().backward()
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize(("a", "b", "changed"), [("3", "-1", False), ("1", "-1", True)])
+def test_diff_of_a_step_and_the_last_one_comes_from_one_run(
+    runner, tmp_path, monkeypatch, a, b, changed
+):
+    script = make_script(tmp_path, UNSEEDED, "unseeded.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@{a}", f"{script}@{b}"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("run\n") == 1  # one run, as for two steps counted from the start
+    assert ("; 0 numbers changed" not in result.stdout) is changed  # @3 is the last call
+
+
+def test_diff_of_a_step_after_the_last_one_is_not_reached(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, UNSEEDED, "unseeded.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@5", f"{script}@-1"])
+    one_line_error(result, 1, "backward step 5 was not reached: unseeded.py called backward() 3")

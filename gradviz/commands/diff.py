@@ -81,28 +81,23 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
             by_script.setdefault(side.script.resolve(), []).append(side)
     for script_sides in by_script.values():
         script = script_sides[0].script
-        steps = sorted({side.step for side in script_sides})
-        # the last call (-1) is known only at the end of a run: it gets a run of its own
-        runs = [(s,) for s in steps] if -1 in steps else [tuple(steps)]
-        for run_steps in runs:
-            try:
-                trace = run_script(
-                    script,
-                    args=tuple(script_args),
-                    step=run_steps[-1],
-                    steps=run_steps if len(run_steps) > 1 else (),
-                )
-            except ScriptFailed as error:
-                text = (error.traceback or "").rstrip()
-                fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
-            except BackwardNotCalled:
-                fail(f"{script.name} never called backward(), so it has no step to compare")
-            except RunnerError as error:
-                fail(str(error))
-            for side in script_sides:
-                if side.step in run_steps:
-                    index = None if side.step == -1 else side.step
-                    side.graph = trace.get_pass(index).graph
+        steps = tuple(sorted({side.step for side in script_sides}))  # -1 (the last) first
+        try:
+            trace = run_script(
+                script,
+                args=tuple(script_args),
+                step=steps[-1],
+                steps=steps if len(steps) > 1 else (),
+            )
+        except ScriptFailed as error:
+            text = (error.traceback or "").rstrip()
+            fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+        except BackwardNotCalled:
+            fail(f"{script.name} never called backward(), so it has no step to compare")
+        except RunnerError as error:
+            fail(str(error))
+        for side in script_sides:  # the last pass kept is the last call's
+            side.graph = trace.get_pass(None if side.step == -1 else side.step).graph
 
 
 @click.command(
