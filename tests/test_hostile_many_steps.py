@@ -655,3 +655,44 @@ def test_a_spike_of_one_of_two_models_is_compared_with_that_model(runner, tmp_pa
         assert f"largest change since step {since}: " in result.stdout
         diff = (out / "two.step26.diff.svg").read_text()
         assert f"step {since} (a) vs step 26 (b)" in diff  # was: "a (a) vs b (b)"
+
+
+# --------------------------------------------------------------------------- NumPy integers
+# (a step count read from an array, len of a np.arange): PyTorch takes them wherever an int goes
+
+
+@pytest.mark.parametrize("kind", [np.int64, np.int32, np.uint8])
+def test_trace_takes_numpy_integers_for_its_counts(kind):
+    step = nn_model()
+    with gradviz.trace(steps=kind(5), every=kind(2), detail="summary", keep_full=kind(1)) as tr:
+        for _ in range(7):
+            step()
+    assert tr.steps_recorded == [1, 3, 5]
+    assert [p.index for p in tr.passes] == [5]
+    assert type(tr.keep_full) is int  # saved to JSON as a number
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("steps", np.float64(2.0)), ("every", np.bool_(True)), ("keep_full", np.int64(-1))],
+)
+def test_trace_refuses_numpy_numbers_that_are_no_count(option, value):
+    with pytest.raises(ValueError, match=option):
+        gradviz.trace(**{option: value})
+
+
+def nn_model():
+    """One training step of a small model per call."""
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+
+    def step():
+        opt.zero_grad()
+        (model(x) ** 2).mean().backward()
+        opt.step()
+
+    return step
