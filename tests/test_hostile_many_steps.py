@@ -696,3 +696,37 @@ def nn_model():
         opt.step()
 
     return step
+
+
+# --------------------------------------------------------------------------- a NaN the code wrote
+# A number in the code (a Python 0/0 made float("nan"), a division by a constant 0) is where the
+# NaN/Inf comes from, not an overflow of finite inputs
+
+
+@pytest.mark.parametrize(
+    ("expression", "op", "cause"),
+    [
+        ("x * float('nan')", "Mul", "the constant b=nan is NaN"),
+        ("x + np.inf", "Add", "the constant b=inf is infinite"),
+        ("x.clamp(min=float('nan'))", "Clamp", "the constant low=nan is NaN"),
+        ("x / 0.0", "Div", "division by the constant b=0.0"),
+    ],
+)
+def test_check_blames_a_non_finite_constant(expression, op, cause):
+    x = gradviz.Variable(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    with np.errstate(all="ignore"), gradviz.trace() as tr:
+        eval(expression, {"x": x, "np": np}).sum().backward()
+    birth = next(f for f in tr.check().findings if f.kind == "nan_forward")
+    assert birth.op == op
+    assert cause in birth.message, birth.message
+    assert "overflow" not in birth.message
+    assert any("constant" in tip for tip in birth.advice), birth.advice
+
+
+def test_watch_says_where_a_constant_nan_came_from(runner, tmp_path):
+    script = make_script(tmp_path, GUARDED, "guarded.py")  # loss * np.nan at the 4th step
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    where = next(line for line in result.stdout.splitlines() if line.startswith("  where: "))
+    assert "Mul in module (top) at guarded.py:" in where
+    assert "from finite inputs: the constant b=nan is NaN" in where
