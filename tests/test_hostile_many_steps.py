@@ -344,6 +344,31 @@ def test_render_refuses_a_page_named_as_a_picture(tmp_path, view):
     assert not list(tmp_path.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("view", "fmt"), [("timeline", "svg"), ("html", "png"), ("timeline", "dot")]
+)
+def test_render_refuses_a_picture_format_for_a_page(tmp_path, view, fmt):
+    tr = _train()
+    with pytest.raises(ValueError, match=f"the {view} view is an HTML page, not {fmt}"):
+        tr.render(view, tmp_path / "run.html", format=fmt)  # was: the format ignored
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("view", ["timeline", "html", "forward"])
+def test_render_refuses_a_format_that_is_no_string(tmp_path, view):
+    tr = _train()
+    with pytest.raises(ValueError, match="format must be a string such as 'svg', got 1"):
+        tr.render(view, tmp_path / "run.svg", format=1)  # was: AttributeError on int.lower
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("view", ["timeline", "html"])
+def test_render_of_a_page_takes_format_html(tmp_path, view):
+    tr = _train()
+    tr.render(view, tmp_path / "run.html", format="HTML")
+    assert (tmp_path / "run.html").read_text().startswith("<!doctype html>")
+
+
 # --------------------------------------------------------------------------- watch --keep 1
 
 SPIKE_AT_15 = """
