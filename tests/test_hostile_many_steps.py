@@ -362,6 +362,14 @@ def test_render_refuses_a_format_that_is_no_string(tmp_path, view):
     assert not list(tmp_path.iterdir())
 
 
+def test_diff_render_refuses_a_format_that_is_no_string(tmp_path):
+    tr = _train()
+    report = gradviz.diff(tr, tr)
+    with pytest.raises(ValueError, match="format must be one of svg, png, dot, got 1"):
+        report.render(tmp_path / "run.diff.svg", format=1)  # was: AttributeError on int.lower
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("view", ["timeline", "html"])
 def test_render_of_a_page_takes_format_html(tmp_path, view):
     tr = _train()
