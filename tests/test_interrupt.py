@@ -68,3 +68,23 @@ def test_a_real_sigint_is_salvaged_by_the_console_command(tmp_path):
     assert done.returncode == 130, done.stderr
     assert "interrupted (Ctrl-C) after 3 calls of backward" in done.stderr
     assert (tmp_path / "out" / "train.timeline.json").is_file()
+
+
+def test_diff_interrupted_before_its_step_exits_130(tmp_path):
+    script = make_script(tmp_path, RAISED)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["diff", f"{script}@1", f"{script}@5", "-o", str(out)])
+    assert result.exit_code == 130, result.output  # was 1, as for a script that failed
+    assert result.stderr == (
+        "gradviz: train.py was interrupted (Ctrl-C) after 3 calls of backward; "
+        "nothing was compared\n"
+    )
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_diff_interrupted_by_a_real_sigint_exits_130(tmp_path):
+    script = make_script(tmp_path, SIGNALLED)
+    done = run_gradviz("diff", f"{script}@-1", f"{script}@1", "--structure-only")
+    assert done.returncode == 130, done.stderr
+    assert "interrupted (Ctrl-C) after 3 calls of backward; nothing was compared" in done.stderr
+    assert "Traceback" not in done.stderr

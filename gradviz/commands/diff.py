@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 import gradviz
-from gradviz.commands.common import Command, check_outputs, echo_written, fail
+from gradviz.commands.common import INTERRUPTED, Command, check_outputs, echo_written, fail
 
 # --------------------------------------------------------------------------- diff
 
@@ -73,7 +73,13 @@ class _Side:
 def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
     """Run each script once for all its sides' steps (two steps of one run: one run), and set
     each side's graph from the captured passes."""
-    from gradviz.viz.runner import BackwardNotCalled, RunnerError, ScriptFailed, run_script
+    from gradviz.viz.runner import (
+        BackwardNotCalled,
+        RunnerError,
+        ScriptFailed,
+        ScriptInterrupted,
+        run_script,
+    )
 
     by_script: dict[Path, list[_Side]] = {}
     for side in sides:
@@ -92,6 +98,8 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
         except ScriptFailed as error:
             text = (error.traceback or "").rstrip()
             fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+        except ScriptInterrupted as error:
+            fail(f"{error}; nothing was compared", INTERRUPTED)
         except BackwardNotCalled:
             fail(f"{script.name} never called backward(), so it has no step to compare")
         except RunnerError as error:
@@ -111,10 +119,11 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
         "  gradviz diff run1.trace.json run2.trace.json\n"
         "  gradviz diff model_v1.py@1 model_v2.py@1 --structure-only\n"
         "\b\nExit codes:\n"
-        "  0  compared (with --structure-only: the structures are the same)\n"
-        "  1  --structure-only and the structures differ; or a script failed\n"
-        "  2  usage: a missing file, not a trace file, a bad @STEP, an output that\n"
-        "     cannot be written"
+        "  0    compared (with --structure-only: the structures are the same)\n"
+        "  1    --structure-only and the structures differ; or a script failed\n"
+        "  2    usage: a missing file, not a trace file, a bad @STEP, an output that\n"
+        "       cannot be written\n"
+        "  130  interrupted (Ctrl-C): nothing is compared"
     ),
 )
 @click.argument("a", metavar="A")
