@@ -205,7 +205,8 @@ def test_help_shows_the_exit_codes_and_an_example(runner):
     result = runner.invoke(cli, ["diff", "--help"])
     assert result.exit_code == 0
     assert "gradviz diff train.py@1 train.py@50" in result.stdout
-    assert "1  --structure-only and the structures differ" in result.stdout
+    assert "1    --structure-only and the structures differ" in result.stdout
+    assert "130  interrupted (Ctrl-C)" in result.stdout
 
 
 @needs_layout
