@@ -45,6 +45,14 @@ class Group(click.Group):
         except click.UsageError as error:
             raise _restyled(error) from None
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Ctrl-C outside the script (reading, laying out, writing) exits 130 as in it; what
+        was written before it is whole (every file is written atomically)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted (Ctrl-C); nothing more was written", INTERRUPTED)
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         try:
             return super().resolve_command(ctx, args)
