@@ -327,3 +327,51 @@ def test_diff_of_a_step_after_the_last_one_is_not_reached(runner, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["diff", f"{script}@5", f"{script}@-1"])
     one_line_error(result, 1, "backward step 5 was not reached: unseeded.py called backward() 3")
+
+
+# --------------------------------------------------------------------------- names too long
+# NAME_MAX is 255 bytes on the usual file systems: an output named after a long script name
+# can pass it
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch"])
+def test_an_output_name_too_long_is_a_usage_error_before_the_run(runner, tmp_path, command):
+    body = TRAIN.replace("import numpy", "print('ran')\n    import numpy")
+    script = make_script(tmp_path, body, "s" * 245 + ".py")  # <stem>.timeline.html: 263
+    out = tmp_path / "out"
+    result = runner.invoke(cli, [command, str(script), "-o", str(out)])
+    one_line_error(result, 2, ".timeline.html: the name is too long for the file system")
+    assert "shorten the name of the script" in result.stderr
+    assert "ran" not in result.stdout
+    assert not out.exists()
+
+
+def test_a_diff_named_too_long_is_a_usage_error_before_the_runs(runner, tmp_path):
+    script = make_script(tmp_path, TRAIN, "s" * 125 + ".py")  # <a>-vs-<b>.diff.svg: 267
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@2", "-o", str(tmp_path)])
+    one_line_error(result, 2, "diff.svg: the name is too long for the file system")
+    assert not list(tmp_path.glob("*.svg"))
+
+
+def test_an_output_folder_named_too_long_is_a_usage_error(runner, tmp_path):
+    script = make_script(tmp_path, TRAIN)
+    out = tmp_path / ("d" * 300)
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(out)])
+    one_line_error(result, 2, "the name is too long for the file system; choose another folder")
+
+
+def test_an_output_name_too_long_in_a_real_console_run(tmp_path):
+    script = make_script(tmp_path, TRAIN, "s" * 245 + ".py")
+    done = run_gradviz("timeline", str(script), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("gradviz: cannot write ")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_long_name_within_the_limit_is_written(tmp_path):
+    from gradviz.viz.records.files import atomic_write
+
+    path = tmp_path / ("n" * 250 + ".csv")  # a legal name; its temporary file's must be too
+    atomic_write(path, "a,b\n")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert path.read_text() == "a,b\n"

@@ -228,14 +228,24 @@ def _salvaged(salvage: Callable[[Any], str | None] | None, trace: Any) -> str | 
 def check_outputs(outdir: Path, paths: Sequence[Path]) -> None:
     """Before the script runs: OUTDIR can be written and no output path is a folder, a FIFO,
     a device or a link to one (usage errors, exit 2)."""
+    import errno
+
     from gradviz.viz.records.files import OutputError, check_output_folder, check_output_path
 
     try:
         check_output_folder(outdir)
-        for path in paths:
-            check_output_path(path)
     except OutputError as error:
         fail(f"{error}; choose another folder with -o", 2)
+    for path in paths:
+        try:
+            check_output_path(path)
+        except OutputError as error:
+            hint = (
+                "shorten the name of the script (or trace file) it is named after"
+                if error.errno == errno.ENAMETOOLONG
+                else "choose another folder with -o"
+            )
+            fail(f"{error}; {hint}", 2)
 
 
 def echo_written(written: Sequence[Path], notes: Sequence[str], shown: Path, outdir: Path) -> None:
