@@ -375,3 +375,26 @@ def test_a_long_name_within_the_limit_is_written(tmp_path):
     atomic_write(path, "a,b\n")
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
     assert path.read_text() == "a,b\n"
+
+
+# --------------------------------------------------------------------------- what a side names
+
+
+def test_diff_takes_a_script_whose_suffix_is_upper_case(runner, tmp_path, monkeypatch):
+    make_script(tmp_path, TRAIN, "TRAIN.PY")  # python and gradviz timeline run it
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", "TRAIN.PY@1", "TRAIN.PY@2", "--structure-only"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("TRAIN.PY@1 vs TRAIN.PY@2: same structure")
+    result = runner.invoke(cli, ["diff", "TRAIN.PY", "TRAIN.PY@2"])
+    one_line_error(result, 2, "TRAIN.PY is a script: name the backward call to compare")
+
+
+def test_diff_reads_a_trace_file_whose_name_holds_py_at(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, TRAIN)
+    monkeypatch.chdir(tmp_path)
+    runner.invoke(cli, ["render", str(script), "--format", "json", "-o", "saved"])
+    (tmp_path / "saved" / "train.trace.json").rename(tmp_path / "train.py@1.json")
+    result = runner.invoke(cli, ["diff", "train.py@1.json", "train.py@1", "--structure-only"])
+    assert result.exit_code == 0, result.output  # was: "bad step in 'train.py@1.json'"
+    assert result.stdout.startswith("train.py@1.json vs train.py@1: same structure")

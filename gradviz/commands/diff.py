@@ -24,9 +24,10 @@ class _Side:
         self.step = 0
         self.graph: Any = None
         head, at, tail = text.rpartition("@")
-        if at and head.endswith(".py"):
+        # (a file of that very name is a trace file: run.py@1.json)
+        if at and head.lower().endswith(".py") and not Path(text).is_file():
             self._script(Path(head), tail)
-        elif text.endswith(".py"):
+        elif text.lower().endswith(".py"):
             fail(f"{text} is a script: name the backward call to compare, {text}@1", 2)
         else:
             self._trace_file(Path(text))
