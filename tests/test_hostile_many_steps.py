@@ -763,3 +763,49 @@ def test_watch_says_where_a_constant_nan_came_from(runner, tmp_path):
     where = next(line for line in result.stdout.splitlines() if line.startswith("  where: "))
     assert "Mul in module (top) at guarded.py:" in where
     assert "from finite inputs: the constant b=nan is NaN" in where
+
+
+# --------------------------------------------------------------------------- a graph unrolled a
+# data-dependent number of times (an RNN over sequences of varying length): its loss ends the
+# graph at another position each step, and is still one loss
+
+VARYING_LENGTH = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    gradviz.manual_seed(0)
+    rng = np.random.default_rng(0)
+    cell = nn.Linear(4, 4)
+    opt = optim.SGD(cell.parameters(), lr=0.01)
+    for i in range(40):
+        opt.zero_grad()
+        h = gradviz.zeros(2, 4)
+        loss = 0
+        scale = 1000.0 if i == 30 else 1.0  # the loss jumps at step 31
+        for t in range(int(rng.integers(3, 7))):  # a sequence of 3 to 6 steps
+            h = (cell(h) + gradviz.randn(2, 4)).tanh()
+            loss = loss + (h ** 2).mean() * scale
+        loss.backward()
+        opt.step()
+"""
+
+
+def test_the_loss_of_a_graph_of_varying_length_is_one_loss():
+    nodes = {"param:w": {"kind": "param", "name": "w"}, "/Add#3": {}, "/Add#5": {}}
+    assert step_key(["param:w", "/Add#3"], nodes) == step_key(["param:w", "/Add#5"], nodes)
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "says"),
+    [
+        ("watch", 1, "step 31: loss_spike: the loss"),
+        ("timeline", 0, "step 31: warning: loss spike: the loss"),
+    ],
+)
+def test_a_spike_of_a_graph_of_varying_length_fires(runner, tmp_path, command, code, says):
+    needs_layout()
+    script = make_script(tmp_path, VARYING_LENGTH, "rnn.py")
+    result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path)])
+    assert result.exit_code == code, result.output  # was 0 and "no ... spike": one median per
+    assert says in result.stdout  # sequence length, each under its warm-up
