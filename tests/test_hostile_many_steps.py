@@ -809,3 +809,27 @@ def test_a_spike_of_a_graph_of_varying_length_fires(runner, tmp_path, command, c
     result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path)])
     assert result.exit_code == code, result.output  # was 0 and "no ... spike": one median per
     assert says in result.stdout  # sequence length, each under its warm-up
+
+
+# --------------------------------------------------------------------------- to_csv as pandas'
+
+
+def test_to_csv_writes_to_an_open_text_file_and_returns_the_text_without_one(tmp_path):
+    import io
+
+    timeline = _train(detail="summary").timeline
+    buffer = io.StringIO()
+    assert timeline.to_csv(buffer) is None  # as DataFrame.to_csv(buf)
+    text = timeline.to_csv()  # as DataFrame.to_csv(): the text
+    assert buffer.getvalue() == text
+    assert text.startswith("step,node,value_min,")
+    assert len(text.splitlines()) == 1 + len(timeline.rows())
+    timeline.to_csv(tmp_path / "run.csv")
+    assert (tmp_path / "run.csv").read_text() == text
+
+
+@pytest.mark.parametrize("target", [3, b"run.csv"])
+def test_to_csv_names_a_target_that_is_no_path(target):
+    timeline = _train(detail="summary").timeline
+    with pytest.raises(ValueError, match="to_csv takes a file path, an open text file or nothing"):
+        timeline.to_csv(target)  # was: TypeError from os.fspath
