@@ -5,6 +5,7 @@ console run per command)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -398,3 +399,32 @@ def test_diff_reads_a_trace_file_whose_name_holds_py_at(runner, tmp_path, monkey
     result = runner.invoke(cli, ["diff", "train.py@1.json", "train.py@1", "--structure-only"])
     assert result.exit_code == 0, result.output  # was: "bad step in 'train.py@1.json'"
     assert result.stdout.startswith("train.py@1.json vs train.py@1: same structure")
+
+
+# --------------------------------------------------------------------------- not a regular file
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch", "render", "check"])
+def test_a_fifo_as_the_script_is_a_usage_error(runner, tmp_path, command):
+    fifo = tmp_path / "train.py"
+    os.mkfifo(fifo)
+    result = runner.invoke(cli, [command, str(fifo), "-o", str(tmp_path / "out")])
+    one_line_error(result, 2, "train.py is not a regular file: give a Python script")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fifo_as_the_script_in_a_real_console_run(tmp_path):
+    fifo = tmp_path / "train.py"
+    os.mkfifo(fifo)
+    done = run_gradviz("timeline", str(fifo), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert "train.py is not a regular file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("side", "what"), [("f.py@1", "script"), ("f.json", "trace file")])
+def test_diff_of_a_fifo_says_it_is_not_a_regular_file(runner, tmp_path, monkeypatch, side, what):
+    os.mkfifo(tmp_path / side.removesuffix("@1"))
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", side, side])  # was: "no such script" / "trace file"
+    one_line_error(result, 2, f"{side.removesuffix('@1')} is not a regular file: give a {what}")

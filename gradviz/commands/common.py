@@ -82,7 +82,10 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 def _check_script(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
     """Refuse a file gradviz wrote (a trace, a timeline): run as Python it fails with a
-    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward."""
+    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward.
+    Refuse what is not a regular file too (a FIFO: runpy could not read it)."""
+    if not value.is_file():
+        raise click.BadParameter(f"{value} is not a regular file: give a Python script", ctx, param)
     if value.suffix.lower() == ".json":
         raise click.BadParameter(
             f"{value} is a JSON file, not a Python script; to compare trace files use "

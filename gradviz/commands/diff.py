@@ -36,7 +36,7 @@ class _Side:
         if script.is_dir():
             fail(f"{script} is a folder, not a script", 2)
         if not script.is_file():
-            fail(f"no such script: {script}", 2)
+            fail(_missing(script, f"no such script: {script}", "a script"), 2)
         # ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits
         self.step = int(step) if re.fullmatch(r"-?[0-9]+", step) else 0
         if self.step < 1 and self.step != -1:
@@ -55,11 +55,11 @@ class _Side:
         if self.text and path.is_dir():  # (Path("") is ".")
             fail(f"{self.text} is a folder, not a trace file", 2)
         if not path.is_file():
-            fail(
+            missing = (
                 f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
-                "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)",
-                2,
+                "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)"
             )
+            fail(_missing(path, missing, "a trace file"), 2)
         try:
             self.graph = graph_to_compare(gradviz.load_trace(path), str(path))
         except (TraceFileError, NothingToCompare, OSError) as error:
@@ -69,6 +69,12 @@ class _Side:
     @property
     def name(self) -> str:
         return Path(self.text).name
+
+
+def _missing(path: Path, missing: str, what: str) -> str:
+    """What to say of ``path``, which is not a regular file: ``missing`` unless it exists as
+    something else (a FIFO, a device)."""
+    return f"{path} is not a regular file: give {what}" if path.exists() else missing
 
 
 def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
