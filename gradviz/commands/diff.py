@@ -59,7 +59,7 @@ class _Side:
                 f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
                 "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)"
             )
-            fail(_missing(path, missing, "a trace file"), 2)
+            fail(_missing(path, missing, "a trace file") if self.text else missing, 2)
         try:
             self.graph = graph_to_compare(gradviz.load_trace(path), str(path))
         except (TraceFileError, NothingToCompare, OSError) as error:
