@@ -428,3 +428,60 @@ def test_diff_of_a_fifo_says_it_is_not_a_regular_file(runner, tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(cli, ["diff", side, side])  # was: "no such script" / "trace file"
     one_line_error(result, 2, f"{side.removesuffix('@1')} is not a regular file: give a {what}")
+
+
+# --------------------------------------------------------------------------- a name with a newline
+# and an escape sequence (register_parameter takes any name without a dot): our lines stay one
+# line each, and nothing reaches the terminal as a control character
+
+EVIL_NAME = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    NAME = "w\\nevil\\x1b[31mred"
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_parameter(NAME, nn.Parameter(np.ones((2, 1), np.float32)))
+
+        def forward(self, x):
+            return x @ getattr(self, NAME)
+
+    model = M()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2))
+    for i in range(3):
+        opt.zero_grad()
+        if i == 1:
+            getattr(model, NAME).data[0, 0] = np.nan  # NAN
+        (model(x) ** 2).mean().backward()
+        opt.step()
+"""
+ESCAPED = "w\\nevil\\x1b[31mred"  # as the Python escapes
+
+
+def _lines_naming_the_parameter(text: str) -> list[str]:
+    assert "\x1b" not in text  # no raw escape character
+    return [line for line in text.splitlines() if "evil" in line]
+
+
+def test_diff_writes_a_name_with_a_newline_on_one_line(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, EVIL_NAME.replace("np.nan  # NAN", "2.0"), "m.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@3", "--format", "dot"])
+    assert result.exit_code == 0, result.output
+    lines = _lines_naming_the_parameter(result.stdout)
+    assert lines, result.stdout
+    assert all(line.startswith(f"param:{ESCAPED}  ") for line in lines), lines
+
+
+@pytest.mark.parametrize(("command", "says"), [("timeline", "error: gradient of"), ("watch", "")])
+def test_step_findings_write_a_name_with_a_newline_on_one_line(runner, tmp_path, command, says):
+    script = make_script(tmp_path, EVIL_NAME, "m.py")
+    result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path)])
+    lines = _lines_naming_the_parameter(result.stdout)
+    assert lines, result.stdout
+    assert all(ESCAPED in line for line in lines), lines
+    assert any(says in line for line in lines), lines

@@ -86,6 +86,7 @@ def timeline_command(
 
         from gradviz.viz.diagnose.timeline import timeline_findings
         from gradviz.viz.records.files import atomic_write
+        from gradviz.viz.records.text import one_line
         from gradviz.viz.trace import write_timeline_page
 
         record = trace.timeline
@@ -96,8 +97,8 @@ def timeline_command(
         found = timeline_findings(record)
         if not found:
             click.echo("no NaN/Inf, loss spike or dead ReLU layer in the recorded steps")
-        for finding in found[:_SHOWN]:
-            click.echo(f"step {finding.step}: {finding.severity}: {finding.message}")
+        for finding in found[:_SHOWN]:  # (names from the script: one line, no escapes)
+            click.echo(f"step {finding.step}: {finding.severity}: {one_line(finding.message)}")
         if len(found) > _SHOWN:
             click.echo(f"... and {len(found) - _SHOWN} more findings (marked on the page)")
 
