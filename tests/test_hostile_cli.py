@@ -485,3 +485,11 @@ def test_step_findings_write_a_name_with_a_newline_on_one_line(runner, tmp_path,
     assert lines, result.stdout
     assert all(ESCAPED in line for line in lines), lines
     assert any(says in line for line in lines), lines
+
+
+def test_check_writes_a_name_with_a_newline_on_one_line(runner, tmp_path):
+    script = make_script(tmp_path, EVIL_NAME.replace("np.nan  # NAN", "2.0"), "m.py")
+    result = runner.invoke(cli, ["check", str(script), "-o", str(tmp_path), "--format", "dot"])
+    lines = _lines_naming_the_parameter(result.stdout)
+    assert lines, result.stdout
+    assert all(ESCAPED in line for line in lines), lines  # the layer table's row, the finding
