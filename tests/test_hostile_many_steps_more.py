@@ -200,3 +200,47 @@ def test_to_csv_names_a_target_that_is_no_path(target):
     timeline = _train(detail="summary").timeline
     with pytest.raises(ValueError, match="to_csv takes a file path, an open text file or nothing"):
         timeline.to_csv(target)  # was: TypeError from os.fspath
+
+
+# --------------------------------------------------------------------------- steps of two threads
+# that end out of order: backward call 1 (a NaN) ends after call 2
+
+OUT_OF_ORDER = """
+    import threading
+    import numpy as np
+    import gradviz
+    from gradviz import nn
+
+    a, b = nn.Linear(2, 1), nn.Linear(2, 1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    a_in_backward, b_done = threading.Event(), threading.Event()
+
+    def wait_for_b(grad):
+        a_in_backward.set()
+        b_done.wait(30)
+        return grad
+
+    def run_a():
+        out = a(x)
+        out.register_hook(wait_for_b)
+        (out.sum() * np.nan).backward()  # call 1: a NaN loss; ends after call 2
+
+    def run_b():
+        a_in_backward.wait(30)
+        b(x).sum().backward()  # call 2
+        b_done.set()
+
+    threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+"""
+
+
+def test_watch_sees_a_nan_step_that_ended_after_a_later_one(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, OUT_OF_ORDER, "threads.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 1, result.output  # was 0: "no NaN/Inf"
+    assert "step 1: nan_loss: the loss is nan" in result.stdout
