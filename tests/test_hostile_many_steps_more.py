@@ -244,3 +244,32 @@ def test_watch_sees_a_nan_step_that_ended_after_a_later_one(runner, tmp_path):
     result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
     assert result.exit_code == 1, result.output  # was 0: "no NaN/Inf"
     assert "step 1: nan_loss: the loss is nan" in result.stdout
+
+
+# --------------------------------------------------------------------------- a trigger at the end
+
+LAST_STEP_NAN = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), np.float32))
+    for i in range(3):
+        opt.zero_grad()
+        ((model(x) ** 2).mean() * (np.nan if i == 2 else 1.0)).backward()
+        if i < 2:
+            opt.step()
+    print("the script's last line")
+"""
+
+
+def test_watch_does_not_say_it_stopped_a_script_that_ended_by_itself(runner, tmp_path):
+    needs_layout()
+    script = make_script(tmp_path, LAST_STEP_NAN, "last.py")
+    result = runner.invoke(cli, ["watch", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "the script's last line" in result.stdout  # it ran to its end
+    assert "stopped the script" not in result.stdout  # was: "stopped the script at step 3"
+    assert "step 3: nan_loss: the loss is nan" in result.stdout

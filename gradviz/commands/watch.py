@@ -156,7 +156,7 @@ def watch_command(
             click.echo(f"watched {steps}: no NaN/Inf, no loss or gradient spike")
             return
         write_triggers(trace)
-        if not go_on:
+        if not go_on and policy.closed:  # (not closed: the script ended before the stop)
             click.echo(f"stopped the script at step {policy.caught[0].trigger.step}")
 
     def salvage(trace: Any) -> str | None:
