@@ -273,3 +273,24 @@ def test_watch_does_not_say_it_stopped_a_script_that_ended_by_itself(runner, tmp
     assert "the script's last line" in result.stdout  # it ran to its end
     assert "stopped the script" not in result.stdout  # was: "stopped the script at step 3"
     assert "step 3: nan_loss: the loss is nan" in result.stdout
+
+
+def test_timeline_summary_ends_on_a_loss_that_went_nan(runner, tmp_path):
+    needs_layout()
+    body = LAST_STEP_NAN.replace("np.nan if i == 2", "np.nan if i >= 1")
+    script = make_script(tmp_path, body, "nan_from_2.py")
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("recorded"))
+    assert summary.endswith(" -> nan"), summary  # was: "loss 0.1555 -> 0.1555", the last finite
+
+
+def test_timeline_summary_of_a_last_step_without_a_loss_keeps_the_last_finite():
+    from gradviz.commands.timeline import _timeline_summary
+
+    with gradviz.trace(detail="summary") as tr:
+        x = gradviz.Variable(np.ones(3, np.float32), requires_grad=True)
+        (x * 2.0).sum().backward()
+        (x * 3.0).backward(gradviz.Variable(np.ones(3, np.float32)))  # no scalar loss
+    summary = _timeline_summary(tr.timeline, 2, 1)
+    assert summary.endswith("; loss 6 -> 6"), summary

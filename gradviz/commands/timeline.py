@@ -134,10 +134,13 @@ def _timeline_summary(record: Any, calls: int, every: int) -> str:
     import math
 
     from gradviz.viz.diagnose.timeline import timeline_findings
+    from gradviz.viz.flight import step_health
 
     finite = [v for v in record.loss if math.isfinite(v)]
+    last = step_health(record, record.steps[-1])[0]  # None: that step had no scalar loss
     if finite:
-        loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}"
+        end = finite[-1] if last is None or math.isfinite(last) else last  # a loss gone NaN
+        loss = f"loss {finite[0]:.4g} -> {end:.4g}"
     elif any(f.kind == "nan" for f in timeline_findings(record)):
         loss = "no finite loss"
     else:  # backward(gradient) of a tensor: no scalar to call a loss, and nothing is NaN
