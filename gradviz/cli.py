@@ -5,8 +5,8 @@
 Each command validates its input, calls the runner or the renderer, and echoes. Every message
 of ours starts with ``gradviz: `` and goes to stderr; file names and the summary go to stdout.
 Exit codes: 0 success; 1 the script failed, never called backward, or a check found a problem;
-2 usage (a missing file, a bad option); 130 the script was interrupted (Ctrl-C: ``timeline``
-and ``watch`` still write the steps recorded before it).
+2 usage (a missing file, a bad option); 130 interrupted (Ctrl-C, in the script or after it:
+``timeline`` and ``watch`` still write the steps recorded before it).
 """
 
 from __future__ import annotations

@@ -205,7 +205,8 @@ def test_help_shows_the_exit_codes_and_an_example(runner):
     result = runner.invoke(cli, ["diff", "--help"])
     assert result.exit_code == 0
     assert "gradviz diff train.py@1 train.py@50" in result.stdout
-    assert "1  --structure-only and the structures differ" in result.stdout
+    assert "1    --structure-only and the structures differ" in result.stdout
+    assert "130  interrupted (Ctrl-C)" in result.stdout
 
 
 @needs_layout
@@ -248,8 +249,8 @@ def test_the_refactor_examples_train(name, monkeypatch, capsys):
     assert "step   50 | loss" in capsys.readouterr().out
 
 
-def test_the_last_step_against_the_first_takes_two_runs(runner, train, tmp_path):
+def test_the_last_step_against_the_first_takes_one_run(runner, train, tmp_path):
     result = runner.invoke(cli, ["diff", f"{train}@-1", f"{train}@1", "--structure-only"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("train.py@-1 vs train.py@1: same structure")
-    assert runs(tmp_path) == 2  # the last call is known only at the end of a run
+    assert runs(tmp_path) == 1  # step 1 is kept while the run goes on to its last call

@@ -311,9 +311,10 @@ def test_loading_a_trace_from_a_device_or_a_folder_is_refused_without_reading(pa
 
 
 # --------------------------------------------------------------------------- second round
-@pytest.mark.parametrize("every", [True, 1.0, np.int64(1)])
+@pytest.mark.parametrize("every", [True, 1.0, np.bool_(True)])
 def test_trace_every_must_be_an_integer_as_steps_must(every):
     # every=True or 1.0 compared equal to 1 and recorded every step, where steps=True is refused
+    # (a NumPy integer is an integer: test_hostile_many_steps.py)
     with pytest.raises(gradviz.GradvizError, match="every must be a positive integer, got"):
         gradviz.trace(every=every)
 

@@ -5,6 +5,7 @@ console run per command)."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -291,3 +292,204 @@ def test_a_script_exiting_with_a_message_is_said_to_exit_with_status_1(runner, t
     assert result.exit_code == 1
     # was: "exited with status bye"; Python prints the message and exits with status 1
     assert result.stderr.startswith("gradviz: bye.py exited with status 1 (bye); nothing was")
+
+
+# Draws its data from the OS: two runs of it never train on the same numbers.
+UNSEEDED = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    print("run")
+    data = np.random.default_rng().normal(size=(4, 2)).astype(np.float32)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (model(gradviz.Variable(data)) ** 2).mean().backward()
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize(("a", "b", "changed"), [("3", "-1", False), ("1", "-1", True)])
+def test_diff_of_a_step_and_the_last_one_comes_from_one_run(
+    runner, tmp_path, monkeypatch, a, b, changed
+):
+    script = make_script(tmp_path, UNSEEDED, "unseeded.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@{a}", f"{script}@{b}"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("run\n") == 1  # one run, as for two steps counted from the start
+    assert ("; 0 numbers changed" not in result.stdout) is changed  # @3 is the last call
+
+
+def test_diff_of_a_step_after_the_last_one_is_not_reached(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, UNSEEDED, "unseeded.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@5", f"{script}@-1"])
+    one_line_error(result, 1, "backward step 5 was not reached: unseeded.py called backward() 3")
+
+
+# --------------------------------------------------------------------------- names too long
+# NAME_MAX is 255 bytes on the usual file systems: an output named after a long script name
+# can pass it
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch"])
+def test_an_output_name_too_long_is_a_usage_error_before_the_run(runner, tmp_path, command):
+    body = TRAIN.replace("import numpy", "print('ran')\n    import numpy")
+    script = make_script(tmp_path, body, "s" * 245 + ".py")  # <stem>.timeline.html: 263
+    out = tmp_path / "out"
+    result = runner.invoke(cli, [command, str(script), "-o", str(out)])
+    one_line_error(result, 2, ".timeline.html: the name is too long for the file system")
+    assert "shorten the name of the script" in result.stderr
+    assert "ran" not in result.stdout
+    assert not out.exists()
+
+
+def test_a_diff_named_too_long_is_a_usage_error_before_the_runs(runner, tmp_path):
+    script = make_script(tmp_path, TRAIN, "s" * 125 + ".py")  # <a>-vs-<b>.diff.svg: 267
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@2", "-o", str(tmp_path)])
+    one_line_error(result, 2, "diff.svg: the name is too long for the file system")
+    assert not list(tmp_path.glob("*.svg"))
+
+
+def test_an_output_folder_named_too_long_is_a_usage_error(runner, tmp_path):
+    script = make_script(tmp_path, TRAIN)
+    out = tmp_path / ("d" * 300)
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(out)])
+    one_line_error(result, 2, "the name is too long for the file system; choose another folder")
+
+
+def test_an_output_name_too_long_in_a_real_console_run(tmp_path):
+    script = make_script(tmp_path, TRAIN, "s" * 245 + ".py")
+    done = run_gradviz("timeline", str(script), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("gradviz: cannot write ")
+    assert "Traceback" not in done.stderr
+
+
+def test_a_long_name_within_the_limit_is_written(tmp_path):
+    from gradviz.viz.records.files import atomic_write
+
+    path = tmp_path / ("n" * 250 + ".csv")  # a legal name; its temporary file's must be too
+    atomic_write(path, "a,b\n")
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert path.read_text() == "a,b\n"
+
+
+# --------------------------------------------------------------------------- what a side names
+
+
+def test_diff_takes_a_script_whose_suffix_is_upper_case(runner, tmp_path, monkeypatch):
+    make_script(tmp_path, TRAIN, "TRAIN.PY")  # python and gradviz timeline run it
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", "TRAIN.PY@1", "TRAIN.PY@2", "--structure-only"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("TRAIN.PY@1 vs TRAIN.PY@2: same structure")
+    result = runner.invoke(cli, ["diff", "TRAIN.PY", "TRAIN.PY@2"])
+    one_line_error(result, 2, "TRAIN.PY is a script: name the backward call to compare")
+
+
+def test_diff_reads_a_trace_file_whose_name_holds_py_at(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, TRAIN)
+    monkeypatch.chdir(tmp_path)
+    runner.invoke(cli, ["render", str(script), "--format", "json", "-o", "saved"])
+    (tmp_path / "saved" / "train.trace.json").rename(tmp_path / "train.py@1.json")
+    result = runner.invoke(cli, ["diff", "train.py@1.json", "train.py@1", "--structure-only"])
+    assert result.exit_code == 0, result.output  # was: "bad step in 'train.py@1.json'"
+    assert result.stdout.startswith("train.py@1.json vs train.py@1: same structure")
+
+
+# --------------------------------------------------------------------------- not a regular file
+
+
+@pytest.mark.parametrize("command", ["timeline", "watch", "render", "check"])
+def test_a_fifo_as_the_script_is_a_usage_error(runner, tmp_path, command):
+    fifo = tmp_path / "train.py"
+    os.mkfifo(fifo)
+    result = runner.invoke(cli, [command, str(fifo), "-o", str(tmp_path / "out")])
+    one_line_error(result, 2, "train.py is not a regular file: give a Python script")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_fifo_as_the_script_in_a_real_console_run(tmp_path):
+    fifo = tmp_path / "train.py"
+    os.mkfifo(fifo)
+    done = run_gradviz("timeline", str(fifo), "-o", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert "train.py is not a regular file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("side", "what"), [("f.py@1", "script"), ("f.json", "trace file")])
+def test_diff_of_a_fifo_says_it_is_not_a_regular_file(runner, tmp_path, monkeypatch, side, what):
+    os.mkfifo(tmp_path / side.removesuffix("@1"))
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", side, side])  # was: "no such script" / "trace file"
+    one_line_error(result, 2, f"{side.removesuffix('@1')} is not a regular file: give a {what}")
+
+
+# --------------------------------------------------------------------------- a name with a newline
+# and an escape sequence (register_parameter takes any name without a dot): our lines stay one
+# line each, and nothing reaches the terminal as a control character
+
+EVIL_NAME = """
+    import numpy as np
+    import gradviz
+    from gradviz import nn, optim
+
+    NAME = "w\\nevil\\x1b[31mred"
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_parameter(NAME, nn.Parameter(np.ones((2, 1), np.float32)))
+
+        def forward(self, x):
+            return x @ getattr(self, NAME)
+
+    model = M()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2))
+    for i in range(3):
+        opt.zero_grad()
+        if i == 1:
+            getattr(model, NAME).data[0, 0] = np.nan  # NAN
+        (model(x) ** 2).mean().backward()
+        opt.step()
+"""
+ESCAPED = "w\\nevil\\x1b[31mred"  # as the Python escapes
+
+
+def _lines_naming_the_parameter(text: str) -> list[str]:
+    assert "\x1b" not in text  # no raw escape character
+    return [line for line in text.splitlines() if "evil" in line]
+
+
+def test_diff_writes_a_name_with_a_newline_on_one_line(runner, tmp_path, monkeypatch):
+    script = make_script(tmp_path, EVIL_NAME.replace("np.nan  # NAN", "2.0"), "m.py")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@3", "--format", "dot"])
+    assert result.exit_code == 0, result.output
+    lines = _lines_naming_the_parameter(result.stdout)
+    assert lines, result.stdout
+    assert all(line.startswith(f"param:{ESCAPED}  ") for line in lines), lines
+
+
+@pytest.mark.parametrize(("command", "says"), [("timeline", "error: gradient of"), ("watch", "")])
+def test_step_findings_write_a_name_with_a_newline_on_one_line(runner, tmp_path, command, says):
+    script = make_script(tmp_path, EVIL_NAME, "m.py")
+    result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path)])
+    lines = _lines_naming_the_parameter(result.stdout)
+    assert lines, result.stdout
+    assert all(ESCAPED in line for line in lines), lines
+    assert any(says in line for line in lines), lines
+
+
+def test_check_writes_a_name_with_a_newline_on_one_line(runner, tmp_path):
+    script = make_script(tmp_path, EVIL_NAME.replace("np.nan  # NAN", "2.0"), "m.py")
+    result = runner.invoke(cli, ["check", str(script), "-o", str(tmp_path), "--format", "dot"])
+    lines = _lines_naming_the_parameter(result.stdout)
+    assert lines, result.stdout
+    assert all(ESCAPED in line for line in lines), lines  # the layer table's row, the finding

@@ -45,6 +45,14 @@ class Group(click.Group):
         except click.UsageError as error:
             raise _restyled(error) from None
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Ctrl-C outside the script (reading, laying out, writing) exits 130 as in it; what
+        was written before it is whole (every file is written atomically)."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted (Ctrl-C); nothing more was written", INTERRUPTED)
+
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         try:
             return super().resolve_command(ctx, args)
@@ -74,7 +82,10 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
 def _check_script(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
     """Refuse a file gradviz wrote (a trace, a timeline): run as Python it fails with a
-    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward."""
+    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward.
+    Refuse what is not a regular file too (a FIFO: runpy could not read it)."""
+    if not value.is_file():
+        raise click.BadParameter(f"{value} is not a regular file: give a Python script", ctx, param)
     if value.suffix.lower() == ".json":
         raise click.BadParameter(
             f"{value} is a JSON file, not a Python script; to compare trace files use "
@@ -220,14 +231,24 @@ def _salvaged(salvage: Callable[[Any], str | None] | None, trace: Any) -> str | 
 def check_outputs(outdir: Path, paths: Sequence[Path]) -> None:
     """Before the script runs: OUTDIR can be written and no output path is a folder, a FIFO,
     a device or a link to one (usage errors, exit 2)."""
+    import errno
+
     from gradviz.viz.records.files import OutputError, check_output_folder, check_output_path
 
     try:
         check_output_folder(outdir)
-        for path in paths:
-            check_output_path(path)
     except OutputError as error:
         fail(f"{error}; choose another folder with -o", 2)
+    for path in paths:
+        try:
+            check_output_path(path)
+        except OutputError as error:
+            hint = (
+                "shorten the name of the script (or trace file) it is named after"
+                if error.errno == errno.ENAMETOOLONG
+                else "choose another folder with -o"
+            )
+            fail(f"{error}; {hint}", 2)
 
 
 def echo_written(written: Sequence[Path], notes: Sequence[str], shown: Path, outdir: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 import gradviz
-from gradviz.commands.common import Command, check_outputs, echo_written, fail
+from gradviz.commands.common import INTERRUPTED, Command, check_outputs, echo_written, fail
 
 # --------------------------------------------------------------------------- diff
 
@@ -24,9 +24,10 @@ class _Side:
         self.step = 0
         self.graph: Any = None
         head, at, tail = text.rpartition("@")
-        if at and head.endswith(".py"):
+        # (a file of that very name is a trace file: run.py@1.json)
+        if at and head.lower().endswith(".py") and not Path(text).is_file():
             self._script(Path(head), tail)
-        elif text.endswith(".py"):
+        elif text.lower().endswith(".py"):
             fail(f"{text} is a script: name the backward call to compare, {text}@1", 2)
         else:
             self._trace_file(Path(text))
@@ -35,7 +36,7 @@ class _Side:
         if script.is_dir():
             fail(f"{script} is a folder, not a script", 2)
         if not script.is_file():
-            fail(f"no such script: {script}", 2)
+            fail(_missing(script, f"no such script: {script}", "a script"), 2)
         # ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits
         self.step = int(step) if re.fullmatch(r"-?[0-9]+", step) else 0
         if self.step < 1 and self.step != -1:
@@ -54,11 +55,11 @@ class _Side:
         if self.text and path.is_dir():  # (Path("") is ".")
             fail(f"{self.text} is a folder, not a trace file", 2)
         if not path.is_file():
-            fail(
+            missing = (
                 f"no such trace file: {self.text or repr(self.text)} (a trace file comes from "
-                "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)",
-                2,
+                "'gradviz render SCRIPT --format json'; a script is SCRIPT.py@STEP)"
             )
+            fail(_missing(path, missing, "a trace file") if self.text else missing, 2)
         try:
             self.graph = graph_to_compare(gradviz.load_trace(path), str(path))
         except (TraceFileError, NothingToCompare, OSError) as error:
@@ -70,10 +71,22 @@ class _Side:
         return Path(self.text).name
 
 
+def _missing(path: Path, missing: str, what: str) -> str:
+    """What to say of ``path``, which is not a regular file: ``missing`` unless it exists as
+    something else (a FIFO, a device)."""
+    return f"{path} is not a regular file: give {what}" if path.exists() else missing
+
+
 def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
     """Run each script once for all its sides' steps (two steps of one run: one run), and set
     each side's graph from the captured passes."""
-    from gradviz.viz.runner import BackwardNotCalled, RunnerError, ScriptFailed, run_script
+    from gradviz.viz.runner import (
+        BackwardNotCalled,
+        RunnerError,
+        ScriptFailed,
+        ScriptInterrupted,
+        run_script,
+    )
 
     by_script: dict[Path, list[_Side]] = {}
     for side in sides:
@@ -81,28 +94,25 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
             by_script.setdefault(side.script.resolve(), []).append(side)
     for script_sides in by_script.values():
         script = script_sides[0].script
-        steps = sorted({side.step for side in script_sides})
-        # the last call (-1) is known only at the end of a run: it gets a run of its own
-        runs = [(s,) for s in steps] if -1 in steps else [tuple(steps)]
-        for run_steps in runs:
-            try:
-                trace = run_script(
-                    script,
-                    args=tuple(script_args),
-                    step=run_steps[-1],
-                    steps=run_steps if len(run_steps) > 1 else (),
-                )
-            except ScriptFailed as error:
-                text = (error.traceback or "").rstrip()
-                fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
-            except BackwardNotCalled:
-                fail(f"{script.name} never called backward(), so it has no step to compare")
-            except RunnerError as error:
-                fail(str(error))
-            for side in script_sides:
-                if side.step in run_steps:
-                    index = None if side.step == -1 else side.step
-                    side.graph = trace.get_pass(index).graph
+        steps = tuple(sorted({side.step for side in script_sides}))  # -1 (the last) first
+        try:
+            trace = run_script(
+                script,
+                args=tuple(script_args),
+                step=steps[-1],
+                steps=steps if len(steps) > 1 else (),
+            )
+        except ScriptFailed as error:
+            text = (error.traceback or "").rstrip()
+            fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+        except ScriptInterrupted as error:
+            fail(f"{error}; nothing was compared", INTERRUPTED)
+        except BackwardNotCalled:
+            fail(f"{script.name} never called backward(), so it has no step to compare")
+        except RunnerError as error:
+            fail(str(error))
+        for side in script_sides:  # the last pass kept is the last call's
+            side.graph = trace.get_pass(None if side.step == -1 else side.step).graph
 
 
 @click.command(
@@ -116,10 +126,11 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
         "  gradviz diff run1.trace.json run2.trace.json\n"
         "  gradviz diff model_v1.py@1 model_v2.py@1 --structure-only\n"
         "\b\nExit codes:\n"
-        "  0  compared (with --structure-only: the structures are the same)\n"
-        "  1  --structure-only and the structures differ; or a script failed\n"
-        "  2  usage: a missing file, not a trace file, a bad @STEP, an output that\n"
-        "     cannot be written"
+        "  0    compared (with --structure-only: the structures are the same)\n"
+        "  1    --structure-only and the structures differ; or a script failed\n"
+        "  2    usage: a missing file, not a trace file, a bad @STEP, an output that\n"
+        "       cannot be written\n"
+        "  130  interrupted (Ctrl-C): nothing is compared"
     ),
 )
 @click.argument("a", metavar="A")

@@ -86,6 +86,7 @@ def timeline_command(
 
         from gradviz.viz.diagnose.timeline import timeline_findings
         from gradviz.viz.records.files import atomic_write
+        from gradviz.viz.records.text import one_line
         from gradviz.viz.trace import write_timeline_page
 
         record = trace.timeline
@@ -96,8 +97,8 @@ def timeline_command(
         found = timeline_findings(record)
         if not found:
             click.echo("no NaN/Inf, loss spike or dead ReLU layer in the recorded steps")
-        for finding in found[:_SHOWN]:
-            click.echo(f"step {finding.step}: {finding.severity}: {finding.message}")
+        for finding in found[:_SHOWN]:  # (names from the script: one line, no escapes)
+            click.echo(f"step {finding.step}: {finding.severity}: {one_line(finding.message)}")
         if len(found) > _SHOWN:
             click.echo(f"... and {len(found) - _SHOWN} more findings (marked on the page)")
 
@@ -133,10 +134,13 @@ def _timeline_summary(record: Any, calls: int, every: int) -> str:
     import math
 
     from gradviz.viz.diagnose.timeline import timeline_findings
+    from gradviz.viz.flight import step_health
 
     finite = [v for v in record.loss if math.isfinite(v)]
+    last = step_health(record, record.steps[-1])[0]  # None: that step had no scalar loss
     if finite:
-        loss = f"loss {finite[0]:.4g} -> {finite[-1]:.4g}"
+        end = finite[-1] if last is None or math.isfinite(last) else last  # a loss gone NaN
+        loss = f"loss {finite[0]:.4g} -> {end:.4g}"
     elif any(f.kind == "nan" for f in timeline_findings(record)):
         loss = "no finite loss"
     else:  # backward(gradient) of a tensor: no scalar to call a loss, and nothing is NaN

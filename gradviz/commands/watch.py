@@ -17,14 +17,17 @@ _BIRTHS = ("nan_forward", "nan_backward", "nan_input")
 
 def _where(caught: Any, report: Any) -> str:
     """Where a trigger points: the check's NaN/Inf birth (or first error): op, module, line;
-    for a spike without one, the largest change since the step before."""
+    for a spike without one, the largest change since the step before (one line each: names
+    come from the script)."""
+    from gradviz.viz.records.text import one_line
+
     found = list(report.findings) if report is not None else []
     births = [f for f in found if f.kind in _BIRTHS]
     errors = births or [f for f in found if f.severity == "error"]
     if errors:
         f = errors[0]
         where = f"{f.op or '-'} in module {f.module or '(top)'} at {f.source or '?'}: {f.message}"
-        return where + "".join(f"\n  try: {tip}" for tip in f.advice)
+        return one_line(where) + "".join(f"\n  try: {one_line(tip)}" for tip in f.advice)
     if caught.previous is not None and caught.current is not None:
         from gradviz.viz.diagnose.advice import spike_advice
         from gradviz.viz.diagnose.diff import compare
@@ -33,7 +36,7 @@ def _where(caught: Any, report: Any) -> str:
         tips = spike_advice(getattr(caught.current, "learning_rate", None))
         if changes:
             top = changes[0]
-            return (
+            return one_line(
                 f"largest change since step {caught.previous.index}: {top.key} "
                 f"{top.field} {top.a:.4g} -> {top.b:.4g}"
             ) + "".join(f"\n  try: {tip}" for tip in tips)
@@ -124,6 +127,7 @@ def watch_command(
     script that fails with nothing fired).
     """
     from gradviz.viz.flight import FlightRecorder, write_trigger
+    from gradviz.viz.records.text import one_line
     from gradviz.viz.trace import write_timeline_page
 
     stem = script.stem
@@ -136,7 +140,7 @@ def watch_command(
             written, report = write_trigger(trace, caught, outdir, stem)
             echo_written(written, [], shown, outdir)
             trigger = caught.trigger
-            click.echo(f"step {trigger.step}: {trigger.kind}: {trigger.message}")
+            click.echo(f"step {trigger.step}: {trigger.kind}: {one_line(trigger.message)}")
             click.echo(f"  where: {_where(caught, report)}")
 
     def write_page(trace: Any) -> str:
@@ -152,7 +156,7 @@ def watch_command(
             click.echo(f"watched {steps}: no NaN/Inf, no loss or gradient spike")
             return
         write_triggers(trace)
-        if not go_on:
+        if not go_on and policy.closed:  # (not closed: the script ended before the stop)
             click.echo(f"stopped the script at step {policy.caught[0].trigger.step}")
 
     def salvage(trace: Any) -> str | None:

@@ -10,6 +10,7 @@ runner then stops the script). :func:`write_trigger` writes what a trigger leave
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 from dataclasses import dataclass
@@ -57,8 +58,9 @@ class FlightRecorder(EveryStep):
 
     def recorded(self, index: int, capture: Any) -> None:
         timeline: Timeline | None = capture._timeline
-        if timeline is None or not timeline.steps or timeline.steps[-1] != index:
-            return
+        at = bisect.bisect_left(timeline.steps, index) if timeline is not None else 0
+        if timeline is None or at == len(timeline.steps) or timeline.steps[at] != index:
+            return  # (steps of several threads may end out of order: not always the last)
         loss, grad_norm, bad = step_health(timeline, index)
         keys = [timeline.keys[i] for i in timeline.step_rows(index)["node"].tolist()]
         key = step_key(keys, timeline.nodes)

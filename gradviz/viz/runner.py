@@ -342,15 +342,16 @@ def run_script(
     stopped at their next engine event after the capture and waited for; once the step is
     captured, how the script ends (it may catch the stop and exit nonzero) does not matter.
 
-    ``steps`` (backward calls counted from 1) keeps each of them instead, in one run; the
-    script stops after the last one's optimizer step (``step`` is then the last of them).
+    ``steps`` (backward calls counted from 1, and -1 for the last one) keeps each of them
+    instead, in one run; the script stops after the last one's optimizer step (``step`` is
+    then the last of them; with -1 the script runs to its end).
 
     Raises :class:`ScriptFailed` when the script raises or exits with a nonzero status,
     :class:`BackwardNotCalled` when it never called backward (unless ``forward_only``), and
     :class:`StepNotReached` when it called backward fewer than ``step`` times.
     """
     if steps:
-        step = max(steps)
+        step = -1 if -1 in steps else max(steps)
     if policy is None:  # (constructing one checks the steps)
         policy = CaptureSteps(tuple(steps)) if steps else CaptureStep(step)
     script = Path(path)
@@ -397,8 +398,9 @@ def run_script(
         raise _failed(name, failure, tr) from None
     if tr.backward_calls == 0 and not forward_only:
         raise BackwardNotCalled(name, tr)
-    if step > 0 and 0 < tr.backward_calls < step:
-        raise StepNotReached(step, tr.backward_calls, name)
+    needed = max((*steps, step))  # (the last call, -1, is always reached)
+    if needed > 0 and 0 < tr.backward_calls < needed:
+        raise StepNotReached(needed, tr.backward_calls, name)
     run.deliver_now()
     if run.error is not None:
         raise run.error

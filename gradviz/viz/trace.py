@@ -88,7 +88,15 @@ class Trace(Capture):
             raise draw.RenderError(
                 f"view must be 'forward', 'backward', 'html' or 'timeline', got {view!r}"
             )
-        page = view in ("html", "timeline") or (format or "").lower() == "html"
+        if format is not None and not isinstance(format, str):
+            raise draw.RenderError(f"format must be a string such as 'svg', got {format!r}")
+        fmt = (format or "").lower()
+        if view in ("html", "timeline") and fmt not in ("", "html"):
+            raise draw.RenderError(
+                f"the {view} view is an HTML page, not {format}: drop format= (or pass 'html'), "
+                "or draw the 'forward' or 'backward' view"
+            )
+        page = view in ("html", "timeline") or fmt == "html"
         if page and Path(path).suffix.lower() in _PICTURE_SUFFIXES:
             raise draw.RenderError(
                 f"the {view} view is an HTML page: name the file .html, got {Path(path).name!r}"
@@ -100,7 +108,7 @@ class Trace(Capture):
                     "'backward' and 'html' views"
                 )
             return write_timeline_page(self, path, depth=depth)
-        if view == "html" or (format or "").lower() == "html":
+        if page:
             return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
         return output.write(graph, view, path, format=format, depth=depth, fold=fold)

@@ -78,6 +78,11 @@ class Policy:
     def pass_kept(self) -> None:
         """A kept pass ended: from now on the capture may be complete at the end of the step."""
 
+    def drops(self, index: int) -> bool:
+        """Whether the kept pass of backward call ``index`` is dropped once a later one is kept
+        (it was kept only in case it was the last)."""
+        return False
+
     def backward_done(self, index: int) -> None:
         """Backward call ``index`` ended (kept or not)."""
 
@@ -163,30 +168,34 @@ class EveryStep(Policy):
 class CaptureSteps(Policy):
     """Several backward passes of one run (``gradviz diff train.py@1 train.py@50``), each with
     the optimizer step after it; the capture is complete after the last one's optimizer step
-    (then ``on_capture`` is called). Op calls are not kept (no gradient check)."""
+    (then ``on_capture`` is called). With -1 among the steps the last pass is kept too (every
+    pass is kept until a later one replaces it) and the script runs to its end. Op calls are
+    not kept (no gradient check)."""
 
     def __init__(
         self, steps: tuple[int, ...], on_capture: Callable[[], None] | None = None
     ) -> None:
         super().__init__()
-        self.steps = frozenset(check_step(step) for step in steps)
-        if -1 in self.steps:
-            raise ValueError("CaptureSteps takes steps counted from the start (1, 2, ...)")
+        self.steps = frozenset(check_step(step) for step in steps) - {-1}
+        self.last = -1 in steps
         self.on_capture = on_capture
         self.kept = 0
 
     def keeps(self, index: int) -> bool:
-        return index in self.steps
+        return self.last or index in self.steps
 
     def keeps_calls(self, backward_calls: int) -> bool:
         return False
 
     def summarises(self, backward_calls: int) -> bool:
-        return backward_calls + 1 in self.steps or backward_calls in self.steps
+        return self.last or backward_calls + 1 in self.steps or backward_calls in self.steps
 
     def pass_kept(self) -> None:
         self.kept += 1
-        self.awaiting = self.kept == len(self.steps)
+        self.awaiting = not self.last and self.kept == len(self.steps)
+
+    def drops(self, index: int) -> bool:
+        return self.last and index not in self.steps
 
 
 class EveryKth(Policy):

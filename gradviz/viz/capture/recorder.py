@@ -364,6 +364,8 @@ class Recorder(RecordBook, hooks.Hook):
             return new
         if passes:  # diagnosis data: the latest pass only (older ones were cleared before)
             passes[-1].calls = passes[-1].context = None
+        if passes and self.policy.drops(passes[-1].index):  # (only the latest can be dropped)
+            passes.pop()
         passes.append(new)
         if self.keep_full is not None:
             del passes[: -self.keep_full]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -39,6 +39,14 @@ DETAILS = ("full", "summary")
 
 class TraceError(GradvizError, RuntimeError):
     """A Trace used the wrong way (entered twice, no such pass)."""
+
+
+def _count(value: Any, low: int, problem: str) -> int:
+    """``value`` as an int when it is an integer (a NumPy one too, as PyTorch takes) of at
+    least ``low``, else :class:`PolicyError` (``True`` or ``1.0`` would pass for 1)."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= low:
+        return int(value)
+    raise PolicyError(f"{problem}, got {value!r}")
 
 
 class Capture:
@@ -68,20 +76,18 @@ class Capture:
         :mod:`gradviz.viz.capture.policy`) and source paths relative to ``base_dir``."""
         if detail not in DETAILS:
             raise PolicyError(f'detail must be "full" or "summary", got {detail!r}')
-        if type(keep_full) is not int or keep_full < 0:
-            raise PolicyError(f"keep_full must be an integer >= 0, got {keep_full!r}")
-        size_ok = isinstance(max_array_size, int | np.integer) and type(max_array_size) is not bool
-        if not size_ok or max_array_size < 0:  # a saved trace could not be loaded back
-            raise PolicyError(f"max_array_size must be an integer >= 0, got {max_array_size!r}")
-        if steps != "all" and (type(steps) is not int or steps < 1):
-            raise PolicyError(f'steps must be a positive integer or "all", got {steps!r}')
-        if type(every) is not int or every < 1:  # every=True or 1.0 would pass for 1
-            raise PolicyError(f"every must be a positive integer, got {every!r}")
+        keep_full = _count(keep_full, 0, "keep_full must be an integer >= 0")
+        max_array_size = _count(  # a saved trace could not be loaded back
+            max_array_size, 0, "max_array_size must be an integer >= 0"
+        )
+        if steps != "all":
+            steps = _count(steps, 1, 'steps must be a positive integer or "all"')
+        every = _count(every, 1, "every must be a positive integer")
         if policy is None:
             limit = None if steps == "all" else steps
             policy = EveryPass() if limit is None and every == 1 else EveryStep(limit, every)
         self.arrays = bool(arrays)
-        self.max_array_size = int(max_array_size)
+        self.max_array_size = max_array_size
         self.script = script
         self.detail = detail
         self.keep_full = keep_full

@@ -93,7 +93,16 @@ def _gradcheck(f: Finding, ctx: Context) -> Advice:
     return (f"{first}; the ratio {shown} suggests {what}",)
 
 
+#: The remedy for a NaN/Inf that a constant argument of an op explains.
+CONSTANT_FIX = (
+    "the constant comes from your code: find where it is computed (a Python 0/0, "
+    "float('nan'), math.log(0), a division by a count that was 0) and fix it there"
+)
+
+
 def _nan_forward(f: Finding, ctx: Context) -> Advice:
+    if f.numbers.get("from_constant"):
+        return (CONSTANT_FIX,)
     fix = FORWARD_FIX.get(f.op or "")
     general = "look at the inputs' range in the node's statistics; float64 shows an overflow"
     return (fix, general) if fix else (general,)

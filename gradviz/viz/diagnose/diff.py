@@ -24,7 +24,7 @@ from gradviz.autograd.errors import ArgumentError
 from gradviz.viz.records.identity import NodeShape, structural_keys, structure
 from gradviz.viz.records.schema import node_view
 from gradviz.viz.records.stats import norm
-from gradviz.viz.records.text import number, printable, shape_text
+from gradviz.viz.records.text import number, one_line, printable, shape_text
 
 __all__ = ["Change", "GraphDiff", "NodeRef", "Rewired", "ShapeChange", "compare"]
 
@@ -186,7 +186,7 @@ class GraphDiff:
         lines += [f"- {ref}" for ref in self.removed]
         lines += [f"~ {change}" for change in self.changed_shape]
         lines += [f"~ {change}" for change in self.rewired]
-        return lines
+        return [one_line(line) for line in lines]
 
     def table(self, top: int = TOP) -> str:
         """The ``top`` largest numeric changes as a text table."""
@@ -194,8 +194,8 @@ class GraphDiff:
         for change in self.changes[:top]:
             rows.append(
                 (
-                    change.key,
-                    change.module or "-",
+                    one_line(change.key),
+                    one_line(change.module or "-"),
                     change.field,
                     f"{number(change.a)} -> {number(change.b)}",
                     change.ratio_text,
@@ -212,7 +212,7 @@ class GraphDiff:
         (none when ``top`` is 0)."""
         if not isinstance(top, int) or isinstance(top, bool) or top < 0:
             raise ArgumentError(f"top must be an integer >= 0, got {top!r}")
-        a, b = self.names
+        a, b = (one_line(name) for name in self.names)
         out = [f"{a} vs {b}: {self._counts()}"]
         out += ["  " + line for line in self.structure_lines()]
         if self.changes and top > 0:

@@ -121,6 +121,23 @@ def explain_forward(
     return f"inputs finite ({ranges}) but the output is not: overflow?", numbers
 
 
+def explain_constant(op: str, args: Sequence[Any]) -> str | None:
+    """Why ``op`` returned NaN/Inf when a constant argument of it (recorded as ``name=value``)
+    explains it: a NaN or infinite number written in the code, or a division by a constant 0;
+    else None."""
+    for arg in args:
+        name, _, text = str(arg).rpartition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            continue
+        if math.isnan(value) or math.isinf(value):
+            return f"the constant {arg} is {'NaN' if math.isnan(value) else 'infinite'}"
+        if op == "Div" and name == "b" and value == 0:
+            return f"division by the constant {arg}"
+    return None
+
+
 def explain_backward(op: str, operands: Sequence[Operand]) -> str:
     """Why ``op``'s backward rule made a NaN/Inf gradient from a finite one."""
     first = operands[0] if operands else None
@@ -245,7 +262,13 @@ def diagnose(ctx: Context) -> tuple[list[Finding], frozenset[str], frozenset[str
                 )
             )
             continue
-        text, numbers = explain_forward(str(a.get("op")), _operands(ctx, n), a.get("dtype") or "")
+        constant = explain_constant(str(a.get("op")), a.get("args") or ())
+        if constant is not None:
+            text, numbers = constant, {"from_constant": 1.0}
+        else:
+            text, numbers = explain_forward(
+                str(a.get("op")), _operands(ctx, n), a.get("dtype") or ""
+            )
         numbers.update(nan=float(a["value"].get("nan") or 0), inf=float(a["value"].get("inf") or 0))
         findings.append(
             Finding(

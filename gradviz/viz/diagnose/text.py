@@ -12,7 +12,7 @@ import shutil
 import textwrap
 from typing import Any
 
-from gradviz.viz.records.text import number, printable
+from gradviz.viz.records.text import number, one_line, printable
 
 _COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[33m", "ok": "\x1b[32m", "dim": "\x1b[2m"}
 _RESET = "\x1b[0m"
@@ -134,8 +134,8 @@ def _grouped(findings: Any) -> list[Row]:
         else:
             row = (f.severity, f.op or "-", f.module or "-", f.source or "-", f.message)
             rows.append((*row, _advice(f)))
-    # names may hold terminal escape sequences
-    return [tuple(printable(str(cell)) for cell in row) for row in rows]
+    # names may hold terminal escape sequences, and newlines that would split the row
+    return [tuple(one_line(str(cell)) for cell in row) for row in rows]
 
 
 def _kind_row(same: list[Any]) -> Row:
@@ -203,9 +203,9 @@ def _layer_table(layers: Any) -> list[str]:
         rows.append(
             (
                 str(layer.index),
-                printable(layer.module or "(top)"),
-                printable(layer.cls or "-"),
-                printable(",".join(layer.params)),
+                one_line(layer.module or "(top)"),
+                one_line(layer.cls or "-"),
+                one_line(",".join(layer.params)),
                 _n(layer.grad_norm),
                 _n(layer.grad_rms),
                 _n(layer.weight_norm),

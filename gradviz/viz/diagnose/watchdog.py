@@ -95,11 +95,14 @@ class Watchdog:
 
 def step_key(keys: Sequence[str], nodes: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
     """What a recorded step trained, from its nodes' keys in recording order (``nodes``: their
-    metadata): the parameters it reached and its loss, the last node recorded. A parameter counts
+    metadata): the parameters it reached and its loss, the last node recorded, by module and op
+    (``/Add#5`` counts as ``/Add``: a graph unrolled a data-dependent number of times, an RNN over
+    sequences of varying length, ends in the same loss at another position). A parameter counts
     with the line that made it: two models of free leaves (``w = torch.zeros(3,
     requires_grad=True)`` in two functions) trained one after the other are two models."""
     params = {_param_id(key, nodes[key]) for key in keys if nodes[key].get("kind") == "param"}
-    return frozenset(params | set(keys[-1:]))
+    loss = {key.rpartition("#")[0] or key for key in keys[-1:]}
+    return frozenset(params | loss)
 
 
 def _param_id(key: str, meta: Mapping[str, Any]) -> str:

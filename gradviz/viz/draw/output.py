@@ -47,7 +47,7 @@ def format_for(path: Path, fmt: str | None) -> str:
                 f"cannot tell the format from {path.name!r}: use a .svg, .png or .dot name, "
                 "or pass format='svg' | 'png' | 'dot'"
             )
-    fmt = fmt.lower()
+    fmt = fmt.lower() if isinstance(fmt, str) else fmt
     if fmt not in FORMATS:
         raise RenderError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     return fmt

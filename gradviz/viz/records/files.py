@@ -11,6 +11,7 @@ before it starts the user's script).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -19,6 +20,11 @@ from pathlib import Path
 from gradviz.autograd.errors import GradvizError
 
 __all__ = ["OutputError", "atomic_write", "check_output_folder", "check_output_path"]
+
+
+#: How much of a file's name its temporary file's name keeps (within NAME_MAX, 255, with the
+#: dot, the random part and ".tmp").
+_TMP_STEM = 200
 
 
 class OutputError(GradvizError, OSError):
@@ -31,13 +37,14 @@ def check_output_path(path: str | os.PathLike[str]) -> Path:
     Raises :class:`OutputError` when that file exists and is not a regular file.
     """
     path = Path(path)
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    _check_name_length(path.name, path.parent, f"cannot write {path}")
     try:
+        target = Path(os.path.realpath(path)) if path.is_symlink() else path
         mode = target.stat().st_mode
     except FileNotFoundError:
         return target
     except OSError as error:
-        raise OutputError(f"cannot write {path}: {_reason(error)}") from None
+        raise _output_error(f"cannot write {path}", error) from None
     if not stat.S_ISREG(mode):
         what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
         shown = path if target == path else f"{path} (a link to {target})"
@@ -53,6 +60,8 @@ def check_output_folder(folder: str | os.PathLike[str]) -> None:
     tell (root ignores them; ``/proc`` refuses everyone).
     """
     folder = Path(folder)
+    for part in folder.parts:
+        _check_name_length(part, folder, f"cannot create the folder {folder}")
     probe = _nearest_existing(folder)
     if not probe.is_dir():
         raise OutputError(f"cannot create the folder {folder}: {probe} is not a folder")
@@ -84,7 +93,9 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
     except FileNotFoundError:
         mode = 0o666 & ~_umask()
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(  # (a name near the limit keeps its temporary one below it)
+            dir=target.parent, prefix=f".{target.name[:_TMP_STEM]}.", suffix=".tmp"
+        )
     except OSError as error:
         raise OutputError(f"cannot write {path}: {_reason(error)}") from None
     try:
@@ -111,7 +122,28 @@ def _nearest_existing(folder: Path) -> Path:
 
 
 def _reason(error: OSError) -> str:
+    if error.errno == errno.ENAMETOOLONG:
+        return "the name is too long for the file system"
     return error.strerror or str(error)
+
+
+def _check_name_length(name: str, folder: Path, what: str) -> None:
+    """Raise :class:`OutputError` (``errno`` ENAMETOOLONG) when ``name`` is longer than the file
+    system of ``folder`` (or of its nearest existing parent) takes: found before the folder
+    exists, where a lookup would stop at the missing folder."""
+    try:
+        limit = os.pathconf(_nearest_existing(folder), "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    if len(os.fsencode(name)) > limit:
+        raise _output_error(what, OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG)))
+
+
+def _output_error(what: str, error: OSError) -> OutputError:
+    """``what: reason`` as an :class:`OutputError` with the ``errno`` of ``error``."""
+    out = OutputError(f"{what}: {_reason(error)}")
+    out.errno = error.errno
+    return out
 
 
 def _umask() -> int:

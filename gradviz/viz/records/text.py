@@ -38,6 +38,12 @@ def shape_text(shape: Any) -> str:
     return "(" + ", ".join(str(int(s)) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
+def one_line(text: str) -> str:
+    """:func:`printable` for what must stay on one line (a name in a table row, a finding): a
+    newline is written as its escape too."""
+    return printable(text.replace("\n", "\\n"))
+
+
 def printable(text: str) -> str:
     """Text for a terminal: every character that is not printable (escape sequences, other
     controls, bidi overrides, lone surrogates) written as its Python escape; newlines kept."""

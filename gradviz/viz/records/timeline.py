@@ -16,14 +16,15 @@ import csv
 import io
 import itertools
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import networkx as nx
 import numpy as np
 
-from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.errors import ArgumentError, GradvizError
 from gradviz.viz.records.files import atomic_write
 from gradviz.viz.records.identity import structural_keys, structure
 from gradviz.viz.records.schema import node_view
@@ -254,14 +255,27 @@ class Timeline:
         out[np.searchsorted(self.steps, mine["step"])] = mine[column]
         return out
 
-    def to_csv(self, path: str | Any) -> None:
-        """Write the rows as CSV (a header, then one line per row; empty cells where absent)."""
+    def to_csv(self, path: str | os.PathLike[str] | IO[str] | None = None) -> str | None:
+        """Write the rows as CSV (a header, then one line per row; empty cells where absent) to
+        the file ``path`` (atomically) or to an open text file; without one, return the text
+        (as ``DataFrame.to_csv`` does)."""
+        if not (path is None or hasattr(path, "write") or isinstance(path, str | os.PathLike)):
+            raise ArgumentError(
+                "to_csv takes a file path, an open text file or nothing (to get the text), "
+                f"got {type(path).__name__}"
+            )
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(("step", "node", *FIELDS))
         for row in self.rows():
             writer.writerow(["" if value is None else value for value in row.values()])
-        atomic_write(path, buffer.getvalue())
+        if path is None:
+            return buffer.getvalue()
+        if hasattr(path, "write"):
+            path.write(buffer.getvalue())
+        else:
+            atomic_write(path, buffer.getvalue())
+        return None
 
     # -- JSON -----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
