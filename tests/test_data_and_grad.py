@@ -169,3 +169,13 @@ def test_a_trace_sees_writes_to_parameters_but_not_through_data():
             w.grad = p.grad = None
     writes = [e for e in tr._events if e.kind == "inplace"]
     assert [e.op for e in writes] == ["sub_", "sub_"]  # w's two updates; p.data's none
+
+
+def test_backward_takes_pytorch_s_gradient_keyword():
+    x = gradviz.ones(3, requires_grad=True)
+    (x * 2).backward(gradient=gradviz.tensor([1.0, 2.0, 3.0]))
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    (x * 2).backward(grad=np.ones(3, np.float32), retain_graph=True)
+    assert x.grad.tolist() == [4.0, 6.0, 8.0]
+    with pytest.raises(gradviz.OperandError, match="both 'gradient' and 'grad'"):
+        (x * 2).backward(gradient=np.ones(3), grad=np.ones(3))

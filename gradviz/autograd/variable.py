@@ -334,9 +334,16 @@ class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, Array
         return self._id
 
     # ------------------------------------------------------------------------------- autograd
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Compute gradients of this Variable with respect to every leaf that requires grad."""
-        _engine.backward(self, grad, retain_graph)
+    def backward(
+        self, gradient: Any = None, retain_graph: bool | None = None, *, grad: Any = None
+    ) -> None:
+        """Compute gradients of this Variable with respect to every leaf that requires grad;
+        ``gradient`` (PyTorch's name; ``grad=`` too) is d(loss)/d(this) for a non-scalar."""
+        if grad is not None:
+            if gradient is not None:
+                raise OperandError("backward() got both 'gradient' and 'grad'; pass one")
+            gradient = grad
+        _engine.backward(self, gradient, bool(retain_graph))
 
     def register_hook(self, hook: Any) -> _engine.HookHandle:
         """Call ``hook(grad)`` (a Variable) each time backward computes this Variable's
