@@ -9,6 +9,7 @@ import numpy as np
 from gradviz.autograd.dims import dim_index, reduce_dims
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.variable import Variable
 from gradviz.autograd.variable_methods import MinMax
 
@@ -198,7 +199,8 @@ def max_or_min(
             f"{op.__name__.lower()}(): Expected reduction dim {axis} to have non-zero size."
         )
     indices = np.asarray(op.pick(x._data, axis=axis, keepdims=keepdims), dtype=np.int64)
-    return MinMax(op.apply(x, axis, keepdims), Variable(indices))  # no gradient, as PyTorch
+    arg = nodiff.Argmax if op is Max else nodiff.Argmin  # no gradient, as PyTorch's
+    return MinMax(op.apply(x, axis, keepdims), nodiff.announce(arg, (x, axis), Variable(indices)))
 
 
 class Prod(Function):
