@@ -338,5 +338,7 @@ def test_the_graph_shows_the_steps_inside_the_layer_box(tmp_path):
     assert result.returncode == 0, result.stderr
     dot = (tmp_path / "tiny_lstm.forward.dot").read_text()
     assert "<b>lstm</b>: LSTM" in dot  # the module box
-    for op in ("Linear", "Sigmoid", "Tanh", "Mul", "Split", "Stack"):
+    for op in ("Linear", "Split", "Mul", "Add", "Stack", "h_0", "c_0"):
         assert op in dot, op
+    for gate, op in (("i", "Sigmoid"), ("f", "Sigmoid"), ("g", "Tanh"), ("o", "Sigmoid")):
+        assert dot.count(f"{gate} = <b>{op}</b>") == 2  # labelled by gate, at both time steps

@@ -178,10 +178,10 @@ class RNNBase(Module):
         out = self.proj_size or self.hidden_size
         if hx is None:  # one zero state each, no indexing to draw
             count = self.num_layers * (2 if self.bidirectional else 1)
-            zeros = [zeros_like_state(x, (x.shape[1], out)) for _ in range(count)]
+            zeros = [zeros_like_state(x, (x.shape[1], out), "h_0") for _ in range(count)]
             if self.mode != "LSTM":
                 return zeros
-            return [(h, zeros_like_state(x, (x.shape[1], self.hidden_size))) for h in zeros]
+            return [(h, zeros_like_state(x, (x.shape[1], self.hidden_size), "c_0")) for h in zeros]
         if self.mode != "LSTM":
             h0 = self._hidden(hx, "hidden", out, x, batched)
             return [h0[k] for k in range(h0.shape[0])]

@@ -36,17 +36,25 @@ def lstm_step(gi, state, w_hh, b_hh, w_hr=None) -> tuple[Variable, Variable]:
     ``h' W_hr^T`` with a projection)."""
     h, c = state
     i, f, g, o = (F.linear(h, w_hh, b_hh) + gi).chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    h = o.sigmoid() * c.tanh()
+    i, f, g, o = _named((i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()), "ifgo")
+    c = f * c + i * g
+    h = o * c.tanh()
     return (h if w_hr is None else F.linear(h, w_hr)), c
+
+
+def _named(gates: tuple[Variable, ...], names: str) -> tuple[Variable, ...]:
+    """The gates named (``i``, ``f`` ...) so the graph labels each by its gate."""
+    for gate, name in zip(gates, names, strict=True):
+        gate.name = name
+    return gates
 
 
 def gru_step(gi, h, w_hh, b_hh) -> Variable:
     """``h' = (1 - z) n + z h`` with ``n = tanh(W_in x + b_in + r (W_hn h + b_hn))``."""
     i_r, i_z, i_n = gi.chunk(3, -1)
     h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
-    r, z = (i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()
-    n = (i_n + r * h_n).tanh()
+    r, z = _named(((i_r + h_r).sigmoid(), (i_z + h_z).sigmoid()), "rz")
+    (n,) = _named(((i_n + r * h_n).tanh(),), "n")
     return (h - n) * z + n  # PyTorch's order of the same sum
 
 
@@ -75,8 +83,9 @@ def check_nonlinearity(layer: str, nonlinearity: Any) -> str:
     return nonlinearity
 
 
-def zeros_like_state(x: Variable, shape: tuple[int, ...]) -> Variable:
-    return Variable(np.zeros(shape, dtype=x.dtype))
+def zeros_like_state(x: Variable, shape: tuple[int, ...], name: str) -> Variable:
+    """The zero state PyTorch starts from when none is given, named for the graph."""
+    return Variable(np.zeros(shape, dtype=x.dtype), name=name)
 
 
 class RNNCellBase(Module):
@@ -129,7 +138,8 @@ class RNNCellBase(Module):
     def _hidden(self, x: Variable, hx: Any, label: str, batched: bool) -> Variable:
         """``hx`` as (N, hidden_size) for the (N, input_size) input ``x`` (zeros if None)."""
         if hx is None:
-            return zeros_like_state(x, (x.shape[0], self.hidden_size))
+            name = "cx" if label == "hidden1" else "hx"
+            return zeros_like_state(x, (x.shape[0], self.hidden_size), name)
         layer = type(self).__name__
         hx = as_variable(hx, layer)
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
