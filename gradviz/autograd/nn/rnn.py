@@ -134,8 +134,8 @@ class RNNBase(Module):
         return text
 
     # ------------------------------------------------------------------ checks of the inputs
-    def _input(self, input: Any) -> Variable:
-        """The input as (L, N, input_size), checked as PyTorch checks it."""
+    def _input(self, input: Any) -> tuple[Variable, bool]:
+        """The input as (L, N, input_size), checked as PyTorch checks it, and whether batched."""
         layer = self._get_name()
         x = as_variable(input, layer)
         if x.ndim not in (2, 3):
@@ -154,8 +154,8 @@ class RNNBase(Module):
                 f"{x.shape})"
             )
         if x.ndim == 2:
-            return x.unsqueeze(1)
-        return x.transpose(0, 1) if self.batch_first else x
+            return x.unsqueeze(1), False
+        return (x.transpose(0, 1) if self.batch_first else x), True
 
     def _hidden(self, hx: Any, label: str, size: int, x: Variable, batched: bool) -> Variable:
         """``hx`` as (layers * directions, N, size) for the (L, N, input_size) ``x``, checked."""
@@ -222,8 +222,7 @@ class RNNBase(Module):
         return x, finals
 
     def _forward(self, input: Any, hx: Any) -> tuple[Variable, Any]:
-        x = self._input(input)
-        batched = as_variable(input, self._get_name()).ndim == 3
+        x, batched = self._input(input)
         output, finals = self._run(x, self._states(hx, x, batched))
         if self.mode == "LSTM":
             h_n = stack([h for h, _ in finals], 0)

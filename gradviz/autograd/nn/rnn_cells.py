@@ -119,8 +119,8 @@ class RNNCellBase(Module):
             text += f", nonlinearity={self.nonlinearity}"
         return text
 
-    def _input(self, input: Any) -> Variable:
-        """The input as (N, input_size), checked as PyTorch checks it."""
+    def _input(self, input: Any) -> tuple[Variable, bool]:
+        """The input as (N, input_size), checked as PyTorch checks it, and whether batched."""
         layer = type(self).__name__
         x = as_variable(input, layer)
         if x.ndim not in (1, 2):
@@ -133,7 +133,7 @@ class RNNCellBase(Module):
                 f"{layer}: input has inconsistent input_size: got {x.shape[-1]} expected "
                 f"{self.input_size} (input of shape {x.shape})"
             )
-        return x if x.ndim == 2 else x.unsqueeze(0)
+        return (x, True) if x.ndim == 2 else (x.unsqueeze(0), False)
 
     def _hidden(self, x: Variable, hx: Any, label: str, batched: bool) -> Variable:
         """``hx`` as (N, hidden_size) for the (N, input_size) input ``x`` (zeros if None)."""
@@ -163,8 +163,7 @@ class RNNCellBase(Module):
 
     def _step(self, input: Any, hx: Any) -> tuple[State, bool]:
         """The next state for (N, input_size) or (input_size,) input, and whether batched."""
-        x = self._input(input)
-        batched = as_variable(input, type(self).__name__).ndim == 2
+        x, batched = self._input(input)
         if self._mode == "LSTM":
             if hx is not None and not (isinstance(hx, tuple | list) and len(hx) == 2):
                 raise OperandError(
