@@ -158,6 +158,30 @@ def test_dropout_draws_a_mask_between_layers_in_training():
     np.testing.assert_array_equal(layer(x)[0].numpy(), layer(x)[0].numpy())
 
 
+def test_training_steps_follow_torch():
+    """A char-RNN-style classifier (GRU, then Linear on h_n) trained by SGD for three steps
+    ends with PyTorch's weights."""
+    gradviz.set_default_dtype(np.float64)
+    try:
+        ours = nn.Sequential(nn.GRU(4, 6, 2, bidirectional=True), nn.Linear(6, 3))
+    finally:
+        gradviz.set_default_dtype(np.float32)
+    theirs = torch.nn.Sequential(torch.nn.GRU(4, 6, 2, bidirectional=True), torch.nn.Linear(6, 3))
+    ours, theirs = _pair(ours, theirs, np.float64)
+    optimizer = gradviz.optim.SGD(ours.parameters(), lr=0.5)
+    toptimizer = torch.optim.SGD(theirs.parameters(), lr=0.5)
+    for _ in range(3):
+        x, target = RNG.normal(size=(7, 2, 4)), RNG.integers(0, 3, 2)
+        for model, opt, lib in ((ours, optimizer, gradviz), (theirs, toptimizer, torch)):
+            _, h_n = model[0](lib.tensor(x))
+            loss = lib.nn.functional.cross_entropy(model[1](h_n[-1]), lib.tensor(target))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for ours_param, theirs_param in _param_pairs(ours, theirs):
+        _close(ours_param, theirs_param, np.float64)
+
+
 CELLS = {
     "rnn_tanh": ("RNNCell", {}),
     "rnn_relu": ("RNNCell", {"nonlinearity": "relu"}),

@@ -25,6 +25,13 @@ State = Variable | tuple[Variable, Variable]
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
+def _named(gates: tuple[Variable, ...], names: str) -> tuple[Variable, ...]:
+    """The gates named (``i``, ``f`` ...) so the graph labels each by its gate."""
+    for gate, name in zip(gates, names, strict=True):
+        gate.name = name
+    return gates
+
+
 def rnn_step(gi, h, w_hh, b_hh, nonlinearity: str = "tanh") -> Variable:
     """``act(x W_ih^T + b_ih + h W_hh^T + b_hh)``; ``gi`` is the input part."""
     pre = F.linear(h, w_hh, b_hh) + gi
@@ -40,13 +47,6 @@ def lstm_step(gi, state, w_hh, b_hh, w_hr=None) -> tuple[Variable, Variable]:
     c = f * c + i * g
     h = o * c.tanh()
     return (h if w_hr is None else F.linear(h, w_hr)), c
-
-
-def _named(gates: tuple[Variable, ...], names: str) -> tuple[Variable, ...]:
-    """The gates named (``i``, ``f`` ...) so the graph labels each by its gate."""
-    for gate, name in zip(gates, names, strict=True):
-        gate.name = name
-    return gates
 
 
 def gru_step(gi, h, w_hh, b_hh) -> Variable:
@@ -76,6 +76,7 @@ def hidden_size_of(layer: str, hidden_size: Any) -> int:
 
 
 def check_nonlinearity(layer: str, nonlinearity: Any) -> str:
+    """``"tanh"`` or ``"relu"``, else PyTorch's error."""
     if nonlinearity not in ("tanh", "relu"):
         raise ArgumentError(
             f"{layer}: Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
