@@ -41,6 +41,8 @@ from gradviz.autograd.nn.pointwise import (
     SmoothL1Loss,
     Softplus,
 )
+from gradviz.autograd.nn.rnn import GRU, LSTM, RNN, RNNBase
+from gradviz.autograd.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from gradviz.autograd.nn.sparse import Embedding
 
 # `import gradviz.autograd.nn.functional` and `from ...nn import functional as F` both work.
@@ -49,6 +51,9 @@ sys.modules[__name__ + ".functional"] = functional
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "LSTM",
+    "RNN",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BCELoss",
@@ -65,10 +70,12 @@ __all__ = [
     "Dropout3d",
     "Embedding",
     "Flatten",
+    "GRUCell",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
     "L1Loss",
+    "LSTMCell",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
@@ -81,6 +88,9 @@ __all__ = [
     "MultiheadAttention",
     "NLLLoss",
     "Parameter",
+    "RNNBase",
+    "RNNCell",
+    "RNNCellBase",
     "ReLU",
     "Sequential",
     "SiLU",
