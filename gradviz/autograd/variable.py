@@ -23,6 +23,7 @@ from gradviz.autograd.errors import (
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
+from gradviz.autograd.variable_math import MathMethods
 from gradviz.autograd.variable_methods import TensorMethods
 from gradviz.autograd.variable_more import MoreMethods
 from gradviz.autograd.variable_numpy import ArrayMethods
@@ -147,7 +148,9 @@ class Size(int):
         return self.shape[dim_index(dim, len(self.shape), "size")]
 
 
-class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, ArrayMethods):
+class Variable(
+    TensorMethods, MoreMethods, MathMethods, CompareMethods, InplaceMethods, ArrayMethods
+):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
@@ -565,9 +568,11 @@ def _operand(symbol: str, value: Any) -> Any:
 
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
+from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
+from gradviz.autograd import variable_math as _math_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd import variable_more as _more_methods  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
@@ -577,3 +582,4 @@ _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _more_methods._ops = _ops
+_math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary

@@ -21,6 +21,7 @@ from gradviz.autograd.ops import (
     pointwise,
     reductions,
     shape,
+    special,
     statistics,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
@@ -147,6 +148,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         linalg,
         normalization,
         attention,
+        special,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
