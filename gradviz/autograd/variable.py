@@ -27,6 +27,7 @@ from gradviz.autograd.variable_math import MathMethods
 from gradviz.autograd.variable_methods import TensorMethods
 from gradviz.autograd.variable_more import MoreMethods
 from gradviz.autograd.variable_numpy import ArrayMethods
+from gradviz.autograd.variable_tensor import TensorMoreMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -149,7 +150,13 @@ class Size(int):
 
 
 class Variable(
-    TensorMethods, MoreMethods, MathMethods, CompareMethods, InplaceMethods, ArrayMethods
+    TensorMethods,
+    MoreMethods,
+    MathMethods,
+    TensorMoreMethods,
+    CompareMethods,
+    InplaceMethods,
+    ArrayMethods,
 ):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
@@ -575,6 +582,7 @@ from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_math as _math_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd import variable_more as _more_methods  # noqa: E402
+from gradviz.autograd import variable_tensor as _tensor_methods  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
@@ -583,3 +591,4 @@ _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _more_methods._ops = _ops
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
+_tensor_methods._sequence = _ops.sequence

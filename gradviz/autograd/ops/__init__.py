@@ -20,6 +20,7 @@ from gradviz.autograd.ops import (
     padding,
     pointwise,
     reductions,
+    sequence,
     shape,
     special,
     statistics,
@@ -149,6 +150,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         normalization,
         attention,
         special,
+        sequence,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
