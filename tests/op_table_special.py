@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 import gradviz
+from gradviz import functional as F
 
 _erf = np.vectorize(math.erf)
 
@@ -87,4 +88,10 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
              lambda x: np.sort(x.reshape(-1))[7]),
         Case("Median", "median_even", ((2, 3),), lambda x: gradviz.median(x),
              lambda x: np.sort(x.reshape(-1))[2]),
+        Case("LogSigmoid", "logsigmoid", ((3, 4),), lambda x: F.logsigmoid(x * 10),
+             lambda x: -np.logaddexp(0, -x * 10)),
+        Case("Hardtanh", "hardtanh", ((3, 4),), lambda x: F.hardtanh(x, -0.5, 1.0),
+             lambda x: np.clip(x, -0.5, 1.0), ranges=Uniform(avoid=(-0.5, 1.0))),
+        Case("Hardtanh", "relu6", ((3, 4),), lambda x: F.relu6(x * 4), lambda x: np.clip(
+             x * 4, 0, 6), ranges=Uniform(-2.0, 2.0, avoid=(0.0, 1.5))),
     ]  # fmt: skip

@@ -28,8 +28,10 @@ from gradviz.autograd.nn.layers import (
     Softmax,
     Tanh,
 )
+from gradviz.autograd.nn.layers_more import Hardtanh, LogSoftmax, ReLU6, Unflatten
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradviz.autograd.nn.parameters import ParameterDict, ParameterList
 from gradviz.autograd.nn.pointwise import (
     ELU,
     CosineSimilarity,
@@ -65,6 +67,7 @@ __all__ = [
     "Dropout3d",
     "Embedding",
     "Flatten",
+    "Hardtanh",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
@@ -72,6 +75,7 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
     "Mish",
@@ -81,7 +85,10 @@ __all__ = [
     "MultiheadAttention",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "ReLU",
+    "ReLU6",
     "Sequential",
     "SiLU",
     "Sigmoid",
@@ -89,6 +96,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Unflatten",
     "functional",
     "init",
     "utils",

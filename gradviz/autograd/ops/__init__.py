@@ -26,7 +26,7 @@ from gradviz.autograd.ops import (
     statistics,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
-from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
+from gradviz.autograd.ops.activations import Elu, Hardtanh, LogSigmoid, Mish, Silu, Softplus
 from gradviz.autograd.ops.arithmetic import (
     Add,
     Div,
@@ -196,6 +196,7 @@ __all__ = [
     "FloorDivide",
     "Gather",
     "Gelu",
+    "Hardtanh",
     "HuberLoss",
     "Index",
     "KlDiv",
@@ -205,6 +206,7 @@ __all__ = [
     "Lerp",
     "Linear",
     "Log",
+    "LogSigmoid",
     "LogSoftmax",
     "Logsumexp",
     "MaskedFill",
