@@ -15,6 +15,7 @@ from test_more_ops import _both, _same, needs_torch, torch
 
 import gradviz
 from gradviz import Variable
+from gradviz.autograd.ops import api_more
 
 RNG = np.random.default_rng(11)
 
@@ -190,3 +191,14 @@ def test_bad_arguments_raise_a_gradviz_error_naming_the_op(call, error, message)
     with pytest.raises(getattr(gradviz, error), match=message) as raised:
         call()
     assert isinstance(raised.value, gradviz.GradvizError)
+
+
+@pytest.mark.parametrize("name", api_more.NAMES)
+def test_every_new_top_level_function_is_exported_and_documented(name):
+    function = getattr(gradviz, name)
+    assert function is getattr(gradviz.autograd, name)
+    assert name in gradviz.__all__
+    assert function.__doc__
+    if name in api_more.MIRRORED:
+        assert function.__name__ == name
+        assert f"input.{name}(" in function.__doc__
