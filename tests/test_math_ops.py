@@ -160,6 +160,23 @@ def test_a_saved_output_overwritten_in_place_is_pytorchs_error():
             y.sum().backward()
 
 
+@needs_torch
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_writing_the_output_in_place_is_an_error_exactly_when_in_pytorch(name):
+    low, high = UNARY[name]
+    x = RNG.uniform(low, high, 5)
+    raised = []
+    for lib in (torch, gradviz):
+        v = lib.tensor(x, requires_grad=True)
+        out = getattr(v * 1, name)()
+        out.add_(1)
+        try:
+            out.sum().backward()
+        except RuntimeError as error:
+            raised.append((lib.__name__, "modified by an inplace operation" in str(error)))
+    assert raised in ([], [("torch", True), ("gradviz", True)])
+
+
 def test_rounding_has_a_zero_gradient_and_frac_a_unit_one():
     x = Variable(np.array([-1.5, 0.25, 2.75]), requires_grad=True)
     (x.floor() + x.ceil() + x.trunc() + x.frac()).sum().backward()

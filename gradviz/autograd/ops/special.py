@@ -22,14 +22,18 @@ _erf = np.frompyfunc(math.erf, 1, 1)  # exact to float64 (NumPy has no erf)
 
 
 class _Pointwise(Function):
-    """``value(x)`` elementwise, its gradient ``grad * slope(x, out)``."""
+    """``value(x)`` elementwise, its gradient ``grad * slope(saved)``: ``saved`` is the output
+    when ``of_output``, else the input, whichever PyTorch saves (so that an in-place write
+    after the op is an error exactly when it is one in PyTorch)."""
+
+    of_output = False
 
     @staticmethod
     def value(x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     @staticmethod
-    def slope(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def slope(saved: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     @classmethod
@@ -38,14 +42,13 @@ class _Pointwise(Function):
             x = floating(x)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             out = np.asarray(cls.value(x)).astype(x.dtype, copy=False)
-        ctx.saved_tensors = (x, out)
+        ctx.saved_tensors = (out if cls.of_output else x,)
         return out
 
     @classmethod
     def backward(cls, ctx, grad):
-        x, out = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return grad * cls.slope(x, out)
+            return grad * cls.slope(ctx.saved_tensors[0])
 
 
 class _Rounding(Function):
@@ -100,22 +103,26 @@ class Frac(Function):
 class Reciprocal(_Pointwise):
     """1 / x."""
 
+    of_output = True
+
     value = staticmethod(np.reciprocal)
 
     @staticmethod
-    def slope(x, out):
+    def slope(out):
         return -out * out
 
 
 class Rsqrt(_Pointwise):
     """1 / sqrt(x)."""
 
+    of_output = True
+
     @staticmethod
     def value(x):
         return 1 / np.sqrt(x)
 
     @staticmethod
-    def slope(x, out):
+    def slope(out):
         return -0.5 * out * out * out
 
 
@@ -125,27 +132,31 @@ class Log1p(_Pointwise):
     value = staticmethod(np.log1p)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return 1 / (1 + x)
 
 
 class Expm1(_Pointwise):
     """exp(x) - 1, accurate near 0."""
 
+    of_output = True
+
     value = staticmethod(np.expm1)
 
     @staticmethod
-    def slope(x, out):
+    def slope(out):
         return out + 1
 
 
 class Exp2(_Pointwise):
     """2 ** x."""
 
+    of_output = True
+
     value = staticmethod(np.exp2)
 
     @staticmethod
-    def slope(x, out):
+    def slope(out):
         return out * math.log(2)
 
 
@@ -157,7 +168,7 @@ class Erf(_Pointwise):
         return _erf(x.astype(np.float64)).astype(np.float64)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
@@ -169,8 +180,9 @@ class Erfinv(_Pointwise):
         return erfinv(x.astype(np.float64))
 
     @staticmethod
-    def slope(x, out):
-        return (math.sqrt(math.pi) / 2) * np.exp(out * out)
+    def slope(x):
+        y = erfinv(x.astype(np.float64)).astype(x.dtype)  # PyTorch saves the input too
+        return (math.sqrt(math.pi) / 2) * np.exp(y * y)
 
 
 def erfinv(y: np.ndarray) -> np.ndarray:
@@ -200,7 +212,7 @@ class Sinh(_Pointwise):
     value = staticmethod(np.sinh)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return np.cosh(x)
 
 
@@ -210,7 +222,7 @@ class Cosh(_Pointwise):
     value = staticmethod(np.cosh)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return np.sinh(x)
 
 
@@ -220,7 +232,7 @@ class Asin(_Pointwise):
     value = staticmethod(np.arcsin)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return 1 / np.sqrt(1 - x * x)
 
 
@@ -230,7 +242,7 @@ class Acos(_Pointwise):
     value = staticmethod(np.arccos)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return -1 / np.sqrt(1 - x * x)
 
 
@@ -240,7 +252,7 @@ class Atan(_Pointwise):
     value = staticmethod(np.arctan)
 
     @staticmethod
-    def slope(x, out):
+    def slope(x):
         return 1 / (1 + x * x)
 
 
@@ -344,12 +356,15 @@ class Fmod(Function):
         a, b = cast(a, dtype), cast(b, dtype)
         if dtype.kind in "biu" and np.any(np.equal(b, 0)):
             raise InputError("ZeroDivisionError: integer division or modulo by zero")
-        ctx.saved_tensors = (a, b)
+        if ctx.needs_input_grad[1]:
+            ctx.saved_tensors = (a, b)
         return np.fmod(a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        grad_b = -grad * np.trunc(a / b) if need_b else None
+        grad_b = None
+        if need_b:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * np.trunc(a / b)
         return (grad if need_a else None), grad_b
