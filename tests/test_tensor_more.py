@@ -311,3 +311,40 @@ def test_bad_arguments_raise_a_gradviz_error_naming_the_op(call, error, message)
     with pytest.raises(getattr(gradviz, error), match=message) as raised:
         call()
     assert isinstance(raised.value, gradviz.GradvizError)
+
+
+S, A, F32, INTS = (
+    np.array(2.0),
+    np.array([1.0, 2.0, 3.0]),
+    np.array([1.0, 2.0], np.float32),
+    np.arange(1, 4),
+)
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    ("fn", "arrays"),
+    [
+        (lambda x, y: _lib(x).meshgrid(x, y, indexing="ij"), (S, A)),
+        (lambda x, y: _lib(x).hstack([x, y]), (S, A)),
+        (lambda x: _lib(x).vstack([x, x]), (S,)),
+        (lambda x: _lib(x).tile(x, (2, 3)), (S,)),
+        (lambda x: _lib(x).roll(x, 1), (S,)),
+        (lambda x: _lib(x).flip(x, (0,)), (S,)),
+        (lambda x, m: _lib(x).masked_select(x, m), (S, np.array([True, False]))),
+        (lambda x, r: _lib(x).repeat_interleave(x, r), (A, INTS)),
+        (lambda x: x.cumprod(0, dtype=_lib(x).float64), (F32,)),
+        (lambda x: _lib(x).median(x), (INTS,)),
+        (lambda x: _lib(x).median(x), (np.zeros(0),)),
+        (lambda x: x.diff(n=0), (A,)),
+        (lambda x: x.diff(n=5), (A,)),
+        (lambda x: _lib(x).div(x, 2), (INTS,)),
+        (lambda x: x.new_tensor([1.7]), (INTS,)),
+        (lambda x: _lib(x).dot(x, x), (INTS,)),
+        (lambda x: x.argsort(descending=True, stable=True), (np.array([1.0, 3, 3, 1]),)),
+        (lambda x, y: _lib(x).atan2(x, y), (F32, S)),
+        (lambda x, y: _lib(x).hypot(x, y), (F32, np.array([1.0, 2.0]))),
+    ],
+)
+def test_edge_cases_match_pytorch(fn, arrays):
+    _both(fn, *arrays, grad=False)
