@@ -199,6 +199,8 @@ def test_in_place_functions_are_recorded_under_their_names():
         (lambda: gradviz.fmod(np.ones(2), "a"), "OperandError", "fmod\\(\\): argument 'other'"),
         (lambda: gradviz.hypot(np.ones(2, int), np.ones(2, int)), "InputError", "hypot_cpu"),
         (lambda: gradviz.frac(np.ones(2, int)), "InputError", "frac_cpu"),
+        (lambda: gradviz.floor(np.ones(2, bool)), "InputError", "floor_vml_cpu"),
+        (lambda: Variable(np.ones(2, bool)).trunc(), "InputError", "not implemented for 'Bool'"),
         (lambda: gradviz.fmod(np.ones(2, int), 0), "InputError", "division or modulo by zero"),
         (lambda: gradviz.logit(np.ones(2), eps="a"), "OperandError", "'eps' must be float"),
         (lambda: gradviz.nan_to_num(np.ones(2), posinf="a"), "OperandError", "'posinf' must"),

@@ -52,7 +52,8 @@ class _Pointwise(Function):
 
 
 class _Rounding(Function):
-    """A rounding op: the same dtype for integers (a copy), a zero gradient (PyTorch's)."""
+    """A rounding op: the same dtype for integers (a copy; bools refused), a zero gradient
+    (PyTorch's)."""
 
     @staticmethod
     def value(x: np.ndarray) -> np.ndarray:
@@ -60,6 +61,8 @@ class _Rounding(Function):
 
     @classmethod
     def forward(cls, ctx, x):
+        if x.dtype.kind == "b":
+            raise InputError(f"\"{cls.__name__.lower()}_vml_cpu\" not implemented for 'Bool'")
         return cls.value(x) if x.dtype.kind == "f" else x.copy()
 
     @staticmethod
