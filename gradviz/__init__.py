@@ -132,6 +132,7 @@ from gradviz.autograd import (
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.serialization import SaveFormatError, load, save
 
 #: PyTorch's ``torch.Tensor``: type hints and ``isinstance(x, gradviz.Tensor)`` read the same.
@@ -140,6 +141,8 @@ Tensor = Variable
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
+# More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
+globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 
@@ -309,3 +312,4 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+__all__ += _api_more.NAMES

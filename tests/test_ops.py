@@ -19,6 +19,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 from op_table_attention import rows as attention_rows
 from op_table_more import rows as more_rows
 from op_table_norm import rows as norm_rows
+from op_table_special import rows as special_rows
 from op_table_tensor import rows as tensor_rows
 
 import gradviz
@@ -929,6 +930,7 @@ CASES = (
     + norm_rows(Case, Uniform)
     + attention_rows(Case, Uniform)
     + more_rows(Case, Uniform)
+    + special_rows(Case, Uniform)
 )
 
 

@@ -47,6 +47,7 @@ from gradviz.autograd.grad_mode import (
 )
 from gradviz.autograd.gradcheck import gradcheck
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.ops import concatenate, einsum, stack, where
 from gradviz.autograd.ops.api import (
     allclose,
@@ -127,6 +128,7 @@ cat = concatenate
 # Kept out of __all__, so a star import leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
+globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
 
 __all__ = [
     "ArgumentError",
@@ -247,3 +249,4 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+__all__ += _api_more.NAMES

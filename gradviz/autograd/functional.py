@@ -540,6 +540,8 @@ __all__ = [
     "dropout3d",
     "elu",
     "gelu",
+    "glu",
+    "hardtanh",
     "huber_loss",
     "kl_div",
     "l1_loss",
@@ -547,18 +549,22 @@ __all__ = [
     "leaky_relu",
     "linear",
     "log_softmax",
+    "logsigmoid",
     "max_pool2d",
     "mish",
     "mse_loss",
     "nll_loss",
+    "normalize",
     "one_hot",
     "pad",
     "relu",
+    "relu6",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
     "softmax",
     "softplus",
+    "softsign",
     "tanh",
 ]
 
@@ -598,3 +604,13 @@ def scaled_dot_product_attention(
     return ops.scaled_dot_product_attention(
         query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
     )
+
+
+from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
+    glu,
+    hardtanh,
+    logsigmoid,
+    normalize,
+    relu6,
+    softsign,
+)

@@ -24,9 +24,11 @@ from gradviz.autograd.errors import (
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
+from gradviz.autograd.variable_math import MathMethods
 from gradviz.autograd.variable_methods import TensorMethods
 from gradviz.autograd.variable_more import MoreMethods
 from gradviz.autograd.variable_numpy import ArrayMethods
+from gradviz.autograd.variable_tensor import TensorMoreMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.function import Function
@@ -157,7 +159,15 @@ class Size(int):
         return self.shape[dim_index(dim, len(self.shape), "size")]
 
 
-class Variable(TensorMethods, MoreMethods, CompareMethods, InplaceMethods, ArrayMethods):
+class Variable(
+    TensorMethods,
+    MoreMethods,
+    MathMethods,
+    TensorMoreMethods,
+    CompareMethods,
+    InplaceMethods,
+    ArrayMethods,
+):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
     ``Variable(data, requires_grad=False, name=None)``: an ndarray keeps its dtype (and is not
@@ -584,11 +594,14 @@ def _operand(symbol: str, value: Any) -> Any:
 
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
+from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
+from gradviz.autograd import variable_math as _math_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd import variable_more as _more_methods  # noqa: E402
+from gradviz.autograd import variable_tensor as _tensor_methods  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
@@ -597,3 +610,5 @@ _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _compare_methods._nodiff = _ops.nodiff
 _more_methods._ops = _ops
+_math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
+_tensor_methods._sequence = _ops.sequence

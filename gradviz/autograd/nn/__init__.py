@@ -28,8 +28,10 @@ from gradviz.autograd.nn.layers import (
     Softmax,
     Tanh,
 )
+from gradviz.autograd.nn.layers_more import Hardtanh, LogSoftmax, ReLU6, Unflatten
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradviz.autograd.nn.parameters import ParameterDict, ParameterList
 from gradviz.autograd.nn.pointwise import (
     ELU,
     CosineSimilarity,
@@ -71,6 +73,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRUCell",
+    "Hardtanh",
     "HuberLoss",
     "Identity",
     "KLDivLoss",
@@ -79,6 +82,7 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
     "Mish",
@@ -88,10 +92,13 @@ __all__ = [
     "MultiheadAttention",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "RNNBase",
     "RNNCell",
     "RNNCellBase",
     "ReLU",
+    "ReLU6",
     "Sequential",
     "SiLU",
     "Sigmoid",
@@ -99,6 +106,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Unflatten",
     "functional",
     "init",
     "utils",

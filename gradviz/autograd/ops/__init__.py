@@ -21,11 +21,13 @@ from gradviz.autograd.ops import (
     padding,
     pointwise,
     reductions,
+    sequence,
     shape,
+    special,
     statistics,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
-from gradviz.autograd.ops.activations import Elu, Mish, Silu, Softplus
+from gradviz.autograd.ops.activations import Elu, Hardtanh, LogSigmoid, Mish, Silu, Softplus
 from gradviz.autograd.ops.arithmetic import (
     Add,
     Div,
@@ -148,6 +150,8 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         linalg,
         normalization,
         attention,
+        special,
+        sequence,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
@@ -193,6 +197,7 @@ __all__ = [
     "FloorDivide",
     "Gather",
     "Gelu",
+    "Hardtanh",
     "HuberLoss",
     "Index",
     "KlDiv",
@@ -202,6 +207,7 @@ __all__ = [
     "Lerp",
     "Linear",
     "Log",
+    "LogSigmoid",
     "LogSoftmax",
     "Logsumexp",
     "MaskedFill",

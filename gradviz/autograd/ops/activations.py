@@ -1,4 +1,5 @@
-"""Smooth activations: SiLU, ELU, Softplus and Mish, each one node with its own backward."""
+"""Activations: SiLU, ELU, Softplus, Mish, LogSigmoid and Hardtanh, each one node with its own
+backward."""
 
 from __future__ import annotations
 
@@ -78,3 +79,32 @@ class Mish(Function):
     def backward(ctx, grad):
         x, t = ctx.saved_tensors
         return grad * (t + x * (1 - t * t) * _sigmoid(x))
+
+
+class LogSigmoid(Function):
+    """``log(sigmoid(x))``, stable for large |x|: ``min(x, 0) - log1p(exp(-|x|))``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.saved_tensors = (x,)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * _sigmoid(-ctx.saved_tensors[0])
+
+
+class Hardtanh(Function):
+    """``x`` clamped into ``[low, high]``; the gradient passes strictly inside only (0 at the
+    bounds, unlike clamp's: PyTorch's hardtanh and relu6)."""
+
+    @staticmethod
+    def forward(ctx, x, low=-1.0, high=1.0):
+        ctx.saved_tensors = (x,)
+        ctx.low, ctx.high = low, high
+        return np.clip(x, low, high).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * ((x > ctx.low) & (x < ctx.high))

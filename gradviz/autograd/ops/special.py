@@ -1,0 +1,373 @@
+"""More elementwise math with PyTorch's names: rounding (floor, ceil, trunc, frac), reciprocal,
+rsqrt, log1p, expm1, erf, erfinv, the hyperbolic and inverse trigonometric functions, exp2,
+logit and nan_to_num; and the binary atan2, fmod and hypot.
+
+A one-input op is a ``_Pointwise``: ``value(x)`` and ``slope(x, out)`` side by side, the
+gradient ``grad * slope``. Integer and bool inputs compute in the default float dtype, as
+PyTorch's. The rounding ops have a zero gradient, as PyTorch's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import InputError
+from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import cast, floating, result_type
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # exact to float64 (NumPy has no erf)
+
+
+class _Pointwise(Function):
+    """``value(x)`` elementwise, its gradient ``grad * slope(saved)``: ``saved`` is the output
+    when ``of_output``, else the input, whichever PyTorch saves (so that an in-place write
+    after the op is an error exactly when it is one in PyTorch)."""
+
+    of_output = False
+
+    @staticmethod
+    def value(x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def slope(saved: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x):
+        if x.dtype.kind != "f":
+            x = floating(x)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.asarray(cls.value(x)).astype(x.dtype, copy=False)
+        ctx.saved_tensors = (out if cls.of_output else x,)
+        return out
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return grad * cls.slope(ctx.saved_tensors[0])
+
+
+class _Rounding(Function):
+    """A rounding op: the same dtype for integers (a copy; bools refused), a zero gradient
+    (PyTorch's)."""
+
+    @staticmethod
+    def value(x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x):
+        if x.dtype.kind == "b":
+            raise InputError(f"\"{cls.__name__.lower()}_vml_cpu\" not implemented for 'Bool'")
+        return cls.value(x) if x.dtype.kind == "f" else x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros_like(grad)
+
+
+class Floor(_Rounding):
+    """The largest integer not above x; zero gradient."""
+
+    value = staticmethod(np.floor)
+
+
+class Ceil(_Rounding):
+    """The smallest integer not below x; zero gradient."""
+
+    value = staticmethod(np.ceil)
+
+
+class Trunc(_Rounding):
+    """x rounded toward zero; zero gradient."""
+
+    value = staticmethod(np.trunc)
+
+
+class Frac(Function):
+    """``x - trunc(x)``, the fractional part with x's sign; gradient 1 (PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        if x.dtype.kind != "f":
+            kind = {"b": "Bool", "u": "Byte"}.get(x.dtype.kind, "Long")
+            raise InputError(f"\"frac_cpu\" not implemented for '{kind}'")
+        return x - np.trunc(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class Reciprocal(_Pointwise):
+    """1 / x."""
+
+    of_output = True
+
+    value = staticmethod(np.reciprocal)
+
+    @staticmethod
+    def slope(out):
+        return -out * out
+
+
+class Rsqrt(_Pointwise):
+    """1 / sqrt(x)."""
+
+    of_output = True
+
+    @staticmethod
+    def value(x):
+        return 1 / np.sqrt(x)
+
+    @staticmethod
+    def slope(out):
+        return -0.5 * out * out * out
+
+
+class Log1p(_Pointwise):
+    """log(1 + x), accurate near 0."""
+
+    value = staticmethod(np.log1p)
+
+    @staticmethod
+    def slope(x):
+        return 1 / (1 + x)
+
+
+class Expm1(_Pointwise):
+    """exp(x) - 1, accurate near 0."""
+
+    of_output = True
+
+    value = staticmethod(np.expm1)
+
+    @staticmethod
+    def slope(out):
+        return out + 1
+
+
+class Exp2(_Pointwise):
+    """2 ** x."""
+
+    of_output = True
+
+    value = staticmethod(np.exp2)
+
+    @staticmethod
+    def slope(out):
+        return out * math.log(2)
+
+
+class Erf(_Pointwise):
+    """The error function."""
+
+    @staticmethod
+    def value(x):
+        return _erf(x.astype(np.float64)).astype(np.float64)
+
+    @staticmethod
+    def slope(x):
+        return (2 / math.sqrt(math.pi)) * np.exp(-x * x)
+
+
+class Erfinv(_Pointwise):
+    """The inverse of erf on (-1, 1): +-inf at +-1, NaN outside."""
+
+    @staticmethod
+    def value(x):
+        return erfinv(x.astype(np.float64))
+
+    @staticmethod
+    def slope(x):
+        y = erfinv(x.astype(np.float64)).astype(x.dtype)  # PyTorch saves the input too
+        return (math.sqrt(math.pi) / 2) * np.exp(y * y)
+
+
+def erfinv(y: np.ndarray) -> np.ndarray:
+    """erf's inverse in float64: Giles' single-precision approximation, then two Newton steps
+    on ``math.erf`` (exact to float64 rounding)."""
+    w = -np.log((1 - y) * (1 + y))
+    small = w < 5
+    ws, wl = w - 2.5, np.sqrt(w) - 3
+    ps = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                     0.00021858087, -0.00125372503, -0.00417768164, 0.246640727,
+                     1.50140941], ws)  # fmt: skip
+    pl = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                     0.00573950773, -0.0076224613, 0.00943887047, 1.00167406,
+                     2.83297682], wl)  # fmt: skip
+    x = np.where(small, ps, pl) * y
+    finite = np.abs(y) < 1
+    for _ in range(2):
+        step = (_erf(x).astype(np.float64) - y) / ((2 / math.sqrt(math.pi)) * np.exp(-x * x))
+        x = np.where(finite, x - step, x)
+    x = np.where(np.abs(y) == 1, np.copysign(np.inf, y), x)
+    return np.where(np.abs(y) > 1, np.nan, x)
+
+
+class Sinh(_Pointwise):
+    """Hyperbolic sine."""
+
+    value = staticmethod(np.sinh)
+
+    @staticmethod
+    def slope(x):
+        return np.cosh(x)
+
+
+class Cosh(_Pointwise):
+    """Hyperbolic cosine."""
+
+    value = staticmethod(np.cosh)
+
+    @staticmethod
+    def slope(x):
+        return np.sinh(x)
+
+
+class Asin(_Pointwise):
+    """Inverse sine (NaN outside [-1, 1])."""
+
+    value = staticmethod(np.arcsin)
+
+    @staticmethod
+    def slope(x):
+        return 1 / np.sqrt(1 - x * x)
+
+
+class Acos(_Pointwise):
+    """Inverse cosine (NaN outside [-1, 1])."""
+
+    value = staticmethod(np.arccos)
+
+    @staticmethod
+    def slope(x):
+        return -1 / np.sqrt(1 - x * x)
+
+
+class Atan(_Pointwise):
+    """Inverse tangent."""
+
+    value = staticmethod(np.arctan)
+
+    @staticmethod
+    def slope(x):
+        return 1 / (1 + x * x)
+
+
+class Logit(Function):
+    """``log(x / (1 - x))``, x first clamped into ``[eps, 1 - eps]`` when ``eps`` is given
+    (the gradient then 0 outside that range, as PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x, eps=None):
+        if x.dtype.kind != "f":
+            x = floating(x)
+        ctx.saved_tensors = (x,)
+        ctx.eps = eps
+        z = x if eps is None else np.clip(x, eps, 1 - eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(z / (1 - z)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        eps = ctx.eps
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = grad / (x * (1 - x))
+        if eps is None:
+            return np.where((x < 0) | (x > 1), np.nan, slope)
+        return np.where((x < eps) | (x > 1 - eps), 0, slope)
+
+
+class NanToNum(Function):
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+    dtype's largest and smallest values); the gradient passes where x is finite (PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x, nan=0.0, posinf=None, neginf=None):
+        ctx.saved_tensors = (x,)
+        if x.dtype.kind != "f":
+            return x.copy()
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.isfinite(ctx.saved_tensors[0])
+
+
+def _floats(a: Any, b: Any) -> tuple[Any, Any]:
+    """``a`` and ``b`` in their PyTorch result dtype, floating (the default dtype for ints)."""
+    dtype = result_type(a, b)
+    if dtype.kind != "f":
+        dtype = floating(np.zeros(0, dtype)).dtype
+    return cast(a, dtype), cast(b, dtype)
+
+
+class Atan2(Function):
+    """``atan2(a, b)``: the angle of the point (b, a), in (-pi, pi]."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _floats(a, b)
+        ctx.saved_tensors = (a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = grad / (a * a + b * b)
+        return (scale * b if need_a else None), (-scale * a if need_b else None)
+
+
+class Hypot(Function):
+    """``sqrt(a**2 + b**2)`` without overflow."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        dtype = result_type(a, b)
+        if dtype.kind != "f":
+            kind = {"b": "Bool", "u": "Byte"}.get(dtype.kind, "Long")
+            raise InputError(f"\"hypot_cpu\" not implemented for '{kind}'")
+        a, b = cast(a, dtype), cast(b, dtype)
+        out = np.hypot(a, b)
+        ctx.saved_tensors = (a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = grad / out
+        return (scale * a if need_a else None), (scale * b if need_b else None)
+
+
+class Fmod(Function):
+    """``a - b * trunc(a / b)``: C's remainder, of the dividend's sign (``%`` takes the
+    divisor's); the gradients are 1 and ``-trunc(a / b)``, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        dtype = result_type(a, b)
+        a, b = cast(a, dtype), cast(b, dtype)
+        if dtype.kind in "biu" and np.any(np.equal(b, 0)):
+            raise InputError("ZeroDivisionError: integer division or modulo by zero")
+        if ctx.needs_input_grad[1]:
+            ctx.saved_tensors = (a, b)
+        return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = None
+        if need_b:
+            a, b = ctx.saved_tensors
+            grad_b = -grad * np.trunc(a / b)
+        return (grad if need_a else None), grad_b
