@@ -559,6 +559,7 @@ __all__ = [
     "pad",
     "relu",
     "relu6",
+    "scaled_dot_product_attention",
     "sigmoid",
     "silu",
     "smooth_l1_loss",
@@ -586,31 +587,12 @@ def embedding(
     return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
 
 
-def scaled_dot_product_attention(
-    query: Any,
-    key: Any,
-    value: Any,
-    attn_mask: Any = None,
-    dropout_p: float = 0.0,
-    is_causal: bool = False,
-    scale: float | None = None,
-    enable_gqa: bool = False,
-) -> Variable:
-    """``softmax(q @ k^T * scale + mask) @ v``; a bool ``attn_mask`` marks with True the
-    positions that take part, a float one is added; ``is_causal`` masks the future; a row with
-    nothing to attend to gives zeros. ``enable_gqa`` shares each key/value head among a group
-    of query heads. Built from MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step
-    is a node of the graph."""
-    return ops.scaled_dot_product_attention(
-        query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
-    )
-
-
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     glu,
     hardtanh,
     logsigmoid,
     normalize,
     relu6,
+    scaled_dot_product_attention,
     softsign,
 )

@@ -1,5 +1,6 @@
 """More of ``nn.functional`` with PyTorch's names and checks: ``normalize``, ``logsigmoid``,
-``relu6``, ``hardtanh``, ``softsign`` and ``glu`` (re-exported by ``functional``)."""
+``relu6``, ``hardtanh``, ``softsign``, ``glu`` and ``scaled_dot_product_attention``
+(re-exported by ``functional``)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,23 @@ def glu(input: Any, dim: int = -1) -> Variable:
         )
     a, b = x.chunk(2, axis)
     return a * b.sigmoid()
+
+
+def scaled_dot_product_attention(
+    query: Any,
+    key: Any,
+    value: Any,
+    attn_mask: Any = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Variable:
+    """``softmax(q @ k^T * scale + mask) @ v``; a bool ``attn_mask`` marks with True the
+    positions that take part, a float one is added; ``is_causal`` masks the future; a row with
+    nothing to attend to gives zeros. ``enable_gqa`` shares each key/value head among a group
+    of query heads. Built from MatMul, Mul, MaskedFill/Add, Softmax and MatMul, so each step
+    is a node of the graph."""
+    return ops.scaled_dot_product_attention(
+        query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
+    )

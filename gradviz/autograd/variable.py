@@ -495,42 +495,8 @@ class Variable(
     def __pos__(self) -> Variable:
         return self
 
-    # Bitwise ops of bool and integer Variables (masks): new Variables without a gradient.
-    def __and__(self, other: Any) -> Variable:
-        return _bitwise(np.bitwise_and, "&", self, other)
-
-    def __rand__(self, other: Any) -> Variable:
-        return _bitwise(np.bitwise_and, "&", other, self)
-
-    def __or__(self, other: Any) -> Variable:
-        return _bitwise(np.bitwise_or, "|", self, other)
-
-    def __ror__(self, other: Any) -> Variable:
-        return _bitwise(np.bitwise_or, "|", other, self)
-
-    def __xor__(self, other: Any) -> Variable:
-        return _bitwise(np.bitwise_xor, "^", self, other)
-
-    def __rxor__(self, other: Any) -> Variable:
-        return _bitwise(np.bitwise_xor, "^", other, self)
-
-    def __invert__(self) -> Variable:
-        return _bitwise(np.invert, "~", self)
-
     def __getitem__(self, index: Any) -> Variable:
         return _inplace.view_of(self, _ops.Index.apply(self, _ops.normalize_index(index)))
-
-
-def _bitwise(ufunc: Any, symbol: str, *operands: Any) -> Variable:
-    """``ufunc`` of bool or integer operands, as PyTorch's bitwise ops (no gradient)."""
-    arrays = [as_array(_operand(symbol, x)) for x in operands]
-    for array in arrays:
-        if array.dtype.kind not in "biu":
-            raise OperandError(
-                f"unsupported operand for {symbol}: bitwise ops take bool or integer Variables, "
-                f"got dtype {array.dtype} (PyTorch: not implemented for floats)"
-            )
-    return Variable(ufunc(*arrays))
 
 
 _new = object.__new__

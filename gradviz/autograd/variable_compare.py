@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd.dims import reduce_dims
-from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.errors import OperandError, ShapeError
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
@@ -99,8 +99,47 @@ class CompareMethods:
         Variable; uint8 for a uint8 input, as in PyTorch)."""
         return _logical(np.any, self, dim, keepdim, "any")
 
+    # Bitwise ops of bool and integer Variables (masks): new Variables without a gradient.
+    def __and__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_and, "&", self, other)
+
+    def __rand__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_and, "&", other, self)
+
+    def __or__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_or, "|", self, other)
+
+    def __ror__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_or, "|", other, self)
+
+    def __xor__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_xor, "^", self, other)
+
+    def __rxor__(self, other: Any) -> Variable:
+        return _bitwise(np.bitwise_xor, "^", other, self)
+
+    def __invert__(self) -> Variable:
+        return _bitwise(np.invert, "~", self)
+
 
 _COMPARABLE = (CompareMethods, np.ndarray, int, float, np.number, np.bool_, list, tuple)
+
+
+def _bitwise(ufunc: Any, symbol: str, *operands: Any) -> Variable:
+    """``ufunc`` of bool or integer operands, as PyTorch's bitwise ops (no gradient)."""
+    arrays = [np.asarray(_data(_operand(symbol, x))) for x in operands]
+    for array in arrays:
+        if array.dtype.kind not in "biu":
+            raise OperandError(
+                f"unsupported operand for {symbol}: bitwise ops take bool or integer Variables, "
+                f"got dtype {array.dtype} (PyTorch: not implemented for floats)"
+            )
+    out = from_op(np.asarray(ufunc(*arrays)), None)
+    return _nodiff.announce(_nodiff.BITWISE[symbol], operands, out)
+
+
+def _data(value: Any) -> Any:
+    return value._data if isinstance(value, CompareMethods) else value
 
 
 def _test(ufunc: Any, op: str, x: Any) -> Variable:

@@ -1,5 +1,5 @@
 """Ops whose result takes no gradient: comparisons, tests of values, ``all``/``any``,
-``argmax``/``argmin``.
+``argmax``/``argmin``, the bitwise ops of masks.
 
 As in PyTorch, they make no graph node (their result has no ``grad_fn``) and cost no more than
 their NumPy call. A trace listening is still told of each one (:func:`announce`), so its
@@ -39,9 +39,26 @@ Argmin = _op("Argmin", "Indices of the smallest values.")
 
 #: the comparison ops by operator symbol
 COMPARISONS = {"==": Eq, "!=": Ne, "<": Lt, "<=": Le, ">": Gt, ">=": Ge}
+#: the bitwise ops of masks by operator symbol
+BITWISE = {
+    symbol: _op(name, f"``{symbol}`` of bool or integer values")
+    for symbol, name in (("&", "BitwiseAnd"), ("|", "BitwiseOr"), ("^", "BitwiseXor"),
+                         ("~", "BitwiseNot"))
+}  # fmt: skip
 #: the names of these ops, as a trace records them
 NAMES = frozenset(
-    op.__name__ for op in (*COMPARISONS.values(), Isnan, Isinf, Isfinite, All, Any_, Argmax, Argmin)
+    op.__name__
+    for op in (
+        *COMPARISONS.values(),
+        *BITWISE.values(),
+        Isnan,
+        Isinf,
+        Isfinite,
+        All,
+        Any_,
+        Argmax,
+        Argmin,
+    )
 )
 
 
