@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import run_gradviz
 
 import gradviz
 from gradviz import GradvizError, Variable, nn
@@ -339,8 +340,6 @@ def test_errors_are_caught_by_torch_s_exception_classes():
 
 
 def test_the_graph_shows_the_steps_inside_the_layer_box(tmp_path):
-    from tests.helpers import run_gradviz
-
     script = tmp_path / "tiny_lstm.py"
     script.write_text(
         "import gradviz as torch\n"
