@@ -465,3 +465,49 @@ def test_the_blitz_walks_the_graph_by_next_functions_and_updates_through_data():
     for f in net.parameters():
         f.data.sub_(f.grad.data * 0.01)
     np.testing.assert_allclose(net[0].weight.numpy(), before - 0.01 * net[0].weight.grad.numpy())
+
+
+def _names_rnn_losses(lib, weights=None):
+    """The char-RNN "classifying names" tutorial's model and update, three steps of one name."""
+    nn = lib.nn
+
+    class RNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.i2h = nn.Linear(4 + 3, 3)
+            self.h2o = nn.Linear(3, 2)
+            self.softmax = nn.LogSoftmax(dim=1)
+
+        def forward(self, input, hidden):
+            hidden = self.i2h(lib.cat((input, hidden), 1))
+            return self.softmax(self.h2o(hidden)), hidden
+
+    rnn = RNN()
+    if weights is not None:
+        with lib.no_grad():
+            for name, p in rnn.named_parameters():
+                p.copy_(lib.tensor(weights[name]))
+    initial = {n: p.detach().numpy().copy() for n, p in rnn.named_parameters()}
+    line = lib.tensor(np.eye(4, dtype=np.float32)[[0, 2, 1]].reshape(3, 1, 4))
+    category = lib.tensor([1])
+    losses = []
+    for _ in range(3):
+        hidden = lib.zeros(1, 3)
+        rnn.zero_grad()
+        for i in range(line.size()[0]):
+            output, hidden = rnn(line[i], hidden)
+        loss = nn.NLLLoss()(output, category)
+        loss.backward()
+        for p in rnn.parameters():
+            p.data.add_(p.grad.data, alpha=-0.5)
+        losses.append(loss.item())
+    return losses, initial
+
+
+def test_the_names_rnn_tutorial_trains_as_pytorch():
+    torch = pytest.importorskip("torch")
+    gradviz.manual_seed(0)
+    ours, initial = _names_rnn_losses(gradviz)
+    theirs, _ = _names_rnn_losses(torch, weights=initial)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+    assert ours[-1] < ours[0]
