@@ -59,3 +59,21 @@ def test_a_real_overflow_is_still_reported():
             y.sum().backward()
     births = [f.op for f in tr.check().findings if f.kind == "nan_forward"]
     assert births == ["Exp"]
+
+
+@pytest.mark.parametrize(
+    ("write", "blamed"),
+    [
+        (lambda x: x * float("nan"), "the constant b=nan is NaN"),
+        (lambda x: x + np.inf, "the constant b=inf is infinite"),
+        (lambda x: x / 0.0, "division by the constant b=0.0"),
+    ],
+)
+def test_detect_anomaly_blames_a_constant_written_in_the_code(write, blamed):
+    x = Variable(np.ones(3, np.float32), requires_grad=True)
+    with (
+        pytest.raises(AnomalyError, match=blamed),
+        np.errstate(all="ignore"),
+        gradviz.detect_anomaly(),
+    ):
+        write(x)

@@ -21,8 +21,15 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradvizError
 from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.source import SourceLocator
-from gradviz.viz.diagnose.nan import Operand, deliberate_fill, explain_backward, explain_forward
+from gradviz.viz.diagnose.nan import (
+    Operand,
+    deliberate_fill,
+    explain_backward,
+    explain_constant,
+    explain_forward,
+)
 
 __all__ = ["AnomalyError", "detect_anomaly"]
 
@@ -99,7 +106,10 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
                     return  # not born here: an input was already non-finite
                 name = (arg.name if isinstance(arg, Variable) else None) or f"input {slot}"
                 operands.append(Operand(slot, name, array, None))
-        explanation, _ = explain_forward(op, operands, str(output._data.dtype))
+        labels = [option_label(type(node), slot, a) for slot, a in enumerate(inputs)]
+        explanation = explain_constant(op, [t for t in labels if t is not None])
+        if explanation is None:
+            explanation, _ = explain_forward(op, operands, str(output._data.dtype))
         raise AnomalyError(
             f"Function '{op}' returned {_counts(nan, inf)} values in its output (forward) at "
             f"{source or 'an unknown line'}, from finite inputs: {explanation}",
