@@ -43,8 +43,8 @@ def _parameter_list(function: str, parameters: Any) -> list[Variable]:
 
 
 def _check_grads(function: str, params: list[Variable]) -> None:
-    """Refuse a gradient that is not an array of its parameter's shape (PyTorch refuses it when
-    ``.grad`` is assigned; clipping it would broadcast or fail inside NumPy)."""
+    """Refuse a gradient not of its parameter's shape (``p.data`` given another shape after
+    backward, say): clipping it would broadcast or fail inside NumPy."""
     for index, param in enumerate(params):
         problem = None if param._grad is None else grad_problem(param.shape, param._grad)
         if problem is not None:
