@@ -1248,3 +1248,60 @@ def test_row_max_is_numpy_max_over_the_last_axis_for_every_row_length(shape, dty
     want = x.max(axis=-1, keepdims=True)
     np.testing.assert_array_equal(row_max(x, -1), want)
     assert row_max(x, -1).dtype == dtype
+
+
+def _softmax_per_row(x: np.ndarray) -> np.ndarray:
+    shifted = x.astype(np.float64) - x.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+SOFTMAX_CASES = ["attention", "rows far apart", "row far below", "+inf", "nan", "all -inf row"]
+
+
+def _short_rows(case: str, dtype: type) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 32, 32)).astype(dtype) * 3
+    if case == "attention":  # a causal mask's -inf above the diagonal
+        x[:, ~np.tril(np.ones((32, 32), dtype=bool))] = -np.inf
+    elif case == "rows far apart":  # row maxima spread over 30: within the shared shift's reach
+        x += rng.uniform(-30, 0, (64, 32, 1)).astype(dtype)
+    elif case == "row far below":  # one row's exponentials would all underflow
+        x[3, 7] -= 5000
+    elif case == "+inf":
+        x[5, 2, 9] = np.inf
+    elif case == "nan":
+        x[1, 1, 1] = np.nan
+    else:
+        x[2, 4] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", SOFTMAX_CASES)
+def test_softmax_of_many_short_rows_is_exact_whatever_the_rows_scales(case, dtype):
+    # many short rows are shifted by the array's largest element, not each row's: rows far
+    # below it, infinities and NaN must still give each row's own softmax
+    x = _short_rows(case, dtype)
+    with np.errstate(all="ignore"):
+        want = _softmax_per_row(x)
+    got = gradviz.tensor(x).softmax(-1).numpy()
+    assert got.dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", SOFTMAX_CASES)
+def test_softmax_of_many_short_rows_matches_pytorch(case, dtype):
+    torch = pytest.importorskip("torch")
+    x = _short_rows(case, dtype)
+    v = gradviz.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    grad = np.random.default_rng(1).standard_normal(x.shape).astype(dtype)
+    (v.softmax(-1) * grad).sum().backward()
+    (t.softmax(-1) * torch.from_numpy(grad)).sum().backward()
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    want = t.softmax(-1).detach().numpy()
+    np.testing.assert_allclose(v.softmax(-1).numpy(), want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(v.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)

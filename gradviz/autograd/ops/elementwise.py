@@ -371,9 +371,12 @@ def row_sum(x: np.ndarray, axis) -> np.ndarray:
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        out = np.asarray(x - row_max(x, axis))  # an array also for 0-d x
-        out = np.exp(out, out=out if out.dtype.kind == "f" else None)  # in place unless ints
-        out /= row_sum(out, axis)
+        out = _shared_shift_softmax(x, axis)
+        if out is None:
+            with np.errstate(invalid="ignore"):  # inf - inf, 0 / 0: NaN, as PyTorch's
+                out = np.asarray(x - row_max(x, axis))  # an array also for 0-d x
+                out = np.exp(out, out=out if out.dtype.kind == "f" else None)  # unless ints
+                out /= row_sum(out, axis)
         ctx.saved_tensors = (out,)
         ctx.axis = axis
         return out
@@ -388,6 +391,31 @@ class Softmax(Function):
         np.subtract(grad, total, out=result)
         result *= out
         return result
+
+
+#: A row whose exponentials, shifted by the largest element of the whole array, sum to at least
+#: this keeps every element within ~40 of its row's maximum a normal float (float32, float64).
+_FULL_ROW_SUM = {4: 1e-20, 8: 1e-200}
+
+
+def _shared_shift_softmax(x: np.ndarray, axis) -> np.ndarray | None:
+    """Softmax over the last axis of many short rows, shifted by the array's largest element
+    rather than each row's (one contiguous reduction, a shift by a scalar: no per-row maximum
+    of short rows, no broadcast subtraction); None when that cannot be exact to rounding: a
+    non-finite maximum, or a row so far below it that its exponentials would underflow."""
+    rows = x.shape[-1] if x.ndim else 0
+    if x.dtype.kind != "f" or not _is_last(x, axis) or x.size < _MANY_ROWS * max(rows, 1):
+        return None
+    top = float(np.maximum.reduce(x, axis=None))
+    if not math.isfinite(top):  # NaN, or +inf (inf - inf): each row on its own
+        return None
+    out = np.subtract(x, x.dtype.type(top))
+    np.exp(out, out=out)
+    total = row_sum(out, axis)
+    if not float(np.minimum.reduce(total, axis=None)) >= _FULL_ROW_SUM[x.itemsize]:
+        return None
+    out /= total
+    return out
 
 
 class LogSoftmax(Function):

@@ -92,9 +92,12 @@ class MaskedFill(Function):
     @staticmethod
     def backward(ctx, grad):
         # zeros put in (not grad * mask: a NaN gradient of a filled place stays out, PyTorch)
-        zero = np.zeros((), dtype=grad.dtype)
-        keep = np.where(ctx.mask, zero, grad) if ctx.needs_input_grad[0] else None
-        filled = np.where(ctx.mask, grad, zero) if ctx.needs_input_grad[2] else None
+        keep = filled = None
+        if ctx.needs_input_grad[0]:  # a masked copy: np.where of a broadcast mask is slower
+            keep = grad.copy()
+            np.copyto(keep, 0, where=ctx.mask)
+        if ctx.needs_input_grad[2]:
+            filled = np.where(ctx.mask, grad, np.zeros((), dtype=grad.dtype))
         return keep, None, filled
 
 
