@@ -129,9 +129,10 @@ def test_a_parameter_of_an_unregistered_module_is_named_by_its_path():
 
 
 def test_a_bare_parameter_shows_its_node_and_line_in_the_summary():
-    w = gradviz.Variable(np.ones(3, dtype=np.float32), requires_grad=True)
+    # no name: made before the trace and held in a list, not by a variable
+    weights = [gradviz.Variable(np.ones(3, dtype=np.float32), requires_grad=True)]
     with gradviz.trace() as tr:
-        (w * 2).sum().backward()
+        (weights[0] * 2).sum().backward()
     node = next(n for n, a in tr.graph.nodes(data=True) if a["kind"] == "param")
     text = summary(tr)
     assert "None" not in text

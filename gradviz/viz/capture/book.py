@@ -126,7 +126,11 @@ class RecordBook:
         if is_param:
             kind = "param"
             if name is None and not isinstance(var, Parameter):  # made outside any module
-                name = self._source.assigned_name(source)
+                name = (  # at the line that made it, or as the code calls it now
+                    self._source.assigned_name(source)
+                    if entry is not None
+                    else self._source.bound_name(var)
+                )
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
         self.records[nid] = NodeRecord(

@@ -77,6 +77,7 @@ class Recorder(RecordBook, hooks.Hook):
         summary = trace.detail == "summary"
         self.rows = StepRows(trace._timeline) if summary and trace._timeline is not None else None
         self.updates = Updates()
+        self.optimized: set[int] = set()  # the Variable ids an optimizer has stepped
         #: how many full passes to keep (None: all of them)
         self.keep_full: int | None = None if trace.detail == "full" else trace.keep_full
         self.summarising = policy.summarises(trace.backward_calls)
@@ -87,9 +88,11 @@ class Recorder(RecordBook, hooks.Hook):
         hooks.install(self)
 
     def finish(self) -> None:
-        """The trace ended: drop half-finished backward passes; forget live objects."""
+        """The trace ended: measure updates written by hand since the last kept pass; drop
+        half-finished backward passes; forget live objects."""
         with self.lock:
             for state in self.states:
+                self._measure_by_hand(state)
                 state.backward = None
                 state.before.clear()
                 state.stack.clear()
@@ -102,6 +105,7 @@ class Recorder(RecordBook, hooks.Hook):
 
     def _capture_complete(self) -> None:
         """The kept pass and what followed it are recorded: stop recording, tell the policy."""
+        self._measure_by_hand(self.local)
         self.local.after_backward = False
         self.local.pending = None
         self.local.awaited = None
@@ -110,6 +114,7 @@ class Recorder(RecordBook, hooks.Hook):
         self.policy.captured()
 
     def _end_of_step(self) -> None:
+        self._measure_by_hand(self.local)
         self.local.after_backward = False
         self.local.pending = None
         self.local.awaited = None
@@ -124,7 +129,9 @@ class Recorder(RecordBook, hooks.Hook):
     def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
         local = self.local
         with self.lock:
-            if local.after_backward:
+            # the next forward ends the step; so does any op when no update by hand is awaited
+            # (the ops of ``w -= lr * w.grad`` under no_grad belong to the step they update)
+            if local.after_backward and (output.requires_grad or not local.by_hand):
                 self._end_of_step()
             var_nodes = self.var_nodes
             parents = []
@@ -324,6 +331,7 @@ class Recorder(RecordBook, hooks.Hook):
                 local.awaited = current.index, positions
                 local.pending = self._keep_pass(current, records)
                 local.updated.clear()
+                self._copy_for_hand_updates(records, current.steps, local)
                 local.after_backward = True
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
@@ -394,7 +402,7 @@ class Recorder(RecordBook, hooks.Hook):
         # they see the updated ones: a copy per step and parameter costs page faults. The
         # gradient check stays exact either way: it re-runs forward and backward on the same
         # arrays.)
-        keep = self.policy.keeps_one and local.pending is not None and bool(local.pending.calls)
+        keep = self._keeps_step_values(local)
         local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
 
     def _after_update(self, optimizer: Any, local: ThreadState) -> None:
@@ -405,14 +413,60 @@ class Recorder(RecordBook, hooks.Hook):
             pending.learning_rate = learning_rate(optimizer)
             held = {self.var_nodes.get(p._id) for g in optimizer.param_groups for p in g["params"]}
             pending.stepped = (pending.stepped or frozenset()) | (held - {None})
+        for nid, (p, _) in local.before.items():
+            self.optimized.add(p._id)
+            local.by_hand.pop(nid, None)
+        self._measure_updates(local.before, local, changed_only=False)
+        local.before.clear()
+
+    def _copy_for_hand_updates(
+        self, records: list[NodeRecord], steps: list[Step], local: ThreadState
+    ) -> None:
+        """Copy the parameters of a kept pass that got a gradient and that no optimizer has
+        stepped yet: a hand-written update (``w -= lr * w.grad`` under ``no_grad``) is
+        measured against the copy when the step ends (a first optimizer step takes over)."""
+        local.by_hand.clear()
+        candidates = [r for r in records if r.kind == "param" and r.var not in self.optimized]
+        if not candidates:
+            return
+        with_grad = {s.node for s in steps}
+        keep = self._keeps_step_values(local)
+        for r in candidates:
+            if r.id not in with_grad:
+                continue
+            ref = self.refs.get(r.id)
+            p = ref() if ref is not None else None
+            if isinstance(p, Variable):
+                local.by_hand[r.id] = (p, self.updates.copy(r.id, p._data, keep))
+
+    def _measure_by_hand(self, local: ThreadState) -> None:
+        """The awaited step ends: the update of each parameter changed by hand since its pass."""
+        if local.by_hand:
+            mine = {nid: v for nid, v in local.by_hand.items() if nid not in local.updated}
+            local.by_hand.clear()
+            self._measure_updates(mine, local, changed_only=True)
+
+    def _keeps_step_values(self, local: ThreadState) -> bool:
+        """Whether the kept op calls take the parameters' pre-step values (the runner's one
+        pass with calls to check), so the copies are new arrays rather than reused buffers."""
+        return bool(self.policy.keeps_one and local.pending is not None and local.pending.calls)
+
+    def _measure_updates(
+        self, before: dict[str, tuple[Any, np.ndarray]], local: ThreadState, changed_only: bool
+    ) -> None:
+        """Record the update of each parameter against its copy from ``before`` (on the awaited
+        step's pass and timeline row); ``changed_only``: skip a parameter that did not move."""
+        pending = local.pending
         calls = pending.calls if pending is not None else None
-        keep = bool(self.policy.keeps_one and calls)
+        keep = self._keeps_step_values(local)
         swap: dict[int, np.ndarray] = {}
         with np.errstate(all="ignore"):  # NaN and Inf measure as NaN and Inf
-            for nid, (p, old) in local.before.items():
+            for nid, (p, old) in before.items():
                 record = self.records.get(nid)
                 value = record.value if record is not None else None
                 norm, ratio = self.updates.measure(p._data, old, value, keep)
+                if changed_only and norm == 0:
+                    continue
                 if keep:
                     swap[id(p._data)] = old
                 if pending is not None:
@@ -423,7 +477,6 @@ class Recorder(RecordBook, hooks.Hook):
                 local.updated.add(nid)
         if swap and calls:
             swap_arrays(calls, swap)
-        local.before.clear()
 
     # -------------------------------------------------------------------------------- graphs
     def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:

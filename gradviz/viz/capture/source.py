@@ -7,7 +7,8 @@ the user's line costs a short walk up the stack and a dict lookup per frame.
 :meth:`SourceLocator.assignment` finds where a module attribute was assigned (``self.fc = ...``
 in the user's class), for a parameter created before tracing started;
 :meth:`SourceLocator.assigned_name` the variable a line assigns (``W1 = torch.randn(...)``), the
-name of a parameter made outside any module.
+name of a parameter made outside any module; :meth:`SourceLocator.bound_name` the name the
+user's code has for one made before tracing started.
 """
 
 from __future__ import annotations
@@ -135,3 +136,18 @@ class SourceLocator:
             return None
         found = _ASSIGNS_ONE.match(linecache.getline(filename, int(line)))
         return found.group(1) if found else None
+
+    def bound_name(self, value: Any) -> str | None:
+        """The name the user's code running now has for ``value``: a local variable of the
+        first frame outside gradviz, else a global of its module (the first bound, private
+        names aside); None when it has none."""
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None and not self.display(frame.f_code.co_filename):
+            frame = frame.f_back
+        if frame is None:
+            return None
+        for names in (frame.f_locals, frame.f_globals):
+            for name, bound in names.items():
+                if bound is value and not name.startswith("_"):
+                    return name
+        return None

@@ -45,5 +45,8 @@ class ThreadState(threading.local):
         self.awaited: tuple[int, dict[str, int]] | None = None
         self.updated: set[str] = set()
         self.before: dict[str, tuple[Variable, np.ndarray]] = {}
+        # the awaited step's parameters that no optimizer holds, copied when its backward
+        # ended: an update written by hand (``w -= lr * w.grad``) is measured at the step's end
+        self.by_hand: dict[str, tuple[Variable, np.ndarray]] = {}
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step
         states.append(self)
