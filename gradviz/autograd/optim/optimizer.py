@@ -12,7 +12,7 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
 from gradviz.autograd.inplace import bump
-from gradviz.autograd.variable import Variable, grad_problem
+from gradviz.autograd.variable import Variable, from_op, grad_problem
 
 
 def _check(ok: bool, message: str) -> None:
@@ -220,8 +220,8 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [{..., "params":
-        [index, ...]}]}``, parameters numbered in group order. The state's arrays are the
-        optimizer's own (not copies), as in PyTorch."""
+        [index, ...]}]}``, parameters numbered in group order. The state's arrays are Variables
+        sharing the optimizer's own arrays (not copies), as PyTorch's tensors do."""
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -230,7 +230,11 @@ class Optimizer:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index[p._id] for p in group["params"]]
             groups.append(packed)
-        state = {index[key]: value for key, value in self.state.items() if key in index}
+        state = {
+            index[key]: {k: _shared(v) for k, v in values.items()}
+            for key, values in self.state.items()
+            if key in index
+        }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -348,6 +352,8 @@ def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
     """A loaded state value for ``p`` (parameter ``index`` of the saved state): arrays take a
     floating parameter's dtype, except ``step`` (as PyTorch's ``load_state_dict``); an array
     of another shape than the parameter's is refused now, not at the next ``step``."""
+    if isinstance(value, Variable):
+        value = value._data
     if key == "step":
         return _step_count(value, index)
     if not isinstance(value, np.ndarray):
@@ -369,6 +375,11 @@ _LATER_SETTINGS = {"maximize": False}
 
 def _listed(keys: list[Any]) -> str:
     return ", ".join(repr(key) for key in keys)
+
+
+def _shared(value: Any) -> Any:
+    """A state value as ``state_dict`` gives it: an array as a Variable sharing it."""
+    return from_op(value, None) if isinstance(value, np.ndarray) else value
 
 
 def _step_count(value: Any, index: Any) -> Any:
