@@ -237,7 +237,7 @@ class RecordBook:
                     text = option_label(type(node), slot, arg)
                     if text is not None:
                         args.append(text)
-            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""))
+            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""), item.name)
         return self.var_nodes[var._id]
 
     def _op_record(
@@ -248,6 +248,7 @@ class RecordBook:
         args: list[str],
         source: str | None,
         module: tuple[int, str],
+        name: str | None = None,
     ) -> str:
         nid = self._new_id()
         data = output._data
@@ -256,7 +257,7 @@ class RecordBook:
             seq=self.count,
             kind="op",
             op=op,
-            name=output.name,
+            name=name,
             shape=data.shape,
             dtype=_dtype_name(data.dtype),
             requires_grad=output.requires_grad,

@@ -36,7 +36,7 @@ from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.policy import Policy
-from gradviz.viz.capture.source import SourceLocator
+from gradviz.viz.capture.source import LineNames, SourceLocator
 from gradviz.viz.capture.state import Backward, ThreadState
 from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.capture.steps import StepRows
@@ -65,6 +65,7 @@ class Recorder(RecordBook, hooks.Hook):
         self.policy = policy
         self._source = SourceLocator(base_dir)
         self.locate = self._source.locate
+        self.line_names = LineNames(self._source)
         self.names = ModuleNames()
         self.lock = threading.RLock()
         self.states: list[ThreadState] = []  # every thread's, for finish()
@@ -161,12 +162,22 @@ class Recorder(RecordBook, hooks.Hook):
                     if text is not None:
                         args.append(text)
             source = self.locate()
+            frame = self._source.frame
             if output._vc is not None and output._node is node:  # a recorded in-place write
                 args.append(f"in-place, version {output._version}")
                 self.writes[output._vc] = source
-            nid = self._op_record(
-                output, type(node).__name__, parents, args, source, self._module()
+            name, replaced = (
+                (output.name, None)
+                if output.name is not None
+                else self.line_names.name(source, frame)
             )
+            nid = self._op_record(
+                output, type(node).__name__, parents, args, source, self._module(), name
+            )
+            if name is not None and output.name is None:
+                self.line_names.recorded(frame, nid)
+                if replaced in self.records:
+                    self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
             if (
                 output.requires_grad
                 and self.keep_full != 0
@@ -335,6 +346,7 @@ class Recorder(RecordBook, hooks.Hook):
                 local.after_backward = True
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
+            self.line_names.forget()
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
                 local.after_backward = True  # the capture is complete at the end of this step

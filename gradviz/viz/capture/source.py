@@ -55,6 +55,8 @@ class SourceLocator:
     def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
         self.base_dir = os.path.abspath(os.fspath(base_dir) if base_dir is not None else ".")
         self._display = _CACHES.setdefault(self.base_dir, {})
+        #: the frame of the line :meth:`locate` found last (None: it found none)
+        self.frame: FrameType | None = None
 
     def display(self, filename: str) -> str:
         """How ``filename`` is shown: relative to the base folder; ``""`` for gradviz's own."""
@@ -92,8 +94,10 @@ class SourceLocator:
             if shown is None:
                 shown = display[filename] = self._compute(filename)
             if shown:
+                self.frame = frame
                 return f"{shown}:{frame.f_lineno}"
             frame = frame.f_back
+        self.frame = None
         return None
 
     def assignment(self, module: Any, name: str) -> str | None:
@@ -151,3 +155,49 @@ class SourceLocator:
                 if bound is value and not name.startswith("_"):
                     return name
         return None
+
+
+_UNREAD = object()
+
+
+class LineNames:
+    """Names op results after the variable their line assigns, as the code calls them
+    (``h = self.fc1(x).relu()``: the Relu's result is ``h``).
+
+    Of the ops such a line runs in its frame (directly, or inside gradviz's functions and
+    modules), the last one keeps the name: each op of the line takes it over from the one
+    before (the Linear above gives it up to the Relu; the steps inside
+    ``F.scaled_dot_product_attention`` to its last). Run again in a loop, the line's ops
+    take it over as well, up to a backward pass: a name marks the value the variable holds
+    when the loss is computed, never a value it did not hold."""
+
+    def __init__(self, locator: SourceLocator) -> None:
+        self._locator = locator
+        self._names: dict[str, str | None] = {}  # "file:line" -> the name it assigns
+        self._last: dict[int, list[Any]] = {}  # id(frame) -> [line, node]
+
+    def name(self, source: str | None, frame: FrameType | None) -> tuple[str | None, Any]:
+        """``(name, replaced)`` for the op about to be recorded at ``source`` in ``frame``:
+        the name its line gives its result (or None), and the node recorded earlier in the
+        same execution of the line that gives its name up (or None). Call :meth:`recorded`
+        with the op's node when it has a name."""
+        if source is None or frame is None:
+            return None, None
+        name = self._names.get(source, _UNREAD)
+        if name is _UNREAD:
+            name = self._names[source] = self._locator.assigned_name(source)
+        if name is None:
+            return None, None
+        line = frame.f_lineno
+        last = self._last.get(id(frame))
+        replaced = last[1] if last is not None and last[0] == line else None
+        self._last[id(frame)] = [line, None]
+        return name, replaced
+
+    def recorded(self, frame: FrameType, node: Any) -> None:
+        """The op named by :meth:`name` in ``frame`` is ``node``."""
+        self._last[id(frame)][1] = node
+
+    def forget(self) -> None:
+        """A backward pass ended: no line runs across it (and frames come and go)."""
+        self._last.clear()
