@@ -201,6 +201,8 @@ class Recorder(RecordBook, hooks.Hook):
                 if known:
                     self._refresh(nid, variable)
                 self.buffers.written(nid, variable)
+            else:  # a leaf written again (``nn.init.normal_`` after the constructor's init):
+                self.fresh.discard(nid)  # summarise its new value at its next use
             source = self.writes[variable._vc] = self.locate()
             self.trace._events.append(
                 Event(
