@@ -248,3 +248,15 @@ def test_a_class_weight_given_first_is_the_weight_as_in_pytorch():
 def test_loss_options_pytorch_refuses_are_gradviz_errors(call, message):
     with pytest.raises(gradviz.GradvizError, match=message):
         call(gradviz.tensor(LOGITS))
+
+
+def test_backward_with_create_graph_or_inputs_is_a_backward_error():
+    """PyTorch's create_graph=True (a gradient penalty) and inputs= were Python's TypeError
+    'unexpected keyword argument'; create_graph=False is accepted."""
+    x = gradviz.randn(3, requires_grad=True)
+    (x * x).sum().backward(None, None, False)
+    with pytest.raises(gradviz.GradvizError, match="no higher-order gradients"):
+        (x * x).sum().backward(create_graph=True)
+    with pytest.raises(gradviz.GradvizError, match=r"inputs=.* is not supported"):
+        (x * x).sum().backward(inputs=[x])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy())
