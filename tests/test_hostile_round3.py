@@ -260,3 +260,17 @@ def test_backward_with_create_graph_or_inputs_is_a_backward_error():
     with pytest.raises(gradviz.GradvizError, match=r"inputs=.* is not supported"):
         (x * x).sum().backward(inputs=[x])
     np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy())
+
+
+def test_a_float16_overflow_is_named_with_the_largest_float16():
+    """A half-precision model whose loss is scaled past 65504: check said 'overflow?' and
+    advised float64; it now names float16's largest value and advises float32."""
+    gradviz.manual_seed(0)
+    net = nn.Linear(4, 1).half()
+    x, y = gradviz.randn(8, 4).half(), gradviz.randn(8, 1).half()
+    with gradviz.trace() as tr, np.errstate(over="ignore"):
+        loss = ((net(x) - y) ** 2).mean() * 1e5
+        loss.backward()
+    (finding,) = [f for f in tr.check().errors if f.op == "Mul"]
+    assert "float16 holds at most 65504" in finding.message
+    assert any("float32" in a for a in finding.advice)
