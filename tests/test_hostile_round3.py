@@ -274,3 +274,35 @@ def test_a_float16_overflow_is_named_with_the_largest_float16():
     (finding,) = [f for f in tr.check().errors if f.op == "Mul"]
     assert "float16 holds at most 65504" in finding.message
     assert any("float32" in a for a in finding.advice)
+
+
+class _Head(nn.Module):
+    """Karpathy's attention head: its causal mask a buffer made by ops (``torch.tril``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key = nn.Linear(4, 4, bias=False)
+        self.register_buffer("tril", gradviz.tril(gradviz.ones(3, 3)))
+        self.register_buffer("scale", gradviz.ones(1) * 0.5)
+
+    def forward(self, x):
+        k = self.key(x)
+        wei = (k @ k.transpose(-2, -1)) * self.scale
+        wei = wei.masked_fill(self.tril[:3, :3] == 0, float("-inf"))
+        return F.softmax(wei, dim=-1) @ k
+
+
+def test_a_buffer_made_by_ops_before_the_step_is_drawn_as_the_buffer():
+    """Under gradviz render (a trace from the script's first line) the mask was drawn as the
+    Tril and Mul ops of the constructor, outside its module, not as the buffer 'tril'."""
+    gradviz.manual_seed(0)
+    x = gradviz.randn(2, 3, 4)
+    with gradviz.trace() as tr:
+        head = _Head()  # made inside the trace, as in a script that gradviz runs
+        head(x).pow(2).mean().backward()
+    nodes = dict(tr.graph.nodes(data=True))
+    buffers = {a["name"]: a for a in nodes.values() if a["kind"] == "buffer"}
+    assert sorted(buffers) == ["scale", "tril"]
+    assert buffers["tril"]["shape"] == (3, 3)
+    assert not [a for a in nodes.values() if a.get("op") in ("Tril", "Ones")]
+    assert "Mul" not in [a.get("op") for a in nodes.values() if a["shape"] == (1,)]

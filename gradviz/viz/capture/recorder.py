@@ -147,6 +147,12 @@ class Recorder(RecordBook, hooks.Hook):
                         and self.records[nid].kind != "param"
                     ):
                         nid = self._now_a_leaf(nid, arg)
+                    elif (  # a buffer made by ops (``torch.tril(...)`` in ``__init__``)
+                        arg._node is None
+                        and arg._id in self.names.buffer_ids
+                        and self.records[nid].kind not in ("buffer", "param")
+                    ):
+                        nid = self._now_a_leaf(nid, arg)
                     elif (
                         arg._node is None
                         and nid not in self.fresh
