@@ -306,3 +306,46 @@ def test_a_buffer_made_by_ops_before_the_step_is_drawn_as_the_buffer():
     assert buffers["tril"]["shape"] == (3, 3)
     assert not [a for a in nodes.values() if a.get("op") in ("Tril", "Ones")]
     assert "Mul" not in [a.get("op") for a in nodes.values() if a["shape"] == (1,)]
+
+
+# ------------------------------------------------------ a loss that diverges in the warm-up steps
+#: a GPT with a learning rate 1e4 times too high: the loss jumps in the first steps, then drifts
+DIVERGED = [2.9, 17.0, 119.6, 156.9, 313.1, 560.9, 440.3, 477.2, 577.4, 901.8, 969.3, 1030.3]
+DIVERGED += [900.0 - 10 * i for i in range(40)]
+
+
+def test_a_loss_that_diverged_during_the_warm_up_fires_when_it_ends():
+    """The watchdog waits 10 steps before comparing with a running median; a loss that went
+    from 2.9 to ~500 in those steps then fell back slowly never fired ('no loss spike')."""
+    from gradviz.viz.diagnose.watchdog import WARMUP, Watchdog
+
+    dog = Watchdog()
+    fired = [t for step, loss in enumerate(DIVERGED, 1) if (t := dog.observe(step, loss, 1.0))]
+    assert [(t.step, t.kind) for t in fired] == [(WARMUP, "loss_spike")]
+    assert "over the first 10 steps" in fired[0].message
+    assert "the first step's 2.9" in fired[0].message
+    # a start that is noisy but does not diverge stays quiet, as before
+    noisy = [1.0, 1.0, 1.0, 100.0, 1.0, 0.9, 0.9, 0.8, 0.8, 0.7] + [0.7] * 20
+    assert not [s for s, loss in enumerate(noisy, 1) if Watchdog().observe(s, loss, 1.0)]
+
+
+DIVERGING_SCRIPT = """\
+import gradviz
+x = gradviz.ones(8, 1)
+w = gradviz.ones(1, 1, requires_grad=True)
+for step in range(30):
+    loss = ((x @ w - 3) ** 2).mean()
+    loss.backward()
+    lr = 2.0 if step < 4 else 0.0  # too high at first, then the schedule stops the run away
+    with gradviz.no_grad():
+        w -= lr * w.grad
+    w.grad = None
+"""
+
+
+def test_watch_catches_a_run_that_diverged_in_its_first_steps(tmp_path):
+    script = _script(tmp_path, DIVERGING_SCRIPT)
+    done = run_gradviz("watch", str(script), "-o", "out", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "step 10: loss_spike" in done.stdout
+    assert (tmp_path / "out" / "train.step10.timeline.html").is_file()
