@@ -15,6 +15,13 @@ import numpy as np
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.functional_losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    check_target_shape,
+    cross_entropy,
+    nll_loss,
+)
 from gradviz.autograd.ops import conv
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
@@ -127,89 +134,11 @@ def check_dropout_probability(p: float) -> None:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
-def _shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of a Variable, an array, a number or nested lists (no copy made)."""
-    return x.shape if isinstance(x, Variable | np.ndarray) else np.shape(x)
-
-
-def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
-    shape, target_shape = _shape_of(prediction), _shape_of(target)
-    if shape != target_shape:
-        warnings.warn(
-            f"{name}: using a target size ({target_shape}) that is different to the input size "
-            f"({shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
 def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
     input = input if isinstance(input, Variable) else as_input(input, "mse_loss")
-    _check_target_shape("mse_loss", input, target)
+    check_target_shape("mse_loss", input, target)
     return ops.MseLoss.apply(input, target, reduction)
-
-
-def cross_entropy(
-    input: Variable, target: Any, reduction: str = "mean", ignore_index: int = -100
-) -> Variable:
-    """Cross-entropy of logits ``(N, C)`` against integer classes ``(N,)`` (one fused, stable
-    op), or against class probabilities of the input's shape (log_softmax, then the sum).
-
-    Class targets equal to ``ignore_index`` add nothing and the mean is over the others (NaN
-    when all are ignored), as in PyTorch; other targets outside ``[0, C)`` raise IndexError.
-    """
-    input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
-    target_array = as_array(target)
-    if target_array.dtype.kind != "f":
-        return ops.CrossEntropy.apply(input, target, reduction, ignore_index)
-    if target_array.shape != input.shape:  # PyTorch: only probabilities may be float
-        raise InputError(
-            f"cross_entropy: expected target dtype to be Long (class indices) for a target of "
-            f"shape {target_array.shape}, but got {target_array.dtype}; class probabilities "
-            f"must have the input's shape {input.shape}"
-        )
-    log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
-    loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
-    if reduction == "none":
-        return loss
-    if reduction in ("mean", "sum"):
-        return loss.mean() if reduction == "mean" else loss.sum()
-    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def nll_loss(
-    input: Variable, target: Any, reduction: str = "mean", ignore_index: int = -100
-) -> Variable:
-    """Negative log-likelihood of integer classes under log-probabilities ``(N, C)``; targets
-    equal to ``ignore_index`` add nothing (see ``cross_entropy``)."""
-    return ops.NllLoss.apply(as_input(input, "nll_loss"), target, reduction, ignore_index)
-
-
-def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:
-    """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
-    input = as_input(input, "binary_cross_entropy")
-    _check_target_shape("binary_cross_entropy", input, target)
-    for name, values in (("input", input._data), ("target", as_array(target))):
-        # NaN fails both comparisons, so it is rejected too (as PyTorch does)
-        if values.size and not (values.min() >= 0 and values.max() <= 1):
-            hint = " (pass logits to binary_cross_entropy_with_logits)" if name == "input" else ""
-            bad = values[~((values >= 0) & (values <= 1))].flat[0]
-            raise InputError(
-                f"binary_cross_entropy: all elements of {name} should be between 0 and 1, "
-                f"got {bad}{hint}"
-            )
-    return ops.BinaryCrossEntropy.apply(input, target, reduction)
-
-
-def binary_cross_entropy_with_logits(
-    input: Variable, target: Any, reduction: str = "mean"
-) -> Variable:
-    """BCE of logits, fused with the sigmoid so any logit is stable."""
-    input = as_input(input, "binary_cross_entropy_with_logits")
-    _check_target_shape("binary_cross_entropy_with_logits", input, target)
-    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
 
 
 def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:
@@ -246,7 +175,7 @@ def mish(input: Variable) -> Variable:
 def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Mean absolute error (the gradient at 0 is 0)."""
     input = as_input(input, "l1_loss")
-    _check_target_shape("l1_loss", input, target)
+    check_target_shape("l1_loss", input, target)
     return ops.L1Loss.apply(input, target, reduction)
 
 
@@ -255,7 +184,7 @@ def smooth_l1_loss(
 ) -> Variable:
     """Quadratic (0.5 d**2 / beta) below ``beta``, linear above."""
     input = as_input(input, "smooth_l1_loss")
-    _check_target_shape("smooth_l1_loss", input, target)
+    check_target_shape("smooth_l1_loss", input, target)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     return ops.SmoothL1Loss.apply(input, target, reduction, beta)
@@ -266,7 +195,7 @@ def huber_loss(
 ) -> Variable:
     """Quadratic (0.5 d**2) below ``delta``, linear (slope delta) above."""
     input = as_input(input, "huber_loss")
-    _check_target_shape("huber_loss", input, target)
+    check_target_shape("huber_loss", input, target)
     if delta <= 0:
         raise ArgumentError(
             f"huber_loss does not support non-positive values for delta, got {delta}"

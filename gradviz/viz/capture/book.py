@@ -157,7 +157,8 @@ class RecordBook:
     def _now_a_leaf(self, nid: str, var: Variable) -> str:
         """``var``, recorded as an op's result or as data that needs no gradient, now requires
         grad as a leaf (``W1 = torch.randn(...) * 0.1``, then ``W1.requires_grad = True``, as
-        makemore does): a parameter node of its own from here on, made where ``var`` was."""
+        makemore does), or is a module's buffer (``register_buffer("tril", torch.tril(...))``):
+        a parameter or buffer node of its own from here on, made where ``var`` was."""
         was = self.records[nid]
         self.created.setdefault(var._id, (weakref.ref(var), was.source, (was.root, was.module)))
         return self._leaf(var)

@@ -148,6 +148,12 @@ class Recorder(RecordBook, hooks.Hook):
                         and self.records[nid].kind != "param"
                     ):
                         nid = self._now_a_leaf(nid, arg)
+                    elif (  # a buffer made by ops (``torch.tril(...)`` in ``__init__``)
+                        arg._node is None
+                        and arg._id in self.names.buffer_ids
+                        and self.records[nid].kind not in ("buffer", "param")
+                    ):
+                        nid = self._now_a_leaf(nid, arg)
                     elif (
                         arg._node is None
                         and nid not in self.fresh
@@ -212,6 +218,8 @@ class Recorder(RecordBook, hooks.Hook):
                 if known:
                     self._refresh(nid, variable)
                 self.buffers.written(nid, variable)
+            else:  # a leaf written again (``nn.init.normal_`` after the constructor's init):
+                self.fresh.discard(nid)  # summarise its new value at its next use
             source = self.writes[variable._vc] = self.locate()
             self.trace._events.append(
                 Event(

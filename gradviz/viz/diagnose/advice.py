@@ -105,6 +105,8 @@ def _nan_forward(f: Finding, ctx: Context) -> Advice:
         return (CONSTANT_FIX,)
     fix = FORWARD_FIX.get(f.op or "")
     general = "look at the inputs' range in the node's statistics; float64 shows an overflow"
+    if f.numbers.get("dtype_max"):  # float16
+        general = "compute in float32 (model.float(), x.float()), or scale the numbers down"
     return (fix, general) if fix else (general,)
 
 

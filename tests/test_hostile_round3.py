@@ -1,0 +1,351 @@
+"""Hostile input, round 3: what a learner's scripts (a GPT with its own weight init, a CNN on
+digits, makemore's hand-written updates) and odd-but-legal inputs did to the recorder, the
+layers and the commands; each case ends in the right result or a GradvizError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from helpers import run_gradviz
+
+import gradviz
+from gradviz import nn
+from gradviz.cli import cli
+from gradviz.nn import functional as F
+
+
+def _param_norms(tr) -> dict[str, float]:
+    return {
+        a["name"]: a["value"]["norm"] for _, a in tr.graph.nodes(data=True) if a["kind"] == "param"
+    }
+
+
+def test_a_parameter_initialised_twice_inside_the_trace_shows_its_last_value():
+    """nanoGPT's ``self.apply(self._init_weights)`` re-initialises an Embedding (already
+    filled with N(0, 1) by its constructor) to N(0, 0.02): the trace showed the N(0, 1) values,
+    so |weight| was 50x too big and check warned of an update/weight ratio 50x too small."""
+    gradviz.manual_seed(0)
+    with gradviz.trace() as tr:
+        emb = nn.Embedding(22, 32)
+        nn.init.normal_(emb.weight, mean=0.0, std=0.02)
+        lin = nn.Linear(32, 4)
+        nn.init.normal_(lin.weight, std=0.02)
+        nn.init.zeros_(lin.weight)  # a second write after the first one was seen
+        truth = float(np.linalg.norm(emb.weight.numpy()))
+        lin(emb(gradviz.randint(22, (4, 8)))).sum().backward()
+    norms = _param_norms(tr)
+    assert norms["Embedding.weight"] == pytest.approx(truth, rel=1e-6)
+    assert norms["weight"] == 0.0
+    (layer,) = (x for x in tr.check().layers if x.cls == "Embedding")
+    assert layer.weight_norm == pytest.approx(truth, rel=1e-6)
+
+
+LEAF_UPDATE_BUG = """\
+import gradviz
+gradviz.manual_seed(0)
+x = gradviz.randn(16, 3)
+y = gradviz.randn(16, 1)
+w = gradviz.randn(3, 1, requires_grad=True)
+for i in range(3):
+    loss = ((x @ w - y) ** 2).mean()
+    loss.backward()
+    w -= 0.1 * w.grad  # the tutorials' update, without no_grad: raises after backward
+"""
+
+
+def _script(folder: Path, body: str, name: str = "train.py") -> Path:
+    script = folder / name
+    script.write_text(body, encoding="utf-8")
+    return script
+
+
+@pytest.mark.parametrize("command", ["render", "check"])
+def test_a_script_failing_after_its_backward_still_gets_the_step_drawn(tmp_path, command):
+    """The learner's classic bug (an update without no_grad) raises right after backward:
+    render and check said 'nothing was drawn' though the step they draw was captured
+    (timeline wrote it); now they draw it, say so and still exit 1."""
+    script = _script(tmp_path, LEAF_UPDATE_BUG)
+    out = tmp_path / "out"
+    args = [command, str(script), "-o", str(out), "--format", "dot"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert "a leaf Variable that requires grad" in result.output
+    done = "drawn" if command == "render" else "checked"
+    assert f"backward call 1 was captured before it and is {done} above" in result.output
+    assert "nothing was" not in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["train.backward.dot", "train.forward.dot"]
+
+
+def test_a_script_failing_before_the_chosen_step_still_draws_nothing(tmp_path):
+    script = _script(tmp_path, LEAF_UPDATE_BUG)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["render", str(script), "-o", str(out), "--step", "2"])
+    assert result.exit_code == 1
+    assert "nothing was drawn" in result.output
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_the_last_step_of_a_script_that_fails_is_drawn_in_a_real_console_run(tmp_path):
+    """--step -1: the last backward call before the failure (a NaN guard that raises)."""
+    body = LEAF_UPDATE_BUG.replace(
+        "    w -= 0.1 * w.grad  # the tutorials' update, without no_grad: raises after backward\n",
+        "    if i == 1:\n        raise SystemExit('loss went bad')\n",
+    )
+    script = _script(tmp_path, body)
+    done = run_gradviz(
+        "render", str(script), "-o", "out", "--step", "-1", "--format", "json", cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stderr
+    assert "backward call 2 was captured before it and is drawn above" in done.stderr
+    assert gradviz.load_trace(tmp_path / "out" / "train.trace.json").get_pass().index == 2
+
+
+# ----------------------------------------------------------------- losses with PyTorch's options
+def _both_losses(make_g, make_t, *arrays):
+    """(gradviz loss, its input gradients) and PyTorch's, for float inputs ``arrays``."""
+    torch = pytest.importorskip("torch")
+    g_in = [gradviz.Variable(a.copy(), requires_grad=True) for a in arrays]
+    t_in = [torch.tensor(a.copy(), requires_grad=True) for a in arrays]
+    g_out, t_out = make_g(*g_in), make_t(torch, *t_in)
+    seed = np.random.default_rng(1).standard_normal(t_out.shape).astype(np.float32)
+    (g_out * gradviz.Variable(seed)).sum().backward()
+    (t_out * torch.tensor(seed)).sum().backward()
+    return (g_out.numpy(), [v.grad.numpy() for v in g_in]), (
+        t_out.detach().numpy(),
+        [v.grad.numpy() for v in t_in],
+    )
+
+
+def _assert_same(ours, theirs):
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(ours[1], theirs[1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+RNG = np.random.default_rng(0)
+LOGITS = RNG.standard_normal((6, 4)).astype(np.float32)
+CLASSES = np.array([0, 3, 1, 1, 2, 3])
+WEIGHT = np.array([1.0, 2.0, 0.5, 3.0], np.float32)
+MAPS = RNG.standard_normal((2, 4, 3, 5)).astype(np.float32)
+MAP_CLASSES = RNG.integers(0, 4, (2, 3, 5))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"weight": True},
+        {"weight": True, "ignore_index": 1},
+        {"label_smoothing": 0.1},
+        {"label_smoothing": 0.2, "weight": True, "ignore_index": 3},
+    ],
+    ids=["weight", "weight-ignore", "smoothing", "all"],
+)
+def test_cross_entropy_weight_and_label_smoothing_as_pytorch(reduction, options):
+    """Were TypeError: unexpected keyword argument 'weight' / 'label_smoothing'."""
+    weighted = options.get("weight")
+
+    def kw(lib):
+        out = {k: v for k, v in options.items() if k != "weight"}
+        if weighted:
+            out["weight"] = lib.tensor(WEIGHT)
+        return out
+
+    ours, theirs = _both_losses(
+        lambda x: F.cross_entropy(x, CLASSES, reduction=reduction, **kw(gradviz)),
+        lambda t, x: t.nn.functional.cross_entropy(
+            x, t.tensor(CLASSES), reduction=reduction, **kw(t)
+        ),
+        LOGITS,
+    )
+    _assert_same(ours, theirs)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy_of_maps_against_class_maps_as_pytorch(reduction):
+    """(N, C, H, W) scores against (N, H, W) classes, as segmentation trains: was a
+    ShapeError 'expected target of shape (2,)'."""
+    ours, theirs = _both_losses(
+        lambda x: F.cross_entropy(x, MAP_CLASSES, reduction=reduction, ignore_index=2),
+        lambda t, x: t.nn.functional.cross_entropy(
+            x, t.tensor(MAP_CLASSES), reduction=reduction, ignore_index=2
+        ),
+        MAPS,
+    )
+    _assert_same(ours, theirs)
+    ours, theirs = _both_losses(
+        lambda x: nn.NLLLoss(WEIGHT)(F.log_softmax(x, dim=1), MAP_CLASSES),
+        lambda t, x: t.nn.NLLLoss(t.tensor(WEIGHT))(
+            t.nn.functional.log_softmax(x, dim=1), t.tensor(MAP_CLASSES)
+        ),
+        MAPS,
+    )
+    _assert_same(ours, theirs)
+
+
+def test_cross_entropy_of_probabilities_with_weight_and_smoothing_as_pytorch():
+    probs = np.abs(LOGITS) / np.abs(LOGITS).sum(1, keepdims=True)
+    ours, theirs = _both_losses(
+        lambda x: nn.CrossEntropyLoss(weight=WEIGHT, label_smoothing=0.3)(x, probs),
+        lambda t, x: t.nn.CrossEntropyLoss(weight=t.tensor(WEIGHT), label_smoothing=0.3)(
+            x, t.tensor(probs)
+        ),
+        LOGITS,
+    )
+    _assert_same(ours, theirs)
+
+
+def test_binary_losses_weight_and_pos_weight_as_pytorch():
+    """Were TypeError: unexpected keyword argument 'weight' / 'pos_weight'."""
+    target = (LOGITS > 0.3).astype(np.float32)
+    ours, theirs = _both_losses(
+        lambda x: nn.BCEWithLogitsLoss(weight=WEIGHT, pos_weight=WEIGHT[::-1].copy())(
+            x * 3, target
+        ),
+        lambda t, x: t.nn.BCEWithLogitsLoss(
+            weight=t.tensor(WEIGHT), pos_weight=t.tensor(WEIGHT[::-1].copy())
+        )(x * 3, t.tensor(target)),
+        LOGITS,
+    )
+    _assert_same(ours, theirs)
+    ours, theirs = _both_losses(
+        lambda x: F.binary_cross_entropy(x.sigmoid(), target, weight=WEIGHT, reduction="sum"),
+        lambda t, x: t.nn.functional.binary_cross_entropy(
+            x.sigmoid(), t.tensor(target), weight=t.tensor(WEIGHT), reduction="sum"
+        ),
+        LOGITS,
+    )
+    _assert_same(ours, theirs)
+
+
+def test_a_class_weight_given_first_is_the_weight_as_in_pytorch():
+    """``F.cross_entropy(x, y, w)`` and ``nn.CrossEntropyLoss(w)`` were a ShapeError about
+    'the truth value of an array'; a string there is still gradviz's reduction."""
+    x = gradviz.tensor(LOGITS)
+    weighted = F.cross_entropy(x, CLASSES, weight=WEIGHT).item()
+    assert F.cross_entropy(x, CLASSES, gradviz.tensor(WEIGHT)).item() == weighted
+    assert nn.CrossEntropyLoss(gradviz.tensor(WEIGHT))(x, CLASSES).item() == weighted
+    assert nn.CrossEntropyLoss("sum")(x, CLASSES).item() == pytest.approx(
+        F.cross_entropy(x, CLASSES, reduction="sum").item()
+    )
+    assert "weight" in dict(nn.CrossEntropyLoss(WEIGHT).named_buffers())
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: F.cross_entropy(x, CLASSES, weight=WEIGHT[:3]), "weight tensor should be"),
+        (lambda x: F.cross_entropy(x, CLASSES, label_smoothing=1.5), "label_smoothing must be"),
+        (lambda x: F.cross_entropy(x, CLASSES, reduction="avg"), "reduction must be"),
+        (lambda x: F.cross_entropy(x, CLASSES, 3), "reduction must be"),
+        (lambda x: F.nll_loss(MAPS, MAP_CLASSES[:, :2]), "expected target size"),
+    ],
+    ids=["weight-size", "smoothing-range", "reduction", "number", "map-target"],
+)
+def test_loss_options_pytorch_refuses_are_gradviz_errors(call, message):
+    with pytest.raises(gradviz.GradvizError, match=message):
+        call(gradviz.tensor(LOGITS))
+
+
+def test_backward_with_create_graph_or_inputs_is_a_backward_error():
+    """PyTorch's create_graph=True (a gradient penalty) and inputs= were Python's TypeError
+    'unexpected keyword argument'; create_graph=False is accepted."""
+    x = gradviz.randn(3, requires_grad=True)
+    (x * x).sum().backward(None, None, False)
+    with pytest.raises(gradviz.GradvizError, match="no higher-order gradients"):
+        (x * x).sum().backward(create_graph=True)
+    with pytest.raises(gradviz.GradvizError, match=r"inputs=.* is not supported"):
+        (x * x).sum().backward(inputs=[x])
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy())
+
+
+def test_a_float16_overflow_is_named_with_the_largest_float16():
+    """A half-precision model whose loss is scaled past 65504: check said 'overflow?' and
+    advised float64; it now names float16's largest value and advises float32."""
+    gradviz.manual_seed(0)
+    net = nn.Linear(4, 1).half()
+    x, y = gradviz.randn(8, 4).half(), gradviz.randn(8, 1).half()
+    with gradviz.trace() as tr, np.errstate(over="ignore"):
+        loss = ((net(x) - y) ** 2).mean() * 1e5
+        loss.backward()
+    (finding,) = [f for f in tr.check().errors if f.op == "Mul"]
+    assert "float16 holds at most 65504" in finding.message
+    assert any("float32" in a for a in finding.advice)
+
+
+class _Head(nn.Module):
+    """Karpathy's attention head: its causal mask a buffer made by ops (``torch.tril``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key = nn.Linear(4, 4, bias=False)
+        self.register_buffer("tril", gradviz.tril(gradviz.ones(3, 3)))
+        self.register_buffer("scale", gradviz.ones(1) * 0.5)
+
+    def forward(self, x):
+        k = self.key(x)
+        wei = (k @ k.transpose(-2, -1)) * self.scale
+        wei = wei.masked_fill(self.tril[:3, :3] == 0, float("-inf"))
+        return F.softmax(wei, dim=-1) @ k
+
+
+def test_a_buffer_made_by_ops_before_the_step_is_drawn_as_the_buffer():
+    """Under gradviz render (a trace from the script's first line) the mask was drawn as the
+    Tril and Mul ops of the constructor, outside its module, not as the buffer 'tril'."""
+    gradviz.manual_seed(0)
+    x = gradviz.randn(2, 3, 4)
+    with gradviz.trace() as tr:
+        head = _Head()  # made inside the trace, as in a script that gradviz runs
+        head(x).pow(2).mean().backward()
+    nodes = dict(tr.graph.nodes(data=True))
+    buffers = {a["name"]: a for a in nodes.values() if a["kind"] == "buffer"}
+    assert sorted(buffers) == ["scale", "tril"]
+    assert buffers["tril"]["shape"] == (3, 3)
+    assert not [a for a in nodes.values() if a.get("op") in ("Tril", "Ones")]
+    assert "Mul" not in [a.get("op") for a in nodes.values() if a["shape"] == (1,)]
+
+
+# ------------------------------------------------------ a loss that diverges in the warm-up steps
+#: a GPT with a learning rate 1e4 times too high: the loss jumps in the first steps, then drifts
+DIVERGED = [2.9, 17.0, 119.6, 156.9, 313.1, 560.9, 440.3, 477.2, 577.4, 901.8, 969.3, 1030.3]
+DIVERGED += [900.0 - 10 * i for i in range(40)]
+
+
+def test_a_loss_that_diverged_during_the_warm_up_fires_when_it_ends():
+    """The watchdog waits 10 steps before comparing with a running median; a loss that went
+    from 2.9 to ~500 in those steps then fell back slowly never fired ('no loss spike')."""
+    from gradviz.viz.diagnose.watchdog import WARMUP, Watchdog
+
+    dog = Watchdog()
+    fired = [t for step, loss in enumerate(DIVERGED, 1) if (t := dog.observe(step, loss, 1.0))]
+    assert [(t.step, t.kind) for t in fired] == [(WARMUP, "loss_spike")]
+    assert "over the first 10 steps" in fired[0].message
+    assert "the first step's 2.9" in fired[0].message
+    # a start that is noisy but does not diverge stays quiet, as before
+    noisy = [1.0, 1.0, 1.0, 100.0, 1.0, 0.9, 0.9, 0.8, 0.8, 0.7] + [0.7] * 20
+    assert not [s for s, loss in enumerate(noisy, 1) if Watchdog().observe(s, loss, 1.0)]
+
+
+DIVERGING_SCRIPT = """\
+import gradviz
+x = gradviz.ones(8, 1)
+w = gradviz.ones(1, 1, requires_grad=True)
+for step in range(30):
+    loss = ((x @ w - 3) ** 2).mean()
+    loss.backward()
+    lr = 2.0 if step < 4 else 0.0  # too high at first, then the schedule stops the run away
+    with gradviz.no_grad():
+        w -= lr * w.grad
+    w.grad = None
+"""
+
+
+def test_watch_catches_a_run_that_diverged_in_its_first_steps(tmp_path):
+    script = _script(tmp_path, DIVERGING_SCRIPT)
+    done = run_gradviz("watch", str(script), "-o", "out", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "step 10: loss_spike" in done.stdout
+    assert (tmp_path / "out" / "train.step10.timeline.html").is_file()
