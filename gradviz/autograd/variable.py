@@ -18,6 +18,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import (
     GradvizError,
     IndexRangeError,
+    InputError,
     OperandError,
     ShapeError,
 )
@@ -493,6 +494,8 @@ class Variable(
         return unary(np.negative, _ops.Neg, self)
 
     def __pos__(self) -> Variable:
+        if self._data.dtype == np.bool_:
+            raise InputError("The `+` operator, on a bool tensor is not supported.")
         return self
 
     def __getitem__(self, index: Any) -> Variable:

@@ -153,8 +153,11 @@ class TensorMethods:
         return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis, keepdim)
 
     def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> Variable:
+        if self.dtype == np.bool_ and not isinstance(axis, tuple | list):  # (PyTorch's order)
+            raise InputError(f"{method}(): does not support bool input")
         if axis is not None:
-            axis = dim_index(axis, self.ndim, method) if self.ndim else None
+            axis = dim_index(axis, self.ndim, method)  # (a 0-d input takes dim 0 or -1)
+            axis = axis if self.ndim else None
         if not (self._data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
             which = "dim to be specified for input.numel() == 0"
             if axis is not None:
@@ -509,10 +512,12 @@ class TensorMethods:
         return _ops.masked_fill(self, mask, value)
 
     def astype(self, dtype: Any) -> Variable:
-        """A copy converted to ``dtype``; the gradient is converted back."""
+        """A copy converted to ``dtype``; the gradient is converted back. An integer or bool
+        copy takes no gradient (PyTorch's ``requires_grad`` is False)."""
         from gradviz.autograd.variable import as_dtype
 
-        return _ops.Cast.apply(self, as_dtype(dtype, "astype"))
+        dtype = as_dtype(dtype, "astype")
+        return _ops.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype)
 
     def float(self) -> Variable:
         """A float32 copy (``astype(np.float32)``)."""
