@@ -483,6 +483,11 @@ class Variable(
         return _ops.Remainder.apply(_operand("%", other), self)
 
     def __matmul__(self, other: Any) -> Variable:
+        if isinstance(other, Variable) and other._data.dtype != self._data.dtype:
+            raise InputError(  # PyTorch does not promote in a product (an array may differ)
+                f"expected m1 and m2 to have the same dtype, but got: {self._data.dtype} != "
+                f"{other._data.dtype} (convert one with .to(other.dtype))"
+            )
         return _ops.MatMul.apply(self, _operand("@", other))
 
     def __rmatmul__(self, other: Any) -> Variable:

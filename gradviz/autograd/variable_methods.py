@@ -15,7 +15,7 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.dtypes import device
-from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.grad_mode import _state as _grad_state
 
 if TYPE_CHECKING:
@@ -190,7 +190,8 @@ class TensorMethods:
                 f"flatten(): start_dim cannot come after end_dim, got start_dim={start_dim} "
                 f"and end_dim={end_dim} for a {self.ndim}-d Variable"
             )
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+        merged = int(np.prod(self.shape[start : end + 1]))  # (not -1: a size-0 input)
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1 :])
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Variable:
         """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
@@ -202,9 +203,17 @@ class TensorMethods:
 
     def permute(self, *dims: Any) -> Variable:
         """Reorder all axes."""
+        if not dims:
+            raise OperandError('permute() missing 1 required positional arguments: "dims"')
         if len(dims) == 1 and isinstance(dims[0], tuple | list):
             dims = tuple(dims[0])
         ndim = self.ndim
+        if len(dims) != ndim:
+            raise ShapeError(
+                f"permute(): number of dimensions in the tensor input does not match the length "
+                f"of the desired ordering of dimensions i.e. input.dim() = {ndim} is not equal "
+                f"to len(dims) = {len(dims)}"
+            )
         dims = tuple(dim_index(d, ndim, "permute") for d in dims) if ndim else tuple(dims)
         return _inplace.view_of(self, _ops.Permute.apply(self, dims))
 

@@ -192,7 +192,13 @@ class TensorMoreMethods:
             raise OperandError(
                 f"masked_select: expected BoolTensor for mask, got dtype {mask.dtype}"
             )
-        shape = np.broadcast_shapes(self.shape, mask.shape)
+        try:
+            shape = np.broadcast_shapes(self.shape, mask.shape)
+        except ValueError:
+            raise ShapeError(
+                f"masked_select: the shape of the mask {mask.shape} does not broadcast with "
+                f"the input's {self.shape}"
+            ) from None
         x = self if self.shape == shape else self.expand(*shape)
         return x[np.broadcast_to(mask._data, shape)]
 
