@@ -11,8 +11,9 @@ class GradvizError(Exception):
     """Base class of every error gradviz raises on purpose."""
 
 
-class ShapeError(GradvizError, ValueError):
-    """Shapes that cannot be combined (matmul, broadcasting, a gradient of the wrong shape)."""
+class ShapeError(GradvizError, ValueError, RuntimeError):
+    """Shapes that cannot be combined (matmul, broadcasting, a gradient of the wrong shape): a
+    RuntimeError, as PyTorch raises, and a ValueError, as NumPy raises."""
 
 
 class OperandError(GradvizError, TypeError):

@@ -19,6 +19,7 @@ from gradviz.autograd.errors import (
     BackwardError,
     GradvizError,
     IndexRangeError,
+    InputError,
     OperandError,
     ShapeError,
 )
@@ -500,6 +501,11 @@ class Variable(
         return _ops.Remainder.apply(_operand("%", other), self)
 
     def __matmul__(self, other: Any) -> Variable:
+        if isinstance(other, Variable) and other._data.dtype != self._data.dtype:
+            raise InputError(  # PyTorch does not promote in a product (an array may differ)
+                f"expected m1 and m2 to have the same dtype, but got: {self._data.dtype} != "
+                f"{other._data.dtype} (convert one with .to(other.dtype))"
+            )
         return _ops.MatMul.apply(self, _operand("@", other))
 
     def __rmatmul__(self, other: Any) -> Variable:
@@ -511,6 +517,8 @@ class Variable(
         return unary(np.negative, _ops.Neg, self)
 
     def __pos__(self) -> Variable:
+        if self._data.dtype == np.bool_:
+            raise InputError("The `+` operator, on a bool tensor is not supported.")
         return self
 
     def __getitem__(self, index: Any) -> Variable:

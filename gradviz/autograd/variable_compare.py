@@ -197,9 +197,13 @@ def _shape_error(a: tuple[int, ...], b: tuple[int, ...], error: ValueError) -> S
 
 
 def _logical(reduce: Any, x: Any, dim: Any, keepdim: bool, name: str) -> Variable:
-    """``reduce`` (``np.all`` or ``np.any``) of ``x`` over ``dim`` as a bool Variable."""
+    """``reduce`` (``np.all`` or ``np.any``) of ``x`` over ``dim`` as a bool Variable; an
+    empty ``dim`` reduces no dim (PyTorch's, unlike ``sum``'s)."""
     axis = reduce_dims(dim, x._data.ndim, name)
-    result = np.asarray(reduce(x._data, axis=axis, keepdims=bool(keepdim)))
+    if isinstance(dim, tuple | list) and not dim:
+        result = x._data.astype(np.bool_)
+    else:
+        result = np.asarray(reduce(x._data, axis=axis, keepdims=bool(keepdim)))
     if x._data.dtype == np.uint8:  # PyTorch keeps uint8 (its old boolean dtype)
         result = result.astype(np.uint8)
     op = _nodiff.All if name == "all" else _nodiff.Any_

@@ -30,7 +30,7 @@ def other_operand(self: Any, other: Any, op: str, numbers: bool) -> Any:
         return type(self)(np.asarray(other))
     if isinstance(other, np.generic):
         other = other.item()
-    if numbers and isinstance(other, int | float) and not isinstance(other, bool):
+    if numbers and isinstance(other, int | float):  # (a bool too: PyTorch's Scalar)
         return other
     expected = "a Variable or a number" if numbers else "a Variable"
     raise OperandError(

@@ -15,7 +15,7 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.dtypes import device
-from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
+from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.grad_mode import _state as _grad_state
 
 if TYPE_CHECKING:
@@ -153,8 +153,11 @@ class TensorMethods:
         return self._arg_extreme(np.argmin, "argmin", dim if dim is not None else axis, keepdim)
 
     def _arg_extreme(self, pick: Any, method: str, axis: int | None, keepdim: bool) -> Variable:
+        if self.dtype == np.bool_ and not isinstance(axis, tuple | list):  # (PyTorch's order)
+            raise InputError(f"{method}(): does not support bool input")
         if axis is not None:
-            axis = dim_index(axis, self.ndim, method) if self.ndim else None
+            axis = dim_index(axis, self.ndim, method)  # (a 0-d input takes dim 0 or -1)
+            axis = axis if self.ndim else None
         if not (self._data.size if axis is None else self.shape[axis]):  # NumPy's ValueError
             which = "dim to be specified for input.numel() == 0"
             if axis is not None:
@@ -187,7 +190,8 @@ class TensorMethods:
                 f"flatten(): start_dim cannot come after end_dim, got start_dim={start_dim} "
                 f"and end_dim={end_dim} for a {self.ndim}-d Variable"
             )
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+        merged = int(np.prod(self.shape[start : end + 1]))  # (not -1: a size-0 input)
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1 :])
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Variable:
         """Swap two axes (PyTorch's ``transpose(dim0, dim1)``)."""
@@ -199,9 +203,17 @@ class TensorMethods:
 
     def permute(self, *dims: Any) -> Variable:
         """Reorder all axes."""
+        if not dims:
+            raise OperandError('permute() missing 1 required positional arguments: "dims"')
         if len(dims) == 1 and isinstance(dims[0], tuple | list):
             dims = tuple(dims[0])
         ndim = self.ndim
+        if len(dims) != ndim:
+            raise ShapeError(
+                f"permute(): number of dimensions in the tensor input does not match the length "
+                f"of the desired ordering of dimensions i.e. input.dim() = {ndim} is not equal "
+                f"to len(dims) = {len(dims)}"
+            )
         dims = tuple(dim_index(d, ndim, "permute") for d in dims) if ndim else tuple(dims)
         return _inplace.view_of(self, _ops.Permute.apply(self, dims))
 
@@ -509,10 +521,12 @@ class TensorMethods:
         return _ops.masked_fill(self, mask, value)
 
     def astype(self, dtype: Any) -> Variable:
-        """A copy converted to ``dtype``; the gradient is converted back."""
+        """A copy converted to ``dtype``; the gradient is converted back. An integer or bool
+        copy takes no gradient (PyTorch's ``requires_grad`` is False)."""
         from gradviz.autograd.variable import as_dtype
 
-        return _ops.Cast.apply(self, as_dtype(dtype, "astype"))
+        dtype = as_dtype(dtype, "astype")
+        return _ops.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype)
 
     def float(self) -> Variable:
         """A float32 copy (``astype(np.float32)``)."""

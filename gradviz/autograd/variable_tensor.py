@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
 
 if TYPE_CHECKING:
@@ -43,6 +44,19 @@ def _tensor(self: Any, other: Any, op: str) -> Any:
     raise OperandError(
         f"{op}(): argument 'other' (position 1) must be a Variable, not {type(other).__name__}"
     )
+
+
+def _logic(ufunc: Any, self: Any, other: Any, op: str) -> Variable:
+    """``ufunc`` (``np.logical_and`` ...) of two Variables that broadcast: PyTorch takes no
+    number for ``other`` (a TypeError) and refuses shapes that do not broadcast."""
+    if not isinstance(other, type(self)):
+        raise OperandError(
+            f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
+        )
+    try:
+        return type(self)(ufunc(self._data, other._data))
+    except ValueError as error:
+        raise ShapeError(f"{op}(): shapes {self.shape} and {other.shape}: {error}") from None
 
 
 class TensorMoreMethods:
@@ -178,7 +192,13 @@ class TensorMoreMethods:
             raise OperandError(
                 f"masked_select: expected BoolTensor for mask, got dtype {mask.dtype}"
             )
-        shape = np.broadcast_shapes(self.shape, mask.shape)
+        try:
+            shape = np.broadcast_shapes(self.shape, mask.shape)
+        except ValueError:
+            raise ShapeError(
+                f"masked_select: the shape of the mask {mask.shape} does not broadcast with "
+                f"the input's {self.shape}"
+            ) from None
         x = self if self.shape == shape else self.expand(*shape)
         return x[np.broadcast_to(mask._data, shape)]
 
@@ -201,6 +221,10 @@ class TensorMoreMethods:
     def median(self, dim: Any = None, keepdim: bool = False) -> Variable | MedianDim:
         """The lower median of every element (NaN if any is NaN); with ``dim``, the
         ``(values, indices)`` of the medians along it, as PyTorch's."""
+        if dim is not None:
+            dim_index(dim, self.ndim, "median")  # (PyTorch checks the dim first)
+        if self.dtype == np.bool_:
+            raise InputError("\"median_cpu\" not implemented for 'Bool'")
         if dim is None:
             return _sequence.Median.apply(self)
         return _sequence.median_dim(self, dim, keepdim)
@@ -214,15 +238,15 @@ class TensorMoreMethods:
     # ------------------------------------------------------------------------ logical ops
     def logical_and(self, other: Any) -> Variable:
         """Nonzero in both, elementwise (bool, no gradient)."""
-        return type(self)(np.logical_and(self._data, _tensor(self, other, "logical_and")._data))
+        return _logic(np.logical_and, self, other, "logical_and")
 
     def logical_or(self, other: Any) -> Variable:
         """Nonzero in either, elementwise (bool, no gradient)."""
-        return type(self)(np.logical_or(self._data, _tensor(self, other, "logical_or")._data))
+        return _logic(np.logical_or, self, other, "logical_or")
 
     def logical_xor(self, other: Any) -> Variable:
         """Nonzero in exactly one, elementwise (bool, no gradient)."""
-        return type(self)(np.logical_xor(self._data, _tensor(self, other, "logical_xor")._data))
+        return _logic(np.logical_xor, self, other, "logical_xor")
 
     def logical_not(self) -> Variable:
         """True where zero (bool, no gradient)."""

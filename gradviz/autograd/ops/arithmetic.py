@@ -95,23 +95,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
-        try:
-            out = a / b
-        except OverflowError:
-            out = None
-        if (
-            out is not None
-            and type(a) is _ndarray
-            and out.dtype is a.dtype
-            and (a.ndim or getattr(b, "ndim", 0) == 0)
-        ):
-            return out
-        dtype = result_type(a, b)
-        if dtype.kind != "f":  # true division of integers: the default dtype (PyTorch)
-            dtype = get_default_dtype()
-        if out is not None and out.dtype == dtype:
-            return out
-        return np.true_divide(cast(a, dtype), cast(b, dtype))
+        with np.errstate(divide="ignore", invalid="ignore"):  # x / 0: inf or NaN, silently
+            return _divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -122,14 +107,38 @@ class Div(Function):
         return grad_a, grad_b
 
 
+def _divide(a: Any, b: Any) -> np.ndarray:
+    """``a / b`` in PyTorch's dtype: integers divide in the default dtype."""
+    try:
+        out = a / b
+    except OverflowError:
+        out = None
+    if (
+        out is not None
+        and type(a) is _ndarray
+        and out.dtype is a.dtype
+        and (a.ndim or getattr(b, "ndim", 0) == 0)
+    ):
+        return out
+    dtype = result_type(a, b)
+    if dtype.kind != "f":  # true division of integers: the default dtype (PyTorch)
+        dtype = get_default_dtype()
+    if out is not None and out.dtype == dtype:
+        return out
+    return np.true_divide(cast(a, dtype), cast(b, dtype))
+
+
 def _integer_division(ufunc: Any, a: Any, b: Any) -> np.ndarray:
     """``ufunc(a, b)`` (floor_divide or remainder) in PyTorch's dtype; an integer division by
     zero is PyTorch's error (NumPy would give 0 and a warning)."""
     dtype = result_type(a, b)
+    if dtype.kind == "b":
+        raise InputError(f"\"{ufunc.__name__}\" not implemented for 'Bool'")
     a, b = cast(a, dtype), cast(b, dtype)
     if dtype.kind in "biu" and np.any(np.equal(b, 0)):
         raise InputError("ZeroDivisionError: integer division or modulo by zero")
-    return ufunc(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0: inf or NaN, silently
+        return ufunc(a, b)
 
 
 class FloorDivide(Function):
@@ -184,16 +193,17 @@ class Neg(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, base, exponent):
-        try:
-            out = base**exponent
-        except (OverflowError, ValueError):  # NumPy refuses ints to negative int powers
-            out = None
-        if out is None or not (
-            type(base) is np.ndarray
-            and out.dtype is base.dtype
-            and (base.ndim or getattr(exponent, "ndim", 0) == 0)
-        ):
-            out = _power(base, exponent, out)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (-1) ** 0.5: NaN, silently
+            try:
+                out = base**exponent
+            except (OverflowError, ValueError):  # NumPy refuses ints to negative int powers
+                out = None
+            if out is None or not (
+                type(base) is np.ndarray
+                and out.dtype is base.dtype
+                and (base.ndim or getattr(exponent, "ndim", 0) == 0)
+            ):
+                out = _power(base, exponent, out)
         ctx.save_for_backward(base, exponent, out if ctx.needs_input_grad[1] else None)
         return out
 
@@ -222,6 +232,10 @@ def _power(base: Any, exponent: Any, out: np.ndarray | None) -> np.ndarray:
     dtype = result_type(base, exponent)
     if out is not None and out.dtype == dtype:
         return out
+    if dtype.kind == "b":  # PyTorch: a bool tensor to a bool number only
+        if isinstance(exponent, np.ndarray):
+            raise InputError("\"pow\" not implemented for 'Bool'")
+        return base | (not exponent)
     base, exponent = cast(base, dtype), cast(exponent, dtype)
     if dtype.kind not in "iu" or not np.any(np.less(exponent, 0)):
         return np.power(base, exponent)

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.errors import ArgumentError, InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.promotion import cast, floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
@@ -64,6 +64,8 @@ class Sqrt(Function):
 class Abs(Function):
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind == "b":
+            raise InputError("\"abs_cpu\" not implemented for 'Bool'")
         ctx.saved_tensors = (x,)
         return np.abs(x)
 
@@ -100,6 +102,8 @@ class Round(Function):
 
     @staticmethod
     def forward(ctx, x, decimals=0):
+        if x.dtype.kind == "b":
+            raise InputError("\"round_vml_cpu\" not implemented for 'Bool'")
         if x.dtype.kind != "f" or not decimals:
             return np.rint(x) if x.dtype.kind == "f" else x.copy()
         scale = x.dtype.type(10.0 ** abs(decimals))
@@ -155,6 +159,8 @@ def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind == "b":
+            raise InputError("Boolean inputs not supported for relu")
         out = np.maximum(x, 0)
         ctx.saved_tensors = (out,)
         return out
@@ -368,9 +374,16 @@ def row_sum(x: np.ndarray, axis) -> np.ndarray:
     return np.dot(x.reshape(-1, n), ones(n, x.dtype)).reshape(*x.shape[:-1], 1)  # one BLAS call
 
 
+def _floating(x: np.ndarray, op: str) -> None:
+    """PyTorch's softmax takes floats only."""
+    if x.dtype.kind != "f":
+        raise InputError(f"\"{op}\" not implemented for '{x.dtype}' (a floating dtype only)")
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
+        _floating(x, "softmax")
         out = _shared_shift_softmax(x, axis)
         if out is None:
             with np.errstate(invalid="ignore"):  # inf - inf, 0 / 0: NaN, as PyTorch's
@@ -421,6 +434,7 @@ def _shared_shift_softmax(x: np.ndarray, axis) -> np.ndarray | None:
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
+        _floating(x, "log_softmax")
         shifted = x - row_max(x, axis)
         if x.size:  # (an empty row would take log(0))
             out = shifted - np.log(row_sum(np.exp(shifted), axis))

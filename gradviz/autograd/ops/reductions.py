@@ -24,6 +24,11 @@ def reduction(
     if keepdim is not None:
         keepdims = keepdim
     name = op.__name__.lower()
+    if op is Mean and x.dtype.kind != "f":  # (PyTorch checks the dtype before the dims)
+        raise InputError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {x.dtype} (use x.float().mean() or x.mean(dtype=np.float32))"
+        )
     axes = reduce_dims(axis, x.ndim, name)
     if x.dtype.kind != "f" or not x._data.size:
         x = _checked(x, op, name, axes)
@@ -32,12 +37,7 @@ def reduction(
 
 def _checked(x: Variable, op: type[Function], name: str, axes: Any) -> Variable:
     """The input of a reduction of an integer, bool or empty ``x``, as PyTorch takes it: sums
-    of ints are int64, means need floats, max/min need elements along the reduced dims."""
-    if op is Mean and x.dtype.kind != "f":
-        raise InputError(
-            "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {x.dtype} (use x.float().mean() or x.mean(dtype=np.float32))"
-        )
+    of ints are int64, max/min need elements along the reduced dims."""
     if op is Sum and x.dtype.kind == "u":  # NumPy's sum keeps unsigned; bools give int64
         return x.astype(np.int64)
     if not x._data.size and op in (Amax, Amin, Max, Min):
@@ -242,4 +242,5 @@ def prod(x: Variable, dim: Any = None, keepdim: bool = False, dtype: Any = None)
         return Prod.apply(x, None, bool(keepdim))
     if isinstance(dim, bool) or not isinstance(dim, int | np.integer):
         raise OperandError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
-    return Prod.apply(x, dim_index(dim, x.ndim, "prod") if x.ndim else None, bool(keepdim))
+    axis = dim_index(dim, x.ndim, "prod")  # (a 0-d input takes dim 0 or -1)
+    return Prod.apply(x, axis if x.ndim else None, bool(keepdim))

@@ -131,11 +131,12 @@ def roll(x: Variable, shifts: Any, dims: Any) -> Variable:
         if len(shifts) != 1:
             raise InputError(f"roll(): shifts {shifts} without dims must hold one value")
         return Roll.apply(x, shifts, None)
-    axes = tuple(dim_index(d, x.ndim, "roll") for d in _ints(dims, "roll", "dims"))
-    if len(axes) != len(shifts):
+    dims = _ints(dims, "roll", "dims")
+    if len(dims) != len(shifts):  # (before the dims' range, as PyTorch checks)
         raise InputError(
-            f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(axes)}"
+            f"roll(): shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}"
         )
+    axes = tuple(dim_index(d, x.ndim, "roll") for d in dims)
     return Roll.apply(x, shifts, axes if x.ndim else None)
 
 

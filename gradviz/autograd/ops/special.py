@@ -168,7 +168,7 @@ class Erf(_Pointwise):
 
     @staticmethod
     def value(x):
-        return _erf(x.astype(np.float64)).astype(np.float64)
+        return np.asarray(_erf(x.astype(np.float64)), np.float64)  # (a 0-d input: a float)
 
     @staticmethod
     def slope(x):
@@ -203,7 +203,7 @@ def erfinv(y: np.ndarray) -> np.ndarray:
     x = np.where(small, ps, pl) * y
     finite = np.abs(y) < 1
     for _ in range(2):
-        step = (_erf(x).astype(np.float64) - y) / ((2 / math.sqrt(math.pi)) * np.exp(-x * x))
+        step = (np.asarray(_erf(x), np.float64) - y) / ((2 / math.sqrt(math.pi)) * np.exp(-x * x))
         x = np.where(finite, x - step, x)
     x = np.where(np.abs(y) == 1, np.copysign(np.inf, y), x)
     return np.where(np.abs(y) > 1, np.nan, x)
@@ -356,6 +356,8 @@ class Fmod(Function):
     @staticmethod
     def forward(ctx, a, b):
         dtype = result_type(a, b)
+        if dtype.kind == "b":
+            raise InputError("\"fmod_cpu\" not implemented for 'Bool'")
         a, b = cast(a, dtype), cast(b, dtype)
         if dtype.kind in "biu" and np.any(np.equal(b, 0)):
             raise InputError("ZeroDivisionError: integer division or modulo by zero")
