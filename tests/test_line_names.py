@@ -78,3 +78,23 @@ def test_each_step_names_its_own_ops():
             opt.step()
     for p in tr.passes:
         assert _named(type("T", (), {"graph": p.graph})()) == {"loss": ["Sum"]}
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        x = x + self.fc(x).relu()
+        return x
+
+
+def test_each_call_of_a_forward_names_its_own_result():
+    # the second block's frame may reuse the first's memory: its ops must not take the name
+    # from the first block's result
+    gradviz.manual_seed(0)
+    model = nn.Sequential(Residual(), Residual(), Residual())
+    with gradviz.trace() as tr:
+        model(gradviz.randn(2, 3)).sum().backward()
+    assert _named(tr) == {"x": ["Add", "Add", "Add"]}

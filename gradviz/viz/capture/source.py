@@ -18,7 +18,7 @@ import linecache
 import os
 import re
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from gradviz.autograd import engine as _engine
@@ -174,7 +174,9 @@ class LineNames:
     def __init__(self, locator: SourceLocator) -> None:
         self._locator = locator
         self._names: dict[str, str | None] = {}  # "file:line" -> the name it assigns
-        self._last: dict[int, list[Any]] = {}  # id(frame) -> [line, node]
+        # code object -> [its frame that named an op last, line, node]: the frame itself (an id
+        # is reused by the next call's frame), one per code object (a bounded number held)
+        self._last: dict[CodeType, list[Any]] = {}
 
     def name(self, source: str | None, frame: FrameType | None) -> tuple[str | None, Any]:
         """``(name, replaced)`` for the op about to be recorded at ``source`` in ``frame``:
@@ -189,14 +191,14 @@ class LineNames:
         if name is None:
             return None, None
         line = frame.f_lineno
-        last = self._last.get(id(frame))
-        replaced = last[1] if last is not None and last[0] == line else None
-        self._last[id(frame)] = [line, None]
-        return name, replaced
+        last = self._last.get(frame.f_code)
+        same = last is not None and last[0] is frame and last[1] == line
+        self._last[frame.f_code] = [frame, line, None]
+        return name, last[2] if same else None
 
     def recorded(self, frame: FrameType, node: Any) -> None:
         """The op named by :meth:`name` in ``frame`` is ``node``."""
-        self._last[id(frame)][1] = node
+        self._last[frame.f_code][2] = node
 
     def forget(self) -> None:
         """A backward pass ended: no line runs across it (and frames come and go)."""
