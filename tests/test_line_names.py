@@ -36,8 +36,8 @@ def test_the_last_op_of_an_assigning_line_takes_its_variable_s_name():
         out = net(x)
         loss = ((out - 1) ** 2).mean()
         loss.backward()
-    # ``out = net(x)`` runs no op itself: its value is the Linear of ``return self.fc2(h)``
-    assert _named(tr) == {"h": ["Relu"], "loss": ["Mean"]}
+    # ``out = net(x)`` runs no op itself: the Linear of ``return self.fc2(h)`` is its value
+    assert _named(tr) == {"h": ["Relu"], "out": ["Linear"], "loss": ["Mean"]}
     root = tr.graph.graph["root"]
     assert tr.graph.nodes[root]["name"] == "loss"
     assert "loss = <b>Mean</b>" in build(tr.graph, "forward").source
@@ -98,3 +98,24 @@ def test_each_call_of_a_forward_names_its_own_result():
     with gradviz.trace() as tr:
         model(gradviz.randn(2, 3)).sum().backward()
     assert _named(tr) == {"x": ["Add", "Add", "Add"]}
+
+
+def _pair(x):
+    return x.relu(), x.tanh()  # a tuple: no one name
+
+
+def _scaled(x):
+    return _doubled(x) + 1
+
+
+def _doubled(x):
+    return x * 2
+
+
+def test_a_returned_value_is_named_by_the_line_that_assigns_the_call():
+    w = gradviz.randn(3, requires_grad=True)
+    with gradviz.trace() as tr:
+        z = _scaled(w)  # through two returns: the Mul is _scaled's, the Add is z
+        a, b = _pair(z)
+        (a * b).sum().backward()
+    assert _named(tr) == {"z": ["Add"]}

@@ -181,7 +181,7 @@ class Recorder(RecordBook, hooks.Hook):
                 output, type(node).__name__, parents, args, source, self._module(), name
             )
             if name is not None and output.name is None:
-                self.line_names.recorded(frame, nid)
+                self.line_names.recorded(nid)
                 if replaced in self.records:
                     self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
             if (

@@ -13,6 +13,7 @@ user's code has for one made before tracing started.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import linecache
 import os
@@ -130,15 +131,45 @@ class SourceLocator:
                 return f"{shown}:{start + offset}"
         return None
 
+    def caller(self, frame: FrameType) -> FrameType | None:
+        """The first frame outside gradviz that called ``frame``'s function (None: none)."""
+        caller = frame.f_back
+        while caller is not None and not self.display(caller.f_code.co_filename):
+            caller = caller.f_back
+        return caller
+
+    def where(self, frame: FrameType) -> str:
+        """``"file:line"`` of the line ``frame`` runs (a frame outside gradviz)."""
+        return f"{self.display(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+    def returns_one(self, where: str | None) -> bool:
+        """Whether the line ``where`` is a whole ``return`` statement of one value (not a
+        tuple)."""
+        text = self._line_text(where).strip()
+        if not text.startswith("return"):
+            return False
+        try:
+            statement = ast.parse(text).body[0]
+        except (SyntaxError, IndexError):  # a statement over several lines
+            return False
+        return (
+            isinstance(statement, ast.Return)
+            and statement.value is not None
+            and not isinstance(statement.value, ast.Tuple)
+        )
+
+    def _line_text(self, where: str | None) -> str:
+        shown, _, line = (where or "").rpartition(":")
+        filename = next((f for f, s in self._display.items() if s == shown and shown), None)
+        if filename is None or not line.isdigit():
+            return ""
+        return linecache.getline(filename, int(line))
+
     def assigned_name(self, where: str | None) -> str | None:
         """The variable the line ``where`` (``"file:line"``, as :meth:`locate` gives it) assigns
         when it assigns one plain name (``W1 = torch.randn(...) * 0.1``); None for any other
         line, or when its file cannot be read."""
-        shown, _, line = (where or "").rpartition(":")
-        filename = next((f for f, s in self._display.items() if s == shown and shown), None)
-        if filename is None or not line.isdigit():
-            return None
-        found = _ASSIGNS_ONE.match(linecache.getline(filename, int(line)))
+        found = _ASSIGNS_ONE.match(self._line_text(where))
         return found.group(1) if found else None
 
     def bound_name(self, value: Any) -> str | None:
@@ -169,37 +200,60 @@ class LineNames:
     before (the Linear above gives it up to the Relu; the steps inside
     ``F.scaled_dot_product_attention`` to its last). Run again in a loop, the line's ops
     take it over as well, up to a backward pass: a name marks the value the variable holds
-    when the loss is computed, never a value it did not hold."""
+    when the loss is computed, never a value it did not hold. A line returning one value
+    (``return self.fc2(h)``) passes it to the line that called the function
+    (``logits = model(x)``), which names it."""
 
     def __init__(self, locator: SourceLocator) -> None:
         self._locator = locator
-        self._names: dict[str, str | None] = {}  # "file:line" -> the name it assigns
+        self._names: dict[str, Any] = {}  # "file:line" -> the name it assigns, _RETURNS, None
         # code object -> [its frame that named an op last, line, node]: the frame itself (an id
         # is reused by the next call's frame), one per code object (a bounded number held)
         self._last: dict[CodeType, list[Any]] = {}
+        self._naming: CodeType | None = None  # the code of the line naming the op being recorded
 
     def name(self, source: str | None, frame: FrameType | None) -> tuple[str | None, Any]:
         """``(name, replaced)`` for the op about to be recorded at ``source`` in ``frame``:
         the name its line gives its result (or None), and the node recorded earlier in the
         same execution of the line that gives its name up (or None). Call :meth:`recorded`
         with the op's node when it has a name."""
-        if source is None or frame is None:
-            return None, None
-        name = self._names.get(source, _UNREAD)
-        if name is _UNREAD:
-            name = self._names[source] = self._locator.assigned_name(source)
-        if name is None:
+        name = self._line(source)
+        for _ in range(_MAX_RETURNS):  # a value returned: named by the calling line
+            if name is not _RETURNS or frame is None:
+                break
+            frame = self._locator.caller(frame)
+            name = self._line(self._locator.where(frame)) if frame is not None else None
+        if not isinstance(name, str) or frame is None:
             return None, None
         line = frame.f_lineno
         last = self._last.get(frame.f_code)
         same = last is not None and last[0] is frame and last[1] == line
         self._last[frame.f_code] = [frame, line, None]
+        self._naming = frame.f_code
         return name, last[2] if same else None
 
-    def recorded(self, frame: FrameType, node: Any) -> None:
-        """The op named by :meth:`name` in ``frame`` is ``node``."""
-        self._last[frame.f_code][2] = node
+    def recorded(self, node: Any) -> None:
+        """The op just named by :meth:`name` is ``node``."""
+        self._last[self._naming][2] = node
 
     def forget(self) -> None:
         """A backward pass ended: no line runs across it (and frames come and go)."""
         self._last.clear()
+
+    def _line(self, source: str | None) -> Any:
+        """The name line ``source`` assigns, :data:`_RETURNS` for a line returning one value,
+        else None."""
+        if source is None:
+            return None
+        found = self._names.get(source, _UNREAD)
+        if found is _UNREAD:
+            found = self._locator.assigned_name(source)
+            if found is None and self._locator.returns_one(source):
+                found = _RETURNS
+            self._names[source] = found
+        return found
+
+
+#: How many ``return`` lines a value is followed up through to the line that names it.
+_MAX_RETURNS = 8
+_RETURNS = object()
