@@ -96,3 +96,24 @@ def test_an_optimizer_s_updates_are_measured_once_as_before():
             opt.step()
     norms = tr.timeline.series("param:weight", "update_norm")
     assert norms[-1] == pytest.approx(LR * grad_norms[-1], rel=1e-5)
+
+
+def test_ops_between_backward_and_the_optimizer_step_leave_the_update_measured():
+    # a gradient norm logged under no_grad before opt.step() (or clip_grad_norm_) used to end
+    # the step, and every step after the first lost its update
+    gradviz.manual_seed(0)
+    model = nn.Linear(3, 1)
+    opt = optim.SGD(model.parameters(), lr=LR)
+    x, y = _data()
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(4):
+            opt.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            with gradviz.no_grad():
+                logged = sum((p.grad**2).sum() for p in model.parameters()) ** 0.5
+            nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+            opt.step()
+    assert float(logged) > 0
+    norms = tr.timeline.series("param:weight", "update_norm")
+    assert len(norms) == 4
+    assert np.all(norms > 0)

@@ -130,9 +130,10 @@ class Recorder(RecordBook, hooks.Hook):
     def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
         local = self.local
         with self.lock:
-            # the next forward ends the step; so does any op when no update by hand is awaited
-            # (the ops of ``w -= lr * w.grad`` under no_grad belong to the step they update)
-            if local.after_backward and (output.requires_grad or not local.by_hand):
+            # the next forward ends the step, not an op that records no graph: the gradient
+            # norm logged or the ``w -= lr * w.grad`` under no_grad before the optimizer step
+            # belong to the step they measure or update
+            if local.after_backward and output.requires_grad:
                 self._end_of_step()
             var_nodes = self.var_nodes
             parents = []
