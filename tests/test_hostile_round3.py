@@ -349,3 +349,35 @@ def test_watch_catches_a_run_that_diverged_in_its_first_steps(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "step 10: loss_spike" in done.stdout
     assert (tmp_path / "out" / "train.step10.timeline.html").is_file()
+
+
+class _MaybeDeep(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.last = nn.Linear(4, 4), nn.Linear(4, 1)
+
+    def forward(self, x, deep: bool):
+        return self.last(self.first(x) if deep else x)
+
+
+def test_a_layer_skipped_in_this_step_is_said_unused_not_cut_from_the_loss():
+    """A model of data-dependent depth skips a layer in step 2: check said its parameters'
+    'last use is MseLoss' (step 1's loss) 'whose result is unused or reaches the loss only as
+    plain data' and advised cross_entropy instead of argmax."""
+    gradviz.manual_seed(0)
+    model = _MaybeDeep()
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.1)
+    x, y = gradviz.randn(8, 4), gradviz.randn(8, 1)
+    with gradviz.trace() as tr:
+        for deep in (True, False):
+            loss = F.mse_loss(model(x, deep), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    found = [f for f in tr.check().findings if f.kind == "no_gradient"]
+    assert len(found) == 2
+    for f in found:
+        assert "no op of this step's forward used it" in f.message
+        assert "an earlier step" in f.message
+        assert "plain data" not in f.message
+        assert not any("cross_entropy" in a for a in f.advice)

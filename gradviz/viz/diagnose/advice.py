@@ -125,6 +125,11 @@ def _nan_input(f: Finding, ctx: Context) -> Advice:
 
 
 def _no_gradient(f: Finding, ctx: Context) -> Advice:
+    if "was in an earlier step" in f.message:  # a branch skipped its module this step
+        return (
+            "expected when a branch or a data-dependent depth skips it in some steps; if it "
+            "should run in every step, check the condition that skips it",
+        )
     if "only as plain data" in f.message:  # an argmax or a comparison on the way
         return (
             "compute the loss from the scores themselves (F.cross_entropy(logits, y)): argmax "
