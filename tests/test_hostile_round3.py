@@ -381,3 +381,25 @@ def test_a_layer_skipped_in_this_step_is_said_unused_not_cut_from_the_loss():
         assert "an earlier step" in f.message
         assert "plain data" not in f.message
         assert not any("cross_entropy" in a for a in f.advice)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_optimizers_take_pytorchs_implementation_flags_and_default_lr(name):
+    """``AdamW(..., fused=True)``, ``foreach=``, ``capturable=`` (choices of how PyTorch runs
+    the same update) were TypeError; ``SGD(params)`` needs no lr since PyTorch 2."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    w = nn.Parameter(gradviz.ones(3))
+    theirs_takes = inspect.signature(getattr(torch.optim, name)).parameters
+    every = {"foreach": False, "capturable": False, "differentiable": False, "fused": None}
+    flags = {k: v for k, v in every.items() if k in theirs_takes}
+    opt = getattr(gradviz.optim, name)([w], **flags)
+    theirs = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(3))])
+    assert opt.param_groups[0]["lr"] == theirs.param_groups[0]["lr"]
+    w.grad = gradviz.ones(3)
+    opt.step()
+    with pytest.raises(gradviz.GradvizError, match="differentiable=True"):
+        getattr(gradviz.optim, name)([w], differentiable=True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'fusedd'"):
+        getattr(gradviz.optim, name)([w], fusedd=True)

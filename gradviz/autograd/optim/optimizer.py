@@ -20,6 +20,24 @@ def _check(ok: bool, message: str) -> None:
         raise OptimizerError(message)
 
 
+#: PyTorch's choices of how to run the same update (per-parameter loops or one kernel, CUDA
+#: graphs): gradviz has one way, so they are accepted and change nothing
+IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+
+
+def implementation_flags(owner: str, flags: Mapping[str, Any]) -> None:
+    """Check the keyword arguments an optimizer took beyond its own: PyTorch's
+    :data:`IMPLEMENTATION_FLAGS`, ``differentiable=True`` refused (no higher-order gradients)."""
+    for name in flags:
+        if name not in IMPLEMENTATION_FLAGS:
+            raise TypeError(f"{owner}.__init__() got an unexpected keyword argument {name!r}")
+    if flags.get("differentiable"):
+        raise OptimizerError(
+            f"{owner}(differentiable=True): gradviz cannot differentiate through an optimizer "
+            "step (no higher-order gradients)"
+        )
+
+
 def _check_numbers(owner: str, **values: Any) -> None:
     """Raise ``OperandError`` for a setting that is not a number (``lr="0.1"`` straight from
     argparse; the range checks would fail on ``"0.1" >= 0`` with Python's TypeError)."""
