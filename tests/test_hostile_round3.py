@@ -403,3 +403,22 @@ def test_optimizers_take_pytorchs_implementation_flags_and_default_lr(name):
         getattr(gradviz.optim, name)([w], differentiable=True)
     with pytest.raises(TypeError, match="unexpected keyword argument 'fusedd'"):
         getattr(gradviz.optim, name)([w], fusedd=True)
+
+
+def test_an_optimizers_repr_shows_its_groups_settings_now():
+    """nanoGPT's two groups (weight decay 0.1 and 0) and a learning rate set by hand: the repr
+    showed the constructor's lr and weight_decay, which no group had any more."""
+    lin = nn.Linear(2, 2)
+    groups = [
+        {"params": [lin.weight], "weight_decay": 0.1},
+        {"params": [lin.bias], "weight_decay": 0.0},
+    ]
+    opt = gradviz.optim.AdamW(groups, lr=6e-4)
+    for group in opt.param_groups:
+        group["lr"] = 1e-4
+    text = repr(opt)
+    assert text.startswith("AdamW(lr=0.0001, betas=(0.9, 0.999), eps=1e-08, ")
+    assert "weight_decay=[0.1, 0.0]" in text
+    assert repr(gradviz.optim.SGD([lin.bias], lr=0.1)) == (
+        "SGD(lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)"
+    )

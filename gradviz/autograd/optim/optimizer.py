@@ -358,8 +358,14 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
-        return f"{type(self).__name__}({settings})"
+        """The settings the parameter groups have now (a scheduler or a hand-set lr moves
+        them): ``lr=0.1``, or ``weight_decay=[0.1, 0.0]`` when the groups differ."""
+        settings = []
+        for key, default in self.defaults.items():
+            values = [group.get(key, default) for group in self.param_groups] or [default]
+            shown = values[0] if all(v == values[0] for v in values) else values
+            settings.append(f"{key}={shown}")
+        return f"{type(self).__name__}({', '.join(settings)})"
 
 
 def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
