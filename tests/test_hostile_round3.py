@@ -422,3 +422,20 @@ def test_an_optimizers_repr_shows_its_groups_settings_now():
     assert repr(gradviz.optim.SGD([lin.bias], lr=0.1)) == (
         "SGD(lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)"
     )
+
+
+@pytest.mark.parametrize(
+    "loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy"]
+)
+def test_the_mean_loss_of_an_empty_batch_is_nan_without_numpys_warning(loss):
+    """As ``mean()`` of nothing (and PyTorch): NaN, and a zero-size gradient; these losses
+    also printed NumPy's 'invalid value encountered in scalar divide'."""
+    import warnings
+
+    empty = gradviz.zeros(0, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = getattr(F, loss)(empty.sigmoid(), gradviz.zeros(0, 3))
+        value.backward()
+    assert np.isnan(value.item())
+    assert empty.grad.shape == (0, 3)
