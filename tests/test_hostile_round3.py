@@ -439,3 +439,22 @@ def test_the_mean_loss_of_an_empty_batch_is_nan_without_numpys_warning(loss):
         value.backward()
     assert np.isnan(value.item())
     assert empty.grad.shape == (0, 3)
+
+
+def test_optimizer_step_takes_a_closure_as_pytorch():
+    """``opt.step(closure)`` (PyTorch's API for optimizers that re-evaluate the loss) was a
+    TypeError; it evaluates the closure with gradients on, steps, and returns its loss."""
+    w = nn.Parameter(gradviz.ones(2))
+    opt = gradviz.optim.SGD([w], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with gradviz.no_grad():  # PyTorch's step turns gradients on for the closure
+        loss = opt.step(closure)
+    assert loss.item() == 2.0
+    np.testing.assert_allclose(w.numpy(), [0.8, 0.8])
+    assert opt.step() is None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
+from gradviz.autograd.grad_mode import enable_grad
 from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable, grad_problem
 
@@ -320,8 +321,18 @@ class Optimizer:
                 else:
                     p._grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; ``closure`` (PyTorch's: it zeroes the
+        gradients, computes the loss, calls backward and returns the loss) runs first, with
+        gradients on, and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._step()
+        return loss
+
+    def _step(self) -> None:
         self._check_grads()
         self._opt_called = True  # an lr scheduler stepped before this warns, as PyTorch's
         active = hooks.ACTIVE
