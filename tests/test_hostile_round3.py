@@ -458,3 +458,43 @@ def test_optimizer_step_takes_a_closure_as_pytorch():
     assert loss.item() == 2.0
     np.testing.assert_allclose(w.numpy(), [0.8, 0.8])
     assert opt.step() is None
+
+
+DEVICE_LINES = """\
+import gradviz as torch
+import gradviz.cuda
+from gradviz.backends import cudnn
+device = (
+    "cuda" if torch.cuda.is_available()
+    else "mps" if torch.backends.mps.is_available()
+    else torch.accelerator.current_accelerator().type if torch.accelerator.is_available()
+    else "cpu"
+)
+torch.cuda.manual_seed(1337)
+torch.cuda.manual_seed_all(1337)
+cudnn.benchmark = True
+torch.backends.cudnn.deterministic = True
+model = torch.nn.Linear(2, 1).to(device)
+print(device, torch.cuda.device_count(), model(torch.ones(1, 2, device=device)).shape)
+"""
+
+
+def test_the_tutorials_device_selection_runs_on_the_cpu(tmp_path):
+    """``torch.device("cuda" if torch.cuda.is_available() else "cpu")``, in nearly every
+    PyTorch tutorial, was AttributeError: module 'gradviz' has no attribute 'cuda'."""
+    import subprocess
+    import sys
+
+    script = _script(tmp_path, DEVICE_LINES)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["cpu", "0", "(1,", "1)"]
+
+
+def test_cuda_of_a_module_or_variable_says_gradviz_runs_on_the_cpu():
+    with pytest.raises(gradviz.GradvizError, match="CPU only"):
+        nn.Linear(2, 2).cuda()
+    with pytest.raises(gradviz.GradvizError, match="CPU only"):
+        gradviz.ones(2).cuda()
