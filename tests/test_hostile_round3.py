@@ -498,3 +498,16 @@ def test_cuda_of_a_module_or_variable_says_gradviz_runs_on_the_cpu():
         nn.Linear(2, 2).cuda()
     with pytest.raises(gradviz.GradvizError, match="CPU only"):
         gradviz.ones(2).cuda()
+
+
+def test_trunc_normal_draws_inside_its_bounds():
+    """``nn.init.trunc_normal_(w, std=0.02)`` (GPT-2 and ViT inits) was AttributeError."""
+    gradviz.manual_seed(0)
+    w = nn.Parameter(gradviz.empty(200, 50))
+    assert nn.init.trunc_normal_(w, std=0.02) is w
+    assert w.numpy().std() == pytest.approx(0.02, rel=0.05)
+    nn.init.trunc_normal_(w, mean=1.0, std=1.0, a=0.5, b=1.2)
+    assert w.numpy().min() >= 0.5
+    assert w.numpy().max() <= 1.2
+    with pytest.raises(gradviz.GradvizError):
+        nn.init.trunc_normal_(w, a=1.0, b=0.0)
