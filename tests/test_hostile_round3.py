@@ -511,3 +511,23 @@ def test_trunc_normal_draws_inside_its_bounds():
     assert w.numpy().max() <= 1.2
     with pytest.raises(gradviz.GradvizError):
         nn.init.trunc_normal_(w, a=1.0, b=0.0)
+
+
+def test_advice_does_not_tell_a_script_that_clips_to_clip():
+    """A step that already ran clip_grad_norm_(..., 1.0) was told 'clip gradients with
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)' for its high update/weight ratio."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.5)
+    x, y = gradviz.randn(16, 4), gradviz.randn(16, 1) * 10
+    with gradviz.trace() as tr:
+        loss = F.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    found = [f for f in tr.check().findings if f.kind == "update_ratio"]
+    assert found
+    for f in found:
+        assert not any("clip_grad_norm_(model.parameters(), 1.0)" in a for a in f.advice)
+        assert any("already clipped to a norm of 1" in a for a in f.advice)
