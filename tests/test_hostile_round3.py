@@ -349,3 +349,185 @@ def test_watch_catches_a_run_that_diverged_in_its_first_steps(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "step 10: loss_spike" in done.stdout
     assert (tmp_path / "out" / "train.step10.timeline.html").is_file()
+
+
+class _MaybeDeep(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.first, self.last = nn.Linear(4, 4), nn.Linear(4, 1)
+
+    def forward(self, x, deep: bool):
+        return self.last(self.first(x) if deep else x)
+
+
+def test_a_layer_skipped_in_this_step_is_said_unused_not_cut_from_the_loss():
+    """A model of data-dependent depth skips a layer in step 2: check said its parameters'
+    'last use is MseLoss' (step 1's loss) 'whose result is unused or reaches the loss only as
+    plain data' and advised cross_entropy instead of argmax."""
+    gradviz.manual_seed(0)
+    model = _MaybeDeep()
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.1)
+    x, y = gradviz.randn(8, 4), gradviz.randn(8, 1)
+    with gradviz.trace() as tr:
+        for deep in (True, False):
+            loss = F.mse_loss(model(x, deep), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    found = [f for f in tr.check().findings if f.kind == "no_gradient"]
+    assert len(found) == 2
+    for f in found:
+        assert "no op of this step's forward used it" in f.message
+        assert "an earlier step" in f.message
+        assert "plain data" not in f.message
+        assert not any("cross_entropy" in a for a in f.advice)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_optimizers_take_pytorchs_implementation_flags_and_default_lr(name):
+    """``AdamW(..., fused=True)``, ``foreach=``, ``capturable=`` (choices of how PyTorch runs
+    the same update) were TypeError; ``SGD(params)`` needs no lr since PyTorch 2."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    w = nn.Parameter(gradviz.ones(3))
+    theirs_takes = inspect.signature(getattr(torch.optim, name)).parameters
+    every = {"foreach": False, "capturable": False, "differentiable": False, "fused": None}
+    flags = {k: v for k, v in every.items() if k in theirs_takes}
+    opt = getattr(gradviz.optim, name)([w], **flags)
+    theirs = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(3))])
+    assert opt.param_groups[0]["lr"] == theirs.param_groups[0]["lr"]
+    w.grad = gradviz.ones(3)
+    opt.step()
+    with pytest.raises(gradviz.GradvizError, match="differentiable=True"):
+        getattr(gradviz.optim, name)([w], differentiable=True)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'fusedd'"):
+        getattr(gradviz.optim, name)([w], fusedd=True)
+
+
+def test_an_optimizers_repr_shows_its_groups_settings_now():
+    """nanoGPT's two groups (weight decay 0.1 and 0) and a learning rate set by hand: the repr
+    showed the constructor's lr and weight_decay, which no group had any more."""
+    lin = nn.Linear(2, 2)
+    groups = [
+        {"params": [lin.weight], "weight_decay": 0.1},
+        {"params": [lin.bias], "weight_decay": 0.0},
+    ]
+    opt = gradviz.optim.AdamW(groups, lr=6e-4)
+    for group in opt.param_groups:
+        group["lr"] = 1e-4
+    text = repr(opt)
+    assert text.startswith("AdamW(lr=0.0001, betas=(0.9, 0.999), eps=1e-08, ")
+    assert "weight_decay=[0.1, 0.0]" in text
+    assert repr(gradviz.optim.SGD([lin.bias], lr=0.1)) == (
+        "SGD(lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False)"
+    )
+
+
+@pytest.mark.parametrize(
+    "loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy"]
+)
+def test_the_mean_loss_of_an_empty_batch_is_nan_without_numpys_warning(loss):
+    """As ``mean()`` of nothing (and PyTorch): NaN, and a zero-size gradient; these losses
+    also printed NumPy's 'invalid value encountered in scalar divide'."""
+    import warnings
+
+    empty = gradviz.zeros(0, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = getattr(F, loss)(empty.sigmoid(), gradviz.zeros(0, 3))
+        value.backward()
+    assert np.isnan(value.item())
+    assert empty.grad.shape == (0, 3)
+
+
+def test_optimizer_step_takes_a_closure_as_pytorch():
+    """``opt.step(closure)`` (PyTorch's API for optimizers that re-evaluate the loss) was a
+    TypeError; it evaluates the closure with gradients on, steps, and returns its loss."""
+    w = nn.Parameter(gradviz.ones(2))
+    opt = gradviz.optim.SGD([w], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with gradviz.no_grad():  # PyTorch's step turns gradients on for the closure
+        loss = opt.step(closure)
+    assert loss.item() == 2.0
+    np.testing.assert_allclose(w.numpy(), [0.8, 0.8])
+    assert opt.step() is None
+
+
+DEVICE_LINES = """\
+import gradviz as torch
+import gradviz.cuda
+from gradviz.backends import cudnn
+device = (
+    "cuda" if torch.cuda.is_available()
+    else "mps" if torch.backends.mps.is_available()
+    else torch.accelerator.current_accelerator().type if torch.accelerator.is_available()
+    else "cpu"
+)
+torch.cuda.manual_seed(1337)
+torch.cuda.manual_seed_all(1337)
+cudnn.benchmark = True
+torch.backends.cudnn.deterministic = True
+model = torch.nn.Linear(2, 1).to(device)
+print(device, torch.cuda.device_count(), model(torch.ones(1, 2, device=device)).shape)
+"""
+
+
+def test_the_tutorials_device_selection_runs_on_the_cpu(tmp_path):
+    """``torch.device("cuda" if torch.cuda.is_available() else "cpu")``, in nearly every
+    PyTorch tutorial, was AttributeError: module 'gradviz' has no attribute 'cuda'."""
+    import subprocess
+    import sys
+
+    script = _script(tmp_path, DEVICE_LINES)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["cpu", "0", "(1,", "1)"]
+
+
+def test_cuda_of_a_module_or_variable_says_gradviz_runs_on_the_cpu():
+    with pytest.raises(gradviz.GradvizError, match="CPU only"):
+        nn.Linear(2, 2).cuda()
+    with pytest.raises(gradviz.GradvizError, match="CPU only"):
+        gradviz.ones(2).cuda()
+
+
+def test_trunc_normal_draws_inside_its_bounds():
+    """``nn.init.trunc_normal_(w, std=0.02)`` (GPT-2 and ViT inits) was AttributeError."""
+    gradviz.manual_seed(0)
+    w = nn.Parameter(gradviz.empty(200, 50))
+    assert nn.init.trunc_normal_(w, std=0.02) is w
+    assert w.numpy().std() == pytest.approx(0.02, rel=0.05)
+    nn.init.trunc_normal_(w, mean=1.0, std=1.0, a=0.5, b=1.2)
+    assert w.numpy().min() >= 0.5
+    assert w.numpy().max() <= 1.2
+    with pytest.raises(gradviz.GradvizError):
+        nn.init.trunc_normal_(w, a=1.0, b=0.0)
+
+
+def test_advice_does_not_tell_a_script_that_clips_to_clip():
+    """A step that already ran clip_grad_norm_(..., 1.0) was told 'clip gradients with
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0)' for its high update/weight ratio."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.5)
+    x, y = gradviz.randn(16, 4), gradviz.randn(16, 1) * 10
+    with gradviz.trace() as tr:
+        loss = F.mse_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+    found = [f for f in tr.check().findings if f.kind == "update_ratio"]
+    assert found
+    for f in found:
+        assert not any("clip_grad_norm_(model.parameters(), 1.0)" in a for a in f.advice)
+        assert any("already clipped to a norm of 1" in a for a in f.advice)

@@ -33,7 +33,12 @@ def _where(caught: Any, report: Any) -> str:
         from gradviz.viz.diagnose.diff import compare
 
         changes = compare(caught.previous.graph, caught.current.graph).changes
-        tips = spike_advice(getattr(caught.current, "learning_rate", None))
+        current = caught.current
+        tips = spike_advice(
+            getattr(current, "learning_rate", None),
+            getattr(current, "clip_norm", None),
+            getattr(current, "optimizer", None),
+        )
         if changes:
             top = changes[0]
             return one_line(

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import hooks
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.variable import Variable, get_default_dtype, grad_problem
 
@@ -116,6 +117,9 @@ def clip_grad_norm_(
         coef = np.minimum(coef, dtype.type(1.0))
         for grad in grads:
             grad *= coef.astype(grad.dtype)
+    if hooks.ACTIVE:
+        for hook in hooks.ACTIVE:
+            hook.grad_clipped(max_norm, float(total))
     return Variable(total)
 
 

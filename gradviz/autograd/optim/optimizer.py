@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
+from gradviz.autograd.grad_mode import enable_grad
 from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable, from_op, grad_problem
 
@@ -18,6 +19,24 @@ from gradviz.autograd.variable import Variable, from_op, grad_problem
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise OptimizerError(message)
+
+
+#: PyTorch's choices of how to run the same update (per-parameter loops or one kernel, CUDA
+#: graphs): gradviz has one way, so they are accepted and change nothing
+IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+
+
+def implementation_flags(owner: str, flags: Mapping[str, Any]) -> None:
+    """Check the keyword arguments an optimizer took beyond its own: PyTorch's
+    :data:`IMPLEMENTATION_FLAGS`, ``differentiable=True`` refused (no higher-order gradients)."""
+    for name in flags:
+        if name not in IMPLEMENTATION_FLAGS:
+            raise TypeError(f"{owner}.__init__() got an unexpected keyword argument {name!r}")
+    if flags.get("differentiable"):
+        raise OptimizerError(
+            f"{owner}(differentiable=True): gradviz cannot differentiate through an optimizer "
+            "step (no higher-order gradients)"
+        )
 
 
 def _check_numbers(owner: str, **values: Any) -> None:
@@ -306,8 +325,18 @@ class Optimizer:
                 else:
                     p._grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; ``closure`` (PyTorch's: it zeroes the
+        gradients, computes the loss, calls backward and returns the loss) runs first, with
+        gradients on, and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._step()
+        return loss
+
+    def _step(self) -> None:
         self._check_grads()
         self._opt_called = True  # an lr scheduler stepped before this warns, as PyTorch's
         active = hooks.ACTIVE
@@ -344,8 +373,14 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
-        return f"{type(self).__name__}({settings})"
+        """The settings the parameter groups have now (a scheduler or a hand-set lr moves
+        them): ``lr=0.1``, or ``weight_decay=[0.1, 0.0]`` when the groups differ."""
+        settings = []
+        for key, default in self.defaults.items():
+            values = [group.get(key, default) for group in self.param_groups] or [default]
+            shown = values[0] if all(v == values[0] for v in values) else values
+            settings.append(f"{key}={shown}")
+        return f"{type(self).__name__}({', '.join(settings)})"
 
 
 def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:

@@ -426,6 +426,12 @@ class Recorder(RecordBook, hooks.Hook):
         keep = self._keeps_step_values(local)
         local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
 
+    def grad_clipped(self, max_norm: float, total_norm: float) -> None:
+        with self.lock:
+            pending = self.local.pending
+            if pending is not None and self.local.after_backward:
+                pending.clip_norm = max_norm
+
     def _after_update(self, optimizer: Any, local: ThreadState) -> None:
         """Measure the updates of the parameters copied before the step."""
         pending = local.pending
