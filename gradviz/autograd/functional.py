@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import functional_more as _more
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
@@ -163,7 +164,7 @@ def cross_entropy(
     input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
     target_array = as_array(target)
     if target_array.dtype.kind != "f":
-        return ops.CrossEntropy.apply(input, target, reduction, ignore_index)
+        return _more.class_loss(ops.CrossEntropy, input, target, reduction, ignore_index)
     if target_array.shape != input.shape:  # PyTorch: only probabilities may be float
         raise InputError(
             f"cross_entropy: expected target dtype to be Long (class indices) for a target of "
@@ -184,13 +185,15 @@ def nll_loss(
 ) -> Variable:
     """Negative log-likelihood of integer classes under log-probabilities ``(N, C)``; targets
     equal to ``ignore_index`` add nothing (see ``cross_entropy``)."""
-    return ops.NllLoss.apply(as_input(input, "nll_loss"), target, reduction, ignore_index)
+    return _more.class_loss(
+        ops.NllLoss, as_input(input, "nll_loss"), target, reduction, ignore_index
+    )
 
 
 def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
     input = as_input(input, "binary_cross_entropy")
-    _check_target_shape("binary_cross_entropy", input, target)
+    _more.check_binary_target("binary_cross_entropy", input, target)
     for name, values in (("input", input._data), ("target", as_array(target))):
         # NaN fails both comparisons, so it is rejected too (as PyTorch does)
         if values.size and not (values.min() >= 0 and values.max() <= 1):
@@ -208,7 +211,7 @@ def binary_cross_entropy_with_logits(
 ) -> Variable:
     """BCE of logits, fused with the sigmoid so any logit is stable."""
     input = as_input(input, "binary_cross_entropy_with_logits")
-    _check_target_shape("binary_cross_entropy_with_logits", input, target)
+    _more.check_binary_target("binary_cross_entropy_with_logits", input, target)
     return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
 
 
