@@ -19,7 +19,10 @@ from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 
 def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
-    """``(2, 3)`` of ``op(2, 3)`` or ``op((2, 3))``; non-negative integers, as PyTorch checks."""
+    """``(2, 3)`` of ``op(2, 3)`` or ``op((2, 3))``; non-negative integers, as PyTorch checks
+    (``op(())`` is 0-d; ``op()`` without a size is PyTorch's TypeError)."""
+    if not size:
+        raise OperandError(f'{op}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], tuple | list):
         size = tuple(size[0])
     if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in size):
@@ -31,6 +34,8 @@ def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 def _make(data: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Variable:
     dtype = get_default_dtype() if dtype is None else as_dtype(dtype, op)
+    if op in ("rand", "randn") and dtype.kind != "f":  # PyTorch samples floats only
+        raise InputError(f'"{op}" not implemented for {dtype} (a floating dtype only)')
     return Variable(data.astype(dtype, copy=False), requires_grad=requires_grad)
 
 

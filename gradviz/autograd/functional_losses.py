@@ -208,6 +208,20 @@ def check_target_shape(name: str, prediction: Any, target: Any) -> None:
         )
 
 
+def _check_binary_target(name: str, input: Variable, target: Any) -> None:
+    """PyTorch's binary cross-entropies take a float target of the input's shape (a target of
+    another shape is an error there, not the warning of the other losses)."""
+    target = as_array(target)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ShapeError(
+            f"{name}: Using a target size ({tuple(target.shape)}) that is different to the "
+            f"input size ({tuple(input.shape)}) is deprecated. Please ensure they have the "
+            "same size."
+        )
+    if target.dtype.kind != "f":
+        raise InputError(f"{name}: Found dtype {target.dtype} but expected a floating target")
+
+
 def _weighted(loss: Variable, weight: Any, reduction: str) -> Variable:
     """An elementwise loss times ``weight`` (broadcast), then reduced."""
     loss = loss * weight
@@ -224,7 +238,7 @@ def binary_cross_entropy(
     reduction, weight = weight_or_reduction(reduction, weight)
     reduction = _reduction("binary_cross_entropy", reduction)
     input = as_input(input, "binary_cross_entropy")
-    check_target_shape("binary_cross_entropy", input, target)
+    _check_binary_target("binary_cross_entropy", input, target)
     for name, values in (("input", input._data), ("target", as_array(target))):
         # NaN fails both comparisons, so it is rejected too (as PyTorch does)
         if values.size and not (values.min() >= 0 and values.max() <= 1):
@@ -253,7 +267,7 @@ def binary_cross_entropy_with_logits(
     reduction, weight = weight_or_reduction(reduction, weight)
     reduction = _reduction("binary_cross_entropy_with_logits", reduction)
     input = as_input(input, "binary_cross_entropy_with_logits")
-    check_target_shape("binary_cross_entropy_with_logits", input, target)
+    _check_binary_target("binary_cross_entropy_with_logits", input, target)
     if pos_weight is None:
         if weight is None:
             return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)

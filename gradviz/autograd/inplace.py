@@ -556,6 +556,8 @@ def masked_fill_(target: Variable, mask: Any, value: Any) -> Variable:
             "masked_fill_: a value that requires grad is not supported; use gradviz.where"
         )
     value = _scalar("masked_fill_", value)
+    if value.dtype.kind == "f" and target._data.dtype.kind in "biu":  # PyTorch casts it in
+        value = value.astype(target._data.dtype)
     return _write(target, MaskedFill_, (mask, value), _masked, mask, value)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import require_floating
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -23,6 +24,7 @@ class Silu(Function):
 
     @staticmethod
     def forward(ctx, x):
+        require_floating(x, "silu")
         s = _sigmoid(x)
         ctx.saved_tensors = (x, s)
         return x * s
@@ -38,6 +40,7 @@ class Elu(Function):
 
     @staticmethod
     def forward(ctx, x, alpha=1.0):
+        require_floating(x, "elu")
         ctx.saved_tensors = (x,)
         ctx.alpha = alpha
         return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
@@ -54,6 +57,7 @@ class Softplus(Function):
 
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
+        require_floating(x, "softplus")
         ctx.saved_tensors = (x,)
         ctx.beta, ctx.threshold = beta, threshold
         bx = x * beta
@@ -71,6 +75,7 @@ class Mish(Function):
 
     @staticmethod
     def forward(ctx, x):
+        require_floating(x, "mish")
         t = np.tanh(_softplus(x))
         ctx.saved_tensors = (x, t)
         return x * t
@@ -86,6 +91,7 @@ class LogSigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
+        require_floating(x, "log_sigmoid")
         ctx.saved_tensors = (x,)
         return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import OperandError, ShapeError
+from gradviz.autograd.errors import InputError, OperandError, ShapeError
 from gradviz.autograd.variable import Variable
 
 
@@ -80,6 +80,8 @@ def allclose(
 ) -> bool:
     """Whether ``|input - other| <= atol + rtol * |other|`` everywhere (broadcast)."""
     a, b = as_variable(input, "allclose"), as_variable(other, "allclose")
+    if a.dtype != b.dtype:  # PyTorch compares one dtype only
+        raise InputError(f"allclose(): {b.dtype} did not match {a.dtype}")
     return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 

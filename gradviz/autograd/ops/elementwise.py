@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError
+from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.promotion import cast, floating, result_type
+from gradviz.autograd.ops.promotion import cast, floating, require_floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
 
 
@@ -174,6 +174,7 @@ class Relu(Function):
 class LeakyRelu(Function):
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
+        require_floating(x, "leaky_relu")
         ctx.saved_tensors = (x,)
         ctx.slope = negative_slope
         return np.where(x > 0, x, x * negative_slope)
@@ -294,14 +295,15 @@ class Gelu(Function):
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
+        if approximate not in ("none", "tanh"):
+            raise InputError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        require_floating(x, "gelu")
         ctx.approximate = approximate
         if approximate == "tanh":
             ctx.saved_tensors = (x,)
             inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
             ctx.tanh = np.tanh(inner)
             return 0.5 * x * (1 + ctx.tanh)
-        if approximate != "none":
-            raise ArgumentError(f"Gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         # The slope, not Phi: one saved array. (Saving nothing and recomputing it in backward
         # from the output, as Phi = out / x, costs the step more than this array does.)
         out, ctx.slope = _gelu_parts(x)
@@ -374,16 +376,10 @@ def row_sum(x: np.ndarray, axis) -> np.ndarray:
     return np.dot(x.reshape(-1, n), ones(n, x.dtype)).reshape(*x.shape[:-1], 1)  # one BLAS call
 
 
-def _floating(x: np.ndarray, op: str) -> None:
-    """PyTorch's softmax takes floats only."""
-    if x.dtype.kind != "f":
-        raise InputError(f"\"{op}\" not implemented for '{x.dtype}' (a floating dtype only)")
-
-
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        _floating(x, "softmax")
+        require_floating(x, "softmax")
         out = _shared_shift_softmax(x, axis)
         if out is None:
             with np.errstate(invalid="ignore"):  # inf - inf, 0 / 0: NaN, as PyTorch's
@@ -434,7 +430,7 @@ def _shared_shift_softmax(x: np.ndarray, axis) -> np.ndarray | None:
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
-        _floating(x, "log_softmax")
+        require_floating(x, "log_softmax")
         shifted = x - row_max(x, axis)
         if x.size:  # (an empty row would take log(0))
             out = shifted - np.log(row_sum(np.exp(shifted), axis))

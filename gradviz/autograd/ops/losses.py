@@ -30,6 +30,12 @@ def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
     raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
+def check_reduction(reduction: Any, op: str) -> None:
+    """PyTorch reads ``reduction`` before anything else: 'mean', 'sum' or 'none'."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ArgumentError(f"{op}: {reduction!r} is not a valid value for reduction")
+
+
 def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> np.ndarray:
     """The gradient of each element of an unreduced loss of ``shape``."""
     if reduction == "mean":
@@ -83,7 +89,7 @@ class _Classes:
         loss = loss * self.keep
         if reduction != "mean":
             return _reduce(loss, reduction, op)
-        if not self.count:  # every target ignored: 0/0, as PyTorch gives
+        if not self.count:  # every target ignored (or none): 0/0, as PyTorch gives
             return np.full((), np.nan, dtype=loss.dtype)
         return loss.sum() / self.count
 
@@ -101,6 +107,7 @@ def _setup(
 ) -> tuple[_Classes, np.ndarray]:
     """Check the targets of a class loss and keep what backward needs on ``ctx``; return them
     with the scores as 2-D (N, C)."""
+    check_reduction(reduction, op)
     ctx.shape, ctx.reduction = scores.shape, reduction
     target = np.asarray(target)
     if scores.ndim == 1:  # (C,) scores and a 0-d target: one row

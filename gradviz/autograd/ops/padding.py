@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError
+from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.variable import Variable
 
@@ -77,7 +77,7 @@ def pad_by_mode(input: Variable, pad, mode: str, value, pairs) -> Variable:
         raise InputError(f'pad: Padding mode "{mode}" doesn\'t take in value argument')
     dims = len(pad) // 2
     if not 1 <= dims <= 3 or input.ndim not in (dims + 1, dims + 2):
-        raise ArgumentError(
+        raise InputError(  # (PyTorch's NotImplementedError, a RuntimeError)
             f"pad: Padding size {len(pad)} is not supported for {input.ndim}D input tensor: "
             f"mode={mode!r} pads the last 1, 2 or 3 dims of an input with one dim (unbatched) or "
             "two dims (batched) more, e.g. (left, right, top, bottom) for (N, C, H, W)"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import OperandError
+from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import get_default_dtype
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -82,3 +82,10 @@ def floating(x: np.ndarray) -> np.ndarray:
     """An integer or bool input of a float function (exp, sin ...) in the default dtype, as
     PyTorch computes it (NumPy would give float64, and float16 for bool)."""
     return x.astype(get_default_dtype())
+
+
+def require_floating(x: np.ndarray, op: str) -> None:
+    """PyTorch's softmax and smooth activations take floats only (an integer input is its
+    "not implemented for 'Long'" error)."""
+    if x.dtype.kind != "f":
+        raise InputError(f'"{op}" not implemented for {x.dtype} (a floating dtype only)')
