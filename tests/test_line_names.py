@@ -119,3 +119,13 @@ def test_a_returned_value_is_named_by_the_line_that_assigns_the_call():
         a, b = _pair(z)
         (a * b).sum().backward()
     assert _named(tr) == {"z": ["Add"]}
+
+
+def test_lambdas_pass_their_value_on_and_comprehensions_name_no_element():
+    w = gradviz.randn(3, requires_grad=True)
+    double = lambda v: v * 2  # noqa: E731  (the line assigns the function, not a result)
+    with gradviz.trace() as tr:
+        h = double(w)
+        parts = [h.relu(), h.tanh()]
+        (parts[0] + parts[1]).sum().backward()
+    assert _named(tr) == {"h": ["Mul"]}

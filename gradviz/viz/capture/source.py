@@ -30,6 +30,17 @@ PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))
 _INTERNAL = ""
 #: ``name = ...`` or ``name: type = ...`` (not ``==``): a line assigning one plain variable
 _ASSIGNS_ONE = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
+#: Values that are collections (``parts = [h.relu(), h.tanh()]``): the name is not an element's.
+_COLLECTIONS = (
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 #: base folder -> {file name: how it is shown}, shared by every trace with that base folder
 _CACHES: dict[str, dict[str, str]] = {}
 
@@ -167,10 +178,19 @@ class SourceLocator:
 
     def assigned_name(self, where: str | None) -> str | None:
         """The variable the line ``where`` (``"file:line"``, as :meth:`locate` gives it) assigns
-        when it assigns one plain name (``W1 = torch.randn(...) * 0.1``); None for any other
-        line, or when its file cannot be read."""
-        found = _ASSIGNS_ONE.match(self._line_text(where))
-        return found.group(1) if found else None
+        when it assigns one value to one plain name (``W1 = torch.randn(...) * 0.1``); None for
+        any other line (a tuple, list or dict assigned too), or when its file cannot be read."""
+        text = self._line_text(where)
+        found = _ASSIGNS_ONE.match(text)
+        if not found:
+            return None
+        try:
+            value = getattr(ast.parse(text.strip()).body[0], "value", None)
+        except (SyntaxError, IndexError):  # a statement over several lines: its first line
+            collection = text[found.end() :].lstrip().startswith(("[", "{"))
+        else:
+            collection = isinstance(value, _COLLECTIONS)
+        return None if collection else found.group(1)
 
     def bound_name(self, value: Any) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
@@ -217,13 +237,17 @@ class LineNames:
         the name its line gives its result (or None), and the node recorded earlier in the
         same execution of the line that gives its name up (or None). Call :meth:`recorded`
         with the op's node when it has a name."""
-        name = self._line(source)
+        if frame is None:
+            return None, None
+        name = self._name_at(frame, source)
         for _ in range(_MAX_RETURNS):  # a value returned: named by the calling line
-            if name is not _RETURNS or frame is None:
+            if name is not _RETURNS:
                 break
             frame = self._locator.caller(frame)
-            name = self._line(self._locator.where(frame)) if frame is not None else None
-        if not isinstance(name, str) or frame is None:
+            if frame is None:
+                return None, None
+            name = self._name_at(frame, self._locator.where(frame))
+        if not isinstance(name, str):
             return None, None
         line = frame.f_lineno
         last = self._last.get(frame.f_code)
@@ -239,6 +263,15 @@ class LineNames:
     def forget(self) -> None:
         """A backward pass ended: no line runs across it (and frames come and go)."""
         self._last.clear()
+
+    def _name_at(self, frame: FrameType, source: str | None) -> Any:
+        """What the line ``source``, running in ``frame``, names: a name, :data:`_RETURNS`, or
+        None (a comprehension's element is not the collection its line assigns; a lambda
+        returns its value, its line assigns the function)."""
+        scope = frame.f_code.co_name
+        if scope in _UNNAMED_SCOPES:
+            return None
+        return _RETURNS if scope == "<lambda>" else self._line(source)
 
     def _line(self, source: str | None) -> Any:
         """The name line ``source`` assigns, :data:`_RETURNS` for a line returning one value,
@@ -257,3 +290,5 @@ class LineNames:
 #: How many ``return`` lines a value is followed up through to the line that names it.
 _MAX_RETURNS = 8
 _RETURNS = object()
+#: Code that runs a comprehension: its line's name is the whole collection's, not an element's.
+_UNNAMED_SCOPES = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
