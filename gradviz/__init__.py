@@ -161,6 +161,7 @@ for _name, _module in {
     "nn": nn,
     "nn.functional": functional,
     "nn.utils": nn.utils,
+    "nn.utils.rnn": nn.utils.rnn,
     "optim": optim,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
