@@ -367,3 +367,35 @@ def test_advice_does_not_tell_a_script_that_clips_to_clip():
     for f in found:
         assert not any("clip_grad_norm_(model.parameters(), 1.0)" in a for a in f.advice)
         assert any("already clipped to a norm of 1" in a for a in f.advice)
+
+
+RETRY_LOOP = """\
+import gradviz
+w = gradviz.ones(3, requires_grad=True)
+opt = gradviz.optim.SGD([w], lr=0.1)
+step = 0
+while step < 50:
+    try:
+        loss = (w * w).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+    except:  # noqa: E722  (a retry loop that swallows everything, the runner's stop too)
+        continue
+print("finished", step)
+"""
+
+
+def test_a_script_that_swallows_the_stop_in_a_retry_loop_still_ends(tmp_path):
+    """The bare ``except:`` caught the runner's stop at every op after the capture, so gradviz
+    render wrote the pictures and then never returned (the loop retried for ever); now the
+    script runs on to its end, untraced, as it would without gradviz."""
+    script = _script(tmp_path, RETRY_LOOP)
+    done = run_gradviz(
+        "render", str(script), "-o", "out", "--format", "dot", cwd=tmp_path, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "finished 50" in done.stdout
+    assert (tmp_path / "out" / "train.backward.dot").is_file()
+    assert "update/weight" in done.stdout  # the step drawn is the first one, as asked
