@@ -399,3 +399,25 @@ def test_a_script_that_swallows_the_stop_in_a_retry_loop_still_ends(tmp_path):
     assert "finished 50" in done.stdout
     assert (tmp_path / "out" / "train.backward.dot").is_file()
     assert "update/weight" in done.stdout  # the step drawn is the first one, as asked
+
+
+def test_a_dataset_indexed_each_step_keeps_its_key_across_steps():
+    """makemore's ``Yb = Y[ix]``: Y lives across steps, ix is new in each; in step 1 ix was
+    recorded first, in later steps Y (kept from step 1) came first, so their keys swapped and
+    ``gradviz diff train.py@1 train.py@150`` said the structure changed (a shape changed from
+    (32,) to (325,) and an op was rewired) on an unchanged model."""
+    gradviz.manual_seed(0)
+    X, Y = gradviz.randn(100, 3), gradviz.randint(0, 4, (100,))
+    lin = nn.Linear(3, 4)
+    opt = gradviz.optim.SGD(lin.parameters(), lr=0.1)
+    with gradviz.trace(detail="summary", keep_full=3) as tr:
+        for _ in range(3):
+            ix = gradviz.randint(0, 100, (8,))
+            loss = F.cross_entropy(lin(X[ix]), Y[ix])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    report = gradviz.diff(tr.get_pass(1).graph, tr.get_pass(3).graph)
+    assert not report.structure_changed, report
+    shapes = {k: m["shape"] for k, m in tr.timeline.nodes.items() if m["kind"] == "input"}
+    assert sorted(shapes.values()) == [(8,), (100,), (100, 3)]
