@@ -421,3 +421,23 @@ def test_a_dataset_indexed_each_step_keeps_its_key_across_steps():
     assert not report.structure_changed, report
     shapes = {k: m["shape"] for k, m in tr.timeline.nodes.items() if m["kind"] == "input"}
     assert sorted(shapes.values()) == [(8,), (100,), (100, 3)]
+
+
+def test_diff_of_steps_captured_before_the_script_failed_compares_them(tmp_path):
+    """The steps asked for were captured, then the script raised (the update without
+    no_grad): diff said 'nothing was compared'; now it compares them, says the script failed
+    after, and exits 1 as the help says for a failed script."""
+    body = LEAF_UPDATE_BUG.replace(
+        "    w -= 0.1 * w.grad  # the tutorials' update, without no_grad: raises after backward\n",
+        "    if i == 1:\n        w -= 0.1 * w.grad  # raises after the second backward\n",
+    )
+    script = _script(tmp_path, body)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["diff", f"{script}@1", f"{script}@2", "-o", str(out), "--format", "dot"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "train.py@1 vs train.py@2: same structure" in result.output
+    assert "a leaf Variable that requires grad" in result.output
+    assert "after the steps compared above were captured" in result.output
+    assert (out / "train@1-vs-train@2.diff.dot").is_file()
