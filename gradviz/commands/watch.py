@@ -87,7 +87,7 @@ def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> fl
     show_default=True,
     help="Fire when the loss or the total gradient norm exceeds this many times its running "
     "median (over the last 50 steps, after 10 warm-up steps), or the loss's median over those "
-    "10 steps this many times the first step's loss.",
+    "10 steps this many times its median over the first 3.",
 )
 @click.option(
     "--keep",

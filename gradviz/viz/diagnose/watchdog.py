@@ -5,7 +5,8 @@ nodes whose value or gradient holds a NaN/Inf) and fires a :class:`Trigger` on t
 where the loss or a gradient is non-finite, or where the loss or the total gradient norm exceeds
 ``spike`` times its running median over the last ``window`` steps (after ``warmup`` steps, so
 the first steps of training, which move fast, do not fire), or where the warm-up ends with the
-loss's median over it above ``spike`` times the first step's loss (it diverged from the start).
+loss's median over it above ``spike`` times its median over the first three steps (it
+diverged from the start).
 :class:`ModelWatchdogs` keeps one per model and loss (:func:`step_key`), so that two models (or
 two losses) trained in turn are not compared with each other.
 """
@@ -72,18 +73,20 @@ class Watchdog:
         return fired
 
     def _diverged(self, step: int) -> Trigger | None:
-        """The warm-up just ended: a loss whose median over it exceeds ``spike`` times the
-        first step's diverged from the start (a learning rate far too high), which the running
-        median, made of those steps, would never call a spike."""
-        first, median = self.losses[0], float(sorted(self.losses)[len(self.losses) // 2])
-        if not (first > 0 and median > self.spike * first):
+        """The warm-up just ended: a loss whose median over it exceeds ``spike`` times its
+        median over the first three steps diverged from the start (a learning rate far too
+        high), which the running median, made of those steps, would never call a spike. (Three,
+        not one: a first batch of one lucky sample is no start to compare with.)"""
+        start = float(sorted(list(self.losses)[:3])[1])
+        median = float(sorted(self.losses)[len(self.losses) // 2])
+        if not (start > 0 and median > self.spike * start):
             return None
         message = (
             f"the loss's median {number(median)} over the first {len(self.losses)} steps is "
-            f"{number(median / first)}x the first step's {number(first)}: it diverged from the "
-            "start"
+            f"{number(median / start)}x its median {number(start)} over the first 3: it "
+            "diverged from the start"
         )
-        return Trigger(step, "loss_spike", message, value=median, median=first)
+        return Trigger(step, "loss_spike", message, value=median, median=start)
 
     def _non_finite(self, step: int, loss: float | None, bad: tuple[str, ...]) -> Trigger | None:
         if loss is not None and not math.isfinite(loss):
