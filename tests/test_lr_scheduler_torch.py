@@ -226,3 +226,59 @@ def test_one_cycle_refuses_a_step_past_the_end():
         scheduler.step()
     with pytest.raises(OptimizerError, match="Tried to step 4 times"):
         scheduler.step()
+
+
+def _sequential(lib, optimizer):
+    """A linear warm-up of 5 steps, then cosine decay, then a step decay (``lib``'s)."""
+    s = lib.lr_scheduler if lib is optim else torch.optim.lr_scheduler
+    return s.SequentialLR(
+        optimizer,
+        [
+            s.LinearLR(optimizer, start_factor=0.1, total_iters=5),
+            s.CosineAnnealingLR(optimizer, T_max=20, eta_min=0.001),
+            s.StepLR(optimizer, step_size=7, gamma=0.5),
+        ],
+        milestones=[5, 30],
+    )
+
+
+def test_sequential_lr_equals_pytorchs_and_resumes():
+    ours, theirs = optimizers("SGD")
+    mine, reference = _sequential(optim, ours), _sequential(torch.optim, theirs)
+    assert_same_rates(ours, theirs, mine, reference)
+    for step in range(60):
+        ours.step()
+        theirs.step()
+        mine.step()
+        reference.step()
+        assert_same_rates(ours, theirs, mine, reference)
+        if step == 20:  # (inside the cosine phase)
+            saved_optimizer, saved = ours.state_dict(), mine.state_dict()
+    again, _ = optimizers("SGD")
+    resumed = _sequential(optim, again)
+    again.load_state_dict(saved_optimizer)
+    resumed.load_state_dict(saved)
+    replay, _ = optimizers("SGD")
+    fresh = _sequential(optim, replay)
+    for _ in range(21):
+        replay.step()
+        fresh.step()
+    for _ in range(30):
+        again.step()
+        resumed.step()
+        replay.step()
+        fresh.step()
+        assert resumed.get_last_lr() == fresh.get_last_lr()
+
+
+def test_sequential_lr_checks_its_arguments():
+    ours, _ = optimizers("SGD")
+    other, _ = optimizers("SGD")
+    warm = lr_scheduler.LinearLR(ours, total_iters=3)
+    with pytest.raises(OptimizerError, match="one more than the number of milestone"):
+        lr_scheduler.SequentialLR(ours, [warm], milestones=[3])
+    with pytest.raises(OptimizerError, match="same optimizer"):
+        lr_scheduler.SequentialLR(ours, [warm, lr_scheduler.StepLR(other, 2)], milestones=[3])
+    plateau = lr_scheduler.ReduceLROnPlateau(ours)
+    with pytest.raises(OptimizerError, match="ReduceLROnPlateau"):
+        lr_scheduler.SequentialLR(ours, [warm, plateau], milestones=[3])

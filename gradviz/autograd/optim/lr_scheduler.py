@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gradviz.autograd.errors import OperandError
 from gradviz.autograd.optim.optimizer import Optimizer, check_scheduler_state
 from gradviz.autograd.optim.plateau import ReduceLROnPlateau
 from gradviz.autograd.optim.scheduler import (
@@ -380,6 +381,87 @@ def _phases(pct_start: float, total_steps: int, three_phase: bool) -> list[dict[
     return [warmup, phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
 
 
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after the other: the k-th from step ``milestones[k - 1]`` on
+    (started afresh there), as PyTorch's ``SequentialLR`` (a warm-up, then a cosine decay)."""
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        schedulers: list[LRScheduler],
+        milestones: list[int],
+        last_epoch: int = -1,
+    ) -> None:
+        _check_optimizer(optimizer)
+        _check(
+            len(schedulers) >= 1,
+            "SequentialLR expects at least one scheduler, but got no scheduler.",
+        )
+        for index, scheduler in enumerate(schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise OperandError(
+                    f"SequentialLR at index {index} should have `optimizer` as its attribute "
+                    f"(a scheduler), got {type(scheduler).__name__}"
+                )
+            _check(
+                not isinstance(scheduler, ReduceLROnPlateau),
+                "SequentialLR does not support `ReduceLROnPlateau` scheduler as it requires "
+                "additional kwargs to be specified when calling `step`, but got one at index "
+                f"{index} in the given schedulers sequence.",
+            )
+            _check(
+                scheduler.optimizer is optimizer,
+                "SequentialLR expects all schedulers to belong to the same optimizer, but got "
+                f"scheduler {type(scheduler).__name__} at index {index} with another optimizer",
+            )
+        _check(
+            len(milestones) == len(schedulers) - 1,
+            "Sequential Schedulers expects number of schedulers provided to be one more than "
+            f"the number of milestone points, but got number of schedulers {len(schedulers)} "
+            f"and the number of milestones to be equal to {len(milestones)}",
+        )
+        self._schedulers, self._milestones = list(schedulers), list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:  # back to the start, the others' first steps undone
+            group["lr"] = group["initial_lr"]
+        for scheduler in self._schedulers:
+            scheduler.last_epoch -= 1
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:  # type: ignore[override]
+        """Advance the scheduler whose turn it is (the next one starts at its milestone)."""
+        self.last_epoch += 1
+        index = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its attributes and each scheduler's state, as PyTorch's."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` saved, each scheduler's state too."""
+        check_scheduler_state(self, state_dict, ("last_epoch", "_schedulers"))
+        states = state_dict["_schedulers"]
+        _check(
+            len(states) == len(self._schedulers),
+            f"SequentialLR: the state holds {len(states)} schedulers, this one has "
+            f"{len(self._schedulers)}",
+        )
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for scheduler, state in zip(self._schedulers, states, strict=True):
+            scheduler.load_state_dict(state)
+
+
 __all__ = [
     "CosineAnnealingLR",
     "ExponentialLR",
@@ -389,5 +471,6 @@ __all__ = [
     "MultiStepLR",
     "OneCycleLR",
     "ReduceLROnPlateau",
+    "SequentialLR",
     "StepLR",
 ]

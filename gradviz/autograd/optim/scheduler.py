@@ -62,6 +62,10 @@ class LRScheduler:
                     )
         self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step a scheduler takes when made (``SequentialLR`` takes it again)."""
         self._step_count = 0
         self._is_initial = True
         try:
@@ -93,6 +97,11 @@ class LRScheduler:
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Move to the next step (or to ``epoch``, by the closed form where there is one) and
+        write the rates into the optimizer."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
