@@ -118,8 +118,14 @@ for _reduction in ("mean", "sum", "none"):
         Row("NLLLoss", (), {"reduction": _reduction}, inputs=(X, CLASSES)),
         Row("KLDivLoss", (), {"reduction": _reduction}, inputs=(X, PROB)),
     ]
+WEIGHT = np.linspace(0.5, 2.0, 5).astype(np.float32)
 ROWS += [
     Row("CrossEntropyLoss", (), {"ignore_index": 2}, inputs=(X, CLASSES)),
+    Row("CrossEntropyLoss", (), {"label_smoothing": 0.1}, inputs=(X, CLASSES)),
+    Row("CrossEntropyLoss", (), {"weight": "W", "reduction": "sum"}, inputs=(X, CLASSES)),
+    Row("NLLLoss", (), {"weight": "W"}, inputs=(X, CLASSES)),
+    Row("BCELoss", (), {"weight": "W"}, inputs=(Arr(PROB.value), PROB)),
+    Row("BCEWithLogitsLoss", (), {"pos_weight": "W"}, inputs=(X, PROB)),
     Row("KLDivLoss", (), {"reduction": "batchmean", "log_target": True}, inputs=(X, X)),
 ]
 
@@ -128,8 +134,11 @@ def _build(row: Row) -> tuple[Any, Any]:
     """The gradviz module and its PyTorch twin, with PyTorch's parameters and buffers copied
     into gradviz's."""
     torch.manual_seed(0)
-    theirs = getattr(torch.nn, row.name)(*row.args, **row.kwargs)
-    ours = getattr(gradviz.nn, row.name)(*row.args, **row.kwargs)
+    weights = {k: WEIGHT for k, v in row.kwargs.items() if v == "W"}  # (a class weight)
+    kwargs = {**row.kwargs, **{k: torch.from_numpy(v) for k, v in weights.items()}}
+    theirs = getattr(torch.nn, row.name)(*row.args, **kwargs)
+    kwargs = {**row.kwargs, **{k: gradviz.tensor(v) for k, v in weights.items()}}
+    ours = getattr(gradviz.nn, row.name)(*row.args, **kwargs)
     state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
     ours.load_state_dict(state)
     return ours, theirs

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd import functional_more as _more
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
@@ -150,69 +149,6 @@ def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     input = input if isinstance(input, Variable) else as_input(input, "mse_loss")
     _check_target_shape("mse_loss", input, target)
     return ops.MseLoss.apply(input, target, reduction)
-
-
-def cross_entropy(
-    input: Variable, target: Any, reduction: str = "mean", ignore_index: int = -100
-) -> Variable:
-    """Cross-entropy of logits ``(N, C)`` against integer classes ``(N,)`` (one fused, stable
-    op), or against class probabilities of the input's shape (log_softmax, then the sum).
-
-    Class targets equal to ``ignore_index`` add nothing and the mean is over the others (NaN
-    when all are ignored), as in PyTorch; other targets outside ``[0, C)`` raise IndexError.
-    """
-    input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
-    target_array = as_array(target)
-    if target_array.dtype.kind != "f":
-        return _more.class_loss(ops.CrossEntropy, input, target, reduction, ignore_index)
-    if target_array.shape != input.shape:  # PyTorch: only probabilities may be float
-        raise InputError(
-            f"cross_entropy: expected target dtype to be Long (class indices) for a target of "
-            f"shape {target_array.shape}, but got {target_array.dtype}; class probabilities "
-            f"must have the input's shape {input.shape}"
-        )
-    log_probs = log_softmax(input, axis=-1 if np.ndim(as_array(input)) == 1 else 1)
-    loss = -(log_probs * target).sum(axis=-1 if log_probs.ndim == 1 else 1)
-    if reduction == "none":
-        return loss
-    if reduction in ("mean", "sum"):
-        return loss.mean() if reduction == "mean" else loss.sum()
-    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def nll_loss(
-    input: Variable, target: Any, reduction: str = "mean", ignore_index: int = -100
-) -> Variable:
-    """Negative log-likelihood of integer classes under log-probabilities ``(N, C)``; targets
-    equal to ``ignore_index`` add nothing (see ``cross_entropy``)."""
-    return _more.class_loss(
-        ops.NllLoss, as_input(input, "nll_loss"), target, reduction, ignore_index
-    )
-
-
-def binary_cross_entropy(input: Variable, target: Any, reduction: str = "mean") -> Variable:
-    """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch."""
-    input = as_input(input, "binary_cross_entropy")
-    _more.check_binary_target("binary_cross_entropy", input, target)
-    for name, values in (("input", input._data), ("target", as_array(target))):
-        # NaN fails both comparisons, so it is rejected too (as PyTorch does)
-        if values.size and not (values.min() >= 0 and values.max() <= 1):
-            hint = " (pass logits to binary_cross_entropy_with_logits)" if name == "input" else ""
-            bad = values[~((values >= 0) & (values <= 1))].flat[0]
-            raise InputError(
-                f"binary_cross_entropy: all elements of {name} should be between 0 and 1, "
-                f"got {bad}{hint}"
-            )
-    return ops.BinaryCrossEntropy.apply(input, target, reduction)
-
-
-def binary_cross_entropy_with_logits(
-    input: Variable, target: Any, reduction: str = "mean"
-) -> Variable:
-    """BCE of logits, fused with the sigmoid so any logit is stable."""
-    input = as_input(input, "binary_cross_entropy_with_logits")
-    _more.check_binary_target("binary_cross_entropy_with_logits", input, target)
-    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
 
 
 def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:
@@ -590,6 +526,12 @@ def embedding(
     return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
 
 
+from gradviz.autograd.functional_losses import (  # noqa: E402
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    nll_loss,
+)
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     glu,
     hardtanh,

@@ -1,6 +1,6 @@
 """More of ``nn.functional`` with PyTorch's names and checks: ``normalize``, ``logsigmoid``,
 ``relu6``, ``hardtanh``, ``softsign``, ``glu`` and ``scaled_dot_product_attention``
-(re-exported by ``functional``), and the checks of the class and binary losses."""
+(re-exported by ``functional``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 
 from gradviz.autograd import ops
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
-from gradviz.autograd.ops import losses
+from gradviz.autograd.errors import ArgumentError, OperandError, ShapeError
 from gradviz.autograd.ops.api import as_variable as as_input
-from gradviz.autograd.variable import Variable, as_array
+from gradviz.autograd.variable import Variable
 
 
 def _number(value: Any, op: str, name: str) -> float:
@@ -96,38 +95,3 @@ def scaled_dot_product_attention(
     return ops.scaled_dot_product_attention(
         query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
     )
-
-
-def class_loss(
-    op: type[ops.Function], input: Variable, target: Any, reduction: str, ignore_index: int
-) -> Variable:
-    """``op`` (``CrossEntropy``, ``NllLoss``) of integer class targets; scores of shape
-    ``(N, C, d1, ...)`` against targets ``(N, d1, ...)`` (PyTorch's K-dimensional form) are
-    its rows ``(N * d1 * ..., C)``."""
-    if input.ndim <= 2:
-        return op.apply(input, target, reduction, ignore_index)
-    losses.check_reduction(reduction, op.__name__)
-    target_shape = tuple(as_array(target).shape)
-    expected = (input.shape[0], *input.shape[2:])
-    if target_shape != expected:
-        raise ShapeError(
-            f"{op.__name__}: expected target of shape {expected} for input {input.shape}, "
-            f"got {target_shape}"
-        )
-    rows = input.permute(0, *range(2, input.ndim), 1).reshape(-1, input.shape[1])
-    flat = target.reshape(-1) if isinstance(target, Variable) else as_array(target).reshape(-1)
-    loss = op.apply(rows, flat, reduction, ignore_index)
-    return loss.reshape(target_shape) if reduction == "none" else loss
-
-
-def check_binary_target(name: str, input: Variable, target: Any) -> None:
-    """PyTorch's binary cross-entropies take a float target of the input's shape."""
-    target = as_array(target)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ShapeError(
-            f"{name}: Using a target size ({tuple(target.shape)}) that is different to the "
-            f"input size ({tuple(input.shape)}) is deprecated. Please ensure they have the "
-            "same size."
-        )
-    if target.dtype.kind != "f":
-        raise InputError(f"{name}: Found dtype {target.dtype} but expected a floating target")

@@ -318,29 +318,94 @@ class MSELoss(_Loss):
         return F.mse_loss(input, target, self.reduction)
 
 
-class _ClassLoss(_Loss):
-    """A loss of integer class targets; targets equal to ``ignore_index`` add nothing."""
+class _WeightedLoss(_Loss):
+    """A loss with PyTorch's optional per-class ``weight`` (a buffer, as in PyTorch); the
+    deprecated ``size_average`` and ``reduce`` are accepted as None only."""
 
-    def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
+    def __init__(
+        self, weight: Any = None, size_average: None = None, reduce: None = None, reduction="mean"
+    ) -> None:
+        if isinstance(weight, str):  # gradviz's earlier form: the reduction first
+            weight, reduction = None, weight
+        if size_average is not None or reduce is not None:
+            raise ArgumentError(
+                f"{type(self).__name__}: size_average and reduce are not supported, pass "
+                "reduction ('mean', 'sum' or 'none') instead"
+            )
         super().__init__(reduction)
+        self.register_buffer("weight", _buffer(weight))
+
+
+def _buffer(value: Any) -> Variable | None:
+    if value is None or isinstance(value, Variable):
+        return value
+    return Variable(value)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """Cross-entropy of logits; targets equal to ``ignore_index`` add nothing."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: None = None,
+        ignore_index: int = -100,
+        reduce: None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, input: Variable, target: Any) -> Variable:
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
+
+
+class NLLLoss(_WeightedLoss):
+    """NLL of log-probabilities; targets equal to ``ignore_index`` add nothing."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: None = None,
+        ignore_index: int = -100,
+        reduce: None = None,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-
-class CrossEntropyLoss(_ClassLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.cross_entropy(input, target, self.reduction, self.ignore_index)
+        return F.nll_loss(
+            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
+        )
 
 
-class NLLLoss(_ClassLoss):
+class BCELoss(_WeightedLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.nll_loss(input, target, self.reduction, self.ignore_index)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
-class BCELoss(_Loss):
+class BCEWithLogitsLoss(_WeightedLoss):
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: None = None,
+        reduce: None = None,
+        reduction: str = "mean",
+        pos_weight: Any = None,
+    ) -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        self.register_buffer("pos_weight", _buffer(pos_weight))
+
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.binary_cross_entropy(input, target, self.reduction)
-
-
-class BCEWithLogitsLoss(_Loss):
-    def forward(self, input: Variable, target: Any) -> Variable:
-        return F.binary_cross_entropy_with_logits(input, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+        )
