@@ -52,7 +52,8 @@ class Arr:
 
 @dataclass(frozen=True)
 class Case:
-    """One call: ``kind`` is "method" (``args[0].name(*args[1:])``), "top" or "F"."""
+    """One call: ``kind`` is "method" (``args[0].name(*args[1:])``), "top", "F" or "setitem"
+    (``args[0][args[1]] = args[2]``, then ``args[0]``)."""
 
     kind: str
     name: str
@@ -105,6 +106,9 @@ class Lib:
         kwargs = {k: self.convert(v) for k, v in case.kwargs.items()}
         if case.kind == "method":
             return getattr(args[0], case.name)(*args[1:], **kwargs)
+        if case.kind == "setitem":
+            args[0][args[1]] = args[2]
+            return args[0]
         home = self.functional if case.kind == "F" else self.module
         return getattr(home, case.name)(*args, **kwargs)
 
@@ -219,9 +223,10 @@ def _listed(table: dict[str, str], case: Case) -> bool:
 
 #: PyTorch's bugs and deprecated readings: the case only checks that gradviz returns
 NOT_COMPARED = {
-    r"method\.copy_\(int64\[3x4\],float64": "copying a float that requires grad into "
-    "integers: gradviz's result keeps requires_grad (the in-place write is recorded), PyTorch's "
-    "drops it",
+    r"(method\.copy_|setitem\.__setitem__)\(int64\[3x4\],(.*,)?float(32|64)\[(3|4|0d)\]\)": (
+        "writing a float that requires grad into integers: gradviz's result keeps "
+        "requires_grad (the in-place write is recorded), PyTorch's drops it"
+    ),
     r"method\.__getitem__\(.*,\[\[0, 1\], \[1, 2\]\]\)": "a list of lists is one index "
     "array in gradviz, PyTorch's announced reading (2.13 still reads it as a tuple of "
     "indices, with a deprecation warning)",
@@ -280,6 +285,8 @@ ERROR_CLASSES = {
     "written into integers: an OperandError (TypeError), where PyTorch raises a RuntimeError",
     r"top\.tensor\(\[\[1, 2\], \[3\]\]\)": "a ragged list: an OperandError (TypeError), "
     "where PyTorch raises a ValueError",
+    r"setitem\.__setitem__\(float64\[3x4\],5,": "two errors (a leaf that requires grad, an "
+    "index out of range): gradviz reports the leaf first",
     r"method\.item\(": "item() of many elements: an OperandError (TypeError, as float() of a "
     "NumPy array), where PyTorch raises a RuntimeError",
     r"method\.am(ax|in)\(float64\[0x3\],dim=\(0, 0\)": "two errors (an empty dim, a dim "
