@@ -206,6 +206,12 @@ def layer_cases() -> Iterable[Case]:
     yield Case("F", "linear", (d.f((5, 3, 4), "float32"), d.f((2, 4), "float32")))
     yield Case("F", "linear", (d.f((4,)), w))
     yield Case("F", "linear", (x, d.f((2, 3))))
+    yield Case("F", "linear", (x, d.f((2, 4), "float32")))  # dtypes differ
+    yield Case("F", "linear", (x, w, d.f((3,))))  # a bias of the wrong size
+    yield Case("F", "conv1d", (d.f((2, 3, 7)), d.f((4, 3, 3), "float32")))
+    yield Case("F", "layer_norm", (d.f((2, 4)), (4,), d.f((4,))))  # a weight, no bias
+    yield Case("F", "embedding", (Arr(np.array([0, 3])), d.f((5, 3))), {"max_norm": 1.0})
+    yield Case("F", "embedding", (Arr(np.array([[0.0, 1.0]])), d.f((5, 3))))  # float indices
     index = Arr(np.array([[0, 2], [4, 2]]))
     yield Case("F", "embedding", (index, d.f((5, 3))))
     yield Case("F", "embedding", (index, d.f((5, 3))), {"padding_idx": 2})

@@ -98,6 +98,12 @@ ROWS = [
     Row("LSTM", (5, 4), inputs=(SEQ,)),
     Row("LSTM", (5, 4, 2), {"bidirectional": True}, inputs=(SEQ,)),
     Row("GRU", (5, 4), inputs=(SEQ,)),
+    Row("LSTM", (5, 4, 1, False, False, 0.0, True), inputs=(SEQ,)),  # by position
+    Row("BatchNorm1d", (5, 1e-3, 0.2, False), inputs=(X,)),
+    Row("LayerNorm", (5, 1e-3, True, False), inputs=(X,)),
+    Row("Conv2d", (3, 4, 3, 2, 1, 1, 1, False), inputs=(IMG,)),
+    Row("Embedding", (6, 3, 1), inputs=(Arr(np.array([[0, 1], [2, 1]])),)),
+    Row("Dropout", (0.5, False), inputs=(X,)),
     Row("MultiheadAttention", (6, 2), inputs=(d.f((3, 2, 6), "float32"),) * 3),
     Row(
         "MultiheadAttention",
