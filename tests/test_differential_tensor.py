@@ -79,6 +79,9 @@ def query_cases() -> Iterable[Case]:
             yield Case("top", name, (a, other))
             yield Case("method", name, (a, other))
     yield Case("top", "allclose", (a, b), {"atol": 10.0})
+    for x in (d.f((2,)), d.f((1, 1)), d.i(()), d.b((3,))):
+        for name in ("__float__", "__int__", "__bool__", "__len__", "is_floating_point"):
+            yield Case("method", name, (x,))
     values = Arr(np.array([3, 1, 3, 2, 1, 3]))
     for kwargs in ({}, {"return_counts": True}, {"return_inverse": True}, {"sorted": True}):
         yield Case("top", "unique", (values,), kwargs)
