@@ -230,13 +230,13 @@ NOT_COMPARED = {
     r"method\.__getitem__\(.*,\[\[0, 1\], \[1, 2\]\]\)": "a list of lists is one index "
     "array in gradviz, PyTorch's announced reading (2.13 still reads it as a tuple of "
     "indices, with a deprecation warning)",
-    r"method\.logsumexp\(.*dim=\(\),keepdim=False": "output with shape [] doesn't match the "
+    r"(method|top)\.logsumexp\(.*dim=\(\),keepdim=False": "output with shape [] doesn't match the "
     "broadcast shape [1, 1]: dim=() reduces every dim, as keepdim=True shows",
 }
 
 #: PyTorch's gradient bugs: only the forward is compared
 TORCH_GRAD_BUGS = {
-    r"method\.(std|var)\(.*dim=\(\)": "dim=() reduces every dim, as dim=None, but the "
+    r"(method|top)\.(std|var)\(.*dim=\(\)": "dim=() reduces every dim, as dim=None, but the "
     "backward divides by zero: inf everywhere",
     r"(method|top)\.(atan2|arctan2)\(bool": "the backward negates the bool input and raises",
     r"F\.binary_cross_entropy\(float64\[4\]": "the target's gradient takes the unclamped "
@@ -253,7 +253,7 @@ GRAD_EXTENSIONS = {
 
 #: Where PyTorch raises and gradviz returns on purpose (pattern -> what gradviz returns)
 EXTENSIONS = {
-    r"method\.sum\(float.*dtype=dtype\('int64'\)": "the integer sum, without a gradient "
+    r"(method|top)\.sum\(float.*dtype=dtype\('int64'\)": "the integer sum, without a gradient "
     "(PyTorch refuses an integer dtype on an input that requires grad)",
     r"method\.view(_as)?\(float64\[4x3\]T,(\(-1,\)|-1|1,-1|float64\[12\])\)": "a copy: "
     "view of a non-contiguous input copies, as reshape (NumPy has no strides to refuse by)",
@@ -272,9 +272,9 @@ EXTENSIONS = {
 ERROR_CLASSES = {
     r"method\.__r?(and|or|xor)__\(": "bitwise ops of floats: an OperandError (TypeError, "
     "NumPy's class), where PyTorch's NotImplementedError is a RuntimeError",
-    r"method\.topk\(.*,5,": "k beyond the dim: an IndexRangeError (IndexError), where "
+    r"(method|top)\.topk\(.*,5,": "k beyond the dim: an IndexRangeError (IndexError), where "
     "PyTorch raises a RuntimeError",
-    r"method\.median\(float64\[0x3\],dim=0": "an empty dim: an InputError (ValueError and "
+    r"(method|top)\.median\(float64\[0x3\],dim=0": "an empty dim: an InputError (ValueError and "
     "RuntimeError), where PyTorch raises an IndexError",
     r"method\.masked_select\(float64\[3x4\],int64": "an integer mask: an OperandError "
     "(TypeError), where PyTorch raises a RuntimeError",
@@ -292,7 +292,7 @@ ERROR_CLASSES = {
     "index out of range): gradviz reports the leaf first",
     r"method\.item\(": "item() of many elements: an OperandError (TypeError, as float() of a "
     "NumPy array), where PyTorch raises a RuntimeError",
-    r"method\.am(ax|in)\(float64\[0x3\],dim=\(0, 0\)": "two errors (an empty dim, a dim "
+    r"(method|top)\.am(ax|in)\(float64\[0x3\],dim=\(0, 0\)": "two errors (an empty dim, a dim "
     "listed twice): gradviz reports the other one first",
 }
 
