@@ -254,3 +254,41 @@ def test_containers_match_torch():
         torch.nn.ModuleDict({"a": torch.nn.Tanh()}),
     ]
     assert repr(named[0]) == repr(named[1])
+
+
+DOUBLE = [
+    r
+    for r in ROWS
+    if r.name
+    in {
+        "Linear",
+        "Conv2d",
+        "LayerNorm",
+        "BatchNorm1d",
+        "LSTM",
+        "GRUCell",
+        "Embedding",
+        "MultiheadAttention",
+    }
+]
+
+
+@pytest.mark.parametrize("row", DOUBLE, ids=lambda r: r.id)
+def test_module_in_float64_matches_torch(row: Row) -> None:
+    """``double()`` converts parameters and buffers: float64 inputs give float64 outputs."""
+    ours, theirs = _build(row)
+    ours.double()
+    theirs.double()
+    assert {k: str(v.dtype) for k, v in ours.state_dict().items()} == {
+        k: str(v.dtype).removeprefix("torch.") for k, v in theirs.state_dict().items()
+    }
+    as64 = Row(row.name, row.args, row.kwargs, tuple(_float64(x) for x in row.inputs))
+    out_g, out_t, g, t = _forward(as64, ours, theirs)
+    compare_outputs(out_g, out_t)
+    _grad_check(ours, theirs, out_g, out_t, g, t)
+
+
+def _float64(spec: Arr) -> Arr:
+    if spec.value.dtype.kind != "f":
+        return spec
+    return Arr(spec.value.astype(np.float64), spec.grad, spec.nc, spec.clone)
