@@ -130,6 +130,7 @@ from gradviz.autograd import (
     zeros_like,
 )
 from gradviz.autograd import dtypes as _dtypes
+from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_more as _api_more
@@ -150,18 +151,24 @@ globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 utils = types.ModuleType(f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`.")
 utils.data = data  # type: ignore[attr-defined]
 
+# `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
+_accelerators = _accelerator_modules(__name__)
+cuda, backends, accelerator = (_accelerators[n] for n in ("cuda", "backends", "accelerator"))
+
 # `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim`,
 # `from gradviz.optim import lr_scheduler` all work.
 for _name, _module in {
     "nn": nn,
     "nn.functional": functional,
     "nn.utils": nn.utils,
+    "nn.utils.rnn": nn.utils.rnn,
     "optim": optim,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
     "utils": utils,
     "utils.data": data,
     "functional": functional,
+    **_accelerators,
 }.items():
     sys.modules[f"{__name__}.{_name}"] = _module
 

@@ -252,6 +252,7 @@ def check_command(
         step,
         deliver,
         nothing="nothing was checked",
+        done="checked",
         no_backward=(
             f"{script.name} never called backward(), so there is no training step to check; "
             f"to draw what an inference-only script computes, run "

@@ -223,6 +223,7 @@ NOT_HERE = {
     "dropout1d": "random in training: the nn.Dropout1d row of test_differential_nn.py",
     "dropout2d": "random in training: the nn.Dropout2d row of test_differential_nn.py",
     "dropout3d": "random in training: the nn.Dropout3d row of test_differential_nn.py",
+    "cuda": "no GPU: an error saying gradviz runs on the CPU, tests/test_hostile_round3*.py",
 }
 
 

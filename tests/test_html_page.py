@@ -260,3 +260,20 @@ def test_a_collapsed_module_expands_on_double_click(browser, tmp_path):
     assert node(page, fc1).count() == 1
     assert "sel" in node(page, fc1).get_attribute("class")  # the module's members stay marked
     page.close()
+
+
+def test_a_step_without_modules_offers_no_depth_to_choose(browser, tmp_path):
+    import gradviz
+
+    w = gradviz.randn(3, requires_grad=True)
+    with gradviz.trace() as tr:
+        (w * 2).sum().backward()
+    path = tmp_path / "flat.html"
+    write_page(tr, path)
+    page = opened(browser, path)
+    depth = page.locator("#depth")
+    assert depth.is_disabled()
+    shown = page.locator("svg.view-forward:visible g.node:not(.inert)").count()
+    assert depth.locator("option").all_text_contents() == [f"{shown} boxes"]
+    assert page.problems == []
+    page.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import gradviz
 from gradviz import Variable, nn, optim
 from gradviz.autograd.errors import OptimizerError
 
@@ -316,3 +317,33 @@ def test_loading_a_state_of_the_wrong_shape_is_refused_at_load():
     state["state"][0]["exp_avg"] = np.zeros((3, 2))
     with pytest.raises(OptimizerError, match=r"'exp_avg' of parameter 0 has shape \(3, 2\)"):
         optim.Adam([w]).load_state_dict(state)
+
+
+def test_optimizer_state_dict_holds_variables_sharing_the_optimizer_state():
+    # as PyTorch's tensors: `opt.state_dict()["state"][0]["exp_avg"].norm()` works, and the
+    # values follow training (shared, not copied) until copy.deepcopy snapshots them
+    import copy
+
+    gradviz.manual_seed(0)
+    model = gradviz.nn.Linear(3, 2)
+    opt = gradviz.optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        model(gradviz.randn(4, 3)).sum().backward()
+        opt.step()
+    saved = opt.state_dict()
+    moment = saved["state"][0]["exp_avg"]
+    assert isinstance(moment, gradviz.Variable)
+    assert not moment.requires_grad
+    assert moment.shape == (2, 3)
+    assert float(moment.norm()) > 0
+    snapshot = copy.deepcopy(saved)
+    opt.zero_grad()
+    model(gradviz.randn(4, 3)).sum().backward()
+    opt.step()
+    assert not np.array_equal(moment.numpy(), snapshot["state"][0]["exp_avg"].numpy())
+    fresh = gradviz.optim.Adam(model.parameters(), lr=0.1)
+    fresh.load_state_dict(snapshot)  # Variables load as arrays do
+    np.testing.assert_array_equal(
+        fresh.state_dict()["state"][0]["exp_avg"].numpy(), snapshot["state"][0]["exp_avg"].numpy()
+    )

@@ -81,18 +81,35 @@ def test_a_parameter_left_alone_gets_no_update():
     assert np.isnan(tr.timeline.series("param:frozen", "update_norm")).all()
 
 
-def test_an_optimizer_s_updates_are_measured_once_as_before():
+def _sgd_steps(steps: int, log_between: bool = False) -> tuple[np.ndarray, list[float]]:
+    """``steps`` SGD steps of a linear model under a summary trace: the timeline's update norms
+    of its weight, and the weight's gradient norm at each step. ``log_between``: a gradient
+    norm logged under no_grad and ``clip_grad_norm_`` between backward and ``opt.step()``."""
     gradviz.manual_seed(0)
     model = nn.Linear(3, 1)
     opt = optim.SGD(model.parameters(), lr=LR)
     x, y = _data()
+    grad_norms = []
     with gradviz.trace(detail="summary") as tr:
-        for _ in range(3):
+        for _ in range(steps):
             opt.zero_grad()
-            grad_norms = []
-            loss = nn.functional.mse_loss(model(x), y)
-            loss.backward()
+            nn.functional.mse_loss(model(x), y).backward()
             grad_norms.append(float(np.linalg.norm(model.weight.grad.numpy())))
+            if log_between:
+                with gradviz.no_grad():
+                    sum((p.grad**2).sum() for p in model.parameters())
+                nn.utils.clip_grad_norm_(model.parameters(), 1e3)  # (a bound never reached)
             opt.step()
-    norms = tr.timeline.series("param:weight", "update_norm")
-    assert norms[-1] == pytest.approx(LR * grad_norms[-1], rel=1e-5)
+    return tr.timeline.series("param:weight", "update_norm"), grad_norms
+
+
+def test_an_optimizer_s_updates_are_measured_as_before():
+    norms, grad_norms = _sgd_steps(3)
+    np.testing.assert_allclose(norms, LR * np.array(grad_norms), rtol=1e-5)
+
+
+def test_ops_between_backward_and_the_optimizer_step_leave_the_update_measured():
+    # a gradient norm logged under no_grad before opt.step() used to end the step, and every
+    # step after the first lost its update
+    norms, grad_norms = _sgd_steps(4, log_between=True)
+    np.testing.assert_allclose(norms, LR * np.array(grad_norms), rtol=1e-5)

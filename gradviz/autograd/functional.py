@@ -15,6 +15,13 @@ import numpy as np
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.functional_losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    check_target_shape,
+    cross_entropy,
+    nll_loss,
+)
 from gradviz.autograd.ops import conv
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
@@ -134,27 +141,10 @@ def check_dropout_probability(p: float) -> None:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
-def _shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of a Variable, an array, a number or nested lists (no copy made)."""
-    return x.shape if isinstance(x, Variable | np.ndarray) else np.shape(x)
-
-
-def _check_target_shape(name: str, prediction: Any, target: Any) -> None:
-    shape, target_shape = _shape_of(prediction), _shape_of(target)
-    if shape != target_shape:
-        warnings.warn(
-            f"{name}: using a target size ({target_shape}) that is different to the input size "
-            f"({shape}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
 def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
     input = input if isinstance(input, Variable) else as_input(input, "mse_loss")
-    _check_target_shape("mse_loss", input, target)
+    check_target_shape("mse_loss", input, target)
     return ops.MseLoss.apply(input, target, reduction)
 
 
@@ -192,7 +182,7 @@ def mish(input: Variable) -> Variable:
 def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
     """Mean absolute error (the gradient at 0 is 0)."""
     input = as_input(input, "l1_loss")
-    _check_target_shape("l1_loss", input, target)
+    check_target_shape("l1_loss", input, target)
     return ops.L1Loss.apply(input, target, reduction)
 
 
@@ -201,7 +191,7 @@ def smooth_l1_loss(
 ) -> Variable:
     """Quadratic (0.5 d**2 / beta) below ``beta``, linear above."""
     input = as_input(input, "smooth_l1_loss")
-    _check_target_shape("smooth_l1_loss", input, target)
+    check_target_shape("smooth_l1_loss", input, target)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
     return ops.SmoothL1Loss.apply(input, target, reduction, beta)
@@ -212,7 +202,7 @@ def huber_loss(
 ) -> Variable:
     """Quadratic (0.5 d**2) below ``delta``, linear (slope delta) above."""
     input = as_input(input, "huber_loss")
-    _check_target_shape("huber_loss", input, target)
+    check_target_shape("huber_loss", input, target)
     if delta <= 0:
         raise ArgumentError(
             f"huber_loss does not support non-positive values for delta, got {delta}"
@@ -533,12 +523,6 @@ def embedding(
     return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
 
 
-from gradviz.autograd.functional_losses import (  # noqa: E402
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    nll_loss,
-)
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     glu,
     hardtanh,

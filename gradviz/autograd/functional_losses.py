@@ -1,56 +1,157 @@
-"""The class and binary losses of ``nn.functional`` with PyTorch's signatures: per-class
-``weight``, ``label_smoothing``, ``pos_weight``, K-dimensional class targets (re-exported by
-``functional``).
+"""The class and binary losses of ``nn.functional`` with PyTorch's options (re-exported by
+``functional``): ``cross_entropy`` and ``nll_loss`` (``weight``, ``ignore_index``,
+``label_smoothing``, targets of any number of dims ``(N, d1, ...)``), ``binary_cross_entropy``
+(``weight``) and ``binary_cross_entropy_with_logits`` (``weight``, ``pos_weight``).
 
-Without the options each is one fused op (``CrossEntropy``, ``NllLoss`` ...); with them, the
-same formulas as PyTorch's, composed of ops, so their gradients come from the ops' rules.
+The usual call is one fused op; the options are built of ops (log_softmax, indexing, sums), so
+their graph shows where each factor enters.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import ops
-from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, ShapeError
-from gradviz.autograd.ops import losses
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.ops.api import as_variable as as_input
+from gradviz.autograd.ops.losses import _Classes
 from gradviz.autograd.variable import Variable, as_array
 
+_REDUCTIONS = ("mean", "sum", "none")
 
-def _legacy(size_average: Any, reduce: Any, op: str) -> None:
-    """The deprecated ``size_average`` and ``reduce``: None only."""
-    if size_average is not None or reduce is not None:
-        raise ArgumentError(
-            f"{op}: size_average and reduce are not supported, pass reduction ('mean', 'sum' "
-            "or 'none') instead"
+
+def weight_or_reduction(value: Any, weight: Any) -> tuple[str, Any]:
+    """``(reduction, weight)`` of a loss called with PyTorch's third positional argument, the
+    class ``weight`` (``F.cross_entropy(x, y, w)``, ``nn.CrossEntropyLoss(w)``), or with
+    gradviz's, the ``reduction``."""
+    if isinstance(value, str):
+        return value, weight
+    if value is None or isinstance(value, Variable | np.ndarray | list | tuple):
+        if weight is not None and value is not None:
+            raise ArgumentError("the loss got its weight twice: positionally and as weight=")
+        return "mean", value
+    raise ArgumentError(f"reduction must be 'mean', 'sum' or 'none', got {value!r}")
+
+
+def _reduction(op: str, reduction: Any) -> str:
+    if reduction not in _REDUCTIONS:
+        raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return reduction
+
+
+def _class_weight(op: str, weight: Any, classes: int) -> np.ndarray | None:
+    if weight is None:
+        return None
+    array = as_array(weight)
+    if array.shape != (classes,):
+        raise ShapeError(
+            f"{op}: weight tensor should be defined either for all {classes} classes or no "
+            f"classes but got weight tensor of shape: {array.shape}"
         )
+    if array.dtype.kind != "f":
+        raise OperandError(f"{op}: weight must be floating point, got {array.dtype}")
+    return array
+
+
+def _smoothing(op: str, label_smoothing: Any) -> float:
+    if isinstance(label_smoothing, bool) or not 0.0 <= float(label_smoothing) <= 1.0:
+        raise InputError(  # (an ArgumentError, and PyTorch's RuntimeError)
+            f"{op}: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing!r}"
+        )
+    return float(label_smoothing)
+
+
+def _rows(op: str, input: Variable, target: np.ndarray) -> tuple[Variable, np.ndarray, tuple]:
+    """Scores ``(N, C, d1, ...)`` as rows ``(N*d1*..., C)`` and the target ``(N, d1, ...)``
+    as ``(N*d1*...,)``; returns them with the shape of an unreduced loss."""
+    if input.ndim <= 2:
+        expected = input.shape[:1] if input.ndim == 2 else ()
+        if target.shape != expected:  # (a RuntimeError, as PyTorch's)
+            raise ShapeError(f"{op}: expected target size {expected}, got {target.shape}")
+        return input, target, expected
+    expected = (input.shape[0], *input.shape[2:])
+    if target.shape != expected:
+        raise ShapeError(f"{op}: expected target size {expected}, got {target.shape}")
+    moved = input.permute(0, *range(2, input.ndim), 1)
+    return moved.reshape(-1, input.shape[1]), target.reshape(-1), expected
+
+
+def _class_loss(
+    op: str,
+    log_probs: Variable,
+    target: np.ndarray,
+    weight: np.ndarray | None,
+    reduction: str,
+    ignore_index: int,
+    smoothing: float,
+) -> Variable:
+    """The weighted, smoothed negative log-likelihood of rows ``(M, C)`` of log-probabilities,
+    as PyTorch computes it: a mean divides by the summed weight of the targets counted."""
+    rows = log_probs if log_probs.ndim == 2 else log_probs.reshape(1, -1)
+    classes = _Classes(op, rows._data, target.reshape(-1), ignore_index)
+    count = None if classes.keep is None else classes.keep.astype(rows.dtype)
+    factor = count
+    if weight is not None:
+        picked = weight[classes.index].astype(rows.dtype)
+        factor = picked if count is None else picked * count
+    loss = -rows[classes.rows, classes.index]
+    if factor is not None:  # (no factors of 1: each one would be a node of the graph)
+        loss = loss * factor
+    if smoothing:
+        smooth = -(rows if weight is None else rows * weight.astype(rows.dtype)).sum(1)
+        if count is not None:
+            smooth = smooth * count
+        loss = loss * (1 - smoothing) + smooth * (smoothing / rows.shape[1])
+    if reduction == "none":
+        return loss.reshape(target.shape)
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: NaN
+        return total / (len(classes.rows) if factor is None else factor.sum())
 
 
 def cross_entropy(
     input: Variable,
     target: Any,
-    weight: Any = None,
-    size_average: None = None,
+    reduction: Any = "mean",
     ignore_index: int = -100,
-    reduce: None = None,
-    reduction: str = "mean",
+    *,
+    weight: Any = None,
     label_smoothing: float = 0.0,
 ) -> Variable:
     """Cross-entropy of logits ``(N, C)`` (or ``(C,)``, or ``(N, C, d1, ...)``) against
-    integer classes or class probabilities, as PyTorch's: ``weight`` scales each class,
-    ``label_smoothing`` mixes in the uniform distribution; class targets equal to
-    ``ignore_index`` add nothing and the mean is over the others (their weights)."""
-    _legacy(size_average, reduce, "cross_entropy")
-    losses.check_reduction(reduction, "cross_entropy")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise InputError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    integer classes ``(N,)`` (``(N, d1, ...)``), or against class probabilities of the
+    input's shape, as PyTorch's: ``weight`` per class, ``ignore_index``, ``label_smoothing``.
+
+    Class targets equal to ``ignore_index`` add nothing and the mean is over the others (NaN
+    when all are ignored); other targets outside ``[0, C)`` raise IndexError. A third
+    positional argument that is not a string is the ``weight``, as in PyTorch.
+    """
+    reduction, weight = weight_or_reduction(reduction, weight)
+    reduction = _reduction("cross_entropy", reduction)
     input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
+    smoothing = _smoothing("cross_entropy", label_smoothing)
     target_array = as_array(target)
+    class_dim = 0 if input.ndim == 1 else 1
+    classes = input.shape[class_dim] if input.ndim else 0
+    weight = _class_weight("cross_entropy", weight, classes)
     if target_array.dtype.kind != "f":
-        return class_loss(
-            ops.CrossEntropy, input, target, reduction, ignore_index, weight, label_smoothing
+        if weight is None and not smoothing and input.ndim <= 2:
+            return ops.CrossEntropy.apply(input, target, reduction, ignore_index)
+        rows, flat, shape = _rows("CrossEntropy", input, target_array)
+        log_probs = ops.LogSoftmax.apply(rows, rows.ndim - 1)
+        return _class_loss(
+            "CrossEntropy",
+            log_probs,
+            flat.reshape(shape),
+            weight,
+            reduction,
+            ignore_index,
+            smoothing,
         )
     if target_array.shape != input.shape:  # PyTorch: only probabilities may be float
         raise InputError(
@@ -58,145 +159,89 @@ def cross_entropy(
             f"shape {target_array.shape}, but got {target_array.dtype}; class probabilities "
             f"must have the input's shape {input.shape}"
         )
-    axis = 0 if input.ndim == 1 else 1
-    log_probs = ops.LogSoftmax.apply(input, axis)
-    if label_smoothing:
-        target = target * (1 - label_smoothing) + label_smoothing / input.shape[axis]
-    product = log_probs * target
+    if smoothing:
+        target = (target if isinstance(target, Variable) else target_array) * (1 - smoothing)
+        target = target + smoothing / classes
+    terms = ops.LogSoftmax.apply(input, class_dim) * target
     if weight is not None:
-        product = product * _class_weights(weight, input, axis)
-    loss = -product.sum(axis)
-    return loss if reduction == "none" else loss.mean() if reduction == "mean" else loss.sum()
+        terms = terms * weight.reshape((classes,) + (1,) * (input.ndim - class_dim - 1))
+    loss = -terms.sum(axis=class_dim)
+    if reduction == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
 
 
 def nll_loss(
     input: Variable,
     target: Any,
-    weight: Any = None,
-    size_average: None = None,
+    reduction: Any = "mean",
     ignore_index: int = -100,
-    reduce: None = None,
-    reduction: str = "mean",
-) -> Variable:
-    """Negative log-likelihood of integer classes under log-probabilities ``(N, C)``;
-    ``weight`` scales each class, and targets equal to ``ignore_index`` add nothing."""
-    _legacy(size_average, reduce, "nll_loss")
-    input = as_input(input, "nll_loss")
-    return class_loss(ops.NllLoss, input, target, reduction, ignore_index, weight, 0.0)
-
-
-def _class_weights(weight: Any, input: Variable, axis: int) -> np.ndarray:
-    """``weight`` (C,) as an array that broadcasts along the class ``axis`` of ``input``."""
-    w = as_array(weight).astype(input.dtype, copy=False)
-    classes = input.shape[axis]
-    if w.shape != (classes,):
-        raise ShapeError(
-            f"weight tensor should be defined either for all {classes} classes or no classes "
-            f"but got weight tensor of shape: {list(w.shape)}"
-        )
-    return w.reshape((classes,) + (1,) * (input.ndim - axis - 1))
-
-
-def class_loss(
-    op: type[ops.Function],
-    input: Variable,
-    target: Any,
-    reduction: str,
-    ignore_index: int,
+    *,
     weight: Any = None,
-    label_smoothing: float = 0.0,
 ) -> Variable:
-    """``op`` (``CrossEntropy``, ``NllLoss``) of integer class targets; scores of shape
-    ``(N, C, d1, ...)`` against targets ``(N, d1, ...)`` (PyTorch's K-dimensional form) are
-    its rows ``(N * d1 * ..., C)``; a weight or label smoothing composes PyTorch's formula."""
-    plain = weight is None and not label_smoothing
-    if input.ndim <= 2 and plain:
-        return op.apply(input, target, reduction, ignore_index)
-    losses.check_reduction(reduction, op.__name__)
-    target_shape = tuple(as_array(target).shape)
-    if input.ndim > 2:
-        expected = (input.shape[0], *input.shape[2:])
-        if target_shape != expected:
-            raise ShapeError(
-                f"{op.__name__}: expected target of shape {expected} for input {input.shape}, "
-                f"got {target_shape}"
-            )
-        rows = input.permute(0, *range(2, input.ndim), 1).reshape(-1, input.shape[1])
-        flat = target.reshape(-1) if isinstance(target, Variable) else as_array(target).ravel()
-    else:
-        rows, flat = input, target
-    if plain:
-        loss = op.apply(rows, flat, reduction, ignore_index)
-    else:
-        if rows.ndim == 1:  # one sample (C,) and a 0-d target
-            rows, flat = rows.reshape(1, -1), as_array(flat).reshape(1)
-        log_probs = ops.LogSoftmax.apply(rows, 1) if op is ops.CrossEntropy else rows
-        loss = _weighted(
-            log_probs, as_array(flat), weight, reduction, ignore_index, label_smoothing
+    """Negative log-likelihood of integer classes under log-probabilities ``(N, C)`` (or
+    ``(N, C, d1, ...)`` against targets ``(N, d1, ...)``); ``weight`` per class; targets equal
+    to ``ignore_index`` add nothing (see ``cross_entropy``)."""
+    reduction, weight = weight_or_reduction(reduction, weight)
+    reduction = _reduction("nll_loss", reduction)
+    input = as_input(input, "nll_loss")
+    classes = input.shape[0 if input.ndim == 1 else 1] if input.ndim else 0
+    weight = _class_weight("nll_loss", weight, classes)
+    if weight is None and input.ndim <= 2:
+        return ops.NllLoss.apply(input, target, reduction, ignore_index)
+    rows, flat, shape = _rows("NllLoss", input, as_array(target))
+    return _class_loss("NllLoss", rows, flat.reshape(shape), weight, reduction, ignore_index, 0.0)
+
+
+def _shape_of(x: Any) -> tuple[int, ...]:
+    """The shape of a Variable, an array, a number or nested lists (no copy made)."""
+    return x.shape if isinstance(x, Variable | np.ndarray) else np.shape(x)
+
+
+def check_target_shape(name: str, prediction: Any, target: Any) -> None:
+    """Warn, as PyTorch does, when a target's shape differs from the prediction's."""
+    shape, target_shape = _shape_of(prediction), _shape_of(target)
+    if shape != target_shape:
+        warnings.warn(
+            f"{name}: using a target size ({target_shape}) that is different to the input size "
+            f"({shape}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            UserWarning,
+            stacklevel=3,
         )
-        if input.ndim == 1 and reduction == "none":
-            return loss.reshape(())
-    return loss.reshape(target_shape) if reduction == "none" and input.ndim > 2 else loss
 
 
-def _weighted(
-    log_probs: Variable,
-    target: np.ndarray,
-    weight: Any,
-    reduction: str,
-    ignore_index: int,
-    smoothing: float,
-) -> Variable:
-    """PyTorch's NLL of rows ``(M, C)`` with class weights and label smoothing: the mean is
-    divided by the weights of the targets that count."""
-    if target.dtype.kind not in "iu":
-        raise InputError(f"expected target dtype to be Long, but got {target.dtype}")
-    if target.shape != log_probs.shape[:1]:
+def _check_binary_target(name: str, input: Variable, target: Any) -> None:
+    """PyTorch's binary cross-entropies take a float target of the input's shape (a target of
+    another shape is an error there, not the warning of the other losses)."""
+    target = as_array(target)
+    if tuple(target.shape) != tuple(input.shape):
         raise ShapeError(
-            f"expected target of shape {log_probs.shape[:1]} for input {log_probs.shape}, "
-            f"got {target.shape}"
+            f"{name}: Using a target size ({tuple(target.shape)}) that is different to the "
+            f"input size ({tuple(input.shape)}) is deprecated. Please ensure they have the "
+            "same size."
         )
-    classes = log_probs.shape[1]
-    w = (
-        np.ones(classes, log_probs.dtype)
-        if weight is None
-        else _class_weights(weight, log_probs, 1)
-    )
-    keep = target != ignore_index
-    if np.any(keep & ((target < 0) | (target >= classes))):
-        bad = target[keep & ((target < 0) | (target >= classes))][0]
-        raise IndexRangeError(f"Target {bad} is out of bounds for {classes} classes")
-    safe = np.where(keep, target, 0)
-    row_weight = w[safe] * keep
-    picked = log_probs.gather(1, Variable(safe[:, np.newaxis])).reshape(-1)
-    nll = -picked * Variable(row_weight.astype(log_probs.dtype))
-    smooth = -(log_probs * Variable(w)).sum(1) * Variable(keep.astype(log_probs.dtype))
+    if target.dtype.kind != "f":
+        raise InputError(f"{name}: Found dtype {target.dtype} but expected a floating target")
+
+
+def _weighted(loss: Variable, weight: Any, reduction: str) -> Variable:
+    """An elementwise loss times ``weight`` (broadcast), then reduced."""
+    loss = loss * weight
     if reduction == "none":
-        total_nll, total_smooth = nll, smooth
-    else:
-        total_nll, total_smooth = nll.sum(), smooth.sum()
-        if reduction == "mean":
-            denominator = float(row_weight.sum())
-            total_nll = total_nll / denominator
-            total_smooth = total_smooth / denominator
-    if not smoothing:
-        return total_nll
-    return total_nll * (1 - smoothing) + total_smooth * (smoothing / classes)
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
 
 
 def binary_cross_entropy(
-    input: Variable,
-    target: Any,
-    weight: Any = None,
-    size_average: None = None,
-    reduce: None = None,
-    reduction: str = "mean",
+    input: Variable, target: Any, reduction: Any = "mean", *, weight: Any = None
 ) -> Variable:
     """BCE of probabilities in [0, 1]; logs are clamped at -100 as in PyTorch; ``weight``
-    (broadcast to the input) scales each element's loss."""
-    _legacy(size_average, reduce, "binary_cross_entropy")
+    rescales each element's loss (it broadcasts)."""
+    reduction, weight = weight_or_reduction(reduction, weight)
+    reduction = _reduction("binary_cross_entropy", reduction)
     input = as_input(input, "binary_cross_entropy")
-    check_binary_target("binary_cross_entropy", input, target)
+    _check_binary_target("binary_cross_entropy", input, target)
     for name, values in (("input", input._data), ("target", as_array(target))):
         # NaN fails both comparisons, so it is rejected too (as PyTorch does)
         if values.size and not (values.min() >= 0 and values.max() <= 1):
@@ -208,50 +253,34 @@ def binary_cross_entropy(
             )
     if weight is None:
         return ops.BinaryCrossEntropy.apply(input, target, reduction)
-    losses.check_reduction(reduction, "binary_cross_entropy")
-    loss = ops.BinaryCrossEntropy.apply(input, target, "none") * weight
-    return _reduced(loss, reduction)
+    return _weighted(ops.BinaryCrossEntropy.apply(input, target, "none"), weight, reduction)
 
 
 def binary_cross_entropy_with_logits(
     input: Variable,
     target: Any,
+    reduction: Any = "mean",
+    *,
     weight: Any = None,
-    size_average: None = None,
-    reduce: None = None,
-    reduction: str = "mean",
     pos_weight: Any = None,
 ) -> Variable:
-    """BCE of logits, fused with the sigmoid so any logit is stable; ``weight`` scales each
-    element's loss and ``pos_weight`` (per class, the last dim) the positive term's."""
-    _legacy(size_average, reduce, "binary_cross_entropy_with_logits")
+    """BCE of logits, fused with the sigmoid so any logit is stable; ``weight`` rescales each
+    element's loss, ``pos_weight`` (one per class, the last dim) the positive targets' term:
+    ``-(pos_weight * t * log(sigmoid(x)) + (1 - t) * log(sigmoid(-x)))``, as PyTorch's."""
+    reduction, weight = weight_or_reduction(reduction, weight)
+    reduction = _reduction("binary_cross_entropy_with_logits", reduction)
     input = as_input(input, "binary_cross_entropy_with_logits")
-    check_binary_target("binary_cross_entropy_with_logits", input, target)
-    if weight is None and pos_weight is None:
-        return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
-    losses.check_reduction(reduction, "binary_cross_entropy_with_logits")
+    _check_binary_target("binary_cross_entropy_with_logits", input, target)
     if pos_weight is None:
+        if weight is None:
+            return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction)
         loss = ops.BinaryCrossEntropyWithLogits.apply(input, target, "none")
-    else:  # -(p * y * log sigmoid(x) + (1 - y) * log sigmoid(-x)), each term stable
-        positive = ops.LogSigmoid.apply(input) * target * pos_weight
-        loss = -(positive + ops.LogSigmoid.apply(-input) * (1 - as_array(target)))
+        return _weighted(loss, weight, reduction)
+    negative = 1 - (target if isinstance(target, Variable) else as_array(target))
+    positive = ops.LogSigmoid.apply(input) * target * pos_weight
+    loss = -(positive + ops.LogSigmoid.apply(-input) * negative)
     if weight is not None:
         loss = loss * weight
-    return _reduced(loss, reduction)
-
-
-def _reduced(loss: Variable, reduction: str) -> Variable:
-    return loss if reduction == "none" else loss.mean() if reduction == "mean" else loss.sum()
-
-
-def check_binary_target(name: str, input: Variable, target: Any) -> None:
-    """PyTorch's binary cross-entropies take a float target of the input's shape."""
-    target = as_array(target)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ShapeError(
-            f"{name}: Using a target size ({tuple(target.shape)}) that is different to the "
-            f"input size ({tuple(input.shape)}) is deprecated. Please ensure they have the "
-            "same size."
-        )
-    if target.dtype.kind != "f":
-        raise InputError(f"{name}: Found dtype {target.dtype} but expected a floating target")
+    if reduction == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()

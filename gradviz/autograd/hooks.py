@@ -75,6 +75,10 @@ class Hook:
     def optimizer_step(self, optimizer: Optimizer, phase: str) -> None:
         """``optimizer.step()`` is about to update parameters (``"begin"``) or has (``"end"``)."""
 
+    def grad_clipped(self, max_norm: float, total_norm: float) -> None:
+        """``nn.utils.clip_grad_norm_`` scaled the gradients to at most ``max_norm`` (they had
+        ``total_norm``; below ``max_norm`` they were left as they were)."""
+
 
 #: Guards ACTIVE and the pause state below against threads installing or pausing at once.
 _lock = threading.Lock()

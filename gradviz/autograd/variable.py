@@ -16,6 +16,7 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import (
+    BackwardError,
     GradvizError,
     IndexRangeError,
     InputError,
@@ -346,10 +347,27 @@ class Variable(
 
     # ------------------------------------------------------------------------------- autograd
     def backward(
-        self, gradient: Any = None, retain_graph: bool | None = None, *, grad: Any = None
+        self,
+        gradient: Any = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+        *,
+        grad: Any = None,
     ) -> None:
         """Compute gradients of this Variable with respect to every leaf that requires grad;
-        ``gradient`` (PyTorch's name; ``grad=`` too) is d(loss)/d(this) for a non-scalar."""
+        ``gradient`` (PyTorch's name; ``grad=`` too) is d(loss)/d(this) for a non-scalar.
+        ``create_graph=True`` and ``inputs=`` are PyTorch's but not gradviz's (BackwardError)."""
+        if create_graph:
+            raise BackwardError(
+                "backward(create_graph=True): gradviz computes gradients as NumPy arrays, not "
+                "as a graph, so it cannot differentiate them again (no higher-order gradients)"
+            )
+        if inputs is not None:
+            raise BackwardError(
+                "backward(inputs=...) is not supported; call backward() and read the .grad "
+                "of the Variables you want"
+            )
         if grad is not None:
             if gradient is not None:
                 raise OperandError("backward() got both 'gradient' and 'grad'; pass one")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.dtypes import device
+from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.grad_mode import _state as _grad_state
 
@@ -478,6 +478,11 @@ class TensorMethods:
 
     def cpu(self) -> Variable:
         """This Variable (it is on the CPU already, as ``cpu()`` of a CPU tensor)."""
+        return self
+
+    def cuda(self, device: Any = None) -> Variable:
+        """An ``InputError``: gradviz runs on the CPU only."""
+        cpu_only("cuda", "cuda")
         return self
 
     def nelement(self) -> int:

@@ -170,6 +170,7 @@ def run(
     arrays: bool = False,
     forward_only: bool = False,
     nothing: str = "nothing was drawn",
+    done: str = "drawn",
     no_backward: str | None = None,
     policy: Any = None,
     detail: str = "full",
@@ -182,7 +183,10 @@ def run(
 
     ``salvage(trace)``, when given, is called with what was recorded when the script failed
     before the capture was complete; it writes what is worth keeping and says so (that
-    replaces ``nothing`` in the message), or returns None."""
+    replaces ``nothing`` in the message), or returns None. Without it (one step, no
+    ``policy``), a script failing after the chosen backward call (before its optimizer step,
+    or after any call with ``step`` -1) still gets that step delivered (``done``: what was
+    done with it, for the message)."""
     from gradviz.viz.runner import (
         BackwardNotCalled,
         ScriptFailed,
@@ -190,6 +194,9 @@ def run(
         StepNotReached,
         run_script,
     )
+
+    if salvage is None and policy is None and not forward_only:
+        salvage = _captured_step(step, deliver, done)
 
     try:
         run_script(
@@ -217,6 +224,23 @@ def run(
         fail(str(error))
     except gradviz.GradvizError as error:  # no layout program, a file that cannot be written
         fail(str(error))
+
+
+def _captured_step(
+    step: int, deliver: Callable[[Any], None], done: str
+) -> Callable[[Any], str | None]:
+    """A salvage that delivers the chosen step when its backward pass was captured before the
+    script failed (the update written without no_grad raises right after backward)."""
+
+    def salvage(trace: Any) -> str | None:
+        kept = [p.index for p in trace.passes]
+        index = kept[-1] if kept and step < 0 else step
+        if index not in kept:
+            return None
+        deliver(trace)
+        return f"backward call {index} was captured before it and is {done} above"
+
+    return salvage
 
 
 def _salvaged(salvage: Callable[[Any], str | None] | None, trace: Any) -> str | None:

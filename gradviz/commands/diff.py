@@ -77,9 +77,10 @@ def _missing(path: Path, missing: str, what: str) -> str:
     return f"{path} is not a regular file: give {what}" if path.exists() else missing
 
 
-def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
+def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> list[str]:
     """Run each script once for all its sides' steps (two steps of one run: one run), and set
-    each side's graph from the captured passes."""
+    each side's graph from the captured passes. Returns what to say of a script that failed
+    after its steps were captured (they are compared; the command then exits 1)."""
     from gradviz.viz.runner import (
         BackwardNotCalled,
         RunnerError,
@@ -88,6 +89,7 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
         run_script,
     )
 
+    failed: list[str] = []
     by_script: dict[Path, list[_Side]] = {}
     for side in sides:
         if side.script is not None:
@@ -104,7 +106,14 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
             )
         except ScriptFailed as error:
             text = (error.traceback or "").rstrip()
-            fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+            trace = error.trace
+            kept = {p.index for p in trace.passes} if trace is not None else set()
+            if not kept or not all(step == -1 or step in kept for step in steps):
+                fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+            failed.append(
+                f"{error} after the steps compared above were captured. Its traceback (your "
+                f"code only):\n{text}"
+            )
         except ScriptInterrupted as error:
             fail(f"{error}; nothing was compared", INTERRUPTED)
         except BackwardNotCalled:
@@ -113,6 +122,7 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> None:
             fail(str(error))
         for side in script_sides:  # the last pass kept is the last call's
             side.graph = trace.get_pass(None if side.step == -1 else side.step).graph
+    return failed
 
 
 @click.command(
@@ -202,7 +212,7 @@ def diff_command(
         folder = shown.absolute()  # a script may chdir; we write here
         path = folder / f"{sides[0].stem}-vs-{sides[1].stem}.diff.{fmt.lower()}"
         check_outputs(folder, [path])
-    _diff_runs(sides, script_args)
+    failed = _diff_runs(sides, script_args)
     names = (sides[0].name, sides[1].name)
     if names[0] == names[1] and a != b:  # run1/model.trace.json, run2/model.trace.json
         names = (a, b)
@@ -215,7 +225,9 @@ def diff_command(
         echo_written([path], [result.note] if result.note else [], shown, folder)
     if structure_only:
         click.echo(report.format(top=0))
-        if report.structure_changed:
-            raise click.exceptions.Exit(1)
     else:
         click.echo(report.format(top=top))
+    for message in failed:
+        fail(message)
+    if structure_only and report.structure_changed:
+        raise click.exceptions.Exit(1)

@@ -33,7 +33,12 @@ def _where(caught: Any, report: Any) -> str:
         from gradviz.viz.diagnose.diff import compare
 
         changes = compare(caught.previous.graph, caught.current.graph).changes
-        tips = spike_advice(getattr(caught.current, "learning_rate", None))
+        current = caught.current
+        tips = spike_advice(
+            getattr(current, "learning_rate", None),
+            getattr(current, "clip_norm", None),
+            getattr(current, "optimizer", None),
+        )
         if changes:
             top = changes[0]
             return one_line(
@@ -81,7 +86,8 @@ def _check_spike(ctx: click.Context, param: click.Parameter, value: float) -> fl
     default=10.0,
     show_default=True,
     help="Fire when the loss or the total gradient norm exceeds this many times its running "
-    "median (over the last 50 steps, after 10 warm-up steps).",
+    "median (over the last 50 steps, after 10 warm-up steps), or the loss's median over those "
+    "10 steps this many times its median over the first 3.",
 )
 @click.option(
     "--keep",

@@ -207,6 +207,7 @@ class _Run:
         self.error: BaseException | None = None
         self.exit_code: int | None = None  # os._exit(code) called by the script
         self.stopper = _Stopper(self)
+        self.stopped = False  # the stop was raised in the script's thread
 
     def in_script_thread(self) -> bool:
         return os.getpid() == self.pid and threading.get_ident() == self.thread
@@ -220,6 +221,7 @@ class _Run:
             return
         if self.in_script_thread():
             self.deliver_now()
+            self.stopped = True
         hooks.install(self.stopper)
         raise _StopScript
 
@@ -278,7 +280,9 @@ class _Run:
 
 class _Stopper(hooks.Hook):
     """Installed once the step is captured: every engine event raises :class:`_StopScript`
-    (after delivering the step first, in the script's thread)."""
+    (after delivering the step first, in the script's thread). A script whose thread goes on
+    after the stop caught it (a bare ``except:`` retrying in a loop, which would retry for
+    ever) runs on to its end, untraced, as it would without gradviz."""
 
     def __init__(self, run: _Run) -> None:
         self.run = run
@@ -288,6 +292,9 @@ class _Stopper(hooks.Hook):
             return
         if self.run.in_script_thread():
             self.run.deliver_now()
+            if self.run.stopped:
+                return
+            self.run.stopped = True
         raise _StopScript
 
     variable_created = op = module_enter = backward_begin = optimizer_step = _stop

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gradviz.autograd.dtypes import cpu_only
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.variable import Variable
 
@@ -83,4 +84,10 @@ class DtypeMethods:
 
     def cpu(self: T) -> T:
         """Returns self: everything already lives in NumPy arrays."""
+        return self
+
+    def cuda(self: T, device: Any = None) -> T:
+        """An ``InputError``: gradviz runs on the CPU only (``to(device)`` with the tutorials'
+        ``device = "cuda" if torch.cuda.is_available() else "cpu"`` works)."""
+        cpu_only("cuda", f"{type(self).__name__}.cuda")
         return self

@@ -8,6 +8,9 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
+from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.variable import Variable
@@ -58,6 +61,24 @@ def normal_(tensor: Variable, mean: float = 0.0, std: float = 1.0) -> Variable:
     """Fill with draws from N(mean, std**2)."""
     with no_grad():
         return tensor.normal_(mean, std)
+
+
+def trunc_normal_(
+    tensor: Variable, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0
+) -> Variable:
+    """Fill with draws from N(mean, std**2) truncated to ``[a, b]`` (absolute bounds, as
+    PyTorch's): draws outside are drawn again."""
+    if not a < b:
+        raise ArgumentError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+    generator = rng.default_generator()
+    values = generator.normal(mean, std, tensor.shape)
+    for _ in range(100):  # the default bounds keep 95% of N(0, 1): a few rounds at most
+        outside = (values < a) | (values > b)
+        if not outside.any():
+            break
+        values[outside] = generator.normal(mean, std, int(outside.sum()))
+    with no_grad():
+        return tensor.copy_(np.clip(values, a, b))
 
 
 def constant_(tensor: Variable, val: float) -> Variable:

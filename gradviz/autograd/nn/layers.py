@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -11,9 +12,10 @@ from typing import Any
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, OperandError
+from gradviz.autograd.functional_losses import weight_or_reduction
 from gradviz.autograd.nn.module import Module, new_parameter
 from gradviz.autograd.ops.api import as_variable
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import Variable, as_array
 
 
 class Linear(Module):
@@ -318,94 +320,93 @@ class MSELoss(_Loss):
         return F.mse_loss(input, target, self.reduction)
 
 
+def _legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """PyTorch's deprecated ``size_average`` and ``reduce``, turned into a ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn(
+        "size_average and reduce args will be deprecated, please use reduction instead.",
+        UserWarning,
+        stacklevel=4,
+    )
+    if reduce is not None and not reduce:
+        return "none"
+    return "sum" if size_average is not None and not size_average else "mean"
+
+
 class _WeightedLoss(_Loss):
-    """A loss with PyTorch's optional per-class ``weight`` (a buffer, as in PyTorch); the
-    deprecated ``size_average`` and ``reduce`` are accepted as None only."""
-
-    def __init__(
-        self, weight: Any = None, size_average: None = None, reduce: None = None, reduction="mean"
-    ) -> None:
-        if isinstance(weight, str):  # gradviz's earlier form: the reduction first
-            weight, reduction = None, weight
-        if size_average is not None or reduce is not None:
-            raise ArgumentError(
-                f"{type(self).__name__}: size_average and reduce are not supported, pass "
-                "reduction ('mean', 'sum' or 'none') instead"
-            )
-        super().__init__(reduction)
-        self.register_buffer("weight", _buffer(weight))
-
-
-def _buffer(value: Any) -> Variable | None:
-    if value is None or isinstance(value, Variable):
-        return value
-    return Variable(value)
-
-
-class CrossEntropyLoss(_WeightedLoss):
-    """Cross-entropy of logits; targets equal to ``ignore_index`` add nothing."""
+    """A loss with an optional ``weight`` buffer, PyTorch's first argument (a string there is
+    the ``reduction``, as gradviz's losses took it)."""
 
     def __init__(
         self,
         weight: Any = None,
-        size_average: None = None,
+        size_average: Any = None,
+        reduce: Any = None,
+        reduction: str = "mean",
+    ) -> None:
+        if isinstance(weight, str):  # the reduction, given first as gradviz's losses took it
+            reduction, weight = weight_or_reduction(weight, None)
+        super().__init__(_legacy_reduction(size_average, reduce, reduction))
+        if weight is not None and not isinstance(weight, Variable):
+            weight = Variable(as_array(weight))
+        self.register_buffer("weight", weight)
+
+
+class _ClassLoss(_WeightedLoss):
+    """A loss of integer class targets; targets equal to ``ignore_index`` add nothing."""
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: Any = None,
         ignore_index: int = -100,
-        reduce: None = None,
+        reduce: Any = None,
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
 
+
+class CrossEntropyLoss(_ClassLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
         return F.cross_entropy(
             input,
             target,
-            self.weight,
-            ignore_index=self.ignore_index,
-            reduction=self.reduction,
+            self.reduction,
+            self.ignore_index,
+            weight=self.weight,
             label_smoothing=self.label_smoothing,
         )
 
 
-class NLLLoss(_WeightedLoss):
-    """NLL of log-probabilities; targets equal to ``ignore_index`` add nothing."""
-
-    def __init__(
-        self,
-        weight: Any = None,
-        size_average: None = None,
-        ignore_index: int = -100,
-        reduce: None = None,
-        reduction: str = "mean",
-    ) -> None:
-        super().__init__(weight, size_average, reduce, reduction)
-        self.ignore_index = ignore_index
-
+class NLLLoss(_ClassLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.nll_loss(
-            input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction
-        )
+        return F.nll_loss(input, target, self.reduction, self.ignore_index, weight=self.weight)
 
 
 class BCELoss(_WeightedLoss):
     def forward(self, input: Variable, target: Any) -> Variable:
-        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, self.reduction, weight=self.weight)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
     def __init__(
         self,
         weight: Any = None,
-        size_average: None = None,
-        reduce: None = None,
+        size_average: Any = None,
+        reduce: Any = None,
         reduction: str = "mean",
         pos_weight: Any = None,
     ) -> None:
         super().__init__(weight, size_average, reduce, reduction)
-        self.register_buffer("pos_weight", _buffer(pos_weight))
+        if pos_weight is not None and not isinstance(pos_weight, Variable):
+            pos_weight = Variable(as_array(pos_weight))
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Variable, target: Any) -> Variable:
         return F.binary_cross_entropy_with_logits(
-            input, target, self.weight, reduction=self.reduction, pos_weight=self.pos_weight
+            input, target, self.reduction, weight=self.weight, pos_weight=self.pos_weight
         )

@@ -13,6 +13,8 @@ import numbers
 import warnings
 from typing import Any
 
+import numpy as np
+
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
@@ -26,7 +28,13 @@ from gradviz.autograd.nn.rnn_cells import (
     step,
     zeros_like_state,
 )
+from gradviz.autograd.nn.rnn_packing import (
+    PackedSequence,
+    pack_padded_sequence,
+    pad_packed_sequence,
+)
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.ops.shape import concatenate, stack
 from gradviz.autograd.variable import Variable
 
@@ -192,9 +200,13 @@ class RNNBase(Module):
         return [(h0[k], c0[k]) for k in range(h0.shape[0])]
 
     # ------------------------------------------------------------------ the forward pass
-    def _direction(self, x: Variable, state: State, suffix: str) -> tuple[Variable, State]:
+    def _direction(
+        self, x: Variable, state: State, suffix: str, lengths: np.ndarray | None
+    ) -> tuple[Variable, State]:
         """One layer in one direction over (L, N, inputs): the outputs (L, N, out) in time
-        order and the final state (the reverse direction reads the sequence backwards)."""
+        order and the final state (the reverse direction reads the sequence backwards).
+        ``lengths`` (packed input): past its length a sequence's state stays and its output
+        is 0, so each one ends, or starts backwards, at its own last step."""
         weights = [getattr(self, name + suffix, None) for name in ("weight_ih", "bias_ih")]
         gi = F.linear(x, *weights)  # the whole sequence at once
         w_hh, b_hh = (getattr(self, name + suffix, None) for name in ("weight_hh", "bias_hh"))
@@ -202,11 +214,19 @@ class RNNBase(Module):
         times = range(x.shape[0])
         outputs: list[Any] = [None] * x.shape[0]
         for t in reversed(times) if suffix.endswith("_reverse") else times:
-            state = step(self.mode, gi[t], state, w_hh, b_hh, w_hr)
-            outputs[t] = state[0] if self.mode == "LSTM" else state
+            new = step(self.mode, gi[t], state, w_hh, b_hh, w_hr)
+            if lengths is not None and (lengths <= t).any():
+                running = (lengths > t)[:, None]
+                new = _kept(running, new, state)
+                out = where(running, new[0] if self.mode == "LSTM" else new, 0.0)
+            else:
+                out = new[0] if self.mode == "LSTM" else new
+            state, outputs[t] = new, out
         return stack(outputs, 0), state
 
-    def _run(self, x: Variable, states: list[State]) -> tuple[Variable, list[State]]:
+    def _run(
+        self, x: Variable, states: list[State], lengths: np.ndarray | None = None
+    ) -> tuple[Variable, list[State]]:
         directions = 2 if self.bidirectional else 1
         finals: list[State] = []
         for layer in range(self.num_layers):
@@ -215,13 +235,16 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                out, final = self._direction(x, states[layer * directions + direction], suffix)
+                state = states[layer * directions + direction]
+                out, final = self._direction(x, state, suffix, lengths)
                 outputs.append(out)
                 finals.append(final)
             x = outputs[0] if directions == 1 else concatenate(outputs, axis=2)
         return x, finals
 
     def _forward(self, input: Any, hx: Any) -> tuple[Variable, Any]:
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         x, batched = self._input(input)
         output, finals = self._run(x, self._states(hx, x, batched))
         if self.mode == "LSTM":
@@ -234,6 +257,27 @@ class RNNBase(Module):
         if not batched:
             return output.squeeze(1), hidden
         return (output.transpose(0, 1) if self.batch_first else output), hidden
+
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+        """A PackedSequence in, one out (in the same order), as PyTorch's: the padded batch,
+        each sequence stopped at its length; the final states in the batch's own order."""
+        padded, lengths = pad_packed_sequence(packed)
+        x, _ = self._input(padded.transpose(0, 1) if self.batch_first else padded)
+        output, finals = self._run(x, self._states(hx, x, True), lengths.numpy())
+        out = pack_padded_sequence(output, lengths.numpy(), enforce_sorted=False)
+        result = PackedSequence(
+            out.data, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        if self.mode == "LSTM":
+            return result, (stack([h for h, _ in finals], 0), stack([c for _, c in finals], 0))
+        return result, stack(finals, 0)
+
+
+def _kept(running: np.ndarray, new: State, old: State) -> State:
+    """The new state where a sequence is ``running`` (an (N, 1) mask), else the old one."""
+    if isinstance(new, tuple):
+        return tuple(where(running, n, o) for n, o in zip(new, old, strict=True))
+    return where(running, new, old)
 
 
 class RNN(RNNBase):

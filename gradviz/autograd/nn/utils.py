@@ -1,4 +1,5 @@
-"""``nn.utils``: gradient clipping and parameters as one vector, with PyTorch's names.
+"""``nn.utils``: gradient clipping and parameters as one vector, with PyTorch's names (and
+``nn.utils.rnn``: :mod:`gradviz.autograd.nn.rnn_packing`).
 
 Clipping scales or clamps them in place, as PyTorch's
 ``grad.mul_`` and ``grad.clamp_`` do, so optimizers and the tracer see the clipped values.
@@ -13,13 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import hooks
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.nn import rnn_packing as rnn
 from gradviz.autograd.variable import Variable, get_default_dtype, grad_problem
 
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "parameters_to_vector",
+    "rnn",
     "vector_to_parameters",
 ]
 
@@ -116,6 +120,9 @@ def clip_grad_norm_(
         coef = np.minimum(coef, dtype.type(1.0))
         for grad in grads:
             grad *= coef.astype(grad.dtype)
+    if hooks.ACTIVE:
+        for hook in hooks.ACTIVE:
+            hook.grad_clipped(max_norm, float(total))
     return Variable(total)
 
 

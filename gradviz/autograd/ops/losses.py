@@ -19,8 +19,8 @@ from gradviz.autograd.ops.elementwise import row_max, row_sum
 
 def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
     if reduction == "mean":
-        if not loss.size:  # the mean of nothing: NaN, silently (PyTorch's)
-            return np.full((), np.nan, loss.dtype)
+        if not loss.size:  # an empty batch: NaN, as PyTorch gives (without NumPy's warning)
+            return np.full((), np.nan, loss.dtype if loss.dtype.kind == "f" else np.float32)
         # What ndarray.mean computes for 32/64-bit floats, minus its ~2 µs Python wrapper.
         return loss.sum() / loss.size if loss.dtype.itemsize >= 4 else loss.mean()
     if reduction == "sum":

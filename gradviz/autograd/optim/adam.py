@@ -11,7 +11,14 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.inplace import bump
-from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_numbers, _check_pair, lerp_
+from gradviz.autograd.optim.optimizer import (
+    Optimizer,
+    _check,
+    _check_numbers,
+    _check_pair,
+    implementation_flags,
+    lerp_,
+)
 
 
 class Adam(Optimizer):
@@ -30,7 +37,9 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        **flags: Any,
     ) -> None:
+        implementation_flags(type(self).__name__, flags)
         _check_numbers(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay)
         _check(lr >= 0, f"Invalid learning rate: {lr}")
         _check(eps >= 0, f"Invalid epsilon value: {eps}")
@@ -221,7 +230,9 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        **flags: Any,
     ) -> None:
+        implementation_flags(type(self).__name__, flags)
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
 
 

@@ -10,119 +10,20 @@ from __future__ import annotations
 
 import math
 import types
-import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gradviz.autograd.errors import OperandError, OptimizerError
-from gradviz.autograd.optim.optimizer import (
-    Optimizer,
-    StateDictKeyError,
-    check_scheduler_state,
+from gradviz.autograd.optim.optimizer import Optimizer, check_scheduler_state
+from gradviz.autograd.optim.plateau import ReduceLROnPlateau
+from gradviz.autograd.optim.scheduler import (
+    LRScheduler,
+    _check,
+    _check_optimizer,
+    _lrs,
+    _per_group,
 )
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise OptimizerError(message)
-
-
-def _check_optimizer(optimizer: Any) -> None:
-    if not isinstance(optimizer, Optimizer):
-        raise OperandError(f"{type(optimizer).__name__} is not an Optimizer")
-
-
-#: PyTorch's warning for ``step(epoch)``, word for word (users search for it).
-EPOCH_DEPRECATION_WARNING = (
-    "The epoch parameter in `scheduler.step()` was not necessary and is being "
-    "deprecated where possible. Please use `scheduler.step()` to step the "
-    "scheduler. During the deprecation, if epoch is different from None, the "
-    "closed form is used instead of the new chainable form, where available. "
-    "Please open an issue if you are unable to replicate your use case: "
-    "https://github.com/pytorch/pytorch/issues/new/choose."
-)
-
-
-def _lrs(optimizer: Optimizer) -> list[float]:
-    return [group["lr"] for group in optimizer.param_groups]
-
-
-class LRScheduler:
-    """Base class: ``base_lrs`` from each group's ``initial_lr``, ``last_epoch`` counting steps,
-    and one step at construction (PyTorch's ``_initial_step``)."""
-
-    _is_initial = False
-    #: What each group must hold to resume with ``last_epoch >= 0`` (the optimizer's state).
-    _resume_keys: tuple[str, ...] = ("initial_lr",)
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        _check_optimizer(optimizer)
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                for key in (k for k in self._resume_keys if k not in group):
-                    raise StateDictKeyError(
-                        f"param {key!r} is not specified in param_groups[{i}] when "
-                        "resuming scheduler with last_epoch >= 0 (load the optimizer's "
-                        "state_dict first)"
-                    )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._step_count = 0
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
-
-    def get_lr(self) -> list[float]:
-        """The rates for the step ``last_epoch`` (called by ``step``)."""
-        raise NotImplementedError
-
-    def get_last_lr(self) -> list[float]:
-        """The rates the latest ``step`` set."""
-        return self._last_lr
-
-    def step(self, epoch: int | None = None) -> None:
-        """Advance one step (or jump to ``epoch``) and write the rates into the optimizer."""
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(
-                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
-                "In PyTorch 1.1.0 and later, you should call them in the opposite order: "
-                "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this "
-                "will result in PyTorch skipping the first value of the learning rate schedule. "
-                "See more details at "
-                "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
-                UserWarning,
-                stacklevel=2,
-            )
-        self._step_count += 1
-        if epoch is not None:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            closed_form = getattr(self, "_get_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            group["lr"] = lr
-        self._last_lr = _lrs(self.optimizer)
-
-    def state_dict(self) -> dict[str, Any]:
-        """Every attribute but the optimizer."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore attributes saved by ``state_dict``."""
-        check_scheduler_state(self, state_dict, ("last_epoch",))
-        self.__dict__.update(state_dict)
 
 
 class LambdaLR(LRScheduler):
@@ -331,15 +232,6 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base_lr - self.eta_min) * cosine / 2 for base_lr in self.base_lrs]
 
 
-def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
-    """``value`` for each group: a list or tuple of one per group, or one shared value."""
-    groups = len(optimizer.param_groups)
-    if isinstance(value, (list, tuple)):
-        _check(len(value) == groups, f"expected {groups} values for {name}, got {len(value)}")
-        return list(value)
-    return [value] * groups
-
-
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from ``max_lr / div_factor`` to ``max_lr``, then anneal to
     ``initial_lr / final_div_factor``, cycling momentum (or Adam's beta1) the other way."""
@@ -486,109 +378,6 @@ def _phases(pct_start: float, total_steps: int, three_phase: bool) -> list[dict[
             phase(total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
         ]
     return [warmup, phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
-
-
-class ReduceLROnPlateau(LRScheduler):
-    """Multiply the rate by ``factor`` when a metric has not improved for ``patience`` steps."""
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        mode: str = "min",
-        factor: float = 0.1,
-        patience: int = 10,
-        threshold: float = 1e-4,
-        threshold_mode: str = "rel",
-        cooldown: int = 0,
-        min_lr: list[float] | float = 0,
-        eps: float = 1e-8,
-    ) -> None:
-        _check(factor < 1.0, f"Factor should be < 1.0, got factor={factor}")
-        _check_optimizer(optimizer)
-        self.factor = factor
-        self.optimizer = optimizer
-        if isinstance(min_lr, (list, tuple)):
-            self.default_min_lr = None
-            self.min_lrs = _per_group("min_lr", optimizer, min_lr)
-        else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * len(optimizer.param_groups)
-        self.patience = patience
-        self.cooldown = cooldown
-        self.eps = eps
-        self.last_epoch = 0
-        self._last_lr = _lrs(optimizer)
-        self._init_is_better(mode, threshold, threshold_mode)
-        self.best = self.mode_worse
-        self.cooldown_counter = 0
-        self.num_bad_epochs = 0
-
-    def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
-        """Record ``metrics``; reduce the rates after more than ``patience`` bad steps."""
-        try:
-            current = float(metrics)
-        except (TypeError, ValueError):
-            raise OperandError(
-                "ReduceLROnPlateau.step: metrics must be a number (the loss or score to "
-                f"watch), got {type(metrics).__name__} {metrics!r:.60}"
-            ) from None
-        if epoch is not None:
-            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
-        if self._is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0  # bad epochs in cooldown do not count
-        if self.num_bad_epochs > self.patience:
-            self._reduce_lr()
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self._last_lr = _lrs(self.optimizer)
-
-    def _reduce_lr(self) -> None:
-        groups = self.optimizer.param_groups
-        if len(groups) != len(self.min_lrs):
-            _check(
-                self.default_min_lr is not None,
-                f"The number of param groups in the optimizer ({len(groups)}) differs from "
-                f"when ReduceLROnPlateau was initialized ({len(self.min_lrs)}); set min_lrs",
-            )
-            self.min_lrs = [self.default_min_lr] * len(groups)
-        for group, min_lr in zip(groups, self.min_lrs, strict=True):
-            old_lr = float(group["lr"])
-            new_lr = max(old_lr * self.factor, min_lr)
-            if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
-
-    @property
-    def in_cooldown(self) -> bool:
-        return self.cooldown_counter > 0
-
-    def _is_better(self, a: float, best: float) -> bool:
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return a < best * (1.0 - self.threshold)
-        if self.mode == "min":
-            return a < best - self.threshold
-        if self.threshold_mode == "rel":
-            return a > best * (self.threshold + 1.0)
-        return a > best + self.threshold
-
-    def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
-        _check(mode in ("min", "max"), f"mode {mode} is unknown!")
-        _check(threshold_mode in ("rel", "abs"), f"threshold mode {threshold_mode} is unknown!")
-        self.mode_worse = math.inf if mode == "min" else -math.inf
-        self.mode = mode
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        check_scheduler_state(self, state_dict, ("last_epoch", "best"))
-        self.__dict__.update(state_dict)
-        self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 
 
 __all__ = [

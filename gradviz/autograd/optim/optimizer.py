@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
+from gradviz.autograd.grad_mode import enable_grad
 from gradviz.autograd.inplace import bump
-from gradviz.autograd.variable import Variable, grad_problem
+from gradviz.autograd.variable import Variable, from_op, grad_problem
 
 
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise OptimizerError(message)
+
+
+#: PyTorch's choices of how to run the same update (per-parameter loops or one kernel, CUDA
+#: graphs): gradviz has one way, so they are accepted and change nothing
+IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+
+
+def implementation_flags(owner: str, flags: Mapping[str, Any]) -> None:
+    """Check the keyword arguments an optimizer took beyond its own: PyTorch's
+    :data:`IMPLEMENTATION_FLAGS`, ``differentiable=True`` refused (no higher-order gradients)."""
+    for name in flags:
+        if name not in IMPLEMENTATION_FLAGS:
+            raise TypeError(f"{owner}.__init__() got an unexpected keyword argument {name!r}")
+    if flags.get("differentiable"):
+        raise OptimizerError(
+            f"{owner}(differentiable=True): gradviz cannot differentiate through an optimizer "
+            "step (no higher-order gradients)"
+        )
 
 
 def _check_numbers(owner: str, **values: Any) -> None:
@@ -220,8 +239,8 @@ class Optimizer:
 
     def state_dict(self) -> dict[str, Any]:
         """PyTorch's layout: ``{"state": {index: {...}}, "param_groups": [{..., "params":
-        [index, ...]}]}``, parameters numbered in group order. The state's arrays are the
-        optimizer's own (not copies), as in PyTorch."""
+        [index, ...]}]}``, parameters numbered in group order. The state's arrays are Variables
+        sharing the optimizer's own arrays (not copies), as PyTorch's tensors do."""
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -230,7 +249,11 @@ class Optimizer:
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index[p._id] for p in group["params"]]
             groups.append(packed)
-        state = {index[key]: value for key, value in self.state.items() if key in index}
+        state = {
+            index[key]: {k: _shared(v) for k, v in values.items()}
+            for key, values in self.state.items()
+            if key in index
+        }
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -302,8 +325,18 @@ class Optimizer:
                 else:
                     p._grad.fill(0)  # in place, as PyTorch's grad.zero_()
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; ``closure`` (PyTorch's: it zeroes the
+        gradients, computes the loss, calls backward and returns the loss) runs first, with
+        gradients on, and its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        self._step()
+        return loss
+
+    def _step(self) -> None:
         self._check_grads()
         self._opt_called = True  # an lr scheduler stepped before this warns, as PyTorch's
         active = hooks.ACTIVE
@@ -340,14 +373,22 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
-        return f"{type(self).__name__}({settings})"
+        """The settings the parameter groups have now (a scheduler or a hand-set lr moves
+        them): ``lr=0.1``, or ``weight_decay=[0.1, 0.0]`` when the groups differ."""
+        settings = []
+        for key, default in self.defaults.items():
+            values = [group.get(key, default) for group in self.param_groups] or [default]
+            shown = values[0] if all(v == values[0] for v in values) else values
+            settings.append(f"{key}={shown}")
+        return f"{type(self).__name__}({', '.join(settings)})"
 
 
 def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
     """A loaded state value for ``p`` (parameter ``index`` of the saved state): arrays take a
     floating parameter's dtype, except ``step`` (as PyTorch's ``load_state_dict``); an array
     of another shape than the parameter's is refused now, not at the next ``step``."""
+    if isinstance(value, Variable):
+        value = value._data
     if key == "step":
         return _step_count(value, index)
     if not isinstance(value, np.ndarray):
@@ -369,6 +410,11 @@ _LATER_SETTINGS = {"maximize": False}
 
 def _listed(keys: list[Any]) -> str:
     return ", ".join(repr(key) for key in keys)
+
+
+def _shared(value: Any) -> Any:
+    """A state value as ``state_dict`` gives it: an array as a Variable sharing it."""
+    return from_op(value, None) if isinstance(value, np.ndarray) else value
 
 
 def _step_count(value: Any, index: Any) -> Any:

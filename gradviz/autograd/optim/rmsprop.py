@@ -13,6 +13,7 @@ from gradviz.autograd.optim.optimizer import (
     _check_numbers,
     add_scaled,
     addcdiv,
+    implementation_flags,
     lerp_,
 )
 
@@ -31,7 +32,9 @@ class RMSprop(Optimizer):
         centered: bool = False,
         *,
         maximize: bool = False,
+        **flags: Any,
     ) -> None:
+        implementation_flags(type(self).__name__, flags)
         _check_numbers(
             type(self).__name__,
             lr=lr,
@@ -107,7 +110,9 @@ class Adagrad(Optimizer):
         eps: float = 1e-10,
         *,
         maximize: bool = False,
+        **flags: Any,
     ) -> None:
+        implementation_flags(type(self).__name__, flags)
         _check_numbers(
             type(self).__name__,
             lr=lr,

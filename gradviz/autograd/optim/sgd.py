@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from gradviz.autograd.optim.optimizer import Optimizer, _check, _check_numbers, add_scaled
+from gradviz.autograd.optim.optimizer import (
+    Optimizer,
+    _check,
+    _check_numbers,
+    add_scaled,
+    implementation_flags,
+)
 
 
 class SGD(Optimizer):
@@ -14,14 +20,16 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float,
+        lr: float = 1e-3,
         momentum: float = 0,
         dampening: float = 0,
         weight_decay: float = 0,
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        **flags: Any,
     ) -> None:
+        implementation_flags(type(self).__name__, flags)
         _check_numbers(
             type(self).__name__,
             lr=lr,

@@ -157,7 +157,8 @@ class RecordBook:
     def _now_a_leaf(self, nid: str, var: Variable) -> str:
         """``var``, recorded as an op's result or as data that needs no gradient, now requires
         grad as a leaf (``W1 = torch.randn(...) * 0.1``, then ``W1.requires_grad = True``, as
-        makemore does): a parameter node of its own from here on, made where ``var`` was."""
+        makemore does), or is a module's buffer (``register_buffer("tril", torch.tril(...))``):
+        a parameter or buffer node of its own from here on, made where ``var`` was."""
         was = self.records[nid]
         self.created.setdefault(var._id, (weakref.ref(var), was.source, (was.root, was.module)))
         return self._leaf(var)
@@ -237,7 +238,7 @@ class RecordBook:
                     text = option_label(type(node), slot, arg)
                     if text is not None:
                         args.append(text)
-            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""))
+            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""), item.name)
         return self.var_nodes[var._id]
 
     def _op_record(
@@ -248,6 +249,7 @@ class RecordBook:
         args: list[str],
         source: str | None,
         module: tuple[int, str],
+        name: str | None = None,
     ) -> str:
         nid = self._new_id()
         data = output._data
@@ -256,7 +258,7 @@ class RecordBook:
             seq=self.count,
             kind="op",
             op=op,
-            name=output.name,
+            name=name,
             shape=data.shape,
             dtype=_dtype_name(data.dtype),
             requires_grad=output.requires_grad,

@@ -36,7 +36,7 @@ from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.policy import Policy
-from gradviz.viz.capture.source import SourceLocator
+from gradviz.viz.capture.source import LineNames, SourceLocator
 from gradviz.viz.capture.state import Backward, ThreadState
 from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.capture.steps import StepRows
@@ -65,6 +65,7 @@ class Recorder(RecordBook, hooks.Hook):
         self.policy = policy
         self._source = SourceLocator(base_dir)
         self.locate = self._source.locate
+        self.line_names = LineNames(self._source)
         self.names = ModuleNames()
         self.lock = threading.RLock()
         self.states: list[ThreadState] = []  # every thread's, for finish()
@@ -129,9 +130,10 @@ class Recorder(RecordBook, hooks.Hook):
     def op(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
         local = self.local
         with self.lock:
-            # the next forward ends the step; so does any op when no update by hand is awaited
-            # (the ops of ``w -= lr * w.grad`` under no_grad belong to the step they update)
-            if local.after_backward and (output.requires_grad or not local.by_hand):
+            # the next forward ends the step, not an op that records no graph: the gradient
+            # norm logged or the ``w -= lr * w.grad`` under no_grad before the optimizer step
+            # belong to the step they measure or update
+            if local.after_backward and output.requires_grad:
                 self._end_of_step()
             var_nodes = self.var_nodes
             parents = []
@@ -145,6 +147,12 @@ class Recorder(RecordBook, hooks.Hook):
                         arg._node is None
                         and arg.requires_grad
                         and self.records[nid].kind != "param"
+                    ):
+                        nid = self._now_a_leaf(nid, arg)
+                    elif (  # a buffer made by ops (``torch.tril(...)`` in ``__init__``)
+                        arg._node is None
+                        and arg._id in self.names.buffer_ids
+                        and self.records[nid].kind not in ("buffer", "param")
                     ):
                         nid = self._now_a_leaf(nid, arg)
                     elif (
@@ -161,12 +169,22 @@ class Recorder(RecordBook, hooks.Hook):
                     if text is not None:
                         args.append(text)
             source = self.locate()
+            frame = self._source.frame
             if output._vc is not None and output._node is node:  # a recorded in-place write
                 args.append(f"in-place, version {output._version}")
                 self.writes[output._vc] = source
-            nid = self._op_record(
-                output, type(node).__name__, parents, args, source, self._module()
+            name, replaced = (
+                (output.name, None)
+                if output.name is not None
+                else self.line_names.name(source, frame)
             )
+            nid = self._op_record(
+                output, type(node).__name__, parents, args, source, self._module(), name
+            )
+            if name is not None and output.name is None:
+                self.line_names.recorded(nid)
+                if replaced in self.records:
+                    self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
             if (
                 output.requires_grad
                 and self.keep_full != 0
@@ -201,6 +219,8 @@ class Recorder(RecordBook, hooks.Hook):
                 if known:
                     self._refresh(nid, variable)
                 self.buffers.written(nid, variable)
+            else:  # a leaf written again (``nn.init.normal_`` after the constructor's init):
+                self.fresh.discard(nid)  # summarise its new value at its next use
             source = self.writes[variable._vc] = self.locate()
             self.trace._events.append(
                 Event(
@@ -335,6 +355,7 @@ class Recorder(RecordBook, hooks.Hook):
                 local.after_backward = True
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
+            self.line_names.forget()
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
                 local.after_backward = True  # the capture is complete at the end of this step
@@ -404,6 +425,12 @@ class Recorder(RecordBook, hooks.Hook):
         # arrays.)
         keep = self._keeps_step_values(local)
         local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
+
+    def grad_clipped(self, max_norm: float, total_norm: float) -> None:
+        with self.lock:
+            pending = self.local.pending
+            if pending is not None and self.local.after_backward:
+                pending.clip_norm = max_norm
 
     def _after_update(self, optimizer: Any, local: ThreadState) -> None:
         """Measure the updates of the parameters copied before the step."""

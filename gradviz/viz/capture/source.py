@@ -13,12 +13,13 @@ user's code has for one made before tracing started.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import linecache
 import os
 import re
 import sys
-from types import FrameType
+from types import CodeType, FrameType
 from typing import Any
 
 from gradviz.autograd import engine as _engine
@@ -29,6 +30,17 @@ PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))
 _INTERNAL = ""
 #: ``name = ...`` or ``name: type = ...`` (not ``==``): a line assigning one plain variable
 _ASSIGNS_ONE = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
+#: Values that are collections (``parts = [h.relu(), h.tanh()]``): the name is not an element's.
+_COLLECTIONS = (
+    ast.List,
+    ast.Tuple,
+    ast.Set,
+    ast.Dict,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 #: base folder -> {file name: how it is shown}, shared by every trace with that base folder
 _CACHES: dict[str, dict[str, str]] = {}
 
@@ -55,6 +67,8 @@ class SourceLocator:
     def __init__(self, base_dir: str | os.PathLike[str] | None = None) -> None:
         self.base_dir = os.path.abspath(os.fspath(base_dir) if base_dir is not None else ".")
         self._display = _CACHES.setdefault(self.base_dir, {})
+        #: the frame of the line :meth:`locate` found last (None: it found none)
+        self.frame: FrameType | None = None
 
     def display(self, filename: str) -> str:
         """How ``filename`` is shown: relative to the base folder; ``""`` for gradviz's own."""
@@ -92,8 +106,10 @@ class SourceLocator:
             if shown is None:
                 shown = display[filename] = self._compute(filename)
             if shown:
+                self.frame = frame
                 return f"{shown}:{frame.f_lineno}"
             frame = frame.f_back
+        self.frame = None
         return None
 
     def assignment(self, module: Any, name: str) -> str | None:
@@ -126,16 +142,55 @@ class SourceLocator:
                 return f"{shown}:{start + offset}"
         return None
 
-    def assigned_name(self, where: str | None) -> str | None:
-        """The variable the line ``where`` (``"file:line"``, as :meth:`locate` gives it) assigns
-        when it assigns one plain name (``W1 = torch.randn(...) * 0.1``); None for any other
-        line, or when its file cannot be read."""
+    def caller(self, frame: FrameType) -> FrameType | None:
+        """The first frame outside gradviz that called ``frame``'s function (None: none)."""
+        caller = frame.f_back
+        while caller is not None and not self.display(caller.f_code.co_filename):
+            caller = caller.f_back
+        return caller
+
+    def where(self, frame: FrameType) -> str:
+        """``"file:line"`` of the line ``frame`` runs (a frame outside gradviz)."""
+        return f"{self.display(frame.f_code.co_filename)}:{frame.f_lineno}"
+
+    def returns_one(self, where: str | None) -> bool:
+        """Whether the line ``where`` is a whole ``return`` statement of one value (not a
+        tuple)."""
+        text = self._line_text(where).strip()
+        if not text.startswith("return"):
+            return False
+        try:
+            statement = ast.parse(text).body[0]
+        except (SyntaxError, IndexError):  # a statement over several lines
+            return False
+        return (
+            isinstance(statement, ast.Return)
+            and statement.value is not None
+            and not isinstance(statement.value, ast.Tuple)
+        )
+
+    def _line_text(self, where: str | None) -> str:
         shown, _, line = (where or "").rpartition(":")
         filename = next((f for f, s in self._display.items() if s == shown and shown), None)
         if filename is None or not line.isdigit():
+            return ""
+        return linecache.getline(filename, int(line))
+
+    def assigned_name(self, where: str | None) -> str | None:
+        """The variable the line ``where`` (``"file:line"``, as :meth:`locate` gives it) assigns
+        when it assigns one value to one plain name (``W1 = torch.randn(...) * 0.1``); None for
+        any other line (a tuple, list or dict assigned too), or when its file cannot be read."""
+        text = self._line_text(where)
+        found = _ASSIGNS_ONE.match(text)
+        if not found:
             return None
-        found = _ASSIGNS_ONE.match(linecache.getline(filename, int(line)))
-        return found.group(1) if found else None
+        try:
+            value = getattr(ast.parse(text.strip()).body[0], "value", None)
+        except (SyntaxError, IndexError):  # a statement over several lines: its first line
+            collection = text[found.end() :].lstrip().startswith(("[", "{"))
+        else:
+            collection = isinstance(value, _COLLECTIONS)
+        return None if collection else found.group(1)
 
     def bound_name(self, value: Any) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
@@ -151,3 +206,89 @@ class SourceLocator:
                 if bound is value and not name.startswith("_"):
                     return name
         return None
+
+
+_UNREAD = object()
+
+
+class LineNames:
+    """Names op results after the variable their line assigns, as the code calls them
+    (``h = self.fc1(x).relu()``: the Relu's result is ``h``).
+
+    Of the ops such a line runs in its frame (directly, or inside gradviz's functions and
+    modules), the last one keeps the name: each op of the line takes it over from the one
+    before (the Linear above gives it up to the Relu; the steps inside
+    ``F.scaled_dot_product_attention`` to its last). Run again in a loop, the line's ops
+    take it over as well, up to a backward pass: a name marks the value the variable holds
+    when the loss is computed, never a value it did not hold. A line returning one value
+    (``return self.fc2(h)``) passes it to the line that called the function
+    (``logits = model(x)``), which names it."""
+
+    def __init__(self, locator: SourceLocator) -> None:
+        self._locator = locator
+        self._names: dict[str, Any] = {}  # "file:line" -> the name it assigns, _RETURNS, None
+        # code object -> [its frame that named an op last, line, node]: the frame itself (an id
+        # is reused by the next call's frame), one per code object (a bounded number held)
+        self._last: dict[CodeType, list[Any]] = {}
+        self._naming: CodeType | None = None  # the code of the line naming the op being recorded
+
+    def name(self, source: str | None, frame: FrameType | None) -> tuple[str | None, Any]:
+        """``(name, replaced)`` for the op about to be recorded at ``source`` in ``frame``:
+        the name its line gives its result (or None), and the node recorded earlier in the
+        same execution of the line that gives its name up (or None). Call :meth:`recorded`
+        with the op's node when it has a name."""
+        if frame is None:
+            return None, None
+        name = self._name_at(frame, source)
+        for _ in range(_MAX_RETURNS):  # a value returned: named by the calling line
+            if name is not _RETURNS:
+                break
+            frame = self._locator.caller(frame)
+            if frame is None:
+                return None, None
+            name = self._name_at(frame, self._locator.where(frame))
+        if not isinstance(name, str):
+            return None, None
+        line = frame.f_lineno
+        last = self._last.get(frame.f_code)
+        same = last is not None and last[0] is frame and last[1] == line
+        self._last[frame.f_code] = [frame, line, None]
+        self._naming = frame.f_code
+        return name, last[2] if same else None
+
+    def recorded(self, node: Any) -> None:
+        """The op just named by :meth:`name` is ``node``."""
+        self._last[self._naming][2] = node
+
+    def forget(self) -> None:
+        """A backward pass ended: no line runs across it (and frames come and go)."""
+        self._last.clear()
+
+    def _name_at(self, frame: FrameType, source: str | None) -> Any:
+        """What the line ``source``, running in ``frame``, names: a name, :data:`_RETURNS`, or
+        None (a comprehension's element is not the collection its line assigns; a lambda
+        returns its value, its line assigns the function)."""
+        scope = frame.f_code.co_name
+        if scope in _UNNAMED_SCOPES:
+            return None
+        return _RETURNS if scope == "<lambda>" else self._line(source)
+
+    def _line(self, source: str | None) -> Any:
+        """The name line ``source`` assigns, :data:`_RETURNS` for a line returning one value,
+        else None."""
+        if source is None:
+            return None
+        found = self._names.get(source, _UNREAD)
+        if found is _UNREAD:
+            found = self._locator.assigned_name(source)
+            if found is None and self._locator.returns_one(source):
+                found = _RETURNS
+            self._names[source] = found
+        return found
+
+
+#: How many ``return`` lines a value is followed up through to the line that names it.
+_MAX_RETURNS = 8
+_RETURNS = object()
+#: Code that runs a comprehension: its line's name is the whole collection's, not an element's.
+_UNNAMED_SCOPES = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})

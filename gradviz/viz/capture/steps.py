@@ -20,7 +20,7 @@ import numpy as np
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.naming import Naming
 from gradviz.viz.records.graph import join_path
-from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in
+from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in, use_order
 from gradviz.viz.records.schema import NodeRecord, Step
 from gradviz.viz.records.timeline import FIELDS, ROW_DTYPE, Timeline, stats_values
 
@@ -108,10 +108,22 @@ class StepRows:
         keys: dict[str, str] = {}
         indices = []
         shape: dict[str, NodeShape] = {}
-        for record in records:
-            module, name = _where(record, prefixes, param_names, refs)
+        by_id = {record.id: record for record in records}
+        where = {r.id: _where(r, prefixes, param_names, refs) for r in records}
+
+        def parents(nid: str) -> list[str]:
+            order = sorted(by_id[nid].parents or (), key=lambda pair: pair[1])
+            return [p for p, _ in order if p in by_id]
+
+        for nid in use_order(list(by_id), parents, lambda n: by_id[n].kind == "input"):
+            record = by_id[nid]
+            module, name = where[nid]
             path = module_path_in(classes, module)  # the same in every step
-            key = keys[record.id] = maker.key(record.kind, record.op, path, name)
+            keys[nid] = maker.key(record.kind, record.op, path, name)
+        for record in records:
+            module, name = where[record.id]
+            path = module_path_in(classes, module)
+            key = keys[record.id]
             meta = {
                 "kind": record.kind,
                 "op": record.op,

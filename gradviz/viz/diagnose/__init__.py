@@ -89,6 +89,7 @@ def check(
         getattr(chosen, "optimizer", None),
         getattr(chosen, "learning_rate", None),
         getattr(chosen, "stepped", None),
+        getattr(chosen, "clip_norm", None),
     )
     findings: list[Finding] = []
     notes: list[str] = []

@@ -51,9 +51,27 @@ def _now(learning_rate: float | None) -> str:
     return f" (now {number(learning_rate)})" if learning_rate is not None else ""
 
 
-def spike_advice(learning_rate: float | None) -> Advice:
+def _clip(clip_norm: float | None, optimizer: str | None) -> str:
+    """Clip the gradients, or, when the step already did, clip them harder (which does not
+    shrink the step of an optimizer that rescales the gradient itself)."""
+    if clip_norm is None:
+        return CLIP
+    clipped = (
+        f"the gradients are already clipped to a norm of {number(clip_norm)} (clip_grad_norm_)"
+    )
+    if optimizer in SCALE_FREE:
+        return f"{clipped}, which does not shrink {optimizer}'s step (about the learning rate)"
+    return f"{clipped}: a lower max_norm shrinks the step"
+
+
+def spike_advice(
+    learning_rate: float | None, clip_norm: float | None = None, optimizer: str | None = None
+) -> Advice:
     """What to try about a loss or gradient-norm spike (the flight recorder's trigger)."""
-    return (f"lower the learning rate{_now(learning_rate)} or warm it up more slowly", CLIP)
+    return (
+        f"lower the learning rate{_now(learning_rate)} or warm it up more slowly",
+        _clip(clip_norm, optimizer),
+    )
 
 
 def _factor(ratio: float) -> tuple[int, bool] | None:
@@ -105,6 +123,8 @@ def _nan_forward(f: Finding, ctx: Context) -> Advice:
         return (CONSTANT_FIX,)
     fix = FORWARD_FIX.get(f.op or "")
     general = "look at the inputs' range in the node's statistics; float64 shows an overflow"
+    if f.numbers.get("dtype_max"):  # float16
+        general = "compute in float32 (model.float(), x.float()), or scale the numbers down"
     return (fix, general) if fix else (general,)
 
 
@@ -123,6 +143,11 @@ def _nan_input(f: Finding, ctx: Context) -> Advice:
 
 
 def _no_gradient(f: Finding, ctx: Context) -> Advice:
+    if "was in an earlier step" in f.message:  # a branch skipped its module this step
+        return (
+            "expected when a branch or a data-dependent depth skips it in some steps; if it "
+            "should run in every step, check the condition that skips it",
+        )
     if "only as plain data" in f.message:  # an argmax or a comparison on the way
         return (
             "compute the loss from the scores themselves (F.cross_entropy(logits, y)): argmax "
@@ -148,7 +173,7 @@ def _update_ratio(f: Finding, ctx: Context) -> Advice:
             "about the learning rate whatever the gradient's size",
         )
     if ratio > 1e-3:
-        return (f"lower the learning rate{_lr(ctx)}", CLIP)
+        return (f"lower the learning rate{_lr(ctx)}", _clip(ctx.clip_norm, ctx.optimizer))
     return (f"raise the learning rate{_lr(ctx)}", "or look for a vanishing gradient upstream")
 
 
@@ -167,7 +192,10 @@ def _vanishing(f: Finding, ctx: Context) -> Advice:
 
 
 def _exploding(f: Finding, ctx: Context) -> Advice:
-    return (CLIP, f"lower the learning rate{_lr(ctx)} or add normalisation")
+    return (
+        _clip(ctx.clip_norm, ctx.optimizer),
+        f"lower the learning rate{_lr(ctx)} or add normalisation",
+    )
 
 
 def _broadcast(f: Finding, ctx: Context) -> Advice:

@@ -54,7 +54,8 @@ class Context:
     (None when unknown); ``params`` lists the model's parameters; ``optimizer`` is the class
     name of the optimizer that stepped after the pass and ``learning_rate`` the learning rate
     of its first parameter group (None when unknown); ``stepped`` the parameter nodes the
-    optimizers that stepped after the pass hold (None when no step was seen).
+    optimizers that stepped after the pass hold (None when no step was seen); ``clip_norm`` the
+    ``max_norm`` of a ``clip_grad_norm_`` before that step (None: none seen).
     """
 
     def __init__(
@@ -67,8 +68,10 @@ class Context:
         optimizer: str | None = None,
         learning_rate: float | None = None,
         stepped: frozenset[str] | None = None,
+        clip_norm: float | None = None,
     ) -> None:
         self.graph = graph
+        self.clip_norm = clip_norm
         self.optimizer = optimizer
         self.learning_rate = learning_rate
         self.stepped = stepped

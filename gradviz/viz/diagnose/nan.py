@@ -118,6 +118,13 @@ def explain_forward(
     if op in ("BinaryCrossEntropy",) and first is not None:
         return f"probabilities outside [0, 1] ({_range(first)})", numbers
     ranges = "; ".join(_range(o) for o in floats[:3])
+    if dtype == "float16":  # half precision overflows at numbers a float32 model never notices
+        numbers["dtype_max"] = largest = float(np.finfo(np.float16).max)
+        return (
+            f"inputs finite ({ranges}) but the output is not: overflow? (float16 holds at most "
+            f"{largest:.0f})",
+            numbers,
+        )
     return f"inputs finite ({ranges}) but the output is not: overflow?", numbers
 
 

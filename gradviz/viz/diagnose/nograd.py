@@ -188,6 +188,17 @@ def _explain(ctx: Context, found: _Below, name: str, nid: str | None) -> Finding
             f"{name} got no gradient: it is not connected to the loss",
             label="no gradient: not connected to the loss",
         )
+    earlier = _used_before_this_step(ctx, nid, full)
+    if earlier is not None:
+        a = full.nodes[earlier]
+        return Finding(
+            "warning",
+            "no_gradient",
+            f"{name} got no gradient: no op of this step's forward used it (its last use, "
+            f"{a.get('op')}{_on(a.get('source'))}, was in an earlier step)",
+            label="no gradient: not used in this step",
+            **_param_where(ctx, nid, full),
+        )
     cause, related = _cut(ctx, found, nid, full)
     return Finding(
         "warning",
@@ -207,6 +218,25 @@ def _never_used(ctx: Context, nid: str) -> bool:
     if nid not in full or full.out_degree(nid):
         return False
     return not any(a.get("detached_from") == nid for _, a in full.nodes(data=True))
+
+
+def _used_before_this_step(ctx: Context, nid: str, full: nx.DiGraph) -> str | None:
+    """The last op that read parameter ``nid``, when every op that read it was recorded before
+    this step's forward (its first op that requires grad) began: a branch or a data-dependent
+    depth skipped its module in this step; else None."""
+    g = ctx.graph
+    starts = [
+        natural_key(n)
+        for n, a in g.nodes(data=True)
+        if a.get("kind") == "op" and a.get("requires_grad", True)
+    ]
+    users = list(full.successors(nid))
+    if not starts or not users:
+        return None
+    start = min(starts)
+    if any(natural_key(u) >= start for u in users):
+        return None
+    return max(users, key=natural_key)
 
 
 def _short(cause: str) -> str:

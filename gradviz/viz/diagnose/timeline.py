@@ -5,7 +5,8 @@ wrong, and at which recorded step.
   naming the first node (in recording order) that has them; Inf in the value of a fill
   (``masked_fill``, ``where``: a causal mask) is deliberate, as for ``gradviz check``;
 - ``loss_spike``: the loss exceeds ``SPIKE`` times the running median of the last ``WINDOW``
-  recorded losses, after ``WARMUP`` recorded steps (the rule of the flight recorder,
+  recorded losses, after ``WARMUP`` recorded steps, or their median at the end of the warm-up
+  exceeds ``SPIKE`` times the median of the first three (the rule of the flight recorder,
   :class:`~gradviz.viz.diagnose.watchdog.Watchdog`), per model and loss: two models, or two
   losses, trained in turn are watched apart;
 - ``dead_relu``: every output of a ReLU is zero (the whole layer is dead on that batch), at the

@@ -4,9 +4,11 @@
 nodes whose value or gradient holds a NaN/Inf) and fires a :class:`Trigger` on the first step
 where the loss or a gradient is non-finite, or where the loss or the total gradient norm exceeds
 ``spike`` times its running median over the last ``window`` steps (after ``warmup`` steps, so
-the first steps of training, which move fast, do not fire). :class:`ModelWatchdogs` keeps one
-per model and loss (:func:`step_key`), so that two models (or two losses) trained in turn are
-not compared with each other.
+the first steps of training, which move fast, do not fire), or where the warm-up ends with the
+loss's median over it above ``spike`` times its median over the first three steps (it
+diverged from the start).
+:class:`ModelWatchdogs` keeps one per model and loss (:func:`step_key`), so that two models (or
+two losses) trained in turn are not compared with each other.
 """
 
 from __future__ import annotations
@@ -66,7 +68,25 @@ class Watchdog:
         for history, value in ((self.losses, loss), (self.norms, grad_norm)):
             if value is not None and math.isfinite(value):
                 history.append(value)
+        if fired is None and loss is not None and len(self.losses) == self.warmup:
+            fired = self._diverged(step)
         return fired
+
+    def _diverged(self, step: int) -> Trigger | None:
+        """The warm-up just ended: a loss whose median over it exceeds ``spike`` times its
+        median over the first three steps diverged from the start (a learning rate far too
+        high), which the running median, made of those steps, would never call a spike. (Three,
+        not one: a first batch of one lucky sample is no start to compare with.)"""
+        start = float(sorted(list(self.losses)[:3])[1])
+        median = float(sorted(self.losses)[len(self.losses) // 2])
+        if not (start > 0 and median > self.spike * start):
+            return None
+        message = (
+            f"the loss's median {number(median)} over the first {len(self.losses)} steps is "
+            f"{number(median / start)}x its median {number(start)} over the first 3: it "
+            "diverged from the start"
+        )
+        return Trigger(step, "loss_spike", message, value=median, median=start)
 
     def _non_finite(self, step: int, loss: float | None, bad: tuple[str, ...]) -> Trigger | None:
         if loss is not None and not math.isfinite(loss):

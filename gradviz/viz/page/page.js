@@ -161,13 +161,19 @@
     clear(select);
     const variants = D.views[S.view];
     variants.forEach((v, i) => {
+      const boxes = v.nodes + " boxes";
       const text =
-        v.depth === null
-          ? "all expanded"
-          : v.depth === 0
-            ? "all collapsed"
-            : "collapsed below depth " + v.depth;
-      select.appendChild(el("option", { value: String(i) }, text + " (" + v.nodes + " boxes)"));
+        variants.length < 2
+          ? boxes // nothing to collapse
+          : (v.depth === null
+              ? "all expanded"
+              : v.depth === 0
+                ? "all collapsed"
+                : "collapsed below depth " + v.depth) +
+            " (" +
+            boxes +
+            ")";
+      select.appendChild(el("option", { value: String(i) }, text));
     });
     select.value = String(S.variant[S.view]);
     select.disabled = variants.length < 2;

@@ -1,0 +1,131 @@
+"""Op results are named after the variable their line assigns (``h = self.fc1(x).relu()``: the
+Relu is ``h``), so a learner finds the code's names on the graph; a name only ever marks a value
+the variable held."""
+
+import numpy as np
+
+import gradviz
+import gradviz.nn as nn
+import gradviz.nn.functional as F
+from gradviz.viz.draw.render import build
+
+
+def _named(tr) -> dict[str, list[str]]:
+    """``{name: [op, ...]}`` of the named op nodes of the trace's graph, in recording order."""
+    out: dict[str, list[str]] = {}
+    for _, a in tr.graph.nodes(data=True):
+        if a["kind"] == "op" and a["name"]:
+            out.setdefault(a["name"], []).append(a["op"])
+    return out
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(3, 4), nn.Linear(4, 1)
+
+    def forward(self, x):
+        h = self.fc1(x).relu()
+        return self.fc2(h)
+
+
+def test_the_last_op_of_an_assigning_line_takes_its_variable_s_name():
+    gradviz.manual_seed(0)
+    net, x = Net(), gradviz.randn(5, 3)
+    with gradviz.trace() as tr:
+        out = net(x)
+        loss = ((out - 1) ** 2).mean()
+        loss.backward()
+    # ``out = net(x)`` runs no op itself: the Linear of ``return self.fc2(h)`` is its value
+    assert _named(tr) == {"h": ["Relu"], "out": ["Linear"], "loss": ["Mean"]}
+    root = tr.graph.graph["root"]
+    assert tr.graph.nodes[root]["name"] == "loss"
+    assert "loss = <b>Mean</b>" in build(tr.graph, "forward").source
+
+
+def test_ops_inside_a_function_call_name_only_its_result():
+    gradviz.manual_seed(0)
+    q, k, v = (gradviz.randn(2, 4, 3, requires_grad=True) for _ in range(3))
+    with gradviz.trace() as tr:
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y.sum().backward()
+    assert _named(tr) == {"y": ["MatMul"]}  # not the scores' MatMul, Mul, MaskedFill, Softmax
+
+
+def test_a_line_run_again_names_its_last_value_and_lines_that_assign_no_one_name_nothing():
+    w = gradviz.randn(3, requires_grad=True)
+    with gradviz.trace() as tr:
+        x = w
+        for _ in range(3):  # no backward in between: only the value x holds at the loss
+            x = x * 2
+        a, b = x.relu(), x.tanh()  # unpacking assigns no one name
+        (a + b).sum().backward()
+    ops = [a["op"] for _, a in tr.graph.nodes(data=True) if a["kind"] == "op"]
+    assert ops.count("Mul") == 3
+    assert _named(tr) == {"x": ["Mul"]}
+    last_mul = [n for n, a in tr.graph.nodes(data=True) if a.get("op") == "Mul"][-1]
+    assert tr.graph.nodes[last_mul]["name"] == "x"
+
+
+def test_each_step_names_its_own_ops():
+    w = gradviz.randn(3, requires_grad=True)
+    opt = gradviz.optim.SGD([w], lr=0.1)
+    with gradviz.trace(detail="summary", keep_full=2) as tr:
+        for _ in range(3):
+            opt.zero_grad()
+            loss = (w * np.float32(2)).sum()
+            loss.backward()
+            opt.step()
+    for p in tr.passes:
+        assert _named(type("T", (), {"graph": p.graph})()) == {"loss": ["Sum"]}
+
+
+class Residual(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        x = x + self.fc(x).relu()
+        return x
+
+
+def test_each_call_of_a_forward_names_its_own_result():
+    # the second block's frame may reuse the first's memory: its ops must not take the name
+    # from the first block's result
+    gradviz.manual_seed(0)
+    model = nn.Sequential(Residual(), Residual(), Residual())
+    with gradviz.trace() as tr:
+        model(gradviz.randn(2, 3)).sum().backward()
+    assert _named(tr) == {"x": ["Add", "Add", "Add"]}
+
+
+def _pair(x):
+    return x.relu(), x.tanh()  # a tuple: no one name
+
+
+def _scaled(x):
+    return _doubled(x) + 1
+
+
+def _doubled(x):
+    return x * 2
+
+
+def test_a_returned_value_is_named_by_the_line_that_assigns_the_call():
+    w = gradviz.randn(3, requires_grad=True)
+    with gradviz.trace() as tr:
+        z = _scaled(w)  # through two returns: the Mul is _scaled's, the Add is z
+        a, b = _pair(z)
+        (a * b).sum().backward()
+    assert _named(tr) == {"z": ["Add"]}
+
+
+def test_lambdas_pass_their_value_on_and_comprehensions_name_no_element():
+    w = gradviz.randn(3, requires_grad=True)
+    double = lambda v: v * 2  # noqa: E731  (the line assigns the function, not a result)
+    with gradviz.trace() as tr:
+        h = double(w)
+        parts = [h.relu(), h.tanh()]
+        (parts[0] + parts[1]).sum().backward()
+    assert _named(tr) == {"h": ["Mul"]}
