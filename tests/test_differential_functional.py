@@ -151,6 +151,10 @@ def norm_cases() -> Iterable[Case]:
             args = (*args, d.f(shape), d.f(shape))
         yield Case("F", "layer_norm", args)
     yield Case("F", "layer_norm", (d.f((2, 4), "float32"), (4,)), {"eps": 1e-3})
+    for shape in ((4, 6), (2, 6, 5), (2, 6, 2, 3)):
+        yield Case("F", "group_norm", (d.f(shape), 3, d.f((6,)), d.f((6,))))
+    yield Case("F", "group_norm", (d.f((2, 6, 3), "float32"), 2), {"eps": 1e-3})
+    yield Case("F", "group_norm", (d.f((2, 6)), 4))  # channels not divisible: both refuse
     for shape in ((4, 3), (4, 3, 5), (2, 3, 2, 2)):
         mean, var = d.f((3,), grad=False), d.f((3,), low=0.5, high=2.0, grad=False)
         for training in (False, True):

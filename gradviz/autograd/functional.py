@@ -477,6 +477,7 @@ __all__ = [
     "elu",
     "gelu",
     "glu",
+    "group_norm",
     "hardtanh",
     "huber_loss",
     "kl_div",
@@ -525,6 +526,7 @@ def embedding(
 
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     glu,
+    group_norm,
     hardtanh,
     logsigmoid,
     normalize,

@@ -9,7 +9,7 @@ from typing import Any
 
 from gradviz.autograd import ops
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, OperandError, ShapeError
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable
 
@@ -95,3 +95,45 @@ def scaled_dot_product_attention(
     return ops.scaled_dot_product_attention(
         query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa
     )
+
+
+def group_norm(
+    input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5
+) -> Variable:
+    """Normalise (N, C, *) over each group of ``C / num_groups`` channels (and every position)
+    with its mean and biased variance, then ``* weight + bias`` per channel: one ``LayerNorm``
+    node over the groups, as PyTorch computes it."""
+    return _group_norm("group_norm", input, num_groups, weight, bias, eps)
+
+
+def _group_norm(
+    layer: Any, input: Any, num_groups: int, weight: Any, bias: Any, eps: float
+) -> Variable:
+    x = as_input(input, layer)
+    if x.ndim < 2:
+        raise ShapeError(
+            f"{layer}: Expected at least 2 dimensions for input tensor but received {x.ndim} "
+            f"(input of shape {x.shape})"
+        )
+    channels = x.shape[1]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, int) or num_groups < 1:
+        raise ArgumentError(f"{layer}: num_groups must be a positive integer, got {num_groups!r}")
+    if channels % num_groups:
+        raise InputError(
+            f"{layer}: Expected number of channels in input to be divisible by num_groups, but "
+            f"got input of shape {x.shape} and num_groups={num_groups}"
+        )
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and tuple(as_input(value, layer).shape) != (channels,):
+            raise ShapeError(
+                f"{layer}: expected {name} of shape ({channels},) (one per channel of input "
+                f"{x.shape}), got {tuple(as_input(value, layer).shape)}"
+            )
+    groups = x.reshape(x.shape[0], num_groups, -1)
+    out = ops.LayerNorm.apply(groups, None, None, 1, eps).reshape(x.shape)
+    per_channel = (channels,) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        out = out * as_input(weight, layer).reshape(per_channel)
+    if bias is not None:
+        out = out + as_input(bias, layer).reshape(per_channel)
+    return out

@@ -30,7 +30,7 @@ from gradviz.autograd.nn.layers import (
 )
 from gradviz.autograd.nn.layers_more import Hardtanh, LogSoftmax, ReLU6, Unflatten
 from gradviz.autograd.nn.module import Module, Parameter
-from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, LayerNorm
+from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from gradviz.autograd.nn.parameters import ParameterDict, ParameterList
 from gradviz.autograd.nn.pointwise import (
     ELU,
@@ -73,6 +73,7 @@ __all__ = [
     "Embedding",
     "Flatten",
     "GRUCell",
+    "GroupNorm",
     "Hardtanh",
     "HuberLoss",
     "Identity",

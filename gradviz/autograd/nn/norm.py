@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import functional as F
-from gradviz.autograd.errors import ShapeError
+from gradviz.autograd.errors import ArgumentError, ShapeError
+from gradviz.autograd.functional_more import _group_norm
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_size
@@ -164,4 +165,45 @@ class LayerNorm(Module):
         return (
             f"{self.normalized_shape}, eps={self.eps}, "
             f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    """Normalisation of (N, C, *) over groups of ``num_channels / num_groups`` channels, with
+    a per-channel weight (1) and bias (0) when ``affine`` (the bias unless ``bias=False``)."""
+
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        *,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        layer_size("GroupNorm", "num_groups", num_groups)
+        layer_size("GroupNorm", "num_channels", num_channels)
+        if num_groups == 0 or num_channels % num_groups:
+            raise ArgumentError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
+            )
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        dtype = get_default_dtype()
+        self.weight = Parameter(np.ones(num_channels, dtype=dtype)) if affine else None
+        self.bias = Parameter(np.zeros(num_channels, dtype=dtype)) if affine and bias else None
+        for name in ("weight", "bias"):
+            if getattr(self, name) is None:
+                self.register_parameter(name, None)
+
+    def forward(self, input: Variable) -> Variable:
+        layer = LayerName(self)
+        return _group_norm(layer, input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
         )
