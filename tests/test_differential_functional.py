@@ -161,6 +161,11 @@ def norm_cases() -> Iterable[Case]:
             args = (d.f(shape), mean, var, d.f((3,)), d.f((3,)))
             yield Case("F", "batch_norm", args, {"training": training})
     yield Case("F", "batch_norm", (d.f((1, 3)), None, None), {"training": True})
+    for shape, groups in (((2, 4, 3), 2), ((2, 6, 2, 2), 3), ((2, 4), 4), ((2, 6, 3), 4)):
+        channels = shape[1]
+        yield Case("F", "group_norm", (d.f(shape), groups))
+        yield Case("F", "group_norm", (d.f(shape, "float32"), groups, d.f((channels,), "float32")))
+        yield Case("F", "group_norm", (d.f(shape), groups, d.f((channels,)), d.f((channels,))))
 
 
 ACTIVATIONS = {

@@ -71,6 +71,8 @@ ROWS = [
     Row("BatchNorm1d", (5,), inputs=(X,)),
     Row("BatchNorm1d", (5,), {"affine": False, "momentum": 0.3}, inputs=(X,)),
     Row("BatchNorm2d", (3,), inputs=(IMG,)),
+    Row("GroupNorm", (3, 6), inputs=(d.f((2, 6, 4), "float32"),)),
+    Row("GroupNorm", (1, 3), {"affine": False, "eps": 1e-3}, inputs=(IMG,)),
     Row("BatchNorm2d", (3,), {"track_running_stats": False}, inputs=(IMG,)),
     Row("Conv1d", (3, 4, 3), inputs=(d.f((2, 3, 7), "float32"),)),
     Row(
