@@ -52,7 +52,8 @@ class Arr:
 
 @dataclass(frozen=True)
 class Case:
-    """One call: ``kind`` is "method" (``args[0].name(*args[1:])``), "top" or "F"."""
+    """One call: ``kind`` is "method" (``args[0].name(*args[1:])``), "top", "F" or "setitem"
+    (``args[0][args[1]] = args[2]``, then ``args[0]``)."""
 
     kind: str
     name: str
@@ -105,6 +106,9 @@ class Lib:
         kwargs = {k: self.convert(v) for k, v in case.kwargs.items()}
         if case.kind == "method":
             return getattr(args[0], case.name)(*args[1:], **kwargs)
+        if case.kind == "setitem":
+            args[0][args[1]] = args[2]
+            return args[0]
         home = self.functional if case.kind == "F" else self.module
         return getattr(home, case.name)(*args, **kwargs)
 
@@ -219,19 +223,20 @@ def _listed(table: dict[str, str], case: Case) -> bool:
 
 #: PyTorch's bugs and deprecated readings: the case only checks that gradviz returns
 NOT_COMPARED = {
-    r"method\.copy_\(int64\[3x4\],float64": "copying a float that requires grad into "
-    "integers: gradviz's result keeps requires_grad (the in-place write is recorded), PyTorch's "
-    "drops it",
+    r"(method\.copy_|setitem\.__setitem__)\(int64\[3x4\],(.*,)?float(32|64)\[(3|4|0d)\]\)": (
+        "writing a float that requires grad into integers: gradviz's result keeps "
+        "requires_grad (the in-place write is recorded), PyTorch's drops it"
+    ),
     r"method\.__getitem__\(.*,\[\[0, 1\], \[1, 2\]\]\)": "a list of lists is one index "
     "array in gradviz, PyTorch's announced reading (2.13 still reads it as a tuple of "
     "indices, with a deprecation warning)",
-    r"method\.logsumexp\(.*dim=\(\),keepdim=False": "output with shape [] doesn't match the "
+    r"(method|top)\.logsumexp\(.*dim=\(\),keepdim=False": "output with shape [] doesn't match the "
     "broadcast shape [1, 1]: dim=() reduces every dim, as keepdim=True shows",
 }
 
 #: PyTorch's gradient bugs: only the forward is compared
 TORCH_GRAD_BUGS = {
-    r"method\.(std|var)\(.*dim=\(\)": "dim=() reduces every dim, as dim=None, but the "
+    r"(method|top)\.(std|var)\(.*dim=\(\)": "dim=() reduces every dim, as dim=None, but the "
     "backward divides by zero: inf everywhere",
     r"(method|top)\.(atan2|arctan2)\(bool": "the backward negates the bool input and raises",
     r"F\.binary_cross_entropy\(float64\[4\]": "the target's gradient takes the unclamped "
@@ -248,10 +253,13 @@ GRAD_EXTENSIONS = {
 
 #: Where PyTorch raises and gradviz returns on purpose (pattern -> what gradviz returns)
 EXTENSIONS = {
-    r"method\.sum\(float.*dtype=dtype\('int64'\)": "the integer sum, without a gradient "
+    r"(method|top)\.sum\(float.*dtype=dtype\('int64'\)": "the integer sum, without a gradient "
     "(PyTorch refuses an integer dtype on an input that requires grad)",
     r"method\.view(_as)?\(float64\[4x3\]T,(\(-1,\)|-1|1,-1|float64\[12\])\)": "a copy: "
     "view of a non-contiguous input copies, as reshape (NumPy has no strides to refuse by)",
+    r"F\.(linear|conv1d)\(float64\[[0-9x]+\],float32": "a float64 input to float32 weights: "
+    "the product in float64 (NumPy's float64 arrays are everyday inputs; PyTorch refuses two "
+    "dtypes, and so does gradviz's @ of two Variables)",
     r"method\.numpy\(float": "the array, for a Variable that requires grad too (PyTorch asks "
     "for .detach().numpy() first)",
     r"method\.add_\(float64\[3x4\]C,float64\[4\],3\)": "alpha given by position (PyTorch "
@@ -264,9 +272,9 @@ EXTENSIONS = {
 ERROR_CLASSES = {
     r"method\.__r?(and|or|xor)__\(": "bitwise ops of floats: an OperandError (TypeError, "
     "NumPy's class), where PyTorch's NotImplementedError is a RuntimeError",
-    r"method\.topk\(.*,5,": "k beyond the dim: an IndexRangeError (IndexError), where "
+    r"(method|top)\.topk\(.*,5,": "k beyond the dim: an IndexRangeError (IndexError), where "
     "PyTorch raises a RuntimeError",
-    r"method\.median\(float64\[0x3\],dim=0": "an empty dim: an InputError (ValueError and "
+    r"(method|top)\.median\(float64\[0x3\],dim=0": "an empty dim: an InputError (ValueError and "
     "RuntimeError), where PyTorch raises an IndexError",
     r"method\.masked_select\(float64\[3x4\],int64": "an integer mask: an OperandError "
     "(TypeError), where PyTorch raises a RuntimeError",
@@ -280,9 +288,11 @@ ERROR_CLASSES = {
     "written into integers: an OperandError (TypeError), where PyTorch raises a RuntimeError",
     r"top\.tensor\(\[\[1, 2\], \[3\]\]\)": "a ragged list: an OperandError (TypeError), "
     "where PyTorch raises a ValueError",
+    r"setitem\.__setitem__\(float64\[3x4\],5,": "two errors (a leaf that requires grad, an "
+    "index out of range): gradviz reports the leaf first",
     r"method\.item\(": "item() of many elements: an OperandError (TypeError, as float() of a "
     "NumPy array), where PyTorch raises a RuntimeError",
-    r"method\.am(ax|in)\(float64\[0x3\],dim=\(0, 0\)": "two errors (an empty dim, a dim "
+    r"(method|top)\.am(ax|in)\(float64\[0x3\],dim=\(0, 0\)": "two errors (an empty dim, a dim "
     "listed twice): gradviz reports the other one first",
 }
 

@@ -76,6 +76,7 @@ def classification_cases() -> Iterable[Case]:
     x, y = d.f((4, 5)), Arr(np.array([0, 2, 4, 2]))
     yield Case("F", "cross_entropy", (x, y), {"ignore_index": 2})
     yield Case("F", "nll_loss", (x, y), {"ignore_index": 2})
+    yield from _weighted_cases(d)
     for reduction in REDUCTIONS:
         for log_target in (False, True):
             target = d.f((3, 4), low=0.05, high=1.0, grad=False)
@@ -85,6 +86,45 @@ def classification_cases() -> Iterable[Case]:
         yield Case("F", "one_hot", (Arr(np.array([0, 3, 1])), classes))
     yield Case("F", "one_hot", (Arr(np.array([[0, 2], [1, 1]])),))
     yield Case("F", "one_hot", (Arr(np.array([0, -1])),))
+
+
+def _weighted_cases(d: Draw) -> Iterable[Case]:
+    """Class weights, label smoothing and pos_weight, with every reduction."""
+    weight = d.f((5,), low=0.1, high=2.0, grad=False)
+    pairs = [
+        (d.f((4, 5)), Arr(np.array([0, 2, 4, -100]))),
+        (d.f((4, 5), "float32"), Arr(np.array([1, 1, 3, 0]))),
+        (d.f((2, 5, 3)), d.i((2, 3), 0, 5)),
+        (d.f((5,)), Arr(np.array(3))),
+        (d.f((4, 5)), Arr(d.rng.dirichlet(np.ones(5), 4))),
+    ]
+    for x, y in pairs:
+        w = Arr(weight.value.astype(x.value.dtype), grad=False)
+        for reduction in ("mean", "sum", "none"):
+            for options in (
+                {"weight": w},
+                {"label_smoothing": 0.2},
+                {"weight": w, "label_smoothing": 0.1},
+            ):
+                yield Case("F", "cross_entropy", (x, y), {"reduction": reduction, **options})
+            yield Case("F", "nll_loss", (x, y), {"weight": w, "reduction": reduction})
+    x, y = d.f((4, 5)), Arr(np.array([0, 2, 4, 2]))
+    yield Case("F", "cross_entropy", (x, y), {"weight": d.f((4,), grad=False)})  # one short
+    yield Case("F", "cross_entropy", (x, y), {"label_smoothing": 1.5})
+    yield Case("F", "nll_loss", (x, y), {"weight": weight, "ignore_index": 2})
+    p, t = d.f((3, 4), low=0.05, high=0.95), d.f((3, 4), low=0.0, high=1.0, grad=False)
+    for reduction in ("mean", "sum", "none"):
+        for options in ({"weight": d.f((4,), grad=False)}, {"weight": d.f((3, 4), grad=False)}):
+            yield Case("F", "binary_cross_entropy", (p, t), {"reduction": reduction, **options})
+        for options in (
+            {"pos_weight": d.f((4,), low=0.5, high=3.0, grad=False)},
+            {"weight": d.f((3, 1), grad=False), "pos_weight": d.f((4,), grad=False)},
+            {"weight": d.f((4,), grad=False)},
+        ):
+            kwargs = {"reduction": reduction, **options}
+            yield Case(
+                "F", "binary_cross_entropy_with_logits", (d.f((3, 4), low=-20, high=20), t), kwargs
+            )
 
 
 def norm_cases() -> Iterable[Case]:
@@ -121,6 +161,11 @@ def norm_cases() -> Iterable[Case]:
             args = (d.f(shape), mean, var, d.f((3,)), d.f((3,)))
             yield Case("F", "batch_norm", args, {"training": training})
     yield Case("F", "batch_norm", (d.f((1, 3)), None, None), {"training": True})
+    for shape, groups in (((2, 4, 3), 2), ((2, 6, 2, 2), 3), ((2, 4), 4), ((2, 6, 3), 4)):
+        channels = shape[1]
+        yield Case("F", "group_norm", (d.f(shape), groups))
+        yield Case("F", "group_norm", (d.f(shape, "float32"), groups, d.f((channels,), "float32")))
+        yield Case("F", "group_norm", (d.f(shape), groups, d.f((channels,)), d.f((channels,))))
 
 
 ACTIVATIONS = {
@@ -170,6 +215,12 @@ def layer_cases() -> Iterable[Case]:
     yield Case("F", "linear", (d.f((5, 3, 4), "float32"), d.f((2, 4), "float32")))
     yield Case("F", "linear", (d.f((4,)), w))
     yield Case("F", "linear", (x, d.f((2, 3))))
+    yield Case("F", "linear", (x, d.f((2, 4), "float32")))  # dtypes differ
+    yield Case("F", "linear", (x, w, d.f((3,))))  # a bias of the wrong size
+    yield Case("F", "conv1d", (d.f((2, 3, 7)), d.f((4, 3, 3), "float32")))
+    yield Case("F", "layer_norm", (d.f((2, 4)), (4,), d.f((4,))))  # a weight, no bias
+    yield Case("F", "embedding", (Arr(np.array([0, 3])), d.f((5, 3))), {"max_norm": 1.0})
+    yield Case("F", "embedding", (Arr(np.array([[0.0, 1.0]])), d.f((5, 3))))  # float indices
     index = Arr(np.array([[0, 2], [4, 2]]))
     yield Case("F", "embedding", (index, d.f((5, 3))))
     yield Case("F", "embedding", (index, d.f((5, 3))), {"padding_idx": 2})

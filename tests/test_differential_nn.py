@@ -71,6 +71,8 @@ ROWS = [
     Row("BatchNorm1d", (5,), inputs=(X,)),
     Row("BatchNorm1d", (5,), {"affine": False, "momentum": 0.3}, inputs=(X,)),
     Row("BatchNorm2d", (3,), inputs=(IMG,)),
+    Row("GroupNorm", (3, 6), inputs=(d.f((2, 6, 4), "float32"),)),
+    Row("GroupNorm", (1, 3), {"affine": False, "eps": 1e-3}, inputs=(IMG,)),
     Row("BatchNorm2d", (3,), {"track_running_stats": False}, inputs=(IMG,)),
     Row("Conv1d", (3, 4, 3), inputs=(d.f((2, 3, 7), "float32"),)),
     Row(
@@ -98,6 +100,12 @@ ROWS = [
     Row("LSTM", (5, 4), inputs=(SEQ,)),
     Row("LSTM", (5, 4, 2), {"bidirectional": True}, inputs=(SEQ,)),
     Row("GRU", (5, 4), inputs=(SEQ,)),
+    Row("LSTM", (5, 4, 1, False, False, 0.0, True), inputs=(SEQ,)),  # by position
+    Row("BatchNorm1d", (5, 1e-3, 0.2, False), inputs=(X,)),
+    Row("LayerNorm", (5, 1e-3, True, False), inputs=(X,)),
+    Row("Conv2d", (3, 4, 3, 2, 1, 1, 1, False), inputs=(IMG,)),
+    Row("Embedding", (6, 3, 1), inputs=(Arr(np.array([[0, 1], [2, 1]])),)),
+    Row("Dropout", (0.5, False), inputs=(X,)),
     Row("MultiheadAttention", (6, 2), inputs=(d.f((3, 2, 6), "float32"),) * 3),
     Row(
         "MultiheadAttention",
@@ -118,8 +126,14 @@ for _reduction in ("mean", "sum", "none"):
         Row("NLLLoss", (), {"reduction": _reduction}, inputs=(X, CLASSES)),
         Row("KLDivLoss", (), {"reduction": _reduction}, inputs=(X, PROB)),
     ]
+WEIGHT = np.linspace(0.5, 2.0, 5).astype(np.float32)
 ROWS += [
     Row("CrossEntropyLoss", (), {"ignore_index": 2}, inputs=(X, CLASSES)),
+    Row("CrossEntropyLoss", (), {"label_smoothing": 0.1}, inputs=(X, CLASSES)),
+    Row("CrossEntropyLoss", (), {"weight": "W", "reduction": "sum"}, inputs=(X, CLASSES)),
+    Row("NLLLoss", (), {"weight": "W"}, inputs=(X, CLASSES)),
+    Row("BCELoss", (), {"weight": "W"}, inputs=(Arr(PROB.value), PROB)),
+    Row("BCEWithLogitsLoss", (), {"pos_weight": "W"}, inputs=(X, PROB)),
     Row("KLDivLoss", (), {"reduction": "batchmean", "log_target": True}, inputs=(X, X)),
 ]
 
@@ -128,8 +142,11 @@ def _build(row: Row) -> tuple[Any, Any]:
     """The gradviz module and its PyTorch twin, with PyTorch's parameters and buffers copied
     into gradviz's."""
     torch.manual_seed(0)
-    theirs = getattr(torch.nn, row.name)(*row.args, **row.kwargs)
-    ours = getattr(gradviz.nn, row.name)(*row.args, **row.kwargs)
+    weights = {k: WEIGHT for k, v in row.kwargs.items() if v == "W"}  # (a class weight)
+    kwargs = {**row.kwargs, **{k: torch.from_numpy(v) for k, v in weights.items()}}
+    theirs = getattr(torch.nn, row.name)(*row.args, **kwargs)
+    kwargs = {**row.kwargs, **{k: gradviz.tensor(v) for k, v in weights.items()}}
+    ours = getattr(gradviz.nn, row.name)(*row.args, **kwargs)
     state = {k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()}
     ours.load_state_dict(state)
     return ours, theirs
@@ -239,3 +256,41 @@ def test_containers_match_torch():
         torch.nn.ModuleDict({"a": torch.nn.Tanh()}),
     ]
     assert repr(named[0]) == repr(named[1])
+
+
+DOUBLE = [
+    r
+    for r in ROWS
+    if r.name
+    in {
+        "Linear",
+        "Conv2d",
+        "LayerNorm",
+        "BatchNorm1d",
+        "LSTM",
+        "GRUCell",
+        "Embedding",
+        "MultiheadAttention",
+    }
+]
+
+
+@pytest.mark.parametrize("row", DOUBLE, ids=lambda r: r.id)
+def test_module_in_float64_matches_torch(row: Row) -> None:
+    """``double()`` converts parameters and buffers: float64 inputs give float64 outputs."""
+    ours, theirs = _build(row)
+    ours.double()
+    theirs.double()
+    assert {k: str(v.dtype) for k, v in ours.state_dict().items()} == {
+        k: str(v.dtype).removeprefix("torch.") for k, v in theirs.state_dict().items()
+    }
+    as64 = Row(row.name, row.args, row.kwargs, tuple(_float64(x) for x in row.inputs))
+    out_g, out_t, g, t = _forward(as64, ours, theirs)
+    compare_outputs(out_g, out_t)
+    _grad_check(ours, theirs, out_g, out_t, g, t)
+
+
+def _float64(spec: Arr) -> Arr:
+    if spec.value.dtype.kind != "f":
+        return spec
+    return Arr(spec.value.astype(np.float64), spec.grad, spec.nc, spec.clone)

@@ -220,6 +220,27 @@ def index_cases() -> Iterable[Case]:
     yield Case("method", "__getitem__", (d.i((3, 4)), (slice(1, None), 0)))
 
 
+def setitem_cases() -> Iterable[Case]:
+    """``x[index] = value`` on a copy made by an op (the gradient reaches both the old values
+    and ``value``), on a leaf that requires grad (refused) and on integers."""
+    d = Draw(20)
+    writes = [
+        (0, 1.5),
+        ((slice(None), 1), d.f((3,))),
+        ((slice(None), 1), d.f((2,))),  # does not fit
+        (slice(1, None), d.f((4,))),  # broadcasts
+        (d.b((3, 4)), -1.0),
+        (d.b((3, 4)), d.f(())),
+        (Arr(np.array([0, 2])), d.f((2, 4))),
+        ((Arr(np.array([0, 2])), Arr(np.array([1, 1]))), d.f((2,))),  # a repeated index
+        ((Ellipsis, -1), d.f((3,), "float32")),
+        (5, 0.0),
+    ]
+    for key, value in writes:
+        for target in (d.f((3, 4), clone=True), d.f((3, 4)), d.i((3, 4))):
+            yield Case("setitem", "__setitem__", (target, key, value))
+
+
 def matmul_cases() -> Iterable[Case]:
     d = Draw(19)
     pairs = [
@@ -276,6 +297,7 @@ CASES = all_cases(
     (select_cases, None),
     (layout_cases, None),
     (index_cases, None),
+    (setitem_cases, None),
     (matmul_cases, None),
 )
 GROUPS = by_op(CASES)

@@ -79,6 +79,9 @@ def query_cases() -> Iterable[Case]:
             yield Case("top", name, (a, other))
             yield Case("method", name, (a, other))
     yield Case("top", "allclose", (a, b), {"atol": 10.0})
+    for x in (d.f((2,)), d.f((1, 1)), d.i(()), d.b((3,))):
+        for name in ("__float__", "__int__", "__bool__", "__len__", "is_floating_point"):
+            yield Case("method", name, (x,))
     values = Arr(np.array([3, 1, 3, 2, 1, 3]))
     for kwargs in ({}, {"return_counts": True}, {"return_inverse": True}, {"sorted": True}):
         yield Case("top", "unique", (values,), kwargs)
@@ -146,7 +149,53 @@ def inplace_cases() -> Iterable[Case]:
     yield Case("method", "copy_", (d.f((3, 4), clone=True), d.i((3, 4))))
 
 
-CASES = all_cases((creation_cases, None), (query_cases, None), (inplace_cases, None))
+def keyword_cases() -> Iterable[Case]:
+    """PyTorch's keyword arguments and alternative forms, which ported code uses."""
+    d = Draw(44)
+    x, y = d.f((3, 4)), d.f((3, 4))
+    f64 = gradviz.float64
+    yield Case("F", "softmax", (d.f((3, 4), "float32"),), {"dim": 1, "dtype": f64})
+    yield Case("F", "log_softmax", (d.f((3, 4), "float32"),), {"dim": 1, "dtype": f64})
+    yield Case("method", "softmax", (d.f((3, 4), "float32"), 1), {"dtype": f64})
+    yield Case("method", "mean", (d.i((3, 4)),), {"dtype": gradviz.float32})
+    yield Case("method", "cumsum", (d.i((3, 4)), 0), {"dtype": f64})
+    yield Case("method", "prod", (x, 1), {"dtype": gradviz.float32})
+    for name in ("max", "min"):
+        yield Case("top", name, (x, y))  # the elementwise form
+        yield Case("top", name, (x,), {"dim": 1, "keepdim": True})
+    yield Case("top", "where", (d.b((3, 4)),))  # the one-argument form: nonzero
+    yield Case("method", "clamp", (x,), {"min": d.f((4,), grad=False)})
+    yield Case("method", "clamp", (x,), {"max": 0.5})
+    yield Case("method", "permute", (d.f((2, 3, 4)),), {"dims": (2, 0, 1)})
+    yield Case("method", "unsqueeze", (x,), {"dim": 1})
+    yield Case("method", "squeeze", (d.f((1, 3, 1)),), {"dim": (0, 2)})
+    yield Case("method", "split", (x,), {"split_size": 2, "dim": 1})
+    yield Case("method", "repeat", (x, (2, 1)))
+    yield Case("method", "expand", (d.f((3, 1)), (3, 4)))
+    yield Case("method", "transpose", (x,), {"dim0": 0, "dim1": 1})
+    yield Case("method", "flatten", (d.f((2, 3, 4)),), {"start_dim": 1})
+    yield Case("method", "argmax", (x,), {"dim": 1, "keepdim": True})
+    yield Case("method", "std", (x,), {"dim": (0, 1), "correction": 0, "keepdim": True})
+    yield Case("method", "var", (x, 1, True))  # unbiased by position
+    yield Case("method", "norm", (x,), {"dim": (0, 1)})
+    yield Case("method", "to", (x,), {"dtype": gradviz.float32})
+    yield Case("method", "to", (x, "cpu"))
+    yield Case("method", "type", (x, gradviz.float32))
+    yield Case("top", "cat", ((x, y),), {"dim": 1})
+    yield Case("top", "stack", ((x, y),), {"dim": -1})
+    yield Case("method", "gather", (x,), {"dim": 1, "index": d.i((3, 2), 0, 4)})
+    yield Case("method", "masked_fill", (x,), {"mask": d.b((3, 4)), "value": 0.0})
+    yield Case("method", "pow", (x,), {"exponent": 2})
+    yield Case("method", "add", (x,), {"other": y, "alpha": -1})
+    yield Case("method", "sum", (x,), {"dim": [0, 1]})
+    yield Case("method", "logsumexp", (x,), {"dim": 1, "keepdim": True})
+    yield Case("method", "topk", (x,), {"k": 2, "dim": 0, "largest": False, "sorted": True})
+    yield Case("method", "sort", (x,), {"stable": True, "dim": 0})
+
+
+CASES = all_cases(
+    (creation_cases, None), (query_cases, None), (inplace_cases, None), (keyword_cases, None)
+)
 GROUPS = by_op(CASES)
 
 

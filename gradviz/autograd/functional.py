@@ -52,15 +52,22 @@ def gelu(x: Variable, approximate: str = "none") -> Variable:
     return ops.Gelu.apply(as_input(x, "gelu"), approximate)
 
 
-def softmax(x: Variable, axis: int | None = -1, *, dim: int | None = None) -> Variable:
-    """exp(x) normalised along ``axis`` (or ``dim``), computed stably."""
+def softmax(
+    x: Variable, axis: int | None = -1, *, dim: int | None = None, dtype: Any = None
+) -> Variable:
+    """exp(x) normalised along ``axis`` (or ``dim``), computed stably (in ``dtype``, when
+    given: the input is converted first, as PyTorch does)."""
     x = as_input(x, "softmax")
+    x = x if dtype is None else x.to(dtype)
     return ops.Softmax.apply(x, _softmax_dim(x, dim if dim is not None else axis, "softmax"))
 
 
-def log_softmax(x: Variable, axis: int | None = -1, *, dim: int | None = None) -> Variable:
-    """log(softmax(x)) computed stably (no log of 0, no exp overflow)."""
+def log_softmax(
+    x: Variable, axis: int | None = -1, *, dim: int | None = None, dtype: Any = None
+) -> Variable:
+    """log(softmax(x)) computed stably (no log of 0, no exp overflow), in ``dtype`` if given."""
     x = as_input(x, "log_softmax")
+    x = x if dtype is None else x.to(dtype)
     axis = _softmax_dim(x, dim if dim is not None else axis, "log_softmax")
     return ops.LogSoftmax.apply(x, axis)
 

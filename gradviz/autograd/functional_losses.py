@@ -58,7 +58,7 @@ def _class_weight(op: str, weight: Any, classes: int) -> np.ndarray | None:
 
 def _smoothing(op: str, label_smoothing: Any) -> float:
     if isinstance(label_smoothing, bool) or not 0.0 <= float(label_smoothing) <= 1.0:
-        raise ArgumentError(
+        raise InputError(  # (an ArgumentError, and PyTorch's RuntimeError)
             f"{op}: label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing!r}"
         )
     return float(label_smoothing)
@@ -68,7 +68,10 @@ def _rows(op: str, input: Variable, target: np.ndarray) -> tuple[Variable, np.nd
     """Scores ``(N, C, d1, ...)`` as rows ``(N*d1*..., C)`` and the target ``(N, d1, ...)``
     as ``(N*d1*...,)``; returns them with the shape of an unreduced loss."""
     if input.ndim <= 2:
-        return input, target, input.shape[:1] if input.ndim == 2 else ()
+        expected = input.shape[:1] if input.ndim == 2 else ()
+        if target.shape != expected:  # (a RuntimeError, as PyTorch's)
+            raise ShapeError(f"{op}: expected target size {expected}, got {target.shape}")
+        return input, target, expected
     expected = (input.shape[0], *input.shape[2:])
     if target.shape != expected:
         raise ShapeError(f"{op}: expected target size {expected}, got {target.shape}")

@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks, ops, rng
-from gradviz.autograd.errors import IndexRangeError, InplaceError, OperandError, ShapeError
+from gradviz.autograd.errors import (
+    IndexRangeError,
+    InplaceError,
+    InputError,
+    OperandError,
+    ShapeError,
+)
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.unrecorded import numpy_operand
@@ -565,6 +571,15 @@ def setitem(target: Variable, index: Any, value: Any) -> None:
     """``target[index] = value``: slices, integer arrays and boolean masks."""
     index = ops.normalize_index(index)
     value = _operand("__setitem__", value)
+    source = np.asarray(_data(value))
+    advanced = any(
+        isinstance(i, np.ndarray) for i in (index if isinstance(index, tuple) else (index,))
+    )
+    if advanced and source.ndim and source.dtype != target._data.dtype:
+        raise InputError(  # (PyTorch's index_put; a number or a slice's copy converts)
+            f"Index put requires the source and destination dtypes match, got "
+            f"{target._data.dtype} for the destination and {source.dtype} for the source."
+        )
     _write(target, IndexPut_, (index, value), _put, index, _data(value))
 
 

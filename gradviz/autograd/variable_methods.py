@@ -201,8 +201,15 @@ class TensorMethods:
             return _ops.Permute.apply(self, ())
         return _inplace.view_of(self, _ops.Transpose.apply(self, dim0, dim1))
 
-    def permute(self, *dims: Any) -> Variable:
-        """Reorder all axes."""
+    def permute(self, *dims: Any, **kwargs: Any) -> Variable:
+        """Reorder all axes: ``permute(2, 0, 1)``, ``permute((2, 0, 1))`` or
+        ``permute(dims=(2, 0, 1))``."""
+        if not dims and set(kwargs) == {"dims"}:
+            dims = (kwargs.pop("dims"),)
+        if kwargs:
+            raise OperandError(
+                f"permute() got an unexpected keyword argument {next(iter(kwargs))!r}"
+            )
         if not dims:
             raise OperandError('permute() missing 1 required positional arguments: "dims"')
         if len(dims) == 1 and isinstance(dims[0], tuple | list):
@@ -329,13 +336,15 @@ class TensorMethods:
         """Elementwise smaller value (ties split the gradient 0.5/0.5, as in PyTorch)."""
         return _ops.binary(_ops.Minimum, self, other)
 
-    def softmax(self, dim: int) -> Variable:
-        """exp(x) normalised along ``dim`` (``F.softmax``)."""
-        return _ops.Softmax.apply(self, _ops.softmax_dim(self, dim, "softmax"))
+    def softmax(self, dim: int, dtype: Any = None) -> Variable:
+        """exp(x) normalised along ``dim`` (``F.softmax``), in ``dtype`` if given."""
+        x = self if dtype is None else self.to(dtype)
+        return _ops.Softmax.apply(x, _ops.softmax_dim(x, dim, "softmax"))
 
-    def log_softmax(self, dim: int) -> Variable:
+    def log_softmax(self, dim: int, dtype: Any = None) -> Variable:
         """log(softmax(x)) along ``dim``, computed stably (``F.log_softmax``)."""
-        return _ops.LogSoftmax.apply(self, _ops.softmax_dim(self, dim, "log_softmax"))
+        x = self if dtype is None else self.to(dtype)
+        return _ops.LogSoftmax.apply(x, _ops.softmax_dim(x, dim, "log_softmax"))
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Variable:
         """log(sum(exp(x))) over ``dim``, computed stably."""
@@ -367,9 +376,9 @@ class TensorMethods:
         """Vector p-norm over ``dim`` (all elements when None); p = 2, 1, inf, ..."""
         return _ops.norm(self, p, dim, keepdim)
 
-    def cumsum(self, dim: int) -> Variable:
-        """Running sums along ``dim``."""
-        return _ops.cumsum(self, dim)
+    def cumsum(self, dim: int, *, dtype: Any = None) -> Variable:
+        """Running sums along ``dim`` (in ``dtype``, if given: the input converted first)."""
+        return _ops.cumsum(self if dtype is None else self.to(dtype), dim)
 
     def tril(self, diagonal: int = 0) -> Variable:
         """Lower triangle of the last two axes (zeros above ``diagonal``)."""
@@ -411,9 +420,16 @@ class TensorMethods:
         """Tile ``sizes[i]`` times along axis ``i``."""
         return _ops.repeat(self, *sizes)
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Variable, ...]:
-        """Pieces of ``split_size`` (the last smaller) or of the listed sizes, along ``dim``."""
-        return _ops.split(self, split_size_or_sections, dim)
+    def split(
+        self, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None
+    ) -> tuple[Variable, ...]:
+        """Pieces of ``split_size`` (the last smaller) or of the listed sizes, along ``dim``
+        (``split_size=`` is the method's keyword in PyTorch, ``split_size_or_sections=`` the
+        function's)."""
+        size = split_size_or_sections if split_size is None else split_size
+        if size is None:
+            raise OperandError("split() missing 1 required positional argument: 'split_size'")
+        return _ops.split(self, size, dim)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
         """At most ``chunks`` pieces of equal size along ``dim`` (the last may be smaller)."""

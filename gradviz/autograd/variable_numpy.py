@@ -64,10 +64,24 @@ class ArrayMethods:
         return self._data.tolist()
 
     def __float__(self) -> float:
+        self._one_element()
         return float(self.item())
 
     def __int__(self) -> int:
+        self._one_element()
         return int(self.item())
+
+    def _one_element(self) -> None:
+        """float() and int() of many elements: PyTorch's ValueError (item()'s is a TypeError)."""
+        if self._data.size != 1:
+            raise InputError(
+                f"only one element tensors can be converted to Python scalars (this Variable "
+                f"has {self._data.size})"
+            )
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating point one (float16, float32, float64)."""
+        return self._data.dtype.kind == "f"
 
     def __bool__(self) -> bool:
         if self._data.size != 1:  # NumPy's ValueError says "array"; PyTorch's wording here
@@ -77,7 +91,7 @@ class ArrayMethods:
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
-            raise TypeError("len() of a 0-d Variable")
+            raise OperandError("len() of a 0-d Variable")
         return len(self._data)
 
     def __iter__(self) -> Iterator[Variable]:

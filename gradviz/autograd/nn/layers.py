@@ -345,7 +345,7 @@ class _WeightedLoss(_Loss):
         reduce: Any = None,
         reduction: str = "mean",
     ) -> None:
-        if weight is not None:  # or the reduction, given first as gradviz's losses took it
+        if isinstance(weight, str):  # the reduction, given first as gradviz's losses took it
             reduction, weight = weight_or_reduction(weight, None)
         super().__init__(_legacy_reduction(size_average, reduce, reduction))
         if weight is not None and not isinstance(weight, Variable):

@@ -137,8 +137,8 @@ class Clamp(Function):
         if ctx.high is not None:
             mask &= x <= ctx.high
         _, need_low, need_high = ctx.needs_input_grad
-        if not (need_low or need_high):
-            return grad * mask
+        if not (need_low or need_high):  # (None for bounds that are Variables)
+            return grad * mask, None, None
         return grad * mask, *_bound_grads(ctx, grad, x, need_low, need_high)
 
 

@@ -325,8 +325,12 @@ def masked_fill(x: Variable, mask: Any, value: Any) -> Variable:
     return MaskedFill.apply(x, mask, value)
 
 
-def where(condition: Any, a: Any, b: Any) -> Variable:
-    """``where(condition, a, b)``; ``a`` and ``b`` Variables, arrays or numbers."""
+def where(condition: Any, a: Any = None, b: Any = None) -> Any:
+    """``where(condition, a, b)``; ``a`` and ``b`` Variables, arrays or numbers.
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in PyTorch."""
+    if a is None and b is None:
+        mask = condition if isinstance(condition, Variable) else Variable(as_array(condition))
+        return mask.nonzero(as_tuple=True)
     condition = _bool_mask(condition, "where")
     operands = []
     for name, value in (("input", a), ("other", b)):
