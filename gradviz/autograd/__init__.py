@@ -46,6 +46,7 @@ from gradviz.autograd.grad_mode import (
     set_grad_enabled,
 )
 from gradviz.autograd.gradcheck import gradcheck
+from gradviz.autograd.grads import grad
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.ops import concatenate, einsum, stack, where
@@ -178,6 +179,7 @@ __all__ = [
     "gather",
     "ge",
     "get_default_dtype",
+    "grad",
     "gradcheck",
     "gt",
     "hooks",

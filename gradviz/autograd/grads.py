@@ -1,0 +1,114 @@
+"""``gradviz.autograd.grad``: the gradients of outputs with respect to chosen inputs, returned
+rather than accumulated into ``.grad`` (PyTorch's ``torch.autograd.grad``).
+
+It runs the engine's backward with a hook on each input collecting its gradient, and leaves
+every ``.grad`` of the graph as it found it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import BackwardError, OperandError
+from gradviz.autograd.variable import Variable, from_op
+
+__all__ = ["grad"]
+
+
+def _variables(value: Any, what: str) -> list[Variable]:
+    items = list(value) if isinstance(value, Sequence) else [value]
+    for item in items:
+        if not isinstance(item, Variable):
+            raise OperandError(f"grad(): {what} must be Variables, got {type(item).__name__}")
+    return items
+
+
+def _leaves(outputs: list[Variable]) -> list[Variable]:
+    """Every leaf that requires grad and that ``outputs`` were computed from."""
+    seen: set[int] = set()
+    leaves, stack = [], list(outputs)
+    while stack:
+        v = stack.pop()
+        if v._id in seen:
+            continue
+        seen.add(v._id)
+        if v._node is None:
+            if v.requires_grad:
+                leaves.append(v)
+            continue
+        stack.extend(a for a in v._node.inputs if isinstance(a, Variable) and a.requires_grad)
+    return leaves
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Variable | None, ...]:
+    """The gradient of (the sum of) ``outputs`` with respect to each of ``inputs``, one
+    Variable each (None for an input the outputs do not depend on, with ``allow_unused``; zeros
+    with ``materialize_grads``), without touching any ``.grad``. ``grad_outputs`` weighs
+    non-scalar outputs, as ``backward(gradient)`` does."""
+    if create_graph:
+        raise BackwardError(
+            "grad(create_graph=True): gradviz computes gradients as NumPy arrays, not as a graph, "
+            "so it cannot differentiate them again (no higher-order gradients)"
+        )
+    outs, ins = _variables(outputs, "outputs"), _variables(inputs, "inputs")
+    weights = (
+        [None] * len(outs)
+        if grad_outputs is None
+        else list(grad_outputs if isinstance(grad_outputs, Sequence) else [grad_outputs])
+    )
+    if len(weights) != len(outs):
+        raise OperandError(
+            f"grad(): grad_outputs has {len(weights)} entries for {len(outs)} outputs"
+        )
+    for x in ins:
+        if not x.requires_grad:
+            raise BackwardError(
+                "One of the differentiated Tensors does not require grad (an input to grad())"
+            )
+    found: dict[int, np.ndarray] = {}
+
+    def collector(index: int):
+        def hook(g: Variable) -> None:
+            found[index] = found[index] + g._data if index in found else g._data.copy()
+
+        return hook
+
+    leaves = _leaves(outs)
+    kept = [(leaf, leaf._grad) for leaf in leaves]
+    handles = [x.register_hook(collector(i)) for i, x in enumerate(ins)]
+    try:
+        for leaf in leaves:
+            leaf._grad = None
+        for k, (out, weight) in enumerate(zip(outs, weights, strict=True)):
+            last = k == len(outs) - 1
+            out.backward(weight, retain_graph=bool(retain_graph) or not last)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for leaf, before in kept:
+            leaf._grad = before
+    result: list[Variable | None] = []
+    for i, x in enumerate(ins):
+        if i in found:
+            result.append(from_op(found[i], None))
+        elif materialize_grads:
+            result.append(from_op(np.zeros_like(x._data), None))
+        elif allow_unused:
+            result.append(None)
+        else:
+            raise BackwardError(
+                "One of the differentiated Tensors appears to not have been used in the graph. "
+                "Set allow_unused=True if this is the desired behavior."
+            )
+    return tuple(result)
