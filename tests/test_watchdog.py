@@ -46,3 +46,16 @@ def test_non_finite_loss_or_gradient_fires_at_once():
 def test_spike_factor_must_exceed_one():
     with pytest.raises(ValueError, match="above 1"):
         Watchdog(spike=1)
+
+
+def test_a_spike_in_a_noisy_series_says_a_higher_spike_may_be_needed():
+    # per-sample losses of examples/regression.py's first 18 steps (one sample per step)
+    swinging = [0.475, 0.302, 0.322, 0.28, 0.313, 0.075, 0.091, 0.111, 0.166, 0.241, 0.074]
+    swinging += [0.097, 0.002, 0.18, 0.004, 0.065, 0.003, 0.001]
+    noisy = _feed(Watchdog(), [*swinging, 6.2])
+    assert noisy.kind == "loss_spike"
+    assert (
+        "a noisy series (one sample per step?) may need a higher --spike than 10" in noisy.message
+    )
+    smooth = _feed(Watchdog(), [1.0, 0.9, 0.8] * 5 + [8.5, 20.0])
+    assert "noisy" not in smooth.message

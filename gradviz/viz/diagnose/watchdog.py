@@ -29,6 +29,9 @@ SPIKE = 10.0
 WINDOW = 50
 #: no spike fires during the first steps
 WARMUP = 10
+#: a window whose upper quartile exceeds its lower quartile this many times is noisy: a spike's
+#: message says so (the loss of one sample per step swings that much; a smooth one does not)
+NOISY = 4
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,15 @@ class Watchdog:
                     f"{what} {number(value)} is {number(value / median)}x its running median "
                     f"{number(median)} (over the last {len(history)} steps)"
                 )
+                ordered = sorted(history)
+                low, high = ordered[len(ordered) // 4], ordered[3 * len(ordered) // 4]
+                if high > NOISY * low:  # the window's middle half spans a wide range: noise?
+                    spread = number(high / low) if low > 0 else "an unbounded range"
+                    message += (
+                        f"; the middle half of those steps spans {spread}x: a noisy series "
+                        "(one sample per step?) may need a higher --spike than "
+                        f"{number(self.spike)}"
+                    )
                 return Trigger(step, kind, message, value=value, median=median)
         return None
 
