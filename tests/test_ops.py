@@ -6,9 +6,11 @@ Adding an op is one class in a module of ``gradviz/autograd/ops/`` and one row h
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,11 +18,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
-from op_table_attention import rows as attention_rows
-from op_table_more import rows as more_rows
-from op_table_norm import rows as norm_rows
-from op_table_special import rows as special_rows
-from op_table_tensor import rows as tensor_rows
 
 import gradviz
 from gradviz import Variable
@@ -923,15 +920,15 @@ def _conv_rows() -> list[Case]:
     return rows
 
 
-CASES = (
-    _rows()
-    + _conv_rows()
-    + tensor_rows(Case, Uniform)
-    + norm_rows(Case, Uniform)
-    + attention_rows(Case, Uniform)
-    + more_rows(Case, Uniform)
-    + special_rows(Case, Uniform)
-)
+def _table_rows() -> list[Case]:
+    """The rows of every ``op_table_*.py`` module beside this file (each a ``rows(Case,
+    Uniform)``), in file-name order: a new table is a new file."""
+    here = Path(__file__).parent
+    names = sorted(path.stem for path in here.glob("op_table_*.py"))
+    return [row for name in names for row in importlib.import_module(name).rows(Case, Uniform)]
+
+
+CASES = _rows() + _conv_rows() + _table_rows()
 
 
 def _ops_in_graph(out: Variable) -> set[str]:
