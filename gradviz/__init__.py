@@ -130,6 +130,7 @@ from gradviz.autograd import (
     zeros_like,
 )
 from gradviz.autograd import dtypes as _dtypes
+from gradviz.autograd import runtime as _runtime
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
@@ -146,6 +147,8 @@ all, any, round = _api.all, _api.any, _api.round
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
+# `gradviz.compile`, `set_num_threads`, `finfo` ... (runtime.py), also kept out of __all__.
+globals().update({_name: getattr(_runtime, _name) for _name in _runtime.NAMES})
 
 # `from gradviz.utils.data import DataLoader` as PyTorch's `torch.utils.data`.
 utils = types.ModuleType(f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`.")
@@ -153,7 +156,10 @@ utils.data = data  # type: ignore[attr-defined]
 
 # `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
 _accelerators = _accelerator_modules(__name__)
-cuda, backends, accelerator = (_accelerators[n] for n in ("cuda", "backends", "accelerator"))
+cuda, backends, accelerator, cpu, amp = (
+    _accelerators[n] for n in ("cuda", "backends", "accelerator", "cpu", "amp")
+)
+autocast = amp.autocast
 
 # `import gradviz.nn`, `from gradviz.nn import functional as F`, `import gradviz.optim`,
 # `from gradviz.optim import lr_scheduler` all work.

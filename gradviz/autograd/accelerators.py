@@ -3,12 +3,15 @@
 are False, so the tutorials' ``device = "cuda" if torch.cuda.is_available() else "cpu"`` picks
 the CPU; ``cuda.manual_seed`` is ignored as PyTorch ignores it without a GPU; the
 ``backends.cudnn`` flags can be set and change nothing. The top package exposes them as
-``gradviz.cuda``, ``gradviz.backends`` and ``gradviz.accelerator``."""
+``gradviz.cuda``, ``gradviz.backends``, ``gradviz.accelerator``, ``gradviz.cpu`` and
+``gradviz.amp`` (mixed precision: :mod:`gradviz.autograd.amp`)."""
 
 from __future__ import annotations
 
 import types
 from typing import Any
+
+from gradviz.autograd import amp
 
 
 def _false() -> bool:
@@ -47,6 +50,24 @@ def modules(package: str) -> dict[str, types.ModuleType]:
         empty_cache=_no_op,
         is_bf16_supported=_false,
     )
+    cuda.amp = _namespace(
+        f"{package}.cuda.amp",
+        "PyTorch's deprecated `torch.cuda.amp`: autocast and GradScaler, disabled without a GPU.",
+        autocast=amp.cuda_autocast,
+        GradScaler=amp.CudaGradScaler,
+    )
+    cpu = _namespace(f"{package}.cpu", "PyTorch's `torch.cpu`: `cpu.amp.autocast`.")
+    cpu.amp = _namespace(
+        f"{package}.cpu.amp",
+        "PyTorch's deprecated `torch.cpu.amp`: autocast (full precision here).",
+        autocast=amp.cpu_autocast,
+    )
+    amp_module = _namespace(
+        f"{package}.amp",
+        "PyTorch's `torch.amp`: autocast (full precision here) and GradScaler.",
+        autocast=amp.autocast,
+        GradScaler=amp.GradScaler,
+    )
     mps = _namespace(
         f"{package}.backends.mps",
         "PyTorch's `torch.backends.mps`: not available.",
@@ -62,8 +83,21 @@ def modules(package: str) -> dict[str, types.ModuleType]:
         deterministic=False,
         allow_tf32=True,
     )
+    cuda_backend = _namespace(
+        f"{package}.backends.cuda",
+        "PyTorch's `torch.backends.cuda` flags: they can be set and change nothing.",
+        is_built=_false,
+        matmul=_namespace(f"{package}.backends.cuda.matmul", "TF32 flags.", allow_tf32=False),
+        enable_flash_sdp=_no_op,
+        enable_mem_efficient_sdp=_no_op,
+        enable_math_sdp=_no_op,
+    )
     backends = _namespace(
-        f"{package}.backends", "PyTorch's `torch.backends`: mps and cudnn.", mps=mps, cudnn=cudnn
+        f"{package}.backends",
+        "PyTorch's `torch.backends`: mps, cudnn and cuda.",
+        mps=mps,
+        cudnn=cudnn,
+        cuda=cuda_backend,
     )
     accelerator = _namespace(
         f"{package}.accelerator",
@@ -78,4 +112,9 @@ def modules(package: str) -> dict[str, types.ModuleType]:
         "backends.mps": mps,
         "backends.cudnn": cudnn,
         "accelerator": accelerator,
+        "cuda.amp": cuda.amp,
+        "cpu": cpu,
+        "cpu.amp": cpu.amp,
+        "amp": amp_module,
+        "backends.cuda": cuda_backend,
     }

@@ -2,12 +2,13 @@
 and ``device`` (the CPU, the only one).
 
 ``x.to(gradviz.float32)``, ``gradviz.zeros(3, dtype=gradviz.long)`` and
-``x.dtype == gradviz.int64`` read as in PyTorch. ``bfloat16`` and complex types have no NumPy
-twin here and are left out.
+``x.dtype == gradviz.int64`` read as in PyTorch. ``bfloat16`` has no NumPy twin: the name
+exists (a script's table of dtypes loads) and using it says so; complex types are left out.
 """
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,41 @@ int16 = short = np.dtype(np.int16)
 int32 = int = np.dtype(np.int32)  # torch.int is int32
 int64 = long = np.dtype(np.int64)
 bool = np.dtype(np.bool_)
+
+
+class Unsupported:
+    """A PyTorch dtype NumPy has no twin of: a name scripts can mention (``{'bfloat16':
+    torch.bfloat16}[...]``) that explains itself wherever NumPy is asked for the dtype."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def dtype(self) -> np.dtype:  # what np.dtype(), astype() and dtype= ask for
+        raise TypeError(self.why())
+
+    def why(self) -> str:
+        """Why it cannot be used, and what to use."""
+        return (
+            f"gradviz.{self.name} has no NumPy dtype: gradviz computes in float16, float32 or "
+            f"float64 (use float32 where the script asks for {self.name})"
+        )
+
+    @property
+    def is_floating_point(self) -> builtins.bool:
+        """True, as PyTorch's ``bfloat16.is_floating_point``."""
+        return True
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element, as PyTorch's."""
+        return 2
+
+    def __repr__(self) -> str:
+        return f"gradviz.{self.name}"
+
+
+bfloat16 = Unsupported("bfloat16")
 
 
 class device(str):
@@ -48,5 +84,5 @@ def cpu_only(where: Any, op: str) -> None:
 #: Every name above, for the top package to re-export.
 NAMES = (
     "float16", "half", "float32", "float", "float64", "double", "uint8", "int8", "int16",
-    "short", "int32", "int", "int64", "long", "bool",
+    "short", "int32", "int", "int64", "long", "bool", "bfloat16",
 )  # fmt: skip

@@ -15,6 +15,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.dims import dim_index
+from gradviz.autograd.dtypes import Unsupported
 from gradviz.autograd.errors import (
     BackwardError,
     GradvizError,
@@ -60,6 +61,8 @@ def as_dtype(dtype: Any, op: str) -> np.dtype:
     try:
         return np.dtype(dtype)
     except TypeError:
+        if isinstance(dtype, Unsupported):
+            raise OperandError(f"{op}(): {dtype.why()}") from None
         raise OperandError(
             f"{op}(): argument 'dtype' must be a NumPy dtype (np.float32, 'float64', int, ...), "
             f"got {dtype!r}"

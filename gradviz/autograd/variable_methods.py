@@ -529,13 +529,18 @@ class TensorMethods:
     def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Variable:
         """PyTorch's ``to``: ``to(dtype)``, ``to("cpu")``, ``to(other)`` (its dtype) or
         ``to("cpu", dtype)``; the CPU is the only device."""
+        from gradviz.autograd.variable import Variable, as_dtype
+
         for arg in (*args, kwargs.get("device")):
             if isinstance(arg, str):
                 if arg.split(":")[0] != "cpu":
                     raise InputError(f"to(): gradviz runs on the CPU only, got device {arg!r}")
             elif arg is not None and dtype is None:
-                dtype = arg.dtype if hasattr(arg, "dtype") and not isinstance(arg, type) else arg
-        return self if dtype is None or self.dtype == np.dtype(dtype) else self.astype(dtype)
+                dtype = arg.dtype if isinstance(arg, Variable | np.ndarray) else arg
+        if dtype is None:
+            return self
+        dtype = as_dtype(dtype, "to")
+        return self if self.dtype == dtype else self.astype(dtype)
 
     def masked_fill(self, mask: Any, value: Any) -> Variable:
         """``value`` where the boolean ``mask`` is true, self elsewhere."""

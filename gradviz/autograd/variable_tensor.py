@@ -293,3 +293,34 @@ class TensorMoreMethods:
     def nbytes(self) -> int:
         """Bytes of all the elements."""
         return self._data.nbytes
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: the data lives in a NumPy array on the CPU."""
+        return False
+
+    def get_device(self) -> int:
+        """-1, PyTorch's answer for a CPU tensor."""
+        return -1
+
+    def data_ptr(self) -> int:
+        """The address of the first element (equal for two Variables that share it, as tied
+        weights do)."""
+        return int(self._data.__array_interface__["data"][0])
+
+    def is_pinned(self) -> bool:
+        """False: there is no GPU to pin memory for."""
+        return False
+
+    def pin_memory(self) -> Any:
+        """An ``InputError``, as PyTorch's without a GPU: pinned memory is for copies to one."""
+        raise InputError(
+            "pin_memory(): cannot access an accelerator device when none is available "
+            "(gradviz runs on the CPU; pin memory only when the device is 'cuda')"
+        )
+
+    def bfloat16(self) -> Any:
+        """An ``OperandError``: NumPy has no bfloat16 (use ``float()``)."""
+        from gradviz.autograd.dtypes import bfloat16
+
+        raise OperandError(f"bfloat16(): {bfloat16.why()}")

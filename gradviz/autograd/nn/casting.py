@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from gradviz.autograd.dtypes import cpu_only
+from gradviz.autograd.dtypes import Unsupported, bfloat16, cpu_only
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.variable import Variable
 
@@ -33,6 +33,8 @@ def to_dtype(args: tuple[Any, ...], kwargs: dict[str, Any]) -> np.dtype | None:
         try:
             dtype = value.dtype if isinstance(value, Variable) else np.dtype(value)
         except TypeError:
+            if isinstance(value, Unsupported):
+                raise OperandError(f"to(): {value.why()}") from None
             raise OperandError(
                 f"to() expects a dtype, a device or a Variable, got {type(value).__name__}"
             ) from None
@@ -81,6 +83,10 @@ class DtypeMethods:
     def half(self: T) -> T:
         """Floating-point parameters and buffers to float16; returns self."""
         return self.to(np.float16)
+
+    def bfloat16(self: T) -> T:
+        """An ``OperandError``: NumPy has no bfloat16 (``float()`` keeps float32)."""
+        raise OperandError(f"bfloat16(): {bfloat16.why()}")
 
     def cpu(self: T) -> T:
         """Returns self: everything already lives in NumPy arrays."""
