@@ -66,6 +66,8 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
     if report.layers:
         lines.append("")
         lines += _layer_table(report.layers)
+        if all(layer.update_ratio is None for layer in report.layers):
+            lines += textwrap.wrap(NO_UPDATE, 100)
     dead = [r for r in report.relus if r.dead_units]
     if dead:
         cells = []
@@ -181,6 +183,14 @@ def _findings(rows: list[Row], color: bool, width: int) -> list[str]:
             tip = textwrap.wrap("try: " + row[5], body_width)
             out += [" " * indent + _paint(part, "dim", color) for part in tip]
     return out
+
+
+#: Under a layer table without one update: why, and how to see one.
+NO_UPDATE = (
+    "update/weight -: no parameter changed between this backward call and the next forward "
+    "(gradients accumulated over micro-batches? Check the backward call just before "
+    "optimizer.step(): gradviz check --step N)"
+)
 
 
 def _layer_table(layers: Any) -> list[str]:
