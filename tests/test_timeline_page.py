@@ -137,3 +137,39 @@ def test_a_marked_step_leads_to_its_finding_and_node(page):
     page.click("#tl-to-full")
     assert step(page) == STEPS
     assert page.locator("#info").is_visible()
+
+
+ONE_STEP = """
+import gradviz
+from gradviz import nn, optim
+
+gradviz.manual_seed(0)
+model = nn.Linear(3, 1)
+opt = optim.SGD(model.parameters(), lr=0.1)
+x, y = gradviz.randn(8, 3), gradviz.randn(8, 1)
+opt.zero_grad()
+loss = nn.functional.mse_loss(model(x), y)
+loss.backward()
+opt.step()
+"""
+
+
+def test_a_one_step_timeline_draws_its_loss_and_statistics_as_dots(browser, tmp_path):  # noqa: F811
+    script = tmp_path / "one.py"
+    script.write_text(ONE_STEP, encoding="utf-8")
+    tr = run_script(script, policy=EveryStep())
+    path = tmp_path / "one.timeline.html"
+    tr.render("timeline", path)
+    page = opened(browser, path)
+    page.wait_for_selector("body[data-timeline]")
+    dot = page.locator("#tl-loss circle.tl-dot")
+    assert dot.count() == 1  # one point makes no line: a dot
+    assert page.locator("#tl-loss polyline").count() == 0
+    assert page.evaluate("getComputedStyle(document.querySelector('#tl-loss .tl-dot')).fill") == (
+        "rgb(46, 125, 50)"
+    )
+    page.click(f'svg.view-forward g.node[data-node="{node_id(tr, "weight")}"]')
+    dots = page.locator("svg.tl-spark[data-column='value_norm'] circle.tl-dot")
+    assert dots.count() == 1
+    assert page.problems == []
+    page.close()

@@ -5,7 +5,7 @@
 it) writes a page that opens from disk in any browser, with
 no network at view time: the forward and backward graphs laid out by Graphviz (the SVG of
 :func:`gradviz.viz.draw.render.build`, inlined), the trace data as JSON, and a small plain-JS viewer
-(``page.js``, ``images.js`` and ``page.css`` beside this module, inlined). The viewer pans and
+(:data:`SCRIPTS` and ``page.css`` beside this module, inlined). The viewer pans and
 zooms, shows a node's statistics, histograms and pictures on click, replays backward step by
 step, searches, lists what ``trace.check()`` found (the pictures mark it as ``gradviz check``'s
 do) and expands collapsed modules (an SVG is embedded per module depth that fits the budget).
@@ -435,6 +435,11 @@ _X11 = {"darkolivegreen1": "#caff70"}
 
 
 # ------------------------------------------------------------------------------ markup
+#: The viewer's scripts, inlined in this order as one ``<script>``: page.js sets up the data,
+#: the pictures and ``window.gvPage``; the others add to it; start.js starts the page.
+SCRIPTS = ("page.js", "panel.js", "replay.js", "images.js", "start.js", "fold.js")
+
+
 def _asset(name: str) -> str:
     return resources.files("gradviz.viz").joinpath("page", name).read_text(encoding="utf-8")
 
@@ -448,7 +453,7 @@ def json_for_script(data: Any) -> str:
 
 def page_html(data: dict[str, Any], svgs: list[str], title: str | None = None) -> str:
     """The page's HTML: :func:`page_data`'s data and pictures, the viewer's script and CSS."""
-    script = "\n".join(_asset(name) for name in ("page.js", "images.js", "fold.js"))  # one hash
+    script = "\n".join(_asset(name) for name in SCRIPTS)  # one hash
     css = _asset("page.css")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     csp = (

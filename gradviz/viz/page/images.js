@@ -1,6 +1,6 @@
 // gradviz page: values that are pictures. Draws a node's "pv" (value) and "pg" (gradient)
 // previews (gradviz/viz/records/preview.py) as canvases: a grid of channel images, a grid of
-// conv filters or one heatmap, with its colour scale. page.js calls
+// conv filters or one heatmap, with its colour scale. panel.js calls
 // window.gradvizImages.panel(node, fmt) when it fills the node panel. Plain JS, no network.
 (function () {
   "use strict";

@@ -1,11 +1,16 @@
 // gradviz interactive page: plain JS, no dependencies, no network.
 // Every string from the trace reaches the DOM through textContent or setAttribute on our own
 // elements: never innerHTML.
+// The viewer is split by concern, inlined in this order as one script: page.js (the data, the
+// helpers, the pictures: views, depth menu, pan and zoom, selection, search), panel.js (the node
+// panel, findings, legend), replay.js (the backward replay), images.js, start.js (keys, start),
+// fold.js. They share window.gvPage (P): what a file defines is called through P by the others.
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("gradviz-data").textContent);
   const $ = (id) => document.getElementById(id);
   const SVGNS = "http://www.w3.org/2000/svg";
+  const P = (window.gvPage = {});
 
   // ------------------------------------------------------------------ data
   const num = (x) => (typeof x === "string" ? Number(x) : x); // "Infinity", "NaN"
@@ -151,7 +156,7 @@
     if (same >= 0) S.variant[view] = same;
     S.view = view;
     show();
-    renderInfo();
+    P.renderInfo();
     const g = selectedElement(current());
     if (g) reveal(g);
   }
@@ -290,7 +295,7 @@
     const inst = current();
     paintSelection(inst);
     paintMatches(inst);
-    paintReplay(inst);
+    P.paintReplay(inst);
   }
 
   function selectedDrawn(inst) {
@@ -323,7 +328,7 @@
   function select(sel, centre) {
     S.sel = sel;
     paintSelection(current());
-    renderInfo();
+    P.renderInfo();
     if (centre) {
       const g = selectedElement(current());
       if (g) reveal(g, true);
@@ -369,198 +374,9 @@
     S.sel = { group: path, members: members(inst, drawn) };
     S.variant[inst.view] = index;
     show();
-    renderInfo();
+    P.renderInfo();
     const g = selectedElement(current());
     if (g) reveal(g);
-  }
-
-  function statsTable(title, stats, dtype) {
-    if (!stats) return null;
-    const rows = [];
-    const integer = /^u?int/.test(dtype || "");
-    if (integer && stats.min !== null && stats.min !== undefined) {
-      // class labels, indices: their range and how many distinct values, not a mean and std
-      rows.push(el("tr", {}, el("th", {}, "range"), el("td", {}, stats.min + ".." + stats.max)));
-      if (stats.distinct !== null && stats.distinct !== undefined)
-        rows.push(el("tr", {}, el("th", {}, "distinct"), el("td", {}, String(stats.distinct))));
-    }
-    for (const k of integer ? [] : ["min", "max", "mean", "std", "norm"]) {
-      rows.push(el("tr", {}, el("th", {}, k), el("td", {}, fmt(stats[k]))));
-    }
-    const bad = [];
-    if (stats.nan) bad.push(stats.nan + " NaN");
-    if (stats.inf) bad.push(stats.inf + " Inf");
-    if (bad.length)
-      rows.push(el("tr", { class: "bad" }, el("th", {}, "non-finite"), el("td", {}, bad.join(", "))));
-    return el("div", { class: "stats" }, el("h3", {}, title), el("table", {}, ...rows));
-  }
-
-  function histogram(title, h, cls) {
-    if (!h) return null;
-    const W = 276;
-    const H = 64;
-    const svg = svgEl("svg", { width: W, height: H + 16, class: "hist " + cls, role: "img" });
-    const max = Math.max(...h.counts, 1);
-    const bw = W / h.counts.length;
-    h.counts.forEach((c, i) => {
-      const bh = c === 0 ? 0 : Math.max(1.5, (c / max) * H);
-      svg.appendChild(
-        svgEl("rect", { x: i * bw + 0.5, y: H - bh, width: Math.max(1, bw - 1), height: bh }),
-      );
-    });
-    svg.appendChild(svgEl("line", { x1: 0, y1: H + 0.5, x2: W, y2: H + 0.5 }));
-    const lo = svgEl("text", { x: 0, y: H + 13 });
-    lo.textContent = fmt(h.lo);
-    const hi = svgEl("text", { x: W, y: H + 13, "text-anchor": "end" });
-    hi.textContent = fmt(h.hi);
-    svg.appendChild(lo);
-    svg.appendChild(hi);
-    return el("div", { class: "histo" }, el("h3", {}, title + " (" + h.n + " elements)"), svg);
-  }
-
-  const CHIPS = 24;
-  function chips(ids) {
-    // at most CHIPS links, then how many more
-    const out = ids.slice(0, CHIPS).map(chip);
-    if (ids.length > CHIPS) out.push(el("span", { class: "muted" }, "… and " + (ids.length - CHIPS) + " more"));
-    return out;
-  }
-
-  function chip(id) {
-    const n = NODES.get(id);
-    if (!n) return el("span", { class: "chip" }, id);
-    return el(
-      "button",
-      {
-        type: "button",
-        class: "chip kind-" + n.kind,
-        title: id,
-        on: { click: () => select({ node: id }, true) },
-      },
-      label(n),
-    );
-  }
-
-  function row(key, ...value) {
-    return el("tr", {}, el("th", {}, key), el("td", {}, ...value));
-  }
-
-  function renderInfo() {
-    const body = $("info-body");
-    clear(body);
-    if (!S.sel) {
-      body.appendChild(overview());
-      return;
-    }
-    if (S.sel.group !== undefined) {
-      body.appendChild(groupInfo());
-      return;
-    }
-    const n = NODES.get(S.sel.node);
-    if (!n) return;
-    const head = el(
-      "div",
-      { class: "head" },
-      el("span", { class: "kind kind-" + n.kind }, n.id === D.root ? "loss" : n.kind),
-      el("span", { class: "name", id: "info-name" }, label(n)),
-      el("span", { class: "nid" }, n.id),
-    );
-    body.appendChild(head);
-    const rows = [];
-    if (n.op) rows.push(row("op", n.op));
-    if (n.name) rows.push(row("name", n.name));
-    const cls = D.modules[n.module || ""];
-    rows.push(row("module", n.module ? n.module + (cls ? " (" + cls + ")" : "") : "(top level)"));
-    if (n.source) rows.push(row("source", n.source));
-    rows.push(row("shape", shapeText(n.shape)));
-    if (n.dtype) rows.push(row("dtype", n.dtype));
-    if (n.args && n.args.length) rows.push(row("options", n.args.join(", ")));
-    if (!n.rg) rows.push(row("requires_grad", "False (no gradient flows here)"));
-    if (n.detached) rows.push(row("detached from", chip(n.detached)));
-    if (n.step !== undefined && n.step !== null) {
-      rows.push(
-        row(
-          "backward step",
-          "#" + n.step + " of " + NSTEPS + " ",
-          el("button", { type: "button", class: "link", on: { click: () => goStep(n.step) } }, "replay to here"),
-        ),
-      );
-    } else if (D.views.backward) {
-      rows.push(row("backward step", n.rg ? "none: no gradient reached it" : "none"));
-    }
-    if (n.acc) {
-      const k = n.feeds.length;
-      rows.push(row("gradient", k > 1 ? "sum of " + k + " gradients (fan-in)" : "accumulated"));
-    }
-    if (n.update) {
-      const ratio = num(n.update.ratio);
-      const zero = ratio !== null && ratio !== undefined && !Number.isNaN(ratio) && !Number.isFinite(ratio);
-      if (n.kind === "buffer") rows.push(row("update", "updated in step: norm " + fmt(n.update.norm) + (zero ? " (was 0)" : ", change/value " + fmt(ratio))));
-      else rows.push(row("update", "norm " + fmt(n.update.norm) + (zero ? " (weight was 0)" : ", update/weight " + fmt(ratio))));
-    }
-    body.appendChild(el("table", { class: "props" }, ...rows));
-    const stats = el("div", { class: "pair" }, statsTable("value", n.value, n.dtype), statsTable("gradient", n.grad));
-    body.appendChild(stats);
-    const pictures = window.gradvizImages && window.gradvizImages.panel(n, fmt); // images.js
-    if (pictures) body.appendChild(pictures);
-    if (!n.grad && D.views.backward && n.rg) body.appendChild(el("p", { class: "muted" }, "gradient: not computed"));
-    const hv = histogram("values", n.hv, "hv");
-    const hg = histogram("gradient", n.hg, "hg");
-    if (hv) body.appendChild(hv);
-    if (hg) body.appendChild(hg);
-    if (!hv && !hg && !D.arrays) {
-      body.appendChild(el("p", { class: "muted" }, "histograms: trace with arrays=True to keep values"));
-    }
-    if (n.parents && n.parents.length) body.appendChild(el("div", { class: "links" }, "inputs ", ...chips(n.parents)));
-    if (n.children.length) body.appendChild(el("div", { class: "links" }, "used by ", ...chips(n.children)));
-    const other = VIEWS.find((v) => v !== S.view);
-    if (other && instance(other, S.variant[other]).rep.has(n.id)) {
-      body.appendChild(
-        el("button", { type: "button", class: "goto", id: "goto-other", on: { click: () => setView(other) } }, "show in the " + other + " graph"),
-      );
-    }
-  }
-
-  function groupInfo() {
-    const path = S.sel.group;
-    const ops = S.sel.members.filter((m) => (NODES.get(m) || {}).kind === "op");
-    const params = S.sel.members.filter((m) => (NODES.get(m) || {}).kind === "param");
-    const wrap = el(
-      "div",
-      {},
-      el("div", { class: "head" }, el("span", { class: "kind kind-group" }, "module"), el("span", { class: "name" }, path)),
-      el(
-        "table",
-        { class: "props" },
-        row("class", D.modules[path] || "?"),
-        row("contents", ops.length + " ops, " + params.length + " parameters"),
-      ),
-    );
-    const inst = current();
-    const drawn = inst.rep.get(S.sel.members[0]);
-    if (inst.variant.groups[drawn] === path && deeperVariant(S.view, S.variant[S.view]) >= 0) {
-      wrap.appendChild(
-        el("button", { type: "button", class: "goto", on: { click: () => expandGroup(inst, drawn) } }, "expand (double-click the box)"),
-      );
-    }
-    if (params.length) wrap.appendChild(el("div", { class: "links" }, "parameters ", ...chips(params)));
-    return wrap;
-  }
-
-  function overview() {
-    const ops = D.nodes.filter((n) => n.kind === "op").length;
-    const params = D.nodes.filter((n) => n.kind === "param");
-    const rows = [row("ops", String(ops)), row("parameters", String(params.length))];
-    if (D.views.backward) rows.push(row("backward steps", String(NSTEPS)));
-    if (D.pass !== undefined && D.pass !== null) rows.push(row("backward call", "#" + D.pass));
-    if (D.program) rows.push(row("layout", D.program));
-    return el(
-      "div",
-      {},
-      el("p", { class: "hint" }, "Click a node for its values and gradients. Drag to pan, wheel to zoom."),
-      el("table", { class: "props" }, ...rows),
-      params.length ? el("div", { class: "links" }, "parameters ", ...chips(params.map((p) => p.id))) : null,
-    );
   }
 
   // ------------------------------------------------------------------ search
@@ -603,235 +419,6 @@
     }
   });
 
-  // ------------------------------------------------------------------ replay
-  function nodeState(n, k) {
-    if (n.step !== undefined && n.step !== null) {
-      if (n.step === k) return "current";
-      if (n.step < k) return "done";
-    }
-    if (!n.feeds.length) return "none";
-    let got = 0;
-    for (const s of n.feeds) if (s <= k) got++;
-    if (got === 0) return "none";
-    return got === n.feeds.length ? "done" : "partial";
-  }
-  function paintReplay(inst) {
-    const active = S.replay && inst.view === "backward";
-    inst.svg.classList.toggle("replaying", active);
-    const k = S.k;
-    for (const [drawn, g] of inst.byDrawn) {
-      g.classList.remove("r-none", "r-partial", "r-done", "r-current", "r-leaf");
-      if (!active) continue;
-      const ms = members(inst, drawn).map((m) => NODES.get(m)).filter(Boolean);
-      let st;
-      if (ms.length === 1) st = nodeState(ms[0], k);
-      else {
-        const states = ms.filter((m) => m.rg).map((m) => nodeState(m, k));
-        st = states.includes("current")
-          ? "current"
-          : states.length && states.every((s) => s === "done")
-            ? "done"
-            : states.some((s) => s !== "none")
-              ? "partial"
-              : "none";
-      }
-      if (st === "partial" || st === "current") ring(g, "ring-rp", 2.5);
-      g.classList.add("r-" + st);
-      if (st === "current" && ms.length === 1 && ms[0].kind !== "op") g.classList.add("r-leaf");
-    }
-    const cur = k >= 1 && k <= NSTEPS ? STEPS[k - 1][0] : null;
-    const curDrawn = cur === null ? null : inst.rep.get(cur);
-    for (const e of inst.edges) {
-      e.g.classList.remove("e-done", "e-flow");
-      if (!active) continue;
-      const src = members(inst, e.from).map((m) => NODES.get(m)).filter(Boolean);
-      if (src.some((m) => m.step && m.step < k)) e.g.classList.add("e-done");
-      if (e.from === curDrawn) e.g.classList.add("e-flow");
-    }
-  }
-
-  function replayStatus() {
-    const k = S.k;
-    $("rp-slider").value = String(k);
-    $("rp-label").textContent = "step " + k + " / " + NSTEPS;
-    document.body.setAttribute("data-step", String(S.replay ? k : NSTEPS));
-    const status = $("rp-status");
-    clear(status);
-    if (!S.replay) {
-      status.appendChild(
-        document.createTextNode(
-          NSTEPS ? "Replay the " + NSTEPS + " backward steps: press play, drag the slider or use ← →" : "",
-        ),
-      );
-      return;
-    }
-    if (k === 0) {
-      status.appendChild(document.createTextNode("before backward: no gradient yet"));
-      return;
-    }
-    const [id, acc] = STEPS[k - 1];
-    const n = NODES.get(id);
-    status.appendChild(el("b", {}, label(n)));
-    let text = n.module ? " in " + n.module : "";
-    if (id === D.root) text += ": the loss; backward starts from d loss / d loss = 1";
-    else if (n.kind !== "op") {
-      text += ": its gradient is accumulated into " + (n.name || id) + ".grad";
-      if (acc && n.feeds.length > 1) text += " (the sum of " + n.feeds.length + " gradients)";
-    } else {
-      const to = (n.parents || []).map((p) => NODES.get(p)).filter((p) => p && p.rg).map(label);
-      text += ": backward of " + n.op + " sends the gradient on to ";
-      text += to.length ? to.join(", ") : "nothing";
-    }
-    if (n.grad) text += "   |grad| " + fmt(n.grad.norm);
-    status.appendChild(document.createTextNode(text));
-  }
-
-  function goStep(k) {
-    S.replay = true;
-    S.k = Math.max(0, Math.min(NSTEPS, k));
-    if (S.view !== "backward" && VIEWS.includes("backward")) setView("backward");
-    const inst = current();
-    paintReplay(inst);
-    replayStatus();
-    // keep the node being run in view (without zooming in, so the flow stays visible)
-    const cur = S.k >= 1 ? inst.byDrawn.get(inst.rep.get(STEPS[S.k - 1][0])) : null;
-    if (cur) reveal(cur, false, Math.min(inst.tf.s, 0.9));
-  }
-  function stopPlay() {
-    if (S.timer) clearInterval(S.timer);
-    S.timer = null;
-    $("rp-play").textContent = "▶ play";
-  }
-  function play() {
-    if (S.timer) return stopPlay();
-    if (!S.replay || S.k >= NSTEPS) goStep(0);
-    const every = Math.max(80, Math.min(700, 9000 / Math.max(1, NSTEPS)));
-    $("rp-play").textContent = "❚❚ pause";
-    S.timer = setInterval(() => {
-      if (S.k >= NSTEPS) return stopPlay();
-      goStep(S.k + 1);
-    }, every);
-  }
-  function replayOff() {
-    stopPlay();
-    S.replay = false;
-    S.k = NSTEPS;
-    paintReplay(current());
-    replayStatus();
-  }
-  const slider = $("rp-slider");
-  slider.max = String(NSTEPS);
-  slider.value = String(NSTEPS);
-  slider.addEventListener("input", () => {
-    stopPlay();
-    goStep(Number(slider.value));
-  });
-  $("rp-first").addEventListener("click", () => (stopPlay(), goStep(0)));
-  $("rp-prev").addEventListener("click", () => (stopPlay(), goStep(S.replay ? S.k - 1 : NSTEPS - 1)));
-  $("rp-next").addEventListener("click", () => (stopPlay(), goStep(S.replay ? S.k + 1 : 1)));
-  $("rp-play").addEventListener("click", play);
-  $("rp-off").addEventListener("click", replayOff);
-  if (!NSTEPS) $("replay").hidden = true;
-
-  // ------------------------------------------------------------------ findings and legend
-  function renderFindings() {
-    const list = $("findings-list");
-    clear(list);
-    const items = D.findings || [];
-    $("findings-count").textContent = items.length ? "(" + items.length + ")" : "";
-    if (!items.length) {
-      const text =
-        D.findingsSource === "check" ? "gradviz check found nothing." : "No NaN/Inf and every parameter got a gradient.";
-      list.appendChild(el("li", { class: "muted" }, text));
-      return;
-    }
-    for (const f of items) {
-      const li = el(
-        "li",
-        { class: "finding sev-" + f.severity + (f.node ? " clickable" : "") },
-        el("span", { class: "sev" }, f.severity),
-        " ",
-        f.text,
-        f.source ? el("span", { class: "src" }, " " + f.source) : null,
-        ...(f.advice || []).map((tip) => el("div", { class: "advice" }, "try: " + tip)),
-      );
-      if (f.node && NODES.has(f.node)) {
-        li.tabIndex = 0;
-        const go = () => {
-          const inst = current();
-          if (!inst.rep.has(f.node)) {
-            const other = VIEWS.find((v) => v !== S.view && instance(v, S.variant[v]).rep.has(f.node));
-            if (other) setView(other);
-          }
-          select({ node: f.node }, true);
-        };
-        li.addEventListener("click", go);
-        li.addEventListener("keydown", (e) => e.key === "Enter" && go());
-      }
-      list.appendChild(li);
-    }
-  }
-
-  function renderLegend() {
-    const body = $("legend-body");
-    const item = (cls, text, colour) => {
-      const sw = el("span", { class: "sw " + cls });
-      if (colour) sw.style.background = colour;
-      return el("li", {}, sw, text);
-    };
-    const c = D.colours;
-    body.appendChild(
-      el(
-        "ul",
-        { class: "legend" },
-        item("box", "input", c.input),
-        item("box", "parameter", c.param),
-        D.nodes.some((n) => n.kind === "buffer") && item("box", "buffer (running statistics)", c.buffer),
-        item("box", "op", c.op),
-        item("box", "loss", c.loss),
-        item("box dim", "requires_grad=False", c.dim),
-        item("box", "collapsed module (double-click)", c.collapsed),
-        item("box", "NaN / Inf", c.nan),
-        item("grad", "backward: |grad| small → large (log)", null),
-      ),
-    );
-    const grad = body.querySelector(".sw.grad");
-    grad.style.background = "linear-gradient(90deg," + c.magnitude.join(",") + ")";
-    body.appendChild(el("h3", {}, "replay"));
-    body.appendChild(
-      el(
-        "ul",
-        { class: "legend" },
-        item("st current", "running this step"),
-        item("st leaf", "accumulating into a leaf's .grad"),
-        item("st done", "gradient complete"),
-        item("st partial", "partial: fan-in still pending"),
-        item("st none", "not reached yet"),
-        item("st sel", "selected"),
-        item("st match", "search match"),
-      ),
-    );
-  }
-
-  // ------------------------------------------------------------------ keys and start
-  document.addEventListener("keydown", (e) => {
-    const t = e.target;
-    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (t && t.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return; // a click
-    if (e.key === "ArrowRight") goStep(S.replay ? S.k + 1 : 1);
-    else if (e.key === "ArrowLeft") goStep(S.replay ? S.k - 1 : NSTEPS - 1);
-    else if (e.key === "Home") goStep(0);
-    else if (e.key === "End") goStep(NSTEPS);
-    else if (e.key === " ") play();
-    else if (e.key === "Escape") S.replay ? replayOff() : select(null, false);
-    else if (e.key === "f") fit(current(), false);
-    else if (e.key === "+" || e.key === "=") zoomCentre(1.25);
-    else if (e.key === "-") zoomCentre(0.8);
-    else if (e.key === "/") $("search").focus();
-    else return;
-    e.preventDefault();
-  });
   for (const v of ["forward", "backward"]) $("btn-" + v).addEventListener("click", () => setView(v));
   $("depth").addEventListener("change", () => {
     S.variant[S.view] = Number($("depth").value);
@@ -840,18 +427,9 @@
     if (g) reveal(g);
   });
 
-  const bits = [D.script, D.modules[""], D.pass ? "backward call #" + D.pass : null].filter(Boolean);
-  $("title").textContent = bits.join(" · ");
-  if (D.notes && D.notes.length) {
-    $("note").textContent = D.notes.join(" ");
-    $("note").hidden = false;
-  }
-  // what fold.js (inlined after this file) uses: unfolding repeated blocks
-  window.gvPage = { D, S, $, el, clear, current, show, select, selectedElement, reveal, renderInfo };
-  renderFindings();
-  renderLegend();
-  show();
-  renderInfo();
-  replayStatus();
-  document.body.setAttribute("data-ready", "1");
+  Object.assign(P, {
+    D, S, $, el, svgEl, clear, fmt, num, label, shapeText, NODES, STEPS, NSTEPS, VIEWS,
+    instance, current, members, show, setView, fit, zoomCentre, reveal, ring,
+    select, selectedElement, expandGroup, deeperVariant,
+  });
 })();

@@ -55,6 +55,21 @@
   }
   const clear = (e) => e.replaceChildren();
   const clamp = (i) => Math.max(0, Math.min(N - 1, i));
+  function drawSeries(svg, values, x, y, cls) {
+    // a line through each run of finite values; a lone value (one step) is a dot
+    let run = [];
+    const flush = () => {
+      if (run.length === 1)
+        svg.append(svgEl("circle", { class: "tl-dot", cx: run[0][0], cy: run[0][1], r: 3.5 }));
+      else if (run.length) svg.append(svgEl("polyline", { class: cls, points: run.join(" ") }));
+      run = [];
+    };
+    values.forEach((v, i) => {
+      if (Number.isFinite(v)) run.push([x(i).toFixed(1), y(v).toFixed(1)]);
+      else flush();
+    });
+    flush();
+  }
 
   // ------------------------------------------------------------------ colour scale (log)
   const RAMP = D.colours.magnitude.map((h) => [1, 3, 5].map((o) => parseInt(h.slice(o, o + 2), 16)));
@@ -154,18 +169,9 @@
     const tr = (v) => (log ? Math.log10(v) : v);
     const lo = Math.min(...finite.map(tr));
     const hi = Math.max(...finite.map(tr));
-    const span = hi - lo || 1;
-    const y = (v) => 4 + (1 - (tr(v) - lo) / span) * (LOSSH - 10);
-    let pts = [];
-    const flush = () => {
-      if (pts.length) svg.append(svgEl("polyline", { class: "tl-line", points: pts.join(" ") }));
-      pts = [];
-    };
-    LOSS.forEach((v, i) => {
-      if (Number.isFinite(v)) pts.push(xOf(i).toFixed(1) + "," + y(v).toFixed(1));
-      else flush();
-    });
-    flush();
+    // a constant loss (one step) runs through the middle
+    const y = (v) => 4 + (hi > lo ? 1 - (tr(v) - lo) / (hi - lo) : 0.5) * (LOSSH - 10);
+    drawSeries(svg, LOSS, xOf, y, "tl-line");
     LOSS.forEach((v, i) => {
       if (!Number.isFinite(v) && T.keys.some((k) => k.bad[i]))
         svg.append(svgEl("rect", { class: "tl-nanbar", x: xOf(i) - 1, y: 0, width: 2, height: LOSSH }));
@@ -309,19 +315,9 @@
     if (finite.length) {
       const lo = Math.min(...finite);
       const hi = Math.max(...finite);
-      const span = hi - lo || 1;
       const x = (i) => (N === 1 ? W / 2 : 2 + (i / (N - 1)) * (W - 4));
-      const y = (v) => 3 + (1 - (v - lo) / span) * (H - 6);
-      let pts = [];
-      const flush = () => {
-        if (pts.length) svg.append(svgEl("polyline", { points: pts.join(" ") }));
-        pts = [];
-      };
-      values.forEach((v, i) => {
-        if (Number.isFinite(v)) pts.push(x(i).toFixed(1) + "," + y(v).toFixed(1));
-        else flush();
-      });
-      flush();
+      const y = (v) => 3 + (hi > lo ? 1 - (v - lo) / (hi - lo) : 0.5) * (H - 6);
+      drawSeries(svg, values, x, y, "tl-series");
       key.bad.forEach((b, i) => b && svg.append(svgEl("circle", { class: "bad", cx: x(i), cy: H / 2, r: 2.5 })));
       svg.append(svgEl("line", { class: "cur", x1: x(S.i), x2: x(S.i), y1: 0, y2: H }));
       svg.addEventListener("click", (e) => {
