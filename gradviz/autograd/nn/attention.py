@@ -34,12 +34,19 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
 
 
 def _apply_mask(scores: Variable, mask: np.ndarray) -> Variable:
-    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it: added as
-    ``-inf``, as PyTorch turns a bool mask into a float one (so a row with nothing to attend to
-    sends NaN back, as there)."""
+    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it: ``-inf``
+    added, as PyTorch turns a bool mask into a float one. A mask that leaves every row something
+    to attend to is a masked_fill of its ``-inf`` (a check reads it as a mask, not as Inf in the
+    data) plus the rest of a float mask; a row with nothing to attend to keeps the add, so it
+    sends NaN back, as in PyTorch."""
     if mask.dtype == np.bool_:
         mask = np.where(mask, -np.inf, 0.0)
-    return scores + mask.astype(scores.dtype)
+    blocked = np.isneginf(mask)
+    if not blocked.any() or blocked.all(axis=-1).any():
+        return scores + mask.astype(scores.dtype)
+    if np.any(mask[~blocked]):
+        scores = scores + np.where(blocked, 0.0, mask).astype(scores.dtype)
+    return scores.masked_fill(blocked, float("-inf"))
 
 
 class MultiheadAttention(Module):
