@@ -114,9 +114,14 @@ def move(module: Module, device: Any, dtype: Any) -> None:
         module.to(*(v for v in (device, dtype) if v is not None))
 
 
-class TransformerEncoderLayer(Module):
-    """Self-attention and a feed-forward block, each with a residual connection and a
-    LayerNorm (after the residual add, or before the block when ``norm_first``)."""
+class _TransformerLayer(Module):
+    """What the encoder and decoder layers share: their constructor (PyTorch's signature and
+    sub-modules, in PyTorch's order), the self-attention block and the feed-forward block.
+    ``_attentions`` names the attention sub-modules, ``_blocks`` counts the residual blocks
+    (one LayerNorm and one Dropout each)."""
+
+    _attentions: tuple[str, ...] = ()
+    _blocks = 0
 
     def __init__(
         self,
@@ -135,19 +140,45 @@ class TransformerEncoderLayer(Module):
         super().__init__()
         name = type(self).__name__
         d_model, nhead, dim_feedforward = check_sizes(name, d_model, nhead, dim_feedforward)
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
-        )
+        for attention in self._attentions:
+            module = MultiheadAttention(
+                d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first
+            )
+            setattr(self, attention, module)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        for k in range(1, self._blocks + 1):
+            setattr(self, f"norm{k}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        for k in range(1, self._blocks + 1):
+            setattr(self, f"dropout{k}", Dropout(dropout))
         self.activation, self.activation_relu_or_gelu = activation_fn(name, activation)
         move(self, device, dtype)
+
+    def _sa_block(self, x: Variable, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
+        x = self.self_attn(
+            x,
+            x,
+            x,
+            attn_mask=attn_mask,
+            key_padding_mask=key_padding_mask,
+            need_weights=False,
+            is_causal=is_causal,
+        )[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x: Variable) -> Variable:
+        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        return self._modules[f"dropout{self._blocks}"](x)
+
+
+class TransformerEncoderLayer(_TransformerLayer):
+    """Self-attention and a feed-forward block, each with a residual connection and a
+    LayerNorm (after the residual add, or before the block when ``norm_first``)."""
+
+    _attentions = ("self_attn",)
+    _blocks = 2
 
     def forward(
         self,
@@ -171,62 +202,13 @@ class TransformerEncoderLayer(Module):
         x = self.norm1(x + self._sa_block(x, src_mask, padding, is_causal))
         return self.norm2(x + self._ff_block(x))
 
-    def _sa_block(self, x: Variable, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            need_weights=False,
-            is_causal=is_causal,
-        )[0]
-        return self.dropout1(x)
 
-    def _ff_block(self, x: Variable) -> Variable:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout2(x)
-
-
-class TransformerDecoderLayer(Module):
+class TransformerDecoderLayer(_TransformerLayer):
     """Self-attention over the target, attention from the target to the encoder's output
     (``memory``) and a feed-forward block, each with a residual connection and a LayerNorm."""
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: Activation = F.relu,
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        name = type(self).__name__
-        d_model, nhead, dim_feedforward = check_sizes(name, d_model, nhead, dim_feedforward)
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = activation_fn(name, activation)[0]
-        move(self, device, dtype)
+    _attentions = ("self_attn", "multihead_attn")
+    _blocks = 3
 
     def forward(
         self,
@@ -260,18 +242,6 @@ class TransformerDecoderLayer(Module):
         x = self.norm2(x + self._mha_block(x, memory, *cross_masks))
         return self.norm3(x + self._ff_block(x))
 
-    def _sa_block(self, x: Variable, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
-        x = self.self_attn(
-            x,
-            x,
-            x,
-            attn_mask=attn_mask,
-            key_padding_mask=key_padding_mask,
-            is_causal=is_causal,
-            need_weights=False,
-        )[0]
-        return self.dropout1(x)
-
     def _mha_block(
         self, x: Variable, mem: Variable, attn_mask: Any, key_padding_mask: Any, is_causal: bool
     ) -> Variable:
@@ -285,7 +255,3 @@ class TransformerDecoderLayer(Module):
             need_weights=False,
         )[0]
         return self.dropout2(x)
-
-    def _ff_block(self, x: Variable) -> Variable:
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
-        return self.dropout3(x)
