@@ -1,8 +1,8 @@
 """``nn.MultiheadAttention`` with PyTorch's signature, parameter names and init.
 
 The attention is written out op by op (Linear, Split, Reshape, Transpose, MatMul, Mul,
-Add (the mask), Softmax, MatMul, Linear) so the graph shows every step, and the weights PyTorch
-returns with ``need_weights=True`` are the Softmax (after dropout) node itself.
+MaskedFill (the mask), Softmax, MatMul, Linear) so the graph shows every step, and the weights
+PyTorch returns with ``need_weights=True`` are the Softmax (after dropout) node itself.
 """
 
 from __future__ import annotations
