@@ -167,3 +167,18 @@ def test_a_traced_encoder_step_folds_its_two_layers_and_checks_clean():
     statuses = {c.status for c in report.gradchecks}
     assert "failed" not in statuses
     assert "MaskedFill" in {c.op for c in report.gradchecks if c.status == "passed"}
+
+
+def test_a_traced_seq2seq_step_with_a_causal_mask_checks_clean():
+    """The float causal mask's -inf is a masked fill, not Inf in the data."""
+    gradviz.manual_seed(0)
+    model = nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True)
+    rng = np.random.default_rng(0)
+    src, tgt = (gradviz.tensor(rng.standard_normal((2, n, 8)).astype(np.float32)) for n in (4, 3))
+    causal = nn.Transformer.generate_square_subsequent_mask(3)
+    with gradviz.trace() as tr:
+        model(src, tgt, tgt_mask=causal, tgt_is_causal=True).square().mean().backward()
+    report = tr.check()
+    assert not [f for f in report.findings if f.level == "error"], report.findings
+    assert "failed" not in {c.status for c in report.gradchecks}
+    assert "decoder.layers.0.multihead_attn" in R.build(tr.graph, "forward").source
