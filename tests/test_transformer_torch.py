@@ -310,3 +310,33 @@ def test_mismatched_mask_types_warn_as_torch():
         texts.append([str(w.message) for w in caught])
     assert texts[0] == texts[1]
     assert "mismatched src_key_padding_mask and src_mask" in texts[1][0]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # NumPy's, on the NaN rows
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_attention_masks_that_together_block_a_row_give_torchs_nan_or_zeros(need_weights):
+    """An attn_mask and a key_padding_mask that leave a query nothing to attend to only
+    together: NaN (with the weights) or zeros (without) in the output and gradients where
+    PyTorch has them."""
+    torch.manual_seed(0)
+    theirs = torch.nn.MultiheadAttention(E, HEADS)
+    ours = nn.MultiheadAttention(E, HEADS)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(2).standard_normal((4, N, E)).astype(np.float32)
+    attn_mask = np.zeros((4, 4), bool)
+    attn_mask[0, :2] = True
+    padding = np.zeros((N, 4), bool)
+    padding[0, 2:] = True
+    mine, yours = gradviz.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    masks = {"attn_mask": attn_mask, "key_padding_mask": padding, "need_weights": need_weights}
+    out_g = ours(mine, mine, mine, **masks)[0]
+    torch_masks = {k: torch.tensor(v) if k != "need_weights" else v for k, v in masks.items()}
+    out_t = theirs(yours, yours, yours, **torch_masks)[0]
+    np.testing.assert_allclose(out_g.numpy(), out_t.detach().numpy(), rtol=1e-4, atol=1e-5)
+    out_g.sum().backward()
+    out_t.sum().backward()
+    assert np.isnan(mine.grad).any() == need_weights
+    np.testing.assert_allclose(mine.grad, yours.grad.numpy(), rtol=1e-4, atol=1e-5)
+    grads = dict(ours.named_parameters())
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(grads[name].grad, p.grad.numpy(), 1e-4, 1e-5, err_msg=name)

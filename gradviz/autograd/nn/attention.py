@@ -33,16 +33,13 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
     return array
 
 
-def _apply_mask(scores: Variable, mask: np.ndarray) -> Variable:
-    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it: ``-inf``
-    added, as PyTorch turns a bool mask into a float one. A mask that leaves every row something
-    to attend to is a masked_fill of its ``-inf`` (a check reads it as a mask, not as Inf in the
-    data) plus the rest of a float mask; a row with nothing to attend to keeps the add, so it
+def _apply_mask(scores: Variable, mask: np.ndarray, safe: bool) -> Variable:
+    """A float mask (``-inf``: not allowed to attend) applied to the scores. Its ``-inf``
+    entries are a masked_fill (a check reads it as a mask, not as Inf in the data), the rest is
+    added; unless ``safe``, a row with nothing to attend to keeps the add of ``-inf``, so it
     sends NaN back, as in PyTorch."""
-    if mask.dtype == np.bool_:
-        mask = np.where(mask, -np.inf, 0.0)
     blocked = np.isneginf(mask)
-    if not blocked.any() or blocked.all(axis=-1).any():
+    if not blocked.any() or (not safe and blocked.all(axis=-1).any()):
         return scores + mask.astype(scores.dtype)
     if np.any(mask[~blocked]):
         scores = scores + np.where(blocked, 0.0, mask).astype(scores.dtype)
@@ -239,11 +236,13 @@ class MultiheadAttention(Module):
         """The scores with the masks applied and, when ``safe``, the rows they leave with
         nothing to attend to (None if none): those give zeros, not NaN, as PyTorch's
         scaled_dot_product_attention path (``need_weights=False``) does."""
-        blocked = None
+        merged = None  # one float mask, as PyTorch merges them: True (bool) = -inf
         for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
             if mask is None:
                 continue
             mask = _mask_array(mask, name)
+            if mask.dtype == np.bool_:
+                mask = np.where(mask, -np.inf, 0.0)
             extra = (self.bias_k is not None) + self.add_zero_attn  # keys no mask covers
             if extra:
                 mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
@@ -251,14 +250,14 @@ class MultiheadAttention(Module):
                 mask = mask[:, None, None, :]
             elif mask.ndim == 3:  # (N * H, L, S)
                 mask = mask.reshape(scores.shape[0], self.num_heads, *mask.shape[1:])
-            scores = _apply_mask(scores, mask)
-            if safe:
-                mask = mask if mask.dtype == np.bool_ else np.isneginf(mask)
-                blocked = mask if blocked is None else blocked | mask
-        if blocked is None:
+            merged = mask if merged is None else merged + mask
+        if merged is None:
             return scores, None
-        empty = blocked.all(axis=-1, keepdims=True)
-        return (scores.masked_fill(empty, 0.0), empty) if empty.any() else (scores, None)
+        scores = _apply_mask(scores, merged, safe)
+        empty = np.isneginf(merged).all(axis=-1, keepdims=True) if safe else None
+        if empty is None or not empty.any():
+            return scores, None
+        return scores.masked_fill(empty, 0.0), empty
 
     def _fast_path(self, query: Variable, key: Variable, value: Variable) -> bool:
         """Whether PyTorch would take its fused inference path (which gives NaN, not zeros, for
