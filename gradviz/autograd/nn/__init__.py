@@ -46,6 +46,8 @@ from gradviz.autograd.nn.pointwise import (
 from gradviz.autograd.nn.rnn import GRU, LSTM, RNN, RNNBase
 from gradviz.autograd.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from gradviz.autograd.nn.sparse import Embedding
+from gradviz.autograd.nn.transformer import Transformer, TransformerDecoder, TransformerEncoder
+from gradviz.autograd.nn.transformer_layers import TransformerDecoderLayer, TransformerEncoderLayer
 
 # `import gradviz.autograd.nn.functional` and `from ...nn import functional as F` both work.
 sys.modules[__name__ + ".functional"] = functional
@@ -107,6 +109,11 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "functional",
     "init",

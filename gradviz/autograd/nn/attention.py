@@ -1,8 +1,8 @@
 """``nn.MultiheadAttention`` with PyTorch's signature, parameter names and init.
 
 The attention is written out op by op (Linear, Split, Reshape, Transpose, MatMul, Mul,
-Add (the mask), Softmax, MatMul, Linear) so the graph shows every step, and the weights PyTorch
-returns with ``need_weights=True`` are the Softmax (after dropout) node itself.
+MaskedFill (the mask), Softmax, MatMul, Linear) so the graph shows every step, and the weights
+PyTorch returns with ``need_weights=True`` are the Softmax (after dropout) node itself.
 """
 
 from __future__ import annotations
@@ -33,13 +33,17 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
     return array
 
 
-def _apply_mask(scores: Variable, mask: np.ndarray) -> Variable:
-    """True (bool) = not allowed to attend, as PyTorch's MultiheadAttention reads it: added as
-    ``-inf``, as PyTorch turns a bool mask into a float one (so a row with nothing to attend to
-    sends NaN back, as there)."""
-    if mask.dtype == np.bool_:
-        mask = np.where(mask, -np.inf, 0.0)
-    return scores + mask.astype(scores.dtype)
+def _apply_mask(scores: Variable, mask: np.ndarray, safe: bool) -> Variable:
+    """A float mask (``-inf``: not allowed to attend) applied to the scores. Its ``-inf``
+    entries are a masked_fill (a check reads it as a mask, not as Inf in the data), the rest is
+    added; unless ``safe``, a row with nothing to attend to keeps the add of ``-inf``, so it
+    sends NaN back, as in PyTorch."""
+    blocked = np.isneginf(mask)
+    if not blocked.any() or (not safe and blocked.all(axis=-1).any()):
+        return scores + mask.astype(scores.dtype)
+    if np.any(mask[~blocked]):
+        scores = scores + np.where(blocked, 0.0, mask).astype(scores.dtype)
+    return scores.masked_fill(blocked, float("-inf"))
 
 
 class MultiheadAttention(Module):
@@ -232,11 +236,13 @@ class MultiheadAttention(Module):
         """The scores with the masks applied and, when ``safe``, the rows they leave with
         nothing to attend to (None if none): those give zeros, not NaN, as PyTorch's
         scaled_dot_product_attention path (``need_weights=False``) does."""
-        blocked = None
+        merged = None  # one float mask, as PyTorch merges them: True (bool) = -inf
         for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
             if mask is None:
                 continue
             mask = _mask_array(mask, name)
+            if mask.dtype == np.bool_:
+                mask = np.where(mask, -np.inf, 0.0)
             extra = (self.bias_k is not None) + self.add_zero_attn  # keys no mask covers
             if extra:
                 mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
@@ -244,14 +250,14 @@ class MultiheadAttention(Module):
                 mask = mask[:, None, None, :]
             elif mask.ndim == 3:  # (N * H, L, S)
                 mask = mask.reshape(scores.shape[0], self.num_heads, *mask.shape[1:])
-            scores = _apply_mask(scores, mask)
-            if safe:
-                mask = mask if mask.dtype == np.bool_ else np.isneginf(mask)
-                blocked = mask if blocked is None else blocked | mask
-        if blocked is None:
+            merged = mask if merged is None else merged + mask
+        if merged is None:
             return scores, None
-        empty = blocked.all(axis=-1, keepdims=True)
-        return (scores.masked_fill(empty, 0.0), empty) if empty.any() else (scores, None)
+        scores = _apply_mask(scores, merged, safe)
+        empty = np.isneginf(merged).all(axis=-1, keepdims=True) if safe else None
+        if empty is None or not empty.any():
+            return scores, None
+        return scores.masked_fill(empty, 0.0), empty
 
     def _fast_path(self, query: Variable, key: Variable, value: Variable) -> bool:
         """Whether PyTorch would take its fused inference path (which gives NaN, not zeros, for
