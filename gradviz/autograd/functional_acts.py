@@ -22,7 +22,7 @@ from gradviz.autograd.ops import activations_more as acts
 from gradviz.autograd.ops import normalization
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.ops.promotion import require_floating
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import Variable, get_default_dtype
 
 
 def _number(value: Any, op: str, name: str) -> float:
@@ -103,8 +103,9 @@ def softshrink(input: Any, lambd: float = 0.5) -> Variable:
 
 
 def tanhshrink(input: Any) -> Variable:
-    """``x - tanh(x)``."""
-    return acts.Tanhshrink.apply(as_input(input, "tanhshrink"))
+    """``x - tanh(x)`` (of integers: in the default float dtype, as PyTorch's)."""
+    x = as_input(input, "tanhshrink")
+    return acts.Tanhshrink.apply(x if x.dtype.kind == "f" else x.to(get_default_dtype()))
 
 
 def softmin(input: Any, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None):
@@ -162,6 +163,11 @@ def rms_norm(
 def _rms_norm(layer: Any, input: Any, normalized_shape: Any, weight: Any, eps: Any) -> Variable:
     x = as_input(input, layer)
     require_floating(x._data, str(layer))
+    if layer == "rms_norm" and isinstance(normalized_shape, int):  # (nn.RMSNorm takes one)
+        raise OperandError(
+            f"rms_norm(): argument 'normalized_shape' must be tuple of ints, not int "
+            f"({normalized_shape})"
+        )
     normalized = normalization.normalized_shape_of(layer, normalized_shape)
     weight = None if weight is None else as_input(weight, layer)
     normalization.check_layer_norm(layer, x.shape, normalized, weight, None)

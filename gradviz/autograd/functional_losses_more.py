@@ -242,7 +242,10 @@ def soft_margin_loss(
     ``Softplus`` node: stable where ``exp`` would overflow)."""
     reduction = _checked("soft_margin_loss", size_average, reduce, reduction)
     x = as_input(input, "soft_margin_loss")
-    loss = ops.Softplus.apply(-(x * _operand(target)), 1.0, 20.0)
+    target = _operand(target)
+    if not (isinstance(target, Variable) and target.requires_grad):  # the input's dtype
+        target = _values(target).astype(x.dtype, copy=False)
+    loss = ops.Softplus.apply(-(x * target), 1.0, 20.0)
     return _reduce(loss, reduction)
 
 

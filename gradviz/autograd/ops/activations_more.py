@@ -85,8 +85,8 @@ class Celu(Function):
 
 
 class Hardswish(Function):
-    """``x * relu6(x + 3) / 6``; the gradient ``x / 3 + 1/2`` on ``[-3, 3]``, bounds included
-    (PyTorch)."""
+    """``x * relu6(x + 3) / 6``; the gradient ``x / 3 + 1/2`` strictly inside ``(-3, 3)``, 0 at
+    -3 and 1 at 3 (PyTorch's one-sided choices)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -97,7 +97,7 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        slope = np.where(x < -3, 0, np.where(x <= 3, x / 3 + 0.5, 1))
+        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
         return grad * slope.astype(grad.dtype, copy=False)
 
 
@@ -173,7 +173,6 @@ class Tanhshrink(Function):
 
     @staticmethod
     def forward(ctx, x):
-        require_floating(x, "tanhshrink")
         t = np.tanh(x)
         ctx.save_for_backward(t)
         return x - t
