@@ -54,6 +54,11 @@ def activation_cases() -> Iterable[Case]:
     yield Case("F", "softshrink", (inputs[0], -0.5))
     yield Case("F", "celu", (inputs[0],), {"alpha": 2.0})
     yield Case("F", "rrelu", (inputs[0],), {"lower": 0.4, "upper": 0.2})
+    copy = d.f((3, 4), low=-4, high=4, clone=True)
+    for name in ("selu", "celu", "hardswish", "hardsigmoid", "rrelu"):
+        yield Case("F", name, (copy,), {"inplace": True})
+    yield Case("F", "threshold", (copy, 0.3, -1.5), {"inplace": True})
+    yield Case("F", "selu", (inputs[0],), {"inplace": True})  # a leaf that requires grad
     for x, w in (
         (d.f((2, 3, 4)), d.f((3,))),
         (d.f((2, 3, 4), "float32"), d.f((1,), "float32")),

@@ -18,6 +18,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.functional_more import _group_norm
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.inplace_acts import apply_inplace
 from gradviz.autograd.ops import activations_more as acts
 from gradviz.autograd.ops import normalization
 from gradviz.autograd.ops.api import as_variable as as_input
@@ -36,8 +37,7 @@ def _number(value: Any, op: str, name: str) -> float:
 def _unary(op: type, name: str, input: Any, *options: Any, inplace: bool = False) -> Variable:
     """``op`` on ``input`` (written back into it when ``inplace``)."""
     x = as_input(input, name)
-    out = op.apply(x, *options)
-    return x.copy_(out) if inplace else out
+    return apply_inplace(op, x, *options) if inplace else op.apply(x, *options)
 
 
 # ------------------------------------------------------------------------------ activations
@@ -144,11 +144,10 @@ def rrelu(
     x = as_input(input, "rrelu")
     require_floating(x._data, "rrelu")
     if training:
-        noise = acts.rrelu_noise(x._data, lower, upper, rng.default_generator())
-        out = acts.Rrelu.apply(x, noise)
+        op, option = acts.Rrelu, acts.rrelu_noise(x._data, lower, upper, rng.default_generator())
     else:
-        out = ops.LeakyRelu.apply(x, (lower + upper) / 2)
-    return x.copy_(out) if inplace else out
+        op, option = ops.LeakyRelu, (lower + upper) / 2
+    return apply_inplace(op, x, option) if inplace else op.apply(x, option)
 
 
 # ------------------------------------------------------------------------------------ norms
