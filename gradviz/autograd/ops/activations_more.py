@@ -92,13 +92,21 @@ class Hardswish(Function):
     def forward(ctx, x):
         require_floating(x, "hardswish")
         ctx.save_for_backward(x)
-        return x * np.clip(x + 3, 0, 6) / 6
+        out = x + 3
+        np.clip(out, 0, 6, out=out)
+        out *= x
+        out /= 6
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        slope = np.where(x <= -3, 0, np.where(x < 3, x / 3 + 0.5, 1))
-        return grad * slope.astype(grad.dtype, copy=False)
+        out = x * (1 / 3)
+        out += 0.5
+        out *= grad
+        np.copyto(out, grad, where=x >= 3)
+        np.copyto(out, 0, where=x <= -3)
+        return out
 
 
 class Hardsigmoid(Function):
@@ -150,9 +158,9 @@ class Hardshrink(Function):
         return np.where(inside, 0, grad).astype(grad.dtype, copy=False)
 
 
-class Softshrink(Function):
-    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0; the gradient is 0
-    on ``[-lambd, lambd]``, bounds included (PyTorch)."""
+class Softshrink(Hardshrink):
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0; the gradient is
+    Hardshrink's (0 on ``[-lambd, lambd]``, bounds included: PyTorch)."""
 
     @staticmethod
     def forward(ctx, x, lambd=0.5):
@@ -160,12 +168,6 @@ class Softshrink(Function):
         ctx.save_for_backward(x)
         ctx.lambd = lambd
         return (x - np.clip(x, -lambd, lambd)).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        inside = (x >= -ctx.lambd) & (x <= ctx.lambd)
-        return np.where(inside, 0, grad).astype(grad.dtype, copy=False)
 
 
 class Tanhshrink(Function):
