@@ -92,7 +92,7 @@ class Hardswish(Function):
     def forward(ctx, x):
         require_floating(x, "hardswish")
         ctx.save_for_backward(x)
-        out = x + 3
+        out = np.asarray(x + 3)  # (an array for a 0-d input too: written into below)
         np.clip(out, 0, 6, out=out)
         out *= x
         out /= 6
@@ -101,7 +101,7 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        out = x * (1 / 3)
+        out = np.asarray(x * (1 / 3))
         out += 0.5
         out *= grad
         np.copyto(out, grad, where=x >= 3)
