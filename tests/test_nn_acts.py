@@ -131,7 +131,7 @@ def test_prelu_starts_at_init_and_learns_one_slope_per_channel():
     x = gradviz.tensor(-np.ones((2, 3, 4), np.float32))
     prelu(x).sum().backward()
     np.testing.assert_array_equal(prelu.weight.grad, np.full(3, -8.0, np.float32))
-    with pytest.raises(GradvizError, match="channel size = 5"):
+    with pytest.raises(GradvizError, match=r"PReLU\(num_parameters=3\): .*channel size = 5"):
         prelu(gradviz.tensor(np.ones((2, 5))))
 
 
@@ -143,7 +143,7 @@ def test_bilinear_is_initialised_uniform_within_one_over_sqrt_in1_features():
     assert layer.weight.shape == (200, 16, 3)
     with pytest.raises(GradvizError, match="in1_features must be > 0"):
         gradviz.nn.Bilinear(0, 3, 2)
-    with pytest.raises(GradvizError, match=r"bilinear: expected .*input1 \(4, 16\)"):
+    with pytest.raises(GradvizError, match=r"Bilinear\(in1_features=16, .*input2 \(4, 2\)"):
         layer(gradviz.tensor(np.ones((4, 16))), gradviz.tensor(np.ones((4, 2))))
 
 
@@ -182,3 +182,10 @@ def test_loss_options_are_checked_at_construction_as_torch():
         gradviz.nn.SoftMarginLoss(size_average=True)
     with pytest.raises(GradvizError, match="reduction must be"):
         gradviz.nn.functional.soft_margin_loss(X.value, np.ones((4, 5)), reduction="avg")
+
+
+def test_layer_errors_name_the_layer_and_the_shapes():
+    with pytest.raises(GradvizError, match=r"RMSNorm\(\(5,\).*\[\*, 5\].*\[4, 3\]"):
+        gradviz.nn.RMSNorm(5)(gradviz.tensor(np.ones((4, 3))))
+    with pytest.raises(GradvizError, match=r"InstanceNorm2d\(3, .*1 spatial element"):
+        gradviz.nn.InstanceNorm2d(3)(gradviz.tensor(np.ones((2, 3, 1, 1))))

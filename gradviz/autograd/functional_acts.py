@@ -43,12 +43,16 @@ def _unary(op: type, name: str, input: Any, *options: Any, inplace: bool = False
 # ------------------------------------------------------------------------------ activations
 def prelu(input: Any, weight: Any) -> Variable:
     """``x`` where ``x > 0``, else ``weight * x``: one slope, or one per channel (dim 1)."""
-    x = as_input(input, "prelu")
-    weight = weight if isinstance(weight, Variable) else as_input(weight, "prelu")
+    return _prelu("prelu", input, weight)
+
+
+def _prelu(layer: Any, input: Any, weight: Any) -> Variable:
+    x = as_input(input, layer)
+    weight = weight if isinstance(weight, Variable) else as_input(weight, layer)
     channels = x.shape[1] if x.ndim >= 2 else 1
     if weight.ndim > 1 or weight.size not in (1, channels):
         raise ShapeError(
-            f"prelu: Mismatch of parameter numbers and input channel size. Found parameter "
+            f"{layer}: Mismatch of parameter numbers and input channel size. Found parameter "
             f"numbers = {weight.size} (weight of shape {weight.shape}) and channel size = "
             f"{channels} (input of shape {x.shape}; the channels are dim 1)"
         )
@@ -257,14 +261,18 @@ def local_response_norm(
 def bilinear(input1: Any, input2: Any, weight: Any, bias: Any = None) -> Variable:
     """``x1 @ weight[o] @ x2 + bias[o]`` for each output feature ``o``: x1 ``(*, in1)``, x2
     ``(*, in2)``, weight ``(out, in1, in2)``, bias ``(out,)``. One ``Bilinear`` node."""
-    x1, x2 = as_input(input1, "bilinear"), as_input(input2, "bilinear")
-    weight = weight if isinstance(weight, Variable) else as_input(weight, "bilinear")
-    bias = bias if bias is None or isinstance(bias, Variable) else as_input(bias, "bilinear")
-    _check_bilinear(x1, x2, weight, bias)
+    return _bilinear("bilinear", input1, input2, weight, bias)
+
+
+def _bilinear(layer: Any, input1: Any, input2: Any, weight: Any, bias: Any) -> Variable:
+    x1, x2 = as_input(input1, layer), as_input(input2, layer)
+    weight = weight if isinstance(weight, Variable) else as_input(weight, layer)
+    bias = bias if bias is None or isinstance(bias, Variable) else as_input(bias, layer)
+    _check_bilinear(layer, x1, x2, weight, bias)
     return ops.layers_more.Bilinear.apply(x1, x2, weight, bias)
 
 
-def _check_bilinear(x1: Variable, x2: Variable, weight: Variable, bias: Variable | None) -> None:
+def _check_bilinear(layer, x1: Variable, x2: Variable, weight: Variable, bias) -> None:
     expected = "(*, in1), (*, in2), weight (out, in1, in2), bias (out,)"
     given = f"input1 {x1.shape}, input2 {x2.shape}, weight {weight.shape}"
     given += "" if bias is None else f", bias {bias.shape}"
@@ -275,10 +283,10 @@ def _check_bilinear(x1: Variable, x2: Variable, weight: Variable, bias: Variable
         or (x1.shape[-1], x2.shape[-1]) != weight.shape[1:]
         or (bias is not None and bias.shape != weight.shape[:1])
     ):
-        raise ShapeError(f"bilinear: expected {expected} with the same leading dims, got {given}")
+        raise ShapeError(f"{layer}: expected {expected} with the same leading dims, got {given}")
     if len({x1.dtype, x2.dtype, weight.dtype}) > 1:
         raise OperandError(
-            f"bilinear: expected one floating dtype, got {x1.dtype}, {x2.dtype} "
+            f"{layer}: expected one floating dtype, got {x1.dtype}, {x2.dtype} "
             f"and weight {weight.dtype}"
         )
 

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import functional as F
+from gradviz.autograd.functional_acts import _prelu
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_size
-from gradviz.autograd.nn.module import Module, Parameter
+from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -39,7 +40,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)
 
     def forward(self, input: Variable) -> Variable:
-        return F.prelu(input, self.weight)
+        return _prelu(LayerName(self), input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -8,8 +8,9 @@ from typing import Any
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.functional_acts import _bilinear
 from gradviz.autograd.nn.layers import layer_size
-from gradviz.autograd.nn.module import Module, new_parameter
+from gradviz.autograd.nn.module import LayerName, Module, new_parameter
 from gradviz.autograd.variable import Variable
 
 
@@ -38,7 +39,7 @@ class Bilinear(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input1: Variable, input2: Any) -> Variable:
-        return F.bilinear(input1, input2, self.weight, self.bias)
+        return _bilinear(LayerName(self), input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
