@@ -16,7 +16,6 @@ import numpy as np
 from gradviz.autograd import ops, rng
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
-from gradviz.autograd.functional_more import _group_norm
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.inplace_acts import apply_inplace
 from gradviz.autograd.ops import activations_more as acts
@@ -218,7 +217,13 @@ def _instance_norm(layer, input, running_mean, running_var, weight, bias, use_st
         )
     if x.size:
         _update_instance_stats(x._data, *running, momentum)
-    return _group_norm(layer, x, x.shape[1], weight, bias, eps)
+    out = ops.LayerNorm.apply(x, None, None, x.ndim - 2, eps)  # each (sample, channel) row
+    per_channel = (x.shape[1],) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        out = out * as_input(weight, layer).reshape(per_channel)
+    if bias is not None:
+        out = out + as_input(bias, layer).reshape(per_channel)
+    return out
 
 
 def _update_instance_stats(x: np.ndarray, running_mean, running_var, momentum: float) -> None:
