@@ -58,6 +58,8 @@ def activation_cases() -> Iterable[Case]:
     for name in ("selu", "celu", "hardswish", "hardsigmoid", "rrelu"):
         yield Case("F", name, (copy,), {"inplace": True})
     yield Case("F", "threshold", (copy, 0.3, -1.5), {"inplace": True})
+    yield Case("F", "hardtanh", (copy, -0.5, 0.7), {"inplace": True})
+    yield Case("F", "relu6", (copy,), {"inplace": True})
     yield Case("F", "selu", (inputs[0],), {"inplace": True})  # a leaf that requires grad
     for x, w in (
         (d.f((2, 3, 4)), d.f((3,))),

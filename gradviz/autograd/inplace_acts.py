@@ -45,10 +45,14 @@ class LeakyRelu_(ops.LeakyRelu):
     pass
 
 
+class Hardtanh_(ops.Hardtanh):
+    pass
+
+
 #: The in-place op of each out-of-place one.
 INPLACE: dict[type[Function], type[Function]] = {
     op.__mro__[1]: op
-    for op in (Selu_, Celu_, Hardswish_, Hardsigmoid_, Threshold_, Rrelu_, LeakyRelu_)
+    for op in (Selu_, Celu_, Hardswish_, Hardsigmoid_, Threshold_, Rrelu_, LeakyRelu_, Hardtanh_)
 }
 
 for _op in INPLACE.values():  # as the built-in ops: rules return fresh arrays or views of grad
