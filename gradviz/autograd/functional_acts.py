@@ -26,6 +26,7 @@ from gradviz.autograd.variable import Variable, get_default_dtype
 
 
 def _number(value: Any, op: str, name: str) -> float:
+    """``value`` as a float (``OperandError`` for a string, a bool, None ...)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise OperandError(
             f"{op}(): argument '{name}' must be a number, not {type(value).__name__}"
@@ -176,6 +177,8 @@ def _rms_norm(layer: Any, input: Any, normalized_shape: Any, weight: Any, eps: A
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
     normalization.check_floats(layer, eps=eps)
+    if eps < 0:  # else the root of a negative mean: NaN
+        raise ArgumentError(f"{layer}: eps must be non-negative, but got {eps}")
     return ops.layers_more.RmsNorm.apply(x, weight, len(normalized), eps)
 
 
@@ -282,7 +285,7 @@ def _check_bilinear(layer, x1: Variable, x2: Variable, weight: Variable, bias) -
     given = f"input1 {x1.shape}, input2 {x2.shape}, weight {weight.shape}"
     given += "" if bias is None else f", bias {bias.shape}"
     if (
-        x1.ndim < 1
+        min(x1.ndim, x2.ndim) < 1
         or x1.shape[:-1] != x2.shape[:-1]
         or weight.ndim != 3
         or (x1.shape[-1], x2.shape[-1]) != weight.shape[1:]

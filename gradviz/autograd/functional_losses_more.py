@@ -17,7 +17,7 @@ import numpy as np
 
 from gradviz.autograd import ops
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
-from gradviz.autograd.functional_acts import pairwise_distance
+from gradviz.autograd.functional_acts import _number, pairwise_distance
 from gradviz.autograd.functional_losses import _reduction
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
@@ -34,6 +34,8 @@ def _reduce(loss: Variable, reduction: str) -> Variable:
 
 def _checked(op: str, size_average: Any, reduce: Any, reduction: Any) -> str:
     """The reduction; PyTorch's deprecated ``size_average`` and ``reduce`` are refused."""
+    if not isinstance(reduction, str):  # (an array would fail `in` with NumPy's error)
+        raise ArgumentError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if size_average is not None or reduce is not None:
         raise ArgumentError(
             f"{op}: size_average and reduce are not supported, pass reduction ('mean', 'sum' "
@@ -138,7 +140,7 @@ def triplet_margin_loss(
     pairwise p-distance; ``swap`` takes the smaller of ``d(anchor, negative)`` and
     ``d(positive, negative)``."""
     reduction = _checked("triplet_margin_loss", size_average, reduce, reduction)
-    if margin <= 0:
+    if _number(margin, "triplet_margin_loss", "margin") <= 0:
         raise ArgumentError(f"margin must be greater than 0, got {margin}")
     a = as_input(anchor, "triplet_margin_loss")
     pos, neg = as_input(positive, "triplet_margin_loss"), as_input(negative, "triplet_margin_loss")
@@ -193,7 +195,7 @@ def gaussian_nll_loss(
     PyTorch's, which clamps under no_grad)."""
     x = as_input(input, "gaussian_nll_loss")
     var = _variance(x, var)
-    reduction = _reduction("gaussian_nll_loss", reduction)
+    reduction = _checked("gaussian_nll_loss", None, None, reduction)
     values = _values(var)
     if np.any(values < eps):  # raise the small variances to eps, outside the gradient
         raised = np.maximum(values, eps) - values
@@ -266,7 +268,8 @@ def multilabel_soft_margin_loss(
     if weight is not None:
         loss = loss * _operand(weight)
     classes = x.shape[-1] if x.ndim else 1
-    loss = loss.sum(x.ndim - 1 if x.ndim else None) / classes
+    with np.errstate(invalid="ignore"):  # no class: 0 / 0, NaN (as PyTorch's)
+        loss = loss.sum(x.ndim - 1 if x.ndim else None) / classes
     return _reduce(loss, reduction)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.functional_acts import _number
 from gradviz.autograd.nn.layers import _WeightedLoss
 from gradviz.autograd.nn.pointwise import _LegacyLoss, _Loss
 from gradviz.autograd.variable import Variable
@@ -56,7 +57,7 @@ class TripletMarginLoss(_LegacyLoss):
         reduction: str = "mean",
     ) -> None:
         super().__init__(size_average, reduce, reduction)
-        if margin <= 0:
+        if _number(margin, "TripletMarginLoss", "margin") <= 0:
             raise ArgumentError(
                 f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead"
             )
