@@ -291,8 +291,8 @@ def multi_margin_loss(
     x = as_input(input, "multi_margin_loss")
     labels = _values(target)
     rows, classes, factor = _margin_rows(x, labels, weight)
-    picked = rows[np.arange(rows.shape[0]), labels.reshape(-1)]
-    z = (rows - picked.reshape(-1, 1) + margin).relu()  # 0 at z = 0, as PyTorch's z > 0
+    picked = rows.gather(1, labels.reshape(-1, 1).astype(np.int64))  # x[y], one per row
+    z = (rows - picked + margin).relu()  # 0 at z = 0, as PyTorch's z > 0
     loss = ((z * z if p == 2 else z) * factor).sum(1) / classes
     if reduction == "none":
         return loss.reshape(labels.shape)
@@ -328,4 +328,5 @@ def _margin_rows(x: Variable, labels: np.ndarray, weight: Any) -> tuple[Variable
                 f"inconsistent weight size, expected {classes} but got {list(w.shape)}"
             )
         factor *= w[flat].astype(x.dtype)[:, None]
-    return x.reshape(frames, classes), classes, factor
+    rows = x if x.shape == (frames, classes) else x.reshape(frames, classes)
+    return rows, classes, factor
