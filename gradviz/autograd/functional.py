@@ -524,6 +524,35 @@ def embedding(
     return ops.embedding(input, weight, padding_idx, "embedding()", max_norm, norm_type)
 
 
+from gradviz.autograd.functional_acts import (  # noqa: E402
+    bilinear,
+    celu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    instance_norm,
+    local_response_norm,
+    pairwise_distance,
+    prelu,
+    rms_norm,
+    rrelu,
+    selu,
+    softmin,
+    softshrink,
+    tanhshrink,
+    threshold,
+)
+from gradviz.autograd.functional_losses_more import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     glu,
     group_norm,
@@ -534,3 +563,31 @@ from gradviz.autograd.functional_more import (  # noqa: E402  (they import this 
     scaled_dot_product_attention,
     softsign,
 )
+
+__all__ += [
+    "bilinear",
+    "celu",
+    "cosine_embedding_loss",
+    "gaussian_nll_loss",
+    "hardshrink",
+    "hardsigmoid",
+    "hardswish",
+    "hinge_embedding_loss",
+    "instance_norm",
+    "local_response_norm",
+    "margin_ranking_loss",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
+    "pairwise_distance",
+    "poisson_nll_loss",
+    "prelu",
+    "rms_norm",
+    "rrelu",
+    "selu",
+    "soft_margin_loss",
+    "softmin",
+    "softshrink",
+    "tanhshrink",
+    "threshold",
+    "triplet_margin_loss",
+]

@@ -10,6 +10,7 @@ from typing import Any
 from gradviz.autograd import ops
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.inplace_acts import apply_inplace
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable
 
@@ -47,8 +48,8 @@ def hardtanh(
     if low > high:
         raise ArgumentError("hardtanh(): min_val cannot be greater than max_val")
     x = as_input(input, "hardtanh")
-    if inplace:
-        return x.copy_(ops.Hardtanh.apply(x, low, high))
+    if inplace:  # (not copy_ of the result: Hardtanh's backward reads the old values)
+        return apply_inplace(ops.Hardtanh, x, low, high)
     return ops.Hardtanh.apply(x, low, high)
 
 

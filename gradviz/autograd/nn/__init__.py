@@ -4,6 +4,21 @@ import sys
 
 from gradviz.autograd import functional
 from gradviz.autograd.nn import init, utils
+from gradviz.autograd.nn.activations_more import (
+    CELU,
+    SELU,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    LogSigmoid,
+    PReLU,
+    RReLU,
+    Softmin,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
 from gradviz.autograd.nn.attention import MultiheadAttention
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
@@ -29,8 +44,26 @@ from gradviz.autograd.nn.layers import (
     Tanh,
 )
 from gradviz.autograd.nn.layers_more import Hardtanh, LogSoftmax, ReLU6, Unflatten
+from gradviz.autograd.nn.linear_more import Bilinear, PairwiseDistance
+from gradviz.autograd.nn.losses_more import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from gradviz.autograd.nn.norm_more import (
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from gradviz.autograd.nn.parameters import ParameterDict, ParameterList
 from gradviz.autograd.nn.pointwise import (
     ELU,
@@ -118,4 +151,34 @@ __all__ = [
     "functional",
     "init",
     "utils",
+]
+__all__ += [
+    "CELU",
+    "SELU",
+    "Bilinear",
+    "CosineEmbeddingLoss",
+    "GaussianNLLLoss",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "HingeEmbeddingLoss",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "LocalResponseNorm",
+    "LogSigmoid",
+    "MarginRankingLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "PReLU",
+    "PairwiseDistance",
+    "PoissonNLLLoss",
+    "RMSNorm",
+    "RReLU",
+    "SoftMarginLoss",
+    "Softmin",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
+    "TripletMarginLoss",
 ]

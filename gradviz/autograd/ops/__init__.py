@@ -10,11 +10,13 @@ from __future__ import annotations
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import (
     activations,
+    activations_more,
     arithmetic,
     attention,
     conv,
     elementwise,
     indexing,
+    layers_more,
     linalg,
     losses,
     nodiff,
@@ -142,6 +144,8 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         elementwise,
         losses,
         activations,
+        activations_more,
+        layers_more,
         conv,
         padding,
         indexing,
