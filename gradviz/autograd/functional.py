@@ -27,8 +27,10 @@ from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
 
 
-def relu(x: Variable) -> Variable:
+def relu(x: Variable, inplace: bool = False) -> Variable:
     """max(x, 0); the gradient at 0 is 0."""
+    if inplace:
+        return _activation(ops.Relu, "relu", x, inplace=True)
     return ops.Relu.apply(x if isinstance(x, Variable) else as_input(x, "relu"))
 
 
@@ -42,8 +44,10 @@ def tanh(x: Variable) -> Variable:
     return ops.Tanh.apply(x if isinstance(x, Variable) else as_input(x, "tanh"))
 
 
-def leaky_relu(x: Variable, negative_slope: float = 0.01) -> Variable:
+def leaky_relu(x: Variable, negative_slope: float = 0.01, inplace: bool = False) -> Variable:
     """x where x > 0, else ``negative_slope * x``."""
+    if inplace:
+        return _activation(ops.LeakyRelu, "leaky_relu", x, negative_slope, inplace=True)
     return ops.LeakyRelu.apply(as_input(x, "leaky_relu"), negative_slope)
 
 
@@ -158,13 +162,17 @@ def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> V
 
 
 # ------------------------------------------------------------ smooth activations (one op each)
-def silu(input: Variable) -> Variable:
+def silu(input: Variable, inplace: bool = False) -> Variable:
     """x * sigmoid(x)."""
+    if inplace:
+        return _activation(ops.Silu, "silu", input, inplace=True)
     return ops.Silu.apply(as_input(input, "silu"))
 
 
-def elu(input: Variable, alpha: float = 1.0) -> Variable:
+def elu(input: Variable, alpha: float = 1.0, inplace: bool = False) -> Variable:
     """x where x > 0, else alpha * (exp(x) - 1)."""
+    if inplace:
+        return _activation(ops.Elu, "elu", input, alpha, inplace=True)
     return ops.Elu.apply(as_input(input, "elu"), alpha)
 
 
@@ -173,8 +181,10 @@ def softplus(input: Variable, beta: float = 1.0, threshold: float = 20.0) -> Var
     return ops.Softplus.apply(as_input(input, "softplus"), beta, threshold)
 
 
-def mish(input: Variable) -> Variable:
+def mish(input: Variable, inplace: bool = False) -> Variable:
     """x * tanh(softplus(x))."""
+    if inplace:
+        return _activation(ops.Mish, "mish", input, inplace=True)
     return ops.Mish.apply(as_input(input, "mish"))
 
 
@@ -525,15 +535,21 @@ def embedding(
 
 
 from gradviz.autograd.functional_acts import (  # noqa: E402
+    _unary as _activation,
+)
+from gradviz.autograd.functional_acts import (  # noqa: E402
     bilinear,
     celu,
+    elu_,
     hardshrink,
     hardsigmoid,
     hardswish,
     instance_norm,
+    leaky_relu_,
     local_response_norm,
     pairwise_distance,
     prelu,
+    relu_,
     rms_norm,
     rrelu,
     selu,
@@ -568,12 +584,14 @@ __all__ += [
     "bilinear",
     "celu",
     "cosine_embedding_loss",
+    "elu_",
     "gaussian_nll_loss",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
     "hinge_embedding_loss",
     "instance_norm",
+    "leaky_relu_",
     "local_response_norm",
     "margin_ranking_loss",
     "multi_margin_loss",
@@ -581,6 +599,7 @@ __all__ += [
     "pairwise_distance",
     "poisson_nll_loss",
     "prelu",
+    "relu_",
     "rms_norm",
     "rrelu",
     "selu",

@@ -41,6 +41,21 @@ def _unary(op: type, name: str, input: Any, *options: Any, inplace: bool = False
 
 
 # ------------------------------------------------------------------------------ activations
+def relu_(input: Any) -> Variable:
+    """``relu`` written into ``input``."""
+    return _unary(ops.Relu, "relu", input, inplace=True)
+
+
+def elu_(input: Any, alpha: float = 1.0) -> Variable:
+    """``elu`` written into ``input``."""
+    return _unary(ops.Elu, "elu", input, alpha, inplace=True)
+
+
+def leaky_relu_(input: Any, negative_slope: float = 0.01) -> Variable:
+    """``leaky_relu`` written into ``input``."""
+    return _unary(ops.LeakyRelu, "leaky_relu", input, negative_slope, inplace=True)
+
+
 def prelu(input: Any, weight: Any) -> Variable:
     """``x`` where ``x > 0``, else ``weight * x``: one slope, or one per channel (dim 1)."""
     return _prelu("prelu", input, weight)

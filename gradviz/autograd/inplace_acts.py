@@ -1,8 +1,8 @@
-"""The in-place forms of the activations with an ``inplace`` option (``F.selu(x,
-inplace=True)``, ``nn.Hardswish(inplace=True)`` ...), with the semantics of
-``gradviz.autograd.inplace``: a leaf that requires grad refuses, a recorded write rebases the
-Variable on the op (named with a trailing underscore, ``Selu_``) applied to a copy of its old
-values, and every write bumps its version.
+"""The in-place forms of the activations with an ``inplace`` option (``F.relu(x,
+inplace=True)``, ``nn.ReLU(inplace=True)``, ``nn.Hardswish(inplace=True)`` ...), with the
+semantics of ``gradviz.autograd.inplace``: a leaf that requires grad refuses, a recorded write
+rebases the Variable on the op (named with a trailing underscore, ``Selu_``) applied to a copy
+of its old values, and every write bumps its version.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd import inplace, ops
+from gradviz.autograd import inplace, inplace_unary, ops
 from gradviz.autograd.function import Function, new_context
 from gradviz.autograd.ops import activations_more as acts
 from gradviz.autograd.variable import Variable
@@ -49,15 +49,31 @@ class Hardtanh_(ops.Hardtanh):
     pass
 
 
-#: The in-place op of each out-of-place one.
-INPLACE: dict[type[Function], type[Function]] = {
-    op.__mro__[1]: op
-    for op in (Selu_, Celu_, Hardswish_, Hardsigmoid_, Threshold_, Rrelu_, LeakyRelu_, Hardtanh_)
-}
+class Elu_(ops.Elu):
+    pass
 
-for _op in INPLACE.values():  # as the built-in ops: rules return fresh arrays or views of grad
+
+class Silu_(ops.Silu):
+    pass
+
+
+class Mish_(ops.Mish):
+    pass
+
+
+_OWN = (
+    Selu_, Celu_, Hardswish_, Hardsigmoid_, Threshold_, Rrelu_, LeakyRelu_, Hardtanh_, Elu_,
+    Silu_, Mish_,
+)  # fmt: skip
+
+for _op in _OWN:  # as the built-in ops: rules return fresh arrays or views of grad
     _op._may_alias = False
     inplace._METHOD[_op] = _op.__name__.lower()
+
+#: The in-place op of each out-of-place one (``Relu_`` is ``x.relu_()``'s).
+INPLACE: dict[type[Function], type[Function]] = {
+    op.__mro__[1]: op for op in (*_OWN, inplace_unary.Relu_)
+}
 
 
 def apply_inplace(op: type[Function], x: Variable, *options: Any) -> Variable:

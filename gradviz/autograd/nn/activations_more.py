@@ -12,16 +12,9 @@ import numpy as np
 from gradviz.autograd import functional as F
 from gradviz.autograd.functional_acts import _prelu
 from gradviz.autograd.nn import init
-from gradviz.autograd.nn.layers import layer_size
+from gradviz.autograd.nn.layers import InplaceActivation, inplace_repr, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.variable import Variable, get_default_dtype
-
-
-def _inplace(inplace: bool, first: bool = False) -> str:
-    """The ``inplace`` part of a repr: shown only when True (after a comma unless first)."""
-    if not inplace:
-        return ""
-    return "inplace=True" if first else ", inplace=True"
 
 
 class PReLU(Module):
@@ -46,30 +39,25 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class _Inplace(Module):
-    """An activation with only an ``inplace`` option (hidden from the repr, as PyTorch's)."""
-
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-
-class SELU(_Inplace):
+class SELU(InplaceActivation):
     def forward(self, input: Variable) -> Variable:
         return F.selu(input, self.inplace)
 
-    def extra_repr(self) -> str:
-        return _inplace(self.inplace, first=True)
 
-
-class Hardswish(_Inplace):
+class Hardswish(InplaceActivation):
     def forward(self, input: Variable) -> Variable:
         return F.hardswish(input, self.inplace)
 
+    def extra_repr(self) -> str:  # PyTorch's repr leaves the option out
+        return ""
 
-class Hardsigmoid(_Inplace):
+
+class Hardsigmoid(InplaceActivation):
     def forward(self, input: Variable) -> Variable:
         return F.hardsigmoid(input, self.inplace)
+
+    def extra_repr(self) -> str:  # PyTorch's repr leaves the option out
+        return ""
 
 
 class CELU(Module):
@@ -81,7 +69,7 @@ class CELU(Module):
         return F.celu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}{_inplace(self.inplace)}"
+        return f"alpha={self.alpha}{inplace_repr(self.inplace)}"
 
 
 class LogSigmoid(Module):
@@ -124,7 +112,7 @@ class Threshold(Module):
         return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}{_inplace(self.inplace)}"
+        return f"threshold={self.threshold}, value={self.value}{inplace_repr(self.inplace)}"
 
 
 class Hardshrink(Module):
@@ -160,4 +148,4 @@ class RReLU(Module):
         return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"lower={self.lower}, upper={self.upper}{_inplace(self.inplace)}"
+        return f"lower={self.lower}, upper={self.upper}{inplace_repr(self.inplace)}"

@@ -192,9 +192,29 @@ def _sequential(operation: str, other: Any) -> Sequential:
     return other
 
 
-class ReLU(Module):
+def inplace_repr(inplace: bool, first: bool = False) -> str:
+    """The ``inplace`` part of an activation's repr: shown only when True (after a comma
+    unless first), as PyTorch's."""
+    if not inplace:
+        return ""
+    return "inplace=True" if first else ", inplace=True"
+
+
+class InplaceActivation(Module):
+    """An activation with only an ``inplace`` option (``nn.ReLU(inplace=True)`` writes its
+    result into its input, recorded as ``Relu_``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self) -> str:
+        return inplace_repr(self.inplace, first=True)
+
+
+class ReLU(InplaceActivation):
     def forward(self, x: Variable) -> Variable:
-        return F.relu(x)
+        return F.relu(x, self.inplace)
 
 
 class Sigmoid(Module):
@@ -208,15 +228,15 @@ class Tanh(Module):
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x: Variable) -> Variable:
-        return F.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}{inplace_repr(self.inplace)}"
 
 
 class GELU(Module):

@@ -6,30 +6,31 @@ from typing import Any
 
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.nn.layers import InplaceActivation, inplace_repr
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
 
 
-class SiLU(Module):
+class SiLU(InplaceActivation):
     def forward(self, input: Variable) -> Variable:
-        return F.silu(input)
+        return F.silu(input, self.inplace)
 
 
-class Mish(Module):
+class Mish(InplaceActivation):
     def forward(self, input: Variable) -> Variable:
-        return F.mish(input)
+        return F.mish(input, self.inplace)
 
 
 class ELU(Module):
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input: Variable) -> Variable:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}{inplace_repr(self.inplace)}"
 
 
 class Softplus(Module):
