@@ -13,6 +13,7 @@ from gradviz.autograd.ops import (
     arithmetic,
     attention,
     conv,
+    conv_transpose,
     elementwise,
     indexing,
     linalg,
@@ -20,7 +21,9 @@ from gradviz.autograd.ops import (
     nodiff,
     padding,
     pointwise,
+    pooling_more,
     reductions,
+    resample,
     sequence,
     shape,
     special,
@@ -152,6 +155,9 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         attention,
         special,
         sequence,
+        conv_transpose,
+        pooling_more,
+        resample,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
