@@ -16,11 +16,13 @@ _SPATIAL = {1: "L", 2: "H, W"}
 
 
 # ------------------------------------------------------------------ transposed convolution
-def _conv_transpose(layer, input, weight, bias, stride, padding, output_padding, groups, dilation):
+def conv_transpose(
+    layer, dims, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
+    """The checked transposed convolution over ``dims`` axes; ``layer`` names it in errors."""
     input = as_input(input, layer)
     weight = weight if isinstance(weight, Variable) else as_input(weight, layer)
     bias = bias if bias is None or isinstance(bias, Variable) else as_input(bias, layer)
-    dims = 2 if layer.endswith("2d") else 1
     if weight.ndim != dims + 2:
         raise ShapeError(
             f"{layer}: expected a {dims + 2}-d weight (in_channels, out_channels / groups, "
@@ -88,7 +90,7 @@ def conv_transpose2d(
     C_out/groups, KH, KW): the output is (H-1)*stride - 2*padding + dilation*(KH-1) +
     output_padding + 1 high. One ``ConvTranspose2d`` node."""
     args = (stride, padding, output_padding, groups, dilation)
-    return _conv_transpose("conv_transpose2d", input, weight, bias, *args)
+    return conv_transpose("conv_transpose2d", 2, input, weight, bias, *args)
 
 
 def conv_transpose1d(
@@ -97,7 +99,7 @@ def conv_transpose1d(
     """1-d transposed convolution of (N, C_in, L) (or (C_in, L)) with weight (C_in,
     C_out/groups, K). One ``ConvTranspose1d`` node."""
     args = (stride, padding, output_padding, groups, dilation)
-    return _conv_transpose("conv_transpose1d", input, weight, bias, *args)
+    return conv_transpose("conv_transpose1d", 1, input, weight, bias, *args)
 
 
 # ---------------------------------------------------------------------------- 1-d pooling

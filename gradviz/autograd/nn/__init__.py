@@ -7,6 +7,7 @@ from gradviz.autograd.nn import init, utils
 from gradviz.autograd.nn.attention import MultiheadAttention
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -42,6 +43,15 @@ from gradviz.autograd.nn.pointwise import (
     SiLU,
     SmoothL1Loss,
     Softplus,
+)
+from gradviz.autograd.nn.resample import (
+    AdaptiveAvgPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    MaxPool1d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
 )
 from gradviz.autograd.nn.rnn import GRU, LSTM, RNN, RNNBase
 from gradviz.autograd.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
@@ -111,4 +121,15 @@ __all__ = [
     "functional",
     "init",
     "utils",
+]
+__all__ += [
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "MaxPool1d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Upsample",
 ]
