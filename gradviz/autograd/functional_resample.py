@@ -54,7 +54,12 @@ def conv_transpose(
             f"output size {size} is too small (weight {weight.shape}, stride {stride}, padding "
             f"{padding}, dilation {dilation})"
         )
-    op = ops.conv_transpose.ConvTranspose2d if dims == 2 else ops.conv_transpose.ConvTranspose1d
+    if dims == 2:
+        op = ops.conv_transpose.ConvTranspose2d
+    else:  # the 2-d op's arguments, on a unit height axis
+        op = ops.conv_transpose.ConvTranspose1d
+        stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
+        output_padding = (0, *output_padding)
     return op.apply(input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
