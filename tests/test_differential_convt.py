@@ -34,7 +34,9 @@ def conv_transpose_cases() -> Iterable[Case]:
     yield Case("F", "conv_transpose2d", (x, grouped, d.f((4,))), {"groups": 2, "stride": 2})
     yield Case("F", "conv_transpose2d", (x, grouped), {"groups": 3})  # 4 channels in 3 groups
     yield Case("F", "conv_transpose2d", (d.f((4, 3, 5)), w))  # one sample
-    yield Case("F", "conv_transpose2d", (d.f((2, 4, 3, 5), "float32"), d.f((4, 3, 3, 2), "float32")))
+    yield Case(
+        "F", "conv_transpose2d", (d.f((2, 4, 3, 5), "float32"), d.f((4, 3, 3, 2), "float32"))
+    )
     yield Case("F", "conv_transpose2d", (d.f((2, 3, 3, 5)), w))  # 3 channels for 4
     yield Case("F", "conv_transpose2d", (x, w, d.f((4,))))  # a bias for 4 channels, not 3
     yield Case("F", "conv_transpose2d", (d.f((4, 3, 5, 1, 1)), w))
@@ -59,7 +61,9 @@ def pool_cases() -> Iterable[Case]:
         {"padding": 2},  # over half the kernel: refused
     ):
         yield Case("F", "max_pool1d", (seq, 3), options)
-        yield Case("F", "avg_pool1d", (seq, 3), {k: v for k, v in options.items() if k != "dilation"})
+        yield Case(
+            "F", "avg_pool1d", (seq, 3), {k: v for k, v in options.items() if k != "dilation"}
+        )
     yield Case("F", "max_pool1d", (seq, 2), {"return_indices": True})
     yield Case("F", "max_pool1d", (d.f((3, 9), "float32"), 4))  # one sample
     yield Case("F", "max_pool1d", (seq, 10))  # the kernel over the length: refused
@@ -95,9 +99,21 @@ def interpolate_cases() -> Iterable[Case]:
     for mode, x in (("linear", seq), ("bilinear", img), ("trilinear", vol)):
         for align in (None, False, True):
             for scale in ({"scale_factor": 2}, {"scale_factor": 0.7}, {"size": 6}, {"size": 1}):
-                yield Case("F", "interpolate", (x,), {"mode": mode, "align_corners": align, **scale})
-        yield Case("F", "interpolate", (x,), {"mode": mode, "scale_factor": 2.3, "recompute_scale_factor": True})
-    yield Case("F", "interpolate", (d.f((2, 3, 4, 5), "float32"),), {"scale_factor": 1.5, "mode": "bilinear"})
+                yield Case(
+                    "F", "interpolate", (x,), {"mode": mode, "align_corners": align, **scale}
+                )
+        yield Case(
+            "F",
+            "interpolate",
+            (x,),
+            {"mode": mode, "scale_factor": 2.3, "recompute_scale_factor": True},
+        )
+    yield Case(
+        "F",
+        "interpolate",
+        (d.f((2, 3, 4, 5), "float32"),),
+        {"scale_factor": 1.5, "mode": "bilinear"},
+    )
     yield Case("F", "interpolate", (d.f((2, 3, 4, 5), "float32"),), {"size": (7, 3)})
     yield Case("F", "interpolate", (img,), {"scale_factor": (2, 0.5), "mode": "bilinear"})
     yield Case("F", "interpolate", (img,), {"size": (2, 3), "mode": "area"})

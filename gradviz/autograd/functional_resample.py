@@ -28,10 +28,12 @@ def conv_transpose(
             f"{layer}: expected a {dims + 2}-d weight (in_channels, out_channels / groups, "
             f"{_SPATIAL[dims]}), got weight of shape {weight.shape}"
         )
-    stride = conv.tuple_of(stride, dims, layer, "stride")
-    dilation = conv.tuple_of(dilation, dims, layer, "dilation")
-    padding = conv.tuple_of(padding, dims, layer, "padding", low=0)
-    output_padding = conv.tuple_of(output_padding, dims, layer, "output_padding", low=0)
+    stride, dilation = (
+        _ints(stride, dims, layer, "stride"),
+        _ints(dilation, dims, layer, "dilation"),
+    )
+    padding = _ints(padding, dims, layer, "padding", low=0)
+    output_padding = _ints(output_padding, dims, layer, "output_padding", low=0)
     if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
         raise ArgumentError(f"{layer}: groups must be a positive integer, got {groups!r}")
     if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
@@ -61,6 +63,15 @@ def conv_transpose(
         stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
         output_padding = (0, *output_padding)
     return op.apply(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _ints(value, dims: int, layer, name: str, low: int = 1) -> tuple[int, ...]:
+    """``value`` as ``dims`` ints, each at least ``low`` (an ``InputError``, a RuntimeError as
+    PyTorch's, if not)."""
+    values = conv.tuple_of(value, dims, layer, name, low=-(2**62))
+    if any(v < low for v in values):
+        raise InputError(f"{layer}: {name} must be >= {low}, got {value!r}")
+    return values
 
 
 def _check_conv_transpose(layer, dims, x_shape, w_shape, b_shape, groups) -> None:
