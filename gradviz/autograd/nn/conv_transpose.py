@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from gradviz.autograd import functional_resample
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.nn.conv import _ConvNd
-from gradviz.autograd.nn.module import LayerName, Parameter
+from gradviz.autograd.nn.module import LayerName
 from gradviz.autograd.ops import conv
 from gradviz.autograd.ops.api import as_variable as as_input
-from gradviz.autograd.variable import Variable, get_default_dtype
+from gradviz.autograd.variable import Variable
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -37,10 +35,10 @@ class _ConvTransposeNd(_ConvNd):
         args = (kernel_size, stride, padding, dilation, groups, bias)
         super().__init__(in_channels, out_channels, *args)
         self.output_padding = conv.tuple_of(output_padding, self._dims, name, "output_padding", 0)
-        # PyTorch's layout: (in_channels, out_channels / groups, *kernel_size)
-        shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=get_default_dtype()))
-        self.reset_parameters()
+
+    def _weight_shape(self) -> tuple[int, ...]:
+        """PyTorch's layout: (in_channels, out_channels / groups, *kernel_size)."""
+        return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
 
     def _output_padding(self, input: Variable, output_size: Any) -> tuple[int, ...]:
         """``output_padding``, or the one that gives ``output_size`` (PyTorch's rule)."""
