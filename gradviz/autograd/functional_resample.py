@@ -299,15 +299,20 @@ def _factor(layer: str, value, name: str) -> int:
     return int(value)
 
 
-def pixel_shuffle(input, upscale_factor: int) -> Variable:
-    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) for ``r = upscale_factor``."""
-    input = as_input(input, "pixel_shuffle")
-    r = _factor("pixel_shuffle", upscale_factor, "upscale_factor")
+def _shuffle_input(layer: str, input, factor, name: str) -> tuple[Variable, int]:
+    input = as_input(input, layer)
+    r = _factor(layer, factor, name)
     if input.ndim < 3:
         raise InputError(
-            f"pixel_shuffle expects input to have at least 3 dimensions, but got input with "
+            f"{layer} expects input to have at least 3 dimensions, but got input with "
             f"{input.ndim} dimension(s)"
         )
+    return input, r
+
+
+def pixel_shuffle(input, upscale_factor: int) -> Variable:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) for ``r = upscale_factor``."""
+    input, r = _shuffle_input("pixel_shuffle", input, upscale_factor, "upscale_factor")
     if input.shape[-3] % (r * r):
         raise InputError(
             f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
@@ -319,13 +324,7 @@ def pixel_shuffle(input, upscale_factor: int) -> Variable:
 
 def pixel_unshuffle(input, downscale_factor: int) -> Variable:
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W) for ``r = downscale_factor``."""
-    input = as_input(input, "pixel_unshuffle")
-    r = _factor("pixel_unshuffle", downscale_factor, "downscale_factor")
-    if input.ndim < 3:
-        raise InputError(
-            f"pixel_unshuffle expects input to have at least 3 dimensions, but got input with "
-            f"{input.ndim} dimension(s)"
-        )
+    input, r = _shuffle_input("pixel_unshuffle", input, downscale_factor, "downscale_factor")
     for axis, name in ((-2, "height"), (-1, "width")):
         if input.shape[axis] % r:
             raise InputError(

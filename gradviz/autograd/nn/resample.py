@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradviz.autograd import functional_resample as R
-from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, MaxPool2d
+from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
 
@@ -30,7 +30,7 @@ def _single(value: Any) -> tuple:
     return tuple(value) if isinstance(value, tuple | list) else (value,)
 
 
-class AvgPool1d(Module):
+class AvgPool1d(AvgPool2d):
     """Mean over windows of (N, C, L) (the sizes kept as 1-tuples, as PyTorch keeps them)."""
 
     def __init__(
@@ -41,11 +41,11 @@ class AvgPool1d(Module):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
-        super().__init__()
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(kernel_size if stride is None else stride)
-        self.padding = _single(padding)
-        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        stride = None if stride is None else _single(stride)
+        super().__init__(
+            _single(kernel_size), stride, _single(padding), ceil_mode, count_include_pad
+        )
+        del self.divisor_override  # (PyTorch's 1-d pool has none)
 
     def forward(self, input: Variable) -> Variable:
         return R.avg_pool1d(
@@ -56,9 +56,6 @@ class AvgPool1d(Module):
             self.ceil_mode,
             self.count_include_pad,
         )
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):

@@ -10,6 +10,8 @@ Pixel (un)shuffle is a reshape and a transpose, each the other's gradient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from gradviz.autograd.function import Function
@@ -153,28 +155,30 @@ def _unshuffle(x: np.ndarray, r: int) -> np.ndarray:
     )
 
 
-class PixelShuffle(Function):
+class _Reshuffle(Function):
+    """A reshuffle of pixels ``there`` by a factor; its gradient goes ``back``."""
+
+    there: Callable[[np.ndarray, int], np.ndarray]
+    back: Callable[[np.ndarray, int], np.ndarray]
+
+    @classmethod
+    def forward(cls, ctx, x, factor):
+        ctx.factor = factor
+        return cls.there(x, factor)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls.back(grad, ctx.factor)
+
+
+class PixelShuffle(_Reshuffle):
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r): each group of r*r channels becomes an r x r
     block of pixels."""
 
-    @staticmethod
-    def forward(ctx, x, upscale_factor):
-        ctx.factor = upscale_factor
-        return _shuffle(x, upscale_factor)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _unshuffle(grad, ctx.factor)
+    there, back = staticmethod(_shuffle), staticmethod(_unshuffle)
 
 
-class PixelUnshuffle(Function):
+class PixelUnshuffle(_Reshuffle):
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of ``PixelShuffle``."""
 
-    @staticmethod
-    def forward(ctx, x, downscale_factor):
-        ctx.factor = downscale_factor
-        return _unshuffle(x, downscale_factor)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _shuffle(grad, ctx.factor)
+    there, back = staticmethod(_unshuffle), staticmethod(_shuffle)
