@@ -209,3 +209,16 @@ def test_the_per_op_gradient_check_passes(op, args):
     """``gradviz check``'s per-op check: backward against central differences."""
     needs = tuple(isinstance(a, np.ndarray) for a in args)
     assert check_call(op, args, needs, np.random.default_rng(4)).status == "passed"
+
+
+@pytest.mark.parametrize(
+    ("options", "feature"),
+    [
+        ({"mode": "bicubic"}, "mode 'bicubic' is not supported"),
+        ({"mode": "nearest-exact"}, "mode 'nearest-exact' is not supported"),
+        ({"mode": "bilinear", "antialias": True}, "antialias=True is not supported"),
+    ],
+)
+def test_interpolate_names_what_it_does_not_support(options, feature):
+    with pytest.raises(GradvizError, match=feature):
+        gradviz.functional.interpolate(gradviz.zeros(1, 2, 4, 4), scale_factor=2, **options)

@@ -40,6 +40,9 @@ def conv_transpose_cases() -> Iterable[Case]:
     yield Case("F", "conv_transpose2d", (d.f((2, 3, 3, 5)), w))  # 3 channels for 4
     yield Case("F", "conv_transpose2d", (x, w, d.f((4,))))  # a bias for 4 channels, not 3
     yield Case("F", "conv_transpose2d", (d.f((4, 3, 5, 1, 1)), w))
+    yield Case("F", "conv_transpose2d", (d.f((0, 4, 3, 5)), w, b))  # an empty batch
+    yield Case("F", "conv_transpose2d", (x, grouped), {"groups": 0})
+    yield Case("F", "conv_transpose2d", (d.i((2, 4, 3, 5)), d.i((4, 3, 3, 2))))  # integers
     seq, kernel = d.f((2, 4, 6)), d.f((4, 2, 3))
     yield Case("F", "conv_transpose1d", (seq, kernel))
     yield Case("F", "conv_transpose1d", (seq, kernel, d.f((2,))), {"stride": 3, "padding": 1})
@@ -68,6 +71,10 @@ def pool_cases() -> Iterable[Case]:
     yield Case("F", "max_pool1d", (d.f((3, 9), "float32"), 4))  # one sample
     yield Case("F", "max_pool1d", (seq, 10))  # the kernel over the length: refused
     yield Case("F", "max_pool1d", (d.f((2, 3, 4, 4)), 2))
+    yield Case("F", "max_pool1d", (seq, 0))
+    yield Case("F", "max_pool1d", (d.f((0, 3, 9)), 2))
+    yield Case("F", "avg_pool1d", (d.i((2, 3, 9)), 2))  # integers: the mean truncated
+    yield Case("F", "adaptive_avg_pool1d", (d.i((2, 3, 9)), 2))  # integers: refused
     yield Case("F", "avg_pool1d", (seq, 4), {"padding": 2, "count_include_pad": False})
     yield Case("F", "avg_pool1d", (seq, 4, 3, 1, True, False))  # by position
     for size in (1, 3, 4, 9, 12, (2,)):
@@ -79,6 +86,7 @@ def pool_cases() -> Iterable[Case]:
     yield Case("F", "adaptive_max_pool2d", (img, (3, 2)), {"return_indices": True})
     yield Case("F", "adaptive_max_pool2d", (d.f((3, 6, 6), "float32"), 4))
     yield Case("F", "adaptive_max_pool2d", (d.f((3, 6)), 2))
+    yield Case("F", "adaptive_max_pool2d", (d.f((0, 3, 7, 5)), 2))
 
 
 def interpolate_cases() -> Iterable[Case]:
@@ -127,6 +135,9 @@ def interpolate_cases() -> Iterable[Case]:
     yield Case("F", "interpolate", (img,), {"size": (2, 3, 4)})
     yield Case("F", "interpolate", (img,), {"scale_factor": 0.1})
     yield Case("F", "interpolate", (d.f((2, 3)),), {"scale_factor": 2})
+    yield Case("F", "interpolate", (d.i((2, 3, 4, 4)),), {"scale_factor": 2, "mode": "bilinear"})
+    yield Case("F", "interpolate", (d.f((0, 3, 4, 4)),), {"scale_factor": 2})
+    yield Case("F", "interpolate", (img,), {"size": (2.5, 3)})
     yield Case("F", "interpolate", (img,), {"size": 4, "recompute_scale_factor": True})
 
 

@@ -34,8 +34,7 @@ def conv_transpose(
     )
     padding = _ints(padding, dims, layer, "padding", low=0)
     output_padding = _ints(output_padding, dims, layer, "output_padding", low=0)
-    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
-        raise ArgumentError(f"{layer}: groups must be a positive integer, got {groups!r}")
+    (groups,) = _ints(groups, 1, layer, "groups")
     if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
         raise InputError(
             f"{layer}: output padding must be smaller than either stride or dilation, but got "
@@ -126,11 +125,11 @@ def _pool1d_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mo
         raise ShapeError(
             f"{layer}: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape {input.shape}"
         )
-    (k,) = conv.tuple_of(kernel_size, 1, layer, "kernel_size")
+    (k,) = _ints(kernel_size, 1, layer, "kernel_size")
     empty = stride is None or (isinstance(stride, tuple | list) and not stride)
-    (s,) = (k,) if empty else conv.tuple_of(stride, 1, layer, "stride")
-    (p,) = conv.tuple_of(padding, 1, layer, "padding", low=0)
-    (d,) = conv.tuple_of(dilation, 1, layer, "dilation")
+    (s,) = (k,) if empty else _ints(stride, 1, layer, "stride")
+    (p,) = _ints(padding, 1, layer, "padding", low=0)
+    (d,) = _ints(dilation, 1, layer, "dilation")
     kernel, stride, pairs, dilation = (1, k), (1, s), ((0, 0), (p, p)), (1, d)
     planar = (*input.shape[:-1], 1, input.shape[-1])
     conv.check_pool(layer, planar, kernel, stride, pairs, dilation, ceil_mode)
@@ -185,6 +184,8 @@ def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tupl
 def adaptive_avg_pool1d(input, output_size) -> Variable:
     """Mean over PyTorch's adaptive bins [floor(i*L/OL), ceil((i+1)*L/OL)) of (N, C, L)."""
     input, (size,) = _adaptive("adaptive_avg_pool1d", input, output_size, 1)
+    if input.dtype.kind != "f":  # (a mean of integers: PyTorch refuses them too)
+        raise InputError(f"adaptive_avg_pool1d: expected a float input, got {input.dtype}")
     return pooling_more.AdaptiveAvgPool1d.apply(input, (1, size))
 
 
@@ -283,6 +284,8 @@ def interpolate(
         area = {3: adaptive_avg_pool1d, 4: ops.conv.AdaptiveAvgPool2d.apply}[input.ndim]
         return area(input, out[0] if input.ndim == 3 else out)
     rank, op = _LINEAR[mode]
+    if input.dtype.kind != "f":
+        raise InputError(f"interpolate: mode {mode!r} needs a float input, got {input.dtype}")
     if input.ndim != rank:
         raise InputError(
             f"interpolate: Got {input.ndim}D input, but {mode} mode needs {rank}D input"

@@ -106,8 +106,8 @@ class ConvTranspose2d(Function):
         if needs[0]:
             grad_x = conv._conv_forward(full, weight, stride, dilation, groups)
         if needs[1]:
-            n, c = x.shape[:2]
-            g = x.reshape(n, groups, c // groups, -1)
+            n, c, h, w = x.shape
+            g = x.reshape(n, groups, c // groups, h * w)
             grad_w = conv._conv_backward(g, full, weight, stride, dilation, groups, (False, True))
             grad_w = grad_w[1]
         if len(needs) > 2 and needs[2]:

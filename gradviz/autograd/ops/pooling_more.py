@@ -50,11 +50,11 @@ def adaptive_max(x: np.ndarray, output_size) -> tuple[np.ndarray, np.ndarray]:
     height, width = x.shape[-2:]
     rows, cols = _bin_taps(height, output_size[0]), _bin_taps(width, output_size[1])
     places = (rows[:, None, :, None] * width + cols[None, :, None, :]).reshape(
-        len(rows), len(cols), -1
+        len(rows), len(cols), rows.shape[1] * cols.shape[1]
     )  # (OH, OW, KH*KW): where each tap of each bin reads
     flat = x.reshape(*x.shape[:-2], height * width)[..., places]
-    if not flat.size:
-        return flat[..., 0], np.zeros(flat.shape[:-1], np.int64)
+    if not flat.size:  # an empty batch or output
+        return np.zeros(flat.shape[:-1], x.dtype), np.zeros(flat.shape[:-1], np.int64)
     tap = np.argmax(flat, axis=-1)
     nan = np.isnan(flat)
     if nan.any():
@@ -79,9 +79,10 @@ class AdaptiveMaxPool2d(Function):
     def backward(ctx, grad):
         *batch, height, width = ctx.shape
         planes = int(np.prod(batch, dtype=np.int64))
-        index = ctx.index.reshape(planes, -1)
+        cells = int(np.prod(grad.shape[-2:], dtype=np.int64))
+        index = ctx.index.reshape(planes, cells)
         offsets = np.arange(planes)[:, None] * (height * width)
         full = np.bincount(
-            (index + offsets).ravel(), grad.reshape(planes, -1).ravel(), planes * height * width
+            (index + offsets).ravel(), grad.reshape(planes, cells).ravel(), planes * height * width
         )
         return full.astype(grad.dtype, copy=False).reshape(ctx.shape)
