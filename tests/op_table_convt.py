@@ -165,6 +165,13 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             lambda x: adaptive_ref(x[:, :, None], (1, 3), np.mean)[:, :, 0],
         ),
         Case(
+            "AdaptiveMaxPool1d",
+            "adaptive_max_pool1d",
+            ((2, 3, 8),),
+            lambda x: F.adaptive_max_pool1d(x, 3),
+            lambda x: adaptive_ref(x[:, :, None], (1, 3), np.max)[:, :, 0],
+        ),
+        Case(
             "AdaptiveMaxPool2d",
             "adaptive_max_pool2d",
             ((2, 3, 7, 5),),

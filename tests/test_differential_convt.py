@@ -77,9 +77,13 @@ def pool_cases() -> Iterable[Case]:
     yield Case("F", "adaptive_avg_pool1d", (d.i((2, 3, 9)), 2))  # integers: refused
     yield Case("F", "avg_pool1d", (seq, 4), {"padding": 2, "count_include_pad": False})
     yield Case("F", "avg_pool1d", (seq, 4, 3, 1, True, False))  # by position
-    for size in (1, 3, 4, 9, 12, (2,)):
+    for size in (1, 3, 4, 9, 12, (2,), None):
         yield Case("F", "adaptive_avg_pool1d", (seq, size))
     yield Case("F", "adaptive_avg_pool1d", (d.f((3, 5), "float32"), 2))
+    for size in (1, 3, 4, 9, 12, (2,), None):
+        yield Case("F", "adaptive_max_pool1d", (seq, size))
+    yield Case("F", "adaptive_max_pool1d", (seq, 4), {"return_indices": True})
+    yield Case("F", "adaptive_max_pool1d", (d.f((3, 5), "float32"), 2, True))
     img = d.f((2, 3, 7, 5))
     for size in (1, 2, (3, 4), (None, 2), (7, 5), (9, 6)):
         yield Case("F", "adaptive_max_pool2d", (img, size))

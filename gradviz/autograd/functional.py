@@ -536,6 +536,7 @@ from gradviz.autograd.functional_more import (  # noqa: E402  (they import this 
 )
 from gradviz.autograd.functional_resample import (  # noqa: E402
     adaptive_avg_pool1d,
+    adaptive_max_pool1d,
     adaptive_max_pool2d,
     avg_pool1d,
     conv_transpose1d,
@@ -548,6 +549,7 @@ from gradviz.autograd.functional_resample import (  # noqa: E402
 
 __all__ += [
     "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "avg_pool1d",
     "conv_transpose1d",

@@ -176,6 +176,8 @@ def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tupl
             f"{layer}: output_size must be an int or {dims} ints (None keeps a size), got "
             f"{output_size!r}"
         )
+    if dims == 1 and None in output_size:  # (PyTorch keeps a size only in 2-d and 3-d pools)
+        raise OperandError(f"{layer}: output_size must be an int, got {output_size!r}")
     sizes = input.shape[-dims:]
     size = tuple(s if o is None else o for o, s in zip(output_size, sizes, strict=True))
     return input, conv.tuple_of(size, dims, layer, "output_size", low=0)
@@ -197,6 +199,18 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     if not return_indices:
         return out
     return out, Variable(pooling_more.adaptive_max(input._data, size)[1])
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    """Max over PyTorch's adaptive bins of (N, C, L); ``return_indices`` also returns where
+    each maximum is (int64 into L)."""
+    input, (size,) = _adaptive("adaptive_max_pool1d", input, output_size, 1)
+    out = pooling_more.AdaptiveMaxPool1d.apply(input, (1, size))
+    if not return_indices:
+        return out
+    return out, Variable(
+        pooling_more.adaptive_max(input._data[..., None, :], (1, size))[1][..., 0, :]
+    )
 
 
 # ---------------------------------------------------------------------------- resampling

@@ -46,12 +46,15 @@ from gradviz.autograd.nn.pointwise import (
 )
 from gradviz.autograd.nn.resample import (
     AdaptiveAvgPool1d,
+    AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AvgPool1d,
     MaxPool1d,
     PixelShuffle,
     PixelUnshuffle,
     Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from gradviz.autograd.nn.rnn import GRU, LSTM, RNN, RNNBase
 from gradviz.autograd.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
@@ -124,6 +127,7 @@ __all__ = [
 ]
 __all__ += [
     "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
     "AvgPool1d",
     "ConvTranspose1d",
@@ -132,4 +136,6 @@ __all__ += [
     "PixelShuffle",
     "PixelUnshuffle",
     "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]

@@ -77,6 +77,13 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
         return R.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Max over PyTorch's adaptive bins of (N, C, L)."""
+
+    def forward(self, input: Variable) -> Variable:
+        return R.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
 class Upsample(Module):
     """``interpolate`` to ``size`` or by ``scale_factor`` with ``mode`` (see there)."""
 
@@ -113,6 +120,20 @@ class Upsample(Module):
         else:
             info = f"size={self.size!r}"
         return f"{info}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(mode="nearest")`` of (N, C, H, W)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(mode="bilinear", align_corners=True)`` of (N, C, H, W)."""
+
+    def __init__(self, size: Any = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class PixelShuffle(Module):

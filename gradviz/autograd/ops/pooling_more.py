@@ -86,3 +86,9 @@ class AdaptiveMaxPool2d(Function):
             (index + offsets).ravel(), grad.reshape(planes, cells).ravel(), planes * height * width
         )
         return full.astype(grad.dtype, copy=False).reshape(ctx.shape)
+
+
+class AdaptiveMaxPool1d(UnitHeight, Function):
+    """Max over PyTorch's adaptive bins of (N, C, L) or (C, L)."""
+
+    planar = AdaptiveMaxPool2d
