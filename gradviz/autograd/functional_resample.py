@@ -28,10 +28,8 @@ def conv_transpose(
             f"{layer}: expected a {dims + 2}-d weight (in_channels, out_channels / groups, "
             f"{_SPATIAL[dims]}), got weight of shape {weight.shape}"
         )
-    stride, dilation = (
-        _ints(stride, dims, layer, "stride"),
-        _ints(dilation, dims, layer, "dilation"),
-    )
+    stride = _ints(stride, dims, layer, "stride")
+    dilation = _ints(dilation, dims, layer, "dilation")
     padding = _ints(padding, dims, layer, "padding", low=0)
     output_padding = _ints(output_padding, dims, layer, "output_padding", low=0)
     (groups,) = _ints(groups, 1, layer, "groups")
