@@ -610,3 +610,28 @@ __all__ += [
     "threshold",
     "triplet_margin_loss",
 ]
+from gradviz.autograd.functional_resample import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    conv_transpose1d,
+    conv_transpose2d,
+    interpolate,
+    max_pool1d,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "interpolate",
+    "max_pool1d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+]

@@ -22,6 +22,7 @@ from gradviz.autograd.nn.activations_more import (
 from gradviz.autograd.nn.attention import MultiheadAttention
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -75,6 +76,18 @@ from gradviz.autograd.nn.pointwise import (
     SiLU,
     SmoothL1Loss,
     Softplus,
+)
+from gradviz.autograd.nn.resample import (
+    AdaptiveAvgPool1d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    MaxPool1d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
 )
 from gradviz.autograd.nn.rnn import GRU, LSTM, RNN, RNNBase
 from gradviz.autograd.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
@@ -155,7 +168,13 @@ __all__ = [
 __all__ += [
     "CELU",
     "SELU",
+    "AdaptiveAvgPool1d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AvgPool1d",
     "Bilinear",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
     "CosineEmbeddingLoss",
     "GaussianNLLLoss",
     "Hardshrink",
@@ -167,10 +186,13 @@ __all__ += [
     "LocalResponseNorm",
     "LogSigmoid",
     "MarginRankingLoss",
+    "MaxPool1d",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "PReLU",
     "PairwiseDistance",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "PoissonNLLLoss",
     "RMSNorm",
     "RReLU",
@@ -181,4 +203,7 @@ __all__ += [
     "Tanhshrink",
     "Threshold",
     "TripletMarginLoss",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]

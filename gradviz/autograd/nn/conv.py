@@ -60,13 +60,15 @@ class _ConvNd(Module):
         else:
             self.padding = conv.tuple_of(padding, dims, name, "padding", low=0)
         self.padding_mode = padding_mode
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(np.empty(shape, dtype=get_default_dtype()))
+        self.weight = Parameter(np.empty(self._weight_shape(), dtype=get_default_dtype()))
         if bias:
             self.bias = Parameter(np.empty((out_channels,), dtype=get_default_dtype()))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _weight_shape(self) -> tuple[int, ...]:
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
     def reset_parameters(self) -> None:
         """PyTorch's init: kaiming_uniform_(a=sqrt(5)) weights, bias in ±1/sqrt(fan_in)."""

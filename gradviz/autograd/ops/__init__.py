@@ -14,6 +14,7 @@ from gradviz.autograd.ops import (
     arithmetic,
     attention,
     conv,
+    conv_transpose,
     elementwise,
     indexing,
     layers_more,
@@ -22,7 +23,9 @@ from gradviz.autograd.ops import (
     nodiff,
     padding,
     pointwise,
+    pooling_more,
     reductions,
+    resample,
     sequence,
     shape,
     special,
@@ -156,6 +159,9 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         attention,
         special,
         sequence,
+        conv_transpose,
+        pooling_more,
+        resample,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)

@@ -1,0 +1,349 @@
+"""``nn.functional`` for autoencoders, U-Nets and 1-d CNNs: transposed convolutions, 1-d and
+adaptive pooling, ``interpolate`` and pixel (un)shuffle, with PyTorch's signatures and checks
+(re-exported by ``functional``). Each call is one op of ``ops``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradviz.autograd import ops
+from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.ops import conv, pooling_more, resample
+from gradviz.autograd.ops.api import as_variable as as_input
+from gradviz.autograd.variable import Variable, as_array
+
+_SPATIAL = {1: "L", 2: "H, W"}
+
+
+# ------------------------------------------------------------------ transposed convolution
+def conv_transpose(
+    layer, dims, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
+    """The checked transposed convolution over ``dims`` axes; ``layer`` names it in errors."""
+    input = as_input(input, layer)
+    weight = weight if isinstance(weight, Variable) else as_input(weight, layer)
+    bias = bias if bias is None or isinstance(bias, Variable) else as_input(bias, layer)
+    if weight.ndim != dims + 2:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 2}-d weight (in_channels, out_channels / groups, "
+            f"{_SPATIAL[dims]}), got weight of shape {weight.shape}"
+        )
+    stride = _ints(stride, dims, layer, "stride")
+    dilation = _ints(dilation, dims, layer, "dilation")
+    padding = _ints(padding, dims, layer, "padding", low=0)
+    output_padding = _ints(output_padding, dims, layer, "output_padding", low=0)
+    (groups,) = _ints(groups, 1, layer, "groups")
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
+        raise InputError(
+            f"{layer}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={output_padding}, stride={stride} and dilation={dilation}"
+        )
+    shape = (1, *input.shape) if input.ndim == dims + 1 else input.shape
+    bias_shape = None if bias is None else np.shape(as_array(bias))
+    _check_conv_transpose(layer, dims, shape, weight.shape, bias_shape, groups)
+    size = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            shape[2:], stride, padding, dilation, weight.shape[2:], output_padding, strict=True
+        )
+    )
+    if any(n < 1 for n in size):
+        raise ShapeError(
+            f"{layer}: Given input size {tuple(shape[2:])} (input {input.shape}), calculated "
+            f"output size {size} is too small (weight {weight.shape}, stride {stride}, padding "
+            f"{padding}, dilation {dilation})"
+        )
+    if dims == 2:
+        op = ops.conv_transpose.ConvTranspose2d
+    else:  # the 2-d op's arguments, on a unit height axis
+        op = ops.conv_transpose.ConvTranspose1d
+        stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
+        output_padding = (0, *output_padding)
+    return op.apply(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def _ints(value, dims: int, layer, name: str, low: int = 1) -> tuple[int, ...]:
+    """``value`` as ``dims`` ints, each at least ``low`` (an ``InputError``, a RuntimeError as
+    PyTorch's, if not)."""
+    values = conv.tuple_of(value, dims, layer, name, low=-(2**62))
+    if any(v < low for v in values):
+        raise InputError(f"{layer}: {name} must be >= {low}, got {value!r}")
+    return values
+
+
+def _check_conv_transpose(layer, dims, x_shape, w_shape, b_shape, groups) -> None:
+    if len(x_shape) != dims + 2:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 1}-d (C_in, {_SPATIAL[dims]}) or {dims + 2}-d (N, "
+            f"C_in, {_SPATIAL[dims]}) input for weight {tuple(w_shape)}, got input of shape "
+            f"{tuple(x_shape)}"
+        )
+    if w_shape[0] % groups:
+        raise ShapeError(
+            f"{layer}: in_channels {w_shape[0]} (weight {tuple(w_shape)}) must be divisible by "
+            f"groups={groups}"
+        )
+    if x_shape[1] != w_shape[0]:
+        raise ShapeError(
+            f"{layer}: Given transposed=1, weight of size {list(w_shape)}, expected "
+            f"input{list(x_shape)} to have {w_shape[0]} channels, but got {x_shape[1]} channels "
+            f"instead"
+        )
+    if b_shape is not None and tuple(b_shape) != (w_shape[1] * groups,):
+        raise ShapeError(
+            f"{layer}: expected bias of shape ({w_shape[1] * groups},) for weight "
+            f"{tuple(w_shape)} and groups={groups}, got {tuple(b_shape)}"
+        )
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Variable:
+    """2-d transposed convolution of (N, C_in, H, W) (or (C_in, H, W)) with weight (C_in,
+    C_out/groups, KH, KW): the output is (H-1)*stride - 2*padding + dilation*(KH-1) +
+    output_padding + 1 high. One ``ConvTranspose2d`` node."""
+    args = (stride, padding, output_padding, groups, dilation)
+    return conv_transpose("conv_transpose2d", 2, input, weight, bias, *args)
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> Variable:
+    """1-d transposed convolution of (N, C_in, L) (or (C_in, L)) with weight (C_in,
+    C_out/groups, K). One ``ConvTranspose1d`` node."""
+    args = (stride, padding, output_padding, groups, dilation)
+    return conv_transpose("conv_transpose1d", 1, input, weight, bias, *args)
+
+
+# ---------------------------------------------------------------------------- 1-d pooling
+def _pool1d_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode=False):
+    """The input and the 2-d pool's arguments for a pool over the last axis of (N, C, L)."""
+    input = as_input(input, layer)
+    if input.ndim not in (2, 3):
+        raise ShapeError(
+            f"{layer}: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape {input.shape}"
+        )
+    (k,) = _ints(kernel_size, 1, layer, "kernel_size")
+    empty = stride is None or (isinstance(stride, tuple | list) and not stride)
+    (s,) = (k,) if empty else _ints(stride, 1, layer, "stride")
+    (p,) = _ints(padding, 1, layer, "padding", low=0)
+    (d,) = _ints(dilation, 1, layer, "dilation")
+    kernel, stride, pairs, dilation = (1, k), (1, s), ((0, 0), (p, p)), (1, d)
+    planar = (*input.shape[:-1], 1, input.shape[-1])
+    conv.check_pool(layer, planar, kernel, stride, pairs, dilation, ceil_mode)
+    if ceil_mode:
+        pairs = conv.ceil_mode_padding(planar[-2:], kernel, stride, pairs, dilation)
+    return input, kernel, stride, pairs, dilation
+
+
+def max_pool1d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    """Max over each window of (N, C, L) (padding counts as -inf); the gradient goes to the
+    first maximum. ``return_indices`` also returns where each maximum is (int64 into L)."""
+    args = _pool1d_args("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    out = pooling_more.MaxPool1d.apply(*args)
+    if not return_indices:
+        return out
+    x = args[0]._data[..., None, :]
+    return out, Variable(conv.max_pool_indices(x, *args[1:])[..., 0, :])
+
+
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Variable:
+    """Mean over each window of (N, C, L); ``count_include_pad`` counts the zero padding."""
+    args = _pool1d_args("avg_pool1d", input, kernel_size, stride, padding, 1, ceil_mode)
+    return pooling_more.AvgPool1d.apply(*args[:4], count_include_pad)
+
+
+# ------------------------------------------------------------------------ adaptive pooling
+def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tuple[int, ...]]:
+    """The input and the checked output size (``None`` keeps an input size) of an adaptive
+    pool over the last ``dims`` axes."""
+    input = as_input(input, layer)
+    if input.ndim not in (dims + 1, dims + 2) or 0 in input.shape[-dims:]:
+        raise ShapeError(
+            f"{layer}: expected a {dims + 1}-d (C, {_SPATIAL[dims]}) or {dims + 2}-d (N, C, "
+            f"{_SPATIAL[dims]}) input with non-zero {_SPATIAL[dims]}, got shape {input.shape}"
+        )
+    if output_size is None or isinstance(output_size, int | np.integer):
+        output_size = (output_size,) * dims
+    if not isinstance(output_size, tuple | list) or len(output_size) != dims:
+        raise OperandError(
+            f"{layer}: output_size must be an int or {dims} ints (None keeps a size), got "
+            f"{output_size!r}"
+        )
+    if dims == 1 and None in output_size:  # (PyTorch keeps a size only in 2-d and 3-d pools)
+        raise OperandError(f"{layer}: output_size must be an int, got {output_size!r}")
+    sizes = input.shape[-dims:]
+    size = tuple(s if o is None else o for o, s in zip(output_size, sizes, strict=True))
+    return input, conv.tuple_of(size, dims, layer, "output_size", low=0)
+
+
+def adaptive_avg_pool1d(input, output_size) -> Variable:
+    """Mean over PyTorch's adaptive bins [floor(i*L/OL), ceil((i+1)*L/OL)) of (N, C, L)."""
+    input, (size,) = _adaptive("adaptive_avg_pool1d", input, output_size, 1)
+    if input.dtype.kind != "f":  # (a mean of integers: PyTorch refuses them too)
+        raise InputError(f"adaptive_avg_pool1d: expected a float input, got {input.dtype}")
+    return pooling_more.AdaptiveAvgPool1d.apply(input, (1, size))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
+    """Max over PyTorch's adaptive bins of (N, C, H, W); ``None`` in ``output_size`` keeps
+    that size. ``return_indices`` also returns where each maximum is (int64 into H * W)."""
+    input, size = _adaptive("adaptive_max_pool2d", input, output_size, 2)
+    out = pooling_more.AdaptiveMaxPool2d.apply(input, size)
+    if not return_indices:
+        return out
+    return out, Variable(pooling_more.adaptive_max(input._data, size)[1])
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
+    """Max over PyTorch's adaptive bins of (N, C, L); ``return_indices`` also returns where
+    each maximum is (int64 into L)."""
+    input, (size,) = _adaptive("adaptive_max_pool1d", input, output_size, 1)
+    out = pooling_more.AdaptiveMaxPool1d.apply(input, (1, size))
+    if not return_indices:
+        return out
+    return out, Variable(
+        pooling_more.adaptive_max(input._data[..., None, :], (1, size))[1][..., 0, :]
+    )
+
+
+# ---------------------------------------------------------------------------- resampling
+_NEAREST = {3: resample.UpsampleNearest1d, 4: resample.UpsampleNearest2d}
+_NEAREST[5] = resample.UpsampleNearest3d
+_LINEAR = {"linear": (3, resample.UpsampleLinear1d), "bilinear": (4, resample.UpsampleBilinear2d)}
+_LINEAR["trilinear"] = (5, resample.UpsampleTrilinear3d)
+_MODES = ("nearest", "linear", "bilinear", "trilinear", "area")
+
+
+def _per_dim(value, dims: int, what: str, input) -> tuple:
+    if not isinstance(value, tuple | list):
+        return (value,) * dims
+    if len(value) != dims:
+        raise ArgumentError(
+            f"interpolate: Input and {what} must have the same number of spatial dimensions, "
+            f"but got input with spatial dimensions of {list(input.shape[2:])} and {what} of "
+            f"{value}"
+        )
+    return tuple(value)
+
+
+def _output_size(input, size, scale_factor, recompute) -> tuple[tuple[int, ...], tuple | None]:
+    """The output's spatial size and the scale factors the kernel uses (None: from sizes)."""
+    dims = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ArgumentError("interpolate: only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ArgumentError("interpolate: either size or scale_factor should be defined")
+    if size is not None:
+        if recompute:
+            raise ArgumentError(
+                "interpolate: recompute_scale_factor is not meaningful with an explicit size."
+            )
+        sizes = _per_dim(size, dims, "output size", input)
+        if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in sizes):
+            raise OperandError(f"interpolate: expected size to be ints, but got size {size!r}")
+        return tuple(int(n) for n in sizes), None
+    scales = tuple(float(s) for s in _per_dim(scale_factor, dims, "scale_factor", input))
+    out = tuple(int(n * s) for n, s in zip(input.shape[2:], scales, strict=True))
+    return out, None if recompute else scales
+
+
+def interpolate(
+    input,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Variable:
+    """Resample (N, C, ...) to ``size`` or by ``scale_factor``: ``mode`` "nearest" (3-, 4- or
+    5-d input), "linear" (3-d), "bilinear" (4-d), "trilinear" (5-d; ``align_corners`` maps
+    corner pixels' centres onto each other) or "area" (adaptive average pooling)."""
+    input = as_input(input, "interpolate")
+    if mode not in _MODES:
+        raise ArgumentError(
+            f"interpolate: mode {mode!r} is not supported (supported: {', '.join(_MODES)})"
+        )
+    if mode in ("nearest", "area") and align_corners is not None:
+        raise ArgumentError(
+            "interpolate: align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if antialias:
+        raise ArgumentError("interpolate: antialias=True is not supported")
+    if input.ndim not in (3, 4, 5):
+        raise InputError(
+            f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
+            f"{input.ndim}D) for the modes: nearest | linear | bilinear | trilinear | area "
+            f"(got {mode})"
+        )
+    out, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
+    if 0 in input.shape[2:] or any(n < 1 for n in out):
+        raise InputError(
+            f"interpolate: Input and output sizes should be greater than 0, but got input "
+            f"{tuple(input.shape[2:])} output {out}"
+        )
+    if mode == "nearest":
+        return _NEAREST[input.ndim].apply(input, out, scales)
+    if mode == "area":
+        if input.ndim == 5:
+            raise ArgumentError("interpolate: mode 'area' of a 5-d input is not supported")
+        area = {3: adaptive_avg_pool1d, 4: ops.conv.AdaptiveAvgPool2d.apply}[input.ndim]
+        return area(input, out[0] if input.ndim == 3 else out)
+    rank, op = _LINEAR[mode]
+    if input.dtype.kind != "f":
+        raise InputError(f"interpolate: mode {mode!r} needs a float input, got {input.dtype}")
+    if input.ndim != rank:
+        raise InputError(
+            f"interpolate: Got {input.ndim}D input, but {mode} mode needs {rank}D input"
+        )
+    return op.apply(input, out, bool(align_corners), scales)
+
+
+# ------------------------------------------------------------------------- pixel shuffle
+def _factor(layer: str, value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise OperandError(f"{layer}(): argument '{name}' must be int, not {type(value).__name__}")
+    if value < 1:
+        raise InputError(f"{layer} expects a positive {name}, but got {value}")
+    return int(value)
+
+
+def _shuffle_input(layer: str, input, factor, name: str) -> tuple[Variable, int]:
+    input = as_input(input, layer)
+    r = _factor(layer, factor, name)
+    if input.ndim < 3:
+        raise InputError(
+            f"{layer} expects input to have at least 3 dimensions, but got input with "
+            f"{input.ndim} dimension(s)"
+        )
+    return input, r
+
+
+def pixel_shuffle(input, upscale_factor: int) -> Variable:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r) for ``r = upscale_factor``."""
+    input, r = _shuffle_input("pixel_shuffle", input, upscale_factor, "upscale_factor")
+    if input.shape[-3] % (r * r):
+        raise InputError(
+            f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+            f"square of upscale_factor, but input.size(-3)={input.shape[-3]} is not divisible "
+            f"by {r * r}"
+        )
+    return resample.PixelShuffle.apply(input, r)
+
+
+def pixel_unshuffle(input, downscale_factor: int) -> Variable:
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W) for ``r = downscale_factor``."""
+    input, r = _shuffle_input("pixel_unshuffle", input, downscale_factor, "downscale_factor")
+    for axis, name in ((-2, "height"), (-1, "width")):
+        if input.shape[axis] % r:
+            raise InputError(
+                f"pixel_unshuffle expects {name} to be divisible by downscale_factor, but "
+                f"input.size({axis})={input.shape[axis]} is not divisible by {r}"
+            )
+    return resample.PixelUnshuffle.apply(input, r)

@@ -1,0 +1,184 @@
+"""Resampling: ``interpolate``'s nearest and (bi)linear modes, pixel shuffle and unshuffle.
+
+Resampling is separable: along each spatial axis the output is a fixed (out, in) matrix times
+the input, so (bi)linear interpolation is one ``matmul`` per axis and its gradient the
+transposed matrices' (``A_h.T @ g @ A_w``). Nearest gathers the chosen rows and columns with
+``np.take``; its gradient adds them back through the same one-hot matrices. Source indices and
+weights follow PyTorch's CPU kernels, in the input's precision (float32 scales for nearest).
+Pixel (un)shuffle is a reshape and a transpose, each the other's gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gradviz.autograd.function import Function
+
+
+def _scale(in_size: int, out_size: int, scale: float | None, dtype) -> np.floating:
+    """PyTorch's ``compute_scales_value``: 1 / the given scale factor, else in / out."""
+    if scale is not None and scale > 0:
+        return dtype.type(1.0 / scale)
+    return dtype.type(in_size) / dtype.type(out_size)
+
+
+def nearest_source(in_size: int, out_size: int, scale: float | None) -> np.ndarray:
+    """The input index each output index copies: floor(i * scale) in float32, as PyTorch's."""
+    if out_size == in_size:
+        return np.arange(out_size)
+    if out_size == 2 * in_size:
+        return np.arange(out_size) >> 1
+    step = _scale(in_size, out_size, scale, np.dtype(np.float32))
+    index = np.floor(np.arange(out_size, dtype=np.float32) * step).astype(np.int64)
+    return np.minimum(index, in_size - 1)
+
+
+def linear_matrix(in_size: int, out_size: int, align_corners: bool, scale, dtype) -> np.ndarray:
+    """The (out, in) matrix of linear interpolation: each row weighs its two neighbours."""
+    dtype = np.dtype(dtype)
+    matrix = np.zeros((out_size, in_size), dtype)
+    if out_size == in_size:
+        np.fill_diagonal(matrix, 1)
+        return matrix
+    dst = np.arange(out_size, dtype=dtype)
+    if align_corners:
+        step = dtype.type(in_size - 1) / dtype.type(out_size - 1) if out_size > 1 else 0
+        src = (dst * step).astype(dtype)
+    else:
+        step = _scale(in_size, out_size, scale, dtype)
+        src = np.maximum(step * (dst + dtype.type(0.5)) - dtype.type(0.5), 0).astype(dtype)
+    low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+    weight = np.clip(src - low, 0, 1).astype(dtype)
+    high = low + (low < in_size - 1)
+    rows = np.arange(out_size)
+    np.add.at(matrix, (rows, low), 1 - weight)
+    np.add.at(matrix, (rows, high), weight)
+    return matrix
+
+
+def _along(x: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
+    """``matrices[i] @ x`` along each of the last ``len(matrices)`` axes of ``x``."""
+    first = x.ndim - len(matrices)
+    for i, matrix in enumerate(matrices):
+        moved = np.moveaxis(x, first + i, -1) @ matrix.T
+        x = np.moveaxis(moved, -1, first + i)
+    return np.ascontiguousarray(x)
+
+
+class _Nearest(Function):
+    """Nearest-neighbour resampling of the last spatial axes to ``output_size``; ``scales``
+    (one per axis, or None) are the user's scale factors, which PyTorch uses when given."""
+
+    @staticmethod
+    def forward(ctx, x, output_size, scales=None):
+        k = len(output_size)
+        scales = scales or (None,) * k
+        sizes = x.shape[x.ndim - k :]
+        ctx.sources = [
+            nearest_source(n, o, s) for n, o, s in zip(sizes, output_size, scales, strict=True)
+        ]
+        ctx.sizes = sizes
+        for i, source in enumerate(ctx.sources):
+            x = np.take(x, source, axis=x.ndim - k + i)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        one_hot = [
+            (np.arange(n) == source[:, None]).T.astype(grad.dtype)
+            for source, n in zip(ctx.sources, ctx.sizes, strict=True)
+        ]
+        return _along(grad, one_hot)
+
+
+class UpsampleNearest1d(_Nearest):
+    """``interpolate(mode="nearest")`` of (N, C, L)."""
+
+
+class UpsampleNearest2d(_Nearest):
+    """``interpolate(mode="nearest")`` of (N, C, H, W)."""
+
+
+class UpsampleNearest3d(_Nearest):
+    """``interpolate(mode="nearest")`` of (N, C, D, H, W)."""
+
+
+class _Linear(Function):
+    """Linear interpolation along the last spatial axes (one matrix per axis)."""
+
+    @staticmethod
+    def forward(ctx, x, output_size, align_corners=False, scales=None):
+        k = len(output_size)
+        scales = scales or (None,) * k
+        ctx.matrices = [
+            linear_matrix(n, o, align_corners, s, x.dtype)
+            for n, o, s in zip(x.shape[x.ndim - k :], output_size, scales, strict=True)
+        ]
+        return _along(x, ctx.matrices)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _along(grad, [m.T for m in ctx.matrices])
+
+
+class UpsampleLinear1d(_Linear):
+    """``interpolate(mode="linear")`` of (N, C, L)."""
+
+
+class UpsampleBilinear2d(_Linear):
+    """``interpolate(mode="bilinear")`` of (N, C, H, W)."""
+
+
+class UpsampleTrilinear3d(_Linear):
+    """``interpolate(mode="trilinear")`` of (N, C, D, H, W)."""
+
+
+def _shuffle(x: np.ndarray, r: int) -> np.ndarray:
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+    *batch, c, h, w = x.shape
+    b = len(batch)
+    split = x.reshape(*batch, c // (r * r), r, r, h, w)
+    return split.transpose(*range(b), b, b + 3, b + 1, b + 4, b + 2).reshape(
+        *batch, c // (r * r), h * r, w * r
+    )
+
+
+def _unshuffle(x: np.ndarray, r: int) -> np.ndarray:
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+    *batch, c, h, w = x.shape
+    b = len(batch)
+    split = x.reshape(*batch, c, h // r, r, w // r, r)
+    return split.transpose(*range(b), b, b + 2, b + 4, b + 1, b + 3).reshape(
+        *batch, c * r * r, h // r, w // r
+    )
+
+
+class _Reshuffle(Function):
+    """A reshuffle of pixels ``there`` by a factor; its gradient goes ``back``."""
+
+    there: Callable[[np.ndarray, int], np.ndarray]
+    back: Callable[[np.ndarray, int], np.ndarray]
+
+    @classmethod
+    def forward(cls, ctx, x, factor):
+        ctx.factor = factor
+        return cls.there(x, factor)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        return cls.back(grad, ctx.factor)
+
+
+class PixelShuffle(_Reshuffle):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r): each group of r*r channels becomes an r x r
+    block of pixels."""
+
+    there, back = staticmethod(_shuffle), staticmethod(_unshuffle)
+
+
+class PixelUnshuffle(_Reshuffle):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of ``PixelShuffle``."""
+
+    there, back = staticmethod(_unshuffle), staticmethod(_shuffle)
