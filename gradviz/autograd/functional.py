@@ -18,9 +18,13 @@ from gradviz.autograd.errors import ArgumentError, InputError, OperandError, Sha
 from gradviz.autograd.functional_losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
-    check_target_shape,
     cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 from gradviz.autograd.ops import conv
 from gradviz.autograd.ops.api import as_variable as as_input
@@ -145,13 +149,6 @@ def check_dropout_probability(p: float) -> None:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
 
 
-def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
-    """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
-    input = input if isinstance(input, Variable) else as_input(input, "mse_loss")
-    check_target_shape("mse_loss", input, target)
-    return ops.MseLoss.apply(input, target, reduction)
-
-
 def linear(input: Variable, weight: Variable, bias: Variable | None = None) -> Variable:
     """``input @ weight.T + bias`` as one op."""
     if not isinstance(input, Variable):
@@ -188,56 +185,7 @@ def mish(input: Variable, inplace: bool = False) -> Variable:
     return ops.Mish.apply(as_input(input, "mish"))
 
 
-# ------------------------------------------------------------------- regression and distances
-def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
-    """Mean absolute error (the gradient at 0 is 0)."""
-    input = as_input(input, "l1_loss")
-    check_target_shape("l1_loss", input, target)
-    return ops.L1Loss.apply(input, target, reduction)
-
-
-def smooth_l1_loss(
-    input: Variable, target: Any, reduction: str = "mean", beta: float = 1.0
-) -> Variable:
-    """Quadratic (0.5 d**2 / beta) below ``beta``, linear above."""
-    input = as_input(input, "smooth_l1_loss")
-    check_target_shape("smooth_l1_loss", input, target)
-    if beta < 0:
-        raise ArgumentError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
-    return ops.SmoothL1Loss.apply(input, target, reduction, beta)
-
-
-def huber_loss(
-    input: Variable, target: Any, reduction: str = "mean", delta: float = 1.0
-) -> Variable:
-    """Quadratic (0.5 d**2) below ``delta``, linear (slope delta) above."""
-    input = as_input(input, "huber_loss")
-    check_target_shape("huber_loss", input, target)
-    if delta <= 0:
-        raise ArgumentError(
-            f"huber_loss does not support non-positive values for delta, got {delta}"
-        )
-    return ops.HuberLoss.apply(input, target, reduction, delta)
-
-
-def kl_div(
-    input: Variable, target: Any, reduction: str = "mean", log_target: bool = False
-) -> Variable:
-    """KL divergence with ``input`` as log-probabilities; ``reduction="batchmean"`` gives the
-    mathematical KL (the sum over the batch size). ``"mean"`` warns, as PyTorch does."""
-    if reduction == "mean":
-        warnings.warn(
-            "reduction: 'mean' divides the total loss by both the batch size and the support "
-            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
-            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.",
-            UserWarning,
-            stacklevel=2,
-        )
-    target = target if isinstance(target, Variable) else np.asarray(target)
-    return ops.KlDiv.apply(as_input(input, "kl_div"), target, reduction, log_target)
-
-
+# ------------------------------------------------------------------------------- distances
 def cosine_similarity(x1: Variable, x2: Any, dim: int = 1, eps: float = 1e-8) -> Variable:
     """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``dim`` (inputs broadcast)."""
     x1 = as_input(x1, "cosine_similarity")

@@ -1,7 +1,8 @@
-"""The class and binary losses of ``nn.functional`` with PyTorch's options (re-exported by
-``functional``): ``cross_entropy`` and ``nll_loss`` (``weight``, ``ignore_index``,
+"""The class, binary and regression losses of ``nn.functional`` with PyTorch's options
+(re-exported by ``functional``): ``cross_entropy`` and ``nll_loss`` (``weight``, ``ignore_index``,
 ``label_smoothing``, targets of any number of dims ``(N, d1, ...)``), ``binary_cross_entropy``
-(``weight``) and ``binary_cross_entropy_with_logits`` (``weight``, ``pos_weight``).
+(``weight``) and ``binary_cross_entropy_with_logits`` (``weight``, ``pos_weight``); the
+regression losses ``mse_loss``, ``l1_loss``, ``smooth_l1_loss``, ``huber_loss`` and ``kl_div``.
 
 The usual call is one fused op; the options are built of ops (log_softmax, indexing, sums), so
 their graph shows where each factor enters.
@@ -284,3 +285,60 @@ def binary_cross_entropy_with_logits(
     if reduction == "none":
         return loss
     return loss.mean() if reduction == "mean" else loss.sum()
+
+
+# ------------------------------------------------------------------------------ regression
+def mse_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
+    """Mean squared error; warns (like PyTorch) when the shapes differ and would broadcast."""
+    input = input if isinstance(input, Variable) else as_input(input, "mse_loss")
+    check_target_shape("mse_loss", input, target)
+    return ops.MseLoss.apply(input, target, reduction)
+
+
+def l1_loss(input: Variable, target: Any, reduction: str = "mean") -> Variable:
+    """Mean absolute error (the gradient at 0 is 0)."""
+    input = as_input(input, "l1_loss")
+    check_target_shape("l1_loss", input, target)
+    return ops.L1Loss.apply(input, target, reduction)
+
+
+def smooth_l1_loss(
+    input: Variable, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> Variable:
+    """Quadratic (0.5 d**2 / beta) below ``beta``, linear above."""
+    input = as_input(input, "smooth_l1_loss")
+    check_target_shape("smooth_l1_loss", input, target)
+    if beta < 0:
+        raise ArgumentError(f"smooth_l1_loss does not support negative values for beta, got {beta}")
+    return ops.SmoothL1Loss.apply(input, target, reduction, beta)
+
+
+def huber_loss(
+    input: Variable, target: Any, reduction: str = "mean", delta: float = 1.0
+) -> Variable:
+    """Quadratic (0.5 d**2) below ``delta``, linear (slope delta) above."""
+    input = as_input(input, "huber_loss")
+    check_target_shape("huber_loss", input, target)
+    if delta <= 0:
+        raise ArgumentError(
+            f"huber_loss does not support non-positive values for delta, got {delta}"
+        )
+    return ops.HuberLoss.apply(input, target, reduction, delta)
+
+
+def kl_div(
+    input: Variable, target: Any, reduction: str = "mean", log_target: bool = False
+) -> Variable:
+    """KL divergence with ``input`` as log-probabilities; ``reduction="batchmean"`` gives the
+    mathematical KL (the sum over the batch size). ``"mean"`` warns, as PyTorch does."""
+    if reduction == "mean":
+        warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            UserWarning,
+            stacklevel=2,
+        )
+    target = target if isinstance(target, Variable) else np.asarray(target)
+    return ops.KlDiv.apply(as_input(input, "kl_div"), target, reduction, log_target)
