@@ -133,6 +133,7 @@ from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.serialization import SaveFormatError, load, save
 
@@ -144,6 +145,7 @@ abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
 # More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
+globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 
@@ -320,3 +322,4 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += _api_more.NAMES
+__all__ += _api_index.NAMES

@@ -16,11 +16,13 @@ from gradviz.autograd.ops import (
     elementwise,
     indexing,
     linalg,
+    linalg_more,
     losses,
     nodiff,
     padding,
     pointwise,
     reductions,
+    scatter,
     sequence,
     shape,
     special,
@@ -152,6 +154,8 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         attention,
         special,
         sequence,
+        scatter,
+        linalg_more,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
