@@ -132,10 +132,7 @@ def scatter_reduce_(
     target: Variable, dim: Any, index: Any, src: Any, reduce: str, include_self: bool
 ) -> Variable:
     """``target.scatter_reduce_(dim, index, src, reduce, include_self=True)``."""
-    if reduce not in _checks.REDUCTIONS:
-        raise InputError(
-            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce!r}"
-        )
+    reduce = _checks.reduction(reduce)
     axis, index, src = _checks.scatter_arguments(target, dim, index, src, "scatter_reduce")
     return _apply(ScatterReduce_, target, axis, index, src, reduce, bool(include_self))
 

@@ -12,8 +12,18 @@ from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, S
 from gradviz.autograd.ops import scatter as _scatter
 from gradviz.autograd.variable import Variable, as_array
 
-#: the reductions of ``scatter_reduce``
-REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+#: the reductions of ``scatter_reduce`` by name ("max" and "min" too, as PyTorch reads them)
+REDUCTIONS = {"sum": "sum", "prod": "prod", "mean": "mean", "amax": "amax", "amin": "amin"}
+REDUCTIONS.update(max="amax", min="amin")
+
+
+def reduction(reduce: Any) -> str:
+    """``scatter_reduce``'s reduction, by its name or PyTorch's alias."""
+    if not isinstance(reduce, str) or reduce not in REDUCTIONS:
+        raise InputError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    return REDUCTIONS[reduce]
 
 
 def integer_index(index: Any, op: str) -> np.ndarray:
@@ -25,12 +35,12 @@ def integer_index(index: Any, op: str) -> np.ndarray:
 
 
 def _in_bounds(index: np.ndarray, size: int, axis: int, op: str, negative: bool = False) -> None:
+    """Every index a place along ``axis`` (an ``IndexError`` where negatives count back)."""
     low = -size if negative else 0
     if index.size and (index.min() < low or index.max() >= size):
         bad = index.min() if index.min() < low else index.max()
-        raise InputError(
-            f"{op}(): index {bad} is out of bounds for dimension {axis} with size {size}"
-        )
+        error = IndexRangeError if negative else InputError
+        raise error(f"{op}(): index {bad} is out of bounds for dimension {axis} with size {size}")
 
 
 def _same_dtype(x: Variable, other: Any, op: str, what: str) -> None:
@@ -137,10 +147,7 @@ def scatter_reduce(
 ) -> Variable:
     """``x.scatter_reduce(dim, index, src, reduce, include_self=True)``; ``reduce`` one of
     sum, prod, mean, amax, amin."""
-    if reduce not in REDUCTIONS:
-        raise InputError(
-            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce!r}"
-        )
+    reduce = reduction(reduce)
     axis, index, src = scatter_arguments(x, dim, index, src, "scatter_reduce")
     return _applied(_scatter.ScatterReduce, x, axis, index, src, reduce, bool(include_self))
 
