@@ -232,6 +232,16 @@ def joined_cases() -> Iterable[Case]:
     yield Case("method", "multinomial", (d.f((4,), low=0, high=1, grad=False), 6, True))
 
 
+def random_fill_cases() -> Iterable[Case]:
+    """Refusals only (the values are random: their distributions are tested below)."""
+    d = Draw(78)
+    for name, args in (("bernoulli_", (0.5,)), ("exponential_", ()), ("random_", (4,))):
+        yield Case("method", name, (d.f((3,)), *args))  # a leaf that requires grad
+    yield Case("method", "bernoulli_", (d.f((3,), grad=False), 1.5))
+    yield Case("method", "exponential_", (d.f((3,), grad=False), -1.0))
+    yield Case("method", "random_", (d.f((3,), grad=False), 3, 1))
+
+
 def values_cases() -> Iterable[Case]:
     d = Draw(77)
     for row, col, offset in ((3, 4, 0), (4, 3, 1), (3, 3, -1), (0, 3, 0), (3, 4, 10)):
@@ -274,6 +284,7 @@ CASES = all_cases(
     (layout_cases, None),
     (algebra_cases, None),
     (joined_cases, None),
+    (random_fill_cases, None),
     (values_cases, None),
 )
 GROUPS = by_op(CASES)
