@@ -36,6 +36,14 @@ def _padded(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return out
 
 
+def _cleared(grad: np.ndarray, where: Any, axis: int | None = None) -> np.ndarray:
+    """A copy of ``grad`` with zeros at ``where`` (along ``axis`` when given): the places a
+    write replaced take no gradient from what was there before."""
+    out = grad.copy()
+    (out if axis is None else _along(out, axis))[where] = 0
+    return out
+
+
 class Scatter(Function):
     """``x.scatter(dim, index, src)``: ``out[index[i][j]][j] = src[i][j]`` (dim 0); ``src``
     may be a number (``value``). The written places take no gradient from ``x``."""
@@ -49,12 +57,9 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = grad_src = None
-        if ctx.needs_input_grad[0]:
-            grad_x = grad.copy()
-            grad_x[ctx.grid] = 0
-        if ctx.needs_input_grad[3]:
-            grad_src = _padded(grad[ctx.grid], ctx.src_shape)
+        needs = ctx.needs_input_grad
+        grad_x = _cleared(grad, ctx.grid) if needs[0] else None
+        grad_src = _padded(grad[ctx.grid], ctx.src_shape) if needs[3] else None
         return grad_x, None, None, grad_src
 
 
@@ -110,11 +115,10 @@ class ScatterReduce(Function):
 
     @staticmethod
     def forward(ctx, x, axis, index, src, reduce, include_self=True):
-        grid = scatter_grid(index, axis)
+        grid, ctx.src_shape = scatter_grid(index, axis), src.shape
         src = _lead(src, index.shape)
         out, count = scatter_reduced(x, grid, src, reduce, include_self)
         ctx.grid, ctx.reduce, ctx.include_self, ctx.count = grid, reduce, include_self, count
-        ctx.shape = ctx.src_shape = index.shape
         ctx.x, ctx.src, ctx.out = x, src, out
         return out
 
@@ -131,8 +135,7 @@ class ScatterReduce(Function):
         else:
             grad_x, grad_src = _extreme_grads(ctx, grad)
         if not ctx.include_self:
-            grad_x = grad_x.copy()
-            grad_x[grid] = 0
+            grad_x = _cleared(grad_x, grid)
         return grad_x, None, None, _padded(grad_src, ctx.src_shape), None, None
 
 
@@ -205,12 +208,9 @@ class IndexFill(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = grad_value = None
-        if ctx.needs_input_grad[0]:
-            grad_x = grad.copy()
-            _along(grad_x, ctx.axis)[ctx.index] = 0
-        if ctx.needs_input_grad[3]:
-            grad_value = _along(grad, ctx.axis)[np.unique(ctx.index)].sum()
+        needs = ctx.needs_input_grad
+        grad_x = _cleared(grad, ctx.index, ctx.axis) if needs[0] else None
+        grad_value = _along(grad, ctx.axis)[np.unique(ctx.index)].sum() if needs[3] else None
         return grad_x, None, None, grad_value
 
 
@@ -227,12 +227,9 @@ class IndexCopy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_x = grad_source = None
-        if ctx.needs_input_grad[0]:
-            grad_x = grad.copy()
-            _along(grad_x, ctx.axis)[ctx.index] = 0
-        if ctx.needs_input_grad[3]:
-            grad_source = np.take(grad, ctx.index, ctx.axis)
+        needs = ctx.needs_input_grad
+        grad_x = _cleared(grad, ctx.index, ctx.axis) if needs[0] else None
+        grad_source = np.take(grad, ctx.index, ctx.axis) if needs[3] else None
         return grad_x, None, None, grad_source
 
 
@@ -270,7 +267,6 @@ class IndexPut(Function):
     def backward(ctx, grad):
         grad_x = grad
         if ctx.needs_input_grad[0] and not ctx.accumulate:
-            grad_x = grad.copy()
-            grad_x[ctx.indices] = 0
+            grad_x = _cleared(grad, ctx.indices)
         grad_values = grad[ctx.indices] if ctx.needs_input_grad[2] else None
         return grad_x, None, grad_values, None
