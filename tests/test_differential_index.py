@@ -44,7 +44,7 @@ def scatter_cases() -> Iterable[Case]:
     # a src larger than the index: its leading block is read (PyTorch's backward then fails)
     no_grad, values = d.f((3, 4), grad=False), d.f((2, 4), grad=False)
     yield Case("top", "scatter", (no_grad, 0, _ix([[1]]), values))
-    yield Case("top", "scatter_reduce", (x, 1, _ix([[0, 0], [3, 3]]), src, "amax"))
+    yield Case("top", "scatter_reduce", (x, 1, _ix([[0, 0], [3, 3]]), d.f((2, 2)), "amax"))
     for reduce in ("add", "multiply", "max"):  # PyTorch has no derivative: values only
         yield Case("method", "scatter", (no_grad, 0, index, values), {"reduce": reduce})
         yield Case("method", "scatter", (no_grad, 0, index, 1.5), {"reduce": reduce})
@@ -201,6 +201,20 @@ def algebra_cases() -> Iterable[Case]:
         yield Case("method", name, (x, d.f((4,)), d.f((3, 1), low=0.5)), {"value": 2})
         yield Case("method", name, (d.f((3, 4)), d.f((4,)), d.f((3, 1), low=0.5)))
         yield Case("method", name, (d.f((3, 4), grad=False), d.f((4,)), d.f((3, 1), low=0.5)))
+    # mixed dtypes and integers: promoted, or refused, as PyTorch does
+    f32, i64 = d.f((2, 3), "float32"), d.i((2, 3))
+    for name in ("kron", "inner", "cross", "isclose"):
+        yield Case("method", name, (d.f((2, 3)), f32), {"dim": 1} if name == "cross" else {})
+        yield Case("method", name, (i64, d.i((2, 3))), {"dim": 1} if name == "cross" else {})
+    yield Case("top", "tensordot", (d.f((2, 3)), d.f((3, 2), "float32")), {"dims": 1})
+    yield Case("top", "tensordot", (i64, d.i((3, 2))), {"dims": 1})
+    yield Case("method", "addcmul", (f32, d.f((2, 3)), d.f((3,), "float32")))
+    yield Case("method", "addcmul", (i64, d.i((3,)), d.i((2, 1))), {"value": 2})
+    yield Case("method", "addcmul", (i64, d.i((3,)), d.i((2, 1))), {"value": 0.5})
+    yield Case("method", "addcdiv", (f32, i64, d.i((2, 3), 1, 3)))
+    yield Case("method", "addmm", (d.i((2, 2)), d.i((2, 3)), d.i((3, 2))))
+    yield Case("top", "cdist", (d.i((3, 2)), d.i((2, 2))))
+    yield Case("top", "cdist", (d.f((3, 2)), d.f((2, 2), "float32")))
     # refused: shapes, dtypes, dims
     yield Case("method", "addmm", (d.f((2, 3)), d.f((2, 4)), d.f((5, 3))))
     yield Case("method", "addmm", (d.f((2, 3)), d.f((4,)), d.f((4, 3))))

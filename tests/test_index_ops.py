@@ -83,3 +83,10 @@ def test_scatter_reduce_amax_shares_the_gradient_of_ties():
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, [0.5, 1.0])  # place 0: x and src tie
     np.testing.assert_array_equal(src.grad, [0.5, 0.0])
+
+
+def test_cross_without_dim_takes_the_first_dim_of_length_3_with_a_warning():
+    a, b = gradviz.randn(3, 2), gradviz.randn(3, 2)
+    with pytest.warns(UserWarning, match="without specifying the dim"):
+        out = a.cross(b)
+    np.testing.assert_allclose(out.numpy(), np.cross(a.numpy(), b.numpy(), axis=0), rtol=1e-6)

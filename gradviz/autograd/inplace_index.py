@@ -164,7 +164,7 @@ def index_put_(target: Variable, indices: Any, values: Any, accumulate: bool) ->
 def addc_(target: Variable, name: str, tensor1: Any, tensor2: Any, value: Any) -> Variable:
     """``addcmul_``/``addcdiv_``: checked as the out-of-place op, written into ``target``."""
     op = Addcmul_ if name == "addcmul" else Addcdiv_
-    _, a, b = pointwise_operands(name, target, tensor1, tensor2, value)
+    _, a, b, value = pointwise_operands(name, target, tensor1, tensor2, value)
     return _apply(op, target, a, b, value)
 
 

@@ -174,20 +174,17 @@ def _product(op: Any, name: str, x: Variable, a: Variable, b: Variable, beta, al
 
 def pointwise(op: Any, name: str, x: Any, tensor1: Any, tensor2: Any, value: Any) -> Variable:
     """``addcmul``/``addcdiv`` of broadcastable operands in their promoted dtype."""
-    return op.apply(*pointwise_operands(name, x, tensor1, tensor2, value), value)
+    return op.apply(*pointwise_operands(name, x, tensor1, tensor2, value))
 
 
-def pointwise_operands(name: str, x: Any, tensor1: Any, tensor2: Any, value: Any) -> list[Variable]:
-    """The operands of ``addcmul``/``addcdiv``, checked, in their promoted dtype."""
+def pointwise_operands(name: str, x: Any, tensor1: Any, tensor2: Any, value: Any) -> list[Any]:
+    """The operands of ``addcmul``/``addcdiv``, checked, in their promoted dtype, and the
+    value (an integer result takes its integer part, as in PyTorch)."""
     x, a, b = promoted(name, x, tensor1, tensor2)
-    if name == "addcdiv" and a.dtype.kind in "biu":
+    if name == "addcdiv" and all(variable(t).dtype.kind in "biu" for t in (tensor1, tensor2)):
         raise InputError(
             "Integer division with addcdiv is no longer supported, and in a future release "
             "addcdiv will perform a true division of tensor1 and tensor2."
-        )
-    if isinstance(value, float) and x.dtype.kind in "biu":
-        raise InputError(
-            "For integral input tensors, argument value must not be a floating point number."
         )
     try:
         np.broadcast_shapes(x.shape, a.shape, b.shape)
@@ -195,7 +192,7 @@ def pointwise_operands(name: str, x: Any, tensor1: Any, tensor2: Any, value: Any
         raise ShapeError(
             f"{name}(): shapes {x.shape}, {a.shape} and {b.shape} do not broadcast"
         ) from None
-    return [x, a, b]
+    return [x, a, b, int(value) if x.dtype.kind in "biu" else value]
 
 
 def cross(x: Any, other: Any, dim: Any = None) -> Variable:
