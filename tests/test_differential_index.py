@@ -81,6 +81,11 @@ def scatter_inplace_cases() -> Iterable[Case]:
         yield Case("method", "index_put_", (x, places, three), {"accumulate": True})
         yield Case("method", "index_put_", (x, (_ix([0, 2]),), Arr(source.value[0])))
     yield Case("top", "index_put_", (d.f((3, 4), clone=True), (_ix([1]),), d.f((4,))))
+    zero_d = d.f((), clone=True)
+    yield Case("method", "scatter_add_", (zero_d, 0, _ix(0), d.f(())))
+    yield Case("method", "scatter_reduce_", (zero_d, 0, _ix([0]), d.f((1,)), "amin"))
+    yield Case("method", "index_fill_", (zero_d, 0, _ix([0]), 1.5))
+    yield Case("method", "index_add_", (d.f((), grad=False), 0, _ix([0]), d.f(())))
 
 
 def index_cases() -> Iterable[Case]:

@@ -83,6 +83,9 @@ INDEX_INPLACE_OPS: tuple[type[Function], ...] = (
     IndexCopy_, IndexPut_, Addcmul_, Addcdiv_, Lerp_, Bernoulli_, Exponential_, Random_,
 )  # fmt: skip
 
+#: the ops that write along a dim (a 0-d target is written as a copy of the 1-d result)
+_ALONG_A_DIM = (Scatter_, ScatterAdd_, ScatterReduce_, IndexAdd_, IndexFill_, IndexCopy_)
+
 for _op in INDEX_INPLACE_OPS:  # as the built-in ops: rules return fresh arrays or views of grad
     _op._may_alias = False
     inplace._METHOD[_op] = "".join(
@@ -96,11 +99,9 @@ def _data(value: Any) -> Any:
 
 def _apply(op: type[Function], target: Variable, *args: Any) -> Variable:
     """``op`` on ``target`` in place: recorded, or its forward written into the array."""
-    if not target.ndim:
-        raise InputError(
-            f"{inplace._METHOD[op]}: in-place on a 0-d Variable is not supported; use the "
-            "out-of-place method"
-        )
+    if not target.ndim and op in _ALONG_A_DIM:  # NumPy's fancy writes need an axis: the
+        # result of a copy (the write then changes no array the op keeps), copied in
+        return inplace.copy_(target, _checks._applied(op.__base__, target.clone(), *args))
 
     def write(*operands: Any, out: np.ndarray) -> None:
         result = op.forward(new_context(op, (False,) * len(operands)), *operands)
