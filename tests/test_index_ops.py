@@ -90,3 +90,13 @@ def test_cross_without_dim_takes_the_first_dim_of_length_3_with_a_warning():
     with pytest.warns(UserWarning, match="without specifying the dim"):
         out = a.cross(b)
     np.testing.assert_allclose(out.numpy(), np.cross(a.numpy(), b.numpy(), axis=0), rtol=1e-6)
+
+
+def test_diagonal_is_a_view_that_writes_into_its_input():
+    x = gradviz.zeros(3, 4)
+    x.diagonal(1).fill_(2.0)
+    np.testing.assert_array_equal(x.numpy(), 2 * np.eye(3, 4, 1))
+    assert x._version == 1
+    h = gradviz.zeros(3, 3, requires_grad=True) * 1
+    with pytest.raises(InplaceError, match="view"):  # recorded: refused, not silently wrong
+        h.diagonal().zero_()

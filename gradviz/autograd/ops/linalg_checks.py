@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from gradviz.autograd import inplace as _inplace
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.ops import linalg_more as _ops
@@ -52,7 +53,7 @@ def diagonal(x: Variable, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Vari
     axis1, axis2 = dim_index(dim1, x.ndim, "diagonal"), dim_index(dim2, x.ndim, "diagonal")
     if axis1 == axis2:
         raise InputError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return _ops.Diagonal.apply(x, offset, axis1, axis2)
+    return _inplace.view_of(x, _ops.Diagonal.apply(x, offset, axis1, axis2))
 
 
 def trace(x: Variable) -> Variable:
@@ -110,7 +111,7 @@ def unfold(x: Variable, dimension: int, size: int, step: int) -> Variable:
         raise InputError(f"step is {step} but must be > 0")
     if not x.ndim:
         return _ops.Unfold.apply(x.reshape(1), 0, size, step).reshape(size)
-    return _ops.Unfold.apply(x, axis, size, step)
+    return _inplace.view_of(x, _ops.Unfold.apply(x, axis, size, step))
 
 
 def _matrices(op: str, ndim: int, *named: tuple[str, Variable]) -> None:

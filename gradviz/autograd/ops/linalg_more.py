@@ -18,13 +18,26 @@ def _diagonal_places(
     return steps + max(-offset, 0), steps + max(offset, 0)
 
 
+def diagonal_view(x: np.ndarray, offset: int, axis1: int, axis2: int) -> np.ndarray:
+    """The ``offset``-th diagonal of ``axis1`` and ``axis2`` as a last axis: a view that
+    writes into ``x`` (NumPy's own ``diagonal`` is read-only)."""
+    moved = np.moveaxis(x, (axis1, axis2), (-2, -1))
+    rows, _ = _diagonal_places(x.shape, offset, axis1, axis2)
+    start = moved[..., max(-offset, 0) :, max(offset, 0) :]
+    strides = (*moved.strides[:-2], moved.strides[-2] + moved.strides[-1])
+    return np.lib.stride_tricks.as_strided(
+        start, (*moved.shape[:-2], len(rows)), strides, writeable=x.flags.writeable
+    )
+
+
 class Diagonal(Function):
-    """``x.diagonal(offset, dim1, dim2)``: the diagonal of the two dims, as a last dim."""
+    """``x.diagonal(offset, dim1, dim2)``: the diagonal of the two dims, as a last dim (a
+    view, as PyTorch's: writes into it under ``no_grad`` land in the input)."""
 
     @staticmethod
     def forward(ctx, x, offset, axis1, axis2):
         ctx.shape, ctx.where = x.shape, (offset, axis1, axis2)
-        return np.diagonal(x, offset, axis1, axis2).copy()
+        return diagonal_view(x, offset, axis1, axis2)
 
     @staticmethod
     def backward(ctx, grad):
@@ -322,3 +335,8 @@ def running_indices(x: np.ndarray, values: np.ndarray, axis: int) -> np.ndarray:
     shape[axis] = -1
     places = np.where(hit, np.arange(x.shape[axis]).reshape(shape), 0)
     return np.maximum.accumulate(places, axis=axis).astype(np.int64, copy=False)
+
+
+#: the ops whose output is a view of their input (in-place writes record only through index
+#: views: through these they are refused while recording)
+VIEWS = (Diagonal, Unfold)
