@@ -263,12 +263,14 @@ def random_fill_cases() -> Iterable[Case]:
 
 def values_cases() -> Iterable[Case]:
     d = Draw(77)
-    for row, col, offset in ((3, 4, 0), (4, 3, 1), (3, 3, -1), (0, 3, 0), (3, 4, 10)):
+    for row, col, offset in ((3, 4, 0), (4, 3, 1), (3, 3, -1), (0, 3, 0), (3, 4, 10), (-1, 3, 0)):
         yield Case("top", "tril_indices", (row, col, offset))
         yield Case("top", "triu_indices", (row, col, offset))
     for args in ((0, 2, 3), (0, 2, 3, 2), (-1, 1, 5), (1, 0, 1), (0, 3, 0), (0, 1, -1)):
         yield Case("top", "logspace", args)
     yield Case("top", "logspace", (0, 3, 4), {"dtype": np.dtype("float64")})
+    yield Case("top", "logspace", (0, 2, 3), {"dtype": np.dtype("int64")})
+    yield Case("top", "logspace", (0, 2, 3), {"base": 2.0, "dtype": np.dtype("float64")})
     bounds = Arr(np.array([1.0, 3.0, 5.0]))
     values = Arr(np.array([[0.0, 1.0, 3.0], [4.0, 5.0, 6.0]]))
     for right in (False, True):
@@ -281,6 +283,9 @@ def values_cases() -> Iterable[Case]:
     yield Case("top", "searchsorted", (bounds, values), {"side": "left", "right": True})
     yield Case("top", "searchsorted", (rows, Arr(values.value[:1])))
     yield Case("top", "bucketize", (values, rows))
+    unsorted = Arr(np.array([5.0, 1.0, 3.0]))
+    yield Case("top", "searchsorted", (unsorted, values), {"sorter": _ix([1, 2, 0])})
+    yield Case("top", "bucketize", (3.0, bounds))
     for x in (d.f((20,)), d.f((3, 5), "float32"), d.i((5,))):
         yield Case("method", "histc", (x,))
         yield Case("method", "histc", (x, 4, -1, 1))

@@ -69,8 +69,9 @@ def _triangle_indices(lower: bool, row: int, col: int, offset: int, dtype: Any) 
     for name, n in (("row", row), ("col", col), ("offset", offset)):
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
             raise OperandError(f"argument '{name}' must be int, not {type(n).__name__}")
-    if row < 0 or col < 0:
-        raise InputError(f"row must be non-negative, got{row}" if row < 0 else f"col {col} < 0")
+    for name, n in (("row", row), ("col", col)):
+        if n < 0:
+            raise InputError(f"{name} must be non-negative, got {n}")
     picker = np.tril_indices if lower else np.triu_indices
     rows, cols = picker(row, offset, col)
     return Variable(np.stack([rows, cols]).astype(as_dtype(dtype, "tril_indices")))
