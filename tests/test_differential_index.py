@@ -59,6 +59,7 @@ def scatter_cases() -> Iterable[Case]:
     yield Case("method", "scatter_reduce", (no_grad, 0, index, values, "max"))  # (no gradient)
     yield Case("method", "scatter_reduce", (x, 0, index, src, "add"))
     yield Case("method", "scatter_add", (d.f(()), 0, _ix(0), d.f(())))
+    yield Case("method", "scatter_add", (x, 0, _ix([[0]]), d.f(())))
     yield Case("method", "scatter_add", (x, 0, Arr(np.zeros((0, 4), np.int64)), d.f((0, 4))))
 
 

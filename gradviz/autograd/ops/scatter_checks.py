@@ -13,8 +13,10 @@ from gradviz.autograd.ops import scatter as _scatter
 from gradviz.autograd.variable import Variable, as_array
 
 #: the reductions of ``scatter_reduce`` by name ("max" and "min" too, as PyTorch reads them)
-REDUCTIONS = {"sum": "sum", "prod": "prod", "mean": "mean", "amax": "amax", "amin": "amin"}
-REDUCTIONS.update(max="amax", min="amin")
+REDUCTIONS = {
+    "sum": "sum", "prod": "prod", "mean": "mean", "amax": "amax", "amin": "amin", "max": "amax",
+    "min": "amin",
+}  # fmt: skip
 
 
 def reduction(reduce: Any) -> str:
@@ -51,32 +53,35 @@ def _same_dtype(x: Variable, other: Any, op: str, what: str) -> None:
         )
 
 
-def _scatter_shapes(x: Variable, axis: int, index: np.ndarray, src: Any, op: str) -> None:
-    """PyTorch's rules for scatter's index: as many dims as self (and src), no larger than
-    src anywhere nor than self apart from ``dim``, every value a place along ``dim``."""
+def _scatter_shapes(
+    x: Variable, axis: int, index: np.ndarray, src_shape: tuple[int, ...] | None, op: str
+) -> None:
+    """PyTorch's rules for scatter's index: as many dims as self (and src, unless a number),
+    no larger than src anywhere nor than self apart from ``dim``, every value a place along
+    ``dim``."""
     if not index.size:
         return
-    shape, src_shape = x.shape or (1,), np.shape(src)
+    shape = x.shape or (1,)
     if max(index.ndim, 1) != len(shape):
         raise InputError(
             f"{op}(): Index tensor must have the same number of dimensions as self tensor, got "
             f"index shape {index.shape} for self shape {x.shape}"
         )
-    if src_shape and len(src_shape) != len(shape):
+    if src_shape is not None and len(src_shape or (1,)) != len(shape):
         raise InputError(
             f"{op}(): Index tensor must have the same number of dimensions as src tensor, got "
             f"index shape {index.shape} for src shape {src_shape}"
         )
     index_shape = index.shape or (1,)
     too_large = any(
-        (n > shape[d] and d != axis) or (src_shape and n > src_shape[d])
+        (n > shape[d] and d != axis) or (src_shape is not None and n > (src_shape or (1,))[d])
         for d, n in enumerate(index_shape)
     )
     if too_large:
         raise InputError(
             f"{op}(): Expected index {list(index.shape)} to be smaller than self "
             f"{list(x.shape)} apart from dimension {axis} and to be smaller size than src "
-            f"{list(src_shape)}"
+            f"{list(src_shape or ())}"
         )
     _in_bounds(index, shape[axis], axis, op)
 
@@ -109,7 +114,7 @@ def scatter_arguments(x: Variable, dim: Any, index: Any, src: Any, op: str) -> t
         if not isinstance(src, Variable):
             src = Variable(as_array(src))
         _same_dtype(x, src, op, "src")
-    _scatter_shapes(x, axis, index, src, op)
+    _scatter_shapes(x, axis, index, src.shape if isinstance(src, Variable) else None, op)
     return axis, index, src
 
 
