@@ -100,3 +100,8 @@ def test_diagonal_is_a_view_that_writes_into_its_input():
     h = gradviz.zeros(3, 3, requires_grad=True) * 1
     with pytest.raises(InplaceError, match="view"):  # recorded: refused, not silently wrong
         h.diagonal().zero_()
+
+
+def test_bernoulli_refuses_probabilities_that_do_not_broadcast():
+    with pytest.raises(gradviz.ShapeError, match=r"\(3,\).*\(3, 4\)"):
+        gradviz.zeros(3, 4).bernoulli_(gradviz.rand(3))

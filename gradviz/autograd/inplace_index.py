@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import inplace, rng
-from gradviz.autograd.errors import InputError
+from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.function import Function, new_context
 from gradviz.autograd.ops import Lerp
 from gradviz.autograd.ops import linalg_more as _linalg
@@ -191,6 +191,11 @@ def bernoulli_(target: Variable, p: Any, generator: Any) -> Variable:
     p = np.asarray(_data(p), dtype=np.float64)
     if ((p < 0) | (p > 1)).any():
         raise InputError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    pairs = zip(p.shape[::-1], target.shape[::-1], strict=False)
+    if p.ndim > target.ndim or any(m not in (1, n) for m, n in pairs):
+        raise ShapeError(
+            f"bernoulli_: p of shape {p.shape} does not broadcast to the shape {target.shape}"
+        )
     draws = rng.pick(generator).random(target.shape) < p
     return _fill(target, Bernoulli_, draws)
 
