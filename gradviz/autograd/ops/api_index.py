@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.creation import tensor
+from gradviz.autograd.dtypes import cpu_only
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.ops.api import _mirror, as_variable
 from gradviz.autograd.ops.linalg_checks import block_diag as block_diag
@@ -58,6 +59,7 @@ def broadcast_tensors(*tensors: Any) -> tuple[Variable, ...]:
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Variable:
     """``data`` as a Variable: a Variable of that dtype itself, anything else converted."""
+    cpu_only(device, "as_tensor")
     if isinstance(data, Variable) and (dtype is None or as_dtype(dtype, "as_tensor") == data.dtype):
         return data
     if isinstance(data, Variable):
@@ -81,6 +83,7 @@ def tril_indices(
     row: int, col: int, offset: int = 0, *, dtype: Any = np.int64, device: Any = None
 ) -> Variable:
     """The ``(2, N)`` indices of the lower triangle of a ``row`` by ``col`` matrix."""
+    cpu_only(device, "tril_indices")
     return _triangle_indices(True, row, col, offset, dtype)
 
 
@@ -88,6 +91,7 @@ def triu_indices(
     row: int, col: int, offset: int = 0, *, dtype: Any = np.int64, device: Any = None
 ) -> Variable:
     """The ``(2, N)`` indices of the upper triangle of a ``row`` by ``col`` matrix."""
+    cpu_only(device, "triu_indices")
     return _triangle_indices(False, row, col, offset, dtype)
 
 
@@ -103,6 +107,7 @@ def logspace(
 ) -> Variable:
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
     exponent (default dtype)."""
+    cpu_only(device, "logspace")
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise InputError(f"logspace(): number of steps must be non-negative, got {steps!r}")
     dtype = get_default_dtype() if dtype is None else as_dtype(dtype, "logspace")
