@@ -156,6 +156,10 @@ def layout_cases() -> Iterable[Case]:
     yield Case("method", "cummax", (Arr(np.array([2.0, 2.0, 1.0, 2.0])), 0))
     yield Case("method", "logcumsumexp", (d.f((3, 4), low=-50, high=50), -1))
     yield Case("method", "diagonal", (d.f((4, 3), nc=True), -1))
+    yield Case("method", "unfold", (d.f((4, 3), nc=True), 1, 2, 1))
+    yield Case("method", "unfold", (d.f((4, 3), nc=True), -2, 2, 2))
+    yield Case("method", "logcumsumexp", (d.f((4, 3), nc=True), 0))
+    yield Case("method", "cummax", (d.f((4, 3), nc=True), 1))
     yield Case("method", "unfold", (d.f(()), 0, 1, 1))
     yield Case("method", "select", (d.f(()), 0, 0))
     yield Case("top", "diagonal", (d.f((3, 3)),), {"offset": 1})
@@ -198,6 +202,9 @@ def algebra_cases() -> Iterable[Case]:
         for p in (2.0, 1.0, 3.0, 0.0, float("inf")):
             yield Case("top", "cdist", (d.f((3, 2), dtype), d.f((4, 2), dtype)), {"p": p})
         yield Case("top", "cdist", (d.f((2, 3, 2), dtype), d.f((4, 2), dtype)))
+        yield Case("top", "cdist", (d.f((2, 1, 3, 2), dtype), d.f((3, 4, 2), dtype)))
+        yield Case("top", "kron", (d.f((2, 1, 2), dtype), d.f((3, 2), dtype)))
+        yield Case("top", "cross", (d.f((2, 1, 3), dtype), d.f((4, 3), dtype)), {"dim": -1})
     for lerp_weight in (0.25, d.f((4,))):
         yield Case("method", "lerp_", (d.f((3, 4), clone=True), d.f((4,)), lerp_weight))
     yield Case("method", "lerp_", (d.f((3, 4)), d.f((4,)), 0.5))
