@@ -154,7 +154,17 @@ def baddbmm(x: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) 
     return _product(_ops.Baddbmm, "baddbmm", x, a, b, beta, alpha, shape)
 
 
-def _product(op: Any, name: str, x: Variable, a: Variable, b: Variable, beta, alpha, shape):
+def _product(
+    op: Any,
+    name: str,
+    x: Variable,
+    a: Variable,
+    b: Variable,
+    beta: Any,
+    alpha: Any,
+    shape: tuple[int, ...],
+) -> Variable:
+    """``op`` (addmm or baddbmm) once the input broadcasts to the product's ``shape``."""
     _one_dtype(name, x, a, b)
     try:
         np.broadcast_shapes(x.shape, shape)
