@@ -36,12 +36,13 @@ def integer_index(index: Any, op: str) -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
-def _in_bounds(index: np.ndarray, size: int, axis: int, op: str, negative: bool = False) -> None:
-    """Every index a place along ``axis`` (an ``IndexError`` where negatives count back)."""
-    low = -size if negative else 0
+def _in_bounds(
+    index: np.ndarray, size: int, axis: int, op: str, low: int = 0, error: type = InputError
+) -> None:
+    """Every index in ``[low, size)``: a place along ``axis`` (``low=-size``: negatives count
+    back), else ``error`` (PyTorch's RuntimeError or IndexError, by op)."""
     if index.size and (index.min() < low or index.max() >= size):
         bad = index.min() if index.min() < low else index.max()
-        error = IndexRangeError if negative else InputError
         raise error(f"{op}(): index {bad} is out of bounds for dimension {axis} with size {size}")
 
 
@@ -190,13 +191,8 @@ def index_source(
             f"{op}(): self ({x.dtype}) and source ({source.dtype}) must have the same scalar type"
         )
     _slices_match(x, axis, index, source, op)
-    size = (x.shape or (1,))[axis]
-    if op == "index_copy" and index.size and (index.min() < 0 or index.max() >= size):
-        bad = index.min() if index.min() < 0 else index.max()
-        raise IndexRangeError(
-            f"index_copy_(): index {bad} is out of bounds for dimension {axis} with size {size}"
-        )
-    _in_bounds(index, size, axis, op)
+    error = IndexRangeError if op == "index_copy" else InputError
+    _in_bounds(index, (x.shape or (1,))[axis], axis, op, error=error)
     return axis, index, source
 
 
@@ -234,7 +230,7 @@ def index_fill_arguments(x: Variable, dim: Any, index: Any, value: Any) -> tuple
             f"index_fill(): argument 'value' must be a Number, not {type(value).__name__}"
         )
     size = (x.shape or (1,))[axis]
-    _in_bounds(index, size, axis, "index_fill", negative=True)
+    _in_bounds(index, size, axis, "index_fill", -size, IndexRangeError)
     return axis, index % max(size, 1), value
 
 
