@@ -134,6 +134,7 @@ from gradviz.autograd import runtime as _runtime
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.serialization import SaveFormatError, load, save
 
@@ -145,6 +146,7 @@ abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
 # More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
+globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 # `gradviz.compile`, `set_num_threads`, `finfo` ... (runtime.py), also kept out of __all__.
@@ -326,3 +328,4 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += _api_more.NAMES
+__all__ += _api_index.NAMES

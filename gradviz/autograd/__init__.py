@@ -48,6 +48,7 @@ from gradviz.autograd.grad_mode import (
 from gradviz.autograd.gradcheck import gradcheck
 from gradviz.autograd.grads import grad
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.ops import concatenate, einsum, stack, where
 from gradviz.autograd.ops.api import (
@@ -130,6 +131,7 @@ cat = concatenate
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
+globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 
 __all__ = [
     "ArgumentError",
@@ -252,3 +254,4 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += _api_more.NAMES
+__all__ += _api_index.NAMES

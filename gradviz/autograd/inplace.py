@@ -331,7 +331,7 @@ def _viewed(target: Variable) -> Variable | None:
     return None
 
 
-_VIEW_OPS = (ops.Index, ops.Reshape, ops.Transpose, ops.Permute, ops.Split)
+_VIEW_OPS = (ops.Index, ops.Reshape, ops.Transpose, ops.Permute, ops.Split, *ops.linalg_more.VIEWS)
 
 
 def _stand_in(target: Variable, data: np.ndarray) -> Variable:

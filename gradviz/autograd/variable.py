@@ -26,6 +26,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.variable_compare import CompareMethods
+from gradviz.autograd.variable_index import IndexMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_math import MathMethods
 from gradviz.autograd.variable_methods import TensorMethods
@@ -167,6 +168,7 @@ class Size(int):
 class Variable(
     TensorMethods,
     MoreMethods,
+    IndexMethods,
     MathMethods,
     TensorMoreMethods,
     CompareMethods,
@@ -589,14 +591,18 @@ def _operand(symbol: str, value: Any) -> Any:
 
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
+from gradviz.autograd import inplace_index as _inplace_index  # noqa: E402
 from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
+from gradviz.autograd import variable_index as _index_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_math as _math_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd import variable_more as _more_methods  # noqa: E402
 from gradviz.autograd import variable_tensor as _tensor_methods  # noqa: E402
+from gradviz.autograd.ops import linalg_checks as _linalg_checks  # noqa: E402
+from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
@@ -605,5 +611,7 @@ _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _compare_methods._nodiff = _ops.nodiff
 _more_methods._ops = _ops
+_index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_checks
+_index_methods._inplace = _inplace_index
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
 _tensor_methods._sequence = _ops.sequence

@@ -19,6 +19,7 @@ from gradviz.autograd.ops import (
     indexing,
     layers_more,
     linalg,
+    linalg_more,
     losses,
     nodiff,
     padding,
@@ -26,6 +27,7 @@ from gradviz.autograd.ops import (
     pooling_more,
     reductions,
     resample,
+    scatter,
     sequence,
     shape,
     special,
@@ -162,6 +164,8 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         conv_transpose,
         pooling_more,
         resample,
+        scatter,
+        linalg_more,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)

@@ -1,0 +1,272 @@
+"""Scatter and index ops: scatter, scatter_add, scatter_reduce, index_add, index_fill,
+index_copy, take, index_put, each with its backward (PyTorch's rules, ties included).
+
+Writes go through NumPy's fancy indexing and unbuffered ``ufunc.at`` (an index met twice adds
+twice), never a Python loop over elements. The checked entry points are in ``scatter_checks``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.function import Function
+
+
+def scatter_grid(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    """The fancy index of ``out[i][index[i][j]]`` (dim 1): ``index`` along ``axis``, each
+    other axis its own position (broadcast, sparse)."""
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[axis] = index
+    return tuple(grid)
+
+
+def _lead(src: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The leading ``shape`` block of ``src`` (PyTorch reads only that much of a larger src)."""
+    return src[tuple(slice(0, n) for n in shape)]
+
+
+def _padded(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``grad`` (an index-shaped block) in the leading corner of zeros of ``shape``."""
+    if grad.shape == shape:
+        return grad
+    out = np.zeros(shape, grad.dtype)
+    out[tuple(slice(0, n) for n in grad.shape)] = grad
+    return out
+
+
+def _cleared(grad: np.ndarray, where: Any, axis: int | None = None) -> np.ndarray:
+    """A copy of ``grad`` with zeros at ``where`` (along ``axis`` when given): the places a
+    write replaced take no gradient from what was there before."""
+    out = grad.copy()
+    (out if axis is None else _along(out, axis))[where] = 0
+    return out
+
+
+class Scatter(Function):
+    """``x.scatter(dim, index, src)``: ``out[index[i][j]][j] = src[i][j]`` (dim 0); ``src``
+    may be a number (``value``). The written places take no gradient from ``x``."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, src):
+        ctx.grid, ctx.src_shape = scatter_grid(index, axis), np.shape(src)
+        out = x.copy()
+        out[ctx.grid] = _lead(src, index.shape) if np.ndim(src) else src
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = _cleared(grad, ctx.grid) if needs[0] else None
+        grad_src = _padded(grad[ctx.grid], ctx.src_shape) if needs[3] else None
+        return grad_x, None, None, grad_src
+
+
+class ScatterAdd(Function):
+    """``x.scatter_add(dim, index, src)``: ``out[index[i][j]][j] += src[i][j]``; repeats add."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, src):
+        ctx.grid, ctx.src_shape = scatter_grid(index, axis), src.shape
+        out = x.copy()
+        np.add.at(out, ctx.grid, _lead(src, index.shape))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_src = _padded(grad[ctx.grid], ctx.src_shape) if ctx.needs_input_grad[3] else None
+        return grad, None, None, grad_src
+
+
+#: the starting value of each reduction where ``include_self=False``, by float or int dtype
+_IDENTITY = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}
+_UFUNC = {
+    "sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum
+}  # fmt: skip
+
+
+def scatter_reduced(
+    x: np.ndarray, grid: tuple[np.ndarray, ...], src: np.ndarray, reduce: str, include_self: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` with ``src`` reduced into the ``grid`` places, and how many values each place
+    holds (for ``mean``; 1 where nothing was scattered)."""
+    out = x.copy()
+    count = np.zeros(x.shape, np.int64)
+    np.add.at(count, grid, 1)
+    touched = count > 0
+    if not include_self:
+        start = _IDENTITY[reduce]
+        if x.dtype.kind in "iub" and np.isinf(start):
+            info = np.iinfo(x.dtype) if x.dtype.kind != "b" else None
+            start = (info.min if start < 0 else info.max) if info else start < 0
+        out[touched] = start
+    _UFUNC[reduce].at(out, grid, src)
+    count = np.where(touched, count + include_self, 1)
+    if reduce == "mean":
+        out = out // count if out.dtype.kind in "iub" else out / count.astype(out.dtype)
+    return out.astype(x.dtype, copy=False), count
+
+
+class ScatterReduce(Function):
+    """``x.scatter_reduce(dim, index, src, reduce, include_self=True)``: ``sum``, ``prod``,
+    ``mean``, ``amax`` or ``amin`` of the values that land in each place (with ``x``'s own
+    unless ``include_self=False``). Ties of amax/amin share the gradient evenly (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, src, reduce, include_self=True):
+        grid, ctx.src_shape = scatter_grid(index, axis), src.shape
+        src = _lead(src, index.shape)
+        out, count = scatter_reduced(x, grid, src, reduce, include_self)
+        ctx.grid, ctx.reduce, ctx.include_self, ctx.count = grid, reduce, include_self, count
+        ctx.x, ctx.src, ctx.out = x, src, out
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grid, reduce = ctx.grid, ctx.reduce
+        if reduce == "sum":
+            grad_x, grad_src = grad.copy(), grad[grid]
+        elif reduce == "mean":
+            shared = grad / ctx.count.astype(grad.dtype)
+            grad_x, grad_src = shared, shared[grid]
+        elif reduce == "prod":
+            grad_x, grad_src = _prod_grads(ctx, grad)
+        else:
+            grad_x, grad_src = _extreme_grads(ctx, grad)
+        if not ctx.include_self:
+            grad_x = _cleared(grad_x, grid)
+        return grad_x, None, None, _padded(grad_src, ctx.src_shape), None, None
+
+
+def _extreme_grads(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """amax/amin: each place's gradient split evenly among the values equal to the result."""
+    x, src, out, grid = ctx.x, ctx.src, ctx.out, ctx.grid
+    self_hit = (x == out).astype(grad.dtype)
+    src_hit = (src == out[grid]).astype(grad.dtype)
+    shared = self_hit.copy()
+    np.add.at(shared, grid, src_hit)
+    shared = grad / shared
+    return self_hit * shared, src_hit * shared[grid]
+
+
+def _prod_grads(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """prod: the product of the other values, exact where some values are zero (PyTorch's
+    rule: a place with two zeros gives every value there a zero gradient)."""
+    x, src, out, grid = ctx.x, ctx.src, ctx.out, ctx.grid
+    include = ctx.include_self
+    masked_x = np.where(x == 0, 1, x)
+    grad_x = grad * scatter_reduced(masked_x, grid, src, "prod", include)[0] / masked_x
+    src_zero = src == 0
+    zeros = np.zeros(x.shape, np.int64)
+    np.add.at(zeros, grid, src_zero)
+    single = src_zero & (zeros[grid] == 1)
+    others = scatter_reduced(x, grid, np.where(single, 1, src), "prod", include)[0]
+    grad_src = np.where(
+        single, (grad * others)[grid], (grad * out)[grid] / np.where(src_zero, 1, src)
+    )
+    return grad_x, grad_src
+
+
+def _along(array: np.ndarray, axis: int) -> np.ndarray:
+    """``array`` with ``axis`` first (a view: writes land in ``array``)."""
+    return np.moveaxis(array, axis, 0)
+
+
+class IndexAdd(Function):
+    """``x.index_add(dim, index, source, alpha)``: ``source``'s slices (times ``alpha``) added
+    to the slices ``index`` names along ``dim``; a repeated index adds twice."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, source, alpha=1):
+        ctx.axis, ctx.index, ctx.alpha = axis, index, alpha
+        out = x.copy()
+        added = _along(source, axis)
+        np.add.at(_along(out, axis), index, added if alpha == 1 else added * alpha)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_source = None
+        if ctx.needs_input_grad[3]:
+            grad_source = np.take(grad, ctx.index, ctx.axis)
+            if ctx.alpha != 1:
+                grad_source = grad_source * ctx.alpha
+        return grad, None, None, grad_source, None
+
+
+class IndexFill(Function):
+    """``x.index_fill(dim, index, value)``: the slices ``index`` names set to ``value`` (a
+    number or a 0-d Variable, whose gradient sums those slices' once each)."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, value):
+        ctx.axis, ctx.index = axis, index
+        out = x.copy()
+        _along(out, axis)[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = _cleared(grad, ctx.index, ctx.axis) if needs[0] else None
+        grad_value = _along(grad, ctx.axis)[np.unique(ctx.index)].sum() if needs[3] else None
+        return grad_x, None, None, grad_value
+
+
+class IndexCopy(Function):
+    """``x.index_copy(dim, index, source)``: the slices ``index`` names replaced by
+    ``source``'s; the replaced places take no gradient from ``x``."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, source):
+        ctx.axis, ctx.index = axis, index
+        out = x.copy()
+        _along(out, axis)[index] = _along(source, axis)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        needs = ctx.needs_input_grad
+        grad_x = _cleared(grad, ctx.index, ctx.axis) if needs[0] else None
+        grad_source = np.take(grad, ctx.index, ctx.axis) if needs[3] else None
+        return grad_x, None, None, grad_source
+
+
+class Take(Function):
+    """``x.take(index)``: the elements of the flattened input at ``index`` (negative counts
+    from the end), in ``index``'s shape."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return np.take(x, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(int(np.prod(ctx.shape)), grad.dtype)
+        np.add.at(out, ctx.index, grad)
+        return out.reshape(ctx.shape), None
+
+
+class IndexPut(Function):
+    """``x.index_put(indices, values, accumulate)``: ``x[indices] = values`` (or ``+=``, a
+    repeated place adding each value, with ``accumulate=True``) on a copy."""
+
+    @staticmethod
+    def forward(ctx, x, indices, values, accumulate=False):
+        ctx.indices, ctx.accumulate = indices, accumulate
+        out = x.copy()
+        if accumulate:
+            np.add.at(out, indices, values)
+        else:
+            out[indices] = values
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad_x = grad
+        if ctx.needs_input_grad[0] and not ctx.accumulate:
+            grad_x = _cleared(grad, ctx.indices)
+        grad_values = grad[ctx.indices] if ctx.needs_input_grad[2] else None
+        return grad_x, None, grad_values, None
