@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import InputError
+from gradviz.autograd.errors import InputError, OperandError
 
 float16 = half = np.dtype(np.float16)
 float32 = float = np.dtype(np.float32)  # torch.float is float32
@@ -59,6 +59,37 @@ class Unsupported:
 
 
 bfloat16 = Unsupported("bfloat16")
+
+
+_default_dtype = np.dtype(np.float32)  # set_default_dtype's
+
+
+def as_dtype(dtype: Any, op: str) -> np.dtype:
+    """``dtype`` (a NumPy dtype, its name, or a Python type) as a NumPy dtype; anything else is
+    an ``OperandError`` naming ``op`` (NumPy's "data type not understood" otherwise)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        if isinstance(dtype, Unsupported):
+            raise OperandError(f"{op}(): {dtype.why()}") from None
+        raise OperandError(
+            f"{op}(): argument 'dtype' must be a NumPy dtype (np.float32, 'float64', int, ...), "
+            f"got {dtype!r}"
+        ) from None
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the float dtype that Python scalars, lists and new parameters take (float32 at start)."""
+    global _default_dtype
+    dtype = as_dtype(dtype, "set_default_dtype")
+    if dtype.kind != "f":
+        raise OperandError(f"default dtype must be a floating point dtype, got {dtype}")
+    _default_dtype = dtype
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype that Python scalars, lists and new parameters take."""
+    return _default_dtype
 
 
 class device(str):

@@ -15,7 +15,9 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.dtypes import Unsupported
+from gradviz.autograd.dtypes import as_dtype as as_dtype  # re-exported: ops import it from here
+from gradviz.autograd.dtypes import get_default_dtype
+from gradviz.autograd.dtypes import set_default_dtype as set_default_dtype
 from gradviz.autograd.errors import (
     BackwardError,
     GradvizError,
@@ -53,37 +55,6 @@ class _WriteClock:
 
 WRITES = _WriteClock()
 
-_default_dtype = np.dtype(np.float32)
-
-
-def as_dtype(dtype: Any, op: str) -> np.dtype:
-    """``dtype`` (a NumPy dtype, its name, or a Python type) as a NumPy dtype; anything else is
-    an ``OperandError`` naming ``op`` (NumPy's "data type not understood" otherwise)."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        if isinstance(dtype, Unsupported):
-            raise OperandError(f"{op}(): {dtype.why()}") from None
-        raise OperandError(
-            f"{op}(): argument 'dtype' must be a NumPy dtype (np.float32, 'float64', int, ...), "
-            f"got {dtype!r}"
-        ) from None
-
-
-def set_default_dtype(dtype: Any) -> None:
-    """Set the float dtype that Python scalars, lists and new parameters take (float32 at start)."""
-    global _default_dtype
-    dtype = as_dtype(dtype, "set_default_dtype")
-    if dtype.kind != "f":
-        raise OperandError(f"default dtype must be a floating point dtype, got {dtype}")
-    _default_dtype = dtype
-
-
-def get_default_dtype() -> np.dtype:
-    """The float dtype that Python scalars, lists and new parameters take."""
-    return _default_dtype
-
-
 #: PyTorch's warning when ``.grad`` of a non-leaf that does not retain it is read.
 _NON_LEAF_GRAD = (
     "The .grad attribute of a Variable that is not a leaf Variable is being accessed. Its .grad "
@@ -107,7 +78,7 @@ def as_array(data: Any) -> np.ndarray:
     if array.dtype.kind in "fuO" and isinstance(data, int | list | tuple) and array.size:
         _check_int64(data, array)
     if array.dtype.kind == "f" and not isinstance(data, np.generic):
-        return array.astype(_default_dtype, copy=False)
+        return array.astype(get_default_dtype(), copy=False)
     if array.dtype.kind not in "fiub":
         raise OperandError(
             f"cannot make a Variable from {type(data).__name__} data of dtype {array.dtype}; "
@@ -430,7 +401,7 @@ class Variable(
     def __repr__(self) -> str:
         body = np.array2string(self._data, separator=", ", prefix="Variable(")
         extras = []
-        if self._data.dtype != _default_dtype:
+        if self._data.dtype != get_default_dtype():
             extras.append(f"dtype={self._data.dtype}")
         if self.name is not None:
             extras.append(f"name={self.name!r}")
