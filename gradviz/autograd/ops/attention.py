@@ -22,6 +22,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.elementwise import Dropout
 from gradviz.autograd.variable import Variable, as_array
@@ -49,7 +50,7 @@ class Embedding(Function):
             out = _one_hot(indices, ctx.shape[0], rows.dtype) @ rows  # one BLAS call
         else:
             out = np.zeros(ctx.shape, dtype=grad.dtype)
-            _add_rows(out, indices, rows)
+            add_rows(out, indices, rows)
         if ctx.padding_idx is not None:
             out[ctx.padding_idx] = 0  # the padding row is a constant of the forward
         return (out, None) if ctx.padding_idx is None else (out, None, None, None)
@@ -65,18 +66,6 @@ def _one_hot(indices: np.ndarray, classes: int, dtype: np.dtype) -> np.ndarray:
     matrix = np.zeros((classes, len(indices)), dtype)
     matrix[indices, np.arange(len(indices))] = 1
     return matrix
-
-
-def _add_rows(out: np.ndarray, indices: np.ndarray, rows: np.ndarray) -> None:
-    """``np.add.at(out, indices, rows)`` (a row picked twice gets both, added in order) by a
-    stable sort and one ``add.reduceat`` over the runs of equal indices: no per-element
-    dispatch."""
-    if not indices.size:
-        return
-    order = np.argsort(indices, kind="stable")
-    picked = indices[order]
-    starts = np.flatnonzero(np.diff(picked, prepend=picked[0] - 1))
-    out[picked[starts]] += np.add.reduceat(rows[order], starts, axis=0)
 
 
 def padding_index(padding_idx: int | None, num_embeddings: int, layer: str) -> int | None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.accumulate import add_rows
 
 
 def scatter_grid(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
@@ -182,7 +183,7 @@ class IndexAdd(Function):
         ctx.axis, ctx.index, ctx.alpha = axis, index, alpha
         out = x.copy()
         added = _along(source, axis)
-        np.add.at(_along(out, axis), index, added if alpha == 1 else added * alpha)
+        add_rows(_along(out, axis), index, added if alpha == 1 else added * alpha)
         return out
 
     @staticmethod

@@ -11,6 +11,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable
 
@@ -143,7 +144,11 @@ class Index(Function):
         if _is_basic(ctx.index):  # no element picked twice
             return Scattered(ctx.shape, ctx.index, grad), None
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.add.at(out, ctx.index, grad)  # repeated indices accumulate
+        index = ctx.index
+        if type(index) is np.ndarray and index.ndim == 1 and index.dtype.kind in "iu":
+            add_rows(out, index, grad)  # repeated indices accumulate
+        else:
+            np.add.at(out, index, grad)
         return out, None
 
 
