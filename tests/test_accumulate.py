@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradviz.autograd.ops.accumulate import add_rows
+from gradviz.autograd.ops.accumulate import add_at_grid, add_rows
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,20 @@ def test_add_rows_broadcasts_a_row_and_refuses_an_index_out_of_range():
         add_rows(out, np.array([0, 3]), np.ones((2, 2)))
     with pytest.raises(IndexError):
         add_rows(out, np.array([-4]), np.ones((1, 2)))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_add_at_grid_equals_add_at_for_a_gather_grid(axis):
+    rng = np.random.default_rng(axis)
+    shape = (4, 5, 6)
+    index = rng.integers(-shape[axis], shape[axis], (3, 5, 4))
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[axis] = index
+    values = rng.standard_normal(index.shape)
+    out, expected = np.zeros(shape), np.zeros(shape)
+    np.add.at(expected, tuple(grid), values)
+    add_at_grid(out, tuple(grid), values)
+    np.testing.assert_array_equal(out, expected)
+    grid[axis] = index + shape[axis]  # out of range: add.at's IndexError
+    with pytest.raises(IndexError):
+        add_at_grid(out, tuple(grid), values)

@@ -17,6 +17,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.accumulate import add_at_grid
 from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable, as_array
 
@@ -75,7 +76,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.add.at(out, ctx.grid, grad)  # an index picked twice gets both gradients
+        add_at_grid(out, ctx.grid, grad)  # an index picked twice gets both gradients
         return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.accumulate import add_rows
+from gradviz.autograd.ops.accumulate import add_at_grid, add_rows
 
 
 def scatter_grid(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
@@ -71,7 +71,7 @@ class ScatterAdd(Function):
     def forward(ctx, x, axis, index, src):
         ctx.grid, ctx.src_shape = scatter_grid(index, axis), src.shape
         out = x.copy()
-        np.add.at(out, ctx.grid, _lead(src, index.shape))
+        add_at_grid(out, ctx.grid, _lead(src, index.shape))
         return out
 
     @staticmethod
