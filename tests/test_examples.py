@@ -21,6 +21,7 @@ TARGETS = {
     "digits": ("accuracy", 0.90),
     "custom_layer": ("accuracy", 0.95),
     "cnn_digits": ("accuracy", 0.95),
+    "denoise_digits": ("improvement", 1.8),
 }
 
 
@@ -167,7 +168,14 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
 
 @pytest.mark.parametrize("command", ["render", "check"])
 @pytest.mark.parametrize(
-    ("name", "ops"), [("polynomial", 8), ("cnn_digits", 9), ("char_mlp", 7), ("tiny_gpt", 59)]
+    ("name", "ops"),
+    [
+        ("polynomial", 8),
+        ("cnn_digits", 9),
+        ("denoise_digits", 9),
+        ("char_mlp", 7),
+        ("tiny_gpt", 59),
+    ],
 )
 def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypatch):
     from click.testing import CliRunner
