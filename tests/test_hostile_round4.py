@@ -1,0 +1,115 @@
+"""Hostile input, round 4: PyTorch tutorials' scripts as a new user writes them (a custom
+``autograd.Function``, a ``DataLoader`` loop, a checkpoint, weight tying, frozen layers) and what
+they did to the engine, the pictures and the commands; each case ends in PyTorch's result or a
+GradvizError that says what to do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradviz
+from gradviz.autograd.function import once_differentiable
+
+
+class _Argmax(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        index = x.argmax(-1)
+        ctx.mark_non_differentiable(index)
+        return index
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return None
+
+
+class _Scale(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.set_materialize_grads(False)
+        return x * 3
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return grad * 3
+
+
+def test_a_custom_function_takes_pytorchs_ctx_api():
+    """Was: AttributeError for ``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads``
+    and ImportError for ``once_differentiable``; an index marked non-differentiable requires no
+    grad, as in PyTorch, traced or not."""
+    x = gradviz.randn(3, 4, requires_grad=True)
+    index = _Argmax.apply(x)
+    assert not index.requires_grad
+    assert index.grad_fn is None
+    np.testing.assert_array_equal(index.numpy(), x.numpy().argmax(-1))
+    with gradviz.trace():
+        assert not _Argmax.apply(x).requires_grad
+    _Scale.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 4), 3, np.float32))
+
+
+class _Both(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sort(x, -1), np.argsort(x, -1)
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        return grad_values
+
+
+def test_a_function_returning_several_outputs_is_refused_not_stacked():
+    """Was: ``values, indices = Sort.apply(x)`` stacked both into one float Variable that
+    required grad (the indices float32, differentiable), then backward failed with a TypeError
+    (``missing 1 required positional argument``)."""
+    x = gradviz.randn(3, 4, requires_grad=True)
+    with pytest.raises(gradviz.OperandError, match=r"_Both.forward returned 2 outputs"):
+        _Both.apply(x)
+
+
+class _TorchStyleRelu(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)  # a tensor method: forward gets an ndarray
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.clone()
+
+
+class _CloningRelu(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clip(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        out = grad.clone()  # the tutorial's line
+        out[x < 0] = 0
+        return out
+
+
+def test_a_tensor_method_called_in_forward_or_backward_says_they_get_arrays():
+    """Was: a bare ``AttributeError: 'numpy.ndarray' object has no attribute 'clamp'`` from the
+    tutorial's ``MyReLU``; now it names the op and says forward and backward get arrays."""
+    x = gradviz.randn(5, requires_grad=True)
+    with pytest.raises(gradviz.OperandError, match=r"_TorchStyleRelu.forward: .*'clamp'.*NumPy"):
+        _TorchStyleRelu.apply(x)
+    y = _CloningRelu.apply(x)
+    with pytest.raises(gradviz.OperandError, match=r"_CloningRelu.backward: .*'clone'"):
+        y.sum().backward()
+    with pytest.raises(AttributeError):  # an AttributeError of the user's own is left alone
+        _Missing.apply(x)
+
+
+class _Missing(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.not_there
