@@ -113,3 +113,22 @@ class _Missing(gradviz.Function):
     @staticmethod
     def forward(ctx, x):
         return ctx.not_there
+
+
+def test_an_embeddings_indices_are_drawn_where_they_came_from():
+    """Was: ``emb(data[:, :-1])`` drew the indices as a fresh input, cut from ``data`` (the
+    lookup copied them), while ``data[:, 1:]`` beside it was drawn as an Index of ``data``."""
+    gradviz.manual_seed(0)
+    emb = gradviz.nn.Embedding(11, 4)
+    data = gradviz.randint(0, 11, (4, 9))
+    with gradviz.trace() as tr:
+        out = emb(data[:, :-1])
+        out.sum().backward()
+    g = tr.graph
+    (lookup,) = (n for n, a in g.nodes(data=True) if a.get("op") == "Embedding")
+    kinds = {g.nodes[p]["kind"]: g.nodes[p] for p in g.predecessors(lookup)}
+    assert kinds["op"]["op"] == "Index"
+    assert kinds["param"]["name"] == "weight"
+    counts = np.bincount(data.numpy()[:, :-1].ravel(), minlength=11)
+    np.testing.assert_array_equal(emb.weight.grad.numpy(), np.repeat(counts[:, None], 4, 1))
+    assert emb(data.int()).shape == (4, 9, 4)  # int32 indices still work
