@@ -131,13 +131,11 @@ from gradviz.autograd import (
 )
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd.accelerators import modules as _accelerator_modules
+from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.serialization import SaveFormatError, load, save
-
-#: PyTorch's ``torch.Tensor``: type hints and ``isinstance(x, gradviz.Tensor)`` read the same.
-Tensor = Variable
 
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum

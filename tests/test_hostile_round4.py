@@ -132,3 +132,30 @@ def test_an_embeddings_indices_are_drawn_where_they_came_from():
     counts = np.bincount(data.numpy()[:, :-1].ravel(), minlength=11)
     np.testing.assert_array_equal(emb.weight.grad.numpy(), np.repeat(counts[:, None], 4, 1))
     assert emb(data.int()).shape == (4, 9, 4)  # int32 indices still work
+
+
+@pytest.mark.parametrize(
+    "args", [(2, 3), (3,), ([1, 2, 3],), ((2, 3),), (), ([[1.5, 2], [3, 4]],), ([True, False],)]
+)
+def test_the_tensor_constructor_builds_as_pytorchs(args):
+    """Was: ``torch.Tensor([1, 2, 3])`` gave int64 (PyTorch: float32) and ``torch.Tensor(2, 3)``
+    raised "only floating point Variables can require gradients" (3 was read as
+    requires_grad), so the tutorials' ``nn.Parameter(torch.Tensor(out, in))`` failed."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = gradviz.Tensor(*args), torch.Tensor(*args)
+    assert ours.shape == tuple(theirs.shape)
+    assert ours.dtype == np.float32
+    assert not ours.requires_grad
+    if args and not isinstance(args[0], int):  # data, not sizes (undefined values in PyTorch)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_every_variable_is_a_tensor_and_a_parameter_can_be_made_from_one():
+    weight = gradviz.nn.Parameter(gradviz.Tensor(4, 3))
+    assert (weight.shape, weight.dtype, weight.requires_grad) == ((4, 3), np.float32, True)
+    assert isinstance(weight, gradviz.Tensor)
+    assert isinstance(gradviz.tensor([1, 2]), gradviz.Tensor)
+    assert not isinstance(np.ones(2), gradviz.Tensor)
+    assert gradviz.Tensor(gradviz.tensor([1, 2])).dtype == np.float32
+    with pytest.raises(gradviz.OperandError, match=r"Tensor\(\): expected sizes"):
+        gradviz.Tensor([1], [2])
