@@ -159,3 +159,52 @@ def test_every_variable_is_a_tensor_and_a_parameter_can_be_made_from_one():
     assert gradviz.Tensor(gradviz.tensor([1, 2])).dtype == np.float32
     with pytest.raises(gradviz.OperandError, match=r"Tensor\(\): expected sizes"):
         gradviz.Tensor([1], [2])
+
+
+def test_the_data_tools_take_a_gradviz_generator_as_pytorchs_take_theirs():
+    """Was: ``random_split(ds, [7, 3], generator=torch.Generator().manual_seed(42))`` and
+    ``DataLoader(..., generator=...)`` (the tutorials' reproducible split and shuffle) raised
+    "generator must be a numpy.random.Generator ... got gradviz.Generator"."""
+    from gradviz.data import DataLoader, RandomSampler, random_split
+
+    data = list(range(10))
+
+    def split(seed):
+        return random_split(data, [7, 3], generator=gradviz.Generator().manual_seed(seed))
+
+    assert split(42)[0].indices == split(42)[0].indices
+    assert sorted(split(42)[0].indices + split(42)[1].indices) == data
+    g = gradviz.Generator().manual_seed(0)
+    loader = DataLoader(data, batch_size=4, shuffle=True, generator=g)
+    first = [b.tolist() for b in loader]
+    second = [b.tolist() for b in loader]
+    assert first != second  # a new order every epoch, from the generator's stream
+    g.manual_seed(0)  # reseeded after the loader was made: the loader sees it, as PyTorch's
+    assert [b.tolist() for b in loader] == first
+    sampler = RandomSampler(data, generator=gradviz.Generator().manual_seed(3))
+    assert sorted(sampler) == data
+    with pytest.raises(gradviz.OperandError, match=r"gradviz\.Generator .* or a numpy"):
+        DataLoader(data, shuffle=True, generator=42)
+
+
+def test_weighted_random_sampler_balances_classes_as_pytorchs():
+    """Was: ImportError (``from torch.utils.data import WeightedRandomSampler``)."""
+    from gradviz.data import DataLoader, WeightedRandomSampler
+
+    labels = np.array([0] * 90 + [1] * 10)
+    weights = 1.0 / np.bincount(labels)[labels]
+    g = gradviz.Generator().manual_seed(0)
+    sampler = WeightedRandomSampler(gradviz.tensor(weights), 2000, generator=g)
+    assert len(sampler) == 2000
+    drawn = labels[list(sampler)]
+    assert 0.4 < drawn.mean() < 0.6  # the rare class drawn about as often as the common one
+    batches = list(DataLoader(list(labels), batch_size=500, sampler=sampler))
+    assert [len(b) for b in batches] == [500] * 4
+    once = list(WeightedRandomSampler([1, 0, 2, 3], 3, replacement=False, generator=g))
+    assert sorted(once) == [0, 2, 3]
+    with pytest.raises(gradviz.ArgumentError, match="num_samples should be a positive integer"):
+        WeightedRandomSampler([1.0, 2.0], 0)
+    with pytest.raises(gradviz.ArgumentError, match="cannot draw 3 samples without replacement"):
+        WeightedRandomSampler([1.0, 0.0, 2.0], 3, replacement=False)
+    with pytest.raises(gradviz.ArgumentError, match="non-negative"):
+        WeightedRandomSampler([1.0, -1.0], 2)
