@@ -135,6 +135,14 @@ from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's 
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_more as _api_more
+from gradviz.autograd.seeding import (
+    are_deterministic_algorithms_enabled,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+    use_deterministic_algorithms,
+)
 from gradviz.autograd.serialization import SaveFormatError, load, save
 
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
@@ -213,6 +221,7 @@ __all__ = [
     "amax",
     "amin",
     "arange",
+    "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
     "bincount",
@@ -243,10 +252,12 @@ __all__ = [
     "gather",
     "ge",
     "get_default_dtype",
+    "get_rng_state",
     "gradcheck",
     "gt",
     "index_select",
     "inference_mode",
+    "initial_seed",
     "is_grad_enabled",
     "is_tensor",
     "isfinite",
@@ -289,8 +300,10 @@ __all__ = [
     "relu",
     "reshape",
     "save",
+    "seed",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_rng_state",
     "sigmoid",
     "sign",
     "sin",
@@ -312,6 +325,7 @@ __all__ = [
     "unbind",
     "unique",
     "unsqueeze",
+    "use_deterministic_algorithms",
     "var",
     "where",
     "zeros",

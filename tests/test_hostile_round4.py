@@ -208,3 +208,25 @@ def test_weighted_random_sampler_balances_classes_as_pytorchs():
         WeightedRandomSampler([1.0, 0.0, 2.0], 3, replacement=False)
     with pytest.raises(gradviz.ArgumentError, match="non-negative"):
         WeightedRandomSampler([1.0, -1.0], 2)
+
+
+def test_the_reproducibility_recipe_runs_and_a_saved_rng_state_resumes_the_stream(tmp_path):
+    """Was: AttributeError for ``torch.initial_seed``, ``get_rng_state``/``set_rng_state`` (a
+    checkpoint that resumes the random stream) and ``use_deterministic_algorithms``."""
+    gradviz.manual_seed(-1)
+    assert gradviz.initial_seed() == 2**64 - 1  # as PyTorch reads a negative seed
+    gradviz.use_deterministic_algorithms(True)
+    assert gradviz.are_deterministic_algorithms_enabled()
+    gradviz.use_deterministic_algorithms(False)
+    gradviz.save({"rng": gradviz.get_rng_state()}, tmp_path / "ckpt.pt")
+    expected = gradviz.randn(4)
+    gradviz.randn(7)
+    gradviz.set_rng_state(gradviz.load(tmp_path / "ckpt.pt")["rng"])
+    np.testing.assert_array_equal(gradviz.randn(4).numpy(), expected.numpy())
+    assert gradviz.get_rng_state().dtype == np.uint8
+    fresh = gradviz.seed()
+    assert gradviz.initial_seed() == fresh
+    with pytest.raises(gradviz.ArgumentError, match="set_rng_state: expected a state"):
+        gradviz.set_rng_state(gradviz.zeros(3))
+    with pytest.raises(gradviz.OperandError, match="must be bools"):
+        gradviz.use_deterministic_algorithms("yes")
