@@ -230,3 +230,19 @@ def test_the_reproducibility_recipe_runs_and_a_saved_rng_state_resumes_the_strea
         gradviz.set_rng_state(gradviz.zeros(3))
     with pytest.raises(gradviz.OperandError, match="must be bools"):
         gradviz.use_deterministic_algorithms("yes")
+
+
+def test_sqrt_at_zero_is_not_called_a_wrong_backward():
+    """Was: a per-sample distance ``((pred - y) ** 2).sum(1).sqrt()`` with one exact match
+    made the gradient check fail the built-in Sqrt ("backward disagrees with finite
+    differences ... compare your backward with the derivative of forward", a custom op's
+    advice): the check had left out the element where sqrt is not smooth, and 0 * inf in
+    backward gave NaN. Now that call is skipped and the Inf's birth is the one error."""
+    y = gradviz.tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 1.0]])
+    w = gradviz.ones(2, 2, requires_grad=True)
+    with gradviz.trace() as tr:
+        pred = gradviz.tensor([[0.0, 0.0], [0.5, 1.0], [1.0, 1.0]]) @ w
+        ((pred - y) ** 2).sum(1).sqrt().mean().backward()
+    report = tr.check()
+    assert [f.kind for f in report.findings if f.kind == "gradcheck"] == []
+    assert any(f.op == "Sqrt" and f.kind.startswith("nan") for f in report.findings)
