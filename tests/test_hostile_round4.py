@@ -246,3 +246,28 @@ def test_sqrt_at_zero_is_not_called_a_wrong_backward():
     report = tr.check()
     assert [f.kind for f in report.findings if f.kind == "gradcheck"] == []
     assert any(f.op == "Sqrt" and f.kind.startswith("nan") for f in report.findings)
+
+
+class _LinearFunction(gradviz.Function):
+    """PyTorch's extending tutorial: ``bias`` optional, backward always returns three."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight)
+        out = input @ weight.T
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight = ctx.saved_tensors
+        return grad_output @ weight, grad_output.T @ input, None
+
+
+def test_extra_trailing_none_gradients_are_ignored_as_pytorch_ignores_them():
+    """Was: "LinearFunction.backward returned an incorrect number of gradients (expected 2,
+    got 3)" for the tutorial's LinearFunction called without a bias, which PyTorch runs."""
+    x = gradviz.randn(5, 4, dtype=gradviz.float64, requires_grad=True)
+    w = gradviz.randn(3, 4, dtype=gradviz.float64, requires_grad=True)
+    assert gradviz.gradcheck(_LinearFunction.apply, (x, w))
+    _LinearFunction.apply(x, w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.ones((5, 3)).T @ x.numpy())
