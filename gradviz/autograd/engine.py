@@ -382,7 +382,7 @@ def _check_count(node: Function, grads: Sequence[Any]) -> None:
     inputs, given = node.inputs, len(grads)
     if given <= len(inputs) and not any(map(_is_variable, inputs[given:])):
         return
-    if all(g is None for g in grads[len(inputs) :]):
+    if given > len(inputs) and all(g is None for g in grads[len(inputs) :]):
         return
     raise BackwardError(
         f"function {type(node).__name__}.backward returned an incorrect number of gradients "
