@@ -271,3 +271,20 @@ def test_extra_trailing_none_gradients_are_ignored_as_pytorch_ignores_them():
     assert gradviz.gradcheck(_LinearFunction.apply, (x, w))
     _LinearFunction.apply(x, w).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), np.ones((5, 3)).T @ x.numpy())
+
+
+def test_a_nan_from_the_mean_of_an_empty_batch_is_explained_as_such():
+    """Was: "inputs finite (out in [?, ?]; input in [?, ?]) but the output is not: overflow?"
+    and "float64 shows an overflow" for the NaN of ``mse_loss`` over an empty batch."""
+    lin = gradviz.nn.Linear(3, 2)
+    with gradviz.trace() as tr:
+        out = lin(gradviz.randn(0, 3))
+        loss = out.sum() + gradviz.nn.functional.mse_loss(out, gradviz.zeros(0, 2))
+        loss.backward()
+    (born,) = (f for f in tr.check().findings if f.kind == "nan_forward")
+    assert born.op == "MseLoss"
+    assert "is empty (shape (0, 2)): a mean over 0 elements is NaN (0/0)" in born.message
+    assert "?" not in born.message
+    assert born.advice == ("skip empty batches (if len(x) == 0: continue), or use reduction='sum'",)
+    with gradviz.detect_anomaly(), pytest.raises(gradviz.GradvizError, match="mean over 0"):
+        gradviz.zeros(0, requires_grad=True).mean()

@@ -125,6 +125,8 @@ def _nan_forward(f: Finding, ctx: Context) -> Advice:
     general = "look at the inputs' range in the node's statistics; float64 shows an overflow"
     if f.numbers.get("dtype_max"):  # float16
         general = "compute in float32 (model.float(), x.float()), or scale the numbers down"
+    if f.numbers.get("empty_input"):
+        general = "skip empty batches (if len(x) == 0: continue), or use reduction='sum'"
     return (fix, general) if fix else (general,)
 
 
