@@ -288,3 +288,25 @@ def test_a_nan_from_the_mean_of_an_empty_batch_is_explained_as_such():
     assert born.advice == ("skip empty batches (if len(x) == 0: continue), or use reduction='sum'",)
     with gradviz.detect_anomaly(), pytest.raises(gradviz.GradvizError, match="mean over 0"):
         gradviz.zeros(0, requires_grad=True).mean()
+
+
+class _StraightThrough(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return grad  # a surrogate on purpose
+
+
+def test_a_straight_through_estimator_is_told_its_failure_is_expected():
+    """Was: a deliberate surrogate gradient (sign in forward, identity in backward) got only
+    "compare your backward with the derivative of forward" and "test the op alone"."""
+    w = gradviz.randn(4, 3, requires_grad=True)
+    with gradviz.trace() as tr:
+        (_StraightThrough.apply(w) * gradviz.randn(4, 3)).sum().backward()
+    (failed,) = (f for f in tr.check().findings if f.kind == "gradcheck")
+    assert failed.op == "_StraightThrough"
+    assert "straight-through estimator" in failed.advice[0]
