@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import gradviz
+from gradviz import Variable
 from gradviz.autograd.function import once_differentiable
 
 
@@ -159,6 +160,11 @@ def test_every_variable_is_a_tensor_and_a_parameter_can_be_made_from_one():
     assert gradviz.Tensor(gradviz.tensor([1, 2])).dtype == np.float32
     with pytest.raises(gradviz.OperandError, match=r"Tensor\(\): expected sizes"):
         gradviz.Tensor([1], [2])
+    gradviz.Tensor.twice = lambda self: self * 2  # a method added to torch.Tensor
+    try:
+        assert gradviz.ones(2).twice().tolist() == [2.0, 2.0]
+    finally:
+        del Variable.twice
 
 
 def test_the_data_tools_take_a_gradviz_generator_as_pytorchs_take_theirs():

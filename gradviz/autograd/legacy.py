@@ -22,6 +22,13 @@ class _TensorType(type):
     def __subclasscheck__(cls, sub: type) -> bool:
         return issubclass(sub, Variable) if cls is Tensor else super().__subclasscheck__(sub)
 
+    def __setattr__(cls, name: str, value: Any) -> None:
+        # ``torch.Tensor.my_method = f`` adds it to every Variable, as to every tensor
+        if cls is Tensor:
+            setattr(Variable, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         if cls is not Tensor:  # a user's subclass builds as its class says
             return super().__call__(*args, **kwargs)
