@@ -316,3 +316,16 @@ def test_a_straight_through_estimator_is_told_its_failure_is_expected():
     (failed,) = (f for f in tr.check().findings if f.kind == "gradcheck")
     assert failed.op == "_StraightThrough"
     assert "straight-through estimator" in failed.advice[0]
+
+
+def test_a_script_that_makes_numpy_raise_is_not_failed_by_the_tracers_statistics():
+    """Was: ``np.seterr(all="raise")`` in a script made the tracer's own statistics raise
+    ("FloatingPointError: underflow encountered in dot", blamed on the script's line) where
+    the script alone ran: the square of 1e-20 underflows in float32."""
+    w = gradviz.ones(3, requires_grad=True)
+    x = gradviz.tensor([1.0, 1e-20, 1.0])
+    with np.errstate(all="raise"), gradviz.trace() as tr:
+        (w * x).sum().backward()
+    (node,) = (a for _, a in tr.graph.nodes(data=True) if a["kind"] == "input")
+    assert node["value"]["max"] == 1.0
+    assert node["value"]["norm"] == pytest.approx(2**0.5)
