@@ -329,3 +329,51 @@ def test_a_script_that_makes_numpy_raise_is_not_failed_by_the_tracers_statistics
     (node,) = (a for _, a in tr.graph.nodes(data=True) if a["kind"] == "input")
     assert node["value"]["max"] == 1.0
     assert node["value"]["norm"] == pytest.approx(2**0.5)
+
+
+def _fine_tune_trace():
+    """Three steps of a head on a frozen backbone, then two with the backbone unfrozen."""
+    gradviz.manual_seed(0)
+    backbone = gradviz.nn.Sequential(gradviz.nn.Linear(4, 8), gradviz.nn.LayerNorm(8))
+    head = gradviz.nn.Linear(8, 3)
+    x, y = gradviz.randn(6, 4), gradviz.tensor([0, 1, 2, 0, 1, 2])
+    with gradviz.trace() as tr:
+        backbone.requires_grad_(False)
+        opt = gradviz.optim.SGD(head.parameters(), lr=0.1)
+        for step in range(5):
+            if step == 3:
+                backbone.requires_grad_(True)
+                opt.add_param_group({"params": list(backbone.parameters())})
+            loss = gradviz.nn.functional.cross_entropy(head(backbone(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return tr
+
+
+def _frozen(graph) -> dict[str, bool]:
+    return {
+        a["name"]: a["requires_grad"]
+        for _, a in graph.nodes(data=True)
+        if a["kind"] == "param" and a["name"].startswith("0.")
+    }
+
+
+def test_a_layer_frozen_then_unfrozen_is_drawn_as_it_was_at_each_step():
+    """Was: a parameter's requires_grad was recorded once and never refreshed, so the step
+    after ``requires_grad_(True)`` drew the Linear's weight dimmed as requires_grad=False
+    (while it got a gradient), and a LayerNorm frozen after its first use drew as trained."""
+    tr = _fine_tune_trace()
+    assert set(_frozen(tr.get_pass(2).graph).values()) == {False}
+    assert set(_frozen(tr.get_pass(5).graph).values()) == {True}
+
+
+def test_diff_of_steps_before_and_after_unfreezing_says_the_layer_now_trains():
+    """Was: "same structure; 10 numbers changed", none of them the backbone's gradients or
+    updates: a number missing on one side (no gradient while frozen) was skipped."""
+    tr = _fine_tune_trace()
+    report = gradviz.diff(tr.get_pass(2).graph, tr.get_pass(5).graph)
+    grads = {c.key: (c.a, c.b) for c in report.changes if c.field == "|grad|"}
+    assert grads["param:0.weight"][0] == 0.0
+    assert grads["param:0.weight"][1] > 0
+    assert {c.ratio_text for c in report.changes if c.key == "param:1.bias"} == {"new"}

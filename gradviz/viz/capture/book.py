@@ -165,7 +165,7 @@ class RecordBook:
 
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter or buffer used again after a backward or an optimizer step, or a buffer
-        written in place: new statistics."""
+        written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
         r = self.records[nid]
         data = var._data
         summary = self._summary(data, filters=r.kind == "param")
@@ -177,7 +177,7 @@ class RecordBook:
             r.name,
             data.shape,
             r.dtype,
-            r.requires_grad,
+            var.requires_grad,  # requires_grad_(False) freezes a layer between steps
             r.root,
             r.module,
             r.source,

@@ -158,7 +158,11 @@ class Recorder(RecordBook, hooks.Hook):
                     elif (
                         arg._node is None
                         and nid not in self.fresh
-                        and (arg.requires_grad or arg._id in self.names.buffer_ids)
+                        and (
+                            arg.requires_grad
+                            or arg._id in self.names.buffer_ids
+                            or self.records[nid].requires_grad  # frozen since
+                        )
                     ):
                         self._refresh(nid, arg)
                     parents.append((nid, slot))
