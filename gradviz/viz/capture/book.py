@@ -64,6 +64,7 @@ class RecordBook:
         self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
         self.count = 0
+        self.step_start = 0  # the seq of the first record after the last backward call
         self.last: str | None = None
 
     def _new_id(self) -> str:
