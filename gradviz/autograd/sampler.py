@@ -34,6 +34,16 @@ def draw_from(generator: np.random.Generator | rng.Generator | None) -> np.rando
     return generator or rng.default_generator()
 
 
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ArgumentError(f"{name} should be a positive integer value, but got {name}={value}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{name} should be a boolean value, but got {name}={value}")
+
+
 class Sampler:
     """Base class: an iterable of dataset indices (or of lists of them, for batch samplers)."""
 
@@ -68,16 +78,9 @@ class RandomSampler(Sampler):
         num_samples: int | None = None,
         generator: np.random.Generator | rng.Generator | None = None,
     ) -> None:
-        if not isinstance(replacement, bool):
-            raise ArgumentError(
-                f"replacement should be a boolean value, but got replacement={replacement}"
-            )
-        if num_samples is not None and (
-            isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0
-        ):
-            raise ArgumentError(
-                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
-            )
+        _check_bool("replacement", replacement)
+        if num_samples is not None:
+            _check_positive("num_samples", num_samples)
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -130,14 +133,8 @@ class WeightedRandomSampler(Sampler):
         replacement: bool = True,
         generator: np.random.Generator | rng.Generator | None = None,
     ) -> None:
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
-            raise ArgumentError(
-                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
-            )
-        if not isinstance(replacement, bool):
-            raise ArgumentError(
-                f"replacement should be a boolean value, but got replacement={replacement}"
-            )
+        _check_positive("num_samples", num_samples)
+        _check_bool("replacement", replacement)
         w = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
         if w.ndim != 1 or not w.size or not np.isfinite(w).all() or (w < 0).any() or not w.sum():
             raise ArgumentError(
@@ -168,14 +165,8 @@ class BatchSampler(Sampler):
     ``drop_last``); a DataLoader takes it as ``batch_sampler``."""
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ArgumentError(
-                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
-            )
-        if not isinstance(drop_last, bool):
-            raise ArgumentError(
-                f"drop_last should be a boolean value, but got drop_last={drop_last}"
-            )
+        _check_positive("batch_size", batch_size)
+        _check_bool("drop_last", drop_last)
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last

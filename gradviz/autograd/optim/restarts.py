@@ -40,8 +40,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [self.eta_min + (base_lr - self.eta_min) * cosine / 2 for base_lr in self.base_lrs]
 
     def step(self, epoch: float | None = None) -> None:
-        """One step, or to ``epoch`` (a float is a point within an epoch)."""
-        self._step_count += 1
+        """One step, or to ``epoch`` (a float is a point within an epoch); as PyTorch's, it
+        leaves ``_step_count`` alone."""
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
