@@ -269,7 +269,8 @@ def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
 def _as_user_op(cls: type[Function]) -> None:
     """Give a user-defined op ``ctx.mark_non_differentiable`` (through the general ``apply``)
     and a hint when forward or backward calls a tensor method on the NumPy arrays it gets."""
-    cls.apply = classmethod(_user_apply)  # type: ignore[method-assign,assignment]
+    if "apply" not in cls.__dict__:  # (an op that defines its own apply keeps it)
+        cls.apply = classmethod(_user_apply)  # type: ignore[method-assign,assignment]
     for name in ("forward", "backward"):
         rule = cls.__dict__.get(name)
         if isinstance(rule, staticmethod):
