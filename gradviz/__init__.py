@@ -132,14 +132,20 @@ from gradviz.autograd import (
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import runtime as _runtime
 from gradviz.autograd.accelerators import modules as _accelerator_modules
+from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_more as _api_more
+from gradviz.autograd.seeding import (
+    are_deterministic_algorithms_enabled,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+    use_deterministic_algorithms,
+)
 from gradviz.autograd.serialization import SaveFormatError, load, save
-
-#: PyTorch's ``torch.Tensor``: type hints and ``isinstance(x, gradviz.Tensor)`` read the same.
-Tensor = Variable
 
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
@@ -223,6 +229,7 @@ __all__ = [
     "amax",
     "amin",
     "arange",
+    "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
     "bincount",
@@ -253,10 +260,12 @@ __all__ = [
     "gather",
     "ge",
     "get_default_dtype",
+    "get_rng_state",
     "gradcheck",
     "gt",
     "index_select",
     "inference_mode",
+    "initial_seed",
     "is_grad_enabled",
     "is_tensor",
     "isfinite",
@@ -299,8 +308,10 @@ __all__ = [
     "relu",
     "reshape",
     "save",
+    "seed",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_rng_state",
     "sigmoid",
     "sign",
     "sin",
@@ -322,6 +333,7 @@ __all__ = [
     "unbind",
     "unique",
     "unsqueeze",
+    "use_deterministic_algorithms",
     "var",
     "where",
     "zeros",

@@ -14,7 +14,6 @@ def runtime_cases():
         yield Case("top", "is_floating_point", (x,))
     yield Case("top", "is_floating_point", (3.0,))
     yield Case("top", "get_float32_matmul_precision", ())
-    yield Case("top", "are_deterministic_algorithms_enabled", ())
 
 
 CASES = all_cases((runtime_cases, None))
@@ -32,7 +31,6 @@ NOT_HERE = {
         "set_float32_matmul_precision",
         "set_num_threads",
         "get_num_threads",
-        "use_deterministic_algorithms",
         "finfo",
         "iinfo",
         "data_ptr",

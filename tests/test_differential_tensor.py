@@ -224,6 +224,14 @@ NOT_HERE = {
     "dropout2d": "random in training: the nn.Dropout2d row of test_differential_nn.py",
     "dropout3d": "random in training: the nn.Dropout3d row of test_differential_nn.py",
     "cuda": "no GPU: an error saying gradviz runs on the CPU, tests/test_hostile_round3*.py",
+    **dict.fromkeys(
+        ("initial_seed", "seed", "get_rng_state", "set_rng_state"),
+        "the generator's state: tests/test_hostile_round4.py",
+    ),
+    **dict.fromkeys(
+        ("use_deterministic_algorithms", "are_deterministic_algorithms_enabled"),
+        "global state: tests/test_hostile_round4.py",
+    ),
 }
 
 

@@ -46,6 +46,10 @@ CASES = [
         "SGD",
     ),
     ("OneCycleLR", {"max_lr": 0.3, "total_steps": STEPS, "cycle_momentum": False}, "Adagrad"),
+    ("CosineAnnealingWarmRestarts", {"T_0": 10}, "SGD"),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 1e-3}, "SGD"),
+    ("PolynomialLR", {}, "SGD"),
+    ("PolynomialLR", {"total_iters": 40, "power": 2.0}, "SGD"),
 ]
 IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(CASES)]
 

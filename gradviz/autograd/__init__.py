@@ -122,6 +122,14 @@ from gradviz.autograd.ops.api import (
     var,
 )
 from gradviz.autograd.rng import Generator, manual_seed
+from gradviz.autograd.seeding import (
+    are_deterministic_algorithms_enabled,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+    use_deterministic_algorithms,
+)
 from gradviz.autograd.variable import Variable, get_default_dtype, set_default_dtype
 
 heap.keep_heap_top()  # a step's freed arrays stay for the next step (see heap)
@@ -152,6 +160,7 @@ __all__ = [
     "amax",
     "amin",
     "arange",
+    "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
     "bincount",
@@ -181,12 +190,14 @@ __all__ = [
     "gather",
     "ge",
     "get_default_dtype",
+    "get_rng_state",
     "grad",
     "gradcheck",
     "gt",
     "hooks",
     "index_select",
     "inference_mode",
+    "initial_seed",
     "is_grad_enabled",
     "is_tensor",
     "isfinite",
@@ -225,8 +236,10 @@ __all__ = [
     "randperm",
     "relu",
     "reshape",
+    "seed",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_rng_state",
     "sigmoid",
     "sign",
     "sin",
@@ -248,6 +261,7 @@ __all__ = [
     "unbind",
     "unique",
     "unsqueeze",
+    "use_deterministic_algorithms",
     "var",
     "where",
     "zeros",

@@ -21,6 +21,8 @@ from gradviz.autograd.sampler import (
     Sampler,
     SequentialSampler,
     SubsetRandomSampler,
+    WeightedRandomSampler,
+    draw_from,
     numpy_generator,
 )
 from gradviz.autograd.variable import Variable, as_array
@@ -37,6 +39,7 @@ __all__ = [
     "Subset",
     "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
     "default_collate",
     "default_convert",
     "random_split",
@@ -152,7 +155,7 @@ class Subset(Dataset):
 def random_split(
     dataset: Dataset,
     lengths: Sequence[int | float],
-    generator: np.random.Generator | None = None,
+    generator: np.random.Generator | rng.Generator | None = None,
 ) -> list[Subset]:
     """``dataset`` split at random into Subsets of ``lengths``, or of fractions summing to 1
     (``[0.8, 0.2]``, remainders given out one by one from the first, as in PyTorch). The
@@ -171,7 +174,7 @@ def random_split(
             "Sum of input lengths does not equal the length of the input dataset! "
             f"(lengths {lengths} sum to {sum(lengths)}, the dataset has {n} items)"
         )
-    order = (numpy_generator(generator) or rng.default_generator()).permutation(n).tolist()
+    order = draw_from(numpy_generator(generator)).permutation(n).tolist()
     bounds = np.cumsum([0, *lengths]).tolist()
     return [Subset(dataset, order[a:b]) for a, b in pairwise(bounds)]
 
@@ -200,10 +203,10 @@ class DataLoader:
     is given, else from the generator ``gradviz.manual_seed`` set. The last partial batch is kept
     unless ``drop_last``. ``batch_size=None`` turns batching off, as in PyTorch: one item at a
     time, as Variables without a batch axis. ``sampler`` (indices), ``batch_sampler`` (lists of
-    indices), ``collate_fn`` and ``generator`` (a NumPy one) are PyTorch's. ``num_workers`` and
-    the other worker options are checked as PyTorch checks them, but items are always loaded in
-    this process (``worker_init_fn(0)`` runs at the start of each epoch); ``pin_memory`` is
-    ignored (no GPU).
+    indices), ``collate_fn`` and ``generator`` (a ``gradviz.Generator`` or a NumPy one) are
+    PyTorch's. ``num_workers`` and the other worker options are checked as PyTorch checks them,
+    but items are always loaded in this process (``worker_init_fn(0)`` runs at the start of
+    each epoch); ``pin_memory`` is ignored (no GPU).
     """
 
     def __init__(
@@ -219,7 +222,7 @@ class DataLoader:
         drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable[[int], None] | None = None,
-        generator: np.random.Generator | None = None,
+        generator: np.random.Generator | rng.Generator | None = None,
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
@@ -283,7 +286,7 @@ class DataLoader:
             return self.sampler
         order = np.arange(len(self.dataset))
         if self.shuffle:
-            (self._generator or rng.default_generator()).shuffle(order)
+            draw_from(self._generator).shuffle(order)
         return order
 
     def _batches(self) -> Iterator[Sequence[int]]:

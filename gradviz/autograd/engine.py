@@ -74,7 +74,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 grads = grads if isinstance(grads, list) else (grads,)
             inputs = node.inputs
             if len(grads) != len(inputs):
-                _check_count(node, len(grads))  # trailing non-Variables may go without
+                _check_count(node, grads)  # trailing non-Variables may go without
             for arg, share in zip(inputs, grads, strict=False):
                 if share is None or not isinstance(arg, Variable) or not arg.requires_grad:
                     if active and share is None and isinstance(arg, Variable):
@@ -372,13 +372,17 @@ def _conform(share: Any, arg: Variable, node: Function, index: int, g: np.ndarra
 _is_variable = Variable.__instancecheck__  # isinstance(x, Variable) for map(), in C
 
 
-def _check_count(node: Function, given: int) -> None:
+def _check_count(node: Function, grads: Sequence[Any]) -> None:
     """PyTorch's error when ``backward`` returned a wrong number of gradients.
 
-    Trailing options that are not Variables (an axis, a shape) may be left out.
+    Trailing options that are not Variables (an axis, a shape) may be left out; extra trailing
+    Nones are ignored, as PyTorch ignores them (the tutorial's ``LinearFunction`` called
+    without its optional bias).
     """
-    inputs = node.inputs
+    inputs, given = node.inputs, len(grads)
     if given <= len(inputs) and not any(map(_is_variable, inputs[given:])):
+        return
+    if given > len(inputs) and all(g is None for g in grads[len(inputs) :]):
         return
     raise BackwardError(
         f"function {type(node).__name__}.backward returned an incorrect number of gradients "

@@ -25,12 +25,14 @@ by ``cls()``: an op defines no ``__init__``).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
-from gradviz.autograd.errors import GradvizError, ShapeError
+from gradviz.autograd.errors import GradvizError, OperandError, ShapeError
 from gradviz.autograd.variable import Variable, from_op
 
 _new = object.__new__
@@ -66,6 +68,8 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._may_alias = True
+        if not cls.__module__.startswith("gradviz."):  # a user's op: PyTorch's ctx API, hints
+            _as_user_op(cls)
 
     @staticmethod
     def forward(ctx: Any, *args: Any) -> np.ndarray:
@@ -80,6 +84,15 @@ class Function:
     def save_for_backward(self, *arrays: Any) -> None:
         """Keep arrays for backward (read them back from ``saved_tensors``)."""
         self.saved_tensors = arrays
+
+    def mark_non_differentiable(self, *outputs: Any) -> None:
+        """PyTorch's ``ctx.mark_non_differentiable``: the output returned (an index, a mask)
+        needs no gradient, whatever the inputs."""
+        self.__dict__["_non_differentiable"] = {id(a) for a in outputs}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """PyTorch's ``ctx.set_materialize_grads``: accepted; the one output's gradient is
+        always an array here, as PyTorch's default gives."""
 
     @classmethod
     def apply(cls, *args: Any, _into: Variable | None = None) -> Variable:
@@ -103,7 +116,9 @@ class Function:
                 ctx = new_context(cls, _NEEDS[need_x])
                 data = cls.forward(ctx, x)
                 if not need_x:
-                    return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
+                    return from_op(
+                        data if type(data) is np.ndarray else _as_output(cls, data), None
+                    )
                 parents = args
             else:
                 b = args[1]
@@ -115,7 +130,9 @@ class Function:
                     ctx = new_context(cls, _NEEDS[need_x, need_y])
                     data = cls.forward(ctx, x, y)
                     if not (need_x or need_y):
-                        return from_op(data if type(data) is np.ndarray else np.asarray(data), None)
+                        return from_op(
+                            data if type(data) is np.ndarray else _as_output(cls, data), None
+                        )
                     parents = args if x is not a and y is not b else (a,) if y is b else (b,)
                 else:
                     return _apply3(cls, args, x, need_x, y, need_y)
@@ -123,7 +140,7 @@ class Function:
             _shape_error(cls, error, args)
         ctx.inputs = args
         ctx.parents = parents
-        return from_op(data if type(data) is np.ndarray else np.asarray(data), ctx)
+        return from_op(data if type(data) is np.ndarray else _as_output(cls, data), ctx)
 
     @property
     def name(self) -> str:
@@ -181,9 +198,11 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     except ValueError as error:
         _shape_error(cls, error, args)
     if type(data) is not np.ndarray:
-        data = np.asarray(data)
+        data = _as_output(cls, data)
     active = hooks.ACTIVE
     record = True in needs
+    if record and id(data) in ctx.__dict__.get("_non_differentiable", ()):
+        record = False  # ctx.mark_non_differentiable(output)
     if not (record or active or into is not None):
         return from_op(data, None)
     ctx.inputs = args
@@ -207,7 +226,7 @@ def _apply3(
     ctx = new_context(cls, (need_x, need_y, need_z))
     data = cls.forward(ctx, x, y, z)
     if type(data) is not np.ndarray:
-        data = np.asarray(data)
+        data = _as_output(cls, data)
     if not (need_x or need_y or need_z):
         return from_op(data, None)
     a, b = args[0], args[1]
@@ -239,3 +258,53 @@ def _shape_error(cls: type[Function], error: ValueError, args: tuple[Any, ...]) 
         raise error
     shapes = ", ".join(str(tuple(a.shape)) for a in args if isinstance(a, Variable | np.ndarray))
     raise ShapeError(f"{cls.__name__}: {error} (input shapes: {shapes or 'none'})") from None
+
+
+def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
+    """PyTorch's ``torch.autograd.function.once_differentiable``: backward runs on NumPy arrays
+    and records nothing, so every gradviz ``Function`` is differentiable once; returned as is."""
+    return backward
+
+
+def _as_user_op(cls: type[Function]) -> None:
+    """Give a user-defined op ``ctx.mark_non_differentiable`` (through the general ``apply``)
+    and a hint when forward or backward calls a tensor method on the NumPy arrays it gets."""
+    if "apply" not in cls.__dict__:  # (an op that defines its own apply keeps it)
+        cls.apply = classmethod(_user_apply)  # type: ignore[method-assign,assignment]
+    for name in ("forward", "backward"):
+        rule = cls.__dict__.get(name)
+        if isinstance(rule, staticmethod):
+            setattr(cls, name, staticmethod(_hinted(cls.__name__, name, rule.__func__)))
+
+
+def _user_apply(cls: type[Function], *args: Any) -> Variable:
+    return _apply(cls, args, None)
+
+
+def _hinted(op: str, name: str, rule: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(rule)
+    def run(*args: Any) -> Any:
+        try:
+            return rule(*args)
+        except AttributeError as error:
+            if "'numpy.ndarray' object has no attribute" not in str(error):
+                raise
+            raise OperandError(
+                f"{op}.{name}: {error}: a gradviz Function's forward and backward get and "
+                "return NumPy arrays, not Variables (np.clip for clamp, .copy() for clone, "
+                "np.exp(x) for x.exp() ...)"
+            ) from error
+
+    return run
+
+
+def _as_output(cls: type[Function], data: Any) -> np.ndarray:
+    """Forward's result as an ndarray: one array (a scalar too); several outputs are refused
+    rather than stacked into one."""
+    if isinstance(data, tuple | list) and any(isinstance(d, np.ndarray) for d in data):
+        raise OperandError(
+            f"{cls.__name__}.forward returned {len(data)} outputs (a {type(data).__name__}); "
+            "a gradviz Function has one output array: return one, and make the others with "
+            "another Function or outside it (several outputs are not supported yet)"
+        )
+    return np.asarray(data)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
 
 from gradviz.autograd.errors import ArgumentError, OperandError
 
-_generator = np.random.default_rng()
+#: The seed of the default generator: random at start, as set by the last ``manual_seed``.
+_initial_seed = secrets.randbits(63)
+_generator = np.random.default_rng(_initial_seed)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -15,8 +19,9 @@ def manual_seed(seed: int) -> np.random.Generator:
     As in PyTorch, any integer in ``[-2**63, 2**64)`` is a seed (negative ones are read modulo
     2**64, so -1 and 2**64 - 1 are the same seed) and floats are truncated to integers.
     """
-    global _generator
+    global _generator, _initial_seed
     _generator = _seeded(seed)
+    _initial_seed = int(seed) % 2**64
     return _generator
 
 

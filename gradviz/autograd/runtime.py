@@ -1,8 +1,7 @@
 """PyTorch's process-wide switches, with what they mean for gradviz: ``compile`` (the model as
 it is: gradviz runs op by op, which is what its pictures show), the float32 matmul precision
 (remembered; NumPy's matmul is always full precision), the number of threads (BLAS's, set
-through threadpoolctl), deterministic algorithms (gradviz's always are), ``finfo``/``iinfo``
-and ``is_floating_point``."""
+through threadpoolctl), ``finfo``/``iinfo`` and ``is_floating_point``."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 _PRECISIONS = ("highest", "high", "medium")
-_state = {"matmul_precision": "highest", "deterministic": False}
+_state = {"matmul_precision": "highest"}
 
 
 def compile(model: Any = None, **options: Any) -> Any:
@@ -65,16 +64,6 @@ def get_num_threads() -> int:
 
     counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     return max(counts, default=1)
-
-
-def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
-    """Remember the flag: every gradviz op is deterministic already."""
-    _state["deterministic"] = bool(mode)
-
-
-def are_deterministic_algorithms_enabled() -> bool:
-    """The flag :func:`use_deterministic_algorithms` last set."""
-    return bool(_state["deterministic"])
 
 
 @dataclass(frozen=True)
@@ -136,6 +125,5 @@ def is_floating_point(tensor: Variable) -> bool:
 #: Every name above, for the top package to re-export.
 NAMES = (
     "compile", "set_float32_matmul_precision", "get_float32_matmul_precision",
-    "set_num_threads", "get_num_threads", "use_deterministic_algorithms",
-    "are_deterministic_algorithms_enabled", "finfo", "iinfo", "is_floating_point",
+    "set_num_threads", "get_num_threads", "finfo", "iinfo", "is_floating_point",
 )  # fmt: skip

@@ -12,16 +12,36 @@ from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, OperandError
 
 
-def numpy_generator(generator: Any) -> np.random.Generator | None:
-    """``generator`` checked to be a NumPy one (or None: gradviz's, which ``manual_seed``
-    sets); PyTorch code passing a ``torch.Generator`` gets told what to pass instead."""
-    if generator is None or isinstance(generator, np.random.Generator):
+def numpy_generator(generator: Any) -> np.random.Generator | rng.Generator | None:
+    """``generator`` checked to be a ``gradviz.Generator`` (PyTorch's
+    ``torch.Generator().manual_seed(42)``), a NumPy one, or None (the generator
+    ``gradviz.manual_seed`` sets); kept as given, read by :func:`draw_from` at each draw."""
+    if generator is None or isinstance(generator, np.random.Generator | rng.Generator):
         return generator
     raise OperandError(
-        "generator must be a numpy.random.Generator, such as np.random.default_rng(42) (or "
-        f"None, to draw from the generator gradviz.manual_seed sets), got "
+        "generator must be a gradviz.Generator (gradviz.Generator().manual_seed(42)) or a "
+        "numpy.random.Generator, such as np.random.default_rng(42) (or None, to draw from the "
+        "generator gradviz.manual_seed sets), got "
         f"{type(generator).__module__.split('.')[0]}.{type(generator).__name__}"
     )
+
+
+def draw_from(generator: np.random.Generator | rng.Generator | None) -> np.random.Generator:
+    """The NumPy generator to draw from now (a ``gradviz.Generator`` reseeded since is read
+    afresh, as PyTorch's sampler sees its generator reseeded)."""
+    if isinstance(generator, rng.Generator):
+        return generator.generator
+    return generator or rng.default_generator()
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ArgumentError(f"{name} should be a positive integer value, but got {name}={value}")
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{name} should be a boolean value, but got {name}={value}")
 
 
 class Sampler:
@@ -56,18 +76,11 @@ class RandomSampler(Sampler):
         data_source: Sized,
         replacement: bool = False,
         num_samples: int | None = None,
-        generator: np.random.Generator | None = None,
+        generator: np.random.Generator | rng.Generator | None = None,
     ) -> None:
-        if not isinstance(replacement, bool):
-            raise ArgumentError(
-                f"replacement should be a boolean value, but got replacement={replacement}"
-            )
-        if num_samples is not None and (
-            isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0
-        ):
-            raise ArgumentError(
-                f"num_samples should be a positive integer value, but got num_samples={num_samples}"
-            )
+        _check_bool("replacement", replacement)
+        if num_samples is not None:
+            _check_positive("num_samples", num_samples)
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
@@ -78,7 +91,7 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        generator = self.generator or rng.default_generator()
+        generator = draw_from(self.generator)
         n = len(self.data_source)
         if self.replacement:
             return iter(generator.integers(0, n, size=self.num_samples).tolist())
@@ -95,17 +108,56 @@ class SubsetRandomSampler(Sampler):
     """The given ``indices`` in a new random order every epoch."""
 
     def __init__(
-        self, indices: Sequence[int], generator: np.random.Generator | None = None
+        self, indices: Sequence[int], generator: np.random.Generator | rng.Generator | None = None
     ) -> None:
         self.indices = indices
         self.generator = numpy_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        order = (self.generator or rng.default_generator()).permutation(len(self.indices))
+        order = draw_from(self.generator).permutation(len(self.indices))
         return (self.indices[i] for i in order.tolist())
 
     def __len__(self) -> int:
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probabilities proportional to ``weights`` (with
+    ``replacement``, the default, an index may come again), as PyTorch's: the usual way to
+    balance classes."""
+
+    def __init__(
+        self,
+        weights: Sequence[float],
+        num_samples: int,
+        replacement: bool = True,
+        generator: np.random.Generator | rng.Generator | None = None,
+    ) -> None:
+        _check_positive("num_samples", num_samples)
+        _check_bool("replacement", replacement)
+        w = np.asarray(getattr(weights, "_data", weights), dtype=np.float64)
+        if w.ndim != 1 or not w.size or not np.isfinite(w).all() or (w < 0).any() or not w.sum():
+            raise ArgumentError(
+                "weights should be a 1-d sequence of finite, non-negative numbers that are not "
+                f"all zero, got shape {w.shape}"
+            )
+        if not replacement and num_samples > np.count_nonzero(w):
+            raise ArgumentError(
+                f"cannot draw {num_samples} samples without replacement from "
+                f"{np.count_nonzero(w)} indices of non-zero weight"
+            )
+        self.weights, self.num_samples, self.replacement = w, num_samples, replacement
+        self.generator = numpy_generator(generator)
+
+    def __iter__(self) -> Iterator[int]:
+        p = self.weights / self.weights.sum()
+        draws = draw_from(self.generator).choice(
+            len(p), size=self.num_samples, replace=self.replacement, p=p
+        )
+        return iter(draws.tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples
 
 
 class BatchSampler(Sampler):
@@ -113,14 +165,8 @@ class BatchSampler(Sampler):
     ``drop_last``); a DataLoader takes it as ``batch_sampler``."""
 
     def __init__(self, sampler: Iterable[int], batch_size: int, drop_last: bool) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ArgumentError(
-                f"batch_size should be a positive integer value, but got batch_size={batch_size}"
-            )
-        if not isinstance(drop_last, bool):
-            raise ArgumentError(
-                f"drop_last should be a boolean value, but got drop_last={drop_last}"
-            )
+        _check_positive("batch_size", batch_size)
+        _check_bool("drop_last", drop_last)
         self.sampler = sampler
         self.batch_size = batch_size
         self.drop_last = drop_last

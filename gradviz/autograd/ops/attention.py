@@ -114,10 +114,13 @@ def embedding(
     padding_idx = padding_index(padding_idx, num, layer)
     if max_norm is not None:
         _renorm_rows(weight, indices, max_norm, norm_type, layer)
+    # an int64 Variable goes in as itself, so a trace draws where the indices came from
+    index = input if indices is getattr(input, "_data", None) else indices
+    index = index if indices.dtype == np.int64 else indices.astype(np.int64)
     if padding_idx is None:
-        return Embedding.apply(weight, indices.astype(np.int64))
+        return Embedding.apply(weight, index)
     padding_row = weight._data[padding_idx].copy()
-    return Embedding.apply(weight, indices.astype(np.int64), padding_idx, padding_row)
+    return Embedding.apply(weight, index, padding_idx, padding_row)
 
 
 def _renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, layer: str) -> None:

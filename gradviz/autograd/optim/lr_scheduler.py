@@ -18,6 +18,7 @@ from typing import Any
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.optim.optimizer import Optimizer, check_scheduler_state
 from gradviz.autograd.optim.plateau import ReduceLROnPlateau
+from gradviz.autograd.optim.restarts import CosineAnnealingWarmRestarts, PolynomialLR
 from gradviz.autograd.optim.scheduler import (
     LRScheduler,
     _check,
@@ -464,12 +465,14 @@ class SequentialLR(LRScheduler):
 
 __all__ = [
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
     "OneCycleLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",

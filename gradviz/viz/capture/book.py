@@ -64,6 +64,7 @@ class RecordBook:
         self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
         self.count = 0
+        self.step_start = 0  # the seq of the first record after the last backward call
         self.last: str | None = None
 
     def _new_id(self) -> str:
@@ -165,7 +166,7 @@ class RecordBook:
 
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter or buffer used again after a backward or an optimizer step, or a buffer
-        written in place: new statistics."""
+        written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
         r = self.records[nid]
         data = var._data
         summary = self._summary(data, filters=r.kind == "param")
@@ -177,7 +178,7 @@ class RecordBook:
             r.name,
             data.shape,
             r.dtype,
-            r.requires_grad,
+            var.requires_grad,  # requires_grad_(False) freezes a layer between steps
             r.root,
             r.module,
             r.source,

@@ -158,7 +158,11 @@ class Recorder(RecordBook, hooks.Hook):
                     elif (
                         arg._node is None
                         and nid not in self.fresh
-                        and (arg.requires_grad or arg._id in self.names.buffer_ids)
+                        and (
+                            arg.requires_grad
+                            or arg._id in self.names.buffer_ids
+                            or self.records[nid].requires_grad  # frozen since
+                        )
                     ):
                         self._refresh(nid, arg)
                     parents.append((nid, slot))
@@ -336,7 +340,7 @@ class Recorder(RecordBook, hooks.Hook):
                 return
             self.fresh.clear()
             if current.keep:
-                records = ancestors(self.records, current.root)
+                records = ancestors(self.records, current.root, self.step_start)
                 known = {r.id for r in records}
                 used = {r.root for r in records}  # the models this pass ran
                 records += [r for r in self._parameter_records(used) if r.id not in known]
@@ -356,6 +360,7 @@ class Recorder(RecordBook, hooks.Hook):
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
             self.line_names.forget()
+            self.step_start = self.count + 1  # what is recorded from here on is the next step's
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
                 local.after_backward = True  # the capture is complete at the end of this step

@@ -185,11 +185,12 @@ class SourceLocator:
         if not found:
             return None
         try:
-            value = getattr(ast.parse(text.strip()).body[0], "value", None)
+            body = ast.parse(text.strip()).body
+            value = getattr(body[0], "value", None)
         except (SyntaxError, IndexError):  # a statement over several lines: its first line
             collection = text[found.end() :].lstrip().startswith(("[", "{"))
-        else:
-            collection = isinstance(value, _COLLECTIONS)
+        else:  # `x = ...; y = ...` names neither: an op of the line may be either's
+            collection = isinstance(value, _COLLECTIONS) or len(body) > 1
         return None if collection else found.group(1)
 
     def bound_name(self, value: Any) -> str | None:

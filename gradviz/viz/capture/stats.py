@@ -57,8 +57,17 @@ def _empty(nan: int = 0, inf: int = 0) -> Stats:
 def array_stats(array: Any) -> Stats | None:
     """Statistics of ``array`` (an ndarray or anything ``np.asarray`` takes).
 
-    Returns None for data that has no numeric statistics (complex, object, strings).
+    Returns None for data that has no numeric statistics (complex, object, strings). Never
+    raises FloatingPointError, whatever ``np.seterr`` the traced script set.
     """
+    try:
+        return _stats(array)
+    except FloatingPointError:  # the script's np.seterr(all="raise"): measuring is not its op
+        with np.errstate(all="ignore"):
+            return _stats(array)
+
+
+def _stats(array: Any) -> Stats | None:
     a = array if type(array) is np.ndarray else np.asarray(array)
     dtype = a.dtype
     kind = dtype.kind

@@ -97,6 +97,12 @@ def _gradcheck(f: Finding, ctx: Context) -> Advice:
     if "rel_error" not in f.numbers:
         return ("return a new array from forward (x * 2, not x *= 2)",)
     first = "compare your backward with the derivative of forward, input by input"
+    if f.numbers.get("flat_forward"):
+        return (
+            "forward is flat here (a sign, round or threshold: its true gradient is 0); if "
+            "backward is a surrogate on purpose (a straight-through estimator), this is expected",
+            first,
+        )
     ratio = f.numbers.get("ratio")
     if ratio is not None and abs(ratio + 1) <= 0.02:
         return (f"{first}; the ratio -1 says a sign is flipped",)
@@ -125,6 +131,8 @@ def _nan_forward(f: Finding, ctx: Context) -> Advice:
     general = "look at the inputs' range in the node's statistics; float64 shows an overflow"
     if f.numbers.get("dtype_max"):  # float16
         general = "compute in float32 (model.float(), x.float()), or scale the numbers down"
+    if f.numbers.get("empty_input"):
+        general = "skip empty batches (if len(x) == 0: continue), or use reduction='sum'"
     return (fix, general) if fix else (general,)
 
 

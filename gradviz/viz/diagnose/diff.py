@@ -139,6 +139,10 @@ FIELDS: dict[str, Callable[[Any], float | None]] = {
 }
 
 
+#: A parameter's numbers that a frozen parameter (no gradient, no update) has none of.
+_TRAINED = ("|grad|", "update/weight")
+
+
 def _bad_count(stats: Mapping[str, Any] | None) -> float | None:
     """How many NaN and Inf elements the statistics count (None: no statistics)."""
     if not stats:
@@ -296,6 +300,8 @@ def _numeric_changes(result: GraphDiff, shapes_b: Mapping[str, NodeShape]) -> li
         shape = shapes_b[key]
         for name, read in FIELDS.items():
             a, b = read(view_a), read(view_b)
+            if shape.kind == "param" and name in _TRAINED and (a is None) != (b is None):
+                a, b = a or 0.0, b or 0.0  # frozen on one side (requires_grad_(False)): 0
             if a is None or b is None:
                 continue
             result.compared.add(key)

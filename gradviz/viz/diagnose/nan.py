@@ -33,6 +33,13 @@ class Operand:
     name: str
     array: np.ndarray | None
     stats: Mapping[str, Any] | None
+    shape: tuple[int, ...] | None = None
+
+    def empty(self) -> bool:
+        """Whether the input has no elements (from its array, else its recorded shape)."""
+        if self.array is not None:
+            return self.array.size == 0
+        return self.shape is not None and 0 in self.shape
 
     def get(self, key: str) -> float | None:
         if self.stats is None and self.array is not None:
@@ -117,6 +124,15 @@ def explain_forward(
         )
     if op in ("BinaryCrossEntropy",) and first is not None:
         return f"probabilities outside [0, 1] ({_range(first)})", numbers
+    empty = next((o for o in floats if o.empty()), None)
+    if empty is not None:
+        numbers["empty_input"] = 1.0
+        shape = empty.array.shape if empty.array is not None else empty.shape
+        return (
+            f"{empty.name} is empty (shape {tuple(shape or ())}): a mean over 0 elements is "
+            "NaN (0/0), as in PyTorch",
+            numbers,
+        )
     ranges = "; ".join(_range(o) for o in floats[:3])
     if dtype == "float16":  # half precision overflows at numbers a float32 model never notices
         numbers["dtype_max"] = largest = float(np.finfo(np.float16).max)
@@ -193,7 +209,9 @@ def is_mask(op: Any, value: Mapping[str, Any] | None, args: Sequence[Any] = ()) 
 def _operands(ctx: Context, node: str) -> list[Operand]:
     out = []
     for slot, parent, attrs in ctx.inputs(node):
-        out.append(Operand(slot, ctx.label(parent), ctx.array(node, slot), attrs.get("value")))
+        array, stats = ctx.array(node, slot), attrs.get("value")
+        shape = attrs.get("shape")
+        out.append(Operand(slot, ctx.label(parent), array, stats, tuple(shape or ()) or None))
     return out
 
 

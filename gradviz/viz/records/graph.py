@@ -15,19 +15,24 @@ import networkx as nx
 from gradviz.viz.records.schema import NodeRecord, Step, add_edge, node_attrs
 
 
-def ancestors(records: Mapping[str, NodeRecord], root: str) -> list[NodeRecord]:
+def ancestors(records: Mapping[str, NodeRecord], root: str, since: int = 0) -> list[NodeRecord]:
     """``root`` and every record it was computed from, in recording order (iterative).
 
-    A ``detach()`` result leads on to what it was detached from: the values flowed into the
-    loss even though no gradient flows back, so a pass's graph shows the layers a detach cut off
-    (the backward view draws them without a gradient, behind a dashed ``detach()`` edge)."""
+    A ``detach()`` result leads on to what it was detached from when that was recorded at
+    ``since`` or later (in this step): the values flowed into the loss even though no gradient
+    flows back, so a pass's graph shows the layers a detach cut off (the backward view draws
+    them without a gradient, behind a dashed ``detach()`` edge). A value detached from an
+    earlier step (an RNN's hidden state, truncated backpropagation) is where this step starts."""
     seen = {root}
     stack = [root]
     while stack:
         record = records.get(stack.pop())
         if record is None:
             continue
-        for parent in (*(p for p, _ in record.parents), record.detached_from):
+        origin = record.detached_from
+        if origin is not None and origin in records and records[origin].seq < since:
+            origin = None
+        for parent in (*(p for p, _ in record.parents), origin):
             if parent is not None and parent not in seen:
                 seen.add(parent)
                 stack.append(parent)

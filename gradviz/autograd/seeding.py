@@ -1,0 +1,65 @@
+"""Reproducibility as PyTorch's: the default generator's seed and state (saved with a
+checkpoint, restored on resume) and the deterministic-algorithms switch."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import numpy as np
+
+from gradviz.autograd import rng
+from gradviz.autograd.errors import ArgumentError, OperandError
+from gradviz.autograd.variable import Variable
+
+_deterministic = False
+
+
+def initial_seed() -> int:
+    """PyTorch's ``torch.initial_seed``: the seed of the default generator (the last
+    ``manual_seed``, else the random one it started from)."""
+    return rng._initial_seed
+
+
+def seed() -> int:
+    """PyTorch's ``torch.seed``: reseed the default generator with a random seed; returns it."""
+    value = secrets.randbits(63)
+    rng.manual_seed(value)
+    return value
+
+
+def get_rng_state() -> Variable:
+    """PyTorch's ``torch.get_rng_state``: the default generator's state as a uint8 Variable
+    (save it with a checkpoint; ``set_rng_state`` goes back to it and the same numbers follow)."""
+    text = json.dumps(rng.default_generator().bit_generator.state, sort_keys=True)
+    return Variable(np.frombuffer(text.encode(), dtype=np.uint8).copy())
+
+
+def set_rng_state(new_state: Variable | np.ndarray) -> None:
+    """PyTorch's ``torch.set_rng_state``: go back to a state ``get_rng_state`` returned."""
+    array = np.asarray(getattr(new_state, "_data", new_state))
+    try:
+        if array.dtype != np.uint8 or array.ndim != 1:
+            raise ValueError
+        rng.default_generator().bit_generator.state = json.loads(array.tobytes().decode())
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise ArgumentError(
+            "set_rng_state: expected a state get_rng_state() returned (a 1-d uint8 tensor), "
+            f"got dtype {array.dtype}, shape {array.shape}"
+        ) from None
+
+
+def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
+    """PyTorch's switch, accepted: every gradviz op is deterministic on the CPU already."""
+    global _deterministic
+    if not isinstance(mode, bool) or not isinstance(warn_only, bool):
+        raise OperandError(
+            f"use_deterministic_algorithms: mode and warn_only must be bools, got {mode!r}, "
+            f"{warn_only!r}"
+        )
+    _deterministic = mode
+
+
+def are_deterministic_algorithms_enabled() -> bool:
+    """Whether ``use_deterministic_algorithms(True)`` was called last."""
+    return _deterministic
