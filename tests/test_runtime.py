@@ -118,6 +118,9 @@ def test_cpu_autocast_keeps_full_precision_and_says_so_once():
         with gradviz.autocast("cpu", dtype=gradviz.bfloat16):
             out = model(x)
     assert out.dtype == gradviz.float32
+    gradviz.autograd.amp._warned_full_precision = False
+    with pytest.warns(UserWarning, match="bfloat16"), gradviz.autocast("cpu"):  # its default
+        pass
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with gradviz.amp.autocast("cpu", dtype=gradviz.bfloat16):
