@@ -130,6 +130,7 @@ from gradviz.autograd import (
     zeros_like,
 )
 from gradviz.autograd import dtypes as _dtypes
+from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
@@ -155,6 +156,8 @@ globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES}
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
+# `gradviz.FloatTensor([1, 2])`, `LongTensor` ... (legacy.py), also kept out of __all__.
+globals().update({_name: getattr(_legacy, _name) for _name in _legacy.TYPED})
 # `gradviz.compile`, `set_num_threads`, `finfo` ... (runtime.py), also kept out of __all__.
 globals().update({_name: getattr(_runtime, _name) for _name in _runtime.NAMES})
 

@@ -1,5 +1,7 @@
 """PyTorch's ``torch.Tensor``: the type of every Variable (``isinstance``, type hints) and,
-called, PyTorch's legacy constructor, which makes tensors of the default float dtype."""
+called, PyTorch's legacy constructor, which makes tensors of the default float dtype; and the
+typed legacy constructors of old tutorials, ``FloatTensor``, ``LongTensor`` ... (each also an
+``isinstance`` test of the dtype)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import numpy as np
 
 from gradviz.autograd.creation import empty
 from gradviz.autograd.dtypes import cpu_only
-from gradviz.autograd.errors import OperandError
+from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_array, get_default_dtype
 
 
@@ -43,17 +45,61 @@ class Tensor(Variable, metaclass=_TensorType):
     __slots__ = ()
 
 
-def _legacy(*args: Any, device: Any = None) -> Variable:
-    cpu_only(device, "Tensor")
-    dtype = get_default_dtype()
+def _legacy(*args: Any, device: Any = None, dtype: Any = None, name: str = "Tensor") -> Variable:
+    cpu_only(device, name)
+    dtype = get_default_dtype() if dtype is None else dtype
     if all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in args):
         return empty(*args, dtype=dtype) if args else Variable(np.zeros(0, dtype))
     if len(args) > 1:
         raise OperandError(
-            f"Tensor(): expected sizes (ints) or one sequence of data, got "
+            f"{name}(): expected sizes (ints) or one sequence of data, got "
             f"{', '.join(type(a).__name__ for a in args)}"
         )
-    array = as_array(args[0])
+    data = args[0]
+    if not isinstance(data, Variable | np.ndarray | list | tuple):
+        raise OperandError(f"{name}(): data must be a sequence (got {type(data).__name__})")
+    array = as_array(data) if isinstance(data, Variable | np.ndarray) else np.asarray(data)
     if array.dtype.kind not in "fiub":
-        raise OperandError(f"Tensor(): cannot make a float tensor from dtype {array.dtype}")
+        raise OperandError(f"{name}(): cannot make a {dtype} tensor from dtype {array.dtype}")
+    if dtype.kind in "iu" and array.size:
+        info = np.iinfo(dtype)
+        if array.min() < info.min or array.max() > info.max:
+            raise InputError(
+                f"{name}(): value cannot be converted to type {dtype} without overflow"
+            )
     return Variable(array.astype(dtype, copy=False))
+
+
+class _TypedTensorType(type):
+    """``FloatTensor(...)`` builds a float32 tensor as PyTorch's legacy constructor;
+    ``isinstance(v, FloatTensor)`` is whether ``v`` is a float32 Variable."""
+
+    dtype: np.dtype
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Variable) and obj.dtype == cls.dtype
+
+    def __call__(cls, *args: Any, device: Any = None) -> Variable:  # type: ignore[override]
+        return _legacy(*args, device=device, dtype=cls.dtype, name=cls.__name__)
+
+
+def _typed(name: str, dtype: Any) -> type:
+    doc = f"PyTorch's legacy ``{name}(*sizes)`` or ``{name}(data)``: a {np.dtype(dtype)} tensor."
+    return _TypedTensorType(name, (), {"dtype": np.dtype(dtype), "__doc__": doc})
+
+
+FloatTensor = _typed("FloatTensor", np.float32)
+DoubleTensor = _typed("DoubleTensor", np.float64)
+HalfTensor = _typed("HalfTensor", np.float16)
+LongTensor = _typed("LongTensor", np.int64)
+IntTensor = _typed("IntTensor", np.int32)
+ShortTensor = _typed("ShortTensor", np.int16)
+CharTensor = _typed("CharTensor", np.int8)
+ByteTensor = _typed("ByteTensor", np.uint8)
+BoolTensor = _typed("BoolTensor", np.bool_)
+
+#: The typed constructors, for the top package to re-export.
+TYPED = (
+    "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
+    "CharTensor", "ByteTensor", "BoolTensor",
+)  # fmt: skip
