@@ -595,3 +595,32 @@ def test_a_torch_generator_is_refused_with_what_to_pass_instead():
     for call in calls:
         with pytest.raises(TypeError, match=r"np\.random\.default_rng\(42\).*torch\.Generator"):
             call()
+
+
+def test_an_always_called_forward_hook_runs_when_forward_raises_as_torch():
+    torch = pytest.importorskip("torch")
+
+    def run(lib):
+        class Broken(lib.nn.Module):
+            def forward(self, x):
+                raise ValueError("broken forward")
+
+        calls = []
+        module = Broken()
+        module.register_forward_hook(
+            lambda m, a, out: calls.append(("always", out)), always_call=True
+        )
+        module.register_forward_hook(lambda m, a, out: calls.append(("usual", out)))
+
+        def failing(m, a, out):
+            raise KeyError("the hook's own")
+
+        module.register_forward_hook(failing, always_call=True)
+        with (
+            pytest.warns(UserWarning, match="always_call=True"),
+            pytest.raises(ValueError, match="broken forward"),
+        ):
+            module(lib.ones(2))
+        return calls
+
+    assert run(gradviz) == run(torch) == [("always", None)]

@@ -5,6 +5,7 @@ path every module hook goes through (the backward hooks' own part is in ``backwa
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -33,12 +34,18 @@ class ForwardHookMethods:
         return add_hook(self, PRE, (hook, with_kwargs), prepend)
 
     def register_forward_hook(
-        self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
     ) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after every forward (``hook(module, args, kwargs,
-        output)`` with ``with_kwargs``); a result other than None replaces the output. Returns
-        a handle whose ``remove()`` takes the hook off."""
-        return add_hook(self, POST, (hook, with_kwargs), prepend)
+        output)`` with ``with_kwargs``); a result other than None replaces the output. With
+        ``always_call`` it is also called, with output None, when forward raises (its own error
+        then only warns). Returns a handle whose ``remove()`` takes the hook off."""
+        return add_hook(self, POST, (hook, with_kwargs, always_call), prepend)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """A copied or unpickled module keeps its hooks running."""
@@ -67,11 +74,9 @@ class RemovableHandle:
         self.remove()
 
 
-def add_hook(
-    module: Any, table_name: str, hook: tuple[Any, bool], prepend: bool
-) -> RemovableHandle:
-    """Put ``hook`` (the function and its ``with_kwargs``) in ``module``'s table (made on first
-    use), last or first."""
+def add_hook(module: Any, table_name: str, hook: tuple[Any, ...], prepend: bool) -> RemovableHandle:
+    """Put ``hook`` (the function and its options: ``with_kwargs``, and ``always_call`` for a
+    forward hook) in ``module``'s table (made on first use), last or first."""
     global USED
     if not callable(hook[0]):
         raise OperandError(f"a hook must be callable, got {type(hook[0]).__name__}")
@@ -110,14 +115,34 @@ def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
             args = result if isinstance(result, tuple) else (result,)
     if backward is not None:
         args = backward.setup_input_hook(args)
-    output = module.forward(*args, **kwargs)
-    for hook, with_kwargs in list(module.__dict__.get(POST, {}).values()):
+    try:
+        output = module.forward(*args, **kwargs)
+    except Exception:
+        _call_always_called(module, args, kwargs)
+        raise
+    for hook, with_kwargs, _ in list(module.__dict__.get(POST, {}).values()):
         result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
         if result is not None:
             output = result
     if backward is not None:
         output = backward.setup_output_hook(output)
     return output
+
+
+def _call_always_called(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Forward raised: call the hooks registered with ``always_call`` (output None), as
+    PyTorch does; an error of theirs is a warning, the forward's error goes on."""
+    for hook, with_kwargs, always_call in list(module.__dict__.get(POST, {}).values()):
+        if not always_call:
+            continue
+        try:
+            hook(module, args, kwargs, None) if with_kwargs else hook(module, args, None)
+        except Exception as error:
+            warnings.warn(
+                "forward hook with ``always_call=True`` raised an exception that was silenced "
+                f"as another error was raised in forward: {error}",
+                stacklevel=3,
+            )
 
 
 def _args_and_kwargs(result: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
