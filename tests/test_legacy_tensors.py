@@ -13,7 +13,7 @@ NAMES = (
     "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor", "ShortTensor",
     "CharTensor", "ByteTensor", "BoolTensor",
 )  # fmt: skip
-DATA = ([1.7, -2.5, 0.0], [[1, 2], [3, 4]], [True, False], (0.25,), [])
+DATA = ([1.7, -2.5, 0.0], [[1, 2], [3, 4]], [True, False], (0.25,), [], range(3))
 
 
 @pytest.mark.parametrize("name", NAMES)

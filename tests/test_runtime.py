@@ -127,6 +127,9 @@ def test_cpu_autocast_keeps_full_precision_and_says_so_once():
             pass
         with gradviz.autocast("cpu", enabled=False):
             pass
+        gradviz.autograd.amp._warned_full_precision = False
+        with gradviz.autocast("cpu", dtype=gradviz.float32):  # nothing to say
+            pass
 
     @gradviz.autocast("cpu", enabled=False)
     def forward(inputs):

@@ -55,8 +55,10 @@ class autocast:
                 stacklevel=2,
             )
             self._enabled = False
-        elif self._enabled and str(dtype or "bfloat16").removeprefix("gradviz.") in _SIXTEEN_BITS:
-            _say_full_precision(dtype or "bfloat16")  # the CPU's default is bfloat16
+        elif self._enabled:
+            dtype = "bfloat16" if dtype is None else dtype  # the CPU's default
+            if str(dtype).removeprefix("gradviz.") in _SIXTEEN_BITS:
+                _say_full_precision(dtype)
 
     def __enter__(self) -> autocast:
         return self

@@ -5,6 +5,7 @@ typed legacy constructors of old tutorials, ``FloatTensor``, ``LongTensor`` ... 
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -56,9 +57,12 @@ def _legacy(*args: Any, device: Any = None, dtype: Any = None, name: str = "Tens
             f"{', '.join(type(a).__name__ for a in args)}"
         )
     data = args[0]
-    if not isinstance(data, Variable | np.ndarray | list | tuple):
+    if isinstance(data, numbers.Number | np.generic | str):
         raise OperandError(f"{name}(): data must be a sequence (got {type(data).__name__})")
-    array = as_array(data) if isinstance(data, Variable | np.ndarray) else np.asarray(data)
+    if isinstance(data, Variable | np.ndarray):
+        array = as_array(data)
+    else:  # a list, a tuple, a range ...: read at its own precision, then cast
+        array = np.asarray(data if isinstance(data, list | tuple) else list(data))
     if array.dtype.kind not in "fiub":
         raise OperandError(f"{name}(): cannot make a {dtype} tensor from dtype {array.dtype}")
     if dtype.kind in "iu" and array.size:
