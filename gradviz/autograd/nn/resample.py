@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gradviz.autograd import functional_pool as P
 from gradviz.autograd import functional_resample as R
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradviz.autograd.nn.module import Module
@@ -15,7 +16,7 @@ class MaxPool1d(MaxPool2d):
     """Max over windows of (N, C, L); the arguments are MaxPool2d's, one int each."""
 
     def forward(self, input: Variable) -> Variable:
-        return R.max_pool1d(
+        return P.max_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -48,7 +49,7 @@ class AvgPool1d(AvgPool2d):
         del self.divisor_override  # (PyTorch's 1-d pool has none)
 
     def forward(self, input: Variable) -> Variable:
-        return R.avg_pool1d(
+        return P.avg_pool1d(
             input,
             self.kernel_size,
             self.stride,
@@ -62,7 +63,7 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Mean over PyTorch's adaptive bins of (N, C, L)."""
 
     def forward(self, input: Variable) -> Variable:
-        return R.adaptive_avg_pool1d(input, self.output_size)
+        return P.adaptive_avg_pool1d(input, self.output_size)
 
 
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
@@ -74,14 +75,14 @@ class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
         self.return_indices = return_indices
 
     def forward(self, input: Variable) -> Variable:
-        return R.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     """Max over PyTorch's adaptive bins of (N, C, L)."""
 
     def forward(self, input: Variable) -> Variable:
-        return R.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class Upsample(Module):
