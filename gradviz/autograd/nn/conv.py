@@ -129,7 +129,18 @@ class Conv2d(_ConvNd):
     _dims = 2
 
 
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C, D, H, W) (video, volumes): weight (out, in/groups, kd, kh,
+    kw), bias (out,)."""
+
+    _dims = 3
+
+
 class MaxPool2d(Module):
+    """Max over windows of (N, C, H, W)."""
+
+    _function = staticmethod(F.max_pool2d)
+
     def __init__(
         self,
         kernel_size: Any,
@@ -145,7 +156,7 @@ class MaxPool2d(Module):
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input: Variable) -> Variable:
-        return F.max_pool2d(
+        return self._function(
             input,
             self.kernel_size,
             self.stride,
@@ -163,6 +174,10 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
+    """Mean over windows of (N, C, H, W)."""
+
+    _function = staticmethod(F.avg_pool2d)
+
     def __init__(
         self,
         kernel_size: Any,
@@ -179,7 +194,7 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input: Variable) -> Variable:
-        return F.avg_pool2d(
+        return self._function(
             input,
             self.kernel_size,
             self.stride,
@@ -194,12 +209,34 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """Mean over PyTorch's adaptive bins of (N, C, H, W)."""
+
+    _function = staticmethod(F.adaptive_avg_pool2d)
+
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input: Variable) -> Variable:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return self._function(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool3d(MaxPool2d):
+    """Max over windows of (N, C, D, H, W)."""
+
+    _function = staticmethod(F.max_pool3d)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over windows of (N, C, D, H, W)."""
+
+    _function = staticmethod(F.avg_pool3d)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Mean over PyTorch's adaptive bins of (N, C, D, H, W)."""
+
+    _function = staticmethod(F.adaptive_avg_pool3d)

@@ -15,16 +15,7 @@ from gradviz.autograd.variable import Variable
 class MaxPool1d(MaxPool2d):
     """Max over windows of (N, C, L); the arguments are MaxPool2d's, one int each."""
 
-    def forward(self, input: Variable) -> Variable:
-        return P.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _function = staticmethod(P.max_pool1d)
 
 
 def _single(value: Any) -> tuple:
@@ -62,27 +53,33 @@ class AvgPool1d(AvgPool2d):
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Mean over PyTorch's adaptive bins of (N, C, L)."""
 
-    def forward(self, input: Variable) -> Variable:
-        return P.adaptive_avg_pool1d(input, self.output_size)
+    _function = staticmethod(P.adaptive_avg_pool1d)
 
 
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
     """Max over PyTorch's adaptive bins of (N, C, H, W); ``return_indices`` also returns
     where each maximum is."""
 
+    _function = staticmethod(P.adaptive_max_pool2d)
+
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__(output_size)
         self.return_indices = return_indices
 
     def forward(self, input: Variable) -> Variable:
-        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return self._function(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     """Max over PyTorch's adaptive bins of (N, C, L)."""
 
-    def forward(self, input: Variable) -> Variable:
-        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+    _function = staticmethod(P.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """Max over PyTorch's adaptive bins of (N, C, D, H, W)."""
+
+    _function = staticmethod(P.adaptive_max_pool3d)
 
 
 class Upsample(Module):
