@@ -138,7 +138,8 @@ def test_conv_transpose_init_is_pytorchs_uniform_bounds():
         ),
         (
             lambda: nn.MaxPool1d(3)(gradviz.zeros(2, 3, 4, 4)),
-            r"max_pool1d: expected a 2-d \(C, L\) or 3-d \(N, C, L\) input, got shape",
+            r"^MaxPool1d\(kernel_size=3, .*\): expected a 2-d \(C, L\) or 3-d \(N, C, L\) input, "
+            r"got shape \(2, 3, 4, 4\)",
         ),
         (
             lambda: nn.Upsample(scale_factor=2, mode="bilinear")(gradviz.zeros(2, 3, 4)),
@@ -150,7 +151,7 @@ def test_conv_transpose_init_is_pytorchs_uniform_bounds():
         ),
         (
             lambda: nn.AdaptiveMaxPool2d(2)(gradviz.zeros(2, 3)),
-            r"adaptive_max_pool2d: expected a 3-d \(C, H, W\) or 4-d",
+            r"^AdaptiveMaxPool2d\(output_size=2\): expected a 3-d \(C, H, W\) or 4-d",
         ),
     ],
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.errors import InputError, OperandError, ShapeError
 from gradviz.autograd.ops import conv, pooling
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable
@@ -25,33 +25,25 @@ _ADAPTIVE_MAX = {
 }
 
 
-def ints(value, dims: int, layer, name: str, low: int = 1) -> tuple[int, ...]:
-    """``value`` as ``dims`` ints, each at least ``low`` (an ``InputError``, a RuntimeError as
-    PyTorch's, if not)."""
-    values = conv.tuple_of(value, dims, layer, name, low=-(2**62))
-    if any(v < low for v in values):
-        raise InputError(f"{layer}: {name} must be >= {low}, got {value!r}")
-    return values
-
-
 def _pool_args(layer, dims, input, kernel_size, stride, padding, dilation, ceil_mode):
     """The input and the checked kernel, stride, padding pairs and dilation of a pool over
     the last ``dims`` axes."""
     input = as_input(input, layer)
-    kernel = ints(kernel_size, dims, layer, "kernel_size")
+    kernel = conv.tuple_of(kernel_size, dims, layer, "kernel_size")
     if stride is None or (isinstance(stride, tuple | list) and not stride):  # the kernel's
         stride = kernel
     else:
-        stride = ints(stride, dims, layer, "stride")
-    pairs = tuple((p, p) for p in ints(padding, dims, layer, "padding", low=0))
-    dilation = ints(dilation, dims, layer, "dilation")
+        stride = conv.tuple_of(stride, dims, layer, "stride")
+    pairs = tuple((p, p) for p in conv.tuple_of(padding, dims, layer, "padding", low=0))
+    dilation = conv.tuple_of(dilation, dims, layer, "dilation")
     pooling.check_pool(layer, input.shape, kernel, stride, pairs, dilation, ceil_mode)
     if ceil_mode:
         pairs = pooling.ceil_mode_padding(input.shape[-dims:], kernel, stride, pairs, dilation)
     return input, kernel, stride, pairs, dilation
 
 
-def _max_pool(layer, dims, input, kernel_size, stride, padding, dilation, ceil_mode, indices):
+def max_pool(layer, dims, input, kernel_size, stride, padding, dilation, ceil_mode, indices):
+    """The checked max pool over the last ``dims`` axes; ``layer`` names it in errors."""
     args = _pool_args(layer, dims, input, kernel_size, stride, padding, dilation, ceil_mode)
     out = _MAX[dims].apply(*args)
     if not indices:
@@ -65,7 +57,7 @@ def max_pool1d(
     """Max over each window of (N, C, L) (padding counts as -inf); the gradient goes to the
     first maximum. ``return_indices`` also returns where each maximum is (int64 into L)."""
     args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    return _max_pool("max_pool1d", 1, input, *args)
+    return max_pool("max_pool1d", 1, input, *args)
 
 
 def max_pool2d(
@@ -75,7 +67,7 @@ def max_pool2d(
     first maximum. ``return_indices`` also returns where each maximum is, as a flat index into
     H * W (int64)."""
     args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    return _max_pool("max_pool2d", 2, input, *args)
+    return max_pool("max_pool2d", 2, input, *args)
 
 
 def max_pool3d(
@@ -85,10 +77,11 @@ def max_pool3d(
     the first maximum. ``return_indices`` also returns where each maximum is, as a flat index
     into D * H * W (int64)."""
     args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
-    return _max_pool("max_pool3d", 3, input, *args)
+    return max_pool("max_pool3d", 3, input, *args)
 
 
-def _avg_pool(layer, dims, input, kernel_size, stride, padding, ceil_mode, count_pad, divisor):
+def avg_pool(layer, dims, input, kernel_size, stride, padding, ceil_mode, count_pad, divisor):
+    """The checked average pool over the last ``dims`` axes; ``layer`` names it in errors."""
     input, kernel, stride, pairs, _ = _pool_args(
         layer, dims, input, kernel_size, stride, padding, 1, ceil_mode
     )
@@ -99,7 +92,7 @@ def _avg_pool(layer, dims, input, kernel_size, stride, padding, ceil_mode, count
             f"{layer}(): argument 'divisor_override' must be int, not {type(divisor).__name__}"
         )
     if divisor is not None and divisor <= 0:
-        raise ArgumentError(f"{layer}: divisor must be not zero, got {divisor}")
+        raise InputError(f"{layer}: divisor must be not zero, got {divisor}")
     return _AVG[dims].apply(input, kernel, stride, pairs, count_pad, divisor)
 
 
@@ -108,7 +101,7 @@ def avg_pool1d(
 ) -> Variable:
     """Mean over each window of (N, C, L); ``count_include_pad`` counts the zero padding."""
     args = (kernel_size, stride, padding, ceil_mode, count_include_pad, None)
-    return _avg_pool("avg_pool1d", 1, input, *args)
+    return avg_pool("avg_pool1d", 1, input, *args)
 
 
 def avg_pool2d(
@@ -123,7 +116,7 @@ def avg_pool2d(
     """Mean over each window of (N, C, H, W); ``count_include_pad`` counts the zero padding in
     the divisor, ``divisor_override`` replaces it."""
     args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return _avg_pool("avg_pool2d", 2, input, *args)
+    return avg_pool("avg_pool2d", 2, input, *args)
 
 
 def avg_pool3d(
@@ -138,7 +131,7 @@ def avg_pool3d(
     """Mean over each window of (N, C, D, H, W); ``count_include_pad`` counts the zero padding
     in the divisor, ``divisor_override`` replaces it."""
     args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return _avg_pool("avg_pool3d", 3, input, *args)
+    return avg_pool("avg_pool3d", 3, input, *args)
 
 
 # ------------------------------------------------------------------------ adaptive pooling
@@ -155,7 +148,8 @@ def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tupl
     if output_size is None or isinstance(output_size, int | np.integer):
         output_size = (output_size,) * dims
     if not isinstance(output_size, tuple | list) or len(output_size) != dims:
-        raise OperandError(
+        error = OperandError if not isinstance(output_size, tuple | list) else InputError
+        raise error(
             f"{layer}: output_size must be an int or {dims} ints (None keeps a size), got "
             f"{output_size!r}"
         )
@@ -166,7 +160,8 @@ def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tupl
     return input, conv.tuple_of(size, dims, layer, "output_size", low=0)  # 0: an empty output
 
 
-def _adaptive_avg(layer: str, input, output_size, dims: int) -> Variable:
+def adaptive_avg_pool(layer, input, output_size, dims: int) -> Variable:
+    """The checked adaptive average pool over the last ``dims`` axes."""
     input, size = _adaptive(layer, input, output_size, dims)
     if input.dtype.kind != "f":  # (a mean of integers: PyTorch refuses them too)
         raise InputError(f"{layer}: expected a float input, got {input.dtype}")
@@ -175,22 +170,23 @@ def _adaptive_avg(layer: str, input, output_size, dims: int) -> Variable:
 
 def adaptive_avg_pool1d(input, output_size) -> Variable:
     """Mean over PyTorch's adaptive bins [floor(i*L/OL), ceil((i+1)*L/OL)) of (N, C, L)."""
-    return _adaptive_avg("adaptive_avg_pool1d", input, output_size, 1)
+    return adaptive_avg_pool("adaptive_avg_pool1d", input, output_size, 1)
 
 
 def adaptive_avg_pool2d(input, output_size) -> Variable:
     """Mean over PyTorch's adaptive bins [floor(i*H/OH), ceil((i+1)*H/OH)) of (N, C, H, W);
     ``None`` in ``output_size`` keeps that size."""
-    return _adaptive_avg("adaptive_avg_pool2d", input, output_size, 2)
+    return adaptive_avg_pool("adaptive_avg_pool2d", input, output_size, 2)
 
 
 def adaptive_avg_pool3d(input, output_size) -> Variable:
     """Mean over PyTorch's adaptive bins of (N, C, D, H, W); ``None`` in ``output_size`` keeps
     that size."""
-    return _adaptive_avg("adaptive_avg_pool3d", input, output_size, 3)
+    return adaptive_avg_pool("adaptive_avg_pool3d", input, output_size, 3)
 
 
-def _adaptive_max(layer: str, input, output_size, dims: int, return_indices: bool):
+def adaptive_max_pool(layer, input, output_size, dims: int, return_indices: bool):
+    """The checked adaptive max pool over the last ``dims`` axes."""
     input, size = _adaptive(layer, input, output_size, dims)
     out = _ADAPTIVE_MAX[dims].apply(input, size)
     if not return_indices:
@@ -201,16 +197,16 @@ def _adaptive_max(layer: str, input, output_size, dims: int, return_indices: boo
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     """Max over PyTorch's adaptive bins of (N, C, L); ``return_indices`` also returns where
     each maximum is (int64 into L)."""
-    return _adaptive_max("adaptive_max_pool1d", input, output_size, 1, return_indices)
+    return adaptive_max_pool("adaptive_max_pool1d", input, output_size, 1, return_indices)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
     """Max over PyTorch's adaptive bins of (N, C, H, W); ``None`` in ``output_size`` keeps
     that size. ``return_indices`` also returns where each maximum is (int64 into H * W)."""
-    return _adaptive_max("adaptive_max_pool2d", input, output_size, 2, return_indices)
+    return adaptive_max_pool("adaptive_max_pool2d", input, output_size, 2, return_indices)
 
 
 def adaptive_max_pool3d(input, output_size, return_indices: bool = False):
     """Max over PyTorch's adaptive bins of (N, C, D, H, W); ``None`` in ``output_size`` keeps
     that size. ``return_indices`` also returns where each maximum is (int64 into D * H * W)."""
-    return _adaptive_max("adaptive_max_pool3d", input, output_size, 3, return_indices)
+    return adaptive_max_pool("adaptive_max_pool3d", input, output_size, 3, return_indices)

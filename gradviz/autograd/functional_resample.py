@@ -12,7 +12,6 @@ from gradviz.autograd.functional_pool import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
-    ints,
 )
 from gradviz.autograd.ops import conv, resample
 from gradviz.autograd.ops.api import as_variable as as_input
@@ -38,11 +37,11 @@ def conv_transpose(
             f"{layer}: expected a {dims + 2}-d weight (in_channels, out_channels / groups, "
             f"{conv.SPATIAL[dims]}), got weight of shape {weight.shape}"
         )
-    stride = ints(stride, dims, layer, "stride")
-    dilation = ints(dilation, dims, layer, "dilation")
-    padding = ints(padding, dims, layer, "padding", low=0)
-    output_padding = ints(output_padding, dims, layer, "output_padding", low=0)
-    (groups,) = ints(groups, 1, layer, "groups")
+    stride = conv.tuple_of(stride, dims, layer, "stride")
+    dilation = conv.tuple_of(dilation, dims, layer, "dilation")
+    padding = conv.tuple_of(padding, dims, layer, "padding", low=0)
+    output_padding = conv.tuple_of(output_padding, dims, layer, "output_padding", low=0)
+    (groups,) = conv.tuple_of(groups, 1, layer, "groups")
     if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
         raise InputError(
             f"{layer}: output padding must be smaller than either stride or dilation, but got "

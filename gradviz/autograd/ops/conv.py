@@ -260,13 +260,17 @@ def _pad_or_crop(x: np.ndarray, pairs, value) -> np.ndarray:
 
 # ----------------------------------------------------------------- checking the arguments
 def tuple_of(value, n: int, layer: str, name: str, low: int = 1) -> tuple[int, ...]:
-    """``value`` (an int or n ints) as an n-tuple, each at least ``low``."""
+    """``value`` (an int or n ints) as an n-tuple, each at least ``low``: an ``ArgumentError``
+    for what is no int, an ``InputError`` (also a RuntimeError, as PyTorch's) for a wrong count
+    or a value under ``low``."""
     single = isinstance(value, int | np.integer)
     values = (value,) * n if single else tuple(value) if isinstance(value, tuple | list) else ()
-    if len(values) != n or not all(isinstance(v, int | np.integer) for v in values):
+    if not all(isinstance(v, int | np.integer) for v in values) or not (single or values):
         raise ArgumentError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
+    if len(values) != n:
+        raise InputError(f"{layer}: {name} must be an int or {n} ints, got {value!r}")
     if any(v < low for v in values):
-        raise ArgumentError(f"{layer}: {name} must be >= {low}, got {value!r}")
+        raise InputError(f"{layer}: {name} must be >= {low}, got {value!r}")
     return tuple(int(v) for v in values)
 
 
