@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
+from op_table_convt import source_point
 
 from gradviz import functional as F
 
@@ -101,10 +103,7 @@ def bicubic_ref(x, axis, out, align_corners):
     n = x.shape[axis]
     pieces = []
     for i in range(out):
-        if align_corners:
-            src = i * (n - 1) / (out - 1) if out > 1 else 0.0
-        else:
-            src = (i + 0.5) * n / out - 0.5  # not clamped at 0, unlike linear
+        src = source_point(i, n, out, align_corners)  # not clamped at 0, unlike linear's
         low = math.floor(src)
         value = 0.0
         for j in range(low - 1, low + 3):
@@ -121,47 +120,9 @@ def nearest_exact_ref(x, sizes):
     return x
 
 
-def _conv_rows(Case: Any) -> list[Any]:
-    table = [
-        Case(
-            "Conv3d",
-            "conv3d",
-            ((2, 3, 4, 5, 4), (4, 3, 2, 3, 2), (4,)),
-            lambda x, w, b: F.conv3d(x, w, b),
-            conv3d_ref,
-        ),
-        Case(
-            "Conv3d",
-            "conv3d_stride_pad_dilation_groups",
-            ((2, 4, 5, 4, 6), (6, 2, 2, 2, 3)),
-            lambda x, w: F.conv3d(x, w, stride=(1, 2, 2), padding=1, dilation=(2, 1, 1), groups=2),
-            lambda x, w: conv3d_ref(x, w, None, (1, 2, 2), 1, (2, 1, 1), 2),
-        ),
-        Case(
-            "Conv3d",
-            "conv3d_same_one_sample",
-            ((2, 3, 4, 3), (3, 2, 2, 3, 2)),
-            lambda x, w: F.conv3d(x, w, padding="same"),
-            lambda x, w: conv3d_ref(_same(x), w)[0],
-        ),
-        Case(
-            "ConvTranspose3d",
-            "conv_transpose3d",
-            ((2, 4, 2, 3, 2), (4, 3, 2, 2, 3), (3,)),
-            lambda x, w, b: F.conv_transpose3d(x, w, b),
-            conv_transpose3d_ref,
-        ),
-        Case(
-            "ConvTranspose3d",
-            "conv_transpose3d_stride_pad_outpad_groups",
-            ((2, 4, 2, 3, 2), (4, 1, 3, 2, 3)),
-            lambda x, w: F.conv_transpose3d(
-                x, w, stride=2, padding=1, output_padding=(1, 0, 1), groups=2
-            ),
-            lambda x, w: conv_transpose3d_ref(x, w, None, 2, 1, (1, 0, 1), 2),
-        ),
-    ]
-    return table
+def _called(name: str, **options: Any):
+    """``F.<name>(*inputs, **options)``."""
+    return lambda *inputs: getattr(F, name)(*inputs, **options)
 
 
 def _same(x):
@@ -170,79 +131,113 @@ def _same(x):
     return np.pad(x[None], ((0, 0), (0, 0), (0, 1), (1, 1), (0, 1)))
 
 
+def _twice(ref, x, sizes, align_corners):
+    """``ref`` along the last two axes, to ``sizes``."""
+    return ref(ref(x, 2, sizes[0], align_corners), 3, sizes[1], align_corners)
+
+
+VOL = (2, 2, 5, 4, 5)
+#: (op, row id, input shapes, the call, the NumPy reference)
+ROWS = [
+    ("Conv3d", "conv3d", (VOL, (4, 2, 2, 3, 2), (4,)), _called("conv3d"), conv3d_ref),
+    (
+        "Conv3d",
+        "conv3d_stride_pad_dilation_groups",
+        ((2, 4, 5, 4, 6), (6, 2, 2, 2, 3)),
+        _called("conv3d", stride=(1, 2, 2), padding=1, dilation=(2, 1, 1), groups=2),
+        partial(conv3d_ref, stride=(1, 2, 2), padding=1, dilation=(2, 1, 1), groups=2),
+    ),
+    (
+        "Conv3d",
+        "conv3d_same_one_sample",
+        ((2, 3, 4, 3), (3, 2, 2, 3, 2)),
+        _called("conv3d", padding="same"),
+        lambda x, w: conv3d_ref(_same(x), w)[0],
+    ),
+    (
+        "ConvTranspose3d",
+        "conv_transpose3d",
+        (VOL, (2, 3, 2, 2, 3), (3,)),
+        _called("conv_transpose3d"),
+        conv_transpose3d_ref,
+    ),
+    (
+        "ConvTranspose3d",
+        "conv_transpose3d_stride_pad_outpad_groups",
+        ((2, 4, 2, 3, 2), (4, 1, 3, 2, 3)),
+        _called("conv_transpose3d", stride=2, padding=1, output_padding=(1, 0, 1), groups=2),
+        partial(conv_transpose3d_ref, stride=2, padding=1, output_padding=(1, 0, 1), groups=2),
+    ),
+    (
+        "MaxPool3d",
+        "max_pool3d",
+        (VOL,),
+        _called("max_pool3d", kernel_size=2, stride=(2, 1, 2), padding=1),
+        lambda x: pool3d_ref(x, 2, (2, 1, 2), 1, -np.inf, np.max),
+    ),
+    (
+        "AvgPool3d",
+        "avg_pool3d",
+        (VOL,),
+        _called("avg_pool3d", kernel_size=(2, 3, 2), stride=1, padding=1),
+        lambda x: pool3d_ref(x, (2, 3, 2), 1, 1, 0.0, np.mean),
+    ),
+    (
+        "AvgPool3d",
+        "avg_pool3d_one_sample",
+        ((2, 4, 4, 4),),
+        _called("avg_pool3d", kernel_size=2),
+        lambda x: pool3d_ref(x[None], 2, 2, 0, 0.0, np.mean)[0],
+    ),
+    (
+        "AdaptiveAvgPool3d",
+        "adaptive_avg_pool3d",
+        ((2, 2, 5, 4, 7),),
+        _called("adaptive_avg_pool3d", output_size=(2, 3, 3)),
+        lambda x: adaptive3d_ref(x, (2, 3, 3), np.mean),
+    ),
+    (
+        "AdaptiveMaxPool3d",
+        "adaptive_max_pool3d",
+        ((2, 2, 5, 4, 7),),
+        _called("adaptive_max_pool3d", output_size=(3, 2, 3)),
+        lambda x: adaptive3d_ref(x, (3, 2, 3), np.max),
+    ),
+]
+#: interpolate's rows: (op, row id, input shape, options, the NumPy reference)
+INTERPOLATIONS = [
+    (
+        "UpsampleBicubic2d",
+        "interpolate_bicubic",
+        (2, 2, 4, 5),
+        {"size": (7, 3), "mode": "bicubic"},
+        lambda x: _twice(bicubic_ref, x, (7, 3), False),
+    ),
+    (
+        "UpsampleBicubic2d",
+        "interpolate_bicubic_align_corners",
+        (2, 2, 4, 5),
+        {"size": (6, 9), "mode": "bicubic", "align_corners": True},
+        lambda x: _twice(bicubic_ref, x, (6, 9), True),
+    ),
+    *(
+        (
+            f"UpsampleNearestExact{len(size)}d",
+            f"interpolate_nearest_exact_{len(size)}d",
+            shape,
+            {"size": size, "mode": "nearest-exact"},
+            partial(nearest_exact_ref, sizes=size),
+        )
+        for shape, size in (((2, 3, 5), (8,)), ((2, 3, 6, 4), (4, 7)), ((1, 2, 3, 4, 5), (5, 3, 2)))
+    ),
+]
+
+
 def rows(Case: Any, Uniform: Any) -> list[Any]:
     """Every row of this module, for ``test_ops.CASES``."""
-    table = _conv_rows(Case)
+    table = [Case(*row) for row in ROWS]
     table += [
-        Case(
-            "MaxPool3d",
-            "max_pool3d",
-            ((2, 2, 5, 4, 5),),
-            lambda x: F.max_pool3d(x, 2, stride=(2, 1, 2), padding=1),
-            lambda x: pool3d_ref(x, 2, (2, 1, 2), 1, -np.inf, np.max),
-        ),
-        Case(
-            "AvgPool3d",
-            "avg_pool3d",
-            ((2, 2, 4, 5, 4),),
-            lambda x: F.avg_pool3d(x, (2, 3, 2), stride=1, padding=1),
-            lambda x: pool3d_ref(x, (2, 3, 2), 1, 1, 0.0, np.mean),
-        ),
-        Case(
-            "AvgPool3d",
-            "avg_pool3d_one_sample",
-            ((2, 4, 4, 4),),
-            lambda x: F.avg_pool3d(x, 2),
-            lambda x: pool3d_ref(x[None], 2, 2, 0, 0.0, np.mean)[0],
-        ),
-        Case(
-            "AdaptiveAvgPool3d",
-            "adaptive_avg_pool3d",
-            ((2, 2, 5, 4, 7),),
-            lambda x: F.adaptive_avg_pool3d(x, (2, 3, 3)),
-            lambda x: adaptive3d_ref(x, (2, 3, 3), np.mean),
-        ),
-        Case(
-            "AdaptiveMaxPool3d",
-            "adaptive_max_pool3d",
-            ((2, 2, 5, 4, 7),),
-            lambda x: F.adaptive_max_pool3d(x, (3, 2, 3)),
-            lambda x: adaptive3d_ref(x, (3, 2, 3), np.max),
-        ),
-        Case(
-            "UpsampleBicubic2d",
-            "interpolate_bicubic",
-            ((2, 2, 4, 5),),
-            lambda x: F.interpolate(x, size=(7, 3), mode="bicubic"),
-            lambda x: bicubic_ref(bicubic_ref(x, 2, 7, False), 3, 3, False),
-        ),
-        Case(
-            "UpsampleBicubic2d",
-            "interpolate_bicubic_align_corners",
-            ((2, 2, 4, 5),),
-            lambda x: F.interpolate(x, size=(6, 9), mode="bicubic", align_corners=True),
-            lambda x: bicubic_ref(bicubic_ref(x, 2, 6, True), 3, 9, True),
-        ),
-        Case(
-            "UpsampleNearestExact1d",
-            "interpolate_nearest_exact_1d",
-            ((2, 3, 5),),
-            lambda x: F.interpolate(x, size=8, mode="nearest-exact"),
-            lambda x: nearest_exact_ref(x, (8,)),
-        ),
-        Case(
-            "UpsampleNearestExact2d",
-            "interpolate_nearest_exact_2d",
-            ((2, 3, 6, 4),),
-            lambda x: F.interpolate(x, size=(4, 7), mode="nearest-exact"),
-            lambda x: nearest_exact_ref(x, (4, 7)),
-        ),
-        Case(
-            "UpsampleNearestExact3d",
-            "interpolate_nearest_exact_3d",
-            ((1, 2, 3, 4, 5),),
-            lambda x: F.interpolate(x, size=(5, 3, 2), mode="nearest-exact"),
-            lambda x: nearest_exact_ref(x, (5, 3, 2)),
-        ),
+        Case(op, key, (shape,), _called("interpolate", **options), ref)
+        for op, key, shape, options, ref in INTERPOLATIONS
     ]
     return table

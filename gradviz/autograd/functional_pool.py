@@ -104,34 +104,32 @@ def avg_pool1d(
     return avg_pool("avg_pool1d", 1, input, *args)
 
 
-def avg_pool2d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-) -> Variable:
-    """Mean over each window of (N, C, H, W); ``count_include_pad`` counts the zero padding in
-    the divisor, ``divisor_override`` replaces it."""
-    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return avg_pool("avg_pool2d", 2, input, *args)
+def _avg_pool_nd(dims: int):
+    """PyTorch's ``avg_pool2d`` or ``avg_pool3d``: the same arguments over ``dims`` axes."""
+    name = f"avg_pool{dims}d"
+
+    def pool(
+        input,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ) -> Variable:
+        args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        return avg_pool(name, dims, input, *args)
+
+    pool.__name__ = pool.__qualname__ = name
+    pool.__doc__ = (
+        f"Mean over each window of (N, C, {conv.SPATIAL[dims]}); ``count_include_pad`` counts "
+        "the zero padding in the divisor, ``divisor_override`` replaces it."
+    )
+    return pool
 
 
-def avg_pool3d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-) -> Variable:
-    """Mean over each window of (N, C, D, H, W); ``count_include_pad`` counts the zero padding
-    in the divisor, ``divisor_override`` replaces it."""
-    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return avg_pool("avg_pool3d", 3, input, *args)
+avg_pool2d = _avg_pool_nd(2)
+avg_pool3d = _avg_pool_nd(3)
 
 
 # ------------------------------------------------------------------------ adaptive pooling

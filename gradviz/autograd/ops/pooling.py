@@ -36,7 +36,7 @@ from gradviz.autograd.ops.conv import (
     unbatch,
     unpad_index,
 )
-from gradviz.autograd.ops.resample import along
+from gradviz.autograd.ops.resample import _Separable
 
 
 class _MaxPoolNd(Function):
@@ -185,19 +185,14 @@ def _bins(size: int, out: int, dtype) -> np.ndarray:
     return (inside / (end - start)[:, None].astype(dtype)).astype(dtype, copy=False)
 
 
-class _AdaptiveAvgPoolNd(Function):
+class _AdaptiveAvgPoolNd(_Separable):
     """Mean over PyTorch's adaptive bins of the last ``len(output_size)`` axes, as one
     averaging matrix per axis: ``A_h @ x @ A_w.T`` in 2-d."""
 
-    @staticmethod
-    def forward(ctx, x, output_size):
+    @classmethod
+    def matrices(cls, x, output_size):
         sizes = x.shape[x.ndim - len(output_size) :]
-        ctx.matrices = [_bins(n, o, x.dtype) for n, o in zip(sizes, output_size, strict=True)]
-        return along(x, ctx.matrices)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return along(grad, [m.T for m in ctx.matrices])
+        return [_bins(n, o, x.dtype) for n, o in zip(sizes, output_size, strict=True)]
 
 
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):

@@ -174,24 +174,37 @@ class UpsampleNearestExact3d(_NearestExact):
     """``interpolate(mode="nearest-exact")`` of (N, C, D, H, W)."""
 
 
-class _Linear(Function):
-    """Linear interpolation along the last spatial axes (one matrix per axis)."""
-
-    matrix: Callable[..., np.ndarray] = staticmethod(linear_matrix)
+class _Separable(Function):
+    """Resampling by one (out, in) matrix per last axis, made by ``matrices``; the gradient
+    goes back through the transposed matrices."""
 
     @classmethod
-    def forward(cls, ctx, x, output_size, align_corners=False, scales=None):
-        k = len(output_size)
-        scales = scales or (None,) * k
-        ctx.matrices = [
-            cls.matrix(n, o, align_corners, s, x.dtype)
-            for n, o, s in zip(x.shape[x.ndim - k :], output_size, scales, strict=True)
-        ]
+    def matrices(cls, x: np.ndarray, output_size, *options) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x, output_size, *options):
+        ctx.matrices = cls.matrices(x, output_size, *options)
         return along(x, ctx.matrices)
 
     @staticmethod
     def backward(ctx, grad):
         return along(grad, [m.T for m in ctx.matrices])
+
+
+class _Linear(_Separable):
+    """Linear interpolation along the last spatial axes (one matrix per axis)."""
+
+    matrix: Callable[..., np.ndarray] = staticmethod(linear_matrix)
+
+    @classmethod
+    def matrices(cls, x, output_size, align_corners=False, scales=None):
+        sizes = x.shape[x.ndim - len(output_size) :]
+        scales = scales or (None,) * len(output_size)
+        return [
+            cls.matrix(n, o, align_corners, s, x.dtype)
+            for n, o, s in zip(sizes, output_size, scales, strict=True)
+        ]
 
 
 class UpsampleLinear1d(_Linear):
