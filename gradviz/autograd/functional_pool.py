@@ -133,6 +133,9 @@ avg_pool3d = _avg_pool_nd(3)
 
 
 # ------------------------------------------------------------------------ adaptive pooling
+_SIZES = {1: "one int", 2: "a pair of ints", 3: "three ints"}
+
+
 def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tuple[int, ...]]:
     """The input and the checked output size (``None`` keeps an input size) of an adaptive
     pool over the last ``dims`` axes."""
@@ -148,7 +151,7 @@ def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tupl
     if not isinstance(output_size, tuple | list) or len(output_size) != dims:
         error = OperandError if not isinstance(output_size, tuple | list) else InputError
         raise error(
-            f"{layer}: output_size must be an int or {dims} ints (None keeps a size), got "
+            f"{layer}: output_size must be an int or {_SIZES[dims]} (None keeps a size), got "
             f"{output_size!r}"
         )
     if dims == 1 and None in output_size:  # (PyTorch keeps a size only in 2-d and 3-d pools)
