@@ -8,6 +8,7 @@ module built with PyTorch's parameters copied in: repr, state_dict, outputs, gra
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterable
 
@@ -296,3 +297,18 @@ def test_init_draws_from_pytorchs_bounds(name, args):
         for array in (mine, value.numpy()):
             assert np.abs(array).max() <= bound
             assert key == "bias" or np.abs(array).max() > 0.8 * bound
+
+
+@pytest.mark.parametrize(
+    ("name", "shapes", "options"),
+    [
+        ("conv3d", ((3, 4, 5, 4, 6), (6, 2, 3, 2, 3), (6,)), {"stride": (1, 2, 1), "groups": 2}),
+        ("conv_transpose3d", ((3, 4, 3, 2, 3), (4, 3, 2, 3, 2), (3,)), {"stride": 2, "padding": 1}),
+    ],
+)
+def test_in_chunks_of_one_sample_as_torch(monkeypatch, name, shapes, options):
+    """A batch run in chunks of one sample (one column buffer reused from chunk to chunk)
+    gives PyTorch's values and gradients."""
+    monkeypatch.setattr(importlib.import_module("gradviz.autograd.ops.conv"), "_CHUNK_BYTES", 1)
+    d = Draw(76)
+    run_all([Case("F", name, tuple(d.f(shape) for shape in shapes), options)])
