@@ -312,3 +312,17 @@ def test_in_chunks_of_one_sample_as_torch(monkeypatch, name, shapes, options):
     monkeypatch.setattr(importlib.import_module("gradviz.autograd.ops.conv"), "_CHUNK_BYTES", 1)
     d = Draw(76)
     run_all([Case("F", name, tuple(d.f(shape) for shape in shapes), options)])
+
+
+@pytest.mark.parametrize(
+    ("mode", "align_corners"), [("bicubic", False), ("bicubic", True), ("bilinear", False)]
+)
+def test_float16_interpolates_in_float32_as_torch(mode, align_corners):
+    """PyTorch weighs and sums float16 in float32 and rounds once: the results agree to an ulp
+    (weights in float16 were 15 ulps off)."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype(np.float16)
+    options = {"scale_factor": 1.5, "mode": mode, "align_corners": align_corners}
+    theirs = torch.nn.functional.interpolate(torch.tensor(x), **options)
+    ours = gradviz.functional.interpolate(gradviz.tensor(x), **options)
+    assert ours.dtype == np.float16
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-3, atol=1e-3)

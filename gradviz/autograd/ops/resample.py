@@ -174,9 +174,14 @@ class UpsampleNearestExact3d(_NearestExact):
     """``interpolate(mode="nearest-exact")`` of (N, C, D, H, W)."""
 
 
+def _wide(x: np.ndarray) -> np.ndarray:
+    """``x`` in the precision PyTorch computes it in: float16 in float32."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
 class _Separable(Function):
     """Resampling by one (out, in) matrix per last axis, made by ``matrices``; the gradient
-    goes back through the transposed matrices."""
+    goes back through the transposed matrices. Weights and sums of float16 are float32."""
 
     @classmethod
     def matrices(cls, x: np.ndarray, output_size, *options) -> list[np.ndarray]:
@@ -184,12 +189,13 @@ class _Separable(Function):
 
     @classmethod
     def forward(cls, ctx, x, output_size, *options):
-        ctx.matrices = cls.matrices(x, output_size, *options)
-        return along(x, ctx.matrices)
+        ctx.matrices = cls.matrices(_wide(x), output_size, *options)
+        return along(_wide(x), ctx.matrices).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        return along(grad, [m.T for m in ctx.matrices])
+        back = along(_wide(grad), [m.T for m in ctx.matrices])
+        return back.astype(grad.dtype, copy=False)
 
 
 class _Linear(_Separable):
