@@ -183,7 +183,7 @@ class Recorder(RecordBook, hooks.Hook):
                 else self.line_names.name(source, frame)
             )
             nid = self._op_record(
-                output, type(node).__name__, parents, args, source, self._module(), name
+                output, node.name, parents, args, source, self._module(), name
             )
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
