@@ -33,19 +33,26 @@ __all__ = ["Output", "Outputs", "Slot", "pack", "several"]
 
 class Slot:
     """Where output ``index`` of a call lives: ``pack[start:stop]`` reshaped to ``shape``
-    (cast to ``dtype`` when ``cast``), or nowhere when it is not differentiable."""
+    (cast to ``dtype`` when ``cast``), or nowhere when it is not differentiable. ``array`` is
+    None for a result that is not an array (None, a Python number): handed back as it is."""
 
     __slots__ = ("cast", "differentiable", "dtype", "index", "layout", "shape", "start", "stop")
 
     def __init__(
-        self, layout: Outputs, index: int, array: np.ndarray, start: int | None, pack_dtype: Any
+        self,
+        layout: Outputs,
+        index: int,
+        array: np.ndarray | None,
+        start: int | None,
+        pack_dtype: Any,
     ) -> None:
         self.layout, self.index = layout, index
-        self.shape, self.dtype = array.shape, array.dtype
-        self.differentiable = start is not None
+        self.shape = None if array is None else array.shape
+        self.dtype = None if array is None else array.dtype
+        self.differentiable = start is not None and array is not None
         self.start = start
-        self.stop = None if start is None else start + array.size
-        self.cast = self.differentiable and array.dtype != pack_dtype
+        self.stop = None if array is None or start is None else start + array.size
+        self.cast = self.differentiable and self.dtype != pack_dtype
 
     def __repr__(self) -> str:
         return f"{self.layout.op}[{self.index}]"
@@ -59,10 +66,15 @@ class Outputs:
 
     __slots__ = ("op", "received", "rule", "slots")
 
-    def __init__(self, cls: type, arrays: list[np.ndarray], non_differentiable: set[int]) -> None:
+    def __init__(
+        self, cls: type, arrays: list[np.ndarray | None], non_differentiable: set[int]
+    ) -> None:
         self.op, self.rule = cls.__name__, cls.backward
         self.received: set[int] | None = set()
-        wanted = [a.dtype.kind == "f" and id(a) not in non_differentiable for a in arrays]
+        wanted = [
+            a is not None and a.dtype.kind == "f" and id(a) not in non_differentiable
+            for a in arrays
+        ]
         floats = [a.dtype for a, w in zip(arrays, wanted, strict=True) if w]
         dtype = np.result_type(*floats) if floats else None
         self.slots: list[Slot] = []
@@ -75,8 +87,11 @@ class Outputs:
         materialize = ctx.__dict__.get("_materialize", True)
         received, grads = self.received, []
         for slot in self.slots:
-            if not materialize and (
-                not slot.differentiable or (received is not None and slot.index not in received)
+            if slot.shape is None or (
+                not materialize
+                and (
+                    not slot.differentiable or (received is not None and slot.index not in received)
+                )
             ):
                 grads.append(None)
             elif slot.differentiable:
@@ -126,6 +141,8 @@ def pack(cls: type, ctx: Any, results: tuple[Any, ...] | list[Any]) -> tuple[np.
             "untracked)"
         )
     arrays = [_array(cls, i, r) for i, r in enumerate(results)]
+    if all(a is None for a in arrays):
+        raise OperandError(f"{cls.__name__}.forward returned no array in its tuple of outputs")
     layout = Outputs(cls, arrays, ctx.__dict__.get("_non_differentiable", set()))
     parts = [a.reshape(-1) for a, s in zip(arrays, layout.slots, strict=True) if s.differentiable]
     if parts:
@@ -137,13 +154,16 @@ def pack(cls: type, ctx: Any, results: tuple[Any, ...] | list[Any]) -> tuple[np.
     return flat, layout
 
 
-def _array(cls: type, index: int, result: Any) -> np.ndarray:
-    """One result of forward as an ndarray of numbers, or a clear refusal."""
-    array = result if isinstance(result, np.ndarray) else np.asarray(result)
+def _array(cls: type, index: int, result: Any) -> np.ndarray | None:
+    """One result of forward as an ndarray of numbers (a NumPy scalar too: ``x.sum()``),
+    None for one handed back as it is (None, a Python number: as PyTorch), or a refusal."""
+    if not isinstance(result, np.ndarray | np.generic):
+        return None
+    array = np.asarray(result)
     if array.dtype.kind not in "fiub":
         raise OperandError(
-            f"{cls.__name__}.forward returned a {type(result).__name__} as output {index}; "
-            "each output must be a NumPy array (or a number)"
+            f"{cls.__name__}.forward returned an array of dtype {array.dtype} as output "
+            f"{index}; each output must be a NumPy array of numbers (or None, a Python number)"
         )
     return array
 
@@ -158,7 +178,10 @@ def several(
     differentiable = [s for s in layout.slots if s.differentiable]
     record = True in ctx.needs_input_grad and bool(differentiable)
     if not (record or active):
-        return tuple(from_op(_array(cls, i, r), None) for i, r in enumerate(results))
+        return tuple(
+            r if s.shape is None else from_op(np.asarray(r), None)
+            for s, r in zip(layout.slots, results, strict=True)
+        )
     ctx.inputs, ctx.parents = args, parents
     packed = from_op(flat, ctx if record else None)
     for hook in active:
@@ -167,11 +190,13 @@ def several(
     for slot, result in zip(layout.slots, results, strict=True):
         node = new_context(Output, (record and slot.differentiable, False))
         node.inputs, node.parents = (packed, slot), (packed,)
+        if slot.shape is None:
+            outs.append(result)
+            continue
         if slot.differentiable:
-            data = Output.forward(node, flat, slot)
-            out = from_op(data, node if record else None)
+            out = from_op(Output.forward(node, flat, slot), node if record else None)
         else:
-            out = from_op(_array(cls, slot.index, result), None)
+            out = from_op(np.asarray(result), None)
         for hook in active:
             hook.op(node, node.inputs, out)
         outs.append(out)

@@ -182,9 +182,7 @@ class Recorder(RecordBook, hooks.Hook):
                 if output.name is not None
                 else self.line_names.name(source, frame)
             )
-            nid = self._op_record(
-                output, node.name, parents, args, source, self._module(), name
-            )
+            nid = self._op_record(output, node.name, parents, args, source, self._module(), name)
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
                 if replaced in self.records:
