@@ -336,3 +336,91 @@ def test_the_op_is_one_node_and_each_output_a_node_named_by_its_index():
     assert a.parents[0].op == "_Two"
     assert a.parents[0].parents == (x,)
     assert a.parents[0].shape == (4,)
+
+
+SCRIPT = """
+import numpy as np
+import gradviz
+
+FACTOR = {factor}
+
+
+class NormStats(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        mean = x.mean(-1, keepdims=True)
+        rstd = 1 / np.sqrt(((x - mean) ** 2).mean(-1, keepdims=True) + 1e-5)
+        out = (x - mean) * rstd
+        ctx.save_for_backward(out, rstd)
+        return out, mean, rstd
+
+    @staticmethod
+    def backward(ctx, g_out, g_mean, g_rstd):
+        out, rstd = ctx.saved_tensors
+        n = out.shape[-1]
+        centred = g_out - g_out.mean(-1, keepdims=True)
+        gx = rstd * (centred - out * (g_out * out).mean(-1, keepdims=True))
+        return gx + FACTOR * g_mean / n - g_rstd * rstd**2 * out / n
+
+
+w = gradviz.randn(5, 6, requires_grad=True)
+x = gradviz.randn(4, 5)
+out, mean, rstd = NormStats.apply(x @ w)
+loss = (out * out.detach()).sum() + (mean * rstd).sum()
+loss.backward()
+"""
+
+
+def _script(tmp_path, factor):
+    path = tmp_path / "stats.py"
+    path.write_text(SCRIPT.format(factor=factor), encoding="utf-8")
+    return str(path)
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from gradviz.cli import cli
+
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("factor", "fails"), [(1.0, False), (1.02, True)])
+def test_check_finds_a_wrong_gradient_for_output_1_and_blames_the_op(tmp_path, factor, fails):
+    code, out = _cli("check", _script(tmp_path, factor), "-o", str(tmp_path), "--format", "dot")
+    assert code == (1 if fails else 0), out
+    errors = [line for line in out.splitlines() if line.startswith("error")]
+    if fails:
+        assert "NormStats" in errors[0]
+        line = SCRIPT.splitlines().index("out, mean, rstd = NormStats.apply(x @ w)") + 1
+        assert f"stats.py:{line}" in errors[0]  # the line of NormStats.apply
+        assert "1 FAILED" in out
+    else:
+        assert errors == []
+        assert "FAILED" not in out
+
+
+def test_the_pictures_the_page_and_the_trace_file_show_the_op_once_and_each_output(tmp_path):
+    script = _script(tmp_path, 1.0)
+    for fmt in ("dot", "html", "json"):
+        code, out = _cli("render", script, "-o", str(tmp_path), "--format", fmt)
+        assert code == 0, out
+    dot = (tmp_path / "stats.forward.dot").read_text(encoding="utf-8")
+    for name in ("NormStats[0]", "NormStats[1]", "NormStats[2]"):
+        assert dot.count(f">{name}<") == 1
+    assert dot.count(">NormStats<") == 1
+    assert "NormStats[1]" in (tmp_path / "stats.html").read_text(encoding="utf-8")
+    trace = gradviz.load_trace(tmp_path / "stats.trace.json")
+    ops = sorted(str(a.get("op")) for _, a in trace.graph.nodes(data=True) if a.get("op"))
+    assert [o for o in ops if o.startswith("NormStats")] == [
+        "NormStats",
+        "NormStats[0]",
+        "NormStats[1]",
+        "NormStats[2]",
+    ]
+    pack = next(n for n, a in trace.graph.nodes(data=True) if a.get("op") == "NormStats")
+    outputs = sorted(trace.graph.nodes[n]["op"] for n in trace.graph.successors(pack))
+    assert outputs == ["NormStats[0]", "NormStats[1]", "NormStats[2]"]

@@ -65,6 +65,10 @@ class Function:
     #: rules return fresh arrays or views of ``grad``, set it False.
     _may_alias = True
 
+    #: Whether the per-op check (``gradviz check``) checks this node's calls on their own:
+    #: False for the output nodes of an op with several outputs, checked with the op.
+    _own_check = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._may_alias = True

@@ -131,6 +131,10 @@ class Output(Function):
         return repr(self.inputs[1])
 
 
+Output._may_alias = False  # its rule returns a Scattered of grad
+Output._own_check = False
+
+
 def pack(cls: type, ctx: Any, results: tuple[Any, ...] | list[Any]) -> tuple[np.ndarray, Outputs]:
     """Forward's several results as one flat array of the differentiable ones (the pack) and
     their layout, which becomes ``ctx``'s backward (the engine calls ``node.backward``)."""

@@ -189,6 +189,7 @@ class Recorder(RecordBook, hooks.Hook):
                     self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
             if (
                 output.requires_grad
+                and node._own_check
                 and self.keep_full != 0
                 and self.policy.keeps_calls(self.trace.backward_calls)
             ):
