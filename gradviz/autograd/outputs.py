@@ -54,8 +54,8 @@ class Slot:
         self.stop = None if array is None or start is None else start + array.size
         self.cast = self.differentiable and self.dtype != pack_dtype
 
-    def __repr__(self) -> str:
-        return f"{self.layout.op}[{self.index}]"
+    def __repr__(self) -> str:  # the option shown with an output's node
+        return f"{self.start}:{self.stop}" if self.differentiable else "not differentiable"
 
 
 class Outputs:
@@ -109,11 +109,10 @@ class Output(Function):
     (so writing into one output in place touches no other); drawn as ``MyOp[0]``."""
 
     @staticmethod
-    def forward(ctx: Any, packed: np.ndarray, slot: Slot) -> np.ndarray:
-        ctx.slot, ctx.size = slot, packed.size
-        ctx.dtype = packed.dtype
-        out = packed[slot.start : slot.stop].reshape(slot.shape)
-        return out.astype(slot.dtype) if slot.cast else out.copy()
+    def forward(ctx: Any, packed: np.ndarray, elements: Slot) -> np.ndarray:
+        ctx.slot, ctx.size, ctx.dtype = elements, packed.size, packed.dtype
+        out = packed[elements.start : elements.stop].reshape(elements.shape)
+        return out.astype(elements.dtype) if elements.cast else out.copy()
 
     @staticmethod
     def backward(ctx: Any, grad: np.ndarray) -> tuple[Scattered, None]:
@@ -128,7 +127,8 @@ class Output(Function):
     @property
     def name(self) -> str:
         """``MyOp[1]``: the op that made the output, and which output it is."""
-        return repr(self.inputs[1])
+        slot = self.inputs[1]
+        return f"{slot.layout.op}[{slot.index}]"
 
 
 Output._may_alias = False  # its rule returns a Scattered of grad
