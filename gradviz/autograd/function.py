@@ -17,9 +17,11 @@ An op is a subclass with two static methods side by side::
     y = Swish.apply(x)        # the class name, "Swish", is the op name in graphs
 
 ``forward`` receives ndarrays for Variable arguments and every other argument as given; it
-returns one ndarray. ``backward`` returns one gradient per argument (a tuple, or a bare array for
-one argument; ``None`` for "no gradient"), each in the shape of the output's broadcast: the engine
-reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node (made
+returns one ndarray, or a tuple of them (several outputs: ``apply`` then returns a tuple of
+Variables and ``backward`` gets one gradient per output, see ``gradviz.autograd.outputs``).
+``backward`` returns one gradient per argument (a tuple, or a bare array for one argument;
+``None`` for "no gradient"), each in the shape of the output's broadcast: the engine reduces it
+to the argument's shape. The instance passed as ``ctx`` becomes the graph node (made
 by ``cls()``: an op defines no ``__init__``).
 """
 
@@ -90,8 +92,8 @@ class Function:
         self.saved_tensors = arrays
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
-        """PyTorch's ``ctx.mark_non_differentiable``: the output returned (an index, a mask)
-        needs no gradient, whatever the inputs."""
+        """PyTorch's ``ctx.mark_non_differentiable``: the outputs given (an index, a mask; the
+        arrays forward returns) need no gradient, whatever the inputs."""
         self.__dict__["_non_differentiable"] = {id(a) for a in outputs}
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -205,7 +207,7 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     except ValueError as error:
         _shape_error(cls, error, args)
     if type(data) is not np.ndarray:
-        if _is_several(data) and into is None:
+        if returns_several(data) and into is None:
             from gradviz.autograd.outputs import several  # (it imports this module)
 
             return several(cls, ctx, args, tuple(parents), data)
@@ -309,8 +311,9 @@ def _hinted(op: str, name: str, rule: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _is_several(data: Any) -> bool:
-    """Whether forward returned several outputs (a tuple or list holding an array)."""
+def returns_several(data: Any) -> bool:
+    """Whether forward returned several outputs (a tuple or list holding an array): the
+    general ``apply`` and the per-op check then take them apart."""
     return isinstance(data, tuple | list) and any(isinstance(d, np.ndarray) for d in data)
 
 
@@ -319,7 +322,7 @@ def _as_output(cls: type[Function], data: Any) -> np.ndarray:
     the general ``apply`` (:mod:`gradviz.autograd.outputs`), which every user's op has; here
     (a built-in op, or an op with its own ``apply`` calling ``Function.apply``) they are
     refused rather than stacked."""
-    if _is_several(data):
+    if returns_several(data):
         raise OperandError(
             f"{cls.__name__}.forward returned {len(data)} outputs (a {type(data).__name__}) "
             "through Function.apply's one-output path: a Function with several outputs keeps "

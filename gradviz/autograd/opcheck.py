@@ -130,7 +130,7 @@ class _Op:
         """Run forward (under :func:`check_call`'s silenced floating-point warnings)."""
         ctx = function.new_context(self.cls, self.needs)
         out = self.cls.forward(ctx, *args)
-        if isinstance(out, tuple | list):  # several outputs: checked as their pack
+        if function.returns_several(out):  # several outputs: checked as their pack
             out, layout = outputs.pack(self.cls, ctx, out)
             layout.received = None  # every output is in the projection
         return ctx, np.asarray(out)

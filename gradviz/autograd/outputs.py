@@ -33,8 +33,8 @@ __all__ = ["Output", "Outputs", "Slot", "pack", "several"]
 
 class Slot:
     """Where output ``index`` of a call lives: ``pack[start:stop]`` reshaped to ``shape``
-    (cast to ``dtype`` when ``cast``), or nowhere when it is not differentiable. ``array`` is
-    None for a result that is not an array (None, a Python number): handed back as it is."""
+    (cast to ``dtype`` when ``cast``), or nowhere when it is not differentiable; ``shape`` is
+    None for a result that is not an array (None, a Python number), handed back as it is."""
 
     __slots__ = ("cast", "differentiable", "dtype", "index", "layout", "shape", "start", "stop")
 
@@ -49,7 +49,7 @@ class Slot:
         self.layout, self.index = layout, index
         self.shape = None if array is None else array.shape
         self.dtype = None if array is None else array.dtype
-        self.differentiable = start is not None and array is not None
+        self.differentiable = start is not None
         self.start = start
         self.stop = None if array is None or start is None else start + array.size
         self.cast = self.differentiable and self.dtype != pack_dtype
@@ -179,8 +179,7 @@ def several(
     from its :class:`Output` node when anything is recorded or watched."""
     flat, layout = pack(cls, ctx, results)
     active = hooks.ACTIVE
-    differentiable = [s for s in layout.slots if s.differentiable]
-    record = True in ctx.needs_input_grad and bool(differentiable)
+    record = True in ctx.needs_input_grad and any(s.differentiable for s in layout.slots)
     if not (record or active):
         return tuple(
             r if s.shape is None else from_op(np.asarray(r), None)
