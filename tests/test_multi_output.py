@@ -336,6 +336,9 @@ def test_the_op_is_one_node_and_each_output_a_node_named_by_its_index():
     assert a.parents[0].op == "_Two"
     assert a.parents[0].parents == (x,)
     assert a.parents[0].shape == (4,)
+    assert repr(b.grad_fn) == "<_Two[1] node>"
+    assert b.grad_fn.next_functions == ((a.parents[0].grad_fn, 0),)
+    assert repr(a.parents[0].grad_fn) == "<_Two node>"
 
 
 SCRIPT = """

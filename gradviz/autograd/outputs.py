@@ -130,6 +130,9 @@ class Output(Function):
         slot = self.inputs[1]
         return f"{slot.layout.op}[{slot.index}]"
 
+    def __repr__(self) -> str:
+        return f"<{self.name} node>"
+
 
 Output._may_alias = False  # its rule returns a Scattered of grad
 Output._own_check = False
