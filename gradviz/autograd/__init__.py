@@ -2,6 +2,7 @@
 
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
+from collections.abc import Callable
 from gradviz.autograd import functional, heap, hooks
 from gradviz.autograd.creation import (
     empty,
@@ -269,3 +270,14 @@ __all__ = [
 ]
 __all__ += _api_more.NAMES
 __all__ += _api_index.NAMES
+
+#: Names PyTorch keeps in ``torch.autograd`` whose work lives above the engine (anomaly mode is a
+#: diagnosis): the top package registers how to get each, so the engine imports nothing above.
+ABOVE: dict[str, Callable[[], object]] = {}
+
+
+def __getattr__(name: str) -> object:
+    """``gradviz.autograd.detect_anomaly`` and ``set_detect_anomaly``, from the diagnoses."""
+    if name in ABOVE:
+        return ABOVE[name]()
+    raise AttributeError(f"module 'gradviz.autograd' has no attribute {name!r}")
