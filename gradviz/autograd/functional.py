@@ -536,3 +536,5 @@ __all__ += [
     "pixel_shuffle",
     "pixel_unshuffle",
 ]
+# torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
+from gradviz.autograd.jacobians import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402, F401
