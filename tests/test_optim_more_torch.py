@@ -1,0 +1,213 @@
+"""PyTorch as the oracle for NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD and LBFGS: 100 steps
+on the same weights and gradients (test_optim_torch.py's harness), their state dicts, and
+LBFGS's closure-driven iterations with and without the strong Wolfe line search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_optim_torch import assert_close, make_pair, noise, starting_arrays, step_both
+
+import gradviz
+from gradviz import nn, optim
+from gradviz.autograd.errors import OperandError, OptimizerError
+
+torch = pytest.importorskip("torch")
+
+STEPS = 100
+
+CASES = [
+    ("NAdam", {}, {"lr": 1e-2}),
+    ("NAdam", {"weight_decay": 0.1, "momentum_decay": 0.01}, {"betas": (0.8, 0.99)}),
+    ("NAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True}, {"lr": 1e-2}),
+    ("RAdam", {}, {"lr": 1e-2}),
+    ("RAdam", {"weight_decay": 0.1, "betas": (0.5, 0.9)}, {"eps": 1e-4}),
+    ("RAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True}, {}),
+    ("Adamax", {}, {"lr": 1e-2}),
+    ("Adamax", {"weight_decay": 0.1, "betas": (0.8, 0.9)}, {"eps": 1e-4}),
+    ("Adadelta", {}, {"lr": 0.5}),
+    ("Adadelta", {"rho": 0.5, "weight_decay": 0.1}, {"eps": 1e-4}),
+    ("Rprop", {}, {"lr": 0.05}),
+    ("Rprop", {"etas": (0.3, 1.5), "step_sizes": (1e-3, 0.1)}, {"lr": 0.2}),
+    ("ASGD", {}, {"lr": 0.05}),
+    ("ASGD", {"lambd": 1e-2, "alpha": 0.5, "t0": 20, "weight_decay": 0.1}, {"lr": 0.02}),
+]
+CASES += [
+    (name, {"maximize": True}, {})
+    for name in ["NAdam", "RAdam", "Adamax", "Adadelta", "Rprop", "ASGD"]
+]
+IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(CASES)]
+
+
+def same_state(saved, expected):
+    assert sorted(saved["state"]) == sorted(expected["state"])
+    for index, state in expected["state"].items():
+        assert sorted(saved["state"][index]) == sorted(state)
+        for key, value in state.items():
+            ours = saved["state"][index][key]
+            ours = ours.numpy() if isinstance(ours, gradviz.Variable) else ours
+            np.testing.assert_allclose(ours, value, rtol=1e-10, atol=1e-10, err_msg=key)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
+def test_matches_pytorch_for_100_steps_in_float64(name, kwargs, second):
+    ours, theirs, mine, reference = make_pair(name, kwargs, second, np.float64)
+    grads = noise(np.float64)
+    for _ in range(STEPS):
+        step_both(ours, theirs, mine, reference, next(grads))
+        assert_close(ours, theirs, rtol=1e-10, atol=1e-10)
+    saved, expected = mine.state_dict(), reference.state_dict()
+    same_state(saved, expected)
+    assert [g["params"] for g in saved["param_groups"]] == [[0, 1], [2]]
+    for group, their_group in zip(saved["param_groups"], expected["param_groups"], strict=True):
+        for key, value in group.items():
+            assert their_group[key] == value, key
+    assert repr(mine).startswith(f"{name}(lr=")
+
+
+@pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
+def test_matches_pytorch_for_100_steps_in_float32(name, kwargs, second):
+    ours, theirs, mine, reference = make_pair(name, kwargs, second, np.float32)
+    grads = noise(np.float32)
+    for _ in range(STEPS):
+        step_both(ours, theirs, mine, reference, next(grads))
+    assert_close(ours, theirs, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
+def test_state_dict_round_trip_resumes_exactly(name, kwargs, second):
+    ours, theirs, mine, reference = make_pair(name, kwargs, second, np.float64)
+    grads = noise(np.float64)
+    for _ in range(10):
+        step_both(ours, theirs, mine, reference, next(grads))
+    copies = [nn.Parameter(p.numpy().copy()) for p in ours]
+    resumed = getattr(optim, name)([{"params": copies[:2]}, {"params": copies[2:]}], **kwargs)
+    resumed.load_state_dict(mine.state_dict())
+    for _ in range(10):
+        g = next(grads)
+        step_both(ours, theirs, mine, reference, g)
+        for p, q in zip(copies, g, strict=True):
+            p.grad = q + 0.3 * p.numpy()
+        resumed.step()
+    for p, q in zip(ours, copies, strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "match"),
+    [
+        ("NAdam", {"lr": -1}, "Invalid learning rate: -1"),
+        ("NAdam", {"momentum_decay": -1}, "Invalid momentum_decay value: -1"),
+        ("RAdam", {"betas": (1.0, 0.9)}, "Invalid beta parameter at index 0: 1.0"),
+        ("Adamax", {"eps": -1}, "Invalid epsilon value: -1"),
+        ("Adadelta", {"rho": 1.5}, "Invalid rho value: 1.5"),
+        ("Rprop", {"etas": (1.5, 1.2)}, "Invalid eta values: 1.5, 1.2"),
+        ("ASGD", {"weight_decay": -1}, "Invalid weight_decay value: -1"),
+        ("LBFGS", {"lr": -1}, "Invalid learning rate: -1"),
+    ],
+)
+def test_bad_settings_are_refused_as_pytorch_refuses_them(name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        getattr(torch.optim, name)([torch.ones(1, requires_grad=True)], **kwargs)
+    with pytest.raises(OptimizerError, match=match):
+        getattr(optim, name)([nn.Parameter(np.ones(1))], **kwargs)
+
+
+def test_settings_that_are_not_numbers_are_refused():
+    with pytest.raises(OperandError, match="lr must be a number"):
+        optim.NAdam([nn.Parameter(np.ones(1))], lr="0.1")
+
+
+def objective(x, dtype):
+    """A smooth convex loss (least squares plus a quartic): its minimum is one point, so both
+    libraries' iterations stay together rather than amplifying rounding."""
+    lib = torch if isinstance(x, torch.Tensor) else gradviz
+    a = np.random.default_rng(0).normal(size=(6, 4)).astype(dtype)
+    b = np.random.default_rng(1).normal(size=6).astype(dtype)
+    r = lib.tensor(a) @ x - lib.tensor(b)
+    return (r * r).sum() * 0.5 + (x**4).sum() * 0.1
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lbfgs_matches_pytorch_step_by_step(line_search_fn, dtype):
+    start = np.array([-1.2, 1.0, 0.5, -0.3], dtype=dtype)
+    ours = nn.Parameter(start.copy())
+    theirs = torch.tensor(start.copy(), requires_grad=True)
+    kwargs = {"lr": 0.3 if line_search_fn is None else 1, "history_size": 3, "max_iter": 5}
+    mine = optim.LBFGS([ours], line_search_fn=line_search_fn, **kwargs)
+    reference = torch.optim.LBFGS([theirs], line_search_fn=line_search_fn, **kwargs)
+
+    def closure(opt, x):
+        def run():
+            opt.zero_grad()
+            loss = objective(x, dtype)
+            loss.backward()
+            return loss
+
+        return run
+
+    # float32: the first step to rounding; later, near the minimum, a rounding may decide a
+    # stopping test differently, so only the point reached is compared.
+    steps, tol = (8, 1e-12) if dtype == np.float64 else (1, 1e-5)
+    for _ in range(steps):
+        got = mine.step(closure(mine, ours))
+        want = reference.step(closure(reference, theirs))
+        np.testing.assert_allclose(got.item(), want.item(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=tol, atol=tol)
+        assert ours.numpy().dtype == dtype
+    state, expected = mine.state_dict()["state"][0], reference.state_dict()["state"][0]
+    assert sorted(state) == sorted(expected)
+    for key in ("func_evals", "n_iter"):
+        assert state[key] == expected[key], key
+    for key in ("d", "prev_flat_grad"):
+        np.testing.assert_allclose(state[key].numpy(), expected[key].numpy(), rtol=tol, atol=tol)
+    assert len(state["old_dirs"]) == len(expected["old_dirs"])
+    for _ in range(8):
+        mine.step(closure(mine, ours))
+        reference.step(closure(reference, theirs))
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_lbfgs_refusals():
+    a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
+    with pytest.raises(OptimizerError, match="per-parameter options"):
+        optim.LBFGS([{"params": [a]}, {"params": [b]}])
+    with pytest.raises(OptimizerError, match="needs a closure"):
+        optim.LBFGS([a]).step()
+    opt = optim.LBFGS([a], line_search_fn="backtracking")
+
+    def closure():
+        opt.zero_grad()
+        loss = (a * a).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(OptimizerError, match="only 'strong_wolfe' is supported"):
+        opt.step(closure)
+
+
+def test_lbfgs_stops_at_once_when_the_gradient_is_zero():
+    p = nn.Parameter(np.zeros(3))
+    opt = optim.LBFGS([p])
+    calls = []
+
+    def closure():
+        calls.append(1)
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 0
+    assert calls == [1]
+    np.testing.assert_array_equal(p.numpy(), 0)
+
+
+def test_new_optimizers_start_from_pytorch_defaults():
+    arrays = starting_arrays(np.float64)
+    for name in ["NAdam", "RAdam", "Adamax", "Adadelta", "Rprop", "ASGD", "LBFGS"]:
+        mine = getattr(optim, name)([nn.Parameter(a) for a in arrays])
+        theirs = getattr(torch.optim, name)([torch.tensor(a, requires_grad=True) for a in arrays])
+        for key, value in mine.defaults.items():
+            assert theirs.defaults[key] == value, (name, key)
