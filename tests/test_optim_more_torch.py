@@ -211,3 +211,24 @@ def test_new_optimizers_start_from_pytorch_defaults():
         theirs = getattr(torch.optim, name)([torch.tensor(a, requires_grad=True) for a in arrays])
         for key, value in mine.defaults.items():
             assert theirs.defaults[key] == value, (name, key)
+
+
+@pytest.mark.parametrize("name", ["NAdam", "ASGD", "Rprop", "Adamax"])
+def test_pytorch_state_dict_loads_and_training_goes_on_equal(name):
+    kwargs = {"t0": 5} if name == "ASGD" else {}
+    ours, theirs, mine, reference = make_pair(name, kwargs, {"lr": 1e-2}, np.float64)
+    grads = noise(np.float64)
+    for _ in range(20):
+        step_both(ours, theirs, mine, reference, next(grads))
+    saved = reference.state_dict()
+    converted = {
+        "state": {
+            i: {k: v.numpy().copy() for k, v in s.items()} for i, s in saved["state"].items()
+        },
+        "param_groups": [dict(g) for g in saved["param_groups"]],
+    }
+    fresh = getattr(optim, name)([{"params": ours[:2]}, {"params": ours[2:]}], **kwargs)
+    fresh.load_state_dict(converted)
+    for _ in range(20):
+        step_both(ours, theirs, fresh, reference, next(grads))
+        assert_close(ours, theirs, rtol=1e-10, atol=1e-10)

@@ -393,6 +393,8 @@ def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
         return _step_count(value, index)
     if not isinstance(value, np.ndarray):
         return value
+    if value.ndim == 0 and p.ndim:  # a one-number state (NAdam's mu_product, ASGD's eta)
+        return value[()]
     _check(
         value.shape == p.shape,
         f"loaded state dict: {key!r} of parameter {index} has shape {value.shape}, but the "
