@@ -9,7 +9,7 @@ import numpy as np
 
 from gradviz.autograd import ops
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
+from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, ShapeError
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable
 
@@ -64,10 +64,15 @@ def unfold(
     """im2col: the sliding blocks of an (N, C, H, W) (or (C, H, W)) input as the columns of
     an (N, C*KH*KW, L) output, L the number of blocks."""
     x = as_input(input, "unfold")
-    if x.ndim not in (3, 4):
+    if x.ndim < 3:  # PyTorch reads the spatial dims first: dims -2 and -1 of the 3 it needs
+        raise IndexRangeError(
+            f"unfold(): Dimension out of range: an input of shape {x.shape} has no channels; "
+            "expected (C, H, W) or (N, C, H, W)"
+        )
+    if x.ndim != 4 and x.ndim != 3:
         raise ShapeError(
-            f"unfold(): Input Error: Only unbatched (3D) or batched (4D) input tensors are "
-            f"supported (got {x.ndim}D input of shape {x.shape})"
+            "unfold(): Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {list(x.shape)}"
         )
     kernel, dilation, pads, stride = _options("unfold", kernel_size, dilation, padding, stride)
     size = x.shape[-2:]
@@ -88,8 +93,8 @@ def fold(
     cols = as_input(input, "fold")
     if cols.ndim not in (2, 3):
         raise ShapeError(
-            f"fold(): Input Error: Only unbatched (2D) or batched (3D) input tensors are "
-            f"supported (got {cols.ndim}D input of shape {cols.shape})"
+            "fold(): Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size "
+            f"and non-zero dimensions for input, but got: {list(cols.shape)}"
         )
     size = _pair(output_size, "fold", "output_size", "greater than zero", 1)
     kernel, dilation, pads, stride = _options("fold", kernel_size, dilation, padding, stride)

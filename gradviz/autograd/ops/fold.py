@@ -30,7 +30,8 @@ def col2im(cols: np.ndarray, size, kernel, dilation, padding, stride) -> np.ndar
     padded = (size[0] + top + bottom, size[1] + left + right)
     oh, ow = _out_size(padded, kernel, stride, dilation)
     n, kh, kw = cols.shape[0], kernel[0], kernel[1]
-    shares = cols.reshape(n, -1, kh, kw, oh, ow).transpose(2, 3, 0, 1, 4, 5)
+    shares = cols.reshape(n, cols.shape[1] // (kh * kw), kh, kw, oh, ow)
+    shares = shares.transpose(2, 3, 0, 1, 4, 5)
     out = _fold(shares, padded, stride, dilation)
     return out[:, :, top : top + size[0], left : left + size[1]]
 
