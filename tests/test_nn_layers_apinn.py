@@ -111,3 +111,36 @@ def test_fold_of_unfold_counts_each_place_once_per_block():
     x = gradviz.tensor(np.ones((1, 1, 4, 4)))
     ones = nn.Fold((4, 4), 2)(nn.Unfold(2)(x)).numpy()[0, 0]
     np.testing.assert_array_equal(ones, [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]])
+
+
+def test_to_empty_gives_fresh_storage_of_the_same_shapes_then_init_fills_it():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    weight = model[0].weight
+    before = {k: v.numpy() for k, v in model.state_dict().items()}
+    assert model.to_empty(device="cpu") is model
+    assert theirs.to_empty(device="cpu") is theirs
+    assert model[0].weight is weight  # the same Parameter, as PyTorch's
+    state = model.state_dict()
+    assert list(state) == list(theirs.state_dict())
+    for key, value in state.items():
+        assert value.shape == before[key].shape and value.dtype == before[key].dtype
+        assert not np.shares_memory(value.numpy(), before[key])
+    nn.init.eye_(model[0].weight)
+    np.testing.assert_array_equal(model[0].weight.numpy(), np.eye(3, 2))
+    with pytest.raises(GradvizError, match="CPU only"):
+        model.to_empty(device="cuda")
+
+
+def test_to_empty_without_recurse_leaves_the_children():
+    model = nn.Sequential(nn.Linear(2, 3))
+    array = model[0].weight.numpy()
+    model.to_empty(device="cpu", recurse=False)
+    assert model[0].weight.numpy() is array
+
+
+def test_share_memory_returns_the_module_unchanged():
+    model = nn.Linear(2, 3)
+    array = model.weight.numpy()
+    assert model.share_memory() is model
+    assert model.weight.numpy() is array
