@@ -124,7 +124,8 @@ def test_to_empty_gives_fresh_storage_of_the_same_shapes_then_init_fills_it():
     state = model.state_dict()
     assert list(state) == list(theirs.state_dict())
     for key, value in state.items():
-        assert value.shape == before[key].shape and value.dtype == before[key].dtype
+        assert value.shape == before[key].shape
+        assert value.dtype == before[key].dtype
         assert not np.shares_memory(value.numpy(), before[key])
     nn.init.eye_(model[0].weight)
     np.testing.assert_array_equal(model[0].weight.numpy(), np.eye(3, 2))
