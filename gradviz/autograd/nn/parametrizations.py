@@ -17,7 +17,7 @@ from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.nn.parametrize import register_parametrization
-from gradviz.autograd.variable import Variable, from_op
+from gradviz.autograd.variable import Variable
 
 __all__ = ["spectral_norm", "weight_norm"]
 
@@ -61,9 +61,10 @@ def random_unit(size: int, dtype: np.dtype, eps: float) -> Variable:
     return Variable(normalized(draws, eps))
 
 
-def sigma_of(matrix: Variable, u: np.ndarray, v: np.ndarray) -> Variable:
-    """The spectral norm estimate ``u . (matrix @ v)``, ``u`` and ``v`` constants."""
-    return from_op(u.copy(), None) @ (matrix @ from_op(v.copy(), None))
+def sigma_of(matrix: Variable, u: Variable, v: Variable) -> Variable:
+    """The spectral norm estimate ``u . (matrix @ v)``, of clones of the buffers ``u`` and
+    ``v`` (as PyTorch's: the next power iteration writes the buffers in place)."""
+    return u.clone() @ (matrix @ v.clone())
 
 
 class _WeightNorm(Module):
@@ -123,7 +124,7 @@ class _SpectralNorm(Module):
         matrix = as_matrix(weight, self.dim)
         if self.training:
             self._power_method(matrix, self.n_power_iterations)
-        return weight / sigma_of(matrix, self._u.numpy(), self._v.numpy())
+        return weight / sigma_of(matrix, self._u, self._v)
 
     def right_inverse(self, value: Variable) -> Variable:
         return value

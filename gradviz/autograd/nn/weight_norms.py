@@ -132,7 +132,7 @@ def spectral_norm(
                 for _ in range(n_power_iterations):
                     v.copy_(normalized(m.T @ u.numpy(), eps))
                     u.copy_(normalized(m @ v.numpy(), eps))
-        return weight / sigma_of(matrix, u.numpy(), v.numpy())
+        return weight / sigma_of(matrix, u, v)
 
     _install(module, "spectral_norm", name, compute)
     return module
