@@ -7,14 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from test_optim_torch import assert_close, make_pair, noise, starting_arrays, step_both
+from test_optim_torch import test_matches_pytorch_for_100_steps_in_float32 as steps_in_float32
+from test_optim_torch import test_matches_pytorch_for_100_steps_in_float64 as steps_in_float64
+from test_optim_torch import test_state_dict_round_trip_resumes_exactly as round_trip
 
 import gradviz
 from gradviz import nn, optim
 from gradviz.autograd.errors import OperandError, OptimizerError
 
 torch = pytest.importorskip("torch")
-
-STEPS = 100
 
 CASES = [
     ("NAdam", {}, {"lr": 1e-2}),
@@ -39,58 +40,22 @@ CASES += [
 IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(CASES)]
 
 
-def same_state(saved, expected):
-    assert sorted(saved["state"]) == sorted(expected["state"])
-    for index, state in expected["state"].items():
-        assert sorted(saved["state"][index]) == sorted(state)
-        for key, value in state.items():
-            ours = saved["state"][index][key]
-            ours = ours.numpy() if isinstance(ours, gradviz.Variable) else ours
-            np.testing.assert_allclose(ours, value, rtol=1e-10, atol=1e-10, err_msg=key)
-
-
 @pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
 def test_matches_pytorch_for_100_steps_in_float64(name, kwargs, second):
-    ours, theirs, mine, reference = make_pair(name, kwargs, second, np.float64)
-    grads = noise(np.float64)
-    for _ in range(STEPS):
-        step_both(ours, theirs, mine, reference, next(grads))
-        assert_close(ours, theirs, rtol=1e-10, atol=1e-10)
-    saved, expected = mine.state_dict(), reference.state_dict()
-    same_state(saved, expected)
-    assert [g["params"] for g in saved["param_groups"]] == [[0, 1], [2]]
-    for group, their_group in zip(saved["param_groups"], expected["param_groups"], strict=True):
-        for key, value in group.items():
-            assert their_group[key] == value, key
+    """Values after every step, the state dict (keys and values) and the param groups."""
+    steps_in_float64(name, kwargs, second)
+    mine = make_pair(name, kwargs, second, np.float64)[2]
     assert repr(mine).startswith(f"{name}(lr=")
 
 
 @pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
 def test_matches_pytorch_for_100_steps_in_float32(name, kwargs, second):
-    ours, theirs, mine, reference = make_pair(name, kwargs, second, np.float32)
-    grads = noise(np.float32)
-    for _ in range(STEPS):
-        step_both(ours, theirs, mine, reference, next(grads))
-    assert_close(ours, theirs, rtol=1e-5, atol=2e-6)
+    steps_in_float32(name, kwargs, second)
 
 
 @pytest.mark.parametrize(("name", "kwargs", "second"), CASES, ids=IDS)
 def test_state_dict_round_trip_resumes_exactly(name, kwargs, second):
-    ours, theirs, mine, reference = make_pair(name, kwargs, second, np.float64)
-    grads = noise(np.float64)
-    for _ in range(10):
-        step_both(ours, theirs, mine, reference, next(grads))
-    copies = [nn.Parameter(p.numpy().copy()) for p in ours]
-    resumed = getattr(optim, name)([{"params": copies[:2]}, {"params": copies[2:]}], **kwargs)
-    resumed.load_state_dict(mine.state_dict())
-    for _ in range(10):
-        g = next(grads)
-        step_both(ours, theirs, mine, reference, g)
-        for p, q in zip(copies, g, strict=True):
-            p.grad = q + 0.3 * p.numpy()
-        resumed.step()
-    for p, q in zip(ours, copies, strict=True):
-        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    round_trip(name, kwargs, second)
 
 
 @pytest.mark.parametrize(
