@@ -61,6 +61,15 @@ def random_unit(size: int, dtype: np.dtype, eps: float) -> Variable:
     return Variable(normalized(draws, eps))
 
 
+def check_iterations(n_power_iterations: int) -> None:
+    """Spectral normalisation's check of its number of power iterations per forward."""
+    if n_power_iterations <= 0:
+        raise ArgumentError(
+            "Expected n_power_iterations to be positive, but got "
+            f"n_power_iterations={n_power_iterations}"
+        )
+
+
 def sigma_of(matrix: Variable, u: Variable, v: Variable) -> Variable:
     """The spectral norm estimate ``u . (matrix @ v)``, of clones of the buffers ``u`` and
     ``v`` (as PyTorch's: the next power iteration writes the buffers in place)."""
@@ -95,11 +104,7 @@ class _SpectralNorm(Module):
                 f"Dimension out of range (expected to be in range of [-{ndim}, {ndim - 1}] but "
                 f"got {dim})"
             )
-        if n_power_iterations <= 0:
-            raise ArgumentError(
-                "Expected n_power_iterations to be positive, but got "
-                f"n_power_iterations={n_power_iterations}"
-            )
+        check_iterations(n_power_iterations)
         self.dim = dim % ndim
         self.eps = eps
         if ndim > 1:

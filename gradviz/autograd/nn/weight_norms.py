@@ -15,6 +15,7 @@ from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.parametrizations import (
     as_matrix,
+    check_iterations,
     norm_except_dim,
     normalized,
     random_unit,
@@ -31,10 +32,12 @@ def _hooks(module: Module) -> dict[tuple[str, str], Any]:
     return module.__dict__.setdefault("_weight_norm_hooks", {})
 
 
-def _install(module: Module, kind: str, name: str, compute: Any) -> None:
+def _refuse_twice(module: Module, kind: str, name: str) -> None:
     if (kind, name) in _hooks(module):
         raise RegistrationError(f"Cannot register two {kind} hooks on the same parameter {name}")
 
+
+def _install(module: Module, kind: str, name: str, compute: Any) -> None:
     def hook(module: Module, args: Any) -> None:
         setattr(module, name, compute(module, module.training))
 
@@ -61,10 +64,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         stacklevel=2,
     )
     dim = -1 if dim is None else dim
-    if (("weight_norm", name)) in _hooks(module):
-        raise RegistrationError(
-            f"Cannot register two weight_norm hooks on the same parameter {name}"
-        )
+    _refuse_twice(module, "weight_norm", name)
     weight = getattr(module, name)
     with no_grad():
         g = norm_except_dim(weight, dim)
@@ -102,15 +102,8 @@ def spectral_norm(
     """Divide ``module.<name>`` by its spectral norm before every forward: ``<name>_orig`` is
     the weight trained, ``<name>_u`` and ``<name>_v`` the power-iteration vectors (buffers,
     ``n_power_iterations`` steps per forward in training mode)."""
-    if n_power_iterations <= 0:
-        raise ArgumentError(
-            "Expected n_power_iterations to be positive, but got "
-            f"n_power_iterations={n_power_iterations}"
-        )
-    if ("spectral_norm", name) in _hooks(module):
-        raise RegistrationError(
-            f"Cannot register two spectral_norm hooks on the same parameter {name}"
-        )
+    check_iterations(n_power_iterations)
+    _refuse_twice(module, "spectral_norm", name)
     if dim is None:
         dim = 1 if isinstance(module, ConvTranspose1d | ConvTranspose2d) else 0
     weight = module._parameters[name]

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.inplace import bump
+from gradviz.autograd.optim.adam import adam_defaults
 from gradviz.autograd.optim.optimizer import (
     Optimizer,
     _check,
     _check_numbers,
-    _check_pair,
     addcdiv,
     implementation_flags,
     lerp_,
@@ -25,17 +25,6 @@ def scalar_dtype() -> type[np.floating]:
     """The dtype of PyTorch's one-number state tensors (``step``, NAdam's ``mu_product``,
     ASGD's ``eta`` and ``mu``): float32 unless the default dtype is float64."""
     return np.float64 if get_default_dtype() == np.float64 else np.float32
-
-
-def adam_settings(owner: str, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:
-    """PyTorch's checks of the settings every Adam-like optimizer takes."""
-    _check_numbers(owner, lr=lr, eps=eps, weight_decay=weight_decay)
-    _check(lr >= 0, f"Invalid learning rate: {lr}")
-    _check(eps >= 0, f"Invalid epsilon value: {eps}")
-    _check_pair(betas, "betas")
-    _check(0 <= betas[0] < 1, f"Invalid beta parameter at index 0: {betas[0]}")
-    _check(0 <= betas[1] < 1, f"Invalid beta parameter at index 1: {betas[1]}")
-    _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")
 
 
 def _moments(p, grad, group, state, second: str = "exp_avg_sq") -> np.ndarray:
@@ -85,19 +74,12 @@ class NAdam(Optimizer):
         **flags: Any,
     ) -> None:
         implementation_flags(type(self).__name__, flags)
-        adam_settings(type(self).__name__, lr, betas, eps, weight_decay)
+        defaults = adam_defaults(type(self).__name__, lr, betas, eps, weight_decay)
         _check_numbers(type(self).__name__, momentum_decay=momentum_decay)
         _check(momentum_decay >= 0, f"Invalid momentum_decay value: {momentum_decay}")
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        defaults["momentum_decay"] = momentum_decay
+        defaults["decoupled_weight_decay"] = decoupled_weight_decay
+        super().__init__(params, {**defaults, "maximize": maximize})
 
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("step", "mu_product", "exp_avg", "exp_avg_sq")
@@ -135,16 +117,9 @@ class RAdam(Optimizer):
         **flags: Any,
     ) -> None:
         implementation_flags(type(self).__name__, flags)
-        adam_settings(type(self).__name__, lr, betas, eps, weight_decay)
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        defaults = adam_defaults(type(self).__name__, lr, betas, eps, weight_decay)
+        defaults["decoupled_weight_decay"] = decoupled_weight_decay
+        super().__init__(params, {**defaults, "maximize": maximize})
 
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("step", "exp_avg", "exp_avg_sq")
@@ -186,15 +161,8 @@ class Adamax(Optimizer):
         **flags: Any,
     ) -> None:
         implementation_flags(type(self).__name__, flags)
-        adam_settings(type(self).__name__, lr, betas, eps, weight_decay)
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        defaults = adam_defaults(type(self).__name__, lr, betas, eps, weight_decay)
+        super().__init__(params, {**defaults, "maximize": maximize})
 
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("step", "exp_avg", "exp_inf")
