@@ -14,7 +14,7 @@ import numpy as np
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, IndexRangeError
 from gradviz.autograd.grad_mode import no_grad
-from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
+from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.nn.parametrize import register_parametrization
 from gradviz.autograd.variable import Variable
@@ -159,6 +159,6 @@ def spectral_norm(
             f"Module '{type(module).__name__}' has no parameter or buffer with name '{name}'"
         )
     if dim is None:
-        dim = 1 if isinstance(module, ConvTranspose1d | ConvTranspose2d) else 0
+        dim = 1 if isinstance(module, ConvTranspose1d | ConvTranspose2d | ConvTranspose3d) else 0
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

@@ -11,7 +11,7 @@ from typing import Any
 
 from gradviz.autograd.errors import ArgumentError, RegistrationError
 from gradviz.autograd.grad_mode import no_grad
-from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
+from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.parametrizations import (
     as_matrix,
@@ -105,7 +105,7 @@ def spectral_norm(
     check_iterations(n_power_iterations)
     _refuse_twice(module, "spectral_norm", name)
     if dim is None:
-        dim = 1 if isinstance(module, ConvTranspose1d | ConvTranspose2d) else 0
+        dim = 1 if isinstance(module, ConvTranspose1d | ConvTranspose2d | ConvTranspose3d) else 0
     weight = module._parameters[name]
     h, w = as_matrix(weight.detach(), dim).shape
     u, v = random_unit(h, weight.dtype, eps), random_unit(w, weight.dtype, eps)

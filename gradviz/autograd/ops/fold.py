@@ -4,6 +4,8 @@
 ``Col2Im`` adds columns back into an image, summing where blocks overlap. Each is the other's
 gradient, and both run on conv's window views: the gather is one strided copy, the scatter one
 strided ``+=`` per kernel tap (never a loop over positions).
+
+Spatial arguments arrive as conv's do: tuples of two ints, and padding as (before, after) pairs.
 """
 
 from __future__ import annotations
@@ -12,28 +14,26 @@ import numpy as np
 
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.activations import _sigmoid
-from gradviz.autograd.ops.conv import _fold, _out_size, _pad, _windows
+from gradviz.autograd.ops.conv import fold, out_size, pad, sliding_windows, unpad_index
 from gradviz.autograd.ops.promotion import require_floating
 
 
 def im2col(x: np.ndarray, kernel, dilation, padding, stride) -> np.ndarray:
     """The blocks of (N, C, H, W) ``x`` as (N, C*KH*KW, L), channel-major, then kernel row and
     column; blocks in row-major order of their position."""
-    win = _windows(_pad(x, padding), kernel, stride, dilation)  # (N, C, OH, OW, KH, KW)
+    win = sliding_windows(pad(x, padding), kernel, stride, dilation)  # (N, C, OH, OW, KH, KW)
     n, c, oh, ow, kh, kw = win.shape
     return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
 
 
 def col2im(cols: np.ndarray, size, kernel, dilation, padding, stride) -> np.ndarray:
     """Add the columns (N, C*KH*KW, L) of blocks back into an (N, C, *size) image."""
-    (top, bottom), (left, right) = padding
-    padded = (size[0] + top + bottom, size[1] + left + right)
-    oh, ow = _out_size(padded, kernel, stride, dilation)
+    padded = tuple(n + a + b for n, (a, b) in zip(size, padding, strict=True))
+    oh, ow = out_size(padded, kernel, stride, dilation)
     n, kh, kw = cols.shape[0], kernel[0], kernel[1]
     shares = cols.reshape(n, cols.shape[1] // (kh * kw), kh, kw, oh, ow)
-    shares = shares.transpose(2, 3, 0, 1, 4, 5)
-    out = _fold(shares, padded, stride, dilation)
-    return out[:, :, top : top + size[0], left : left + size[1]]
+    out = fold(shares.transpose(2, 3, 0, 1, 4, 5), padded, stride, dilation)
+    return out[unpad_index(out.shape, padding)]
 
 
 class Im2Col(Function):
