@@ -197,3 +197,28 @@ def test_pytorch_state_dict_loads_and_training_goes_on_equal(name):
     for _ in range(20):
         step_both(ours, theirs, fresh, reference, next(grads))
         assert_close(ours, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_lbfgs_state_dict_round_trip_resumes_exactly():
+    def run(opt, params, steps):
+        a, b = params
+
+        def closure():
+            opt.zero_grad()
+            loss = ((a - 1.5) ** 4).sum() + ((b * b).sum() - 1) ** 2
+            loss.backward()
+            return loss
+
+        for _ in range(steps):
+            opt.step(closure)
+
+    params = [nn.Parameter(np.array([1.0, 2.0, 3.0])), nn.Parameter(np.ones((2, 2)))]
+    opt = optim.LBFGS(params, history_size=3, max_iter=4)
+    run(opt, params, 2)
+    copies = [nn.Parameter(p.numpy().copy()) for p in params]
+    resumed = optim.LBFGS(copies, history_size=3, max_iter=4)
+    resumed.load_state_dict(opt.state_dict())
+    run(opt, params, 2)
+    run(resumed, copies, 2)
+    for p, q in zip(params, copies, strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())

@@ -135,6 +135,8 @@ class LBFGS(Optimizer):
     each calling ``closure`` (zero the gradients, compute and backward the loss, return it);
     ``line_search_fn="strong_wolfe"`` or None (a fixed step of ``lr``). One param group."""
 
+    _flat_state = frozenset({"d", "prev_flat_grad"})
+
     def __init__(
         self,
         params: Iterable[Any],
