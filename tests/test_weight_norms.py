@@ -215,3 +215,20 @@ def test_refusals():
         nn.utils.spectral_norm(layer)
     with pytest.raises(GradvizError, match="not found"):
         nn.utils.remove_weight_norm(layer)
+
+
+class First(nn.Module):
+    def forward(self, x):
+        return x[0]
+
+
+def test_a_parametrization_that_changes_the_shape_needs_unsafe():
+    layer = nn.Linear(3, 4)
+    with pytest.raises(GradvizError, match="may not change the shape"):
+        parametrize.register_parametrization(layer, "weight", First())
+    assert type(layer) is nn.Linear  # refused before anything changed
+    assert "weight" in dict(layer.named_parameters())
+    parametrize.register_parametrization(layer, "weight", First(), unsafe=True)
+    assert layer.weight.shape == (3,)
+    with pytest.raises(GradvizError, match="may not change the shape"):
+        parametrize.register_parametrization(layer, "weight", First())

@@ -37,6 +37,20 @@ def _register(module: Module, name: str, value: Variable) -> None:
         module.register_buffer(name, value)
 
 
+def check_unchanged(value: Any, shape: tuple[int, ...], dtype: Any) -> None:
+    """PyTorch's checks that a parametrization keeps the tensor's shape and dtype (unless
+    registered with ``unsafe=True``)."""
+    if not isinstance(value, Variable):
+        raise OperandError(f"A parametrization must return a tensor. Got {type(value).__name__}.")
+    for what, before, after in (("dtype", dtype, value.dtype), ("shape", shape, value.shape)):
+        if before != after:
+            raise ArgumentError(
+                f"Registering a parametrization may not change the {what} of the tensor, unless "
+                f"`unsafe` flag is enabled.\nunparametrized {what}: {before}\nparametrized "
+                f"{what}: {after}"
+            )
+
+
 class ParametrizationList(ModuleList):
     """The parametrizations of one tensor, in order, and the tensors they start from
     (``original``, or ``original0`` ... for a first parametrization taking several)."""
@@ -56,6 +70,15 @@ class ParametrizationList(ModuleList):
             )
         self.is_tensor = isinstance(new, Variable)
         self.ntensors = 1 if self.is_tensor else len(new)
+        shape, dtype = original.shape, original.dtype
+        self._keep_originals(original, new)
+        if not unsafe:
+            with no_grad():
+                check_unchanged(self(), shape, dtype)
+
+    def _keep_originals(self, original: Variable, new: Any) -> None:
+        """Register what the parametrizations start from: ``original`` (holding ``new``) or
+        the tensors ``new`` as ``original0``, ``original1`` ..."""
         if self.is_tensor:
             if new is not original:
                 with no_grad():
@@ -159,7 +182,13 @@ def register_parametrization(
     parameter (or buffer); a second registration on the same name applies after the first."""
     parametrization.train(module.training)
     if is_parametrized(module, tensor_name):
-        module.parametrizations[tensor_name].append(parametrization)
+        chain = module.parametrizations[tensor_name]
+        if not unsafe:
+            with no_grad():
+                before = getattr(module, tensor_name)
+                check_unchanged(parametrization(before), before.shape, before.dtype)
+        chain.append(parametrization)
+        chain.unsafe = chain.unsafe or unsafe
         return module
     if tensor_name not in module._parameters and tensor_name not in module._buffers:
         raise ArgumentError(
