@@ -166,8 +166,20 @@ def jacobian(
     return _unpack(result, is_outputs_tuple)
 
 
+#: What ``v=None`` needs, by function: one element in the outputs (vjp) or the inputs (jvp).
+_ONE_ELEMENT = {
+    "vjp": "the user-provided function returns a single Tensor with a single element.",
+    "jvp": "the input to the user-provided function is a single Tensor with a single element.",
+}
+
+
 def _vectors(v: Any, refs: tuple[Variable, ...], is_tuple: bool, name: str) -> tuple:
-    """``v`` as a tuple of arrays of the shapes of ``refs`` (PyTorch's ``_validate_v``)."""
+    """``v`` as a tuple of arrays of the shapes of ``refs`` (PyTorch's ``_validate_v``); None
+    is a 1 for a single one-element ``refs``."""
+    if v is None:
+        if len(refs) != 1 or refs[0]._data.size != 1:
+            raise BackwardError(f"The vector v can only be None if {_ONE_ELEMENT[name]}")
+        return (np.ones_like(refs[0]._data),)
     _, vs = _as_tuple(v, "v", name)
     if len(vs) != len(refs):
         raise ShapeError(
@@ -199,15 +211,7 @@ def vjp(
     backward pass weighted by ``v`` (which may be None only for a one-element output)."""
     _no_graph("vjp", create_graph)
     is_inputs_tuple, leaves, is_outputs_tuple, outs = _call(func, inputs, "vjp", strict)
-    if v is None:
-        if len(outs) != 1 or outs[0]._data.size != 1:
-            raise BackwardError(
-                "The vector v can only be None if the user-provided function returns a single "
-                "Tensor with a single element."
-            )
-        weights = (np.ones_like(outs[0]._data),)
-    else:
-        weights = _vectors(v, outs, is_outputs_tuple, "vjp")
+    weights = _vectors(v, outs, is_outputs_tuple, "vjp")
     found = _pullback(outs, leaves, tuple(from_op(w, None) for w in weights))
     products = tuple(from_op(g, None) for g in _filled(found, leaves, strict))
     return _detached(outs, is_outputs_tuple), _unpack(products, is_inputs_tuple)
@@ -225,15 +229,7 @@ def jvp(
     one-element input)."""
     _no_graph("jvp", create_graph)
     is_inputs_tuple, given = _as_tuple(inputs, "inputs", "jvp")
-    if v is None:
-        if len(given) != 1 or given[0]._data.size != 1:
-            raise BackwardError(
-                "The vector v can only be None if the input to the user-provided function is a "
-                "single Tensor with a single element."
-            )
-        vs: tuple = (np.ones_like(given[0]._data),)
-    else:
-        vs = _vectors(v, given, is_inputs_tuple, "jvp")
+    vs = _vectors(v, given, is_inputs_tuple, "jvp")
     _, leaves, is_outputs_tuple, outs = _call(func, inputs, "jvp", strict)
     products = []
     for i, out in enumerate(outs):
