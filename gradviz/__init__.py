@@ -134,6 +134,7 @@ from gradviz.autograd import (
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
+from gradviz.autograd import distributions
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
@@ -179,6 +180,8 @@ autocast = amp.autocast
 for _name, _module in {
     "nn": nn,
     "nn.functional": functional,
+    "distributions": distributions,
+    "distributions.constraints": distributions.constraints,
     "nn.utils": nn.utils,
     "nn.utils.rnn": nn.utils.rnn,
     "nn.utils.parametrize": nn.utils.parametrize,
@@ -261,6 +264,7 @@ __all__ = [
     "data",
     "device",
     "diag",
+    "distributions",
     "einsum",
     "empty",
     "enable_grad",

@@ -1,0 +1,86 @@
+"""``kl_divergence(p, q)``: the KL divergence between two distributions, by a table of rules
+for pairs of types (``register_kl`` adds one), as PyTorch's."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from gradviz.autograd import functional as F
+from gradviz.autograd.distributions.continuous import Normal, Uniform
+from gradviz.autograd.distributions.discrete import Bernoulli, Categorical
+from gradviz.autograd.distributions.distribution import Distribution
+from gradviz.autograd.errors import OperandError
+from gradviz.autograd.ops.indexing import where
+from gradviz.autograd.variable import Variable
+
+Rule = Callable[[Any, Any], Variable]
+_RULES: dict[tuple[type, type], Rule] = {}
+
+
+def register_kl(type_p: type, type_q: type) -> Callable[[Rule], Rule]:
+    """A decorator: ``@register_kl(P, Q)`` makes the function the rule for ``KL(P || Q)``."""
+    for kind in (type_p, type_q):
+        if not (isinstance(kind, type) and issubclass(kind, Distribution)):
+            raise OperandError(f"register_kl: expected subclasses of Distribution, got {kind!r}")
+
+    def decorator(rule: Rule) -> Rule:
+        _RULES[type_p, type_q] = rule
+        return rule
+
+    return decorator
+
+
+def _rule(type_p: type, type_q: type) -> Rule | None:
+    """The rule for the most specific registered pair of base classes (PyTorch's choice)."""
+    found = [
+        (type_p.__mro__.index(p) + type_q.__mro__.index(q), rule)
+        for (p, q), rule in _RULES.items()
+        if issubclass(type_p, p) and issubclass(type_q, q)
+    ]
+    return min(found, key=lambda item: item[0])[1] if found else None
+
+
+def kl_divergence(p: Distribution, q: Distribution) -> Variable:
+    """``KL(p || q)``, one value per distribution of the batch; differentiable in both."""
+    rule = _rule(type(p), type(q))
+    if rule is None:
+        raise NotImplementedError(
+            f"No KL(p || q) is implemented for p type {type(p).__name__} and q type "
+            f"{type(q).__name__}"
+        )
+    return rule(p, q)
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p: Normal, q: Normal) -> Variable:
+    var_ratio = (p.scale / q.scale).pow(2)
+    t1 = ((p.loc - q.loc) / q.scale).pow(2)
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Variable:
+    t = p.probs * (p.logits - q.logits)
+    t = where((q.probs == 0).expand_as(t), math.inf, t)
+    t = where((p.probs == 0).expand_as(t), 0.0, t)  # 0 log 0 is 0, whatever q says
+    return t.sum(-1)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Variable:
+    t1 = p.probs * (F.softplus(-q.logits) - F.softplus(-p.logits))
+    t1 = where(q.probs == 0, math.inf, t1)
+    t1 = where(p.probs == 0, 0.0, t1)
+    t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
+    t2 = where(q.probs == 1, math.inf, t2)
+    t2 = where(p.probs == 1, 0.0, t2)
+    return t1 + t2
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p: Uniform, q: Uniform) -> Variable:
+    result = ((q.high - q.low) / (p.high - p.low)).log()
+    outside = (q.low > p.low) | (q.high < p.high)
+    return where(outside, math.inf, result)
