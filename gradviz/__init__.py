@@ -44,6 +44,7 @@ from gradviz.autograd import (
     data,
     device,
     diag,
+    distributions,
     einsum,
     empty,
     enable_grad,
@@ -134,7 +135,6 @@ from gradviz.autograd import (
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
-from gradviz.autograd import distributions
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
