@@ -19,7 +19,7 @@ _LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
 def _noise(draw: Any, shape: tuple[int, ...], like: Variable, name: str) -> Variable:
     """A draw of ``shape`` in ``like``'s dtype, named so the graph shows where it came from."""
     with no_grad():
-        noise = draw(*shape, dtype=like.dtype) if shape else draw(dtype=like.dtype)
+        noise = draw(shape, dtype=like.dtype)
     noise.name = name
     return noise
 

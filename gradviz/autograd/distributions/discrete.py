@@ -182,7 +182,7 @@ class Bernoulli(Distribution):
         """Zeros and ones in ``probs``' dtype, of shape ``sample_shape + batch_shape``."""
         shape = self._extended_shape(sample_shape)
         with no_grad():
-            draw = rand(*shape, dtype=self.probs.dtype) if shape else rand(dtype=self.probs.dtype)
+            draw = rand(shape, dtype=self.probs.dtype)
             return (draw < self.probs.expand(*shape)).to(self.probs.dtype)
 
     def log_prob(self, value: Variable) -> Variable:
