@@ -536,8 +536,9 @@ __all__ += [
     "pixel_unshuffle",
 ]
 from gradviz.autograd.functional_fold import fold, glu, unfold  # noqa: E402
+from gradviz.autograd.functional_layers import embedding_bag  # noqa: E402
 
 # torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
 from gradviz.autograd.jacobians import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402, F401
 
-__all__ += ["fold", "unfold"]
+__all__ += ["embedding_bag", "fold", "unfold"]

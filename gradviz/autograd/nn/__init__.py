@@ -121,7 +121,7 @@ from gradviz.autograd.nn.resample import (
 )
 from gradviz.autograd.nn.rnn import GRU, LSTM, RNN, RNNBase
 from gradviz.autograd.nn.rnn_cells import GRUCell, LSTMCell, RNNCell, RNNCellBase
-from gradviz.autograd.nn.sparse import Embedding
+from gradviz.autograd.nn.sparse import Embedding, EmbeddingBag
 from gradviz.autograd.nn.transformer import Transformer, TransformerDecoder, TransformerEncoder
 from gradviz.autograd.nn.transformer_layers import TransformerDecoderLayer, TransformerEncoderLayer
 
@@ -153,6 +153,7 @@ __all__ = [
     "Dropout2d",
     "Dropout3d",
     "Embedding",
+    "EmbeddingBag",
     "Flatten",
     "GRUCell",
     "GroupNorm",

@@ -13,6 +13,7 @@ from gradviz.autograd.ops import (
     activations_more,
     arithmetic,
     attention,
+    bags,
     conv,
     conv_transpose,
     elementwise,
@@ -163,6 +164,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         scatter,
         linalg_more,
         fold,
+        bags,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
