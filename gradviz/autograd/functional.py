@@ -536,9 +536,29 @@ __all__ += [
     "pixel_unshuffle",
 ]
 from gradviz.autograd.functional_fold import fold, glu, unfold  # noqa: E402
-from gradviz.autograd.functional_layers import embedding_bag  # noqa: E402
+from gradviz.autograd.functional_layers import (  # noqa: E402
+    alpha_dropout,
+    channel_shuffle,
+    embedding_bag,
+    feature_alpha_dropout,
+    lp_pool1d,
+    lp_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+)
 
 # torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
 from gradviz.autograd.jacobians import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402, F401
 
-__all__ += ["embedding_bag", "fold", "unfold"]
+__all__ += [
+    "alpha_dropout",
+    "channel_shuffle",
+    "embedding_bag",
+    "feature_alpha_dropout",
+    "fold",
+    "lp_pool1d",
+    "lp_pool2d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "unfold",
+]

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradviz.autograd.ops import attention, bags
+import numpy as np
+
+from gradviz.autograd import rng
+from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.functional import check_dropout_probability
+from gradviz.autograd.functional_pool import avg_pool1d, avg_pool2d
+from gradviz.autograd.ops import attention, bags, conv, unpool
+from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable
 
 
@@ -37,3 +44,120 @@ def embedding_bag(
         include_last_offset,
         padding_idx,
     )
+
+
+def max_unpool1d(
+    input: Any,
+    indices: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Variable:
+    """The partial inverse of ``max_pool1d``: each value of (N, C, L) put back where
+    ``indices`` say, zeros elsewhere."""
+    args = (kernel_size, stride, padding, output_size)
+    return unpool.max_unpool("max_unpool1d", 1, input, indices, *args)
+
+
+def max_unpool2d(
+    input: Any,
+    indices: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Variable:
+    """The partial inverse of ``max_pool2d``: each value of (N, C, H, W) put back where
+    ``indices`` (flat into H * W of the output) say, zeros elsewhere."""
+    args = (kernel_size, stride, padding, output_size)
+    return unpool.max_unpool("max_unpool2d", 2, input, indices, *args)
+
+
+def lp_pool1d(
+    input: Any, norm_type: float, kernel_size: int, stride: Any = None, ceil_mode: bool = False
+) -> Variable:
+    """The power-average pool ``(sum of x**p over each window) ** (1/p)`` of (N, C, L)."""
+    return _lp_pool(avg_pool1d, 1, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(
+    input: Any, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+) -> Variable:
+    """The power-average pool ``(sum of x**p over each window) ** (1/p)`` of (N, C, H, W)."""
+    return _lp_pool(avg_pool2d, 2, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+def _lp_pool(average, dims, input, norm_type, kernel_size, stride, ceil_mode) -> Variable:
+    """PyTorch's composition: an average pool of ``x**p`` times the window size, to ``1/p``."""
+    layer = f"lp_pool{dims}d"
+    x = as_variable(input, layer)
+    kernel = conv.tuple_of(kernel_size, dims, layer, "kernel_size")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, int | float | np.number):
+        raise OperandError(f"{layer}: norm_type must be a number, got {norm_type!r}")
+    pooled = average(x.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    window = int(np.prod(kernel))
+    return (pooled.sign() * pooled.abs().relu()).mul(window).pow(1.0 / norm_type)
+
+
+def channel_shuffle(input: Any, groups: int) -> Variable:
+    """The channels of (N, C, *) regrouped: ``groups`` groups of ``C / groups`` channels are
+    interleaved (ShuffleNet's shuffle), a reshape, a transpose and a reshape."""
+    x = as_variable(input, "channel_shuffle")
+    if isinstance(groups, bool) or not isinstance(groups, int | np.integer):
+        raise OperandError(f"channel_shuffle: groups must be an integer, got {groups!r}")
+    if x.ndim <= 2:
+        raise InputError(
+            f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(x.shape)}"
+        )
+    if groups <= 0:
+        raise InputError(
+            f"channel_shuffle: Number of groups to divide channels in must be positive. Value "
+            f"of groups:{groups}"
+        )
+    n, channels, *rest = x.shape
+    if channels % groups:
+        raise InputError(
+            f"channel_shuffle: Number of channels must be divisible by groups. Got {channels} "
+            f"channels and {groups} groups."
+        )
+    grouped = x.reshape(n, groups, channels // groups, *rest)
+    return grouped.transpose(1, 2).reshape(n, channels, *rest)
+
+
+#: SELU's negative saturation value, ``-scale * alpha`` (the value dropped units take).
+_ALPHA = 1.7580993408473766
+
+
+def alpha_dropout(
+    input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Variable:
+    """Dropout for self-normalising (SELU) networks: dropped units take SELU's saturation
+    value and the result is scaled and shifted to keep mean 0 and variance 1 (training only;
+    note the default ``training=False``, as PyTorch's)."""
+    return _alpha_dropout("alpha_dropout", input, p, training, inplace, feature=False)
+
+
+def feature_alpha_dropout(
+    input: Any, p: float = 0.5, training: bool = False, inplace: bool = False
+) -> Variable:
+    """``alpha_dropout`` of whole channels of (N, C, *) (training only)."""
+    return _alpha_dropout("feature_alpha_dropout", input, p, training, inplace, feature=True)
+
+
+def _alpha_dropout(layer, input, p, training, inplace, feature: bool) -> Variable:
+    check_dropout_probability(p)
+    x = as_variable(input, layer)
+    if feature and x.ndim < 2:
+        raise InputError(f"{layer}: Feature dropout requires at least 2 dimensions in the input")
+    if not training or p == 0:
+        return x
+    if p == 1:
+        out = x * 0
+    else:
+        shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
+        keep = (rng.default_generator().random(shape) >= p).astype(x.dtype)
+        a = 1 / np.sqrt((_ALPHA**2 * p + 1) * (1 - p))
+        shift = ((keep - 1) * _ALPHA * a + _ALPHA * a * p).astype(x.dtype)
+        out = x * (keep * a).astype(x.dtype) + shift
+    return x.copy_(out) if inplace else out

@@ -56,7 +56,7 @@ from gradviz.autograd.nn.layers import (
     Tanh,
 )
 from gradviz.autograd.nn.layers_more import Hardtanh, LogSoftmax, ReLU6, Unflatten
-from gradviz.autograd.nn.linear_more import Bilinear, PairwiseDistance
+from gradviz.autograd.nn.linear_more import Bilinear, LazyLinear, PairwiseDistance
 from gradviz.autograd.nn.losses_more import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
@@ -105,6 +105,15 @@ from gradviz.autograd.nn.pointwise import (
     SiLU,
     SmoothL1Loss,
     Softplus,
+)
+from gradviz.autograd.nn.pool_more import (
+    AlphaDropout,
+    ChannelShuffle,
+    FeatureAlphaDropout,
+    LPPool1d,
+    LPPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from gradviz.autograd.nn.resample import (
     AdaptiveAvgPool1d,
@@ -208,12 +217,15 @@ __all__ += [
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",
+    "AlphaDropout",
     "AvgPool1d",
     "Bilinear",
+    "ChannelShuffle",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
     "CosineEmbeddingLoss",
+    "FeatureAlphaDropout",
     "GaussianNLLLoss",
     "Hardshrink",
     "Hardsigmoid",
@@ -222,10 +234,15 @@ __all__ += [
     "InstanceNorm1d",
     "InstanceNorm2d",
     "InstanceNorm3d",
+    "LPPool1d",
+    "LPPool2d",
+    "LazyLinear",
     "LocalResponseNorm",
     "LogSigmoid",
     "MarginRankingLoss",
     "MaxPool1d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "PReLU",

@@ -1,15 +1,18 @@
-"""``Bilinear`` and ``PairwiseDistance`` as Modules, with PyTorch's arguments and init."""
+"""``Bilinear``, ``LazyLinear`` and ``PairwiseDistance`` as Modules, with PyTorch's
+arguments and init."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+import numpy as np
+
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
-from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.functional_acts import _bilinear
-from gradviz.autograd.nn.layers import layer_size
+from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, new_parameter
 from gradviz.autograd.variable import Variable
 
@@ -57,3 +60,51 @@ class PairwiseDistance(Module):
 
     def forward(self, x1: Variable, x2: Any) -> Variable:
         return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
+class LazyLinear(Module):
+    """A ``Linear`` whose ``in_features`` is the last size of its first input.
+
+    Until that first call it has no parameters (``weight`` and ``bias`` are None, so build the
+    optimizer after it); the call creates them, initialised as ``Linear``'s, and the layer
+    becomes a ``Linear``, as PyTorch's lazy modules do.
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.in_features = 0
+        self.out_features = layer_size("LazyLinear", "out_features", out_features)
+        self._with_bias = bool(bias)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def has_uninitialized_params(self) -> bool:
+        """Whether the first call, which creates the parameters, is still to come."""
+        return self.weight is None
+
+    def initialize_parameters(self, input: Any) -> None:
+        """Create ``weight`` (``out_features, input.shape[-1]``) and ``bias`` as ``Linear``
+        does, and become a ``Linear``."""
+        shape = np.shape(input.numpy() if isinstance(input, Variable) else input)
+        if not shape:
+            raise ShapeError(f"LazyLinear: the input must have at least 1 dim, got shape {shape}")
+        made = Linear(shape[-1], self.out_features, self._with_bias)
+        self.in_features = made.in_features
+        self.weight = made.weight
+        if made.bias is not None:
+            self.bias = made.bias
+        del self._with_bias
+        self.__class__ = self.cls_to_become
+
+    def forward(self, x: Variable) -> Variable:
+        if self.has_uninitialized_params():
+            self.initialize_parameters(x)
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self._with_bias}"
+        )

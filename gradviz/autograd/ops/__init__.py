@@ -34,6 +34,7 @@ from gradviz.autograd.ops import (
     shape,
     special,
     statistics,
+    unpool,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
 from gradviz.autograd.ops.activations import Elu, Hardtanh, LogSigmoid, Mish, Silu, Softplus
@@ -165,6 +166,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         linalg_more,
         fold,
         bags,
+        unpool,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
