@@ -30,6 +30,19 @@ def embedding_bag_ref(w, mode, weights=None, padding_idx=None):
     return np.array(out)
 
 
+UNPOOL_2D = np.array([[[[0, 3], [13, 10]], [[5, 6], [9, 15]]]])  # (1, 2, 2, 2) into 4x4
+UNPOOL_1D = np.array([[[1, 2, 4], [0, 3, 5]]])  # (1, 2, 3) into 6
+
+
+def unpool_ref(x, indices, size):
+    """Each value written at its place, one at a time, into zeros."""
+    out = np.zeros((*x.shape[: -len(size)], int(np.prod(size))))
+    for lead in np.ndindex(*x.shape[: -len(size)]):
+        for place, value in zip(indices[lead].ravel(), x[lead].ravel(), strict=True):
+            out[lead][place] = value
+    return out.reshape(*x.shape[: -len(size)], *size)
+
+
 def rows(Case: Any, Uniform: Any) -> list[Any]:
     table = []
     for mode in ("sum", "mean", "max"):
@@ -60,6 +73,24 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
                 BAG_INPUT, w, BAG_OFFSETS, mode="sum", per_sample_weights=p
             ),
             lambda w, p: embedding_bag_ref(w, "sum", p),
+        )
+    )
+    table.append(
+        Case(
+            "MaxUnpool2d",
+            "max_unpool2d",
+            ((1, 2, 2, 2),),
+            lambda x: F.max_unpool2d(x, UNPOOL_2D, 2),
+            lambda x: unpool_ref(x, UNPOOL_2D, (4, 4)),
+        )
+    )
+    table.append(
+        Case(
+            "MaxUnpool1d",
+            "max_unpool1d",
+            ((1, 2, 3),),
+            lambda x: F.max_unpool1d(x, UNPOOL_1D, 2),
+            lambda x: unpool_ref(x, UNPOOL_1D, (6,)),
         )
     )
     return table
