@@ -150,10 +150,6 @@ class EmbeddingBag(_Table):
         include_last_offset: bool = False,
         padding_idx: int | None = None,
     ) -> None:
-        if mode not in bags.MODES:
-            raise ArgumentError(
-                f"EmbeddingBag: mode has to be one of sum, mean or max, got {mode!r}"
-            )
         options = (max_norm, norm_type, scale_grad_by_freq, sparse, _weight, False)
         super().__init__(num_embeddings, embedding_dim, padding_idx, *options)
         self.mode, self.include_last_offset = mode, include_last_offset

@@ -132,6 +132,11 @@ def embedding_bag(
     args: list[Any] = [weight, flat[keep].astype(np.int64), bags[keep[:end]], len(starts), mode]
     if per_sample_weights is not None:
         samples = as_variable(per_sample_weights, layer).reshape(-1)
+        if samples.dtype != weight.dtype:
+            raise InputError(
+                f"{layer}: per_sample_weights must have the weight's dtype ({weight.dtype}), got "
+                f"{samples.dtype}"
+            )
         args.append(samples[np.flatnonzero(keep)] if not keep.all() else samples)
     return EmbeddingBag.apply(*args)
 
