@@ -539,6 +539,7 @@ from gradviz.autograd.functional_fold import fold, glu, unfold  # noqa: E402
 from gradviz.autograd.functional_layers import (  # noqa: E402
     alpha_dropout,
     channel_shuffle,
+    ctc_loss,
     embedding_bag,
     feature_alpha_dropout,
     lp_pool1d,
@@ -553,6 +554,7 @@ from gradviz.autograd.jacobians import hessian, hvp, jacobian, jvp, vhp, vjp  # 
 __all__ += [
     "alpha_dropout",
     "channel_shuffle",
+    "ctc_loss",
     "embedding_bag",
     "feature_alpha_dropout",
     "fold",

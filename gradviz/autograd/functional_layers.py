@@ -1,5 +1,6 @@
-"""``nn.functional``'s bag-of-embeddings, unpooling, power-average pooling, channel shuffle and
-alpha dropout, with PyTorch's signatures and checks (re-exported by ``functional``)."""
+"""``nn.functional``'s bag-of-embeddings, unpooling, power-average pooling, channel shuffle,
+alpha dropout and the CTC loss, with PyTorch's signatures and checks (re-exported by
+``functional``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.errors import (
+    ArgumentError,
+    IndexRangeError,
+    InputError,
+    OperandError,
+    ShapeError,
+)
 from gradviz.autograd.functional import check_dropout_probability
 from gradviz.autograd.functional_pool import avg_pool1d, avg_pool2d
-from gradviz.autograd.ops import attention, bags, conv, unpool
+from gradviz.autograd.ops import attention, bags, conv, ctc, unpool
 from gradviz.autograd.ops.api import as_variable
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import Variable, as_array
 
 
 def embedding_bag(
@@ -161,3 +168,43 @@ def _alpha_dropout(layer, input, p, training, inplace, feature: bool) -> Variabl
         shift = ((keep - 1) * _ALPHA * a + _ALPHA * a * p).astype(x.dtype)
         out = x * (keep * a).astype(x.dtype) + shift
     return x.copy_(out) if inplace else out
+
+
+def ctc_loss(
+    log_probs: Any,
+    targets: Any,
+    input_lengths: Any,
+    target_lengths: Any,
+    blank: int = 0,
+    reduction: str = "mean",
+    zero_infinity: bool = False,
+) -> Variable:
+    """The connectionist temporal classification loss of (T, N, C) ``log_probs`` (or (T, C))
+    against ``targets``, padded (N, S) or concatenated: ``reduction="mean"`` divides each loss
+    by its target length, then averages over the batch."""
+    x = as_variable(log_probs, "ctc_loss")
+    if x.ndim not in (2, 3):
+        raise ShapeError(f"ctc_loss: log_probs must be (T, N, C) or (T, C), got shape {x.shape}")
+    if reduction not in ("none", "mean", "sum"):
+        raise ArgumentError(f"ctc_loss: {reduction} is not a valid value for reduction")
+    batched = x.ndim == 3
+    if not batched:
+        x = x.unsqueeze(1)
+    steps, batch, classes = x.shape
+    if isinstance(blank, bool) or not isinstance(blank, int | np.integer):
+        raise OperandError(f"ctc_loss: blank must be an integer, got {blank!r}")
+    if not 0 <= blank < classes:
+        raise InputError(f"ctc_loss: blank must be in label range [0, {classes}), got {blank}")
+    lengths = ctc.check_lengths("input_lengths", input_lengths, batch, steps)
+    sizes = ctc.check_lengths("target_lengths", target_lengths, batch, None)
+    labels = np.asarray(as_array(targets))
+    labels = labels if batched else labels.reshape(1, -1)
+    rows = ctc.target_rows(labels.astype(np.int64), sizes)
+    if any(len(r) and (r.min() < 0 or r.max() >= classes) for r in rows):
+        raise IndexRangeError(f"ctc_loss: targets must be class indices in [0, {classes})")
+    losses = ctc.CtcLoss.apply(x, ctc.extend(rows, sizes, blank), lengths, sizes, zero_infinity)
+    if reduction == "sum":
+        losses = losses.sum()
+    elif reduction == "mean":
+        losses = (losses / np.maximum(sizes, 1)).mean()
+    return losses if batched or reduction != "none" else losses.squeeze(0)

@@ -59,6 +59,7 @@ from gradviz.autograd.nn.layers_more import Hardtanh, LogSoftmax, ReLU6, Unflatt
 from gradviz.autograd.nn.linear_more import Bilinear, LazyLinear, PairwiseDistance
 from gradviz.autograd.nn.losses_more import (
     CosineEmbeddingLoss,
+    CTCLoss,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     MarginRankingLoss,
@@ -220,6 +221,7 @@ __all__ += [
     "AlphaDropout",
     "AvgPool1d",
     "Bilinear",
+    "CTCLoss",
     "ChannelShuffle",
     "ConvTranspose1d",
     "ConvTranspose2d",

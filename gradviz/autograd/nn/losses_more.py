@@ -138,3 +138,26 @@ class MultiMarginLoss(_WeightedLoss):
         return F.multi_margin_loss(
             input, target, self.p, self.margin, self.weight, reduction=self.reduction
         )
+
+
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss (speech and handwriting recognition):
+    ``forward(log_probs, targets, input_lengths, target_lengths)`` with (T, N, C)
+    ``log_probs``, as ``functional.ctc_loss``."""
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(
+        self, log_probs: Variable, targets: Any, input_lengths: Any, target_lengths: Any
+    ) -> Variable:
+        return F.ctc_loss(
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            self.blank,
+            self.reduction,
+            self.zero_infinity,
+        )

@@ -16,6 +16,7 @@ from gradviz.autograd.ops import (
     bags,
     conv,
     conv_transpose,
+    ctc,
     elementwise,
     fold,
     indexing,
@@ -167,6 +168,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         fold,
         bags,
         unpool,
+        ctc,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
