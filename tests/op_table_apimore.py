@@ -6,6 +6,7 @@ loss, each against a direct NumPy reference (one bag, one position at a time).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,27 @@ def unpool_ref(x, indices, size):
         for place, value in zip(indices[lead].ravel(), x[lead].ravel(), strict=True):
             out[lead][place] = value
     return out.reshape(*x.shape[: -len(size)], *size)
+
+
+CTC_TARGETS = np.array([[1, 1], [2, 0]])  # the second of length 1
+CTC_TARGETS_B = np.array([[1, 1], [0, 2]])  # for blank=2
+CTC_LENGTHS, CTC_SIZES = (4, 3), (2, 1)
+
+
+def ctc_ref(log_probs, targets=CTC_TARGETS, blank=0):
+    """Each sample's loss by brute force: the log of the summed probability of every path of
+    labels through its time steps that collapses (repeats merged, blanks dropped) to its
+    target."""
+    losses = []
+    for n, (steps, size) in enumerate(zip(CTC_LENGTHS, CTC_SIZES, strict=True)):
+        target = tuple(targets[n, :size])
+        total = -np.inf
+        for path in itertools.product(range(log_probs.shape[2]), repeat=steps):
+            merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+            if tuple(c for c in merged if c != blank) == target:
+                total = np.logaddexp(total, sum(log_probs[t, n, c] for t, c in enumerate(path)))
+        losses.append(-total)
+    return np.array(losses)
 
 
 def rows(Case: Any, Uniform: Any) -> list[Any]:
@@ -91,6 +113,26 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             ((1, 2, 3),),
             lambda x: F.max_unpool1d(x, UNPOOL_1D, 2),
             lambda x: unpool_ref(x, UNPOOL_1D, (6,)),
+        )
+    )
+    table.append(
+        Case(
+            "CtcLoss",
+            "ctc_loss_none",
+            ((4, 2, 3),),
+            lambda x: F.ctc_loss(x, CTC_TARGETS, CTC_LENGTHS, CTC_SIZES, reduction="none"),
+            ctc_ref,
+            ranges=Uniform(-3.0, -0.1),
+        )
+    )
+    table.append(
+        Case(
+            "CtcLoss",
+            "ctc_loss_mean_blank_2",
+            ((4, 2, 3),),
+            lambda x: F.ctc_loss(x, CTC_TARGETS_B, CTC_LENGTHS, CTC_SIZES, blank=2),
+            lambda x: (ctc_ref(x, CTC_TARGETS_B, 2) / np.array(CTC_SIZES)).mean(),
+            ranges=Uniform(-3.0, -0.1),
         )
     )
     return table

@@ -198,10 +198,12 @@ def ctc_loss(
     lengths = ctc.check_lengths("input_lengths", input_lengths, batch, steps)
     sizes = ctc.check_lengths("target_lengths", target_lengths, batch, None)
     labels = np.asarray(as_array(targets))
-    labels = labels if batched else labels.reshape(1, -1)
-    rows = ctc.target_rows(labels.astype(np.int64), sizes)
-    if any(len(r) and (r.min() < 0 or r.max() >= classes) for r in rows):
-        raise IndexRangeError(f"ctc_loss: targets must be class indices in [0, {classes})")
+    rows = ctc.target_rows(labels.astype(np.int64), sizes)  # unbatched: (S,), concatenated
+    for row, size in zip(rows, sizes, strict=True):
+        if size and (row[:size].min() < 0 or row[:size].max() >= classes):
+            raise IndexRangeError(f"ctc_loss: targets must be class indices in [0, {classes})")
+        if np.any(row[:size] == blank):
+            raise InputError(f"ctc_loss: targets must not contain the blank index {blank}")
     losses = ctc.CtcLoss.apply(x, ctc.extend(rows, sizes, blank), lengths, sizes, zero_infinity)
     if reduction == "sum":
         losses = losses.sum()
