@@ -113,7 +113,7 @@ def embedding(
         )
     padding_idx = padding_index(padding_idx, num, layer)
     if max_norm is not None:
-        _renorm_rows(weight, indices, max_norm, norm_type, layer)
+        renorm_rows(weight, indices, max_norm, norm_type, layer)
     # an int64 Variable goes in as itself, so a trace draws where the indices came from
     index = input if indices is getattr(input, "_data", None) else indices
     index = index if indices.dtype == np.int64 else indices.astype(np.int64)
@@ -123,7 +123,7 @@ def embedding(
     return Embedding.apply(weight, index, padding_idx, padding_row)
 
 
-def _renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, layer: str) -> None:
+def renorm_rows(weight: Variable, indices: np.ndarray, max_norm, norm_type, layer: str) -> None:
     """Scale the rows of ``weight`` at ``indices`` whose norm exceeds ``max_norm`` down to it,
     in place and outside the graph, as PyTorch does before the lookup."""
     for name, number in (("max_norm", max_norm), ("norm_type", norm_type)):

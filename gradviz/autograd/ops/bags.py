@@ -16,7 +16,7 @@ from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.api import as_variable
-from gradviz.autograd.ops.attention import _renorm_rows, padding_index
+from gradviz.autograd.ops.attention import padding_index, renorm_rows
 from gradviz.autograd.variable import Variable, as_array
 
 MODES = ("sum", "mean", "max")
@@ -124,7 +124,7 @@ def embedding_bag(
         )
     padding_idx = padding_index(padding_idx, num, layer)
     if max_norm is not None:
-        _renorm_rows(weight, flat, max_norm, norm_type, layer)
+        renorm_rows(weight, flat, max_norm, norm_type, layer)
     bags = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, end)))
     keep = np.arange(len(flat)) < end  # entries past the last bag's end are in no bag
     if padding_idx is not None:
