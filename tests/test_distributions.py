@@ -63,6 +63,11 @@ NORMAL = {
     "numbers": lambda L, d, x: d.Normal(0.5, 2.0).log_prob(x[2]),
     "number_loc": lambda L, d, x: d.Normal(0.5, x[1]).log_prob(x[2]),
     "kl": lambda L, d, x: d.kl_divergence(d.Normal(x[0], x[1]), d.Normal(x[2][0], x[1] * 2)),
+    "independent_log_prob": lambda L, d, x: d.Independent(d.Normal(x[0], x[1]), 1).log_prob(x[2]),
+    "independent_entropy": lambda L, d, x: d.Independent(d.Normal(x[0], x[1]), 2).entropy(),
+    "independent_kl": lambda L, d, x: d.kl_divergence(
+        d.Independent(d.Normal(x[0], x[1]), 1), d.Independent(d.Normal(0.0, x[1] * 2), 1)
+    ),
 }
 
 
@@ -206,6 +211,15 @@ def test_samples_statistics(dtype: str) -> None:
     np.testing.assert_allclose(b.numpy().mean(0), [0.2, 0.9], atol=0.03)
 
 
+def _sizes_as_tuples(text: str) -> str:
+    """PyTorch's ``torch.Size([2, 3])`` written as gradviz's shapes, ``(2, 3)``."""
+    return re.sub(
+        r"torch\.Size\(\[([\d, ]*)\]\)",
+        lambda m: repr(tuple(int(n) for n in m.group(1).split(", ") if n)),
+        text,
+    )
+
+
 def _both(build: Callable[[Any, Any], Any]) -> tuple[Any, Any]:
     return build(gradviz, D), build(torch, TD)
 
@@ -218,6 +232,7 @@ SHAPES = {
     "bernoulli": lambda L, d: d.Bernoulli(probs=L.ones(3) / 2),
     "bernoulli_number": lambda L, d: d.Bernoulli(logits=0.3),
     "uniform": lambda L, d: d.Uniform(L.zeros(2), 1.0),
+    "independent": lambda L, d: d.Independent(d.Normal(L.zeros(4, 2, 3), 1.0), 2),
 }
 
 
@@ -228,8 +243,7 @@ def test_shapes_and_repr_as_torch(name: str) -> None:
     assert ours.event_shape == tuple(theirs.event_shape)
     assert ours.sample((5,)).shape == tuple(theirs.sample((5,)).shape)
     assert str(ours.sample().dtype) == str(theirs.sample().dtype).split(".")[-1]
-    expected = re.sub(r"torch\.Size\(\[(\d+)\]\)", r"(\1,)", repr(theirs))
-    assert repr(ours) == re.sub(r"torch\.Size\(\[(\d+), (\d+)\]\)", r"(\1, \2)", expected)
+    assert repr(ours) == _sizes_as_tuples(repr(theirs))
     assert (ours.has_rsample, ours.has_enumerate_support) == (
         theirs.has_rsample,
         theirs.has_enumerate_support,
@@ -252,6 +266,10 @@ REFUSED = {
     "bernoulli value": lambda L, d: d.Bernoulli(L.ones(2) / 2).log_prob(L.tensor(0.5)),
     "uniform low above high": lambda L, d: d.Uniform(1.0, 0.0),
     "uniform value outside": lambda L, d: d.Uniform(0.0, 1.0).log_prob(L.tensor(1.5)),
+    "independent too many dims": lambda L, d: d.Independent(d.Normal(L.zeros(2), 1.0), 2),
+    "independent value shape": lambda L, d: d.Independent(d.Normal(L.zeros(2, 3), 1.0), 1).log_prob(
+        L.zeros(2, 4)
+    ),
     "kl unknown pair": lambda L, d: d.kl_divergence(d.Bernoulli(0.5), d.Categorical(L.ones(2))),
 }
 
@@ -266,7 +284,7 @@ def test_refusals_as_torch(name: str) -> None:
     if kind is not NotImplementedError:
         assert isinstance(ours.value, GradvizError)
     first = str(theirs.value).split("\n")[0].split(" of distribution")[0]
-    first = re.sub(r"torch\.Size\(\[(\d+)\]\)", r"(\1,)", first)
+    first = _sizes_as_tuples(first)
     assert first in str(ours.value)
 
 

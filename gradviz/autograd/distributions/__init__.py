@@ -6,12 +6,14 @@ from gradviz.autograd.distributions import constraints
 from gradviz.autograd.distributions.continuous import Normal, Uniform
 from gradviz.autograd.distributions.discrete import Bernoulli, Categorical
 from gradviz.autograd.distributions.distribution import Distribution
+from gradviz.autograd.distributions.independent import Independent
 from gradviz.autograd.distributions.kl import kl_divergence, register_kl
 
 __all__ = [
     "Bernoulli",
     "Categorical",
     "Distribution",
+    "Independent",
     "Normal",
     "Uniform",
     "constraints",

@@ -11,6 +11,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd.distributions.continuous import Normal, Uniform
 from gradviz.autograd.distributions.discrete import Bernoulli, Categorical
 from gradviz.autograd.distributions.distribution import Distribution
+from gradviz.autograd.distributions.independent import Independent, sum_rightmost
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.variable import Variable
@@ -84,3 +85,13 @@ def _kl_uniform_uniform(p: Uniform, q: Uniform) -> Variable:
     result = ((q.high - q.low) / (p.high - p.low)).log()
     outside = (q.low > p.low) | (q.high < p.high)
     return where(outside, math.inf, result)
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p: Independent, q: Independent) -> Variable:
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError(
+            "No KL(p || q) is implemented for Independent distributions reinterpreting "
+            f"{p.reinterpreted_batch_ndims} and {q.reinterpreted_batch_ndims} dims"
+        )
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
