@@ -140,6 +140,48 @@ def test_bernoulli_as_torch(name: str, by: str) -> None:
     _compare(lambda L, d, x: BERNOULLI[name](L, d, x, by), [LOGITS, PROBS * 0.9])
 
 
+A = RNG.normal(size=(2, 3, 3))
+COV = A @ A.swapaxes(-1, -2) + np.eye(3)
+TRIL = np.linalg.cholesky(COV)
+MVN_VALUE = RNG.normal(size=(4, 2, 3))
+
+
+def _mvn(L: Any, d: Any, x: list, by: str) -> Any:
+    return d.MultivariateNormal(x[0], **{by: x[1]})
+
+
+MVN = {
+    "log_prob": lambda L, d, x, by: _mvn(L, d, x, by).log_prob(L.tensor(MVN_VALUE)),
+    "entropy": lambda L, d, x, by: _mvn(L, d, x, by).entropy(),
+    "variance": lambda L, d, x, by: _mvn(L, d, x, by).variance,
+    "covariance_matrix": lambda L, d, x, by: _mvn(L, d, x, by).covariance_matrix * 1,
+    "scale_tril": lambda L, d, x, by: _mvn(L, d, x, by).scale_tril * 1,
+    "precision_matrix": lambda L, d, x, by: _mvn(L, d, x, by).precision_matrix.tril(),
+    "kl": lambda L, d, x, by: d.kl_divergence(
+        _mvn(L, d, x, by), d.MultivariateNormal(x[0][0] * 0, scale_tril=L.tensor(TRIL[1]))
+    ),
+    "kl_reversed": lambda L, d, x, by: d.kl_divergence(
+        d.MultivariateNormal(x[0][0] * 0, scale_tril=L.tensor(TRIL[1])), _mvn(L, d, x, by)
+    ),
+}
+
+
+@pytest.mark.parametrize("by", ["covariance_matrix", "precision_matrix", "scale_tril"])
+@pytest.mark.parametrize("name", sorted(MVN))
+def test_multivariate_normal_as_torch(name: str, by: str) -> None:
+    matrix = TRIL if by == "scale_tril" else COV
+    if name == "precision_matrix" and by == "scale_tril":
+        # PyTorch's cholesky_inverse also gives the zeros above the factor's diagonal a
+        # gradient; compare the lower triangle only
+        def lower_only(L: Any, d: Any, x: list) -> Any:
+            tril = x[1].tril()
+            return d.MultivariateNormal(x[0], scale_tril=tril).precision_matrix.tril()
+
+        _compare(lower_only, [LOC, matrix])
+        return
+    _compare(lambda L, d, x: MVN[name](L, d, x, by), [LOC, matrix])
+
+
 def test_categorical_zero_probability_as_torch() -> None:
     """A category of probability 0: entropy skips it, KL is inf where q has none and 0 where p
     has none."""
@@ -206,6 +248,10 @@ def test_samples_statistics(dtype: str) -> None:
     c = D.Categorical(probs).sample((4000, 2))
     assert (c.shape, str(c.dtype)) == ((4000, 2), "int64")
     np.testing.assert_allclose(np.bincount(c.numpy().ravel()) / 8000, [0.1, 0.6, 0.3], atol=0.03)
+    cov = gradviz.tensor([[1.0, 0.8], [0.8, 2.0]], dtype=dtype)
+    m = D.MultivariateNormal(gradviz.tensor([1.0, -1.0], dtype=dtype), cov).sample((4000,))
+    assert (m.shape, str(m.dtype)) == ((4000, 2), dtype)
+    np.testing.assert_allclose(np.cov(m.numpy().T), cov.numpy(), atol=0.15)
     b = D.Bernoulli(gradviz.tensor([0.2, 0.9], dtype=dtype)).sample((4000,))
     assert (b.shape, str(b.dtype)) == ((4000, 2), dtype)
     np.testing.assert_allclose(b.numpy().mean(0), [0.2, 0.9], atol=0.03)
@@ -233,6 +279,8 @@ SHAPES = {
     "bernoulli_number": lambda L, d: d.Bernoulli(logits=0.3),
     "uniform": lambda L, d: d.Uniform(L.zeros(2), 1.0),
     "independent": lambda L, d: d.Independent(d.Normal(L.zeros(4, 2, 3), 1.0), 2),
+    "mvn": lambda L, d: d.MultivariateNormal(L.zeros(2, 3), scale_tril=L.eye(3)),
+    "mvn_covariance": lambda L, d: d.MultivariateNormal(L.zeros(3), L.eye(3).expand(4, 3, 3)),
 }
 
 
@@ -270,6 +318,11 @@ REFUSED = {
     "independent value shape": lambda L, d: d.Independent(d.Normal(L.zeros(2, 3), 1.0), 1).log_prob(
         L.zeros(2, 4)
     ),
+    "mvn not positive definite": lambda L, d: d.MultivariateNormal(L.zeros(2), -L.eye(2)),
+    "mvn not lower": lambda L, d: d.MultivariateNormal(L.zeros(2), scale_tril=L.ones(2, 2)),
+    "mvn two matrices": lambda L, d: d.MultivariateNormal(L.zeros(2), L.eye(2), L.eye(2)),
+    "mvn 0-d loc": lambda L, d: d.MultivariateNormal(L.tensor(0.0), L.eye(1)),
+    "mvn value size": lambda L, d: d.MultivariateNormal(L.zeros(2), L.eye(2)).log_prob(L.zeros(3)),
     "kl unknown pair": lambda L, d: d.kl_divergence(d.Bernoulli(0.5), d.Categorical(L.ones(2))),
 }
 

@@ -8,12 +8,14 @@ from gradviz.autograd.distributions.discrete import Bernoulli, Categorical
 from gradviz.autograd.distributions.distribution import Distribution
 from gradviz.autograd.distributions.independent import Independent
 from gradviz.autograd.distributions.kl import kl_divergence, register_kl
+from gradviz.autograd.distributions.multivariate import MultivariateNormal
 
 __all__ = [
     "Bernoulli",
     "Categorical",
     "Distribution",
     "Independent",
+    "MultivariateNormal",
     "Normal",
     "Uniform",
     "constraints",

@@ -116,6 +116,30 @@ class _IndependentConstraint(Constraint):
         return f"IndependentConstraint({base}, {self.reinterpreted_batch_ndims})"
 
 
+class _PositiveDefinite(Constraint):
+    """Symmetric matrices with a Cholesky factor (all eigenvalues positive)."""
+
+    event_dim = 2
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _values(value)
+        symmetric = np.isclose(v, np.swapaxes(v, -1, -2), atol=1e-6).all(axis=(-2, -1))
+        if not symmetric.all():
+            return symmetric
+        return np.linalg.eigvalsh(v).min(-1) > 0
+
+
+class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal."""
+
+    event_dim = 2
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _values(value)
+        lower = (np.tril(v) == v).all(axis=(-2, -1))
+        return lower & (np.diagonal(v, axis1=-2, axis2=-1) > 0).all(-1)
+
+
 def _bound(bound: Any) -> str:
     """A bound as PyTorch prints it: a number, or the tensor of bounds."""
     v = _values(bound)
@@ -129,6 +153,8 @@ positive = _GreaterThan(0.0)
 unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 real_vector = _IndependentConstraint(real, 1)
+positive_definite = _PositiveDefinite()
+lower_cholesky = _LowerCholesky()
 greater_than = _GreaterThan
 less_than = _LessThan
 interval = _Interval
@@ -151,7 +177,9 @@ __all__ = [
     "interval",
     "is_dependent",
     "less_than",
+    "lower_cholesky",
     "positive",
+    "positive_definite",
     "real",
     "real_vector",
     "simplex",

@@ -12,6 +12,7 @@ from gradviz.autograd.distributions.continuous import Normal, Uniform
 from gradviz.autograd.distributions.discrete import Bernoulli, Categorical
 from gradviz.autograd.distributions.distribution import Distribution
 from gradviz.autograd.distributions.independent import Independent, sum_rightmost
+from gradviz.autograd.distributions.multivariate import MultivariateNormal, kl_mvn_mvn
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.variable import Variable
@@ -95,3 +96,6 @@ def _kl_independent_independent(p: Independent, q: Independent) -> Variable:
             f"{p.reinterpreted_batch_ndims} and {q.reinterpreted_batch_ndims} dims"
         )
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+register_kl(MultivariateNormal, MultivariateNormal)(kl_mvn_mvn)

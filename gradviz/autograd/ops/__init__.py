@@ -35,6 +35,7 @@ from gradviz.autograd.ops import (
     shape,
     special,
     statistics,
+    triangular,
     unpool,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
@@ -169,6 +170,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         bags,
         unpool,
         ctc,
+        triangular,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
