@@ -129,7 +129,10 @@ def embedding_bag(
     keep = np.arange(len(flat)) < end  # entries past the last bag's end are in no bag
     if padding_idx is not None:
         keep &= flat != padding_idx
-    args: list[Any] = [weight, flat[keep].astype(np.int64), bags[keep[:end]], len(starts), mode]
+    picked: Any = flat[keep].astype(np.int64)
+    if keep.all() and isinstance(input, Variable) and input.ndim == 1 and input.dtype == np.int64:
+        picked = input  # the Variable itself, so a trace draws where the indices came from
+    args: list[Any] = [weight, picked, bags[keep[:end]], len(starts), mode]
     if per_sample_weights is not None:
         samples = as_variable(per_sample_weights, layer).reshape(-1)
         if samples.dtype != weight.dtype:

@@ -13,13 +13,14 @@ def _transposed(x: np.ndarray) -> np.ndarray:
 
 
 class Cholesky(Function):
-    """``L`` lower-triangular with ``L @ L.T = A`` for a symmetric positive-definite ``A`` (its
-    lower triangle is read). The gradient is symmetric, as PyTorch's:
-    ``sym(L^-T Phi(L^T gL) L^-1)``, ``Phi`` the lower triangle with the diagonal halved."""
+    """``L`` lower-triangular with ``L @ L.T = A`` for a symmetric positive-definite ``A``.
+    The gradient is symmetric, as PyTorch's: ``sym(L^-T Phi(L^T gL) L^-1)``, ``Phi`` the lower
+    triangle with the diagonal halved. So that it is the true derivative for any perturbation,
+    the factor is that of ``A``'s symmetric part (the same ``A`` for a symmetric one)."""
 
     @staticmethod
     def forward(ctx, a):
-        lower = np.linalg.cholesky(a)
+        lower = np.linalg.cholesky(0.5 * (a + _transposed(a)))
         ctx.lower = lower
         return lower
 
