@@ -70,6 +70,7 @@ from gradviz.autograd import (
     isnan,
     le,
     lerp,
+    linalg,
     linspace,
     log,
     log_softmax,
@@ -139,6 +140,7 @@ from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's 
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
+from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,
@@ -156,6 +158,8 @@ all, any, round = _api.all, _api.any, _api.round
 # More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
+# PyTorch's matrix functions and tensor math (`gradviz.det`, `gradviz.movedim` ...).
+globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 # `gradviz.FloatTensor([1, 2])`, `LongTensor` ... (legacy.py), also kept out of __all__.
@@ -182,6 +186,7 @@ for _name, _module in {
     "nn.utils": nn.utils,
     "nn.utils.rnn": nn.utils.rnn,
     "optim": optim,
+    "linalg": linalg,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
     "utils": utils,
@@ -287,6 +292,7 @@ __all__ = [
     "isnan",
     "le",
     "lerp",
+    "linalg",
     "linspace",
     "load",
     "log",
@@ -355,3 +361,4 @@ __all__ = [
 ]
 __all__ += _api_more.NAMES
 __all__ += _api_index.NAMES
+__all__ += _api_math.NAMES

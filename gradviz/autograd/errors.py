@@ -44,6 +44,11 @@ class InplaceError(GradvizError, RuntimeError):
     """An in-place op that PyTorch refuses: on a leaf that requires grad, on a view, read-only."""
 
 
+class LinAlgError(GradvizError, RuntimeError):
+    """A matrix the factorization cannot take: singular, not positive-definite (PyTorch's
+    ``torch.linalg.LinAlgError``, a RuntimeError)."""
+
+
 class IndexRangeError(GradvizError, IndexError):
     """A dim or a class index out of its range (an IndexError, as PyTorch raises)."""
 

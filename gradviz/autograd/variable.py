@@ -28,6 +28,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.variable_compare import CompareMethods
+from gradviz.autograd.variable_extra import ExtraMethods
 from gradviz.autograd.variable_index import IndexMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_math import MathMethods
@@ -145,6 +146,7 @@ class Variable(
     CompareMethods,
     InplaceMethods,
     ArrayMethods,
+    ExtraMethods,
 ):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
@@ -566,12 +568,14 @@ from gradviz.autograd import inplace_index as _inplace_index  # noqa: E402
 from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
+from gradviz.autograd import variable_extra as _extra_methods  # noqa: E402
 from gradviz.autograd import variable_index as _index_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_math as _math_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd import variable_more as _more_methods  # noqa: E402
 from gradviz.autograd import variable_tensor as _tensor_methods  # noqa: E402
+from gradviz.autograd.ops import api_math as _api_math  # noqa: E402
 from gradviz.autograd.ops import linalg_checks as _linalg_checks  # noqa: E402
 from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
@@ -586,3 +590,4 @@ _index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_check
 _index_methods._inplace = _inplace_index
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
 _tensor_methods._sequence = _ops.sequence
+_extra_methods._api = _api_math

@@ -19,6 +19,7 @@ from gradviz.autograd.ops import (
     indexing,
     layers_more,
     linalg,
+    linalg_decomp,
     linalg_more,
     losses,
     nodiff,
@@ -166,6 +167,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         resample,
         scatter,
         linalg_more,
+        linalg_decomp,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)

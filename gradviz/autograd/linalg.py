@@ -1,0 +1,319 @@
+"""``gradviz.linalg``: PyTorch's ``torch.linalg`` on real inputs, batched over leading dims.
+
+Matrix functions and decompositions are one op each (``ops/linalg_decomp.py``, with their
+backward); ``matrix_power``, ``multi_dot`` and the matrix norms are compositions of existing
+ops (``linalg_norms.py``). Arguments are refused as PyTorch refuses them, in its words.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from gradviz.autograd.errors import ArgumentError, InputError, LinAlgError, ShapeError
+from gradviz.autograd.function import Function
+from gradviz.autograd.linalg_norms import matrices, torch_name
+from gradviz.autograd.linalg_norms import matrix_norm as matrix_norm  # the namespace's norms
+from gradviz.autograd.linalg_norms import norm as norm
+from gradviz.autograd.linalg_norms import vector_norm as vector_norm
+from gradviz.autograd.ops import linalg_decomp as _ops
+from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.variable import Variable
+
+
+def _factored(op: type[Function], name: str, problem: str, *args: Any) -> Variable:
+    """``op.apply(*args)``; NumPy's LinAlgError becomes gradviz's, naming ``name``."""
+    try:
+        return op.apply(*args)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(f"{name}: {problem}") from None
+
+
+def inv(A: Any) -> Variable:
+    """The inverse of each square matrix (one op, ``LinalgInvEx``)."""
+    x = matrices(A, "linalg.inv")
+    problem = "The inversion could not be completed because the input matrix is singular."
+    return _factored(_ops.LinalgInvEx, "linalg.inv", problem, x)
+
+
+def det(A: Any) -> Variable:
+    """The determinant of each square matrix (one op; exact gradient at singular ones too)."""
+    return _ops.LinalgDet.apply(matrices(A, "linalg.det"))
+
+
+class SlogdetResult(NamedTuple):
+    """``(sign, logabsdet)``, as PyTorch's ``torch.return_types.linalg_slogdet``."""
+
+    sign: Variable
+    logabsdet: Variable
+
+
+def slogdet(A: Any) -> SlogdetResult:
+    """The sign and ``log|det|`` of each square matrix (one op per part)."""
+    x = matrices(A, "linalg.slogdet")
+    return SlogdetResult(_ops.LinalgSlogdet.apply(x, 0), _ops.LinalgSlogdet.apply(x, 1))
+
+
+def logdet(A: Any) -> Variable:
+    """``log(det(A))``: NaN where the determinant is negative, -inf where it is 0 (a
+    composition: ``logabsdet + log(sign)``, as PyTorch's)."""
+    sign, logabs = slogdet(matrices(A, "logdet"))
+    return logabs + sign.detach().log()
+
+
+def cholesky(A: Any, *, upper: bool = False) -> Variable:
+    """The Cholesky factor of each symmetric positive-definite matrix, from its lower
+    triangle: ``L`` with ``L @ L.mT == A`` (``upper``: ``L.mT``)."""
+    x = matrices(A, "linalg.cholesky")
+    problem = "The factorization could not be completed because the input is not positive-definite."
+    return _factored(_ops.LinalgCholeskyEx, "linalg.cholesky", problem, x, bool(upper))
+
+
+def solve(A: Any, B: Any, *, left: bool = True) -> Variable:
+    """``X`` with ``A @ X == B`` (``left=False``: ``X @ A == B``); B a matrix, or a (batch
+    of) vector(s) when its shape is A's without the last dim; batch dims broadcast."""
+    a = matrices(A, "linalg.solve")
+    b = as_variable(B, "linalg.solve")
+    if a.dtype != b.dtype:
+        raise InputError(
+            "linalg.solve: Expected A and B to have the same dtype, but found A of type "
+            f"{torch_name(a.dtype)} and B of type {torch_name(b.dtype)} instead"
+        )
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    rows = b.shape[-1] if vector else (b.shape[-2] if left else b.shape[-1]) if b.ndim else -1
+    if rows != a.shape[-1] or (not vector and b.ndim < 2):
+        shown = f"{b.shape[-1]}x1" if vector or b.ndim < 2 else "x".join(map(str, b.shape[-2:]))
+        raise ShapeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation "
+            f"{'AX' if left else 'XA'} = B ({a.shape[-2]}x{a.shape[-1]} and {shown})"
+        )
+    problem = "The solver failed because the input matrix is singular."
+    if left or vector:
+        return _factored(_ops.LinalgSolveEx, "linalg.solve", problem, a, b, vector)
+    return _factored(_ops.LinalgSolveEx, "linalg.solve", problem, a.mT, b.mT, False).mT
+
+
+def pinv(
+    A: Any, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False
+) -> Variable:
+    """The Moore-Penrose pseudo-inverse: singular values at most ``max(atol, rtol * largest)``
+    count as zero; ``rtol`` defaults to ``eps * max(m, n)`` when neither is given, and to 0
+    when only ``atol`` is (one op, ``LinalgPinv``)."""
+    x = as_variable(A, "linalg.pinv")
+    if x.ndim < 2 or x.dtype.kind != "f":
+        shape = list(x.shape)
+        raise InputError(
+            f"linalg.pinv({torch_name(x.dtype)}{{{shape}}}): expected a tensor with 2 or more "
+            "dimensions of float, double, cfloat or cdouble types"
+        )
+    if hermitian:
+        matrices(x, "linalg.pinv")
+    if rtol is None:
+        rtol = float(np.finfo(x.dtype).eps) * max(x.shape[-2:]) if not atol else 0.0
+    return _ops.LinalgPinv.apply(x, float(atol or 0.0), float(rtol), bool(hermitian))
+
+
+def pinverse(input: Any, rcond: float = 1e-15) -> Variable:
+    """``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``."""
+    return pinv(input, rtol=rcond)
+
+
+def matrix_power(A: Any, n: int) -> Variable:
+    """``A`` multiplied by itself ``n`` times by repeated squaring (a composition of matmuls;
+    ``n < 0``: of the inverse; ``n == 0``: the identity, with a zero gradient)."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer):
+        raise ArgumentError(
+            f"linalg_matrix_power(): argument 'n' (position 2) must be int, not {type(n).__name__}"
+        )
+    x = matrices(A, "linalg.matrix_power", floating=n < 0)
+    if n < 0:
+        x, n = inv(x), -n
+    if n == 0:
+        eye = np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape)
+        return x * 0 + Variable(eye)
+    result = None
+    while n:
+        if n & 1:
+            result = x if result is None else result @ x
+        n >>= 1
+        if n:
+            x = x @ x
+    return result
+
+
+def multi_dot(tensors: Any) -> Variable:
+    """The product of a list of matrices in the cheapest order (the first may be 1-d, a row;
+    the last 1-d, a column); a composition of matmuls."""
+    if not isinstance(tensors, list | tuple) or len(tensors) < 2:
+        count = len(tensors) if isinstance(tensors, list | tuple) else 1
+        raise InputError(f"multi_dot(): expected at least 2 tensors but got {count}")
+    xs = [as_variable(t, "multi_dot") for t in tensors]
+    for position, name, allowed in ((0, "first", (1, 2)), (-1, "last", (1, 2))):
+        if xs[position].ndim not in allowed:
+            raise ShapeError(
+                f"multi_dot(): the {name} tensor must be 1D or 2D but got {xs[position].ndim}D"
+            )
+    for i, x in enumerate(xs[1:-1], start=1):
+        if x.ndim != 2:
+            raise ShapeError(f"multi_dot(): tensor {i} must be 2D but got {x.ndim}D")
+    for i, x in enumerate(xs):
+        if x.dtype != xs[0].dtype:
+            raise InputError(
+                "multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                f"{torch_name(xs[0].dtype).lower()} and tensor {i} {torch_name(x.dtype).lower()}"
+            )
+    first, last = xs[0].ndim == 1, xs[-1].ndim == 1
+    mats = [xs[0].reshape(1, -1) if first else xs[0], *xs[1:-1]]
+    mats.append(xs[-1].reshape(-1, 1) if last else xs[-1])
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise ShapeError(
+                f"multi_dot(): tensors {i} and {i + 1} with shapes {list(xs[i].shape)} and "
+                f"{list(xs[i + 1].shape)} cannot be multiplied"
+            )
+    out = _chain(mats, _order([m.shape[0] for m in mats] + [mats[-1].shape[1]]), 0, len(mats) - 1)
+    if first and last:
+        return out.reshape(())
+    return out.reshape(-1) if first or last else out
+
+
+def _order(sizes: list[int]) -> list[list[int]]:
+    """Where to split each sub-chain of matrices ``i..j`` (``sizes[i] x sizes[i+1]`` each) so
+    the product costs the fewest multiplications (the textbook dynamic program)."""
+    n = len(sizes) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = min(
+                (cost[i][k] + cost[k + 1][j] + sizes[i] * sizes[k + 1] * sizes[j + 1], k)
+                for k in range(i, j)
+            )
+    return split
+
+
+def _chain(mats: list[Variable], split: list[list[int]], i: int, j: int) -> Variable:
+    if i == j:
+        return mats[i]
+    k = split[i][j]
+    return _chain(mats, split, i, k) @ _chain(mats, split, k + 1, j)
+
+
+def chain_matmul(*matrices: Any) -> Variable:
+    """``torch.chain_matmul``: the product of 2-d matrices (``linalg.multi_dot`` of them)."""
+    if not matrices:
+        raise InputError("chain_matmul(): Expected one or more matrices")
+    xs = [as_variable(m, "chain_matmul") for m in matrices]
+    for x in xs:
+        if x.ndim != 2:
+            raise ShapeError(f"Tensor dimension is {x.ndim}, expected 2 instead.")
+    return xs[0].clone() if len(xs) == 1 else multi_dot(xs)
+
+
+def vdot(input: Any, other: Any) -> Variable:
+    """The dot product of two 1-d Variables of one dtype (real: as ``dot``)."""
+    x, y = as_variable(input, "vdot"), as_variable(other, "vdot")
+    if x.ndim != 1 or y.ndim != 1:
+        raise ShapeError(f"1D tensors expected, but got {x.ndim}D and {y.ndim}D tensors")
+    if x.dtype != y.dtype:
+        raise InputError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{torch_name(x.dtype)} and {torch_name(y.dtype)}"
+        )
+    if x.shape != y.shape:
+        raise ShapeError(
+            f"inconsistent tensor size, expected tensor [{x.shape[0]}] and src [{y.shape[0]}] "
+            f"to have the same number of elements, but got {x.shape[0]} and {y.shape[0]} "
+            "elements respectively"
+        )
+    return x.dot(y)
+
+
+class EighResult(NamedTuple):
+    """``(eigenvalues, eigenvectors)``, as PyTorch's ``linalg_eigh``."""
+
+    eigenvalues: Variable
+    eigenvectors: Variable
+
+
+def _uplo(UPLO: Any) -> str:
+    if UPLO not in ("L", "U"):
+        raise InputError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return UPLO
+
+
+def eigh(A: Any, UPLO: str = "L") -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix, read from
+    its ``UPLO`` triangle (one op per output, with PyTorch's backward)."""
+    x, uplo = matrices(A, "linalg.eigh"), _uplo(UPLO)
+    return EighResult(_ops.LinalgEigh.apply(x, uplo, 0), _ops.LinalgEigh.apply(x, uplo, 1))
+
+
+def eigvalsh(A: Any, UPLO: str = "L") -> Variable:
+    """The eigenvalues (ascending) of each symmetric matrix."""
+    return _ops.LinalgEigh.apply(matrices(A, "linalg.eigvalsh"), _uplo(UPLO), 0)
+
+
+class SvdResult(NamedTuple):
+    """``(U, S, Vh)``, as PyTorch's ``linalg_svd``."""
+
+    U: Variable
+    S: Variable
+    Vh: Variable
+
+
+def svd(A: Any, full_matrices: bool = True, *, driver: str | None = None) -> SvdResult:
+    """``A = U @ diag(S) @ Vh``, singular values descending (one op per output, with
+    PyTorch's backward: the first min(m, n) columns of full factors)."""
+    x = matrices(A, "linalg.svd", square=False)
+    full = bool(full_matrices)
+    return SvdResult(*(_ops.LinalgSvd.apply(x, full, part) for part in range(3)))
+
+
+def svdvals(A: Any, *, driver: str | None = None) -> Variable:
+    """The singular values of each matrix, descending."""
+    return _ops.LinalgSvd.apply(matrices(A, "linalg.svdvals", square=False), False, 1)
+
+
+class QrResult(NamedTuple):
+    """``(Q, R)``, as PyTorch's ``linalg_qr``."""
+
+    Q: Variable
+    R: Variable
+
+
+def qr(A: Any, mode: str = "reduced") -> QrResult:
+    """``A = Q @ R`` with orthonormal columns in Q and R upper triangular; ``mode`` is
+    "reduced", "complete" or "r" (Q empty); one op per output, with PyTorch's backward."""
+    if mode not in ("reduced", "complete", "r"):
+        raise InputError(
+            f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
+            "'r', or 'complete'"
+        )
+    x = matrices(A, "linalg.qr", square=False)
+    return QrResult(_ops.LinalgQr.apply(x, mode, 0), _ops.LinalgQr.apply(x, mode, 1))
+
+
+#: the public names of the namespace
+NAMES = (
+    "LinAlgError",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matrix_norm",
+    "matrix_power",
+    "multi_dot",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "vector_norm",
+)
+__all__ = list(NAMES)
