@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError, LinAlgError, ShapeError
+from gradviz.autograd.errors import InputError, LinAlgError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.linalg_norms import matrices, torch_name
 from gradviz.autograd.linalg_norms import matrix_norm as matrix_norm  # the namespace's norms
@@ -19,6 +19,7 @@ from gradviz.autograd.linalg_norms import norm as norm
 from gradviz.autograd.linalg_norms import vector_norm as vector_norm
 from gradviz.autograd.ops import linalg_decomp as _ops
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.variable import Variable
 
 
@@ -56,10 +57,10 @@ def slogdet(A: Any) -> SlogdetResult:
 
 
 def logdet(A: Any) -> Variable:
-    """``log(det(A))``: NaN where the determinant is negative, -inf where it is 0 (a
-    composition: ``logabsdet + log(sign)``, as PyTorch's)."""
+    """``log(det(A))``: NaN (and a zero gradient) where the determinant is negative, -inf
+    where it is 0 (a composition: ``where(sign < 0, nan, logabsdet)``, as PyTorch's)."""
     sign, logabs = slogdet(matrices(A, "logdet"))
-    return logabs + sign.detach().log()
+    return where(sign.detach() < 0, np.array(np.nan, logabs.dtype), logabs)
 
 
 def cholesky(A: Any, *, upper: bool = False) -> Variable:
@@ -123,7 +124,7 @@ def matrix_power(A: Any, n: int) -> Variable:
     """``A`` multiplied by itself ``n`` times by repeated squaring (a composition of matmuls;
     ``n < 0``: of the inverse; ``n == 0``: the identity, with a zero gradient)."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer):
-        raise ArgumentError(
+        raise OperandError(
             f"linalg_matrix_power(): argument 'n' (position 2) must be int, not {type(n).__name__}"
         )
     x = matrices(A, "linalg.matrix_power", floating=n < 0)

@@ -53,7 +53,7 @@ def _cast(x: Variable, dtype: Any, op: str) -> Variable:
     _floating(x, op)
     if dtype is None:
         return x
-    target = as_dtype(dtype)
+    target = as_dtype(dtype, op)
     if target.kind != "f" or target.itemsize < x.dtype.itemsize:
         raise InputError(
             f"{op}: the dtype of the input ({torch_name(x.dtype)}) should be convertible "

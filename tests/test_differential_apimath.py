@@ -1,0 +1,230 @@
+"""Differential test against PyTorch: ``gradviz.linalg`` and the tensor math a ported script
+reaches for (values, dtypes, gradients and refusals).
+
+The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pytest
+from test_differential import Arr, Case, Draw, all_cases, by_op, run_all  # skips without torch
+
+import gradviz
+
+
+def _spd(d: Draw, shape: tuple[int, ...], dtype: str = "float64") -> Arr:
+    a = d.f(shape).value
+    return Arr((a @ np.swapaxes(a, -1, -2) + np.eye(shape[-1])).astype(dtype))
+
+
+def _sym(d: Draw, shape: tuple[int, ...]) -> Arr:
+    a = d.f(shape).value
+    return Arr(a + np.swapaxes(a, -1, -2))
+
+
+def norm_cases() -> Iterable[Case]:
+    d = Draw(81)
+    x, m, b = d.f((3, 4)), d.f((4, 3)), d.f((2, 3, 4))
+    for ord in (2, 1, 0, 3, 0.5, -1, math.inf, -math.inf):
+        yield Case("linalg", "vector_norm", (x, ord))
+        yield Case("linalg", "vector_norm", (b, ord), {"dim": (0, 2), "keepdim": True})
+    yield Case("linalg", "vector_norm", (x,), {"dim": 1})
+    yield Case("linalg", "vector_norm", (x,), {"dim": -1, "keepdim": True})
+    yield Case("linalg", "vector_norm", (d.f((3, 4), "float32"),), {"dtype": np.dtype("float64")})
+    yield Case("linalg", "vector_norm", (d.f((3, 4), "float32"),))
+    yield Case("linalg", "vector_norm", (Arr(np.zeros((2, 3))),))  # a zero norm: gradient 0
+    # refused: integers, a narrowing dtype, a string order, inf of nothing
+    yield Case("linalg", "vector_norm", (d.i((3, 4)),))
+    yield Case("linalg", "vector_norm", (x,), {"dtype": np.dtype("float32")})
+    yield Case("linalg", "vector_norm", (x, "fro"))
+    yield Case("linalg", "vector_norm", (Arr(np.zeros((0,))), math.inf))
+    yield Case("linalg", "vector_norm", (Arr(np.zeros((0, 3))), math.inf), {"dim": 1})
+    yield Case("linalg", "vector_norm", (x,), {"dim": 2})
+    for ord in ("fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf):
+        yield Case("linalg", "matrix_norm", (m, ord))
+        yield Case("linalg", "matrix_norm", (b, ord), {"dim": (2, 0), "keepdim": True})
+        yield Case("linalg", "matrix_norm", (b,), {"ord": ord, "dim": (-1, 1)})
+    yield Case("linalg", "matrix_norm", (d.f((3, 3), "float32"), "nuc"))
+    for bad in ({"ord": 3}, {"dim": (0, 0)}, {"dim": (0, 1, 2)}, {"dim": 0}, {"ord": "x"}):
+        yield Case("linalg", "matrix_norm", (b,), bad)
+    yield Case("linalg", "matrix_norm", (d.f((3,)),))
+    yield Case("linalg", "matrix_norm", (d.i((3, 3)),))
+    for args, kwargs in (
+        ((x,), {}),
+        ((b,), {}),
+        ((x, 2), {}),
+        ((x, "fro"), {}),
+        ((x, "nuc"), {}),
+        ((x, math.inf), {}),
+        ((d.f((5,)), 1), {}),
+        ((d.f((5,)), math.inf), {}),
+        ((b,), {"dim": 1}),
+        ((b, 3), {"dim": (2,)}),
+        ((b,), {"dim": (0, 2)}),
+        ((b, -2), {"dim": (1, 2), "keepdim": True}),
+        ((b, 2), {}),  # an order and no dim for a 3-d input: refused
+        ((b,), {"dim": (0, 1, 2)}),
+        ((x,), {"dtype": np.dtype("float64")}),
+    ):
+        yield Case("linalg", "norm", args, kwargs)
+
+
+def matrix_cases() -> Iterable[Case]:
+    d = Draw(82)
+    a, batch, f32 = d.f((3, 3)), d.f((2, 3, 3)), d.f((3, 3), "float32")
+    for name in ("inv", "det", "slogdet"):
+        for x in (a, batch, f32, d.f((0, 2, 2)), Arr(a.value, nc=True)):
+            yield Case("linalg", name, (x,))
+        yield Case("linalg", name, (d.f((3, 4)),))  # not square
+        yield Case("linalg", name, (d.f((3,)),))
+        yield Case("linalg", name, (d.i((3, 3)),))
+    singular = Arr(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    yield Case("linalg", "inv", (singular,))
+    yield Case("linalg", "det", (singular,))  # its gradient: the cofactors
+    yield Case("linalg", "det", (Arr(np.zeros((3, 3))),))
+    spd = _spd(d, (3, 3))
+    for x in (spd, _spd(d, (2, 4, 4)), _spd(d, (3, 3), "float32")):
+        yield Case("linalg", "cholesky", (x,))
+        yield Case("linalg", "cholesky", (x,), {"upper": True})
+    yield Case("linalg", "cholesky", (Arr(-np.eye(3)),))
+    yield Case("linalg", "cholesky", (d.f((3, 4)),))
+    yield Case("linalg", "cholesky", (d.i((3, 3)),))
+    well = Arr(a.value + 4 * np.eye(3))
+    for other in (d.f((3, 2)), d.f((3,)), d.f((2, 3)), d.f((4, 3, 2)), d.f((2, 3, 3))):
+        yield Case("linalg", "solve", (well, other))
+    yield Case("linalg", "solve", (Arr(batch.value + 4 * np.eye(3)), d.f((2, 3))))
+    yield Case("linalg", "solve", (well, d.f((2, 3))), {"left": False})
+    yield Case("linalg", "solve", (well, d.f((4, 2))))
+    yield Case("linalg", "solve", (well, d.f((3, 2), "float32")))
+    yield Case("linalg", "solve", (singular, d.f((2,))))
+    for x in (d.f((4, 3)), d.f((2, 3, 5)), d.f((3, 3), "float32")):
+        yield Case("linalg", "pinv", (x,))
+    yield Case("linalg", "pinv", (_sym(d, (3, 3)),), {"hermitian": True})
+    yield Case("linalg", "pinv", (Arr(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])),))
+    yield Case("linalg", "pinv", (d.f((4, 3)),), {"rtol": 0.5})
+    yield Case("linalg", "pinv", (d.f((4, 3)),), {"atol": 1.0})
+    yield Case("linalg", "pinv", (d.f((3,)),))
+    yield Case("linalg", "pinv", (d.i((3, 3)),))
+    for n in (0, 1, 2, 3, 6, -1, -3):
+        yield Case("linalg", "matrix_power", (well, n))
+    yield Case("linalg", "matrix_power", (batch, 3))
+    yield Case("linalg", "matrix_power", (d.i((3, 3)), 3))  # integers, n >= 0
+    yield Case("linalg", "matrix_power", (d.i((3, 3)), -1))
+    yield Case("linalg", "matrix_power", (d.f((2, 3)), 2))
+    yield Case("linalg", "matrix_power", (d.f((3,)), 2))
+    yield Case("linalg", "matrix_power", (well, 1.5))
+    v, p, q = d.f((4,)), d.f((4, 3)), d.f((3, 5))
+    for chain in ([p, q], [v, p, q], [v, p, q, d.f((5,))], [p, q, d.f((5, 2)), d.f((2, 6))]):
+        yield Case("linalg", "multi_dot", (chain,))
+    yield Case("linalg", "multi_dot", ([v, v],))
+    yield Case("linalg", "multi_dot", ([p],))
+    yield Case("linalg", "multi_dot", ([p, p],))
+    yield Case("linalg", "multi_dot", ([d.f((2, 4, 3)), q],))
+    yield Case("linalg", "multi_dot", ([p, d.f((3, 5), "float32")],))
+
+
+def decomposition_cases() -> Iterable[Case]:
+    d = Draw(83)
+    for x in (_sym(d, (4, 4)), _sym(d, (2, 3, 3)), Arr(_sym(d, (3, 3)).value.astype("float32"))):
+        yield Case("linalg", "eigh", (x,))
+        yield Case("linalg", "eigvalsh", (x,))
+    yield Case("linalg", "eigh", (_sym(d, (3, 3)),), {"UPLO": "U"})
+    yield Case("linalg", "eigh", (d.f((3, 3)),))  # read from the lower triangle
+    yield Case("linalg", "eigh", (d.f((3, 4)),))
+    yield Case("linalg", "eigh", (_sym(d, (3, 3)),), {"UPLO": "X"})
+    for x in (d.f((4, 3)), d.f((3, 5)), d.f((2, 3, 3)), d.f((4, 2), "float32")):
+        yield Case("linalg", "svd", (x,), {"full_matrices": False})
+        yield Case("linalg", "svdvals", (x,))
+        for mode in ("reduced", "complete", "r"):
+            yield Case("linalg", "qr", (x,), {"mode": mode})
+    yield Case("linalg", "svd", (d.f((3, 3)),))
+    yield Case("linalg", "svd", (d.f((4, 2)),))  # full U: the gradient of its first columns
+    yield Case("linalg", "svd", (d.i((3, 3)),))
+    yield Case("linalg", "svdvals", (d.f((3,)),))
+    yield Case("linalg", "qr", (d.f((3, 3)),), {"mode": "x"})
+
+
+def top_cases() -> Iterable[Case]:
+    d = Draw(84)
+    a, batch = Arr(d.f((3, 3)).value + 3 * np.eye(3)), d.f((2, 3, 3))
+    for kind in ("top", "method"):
+        for x in (a, batch, d.f((3, 3), "float32")):
+            yield Case(kind, "det", (x,))
+            yield Case(kind, "inverse", (x,))
+            yield Case(kind, "slogdet", (x,))
+            yield Case(kind, "logdet", (x,))
+            yield Case(kind, "pinverse", (x,))
+            yield Case(kind, "matrix_power", (x, 3))
+        yield Case(kind, "logdet", (Arr(-np.eye(3)),))  # a negative determinant: NaN
+        yield Case(kind, "pinverse", (d.f((4, 3)), 0.5))
+        yield Case(kind, "inverse", (d.f((2, 3)),))
+        yield Case(kind, "vdot", (d.f((4,)), d.f((4,))))
+        yield Case(kind, "vdot", (d.i((4,)), d.i((4,))))
+        yield Case(kind, "vdot", (d.f((4,)), d.f((3,))))
+        yield Case(kind, "vdot", (d.f((4, 1)), d.f((4,))))
+        yield Case(kind, "vdot", (d.f((4,)), d.f((4,), "float32")))
+    p, q = d.f((4, 3)), d.f((3, 5))
+    yield Case("top", "chain_matmul", (p, q, d.f((5, 2))))
+    yield Case("top", "chain_matmul", (p,))
+    yield Case("top", "chain_matmul", ())
+    yield Case("top", "chain_matmul", (d.f((3,)), d.f((3,))))
+
+
+CASES = all_cases(
+    (norm_cases, None),
+    (matrix_cases, None),
+    (decomposition_cases, None),
+    (top_cases, None),
+)
+GROUPS = by_op(CASES)
+
+
+@pytest.mark.parametrize("op", GROUPS)
+def test_matches_torch(op: str) -> None:
+    run_all(GROUPS[op])
+
+
+def _fixed_signs(lib, factor, rows: bool = False):
+    """``factor`` with each vector's sign set so its largest entry is positive (columns, or
+    rows for ``Vh``): a sign-free reading both libraries agree on; the sign is a constant."""
+    data = factor.detach().numpy()
+    axis = -1 if rows else -2
+    top = np.take_along_axis(data, np.expand_dims(np.abs(data).argmax(axis), axis), axis)
+    return factor * lib.tensor(np.sign(top))
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [("eigh", (4, 4)), ("eigh", (2, 3, 3)), ("svd", (4, 3)), ("svd", (3, 5)), ("svd", (2, 3, 3))],
+)
+def test_sign_free_decompositions_match_torch(name: str, shape: tuple[int, ...]) -> None:
+    """eigh's and svd's vectors, signs fixed the same way in both libraries: values and the
+    gradient of a weighted sum of every output."""
+    import torch
+
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    value = rng.uniform(-2, 2, shape)
+    if name == "eigh":
+        value = value + np.swapaxes(value, -1, -2)
+    results = []
+    for lib in (gradviz, torch):
+        a = lib.tensor(value, requires_grad=True)
+        if name == "eigh":
+            w, v = lib.linalg.eigh(a)
+            outs = [w, _fixed_signs(lib, v)]
+        else:
+            u, s, vh = lib.linalg.svd(a, full_matrices=False)
+            outs = [_fixed_signs(lib, u), s, _fixed_signs(lib, vh, rows=True)]
+        weights = [
+            np.random.default_rng(i).uniform(-1, 1, tuple(o.shape)) for i, o in enumerate(outs)
+        ]
+        sum(((o * lib.tensor(w)).sum() for o, w in zip(outs, weights, strict=True)), 0).backward()
+        results.append(([o.detach().numpy() for o in outs], a.grad.numpy()))
+    (ours, our_grad), (theirs, their_grad) = results
+    for x, y in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(our_grad, their_grad, rtol=1e-6, atol=1e-9)
