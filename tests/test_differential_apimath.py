@@ -174,11 +174,75 @@ def top_cases() -> Iterable[Case]:
     yield Case("top", "chain_matmul", (d.f((3,)), d.f((3,))))
 
 
+def shape_cases() -> Iterable[Case]:
+    d = Draw(85)
+    x, v, m = d.f((2, 3, 4)), d.f((5,)), d.f((4, 6))
+    for kind in ("top", "method"):
+        for name in ("movedim", "moveaxis"):
+            for src, dst in ((0, 2), (-1, 0), ((0, 1), (2, 0)), ([2, 0], [0, 1]), (1, 1)):
+                yield Case(kind, name, (x, src, dst))
+            yield Case(kind, name, (x, (0, 1), (0,)))
+            yield Case(kind, name, (x, (0, 0), (1, 2)))
+            yield Case(kind, name, (x, 3, 0))
+            yield Case(kind, name, (d.f(()), 0, 0))
+        for name in ("swapaxes", "swapdims"):
+            yield Case(kind, name, (x, 0, 2))
+            yield Case(kind, name, (x, -1, 1))
+            yield Case(kind, name, (x, 0, 3))
+        yield Case(kind, "ravel", (x,))
+        yield Case(kind, "ravel", (Arr(m.value, nc=True),))
+        yield Case(kind, "ravel", (d.f(()),))
+        for arg in (3, 1, 7, [1, 3], (2, -1), [4, 1], [0, 9], Arr(np.array([1, 2]))):
+            yield Case(kind, "tensor_split", (v, arg))
+            yield Case(kind, "tensor_split", (m, arg), {"dim": 1})
+        yield Case(kind, "tensor_split", (v, 0))
+        yield Case(kind, "tensor_split", (d.f(()), 2))
+        yield Case(kind, "tensor_split", (m, 2, 2))
+        for name, y in (("hsplit", m), ("hsplit", v), ("vsplit", m), ("dsplit", x)):
+            for arg in (2, [1, 3], 4, 0):
+                yield Case(kind, name, (y, arg))
+        yield Case(kind, "vsplit", (v, 1))
+        yield Case(kind, "dsplit", (m, 1))
+        for k in (1, 2, 3, 4, -1, 5):
+            yield Case(kind, "rot90", (m, k))
+            yield Case(kind, "rot90", (x, k, [2, 0]))
+        yield Case(kind, "rot90", (m,))
+        yield Case(kind, "rot90", (v, 1))
+        yield Case(kind, "rot90", (x, 1, [0, 0]))
+        yield Case(kind, "rot90", (x, 1, [0, 1, 2]))
+        yield Case(kind, "argwhere", (d.i((3, 4), -1, 2),))
+        yield Case(kind, "argwhere", (d.b((5,)),))
+        yield Case(kind, "argwhere", (d.f(()),))
+        for y in (x, d.i((3, 4)), d.f((4,), "float32")):
+            yield Case(kind, "aminmax", (y,))
+            yield Case(kind, "aminmax", (y,), {"dim": 0})
+            yield Case(kind, "aminmax", (y,), {"dim": -1, "keepdim": True})
+        yield Case(kind, "aminmax", (x,), {"keepdim": True})
+        yield Case(kind, "aminmax", (Arr(np.array([1.0, 3.0, 3.0, 1.0])),))  # ties
+        yield Case(kind, "aminmax", (d.f(()),))
+        yield Case(kind, "aminmax", (d.f((0, 3)),))
+        yield Case(kind, "aminmax", (d.f((0, 3)),), {"dim": 1})
+        yield Case(kind, "msort", (x,))
+        yield Case(kind, "msort", (d.i((5, 2)),))
+        yield Case(kind, "msort", (d.f(()),))
+    yield Case("method", "tile", (x, 2))
+    yield Case("method", "tile", (x, (2, 1)))
+    yield Case("method", "tile", (x, 1, 2, 1, 3))
+    yield Case("method", "tile", (m, (2, 1, 2)))
+    for name in ("dstack", "column_stack", "row_stack"):
+        for parts in ([v, v], [m, m], [x, x], [d.f(()), d.f(())], [d.f((4, 1)), d.f((4,))]):
+            yield Case("top", name, (parts,))
+        yield Case("top", name, ([m, d.f((3, 6))],))
+        yield Case("top", name, ([m, d.f((4, 6), "float32")],))
+        yield Case("top", name, (m,))
+
+
 CASES = all_cases(
     (norm_cases, None),
     (matrix_cases, None),
     (decomposition_cases, None),
     (top_cases, None),
+    (shape_cases, None),
 )
 GROUPS = by_op(CASES)
 

@@ -16,7 +16,9 @@ _api: Any = None  # gradviz.autograd.ops.api_math, set by variable.py
 
 
 class ExtraMethods:
-    """det, inverse, logdet, slogdet, pinverse, matrix_power, vdot."""
+    """det, inverse, logdet, slogdet, pinverse, matrix_power, vdot; movedim, moveaxis,
+    swapaxes, swapdims, tile, ravel, tensor_split, hsplit, vsplit, dsplit, rot90, argwhere,
+    aminmax, msort."""
 
     __slots__ = ()
 
@@ -47,3 +49,59 @@ class ExtraMethods:
     def vdot(self, other: Any) -> Variable:
         """The dot product with another 1-d Variable."""
         return _api.vdot(self, other)
+
+    def movedim(self, source: Any, destination: Any) -> Variable:
+        """The dims ``source`` moved to the places ``destination``."""
+        return _api.movedim(self, source, destination)
+
+    def moveaxis(self, source: Any, destination: Any) -> Variable:
+        """The dims ``source`` moved to the places ``destination`` (``movedim``)."""
+        return _api.movedim(self, source, destination)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Variable:
+        """Two dims swapped."""
+        return _api.swapaxes(self, axis0, axis1)
+
+    def swapdims(self, dim0: int, dim1: int) -> Variable:
+        """Two dims swapped."""
+        return _api.swapdims(self, dim0, dim1)
+
+    def tile(self, *dims: Any) -> Variable:
+        """Repeated ``dims[i]`` times along each dim (missing leading dims count 1)."""
+        return _api.tile(self, dims[0] if len(dims) == 1 else dims)
+
+    def ravel(self) -> Variable:
+        """Every element in one dim."""
+        return _api.ravel(self)
+
+    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple[Variable, ...]:
+        """Views: ``n`` near-equal sections, or the pieces between indices, along ``dim``."""
+        return _api.tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections: Any) -> tuple[Variable, ...]:
+        """``tensor_split`` along dim 1 (dim 0 when 1-d)."""
+        return _api.hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections: Any) -> tuple[Variable, ...]:
+        """``tensor_split`` along dim 0."""
+        return _api.vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections: Any) -> tuple[Variable, ...]:
+        """``tensor_split`` along dim 2."""
+        return _api.dsplit(self, indices_or_sections)
+
+    def rot90(self, k: int = 1, dims: Any = (0, 1)) -> Variable:
+        """Rotated by 90 degrees ``k`` times in the plane of ``dims``."""
+        return _api.rot90(self, k, dims)
+
+    def argwhere(self) -> Variable:
+        """The indices of the nonzero elements, one row each."""
+        return _api.argwhere(self)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False) -> Any:
+        """``(min, max)`` over ``dim`` (every element when None)."""
+        return _api.aminmax(self, dim=dim, keepdim=keepdim)
+
+    def msort(self) -> Variable:
+        """The values sorted along dim 0."""
+        return _api.msort(self)

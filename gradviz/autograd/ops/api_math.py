@@ -1,11 +1,14 @@
 """Top-level functions of PyTorch's tensor math that a ported script reaches for: the matrix
 functions PyTorch keeps at the top (``gradviz.det``, ``logdet``, ``slogdet``, ``pinverse``,
-``matrix_power``, ``vdot``, ``chain_matmul`` ...), each the function of ``gradviz.linalg``.
+``matrix_power``, ``vdot``, ``chain_matmul``), each the function of ``gradviz.linalg``, and
+the shape helpers of ``api_shape`` (``movedim``, ``tensor_split``, ``rot90`` ...).
 """
 
 from __future__ import annotations
 
 from gradviz.autograd import linalg as _linalg
+from gradviz.autograd.ops import api_shape as _shape
+from gradviz.autograd.ops.api_more import tile as tile  # (top-level already; Variable.tile)
 
 det = _linalg.det
 inverse = _linalg.inv
@@ -16,5 +19,10 @@ matrix_power = _linalg.matrix_power
 vdot = _linalg.vdot
 chain_matmul = _linalg.chain_matmul
 
+# the shape helpers (``movedim``, ``tensor_split``, ``rot90`` ...)
+globals().update({_name: getattr(_shape, _name) for _name in _shape.NAMES})
+
+MATRIX = ("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul")
+
 #: every public function of this module, for the top-level namespaces
-NAMES = ("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul")
+NAMES = (*MATRIX, *_shape.NAMES)
