@@ -126,8 +126,8 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+    if isinstance(value, torch.Tensor):  # (force: PyTorch's zero gradients may be ZeroTensors)
+        return value.detach().numpy(force=True)
     return np.asarray(value.data if isinstance(value, Variable) else value)
 
 
@@ -255,6 +255,7 @@ TORCH_GRAD_BUGS = {
 #: Where PyTorch's backward raises and gradviz defines a gradient (pattern -> which)
 GRAD_EXTENSIONS = {
     r"method\.__r?floordiv__\(": "floor's gradient, 0 (PyTorch's floor_divide has no derivative)",
+    r"(method|top)\.floor_divide\(": "floor's gradient, 0 (as ``//``)",
     r"method\.__rmod__\(": "``n % x``'s gradient -floor(n / x) (PyTorch has no derivative "
     "for a number's remainder by a tensor)",
 }
@@ -278,8 +279,9 @@ EXTENSIONS = {
 
 #: gradviz's error is of another builtin class than PyTorch's (pattern -> why)
 ERROR_CLASSES = {
-    r"method\.__r?(and|or|xor)__\(": "bitwise ops of floats: an OperandError (TypeError, "
-    "NumPy's class), where PyTorch's NotImplementedError is a RuntimeError",
+    r"(method\.__r?(and|or|xor)__|(method|top)\.bitwise_(and|or|xor|not))\(": "bitwise ops of "
+    "floats: an OperandError (TypeError, NumPy's class), where PyTorch's NotImplementedError is "
+    "a RuntimeError",
     r"(method|top)\.topk\(.*,5,": "k beyond the dim: an IndexRangeError (IndexError), where "
     "PyTorch raises a RuntimeError",
     r"(method|top)\.median\(float64\[0x3\],dim=0": "an empty dim: an InputError (ValueError and "

@@ -237,12 +237,152 @@ def shape_cases() -> Iterable[Case]:
         yield Case("top", name, (m,))
 
 
+def stats_cases() -> Iterable[Case]:
+    d = Draw(86)
+    x, v = d.f((3, 4)), d.f((6,))
+    holes = Arr(
+        np.array(
+            [[1.0, np.nan, 3.0, 2.0], [np.nan, np.nan, np.nan, np.nan], [0.5, 4.0, np.nan, -1.0]]
+        )
+    )
+    for kind in ("top", "method"):
+        for name in ("nansum", "nanmean"):
+            for y in (x, holes, d.f((4,), "float32")):
+                yield Case(kind, name, (y,))
+                yield Case(kind, name, (y, 0))
+                yield Case(kind, name, (y,), {"dim": -1, "keepdim": True})
+            yield Case(kind, name, (d.i((3, 4)),))
+            yield Case(kind, name, (holes,), {"dtype": np.dtype("float32")})
+        for name in ("quantile", "nanquantile"):
+            for interpolation in ("linear", "lower", "higher", "midpoint", "nearest"):
+                yield Case(kind, name, (x, 0.3), {"interpolation": interpolation})
+                yield Case(
+                    kind,
+                    name,
+                    (x, Arr(np.array([0.0, 0.25, 0.5, 0.9, 1.0]), grad=False), 1),
+                    {"interpolation": interpolation},
+                )
+                yield Case(kind, name, (holes, 0.6, 1), {"interpolation": interpolation})
+            yield Case(kind, name, (x, 0.5, 0, True))
+            yield Case(kind, name, (x, Arr(np.array([0.2, 0.7]), grad=False)), {"keepdim": True})
+            yield Case(kind, name, (d.f((5,), "float32"), 0.4))
+            yield Case(kind, name, (d.f(()), 0.4))
+            yield Case(kind, name, (x, 1.5))
+            yield Case(kind, name, (x, 0.5), {"interpolation": "cubic"})
+            yield Case(kind, name, (d.i((3, 4)), 0.5))
+            yield Case(kind, name, (d.f((0,)), 0.5))
+            yield Case(kind, name, (x, Arr(np.array([0.2], "float32"), grad=False)))
+        yield Case(kind, "cov", (x,))
+        yield Case(kind, "cov", (v,))
+        yield Case(kind, "cov", (x,), {"correction": 0})
+        yield Case(kind, "cov", (d.i((2, 5)),))
+        yield Case(kind, "cov", (x,), {"fweights": d.i((4,), 0, 3), "aweights": d.f((4,), low=0.1)})
+        yield Case(kind, "cov", (x,), {"fweights": d.i((4,), 1, 3)})
+        yield Case(kind, "cov", (x,), {"aweights": d.f((4,), low=0.1)})
+        yield Case(kind, "cov", (x,), {"fweights": d.f((4,))})
+        yield Case(kind, "cov", (x,), {"fweights": d.i((3,), 1, 3)})
+        yield Case(kind, "cov", (d.f((2, 3, 4)),))
+        yield Case(kind, "cov", (d.f((3, 1)),))
+        yield Case(kind, "corrcoef", (x,))
+        yield Case(kind, "corrcoef", (v,))
+        yield Case(kind, "corrcoef", (d.i((2, 5)),))
+        distinct = Arr(np.random.default_rng(5).permutation(15).reshape(3, 5))  # (ties: any index)
+        for y in (x, distinct, Arr(np.array([3.0, 1.0, 3.0, 1.0, 2.0]))):
+            yield Case(kind, "kthvalue", (y, 2))
+            yield Case(kind, "kthvalue", (y, 1, 0, True))
+            yield Case(kind, "kthvalue", (y, 3), {"dim": -1, "keepdim": True})
+        yield Case(kind, "kthvalue", (x, 5))
+        yield Case(kind, "kthvalue", (x, 0))
+        yield Case(kind, "kthvalue", (d.f(()), 1))
+        rows = Arr(np.array([[1.0, 2, 2, 3, 3, 1], [5, 5, 4, 4, 1, 0]]))
+        for y in (rows, d.i((4, 6), 0, 3), Arr(np.array([3, 1, 3, 1, 2]))):
+            yield Case(kind, "mode", (y,))
+            yield Case(kind, "mode", (y, 0))
+            yield Case(kind, "mode", (y, -1, True))
+        yield Case(kind, "mode", (d.f(()),))
+        yield Case(kind, "mode", (d.f((2, 0)),))
+        runs = Arr(np.array([1.0, 1.0, 2.0, 2.0, 3.0, 1.0]), grad=False)
+        for y in (runs, Arr(np.array([[1, 1], [1, 1], [2, 3]])), d.i((3, 4), 0, 2)):
+            yield Case(kind, "unique_consecutive", (y,))
+            yield Case(kind, "unique_consecutive", (y, True, True))
+            yield Case(kind, "unique_consecutive", (y,), {"dim": 0, "return_counts": True})
+            yield Case(kind, "unique_consecutive", (y,), {"dim": -1, "return_inverse": True})
+    yield Case("top", "unique_consecutive", (Arr(np.zeros((0,), "int64")),))
+    for name in ("std_mean", "var_mean"):
+        for args, kwargs in (
+            ((x,), {}),
+            ((x, 0), {}),
+            ((x, 1, True), {}),
+            ((x, (0, 1), False, True), {}),
+            ((x, False), {}),
+            ((x,), {"dim": 1, "correction": 0, "keepdim": True}),
+            ((d.f((5,), "float32"),), {}),
+            ((d.i((3, 4)),), {}),
+        ):
+            yield Case("top", name, args, kwargs)
+    for name in ("trapezoid", "trapz"):
+        yield Case("top", name, (x,))
+        yield Case("top", name, (x, d.f((4,))))
+        yield Case("top", name, (x, d.f((3, 4))))
+        yield Case("top", name, (x,), {"dim": 0})
+        yield Case("top", name, (x, d.f((3,))), {"dim": 0})
+        yield Case("top", name, (d.i((3, 4)),))
+        yield Case("top", name, (x, d.f((5,))))
+        yield Case("top", name, (d.f((3, 1)),))
+    yield Case("top", "trapezoid", (x,), {"dx": 0.5})
+    yield Case("top", "trapz", (x,), {"dx": 2})
+    for parts in ([v], [v, d.f((3,))], [d.f((2,)), d.f((3,)), d.f((2,))], [d.i((3,)), d.i((2,))]):
+        yield Case("top", "cartesian_prod", tuple(parts))
+    yield Case("top", "cartesian_prod", (x, v))
+    for r, repeat in ((2, False), (3, False), (2, True), (0, False), (7, False), (1, True)):
+        yield Case("top", "combinations", (v, r, repeat))
+    yield Case("top", "combinations", (d.i((4,)),))
+    yield Case("top", "combinations", (x,))
+    yield Case("top", "combinations", (v, -1))
+
+
+def pointwise_cases() -> Iterable[Case]:
+    d = Draw(87)
+    x, y, n, m = d.f((3, 4)), d.f((4,)), d.i((3, 4), -5, 6), d.i((4,), 1, 4)
+    for kind in ("top", "method"):
+        for name in ("clamp_min", "clamp_max"):
+            yield Case(kind, name, (x, 0.3))
+            yield Case(kind, name, (n, 2))
+            yield Case(kind, name, (n, 2.5))
+            yield Case(kind, name, (x, y))
+            yield Case(kind, name, (d.f((3,), "float32"), 0.0))
+        for name in ("floor_divide", "true_divide"):
+            yield Case(kind, name, (x, y))
+            yield Case(kind, name, (n, m))
+            yield Case(kind, name, (x, 2))
+            yield Case(kind, name, (n, 2))
+            yield Case(kind, name, (d.f((4,), "float32"), 0.5))
+        for name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+            yield Case(kind, name, (n, m))
+            yield Case(kind, name, (d.b((3, 4)), d.b((4,))))
+            yield Case(kind, name, (n, 3))
+            yield Case(kind, name, (x, y))
+        yield Case(kind, "bitwise_not", (n,))
+        yield Case(kind, "bitwise_not", (d.b((4,)),))
+        yield Case(kind, "bitwise_not", (x,))
+        for z in (x, n, d.b((4,)), Arr(np.array([0.0, -0.0, 2.0, -3.0]))):
+            yield Case(kind, "sgn", (z,))
+        yield Case(kind, "copysign", (x, y))
+        yield Case(kind, "copysign", (x, Arr(np.array([0.0, -0.0, 1.0, -1.0]))))
+        yield Case(kind, "copysign", (Arr(np.array([0.0, 1.0, -2.0, 3.0])), -1.0))
+        yield Case(kind, "copysign", (n, m))
+        yield Case(kind, "copysign", (n, -0.0))
+        yield Case(kind, "copysign", (d.f((4,), "float32"), y))
+
+
 CASES = all_cases(
     (norm_cases, None),
     (matrix_cases, None),
     (decomposition_cases, None),
     (top_cases, None),
     (shape_cases, None),
+    (stats_cases, None),
+    (pointwise_cases, None),
 )
 GROUPS = by_op(CASES)
 

@@ -105,3 +105,85 @@ class ExtraMethods:
     def msort(self) -> Variable:
         """The values sorted along dim 0."""
         return _api.msort(self)
+
+    def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Variable:
+        """The sum over ``dim`` with NaN counted as zero."""
+        return _api.nansum(self, dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Variable:
+        """The mean over ``dim`` of the elements that are not NaN."""
+        return _api.nanmean(self, dim, keepdim, dtype=dtype)
+
+    def quantile(
+        self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Variable:
+        """The ``q``-th quantiles over ``dim``."""
+        return _api.quantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def nanquantile(
+        self, q: Any, dim: Any = None, keepdim: bool = False, *, interpolation: str = "linear"
+    ) -> Variable:
+        """The ``q``-th quantiles over ``dim`` of the elements that are not NaN."""
+        return _api.nanquantile(self, q, dim, keepdim, interpolation=interpolation)
+
+    def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Variable:
+        """The covariance matrix of the variables in the rows."""
+        return _api.cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self) -> Variable:
+        """The correlation coefficients of the variables in the rows."""
+        return _api.corrcoef(self)
+
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the ``k``-th smallest along ``dim``."""
+        return _api.kthvalue(self, k, dim, keepdim)
+
+    def mode(self, dim: int = -1, keepdim: bool = False) -> Any:
+        """``(values, indices)`` of the most frequent value along ``dim``."""
+        return _api.mode(self, dim, keepdim)
+
+    def unique_consecutive(
+        self, return_inverse: bool = False, return_counts: bool = False, dim: Any = None
+    ) -> Any:
+        """The first of each run of equal consecutive elements (and inverse, counts)."""
+        return _api.unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def clamp_min(self, min: Any) -> Variable:
+        """``max(self, min)`` elementwise."""
+        return _api.clamp_min(self, min)
+
+    def clamp_max(self, max: Any) -> Variable:
+        """``min(self, max)`` elementwise."""
+        return _api.clamp_max(self, max)
+
+    def floor_divide(self, other: Any) -> Variable:
+        """``self // other``."""
+        return _api.floor_divide(self, other)
+
+    def true_divide(self, other: Any) -> Variable:
+        """``self / other``."""
+        return _api.true_divide(self, other)
+
+    def bitwise_and(self, other: Any) -> Variable:
+        """``self & other``."""
+        return _api.bitwise_and(self, other)
+
+    def bitwise_or(self, other: Any) -> Variable:
+        """``self | other``."""
+        return _api.bitwise_or(self, other)
+
+    def bitwise_xor(self, other: Any) -> Variable:
+        """``self ^ other``."""
+        return _api.bitwise_xor(self, other)
+
+    def bitwise_not(self) -> Variable:
+        """``~self``."""
+        return _api.bitwise_not(self)
+
+    def sgn(self) -> Variable:
+        """The sign of each element."""
+        return _api.sgn(self)
+
+    def copysign(self, other: Any) -> Variable:
+        """``|self|`` with the sign of ``other``."""
+        return _api.copysign(self, other)

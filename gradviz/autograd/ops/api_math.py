@@ -7,7 +7,9 @@ the shape helpers of ``api_shape`` (``movedim``, ``tensor_split``, ``rot90`` ...
 from __future__ import annotations
 
 from gradviz.autograd import linalg as _linalg
+from gradviz.autograd.ops import api_pointwise as _pointwise
 from gradviz.autograd.ops import api_shape as _shape
+from gradviz.autograd.ops import api_stats as _stats
 from gradviz.autograd.ops.api_more import tile as tile  # (top-level already; Variable.tile)
 
 det = _linalg.det
@@ -19,10 +21,12 @@ matrix_power = _linalg.matrix_power
 vdot = _linalg.vdot
 chain_matmul = _linalg.chain_matmul
 
-# the shape helpers (``movedim``, ``tensor_split``, ``rot90`` ...)
-globals().update({_name: getattr(_shape, _name) for _name in _shape.NAMES})
+# the shape helpers (``movedim``, ``tensor_split`` ...), statistics (``quantile``, ``cov`` ...)
+# and elementwise names (``clamp_min``, ``copysign`` ...)
+for _module in (_shape, _stats, _pointwise):
+    globals().update({_name: getattr(_module, _name) for _name in _module.NAMES})
 
 MATRIX = ("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul")
 
 #: every public function of this module, for the top-level namespaces
-NAMES = (*MATRIX, *_shape.NAMES)
+NAMES = (*MATRIX, *_shape.NAMES, *_stats.NAMES, *_pointwise.NAMES)
