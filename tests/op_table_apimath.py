@@ -1,5 +1,6 @@
 """Rows of the op table (``test_ops.py``) for the matrix functions and decompositions of
-``gradviz.linalg`` (``ops/linalg_decomp.py``), each against NumPy's ``linalg``.
+``gradviz.linalg`` (``ops/linalg_decomp.py``), each against NumPy's ``linalg``, and for the
+new ops of ``gradviz.special`` (erfc, sinc, entr, i0, xlogy).
 
 Inputs are made well conditioned inside each row (a shifted diagonal, a symmetric or
 positive-definite matrix built from the drawn one), so gradcheck probes smooth points; the
@@ -9,11 +10,13 @@ free signs of singular and eigen vectors are fixed (or squared away) before comp
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 import gradviz
+import gradviz.special
 from gradviz import linalg as L
 
 
@@ -202,4 +205,32 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
                     atol=1e-10,
                 )
             )
+    table += [
+        Case(
+            "Erfc",
+            "special_erfc",
+            ((3, 4),),
+            gradviz.special.erfc,
+            lambda x: np.vectorize(math.erfc)(x),
+            rtol=1e-12,
+        ),
+        Case("Sinc", "special_sinc", ((3, 4),), gradviz.special.sinc, np.sinc, rtol=1e-10),
+        Case(
+            "Entr",
+            "special_entr",
+            ((3, 4),),
+            gradviz.special.entr,
+            lambda x: -x * np.log(x),
+            ranges=Uniform(0.1, 2.0),
+        ),
+        Case("I0", "special_i0", ((3, 4),), gradviz.special.i0, np.i0, ranges=Uniform(-4.0, 4.0)),
+        Case(
+            "Xlogy",
+            "special_xlogy",
+            ((3, 4), (4,)),
+            gradviz.special.xlogy,
+            lambda x, y: x * np.log(y),
+            ranges=(Uniform(), Uniform(0.2, 2.0)),
+        ),
+    ]
     return table

@@ -375,6 +375,46 @@ def pointwise_cases() -> Iterable[Case]:
         yield Case(kind, "copysign", (d.f((4,), "float32"), y))
 
 
+def special_cases() -> Iterable[Case]:
+    d = Draw(88)
+    x, p = d.f((3, 4)), d.f((3, 4), low=0.05, high=0.95)
+    edges = Arr(np.array([-1.5, -0.0, 0.0, 0.5, 1.0, 3.0, np.inf, -np.inf, np.nan]))
+    for name in ("expit", "erf", "erfc", "sinc", "i0", "exp2", "expm1"):
+        for y in (x, d.f((4,), "float32"), d.i((3,)), edges, d.f((2,), low=-30, high=30)):
+            yield Case("special", name, (y,))
+    for y in (p, d.f((4,), "float32", low=0.1, high=0.9), Arr(np.array([0.0, 0.5, 1.0]))):
+        yield Case("special", "logit", (y,))
+        yield Case("special", "logit", (y, 0.1))
+        yield Case("special", "erfinv", (y,))
+    yield Case("special", "erfinv", (d.f((3,), low=-0.9, high=0.9),))
+    for y in (p, d.f((4,), "float32", low=0.1, high=2), d.i((3,), 0, 3), edges, Arr(np.zeros(2))):
+        yield Case("special", "entr", (y,))
+        yield Case("special", "log1p", (y,))
+    zeros = Arr(np.array([[0.0, 1.0, -2.0, 0.0], [0.5, 0.0, 3.0, 1.5]]))
+    for a, b in (
+        (x, p),
+        (zeros, d.f((4,), low=0.1)),
+        (zeros, Arr(np.array([np.nan, 0.0, 2.0, 1.0]))),
+        (d.f((4,), "float32"), d.f((4,), "float32", low=0.1)),
+        (d.i((4,), 0, 3), d.i((4,), 1, 4)),
+        (x, 2.0),
+        (3, p),
+        (d.f((4,)), d.f((3,))),
+    ):
+        yield Case("special", "xlogy", (a, b))
+    for name in ("softmax", "log_softmax"):
+        yield Case("special", name, (x, 1))
+        yield Case("special", name, (x, 0), {"dtype": np.dtype("float32")})
+        yield Case("special", name, (x, 2))
+    yield Case("special", "logsumexp", (x, 1))
+    yield Case("special", "logsumexp", (x, (0, 1), True))
+    yield Case("special", "round", (x,))
+    yield Case("special", "round", (x, 1))  # decimals by keyword only
+    yield Case("special", "round", (x,), {"decimals": 1})
+    yield Case("special", "ndtr", (x,))
+    yield Case("special", "ndtr", (d.f((4,), "float32"),))
+
+
 CASES = all_cases(
     (norm_cases, None),
     (matrix_cases, None),
@@ -383,6 +423,7 @@ CASES = all_cases(
     (shape_cases, None),
     (stats_cases, None),
     (pointwise_cases, None),
+    (special_cases, None),
 )
 GROUPS = by_op(CASES)
 
