@@ -136,6 +136,7 @@ from gradviz.autograd import (
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
+from gradviz.autograd import torch_types as _torch_types
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
@@ -152,6 +153,7 @@ from gradviz.autograd.seeding import (
     use_deterministic_algorithms,
 )
 from gradviz.autograd.serialization import SaveFormatError, load, save
+from gradviz.autograd.torch_types import Size, set_printoptions
 
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
@@ -161,7 +163,9 @@ globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES}
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's matrix functions and tensor math (`gradviz.det`, `gradviz.movedim` ...).
 globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
-# PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
+# PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__, as
+# is their class `gradviz.dtype` (NumPy's dtype).
+dtype = _torch_types.dtype
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 # `gradviz.FloatTensor([1, 2])`, `LongTensor` ... (legacy.py), also kept out of __all__.
 globals().update({_name: getattr(_legacy, _name) for _name in _legacy.TYPED})
@@ -242,6 +246,7 @@ __all__ = [
     "RegistrationError",
     "SaveFormatError",
     "ShapeError",
+    "Size",
     "Tensor",
     "Variable",
     "__version__",
@@ -333,6 +338,7 @@ __all__ = [
     "seed",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_printoptions",
     "set_rng_state",
     "sigmoid",
     "sign",

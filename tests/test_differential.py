@@ -256,6 +256,7 @@ TORCH_GRAD_BUGS = {
 GRAD_EXTENSIONS = {
     r"method\.__r?floordiv__\(": "floor's gradient, 0 (PyTorch's floor_divide has no derivative)",
     r"(method|top)\.floor_divide\(": "floor's gradient, 0 (as ``//``)",
+    r"(method|top)\.bernoulli\(float64\[3x4\],0\.3\)": "a zero gradient, as bernoulli(input)'s",
     r"method\.__rmod__\(": "``n % x``'s gradient -floor(n / x) (PyTorch has no derivative "
     "for a number's remainder by a tensor)",
 }
@@ -314,7 +315,7 @@ UNSUPPORTED = {
 #: functions whose values are random (or uninitialised): only dtype and shape are compared
 RANDOM = {
     *("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "multinomial"),
-    *("empty", "new_empty", "normal_", "uniform_"),
+    *("empty", "new_empty", "normal_", "uniform_", "normal", "bernoulli", "poisson"),
 }
 
 #: Python's own complaint about a call's arguments (PyTorch's argument parser says the same)

@@ -415,6 +415,38 @@ def special_cases() -> Iterable[Case]:
     yield Case("special", "ndtr", (d.f((4,), "float32"),))
 
 
+def random_cases() -> Iterable[Case]:
+    d = Draw(89)
+    mean, std = d.f((3, 4)), d.f((4,), low=0.1)
+    yield Case("top", "normal", (mean, std))
+    yield Case("top", "normal", (mean, 0.5))
+    yield Case("top", "normal", (mean,))
+    yield Case("top", "normal", (2.0, std))
+    yield Case("top", "normal", (Arr(mean.value.astype("float32")), std))
+    yield Case("top", "normal", (0.0, 1.0, (2, 3)))
+    yield Case("top", "normal", (1, 2, (4,)), {"dtype": np.dtype("float64")})
+    yield Case("top", "normal", (0.0, -1.0, (2, 3)))
+    yield Case("top", "normal", (mean, -1.0))
+    yield Case("top", "normal", (mean, Arr(np.array([1.0, -1.0, 1.0, 1.0]))))
+    yield Case("top", "normal", (d.i((3,)), 1.0))
+    yield Case("top", "normal", (mean, 1.0, (3, 4)))
+    chances = d.f((3, 4), low=0.0, high=1.0)
+    for kind in ("top", "method"):
+        yield Case(kind, "bernoulli", (chances,))
+        yield Case(kind, "bernoulli", (chances, 0.3))
+        yield Case(kind, "bernoulli", (Arr(chances.value.astype("float32"), grad=False),))
+        yield Case(kind, "bernoulli", (chances, 1.3))
+        yield Case(kind, "bernoulli", (d.f((3,), low=0.5, high=1.5),))
+        yield Case(kind, "bernoulli", (d.i((3,), 0, 2),))
+    for rates in (d.f((3, 4), low=0.0, high=5.0), d.f((4,), "float32", low=0.0), d.f((2,), low=-1)):
+        yield Case("top", "poisson", (rates,))
+    yield Case("top", "poisson", (d.i((3,), 0, 4),))
+
+
+#: twins tested elsewhere (name -> where)
+NOT_HERE = {"set_printoptions": "test_apimath_types.py (what a Variable's repr shows)"}
+
+
 CASES = all_cases(
     (norm_cases, None),
     (matrix_cases, None),
@@ -424,6 +456,7 @@ CASES = all_cases(
     (stats_cases, None),
     (pointwise_cases, None),
     (special_cases, None),
+    (random_cases, None),
 )
 GROUPS = by_op(CASES)
 

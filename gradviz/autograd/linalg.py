@@ -11,8 +11,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from gradviz.autograd.errors import InputError, LinAlgError, OperandError, ShapeError
-from gradviz.autograd.function import Function
+from gradviz.autograd.errors import InputError, OperandError, ShapeError
+from gradviz.autograd.errors import LinAlgError as LinAlgError  # torch.linalg.LinAlgError
 from gradviz.autograd.linalg_norms import matrices, torch_name
 from gradviz.autograd.linalg_norms import matrix_norm as matrix_norm  # the namespace's norms
 from gradviz.autograd.linalg_norms import norm as norm
@@ -23,19 +23,9 @@ from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.variable import Variable
 
 
-def _factored(op: type[Function], name: str, problem: str, *args: Any) -> Variable:
-    """``op.apply(*args)``; NumPy's LinAlgError becomes gradviz's, naming ``name``."""
-    try:
-        return op.apply(*args)
-    except np.linalg.LinAlgError:
-        raise LinAlgError(f"{name}: {problem}") from None
-
-
 def inv(A: Any) -> Variable:
     """The inverse of each square matrix (one op, ``LinalgInvEx``)."""
-    x = matrices(A, "linalg.inv")
-    problem = "The inversion could not be completed because the input matrix is singular."
-    return _factored(_ops.LinalgInvEx, "linalg.inv", problem, x)
+    return _ops.LinalgInvEx.apply(matrices(A, "linalg.inv"))
 
 
 def det(A: Any) -> Variable:
@@ -66,9 +56,7 @@ def logdet(A: Any) -> Variable:
 def cholesky(A: Any, *, upper: bool = False) -> Variable:
     """The Cholesky factor of each symmetric positive-definite matrix, from its lower
     triangle: ``L`` with ``L @ L.mT == A`` (``upper``: ``L.mT``)."""
-    x = matrices(A, "linalg.cholesky")
-    problem = "The factorization could not be completed because the input is not positive-definite."
-    return _factored(_ops.LinalgCholeskyEx, "linalg.cholesky", problem, x, bool(upper))
+    return _ops.LinalgCholeskyEx.apply(matrices(A, "linalg.cholesky"), bool(upper))
 
 
 def solve(A: Any, B: Any, *, left: bool = True) -> Variable:
@@ -89,10 +77,9 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Variable:
             f"linalg.solve: Incompatible shapes of A and B for the equation "
             f"{'AX' if left else 'XA'} = B ({a.shape[-2]}x{a.shape[-1]} and {shown})"
         )
-    problem = "The solver failed because the input matrix is singular."
     if left or vector:
-        return _factored(_ops.LinalgSolveEx, "linalg.solve", problem, a, b, vector)
-    return _factored(_ops.LinalgSolveEx, "linalg.solve", problem, a.mT, b.mT, False).mT
+        return _ops.LinalgSolveEx.apply(a, b, vector)
+    return _ops.LinalgSolveEx.apply(a.mT, b.mT, False).mT
 
 
 def pinv(

@@ -27,6 +27,8 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.torch_types import Size as TorchSize
+from gradviz.autograd.torch_types import array_text
 from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_extra import ExtraMethods
 from gradviz.autograd.variable_index import IndexMethods
@@ -131,7 +133,7 @@ class Size(int):
 
     def __call__(self, dim: Any = None) -> Any:
         if dim is None:
-            return self.shape
+            return TorchSize(self.shape)
         if not self.shape:
             raise IndexRangeError(f"size(): dimension specified as {dim} but the Variable is 0-d")
         return self.shape[dim_index(dim, len(self.shape), "size")]
@@ -401,7 +403,7 @@ class Variable(
         self.grad = None
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="Variable(")
+        body = array_text(self._data, "Variable(")  # (set_printoptions)
         extras = []
         if self._data.dtype != get_default_dtype():
             extras.append(f"dtype={self._data.dtype}")

@@ -187,3 +187,7 @@ class ExtraMethods:
     def copysign(self, other: Any) -> Variable:
         """``|self|`` with the sign of ``other``."""
         return _api.copysign(self, other)
+
+    def bernoulli(self, p: float | None = None, *, generator: Any = None) -> Variable:
+        """1 with probability ``self`` (or ``p``) for each element, else 0."""
+        return _api.bernoulli(self, p, generator=generator)

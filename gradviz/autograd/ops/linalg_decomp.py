@@ -9,9 +9,11 @@ graph shows only the outputs a loss uses. Arguments are checked in ``gradviz.lin
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from gradviz.autograd.errors import BackwardError
+from gradviz.autograd.errors import BackwardError, LinAlgError
 from gradviz.autograd.function import Function
 
 
@@ -23,6 +25,17 @@ def mT(x: np.ndarray) -> np.ndarray:
 def _right_solve(b: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``X`` with ``X @ a == b``."""
     return mT(np.linalg.solve(mT(a), mT(b)))
+
+
+def factor(problem: str, compute: Any, *args: Any) -> Any:
+    """``compute(*args)``; NumPy's LinAlgError becomes gradviz's, saying ``problem``."""
+    try:
+        return compute(*args)
+    except np.linalg.LinAlgError:
+        raise LinAlgError(problem) from None
+
+
+_SINGULAR = "the input matrix is singular."
 
 
 def cofactors(a: np.ndarray) -> np.ndarray:
@@ -47,7 +60,11 @@ class LinalgInvEx(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.linalg.inv(a)
+        out = factor(
+            f"linalg.inv: The inversion could not be completed because {_SINGULAR}",
+            np.linalg.inv,
+            a,
+        )
         ctx.save_for_backward(out)
         return out
 
@@ -95,7 +112,11 @@ class LinalgCholeskyEx(Function):
 
     @staticmethod
     def forward(ctx, a, upper):
-        low = np.linalg.cholesky(a)
+        problem = (
+            "linalg.cholesky: The factorization could not be completed because the input is not "
+            "positive-definite."
+        )
+        low = factor(problem, np.linalg.cholesky, a)
         ctx.upper = upper
         ctx.save_for_backward(low)
         return mT(low).copy() if upper else low
@@ -116,7 +137,8 @@ class LinalgSolveEx(Function):
 
     @staticmethod
     def forward(ctx, a, b, vector):
-        x = np.linalg.solve(a, b[..., None] if vector else b)
+        problem = f"linalg.solve: The solver failed because {_SINGULAR}"
+        x = factor(problem, np.linalg.solve, a, b[..., None] if vector else b)
         ctx.vector = vector
         ctx.save_for_backward(a, x)
         return x[..., 0] if vector else x
