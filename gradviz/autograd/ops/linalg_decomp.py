@@ -108,7 +108,9 @@ class LinalgSlogdet(Function):
 
 class LinalgCholeskyEx(Function):
     """``linalg.cholesky(A, upper)``: ``L`` with ``L L^T = A`` from A's lower triangle;
-    PyTorch's backward ``L^-T Phi(L^T gL) L^-1``."""
+    PyTorch's backward ``L^-T Phi(L^T gL) L^-1``, a gradient for symmetric changes of A."""
+
+    symmetric_inputs = (0,)  # (for the per-op check: see opcheck)
 
     @staticmethod
     def forward(ctx, a, upper):
@@ -155,7 +157,13 @@ class LinalgSolveEx(Function):
 class LinalgPinv(Function):
     """``linalg.pinv(A, atol, rtol, hermitian)``: singular values at most
     ``max(atol, rtol * largest)`` count as zero; PyTorch's backward (exact where the rank does
-    not change)."""
+    not change); with ``hermitian``, A's lower triangle is read and the gradient is the one for
+    symmetric changes."""
+
+    @staticmethod
+    def symmetric_inputs(args: list[Any]) -> tuple[int, ...]:
+        """For the per-op check: input 0 when ``hermitian`` (see opcheck)."""
+        return (0,) if args[3] else ()
 
     @staticmethod
     def forward(ctx, a, atol, rtol, hermitian):
@@ -189,7 +197,9 @@ class LinalgPinv(Function):
 class LinalgEigh(Function):
     """One part of ``linalg.eigh(A, UPLO)``: eigenvalues (part 0, ascending) or eigenvectors
     (part 1, as columns); PyTorch's backward ``V (diag(gw) + skew(V^T gV) / E) V^T`` with
-    ``E[i, j] = w[j] - w[i]``."""
+    ``E[i, j] = w[j] - w[i]``, a gradient for symmetric changes of A."""
+
+    symmetric_inputs = (0,)  # (for the per-op check: see opcheck)
 
     @staticmethod
     def forward(ctx, a, uplo, part):
