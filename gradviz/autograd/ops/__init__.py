@@ -25,7 +25,7 @@ from gradviz.autograd.ops import (
     nodiff,
     padding,
     pointwise,
-    pooling_more,
+    pooling,
     reductions,
     resample,
     scatter,
@@ -49,14 +49,7 @@ from gradviz.autograd.ops.arithmetic import (
     Sub,
 )
 from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_product_attention
-from gradviz.autograd.ops.conv import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    ConstantPadNd,
-    Conv1d,
-    Conv2d,
-    MaxPool2d,
-)
+from gradviz.autograd.ops.conv import ConstantPadNd, Conv1d, Conv2d, Conv3d
 from gradviz.autograd.ops.counting import bincount, count_nonzero, equal, nonzero, unique
 from gradviz.autograd.ops.elementwise import (
     Abs,
@@ -111,6 +104,7 @@ from gradviz.autograd.ops.losses import (
 from gradviz.autograd.ops.norm import BatchNorm, LayerNorm
 from gradviz.autograd.ops.padding import CircularPadNd, ReflectionPadNd, ReplicationPadNd
 from gradviz.autograd.ops.pointwise import Cos, Lerp, Maximum, Minimum, Sin, binary, softmax_dim
+from gradviz.autograd.ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradviz.autograd.ops.reductions import (
     Amax,
     Amin,
@@ -163,7 +157,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         special,
         sequence,
         conv_transpose,
-        pooling_more,
+        pooling,
         resample,
         scatter,
         linalg_more,
@@ -198,6 +192,7 @@ __all__ = [
     "ConstantPadNd",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "Cos",
     "CosineSimilarity",
     "CrossEntropy",
