@@ -111,9 +111,12 @@ def test_backward_through_qr_without_q_is_refused_clearly():
         r.sum().backward()
 
 
-def test_decompositions_show_one_node_per_output_used():
+def test_a_decomposition_is_one_node_with_an_output_node_per_factor():
     a = torch.randn(4, 3, requires_grad=True)
-    s = torch.linalg.svdvals(a)
-    assert s.grad_fn.name == "LinalgSvd"
     u, s, vh = torch.linalg.svd(a, full_matrices=False)
-    assert {u.grad_fn.name, s.grad_fn.name, vh.grad_fn.name} == {"LinalgSvd"}
+    assert [t.grad_fn.name for t in (u, s, vh)] == ["LinalgSvd[0]", "LinalgSvd[1]", "LinalgSvd[2]"]
+    (node,) = {
+        id(t.grad_fn.next_functions[0][0]): t.grad_fn.next_functions[0][0] for t in (u, s, vh)
+    }.values()
+    assert node.name == "LinalgSvd"
+    assert torch.linalg.svdvals(a).grad_fn.name == "LinalgSvd[1]"

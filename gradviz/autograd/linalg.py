@@ -41,9 +41,9 @@ class SlogdetResult(NamedTuple):
 
 
 def slogdet(A: Any) -> SlogdetResult:
-    """The sign and ``log|det|`` of each square matrix (one op per part)."""
+    """The sign and ``log|det|`` of each square matrix (one op, two outputs)."""
     x = matrices(A, "linalg.slogdet")
-    return SlogdetResult(_ops.LinalgSlogdet.apply(x, 0), _ops.LinalgSlogdet.apply(x, 1))
+    return SlogdetResult(*_ops.LinalgSlogdet.apply(x))
 
 
 def logdet(A: Any) -> Variable:
@@ -234,14 +234,14 @@ def _uplo(UPLO: Any) -> str:
 
 def eigh(A: Any, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and eigenvectors (columns) of each symmetric matrix, read from
-    its ``UPLO`` triangle (one op per output, with PyTorch's backward)."""
+    its ``UPLO`` triangle (one op, with PyTorch's backward)."""
     x, uplo = matrices(A, "linalg.eigh"), _uplo(UPLO)
-    return EighResult(_ops.LinalgEigh.apply(x, uplo, 0), _ops.LinalgEigh.apply(x, uplo, 1))
+    return EighResult(*_ops.LinalgEigh.apply(x, uplo))
 
 
 def eigvalsh(A: Any, UPLO: str = "L") -> Variable:
     """The eigenvalues (ascending) of each symmetric matrix."""
-    return _ops.LinalgEigh.apply(matrices(A, "linalg.eigvalsh"), _uplo(UPLO), 0)
+    return _ops.LinalgEigh.apply(matrices(A, "linalg.eigvalsh"), _uplo(UPLO))[0]
 
 
 class SvdResult(NamedTuple):
@@ -253,16 +253,15 @@ class SvdResult(NamedTuple):
 
 
 def svd(A: Any, full_matrices: bool = True, *, driver: str | None = None) -> SvdResult:
-    """``A = U @ diag(S) @ Vh``, singular values descending (one op per output, with
-    PyTorch's backward: the first min(m, n) columns of full factors)."""
+    """``A = U @ diag(S) @ Vh``, singular values descending (one op, with
+    PyTorch's backward: the first min(m, n) columns of full factors); one op."""
     x = matrices(A, "linalg.svd", square=False)
-    full = bool(full_matrices)
-    return SvdResult(*(_ops.LinalgSvd.apply(x, full, part) for part in range(3)))
+    return SvdResult(*_ops.LinalgSvd.apply(x, bool(full_matrices)))
 
 
 def svdvals(A: Any, *, driver: str | None = None) -> Variable:
     """The singular values of each matrix, descending."""
-    return _ops.LinalgSvd.apply(matrices(A, "linalg.svdvals", square=False), False, 1)
+    return _ops.LinalgSvd.apply(matrices(A, "linalg.svdvals", square=False), False)[1]
 
 
 class QrResult(NamedTuple):
@@ -274,14 +273,14 @@ class QrResult(NamedTuple):
 
 def qr(A: Any, mode: str = "reduced") -> QrResult:
     """``A = Q @ R`` with orthonormal columns in Q and R upper triangular; ``mode`` is
-    "reduced", "complete" or "r" (Q empty); one op per output, with PyTorch's backward."""
+    "reduced", "complete" or "r" (Q empty); one op, with PyTorch's backward."""
     if mode not in ("reduced", "complete", "r"):
         raise InputError(
             f"qr received unrecognized mode '{mode}' but expected one of 'reduced' (default), "
             "'r', or 'complete'"
         )
     x = matrices(A, "linalg.qr", square=False)
-    return QrResult(_ops.LinalgQr.apply(x, mode, 0), _ops.LinalgQr.apply(x, mode, 1))
+    return QrResult(*_ops.LinalgQr.apply(x, mode))
 
 
 #: the public names of the namespace

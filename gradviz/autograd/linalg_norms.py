@@ -127,7 +127,7 @@ def matrix_norm(
         raise InputError(f"linalg.matrix_norm: Order {ord} not supported.")
     if ord in ("nuc", 2, -2):
         rest = [i for i in range(x.ndim) if i not in dims]
-        values = _ops.LinalgSvd.apply(x.permute(*rest, *dims), False, 1)
+        values = _ops.LinalgSvd.apply(x.permute(*rest, *dims), False)[1]
         out = values.sum(-1) if ord == "nuc" else values.amax(-1) if ord == 2 else values.amin(-1)
         return _restore(out, x.shape, dims, bool(keepdim))
     summed, extreme = (dims[0], dims[1]) if abs(ord) == 1 else (dims[1], dims[0])

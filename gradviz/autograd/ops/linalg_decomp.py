@@ -2,9 +2,10 @@
 Cholesky, solve, pseudo-inverse, eigh, SVD and QR, each one op with its backward (PyTorch's
 formulas, real inputs, batched over leading dims).
 
-A decomposition with several outputs is one op per output (``part`` says which): a backward
-is linear in the output gradients, so the sum of the parts' gradients is the joint one, and a
-graph shows only the outputs a loss uses. Arguments are checked in ``gradviz.linalg``.
+A decomposition returns its factors as several outputs (one node, as PyTorch's
+``LinalgSvdBackward0``); its backward gets None for a factor the loss does not use, as
+PyTorch's undefined gradient, so ``svdvals`` takes the cheap path. Arguments are checked in
+``gradviz.linalg``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import function
 from gradviz.autograd.errors import BackwardError, LinAlgError
 from gradviz.autograd.function import Function
 
@@ -55,6 +57,15 @@ def _inverse_or_nan(a: np.ndarray) -> np.ndarray:
         return np.full(a.shape, np.nan, a.dtype)
 
 
+class _Several(Function):
+    """A built-in op with several outputs: applied by ``Function``'s general path, which packs
+    them into one node and an output node each (the one-output fast path refuses tuples)."""
+
+    @classmethod
+    def apply(cls, *args: Any, _into: Any = None) -> Any:
+        return function._apply(cls, args, _into)
+
+
 class LinalgInvEx(Function):
     """``linalg.inv(A)``; the gradient is ``-A^-T G A^-T``."""
 
@@ -88,22 +99,23 @@ class LinalgDet(Function):
         return grad[..., None, None] * cofactors(a)
 
 
-class LinalgSlogdet(Function):
-    """One part of ``linalg.slogdet(A)``: the sign (part 0, zero gradient) or ``log|det A|``
-    (part 1, gradient ``A^-T``)."""
+class LinalgSlogdet(_Several):
+    """``linalg.slogdet(A)``: the sign (zero gradient) and ``log|det A|`` (gradient
+    ``A^-T``), two outputs."""
 
     @staticmethod
-    def forward(ctx, a, part):
-        ctx.part = part
+    def forward(ctx, a):
+        ctx.set_materialize_grads(False)  # (None for an output the loss does not use)
         ctx.save_for_backward(a)
-        return np.asarray(np.linalg.slogdet(a)[part])
+        sign, logabs = np.linalg.slogdet(a)
+        return np.asarray(sign), np.asarray(logabs)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_sign, grad_logabs):
         (a,) = ctx.saved_tensors
-        if ctx.part == 0:
-            return np.zeros(a.shape, grad.dtype), None
-        return grad[..., None, None] * mT(_inverse_or_nan(a)), None
+        if grad_logabs is None:
+            return None
+        return grad_logabs[..., None, None] * mT(_inverse_or_nan(a))
 
 
 class LinalgCholeskyEx(Function):
@@ -194,77 +206,86 @@ class LinalgPinv(Function):
         return out, None, None, None
 
 
-class LinalgEigh(Function):
-    """One part of ``linalg.eigh(A, UPLO)``: eigenvalues (part 0, ascending) or eigenvectors
-    (part 1, as columns); PyTorch's backward ``V (diag(gw) + skew(V^T gV) / E) V^T`` with
-    ``E[i, j] = w[j] - w[i]``, a gradient for symmetric changes of A."""
+class LinalgEigh(_Several):
+    """``linalg.eigh(A, UPLO)``: eigenvalues (ascending) and eigenvectors (as columns);
+    PyTorch's backward ``V (diag(gw) + skew(V^T gV) / E) V^T`` with ``E[i, j] = w[j] - w[i]``,
+    a gradient for symmetric changes of A."""
 
     symmetric_inputs = (0,)  # (for the per-op check: see opcheck)
 
     @staticmethod
-    def forward(ctx, a, uplo, part):
+    def forward(ctx, a, uplo):
+        ctx.set_materialize_grads(False)  # (None for an output the loss does not use)
         w, v = np.linalg.eigh(a, UPLO=uplo)
-        ctx.part = part
         ctx.save_for_backward(w, v)
-        return (w, v)[part]
+        return w, v
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_w, grad_v):
         w, v = ctx.saved_tensors
-        if ctx.part == 0:
-            return (v * grad[..., None, :]) @ mT(v), None, None
-        vgv = mT(v) @ grad
+        if grad_v is None:
+            return (v * grad_w[..., None, :]) @ mT(v), None
+        vgv = mT(v) @ grad_v
         gaps = w[..., None, :] - w[..., :, None]
         n = w.shape[-1]
         gaps[..., range(n), range(n)] = 1
         with np.errstate(divide="ignore", invalid="ignore"):
             inner = 0.5 * (vgv - mT(vgv)) / gaps
-        return v @ inner @ mT(v), None, None
+        if grad_w is not None:
+            inner[..., range(n), range(n)] = grad_w
+        return v @ inner @ mT(v), None
 
 
 def _skew(x: np.ndarray) -> np.ndarray:
     return x - mT(x)
 
 
-class LinalgSvd(Function):
-    """One part of ``linalg.svd(A, full_matrices)``: ``U`` (part 0), ``S`` (part 1, descending)
-    or ``Vh`` (part 2); PyTorch's backward (the first ``k = min(m, n)`` columns of full
-    factors)."""
+class LinalgSvd(_Several):
+    """``linalg.svd(A, full_matrices)``: ``U``, ``S`` (descending) and ``Vh``; PyTorch's
+    backward (of the first ``k = min(m, n)`` columns of full factors)."""
 
     @staticmethod
-    def forward(ctx, a, full_matrices, part):
-        factors = np.linalg.svd(a, full_matrices=full_matrices)
-        ctx.part = part
-        ctx.save_for_backward(*factors)
-        return factors[part]
+    def forward(ctx, a, full_matrices):
+        ctx.set_materialize_grads(False)  # (None for an output the loss does not use)
+        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_u, grad_s, grad_vh):
         u, s, vh = ctx.saved_tensors
         k = s.shape[-1]
         u, vh = u[..., :k], vh[..., :k, :]
-        if ctx.part == 1:
-            return (u * grad[..., None, :]) @ vh, None, None
-        m, n = u.shape[-2], vh.shape[-1]
-        s2 = s * s
-        gaps = s2[..., None, :] - s2[..., :, None]
-        gaps[..., range(k), range(k)] = 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if ctx.part == 0:
-                gu = grad[..., :k]
-                inner = _skew(mT(u) @ gu) * s[..., None, :] / gaps
-                if m > n:
-                    scaled = gu / s[..., None, :]
-                    inner = u @ inner + scaled - u @ (mT(u) @ scaled)
-                    return inner @ vh, None, None
-            else:
-                gvh = grad[..., :k, :]
-                inner = s[..., :, None] * _skew(vh @ mT(gvh)) / gaps
-                if m < n:
-                    scaled = gvh / s[..., :, None]
-                    inner = inner @ vh + scaled - (scaled @ mT(vh)) @ vh
-                    return u @ inner, None, None
-        return u @ inner @ vh, None, None
+        gu = None if grad_u is None else grad_u[..., :k]
+        gvh = None if grad_vh is None else grad_vh[..., :k, :]
+        if gu is None and gvh is None:
+            return (u * grad_s[..., None, :]) @ vh, None
+        return _svd_backward(u, s, vh, gu, grad_s, gvh), None
+
+
+def _svd_backward(u, s, vh, gu, gs, gvh):
+    """PyTorch's ``svd_backward`` (real case): ``U (skew(U^T gU) S / E + S skew(Vh gVh^T) / E
+    + diag(gS)) Vh`` with ``E[j, k] = s_k^2 - s_j^2``, plus the terms of the columns outside
+    a non-square matrix's factors."""
+    m, n, k = u.shape[-2], vh.shape[-1], s.shape[-1]
+    s2 = s * s
+    gaps = s2[..., None, :] - s2[..., :, None]
+    gaps[..., range(k), range(k)] = 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inner = np.zeros(gaps.shape, np.result_type(u, s))
+        if gu is not None:
+            inner = inner + _skew(mT(u) @ gu) * s[..., None, :] / gaps
+        if gvh is not None:
+            inner = inner + s[..., :, None] * _skew(vh @ mT(gvh)) / gaps
+        if gs is not None:
+            inner[..., range(k), range(k)] += gs
+        if m > n and gu is not None:
+            scaled = gu / s[..., None, :]
+            return (u @ inner + scaled - u @ (mT(u) @ scaled)) @ vh
+        if m < n and gvh is not None:
+            scaled = gvh / s[..., :, None]
+            return u @ (inner @ vh + scaled - (scaled @ mT(vh)) @ vh)
+    return u @ inner @ vh
 
 
 def _copyltu(m: np.ndarray) -> np.ndarray:
@@ -279,21 +300,21 @@ def _qr_square_backward(q, r, gq, gr):
     return _right_solve(gq + q @ _copyltu(m), mT(r))
 
 
-class LinalgQr(Function):
-    """One part of ``linalg.qr(A, mode)``: ``Q`` (part 0) or ``R`` (part 1); the backward for
+class LinalgQr(_Several):
+    """``linalg.qr(A, mode)``: ``Q`` and ``R`` (Q empty for ``mode="r"``); the backward for
     ``mode="reduced"``, or ``"complete"`` with no more rows than columns, as PyTorch's."""
 
     @staticmethod
-    def forward(ctx, a, mode, part):
+    def forward(ctx, a, mode):
         factors = np.linalg.qr(a, mode=mode)
         if mode == "r":
             factors = (np.zeros((0,), a.dtype), factors)
-        ctx.part, ctx.mode = part, mode
+        ctx.mode = mode
         ctx.save_for_backward(a, *factors)
-        return factors[part]
+        return tuple(factors)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad_q, grad_r):
         a, q, r = ctx.saved_tensors
         m, n = a.shape[-2], a.shape[-1]
         if ctx.mode == "r":
@@ -306,10 +327,8 @@ class LinalgQr(Function):
             raise BackwardError(
                 "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
             )
-        gq = grad if ctx.part == 0 else np.zeros(q.shape, grad.dtype)
-        gr = grad if ctx.part == 1 else np.zeros(r.shape, grad.dtype)
         if m >= n:
-            return _qr_square_backward(q, r, gq, gr), None, None
-        y, gv = a[..., m:], gr[..., m:]
-        gx = _qr_square_backward(q, r[..., :m], gq + y @ mT(gv), gr[..., :m])
-        return np.concatenate([gx, q @ gv], axis=-1), None, None
+            return _qr_square_backward(q, r, grad_q, grad_r), None
+        y, gv = a[..., m:], grad_r[..., m:]
+        gx = _qr_square_backward(q, r[..., :m], grad_q + y @ mT(gv), grad_r[..., :m])
+        return np.concatenate([gx, q @ gv], axis=-1), None
