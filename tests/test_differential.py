@@ -237,7 +237,7 @@ NOT_COMPARED = {
     r"linalg\.eigh\(float(32|64)\[(\dx)?(\d)x\3\](,UPLO='[LU]')?\)": "the signs of "
     "eigenvectors are free and NumPy's LAPACK picks others than PyTorch's "
     "(test_differential_apimath compares them with the signs fixed)",
-    r"linalg\.svd\(float": "the signs of singular vectors are free (as for eigh)",
+    r"linalg\.svd\(float(32|64)": "the signs of singular vectors are free (as for eigh)",
 }
 
 #: PyTorch's gradient bugs: only the forward is compared

@@ -129,6 +129,14 @@ def matrix_cases() -> Iterable[Case]:
 
 def decomposition_cases() -> Iterable[Case]:
     d = Draw(83)
+    half = Arr(np.eye(3, dtype="float16"))  # NumPy's linalg has no float16: refused, as PyTorch
+    for name in ("inv", "det", "slogdet", "cholesky", "eigh", "svd", "svdvals", "qr", "pinv"):
+        yield Case("linalg", name, (half,))
+    yield Case("linalg", "solve", (half, half))
+    for ord in ("fro", "nuc", 2):
+        yield Case("linalg", "matrix_norm", (half, ord))
+    yield Case("linalg", "vector_norm", (half,))
+    yield Case("top", "quantile", (Arr(np.ones(3, "float16")), 0.5))
     for x in (_sym(d, (4, 4)), _sym(d, (2, 3, 3)), Arr(_sym(d, (3, 3)).value.astype("float32"))):
         yield Case("linalg", "eigh", (x,))
         yield Case("linalg", "eigvalsh", (x,))

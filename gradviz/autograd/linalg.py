@@ -89,7 +89,7 @@ def pinv(
     count as zero; ``rtol`` defaults to ``eps * max(m, n)`` when neither is given, and to 0
     when only ``atol`` is (one op, ``LinalgPinv``)."""
     x = as_variable(A, "linalg.pinv")
-    if x.ndim < 2 or x.dtype.kind != "f":
+    if x.ndim < 2 or x.dtype.kind != "f" or x.dtype == np.float16:
         shape = list(x.shape)
         raise InputError(
             f"linalg.pinv({torch_name(x.dtype)}{{{shape}}}): expected a tensor with 2 or more "

@@ -38,6 +38,8 @@ def matrices(A: Any, op: str, square: bool = True, floating: bool = True) -> Var
     x = as_variable(A, op)
     if floating:
         _floating(x, op)
+        if x.dtype == np.float16 and op != "linalg.matrix_norm":  # (NumPy's linalg has none)
+            _low_precision(op)
     if x.ndim < 2:
         raise ShapeError(f"{op}: The input tensor A must have at least 2 dimensions.")
     if square and x.shape[-1] != x.shape[-2]:
@@ -46,6 +48,10 @@ def matrices(A: Any, op: str, square: bool = True, floating: bool = True) -> Var
             f"{x.shape[-1]} matrices"
         )
     return x
+
+
+def _low_precision(op: str) -> None:
+    raise InputError(f"{op}: Low precision dtypes not supported. Got Half")
 
 
 def _cast(x: Variable, dtype: Any, op: str) -> Variable:
@@ -126,6 +132,8 @@ def matrix_norm(
     if ord not in ("nuc", 1, -1, 2, -2, math.inf, -math.inf) or isinstance(ord, bool):
         raise InputError(f"linalg.matrix_norm: Order {ord} not supported.")
     if ord in ("nuc", 2, -2):
+        if x.dtype == np.float16:
+            _low_precision("linalg.matrix_norm")
         rest = [i for i in range(x.ndim) if i not in dims]
         values = _ops.LinalgSvd.apply(x.permute(*rest, *dims), False)[1]
         out = values.sum(-1) if ord == "nuc" else values.amax(-1) if ord == 2 else values.amin(-1)

@@ -101,7 +101,7 @@ def _quantile(
     op: str, input: Any, q: Any, dim: Any, keepdim: bool, interpolation: str, skip_nan: bool
 ) -> Variable:
     x = as_variable(input, op)
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" or x.dtype == np.float16:
         raise InputError(f"{op}() input tensor must be either float or double dtype")
     if not x.numel():
         raise InputError(f"{op}() input tensor must be non-empty")
