@@ -7,6 +7,7 @@ ops (``linalg_norms.py``). Arguments are refused as PyTorch refuses them, in its
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -19,7 +20,6 @@ from gradviz.autograd.linalg_norms import norm as norm
 from gradviz.autograd.linalg_norms import vector_norm as vector_norm
 from gradviz.autograd.ops import linalg_decomp as _ops
 from gradviz.autograd.ops.api import as_variable
-from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.variable import Variable
 
 
@@ -48,9 +48,10 @@ def slogdet(A: Any) -> SlogdetResult:
 
 def logdet(A: Any) -> Variable:
     """``log(det(A))``: NaN (and a zero gradient) where the determinant is negative, -inf
-    where it is 0 (a composition: ``where(sign < 0, nan, logabsdet)``, as PyTorch's)."""
+    where it is 0 (a composition: ``logabsdet`` with NaN filled in where the sign is negative,
+    as PyTorch's)."""
     sign, logabs = slogdet(matrices(A, "logdet"))
-    return where(sign.detach() < 0, np.array(np.nan, logabs.dtype), logabs)
+    return logabs.masked_fill(sign.detach() < 0, math.nan)
 
 
 def cholesky(A: Any, *, upper: bool = False) -> Variable:
