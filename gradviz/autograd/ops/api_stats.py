@@ -19,6 +19,7 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
+from gradviz.autograd.linalg_norms import torch_name
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.ops.shape import stack
@@ -41,18 +42,12 @@ def nanmean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     if x.dtype.kind != "f":
         raise InputError(
             "nanmean(): expected input to have floating point or complex dtype but got "
-            f"{_torch_name(x.dtype)}"
+            f"{torch_name(x.dtype)}"
         )
     if dtype is not None:
         x = x.to(dtype)
     count = (~x.isnan()).sum(dim, keepdim)
     return nansum(x, dim, keepdim) / count.to(x.dtype)
-
-
-def _torch_name(dtype: Any) -> str:
-    from gradviz.autograd.linalg_norms import torch_name
-
-    return torch_name(dtype)
 
 
 def std_mean(input: Any, *args: Any, **kwargs: Any) -> tuple[Variable, Variable]:
@@ -228,7 +223,7 @@ def _cov_weight(name: str, value: Any, rows: Variable) -> Variable | None:
         kind = "integral" if integral else "floating point"
         raise InputError(
             f"cov(): expected {name} to have {kind} dtype but got {name} with "
-            f"{_torch_name(w.dtype)} dtype"
+            f"{torch_name(w.dtype)} dtype"
         )
     if np.any(w._data < 0):
         raise InputError(f"cov(): {name} cannot be negative")
@@ -321,7 +316,8 @@ def unique_consecutive(
     input: Any, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None
 ) -> Variable | tuple[Variable, ...]:
     """The first of each run of equal consecutive elements (slices along ``dim`` when given),
-    with where each element went and each run's length (int64); no gradient."""
+    with where each element went and each run's length (int64); no gradient (PyTorch's result
+    of an input that requires grad does too, but its backward raises: here it is a constant)."""
     x = as_variable(input, "unique_consecutive")
     data = (
         x._data.reshape(-1)
