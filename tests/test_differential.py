@@ -245,6 +245,8 @@ TORCH_GRAD_BUGS = {
     r"(method|top)\.(std|var)\(.*dim=\(\)": "dim=() reduces every dim, as dim=None, but the "
     "backward divides by zero: inf everywhere",
     r"(method|top)\.(atan2|arctan2)\(bool": "the backward negates the bool input and raises",
+    r"linalg\.cond\(float\w+\[[0-9x]+\],(p=)?('fro'|'nuc'|-?1|-?inf)\)": "the backward of "
+    "norm(A) * norm(inv(A)) raises ('modified by an inplace operation', its inverse)",
     r"linalg\.det\(float64\[2x2\]\)": "a singular matrix of rank 1: PyTorch's gradient is 0, "
     "gradviz's the cofactor matrix (the derivative of det, which gradcheck confirms)",
     r"F\.binary_cross_entropy\(float64\[4\]": "the target's gradient takes the unclamped "

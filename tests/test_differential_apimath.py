@@ -451,6 +451,46 @@ def random_cases() -> Iterable[Case]:
     yield Case("top", "poisson", (d.i((3,), 0, 4),))
 
 
+def more_linalg_cases() -> Iterable[Case]:
+    d = Draw(90)
+    a, batch, wide = Arr(d.f((3, 3)).value + 3 * np.eye(3)), d.f((2, 3, 3)), d.f((3, 4))
+    singular = Arr(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    for p in (None, 2, -2, "fro", "nuc", 1, -1, math.inf, -math.inf):
+        yield Case("linalg", "cond", (a, p))
+        yield Case("linalg", "cond", (batch,), {"p": p})
+    yield Case("linalg", "cond", (wide,))
+    yield Case("linalg", "cond", (wide, -2))
+    yield Case("linalg", "cond", (wide, "fro"))
+    yield Case("linalg", "cond", (a, 3))
+    yield Case("linalg", "cond", (Arr(singular.value, grad=False), 1))
+    yield Case("linalg", "cond", (Arr(np.zeros((2, 2)), grad=False),))
+    yield Case("linalg", "cond", (Arr(np.stack([singular.value, np.eye(2)]), grad=False), "fro"))
+    yield Case("linalg", "cond", (d.f((3, 3), "float32"),))
+    for x in (a, wide, batch, singular, Arr(np.zeros((3, 3))), d.f((2, 4, 2), "float32")):
+        yield Case("linalg", "matrix_rank", (x,))
+    yield Case("linalg", "matrix_rank", (a,), {"atol": 3.5})
+    yield Case("linalg", "matrix_rank", (a,), {"rtol": 0.5})
+    yield Case("linalg", "matrix_rank", (_sym(d, (3, 3)),), {"hermitian": True})
+    yield Case("linalg", "matrix_rank", (d.i((3, 3)),))
+    yield Case("linalg", "matrix_rank", (d.f((3,)),))
+    yield Case("linalg", "vecdot", (d.f((3, 4)), d.f((4,))))
+    yield Case("linalg", "vecdot", (d.f((3, 4)), d.f((2, 1, 4))))
+    yield Case("linalg", "vecdot", (d.f((3, 4)), d.f((3, 1))), {"dim": 0})
+    yield Case("linalg", "vecdot", (d.f((3, 4)), d.f((4,), "float32")))
+    yield Case("linalg", "vecdot", (d.i((3, 4)), d.i((4,))))
+    yield Case("linalg", "cross", (d.f((2, 3)), d.f((2, 3))))
+    yield Case("linalg", "cross", (d.f((3, 2)), d.f((3, 2))), {"dim": 0})
+    yield Case("linalg", "cross", (d.f((2, 3)), d.f((3,))))
+    yield Case("linalg", "cross", (d.f((2, 4)), d.f((2, 4))))
+    yield Case("linalg", "diagonal", (batch,))
+    yield Case("linalg", "diagonal", (batch,), {"offset": 1})
+    yield Case("linalg", "diagonal", (batch,), {"dim1": 0, "dim2": 2})
+    yield Case("linalg", "diagonal", (d.f((3,)),))
+    yield Case("linalg", "matmul", (batch, wide))
+    yield Case("linalg", "matmul", (wide, d.f((4,))))
+    yield Case("linalg", "matmul", (wide, d.f((3,))))
+
+
 #: twins tested elsewhere (name -> where)
 NOT_HERE = {"set_printoptions": "test_apimath_types.py (what a Variable's repr shows)"}
 
@@ -465,6 +505,7 @@ CASES = all_cases(
     (pointwise_cases, None),
     (special_cases, None),
     (random_cases, None),
+    (more_linalg_cases, None),
 )
 GROUPS = by_op(CASES)
 

@@ -20,6 +20,7 @@ from gradviz.autograd.linalg_norms import norm as norm
 from gradviz.autograd.linalg_norms import vector_norm as vector_norm
 from gradviz.autograd.ops import linalg_decomp as _ops
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.variable import Variable
 
 
@@ -284,9 +285,96 @@ def qr(A: Any, mode: str = "reduced") -> QrResult:
     return QrResult(*_ops.LinalgQr.apply(x, mode))
 
 
+def matmul(input: Any, other: Any) -> Variable:
+    """``input @ other`` (``gradviz.matmul``)."""
+    return as_variable(input, "linalg.matmul") @ other
+
+
+def diagonal(A: Any, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Variable:
+    """The ``offset``-th diagonal of each matrix over the last two dims, a view."""
+    return as_variable(A, "linalg.diagonal").diagonal(offset, dim1, dim2)
+
+
+def vecdot(x: Any, y: Any, *, dim: int = -1) -> Variable:
+    """The dot product of vectors along ``dim``, batch dims broadcast (``(x * y).sum(dim)``)."""
+    a, b = as_variable(x, "linalg.vecdot"), as_variable(y, "linalg.vecdot")
+    if a.dtype.kind != "f":
+        raise InputError(
+            "linalg.vecdot: Expected a floating point or complex tensor as input. Got "
+            f"{torch_name(a.dtype)}"
+        )
+    if a.dtype != b.dtype:
+        raise InputError(
+            "linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+            f"{torch_name(a.dtype)} and y of type {torch_name(b.dtype)} instead"
+        )
+    return (a * b).sum(dim)
+
+
+def cross(input: Any, other: Any, *, dim: int = -1) -> Variable:
+    """The cross product of 3-vectors along ``dim``."""
+    return as_variable(input, "linalg.cross").cross(other, dim)
+
+
+def _tolerance(s: np.ndarray, shape: tuple[int, ...], atol: Any, rtol: Any) -> np.ndarray:
+    """Singular values at most this count as zero: ``max(atol, rtol * largest)``, ``rtol``
+    ``eps * max(m, n)`` when neither is given, as PyTorch's."""
+    if rtol is None:
+        rtol = float(np.finfo(s.dtype).eps) * max(shape[-2:]) if not atol else 0.0
+    top = s.max(axis=-1, keepdims=True) if s.shape[-1] else np.zeros((*s.shape[:-1], 1))
+    return np.maximum(atol or 0.0, rtol * top)
+
+
+def matrix_rank(
+    A: Any, *, atol: float | None = None, rtol: float | None = None, hermitian: bool = False
+) -> Variable:
+    """The number of singular values above the tolerance of each matrix (int64, no
+    gradient)."""
+    x = as_variable(A, "linalg.matrix_rank")
+    if x.dtype.kind != "f" or x.dtype == np.float16:
+        raise InputError("This function doesn't handle types other than float and double")
+    if x.ndim < 2:
+        raise ShapeError(
+            "torch.linalg.matrix_rank: The input tensor input must have at least 2 dimensions."
+        )
+    data = x._data
+    if hermitian:
+        s = np.abs(np.linalg.eigvalsh(matrices(x, "linalg.matrix_rank")._data))
+    else:
+        s = np.linalg.svd(data, compute_uv=False)
+    return Variable((s > _tolerance(s, data.shape, atol, rtol)).sum(-1).astype(np.int64))
+
+
+def cond(A: Any, p: Any = None) -> Variable:
+    """The condition number in norm ``p``: None or 2 the ratio of the extreme singular values
+    (-2 its inverse, any matrix), else ``norm(A, p) * norm(inv(A), p)`` (square matrices; inf
+    for a singular one); a composition of the norms."""
+    x = matrices(A, "linalg.cond", square=False)
+    if p is None or p in (2, -2):
+        s = svdvals(x)
+        big, small = s.amax(-1), s.amin(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a singular matrix: inf, as PyTorch
+            return big / small if p != -2 else small / big
+    if p not in ("fro", "nuc", 1, -1, math.inf, -math.inf) or isinstance(p, bool):
+        raise InputError(f"linalg.cond got an invalid norm type: {p}")
+    x = matrices(x, f"linalg.cond(ord={p})")
+    singular = np.linalg.matrix_rank(x._data) < x.shape[-1]
+    if not np.any(singular):
+        return matrix_norm(x, p) * matrix_norm(inv(x), p)
+    eye = np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape)
+    safe = where(np.asarray(singular)[..., None, None], eye, x)
+    return (matrix_norm(safe, p) * matrix_norm(inv(safe), p)).masked_fill(singular, math.inf)
+
+
 #: the public names of the namespace
 NAMES = (
     "LinAlgError",
+    "cond",
+    "cross",
+    "diagonal",
+    "matmul",
+    "matrix_rank",
+    "vecdot",
     "cholesky",
     "det",
     "eigh",
