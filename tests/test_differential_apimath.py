@@ -486,6 +486,21 @@ def more_linalg_cases() -> Iterable[Case]:
     yield Case("linalg", "diagonal", (batch,), {"offset": 1})
     yield Case("linalg", "diagonal", (batch,), {"dim1": 0, "dim2": 2})
     yield Case("linalg", "diagonal", (d.f((3,)),))
+    tri = Arr(d.f((3, 3)).value + 3 * np.eye(3))
+    for upper in (True, False):
+        for other, left in ((d.f((3, 2)), True), (d.f((2, 3)), False), (d.f((4, 3, 2)), True)):
+            yield Case("linalg", "solve_triangular", (tri, other), {"upper": upper, "left": left})
+        yield Case(
+            "linalg",
+            "solve_triangular",
+            (tri, d.f((3, 2))),
+            {"upper": upper, "unitriangular": True},
+        )
+    yield Case("linalg", "solve_triangular", (tri, d.f((3,))), {"upper": True})
+    yield Case("linalg", "solve_triangular", (tri, d.f((3, 2))))
+    yield Case("linalg", "solve_triangular", (tri, d.f((2, 2))), {"upper": True})
+    yield Case("linalg", "solve_triangular", (tri, d.f((3, 2), "float32")), {"upper": True})
+    yield Case("linalg", "solve_triangular", (tri, d.i((3, 2))), {"upper": True})
     yield Case("linalg", "matmul", (batch, wide))
     yield Case("linalg", "matmul", (wide, d.f((4,))))
     yield Case("linalg", "matmul", (wide, d.f((3,))))

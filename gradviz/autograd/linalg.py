@@ -21,6 +21,7 @@ from gradviz.autograd.linalg_norms import vector_norm as vector_norm
 from gradviz.autograd.ops import linalg_decomp as _ops
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import where
+from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable
 
 
@@ -82,6 +83,43 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Variable:
     if left or vector:
         return _ops.LinalgSolveEx.apply(a, b, vector)
     return _ops.LinalgSolveEx.apply(a.mT, b.mT, False).mT
+
+
+def solve_triangular(
+    A: Any, B: Any, *, upper: bool | None = None, left: bool = True, unitriangular: bool = False
+) -> Variable:
+    """``X`` with ``T @ X == B`` (``left=False``: ``X @ T == B``), ``T`` the upper or lower
+    triangle of A (``upper`` is required; ones on the diagonal when ``unitriangular``), in the
+    operands' promoted dtype; a composition: the triangle, then ``LinalgSolveEx``, so A's
+    gradient stays in its triangle. A singular triangle is refused (PyTorch returns inf or
+    NaN)."""
+    if upper is None:
+        raise OperandError(
+            'linalg_solve_triangular() missing 1 required positional arguments: "upper"'
+        )
+    a = matrices(A, "linalg.solve_triangular")
+    b = as_variable(B, "linalg.solve_triangular")
+    if b.ndim < 2:
+        raise ShapeError(
+            "linalg.solve_triangular: The input tensor B must have at least 2 dimensions."
+        )
+    if a.dtype != b.dtype:
+        dtype = result_type(a._data, b._data)
+        a, b = a.to(dtype), b.to(dtype)
+    if (b.shape[-2] if left else b.shape[-1]) != a.shape[-1]:
+        raise ShapeError(
+            f"linalg.solve_triangular: Incompatible shapes of A and B for the equation "
+            f"{'AX' if left else 'XA'} = B ({a.shape[-2]}x{a.shape[-1]} and "
+            f"{b.shape[-2]}x{b.shape[-1]})"
+        )
+    if unitriangular:
+        ones = Variable(np.eye(a.shape[-1], dtype=a.dtype))
+        tri = (a.triu(1) if upper else a.tril(-1)) + ones
+    else:
+        tri = a.triu() if upper else a.tril()
+    if left:
+        return _ops.LinalgSolveEx.apply(tri, b, False)
+    return _ops.LinalgSolveEx.apply(tri.mT, b.mT, False).mT
 
 
 def pinv(
@@ -388,6 +426,7 @@ NAMES = (
     "qr",
     "slogdet",
     "solve",
+    "solve_triangular",
     "svd",
     "svdvals",
     "vector_norm",
