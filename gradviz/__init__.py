@@ -190,6 +190,8 @@ for _name, _module in {
     "nn.functional": functional,
     "nn.utils": nn.utils,
     "nn.utils.rnn": nn.utils.rnn,
+    "nn.utils.parametrize": nn.utils.parametrize,
+    "nn.utils.parametrizations": nn.utils.parametrizations,
     "optim": optim,
     "linalg": linalg,
     "special": special,

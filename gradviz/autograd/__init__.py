@@ -47,7 +47,7 @@ from gradviz.autograd.grad_mode import (
     set_grad_enabled,
 )
 from gradviz.autograd.gradcheck import gradcheck
-from gradviz.autograd.grads import grad
+from gradviz.autograd.grads import backward, grad
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
@@ -166,6 +166,7 @@ __all__ = [
     "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
+    "backward",
     "bincount",
     "bmm",
     "cat",

@@ -453,7 +453,6 @@ from gradviz.autograd.functional_losses_more import (  # noqa: E402
     triplet_margin_loss,
 )
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
-    glu,
     group_norm,
     hardtanh,
     logsigmoid,
@@ -536,3 +535,9 @@ __all__ += [
     "pixel_shuffle",
     "pixel_unshuffle",
 ]
+from gradviz.autograd.functional_fold import fold, glu, unfold  # noqa: E402
+
+# torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
+from gradviz.autograd.jacobians import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402, F401
+
+__all__ += ["fold", "unfold"]

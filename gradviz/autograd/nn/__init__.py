@@ -33,6 +33,7 @@ from gradviz.autograd.nn.conv import (
     MaxPool3d,
 )
 from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from gradviz.autograd.nn.fold import GLU, Fold, Softmax2d, Unfold
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -75,6 +76,23 @@ from gradviz.autograd.nn.norm_more import (
     InstanceNorm3d,
     LocalResponseNorm,
     RMSNorm,
+)
+from gradviz.autograd.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
 )
 from gradviz.autograd.nn.parameters import ParameterDict, ParameterList
 from gradviz.autograd.nn.pointwise import (
@@ -226,4 +244,25 @@ __all__ += [
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+]
+__all__ += [
+    "GLU",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "Fold",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "Softmax2d",
+    "Unfold",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
 ]

@@ -16,6 +16,7 @@ from gradviz.autograd.ops import (
     conv,
     conv_transpose,
     elementwise,
+    fold,
     indexing,
     layers_more,
     linalg,
@@ -68,6 +69,7 @@ from gradviz.autograd.ops.elementwise import (
     Sqrt,
     Tanh,
 )
+from gradviz.autograd.ops.fold import Col2Im, Glu, Im2Col
 from gradviz.autograd.ops.indexing import (
     Cumsum,
     Expand,
@@ -162,6 +164,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         scatter,
         linalg_more,
         linalg_decomp,
+        fold,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
@@ -189,6 +192,7 @@ __all__ = [
     "CircularPadNd",
     "Clamp",
     "Clone",
+    "Col2Im",
     "ConstantPadNd",
     "Conv1d",
     "Conv2d",
@@ -208,8 +212,10 @@ __all__ = [
     "FloorDivide",
     "Gather",
     "Gelu",
+    "Glu",
     "Hardtanh",
     "HuberLoss",
+    "Im2Col",
     "Index",
     "KlDiv",
     "L1Loss",
