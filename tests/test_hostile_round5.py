@@ -44,3 +44,52 @@ def test_a_scaler_that_scaled_once_steps_as_before():
     scaler.update()
     assert scaler.get_scale() == 4.0
     assert scaler.state_dict()["_growth_tracker"] == 1
+
+
+def _amp_steps(steps: int, scaler: gradviz.amp.GradScaler | None) -> tuple[list, list]:
+    """Train a small model ``steps`` steps, the loss scaled by ``scaler`` (or not); the losses
+    and the first layer's gradient norms the trace recorded."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = gradviz.randn(16, 2), gradviz.randn(16, 1)
+    with gradviz.trace(detail="summary") as tr:
+        for _ in range(steps):
+            loss = nn.functional.mse_loss(model(x), y)
+            opt.zero_grad()
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+    return list(tr.timeline.loss), list(tr.timeline.series("param:0.weight", "grad_norm"))
+
+
+def test_a_trace_of_a_scaled_loss_shows_the_loss_and_gradients_the_optimizer_sees():
+    # was: the timeline's loss and every gradient statistic 65536 times too large (the
+    # scaled loss and the scaled gradients), and check warning of exploding gradients
+    plain_loss, plain_grad = _amp_steps(3, None)
+    amp_loss, amp_grad = _amp_steps(3, gradviz.amp.GradScaler("cpu"))
+    assert amp_loss == pytest.approx(plain_loss, rel=1e-6)
+    assert amp_grad == pytest.approx(plain_grad, rel=1e-5)
+
+
+def test_the_graph_of_a_scaled_step_is_the_models_own():
+    gradviz.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    scaler = gradviz.amp.GradScaler("cpu")
+    with gradviz.trace() as tr:
+        loss = nn.functional.mse_loss(model(gradviz.randn(4, 2)), gradviz.randn(4, 1))
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    graph = tr.graph
+    ops = sorted(data["op"] for _, data in graph.nodes(data=True) if data.get("kind") == "op")
+    assert ops == ["Linear", "MseLoss"]  # the scaler's Mul is not the model's
+    report = tr.check()
+    assert report.ok
+    squares = sum(float((p.grad.numpy() ** 2).sum()) for p in (model.weight, model.bias))
+    assert report.layers[0].grad_norm == pytest.approx(squares**0.5, rel=1e-5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +26,15 @@ from gradviz.autograd.variable import Variable
 _DEVICES = ("cpu", "cuda", "mps", "xpu", "hpu", "xla", "meta", "mtia", "privateuseone")
 _SIXTEEN_BITS = ("float16", "bfloat16")
 _warned_full_precision = False
+
+#: engine id of each Variable ``GradScaler.scale`` returned -> the scale it multiplied by (the
+#: tracer reads it: a backward from it is drawn and measured as the unscaled loss's)
+_SCALED: dict[int, float] = {}
+
+
+def loss_scale(variable: Variable) -> float | None:
+    """The scale ``variable`` is a loss multiplied by (``scaler.scale(loss)``), else None."""
+    return _SCALED.get(variable._id)
 
 
 class autocast:
@@ -152,7 +162,10 @@ class GradScaler:
             return outputs
         self._scaled = True
         if isinstance(outputs, Variable):
-            return outputs * Variable(np.asarray(self._scale, dtype=outputs.dtype))
+            scaled = outputs * Variable(np.asarray(self._scale, dtype=outputs.dtype))
+            _SCALED[scaled._id] = float(self._scale)
+            weakref.finalize(scaled, _SCALED.pop, scaled._id, None)
+            return scaled
         if isinstance(outputs, Iterable):
             return type(outputs)(self.scale(output) for output in outputs)
         raise InputError("outputs must be a Tensor or an iterable of Tensors")
