@@ -80,19 +80,41 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
         ) from None
 
 
+def script_problem(path: Path) -> str | None:
+    """Why ``path``, a regular file, is no Python script to run, or None. A file gradviz wrote
+    (a trace, a timeline) or a notebook, run as Python, fails with a NameError on ``false`` or
+    ``null`` after a long wait, or runs as a dict literal and finds no backward; a binary file
+    fails with a SyntaxError on null bytes."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return (
+            f"{path} is a JSON file, not a Python script; to compare trace files use "
+            "'gradviz diff A.json B.json', to read one gradviz.load_trace"
+        )
+    if suffix == ".ipynb":
+        return (
+            f"{path} is a Jupyter notebook, not a Python script; export it with 'jupyter "
+            f"nbconvert --to script {path.name}' and give the .py, or trace in the notebook "
+            "with gradviz.trace()"
+        )
+    try:
+        with path.open("rb") as file:
+            head = file.read(8192)
+    except OSError:  # unreadable: running it says why
+        return None
+    if b"\0" in head:
+        return f"{path} is not a Python script (it holds binary data): give the training script"
+    return None
+
+
 def _check_script(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
-    """Refuse a file gradviz wrote (a trace, a timeline): run as Python it fails with a
-    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward.
-    Refuse what is not a regular file too (a FIFO: runpy could not read it)."""
+    """Refuse what is not a regular file (a FIFO: runpy could not read it) and what is no
+    Python script (:func:`script_problem`)."""
     if not value.is_file():
         raise click.BadParameter(f"{value} is not a regular file: give a Python script", ctx, param)
-    if value.suffix.lower() == ".json":
-        raise click.BadParameter(
-            f"{value} is a JSON file, not a Python script; to compare trace files use "
-            "'gradviz diff A.json B.json', to read one gradviz.load_trace",
-            ctx,
-            param,
-        )
+    problem = script_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem, ctx, param)
     return value
 
 
