@@ -93,3 +93,35 @@ def test_the_graph_of_a_scaled_step_is_the_models_own():
     assert report.ok
     squares = sum(float((p.grad.numpy() ** 2).sum()) for p in (model.weight, model.bias))
     assert report.layers[0].grad_norm == pytest.approx(squares**0.5, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda x: nn.functional.max_pool1d(x, 9),
+            "max_pool1d: Given input size (2, 3, 7), calculated output size (2, 3, 0) is too "
+            "small (kernel 9, stride 9, padding 0)",
+        ),
+        (
+            lambda x: nn.MaxPool1d(2, padding=2)(x),
+            "max_pool1d: pad should be at most half of effective kernel size, but got pad=2, "
+            "kernel_size=2 and dilation=1",
+        ),
+        (
+            lambda x: nn.functional.avg_pool1d(x, 3, 1, 2),
+            "avg_pool1d: pad should be at most half of effective kernel size, but got pad=2, "
+            "kernel_size=3 and dilation=1",
+        ),
+        (
+            lambda x: nn.functional.max_pool1d(x, 4, dilation=3),
+            "max_pool1d: Given input size (2, 3, 7), calculated output size (2, 3, 0) is too "
+            "small (kernel 4, stride 4, padding 0)",
+        ),
+    ],
+)
+def test_a_1d_pool_that_cannot_run_names_the_1d_shapes_it_was_given(call, message):
+    # was: the 2-d pool's view of it, "Given input size (2, 3, 1, 7) ... kernel (1, 9)"
+    with pytest.raises(GradvizError) as info:
+        call(gradviz.randn(2, 3, 7))
+    assert str(info.value) == message

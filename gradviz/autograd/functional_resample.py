@@ -128,9 +128,9 @@ def _pool1d_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mo
     (s,) = (k,) if empty else _ints(stride, 1, layer, "stride")
     (p,) = _ints(padding, 1, layer, "padding", low=0)
     (d,) = _ints(dilation, 1, layer, "dilation")
+    conv.check_pool(layer, input.shape, (k,), (s,), ((p, p),), (d,), ceil_mode)
     kernel, stride, pairs, dilation = (1, k), (1, s), ((0, 0), (p, p)), (1, d)
     planar = (*input.shape[:-1], 1, input.shape[-1])
-    conv.check_pool(layer, planar, kernel, stride, pairs, dilation, ceil_mode)
     if ceil_mode:
         pairs = conv.ceil_mode_padding(planar[-2:], kernel, stride, pairs, dilation)
     return input, kernel, stride, pairs, dilation
