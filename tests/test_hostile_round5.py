@@ -125,3 +125,39 @@ def test_a_1d_pool_that_cannot_run_names_the_1d_shapes_it_was_given(call, messag
     with pytest.raises(GradvizError) as info:
         call(gradviz.randn(2, 3, 7))
     assert str(info.value) == message
+
+
+def _gan_step():
+    gradviz.manual_seed(0)
+    G = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    D = nn.Sequential(nn.Linear(2, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1))
+    criterion = nn.BCEWithLogitsLoss()
+    opt_d = optim.Adam(D.parameters(), lr=1e-3)
+    with gradviz.trace() as tr:
+        fake = G(gradviz.randn(16, 4))
+        d_loss = criterion(D(fake.detach()), gradviz.zeros(16, 1))
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+    return tr
+
+
+def test_a_second_model_is_named_by_its_variable_not_its_class():
+    # was: the generator's parameters 0.weight ..., the discriminator's Sequential.0.weight
+    # ...: two Sequentials told apart by nothing the script says
+    graph = _gan_step().graph
+    params = sorted(data["name"] for _, data in graph.nodes(data=True) if data["kind"] == "param")
+    assert params == [
+        "0.bias",
+        "0.weight",
+        "2.bias",
+        "2.weight",
+        "D.0.bias",
+        "D.0.weight",
+        "D.2.bias",
+        "D.2.weight",
+    ]
+    modules = {data.get("module") for _, data in graph.nodes(data=True) if data["kind"] == "op"}
+    assert "D.1" in modules  # the LeakyReLU
+    assert "BCEWithLogitsLoss" in modules  # a module without parameters keeps its class name
+

@@ -250,7 +250,7 @@ class Recorder(RecordBook, hooks.Hook):
                 index = local.stack[-1][0]
                 path = self.names.path_in(index, module, local.stack[-1][1])
             else:
-                index, path = self.names.find_root(module)
+                index, path = self.names.find_root(module, self._source.bound_name)
             local.stack.append((index, path))
             if len(self.names.buffer_ids) != known:
                 self._rekind_buffers()
