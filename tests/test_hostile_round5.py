@@ -4,6 +4,7 @@ or a GradvizError that says what was wrong and what is expected."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import gradviz
@@ -161,3 +162,26 @@ def test_a_second_model_is_named_by_its_variable_not_its_class():
     assert "D.1" in modules  # the LeakyReLU
     assert "BCEWithLogitsLoss" in modules  # a module without parameters keeps its class name
 
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_a_regression_loss_against_integer_targets_stays_float32(loss):
+    # was: NumPy's float32 - int64, a float64 loss (and a float64 graph) where PyTorch's is
+    # float32: counts or labels read as integers are a common regression target
+    torch = pytest.importorskip("torch")
+    pred = np.linspace(-2, 3, 12, dtype=np.float32).reshape(4, 3)
+    target = np.arange(12).reshape(4, 3) % 4
+    x = gradviz.tensor(pred, requires_grad=True)
+    out = getattr(nn.functional, loss)(x, gradviz.tensor(target))
+    assert out.dtype == np.float32
+    out.backward()
+    assert x.grad.dtype == np.float32
+    xt = torch.tensor(pred, requires_grad=True)
+    expected = getattr(torch.nn.functional, loss)(xt, torch.tensor(target))
+    assert out.item() == pytest.approx(expected.item(), rel=1e-6)
+    if loss != "huber_loss":  # (PyTorch's huber backward refuses an integer target)
+        expected.backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-6)
+    assert gradviz.autograd.gradcheck(
+        lambda p: getattr(nn.functional, loss)(p, gradviz.tensor(target)),
+        [gradviz.tensor(pred.astype(np.float64) + 0.01, requires_grad=True)],
+    )
