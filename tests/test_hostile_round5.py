@@ -185,3 +185,30 @@ def test_a_regression_loss_against_integer_targets_stays_float32(loss):
         lambda p: getattr(nn.functional, loss)(p, gradviz.tensor(target)),
         [gradviz.tensor(pred.astype(np.float64) + 0.01, requires_grad=True)],
     )
+
+
+@pytest.mark.parametrize(
+    ("output_size", "message"),
+    [
+        (12, "output_size must be a sequence of ints (the output's height and width), got 12"),
+        ("ab", "output_size must be a sequence of ints (the output's height and width), got 'ab'"),
+        ((12.0, 14.0), "output_size must be a sequence of ints (the output's height and width)"),
+        ((13, 14), "ConvTranspose2d(4, 6, kernel_size=(3, 3), stride=(2, 2)): requested an "),
+    ],
+)
+def test_a_transposed_conv_refuses_an_output_size_it_cannot_read(output_size, message):
+    # was: TypeError "'int' object is not iterable" (PyTorch: "object of type 'int' has no
+    # len()"), a comparison of str and int, "output_padding must be an int or 2 ints, got
+    # (1.0, 1.0)" of floats; an out-of-range size did not name the layer
+    layer = nn.ConvTranspose2d(4, 6, 3, stride=2)
+    with pytest.raises(GradvizError) as info:
+        layer(gradviz.randn(2, 4, 5, 6), output_size=output_size)
+    assert message in str(info.value)
+    assert isinstance(info.value, TypeError if output_size != (13, 14) else ValueError)
+
+
+def test_a_transposed_conv_takes_an_output_size_of_numpy_ints_or_a_shape():
+    layer = nn.ConvTranspose2d(4, 6, 3, stride=2)
+    x = gradviz.randn(2, 4, 5, 6)
+    assert layer(x, output_size=(np.int64(12), np.int32(14))).shape == (2, 6, 12, 14)
+    assert layer(x, output_size=gradviz.zeros(2, 6, 12, 14).shape).shape == (2, 6, 12, 14)
