@@ -212,3 +212,31 @@ def test_a_transposed_conv_takes_an_output_size_of_numpy_ints_or_a_shape():
     x = gradviz.randn(2, 4, 5, 6)
     assert layer(x, output_size=(np.int64(12), np.int32(14))).shape == (2, 6, 12, 14)
     assert layer(x, output_size=gradviz.zeros(2, 6, 12, 14).shape).shape == (2, 6, 12, 14)
+
+
+@pytest.mark.parametrize(
+    ("scale_factor", "error", "message"),
+    [
+        ([2, 2, 2], ValueError, "interpolate: Input and scale_factor must have the same number"),
+        ("2", TypeError, "interpolate: expected scale_factor to be numbers, but got '2'"),
+        ((2, "2"), TypeError, "interpolate: expected scale_factor to be numbers, but got (2, '2')"),
+        (float("nan"), ValueError, "interpolate: scale_factor must be finite, got nan"),
+        (float("inf"), ValueError, "interpolate: scale_factor must be finite, got inf"),
+    ],
+)
+def test_interpolate_refuses_a_scale_factor_it_cannot_read(scale_factor, error, message):
+    # was: TypeError "float() argument must be ... not 'list'" for a list too long, a string
+    # read as its number, NumPy's "cannot convert float NaN to integer" and an OverflowError
+    with pytest.raises(GradvizError) as info:
+        nn.functional.interpolate(gradviz.randn(2, 4, 5, 6), scale_factor=scale_factor)
+    assert str(info.value).startswith(message)
+    assert isinstance(info.value, error)
+
+
+def test_upsample_refuses_a_list_of_scale_factors_naming_itself():
+    # was: TypeError "float() argument must be a string or a real number, not 'list'" (as
+    # PyTorch's Upsample, which reads a tuple only); a string of a number is read as PyTorch
+    # reads it
+    with pytest.raises(GradvizError, match=r"Upsample: scale_factor must be a number or a "):
+        nn.Upsample(scale_factor=[2, 2])
+    assert nn.Upsample(scale_factor="2")(gradviz.randn(1, 1, 2, 3)).shape == (1, 1, 4, 6)
