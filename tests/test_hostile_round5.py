@@ -240,3 +240,48 @@ def test_upsample_refuses_a_list_of_scale_factors_naming_itself():
     with pytest.raises(GradvizError, match=r"Upsample: scale_factor must be a number or a "):
         nn.Upsample(scale_factor=[2, 2])
     assert nn.Upsample(scale_factor="2")(gradviz.randn(1, 1, 2, 3)).shape == (1, 1, 4, 6)
+
+
+def test_a_dataloader_takes_every_option_of_pytorchs_signature():
+    # was: TypeError "unexpected keyword argument 'multiprocessing_context'" (also
+    # pin_memory_device, in_order): a script written for macOS's spawn start method failed
+    data = gradviz.utils.data.TensorDataset(gradviz.randn(10, 2), gradviz.randn(10, 1))
+    loader = gradviz.utils.data.DataLoader(
+        data,
+        batch_size=4,
+        num_workers=2,
+        multiprocessing_context="spawn",
+        pin_memory=True,
+        pin_memory_device="cuda",
+        in_order=False,
+    )
+    assert [len(x) for x, _ in loader] == [4, 4, 2]  # (items still load in this process)
+    seeded = gradviz.utils.data.DataLoader(
+        data, 4, True, None, None, 0, None, False, False, 0, None, None, gradviz.Generator()
+    )  # PyTorch's positional order: ..., worker_init_fn, multiprocessing_context, generator
+    assert len(list(seeded)) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"multiprocessing_context": "spawn"},
+            "multiprocessing_context can only be used with multi-process loading (num_workers "
+            "> 0), but got num_workers=0",
+        ),
+        (
+            {"multiprocessing_context": "thread", "num_workers": 2},
+            "multiprocessing_context option should specify a valid start method in",
+        ),
+        (
+            {"multiprocessing_context": 3, "num_workers": 2},
+            "multiprocessing_context option should be a valid context object or a string",
+        ),
+    ],
+)
+def test_a_dataloader_refuses_a_start_method_pytorch_refuses(options, message):
+    data = gradviz.utils.data.TensorDataset(gradviz.randn(10, 2))
+    with pytest.raises(GradvizError) as info:
+        gradviz.utils.data.DataLoader(data, **options)
+    assert str(info.value).startswith(message)
