@@ -285,3 +285,21 @@ def test_a_dataloader_refuses_a_start_method_pytorch_refuses(options, message):
     with pytest.raises(GradvizError) as info:
         gradviz.utils.data.DataLoader(data, **options)
     assert str(info.value).startswith(message)
+
+
+def test_an_iterable_dataset_that_splits_by_worker_reads_its_whole_stream():
+    # was: AttributeError "no attribute 'get_worker_info'" in PyTorch's IterableDataset
+    # example; items load in this process, which PyTorch's get_worker_info calls None
+    data = gradviz.utils.data
+
+    class Range(data.IterableDataset):
+        def __iter__(self):
+            info = data.get_worker_info()
+            if info is None:  # the main process: the whole range
+                return iter(range(6))
+            return iter(range(info.id, 6, info.num_workers))
+
+    batches = [b.tolist() for b in data.DataLoader(Range(), batch_size=4, num_workers=2)]
+    assert batches == [[0, 1, 2, 3], [4, 5]]
+    torch = pytest.importorskip("torch")
+    assert data.get_worker_info() is torch.utils.data.get_worker_info() is None

@@ -44,6 +44,7 @@ __all__ = [
     "WeightedRandomSampler",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "random_split",
 ]
 
@@ -335,6 +336,12 @@ def _check_workers(
         )
     if persistent_workers and num_workers == 0:
         raise ArgumentError("persistent_workers option needs num_workers > 0")
+
+
+def get_worker_info() -> None:
+    """PyTorch's ``get_worker_info()`` as the main process gets it: None. Items always load in
+    this process, so an IterableDataset that splits its stream by worker reads all of it."""
+    return None
 
 
 def _check_context(context: Any, num_workers: int) -> None:
