@@ -303,3 +303,41 @@ def test_an_iterable_dataset_that_splits_by_worker_reads_its_whole_stream():
     assert batches == [[0, 1, 2, 3], [4, 5]]
     torch = pytest.importorskip("torch")
     assert data.get_worker_info() is torch.utils.data.get_worker_info() is None
+
+
+def _qkv(heads_kv: int = 4, kv_dtype=np.float32):
+    q = gradviz.randn(2, 4, 3, 8)
+    k = gradviz.tensor(np.random.default_rng(0).normal(size=(2, heads_kv, 5, 8)).astype(kv_dtype))
+    return q, k, gradviz.randn(2, heads_kv, 5, 6)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k[:, :2], v[:, :2]),
+            "scaled_dot_product_attention(): the batch dims of query (2, 4, 3, 8), key (2, 2, "
+            "5, 8) and value (2, 2, 5, 6) do not broadcast; for key and value heads shared by "
+            "groups of query heads pass enable_gqa=True",
+        ),
+        (
+            lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k.double(), v),
+            "scaled_dot_product_attention(): Expected query, key, and value to have the same "
+            "dtype, but got query.dtype: float32 key.dtype: float64 and value.dtype: float32",
+        ),
+        (
+            lambda q, k, v: nn.functional.scaled_dot_product_attention(
+                q, k, v, attn_mask=gradviz.ones(3, 4, dtype=gradviz.bool)
+            ),
+            "scaled_dot_product_attention(): attn_mask of shape (3, 4) does not broadcast to "
+            "the attention weights' shape (2, 4, 3, 5) (..., L, S)",
+        ),
+    ],
+)
+def test_attention_with_mismatched_inputs_names_attention_and_what_to_change(call, message):
+    # was: "MatMul: operands could not be broadcast together with remapped shapes
+    # [original->remapped] ...", "expected m1 and m2 to have the same dtype" and
+    # "masked_fill(): mask of shape (3, 4) does not broadcast": the op inside, not the call
+    with pytest.raises(GradvizError) as info:
+        call(*_qkv())
+    assert str(info.value).startswith(message)
