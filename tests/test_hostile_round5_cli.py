@@ -73,3 +73,41 @@ def test_a_notebook_as_the_script_in_a_real_console_run(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("gradviz: Invalid value for 'SCRIPT': ")
     assert "Traceback" not in done.stderr
+
+
+_PYTORCH_SCRIPT = """\
+import torch
+from torch import nn
+
+model = nn.Linear(2, 1)
+loss = model(torch.ones(4, 2)).sum()
+loss.backward()
+"""
+
+
+@pytest.mark.parametrize("command", ["render", "check", "timeline", "watch"])
+def test_a_pytorch_script_is_told_to_import_gradviz_as_torch(runner, tmp_path, command):
+    # was: "train.py never called backward()" (it did, on PyTorch's tensors), and render's
+    # hint to draw it with --forward-only
+    pytest.importorskip("torch")
+    script = tmp_path / "train.py"
+    script.write_text(_PYTORCH_SCRIPT)
+    result = runner.invoke(cli, [command, str(script), "-o", str(tmp_path / "out")])
+    one_line_error(result, 1, "train.py imports PyTorch (import torch), whose backward()")
+    assert "import gradviz as torch" in result.stderr
+    assert "--forward-only" not in result.stderr
+
+
+def test_diff_of_a_pytorch_script_is_told_to_import_gradviz_as_torch(runner, tmp_path):
+    pytest.importorskip("torch")
+    script = tmp_path / "train.py"
+    script.write_text(_PYTORCH_SCRIPT)
+    result = runner.invoke(cli, ["diff", f"{script}@1", f"{script}@2"])
+    one_line_error(result, 1, "train.py imports PyTorch (import torch), whose backward()")
+
+
+def test_a_script_importing_gradviz_as_torch_is_not_called_a_pytorch_script(runner, tmp_path):
+    script = tmp_path / "infer.py"
+    script.write_text("import gradviz as torch\nprint(torch.ones(2).sum().item())\n")
+    result = runner.invoke(cli, ["render", str(script), "-o", str(tmp_path / "out")])
+    one_line_error(result, 1, "infer.py never called backward()")

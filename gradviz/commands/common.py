@@ -4,6 +4,7 @@ script, running it under the runner, and checking and announcing the outputs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -105,6 +106,27 @@ def script_problem(path: Path) -> str | None:
     if b"\0" in head:
         return f"{path} is not a Python script (it holds binary data): give the training script"
     return None
+
+
+_IMPORTS_TORCH = re.compile(r"^[ \t]*(?:import[ \t]+torch\b|from[ \t]+torch\b)", re.MULTILINE)
+_IMPORTS_GRADVIZ = re.compile(r"^[ \t]*(?:import|from)[ \t]+gradviz\b", re.MULTILINE)
+
+
+def pytorch_instead(script: Path) -> str | None:
+    """What to say of a script that called no backward of gradviz's because it runs on
+    PyTorch (it imports torch and not gradviz), else None."""
+    try:
+        text = script.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not _IMPORTS_TORCH.search(text) or _IMPORTS_GRADVIZ.search(text):
+        return None
+    return (
+        f"{script.name} imports PyTorch (import torch), whose backward() gradviz does not see: "
+        "gradviz traces its own ops; run the script on gradviz by writing 'import gradviz as "
+        "torch' (and 'from gradviz import nn', 'import gradviz.nn.functional as F') for its "
+        "torch imports"
+    )
 
 
 def _check_script(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
@@ -241,7 +263,7 @@ def run(
         kept = _salvaged(salvage, error.trace)
         fail(f"{error}; {kept or nothing}", code=INTERRUPTED)
     except BackwardNotCalled as error:
-        fail(no_backward or str(error))
+        fail(pytorch_instead(script) or no_backward or str(error))
     except StepNotReached as error:
         fail(str(error))
     except gradviz.GradvizError as error:  # no layout program, a file that cannot be written

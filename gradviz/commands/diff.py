@@ -16,6 +16,7 @@ from gradviz.commands.common import (
     check_outputs,
     echo_written,
     fail,
+    pytorch_instead,
     script_problem,
 )
 
@@ -129,7 +130,10 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> list[str]:
         except ScriptInterrupted as error:
             fail(f"{error}; nothing was compared", INTERRUPTED)
         except BackwardNotCalled:
-            fail(f"{script.name} never called backward(), so it has no step to compare")
+            fail(
+                pytorch_instead(script)
+                or f"{script.name} never called backward(), so it has no step to compare"
+            )
         except RunnerError as error:
             fail(str(error))
         for side in script_sides:  # the last pass kept is the last call's
