@@ -341,3 +341,22 @@ def test_attention_with_mismatched_inputs_names_attention_and_what_to_change(cal
     with pytest.raises(GradvizError) as info:
         call(*_qkv())
     assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        lambda: nn.Linear(8, 4),
+        lambda: nn.TransformerEncoderLayer(8, 2, 16),
+        lambda: nn.Sequential(nn.Flatten(0), nn.Linear(48, 1)),
+    ],
+)
+def test_token_ids_fed_to_a_float_layer_are_refused_as_pytorch_refuses_them(layer):
+    # was: the integer ids multiplied as features, a float64 output and a model that
+    # "trains"; PyTorch: "mat1 and mat2 must have the same dtype, but got Long and Float"
+    ids = gradviz.randint(0, 10, (3, 2, 8))
+    with pytest.raises(GradvizError, match="mat1 and mat2 must have the same dtype") as info:
+        layer()(ids)
+    assert "int64 and float32" in str(info.value)
+    assert "nn.Embedding" in str(info.value)
+    assert isinstance(info.value, RuntimeError)
