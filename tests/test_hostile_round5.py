@@ -360,3 +360,14 @@ def test_token_ids_fed_to_a_float_layer_are_refused_as_pytorch_refuses_them(laye
     assert "int64 and float32" in str(info.value)
     assert "nn.Embedding" in str(info.value)
     assert isinstance(info.value, RuntimeError)
+
+
+@pytest.mark.parametrize("index", [[0, -1], [0, 5]])
+def test_index_select_refuses_an_index_out_of_range_as_pytorch(index):
+    # was: -1 picked the last row (Python's wrap-around) where PyTorch raises "index out of
+    # range in self" (a padding id of -1 read silently), and 5 was blamed on an op "Index"
+    weight = gradviz.randn(5, 3)
+    with pytest.raises(GradvizError, match=r"index_select\(\): index out of range in self") as info:
+        weight.index_select(0, gradviz.tensor(index))
+    assert f"index {index[1]} is not in [0, 5) along dim 0 of (5, 3)" in str(info.value)
+    assert isinstance(info.value, IndexError)
