@@ -111,3 +111,25 @@ def test_a_script_importing_gradviz_as_torch_is_not_called_a_pytorch_script(runn
     script.write_text("import gradviz as torch\nprint(torch.ones(2).sum().item())\n")
     result = runner.invoke(cli, ["render", str(script), "-o", str(tmp_path / "out")])
     one_line_error(result, 1, "infer.py never called backward()")
+
+
+def test_check_of_a_second_backward_over_one_graph_says_why_ops_were_not_checked(runner, tmp_path):
+    # was: "the op inputs were not kept (a loaded trace, or not the latest pass)": neither
+    # is so; the graph was built before the backward call before it (retain_graph=True)
+    script = tmp_path / "twice.py"
+    script.write_text(
+        "import gradviz\n"
+        "from gradviz import nn, optim\n"
+        "model = nn.Linear(2, 1)\n"
+        "opt = optim.SGD(model.parameters(), lr=0.1)\n"
+        "for _ in range(2):\n"
+        "    loss = model(gradviz.ones(4, 2)).pow(2).mean()\n"
+        "    opt.zero_grad()\n"
+        "    loss.backward(retain_graph=True)\n"
+        "    loss.backward()\n"
+        "    opt.step()\n"
+    )
+    result = runner.invoke(cli, ["check", str(script), "--step", "2", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "retain_graph=True" in result.output
+    assert "gradviz check --step 1" in result.output

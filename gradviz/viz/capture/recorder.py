@@ -393,6 +393,8 @@ class Recorder(RecordBook, hooks.Hook):
         )
         nodes = frozenset(r.id for r in records)
         new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+        ops = [r.seq for r in records if r.kind == "op"]
+        new.reran = bool(ops) and max(ops) < self.step_start
         self.buffers.attach(new, nodes)
         new.loss = current.loss
         calls = self.calls
