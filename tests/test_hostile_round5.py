@@ -371,3 +371,62 @@ def test_index_select_refuses_an_index_out_of_range_as_pytorch(index):
         weight.index_select(0, gradviz.tensor(index))
     assert f"index {index[1]} is not in [0, 5) along dim 0 of (5, 3)" in str(info.value)
     assert isinstance(info.value, IndexError)
+
+
+@pytest.mark.parametrize(
+    ("loss", "args", "message"),
+    [
+        (
+            "margin_ranking_loss",
+            [(4,), (3,), (4,)],
+            "margin_ranking_loss: the shapes of input1 (4,), input2 (3,) and target (4,) do "
+            "not broadcast",
+        ),
+        (
+            "cosine_embedding_loss",
+            [(4, 3), (3, 3), (4,)],
+            "cosine_embedding_loss: the shapes of input1 (4, 3) and input2 (3, 3) do not broadcast",
+        ),
+        (
+            "cosine_embedding_loss",
+            [(4, 3), (4, 3), (3,)],
+            "cosine_embedding_loss: the shapes of the inputs' rows (4,) and target (3,) do not "
+            "broadcast",
+        ),
+        (
+            "triplet_margin_loss",
+            [(4, 3), (4, 2), (4, 3)],
+            "triplet_margin_loss: the shapes of anchor (4, 3), positive (4, 2) and negative "
+            "(4, 3) do not broadcast",
+        ),
+        (
+            "hinge_embedding_loss",
+            [(4, 3), (2, 3)],
+            "hinge_embedding_loss: the shapes of input (4, 3) and target (2, 3) do not broadcast",
+        ),
+        (
+            "soft_margin_loss",
+            [(4, 3), (4, 2)],
+            "soft_margin_loss: the shapes of input (4, 3) and target (4, 2) do not broadcast",
+        ),
+        (
+            "multilabel_soft_margin_loss",
+            [(4, 3), (4, 2)],
+            "multilabel_soft_margin_loss: the shapes of input (4, 3) and target (4, 2) do not "
+            "broadcast",
+        ),
+    ],
+)
+def test_a_newer_loss_of_mismatched_shapes_names_the_loss_and_its_arguments(loss, args, message):
+    # was: "Sub: operands could not be broadcast together with shapes (4,) (3,)" and the like,
+    # naming an op inside the loss ("Sub", "Mul", "Where") rather than the loss called
+    values = [gradviz.tensor(np.ones(shape, np.float32)) for shape in args]
+    with pytest.raises(GradvizError) as info:
+        getattr(nn.functional, loss)(*values)
+    assert str(info.value).startswith(message)
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_multilabel_soft_margin_loss_names_a_weight_of_the_wrong_size():
+    with pytest.raises(GradvizError, match="multilabel_soft_margin_loss: the shapes of input "):
+        nn.MultiLabelSoftMarginLoss(weight=gradviz.ones(4))(gradviz.ones(2, 3), gradviz.ones(2, 3))
