@@ -430,3 +430,22 @@ def test_a_newer_loss_of_mismatched_shapes_names_the_loss_and_its_arguments(loss
 def test_multilabel_soft_margin_loss_names_a_weight_of_the_wrong_size():
     with pytest.raises(GradvizError, match="multilabel_soft_margin_loss: the shapes of input "):
         nn.MultiLabelSoftMarginLoss(weight=gradviz.ones(4))(gradviz.ones(2, 3), gradviz.ones(2, 3))
+
+
+def test_a_mean_by_the_element_count_stays_float32():
+    # was: float64, NumPy reading the int subclass x.size (NumPy's count, PyTorch's size()
+    # when called) as an int64 array: ((p - y) ** 2).sum() / y.size widened the loss
+    x = gradviz.ones(4, 3)
+    assert (x.sum() / x.size).dtype == np.float32
+    assert (x * x.size).dtype == np.float32
+    assert (x + True).dtype == np.float32  # (a bool stays a bool operand)
+
+
+def test_an_unbatched_multi_margin_loss_is_float32_as_pytorchs():
+    # was: float64 (its class count was the int subclass x.size)
+    torch = pytest.importorskip("torch")
+    scores = np.array([0.2, -0.4, 1.3], np.float32)
+    out = nn.MultiMarginLoss()(gradviz.tensor(scores), gradviz.tensor(np.array(1)))
+    expected = torch.nn.MultiMarginLoss()(torch.tensor(scores), torch.tensor(1))
+    assert out.dtype == np.float32
+    assert out.item() == pytest.approx(expected.item(), rel=1e-6)
