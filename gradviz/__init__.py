@@ -4,9 +4,11 @@
 them under PyTorch's names.
 """
 
+import functools
 import sys
 import types
 
+from gradviz import autograd as _autograd
 from gradviz._version import __version__
 from gradviz.autograd import (
     ArgumentError,
@@ -179,6 +181,8 @@ for _name, _module in {
     "nn.functional": functional,
     "nn.utils": nn.utils,
     "nn.utils.rnn": nn.utils.rnn,
+    "nn.utils.parametrize": nn.utils.parametrize,
+    "nn.utils.parametrizations": nn.utils.parametrizations,
     "optim": optim,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
@@ -197,6 +201,9 @@ _VIZ_NAMES = {
     "diff": "gradviz.viz",
     "DiffReport": "gradviz.viz",
     "detect_anomaly": "gradviz.viz.diagnose",
+    "set_detect_anomaly": "gradviz.viz.diagnose",
+    "is_anomaly_enabled": "gradviz.viz.diagnose",
+    "is_anomaly_check_nan_enabled": "gradviz.viz.diagnose",
 }
 
 
@@ -207,6 +214,12 @@ def __getattr__(name: str) -> object:
 
         return getattr(importlib.import_module(_VIZ_NAMES[name]), name)
     raise AttributeError(f"module 'gradviz' has no attribute {name!r}")
+
+
+# PyTorch keeps anomaly mode in `torch.autograd`; here it is a diagnosis, above the engine: the
+# engine's package names it and this package, which may import the visualizer, provides it.
+for _name in ("detect_anomaly", "set_detect_anomaly"):
+    _autograd.ABOVE[_name] = functools.partial(__getattr__, _name)
 
 
 __all__ = [

@@ -63,16 +63,21 @@ def adaptive_ref(x, sizes, reduce):
     return out
 
 
+def source_point(i: int, n: int, out: int, align_corners: bool) -> float:
+    """Where output index ``i`` of ``out`` samples an axis of ``n`` (PyTorch's formula,
+    unclamped)."""
+    if align_corners:
+        return i * (n - 1) / (out - 1) if out > 1 else 0.0
+    return (i + 0.5) * n / out - 0.5
+
+
 def linear_ref(x, axis, out, align_corners):
     """Linear interpolation along ``axis`` from PyTorch's formula, one output index at a
     time."""
     n = x.shape[axis]
     pieces = []
     for i in range(out):
-        if align_corners:
-            src = i * (n - 1) / (out - 1) if out > 1 else 0.0
-        else:
-            src = max((i + 0.5) * n / out - 0.5, 0.0)
+        src = max(source_point(i, n, out, align_corners), 0.0)
         low = min(int(np.floor(src)), n - 1)
         high = min(low + 1, n - 1)
         t = src - low

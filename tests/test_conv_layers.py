@@ -56,6 +56,25 @@ def test_each_call_is_one_node_in_the_graph():
     assert F.pad(x, (1, 1)).op == "ConstantPadNd"
 
 
+def test_each_3d_layer_is_one_node_in_the_graph():
+    x = Variable(np.random.default_rng(0).standard_normal((2, 3, 4, 6, 6)).astype(np.float32))
+    x.requires_grad_()
+    for layer, op in [
+        (nn.Conv3d(3, 4, 3, padding=1), "Conv3d"),
+        (nn.ConvTranspose3d(3, 4, 2, stride=2), "ConvTranspose3d"),
+        (nn.MaxPool3d(2), "MaxPool3d"),
+        (nn.AvgPool3d(3, 1, 1), "AvgPool3d"),
+        (nn.AdaptiveAvgPool3d((2, 3, 5)), "AdaptiveAvgPool3d"),
+        (nn.AdaptiveMaxPool3d(2), "AdaptiveMaxPool3d"),
+        (nn.Upsample(scale_factor=2, mode="nearest-exact"), "UpsampleNearestExact3d"),
+    ]:
+        out = layer(x)
+        assert out.op == op
+        assert out.parents[0] is x
+    out = nn.Upsample(size=(5, 7), mode="bicubic")(x[:, :, 0])
+    assert (out.op, out.shape) == ("UpsampleBicubic2d", (2, 3, 5, 7))
+
+
 def test_pool_output_shapes_and_default_stride():
     x = Variable(np.zeros((2, 3, 9, 7)))
     assert nn.MaxPool2d(2)(x).shape == (2, 3, 4, 3)

@@ -95,8 +95,12 @@ def test_makemore_update_to_data_ratios_and_grad_norm_logging_as_pytorch():
 
     def ratios(lib):
         lib.manual_seed(0)
-        x = lib.tensor(np.linspace(-1, 1, 24, dtype=np.float32).reshape(8, 3))
-        params = [lib.tensor(np.full((3, 4), 0.3, np.float32)), lib.tensor(np.zeros(4, np.float32))]
+        # (no symmetric data: a constant weight and mirrored inputs make the update's std pure
+        # rounding noise, which differs between machines and libraries)
+        rng = np.random.default_rng(0)
+        x = lib.tensor(rng.standard_normal((8, 3)).astype(np.float32))
+        params = [lib.tensor(rng.normal(0, 0.3, (3, 4)).astype(np.float32)),
+                  lib.tensor(rng.normal(0, 0.1, 4).astype(np.float32))]  # fmt: skip
         for p in params:
             p.requires_grad = True
         lr = 0.1

@@ -368,8 +368,9 @@ def test_a_converted_pytorch_checkpoint_resumes_as_pytorch_goes_on(name, kwargs)
     mine.load_state_dict(checkpoint["optim"])
     assert all(type(s["step"]) is int for s in mine.state_dict()["state"].values())
     train(ours, mine, 5, seed=2)
-    for p, q in zip(ours, theirs, strict=True):
-        np.testing.assert_array_equal(p.numpy(), q.detach().numpy())
+    for p, q in zip(ours, theirs, strict=True):  # to rounding: NumPy's and PyTorch's float32
+        # kernels may round a last bit differently (seen with RMSprop on one CPU, not another)
+        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_pytorch_adamw_state_makes_adam_decouple_as_in_pytorch():

@@ -63,13 +63,19 @@ class _Both(gradviz.Function):
         return grad_values
 
 
-def test_a_function_returning_several_outputs_is_refused_not_stacked():
+def test_a_function_returning_several_outputs_gives_a_tuple_not_a_stack():
     """Was: ``values, indices = Sort.apply(x)`` stacked both into one float Variable that
     required grad (the indices float32, differentiable), then backward failed with a TypeError
-    (``missing 1 required positional argument``)."""
+    (``missing 1 required positional argument``); then refused. Now as PyTorch: a tuple, the
+    indices an integer Variable that needs no grad, backward given one gradient per output."""
     x = gradviz.randn(3, 4, requires_grad=True)
-    with pytest.raises(gradviz.OperandError, match=r"_Both.forward returned 2 outputs"):
-        _Both.apply(x)
+    values, indices = _Both.apply(x)
+    assert values.requires_grad
+    assert not indices.requires_grad
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(values.numpy(), np.sort(x.numpy(), -1))
+    (values * np.arange(4.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.broadcast_to(np.arange(4.0), (3, 4)))
 
 
 class _TorchStyleRelu(gradviz.Function):

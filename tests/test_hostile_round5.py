@@ -105,7 +105,7 @@ def test_the_graph_of_a_scaled_step_is_the_models_own():
             "small (kernel 9, stride 9, padding 0)",
         ),
         (
-            lambda x: nn.MaxPool1d(2, padding=2)(x),
+            lambda x: nn.functional.max_pool1d(x, 2, padding=2),
             "max_pool1d: pad should be at most half of effective kernel size, but got pad=2, "
             "kernel_size=2 and dilation=1",
         ),

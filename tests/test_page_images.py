@@ -1,5 +1,6 @@
 """Values that are pictures, in a real browser (the harness of tests/test_html_page.py): the page
-of a small CNN shows a convolution's channels and its kernels' gradient as filter grids, the page
+of a small CNN shows a convolution's channels and its kernels' gradient as filter grids (of a 3-d
+CNN, the first depth slice of each, labelled so), the page
 of a small causal attention shows its softmax weights as per-head heatmaps with the mask visible,
 each with its colour scale, and no console error."""
 
@@ -58,6 +59,17 @@ def cnn(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    gradviz.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv3d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool3d(2), nn.Flatten(), nn.Linear(72, 3)
+    )
+    x = gradviz.tensor(np.random.default_rng(0).standard_normal((2, 1, 4, 6, 6)), dtype="float32")
+    path = tmp_path_factory.mktemp("page") / "video.html"
+    return step_page(path, model, x, np.array([0, 2]), F.cross_entropy), path
+
+
+@pytest.fixture(scope="module")
 def attention(tmp_path_factory):
     gradviz.manual_seed(0)
     tokens = np.random.default_rng(0).integers(0, 5, (2, T))
@@ -112,6 +124,21 @@ def test_a_convolution_shows_its_channels_and_its_kernels_gradient(browser, cnn)
     grad = tr.graph.nodes[select(page, tr.graph, name="0.weight")]["grad"]
     scale = legend(page)
     assert f"{grad['max']:.4g}" in scale or f"{grad['max']:.3e}" in scale
+    assert page.problems == []
+    page.close()
+
+
+def test_a_3d_convolution_shows_the_first_depth_slice_of_its_channels(browser, video):
+    tr, path = video
+    page = harness.opened(browser, path)
+    select(page, tr.graph, op="Conv3d")
+    assert shown_maps(page) == [[6, 6]] * 4  # sample 0's four channels, depth slice 0
+    panel = page.locator("#info-body").inner_text()
+    assert "sample 0: all 4 channels (axis 1); depth slice 0 of 4 (axis 2)" in panel
+    select(page, tr.graph, name="0.weight")
+    assert shown_maps(page) == [[3, 3]] * 4
+    panel = page.locator("#info-body").inner_text()
+    assert "all 4 filters (1 input channel); depth slice 0 of 3 (axis 2)" in panel
     assert page.problems == []
     page.close()
 

@@ -129,10 +129,23 @@ def test_non_finite_constant_and_integer_arrays():
 
 @pytest.mark.parametrize(
     "array",
-    [np.float32(1), np.ones(5), np.ones((0, 3)), np.ones((2,) * 5), np.ones((2, 2), complex)],
+    [np.float32(1), np.ones(5), np.ones((0, 3)), np.ones((2,) * 6), np.ones((2, 2), complex)],
 )
-def test_no_preview_of_scalars_vectors_empty_5d_or_complex(array):
+def test_no_preview_of_scalars_vectors_empty_6d_or_complex(array):
     assert array_preview(array) is None
+
+
+def test_a_volume_or_video_shows_its_first_depth_slice():
+    """(N, C, D, H, W) activations and (out, in, kD, kH, kW) kernels: the 4-D picture of the
+    first depth slice (the page says so, from the node's shape)."""
+    a = RNG.standard_normal((2, 5, 3, 6, 7))
+    p = array_preview(a)
+    assert (p["grid"], p["maps"], p["total"], p["height"], p["width"]) == ("channels", 5, 5, 6, 7)
+    assert np.abs(preview_values(p) - a[0, :, 0]).max() <= quantum(p)
+    w = RNG.standard_normal((4, 2, 3, 3, 3))
+    p = array_preview(w, filters=True)
+    assert (p["grid"], p["maps"], p["height"], p["width"]) == ("filters", 4, 3, 3)
+    assert np.abs(preview_values(p) - w[:, :, 0].mean(axis=1)).max() <= quantum(p)
 
 
 @pytest.mark.parametrize(

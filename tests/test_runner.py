@@ -342,6 +342,7 @@ warnings.simplefilter("ignore")
 gradviz.set_grad_enabled(False)
 gradviz.set_default_dtype("float64")
 gradviz.set_grad_enabled(True)
+gradviz.autograd.set_detect_anomaly(True)
 train_step()
 train_step()
 """,
@@ -356,6 +357,8 @@ train_step()
     assert np.get_printoptions() == options
     assert warnings.filters == filters
     assert gradviz.is_grad_enabled()
+    assert not gradviz.is_anomaly_enabled()  # the anomaly mode it set ended with it
+    assert not gradviz.autograd.hooks.ACTIVE
 
 
 def test_the_step_is_delivered_as_soon_as_it_is_captured(tmp_path):

@@ -2,6 +2,7 @@
 
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
+from collections.abc import Callable
 from gradviz.autograd import functional, heap, hooks
 from gradviz.autograd.creation import (
     empty,
@@ -46,7 +47,7 @@ from gradviz.autograd.grad_mode import (
     set_grad_enabled,
 )
 from gradviz.autograd.gradcheck import gradcheck
-from gradviz.autograd.grads import grad
+from gradviz.autograd.grads import backward, grad
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_more as _api_more
@@ -163,6 +164,7 @@ __all__ = [
     "are_deterministic_algorithms_enabled",
     "argmax",
     "argmin",
+    "backward",
     "bincount",
     "bmm",
     "cat",
@@ -269,3 +271,14 @@ __all__ = [
 ]
 __all__ += _api_more.NAMES
 __all__ += _api_index.NAMES
+
+#: Names PyTorch keeps in ``torch.autograd`` whose work lives above the engine (anomaly mode is a
+#: diagnosis): the top package registers how to get each, so the engine imports nothing above.
+ABOVE: dict[str, Callable[[], object]] = {}
+
+
+def __getattr__(name: str) -> object:
+    """``gradviz.autograd.detect_anomaly`` and ``set_detect_anomaly``, from the diagnoses."""
+    if name in ABOVE:
+        return ABOVE[name]()
+    raise AttributeError(f"module 'gradviz.autograd' has no attribute {name!r}")

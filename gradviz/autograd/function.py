@@ -17,9 +17,11 @@ An op is a subclass with two static methods side by side::
     y = Swish.apply(x)        # the class name, "Swish", is the op name in graphs
 
 ``forward`` receives ndarrays for Variable arguments and every other argument as given; it
-returns one ndarray. ``backward`` returns one gradient per argument (a tuple, or a bare array for
-one argument; ``None`` for "no gradient"), each in the shape of the output's broadcast: the engine
-reduces it to the argument's shape. The instance passed as ``ctx`` becomes the graph node (made
+returns one ndarray, or a tuple of them (several outputs: ``apply`` then returns a tuple of
+Variables and ``backward`` gets one gradient per output, see ``gradviz.autograd.outputs``).
+``backward`` returns one gradient per argument (a tuple, or a bare array for one argument;
+``None`` for "no gradient"), each in the shape of the output's broadcast: the engine reduces it
+to the argument's shape. The instance passed as ``ctx`` becomes the graph node (made
 by ``cls()``: an op defines no ``__init__``).
 """
 
@@ -65,6 +67,10 @@ class Function:
     #: rules return fresh arrays or views of ``grad``, set it False.
     _may_alias = True
 
+    #: Whether the per-op check (``gradviz check``) checks this node's calls on their own:
+    #: False for the output nodes of an op with several outputs, checked with the op.
+    _own_check = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._may_alias = True
@@ -86,13 +92,15 @@ class Function:
         self.saved_tensors = arrays
 
     def mark_non_differentiable(self, *outputs: Any) -> None:
-        """PyTorch's ``ctx.mark_non_differentiable``: the output returned (an index, a mask)
-        needs no gradient, whatever the inputs."""
+        """PyTorch's ``ctx.mark_non_differentiable``: the outputs given (an index, a mask; the
+        arrays forward returns) need no gradient, whatever the inputs."""
         self.__dict__["_non_differentiable"] = {id(a) for a in outputs}
 
     def set_materialize_grads(self, value: bool) -> None:
-        """PyTorch's ``ctx.set_materialize_grads``: accepted; the one output's gradient is
-        always an array here, as PyTorch's default gives."""
+        """PyTorch's ``ctx.set_materialize_grads``: with False, ``backward`` gets None rather
+        than zeros for an output that took no part in the loss (or one that is not
+        differentiable) of a Function with several outputs."""
+        self.__dict__["_materialize"] = bool(value)
 
     @classmethod
     def apply(cls, *args: Any, _into: Variable | None = None) -> Variable:
@@ -178,8 +186,9 @@ def _next_function(arg: Any) -> tuple[Any, int]:
     return (arg._node if arg._node is not None else AccumulateGrad(arg)), 0
 
 
-def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) -> Variable:
-    """:meth:`Function.apply` for any number of arguments, in place, or with hooks watching."""
+def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) -> Any:
+    """:meth:`Function.apply` for any number of arguments, in place, or with hooks watching;
+    a tuple of Variables when forward returned a tuple of arrays."""
     arrays = []
     needs = []
     parents = []
@@ -198,6 +207,10 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     except ValueError as error:
         _shape_error(cls, error, args)
     if type(data) is not np.ndarray:
+        if returns_several(data) and into is None:
+            from gradviz.autograd.outputs import several  # (it imports this module)
+
+            return several(cls, ctx, args, tuple(parents), data)
         data = _as_output(cls, data)
     active = hooks.ACTIVE
     record = True in needs
@@ -277,7 +290,7 @@ def _as_user_op(cls: type[Function]) -> None:
             setattr(cls, name, staticmethod(_hinted(cls.__name__, name, rule.__func__)))
 
 
-def _user_apply(cls: type[Function], *args: Any) -> Variable:
+def _user_apply(cls: type[Function], *args: Any) -> Any:
     return _apply(cls, args, None)
 
 
@@ -298,13 +311,21 @@ def _hinted(op: str, name: str, rule: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def returns_several(data: Any) -> bool:
+    """Whether forward returned several outputs (a tuple or list holding an array): the
+    general ``apply`` and the per-op check then take them apart."""
+    return isinstance(data, tuple | list) and any(isinstance(d, np.ndarray) for d in data)
+
+
 def _as_output(cls: type[Function], data: Any) -> np.ndarray:
-    """Forward's result as an ndarray: one array (a scalar too); several outputs are refused
-    rather than stacked into one."""
-    if isinstance(data, tuple | list) and any(isinstance(d, np.ndarray) for d in data):
+    """Forward's result as an ndarray: one array (a scalar too). Several outputs are taken by
+    the general ``apply`` (:mod:`gradviz.autograd.outputs`), which every user's op has; here
+    (a built-in op, or an op with its own ``apply`` calling ``Function.apply``) they are
+    refused rather than stacked."""
+    if returns_several(data):
         raise OperandError(
-            f"{cls.__name__}.forward returned {len(data)} outputs (a {type(data).__name__}); "
-            "a gradviz Function has one output array: return one, and make the others with "
-            "another Function or outside it (several outputs are not supported yet)"
+            f"{cls.__name__}.forward returned {len(data)} outputs (a {type(data).__name__}) "
+            "through Function.apply's one-output path: a Function with several outputs keeps "
+            f"the apply it inherits (call it as {cls.__name__}.apply(...))"
         )
     return np.asarray(data)

@@ -193,7 +193,11 @@ def cosine_similarity(x1: Variable, x2: Any, dim: int = 1, eps: float = 1e-8) ->
     return ops.CosineSimilarity.apply(x1, x2, dim_index(dim, ndim, "cosine_similarity"), eps)
 
 
-# ------------------------------------------------------------- convolution, pooling, padding
+# ------------------------------------------------------------------- convolution, padding
+_CONV = {1: ops.Conv1d, 2: ops.Conv2d, 3: ops.Conv3d}
+_KERNEL = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
+
+
 def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, dims):
     input = as_input(input, layer)
     if not isinstance(weight, Variable):  # a list or an array (a Parameter passes as it is)
@@ -203,7 +207,7 @@ def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, 
     if weight.ndim != dims + 2:
         raise ShapeError(
             f"{layer}: expected a {dims + 2}-d weight (out_channels, in_channels / groups, "
-            f"{'kL' if dims == 1 else 'kH, kW'}), got weight of shape {weight.shape}"
+            f"{_KERNEL[dims]}), got weight of shape {weight.shape}"
         )
     kernel = tuple(weight.shape[2:])
     stride = conv.tuple_of(stride, dims, layer, "stride")
@@ -214,8 +218,7 @@ def _convolution(layer, input, weight, bias, stride, padding, dilation, groups, 
     bias_shape = None if bias is None else np.shape(as_array(bias))
     shape = (1, *input.shape) if input.ndim == dims + 1 else input.shape  # one sample: a batch
     conv.check_conv(layer, shape, weight.shape, bias_shape, pairs, dilation, groups)
-    op = ops.Conv2d if dims == 2 else ops.Conv1d
-    return op.apply(input, weight, bias, stride, pairs, dilation, groups)
+    return _CONV[dims].apply(input, weight, bias, stride, pairs, dilation, groups)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
@@ -226,81 +229,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
     """1-d convolution of (N, C, L) (or (C, L)) with weight (O, C/groups, K). One ``Conv1d``
-    node (computed by the 2-d rules on a unit axis)."""
+    node."""
     return _convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
-def _pool_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode=False):
-    input = as_input(input, layer)
-    kernel = conv.tuple_of(kernel_size, 2, layer, "kernel_size")
-    if stride is None or (isinstance(stride, tuple | list) and not stride):  # the kernel's
-        stride = kernel
-    else:
-        stride = conv.tuple_of(stride, 2, layer, "stride")
-    pairs = tuple((p, p) for p in conv.tuple_of(padding, 2, layer, "padding", low=0))
-    dilation = conv.tuple_of(dilation, 2, layer, "dilation")
-    conv.check_pool(layer, input.shape, kernel, stride, pairs, dilation, ceil_mode)
-    if ceil_mode:
-        pairs = conv.ceil_mode_padding(input.shape[-2:], kernel, stride, pairs, dilation)
-    return input, kernel, stride, pairs, dilation
-
-
-def max_pool2d(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
-):
-    """Max over each window (padding counts as -inf); the gradient goes to the first maximum.
-    ``return_indices`` also returns where each maximum is, as a flat index into H * W (int64)."""
-    args = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    out = ops.MaxPool2d.apply(*args)
-    if not return_indices:
-        return out
-    return out, Variable(conv.max_pool_indices(args[0]._data, *args[1:]))
-
-
-def avg_pool2d(
-    input,
-    kernel_size,
-    stride=None,
-    padding=0,
-    ceil_mode=False,
-    count_include_pad=True,
-    divisor_override=None,
-):
-    """Mean over each window; ``count_include_pad`` counts the zero padding in the divisor."""
-    input, kernel, stride, pairs, _ = _pool_args(
-        "avg_pool2d", input, kernel_size, stride, padding, 1, ceil_mode
-    )
-    if divisor_override is not None and (
-        isinstance(divisor_override, bool) or not isinstance(divisor_override, int | np.integer)
-    ):
-        raise OperandError(
-            f"avg_pool2d(): argument 'divisor_override' must be int, not "
-            f"{type(divisor_override).__name__}"
-        )
-    if divisor_override is not None and divisor_override <= 0:
-        raise ArgumentError(f"avg_pool2d: divisor must be not zero, got {divisor_override}")
-    return ops.AvgPool2d.apply(input, kernel, stride, pairs, count_include_pad, divisor_override)
-
-
-def adaptive_avg_pool2d(input, output_size) -> Variable:
-    """Mean over PyTorch's adaptive bins [floor(i*H/OH), ceil((i+1)*H/OH)); ``None`` in
-    ``output_size`` keeps that size."""
-    input = as_input(input, "adaptive_avg_pool2d")
-    if input.ndim not in (3, 4) or 0 in input.shape[-2:]:
-        raise ShapeError(
-            "adaptive_avg_pool2d: expected a 3-d (C, H, W) or 4-d (N, C, H, W) input with "
-            f"non-zero H and W, got shape {input.shape}"
-        )
-    if output_size is None or isinstance(output_size, int | np.integer):
-        output_size = (output_size, output_size)
-    if not isinstance(output_size, tuple | list) or len(output_size) != 2:  # else zip() fails
-        raise OperandError(
-            "adaptive_avg_pool2d: output_size must be an int or a pair of ints (None keeps a "
-            f"size), got {output_size!r}"
-        )
-    size = tuple(s if o is None else o for o, s in zip(output_size, input.shape[-2:], strict=True))
-    conv.tuple_of(size, 2, "adaptive_avg_pool2d", "output_size", low=0)  # 0: an empty output
-    return ops.AdaptiveAvgPool2d.apply(input, size)
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Variable:
+    """3-d convolution of (N, C, D, H, W) (or (C, D, H, W)) with weight (O, C/groups, KD, KH,
+    KW); ``padding`` is an int, three ints, ``"valid"`` or ``"same"`` (stride 1). One
+    ``Conv3d`` node."""
+    return _convolution("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)
 
 
 def pad(input, pad, mode: str = "constant", value: float | None = None) -> Variable:
@@ -419,13 +356,12 @@ def _layer_norm(layer, input, normalized_shape, weight, bias, eps):
 
 
 __all__ = [
-    "adaptive_avg_pool2d",
-    "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv1d",
     "conv2d",
+    "conv3d",
     "cosine_similarity",
     "cross_entropy",
     "dropout",
@@ -445,7 +381,6 @@ __all__ = [
     "linear",
     "log_softmax",
     "logsigmoid",
-    "max_pool2d",
     "mish",
     "mse_loss",
     "nll_loss",
@@ -518,7 +453,6 @@ from gradviz.autograd.functional_losses_more import (  # noqa: E402
     triplet_margin_loss,
 )
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
-    glu,
     group_norm,
     hardtanh,
     logsigmoid,
@@ -558,28 +492,52 @@ __all__ += [
     "threshold",
     "triplet_margin_loss",
 ]
-from gradviz.autograd.functional_resample import (  # noqa: E402
+from gradviz.autograd.functional_pool import (  # noqa: E402
     adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+)
+from gradviz.autograd.functional_resample import (  # noqa: E402
     conv_transpose1d,
     conv_transpose2d,
+    conv_transpose3d,
     interpolate,
-    max_pool1d,
     pixel_shuffle,
     pixel_unshuffle,
 )
 
 __all__ += [
     "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
     "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
     "conv_transpose1d",
     "conv_transpose2d",
+    "conv_transpose3d",
     "interpolate",
     "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
     "pixel_shuffle",
     "pixel_unshuffle",
 ]
+from gradviz.autograd.functional_fold import fold, glu, unfold  # noqa: E402
+
+# torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
+from gradviz.autograd.jacobians import hessian, hvp, jacobian, jvp, vhp, vjp  # noqa: E402, F401
+
+__all__ += ["fold", "unfold"]

@@ -64,20 +64,6 @@ def softsign(input: Any) -> Variable:
     return x / (x.abs() + 1)
 
 
-def glu(input: Any, dim: int = -1) -> Variable:
-    """The gated linear unit: ``a * sigmoid(b)`` of the two halves ``a``, ``b`` of ``dim``."""
-    x = as_input(input, "glu")
-    if not x.ndim:
-        raise ShapeError("glu does not support scalars because halving size must be even")
-    axis = dim_index(dim, x.ndim, "glu")
-    if x.shape[axis] % 2:
-        raise ShapeError(
-            f"Halving dimension must be even, but dimension {axis} is size {x.shape[axis]}"
-        )
-    a, b = x.chunk(2, axis)
-    return a * b.sigmoid()
-
-
 def scaled_dot_product_attention(
     query: Any,
     key: Any,

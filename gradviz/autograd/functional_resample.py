@@ -1,6 +1,6 @@
-"""``nn.functional`` for autoencoders, U-Nets and 1-d CNNs: transposed convolutions, 1-d and
-adaptive pooling, ``interpolate`` and pixel (un)shuffle, with PyTorch's signatures and checks
-(re-exported by ``functional``). Each call is one op of ``ops``."""
+"""``nn.functional`` for autoencoders and U-Nets: transposed convolutions, ``interpolate`` and
+pixel (un)shuffle, with PyTorch's signatures and checks (re-exported by ``functional``). Each
+call is one op of ``ops``."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ import numpy as np
 
 from gradviz.autograd import ops
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
-from gradviz.autograd.ops import conv, pooling_more, resample
+from gradviz.autograd.functional_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+)
+from gradviz.autograd.ops import conv, resample
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable, as_array
 
-_SPATIAL = {1: "L", 2: "H, W"}
+_TRANSPOSED = {
+    1: ops.conv_transpose.ConvTranspose1d,
+    2: ops.conv_transpose.ConvTranspose2d,
+    3: ops.conv_transpose.ConvTranspose3d,
+}
 
 
 # ------------------------------------------------------------------ transposed convolution
@@ -28,13 +37,13 @@ def conv_transpose(
     if weight.ndim != dims + 2:
         raise ShapeError(
             f"{layer}: expected a {dims + 2}-d weight (in_channels, out_channels / groups, "
-            f"{_SPATIAL[dims]}), got weight of shape {weight.shape}"
+            f"{conv.SPATIAL[dims]}), got weight of shape {weight.shape}"
         )
-    stride = _ints(stride, dims, layer, "stride")
-    dilation = _ints(dilation, dims, layer, "dilation")
-    padding = _ints(padding, dims, layer, "padding", low=0)
-    output_padding = _ints(output_padding, dims, layer, "output_padding", low=0)
-    (groups,) = _ints(groups, 1, layer, "groups")
+    stride = conv.tuple_of(stride, dims, layer, "stride")
+    dilation = conv.tuple_of(dilation, dims, layer, "dilation")
+    padding = conv.tuple_of(padding, dims, layer, "padding", low=0)
+    output_padding = conv.tuple_of(output_padding, dims, layer, "output_padding", low=0)
+    (groups,) = conv.tuple_of(groups, 1, layer, "groups")
     if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation, strict=True)):
         raise InputError(
             f"{layer}: output padding must be smaller than either stride or dilation, but got "
@@ -55,29 +64,15 @@ def conv_transpose(
             f"output size {size} is too small (weight {weight.shape}, stride {stride}, padding "
             f"{padding}, dilation {dilation})"
         )
-    if dims == 2:
-        op = ops.conv_transpose.ConvTranspose2d
-    else:  # the 2-d op's arguments, on a unit height axis
-        op = ops.conv_transpose.ConvTranspose1d
-        stride, padding, dilation = (1, *stride), (0, *padding), (1, *dilation)
-        output_padding = (0, *output_padding)
-    return op.apply(input, weight, bias, stride, padding, output_padding, groups, dilation)
-
-
-def _ints(value, dims: int, layer, name: str, low: int = 1) -> tuple[int, ...]:
-    """``value`` as ``dims`` ints, each at least ``low`` (an ``InputError``, a RuntimeError as
-    PyTorch's, if not)."""
-    values = conv.tuple_of(value, dims, layer, name, low=-(2**62))
-    if any(v < low for v in values):
-        raise InputError(f"{layer}: {name} must be >= {low}, got {value!r}")
-    return values
+    args = (stride, padding, output_padding, groups, dilation)
+    return _TRANSPOSED[dims].apply(input, weight, bias, *args)
 
 
 def _check_conv_transpose(layer, dims, x_shape, w_shape, b_shape, groups) -> None:
     if len(x_shape) != dims + 2:
         raise ShapeError(
-            f"{layer}: expected a {dims + 1}-d (C_in, {_SPATIAL[dims]}) or {dims + 2}-d (N, "
-            f"C_in, {_SPATIAL[dims]}) input for weight {tuple(w_shape)}, got input of shape "
+            f"{layer}: expected a {dims + 1}-d (C_in, {conv.SPATIAL[dims]}) or {dims + 2}-d (N, "
+            f"C_in, {conv.SPATIAL[dims]}) input for weight {tuple(w_shape)}, got input of shape "
             f"{tuple(x_shape)}"
         )
     if w_shape[0] % groups:
@@ -117,108 +112,36 @@ def conv_transpose1d(
     return conv_transpose("conv_transpose1d", 1, input, weight, bias, *args)
 
 
-# ---------------------------------------------------------------------------- 1-d pooling
-def _pool1d_args(layer, input, kernel_size, stride, padding, dilation=1, ceil_mode=False):
-    """The input and the 2-d pool's arguments for a pool over the last axis of (N, C, L)."""
-    input = as_input(input, layer)
-    if input.ndim not in (2, 3):
-        raise ShapeError(
-            f"{layer}: expected a 2-d (C, L) or 3-d (N, C, L) input, got shape {input.shape}"
-        )
-    (k,) = _ints(kernel_size, 1, layer, "kernel_size")
-    empty = stride is None or (isinstance(stride, tuple | list) and not stride)
-    (s,) = (k,) if empty else _ints(stride, 1, layer, "stride")
-    (p,) = _ints(padding, 1, layer, "padding", low=0)
-    (d,) = _ints(dilation, 1, layer, "dilation")
-    conv.check_pool(layer, input.shape, (k,), (s,), ((p, p),), (d,), ceil_mode)
-    kernel, stride, pairs, dilation = (1, k), (1, s), ((0, 0), (p, p)), (1, d)
-    planar = (*input.shape[:-1], 1, input.shape[-1])
-    if ceil_mode:
-        pairs = conv.ceil_mode_padding(planar[-2:], kernel, stride, pairs, dilation)
-    return input, kernel, stride, pairs, dilation
-
-
-def max_pool1d(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
-):
-    """Max over each window of (N, C, L) (padding counts as -inf); the gradient goes to the
-    first maximum. ``return_indices`` also returns where each maximum is (int64 into L)."""
-    args = _pool1d_args("max_pool1d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    out = pooling_more.MaxPool1d.apply(*args)
-    if not return_indices:
-        return out
-    x = args[0]._data[..., None, :]
-    return out, Variable(conv.max_pool_indices(x, *args[1:])[..., 0, :])
-
-
-def avg_pool1d(
-    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+def conv_transpose3d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ) -> Variable:
-    """Mean over each window of (N, C, L); ``count_include_pad`` counts the zero padding."""
-    args = _pool1d_args("avg_pool1d", input, kernel_size, stride, padding, 1, ceil_mode)
-    return pooling_more.AvgPool1d.apply(*args[:4], count_include_pad)
-
-
-# ------------------------------------------------------------------------ adaptive pooling
-def _adaptive(layer: str, input, output_size, dims: int) -> tuple[Variable, tuple[int, ...]]:
-    """The input and the checked output size (``None`` keeps an input size) of an adaptive
-    pool over the last ``dims`` axes."""
-    input = as_input(input, layer)
-    if input.ndim not in (dims + 1, dims + 2) or 0 in input.shape[-dims:]:
-        raise ShapeError(
-            f"{layer}: expected a {dims + 1}-d (C, {_SPATIAL[dims]}) or {dims + 2}-d (N, C, "
-            f"{_SPATIAL[dims]}) input with non-zero {_SPATIAL[dims]}, got shape {input.shape}"
-        )
-    if output_size is None or isinstance(output_size, int | np.integer):
-        output_size = (output_size,) * dims
-    if not isinstance(output_size, tuple | list) or len(output_size) != dims:
-        raise OperandError(
-            f"{layer}: output_size must be an int or {dims} ints (None keeps a size), got "
-            f"{output_size!r}"
-        )
-    if dims == 1 and None in output_size:  # (PyTorch keeps a size only in 2-d and 3-d pools)
-        raise OperandError(f"{layer}: output_size must be an int, got {output_size!r}")
-    sizes = input.shape[-dims:]
-    size = tuple(s if o is None else o for o, s in zip(output_size, sizes, strict=True))
-    return input, conv.tuple_of(size, dims, layer, "output_size", low=0)
-
-
-def adaptive_avg_pool1d(input, output_size) -> Variable:
-    """Mean over PyTorch's adaptive bins [floor(i*L/OL), ceil((i+1)*L/OL)) of (N, C, L)."""
-    input, (size,) = _adaptive("adaptive_avg_pool1d", input, output_size, 1)
-    if input.dtype.kind != "f":  # (a mean of integers: PyTorch refuses them too)
-        raise InputError(f"adaptive_avg_pool1d: expected a float input, got {input.dtype}")
-    return pooling_more.AdaptiveAvgPool1d.apply(input, (1, size))
-
-
-def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
-    """Max over PyTorch's adaptive bins of (N, C, H, W); ``None`` in ``output_size`` keeps
-    that size. ``return_indices`` also returns where each maximum is (int64 into H * W)."""
-    input, size = _adaptive("adaptive_max_pool2d", input, output_size, 2)
-    out = pooling_more.AdaptiveMaxPool2d.apply(input, size)
-    if not return_indices:
-        return out
-    return out, Variable(pooling_more.adaptive_max(input._data, size)[1])
-
-
-def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
-    """Max over PyTorch's adaptive bins of (N, C, L); ``return_indices`` also returns where
-    each maximum is (int64 into L)."""
-    input, (size,) = _adaptive("adaptive_max_pool1d", input, output_size, 1)
-    out = pooling_more.AdaptiveMaxPool1d.apply(input, (1, size))
-    if not return_indices:
-        return out
-    return out, Variable(
-        pooling_more.adaptive_max(input._data[..., None, :], (1, size))[1][..., 0, :]
-    )
+    """3-d transposed convolution of (N, C_in, D, H, W) (or (C_in, D, H, W)) with weight (C_in,
+    C_out/groups, KD, KH, KW). One ``ConvTranspose3d`` node."""
+    args = (stride, padding, output_padding, groups, dilation)
+    return conv_transpose("conv_transpose3d", 3, input, weight, bias, *args)
 
 
 # ---------------------------------------------------------------------------- resampling
-_NEAREST = {3: resample.UpsampleNearest1d, 4: resample.UpsampleNearest2d}
-_NEAREST[5] = resample.UpsampleNearest3d
-_LINEAR = {"linear": (3, resample.UpsampleLinear1d), "bilinear": (4, resample.UpsampleBilinear2d)}
-_LINEAR["trilinear"] = (5, resample.UpsampleTrilinear3d)
-_MODES = ("nearest", "linear", "bilinear", "trilinear", "area")
+_NEAREST = {
+    "nearest": {
+        3: resample.UpsampleNearest1d,
+        4: resample.UpsampleNearest2d,
+        5: resample.UpsampleNearest3d,
+    },
+    "nearest-exact": {
+        3: resample.UpsampleNearestExact1d,
+        4: resample.UpsampleNearestExact2d,
+        5: resample.UpsampleNearestExact3d,
+    },
+}
+_AREA = {3: adaptive_avg_pool1d, 4: adaptive_avg_pool2d, 5: adaptive_avg_pool3d}
+_INTERPOLATING = {  # mode: (the input's rank, the op)
+    "linear": (3, resample.UpsampleLinear1d),
+    "bilinear": (4, resample.UpsampleBilinear2d),
+    "bicubic": (4, resample.UpsampleBicubic2d),
+    "trilinear": (5, resample.UpsampleTrilinear3d),
+}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
 
 
 def _per_dim(value, dims: int, what: str, input) -> tuple:
@@ -273,15 +196,16 @@ def interpolate(
     recompute_scale_factor: bool | None = None,
     antialias: bool = False,
 ) -> Variable:
-    """Resample (N, C, ...) to ``size`` or by ``scale_factor``: ``mode`` "nearest" (3-, 4- or
-    5-d input), "linear" (3-d), "bilinear" (4-d), "trilinear" (5-d; ``align_corners`` maps
+    """Resample (N, C, ...) to ``size`` or by ``scale_factor``: ``mode`` "nearest" or
+    "nearest-exact" (3-, 4- or 5-d input; the latter samples at each output element's centre),
+    "linear" (3-d), "bilinear" or "bicubic" (4-d), "trilinear" (5-d; ``align_corners`` maps
     corner pixels' centres onto each other) or "area" (adaptive average pooling)."""
     input = as_input(input, "interpolate")
     if mode not in _MODES:
         raise ArgumentError(
             f"interpolate: mode {mode!r} is not supported (supported: {', '.join(_MODES)})"
         )
-    if mode in ("nearest", "area") and align_corners is not None:
+    if mode not in _INTERPOLATING and align_corners is not None:
         raise ArgumentError(
             "interpolate: align_corners option can only be set with the interpolating modes: "
             "linear | bilinear | bicubic | trilinear"
@@ -291,7 +215,7 @@ def interpolate(
     if input.ndim not in (3, 4, 5):
         raise InputError(
             f"interpolate: Input Error: Only 3D, 4D and 5D input Tensors supported (got "
-            f"{input.ndim}D) for the modes: nearest | linear | bilinear | trilinear | area "
+            f"{input.ndim}D) for the modes: {' | '.join(_MODES)} "
             f"(got {mode})"
         )
     out, scales = _output_size(input, size, scale_factor, recompute_scale_factor)
@@ -300,14 +224,11 @@ def interpolate(
             f"interpolate: Input and output sizes should be greater than 0, but got input "
             f"{tuple(input.shape[2:])} output {out}"
         )
-    if mode == "nearest":
-        return _NEAREST[input.ndim].apply(input, out, scales)
+    if mode in _NEAREST:
+        return _NEAREST[mode][input.ndim].apply(input, out, scales)
     if mode == "area":
-        if input.ndim == 5:
-            raise ArgumentError("interpolate: mode 'area' of a 5-d input is not supported")
-        area = {3: adaptive_avg_pool1d, 4: ops.conv.AdaptiveAvgPool2d.apply}[input.ndim]
-        return area(input, out[0] if input.ndim == 3 else out)
-    rank, op = _LINEAR[mode]
+        return _AREA[input.ndim](input, out)
+    rank, op = _INTERPOLATING[mode]
     if input.dtype.kind != "f":
         raise InputError(f"interpolate: mode {mode!r} needs a float input, got {input.dtype}")
     if input.ndim != rank:

@@ -1,5 +1,6 @@
 """``gradviz.autograd.grad``: the gradients of outputs with respect to chosen inputs, returned
-rather than accumulated into ``.grad`` (PyTorch's ``torch.autograd.grad``).
+rather than accumulated into ``.grad`` (PyTorch's ``torch.autograd.grad``); and
+``gradviz.autograd.backward``, PyTorch's ``torch.autograd.backward`` of several outputs at once.
 
 It runs the engine's backward with a hook on each input collecting its gradient, and leaves
 every ``.grad`` of the graph as it found it.
@@ -7,6 +8,7 @@ every ``.grad`` of the graph as it found it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,14 +17,14 @@ import numpy as np
 from gradviz.autograd.errors import BackwardError, OperandError
 from gradviz.autograd.variable import Variable, from_op
 
-__all__ = ["grad"]
+__all__ = ["backward", "grad"]
 
 
-def _variables(value: Any, what: str) -> list[Variable]:
+def _variables(value: Any, what: str, name: str = "grad") -> list[Variable]:
     items = list(value) if isinstance(value, Sequence) else [value]
     for item in items:
         if not isinstance(item, Variable):
-            raise OperandError(f"grad(): {what} must be Variables, got {type(item).__name__}")
+            raise OperandError(f"{name}(): {what} must be Variables, got {type(item).__name__}")
     return items
 
 
@@ -112,3 +114,45 @@ def grad(
                 "Set allow_unused=True if this is the desired behavior."
             )
     return tuple(result)
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
+) -> None:
+    """Accumulate into ``.grad`` the gradients of the sum of ``tensors`` (each weighted by its
+    entry of ``grad_tensors``, which may be None for a scalar), as ``t.backward(g)`` for each
+    pair. ``create_graph=True`` and ``inputs=`` are refused, as by ``Variable.backward``."""
+    if grad_variables is not None:
+        warnings.warn(
+            "`grad_variables` is deprecated. Use `grad_tensors` instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        if grad_tensors is not None:
+            raise OperandError(
+                "backward(): `grad_tensors` and `grad_variables` (deprecated) arguments both "
+                "passed to `backward()`. Please only use `grad_tensors`."
+            )
+        grad_tensors = grad_variables
+    outs = _variables(tensors, "tensors", "backward")
+    if grad_tensors is None:
+        weights: list[Any] = [None] * len(outs)
+    elif isinstance(grad_tensors, Sequence) and not isinstance(grad_tensors, Variable):
+        weights = list(grad_tensors)
+    else:
+        weights = [grad_tensors]
+    if len(weights) != len(outs):
+        raise BackwardError(f"got {len(outs)} tensors and {len(weights)} gradients")
+    for k, (out, weight) in enumerate(zip(outs, weights, strict=True)):
+        last = k == len(outs) - 1
+        out.backward(
+            weight,
+            retain_graph=bool(retain_graph) or not last,
+            create_graph=create_graph,
+            inputs=inputs,
+        )

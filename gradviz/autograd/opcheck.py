@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd import function, hooks
+from gradviz.autograd import function, hooks, outputs
 from gradviz.autograd.engine import dense, unbroadcast
 from gradviz.autograd.errors import GradvizError
 
@@ -130,10 +130,13 @@ class _Op:
         """Run forward (under :func:`check_call`'s silenced floating-point warnings)."""
         ctx = function.new_context(self.cls, self.needs)
         out = self.cls.forward(ctx, *args)
+        if function.returns_several(out):  # several outputs: checked as their pack
+            out, layout = outputs.pack(self.cls, ctx, out)
+            layout.received = None  # every output is in the projection
         return ctx, np.asarray(out)
 
     def backward(self, ctx: Any, grad: np.ndarray) -> tuple[Any, ...]:
-        grads = self.cls.backward(ctx, grad)
+        grads = ctx.backward(ctx, grad)  # the op's rule (a pack's layout: one grad per output)
         if not isinstance(grads, tuple | list):
             grads = (grads,)
         return tuple(map(dense, grads))

@@ -134,7 +134,8 @@ class _HardExit(BaseException):
 class _Interpreter:
     """The interpreter state a script may change and the runner puts back: the working folder,
     the recursion limit, ``sys.path``, ``sys.argv``, ``sys.stdout``/``stderr``, NumPy's error
-    handling and print options, the warnings filters, grad mode and the default dtype."""
+    handling and print options, the warnings filters, grad mode, the default dtype and the engine's
+    hooks (``torch.autograd.set_detect_anomaly(True)`` in the script ends with it)."""
 
     def __init__(self) -> None:
         self.cwd = os.getcwd()
@@ -147,6 +148,7 @@ class _Interpreter:
         self.warnings = list(warnings.filters)
         self.grad = grad_mode.is_grad_enabled()
         self.dtype = get_default_dtype()
+        self.hooks = hooks.ACTIVE
 
     def restore(self) -> None:
         try:
@@ -163,6 +165,7 @@ class _Interpreter:
         warnings._filters_mutated()  # type: ignore[attr-defined]
         grad_mode.enabled = self.grad
         set_default_dtype(self.dtype)
+        hooks.ACTIVE = self.hooks
 
 
 def _fileno(stream: Any) -> int | None:
@@ -234,16 +237,15 @@ class _Run:
             return
         self.delivered = True
         trace.close()
-        script_state, active = _Interpreter(), hooks.ACTIVE
-        hooks.ACTIVE = ()
+        script_state = _Interpreter()
         self.caller.restore()
+        hooks.ACTIVE = ()  # drawing records nothing
         try:
             self.deliver(trace)
         except BaseException as error:  # raised from run_script once the script has stopped
             self.error = error
         finally:
             script_state.restore()
-            hooks.ACTIVE = active
 
     def hard_exit(self, code: int) -> NoReturn:
         if os.getpid() != self.pid:  # a fork child leaving: exactly what the script asked

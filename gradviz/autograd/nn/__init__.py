@@ -21,8 +21,19 @@ from gradviz.autograd.nn.activations_more import (
 )
 from gradviz.autograd.nn.attention import MultiheadAttention
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
-from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
-from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
+from gradviz.autograd.nn.conv import (
+    AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
+    AvgPool2d,
+    AvgPool3d,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    MaxPool2d,
+    MaxPool3d,
+)
+from gradviz.autograd.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from gradviz.autograd.nn.fold import GLU, Fold, Softmax2d, Unfold
 from gradviz.autograd.nn.layers import (
     GELU,
     BCELoss,
@@ -58,12 +69,30 @@ from gradviz.autograd.nn.losses_more import (
     TripletMarginLoss,
 )
 from gradviz.autograd.nn.module import Module, Parameter
-from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
 from gradviz.autograd.nn.norm_more import (
     InstanceNorm1d,
     InstanceNorm2d,
+    InstanceNorm3d,
     LocalResponseNorm,
     RMSNorm,
+)
+from gradviz.autograd.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
 )
 from gradviz.autograd.nn.parameters import ParameterDict, ParameterList
 from gradviz.autograd.nn.pointwise import (
@@ -81,6 +110,7 @@ from gradviz.autograd.nn.resample import (
     AdaptiveAvgPool1d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AvgPool1d,
     MaxPool1d,
     PixelShuffle,
@@ -105,13 +135,17 @@ __all__ = [
     "LSTM",
     "RNN",
     "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
     "AvgPool2d",
+    "AvgPool3d",
     "BCELoss",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
@@ -134,6 +168,7 @@ __all__ = [
     "LogSoftmax",
     "MSELoss",
     "MaxPool2d",
+    "MaxPool3d",
     "Mish",
     "Module",
     "ModuleDict",
@@ -171,10 +206,12 @@ __all__ += [
     "AdaptiveAvgPool1d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
     "AvgPool1d",
     "Bilinear",
     "ConvTranspose1d",
     "ConvTranspose2d",
+    "ConvTranspose3d",
     "CosineEmbeddingLoss",
     "GaussianNLLLoss",
     "Hardshrink",
@@ -183,6 +220,7 @@ __all__ += [
     "HingeEmbeddingLoss",
     "InstanceNorm1d",
     "InstanceNorm2d",
+    "InstanceNorm3d",
     "LocalResponseNorm",
     "LogSigmoid",
     "MarginRankingLoss",
@@ -206,4 +244,25 @@ __all__ += [
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+]
+__all__ += [
+    "GLU",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "Fold",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "Softmax2d",
+    "Unfold",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
 ]

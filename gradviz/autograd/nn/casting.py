@@ -1,5 +1,6 @@
 """``Module.to``, ``.double()``, ``.float()``, ``.half()``, ``.cpu()``: casting a model's
-floating-point parameters and buffers in place, as PyTorch's."""
+floating-point parameters and buffers in place, as PyTorch's; ``to_empty`` and
+``share_memory``."""
 
 from __future__ import annotations
 
@@ -96,4 +97,24 @@ class DtypeMethods:
         """An ``InputError``: gradviz runs on the CPU only (``to(device)`` with the tutorials'
         ``device = "cuda" if torch.cuda.is_available() else "cpu"`` works)."""
         cpu_only("cuda", f"{type(self).__name__}.cuda")
+        return self
+
+    def to_empty(self: T, *, device: Any, recurse: bool = True) -> T:
+        """Give every parameter and buffer (and gradient) fresh, uninitialised storage of its
+        shape and dtype on ``device`` (the CPU), as PyTorch's: initialise them afterwards
+        (``reset_parameters()``, ``nn.init``). The Variables stay the same objects."""
+        if to_dtype((device,), {}) is not None:
+            raise OperandError(f"to_empty() expects a device, got {device!r}")
+        modules = self.modules() if recurse else [self]  # type: ignore[attr-defined]
+        for module in modules:
+            for value in chain(module._parameters.values(), module._buffers.values()):
+                if value is not None:
+                    value._data = np.empty_like(value._data)
+                    if value._grad is not None:
+                        value._grad = np.empty_like(value._grad)
+        return self
+
+    def share_memory(self: T) -> T:
+        """Returns self: PyTorch moves storage to shared memory for worker processes; gradviz's
+        arrays live in one process, so there is nothing to move."""
         return self

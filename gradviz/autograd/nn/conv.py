@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import functional as F
+from gradviz.autograd import functional_pool as P
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.nn import init
 from gradviz.autograd.nn.layers import layer_index, layer_size
@@ -129,7 +130,18 @@ class Conv2d(_ConvNd):
     _dims = 2
 
 
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C, D, H, W) (video, volumes): weight (out, in/groups, kd, kh,
+    kw), bias (out,)."""
+
+    _dims = 3
+
+
 class MaxPool2d(Module):
+    """Max over windows of (N, C, H, W)."""
+
+    _dims = 2
+
     def __init__(
         self,
         kernel_size: Any,
@@ -145,7 +157,9 @@ class MaxPool2d(Module):
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
 
     def forward(self, input: Variable) -> Variable:
-        return F.max_pool2d(
+        return P.max_pool(
+            LayerName(self),
+            self._dims,
             input,
             self.kernel_size,
             self.stride,
@@ -163,6 +177,10 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
+    """Mean over windows of (N, C, H, W)."""
+
+    _dims = 2
+
     def __init__(
         self,
         kernel_size: Any,
@@ -179,14 +197,16 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input: Variable) -> Variable:
-        return F.avg_pool2d(
+        return P.avg_pool(
+            LayerName(self),
+            self._dims,
             input,
             self.kernel_size,
             self.stride,
             self.padding,
             self.ceil_mode,
             self.count_include_pad,
-            self.divisor_override,
+            getattr(self, "divisor_override", None),  # (AvgPool1d has none)
         )
 
     def extra_repr(self) -> str:
@@ -194,12 +214,34 @@ class AvgPool2d(Module):
 
 
 class AdaptiveAvgPool2d(Module):
+    """Mean over PyTorch's adaptive bins of (N, C, H, W)."""
+
+    _dims = 2
+
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
     def forward(self, input: Variable) -> Variable:
-        return F.adaptive_avg_pool2d(input, self.output_size)
+        return P.adaptive_avg_pool(LayerName(self), input, self.output_size, self._dims)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool3d(MaxPool2d):
+    """Max over windows of (N, C, D, H, W)."""
+
+    _dims = 3
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over windows of (N, C, D, H, W)."""
+
+    _dims = 3
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Mean over PyTorch's adaptive bins of (N, C, D, H, W)."""
+
+    _dims = 3

@@ -113,3 +113,10 @@ class ConvTranspose2d(_ConvTransposeNd):
     (out,)."""
 
     _dims = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (N, C, D, H, W): weight (in, out/groups, kd, kh, kw),
+    bias (out,)."""
+
+    _dims = 3

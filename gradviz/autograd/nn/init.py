@@ -132,3 +132,84 @@ def kaiming_normal_(
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)
+
+
+def eye_(tensor: Variable) -> Variable:
+    """Fill a 2-d tensor with the identity matrix (ones on the diagonal of a non-square one
+    too), so a ``Linear`` layer starts by passing its inputs through."""
+    if tensor.ndim != 2:
+        raise ArgumentError(
+            f"eye_: Only tensors with 2 dimensions are supported (got shape {tensor.shape})"
+        )
+    with no_grad():
+        return tensor.copy_(np.eye(*tensor.shape))
+
+
+def dirac_(tensor: Variable, groups: int = 1) -> Variable:
+    """Fill a 3-, 4- or 5-d convolution weight with the Dirac delta: each of the first
+    ``min(out, in)`` output channels of each of ``groups`` groups copies its input channel
+    (a 1 at the kernel's centre), so the convolution starts as the identity."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ArgumentError(
+            "dirac_: Only tensors with 3, 4, or 5 dimensions are supported (got shape "
+            f"{tensor.shape})"
+        )
+    out_channels, in_channels = tensor.shape[:2]
+    if groups < 1 or out_channels % groups:
+        raise ArgumentError(
+            f"dirac_: dim 0 must be divisible by groups (got {out_channels} and groups={groups})"
+        )
+    per_group = out_channels // groups
+    channels = np.arange(min(per_group, in_channels))
+    rows = (np.arange(groups)[:, None] * per_group + channels).reshape(-1)
+    centre = tuple(size // 2 for size in tensor.shape[2:])
+    values = np.zeros(tensor.shape)
+    values[(rows, np.tile(channels, groups), *centre)] = 1
+    with no_grad():
+        return tensor.copy_(values)
+
+
+def orthogonal_(
+    tensor: Variable, gain: float = 1.0, generator: rng.Generator | None = None
+) -> Variable:
+    """Fill with a (semi-)orthogonal matrix (Saxe et al.): the Q of the QR decomposition of
+    normal draws, signs fixed by R's diagonal so it is uniform over orthogonal matrices,
+    times ``gain``; dims after the first are flattened. Draws come from ``generator`` (the
+    default one, which ``manual_seed`` seeds, for None)."""
+    if tensor.ndim < 2:
+        raise ArgumentError(
+            "orthogonal_: Only tensors with 2 or more dimensions are supported (got shape "
+            f"{tensor.shape})"
+        )
+    if tensor.numel() == 0:
+        return tensor  # PyTorch's no-op
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flattened = rng.pick(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flattened = flattened.T
+    q, r = np.linalg.qr(flattened)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    with no_grad():
+        return tensor.copy_(q.reshape(tensor.shape) * gain)
+
+
+def sparse_(
+    tensor: Variable, sparsity: float, std: float = 0.01, generator: rng.Generator | None = None
+) -> Variable:
+    """Fill a 2-d tensor with N(0, std**2) draws, then zero ``ceil(sparsity * rows)`` places
+    chosen at random in each column (Martens' sparse initialisation)."""
+    if tensor.ndim != 2:
+        raise ArgumentError(
+            f"sparse_: Only tensors with 2 dimensions are supported (got shape {tensor.shape})"
+        )
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+    draw = rng.pick(generator)
+    values = draw.normal(0.0, std, (rows, cols))
+    order = np.argsort(draw.random((rows, cols)), axis=0)  # a permutation per column
+    np.put_along_axis(values, order[:zeros], 0.0, axis=0)
+    with no_grad():
+        return tensor.copy_(values)

@@ -122,6 +122,13 @@ class BatchNorm2d(_BatchNorm):
     _expected = "4D"
 
 
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) per channel."""
+
+    _dims = (5,)
+    _expected = "5D"
+
+
 class LayerNorm(Module):
     """Normalisation over the trailing ``normalized_shape`` dims of each sample, with an
     elementwise weight (1) and bias (0) of that shape."""

@@ -121,6 +121,13 @@ class InstanceNorm2d(_InstanceNorm):
     _expected = "3D or 4D"
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or (C, D, H, W)."""
+
+    _dims = (4, 5)
+    _expected = "4D or 5D"
+
+
 class LocalResponseNorm(Module):
     """Each element divided by ``(k + alpha * mean of squares over size channels) ** beta``."""
 

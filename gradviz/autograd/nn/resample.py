@@ -5,26 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from gradviz.autograd import functional_pool as P
 from gradviz.autograd import functional_resample as R
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from gradviz.autograd.nn.module import Module
+from gradviz.autograd.nn.module import LayerName, Module
 from gradviz.autograd.variable import Variable
 
 
 class MaxPool1d(MaxPool2d):
     """Max over windows of (N, C, L); the arguments are MaxPool2d's, one int each."""
 
-    def forward(self, input: Variable) -> Variable:
-        return R.max_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.ceil_mode,
-            self.return_indices,
-        )
+    _dims = 1
 
 
 def _single(value: Any) -> tuple:
@@ -33,6 +25,8 @@ def _single(value: Any) -> tuple:
 
 class AvgPool1d(AvgPool2d):
     """Mean over windows of (N, C, L) (the sizes kept as 1-tuples, as PyTorch keeps them)."""
+
+    _dims = 1
 
     def __init__(
         self,
@@ -48,41 +42,38 @@ class AvgPool1d(AvgPool2d):
         )
         del self.divisor_override  # (PyTorch's 1-d pool has none)
 
-    def forward(self, input: Variable) -> Variable:
-        return R.avg_pool1d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-        )
-
 
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """Mean over PyTorch's adaptive bins of (N, C, L)."""
 
-    def forward(self, input: Variable) -> Variable:
-        return R.adaptive_avg_pool1d(input, self.output_size)
+    _dims = 1
 
 
 class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
     """Max over PyTorch's adaptive bins of (N, C, H, W); ``return_indices`` also returns
     where each maximum is."""
 
+    _dims = 2
+
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__(output_size)
         self.return_indices = return_indices
 
     def forward(self, input: Variable) -> Variable:
-        return R.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        layer = LayerName(self)
+        return P.adaptive_max_pool(layer, input, self.output_size, self._dims, self.return_indices)
 
 
 class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
     """Max over PyTorch's adaptive bins of (N, C, L)."""
 
-    def forward(self, input: Variable) -> Variable:
-        return R.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+    _dims = 1
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+    """Max over PyTorch's adaptive bins of (N, C, D, H, W)."""
+
+    _dims = 3
 
 
 class Upsample(Module):

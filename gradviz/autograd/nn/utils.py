@@ -1,5 +1,6 @@
 """``nn.utils``: gradient clipping and parameters as one vector, with PyTorch's names (and
-``nn.utils.rnn``: :mod:`gradviz.autograd.nn.rnn_packing`).
+``nn.utils.rnn``: :mod:`gradviz.autograd.nn.rnn_packing`; ``parametrize``,
+``parametrizations`` and the older ``weight_norm`` and ``spectral_norm``).
 
 Clipping scales or clamps them in place, as PyTorch's
 ``grad.mul_`` and ``grad.clamp_`` do, so optimizers and the tracer see the clipped values.
@@ -16,15 +17,28 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.nn import parametrizations, parametrize
 from gradviz.autograd.nn import rnn_packing as rnn
+from gradviz.autograd.nn.weight_norms import (
+    remove_spectral_norm,
+    remove_weight_norm,
+    spectral_norm,
+    weight_norm,
+)
 from gradviz.autograd.variable import Variable, get_default_dtype, grad_problem
 
 __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
     "parameters_to_vector",
+    "parametrizations",
+    "parametrize",
+    "remove_spectral_norm",
+    "remove_weight_norm",
     "rnn",
+    "spectral_norm",
     "vector_to_parameters",
+    "weight_norm",
 ]
 
 

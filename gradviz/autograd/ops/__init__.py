@@ -16,6 +16,7 @@ from gradviz.autograd.ops import (
     conv,
     conv_transpose,
     elementwise,
+    fold,
     indexing,
     layers_more,
     linalg,
@@ -24,7 +25,7 @@ from gradviz.autograd.ops import (
     nodiff,
     padding,
     pointwise,
-    pooling_more,
+    pooling,
     reductions,
     resample,
     scatter,
@@ -48,14 +49,7 @@ from gradviz.autograd.ops.arithmetic import (
     Sub,
 )
 from gradviz.autograd.ops.attention import Embedding, embedding, scaled_dot_product_attention
-from gradviz.autograd.ops.conv import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    ConstantPadNd,
-    Conv1d,
-    Conv2d,
-    MaxPool2d,
-)
+from gradviz.autograd.ops.conv import ConstantPadNd, Conv1d, Conv2d, Conv3d
 from gradviz.autograd.ops.counting import bincount, count_nonzero, equal, nonzero, unique
 from gradviz.autograd.ops.elementwise import (
     Abs,
@@ -74,6 +68,7 @@ from gradviz.autograd.ops.elementwise import (
     Sqrt,
     Tanh,
 )
+from gradviz.autograd.ops.fold import Col2Im, Glu, Im2Col
 from gradviz.autograd.ops.indexing import (
     Cumsum,
     Expand,
@@ -110,6 +105,7 @@ from gradviz.autograd.ops.losses import (
 from gradviz.autograd.ops.norm import BatchNorm, LayerNorm
 from gradviz.autograd.ops.padding import CircularPadNd, ReflectionPadNd, ReplicationPadNd
 from gradviz.autograd.ops.pointwise import Cos, Lerp, Maximum, Minimum, Sin, binary, softmax_dim
+from gradviz.autograd.ops.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradviz.autograd.ops.reductions import (
     Amax,
     Amin,
@@ -162,10 +158,11 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         special,
         sequence,
         conv_transpose,
-        pooling_more,
+        pooling,
         resample,
         scatter,
         linalg_more,
+        fold,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
@@ -193,9 +190,11 @@ __all__ = [
     "CircularPadNd",
     "Clamp",
     "Clone",
+    "Col2Im",
     "ConstantPadNd",
     "Conv1d",
     "Conv2d",
+    "Conv3d",
     "Cos",
     "CosineSimilarity",
     "CrossEntropy",
@@ -211,8 +210,10 @@ __all__ = [
     "FloorDivide",
     "Gather",
     "Gelu",
+    "Glu",
     "Hardtanh",
     "HuberLoss",
+    "Im2Col",
     "Index",
     "KlDiv",
     "L1Loss",

@@ -1,10 +1,12 @@
-"""Resampling: ``interpolate``'s nearest and (bi)linear modes, pixel shuffle and unshuffle.
+"""Resampling: ``interpolate``'s nearest, nearest-exact, (bi/tri)linear and bicubic modes,
+pixel shuffle and unshuffle.
 
 Resampling is separable: along each spatial axis the output is a fixed (out, in) matrix times
-the input, so (bi)linear interpolation is one ``matmul`` per axis and its gradient the
-transposed matrices' (``A_h.T @ g @ A_w``). Nearest gathers the chosen rows and columns with
-``np.take``; its gradient adds them back through the same one-hot matrices. Source indices and
-weights follow PyTorch's CPU kernels, in the input's precision (float32 scales for nearest).
+the input, so (bi)linear and bicubic interpolation are one ``matmul`` per axis and their
+gradients the transposed matrices' (``A_h.T @ g @ A_w``). Nearest gathers the chosen rows and
+columns with ``np.take``; its gradient adds them back through the same one-hot matrices. Source
+indices and weights follow PyTorch's CPU kernels, in the input's precision (float32 scales for
+nearest).
 Pixel (un)shuffle is a reshape and a transpose, each the other's gradient.
 """
 
@@ -35,6 +37,58 @@ def nearest_source(in_size: int, out_size: int, scale: float | None) -> np.ndarr
     return np.minimum(index, in_size - 1)
 
 
+def nearest_exact_source(in_size: int, out_size: int, scale: float | None) -> np.ndarray:
+    """The input index each output index copies: floor((i + 0.5) * scale), the product
+    rounded to float32 as PyTorch's ``floorf`` does."""
+    step = np.float64(_scale(in_size, out_size, scale, np.dtype(np.float32)))
+    centre = ((np.arange(out_size) + 0.5) * step).astype(np.float32)
+    return np.minimum(np.floor(centre).astype(np.int64), in_size - 1)
+
+
+def _source_positions(in_size, out_size, align_corners, scale, dtype) -> np.ndarray:
+    """Where each output index samples the input (PyTorch's ``area_pixel_compute_source_index``
+    before clamping), in ``dtype``."""
+    dst = np.arange(out_size, dtype=dtype)
+    if align_corners:
+        step = dtype.type(in_size - 1) / dtype.type(out_size - 1) if out_size > 1 else 0
+        return (dst * step).astype(dtype)
+    step = _scale(in_size, out_size, scale, dtype)
+    return (step * (dst + dtype.type(0.5)) - dtype.type(0.5)).astype(dtype)
+
+
+#: PyTorch's cubic convolution coefficient (Keys' ``a``; OpenCV's too).
+CUBIC_A = -0.75
+
+
+def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
+    """The weights of the 4 neighbours at offsets -1, 0, 1, 2 of a point ``t`` in [0, 1] past
+    the second (PyTorch's ``get_cubic_upsample_coefficients``)."""
+    a = t.dtype.type(CUBIC_A)
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    one = t.dtype.type(1)
+    return [far(t + one), near(t), near(one - t), far(2 * one - t)]
+
+
+def cubic_matrix(in_size: int, out_size: int, align_corners: bool, scale, dtype) -> np.ndarray:
+    """The (out, in) matrix of cubic convolution: each row weighs its 4 neighbours, indices
+    past an edge clamped to it (the edge element takes their weight, as PyTorch's)."""
+    dtype = np.dtype(dtype)
+    src = _source_positions(in_size, out_size, align_corners, scale, dtype)
+    low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+    t = np.clip(src - low, 0, 1).astype(dtype)
+    matrix = np.zeros((out_size, in_size), dtype)
+    rows = np.arange(out_size)
+    for offset, weight in enumerate(_cubic_weights(t), start=-1):
+        np.add.at(matrix, (rows, np.clip(low + offset, 0, in_size - 1)), weight)
+    return matrix
+
+
 def linear_matrix(in_size: int, out_size: int, align_corners: bool, scale, dtype) -> np.ndarray:
     """The (out, in) matrix of linear interpolation: each row weighs its two neighbours."""
     dtype = np.dtype(dtype)
@@ -42,13 +96,8 @@ def linear_matrix(in_size: int, out_size: int, align_corners: bool, scale, dtype
     if out_size == in_size:
         np.fill_diagonal(matrix, 1)
         return matrix
-    dst = np.arange(out_size, dtype=dtype)
-    if align_corners:
-        step = dtype.type(in_size - 1) / dtype.type(out_size - 1) if out_size > 1 else 0
-        src = (dst * step).astype(dtype)
-    else:
-        step = _scale(in_size, out_size, scale, dtype)
-        src = np.maximum(step * (dst + dtype.type(0.5)) - dtype.type(0.5), 0).astype(dtype)
+    src = _source_positions(in_size, out_size, align_corners, scale, dtype)
+    src = src if align_corners else np.maximum(src, 0).astype(dtype)  # (not for cubic)
     low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     weight = np.clip(src - low, 0, 1).astype(dtype)
     high = low + (low < in_size - 1)
@@ -58,7 +107,7 @@ def linear_matrix(in_size: int, out_size: int, align_corners: bool, scale, dtype
     return matrix
 
 
-def _along(x: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
+def along(x: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
     """``matrices[i] @ x`` along each of the last ``len(matrices)`` axes of ``x``."""
     first = x.ndim - len(matrices)
     for i, matrix in enumerate(matrices):
@@ -71,13 +120,15 @@ class _Nearest(Function):
     """Nearest-neighbour resampling of the last spatial axes to ``output_size``; ``scales``
     (one per axis, or None) are the user's scale factors, which PyTorch uses when given."""
 
-    @staticmethod
-    def forward(ctx, x, output_size, scales=None):
+    source: Callable[[int, int, float | None], np.ndarray] = staticmethod(nearest_source)
+
+    @classmethod
+    def forward(cls, ctx, x, output_size, scales=None):
         k = len(output_size)
         scales = scales or (None,) * k
         sizes = x.shape[x.ndim - k :]
         ctx.sources = [
-            nearest_source(n, o, s) for n, o, s in zip(sizes, output_size, scales, strict=True)
+            cls.source(n, o, s) for n, o, s in zip(sizes, output_size, scales, strict=True)
         ]
         ctx.sizes = sizes
         for i, source in enumerate(ctx.sources):
@@ -90,7 +141,7 @@ class _Nearest(Function):
             (np.arange(n) == source[:, None]).T.astype(grad.dtype)
             for source, n in zip(ctx.sources, ctx.sizes, strict=True)
         ]
-        return _along(grad, one_hot)
+        return along(grad, one_hot)
 
 
 class UpsampleNearest1d(_Nearest):
@@ -105,22 +156,61 @@ class UpsampleNearest3d(_Nearest):
     """``interpolate(mode="nearest")`` of (N, C, D, H, W)."""
 
 
-class _Linear(Function):
-    """Linear interpolation along the last spatial axes (one matrix per axis)."""
+class _NearestExact(_Nearest):
+    """``_Nearest`` sampling at the centre of each output element (``"nearest-exact"``)."""
 
-    @staticmethod
-    def forward(ctx, x, output_size, align_corners=False, scales=None):
-        k = len(output_size)
-        scales = scales or (None,) * k
-        ctx.matrices = [
-            linear_matrix(n, o, align_corners, s, x.dtype)
-            for n, o, s in zip(x.shape[x.ndim - k :], output_size, scales, strict=True)
-        ]
-        return _along(x, ctx.matrices)
+    source = staticmethod(nearest_exact_source)
+
+
+class UpsampleNearestExact1d(_NearestExact):
+    """``interpolate(mode="nearest-exact")`` of (N, C, L)."""
+
+
+class UpsampleNearestExact2d(_NearestExact):
+    """``interpolate(mode="nearest-exact")`` of (N, C, H, W)."""
+
+
+class UpsampleNearestExact3d(_NearestExact):
+    """``interpolate(mode="nearest-exact")`` of (N, C, D, H, W)."""
+
+
+def _wide(x: np.ndarray) -> np.ndarray:
+    """``x`` in the precision PyTorch computes it in: float16 in float32."""
+    return x.astype(np.float32) if x.dtype == np.float16 else x
+
+
+class _Separable(Function):
+    """Resampling by one (out, in) matrix per last axis, made by ``matrices``; the gradient
+    goes back through the transposed matrices. Weights and sums of float16 are float32."""
+
+    @classmethod
+    def matrices(cls, x: np.ndarray, output_size, *options) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, ctx, x, output_size, *options):
+        ctx.matrices = cls.matrices(_wide(x), output_size, *options)
+        return along(_wide(x), ctx.matrices).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        return _along(grad, [m.T for m in ctx.matrices])
+        back = along(_wide(grad), [m.T for m in ctx.matrices])
+        return back.astype(grad.dtype, copy=False)
+
+
+class _Linear(_Separable):
+    """Linear interpolation along the last spatial axes (one matrix per axis)."""
+
+    matrix: Callable[..., np.ndarray] = staticmethod(linear_matrix)
+
+    @classmethod
+    def matrices(cls, x, output_size, align_corners=False, scales=None):
+        sizes = x.shape[x.ndim - len(output_size) :]
+        scales = scales or (None,) * len(output_size)
+        return [
+            cls.matrix(n, o, align_corners, s, x.dtype)
+            for n, o, s in zip(sizes, output_size, scales, strict=True)
+        ]
 
 
 class UpsampleLinear1d(_Linear):
@@ -133,6 +223,13 @@ class UpsampleBilinear2d(_Linear):
 
 class UpsampleTrilinear3d(_Linear):
     """``interpolate(mode="trilinear")`` of (N, C, D, H, W)."""
+
+
+class UpsampleBicubic2d(_Linear):
+    """``interpolate(mode="bicubic")`` of (N, C, H, W): cubic convolution (a = -0.75) along
+    each axis, the border elements repeated."""
+
+    matrix = staticmethod(cubic_matrix)
 
 
 def _shuffle(x: np.ndarray, r: int) -> np.ndarray:

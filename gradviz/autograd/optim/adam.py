@@ -21,6 +21,18 @@ from gradviz.autograd.optim.optimizer import (
 )
 
 
+def adam_defaults(owner: str, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> dict[str, Any]:
+    """The settings every Adam-like optimizer takes, checked as PyTorch checks them."""
+    _check_numbers(owner, lr=lr, eps=eps, weight_decay=weight_decay)
+    _check(lr >= 0, f"Invalid learning rate: {lr}")
+    _check(eps >= 0, f"Invalid epsilon value: {eps}")
+    _check_pair(betas, "betas")
+    _check(0 <= betas[0] < 1, f"Invalid beta parameter at index 0: {betas[0]}")
+    _check(0 <= betas[1] < 1, f"Invalid beta parameter at index 1: {betas[1]}")
+    _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")
+    return {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+
+
 class Adam(Optimizer):
     """Adam with PyTorch's bias corrections, L2 ``weight_decay`` and ``amsgrad``."""
 
@@ -40,22 +52,8 @@ class Adam(Optimizer):
         **flags: Any,
     ) -> None:
         implementation_flags(type(self).__name__, flags)
-        _check_numbers(type(self).__name__, lr=lr, eps=eps, weight_decay=weight_decay)
-        _check(lr >= 0, f"Invalid learning rate: {lr}")
-        _check(eps >= 0, f"Invalid epsilon value: {eps}")
-        _check_pair(betas, "betas")
-        _check(0 <= betas[0] < 1, f"Invalid beta parameter at index 0: {betas[0]}")
-        _check(0 <= betas[1] < 1, f"Invalid beta parameter at index 1: {betas[1]}")
-        _check(weight_decay >= 0, f"Invalid weight_decay value: {weight_decay}")
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-        }
-        super().__init__(params, defaults)
+        defaults = adam_defaults(type(self).__name__, lr, betas, eps, weight_decay)
+        super().__init__(params, {**defaults, "amsgrad": amsgrad, "maximize": maximize})
 
     def _is_decoupled(self, group: dict[str, Any]) -> bool:
         """AdamW's weight decay or Adam's: a group loaded from PyTorch says which (its Adam

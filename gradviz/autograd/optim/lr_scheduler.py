@@ -382,7 +382,35 @@ def _phases(pct_start: float, total_steps: int, three_phase: bool) -> list[dict[
     return [warmup, phase(total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
 
 
-class SequentialLR(LRScheduler):
+class Composed:
+    """``state_dict`` and ``load_state_dict`` of a scheduler made of schedulers
+    (``SequentialLR``, ``ChainedScheduler``): its attributes and each scheduler's state."""
+
+    _schedulers: list[LRScheduler]
+    #: The keys a state dict to load must hold.
+    _needed: tuple[str, ...] = ("last_epoch", "_schedulers")
+
+    def state_dict(self) -> dict[str, Any]:
+        """Its attributes and each scheduler's state, as PyTorch's."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` saved, each scheduler's state too."""
+        check_scheduler_state(self, state_dict, self._needed)
+        states = state_dict["_schedulers"]
+        _check(
+            len(states) == len(self._schedulers),
+            f"{type(self).__name__}: the state holds {len(states)} schedulers, this one has "
+            f"{len(self._schedulers)}",
+        )
+        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
+        for scheduler, state in zip(self._schedulers, states, strict=True):
+            scheduler.load_state_dict(state)
+
+
+class SequentialLR(Composed, LRScheduler):
     """Run ``schedulers`` one after the other: the k-th from step ``milestones[k - 1]`` on
     (started afresh there), as PyTorch's ``SequentialLR`` (a warm-up, then a cosine decay)."""
 
@@ -443,34 +471,27 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self) -> dict[str, Any]:
-        """Its attributes and each scheduler's state, as PyTorch's."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
-        return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` saved, each scheduler's state too."""
-        check_scheduler_state(self, state_dict, ("last_epoch", "_schedulers"))
-        states = state_dict["_schedulers"]
-        _check(
-            len(states) == len(self._schedulers),
-            f"SequentialLR: the state holds {len(states)} schedulers, this one has "
-            f"{len(self._schedulers)}",
-        )
-        self.__dict__.update({k: v for k, v in state_dict.items() if k != "_schedulers"})
-        for scheduler, state in zip(self._schedulers, states, strict=True):
-            scheduler.load_state_dict(state)
-
+# They build on LambdaLR and Composed, above.
+from gradviz.autograd.optim.schedulers_more import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    CyclicLR,
+    MultiplicativeLR,
+)
 
 __all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
     "PolynomialLR",
     "ReduceLROnPlateau",

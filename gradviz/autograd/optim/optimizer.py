@@ -191,6 +191,9 @@ class Optimizer:
     """Holds parameter groups (``param_groups``) and per-parameter ``state``."""
 
     defaults: dict[str, Any]
+    #: State keys whose arrays cover every parameter at once (LBFGS's flat vectors), not one
+    #: parameter's shape.
+    _flat_state: frozenset[str] = frozenset()
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -308,7 +311,9 @@ class Optimizer:
                 f"(the {type(self).__name__} state of a parameter it has stepped holds "
                 f"{_listed(self._state_keys(group))})",
             )
-            state[p._id] = {k: _cast(k, v, p, index) for k, v in values.items()}
+            state[p._id] = {
+                k: _cast(k, v, p, index, k in self._flat_state) for k, v in values.items()
+            }
         self.state, self.param_groups = state, groups
 
     def _state_keys(self, group: dict[str, Any]) -> tuple[str, ...]:
@@ -383,18 +388,21 @@ class Optimizer:
         return f"{type(self).__name__}({', '.join(settings)})"
 
 
-def _cast(key: str, value: Any, p: Variable, index: Any) -> Any:
+def _cast(key: str, value: Any, p: Variable, index: Any, flat: bool = False) -> Any:
     """A loaded state value for ``p`` (parameter ``index`` of the saved state): arrays take a
     floating parameter's dtype, except ``step`` (as PyTorch's ``load_state_dict``); an array
-    of another shape than the parameter's is refused now, not at the next ``step``."""
+    of another shape than the parameter's is refused now, not at the next ``step`` (unless
+    ``flat``: a vector over every parameter, as LBFGS keeps)."""
     if isinstance(value, Variable):
         value = value._data
     if key == "step":
         return _step_count(value, index)
     if not isinstance(value, np.ndarray):
         return value
+    if value.ndim == 0 and p.ndim:  # a one-number state (NAdam's mu_product, ASGD's eta)
+        return value[()]
     _check(
-        value.shape == p.shape,
+        flat or value.shape == p.shape,
         f"loaded state dict: {key!r} of parameter {index} has shape {value.shape}, but the "
         f"parameter has shape {p.shape}",
     )

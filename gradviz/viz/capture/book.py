@@ -239,7 +239,7 @@ class RecordBook:
                     text = option_label(type(node), slot, arg)
                     if text is not None:
                         args.append(text)
-            self._op_record(item, type(node).__name__, parents, args, None, (-1, ""), item.name)
+            self._op_record(item, node.name, parents, args, None, (-1, ""), item.name)
         return self.var_nodes[var._id]
 
     def _op_record(

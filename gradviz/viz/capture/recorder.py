@@ -183,15 +183,14 @@ class Recorder(RecordBook, hooks.Hook):
                 if output.name is not None
                 else self.line_names.name(source, frame)
             )
-            nid = self._op_record(
-                output, type(node).__name__, parents, args, source, self._module(), name
-            )
+            nid = self._op_record(output, node.name, parents, args, source, self._module(), name)
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
                 if replaced in self.records:
                     self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
             if (
                 output.requires_grad
+                and node._own_check
                 and self.keep_full != 0
                 and self.policy.keeps_calls(self.trace.backward_calls)
             ):

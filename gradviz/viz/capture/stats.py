@@ -186,10 +186,14 @@ def array_copy(array: np.ndarray, max_size: int) -> list[Any] | None:
 
 
 def array_preview(array: np.ndarray, filters: bool = False) -> Preview | None:
-    """The preview of a 2-D to 4-D numeric array (None for others): ``filters`` reads a 4-D
-    array as conv kernels ``(out, in, kH, kW)``, else as activations ``(N, C, H, W)``."""
-    if array.ndim < 2 or array.ndim > 4 or array.size == 0 or array.dtype.kind not in "biuf":
+    """The preview of a 2-D to 5-D numeric array (None for others): ``filters`` reads a 4-D
+    array as conv kernels ``(out, in, kH, kW)``, else as activations ``(N, C, H, W)``; of a
+    5-D array (``(N, C, D, H, W)`` volumes or video, ``(out, in, kD, kH, kW)`` kernels) the
+    first depth slice is shown as such."""
+    if array.ndim < 2 or array.ndim > 5 or array.size == 0 or array.dtype.kind not in "biuf":
         return None
+    if array.ndim == 5:
+        array = array[:, :, 0]
     total = 1
     if array.ndim == 4 and filters:
         grid, total = "filters", array.shape[0]

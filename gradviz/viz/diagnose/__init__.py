@@ -27,7 +27,13 @@ import networkx as nx
 from gradviz.viz.diagnose import broadcast, health, nan, nograd
 from gradviz.viz.diagnose import gradcheck as op_checks
 from gradviz.viz.diagnose.advice import advise
-from gradviz.viz.diagnose.anomaly import AnomalyError, detect_anomaly
+from gradviz.viz.diagnose.anomaly import (
+    AnomalyError,
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from gradviz.viz.diagnose.context import Context, below
 from gradviz.viz.diagnose.report import (
     Broadcast,
@@ -52,7 +58,10 @@ __all__ = [
     "Report",
     "check",
     "detect_anomaly",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
     "pictures_graph",
+    "set_detect_anomaly",
 ]
 
 #: report order: errors first, and within a severity by kind

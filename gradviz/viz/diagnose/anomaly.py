@@ -10,6 +10,11 @@ Like PyTorch's anomaly mode, but the forward is checked too, and the error names
 user's line that ran it, and what explains it (a log of values <= 0, an exp overflow, a
 division by ~0). It is an engine-hook subscriber: outside the ``with`` block nothing runs.
 Every op output and every gradient is scanned, so it slows a step down; use it to find a bug.
+
+``set_detect_anomaly(True)`` turns the same checks on for the rest of the program (and, as a
+context manager, back to what they were on exit), as ``torch.autograd.set_detect_anomaly``; a
+script written for PyTorch reaches both as ``torch.autograd.detect_anomaly`` and
+``torch.autograd.set_detect_anomaly``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.errors import GradvizError, OperandError
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.source import SourceLocator
@@ -31,7 +36,13 @@ from gradviz.viz.diagnose.nan import (
     explain_forward,
 )
 
-__all__ = ["AnomalyError", "detect_anomaly"]
+__all__ = [
+    "AnomalyError",
+    "detect_anomaly",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
+    "set_detect_anomaly",
+]
 
 
 class AnomalyError(GradvizError, RuntimeError):
@@ -63,12 +74,15 @@ def _counts(nan: int, inf: int) -> str:
 class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
     """Context manager: raise :class:`AnomalyError` at the first NaN/Inf birth inside it.
 
-    ``forward=False`` or ``backward=False`` turns one of the two checks off.
+    ``forward=False`` or ``backward=False`` turns one of the two checks off;
+    ``check_nan=False`` (PyTorch's argument) turns both off.
     """
 
-    def __init__(self, forward: bool = True, backward: bool = True) -> None:
-        self.forward = forward
-        self.backward = backward
+    def __init__(self, check_nan: bool = True, *, forward: bool = True, backward: bool = True):
+        _check_flag("detect_anomaly", "check_nan", check_nan)
+        self.check_nan = check_nan
+        self.forward = forward and check_nan
+        self.backward = backward and check_nan
         self.locate = SourceLocator().locate
         # Variable id -> the line that computed it (for blaming a backward rule)
         self.sources: dict[int, str | None] = {}
@@ -165,3 +179,54 @@ class detect_anomaly(hooks.Hook):  # a context manager named as PyTorch's
             "backward",
             explanation,
         )
+
+
+def _check_flag(where: str, name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise OperandError(f"{where}(): {name} must be a bool, got {type(value).__name__}")
+
+
+#: The detector ``set_detect_anomaly(True)`` installed (None while the mode is off).
+_global: detect_anomaly | None = None
+
+
+def _set_global(detector: detect_anomaly | None) -> None:
+    global _global
+    if _global is not None:
+        hooks.uninstall(_global)
+    _global = detector
+    if detector is not None:
+        hooks.install(detector)
+
+
+class set_detect_anomaly:  # named as PyTorch's: a call that is also a context manager
+    """Turn anomaly mode on (``mode=True``) or off for the rest of the program, as
+    ``torch.autograd.set_detect_anomaly``; used as a context manager, the mode it replaced comes
+    back on exit. ``check_nan=False`` keeps the mode on without raising."""
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        _check_flag("set_detect_anomaly", "mode", mode)
+        _check_flag("set_detect_anomaly", "check_nan", check_nan)
+        self.previous = _global
+        _set_global(detect_anomaly(check_nan) if mode else None)
+
+    def __enter__(self) -> set_detect_anomaly:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _set_global(self.previous)
+
+
+def _detectors() -> list[detect_anomaly]:
+    return [hook for hook in hooks.ACTIVE if isinstance(hook, detect_anomaly)]
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether anomaly mode is on (``detect_anomaly`` or ``set_detect_anomaly(True)``)."""
+    return bool(_detectors())
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly mode is on and raises at a NaN (PyTorch's ``check_nan``)."""
+    detectors = _detectors()
+    return bool(detectors) and detectors[-1].check_nan

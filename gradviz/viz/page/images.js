@@ -79,6 +79,7 @@
       text = range(p.maps, p.total, "filter") + (inputs === 1 ? " (1 input channel)" : ", each the mean over its " + inputs + " input channels");
     } else if (p.grid === "channels") text = "sample 0: " + range(p.maps, p.total, "channel") + " (axis 1)";
     else text = shape.length === 3 ? "the first of " + shape[0] + " (index 0 of axis 0)" : "the whole " + shape.join(" × ") + " matrix";
+    if (shape.length === 5) text += "; depth slice 0 of " + shape[2] + " (axis 2)";
     if (p.stride > 1) text += "; every " + ordinal(p.stride) + " row and column";
     return text;
   }

@@ -7,6 +7,8 @@ activation of any size costs at most :data:`PREVIEW_VALUES` bytes in a trace or 
   :data:`PREVIEW_CHANNELS` channels (an attention tensor ``(B, heads, T, T)``: one map per head);
 - ``grid="filters"``: a 4-D parameter ``(out, in, kH, kW)`` (conv kernels, or their gradient): the
   first :data:`PREVIEW_FILTERS` filters, each the mean over its ``in`` input channels;
+- a 5-D array (``(N, C, D, H, W)`` volumes or video, ``(out, in, kD, kH, kW)`` kernels): the
+  first depth slice (index 0 of axis 2), as the 4-D array it is;
 - ``grid="map"``: a 2-D value (an attention map, a weight matrix, a batch of features), or the
   first sample of a 3-D one.
 
