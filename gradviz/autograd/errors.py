@@ -58,6 +58,11 @@ class InputError(ArgumentError, RuntimeError):
     ``arange`` step, a negative layer size, a dim listed twice (also an ``ArgumentError``)."""
 
 
+class ScalerError(GradvizError, AssertionError):
+    """A ``GradScaler`` call out of order (``step`` before any ``scale``, ``update`` with no
+    step): an AssertionError, as PyTorch raises."""
+
+
 class RegistrationError(GradvizError, KeyError):
     """A module or parameter name that cannot be registered: empty, or containing a dot."""
 

@@ -553,7 +553,10 @@ def _operand(symbol: str, value: Any) -> Any:
     if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
         return value.item() if value.dtype.kind in "biuf" else value
     if isinstance(value, int | float):
-        return value
+        if type(value) in (int, float, bool):
+            return value
+        # a subclass (x.size): NumPy would read it as an int64 or float64 array
+        return int(value) if isinstance(value, int) else float(value)
     if isinstance(value, np.ndarray):
         return value.item() if value.ndim == 0 and value.dtype.kind in "biuf" else value
     if isinstance(value, list | tuple):
