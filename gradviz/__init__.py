@@ -71,6 +71,7 @@ from gradviz.autograd import (
     isnan,
     le,
     lerp,
+    linalg,
     linspace,
     log,
     log_softmax,
@@ -111,6 +112,7 @@ from gradviz.autograd import (
     sin,
     softmax,
     sort,
+    special,
     split,
     sqrt,
     square,
@@ -135,11 +137,13 @@ from gradviz.autograd import (
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
+from gradviz.autograd import torch_types as _torch_types
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
+from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,
@@ -150,6 +154,7 @@ from gradviz.autograd.seeding import (
     use_deterministic_algorithms,
 )
 from gradviz.autograd.serialization import SaveFormatError, load, save
+from gradviz.autograd.torch_types import Size, set_printoptions
 
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
@@ -157,7 +162,11 @@ all, any, round = _api.all, _api.any, _api.round
 # More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
-# PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__.
+# PyTorch's matrix functions and tensor math (`gradviz.det`, `gradviz.movedim` ...).
+globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
+# PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__, as
+# is their class `gradviz.dtype` (NumPy's dtype).
+dtype = _torch_types.dtype
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 # `gradviz.FloatTensor([1, 2])`, `LongTensor` ... (legacy.py), also kept out of __all__.
 globals().update({_name: getattr(_legacy, _name) for _name in _legacy.TYPED})
@@ -187,6 +196,8 @@ for _name, _module in {
     "nn.utils.parametrize": nn.utils.parametrize,
     "nn.utils.parametrizations": nn.utils.parametrizations,
     "optim": optim,
+    "linalg": linalg,
+    "special": special,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
     "utils": utils,
@@ -240,6 +251,7 @@ __all__ = [
     "RegistrationError",
     "SaveFormatError",
     "ShapeError",
+    "Size",
     "Tensor",
     "Variable",
     "__version__",
@@ -293,6 +305,7 @@ __all__ = [
     "isnan",
     "le",
     "lerp",
+    "linalg",
     "linspace",
     "load",
     "log",
@@ -331,12 +344,14 @@ __all__ = [
     "seed",
     "set_default_dtype",
     "set_grad_enabled",
+    "set_printoptions",
     "set_rng_state",
     "sigmoid",
     "sign",
     "sin",
     "softmax",
     "sort",
+    "special",
     "split",
     "sqrt",
     "square",
@@ -361,3 +376,4 @@ __all__ = [
 ]
 __all__ += _api_more.NAMES
 __all__ += _api_index.NAMES
+__all__ += _api_math.NAMES

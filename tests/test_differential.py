@@ -52,8 +52,8 @@ class Arr:
 
 @dataclass(frozen=True)
 class Case:
-    """One call: ``kind`` is "method" (``args[0].name(*args[1:])``), "top", "F" or "setitem"
-    (``args[0][args[1]] = args[2]``, then ``args[0]``)."""
+    """One call: ``kind`` is "method" (``args[0].name(*args[1:])``), "top", "F", a namespace
+    ("linalg", "special") or "setitem" (``args[0][args[1]] = args[2]``, then ``args[0]``)."""
 
     kind: str
     name: str
@@ -109,7 +109,9 @@ class Lib:
         if case.kind == "setitem":
             args[0][args[1]] = args[2]
             return args[0]
-        home = self.functional if case.kind == "F" else self.module
+        home = {"F": self.functional, "top": self.module}.get(case.kind)
+        if home is None:  # a namespace of the top package: "linalg", "special"
+            home = getattr(self.module, case.kind)
         return getattr(home, case.name)(*args, **kwargs)
 
 
@@ -124,8 +126,8 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().numpy()
+    if isinstance(value, torch.Tensor):  # (force: PyTorch's zero gradients may be ZeroTensors)
+        return value.detach().numpy(force=True)
     return np.asarray(value.data if isinstance(value, Variable) else value)
 
 
@@ -232,6 +234,10 @@ NOT_COMPARED = {
     "indices, with a deprecation warning)",
     r"(method|top)\.logsumexp\(.*dim=\(\),keepdim=False": "output with shape [] doesn't match the "
     "broadcast shape [1, 1]: dim=() reduces every dim, as keepdim=True shows",
+    r"linalg\.eigh\(float(32|64)\[(\dx)?(\d)x\3\](,UPLO='[LU]')?\)": "the signs of "
+    "eigenvectors are free and NumPy's LAPACK picks others than PyTorch's "
+    "(test_differential_apimath compares them with the signs fixed)",
+    r"linalg\.svd\(float(32|64)": "the signs of singular vectors are free (as for eigh)",
 }
 
 #: PyTorch's gradient bugs: only the forward is compared
@@ -239,6 +245,10 @@ TORCH_GRAD_BUGS = {
     r"(method|top)\.(std|var)\(.*dim=\(\)": "dim=() reduces every dim, as dim=None, but the "
     "backward divides by zero: inf everywhere",
     r"(method|top)\.(atan2|arctan2)\(bool": "the backward negates the bool input and raises",
+    r"linalg\.cond\(float\w+\[[0-9x]+\],(p=)?('fro'|'nuc'|-?1|-?inf)\)": "the backward of "
+    "norm(A) * norm(inv(A)) raises ('modified by an inplace operation', its inverse)",
+    r"linalg\.det\(float64\[2x2\]\)": "a singular matrix of rank 1: PyTorch's gradient is 0, "
+    "gradviz's the cofactor matrix (the derivative of det, which gradcheck confirms)",
     r"F\.binary_cross_entropy\(float64\[4\]": "the target's gradient takes the unclamped "
     "logs: inf at probabilities 0 and 1, where the forward clamps them at -100 (gradviz's "
     "gradient is the clamped forward's)",
@@ -247,6 +257,8 @@ TORCH_GRAD_BUGS = {
 #: Where PyTorch's backward raises and gradviz defines a gradient (pattern -> which)
 GRAD_EXTENSIONS = {
     r"method\.__r?floordiv__\(": "floor's gradient, 0 (PyTorch's floor_divide has no derivative)",
+    r"(method|top)\.floor_divide\(": "floor's gradient, 0 (as ``//``)",
+    r"(method|top)\.bernoulli\(float64\[3x4\],0\.3\)": "a zero gradient, as bernoulli(input)'s",
     r"method\.__rmod__\(": "``n % x``'s gradient -floor(n / x) (PyTorch has no derivative "
     "for a number's remainder by a tensor)",
 }
@@ -270,8 +282,9 @@ EXTENSIONS = {
 
 #: gradviz's error is of another builtin class than PyTorch's (pattern -> why)
 ERROR_CLASSES = {
-    r"method\.__r?(and|or|xor)__\(": "bitwise ops of floats: an OperandError (TypeError, "
-    "NumPy's class), where PyTorch's NotImplementedError is a RuntimeError",
+    r"(method\.__r?(and|or|xor)__|(method|top)\.bitwise_(and|or|xor|not))\(": "bitwise ops of "
+    "floats: an OperandError (TypeError, NumPy's class), where PyTorch's NotImplementedError is "
+    "a RuntimeError",
     r"(method|top)\.topk\(.*,5,": "k beyond the dim: an IndexRangeError (IndexError), where "
     "PyTorch raises a RuntimeError",
     r"(method|top)\.median\(float64\[0x3\],dim=0": "an empty dim: an InputError (ValueError and "
@@ -304,7 +317,7 @@ UNSUPPORTED = {
 #: functions whose values are random (or uninitialised): only dtype and shape are compared
 RANDOM = {
     *("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "multinomial"),
-    *("empty", "new_empty", "normal_", "uniform_"),
+    *("empty", "new_empty", "normal_", "uniform_", "normal", "bernoulli", "poisson"),
 }
 
 #: Python's own complaint about a call's arguments (PyTorch's argument parser says the same)

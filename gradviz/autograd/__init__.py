@@ -3,7 +3,7 @@
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
 from collections.abc import Callable
-from gradviz.autograd import functional, heap, hooks
+from gradviz.autograd import functional, heap, hooks, linalg, special
 from gradviz.autograd.creation import (
     empty,
     eye,
@@ -50,6 +50,7 @@ from gradviz.autograd.gradcheck import gradcheck
 from gradviz.autograd.grads import backward, grad
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
+from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
 from gradviz.autograd.ops import concatenate, einsum, stack, where
 from gradviz.autograd.ops.api import (
@@ -141,6 +142,7 @@ abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
+globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
 
 __all__ = [
     "ArgumentError",
@@ -207,6 +209,7 @@ __all__ = [
     "isnan",
     "le",
     "lerp",
+    "linalg",
     "linspace",
     "log",
     "log_softmax",
@@ -247,6 +250,7 @@ __all__ = [
     "sin",
     "softmax",
     "sort",
+    "special",
     "split",
     "sqrt",
     "square",
@@ -271,6 +275,7 @@ __all__ = [
 ]
 __all__ += _api_more.NAMES
 __all__ += _api_index.NAMES
+__all__ += _api_math.NAMES
 
 #: Names PyTorch keeps in ``torch.autograd`` whose work lives above the engine (anomaly mode is a
 #: diagnosis): the top package registers how to get each, so the engine imports nothing above.

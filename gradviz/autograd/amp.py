@@ -13,18 +13,28 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
 from gradviz.autograd import grad_mode
-from gradviz.autograd.errors import InputError
+from gradviz.autograd.errors import InputError, ScalerError
 from gradviz.autograd.variable import Variable
 
 _DEVICES = ("cpu", "cuda", "mps", "xpu", "hpu", "xla", "meta", "mtia", "privateuseone")
 _SIXTEEN_BITS = ("float16", "bfloat16")
 _warned_full_precision = False
+
+#: engine id of each Variable ``GradScaler.scale`` returned -> the scale it multiplied by (the
+#: tracer reads it: a backward from it is drawn and measured as the unscaled loss's)
+_SCALED: dict[int, float] = {}
+
+
+def loss_scale(variable: Variable) -> float | None:
+    """The scale ``variable`` is a loss multiplied by (``scaler.scale(loss)``), else None."""
+    return _SCALED.get(variable._id)
 
 
 class autocast:
@@ -140,6 +150,7 @@ class GradScaler:
         self._growth_interval = int(growth_interval)
         self._growth_tracker = 0
         self._states: dict[int, dict[str, Any]] = {}
+        self._scaled = False  # PyTorch's scale tensor is made by the first scale()
 
     def is_enabled(self) -> bool:
         """Whether the scaler scales (False when disabled or on a device that is absent)."""
@@ -149,8 +160,12 @@ class GradScaler:
         """``outputs`` (a Variable, or a list/tuple of them) times the scale."""
         if not self._enabled:
             return outputs
+        self._scaled = True
         if isinstance(outputs, Variable):
-            return outputs * Variable(np.asarray(self._scale, dtype=outputs.dtype))
+            scaled = outputs * Variable(np.asarray(self._scale, dtype=outputs.dtype))
+            _SCALED[scaled._id] = float(self._scale)
+            weakref.finalize(scaled, _SCALED.pop, scaled._id, None)
+            return scaled
         if isinstance(outputs, Iterable):
             return type(outputs)(self.scale(output) for output in outputs)
         raise InputError("outputs must be a Tensor or an iterable of Tensors")
@@ -160,6 +175,7 @@ class GradScaler:
         whether any is Inf or NaN."""
         if not self._enabled:
             return
+        self._check_scaled("unscale_")
         state = self._state(optimizer)
         if state["stage"] is _UNSCALED:
             raise InputError(
@@ -188,6 +204,7 @@ class GradScaler:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
             raise InputError("Closure use is not currently supported if GradScaler is enabled.")
+        self._check_scaled("step")
         state = self._state(optimizer)
         if state["stage"] is _STEPPED:
             raise InputError("step() has already been called since the last update().")
@@ -202,13 +219,14 @@ class GradScaler:
         step or grown after ``growth_interval`` clean ones."""
         if not self._enabled:
             return
+        self._check_scaled("update")
         if new_scale is not None:
             value = new_scale.item() if isinstance(new_scale, Variable) else new_scale
             self._scale = np.float32(value)
         else:
             checked = [s["found_inf"] for s in self._states.values() if "found_inf" in s]
             if not checked:
-                raise AssertionError("No inf checks were recorded prior to update.")
+                raise ScalerError("No inf checks were recorded prior to update.")
             if any(checked):
                 self._scale = np.float32(self._scale * np.float32(self._backoff_factor))
                 self._growth_tracker = 0
@@ -263,6 +281,15 @@ class GradScaler:
         self._backoff_factor = float(state_dict["backoff_factor"])
         self._growth_interval = int(state_dict["growth_interval"])
         self._growth_tracker = int(state_dict["_growth_tracker"])
+
+    def _check_scaled(self, call: str) -> None:
+        """PyTorch's error for a step of a scaler that never scaled a loss: the gradients
+        would be divided by a scale they were never multiplied by."""
+        if not self._scaled:
+            raise ScalerError(
+                f"Attempted {call} but _scale is None.  This may indicate your script did not "
+                "use scaler.scale(loss or outputs) earlier in the iteration."
+            )
 
     def _state(self, optimizer: Any) -> dict[str, Any]:
         return self._states.setdefault(id(optimizer), {"stage": _READY})

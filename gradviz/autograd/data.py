@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import bisect
 import math
+import multiprocessing
+import multiprocessing.context
 import operator
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -42,6 +44,7 @@ __all__ = [
     "WeightedRandomSampler",
     "default_collate",
     "default_convert",
+    "get_worker_info",
     "random_split",
 ]
 
@@ -206,7 +209,8 @@ class DataLoader:
     indices), ``collate_fn`` and ``generator`` (a ``gradviz.Generator`` or a NumPy one) are
     PyTorch's. ``num_workers`` and the other worker options are checked as PyTorch checks them,
     but items are always loaded in this process (``worker_init_fn(0)`` runs at the start of
-    each epoch); ``pin_memory`` is ignored (no GPU).
+    each epoch); ``multiprocessing_context`` is checked and unused, ``pin_memory``,
+    ``pin_memory_device`` and ``in_order`` are ignored (no GPU, one process).
     """
 
     def __init__(
@@ -222,16 +226,20 @@ class DataLoader:
         drop_last: bool = False,
         timeout: float = 0,
         worker_init_fn: Callable[[int], None] | None = None,
+        multiprocessing_context: Any = None,
         generator: np.random.Generator | rng.Generator | None = None,
         *,
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
         seed: int | None = None,
     ) -> None:
         if isinstance(dataset, IterableDataset):
             _check_stream(shuffle, sampler, batch_sampler)
         _check_batching(batch_size, shuffle, sampler, batch_sampler, drop_last)
         _check_workers(num_workers, timeout, prefetch_factor, persistent_workers)
+        _check_context(multiprocessing_context, num_workers)
         self.worker_init_fn = worker_init_fn
         self.dataset = dataset
         self.batch_size = batch_size
@@ -328,6 +336,36 @@ def _check_workers(
         )
     if persistent_workers and num_workers == 0:
         raise ArgumentError("persistent_workers option needs num_workers > 0")
+
+
+def get_worker_info() -> None:
+    """PyTorch's ``get_worker_info()`` as the main process gets it: None. Items always load in
+    this process, so an IterableDataset that splits its stream by worker reads all of it."""
+    return None
+
+
+def _check_context(context: Any, num_workers: int) -> None:
+    """PyTorch's checks of ``multiprocessing_context`` (a start method's name or a context;
+    then unused: items load here)."""
+    if context is None:
+        return
+    if num_workers == 0:
+        raise ArgumentError(
+            "multiprocessing_context can only be used with multi-process loading (num_workers "
+            f"> 0), but got num_workers={num_workers}"
+        )
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ArgumentError(
+                f"multiprocessing_context option should specify a valid start method in "
+                f"{methods!r}, but got multiprocessing_context={context!r}"
+            )
+    elif not isinstance(context, multiprocessing.context.BaseContext):
+        raise OperandError(
+            "multiprocessing_context option should be a valid context object or a string "
+            f"specifying the start method, but got multiprocessing_context={context!r}"
+        )
 
 
 def _check_stream(shuffle: bool, sampler: Any, batch_sampler: Any) -> None:

@@ -44,6 +44,11 @@ class InplaceError(GradvizError, RuntimeError):
     """An in-place op that PyTorch refuses: on a leaf that requires grad, on a view, read-only."""
 
 
+class LinAlgError(GradvizError, RuntimeError):
+    """A matrix the factorization cannot take: singular, not positive-definite (PyTorch's
+    ``torch.linalg.LinAlgError``, a RuntimeError)."""
+
+
 class IndexRangeError(GradvizError, IndexError):
     """A dim or a class index out of its range (an IndexError, as PyTorch raises)."""
 
@@ -51,6 +56,11 @@ class IndexRangeError(GradvizError, IndexError):
 class InputError(ArgumentError, RuntimeError):
     """A value PyTorch rejects with a RuntimeError: BCE probabilities outside [0, 1], a zero
     ``arange`` step, a negative layer size, a dim listed twice (also an ``ArgumentError``)."""
+
+
+class ScalerError(GradvizError, AssertionError):
+    """A ``GradScaler`` call out of order (``step`` before any ``scale``, ``update`` with no
+    step): an AssertionError, as PyTorch raises."""
 
 
 class RegistrationError(GradvizError, KeyError):

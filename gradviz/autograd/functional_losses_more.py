@@ -53,6 +53,17 @@ def _values(value: Any) -> np.ndarray:
     return value._data if isinstance(value, Variable) else as_array(value)
 
 
+def _broadcast(op: str, **shapes: tuple[int, ...]) -> None:
+    """A ShapeError naming ``op`` and its arguments when their ``shapes`` do not broadcast
+    (rather than NumPy's error in an op inside the loss)."""
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        named = [f"{name} {shape}" for name, shape in shapes.items()]
+        listed = ", ".join(named[:-1]) + f" and {named[-1]}"
+        raise ShapeError(f"{op}: the shapes of {listed} do not broadcast") from None
+
+
 def margin_ranking_loss(
     input1: Any,
     input2: Any,
@@ -72,6 +83,7 @@ def margin_ranking_loss(
             "margin_ranking_loss : All input tensors should have same dimension but got sizes: "
             f"input1: {x1.shape}, input2: {np.shape(x2)}, target: {np.shape(target)}"
         )
+    _broadcast("margin_ranking_loss", input1=x1.shape, input2=np.shape(x2), target=np.shape(target))
     loss = ((x1 - x2) * -target + margin).clamp(min=0)
     return _reduce(loss, reduction)
 
@@ -88,6 +100,7 @@ def hinge_embedding_loss(
     reduction = _checked("hinge_embedding_loss", size_average, reduce, reduction)
     x = as_input(input, "hinge_embedding_loss")
     labels = _values(target)
+    _broadcast("hinge_embedding_loss", input=x.shape, target=labels.shape)
     outside = ops.where(labels != 1, (margin - x).clamp(min=0), 0.0)
     loss = outside + ops.where(labels != -1, x, 0.0)
     return _reduce(loss, reduction)
@@ -114,6 +127,9 @@ def cosine_embedding_loss(
             f"{labels.ndim}D target tensor expects {labels.ndim + 1}D input tensors, but found "
             f"inputs with sizes {list(x1.shape)} and {list(x2.shape)}."
         )
+    _broadcast("cosine_embedding_loss", input1=x1.shape, input2=x2.shape)
+    rows = np.broadcast_shapes(x1.shape, x2.shape)[:-1]
+    _broadcast("cosine_embedding_loss", **{"the inputs' rows": rows, "target": labels.shape})
     dim = labels.ndim
     product = (x1 * x2).sum(dim)
     norms = ((x1 * x1).sum(dim) + _EPSILON) * ((x2 * x2).sum(dim) + _EPSILON)
@@ -150,6 +166,7 @@ def triplet_margin_loss(
             f"of dimensions, but got: anchor {a.ndim}D, positive {pos.ndim}D, and negative "
             f"{neg.ndim}D inputs"
         )
+    _broadcast("triplet_margin_loss", anchor=a.shape, positive=pos.shape, negative=neg.shape)
     near = pairwise_distance(a, pos, p, eps)
     far = pairwise_distance(a, neg, p, eps)
     if swap:
@@ -245,6 +262,7 @@ def soft_margin_loss(
     reduction = _checked("soft_margin_loss", size_average, reduce, reduction)
     x = as_input(input, "soft_margin_loss")
     target = _operand(target)
+    _broadcast("soft_margin_loss", input=x.shape, target=np.shape(target))
     if not (isinstance(target, Variable) and target.requires_grad):  # the input's dtype
         target = _values(target).astype(x.dtype, copy=False)
     loss = ops.Softplus.apply(-(x * target), 1.0, 20.0)
@@ -264,9 +282,14 @@ def multilabel_soft_margin_loss(
     reduction = _checked("multilabel_soft_margin_loss", size_average, reduce, reduction)
     x = as_input(input, "multilabel_soft_margin_loss")
     target = _operand(target)
+    shapes = {"input": x.shape, "target": np.shape(target)}
+    if weight is not None:
+        weight = _operand(weight)
+        shapes["weight"] = np.shape(weight)
+    _broadcast("multilabel_soft_margin_loss", **shapes)
     loss = -(ops.LogSigmoid.apply(x) * target + ops.LogSigmoid.apply(-x) * (1 - target))
     if weight is not None:
-        loss = loss * _operand(weight)
+        loss = loss * weight
     classes = x.shape[-1] if x.ndim else 1
     with np.errstate(invalid="ignore"):  # no class: 0 / 0, NaN (as PyTorch's)
         loss = loss.sum(x.ndim - 1 if x.ndim else None) / classes

@@ -4,6 +4,8 @@ call is one op of ``ops``."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from gradviz.autograd import ops
@@ -170,7 +172,17 @@ def _output_size(input, size, scale_factor, recompute) -> tuple[tuple[int, ...],
         if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in sizes):
             raise OperandError(f"interpolate: expected size to be ints, but got size {size!r}")
         return tuple(int(n) for n in sizes), None
-    scales = tuple(float(s) for s in _per_dim(scale_factor, dims, "scale_factor", input))
+    factors = _per_dim(scale_factor, dims, "scale_factor", input)
+    try:
+        if any(isinstance(s, str | bytes | bool) for s in factors):
+            raise TypeError
+        scales = tuple(float(s) for s in factors)
+    except (TypeError, ValueError):
+        raise OperandError(
+            f"interpolate: expected scale_factor to be numbers, but got {scale_factor!r}"
+        ) from None
+    if not all(math.isfinite(s) for s in scales):
+        raise InputError(f"interpolate: scale_factor must be finite, got {scale_factor!r}")
     out = tuple(int(n * s) for n, s in zip(input.shape[2:], scales, strict=True))
     return out, None if recompute else scales
 

@@ -18,7 +18,10 @@ next to its first difference is not smooth along ``u`` at this scale, and is lef
 projection (on both sides, so the subgradient the op chose there does not matter). When most
 of the projection is non-smooth, smaller steps are tried; an op whose kink sits exactly at its
 recorded inputs in every output (``amax`` of a tie) is skipped, not failed. A forward that
-writes into its input array fails the check as a whole.
+writes into its input array fails the check as a whole. An op that reads one triangle of a
+symmetric matrix (cholesky, eigh) lists that input in ``symmetric_inputs`` (or says which,
+given its arguments): as PyTorch's, its gradient is the one for symmetric changes, and so are
+its directions.
 """
 
 from __future__ import annotations
@@ -222,6 +225,12 @@ def _check(op: _Op, rng: np.random.Generator, rtol: float) -> OpResult:
     return OpResult("failed" if failed else "passed", inputs, failed[0].reason if failed else "")
 
 
+def _symmetric_inputs(op: _Op) -> tuple[int, ...]:
+    """The inputs ``op`` reads one triangle of: a tuple, or a function of the arguments."""
+    listed = getattr(op.cls, "symmetric_inputs", ())
+    return listed(op.base) if callable(listed) else listed
+
+
 def _written_inputs(before: Sequence[Any], after: Sequence[Any]) -> list[int]:
     """The positions of the array arguments that forward changed."""
     return [
@@ -249,6 +258,8 @@ def _direction(
     for i in slots:
         x = op.base[i]
         u = rng.standard_normal(x.shape)
+        if i in _symmetric_inputs(op):  # its gradient is for symmetric changes
+            u = u + np.swapaxes(u, -1, -2)
         rms = op.rms(i)
         h = eps ** (1 / 3) * step * max(rms, 1e-3)
         try:

@@ -27,7 +27,10 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.torch_types import Size as TorchSize
+from gradviz.autograd.torch_types import array_text
 from gradviz.autograd.variable_compare import CompareMethods
+from gradviz.autograd.variable_extra import ExtraMethods
 from gradviz.autograd.variable_index import IndexMethods
 from gradviz.autograd.variable_inplace import InplaceMethods
 from gradviz.autograd.variable_math import MathMethods
@@ -130,7 +133,7 @@ class Size(int):
 
     def __call__(self, dim: Any = None) -> Any:
         if dim is None:
-            return self.shape
+            return TorchSize(self.shape)
         if not self.shape:
             raise IndexRangeError(f"size(): dimension specified as {dim} but the Variable is 0-d")
         return self.shape[dim_index(dim, len(self.shape), "size")]
@@ -145,6 +148,7 @@ class Variable(
     CompareMethods,
     InplaceMethods,
     ArrayMethods,
+    ExtraMethods,
 ):
     """An ndarray that records the ops applied to it, so ``backward`` can compute gradients.
 
@@ -399,7 +403,7 @@ class Variable(
         self.grad = None
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="Variable(")
+        body = array_text(self._data, "Variable(")  # (set_printoptions)
         extras = []
         if self._data.dtype != get_default_dtype():
             extras.append(f"dtype={self._data.dtype}")
@@ -549,7 +553,10 @@ def _operand(symbol: str, value: Any) -> Any:
     if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
         return value.item() if value.dtype.kind in "biuf" else value
     if isinstance(value, int | float):
-        return value
+        if type(value) in (int, float, bool):
+            return value
+        # a subclass (x.size): NumPy would read it as an int64 or float64 array
+        return int(value) if isinstance(value, int) else float(value)
     if isinstance(value, np.ndarray):
         return value.item() if value.ndim == 0 and value.dtype.kind in "biuf" else value
     if isinstance(value, list | tuple):
@@ -566,12 +573,14 @@ from gradviz.autograd import inplace_index as _inplace_index  # noqa: E402
 from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
+from gradviz.autograd import variable_extra as _extra_methods  # noqa: E402
 from gradviz.autograd import variable_index as _index_methods  # noqa: E402
 from gradviz.autograd import variable_inplace as _inplace_methods  # noqa: E402
 from gradviz.autograd import variable_math as _math_methods  # noqa: E402
 from gradviz.autograd import variable_methods as _methods  # noqa: E402
 from gradviz.autograd import variable_more as _more_methods  # noqa: E402
 from gradviz.autograd import variable_tensor as _tensor_methods  # noqa: E402
+from gradviz.autograd.ops import api_math as _api_math  # noqa: E402
 from gradviz.autograd.ops import linalg_checks as _linalg_checks  # noqa: E402
 from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
@@ -586,3 +595,4 @@ _index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_check
 _index_methods._inplace = _inplace_index
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
 _tensor_methods._sequence = _ops.sequence
+_extra_methods._api = _api_math

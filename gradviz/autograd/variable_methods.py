@@ -470,7 +470,15 @@ class TensorMethods:
                 "index_select(): index must be a 1-d integer Variable, got "
                 f"{picks.ndim}-d {picks.dtype}"
             )
-        return self[(slice(None),) * axis + (picks.reshape(-1).astype(np.int64),)]
+        picks = picks.reshape(-1).astype(np.int64)
+        size = (self.shape or (1,))[axis]
+        bad = picks[(picks < 0) | (picks >= size)]
+        if bad.size:  # (a negative index is no position from the end here, as in PyTorch)
+            raise IndexRangeError(
+                f"index_select(): index out of range in self: index {bad[0]} is not in "
+                f"[0, {size}) along dim {axis} of {self.shape}"
+            )
+        return self[(slice(None),) * axis + (picks,)]
 
     def view_as(self, other: Any) -> Variable:
         """This Variable viewed in ``other``'s shape (``view(other.shape)``)."""

@@ -4,6 +4,7 @@ script, running it under the runner, and checking and announcing the outputs."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -80,19 +81,62 @@ def _check_step(ctx: click.Context, param: click.Parameter, value: int) -> int:
         ) from None
 
 
+def script_problem(path: Path) -> str | None:
+    """Why ``path``, a regular file, is no Python script to run, or None. A file gradviz wrote
+    (a trace, a timeline) or a notebook, run as Python, fails with a NameError on ``false`` or
+    ``null`` after a long wait, or runs as a dict literal and finds no backward; a binary file
+    fails with a SyntaxError on null bytes."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return (
+            f"{path} is a JSON file, not a Python script; to compare trace files use "
+            "'gradviz diff A.json B.json', to read one gradviz.load_trace"
+        )
+    if suffix == ".ipynb":
+        return (
+            f"{path} is a Jupyter notebook, not a Python script; export it with 'jupyter "
+            f"nbconvert --to script {path.name}' and give the .py, or trace in the notebook "
+            "with gradviz.trace()"
+        )
+    try:
+        with path.open("rb") as file:
+            head = file.read(8192)
+    except OSError:  # unreadable: running it says why
+        return None
+    if b"\0" in head:
+        return f"{path} is not a Python script (it holds binary data): give the training script"
+    return None
+
+
+_IMPORTS_TORCH = re.compile(r"^[ \t]*(?:import[ \t]+torch\b|from[ \t]+torch\b)", re.MULTILINE)
+_IMPORTS_GRADVIZ = re.compile(r"^[ \t]*(?:import|from)[ \t]+gradviz\b", re.MULTILINE)
+
+
+def pytorch_instead(script: Path) -> str | None:
+    """What to say of a script that called no backward of gradviz's because it runs on
+    PyTorch (it imports torch and not gradviz), else None."""
+    try:
+        text = script.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    if not _IMPORTS_TORCH.search(text) or _IMPORTS_GRADVIZ.search(text):
+        return None
+    return (
+        f"{script.name} imports PyTorch (import torch), whose backward() gradviz does not see: "
+        "gradviz traces its own ops; run the script on gradviz by writing 'import gradviz as "
+        "torch' (and 'from gradviz import nn', 'import gradviz.nn.functional as F') for its "
+        "torch imports"
+    )
+
+
 def _check_script(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
-    """Refuse a file gradviz wrote (a trace, a timeline): run as Python it fails with a
-    NameError on ``false`` after a long wait, or runs as a dict literal and finds no backward.
-    Refuse what is not a regular file too (a FIFO: runpy could not read it)."""
+    """Refuse what is not a regular file (a FIFO: runpy could not read it) and what is no
+    Python script (:func:`script_problem`)."""
     if not value.is_file():
         raise click.BadParameter(f"{value} is not a regular file: give a Python script", ctx, param)
-    if value.suffix.lower() == ".json":
-        raise click.BadParameter(
-            f"{value} is a JSON file, not a Python script; to compare trace files use "
-            "'gradviz diff A.json B.json', to read one gradviz.load_trace",
-            ctx,
-            param,
-        )
+    problem = script_problem(value)
+    if problem is not None:
+        raise click.BadParameter(problem, ctx, param)
     return value
 
 
@@ -219,7 +263,7 @@ def run(
         kept = _salvaged(salvage, error.trace)
         fail(f"{error}; {kept or nothing}", code=INTERRUPTED)
     except BackwardNotCalled as error:
-        fail(no_backward or str(error))
+        fail(pytorch_instead(script) or no_backward or str(error))
     except StepNotReached as error:
         fail(str(error))
     except gradviz.GradvizError as error:  # no layout program, a file that cannot be written

@@ -10,7 +10,15 @@ from typing import Any
 import click
 
 import gradviz
-from gradviz.commands.common import INTERRUPTED, Command, check_outputs, echo_written, fail
+from gradviz.commands.common import (
+    INTERRUPTED,
+    Command,
+    check_outputs,
+    echo_written,
+    fail,
+    pytorch_instead,
+    script_problem,
+)
 
 # --------------------------------------------------------------------------- diff
 
@@ -24,8 +32,10 @@ class _Side:
         self.step = 0
         self.graph: Any = None
         head, at, tail = text.rpartition("@")
-        # (a file of that very name is a trace file: run.py@1.json)
-        if at and head.lower().endswith(".py") and not Path(text).is_file():
+        # (a file of that very name is a trace file: run.py@1.json); a script may lack the
+        # suffix .py, as render takes it
+        script = at and not Path(text).is_file()
+        if script and (head.lower().endswith(".py") or Path(head).is_file()):
             self._script(Path(head), tail)
         elif text.lower().endswith(".py"):
             fail(f"{text} is a script: name the backward call to compare, {text}@1", 2)
@@ -37,6 +47,9 @@ class _Side:
             fail(f"{script} is a folder, not a script", 2)
         if not script.is_file():
             fail(_missing(script, f"no such script: {script}", "a script"), 2)
+        problem = script_problem(script)
+        if problem is not None:
+            fail(problem, 2)
         # ASCII digits only: int() would also take " 1", "1_0" and other scripts' digits
         self.step = int(step) if re.fullmatch(r"-?[0-9]+", step) else 0
         if self.step < 1 and self.step != -1:
@@ -117,7 +130,10 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> list[str]:
         except ScriptInterrupted as error:
             fail(f"{error}; nothing was compared", INTERRUPTED)
         except BackwardNotCalled:
-            fail(f"{script.name} never called backward(), so it has no step to compare")
+            fail(
+                pytorch_instead(script)
+                or f"{script.name} never called backward(), so it has no step to compare"
+            )
         except RunnerError as error:
             fail(str(error))
         for side in script_sides:  # the last pass kept is the last call's

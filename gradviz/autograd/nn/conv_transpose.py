@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from gradviz.autograd import functional_resample
-from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.errors import ArgumentError, OperandError
 from gradviz.autograd.nn.conv import _ConvNd
 from gradviz.autograd.nn.module import LayerName
 from gradviz.autograd.ops import conv
@@ -46,7 +48,15 @@ class _ConvTransposeNd(_ConvNd):
             return self.output_padding
         dims = self._dims
         non_spatial = 2 if input.ndim == dims + 2 else 1
-        output_size = tuple(output_size)
+        if not isinstance(output_size, tuple | list) or not all(
+            isinstance(n, int | np.integer) and not isinstance(n, bool) for n in output_size
+        ):
+            what = "length" if dims == 1 else "height and width"
+            raise OperandError(
+                f"{LayerName(self)}: output_size must be a sequence of ints (the output's "
+                f"{what}), got {output_size!r}"
+            )
+        output_size = tuple(int(n) for n in output_size)
         if len(output_size) == non_spatial + dims:
             output_size = output_size[non_spatial:]
         if len(output_size) != dims:
@@ -68,7 +78,8 @@ class _ConvTransposeNd(_ConvNd):
         high = tuple(m + s - 1 for m, s in zip(low, self.stride, strict=True))
         if any(not a <= n <= b for n, a, b in zip(output_size, low, high, strict=True)):
             raise ArgumentError(
-                f"requested an output size of {list(output_size)}, but valid sizes range from "
+                f"{LayerName(self)}: requested an output size of {list(output_size)}, but valid "
+                "sizes range from "
                 f"{list(low)} to {list(high)} (for an input of {input.shape[non_spatial:]})"
             )
         return tuple(n - m for n, m in zip(output_size, low, strict=True))

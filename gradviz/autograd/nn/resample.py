@@ -7,6 +7,7 @@ from typing import Any
 
 from gradviz.autograd import functional_pool as P
 from gradviz.autograd import functional_resample as R
+from gradviz.autograd.errors import OperandError
 from gradviz.autograd.nn.conv import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from gradviz.autograd.nn.module import LayerName, Module
 from gradviz.autograd.variable import Variable
@@ -88,10 +89,16 @@ class Upsample(Module):
     ) -> None:
         super().__init__()
         self.size = size
-        if isinstance(scale_factor, tuple):
-            self.scale_factor = tuple(float(factor) for factor in scale_factor)
-        else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+        try:  # PyTorch's reading: a tuple of numbers, or one number (or a string of one)
+            if isinstance(scale_factor, tuple):
+                self.scale_factor = tuple(float(factor) for factor in scale_factor)
+            else:
+                self.scale_factor = float(scale_factor) if scale_factor else None
+        except (TypeError, ValueError):
+            raise OperandError(
+                f"{type(self).__name__}: scale_factor must be a number or a tuple of numbers, "
+                f"got {scale_factor!r}"
+            ) from None
         self.mode, self.align_corners = mode, align_corners
         self.recompute_scale_factor = recompute_scale_factor
 

@@ -297,6 +297,12 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
+        if x.dtype.kind in "biu" and weight.dtype.kind == "f":  # (float64 data is promoted)
+            raise InputError(
+                f"Linear: mat1 and mat2 must have the same dtype, but got {x.dtype} and "
+                f"{weight.dtype}: integer inputs (token ids?) go through an nn.Embedding "
+                "first; features read as integers, convert with .float()"
+            )
         if x.shape[-1:] != weight.shape[1:]:
             raise ShapeError(
                 f"Linear: input of shape {x.shape} does not match weight of shape "

@@ -166,6 +166,14 @@ def _attention_mask(
         mask = attn_mask._data if isinstance(attn_mask, Variable) else np.asarray(attn_mask)
     except ValueError:  # a ragged list: the dtype check below says what is wrong
         mask = np.asarray(None)
+    if mask.dtype.kind in "bf":
+        try:
+            np.broadcast_shapes(mask.shape, scores.shape)
+        except ValueError:
+            raise ShapeError(
+                f"scaled_dot_product_attention(): attn_mask of shape {mask.shape} does not "
+                f"broadcast to the attention weights' shape {scores.shape} (..., L, S)"
+            ) from None
     if mask.dtype == np.bool_:
         empty = ~mask.any(axis=-1, keepdims=True)
         if not empty.any():
@@ -205,16 +213,7 @@ def scaled_dot_product_attention(
             )
     if enable_gqa:
         key, value = _repeat_heads(query, key, op), _repeat_heads(query, value, op)
-    if min(query.ndim, key.ndim, value.ndim) < 2:
-        raise ShapeError(
-            f"{op}: Expected query, key, and value to all be at least 2 dimensional, but got "
-            f"query {query.shape}, key {key.shape} and value {value.shape}"
-        )
-    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
-        raise ShapeError(
-            f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
-            f"{query.shape}, {key.shape} and {value.shape}"
-        )
+    _check_inputs(op, query, key, value)
     if not 0 <= dropout_p <= 1:
         raise InputError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
@@ -227,6 +226,39 @@ def scaled_dot_product_attention(
     elif dropout_p > 0:
         weights = Dropout.apply(weights, dropout_p, rng.default_generator())
     return weights @ value
+
+
+def _check_inputs(op: str, query: Variable, key: Variable, value: Variable) -> None:
+    """PyTorch's checks of query (..., L, E), key (..., S, E) and value (..., S, Ev): their
+    shapes, batch dims that broadcast, one dtype."""
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ShapeError(
+            f"{op}: Expected query, key, and value to all be at least 2 dimensional, but got "
+            f"query {query.shape}, key {key.shape} and value {value.shape}"
+        )
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ShapeError(
+            f"{op}: expected query (..., L, E), key (..., S, E) and value (..., S, Ev), got "
+            f"{query.shape}, {key.shape} and {value.shape}"
+        )
+    try:
+        np.broadcast_shapes(query.shape[:-2], key.shape[:-2], value.shape[:-2])
+    except ValueError:
+        grouped = min(query.ndim, key.ndim) >= 3 and query.shape[-3] % key.shape[-3] == 0
+        hint = (
+            "; for key and value heads shared by groups of query heads pass enable_gqa=True"
+            if grouped
+            else ""
+        )
+        raise ShapeError(
+            f"{op}: the batch dims of query {query.shape}, key {key.shape} and value "
+            f"{value.shape} do not broadcast{hint}"
+        ) from None
+    if not query.dtype == key.dtype == value.dtype:
+        raise InputError(
+            f"{op}: Expected query, key, and value to have the same dtype, but got query.dtype: "
+            f"{query.dtype} key.dtype: {key.dtype} and value.dtype: {value.dtype} instead."
+        )
 
 
 def _repeat_heads(query: Variable, kv: Variable, op: str) -> Variable:

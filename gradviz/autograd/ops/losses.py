@@ -15,6 +15,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.elementwise import row_max, row_sum
+from gradviz.autograd.ops.promotion import promoted
 
 
 def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
@@ -34,6 +35,12 @@ def check_reduction(reduction: Any, op: str) -> None:
     """PyTorch reads ``reduction`` before anything else: 'mean', 'sum' or 'none'."""
     if reduction not in ("mean", "sum", "none"):
         raise ArgumentError(f"{op}: {reduction!r} is not a valid value for reduction")
+
+
+def _difference(prediction: np.ndarray, target: Any) -> np.ndarray:
+    """``prediction - target`` in PyTorch's dtype: float32 against integer targets (NumPy's
+    float32 - int64 is float64)."""
+    return promoted(np.subtract, prediction, target, prediction - target)
 
 
 def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> np.ndarray:
@@ -166,7 +173,7 @@ class CrossEntropy(Function):
 class MseLoss(Function):
     @staticmethod
     def forward(ctx, prediction, target, reduction="mean"):
-        diff = prediction - target
+        diff = _difference(prediction, target)
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
         return _reduce(diff * diff, reduction, "MseLoss")
@@ -231,7 +238,7 @@ def _both(ctx, grad_input: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 class L1Loss(Function):
     @staticmethod
     def forward(ctx, prediction, target, reduction="mean"):
-        diff = prediction - target
+        diff = _difference(prediction, target)
         ctx.save_for_backward(diff)
         ctx.reduction = reduction
         return _reduce(np.abs(diff), reduction, "L1Loss")
@@ -248,7 +255,7 @@ class SmoothL1Loss(Function):
 
     @staticmethod
     def forward(ctx, prediction, target, reduction="mean", beta=1.0):
-        diff = prediction - target
+        diff = _difference(prediction, target)
         ctx.save_for_backward(diff)
         ctx.reduction, ctx.beta = reduction, beta
         size = np.abs(diff)
@@ -275,7 +282,7 @@ class HuberLoss(Function):
 
     @staticmethod
     def forward(ctx, prediction, target, reduction="mean", delta=1.0):
-        diff = prediction - target
+        diff = _difference(prediction, target)
         ctx.save_for_backward(diff)
         ctx.reduction, ctx.delta = reduction, delta
         size = np.abs(diff)

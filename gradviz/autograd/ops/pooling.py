@@ -296,7 +296,8 @@ def _pool_out_size(size: int, span: int, stride: int, pad: int, ceil_mode: bool)
 
 def check_pool(layer: str, x_shape, kernel, stride, padding, dilation, ceil_mode=False) -> None:
     """Raise for a pooling whose input is not (N, C, *spatial) / (C, *spatial), whose padding
-    is over half the kernel, or whose output would be empty."""
+    is over half the kernel, or whose output would be empty. The message shows the sizes as
+    given: ints for a 1-d pool."""
     dims = len(kernel)
     if len(x_shape) not in (dims + 1, dims + 2):
         raise ShapeError(
@@ -304,22 +305,24 @@ def check_pool(layer: str, x_shape, kernel, stride, padding, dilation, ceil_mode
             f"{SPATIAL[dims]}) "
             f"input, got shape {tuple(x_shape)}"
         )
+    shown = (lambda sizes: sizes[0]) if dims == 1 else tuple
+    pads = tuple(p for p, _ in padding)
     span = spans(kernel, dilation)
-    if any(2 * p > k for (p, _), k in zip(padding, kernel, strict=True)):  # not the span
+    if any(2 * p > k for p, k in zip(pads, kernel, strict=True)):  # not the span
         what = "effective kernel size" if span == kernel else "kernel size (not its dilated span)"
         raise InputError(  # a RuntimeError, as PyTorch's
-            f"{layer}: pad should be at most half of {what}, but got "
-            f"pad={tuple(p for p, _ in padding)}, kernel_size={kernel} and dilation={dilation}"
+            f"{layer}: pad should be at most half of {what}, but got pad={shown(pads)}, "
+            f"kernel_size={shown(kernel)} and dilation={shown(dilation)}"
         )
     out = tuple(
         _pool_out_size(size, k, s, a, ceil_mode)
-        for size, (a, _), k, s in zip(x_shape[-dims:], padding, span, stride, strict=True)
+        for size, a, k, s in zip(x_shape[-dims:], pads, span, stride, strict=True)
     )
     if any(o < 1 for o in out):
         raise ShapeError(
             f"{layer}: Given input size {tuple(x_shape)}, calculated output size "
-            f"{(*x_shape[:-dims], *out)} is too small (kernel {kernel}, stride {stride}, "
-            f"padding {tuple(p for p, _ in padding)})"
+            f"{(*x_shape[:-dims], *out)} is too small (kernel {shown(kernel)}, stride "
+            f"{shown(stride)}, padding {shown(pads)})"
         )
 
 

@@ -1,6 +1,7 @@
 """More elementwise math with PyTorch's names: rounding (floor, ceil, trunc, frac), reciprocal,
-rsqrt, log1p, expm1, erf, erfinv, the hyperbolic and inverse trigonometric functions, exp2,
-logit and nan_to_num; and the binary atan2, fmod and hypot.
+rsqrt, log1p, expm1, erf, erfc, erfinv, sinc, entr, i0, the hyperbolic and inverse
+trigonometric functions, exp2, logit and nan_to_num; and the binary atan2, fmod, hypot and
+xlogy.
 
 A one-input op is a ``_Pointwise``: ``value(x)`` and ``slope(x, out)`` side by side, the
 gradient ``grad * slope``. Integer and bool inputs compute in the default float dtype, as
@@ -19,6 +20,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.ops.promotion import cast, floating, result_type
 
 _erf = np.frompyfunc(math.erf, 1, 1)  # exact to float64 (NumPy has no erf)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 class _Pointwise(Function):
@@ -207,6 +209,96 @@ def erfinv(y: np.ndarray) -> np.ndarray:
         x = np.where(finite, x - step, x)
     x = np.where(np.abs(y) == 1, np.copysign(np.inf, y), x)
     return np.where(np.abs(y) > 1, np.nan, x)
+
+
+class Erfc(_Pointwise):
+    """The complementary error function ``1 - erf(x)``, exact where it is tiny."""
+
+    @staticmethod
+    def value(x):
+        return np.asarray(_erfc(x.astype(np.float64)), np.float64)
+
+    @staticmethod
+    def slope(x):
+        return (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
+
+
+class Sinc(_Pointwise):
+    """The normalized sinc ``sin(pi x) / (pi x)``, 1 at 0 (slope 0 there)."""
+
+    value = staticmethod(np.sinc)
+
+    @staticmethod
+    def slope(x):
+        t = np.pi * x
+        safe = np.where(x == 0, 1, t)
+        return np.where(x == 0, 0, (np.cos(safe) * safe - np.sin(safe)) / (safe * safe) * np.pi)
+
+
+class Entr(_Pointwise):
+    """The elementwise entropy ``-x ln x``: 0 at 0, -inf below 0; slope ``-(1 + ln x)``."""
+
+    @staticmethod
+    def value(x):
+        below = np.where(x == 0, 0, np.where(np.isnan(x), x, -np.inf))
+        return np.where(x > 0, -x * np.log(np.where(x > 0, x, 1)), below)
+
+    @staticmethod
+    def slope(x):
+        return -(1 + np.log(x))
+
+
+class I0(_Pointwise):
+    """The modified Bessel function of the first kind of order 0 (NumPy's ``i0``); its slope
+    is ``i1``."""
+
+    value = staticmethod(np.i0)
+
+    @staticmethod
+    def slope(x):
+        return bessel_i1(x)
+
+
+def bessel_i1(x: np.ndarray) -> np.ndarray:
+    """The modified Bessel function of order 1: its power series below ``|x| = 30`` (positive
+    terms, no cancellation), the asymptotic series of ``e^|x| / sqrt(2 pi |x|)`` above."""
+    a = np.abs(x.astype(np.float64))
+    half = a / 2
+    term = half.copy()
+    total = term.copy()
+    for k in range(1, 90):
+        term = term * half * half / (k * (k + 1))
+        total = total + term
+    big = np.maximum(a, 30.0)
+    scale, tail = 1.0, np.ones_like(big)
+    for k in range(1, 10):  # (mu - (2k-1)^2) / (k 8x), mu = 4
+        scale = scale * -(4 - (2 * k - 1) ** 2) / (k * 8 * big)
+        tail = tail + scale
+    with np.errstate(over="ignore"):
+        asymptotic = np.exp(big) / np.sqrt(2 * np.pi * big) * tail
+    return np.sign(x) * np.where(a < 30, total, asymptotic)
+
+
+class Xlogy(Function):
+    """``x * log(y)``, 0 where ``x == 0`` (unless y is NaN); gradients ``log(y)`` (at x = 0
+    too) and ``x / y``, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = _floats(x, y)
+        ctx.saved_tensors = (x, y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y))
+        return np.asarray(out, dtype=np.result_type(x, y))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_x = grad * np.log(y) if need_x else None
+            grad_y = grad * x / y if need_y else None
+        return grad_x, grad_y
 
 
 class Sinh(_Pointwise):

@@ -33,6 +33,8 @@ class _Root:
     """A top-level module (one called outside any other) and the paths of its descendants."""
 
     module: Module
+    #: the name the user's code had for it when first called (``D`` of ``D(fake)``), or None
+    bound: str | None = None
     paths: dict[int, str] = field(default_factory=dict)
     classes: dict[str, str] = field(default_factory=dict)
     params: list[tuple[str, int]] = field(default_factory=list)
@@ -114,14 +116,19 @@ class ModuleNames:
         self._naming = None
         self.buffer_ids.update(var_id for _, var_id in root.buffers)
 
-    def find_root(self, module: Module) -> tuple[int, str]:
+    def find_root(
+        self, module: Module, bound_name: Callable[[Any], str | None] | None = None
+    ) -> tuple[int, str]:
         """(top-level index, path) of a module called outside any other; a module not inside
-        a known top-level module becomes a new one (path "")."""
+        a known top-level module becomes a new one (path ""), named by ``bound_name(module)``
+        (the caller's name for it) if it has parameters."""
         for index, root in enumerate(self.roots):
             path = root.paths.get(id(module))
             if path is not None:
                 return index, path
         root = _Root(module)
+        if bound_name is not None and next(iter(module.parameters()), None) is not None:
+            root.bound = bound_name(module)
         root.scan()
         self.roots.append(root)
         self._scanned(root)
@@ -146,8 +153,9 @@ class ModuleNames:
         """Prefixes of the top-level modules, parameter names and the module table.
 
         The top-level module with the most parameters (the first on a tie) is the model: its
-        paths are used as they are (``fc1``, ``0``); any other top-level module (a loss module,
-        say) is prefixed with its class name (``CrossEntropyLoss``).
+        paths are used as they are (``fc1``, ``0``); any other top-level module is prefixed
+        with the name the script called it by if it has parameters (a GAN's ``D``), else with
+        its class name (a loss module: ``CrossEntropyLoss``).
         """
         if self._naming is None:
             self._naming = self._compute()
@@ -160,11 +168,13 @@ class ModuleNames:
         main = max(range(len(roots)), key=lambda i: (len(roots[i].params), -i))
         prefixes = []
         used: set[str] = set()
+        taken = {path.partition(".")[0] for path in roots[main].classes}  # the model's paths
         for index, root in enumerate(roots):
             if index == main:
                 prefixes.append("")
                 continue
-            base = type(root.module).__name__
+            bound = root.bound if root.bound not in taken else None
+            base = bound or type(root.module).__name__
             name, n = base, 1
             while name in used:
                 n += 1

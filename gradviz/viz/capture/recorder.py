@@ -29,6 +29,7 @@ import networkx as nx
 import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
+from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.book import RecordBook
@@ -248,7 +249,7 @@ class Recorder(RecordBook, hooks.Hook):
                 index = local.stack[-1][0]
                 path = self.names.path_in(index, module, local.stack[-1][1])
             else:
-                index, path = self.names.find_root(module)
+                index, path = self.names.find_root(module, self._source.bound_name)
             local.stack.append((index, path))
             if len(self.names.buffer_ids) != known:
                 self._rekind_buffers()
@@ -282,12 +283,17 @@ class Recorder(RecordBook, hooks.Hook):
             index = self.trace.backward_calls
             self.summarising = self.policy.summarises(index)
             keep = self.policy.keeps(index)
+            scaled, scale = root._id, loss_scale(root)
+            if scale is not None:  # scaler.scale(loss).backward(): the step of the loss
+                root = root.parents[0]
             nid = self.var_nodes.get(root._id)
             if nid is None:
                 nid = self._unknown(root)
             data = root._data
             loss = float(data.reshape(-1)[0]) if keep and data.size == 1 else None
             local.backward = Backward(index, nid, keep, loss)
+            if scale is not None:
+                local.backward.scaled, local.backward.unscale = scaled, 1.0 / scale
 
     def backward_step(self, variable: Variable, grad: np.ndarray, accumulated: bool) -> None:
         local = self.local
@@ -295,6 +301,10 @@ class Recorder(RecordBook, hooks.Hook):
             current = local.backward
             if current is None or not current.keep or self.policy.closed:
                 return
+            if current.scaled is not None:  # gradients as the optimizer sees them, unscaled
+                if variable._id == current.scaled:
+                    return
+                grad = grad * grad.dtype.type(current.unscale)
             nid = self.var_nodes.get(variable._id)
             if nid is None:
                 nid = self._unknown(variable)
@@ -382,6 +392,8 @@ class Recorder(RecordBook, hooks.Hook):
         )
         nodes = frozenset(r.id for r in records)
         new = Pass(current.index, steps=current.steps, build=build, nodes=nodes)
+        ops = [r.seq for r in records if r.kind == "op"]
+        new.reran = bool(ops) and max(ops) < self.step_start
         self.buffers.attach(new, nodes)
         new.loss = current.loss
         calls = self.calls

@@ -26,6 +26,10 @@ class Backward:
     keep: bool
     loss: float | None = None
     steps: list[Step] = field(default_factory=list)
+    #: for a loss scaled by a GradScaler: the scaled Variable's engine id (its step is the
+    #: scaler's, not drawn) and the factor that unscales the gradients
+    scaled: int | None = None
+    unscale: float = 1.0
     grad_arrays: dict[str, Any] = field(default_factory=dict)
     grad_previews: dict[str, Any] = field(default_factory=dict)
 

@@ -105,7 +105,14 @@ def check(
     checks: list[OpCheck] = []
     grad_shapes: dict[tuple[str, int], tuple[int, ...]] = {}
     if gradcheck:
-        if not ctx.calls:
+        if not ctx.calls and getattr(chosen, "reran", False):
+            notes.append(
+                "per-op gradient check skipped: this backward call ran over the graph of the "
+                "call before it (backward(retain_graph=True) called again), whose op inputs "
+                f"were that call's to keep: check that one (gradviz check --step "
+                f"{chosen.index - 1})"
+            )
+        elif not ctx.calls:
             notes.append(
                 "per-op gradient check skipped: the op inputs were not kept (a loaded trace, "
                 "or not the latest pass)"

@@ -283,6 +283,10 @@ class Pass:
         #: seen): a parameter outside them is not trained by this loss (a GAN's generator in
         #: the discriminator's step), so no gradient is expected
         self.stepped: frozenset[str] | None = None
+        #: whether every op of the graph ran before the backward call before this one (a
+        #: second ``backward(retain_graph=True)`` over one graph): its op calls were that
+        #: call's to keep
+        self.reran = False
 
     @property
     def graph(self) -> nx.DiGraph:

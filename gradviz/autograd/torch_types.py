@@ -1,0 +1,114 @@
+"""PyTorch's ``torch.Size`` and ``torch.dtype`` for scripts that name them, and
+``set_printoptions`` (how Variables print).
+
+``Size`` is a tuple of ints (``x.shape == gradviz.Size([2, 3])`` holds; ``x.size()`` returns
+one); ``dtype`` is NumPy's dtype class, of which every gradviz dtype is an instance.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, SupportsIndex
+
+import numpy as np
+
+from gradviz.autograd.errors import ArgumentError, OperandError
+
+dtype = np.dtype  # isinstance(x.dtype, gradviz.dtype), type hints
+
+
+class Size(tuple):
+    """PyTorch's ``torch.Size``: a tuple of non-negative ints; slices and sums stay Sizes."""
+
+    __slots__ = ()
+
+    def __new__(cls, sizes: Any = ()) -> Size:
+        items = tuple(sizes)
+        for n in items:
+            if isinstance(n, bool) or not isinstance(n, int | np.integer):
+                raise OperandError(
+                    f"torch.Size() takes an iterable of 'int' (item {len(items)} is "
+                    f"'{type(n).__name__}')"
+                )
+        return super().__new__(cls, (int(n) for n in items))
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        count = 1
+        for n in self:
+            count *= n
+        return count
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Any:  # type: ignore[override]
+        item = super().__getitem__(index)
+        return Size(item) if isinstance(index, slice) else item
+
+    def __add__(self, other: Any) -> Size:  # type: ignore[override]
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other: Any) -> Size:
+        return Size(tuple(other) + tuple(self))
+
+    def __repr__(self) -> str:
+        return f"gradviz.Size({list(self)})"
+
+
+#: the options ``set_printoptions`` set (None: NumPy's own)
+PRINT_OPTIONS: dict[str, Any] = {
+    "precision": None,
+    "threshold": None,
+    "edgeitems": None,
+    "linewidth": None,
+    "sci_mode": None,
+}
+
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": sys.maxsize, "edgeitems": 3, "linewidth": 80},
+}
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """How Variables print, as PyTorch's: digits after the point, how many elements before
+    summarizing with ``...`` (``edgeitems`` kept at each end), the line width, and scientific
+    notation always (``sci_mode=True``), never (``False``) or when needed (None). A
+    ``profile`` ("default", "short", "full") sets the first four at once; options not given
+    keep their values."""
+    if profile is not None:
+        if profile not in _PROFILES:
+            raise ArgumentError(
+                f"set_printoptions(): profile must be 'default', 'short' or 'full', got {profile!r}"
+            )
+        PRINT_OPTIONS.update(_PROFILES[profile])
+    for name, value in (
+        ("precision", precision),
+        ("threshold", threshold),
+        ("edgeitems", edgeitems),
+        ("linewidth", linewidth),
+    ):
+        if value is not None:
+            PRINT_OPTIONS[name] = (
+                min(int(value), sys.maxsize) if value != float("inf") else sys.maxsize
+            )
+    PRINT_OPTIONS["sci_mode"] = sci_mode
+
+
+def array_text(data: np.ndarray, prefix: str) -> str:
+    """``data`` as ``repr`` shows it inside ``prefix(...)``, with the print options set."""
+    options = {k: v for k, v in PRINT_OPTIONS.items() if v is not None and k != "sci_mode"}
+    if "linewidth" in options:
+        options["max_line_width"] = options.pop("linewidth")
+    sci = PRINT_OPTIONS["sci_mode"]
+    if sci is not None and data.dtype.kind == "f":
+        digits = PRINT_OPTIONS["precision"] if PRINT_OPTIONS["precision"] is not None else 4
+        spec = f".{digits}{'e' if sci else 'f'}"
+        options["formatter"] = {"float_kind": lambda v: format(v, spec)}
+    return np.array2string(data, separator=", ", prefix=prefix, **options)
