@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from gradviz import functional as F
-from gradviz.autograd.ops.triangular import Cholesky, SolveTriangular
 
 BAG_INPUT = np.array([0, 2, 1, 3, 3, 4, 0])
 BAG_OFFSETS = np.array([0, 2, 2, 5])
@@ -32,7 +31,6 @@ def embedding_bag_ref(w, mode, weights=None, padding_idx=None):
     return np.array(out)
 
 
-EYE = np.eye(3, dtype=np.float32)  # float32, so float32 inputs stay float32
 UNPOOL_2D = np.array([[[[0, 3], [13, 10]], [[5, 6], [9, 15]]]])  # (1, 2, 2, 2) into 4x4
 UNPOOL_1D = np.array([[[1, 2, 4], [0, 3, 5]]])  # (1, 2, 3) into 6
 
@@ -135,25 +133,6 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             lambda x: F.ctc_loss(x, CTC_TARGETS_B, CTC_LENGTHS, CTC_SIZES, blank=2),
             lambda x: (ctc_ref(x, CTC_TARGETS_B, 2) / np.array(CTC_SIZES)).mean(),
             ranges=Uniform(-3.0, -0.1),
-        )
-    )
-    table.append(
-        Case(
-            "Cholesky",
-            "cholesky_of_a_gram_matrix",
-            ((2, 3, 3),),
-            # a symmetric positive-definite input for every perturbation of ``a``
-            lambda a: Cholesky.apply(a @ a.mT + EYE),
-            lambda a: np.linalg.cholesky(a @ np.swapaxes(a, -1, -2) + np.eye(3)),
-        )
-    )
-    table.append(
-        Case(
-            "SolveTriangular",
-            "solve_triangular_broadcast",
-            ((3, 3), (2, 3, 2)),
-            lambda lower, b: SolveTriangular.apply(lower.tril() + 3 * EYE, b),
-            lambda lower, b: np.linalg.solve(np.tril(lower) + 3 * np.eye(3), b),
         )
     )
     return table

@@ -1,6 +1,6 @@
 """``MultivariateNormal``, given by a covariance matrix, a precision matrix or the lower
 Cholesky factor ``scale_tril``: ``rsample`` is ``loc + scale_tril @ eps``, ``log_prob`` solves
-with the factor (ops ``Cholesky`` and ``SolveTriangular``, so both show in the graph)."""
+with the factor (``linalg.cholesky`` and ``linalg.solve_triangular``: they show in the graph)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import ClassVar
 
 import numpy as np
 
+from gradviz.autograd import linalg
 from gradviz.autograd.creation import randn
 from gradviz.autograd.distributions import constraints
 from gradviz.autograd.distributions.continuous import _noise
 from gradviz.autograd.distributions.distribution import Distribution, lazy_property
 from gradviz.autograd.errors import ArgumentError, ShapeError
-from gradviz.autograd.ops.triangular import Cholesky, SolveTriangular
 from gradviz.autograd.variable import Variable
 
 _MATRICES = ("covariance_matrix", "precision_matrix", "scale_tril")
@@ -23,7 +23,7 @@ _MATRICES = ("covariance_matrix", "precision_matrix", "scale_tril")
 
 def _solve(lower: Variable, rhs: Variable) -> Variable:
     """``lower^-1 @ rhs`` for lower-triangular ``lower``, batch dims broadcast."""
-    return SolveTriangular.apply(lower, rhs)
+    return linalg.solve_triangular(lower, rhs, upper=False)
 
 
 def _mahalanobis(lower: Variable, x: Variable) -> Variable:
@@ -85,7 +85,7 @@ class MultivariateNormal(Distribution):
         if name == "scale_tril":
             self._unbroadcasted_scale_tril = matrix
         elif name == "covariance_matrix":
-            self._unbroadcasted_scale_tril = Cholesky.apply(matrix)
+            self._unbroadcasted_scale_tril = linalg.cholesky(matrix)
         else:
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(matrix)
 
@@ -153,7 +153,7 @@ class MultivariateNormal(Distribution):
 def _precision_to_scale_tril(precision: Variable) -> Variable:
     """The lower Cholesky factor of ``precision^-1``, by PyTorch's flips (no inverse of the
     precision itself)."""
-    flipped = Cholesky.apply(precision.flip((-2, -1)))
+    flipped = linalg.cholesky(precision.flip((-2, -1)))
     inverse = flipped.flip((-2, -1)).mT
     return _solve(inverse, _eye(precision.shape[-1], precision))
 

@@ -36,7 +36,6 @@ from gradviz.autograd.ops import (
     shape,
     special,
     statistics,
-    triangular,
     unpool,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
@@ -172,7 +171,6 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         bags,
         unpool,
         ctc,
-        triangular,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)
