@@ -22,7 +22,10 @@ TARGETS = {
     "custom_layer": ("accuracy", 0.95),
     "cnn_digits": ("accuracy", 0.95),
     "denoise_digits": ("improvement", 1.8),
+    "vae_digits": ("improvement", 2.0),
 }
+#: how far the loss must fall in a full run (a VAE's loss keeps the pixels' own entropy)
+LOSS_DROP = {"vae_digits": 0.8}
 
 
 def run_example(name: str, capsys) -> tuple[dict, str]:
@@ -52,7 +55,7 @@ def test_example_reaches_its_target(name, capsys):
     metric, target = TARGETS[name]
     assert namespace[metric] >= target, output
     losses = namespace["losses"]
-    assert losses[-1] < 0.5 * losses[0], output
+    assert losses[-1] < LOSS_DROP.get(name, 0.5) * losses[0], output
     printed = printed_losses(output)
     assert len(printed) >= 3, output  # the loss is printed every few epochs
     assert printed[-1] < printed[0]
@@ -173,6 +176,7 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
         ("polynomial", 8),
         ("cnn_digits", 9),
         ("denoise_digits", 9),
+        ("vae_digits", 27),
         ("char_mlp", 7),
         ("tiny_gpt", 59),
     ],
