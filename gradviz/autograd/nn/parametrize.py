@@ -11,6 +11,7 @@ class becomes ``Parametrized<Class>``, a subclass, and state dict keys are PyTor
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -151,8 +152,29 @@ def _parametrized_class(module: Module) -> type:
     return type(
         f"Parametrized{cls.__name__}",
         (cls,),
-        {"_parametrized_base": cls, "__setattr__": __setattr__},
+        {"_parametrized_base": cls, "__setattr__": __setattr__, "__deepcopy__": _deepcopy},
     )
+
+
+def _deepcopy(self: Module, memo: dict[int, Any]) -> Module:
+    """A deep copy with a ``Parametrized<Class>`` of its own, so that registering or removing a
+    parametrization on the copy (whose class properties are the parametrized names) leaves the
+    original's class alone."""
+    cls = type(self)
+    replica = cls.__new__(cls)
+    memo[id(self)] = replica
+    state = copy.deepcopy(self.__dict__, memo)
+    if hasattr(replica, "__setstate__"):
+        replica.__setstate__(state)
+    else:
+        replica.__dict__.update(state)
+    base = cls._parametrized_base
+    object.__setattr__(replica, "__class__", base)
+    own = _parametrized_class(replica)
+    for name in replica.parametrizations:
+        setattr(own, name, _read(name))
+    object.__setattr__(replica, "__class__", own)
+    return replica
 
 
 def _read(name: str) -> Any:
