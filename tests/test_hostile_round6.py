@@ -12,7 +12,7 @@ import pytest
 
 import gradviz
 from gradviz import nn
-from gradviz.autograd.errors import OptimizerError
+from gradviz.autograd.errors import BackwardError, OptimizerError
 
 
 def _quadratic_closure(opt, *params):
@@ -63,3 +63,48 @@ def test_a_parametrization_added_to_a_deep_copy_is_not_added_to_the_original():
         "parametrizations.weight.original0",
         "parametrizations.weight.original1",
     ]
+
+
+X = np.linspace(-1, 1, 8).reshape(4, 2)
+
+
+def _gan_like(lib):
+    lib.manual_seed(0)
+    generator, critic = lib.nn.Linear(2, 3).double(), lib.nn.Linear(3, 1).double()
+    with lib.no_grad():  # the same numbers in both libraries
+        for layer, n in ((generator, 6), (critic, 3)):
+            layer.weight.copy_(lib.tensor(np.linspace(-0.5, 0.7, n).reshape(layer.weight.shape)))
+            layer.bias.fill_(0.1)
+    loss = critic(generator(lib.tensor(X)).tanh()).pow(2).mean()
+    return generator, critic, loss
+
+
+def test_backward_inputs_accumulates_only_into_the_given_parameters_as_pytorch():
+    torch = pytest.importorskip("torch")
+    generator, critic, loss = _gan_like(gradviz)
+    loss.backward(inputs=list(generator.parameters()))  # BackwardError before
+    t_generator, _, t_loss = _gan_like(torch)
+    t_loss.backward(inputs=list(t_generator.parameters()))
+    assert critic.weight.grad is None
+    assert critic.bias.grad is None
+    for mine, theirs in zip(generator.parameters(), t_generator.parameters(), strict=True):
+        np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_backward_inputs_accumulates_over_calls_and_takes_a_non_leaf():
+    generator, _, _ = _gan_like(gradviz)
+    hidden = generator(gradviz.tensor(X))
+    out = (hidden * hidden).sum()
+    out.backward(inputs=hidden, retain_graph=True)
+    np.testing.assert_allclose(hidden.grad.numpy(), 2 * hidden.numpy())
+    gradviz.autograd.backward(out, inputs=[hidden])
+    np.testing.assert_allclose(hidden.grad.numpy(), 4 * hidden.numpy())
+    assert generator.weight.grad is None
+
+
+def test_backward_inputs_empty_is_refused_with_pytorchs_words():
+    _, _, loss = _gan_like(gradviz)
+    with pytest.raises(
+        BackwardError, match="`inputs` argument to `backward\\(\\)` cannot be empty"
+    ):
+        loss.backward(inputs=[])
