@@ -108,3 +108,31 @@ def test_backward_inputs_empty_is_refused_with_pytorchs_words():
         BackwardError, match="`inputs` argument to `backward\\(\\)` cannot be empty"
     ):
         loss.backward(inputs=[])
+
+
+FACTORY_LAYERS = [
+    ("Linear", (3, 2)),
+    ("Bilinear", (3, 2, 4)),
+    ("Conv1d", (2, 4, 3)),
+    ("Conv3d", (2, 4, 3)),
+    ("ConvTranspose3d", (2, 4, 3)),
+    ("BatchNorm3d", (4,)),
+    ("InstanceNorm3d", (4, 1e-5, 0.1, True, True)),
+    ("LayerNorm", (5,)),
+    ("GroupNorm", (2, 4)),
+    ("RMSNorm", (5,)),
+    ("Embedding", (10, 3)),
+    ("PReLU", ()),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), FACTORY_LAYERS, ids=[n for n, _ in FACTORY_LAYERS])
+def test_layers_take_pytorchs_device_and_dtype_arguments(name, args):
+    """``nn.Conv3d(1, 8, 3, device=device, dtype=torch.float64)``: Python's TypeError
+    'unexpected keyword argument' before."""
+    layer = getattr(nn, name)(*args, device="cpu", dtype=gradviz.float64)
+    tensors = [*layer.parameters(), *layer.buffers()]
+    assert {t.dtype for t in tensors if t.is_floating_point()} == {np.dtype(np.float64)}
+    assert getattr(nn, name)(*args, dtype=None).state_dict().keys() == layer.state_dict().keys()
+    with pytest.raises(gradviz.GradvizError, match="cuda"):
+        getattr(nn, name)(*args, device="cuda")

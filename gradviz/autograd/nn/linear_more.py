@@ -9,6 +9,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.functional_acts import _bilinear
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import LayerName, Module, new_parameter
 from gradviz.autograd.variable import Variable
@@ -19,7 +20,13 @@ class Bilinear(Module):
     PyTorch does, uniform in ``±1/sqrt(in1_features)``."""
 
     def __init__(
-        self, in1_features: int, in2_features: int, out_features: int, bias: bool = True
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.in1_features = layer_size("Bilinear", "in1_features", in1_features)
@@ -37,6 +44,7 @@ class Bilinear(Module):
             self.bias = new_parameter((self.out_features,), bound, generator)
         else:
             self.register_parameter("bias", None)
+        place(self, device, dtype)
 
     def forward(self, input1: Variable, input2: Any) -> Variable:
         return _bilinear(LayerName(self), input1, input2, self.weight, self.bias)

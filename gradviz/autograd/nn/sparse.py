@@ -9,6 +9,7 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_index, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import attention
@@ -30,6 +31,8 @@ class Embedding(Module):
         sparse: bool = False,
         _weight: Any = None,
         _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         attention.check_embedding_options("Embedding", scale_grad_by_freq, sparse)
@@ -52,6 +55,7 @@ class Embedding(Module):
                     f"Embedding: _weight must have shape {shape}, got {array.shape}"
                 )
             self.weight = Parameter(array, not _freeze)
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """N(0, 1), then the padding row set to zero (as PyTorch does)."""
