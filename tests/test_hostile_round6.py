@@ -123,6 +123,13 @@ FACTORY_LAYERS = [
     ("RMSNorm", (5,)),
     ("Embedding", (10, 3)),
     ("PReLU", ()),
+    ("RNN", (3, 4, 2)),
+    ("LSTM", (3, 4)),
+    ("GRU", (3, 4)),
+    ("RNNCell", (3, 4)),
+    ("LSTMCell", (3, 4)),
+    ("GRUCell", (3, 4)),
+    ("MultiheadAttention", (4, 2)),
 ]
 
 
