@@ -143,3 +143,19 @@ def test_layers_take_pytorchs_device_and_dtype_arguments(name, args):
     assert getattr(nn, name)(*args, dtype=None).state_dict().keys() == layer.state_dict().keys()
     with pytest.raises(gradviz.GradvizError, match="cuda"):
         getattr(nn, name)(*args, device="cuda")
+
+
+def test_backward_inputs_runs_no_hook_and_draws_no_gradient_for_the_parameters_left_out():
+    """As PyTorch's: a parameter not in ``inputs`` gets no AccumulateGrad, so its hooks do not
+    run, and the picture of the generator's step shows no gradient reaching the critic."""
+    generator, critic, loss = _gan_like(gradviz)
+    seen = []
+    critic.weight.register_hook(lambda grad: seen.append("critic"))
+    generator.weight.register_hook(lambda grad: seen.append("generator"))
+    with gradviz.trace() as tr:
+        loss = critic(generator(gradviz.tensor(X)).tanh()).pow(2).mean()
+        loss.backward(inputs=list(generator.parameters()))
+    assert seen == ["generator"]
+    done = tr.get_pass()
+    reached = [step.node for step in done.steps if done.graph.nodes[step.node]["kind"] == "param"]
+    assert len(reached) == 2  # the generator's weight and bias; the critic's two before

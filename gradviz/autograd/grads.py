@@ -169,7 +169,16 @@ def backward_into(
     if not chosen:
         raise BackwardError("`inputs` argument to `backward()` cannot be empty.")
     unique = list({x._id: x for x in chosen}.values())
-    grads = grad(outputs, unique, weights, retain_graph=retain_graph, allow_unused=True)
+    # The other leaves sit the pass out, as PyTorch runs no AccumulateGrad for them: no
+    # gradient reaches them, so their hooks do not run and a trace draws none.
+    left_out = [leaf for leaf in _leaves(outputs) if leaf._id not in {x._id for x in unique}]
+    for leaf in left_out:
+        leaf.requires_grad = False
+    try:
+        grads = grad(outputs, unique, weights, retain_graph=retain_graph, allow_unused=True)
+    finally:
+        for leaf in left_out:
+            leaf.requires_grad = True
     for x, g in zip(unique, grads, strict=True):
         if g is not None:
             accumulate(x, g._data)
