@@ -159,3 +159,11 @@ def test_backward_inputs_runs_no_hook_and_draws_no_gradient_for_the_parameters_l
     done = tr.get_pass()
     reached = [step.node for step in done.steps if done.graph.nodes[step.node]["kind"] == "param"]
     assert len(reached) == 2  # the generator's weight and bias; the critic's two before
+
+
+def test_type_before_parametrizations_names_the_class_a_user_wrote():
+    model = _weight_normed()
+    assert nn.utils.parametrize.type_before_parametrizations(model) is nn.Linear
+    assert nn.utils.parametrize.type_before_parametrizations(nn.ReLU()) is nn.ReLU
+    copied = copy.deepcopy(model)
+    assert nn.utils.parametrize.type_before_parametrizations(copied) is nn.Linear

@@ -27,6 +27,7 @@ __all__ = [
     "is_parametrized",
     "register_parametrization",
     "remove_parametrizations",
+    "type_before_parametrizations",
 ]
 
 
@@ -195,6 +196,11 @@ def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
     if not isinstance(parametrizations, ModuleDict):
         return False
     return tensor_name is None or tensor_name in parametrizations
+
+
+def type_before_parametrizations(module: Module) -> type:
+    """The module's class before any parametrization made it ``Parametrized<Class>``."""
+    return getattr(type(module), "_parametrized_base", None) or type(module)
 
 
 def register_parametrization(
