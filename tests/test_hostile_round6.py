@@ -167,3 +167,21 @@ def test_type_before_parametrizations_names_the_class_a_user_wrote():
     assert nn.utils.parametrize.type_before_parametrizations(nn.ReLU()) is nn.ReLU
     copied = copy.deepcopy(model)
     assert nn.utils.parametrize.type_before_parametrizations(copied) is nn.Linear
+
+
+class _DoubleInPlace(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        x *= 2
+        ctx.mark_dirty(x)  # PyTorch's docs' in-place custom op
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2
+
+
+def test_mark_dirty_says_how_to_write_the_op_instead_of_an_attribute_error():
+    x = gradviz.ones(3, requires_grad=True) * 1
+    with pytest.raises(gradviz.GradvizError, match=r"mark_dirty.*return a new array"):
+        _DoubleInPlace.apply(x)
