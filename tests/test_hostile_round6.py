@@ -6,6 +6,7 @@ or a GradvizError that says what to do."""
 from __future__ import annotations
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -185,3 +186,9 @@ def test_mark_dirty_says_how_to_write_the_op_instead_of_an_attribute_error():
     x = gradviz.ones(3, requires_grad=True) * 1
     with pytest.raises(gradviz.GradvizError, match=r"mark_dirty.*return a new array"):
         _DoubleInPlace.apply(x)
+
+
+def test_pickling_a_parametrized_module_points_to_state_dict_as_pytorch():
+    with pytest.raises(gradviz.GradvizError, match=r"only supported through state_dict\(\)"):
+        pickle.dumps(_weight_normed())  # PicklingError 'attribute lookup failed' before
+    assert copy.deepcopy(_weight_normed()).parametrizations.weight.original0.shape == (4, 1)

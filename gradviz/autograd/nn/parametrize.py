@@ -15,7 +15,7 @@ import copy
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gradviz.autograd.errors import ArgumentError, OperandError
+from gradviz.autograd.errors import ArgumentError, OperandError, StateDictError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.module import Module, Parameter
@@ -153,7 +153,20 @@ def _parametrized_class(module: Module) -> type:
     return type(
         f"Parametrized{cls.__name__}",
         (cls,),
-        {"_parametrized_base": cls, "__setattr__": __setattr__, "__deepcopy__": _deepcopy},
+        {
+            "_parametrized_base": cls,
+            "__setattr__": __setattr__,
+            "__deepcopy__": _deepcopy,
+            "__getstate__": _getstate,
+        },
+    )
+
+
+def _getstate(self: Module) -> Any:
+    """Pickling is refused, as PyTorch refuses it: the class is made at run time."""
+    raise StateDictError(
+        "Serialization of parametrized modules is only supported through state_dict(): save "
+        "model.state_dict() and load it into a model parametrized the same way"
     )
 
 
