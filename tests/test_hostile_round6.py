@@ -192,3 +192,12 @@ def test_pickling_a_parametrized_module_points_to_state_dict_as_pytorch():
     with pytest.raises(gradviz.GradvizError, match=r"only supported through state_dict\(\)"):
         pickle.dumps(_weight_normed())  # PicklingError 'attribute lookup failed' before
     assert copy.deepcopy(_weight_normed()).parametrizations.weight.original0.shape == (4, 1)
+
+
+def test_backward_and_grad_take_inputs_as_model_parameters_generator():
+    generator, critic, loss = _gan_like(gradviz)
+    loss.backward(inputs=generator.parameters(), retain_graph=True)  # OperandError before
+    assert generator.weight.grad is not None
+    assert critic.weight.grad is None
+    (weight, _) = gradviz.autograd.grad(loss, critic.parameters())
+    assert weight.shape == critic.weight.shape

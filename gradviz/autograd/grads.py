@@ -9,7 +9,7 @@ every ``.grad`` of the graph as it found it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,10 @@ __all__ = ["backward", "grad"]
 
 
 def _variables(value: Any, what: str, name: str = "grad") -> list[Variable]:
-    items = list(value) if isinstance(value, Sequence) else [value]
+    """``value`` as a list of Variables: one Variable, or any iterable of them (a list, a
+    tuple, ``model.parameters()``)."""
+    iterable = isinstance(value, Iterable) and not isinstance(value, Variable | str)
+    items = list(value) if iterable else [value]
     for item in items:
         if not isinstance(item, Variable):
             raise OperandError(f"{name}(): {what} must be Variables, got {type(item).__name__}")
