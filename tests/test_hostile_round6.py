@@ -201,3 +201,18 @@ def test_backward_and_grad_take_inputs_as_model_parameters_generator():
     assert critic.weight.grad is None
     (weight, _) = gradviz.autograd.grad(loss, critic.parameters())
     assert weight.shape == critic.weight.shape
+
+
+def test_contiguous_of_a_transposed_view_is_a_copy_that_takes_in_place_writes():
+    """As PyTorch's: ``contiguous()`` copies a non-contiguous Variable, so an in-place op
+    after ``x.transpose(1, 2).contiguous()`` (an inplace ReLU) works and leaves x alone."""
+    x = gradviz.arange(6.0).reshape(2, 3).requires_grad_()
+    z = x * 1 - 2
+    y = z.t().contiguous()
+    assert y.is_contiguous()  # False before
+    assert y.stride() == (2, 1)
+    nn.ReLU(inplace=True)(y)  # InplaceError 'a view (output of Transpose)' before
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(z.detach().numpy(), [[-2, -1, 0], [1, 2, 3]])
+    assert z.contiguous() is z  # already contiguous: the same Variable
