@@ -150,16 +150,10 @@ def _parametrized_class(module: Module) -> type:
         else:
             cls.__setattr__(self, name, value)
 
-    return type(
-        f"Parametrized{cls.__name__}",
-        (cls,),
-        {
-            "_parametrized_base": cls,
-            "__setattr__": __setattr__,
-            "__deepcopy__": _deepcopy,
-            "__getstate__": _getstate,
-        },
-    )
+    members = {"_parametrized_base": cls, "__setattr__": __setattr__, "__getstate__": _getstate}
+    if not hasattr(cls, "__deepcopy__"):  # a class's own deep copy is kept, as in PyTorch
+        members["__deepcopy__"] = _deepcopy
+    return type(f"Parametrized{cls.__name__}", (cls,), members)
 
 
 def _getstate(self: Module) -> Any:
