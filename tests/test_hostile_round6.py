@@ -103,6 +103,15 @@ def test_backward_inputs_accumulates_over_calls_and_takes_a_non_leaf():
     assert generator.weight.grad is None
 
 
+def test_backward_of_a_leaf_with_inputs_elsewhere_adds_nothing_as_pytorch():
+    x = gradviz.tensor(2.0, requires_grad=True)
+    y = gradviz.ones(2, requires_grad=True)
+    x.backward(inputs=[y])  # BackwardError 'does not require grad' before
+    assert x.grad is None
+    assert y.grad is None
+    assert x.requires_grad
+
+
 def test_backward_inputs_empty_is_refused_with_pytorchs_words():
     _, _, loss = _gan_like(gradviz)
     with pytest.raises(

@@ -174,7 +174,8 @@ def backward_into(
     unique = list({x._id: x for x in chosen}.values())
     # The other leaves sit the pass out, as PyTorch runs no AccumulateGrad for them: no
     # gradient reaches them, so their hooks do not run and a trace draws none.
-    left_out = [leaf for leaf in _leaves(outputs) if leaf._id not in {x._id for x in unique}]
+    kept = {x._id for x in (*unique, *outputs)}  # a leaf output still starts its pass
+    left_out = [leaf for leaf in _leaves(outputs) if leaf._id not in kept]
     for leaf in left_out:
         leaf.requires_grad = False
     try:
