@@ -61,7 +61,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     hook.backward_step(variable, g, fan_in.get(variable._id, 1) > 1)
             node = variable._node
             if node is None:
-                _accumulate(variable, g)
+                accumulate(variable, g)
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
                 variable._grad = g.copy() if variable._grad is None else variable._grad + g
@@ -337,7 +337,7 @@ def _begin(active: tuple[hooks.Hook, ...], root: Variable, grad: np.ndarray) -> 
     return consumers
 
 
-def _accumulate(leaf: Variable, g: np.ndarray) -> None:
+def accumulate(leaf: Variable, g: np.ndarray) -> None:
     """Add a leaf's complete gradient to its ``.grad``."""
     grad = leaf._grad
     if grad is None:  # own it: a view may share memory with other grads

@@ -96,6 +96,15 @@ class Function:
         arrays forward returns) need no gradient, whatever the inputs."""
         self.__dict__["_non_differentiable"] = {id(a) for a in outputs}
 
+    def mark_dirty(self, *arrays: Any) -> None:
+        """PyTorch's ``ctx.mark_dirty`` (forward wrote into an input) is refused: ``forward``
+        gets NumPy arrays, and a write into one would reach the input Variable unrecorded."""
+        raise OperandError(
+            f"{type(self).__name__}.forward called ctx.mark_dirty: gradviz records no in-place "
+            "custom op; return a new array (x * 2, not x *= 2) and assign it to the Variable "
+            "(y = Op.apply(y))"
+        )
+
     def set_materialize_grads(self, value: bool) -> None:
         """PyTorch's ``ctx.set_materialize_grads``: with False, ``backward`` gets None rather
         than zeros for an output that took no part in the loss (or one that is not

@@ -9,11 +9,12 @@ every ``.grad`` of the graph as it found it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from gradviz.autograd.engine import accumulate
 from gradviz.autograd.errors import BackwardError, OperandError
 from gradviz.autograd.variable import Variable, from_op
 
@@ -21,7 +22,10 @@ __all__ = ["backward", "grad"]
 
 
 def _variables(value: Any, what: str, name: str = "grad") -> list[Variable]:
-    items = list(value) if isinstance(value, Sequence) else [value]
+    """``value`` as a list of Variables: one Variable, or any iterable of them (a list, a
+    tuple, ``model.parameters()``)."""
+    iterable = isinstance(value, Iterable) and not isinstance(value, Variable | str)
+    items = list(value) if iterable else [value]
     for item in items:
         if not isinstance(item, Variable):
             raise OperandError(f"{name}(): {what} must be Variables, got {type(item).__name__}")
@@ -126,7 +130,8 @@ def backward(
 ) -> None:
     """Accumulate into ``.grad`` the gradients of the sum of ``tensors`` (each weighted by its
     entry of ``grad_tensors``, which may be None for a scalar), as ``t.backward(g)`` for each
-    pair. ``create_graph=True`` and ``inputs=`` are refused, as by ``Variable.backward``."""
+    pair; with ``inputs``, into those Variables' ``.grad`` only (leaves or not), every other
+    ``.grad`` left as it was. ``create_graph=True`` is refused, as by ``Variable.backward``."""
     if grad_variables is not None:
         warnings.warn(
             "`grad_variables` is deprecated. Use `grad_tensors` instead.",
@@ -148,11 +153,36 @@ def backward(
         weights = [grad_tensors]
     if len(weights) != len(outs):
         raise BackwardError(f"got {len(outs)} tensors and {len(weights)} gradients")
+    if inputs is not None:
+        if create_graph:
+            outs[0].backward(create_graph=True)  # refused there, in one place
+        backward_into(outs, weights, inputs, retain_graph)
+        return
     for k, (out, weight) in enumerate(zip(outs, weights, strict=True)):
         last = k == len(outs) - 1
-        out.backward(
-            weight,
-            retain_graph=bool(retain_graph) or not last,
-            create_graph=create_graph,
-            inputs=inputs,
-        )
+        out.backward(weight, retain_graph=bool(retain_graph) or not last, create_graph=create_graph)
+
+
+def backward_into(
+    outputs: list[Variable], weights: list[Any], inputs: Any, retain_graph: bool | None
+) -> None:
+    """PyTorch's ``backward(inputs=...)``: the gradients of ``outputs`` added into the ``.grad``
+    of each of ``inputs`` (a non-leaf's too), and into no other ``.grad``."""
+    chosen = _variables(inputs, "inputs", "backward")
+    if not chosen:
+        raise BackwardError("`inputs` argument to `backward()` cannot be empty.")
+    unique = list({x._id: x for x in chosen}.values())
+    # The other leaves sit the pass out, as PyTorch runs no AccumulateGrad for them: no
+    # gradient reaches them, so their hooks do not run and a trace draws none.
+    kept = {x._id for x in (*unique, *outputs)}  # a leaf output still starts its pass
+    left_out = [leaf for leaf in _leaves(outputs) if leaf._id not in kept]
+    for leaf in left_out:
+        leaf.requires_grad = False
+    try:
+        grads = grad(outputs, unique, weights, retain_graph=retain_graph, allow_unused=True)
+    finally:
+        for leaf in left_out:
+            leaf.requires_grad = True
+    for x, g in zip(unique, grads, strict=True):
+        if g is not None:
+            accumulate(x, g._data)

@@ -337,21 +337,22 @@ class Variable(
     ) -> None:
         """Compute gradients of this Variable with respect to every leaf that requires grad;
         ``gradient`` (PyTorch's name; ``grad=`` too) is d(loss)/d(this) for a non-scalar.
-        ``create_graph=True`` and ``inputs=`` are PyTorch's but not gradviz's (BackwardError)."""
+        With ``inputs``, only those Variables' ``.grad`` take the gradient. ``create_graph=True``
+        is PyTorch's but not gradviz's (BackwardError)."""
         if create_graph:
             raise BackwardError(
                 "backward(create_graph=True): gradviz computes gradients as NumPy arrays, not "
                 "as a graph, so it cannot differentiate them again (no higher-order gradients)"
             )
-        if inputs is not None:
-            raise BackwardError(
-                "backward(inputs=...) is not supported; call backward() and read the .grad "
-                "of the Variables you want"
-            )
         if grad is not None:
             if gradient is not None:
                 raise OperandError("backward() got both 'gradient' and 'grad'; pass one")
             gradient = grad
+        if inputs is not None:
+            from gradviz.autograd.grads import backward_into  # grads imports this module
+
+            backward_into([self], [gradient], inputs, retain_graph)
+            return
         _engine.backward(self, gradient, bool(retain_graph))
 
     def register_hook(self, hook: Any) -> _engine.HookHandle:

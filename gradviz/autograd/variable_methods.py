@@ -403,9 +403,9 @@ class TensorMethods:
         return _ops.Clone.apply(self)
 
     def contiguous(self) -> Variable:
-        """This Variable (NumPy arrays need no layout change before ``view``: it copies when
-        it must)."""
-        return self
+        """This Variable if its data is laid out row by row, else a copy that is (a ``Clone``
+        in the graph, as PyTorch's): in-place writes into the copy leave the original alone."""
+        return self if self._data.flags.c_contiguous else self.clone()
 
     def dim(self) -> int:
         """Number of dims (PyTorch's name for ``ndim``)."""

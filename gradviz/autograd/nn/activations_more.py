@@ -12,6 +12,7 @@ import numpy as np
 from gradviz.autograd import functional as F
 from gradviz.autograd.functional_acts import _prelu
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import InplaceActivation, inplace_repr, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.variable import Variable, get_default_dtype
@@ -21,12 +22,15 @@ class PReLU(Module):
     """``x`` where ``x > 0``, else ``weight * x``: ``num_parameters`` learnt slopes (1, or one
     per input channel), each starting at ``init``."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25) -> None:
+    def __init__(
+        self, num_parameters: int = 1, init: float = 0.25, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         self.num_parameters = layer_size("PReLU", "num_parameters", num_parameters)
         self.init = init
         self.weight = Parameter(np.empty(self.num_parameters, get_default_dtype()))
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """Every slope back to ``init``."""

@@ -16,6 +16,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.grad_mode import is_grad_enabled
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops.api import as_variable
@@ -60,6 +61,8 @@ class MultiheadAttention(Module):
         kdim: int | None = None,
         vdim: int | None = None,
         batch_first: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         embed_dim = layer_size("MultiheadAttention", "embed_dim", embed_dim)
@@ -81,29 +84,30 @@ class MultiheadAttention(Module):
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
         self.kdim, self.vdim = kdim, vdim
         self._qkv_same_embed_dim = kdim == embed_dim and vdim == embed_dim
-        dtype = get_default_dtype()
+        made = get_default_dtype()
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=dtype))
+            self.in_proj_weight = Parameter(np.empty((3 * embed_dim, embed_dim), dtype=made))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
                 self.register_parameter(name, None)
         else:  # separate projections from key and value of other sizes (PyTorch's names)
-            self.q_proj_weight = Parameter(np.empty((embed_dim, embed_dim), dtype=dtype))
-            self.k_proj_weight = Parameter(np.empty((embed_dim, kdim), dtype=dtype))
-            self.v_proj_weight = Parameter(np.empty((embed_dim, vdim), dtype=dtype))
+            self.q_proj_weight = Parameter(np.empty((embed_dim, embed_dim), dtype=made))
+            self.k_proj_weight = Parameter(np.empty((embed_dim, kdim), dtype=made))
+            self.v_proj_weight = Parameter(np.empty((embed_dim, vdim), dtype=made))
             self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(np.zeros((3 * embed_dim,), dtype=dtype))
+            self.in_proj_bias = Parameter(np.zeros((3 * embed_dim,), dtype=made))
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
         if add_bias_kv:  # one learned key and value appended to every sequence
-            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
-            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_k = Parameter(np.empty((1, 1, embed_dim), dtype=made))
+            self.bias_v = Parameter(np.empty((1, 1, embed_dim), dtype=made))
         else:
             self.register_parameter("bias_k", None)
             self.register_parameter("bias_v", None)
         self.add_zero_attn = add_zero_attn  # a zero key and value appended after the heads
         self._reset_parameters()
+        place(self, device, dtype)
 
     def _reset_parameters(self) -> None:
         """xavier_uniform_ projection weights, zero biases (out_proj.weight keeps Linear's

@@ -15,6 +15,14 @@ from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.variable import Variable
 
 
+def place(module: Any, device: Any, dtype: Any) -> None:
+    """PyTorch's ``device=`` and ``dtype=`` arguments of a layer's constructor: the floating
+    parameters and buffers cast to ``dtype``; a device other than the CPU refused, as by
+    ``Module.to``."""
+    if device is not None or dtype is not None:
+        module.to(*(v for v in (device, dtype) if v is not None))
+
+
 def to_dtype(args: tuple[Any, ...], kwargs: dict[str, Any]) -> np.dtype | None:
     """The dtype of ``Module.to(device, dtype, non_blocking=...)`` (None: no cast), with the
     device checked to be the CPU."""

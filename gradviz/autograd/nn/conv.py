@@ -11,6 +11,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd import functional_pool as P
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_index, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import conv
@@ -33,6 +34,8 @@ class _ConvNd(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         name, dims = type(self).__name__, self._dims
@@ -67,6 +70,7 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def _weight_shape(self) -> tuple[int, ...]:
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)

@@ -28,6 +28,8 @@ class _ConvTransposeNd(_ConvNd):
         bias: bool = True,
         dilation: Any = 1,
         padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         name = type(self).__name__
         if padding_mode != "zeros":
@@ -35,7 +37,7 @@ class _ConvTransposeNd(_ConvNd):
         if isinstance(padding, str):
             raise ArgumentError(f"{name}: padding must be an int or ints, got {padding!r}")
         args = (kernel_size, stride, padding, dilation, groups, bias)
-        super().__init__(in_channels, out_channels, *args)
+        super().__init__(in_channels, out_channels, *args, device=device, dtype=dtype)
         self.output_padding = conv.tuple_of(output_padding, self._dims, name, "output_padding", 0)
 
     def _weight_shape(self) -> tuple[int, ...]:

@@ -13,6 +13,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, IndexRangeError, InputError, OperandError
 from gradviz.autograd.functional_losses import weight_or_reduction
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.module import Module, new_parameter
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable, as_array
@@ -24,7 +25,14 @@ class Linear(Module):
     Initialised as PyTorch does: weight and bias uniform in ``±1/sqrt(in_features)``.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
         super().__init__()
         in_features = layer_size("Linear", "in_features", in_features)
         out_features = layer_size("Linear", "out_features", out_features)
@@ -36,6 +44,7 @@ class Linear(Module):
             self.bias = new_parameter((out_features,), bound, generator)
         else:
             self.register_parameter("bias", None)
+        place(self, device, dtype)
 
     def forward(self, x: Variable) -> Variable:
         return F.linear(x, self.weight, self.bias)

@@ -12,6 +12,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.functional_acts import _bilinear
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, new_parameter
 from gradviz.autograd.variable import Variable
@@ -22,7 +23,13 @@ class Bilinear(Module):
     PyTorch does, uniform in ``±1/sqrt(in1_features)``."""
 
     def __init__(
-        self, in1_features: int, in2_features: int, out_features: int, bias: bool = True
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.in1_features = layer_size("Bilinear", "in1_features", in1_features)
@@ -40,6 +47,7 @@ class Bilinear(Module):
             self.bias = new_parameter((self.out_features,), bound, generator)
         else:
             self.register_parameter("bias", None)
+        place(self, device, dtype)
 
     def forward(self, input1: Variable, input2: Any) -> Variable:
         return _bilinear(LayerName(self), input1, input2, self.weight, self.bias)
@@ -72,11 +80,15 @@ class LazyLinear(Module):
 
     cls_to_become = Linear
 
-    def __init__(self, out_features: int, bias: bool = True) -> None:
+    def __init__(
+        self, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ) -> None:
         super().__init__()
         self.in_features = 0
         self.out_features = layer_size("LazyLinear", "out_features", out_features)
         self._with_bias = bool(bias)
+        self._placement = (device, dtype)  # applied when the parameters are made
+        place(self, device, None)  # a device other than the CPU is refused now
         self.register_parameter("weight", None)
         self.register_parameter("bias", None)
 
@@ -90,12 +102,12 @@ class LazyLinear(Module):
         shape = np.shape(input.numpy() if isinstance(input, Variable) else input)
         if not shape:
             raise ShapeError(f"LazyLinear: the input must have at least 1 dim, got shape {shape}")
-        made = Linear(shape[-1], self.out_features, self._with_bias)
+        made = Linear(shape[-1], self.out_features, self._with_bias, *self._placement)
         self.in_features = made.in_features
         self.weight = made.weight
         if made.bias is not None:
             self.bias = made.bias
-        del self._with_bias
+        del self._with_bias, self._placement
         self.__class__ = self.cls_to_become
 
     def forward(self, x: Variable) -> Variable:

@@ -11,6 +11,7 @@ from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.functional_more import _group_norm
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import normalization
@@ -30,6 +31,8 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device: Any = None,
+        dtype: Any = None,
         *,
         bias: bool = True,
     ) -> None:
@@ -37,24 +40,25 @@ class _BatchNorm(Module):
         num_features = layer_size(type(self).__name__, "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = get_default_dtype()
+        made = get_default_dtype()
         if affine:
-            self.weight = Parameter(np.empty((num_features,), dtype=dtype))
+            self.weight = Parameter(np.empty((num_features,), dtype=made))
         else:
             self.register_parameter("weight", None)
         if affine and bias:
-            self.bias = Parameter(np.empty((num_features,), dtype=dtype))
+            self.bias = Parameter(np.empty((num_features,), dtype=made))
         else:
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Variable(np.zeros(num_features, dtype=dtype)))
-            self.register_buffer("running_var", Variable(np.ones(num_features, dtype=dtype)))
+            self.register_buffer("running_mean", Variable(np.zeros(num_features, dtype=made)))
+            self.register_buffer("running_var", Variable(np.ones(num_features, dtype=made)))
             self.register_buffer("num_batches_tracked", Variable(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked."""
@@ -139,23 +143,26 @@ class LayerNorm(Module):
         eps: float = 1e-5,
         elementwise_affine: bool = True,
         bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.normalized_shape = normalization.normalized_shape_of("LayerNorm", normalized_shape)
         for size in self.normalized_shape:
             layer_size("LayerNorm", "normalized_shape", size)
         self.eps, self.elementwise_affine = eps, elementwise_affine
-        dtype = get_default_dtype()
+        made = get_default_dtype()
         if elementwise_affine:
-            self.weight = Parameter(np.empty(self.normalized_shape, dtype=dtype))
+            self.weight = Parameter(np.empty(self.normalized_shape, dtype=made))
             if bias:
-                self.bias = Parameter(np.empty(self.normalized_shape, dtype=dtype))
+                self.bias = Parameter(np.empty(self.normalized_shape, dtype=made))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """PyTorch's init: weight 1, bias 0."""
@@ -185,6 +192,8 @@ class GroupNorm(Module):
         num_channels: int,
         eps: float = 1e-5,
         affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
         *,
         bias: bool = True,
     ) -> None:
@@ -198,12 +207,13 @@ class GroupNorm(Module):
             )
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        dtype = get_default_dtype()
-        self.weight = Parameter(np.ones(num_channels, dtype=dtype)) if affine else None
-        self.bias = Parameter(np.zeros(num_channels, dtype=dtype)) if affine and bias else None
+        made = get_default_dtype()
+        self.weight = Parameter(np.ones(num_channels, dtype=made)) if affine else None
+        self.bias = Parameter(np.zeros(num_channels, dtype=made)) if affine and bias else None
         for name in ("weight", "bias"):
             if getattr(self, name) is None:
                 self.register_parameter(name, None)
+        place(self, device, dtype)
 
     def forward(self, input: Variable) -> Variable:
         layer = LayerName(self)

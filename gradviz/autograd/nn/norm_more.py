@@ -12,6 +12,7 @@ from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError, ShapeError
 from gradviz.autograd.functional_acts import _instance_norm, _rms_norm
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.nn.norm import _BatchNorm
@@ -25,7 +26,12 @@ class RMSNorm(Module):
     ``eps``; None: the input dtype's machine epsilon), times an elementwise weight (1)."""
 
     def __init__(
-        self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True
+        self,
+        normalized_shape: Any,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.normalized_shape = normalization.normalized_shape_of("RMSNorm", normalized_shape)
@@ -37,6 +43,7 @@ class RMSNorm(Module):
         else:
             self.register_parameter("weight", None)
         self.reset_parameters()
+        place(self, device, dtype)
 
     def reset_parameters(self) -> None:
         """PyTorch's init: weight 1."""
@@ -64,10 +71,13 @@ class _InstanceNorm(_BatchNorm):
         momentum: float | None = 0.1,
         affine: bool = False,
         track_running_stats: bool = False,
+        device: Any = None,
+        dtype: Any = None,
         *,
         bias: bool = True,
     ) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+        args = (num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        super().__init__(*args, bias=bias)
 
     def forward(self, input: Variable) -> Variable:
         layer = LayerName(self)

@@ -11,10 +11,11 @@ class becomes ``Parametrized<Class>``, a subclass, and state dict keys are PyTor
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from gradviz.autograd.errors import ArgumentError, OperandError
+from gradviz.autograd.errors import ArgumentError, OperandError, StateDictError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn.containers import ModuleDict, ModuleList
 from gradviz.autograd.nn.module import Module, Parameter
@@ -26,6 +27,7 @@ __all__ = [
     "is_parametrized",
     "register_parametrization",
     "remove_parametrizations",
+    "type_before_parametrizations",
 ]
 
 
@@ -148,11 +150,39 @@ def _parametrized_class(module: Module) -> type:
         else:
             cls.__setattr__(self, name, value)
 
-    return type(
-        f"Parametrized{cls.__name__}",
-        (cls,),
-        {"_parametrized_base": cls, "__setattr__": __setattr__},
+    members = {"_parametrized_base": cls, "__setattr__": __setattr__, "__getstate__": _getstate}
+    if not hasattr(cls, "__deepcopy__"):  # a class's own deep copy is kept, as in PyTorch
+        members["__deepcopy__"] = _deepcopy
+    return type(f"Parametrized{cls.__name__}", (cls,), members)
+
+
+def _getstate(self: Module) -> Any:
+    """Pickling is refused, as PyTorch refuses it: the class is made at run time."""
+    raise StateDictError(
+        "Serialization of parametrized modules is only supported through state_dict(): save "
+        "model.state_dict() and load it into a model parametrized the same way"
     )
+
+
+def _deepcopy(self: Module, memo: dict[int, Any]) -> Module:
+    """A deep copy with a ``Parametrized<Class>`` of its own, so that registering or removing a
+    parametrization on the copy (whose class properties are the parametrized names) leaves the
+    original's class alone."""
+    cls = type(self)
+    replica = cls.__new__(cls)
+    memo[id(self)] = replica
+    state = copy.deepcopy(self.__dict__, memo)
+    if hasattr(replica, "__setstate__"):
+        replica.__setstate__(state)
+    else:
+        replica.__dict__.update(state)
+    base = cls._parametrized_base
+    object.__setattr__(replica, "__class__", base)
+    own = _parametrized_class(replica)
+    for name in replica.parametrizations:
+        setattr(own, name, _read(name))
+    object.__setattr__(replica, "__class__", own)
+    return replica
 
 
 def _read(name: str) -> Any:
@@ -173,6 +203,11 @@ def is_parametrized(module: Module, tensor_name: str | None = None) -> bool:
     if not isinstance(parametrizations, ModuleDict):
         return False
     return tensor_name is None or tensor_name in parametrizations
+
+
+def type_before_parametrizations(module: Module) -> type:
+    """The module's class before any parametrization made it ``Parametrized<Class>``."""
+    return getattr(type(module), "_parametrized_base", None) or type(module)
 
 
 def register_parametrization(

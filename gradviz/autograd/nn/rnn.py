@@ -18,6 +18,7 @@ import numpy as np
 from gradviz.autograd import functional as F
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_index, layer_size
 from gradviz.autograd.nn.module import Module, new_parameter
 from gradviz.autograd.nn.rnn_cells import (
@@ -76,6 +77,8 @@ class RNNBase(Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.mode = mode
@@ -89,6 +92,7 @@ class RNNBase(Module):
         self.dropout = _check_dropout(dropout, self.num_layers)
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self._make_weights()
+        place(self, device, dtype)
 
     def _check_proj_size(self, layer: str, proj_size: Any) -> int:
         proj_size = layer_index(layer, "proj_size", proj_size)
@@ -297,11 +301,12 @@ class RNN(RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         mode = "RNN_TANH" if check_nonlinearity("RNN", nonlinearity) == "tanh" else "RNN_RELU"
-        super().__init__(
-            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
-        )
+        options = (num_layers, bias, batch_first, dropout, bidirectional)
+        super().__init__(mode, input_size, hidden_size, *options, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, Variable]:
@@ -324,6 +329,8 @@ class LSTM(RNNBase):
         dropout: float = 0.0,
         bidirectional: bool = False,
         proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__(
             "LSTM",
@@ -335,6 +342,8 @@ class LSTM(RNNBase):
             dropout,
             bidirectional,
             proj_size,
+            device,
+            dtype,
         )
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, tuple[Variable, Variable]]:
@@ -356,10 +365,11 @@ class GRU(RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
-        super().__init__(
-            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
-        )
+        options = (num_layers, bias, batch_first, dropout, bidirectional)
+        super().__init__("GRU", input_size, hidden_size, *options, device=device, dtype=dtype)
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Variable, Variable]:
         """``(output, h_n)``; ``hx`` (h_0) is h_n's shape, zeros when omitted."""

@@ -10,6 +10,7 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import layer_index, layer_size
 from gradviz.autograd.nn.module import LayerName, Module, Parameter
 from gradviz.autograd.ops import attention, bags
@@ -86,9 +87,12 @@ class Embedding(_Table):
         sparse: bool = False,
         _weight: Any = None,
         _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         options = (max_norm, norm_type, scale_grad_by_freq, sparse, _weight, _freeze)
         super().__init__(num_embeddings, embedding_dim, padding_idx, *options)
+        place(self, device, dtype)
 
     @classmethod
     def from_pretrained(
@@ -149,10 +153,13 @@ class EmbeddingBag(_Table):
         _weight: Any = None,
         include_last_offset: bool = False,
         padding_idx: int | None = None,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         options = (max_norm, norm_type, scale_grad_by_freq, sparse, _weight, False)
         super().__init__(num_embeddings, embedding_dim, padding_idx, *options)
         self.mode, self.include_last_offset = mode, include_last_offset
+        place(self, device, dtype)
 
     @classmethod
     def from_pretrained(

@@ -18,6 +18,7 @@ from gradviz.autograd.dtypes import cpu_only
 from gradviz.autograd.errors import OperandError, ShapeError
 from gradviz.autograd.grad_mode import is_grad_enabled
 from gradviz.autograd.nn import init
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.containers import ModuleList
 from gradviz.autograd.nn.layers import layer_size
 from gradviz.autograd.nn.module import Module
@@ -27,7 +28,6 @@ from gradviz.autograd.nn.transformer_layers import (
     TransformerDecoderLayer,
     TransformerEncoderLayer,
     canonical_mask,
-    move,
 )
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
@@ -214,7 +214,7 @@ class Transformer(Module):
             self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
         self._reset_parameters()
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
-        move(self, device, dtype)
+        place(self, device, dtype)
 
     def _reset_parameters(self) -> None:
         for p in self.parameters():

@@ -17,6 +17,7 @@ import numpy as np
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.nn.attention import MultiheadAttention
+from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import GELU, Dropout, Linear, ReLU, layer_size
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.nn.norm import LayerNorm
@@ -107,13 +108,6 @@ def canonical_mask(
     return array
 
 
-def move(module: Module, device: Any, dtype: Any) -> None:
-    """PyTorch's ``device=`` and ``dtype=`` factory arguments: the parameters cast to ``dtype``
-    (the CPU is the only device)."""
-    if device is not None or dtype is not None:
-        module.to(*(v for v in (device, dtype) if v is not None))
-
-
 class _TransformerLayer(Module):
     """What the encoder and decoder layers share: their constructor (PyTorch's signature and
     sub-modules, in PyTorch's order), the self-attention block and the feed-forward block.
@@ -154,7 +148,7 @@ class _TransformerLayer(Module):
         for k in range(1, self._blocks + 1):
             setattr(self, f"dropout{k}", Dropout(dropout))
         self.activation, self.activation_relu_or_gelu = activation_fn(name, activation)
-        move(self, device, dtype)
+        place(self, device, dtype)
 
     def _sa_block(self, x: Variable, attn_mask: Any, key_padding_mask: Any, is_causal: bool):
         x = self.self_attn(

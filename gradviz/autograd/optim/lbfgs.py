@@ -165,11 +165,20 @@ class LBFGS(Optimizer):
             "line_search_fn": line_search_fn,
         }
         super().__init__(params, defaults)
+        self._check_one_group()
+
+    def _check_one_group(self) -> None:
         _check(
             len(self.param_groups) == 1,
-            "LBFGS doesn't support per-parameter options (parameter groups)",
+            "LBFGS doesn't support per-parameter options (parameter groups): expected exactly "
+            f"one param_group, but got {len(self.param_groups)}; give LBFGS all parameters "
+            "as one group",
         )
-        self._params = self.param_groups[0]["params"]
+
+    @property
+    def _params(self) -> list[Any]:
+        """The parameters, all in the one group (read afresh: load_state_dict replaces it)."""
+        return self.param_groups[0]["params"]
 
     def _gather_flat_grad(self) -> np.ndarray:
         return np.concatenate(
@@ -203,6 +212,7 @@ class LBFGS(Optimizer):
             raise OptimizerError(
                 "LBFGS.step() needs a closure that reevaluates the model and returns the loss"
             )
+        self._check_one_group()  # as PyTorch's, an added group is refused here
         self._opt_called = True
         active = hooks.ACTIVE
         for hook in active:
