@@ -24,8 +24,9 @@ from common import pin_blas_threads
 
 pin_blas_threads()  # before NumPy is imported, as trace_overhead.py does
 
-import gradviz  # noqa: E402
 from trace_overhead import medium_step, per_step  # noqa: E402
+
+import gradviz  # noqa: E402
 
 
 def run(steps: int, traced: bool) -> None:
