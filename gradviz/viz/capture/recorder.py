@@ -32,7 +32,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
-from gradviz.viz.capture.book import RecordBook
+from gradviz.viz.capture.book import RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
@@ -187,7 +187,7 @@ class Recorder(RecordBook, hooks.Hook):
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
                 if replaced in self.records:
-                    self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
+                    self.records[replaced] = renamed(self.records[replaced], None)
             if (
                 output.requires_grad
                 and node._own_check
