@@ -19,7 +19,7 @@ import numpy as np
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.live import history
-from gradviz.viz.capture.naming import ModuleNames
+from gradviz.viz.capture.naming import ModuleNames, walks_as_module
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.source import SourceLocator
 from gradviz.viz.capture.state import ThreadState
@@ -313,6 +313,58 @@ class RecordBook:
         self.var_nodes[output._id] = nid
         self.refs[nid] = weakref.ref(output)
         return nid
+
+    def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:
+        """The records of every parameter of the models ``roots`` (root module indices), so
+        that a pass shows and counts them all; one that no op used is recorded now, at the line
+        that created it."""
+        out = []
+        seen: set[int] = set()
+        for index, root in enumerate(self.names.roots):
+            if index not in roots:
+                continue
+            known = self._recorded_parameters(root.module, seen)
+            if known is not None:
+                out += known
+                continue
+            for name, p in root.module.named_parameters():
+                if p._id in seen:
+                    continue
+                seen.add(p._id)
+                nid = self.var_nodes.get(p._id)
+                if nid is None:
+                    nid = self._leaf(p, unused=(root.module, name))
+                out.append(self.records[nid])
+        return out
+
+    def _recorded_parameters(self, model: Module, seen: set[int]) -> list[NodeRecord] | None:
+        """The records of the parameters of ``model`` not in ``seen`` (added to it) when every
+        one of them is recorded, found without naming them (a walk of the modules' own tables,
+        as ``named_parameters()`` walks them); None when one is not recorded yet (it is
+        recorded by name) or when ``model`` lists its members its own way."""
+        if not walks_as_module(model):
+            return None
+        var_nodes, records = self.var_nodes, self.records
+        out = []
+        mine: set[int] = set()
+        modules: set[int] = set()
+        stack = [model]
+        while stack:
+            module = stack.pop()
+            if id(module) in modules:
+                continue
+            modules.add(id(module))
+            for p in module._parameters.values():
+                if p is None or p._id in seen or p._id in mine:
+                    continue
+                nid = var_nodes.get(p._id)
+                if nid is None:
+                    return None
+                mine.add(p._id)
+                out.append(records[nid])
+            stack += [child for child in module._modules.values() if child is not None]
+        seen |= mine
+        return out
 
     def _sweep(self) -> None:
         """Forget records no later graph can need: dead, and not an ancestor of a live one."""

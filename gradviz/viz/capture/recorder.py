@@ -522,25 +522,6 @@ class Recorder(RecordBook, hooks.Hook):
             swap_arrays(calls, swap)
 
     # -------------------------------------------------------------------------------- graphs
-    def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:
-        """The records of every parameter of the models ``roots`` (root module indices), so
-        that a pass shows and counts them all; one that no op used is recorded now, at the line
-        that created it."""
-        out = []
-        seen: set[int] = set()
-        for index, root in enumerate(self.names.roots):
-            if index not in roots:
-                continue
-            for name, p in root.module.named_parameters():
-                if p._id in seen:
-                    continue
-                seen.add(p._id)
-                nid = self.var_nodes.get(p._id)
-                if nid is None:
-                    nid = self._leaf(p, unused=(root.module, name))
-                out.append(self.records[nid])
-        return out
-
     def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:
         """A function building the graph of ``records`` with today's names and module paths."""
         return self.names.builder(records, self.refs, self.trace.script, **kwargs)
