@@ -19,7 +19,7 @@ import numpy as np
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.live import history
-from gradviz.viz.capture.naming import ModuleNames
+from gradviz.viz.capture.naming import ModuleNames, walks_as_module
 from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.source import SourceLocator
 from gradviz.viz.capture.state import ThreadState
@@ -38,7 +38,33 @@ def _dtype_name(dtype: np.dtype) -> str:
 
 
 #: What :meth:`RecordBook._summary` gives while values are not summarised.
-_UNSUMMARISED: dict[str, Any] = {"value": None, "array": None, "preview": None}
+_UNSUMMARISED: tuple[Any, Any, Any] = (None, None, None)
+
+
+def renamed(record: NodeRecord, name: str | None) -> NodeRecord:
+    """``record`` with another ``name`` (``dataclasses.replace``, positionally: it runs for most
+    ops of a line that assigns a name)."""
+    r = record
+    return NodeRecord(
+        r.id,
+        r.seq,
+        r.kind,
+        r.op,
+        name,
+        r.shape,
+        r.dtype,
+        r.requires_grad,
+        r.root,
+        r.module,
+        r.source,
+        r.value,
+        r.parents,
+        r.args,
+        r.var,
+        r.array,
+        r.detached_from,
+        r.preview,
+    )
 
 
 class RecordBook:
@@ -77,17 +103,18 @@ class RecordBook:
         stack = self.local.stack
         return stack[-1] if stack else (-1, "")
 
-    def _summary(self, data: np.ndarray, filters: bool = False) -> dict[str, Any]:
-        """A record's ``value`` statistics, and ``array`` and ``preview`` when arrays are kept;
-        nothing while :attr:`summarising` is off (see :meth:`_complete`)."""
+    def _summary(self, data: np.ndarray, filters: bool = False) -> tuple[Any, Any, Any]:
+        """A record's ``(value, array, preview)``: its statistics, and a copy and a picture
+        when arrays are kept; Nones while :attr:`summarising` is off (see :meth:`_complete`)."""
         if not self.summarising:
             return _UNSUMMARISED
-        arrays = self.arrays
-        return {
-            "value": array_stats(data),
-            "array": array_copy(data, self.max_array_size) if arrays else None,
-            "preview": array_preview(data, filters=filters) if arrays else None,
-        }
+        if not self.arrays:
+            return array_stats(data), None, None
+        return (
+            array_stats(data),
+            array_copy(data, self.max_array_size),
+            array_preview(data, filters=filters),
+        )
 
     def _complete(self, records: list[NodeRecord]) -> None:
         """Summarise the records of a kept pass made while summarising was off (a constant or
@@ -99,9 +126,11 @@ class RecordBook:
             live = ref() if ref is not None else None
             data = live._data if isinstance(live, Variable) else live
             if isinstance(data, np.ndarray) and data.shape == r.shape:
-                summary = self._summary(data, filters=r.kind == "param")
-                if summary["value"] is not None:
-                    records[i] = self.records[r.id] = dataclasses.replace(r, **summary)
+                value, array, preview = self._summary(data, filters=r.kind == "param")
+                if value is not None:
+                    records[i] = self.records[r.id] = dataclasses.replace(
+                        r, value=value, array=array, preview=preview
+                    )
 
     def _leaf(
         self,
@@ -134,6 +163,7 @@ class RecordBook:
                 )
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
+        value, array, preview = self._summary(data, filters=is_param)
         self.records[nid] = NodeRecord(
             id=nid,
             seq=self.count,
@@ -146,9 +176,11 @@ class RecordBook:
             root=root,
             module=module,
             source=source,
+            value=value,
             var=var._id,
+            array=array,
             detached_from=detached_from,
-            **self._summary(data, filters=is_param),
+            preview=preview,
         )
         self.var_nodes[var._id] = nid
         self.refs[nid] = weakref.ref(var)
@@ -169,7 +201,7 @@ class RecordBook:
         written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
         r = self.records[nid]
         data = var._data
-        summary = self._summary(data, filters=r.kind == "param")
+        value, array, preview = self._summary(data, filters=r.kind == "param")
         self.records[nid] = NodeRecord(  # positional: a parameter is refreshed at every step
             r.id,
             r.seq,
@@ -182,13 +214,13 @@ class RecordBook:
             r.root,
             r.module,
             r.source,
-            summary["value"],
+            value,
             r.parents,
             r.args,
             r.var,
-            summary["array"],
+            array,
             r.detached_from,
-            summary["preview"],
+            preview,
         )
         self.fresh.add(nid)
 
@@ -198,6 +230,7 @@ class RecordBook:
         if entry is not None and entry[0]() is array:
             return entry[1]
         nid = self._new_id()
+        value, copy, preview = self._summary(array)
         self.records[nid] = NodeRecord(
             id=nid,
             seq=self.count,
@@ -210,7 +243,9 @@ class RecordBook:
             root=-1,
             module="",
             source=self.locate(),
-            **self._summary(array),
+            value=value,
+            array=copy,
+            preview=preview,
         )
         ref = weakref.ref(array)
         self.consts[id(array)] = (ref, nid)
@@ -254,26 +289,82 @@ class RecordBook:
     ) -> str:
         nid = self._new_id()
         data = output._data
-        self.records[nid] = NodeRecord(
-            id=nid,
-            seq=self.count,
-            kind="op",
-            op=op,
-            name=name,
-            shape=data.shape,
-            dtype=_dtype_name(data.dtype),
-            requires_grad=output.requires_grad,
-            root=module[0],
-            module=module[1],
-            source=source,
-            parents=tuple(parents),
-            args=tuple(args),
-            var=output._id,
-            **self._summary(data),
+        value, array, preview = self._summary(data)
+        self.records[nid] = NodeRecord(  # positional: one per op
+            nid,
+            self.count,
+            "op",
+            op,
+            name,
+            data.shape,
+            _dtype_name(data.dtype),
+            output.requires_grad,
+            module[0],
+            module[1],
+            source,
+            value,
+            tuple(parents),
+            tuple(args),
+            output._id,
+            array,
+            None,
+            preview,
         )
         self.var_nodes[output._id] = nid
         self.refs[nid] = weakref.ref(output)
         return nid
+
+    def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:
+        """The records of every parameter of the models ``roots`` (root module indices), so
+        that a pass shows and counts them all; one that no op used is recorded now, at the line
+        that created it."""
+        out = []
+        seen: set[int] = set()
+        for index, root in enumerate(self.names.roots):
+            if index not in roots:
+                continue
+            known = self._recorded_parameters(root.module, seen)
+            if known is not None:
+                out += known
+                continue
+            for name, p in root.module.named_parameters():
+                if p._id in seen:
+                    continue
+                seen.add(p._id)
+                nid = self.var_nodes.get(p._id)
+                if nid is None:
+                    nid = self._leaf(p, unused=(root.module, name))
+                out.append(self.records[nid])
+        return out
+
+    def _recorded_parameters(self, model: Module, seen: set[int]) -> list[NodeRecord] | None:
+        """The records of the parameters of ``model`` not in ``seen`` (added to it) when every
+        one of them is recorded, found without naming them (a walk of the modules' own tables,
+        as ``named_parameters()`` walks them); None when one is not recorded yet (it is
+        recorded by name) or when ``model`` lists its members its own way."""
+        if not walks_as_module(model):
+            return None
+        var_nodes, records = self.var_nodes, self.records
+        out = []
+        mine: set[int] = set()
+        modules: set[int] = set()
+        stack = [model]
+        while stack:
+            module = stack.pop()
+            if id(module) in modules:
+                continue
+            modules.add(id(module))
+            for p in module._parameters.values():
+                if p is None or p._id in seen or p._id in mine:
+                    continue
+                nid = var_nodes.get(p._id)
+                if nid is None:
+                    return None
+                mine.add(p._id)
+                out.append(records[nid])
+            stack += [child for child in module._modules.values() if child is not None]
+        seen |= mine
+        return out
 
     def _sweep(self) -> None:
         """Forget records no later graph can need: dead, and not an ancestor of a live one."""

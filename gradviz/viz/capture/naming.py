@@ -52,7 +52,7 @@ class _Root:
         for key, (module, path) in self.extras.items():
             self.paths.setdefault(key, path)
             self.classes.setdefault(path, type(module).__name__)
-        if _walks_as_module(self.module):  # one walk: what named_parameters() would give
+        if walks_as_module(self.module):  # one walk: what named_parameters() would give
             self.params = _members(modules, "_parameters")
             self.buffers = _members(modules, "_buffers")
         else:
@@ -81,7 +81,7 @@ class _Root:
 _WALKS = ("named_modules", "named_parameters", "named_buffers", "_named_members")
 
 
-def _walks_as_module(module: Module) -> bool:
+def walks_as_module(module: Module) -> bool:
     """Whether ``module`` lists its members with :class:`Module`'s own methods (not
     overridden), so that one walk of ``named_modules()`` gives what they give."""
     cls = type(module)

@@ -32,7 +32,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
-from gradviz.viz.capture.book import RecordBook
+from gradviz.viz.capture.book import RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.options import option_label
@@ -187,7 +187,7 @@ class Recorder(RecordBook, hooks.Hook):
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
                 if replaced in self.records:
-                    self.records[replaced] = dataclasses.replace(self.records[replaced], name=None)
+                    self.records[replaced] = renamed(self.records[replaced], None)
             if (
                 output.requires_grad
                 and node._own_check
@@ -522,25 +522,6 @@ class Recorder(RecordBook, hooks.Hook):
             swap_arrays(calls, swap)
 
     # -------------------------------------------------------------------------------- graphs
-    def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:
-        """The records of every parameter of the models ``roots`` (root module indices), so
-        that a pass shows and counts them all; one that no op used is recorded now, at the line
-        that created it."""
-        out = []
-        seen: set[int] = set()
-        for index, root in enumerate(self.names.roots):
-            if index not in roots:
-                continue
-            for name, p in root.module.named_parameters():
-                if p._id in seen:
-                    continue
-                seen.add(p._id)
-                nid = self.var_nodes.get(p._id)
-                if nid is None:
-                    nid = self._leaf(p, unused=(root.module, name))
-                out.append(self.records[nid])
-        return out
-
     def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:
         """A function building the graph of ``records`` with today's names and module paths."""
         return self.names.builder(records, self.refs, self.trace.script, **kwargs)

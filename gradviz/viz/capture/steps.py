@@ -11,8 +11,10 @@ the graph. The optimizer step that follows fills in the parameters' updates.
 from __future__ import annotations
 
 import math
+import struct
 import weakref
 from collections.abc import Mapping, Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -22,9 +24,15 @@ from gradviz.viz.capture.naming import Naming
 from gradviz.viz.records.graph import join_path
 from gradviz.viz.records.identity import KeyMaker, NodeShape, module_path_in, use_order
 from gradviz.viz.records.schema import NodeRecord, Step
+from gradviz.viz.records.stats import KEYS
 from gradviz.viz.records.timeline import FIELDS, ROW_DTYPE, Timeline, stats_values
 
 _NO_UPDATE = (math.nan, math.nan)
+_NO_STATS = (math.nan,) * len(KEYS)
+#: a record's statistics as the values of the :data:`KEYS` columns, in order
+_STATS = itemgetter(*KEYS)
+#: the fields of a record that its timeline key and metadata depend on (with its parents)
+_LAYOUT = attrgetter("kind", "op", "root", "module", "name", "shape", "dtype", "source")
 #: ``ROW_DTYPE`` with its float columns (``FIELDS``, contiguous) seen as one array field
 _PACKED = np.dtype(
     {
@@ -66,15 +74,8 @@ class StepRows:
         positions = {record.id: position for position, record in enumerate(records)}
         layout = [
             (
-                r.kind,
-                r.op,
-                r.root,
-                r.module,
-                r.name,
+                _LAYOUT(r),
                 r.var if r.kind == "param" else None,
-                r.shape,
-                r.dtype,
-                r.source,
                 tuple([(positions.get(p), slot) for p, slot in r.parents]) if r.parents else (),
             )
             for r in records
@@ -82,16 +83,10 @@ class StepRows:
         if layout != self._layout or naming is not self._naming:
             self._indices, self._shape = self._keys(records, naming, refs)
             self._layout, self._naming = layout, naming
-        grads = {step.node: step.grad for step in steps}
-        values: list[Any] = []
-        for record in records:
-            values += stats_values(record.value)
-            values += stats_values(grads.get(record.id))
-            values += _NO_UPDATE
         array = np.zeros(len(records), ROW_DTYPE)
         packed = array.view(_PACKED)  # the float columns as one block: one conversion
         packed["node"] = self._indices
-        packed["values"] = np.array(values, np.float64).reshape(len(records), len(FIELDS))
+        packed["values"] = _table(records, {step.node: step.grad for step in steps})
         self.timeline.add_rows(index, loss, array, self._shape)
         return positions
 
@@ -143,6 +138,28 @@ class StepRows:
         rows = self.timeline.step_rows(step)
         rows["update_norm"][position] = norm
         rows["update_ratio"][position] = ratio
+
+
+def _table(records: Sequence[NodeRecord], grads: Mapping[str, Any]) -> np.ndarray:
+    """The float columns of the rows of ``records``: value and gradient statistics (``grads``
+    by node id), NaN updates. Statistics packed as C doubles in one call; statistics made by
+    hand (a key left out, a None) go through :func:`stats_values`."""
+    values: list[Any] = []
+    try:
+        for r in records:
+            value, grad = r.value, grads.get(r.id)
+            values += _STATS(value) if value else _NO_STATS
+            values += _STATS(grad) if grad else _NO_STATS
+            values += _NO_UPDATE
+        flat = np.frombuffer(struct.pack(f"{len(values)}d", *values), np.float64)
+    except (KeyError, TypeError, struct.error):
+        values = []
+        for r in records:
+            values += stats_values(r.value)
+            values += stats_values(grads.get(r.id))
+            values += _NO_UPDATE
+        flat = np.array(values, np.float64)
+    return flat.reshape(len(records), len(FIELDS))
 
 
 def _where(

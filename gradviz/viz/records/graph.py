@@ -8,11 +8,14 @@ argument order, so iteration over the graph is deterministic.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import networkx as nx
 
 from gradviz.viz.records.schema import NodeRecord, Step, add_edge, node_attrs
+
+_seq = attrgetter("seq")
 
 
 def ancestors(records: Mapping[str, NodeRecord], root: str, since: int = 0) -> list[NodeRecord]:
@@ -29,14 +32,17 @@ def ancestors(records: Mapping[str, NodeRecord], root: str, since: int = 0) -> l
         record = records.get(stack.pop())
         if record is None:
             continue
-        origin = record.detached_from
-        if origin is not None and origin in records and records[origin].seq < since:
-            origin = None
-        for parent in (*(p for p, _ in record.parents), origin):
-            if parent is not None and parent not in seen:
+        for parent, _ in record.parents:
+            if parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
-    return sorted((records[n] for n in seen if n in records), key=lambda r: r.seq)
+        origin = record.detached_from
+        if origin is not None and origin not in seen:
+            was = records.get(origin)
+            if was is None or was.seq >= since:
+                seen.add(origin)
+                stack.append(origin)
+    return sorted((records[n] for n in seen if n in records), key=_seq)
 
 
 def reachable(records: Mapping[str, NodeRecord], starts: Iterable[str]) -> set[str]:
@@ -50,7 +56,9 @@ def reachable(records: Mapping[str, NodeRecord], starts: Iterable[str]) -> set[s
         seen.add(nid)
         record = records.get(nid)
         if record is not None:
-            stack.extend(p for p, _ in record.parents if p not in seen)
+            for parent, _ in record.parents:
+                if parent not in seen:
+                    stack.append(parent)
     return seen
 
 
