@@ -35,6 +35,7 @@ import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError, OperandError, ShapeError
+from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.variable import Variable, _ids, from_op
 
 _new = object.__new__
@@ -116,7 +117,7 @@ class Function:
         # no star-calls, no thread-local read unless an input requires grad).
         a = args[0]
         if isinstance(a, Variable):
-            x, need_x = a._data, a.requires_grad and _grad_mode.enabled
+            x, need_x = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
         else:
             x, need_x = a, False
         try:
@@ -134,7 +135,7 @@ class Function:
             else:
                 b = args[1]
                 if isinstance(b, Variable):
-                    y, need_y = b._data, b.requires_grad and _grad_mode.enabled
+                    y, need_y = b._data, b.requires_grad and (not _OFF or _grad_mode.enabled)
                 else:
                     y, need_y = b, False
                 if n == 2:
@@ -247,7 +248,7 @@ def _apply3(
     reduction's options, a loss's reduction), given the first two unpacked."""
     c = args[2]
     if isinstance(c, Variable):
-        z, need_z = c._data, c.requires_grad and _grad_mode.enabled
+        z, need_z = c._data, c.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         z, need_z = c, False
     ctx = new_context(cls, (need_x, need_y, need_z))

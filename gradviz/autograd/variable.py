@@ -26,6 +26,7 @@ from gradviz.autograd.errors import (
     OperandError,
     ShapeError,
 )
+from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.torch_types import Size as TorchSize
 from gradviz.autograd.torch_types import array_text
@@ -419,42 +420,42 @@ class Variable(
     # Unrecorded (no_grad, or no input requiring grad): straight to NumPy where NumPy's
     # result is PyTorch's (see _unrecorded); recorded: the op's Function makes the node.
     def __add__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Add.apply(self, _operand("+", other))
         return _unrecorded(np.add, _ops.Add, "+", self, other)
 
     def __radd__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Add.apply(_operand("+", other), self)
         return _unrecorded(np.add, _ops.Add, "+", self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Sub.apply(self, _operand("-", other))
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other)
 
     def __rsub__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Sub.apply(_operand("-", other), self)
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Mul.apply(self, _operand("*", other))
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other)
 
     def __rmul__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Mul.apply(_operand("*", other), self)
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Div.apply(self, _operand("/", other))
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Div.apply(_operand("/", other), self)
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other, reflected=True)
 
@@ -492,7 +493,7 @@ class Variable(
         return _ops.MatMul.apply(_operand("@", other), self)
 
     def __neg__(self) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Neg.apply(self)
         return unary(np.negative, _ops.Neg, self)
 
