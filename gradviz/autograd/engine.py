@@ -23,6 +23,9 @@ from gradviz.autograd import hooks
 from gradviz.autograd.errors import BackwardError, GradvizError, OperandError, ShapeError
 from gradviz.autograd.variable import WRITES, Variable, as_array, from_op
 
+#: (a module global: ``np.ndarray`` is a full lookup each time, NumPy's module has ``__getattr__``)
+_ndarray = np.ndarray
+
 if TYPE_CHECKING:  # Variable.backward imports this module at load time: no cycle through ops
     from gradviz.autograd.function import Function
 
@@ -84,7 +87,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     continue
                 data = arg._data
                 if (  # identity tests: _conform decides exactly, and is rarely needed
-                    type(share) is not np.ndarray
+                    type(share) is not _ndarray
                     or share.shape != data.shape
                     or share.dtype is not data.dtype
                     or (arg._node is None and (share is g or node._may_alias))

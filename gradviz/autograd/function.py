@@ -40,6 +40,10 @@ from gradviz.autograd.variable import Variable, _ids, from_op
 
 _new = object.__new__
 
+#: ``np.ndarray`` as a module global: NumPy's module defines ``__getattr__``, so ``np.ndarray``
+#: is a full attribute lookup each time, this a cached global read (the hot paths' type tests).
+_ndarray = np.ndarray
+
 #: This thread's grad mode (``grad_mode._state``, one object for the process: read per op).
 _grad_mode = grad_mode._state
 
@@ -128,9 +132,7 @@ class Function:
                 ctx.saved_tensors = ()
                 data = cls.forward(ctx, x)
                 if not need_x:
-                    return from_op(
-                        data if type(data) is np.ndarray else _as_output(cls, data), None
-                    )
+                    return from_op(data if type(data) is _ndarray else _as_output(cls, data), None)
                 parents = args
             else:
                 b = args[1]
@@ -145,7 +147,7 @@ class Function:
                     data = cls.forward(ctx, x, y)
                     if not (need_x or need_y):
                         return from_op(
-                            data if type(data) is np.ndarray else _as_output(cls, data), None
+                            data if type(data) is _ndarray else _as_output(cls, data), None
                         )
                     parents = args if x is not a and y is not b else (a,) if y is b else (b,)
                 else:
@@ -155,7 +157,7 @@ class Function:
         ctx.inputs = args
         ctx.parents = parents
         out = _new(Variable)
-        out._data = data if type(data) is np.ndarray else _as_output(cls, data)
+        out._data = data if type(data) is _ndarray else _as_output(cls, data)
         out._grad = None
         out.requires_grad = True
         out.name = None

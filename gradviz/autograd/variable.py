@@ -506,7 +506,7 @@ class Variable(
         return _inplace.view_of(self, _ops.Index.apply(self, _ops.normalize_index(index)))
 
 
-_new = object.__new__
+_new, _ndarray = object.__new__, np.ndarray  # np.X is a slow lookup (numpy has __getattr__)
 
 
 def from_op(data: np.ndarray, node: Function | None) -> Variable:
@@ -549,7 +549,7 @@ def _operand(symbol: str, value: Any) -> Any:
     NumPy scalars and 0-d arrays become Python numbers, so they do not widen the Variable
     (``float32 * np.sqrt(2.0)`` stays float32), as PyTorch treats wrapped numbers.
     """
-    if (type(value) is np.ndarray and value.ndim) or isinstance(value, Variable):  # fast path
+    if (type(value) is _ndarray and value.ndim) or isinstance(value, Variable):  # fast path
         return value
     if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
         return value.item() if value.dtype.kind in "biuf" else value
