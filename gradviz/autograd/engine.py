@@ -78,9 +78,9 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             inputs = node.inputs
             if len(grads) != len(inputs):
                 _check_count(node, grads)  # trailing non-Variables may go without
-            # zip without strict=: a keyword argument makes zip parse its keywords on
-            # every node (the lengths were compared above)
-            for arg, share in zip(inputs, grads):  # noqa: B905
+                grads = grads[: len(inputs)]  # (and trailing Nones be extra)
+            for i, share in enumerate(grads):  # (zip costs twice as much per node)
+                arg = inputs[i]
                 if share is None or not isinstance(arg, Variable) or not arg.requires_grad:
                     if active and share is None and isinstance(arg, Variable):
                         _counted(arg, fan_in, waiting, shares, heap, tickets)  # none given
