@@ -418,45 +418,46 @@ class Variable(
 
     # ------------------------------------------------------------------------------ operators
     # Unrecorded (no_grad, or no input requiring grad): straight to NumPy where NumPy's
-    # result is PyTorch's (see _unrecorded); recorded: the op's Function makes the node.
+    # result is PyTorch's (see _unrecorded); recorded: the op's Function makes the node
+    # (its apply bound once, at the end: ``_ops.Mul.apply`` binds the classmethod per call).
     def __add__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Add.apply(self, _operand("+", other))
+            return _add(self, _operand("+", other))
         return _unrecorded(np.add, _ops.Add, "+", self, other)
 
     def __radd__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Add.apply(_operand("+", other), self)
+            return _add(_operand("+", other), self)
         return _unrecorded(np.add, _ops.Add, "+", self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Sub.apply(self, _operand("-", other))
+            return _sub(self, _operand("-", other))
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other)
 
     def __rsub__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Sub.apply(_operand("-", other), self)
+            return _sub(_operand("-", other), self)
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Mul.apply(self, _operand("*", other))
+            return _mul(self, _operand("*", other))
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other)
 
     def __rmul__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Mul.apply(_operand("*", other), self)
+            return _mul(_operand("*", other), self)
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Div.apply(self, _operand("/", other))
+            return _div(self, _operand("/", other))
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Div.apply(_operand("/", other), self)
+            return _div(_operand("/", other), self)
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Variable:
@@ -510,9 +511,7 @@ _new, _ndarray = object.__new__, np.ndarray  # np.X is a slow lookup (numpy has 
 
 
 def from_op(data: np.ndarray, node: Function | None) -> Variable:
-    """The output of an op: ``data`` as is, no validation, no event (every op makes one, so
-    this is the cheapest construction: the slots set directly). ``node`` None: a leaf that
-    does not require grad."""
+    """An op's output: ``data`` as is, no check, no event (``node`` None: no grad)."""
     out = _new(Variable)
     out._data = data
     out._grad = None
@@ -587,6 +586,7 @@ from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
+_add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Div.apply
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
