@@ -417,9 +417,8 @@ class Variable(
         return f"Variable({', '.join([body, *extras])})"
 
     # ------------------------------------------------------------------------------ operators
-    # Unrecorded (no_grad, or no input requiring grad): straight to NumPy where NumPy's
-    # result is PyTorch's (see _unrecorded); recorded: the op's Function makes the node
-    # (its apply bound once, at the end: ``_ops.Mul.apply`` binds the classmethod per call).
+    # Unrecorded (no_grad, or no input requiring grad): to NumPy where its result is PyTorch's
+    # (_unrecorded); recorded: the op's Function, its apply bound once (at the end of the file).
     def __add__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _add(self, _operand("+", other))
