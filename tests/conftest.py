@@ -35,7 +35,7 @@ def _no_leaked_global_state():
     leaked_dtype = gradviz.get_default_dtype()
     hooks.ACTIVE = ()
     hooks._pauses, hooks._held = 0, ()
-    grad_mode._state.enabled = True
+    grad_mode.set_grad_enabled(True)
     argv_object[:] = argv
     sys.argv = argv_object
     gradviz.set_default_dtype(dtype)

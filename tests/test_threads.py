@@ -73,6 +73,20 @@ def test_a_new_thread_starts_with_grad_mode_on():
     assert seen == [True]
 
 
+def test_another_thread_switching_recording_on_again_leaves_it_off_here():
+    x = gradviz.Variable(np.ones(3), requires_grad=True)
+
+    def other() -> None:
+        with gradviz.no_grad():
+            pass  # off and on again in that thread
+
+    with gradviz.no_grad():
+        run_threads(other)
+        made = [x * 2, 2 * x, x + 1, x - 1, x / 2, -x, x.tanh(), x.exp(), x.sum()]
+    assert [v.requires_grad for v in made] == [False] * len(made)
+    assert (x * 2).requires_grad
+
+
 # ------------------------------------------------------------------------------- recording
 
 

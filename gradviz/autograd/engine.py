@@ -23,6 +23,9 @@ from gradviz.autograd import hooks
 from gradviz.autograd.errors import BackwardError, GradvizError, OperandError, ShapeError
 from gradviz.autograd.variable import WRITES, Variable, as_array, from_op
 
+#: (a module global: ``np.ndarray`` is a full lookup each time, NumPy's module has ``__getattr__``)
+_ndarray = np.ndarray
+
 if TYPE_CHECKING:  # Variable.backward imports this module at load time: no cycle through ops
     from gradviz.autograd.function import Function
 
@@ -45,14 +48,23 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     # hooks listen (the order is seen), a leaf goes first once its last share is in, as
     # PyTorch runs AccumulateGrad; unseen, leaves simply wait for their id's turn.
     written, rewritten = WRITES.written, WRITES.rewritten  # no write happens during the pass
-    heap = [(-root._id, root)]
+    heap: list[tuple[int, Variable]] = []
+    # The one Variable waiting while the heap is empty (a chain's next node) waits here, out
+    # of the heap: a chain then takes no heap entry (a tuple, a push and a pop) per node.
+    # Whenever ``next_up`` is set the heap is empty; a second waiting Variable joins it there.
+    next_up: Variable | None = root
     shares = {-root._id: grad}
     waiting: dict[int, int] = {}  # shares still to come, per leaf (hooks listening)
     tickets = itertools.count(_LEAF_FIRST)  # complete leaves go first, in the order completed
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
     with np.errstate(all="ignore"):
-        while heap:
-            variable = heappop(heap)[1]
+        while True:
+            if next_up is not None:
+                variable, next_up = next_up, None
+            elif heap:
+                variable = heappop(heap)[1]
+            else:
+                break
             g = shares.pop(-variable._id)
             if grad_hooks and variable._id in grad_hooks:
                 g = _run_grad_hooks(variable, g, shares)
@@ -75,14 +87,16 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             inputs = node.inputs
             if len(grads) != len(inputs):
                 _check_count(node, grads)  # trailing non-Variables may go without
-            for arg, share in zip(inputs, grads, strict=False):
+                grads = grads[: len(inputs)]  # (and trailing Nones be extra)
+            for i, share in enumerate(grads):  # (zip costs twice as much per node)
+                arg = inputs[i]
                 if share is None or not isinstance(arg, Variable) or not arg.requires_grad:
                     if active and share is None and isinstance(arg, Variable):
                         _counted(arg, fan_in, waiting, shares, heap, tickets)  # none given
                     continue
                 data = arg._data
                 if (  # identity tests: _conform decides exactly, and is rarely needed
-                    type(share) is not np.ndarray
+                    type(share) is not _ndarray
                     or share.shape != data.shape
                     or share.dtype is not data.dtype
                     or (arg._node is None and (share is g or node._may_alias))
@@ -101,7 +115,15 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                         shares[key] = total + share
                 else:
                     shares[key] = share
-                    if not (active and arg._node is None):  # a leaf waits for its count
+                    if active:  # (next_up unused:) a leaf waits for its count
+                        if arg._node is not None:
+                            heappush(heap, (key, arg))
+                    elif next_up is None and not heap:
+                        next_up = arg
+                    else:
+                        if next_up is not None:
+                            heappush(heap, (-next_up._id, next_up))
+                            next_up = None
                         heappush(heap, (key, arg))
                 if active:
                     _counted(arg, fan_in, waiting, shares, heap, tickets)

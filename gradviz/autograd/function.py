@@ -35,9 +35,14 @@ import numpy as np
 
 from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.errors import GradvizError, OperandError, ShapeError
-from gradviz.autograd.variable import Variable, from_op
+from gradviz.autograd.grad_mode import _OFF
+from gradviz.autograd.variable import Variable, _ids, from_op
 
 _new = object.__new__
+
+#: ``np.ndarray`` as a module global: NumPy's module defines ``__getattr__``, so ``np.ndarray``
+#: is a full attribute lookup each time, this a cached global read (the hot paths' type tests).
+_ndarray = np.ndarray
 
 #: This thread's grad mode (``grad_mode._state``, one object for the process: read per op).
 _grad_mode = grad_mode._state
@@ -125,30 +130,33 @@ class Function:
         # no star-calls, no thread-local read unless an input requires grad).
         a = args[0]
         if isinstance(a, Variable):
-            x, need_x = a._data, a.requires_grad and _grad_mode.enabled
+            x, need_x = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
         else:
             x, need_x = a, False
         try:
+            # new_context and from_op written out here (a Python call less each, per op)
             if n == 1:
-                ctx = new_context(cls, _NEEDS[need_x])
+                ctx = _new(cls)
+                ctx.needs_input_grad = _NEEDS[need_x]
+                ctx.saved_tensors = ()
                 data = cls.forward(ctx, x)
                 if not need_x:
-                    return from_op(
-                        data if type(data) is np.ndarray else _as_output(cls, data), None
-                    )
+                    return from_op(data if type(data) is _ndarray else _as_output(cls, data), None)
                 parents = args
             else:
                 b = args[1]
                 if isinstance(b, Variable):
-                    y, need_y = b._data, b.requires_grad and _grad_mode.enabled
+                    y, need_y = b._data, b.requires_grad and (not _OFF or _grad_mode.enabled)
                 else:
                     y, need_y = b, False
                 if n == 2:
-                    ctx = new_context(cls, _NEEDS[need_x, need_y])
+                    ctx = _new(cls)
+                    ctx.needs_input_grad = _NEEDS[need_x, need_y]
+                    ctx.saved_tensors = ()
                     data = cls.forward(ctx, x, y)
                     if not (need_x or need_y):
                         return from_op(
-                            data if type(data) is np.ndarray else _as_output(cls, data), None
+                            data if type(data) is _ndarray else _as_output(cls, data), None
                         )
                     parents = args if x is not a and y is not b else (a,) if y is b else (b,)
                 else:
@@ -157,7 +165,16 @@ class Function:
             _shape_error(cls, error, args)
         ctx.inputs = args
         ctx.parents = parents
-        return from_op(data if type(data) is np.ndarray else _as_output(cls, data), ctx)
+        out = _new(Variable)
+        out._data = data if type(data) is _ndarray else _as_output(cls, data)
+        out._grad = None
+        out.requires_grad = True
+        out.name = None
+        out._node = ctx
+        out._retains_grad = False
+        out._vc = None
+        out._id = next(_ids)
+        return out
 
     @property
     def name(self) -> str:
@@ -242,7 +259,7 @@ def _apply3(
     reduction's options, a loss's reduction), given the first two unpacked."""
     c = args[2]
     if isinstance(c, Variable):
-        z, need_z = c._data, c.requires_grad and _grad_mode.enabled
+        z, need_z = c._data, c.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         z, need_z = c, False
     ctx = new_context(cls, (need_x, need_y, need_z))

@@ -26,6 +26,7 @@ from gradviz.autograd.errors import (
     OperandError,
     ShapeError,
 )
+from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.torch_types import Size as TorchSize
 from gradviz.autograd.torch_types import array_text
@@ -417,46 +418,46 @@ class Variable(
         return f"Variable({', '.join([body, *extras])})"
 
     # ------------------------------------------------------------------------------ operators
-    # Unrecorded (no_grad, or no input requiring grad): straight to NumPy where NumPy's
-    # result is PyTorch's (see _unrecorded); recorded: the op's Function makes the node.
+    # Unrecorded (no_grad, or no input requiring grad): to NumPy where its result is PyTorch's
+    # (_unrecorded); recorded: the op's Function, its apply bound once (at the end of the file).
     def __add__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Add.apply(self, _operand("+", other))
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _add(self, _operand("+", other))
         return _unrecorded(np.add, _ops.Add, "+", self, other)
 
     def __radd__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Add.apply(_operand("+", other), self)
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _add(_operand("+", other), self)
         return _unrecorded(np.add, _ops.Add, "+", self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Sub.apply(self, _operand("-", other))
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _sub(self, _operand("-", other))
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other)
 
     def __rsub__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Sub.apply(_operand("-", other), self)
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _sub(_operand("-", other), self)
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Mul.apply(self, _operand("*", other))
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _mul(self, _operand("*", other))
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other)
 
     def __rmul__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Mul.apply(_operand("*", other), self)
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _mul(_operand("*", other), self)
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Div.apply(self, _operand("/", other))
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _div(self, _operand("/", other))
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
-            return _ops.Div.apply(_operand("/", other), self)
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
+            return _div(_operand("/", other), self)
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Variable:
@@ -493,7 +494,7 @@ class Variable(
         return _ops.MatMul.apply(_operand("@", other), self)
 
     def __neg__(self) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Neg.apply(self)
         return unary(np.negative, _ops.Neg, self)
 
@@ -506,13 +507,11 @@ class Variable(
         return _inplace.view_of(self, _ops.Index.apply(self, _ops.normalize_index(index)))
 
 
-_new = object.__new__
+_new, _ndarray = object.__new__, np.ndarray  # np.X is a slow lookup (numpy has __getattr__)
 
 
 def from_op(data: np.ndarray, node: Function | None) -> Variable:
-    """The output of an op: ``data`` as is, no validation, no event (every op makes one, so
-    this is the cheapest construction: the slots set directly). ``node`` None: a leaf that
-    does not require grad."""
+    """An op's output: ``data`` as is, no check, no event (``node`` None: no grad)."""
     out = _new(Variable)
     out._data = data
     out._grad = None
@@ -549,7 +548,7 @@ def _operand(symbol: str, value: Any) -> Any:
     NumPy scalars and 0-d arrays become Python numbers, so they do not widen the Variable
     (``float32 * np.sqrt(2.0)`` stays float32), as PyTorch treats wrapped numbers.
     """
-    if (type(value) is np.ndarray and value.ndim) or isinstance(value, Variable):  # fast path
+    if (type(value) is _ndarray and value.ndim) or isinstance(value, Variable):  # fast path
         return value
     if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
         return value.item() if value.dtype.kind in "biuf" else value
@@ -587,6 +586,7 @@ from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
+_add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Div.apply
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand

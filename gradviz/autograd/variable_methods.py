@@ -16,6 +16,7 @@ import numpy as np
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
+from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.grad_mode import _state as _grad_state
 
 if TYPE_CHECKING:
@@ -257,7 +258,7 @@ class TensorMethods:
 
     def exp(self) -> Variable:
         """Elementwise e**x."""
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Exp.apply(self)
         return unary(np.exp, _ops.Exp, self)
 
@@ -279,7 +280,7 @@ class TensorMethods:
 
     def abs(self) -> Variable:
         """Elementwise absolute value (the gradient at 0 is 0, as in PyTorch)."""
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Abs.apply(self)
         return unary(np.abs, _ops.Abs, self)
 
@@ -308,19 +309,19 @@ class TensorMethods:
 
     def tanh(self) -> Variable:
         """Elementwise hyperbolic tangent."""
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Tanh.apply(self)
         return unary(np.tanh, _ops.Tanh, self)
 
     def sin(self) -> Variable:
         """Elementwise sine."""
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Sin.apply(self)
         return unary(np.sin, _ops.Sin, self)
 
     def cos(self) -> Variable:
         """Elementwise cosine."""
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Cos.apply(self)
         return unary(np.cos, _ops.Cos, self)
 
@@ -412,7 +413,7 @@ class TensorMethods:
         return self._data.ndim
 
     def __abs__(self) -> Variable:
-        if self.requires_grad and _grad_state.enabled:
+        if self.requires_grad and (not _OFF or _grad_state.enabled):
             return _ops.Abs.apply(self)
         return unary(np.abs, _ops.Abs, self)
 
