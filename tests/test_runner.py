@@ -361,6 +361,13 @@ train_step()
     assert not gradviz.autograd.hooks.ACTIVE
 
 
+def test_grad_mode_the_script_left_off_is_switched_back_on(tmp_path):
+    path = script(tmp_path, STEP + "train_step()\ngradviz.set_grad_enabled(False)\n")
+    run_script(path, run_all=True)  # (to its end: its last line switches recording off)
+    assert gradviz.is_grad_enabled()
+    assert (gradviz.Variable([1.0], requires_grad=True) * 2).requires_grad  # ops record again
+
+
 def test_the_step_is_delivered_as_soon_as_it_is_captured(tmp_path):
     path = script(
         tmp_path,

@@ -163,9 +163,9 @@ class _Interpreter:
         np.set_printoptions(**self.numpy[1])
         warnings.filters[:] = self.warnings
         warnings._filters_mutated()  # type: ignore[attr-defined]
-        grad_mode.enabled = self.grad
         set_default_dtype(self.dtype)
         hooks.ACTIVE = self.hooks
+        grad_mode.set_grad_enabled(self.grad)  # (this thread's: the script ran in it)
 
 
 def _fileno(stream: Any) -> int | None:
