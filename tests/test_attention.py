@@ -63,7 +63,7 @@ def test_mha_parameters_and_init():
 
 def test_mha_shapes_and_need_weights():
     mha = nn.MultiheadAttention(8, 2, batch_first=True)
-    q, kv = Variable(np.ones((3, 4, 8))), Variable(np.ones((3, 5, 8)))
+    q, kv = Variable(np.ones((3, 4, 8), np.float32)), Variable(np.ones((3, 5, 8), np.float32))
     out, weights = mha(q, kv, kv)
     assert out.shape == (3, 4, 8)
     assert weights.shape == (3, 4, 5)
@@ -71,7 +71,7 @@ def test_mha_shapes_and_need_weights():
     assert weights.shape == (3, 2, 4, 5)
     assert mha(q, kv, kv, need_weights=False)[1] is None
     out, weights = mha(
-        Variable(np.ones((4, 8))), Variable(np.ones((5, 8))), Variable(np.ones((5, 8)))
+        *(Variable(np.ones(shape, np.float32)) for shape in ((4, 8), (5, 8), (5, 8)))
     )
     assert out.shape == (4, 8)
     assert weights.shape == (4, 5)

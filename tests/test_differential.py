@@ -269,9 +269,6 @@ EXTENSIONS = {
     "(PyTorch refuses an integer dtype on an input that requires grad)",
     r"method\.view(_as)?\(float64\[4x3\]T,(\(-1,\)|-1|1,-1|float64\[12\])\)": "a copy: "
     "view of a non-contiguous input copies, as reshape (NumPy has no strides to refuse by)",
-    r"F\.(linear|conv1d)\(float64\[[0-9x]+\],float32": "a float64 input to float32 weights: "
-    "the product in float64 (NumPy's float64 arrays are everyday inputs; PyTorch refuses two "
-    "dtypes, and so does gradviz's @ of two Variables)",
     r"method\.numpy\(float": "the array, for a Variable that requires grad too (PyTorch asks "
     "for .detach().numpy() first)",
     r"method\.add_\(float64\[3x4\]C,float64\[4\],3\)": "alpha given by position (PyTorch "

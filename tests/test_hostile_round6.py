@@ -158,7 +158,7 @@ def test_layers_take_pytorchs_device_and_dtype_arguments(name, args):
 
 def test_lazy_linear_makes_its_parameters_with_the_dtype_it_was_given():
     layer = nn.LazyLinear(2, device="cpu", dtype=gradviz.float64)
-    layer(gradviz.randn(4, 3))
+    layer(gradviz.randn(4, 3, dtype=gradviz.float64))
     assert {p.dtype for p in layer.parameters()} == {np.dtype(np.float64)}
     with pytest.raises(gradviz.GradvizError, match="cuda"):
         nn.LazyLinear(2, device="cuda")

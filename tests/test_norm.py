@@ -15,7 +15,7 @@ from gradviz.autograd.errors import ArgumentError, GradvizError, InputError, Sha
 
 
 def normal(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape)
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
 def test_each_normalisation_is_one_node():

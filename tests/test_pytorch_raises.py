@@ -229,7 +229,7 @@ def test_linear_sizes(make, error, match):
     # Was: math domain error (a bare ValueError) for -1; a float size reached NumPy.
     with pytest.raises(error, match=match):
         make()
-    assert nn.Linear(3, 0)(var(2, 3)).shape == (2, 0)
+    assert nn.Linear(3, 0)(var(2, 3).float()).shape == (2, 0)
 
 
 # ------------------------------------------------------------------------- data, seeds, arange

@@ -152,7 +152,7 @@ def test_dropout_between_layers_in_training_only(kind, dtype):
 def test_dropout_draws_a_mask_between_layers_in_training():
     gradviz.manual_seed(0)
     layer = nn.GRU(3, 4, 2, dropout=0.5)
-    x = RNG.normal(size=(6, 2, 3))
+    x = RNG.normal(size=(6, 2, 3)).astype(np.float32)
     first, second = layer(x)[0].numpy(), layer(x)[0].numpy()
     assert not np.allclose(first, second)
     layer.eval()
@@ -299,7 +299,7 @@ def test_bad_input_names_the_layer_and_the_shapes(layer, shape, hx_shape, error,
 
 def test_bad_lstm_states_name_which_one():
     layer = nn.LSTM(3, 4)
-    x, good, bad = np.zeros((5, 2, 3)), np.zeros((1, 2, 4)), np.zeros((1, 3, 4))
+    x, good, bad = (np.zeros(shape, np.float32) for shape in ((5, 2, 3), (1, 2, 4), (1, 3, 4)))
     with pytest.raises(InputError, match=r"LSTM: Expected hidden\[1\] size \(1, 2, 4\)"):
         layer(x, (good, bad))
     with pytest.raises(InputError, match=r"LSTM: Expected hidden\[0\] size"):

@@ -316,7 +316,7 @@ opt = optim.SGD(model.parameters(), lr=0.1)
 
 def train_step():
     opt.zero_grad()
-    model(gradviz.Variable([[1.0, 2.0, 3.0]])).sum().backward()
+    model(gradviz.Variable([[1.0, 2.0, 3.0]]).float()).sum().backward()
     opt.step()
 """
 

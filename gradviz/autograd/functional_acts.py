@@ -21,7 +21,7 @@ from gradviz.autograd.inplace_acts import apply_inplace
 from gradviz.autograd.ops import activations_more as acts
 from gradviz.autograd.ops import normalization
 from gradviz.autograd.ops.api import as_variable as as_input
-from gradviz.autograd.ops.promotion import require_floating
+from gradviz.autograd.ops.promotion import require_floating, same_float_dtype
 from gradviz.autograd.variable import Variable, get_default_dtype
 
 
@@ -235,6 +235,8 @@ def _instance_norm(layer, input, running_mean, running_var, weight, bias, use_st
         )
     if x.size:
         _update_instance_stats(x._data, *running, momentum)
+    if weight is not None:
+        same_float_dtype(layer, x._data, as_input(weight, layer)._data)
     out = ops.LayerNorm.apply(x, None, None, x.ndim - 2, eps)  # each (sample, channel) row
     per_channel = (x.shape[1],) + (1,) * (x.ndim - 2)
     if weight is not None:

@@ -12,6 +12,7 @@ from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
 from gradviz.autograd.inplace_acts import apply_inplace
 from gradviz.autograd.ops.api import as_variable as as_input
+from gradviz.autograd.ops.promotion import same_float_dtype
 from gradviz.autograd.variable import Variable
 
 
@@ -116,6 +117,8 @@ def _group_norm(
                 f"{layer}: expected {name} of shape ({channels},) (one per channel of input "
                 f"{x.shape}), got {tuple(as_input(value, layer).shape)}"
             )
+    if weight is not None:
+        same_float_dtype(layer, x._data, as_input(weight, layer)._data)
     groups = x.reshape(x.shape[0], num_groups, -1)
     out = ops.LayerNorm.apply(groups, None, None, 1, eps).reshape(x.shape)
     per_channel = (channels,) + (1,) * (x.ndim - 2)

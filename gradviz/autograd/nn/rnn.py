@@ -36,6 +36,7 @@ from gradviz.autograd.nn.rnn_packing import (
 )
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import where
+from gradviz.autograd.ops.promotion import same_float_dtype
 from gradviz.autograd.ops.shape import concatenate, stack
 from gradviz.autograd.variable import Variable
 
@@ -160,6 +161,7 @@ class RNNBase(Module):
                 f"{layer}: input.size(-1) must be equal to input_size. Expected "
                 f"{self.input_size}, got {x.shape[-1]} (input of shape {x.shape})"
             )
+        same_float_dtype(layer, x._data, self.weight_ih_l0._data)
         if x.shape[1 if x.ndim == 3 and self.batch_first else 0] == 0:
             raise InputError(
                 f"{layer}: Expected sequence length to be larger than 0 in RNN (input of shape "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.promotion import require_floating
+from gradviz.autograd.ops.promotion import require_floating, same_float_dtype
 
 #: SELU's constants (Klambauer et al.), to PyTorch's digits.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -31,6 +31,7 @@ class Prelu(Function):
     @staticmethod
     def forward(ctx, x, weight):
         require_floating(x, "prelu")
+        same_float_dtype("prelu", x, weight)
         w = weight.reshape(_channel_shape(x, weight.size))
         ctx.save_for_backward(x, w)
         ctx.weight_shape = weight.shape

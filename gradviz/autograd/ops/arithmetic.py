@@ -12,7 +12,7 @@ import numpy as np
 
 from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.promotion import cast, promoted, result_type
+from gradviz.autograd.ops.promotion import cast, promoted, result_type, same_float_dtype
 from gradviz.autograd.ops.scratch import ones
 from gradviz.autograd.variable import get_default_dtype
 
@@ -303,6 +303,7 @@ class Linear(Function):
                 f"{weight.dtype}: integer inputs (token ids?) go through an nn.Embedding "
                 "first; features read as integers, convert with .float()"
             )
+        same_float_dtype("Linear", x, weight)
         if x.shape[-1:] != weight.shape[1:]:
             raise ShapeError(
                 f"Linear: input of shape {x.shape} does not match weight of shape "

@@ -23,6 +23,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import same_float_dtype
 
 Pairs = tuple[tuple[int, int], ...]
 SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -201,6 +202,7 @@ class _ConvNd(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding: Pairs, dilation, groups):
+        same_float_dtype(f"Conv{weight.ndim - 2}d", x, weight)
         x = batch(ctx, x, weight.ndim)
         xp = pad(x, padding)
         out = conv_forward(xp, weight, stride, dilation, groups)

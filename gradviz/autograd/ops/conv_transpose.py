@@ -19,6 +19,7 @@ import numpy as np
 
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import conv
+from gradviz.autograd.ops.promotion import same_float_dtype
 
 
 def _transposed(x: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation, groups):
@@ -42,6 +43,7 @@ class _ConvTransposeNd(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, output_padding, groups, dilation):
+        same_float_dtype(f"ConvTranspose{weight.ndim - 2}d", x, weight)
         x = conv.batch(ctx, x, weight.ndim)
         full = tuple(  # every place a window reaches, then the output padding
             (n - 1) * s + span + op

@@ -14,6 +14,7 @@ import numpy as np
 
 from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.promotion import same_float_dtype
 from gradviz.autograd.variable import Variable
 
 
@@ -134,6 +135,8 @@ def einsum(equation: str, *operands: Any) -> Variable:
         operands = tuple(operands[0])
     operands = tuple(o if isinstance(o, Variable) else Variable(o) for o in operands)
     inputs, output = parse(equation, [o.ndim for o in operands])
+    for operand in operands[1:]:  # PyTorch multiplies in one dtype: no promotion
+        same_float_dtype("einsum()", operand._data, operands[0]._data)
     sizes: dict[str, int] = {}
     for subs, operand in zip(inputs, operands, strict=True):
         for letter, size in zip(subs, operand.shape, strict=True):

@@ -23,6 +23,7 @@ from gradviz.autograd.errors import ArgumentError, InputError, OperandError, Sha
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.elementwise import row_sum
+from gradviz.autograd.ops.promotion import same_float_dtype
 from gradviz.autograd.ops.scratch import ones, scratch
 from gradviz.autograd.variable import as_array
 
@@ -72,6 +73,7 @@ class BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, eps):
+        same_float_dtype("BatchNorm", x, weight)
         axes = (0, *range(2, x.ndim))
         shape = (1, -1) + (1,) * (x.ndim - 2)
         if not x.size:  # an empty batch: an empty output, as PyTorch's
@@ -114,6 +116,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, ndim, eps):
+        same_float_dtype("LayerNorm", x, weight)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
         lead = x.shape[: x.ndim - ndim]

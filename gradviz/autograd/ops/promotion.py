@@ -89,3 +89,22 @@ def require_floating(x: np.ndarray, op: str) -> None:
     "not implemented for 'Long'" error)."""
     if x.dtype.kind != "f":
         raise InputError(f'"{op}" not implemented for {x.dtype} (a floating dtype only)')
+
+
+def same_float_dtype(layer: str, x: np.ndarray, weight: np.ndarray | None) -> None:
+    """Raise PyTorch's error for a floating input whose dtype is not its layer's weight's: a
+    layer does not promote (float64 NumPy data into a float32 layer is the common case)."""
+    if weight is None or x.dtype is weight.dtype or x.dtype == weight.dtype:
+        return
+    if x.dtype.kind == "f" and weight.dtype.kind == "f":
+        raise InputError(
+            f"{layer}: input dtype {x.dtype} does not match the weight's {weight.dtype}; "
+            f"PyTorch does not promote inside a layer. Convert the input "
+            f"(x.to({_torch_name(weight.dtype)}); NumPy data is float64: "
+            f"torch.tensor(data, dtype={_torch_name(weight.dtype)})) or the layer "
+            f"(model.to({_torch_name(x.dtype)}))"
+        )
+
+
+def _torch_name(dtype: np.dtype) -> str:
+    return f"torch.{dtype.name}"
