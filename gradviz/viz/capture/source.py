@@ -14,6 +14,7 @@ user's code has for one made before tracing started.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import linecache
 import os
@@ -180,18 +181,7 @@ class SourceLocator:
         """The variable the line ``where`` (``"file:line"``, as :meth:`locate` gives it) assigns
         when it assigns one value to one plain name (``W1 = torch.randn(...) * 0.1``); None for
         any other line (a tuple, list or dict assigned too), or when its file cannot be read."""
-        text = self._line_text(where)
-        found = _ASSIGNS_ONE.match(text)
-        if not found:
-            return None
-        try:
-            body = ast.parse(text.strip()).body
-            value = getattr(body[0], "value", None)
-        except (SyntaxError, IndexError):  # a statement over several lines: its first line
-            collection = text[found.end() :].lstrip().startswith(("[", "{"))
-        else:  # `x = ...; y = ...` names neither: an op of the line may be either's
-            collection = isinstance(value, _COLLECTIONS) or len(body) > 1
-        return None if collection else found.group(1)
+        return _assigned_name(self._line_text(where))
 
     def bound_name(self, value: Any) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
@@ -207,6 +197,23 @@ class SourceLocator:
                 if bound is value and not name.startswith("_"):
                     return name
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _assigned_name(text: str) -> str | None:
+    """:meth:`SourceLocator.assigned_name` of a line's text (parsed once per text: a trace per
+    training step would parse the same lines again at every step)."""
+    found = _ASSIGNS_ONE.match(text)
+    if not found:
+        return None
+    try:
+        body = ast.parse(text.strip()).body
+        value = getattr(body[0], "value", None)
+    except (SyntaxError, IndexError):  # a statement over several lines: its first line
+        collection = text[found.end() :].lstrip().startswith(("[", "{"))
+    else:  # `x = ...; y = ...` names neither: an op of the line may be either's
+        collection = isinstance(value, _COLLECTIONS) or len(body) > 1
+    return None if collection else found.group(1)
 
 
 _UNREAD = object()
