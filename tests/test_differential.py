@@ -267,8 +267,6 @@ GRAD_EXTENSIONS = {
 EXTENSIONS = {
     r"(method|top)\.sum\(float.*dtype=dtype\('int64'\)": "the integer sum, without a gradient "
     "(PyTorch refuses an integer dtype on an input that requires grad)",
-    r"method\.view(_as)?\(float64\[4x3\]T,(\(-1,\)|-1|1,-1|float64\[12\])\)": "a copy: "
-    "view of a non-contiguous input copies, as reshape (NumPy has no strides to refuse by)",
     r"method\.numpy\(float": "the array, for a Variable that requires grad too (PyTorch asks "
     "for .detach().numpy() first)",
     r"method\.add_\(float64\[3x4\]C,float64\[4\],3\)": "alpha given by position (PyTorch "

@@ -374,12 +374,18 @@ def test_cat_and_stack_of_what_they_cannot_join_say_so(join, error, message):
         join()
 
 
-def test_view_of_a_transposed_variable_copies_where_pytorch_refuses():
-    # Documented: gradviz's view is reshape (NumPy copies when it must); PyTorch raises here.
+def test_view_of_a_transposed_variable_is_refused_as_pytorch_refuses_and_reshape_copies():
+    # Was: view copied, as reshape does, so a script that runs here failed in PyTorch.
     data = np.arange(12.0).reshape(3, 4)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         torch.tensor(data).T.view(12)
-    _same(gradviz.tensor(data).T.view(12), torch.tensor(data).T.reshape(12))
+    with pytest.raises(gradviz.InputError, match="view size is not compatible.*reshape"):
+        gradviz.tensor(data).T.view(12)
+    with pytest.raises(gradviz.InputError, match="view size is not compatible"):
+        gradviz.tensor(data).T.view_as(gradviz.zeros(12))
+    _same(gradviz.tensor(data).T.reshape(12), torch.tensor(data).T.reshape(12))
+    _same(gradviz.tensor(data).T.contiguous().view(12), torch.tensor(data).T.reshape(12))
+    _same(gradviz.tensor(data).T.view(4, 3), torch.tensor(data).T.view(4, 3))
 
 
 # --------------------------------------------------------------------------- indexing, writing

@@ -172,14 +172,35 @@ class TensorMethods:
         return _ops.nodiff.announce(op, (self, axis, keepdim), type(self)(found.astype(np.int64)))
 
     def reshape(self, *shape: Any) -> Variable:
-        """Same data, new shape (``-1`` infers one axis). ``view`` is this method: where
-        PyTorch's ``view`` refuses a non-contiguous input (``x.T.view(-1)``), it copies, as
-        ``reshape`` does (NumPy has no strides to refuse by)."""
+        """Same data, new shape (``-1`` infers one axis); a copy when the elements are not
+        laid out for it (``x.T.reshape(-1)``), as PyTorch's."""
         if len(shape) == 1 and isinstance(shape[0], tuple | list):
             shape = tuple(shape[0])
         return _inplace.view_of(self, _ops.Reshape.apply(self, shape))
 
-    view = reshape
+    def view(self, *shape: Any) -> Variable:
+        """Same data, new shape, as PyTorch's ``view``: refused where the elements are not laid
+        out so that the new shape can share them (``x.T.view(-1)``; ``reshape`` copies)."""
+        data = self._data
+        if not data.flags.c_contiguous:
+            wanted = (
+                tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
+            )
+            try:
+                np.reshape(data, wanted, copy=False)
+            except (ValueError, TypeError):
+                try:
+                    np.reshape(data, wanted)
+                except (ValueError, TypeError):
+                    pass  # not a shape of these elements: reshape says so
+                else:
+                    raise InputError(
+                        f"view size is not compatible with input tensor's size and stride (at "
+                        f"least one dimension spans across two contiguous subspaces): a "
+                        f"{self.shape} Variable viewed as {wanted}. Use .reshape(...) instead "
+                        "(or .contiguous().view(...))"
+                    ) from None
+        return self.reshape(*shape)
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Variable:
         """Merge the axes ``start_dim`` to ``end_dim`` (inclusive) into one; a 0-d Variable
@@ -483,7 +504,7 @@ class TensorMethods:
 
     def view_as(self, other: Any) -> Variable:
         """This Variable viewed in ``other``'s shape (``view(other.shape)``)."""
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
     def cpu(self) -> Variable:
         """This Variable (it is on the CPU already, as ``cpu()`` of a CPU tensor)."""
