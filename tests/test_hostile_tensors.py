@@ -379,7 +379,7 @@ def test_view_of_a_transposed_variable_is_refused_as_pytorch_refuses_and_reshape
     data = np.arange(12.0).reshape(3, 4)
     with pytest.raises(RuntimeError, match="view size is not compatible"):
         torch.tensor(data).T.view(12)
-    with pytest.raises(gradviz.InputError, match="view size is not compatible.*reshape"):
+    with pytest.raises(gradviz.InputError, match=r"view size is not compatible.*reshape"):
         gradviz.tensor(data).T.view(12)
     with pytest.raises(gradviz.InputError, match="view size is not compatible"):
         gradviz.tensor(data).T.view_as(gradviz.zeros(12))
