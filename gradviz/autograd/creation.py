@@ -15,6 +15,7 @@ import numpy as np
 from gradviz.autograd import rng
 from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 
@@ -350,7 +351,8 @@ def multinomial(
         keys = rows / draw.exponential(size=rows.shape)
         drawn = np.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
     drawn = drawn.astype(np.int64)
-    return Variable(drawn if weights.ndim == 2 else drawn[0])
+    drawn = Variable(drawn if weights.ndim == 2 else drawn[0])
+    return nodiff.announce(nodiff.Multinomial, (input, num_samples, replacement), drawn)
 
 
 __all__ = [

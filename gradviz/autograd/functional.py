@@ -306,7 +306,8 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Variable:
             f"one_hot(): class values must be smaller than num_classes ({num_classes}), got "
             f"{indices.max()}"
         )
-    return Variable((indices[..., None] == np.arange(num_classes)).astype(np.int64))
+    rows = Variable((indices[..., None] == np.arange(num_classes)).astype(np.int64))
+    return ops.nodiff.announce(ops.nodiff.OneHot, (tensor, num_classes), rows)
 
 
 def _optional(value, layer):

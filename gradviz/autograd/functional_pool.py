@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
-from gradviz.autograd.ops import conv, pooling
+from gradviz.autograd.ops import conv, nodiff, pooling
 from gradviz.autograd.ops.api import as_variable as as_input
 from gradviz.autograd.variable import Variable
 
@@ -48,7 +48,8 @@ def max_pool(layer, dims, input, kernel_size, stride, padding, dilation, ceil_mo
     out = _MAX[dims].apply(*args)
     if not indices:
         return out
-    return out, Variable(pooling.max_pool_indices(args[0]._data, *args[1:]))
+    found = Variable(pooling.max_pool_indices(args[0]._data, *args[1:]))
+    return out, nodiff.announce(nodiff.MaxPoolIndices, args, found)
 
 
 def max_pool1d(
@@ -192,7 +193,8 @@ def adaptive_max_pool(layer, input, output_size, dims: int, return_indices: bool
     out = _ADAPTIVE_MAX[dims].apply(input, size)
     if not return_indices:
         return out
-    return out, Variable(pooling.adaptive_max(input._data, size)[1])
+    found = Variable(pooling.adaptive_max(input._data, size)[1])
+    return out, nodiff.announce(nodiff.AdaptiveMaxPoolIndices, (input, size), found)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):

@@ -19,6 +19,7 @@ from gradviz.autograd.linalg_norms import matrix_norm as matrix_norm  # the name
 from gradviz.autograd.linalg_norms import norm as norm
 from gradviz.autograd.linalg_norms import vector_norm as vector_norm
 from gradviz.autograd.ops import linalg_decomp as _ops
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.ops.promotion import result_type
@@ -380,7 +381,8 @@ def matrix_rank(
         s = np.abs(np.linalg.eigvalsh(matrices(x, "linalg.matrix_rank")._data))
     else:
         s = np.linalg.svd(data, compute_uv=False)
-    return Variable((s > _tolerance(s, data.shape, atol, rtol)).sum(-1).astype(np.int64))
+    rank = Variable((s > _tolerance(s, data.shape, atol, rtol)).sum(-1).astype(np.int64))
+    return nodiff.announce(nodiff.MatrixRank, (x, atol, rtol, hermitian), rank)
 
 
 def cond(A: Any, p: Any = None) -> Variable:

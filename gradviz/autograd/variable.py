@@ -590,9 +590,9 @@ _add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Di
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
-_compare_methods._nodiff = _ops.nodiff
 _more_methods._ops = _ops
 _index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_checks
+_compare_methods._nodiff = _index_methods._nodiff = _tensor_methods._nodiff = _ops.nodiff
 _index_methods._inplace = _inplace_index
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
 _tensor_methods._sequence = _ops.sequence

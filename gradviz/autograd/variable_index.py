@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 _scatter: Any = None  # gradviz.autograd.ops.scatter_checks, set by variable.py
 _linalg: Any = None  # gradviz.autograd.ops.linalg_checks, set by variable.py
 _inplace: Any = None  # gradviz.autograd.inplace_index, set by variable.py
+_nodiff: Any = None  # gradviz.autograd.ops.nodiff (a trace is told of each result), likewise
 
 
 class IndexMethods:
@@ -192,7 +193,7 @@ class IndexMethods:
             raise InputError(f"isclose(): rtol ({rtol}) and atol ({atol}) must be >= 0")
         with np.errstate(invalid="ignore", over="ignore"):
             close = np.isclose(self._data, other._data, rtol, atol, equal_nan)
-        return type(self)(np.asarray(close))
+        return _nodiff.announce(_nodiff.Isclose, (self, other), type(self)(np.asarray(close)))
 
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Variable:
         """The counts of ``bins`` equal bins between ``min`` and ``max`` (both 0: the data's
@@ -210,7 +211,8 @@ class IndexMethods:
         if low > high:
             raise InputError("torch.histc: max must be larger than min")
         counts, _ = np.histogram(data, int(bins), (low, high))
-        return type(self)(counts.astype(self.dtype))
+        counts = type(self)(counts.astype(self.dtype))
+        return _nodiff.announce(_nodiff.Histc, (self, bins, min, max), counts)
 
     def multinomial(
         self, num_samples: int, replacement: bool = False, *, generator: Any = None

@@ -20,6 +20,7 @@ from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.grad_mode import _state as _grad_state
 
 if TYPE_CHECKING:
+    from gradviz.autograd.ops.sequence import Sorted
     from gradviz.autograd.variable import Variable
 
 _ops: Any = None  # gradviz.autograd.ops, set by variable.py
@@ -40,27 +41,6 @@ class MinMax(NamedTuple):
 
     values: Variable
     indices: Variable
-
-
-class Sorted(NamedTuple):
-    """``(values, indices)`` returned by ``sort`` and ``topk``, as in PyTorch; the values are
-    gathered from the input (their gradient goes back to where each came from)."""
-
-    values: Variable
-    indices: Variable
-
-
-def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
-    """The stable sort order of ``data`` along ``axis`` (int64); NaN sorts as the largest."""
-    if data.ndim == 0:
-        return np.zeros((), np.int64)
-    key = data
-    if descending:  # NaN first, ties in their order: an ascending sort of the negated values
-        key = data.astype(np.int64) if data.dtype.kind in "bu" else data
-        key = -key
-        if key.dtype.kind == "f":
-            key = np.where(np.isnan(key), -np.inf, key)
-    return np.argsort(key, axis=axis, kind="stable").astype(np.int64, copy=False)
 
 
 class TensorMethods:
@@ -526,21 +506,12 @@ class TensorMethods:
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Sorted:
         """The values along ``dim`` in order, and where each was (an int64 Variable without
         gradient); ties keep their order and NaN counts as the largest value, as PyTorch sorts."""
-        axis = dim_index(dim, self.ndim, "sort")
-        order = _order(self._data, axis, descending)
-        return Sorted(self.gather(axis, order) if self.ndim else self * 1, type(self)(order))
+        return _ops.sequence.sort(self, dim, descending)
 
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Sorted:
         """The ``k`` largest (``largest=False``: smallest) values along ``dim``, first to last,
         and their indices (an int64 Variable without gradient), as PyTorch's ``topk``."""
-        axis = dim_index(dim, self.ndim, "topk")
-        size = self.shape[axis] if self.ndim else 1
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k <= size:
-            raise IndexRangeError(f"topk(): selected index k out of range (k={k!r}, size {size})")
-        order = _order(self._data, axis, largest)  # (sorted or not: PyTorch's order is free)
-        if self.ndim:
-            order = np.take(order, np.arange(k), axis=axis)
-        return Sorted(self.gather(axis, order) if self.ndim else self * 1, type(self)(order))
+        return _ops.sequence.topk(self, k, dim, largest)
 
     def type_as(self, other: Any) -> Variable:
         """A copy in ``other``'s dtype (self when it has it already)."""
@@ -582,7 +553,8 @@ class TensorMethods:
         from gradviz.autograd.variable import as_dtype
 
         dtype = as_dtype(dtype, "astype")
-        return _ops.Cast.apply(self if dtype.kind in "fc" else self.detach(), dtype)
+        cut = dtype.kind not in "fc" and self.requires_grad  # (else a trace draws no detach())
+        return _ops.Cast.apply(self.detach() if cut else self, dtype)
 
     def float(self) -> Variable:
         """A float32 copy (``astype(np.float32)``)."""

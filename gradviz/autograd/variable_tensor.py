@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 _sequence: Any = None  # gradviz.autograd.ops.sequence, set by variable.py
+_nodiff: Any = None  # gradviz.autograd.ops.nodiff (a trace is told of each result), likewise
 
 
 def _size(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
@@ -54,9 +55,10 @@ def _logic(ufunc: Any, self: Any, other: Any, op: str) -> Variable:
             f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
         )
     try:
-        return type(self)(ufunc(self._data, other._data))
+        out = type(self)(ufunc(self._data, other._data))
     except ValueError as error:
         raise ShapeError(f"{op}(): shapes {self.shape} and {other.shape}: {error}") from None
+    return _nodiff.announce(getattr(_nodiff, f"Logical{op[8:].title()}"), (self, other), out)
 
 
 class TensorMoreMethods:
@@ -199,12 +201,14 @@ class TensorMoreMethods:
                 f"masked_select: the shape of the mask {mask.shape} does not broadcast with "
                 f"the input's {self.shape}"
             ) from None
+        if self.shape == shape == mask.shape:  # the mask's own array: a trace draws its source
+            return self[mask._data]
         x = self if self.shape == shape else self.expand(*shape)
         return x[np.broadcast_to(mask._data, shape)]
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Variable:
         """The indices that sort the values along ``dim`` (int64, no gradient)."""
-        return self.sort(dim, descending, stable).indices
+        return _sequence.argsort(self, dim, descending)
 
     def cumprod(self, dim: int, *, dtype: Any = None) -> Variable:
         """Running products along ``dim`` (integers give int64); exact gradient at zeros."""
@@ -250,7 +254,7 @@ class TensorMoreMethods:
 
     def logical_not(self) -> Variable:
         """True where zero (bool, no gradient)."""
-        return type(self)(np.logical_not(self._data))
+        return _nodiff.announce(_nodiff.LogicalNot, (self,), type(self)(np.logical_not(self._data)))
 
     # ------------------------------------------------------------------ comparisons, layout
     def allclose(

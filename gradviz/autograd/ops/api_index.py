@@ -13,6 +13,7 @@ import numpy as np
 from gradviz.autograd.creation import tensor
 from gradviz.autograd.dtypes import cpu_only
 from gradviz.autograd.errors import InputError, OperandError
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.api import _mirror, as_variable
 from gradviz.autograd.ops.linalg_checks import block_diag as block_diag
 from gradviz.autograd.ops.linalg_checks import cdist as cdist
@@ -117,7 +118,7 @@ def logspace(
     return Variable(values.astype(dtype), requires_grad=requires_grad)
 
 
-def _positions(side: str, sequence: np.ndarray, values: np.ndarray, int32: bool) -> Variable:
+def _positions(side: str, sequence: np.ndarray, values: np.ndarray, int32: bool) -> np.ndarray:
     if sequence.ndim <= 1:
         found = np.searchsorted(sequence, values, side=side)
     else:  # one sorted row per leading position: count the places before each value
@@ -127,7 +128,7 @@ def _positions(side: str, sequence: np.ndarray, values: np.ndarray, int32: bool)
             else (sequence[..., None, :] < values[..., None])
         )
         found = before.sum(-1)
-    return Variable(np.asarray(found).astype(np.int32 if int32 else np.int64))
+    return np.asarray(found).astype(np.int32 if int32 else np.int64)
 
 
 def bucketize(
@@ -135,11 +136,13 @@ def bucketize(
 ) -> Variable:
     """The bucket of each value among 1-d ascending ``boundaries`` (``right``: which side
     of a boundary equal values go)."""
-    bounds = as_variable(boundaries, "bucketize")._data
+    bounds = as_variable(boundaries, "bucketize")
     if bounds.ndim != 1:
         raise InputError(f"boundaries tensor must be 1 dimension, but got dim({bounds.ndim})")
-    values = as_variable(input, "bucketize")._data
-    return _positions("right" if right else "left", bounds, values, out_int32)
+    values = as_variable(input, "bucketize")
+    side = "right" if right else "left"
+    found = Variable(_positions(side, bounds._data, values._data, out_int32))
+    return nodiff.announce(nodiff.Bucketize, (values, bounds, side), found)
 
 
 def searchsorted(
@@ -153,8 +156,10 @@ def searchsorted(
 ) -> Variable:
     """Where each value would go in ``sorted_sequence`` (1-d, or sorted rows matching the
     values' leading dims) to keep it sorted."""
-    sequence = as_variable(sorted_sequence, "searchsorted")._data
-    values = as_variable(input, "searchsorted")._data
+    given = as_variable(sorted_sequence, "searchsorted")
+    sequence = given._data
+    asked = as_variable(input, "searchsorted")
+    values = asked._data
     if side not in (None, "left", "right"):
         raise InputError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
     if side == "left" and right:
@@ -171,7 +176,9 @@ def searchsorted(
             f"boundaries tensor {list(sequence.shape)} and input value tensor "
             f"{list(values.shape)}"
         )
-    return _positions(side or ("right" if right else "left"), sequence, values, out_int32)
+    side = side or ("right" if right else "left")
+    found = Variable(_positions(side, sequence, values, out_int32))
+    return nodiff.announce(nodiff.Searchsorted, (given, asked, side, sorter), found)
 
 
 #: every mirrored function of this module, by name

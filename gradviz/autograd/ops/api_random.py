@@ -3,7 +3,8 @@
 ``generator=`` given).
 
 Each result requires grad when an input does, with a zero gradient, as PyTorch's (a draw is
-not reparametrized: ``mean + std * randn_like(std)`` is, when a gradient is wanted).
+not reparametrized: ``mean + std * randn_like(std)`` is, when a gradient is wanted). A trace
+draws each draw from Variables as the output of a no-gradient op (``ops.nodiff``) reading them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from gradviz.autograd import rng
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError
 from gradviz.autograd.linalg_norms import torch_name
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
@@ -63,7 +65,7 @@ def normal(
         raise InputError(f"normal expects std >= 0.0, but found std {std}")
     shape = np.broadcast_shapes(np.shape(_data(mean)), np.shape(_data(std)))
     draws = rng.pick(generator).standard_normal(shape) * _data(std) + _data(mean)
-    out = Variable(draws.astype(first.dtype))
+    out = nodiff.announce(nodiff.Normal, (mean, std), Variable(draws.astype(first.dtype)))
     for given in (mean, std):  # PyTorch's gradient of a draw: zero, for mean and std
         if isinstance(given, Variable) and given.requires_grad:
             out = out + given.to(first.dtype) * 0
@@ -74,9 +76,10 @@ def _data(value: Any) -> Any:
     return value._data if isinstance(value, Variable) else value
 
 
-def _zero_gradient(draws: np.ndarray, x: Variable) -> Variable:
-    """``draws`` as a Variable that requires grad when ``x`` does, with a zero gradient."""
-    out = Variable(draws.astype(x.dtype))
+def _zero_gradient(op: type[nodiff.NoGradient], draws: np.ndarray, x: Variable) -> Variable:
+    """``draws`` (which ``op`` made from ``x``) as a Variable that requires grad when ``x``
+    does, with a zero gradient."""
+    out = nodiff.announce(op, (x,), Variable(draws.astype(x.dtype)))
     return out + x * 0 if x.requires_grad else out
 
 
@@ -96,7 +99,7 @@ def bernoulli(
         if np.any((chances < 0) | (chances > 1)):
             raise InputError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     draws = rng.pick(generator).random(x.shape) < chances
-    return _zero_gradient(draws, x)
+    return _zero_gradient(nodiff.Bernoulli, draws, x)
 
 
 def poisson(input: Any, generator: rng.Generator | None = None) -> Variable:
@@ -105,7 +108,7 @@ def poisson(input: Any, generator: rng.Generator | None = None) -> Variable:
     _floating(x, "poisson_cpu")
     if np.any(x._data < 0):
         raise InputError("invalid Poisson rate, expected rate to be non-negative")
-    return _zero_gradient(rng.pick(generator).poisson(x._data).astype(x.dtype), x)
+    return _zero_gradient(nodiff.Poisson, rng.pick(generator).poisson(x._data), x)
 
 
 #: every public function of this module, for the top-level namespaces

@@ -6,7 +6,8 @@ PyTorch has both).
 
 Each is a composition of existing ops (where, sum, sort, gather, lerp, matmul ...), so the
 gradient is theirs and the graph shows them; the values PyTorch computes without gradient
-(``unique_consecutive``, the indices of ``kthvalue`` and ``mode``) are plain Variables.
+(``unique_consecutive``, the indices of ``kthvalue`` and ``mode``) take none either, and a
+trace draws them as the output of a no-gradient op (``ops.nodiff``) reading the input.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import numpy as np
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.linalg_norms import torch_name
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import where
+from gradviz.autograd.ops.sequence import kept_or_not
 from gradviz.autograd.ops.shape import stack
 from gradviz.autograd.variable import Variable, get_default_dtype
 
@@ -277,10 +280,7 @@ def mode(input: Any, dim: int = -1, keepdim: bool = False) -> Selected:
         values, counts = np.unique(row, return_counts=True)
         last[r] = n - 1 - np.argmax(row[::-1] == values[np.argmax(counts)])
     index = np.moveaxis(last.reshape((*data.shape[:-1], 1)), -1, axis)
-    value = base.gather(axis, index)
-    if not keepdim or not x.ndim:
-        value, index = value.squeeze(axis), index.squeeze(axis)
-    return Selected(value, Variable(index))
+    return Selected(*kept_or_not(x, axis, keepdim, nodiff.ModeIndices, index))
 
 
 def trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1) -> Variable:
@@ -332,18 +332,16 @@ def unique_consecutive(
     else:
         starts = np.zeros(0, bool)
     values = data[starts]
-    out: list[Variable] = [
-        Variable(
-            values
-            if dim is None
-            else np.moveaxis(values, 0, dim_index(dim, x.ndim, "unique_consecutive"))
-        )
-    ]
+    if dim is not None:
+        values = np.moveaxis(values, 0, dim_index(dim, x.ndim, "unique_consecutive"))
+    out = [nodiff.announce(nodiff.UniqueConsecutive, (x, dim), Variable(values))]
     if return_inverse:
         inverse = np.cumsum(starts) - 1
-        out.append(Variable(inverse.reshape(x.shape) if dim is None else inverse))
+        inverse = Variable(inverse.reshape(x.shape) if dim is None else inverse)
+        out.append(nodiff.announce(nodiff.UniqueInverse, (x, dim), inverse))
     if return_counts:
-        out.append(Variable(np.diff(np.append(np.flatnonzero(starts), len(starts)))))
+        counts = Variable(np.diff(np.append(np.flatnonzero(starts), len(starts))))
+        out.append(nodiff.announce(nodiff.UniqueCounts, (x, dim), counts))
     return out[0] if len(out) == 1 else tuple(out)
 
 

@@ -2,7 +2,8 @@
 ``unique``, ``nonzero`` and ``equal``.
 
 Each result is a Variable that does not require grad and has no op (int64 indices and counts,
-as PyTorch's), built as ``argmax`` builds its indices.
+as PyTorch's), built as ``argmax`` builds its indices: a trace draws it as the output of a
+no-gradient op (``ops.nodiff``) reading the input.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index, reduce_dims
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.variable import Variable
 
 
-def _int64(array: Any) -> Variable:
-    return Variable(np.asarray(array, dtype=np.int64))
+def _int64(op: type[nodiff.NoGradient], args: tuple[Any, ...], array: Any) -> Variable:
+    """``array`` as an int64 Variable, the result of ``op`` on ``args``."""
+    return nodiff.announce(op, args, Variable(np.asarray(array, dtype=np.int64)))
 
 
 def count_nonzero(x: Variable, dim: Any = None) -> Variable:
     """The number of nonzero elements over ``dim`` (an int, a tuple, or None: all), int64."""
     axis = reduce_dims(dim, x.ndim, "count_nonzero")
-    return _int64(np.count_nonzero(x._data, axis=axis))
+    return _int64(nodiff.CountNonzero, (x, axis), np.count_nonzero(x._data, axis=axis))
 
 
 def bincount(x: Variable, weights: Any = None, minlength: int = 0) -> Variable:
@@ -37,12 +40,13 @@ def bincount(x: Variable, weights: Any = None, minlength: int = 0) -> Variable:
     if minlength < 0:
         raise InputError("minlength should be >= 0")
     if weights is None:
-        return _int64(np.bincount(data, minlength=minlength))
+        return _int64(nodiff.Bincount, (x, None, minlength), np.bincount(data, minlength=minlength))
     w = weights._data if isinstance(weights, Variable) else np.asarray(weights)
     if w.ndim != 1 or w.shape != data.shape:
         raise ShapeError("weights should be 1-d and have the same length as input")
     dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
-    return Variable(np.bincount(data, weights=w, minlength=minlength).astype(dtype))
+    counts = Variable(np.bincount(data, weights=w, minlength=minlength).astype(dtype))
+    return nodiff.announce(nodiff.Bincount, (x, weights, minlength), counts)
 
 
 def unique(
@@ -60,11 +64,12 @@ def unique(
     values, inverse, counts = np.unique(
         x._data, return_inverse=True, return_counts=True, axis=axis, equal_nan=False
     )
-    out: list[Variable] = [Variable(values)]
+    out = [nodiff.announce(nodiff.Unique, (x, axis), Variable(values))]
     if return_inverse:
-        out.append(_int64(inverse.reshape(x.shape) if axis is None else inverse.reshape(-1)))
+        inverse = inverse.reshape(x.shape) if axis is None else inverse.reshape(-1)
+        out.append(_int64(nodiff.UniqueInverse, (x, axis), inverse))
     if return_counts:
-        out.append(_int64(counts))
+        out.append(_int64(nodiff.UniqueCounts, (x, axis), counts))
     return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -73,8 +78,9 @@ def nonzero(x: Variable, as_tuple: bool = False) -> Variable | tuple[Variable, .
     ``as_tuple`` one 1-d int64 Variable per dim (a 0-d input counts as 1-d), as PyTorch's."""
     data = x._data
     if as_tuple:
-        return tuple(_int64(i) for i in np.nonzero(data.reshape(-1) if not data.ndim else data))
-    return _int64(np.argwhere(data))
+        found = np.nonzero(data.reshape(-1) if not data.ndim else data)
+        return tuple(_int64(nodiff.Nonzero, (x, d), i) for d, i in enumerate(found))
+    return _int64(nodiff.Nonzero, (x,), np.argwhere(data))
 
 
 def equal(input: Any, other: Any) -> bool:

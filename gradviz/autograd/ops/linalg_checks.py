@@ -13,6 +13,7 @@ from gradviz.autograd import inplace as _inplace
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.ops import linalg_more as _ops
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable, as_array
 
@@ -344,4 +345,5 @@ def cumulative_extreme(x: Variable, dim: int, largest: bool) -> CumulativeExtrem
     indices = _ops.running_indices(flat._data, values._data, 0 if not x.ndim else axis)
     if not x.ndim:
         values, indices = values.reshape(()), indices.reshape(())
-    return CumulativeExtreme(values, Variable(indices))
+    found = nodiff.CummaxIndices if largest else nodiff.CumminIndices
+    return CumulativeExtreme(values, nodiff.announce(found, (x, dim), Variable(indices)))

@@ -192,14 +192,15 @@ def max_or_min(
     if not isinstance(axis, int | np.integer):
         raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
     axis = dim_index(axis, x.ndim, op.__name__.lower())
+    arg = nodiff.Argmax if op is Max else nodiff.Argmin  # no gradient, as PyTorch's
     if not x.ndim:  # 0-d: dim 0 or -1 gives the value and index 0, as in PyTorch
-        return MinMax(op.apply(x, None, keepdims), Variable(np.zeros((), dtype=np.int64)))
+        index = nodiff.announce(arg, (x, axis), Variable(np.zeros((), dtype=np.int64)))
+        return MinMax(op.apply(x, None, keepdims), index)
     if not x.shape[axis]:  # NumPy's argmax raises a ValueError on an empty axis
         raise IndexRangeError(
             f"{op.__name__.lower()}(): Expected reduction dim {axis} to have non-zero size."
         )
     indices = np.asarray(op.pick(x._data, axis=axis, keepdims=keepdims), dtype=np.int64)
-    arg = nodiff.Argmax if op is Max else nodiff.Argmin  # no gradient, as PyTorch's
     return MinMax(op.apply(x, axis, keepdims), nodiff.announce(arg, (x, axis), Variable(indices)))
 
 

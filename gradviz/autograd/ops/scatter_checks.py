@@ -165,7 +165,8 @@ def _vector_index(index: Any, op: str, dtypes: str = "int64") -> np.ndarray:
         raise InputError(f"{op}(): Expected dtype {dtypes} for index, got {array.dtype}")
     if array.ndim > 1:
         raise InputError(f"{op}(): Index is supposed to be a vector, got shape {array.shape}")
-    return array.reshape(-1).astype(np.int64, copy=False)
+    vector = array if array.ndim == 1 else array.reshape(-1)  # (itself: a trace knows it)
+    return vector.astype(np.int64, copy=False)
 
 
 def _slices_match(x: Variable, axis: int, index: np.ndarray, source: Variable, op: str) -> None:
@@ -257,7 +258,7 @@ def take(x: Variable, index: Any) -> Variable:
 def take_along_dim(x: Variable, indices: Any, dim: Any = None) -> Variable:
     """``x.take_along_dim(indices, dim)``: ``gather`` after broadcasting every dim but
     ``dim``; with no ``dim``, over the flattened input."""
-    indices = as_array(indices)
+    given, indices = indices, as_array(indices)
     if indices.dtype != np.int64:
         raise InputError(
             f"take_along_dim(): dtype of indices should be int64 but got {indices.dtype}"
@@ -282,6 +283,8 @@ def take_along_dim(x: Variable, indices: Any, dim: Any = None) -> Variable:
     x_to, i_to = list(shape), list(shape)
     x_to[axis], i_to[axis] = x.shape[axis], indices.shape[axis]
     expanded = x if tuple(x_to) == x.shape else x.expand(*x_to)
+    if tuple(i_to) == indices.shape:  # the Variable given: a trace draws where it came from
+        return expanded.gather(axis, given)
     return expanded.gather(axis, np.broadcast_to(indices, i_to))
 
 

@@ -10,8 +10,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd.dims import dim_index, reduce_dims
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
+from gradviz.autograd.errors import (
+    ArgumentError,
+    IndexRangeError,
+    InputError,
+    OperandError,
+    ShapeError,
+)
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.promotion import cast, result_type
 from gradviz.autograd.variable import Variable
 
@@ -109,11 +116,81 @@ def median_dim(x: Variable, dim: Any, keepdim: bool) -> MedianDim:
     if data.dtype.kind == "f":
         nan = np.isnan(data)
         index = np.where(nan.any(axis, keepdims=True), nan.argmax(axis, keepdims=True), index)
-    values = x.gather(axis, Variable(index)) if x.ndim else x * 1
-    if not keepdim or not x.ndim:
-        kept = x.shape[:axis] + x.shape[axis + 1 :]
-        values, index = values.reshape(*kept), index.reshape(kept)
-    return MedianDim(values, Variable(index.astype(np.int64)))
+    return MedianDim(*kept_or_not(x, axis, keepdim, nodiff.MedianIndices, index))
+
+
+def kept_or_not(
+    x: Variable, axis: int, keepdim: bool, op: type[Function], index: np.ndarray
+) -> tuple[Variable, Variable]:
+    """``(values, indices)`` of a reduction along ``axis`` whose ``index`` (of one element
+    along ``axis``) ``op`` found: the indices as ``op``'s output (a trace draws where they came
+    from), the values gathered at them, ``axis`` dropped unless ``keepdim``."""
+    kept = x.shape[:axis] + x.shape[axis + 1 :]
+    index = index.astype(np.int64, copy=False)
+    keep = keepdim and x.ndim
+    indices = nodiff.announce(
+        op, (x, axis, keepdim), Variable(index if keep else index.reshape(kept))
+    )
+    if not x.ndim:
+        return x.clone(), indices
+    values = x.gather(axis, indices if keep else indices.reshape(index.shape))
+    return (values if keep else values.reshape(*kept)), indices
+
+
+class Sorted(NamedTuple):
+    """``(values, indices)`` returned by ``sort`` and ``topk``, as in PyTorch; the values are
+    gathered from the input (their gradient goes back to where each came from)."""
+
+    values: Variable
+    indices: Variable
+
+
+def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """The stable sort order of ``data`` along ``axis`` (int64); NaN sorts as the largest."""
+    if data.ndim == 0:
+        return np.zeros((), np.int64)
+    key = data
+    if descending:  # NaN first, ties in their order: an ascending sort of the negated values
+        key = data.astype(np.int64) if data.dtype.kind in "bu" else data
+        key = -key
+        if key.dtype.kind == "f":
+            key = np.where(np.isnan(key), -np.inf, key)
+    return np.argsort(key, axis=axis, kind="stable").astype(np.int64, copy=False)
+
+
+def _picked(x: Variable, axis: int, indices: Variable) -> Sorted:
+    """``x``'s values at ``indices`` along ``axis``, and the indices (which a trace draws as
+    the output of the op that found them, read by the ``Gather`` of the values)."""
+    return Sorted(x.gather(axis, indices) if x.ndim else x * 1, indices)
+
+
+def _sort_order(x: Variable, axis: int, descending: bool) -> Variable:
+    order = Variable(_order(x._data, axis, descending))
+    return nodiff.announce(nodiff.Argsort, (x, axis, descending), order)
+
+
+def argsort(x: Variable, dim: int, descending: bool) -> Variable:
+    """``x.argsort(dim, descending)``: where each value of the sorted order was."""
+    return _sort_order(x, dim_index(dim, x.ndim, "argsort"), descending)
+
+
+def sort(x: Variable, dim: int, descending: bool) -> Sorted:
+    """``x.sort(dim, descending)``: the values in order and where each was."""
+    axis = dim_index(dim, x.ndim, "sort")
+    return _picked(x, axis, _sort_order(x, axis, descending))
+
+
+def topk(x: Variable, k: int, dim: int, largest: bool) -> Sorted:
+    """``x.topk(k, dim, largest)``: the ``k`` largest (or smallest) values and their indices."""
+    axis = dim_index(dim, x.ndim, "topk")
+    size = x.shape[axis] if x.ndim else 1
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k <= size:
+        raise IndexRangeError(f"topk(): selected index k out of range (k={k!r}, size {size})")
+    order = _order(x._data, axis, largest)  # (sorted or not: PyTorch's order is free)
+    if x.ndim:
+        order = np.take(order, np.arange(k), axis=axis)
+    found = nodiff.announce(nodiff.TopkIndices, (x, k, axis, largest), Variable(order))
+    return _picked(x, axis, found)
 
 
 def flip(x: Variable, dims: Any) -> Variable:
@@ -248,4 +325,4 @@ def divide(a: Variable, b: Any, rounding_mode: Any) -> Variable:
         raise InputError("ZeroDivisionError: integer division by zero")
     quotient = np.floor_divide(x, y)
     inexact = (x - quotient * y != 0) & ((x < 0) != (y < 0))
-    return Variable((quotient + inexact).astype(dtype))
+    return nodiff.announce(nodiff.DivTrunc, (a, b), Variable((quotient + inexact).astype(dtype)))

@@ -105,4 +105,6 @@ def max_unpool(
             f"{layer}: Found an invalid max index: {bad} (output volumes are of size "
             f"{'x'.join(map(str, sizes))})"
         )
-    return _OPS[dims].apply(x, places.astype(np.int64), sizes)
+    if not (isinstance(indices, Variable) and places.dtype == np.int64):
+        indices = places.astype(np.int64)  # (a Variable as it is: a trace draws its source)
+    return _OPS[dims].apply(x, indices, sizes)

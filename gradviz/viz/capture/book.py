@@ -86,6 +86,7 @@ class RecordBook:
         self.refs: dict[str, weakref.ref] = {}  # node id -> the Variable or ndarray
         self.var_nodes: dict[int, str] = {}  # Variable._id -> node id
         self.consts: dict[int, tuple[weakref.ref, str]] = {}  # id(ndarray) -> (ref, node id)
+        self.results: dict[int, str] = {}  # id(an op result's array) -> its node id
         # Variable._id -> (ref, the line that created it, the module running then)
         self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
@@ -225,7 +226,12 @@ class RecordBook:
         self.fresh.add(nid)
 
     def _constant(self, array: np.ndarray) -> str:
-        """A non-Variable ndarray operand: an input node, one per array object."""
+        """A non-Variable ndarray operand: the node of the op result whose array it is (an
+        index the op took as an array, ``torch.take(h, h.argmax(1))``), else an input node, one
+        per array object."""
+        nid = self._result(array)
+        if nid is not None:
+            return nid
         entry = self.consts.get(id(array))
         if entry is not None and entry[0]() is array:
             return entry[1]
@@ -252,6 +258,31 @@ class RecordBook:
         self.refs[nid] = ref
         return nid
 
+    def _result(self, array: np.ndarray) -> str | None:
+        """The node of the op result whose array ``array`` is, if one is recorded and alive."""
+        nid = self.results.get(id(array))
+        if nid is None:
+            return None
+        ref = self.refs.get(nid)
+        live = ref() if ref is not None else None
+        return nid if live is not None and live._data is array else None
+
+    def _option(
+        self, op: type, slot: int, arg: Any, parents: list[tuple[str, int]], args: list[str]
+    ) -> None:
+        """An operand of ``op`` in ``slot`` that is neither a Variable nor an array: its label
+        (``axis=1``) into ``args``; when it is a tuple (an index of parts,
+        ``x[rows, h.argmax(1)]``), the op results among its arrays into ``parents`` (other
+        arrays in it are not drawn)."""
+        text = option_label(op, slot, arg)
+        if text is not None:
+            args.append(text)
+        if type(arg) is tuple:
+            for part in arg:
+                nid = self._result(part) if type(part) is np.ndarray else None
+                if nid is not None:
+                    parents.append((nid, slot))
+
     def _unknown(self, var: Variable) -> str:
         """Record a Variable first seen now: a leaf, or an op result computed before the trace
         started (its history is walked iteratively and recorded, without source lines)."""
@@ -271,9 +302,7 @@ class RecordBook:
                 elif type(arg) is np.ndarray:
                     parents.append((self._constant(arg), slot))
                 else:
-                    text = option_label(type(node), slot, arg)
-                    if text is not None:
-                        args.append(text)
+                    self._option(type(node), slot, arg, parents, args)
             self._op_record(item, node.name, parents, args, None, (-1, ""), item.name)
         return self.var_nodes[var._id]
 
@@ -312,6 +341,7 @@ class RecordBook:
         )
         self.var_nodes[output._id] = nid
         self.refs[nid] = weakref.ref(output)
+        self.results[id(data)] = nid
         return nid
 
     def _parameter_records(self, roots: set[int]) -> list[NodeRecord]:
@@ -377,6 +407,7 @@ class RecordBook:
                 if record.var is not None and self.var_nodes.get(record.var) == nid:
                     del self.var_nodes[record.var]
             self.consts = {k: v for k, v in self.consts.items() if v[1] in records}
+            self.results = {k: v for k, v in self.results.items() if v in records}
             self.calls = {k: v for k, v in self.calls.items() if k in records}
             self.fresh &= keep
         self.created = {k: v for k, v in self.created.items() if v[0]() is not None}

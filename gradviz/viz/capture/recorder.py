@@ -35,7 +35,6 @@ from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.book import RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
-from gradviz.viz.capture.options import option_label
 from gradviz.viz.capture.policy import Policy
 from gradviz.viz.capture.source import LineNames, SourceLocator
 from gradviz.viz.capture.state import Backward, ThreadState
@@ -170,9 +169,7 @@ class Recorder(RecordBook, hooks.Hook):
                 elif type(arg) is np.ndarray:
                     parents.append((self._constant(arg), slot))
                 elif arg is not None:
-                    text = option_label(type(node), slot, arg)
-                    if text is not None:
-                        args.append(text)
+                    self._option(type(node), slot, arg, parents, args)
             source = self.locate()
             frame = self._source.frame
             if output._vc is not None and output._node is node:  # a recorded in-place write
