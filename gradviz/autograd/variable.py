@@ -338,7 +338,7 @@ class Variable(
         """Compute gradients of this Variable with respect to every leaf that requires grad;
         ``gradient`` (PyTorch's name; ``grad=`` too) is d(loss)/d(this) for a non-scalar.
         With ``inputs``, only those Variables' ``.grad`` take the gradient. ``create_graph=True``
-        records the gradients as a graph, to differentiate them again (``gradviz.autograd.higher``)."""
+        records the gradients as a graph, to differentiate again (``autograd.higher``)."""
         if grad is not None:
             if gradient is not None:
                 raise OperandError("backward() got both 'gradient' and 'grad'; pass one")
