@@ -157,7 +157,7 @@ class Norm(Function):
             return grad.reshape(kept) * sign(x._data)
         if p != 2:
             raise BackwardError(
-                f"Norm: second derivatives (create_graph=True) of a {p}-norm are not supported; "
+                f"Norm: second derivatives (create_graph=True) of a {p:g}-norm are not supported; "
                 "of the 1-norm and the 2-norm they are"
             )
         norm = out.reshape(kept)
