@@ -1,0 +1,103 @@
+"""Scripts that take second derivatives, traced: the graph rules' ops are ordinary recorded
+ops (drawn with the forward graph, at the line of the ``grad`` call), the backward pass runs
+through them, and ``check`` checks them as any op."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+
+import gradviz
+from gradviz import nn
+from gradviz.autograd import grad
+from gradviz.viz.runner import run_script
+
+PENALTY = textwrap.dedent(
+    """\
+    import gradviz as torch
+    import gradviz.nn as nn
+
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(critic.parameters(), lr=0.1)
+    real, fake, eps = torch.randn(4, 2), torch.randn(4, 2), torch.rand(4, 1)
+    mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    (g,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    penalty = ((g.norm(2, dim=1) - 1) ** 2).mean()
+    loss = critic(fake).mean() - critic(real).mean() + 10 * penalty
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    """
+)
+
+SECOND = textwrap.dedent(
+    """\
+    import gradviz as torch
+
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x**3 - 2 * x).sum()
+    (dy,) = torch.autograd.grad(y, x, create_graph=True)
+    (d2y,) = torch.autograd.grad(dy.sum(), x, create_graph=True)
+    d2y.sum().backward()
+    """
+)
+
+
+def ops_at(graph, line: str) -> list[str]:
+    return sorted(d["op"] for _, d in graph.nodes(data=True) if d["source"] == line and d["op"])
+
+
+def test_a_gradient_penalty_script_is_drawn_and_checked(tmp_path):
+    script = tmp_path / "gp.py"
+    script.write_text(PENALTY, encoding="utf-8")
+    trace = run_script(script)
+    graph = trace.graph
+    # The gradient of critic(mixed) w.r.t. mixed, drawn at its line (the parts the loss
+    # reaches): the seed expanded (Sum's rule), grad @ weight (Linear's), grad * (1 - out *
+    # out) (Tanh's), beside the forward ops it reads.
+    assert ops_at(graph, "gp.py:9") == [
+        "Expand", "Linear", "MatMul", "MatMul", "Mul", "Mul", "Reshape", "Sub", "Tanh"
+    ]  # fmt: skip
+    assert ops_at(graph, "gp.py:10") == ["Mean", "Norm", "Pow", "Sub"]
+    stepped = [graph.nodes[s.node]["op"] for s in trace.get_pass().steps]
+    assert stepped.count("MatMul") == 2  # the penalty's gradient flows back through them
+    report = trace.check()
+    assert report.ok, str(report)
+    statuses = {(c.op, c.status) for c in report.gradchecks}
+    assert ("MatMul", "passed") in statuses
+    assert all(status == "passed" for _, status in statuses)
+    for view in ("forward", "backward"):
+        out = tmp_path / f"gp.{view}.svg"
+        trace.render(view, out)
+        assert out.read_text(encoding="utf-8").lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_a_d2y_script_draws_only_what_its_backward_reaches(tmp_path):
+    """The last backward starts from d2y = 6x: the nodes drawn are the second gradient's
+    (Pow's rule, x**1 * 2, and the Muls at the second grad's line; the first gradient's seed
+    at the first's)."""
+    script = tmp_path / "d2y.py"
+    script.write_text(SECOND, encoding="utf-8")
+    trace = run_script(script)
+    graph = trace.graph
+    assert ops_at(graph, "d2y.py:5") == ["Expand", "Reshape"]
+    assert ops_at(graph, "d2y.py:6") == ["Expand", "Mul", "Mul", "Mul", "Mul", "Pow", "Reshape"]
+    report = trace.check()
+    assert report.ok, str(report)
+    (x,) = (n for n, d in graph.nodes(data=True) if d["name"] == "x")
+    (leaf,) = (s for s in trace.get_pass().steps if s.node == x)
+    np.testing.assert_allclose(leaf.grad["norm"], np.linalg.norm([6.0, 6.0, 6.0]), rtol=1e-6)
+
+
+def test_trace_records_no_backward_pass_for_the_create_graph_pass():
+    """Only backward calls are passes: the gradient with a graph is ops, drawn in the forward."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = gradviz.randn(5, 2, requires_grad=True)
+    with gradviz.trace() as tr:
+        (g,) = grad(model(x).sum(), x, create_graph=True)
+        (g**2).sum().backward()
+    assert tr.backward_calls == 1
+    assert {"MatMul", "Mul", "Sub"} <= {d["op"] for _, d in tr.graph.nodes(data=True)}
