@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.engine import _GRAD_HOOKS, GroupHook, _check_node
+from gradviz.autograd.engine import _GRAD_HOOKS, _check_node
 from gradviz.autograd.errors import BackwardError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import enable_grad
@@ -246,13 +246,8 @@ def _hooked(variable: Variable, g: Variable) -> Variable:
     gets the gradient Variable, graph and all, and may return a replacement."""
     ref = _GRAD_HOOKS.get(variable._id)
     hooks_of = None if ref is None else ref()
-    for hook in list(hooks_of.values()) if hooks_of else ():
-        if isinstance(hook, GroupHook):
-            raise BackwardError(
-                "a module's backward hook (register_full_backward_hook) does not run with "
-                "create_graph=True in gradviz; remove it or take first derivatives only"
-            )
-        result = hook(g)
+    for hook in list(hooks_of.values()) if hooks_of else ():  # (a module's backward hooks
+        result = hook(g)  # come with BackwardHookFunction, which has no graph rule: refused)
         if result is not None:
             new = result if isinstance(result, Variable) else from_op(as_array(result), None)
             if new.shape != g.shape:
