@@ -84,6 +84,8 @@ def test_a_d2y_script_draws_only_what_its_backward_reaches(tmp_path):
     graph = trace.graph
     assert ops_at(graph, "d2y.py:5") == ["Expand", "Reshape"]
     assert ops_at(graph, "d2y.py:6") == ["Expand", "Mul", "Mul", "Mul", "Mul", "Pow", "Reshape"]
+    seeds = [d["name"] for _, d in graph.nodes(data=True) if d["kind"] == "input"]
+    assert seeds == ["grad_output", "grad_output"]  # the 1 each grad call starts from
     report = trace.check()
     assert report.ok, str(report)
     (x,) = (n for n, d in graph.nodes(data=True) if d["name"] == "x")

@@ -234,7 +234,9 @@ def _root_grad(root: Variable, weight: Any) -> Variable:
                 f"grad can be implicitly created only for scalar outputs (this one has shape "
                 f"{root.shape}); pass grad= with the same shape, or reduce it first, e.g. .sum()"
             )
-        return from_op(np.ones(root.shape, dtype=root.dtype), None)
+        seed = from_op(np.ones(root.shape, dtype=root.dtype), None)
+        seed.name = "grad_output"  # (what a trace labels the 1 the gradient starts from)
+        return seed
     g = weight if isinstance(weight, Variable) else from_op(np.array(as_array(weight)), None)
     if g.shape != root.shape:
         raise ShapeError(f"grad has shape {g.shape} but the output has shape {root.shape}")
