@@ -352,3 +352,20 @@ def test_a_user_function_may_bring_its_own_graph_rule():
 
     with pytest.raises(BackwardError, match="through Plain are not supported"):
         grad(Plain.apply(x).sum(), x, create_graph=True)
+
+
+def test_retained_and_chosen_non_leaf_grads_carry_their_graph():
+    x = gradviz.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    h.retain_grad()
+    (h**3).sum().backward(create_graph=True)
+    np.testing.assert_allclose(h.grad.numpy(), [3.0, 48.0])  # 3 h^2
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 192.0])  # 3 h^2 * 2x
+    (hx,) = grad(h.grad.sum(), x)
+    np.testing.assert_allclose(hx.numpy(), [12.0, 96.0])  # d/dx 3 x^4
+    x.grad = None
+    s = x.sin()
+    (s**2).sum().backward(create_graph=True, inputs=[s])
+    assert x.grad is None
+    assert s.grad.grad_fn is not None
+    np.testing.assert_allclose(s.grad.numpy(), 2 * np.sin([1.0, 2.0]))

@@ -54,7 +54,6 @@ def backward(
     """``backward(create_graph=True)`` of ``roots``: each leaf's gradient (or each of
     ``inputs``', leaf or not) added to its ``.grad`` as a Variable with its graph."""
     if inputs is None:
-        chosen = None
 
         def wanted(v: Variable) -> bool:
             return v._node is None or v._retains_grad
@@ -87,10 +86,10 @@ def _run(
     retain_graph: bool,
 ) -> dict[int, tuple[Variable, Variable]]:
     """The pass: the complete gradient of every wanted Variable the roots reach, by id."""
-    for root in roots:
+    for i, root in enumerate(roots):
         if not root.requires_grad:
             raise BackwardError(
-                "element 0 of tensors does not require grad and does not have a grad_fn: "
+                f"element {i} of tensors does not require grad and does not have a grad_fn: "
                 "this Variable was not computed from anything with requires_grad=True "
                 "(or it was computed under no_grad)"
             )
