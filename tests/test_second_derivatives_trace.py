@@ -32,6 +32,26 @@ PENALTY = textwrap.dedent(
     """
 )
 
+PINN = textwrap.dedent(
+    """\
+    import math
+    import gradviz as torch
+    import gradviz.nn as nn
+
+    torch.manual_seed(0)
+    u = nn.Sequential(nn.Linear(1, 8), nn.Tanh(), nn.Linear(8, 1))
+    opt = torch.optim.Adam(u.parameters(), lr=1e-2)
+    x = torch.linspace(0, 1, 5).reshape(-1, 1).requires_grad_(True)
+    out = u(x)
+    (u_x,) = torch.autograd.grad(out, x, torch.ones_like(out), create_graph=True)
+    (u_xx,) = torch.autograd.grad(u_x, x, torch.ones_like(u_x), create_graph=True)
+    loss = ((u_xx + math.pi**2 * torch.sin(math.pi * x)) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    """
+)
+
 SECOND = textwrap.dedent(
     """\
     import gradviz as torch
@@ -103,3 +123,24 @@ def test_trace_records_no_backward_pass_for_the_create_graph_pass():
         (g**2).sum().backward()
     assert tr.backward_calls == 1
     assert {"MatMul", "Mul", "Sub"} <= {d["op"] for _, d in tr.graph.nodes(data=True)}
+
+
+def test_check_explains_a_bias_that_only_shifts_what_the_loss_differentiates(tmp_path):
+    """A PINN's loss reads u_xx only: the output bias gets no gradient (as in PyTorch), and
+    check says why, with advice for that case (a saved trace keeps the create_graph event)."""
+    script = tmp_path / "pinn.py"
+    script.write_text(PINN, encoding="utf-8")
+    trace = run_script(script)
+    (finding,) = trace.check(gradcheck=False).by_kind("no_gradient")
+    assert "2.bias" in finding.message
+    assert "the gradient of Linear (5, 1) at pinn.py:9 (create_graph=True at pinn.py:10)" in (
+        finding.message
+    )
+    (advice,) = finding.advice
+    assert advice.startswith("expected when the loss uses only derivatives")
+    trace.save(tmp_path / "pinn.trace.json")
+    events = gradviz.load_trace(tmp_path / "pinn.trace.json")._events
+    assert [(e.kind, e.source) for e in events if e.kind == "create_graph"] == [
+        ("create_graph", "pinn.py:10"),
+        ("create_graph", "pinn.py:11"),
+    ]

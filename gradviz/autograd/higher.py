@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import hooks
 from gradviz.autograd.engine import _GRAD_HOOKS, _check_node
 from gradviz.autograd.errors import BackwardError, ShapeError
 from gradviz.autograd.function import Function
@@ -95,6 +96,8 @@ def _run(
             )
     starts = [(root, _root_grad(root, w)) for root, w in zip(roots, weights, strict=True)]
     relevant = _plan(roots, wanted)
+    for hook in hooks.ACTIVE:
+        hook.create_graph(tuple(roots))
     shares: dict[int, Variable] = {}
     heap: list[tuple[int, Variable]] = []
     found: dict[int, tuple[Variable, Variable]] = {}
