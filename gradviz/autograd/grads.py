@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import higher
 from gradviz.autograd.engine import accumulate
 from gradviz.autograd.errors import BackwardError, OperandError
 from gradviz.autograd.variable import Variable, from_op
@@ -61,12 +62,9 @@ def grad(
     """The gradient of (the sum of) ``outputs`` with respect to each of ``inputs``, one
     Variable each (None for an input the outputs do not depend on, with ``allow_unused``; zeros
     with ``materialize_grads``), without touching any ``.grad``. ``grad_outputs`` weighs
-    non-scalar outputs, as ``backward(gradient)`` does."""
-    if create_graph:
-        raise BackwardError(
-            "grad(create_graph=True): gradviz computes gradients as NumPy arrays, not as a graph, "
-            "so it cannot differentiate them again (no higher-order gradients)"
-        )
+    non-scalar outputs, as ``backward(gradient)`` does. With ``create_graph`` the gradients
+    are Variables with a graph (``retain_graph`` then defaults to True), to differentiate
+    again: a gradient penalty, ``d2y/dx2``."""
     outs, ins = _variables(outputs, "outputs"), _variables(inputs, "inputs")
     weights = (
         [None] * len(outs)
@@ -82,6 +80,9 @@ def grad(
             raise BackwardError(
                 "One of the differentiated Tensors does not require grad (an input to grad())"
             )
+    if create_graph:
+        keep = True if retain_graph is None else bool(retain_graph)
+        return _results(higher.grad(outs, weights, ins, keep), ins, allow_unused, materialize_grads)
     found: dict[int, np.ndarray] = {}
 
     def collector(index: int):
@@ -104,11 +105,20 @@ def grad(
             handle.remove()
         for leaf, before in kept:
             leaf._grad = before
+    grads = [from_op(found[i], None) if i in found else None for i in range(len(ins))]
+    return _results(grads, ins, allow_unused, materialize_grads)
+
+
+def _results(
+    grads: list[Variable | None], ins: list[Variable], allow_unused: Any, materialize: bool
+) -> tuple[Variable | None, ...]:
+    """What ``grad`` returns: each input's gradient; for an input the outputs do not reach,
+    zeros (``materialize_grads``), None (``allow_unused``) or PyTorch's error."""
     result: list[Variable | None] = []
-    for i, x in enumerate(ins):
-        if i in found:
-            result.append(from_op(found[i], None))
-        elif materialize_grads:
+    for g, x in zip(grads, ins, strict=True):
+        if g is not None:
+            result.append(g)
+        elif materialize:
             result.append(from_op(np.zeros_like(x._data), None))
         elif allow_unused:
             result.append(None)
@@ -131,7 +141,7 @@ def backward(
     """Accumulate into ``.grad`` the gradients of the sum of ``tensors`` (each weighted by its
     entry of ``grad_tensors``, which may be None for a scalar), as ``t.backward(g)`` for each
     pair; with ``inputs``, into those Variables' ``.grad`` only (leaves or not), every other
-    ``.grad`` left as it was. ``create_graph=True`` is refused, as by ``Variable.backward``."""
+    ``.grad`` left as it was. With ``create_graph`` each ``.grad`` is a Variable with a graph."""
     if grad_variables is not None:
         warnings.warn(
             "`grad_variables` is deprecated. Use `grad_tensors` instead.",
@@ -153,10 +163,8 @@ def backward(
         weights = [grad_tensors]
     if len(weights) != len(outs):
         raise BackwardError(f"got {len(outs)} tensors and {len(weights)} gradients")
-    if inputs is not None:
-        if create_graph:
-            outs[0].backward(create_graph=True)  # refused there, in one place
-        backward_into(outs, weights, inputs, retain_graph)
+    if inputs is not None or create_graph:
+        backward_into(outs, weights, inputs, retain_graph, create_graph)
         return
     for k, (out, weight) in enumerate(zip(outs, weights, strict=True)):
         last = k == len(outs) - 1
@@ -164,14 +172,25 @@ def backward(
 
 
 def backward_into(
-    outputs: list[Variable], weights: list[Any], inputs: Any, retain_graph: bool | None
+    outputs: list[Variable],
+    weights: list[Any],
+    inputs: Any,
+    retain_graph: bool | None,
+    create_graph: bool = False,
 ) -> None:
     """PyTorch's ``backward(inputs=...)``: the gradients of ``outputs`` added into the ``.grad``
-    of each of ``inputs`` (a non-leaf's too), and into no other ``.grad``."""
-    chosen = _variables(inputs, "inputs", "backward")
-    if not chosen:
-        raise BackwardError("`inputs` argument to `backward()` cannot be empty.")
-    unique = list({x._id: x for x in chosen}.values())
+    of each of ``inputs`` (a non-leaf's too), and into no other ``.grad``; and
+    ``backward(create_graph=True)``, with or without ``inputs`` (``gradviz.autograd.higher``)."""
+    unique = None
+    if inputs is not None:
+        chosen = _variables(inputs, "inputs", "backward")
+        if not chosen:
+            raise BackwardError("`inputs` argument to `backward()` cannot be empty.")
+        unique = list({x._id: x for x in chosen}.values())
+    if create_graph:
+        keep = True if retain_graph is None else bool(retain_graph)
+        higher.backward(outputs, weights, unique, keep)
+        return
     # The other leaves sit the pass out, as PyTorch runs no AccumulateGrad for them: no
     # gradient reaches them, so their hooks do not run and a trace draws none.
     kept = {x._id for x in (*unique, *outputs)}  # a leaf output still starts its pass

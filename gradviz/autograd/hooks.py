@@ -72,6 +72,10 @@ class Hook:
     def backward_end(self, root: Variable) -> None:
         """The backward pass started from ``root`` finished."""
 
+    def create_graph(self, roots: tuple[Variable, ...]) -> None:
+        """A ``create_graph=True`` pass starts from ``roots``: their gradients are computed by
+        recorded ops (``op`` events, as any), not by a backward pass."""
+
     def optimizer_step(self, optimizer: Optimizer, phase: str) -> None:
         """``optimizer.step()`` is about to update parameters (``"begin"``) or has (``"end"``)."""
 

@@ -19,7 +19,6 @@ from gradviz.autograd.dtypes import as_dtype as as_dtype  # re-exported: ops imp
 from gradviz.autograd.dtypes import get_default_dtype
 from gradviz.autograd.dtypes import set_default_dtype as set_default_dtype
 from gradviz.autograd.errors import (
-    BackwardError,
     GradvizError,
     IndexRangeError,
     InputError,
@@ -339,20 +338,15 @@ class Variable(
         """Compute gradients of this Variable with respect to every leaf that requires grad;
         ``gradient`` (PyTorch's name; ``grad=`` too) is d(loss)/d(this) for a non-scalar.
         With ``inputs``, only those Variables' ``.grad`` take the gradient. ``create_graph=True``
-        is PyTorch's but not gradviz's (BackwardError)."""
-        if create_graph:
-            raise BackwardError(
-                "backward(create_graph=True): gradviz computes gradients as NumPy arrays, not "
-                "as a graph, so it cannot differentiate them again (no higher-order gradients)"
-            )
+        records the gradients as a graph, to differentiate again (``autograd.higher``)."""
         if grad is not None:
             if gradient is not None:
                 raise OperandError("backward() got both 'gradient' and 'grad'; pass one")
             gradient = grad
-        if inputs is not None:
+        if inputs is not None or create_graph:
             from gradviz.autograd.grads import backward_into  # grads imports this module
 
-            backward_into([self], [gradient], inputs, retain_graph)
+            backward_into([self], [gradient], inputs, retain_graph, create_graph)
             return
         _engine.backward(self, gradient, bool(retain_graph))
 

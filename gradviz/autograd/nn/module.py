@@ -363,6 +363,7 @@ class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (PyTorch's default) or to zeros."""
         for param in self.parameters():
+            param._grad_seen = None  # (a gradient with a graph, create_graph=True: let go)
             if set_to_none or param._grad is None:
                 param._grad = None
             else:

@@ -69,6 +69,12 @@ class Softplus(Function):
         bx = x * ctx.beta
         return np.where(bx > ctx.threshold, grad, grad * _sigmoid(bx))
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        linear = x._data * ctx.beta > ctx.threshold  # slope 1 there, sigmoid(beta * x) elsewhere
+        return grad * ((x * ctx.beta).sigmoid() * ~linear + linear)
+
 
 class Mish(Function):
     """x * tanh(softplus(x))."""

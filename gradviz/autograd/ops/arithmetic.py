@@ -1,7 +1,8 @@
 """Arithmetic and products: add, sub, mul, div, neg, pow, matmul and the fused linear.
 
 Backward rules return gradients in the output's broadcast shape; the engine reduces them to each
-input's shape.
+input's shape. ``backward_graph`` is each one's rule in Variable ops, for ``create_graph=True``
+(``gradviz.autograd.higher``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.promotion import cast, promoted, result_type, same_float_dtype
 from gradviz.autograd.ops.scratch import ones
-from gradviz.autograd.variable import get_default_dtype
+from gradviz.autograd.variable import Variable, from_op, get_default_dtype
 
 #: (a module global: one lookup less per op than ``np.ndarray``)
 _ndarray = np.ndarray
@@ -35,6 +36,10 @@ class Add(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return grad, grad
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
         return grad, grad
 
 
@@ -69,6 +74,10 @@ class Sub(Function):
     def backward(ctx, grad):
         return grad, (-grad if ctx.needs_input_grad[1] else None)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
 
 class Mul(Function):
     @staticmethod
@@ -90,6 +99,12 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
 
 class Div(Function):
     @staticmethod
@@ -105,6 +120,12 @@ class Div(Function):
         grad_a = grad / b if need_a else None
         grad_b = -grad * a / (b * b) if need_b else None
         return grad_a, grad_b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
 
 
 def _divide(a: Any, b: Any) -> np.ndarray:
@@ -189,6 +210,10 @@ class Neg(Function):
     def backward(ctx, grad):
         return -grad
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return -grad
+
 
 class Pow(Function):
     @staticmethod
@@ -224,6 +249,30 @@ class Pow(Function):
                 log_base = np.where((base == 0) & (exponent >= 0), 0, np.log(base))
             grad_exponent = grad * out * log_base
         return grad_base, grad_exponent
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        base, exponent = ctx.inputs
+        need_base, need_exponent = ctx.needs_input_grad
+        grad_base = grad_exponent = None
+        if need_base and not isinstance(exponent, Variable | np.ndarray):
+            grad_base = grad * (base ** (exponent - 1) * exponent) if exponent else grad * 0
+        elif need_base:  # 0 where p == 0 (x**(p-1) computed with p-1 made 0 there: no 0 * inf)
+            zero = _as_array(exponent, out) == 0
+            grad_base = grad * (base ** (exponent - 1 + zero) * (exponent * ~zero))
+        if need_exponent:  # log(x), 0 where x == 0 and p >= 0 (log(1) computed there)
+            value = _as_array(base, out)
+            cut = (value == 0) & (_as_array(exponent, out) >= 0)
+            log = (base + cut).log() if isinstance(base, Variable) else np.log(value + cut)
+            grad_exponent = grad * out * log * ~cut
+        return grad_base, grad_exponent
+
+
+def _as_array(x: Any, like: Variable) -> np.ndarray:
+    """An input's values as an array: a number in the output's dtype (no float32 rounding)."""
+    if isinstance(x, Variable):
+        return x._data
+    return x if isinstance(x, np.ndarray) else np.asarray(x, dtype=like.dtype)
 
 
 def _power(base: Any, exponent: Any, out: np.ndarray | None) -> np.ndarray:
@@ -291,6 +340,23 @@ class MatMul(Function):
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = (v if isinstance(v, Variable) else from_op(np.asarray(v), None) for v in ctx.inputs)
+        need_a, need_b = ctx.needs_input_grad
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        g2 = grad.unsqueeze(-1) if b.ndim == 1 else grad  # first: vector @ vector gives 0-d
+        g2 = g2.unsqueeze(-2) if a.ndim == 1 else g2
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = g2 @ b2.transpose(-1, -2)
+            grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
+        if need_b:
+            grad_b = a2.transpose(-1, -2) @ g2
+            grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
 
 class Linear(Function):
     """``x @ weight.T + bias`` as one op (PyTorch's ``F.linear``): one node, one fused backward."""
@@ -328,6 +394,15 @@ class Linear(Function):
         if len(needs) == 2:  # called without bias: one gradient per input
             return grad_x, grad_w
         return grad_x, grad_w, (_column_sum(g2) if needs[2] else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, weight = ctx.inputs[:2]
+        needs = ctx.needs_input_grad
+        g2 = grad.reshape(-1, grad.shape[-1])  # batch axes flattened: (N, out_features)
+        grad_x = grad @ weight if needs[0] else None
+        grad_w = g2.t() @ x.reshape(-1, x.shape[-1]) if needs[1] else None
+        return grad_x, grad_w, (g2.sum(0) if len(needs) > 2 and needs[2] else None)
 
 
 def _column_sum(g: np.ndarray) -> np.ndarray:

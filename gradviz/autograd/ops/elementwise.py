@@ -28,6 +28,10 @@ class Exp(Function):
     def backward(ctx, grad):
         return grad * ctx.saved_tensors[0]
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * out
+
 
 class Log(Function):
     @staticmethod
@@ -43,6 +47,10 @@ class Log(Function):
     def backward(ctx, grad):
         with np.errstate(divide="ignore", invalid="ignore"):
             return grad / ctx.saved_tensors[0]
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad / ctx.inputs[0]
 
 
 class Sqrt(Function):
@@ -60,6 +68,10 @@ class Sqrt(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             return grad / (2 * ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad / (out * 2)
+
 
 class Abs(Function):
     @staticmethod
@@ -72,6 +84,10 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * sign(ctx.saved_tensors[0])  # sign(0) = 0, as in PyTorch
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * sign(ctx.inputs[0]._data)
 
 
 def sign(x: np.ndarray) -> np.ndarray:
@@ -170,6 +186,10 @@ class Relu(Function):
         # out != 0: relu'(0) = 0, and at NaN the gradient passes (out is NaN), as in PyTorch
         return grad * (ctx.saved_tensors[0] != 0)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * (out._data != 0)
+
 
 class LeakyRelu(Function):
     @staticmethod
@@ -183,6 +203,11 @@ class LeakyRelu(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return np.where(x > 0, grad, grad * ctx.slope)  # slope at 0 (PyTorch)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]._data
+        return grad * np.where(x > 0, 1, ctx.slope).astype(x.dtype)
 
 
 class Sigmoid(Function):
@@ -201,6 +226,10 @@ class Sigmoid(Function):
         (out,) = ctx.saved_tensors
         return grad * out * (1 - out)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * (out * (1 - out))
+
 
 class Tanh(Function):
     @staticmethod
@@ -214,6 +243,10 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
         return grad * (1 - out * out)
 
 

@@ -33,6 +33,10 @@ class Expand(Function):
     def backward(ctx, grad):
         return grad  # the engine un-broadcasts it to the input's shape
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad
+
 
 class Repeat(Function):
     """``x.repeat(*sizes)``: tile the input; each copy's gradient adds up."""
@@ -120,6 +124,12 @@ class Where(Function):
         a = np.where(ctx.condition, grad, zero) if ctx.needs_input_grad[1] else None
         b = np.where(ctx.condition, zero, grad) if ctx.needs_input_grad[2] else None
         return None, a, b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        needs, zero = ctx.needs_input_grad, np.zeros((), dtype=grad.dtype)
+        a = Where.apply(ctx.condition, grad, zero) if needs[1] else None
+        return None, a, (Where.apply(ctx.condition, zero, grad) if needs[2] else None)
 
 
 def _kept(out: np.ndarray, a: Any, b: Any) -> bool:

@@ -184,6 +184,13 @@ class MseLoss(Function):
         g = 2 * diff * _reduced_grad(grad, diff.shape, ctx.reduction)
         return g, (-g if ctx.needs_input_grad[1] else None)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        prediction, target = ctx.inputs[:2]
+        diff = prediction - target
+        g = diff * 2 * (grad / max(diff.numel(), 1) if ctx.reduction == "mean" else grad)
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
 
 class BinaryCrossEntropy(Function):
     """BCE on probabilities; each log is clamped at -100, as in PyTorch."""

@@ -29,6 +29,10 @@ class Sin(Function):
     def backward(ctx, grad):
         return grad * np.cos(ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * ctx.inputs[0].cos()
+
 
 class Cos(Function):
     """Elementwise cosine."""
@@ -42,6 +46,10 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * -np.sin(ctx.saved_tensors[0])
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * -ctx.inputs[0].sin()
 
 
 class Lerp(Function):

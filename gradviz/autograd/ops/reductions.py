@@ -64,6 +64,14 @@ def _expand(grad: np.ndarray, shape: tuple[int, ...], axis: Any, keepdims: bool)
     return np.expand_dims(grad, tuple(a % len(shape) for a in axes))
 
 
+def kept_shape(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, ...]:
+    """The shape of a reduction's output with the reduced axes kept (as 1s)."""
+    if axis is None:
+        return (1,) * len(shape)
+    axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int | np.integer) else axis)}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -73,6 +81,10 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.broadcast_to(_expand(grad, ctx.shape, ctx.axis, ctx.keepdims), ctx.shape)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad.reshape(kept_shape(ctx.shape, ctx.axis, ctx.keepdims)).expand(ctx.shape)
 
 
 class Mean(Function):
@@ -90,6 +102,11 @@ class Mean(Function):
     def backward(ctx, grad):
         grad = _expand(grad, ctx.shape, ctx.axis, ctx.keepdims) / ctx.count
         return np.broadcast_to(grad, ctx.shape)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        grad = grad.reshape(kept_shape(ctx.shape, ctx.axis, ctx.keepdims)) / ctx.count
+        return grad.expand(ctx.shape)
 
 
 class _Extreme(Function):

@@ -271,3 +271,12 @@ class IndexPut(Function):
             grad_x = _cleared(grad, ctx.indices)
         grad_values = grad[ctx.indices] if ctx.needs_input_grad[2] else None
         return grad_x, None, grad_values, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        needs = ctx.needs_input_grad
+        grad_x = None
+        if needs[0]:
+            kept = 1 if ctx.accumulate else _cleared(np.ones(grad.shape, grad.dtype), ctx.indices)
+            grad_x = grad * kept
+        return grad_x, None, (grad[ctx.indices] if needs[2] else None), None

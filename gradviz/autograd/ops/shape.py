@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -13,7 +14,8 @@ from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.promotion import result_type
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.ops.scatter import IndexPut
+from gradviz.autograd.variable import Variable, from_op
 
 
 class Reshape(Function):
@@ -44,6 +46,10 @@ class Reshape(Function):
     def backward(ctx, grad):
         return grad.reshape(ctx.shape)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad.reshape(ctx.shape)
+
 
 class Transpose(Function):
     @staticmethod
@@ -54,6 +60,10 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.swapaxes(grad, *ctx.dims)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad.transpose(*ctx.dims)
 
 
 class Permute(Function):
@@ -67,6 +77,10 @@ class Permute(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.transpose(grad, np.argsort([d % grad.ndim for d in ctx.dims]))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Permute.apply(grad, tuple(np.argsort([d % grad.ndim for d in ctx.dims]).tolist()))
 
 
 def normalize_index(index: Any) -> Any:
@@ -151,6 +165,11 @@ class Index(Function):
             np.add.at(out, index, grad)
         return out, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):  # zeros with grad added in at the index
+        zeros = from_op(np.zeros(ctx.shape, dtype=grad.dtype), None)
+        return IndexPut.apply(zeros, ctx.index, grad, True), None
+
 
 class Cat(Function):
     @staticmethod
@@ -163,6 +182,12 @@ class Cat(Function):
     def backward(ctx, grad):
         return (None, *np.split(grad, ctx.sizes, axis=ctx.axis))
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        bounds = [0, *ctx.sizes.tolist(), grad.shape[ctx.axis]]
+        before = (slice(None),) * ctx.axis
+        return (None, *(grad[(*before, slice(a, b))] for a, b in itertools.pairwise(bounds)))
+
 
 class Stack(Function):
     @staticmethod
@@ -173,6 +198,11 @@ class Stack(Function):
     @staticmethod
     def backward(ctx, grad):
         return (None, *np.moveaxis(grad, ctx.axis, 0))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        before = (slice(None),) * ctx.axis
+        return (None, *(grad[(*before, i)] for i in range(grad.shape[ctx.axis])))
 
 
 def _joined_dtype(arrays: tuple[np.ndarray, ...]) -> np.dtype | None:
@@ -241,6 +271,10 @@ class Clone(Function):
     def backward(ctx, grad):
         return grad
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad
+
 
 class Cast(Function):
     @staticmethod
@@ -250,6 +284,10 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad  # the engine casts it back to the input's dtype
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad
 
 
 class Diag(Function):

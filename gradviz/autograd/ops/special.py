@@ -116,6 +116,10 @@ class Reciprocal(_Pointwise):
     def slope(out):
         return -out * out
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * Reciprocal.slope(out)
+
 
 class Rsqrt(_Pointwise):
     """1 / sqrt(x)."""
@@ -129,6 +133,10 @@ class Rsqrt(_Pointwise):
     @staticmethod
     def slope(out):
         return -0.5 * out * out * out
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * Rsqrt.slope(out)
 
 
 class Log1p(_Pointwise):

@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import reduce_dims
-from gradviz.autograd.errors import ArgumentError, InputError, OperandError
+from gradviz.autograd.errors import ArgumentError, BackwardError, InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.elementwise import sign
+from gradviz.autograd.ops.reductions import kept_shape
 from gradviz.autograd.variable import Variable
 
 
@@ -147,6 +148,21 @@ class Norm(Function):
                 return scaled * grad * out ** (1 - p)
             scale = np.where(out == 0, zero, grad / out ** (p - 1))
             return np.sign(x) * np.abs(x) ** (p - 1) * scale
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, p = ctx.inputs[0], ctx.p
+        kept = kept_shape(x.shape, ctx.axis, ctx.keepdims)
+        if p == 1:
+            return grad.reshape(kept) * sign(x._data)
+        if p != 2:
+            raise BackwardError(
+                f"Norm: second derivatives (create_graph=True) of a {p:g}-norm are not supported; "
+                "of the 1-norm and the 2-norm they are"
+            )
+        norm = out.reshape(kept)
+        zero = norm._data == 0  # 0 at a zero norm, as the first derivative
+        return x * (grad.reshape(kept) / (norm + zero) * ~zero)
 
 
 # ------------------------------------------------------------------------- checked entry points

@@ -325,6 +325,7 @@ class Optimizer:
         """Reset gradients: to None (PyTorch's default) or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
+                p._grad_seen = None  # (a gradient with a graph, create_graph=True: let go)
                 if set_to_none or p._grad is None:
                     p._grad = None
                 else:

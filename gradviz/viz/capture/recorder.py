@@ -229,6 +229,15 @@ class Recorder(RecordBook, hooks.Hook):
                 )
             )
 
+    def create_graph(self, roots: tuple[Variable, ...]) -> None:
+        with self.lock:
+            source = self.locate()
+            for root in roots:
+                nid = self.var_nodes.get(root._id)
+                if nid is not None:
+                    event = Event("create_graph", source, after=self.last, node=nid)
+                    self.trace._events.append(event)
+
     def grad_mode(self, enabled: bool) -> None:
         local = self.local
         with self.lock:

@@ -156,6 +156,12 @@ def _no_gradient(f: Finding, ctx: Context) -> Advice:
             "expected when a branch or a data-dependent depth skips it in some steps; if it "
             "should run in every step, check the condition that skips it",
         )
+    if "create_graph=True" in f.message:  # the loss reads derivatives only
+        return (
+            "expected when the loss uses only derivatives (a PINN's residual): a term on the "
+            "values themselves (boundary or data points) gives it a gradient; if none should, "
+            "call requires_grad_(False) on it",
+        )
     if "only as plain data" in f.message:  # an argmax or a comparison on the way
         return (
             "compute the loss from the scores themselves (F.cross_entropy(logits, y)): argmax "

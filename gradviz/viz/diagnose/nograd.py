@@ -13,7 +13,8 @@ Causes, in the order they are looked for:
 - behind a non-differentiable op: an op on the path gave no gradient for that argument
   (integer targets, indices);
 - not reachable: what it computed never reaches the loss, or only as plain data (comparisons,
-  ``argmax``, ``.numpy()`` and ``.item()`` carry no gradient);
+  ``argmax``, ``.numpy()`` and ``.item()`` carry no gradient), or only through a gradient taken
+  with ``create_graph=True`` that does not depend on it (a PINN's output bias);
 - exactly zero: a gradient hook (``register_hook``) that returned zeros, else the op on the path
   whose backward turned a non-zero gradient into zeros; a ReLU whose inputs are all <= 0 is a
   dead ReLU.
@@ -269,6 +270,15 @@ def _cut(
         return "it is used, but nothing computed from it reaches the loss", ()
     last = found.last_sink[nid][1]
     a = full.nodes[last]
+    taken = next((e for e in ctx.events if e.kind == "create_graph" and e.node == last), None)
+    if taken is not None:  # a PINN's output bias: the loss reads only derivatives of u
+        return (
+            f"nothing computed from it reaches the loss: the loss uses the gradient of "
+            f"{a.get('op')} {shape_text(a.get('shape'))}{_on(a.get('source'))} (create_graph=True"
+            f"{_on(taken.source)}), not its values, and that gradient does not depend on it (a "
+            "shift such as an output bias leaves derivatives as they are)",
+            (),
+        )
     return (
         f"nothing computed from it reaches the loss: its last use is {a.get('op')} "
         f"{shape_text(a.get('shape'))}{_on(a.get('source'))}, whose result is unused or reaches "

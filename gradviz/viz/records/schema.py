@@ -227,7 +227,8 @@ class Event:
     new leaf; for ``inplace``, ``node`` is the Variable written, ``op`` the method
     (``"sub_"``) and ``version`` its version after the write; for ``grad_hook``, ``node``'s
     gradient hook ``op`` (its name; ``source`` where it is defined) made its gradient exactly
-    zero or non-finite in a recorded backward pass.
+    zero or non-finite in a recorded backward pass; for ``create_graph``, ``node``'s gradient
+    was computed as recorded ops (``grad(u, x, create_graph=True)`` at ``source``).
     """
 
     kind: str
