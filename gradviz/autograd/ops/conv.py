@@ -11,6 +11,11 @@ gradients to their windows (``pooling``). Loops run over kernel taps, never over
 Spatial arguments (stride, dilation) arrive as tuples, one int per spatial dim, and padding as
 one (before, after) pair per spatial dim: ``functional`` checks and normalises them and names
 the layer in its errors.
+
+For ``create_graph=True`` (``backward_graph``) the gradients are themselves convolutions, as
+recorded ops: the input's a transposed convolution of the output gradient with the weight
+(``conv_transpose.input_grad``), the weight's a convolution of the input with the output
+gradient (``weight_grad``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.promotion import same_float_dtype
+from gradviz.autograd.variable import Variable
 
 Pairs = tuple[tuple[int, int], ...]
 SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -226,16 +232,72 @@ class _ConvNd(Function):
         return unbatch(ctx, grad_x), grad_w, grad_b
 
 
+def _conv_graph(ctx, grad, out):
+    """The graph rule of ``Conv1d/2d/3d``: the input's gradient a transposed convolution of
+    ``grad`` with the weight, the weight's a convolution of the padded input with ``grad``,
+    the bias's ``grad`` summed but over the channels."""
+    from gradviz.autograd.ops.conv_transpose import input_grad  # (it imports this module)
+
+    x, weight = ctx.inputs[:2]
+    padding, stride, dilation, groups = ctx.options
+    needs = ctx.needs_input_grad
+    if ctx.one_sample:
+        x, grad = x.unsqueeze(0), grad.unsqueeze(0)
+    grad_x = grad_w = grad_b = None
+    if needs[0]:
+        grad_x = input_grad(grad, weight, x.shape[2:], padding, stride, dilation, groups)
+        grad_x = grad_x.squeeze(0) if ctx.one_sample else grad_x
+    if needs[1]:
+        xp = ConstantPadNd.apply(x, ((0, 0), (0, 0), *padding)) if _any(padding) else x
+        grad_w = weight_grad(xp, grad, weight.shape[2:], stride, dilation, groups)
+    if len(needs) > 2 and needs[2]:
+        grad_b = grad.sum(dim=(0, *range(2, grad.ndim)))
+    return grad_x, grad_w, grad_b
+
+
+def _any(pairs: Pairs) -> bool:
+    return any(a or b for a, b in pairs)
+
+
 class Conv1d(_ConvNd):
     """1-d convolution of (N, C, L) or (C, L) with (O, C/g, K)."""
+
+    backward_graph = staticmethod(_conv_graph)
 
 
 class Conv2d(_ConvNd):
     """2-d convolution of (N, C, H, W) or (C, H, W) with (O, C/g, KH, KW)."""
 
+    backward_graph = staticmethod(_conv_graph)
+
 
 class Conv3d(_ConvNd):
     """3-d convolution of (N, C, D, H, W) or (C, D, H, W) with (O, C/g, KD, KH, KW)."""
+
+    backward_graph = staticmethod(_conv_graph)
+
+
+CONV = {1: Conv1d, 2: Conv2d, 3: Conv3d}
+
+
+def weight_grad(xp: Variable, grad: Variable, kernel, stride, dilation, groups: int) -> Variable:
+    """The weight gradient (O, C/G, *kernel) of a convolution of the padded input ``xp`` (N, C,
+    *padded) whose output has gradient ``grad`` (N, O, *out), as recorded ops: a convolution
+    of the input's channels (the samples as channels) with ``grad`` (the samples as channels),
+    stride and dilation swapped, a group of samples per group of channels."""
+    n, c, *padded = xp.shape
+    k = len(kernel)
+    if groups == 1:
+        channels = xp.transpose(0, 1)
+    else:  # (C/G, G * N, *padded): group g's samples are the g-th block of channels
+        split = xp.reshape(n, groups, c // groups, *padded)
+        channels = split.permute(2, 1, 0, *range(3, 3 + k)).reshape(c // groups, -1, *padded)
+    taps = CONV[k].apply(
+        channels, grad.transpose(0, 1), None, dilation, ((0, 0),) * k, stride, groups
+    )
+    if tuple(taps.shape[2:]) != tuple(kernel):  # places past the kernel no window read
+        taps = taps[(slice(None), slice(None), *(slice(0, size) for size in kernel))]
+    return taps.transpose(0, 1)
 
 
 class ConstantPadNd(Function):
@@ -249,6 +311,10 @@ class ConstantPadNd(Function):
     @staticmethod
     def backward(ctx, grad):
         return _pad_or_crop(grad, tuple((-a, -b) for a, b in ctx.pairs), 0.0)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return ConstantPadNd.apply(grad, tuple((-a, -b) for a, b in ctx.pairs), 0.0)
 
 
 def _pad_or_crop(x: np.ndarray, pairs, value) -> np.ndarray:

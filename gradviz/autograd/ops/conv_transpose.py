@@ -9,6 +9,11 @@ roles of input and output swapped. One code for 1, 2 or 3 spatial dims.
 
 Arguments arrive checked by ``functional_resample``: stride, dilation and output padding as
 tuples, padding as one int per spatial dim (each side).
+
+For ``create_graph=True`` the gradients are recorded convolutions (``backward_graph``): the
+input's the convolution of the output gradient with the weight, the weight's
+``conv.weight_grad`` with the roles of input and output swapped. ``input_grad`` is also a
+convolution's input gradient, a transposed convolution.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import numpy as np
 
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import conv
+from gradviz.autograd.ops.conv import ConstantPadNd
 from gradviz.autograd.ops.promotion import same_float_dtype
+from gradviz.autograd.variable import Variable
 
 
 def _transposed(x: np.ndarray, weight: np.ndarray, out: np.ndarray, stride, dilation, groups):
@@ -89,15 +96,80 @@ class _ConvTransposeNd(Function):
         return conv.unbatch(ctx, grad_x), grad_w, grad_b
 
 
+def _transposed_graph(ctx, grad, out):
+    """The graph rule of ``ConvTranspose1d/2d/3d``: the output gradient over the full size
+    (the padding given back, the output padding no window reaches cut), convolved with the
+    weight for the input's gradient, with the input for the weight's."""
+    x, weight = ctx.inputs[:2]
+    stride, padding, output_padding, groups, dilation = ctx.options
+    needs = ctx.needs_input_grad
+    if ctx.one_sample:
+        x, grad = x.unsqueeze(0), grad.unsqueeze(0)
+    grad_x = grad_w = grad_b = None
+    if len(needs) > 2 and needs[2]:
+        grad_b = grad.sum(dim=(0, *range(2, grad.ndim)))
+    cut = [max(o - p, 0) for o, p in zip(output_padding, padding, strict=True)]
+    if any(cut):
+        grad = grad[
+            (
+                slice(None),
+                slice(None),
+                *(slice(0, n - c) for n, c in zip(grad.shape[2:], cut, strict=True)),
+            )
+        ]
+    pairs = tuple((p, max(p - o, 0)) for p, o in zip(padding, output_padding, strict=True))
+    if any(a or b for a, b in pairs):
+        grad = ConstantPadNd.apply(grad, ((0, 0), (0, 0), *pairs))
+    if needs[0]:
+        k = len(stride)
+        grad_x = conv.CONV[k].apply(grad, weight, None, stride, ((0, 0),) * k, dilation, groups)
+        grad_x = grad_x.squeeze(0) if ctx.one_sample else grad_x
+    if needs[1]:
+        grad_w = conv.weight_grad(grad, x, weight.shape[2:], stride, dilation, groups)
+    return grad_x, grad_w, grad_b
+
+
 class ConvTranspose1d(_ConvTransposeNd):
     """1-d transposed convolution of (N, C_in, L) or (C_in, L) with weight (C_in, C_out/g, K)."""
+
+    backward_graph = staticmethod(_transposed_graph)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     """2-d transposed convolution of (N, C_in, H, W) or (C_in, H, W) with weight (C_in,
     C_out/g, KH, KW)."""
 
+    backward_graph = staticmethod(_transposed_graph)
+
 
 class ConvTranspose3d(_ConvTransposeNd):
     """3-d transposed convolution of (N, C_in, D, H, W) or (C_in, D, H, W) with weight (C_in,
     C_out/g, KD, KH, KW)."""
+
+    backward_graph = staticmethod(_transposed_graph)
+
+
+TRANSPOSED = {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}
+
+
+def input_grad(grad: Variable, weight: Variable, size, padding, stride, dilation, groups):
+    """The input gradient (N, C, *size) of a convolution with ``weight`` and ``padding`` (a
+    (before, after) pair per spatial dim) from its output gradient ``grad``, as recorded ops:
+    the transposed convolution, with the output padding that gives back the padded size and
+    the padding taken off (a crop when it is uneven)."""
+    spans = conv.spans(weight.shape[2:], dilation)
+    places = zip(size, padding, grad.shape[2:], stride, spans, strict=True)
+    extra = tuple(n + a + b - ((o - 1) * s + span) for n, (a, b), o, s, span in places)
+    even = tuple(min(pair) for pair in padding)
+    k = len(size)
+    x = TRANSPOSED[k].apply(grad, weight, None, stride, even, extra, groups, dilation)
+    if tuple(x.shape[2:]) != tuple(size):  # uneven padding ("same" of an even kernel)
+        starts = [a - e for (a, _), e in zip(padding, even, strict=True)]
+        x = x[
+            (
+                slice(None),
+                slice(None),
+                *(slice(s, s + n) for s, n in zip(starts, size, strict=True)),
+            )
+        ]
+    return x
