@@ -11,6 +11,10 @@ index repeated (a repeat never changes a maximum nor the place the gradient goes
 fancy-index gather, one ``argmax`` and, backward, one ``bincount`` scatter. Loops run over
 kernel taps or axes, never over positions or bins.
 
+For ``create_graph=True`` (``backward_graph``) the gradients are recorded ops: max pooling's
+an ``IndexPut`` of the gradient at the maxima's places, average pooling's a transposed
+convolution with a kernel of ones, adaptive average pooling's the transposed matrices.
+
 Arguments arrive checked by ``functional``: kernel, stride and dilation as tuples (one int per
 spatial dim), padding as one (before, after) pair per spatial dim.
 """
@@ -36,7 +40,10 @@ from gradviz.autograd.ops.conv import (
     unbatch,
     unpad_index,
 )
-from gradviz.autograd.ops.resample import _Separable
+from gradviz.autograd.ops.conv_transpose import TRANSPOSED
+from gradviz.autograd.ops.resample import _Separable, separable_graph
+from gradviz.autograd.ops.scatter import IndexPut
+from gradviz.autograd.variable import from_op
 
 
 class _MaxPoolNd(Function):
@@ -65,16 +72,37 @@ class _MaxPoolNd(Function):
         return unbatch(ctx, full[unpad_index(full.shape, ctx.padding)])
 
 
+def _max_graph(ctx, grad, out):
+    """The graph rule of ``MaxPool1d/2d/3d``: ``grad`` added into zeros at the place of each
+    window's maximum (one ``IndexPut``; where windows overlap, shares add), the places being
+    constants."""
+    x, kernel, stride, padding, dilation = ctx.inputs[:5]
+    g = grad.unsqueeze(0) if ctx.one_sample else grad
+    n, c = ctx.shape[:2]
+    sizes = x.shape[x.ndim - len(kernel) :]
+    places = _places(ctx.argmax, sizes, kernel, stride, padding, dilation)
+    ones = (1,) * len(kernel)
+    grid = (np.arange(n).reshape(-1, 1, *ones), np.arange(c).reshape(-1, *ones), places)
+    zeros = from_op(np.zeros((n, c, math.prod(sizes)), grad.dtype), None)
+    return IndexPut.apply(zeros, grid, g, True).reshape(x.shape)
+
+
 class MaxPool1d(_MaxPoolNd):
     """Max over each window of (N, C, L) or (C, L)."""
+
+    backward_graph = staticmethod(_max_graph)
 
 
 class MaxPool2d(_MaxPoolNd):
     """Max over each window of (N, C, H, W) or (C, H, W)."""
 
+    backward_graph = staticmethod(_max_graph)
+
 
 class MaxPool3d(_MaxPoolNd):
     """Max over each window of (N, C, D, H, W) or (C, D, H, W)."""
+
+    backward_graph = staticmethod(_max_graph)
 
 
 def _has_nan(x: np.ndarray) -> bool:
@@ -106,13 +134,24 @@ def max_pool_indices(x: np.ndarray, kernel, stride, padding: Pairs, dilation) ->
     xp = pad(x[np.newaxis] if x.ndim == k + 1 else x, padding, -np.inf)
     size = out_size(xp.shape[2:], kernel, stride, dilation)
     taps = tap_slices(kernel, stride, dilation, size)
-    tap = _max_of_taps([xp[t] for t in taps], _has_nan(xp))[1].astype(np.int64)
-    index = np.zeros(tap.shape, np.int64)
-    places = zip(np.unravel_index(tap, kernel), size, stride, dilation, padding, strict=True)
-    for axis, (coord, n, s, d, (before, _)) in enumerate(places):  # row-major, axis by axis
-        start = np.arange(n).reshape(-1, *(1,) * (k - 1 - axis)) * s
-        index = index * x.shape[x.ndim - k + axis] + start + coord * d - before
+    tap = _max_of_taps([xp[t] for t in taps], _has_nan(xp))[1]
+    index = _places(tap, x.shape[x.ndim - k :], kernel, stride, padding, dilation)
     return index[0] if x.ndim == k + 1 else index
+
+
+def _places(tap: np.ndarray, sizes, kernel, stride, padding: Pairs, dilation) -> np.ndarray:
+    """The flat index into the (unpadded) spatial dims ``sizes`` of the element that kernel
+    tap ``tap`` (row-major, one per window of a (N, C, *out) array) reads (int64)."""
+    k = len(kernel)
+    tap = tap.astype(np.int64)
+    index = np.zeros(tap.shape, np.int64)
+    places = zip(
+        np.unravel_index(tap, kernel), tap.shape[2:], stride, dilation, padding, sizes, strict=True
+    )
+    for axis, (coord, n, s, d, (before, _), m) in enumerate(places):  # row-major, axis by axis
+        start = np.arange(n).reshape(-1, *(1,) * (k - 1 - axis)) * s
+        index = index * m + start + coord * d - before
+    return index
 
 
 def _window_sums(win: np.ndarray) -> np.ndarray:
@@ -163,16 +202,50 @@ class _AvgPoolNd(Function):
         return unbatch(ctx, full[unpad_index(full.shape, padding)])
 
 
+def _avg_graph(ctx, grad, out):
+    """The graph rule of ``AvgPool1d/2d/3d``: ``grad / divisor`` spread over each window, as
+    a transposed convolution of each channel with a kernel of ones, the padding cut off."""
+    kernel, stride, padding = ctx.options
+    k = len(kernel)
+    g = grad.unsqueeze(0) if ctx.one_sample else grad
+    n, c, *size = g.shape
+    padded = ctx.shape[2:]
+    extra = tuple(
+        p - ((o - 1) * s + w) for p, o, s, w in zip(padded, size, stride, kernel, strict=True)
+    )
+    ones = np.ones((1, 1, *kernel), grad.dtype)
+    spread = TRANSPOSED[k].apply(
+        (g / ctx.divisor).reshape(n * c, 1, *size),
+        from_op(ones, None),
+        None,
+        stride,
+        (0,) * k,
+        extra,
+        1,
+        (1,) * k,
+    )
+    full = spread.reshape(n, c, *padded)
+    if any(a or b for a, b in padding):
+        full = full[unpad_index(full.shape, padding)]
+    return full.reshape(ctx.inputs[0].shape)
+
+
 class AvgPool1d(_AvgPoolNd):
     """Mean over each window of (N, C, L) or (C, L)."""
+
+    backward_graph = staticmethod(_avg_graph)
 
 
 class AvgPool2d(_AvgPoolNd):
     """Mean over each window of (N, C, H, W) or (C, H, W)."""
 
+    backward_graph = staticmethod(_avg_graph)
+
 
 class AvgPool3d(_AvgPoolNd):
     """Mean over each window of (N, C, D, H, W) or (C, D, H, W)."""
+
+    backward_graph = staticmethod(_avg_graph)
 
 
 def _bins(size: int, out: int, dtype) -> np.ndarray:
@@ -198,13 +271,19 @@ class _AdaptiveAvgPoolNd(_Separable):
 class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     """Mean over PyTorch's adaptive bins of (N, C, L) or (C, L)."""
 
+    backward_graph = staticmethod(separable_graph)
+
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """Mean over PyTorch's adaptive bins of (N, C, H, W) or (C, H, W)."""
 
+    backward_graph = staticmethod(separable_graph)
+
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """Mean over PyTorch's adaptive bins of (N, C, D, H, W) or (C, D, H, W)."""
+
+    backward_graph = staticmethod(separable_graph)
 
 
 def _bin_taps(size: int, out: int) -> np.ndarray:

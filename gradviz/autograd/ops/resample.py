@@ -198,6 +198,17 @@ class _Separable(Function):
         return back.astype(grad.dtype, copy=False)
 
 
+def separable_graph(ctx, grad, out):
+    """The graph rule of a resampling by one matrix per axis: ``grad`` times each matrix
+    (a constant) along its axis, as recorded ``MatMul``s."""
+    first = grad.ndim - len(ctx.matrices)
+    for axis, matrix in enumerate(ctx.matrices, start=first):
+        grad = (grad.transpose(axis, -1) @ matrix.astype(grad.dtype, copy=False)).transpose(
+            axis, -1
+        )
+    return grad
+
+
 class _Linear(_Separable):
     """Linear interpolation along the last spatial axes (one matrix per axis)."""
 
