@@ -1,5 +1,5 @@
 """Activations: SiLU, ELU, Softplus, Mish, LogSigmoid and Hardtanh, each one node with its own
-backward."""
+backward (and, but Mish, a ``backward_graph`` in Variable ops for ``create_graph=True``)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ class Silu(Function):
         x, s = ctx.saved_tensors
         return grad * (s * (1 + x * (1 - s)))
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        s = x.sigmoid()
+        return grad * (s * (1 + x * (1 - s)))
+
 
 class Elu(Function):
     """x where x > 0, else alpha * (exp(x) - 1)."""
@@ -50,6 +56,12 @@ class Elu(Function):
         (x,) = ctx.saved_tensors
         # at 0 the negative side's slope alpha * exp(0) = alpha (PyTorch)
         return np.where(x > 0, grad, grad * (ctx.alpha * np.exp(np.minimum(x, 0))))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        # alpha * exp(x) as out + alpha on the negative side (no overflow on the positive)
+        positive = ctx.inputs[0]._data > 0
+        return grad * ((out + ctx.alpha) * ~positive + positive)
 
 
 class Softplus(Function):
@@ -105,6 +117,10 @@ class LogSigmoid(Function):
     def backward(ctx, grad):
         return grad * _sigmoid(-ctx.saved_tensors[0])
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * (-ctx.inputs[0]).sigmoid()
+
 
 class Hardtanh(Function):
     """``x`` clamped into ``[low, high]``; the gradient passes strictly inside only (0 at the
@@ -119,4 +135,9 @@ class Hardtanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        return grad * ((x > ctx.low) & (x < ctx.high))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]._data
         return grad * ((x > ctx.low) & (x < ctx.high))

@@ -6,6 +6,7 @@ Subgradient choices match PyTorch and say so where they are made.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.promotion import cast, floating, require_floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
+from gradviz.autograd.ops.special import Erfc
 
 
 class Exp(Function):
@@ -157,15 +159,38 @@ class Clamp(Function):
             return grad * mask, None, None
         return grad * mask, *_bound_grads(ctx, grad, x, need_low, need_high)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]._data
+        mask = np.ones(x.shape, dtype=bool)
+        if ctx.low is not None:
+            mask &= x >= ctx.low
+        if ctx.high is not None:
+            mask &= x <= ctx.high
+        _, need_low, need_high = ctx.needs_input_grad
+        took_low, took_high = _taken(ctx, x)
+        return (
+            grad * mask,
+            grad * took_low if need_low else None,
+            grad * took_high if need_high else None,
+        )
 
-def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high: bool) -> tuple:
-    """The gradients of Variable bounds of clamp: where the bound was taken, PyTorch's rule
-    (with both bounds and low > high, every value is high)."""
-    low, high, zero = ctx.low, ctx.high, np.zeros((), dtype=grad.dtype)
+
+def _taken(ctx, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Where clamp took its low and its high bound: PyTorch's rule (with both bounds and
+    low > high, every value is high)."""
+    low, high = ctx.low, ctx.high
     took_low = x < low if low is not None else None
     took_high = x > high if high is not None else None
     if low is not None and high is not None:
         took_low, took_high = took_low & (low < high), took_high | (high < low)
+    return took_low, took_high
+
+
+def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high: bool) -> tuple:
+    """The gradients of Variable bounds of clamp: where the bound was taken."""
+    zero = np.zeros((), dtype=grad.dtype)
+    took_low, took_high = _taken(ctx, x)
     return (
         np.where(took_low, grad, zero) if need_low else None,
         np.where(took_high, grad, zero) if need_high else None,
@@ -351,6 +376,17 @@ class Gelu(Function):
             return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner)
         return grad * ctx.slope
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        if ctx.approximate == "tanh":
+            t = ((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI).tanh()
+            d_inner = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+            return grad * ((t + 1) * 0.5 + x * (1 - t * t) * d_inner * 0.5)
+        # Phi(x) + x * phi(x), Phi(x) = erfc(-x / sqrt(2)) / 2 (accurate in both tails)
+        density = (x * x * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+        return grad * (Erfc.apply(x * (-1 / math.sqrt(2))) * 0.5 + x * density)
+
 
 class Dropout(Function):
     @staticmethod
@@ -362,6 +398,10 @@ class Dropout(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * ctx.mask
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * ctx.mask  # (the mask: a constant)
 
 
 #: Below this many rows one NumPy reduction beats a transposed copy reduced over its rows.
@@ -434,6 +474,10 @@ class Softmax(Function):
         result *= out
         return result
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return out * (grad - _kept_sum(grad * out, ctx.axis))
+
 
 #: A row whose exponentials, shifted by the largest element of the whole array, sum to at least
 #: this keeps every element within ~40 of its row's maximum a normal float (float32, float64).
@@ -477,3 +521,12 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad - np.exp(out) * row_sum(grad, ctx.axis)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad - out.exp() * _kept_sum(grad, ctx.axis)
+
+
+def _kept_sum(v: Any, axis: int | None) -> Any:
+    """A Variable summed over ``axis`` (every element: None) with the axis kept."""
+    return v.sum() if axis is None else v.sum(dim=axis, keepdim=True)

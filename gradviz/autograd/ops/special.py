@@ -184,6 +184,11 @@ class Erf(_Pointwise):
     def slope(x):
         return (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        return grad * ((x * x * -1.0).exp() * (2 / math.sqrt(math.pi)))
+
 
 class Erfinv(_Pointwise):
     """The inverse of erf on (-1, 1): +-inf at +-1, NaN outside."""
@@ -229,6 +234,11 @@ class Erfc(_Pointwise):
     @staticmethod
     def slope(x):
         return (-2 / math.sqrt(math.pi)) * np.exp(-x * x)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        return grad * ((x * x * -1.0).exp() * (-2 / math.sqrt(math.pi)))
 
 
 class Sinc(_Pointwise):
