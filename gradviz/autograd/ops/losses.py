@@ -1,4 +1,8 @@
-"""Losses, each one fused node: nll, cross-entropy, MSE and binary cross-entropy (two forms)."""
+"""Losses, each one fused node: nll, cross-entropy, MSE and binary cross-entropy (two forms).
+
+``backward_graph`` (``create_graph=True``) writes the gradient in Variable ops: cross-entropy's
+softmax minus one-hot with a recorded ``Softmax``, nll's an ``IndexPut`` of the row gradients.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ from gradviz.autograd.errors import (
     ShapeError,
 )
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.elementwise import row_max, row_sum
+from gradviz.autograd.ops.elementwise import Softmax, row_max, row_sum
 from gradviz.autograd.ops.promotion import promoted
+from gradviz.autograd.ops.scatter import IndexPut
+from gradviz.autograd.variable import Variable, from_op
 
 
 def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
@@ -100,6 +106,14 @@ class _Classes:
             return np.full((), np.nan, dtype=loss.dtype)
         return loss.sum() / self.count
 
+    def row_weights(self, grad: Variable, reduction: str) -> Variable:
+        """``row_grads`` of a Variable gradient, as recorded ops: shape (N, 1), or a scalar."""
+        if reduction == "mean":
+            grad = grad / max(len(self.rows) if self.keep is None else self.count, 1)
+        if self.keep is not None:
+            grad = grad * self.keep
+        return grad.reshape(-1, 1) if grad.ndim else grad
+
     def row_grads(self, grad: np.ndarray, reduction: str) -> np.ndarray:
         """The gradient of each row's loss (0 for ignored rows): shape (N,), or a scalar."""
         if self.keep is None:
@@ -140,6 +154,15 @@ class NllLoss(Function):
         out[classes.rows, classes.index] = -classes.row_grads(grad, ctx.reduction)
         return out.reshape(ctx.shape), None  # none for the target and the options
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        classes = ctx.classes
+        rows = (len(classes.rows), ctx.shape[-1])
+        weights = -classes.row_weights(grad, ctx.reduction).reshape(-1)
+        zeros = from_op(np.zeros(rows, grad.dtype), None)
+        picked = (classes.rows, classes.index)
+        return IndexPut.apply(zeros, picked, weights.expand(rows[0])).reshape(ctx.shape), None
+
 
 class CrossEntropy(Function):
     """Cross-entropy of logits (N, C) and integer classes: log_softmax and the negative
@@ -168,6 +191,15 @@ class CrossEntropy(Function):
         grad = classes.row_grads(grad, ctx.reduction)
         out *= grad[:, np.newaxis] if grad.ndim else grad
         return out.reshape(ctx.shape), None  # none for the target and the options
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        classes = ctx.classes
+        rows = ctx.inputs[0].reshape(len(classes.rows), ctx.shape[-1])
+        one_hot = np.zeros(rows.shape, grad.dtype)
+        one_hot[classes.rows, classes.index] = 1
+        share = (Softmax.apply(rows, 1) - one_hot) * classes.row_weights(grad, ctx.reduction)
+        return share.reshape(ctx.shape), None
 
 
 class MseLoss(Function):
@@ -235,6 +267,14 @@ class BinaryCrossEntropyWithLogits(Function):
         sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
         grad_target = -g * x if ctx.needs_input_grad[1] else None
         return g * (sigmoid - target), grad_target
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, target = ctx.inputs[:2]
+        if ctx.reduction == "mean":
+            grad = grad / max(math.prod(np.broadcast_shapes(x.shape, np.shape(target))), 1)
+        grad_target = -grad * x if ctx.needs_input_grad[1] else None
+        return (grad * (x.sigmoid() - target) if ctx.needs_input_grad[0] else None), grad_target
 
 
 def _both(ctx, grad_input: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
