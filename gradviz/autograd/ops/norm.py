@@ -7,8 +7,10 @@ input gradient is the standard fused formula
     dx = invstd / M * (M * g - sum(g) - xhat * sum(g * xhat)),   g = grad * weight
 
 over the M normalised elements (just ``g * invstd`` in evaluation mode, where the statistics
-are constants). ``functional`` checks shapes and names the layer in its errors; running
-statistics are updated there, not here.
+are constants). ``backward_graph`` (``create_graph=True``) computes the same with recorded ops,
+the statistics recomputed from the input Variable so that they are differentiated too.
+``functional`` checks shapes and names the layer in its errors; running statistics are updated
+there, not here.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.elementwise import row_sum
 from gradviz.autograd.ops.promotion import same_float_dtype
 from gradviz.autograd.ops.scratch import ones, scratch
-from gradviz.autograd.variable import as_array
+from gradviz.autograd.variable import Variable, as_array
 
 
 def _sum(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -84,6 +86,7 @@ class BatchNorm(Function):
             mean = running_mean.astype(x.dtype, copy=False).reshape(shape)
             var = running_var.astype(x.dtype, copy=False).reshape(shape)
             xhat, invstd = _normalize(x, axes, eps, mean, var)
+            ctx.statistics = mean.copy(), invstd  # (constants: the graph rule reads them)
         out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias.reshape(shape)
@@ -103,6 +106,24 @@ class BatchNorm(Function):
             grad_w = (grad * xhat).sum(axis=axes)
         if needs[2]:
             grad_b = grad.sum(axis=axes)
+        return grad_x, grad_w, grad_b, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, weight = ctx.inputs[:2]
+        axes, needs = ctx.axes, ctx.needs_input_grad
+        if ctx.training:
+            xhat, invstd = _normalized(x, axes, ctx.inputs[6])
+        else:
+            mean, invstd = ctx.statistics
+            xhat = (x - mean) * invstd
+        grad_x = grad_w = None
+        if needs[0]:
+            g = grad * weight.reshape(ctx.shape) if weight is not None else grad
+            grad_x = _input_grad(g, xhat, invstd, axes) if ctx.training else g * invstd
+        if needs[1]:
+            grad_w = (grad * xhat).sum(dim=axes)
+        grad_b = grad.sum(dim=axes) if needs[2] else None
         return grad_x, grad_w, grad_b, None, None, None, None
 
 
@@ -162,6 +183,32 @@ class LayerNorm(Function):
             grad_x = grad_x.reshape(ctx.shape)
         grad_b = (column @ g).reshape(normalized) if needs[2] else None
         return grad_x, grad_w, grad_b, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, weight, _, ndim, eps = ctx.inputs
+        axes = tuple(range(x.ndim - ndim, x.ndim))
+        needs = ctx.needs_input_grad
+        xhat, invstd = _normalized(x, axes, eps)
+        grad_x = None
+        if needs[0]:
+            grad_x = _input_grad(grad * weight if weight is not None else grad, xhat, invstd, axes)
+        grad_w = grad * xhat if needs[1] else None  # (summed over the rows by the pass)
+        return grad_x, grad_w, (grad if needs[2] else None), None, None
+
+
+def _normalized(x: Variable, axes: tuple[int, ...], eps: float) -> tuple[Variable, Variable]:
+    """``(xhat, invstd)`` of ``x`` over ``axes``, as recorded ops (biased variance)."""
+    centered = x - x.mean(dim=axes, keepdim=True)
+    invstd = ((centered * centered).mean(dim=axes, keepdim=True) + eps).rsqrt()
+    return centered * invstd, invstd
+
+
+def _input_grad(g: Variable, xhat: Variable, invstd: Variable, axes: tuple[int, ...]) -> Variable:
+    """The fused input gradient in recorded ops: ``invstd * (g - mean(g) - xhat *
+    mean(g * xhat))`` over ``axes``."""
+    means = g.mean(dim=axes, keepdim=True) + xhat * (g * xhat).mean(dim=axes, keepdim=True)
+    return invstd * (g - means)
 
 
 def _size(value) -> int | None:
