@@ -25,6 +25,7 @@ from gradviz.autograd.grad_mode import no_grad
 from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.elementwise import Dropout
+from gradviz.autograd.ops.scatter import put_in_zeros
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -54,6 +55,14 @@ class Embedding(Function):
         if ctx.padding_idx is not None:
             out[ctx.padding_idx] = 0  # the padding row is a constant of the forward
         return (out, None) if ctx.padding_idx is None else (out, None, None, None)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        indices, rows = ctx.indices.reshape(-1), grad.reshape(-1, ctx.shape[1])
+        if ctx.padding_idx is not None:  # (the padding row: a constant of the forward)
+            rows = rows * (indices != ctx.padding_idx)[:, None]
+        table = put_in_zeros(ctx.shape, (indices,), rows)
+        return (table, None) if ctx.padding_idx is None else (table, None, None, None)
 
 
 #: Up to this many table rows times indices, backward sums the picked rows as a product with

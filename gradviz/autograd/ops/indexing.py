@@ -19,6 +19,7 @@ from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_at_grid
 from gradviz.autograd.ops.promotion import result_type
+from gradviz.autograd.ops.scatter import put_in_zeros
 from gradviz.autograd.variable import Variable, as_array
 
 
@@ -66,6 +67,10 @@ class Split(Function):
     def backward(ctx, grad):
         return Scattered(ctx.shape, ctx.where, grad)  # the pieces add into one gradient
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return put_in_zeros(ctx.shape, ctx.where, grad)
+
 
 class Gather(Function):
     """``x.gather(dim, index)``: ``out[i][j] = x[index[i][j]][j]`` for dim 0; repeats add up."""
@@ -82,6 +87,10 @@ class Gather(Function):
         out = np.zeros(ctx.shape, dtype=grad.dtype)
         add_at_grid(out, ctx.grid, grad)  # an index picked twice gets both gradients
         return out
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return put_in_zeros(ctx.shape, ctx.grid, grad)
 
 
 class MaskedFill(Function):
@@ -104,6 +113,12 @@ class MaskedFill(Function):
         if ctx.needs_input_grad[2]:
             filled = np.where(ctx.mask, grad, np.zeros((), dtype=grad.dtype))
         return keep, None, filled
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        needs, zero = ctx.needs_input_grad, np.zeros((), dtype=grad.dtype)
+        keep = MaskedFill.apply(grad, ctx.mask, zero) if needs[0] else None
+        return keep, None, (Where.apply(ctx.mask, grad, zero) if needs[2] else None)
 
 
 class Where(Function):

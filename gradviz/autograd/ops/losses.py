@@ -20,8 +20,8 @@ from gradviz.autograd.errors import (
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.elementwise import Softmax, row_max, row_sum
 from gradviz.autograd.ops.promotion import promoted
-from gradviz.autograd.ops.scatter import IndexPut
-from gradviz.autograd.variable import Variable, from_op
+from gradviz.autograd.ops.scatter import put_in_zeros
+from gradviz.autograd.variable import Variable
 
 
 def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
@@ -159,9 +159,8 @@ class NllLoss(Function):
         classes = ctx.classes
         rows = (len(classes.rows), ctx.shape[-1])
         weights = -classes.row_weights(grad, ctx.reduction).reshape(-1)
-        zeros = from_op(np.zeros(rows, grad.dtype), None)
-        picked = (classes.rows, classes.index)
-        return IndexPut.apply(zeros, picked, weights.expand(rows[0])).reshape(ctx.shape), None
+        picked = (classes.rows, classes.index)  # (each row's once: no place twice)
+        return put_in_zeros(rows, picked, weights.expand(rows[0])).reshape(ctx.shape), None
 
 
 class CrossEntropy(Function):

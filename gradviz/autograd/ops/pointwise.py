@@ -1,4 +1,5 @@
-"""Pointwise ops beyond the activations: sin, cos, and the binary maximum/minimum.
+"""Pointwise ops beyond the activations: sin, cos, and the binary maximum/minimum (each with a
+``backward_graph`` for ``create_graph=True``), lerp.
 
 Tie choices match PyTorch and say so where they are made.
 """
@@ -86,6 +87,11 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         return _split(ctx, grad, a < b, b < a, a == b)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = (as_array(v) for v in ctx.inputs)
+        return _split_graph(ctx, grad, a < b, b < a, a == b)
+
 
 class Minimum(Function):
     """``minimum(a, b)``: elementwise smaller value; ties split the gradient 0.5/0.5."""
@@ -101,6 +107,11 @@ class Minimum(Function):
         a, b = ctx.saved_tensors
         return _split(ctx, grad, a > b, b > a, a == b)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = (as_array(v) for v in ctx.inputs)
+        return _split_graph(ctx, grad, a > b, b > a, a == b)
+
 
 def _split(ctx: Any, grad: np.ndarray, a_loses: Any, b_loses: Any, tie: Any) -> tuple[Any, Any]:
     """The two gradients of maximum/minimum: 0 to the loser, half each on a tie (PyTorch; a NaN
@@ -110,6 +121,15 @@ def _split(ctx: Any, grad: np.ndarray, a_loses: Any, b_loses: Any, tie: Any) -> 
     ga = np.where(a_loses, zero, shared) if ctx.needs_input_grad[0] else None
     gb = np.where(b_loses, zero, shared) if ctx.needs_input_grad[1] else None
     return ga, gb
+
+
+def _split_graph(ctx: Any, grad: Variable, a_loses: Any, b_loses: Any, tie: Any) -> tuple:
+    """``_split`` in recorded ops: ``grad`` times constant shares (0 to the loser, 0.5 on a
+    tie, 1 else)."""
+    dtype = grad.dtype
+    ga = grad * np.where(a_loses, 0, np.where(tie, 0.5, 1)).astype(dtype)
+    gb = grad * np.where(b_loses, 0, np.where(tie, 0.5, 1)).astype(dtype)
+    return (ga if ctx.needs_input_grad[0] else None), (gb if ctx.needs_input_grad[1] else None)
 
 
 def binary(op: type[Function], a: Any, b: Any) -> Variable:

@@ -42,7 +42,7 @@ from gradviz.autograd.ops.conv import (
 )
 from gradviz.autograd.ops.conv_transpose import TRANSPOSED
 from gradviz.autograd.ops.resample import _Separable, separable_graph
-from gradviz.autograd.ops.scatter import IndexPut
+from gradviz.autograd.ops.scatter import put_in_zeros
 from gradviz.autograd.variable import from_op
 
 
@@ -83,8 +83,7 @@ def _max_graph(ctx, grad, out):
     places = _places(ctx.argmax, sizes, kernel, stride, padding, dilation)
     ones = (1,) * len(kernel)
     grid = (np.arange(n).reshape(-1, 1, *ones), np.arange(c).reshape(-1, *ones), places)
-    zeros = from_op(np.zeros((n, c, math.prod(sizes)), grad.dtype), None)
-    return IndexPut.apply(zeros, grid, g, True).reshape(x.shape)
+    return put_in_zeros((n, c, math.prod(sizes)), grid, g).reshape(x.shape)
 
 
 class MaxPool1d(_MaxPoolNd):

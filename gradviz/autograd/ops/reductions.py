@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, amax/amin and max/min along an axis (with their indices)."""
+"""Reductions: sum, mean, amax/amin and max/min along an axis (with their indices), each with
+a ``backward_graph`` in Variable ops for ``create_graph=True``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from gradviz.autograd.dims import dim_index, reduce_dims
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import nodiff
+from gradviz.autograd.ops.scatter import put_in_zeros, scatter_grid
 from gradviz.autograd.variable import Variable
 from gradviz.autograd.variable_methods import MinMax
 
@@ -129,10 +131,20 @@ class _Extreme(Function):
         return _expand(grad, x.shape, ctx.axis, ctx.keepdims) * share
 
 
+def _extreme_graph(ctx, grad, out):
+    """The graph rule of ``Amax``/``Amin``: ``grad`` shared evenly by the ties (a constant)."""
+    x = ctx.inputs[0]._data
+    kept = kept_shape(x.shape, ctx.axis, ctx.keepdims)
+    ties = (x == out._data.reshape(kept)).astype(grad.dtype)
+    return grad.reshape(kept) * (ties / ties.sum(axis=ctx.axis, keepdims=True))
+
+
 class Amax(_Extreme):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         return Amax._forward(ctx, x, axis, keepdims)
+
+    backward_graph = staticmethod(_extreme_graph)
 
 
 class Amin(_Extreme):
@@ -141,6 +153,8 @@ class Amin(_Extreme):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         return Amin._forward(ctx, x, axis, keepdims)
+
+    backward_graph = staticmethod(_extreme_graph)
 
 
 class _PickAlongAxis(Function):
@@ -178,10 +192,23 @@ class _PickAlongAxis(Function):
         return out
 
 
+def _pick_graph(ctx, grad, out):
+    """The graph rule of ``Max``/``Min``: ``grad`` put at the picked indices (along an axis),
+    or shared by the ties (or the NaNs) of the whole input, a constant."""
+    if ctx.axis is None:
+        x, value = ctx.inputs[0]._data, out._data
+        ties = (np.isnan(x) if np.isnan(value).any() else x == value).astype(grad.dtype)
+        return grad * (ties / ties.sum())
+    grad = grad if ctx.keepdims else grad.unsqueeze(ctx.axis)
+    return put_in_zeros(ctx.shape, scatter_grid(ctx.indices, ctx.axis), grad)
+
+
 class Max(_PickAlongAxis):
     @staticmethod
     def forward(ctx, x, axis, keepdims=False):
         return Max._forward(ctx, x, axis, keepdims)
+
+    backward_graph = staticmethod(_pick_graph)
 
 
 class Min(_PickAlongAxis):
@@ -191,6 +218,8 @@ class Min(_PickAlongAxis):
     @staticmethod
     def forward(ctx, x, axis, keepdims=False):
         return Min._forward(ctx, x, axis, keepdims)
+
+    backward_graph = staticmethod(_pick_graph)
 
 
 def max_or_min(

@@ -13,6 +13,7 @@ import numpy as np
 
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_at_grid, add_rows
+from gradviz.autograd.variable import Variable, from_op
 
 
 def scatter_grid(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
@@ -248,6 +249,13 @@ class Take(Function):
         out = np.zeros(int(np.prod(ctx.shape)), grad.dtype)
         np.add.at(out, ctx.index, grad)
         return out.reshape(ctx.shape), None
+
+
+def put_in_zeros(shape: tuple[int, ...], index: Any, values: Variable) -> Variable:
+    """``values`` added into zeros of ``shape`` at ``index`` (a place met twice adds twice) by
+    a recorded ``IndexPut``: the gradient of picking elements, for ``create_graph=True``."""
+    zeros = from_op(np.zeros(shape, values.dtype), None)
+    return IndexPut.apply(zeros, index, values, True)
 
 
 class IndexPut(Function):
