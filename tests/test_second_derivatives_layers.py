@@ -8,6 +8,9 @@ refusals that name the op.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_second_derivatives import (
@@ -313,6 +316,11 @@ def test_the_cases_cover_the_ops_the_docs_promise():
             weighted(g, op.arrays(1)).backward()
         seen |= {tr.graph.nodes[n]["op"] for n in tr.graph.nodes} - {None}
     assert set(supported_ops()) - {"Dropout"} <= seen
+
+
+def test_the_docs_list_every_op_with_a_graph_rule():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "pytorch-differences.md").read_text()
+    assert set(supported_ops()) <= set(re.findall(r"`(\w+)`", text))
 
 
 @pytest.mark.parametrize("op", CASES, ids=lambda op: op.id)
