@@ -373,7 +373,7 @@ def test_layers_without_a_rule_are_refused_by_name_and_listed_ones_are_named():
         grad(F.hardswish(conv(x)).sum(), x, create_graph=True)
     listed = str(refused.value).split("supported ops: ")[1].split(", ")
     assert {"Conv2d", "MaxPool2d", "CrossEntropy", "LayerNorm", "Softmax", "Gelu"} <= set(listed)
-    with pytest.raises(BackwardError, match=r"through Relu_? are not supported"):
+    with pytest.raises(BackwardError, match=r"through Relu_ are not supported"):
         grad(F.relu(conv(x), inplace=True).sum(), x, create_graph=True)  # in place: no rule
     (g,) = grad(F.relu(conv(x)).sum(), x, create_graph=True)  # the out-of-place op has one
     assert g.grad_fn is not None
