@@ -130,8 +130,8 @@ def rule_tooltip(rule: Rule) -> str:
     else:
         where = f" in module {rule.module}" if rule.module else ""
     return (
-        f"the derivative of {rule.op} ({rule.node}{where}) as recorded ops "
-        f"(create_graph=True; PyTorch's {rule.op}Backward0)"
+        f"the derivative of {rule.op} ({rule.node}{where}) as recorded ops (create_graph=True): "
+        f"what PyTorch's {rule.op}Backward0 computes"
     )
 
 

@@ -34,7 +34,8 @@ MARK_LEGEND = {
     "rule": (
         "white",
         f'<font color="{RULE_LINE}">dashed box &#8706; Op: the ops of the derivative of Op'
-        '<br align="left"/>(create_graph=True; PyTorch\'s OpBackward0)<br align="left"/></font>',
+        '<br align="left"/>(create_graph=True: what PyTorch\'s OpBackward0 computes)'
+        '<br align="left"/></font>',
         f'<font color="{RULE_LINE}">&#8706;</font>',
     ),
     "error": (MARK_FILL, "<b>check failed</b>"),

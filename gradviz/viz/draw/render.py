@@ -12,6 +12,8 @@ op (``Linear``, ``Relu``)     box, light grey: op name, output shape and dtype, 
 loss (the graph's root)       box, green, bold border
 needs no gradient             dimmed: grey text, dashed grey border (``requires_grad=False``)
 module                        dashed rounded cluster labelled ``path: Class`` (nested)
+an op's derivative            purple dashed cluster ``∂ Tanh in 1``: the ops its graph rule
+                              recorded (``create_graph=True``), in the module they ran in
 collapsed module              3-D box: ``path: Class``, op count, input and output shapes
 repeated blocks (folded)      the first instance only, labelled ``blocks.0-11 (Block) x12``
                               (a cluster, or a 3-D box when collapsed), with its statistics

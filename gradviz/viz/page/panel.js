@@ -84,7 +84,7 @@
     const where = d.rule ? " in \u2202 " + d.rule : d.module ? " in " + d.module : "";
     const what = NODES.has(d.node) ? chip(d.node) : el("b", {}, d.op || d.node);
     const op = d.op || "op";
-    return [what, where + ": part of \u2202 " + op + ", its graph rule's ops (create_graph=True; PyTorch's " + op + "Backward0)"];
+    return [what, where + ": part of \u2202 " + op + ", the ops that compute what PyTorch's " + op + "Backward0 does (create_graph=True)"];
   }
 
   function renderInfo() {
