@@ -17,6 +17,7 @@ from test_html import embedded
 import gradviz
 from gradviz import Function, Variable, nn
 from gradviz.autograd import grad
+from gradviz.viz.capture.live import graph_from_variable
 from gradviz.viz.draw.render import build
 from gradviz.viz.draw.scene import DASH, TIMES
 from gradviz.viz.records.io import TraceFormatError
@@ -203,11 +204,15 @@ def test_a_second_derivative_names_the_rule_that_recorded_the_op_it_differentiat
     assert ("Reshape", "Sum", "", None) in rules  # both grad calls start from a 1
 
 
-def test_a_create_graph_trace_gives_every_node_exactly_the_schema(tmp_path):
+def test_every_route_gives_a_create_graph_step_exactly_the_schema(tmp_path):
     trace = _run(tmp_path, PENALTY, "gp.py")
     trace.save(tmp_path / "gp.trace.json")
     loaded = gradviz.load_trace(tmp_path / "gp.trace.json")
-    for graph in (trace.graph, loaded.graph):
+    x = Variable(np.ones(3), requires_grad=True)
+    (g,) = grad((x**3).sum(), x, create_graph=True)
+    live = graph_from_variable(g.sum(), None)  # no trace saw the rules run: None
+    assert all(a["derivative_of"] is None for _, a in live.nodes(data=True))
+    for graph in (trace.graph, loaded.graph, live):
         for nid, attrs in graph.nodes(data=True):
             assert tuple(attrs) == NODE_ATTRS, nid
             for key, value in attrs.items():
