@@ -294,6 +294,12 @@ def values_cases() -> Iterable[Case]:
     unsorted = Arr(np.array([5.0, 1.0, 3.0]))
     yield Case("top", "searchsorted", (unsorted, values), {"sorter": _ix([1, 2, 0])})
     yield Case("top", "bucketize", (3.0, bounds))
+    for options in ({}, {"invert": True}, {"assume_unique": True}):
+        yield Case("top", "isin", (values, bounds), options)
+    yield Case("top", "isin", (Arr(np.array([[1, 2], [3, 4]])), Arr(np.array([2, 3]))))
+    yield Case("top", "isin", (values, 3.0))
+    yield Case("top", "isin", (5.0, bounds))
+    yield Case("top", "isin", (1, 2))  # two numbers: refused by both
     for x in (d.f((20,)), d.f((3, 5), "float32"), d.i((5,))):
         yield Case("method", "histc", (x,))
         yield Case("method", "histc", (x, 4, -1, 1))

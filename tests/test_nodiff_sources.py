@@ -88,6 +88,7 @@ CASES = [
     ("searchsorted", lambda h: gradviz.searchsorted(h[0].sort().values, h), "Searchsorted", "Mul"),
     ("bucketize", lambda h: gradviz.bucketize(h, h[0].sort().values), "Bucketize", "Mul"),
     ("isclose", lambda h: h.isclose(h.flip(0)), "Isclose", "Mul"),
+    ("isin", lambda h: gradviz.isin(h, h[0]), "Isin", "Mul"),
     ("logical_and", lambda h: (h > 1).logical_and(h < 5), "LogicalAnd", "Gt"),
     ("logical_or", lambda h: (h > 1).logical_or(h < 5), "LogicalOr", "Gt"),
     ("logical_xor", lambda h: (h > 1).logical_xor(h < 5), "LogicalXor", "Gt"),

@@ -113,7 +113,15 @@ def _run(
             node = variable._node
             if node is None:
                 continue
-            for arg, share in _shares(node, variable, g, relevant):
+            listening = hooks.ACTIVE  # (the ops of the rule, for the tracer)
+            for hook in listening:
+                hook.rule_begin(node, variable)
+            try:
+                given = list(_shares(node, variable, g, relevant))
+            finally:
+                for hook in listening:
+                    hook.rule_end(node)
+            for arg, share in given:
                 _add(shares, heap, arg, share)
             if not retain_graph:
                 node.saved_tensors = None

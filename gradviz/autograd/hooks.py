@@ -76,6 +76,15 @@ class Hook:
         """A ``create_graph=True`` pass starts from ``roots``: their gradients are computed by
         recorded ops (``op`` events, as any), not by a backward pass."""
 
+    def rule_begin(self, node: Function, output: Variable) -> None:
+        """In a ``create_graph=True`` pass, ``node``'s graph rule (``backward_graph``) starts
+        for its output ``output``: the ``op`` events until :meth:`rule_end` are the ops of
+        that rule (the derivative of ``node``'s op, as recorded ops, PyTorch's
+        ``TanhBackward0``), its gradients' sums to the inputs' shapes included."""
+
+    def rule_end(self, node: Function) -> None:
+        """``node``'s graph rule has returned (or raised): ops are no longer its."""
+
     def optimizer_step(self, optimizer: Optimizer, phase: str) -> None:
         """``optimizer.step()`` is about to update parameters (``"begin"``) or has (``"end"``)."""
 

@@ -1,7 +1,8 @@
 """Top-level functions of the scatter, index and linear-algebra methods (``gradviz.scatter``,
 ``gradviz.diagonal`` ...), and the ones with no method of their name (``tensordot``,
 ``cdist``, ``broadcast_tensors``, ``block_diag``, ``as_tensor``, ``tril_indices``,
-``logspace``, ``bucketize``, ``searchsorted``), as PyTorch's. The last few give no gradient.
+``logspace``, ``bucketize``, ``searchsorted``, ``isin``), as PyTorch's. The last few give no
+gradient.
 """
 
 from __future__ import annotations
@@ -145,6 +146,23 @@ def bucketize(
     return nodiff.announce(nodiff.Bucketize, (values, bounds, side), found)
 
 
+def isin(
+    elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False
+) -> Variable:
+    """Which of ``elements`` occur in ``test_elements`` (a bool Variable of ``elements``'s
+    shape; ``invert``: which do not); either may be a number, not both."""
+    if not any(
+        isinstance(a, Variable | np.ndarray | list | tuple) for a in (elements, test_elements)
+    ):
+        raise OperandError("isin(): expected a Variable as elements or test_elements, got numbers")
+    values = as_variable(elements, "isin")
+    tests = as_variable(test_elements, "isin")
+    found = np.isin(
+        values._data, tests._data, assume_unique=bool(assume_unique), invert=bool(invert)
+    )
+    return nodiff.announce(nodiff.Isin, (values, tests), Variable(np.asarray(found)))
+
+
 def searchsorted(
     sorted_sequence: Any,
     input: Any,
@@ -192,5 +210,5 @@ MIRRORED = (
 #: every public function of this module, for the top-level namespaces
 NAMES = (
     *MIRRORED, "tensordot", "cdist", "broadcast_tensors", "block_diag", "as_tensor",
-    "tril_indices", "triu_indices", "logspace", "bucketize", "searchsorted",
+    "tril_indices", "triu_indices", "logspace", "bucketize", "searchsorted", "isin",
 )  # fmt: skip

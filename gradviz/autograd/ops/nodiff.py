@@ -59,6 +59,7 @@ AdaptiveMaxPoolIndices = _op(
 Nonzero = _op("Nonzero", "The indices of the nonzero elements.")
 Searchsorted = _op("Searchsorted", "Where values would go among sorted ones.")
 Bucketize = _op("Bucketize", "The bucket of each value among sorted boundaries.")
+Isin = _op("Isin", "Which elements occur among test elements.")
 # counts and summaries of values
 CountNonzero = _op("CountNonzero", "How many elements (along dims) are nonzero.")
 Unique = _op("Unique", "The distinct values, in order.")
@@ -115,6 +116,7 @@ NAMES = frozenset(
         Nonzero,
         Searchsorted,
         Bucketize,
+        Isin,
         CountNonzero,
         Unique,
         UniqueInverse,

@@ -25,7 +25,7 @@ from gradviz.viz.capture.source import SourceLocator
 from gradviz.viz.capture.state import ThreadState
 from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.records.graph import reachable
-from gradviz.viz.records.schema import NodeRecord, OpCall
+from gradviz.viz.records.schema import Derivative, NodeRecord, OpCall
 
 _DTYPE_NAMES: dict[np.dtype, str] = {}
 
@@ -64,6 +64,7 @@ def renamed(record: NodeRecord, name: str | None) -> NodeRecord:
         r.array,
         r.detached_from,
         r.preview,
+        r.derivative_of,
     )
 
 
@@ -222,6 +223,7 @@ class RecordBook:
             array,
             r.detached_from,
             preview,
+            r.derivative_of,
         )
         self.fresh.add(nid)
 
@@ -315,6 +317,7 @@ class RecordBook:
         source: str | None,
         module: tuple[int, str],
         name: str | None = None,
+        derivative_of: Derivative | None = None,
     ) -> str:
         nid = self._new_id()
         data = output._data
@@ -338,6 +341,7 @@ class RecordBook:
             array,
             None,
             preview,
+            derivative_of,
         )
         self.var_nodes[output._id] = nid
         self.refs[nid] = weakref.ref(output)

@@ -42,7 +42,7 @@ from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.capture.steps import StepRows
 from gradviz.viz.capture.updates import Updates, learning_rate, swap_arrays
 from gradviz.viz.records.graph import ancestors
-from gradviz.viz.records.schema import Event, NodeRecord, OpCall, Pass, Step
+from gradviz.viz.records.schema import Derivative, Event, NodeRecord, OpCall, Pass, Step
 
 if TYPE_CHECKING:  # the capture that installs this recorder (it imports this module)
     from gradviz.viz.capture.tracer import Capture
@@ -97,6 +97,7 @@ class Recorder(RecordBook, hooks.Hook):
                 state.backward = None
                 state.before.clear()
                 state.stack.clear()
+                state.rules.clear()
             self.updates.release()
 
     def forward_graph(self) -> nx.DiGraph:
@@ -180,7 +181,17 @@ class Recorder(RecordBook, hooks.Hook):
                 if output.name is not None
                 else self.line_names.name(source, frame)
             )
-            nid = self._op_record(output, node.name, parents, args, source, self._module(), name)
+            rules = local.rules
+            nid = self._op_record(
+                output,
+                node.name,
+                parents,
+                args,
+                source,
+                self._module(),
+                name,
+                rules[-1] if rules else None,
+            )
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
                 if replaced in self.records:
@@ -237,6 +248,21 @@ class Recorder(RecordBook, hooks.Hook):
                 if nid is not None:
                     event = Event("create_graph", source, after=self.last, node=nid)
                     self.trace._events.append(event)
+
+    def rule_begin(self, node: Any, output: Variable) -> None:
+        """The ops recorded until ``rule_end`` are the derivative of ``output``'s op."""
+        with self.lock:
+            nid = self.var_nodes.get(output._id)
+            if nid is None:
+                nid = self._unknown(output)
+            r = self.records[nid]
+            rule = r.derivative_of.op if r.derivative_of is not None else None
+            self.local.rules.append(Derivative(nid, r.op, r.root, r.module, rule))
+
+    def rule_end(self, node: Any) -> None:
+        with self.lock:
+            if self.local.rules:
+                self.local.rules.pop()
 
     def grad_mode(self, enabled: bool) -> None:
         local = self.local

@@ -11,7 +11,7 @@ import numpy as np
 
 from gradviz.autograd import grad_mode
 from gradviz.autograd.variable import Variable
-from gradviz.viz.records.schema import Pass, Step
+from gradviz.viz.records.schema import Derivative, Pass, Step
 
 __all__ = ["Backward", "ThreadState"]
 
@@ -53,4 +53,6 @@ class ThreadState(threading.local):
         # ended: an update written by hand (``w -= lr * w.grad``) is measured at the step's end
         self.by_hand: dict[str, tuple[Variable, np.ndarray]] = {}
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        # the graph rules running (create_graph=True), innermost last: their ops are marked
+        self.rules: list[Derivative] = []
         states.append(self)

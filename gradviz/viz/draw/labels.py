@@ -18,7 +18,7 @@ import graphviz
 
 from gradviz.viz.diagnose.nan import is_mask
 from gradviz.viz.diagnose.report import Level, Mark
-from gradviz.viz.draw.scene import Group, Repeat, Scene
+from gradviz.viz.draw.scene import Group, Repeat, Rule, Scene
 from gradviz.viz.draw.style import (
     BADGE,
     BUFFER_FILL,
@@ -58,6 +58,8 @@ __all__ = [
     "path_and_class",
     "repeat_label",
     "repeat_tooltip",
+    "rule_label",
+    "rule_tooltip",
 ]
 
 #: the step badge's size in points: per character of ``#n`` (bold 10 pt digits are ~5.6 pt wide)
@@ -106,6 +108,30 @@ def repeat_tooltip(repeat: Repeat) -> str:
     return (
         f"{repeat.span}: {len(repeat.members)} identical {repeat.cls or 'modules'} folded; "
         f"the statistics are those of the first, {first} (--no-fold draws each)"
+    )
+
+
+#: the partial-derivative sign that names a graph rule's cluster (``∂ Tanh``)
+PARTIAL = "\u2202"
+
+
+def rule_label(rule: Rule) -> str:
+    """``∂ <b>Tanh</b> in 1``: the ops of an op's derivative, then where that op ran (its
+    module; for a second derivative, the rule that recorded it: ``∂ Mul in ∂ Pow``)."""
+    where = f"{PARTIAL} {rule.rule}" if rule.rule else rule.module
+    text = f"{PARTIAL} <b>{html_text(rule.op)}</b>"
+    return text + (f" in {html_text(where, middle=True)}" if where else "")
+
+
+def rule_tooltip(rule: Rule) -> str:
+    """What a graph rule's cluster is, for its tooltip."""
+    if rule.rule:
+        where = f", itself recorded by the derivative of {rule.rule}"
+    else:
+        where = f" in module {rule.module}" if rule.module else ""
+    return (
+        f"the derivative of {rule.op} ({rule.node}{where}) as recorded ops (create_graph=True): "
+        f"what PyTorch's {rule.op}Backward0 computes"
     )
 
 
@@ -369,6 +395,9 @@ class Labels:
             bits.append(f"module {a.module}")
         if a.source:
             bits.append(f"at {a.source}")
+        rule = self.scene.rules.get(n)
+        if rule is not None:
+            bits.append(f"part of the derivative of {rule.op} ({rule.node})")
         bits.append(f"value: {stats_text(a.value, a.dtype)}")
         if self.backward:
             bits.append("grad: " + (stats_text(a.grad) if a.grad_recorded else "not recorded"))

@@ -20,6 +20,7 @@ from gradviz.viz.draw.style import (
     NAN_FILL,
     OP_FILL,
     PARAM_FILL,
+    RULE_LINE,
     WARN_LINE,
 )
 from gradviz.viz.records.text import number
@@ -30,6 +31,13 @@ __all__ = ["MARK_LEGEND", "legend_label"]
 #: per mark level drawn in a picture, its legend row: (swatch colour, text, swatch text)
 MARK_LEGEND = {
     "detach": ("white", "dashed arrow: detach() (no gradient)", "- -"),
+    "rule": (
+        "white",
+        f'<font color="{RULE_LINE}">dashed box &#8706; Op: the ops of the derivative of Op'
+        '<br align="left"/>(create_graph=True: what PyTorch\'s OpBackward0 computes)'
+        '<br align="left"/></font>',
+        f'<font color="{RULE_LINE}">&#8706;</font>',
+    ),
     "error": (MARK_FILL, "<b>check failed</b>"),
     "birth": (MARK_FILL, "<b>NaN/Inf born here</b>"),
     "contaminated": (CONTAMINATED_FILL, "carries the NaN/Inf on"),

@@ -12,6 +12,8 @@ op (``Linear``, ``Relu``)     box, light grey: op name, output shape and dtype, 
 loss (the graph's root)       box, green, bold border
 needs no gradient             dimmed: grey text, dashed grey border (``requires_grad=False``)
 module                        dashed rounded cluster labelled ``path: Class`` (nested)
+an op's derivative            purple dashed cluster ``∂ Tanh in 1``: the ops its graph rule
+                              recorded (``create_graph=True``), in the module they ran in
 collapsed module              3-D box: ``path: Class``, op count, input and output shapes
 repeated blocks (folded)      the first instance only, labelled ``blocks.0-11 (Block) x12``
                               (a cluster, or a 3-D box when collapsed), with its statistics
@@ -74,6 +76,8 @@ from gradviz.viz.draw.labels import (
     path_and_class,
     repeat_label,
     repeat_tooltip,
+    rule_label,
+    rule_tooltip,
 )
 from gradviz.viz.draw.layout import (
     Drawing,
@@ -82,8 +86,16 @@ from gradviz.viz.draw.layout import (
     layout_program,
 )
 from gradviz.viz.draw.legend import legend_label
-from gradviz.viz.draw.scene import Group, Scene
-from gradviz.viz.draw.style import DIM_LINE, DIM_TEXT, EDGE, FONT, GRAD_EDGE, MODULE_LINE
+from gradviz.viz.draw.scene import Group, Rule, Scene
+from gradviz.viz.draw.style import (
+    DIM_LINE,
+    DIM_TEXT,
+    EDGE,
+    FONT,
+    GRAD_EDGE,
+    MODULE_LINE,
+    RULE_LINE,
+)
 from gradviz.viz.records.text import natural_key
 
 #: the legend lists at most this many things to try
@@ -197,6 +209,7 @@ class _Builder:
         self._lift_marks()
         self.labels = Labels(scene, self.marks)
         self.beside = self._beside()
+        self.rules_drawn = False  # whether a graph rule's cluster is drawn (set by draw)
         # Parameters alternate left and right of their op (weight left, bias right); the flat
         # edges that point the other way are pinned by an invisible edge and do not constrain.
         natural_left = not self.backward  # forward: param -> op puts the param on the left
@@ -251,11 +264,14 @@ class _Builder:
                 lifted = dataclasses.replace(found[0], text=f"in {where}: {found[0].text}")
                 self.marks[twin] = [*mine, lifted]
 
-    def _cluster_path(self, n: Any) -> tuple[str, ...]:
+    def _cluster_path(self, n: Any) -> tuple[Any, ...]:
+        """The clusters ``n`` is drawn in: its modules (those not collapsed), then, for an op
+        of a graph rule, that rule's (a :class:`Rule` at the end of the path)."""
         parts = self.scene.parts[n]
         if self.depth is not None and len(parts) > self.depth:
             return parts[: self.depth]
-        return parts
+        rule = self.scene.rules.get(n)
+        return parts if rule is None else (*parts, rule)
 
     # ----------------------------------------------------------------------- drawing
     def draw(self) -> Drawing:
@@ -287,6 +303,7 @@ class _Builder:
         )
         # cluster tree: path -> items (node statements) and child paths, in first-use order
         items, order = self._items()
+        self.rules_drawn = any(isinstance(path[-1], Rule) for path in order[1:])
         children: dict[tuple[str, ...], list[tuple[str, ...]]] = {p: [] for p in order}
         for path in order[1:]:
             children[path[:-1]].append(path)
@@ -303,6 +320,12 @@ class _Builder:
                             row.node(member)
             for child in children[path]:
                 with target.subgraph(name=f"cluster_{numbers[child]}") as sub:
+                    rule = child[-1]
+                    if isinstance(rule, Rule):
+                        sub.attr(label=f"<{rule_label(rule)}>", **_RULE_ATTRS)
+                        sub.attr(tooltip=attr_text(rule_tooltip(rule)))
+                        emit(sub, child)
+                        continue
                     sub.attr(label=f"<{self._module_label(child)}>", **_CLUSTER_ATTRS)
                     repeat = self.scene.repeat_at(child)
                     if repeat is not None:
@@ -377,6 +400,8 @@ class _Builder:
             levels.add("detach")
         if any(g.nodes[n].get("kind") == "buffer" for n in self.scene.nodes):
             levels.add("buffer")
+        if self.rules_drawn:
+            levels.add("rule")
         with dot.subgraph(name="cluster_legend") as legend:
             legend.attr(
                 label="<<b>legend</b>>",
@@ -533,6 +558,16 @@ _CLUSTER_ATTRS = {
     "fontsize": "10",
     "labeljust": "l",
     "margin": "8",
+}
+#: a graph rule's ops (the derivative of one op): square corners, purple, a smaller label
+_RULE_ATTRS = {
+    "style": "dashed",
+    "color": RULE_LINE,
+    "fontcolor": RULE_LINE,
+    "fontname": FONT,
+    "fontsize": "9",
+    "labeljust": "l",
+    "margin": "6",
 }
 
 

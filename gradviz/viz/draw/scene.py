@@ -3,8 +3,10 @@
 The backward view keeps the loss and what it was computed from (through ``detach()`` too: what
 a detach cut off is drawn without a gradient); the forward view keeps every node. A node's
 module is its ``module`` attribute (a parameter without one takes the module its dotted name
-points to). ``depth=N`` collapses modules nested deeper than N into one box each; without a
-depth, a view of more ops than the budget takes the largest depth that fits. When even the
+points to); the ops of a gradient computed with ``create_graph=True`` are grouped by the graph
+rule that recorded them (:class:`Rule`, from ``derivative_of``), inside the module they ran in
+(collapsed with it). ``depth=N`` collapses modules nested deeper than N into one box each;
+without a depth, a view of more ops than the budget takes the largest depth that fits. When even the
 top-level modules are too many boxes (a flat ``nn.Sequential`` of thousands of blocks), runs of
 identical consecutive sibling modules are folded into one module each (``0-19999: (Linear,
 Tanh) x10,000``, drawn with a multiplication sign), so the picture still collapses to a few
@@ -47,6 +49,32 @@ def upstream(graph: nx.DiGraph, root: Any) -> set[Any]:
     return seen
 
 
+@dataclass(frozen=True)
+class Rule:
+    """The ops one graph rule recorded (``create_graph=True``: ``Tanh``'s records a ``Mul`` and
+    a ``Sub``), drawn as a cluster of their own in the module they ran in: the derivative of op
+    ``op`` (node ``node``, in module ``module``; ``rule``: for a second derivative, the op whose
+    rule recorded that op)."""
+
+    node: str
+    op: str
+    module: str
+    rule: str | None
+
+    @classmethod
+    def of(cls, value: Any) -> Rule | None:
+        """The rule of a node's ``derivative_of`` attribute (None: not a rule's op)."""
+        if not isinstance(value, Mapping):
+            return None
+        rule = value.get("rule")
+        return cls(
+            str(value.get("node")),
+            str(value.get("op") or "op"),
+            str(value.get("module") or ""),
+            None if rule is None else str(rule),
+        )
+
+
 @dataclass
 class Group:
     """A collapsed module: one drawn node standing for every node under ``path``."""
@@ -76,6 +104,12 @@ class Scene:
         self.parts = {
             n: tuple(p for p in self.owner[n].split(".") if p) if self.owner[n] else ()
             for n in self.nodes
+        }
+        #: the graph rule each op of a gradient with a graph comes from (``derivative_of``)
+        self.rules = {
+            n: rule
+            for n in self.nodes
+            if (rule := Rule.of(graph.nodes[n].get("derivative_of"))) is not None
         }
         self._counts: dict[int | None, int] = {}
         self.repeats: list[Repeat] = []

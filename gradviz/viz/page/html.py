@@ -174,6 +174,7 @@ def _node_data(graph: nx.DiGraph, n: Any) -> dict[str, Any]:
         "update": a.update,
         "args": list(a.args),
         "detached": a.detached_from,
+        "deriv": a.derivative_of,
         "parents": [
             str(p)
             for p in sorted(
@@ -364,6 +365,7 @@ def page_data(
             "dim": style.DIM_FILL,
             "nan": style.NAN_FILL,
             "collapsed": style.COLLAPSED_FILL,
+            "rule": style.RULE_LINE,
             "magnitude": list(style.MAGNITUDE),
         },
     }

@@ -79,6 +79,14 @@
     return el("tr", {}, el("th", {}, key), el("td", {}, ...value));
   }
 
+  // an op of a graph rule (create_graph=True): the op it is part of the derivative of
+  function derivative(d) {
+    const where = d.rule ? " in \u2202 " + d.rule : d.module ? " in " + d.module : "";
+    const what = NODES.has(d.node) ? chip(d.node) : el("b", {}, d.op || d.node);
+    const op = d.op || "op";
+    return [what, where + ": part of \u2202 " + op + ", the ops that compute what PyTorch's " + op + "Backward0 does (create_graph=True)"];
+  }
+
   function renderInfo() {
     const body = $("info-body");
     clear(body);
@@ -111,6 +119,7 @@
     if (n.args && n.args.length) rows.push(row("options", n.args.join(", ")));
     if (!n.rg) rows.push(row("requires_grad", "False (no gradient flows here)"));
     if (n.detached) rows.push(row("detached from", chip(n.detached)));
+    if (n.deriv) rows.push(row("derivative of", ...derivative(n.deriv)));
     if (n.step !== undefined && n.step !== null) {
       rows.push(
         row(
@@ -255,12 +264,15 @@
         item("box", "loss", c.loss),
         item("box dim", "requires_grad=False", c.dim),
         item("box", "collapsed module (double-click)", c.collapsed),
+        D.nodes.some((n) => n.deriv) && item("rule", "\u2202 Op: the ops of Op's derivative (create_graph=True)", null),
         item("box", "NaN / Inf", c.nan),
         item("grad", "backward: |grad| small → large (log)", null),
       ),
     );
     const grad = body.querySelector(".sw.grad");
     grad.style.background = "linear-gradient(90deg," + c.magnitude.join(",") + ")";
+    const rule = body.querySelector(".sw.rule");
+    if (rule) rule.style.borderColor = c.rule;
     body.appendChild(el("h3", {}, "replay"));
     body.appendChild(
       el(

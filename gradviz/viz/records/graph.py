@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.records.schema import NodeRecord, Step, add_edge, node_attrs
+from gradviz.viz.records.schema import Derivative, NodeRecord, Step, add_edge, node_attrs
 
 _seq = attrgetter("seq")
 
@@ -131,6 +131,7 @@ def build_graph(
                 accumulated=False if step is None else step.accumulated,
                 args=record.args,
                 detached_from=record.detached_from,
+                derivative_of=_derivative(record.derivative_of, prefixes),
                 array=record.array,
                 grad_array=grad_arrays.get(nid),
                 preview=record.preview,
@@ -144,7 +145,14 @@ def build_graph(
     return graph
 
 
-def _resolve(record: NodeRecord, prefixes: Sequence[str]) -> str:
+def _resolve(record: NodeRecord | Derivative, prefixes: Sequence[str]) -> str:
     if 0 <= record.root < len(prefixes):
         return join_path(prefixes[record.root], record.module)
     return record.module
+
+
+def _derivative(of: Derivative | None, prefixes: Sequence[str]) -> dict[str, Any] | None:
+    """The ``derivative_of`` attribute of a graph rule's op: ``{node, op, module, rule}``."""
+    if of is None:
+        return None
+    return {"node": of.node, "op": of.op, "module": _resolve(of, prefixes), "rule": of.rule}

@@ -348,9 +348,10 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
             ),
             f"{at}.update must be null or {{norm, ratio}}",
         )
-        for key in _ADDED:
+        for key in _PREVIEWS:
             problem = preview_problem(node[key]) if node.get(key) is not None else None
             _check(problem is None, f"{at}.{key} {problem}")
+        _check(_is_derivative(node.get("derivative_of")), f"{at}.derivative_of {_DERIVATIVE}")
         attrs_out = {key: node.get(key) for key in NODE_ATTRS}
         attrs_out["shape"] = tuple(shape)
         attrs_out["args"] = tuple(args)
@@ -386,7 +387,9 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
 
 # --------------------------------------------------------------------------------- checks
 #: Node attributes added after version 1 was first written: a file without them reads as None.
-_ADDED = ("preview", "grad_preview")
+_ADDED = ("preview", "grad_preview", "derivative_of")
+_PREVIEWS = ("preview", "grad_preview")
+_DERIVATIVE = "must be null or {node, op, module, rule} (text; op and rule may be null)"
 #: No gradviz trace nests containers deeper than this (the schema's deepest is a node's
 #: ``update`` or ``value`` statistics, 7 levels down).
 MAX_DEPTH = 10
@@ -460,6 +463,20 @@ def _count(data: dict[str, Any], key: str, where: str = "trace") -> int:
 
 def _is_number(value: Any) -> bool:
     return type(value) in (int, float)
+
+
+def _is_derivative(value: Any) -> bool:
+    """Whether ``value`` is a node's ``derivative_of``: null, or the op a graph rule's op is
+    the derivative of."""
+    if value is None:
+        return True
+    text, maybe = (str,), (str, type(None))
+    types = {"node": text, "op": maybe, "module": text, "rule": maybe}
+    return (
+        isinstance(value, dict)
+        and set(value) == set(types)
+        and all(type(value[k]) in t for k, t in types.items())
+    )
 
 
 def _loss(value: Any, where: str) -> float | None:

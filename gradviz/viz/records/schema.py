@@ -40,6 +40,7 @@ NODE_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
     "update": ((dict, type(None)), None),
     "args": ((tuple,), ()),
     "detached_from": (_TEXT, None),
+    "derivative_of": ((dict, type(None)), None),
     "array": (_ARRAY, None),
     "grad_array": (_ARRAY, None),
     "preview": ((dict, type(None)), None),
@@ -97,6 +98,7 @@ class NodeView:
     update: dict[str, float] | None
     args: tuple[str, ...]
     detached_from: str | None
+    derivative_of: dict[str, str | None] | None
     array: Any
     grad_array: Any
     preview: Preview | None
@@ -126,6 +128,7 @@ def node_view(graph: nx.DiGraph, node: Any) -> NodeView:
         update=get("update"),
         args=tuple(get("args") or ()),
         detached_from=get("detached_from"),
+        derivative_of=get("derivative_of"),
         array=get("array"),
         grad_array=get("grad_array"),
         preview=get("preview"),
@@ -166,13 +169,32 @@ KINDS = tuple(kind.value for kind in Kind)
 
 
 @dataclass(frozen=True, slots=True)
+class Derivative:
+    """The op whose derivative an op recorded by a graph rule is part of (``create_graph=True``:
+    the rule of ``Tanh`` records a ``Mul`` and a ``Sub``): the recorded op ``node``, its ``op``
+    name, its top-level module ``root`` and ``module`` path as :class:`NodeRecord` holds them
+    (a graph resolves them to the dotted path), and ``rule``: when that op was itself recorded
+    by a graph rule (a second derivative), the op that rule differentiated, else None.
+
+    The op's name and module are kept here because the op itself is often not in the graph of
+    the derivative: ``Sum``'s rule only expands the gradient, ``Linear``'s reads the weight."""
+
+    node: str
+    op: str | None
+    root: int
+    module: str
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NodeRecord:
     """One recorded Variable (or constant ndarray operand) and how it was made.
 
     ``module`` is the path relative to top-level module number ``root`` (-1: outside any
     module); the full dotted path is resolved when a graph is built, once every top-level
     module is known. ``parents`` are ``(node id, argument slot)`` pairs in argument order.
-    ``var`` is the Variable's engine id (None for a constant ndarray).
+    ``var`` is the Variable's engine id (None for a constant ndarray). ``derivative_of``:
+    for an op recorded by a graph rule, the op it is the derivative of (else None).
     """
 
     id: str
@@ -193,6 +215,7 @@ class NodeRecord:
     array: Any = None
     detached_from: str | None = None
     preview: Preview | None = None
+    derivative_of: Derivative | None = None
 
 
 @dataclass(frozen=True, slots=True)
