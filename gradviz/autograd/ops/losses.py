@@ -107,12 +107,10 @@ class _Classes:
         return loss.sum() / self.count
 
     def row_weights(self, grad: Variable, reduction: str) -> Variable:
-        """``row_grads`` of a Variable gradient, as recorded ops: shape (N, 1), or a scalar."""
+        """``row_grads`` of a Variable gradient, as recorded ops: shape (N,), or a scalar."""
         if reduction == "mean":
             grad = grad / max(len(self.rows) if self.keep is None else self.count, 1)
-        if self.keep is not None:
-            grad = grad * self.keep
-        return grad.reshape(-1, 1) if grad.ndim else grad
+        return grad if self.keep is None else grad * self.keep
 
     def row_grads(self, grad: np.ndarray, reduction: str) -> np.ndarray:
         """The gradient of each row's loss (0 for ignored rows): shape (N,), or a scalar."""
@@ -158,9 +156,10 @@ class NllLoss(Function):
     def backward_graph(ctx, grad, out):
         classes = ctx.classes
         rows = (len(classes.rows), ctx.shape[-1])
-        weights = -classes.row_weights(grad, ctx.reduction).reshape(-1)
+        weights = -classes.row_weights(grad, ctx.reduction)
+        weights = weights.expand(rows[0]) if weights.shape != rows[:1] else weights
         picked = (classes.rows, classes.index)  # (each row's once: no place twice)
-        return put_in_zeros(rows, picked, weights.expand(rows[0])).reshape(ctx.shape), None
+        return _shaped(put_in_zeros(rows, picked, weights), ctx.shape), None
 
 
 class CrossEntropy(Function):
@@ -194,11 +193,17 @@ class CrossEntropy(Function):
     @staticmethod
     def backward_graph(ctx, grad, out):
         classes = ctx.classes
-        rows = ctx.inputs[0].reshape(len(classes.rows), ctx.shape[-1])
+        rows = _shaped(ctx.inputs[0], (len(classes.rows), ctx.shape[-1]))
         one_hot = np.zeros(rows.shape, grad.dtype)
         one_hot[classes.rows, classes.index] = 1
-        share = (Softmax.apply(rows, 1) - one_hot) * classes.row_weights(grad, ctx.reduction)
-        return share.reshape(ctx.shape), None
+        weights = classes.row_weights(grad, ctx.reduction)
+        weights = weights.unsqueeze(1) if weights.ndim else weights
+        return _shaped((Softmax.apply(rows, 1) - one_hot) * weights, ctx.shape), None
+
+
+def _shaped(v: Variable, shape: tuple[int, ...]) -> Variable:
+    """``v`` reshaped to ``shape``, with no node when it has that shape already."""
+    return v if v.shape == tuple(shape) else v.reshape(shape)
 
 
 class MseLoss(Function):
