@@ -112,7 +112,7 @@ class BatchNorm(Function):
     def backward_graph(ctx, grad, out):
         x, weight = ctx.inputs[:2]
         axes, needs = ctx.axes, ctx.needs_input_grad
-        if ctx.training:
+        if ctx.training or not x._data.size:  # (an empty batch has no statistics)
             xhat, invstd = _normalized(x, axes, ctx.inputs[6])
         else:
             mean, invstd = ctx.statistics
