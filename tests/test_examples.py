@@ -179,6 +179,7 @@ def test_polynomial_trains_like_pytorch_with_updates_in_place(full_size, capsys)
         ("vae_digits", 27),
         ("char_mlp", 7),
         ("tiny_gpt", 59),
+        ("pinn", 50),
     ],
 )
 def test_example_renders_and_checks_clean(name, ops, command, tmp_path, monkeypatch):
@@ -222,4 +223,13 @@ def test_tiny_gpt_trains_clips_and_samples(capsys, monkeypatch):
     names = [name for name, _ in namespace["model"].named_parameters()]
     assert "blocks.1.attn.qkv.weight" in names
     assert "\nsample: Beautiful is " in output
+    assert_clean_global_state()
+
+
+def test_pinn_learns_the_solution_from_the_equation_through_second_derivatives(full_size, capsys):
+    namespace, output = run_example("pinn", capsys)
+    losses = namespace["losses"]
+    assert np.mean(losses[-50:]) < 1e-3 * losses[0], output
+    assert namespace["error"] < 0.02, output  # against sin(pi x), never shown to the network
+    assert "largest error against sin(pi x)" in output
     assert_clean_global_state()
