@@ -129,3 +129,23 @@ def test_lambdas_pass_their_value_on_and_comprehensions_name_no_element():
         parts = [h.relu(), h.tanh()]
         (parts[0] + parts[1]).sum().backward()
     assert _named(tr) == {"h": ["Mul"]}
+
+
+def _inputs(tr) -> list[str | None]:
+    return [a["name"] for _, a in tr.graph.nodes(data=True) if a["kind"] == "input"]
+
+
+def test_an_input_is_named_as_the_code_calls_it_and_a_temporary_is_not():
+    gradviz.manual_seed(0)
+    net = Net()
+    loader = gradviz.data.DataLoader(
+        gradviz.data.TensorDataset(np.ones((4, 3), np.float32), np.zeros((4, 1), np.float32)),
+        batch_size=4,
+    )
+    with gradviz.trace() as tr:
+        for inputs, targets in loader:
+            loss = F.mse_loss(net(inputs), targets) + net(gradviz.ones(1, 3)).sum()
+            loss.backward()
+    # the batch's two Variables by their loop names; the one made inside the line has none
+    assert sorted(_inputs(tr), key=str) == [None, "inputs", "targets"]
+    assert "<b>targets</b>" in build(tr.graph, "forward").source

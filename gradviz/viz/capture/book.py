@@ -165,6 +165,8 @@ class RecordBook:
                 )
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
+            if name is None and kind == "input":  # as the loop calls it (`xb`), if it does
+                name = self._source.bound_name(var, outside_modules=True)
         value, array, preview = self._summary(data, filters=is_param)
         self.records[nid] = NodeRecord(
             id=nid,

@@ -24,6 +24,7 @@ from types import CodeType, FrameType
 from typing import Any
 
 from gradviz.autograd import engine as _engine
+from gradviz.autograd.nn.module import Module
 
 #: The gradviz package folder (the parent of the engine's): frames in it are gradviz's own.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))) + os.sep
@@ -183,12 +184,16 @@ class SourceLocator:
         any other line (a tuple, list or dict assigned too), or when its file cannot be read."""
         return _assigned_name(self._line_text(where))
 
-    def bound_name(self, value: Any) -> str | None:
+    def bound_name(self, value: Any, outside_modules: bool = False) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
         first frame outside gradviz, else a global of its module (the first bound, private
-        names aside); None when it has none."""
+        names aside); None when it has none. ``outside_modules``: the first frame outside the
+        methods of modules too (the loop calling the model: ``inputs``, not forward's ``x``)."""
         frame: FrameType | None = sys._getframe(1)
-        while frame is not None and not self.display(frame.f_code.co_filename):
+        while frame is not None and (
+            not self.display(frame.f_code.co_filename)
+            or (outside_modules and isinstance(frame.f_locals.get("self"), Module))
+        ):
             frame = frame.f_back
         if frame is None:
             return None
