@@ -53,4 +53,11 @@ class ThreadState(threading.local):
         # ended: an update written by hand (``w -= lr * w.grad``) is measured at the step's end
         self.by_hand: dict[str, tuple[Variable, np.ndarray]] = {}
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step
+        # ops since then that only read the ended step's results (``loss.item()`` logging,
+        # ``output.mean()`` in DCGAN): the op ids, so an op reading theirs is logging too
+        self.logged: set[str] = set()
+        # the awaited step's parameters that got a gradient, and whether an optimizer stepped
+        # some of them: the step ends once all are stepped, or at the next op
+        self.trained: frozenset[str] = frozenset()
+        self.stepped = False
         states.append(self)

@@ -1,0 +1,69 @@
+"""Hostile input, round 7: PyTorch's tutorials a learner copies (DCGAN, seq2seq, the
+checkpointing and saving recipes) and scripts that misuse the command line; each case ends in
+PyTorch's result or a GradvizError that says what to do."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradviz.viz.runner import run_script
+
+GAN_STEP = """\
+import gradviz as torch
+from gradviz import nn
+torch.manual_seed(0)
+G, D = nn.Linear(2, 3), nn.Linear(3, 1)
+opt_g = torch.optim.SGD(G.parameters(), lr=0.1)
+opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
+for i in range(3):
+    G.zero_grad()
+    output = D(G(torch.randn(4, 2))).view(-1)
+    errG = nn.functional.binary_cross_entropy_with_logits(output, torch.ones(4))
+    errG.backward()
+    D_G_z2 = output.sigmoid().mean().item()
+    opt_g.step()
+"""
+
+
+def _updates(trace) -> dict[str, dict | None]:
+    graph = trace.passes[-1].graph
+    return {a["name"]: a.get("update") for _, a in graph.nodes(data=True) if a["kind"] == "param"}
+
+
+def test_a_statistic_logged_between_backward_and_step_does_not_end_the_step(tmp_path):
+    """Was: the DCGAN tutorial's ``D_G_z2 = output.mean().item()`` after ``errG.backward()``
+    ran an op on the step's graph, taken for the next forward: the step ended before
+    ``optimizerG.step()``, and no update of the generator was shown."""
+    script = tmp_path / "gan.py"
+    script.write_text(GAN_STEP, encoding="utf-8")
+    updates = _updates(run_script(script))
+    assert updates["weight"] is not None
+    assert updates["weight"]["ratio"] > 0
+    assert updates["bias"]["ratio"] > 0
+
+
+TWO_OPTIMIZERS = """\
+import gradviz as torch
+from gradviz import nn
+torch.manual_seed(0)
+encoder, decoder = nn.Linear(2, 3), nn.Linear(3, 1)
+eo = torch.optim.SGD(encoder.parameters(), lr=0.1)
+do = torch.optim.SGD(decoder.parameters(), lr=0.1)
+for i in range(3):
+    eo.zero_grad(); do.zero_grad()
+    loss = decoder(encoder(torch.randn(4, 2))).pow(2).mean()
+    loss.backward()
+    eo.step(); do.step()
+"""
+
+
+def test_a_step_made_by_two_optimizers_shows_both_updates(tmp_path):
+    """Was: the seq2seq tutorial's ``encoder_optimizer.step(); decoder_optimizer.step()``:
+    the capture ended at the first optimizer's step, and the decoder's parameters showed no
+    update (``update/weight -`` in gradviz check)."""
+    script = tmp_path / "seq2seq.py"
+    script.write_text(TWO_OPTIMIZERS, encoding="utf-8")
+    updates = _updates(run_script(script))
+    assert set(updates) == {"weight", "bias", "decoder.weight", "decoder.bias"}
+    ratios = [u["ratio"] if u is not None else np.nan for u in updates.values()]
+    assert np.all(np.asarray(ratios) > 0)
