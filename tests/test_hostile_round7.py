@@ -67,3 +67,45 @@ def test_a_step_made_by_two_optimizers_shows_both_updates(tmp_path):
     assert set(updates) == {"weight", "bias", "decoder.weight", "decoder.bias"}
     ratios = [u["ratio"] if u is not None else np.nan for u in updates.values()]
     assert np.all(np.asarray(ratios) > 0)
+
+
+GAN_TIMELINE = """\
+import gradviz as torch
+from gradviz import nn
+torch.manual_seed(0)
+netD = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 1))
+netG = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 8), nn.Linear(8, 3))
+opt_d = torch.optim.SGD(netD.parameters(), lr=0.1)
+opt_g = torch.optim.SGD(netG.parameters(), lr=0.1)
+real = torch.randn(5, 3)
+for i in range(3):
+    netD.zero_grad()
+    errD = netD(real).mean()
+    errD.backward()
+    opt_d.step()
+    netG.zero_grad()
+    errG = -netD(netG(torch.randn(5, 4))).mean()
+    errG.backward()
+    opt_g.step()
+"""
+
+
+def test_a_model_named_anew_when_a_bigger_one_appears_keeps_one_timeline_row(tmp_path):
+    """Was: DCGAN's discriminator, trained first, got bare names (``0.weight``) in the
+    timeline's first step and ``netD.0.weight`` once the bigger generator ran: each of its
+    parameters had two rows, and the generator's ``0.weight`` was drawn in the row of the
+    discriminator's first steps."""
+    from gradviz.viz.capture.policy import EveryStep
+
+    script = tmp_path / "gan.py"
+    script.write_text(GAN_TIMELINE, encoding="utf-8")
+    timeline = run_script(script, policy=EveryStep(), detail="summary").timeline
+    params = {k for k in timeline.keys if k.startswith("param:")}
+    names = {f"param:{i}.{w}" for i in (0, 1, 2) for w in ("weight", "bias")}
+    assert params == names | {f"param:netD.{i}.{w}" for i in (0, 1) for w in ("weight", "bias")}
+    rows = timeline.rows_array()
+    index = timeline.keys.index("param:0.weight")
+    assert set(rows["step"][rows["node"] == index]) == {2, 4, 6}  # the generator's steps
+    index = timeline.keys.index("param:netD.0.weight")
+    assert set(rows["step"][rows["node"] == index]) == {1, 2, 3, 4, 5, 6}
+    assert timeline.nodes["param:netD.0.weight"]["name"] == "netD.0.weight"
