@@ -5,7 +5,10 @@ PyTorch's result or a GradvizError that says what to do."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+import gradviz
+from gradviz import nn
 from gradviz.viz.runner import run_script
 
 GAN_STEP = """\
@@ -109,3 +112,71 @@ def test_a_model_named_anew_when_a_bigger_one_appears_keeps_one_timeline_row(tmp
     index = timeline.keys.index("param:netD.0.weight")
     assert set(rows["step"][rows["node"] == index]) == {1, 2, 3, 4, 5, 6}
     assert timeline.nodes["param:netD.0.weight"]["name"] == "netD.0.weight"
+
+
+def _blocks(torch=None):
+    """Four Linear-Tanh blocks in gradviz and, given torch, the same weights in PyTorch."""
+    gradviz.manual_seed(0)
+    ours = nn.Sequential(*[nn.Sequential(nn.Linear(3, 3), nn.Tanh()) for _ in range(4)])
+    if torch is None:
+        return ours, None
+    theirs = torch.nn.Sequential(
+        *[torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh()) for _ in range(4)]
+    )
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    return ours, theirs
+
+
+def test_activation_checkpointing_gives_pytorchs_values_and_gradients():
+    """Was: ``from torch.utils.checkpoint import checkpoint`` (the memory-saving recipe) was a
+    ModuleNotFoundError: 'gradviz.utils' is not a package."""
+    torch = pytest.importorskip("torch")
+    from gradviz.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    ours, theirs = _blocks(torch)
+    data = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    x, tx = gradviz.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    y = checkpoint(ours[0], x, use_reentrant=False) * 2
+    y = checkpoint_sequential(ours[1:], 2, y, use_reentrant=False)
+    ty = torch.utils.checkpoint.checkpoint(theirs[0], tx, use_reentrant=False) * 2
+    ty = torch.utils.checkpoint.checkpoint_sequential(theirs[1:], 2, ty, use_reentrant=False)
+    np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-6)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5)
+    grads = {k: p.grad.numpy() for k, p in ours.named_parameters()}
+    for k, p in theirs.named_parameters():
+        np.testing.assert_allclose(grads[k], p.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_checkpoint_keeps_pytorchs_checks_and_its_reentrant_pitfall():
+    from gradviz.utils.checkpoint import checkpoint, checkpoint_sequential
+
+    block, _ = _blocks()
+    x = gradviz.randn(2, 3)  # no input requires grad: the reentrant variant cuts the graph
+    with pytest.warns(UserWarning, match="use_reentrant parameter should be passed"):
+        y = checkpoint(block, x.requires_grad_())
+    assert y.requires_grad
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        assert not checkpoint(block, gradviz.randn(2, 3), use_reentrant=True).requires_grad
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        assert checkpoint(block, gradviz.randn(2, 3), use_reentrant=False).requires_grad
+    with pytest.raises(ValueError, match="Unexpected keyword arguments: scale"):
+        checkpoint(lambda a, scale: a * scale, x, scale=2, use_reentrant=True)
+    assert checkpoint(lambda a, scale: a * scale, x, scale=2, use_reentrant=False).shape == (2, 3)
+    with pytest.raises(gradviz.ArgumentError, match="at most as many segments as functions"):
+        checkpoint_sequential(block, 5, x, use_reentrant=False)
+    with pytest.raises(gradviz.ArgumentError, match="positive int, got 0"):
+        checkpoint_sequential(block, 0, x, use_reentrant=False)
+
+
+def test_torchscript_is_refused_with_how_to_save_a_model_instead():
+    """Was: the saving tutorial's ``torch.jit.script(model)`` was an AttributeError: module
+    'gradviz' has no attribute 'jit'."""
+    import gradviz.jit
+
+    assert not gradviz.jit.is_scripting()
+    assert not gradviz.jit.is_tracing()
+    for call in (gradviz.jit.script, gradviz.jit.trace, gradviz.jit.load):
+        with pytest.raises(gradviz.OperandError, match=r"gradviz.save\(model.state_dict\(\)"):
+            call(nn.Linear(2, 2))
