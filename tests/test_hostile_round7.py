@@ -180,3 +180,24 @@ def test_torchscript_is_refused_with_how_to_save_a_model_instead():
     for call in (gradviz.jit.script, gradviz.jit.trace, gradviz.jit.load):
         with pytest.raises(gradviz.OperandError, match=r"gradviz.save\(model.state_dict\(\)"):
             call(nn.Linear(2, 2))
+
+
+def test_the_layer_table_counts_the_parameters_of_a_layer_with_many():
+    """Was: gradviz check's table listed an LSTM's 16 parameter names in one cell, a line of
+    over 300 characters."""
+    gradviz.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    with gradviz.trace() as tr:
+        out, _ = lstm(gradviz.randn(5, 2, 3))
+        out.sum().backward()
+    text = str(tr.check())
+    row = next(line for line in text.splitlines() if " LSTM " in line)
+    assert "16 params" in row
+    assert len(row) < 100
+    assert "weight,bias" in str(_linear_report())
+
+
+def _linear_report():
+    with gradviz.trace() as tr:
+        nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
+    return tr.check()
