@@ -201,3 +201,23 @@ def _linear_report():
     with gradviz.trace() as tr:
         nn.Linear(2, 1)(gradviz.randn(3, 2)).sum().backward()
     return tr.check()
+
+
+def test_a_collapsed_module_has_room_for_its_title_and_counts_in_english(tmp_path):
+    """Was: ``1 ops, 1 params`` on a collapsed Embedding, and the title of a collapsed module
+    (a bold ``CrossEntropyLoss``) touching the top edge of its 3-d box: the box's depth took
+    the node's 2 pt margin."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(5, 2), nn.Flatten(), nn.Linear(4, 3))
+    with gradviz.trace() as tr:
+        loss = nn.CrossEntropyLoss()(model(gradviz.tensor([[1, 2]])), gradviz.tensor([0]))
+        loss.backward()
+    tr.render("forward", tmp_path / "f.dot", depth=0)
+    source = (tmp_path / "f.dot").read_text(encoding="utf-8")
+    assert "1 op, 1 param<" in source  # the Embedding
+    assert "1 op<" in source  # the loss
+    assert "1 ops" not in source
+    assert "1 params" not in source
+    boxes = [line for line in source.splitlines() if "shape=box3d" in line]
+    assert boxes
+    assert all('margin="0.11,0.08"' in line for line in boxes)
