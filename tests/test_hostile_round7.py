@@ -221,3 +221,35 @@ def test_a_collapsed_module_has_room_for_its_title_and_counts_in_english(tmp_pat
     boxes = [line for line in source.splitlines() if "shape=box3d" in line]
     assert boxes
     assert all('margin="0.11,0.08"' in line for line in boxes)
+
+
+class _Tagger(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(6, 2, padding_idx=0)
+        self.rnn = nn.LSTM(2, 3, batch_first=True)
+
+    def forward(self, tokens, lengths):
+        packed = nn.utils.rnn.pack_padded_sequence(self.emb(tokens), lengths, batch_first=True)
+        _, (h, _) = self.rnn(packed)
+        return h[-1]
+
+
+def test_constants_a_module_makes_are_drawn_inside_it_and_the_models_input_outside(tmp_path):
+    """Was: an LSTM run on a packed batch drew each step's mask (an (N, 1) bool array it
+    makes) as an input outside the LSTM, 40 of them around a collapsed ``rnn: LSTM`` box in
+    the names tutorial, and an Embedding its padding row."""
+    gradviz.manual_seed(0)
+    model = _Tagger()
+    tokens = np.array([[1, 2, 3], [4, 0, 0]])  # an array given to the model: its input
+    with gradviz.trace() as tr:
+        model(tokens, [3, 1]).sum().backward()
+    inputs = [a for _, a in tr.graph.nodes(data=True) if a["kind"] == "input"]
+    masks = [a for a in inputs if a["dtype"] == "bool"]
+    assert masks
+    assert {a["module"] for a in masks} == {"rnn"}
+    assert [a["module"] for a in inputs if a["shape"] == (2,)] == ["emb"]  # the padding row
+    tokens = [a for a in inputs if a["shape"] == (2, 3) and a["dtype"] == "int64"]
+    assert [a["module"] for a in tokens] == [""]
+    tr.render("forward", tmp_path / "f.dot", depth=0)
+    assert (tmp_path / "f.dot").read_text(encoding="utf-8").count("<td>input</td>") == 1

@@ -225,10 +225,15 @@ class RecordBook:
         self.fresh.add(nid)
 
     def _constant(self, array: np.ndarray) -> str:
-        """A non-Variable ndarray operand: an input node, one per array object."""
+        """A non-Variable ndarray operand: an input node, one per array object, in the module
+        that made it (an LSTM's masks, an Embedding's padding row: a collapsed module holds
+        them), or outside any (an array passed to the model)."""
         entry = self.consts.get(id(array))
         if entry is not None and entry[0]() is array:
             return entry[1]
+        root, module = self._module()
+        if id(array) in self.local.passed_in:
+            root, module = -1, ""
         nid = self._new_id()
         value, copy, preview = self._summary(array)
         self.records[nid] = NodeRecord(
@@ -240,8 +245,8 @@ class RecordBook:
             shape=array.shape,
             dtype=_dtype_name(array.dtype),
             requires_grad=False,
-            root=-1,
-            module="",
+            root=root,
+            module=module,
             source=self.locate(),
             value=value,
             array=copy,

@@ -282,6 +282,7 @@ class Recorder(RecordBook, hooks.Hook):
                 path = self.names.path_in(index, module, local.stack[-1][1])
             else:
                 index, path = self.names.find_root(module, self._source.bound_name)
+                local.passed_in = {id(a) for a in args if type(a) is np.ndarray}
             local.stack.append((index, path))
             if len(self.names.buffer_ids) != known:
                 self._rekind_buffers()
