@@ -274,3 +274,22 @@ def test_a_leaf_used_at_every_step_of_a_long_loop_is_drawn_again_beside_each_use
     few = gradviz.randn(3, requires_grad=True)
     source = gradviz.render(sum((few * float(i)).sum() for i in range(8)), view="forward").source
     assert "_use" not in source  # up to 8 uses: one node, its edges
+
+
+def test_a_step_that_made_the_weights_nan_is_not_said_to_have_changed_nothing():
+    """Was: data holding a NaN at step 1, then ``opt.step()``: the parameters became NaN, and
+    gradviz check's table showed ``update/weight -`` under "no parameter changed between this
+    backward call and the next forward (gradients accumulated over micro-batches?)"."""
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    opt = gradviz.optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.randn(8, 3)
+    x[0, 0] = float("nan")
+    with gradviz.trace() as tr:
+        model(x).pow(2).mean().backward()
+        opt.step()
+    report = tr.check()
+    assert all(np.isnan(layer.update_ratio) for layer in report.layers)
+    text = str(report)
+    assert "no parameter changed" not in text
+    assert text.splitlines()[-1].rstrip().endswith("nan")
