@@ -293,3 +293,13 @@ def test_a_step_that_made_the_weights_nan_is_not_said_to_have_changed_nothing():
     text = str(report)
     assert "no parameter changed" not in text
     assert text.splitlines()[-1].rstrip().endswith("nan")
+
+
+def test_the_summary_of_one_parameter_says_tensor():
+    """Was: ``parameters: 1 tensors, 3 values`` for a loop over one weight."""
+    from gradviz.viz.summary import summary
+
+    w = nn.Parameter(gradviz.ones(1))
+    with gradviz.trace() as tr:
+        (w * 2.0).sum().backward()
+    assert "parameters: 1 tensor, 1 value\n" in summary(tr)

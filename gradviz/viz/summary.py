@@ -39,7 +39,8 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
 
     params = [(n, a) for n, a in nodes(data=True) if a.get("kind") == "param"]
     size = sum(math.prod(a.get("shape") or ()) for _, a in params)
-    lines.append(f"parameters: {len(params)} tensors, {size:,} values")
+    tensors = f"{len(params):,} tensor{'' if len(params) == 1 else 's'}"
+    lines.append(f"parameters: {tensors}, {size:,} value{'' if size == 1 else 's'}")
     passes = _passes(trace)
     norms: dict[str, list[float]] = {}
     for p in passes:
