@@ -303,3 +303,17 @@ def test_the_summary_of_one_parameter_says_tensor():
     with gradviz.trace() as tr:
         (w * 2.0).sum().backward()
     assert "parameters: 1 tensor, 1 value\n" in summary(tr)
+
+
+def test_the_summary_lines_up_gradients_after_long_shapes():
+    """Was: ``main.0.weight (16, 32, 4, 4)  |grad|`` two columns right of ``main.1.weight
+    (32,)         |grad|`` in a DCGAN generator's summary."""
+    from gradviz.viz.summary import summary
+
+    gradviz.manual_seed(0)
+    model = nn.Sequential(nn.ConvTranspose2d(16, 32, 4), nn.BatchNorm2d(32))
+    with gradviz.trace() as tr:
+        model(gradviz.randn(2, 16, 1, 1)).sum().backward()
+    rows = [line for line in summary(tr).splitlines() if "|grad|" in line and "(" in line]
+    assert len(rows) == 4
+    assert len({row.index("|grad|") for row in rows}) == 1

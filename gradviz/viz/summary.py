@@ -56,9 +56,10 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
             + (f" (in {len(passes)} passes)" if len(passes) > 1 else "")
         )
     width = max((len(_name(n, a)) for n, a in params[:max_rows]), default=0)
+    shapes = max((len(shape_text(a.get("shape"))) for _, a in params[:max_rows]), default=0)
     for n, a in params[:max_rows]:
         name = _name(n, a)
-        row = f"  {name:<{width}}  {shape_text(a.get('shape')):<12}"
+        row = f"  {name:<{width}}  {shape_text(a.get('shape')):<{max(shapes, 12)}}"
         if not forward_only:
             seen = norms.get(name)
             grad = a.get("grad")
