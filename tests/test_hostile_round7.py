@@ -317,3 +317,16 @@ def test_the_summary_lines_up_gradients_after_long_shapes():
     rows = [line for line in summary(tr).splitlines() if "|grad|" in line and "(" in line]
     assert len(rows) == 4
     assert len({row.index("|grad|") for row in rows}) == 1
+
+
+def test_drawing_a_trace_that_recorded_nothing_says_where_the_code_goes(tmp_path):
+    """Was: a trace whose ``with`` block ran nothing (the training loop written after it)
+    drew a picture holding only the legend, as a page too, without a word."""
+    with gradviz.trace() as tr:
+        pass
+    for view, name in (("forward", "f.svg"), ("backward", "b.png"), ("html", "p.html")):
+        with pytest.raises(gradviz.GradvizError, match=r"inside 'with gradviz\.trace"):
+            tr.render(view, tmp_path / name)
+    with pytest.raises(gradviz.GradvizError, match="nothing was recorded in this trace"):
+        gradviz.render(tr)
+    assert not list(tmp_path.iterdir())
