@@ -330,3 +330,28 @@ def test_drawing_a_trace_that_recorded_nothing_says_where_the_code_goes(tmp_path
     with pytest.raises(gradviz.GradvizError, match="nothing was recorded in this trace"):
         gradviz.render(tr)
     assert not list(tmp_path.iterdir())
+
+
+VAE_STEP = """\
+import gradviz as torch
+from gradviz import nn
+torch.manual_seed(0)
+enc = nn.Linear(4, 4)
+data = torch.rand(3, 4)
+mu = enc(data)
+eps = torch.randn_like(mu)
+z = mu + eps * 0.5
+loss = nn.functional.mse_loss(z, torch.Variable(data.numpy()))
+loss.backward()
+"""
+
+
+def test_an_input_made_on_a_line_of_its_own_is_named_after_its_variable(tmp_path):
+    """Was: the VAE tutorial's ``eps = torch.randn_like(std)`` and DCGAN's ``label =
+    torch.full(...)`` were drawn as unnamed inputs; an input made inside an expression
+    (``loss = f(..., Variable(x))``) stays unnamed."""
+    script = tmp_path / "vae.py"
+    script.write_text(VAE_STEP, encoding="utf-8")
+    graph = run_script(script).passes[-1].graph
+    names = sorted(str(a["name"]) for _, a in graph.nodes(data=True) if a["kind"] == "input")
+    assert names == ["None", "data", "eps"]

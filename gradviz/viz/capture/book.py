@@ -163,6 +163,8 @@ class RecordBook:
                 )
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
+            if kind == "input" and name is None and entry is not None:  # its line's variable
+                name = self._source.made_name(source)  # (eps = torch.randn_like(std))
         value, array, preview = self._summary(data, filters=is_param)
         self.records[nid] = NodeRecord(
             id=nid,
