@@ -355,3 +355,26 @@ def test_an_input_made_on_a_line_of_its_own_is_named_after_its_variable(tmp_path
     graph = run_script(script).passes[-1].graph
     names = sorted(str(a["name"]) for _, a in graph.nodes(data=True) if a["kind"] == "input")
     assert names == ["None", "data", "eps"]
+
+
+def test_diff_does_not_call_the_update_of_a_zero_initialised_bias_new():
+    """Was: DCGAN's BatchNorm bias starts at 0, so its first update/weight is undefined
+    (``update 0.00113 (weight was 0)``); gradviz diff compared it as 0: ``update/weight
+    0 -> 0.841 (new)``, the largest change, as if the first step had not moved it."""
+    gradviz.manual_seed(0)
+    layer = nn.Linear(2, 1)
+    nn.init.zeros_(layer.bias)
+    opt = gradviz.optim.SGD(layer.parameters(), lr=0.1)
+    graphs = []
+    for _ in range(2):
+        with gradviz.trace() as tr:
+            layer(gradviz.randn(4, 2)).pow(2).mean().backward()
+            opt.step()
+        opt.zero_grad()
+        graphs.append(tr.graph)
+    bias = [a for _, a in graphs[0].nodes(data=True) if a.get("name") == "bias"]
+    assert bias[0]["update"]["norm"] > 0  # the first step moved it, from 0
+    report = gradviz.diff(*graphs)
+    fields = {(c.key, c.field) for c in report.changes}
+    assert ("param:bias", "update/weight") not in fields
+    assert ("param:weight", "update/weight") in fields
