@@ -134,7 +134,9 @@ from gradviz.autograd import (
     zeros,
     zeros_like,
 )
+from gradviz.autograd import checkpoint as _checkpoint
 from gradviz.autograd import dtypes as _dtypes
+from gradviz.autograd import jit as jit
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
 from gradviz.autograd import torch_types as _torch_types
@@ -174,8 +176,11 @@ globals().update({_name: getattr(_legacy, _name) for _name in _legacy.TYPED})
 globals().update({_name: getattr(_runtime, _name) for _name in _runtime.NAMES})
 
 # `from gradviz.utils.data import DataLoader` as PyTorch's `torch.utils.data`.
-utils = types.ModuleType(f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`.")
+utils = types.ModuleType(
+    f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`, `utils.checkpoint`."
+)
 utils.data = data  # type: ignore[attr-defined]
+utils.checkpoint = _checkpoint  # type: ignore[attr-defined]
 
 # `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
 _accelerators = _accelerator_modules(__name__)
@@ -202,6 +207,8 @@ for _name, _module in {
     "data": data,
     "utils": utils,
     "utils.data": data,
+    "utils.checkpoint": _checkpoint,
+    "jit": jit,
     "functional": functional,
     **_accelerators,
 }.items():

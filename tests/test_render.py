@@ -324,7 +324,7 @@ def test_depth_collapses_modules_into_single_nodes():
     assert n1 == 1 + 3 + 1  # x, enc.block0..2 collapsed, loss
     assert n0 == 1 + 1 + 1  # x, enc collapsed, loss
     assert "<b>enc.block1</b>: Block" in d1.source
-    assert "4 ops, 1 params" in d1.source
+    assert "4 ops, 1 param<" in d1.source
     assert "in (2, 3)" in d1.source
     assert "out (2, 3)" in d1.source
     assert d1.depth == 1

@@ -119,13 +119,38 @@ def pytorch_instead(script: Path) -> str | None:
         text = script.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    if not _IMPORTS_TORCH.search(text) or _IMPORTS_GRADVIZ.search(text):
+    found = _IMPORTS_TORCH.search(text)
+    if found is None:
         return None
+    if _IMPORTS_GRADVIZ.search(text):
+        return _torch_beside_gradviz(script, text, found)
     return (
         f"{script.name} imports PyTorch (import torch), whose backward() gradviz does not see: "
         "gradviz traces its own ops; run the script on gradviz by writing 'import gradviz as "
         "torch' (and 'from gradviz import nn', 'import gradviz.nn.functional as F') for its "
         "torch imports"
+    )
+
+
+def failure_hint(script: Path) -> str:
+    """`` Note: ...`` when a script that failed loads PyTorch (:func:`pytorch_instead`), else
+    an empty string."""
+    hint = pytorch_instead(script)
+    return f" Note: {hint}." if hint else ""
+
+
+def _torch_beside_gradviz(script: Path, text: str, found: re.Match[str]) -> str:
+    """What to say of a script that imports gradviz as torch and then PyTorch itself
+    (``from torch.utils.data import DataLoader``, ``import torch.nn as nn``)."""
+    line = text.count("\n", 0, found.start()) + 1
+    shown = text.splitlines()[line - 1].strip()
+    fixed = re.sub(r"\btorch\b", "gradviz", shown, count=1)
+    more = len(_IMPORTS_TORCH.findall(text)) - 1
+    others = f" (and {more} more import{'s' if more > 1 else ''} of torch)" if more else ""
+    return (
+        f"{script.name}:{line} '{shown}' imports PyTorch itself{others}, not gradviz: "
+        "'import gradviz as torch' names only the variable torch, and a 'from torch...' or "
+        f"'import torch...' line still loads PyTorch; write '{fixed}'"
     )
 
 
@@ -258,7 +283,8 @@ def run(
     except ScriptFailed as error:
         text = (error.traceback or "").rstrip()
         kept = _salvaged(salvage, error.trace)
-        fail(f"{error}; {kept or nothing}. Its traceback (your code only):\n{text}")
+        hint = failure_hint(script)
+        fail(f"{error}; {kept or nothing}.{hint} Its traceback (your code only):\n{text}")
     except ScriptInterrupted as error:  # Ctrl-C: what was recorded is worth keeping
         kept = _salvaged(salvage, error.trace)
         fail(f"{error}; {kept or nothing}", code=INTERRUPTED)

@@ -16,6 +16,7 @@ from gradviz.commands.common import (
     check_outputs,
     echo_written,
     fail,
+    failure_hint,
     pytorch_instead,
     script_problem,
 )
@@ -122,10 +123,13 @@ def _diff_runs(sides: Sequence[_Side], script_args: Sequence[str]) -> list[str]:
             trace = error.trace
             kept = {p.index for p in trace.passes} if trace is not None else set()
             if not kept or not all(step == -1 or step in kept for step in steps):
-                fail(f"{error}; nothing was compared. Its traceback (your code only):\n{text}")
+                fail(
+                    f"{error}; nothing was compared.{failure_hint(script)} Its traceback (your "
+                    f"code only):\n{text}"
+                )
             failed.append(
-                f"{error} after the steps compared above were captured. Its traceback (your "
-                f"code only):\n{text}"
+                f"{error} after the steps compared above were captured.{failure_hint(script)} "
+                f"Its traceback (your code only):\n{text}"
             )
         except ScriptInterrupted as error:
             fail(f"{error}; nothing was compared", INTERRUPTED)

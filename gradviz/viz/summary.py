@@ -39,7 +39,8 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
 
     params = [(n, a) for n, a in nodes(data=True) if a.get("kind") == "param"]
     size = sum(math.prod(a.get("shape") or ()) for _, a in params)
-    lines.append(f"parameters: {len(params)} tensors, {size:,} values")
+    tensors = f"{len(params):,} tensor{'' if len(params) == 1 else 's'}"
+    lines.append(f"parameters: {tensors}, {size:,} value{'' if size == 1 else 's'}")
     passes = _passes(trace)
     norms: dict[str, list[float]] = {}
     for p in passes:
@@ -55,9 +56,10 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
             + (f" (in {len(passes)} passes)" if len(passes) > 1 else "")
         )
     width = max((len(_name(n, a)) for n, a in params[:max_rows]), default=0)
+    shapes = max((len(shape_text(a.get("shape"))) for _, a in params[:max_rows]), default=0)
     for n, a in params[:max_rows]:
         name = _name(n, a)
-        row = f"  {name:<{width}}  {shape_text(a.get('shape')):<12}"
+        row = f"  {name:<{width}}  {shape_text(a.get('shape')):<{max(shapes, 12)}}"
         if not forward_only:
             seen = norms.get(name)
             grad = a.get("grad")

@@ -108,6 +108,7 @@ class Trace(Capture):
                     "'backward' and 'html' views"
                 )
             return write_timeline_page(self, path, depth=depth)
+        _something_recorded(self)
         if page:
             return write_page(self, path, pass_index=pass_index, depth=depth, fold=fold)
         graph = self.graph if pass_index is None else self.get_pass(pass_index).graph
@@ -280,6 +281,8 @@ def render(
     elif report is not None and callable(getattr(obj, "get_pass", None)):
         graph = pictures_graph(obj, report, report.pass_index)
     elif isinstance(getattr(obj, "graph", None), nx.DiGraph):
+        if isinstance(obj, Trace):
+            _something_recorded(obj)
         graph = obj.graph
     elif hasattr(obj, "parents") and hasattr(obj, "data"):
         graph = graph_from_variable(obj, params)
@@ -289,3 +292,12 @@ def render(
         )
     marks = report.marks() if report is not None else None
     return draw.build(graph, view, depth=depth, marks=marks, fold=fold)
+
+
+def _something_recorded(trace: Trace) -> None:
+    """Refuse to draw a trace that recorded nothing (an empty picture says nothing)."""
+    if not trace.passes and trace.graph.number_of_nodes() == 0:
+        raise TraceError(
+            "nothing was recorded in this trace, so there is nothing to draw: run the model "
+            "(and loss.backward()) inside 'with gradviz.trace() as tr:'"
+        )

@@ -165,7 +165,9 @@ class RecordBook:
                 )
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
-            if name is None and kind == "input":  # as the loop calls it (`xb`), if it does
+            if kind == "input" and name is None and entry is not None:  # its line's variable
+                name = self._source.made_name(source)  # (eps = torch.randn_like(std))
+            if kind == "input" and name is None:  # as the loop calls it (`xb`), if it does
                 name = self._source.bound_name(var, outside_modules=True)
         value, array, preview = self._summary(data, filters=is_param)
         self.records[nid] = NodeRecord(
@@ -232,13 +234,17 @@ class RecordBook:
     def _constant(self, array: np.ndarray) -> str:
         """A non-Variable ndarray operand: the node of the op result whose array it is (an
         index the op took as an array, ``torch.take(h, h.argmax(1))``), else an input node, one
-        per array object."""
+        per array object, in the module that made it (an LSTM's masks, an Embedding's padding
+        row: a collapsed module holds them), or outside any (an array passed to the model)."""
         nid = self._result(array)
         if nid is not None:
             return nid
         entry = self.consts.get(id(array))
         if entry is not None and entry[0]() is array:
             return entry[1]
+        root, module = self._module()
+        if id(array) in self.local.passed_in:
+            root, module = -1, ""
         nid = self._new_id()
         value, copy, preview = self._summary(array)
         self.records[nid] = NodeRecord(
@@ -250,8 +256,8 @@ class RecordBook:
             shape=array.shape,
             dtype=_dtype_name(array.dtype),
             requires_grad=False,
-            root=-1,
-            module="",
+            root=root,
+            module=module,
             source=self.locate(),
             value=value,
             array=copy,

@@ -107,21 +107,52 @@ class Recorder(RecordBook, hooks.Hook):
 
     def _capture_complete(self) -> None:
         """The kept pass and what followed it are recorded: stop recording, tell the policy."""
-        self._measure_by_hand(self.local)
-        self.local.after_backward = False
-        self.local.pending = None
-        self.local.awaited = None
+        self._forget_step(self.local)
         self.policy.close()
         hooks.uninstall(self)
         self.policy.captured()
 
     def _end_of_step(self) -> None:
-        self._measure_by_hand(self.local)
-        self.local.after_backward = False
-        self.local.pending = None
-        self.local.awaited = None
+        self._forget_step(self.local)
         if self.policy.awaiting:
             self._capture_complete()
+
+    def _forget_step(self, local: ThreadState) -> None:
+        """The step ends: measure what was updated by hand, await no optimizer step."""
+        self._measure_by_hand(local)
+        local.after_backward = local.stepped = False
+        local.pending = local.awaited = None
+        local.logged.clear()
+        local.trained = frozenset()
+
+    def _logs_the_step(self, inputs: tuple[Any, ...], output: Variable) -> bool:
+        """After a kept backward pass: end the step at an op that starts the next one; True
+        for an op that only reads the ended step (logging)."""
+        if not self.local.after_backward:
+            return False
+        if self._ends_the_step(inputs, output):
+            self._end_of_step()
+            return False
+        return True
+
+    def _ends_the_step(self, inputs: tuple[Any, ...], output: Variable) -> bool:
+        """Whether an op after a kept backward pass starts the next step: one whose result
+        needs a gradient (a forward), or any op once an optimizer stepped; not one that only
+        reads the ended step's results (``D_x = output.mean().item()``: logging)."""
+        local = self.local
+        if not (output.requires_grad or local.stepped):
+            return False
+        read = False
+        for arg in inputs:
+            if isinstance(arg, Variable):
+                nid = self.var_nodes.get(arg._id)
+                record = self.records.get(nid) if nid is not None else None
+                if arg._node is None or record is None or record.kind != "op":
+                    return True
+                if record.seq >= self.step_start and nid not in local.logged:
+                    return True
+                read = True
+        return not read
 
     # ------------------------------------------------------------------------------- events
     def variable_created(self, variable: Variable) -> None:
@@ -134,8 +165,7 @@ class Recorder(RecordBook, hooks.Hook):
             # the next forward ends the step, not an op that records no graph: the gradient
             # norm logged or the ``w -= lr * w.grad`` under no_grad before the optimizer step
             # belong to the step they measure or update
-            if local.after_backward and output.requires_grad:
-                self._end_of_step()
+            logging = self._logs_the_step(inputs, output)
             var_nodes = self.var_nodes
             parents = []
             args = []
@@ -181,17 +211,11 @@ class Recorder(RecordBook, hooks.Hook):
                 if output.name is not None
                 else self.line_names.name(source, frame)
             )
-            rules = local.rules
-            nid = self._op_record(
-                output,
-                node.name,
-                parents,
-                args,
-                source,
-                self._module(),
-                name,
-                rules[-1] if rules else None,
-            )
+            rule = local.rules[-1] if local.rules else None  # (create_graph=True: whose rule)
+            module = self._module()
+            nid = self._op_record(output, node.name, parents, args, source, module, name, rule)
+            if logging:
+                local.logged.add(nid)
             if name is not None and output.name is None:
                 self.line_names.recorded(nid)
                 if replaced in self.records:
@@ -282,6 +306,7 @@ class Recorder(RecordBook, hooks.Hook):
                 path = self.names.path_in(index, module, local.stack[-1][1])
             else:
                 index, path = self.names.find_root(module, self._source.bound_name)
+                local.passed_in = {id(a) for a in args if type(a) is np.ndarray}
             local.stack.append((index, path))
             if len(self.names.buffer_ids) != known:
                 self._rekind_buffers()
@@ -396,6 +421,10 @@ class Recorder(RecordBook, hooks.Hook):
                 local.awaited = current.index, positions
                 local.pending = self._keep_pass(current, records)
                 local.updated.clear()
+                with_grad = {step.node for step in current.steps}
+                local.trained = frozenset(
+                    r.id for r in records if r.kind == "param" and r.id in with_grad
+                )
                 self._copy_for_hand_updates(records, current.steps, local)
                 local.after_backward = True
                 self.policy.pass_kept()
@@ -459,7 +488,12 @@ class Recorder(RecordBook, hooks.Hook):
             self.fresh.clear()  # parameters changed: summarise them again at their next use
             self._after_update(optimizer, local)
             if self.policy.awaiting:
-                self._capture_complete()
+                # a second optimizer may step the rest (seq2seq's encoder and decoder): the
+                # capture ends when all are stepped, else at the next op or backward
+                if local.trained <= local.updated:
+                    self._capture_complete()
+                else:
+                    local.stepped = True
 
     def _before_update(self, optimizer: Any, local: ThreadState) -> None:
         """Copy the parameters of the awaited step that ``optimizer`` is about to change."""

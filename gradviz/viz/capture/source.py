@@ -184,6 +184,23 @@ class SourceLocator:
         any other line (a tuple, list or dict assigned too), or when its file cannot be read."""
         return _assigned_name(self._line_text(where))
 
+    def made_name(self, where: str | None) -> str | None:
+        """:meth:`assigned_name` of a line whose value is one call with no call in its
+        arguments (``eps = torch.randn_like(std)``): the Variable that call made is the one
+        assigned. None for a value made inside an expression (``loss = f(Variable(x))``)."""
+        name = self.assigned_name(where)
+        if name is None:
+            return None
+        try:
+            value = getattr(ast.parse(self._line_text(where).strip()).body[0], "value", None)
+        except (SyntaxError, IndexError):
+            return None
+        if not isinstance(value, ast.Call):
+            return None
+        inner = [*value.args, *(k.value for k in value.keywords)]
+        nested = any(isinstance(node, ast.Call) for arg in inner for node in ast.walk(arg))
+        return None if nested else name
+
     def bound_name(self, value: Any, outside_modules: bool = False) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
         first frame outside gradviz, else a global of its module (the first bound, private

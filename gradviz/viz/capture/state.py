@@ -52,7 +52,16 @@ class ThreadState(threading.local):
         # the awaited step's parameters that no optimizer holds, copied when its backward
         # ended: an update written by hand (``w -= lr * w.grad``) is measured at the step's end
         self.by_hand: dict[str, tuple[Variable, np.ndarray]] = {}
+        # the ndarrays given to the running top-level module: its inputs, not its constants
+        self.passed_in: set[int] = set()
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step
         # the graph rules running (create_graph=True), innermost last: their ops are marked
         self.rules: list[Derivative] = []
+        # ops since then that only read the ended step's results (``loss.item()`` logging,
+        # ``output.mean()`` in DCGAN): the op ids, so an op reading theirs is logging too
+        self.logged: set[str] = set()
+        # the awaited step's parameters that got a gradient, and whether an optimizer stepped
+        # some of them: the step ends once all are stepped, or at the next op
+        self.trained: frozenset[str] = frozenset()
+        self.stepped = False
         states.append(self)

@@ -59,6 +59,9 @@ class StepRows:
         self._naming: Naming | None = None
         self._indices: list[int] = []
         self._shape: dict[str, NodeShape] = {}
+        # how each key was made, to make it again under new names: a parameter's or buffer's
+        # Variable id, or (top-level module index, module path within it)
+        self._origins: dict[str, int | tuple[int, str]] = {}
 
     def add(
         self,
@@ -81,6 +84,8 @@ class StepRows:
             for r in records
         ]
         if layout != self._layout or naming is not self._naming:
+            if self._naming is not None and naming is not self._naming:
+                self._rename(naming)
             self._indices, self._shape = self._keys(records, naming, refs)
             self._layout, self._naming = layout, naming
         array = np.zeros(len(records), ROW_DTYPE)
@@ -128,10 +133,40 @@ class StepRows:
                 "source": record.source,
             }
             indices.append(self.timeline.key_index(key, meta))
+            if record.kind in ("param", "buffer") and record.var in param_names:
+                self._origins[key] = record.var
+            else:
+                self._origins[key] = (record.root, record.module)
             shape[key] = NodeShape(
                 record.kind, record.op, record.shape, record.dtype, path, _parents(record, keys)
             )
         return indices, shape
+
+    def _rename(self, naming: Naming) -> None:
+        """Rename the rows of earlier steps whose names changed: a model trained first has
+        bare names (``0.weight``) until a bigger one runs and takes them (a GAN's
+        discriminator becomes ``netD.0.weight``), and its rows go on under the new names."""
+        prefixes, names, classes = naming
+        renames: dict[str, tuple[str, dict[str, Any]]] = {}
+        for key, origin in self._origins.items():
+            if isinstance(origin, int):
+                name = names.get(origin)
+                if name is None:
+                    continue
+                new = f"{key.partition(':')[0]}:{name}"
+                meta = {"module": name.rpartition(".")[0], "name": name}
+            else:
+                root, module = origin
+                if not 0 <= root < len(prefixes):
+                    continue
+                full = join_path(prefixes[root], module)
+                new = f"{module_path_in(classes, full)}/{key.rpartition('/')[2]}"
+                meta = {"module": full}
+            if new != key:
+                renames[key] = (new, meta)
+        done = self.timeline.rename_keys(renames)
+        for old, new in done.items():
+            self._origins[new] = self._origins.pop(old)
 
     def set_update(self, step: int, position: int, norm: float, ratio: float) -> None:
         """The update of the parameter in row ``position`` of recorded step ``step``."""

@@ -151,8 +151,12 @@ def _bad_count(stats: Mapping[str, Any] | None) -> float | None:
 
 
 def _ratio(update: Mapping[str, Any] | None) -> float | None:
+    """A parameter's update/weight; NaN when it has none to compare (the weight was 0, or the
+    step made it NaN), None when it had no update."""
     value = (update or {}).get("ratio")
-    return None if value is None or not math.isfinite(float(value)) else float(value)
+    if value is None:
+        return None
+    return float(value) if math.isfinite(float(value)) else math.nan
 
 
 @dataclass
@@ -304,6 +308,8 @@ def _numeric_changes(result: GraphDiff, shapes_b: Mapping[str, NodeShape]) -> li
                 a, b = a or 0.0, b or 0.0  # frozen on one side (requires_grad_(False)): 0
             if a is None or b is None:
                 continue
+            if name == "update/weight" and (math.isnan(a) or math.isnan(b)):
+                continue  # no ratio to compare: the weight was 0, or the step made it NaN
             result.compared.add(key)
             if a != b:
                 changes.append(Change(key, shape.module, _kind_or_op(shape), name, a, b))

@@ -147,6 +147,8 @@ def layers(ctx: Context, health: list[ParamHealth]) -> tuple[list[LayerHealth], 
             and math.isfinite(p.update_ratio)
         ]
         ratio = math.hypot(*updates) / weight if updates and weight else None
+        if any(p.update_ratio is not None and math.isnan(p.update_ratio) for p in members):
+            ratio = math.nan  # the step made it NaN: it changed, to nothing usable
         rows.append(
             LayerHealth(
                 index=index,

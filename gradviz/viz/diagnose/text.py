@@ -193,6 +193,15 @@ NO_UPDATE = (
 )
 
 
+#: A layer's parameter names longer than this are counted instead (an LSTM has 16).
+PARAMS_WIDTH = 30
+
+
+def _params_cell(params: Any) -> str:
+    text = one_line(",".join(params))
+    return text if len(text) <= PARAMS_WIDTH else f"{len(params)} params"
+
+
 def _layer_table(layers: Any) -> list[str]:
     header = (
         "layer",
@@ -215,7 +224,7 @@ def _layer_table(layers: Any) -> list[str]:
                 str(layer.index),
                 one_line(layer.module or "(top)"),
                 one_line(layer.cls or "-"),
-                one_line(",".join(layer.params)),
+                _params_cell(layer.params),
                 _n(layer.grad_norm),
                 _n(layer.grad_rms),
                 _n(layer.weight_norm),

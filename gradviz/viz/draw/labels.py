@@ -68,6 +68,14 @@ BADGE_CHAR = 6
 BADGE_MARGIN = 4
 BADGE_HEIGHT = 14
 
+#: a collapsed module's margin (inches): its 3-d box's depth takes 4 pt at the top and right
+BOX3D_MARGIN = "0.11,0.08"
+
+
+def _count(items: list[Any], word: str) -> str:
+    return f"{len(items)} {word}{'' if len(items) == 1 else 's'}"
+
+
 #: a node without a ``grad`` attribute: not recorded (a live Variable's interior), unlike
 #: ``grad=None``, recorded as not computed
 _UNKNOWN = object()
@@ -289,11 +297,12 @@ class Labels:
         if repeat is not None:
             title = repeat_label(repeat)
             tooltip = repeat_tooltip(repeat)
-        lines = [f"{len(ops)} ops" + (f", {len(params)} params" if params else "")]
+        lines = [_count(ops, "op") + (f", {_count(params, 'param')}" if params else "")]
         lines.append(f"in {html_text(', '.join(ins) or '-')}")
         lines.append(f"out {html_text(', '.join(outs) or '-')}")
         attrs = {
             "shape": "box3d",
+            "margin": BOX3D_MARGIN,
             "fillcolor": COLLAPSED_FILL,
             "tooltip": attr_text(tooltip),
         }

@@ -61,6 +61,7 @@ import itertools
 import operator
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -69,6 +70,7 @@ import networkx as nx
 
 from gradviz.autograd.errors import GradvizError
 from gradviz.viz.diagnose.report import Level, Mark
+from gradviz.viz.draw.ghosts import copy_attrs, shared_uses
 from gradviz.viz.draw.labels import (
     Labels,
     attr_text,
@@ -481,7 +483,17 @@ class _Builder:
             if self.backward and root is not None
             else set()
         )
-        for parent, child, a, b, grouped in self._edge_list():
+        edges = self._edge_list()
+        copies = shared_uses(g, edges)
+        uses = Counter(edges[position][2] for position in copies)
+        fills: dict[str, str] = {}
+        for position, (parent, child, a, b, grouped) in enumerate(edges):
+            if position in copies:  # a leaf used all over: drawn again here
+                if a not in fills:
+                    fills[a] = self.labels.node(parent).get("fillcolor", "white")
+                attrs = copy_attrs(g, parent, fills[a], uses[a] + 1)
+                a = copies[position]
+                dot.node(a, **attrs)
             attrs: dict[str, str] = {}
             arg = g.edges[parent, child].get("arg")
             if arg is not None and not grouped:

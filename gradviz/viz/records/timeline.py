@@ -156,6 +156,21 @@ class Timeline:
             self.nodes[key] = {name: meta.get(name) for name in NODE_META}
         return index
 
+    def rename_keys(self, renames: Mapping[str, tuple[str, Mapping[str, Any]]]) -> dict[str, str]:
+        """Give nodes new keys (``{old: (new, metadata to change)}``), their rows kept; a new
+        key another node already has is skipped. Returns ``{old: new}`` as done."""
+        staying = set(self._index) - set(renames)
+        done: dict[str, str] = {}
+        for old, (new, _) in renames.items():
+            if old in self._index and new not in staying and new not in done.values():
+                done[old] = new
+        indices = {old: self._index.pop(old) for old in done}
+        for old, new in done.items():
+            index = self._index[new] = indices[old]
+            self.keys[index] = new
+            self.nodes[new] = {**self.nodes.pop(old), **renames[old][1]}
+        return done
+
     def add_rows(self, step: int, loss: float | None, rows: np.ndarray, shape: Any = None) -> None:
         """Append one recorded step: its loss and its rows (``ROW_DTYPE``, ``step`` filled in).
         ``shape`` (:func:`~gradviz.viz.records.identity.structure` of the step's graph) lists the
