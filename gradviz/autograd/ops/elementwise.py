@@ -148,12 +148,7 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        # The gradient passes where low <= x <= high, bounds included (PyTorch).
-        mask = np.ones(x.shape, dtype=bool)
-        if ctx.low is not None:
-            mask &= x >= ctx.low
-        if ctx.high is not None:
-            mask &= x <= ctx.high
+        mask = _passes(ctx, x)
         _, need_low, need_high = ctx.needs_input_grad
         if not (need_low or need_high):  # (None for bounds that are Variables)
             return grad * mask, None, None
@@ -162,11 +157,7 @@ class Clamp(Function):
     @staticmethod
     def backward_graph(ctx, grad, out):
         x = ctx.inputs[0]._data
-        mask = np.ones(x.shape, dtype=bool)
-        if ctx.low is not None:
-            mask &= x >= ctx.low
-        if ctx.high is not None:
-            mask &= x <= ctx.high
+        mask = _passes(ctx, x)
         _, need_low, need_high = ctx.needs_input_grad
         took_low, took_high = _taken(ctx, x)
         return (
@@ -185,6 +176,16 @@ def _taken(ctx, x: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
     if low is not None and high is not None:
         took_low, took_high = took_low & (low < high), took_high | (high < low)
     return took_low, took_high
+
+
+def _passes(ctx: Any, x: np.ndarray) -> np.ndarray:
+    """Where clamp's gradient passes: low <= x <= high, bounds included (PyTorch)."""
+    mask = np.ones(x.shape, dtype=bool)
+    if ctx.low is not None:
+        mask &= x >= ctx.low
+    if ctx.high is not None:
+        mask &= x <= ctx.high
+    return mask
 
 
 def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high: bool) -> tuple:
