@@ -86,52 +86,8 @@ BITWISE = {
     for symbol, name in (("&", "BitwiseAnd"), ("|", "BitwiseOr"), ("^", "BitwiseXor"),
                          ("~", "BitwiseNot"))
 }  # fmt: skip
-#: the names of these ops, as a trace records them
-NAMES = frozenset(
-    op.__name__
-    for op in (
-        *COMPARISONS.values(),
-        *BITWISE.values(),
-        Isnan,
-        Isinf,
-        Isfinite,
-        All,
-        Any_,
-        Argmax,
-        Argmin,
-        Isclose,
-        LogicalAnd,
-        LogicalOr,
-        LogicalXor,
-        LogicalNot,
-        DivTrunc,
-        Argsort,
-        TopkIndices,
-        MedianIndices,
-        ModeIndices,
-        CummaxIndices,
-        CumminIndices,
-        MaxPoolIndices,
-        AdaptiveMaxPoolIndices,
-        Nonzero,
-        Searchsorted,
-        Bucketize,
-        Isin,
-        CountNonzero,
-        Unique,
-        UniqueInverse,
-        UniqueCounts,
-        UniqueConsecutive,
-        Bincount,
-        Histc,
-        MatrixRank,
-        OneHot,
-        Multinomial,
-        Bernoulli,
-        Poisson,
-        Normal,
-    )
-)
+#: the names of these ops, as a trace records them (every op made by ``_op`` above)
+NAMES = frozenset(op.__name__ for op in NoGradient.__subclasses__())
 
 
 def announce(op: type[NoGradient], args: tuple[Any, ...], out: Variable) -> Variable:
