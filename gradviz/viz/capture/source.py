@@ -188,18 +188,7 @@ class SourceLocator:
         """:meth:`assigned_name` of a line whose value is one call with no call in its
         arguments (``eps = torch.randn_like(std)``): the Variable that call made is the one
         assigned. None for a value made inside an expression (``loss = f(Variable(x))``)."""
-        name = self.assigned_name(where)
-        if name is None:
-            return None
-        try:
-            value = getattr(ast.parse(self._line_text(where).strip()).body[0], "value", None)
-        except (SyntaxError, IndexError):
-            return None
-        if not isinstance(value, ast.Call):
-            return None
-        inner = [*value.args, *(k.value for k in value.keywords)]
-        nested = any(isinstance(node, ast.Call) for arg in inner for node in ast.walk(arg))
-        return None if nested else name
+        return _made_name(self._line_text(where))
 
     def bound_name(self, value: Any, outside_modules: bool = False) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
@@ -236,6 +225,23 @@ def _assigned_name(text: str) -> str | None:
     else:  # `x = ...; y = ...` names neither: an op of the line may be either's
         collection = isinstance(value, _COLLECTIONS) or len(body) > 1
     return None if collection else found.group(1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _made_name(text: str) -> str | None:
+    """:meth:`SourceLocator.made_name` of a line's text (parsed once per text)."""
+    name = _assigned_name(text)
+    if name is None:
+        return None
+    try:
+        value = getattr(ast.parse(text.strip()).body[0], "value", None)
+    except (SyntaxError, IndexError):
+        return None
+    if not isinstance(value, ast.Call):
+        return None
+    inner = [*value.args, *(k.value for k in value.keywords)]
+    nested = any(isinstance(node, ast.Call) for arg in inner for node in ast.walk(arg))
+    return None if nested else name
 
 
 _UNREAD = object()
