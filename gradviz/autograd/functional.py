@@ -373,6 +373,7 @@ __all__ = [
     "gelu",
     "glu",
     "group_norm",
+    "gumbel_softmax",
     "hardtanh",
     "huber_loss",
     "kl_div",
@@ -455,6 +456,7 @@ from gradviz.autograd.functional_losses_more import (  # noqa: E402
 )
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     group_norm,
+    gumbel_softmax,
     hardtanh,
     logsigmoid,
     normalize,

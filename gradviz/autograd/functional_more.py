@@ -1,11 +1,13 @@
 """More of ``nn.functional`` with PyTorch's names and checks: ``normalize``, ``logsigmoid``,
-``relu6``, ``hardtanh``, ``softsign``, ``glu`` and ``scaled_dot_product_attention``
-(re-exported by ``functional``)."""
+``relu6``, ``hardtanh``, ``softsign``, ``glu``, ``gumbel_softmax`` and
+``scaled_dot_product_attention`` (re-exported by ``functional``)."""
 
 from __future__ import annotations
 
 import numbers
 from typing import Any
+
+import numpy as np
 
 from gradviz.autograd import ops
 from gradviz.autograd.dims import dim_index
@@ -127,3 +129,21 @@ def _group_norm(
     if bias is not None:
         out = out + as_input(bias, layer).reshape(per_channel)
     return out
+
+
+def gumbel_softmax(
+    logits: Any, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1
+) -> Variable:
+    """A differentiable sample of the categorical distribution of ``logits``, as PyTorch's:
+    ``softmax((logits + g) / tau)`` with Gumbel noise ``g = -log(Exponential(1))``; ``hard``:
+    the one-hot of its largest entry, with the soft sample's gradient (straight through).
+    ``eps`` is unused, as in PyTorch."""
+    x = as_input(logits, "gumbel_softmax")
+    tau = _number(tau, "gumbel_softmax", "tau")
+    noise = Variable(np.empty_like(x._data)).exponential_()
+    soft = ((x - noise.log()) / tau).softmax(dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    one_hot = Variable(np.zeros_like(soft._data)).scatter(dim, index, 1.0)
+    return one_hot - soft.detach() + soft
