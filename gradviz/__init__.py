@@ -9,6 +9,7 @@ import sys
 import types
 
 from gradviz import autograd as _autograd
+from gradviz import testing as testing  # (PyTorch's `torch.testing.assert_close` too)
 from gradviz._version import __version__
 from gradviz.autograd import (
     ArgumentError,

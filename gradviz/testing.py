@@ -10,17 +10,24 @@
             loss.backward()
         assert_gradcheck_passes(tr)          # every op's backward matches finite differences
 
-Each helper runs the diagnoses of ``tr.check()`` on a pass (default: the last) and raises an
-``AssertionError`` whose message lists what was found, one line each, with the op, module path
-and source line.
+``assert_close`` is PyTorch's ``torch.testing.assert_close``. Each other helper runs the
+diagnoses of ``tr.check()`` on a pass (default: the last) and raises an ``AssertionError``
+whose message lists what was found, one line each, with the op, module path and source line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.errors import ArgumentError
+from gradviz.autograd.variable import Variable
 
 __all__ = [
     "assert_all_parameters_receive_gradient",
+    "assert_close",
     "assert_gradcheck_passes",
     "assert_gradients_finite",
 ]
@@ -79,3 +86,102 @@ def assert_gradcheck_passes(trace: Any, pass_index: int | None = None, seed: int
     if not any(c.status == "passed" for c in report.gradchecks):
         reasons = "; ".join(report.notes) or "no op needed a gradient"
         raise AssertionError(f"no op was gradient-checked: {reasons}")
+
+
+#: PyTorch's default (rtol, atol) by dtype; integers and bools compare exactly
+_TOLERANCES = {"float16": (1e-3, 1e-5), "float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7)}
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    equal_nan: bool = False,
+    check_dtype: bool = True,
+    msg: str | None = None,
+) -> None:
+    """PyTorch's ``torch.testing.assert_close``: Variables (arrays) of the same shape and dtype,
+    or numbers, close within ``atol + rtol * |expected|`` (defaults by dtype, as PyTorch's);
+    lists, tuples and dicts of them compared item by item."""
+    if (rtol is None) != (atol is None):
+        missing = "atol" if atol is None else "rtol"
+        raise ArgumentError(
+            f"Both 'rtol' and 'atol' must be either specified or omitted, but got no {missing}."
+        )
+    _close(actual, expected, (rtol, atol), equal_nan, check_dtype, msg, "")
+
+
+def _close(actual, expected, tolerance, equal_nan, check_dtype, msg, where: str) -> None:
+    if isinstance(actual, Mapping) and isinstance(expected, Mapping):
+        if set(actual) != set(expected):
+            raise AssertionError(f"The keys of the mappings do not match{where}.")
+        for key in expected:
+            _close(actual[key], expected[key], tolerance, equal_nan, check_dtype, msg,
+                   f"{where}[{key!r}]")  # fmt: skip
+        return
+    if isinstance(actual, list | tuple) and isinstance(expected, list | tuple):
+        if len(actual) != len(expected):
+            raise AssertionError(f"The length of the sequences do not match{where}.")
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            _close(a, e, tolerance, equal_nan, check_dtype, msg, f"{where}[{i}]")
+        return
+    tensors = [isinstance(v, Variable | np.ndarray) for v in (actual, expected)]
+    if tensors[0] != tensors[1] or not all(
+        t or isinstance(v, int | float | bool)
+        for t, v in zip(tensors, (actual, expected), strict=True)
+    ):
+        raise TypeError(
+            f"No comparison pair was able to handle inputs of type {type(actual)} and "
+            f"{type(expected)}."
+        )
+    a, e = (np.asarray(v._data if isinstance(v, Variable) else v) for v in (actual, expected))
+    for attribute in ("shape", "dtype") if check_dtype else ("shape",):
+        if getattr(a, attribute) != getattr(e, attribute):
+            raise AssertionError(
+                f"The values for attribute '{attribute}' do not match: "
+                f"{getattr(a, attribute)} != {getattr(e, attribute)}{where}."
+            )
+    _values_close(a, e, tolerance, equal_nan, msg, where, scalar=not tensors[0] or not a.ndim)
+
+
+def _values_close(a, e, tolerance, equal_nan, msg, where: str, scalar: bool) -> None:
+    rtol, atol = tolerance
+    if rtol is None:
+        rtol, atol = _TOLERANCES.get(np.result_type(a, e).name, (0.0, 0.0))
+    wide_a, wide_e = a.astype(np.float64), e.astype(np.float64)
+    with np.errstate(all="ignore"):
+        diff = np.abs(wide_a - wide_e)
+        ok = diff <= atol + rtol * np.abs(wide_e)
+        ok |= wide_a == wide_e  # equal infinities
+        if equal_nan:
+            ok |= np.isnan(wide_a) & np.isnan(wide_e)
+        relative = diff / np.abs(wide_e)
+    if ok.all():
+        return
+    exact = rtol == 0 and atol == 0
+    kind = "Scalars" if scalar else "Tensor-likes"
+    head = f"{kind} are not {'equal' if exact else 'close'}!"
+    limits = ("", "") if exact else (f" (up to {atol} allowed)", f" (up to {rtol} allowed)")
+    if scalar:
+        body = (
+            f"Expected {e.item()} but got {a.item()}.\nAbsolute difference: {diff.item()}"
+            f"{limits[0]}\nRelative difference: {relative.item()}{limits[1]}"
+        )
+    else:
+        bad = int((~ok).sum())
+        worst_abs, worst_rel = (_worst(values, ok) for values in (diff, relative))
+        body = (
+            f"Mismatched elements: {bad} / {a.size} ({100 * bad / a.size:.1f}%)\n"
+            f"Greatest absolute difference: {diff[worst_abs]} at index {worst_abs}{limits[0]}\n"
+            f"Greatest relative difference: {relative[worst_rel]} at index {worst_rel}{limits[1]}"
+        )
+    failed = f"\n\nThe failure occurred for item {where}" if where else ""
+    raise AssertionError(msg or f"{head}\n\n{body}{failed}")
+
+
+def _worst(values: np.ndarray, ok: np.ndarray) -> tuple[int, ...]:
+    """The index of the largest of ``values`` where not ``ok`` (a NaN counts as the largest)."""
+    flat = np.where(ok, -1.0, np.nan_to_num(values, nan=np.inf)).reshape(-1)
+    return tuple(int(i) for i in np.unravel_index(int(flat.argmax()), values.shape))
