@@ -1,9 +1,9 @@
 """Second derivatives (``create_graph=True``) through the layers' ops: convolutions (their
 gradients recorded convolutions), pooling, softmax, the activations, the class losses,
-normalisation, embedding and gathers, max/min and attention; each case by finite differences
-at float64 (always) and against PyTorch (when installed), with the helpers and the core ops'
-cases of test_second_derivatives; a third derivative through a convolution; dropout's mask;
-refusals that name the op.
+normalisation, embedding and gathers, max/min, attention, logsumexp, var and std; each case by
+finite differences at float64 (always) and against PyTorch (when installed), with the helpers
+and the core ops' cases of test_second_derivatives; a third derivative through a convolution;
+dropout's mask; refusals that name the op.
 """
 
 from __future__ import annotations
@@ -300,7 +300,29 @@ ATTENTION = [
     ),
 ]
 
-CASES = [*CONVOLUTIONS, *POOLING, *ACTIVATIONS, *LOSSES, *NORMALISATION, *PICKING, *ATTENTION]
+STATISTICS = [
+    Op("logsumexp", lambda lib, F, x: x.logsumexp(1) ** 2, (r(3, 4),)),
+    Op(
+        "logsumexp_dims_kept",
+        lambda lib, F, x: lib.logsumexp(x, (0, 1), keepdim=True) * x,
+        (r(3, 4),),
+    ),
+    Op("var_dim", lambda lib, F, x: x.var(1) * x.sum(), (r(3, 4),)),
+    Op("var_all_no_correction", lambda lib, F, x: x.var(correction=0) * x, (r(3, 4),)),
+    Op("std_dim_kept", lambda lib, F, x: x.std(0, keepdim=True) * x, (r(3, 4),)),
+    Op("std_all", lambda lib, F, x: x.std() ** 3, (r(3, 4),)),
+]
+
+CASES = [
+    *CONVOLUTIONS,
+    *POOLING,
+    *ACTIVATIONS,
+    *LOSSES,
+    *NORMALISATION,
+    *PICKING,
+    *ATTENTION,
+    *STATISTICS,
+]
 
 
 def test_the_cases_cover_the_ops_the_docs_promise():
@@ -377,3 +399,18 @@ def test_layers_without_a_rule_are_refused_by_name_and_listed_ones_are_named():
         grad(F.relu(conv(x), inplace=True).sum(), x, create_graph=True)  # in place: no rule
     (g,) = grad(F.relu(conv(x)).sum(), x, create_graph=True)  # the out-of-place op has one
     assert g.grad_fn is not None
+
+
+def test_std_of_a_constant_row_has_zero_first_and_second_gradients_as_pytorch():
+    torch = pytest.importorskip("torch")
+    a = np.array([[1.0, 1.0, 1.0], [0.5, -0.2, 0.3]])
+    w = np.array([[0.3, -1.0, 2.0], [1.0, 0.5, -0.5]])
+    results = []
+    for lib in (gradviz, torch):
+        x = lib.tensor(a, requires_grad=True)
+        (g,) = lib.autograd.grad((x.std(1) * lib.tensor([2.0, 3.0])).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g * lib.tensor(w)).sum(), x)
+        results.append((g.detach().numpy(), h.numpy()))
+    for ours, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(results[0][1][0], 0.0)

@@ -47,6 +47,12 @@ class Logsumexp(Function):
         x, out = ctx.saved_tensors
         return _keep(grad, x.ndim, ctx.axis, ctx.keepdims) * np.exp(x - out)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        kept = kept_shape(x.shape, ctx.axis, ctx.keepdims)
+        return grad.reshape(kept) * (x - out.reshape(kept)).exp()
+
 
 class Var(Function):
     """Variance over ``axis`` with ``correction`` (1: Bessel's, PyTorch's default)."""
@@ -69,6 +75,21 @@ class Var(Function):
             return _no_dof_grad(ctx, grad)
         with np.errstate(divide="ignore", invalid="ignore"):
             return grad * (2 * ctx.centered / grad.dtype.type(ctx.divisor))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        grad = grad.reshape(kept_shape(x.shape, ctx.axis, ctx.keepdims))
+        if ctx.dof <= 0 and ctx.axis is None:  # inf or NaN, constants (as backward's)
+            return grad * Variable(np.where(ctx.centered == 0, np.nan, np.inf).astype(x.dtype))
+        with np.errstate(divide="ignore"):  # no degrees of freedom over dims: inf, as backward
+            scale = float(np.divide(2.0, ctx.dof))
+        return grad * _centered(ctx, x) * scale
+
+
+def _centered(ctx: Any, x: Variable) -> Variable:
+    """``x`` minus its mean over the variance's axes, recorded (a graph rule's)."""
+    return x - x.mean(axis=ctx.axis, keepdims=True)
 
 
 def _no_dof_grad(ctx: Any, grad: np.ndarray) -> np.ndarray:
@@ -99,6 +120,19 @@ class Std(Function):
                 return _no_dof_grad(ctx, np.where(out == 0, 0, grad / (2 * out)))
             scale = np.where(out == 0, 0, grad / (out * grad.dtype.type(ctx.divisor)))
         return scale * ctx.centered
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        if ctx.dof <= 0:
+            raise BackwardError(
+                "second derivatives of a std without degrees of freedom (correction >= the "
+                "number of elements) are not supported"
+            )
+        kept = kept_shape(x.shape, ctx.axis, ctx.keepdims)
+        zero = _keep(ctx.out, x.ndim, ctx.axis, ctx.keepdims) == 0  # PyTorch: 0 where std is 0
+        denominator = (out.reshape(kept) * float(ctx.divisor)).masked_fill(zero, 1.0)
+        return (grad.reshape(kept) / denominator).masked_fill(zero, 0.0) * _centered(ctx, x)
 
 
 class Norm(Function):
