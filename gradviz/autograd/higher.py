@@ -65,8 +65,9 @@ def backward(
             return v._id in chosen
 
     found = _run(roots, weights, wanted, retain_graph)
-    for variable, g in found.values():
-        _accumulate(variable, g)
+    with enable_grad():  # (the copy into .grad is recorded under no_grad too, as PyTorch's)
+        for variable, g in found.values():
+            _accumulate(variable, g)
 
 
 def grad(
