@@ -17,7 +17,7 @@ whose message lists what was found, one line each, with the op, module path and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -100,11 +100,12 @@ def assert_close(
     atol: float | None = None,
     equal_nan: bool = False,
     check_dtype: bool = True,
-    msg: str | None = None,
+    msg: str | Callable[[str], str] | None = None,
 ) -> None:
     """PyTorch's ``torch.testing.assert_close``: Variables (arrays) of the same shape and dtype,
     or numbers, close within ``atol + rtol * |expected|`` (defaults by dtype, as PyTorch's);
-    lists, tuples and dicts of them compared item by item."""
+    lists, tuples and dicts of them compared item by item. ``msg`` replaces the message (a
+    function is given the message and returns the one to raise)."""
     if (rtol is None) != (atol is None):
         missing = "atol" if atol is None else "rtol"
         raise ArgumentError(
@@ -114,16 +115,20 @@ def assert_close(
 
 
 def _close(actual, expected, tolerance, equal_nan, check_dtype, msg, where: str) -> None:
+    if actual is None or expected is None:
+        if actual is not expected:
+            _fail(msg, f"None mismatch: {actual} is not {expected}", where)
+        return
     if isinstance(actual, Mapping) and isinstance(expected, Mapping):
-        if set(actual) != set(expected):
-            raise AssertionError(f"The keys of the mappings do not match{where}.")
+        _keys_match(actual, expected, msg, where)
         for key in expected:
             _close(actual[key], expected[key], tolerance, equal_nan, check_dtype, msg,
                    f"{where}[{key!r}]")  # fmt: skip
         return
     if isinstance(actual, list | tuple) and isinstance(expected, list | tuple):
         if len(actual) != len(expected):
-            raise AssertionError(f"The length of the sequences do not match{where}.")
+            text = f"The length of the sequences mismatch: {len(actual)} != {len(expected)}"
+            _fail(msg, text, where)
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             _close(a, e, tolerance, equal_nan, check_dtype, msg, f"{where}[{i}]")
         return
@@ -136,14 +141,38 @@ def _close(actual, expected, tolerance, equal_nan, check_dtype, msg, where: str)
             f"No comparison pair was able to handle inputs of type {type(actual)} and "
             f"{type(expected)}."
         )
+    if not tensors[0] and check_dtype and type(actual) is not type(expected):
+        text = f"The (d)types do not match: {type(actual)} != {type(expected)}."
+        _fail(msg, text, where)
     a, e = (np.asarray(v._data if isinstance(v, Variable) else v) for v in (actual, expected))
-    for attribute in ("shape", "dtype") if check_dtype else ("shape",):
+    for attribute in ("shape", "dtype") if check_dtype and tensors[0] else ("shape",):
         if getattr(a, attribute) != getattr(e, attribute):
-            raise AssertionError(
+            text = (
                 f"The values for attribute '{attribute}' do not match: "
-                f"{getattr(a, attribute)} != {getattr(e, attribute)}{where}."
+                f"{getattr(a, attribute)} != {getattr(e, attribute)}."
             )
+            _fail(msg, text, where)
     _values_close(a, e, tolerance, equal_nan, msg, where, scalar=not tensors[0] or not a.ndim)
+
+
+def _keys_match(actual: Mapping, expected: Mapping, msg: Any, where: str) -> None:
+    """PyTorch's message when two mappings have different keys."""
+    missing = [k for k in expected if k not in actual]
+    extra = [k for k in actual if k not in expected]
+    if missing or extra:
+        text = "The keys of the mappings do not match:"
+        if missing:
+            text += f"\nMissing keys in the actual mapping: {sorted(missing, key=repr)}"
+        if extra:
+            text += f"\nAdditional keys in the actual mapping: {sorted(extra, key=repr)}"
+        _fail(msg, text, where)
+
+
+def _fail(msg: Any, text: str, where: str) -> None:
+    """Raise PyTorch's AssertionError: ``text`` and the item it is about, or ``msg`` (a
+    string in its place, or a function given the message and returning another)."""
+    text += f"\n\nThe failure occurred for item {where}" if where else ""
+    raise AssertionError(msg(text) if callable(msg) else msg or text)
 
 
 def _values_close(a, e, tolerance, equal_nan, msg, where: str, scalar: bool) -> None:
@@ -177,8 +206,7 @@ def _values_close(a, e, tolerance, equal_nan, msg, where: str, scalar: bool) -> 
             f"Greatest absolute difference: {diff[worst_abs]} at index {worst_abs}{limits[0]}\n"
             f"Greatest relative difference: {relative[worst_rel]} at index {worst_rel}{limits[1]}"
         )
-    failed = f"\n\nThe failure occurred for item {where}" if where else ""
-    raise AssertionError(msg or f"{head}\n\n{body}{failed}")
+    _fail(msg, f"{head}\n\n{body}", where)
 
 
 def _worst(values: np.ndarray, ok: np.ndarray) -> tuple[int, ...]:
