@@ -3,6 +3,7 @@
 import pytest
 
 import gradviz as torch
+from gradviz.autograd.errors import BackwardError
 
 
 def test_backward_create_graph_under_no_grad_records_the_gradient():
@@ -54,3 +55,30 @@ def test_assert_close_says_which_keys_and_lengths_differ():
         "Additional keys in the actual mapping: ['c']"
     )
     assert _message((1, 2), (1,)) == "The length of the sequences mismatch: 2 != 1"
+
+
+@pytest.mark.parametrize("by", ["module", "optimizer"])
+def test_zero_grad_in_place_under_a_graph_that_reads_the_gradient_is_refused(by):
+    # PyTorch: zero_grad(set_to_none=False) detaches .grad in place; backward through a graph
+    # that used the gradient then fails instead of reading zeros
+    layer = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    y = (layer(torch.tensor([[1.0, 2.0]])) ** 2).sum()
+    y.backward(create_graph=True)
+    penalty = (layer.weight.grad**2).sum()
+    (layer if by == "module" else opt).zero_grad(set_to_none=False)
+    with pytest.raises(BackwardError, match=r"zero_grad\(set_to_none=False\)"):
+        penalty.backward()
+
+
+def test_zero_grad_to_none_keeps_the_graph_of_the_gradient_usable():
+    layer = torch.nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.5, -1.0]]))
+    x = torch.tensor([[1.0, 2.0]])
+    (layer(x) ** 2).sum().backward(create_graph=True)
+    penalty = (layer.weight.grad**2).sum()  # |2 (w.x) x|^2 = 4 (w.x)^2 |x|^2
+    layer.zero_grad()
+    penalty.backward()
+    # d/dw = 8 (w.x) |x|^2 x = 8 * -1.5 * 5 * x
+    assert layer.weight.grad.tolist() == [[-60.0, -120.0]]

@@ -26,6 +26,7 @@ from gradviz.autograd.engine import _GRAD_HOOKS, _check_node
 from gradviz.autograd.errors import BackwardError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import enable_grad
+from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable, as_array, from_op
 
 __all__ = ["backward", "grad", "graph_rule", "supported_ops"]
@@ -301,3 +302,18 @@ class _Held:
 
     def __call__(self) -> Variable:
         return self.variable
+
+
+def reset_grad(param: Variable, set_to_none: bool) -> None:
+    """``zero_grad`` of one parameter: its ``.grad`` to None, or zeroed in place. A gradient
+    with a graph (``create_graph=True``) zeroed in place counts as written, so a graph that
+    reads it refuses to run backward (PyTorch's ``detach_`` then ``zero_``)."""
+    seen = getattr(param, "_grad_seen", None)  # (unset until .grad is first read)
+    held = seen() if seen is not None else None
+    param._grad_seen = None  # (a gradient with a graph: let go)
+    if set_to_none or param._grad is None:
+        param._grad = None
+        return
+    if held is not None and held.requires_grad and held._data is param._grad:
+        bump(held, "zero_grad(set_to_none=False)")
+    param._grad.fill(0)  # in place, as PyTorch's grad.zero_()

@@ -18,6 +18,7 @@ from gradviz.autograd.errors import (
     StateDictError,
 )
 from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.higher import reset_grad
 from gradviz.autograd.nn import forward_hooks
 from gradviz.autograd.nn.backward_hooks import BackwardHookMethods
 from gradviz.autograd.nn.casting import DtypeMethods
@@ -363,11 +364,7 @@ class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's gradient: to None (PyTorch's default) or to zeros."""
         for param in self.parameters():
-            param._grad_seen = None  # (a gradient with a graph, create_graph=True: let go)
-            if set_to_none or param._grad is None:
-                param._grad = None
-            else:
-                param._grad.fill(0)  # in place, as PyTorch's grad.zero_()
+            reset_grad(param, set_to_none)
 
     # ------------------------------------------------------------------------------ state
     def _local_state(self) -> dict[str, Variable]:

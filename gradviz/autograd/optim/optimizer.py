@@ -12,6 +12,7 @@ import numpy as np
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import OperandError, OptimizerError
 from gradviz.autograd.grad_mode import enable_grad
+from gradviz.autograd.higher import reset_grad
 from gradviz.autograd.inplace import bump
 from gradviz.autograd.variable import Variable, from_op, grad_problem
 
@@ -325,11 +326,7 @@ class Optimizer:
         """Reset gradients: to None (PyTorch's default) or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                p._grad_seen = None  # (a gradient with a graph, create_graph=True: let go)
-                if set_to_none or p._grad is None:
-                    p._grad = None
-                else:
-                    p._grad.fill(0)  # in place, as PyTorch's grad.zero_()
+                reset_grad(p, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; ``closure`` (PyTorch's: it zeroes the
