@@ -82,3 +82,30 @@ def test_zero_grad_to_none_keeps_the_graph_of_the_gradient_usable():
     penalty.backward()
     # d/dw = 8 (w.x) |x|^2 x = 8 * -1.5 * 5 * x
     assert layer.weight.grad.tolist() == [[-60.0, -120.0]]
+
+
+def test_create_graph_through_a_module_with_backward_hooks_says_what_to_do():
+    layer = torch.nn.Linear(2, 1)
+    layer.register_full_backward_hook(lambda module, grad_input, grad_output: None)
+    x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    y = layer(x).sum()
+    with pytest.raises(BackwardError, match=r"module with backward hooks.*handle\.remove\(\)"):
+        torch.autograd.grad(y, x, create_graph=True)
+
+
+def test_create_graph_through_forward_hooks_matches_pytorch():
+    real = pytest.importorskip("torch")
+    weight, bias = [[0.5, -1.0], [0.25, 2.0]], [0.1, -0.2]
+    results = []
+    for lib in (torch, real):
+        layer = lib.nn.Linear(2, 2).double()
+        with lib.no_grad():
+            layer.weight.copy_(lib.tensor(weight, dtype=lib.float64))
+            layer.bias.copy_(lib.tensor(bias, dtype=lib.float64))
+        layer.register_forward_pre_hook(lambda module, args: (args[0] * 3,))
+        layer.register_forward_hook(lambda module, args, out: out.tanh())
+        x = lib.tensor([[1.0, -2.0]], dtype=lib.float64, requires_grad=True)
+        (g,) = lib.autograd.grad((layer(x) ** 2).sum(), x, create_graph=True)
+        (h,) = lib.autograd.grad((g**2).sum(), x)
+        results.append(h.tolist())
+    torch.testing.assert_close(results[0], results[1])

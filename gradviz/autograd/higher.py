@@ -165,6 +165,13 @@ def _plan(roots: list[Variable], wanted: Callable[[Variable], bool]) -> set[int]
             if graph_rule(type(node)) is None:
                 missing[type(node).__name__] = None
             _check_unwritten(node, v)
+    if "BackwardHookFunction" in missing:
+        raise BackwardError(
+            "second derivatives (create_graph=True) through a module with backward hooks "
+            "(register_full_backward_hook or register_full_backward_pre_hook) are not "
+            "supported: remove those hooks (handle.remove()) for this pass, or read the "
+            "gradients with Variable.register_hook on the module's output instead"
+        )
     if missing:
         names = ", ".join(missing)
         raise BackwardError(
@@ -261,7 +268,7 @@ def _hooked(variable: Variable, g: Variable) -> Variable:
     ref = _GRAD_HOOKS.get(variable._id)
     hooks_of = None if ref is None else ref()
     for hook in list(hooks_of.values()) if hooks_of else ():  # (a module's backward hooks
-        result = hook(g)  # come with BackwardHookFunction, which has no graph rule: refused)
+        result = hook(g)  # come with BackwardHookFunction: refused by _plan)
         if result is not None:
             new = result if isinstance(result, Variable) else from_op(as_array(result), None)
             if new.shape != g.shape:
