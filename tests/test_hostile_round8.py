@@ -109,3 +109,19 @@ def test_create_graph_through_forward_hooks_matches_pytorch():
         (h,) = lib.autograd.grad((g**2).sum(), x)
         results.append(h.tolist())
     torch.testing.assert_close(results[0], results[1])
+
+
+def test_grad_is_grads_batched_gives_one_gradient_per_row_as_pytorch():
+    real = pytest.importorskip("torch")
+    results = []
+    for lib in (torch, real):
+        x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor([[1.0, 0.0], [0.5, 2.0], [0.0, -1.0]], dtype=lib.float64)
+        (rows,) = lib.autograd.grad(x**3, x, grad_outputs=w, is_grads_batched=True,
+                                    create_graph=True)  # fmt: skip
+        (second,) = lib.autograd.grad((rows**2).sum(), x)
+        results.append((rows.tolist(), second.tolist()))
+    torch.testing.assert_close(results[0], results[1])
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(torch.autograd.errors.OperandError, match="is_grads_batched"):
+        torch.autograd.grad((x**2).sum(), x, is_grads_batched=True)

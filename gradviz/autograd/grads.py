@@ -16,7 +16,7 @@ import numpy as np
 
 from gradviz.autograd import higher
 from gradviz.autograd.engine import accumulate
-from gradviz.autograd.errors import BackwardError, OperandError
+from gradviz.autograd.errors import BackwardError, OperandError, ShapeError
 from gradviz.autograd.variable import Variable, from_op
 
 __all__ = ["backward", "grad"]
@@ -57,6 +57,7 @@ def grad(
     retain_graph: bool | None = None,
     create_graph: bool = False,
     allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
     materialize_grads: bool = False,
 ) -> tuple[Variable | None, ...]:
     """The gradient of (the sum of) ``outputs`` with respect to each of ``inputs``, one
@@ -64,7 +65,13 @@ def grad(
     with ``materialize_grads``), without touching any ``.grad``. ``grad_outputs`` weighs
     non-scalar outputs, as ``backward(gradient)`` does. With ``create_graph`` the gradients
     are Variables with a graph (``retain_graph`` then defaults to True), to differentiate
-    again: a gradient penalty, ``d2y/dx2``."""
+    again: a gradient penalty, ``d2y/dx2``. With ``is_grads_batched`` the first dimension of
+    each of ``grad_outputs`` is a batch: one gradient per entry, stacked (rows of a Jacobian)."""
+    if is_grads_batched:
+        return _batched(
+            outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+            materialize_grads,
+        )  # fmt: skip
     outs, ins = _variables(outputs, "outputs"), _variables(inputs, "inputs")
     weights = (
         [None] * len(outs)
@@ -107,6 +114,36 @@ def grad(
             leaf._grad = before
     grads = [from_op(found[i], None) if i in found else None for i in range(len(ins))]
     return _results(grads, ins, allow_unused, materialize_grads)
+
+
+def _batched(
+    outputs: Any, inputs: Any, grad_outputs: Any, retain_graph: Any, *flags: Any
+) -> tuple[Variable | None, ...]:
+    """``grad(..., is_grads_batched=True)``: ``grad`` once per entry of the first dimension of
+    the ``grad_outputs``, each input's gradients stacked (None where every one is None)."""
+    weights = list(grad_outputs if isinstance(grad_outputs, Sequence) else [grad_outputs])
+    if not weights or not all(isinstance(w, Variable) and w.ndim > 0 for w in weights):
+        raise OperandError(
+            "grad(): is_grads_batched=True needs grad_outputs, Variables whose first "
+            "dimension is the batch"
+        )
+    size = weights[0].shape[0]
+    if any(w.shape[0] != size for w in weights):
+        raise ShapeError(
+            "grad(): with is_grads_batched=True every grad_outputs entry needs the same batch "
+            f"size, got {[w.shape[0] for w in weights]}"
+        )
+    rows = [
+        grad(outputs, inputs, [w[b] for w in weights], True if b < size - 1 else retain_graph,
+             *flags[:2], False, flags[2])
+        for b in range(size)
+    ]  # fmt: skip
+    from gradviz.autograd.ops.shape import stack
+
+    return tuple(
+        None if all(g is None for g in column) else stack(list(column))
+        for column in zip(*rows, strict=True)
+    )
 
 
 def _results(
