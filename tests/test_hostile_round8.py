@@ -125,3 +125,8 @@ def test_grad_is_grads_batched_gives_one_gradient_per_row_as_pytorch():
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(torch.autograd.errors.OperandError, match="is_grads_batched"):
         torch.autograd.grad((x**2).sum(), x, is_grads_batched=True)
+
+
+def test_view_with_a_dtype_says_to_convert_instead_of_calling_it_a_bad_shape():
+    with pytest.raises(torch.autograd.errors.OperandError, match=r"\.to\(torch\.int32\)"):
+        torch.ones(2, 3).t().view(torch.int32)

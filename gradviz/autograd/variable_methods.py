@@ -162,6 +162,11 @@ class TensorMethods:
         """Same data, new shape, as PyTorch's ``view``: refused where the elements are not laid
         out so that the new shape can share them (``x.T.view(-1)``; ``reshape`` copies)."""
         data = self._data
+        if len(shape) == 1 and isinstance(shape[0], np.dtype | type):
+            raise OperandError(
+                f"view(dtype={np.dtype(shape[0])}): reinterpreting the bytes as another dtype is "
+                f"not supported; convert the values with .to(torch.{np.dtype(shape[0])}) instead"
+            )
         if not data.flags.c_contiguous:
             wanted = (
                 tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], tuple | list) else shape
