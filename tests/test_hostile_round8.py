@@ -130,3 +130,12 @@ def test_grad_is_grads_batched_gives_one_gradient_per_row_as_pytorch():
 def test_view_with_a_dtype_says_to_convert_instead_of_calling_it_a_bad_shape():
     with pytest.raises(torch.autograd.errors.OperandError, match=r"\.to\(torch\.int32\)"):
         torch.ones(2, 3).t().view(torch.int32)
+
+
+def test_division_by_zero_without_grad_is_silent_as_pytorch(recwarn):
+    # (gumbel_softmax(tau=0) divided by zero through this path and warned from NumPy)
+    assert (torch.tensor([1.0]) / 0).item() == float("inf")
+    assert (1 / torch.tensor([0.0])).item() == float("inf")
+    assert torch.tensor([-1.0]).sqrt().isnan().item()
+    assert torch.nn.functional.gumbel_softmax(torch.randn(3, 2), tau=0).isnan().all()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

@@ -56,7 +56,8 @@ def unrecorded(
     y = numpy_operand(x, other)
     if y is not None:
         try:
-            out = ufunc(y, x) if reflected else ufunc(x, y)
+            with np.errstate(all="ignore"):  # (1/0: inf without a word, as PyTorch)
+                out = ufunc(y, x) if reflected else ufunc(x, y)
         except (ValueError, OverflowError):  # the op's own error, in PyTorch's words
             pass
         else:
@@ -75,5 +76,6 @@ def unary(ufunc: Any, op: Any, variable: Variable) -> Variable:
     dtype = x.dtype
     if dtype is not _F32 and dtype is not _F64:
         return op.apply(variable)
-    out = ufunc(x)
+    with np.errstate(all="ignore"):
+        out = ufunc(x)
     return from_op(out if type(out) is _ndarray else np.asarray(out), None)
