@@ -139,3 +139,22 @@ def test_division_by_zero_without_grad_is_silent_as_pytorch(recwarn):
     assert torch.tensor([-1.0]).sqrt().isnan().item()
     assert torch.nn.functional.gumbel_softmax(torch.randn(3, 2), tau=0).isnan().all()
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("make", [lambda s: s.sort(), lambda s: s.topk(1)], ids=["sort", "topk"])
+def test_sort_of_a_0d_variable_draws_its_value_read_at_the_found_index(make):
+    # the value was drawn as `Mul` by a constant 1, with no edge from the index op
+    import networkx as nx
+
+    s = torch.tensor(2.0, requires_grad=True)
+    with torch.trace() as tr:
+        values, _ = make(s * 3)
+        (values**2).backward()
+    graph = tr.graph
+    ops = {n: d["op"] for n, d in graph.nodes(data=True)}
+    (found,) = [n for n, op in ops.items() if op in ("Argsort", "TopkIndices")]
+    readers = list(graph.successors(found))
+    assert readers
+    assert all(ops[n] == "Index" for n in readers)
+    assert nx.has_path(graph, readers[0], next(n for n, op in ops.items() if op == "Pow"))
+    assert s.grad.item() == 36.0  # d/ds (3s)^2

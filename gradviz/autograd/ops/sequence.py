@@ -161,7 +161,9 @@ def _order(data: np.ndarray, axis: int, descending: bool) -> np.ndarray:
 def _picked(x: Variable, axis: int, indices: Variable) -> Sorted:
     """``x``'s values at ``indices`` along ``axis``, and the indices (which a trace draws as
     the output of the op that found them, read by the ``Gather`` of the values)."""
-    return Sorted(x.gather(axis, indices) if x.ndim else x * 1, indices)
+    if not x.ndim:  # its one value, read at the index found (not a copy beside it)
+        return Sorted(x.reshape(1)[indices], indices)
+    return Sorted(x.gather(axis, indices), indices)
 
 
 def _sort_order(x: Variable, axis: int, descending: bool) -> Variable:
