@@ -158,3 +158,11 @@ def test_sort_of_a_0d_variable_draws_its_value_read_at_the_found_index(make):
     assert all(ops[n] == "Index" for n in readers)
     assert nx.has_path(graph, readers[0], next(n for n, op in ops.items() if op == "Pow"))
     assert s.grad.item() == 36.0  # d/ds (3s)^2
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_of_an_unused_input_names_its_index_as_pytorch(create_graph):
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    z = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(BackwardError, match="Tensor at index 1 appears to not have been used"):
+        torch.autograd.grad((x**2).sum(), [x, z], create_graph=create_graph)

@@ -152,7 +152,7 @@ def _results(
     """What ``grad`` returns: each input's gradient; for an input the outputs do not reach,
     zeros (``materialize_grads``), None (``allow_unused``) or PyTorch's error."""
     result: list[Variable | None] = []
-    for g, x in zip(grads, ins, strict=True):
+    for i, (g, x) in enumerate(zip(grads, ins, strict=True)):
         if g is not None:
             result.append(g)
         elif materialize:
@@ -161,8 +161,8 @@ def _results(
             result.append(None)
         else:
             raise BackwardError(
-                "One of the differentiated Tensors appears to not have been used in the graph. "
-                "Set allow_unused=True if this is the desired behavior."
+                f"The differentiated Tensor at index {i} appears to not have been used in the "
+                "graph. Set allow_unused=True if this is the desired behavior."
             )
     return tuple(result)
 
