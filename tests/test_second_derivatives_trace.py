@@ -144,3 +144,41 @@ def test_check_explains_a_bias_that_only_shifts_what_the_loss_differentiates(tmp
         ("create_graph", "pinn.py:10"),
         ("create_graph", "pinn.py:11"),
     ]
+
+
+HESSIAN_LOOP = textwrap.dedent(
+    """\
+    import gradviz as torch
+
+    torch.manual_seed(0)
+    w = torch.randn(3, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    for step in range(3):
+        opt.zero_grad()
+        h = torch.autograd.functional.hessian(lambda v: (v**4).sum(), w)
+        loss = (w**2).sum() + h.trace()
+        loss.backward()
+        opt.step()
+    """
+)
+
+
+def test_a_transforms_own_passes_are_not_backward_calls_of_the_script():
+    """``hessian`` runs one backward pass per row of its Jacobian: before, each counted as a
+    backward call of the script, so three training steps were twelve and ``--step 2`` drew a
+    Hessian row. They are part of the step that calls the transform, as its forward ops are."""
+    w = gradviz.randn(3, requires_grad=True)
+    with gradviz.trace(steps="all") as tr:
+        for _ in range(3):
+            h = gradviz.autograd.functional.hessian(lambda v: (v**4).sum(), w)
+            ((w**2).sum() + h.trace()).backward()
+    assert tr.backward_calls == 3
+    (root,) = (n for n, d in tr.graph.nodes(data=True) if d["op"] == "Add")
+    assert tr.get_pass().steps[0].node == root  # the loss's pass, not a Hessian row
+
+
+def test_render_step_2_of_a_loop_with_a_hessian_draws_the_second_training_step(tmp_path):
+    script = tmp_path / "hess.py"
+    script.write_text(HESSIAN_LOOP, encoding="utf-8")
+    assert run_script(script, step=2).backward_calls == 2
+    assert run_script(script, step=-1).backward_calls == 3

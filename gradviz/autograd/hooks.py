@@ -7,6 +7,8 @@ subclasses :class:`Hook`, overrides the events it wants, and calls :func:`instal
 keeps values must copy or summarise them at event time, because the engine may later accumulate
 into the same arrays in place. :func:`paused` silences every hook for a block: gradviz's own
 checks (``gradcheck``, the per-op check) run their ops under it, so no trace records them.
+:func:`inner_passes` marks the backward passes a function transform runs for its result (a
+Jacobian's rows): watchers see them as part of the caller's step, not as backward calls.
 """
 
 from __future__ import annotations
@@ -91,6 +93,28 @@ class Hook:
     def grad_clipped(self, max_norm: float, total_norm: float) -> None:
         """``nn.utils.clip_grad_norm_`` scaled the gradients to at most ``max_norm`` (they had
         ``total_norm``; below ``max_norm`` they were left as they were)."""
+
+
+#: This thread's depth of :func:`inner_passes` blocks.
+_inner = threading.local()
+
+
+@contextlib.contextmanager
+def inner_passes() -> Iterator[None]:
+    """The backward passes inside the block are a function transform's own (``jacobian``'s
+    rows, ``hessian``'s): a watcher that counts backward calls (the tracer's steps) leaves them
+    out, as it leaves out ``create_graph`` passes. Usable as a decorator; blocks nest."""
+    depth = getattr(_inner, "depth", 0)
+    _inner.depth = depth + 1
+    try:
+        yield
+    finally:
+        _inner.depth = depth
+
+
+def in_inner_pass() -> bool:
+    """Whether this thread is inside an :func:`inner_passes` block."""
+    return getattr(_inner, "depth", 0) > 0
 
 
 #: Guards ACTIVE and the pause state below against threads installing or pausing at once.

@@ -20,6 +20,7 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError, BackwardError, OperandError, ShapeError
 from gradviz.autograd.grad_mode import enable_grad
 from gradviz.autograd.grads import grad
+from gradviz.autograd.hooks import inner_passes
 from gradviz.autograd.ops import stack
 from gradviz.autograd.variable import Variable, from_op
 
@@ -183,6 +184,7 @@ def _variable(value: Any) -> Variable:
     return value if isinstance(value, Variable) else from_op(value, None)
 
 
+@inner_passes()
 def jacobian(
     func: Callable[..., Any],
     inputs: Any,
@@ -259,6 +261,7 @@ def _results(outs: tuple[Variable, ...], is_tuple: bool, create_graph: bool) -> 
     return _unpack(outs if create_graph else tuple(o.detach() for o in outs), is_tuple)
 
 
+@inner_passes()
 def vjp(
     func: Callable[..., Any],
     inputs: Any,
@@ -276,6 +279,7 @@ def vjp(
     return _results(outs, is_outputs_tuple, create_graph), _unpack(products, is_inputs_tuple)
 
 
+@inner_passes()
 def jvp(
     func: Callable[..., Any],
     inputs: Any,
@@ -330,6 +334,7 @@ def _check_jacobian(jac: tuple[Any, ...]) -> None:
             )
 
 
+@inner_passes()
 def hessian(
     func: Callable[..., Any],
     inputs: Any,
@@ -402,6 +407,7 @@ def _hessian_product(
     return _results(outs, is_outputs_tuple, create_graph), _unpack(products, is_inputs_tuple)
 
 
+@inner_passes()
 def vhp(
     func: Callable[..., Any],
     inputs: Any,
@@ -414,6 +420,7 @@ def vhp(
     return _hessian_product("vhp", func, inputs, v, create_graph, strict)
 
 
+@inner_passes()
 def hvp(
     func: Callable[..., Any],
     inputs: Any,

@@ -328,6 +328,8 @@ class Recorder(RecordBook, hooks.Hook):
                 local.stack.pop()
 
     def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
+        if hooks.in_inner_pass():  # a transform's own pass (a Jacobian row): not a step
+            return
         local = self.local
         with self.lock:
             if self.policy.closed:
@@ -356,7 +358,7 @@ class Recorder(RecordBook, hooks.Hook):
         local = self.local
         with self.lock:
             current = local.backward
-            if current is None or not current.keep or self.policy.closed:
+            if current is None or not current.keep or self.policy.closed or hooks.in_inner_pass():
                 return
             if current.scaled is not None:  # gradients as the optimizer sees them, unscaled
                 if variable._id == current.scaled:
@@ -399,6 +401,8 @@ class Recorder(RecordBook, hooks.Hook):
         return f"{shown}:{code.co_firstlineno}" if shown else None
 
     def backward_end(self, root: Variable) -> None:
+        if hooks.in_inner_pass():
+            return
         local = self.local
         with self.lock:
             current, local.backward = local.backward, None
