@@ -1,6 +1,6 @@
 """Rows of the op table (``test_ops.py``) for the activations PReLU, SELU, CELU, Hardswish,
-Hardsigmoid, Threshold, Hardshrink, Softshrink, Tanhshrink and RReLU, and for RmsNorm and
-Bilinear.
+Hardsigmoid, Threshold, Hardshrink, Softshrink, Tanhshrink and RReLU, for RmsNorm and
+Bilinear, and for MaskedGrad, the op the graph rules of piecewise linear ops record.
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -13,9 +13,12 @@ import numpy as np
 
 from gradviz import functional as F
 from gradviz.autograd.ops.activations_more import SELU_ALPHA, SELU_SCALE, Rrelu
+from gradviz.autograd.ops.masked import masked
 
 #: RReLU's drawn slopes for (3, 4) inputs, fixed so that gradcheck sees one function
 NOISE = np.random.default_rng(5).uniform(1 / 8, 1 / 3, (3, 4))
+#: A leaky ReLU's slopes at some input: MaskedGrad's mask
+SLOPES = np.where(np.random.default_rng(6).uniform(-1, 1, (3, 4)) > 0, 1.0, 0.2)
 
 
 def _rms(x, w=None, dims=1, eps=None):
@@ -132,5 +135,12 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             ((2, 3, 3), (2, 3, 2), (4, 3, 2)),
             F.bilinear,
             lambda a, b, w: np.einsum("xyi,oij,xyj->xyo", a, w, b),
+        ),
+        Case(
+            "MaskedGrad",
+            "masked_grad",
+            ((3, 4), (3, 4)),
+            lambda g, x: masked(g, x, SLOPES) + masked(g, x, None) * x,
+            lambda g, x: g * SLOPES + g * x,
         ),
     ]

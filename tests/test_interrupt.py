@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 import subprocess
 
 from click.testing import CliRunner
@@ -64,9 +65,16 @@ def test_render_interrupted_before_its_step_writes_nothing(tmp_path):
     assert not out.exists() or not list(out.iterdir())
 
 
+def _default_sigint() -> None:
+    """Ctrl-C raises KeyboardInterrupt in the child, however the tests were started (a shell
+    starts a background job with SIGINT ignored, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def test_a_real_sigint_is_salvaged_by_the_console_command(tmp_path):
     script = make_script(tmp_path, SIGNALLED)
-    done = run_gradviz("timeline", str(script), "-o", str(tmp_path / "out"))
+    out = str(tmp_path / "out")
+    done = run_gradviz("timeline", str(script), "-o", out, preexec_fn=_default_sigint)
     assert done.returncode == 130, done.stderr
     assert "interrupted (Ctrl-C) after 3 calls of backward" in done.stderr
     assert (tmp_path / "out" / "train.timeline.json").is_file()
@@ -86,7 +94,9 @@ def test_diff_interrupted_before_its_step_exits_130(tmp_path):
 
 def test_diff_interrupted_by_a_real_sigint_exits_130(tmp_path):
     script = make_script(tmp_path, SIGNALLED)
-    done = run_gradviz("diff", f"{script}@-1", f"{script}@1", "--structure-only")
+    done = run_gradviz(
+        "diff", f"{script}@-1", f"{script}@1", "--structure-only", preexec_fn=_default_sigint
+    )
     assert done.returncode == 130, done.stderr
     assert "interrupted (Ctrl-C) after 3 calls of backward; nothing was compared" in done.stderr
     assert "Traceback" not in done.stderr

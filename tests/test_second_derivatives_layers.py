@@ -146,6 +146,30 @@ ACTIVATIONS = [
     Op("hardtanh_relu6", lambda lib, F, x: F.hardtanh(x, -0.5, 1.0) * x + F.relu6(x * 4) * x, (A,)),
     Op("clamp_clip", lambda lib, F, x: x.clamp(-0.5, 0.7) * x + lib.clip(x, min=-0.2) ** 3, (A,)),
     Op("clamp_tensor_bounds", lambda lib, F, x, lo, hi: x.clamp(lo, hi) ** 3, (A, B, r(3, 1))),
+    # piecewise linear: the first gradient is a mask, which keeps the input (a zero
+    # derivative) as PyTorch's threshold_backward does: a graph, and zeros after it
+    Op("relu_alone", lambda lib, F, x: F.relu(x), (A,)),
+    Op("abs_alone", lambda lib, F, x: x.abs(), (A,)),
+    Op("leaky_relu_alone", lambda lib, F, x: F.leaky_relu(x, 0.2), (A,)),
+    Op("hardtanh_alone", lambda lib, F, x: F.hardtanh(x, -0.5, 1.0) + F.relu6(x * 4), (A,)),
+    Op("threshold", lambda lib, F, x: F.threshold(x, 0.3, -1.0) ** 2 + F.threshold(x, 0, 2), (A,)),
+    Op("shrinks", lambda lib, F, x: F.hardshrink(x) ** 2 + F.softshrink(x, 0.3) ** 3, (A,)),
+    Op("shrinks_alone", lambda lib, F, x: F.hardshrink(x) + F.softshrink(x, 0.3), (A,)),
+    Op("max_pool2d_alone", lambda lib, F, x: F.max_pool2d(x, 2), (r(1, 2, 4, 4),)),
+    Op(
+        "adaptive_max_pool2d",
+        lambda lib, F, x: F.adaptive_max_pool2d(x, (2, 3)) ** 3,
+        (r(2, 5, 7),),
+    ),
+    Op("adaptive_max_pool1d", lambda lib, F, x: F.adaptive_max_pool1d(x, 3) ** 3, (r(1, 2, 7),)),
+    Op("adaptive_max_pool1d_alone", lambda lib, F, x: F.adaptive_max_pool1d(x, 3), (r(1, 2, 7),)),
+    Op("adaptive_max_pool3d", lambda lib, F, x: F.adaptive_max_pool3d(x, 2) ** 3, (r(1, 3, 3, 3),)),
+    Op("prelu_channels", lambda lib, F, x, w: F.prelu(x, w) ** 2, (A, B)),
+    Op("prelu_one_weight", lambda lib, F, x, w: F.prelu(x, w) * x, (A, r(1))),
+    Op("selu_celu", lambda lib, F, x: F.selu(x * 2) * x + F.celu(x * 2, 0.5) ** 2, (A,)),
+    Op("mish", lambda lib, F, x: F.mish(x * 2) * x, (A,)),
+    Op("hardswish", lambda lib, F, x: F.hardswish(x * 2) + F.hardswish(x * 2) * x, (A,)),
+    Op("tanhshrink", lambda lib, F, x: F.tanhshrink(x * 2) * x, (A,)),
 ]
 
 LOSSES = [
@@ -328,8 +352,9 @@ CASES = [
 def test_the_cases_cover_the_ops_the_docs_promise():
     """Every op with a graph rule is in some case of this table or the core one (by the ops a
     trace of the cases records, the gradients' ops included: IndexPut, the gradient of
-    indexing, and the transposed convolutions of the convolutions' gradients); Dropout, whose
-    masks are not PyTorch's, has a test of its own."""
+    indexing, and the transposed convolutions of the convolutions' gradients); Dropout and
+    RReLU, whose random draws are not PyTorch's, and Hardsigmoid, whose second derivative
+    PyTorch does not implement, have tests of their own."""
     seen = set()
     for op in [*CORE, *CASES]:
         xs = variables(op)
@@ -337,7 +362,7 @@ def test_the_cases_cover_the_ops_the_docs_promise():
             g = first(op, xs)
             weighted(g, op.arrays(1)).backward()
         seen |= {tr.graph.nodes[n]["op"] for n in tr.graph.nodes} - {None}
-    assert set(supported_ops()) - {"Dropout"} <= seen
+    assert set(supported_ops()) - {"Dropout", "Rrelu", "Hardsigmoid"} <= seen
 
 
 def test_the_docs_list_every_op_with_a_graph_rule():
@@ -388,11 +413,27 @@ def test_dropout_differentiates_again_through_its_mask():
     np.testing.assert_allclose(h.numpy(), 6 * y.numpy() * mask**2 * w, rtol=1e-12)
 
 
+def test_rrelu_and_hardsigmoid_gradients_keep_their_input_and_differentiate_to_zero():
+    """Their derivatives are piecewise constant (RReLU's drawn slopes, Hardsigmoid's 1/6
+    inside (-3, 3)): the first gradient is the mask, with a graph back to the input (PyTorch's
+    ``RreluWithNoiseBackwardBackward0``), and the second is zeros."""
+    x = gradviz.tensor(np.linspace(-4.0, 4.0, 9) + 0.1, requires_grad=True)
+    gradviz.manual_seed(0)
+    y = F.rrelu(x, 0.1, 0.3, training=True)
+    slopes = y.numpy() / x.numpy()
+    (g,) = grad(y.sum() + F.hardsigmoid(x).sum(), x, create_graph=True)
+    inside = np.abs(x.numpy()) < 3
+    np.testing.assert_allclose(g.numpy(), slopes + inside / 6, rtol=1e-12)
+    assert g.requires_grad
+    (h,) = grad((g * gradviz.tensor(np.arange(9.0))).sum(), x)
+    np.testing.assert_array_equal(h.numpy(), np.zeros(9))
+
+
 def test_layers_without_a_rule_are_refused_by_name_and_listed_ones_are_named():
     x = gradviz.randn(2, 1, 5, 5, requires_grad=True)
     conv = gradviz.nn.Conv2d(1, 2, 3)
-    with pytest.raises(BackwardError, match=r"through Hardswish are not supported") as refused:
-        grad(F.hardswish(conv(x)).sum(), x, create_graph=True)
+    with pytest.raises(BackwardError, match=r"through Hardswish_ are not supported") as refused:
+        grad(F.hardswish(conv(x), inplace=True).sum(), x, create_graph=True)
     listed = str(refused.value).split("supported ops: ")[1].split(", ")
     assert {"Conv2d", "MaxPool2d", "CrossEntropy", "LayerNorm", "Softmax", "Gelu"} <= set(listed)
     with pytest.raises(BackwardError, match=r"through Relu_ are not supported"):

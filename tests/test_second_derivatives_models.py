@@ -257,3 +257,30 @@ def test_hessian_refusals_as_pytorch():
     np.testing.assert_array_equal(AF.hessian(lambda t: (t * 2).sum(), x).numpy(), np.zeros((2, 2)))
     with pytest.raises(BackwardError, match="v can only be None if the input"):
         AF.hvp(lambda t: t.sum(), x)
+
+
+RELU_PINN = """
+x = torch.linspace(0, 1, 5).reshape(-1, 1).requires_grad_(True)
+u = net(x)
+(u_x,) = torch.autograd.grad(u, x, torch.ones_like(u), create_graph=True)
+(u_xx,) = torch.autograd.grad(u_x, x, torch.ones_like(u_x), create_graph=True)
+((u_xx**2).mean() + (u**2).mean()).backward()
+"""
+
+
+def test_a_pinn_with_relu_gets_a_zero_second_derivative_as_pytorch():
+    """A ReLU network is piecewise linear in its input: u_xx is zeros. Before, the second
+    ``grad`` refused ("appears to not have been used in the graph"), as u_x had no path back to
+    x, where PyTorch gives zeros with a graph and trains on the rest of the loss."""
+    gradviz.manual_seed(0)
+    net = nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 1))
+    ours = {"torch": gradviz, "net": net}
+    exec(RELU_PINN, ours)
+    np.testing.assert_array_equal(ours["u_xx"].numpy(), np.zeros((5, 1)))
+    assert ours["u_xx"].requires_grad
+    torch = pytest.importorskip("torch")
+    twin = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    twin.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in net.state_dict().items()})
+    exec(RELU_PINN, {"torch": torch, "net": twin})
+    for p, q in zip(twin.parameters(), net.parameters(), strict=True):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-6, atol=1e-7)

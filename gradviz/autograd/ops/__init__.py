@@ -25,6 +25,7 @@ from gradviz.autograd.ops import (
     linalg_decomp,
     linalg_more,
     losses,
+    masked,
     nodiff,
     padding,
     pointwise,
@@ -171,6 +172,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         bags,
         unpool,
         ctc,
+        masked,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)

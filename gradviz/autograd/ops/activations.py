@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.promotion import require_floating
 
 
@@ -103,6 +104,12 @@ class Mish(Function):
         x, t = ctx.saved_tensors
         return grad * (t + x * (1 - t * t) * _sigmoid(x))
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        t = Softplus.apply(x, 1.0, float("inf")).tanh()  # (forward's: no linear part)
+        return grad * (t + x * (1 - t * t) * x.sigmoid())
+
 
 class LogSigmoid(Function):
     """``log(sigmoid(x))``, stable for large |x|: ``min(x, 0) - log1p(exp(-|x|))``."""
@@ -139,5 +146,5 @@ class Hardtanh(Function):
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        x = ctx.inputs[0]._data
-        return grad * ((x > ctx.low) & (x < ctx.high))
+        x = ctx.inputs[0]
+        return masked(grad, x, (x._data > ctx.low) & (x._data < ctx.high))

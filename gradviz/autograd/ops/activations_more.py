@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.promotion import require_floating, same_float_dtype
 
 #: SELU's constants (Klambauer et al.), to PyTorch's digits.
@@ -49,6 +50,19 @@ class Prelu(Function):
             grad_w = terms.sum(axis=axes).reshape(ctx.weight_shape)
         return grad_x, grad_w
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, weight = ctx.inputs
+        w = weight.reshape(_channel_shape(x._data, weight.numel()))
+        positive = x._data > 0
+        need_x, need_w = ctx.needs_input_grad
+        grad_x = grad * (w * ~positive + positive) if need_x else None
+        grad_w = None
+        if need_w:
+            axes = tuple(i for i, n in enumerate(w.shape) if n == 1)
+            grad_w = (grad * x * ~positive).sum(dim=axes).reshape(ctx.weight_shape)
+        return grad_x, grad_w
+
 
 class Selu(Function):
     """``scale * elu(x, alpha)`` with SELU's fixed constants; at 0 the negative side's slope
@@ -67,6 +81,12 @@ class Selu(Function):
         slope = SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(x, 0))
         return np.where(x > 0, grad * SELU_SCALE, grad * slope)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        # scale * alpha * exp(x) as out + scale * alpha on the negative side (Elu's way)
+        positive = ctx.inputs[0]._data > 0
+        return grad * ((out + SELU_SCALE * SELU_ALPHA) * ~positive + SELU_SCALE * positive)
+
 
 class Celu(Function):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``; at 0 the negative side's slope,
@@ -83,6 +103,11 @@ class Celu(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return np.where(x > 0, grad, grad * np.exp(np.minimum(x, 0) / ctx.alpha))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        positive = ctx.inputs[0]._data > 0  # exp(x / alpha) as out / alpha + 1 there
+        return grad * ((out / ctx.alpha + 1) * ~positive + positive)
 
 
 class Hardswish(Function):
@@ -109,6 +134,12 @@ class Hardswish(Function):
         np.copyto(out, 0, where=x <= -3)
         return out
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        inside = (x._data > -3) & (x._data < 3)
+        return grad * ((x * (1 / 3) + 0.5) * inside + (x._data >= 3))
+
 
 class Hardsigmoid(Function):
     """``relu6(x + 3) / 6``; the gradient 1/6 strictly inside ``(-3, 3)`` (PyTorch)."""
@@ -123,6 +154,12 @@ class Hardsigmoid(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return np.where((x > -3) & (x < 3), grad / 6, 0).astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        inside = (x._data > -3) & (x._data < 3)
+        return masked(grad, x, np.where(inside, 1 / 6, 0).astype(x.dtype))
 
 
 class Threshold(Function):
@@ -139,6 +176,11 @@ class Threshold(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return np.where(x > ctx.threshold, grad, 0).astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        return masked(grad, x, x._data > ctx.threshold)
 
 
 class Hardshrink(Function):
@@ -158,6 +200,17 @@ class Hardshrink(Function):
         inside = (x >= -ctx.lambd) & (x <= ctx.lambd)
         return np.where(inside, 0, grad).astype(grad.dtype, copy=False)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return _shrink_graph(ctx, grad, out)
+
+
+def _shrink_graph(ctx, grad, out):
+    """The graph rule of Hardshrink and Softshrink: the gradient passes outside
+    ``[-lambd, lambd]``."""
+    x = ctx.inputs[0]
+    return masked(grad, x, (x._data < -ctx.lambd) | (x._data > ctx.lambd))
+
 
 class Softshrink(Hardshrink):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0; the gradient is
@@ -169,6 +222,8 @@ class Softshrink(Hardshrink):
         ctx.save_for_backward(x)
         ctx.lambd = lambd
         return (x - np.clip(x, -lambd, lambd)).astype(x.dtype, copy=False)
+
+    backward_graph = staticmethod(_shrink_graph)
 
 
 class Tanhshrink(Function):
@@ -185,6 +240,11 @@ class Tanhshrink(Function):
         (t,) = ctx.saved_tensors
         return grad * (t * t)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        t = ctx.inputs[0].tanh()
+        return grad * (t * t)
+
 
 class Rrelu(Function):
     """RReLU in training: ``x`` where ``x > 0``, else ``x`` times its own slope drawn uniformly
@@ -199,6 +259,11 @@ class Rrelu(Function):
     def backward(ctx, grad):
         (noise,) = ctx.saved_tensors
         return grad * noise, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, noise = ctx.inputs
+        return masked(grad, x, noise), None
 
 
 def rrelu_noise(x: np.ndarray, lower: float, upper: float, generator) -> np.ndarray:

@@ -12,6 +12,7 @@ import numpy as np
 
 from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.promotion import cast, floating, require_floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
 from gradviz.autograd.ops.special import Erfc
@@ -89,7 +90,8 @@ class Abs(Function):
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        return grad * sign(ctx.inputs[0]._data)
+        x = ctx.inputs[0]
+        return masked(grad, x, sign(x._data))
 
 
 def sign(x: np.ndarray) -> np.ndarray:
@@ -214,7 +216,7 @@ class Relu(Function):
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        return grad * (out._data != 0)
+        return masked(grad, ctx.inputs[0], out._data != 0)
 
 
 class LeakyRelu(Function):
@@ -232,8 +234,8 @@ class LeakyRelu(Function):
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        x = ctx.inputs[0]._data
-        return grad * np.where(x > 0, 1, ctx.slope).astype(x.dtype)
+        x = ctx.inputs[0]
+        return masked(grad, x, np.where(x._data > 0, 1, ctx.slope).astype(x.dtype))
 
 
 class Sigmoid(Function):

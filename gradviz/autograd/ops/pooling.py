@@ -41,6 +41,7 @@ from gradviz.autograd.ops.conv import (
     unpad_index,
 )
 from gradviz.autograd.ops.conv_transpose import TRANSPOSED
+from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.resample import _Separable, separable_graph
 from gradviz.autograd.ops.scatter import put_in_zeros
 from gradviz.autograd.variable import from_op
@@ -83,7 +84,19 @@ def _max_graph(ctx, grad, out):
     places = _places(ctx.argmax, sizes, kernel, stride, padding, dilation)
     ones = (1,) * len(kernel)
     grid = (np.arange(n).reshape(-1, 1, *ones), np.arange(c).reshape(-1, *ones), places)
-    return put_in_zeros((n, c, math.prod(sizes)), grid, g).reshape(x.shape)
+    return masked(put_in_zeros((n, c, math.prod(sizes)), grid, g).reshape(x.shape), x, None)
+
+
+def _adaptive_max_graph(ctx, grad, out):
+    """The graph rule of ``AdaptiveMaxPool1d/2d/3d``: ``grad`` added into zeros at each
+    bin's maximum (bins may share one), the places being constants."""
+    k = ctx.dims
+    planes = math.prod(ctx.shape[: len(ctx.shape) - k])
+    size = math.prod(ctx.shape[len(ctx.shape) - k :])
+    cells = math.prod(grad.shape[grad.ndim - k :])
+    places = (np.arange(planes)[:, None], ctx.index.reshape(planes, cells))
+    full = put_in_zeros((planes, size), places, grad.reshape(planes, cells))
+    return masked(full.reshape(ctx.shape), ctx.inputs[0], None), None
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -353,13 +366,19 @@ class _AdaptiveMaxPoolNd(Function):
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max over PyTorch's adaptive bins of (N, C, L) or (C, L)."""
 
+    backward_graph = staticmethod(_adaptive_max_graph)
+
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """Max over PyTorch's adaptive bins of (N, C, H, W) or (C, H, W)."""
 
+    backward_graph = staticmethod(_adaptive_max_graph)
+
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """Max over PyTorch's adaptive bins of (N, C, D, H, W) or (C, D, H, W)."""
+
+    backward_graph = staticmethod(_adaptive_max_graph)
 
 
 # ----------------------------------------------------------------- checking the arguments
