@@ -1,6 +1,7 @@
 """Rows of the op table (``test_ops.py``) for the activations PReLU, SELU, CELU, Hardswish,
 Hardsigmoid, Threshold, Hardshrink, Softshrink, Tanhshrink and RReLU, for RmsNorm and
-Bilinear, and for MaskedGrad, the op the graph rules of piecewise linear ops record.
+Bilinear, and for MaskedGrad and ZeroDerivative, the ops the graph rules of piecewise linear ops
+record.
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -13,7 +14,7 @@ import numpy as np
 
 from gradviz import functional as F
 from gradviz.autograd.ops.activations_more import SELU_ALPHA, SELU_SCALE, Rrelu
-from gradviz.autograd.ops.masked import masked
+from gradviz.autograd.ops.masked import ZeroDerivative, masked
 
 #: RReLU's drawn slopes for (3, 4) inputs, fixed so that gradcheck sees one function
 NOISE = np.random.default_rng(5).uniform(1 / 8, 1 / 3, (3, 4))
@@ -142,5 +143,12 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             ((3, 4), (3, 4)),
             lambda g, x: masked(g, x, SLOPES) + masked(g, x, None) * x,
             lambda g, x: g * SLOPES + g * x,
+        ),
+        Case(
+            "ZeroDerivative",
+            "zero_derivative",
+            ((3, 4),),
+            lambda x: ZeroDerivative.apply(x) + x,
+            lambda x: x,
         ),
     ]

@@ -278,9 +278,21 @@ def test_a_pinn_with_relu_gets_a_zero_second_derivative_as_pytorch():
     exec(RELU_PINN, ours)
     np.testing.assert_array_equal(ours["u_xx"].numpy(), np.zeros((5, 1)))
     assert ours["u_xx"].requires_grad
+    assert "ZeroDerivative" in {type(n).__name__ for n in _ops_below(ours["u_xx"])}
     torch = pytest.importorskip("torch")
     twin = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
     twin.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in net.state_dict().items()})
     exec(RELU_PINN, {"torch": torch, "net": twin})
     for p, q in zip(twin.parameters(), net.parameters(), strict=True):
         np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def _ops_below(v: gradviz.Variable) -> list:
+    """The op nodes ``v`` was computed from."""
+    seen, stack = [], [v]
+    while stack:
+        node = stack.pop()._node
+        if node is not None and node not in seen:
+            seen.append(node)
+            stack.extend(node.parents)
+    return seen

@@ -125,6 +125,23 @@ def test_trace_records_no_backward_pass_for_the_create_graph_pass():
     assert {"MatMul", "Mul", "Sub"} <= {d["op"] for _, d in tr.graph.nodes(data=True)}
 
 
+def test_check_warns_when_the_loss_reads_a_second_derivative_of_relu(tmp_path):
+    """A PINN with ReLU: u_xx is zero whatever the weights (PyTorch computes the zeros in
+    silence). check says where, through which op and module, and what to use instead; the
+    same PINN with Tanh has no such finding."""
+    script = tmp_path / "pinn.py"
+    script.write_text(PINN.replace("nn.Tanh()", "nn.ReLU()"), encoding="utf-8")
+    report = run_script(script).check()
+    (finding,) = report.by_kind("zero_derivative")
+    assert finding.severity == "warning"
+    assert (finding.op, finding.source) == ("ZeroDerivative", "pinn.py:11")
+    assert finding.message.startswith("the derivative of Relu's gradient in module 1 is zero")
+    assert "nn.Tanh, nn.SiLU" in finding.advice[0]
+    assert finding.label == "zero: Relu is piecewise linear"
+    script.write_text(PINN, encoding="utf-8")
+    assert not run_script(script).check(gradcheck=False).by_kind("zero_derivative")
+
+
 def test_check_explains_a_bias_that_only_shifts_what_the_loss_differentiates(tmp_path):
     """A PINN's loss reads u_xx only: the output bias gets no gradient (as in PyTorch), and
     check says why, with advice for that case (a saved trace keeps the create_graph event)."""

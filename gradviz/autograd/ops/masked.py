@@ -5,7 +5,8 @@ graph rules (``create_graph=True``) record it.
 ``grad * mask`` alone would be a gradient with no path back to the op's input: the gradient
 of a ReLU network's input gradient with respect to that input would be "unused", where
 PyTorch's ``threshold_backward(grad, x)`` keeps ``x`` as an input of zero derivative and gives
-zeros. This op does the same: ``x`` is an input whose gradient is zeros.
+zeros. This op does the same: ``x`` is an input whose gradient is zeros, a recorded
+``ZeroDerivative`` of ``x`` when that gradient has a graph.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.function import Function
-from gradviz.autograd.variable import Variable, from_op
+from gradviz.autograd.variable import Variable
 
 
 class MaskedGrad(Function):
@@ -37,12 +38,28 @@ class MaskedGrad(Function):
     @staticmethod
     def backward_graph(ctx, grad, out):
         need_grad, need_x = ctx.needs_input_grad[:2]
-        through = masked(grad, ctx.inputs[1], ctx.mask) if need_grad else None
-        zeros = None
-        if need_x:  # a constant, named so in pictures (an unnamed one is drawn as "input")
-            zeros = from_op(np.zeros(*ctx.like), None)
-            zeros.name = "zeros"
-        return through, zeros, None
+        x = ctx.inputs[1]
+        through = masked(grad, x, ctx.mask) if need_grad else None
+        return through, (ZeroDerivative.apply(x) if need_x else None), None
+
+
+class ZeroDerivative(Function):
+    """Zeros in the shape of ``x``: the derivative with respect to ``x`` of a gradient that
+    depends on ``x`` only through a piecewise constant mask (``MaskedGrad``'s), recorded, so
+    that a picture shows where a second derivative became zero (a ReLU network's)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.like = (x.shape, x.dtype)
+        return np.zeros(*ctx.like)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.zeros(*ctx.like)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return ZeroDerivative.apply(ctx.inputs[0])
 
 
 def masked(grad: Variable, x: Variable, mask: Any) -> Variable:

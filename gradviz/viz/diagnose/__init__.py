@@ -12,7 +12,8 @@
 
 Diagnoses (one module each): ``gradcheck`` (each op's backward against central differences on
 its recorded inputs), ``nan`` (where a NaN/Inf was born, forward and backward), ``nograd`` (why
-a parameter got no gradient), ``health`` (gradient norms, update ratios, dead ReLUs,
+a parameter got no gradient), ``flat`` (a second derivative that is zero through a piecewise
+linear op: a ReLU PINN), ``health`` (gradient norms, update ratios, dead ReLUs,
 vanishing/exploding gradients), ``broadcast`` (broadcasts and the axes summed back).
 ``detect_anomaly()`` raises at a NaN/Inf birth while a script runs.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.diagnose import broadcast, health, nan, nograd
+from gradviz.viz.diagnose import broadcast, flat, health, nan, nograd
 from gradviz.viz.diagnose import gradcheck as op_checks
 from gradviz.viz.diagnose.advice import advise
 from gradviz.viz.diagnose.anomaly import (
@@ -72,6 +73,7 @@ FINDING_KINDS = (
     "nan_backward",
     "broadcast",
     "no_gradient",
+    "zero_derivative",
     "vanishing",
     "exploding",
     "dead_relu",
@@ -123,6 +125,7 @@ def check(
     found, contaminated, grad_bad = nan.diagnose(ctx)
     findings += found
     findings += nograd.diagnose(ctx)
+    findings += flat.diagnose(ctx)
     params, layers, relus, found = health.diagnose(ctx)
     findings += found
     broadcasts, found = broadcast.diagnose(ctx, grad_shapes)

@@ -55,6 +55,7 @@ FINDING_MARKS: dict[str, tuple[Level, str, tuple[str, ...]]] = {
     "nan_input": (Level.BIRTH, "NaN/Inf born here", BOTH_VIEWS),
     "nan_backward": (Level.BIRTH, "NaN/Inf gradient born here", ("backward",)),
     "no_gradient": (Level.WARNING, "", BOTH_VIEWS),
+    "zero_derivative": (Level.WARNING, "", BOTH_VIEWS),
     "dead_relu": (Level.WARNING, "", BOTH_VIEWS),
 }
 
@@ -84,12 +85,13 @@ class Mark:
 @dataclass(frozen=True)
 class Finding:
     """One problem: ``severity`` ("error" or "warning"), ``kind`` (``gradcheck``,
-    ``nan_forward``, ``nan_backward``, ``nan_input``, ``no_gradient``, ``update_ratio``,
-    ``dead_relu``, ``vanishing``, ``exploding``, ``broadcast``), the node it is about (an id in
-    the pass's graph, or None), its op, module path and source line, a one-line ``message`` and
-    the ``numbers`` behind it (a read-only dict). ``label`` is the short text the pictures put
-    on the node; ``related`` other nodes to mark, as ``(node id, label)`` (the ``detach()``
-    that cut a parameter off, say); ``advice`` one or two things to try."""
+    ``nan_forward``, ``nan_backward``, ``nan_input``, ``no_gradient``, ``zero_derivative``,
+    ``update_ratio``, ``dead_relu``, ``vanishing``, ``exploding``, ``broadcast``), the node it
+    is about (an id in the pass's graph, or None), its op, module path and source line, a
+    one-line ``message`` and the ``numbers`` behind it (a read-only dict). ``label`` is the
+    short text the pictures put on the node; ``related`` other nodes to mark, as ``(node id,
+    label)`` (the ``detach()`` that cut a parameter off, say); ``advice`` one or two things to
+    try."""
 
     severity: str
     kind: str
