@@ -233,6 +233,18 @@ def test_an_op_reading_the_indices_has_an_edge_from_them(read, op):
     _no_inputs(graph)
 
 
+def test_index_select_reads_a_variable_index_with_an_edge_from_it():
+    """Before, index_select copied the index to int64 and the picture lost where it came
+    from (the argmax drawn loose, the Index with no second input)."""
+    graph, _ = _traced(
+        lambda h: h.index_select(1, h.argmax(0)).sum() + gradviz.index_select(h, 1, h.argmax(1))
+    )
+    argmaxes = _nodes(graph, "Argmax")
+    readers = [n for n in _nodes(graph, "Index") if set(graph.predecessors(n)) & set(argmaxes)]
+    assert len(readers) == 2
+    _no_inputs(graph)
+
+
 def test_a_mask_read_by_masked_select_has_an_edge_from_it():
     graph, _ = _traced(lambda h: h.masked_select(h > 2))
     (index,) = _nodes(graph, "Index")

@@ -485,6 +485,8 @@ class TensorMethods:
                 f"index_select(): index out of range in self: index {bad[0]} is not in "
                 f"[0, {size}) along dim {axis} of {self.shape}"
             )
+        if isinstance(index, TensorMethods) and index.ndim == 1:  # drawn with an edge from it
+            picks = index
         return self[(slice(None),) * axis + (picks,)]
 
     def view_as(self, other: Any) -> Variable:
