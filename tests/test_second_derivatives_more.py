@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import gradviz
-from gradviz.autograd import grad
-from tests.test_second_derivatives import (
+from test_second_derivatives import (
     AWAY,
     A,
     B,
@@ -21,6 +18,9 @@ from tests.test_second_derivatives import (
     check_against_pytorch,
     check_by_finite_differences,
 )
+
+import gradviz
+from gradviz.autograd import grad
 
 U = ((3, 4), -0.8, 0.8)  # inside (-1, 1): asin, acos, erfinv
 PROB = ((3, 4), 0.1, 0.9)  # probabilities: logit, binary cross-entropy
@@ -50,7 +50,64 @@ ELEMENTWISE = [
     Op("sign_frac", lambda lib, F, x: x.sign() * x**2 + x.frac() * x, (A,)),
 ]
 
-CASES = [*ELEMENTWISE]
+SHAPES = [
+    Op("repeat", lambda lib, F, x: x.repeat(2, 1, 3) ** 3, (A,)),
+    Op("tril_triu", lambda lib, F, x: x.tril(1) ** 3 + x.triu(-1) ** 2 * x, (A,)),
+    Op("flip_roll", lambda lib, F, x: x.flip(0, 1) * x + x.roll(1, 1) ** 3 + x.roll(5) * x, (A,)),
+    Op(
+        "diagonal",
+        lambda lib, F, x: (x.reshape(3, 2, 2).diagonal(0, 0, 2) ** 3).sum() + x.diagonal(1) ** 2,
+        (A,),
+    ),
+    Op(
+        "diag", lambda lib, F, x, v: (x.diag(-1) ** 3).sum() + lib.diag(v, 1) ** 2 * v.sum(), (A, B)
+    ),
+    Op("trace", lambda lib, F, x: x.trace() ** 3 + x.sum() * x.T.trace(), (A,)),
+    Op("cumsum", lambda lib, F, x: x.cumsum(1) ** 3 + (x.cumsum(0) * x), (A,)),
+    Op("cumprod", lambda lib, F, x: x.cumprod(1) * x + x.cumprod(0), (A,)),
+    Op(
+        "cumprod_with_zeros",
+        lambda lib, F, x: (x * lib.tensor([[1.0, 0, 1, 1]] * 3)).cumprod(1) * x,
+        (A,),
+    ),
+    Op(
+        "prod",
+        lambda lib, F, x: (
+            x.prod(1, keepdim=True) * x.sum() + x.prod() + x.prod(0, keepdim=True) * x
+        ),
+        (A,),
+    ),
+    Op(
+        "prod_with_zeros",
+        lambda lib, F, x: (
+            (x * lib.tensor([[1.0, 0, 1, 0]] * 3)).prod(1, keepdim=True) * x.sum()
+            + (x * lib.tensor([[1.0, 0, 1, 1]] * 3)).prod(1).sum() * x
+        ),
+        (A,),
+    ),
+    Op("take", lambda lib, F, x: x.take(lib.tensor([[0, 5], [5, -1]])) ** 3, (A,)),
+    Op(
+        "pad_modes",
+        lambda lib, F, x: (
+            (F.pad(x.reshape(1, 3, 4), (2, 1), mode="reflect") ** 3).sum()
+            + (F.pad(x.reshape(1, 1, 3, 4), (1, 2, 2, 1), mode="replicate") ** 3).sum()
+            + (F.pad(x.reshape(1, 1, 3, 4), (2, 1, 1, 0), mode="circular") ** 3).sum()
+        ),
+        (A,),
+    ),
+    Op(
+        "pixel_shuffle",
+        lambda lib, F, x: F.pixel_unshuffle(F.pixel_shuffle(x * x, 2) ** 3, 2) * x,
+        (((1, 8, 2, 3), -1.0, 1.0),),
+    ),
+    Op(
+        "glu",
+        lambda lib, F, x: (F.glu(x, 1) ** 2).sum() + F.glu(x, 0) * x[:2].sum(),
+        (((4, 4), -2, 2),),
+    ),
+]
+
+CASES = [*ELEMENTWISE, *SHAPES]
 
 
 @pytest.mark.parametrize("op", [op for op in CASES if not op.float32], ids=lambda op: op.id)

@@ -16,6 +16,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.ops.activations import _sigmoid
 from gradviz.autograd.ops.conv import fold, out_size, pad, sliding_windows, unpad_index
 from gradviz.autograd.ops.promotion import require_floating
+from gradviz.autograd.ops.shape import Cat
 
 
 def im2col(x: np.ndarray, kernel, dilation, padding, stride) -> np.ndarray:
@@ -87,3 +88,10 @@ class Glu(Function):
         a, gate = ctx.saved_tensors
         share = grad * gate
         return np.concatenate([share, share * a * (1 - gate)], axis=ctx.axis), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs[0].chunk(2, ctx.axis)
+        gate = b.sigmoid()
+        share = grad * gate
+        return Cat.apply(ctx.axis, share, share * a * (1 - gate)), None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.scatter import put_in_zeros
 
 
 def _diagonal_places(
@@ -47,6 +48,14 @@ class Diagonal(Function):
         np.moveaxis(out, (axis1, axis2), (-2, -1))[..., rows, cols] = grad
         return out, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, axis1, axis2 = ctx.where
+        moved = [n for d, n in enumerate(ctx.shape) if d not in (axis1, axis2)]
+        moved += [ctx.shape[axis1], ctx.shape[axis2]]
+        places = (slice(None),) * (len(moved) - 2) + _diagonal_places(ctx.shape, *ctx.where)
+        return put_in_zeros(tuple(moved), places, grad).movedim((-2, -1), (axis1, axis2))
+
 
 class Trace(Function):
     """``x.trace()``: the sum of a matrix's diagonal."""
@@ -59,6 +68,10 @@ class Trace(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.eye(*ctx.shape, dtype=grad.dtype) * grad
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * np.eye(*ctx.shape, dtype=grad.dtype)
 
 
 class Unfold(Function):

@@ -250,6 +250,10 @@ class Take(Function):
         np.add.at(out, ctx.index, grad)
         return out.reshape(ctx.shape), None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return put_in_zeros((int(np.prod(ctx.shape)),), ctx.index, grad).reshape(ctx.shape), None
+
 
 def put_in_zeros(shape: tuple[int, ...], index: Any, values: Variable) -> Variable:
     """``values`` added into zeros of ``shape`` at ``index`` (a place met twice adds twice) by

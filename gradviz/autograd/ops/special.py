@@ -73,10 +73,6 @@ class _Rounding(Function):
     def backward(ctx, grad):
         return np.zeros_like(grad)
 
-    @staticmethod
-    def backward_graph(ctx, grad, out):
-        return zero_graph(ctx, grad, out)
-
 
 def zero_graph(ctx: Any, grad: Any, out: Any) -> np.ndarray:
     """The graph rule of an op whose gradient is zero: zeros with no graph (PyTorch's
