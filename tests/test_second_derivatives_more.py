@@ -107,7 +107,56 @@ SHAPES = [
     ),
 ]
 
-CASES = [*ELEMENTWISE, *SHAPES]
+LINEAR_ALGEBRA = [
+    Op(
+        "einsum",
+        lambda lib, F, x, y: (
+            lib.einsum("ij,kj->ik", x, y).tanh()
+            + lib.einsum("ij,ij->i", x, x * y).unsqueeze(1)
+            + lib.einsum("ij->", x * x)
+        ),
+        (A, A),
+    ),
+    Op("einsum_summed_letter", lambda lib, F, x, v: lib.einsum("ij,k->ik", x, v) ** 2, (A, B)),
+    Op("outer", lambda lib, F, v, w: lib.outer(v, w) ** 3 + lib.outer(v * w, v), (B, B)),
+    Op(
+        "addmm",
+        lambda lib, F, b, x, w: (
+            lib.addmm(b, x, w, beta=0.5, alpha=2.0).tanh() + lib.addmm(b * b, x, w)
+        ),
+        (B, ((4, 3), -1.0, 1.0), ((3, 4), -1.0, 1.0)),
+    ),
+    Op(
+        "baddbmm",
+        lambda lib, F, b, x, w: lib.baddbmm(b, x, w, alpha=0.5) ** 3,
+        (((2, 3, 4), -1.0, 1.0), ((2, 3, 2), -1.0, 1.0), ((2, 2, 4), -1.0, 1.0)),
+    ),
+    Op(
+        "tensordot",
+        lambda lib, F, x, y: (
+            lib.tensordot(x, y, dims=([0, 2], [2, 0])).tanh()
+            + lib.tensordot(x, y, dims=1).sum() ** 2
+        ),
+        (((2, 3, 4), -1.0, 1.0), ((4, 3, 2), -1.0, 1.0)),
+    ),
+    Op(
+        "kron", lambda lib, F, x, v: (lib.kron(x, v) ** 3).sum() + lib.kron(v, x).sum() * x, (A, V3)
+    ),
+    Op(
+        "addcmul_addcdiv",
+        lambda lib, F, x, y, p: (
+            lib.addcmul(x, y, p, value=0.5) ** 3 + lib.addcdiv(x * x, y, p, value=2.0) * p
+        ),
+        (A, A, P),
+    ),
+    Op(
+        "lerp",
+        lambda lib, F, x, y, w: lib.lerp(x, y, w) ** 3 + lib.lerp(x, y, 0.3) * x,
+        (A, A, A),
+    ),
+]
+
+CASES = [*ELEMENTWISE, *SHAPES, *LINEAR_ALGEBRA]
 
 
 @pytest.mark.parametrize("op", [op for op in CASES if not op.float32], ids=lambda op: op.id)

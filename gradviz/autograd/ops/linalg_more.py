@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.linalg import Einsum
 from gradviz.autograd.ops.scatter import put_in_zeros
 
 
@@ -119,9 +120,21 @@ class Addmm(Function):
         grad_b = np.swapaxes(a, -1, -2) @ scaled if needs[2] else None
         return grad_x, grad_a, grad_b, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, a, b = ctx.inputs[:3]
+        needs = ctx.needs_input_grad
+        scaled = grad if ctx.alpha == 1 else grad * ctx.alpha
+        grad_x = (grad if ctx.beta == 1 else grad * ctx.beta) if needs[0] else None
+        grad_a = scaled @ b.transpose(-1, -2) if needs[1] else None
+        grad_b = a.transpose(-1, -2) @ scaled if needs[2] else None
+        return grad_x, grad_a, grad_b, None, None
+
 
 class Baddbmm(Addmm):
     """``baddbmm(input, batch1, batch2, beta, alpha)``: addmm of each batch."""
+
+    backward_graph = staticmethod(Addmm.backward_graph)
 
 
 class Addcmul(Function):
@@ -141,6 +154,13 @@ class Addcmul(Function):
         needs = ctx.needs_input_grad
         return grad, (scaled * b if needs[1] else None), (scaled * a if needs[2] else None), None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, a, b = ctx.inputs[:3]
+        scaled = grad if ctx.value == 1 else grad * ctx.value
+        needs = ctx.needs_input_grad
+        return grad, (scaled * b if needs[1] else None), (scaled * a if needs[2] else None), None
+
 
 class Addcdiv(Function):
     """``addcdiv(input, tensor1, tensor2, value)``: ``input + value * tensor1 / tensor2``."""
@@ -155,6 +175,13 @@ class Addcdiv(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        scaled = (grad if ctx.value == 1 else grad * ctx.value) / b
+        needs = ctx.needs_input_grad
+        return grad, (scaled if needs[1] else None), (-scaled * a / b if needs[2] else None), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, a, b = ctx.inputs[:3]
         scaled = (grad if ctx.value == 1 else grad * ctx.value) / b
         needs = ctx.needs_input_grad
         return grad, (scaled if needs[1] else None), (-scaled * a / b if needs[2] else None), None
@@ -202,6 +229,23 @@ class Kron(Function):
         grad_b = np.einsum(f"{both},{a_axes}->{b_axes}", pairs, a) if needs[1] else None
         return grad_a, grad_b
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        ndim = max(a.ndim, b.ndim)
+        a_shape, b_shape = ((1,) * (ndim - v.ndim) + tuple(v.shape) for v in (a, b))
+        pairs = grad.reshape([n for pair in zip(a_shape, b_shape, strict=True) for n in pair])
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        a_axes, b_axes = letters[:ndim], letters[ndim : 2 * ndim]
+        both = "".join(x + y for x, y in zip(a_axes, b_axes, strict=True))
+        needs = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if needs[0]:
+            grad_a = Einsum.apply((both, b_axes), a_axes, pairs, b.reshape(b_shape))
+        if needs[1]:
+            grad_b = Einsum.apply((both, a_axes), b_axes, pairs, a.reshape(a_shape))
+        return grad_a, grad_b
+
 
 class Tensordot(Function):
     """``tensordot(a, b, dims)``: the sum of products over the dims paired in ``dims``
@@ -228,6 +272,23 @@ class Tensordot(Function):
             out = np.tensordot(a, grad, (a_free, list(range(len(a_free)))))
             order = [b_dims[a_dims.index(d)] for d in sorted(a_dims)] + b_free
             grad_b = np.transpose(out, np.argsort(order))
+        return grad_a, grad_b, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs[:2]
+        a_dims, b_dims = ctx.dims
+        a_free = [d for d in range(a.ndim) if d not in a_dims]
+        b_free = [d for d in range(b.ndim) if d not in b_dims]
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            out = Tensordot.apply(grad, b, list(range(len(a_free), grad.ndim)), b_free)
+            order = a_free + [a_dims[b_dims.index(d)] for d in sorted(b_dims)]
+            grad_a = out.permute(*np.argsort(order).tolist())
+        if ctx.needs_input_grad[1]:
+            out = Tensordot.apply(a, grad, a_free, list(range(len(a_free))))
+            order = [b_dims[a_dims.index(d)] for d in sorted(a_dims)] + b_free
+            grad_b = out.permute(*np.argsort(order).tolist())
         return grad_a, grad_b, None, None
 
 
