@@ -156,7 +156,71 @@ LINEAR_ALGEBRA = [
     ),
 ]
 
-CASES = [*ELEMENTWISE, *SHAPES, *LINEAR_ALGEBRA]
+LOSSES = [
+    Op(
+        "l1_loss",
+        lambda lib, F, x, y: F.l1_loss(x, y) ** 2 + F.l1_loss(x, y, reduction="none") * x,
+        (A, P),
+    ),
+    Op(
+        "smooth_l1_loss",
+        lambda lib, F, x, y: (
+            F.smooth_l1_loss(x, y, beta=1.5) ** 2
+            + F.smooth_l1_loss(x, y, reduction="sum", beta=0.0) * x
+            + F.smooth_l1_loss(x, y, reduction="none") * y
+        ),
+        (A, P),
+    ),
+    Op(
+        "huber_loss",
+        lambda lib, F, x, y: (
+            F.huber_loss(x, y, delta=0.8) ** 2 + F.huber_loss(x, y, reduction="none") * x
+        ),
+        (A, P),
+    ),
+    Op(
+        "binary_cross_entropy",
+        lambda lib, F, p, t: (
+            F.binary_cross_entropy(p, t) ** 2 + F.binary_cross_entropy(p, t, reduction="none") * p
+        ),
+        (PROB, PROB),
+    ),
+    Op(
+        "kl_div",
+        lambda lib, F, x, t: (
+            F.kl_div(x, t, reduction="batchmean") ** 2
+            + F.kl_div(x, t, reduction="none") * x
+            + F.kl_div(x, t, reduction="sum", log_target=True) * t
+        ),
+        (A, PROB),
+    ),
+    Op(
+        "cosine_similarity",
+        lambda lib, F, x, y, v: (
+            (F.cosine_similarity(x, y) ** 3).sum()
+            + F.cosine_similarity(x, v.unsqueeze(0), dim=1).unsqueeze(1) * x
+        ),
+        (A, A, B),
+    ),
+]
+
+LAYERS = [
+    Op(
+        "rms_norm",
+        lambda lib, F, x, w: (
+            F.rms_norm(x, (4,), w, 1e-5) ** 3
+            + F.rms_norm(x.reshape(2, 3, 2), (3, 2), eps=1e-3).reshape(3, 4) * w
+        ),
+        (A, B),
+    ),
+    Op(
+        "bilinear",
+        lambda lib, F, x1, x2, w, b: F.bilinear(x1, x2, w, b).tanh(),
+        (((2, 3, 4), -1.0, 1.0), ((2, 3, 2), -1.0, 1.0), ((5, 4, 2), -1.0, 1.0), ((5,), -1, 1)),
+    ),
+]
+
+CASES = [*ELEMENTWISE, *SHAPES, *LINEAR_ALGEBRA, *LOSSES, *LAYERS]
 
 
 @pytest.mark.parametrize("op", [op for op in CASES if not op.float32], ids=lambda op: op.id)
