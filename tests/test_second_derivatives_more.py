@@ -7,6 +7,8 @@ the first gradient included), as in test_second_derivatives.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from test_second_derivatives import (
@@ -17,6 +19,7 @@ from test_second_derivatives import (
     P,
     check_against_pytorch,
     check_by_finite_differences,
+    variables,
 )
 
 import gradviz
@@ -243,3 +246,30 @@ def test_a_zero_gradient_has_no_graph_as_in_pytorch(fn):
     (g,) = grad(fn(x).sum(), x, create_graph=True)
     assert not g.requires_grad
     np.testing.assert_array_equal(g.numpy(), np.zeros(3))
+
+
+def _third(lib: Any, F: Any, op: Op, xs: list, ws: list) -> list:
+    """d/dx <w, d/dx <w, grad f(x)>>: a third derivative, by create_graph twice."""
+    gs = lib.autograd.grad(op.fn(lib, F, *xs).sum(), xs, create_graph=True)
+    second = sum((g * lib.tensor(w)).sum() for g, w in zip(gs, ws, strict=True))
+    hs = lib.autograd.grad(second, xs, create_graph=True, allow_unused=True)
+    kept = [(h, w) for h, w in zip(hs, ws, strict=True) if h is not None and h.requires_grad]
+    if not kept:
+        return [None] * len(xs)
+    third = sum((h * lib.tensor(w)).sum() for h, w in kept)
+    return list(lib.autograd.grad(third, xs, allow_unused=True))
+
+
+@pytest.mark.parametrize("op", CASES, ids=lambda op: op.id)
+def test_third_derivatives_match_pytorch(op):
+    """The graph rules are written in ops that have graph rules of their own: a third
+    derivative runs, and equals PyTorch's."""
+    torch = pytest.importorskip("torch")
+    arrays, ws = op.arrays(), op.arrays(1)
+    ours = _third(gradviz, gradviz.nn.functional, op, variables(op), ws)
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    theirs = _third(torch, torch.nn.functional, op, ts, ws)
+    for i, (h, ht) in enumerate(zip(ours, theirs, strict=True)):
+        got = np.zeros(arrays[i].shape) if h is None else h.numpy()
+        want = np.zeros(arrays[i].shape) if ht is None else ht.numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10, err_msg=f"input {i}")
