@@ -223,7 +223,34 @@ LAYERS = [
     ),
 ]
 
-CASES = [*ELEMENTWISE, *SHAPES, *LINEAR_ALGEBRA, *LOSSES, *LAYERS]
+SCATTERING = [
+    Op(
+        "scatter",
+        lambda lib, F, x, y: (
+            x.scatter(0, lib.tensor([[0, 2, 1, 0], [1, 0, 2, 2]]), y[:2] * y[:2]) ** 3
+            + x.scatter(1, lib.tensor([[3], [0], [1]]), 2.0) * x
+        ),
+        (A, A),
+    ),
+    Op(
+        "scatter_add",
+        lambda lib, F, x, y: (
+            x.scatter_add(0, lib.tensor([[0, 2, 1, 0], [0, 0, 2, 2]]), y[:2] * y[:2]) ** 3
+        ),
+        (A, A),
+    ),
+    Op(
+        "index_add_copy_fill",
+        lambda lib, F, x, y: (
+            x.index_add(1, lib.tensor([0, 2, 0]), y[:, :3], alpha=2.0) ** 3
+            + x.index_copy(0, lib.tensor([2, 0]), y[:2] * y[:2]) ** 3
+            + x.index_fill(1, lib.tensor([1, 3, 1]), y.sum()) * x
+        ),
+        (A, A),
+    ),
+]
+
+CASES = [*ELEMENTWISE, *SHAPES, *LINEAR_ALGEBRA, *LOSSES, *LAYERS, *SCATTERING]
 
 
 @pytest.mark.parametrize("op", [op for op in CASES if not op.float32], ids=lambda op: op.id)
