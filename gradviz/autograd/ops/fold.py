@@ -53,6 +53,10 @@ class Im2Col(Function):
         out = col2im(grad[None] if ctx.single else grad, ctx.size, *ctx.options)
         return (out[0] if ctx.single else out), None, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Col2Im.apply(grad, ctx.size, *ctx.options), None, None, None, None
+
 
 class Col2Im(Function):
     """``fold``: columns of blocks added back into an image (overlaps summed); a 2-d input is
@@ -70,6 +74,10 @@ class Col2Im(Function):
     def backward(ctx, grad):
         out = im2col(grad[None] if ctx.single else grad, *ctx.options)
         return (out[0] if ctx.single else out), None, None, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Im2Col.apply(grad, *ctx.options), None, None, None, None, None
 
 
 class Glu(Function):

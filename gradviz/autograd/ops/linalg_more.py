@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.linalg import Einsum
 from gradviz.autograd.ops.scatter import put_in_zeros
 
@@ -93,6 +94,13 @@ class Unfold(Function):
         moved = np.moveaxis(grad, (ctx.axis, -1), (0, 1))  # (windows, size, other dims ...)
         np.add.at(np.moveaxis(out, ctx.axis, 0), places, moved)
         return out, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        count = grad.shape[ctx.axis]
+        places = np.arange(count)[:, None] * ctx.step + np.arange(ctx.size)
+        where = (slice(None),) * ctx.axis + (places,)  # (windows, size) in the axis' place
+        return put_in_zeros(ctx.shape, where, grad.movedim(-1, ctx.axis + 1)), None, None, None
 
 
 class Addmm(Function):
@@ -203,6 +211,13 @@ class Cross(Function):
         grad_a = np.cross(b, grad, axis=axis) if needs[0] else None
         grad_b = np.cross(grad, a, axis=axis) if needs[1] else None
         return grad_a, grad_b, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs[:2]
+        axis, needs = ctx.axis, ctx.needs_input_grad
+        grad_a = Cross.apply(b, grad, axis) if needs[0] else None
+        return grad_a, (Cross.apply(grad, a, axis) if needs[1] else None), None
 
 
 class Kron(Function):
@@ -345,6 +360,10 @@ class BlockDiag(Function):
     def backward(ctx, grad):
         return tuple(grad[r0:r1, c0:c1] for r0, r1, c0, c1 in ctx.places)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return tuple(grad[r0:r1, c0:c1] for r0, r1, c0, c1 in ctx.places)
+
 
 class Logcumsumexp(Function):
     """``x.logcumsumexp(dim)``: ``log(cumsum(exp(x)))`` without overflow."""
@@ -368,6 +387,19 @@ class Logcumsumexp(Function):
                 tail = np.flip(np.logaddexp.accumulate(np.flip(part, axis), axis=axis), axis)
                 result += sign * np.exp(x + tail)
         return result, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        # grad_i = sum_{j >= i} grad_j exp(x_i - out_j), each exponent <= 0 where it counts
+        axis = ctx.axis
+        x, out = ctx.inputs[0].movedim(axis, -1), out.movedim(axis, -1)
+        n = x.shape[-1]
+        later = np.triu(np.ones((n, n), bool))  # [i, j]: j >= i
+        exponent = Where.apply(
+            later, x.unsqueeze(-1) - out.unsqueeze(-2), np.array(-np.inf, x.dtype)
+        )
+        weights = exponent.exp() * grad.movedim(axis, -1).unsqueeze(-2)
+        return weights.sum(-1).movedim(-1, axis), None
 
 
 class Cummax(Function):

@@ -123,6 +123,11 @@ class Median(Function):
         ties = ctx.ties
         return grad * ties / max(int(ties.sum()), 1)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        ties = ctx.ties
+        return grad * (ties / max(int(ties.sum()), 1)).astype(grad.dtype)
+
 
 class MedianDim(NamedTuple):
     """``median(dim)``'s result: the medians and where they are (int64), PyTorch's fields."""

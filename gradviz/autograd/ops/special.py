@@ -585,3 +585,9 @@ class Fmod(Function):
             a, b = ctx.saved_tensors
             grad_b = -grad * np.trunc(a / b)
         return (grad if need_a else None), grad_b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (grad if need_a else None), (-grad * Trunc.apply(a / b) if need_b else None)
