@@ -1,8 +1,9 @@
 """Second derivatives (``create_graph=True``) through more ops: elementwise math (hyperbolic,
 inverse trigonometric, log1p, expm1 ...), the rounding ops (a zero gradient with no graph, as
-PyTorch's), shape and sequence ops, linear algebra, losses and layers; each first gradient and
-the gradient of it by finite differences at float64 and against PyTorch (``requires_grad`` of
-the first gradient included), as in test_second_derivatives.
+PyTorch's), shape and sequence ops, scatters, linear algebra, losses and layers; each first
+gradient and the gradient of it by finite differences at float64 and against PyTorch
+(``requires_grad`` of the first gradient included), as in test_second_derivatives; and a third
+derivative against PyTorch's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from gradviz.autograd import grad
 
 U = ((3, 4), -0.8, 0.8)  # inside (-1, 1): asin, acos, erfinv
 PROB = ((3, 4), 0.1, 0.9)  # probabilities: logit, binary cross-entropy
-M = ((4, 4), -1.0, 1.0)
 V3 = ((3,), -1.0, 1.0)
 
 ELEMENTWISE = [
