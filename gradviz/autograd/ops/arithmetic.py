@@ -177,6 +177,13 @@ class FloorDivide(Function):
             zero if ctx.needs_input_grad[1] else None
         )
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        zero = np.zeros(grad.shape, grad.dtype)  # (no graph: it does not require grad)
+        return (zero if ctx.needs_input_grad[0] else None), (
+            zero if ctx.needs_input_grad[1] else None
+        )
+
 
 class Remainder(Function):
     """``a % b``: ``a - b * floor(a / b)``, of the divisor's sign, as Python and PyTorch."""
@@ -194,6 +201,12 @@ class Remainder(Function):
         if need_b:
             a, b = ctx.saved_tensors
             grad_b = -grad * np.floor_divide(a, b)
+        return (grad if need_a else None), grad_b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        need_a, need_b = ctx.needs_input_grad
+        grad_b = -grad * FloorDivide.apply(*ctx.inputs) if need_b else None
         return (grad if need_a else None), grad_b
 
 

@@ -15,7 +15,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.promotion import cast, floating, require_floating, result_type
 from gradviz.autograd.ops.scratch import ones, scratch
-from gradviz.autograd.ops.special import Erfc
+from gradviz.autograd.ops.special import Erfc, zero_graph
 
 
 class Exp(Function):
@@ -115,6 +115,8 @@ class Sign(Function):
     def backward(ctx, grad):
         return np.zeros_like(grad)
 
+    backward_graph = staticmethod(zero_graph)
+
 
 class Round(Function):
     """Round half to even, at ``decimals`` digits as PyTorch's (``rint(x * 10**d) / 10**d``,
@@ -134,6 +136,8 @@ class Round(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.zeros_like(grad)
+
+    backward_graph = staticmethod(zero_graph)
 
 
 class Clamp(Function):

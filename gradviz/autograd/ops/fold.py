@@ -16,6 +16,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.ops.activations import _sigmoid
 from gradviz.autograd.ops.conv import fold, out_size, pad, sliding_windows, unpad_index
 from gradviz.autograd.ops.promotion import require_floating
+from gradviz.autograd.ops.shape import Cat
 
 
 def im2col(x: np.ndarray, kernel, dilation, padding, stride) -> np.ndarray:
@@ -52,6 +53,10 @@ class Im2Col(Function):
         out = col2im(grad[None] if ctx.single else grad, ctx.size, *ctx.options)
         return (out[0] if ctx.single else out), None, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Col2Im.apply(grad, ctx.size, *ctx.options), None, None, None, None
+
 
 class Col2Im(Function):
     """``fold``: columns of blocks added back into an image (overlaps summed); a 2-d input is
@@ -70,6 +75,10 @@ class Col2Im(Function):
         out = im2col(grad[None] if ctx.single else grad, *ctx.options)
         return (out[0] if ctx.single else out), None, None, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Im2Col.apply(grad, *ctx.options), None, None, None, None, None
+
 
 class Glu(Function):
     """The gated linear unit: the first half of ``axis`` times the sigmoid of the second."""
@@ -87,3 +96,10 @@ class Glu(Function):
         a, gate = ctx.saved_tensors
         share = grad * gate
         return np.concatenate([share, share * a * (1 - gate)], axis=ctx.axis), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs[0].chunk(2, ctx.axis)
+        gate = b.sigmoid()
+        share = grad * gate
+        return Cat.apply(ctx.axis, share, share * a * (1 - gate)), None

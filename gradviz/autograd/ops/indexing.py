@@ -54,6 +54,13 @@ class Repeat(Function):
         summed = grad.reshape(interleaved).sum(axis=tuple(range(0, 2 * len(padded), 2)))
         return summed.reshape(ctx.shape)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        padded = (1,) * (len(ctx.reps) - len(ctx.shape)) + ctx.shape
+        interleaved = [n for pair in zip(ctx.reps, padded, strict=True) for n in pair]
+        summed = grad.reshape(interleaved).sum(dim=tuple(range(0, 2 * len(padded), 2)))
+        return summed.reshape(ctx.shape)
+
 
 class Split(Function):
     """One piece of ``split``/``chunk``: elements ``start:stop`` along ``axis``."""
@@ -169,6 +176,10 @@ class Tril(Function):
     def backward(ctx, grad):
         return np.tril(grad, ctx.diagonal)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Tril.apply(grad, ctx.diagonal)
+
 
 class Triu(Function):
     """``x.triu(diagonal)``: the upper triangle of the last two axes, zeros below."""
@@ -181,6 +192,10 @@ class Triu(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.triu(grad, ctx.diagonal)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Triu.apply(grad, ctx.diagonal)
 
 
 class Cumsum(Function):
@@ -195,6 +210,10 @@ class Cumsum(Function):
     def backward(ctx, grad):
         flipped = np.flip(grad, ctx.axis)
         return np.flip(np.cumsum(flipped, axis=ctx.axis), ctx.axis)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad.flip(ctx.axis).cumsum(ctx.axis).flip(ctx.axis)
 
 
 # ------------------------------------------------------------------------- checked entry points

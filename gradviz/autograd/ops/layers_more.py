@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.linalg import Einsum
 from gradviz.autograd.ops.scratch import ones
 
 
@@ -53,6 +54,16 @@ class RmsNorm(Function):
         if needs[1]:
             grad_w = (ones(rows, g.dtype) @ (g * xhat)).reshape(weight.shape)
         return grad_x, grad_w, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, weight, ndim, eps = ctx.inputs
+        dims = tuple(range(x.ndim - ndim, x.ndim))
+        invrms = ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+        xhat = x * invrms
+        scaled = grad * weight if weight is not None else grad
+        grad_x = invrms * (scaled - xhat * (scaled * xhat).mean(dims, keepdim=True))
+        return grad_x, (grad * xhat if ctx.needs_input_grad[1] else None), None, None
 
 
 class Bilinear(Function):
@@ -95,3 +106,19 @@ class Bilinear(Function):
         if needs[3]:
             grad_b = g.sum(axis=0)
         return grad_1, grad_2, grad_w, grad_b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x1, x2, weight = ctx.inputs[:3]
+        out_features, in1, in2 = weight.shape
+        a, c = x1.reshape(-1, in1), x2.reshape(-1, in2)
+        g = grad.reshape(-1, out_features)
+        needs = ctx.needs_input_grad
+        grad_1 = grad_2 = grad_w = None
+        if needs[0]:
+            grad_1 = Einsum.apply(("bo", "oij", "bj"), "bi", g, weight, c).reshape(x1.shape)
+        if needs[1]:
+            grad_2 = Einsum.apply(("bo", "oij", "bi"), "bj", g, weight, a).reshape(x2.shape)
+        if needs[2]:
+            grad_w = Einsum.apply(("bo", "bi", "bj"), "oij", g, a, c)
+        return grad_1, grad_2, grad_w, (grad if len(needs) > 3 and needs[3] else None)

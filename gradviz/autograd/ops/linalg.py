@@ -32,6 +32,12 @@ class Outer(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad @ b if need_a else None), (grad.T @ a if need_b else None)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (grad @ b if need_a else None), (grad.T @ a if need_b else None)
+
 
 class Einsum(Function):
     """``einsum(equation, *operands)`` (``"bij,bjk->bik"``; ``...`` expanded by ``parse``)."""
@@ -58,6 +64,25 @@ class Einsum(Function):
             g = np.einsum(f"{terms}->{kept}", grad, *rest, optimize=bool(rest))
             missing = tuple(i for i, c in enumerate(subs) if c not in seen)
             grads.append(np.broadcast_to(np.expand_dims(g, missing), array.shape))
+        return tuple(grads)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        operands = ctx.inputs[2:]
+        grads: list[Any] = [None, None]
+        for k, (subs, operand) in enumerate(zip(ctx.inputs_subs, operands, strict=True)):
+            if not ctx.needs_input_grad[k + 2]:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(ctx.inputs_subs) if j != k]
+            seen = set(ctx.output).union(*others)
+            kept = "".join(c for c in subs if c in seen)
+            rest = [a for j, a in enumerate(operands) if j != k]
+            g = Einsum.apply((ctx.output, *others), kept, grad, *rest)
+            if len(kept) < len(subs):  # letters only this operand summed: broadcast back
+                ones = [n if c in seen else 1 for c, n in zip(subs, operand.shape, strict=True)]
+                g = g.reshape(ones).expand(*operand.shape)
+            grads.append(g)
         return tuple(grads)
 
 

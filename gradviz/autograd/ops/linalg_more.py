@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.indexing import Where
+from gradviz.autograd.ops.linalg import Einsum
+from gradviz.autograd.ops.scatter import put_in_zeros
 
 
 def _diagonal_places(
@@ -47,6 +50,14 @@ class Diagonal(Function):
         np.moveaxis(out, (axis1, axis2), (-2, -1))[..., rows, cols] = grad
         return out, None, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, axis1, axis2 = ctx.where
+        moved = [n for d, n in enumerate(ctx.shape) if d not in (axis1, axis2)]
+        moved += [ctx.shape[axis1], ctx.shape[axis2]]
+        places = (slice(None),) * (len(moved) - 2) + _diagonal_places(ctx.shape, *ctx.where)
+        return put_in_zeros(tuple(moved), places, grad).movedim((-2, -1), (axis1, axis2))
+
 
 class Trace(Function):
     """``x.trace()``: the sum of a matrix's diagonal."""
@@ -59,6 +70,10 @@ class Trace(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.eye(*ctx.shape, dtype=grad.dtype) * grad
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * np.eye(*ctx.shape, dtype=grad.dtype)
 
 
 class Unfold(Function):
@@ -79,6 +94,13 @@ class Unfold(Function):
         moved = np.moveaxis(grad, (ctx.axis, -1), (0, 1))  # (windows, size, other dims ...)
         np.add.at(np.moveaxis(out, ctx.axis, 0), places, moved)
         return out, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        count = grad.shape[ctx.axis]
+        places = np.arange(count)[:, None] * ctx.step + np.arange(ctx.size)
+        where = (slice(None),) * ctx.axis + (places,)  # (windows, size) in the axis' place
+        return put_in_zeros(ctx.shape, where, grad.movedim(-1, ctx.axis + 1)), None, None, None
 
 
 class Addmm(Function):
@@ -106,9 +128,21 @@ class Addmm(Function):
         grad_b = np.swapaxes(a, -1, -2) @ scaled if needs[2] else None
         return grad_x, grad_a, grad_b, None, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, a, b = ctx.inputs[:3]
+        needs = ctx.needs_input_grad
+        scaled = grad if ctx.alpha == 1 else grad * ctx.alpha
+        grad_x = (grad if ctx.beta == 1 else grad * ctx.beta) if needs[0] else None
+        grad_a = scaled @ b.transpose(-1, -2) if needs[1] else None
+        grad_b = a.transpose(-1, -2) @ scaled if needs[2] else None
+        return grad_x, grad_a, grad_b, None, None
+
 
 class Baddbmm(Addmm):
     """``baddbmm(input, batch1, batch2, beta, alpha)``: addmm of each batch."""
+
+    backward_graph = staticmethod(Addmm.backward_graph)
 
 
 class Addcmul(Function):
@@ -124,6 +158,13 @@ class Addcmul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        scaled = grad if ctx.value == 1 else grad * ctx.value
+        needs = ctx.needs_input_grad
+        return grad, (scaled * b if needs[1] else None), (scaled * a if needs[2] else None), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, a, b = ctx.inputs[:3]
         scaled = grad if ctx.value == 1 else grad * ctx.value
         needs = ctx.needs_input_grad
         return grad, (scaled * b if needs[1] else None), (scaled * a if needs[2] else None), None
@@ -146,6 +187,13 @@ class Addcdiv(Function):
         needs = ctx.needs_input_grad
         return grad, (scaled if needs[1] else None), (-scaled * a / b if needs[2] else None), None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        _, a, b = ctx.inputs[:3]
+        scaled = (grad if ctx.value == 1 else grad * ctx.value) / b
+        needs = ctx.needs_input_grad
+        return grad, (scaled if needs[1] else None), (-scaled * a / b if needs[2] else None), None
+
 
 class Cross(Function):
     """``cross(input, other, dim)``: the cross product of 3-vectors along ``dim``."""
@@ -163,6 +211,13 @@ class Cross(Function):
         grad_a = np.cross(b, grad, axis=axis) if needs[0] else None
         grad_b = np.cross(grad, a, axis=axis) if needs[1] else None
         return grad_a, grad_b, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs[:2]
+        axis, needs = ctx.axis, ctx.needs_input_grad
+        grad_a = Cross.apply(b, grad, axis) if needs[0] else None
+        return grad_a, (Cross.apply(grad, a, axis) if needs[1] else None), None
 
 
 class Kron(Function):
@@ -187,6 +242,23 @@ class Kron(Function):
         needs = ctx.needs_input_grad
         grad_a = np.einsum(f"{both},{b_axes}->{a_axes}", pairs, b) if needs[0] else None
         grad_b = np.einsum(f"{both},{a_axes}->{b_axes}", pairs, a) if needs[1] else None
+        return grad_a, grad_b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        ndim = max(a.ndim, b.ndim)
+        a_shape, b_shape = ((1,) * (ndim - v.ndim) + tuple(v.shape) for v in (a, b))
+        pairs = grad.reshape([n for pair in zip(a_shape, b_shape, strict=True) for n in pair])
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        a_axes, b_axes = letters[:ndim], letters[ndim : 2 * ndim]
+        both = "".join(x + y for x, y in zip(a_axes, b_axes, strict=True))
+        needs = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if needs[0]:
+            grad_a = Einsum.apply((both, b_axes), a_axes, pairs, b.reshape(b_shape))
+        if needs[1]:
+            grad_b = Einsum.apply((both, a_axes), b_axes, pairs, a.reshape(a_shape))
         return grad_a, grad_b
 
 
@@ -215,6 +287,23 @@ class Tensordot(Function):
             out = np.tensordot(a, grad, (a_free, list(range(len(a_free)))))
             order = [b_dims[a_dims.index(d)] for d in sorted(a_dims)] + b_free
             grad_b = np.transpose(out, np.argsort(order))
+        return grad_a, grad_b, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs[:2]
+        a_dims, b_dims = ctx.dims
+        a_free = [d for d in range(a.ndim) if d not in a_dims]
+        b_free = [d for d in range(b.ndim) if d not in b_dims]
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            out = Tensordot.apply(grad, b, list(range(len(a_free), grad.ndim)), b_free)
+            order = a_free + [a_dims[b_dims.index(d)] for d in sorted(b_dims)]
+            grad_a = out.permute(*np.argsort(order).tolist())
+        if ctx.needs_input_grad[1]:
+            out = Tensordot.apply(a, grad, a_free, list(range(len(a_free))))
+            order = [b_dims[a_dims.index(d)] for d in sorted(a_dims)] + b_free
+            grad_b = out.permute(*np.argsort(order).tolist())
         return grad_a, grad_b, None, None
 
 
@@ -271,6 +360,10 @@ class BlockDiag(Function):
     def backward(ctx, grad):
         return tuple(grad[r0:r1, c0:c1] for r0, r1, c0, c1 in ctx.places)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return tuple(grad[r0:r1, c0:c1] for r0, r1, c0, c1 in ctx.places)
+
 
 class Logcumsumexp(Function):
     """``x.logcumsumexp(dim)``: ``log(cumsum(exp(x)))`` without overflow."""
@@ -294,6 +387,19 @@ class Logcumsumexp(Function):
                 tail = np.flip(np.logaddexp.accumulate(np.flip(part, axis), axis=axis), axis)
                 result += sign * np.exp(x + tail)
         return result, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        # grad_i = sum_{j >= i} grad_j exp(x_i - out_j), each exponent <= 0 where it counts
+        axis = ctx.axis
+        x, out = ctx.inputs[0].movedim(axis, -1), out.movedim(axis, -1)
+        n = x.shape[-1]
+        later = np.triu(np.ones((n, n), bool))  # [i, j]: j >= i
+        exponent = Where.apply(
+            later, x.unsqueeze(-1) - out.unsqueeze(-2), np.array(-np.inf, x.dtype)
+        )
+        weights = exponent.exp() * grad.movedim(axis, -1).unsqueeze(-2)
+        return weights.sum(-1).movedim(-1, axis), None
 
 
 class Cummax(Function):

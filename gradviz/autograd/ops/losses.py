@@ -19,9 +19,10 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.elementwise import Softmax, row_max, row_sum
+from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.promotion import promoted
 from gradviz.autograd.ops.scatter import put_in_zeros
-from gradviz.autograd.variable import Variable
+from gradviz.autograd.variable import Variable, from_op
 
 
 def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
@@ -252,6 +253,17 @@ class BinaryCrossEntropy(Function):
                 grad_target = g * (np.maximum(np.log1p(-p), -100) - np.maximum(np.log(p), -100))
         return grad_p, grad_target
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        p, target = (constant(v) for v in ctx.inputs[:2])
+        shape = np.broadcast_shapes(p.shape, target.shape)
+        g = grad / max(math.prod(shape), 1) if ctx.reduction == "mean" else grad
+        grad_p = g * (p - target) / (p * (1 - p)).clamp(min=1e-12)  # PyTorch's clamp
+        grad_target = None
+        if ctx.needs_input_grad[1]:
+            grad_target = g * ((-p).log1p().clamp(min=-100) - p.log().clamp(min=-100))
+        return grad_p, grad_target
+
 
 class BinaryCrossEntropyWithLogits(Function):
     """BCE on logits, stable for any logit: max(x, 0) - x*t + log(1 + exp(-|x|))."""
@@ -281,6 +293,19 @@ class BinaryCrossEntropyWithLogits(Function):
         return (grad * (x.sigmoid() - target) if ctx.needs_input_grad[0] else None), grad_target
 
 
+def _difference_graph(ctx: Any, grad: Variable) -> tuple[Variable, Variable]:
+    """For a graph rule of a loss of ``input - target``: the difference, recorded, and each
+    element's share of ``grad``."""
+    prediction, target = ctx.inputs[:2]
+    diff = constant(prediction) - target
+    return diff, (grad / max(diff.numel(), 1) if ctx.reduction == "mean" else grad)
+
+
+def constant(value: Any) -> Variable:
+    """``value`` as a Variable: itself, or (an array, a number) a constant one."""
+    return value if isinstance(value, Variable) else from_op(np.asarray(value), None)
+
+
 def _both(ctx, grad_input: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The gradients of a loss of ``input - target``: ``grad_input`` and its negative."""
     return grad_input, (-grad_input if ctx.needs_input_grad[1] else None)
@@ -299,6 +324,11 @@ class L1Loss(Function):
         (diff,) = ctx.saved_tensors
         # sign(0) = 0, as in PyTorch
         return _both(ctx, np.sign(diff) * _reduced_grad(grad, diff.shape, ctx.reduction))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        diff, g = _difference_graph(ctx, grad)
+        return _both(ctx, diff.sign() * g)  # (a recorded sign: zero second derivative)
 
 
 class SmoothL1Loss(Function):
@@ -327,6 +357,14 @@ class SmoothL1Loss(Function):
         slope = np.where(np.abs(diff) < ctx.beta, diff / ctx.beta, np.sign(diff))
         return _both(ctx, slope * g)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        diff, g = _difference_graph(ctx, grad)
+        if ctx.beta == 0:
+            return _both(ctx, diff.sign() * g)
+        inside = np.abs(diff._data) < ctx.beta
+        return _both(ctx, Where.apply(inside, diff / ctx.beta, diff.sign()) * g)
+
 
 class HuberLoss(Function):
     """0.5 d**2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
@@ -346,6 +384,11 @@ class HuberLoss(Function):
         g = _reduced_grad(grad, diff.shape, ctx.reduction)
         slope = np.clip(diff, -ctx.delta, ctx.delta)
         return _both(ctx, slope * g)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        diff, g = _difference_graph(ctx, grad)
+        return _both(ctx, diff.clamp(-ctx.delta, ctx.delta) * g)
 
 
 class KlDiv(Function):
@@ -385,6 +428,24 @@ class KlDiv(Function):
                     grad_target = g * (np.log(target) + 1 - input)
         return -g * weight, grad_target
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        input, target = (constant(v) for v in ctx.inputs[:2])
+        if ctx.reduction == "batchmean":
+            g = grad / (input.shape[0] if input.ndim else 1)
+        elif ctx.reduction == "mean":
+            g = grad / max(math.prod(np.broadcast_shapes(input.shape, target.shape)), 1)
+        else:
+            g = grad
+        weight = target.exp() if ctx.log_target else target
+        grad_target = None
+        if ctx.needs_input_grad[1]:
+            if ctx.log_target:
+                grad_target = g * weight * (target - input + 1)
+            else:
+                grad_target = g * (target.log() + 1 - input)
+        return -g * weight, grad_target
+
 
 class CosineSimilarity(Function):
     """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``axis``. As in PyTorch, the clamp
@@ -410,4 +471,22 @@ class CosineSimilarity(Function):
             unit2 = np.where(norm2 > 0, x2 / norm2, 0)
         grad1 = g * (x2 / (c1 * c2) - out / c1 * unit1)
         grad2 = g * (x1 / (c1 * c2) - out / c2 * unit2) if ctx.needs_input_grad[1] else None
+        return grad1, grad2
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x1, x2 = (constant(v) for v in ctx.inputs[:2])
+        axis, eps = ctx.axis, ctx.inputs[3]
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+        x1, x2 = (v if v.shape == shape else v.expand(*shape) for v in (x1, x2))
+        norms = [(v * v).sum(axis, keepdim=True).sqrt() for v in (x1, x2)]
+        c1, c2 = (n.clamp(min=eps) for n in norms)
+        # x / |x|, 0 where |x| = 0 (x is 0 there: divide by 1)
+        unit1, unit2 = (
+            v / Where.apply(n._data > 0, n, np.ones((), n.dtype))
+            for v, n in zip((x1, x2), norms, strict=True)
+        )
+        g, cos = grad.unsqueeze(axis), out.unsqueeze(axis)
+        grad1 = g * (x2 / (c1 * c2) - cos / c1 * unit1) if ctx.needs_input_grad[0] else None
+        grad2 = g * (x1 / (c1 * c2) - cos / c2 * unit2) if ctx.needs_input_grad[1] else None
         return grad1, grad2

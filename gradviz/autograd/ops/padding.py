@@ -7,10 +7,13 @@ reads are made once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.scatter import put_in_zeros
 from gradviz.autograd.variable import Variable
 
 
@@ -36,16 +39,31 @@ class _GatherPad(Function):
         return grad, None
 
 
+def _pad_graph(ctx: Any, grad: Variable, out: Variable) -> tuple[Variable, None]:
+    """The graph rule of the padding ops: each output element added back (a recorded
+    ``IndexPut``) to the place it was read from."""
+    for axis, index in reversed(ctx.indices):
+        shape = (*grad.shape[:axis], ctx.shape[axis], *grad.shape[axis + 1 :])
+        grad = put_in_zeros(shape, (slice(None),) * axis + (index,), grad)
+    return grad, None
+
+
 class ReflectionPadNd(_GatherPad):
     """``pad(mode="reflect")``: the border mirrored, the edge element not repeated."""
+
+    backward_graph = staticmethod(_pad_graph)
 
 
 class ReplicationPadNd(_GatherPad):
     """``pad(mode="replicate")``: the edge element repeated."""
 
+    backward_graph = staticmethod(_pad_graph)
+
 
 class CircularPadNd(_GatherPad):
     """``pad(mode="circular")``: the other end wrapped around."""
+
+    backward_graph = staticmethod(_pad_graph)
 
 
 def pad_indices(mode: str, size: int, before: int, after: int) -> np.ndarray:

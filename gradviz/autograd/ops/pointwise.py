@@ -72,6 +72,16 @@ class Lerp(Function):
             grad * (end - x) if need_weight else None,
         )
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, end, weight = ctx.inputs
+        need_x, need_end, need_weight = ctx.needs_input_grad
+        return (
+            grad * (1 - weight) if need_x else None,
+            grad * weight if need_end else None,
+            grad * (end - x) if need_weight else None,
+        )
+
 
 class Maximum(Function):
     """``maximum(a, b)``: elementwise larger value; ties split the gradient 0.5/0.5."""

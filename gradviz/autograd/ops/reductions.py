@@ -12,6 +12,7 @@ from gradviz.autograd.errors import IndexRangeError, InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.scatter import put_in_zeros, scatter_grid
+from gradviz.autograd.ops.sequence import leave_one_out
 from gradviz.autograd.variable import Variable
 from gradviz.autograd.variable_methods import MinMax
 
@@ -276,6 +277,19 @@ class Prod(Function):
         if ctx.axis is None:
             return grad * others.reshape(x.shape)
         return grad * np.moveaxis(others, -1, ctx.axis)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        if ctx.axis is not None and not ctx.keepdims:
+            grad = grad.unsqueeze(ctx.axis)
+        if not x.numel():
+            return np.zeros(x.shape, grad.dtype)
+        row = x.reshape(-1) if ctx.axis is None else x.movedim(ctx.axis, -1)
+        others = leave_one_out(row)[..., -1]  # the product of all the others
+        if ctx.axis is None:
+            return grad * others.reshape(x.shape)
+        return grad * others.movedim(-1, ctx.axis)
 
 
 def prod(x: Variable, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Variable:

@@ -285,8 +285,16 @@ class PixelShuffle(_Reshuffle):
 
     there, back = staticmethod(_shuffle), staticmethod(_unshuffle)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return PixelUnshuffle.apply(grad, ctx.factor)
+
 
 class PixelUnshuffle(_Reshuffle):
     """(*, C, H*r, W*r) -> (*, C*r*r, H, W), the inverse of ``PixelShuffle``."""
 
     there, back = staticmethod(_unshuffle), staticmethod(_shuffle)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return PixelShuffle.apply(grad, ctx.factor)

@@ -46,6 +46,18 @@ def _cleared(grad: np.ndarray, where: Any, axis: int | None = None) -> np.ndarra
     return out
 
 
+def _cleared_graph(grad: Variable, where: Any) -> Variable:
+    """``_cleared`` in recorded ops: zeros put at ``where`` (an ``IndexPut``)."""
+    return IndexPut.apply(grad, where, np.zeros((), grad.dtype), False)
+
+
+def _padded_graph(grad: Variable, shape: tuple[int, ...]) -> Variable:
+    """``_padded`` in recorded ops."""
+    if grad.shape == shape:
+        return grad
+    return put_in_zeros(shape, tuple(slice(0, n) for n in grad.shape), grad)
+
+
 class Scatter(Function):
     """``x.scatter(dim, index, src)``: ``out[index[i][j]][j] = src[i][j]`` (dim 0); ``src``
     may be a number (``value``). The written places take no gradient from ``x``."""
@@ -64,6 +76,13 @@ class Scatter(Function):
         grad_src = _padded(grad[ctx.grid], ctx.src_shape) if needs[3] else None
         return grad_x, None, None, grad_src
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        needs = ctx.needs_input_grad
+        grad_x = _cleared_graph(grad, ctx.grid) if needs[0] else None
+        grad_src = _padded_graph(grad[ctx.grid], ctx.src_shape) if needs[3] else None
+        return grad_x, None, None, grad_src
+
 
 class ScatterAdd(Function):
     """``x.scatter_add(dim, index, src)``: ``out[index[i][j]][j] += src[i][j]``; repeats add."""
@@ -79,6 +98,16 @@ class ScatterAdd(Function):
     def backward(ctx, grad):
         grad_src = _padded(grad[ctx.grid], ctx.src_shape) if ctx.needs_input_grad[3] else None
         return grad, None, None, grad_src
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        picked = grad[ctx.grid]
+        return (
+            grad,
+            None,
+            None,
+            (_padded_graph(picked, ctx.src_shape) if ctx.needs_input_grad[3] else None),
+        )
 
 
 #: the starting value of each reduction where ``include_self=False``, by float or int dtype
@@ -196,6 +225,15 @@ class IndexAdd(Function):
                 grad_source = grad_source * ctx.alpha
         return grad, None, None, grad_source, None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        grad_source = None
+        if ctx.needs_input_grad[3]:
+            grad_source = grad[(slice(None),) * ctx.axis + (ctx.index,)]
+            if ctx.alpha != 1:
+                grad_source = grad_source * ctx.alpha
+        return grad, None, None, grad_source, None
+
 
 class IndexFill(Function):
     """``x.index_fill(dim, index, value)``: the slices ``index`` names set to ``value`` (a
@@ -213,6 +251,13 @@ class IndexFill(Function):
         needs = ctx.needs_input_grad
         grad_x = _cleared(grad, ctx.index, ctx.axis) if needs[0] else None
         grad_value = _along(grad, ctx.axis)[np.unique(ctx.index)].sum() if needs[3] else None
+        return grad_x, None, None, grad_value
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        needs, before = ctx.needs_input_grad, (slice(None),) * ctx.axis
+        grad_x = _cleared_graph(grad, (*before, ctx.index)) if needs[0] else None
+        grad_value = grad[(*before, np.unique(ctx.index))].sum() if needs[3] else None
         return grad_x, None, None, grad_value
 
 
@@ -234,6 +279,12 @@ class IndexCopy(Function):
         grad_source = np.take(grad, ctx.index, ctx.axis) if needs[3] else None
         return grad_x, None, None, grad_source
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        needs, where = ctx.needs_input_grad, (slice(None),) * ctx.axis + (ctx.index,)
+        grad_x = _cleared_graph(grad, where) if needs[0] else None
+        return grad_x, None, None, (grad[where] if needs[3] else None)
+
 
 class Take(Function):
     """``x.take(index)``: the elements of the flattened input at ``index`` (negative counts
@@ -249,6 +300,10 @@ class Take(Function):
         out = np.zeros(int(np.prod(ctx.shape)), grad.dtype)
         np.add.at(out, ctx.index, grad)
         return out.reshape(ctx.shape), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return put_in_zeros((int(np.prod(ctx.shape)),), ctx.index, grad).reshape(ctx.shape), None
 
 
 def put_in_zeros(shape: tuple[int, ...], index: Any, values: Variable) -> Variable:

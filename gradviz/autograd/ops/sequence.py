@@ -19,6 +19,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import nodiff
+from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.promotion import cast, result_type
 from gradviz.autograd.variable import Variable
 
@@ -35,6 +36,10 @@ class Flip(Function):
     def backward(ctx, grad):
         return np.flip(grad, ctx.axes)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Flip.apply(grad, ctx.axes)
+
 
 class Roll(Function):
     """Elements shifted by ``shifts`` along ``axes``, wrapping around (axes None: the
@@ -49,6 +54,10 @@ class Roll(Function):
     def backward(ctx, grad):
         back = tuple(-s for s in ctx.shifts) if ctx.axes is not None else -ctx.shifts[0]
         return np.roll(grad, back, ctx.axes)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return Roll.apply(grad, tuple(-s for s in ctx.shifts), ctx.axes)
 
 
 class Cumprod(Function):
@@ -75,6 +84,24 @@ class Cumprod(Function):
         products = np.cumprod(others, axis=-1) * np.triu(np.ones((n, n), x.dtype))
         return np.moveaxis((products * g[..., np.newaxis, :]).sum(-1), -1, ctx.axis)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        if not x.ndim:
+            return grad
+        products = leave_one_out(x.movedim(ctx.axis, -1))
+        products = products * np.triu(np.ones(products.shape[-2:], x.dtype))
+        return (products * grad.movedim(ctx.axis, -1).unsqueeze(-2)).sum(-1).movedim(-1, ctx.axis)
+
+
+def leave_one_out(row: Variable) -> Variable:
+    """``p[..., k, j]``, the product of ``row[..., :j + 1]`` without element ``k`` (recorded
+    ops: a ``Cumprod`` of ``row`` repeated with ones on the diagonal, exact where the row has
+    zeros), of which ``cumprod``'s and ``prod``'s gradients are made."""
+    n = row.shape[-1]
+    rows = row.unsqueeze(-2).expand(*row.shape[:-1], n, n)
+    return Cumprod.apply(Where.apply(np.eye(n, dtype=bool), np.ones((), row.dtype), rows), -1)
+
 
 class Median(Function):
     """The lower median of every element (NaN if any is NaN), as PyTorch's ``median()``;
@@ -95,6 +122,11 @@ class Median(Function):
     def backward(ctx, grad):
         ties = ctx.ties
         return grad * ties / max(int(ties.sum()), 1)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        ties = ctx.ties
+        return grad * (ties / max(int(ties.sum()), 1)).astype(grad.dtype)
 
 
 class MedianDim(NamedTuple):

@@ -307,3 +307,12 @@ class Diag(Function):
         steps = np.arange(grad.shape[0])
         out[steps + max(-ctx.diagonal, 0), steps + max(ctx.diagonal, 0)] = grad
         return out
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        if len(ctx.shape) == 1:
+            return Diag.apply(grad, ctx.diagonal)
+        steps = np.arange(grad.shape[0])
+        places = (steps + max(-ctx.diagonal, 0), steps + max(ctx.diagonal, 0))
+        zeros = from_op(np.zeros(ctx.shape, dtype=grad.dtype), None)
+        return IndexPut.apply(zeros, places, grad, True)

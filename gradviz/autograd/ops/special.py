@@ -17,7 +17,9 @@ import numpy as np
 
 from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.promotion import cast, floating, result_type
+from gradviz.autograd.variable import Variable
 
 _erf = np.frompyfunc(math.erf, 1, 1)  # exact to float64 (NumPy has no erf)
 _erfc = np.frompyfunc(math.erfc, 1, 1)
@@ -72,22 +74,31 @@ class _Rounding(Function):
         return np.zeros_like(grad)
 
 
+def zero_graph(ctx: Any, grad: Any, out: Any) -> np.ndarray:
+    """The graph rule of an op whose gradient is zero: zeros with no graph (PyTorch's
+    ``zeros_like(grad)``, which does not require grad)."""
+    return np.zeros(grad.shape, grad.dtype)
+
+
 class Floor(_Rounding):
     """The largest integer not above x; zero gradient."""
 
     value = staticmethod(np.floor)
+    backward_graph = staticmethod(zero_graph)
 
 
 class Ceil(_Rounding):
     """The smallest integer not below x; zero gradient."""
 
     value = staticmethod(np.ceil)
+    backward_graph = staticmethod(zero_graph)
 
 
 class Trunc(_Rounding):
     """x rounded toward zero; zero gradient."""
 
     value = staticmethod(np.trunc)
+    backward_graph = staticmethod(zero_graph)
 
 
 class Frac(Function):
@@ -102,6 +113,10 @@ class Frac(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return grad
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
         return grad
 
 
@@ -148,6 +163,10 @@ class Log1p(_Pointwise):
     def slope(x):
         return 1 / (1 + x)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad / (ctx.inputs[0] + 1)
+
 
 class Expm1(_Pointwise):
     """exp(x) - 1, accurate near 0."""
@@ -160,6 +179,10 @@ class Expm1(_Pointwise):
     def slope(out):
         return out + 1
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * (out + 1)
+
 
 class Exp2(_Pointwise):
     """2 ** x."""
@@ -171,6 +194,10 @@ class Exp2(_Pointwise):
     @staticmethod
     def slope(out):
         return out * math.log(2)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * (out * math.log(2))
 
 
 class Erf(_Pointwise):
@@ -201,6 +228,10 @@ class Erfinv(_Pointwise):
     def slope(x):
         y = erfinv(x.astype(np.float64)).astype(x.dtype)  # PyTorch saves the input too
         return (math.sqrt(math.pi) / 2) * np.exp(y * y)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * ((out * out).exp() * (math.sqrt(math.pi) / 2))
 
 
 def erfinv(y: np.ndarray) -> np.ndarray:
@@ -252,6 +283,16 @@ class Sinc(_Pointwise):
         safe = np.where(x == 0, 1, t)
         return np.where(x == 0, 0, (np.cos(safe) * safe - np.sin(safe)) / (safe * safe) * np.pi)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        zero = x._data == 0  # slope 0 at 0, as PyTorch's
+        safe = Where.apply(zero, np.ones((), x.dtype), x)
+        t = safe * math.pi
+        return Where.apply(
+            zero, np.zeros((), grad.dtype), grad * ((t * t.cos() - t.sin()) / (t * safe))
+        )
+
 
 class Entr(_Pointwise):
     """The elementwise entropy ``-x ln x``: 0 at 0, -inf below 0; slope ``-(1 + ln x)``."""
@@ -264,6 +305,10 @@ class Entr(_Pointwise):
     @staticmethod
     def slope(x):
         return -(1 + np.log(x))
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * -(ctx.inputs[0].log() + 1)
 
 
 class I0(_Pointwise):
@@ -318,6 +363,13 @@ class Xlogy(Function):
             grad_y = grad * x / y if need_y else None
         return grad_x, grad_y
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, y = ctx.inputs
+        need_x, need_y = ctx.needs_input_grad
+        log_y = y.log() if isinstance(y, Variable) else np.log(floating(np.asarray(y)))
+        return (grad * log_y if need_x else None), (grad * x / y if need_y else None)
+
 
 class Sinh(_Pointwise):
     """Hyperbolic sine."""
@@ -327,6 +379,10 @@ class Sinh(_Pointwise):
     @staticmethod
     def slope(x):
         return np.cosh(x)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * Cosh.apply(ctx.inputs[0])
 
 
 class Cosh(_Pointwise):
@@ -338,6 +394,10 @@ class Cosh(_Pointwise):
     def slope(x):
         return np.sinh(x)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * Sinh.apply(ctx.inputs[0])
+
 
 class Asin(_Pointwise):
     """Inverse sine (NaN outside [-1, 1])."""
@@ -347,6 +407,11 @@ class Asin(_Pointwise):
     @staticmethod
     def slope(x):
         return 1 / np.sqrt(1 - x * x)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        return grad * (1 - x * x).rsqrt()
 
 
 class Acos(_Pointwise):
@@ -358,6 +423,11 @@ class Acos(_Pointwise):
     def slope(x):
         return -1 / np.sqrt(1 - x * x)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        return -grad * (1 - x * x).rsqrt()
+
 
 class Atan(_Pointwise):
     """Inverse tangent."""
@@ -367,6 +437,11 @@ class Atan(_Pointwise):
     @staticmethod
     def slope(x):
         return 1 / (1 + x * x)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x = ctx.inputs[0]
+        return grad / (x * x + 1)
 
 
 class Logit(Function):
@@ -393,6 +468,15 @@ class Logit(Function):
             return np.where((x < 0) | (x > 1), np.nan, slope)
         return np.where((x < eps) | (x > 1 - eps), 0, slope)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        x, eps = ctx.inputs[0], ctx.eps
+        slope = grad / (x * (1 - x))
+        data = x._data
+        if eps is None:  # NaN outside [0, 1], 0 outside [eps, 1 - eps], as PyTorch's
+            return Where.apply((data < 0) | (data > 1), np.full((), np.nan, grad.dtype), slope)
+        return Where.apply((data < eps) | (data > 1 - eps), np.zeros((), grad.dtype), slope)
+
 
 class NanToNum(Function):
     """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
@@ -408,6 +492,10 @@ class NanToNum(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * np.isfinite(ctx.saved_tensors[0])
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * np.isfinite(ctx.inputs[0]._data).astype(grad.dtype)
 
 
 def _floats(a: Any, b: Any) -> tuple[Any, Any]:
@@ -435,6 +523,13 @@ class Atan2(Function):
             scale = grad / (a * a + b * b)
         return (scale * b if need_a else None), (-scale * a if need_b else None)
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        scale = grad / (a * a + b * b)
+        return (scale * b if need_a else None), (-scale * a if need_b else None)
+
 
 class Hypot(Function):
     """``sqrt(a**2 + b**2)`` without overflow."""
@@ -456,6 +551,13 @@ class Hypot(Function):
         need_a, need_b = ctx.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = grad / out
+        return (scale * a if need_a else None), (scale * b if need_b else None)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        scale = grad / out
         return (scale * a if need_a else None), (scale * b if need_b else None)
 
 
@@ -483,3 +585,9 @@ class Fmod(Function):
             a, b = ctx.saved_tensors
             grad_b = -grad * np.trunc(a / b)
         return (grad if need_a else None), grad_b
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, b = ctx.inputs
+        need_a, need_b = ctx.needs_input_grad
+        return (grad if need_a else None), (-grad * Trunc.apply(a / b) if need_b else None)
