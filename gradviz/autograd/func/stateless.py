@@ -115,12 +115,12 @@ def _swap(module: Any, dotted: str, value: Any) -> tuple[Any, str, Any, Any, Any
 @contextmanager
 def _reparametrized(module: Any, tensors: dict[str, Any]) -> Iterator[None]:
     """``module`` with ``tensors`` in place of its own inside the block; its own afterwards."""
+    for hook in hooks.ACTIVE:  # (before the swap: a trace meeting the model sees its own)
+        hook.reparametrized(module, tensors)
     undo = []
     try:
         for dotted, value in tensors.items():
             undo.append(_swap(module, dotted, value))
-        for hook in hooks.ACTIVE:
-            hook.reparametrized(module, tensors)
         yield
     finally:
         for owner, name, table, held, before in reversed(undo):

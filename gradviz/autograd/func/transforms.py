@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd import higher
 from gradviz.autograd.errors import ArgumentError, InputError, ShapeError
 from gradviz.autograd.func import pytree
 from gradviz.autograd.func.common import (
@@ -293,10 +294,33 @@ def jvp(
     return (*result, detached(aux, keep)) if has_aux else result
 
 
+def _all_graph_rules(output: Variable) -> bool:
+    """Whether every op ``output`` was computed by has a second-derivative rule."""
+    seen: set[int] = set()
+    stack = [output]
+    while stack:
+        v = stack.pop()
+        if v._id in seen or v._node is None:
+            continue
+        seen.add(v._id)
+        if higher.graph_rule(type(v._node)) is None:
+            return False
+        stack.extend(a for a in v._node.inputs if isinstance(a, Variable) and a.requires_grad)
+    return True
+
+
 def _product(output: Variable, fresh: list[Variable], tangents: list[Variable], keep: bool):
-    """J @ tangents for one output: each element's gradient row dotted with the tangents."""
+    """J @ tangents for one output. Where every op has a second-derivative rule, by the
+    double-backward trick (two passes: J^T u is linear in u, and its gradient with respect to
+    u, weighted by the tangents, is J @ tangents); otherwise each element's gradient row
+    dotted with the tangents (one pass per element)."""
+    if not depends(output, fresh):
+        return zeros(tuple(output.shape), output)
+    if _all_graph_rules(output):
+        u = Variable(np.zeros(output.shape, dtype=output._data.dtype), requires_grad=True)
+        return pull(pull([output], [u], fresh, True), tangents, [u], keep)[0]
     rows = _rows(output, fresh, keep)
-    if not rows or not depends(output, fresh):
+    if not rows:
         return zeros(tuple(output.shape), output)
     with enable_grad():
         dots = [

@@ -369,11 +369,14 @@ class RecordBook:
             if known is not None:
                 out += known
                 continue
+            stood_for = {name for name, _ in root.stand_ins.values()}  # (functional_call)
             for name, p in root.module.named_parameters():
                 if p._id in seen:
                     continue
                 seen.add(p._id)
                 nid = self.var_nodes.get(p._id)
+                if nid is None and name in stood_for:  # a stand-in took its place
+                    continue
                 if nid is None:
                     nid = self._leaf(p, unused=(root.module, name))
                 out.append(self.records[nid])

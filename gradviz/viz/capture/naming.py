@@ -41,6 +41,8 @@ class _Root:
     buffers: list[tuple[str, int]] = field(default_factory=list)
     # modules run inside this one but not registered in it (kept in a plain list, say)
     extras: dict[int, tuple[Module, str]] = field(default_factory=dict)
+    # tensors functional_call ran the model with, by engine id: (name, is a buffer)
+    stand_ins: dict[int, tuple[str, bool]] = field(default_factory=dict)
 
     def scan(self) -> None:
         self.paths = {}
@@ -59,6 +61,14 @@ class _Root:
             self.params = [(name, p._id) for name, p in self.module.named_parameters()]
             self.buffers = [(name, b._id) for name, b in self.module.named_buffers()]
         self._extra_params()
+        self._stand_ins()
+
+    def _stand_ins(self) -> None:
+        """The tensors ``functional_call`` ran the model with, named as what they stood for."""
+        known = {var_id for _, var_id in (*self.params, *self.buffers)}
+        for var_id, (name, is_buffer) in self.stand_ins.items():
+            if var_id not in known:
+                (self.buffers if is_buffer else self.params).append((name, var_id))
 
     def _extra_params(self) -> None:
         """Parameters and buffers of the modules run but not registered: named by their
@@ -133,6 +143,28 @@ class ModuleNames:
         self.roots.append(root)
         self._scanned(root)
         return len(self.roots) - 1, ""
+
+    def reparametrized(
+        self,
+        module: Module,
+        tensors: dict[str, Variable],
+        bound_name: Callable[[Any], str | None] | None = None,
+    ) -> None:
+        """``functional_call`` runs ``module`` with ``tensors`` (by dotted name) in place of
+        its parameters and buffers: they are named as what they stand for."""
+        for root in self.roots:
+            path = root.paths.get(id(module))
+            if path is not None:
+                break
+        else:
+            index, path = self.find_root(module, bound_name)
+            root = self.roots[index]
+        buffers = {name for name, _ in module.named_buffers(remove_duplicate=False)}
+        for name, value in tensors.items():
+            if isinstance(value, Variable):
+                root.stand_ins[value._id] = (join_path(path, name), name in buffers)
+        root._stand_ins()
+        self._scanned(root)
 
     def path_in(self, index: int, module: Module, parent: str) -> str:
         """The path of ``module``, called inside the module at ``parent`` of top-level

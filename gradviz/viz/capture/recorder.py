@@ -321,6 +321,13 @@ class Recorder(RecordBook, hooks.Hook):
             if nid is not None and records[nid].kind == "input":
                 records[nid] = dataclasses.replace(records[nid], kind="buffer")
 
+    def reparametrized(self, module: Module, tensors: dict[str, Variable]) -> None:
+        with self.lock:
+            known = len(self.names.buffer_ids)
+            self.names.reparametrized(module, tensors, self._source.bound_name)
+            if len(self.names.buffer_ids) != known:
+                self._rekind_buffers()
+
     def module_exit(self, module: Module, output: Any) -> None:
         local = self.local
         with self.lock:
