@@ -365,18 +365,17 @@ class RecordBook:
         for index, root in enumerate(self.names.roots):
             if index not in roots:
                 continue
-            known = self._recorded_parameters(root.module, seen)
+            # a parameter functional_call gave a stand-in for is shown only if an op used it
+            stood_for = {name for name, _ in root.stand_ins.values()}
+            known = None if stood_for else self._recorded_parameters(root.module, seen)
             if known is not None:
                 out += known
                 continue
-            stood_for = {name for name, _ in root.stand_ins.values()}  # (functional_call)
             for name, p in root.module.named_parameters():
-                if p._id in seen:
+                if p._id in seen or name in stood_for:
                     continue
                 seen.add(p._id)
                 nid = self.var_nodes.get(p._id)
-                if nid is None and name in stood_for:  # a stand-in took its place
-                    continue
                 if nid is None:
                     nid = self._leaf(p, unused=(root.module, name))
                 out.append(self.records[nid])
