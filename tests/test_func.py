@@ -146,6 +146,10 @@ def test_an_op_without_a_second_derivative_rule_is_named():
     func.grad(f)(x)  # one level works
     with pytest.raises(GradvizError, match=f"second derivatives .* through {op}"):
         func.grad(func.grad(f))(x)
+    # an input that requires grad asks for a graph too; the error says how to do without
+    with pytest.raises(GradvizError, match=r"through .*pass such Variables detached"):
+        func.grad(f)(x.requires_grad_())
+    func.grad(f)(x.detach())
 
 
 def test_vjp_and_its_function_called_twice():

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, InputError
+from gradviz.autograd.errors import ArgumentError, BackwardError, InputError
 from gradviz.autograd.func import pytree
 from gradviz.autograd.grad_mode import enable_grad
 from gradviz.autograd.grads import _leaves, grad
@@ -151,18 +151,32 @@ def pull(
     pairs = [(o, w) for o, w in zip(outputs, weights, strict=True) if o.requires_grad]
     if not pairs:
         return [zeros(x.shape, x) for x in fresh]
-    with enable_grad():
-        return list(
-            grad(
-                [o for o, _ in pairs],
-                fresh,
-                [w for _, w in pairs],
-                retain_graph=True,
-                create_graph=create,
-                allow_unused=True,
-                materialize_grads=True,
+    try:
+        with enable_grad():
+            return list(
+                grad(
+                    [o for o, _ in pairs],
+                    fresh,
+                    [w for _, w in pairs],
+                    retain_graph=True,
+                    create_graph=create,
+                    allow_unused=True,
+                    materialize_grads=True,
+                )
             )
-        )
+    except BackwardError as error:
+        if not (create and str(error).startswith("second derivatives")):
+            raise
+        raise BackwardError(f"{error}. {_WHY_GRAPH}") from None
+
+
+#: Why a transform asked for second derivatives, and how to do without them.
+_WHY_GRAPH = (
+    "(gradviz.func keeps the graph of a derivative, to be differentiated again, when an "
+    "enclosing transform differentiates it or when an argument or a Variable the function "
+    "uses requires grad; pass such Variables detached, x.detach(), if the result is not "
+    "differentiated again)"
+)
 
 
 def detached(value: Any, keep: bool) -> Any:
