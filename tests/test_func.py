@@ -437,3 +437,62 @@ def test_vmap_with_nested_in_dims_matches_torch():
 
     got = func.vmap(f, in_dims=((0, {"k": None}), 1))((a, {"k": b}), c)
     _same(got, torch.func.vmap(f, in_dims=((0, {"k": None}), 1))((ta, {"k": tb}), tc))
+
+
+def test_has_aux_everywhere_matches_torch():
+    torch = _torch()
+    (x,), (tx,) = _both((3,))
+
+    def f(x):
+        return x.sin() * 2, {"aux": x.cos()}
+
+    def g(x):
+        return (x.sin() * 2).sum(), [x.cos()]
+
+    _same(func.jacrev(f, has_aux=True)(x), torch.func.jacrev(f, has_aux=True)(tx))
+    _same(func.jacfwd(f, has_aux=True)(x), torch.func.jacfwd(f, has_aux=True)(tx))
+    _same(func.grad(g, has_aux=True)(x), torch.func.grad(g, has_aux=True)(tx))
+    _same(func.grad_and_value(g, has_aux=True)(x), torch.func.grad_and_value(g, has_aux=True)(tx))
+    out, fn, aux = func.vjp(f, x, has_aux=True)
+    tout, tfn, taux = torch.func.vjp(f, tx, has_aux=True)
+    _same((out, aux), (tout, taux))
+    (v,), (tv,) = _both((3,))
+    _same(fn(v), tfn(tv))
+    _same(func.jvp(f, (x,), (v,), has_aux=True), torch.func.jvp(f, (tx,), (tv,), has_aux=True))
+
+
+def test_functional_call_with_buffers_and_kwargs_matches_torch():
+    torch = _torch()
+    ours = nn.BatchNorm1d(3).double().eval()
+    theirs = torch.nn.BatchNorm1d(3).double().eval()
+    (x, mean, var_, w), (tx, tmean, tvar, tw) = _both((4, 3), (3,), (3,), (3,))
+    var_, tvar = var_.abs() + 0.5, tvar.abs() + 0.5
+    got = func.functional_call(
+        ours, ({"weight": w}, {"running_mean": mean, "running_var": var_}), x
+    )
+    want = torch.func.functional_call(
+        theirs, ({"weight": tw}, {"running_mean": tmean, "running_var": tvar}), tx
+    )
+    _same(got, want)
+    assert ours.running_mean.numpy().tolist() == [0.0, 0.0, 0.0]  # its own, back in place
+
+    class Scale(nn.Module):
+        def forward(self, x, *, by):
+            return x * by
+
+    assert func.functional_call(Scale(), {}, (x,), {"by": 2.0}).numpy().tolist() == (
+        (x * 2).numpy().tolist()
+    )
+
+
+def test_vmap_out_dims_none_and_negative_in_dims_match_torch():
+    torch = _torch()
+    (x, c), (tx, tc) = _both((2, 4), (3,))
+
+    def f(row, c):
+        return row.exp().sum() * 2, c
+
+    got = func.vmap(f, in_dims=(-1, None), out_dims=(0, None))(x, c)
+    _same(got, torch.func.vmap(f, in_dims=(-1, None), out_dims=(0, None))(tx, tc))
+    nested = func.vmap(func.vmap(lambda a: a * a))(x)
+    _same(nested, torch.func.vmap(torch.func.vmap(lambda a: a * a))(tx))
