@@ -249,6 +249,7 @@ def test_vmap_of_grad_is_per_sample_gradients_and_gradients_flow_through_vmap():
         (lambda: func.vmap(lambda a: a, in_dims=[0])(var(3)), "expected `in_dims` to be int"),
         (lambda: func.vmap(lambda a, n: a, in_dims=(0, 0))(var(3), 2), "non-Tensor arguments"),
         (lambda: func.vmap(lambda a: 1.0)(var(3)), "must only return Tensors"),
+        (lambda: func.vmap(lambda a: a * 2, out_dims=None)(var(3)), "when out_dim is None"),
         (lambda: func.vmap(lambda a: a)(), "got no inputs"),
         (lambda: func.vmap(lambda a: a, randomness="x"), "Only allowed values for randomness"),
         (lambda: func.vmap(lambda a: a * gradviz.rand(1))(var(3)), "random operation"),
@@ -496,3 +497,19 @@ def test_vmap_out_dims_none_and_negative_in_dims_match_torch():
     _same(got, torch.func.vmap(f, in_dims=(-1, None), out_dims=(0, None))(tx, tc))
     nested = func.vmap(func.vmap(lambda a: a * a))(x)
     _same(nested, torch.func.vmap(torch.func.vmap(lambda a: a * a))(tx))
+
+
+def test_gradcheck_through_transforms():
+    """The results of grad, jacrev and vmap are differentiable, and their derivatives are the
+    finite-difference ones (gradviz.autograd.gradcheck, float64)."""
+    x = var(3, requires_grad=True)
+    w = var(3, requires_grad=True)
+    assert gradviz.autograd.gradcheck(lambda x: func.grad(f_scalar)(x), (x,))
+    assert gradviz.autograd.gradcheck(lambda x: func.jacrev(lambda a: a.sin() * a)(x), (x,))
+    assert gradviz.autograd.gradcheck(
+        lambda x, w: func.vmap(lambda r: (r * w).tanh().sum())(x.reshape(3, 1) * x), (x, w)
+    )
+    layer = nn.Linear(3, 2).double()
+    assert gradviz.autograd.gradcheck(
+        lambda w: func.functional_call(layer, {"weight": w.reshape(1, 3).expand(2, 3)}, x), (w,)
+    )

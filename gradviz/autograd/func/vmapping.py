@@ -13,6 +13,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from gradviz.autograd.errors import ArgumentError, IndexRangeError
 from gradviz.autograd.func import pytree
 from gradviz.autograd.func.common import check_no_random, check_randomness, rng_state
@@ -113,6 +115,19 @@ def _out_dims(func: Any, out_dims: Any, output: Any) -> list[Any]:
     return dims
 
 
+def _check_unmapped(func: Any, column: list[Any]) -> None:
+    """An output with out_dim None must be the same for every example (PyTorch refuses one
+    that depends on the mapped inputs; here, one that differs between calls)."""
+    first = column[0]
+    if not isinstance(first, Variable):
+        return
+    if any(not np.array_equal(v._data, first._data) for v in column[1:]):
+        raise ArgumentError(
+            f"vmap({_name(func)}, ...): `{_name(func)}` can not return a BatchedTensor when "
+            "out_dim is None (this output differs between examples)"
+        )
+
+
 def _stacked(func: Any, out_dims: Any, outputs: list[Any]) -> Any:
     """The calls' outputs joined leaf by leaf along each leaf's out_dim."""
     flat, spec = pytree.flatten(outputs[0])
@@ -131,6 +146,7 @@ def _stacked(func: Any, out_dims: Any, outputs: list[Any]) -> Any:
     joined = []
     for column, dim in zip(columns, dims, strict=True):
         if dim is None or column[0] is None:
+            _check_unmapped(func, column)
             joined.append(column[0])
             continue
         ndim = column[0].ndim + 1
