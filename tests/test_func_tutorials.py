@@ -407,3 +407,34 @@ def test_maml_omniglot_example_matches_pytorch():
     want = _maml_by_loop(real, theirs, [real.tensor(a) for a in _maml_data()])
     for k in want:
         np.testing.assert_allclose(got[k], want[k], rtol=1e-9, atol=1e-13, err_msg=k)
+
+
+def test_check_does_not_call_stood_in_parameters_unconnected(tmp_path):
+    script = tmp_path / "psg.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import gradviz as torch
+            from gradviz import nn
+            import gradviz.nn.functional as F
+            from gradviz.func import functional_call, grad, vmap
+
+            torch.manual_seed(0)
+            model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+            params = {k: v.detach() for k, v in model.named_parameters()}
+
+            def loss(params, xb, yb):
+                out = functional_call(model, params, (xb.unsqueeze(0),))
+                return F.cross_entropy(out, yb.unsqueeze(0))
+
+            per_sample = vmap(grad(loss), in_dims=(None, 0, 0))(
+                params, torch.randn(5, 3), torch.randint(2, (5,))
+            )
+            """
+        ),
+        encoding="utf-8",
+    )
+    done = CliRunner().invoke(cli, ["check", str(script), "--format", "dot", "-o", str(tmp_path)])
+    assert "backward call 1" in done.output, done.output
+    assert "not connected to the loss" not in done.output
+    assert "got no gradient" not in done.output

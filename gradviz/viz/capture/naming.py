@@ -224,17 +224,22 @@ class ModuleNames:
         return prefixes, names, modules
 
     def parameters(
-        self, var_nodes: dict[int, str], roots: Collection[int]
+        self,
+        var_nodes: dict[int, str],
+        roots: Collection[int],
+        nodes: Collection[str] = (),
     ) -> list[tuple[str, str | None, bool]]:
         """Every parameter of the top-level modules ``roots`` (indices: the models a pass ran;
         a model trained earlier in the script, and gone, is not this pass's): (name, node id
-        or None, requires_grad)."""
+        or None, requires_grad). A parameter ``functional_call`` gave a stand-in for, and that
+        this pass did not record, is its stand-in among the pass's ``nodes``."""
         _, names, _ = self.resolve()
         out = []
         seen: set[int] = set()
         for index, root in enumerate(self.roots):
             if index not in roots:
                 continue
+            stood = self._stood_in(root, var_nodes, nodes)
             extras = [
                 (join_path(path, name), p)
                 for module, path in root.extras.values()
@@ -244,8 +249,25 @@ class ModuleNames:
                 if p._id not in seen:
                     seen.add(p._id)
                     name = names.get(p._id, local)
-                    out.append((name, var_nodes.get(p._id), bool(p.requires_grad)))
+                    node = var_nodes.get(p._id)
+                    if local in stood and (node is None or node not in nodes):
+                        out.append((name, stood[local], True))
+                        continue
+                    out.append((name, node, bool(p.requires_grad)))
         return out
+
+    @staticmethod
+    def _stood_in(root: _Root, var_nodes: dict[int, str], nodes: Collection[str]) -> dict:
+        """Name -> node of the first stand-in of each parameter among ``nodes``."""
+        chosen: dict[str, str] = {}
+        if not root.stand_ins or not nodes:
+            return chosen
+        inside = set(nodes)
+        for var_id, (name, is_buffer) in root.stand_ins.items():
+            node = var_nodes.get(var_id)
+            if not is_buffer and node in inside:
+                chosen.setdefault(name, node)
+        return chosen
 
     def builder(
         self,

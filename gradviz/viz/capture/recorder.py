@@ -470,7 +470,7 @@ class Recorder(RecordBook, hooks.Hook):
         new.context = lambda: self._builder(
             everything, root=current.root, pass_index=current.index, steps=current.steps
         )()
-        new.params = lambda: self.names.parameters(self.var_nodes, used)
+        new.params = lambda: self.names.parameters(self.var_nodes, used, nodes)
         passes = self.trace.passes
         if self.policy.keeps_one:
             passes[:] = [new]
