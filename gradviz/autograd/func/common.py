@@ -11,6 +11,9 @@ passed as a new leaf of its values, and its results are plain Variables without 
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -143,11 +146,39 @@ def zeros(shape: tuple[int, ...], like: Variable) -> Variable:
     return from_op(np.zeros(shape, dtype=like._data.dtype), None)
 
 
+#: How many derivative transforms are running their function now (0: none, the user's call).
+_depth = 0
+
+
+@contextmanager
+def running() -> Iterator[None]:
+    """Around a transform's call of its function: a transform called inside is nested."""
+    global _depth
+    _depth += 1
+    try:
+        yield
+    finally:
+        _depth -= 1
+
+
+def outermost() -> bool:
+    """Whether no derivative transform encloses the current call."""
+    return _depth == 0
+
+
 def pull(
-    outputs: list[Variable], weights: list[Any], fresh: list[Variable], create: bool
+    outputs: list[Variable],
+    weights: list[Any],
+    fresh: list[Variable],
+    create: bool,
+    lenient: bool = False,
 ) -> list[Variable]:
     """sum_i weights[i] . d outputs[i] / d fresh, one per fresh leaf (zeros where nothing
-    reaches it), with a graph when ``create``. Outputs that need no grad add nothing."""
+    reaches it), with a graph when ``create``. Outputs that need no grad add nothing.
+
+    ``lenient`` (no enclosing transform needs the graph; only a Variable the function uses
+    requires grad): where an op has no second-derivative rule, the gradients come without a
+    graph, and a warning says so, rather than an error."""
     pairs = [(o, w) for o, w in zip(outputs, weights, strict=True) if o.requires_grad]
     if not pairs:
         return [zeros(x.shape, x) for x in fresh]
@@ -167,15 +198,24 @@ def pull(
     except BackwardError as error:
         if not (create and str(error).startswith("second derivatives")):
             raise
-        raise BackwardError(f"{error}. {_WHY_GRAPH}") from None
+        if not lenient:
+            raise BackwardError(f"{error}. {_WHY_GRAPH}") from None
+        reason = str(error).partition("; supported ops")[0]
+        warnings.warn(
+            f"gradviz.func: this derivative has no graph and cannot be differentiated again: "
+            f"{reason}. {_WHY_GRAPH}",
+            UserWarning,
+            stacklevel=4,
+        )
+        return pull(outputs, weights, fresh, False)
 
 
 #: Why a transform asked for second derivatives, and how to do without them.
 _WHY_GRAPH = (
     "(gradviz.func keeps the graph of a derivative, to be differentiated again, when an "
     "enclosing transform differentiates it or when an argument or a Variable the function "
-    "uses requires grad; pass such Variables detached, x.detach(), if the result is not "
-    "differentiated again)"
+    "uses requires grad; if the result is not differentiated again, pass such Variables "
+    "detached, x.detach(), or call requires_grad_(False) on the parameters it uses)"
 )
 
 

@@ -31,9 +31,11 @@ from gradviz.autograd.func.common import (
     depends,
     detached,
     keeps_graph,
+    outermost,
     prepared,
     pull,
     rng_state,
+    running,
     split_aux,
     zeros,
 )
@@ -55,8 +57,8 @@ def grad_and_value(
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        outer = is_grad_enabled()
-        with enable_grad():
+        outer, lenient = is_grad_enabled(), outermost()
+        with enable_grad(), running():
             diff = Differentiated(args, argnums, outer)
             output = func(*diff.args, **kwargs)
         output, aux = split_aux(output, has_aux, _GRAD)
@@ -68,7 +70,7 @@ def grad_and_value(
                 f"{output.ndim} dims. Maybe you wanted to use the vjp or jacrev APIs instead?"
             )
         keep = keeps_graph([output], diff.fresh, outer)
-        grads = diff.nest(pull([output], [None], diff.fresh, keep))
+        grads = diff.nest(pull([output], [None], diff.fresh, keep, lenient))
         value = detached(output, keep)
         return grads, ((value, detached(aux, keep)) if has_aux else value)
 
@@ -97,9 +99,9 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
     ``has_aux``), where ``vjp_fn(cotangents)`` gives the vector-Jacobian product for each
     primal, as a tuple nested as ``primals``; it can be called again and again."""
     api = "vjp(f, *primals)"
-    outer = is_grad_enabled()
+    outer, lenient = is_grad_enabled(), outermost()
     leaves, spec = pytree.flatten(primals)
-    with enable_grad():
+    with enable_grad(), running():
         fresh = [prepared(leaf, outer) for leaf in leaves]
         output = func(*pytree.unflatten(fresh, spec))
     output, aux = split_aux(output, has_aux, api)
@@ -126,14 +128,17 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple
                     f"Mismatch in shape: grad_output[{i}] has a shape of {np.shape(c)} and "
                     f"output[{i}] has a shape of {tuple(o.shape)}."
                 )
-        create = keep or any(isinstance(c, Variable) and c.requires_grad for c in flat_cot)
-        return pytree.unflatten(pull(flat_out, flat_cot, fresh, create), spec)
+        needed = any(isinstance(c, Variable) and c.requires_grad for c in flat_cot)
+        grads = pull(flat_out, flat_cot, fresh, keep or needed, lenient and not needed)
+        return pytree.unflatten(grads, spec)
 
     result = (pytree.unflatten(detached(flat_out, keep), out_spec), vjp_fn)
     return (*result, detached(aux, keep)) if has_aux else result
 
 
-def _rows(output: Variable, fresh: list[Variable], keep: bool) -> list[list[Variable]]:
+def _rows(
+    output: Variable, fresh: list[Variable], keep: bool, lenient: bool
+) -> list[list[Variable]]:
     """For each element of ``output`` (in order), its gradient with respect to each fresh
     leaf: one backward pass per element."""
     n = output.numel()
@@ -143,13 +148,14 @@ def _rows(output: Variable, fresh: list[Variable], keep: bool) -> list[list[Vari
     for k in range(n):
         onehot = np.zeros(n, dtype=output._data.dtype)
         onehot[k] = 1
-        rows.append(pull([output], [Variable(onehot.reshape(output.shape))], fresh, keep))
+        weight = Variable(onehot.reshape(output.shape))
+        rows.append(pull([output], [weight], fresh, keep, lenient))
     return rows
 
 
-def _jacobian(output: Variable, fresh: list[Variable], keep: bool) -> list[Variable]:
+def _jacobian(output: Variable, fresh: list[Variable], keep: bool, lenient: bool) -> list[Variable]:
     """d output / d x for each fresh leaf x, of shape ``output.shape + x.shape``."""
-    rows = _rows(output, fresh, keep)
+    rows = _rows(output, fresh, keep, lenient)
     if not rows:
         return [zeros(tuple(output.shape) + tuple(x.shape), x) for x in fresh]
     return [
@@ -164,9 +170,9 @@ def _jac(func: Callable[..., Any], argnums: Any, has_aux: bool, randomness: str 
 
     @functools.wraps(func)
     def wrapper(*args: Any) -> Any:
-        outer = is_grad_enabled()
+        outer, lenient = is_grad_enabled(), outermost()
         before = rng_state()
-        with enable_grad():
+        with enable_grad(), running():
             diff = Differentiated(args, argnums, outer)
             output = func(*diff.args)
         if randomness == "error":
@@ -175,7 +181,7 @@ def _jac(func: Callable[..., Any], argnums: Any, has_aux: bool, randomness: str 
         flat_out, out_spec = pytree.flatten(output)
         check_tensor_outputs(flat_out, "vjp(f, *primals)")
         keep = keeps_graph(flat_out, diff.fresh, outer)
-        per_output = [diff.nest(_jacobian(o, diff.fresh, keep)) for o in flat_out]
+        per_output = [diff.nest(_jacobian(o, diff.fresh, keep, lenient)) for o in flat_out]
         result = pytree.unflatten(per_output, out_spec)
         return (result, detached(aux, keep)) if has_aux else result
 
@@ -267,8 +273,8 @@ def jvp(
     per output element. ``strict``: an output that does not depend on the primals is an
     error (else its product is zeros)."""
     flat_p, spec, flat_t = _check_jvp_inputs(primals, tangents)
-    outer = is_grad_enabled()
-    with enable_grad():
+    outer, lenient = is_grad_enabled(), outermost()
+    with enable_grad(), running():
         fresh = [prepared(p, outer) for p in flat_p]
         output = func(*pytree.unflatten(fresh, spec))
     output, aux = split_aux(output, has_aux, _JVP)
@@ -278,7 +284,8 @@ def jvp(
             raise InputError(
                 f"{_JVP}: expected f(*args) to return only tensors, got unsupported type {type(o)}"
             )
-    keep = keeps_graph(flat_out, fresh, outer) or any(t.requires_grad for t in flat_t)
+    needed = any(t.requires_grad for t in flat_t)
+    keep = keeps_graph(flat_out, fresh, outer) or needed
     products = []
     for o in flat_out:
         if strict and not depends(o, fresh):
@@ -286,7 +293,7 @@ def jvp(
                 "jvp(f, primals, tangents, strict=True): The output of f is independent of the "
                 "inputs. This is not allowed with strict=True."
             )
-        products.append(_product(o, fresh, flat_t, keep))
+        products.append(_product(o, fresh, flat_t, keep, lenient and not needed))
     result = (
         pytree.unflatten(detached(flat_out, keep), out_spec),
         pytree.unflatten(products, out_spec),
@@ -309,7 +316,9 @@ def _all_graph_rules(output: Variable) -> bool:
     return True
 
 
-def _product(output: Variable, fresh: list[Variable], tangents: list[Variable], keep: bool):
+def _product(
+    output: Variable, fresh: list[Variable], tangents: list[Variable], keep: bool, lenient: bool
+) -> Variable:
     """J @ tangents for one output. Where every op has a second-derivative rule, by the
     double-backward trick (two passes: J^T u is linear in u, and its gradient with respect to
     u, weighted by the tangents, is J @ tangents); otherwise each element's gradient row
@@ -319,7 +328,7 @@ def _product(output: Variable, fresh: list[Variable], tangents: list[Variable], 
     if _all_graph_rules(output):
         u = Variable(np.zeros(output.shape, dtype=output._data.dtype), requires_grad=True)
         return pull(pull([output], [u], fresh, True), tangents, [u], keep)[0]
-    rows = _rows(output, fresh, keep)
+    rows = _rows(output, fresh, keep, lenient)
     if not rows:
         return zeros(tuple(output.shape), output)
     with enable_grad():
