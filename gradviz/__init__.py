@@ -57,6 +57,7 @@ from gradviz.autograd import (
     from_numpy,
     full,
     full_like,
+    func,
     functional,
     gather,
     ge,
@@ -176,6 +177,10 @@ globals().update({_name: getattr(_legacy, _name) for _name in _legacy.TYPED})
 # `gradviz.compile`, `set_num_threads`, `finfo` ... (runtime.py), also kept out of __all__.
 globals().update({_name: getattr(_runtime, _name) for _name in _runtime.NAMES})
 
+# PyTorch's `torch.vmap`, the same function as `torch.func.vmap` (a loop here: one call per
+# example).
+vmap = func.vmap
+
 # `from gradviz.utils.data import DataLoader` as PyTorch's `torch.utils.data`.
 utils = types.ModuleType(
     f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`, `utils.checkpoint`."
@@ -210,6 +215,7 @@ for _name, _module in {
     "utils.data": data,
     "utils.checkpoint": _checkpoint,
     "jit": jit,
+    "func": func,
     "functional": functional,
     **_accelerators,
 }.items():
@@ -296,6 +302,7 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "func",
     "functional",
     "gather",
     "ge",
@@ -378,6 +385,7 @@ __all__ = [
     "unsqueeze",
     "use_deterministic_algorithms",
     "var",
+    "vmap",
     "where",
     "zeros",
     "zeros_like",

@@ -3,7 +3,7 @@
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
 from collections.abc import Callable
-from gradviz.autograd import functional, heap, hooks, linalg, special
+from gradviz.autograd import func, functional, heap, hooks, linalg, special
 from gradviz.autograd.creation import (
     empty,
     eye,
@@ -190,6 +190,7 @@ __all__ = [
     "from_numpy",
     "full",
     "full_like",
+    "func",
     "functional",
     "gather",
     "ge",

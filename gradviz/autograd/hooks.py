@@ -57,6 +57,10 @@ class Hook:
     def module_exit(self, module: Module, output: Any) -> None:
         """A Module's ``forward`` returned (or raised: then ``output`` is None)."""
 
+    def reparametrized(self, module: Module, tensors: dict[str, Variable]) -> None:
+        """``func.functional_call`` runs ``module`` with ``tensors`` (by dotted name,
+        ``"fc1.weight"``) in place of its own parameters and buffers."""
+
     def backward_begin(self, root: Variable, grad: np.ndarray) -> None:
         """``root.backward(grad)`` starts."""
 

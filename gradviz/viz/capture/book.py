@@ -365,12 +365,14 @@ class RecordBook:
         for index, root in enumerate(self.names.roots):
             if index not in roots:
                 continue
-            known = self._recorded_parameters(root.module, seen)
+            # a parameter functional_call gave a stand-in for is shown only if an op used it
+            stood_for = {name for name, _ in root.stand_ins.values()}
+            known = None if stood_for else self._recorded_parameters(root.module, seen)
             if known is not None:
                 out += known
                 continue
             for name, p in root.module.named_parameters():
-                if p._id in seen:
+                if p._id in seen or name in stood_for:
                     continue
                 seen.add(p._id)
                 nid = self.var_nodes.get(p._id)

@@ -41,6 +41,8 @@ class _Root:
     buffers: list[tuple[str, int]] = field(default_factory=list)
     # modules run inside this one but not registered in it (kept in a plain list, say)
     extras: dict[int, tuple[Module, str]] = field(default_factory=dict)
+    # tensors functional_call ran the model with, by engine id: (name, is a buffer)
+    stand_ins: dict[int, tuple[str, bool]] = field(default_factory=dict)
 
     def scan(self) -> None:
         self.paths = {}
@@ -59,6 +61,14 @@ class _Root:
             self.params = [(name, p._id) for name, p in self.module.named_parameters()]
             self.buffers = [(name, b._id) for name, b in self.module.named_buffers()]
         self._extra_params()
+        self._stand_ins()
+
+    def _stand_ins(self) -> None:
+        """The tensors ``functional_call`` ran the model with, named as what they stood for."""
+        known = {var_id for _, var_id in (*self.params, *self.buffers)}
+        for var_id, (name, is_buffer) in self.stand_ins.items():
+            if var_id not in known:
+                (self.buffers if is_buffer else self.params).append((name, var_id))
 
     def _extra_params(self) -> None:
         """Parameters and buffers of the modules run but not registered: named by their
@@ -134,6 +144,28 @@ class ModuleNames:
         self._scanned(root)
         return len(self.roots) - 1, ""
 
+    def reparametrized(
+        self,
+        module: Module,
+        tensors: dict[str, Variable],
+        bound_name: Callable[[Any], str | None] | None = None,
+    ) -> None:
+        """``functional_call`` runs ``module`` with ``tensors`` (by dotted name) in place of
+        its parameters and buffers: they are named as what they stand for."""
+        for root in self.roots:
+            path = root.paths.get(id(module))
+            if path is not None:
+                break
+        else:
+            index, path = self.find_root(module, bound_name)
+            root = self.roots[index]
+        buffers = {name for name, _ in module.named_buffers(remove_duplicate=False)}
+        for name, value in tensors.items():
+            if isinstance(value, Variable):
+                root.stand_ins[value._id] = (join_path(path, name), name in buffers)
+        root._stand_ins()
+        self._scanned(root)
+
     def path_in(self, index: int, module: Module, parent: str) -> str:
         """The path of ``module``, called inside the module at ``parent`` of top-level
         module ``index``."""
@@ -192,17 +224,22 @@ class ModuleNames:
         return prefixes, names, modules
 
     def parameters(
-        self, var_nodes: dict[int, str], roots: Collection[int]
+        self,
+        var_nodes: dict[int, str],
+        roots: Collection[int],
+        nodes: Collection[str] = (),
     ) -> list[tuple[str, str | None, bool]]:
         """Every parameter of the top-level modules ``roots`` (indices: the models a pass ran;
         a model trained earlier in the script, and gone, is not this pass's): (name, node id
-        or None, requires_grad)."""
+        or None, requires_grad). A parameter ``functional_call`` gave a stand-in for, and that
+        this pass did not record, is its stand-in among the pass's ``nodes``."""
         _, names, _ = self.resolve()
         out = []
         seen: set[int] = set()
         for index, root in enumerate(self.roots):
             if index not in roots:
                 continue
+            stood = self._stood_in(root, var_nodes, nodes)
             extras = [
                 (join_path(path, name), p)
                 for module, path in root.extras.values()
@@ -212,8 +249,25 @@ class ModuleNames:
                 if p._id not in seen:
                     seen.add(p._id)
                     name = names.get(p._id, local)
-                    out.append((name, var_nodes.get(p._id), bool(p.requires_grad)))
+                    node = var_nodes.get(p._id)
+                    if local in stood and (node is None or node not in nodes):
+                        out.append((name, stood[local], True))
+                        continue
+                    out.append((name, node, bool(p.requires_grad)))
         return out
+
+    @staticmethod
+    def _stood_in(root: _Root, var_nodes: dict[int, str], nodes: Collection[str]) -> dict:
+        """Name -> node of the first stand-in of each parameter among ``nodes``."""
+        chosen: dict[str, str] = {}
+        if not root.stand_ins or not nodes:
+            return chosen
+        inside = set(nodes)
+        for var_id, (name, is_buffer) in root.stand_ins.items():
+            node = var_nodes.get(var_id)
+            if not is_buffer and node in inside:
+                chosen.setdefault(name, node)
+        return chosen
 
     def builder(
         self,

@@ -321,6 +321,13 @@ class Recorder(RecordBook, hooks.Hook):
             if nid is not None and records[nid].kind == "input":
                 records[nid] = dataclasses.replace(records[nid], kind="buffer")
 
+    def reparametrized(self, module: Module, tensors: dict[str, Variable]) -> None:
+        with self.lock:
+            known = len(self.names.buffer_ids)
+            self.names.reparametrized(module, tensors, self._source.bound_name)
+            if len(self.names.buffer_ids) != known:
+                self._rekind_buffers()
+
     def module_exit(self, module: Module, output: Any) -> None:
         local = self.local
         with self.lock:
@@ -467,7 +474,7 @@ class Recorder(RecordBook, hooks.Hook):
         new.context = lambda: self._builder(
             everything, root=current.root, pass_index=current.index, steps=current.steps
         )()
-        new.params = lambda: self.names.parameters(self.var_nodes, used)
+        new.params = lambda: self.names.parameters(self.var_nodes, used, nodes)
         passes = self.trace.passes
         if self.policy.keeps_one:
             passes[:] = [new]
