@@ -194,6 +194,21 @@ def test_a_transforms_own_passes_are_not_backward_calls_of_the_script():
     assert tr.get_pass().steps[0].node == root  # the loss's pass, not a Hessian row
 
 
+def test_func_jacobians_are_part_of_the_step_and_func_grad_is_a_backward_call():
+    """gradviz.func's Jacobian transforms (one pass per row) are the calling step's, as
+    autograd.functional's; a gradient alone (func.grad, as autograd.grad) is a backward call."""
+    w = gradviz.randn(3, requires_grad=True)
+    with gradviz.trace(steps="all") as tr:
+        for _ in range(2):
+            h = gradviz.func.hessian(lambda v: (v**4).sum())(w.detach())  # plain passes
+            j = gradviz.func.jacrev(lambda v: v.sin())(w.detach())
+            ((w**2).sum() * h.trace() * j.sum()).backward()
+    assert tr.backward_calls == 2
+    with gradviz.trace(steps="all") as tr:
+        gradviz.func.grad(lambda v: (v**3).sum())(w.detach())
+    assert tr.backward_calls == 1
+
+
 def test_render_step_2_of_a_loop_with_a_hessian_draws_the_second_training_step(tmp_path):
     script = tmp_path / "hess.py"
     script.write_text(HESSIAN_LOOP, encoding="utf-8")

@@ -261,7 +261,6 @@ def _results(outs: tuple[Variable, ...], is_tuple: bool, create_graph: bool) -> 
     return _unpack(outs if create_graph else tuple(o.detach() for o in outs), is_tuple)
 
 
-@inner_passes()
 def vjp(
     func: Callable[..., Any],
     inputs: Any,

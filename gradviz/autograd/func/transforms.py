@@ -40,6 +40,7 @@ from gradviz.autograd.func.common import (
     zeros,
 )
 from gradviz.autograd.grad_mode import enable_grad, is_grad_enabled
+from gradviz.autograd.hooks import inner_passes
 from gradviz.autograd.ops import stack
 from gradviz.autograd.variable import Variable
 
@@ -169,6 +170,7 @@ def _jac(func: Callable[..., Any], argnums: Any, has_aux: bool, randomness: str 
     ``func`` may not draw random numbers)."""
 
     @functools.wraps(func)
+    @inner_passes()  # a Jacobian's rows are not backward calls of the script
     def wrapper(*args: Any) -> Any:
         outer, lenient = is_grad_enabled(), outermost()
         before = rng_state()
@@ -260,6 +262,7 @@ def _check_jvp_inputs(primals: Any, tangents: Any) -> tuple[list[Any], Any, list
     return flat_p, p_spec, flat_t
 
 
+@inner_passes()
 def jvp(
     func: Callable[..., Any],
     primals: Any,
