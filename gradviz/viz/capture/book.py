@@ -91,6 +91,7 @@ class RecordBook:
         # Variable._id -> (ref, the line that created it, the module running then)
         self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
+        self.versions: dict[str, int] = {}  # node id -> the leaf's version when summarised
         self.count = 0
         self.step_start = 0  # the seq of the first record after the last backward call
         self.last: str | None = None
@@ -191,6 +192,7 @@ class RecordBook:
         self.var_nodes[var._id] = nid
         self.refs[nid] = weakref.ref(var)
         self.fresh.add(nid)
+        self.versions[nid] = var._version
         return nid
 
     def _now_a_leaf(self, nid: str, var: Variable) -> str:
@@ -203,8 +205,8 @@ class RecordBook:
         return self._leaf(var)
 
     def _refresh(self, nid: str, var: Variable) -> None:
-        """A parameter or buffer used again after a backward or an optimizer step, or a buffer
-        written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
+        """A parameter or buffer used again after a backward or an optimizer step, a buffer or
+        data written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
         r = self.records[nid]
         data = var._data
         value, array, preview = self._summary(data, filters=r.kind == "param")
@@ -230,6 +232,7 @@ class RecordBook:
             r.derivative_of,
         )
         self.fresh.add(nid)
+        self.versions[nid] = var._version
 
     def _constant(self, array: np.ndarray) -> str:
         """A non-Variable ndarray operand: the node of the op result whose array it is (an
@@ -422,4 +425,5 @@ class RecordBook:
             self.results = {k: v for k, v in self.results.items() if v in records}
             self.calls = {k: v for k, v in self.calls.items() if k in records}
             self.fresh &= keep
+            self.versions = {k: v for k, v in self.versions.items() if k in records}
         self.created = {k: v for k, v in self.created.items() if v[0]() is not None}

@@ -186,15 +186,7 @@ class Recorder(RecordBook, hooks.Hook):
                         and self.records[nid].kind not in ("buffer", "param")
                     ):
                         nid = self._now_a_leaf(nid, arg)
-                    elif (
-                        arg._node is None
-                        and nid not in self.fresh
-                        and (
-                            arg.requires_grad
-                            or arg._id in self.names.buffer_ids
-                            or self.records[nid].requires_grad  # frozen since
-                        )
-                    ):
+                    elif arg._node is None and self._stale(nid, arg):
                         self._refresh(nid, arg)
                     parents.append((nid, slot))
                 elif type(arg) is np.ndarray:
@@ -241,6 +233,19 @@ class Recorder(RecordBook, hooks.Hook):
             self.trace._events.append(
                 Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
             )
+
+    def _stale(self, nid: str, leaf: Variable) -> bool:
+        """Whether the summary of ``leaf`` (recorded as ``nid``) is older than its value: a
+        parameter or buffer after a step or a write, a leaf frozen since, or data written in
+        place since (``x[i][j] = 1`` through a view, ``x.unsqueeze_(0)``)."""
+        record = self.records[nid]
+        if record.kind == "input" and leaf._version != self.versions.get(nid, 0):
+            return True
+        return nid not in self.fresh and (
+            leaf.requires_grad
+            or leaf._id in self.names.buffer_ids
+            or record.requires_grad  # frozen since
+        )
 
     def inplace(self, variable: Variable, op: str) -> None:
         with self.lock:

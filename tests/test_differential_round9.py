@@ -1,0 +1,46 @@
+"""Differential test against PyTorch: what round 9's tutorials reached for and did not find
+(the in-place shape methods ``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``,
+``swapaxes_``/``swapdims_``), on leaves (refused), on copies made by an op, and bad dims.
+
+The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+from test_differential import Case, Draw, all_cases, by_op, run_all  # skips without torch
+
+
+def inplace_view_cases() -> Iterable[Case]:
+    d = Draw(91)
+    x = d.f((2, 1, 3), clone=True)
+    yield Case("method", "unsqueeze_", (x, -1))
+    yield Case("method", "unsqueeze_", (x, 0))
+    yield Case("method", "unsqueeze_", (x, 4))  # out of range
+    yield Case("method", "unsqueeze_", (d.f((3,)), 0))  # a leaf that requires grad
+    yield Case("method", "unsqueeze_", (d.i((3,)), 1))
+    yield Case("method", "squeeze_", (x,))
+    yield Case("method", "squeeze_", (x, 1))
+    yield Case("method", "squeeze_", (x, 0))  # size 2: stays
+    yield Case("method", "squeeze_", (x, (0, 1)))
+    yield Case("method", "squeeze_", (x, 3))
+    m = d.f((2, 3), clone=True)
+    yield Case("method", "t_", (m,))
+    yield Case("method", "t_", (d.f((3,), clone=True),))
+    yield Case("method", "t_", (x,))  # 3-d: refused
+    yield Case("method", "transpose_", (x, 0, 2))
+    yield Case("method", "transpose_", (m, -1, -2))
+    yield Case("method", "transpose_", (m, 0, 2))
+    yield Case("method", "swapaxes_", (x, 0, 1))
+    yield Case("method", "swapdims_", (x, 2, 0))
+
+
+CASES = all_cases((inplace_view_cases, None))
+GROUPS = by_op(CASES)
+
+
+@pytest.mark.parametrize("op", GROUPS)
+def test_matches_torch(op: str) -> None:
+    run_all(GROUPS[op])

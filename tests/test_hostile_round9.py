@@ -1,0 +1,76 @@
+"""Hostile input, round 9: the tutorials a learner writes from memory (the character-level
+RNN that classifies and generates names, the LSTM tagger, a VAE, d2l.ai's "from scratch"
+chapters, "Becoming a backprop ninja"); each case ends in PyTorch's result or a GradvizError
+that says what to do."""
+
+import numpy as np
+import pytest
+
+import gradviz as torch
+from gradviz.autograd.errors import BackwardError, InplaceError
+
+
+def test_unsqueeze_in_place_of_a_target_as_generating_names_does():
+    """Was: AttributeError on ``target_line_tensor.unsqueeze_(-1)`` ("Generating Names")."""
+    target = torch.LongTensor([3, 1, 4])
+    assert target.unsqueeze_(-1) is target
+    assert target.shape == (3, 1)
+    assert target._version == 1
+    assert target[1].tolist() == [1]
+
+
+def test_in_place_shape_change_keeps_the_history_before_and_after():
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    before = y.sum()  # used y before its shape changed
+    y.unsqueeze_(0)
+    after = (y * torch.ones(2, 3)).sum()
+    (before + after).backward()
+    assert x.grad.tolist() == [6.0, 6.0, 6.0]
+    with pytest.raises(InplaceError, match="leaf Variable that requires grad"):
+        x.unsqueeze_(0)
+    with torch.no_grad():  # PyTorch allows it there
+        x.t_()
+    assert x.is_leaf
+    assert x.requires_grad
+
+
+def test_in_place_shape_change_of_a_saved_input_fails_backward_as_in_pytorch():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = y**2  # saves y
+    y.unsqueeze_(0)
+    with pytest.raises(BackwardError, match="modified by an inplace operation"):
+        z.sum().backward()
+
+
+def _records(script):
+    with torch.trace() as tr:
+        script()
+    return {r.name: r for r in tr._recorder.records.values() if r.kind == "input"}
+
+
+def test_a_one_hot_input_written_through_views_after_a_read_is_drawn_as_it_is_used():
+    """Was: "Classifying Names"' ``lineToTensor`` (``tensor[li][0][index] = 1`` after
+    ``tensor[li]`` was read) drawn as ``mean 0 std 0``, all zeros, its Index nodes not."""
+
+    def script():
+        w = torch.randn(4, requires_grad=True)
+        tensor = torch.zeros(3, 4)
+        for i in range(3):
+            tensor[i][i] = 1
+        sum((w * tensor[i]).sum() for i in range(3)).backward()
+
+    assert _records(script)["tensor"].value["mean"] == pytest.approx(0.25)
+
+
+def test_an_input_whose_shape_changed_in_place_is_drawn_with_its_new_shape():
+    """Was: ``t.unsqueeze_(0)`` after a first use drawn with the old shape (3,)."""
+
+    def script():
+        w = torch.randn(2, 1, requires_grad=True)
+        t = torch.tensor([1.0, 2.0, 3.0])
+        t.unsqueeze_(0)
+        (w * t).sum().backward()
+
+    assert _records(script)["t"].shape == (1, 3)
