@@ -3,7 +3,6 @@ RNN that classifies and generates names, the LSTM tagger, a VAE, d2l.ai's "from 
 chapters, "Becoming a backprop ninja"); each case ends in PyTorch's result or a GradvizError
 that says what to do."""
 
-import numpy as np
 import pytest
 
 import gradviz as torch

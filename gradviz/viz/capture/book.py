@@ -204,6 +204,19 @@ class RecordBook:
         self.created.setdefault(var._id, (weakref.ref(var), was.source, (was.root, was.module)))
         return self._leaf(var)
 
+    def _stale(self, nid: str, leaf: Variable) -> bool:
+        """Whether the summary of ``leaf`` (recorded as ``nid``) is older than its value: a
+        parameter or buffer after a step or a write, a leaf frozen since, or data written in
+        place since (``x[i][j] = 1`` through a view, ``x.unsqueeze_(0)``)."""
+        record = self.records[nid]
+        if record.kind == "input" and leaf._version != self.versions.get(nid, 0):
+            return True
+        return nid not in self.fresh and (
+            leaf.requires_grad
+            or leaf._id in self.names.buffer_ids
+            or record.requires_grad  # frozen since
+        )
+
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter or buffer used again after a backward or an optimizer step, a buffer or
         data written in place, or a leaf frozen or unfrozen since: new statistics and flag."""

@@ -234,19 +234,6 @@ class Recorder(RecordBook, hooks.Hook):
                 Event("detach", self.records[nid].source, after=self.last, node=origin, result=nid)
             )
 
-    def _stale(self, nid: str, leaf: Variable) -> bool:
-        """Whether the summary of ``leaf`` (recorded as ``nid``) is older than its value: a
-        parameter or buffer after a step or a write, a leaf frozen since, or data written in
-        place since (``x[i][j] = 1`` through a view, ``x.unsqueeze_(0)``)."""
-        record = self.records[nid]
-        if record.kind == "input" and leaf._version != self.versions.get(nid, 0):
-            return True
-        return nid not in self.fresh and (
-            leaf.requires_grad
-            or leaf._id in self.names.buffer_ids
-            or record.requires_grad  # frozen since
-        )
-
     def inplace(self, variable: Variable, op: str) -> None:
         with self.lock:
             nid = self.var_nodes.get(variable._id)
