@@ -73,3 +73,18 @@ def test_an_input_whose_shape_changed_in_place_is_drawn_with_its_new_shape():
         (w * t).sum().backward()
 
     assert _records(script)["t"].shape == (1, 3)
+
+
+def test_a_bare_layer_beside_other_layers_is_named_as_the_script_calls_it():
+    """Was: in a script with loose layers (``emb``, ``gru``, ``head``, as the packed-sequence
+    recipes have them), the one with the most parameters was left unnamed: its parameters
+    read ``weight_ih_l0`` and its row in ``check``'s table "(top)"."""
+    from gradviz import nn
+
+    emb, gru, head = nn.Embedding(5, 3), nn.GRU(3, 4), nn.Linear(4, 2)
+    with torch.trace() as tr:
+        _, h = gru(emb(torch.tensor([[1], [2]])))
+        head(h[-1]).sum().backward()
+    names = {name for name, _, _ in tr.get_pass(1).params()}
+    assert "gru.weight_ih_l0" in names
+    assert {"emb.weight", "head.weight"} <= names
