@@ -1,6 +1,7 @@
 """Differential test against PyTorch: what round 9's tutorials reached for and did not find
 (the in-place shape methods ``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``,
-``swapaxes_``/``swapdims_``), on leaves (refused), on copies made by an op, and bad dims.
+``swapaxes_``/``swapdims_``, on leaves (refused), on copies made by an op, and bad dims; the
+constructors' ``size=`` keyword).
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
@@ -37,7 +38,16 @@ def inplace_view_cases() -> Iterable[Case]:
     yield Case("method", "swapdims_", (x, 2, 0))
 
 
-CASES = all_cases((inplace_view_cases, None))
+def size_keyword_cases() -> Iterable[Case]:
+    for name in ("zeros", "ones"):
+        yield Case("top", name, (), {"size": (2, 3)})
+        yield Case("top", name, (), {"size": [4]})
+        yield Case("top", name, (), {"size": ()})
+        yield Case("top", name, (), {"size": 3})  # an int: refused
+        yield Case("top", name, (2,), {"size": (3,)})  # twice: refused
+
+
+CASES = all_cases((inplace_view_cases, None), (size_keyword_cases, None))
 GROUPS = by_op(CASES)
 
 

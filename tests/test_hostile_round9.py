@@ -88,3 +88,13 @@ def test_a_bare_layer_beside_other_layers_is_named_as_the_script_calls_it():
     names = {name for name, _, _ in tr.get_pass(1).params()}
     assert "gru.weight_ih_l0" in names
     assert {"emb.weight", "head.weight"} <= names
+
+
+@pytest.mark.parametrize("make", [torch.randn, torch.rand, torch.zeros, torch.ones, torch.empty])
+def test_constructors_take_size_as_a_keyword(make):
+    """Was: TypeError on d2l.ai's ``torch.randn(size=shape, device=device) * 0.01``."""
+    x = make(size=(2, 3), device=torch.device("cpu"))
+    assert x.shape == (2, 3)
+    assert x.dtype == torch.float32
+    with pytest.raises(TypeError, match="multiple values for argument 'size'"):
+        make(2, size=(3,))
