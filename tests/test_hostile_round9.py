@@ -98,3 +98,21 @@ def test_constructors_take_size_as_a_keyword(make):
     assert x.dtype == torch.float32
     with pytest.raises(TypeError, match="multiple values for argument 'size'"):
         make(2, size=(3,))
+
+
+def test_a_parameter_made_by_a_helper_that_returns_it_is_named_as_the_code_calls_it():
+    """Was: d2l.ai's ``def normal(shape): return torch.randn(size=shape) * 0.01`` then
+    ``W_xh = normal(...)``: the parameter read ``v17 (script.py:34)``, not ``W_xh``."""
+
+    def normal(shape):
+        return torch.randn(size=shape) * 0.01
+
+    def script():
+        W_xh = normal((3, 2))
+        W_xh.requires_grad_(True)
+        torch.mm(torch.ones(1, 3), W_xh).sum().backward()
+
+    with torch.trace() as tr:
+        script()
+    graph = tr.get_pass(1).graph
+    assert [d["name"] for _, d in graph.nodes(data=True) if d["kind"] == "param"] == ["W_xh"]

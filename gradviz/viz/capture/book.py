@@ -159,11 +159,10 @@ class RecordBook:
         if is_param:
             kind = "param"
             if name is None and not isinstance(var, Parameter):  # made outside any module
-                name = (  # at the line that made it, or as the code calls it now
-                    self._source.assigned_name(source)
-                    if entry is not None
-                    else self._source.bound_name(var)
-                )
+                if entry is not None:  # at the line that made it
+                    name = self._source.assigned_name(source)
+                if name is None:  # or as the code calls it now (made by `return ...`)
+                    name = self._source.bound_name(var)
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
             if kind == "input" and name is None and entry is not None:  # its line's variable
