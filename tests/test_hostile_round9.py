@@ -116,3 +116,27 @@ def test_a_parameter_made_by_a_helper_that_returns_it_is_named_as_the_code_calls
         script()
     graph = tr.get_pass(1).graph
     assert [d["name"] for _, d in graph.nodes(data=True) if d["kind"] == "param"] == ["W_xh"]
+
+
+def test_one_relu_module_called_twice_has_its_dead_units_told_apart_by_line():
+    """Was: d2l.ai's dropout MLP (one ``self.relu`` after lin1 and after lin2) printed "2/32
+    in module relu, 1/32 in module relu": two cells, one name, no way to tell them apart."""
+    from gradviz import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin1, self.lin2, self.relu = nn.Linear(3, 4), nn.Linear(4, 4), nn.ReLU()
+
+        def forward(self, x):
+            h = self.relu(self.lin1(x))
+            return self.relu(self.lin2(h))
+
+    net = Net()
+    with torch.no_grad():
+        net.lin1.bias[:2] = -50.0
+        net.lin2.bias[:1] = -50.0
+    with torch.trace() as tr:
+        net(torch.randn(5, 3)).sum().backward()
+    line = next(s for s in str(tr.check()).splitlines() if s.startswith("dead ReLU"))
+    assert line.count("in module relu at ") == 2
