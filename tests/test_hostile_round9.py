@@ -140,3 +140,37 @@ def test_one_relu_module_called_twice_has_its_dead_units_told_apart_by_line():
         net(torch.randn(5, 3)).sum().backward()
     line = next(s for s in str(tr.check()).splitlines() if s.startswith("dead ReLU"))
     assert line.count("in module relu at ") == 2
+
+
+def _names(script):
+    with torch.trace() as tr:
+        script()
+    return {(r.op, r.name) for r in tr._recorder.records.values()}
+
+
+def test_the_values_of_max_along_a_dim_keep_their_line_s_name():
+    """Was: "Becoming a backprop ninja"'s ``logit_maxes = logits.max(1, keepdim=True).values``
+    drawn as a bare ``Max``: the indices, computed after the values, took the line's name."""
+
+    def script():
+        logits = torch.randn(4, 3, requires_grad=True) * 2
+        logit_maxes = logits.max(1, keepdim=True).values
+        m2 = torch.max(logits, 1).values
+        (logits - logit_maxes).sum().add(m2.sum()).backward()
+
+    names = _names(script)
+    assert ("Max", "logit_maxes") in names
+    assert ("Max", "m2") in names
+
+
+def test_an_integer_index_is_drawn_with_the_name_the_script_gives_it():
+    """Was: ``ix = torch.randint(...); Xb = Xtr[ix]`` (makemore) drew ``ix`` as a nameless
+    "input": the op took it as an array."""
+
+    def script():
+        Xtr = torch.randn(10, 4)
+        W = torch.randn(4, 3, requires_grad=True)
+        ix = torch.randint(0, 10, (5,), generator=torch.Generator().manual_seed(1))
+        (Xtr[ix] @ W).sum().backward()
+
+    assert (None, "ix") in _names(script)

@@ -267,7 +267,7 @@ class RecordBook:
             seq=self.count,
             kind="input",
             op=None,
-            name=None,
+            name=self._source.bound_name(array, array=True),  # `ix` of `X[ix]`, if named
             shape=array.shape,
             dtype=_dtype_name(array.dtype),
             requires_grad=False,

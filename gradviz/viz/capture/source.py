@@ -25,6 +25,7 @@ from typing import Any
 
 from gradviz.autograd import engine as _engine
 from gradviz.autograd.nn.module import Module
+from gradviz.autograd.variable import Variable
 
 #: The gradviz package folder (the parent of the engine's): frames in it are gradviz's own.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))) + os.sep
@@ -190,11 +191,15 @@ class SourceLocator:
         assigned. None for a value made inside an expression (``loss = f(Variable(x))``)."""
         return _made_name(self._line_text(where))
 
-    def bound_name(self, value: Any, outside_modules: bool = False) -> str | None:
+    def bound_name(
+        self, value: Any, outside_modules: bool = False, array: bool = False
+    ) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
         first frame outside gradviz, else a global of its module (the first bound, private
         names aside); None when it has none. ``outside_modules``: the first frame outside the
-        methods of modules too (the loop calling the model: ``inputs``, not forward's ``x``)."""
+        methods of modules too (the loop calling the model: ``inputs``, not forward's ``x``).
+        ``array``: ``value`` is the array of the Variable named (an index an op took as an
+        array: ``ix`` of ``X[ix]``)."""
         frame: FrameType | None = sys._getframe(1)
         while frame is not None and (
             not self.display(frame.f_code.co_filename)
@@ -205,7 +210,8 @@ class SourceLocator:
             return None
         for names in (frame.f_locals, frame.f_globals):
             for name, bound in names.items():
-                if bound is value and not name.startswith("_"):
+                held = bound._data if array and isinstance(bound, Variable) else bound
+                if held is value and not name.startswith("_"):
                     return name
         return None
 
