@@ -174,3 +174,15 @@ def test_an_integer_index_is_drawn_with_the_name_the_script_gives_it():
         (Xtr[ix] @ W).sum().backward()
 
     assert (None, "ix") in _names(script)
+
+
+def test_the_default_device_is_the_cpu_and_setting_it_to_the_cpu_works():
+    """Was: AttributeError on the 2024 "Classifying Names" tutorial's
+    ``torch.set_default_device(device)`` (device is the CPU without CUDA)."""
+    device = torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    torch.set_default_device(device)
+    torch.set_default_device(None)
+    assert torch.get_default_device() == "cpu"
+    assert torch.get_default_device().type == "cpu"
+    with pytest.raises(RuntimeError, match="CPU only"):
+        torch.set_default_device("cuda")
