@@ -1,7 +1,7 @@
 """Differential test against PyTorch: what round 9's tutorials reached for and did not find
 (the in-place shape methods ``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``,
 ``swapaxes_``/``swapdims_``, on leaves (refused), on copies made by an op, and bad dims; the
-constructors' ``size=`` keyword).
+constructors' ``size=`` keyword; ``binary_cross_entropy`` of a target in another dtype).
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pytest
-from test_differential import Case, Draw, all_cases, by_op, run_all  # skips without torch
+from test_differential import Arr, Case, Draw, all_cases, by_op, run_all  # skips without torch
 
 
 def inplace_view_cases() -> Iterable[Case]:
@@ -47,7 +47,21 @@ def size_keyword_cases() -> Iterable[Case]:
         yield Case("top", name, (2,), {"size": (3,)})  # twice: refused
 
 
-CASES = all_cases((inplace_view_cases, None), (size_keyword_cases, None))
+def bce_dtype_cases() -> Iterable[Case]:
+    """A VAE's BCE on data left float64 by NumPy: PyTorch refuses a target of another dtype."""
+    d = Draw(92)
+    for x_dtype, t_dtype in (
+        ("float32", "float64"),
+        ("float64", "float32"),
+        ("float32", "float32"),
+        ("float64", "float64"),
+    ):
+        x = d.f((2, 3), x_dtype, low=0.05, high=0.95)
+        t = Arr(d.f((2, 3), t_dtype, low=0.0, high=1.0).value, grad=False)
+        yield Case("F", "binary_cross_entropy", (x, t), {"reduction": "sum"})
+
+
+CASES = all_cases((inplace_view_cases, None), (size_keyword_cases, None), (bce_dtype_cases, None))
 GROUPS = by_op(CASES)
 
 #: twins tested elsewhere

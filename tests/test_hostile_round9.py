@@ -3,6 +3,7 @@ RNN that classifies and generates names, the LSTM tagger, a VAE, d2l.ai's "from 
 chapters, "Becoming a backprop ninja"); each case ends in PyTorch's result or a GradvizError
 that says what to do."""
 
+import numpy as np
 import pytest
 
 import gradviz as torch
@@ -186,3 +187,15 @@ def test_the_default_device_is_the_cpu_and_setting_it_to_the_cpu_works():
     assert torch.get_default_device().type == "cpu"
     with pytest.raises(RuntimeError, match="CPU only"):
         torch.set_default_device("cuda")
+
+
+def test_bce_of_a_float64_target_and_a_float32_reconstruction_is_refused_as_in_pytorch():
+    """Was: accepted (a float64 loss), where PyTorch raises "Found dtype Double but expected
+    Float": a VAE on sklearn's digits (float64 from NumPy) passes its data as the target."""
+    from gradviz.nn import functional as F
+
+    recon = torch.sigmoid(torch.zeros(2, 3, requires_grad=True))
+    data = torch.tensor(np.full((2, 3), 0.5))
+    with pytest.raises(RuntimeError, match=r"(?s)Found dtype float64 but expected float32.*to\("):
+        F.binary_cross_entropy(recon, data, reduction="sum")
+    assert F.binary_cross_entropy(recon, data.float(), reduction="sum").dtype == torch.float32
