@@ -199,3 +199,21 @@ def test_bce_of_a_float64_target_and_a_float32_reconstruction_is_refused_as_in_p
     with pytest.raises(RuntimeError, match=r"(?s)Found dtype float64 but expected float32.*to\("):
         F.binary_cross_entropy(recon, data, reduction="sum")
     assert F.binary_cross_entropy(recon, data.float(), reduction="sum").dtype == torch.float32
+
+
+def test_a_gru_given_an_lstm_s_state_pair_says_it_takes_one_state():
+    """Was: "hx should also be 3-D but got 4-D tensor (hidden of shape (2, 1, 1, 4))": the
+    pair (h_0, c_0), written for an LSTM, stacked into one array."""
+    from gradviz import nn
+
+    with pytest.raises(TypeError, match=r"GRU: hx must be one Variable \(h_0\), got a tuple"):
+        nn.GRU(3, 4)(torch.randn(5, 1, 3), (torch.zeros(1, 1, 4), torch.zeros(1, 1, 4)))
+
+
+def test_token_ids_fed_to_an_lstm_are_refused_by_the_lstm():
+    """Was: "Linear: mat1 and mat2 must have the same dtype": the error of an op inside the
+    LSTM, where PyTorch's names the RNN's input dtype."""
+    from gradviz import nn
+
+    with pytest.raises(RuntimeError, match=r"LSTM: input dtype int64 .* nn\.Embedding"):
+        nn.LSTM(3, 4)(torch.tensor([[[1, 2, 3]]]))
