@@ -217,3 +217,24 @@ def test_token_ids_fed_to_an_lstm_are_refused_by_the_lstm():
 
     with pytest.raises(RuntimeError, match=r"LSTM: input dtype int64 .* nn\.Embedding"):
         nn.LSTM(3, 4)(torch.tensor([[[1, 2, 3]]]))
+
+
+def test_gradients_clipped_by_hand_are_not_told_to_be_clipped():
+    """Was: d2l.ai's ``grad_clipping`` (``param.grad[:] *= theta / norm`` before the step)
+    advised "clip gradients with nn.utils.clip_grad_norm_" for a high update/weight."""
+    from gradviz import nn
+
+    torch.manual_seed(0)
+    net = nn.Linear(4, 3)
+    opt = torch.optim.SGD(net.parameters(), lr=5.0)
+    with torch.trace() as tr:
+        for _ in range(2):
+            opt.zero_grad()
+            ((net(torch.randn(8, 4)) ** 2).sum() * 10).backward()
+            norm = torch.sqrt(sum(torch.sum(p.grad**2) for p in net.parameters()))
+            for p in net.parameters():
+                p.grad[:] *= 1 / norm
+            opt.step()
+    text = str(tr.check())
+    assert "rescaled by hand" in text
+    assert "clip_grad_norm_" not in text

@@ -216,6 +216,18 @@ class RecordBook:
             or record.requires_grad  # frozen since
         )
 
+    def _a_gradient(self, variable: Variable) -> bool:
+        """Whether ``variable``'s array is (a view of) the ``.grad`` of a recorded parameter."""
+        data = variable._data
+        array = data if data.base is None else data.base
+        for nid, record in self.records.items():
+            if record.kind == "param":
+                ref = self.refs.get(nid)
+                param = ref() if ref is not None else None
+                if param is not None and param._grad is not None and param._grad is array:
+                    return True
+        return False
+
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter or buffer used again after a backward or an optimizer step, a buffer or
         data written in place, or a leaf frozen or unfrozen since: new statistics and flag."""

@@ -48,6 +48,10 @@ if TYPE_CHECKING:  # the capture that installs this recorder (it imports this mo
     from gradviz.viz.capture.tracer import Capture
 
 
+#: the in-place ops that rescale a gradient written by hand (clipping it)
+_RESCALES = frozenset({"mul_", "div_", "clamp_"})
+
+
 class Recorder(RecordBook, hooks.Hook):
     """Implements the engine hooks and keeps the records behind a :class:`Capture`.
 
@@ -238,6 +242,8 @@ class Recorder(RecordBook, hooks.Hook):
         with self.lock:
             nid = self.var_nodes.get(variable._id)
             known = nid is not None
+            if op in _RESCALES and self.local.after_backward:
+                self._rescaled(variable)
             if not (known or variable._id in self.created or variable._id in self.names.buffer_ids):
                 return  # ``p.data -= ...``: a write through a Variable made for it, which no
                 # op used and no later gradient can depend on (PyTorch's autograd skips it too)
@@ -499,6 +505,13 @@ class Recorder(RecordBook, hooks.Hook):
         # arrays.)
         keep = self._keeps_step_values(local)
         local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
+
+    def _rescaled(self, variable: Variable) -> None:
+        """A ``mul_``/``div_``/``clamp_`` after backward: if it wrote a parameter's gradient
+        (d2l.ai's ``param.grad[:] *= theta / norm``), the gradients were clipped by hand."""
+        pending = self.local.pending
+        if pending is not None and pending.clip_norm is None and self._a_gradient(variable):
+            pending.clip_norm = "by hand"
 
     def grad_clipped(self, max_norm: float, total_norm: float) -> None:
         with self.lock:
