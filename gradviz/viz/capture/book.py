@@ -68,6 +68,10 @@ def renamed(record: NodeRecord, name: str | None) -> NodeRecord:
     )
 
 
+#: the in-place ops that rescale a gradient written by hand (clipping it)
+RESCALES = frozenset({"mul_", "div_", "clamp_"})
+
+
 class RecordBook:
     """The records of a trace, the live objects they stand for, and how they are made."""
 
@@ -215,6 +219,13 @@ class RecordBook:
             or leaf._id in self.names.buffer_ids
             or record.requires_grad  # frozen since
         )
+
+    def _rescaled(self, variable: Variable) -> None:
+        """A ``mul_``/``div_``/``clamp_`` after backward: if it wrote a parameter's gradient
+        (d2l.ai's ``param.grad[:] *= theta / norm``), the gradients were clipped by hand."""
+        pending = self.local.pending
+        if pending is not None and pending.clip_norm is None and self._a_gradient(variable):
+            pending.clip_norm = "by hand"
 
     def _a_gradient(self, variable: Variable) -> bool:
         """Whether ``variable``'s array is (a view of) the ``.grad`` of a recorded parameter."""

@@ -32,7 +32,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
-from gradviz.viz.capture.book import RecordBook, renamed
+from gradviz.viz.capture.book import RESCALES, RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.policy import Policy
@@ -46,10 +46,6 @@ from gradviz.viz.records.schema import Derivative, Event, NodeRecord, OpCall, Pa
 
 if TYPE_CHECKING:  # the capture that installs this recorder (it imports this module)
     from gradviz.viz.capture.tracer import Capture
-
-
-#: the in-place ops that rescale a gradient written by hand (clipping it)
-_RESCALES = frozenset({"mul_", "div_", "clamp_"})
 
 
 class Recorder(RecordBook, hooks.Hook):
@@ -242,7 +238,7 @@ class Recorder(RecordBook, hooks.Hook):
         with self.lock:
             nid = self.var_nodes.get(variable._id)
             known = nid is not None
-            if op in _RESCALES and self.local.after_backward:
+            if op in RESCALES and self.local.after_backward:
                 self._rescaled(variable)
             if not (known or variable._id in self.created or variable._id in self.names.buffer_ids):
                 return  # ``p.data -= ...``: a write through a Variable made for it, which no
@@ -505,13 +501,6 @@ class Recorder(RecordBook, hooks.Hook):
         # arrays.)
         keep = self._keeps_step_values(local)
         local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
-
-    def _rescaled(self, variable: Variable) -> None:
-        """A ``mul_``/``div_``/``clamp_`` after backward: if it wrote a parameter's gradient
-        (d2l.ai's ``param.grad[:] *= theta / norm``), the gradients were clipped by hand."""
-        pending = self.local.pending
-        if pending is not None and pending.clip_norm is None and self._a_gradient(variable):
-            pending.clip_norm = "by hand"
 
     def grad_clipped(self, max_norm: float, total_norm: float) -> None:
         with self.lock:
