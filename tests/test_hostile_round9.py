@@ -3,6 +3,8 @@ RNN that classifies and generates names, the LSTM tagger, a VAE, d2l.ai's "from 
 chapters, "Becoming a backprop ninja"); each case ends in PyTorch's result or a GradvizError
 that says what to do."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -238,3 +240,44 @@ def test_gradients_clipped_by_hand_are_not_told_to_be_clipped():
     text = str(tr.check())
     assert "rescaled by hand" in text
     assert "clip_grad_norm_" not in text
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="columns of calls: Python 3.11")
+def test_a_vae_s_mu_and_logvar_are_named_from_the_tuple_that_returns_them():
+    """Was: ``return self.fc21(h1), self.fc22(h1)`` then ``mu, logvar = self.encode(x)``
+    drew two bare Linears: a tuple named nothing, so the reparameterization read
+    ``Linear + eps * Exp(Mul(Linear))``."""
+    from gradviz import nn
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc21, self.fc22 = nn.Linear(4, 3), nn.Linear(3, 2), nn.Linear(3, 2)
+
+        def encode(self, x):
+            h1 = torch.relu(self.fc1(x))
+            return self.fc21(h1), self.fc22(h1)
+
+        def forward(self, x):
+            mu, logvar = self.encode(x)
+            return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+
+    def script():
+        x = torch.randn(5, 4)
+        out = VAE()(x).sum()
+        a, b = x.sum(1), x.mean(0)
+        (out + a.sum() + b.sum()).backward()
+
+    names = _names(script)
+    assert {("Linear", "mu"), ("Linear", "logvar"), ("Sum", "a"), ("Mean", "b")} <= names
+
+
+def test_only_one_line_tuples_of_plain_names_are_read_as_tuples():
+    from gradviz.viz.capture.tuple_names import tuple_line
+
+    assert tuple_line("    a, b = f(x), g(x)\n").names == ("a", "b")
+    assert tuple_line("    a, b = f(x), g(x)\n").spans == ((11, 15), (17, 21))
+    assert tuple_line("return f(x), g(x)").kind == "return"
+    assert tuple_line("a, b = f(x)").kind == "unpack"
+    for text in ("a, *b = f(x), g(x)", "a, b = (f(x),", "a.x, b = f(x), g(x)", "a, b = c"):
+        assert tuple_line(text) is None
