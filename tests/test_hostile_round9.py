@@ -281,3 +281,18 @@ def test_only_one_line_tuples_of_plain_names_are_read_as_tuples():
     assert tuple_line("a, b = f(x)").kind == "unpack"
     for text in ("a, *b = f(x), g(x)", "a, b = (f(x),", "a.x, b = f(x), g(x)", "a, b = c"):
         assert tuple_line(text) is None
+
+
+def test_pad_sequence_s_padding_is_not_drawn_under_the_user_s_name():
+    """Was: the zeros ``pad_sequence`` adds were drawn as inputs named ``padded`` (the
+    variable of the user's line ``padded = pad_sequence(seqs)``), beside the real result."""
+    from gradviz.nn.utils.rnn import pad_sequence
+
+    def script():
+        w = torch.ones(3, requires_grad=True)
+        padded = pad_sequence([torch.tensor([1.0, 2.0, 3.0]), torch.tensor([4.0])])
+        (padded.T @ w).sum().backward()
+
+    names = _names(script)
+    assert (None, "padding") in names
+    assert (None, "padded") not in names
