@@ -296,3 +296,18 @@ def test_pad_sequence_s_padding_is_not_drawn_under_the_user_s_name():
     names = _names(script)
     assert (None, "padding") in names
     assert (None, "padded") not in names
+
+
+def test_helper_leaves_made_inside_library_calls_keep_their_own_names():
+    """Was: the noise ``gumbel_softmax`` draws was drawn as an input named ``y`` (the user's
+    line ``y = F.gumbel_softmax(logits)``), as was ``pad_packed_sequence``'s padding."""
+    from gradviz.nn import functional as F
+
+    def script():
+        logits = torch.randn(2, 3, requires_grad=True)
+        y = F.gumbel_softmax(logits, tau=0.5)
+        y.sum().backward()
+
+    names = _names(script)
+    assert (None, "gumbel_noise") in names
+    assert (None, "y") not in names

@@ -147,7 +147,7 @@ def pad_packed_sequence(
     time, running = _packed_index(lengths, order)
     rows[time, running] = np.arange(len(time))
     data = sequence.data
-    pad = Variable(np.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
+    pad = Variable(np.full((1, *data.shape[1:]), padding_value, dtype=data.dtype), name="padding")
     padded = concatenate([data, pad], axis=0)[rows]
     return (padded.transpose(0, 1) if batch_first else padded), Variable(lengths)
 
