@@ -61,6 +61,16 @@ def bce_dtype_cases() -> Iterable[Case]:
         yield Case("F", "binary_cross_entropy", (x, t), {"reduction": "sum"})
 
 
+def cat_cases() -> Iterable[Case]:
+    """A char-RNN's ``torch.cat((input, hidden), 1)`` with a hidden state of the wrong dims."""
+    d = Draw(93)
+    yield Case("top", "cat", ((d.f((1, 3)), d.f((1, 4))), 1))
+    yield Case("top", "cat", ((d.f((1, 3)), d.f((4,))), 1))  # hidden made without a batch dim
+    yield Case("top", "cat", ((d.f((4,)), d.f((1, 3))), 0))
+    yield Case("top", "cat", ((d.f((1, 3)), d.f((2, 4))), 1))  # batch sizes differ
+    yield Case("top", "cat", ((d.f((2, 3)), d.f((2, 3, 1))), 0))
+
+
 CASES = all_cases((inplace_view_cases, None), (size_keyword_cases, None), (bce_dtype_cases, None))
 GROUPS = by_op(CASES)
 

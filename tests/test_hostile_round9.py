@@ -311,3 +311,13 @@ def test_helper_leaves_made_inside_library_calls_keep_their_own_names():
     names = _names(script)
     assert (None, "gumbel_noise") in names
     assert (None, "y") not in names
+
+
+def test_cat_of_a_hidden_state_without_its_batch_dim_says_so():
+    """Was: a bare ``IndexError: tuple index out of range`` from ``torch.cat((input, hidden),
+    1)`` with ``hidden = torch.zeros(n_hidden)`` ("Classifying Names" written from memory);
+    PyTorch: "Tensors must have same number of dimensions: got 2 and 1"."""
+    with pytest.raises(RuntimeError, match=r"same number of dimensions: got 2 and 1.*batch dim"):
+        torch.cat((torch.zeros(1, 57), torch.zeros(16)), 1)
+    with pytest.raises(RuntimeError, match="Expected size 1 but got size 2 for tensor number 1"):
+        torch.cat((torch.zeros(1, 57), torch.zeros(2, 16)), 1)
