@@ -321,3 +321,16 @@ def test_cat_of_a_hidden_state_without_its_batch_dim_says_so():
         torch.cat((torch.zeros(1, 57), torch.zeros(16)), 1)
     with pytest.raises(RuntimeError, match="Expected size 1 but got size 2 for tensor number 1"):
         torch.cat((torch.zeros(1, 57), torch.zeros(2, 16)), 1)
+
+
+def test_a_hidden_state_carried_to_the_next_batch_is_told_to_be_detached():
+    """Was: only "Specify retain_graph=True", the wrong fix for an RNN whose hidden state
+    from the previous batch (whose graph the last backward freed) is fed to the next one."""
+    from gradviz import nn
+
+    rnn, h = nn.RNN(3, 4), torch.zeros(1, 1, 4)
+    out, h = rnn(torch.randn(5, 1, 3), h)
+    out.sum().backward()
+    out, h = rnn(torch.randn(5, 1, 3), h)
+    with pytest.raises(BackwardError, match=r"retain_graph=True.*h = h\.detach\(\)"):
+        out.sum().backward()
