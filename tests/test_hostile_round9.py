@@ -334,3 +334,21 @@ def test_a_hidden_state_carried_to_the_next_batch_is_told_to_be_detached():
     out, h = rnn(torch.randn(5, 1, 3), h)
     with pytest.raises(BackwardError, match=r"retain_graph=True.*h = h\.detach\(\)"):
         out.sum().backward()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="columns of calls: Python 3.11")
+def test_a_batch_yielded_by_a_generator_is_named_by_the_loop_over_it():
+    """Was: d2l.ai's ``data_iter`` (``yield features[batch_indices], labels[batch_indices]``
+    under ``for X, y in data_iter(...):``) drew two nameless Index nodes."""
+
+    def data_iter(features, labels):
+        for i in range(0, 4, 2):
+            batch_indices = torch.tensor([i, i + 1])
+            yield features[batch_indices], labels[batch_indices]
+
+    def script():
+        w = torch.ones(2, 1, requires_grad=True)
+        for X, y in data_iter(torch.randn(4, 2), torch.randn(4, 1)):
+            ((X @ w - y) ** 2).sum().backward()
+
+    assert {("Index", "X"), ("Index", "y")} <= _names(script)

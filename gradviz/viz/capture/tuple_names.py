@@ -1,6 +1,7 @@
 """Names for the elements of a tuple a line assigns or returns: ``mu, logvar = f(h), g(h)``
 names ``f``'s result ``mu`` and ``g``'s ``logvar``; ``return self.fc21(h1), self.fc22(h1)``
-passes each element to the line that called the function (``mu, logvar = self.encode(x)``).
+passes each element to the line that called the function (``mu, logvar = self.encode(x)``),
+``yield X[i], y[i]`` to the loop over the generator (``for X, y in data_iter(...):``).
 
 Which element an op belongs to is read from the call the user's frame is making: the column
 span of its instruction (``co_positions``, Python 3.11 and later; none on 3.10).
@@ -37,15 +38,19 @@ class Element:
 def tuple_line(text: str) -> TupleLine | None:
     """The :class:`TupleLine` of a line's text, or None for any other line."""
     stripped = text.strip()
-    try:
-        body = ast.parse(stripped).body
+    try:  # (a `for` line gets a body to parse)
+        body = ast.parse(stripped + " pass" if stripped.endswith(":") else stripped).body
     except SyntaxError:  # a statement over several lines
         return None
     if len(body) != 1:
         return None
     statement, indent = body[0], len(text) - len(text.lstrip())
-    if isinstance(statement, ast.Return) and isinstance(statement.value, ast.Tuple):
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Yield):
+        statement = statement.value  # `yield X[i], y[i]`: the loop over the generator names
+    if isinstance(statement, ast.Return | ast.Yield) and isinstance(statement.value, ast.Tuple):
         return TupleLine("return", (), _spans(statement.value, indent))
+    if isinstance(statement, ast.For):  # `for X, y in data_iter(...):`
+        statement = ast.Assign(targets=[statement.target], value=ast.Call())
     if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
         return None
     target = statement.targets[0]
