@@ -352,3 +352,18 @@ def test_a_batch_yielded_by_a_generator_is_named_by_the_loop_over_it():
             ((X @ w - y) ** 2).sum().backward()
 
     assert {("Index", "X"), ("Index", "y")} <= _names(script)
+
+
+def test_softmax_without_a_dim_warns_and_takes_pytorch_s_legacy_dim():
+    """Was: ``F.softmax(x)`` and ``nn.Softmax()`` silently took the last dim, and
+    ``F.softmax(x, None)`` every element; PyTorch warns and takes dim 0 of a 1-d or 3-d
+    input, else dim 1 (``nn.LogSoftmax()`` written without ``dim=1``)."""
+    from gradviz import nn
+    from gradviz.nn import functional as F
+
+    x = torch.randn(2, 3, 4)
+    for make in (F.softmax, lambda v: F.softmax(v, None), nn.Softmax()):
+        with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+            assert torch.allclose(make(x).sum(0), torch.ones(3, 4))
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        assert nn.LogSoftmax()(x[0]).exp().sum(1).tolist() == pytest.approx([1.0] * 3)
