@@ -367,3 +367,23 @@ def test_softmax_without_a_dim_warns_and_takes_pytorch_s_legacy_dim():
             assert torch.allclose(make(x).sum(0), torch.ones(3, 4))
     with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
         assert nn.LogSoftmax()(x[0]).exp().sum(1).tolist() == pytest.approx([1.0] * 3)
+
+
+def test_a_bias_just_before_a_batch_norm_gets_a_note_that_it_does_nothing():
+    """Was: nothing said of "b1 is useless" ("Becoming a backprop ninja"): a Linear's bias
+    feeding a BatchNorm1d in training gets a zero gradient (1e-8 here) and changes nothing."""
+    from gradviz import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(10, 32), nn.BatchNorm1d(32), nn.Tanh(), nn.Linear(32, 5))
+    with torch.trace() as tr:
+        out = model(torch.randn(16, 10))
+        nn.functional.cross_entropy(out, torch.randint(0, 5, (16,))).backward()
+    (note,) = [n for n in tr.check().notes if "batch norm" in n]
+    assert note.startswith("0.bias feeds a batch norm")
+    assert "bias=False" in note
+    model.eval()  # the running statistics: the bias matters, no note
+    with torch.trace() as tr:
+        out = model(torch.randn(16, 10))
+        nn.functional.cross_entropy(out, torch.randint(0, 5, (16,))).backward()
+    assert not [n for n in tr.check().notes if "batch norm" in n]
