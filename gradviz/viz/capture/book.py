@@ -96,6 +96,8 @@ class RecordBook:
         self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
         self.versions: dict[str, int] = {}  # node id -> the leaf's version when summarised
+        # (the records' count when made, the parameters' .grad arrays then, by id)
+        self._grads: tuple[int, dict[int, weakref.ref]] = (-1, {})
         self.count = 0
         self.step_start = 0  # the seq of the first record after the last backward call
         self.last: str | None = None
@@ -231,13 +233,17 @@ class RecordBook:
         """Whether ``variable``'s array is (a view of) the ``.grad`` of a recorded parameter."""
         data = variable._data
         array = data if data.base is None else data.base
-        for nid, record in self.records.items():
-            if record.kind == "param":
-                ref = self.refs.get(nid)
-                param = ref() if ref is not None else None
-                if param is not None and param._grad is not None and param._grad is array:
-                    return True
-        return False
+        if self._grads[0] != self.count:  # made once per new record, not per write
+            grads = {}
+            for nid, record in self.records.items():
+                if record.kind == "param":
+                    ref = self.refs.get(nid)
+                    param = ref() if ref is not None else None
+                    if param is not None and param._grad is not None:
+                        grads[id(param._grad)] = weakref.ref(param._grad)
+            self._grads = (self.count, grads)
+        held = self._grads[1].get(id(array))
+        return held is not None and held() is array
 
     def _refresh(self, nid: str, var: Variable) -> None:
         """A parameter or buffer used again after a backward or an optimizer step, a buffer or
