@@ -37,8 +37,8 @@ def test_a_parameter_initialised_twice_inside_the_trace_shows_its_last_value():
         truth = float(np.linalg.norm(emb.weight.numpy()))
         lin(emb(gradviz.randint(22, (4, 8)))).sum().backward()
     norms = _param_norms(tr)
-    assert norms["emb.weight"] == pytest.approx(truth, rel=1e-6)  # a second model: its name
-    assert norms["weight"] == 0.0
+    assert norms["emb.weight"] == pytest.approx(truth, rel=1e-6)  # loose layers: their names
+    assert norms["lin.weight"] == 0.0
     (layer,) = (x for x in tr.check().layers if x.cls == "Embedding")
     assert layer.weight_norm == pytest.approx(truth, rel=1e-6)
 

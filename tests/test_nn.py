@@ -633,7 +633,7 @@ def test_loss_modules_equal_functional():
     assert nn.MSELoss()(x, target).item() == F.mse_loss(x, target).item()
     logits, labels = batch(4, 3), np.array([0, 1, 2, 1])
     assert nn.CrossEntropyLoss()(logits, labels).item() == F.cross_entropy(logits, labels).item()
-    assert nn.NLLLoss()(F.log_softmax(logits), labels).item() == pytest.approx(
+    assert nn.NLLLoss()(F.log_softmax(logits, 1), labels).item() == pytest.approx(
         F.cross_entropy(logits, labels).item()
     )
 

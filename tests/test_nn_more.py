@@ -73,11 +73,10 @@ def test_modules_match_pytorch_with_their_reprs():
     _both(_module("Hardtanh", -2.0, 2.5), x)
     _both(_module("Unflatten", 1, (2, 3)), x)
     _both(_module("Unflatten", -1, (3, -1)), x)
-    with pytest.warns(
-        UserWarning, match="Implicit dimension"
-    ):  # torch warns about the implicit dim; gradviz does not
+    with pytest.warns(UserWarning, match="Implicit dimension"):  # torch warns, as gradviz
         want = torch.nn.LogSoftmax()(torch.tensor(x))
-    got = nn.LogSoftmax()(Variable(x))
+    with pytest.warns(UserWarning, match="Implicit dimension"):
+        got = nn.LogSoftmax()(Variable(x))
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
 
 

@@ -214,7 +214,7 @@ def test_functional_input_of_the_wrong_kind(op, call):
 def test_functional_lists_take_the_default_dtype():
     # Was float64 (the README promises float32, the default dtype).
     assert F.relu([1.0, -1.0]).dtype == np.float32
-    assert F.softmax([1.0, 2.0]).dtype == np.float32
+    assert F.softmax([1.0, 2.0], 0).dtype == np.float32
 
 
 @pytest.mark.parametrize(

@@ -19,9 +19,18 @@ from gradviz.autograd.ops import nodiff
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 
-def _shape(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
-    """``(2, 3)`` of ``op(2, 3)`` or ``op((2, 3))``; non-negative integers, as PyTorch checks
-    (``op(())`` is 0-d; ``op()`` without a size is PyTorch's TypeError)."""
+def _shape(size: tuple[Any, ...], op: str, keyword: Any = None) -> tuple[int, ...]:
+    """``(2, 3)`` of ``op(2, 3)``, ``op((2, 3))`` or ``op(size=(2, 3))`` (``keyword``);
+    non-negative integers, as PyTorch checks (``op(())`` is 0-d; ``op()`` without a size is
+    PyTorch's TypeError)."""
+    if keyword is not None:
+        if size:
+            raise OperandError(f"{op}() got multiple values for argument 'size'")
+        if not isinstance(keyword, tuple | list):
+            raise OperandError(
+                f"{op}(): argument 'size' must be tuple of ints, not {type(keyword).__name__}"
+            )
+        size = (keyword,)
     if not size:
         raise OperandError(f'{op}() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], tuple | list):
@@ -41,19 +50,27 @@ def _make(data: np.ndarray, dtype: Any, requires_grad: bool, op: str) -> Variabl
 
 
 def zeros(
-    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    *shape: Any,
+    size: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
     cpu_only(device, "zeros")
-    return _make(np.zeros(_shape(size, "zeros")), dtype, requires_grad, "zeros")
+    return _make(np.zeros(_shape(shape, "zeros", size)), dtype, requires_grad, "zeros")
 
 
 def ones(
-    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    *shape: Any,
+    size: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Variable:
     """A Variable of ones."""
     cpu_only(device, "ones")
-    return _make(np.ones(_shape(size, "ones")), dtype, requires_grad, "ones")
+    return _make(np.ones(_shape(shape, "ones", size)), dtype, requires_grad, "ones")
 
 
 def full(
@@ -68,7 +85,8 @@ def full(
 
 
 def randn(
-    *size: Any,
+    *shape: Any,
+    size: Any = None,
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
@@ -77,7 +95,7 @@ def randn(
     """Standard normal samples."""
     cpu_only(device, "randn")
     return _make(
-        rng.pick(generator).standard_normal(_shape(size, "randn")),
+        rng.pick(generator).standard_normal(_shape(shape, "randn", size)),
         dtype,
         requires_grad,
         "randn",
@@ -85,7 +103,8 @@ def randn(
 
 
 def rand(
-    *size: Any,
+    *shape: Any,
+    size: Any = None,
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
@@ -93,7 +112,9 @@ def rand(
 ) -> Variable:
     """Uniform samples from [0, 1)."""
     cpu_only(device, "rand")
-    return _make(rng.pick(generator).random(_shape(size, "rand")), dtype, requires_grad, "rand")
+    return _make(
+        rng.pick(generator).random(_shape(shape, "rand", size)), dtype, requires_grad, "rand"
+    )
 
 
 def linspace(
@@ -115,11 +136,15 @@ def linspace(
 
 
 def empty(
-    *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    *shape: Any,
+    size: Any = None,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Variable:
     """A Variable whose values are not to be read (zeros here: PyTorch leaves them undefined)."""
     cpu_only(device, "empty")
-    return _make(np.zeros(_shape(size, "empty")), dtype, requires_grad, "empty")
+    return _make(np.zeros(_shape(shape, "empty", size)), dtype, requires_grad, "empty")
 
 
 def eye(

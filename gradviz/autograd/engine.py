@@ -490,7 +490,8 @@ def _check_node(node: Function, variable: Variable) -> None:
             f"Trying to backward through the graph a second time (at op "
             f"{type(node).__name__}): its saved arrays were freed by the first backward. "
             "Specify retain_graph=True on the first backward call if you need to backward "
-            "twice."
+            "twice; if a value computed before that backward is used again (an RNN's hidden "
+            "state carried to the next batch), detach it instead: h = h.detach()"
         )
     for parent in node.parents:
         vc = parent._vc

@@ -61,29 +61,49 @@ def gelu(x: Variable, approximate: str = "none") -> Variable:
 
 
 def softmax(
-    x: Variable, axis: int | None = -1, *, dim: int | None = None, dtype: Any = None
+    x: Variable,
+    axis: int | None = None,
+    _stacklevel: int = 3,
+    *,
+    dim: int | None = None,
+    dtype: Any = None,
 ) -> Variable:
     """exp(x) normalised along ``axis`` (or ``dim``), computed stably (in ``dtype``, when
-    given: the input is converted first, as PyTorch does)."""
+    given: the input is converted first, as PyTorch does). Without a dim, PyTorch's legacy
+    choice (0 for 0-, 1- and 3-d inputs, else 1) and its warning."""
     x = as_input(x, "softmax")
+    axis = _softmax_dim(x, dim if dim is not None else axis, "softmax", _stacklevel)
     x = x if dtype is None else x.to(dtype)
-    return ops.Softmax.apply(x, _softmax_dim(x, dim if dim is not None else axis, "softmax"))
+    return ops.Softmax.apply(x, axis)
 
 
 def log_softmax(
-    x: Variable, axis: int | None = -1, *, dim: int | None = None, dtype: Any = None
+    x: Variable,
+    axis: int | None = None,
+    _stacklevel: int = 3,
+    *,
+    dim: int | None = None,
+    dtype: Any = None,
 ) -> Variable:
-    """log(softmax(x)) computed stably (no log of 0, no exp overflow), in ``dtype`` if given."""
+    """log(softmax(x)) computed stably (no log of 0, no exp overflow), in ``dtype`` if given;
+    without a dim, PyTorch's legacy choice and warning, as :func:`softmax`."""
     x = as_input(x, "log_softmax")
+    axis = _softmax_dim(x, dim if dim is not None else axis, "log_softmax", _stacklevel)
     x = x if dtype is None else x.to(dtype)
-    axis = _softmax_dim(x, dim if dim is not None else axis, "log_softmax")
     return ops.LogSoftmax.apply(x, axis)
 
 
-def _softmax_dim(x: Variable, axis: int | None, op: str) -> int | None:
-    """The checked axis (None, all elements, for 0-d inputs and when given None)."""
+def _softmax_dim(x: Variable, axis: int | None, op: str, stacklevel: int) -> int | None:
+    """The checked axis (None, all elements, for 0-d inputs); without one, PyTorch's legacy
+    choice, with its warning (``nn.LogSoftmax()`` written without ``dim=1``)."""
     if axis is None:
-        return None
+        warnings.warn(
+            f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+        axis = 0 if x.ndim in (0, 1, 3) else 1
     axis = dim_index(axis, x.ndim, op)
     return axis if x.ndim else None
 

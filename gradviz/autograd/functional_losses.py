@@ -243,6 +243,12 @@ def binary_cross_entropy(
     reduction = _reduction("binary_cross_entropy", reduction)
     input = as_input(input, "binary_cross_entropy")
     _check_binary_target("binary_cross_entropy", input, target)
+    if isinstance(target, Variable) and target.dtype != input.dtype:  # PyTorch's refusal
+        raise InputError(
+            f"binary_cross_entropy: Found dtype {target.dtype} but expected {input.dtype}: the "
+            "target must have the input's dtype; convert it with target.to(input.dtype) (data "
+            "from NumPy is float64: torch.tensor(X, dtype=torch.float32))"
+        )
     for name, values in (("input", input._data), ("target", as_array(target))):
         # NaN fails both comparisons, so it is rejected too (as PyTorch does)
         if values.size and not (values.min() >= 0 and values.max() <= 1):

@@ -140,10 +140,10 @@ def gumbel_softmax(
     ``eps`` is unused, as in PyTorch."""
     x = as_input(logits, "gumbel_softmax")
     tau = _number(tau, "gumbel_softmax", "tau")
-    noise = Variable(np.empty_like(x._data)).exponential_()
+    noise = Variable(np.empty_like(x._data), name="gumbel_noise").exponential_()
     soft = ((x - noise.log()) / tau).softmax(dim)
     if not hard:
         return soft
     index = soft.argmax(dim, keepdim=True)
-    one_hot = Variable(np.zeros_like(soft._data)).scatter(dim, index, 1.0)
+    one_hot = Variable(np.zeros_like(soft._data), name="zeros").scatter(dim, index, 1.0)
     return one_hot - soft.detach() + soft

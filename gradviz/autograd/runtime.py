@@ -1,7 +1,8 @@
 """PyTorch's process-wide switches, with what they mean for gradviz: ``compile`` (the model as
 it is: gradviz runs op by op, which is what its pictures show), the float32 matmul precision
 (remembered; NumPy's matmul is always full precision), the number of threads (BLAS's, set
-through threadpoolctl), ``finfo``/``iinfo`` and ``is_floating_point``."""
+through threadpoolctl), the default device (the CPU: gradviz has no other), ``finfo``/``iinfo``
+and ``is_floating_point``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd.dtypes import cpu_only
+from gradviz.autograd.dtypes import device as _device
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
@@ -113,6 +116,17 @@ class iinfo:
         object.__setattr__(self, "dtype", str(dtype))
 
 
+def set_default_device(device: Any) -> None:
+    """PyTorch's ``torch.set_default_device``: ``"cpu"`` or ``device("cpu")`` (or None) only,
+    as the tutorials' ``torch.set_default_device(device)`` after picking the CPU."""
+    cpu_only(device, "set_default_device")
+
+
+def get_default_device() -> _device:
+    """The device new Variables are made on: always ``device("cpu")``."""
+    return _device("cpu")
+
+
 def is_floating_point(tensor: Variable) -> bool:
     """Whether ``tensor``'s dtype is a float type."""
     if not isinstance(tensor, Variable):
@@ -126,4 +140,5 @@ def is_floating_point(tensor: Variable) -> bool:
 NAMES = (
     "compile", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "set_num_threads", "get_num_threads", "finfo", "iinfo", "is_floating_point",
+    "set_default_device", "get_default_device",
 )  # fmt: skip

@@ -565,6 +565,7 @@ from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops im
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import inplace_index as _inplace_index  # noqa: E402
 from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
+from gradviz.autograd import inplace_views as _inplace_views  # noqa: E402
 from gradviz.autograd import ops as _ops  # noqa: E402
 from gradviz.autograd import variable_compare as _compare_methods  # noqa: E402
 from gradviz.autograd import variable_extra as _extra_methods  # noqa: E402
@@ -582,6 +583,7 @@ from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
 _add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Div.apply
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
+_inplace_methods._views = _inplace_views
 _methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _more_methods._ops = _ops

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 _inplace: Any = None  # gradviz.autograd.inplace, set by variable.py
+_views: Any = None  # gradviz.autograd.inplace_views, set by variable.py
 
 
 class InplaceMethods:
@@ -91,3 +92,21 @@ class InplaceMethods:
     def masked_fill_(self, mask: Any, value: Any) -> Variable:
         """Set ``value`` where ``mask`` is true; returns self."""
         return _inplace.masked_fill_(self, mask, value)
+
+    def unsqueeze_(self, dim: int) -> Variable:
+        """Insert a size-1 dim at ``dim``, in place; returns self."""
+        return _views.unsqueeze_(self, dim)
+
+    def squeeze_(self, dim: Any = None) -> Variable:
+        """Drop size-1 dims (``dim``, or every one), in place; returns self."""
+        return _views.squeeze_(self, dim)
+
+    def transpose_(self, dim0: int, dim1: int) -> Variable:
+        """Swap dims ``dim0`` and ``dim1`` in place; returns self."""
+        return _views.transpose_(self, dim0, dim1)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def t_(self) -> Variable:
+        """Transpose a matrix in place; returns self."""
+        return _views.t_(self)

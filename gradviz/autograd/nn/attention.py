@@ -292,7 +292,7 @@ class MultiheadAttention(Module):
             v = concatenate([v, self.bias_v.expand(batch, 1, self.embed_dim)], axis=1)
         k, v = self._heads(k, batch), self._heads(v, batch)
         if self.add_zero_attn:
-            zeros = Variable(np.zeros((*k.shape[:2], 1, self.head_dim), k.dtype))
+            zeros = Variable(np.zeros((*k.shape[:2], 1, self.head_dim), k.dtype), name="zero_attn")
             k, v = concatenate([k, zeros], axis=2), concatenate([v, zeros], axis=2)
         scores = (q @ k.transpose(-2, -1)) * (1 / math.sqrt(self.head_dim))
         scores, empty = self._masked(scores, masks[1], masks[0], safe)

@@ -261,12 +261,12 @@ class GELU(Module):
 
 
 class Softmax(Module):
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
     def forward(self, x: Variable) -> Variable:
-        return F.softmax(x, self.dim)
+        return F.softmax(x, self.dim, 5)  # no dim: PyTorch's legacy choice and warning
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -22,10 +22,7 @@ class LogSoftmax(Module):
 
     def forward(self, input: Variable) -> Variable:
         x = as_variable(input, "LogSoftmax")
-        dim = self.dim
-        if dim is None:  # PyTorch's legacy choice of dim
-            dim = 0 if x.ndim in (0, 1, 3) else 1
-        return F.log_softmax(x, dim=dim)
+        return F.log_softmax(x, self.dim, 5)  # no dim: PyTorch's legacy choice and warning
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -161,6 +161,12 @@ class RNNBase(Module):
                 f"{layer}: input.size(-1) must be equal to input_size. Expected "
                 f"{self.input_size}, got {x.shape[-1]} (input of shape {x.shape})"
             )
+        if x.dtype.kind != "f":  # PyTorch: "RNN input dtype (torch.int64) does not match ..."
+            raise InputError(
+                f"{layer}: input dtype {x.dtype} does not match the weight's "
+                f"{self.weight_ih_l0.dtype}: integer inputs (token ids?) go through an "
+                "nn.Embedding first; features read as integers convert with x.float()"
+            )
         same_float_dtype(layer, x._data, self.weight_ih_l0._data)
         if x.shape[1 if x.ndim == 3 and self.batch_first else 0] == 0:
             raise InputError(
@@ -197,6 +203,11 @@ class RNNBase(Module):
                 return zeros
             return [(h, zeros_like_state(x, (x.shape[1], self.hidden_size), "c_0")) for h in zeros]
         if self.mode != "LSTM":
+            if isinstance(hx, tuple | list):
+                raise OperandError(
+                    f"{self._get_name()}: hx must be one Variable (h_0), got a "
+                    f"{type(hx).__name__}: only an LSTM has a cell state and takes (h_0, c_0)"
+                )
             h0 = self._hidden(hx, "hidden", out, x, batched)
             return [h0[k] for k in range(h0.shape[0])]
         if not (isinstance(hx, tuple | list) and len(hx) == 2):

@@ -147,7 +147,7 @@ def pad_packed_sequence(
     time, running = _packed_index(lengths, order)
     rows[time, running] = np.arange(len(time))
     data = sequence.data
-    pad = Variable(np.full((1, *data.shape[1:]), padding_value, dtype=data.dtype))
+    pad = Variable(np.full((1, *data.shape[1:]), padding_value, dtype=data.dtype), name="padding")
     padded = concatenate([data, pad], axis=0)[rows]
     return (padded.transpose(0, 1) if batch_first else padded), Variable(lengths)
 
@@ -179,7 +179,8 @@ def pad_sequence(
     for s in items:
         missing = longest - s.shape[0]
         if missing:
-            fill = Variable(np.full((missing, *tail), padding_value, dtype=s.dtype))
+            # named, or the picture calls it after the user's line (`padded = pad_sequence(...)`)
+            fill = Variable(np.full((missing, *tail), padding_value, dtype=s.dtype), name="padding")
             s = concatenate([s, fill] if padding_side == "right" else [fill, s], axis=0)
         padded.append(s)
     return stack(padded, 0 if batch_first else 1)

@@ -240,6 +240,8 @@ def max_or_min(
         raise OperandError(f"{op.__name__}: dim must be one integer, got {axis!r}")
     axis = dim_index(axis, x.ndim, op.__name__.lower())
     arg = nodiff.Argmax if op is Max else nodiff.Argmin  # no gradient, as PyTorch's
+    # The indices are announced before the values are computed: the values, on the way to the
+    # loss, are the line's last op and keep its name (``logit_maxes = x.max(1).values``).
     if not x.ndim:  # 0-d: dim 0 or -1 gives the value and index 0, as in PyTorch
         index = nodiff.announce(arg, (x, axis), Variable(np.zeros((), dtype=np.int64)))
         return MinMax(op.apply(x, None, keepdims), index)
@@ -248,7 +250,8 @@ def max_or_min(
             f"{op.__name__.lower()}(): Expected reduction dim {axis} to have non-zero size."
         )
     indices = np.asarray(op.pick(x._data, axis=axis, keepdims=keepdims), dtype=np.int64)
-    return MinMax(op.apply(x, axis, keepdims), nodiff.announce(arg, (x, axis), Variable(indices)))
+    index = nodiff.announce(arg, (x, axis), Variable(indices))
+    return MinMax(op.apply(x, axis, keepdims), index)
 
 
 class Prod(Function):

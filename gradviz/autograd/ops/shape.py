@@ -226,7 +226,32 @@ def concatenate(variables: Any, axis: int = 0, *, dim: int | None = None) -> Var
     if kept and len(kept) < len(variables):
         dtype = result_type(*(v._data if isinstance(v, Variable) else v for v in variables))
         variables = tuple(v if v.dtype == dtype else v.astype(dtype) for v in kept)
-    return Cat.apply(_join_dim(variables, axis, dim, 0, "cat"), *variables)
+    axis = _join_dim(variables, axis, dim, 0, "cat")
+    _same_but(variables, axis)
+    return Cat.apply(axis, *variables)
+
+
+def _same_but(variables: tuple, axis: int) -> None:
+    """PyTorch's errors of ``cat``: every input has the first's number of dims, and its sizes
+    but along ``axis`` (a char-RNN's ``cat((input, hidden), 1)`` of a hidden state made
+    without its batch dim is the common case)."""
+    shapes = [np.shape(v) for v in variables]
+    first = shapes[0]
+    listed = ", ".join(str(s) for s in shapes)
+    for number, shape in enumerate(shapes[1:], 1):
+        if len(shape) != len(first):
+            raise ShapeError(
+                f"cat(): Tensors must have same number of dimensions: got {len(first)} and "
+                f"{len(shape)} (input shapes: {listed}); unsqueeze the one with fewer, or make "
+                "it with its batch dim (torch.zeros(1, n_hidden))"
+            )
+        for d, (want, got) in enumerate(zip(first, shape, strict=True)):
+            if d != axis and want != got:
+                raise ShapeError(
+                    f"cat(): Sizes of tensors must match except in dimension {axis}. Expected "
+                    f"size {want} but got size {got} for tensor number {number} in the list "
+                    f"(input shapes: {listed})"
+                )
 
 
 def stack(variables: Any, axis: int = 0, *, dim: int | None = None) -> Variable:

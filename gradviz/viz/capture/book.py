@@ -68,6 +68,10 @@ def renamed(record: NodeRecord, name: str | None) -> NodeRecord:
     )
 
 
+#: the in-place ops that rescale a gradient written by hand (clipping it)
+RESCALES = frozenset({"mul_", "div_", "clamp_"})
+
+
 class RecordBook:
     """The records of a trace, the live objects they stand for, and how they are made."""
 
@@ -91,6 +95,9 @@ class RecordBook:
         # Variable._id -> (ref, the line that created it, the module running then)
         self.created: dict[int, tuple[weakref.ref, str | None, tuple[int, str]]] = {}
         self.fresh: set[str] = set()  # leaves whose value was summarised in this step
+        self.versions: dict[str, int] = {}  # node id -> the leaf's version when summarised
+        # (the records' count when made, the parameters' .grad arrays then, by id)
+        self._grads: tuple[int, dict[int, weakref.ref]] = (-1, {})
         self.count = 0
         self.step_start = 0  # the seq of the first record after the last backward call
         self.last: str | None = None
@@ -158,11 +165,10 @@ class RecordBook:
         if is_param:
             kind = "param"
             if name is None and not isinstance(var, Parameter):  # made outside any module
-                name = (  # at the line that made it, or as the code calls it now
-                    self._source.assigned_name(source)
-                    if entry is not None
-                    else self._source.bound_name(var)
-                )
+                if entry is not None:  # at the line that made it
+                    name = self._source.assigned_name(source)
+                if name is None:  # or as the code calls it now (made by `return ...`)
+                    name = self._source.bound_name(var)
         else:
             kind = "buffer" if var._id in self.names.buffer_ids else "input"
             if kind == "input" and name is None and entry is not None:  # its line's variable
@@ -191,6 +197,7 @@ class RecordBook:
         self.var_nodes[var._id] = nid
         self.refs[nid] = weakref.ref(var)
         self.fresh.add(nid)
+        self.versions[nid] = var._version
         return nid
 
     def _now_a_leaf(self, nid: str, var: Variable) -> str:
@@ -202,9 +209,45 @@ class RecordBook:
         self.created.setdefault(var._id, (weakref.ref(var), was.source, (was.root, was.module)))
         return self._leaf(var)
 
+    def _stale(self, nid: str, leaf: Variable) -> bool:
+        """Whether the summary of ``leaf`` (recorded as ``nid``) is older than its value: a
+        parameter or buffer after a step or a write, a leaf frozen since, or data written in
+        place since (``x[i][j] = 1`` through a view, ``x.unsqueeze_(0)``)."""
+        record = self.records[nid]
+        if record.kind == "input" and leaf._version != self.versions.get(nid, 0):
+            return True
+        return nid not in self.fresh and (
+            leaf.requires_grad
+            or leaf._id in self.names.buffer_ids
+            or record.requires_grad  # frozen since
+        )
+
+    def _rescaled(self, variable: Variable) -> None:
+        """A ``mul_``/``div_``/``clamp_`` after backward: if it wrote a parameter's gradient
+        (d2l.ai's ``param.grad[:] *= theta / norm``), the gradients were clipped by hand."""
+        pending = self.local.pending
+        if pending is not None and pending.clip_norm is None and self._a_gradient(variable):
+            pending.clip_norm = "by hand"
+
+    def _a_gradient(self, variable: Variable) -> bool:
+        """Whether ``variable``'s array is (a view of) the ``.grad`` of a recorded parameter."""
+        data = variable._data
+        array = data if data.base is None else data.base
+        if self._grads[0] != self.count:  # made once per new record, not per write
+            grads = {}
+            for nid, record in self.records.items():
+                if record.kind == "param":
+                    ref = self.refs.get(nid)
+                    param = ref() if ref is not None else None
+                    if param is not None and param._grad is not None:
+                        grads[id(param._grad)] = weakref.ref(param._grad)
+            self._grads = (self.count, grads)
+        held = self._grads[1].get(id(array))
+        return held is not None and held() is array
+
     def _refresh(self, nid: str, var: Variable) -> None:
-        """A parameter or buffer used again after a backward or an optimizer step, or a buffer
-        written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
+        """A parameter or buffer used again after a backward or an optimizer step, a buffer or
+        data written in place, or a leaf frozen or unfrozen since: new statistics and flag."""
         r = self.records[nid]
         data = var._data
         value, array, preview = self._summary(data, filters=r.kind == "param")
@@ -230,6 +273,7 @@ class RecordBook:
             r.derivative_of,
         )
         self.fresh.add(nid)
+        self.versions[nid] = var._version
 
     def _constant(self, array: np.ndarray) -> str:
         """A non-Variable ndarray operand: the node of the op result whose array it is (an
@@ -252,7 +296,7 @@ class RecordBook:
             seq=self.count,
             kind="input",
             op=None,
-            name=None,
+            name=self._source.bound_name(array, array=True),  # `ix` of `X[ix]`, if named
             shape=array.shape,
             dtype=_dtype_name(array.dtype),
             requires_grad=False,
@@ -424,4 +468,5 @@ class RecordBook:
             self.results = {k: v for k, v in self.results.items() if v in records}
             self.calls = {k: v for k, v in self.calls.items() if k in records}
             self.fresh &= keep
+            self.versions = {k: v for k, v in self.versions.items() if k in records}
         self.created = {k: v for k, v in self.created.items() if v[0]() is not None}

@@ -202,7 +202,7 @@ class ModuleNames:
         used: set[str] = set()
         taken = {path.partition(".")[0] for path in roots[main].classes}  # the model's paths
         for index, root in enumerate(roots):
-            if index == main:
+            if index == main and not _a_loose_layer(roots, main):
                 prefixes.append("")
                 continue
             bound = root.bound if root.bound not in taken else None
@@ -307,3 +307,15 @@ class ModuleNames:
             )
 
         return build
+
+
+def _a_loose_layer(roots: list[_Root], main: int) -> bool:
+    """Whether the model ``roots[main]`` is one layer used beside other layers with
+    parameters (``gru = nn.GRU(...)`` between ``emb`` and ``head``): it is named by the script's
+    name for it too, not left unnamed (its table row read "(top)")."""
+    root = roots[main]
+    return (
+        root.bound is not None
+        and len(root.classes) == 1
+        and any(r.params for i, r in enumerate(roots) if i != main)
+    )

@@ -32,7 +32,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
-from gradviz.viz.capture.book import RecordBook, renamed
+from gradviz.viz.capture.book import RESCALES, RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.policy import Policy
@@ -186,15 +186,7 @@ class Recorder(RecordBook, hooks.Hook):
                         and self.records[nid].kind not in ("buffer", "param")
                     ):
                         nid = self._now_a_leaf(nid, arg)
-                    elif (
-                        arg._node is None
-                        and nid not in self.fresh
-                        and (
-                            arg.requires_grad
-                            or arg._id in self.names.buffer_ids
-                            or self.records[nid].requires_grad  # frozen since
-                        )
-                    ):
+                    elif arg._node is None and self._stale(nid, arg):
                         self._refresh(nid, arg)
                     parents.append((nid, slot))
                 elif type(arg) is np.ndarray:
@@ -246,6 +238,8 @@ class Recorder(RecordBook, hooks.Hook):
         with self.lock:
             nid = self.var_nodes.get(variable._id)
             known = nid is not None
+            if op in RESCALES and self.local.after_backward:
+                self._rescaled(variable)
             if not (known or variable._id in self.created or variable._id in self.names.buffer_ids):
                 return  # ``p.data -= ...``: a write through a Variable made for it, which no
                 # op used and no later gradient can depend on (PyTorch's autograd skips it too)
@@ -395,17 +389,9 @@ class Recorder(RecordBook, hooks.Hook):
             nid = self.var_nodes.get(variable._id)
             if nid is None:
                 nid = self._unknown(variable)
-            self.trace._events.append(
-                Event(
-                    "grad_hook", self._defined_at(hook), after=self.last, node=nid, op=_name(hook)
-                )
-            )
-
-    def _defined_at(self, hook: Any) -> str | None:
-        """``file:line`` where ``hook`` (a function, or an object's ``__call__``) is defined."""
-        code = getattr(hook, "__code__", None) or getattr(type(hook).__call__, "__code__", None)
-        shown = self._source.display(code.co_filename) if code is not None else ""
-        return f"{shown}:{code.co_firstlineno}" if shown else None
+            where = self._source.defined_at(hook)
+            event = Event("grad_hook", where, after=self.last, node=nid, op=_name(hook))
+            self.trace._events.append(event)
 
     def backward_end(self, root: Variable) -> None:
         if hooks.in_inner_pass():

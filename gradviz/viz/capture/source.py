@@ -25,6 +25,8 @@ from typing import Any
 
 from gradviz.autograd import engine as _engine
 from gradviz.autograd.nn.module import Module
+from gradviz.autograd.variable import Variable
+from gradviz.viz.capture.tuple_names import Element, TupleLine, element, tuple_line
 
 #: The gradviz package folder (the parent of the engine's): frames in it are gradviz's own.
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))) + os.sep
@@ -78,6 +80,15 @@ class SourceLocator:
         if shown is None:
             shown = self._display[filename] = self._compute(filename)
         return shown
+
+    def defined_at(self, function: Any) -> str | None:
+        """``file:line`` where ``function`` (or an object's ``__call__``) is defined, shown as
+        :meth:`display` shows files; None for gradviz's own."""
+        code = getattr(function, "__code__", None) or getattr(
+            type(function).__call__, "__code__", None
+        )
+        shown = self.display(code.co_filename) if code is not None else ""
+        return f"{shown}:{code.co_firstlineno}" if shown else None
 
     def _compute(self, filename: str) -> str:
         if filename.startswith("<") and filename.endswith(">"):
@@ -190,11 +201,15 @@ class SourceLocator:
         assigned. None for a value made inside an expression (``loss = f(Variable(x))``)."""
         return _made_name(self._line_text(where))
 
-    def bound_name(self, value: Any, outside_modules: bool = False) -> str | None:
+    def bound_name(
+        self, value: Any, outside_modules: bool = False, array: bool = False
+    ) -> str | None:
         """The name the user's code running now has for ``value``: a local variable of the
         first frame outside gradviz, else a global of its module (the first bound, private
         names aside); None when it has none. ``outside_modules``: the first frame outside the
-        methods of modules too (the loop calling the model: ``inputs``, not forward's ``x``)."""
+        methods of modules too (the loop calling the model: ``inputs``, not forward's ``x``).
+        ``array``: ``value`` is the array of the Variable named (an index an op took as an
+        array: ``ix`` of ``X[ix]``)."""
         frame: FrameType | None = sys._getframe(1)
         while frame is not None and (
             not self.display(frame.f_code.co_filename)
@@ -205,7 +220,8 @@ class SourceLocator:
             return None
         for names in (frame.f_locals, frame.f_globals):
             for name, bound in names.items():
-                if bound is value and not name.startswith("_"):
+                held = bound._data if array and isinstance(bound, Variable) else bound
+                if held is value and not name.startswith("_"):
                     return name
         return None
 
@@ -277,18 +293,25 @@ class LineNames:
             return None, None
         name = self._name_at(frame, source)
         for _ in range(_MAX_RETURNS):  # a value returned: named by the calling line
-            if name is not _RETURNS:
+            if name is not _RETURNS and not isinstance(name, Element):
                 break
             frame = self._locator.caller(frame)
             if frame is None:
                 return None, None
-            name = self._name_at(frame, self._locator.where(frame))
+            if isinstance(name, Element):  # `mu, logvar = self.encode(x)` names element i
+                found = self._line(self._locator.where(frame))
+                unpacks = isinstance(found, TupleLine) and found.kind == "unpack"
+                name = (
+                    found.names[name.index] if unpacks and name.index < len(found.names) else None
+                )
+            else:
+                name = self._name_at(frame, self._locator.where(frame))
         if not isinstance(name, str):
             return None, None
         line = frame.f_lineno
         last = self._last.get(frame.f_code)
-        same = last is not None and last[0] is frame and last[1] == line
-        self._last[frame.f_code] = [frame, line, None]
+        same = last is not None and last[0] is frame and last[1] == line and last[3] == name
+        self._last[frame.f_code] = [frame, line, None, name]
         self._naming = frame.f_code
         return name, last[2] if same else None
 
@@ -307,7 +330,13 @@ class LineNames:
         scope = frame.f_code.co_name
         if scope in _UNNAMED_SCOPES:
             return None
-        return _RETURNS if scope == "<lambda>" else self._line(source)
+        found = _RETURNS if scope == "<lambda>" else self._line(source)
+        if isinstance(found, TupleLine):  # the element of the tuple the op is computing
+            index = element(found, frame)
+            if index is None or found.kind == "unpack":
+                return None
+            return found.names[index] if found.kind == "assign" else Element(index)
+        return found
 
     def _line(self, source: str | None) -> Any:
         """The name line ``source`` assigns, :data:`_RETURNS` for a line returning one value,
@@ -319,6 +348,8 @@ class LineNames:
             found = self._locator.assigned_name(source)
             if found is None and self._locator.returns_one(source):
                 found = _RETURNS
+            if found is None:  # `a, b = f(x), g(x)`, `return f(x), g(x)`, `a, b = f(x)`
+                found = tuple_line(self._locator._line_text(source))
             self._names[source] = found
         return found
 

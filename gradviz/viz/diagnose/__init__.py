@@ -25,7 +25,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.diagnose import broadcast, flat, health, nan, nograd
+from gradviz.viz.diagnose import broadcast, flat, health, nan, nograd, norm_bias
 from gradviz.viz.diagnose import gradcheck as op_checks
 from gradviz.viz.diagnose.advice import advise
 from gradviz.viz.diagnose.anomaly import (
@@ -130,6 +130,7 @@ def check(
     findings += found
     broadcasts, found = broadcast.diagnose(ctx, grad_shapes)
     findings += found
+    notes += norm_bias.notes(ctx)
     findings = [replace(f, advice=advise(f, ctx)) for f in findings]
     findings.sort(key=lambda f: (f.severity != "error", FINDING_KINDS.index(f.kind)))
     return Report(

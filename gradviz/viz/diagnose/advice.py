@@ -52,21 +52,26 @@ def _now(learning_rate: float | None) -> str:
     return f" (now {number(learning_rate)})" if learning_rate is not None else ""
 
 
-def _clip(clip_norm: float | None, optimizer: str | None) -> str:
+def _clip(clip_norm: float | str | None, optimizer: str | None) -> str:
     """Clip the gradients, or, when the step already did, clip them harder (which does not
     shrink the step of an optimizer that rescales the gradient itself)."""
     if clip_norm is None:
         return CLIP
     clipped = (
-        f"the gradients are already clipped to a norm of {number(clip_norm)} (clip_grad_norm_)"
+        "the gradients are already rescaled by hand (param.grad *= ...)"
+        if isinstance(clip_norm, str)
+        else f"the gradients are already clipped to a norm of {number(clip_norm)} (clip_grad_norm_)"
     )
     if optimizer in SCALE_FREE:
         return f"{clipped}, which does not shrink {optimizer}'s step (about the learning rate)"
-    return f"{clipped}: a lower max_norm shrinks the step"
+    threshold = "threshold" if isinstance(clip_norm, str) else "max_norm"
+    return f"{clipped}: a lower {threshold} shrinks the step"
 
 
 def spike_advice(
-    learning_rate: float | None, clip_norm: float | None = None, optimizer: str | None = None
+    learning_rate: float | None,
+    clip_norm: float | str | None = None,
+    optimizer: str | None = None,
 ) -> Advice:
     """What to try about a loss or gradient-norm spike (the flight recorder's trigger)."""
     return (

@@ -68,7 +68,7 @@ class Context:
         optimizer: str | None = None,
         learning_rate: float | None = None,
         stepped: frozenset[str] | None = None,
-        clip_norm: float | None = None,
+        clip_norm: float | str | None = None,
     ) -> None:
         self.graph = graph
         self.clip_norm = clip_norm

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+from collections import Counter
 from typing import Any
 
 from gradviz.viz.records.text import number, one_line, printable
@@ -71,8 +72,11 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
     dead = [r for r in report.relus if r.dead_units]
     if dead:
         cells = []
+        calls = Counter(r.module for r in dead)
         for r in dead:
             where = f"module {r.module}" if r.module else (r.source or r.node)
+            if r.module and calls[r.module] > 1 and r.source:  # one ReLU module called twice
+                where += f" at {r.source}"
             cells.append(f"{r.dead_units}/{r.units} in {where}")
         text = _first_few(cells, SHOWN)
         lines.append("dead ReLU units (zero for every row of the batch): " + printable(text))

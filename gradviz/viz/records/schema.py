@@ -300,9 +300,10 @@ class Pass:
         self.loss: float | None = None
         #: the learning rate of that optimizer's first parameter group (None: unknown)
         self.learning_rate: float | None = None
-        #: the ``max_norm`` of a ``clip_grad_norm_`` between this pass and its optimizer step
-        #: (None: none seen), so that the advice does not tell a clipped step to clip
-        self.clip_norm: float | None = None
+        #: the ``max_norm`` of a ``clip_grad_norm_`` between this pass and its optimizer step,
+        #: or "by hand" for a gradient rescaled in place there (None: none seen), so that the
+        #: advice does not tell a clipped step to clip
+        self.clip_norm: float | str | None = None
         #: the parameter nodes the optimizers that stepped after this pass hold (None: no step
         #: seen): a parameter outside them is not trained by this loss (a GAN's generator in
         #: the discriminator's step), so no gradient is expected
