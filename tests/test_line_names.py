@@ -154,3 +154,21 @@ def test_an_input_is_named_as_the_code_calls_it_and_a_temporary_is_not():
     # the batch's two Variables by their loop names; the one made inside the line has none
     assert sorted(_inputs(tr), key=str) == [None, "inputs", "targets"]
     assert "<b>targets</b>" in build(tr.graph, "forward").source
+
+
+def test_a_function_a_transform_calls_does_not_take_the_transform_s_name():
+    """``grads = vmap(grad(loss_fn))(...)``: loss_fn's returned loss is not ``grads`` (before,
+    a per-sample pass drew its loss as ``grads = Sum``); a plain call still names it."""
+    w = gradviz.randn(3)
+
+    def loss_fn(v, x):
+        return (v * x).sum()
+
+    with gradviz.trace() as tr:  # the pass drawn: the first example's gradient
+        grads = gradviz.func.vmap(gradviz.func.grad(loss_fn), in_dims=(None, 0))(w, w + 1)
+    assert grads.shape == (3, 3)
+    assert "Sum" not in _named(tr).get("grads", [])
+    with gradviz.trace() as tr:
+        plain = loss_fn(w.requires_grad_(), w.detach())
+        plain.backward()
+    assert _named(tr) == {"plain": ["Sum"]}

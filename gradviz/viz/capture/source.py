@@ -32,6 +32,11 @@ from gradviz.viz.capture.tuple_names import Element, TupleLine, element, tuple_l
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(_engine.__file__))) + os.sep
 
 _INTERNAL = ""
+#: gradviz's function transforms (``gradviz.func``, ``autograd.functional``): a function they
+#: call returns a value that is not what the transform returns
+_TRANSFORMS = tuple(
+    os.path.join(PACKAGE_DIR, "autograd", *part) for part in (("func", ""), ("jacobians.py",))
+)
 #: ``name = ...`` or ``name: type = ...`` (not ``==``): a line assigning one plain variable
 _ASSIGNS_ONE = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
 #: Values that are collections (``parts = [h.relu(), h.tanh()]``): the name is not an element's.
@@ -156,9 +161,12 @@ class SourceLocator:
         return None
 
     def caller(self, frame: FrameType) -> FrameType | None:
-        """The first frame outside gradviz that called ``frame``'s function (None: none)."""
+        """The first frame outside gradviz that called ``frame``'s function (None: none, or a
+        function transform in between, ``vmap(grad(f))``: what it returns is not ``f``'s)."""
         caller = frame.f_back
         while caller is not None and not self.display(caller.f_code.co_filename):
+            if caller.f_code.co_filename.startswith(_TRANSFORMS):
+                return None
             caller = caller.f_back
         return caller
 
