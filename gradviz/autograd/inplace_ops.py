@@ -25,6 +25,8 @@ from gradviz.autograd.function import Function
 class Add_(Function):
     """``a += alpha * b``, recorded (``Sub_`` is the same with ``-alpha``)."""
 
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.alpha = alpha
@@ -68,6 +70,8 @@ class Clamp_(ops.Clamp):
 class Fill_(Function):
     """Overwrite every element with ``value`` (an array broadcast to the shape, or a number)."""
 
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, a, value):
         return np.broadcast_to(np.asarray(value, dtype=a.dtype), a.shape).copy()
@@ -97,6 +101,8 @@ class Normal_(Fill_):
 class Copy_(Function):
     """Overwrite with ``src``, broadcast to the shape and cast to the dtype."""
 
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, a, src):
         return np.broadcast_to(src, a.shape).astype(a.dtype)
@@ -112,6 +118,8 @@ class Copy_(Function):
 
 class MaskedFill_(Function):
     """Where ``mask`` is true, ``value``; elsewhere the old value."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, a, mask, value):
@@ -129,6 +137,8 @@ class MaskedFill_(Function):
 
 class IndexPut_(Function):
     """``a[index] = value`` (PyTorch's ``CopySlices`` and ``IndexPutBackward``)."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, a, index, value):
