@@ -9,6 +9,9 @@ the op ran, refused as PyTorch refuses it.
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
 import pytest
 from test_second_derivatives import (
@@ -26,6 +29,8 @@ from test_second_derivatives_demos import assert_same_run, critic_loss, images, 
 import gradviz
 from gradviz.autograd import grad
 from gradviz.autograd.errors import BackwardError
+from gradviz.autograd.function import Function
+from gradviz.autograd.higher import graph_rule
 
 M = ((3, 4), -0.9, 0.9)  # inside hardtanh's and relu6's kinks (and hardswish's)
 
@@ -131,8 +136,11 @@ RANDOM = [
     Op("bernoulli_", lambda lib, F, x: _drawn(lib, x, lambda h: h.bernoulli_(0.5)), (A,)),
     Op("exponential_", lambda lib, F, x: _drawn(lib, x, lambda h: h.exponential_()), (A,)),
     Op("random_", lambda lib, F, x: _drawn(lib, x, lambda h: h.random_(0, 5)), (A,)),
-    Op("rrelu_train", lambda lib, F, s: _drawn(
-        lib, s, lambda h: F.rrelu(h - 5.0, training=True, inplace=True)), (A,)),
+    Op(
+        "rrelu_train",
+        lambda lib, F, s: _drawn(lib, s, lambda h: F.rrelu(h - 5.0, training=True, inplace=True)),
+        (A,),
+    ),
 ]
 NO_DOUBLE_IN_PYTORCH = [  # PyTorch does not implement hardsigmoid's second derivative
     Op("hardsigmoid_", lambda lib, F, x: F.hardsigmoid(x * 2.0, inplace=True) * x, (M,)),
@@ -149,3 +157,124 @@ def test_gradient_of_the_gradient_by_finite_differences(op):
 @pytest.mark.parametrize("op", INPLACE, ids=lambda op: op.id)
 def test_first_and_second_gradients_match_pytorch(op):
     check_against_pytorch(op)
+
+
+# ------------------------------------------------- WGAN-GP, a DCGAN critic with in-place ReLUs
+def dcgan_critic(lib):
+    """The DCGAN tutorial's discriminator without batch norm (a WGAN-GP critic has none):
+    strided convolutions, each followed by ``LeakyReLU(0.2, inplace=True)``."""
+    return lib.nn.Sequential(
+        lib.nn.Conv2d(1, 4, 4, stride=2, padding=1),
+        lib.nn.LeakyReLU(0.2, inplace=True),
+        lib.nn.Conv2d(4, 8, 4, stride=2, padding=1),
+        lib.nn.LeakyReLU(0.2, inplace=True),
+        lib.nn.Flatten(),
+        lib.nn.Linear(8 * 2 * 2, 1),
+    )
+
+
+def train(lib, critic) -> list[float]:
+    opt = lib.optim.SGD(critic.parameters(), lr=0.05)
+    losses = []
+    for batch in images():
+        loss = critic_loss(lib, critic, *(lib.tensor(a) for a in batch))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_wgan_gp_with_inplace_leaky_relus_trains_as_pytorch_over_three_steps():
+    torch = pytest.importorskip("torch")
+    gradviz.manual_seed(0)
+    ours = dcgan_critic(gradviz).double()
+    theirs = twin(ours, dcgan_critic(torch))
+    runs = [train(gradviz, ours), train(torch, theirs)]
+    assert_same_run(ours, theirs, runs, rtol=1e-11)
+
+
+def test_wgan_gp_with_inplace_leaky_relus_by_finite_differences():
+    gradviz.manual_seed(0)
+    critic = dcgan_critic(gradviz).double()
+    batch = [gradviz.tensor(a) for a in images(1)[0]]
+    critic_loss(gradviz, critic, *batch).backward()
+    eps = 1e-6
+    for name, p in critic.named_parameters():
+        flat = p.numpy().reshape(-1)
+        for j in range(0, flat.size, 7):
+            original = flat[j]
+            flat[j] = original + eps
+            plus = critic_loss(gradviz, critic, *batch, create_graph=False).item()
+            flat[j] = original - eps
+            minus = critic_loss(gradviz, critic, *batch, create_graph=False).item()
+            flat[j] = original
+            numeric = (plus - minus) / (2 * eps)
+            got = p.grad.numpy().reshape(-1)[j]
+            assert got == pytest.approx(numeric, rel=1e-5, abs=1e-7), f"{name}[{j}]"
+
+
+# --------------------------------------------------------------------------------- refusals
+def _sigmoid_then_add(lib, x):
+    y = (x * 1.0).sigmoid_()  # keeps its result for backward, as PyTorch's
+    z = y.sum()
+    y.add_(1.0)  # a recorded write of that result
+    return z
+
+
+def _relu_then_unrecorded_write(lib, x):
+    y = lib.nn.functional.relu(x * 1.0, inplace=True)
+    z = y.sum()
+    with lib.no_grad():
+        y.mul_(2.0)
+    return z
+
+
+@pytest.mark.parametrize(
+    ("make", "op"), [(_sigmoid_then_add, "Sigmoid_"), (_relu_then_unrecorded_write, "Relu_")]
+)
+def test_a_value_a_rule_needs_written_later_is_refused_as_pytorch_refuses_it(make, op):
+    x = gradviz.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    with pytest.raises(BackwardError, match=rf"modified by an inplace operation.*{op}"):
+        grad(make(gradviz, x), x, create_graph=True)
+    try:
+        import torch
+    except ImportError:
+        return
+    t = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(make(torch, t), t, create_graph=True)
+
+
+def test_a_write_a_rule_does_not_read_is_not_refused():
+    """``mul_``'s rule reads the multiplier and the value before the write (kept), ``sum``'s
+    nothing: writing the result afterwards, outside the graph, changes nothing they need (as
+    in PyTorch)."""
+    x = gradviz.tensor([0.5, -1.0, 2.0], dtype=gradviz.float64, requires_grad=True)
+    y = (x * x).mul_(3.0)
+    z = y.sum()
+    with gradviz.no_grad():
+        y.zero_()
+    (g,) = grad(z, x, create_graph=True)
+    (h,) = grad(g.sum(), x)
+    np.testing.assert_allclose(g.numpy(), 6 * x.numpy())
+    np.testing.assert_allclose(h.numpy(), [6.0, 6.0, 6.0])
+
+
+def test_every_declared_rule_reads_only_what_it_says():
+    """``_rule_reads`` spares a rule the check of what it does not read: "inputs", no
+    ``out``; "", neither ``out`` nor ``ctx.inputs`` (nor ``ctx`` handed whole to a helper)."""
+    stack, declared = [Function], []
+    while stack:
+        op = stack.pop()
+        stack.extend(op.__subclasses__())
+        if "_rule_reads" in op.__dict__:
+            declared.append(op)
+    assert {"Mul", "LeakyRelu", "Hardtanh", "Add_", "IndexPut_"} <= {op.__name__ for op in declared}
+    for op in declared:
+        body = inspect.getsource(graph_rule(op)).split("\n", 2)[2]  # below the signature
+        code = "\n".join(line.split("#")[0] for line in body.splitlines())
+        assert not re.search(r"\bout\b", code), op.__name__
+        if op._rule_reads == "":
+            assert "ctx.inputs" not in code, op.__name__
+            assert not re.search(r"\(ctx[,)]", code), op.__name__
