@@ -278,3 +278,22 @@ def test_every_declared_rule_reads_only_what_it_says():
         if op._rule_reads == "":
             assert "ctx.inputs" not in code, op.__name__
             assert not re.search(r"\(ctx[,)]", code), op.__name__
+
+
+def test_a_write_with_the_written_variable_as_operand_reads_its_old_value():
+    """``h.mul_(h)`` is ``h * h`` of the value before the write (the graph has no loop):
+    d/dx sum(x^2 * x) = 3 x^2, then 6 x; ``h.add_(h)`` as PyTorch's."""
+    x = gradviz.tensor([0.5, -1.0, 2.0], dtype=gradviz.float64, requires_grad=True)
+    h = x * 1.0
+    h.mul_(h)
+    (g,) = grad((h * x).sum(), x, retain_graph=True)  # (first order first: it fails fast)
+    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
+    (g,) = grad((h * x).sum(), x, create_graph=True)
+    (d2,) = grad(g.sum(), x)
+    np.testing.assert_allclose(g.numpy(), 3 * x.numpy() ** 2)
+    np.testing.assert_allclose(d2.numpy(), 6 * x.numpy())
+    check_against_pytorch(Op("add_self", lambda lib, F, x: copied(x).add_(x * x) ** 2, (A,)))
+    k = x * x
+    k.add_(k)
+    (g,) = grad((k * x).sum(), x)
+    np.testing.assert_allclose(g.numpy(), 6 * x.numpy() ** 2)

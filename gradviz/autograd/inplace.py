@@ -178,13 +178,12 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
         refusal = getattr(variable._node, "inplace_refusal", None)  # a module's hooked input
         if refusal:
             raise InplaceError(refusal.format(method=method))
-    if not chain:
-        op.apply(_stand_in(target, target._data.copy()), *args, _into=target)
-        return
     # Through index views (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
     # bases' memory, so each base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
     snapshots = [base._data.copy() for _, base, _ in chain]
-    op.apply(_stand_in(target, target._data.copy()), *args, _into=target)
+    before = _stand_in(target, target._data.copy())
+    args = tuple(before if a is target else a for a in args)  # h.mul_(h): the old h twice
+    op.apply(before, *args, _into=target)
     for (view, base, index), snapshot in zip(chain, snapshots, strict=True):
         before = _stand_in(base, snapshot)
         out = IndexPut_.apply(before, index, view)
