@@ -33,6 +33,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.higher import graph_rule
 
 M = ((3, 4), -0.9, 0.9)  # inside hardtanh's and relu6's kinks (and hardswish's)
+IMAGE, KERNEL = ((1, 2, 4, 4), -1.0, 1.0), ((2, 2, 3, 3), -0.5, 0.5)
 
 
 def copied(x):
@@ -59,6 +60,15 @@ def _through_views(lib, F, x, y):
     h[0, 1:] = y[:3]
     h[1:, 3] *= 2.0
     return h * x
+
+
+def _residual_block(lib, F, x, w1, w2):
+    """ResNet's basic block: ``nn.ReLU(inplace=True)`` after each convolution, ``out +=
+    identity`` between them."""
+    h = F.relu(F.conv2d(x, w1, padding=1), inplace=True)
+    h = F.conv2d(h, w2, padding=1)
+    h += x
+    return F.relu(h, inplace=True) * x
 
 
 def _scatters(lib, F, x, y):
@@ -109,6 +119,7 @@ INPLACE = [
     Op("setitem", _put, (A, B)),
     Op("writes_through_views", _through_views, (A, B)),
     Op("scatters", _scatters, (A, B)),
+    Op("residual_block", _residual_block, (IMAGE, KERNEL, KERNEL)),
     Op("addcmul_addcdiv_lerp_", lambda lib, F, x, y, z: copied(x).addcmul_(y, x, value=0.5)
        * copied(x).addcdiv_(x, z, value=2.0) + copied(x).lerp_(y * y, 0.3) ** 2, (A, A, P)),
 ]  # fmt: skip
