@@ -120,6 +120,8 @@ INPLACE = [
     Op("writes_through_views", _through_views, (A, B)),
     Op("scatters", _scatters, (A, B)),
     Op("residual_block", _residual_block, (IMAGE, KERNEL, KERNEL)),
+    Op("shape_methods_", lambda lib, F, x: copied(x).unsqueeze_(0).squeeze_(0) ** 3
+       * (x * x).t_().t() + (x * 2).transpose_(0, 1).sum(1) ** 2, (A,)),
     Op("addcmul_addcdiv_lerp_", lambda lib, F, x, y, z: copied(x).addcmul_(y, x, value=0.5)
        * copied(x).addcdiv_(x, z, value=2.0) + copied(x).lerp_(y * y, 0.3) ** 2, (A, A, P)),
 ]  # fmt: skip
