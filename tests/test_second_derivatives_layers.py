@@ -26,6 +26,7 @@ from test_second_derivatives import (
     variables,
     weighted,
 )
+from test_second_derivatives_inplace import CASES as INPLACE
 from test_second_derivatives_more import CASES as MORE
 
 import gradviz
@@ -351,15 +352,15 @@ CASES = [
 
 
 def test_the_cases_cover_the_ops_the_docs_promise():
-    """Every op with a graph rule is in some case of this table, the core one or
-    test_second_derivatives_more's (by the ops a trace of the cases records, the gradients'
-    ops included: IndexPut, the gradient of indexing, and the transposed convolutions of the
-    convolutions' gradients); Dropout and RReLU, whose random draws are not PyTorch's,
-    Hardsigmoid, whose second derivative PyTorch does not implement, and ZeroDerivative, made
-    by a third derivative (a ReLU PINN's, in test_second_derivatives_models), have tests of
-    their own."""
+    """Every op with a graph rule is in some case of this table, the core one,
+    test_second_derivatives_more's or test_second_derivatives_inplace's (by the ops a trace of
+    the cases records, the gradients' ops included: IndexPut, the gradient of indexing, and the
+    transposed convolutions of the convolutions' gradients); Dropout and RReLU, whose random
+    draws are not PyTorch's, Hardsigmoid, whose second derivative PyTorch does not implement,
+    and ZeroDerivative, made by a third derivative (a ReLU PINN's, in
+    test_second_derivatives_models), have tests of their own."""
     seen = set()
-    for op in [*CORE, *MORE, *CASES]:
+    for op in [*CORE, *MORE, *INPLACE, *CASES]:
         xs = variables(op)
         with gradviz.trace() as tr:
             g = first(op, xs)
@@ -436,13 +437,12 @@ def test_rrelu_and_hardsigmoid_gradients_keep_their_input_and_differentiate_to_z
 def test_layers_without_a_rule_are_refused_by_name_and_listed_ones_are_named():
     x = gradviz.randn(2, 1, 5, 5, requires_grad=True)
     conv = gradviz.nn.Conv2d(1, 2, 3)
-    with pytest.raises(BackwardError, match=r"through Hardswish_ are not supported") as refused:
-        grad(F.hardswish(conv(x), inplace=True).sum(), x, create_graph=True)
+    with pytest.raises(BackwardError, match=r"through UpsampleNearest2d are not") as refused:
+        grad(F.interpolate(conv(x), scale_factor=2).sum(), x, create_graph=True)
     listed = str(refused.value).split("supported ops: ")[1].split(", ")
     assert {"Conv2d", "MaxPool2d", "CrossEntropy", "LayerNorm", "Softmax", "Gelu"} <= set(listed)
-    with pytest.raises(BackwardError, match=r"through Relu_ are not supported"):
-        grad(F.relu(conv(x), inplace=True).sum(), x, create_graph=True)  # in place: no rule
-    (g,) = grad(F.relu(conv(x)).sum(), x, create_graph=True)  # the out-of-place op has one
+    assert {"Relu_", "LeakyRelu_", "Add_", "IndexPut_"} <= set(listed)  # in place: listed too
+    (g,) = grad(F.relu(conv(x), inplace=True).sum(), x, create_graph=True)
     assert g.grad_fn is not None
 
 

@@ -182,9 +182,13 @@ def _plan(roots: list[Variable], wanted: Callable[[Variable], bool]) -> set[int]
 
 
 def _check_unwritten(node: Function, out: Variable) -> None:
-    """A graph rule reads the op's inputs and output as they are now: refuse when one was
-    written in place after the op ran."""
-    for v in (*node.parents, out):
+    """A graph rule reads the op's inputs and output as they are now: refuse when one it
+    reads was written in place after the op ran. An op may say what its rule reads:
+    ``_rule_reads = "inputs"`` (not the output), or ``""`` (only the gradient and constants,
+    as ``add_``'s and ``x[i] = v``'s); by default, both."""
+    reads = getattr(node, "_rule_reads", "inputs and output")
+    looked_at = (*node.parents, out) if reads == "inputs and output" else node.parents
+    for v in looked_at if reads else ():
         vc = v._vc
         if vc is not None and vc.written > out._id and np.may_share_memory(v._data, vc.array):
             raise BackwardError(

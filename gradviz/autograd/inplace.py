@@ -34,6 +34,23 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.inplace_ops import (  # (the recorded ops; inplace.Add_ as before)
+    INPLACE_OPS,
+    Add_,
+    Clamp_,
+    Copy_,
+    Div_,
+    Fill_,
+    IndexPut_,
+    MaskedFill_,
+    Mul_,
+    Neg_,
+    Normal_,
+    Pow_,
+    Sub_,
+    Uniform_,
+    Zero_,
+)
 from gradviz.autograd.unrecorded import numpy_operand
 from gradviz.autograd.variable import WRITES, Variable, _ids, as_array, from_op
 
@@ -103,133 +120,6 @@ def wrote(variable: Variable, op: str) -> None:
             hook.inplace(variable, op)
 
 
-# ---------------------------------------------------------------------------- recorded ops
-
-
-class Add_(Function):
-    """``a += alpha * b``, recorded (``Sub_`` is the same with ``-alpha``)."""
-
-    @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
-        return a + b if alpha == 1 else a - b if alpha == -1 else a + alpha * b
-
-    @staticmethod
-    def backward(ctx, grad):
-        alpha = ctx.alpha
-        return grad, ((grad if alpha == 1 else grad * alpha) if ctx.needs_input_grad[1] else None)
-
-
-class Sub_(Add_):
-    pass
-
-
-class Mul_(ops.Mul):
-    pass
-
-
-class Div_(ops.Div):
-    pass
-
-
-class Pow_(ops.Pow):
-    pass
-
-
-class Neg_(ops.Neg):
-    pass
-
-
-class Clamp_(ops.Clamp):
-    pass
-
-
-class Fill_(Function):
-    """Overwrite every element with ``value`` (an array broadcast to the shape, or a number)."""
-
-    @staticmethod
-    def forward(ctx, a, value):
-        return np.broadcast_to(np.asarray(value, dtype=a.dtype), a.shape).copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        # The old value no longer matters: zero, as PyTorch. A Variable value gets the sum.
-        return np.zeros_like(grad), (grad if ctx.needs_input_grad[1] else None)
-
-
-class Zero_(Fill_):
-    pass
-
-
-class Uniform_(Fill_):
-    pass
-
-
-class Normal_(Fill_):
-    pass
-
-
-class Copy_(Function):
-    """Overwrite with ``src``, broadcast to the shape and cast to the dtype."""
-
-    @staticmethod
-    def forward(ctx, a, src):
-        return np.broadcast_to(src, a.shape).astype(a.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return np.zeros_like(grad), grad
-
-
-class MaskedFill_(Function):
-    """Where ``mask`` is true, ``value``; elsewhere the old value."""
-
-    @staticmethod
-    def forward(ctx, a, mask, value):
-        ctx.mask = mask
-        return np.where(mask, np.asarray(value, dtype=a.dtype), a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return np.where(ctx.mask, 0, grad), None, None
-
-
-class IndexPut_(Function):
-    """``a[index] = value`` (PyTorch's ``CopySlices`` and ``IndexPutBackward``)."""
-
-    @staticmethod
-    def forward(ctx, a, index, value):
-        ctx.index = index
-        out = a.copy()
-        try:
-            out[index] = value
-        except IndexError as error:  # PyTorch's IndexError, in its words
-            raise IndexRangeError(
-                f"__setitem__: {ops.index_message(error, index, a.shape)}"
-            ) from None
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad_a = grad_value = None
-        if ctx.needs_input_grad[0]:
-            grad_a = grad.copy()
-            grad_a[ctx.index] = 0
-        if ctx.needs_input_grad[2]:
-            grad_value = grad[ctx.index]
-        return grad_a, None, grad_value
-
-
-#: Every recorded in-place op, for the op-table test and the checker.
-INPLACE_OPS: tuple[type[Function], ...] = (
-    Add_, Sub_, Mul_, Div_, Pow_, Neg_, Clamp_, Fill_, Zero_, Uniform_, Normal_, Copy_,
-    MaskedFill_, IndexPut_,
-)  # fmt: skip
-
-for _op in INPLACE_OPS:  # as the built-in ops: rules return fresh arrays or views of grad
-    _op._may_alias = False
-
-
 # --------------------------------------------------------------------------- the dispatcher
 
 
@@ -288,13 +178,12 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
         refusal = getattr(variable._node, "inplace_refusal", None)  # a module's hooked input
         if refusal:
             raise InplaceError(refusal.format(method=method))
-    if not chain:
-        op.apply(_stand_in(target, target._data.copy()), *args, _into=target)
-        return
     # Through index views (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
     # bases' memory, so each base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
     snapshots = [base._data.copy() for _, base, _ in chain]
-    op.apply(_stand_in(target, target._data.copy()), *args, _into=target)
+    before = _stand_in(target, target._data.copy())
+    args = tuple(before if a is target else a for a in args)  # h.mul_(h): the old h twice
+    op.apply(before, *args, _into=target)
     for (view, base, index), snapshot in zip(chain, snapshots, strict=True):
         before = _stand_in(base, snapshot)
         out = IndexPut_.apply(before, index, view)

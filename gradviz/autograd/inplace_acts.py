@@ -13,6 +13,7 @@ import numpy as np
 
 from gradviz.autograd import inplace, inplace_unary, ops
 from gradviz.autograd.function import Function, new_context
+from gradviz.autograd.inplace_ops import take_graph_rule
 from gradviz.autograd.ops import activations_more as acts
 from gradviz.autograd.variable import Variable
 
@@ -69,6 +70,7 @@ _OWN = (
 for _op in _OWN:  # as the built-in ops: rules return fresh arrays or views of grad
     _op._may_alias = False
     inplace._METHOD[_op] = _op.__name__.lower()
+    take_graph_rule(_op)  # (the base op's: see inplace_ops)
 
 #: The in-place op of each out-of-place one (``Relu_`` is ``x.relu_()``'s).
 INPLACE: dict[type[Function], type[Function]] = {

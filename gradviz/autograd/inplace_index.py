@@ -17,6 +17,7 @@ import numpy as np
 from gradviz.autograd import inplace, rng
 from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.function import Function, new_context
+from gradviz.autograd.inplace_ops import take_graph_rule
 from gradviz.autograd.ops import Lerp
 from gradviz.autograd.ops import linalg_more as _linalg
 from gradviz.autograd.ops import scatter as _scatter
@@ -91,6 +92,7 @@ for _op in INDEX_INPLACE_OPS:  # as the built-in ops: rules return fresh arrays 
     inplace._METHOD[_op] = "".join(
         "_" + c.lower() if c.isupper() else c for c in _op.__name__
     ).lstrip("_")
+    take_graph_rule(_op)  # (the base op's: see inplace_ops)
 
 
 def _data(value: Any) -> Any:

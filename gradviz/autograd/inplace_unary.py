@@ -16,6 +16,7 @@ import numpy as np
 
 from gradviz.autograd import inplace, ops
 from gradviz.autograd.function import Function, new_context
+from gradviz.autograd.inplace_ops import take_graph_rule
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
@@ -57,6 +58,7 @@ UNARY_INPLACE_OPS: tuple[type[Function], ...] = (
 for _op in UNARY_INPLACE_OPS:  # as the built-in ops: rules return fresh arrays or views of grad
     _op._may_alias = False
     inplace._METHOD[_op] = _op.__name__.lower()
+    take_graph_rule(_op)  # (the base op's: see inplace_ops)
 
 
 def _method(op: type[Function]) -> Callable[[Variable], Variable]:

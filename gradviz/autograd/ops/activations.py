@@ -23,6 +23,8 @@ def _softplus(x: np.ndarray) -> np.ndarray:
 class Silu(Function):
     """x * sigmoid(x)."""
 
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x):
         require_floating(x, "silu")
@@ -92,6 +94,8 @@ class Softplus(Function):
 class Mish(Function):
     """x * tanh(softplus(x))."""
 
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x):
         require_floating(x, "mish")
@@ -132,6 +136,8 @@ class LogSigmoid(Function):
 class Hardtanh(Function):
     """``x`` clamped into ``[low, high]``; the gradient passes strictly inside only (0 at the
     bounds, unlike clamp's: PyTorch's hardtanh and relu6)."""
+
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, low=-1.0, high=1.0):

@@ -114,6 +114,8 @@ class Hardswish(Function):
     """``x * relu6(x + 3) / 6``; the gradient ``x / 3 + 1/2`` strictly inside ``(-3, 3)``, 0 at
     -3 and 1 at 3 (PyTorch's one-sided choices)."""
 
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x):
         require_floating(x, "hardswish")
@@ -144,6 +146,8 @@ class Hardswish(Function):
 class Hardsigmoid(Function):
     """``relu6(x + 3) / 6``; the gradient 1/6 strictly inside ``(-3, 3)`` (PyTorch)."""
 
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x):
         require_floating(x, "hardsigmoid")
@@ -165,6 +169,8 @@ class Hardsigmoid(Function):
 class Threshold(Function):
     """``x`` where ``x > threshold``, else ``value``; the gradient passes where ``x >
     threshold`` only."""
+
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, threshold, value):
@@ -249,6 +255,8 @@ class Tanhshrink(Function):
 class Rrelu(Function):
     """RReLU in training: ``x`` where ``x > 0``, else ``x`` times its own slope drawn uniformly
     from ``[lower, upper]`` (``noise``, drawn by the caller); at 0 the drawn slope (PyTorch)."""
+
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, noise):

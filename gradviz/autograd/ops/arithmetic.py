@@ -80,6 +80,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad  # save only what backward reads, as PyTorch
@@ -107,6 +109,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
@@ -211,6 +215,8 @@ class Remainder(Function):
 
 
 class Neg(Function):
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, a):
         if _is_bool(a):

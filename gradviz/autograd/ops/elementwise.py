@@ -37,6 +37,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x):
         ctx.saved_tensors = (x,)
@@ -77,6 +79,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x):
         if x.dtype.kind == "b":
@@ -141,6 +145,8 @@ class Round(Function):
 
 
 class Clamp(Function):
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, low=None, high=None):
         ctx.saved_tensors = (x,)
@@ -224,6 +230,8 @@ class Relu(Function):
 
 
 class LeakyRelu(Function):
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
         require_floating(x, "leaky_relu")

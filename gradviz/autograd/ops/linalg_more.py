@@ -148,6 +148,8 @@ class Baddbmm(Addmm):
 class Addcmul(Function):
     """``addcmul(input, tensor1, tensor2, value)``: ``input + value * tensor1 * tensor2``."""
 
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, a, b, value=1):
         ctx.save_for_backward(a, b)
@@ -172,6 +174,8 @@ class Addcmul(Function):
 
 class Addcdiv(Function):
     """``addcdiv(input, tensor1, tensor2, value)``: ``input + value * tensor1 / tensor2``."""
+
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, a, b, value=1):

@@ -57,6 +57,8 @@ class Lerp(Function):
     """``lerp(x, end, weight)``: ``x + weight * (end - x)``; ``weight`` a number or an array
     (broadcast), each input's gradient the formula's."""
 
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, end, weight):
         ctx.save_for_backward(x, end, weight)

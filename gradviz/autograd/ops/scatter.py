@@ -62,6 +62,8 @@ class Scatter(Function):
     """``x.scatter(dim, index, src)``: ``out[index[i][j]][j] = src[i][j]`` (dim 0); ``src``
     may be a number (``value``). The written places take no gradient from ``x``."""
 
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, axis, index, src):
         ctx.grid, ctx.src_shape = scatter_grid(index, axis), np.shape(src)
@@ -86,6 +88,8 @@ class Scatter(Function):
 
 class ScatterAdd(Function):
     """``x.scatter_add(dim, index, src)``: ``out[index[i][j]][j] += src[i][j]``; repeats add."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, axis, index, src):
@@ -208,6 +212,8 @@ class IndexAdd(Function):
     """``x.index_add(dim, index, source, alpha)``: ``source``'s slices (times ``alpha``) added
     to the slices ``index`` names along ``dim``; a repeated index adds twice."""
 
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, axis, index, source, alpha=1):
         ctx.axis, ctx.index, ctx.alpha = axis, index, alpha
@@ -239,6 +245,8 @@ class IndexFill(Function):
     """``x.index_fill(dim, index, value)``: the slices ``index`` names set to ``value`` (a
     number or a 0-d Variable, whose gradient sums those slices' once each)."""
 
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, axis, index, value):
         ctx.axis, ctx.index = axis, index
@@ -264,6 +272,8 @@ class IndexFill(Function):
 class IndexCopy(Function):
     """``x.index_copy(dim, index, source)``: the slices ``index`` names replaced by
     ``source``'s; the replaced places take no gradient from ``x``."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, axis, index, source):
@@ -316,6 +326,8 @@ def put_in_zeros(shape: tuple[int, ...], index: Any, values: Variable) -> Variab
 class IndexPut(Function):
     """``x.index_put(indices, values, accumulate)``: ``x[indices] = values`` (or ``+=``, a
     repeated place adding each value, with ``accumulate=True``) on a copy."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, indices, values, accumulate=False):

@@ -19,6 +19,8 @@ from gradviz.autograd.variable import Variable, from_op
 
 
 class Reshape(Function):
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, shape):
         for index, size in enumerate(shape):  # NumPy reads any negative size as -1
@@ -52,6 +54,8 @@ class Reshape(Function):
 
 
 class Transpose(Function):
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, dim0, dim1):
         ctx.dims = dim0, dim1
@@ -67,6 +71,8 @@ class Transpose(Function):
 
 
 class Permute(Function):
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
     @staticmethod
     def forward(ctx, x, dims):
         if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
@@ -141,6 +147,8 @@ def _is_basic(index: Any) -> bool:
 
 class Index(Function):
     """``x[index]`` with slices, integers, integer arrays and boolean masks."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, index):
