@@ -6,6 +6,7 @@ PyTorch's result or a GradvizError that says what to do."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import gradviz as torch
 from gradviz import nn
@@ -41,3 +42,23 @@ def test_relu_dead_for_every_call_is_named_once():
     states = np.array([[1.0, -1.0], [-1.0, 1.0], [2.0, 0.5]], np.float32)
     (finding,) = _policy_episode(states, dead=5).check().by_kind("dead_relu")
     assert finding.message.startswith("5 of 8 units (62%) are zero for every row of its 3 calls")
+
+
+def test_gcn_sparse_adjacency_says_how_to_keep_it_dense():
+    """Was: AttributeError "module 'gradviz' has no attribute 'sparse'" on pygcn's
+    ``torch.sparse.mm(adj, support)``, and on ``adj.to_sparse()`` nothing said what to do."""
+    adj = torch.eye(3) + torch.ones(3, 3)
+    x = torch.randn(3, 2, requires_grad=True)
+    torch.sparse.mm(adj, x).sum().backward()  # dense matrices, as PyTorch takes them too
+    assert x.grad.tolist() == [[4.0, 4.0], [4.0, 4.0], [4.0, 4.0]]
+    assert torch.spmm(adj, x).tolist() == (adj @ x).tolist()
+    assert not adj.is_sparse
+    assert adj.to_dense() is adj
+    refusals = (
+        lambda: adj.to_sparse(),
+        lambda: torch.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 1.0], (2, 2)),
+        lambda: torch.sparse.FloatTensor(torch.tensor([[0], [1]]), torch.ones(1), (2, 2)),
+    )
+    for make in refusals:
+        with pytest.raises(torch.GradvizError, match=r"no sparse tensors: keep the matrix dense"):
+            make()
