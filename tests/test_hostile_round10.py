@@ -5,6 +5,7 @@ PyTorch's result or a GradvizError that says what to do."""
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -62,3 +63,56 @@ def test_gcn_sparse_adjacency_says_how_to_keep_it_dense():
     for make in refusals:
         with pytest.raises(torch.GradvizError, match=r"no sparse tensors: keep the matrix dense"):
             make()
+
+
+def _dqn_targets() -> tuple[torch.Trace, torch.Tensor]:
+    """DQN's ``optimize_model``: the target network's values written under ``no_grad`` into
+    the rows of the non-final states."""
+    torch.manual_seed(0)
+    policy_net, target_net = nn.Linear(2, 2), nn.Linear(2, 2)
+    target_net.load_state_dict(policy_net.state_dict())
+    states, actions = torch.randn(4, 2), torch.tensor([[0], [1], [1], [0]])
+    non_final_mask = torch.tensor([True, False, True, True])
+    with torch.trace() as tr:
+        state_action_values = policy_net(states).gather(1, actions)
+        next_state_values = torch.zeros(4)
+        with torch.no_grad():
+            next_state_values[non_final_mask] = target_net(states[non_final_mask]).max(1).values
+        expected = (next_state_values * 0.99 + 1.0).unsqueeze(1)
+        nn.SmoothL1Loss()(state_action_values, expected).backward()
+    return tr, next_state_values
+
+
+def test_dqn_target_network_is_drawn_feeding_the_masked_assignment():
+    """Was: the target network was missing from the picture: ``next_state_values`` showed as
+    an input of unknown origin (its value after the write), while the no_grad forward of the
+    action choice was drawn; the write under no_grad reached no hook."""
+    tr, next_state_values = _dqn_targets()
+    g = tr.graph
+    (put,) = [n for n, a in g.nodes(data=True) if a.get("op") == "IndexPut_"]
+    before = [g.nodes[p] for p in g.predecessors(put)]
+    assert any(a.get("op") == "Max" for a in before)  # the target network's values
+    (zeros,) = [a for a in before if a.get("name") == "next_state_values"]
+    assert zeros["value"]["max"] == 0.0  # the value before the write
+    (linear,) = [
+        n
+        for n, a in g.nodes(data=True)
+        if a.get("op") == "Linear" and a.get("module") == "target_net"
+    ]
+    assert nx.has_path(g, linear, put)
+    # the engine's state is the unrecorded write's: no history, nothing requires grad
+    assert next_state_values.grad_fn is None
+    assert not next_state_values.requires_grad
+    assert next_state_values._version == 1
+
+
+def test_write_through_data_stays_unseen():
+    """``p.data += ...`` writes through a Variable made for it: still no op, no event."""
+    p = torch.ones(3, requires_grad=True)
+    with torch.trace(steps="all") as tr:
+        (p * 2).sum().backward()
+        p.data[:] = p.data - 0.1 * p.grad
+    assert [a.get("op") for _, a in tr.graph.nodes(data=True) if a.get("kind") == "op"] == [
+        "Mul",
+        "Sum",
+    ]

@@ -337,6 +337,14 @@ class RecordBook:
                 if nid is not None:
                     parents.append((nid, slot))
 
+    def inplace_from(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
+        """The hook event (here, beside the records it reads): an unrecorded write of one
+        Variable into another, drawn as an op when the trace knows the Variable written (not
+        ``p.data += ...``: a Variable made for the write, which no op used)."""
+        i = output._id
+        if i in self.var_nodes or i in self.created or i in self.names.buffer_ids:
+            self.op(node, inputs, output)  # type: ignore[attr-defined]  # (the Recorder's)
+
     def _unknown(self, var: Variable) -> str:
         """Record a Variable first seen now: a leaf, or an op result computed before the trace
         started (its history is walked iteratively and recorded, without source lines)."""
