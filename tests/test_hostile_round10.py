@@ -116,3 +116,13 @@ def test_write_through_data_stays_unseen():
         "Mul",
         "Sum",
     ]
+
+
+def test_mixup_beta_says_what_there_is_and_what_to_use():
+    """Was: "module 'gradviz.autograd.distributions' has no attribute 'Beta'" on mixup's
+    ``torch.distributions.Beta(alpha, alpha).sample()``: a module name the script never
+    imported, and no way forward."""
+    with pytest.raises(AttributeError, match=r"no Beta \(it has Bernoulli, .*np\.random\.beta"):
+        torch.distributions.Beta(torch.tensor([0.4]), torch.tensor([0.4]))
+    assert not hasattr(torch.distributions, "Gamma")
+    assert hasattr(torch.distributions, "Categorical")
