@@ -126,3 +126,19 @@ def test_mixup_beta_says_what_there_is_and_what_to_use():
         torch.distributions.Beta(torch.tensor([0.4]), torch.tensor([0.4]))
     assert not hasattr(torch.distributions, "Gamma")
     assert hasattr(torch.distributions, "Categorical")
+
+
+def test_nt_xent_with_fill_diagonal_trains():
+    """Was: AttributeError "'Variable' object has no attribute 'fill_diagonal_'" in SimCLR's
+    loss, which masks each view's similarity with itself before the cross-entropy."""
+
+    def nt_xent(z: torch.Tensor) -> torch.Tensor:
+        z = nn.functional.normalize(z, dim=1)
+        sim = (z @ z.T / 0.5).fill_diagonal_(-9e15)
+        labels = torch.cat([torch.arange(2, 4), torch.arange(0, 2)])
+        return nn.functional.cross_entropy(sim, labels)
+
+    z = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(nt_xent, (z,))
+    with pytest.raises(torch.InplaceError, match=r"in-place operation \(fill_diagonal_\)"):
+        z.fill_diagonal_(0.0)
