@@ -142,3 +142,20 @@ def test_nt_xent_with_fill_diagonal_trains():
     assert torch.autograd.gradcheck(nt_xent, (z,))
     with pytest.raises(torch.InplaceError, match=r"in-place operation \(fill_diagonal_\)"):
         z.fill_diagonal_(0.0)
+
+
+def test_a_line_assigning_a_distribution_names_no_op():
+    """Was: REINFORCE's ``m = Categorical(probs)`` labelled the Div inside the constructor
+    ``m = Div``, as if ``m`` held that tensor; a line's name now stays only on a result its
+    variable holds once the line has run."""
+    torch.manual_seed(0)
+    policy = nn.Linear(2, 3)
+    with torch.trace() as tr:
+        probs = policy(torch.ones(1, 2)).softmax(1)
+        m = torch.distributions.Categorical(probs)
+        action = m.sample()
+        (-m.log_prob(action)).sum().backward()
+    names = {(a.get("op"), a.get("name")) for _, a in tr.graph.nodes(data=True)}
+    assert ("Softmax", "probs") in names
+    assert ("Div", None) in names
+    assert not [n for n in names if n[1] == "m"]

@@ -337,6 +337,11 @@ class RecordBook:
                 if nid is not None:
                     parents.append((nid, slot))
 
+    def unname(self, nid: str) -> None:
+        """Drop the name a line gave node ``nid`` (its variable does not hold the result)."""
+        if nid in self.records:
+            self.records[nid] = renamed(self.records[nid], None)
+
     def inplace_from(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
         """The hook event (here, beside the records it reads): an unrecorded write of one
         Variable into another, drawn as an op when the trace knows the Variable written (not
