@@ -159,3 +159,19 @@ def test_a_line_assigning_a_distribution_names_no_op():
     assert ("Softmax", "probs") in names
     assert ("Div", None) in names
     assert not [n for n in names if n[1] == "m"]
+
+
+def test_a_dataset_filled_row_by_row_stays_one_input():
+    """A dataset built by ``X[i] = torch.tensor(row)`` in a loop draws no write per row (nor
+    copies X per row): only a value an op made is drawn flowing into a tensor."""
+    with torch.trace() as tr:
+        X = torch.zeros(50, 3)
+        for i in range(50):
+            X[i] = torch.tensor([i, i + 1.0, i + 2.0])
+        w = torch.ones(3, requires_grad=True)
+        (X @ w).sum().backward()
+    ops = [a.get("op") for _, a in tr.graph.nodes(data=True) if a.get("kind") == "op"]
+    assert ops == ["MatMul", "Sum"]
+    (x,) = [a for _, a in tr.graph.nodes(data=True) if a.get("name") == "X"]
+    assert x["kind"] == "input"
+    assert x["value"]["max"] == 51.0

@@ -18,23 +18,28 @@ from gradviz.autograd.function import Function, new_context
 from gradviz.autograd.variable import Variable
 
 
-def shown(target: Variable, args: tuple[Any, ...]) -> np.ndarray | None:
-    """A copy of ``target``'s value before the write when the hooks are to see it: a hook is
-    installed, ``target`` takes no gradient (a parameter's update is no data flow to draw),
-    and a Variable is written into it (not a constant fill)."""
+def shown(target: Variable, args: tuple[Any, ...]) -> tuple[np.ndarray, list[Any]] | None:
+    """Before the write: a copy of ``target``'s value and the hooks that are to see the write,
+    when ``target`` takes no gradient (a parameter's update is no data flow to draw), a
+    Variable is written into it (not a constant fill) and a hook asks for it."""
     if not hooks.ACTIVE or target.requires_grad:
         return None
     if not any(isinstance(a, Variable) and a is not target for a in args):
         return None
-    return target._data.copy()
+    seeing = [hook for hook in hooks.ACTIVE if hook.sees_write(target, args)]
+    return (target._data.copy(), seeing) if seeing else None
 
 
-def show(target: Variable, op: type[Function], args: tuple[Any, ...], before: np.ndarray) -> None:
-    """Tell the hooks that ``op`` wrote ``args`` into ``target`` (whose value was ``before``)."""
+def show(
+    target: Variable, op: type[Function], args: tuple[Any, ...], seen: tuple[np.ndarray, list[Any]]
+) -> None:
+    """Tell the hooks ``seen`` names that ``op`` wrote ``args`` into ``target`` (whose value
+    was the array ``seen`` holds)."""
     from gradviz.autograd.inplace import _stand_in  # (it imports this module)
 
+    before, seeing = seen
     inputs = (_stand_in(target, before), *args)
     ctx = new_context(op, (False,) * len(inputs))
     ctx.inputs = ctx.parents = inputs
-    for hook in hooks.ACTIVE:
+    for hook in seeing:
         hook.inplace_from(ctx, inputs, target)

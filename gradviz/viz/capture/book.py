@@ -342,13 +342,24 @@ class RecordBook:
         if nid in self.records:
             self.records[nid] = renamed(self.records[nid], None)
 
+    def sees_write(self, target: Variable, args: tuple[Any, ...]) -> bool:
+        """The hook's question (here, beside the records it reads): draw an unrecorded write
+        into ``target`` when the trace knows ``target`` (not ``p.data += ...``, a Variable made
+        for the write) and an op made a Variable written (``y[mask] = net(x).max(1).values``;
+        not ``X[i] = torch.tensor(row)``, a dataset filled row by row)."""
+        i = target._id
+        if not (i in self.var_nodes or i in self.created or i in self.names.buffer_ids):
+            return False
+        for arg in args:
+            nid = self.var_nodes.get(arg._id) if isinstance(arg, Variable) else None
+            record = self.records.get(nid) if nid is not None else None
+            if record is not None and record.kind == "op":
+                return True
+        return False
+
     def inplace_from(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
-        """The hook event (here, beside the records it reads): an unrecorded write of one
-        Variable into another, drawn as an op when the trace knows the Variable written (not
-        ``p.data += ...``: a Variable made for the write, which no op used)."""
-        i = output._id
-        if i in self.var_nodes or i in self.created or i in self.names.buffer_ids:
-            self.op(node, inputs, output)  # type: ignore[attr-defined]  # (the Recorder's)
+        """The hook event: the write :meth:`sees_write` asked for, drawn as an op."""
+        self.op(node, inputs, output)  # type: ignore[attr-defined]  # (the Recorder's)
 
     def _unknown(self, var: Variable) -> str:
         """Record a Variable first seen now: a leaf, or an op result computed before the trace
