@@ -175,3 +175,19 @@ def test_a_dataset_filled_row_by_row_stays_one_input():
     (x,) = [a for _, a in tr.graph.nodes(data=True) if a.get("name") == "X"]
     assert x["kind"] == "input"
     assert x["value"]["max"] == 51.0
+
+
+def test_std_of_a_one_step_episode_is_explained():
+    """Was: REINFORCE's ``returns.std()`` after a one-step episode (NaN, as in PyTorch) was
+    explained as "overflow?", with the advice to look for an overflow in float64."""
+    logit = torch.zeros(1, requires_grad=True)
+    with torch.trace() as tr:
+        returns = torch.tensor([0.1])
+        with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):  # as PyTorch's
+            returns = (returns - returns.mean()) / (returns.std() + 1e-7)
+        (-logit * returns).sum().backward()
+    (finding,) = tr.check().by_kind("nan_forward")
+    assert finding.op == "Std"
+    assert "0 degrees of freedom" in finding.message
+    assert "overflow" not in str(tr.check())
+    assert "unbiased=False" in str(tr.check())
