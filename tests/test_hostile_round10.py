@@ -191,3 +191,25 @@ def test_std_of_a_one_step_episode_is_explained():
     assert "0 degrees of freedom" in finding.message
     assert "overflow" not in str(tr.check())
     assert "unbiased=False" in str(tr.check())
+
+
+def test_uint8_mask_of_the_old_dqn_tutorial_is_a_mask():
+    """Was: the old DQN tutorial's ``non_final_mask`` (``dtype=torch.uint8``) indexed rows 1,
+    0, 1 instead of masking: ``next_state_values[mask] = values`` raised a shape error and
+    ``x[mask]`` silently returned the wrong rows. PyTorch reads it as a mask, with a warning."""
+    torch_ = pytest.importorskip("torch")
+    mask = [1, 0, 1]
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="indexing with dtype uint8 is now deprecated") as seen:
+        picked = x[torch.tensor(mask, dtype=torch.uint8)]
+    assert seen[0].filename == __file__  # the warning points at the user's line
+    (picked * torch.tensor([10.0, 20.0])).sum().backward()
+    t = torch_.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.warns(UserWarning, match="uint8"):
+        (t[torch_.tensor(mask, dtype=torch_.uint8)] * torch_.tensor([10.0, 20.0])).sum().backward()
+    assert picked.tolist() == [1.0, 3.0]
+    assert x.grad.tolist() == t.grad.tolist() == [10.0, 0.0, 20.0]
+    values = torch.zeros(3)
+    with pytest.warns(UserWarning, match="uint8"):
+        values[torch.tensor(mask, dtype=torch.uint8)] = torch.tensor([5.0, 6.0])
+    assert values.tolist() == [5.0, 0.0, 6.0]
