@@ -213,3 +213,14 @@ def test_uint8_mask_of_the_old_dqn_tutorial_is_a_mask():
     with pytest.warns(UserWarning, match="uint8"):
         values[torch.tensor(mask, dtype=torch.uint8)] = torch.tensor([5.0, 6.0])
     assert values.tolist() == [5.0, 0.0, 6.0]
+
+
+def test_volatile_of_the_old_tutorials_is_taken_with_a_warning():
+    """Was: TypeError on ``Variable(state, volatile=True)`` (the DQN tutorial of PyTorch 0.3);
+    PyTorch takes it, does nothing with it, and warns."""
+    from gradviz.autograd import Variable
+
+    with pytest.warns(UserWarning, match=r"volatile was removed .* no_grad\(\)"):
+        state = Variable(torch.ones(1, 2), volatile=True)
+    assert not state.requires_grad
+    assert state.tolist() == [[1.0, 1.0]]
