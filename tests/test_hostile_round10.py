@@ -220,7 +220,7 @@ def test_volatile_of_the_old_tutorials_is_taken_with_a_warning():
     PyTorch takes it, does nothing with it, and warns."""
     from gradviz.autograd import Variable
 
-    with pytest.warns(UserWarning, match=r"volatile was removed .* no_grad\(\)"):
+    with pytest.warns(UserWarning, match=r"volatile was removed .*no_grad\(\)"):
         state = Variable(torch.ones(1, 2), volatile=True)
     assert not state.requires_grad
     assert state.tolist() == [[1.0, 1.0]]
