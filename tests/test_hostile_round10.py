@@ -224,3 +224,37 @@ def test_volatile_of_the_old_tutorials_is_taken_with_a_warning():
         state = Variable(torch.ones(1, 2), volatile=True)
     assert not state.requires_grad
     assert state.tolist() == [[1.0, 1.0]]
+
+
+def _uva_simclr_loss(lib, feats):
+    """The UvA SimCLR tutorial's InfoNCE: cosine similarities, the self-similarity masked in
+    place, the positives one half of the batch away."""
+    cos_sim = lib.nn.functional.cosine_similarity(feats[:, None, :], feats[None, :, :], dim=-1)
+    self_mask = lib.eye(cos_sim.shape[0], dtype=lib.bool)
+    cos_sim.masked_fill_(self_mask, -9e15)
+    pos_mask = self_mask.roll(shifts=cos_sim.shape[0] // 2, dims=0)
+    cos_sim = cos_sim / 0.07
+    return (-cos_sim[pos_mask] + lib.logsumexp(cos_sim, dim=-1)).mean()
+
+
+def test_cosine_similarity_output_can_be_masked_in_place():
+    """Was: BackwardError "modified by an inplace operation ... output 0 of
+    CosineSimilarity": its backward read its own output, which SimCLR's
+    ``cos_sim.masked_fill_(self_mask, -9e15)`` overwrites; PyTorch's does not."""
+    torch_ = pytest.importorskip("torch")
+    data = np.random.default_rng(0).standard_normal((6, 4))
+    ours = torch.tensor(data, requires_grad=True)
+    theirs = torch_.tensor(data, requires_grad=True)
+    _uva_simclr_loss(torch, ours).backward()
+    _uva_simclr_loss(torch_, theirs).backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-10, atol=1e-12)
+    x = torch.tensor(data[:4], requires_grad=True)
+    assert torch.autograd.gradcheck(lambda f: _uva_simclr_loss(torch, f), (x,))
+    seconds = []  # the double backward recomputes the similarity too
+    for lib, a in ((torch, torch.tensor(data)), (torch_, torch_.tensor(data))):
+        a.requires_grad_(True)
+        sim = lib.nn.functional.cosine_similarity(a, a.flip(0) * 2, dim=1)
+        (first,) = lib.autograd.grad((sim * sim).sum(), a, create_graph=True)
+        (first * a).sum().backward()
+        seconds.append(a.grad.numpy())
+    np.testing.assert_allclose(*seconds, rtol=1e-9, atol=1e-12)
