@@ -141,6 +141,7 @@ from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import jit as jit
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
+from gradviz.autograd import sparse as sparse
 from gradviz.autograd import torch_types as _torch_types
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
@@ -181,6 +182,10 @@ globals().update({_name: getattr(_runtime, _name) for _name in _runtime.NAMES})
 # example).
 vmap = func.vmap
 
+# PyTorch's `torch.sparse.mm` and `torch.spmm` on dense matrices; making a sparse tensor is
+# refused with the dense way to write it (sparse.py).
+spmm, sparse_coo_tensor = sparse.mm, sparse.sparse_coo_tensor
+
 # `from gradviz.utils.data import DataLoader` as PyTorch's `torch.utils.data`.
 utils = types.ModuleType(
     f"{__name__}.utils", "PyTorch's `torch.utils`: `utils.data`, `utils.checkpoint`."
@@ -209,6 +214,7 @@ for _name, _module in {
     "optim": optim,
     "linalg": linalg,
     "special": special,
+    "sparse": sparse,
     "optim.lr_scheduler": optim.lr_scheduler,
     "data": data,
     "utils": utils,

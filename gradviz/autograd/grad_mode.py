@@ -98,3 +98,9 @@ class enable_grad(_GradMode):
     """Turn graph recording back on inside a ``no_grad`` region."""
 
     mode = True
+
+
+#: PyTorch's warning for ``Variable(x, volatile=True)``, the ``no_grad`` of PyTorch 0.3
+VOLATILE_REMOVED = (
+    "volatile was removed and now has no effect. Use `with gradviz.no_grad():` instead."
+)

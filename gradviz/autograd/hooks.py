@@ -48,6 +48,17 @@ class Hook:
         e.g. a parameter update under ``no_grad``; its ``_version`` went up. Recorded in-place
         writes arrive as ``op`` events of ``Add_``-style nodes instead."""
 
+    def sees_write(self, target: Variable, args: tuple[Any, ...]) -> bool:
+        """Whether to get :meth:`inplace_from` for an unrecorded in-place write of ``args``
+        into ``target`` (asked before the write: a True costs a copy of ``target``)."""
+        return False
+
+    def inplace_from(self, node: Function, inputs: tuple[Any, ...], output: Variable) -> None:
+        """An unrecorded in-place write into ``output`` (which takes no gradient) of another
+        Variable (``y[mask] = net(x)`` under ``no_grad``), as an op on ``inputs[0]``, a stand-in
+        for the value before it; the ``inplace`` event of the write follows. Sent to the hooks
+        whose :meth:`sees_write` said so."""
+
     def grad_mode(self, enabled: bool) -> None:
         """Graph recording was switched on or off (``no_grad`` entered or left)."""
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd import grad_mode, hooks, ops, rng
+from gradviz.autograd import grad_mode, hooks, inplace_shown, ops, rng
 from gradviz.autograd.errors import (
     IndexRangeError,
     InplaceError,
@@ -131,10 +131,13 @@ def _write(
     if grad_mode.is_grad_enabled() and (target.requires_grad or _any_requires_grad(args)):
         _record(target, op, args)
         return target
+    seen = inplace_shown.shown(target, args)  # (a copy when a hook is to see the write)
     try:
         write(*operands, out=target._data)
     except (TypeError, ValueError, IndexError, OverflowError) as error:  # NumPy's refusals
         raise _numpy_error(op, target, error, operands) from None
+    if seen is not None:
+        inplace_shown.show(target, op, args, seen)
     wrote(target, _METHOD[op])
     return target
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from gradviz.autograd import grad_mode, inplace
 from gradviz.autograd.errors import InplaceError, InputError
 
@@ -64,3 +66,22 @@ def t_(target: Variable) -> Variable:
     if target.ndim > 2:
         raise InputError(f"t_() expects a tensor with <= 2 dimensions, but self is {target.ndim}D")
     return _reshape_in_place(target, "t_", lambda v: v.t())
+
+
+def fill_diagonal_(target: Variable, fill_value: Any, wrap: bool = False) -> Variable:
+    """Set the main diagonal (every dim of equal length past 2-D) to ``fill_value`` in place,
+    as a masked fill (recorded as ``MaskedFill_``); ``wrap``: a tall matrix's diagonal starts
+    again after N+1 rows, as NumPy's ``fill_diagonal``."""
+    shape = target.shape
+    if len(shape) < 2:
+        raise InputError(f"fill_diagonal_: dimensions must larger than 1 (got shape {shape})")
+    if len(shape) > 2 and len(set(shape)) > 1:
+        raise InputError(
+            f"fill_diagonal_: all dimensions of input must be of equal length (got shape {shape})"
+        )
+    mask = np.zeros(shape, dtype=bool)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    try:
+        return inplace.masked_fill_(target, mask, fill_value)
+    except InplaceError as error:  # (a leaf that requires grad: name the method called)
+        raise InplaceError(str(error).replace("masked_fill_", "fill_diagonal_")) from None

@@ -25,7 +25,7 @@ from gradviz.autograd.errors import (
     OperandError,
     ShapeError,
 )
-from gradviz.autograd.grad_mode import _OFF
+from gradviz.autograd.grad_mode import _OFF, VOLATILE_REMOVED
 from gradviz.autograd.grad_mode import _state as _grad_state
 from gradviz.autograd.torch_types import Size as TorchSize
 from gradviz.autograd.torch_types import array_text
@@ -172,7 +172,11 @@ class Variable(
     __array_priority__ = 1000  # `ndarray + Variable` calls Variable.__radd__ (as a tensor)
     __hash__ = object.__hash__  # __eq__ compares values; identity stays the hash
 
-    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None) -> None:
+    def __init__(
+        self, data: Any, requires_grad: bool = False, name: str | None = None, volatile: Any = None
+    ) -> None:
+        if volatile is not None:  # PyTorch 0.3's keyword, taken with PyTorch's warning
+            warnings.warn(VOLATILE_REMOVED, UserWarning, stacklevel=2)
         array = as_array(data)
         if requires_grad and array.dtype.kind != "f":
             raise OperandError(

@@ -93,6 +93,10 @@ class InplaceMethods:
         """Set ``value`` where ``mask`` is true; returns self."""
         return _inplace.masked_fill_(self, mask, value)
 
+    def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Variable:
+        """Set the main diagonal to ``fill_value``; returns self."""
+        return _views.fill_diagonal_(self, fill_value, wrap)
+
     def unsqueeze_(self, dim: int) -> Variable:
         """Insert a size-1 dim at ``dim``, in place; returns self."""
         return _views.unsqueeze_(self, dim)

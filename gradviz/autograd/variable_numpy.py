@@ -83,6 +83,21 @@ class ArrayMethods:
         """Whether the dtype is a floating point one (float16, float32, float64)."""
         return self._data.dtype.kind == "f"
 
+    @property
+    def is_sparse(self) -> bool:
+        """False: every gradviz tensor is dense (PyTorch's ``strided`` layout)."""
+        return False
+
+    def to_sparse(self, *args: Any, **kwargs: Any) -> Variable:
+        """PyTorch's ``Tensor.to_sparse``: refused, with the dense way to write it."""
+        from gradviz.autograd.sparse import refuse  # (it imports the Variable class)
+
+        refuse("to_sparse")
+
+    def to_dense(self) -> Variable:
+        """This Variable itself (it is dense), as PyTorch's ``to_dense`` of a dense tensor."""
+        return self
+
     def __bool__(self) -> bool:
         if self._data.size != 1:  # NumPy's ValueError says "array"; PyTorch's wording here
             many = "no values" if self._data.size == 0 else "more than one value"

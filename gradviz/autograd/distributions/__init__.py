@@ -22,3 +22,23 @@ __all__ = [
     "kl_divergence",
     "register_kl",
 ]
+
+_HAS = [n for n in __all__ if n[0].isupper() and n != "Distribution"]
+
+#: what to use for a distribution PyTorch has and gradviz has not
+_INSTEAD = {
+    "Beta": "for mixup's lam, draw it with NumPy: np.random.beta(alpha, alpha)",
+    "Gamma": "draw with NumPy (np.random.gamma) where no gradient is needed",
+    "Dirichlet": "draw with NumPy (np.random.dirichlet) where no gradient is needed",
+}
+
+
+def __getattr__(name: str) -> object:
+    """A distribution PyTorch has and gradviz has not: say which there are, and what to use."""
+    if name.startswith("_") or not name[:1].isupper():
+        raise AttributeError(f"module 'gradviz.distributions' has no attribute {name!r}")
+    hint = _INSTEAD.get(name, "")
+    raise AttributeError(
+        f"gradviz.distributions has no {name} (it has {', '.join(_HAS)}: the ones NumPy's "
+        f"functions compute, without gamma functions){'; ' + hint if hint else ''}"
+    )

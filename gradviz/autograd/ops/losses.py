@@ -458,13 +458,16 @@ class CosineSimilarity(Function):
         norm2 = np.sqrt((x2 * x2).sum(axis=axis, keepdims=True))
         c1, c2 = np.maximum(norm1, eps), np.maximum(norm2, eps)
         out = ((x1 / c1) * (x2 / c2)).sum(axis=axis, keepdims=True)
-        ctx.save_for_backward(x1, x2, norm1, norm2, c1, c2, out)
+        # the inputs' statistics, not the output: PyTorch's output is free to be written in
+        # place (SimCLR's cos_sim.masked_fill_(self_mask, -9e15)); backward recomputes it
+        ctx.save_for_backward(x1, x2, norm1, norm2, c1, c2)
         ctx.axis = axis
         return out.squeeze(axis)
 
     @staticmethod
     def backward(ctx, grad):
-        x1, x2, norm1, norm2, c1, c2, out = ctx.saved_tensors
+        x1, x2, norm1, norm2, c1, c2 = ctx.saved_tensors
+        out = ((x1 / c1) * (x2 / c2)).sum(axis=ctx.axis, keepdims=True)
         g = np.expand_dims(grad, ctx.axis)
         with np.errstate(divide="ignore", invalid="ignore"):
             unit1 = np.where(norm1 > 0, x1 / norm1, 0)
@@ -486,7 +489,7 @@ class CosineSimilarity(Function):
             v / Where.apply(n._data > 0, n, np.ones((), n.dtype))
             for v, n in zip((x1, x2), norms, strict=True)
         )
-        g, cos = grad.unsqueeze(axis), out.unsqueeze(axis)
+        g, cos = grad.unsqueeze(axis), ((x1 / c1) * (x2 / c2)).sum(axis, keepdim=True)
         grad1 = g * (x2 / (c1 * c2) - cos / c1 * unit1) if ctx.needs_input_grad[0] else None
         grad2 = g * (x1 / (c1 * c2) - cos / c2 * unit2) if ctx.needs_input_grad[1] else None
         return grad1, grad2

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -91,16 +94,46 @@ class Permute(Function):
 
 def normalize_index(index: Any) -> Any:
     """Replace Variables inside an index by their arrays (indices carry no gradient)."""
-    if isinstance(index, Variable):
-        return index._data
+    if isinstance(index, Variable | np.ndarray):
+        return _mask_if_bytes(index)
     if isinstance(index, tuple):  # lists inside become arrays, so repeats accumulate
         return tuple(
-            i._data if isinstance(i, Variable) else _index_array(i) if isinstance(i, list) else i
+            _mask_if_bytes(i)
+            if isinstance(i, Variable | np.ndarray)
+            else _index_array(i)
+            if isinstance(i, list)
+            else i
             for i in index
         )
     if isinstance(index, list):
         return _index_array(index)
     return index
+
+
+def _mask_if_bytes(index: Variable | np.ndarray) -> np.ndarray:
+    """An index array; a uint8 one is a mask, as in PyTorch (the old DQN tutorial's
+    ``dtype=torch.uint8`` mask of non-final states), with PyTorch's deprecation warning."""
+    array = index._data if isinstance(index, Variable) else index
+    if array.dtype != np.uint8:
+        return array
+    warnings.warn(
+        "indexing with dtype uint8 is now deprecated, please use a dtype bool instead "
+        "(as PyTorch, gradviz reads a uint8 index as a mask)",
+        UserWarning,
+        stacklevel=_user_level(),
+    )
+    return array.astype(bool)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _user_level() -> int:
+    """The ``stacklevel`` of the first frame outside gradviz, for a warning about user code."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _index_array(index: list) -> np.ndarray:

@@ -337,6 +337,30 @@ class RecordBook:
                 if nid is not None:
                     parents.append((nid, slot))
 
+    def unname(self, nid: str) -> None:
+        """Drop the name a line gave node ``nid`` (its variable does not hold the result)."""
+        if nid in self.records:
+            self.records[nid] = renamed(self.records[nid], None)
+
+    def sees_write(self, target: Variable, args: tuple[Any, ...]) -> bool:
+        """The hook's question (here, beside the records it reads): draw an unrecorded write
+        into ``target`` when the trace knows ``target`` (not ``p.data += ...``, a Variable made
+        for the write) and an op made a Variable written (``y[mask] = net(x).max(1).values``;
+        not ``X[i] = torch.tensor(row)``, a dataset filled row by row)."""
+        i = target._id
+        if not (i in self.var_nodes or i in self.created or i in self.names.buffer_ids):
+            return False
+        for arg in args:
+            nid = self.var_nodes.get(arg._id) if isinstance(arg, Variable) else None
+            record = self.records.get(nid) if nid is not None else None
+            if record is not None and record.kind == "op":
+                return True
+        return False
+
+    def inplace_from(self, node: Any, inputs: tuple[Any, ...], output: Variable) -> None:
+        """The hook event: the write :meth:`sees_write` asked for, drawn as an op."""
+        self.op(node, inputs, output)  # type: ignore[attr-defined]  # (the Recorder's)
+
     def _unknown(self, var: Variable) -> str:
         """Record a Variable first seen now: a leaf, or an op result computed before the trace
         started (its history is walked iteratively and recorded, without source lines)."""

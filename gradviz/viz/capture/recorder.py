@@ -65,7 +65,7 @@ class Recorder(RecordBook, hooks.Hook):
         self.policy = policy
         self._source = SourceLocator(base_dir)
         self.locate = self._source.locate
-        self.line_names = LineNames(self._source)
+        self.line_names = LineNames(self._source, self.unname)
         self.names = ModuleNames()
         self.lock = threading.RLock()
         self.states: list[ThreadState] = []  # every thread's, for finish()
@@ -209,7 +209,7 @@ class Recorder(RecordBook, hooks.Hook):
             if logging:
                 local.logged.add(nid)
             if name is not None and output.name is None:
-                self.line_names.recorded(nid)
+                self.line_names.recorded(nid, output._id)
                 if replaced in self.records:
                     self.records[replaced] = renamed(self.records[replaced], None)
             if (

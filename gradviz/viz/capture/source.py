@@ -20,6 +20,7 @@ import linecache
 import os
 import re
 import sys
+from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
@@ -284,8 +285,9 @@ class LineNames:
     (``return self.fc2(h)``) passes it to the line that called the function
     (``logits = model(x)``), which names it."""
 
-    def __init__(self, locator: SourceLocator) -> None:
+    def __init__(self, locator: SourceLocator, unname: Callable[[Any], None]) -> None:
         self._locator = locator
+        self._unname = unname  # drops the name of a node its variable turned out not to hold
         self._names: dict[str, Any] = {}  # "file:line" -> the name it assigns, _RETURNS, None
         # code object -> [its frame that named an op last, line, node]: the frame itself (an id
         # is reused by the next call's frame), one per code object (a bounded number held)
@@ -319,17 +321,32 @@ class LineNames:
         line = frame.f_lineno
         last = self._last.get(frame.f_code)
         same = last is not None and last[0] is frame and last[1] == line and last[3] == name
-        self._last[frame.f_code] = [frame, line, None, name]
+        if last is not None and (last[0] is not frame or last[1] != line):  # the line ran
+            self._check(last)
+        self._last[frame.f_code] = [frame, line, None, name, None]
         self._naming = frame.f_code
         return name, last[2] if same else None
 
-    def recorded(self, node: Any) -> None:
-        """The op just named by :meth:`name` is ``node``."""
-        self._last[self._naming][2] = node
+    def recorded(self, node: Any, variable: int) -> None:
+        """The op just named by :meth:`name` is ``node``, its result the Variable of id
+        ``variable``."""
+        self._last[self._naming][2:5:2] = node, variable
 
     def forget(self) -> None:
         """A backward pass ended: no line runs across it (and frames come and go)."""
+        for last in self._last.values():
+            self._check(last)
         self._last.clear()
+
+    def _check(self, last: list[Any]) -> None:
+        """Once the line that named ``last``'s node has run: drop the name unless the variable
+        holds the node's result (``m = Categorical(probs)`` assigns a distribution, not the
+        result of the last op its constructor ran)."""
+        frame, _, node, name, variable = last
+        if node is not None:
+            held = frame.f_locals.get(name)
+            if not (isinstance(held, Variable) and held._id == variable):
+                self._unname(node)
 
     def _name_at(self, frame: FrameType, source: str | None) -> Any:
         """What the line ``source``, running in ``frame``, names: a name, :data:`_RETURNS`, or

@@ -21,6 +21,11 @@ __all__ = ["ADVICE", "advise", "spike_advice"]
 
 Advice = tuple[str, ...]
 
+#: The remedy for a std or var of one value (NaN with the default correction).
+_ONE_VALUE = (
+    "use unbiased=False (correction=0), or skip the step when there is one value (an episode "
+    "of one step in REINFORCE's (returns - returns.mean()) / (returns.std() + eps))"
+)
 #: The remedy for a NaN/Inf born in the forward of an op.
 FORWARD_FIX = {
     "Log": "clamp the input (x.clamp(min=1e-12).log()) or use log_softmax / "
@@ -32,6 +37,8 @@ FORWARD_FIX = {
     "learning rate if the logits grew",
     "MatMul": "the values overflowed float32: lower the learning rate, normalise the inputs "
     "or add LayerNorm/BatchNorm",
+    "Std": _ONE_VALUE,
+    "Var": _ONE_VALUE,
 }
 #: The remedy for a NaN/Inf gradient born in the backward of an op.
 BACKWARD_FIX = {
@@ -139,6 +146,8 @@ def _nan_forward(f: Finding, ctx: Context) -> Advice:
         general = "compute in float32 (model.float(), x.float()), or scale the numbers down"
     if f.numbers.get("empty_input"):
         general = "skip empty batches (if len(x) == 0: continue), or use reduction='sum'"
+    if f.numbers.get("too_few_values"):
+        return (fix,)
     return (fix, general) if fix else (general,)
 
 

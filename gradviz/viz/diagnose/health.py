@@ -213,7 +213,11 @@ def _span(flagged: list[LayerHealth]) -> str:
 
 
 def relus(ctx: Context) -> tuple[list[ReluHealth], list[Finding]]:
+    """One row per ReLU (the calls of one ReLU at one source line pooled: a policy run on one
+    state per step of a game sees its batch one row at a time); a finding when half its units
+    are zero for every row seen. A single row tells nothing: about half of it is zero anyway."""
     g = ctx.graph
+    groups: dict[tuple[Any, ...], list[tuple[str, np.ndarray]]] = {}
     rows: list[ReluHealth] = []
     findings: list[Finding] = []
     for n in ctx.ops():
@@ -221,31 +225,43 @@ def relus(ctx: Context) -> tuple[list[ReluHealth], list[Finding]]:
         if a.get("op") != "Relu":
             continue
         x = ctx.array(n, 0)
-        if x is None:
-            value = a.get("value") or {}
-            if value.get("max") is None:
-                continue
-            size = _size(a.get("shape"))
-            units = int((a.get("shape") or (size,))[-1]) if size else 0
-            dead = units if value["max"] <= 0 else 0
-            zero = 1.0 if value["max"] <= 0 else float("nan")
-        else:
+        if x is not None:
             units = int(x.shape[-1]) if x.ndim else 1
             flat = x.reshape(-1, units) if x.size else x.reshape(0, max(units, 1))
-            dead = int(np.count_nonzero(np.all(flat <= 0, axis=0))) if flat.size else 0
-            zero = float(np.count_nonzero(x <= 0) / x.size) if x.size else 0.0
-        row = ReluHealth(n, a.get("module") or "", a.get("source"), units, dead, zero)
-        rows.append(row)
-        if units and row.dead_fraction >= DEAD_FRACTION:
-            findings.append(
-                Finding(
-                    "warning",
-                    "dead_relu",
-                    f"{dead:,} of {units:,} units ({row.dead_fraction:.0%}) are zero for every "
-                    "row of the batch: no gradient flows through them",
-                    numbers={"dead_units": float(dead), "units": float(units)},
-                    label=f"dead ReLU: {dead:,} of {units:,} units",
-                    **ctx.where(n),
-                )
-            )
+            groups.setdefault((a.get("module"), a.get("source"), units), []).append((n, flat))
+            continue
+        value = a.get("value") or {}
+        if value.get("max") is None:
+            continue
+        size = _size(a.get("shape"))
+        units = int((a.get("shape") or (size,))[-1]) if size else 0
+        dead = units if value["max"] <= 0 else 0
+        zero = 1.0 if value["max"] <= 0 else float("nan")
+        rows.append(ReluHealth(n, a.get("module") or "", a.get("source"), units, dead, zero))
+    pooled: dict[str, int] = {}
+    for calls in groups.values():
+        n, flat = calls[0][0], np.concatenate([f for _, f in calls])
+        pooled[n] = len(calls)
+        units, a = flat.shape[1], g.nodes[n]
+        dead = int(np.count_nonzero(np.all(flat <= 0, axis=0))) if len(flat) > 1 else 0
+        zero = float(np.count_nonzero(flat <= 0) / flat.size) if flat.size else 0.0
+        rows.append(ReluHealth(n, a.get("module") or "", a.get("source"), units, dead, zero))
+    position = {n: i for i, n in enumerate(ctx.order)}
+    rows.sort(key=lambda r: position[r.node])
+    for row in rows:
+        if row.units and row.dead_fraction >= DEAD_FRACTION:
+            findings.append(_dead_relu(ctx, row, pooled.get(row.node, 1)))
     return rows, findings
+
+
+def _dead_relu(ctx: Context, row: ReluHealth, calls: int) -> Finding:
+    seen = f"of its {calls} calls" if calls > 1 else "of the batch"
+    return Finding(
+        "warning",
+        "dead_relu",
+        f"{row.dead_units:,} of {row.units:,} units ({row.dead_fraction:.0%}) are zero for every "
+        f"row {seen}: no gradient flows through them",
+        numbers={"dead_units": float(row.dead_units), "units": float(row.units)},
+        label=f"dead ReLU: {row.dead_units:,} of {row.units:,} units",
+        **ctx.where(row.node),
+    )

@@ -96,6 +96,13 @@ def explain_forward(
             f"{dtype} above {limit:.1f})",
             numbers,
         )
+    if op in ("Std", "Var") and first is not None:  # finite inputs: too few values to spread
+        numbers["too_few_values"] = 1.0
+        return (
+            f"{op.lower()} of one value per reduction ({_range(first)}): with the default "
+            "correction of 1 (unbiased) that is 0 degrees of freedom, NaN in PyTorch too",
+            numbers,
+        )
     by_slot = {o.slot: o for o in operands}
     if op == "Div" and 1 in by_slot:
         a, b = by_slot.get(0), by_slot[1]

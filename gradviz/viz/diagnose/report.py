@@ -184,8 +184,8 @@ class LayerHealth:
 
 @dataclass(frozen=True)
 class ReluHealth:
-    """A ReLU: the fraction of its units (last axis) that are zero for every row of the batch,
-    and the fraction of elements that are zero."""
+    """A ReLU (its calls at one line pooled): the fraction of its units (last axis) that are
+    zero for every row of the batch, and the fraction of elements that are zero."""
 
     node: str
     module: str
