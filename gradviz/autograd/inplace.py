@@ -131,7 +131,7 @@ def _write(
     if grad_mode.is_grad_enabled() and (target.requires_grad or _any_requires_grad(args)):
         _record(target, op, args)
         return target
-    seen = inplace_shown.shown(target, args)  # (a copy when a hook is to see the write)
+    seen = inplace_shown.shown(target, args) if hooks.ACTIVE else None  # (a copy if seen)
     try:
         write(*operands, out=target._data)
     except (TypeError, ValueError, IndexError, OverflowError) as error:  # NumPy's refusals
