@@ -1,5 +1,6 @@
 """The classic second-order demos beyond MLPs, against PyTorch (when installed) and by finite
-differences (always): a WGAN-GP step with a convolutional critic, MAML on a small classifier
+differences (always): a WGAN-GP step with a convolutional critic (also the DCGAN one, with in-place
+LeakyReLUs), MAML on a small classifier
 (an inner SGD step with ``create_graph=True``, the outer loss through the adapted weights),
 and a transformer layer trained with a gradient penalty."""
 
@@ -56,6 +57,25 @@ def conv_critic(lib):
     )
 
 
+def dcgan_critic(lib):
+    """The DCGAN tutorial's discriminator without batch norm (a WGAN-GP critic has none):
+    strided convolutions, each followed by ``LeakyReLU(0.2, inplace=True)`` (the in-place
+    ops' graph rules)."""
+    return lib.nn.Sequential(
+        lib.nn.Conv2d(1, 4, 4, stride=2, padding=1),
+        lib.nn.LeakyReLU(0.2, inplace=True),
+        lib.nn.Conv2d(4, 8, 4, stride=2, padding=1),
+        lib.nn.LeakyReLU(0.2, inplace=True),
+        lib.nn.Flatten(),
+        lib.nn.Linear(8 * 2 * 2, 1),
+    )
+
+
+CRITICS = pytest.mark.parametrize(
+    "make", [conv_critic, dcgan_critic], ids=["conv", "dcgan_inplace"]
+)
+
+
 def images(steps: int = 3):
     rng = np.random.default_rng(1)
     return [
@@ -89,24 +109,27 @@ def train_critic(lib, critic) -> list[float]:
     return losses
 
 
-def test_wgan_gp_with_a_conv_critic_trains_as_pytorch_over_three_steps():
+@CRITICS
+def test_wgan_gp_with_a_conv_critic_trains_as_pytorch_over_three_steps(make):
+    """Both critics: LeakyReLU as a layer, and in place as the DCGAN tutorial writes it."""
     torch = pytest.importorskip("torch")
     gradviz.manual_seed(0)
-    ours = conv_critic(gradviz).double()
-    theirs = twin(ours, conv_critic(torch))
+    ours = make(gradviz).double()
+    theirs = twin(ours, make(torch))
     runs = [train_critic(gradviz, ours), train_critic(torch, theirs)]
     assert_same_run(ours, theirs, runs, rtol=1e-11)
 
 
-def test_wgan_gp_conv_critic_gradients_by_finite_differences():
+@CRITICS
+def test_wgan_gp_conv_critic_gradients_by_finite_differences(make):
     gradviz.manual_seed(0)
-    critic = conv_critic(gradviz).double()
+    critic = make(gradviz).double()
     batch = [gradviz.tensor(a) for a in images(1)[0]]
     critic_loss(gradviz, critic, *batch).backward()
     eps = 1e-6
     for name, p in critic.named_parameters():
         flat = p.numpy().reshape(-1)
-        for j in range(0, flat.size, 11):
+        for j in range(0, flat.size, 7):
             original = flat[j]
             flat[j] = original + eps
             plus = critic_loss(gradviz, critic, *batch, create_graph=False).item()
