@@ -1,8 +1,8 @@
 """The classic second-order demos beyond MLPs, against PyTorch (when installed) and by finite
-differences (always): a WGAN-GP step with a convolutional critic (also the DCGAN one, with in-place
-LeakyReLUs), MAML on a small classifier
-(an inner SGD step with ``create_graph=True``, the outer loss through the adapted weights),
-and a transformer layer trained with a gradient penalty."""
+differences (always): a WGAN-GP step with a convolutional critic (and with the DCGAN one, its
+LeakyReLUs in place), MAML on a small classifier (an inner SGD step with ``create_graph=True``,
+the outer loss through the adapted weights), and a transformer layer trained with a gradient
+penalty."""
 
 from __future__ import annotations
 
