@@ -21,8 +21,9 @@ from gradviz.autograd.variable import Variable
 def shown(target: Variable, args: tuple[Any, ...]) -> tuple[np.ndarray, list[Any]] | None:
     """Before the write: a copy of ``target``'s value and the hooks that are to see the write,
     when ``target`` takes no gradient (a parameter's update is no data flow to draw), a
-    Variable is written into it (not a constant fill) and a hook asks for it."""
-    if not hooks.ACTIVE or target.requires_grad:
+    Variable is written into it (not a constant fill) and a hook asks for it. The caller has
+    checked that hooks are installed (one test on the path of every unrecorded write)."""
+    if target.requires_grad:
         return None
     if not any(isinstance(a, Variable) and a is not target for a in args):
         return None
