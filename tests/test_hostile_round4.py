@@ -361,7 +361,7 @@ def _frozen(graph) -> dict[str, bool]:
     return {
         a["name"]: a["requires_grad"]
         for _, a in graph.nodes(data=True)
-        if a["kind"] == "param" and a["name"].startswith("0.")
+        if a["kind"] == "param" and a["name"].startswith("backbone.0.")
     }
 
 
@@ -380,9 +380,9 @@ def test_diff_of_steps_before_and_after_unfreezing_says_the_layer_now_trains():
     tr = _fine_tune_trace()
     report = gradviz.diff(tr.get_pass(2).graph, tr.get_pass(5).graph)
     grads = {c.key: (c.a, c.b) for c in report.changes if c.field == "|grad|"}
-    assert grads["param:0.weight"][0] == 0.0
-    assert grads["param:0.weight"][1] > 0
-    assert {c.ratio_text for c in report.changes if c.key == "param:1.bias"} == {"new"}
+    assert grads["param:backbone.0.weight"][0] == 0.0
+    assert grads["param:backbone.0.weight"][1] > 0
+    assert {c.ratio_text for c in report.changes if c.key == "param:backbone.1.bias"} == {"new"}
 
 
 CHAR_RNN = """\

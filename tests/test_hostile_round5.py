@@ -143,20 +143,21 @@ def _gan_step():
     return tr
 
 
-def test_a_second_model_is_named_by_its_variable_not_its_class():
+def test_two_models_are_named_by_their_variables_not_their_class():
     # was: the generator's parameters 0.weight ..., the discriminator's Sequential.0.weight
-    # ...: two Sequentials told apart by nothing the script says
+    # ...: two Sequentials told apart by nothing the script says; then the generator's
+    # 0.weight beside the discriminator's D.0.weight
     graph = _gan_step().graph
     params = sorted(data["name"] for _, data in graph.nodes(data=True) if data["kind"] == "param")
     assert params == [
-        "0.bias",
-        "0.weight",
-        "2.bias",
-        "2.weight",
         "D.0.bias",
         "D.0.weight",
         "D.2.bias",
         "D.2.weight",
+        "G.0.bias",
+        "G.0.weight",
+        "G.2.bias",
+        "G.2.weight",
     ]
     modules = {data.get("module") for _, data in graph.nodes(data=True) if data["kind"] == "op"}
     assert "D.1" in modules  # the LeakyReLU

@@ -104,10 +104,10 @@ def test_a_model_named_anew_when_a_bigger_one_appears_keeps_one_timeline_row(tmp
     script.write_text(GAN_TIMELINE, encoding="utf-8")
     timeline = run_script(script, policy=EveryStep(), detail="summary").timeline
     params = {k for k in timeline.keys if k.startswith("param:")}
-    names = {f"param:{i}.{w}" for i in (0, 1, 2) for w in ("weight", "bias")}
+    names = {f"param:netG.{i}.{w}" for i in (0, 1, 2) for w in ("weight", "bias")}
     assert params == names | {f"param:netD.{i}.{w}" for i in (0, 1) for w in ("weight", "bias")}
     rows = timeline.rows_array()
-    index = timeline.keys.index("param:0.weight")
+    index = timeline.keys.index("param:netG.0.weight")
     assert set(rows["step"][rows["node"] == index]) == {2, 4, 6}  # the generator's steps
     index = timeline.keys.index("param:netD.0.weight")
     assert set(rows["step"][rows["node"] == index]) == {1, 2, 3, 4, 5, 6}

@@ -126,16 +126,17 @@ def test_each_thread_attributes_ops_to_its_own_modules():
         (results["a"] + results["b"]).backward()
     g = tr.graph
     modules = {a.get("op"): a.get("module") for _, a in g.nodes(data=True) if a.get("op")}
-    # _Waiting has more parameters than the Sequential: it is the model, unprefixed; the
-    # Sequential is named as the code calls it
-    assert modules["Tanh"] == ""  # _Waiting's own op: the top module
+    # each model is named as the code calls it
+    assert modules["Tanh"] == "waiting"  # _Waiting's own op
     assert modules["Relu"] == "other.1"
     ops_by_module = sorted(
         (a["module"], a["op"]) for _, a in g.nodes(data=True) if a.get("kind") == "op"
     )
-    assert ("first", "Linear") in ops_by_module or ("first", "MatMul") in ops_by_module
-    assert all(not m.startswith("first.") and "Sequential.first" not in m for m, _ in ops_by_module)
-    assert not any(m.startswith("first") and op == "Relu" for m, op in ops_by_module)
+    assert ("waiting.first", "Linear") in ops_by_module
+    assert all(
+        not m.startswith("waiting.first.") and "other.first" not in m for m, _ in ops_by_module
+    )
+    assert not any(m.startswith("waiting") and op == "Relu" for m, op in ops_by_module)
 
 
 class _PausingSGD(optim.SGD):

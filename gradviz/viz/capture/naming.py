@@ -185,9 +185,10 @@ class ModuleNames:
         """Prefixes of the top-level modules, parameter names and the module table.
 
         The top-level module with the most parameters (the first on a tie) is the model: its
-        paths are used as they are (``fc1``, ``0``); any other top-level module is prefixed
-        with the name the script called it by if it has parameters (a GAN's ``D``), else with
-        its class name (a loss module: ``CrossEntropyLoss``).
+        paths are used as they are (``fc1``, ``0``) when it is the only one with parameters;
+        a top-level module with parameters beside it is prefixed with the name the script
+        called it by (a GAN's ``G`` and ``D``), any other with its class name (a loss module:
+        ``CrossEntropyLoss``).
         """
         if self._naming is None:
             self._naming = self._compute()
@@ -200,9 +201,10 @@ class ModuleNames:
         main = max(range(len(roots)), key=lambda i: (len(roots[i].params), -i))
         prefixes = []
         used: set[str] = set()
-        taken = {path.partition(".")[0] for path in roots[main].classes}  # the model's paths
+        unnamed = not _named_beside_others(roots, main)
+        taken = {path.partition(".")[0] for path in roots[main].classes} if unnamed else set()
         for index, root in enumerate(roots):
-            if index == main and not _a_loose_layer(roots, main):
+            if index == main and unnamed:
                 prefixes.append("")
                 continue
             bound = root.bound if root.bound not in taken else None
@@ -309,13 +311,10 @@ class ModuleNames:
         return build
 
 
-def _a_loose_layer(roots: list[_Root], main: int) -> bool:
-    """Whether the model ``roots[main]`` is one layer used beside other layers with
-    parameters (``gru = nn.GRU(...)`` between ``emb`` and ``head``): it is named by the script's
-    name for it too, not left unnamed (its table row read "(top)")."""
-    root = roots[main]
-    return (
-        root.bound is not None
-        and len(root.classes) == 1
-        and any(r.params for i, r in enumerate(roots) if i != main)
-    )
+def _named_beside_others(roots: list[_Root], main: int) -> bool:
+    """Whether the model ``roots[main]`` is used beside other top-level modules with parameters
+    and the script has a name for it (a GAN's ``G`` beside ``D``, DQN's ``policy_net`` beside
+    ``target_net``, ``gru = nn.GRU(...)`` between ``emb`` and ``head``): then every model is
+    named by the script's name for it, not one of them left unnamed (``0.weight`` beside
+    ``target_net.0.weight``)."""
+    return roots[main].bound is not None and any(r.params for i, r in enumerate(roots) if i != main)
