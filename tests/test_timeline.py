@@ -187,3 +187,28 @@ def test_the_inf_of_a_causal_mask_is_deliberate_but_a_nan_there_is_not():
     found = timeline_findings(timeline)
     assert [(f.step, f.kind) for f in found] == [(3, "nan")]
     assert found[0].message == "value of MaskedFill (module attn) has 2 NaN, 12 Inf"
+
+
+def test_parameters_without_gradient_or_update_come_last_marked_quiet():
+    """Was: a DQN's target network, run under ``no_grad``, had empty heatmap rows listed before
+    the policy network's, as if its gradients were missing data."""
+    gradviz.manual_seed(0)
+    policy_net, target_net = gradviz.nn.Linear(3, 2), gradviz.nn.Linear(3, 2)
+    optimizer = gradviz.optim.SGD(policy_net.parameters(), lr=0.1)
+    with gradviz.trace(steps="all", detail="summary") as tr:
+        for _ in range(3):
+            x = gradviz.randn(4, 3)
+            with gradviz.no_grad():
+                target = target_net(x).max(1).values
+            loss = (policy_net(x).max(1).values - target).pow(2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    data = timeline_data(tr.timeline, [], tr.graph)
+    rows = [(data["keys"][r]["label"], data["keys"][r]["quiet"]) for r in data["rows"]]
+    assert rows == [
+        ("policy_net.weight", False),
+        ("policy_net.bias", False),
+        ("target_net.weight", True),
+        ("target_net.bias", True),
+    ]

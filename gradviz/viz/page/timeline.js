@@ -143,13 +143,17 @@
     return clamp(Math.floor(((clientX - r.left) / Math.max(1, r.width)) * N));
   };
 
+  const QUIET = "no gradient and no optimizer update in any recorded step (used under no_grad, frozen, or not given to the optimizer)";
+
   function drawNames() {
     const names = $("tl-names");
     clear(names);
     names.append(el("div", { class: "tl-name tl-loss-name" }, "loss"));
     for (const r of T.rows) {
       const key = T.keys[r];
-      const row = el("div", { class: "tl-name", title: key.label }, key.label);
+      const row = key.quiet
+        ? el("div", { class: "tl-name tl-quiet", title: key.label + ": " + QUIET }, key.label + " (no grad)")
+        : el("div", { class: "tl-name", title: key.label }, key.label);
       row.style.height = ROWH + "px";
       if (key.node)
         row.addEventListener("click", () => selectNode(key.node));

@@ -76,13 +76,20 @@ def _label(meta: dict[str, Any], key: str) -> str:
     return f"{meta['module']}/{what}" if meta.get("module") else str(what)
 
 
+def _quiet(series: dict[str, np.ndarray], params: list[int]) -> set[int]:
+    """The parameters with neither a gradient nor an optimizer update in any recorded step (a
+    DQN's target network, a frozen backbone): their heatmap rows would be empty."""
+    moved = ~np.isnan(series["grad_norm"]) | ~np.isnan(series["update_ratio"])
+    return {i for i in params if not moved[i].any()}
+
+
 def timeline_data(
     timeline: Timeline, findings: Sequence[StepFinding], graph: nx.DiGraph
 ) -> dict[str, Any]:
     """The strip's JSON-ready data: steps, loss, one row per structural key (label, kind, the
     :data:`SERIES` over the steps, whether a step had NaN/Inf), which node of ``graph`` (the
-    page's pass) each key is, the heatmap's rows (the parameters; every node when there are
-    none) and the findings."""
+    page's pass) each key is, the heatmap's rows (the parameters, those with neither gradient
+    nor update last; every node when there are none) and the findings."""
     data = timeline.rows_array()
     flags = non_finite(timeline, "value") | non_finite(timeline, "grad")
     bad = np.zeros((len(timeline.keys), len(timeline.steps)))
@@ -90,6 +97,7 @@ def timeline_data(
     series = {name: _matrix(timeline, name) for name in SERIES}
     keys = timeline.keys
     params = [i for i, key in enumerate(keys) if timeline.nodes[key].get("kind") == "param"]
+    quiet = _quiet(series, params)
     node_of = {key: str(n) for n, key in structural_keys(graph).items()}
     index = {key: i for i, key in enumerate(keys)}
     return {
@@ -101,11 +109,12 @@ def timeline_data(
                 "kind": timeline.nodes[key].get("kind"),
                 "node": node_of.get(key),
                 "bad": [int(v > 0) for v in bad[i].tolist()],
+                "quiet": i in quiet,
                 **{name: [_number(v) for v in series[name][i].tolist()] for name in SERIES},
             }
             for i, key in enumerate(keys)
         ],
-        "rows": params or list(range(len(keys))),
+        "rows": [i for i in params if i not in quiet] + sorted(quiet) or list(range(len(keys))),
         "full": graph.graph.get("pass"),
         "changed": list(timeline.changed_steps),
         "spike": {"factor": SPIKE, "window": WINDOW},
