@@ -119,3 +119,25 @@ def test_softmax_over_no_element_and_attention_over_an_empty_batch_are_empty():
     out.sum().backward()
     assert out.shape == (0, 1, 8)
     assert x.grad.shape == (0, 1, 8)
+
+
+def _input_names(tr) -> set[str]:
+    return {a.get("name") for _, a in tr.graph.nodes(data=True) if a["kind"] == "input"}
+
+
+def test_attention_masks_are_drawn_named_after_their_argument():
+    """Was: the mask MultiheadAttention merges from attn_mask and key_padding_mask (and the one
+    scaled_dot_product_attention inverts) was drawn as an unnamed ``input``."""
+    gradviz.manual_seed(0)
+    x = gradviz.randn(2, 5, 8, requires_grad=True)
+    mha = nn.MultiheadAttention(8, 2, batch_first=True)
+    causal = nn.Transformer.generate_square_subsequent_mask(5)
+    pad = gradviz.tensor([[False] * 5, [False] * 3 + [True] * 2])
+    with gradviz.trace() as tr:
+        mha(x, x, x, attn_mask=causal, key_padding_mask=pad)[0].sum().backward()
+    assert "attn_mask + key_padding_mask" in _input_names(tr)
+    keep = gradviz.ones(5, 5, dtype=gradviz.bool).tril()
+    for name, mask in (("~attn_mask", {"attn_mask": keep}), ("~causal_mask", {"is_causal": True})):
+        with gradviz.trace() as tr:
+            F.scaled_dot_product_attention(x, x, x, **mask).sum().backward()
+        assert name in _input_names(tr)

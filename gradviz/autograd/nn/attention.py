@@ -20,6 +20,7 @@ from gradviz.autograd.nn.casting import place
 from gradviz.autograd.nn.layers import Linear, layer_size
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.attention import EMPTY_ROWS, named_mask
 from gradviz.autograd.ops.shape import concatenate
 from gradviz.autograd.variable import Variable, get_default_dtype
 
@@ -34,17 +35,17 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
     return array
 
 
-def _apply_mask(scores: Variable, mask: np.ndarray, safe: bool) -> Variable:
-    """A float mask (``-inf``: not allowed to attend) applied to the scores. Its ``-inf``
-    entries are a masked_fill (a check reads it as a mask, not as Inf in the data), the rest is
-    added; unless ``safe``, a row with nothing to attend to keeps the add of ``-inf``, so it
-    sends NaN back, as in PyTorch."""
+def _apply_mask(scores: Variable, mask: np.ndarray, name: str, safe: bool) -> Variable:
+    """A float mask (``-inf``: not allowed to attend) applied to the scores, drawn as an input
+    called ``name``. Its ``-inf`` entries are a masked_fill (a check reads it as a mask, not as
+    Inf in the data), the rest is added; unless ``safe``, a row with nothing to attend to keeps
+    the add of ``-inf``, so it sends NaN back, as in PyTorch."""
     blocked = np.isneginf(mask)
     if not blocked.any() or (not safe and blocked.all(axis=-1).any()):
-        return scores + mask.astype(scores.dtype)
+        return scores + named_mask(mask.astype(scores.dtype), name)
     if np.any(mask[~blocked]):
-        scores = scores + np.where(blocked, 0.0, mask).astype(scores.dtype)
-    return scores.masked_fill(blocked, float("-inf"))
+        scores = scores + named_mask(np.where(blocked, 0.0, mask).astype(scores.dtype), name)
+    return scores.masked_fill(named_mask(blocked, name), float("-inf"))
 
 
 class MultiheadAttention(Module):
@@ -241,9 +242,11 @@ class MultiheadAttention(Module):
         nothing to attend to (None if none): those give zeros, not NaN, as PyTorch's
         scaled_dot_product_attention path (``need_weights=False``) does."""
         merged = None  # one float mask, as PyTorch merges them: True (bool) = -inf
+        names = []
         for name, mask in (("attn_mask", attn_mask), ("key_padding_mask", key_padding_mask)):
             if mask is None:
                 continue
+            names.append(name)
             mask = _mask_array(mask, name)
             if mask.dtype == np.bool_:
                 mask = np.where(mask, -np.inf, 0.0)
@@ -257,11 +260,12 @@ class MultiheadAttention(Module):
             merged = mask if merged is None else merged + mask
         if merged is None:
             return scores, None
-        scores = _apply_mask(scores, merged, safe)
+        scores = _apply_mask(scores, merged, " + ".join(names), safe)
         empty = np.isneginf(merged).all(axis=-1, keepdims=True) if safe else None
         if empty is None or not empty.any():
             return scores, None
-        return scores.masked_fill(empty, 0.0), empty
+        empty_rows = named_mask(empty, EMPTY_ROWS)
+        return scores.masked_fill(empty_rows, 0.0), empty_rows
 
     def _fast_path(self, query: Variable, key: Variable, value: Variable) -> bool:
         """Whether PyTorch would take its fused inference path (which gives NaN, not zeros, for

@@ -156,9 +156,19 @@ def check_embedding_options(layer: str, scale_grad_by_freq: bool, sparse: bool) 
         )
 
 
+#: The name of the mask of rows a mask leaves with no key to attend to (they give zeros).
+EMPTY_ROWS = "rows_masked_whole"
+
+
+def named_mask(mask: np.ndarray, name: str) -> Variable:
+    """A mask made inside an attention op, as an input named after the argument it comes from
+    (``~attn_mask``), not an unnamed input of the graph."""
+    return Variable(mask, name=name)
+
+
 def _attention_mask(
     scores: Variable, attn_mask: Any, is_causal: bool
-) -> tuple[Variable, np.ndarray | None]:
+) -> tuple[Variable, Variable | None]:
     """The scores with a bool mask (True = take part) or a float mask (added) applied, and
     the rows a bool mask leaves empty (None when there are none)."""
     length, source = scores.shape[-2], scores.shape[-1]
@@ -183,22 +193,25 @@ def _attention_mask(
                 f"scaled_dot_product_attention(): attn_mask of shape {mask.shape} does not "
                 f"broadcast to the attention weights' shape {scores.shape} (..., L, S)"
             ) from None
+    name = "causal_mask" if is_causal else "attn_mask"
     if mask.dtype == np.bool_:
         empty = ~mask.any(axis=-1, keepdims=True)
         if not empty.any():
-            return scores.masked_fill(~mask, float("-inf")), None
+            return scores.masked_fill(named_mask(~mask, f"~{name}"), float("-inf")), None
         # a row with nothing to attend to gives zeros, as PyTorch's safe softmax does
-        return scores.masked_fill(~(mask | empty), float("-inf")), empty
+        blocked = named_mask(~(mask | empty), f"~{name}")
+        return scores.masked_fill(blocked, float("-inf")), named_mask(empty, EMPTY_ROWS)
     if mask.dtype.kind != "f":
         raise InputError(
             f"scaled_dot_product_attention(): attn_mask must be bool or float, got {mask.dtype}"
         )
-    scores = scores + (attn_mask if isinstance(attn_mask, Variable) else mask)
+    scores = scores + (attn_mask if isinstance(attn_mask, Variable) else named_mask(mask, name))
     empty = np.isneginf(mask).all(axis=-1, keepdims=True)
     if not empty.any():
         return scores, None
     # a row of -inf only gives zeros too (PyTorch's safe softmax), with no NaN gradient
-    return scores.masked_fill(empty, 0.0), empty
+    empty_rows = named_mask(empty, EMPTY_ROWS)
+    return scores.masked_fill(empty_rows, 0.0), empty_rows
 
 
 def scaled_dot_product_attention(
