@@ -176,16 +176,18 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
             f"({method}). Update parameters inside `with gradviz.no_grad():`, or use the "
             "out-of-place op"
         )
+    if not target._data.flags.writeable:
+        raise _read_only(target, method)
     chain = _views(target, method)
     for variable in (target, *(base for _, base, _ in chain)):
         refusal = getattr(variable._node, "inplace_refusal", None)  # a module's hooked input
         if refusal:
             raise InplaceError(refusal.format(method=method))
-    # Through index views (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the
-    # bases' memory, so each base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
+    # Through views (h[i] += 1 is t = h[i]; t += 1; h[i] = t): the write lands in the bases'
+    # memory, so each base gets the history PyTorch gives it: h = IndexPut_(h, i, t).
     snapshots = [base._data.copy() for _, base, _ in chain]
     before = _stand_in(target, target._data.copy())
-    args = tuple(before if a is target else a for a in args)  # h.mul_(h): the old h twice
+    args = tuple(_as_read(a, target, before) for a in args)  # h.mul_(h): the old h twice
     op.apply(before, *args, _into=target)
     for (view, base, index), snapshot in zip(chain, snapshots, strict=True):
         before = _stand_in(base, snapshot)
@@ -194,25 +196,86 @@ def _record(target: Variable, op: type[Function], args: tuple[Any, ...]) -> None
         base._node, base._id, base.requires_grad = out._node, out._id, True
 
 
+def _as_read(arg: Any, target: Variable, before: Variable) -> Any:
+    """An operand of a recorded write as the op reads it: the value before the write. The
+    target itself is ``before``; an operand sharing its memory (``h[0].mul_(h[0])``: another
+    view of ``h``) is a copy with its history, as the write would change what the op saved."""
+    if arg is target:
+        return before
+    if isinstance(arg, Variable) and np.may_share_memory(arg._data, target._data):
+        return _stand_in(arg, arg._data.copy())
+    return arg
+
+
 def _views(target: Variable, method: str) -> list[tuple[Variable, Variable, Any]]:
-    """``(view, base, index)`` from ``target`` up through the index views it looks into."""
+    """``(view, base, index)`` from ``target`` up through the views it looks into: ``index``
+    puts the view's elements in the base (``base[index] = view``), an index view's own index
+    or, for any other view (a transpose, a diagonal), integer arrays read from the memory."""
     chain = []
     view, base = target, _viewed(target)
     while base is not None:
-        node = view._node
-        if not isinstance(node, ops.Index):
+        if isinstance(view._node, ops.Split):
             raise InplaceError(
-                f"{method}: this Variable is a view (output of {node.name}); gradviz records "
-                "in-place writes through index views only. Use the out-of-place op"
+                f"{method}: an output of Split is a view and is being modified inplace. This "
+                "view is the output of a function that returns multiple views (split, chunk). "
+                "Such functions do not allow the output views to be modified inplace. You "
+                "should replace the inplace operation by an out-of-place one"
             )
         if base._node is None and base.requires_grad:
             raise InplaceError(
                 f"a view of a leaf Variable that requires grad is being used in an in-place "
                 f"operation ({method}). Update it inside `with gradviz.no_grad():`"
             )
-        chain.append((view, base, node.inputs[1]))
+        node = view._node
+        index = node.inputs[1] if isinstance(node, ops.Index) else None
+        chain.append((view, base, index or _places(base._data, view._data, method)))
         view, base = base, _viewed(base)
     return chain
+
+
+def _read_only(target: Variable, method: str) -> InplaceError:
+    """The refusal of a write into a read-only array: an expanded Variable's (or overlapping
+    windows'), in PyTorch's words, or one made from read-only memory."""
+    data = target._data
+    if np.unique(_offsets(data, data)).size < data.size:  # expanded, or unfolded windows
+        return _overlapping(method)
+    return InplaceError(f"{method}: the Variable's array is read-only")
+
+
+def _overlapping(method: str) -> InplaceError:
+    return InplaceError(
+        f"{method}: unsupported operation: more than one element of the written-to tensor "
+        "refers to a single memory location. Please clone() the tensor before performing the "
+        "operation."
+    )
+
+
+def _places(base: np.ndarray, view: np.ndarray, method: str) -> tuple[np.ndarray, ...]:
+    """Where each element of ``view`` (an array looking into ``base``'s memory) sits in
+    ``base``: integer index arrays of the view's shape, so ``base[index]`` is ``view``."""
+    at_base, at_view = _offsets(base, base), _offsets(view, base).reshape(-1)
+    order = np.argsort(at_base, axis=None, kind="stable")
+    ordered = at_base.reshape(-1)[order]
+    found = np.searchsorted(ordered, at_view).clip(0, max(ordered.size - 1, 0))
+    flat = order[found]
+    if (
+        np.unique(ordered).size < ordered.size  # a broadcast base: one place, many elements
+        or np.unique(flat).size < flat.size  # an overlapping view (unfold)
+        or not np.array_equal(ordered[found], at_view)
+    ):
+        raise _overlapping(method)
+    return np.unravel_index(flat.reshape(view.shape), base.shape)
+
+
+def _offsets(array: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """The byte offset of each element of ``array`` from the start of ``origin``'s data."""
+    start = array.__array_interface__["data"][0] - origin.__array_interface__["data"][0]
+    offsets = np.full(array.shape, start, dtype=np.int64)
+    for axis, (length, stride) in enumerate(zip(array.shape, array.strides, strict=True)):
+        shape = [1] * array.ndim
+        shape[axis] = length
+        offsets += (np.arange(length, dtype=np.int64) * stride).reshape(shape)
+    return offsets
 
 
 def _viewed(target: Variable) -> Variable | None:
@@ -292,7 +355,7 @@ def _numpy_error(
         index = operands[0] if operands else None
         return IndexRangeError(f"{method}: {ops.index_message(error, index, target.shape)}")
     if "read-only" in str(error):
-        return InplaceError(f"{method}: the Variable's array is read-only")
+        return _read_only(target, method)
     if isinstance(error, TypeError) and "cast" in str(error):
         return OperandError(
             f"{method}: the result can't be cast to the desired output type {target.dtype} "
