@@ -438,3 +438,22 @@ def test_check_does_not_call_stood_in_parameters_unconnected(tmp_path):
     assert "backward call 1" in done.output, done.output
     assert "not connected to the loss" not in done.output
     assert "got no gradient" not in done.output
+
+
+def test_a_line_whose_transform_runs_backward_names_nothing_in_that_pass():
+    """Was: ``ys``' per-example slice drawn as ``per_sample = Index``: the line had not
+    assigned ``per_sample`` yet when ``grad``'s backward pass ran inside ``vmap``."""
+    model = nn.Linear(3, 1)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+
+    def loss_fn(params, x, y):
+        pred = functional_call(model, params, (x.unsqueeze(0),))
+        return ((pred - y) ** 2).mean()
+
+    xs, ys = torch.randn(4, 3), torch.randn(4, 1)
+    with torch.trace() as tr:
+        per_sample = vmap(grad(loss_fn), in_dims=(None, 0, 0))(params, xs, ys)
+    names = {a.get("name") for _, a in tr.get_pass(1).graph.nodes(data=True)}
+    assert "pred" in names
+    assert "per_sample" not in names
+    assert per_sample["weight"].shape == (4, 1, 3)

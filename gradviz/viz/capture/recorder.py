@@ -402,6 +402,9 @@ class Recorder(RecordBook, hooks.Hook):
             if current is None or self.policy.closed:
                 return
             self.fresh.clear()
+            # before the pass is kept: a line still running (a transform calling backward,
+            # `per_sample = vmap(grad(f))(...)`) has assigned nothing yet
+            self.line_names.forget()
             if current.keep:
                 records = ancestors(self.records, current.root, self.step_start)
                 known = {r.id for r in records}
@@ -426,7 +429,6 @@ class Recorder(RecordBook, hooks.Hook):
                 local.after_backward = True
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
-            self.line_names.forget()
             self.step_start = self.count + 1  # what is recorded from here on is the next step's
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
