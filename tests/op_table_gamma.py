@@ -1,7 +1,8 @@
 """Rows of the op table (``test_ops.py``) for the gamma family of ``ops/gamma.py``: lgamma,
 digamma, polygamma and mvlgamma, each against a reference computed another way (the standard
 library's ``math.lgamma``; digamma and polygamma by a thousand terms of their series and the
-Euler-Maclaurin tail).
+Euler-Maclaurin tail); and ``StandardGamma`` (a Gamma draw as the inverse CDF at uniform
+noise) against bisection on the CDF by Gauss-Legendre quadrature.
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 import gradviz
+from gradviz.autograd.ops.gamma_sample import StandardGamma
 
 lgamma_ref = np.vectorize(math.lgamma)
 _TERMS = 1000
@@ -46,6 +48,27 @@ def mvlgamma_ref(x: np.ndarray, p: int) -> np.ndarray:
     return sum(lgamma_ref(x - j / 2) for j in range(p)) + p * (p - 1) / 4 * math.log(math.pi)
 
 
+_NOISE = np.random.default_rng(7).uniform(0.02, 0.98, (3, 4))
+
+
+def gamma_cdf_ref(a: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``P(a, z) = sum_n exp((a + n) log z - z - lgamma(a + n + 1))``, 300 terms each from
+    ``math.lgamma`` (no recurrence, no continued fraction)."""
+    n = np.arange(300)
+    exponent = (a[..., None] + n) * np.log(z[..., None]) - z[..., None]
+    return np.exp(exponent - lgamma_ref(a[..., None] + n + 1)).sum(-1)
+
+
+def gamma_quantile_ref(a: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``z`` with ``P(a, z) = u`` by bisection."""
+    low, high = np.full(a.shape, 1e-12), np.full(a.shape, 40.0)
+    for _ in range(100):
+        mid = (low + high) / 2
+        below = gamma_cdf_ref(a, mid) < u
+        low, high = np.where(below, mid, low), np.where(below, high, mid)
+    return (low + high) / 2
+
+
 def rows(Case: Any, Uniform: Any) -> list[Any]:
     """Every row of this module, for ``test_ops.CASES``."""
     positive = Uniform(0.2, 6.0, avoid=(1.0, 2.0))  # (lgamma's zeros: relative error)
@@ -73,4 +96,7 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
              lambda x: mvlgamma_ref(x, 3), ranges=Uniform(1.2, 5.0)),
         Case("Mvlgamma", "multigammaln", ((4,),), lambda x: gradviz.special.multigammaln(x, 1),
              lambda x: mvlgamma_ref(x, 1), ranges=Uniform(0.2, 5.0, avoid=(1.0, 2.0))),
+        Case("StandardGamma", "standard_gamma", ((3, 4),),
+             lambda a: StandardGamma.apply(a, _NOISE),
+             lambda a: gamma_quantile_ref(a, _NOISE), ranges=Uniform(1.0, 6.0)),
     ]  # fmt: skip
