@@ -1,7 +1,7 @@
 """The gamma family (``lgamma``, ``digamma``, ``polygamma``, ``mvlgamma``): values against
 PyTorch at float64 to 1e-12 over wide grids (small, large, negative non-integers), poles and
-infinities exactly as PyTorch's, dtypes, refusals; second and third derivatives by finite
-differences and against PyTorch; a gradient check at float64."""
+infinities exactly as PyTorch's, dtypes, refusals; a third derivative; a gradient check at
+float64 (second derivatives: test_second_derivatives_more.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-from test_second_derivatives import Op, check_against_pytorch, check_by_finite_differences
 
 import gradviz
 from gradviz import GradvizError
@@ -133,29 +132,6 @@ def test_bad_orders_are_refused_by_name(call, words):
 def test_a_0d_integer_variable_is_an_order():
     x = gradviz.tensor([1.5, 2.5])
     np.testing.assert_array_equal(x.polygamma(gradviz.tensor(2)).numpy(), x.polygamma(2).numpy())
-
-
-P = ((3, 4), 0.8, 4.0)  # (polygamma(5) stays moderate: finite differences of a sum)
-NEG = ((3, 4), -2.9, -2.1)
-SECOND = [
-    Op("lgamma", lambda lib, F, x: x.lgamma() * x, (P,)),
-    Op("lgamma_negative", lambda lib, F, x: lib.lgamma(x) * x, (NEG,)),
-    Op("digamma", lambda lib, F, x: x.digamma() * x + lib.special.psi(x * x), (P,)),
-    Op("polygamma", lambda lib, F, x: x.polygamma(1) * x + lib.polygamma(3, x), (P,)),
-    Op("polygamma_negative", lambda lib, F, x: lib.special.polygamma(2, x) * x, (NEG,)),
-    Op("mvlgamma", lambda lib, F, x: (x + 2).mvlgamma(3) * x, (P,)),
-    Op("multigammaln", lambda lib, F, x: lib.special.multigammaln(x + 1, 2) ** 2, (P,)),
-]
-
-
-@pytest.mark.parametrize("op", SECOND, ids=lambda op: op.id)
-def test_gradient_of_the_gradient_by_finite_differences(op):
-    check_by_finite_differences(op)
-
-
-@pytest.mark.parametrize("op", SECOND, ids=lambda op: op.id)
-def test_first_and_second_gradients_match_pytorch(op):
-    check_against_pytorch(op)
 
 
 def test_third_derivative_of_lgamma_is_polygamma_2():
