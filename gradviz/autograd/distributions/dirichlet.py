@@ -12,7 +12,7 @@ import numpy as np
 from gradviz.autograd.creation import tensor
 from gradviz.autograd.distributions import constraints
 from gradviz.autograd.distributions.distribution import Distribution, broadcast_all
-from gradviz.autograd.distributions.gamma import as_value, standard_gamma
+from gradviz.autograd.distributions.gamma import standard_gamma
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.ops.shape import stack
@@ -64,7 +64,7 @@ class Dirichlet(Distribution):
         gammas = standard_gamma(self.concentration, self._extended_shape(sample_shape))
         return gammas / gammas.sum(-1, True)
 
-    def log_prob(self, value: Any) -> Variable:
+    def log_prob(self, value: Variable) -> Variable:
         """``sum (a - 1) log x + lgamma(sum a) - sum lgamma(a)``."""
         if self._validate_args:
             self._validate_sample(value)
@@ -132,9 +132,8 @@ class Beta(Distribution):
         """The first coordinate of a Dirichlet draw."""
         return self._dirichlet.rsample(sample_shape)[..., 0]
 
-    def log_prob(self, value: Any) -> Variable:
+    def log_prob(self, value: Variable) -> Variable:
         """The Dirichlet's ``log_prob`` at ``(value, 1 - value)``."""
-        value = as_value(value, self._dirichlet.concentration)
         if self._validate_args:
             self._validate_sample(value)
         return self._dirichlet.log_prob(stack([value, 1.0 - value], -1))

@@ -34,10 +34,13 @@ def standard_gamma(concentration: Variable, shape: tuple[int, ...]) -> Variable:
 
 
 def as_value(value: Any, like: Variable) -> Any:
-    """A number scored by ``log_prob`` as a Variable of the parameters' dtype (PyTorch's
-    ``as_tensor``); anything else as given (the checks then name it)."""
+    """A value scored by ``log_prob`` in the parameters' dtype, a number made a Variable
+    (PyTorch's ``as_tensor(value, dtype=rate.dtype)``); anything else as given (the checks
+    then name it)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return tensor(float(value), dtype=like.dtype)
+    if isinstance(value, Variable) and value.dtype != like.dtype:
+        return value.to(like.dtype)
     return value
 
 
@@ -162,9 +165,8 @@ class StudentT(Distribution):
         z = self._chi2.rsample(sample_shape)
         return self.loc + self.scale * (x * (z / self.df).rsqrt())
 
-    def log_prob(self, value: Any) -> Variable:
+    def log_prob(self, value: Variable) -> Variable:
         """``-(df + 1)/2 log(1 + y**2/df) - log(scale) - log(df pi)/2 - log B(df/2, 1/2)``."""
-        value = as_value(value, self.df)
         if self._validate_args:
             self._validate_sample(value)
         df = self.df
