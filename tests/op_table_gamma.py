@@ -1,8 +1,9 @@
 """Rows of the op table (``test_ops.py``) for the gamma family of ``ops/gamma.py``: lgamma,
 digamma, polygamma and mvlgamma, each against a reference computed another way (the standard
 library's ``math.lgamma``; digamma and polygamma by a thousand terms of their series and the
-Euler-Maclaurin tail); and ``StandardGamma`` (a Gamma draw as the inverse CDF at uniform
-noise) against bisection on the CDF by Gauss-Legendre quadrature.
+Euler-Maclaurin tail); the incomplete gamma functions against their series, term by term
+from ``math.lgamma``; and ``StandardGamma`` (a Gamma draw as the inverse CDF at uniform noise)
+against bisection on that series.
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -49,6 +50,12 @@ def mvlgamma_ref(x: np.ndarray, p: int) -> np.ndarray:
 
 
 _NOISE = np.random.default_rng(7).uniform(0.02, 0.98, (3, 4))
+_SHAPE = np.random.default_rng(8).uniform(0.5, 5.0, (3, 4))  # igamma's a (no gradient)
+
+
+def _shape_like(x: Any) -> Any:
+    """igamma's ``a``, a constant in x's dtype."""
+    return gradviz.tensor(_SHAPE, dtype=x.dtype)
 
 
 def gamma_cdf_ref(a: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -96,6 +103,16 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
              lambda x: mvlgamma_ref(x, 3), ranges=Uniform(1.2, 5.0)),
         Case("Mvlgamma", "multigammaln", ((4,),), lambda x: gradviz.special.multigammaln(x, 1),
              lambda x: mvlgamma_ref(x, 1), ranges=Uniform(0.2, 5.0, avoid=(1.0, 2.0))),
+        Case("Igamma", "igamma", ((3, 4),), lambda x: gradviz.igamma(_shape_like(x), x),
+             lambda x: gamma_cdf_ref(_SHAPE, x), ranges=Uniform(0.1, 8.0)),
+        Case("Igamma", "gammainc", ((4,),),
+             lambda x: gradviz.special.gammainc(gradviz.tensor(_SHAPE[0], dtype=x.dtype), x * 3),
+             lambda x: gamma_cdf_ref(_SHAPE[0], x * 3), ranges=Uniform(0.1, 3.0)),
+        Case("Igammac", "igammac", ((3, 4),), lambda x: _shape_like(x).igammac(x),
+             lambda x: 1 - gamma_cdf_ref(_SHAPE, x), ranges=Uniform(0.1, 8.0)),
+        Case("Igammac", "gammaincc", ((3, 4),),
+             lambda x: gradviz.special.gammaincc(_shape_like(x), x),
+             lambda x: 1 - gamma_cdf_ref(_SHAPE, x), ranges=Uniform(0.1, 8.0)),
         Case("StandardGamma", "standard_gamma", ((3, 4),),
              lambda a: StandardGamma.apply(a, _NOISE),
              lambda a: gamma_quantile_ref(a, _NOISE), ranges=Uniform(1.0, 6.0)),

@@ -1,6 +1,7 @@
 """Differential test against PyTorch: the gamma family (``lgamma``, ``digamma``,
-``polygamma``, ``mvlgamma`` and their ``torch.special`` names), on positive and negative inputs,
-poles, infinities, float32 and integers, with the refusals of bad orders.
+``polygamma``, ``mvlgamma``, the incomplete ``igamma``/``igammac`` and their ``torch.special``
+names), on positive and negative inputs, poles, infinities, float32 and integers, with the
+refusals of bad orders.
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
@@ -66,7 +67,33 @@ def mvlgamma_cases() -> Iterable[Case]:
     yield Case("special", "multigammaln", (x,), {"p": 2})
 
 
-CASES = all_cases((unary_cases, None), (polygamma_cases, None), (mvlgamma_cases, None))
+def igamma_cases() -> Iterable[Case]:
+    d = Draw(94)
+    a = d.f((3, 4), low=0.1, high=20.0, grad=False)  # (PyTorch has no gradient in a)
+    x = d.f((3, 4), low=0.01, high=25.0)
+    edges_a = Arr(np.array([-1.0, 0.0, 0.0, 1.0, 1.0, np.inf, np.inf, 2.0, np.nan, 2.0]))
+    edges_x = Arr(np.array([1.0, 0.0, 1.0, 0.0, np.inf, 1.0, np.inf, -1.0, 1.0, np.nan]))
+    for name in ("igamma", "igammac"):
+        for args in (
+            (a, x),
+            (d.f((4,), low=0.5, high=3.0, grad=False), x),  # broadcast
+            (Arr(np.array([0.5, 2.0, 40.0, 300.0]), grad=False), d.f((4,), low=0.5, high=320)),
+            (edges_a, Arr(edges_x.value, grad=False)),
+            (d.f((3,), "float32", low=0.5, high=3, grad=False), d.f((3,), "float32", low=0.1)),
+            (d.i((3,), 1, 4), d.i((3,), 1, 4)),  # integers: refused
+            (d.f((3,), low=0.5, high=3.0, grad=False), d.f((2,), low=0.5)),  # shapes: refused
+        ):
+            yield Case("method", name, args)
+            yield Case("top", name, args)
+        yield Case("method", name, (a, 2.0))  # a number: refused
+    for args in ((a, x), (edges_a, Arr(edges_x.value, grad=False))):
+        yield Case("special", "gammainc", args)
+        yield Case("special", "gammaincc", args)
+
+
+CASES = all_cases(
+    (unary_cases, None), (polygamma_cases, None), (mvlgamma_cases, None), (igamma_cases, None)
+)
 GROUPS = by_op(CASES)
 
 

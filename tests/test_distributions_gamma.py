@@ -43,6 +43,8 @@ GAMMA = {
     "log_prob_number": lambda L, d, x: d.Gamma(x[0], x[1]).log_prob(2.0),
     "log_prob_at_zero": lambda L, d, x: d.Gamma(x[0] * 0 + 1, x[1]).log_prob(L.zeros(2, 3)),
     "entropy": lambda L, d, x: d.Gamma(x[0], x[1]).entropy(),
+    "cdf": lambda L, d, x: d.Gamma(x[0].detach(), x[1]).cdf(x[2]),
+    "chi2_cdf": lambda L, d, x: d.Chi2(x[0].detach()).cdf(_as(L, POSITIVE_VALUE, x)),
     "mean": lambda L, d, x: d.Gamma(x[0], x[1]).mean,
     "mode": lambda L, d, x: d.Gamma(x[0], x[1]).mode,
     "variance": lambda L, d, x: d.Gamma(x[0], x[1]).variance,
@@ -184,6 +186,14 @@ def test_refusals_as_torch(name: str) -> None:
         assert isinstance(ours.value, GradvizError)
     first = str(theirs.value).split("\n")[0].split(" of distribution")[0]
     assert _sizes_as_tuples(first) in str(ours.value)
+
+
+def test_gamma_cdf_has_no_gradient_in_the_concentration_as_torch() -> None:
+    for lib, d in ((gradviz, D), (torch, TD)):
+        conc = lib.tensor([2.0], requires_grad=True)
+        with pytest.raises(NotImplementedError, match="derivative for 'igamma: input'") as error:
+            d.Gamma(conc, 1.0).cdf(lib.tensor([1.5])).sum().backward()
+        assert lib is torch or isinstance(error.value, GradvizError)
 
 
 def test_validate_args_off_skips_the_checks() -> None:

@@ -52,6 +52,16 @@ ELEMENTWISE = [
     Op("polygamma_negative", lambda lib, F, x: lib.special.polygamma(2, x) * x, (NEG,)),
     Op("mvlgamma", lambda lib, F, x: (x + 2).mvlgamma(3) * x, (P,)),
     Op("multigammaln", lambda lib, F, x: lib.special.multigammaln(x + 1, 2) ** 2, (P,)),
+    Op(
+        "igamma",
+        lambda lib, F, x: lib.igamma(lib.tensor([0.7, 1.5, 3.0, 5.0], dtype=lib.float64), x) * x,
+        (P,),
+    ),
+    Op(
+        "igammac",
+        lambda lib, F, x: lib.special.gammaincc(lib.tensor(2.5, dtype=lib.float64), x) ** 2,
+        (P,),
+    ),
     Op("nan_to_num", lambda lib, F, x: x.nan_to_num() * x, (A,)),
     Op(
         "rounding",

@@ -1,8 +1,8 @@
 """``gradviz.special``: the functions of PyTorch's ``torch.special`` that NumPy computes
 cheaply (no SciPy): ``expit``, ``logit``, ``erf``, ``erfc``, ``erfinv``, ``gammaln``,
-``digamma`` (``psi``), ``polygamma``, ``multigammaln``, ``xlogy``, ``sinc``, ``entr``, ``i0``,
-``ndtr``, ``log_softmax``, ``softmax``, ``logsumexp``, ``log1p``, ``expm1``, ``exp2``,
-``round``.
+``digamma`` (``psi``), ``polygamma``, ``multigammaln``, ``gammainc``, ``gammaincc``,
+``xlogy``, ``sinc``, ``entr``, ``i0``, ``ndtr``, ``log_softmax``, ``softmax``, ``logsumexp``,
+``log1p``, ``expm1``, ``exp2``, ``round``.
 
 ``erfc``, ``xlogy``, ``sinc``, ``entr`` and ``i0`` are ops of their own (``ops/special.py``),
 the gamma family's are in ``ops/gamma.py``; ``ndtr`` is a composition of erfc; the others are
@@ -68,6 +68,16 @@ def polygamma(n: int, input: Any) -> Variable:
 def multigammaln(input: Any, p: int) -> Variable:
     """The multivariate log-gamma of dimension ``p`` (``mvlgamma``)."""
     return as_variable(input, "special.multigammaln").mvlgamma(p)
+
+
+def gammainc(input: Any, other: Any) -> Variable:
+    """The regularized lower incomplete gamma function ``P(input, other)`` (``igamma``)."""
+    return as_variable(input, "special.gammainc").igamma(other)
+
+
+def gammaincc(input: Any, other: Any) -> Variable:
+    """The regularized upper incomplete gamma function ``Q(input, other)`` (``igammac``)."""
+    return as_variable(input, "special.gammaincc").igammac(other)
 
 
 def xlogy(input: Any, other: Any) -> Variable:
@@ -153,6 +163,8 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammainc",
+    "gammaincc",
     "gammaln",
     "i0",
     "log1p",

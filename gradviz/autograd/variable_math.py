@@ -28,6 +28,13 @@ def _gamma() -> Any:
     return gamma
 
 
+def _gamma_sample() -> Any:
+    """``gradviz.autograd.ops.gamma_sample`` (imported on first use: it needs ``Variable``)."""
+    from gradviz.autograd.ops import gamma_sample
+
+    return gamma_sample
+
+
 def other_operand(self: Any, other: Any, op: str, numbers: bool) -> Any:
     """``other`` of a binary op: a Variable or an array (a list becomes one); a Python number
     only where PyTorch takes a Scalar (``numbers``)."""
@@ -184,6 +191,16 @@ class MathMethods:
     def mvlgamma(self, p: int) -> Variable:
         """The multivariate log-gamma of dimension ``p >= 1``."""
         return _gamma().Mvlgamma.apply(self, _gamma().mvlgamma_order(p))
+
+    def igamma(self, other: Any) -> Variable:
+        """The regularized lower incomplete gamma function ``P(self, other)``."""
+        other = other_operand(self, other, "igamma", numbers=False)
+        return _gamma_sample().Igamma.apply(self, other)
+
+    def igammac(self, other: Any) -> Variable:
+        """The regularized upper incomplete gamma function ``Q(self, other) = 1 - P``."""
+        other = other_operand(self, other, "igammac", numbers=False)
+        return _gamma_sample().Igammac.apply(self, other)
 
     # ------------------------------------------------------------------------------ in place
     def relu_(self) -> Variable:

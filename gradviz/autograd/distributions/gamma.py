@@ -17,7 +17,7 @@ from gradviz.autograd.distributions.continuous import _noise
 from gradviz.autograd.distributions.distribution import Distribution, broadcast_all
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.grad_mode import no_grad
-from gradviz.autograd.ops.gamma_sample import StandardGamma
+from gradviz.autograd.ops.gamma_sample import Igamma, StandardGamma
 from gradviz.autograd.ops.indexing import where
 from gradviz.autograd.ops.special import Xlogy
 from gradviz.autograd.variable import Variable
@@ -88,6 +88,13 @@ class Gamma(Distribution):
             self._validate_sample(value)
         a, rate = self.concentration, self.rate
         return Xlogy.apply(a, rate) + Xlogy.apply(a - 1, value) - rate * value - a.lgamma()
+
+    def cdf(self, value: Any) -> Variable:
+        """``P(concentration, rate value)``, the regularized incomplete gamma function (no
+        gradient in the concentration, as PyTorch's)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return Igamma.apply(self.concentration, self.rate * value)
 
     def entropy(self) -> Variable:
         """``a - log(rate) + lgamma(a) + (1 - a) digamma(a)``."""

@@ -28,6 +28,8 @@ erfinv = _mirror("erfinv", "The inverse error function.")
 lgamma = _mirror("lgamma", "log |Gamma(x)|.")
 digamma = _mirror("digamma", "The logarithmic derivative of the gamma function.")
 mvlgamma = _mirror("mvlgamma", "The multivariate log-gamma of dimension p.")
+igamma = _mirror("igamma", "The regularized lower incomplete gamma function P(input, other).")
+igammac = _mirror("igammac", "The regularized upper incomplete gamma function Q(input, other).")
 sinh = _mirror("sinh", "Hyperbolic sine.")
 cosh = _mirror("cosh", "Hyperbolic cosine.")
 asin = _mirror("asin", "Inverse sine.")
@@ -165,6 +167,8 @@ MIRRORED = (
     "lgamma",
     "digamma",
     "mvlgamma",
+    "igamma",
+    "igammac",
     "sinh",
     "cosh",
     "asin",

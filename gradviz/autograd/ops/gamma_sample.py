@@ -1,4 +1,6 @@
-"""Gamma draws with a gradient: ``StandardGamma(alpha, u)`` is the point where the gamma
+"""The regularized incomplete gamma functions ``Igamma`` (``P``, PyTorch's ``igamma`` and
+``special.gammainc``) and ``Igammac`` (``Q = 1 - P``), and gamma draws with a gradient:
+``StandardGamma(alpha, u)`` is the point where the gamma
 distribution of shape ``alpha`` (rate 1) has cumulative probability ``u``, so a uniform ``u``
 gives a Gamma(alpha) draw, and its gradient in ``alpha`` is the implicit reparameterisation
 ``dz/dalpha = -(dP(alpha, z)/dalpha) / p(z; alpha)`` (Figurnov et al., 2018), the one PyTorch's
@@ -13,10 +15,14 @@ Richardson's extrapolation of central differences of ``log P`` or ``log Q``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from gradviz.autograd.errors import DerivativeNotImplementedError, InputError
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops.gamma import lgamma_values
+from gradviz.autograd.ops.gamma import Lgamma, lgamma_values
+from gradviz.autograd.ops.promotion import cast, result_type
 
 _EPS = 1e-16
 _TINY = 1e-300
@@ -156,3 +162,85 @@ class StandardGamma(Function):
         alpha, z = ctx.saved_tensors
         slope = gamma_sample_slope(alpha, z).reshape(z.shape).astype(grad.dtype, copy=False)
         return grad * slope, None
+
+
+def igamma_values(a: np.ndarray, x: np.ndarray, upper: bool) -> np.ndarray:
+    """``P(a, x)`` (``Q(a, x)`` when ``upper``) in float64, elementwise, with PyTorch's values
+    at the edges: NaN below 0, at ``a = 0 = x`` and at ``a = x = inf``; ``a = 0`` gives
+    ``P = 1``, ``x = 0`` gives ``P = 0``, ``a = inf`` gives 0 and ``x = inf`` gives 1."""
+    a, x = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(x, np.float64))
+    shape, a, x = a.shape, a.ravel(), x.ravel()
+    regular = (a > 0) & (x > 0) & np.isfinite(a) & np.isfinite(x)
+    out = np.full(a.shape, np.nan)
+    log_p, log_q = log_pq(a[regular], x[regular])
+    out[regular] = np.exp(log_q if upper else log_p)
+    zero, one = (1.0, 0.0) if upper else (0.0, 1.0)  # the values of P = 0 and P = 1
+    conditions = [
+        (x < 0) | (a < 0),
+        (a == 0) & (x > 0),
+        a == 0,
+        x == 0,
+        np.isinf(a) & np.isinf(x),
+        np.isinf(a),
+        np.isinf(x),
+    ]
+    edges = [np.nan, one, np.nan, zero, np.nan, zero, one]
+    return np.select(conditions, edges, out).reshape(shape)
+
+
+class Igamma(Function):
+    """The regularized lower incomplete gamma function ``P(a, x)``; its gradient in ``x`` is
+    the gamma density ``x^(a-1) e^-x / Gamma(a)``; none in ``a`` (PyTorch has none either)."""
+
+    upper = False
+
+    @classmethod
+    def forward(cls, ctx, a, x):
+        dtype = result_type(a, x)
+        if dtype.kind != "f":
+            kind = {"b": "Bool", "u": "Byte"}.get(dtype.kind, "Long")
+            name = "igammac" if cls.upper else "igamma"
+            raise InputError(f"\"{name}_cpu\" not implemented for '{kind}'")
+        a, x = cast(a, dtype), cast(x, dtype)
+        ctx.saved_tensors = (a, x)
+        return igamma_values(a, x, cls.upper).astype(dtype, copy=False)
+
+    @classmethod
+    def backward(cls, ctx, grad):
+        a, x = ctx.saved_tensors
+        _refuse_a(ctx, cls.upper)
+        with np.errstate(all="ignore"):
+            density = np.exp((a - 1) * np.log(x) - x - lgamma_values(a)).astype(grad.dtype)
+        return None, (-grad if cls.upper else grad) * density
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return _incomplete_graph(ctx, grad, upper=False)
+
+
+def _refuse_a(ctx: Any, upper: bool) -> None:
+    """PyTorch's error for a gradient in ``a``, which it does not implement."""
+    if ctx.needs_input_grad[0]:
+        name = "igammac" if upper else "igamma"
+        raise DerivativeNotImplementedError(
+            f"the derivative for '{name}: input' is not implemented."
+        )
+
+
+def _incomplete_graph(ctx: Any, grad: Any, upper: bool) -> tuple[None, Any]:
+    """The graph rule of ``Igamma`` and ``Igammac``: +-grad times the density, recorded."""
+    a, x = ctx.inputs
+    _refuse_a(ctx, upper)
+    density = (x.log() * (a - 1) - x - Lgamma.apply(a)).exp()
+    return None, (grad * -1 if upper else grad) * density
+
+
+class Igammac(Igamma):
+    """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``; gradient in
+    ``x`` minus the gamma density."""
+
+    upper = True
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return _incomplete_graph(ctx, grad, upper=True)
