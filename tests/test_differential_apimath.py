@@ -403,6 +403,7 @@ def special_cases() -> Iterable[Case]:
         (x, p),
         (zeros, d.f((4,), low=0.1)),
         (zeros, Arr(np.array([np.nan, 0.0, 2.0, 1.0]))),
+        (zeros, Arr(np.array([0.0, 2.0, -1.0, 0.0]))),  # x = 0 with y <= 0: gradient 0
         (d.f((4,), "float32"), d.f((4,), "float32", low=0.1)),
         (d.i((4,), 0, 3), d.i((4,), 1, 4)),
         (x, 2.0),

@@ -1,9 +1,9 @@
 """Second derivatives (``create_graph=True``) through more ops: elementwise math (hyperbolic,
-inverse trigonometric, log1p, expm1 ...), the rounding ops (a zero gradient with no graph, as
-PyTorch's), shape and sequence ops, scatters, linear algebra, losses and layers; each first
-gradient and the gradient of it by finite differences at float64 and against PyTorch
-(``requires_grad`` of the first gradient included), as in test_second_derivatives; and a third
-derivative against PyTorch's.
+inverse trigonometric, log1p, expm1, the gamma family ...), the rounding ops (a zero gradient
+with no graph, as PyTorch's), shape and sequence ops, scatters, linear algebra, losses and
+layers; each first gradient and the gradient of it by finite differences at float64 and
+against PyTorch (``requires_grad`` of the first gradient included), as in
+test_second_derivatives; and a third derivative against PyTorch's.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from gradviz.autograd import grad
 U = ((3, 4), -0.8, 0.8)  # inside (-1, 1): asin, acos, erfinv
 PROB = ((3, 4), 0.1, 0.9)  # probabilities: logit, binary cross-entropy
 V3 = ((3,), -1.0, 1.0)
+NEG = ((3, 4), -2.9, -2.1)  # between two poles of the gamma function
 
 ELEMENTWISE = [
     Op("cosh_sinh", lambda lib, F, x: x.cosh() * x.sinh() + lib.sinh(x * x), (A,)),
@@ -44,6 +45,23 @@ ELEMENTWISE = [
     Op("sinc", lambda lib, F, x: lib.special.sinc(x) * x, (AWAY,)),
     Op("erfinv", lambda lib, F, x: x.erfinv() * x, (U,)),
     Op("entr", lambda lib, F, x: lib.special.entr(x) * x, (P,)),
+    Op("lgamma", lambda lib, F, x: x.lgamma() * x, (P,)),
+    Op("lgamma_negative", lambda lib, F, x: lib.lgamma(x) * x, (NEG,)),
+    Op("digamma", lambda lib, F, x: x.digamma() * x + lib.special.psi(x * x), (P,)),
+    Op("polygamma", lambda lib, F, x: x.polygamma(1) * x + lib.polygamma(3, x), (P,)),
+    Op("polygamma_negative", lambda lib, F, x: lib.special.polygamma(2, x) * x, (NEG,)),
+    Op("mvlgamma", lambda lib, F, x: (x + 2).mvlgamma(3) * x, (P,)),
+    Op("multigammaln", lambda lib, F, x: lib.special.multigammaln(x + 1, 2) ** 2, (P,)),
+    Op(
+        "igamma",
+        lambda lib, F, x: lib.igamma(lib.tensor([0.7, 1.5, 3.0, 5.0], dtype=lib.float64), x) * x,
+        (P,),
+    ),
+    Op(
+        "igammac",
+        lambda lib, F, x: lib.special.gammaincc(lib.tensor(2.5, dtype=lib.float64), x) ** 2,
+        (P,),
+    ),
     Op("nan_to_num", lambda lib, F, x: x.nan_to_num() * x, (A,)),
     Op(
         "rounding",

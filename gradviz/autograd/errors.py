@@ -24,6 +24,11 @@ class BackwardError(GradvizError, RuntimeError):
     """Backward cannot run: non-scalar output without ``grad``, no grad required, a freed graph."""
 
 
+class DerivativeNotImplementedError(BackwardError, NotImplementedError):
+    """A derivative PyTorch does not implement either (``igamma`` in its first argument): a
+    NotImplementedError, as PyTorch raises."""
+
+
 class GradcheckError(GradvizError, RuntimeError):
     """An analytic gradient disagrees with its finite-difference estimate."""
 

@@ -1,10 +1,12 @@
 """``gradviz.special``: the functions of PyTorch's ``torch.special`` that NumPy computes
-cheaply (no SciPy): ``expit``, ``logit``, ``erf``, ``erfc``, ``erfinv``, ``xlogy``, ``sinc``,
-``entr``, ``i0``, ``ndtr``, ``log_softmax``, ``softmax``, ``logsumexp``, ``log1p``,
-``expm1``, ``exp2``, ``round``.
+cheaply (no SciPy): ``expit``, ``logit``, ``erf``, ``erfc``, ``erfinv``, ``gammaln``,
+``digamma`` (``psi``), ``polygamma``, ``multigammaln``, ``gammainc``, ``gammaincc``,
+``xlogy``, ``sinc``, ``entr``, ``i0``, ``ndtr``, ``log_softmax``, ``softmax``, ``logsumexp``,
+``log1p``, ``expm1``, ``exp2``, ``round``.
 
-``erfc``, ``xlogy``, ``sinc``, ``entr`` and ``i0`` are ops of their own (``ops/special.py``);
-``ndtr`` is a composition of erfc; the others are the Variable methods of their names.
+``erfc``, ``xlogy``, ``sinc``, ``entr`` and ``i0`` are ops of their own (``ops/special.py``),
+the gamma family's are in ``ops/gamma.py``; ``ndtr`` is a composition of erfc; the others are
+the Variable methods of their names.
 """
 
 from __future__ import annotations
@@ -43,6 +45,39 @@ def erfc(input: Any) -> Variable:
 def erfinv(input: Any) -> Variable:
     """The inverse error function on (-1, 1)."""
     return as_variable(input, "special.erfinv").erfinv()
+
+
+def gammaln(input: Any) -> Variable:
+    """``log |Gamma(x)|`` (``lgamma``)."""
+    return as_variable(input, "special.gammaln").lgamma()
+
+
+def digamma(input: Any) -> Variable:
+    """The logarithmic derivative of the gamma function."""
+    return as_variable(input, "special.digamma").digamma()
+
+
+psi = digamma
+
+
+def polygamma(n: int, input: Any) -> Variable:
+    """The n-th derivative of digamma (n first, as PyTorch's)."""
+    return as_variable(input, "special.polygamma").polygamma(n)
+
+
+def multigammaln(input: Any, p: int) -> Variable:
+    """The multivariate log-gamma of dimension ``p`` (``mvlgamma``)."""
+    return as_variable(input, "special.multigammaln").mvlgamma(p)
+
+
+def gammainc(input: Any, other: Any) -> Variable:
+    """The regularized lower incomplete gamma function ``P(input, other)`` (``igamma``)."""
+    return as_variable(input, "special.gammainc").igamma(other)
+
+
+def gammaincc(input: Any, other: Any) -> Variable:
+    """The regularized upper incomplete gamma function ``Q(input, other)`` (``igammac``)."""
+    return as_variable(input, "special.gammaincc").igammac(other)
 
 
 def xlogy(input: Any, other: Any) -> Variable:
@@ -120,6 +155,7 @@ def round(input: Any, *, decimals: int = 0) -> Variable:
 
 
 __all__ = [
+    "digamma",
     "entr",
     "erf",
     "erfc",
@@ -127,12 +163,18 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammainc",
+    "gammaincc",
+    "gammaln",
     "i0",
     "log1p",
     "log_softmax",
     "logit",
     "logsumexp",
+    "multigammaln",
     "ndtr",
+    "polygamma",
+    "psi",
     "round",
     "sinc",
     "softmax",

@@ -21,6 +21,20 @@ _special: Any = None  # gradviz.autograd.ops.special, set by variable.py
 _unary_inplace: Any = None  # gradviz.autograd.inplace_unary, set by variable.py
 
 
+def _gamma() -> Any:
+    """``gradviz.autograd.ops.gamma`` (imported on first use: it needs ``Variable``)."""
+    from gradviz.autograd.ops import gamma
+
+    return gamma
+
+
+def _gamma_sample() -> Any:
+    """``gradviz.autograd.ops.gamma_sample`` (imported on first use: it needs ``Variable``)."""
+    from gradviz.autograd.ops import gamma_sample
+
+    return gamma_sample
+
+
 def other_operand(self: Any, other: Any, op: str, numbers: bool) -> Any:
     """``other`` of a binary op: a Variable or an array (a list becomes one); a Python number
     only where PyTorch takes a Scalar (``numbers``)."""
@@ -161,6 +175,32 @@ class MathMethods:
     def logit(self, eps: float | None = None) -> Variable:
         """``log(x / (1 - x))``; with ``eps``, x is first clamped into ``[eps, 1 - eps]``."""
         return _special.Logit.apply(self, _float_argument(eps, "logit", "eps"))
+
+    def lgamma(self) -> Variable:
+        """``log |Gamma(x)|`` (inf at 0 and the negative integers)."""
+        return _gamma().Lgamma.apply(self)
+
+    def digamma(self) -> Variable:
+        """``d/dx log Gamma(x)`` (PyTorch's poles: -inf at +0, inf at -0, NaN at -1, -2 ...)."""
+        return _gamma().Digamma.apply(self)
+
+    def polygamma(self, n: int) -> Variable:
+        """The n-th derivative of digamma (n >= 0)."""
+        return _gamma().Polygamma.apply(self, _gamma().polygamma_order(n))
+
+    def mvlgamma(self, p: int) -> Variable:
+        """The multivariate log-gamma of dimension ``p >= 1``."""
+        return _gamma().Mvlgamma.apply(self, _gamma().mvlgamma_order(p))
+
+    def igamma(self, other: Any) -> Variable:
+        """The regularized lower incomplete gamma function ``P(self, other)``."""
+        other = other_operand(self, other, "igamma", numbers=False)
+        return _gamma_sample().Igamma.apply(self, other)
+
+    def igammac(self, other: Any) -> Variable:
+        """The regularized upper incomplete gamma function ``Q(self, other) = 1 - P``."""
+        other = other_operand(self, other, "igammac", numbers=False)
+        return _gamma_sample().Igammac.apply(self, other)
 
     # ------------------------------------------------------------------------------ in place
     def relu_(self) -> Variable:

@@ -4,19 +4,26 @@ gradviz's generator, ``rsample`` differentiable through the reparameterisation, 
 
 from gradviz.autograd.distributions import constraints
 from gradviz.autograd.distributions.continuous import Normal, Uniform
+from gradviz.autograd.distributions.dirichlet import Beta, Dirichlet
 from gradviz.autograd.distributions.discrete import Bernoulli, Categorical
 from gradviz.autograd.distributions.distribution import Distribution
+from gradviz.autograd.distributions.gamma import Chi2, Gamma, StudentT
 from gradviz.autograd.distributions.independent import Independent
 from gradviz.autograd.distributions.kl import kl_divergence, register_kl
 from gradviz.autograd.distributions.multivariate import MultivariateNormal
 
 __all__ = [
     "Bernoulli",
+    "Beta",
     "Categorical",
+    "Chi2",
+    "Dirichlet",
     "Distribution",
+    "Gamma",
     "Independent",
     "MultivariateNormal",
     "Normal",
+    "StudentT",
     "Uniform",
     "constraints",
     "kl_divergence",
@@ -25,20 +32,9 @@ __all__ = [
 
 _HAS = [n for n in __all__ if n[0].isupper() and n != "Distribution"]
 
-#: what to use for a distribution PyTorch has and gradviz has not
-_INSTEAD = {
-    "Beta": "for mixup's lam, draw it with NumPy: np.random.beta(alpha, alpha)",
-    "Gamma": "draw with NumPy (np.random.gamma) where no gradient is needed",
-    "Dirichlet": "draw with NumPy (np.random.dirichlet) where no gradient is needed",
-}
-
 
 def __getattr__(name: str) -> object:
-    """A distribution PyTorch has and gradviz has not: say which there are, and what to use."""
+    """A distribution PyTorch has and gradviz has not: say which there are."""
     if name.startswith("_") or not name[:1].isupper():
         raise AttributeError(f"module 'gradviz.distributions' has no attribute {name!r}")
-    hint = _INSTEAD.get(name, "")
-    raise AttributeError(
-        f"gradviz.distributions has no {name} (it has {', '.join(_HAS)}: the ones NumPy's "
-        f"functions compute, without gamma functions){'; ' + hint if hint else ''}"
-    )
+    raise AttributeError(f"gradviz.distributions has no {name} (it has {', '.join(_HAS)})")

@@ -60,6 +60,14 @@ class _GreaterThan(Constraint):
         return f"GreaterThan(lower_bound={_bound(self.lower_bound)})"
 
 
+class _GreaterThanEq(_GreaterThan):
+    def check(self, value: Any) -> np.ndarray:
+        return _values(self.lower_bound) <= _values(value)
+
+    def __repr__(self) -> str:
+        return f"GreaterThanEq(lower_bound={_bound(self.lower_bound)})"
+
+
 class _LessThan(Constraint):
     def __init__(self, upper_bound: Any) -> None:
         self.upper_bound = upper_bound
@@ -150,12 +158,14 @@ dependent = _Dependent()
 real = _Real()
 boolean = _Boolean()
 positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
 unit_interval = _Interval(0.0, 1.0)
 simplex = _Simplex()
 real_vector = _IndependentConstraint(real, 1)
 positive_definite = _PositiveDefinite()
 lower_cholesky = _LowerCholesky()
 greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
 less_than = _LessThan
 interval = _Interval
 integer_interval = _IntegerInterval
@@ -172,12 +182,14 @@ __all__ = [
     "boolean",
     "dependent",
     "greater_than",
+    "greater_than_eq",
     "independent",
     "integer_interval",
     "interval",
     "is_dependent",
     "less_than",
     "lower_cholesky",
+    "nonnegative",
     "positive",
     "positive_definite",
     "real",

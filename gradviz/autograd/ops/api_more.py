@@ -25,6 +25,11 @@ expm1 = _mirror("expm1", "exp(x) - 1, accurate for small x.")
 exp2 = _mirror("exp2", "2 ** x.")
 erf = _mirror("erf", "The error function.")
 erfinv = _mirror("erfinv", "The inverse error function.")
+lgamma = _mirror("lgamma", "log |Gamma(x)|.")
+digamma = _mirror("digamma", "The logarithmic derivative of the gamma function.")
+mvlgamma = _mirror("mvlgamma", "The multivariate log-gamma of dimension p.")
+igamma = _mirror("igamma", "The regularized lower incomplete gamma function P(input, other).")
+igammac = _mirror("igammac", "The regularized upper incomplete gamma function Q(input, other).")
 sinh = _mirror("sinh", "Hyperbolic sine.")
 cosh = _mirror("cosh", "Hyperbolic cosine.")
 asin = _mirror("asin", "Inverse sine.")
@@ -52,6 +57,12 @@ logical_and = _mirror("logical_and", "Nonzero in both (bool).")
 logical_or = _mirror("logical_or", "Nonzero in either (bool).")
 logical_xor = _mirror("logical_xor", "Nonzero in exactly one (bool).")
 logical_not = _mirror("logical_not", "True where zero (bool).")
+
+
+def polygamma(n: int, input: Any) -> Variable:
+    """The n-th derivative of digamma at ``input`` (n first, as PyTorch's). Same as
+    ``input.polygamma(n)``."""
+    return as_variable(input, "polygamma").polygamma(n)
 
 
 def tile(input: Any, dims: Any) -> Variable:
@@ -153,6 +164,11 @@ MIRRORED = (
     "exp2",
     "erf",
     "erfinv",
+    "lgamma",
+    "digamma",
+    "mvlgamma",
+    "igamma",
+    "igammac",
     "sinh",
     "cosh",
     "asin",
@@ -183,4 +199,4 @@ MIRRORED = (
 )
 
 #: every public function of this module, for the top-level namespaces
-NAMES = (*MIRRORED, "tile", "broadcast_to", "hstack", "vstack", "meshgrid", "softplus")
+NAMES = (*MIRRORED, "polygamma", "tile", "broadcast_to", "hstack", "vstack", "meshgrid", "softplus")

@@ -343,8 +343,8 @@ def bessel_i1(x: np.ndarray) -> np.ndarray:
 
 
 class Xlogy(Function):
-    """``x * log(y)``, 0 where ``x == 0`` (unless y is NaN); gradients ``log(y)`` (at x = 0
-    too) and ``x / y``, as PyTorch's."""
+    """``x * log(y)``, 0 where ``x == 0`` (unless y is NaN); gradients ``xlogy(grad, y)``, 0
+    where ``x == 0`` and ``y <= 0``, and ``x / y``, as PyTorch's."""
 
     @staticmethod
     def forward(ctx, x, y):
@@ -359,16 +359,22 @@ class Xlogy(Function):
         x, y = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
-            grad_x = grad * np.log(y) if need_x else None
+            grad_x = np.where(_xlogy_zero(x, y, grad), 0, grad * np.log(y)) if need_x else None
             grad_y = grad * x / y if need_y else None
         return grad_x, grad_y
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        x, y = ctx.inputs
-        need_x, need_y = ctx.needs_input_grad
+        (x, y), (need_x, need_y) = ctx.inputs, ctx.needs_input_grad
         log_y = y.log() if isinstance(y, Variable) else np.log(floating(np.asarray(y)))
-        return (grad * log_y if need_x else None), (grad * x / y if need_y else None)
+        data = [v._data if isinstance(v, Variable) else np.asarray(v) for v in (x, y, grad)]
+        zero = Where.apply(_xlogy_zero(*data), np.zeros((), grad.dtype), grad * log_y)
+        return (zero if need_x else None), (grad * x / y if need_y else None)
+
+
+def _xlogy_zero(x: Any, y: Any, grad: Any) -> np.ndarray:
+    """Where xlogy's gradient in x is 0: a zero weight (y not NaN), or x == 0 with y <= 0."""
+    return ((grad == 0) & ~np.isnan(y)) | ((x == 0) & (y <= 0))
 
 
 class Sinh(_Pointwise):
