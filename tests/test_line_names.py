@@ -172,3 +172,38 @@ def test_a_function_a_transform_calls_does_not_take_the_transform_s_name():
         plain = loss_fn(w.requires_grad_(), w.detach())
         plain.backward()
     assert _named(tr) == {"plain": ["Sum"]}
+
+
+class _Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.qkv = nn.Linear(4, 12)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).split(4, dim=-1)
+        q, k, v = (z.unsqueeze(1) for z in (q, k, v))  # reassigned: the splits keep q, k, v
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+def test_a_line_unpacking_a_value_names_each_variable_it_fills():
+    """Was: ``q, k, v = self.qkv(x).split(...)`` (nanoGPT) and ``a, b = x.unbind(-1)`` named
+    nothing: an unpacked value's elements are made inside gradviz, not by the line's parts."""
+    gradviz.manual_seed(0)
+    attention, x = _Attention(), gradviz.randn(2, 3, 4)
+    with gradviz.trace() as tr:
+        y = attention(x)
+        a, b = y.sum((1, 2, 3)).unbind(-1)
+        c, d = y.sum(-1).chunk(2, dim=0)
+        c = c * 2  # a later value of c is named by its own line
+        (a + b + c.sum() + d.sum()).backward()
+    named = _named(tr)
+    assert {k: named[k] for k in "qkvab"} == {
+        "q": ["Split"],
+        "k": ["Split"],
+        "v": ["Split"],
+        "a": ["Index"],
+        "b": ["Index"],
+    }
+    assert named["c"] == ["Split", "Mul"]
+    assert named["d"] == ["Split"]
+    assert "Linear" not in [op for ops in named.values() for op in ops]  # qkv(x): no variable

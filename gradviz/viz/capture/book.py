@@ -337,10 +337,11 @@ class RecordBook:
                 if nid is not None:
                     parents.append((nid, slot))
 
-    def unname(self, nid: str) -> None:
-        """Drop the name a line gave node ``nid`` (its variable does not hold the result)."""
+    def rename(self, nid: str, name: str | None) -> None:
+        """Name node ``nid`` as its line's variable (None: drop the name a line gave it, its
+        variable does not hold the result)."""
         if nid in self.records:
-            self.records[nid] = renamed(self.records[nid], None)
+            self.records[nid] = renamed(self.records[nid], name)
 
     def sees_write(self, target: Variable, args: tuple[Any, ...]) -> bool:
         """The hook's question (here, beside the records it reads): draw an unrecorded write

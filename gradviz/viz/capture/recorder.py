@@ -65,7 +65,7 @@ class Recorder(RecordBook, hooks.Hook):
         self.policy = policy
         self._source = SourceLocator(base_dir)
         self.locate = self._source.locate
-        self.line_names = LineNames(self._source, self.unname)
+        self.line_names = LineNames(self._source, self.rename)
         self.names = ModuleNames()
         self.lock = threading.RLock()
         self.states: list[ThreadState] = []  # every thread's, for finish()
@@ -208,7 +208,7 @@ class Recorder(RecordBook, hooks.Hook):
             nid = self._op_record(output, node.name, parents, args, source, module, name, rule)
             if logging:
                 local.logged.add(nid)
-            if name is not None and output.name is None:
+            if output.name is None and (name is not None or self.line_names.unpacking):
                 self.line_names.recorded(nid, output._id)
                 if replaced in self.records:
                     self.records[replaced] = renamed(self.records[replaced], None)

@@ -285,20 +285,27 @@ class LineNames:
     (``return self.fc2(h)``) passes it to the line that called the function
     (``logits = model(x)``), which names it."""
 
-    def __init__(self, locator: SourceLocator, unname: Callable[[Any], None]) -> None:
+    def __init__(self, locator: SourceLocator, rename: Callable[[Any, str | None], None]) -> None:
         self._locator = locator
-        self._unname = unname  # drops the name of a node its variable turned out not to hold
+        self._rename = rename  # names a node (None: drops the name its variable did not hold)
         self._names: dict[str, Any] = {}  # "file:line" -> the name it assigns, _RETURNS, None
         # code object -> [its frame that named an op last, line, node]: the frame itself (an id
         # is reused by the next call's frame), one per code object (a bounded number held)
         self._last: dict[CodeType, list[Any]] = {}
         self._naming: CodeType | None = None  # the code of the line naming the op being recorded
+        # lines unpacking a value (`a, b = x.chunk(2)`) until they ran: [frame, line, names,
+        # {variable id: node}]
+        self._unpacks: list[list[Any]] = []
+        self._unpacking_now = False  # the op being recorded runs on such a line
 
     def name(self, source: str | None, frame: FrameType | None) -> tuple[str | None, Any]:
         """``(name, replaced)`` for the op about to be recorded at ``source`` in ``frame``:
         the name its line gives its result (or None), and the node recorded earlier in the
         same execution of the line that gives its name up (or None). Call :meth:`recorded`
         with the op's node when it has a name."""
+        self._unpacking_now = False
+        if self._unpacks:
+            self._settle(everything=False)
         if frame is None:
             return None, None
         name = self._name_at(frame, source)
@@ -316,6 +323,9 @@ class LineNames:
                 )
             else:
                 name = self._name_at(frame, self._locator.where(frame))
+        if isinstance(name, TupleLine):  # `q, k, v = qkv(x).split(n, 2)`: named once it ran
+            self._unpacking(frame, name.names)
+            return None, None
         if not isinstance(name, str):
             return None, None
         line = frame.f_lineno
@@ -328,15 +338,47 @@ class LineNames:
         return name, last[2] if same else None
 
     def recorded(self, node: Any, variable: int) -> None:
-        """The op just named by :meth:`name` is ``node``, its result the Variable of id
-        ``variable``."""
+        """The op just named by :meth:`name` (or run by a line unpacking its value) is
+        ``node``, its result the Variable of id ``variable``."""
+        if self._unpacking_now:
+            self._unpacks[-1][3][variable] = node
+            return
         self._last[self._naming][2:5:2] = node, variable
+
+    @property
+    def unpacking(self) -> bool:
+        """Whether the op :meth:`name` just saw runs on a line unpacking its value."""
+        return self._unpacking_now
 
     def forget(self) -> None:
         """A backward pass ended: no line runs across it (and frames come and go)."""
+        self._settle(everything=True)
         for last in self._last.values():
             self._check(last)
         self._last.clear()
+
+    def _unpacking(self, frame: FrameType, names: tuple[str, ...]) -> None:
+        """An op of the line ``frame`` runs, which unpacks its value into ``names``."""
+        self._unpacking_now = True
+        entry = self._unpacks[-1] if self._unpacks else None
+        if entry is None or entry[0] is not frame or entry[1] != frame.f_lineno:
+            self._unpacks.append([frame, frame.f_lineno, names, {}])
+
+    def _settle(self, everything: bool) -> None:
+        """Name the results the lines unpacking values put in their variables, once those
+        lines ran (``everything``: all of them, a backward pass ended)."""
+        waiting = []
+        for entry in self._unpacks:
+            frame, line, names, made = entry
+            if not everything and frame.f_lineno == line:
+                waiting.append(entry)
+                continue
+            held = frame.f_locals
+            for name in names:
+                value = held.get(name)
+                if isinstance(value, Variable) and value._id in made:
+                    self._rename(made[value._id], name)
+        self._unpacks = waiting
 
     def _check(self, last: list[Any]) -> None:
         """Once the line that named ``last``'s node has run: drop the name unless the variable
@@ -346,7 +388,7 @@ class LineNames:
         if node is not None:
             held = frame.f_locals.get(name)
             if not (isinstance(held, Variable) and held._id == variable):
-                self._unname(node)
+                self._rename(node, None)
 
     def _name_at(self, frame: FrameType, source: str | None) -> Any:
         """What the line ``source``, running in ``frame``, names: a name, :data:`_RETURNS`, or
@@ -358,7 +400,9 @@ class LineNames:
         found = _RETURNS if scope == "<lambda>" else self._line(source)
         if isinstance(found, TupleLine):  # the element of the tuple the op is computing
             index = element(found, frame)
-            if index is None or found.kind == "unpack":
+            if found.kind == "unpack":
+                return found
+            if index is None:
                 return None
             return found.names[index] if found.kind == "assign" else Element(index)
         return found
