@@ -191,9 +191,9 @@ def _findings(rows: list[Row], color: bool, width: int) -> list[str]:
 
 #: Under a layer table without one update: why, and how to see one.
 NO_UPDATE = (
-    "update/weight -: no parameter changed between this backward call and the next forward "
-    "(gradients accumulated over micro-batches? Check the backward call just before "
-    "optimizer.step(): gradviz check --step N)"
+    "update/weight -: no parameter changed between this backward call and the next forward: "
+    "no optimizer step ran after it (the script has none, or it accumulates gradients over "
+    "several backward calls: check the one just before optimizer.step(), gradviz check --step N)"
 )
 
 
