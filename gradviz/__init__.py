@@ -138,6 +138,7 @@ from gradviz.autograd import (
 )
 from gradviz.autograd import checkpoint as _checkpoint
 from gradviz.autograd import dtypes as _dtypes
+from gradviz.autograd import functional_top as _functional_top
 from gradviz.autograd import jit as jit
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
@@ -150,6 +151,7 @@ from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
+from gradviz.autograd.ops import api_twins as _api_twins
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,
     get_rng_state,
@@ -169,6 +171,10 @@ globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES}
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's matrix functions and tensor math (`gradviz.det`, `gradviz.movedim` ...).
 globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
+# The functions of Variable methods and of `nn.functional` PyTorch also has at the top
+# (`gradviz.log10`, `gradviz.clone`, `gradviz.conv2d`, `gradviz.dropout(x, p, train)` ...).
+globals().update({_name: getattr(_api_twins, _name) for _name in _api_twins.NAMES})
+globals().update({_name: getattr(_functional_top, _name) for _name in _functional_top.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__, as
 # is their class `gradviz.dtype` (NumPy's dtype).
 dtype = _torch_types.dtype
@@ -399,3 +405,5 @@ __all__ = [
 __all__ += _api_more.NAMES
 __all__ += _api_index.NAMES
 __all__ += _api_math.NAMES
+__all__ += _api_twins.NAMES
+__all__ += _functional_top.NAMES
