@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gradviz.autograd.variable_elementwise import ElementwiseMethods
+
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 _api: Any = None  # gradviz.autograd.ops.api_math, set by variable.py
 
 
-class ExtraMethods:
+class ExtraMethods(ElementwiseMethods):
     """det, inverse, logdet, slogdet, pinverse, matrix_power, vdot; movedim, moveaxis,
     swapaxes, swapdims, tile, ravel, tensor_split, hsplit, vsplit, dsplit, rot90, argwhere,
     aminmax, msort."""

@@ -3,13 +3,14 @@ functions PyTorch keeps at the top (``gradviz.det``, ``logdet``, ``slogdet``, ``
 ``matrix_power``, ``vdot``, ``chain_matmul``), each the function of ``gradviz.linalg``; the
 shape helpers of ``api_shape`` (``movedim``, ``tensor_split`` ...), the statistics of
 ``api_stats`` (``quantile``, ``cov`` ...), the elementwise names of ``api_pointwise``
-(``clamp_min``, ``copysign`` ...) and the draws of ``api_random`` (``normal``, ``bernoulli``,
-``poisson``).
+(``clamp_min``, ``copysign`` ...) and ``api_elementwise`` (``tan``, ``fmax`` ...), and the
+draws of ``api_random`` (``normal``, ``bernoulli``, ``poisson``).
 """
 
 from __future__ import annotations
 
 from gradviz.autograd import linalg as _linalg
+from gradviz.autograd.ops import api_elementwise as _elementwise
 from gradviz.autograd.ops import api_pointwise as _pointwise
 from gradviz.autograd.ops import api_random as _random
 from gradviz.autograd.ops import api_shape as _shape
@@ -26,11 +27,18 @@ vdot = _linalg.vdot
 chain_matmul = _linalg.chain_matmul
 
 # the shape helpers (``movedim``, ``tensor_split`` ...), statistics (``quantile``, ``cov`` ...)
-# elementwise names (``clamp_min``, ``copysign`` ...) and draws (``normal``, ``bernoulli`` ...)
-for _module in (_shape, _stats, _pointwise, _random):
+# elementwise names (``clamp_min``, ``tan`` ...) and draws (``normal``, ``bernoulli`` ...)
+for _module in (_shape, _stats, _pointwise, _random, _elementwise):
     globals().update({_name: getattr(_module, _name) for _name in _module.NAMES})
 
 MATRIX = ("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul")
 
 #: every public function of this module, for the top-level namespaces
-NAMES = (*MATRIX, *_shape.NAMES, *_stats.NAMES, *_pointwise.NAMES, *_random.NAMES)
+NAMES = (
+    *MATRIX,
+    *_shape.NAMES,
+    *_stats.NAMES,
+    *_pointwise.NAMES,
+    *_random.NAMES,
+    *_elementwise.NAMES,
+)
