@@ -34,6 +34,13 @@ def method_twin_cases() -> Iterable[Case]:
     for name in ("abs_", "exp_", "neg_", "relu_", "sigmoid_", "tanh_", "zero_"):
         yield Case("top", name, (Arr(x.value, clone=True),))
         yield Case("top", name, (x,))  # a leaf that requires grad: refused
+    for name in (
+        "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+        "asin_", "asinh_", "atan_", "atanh_", "cos_", "cosh_", "erf_", "erfc_", "expm1_", "i0_",
+        "log1p_", "negative_", "reciprocal_", "rsqrt_", "sin_", "sinc_", "sinh_", "tan_",
+    ):  # fmt: skip
+        low = 1.1 if "cosh" in name else 0.1
+        yield Case("top", name, (Arr(d.f((5,), low=low, high=low + 0.8).value, clone=True),))
     yield Case("top", "log_", (Arr(pos.value, clone=True),))
     yield Case("top", "sqrt_", (Arr(pos.value, clone=True),))
     yield Case("top", "clamp_", (Arr(x.value, clone=True), -0.5, 0.5))

@@ -36,6 +36,14 @@ _DOCS = {
     "zero_": "Every element set to 0, in place.",
 }
 
+#: in-place forms PyTorch also has at the top (``torch.sin_(x)``)
+_INPLACE = (
+    "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+    "asin_", "asinh_", "atan_", "atanh_", "cos_", "cosh_", "erf_", "erfc_", "expm1_", "i0_",
+    "log1p_", "negative_", "reciprocal_", "rsqrt_", "sin_", "sinc_", "sinh_", "tan_",
+)  # fmt: skip
+_DOCS.update({name: f"``{name[:-1]}``, in place." for name in _INPLACE})
+
 globals().update({name: _mirror(name, doc) for name, doc in _DOCS.items()})
 
 #: the names this module adds to the top-level package
