@@ -136,6 +136,7 @@ from gradviz.autograd import (
     zeros,
     zeros_like,
 )
+from gradviz.autograd import api_extra as _api_extra
 from gradviz.autograd import checkpoint as _checkpoint
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import functional_top as _functional_top
@@ -175,6 +176,8 @@ globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES}
 # (`gradviz.log10`, `gradviz.clone`, `gradviz.conv2d`, `gradviz.dropout(x, p, train)` ...).
 globals().update({_name: getattr(_api_twins, _name) for _name in _api_twins.NAMES})
 globals().update({_name: getattr(_functional_top, _name) for _name in _functional_top.NAMES})
+# `gradviz.atleast_2d`, `broadcast_shapes`, `promote_types`, `addmv`, `vander` ... (api_extra.py)
+globals().update({_name: getattr(_api_extra, _name) for _name in _api_extra.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__, as
 # is their class `gradviz.dtype` (NumPy's dtype).
 dtype = _torch_types.dtype
@@ -407,3 +410,4 @@ __all__ += _api_index.NAMES
 __all__ += _api_math.NAMES
 __all__ += _api_twins.NAMES
 __all__ += _functional_top.NAMES
+__all__ += _api_extra.NAMES

@@ -40,6 +40,13 @@ def _method(name: str) -> Callable[..., Any]:
     return method
 
 
+def add_methods(api: dict[str, Any], names: tuple[str, ...]) -> None:
+    """Make each function of ``names`` in ``api`` (a module's globals) a method of
+    ``Variable`` (self as its first argument)."""
+    for name in names:
+        setattr(ElementwiseMethods, name, api[name])
+
+
 def _alias(name: str, target: str) -> Callable[..., Any]:
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
         return getattr(self, target)(*args, **kwargs)
