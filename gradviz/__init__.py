@@ -5,6 +5,7 @@ them under PyTorch's names.
 """
 
 import functools
+import math
 import sys
 import types
 
@@ -136,6 +137,7 @@ from gradviz.autograd import (
     zeros,
     zeros_like,
 )
+from gradviz.autograd import absent as _absent
 from gradviz.autograd import api_extra as _api_extra
 from gradviz.autograd import checkpoint as _checkpoint
 from gradviz.autograd import dtypes as _dtypes
@@ -186,6 +188,10 @@ globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 globals().update({_name: getattr(_legacy, _name) for _name in _legacy.TYPED})
 # `gradviz.compile`, `set_num_threads`, `finfo` ... (runtime.py), also kept out of __all__.
 globals().update({_name: getattr(_runtime, _name) for _name in _runtime.NAMES})
+
+# PyTorch's constants `torch.pi`, `torch.e`, `torch.inf`, `torch.nan` and `torch.newaxis`
+# (None: `x[:, torch.newaxis]`), kept out of __all__.
+pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
 
 # PyTorch's `torch.vmap`, the same function as `torch.func.vmap` (a loop here: one call per
 # example).
@@ -251,11 +257,14 @@ _VIZ_NAMES = {
 
 
 def __getattr__(name: str) -> object:
-    """Import the visualizer only when one of its names is used (the engine stays viz-free)."""
+    """Import the visualizer only when one of its names is used (the engine stays viz-free);
+    a name of PyTorch's that gradviz has not is an ``AbsentError`` saying what to use."""
     if name in _VIZ_NAMES:
         import importlib
 
         return getattr(importlib.import_module(_VIZ_NAMES[name]), name)
+    if _absent.is_torch_name(name):  # say what to use instead of torch.<name>
+        raise _absent.absent(name)
     raise AttributeError(f"module 'gradviz' has no attribute {name!r}")
 
 

@@ -48,6 +48,7 @@ def shape_cases() -> Iterable[Case]:
     x = d.f((2, 6))
     yield Case("method", "split_with_sizes", (x, [2, 4], 1))
     yield Case("method", "split_with_sizes", (x, [1, 1]))
+    yield Case("top", "split_with_sizes", (x, (3, 3), -1))
     yield Case("method", "split_with_sizes", (x, [2, 3], 1))  # do not add up: refused
     yield Case("top", "unravel_index", (Arr(np.array([0, 4, 5, 11])), (3, 4)))
     yield Case("top", "unravel_index", (Arr(np.array(7)), (2, 2, 2)))

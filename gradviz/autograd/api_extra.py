@@ -303,15 +303,15 @@ def unravel_index(indices: Any, shape: Any) -> tuple[Variable, ...]:
     )
 
 
-def split_with_sizes(self: Variable, split_sizes: Any, dim: int = 0) -> tuple[Variable, ...]:
+def split_with_sizes(input: Variable, split_sizes: Any, dim: int = 0) -> tuple[Variable, ...]:
     """Views of ``split_sizes[i]`` elements along ``dim``; the sizes must add up."""
-    sizes = list(split_sizes)
-    if sum(sizes) != self.shape[dim]:
+    x, sizes = as_variable(input, "split_with_sizes"), list(split_sizes)
+    if sum(sizes) != x.shape[dim]:
         raise ShapeError(
-            f"split_with_sizes(): expects split_sizes to sum exactly to {self.shape[dim]} "
+            f"split_with_sizes(): expects split_sizes to sum exactly to {x.shape[dim]} "
             f"(input tensor's size at dimension {dim}), but got split_sizes={sizes}"
         )
-    return self.split(sizes, dim)
+    return x.split(sizes, dim)
 
 
 #: the names this module adds to the top-level package
@@ -319,7 +319,7 @@ NAMES = [
     "concat", "empty_like", "randint_like", "asarray", "atleast_1d", "atleast_2d", "atleast_3d",
     "broadcast_shapes", "result_type", "promote_types", "can_cast", "diag_embed", "diagflat",
     "dist", "addmv", "addr", "ger", "cumulative_trapezoid", "vander", "frexp", "ldexp", "gcd",
-    "lcm", "unravel_index",
+    "lcm", "unravel_index", "split_with_sizes",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these (``x.addmv(mat, vec)``, ``x.split_with_sizes(...)``)

@@ -73,3 +73,8 @@ class RegistrationError(GradvizError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message quoted
         return str(self.args[0]) if self.args else ""
+
+
+class AbsentError(GradvizError, AttributeError):
+    """A name of PyTorch's top level that gradviz has not (quantization, sparse and complex
+    tensors, backend kernels ...): an AttributeError, so ``hasattr`` stays False."""

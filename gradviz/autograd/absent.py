@@ -1,0 +1,212 @@
+"""What ``gradviz.<name>`` says for a name of PyTorch's top level that gradviz has not: an
+``AbsentError`` (an AttributeError, so ``hasattr(gradviz, name)`` stays False) saying that
+gradviz (NumPy) has no ``torch.<name>`` and, where there is one, what to write instead.
+
+The names are PyTorch 2.13's; each group has one hint, a group by its names and prefixes.
+"""
+
+from __future__ import annotations
+
+from gradviz.autograd.errors import AbsentError
+from gradviz.autograd.jit import _HOW as _TORCHSCRIPT
+from gradviz.autograd.sparse import DENSE
+
+_FLOAT = "NumPy computes in float32 or float64: keep the model in a float dtype"
+
+#: (hint, names, prefixes): the first group a name is in gives its hint (a prefix ``*x`` is the
+#: suffix ``x``)
+GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        f"gradviz has no quantized tensors ({_FLOAT})",
+        "dequantize int_repr qscheme choose_qparams_optimized fused_moving_avg_obs_fake_quant "
+        "empty_quantized quantization ao per_channel_affine per_channel_affine_float_qparams "
+        "per_channel_symmetric per_tensor_affine per_tensor_symmetric qint32 qint8 quint2x4 "
+        "quint4x2 quint8 QInt32Storage QInt8Storage QUInt2x4Storage QUInt4x2Storage "
+        "QUInt8Storage",
+        ("quantize_", "quantized_", "q_", "fake_quantize_", "fbgemm_"),
+    ),
+    (
+        DENSE,
+        "hspmm smm sspaddmm saddmm dsmm hsmm resize_as_sparse_ sparse_coo sparse_csr "
+        "sparse_csc sparse_bsr sparse_bsc values_copy indices_copy ccol_indices_copy "
+        "col_indices_copy crow_indices_copy row_indices_copy",
+        ("sparse_",),
+    ),
+    (
+        "gradviz has no complex dtypes: keep the real and imaginary parts as two real "
+        "Variables (z = torch.stack((re, im), -1))",
+        "complex complex32 complex64 complex128 cfloat cdouble chalf polar view_as_complex "
+        "view_as_complex_copy view_as_real view_as_real_copy conj conj_physical conj_physical_ "
+        "resolve_conj resolve_neg is_conj is_neg is_complex real imag angle stft istft fft "
+        "ComplexDoubleStorage ComplexFloatStorage ComplexType",
+        (),
+    ),
+    (
+        "it is a backend kernel, and gradviz runs every op on the CPU through NumPy: call the "
+        "public op (torch.conv2d, torch.batch_norm, F.grid_sample ...)",
+        "conv_tbc convolution affine_grid_generator grid_sampler grid_sampler_2d "
+        "grid_sampler_3d norm_except_dim native_norm batch_norm_backward_elemt "
+        "batch_norm_backward_reduce batch_norm_elemt batch_norm_gather_stats "
+        "batch_norm_gather_stats_with_counts batch_norm_stats batch_norm_update_stats "
+        "embedding_renorm_ segment_reduce is_vulkan_available has_lapack has_mkl has_openmp "
+        "has_spectral compiled_with_cxx11_abi",
+        ("cudnn_", "miopen_", "mkldnn_", "native_"),
+    ),
+    (
+        _TORCHSCRIPT,
+        "AliasDb AnyType Argument ArgumentSpec AwaitType Block BoolType BufferDict CallStack "
+        "Capsule ClassType Code CompilationUnit CompleteArgumentSpec ConcreteModuleType "
+        "ConcreteModuleTypeBuilder DeepCopyMemoTable DeviceObjType DictType EnumType "
+        "ErrorReport ExecutionPlan FileCheck FloatType FunctionSchema Future FutureType "
+        "Gradient Graph GraphExecutorState IODescriptor InferredType IntType InterfaceType "
+        "JITException ListType LiteScriptModule Node NoneType NumberType OptionalType "
+        "PyObjectType RRefType ScriptClass ScriptClassFunction ScriptDict ScriptDictIterator "
+        "ScriptDictKeyIterator ScriptFunction ScriptList ScriptListIterator ScriptMethod "
+        "ScriptModule ScriptModuleSerializer ScriptObject ScriptObjectProperty StaticModule "
+        "StreamObjType StringType TensorType TupleType Type UnionType Use Value fork wait "
+        "parse_ir parse_schema parse_type_comment import_ir_module "
+        "import_ir_module_from_buffer merge_type_from_type_comment unify_type_list futures "
+        "classes ops library",
+        (),
+    ),
+    (
+        "a Variable's memory is a NumPy array: x.numpy() shares it and gradviz.from_numpy(a) "
+        "wraps one",
+        "Storage StorageBase TypedStorage UntypedStorage BFloat16Tensor is_storage from_file "
+        "frombuffer from_dlpack to_dlpack as_strided as_strided_ as_strided_copy "
+        "as_strided_scatter empty_strided empty_permuted storage PyTorchFileReader "
+        "PyTorchFileWriter SerializationStorageContext DeserializationStorageContext",
+        ("*Storage",),
+    ),
+    (
+        "gradviz computes every op in its inputs' dtype: torch.autocast(...) runs the code as "
+        "it is",
+        "clear_autocast_cache",
+        ("autocast_", "get_autocast_", "set_autocast_", "is_autocast_"),
+    ),
+    (
+        f"NumPy has no such dtype ({_FLOAT}, or an integer dtype)",
+        "bit bits16 bits1x8 bits2x4 bits4x2 bits8 float4_e2m1fn_x2 float8_e4m3fn "
+        "float8_e4m3fnuz float8_e5m2 float8_e5m2fnuz float8_e8m0fnu int1 int2 int3 int4 int5 "
+        "int6 int7 uint1 uint2 uint3 uint4 uint5 uint6 uint7 uint16 uint32 uint64",
+        (),
+    ),
+    (
+        "symbolic shapes belong to torch.compile and torch.export; gradviz's shapes are ints "
+        "and torch.compile(model) returns the model",
+        "SymBool SymBoolType SymFloat SymInt SymIntType export fx compiler cond while_loop",
+        ("sym_",),
+    ),
+    (
+        "gradviz lays every Variable out densely, row by row (torch.strided, "
+        "torch.contiguous_format): leave out the layout or memory_format argument",
+        "layout memory_format strided contiguous_format channels_last channels_last_3d "
+        "preserve_format legacy_contiguous_format jagged nested",
+        (),
+    ),
+    (
+        "PyTorch removed it too: use torch.linalg (gradviz.linalg.eigh, lstsq by "
+        "gradviz.linalg.pinv(A) @ B, gradviz.linalg.solve, gradviz.linalg.matrix_rank)",
+        "eig symeig lstsq solve matrix_rank",
+        (),
+    ),
+    (
+        "use gradviz.linalg (cholesky, qr, svd, solve_triangular, matrix_norm, inv ...)",
+        "cholesky cholesky_inverse cholesky_solve qr svd triangular_solve lu lu_solve "
+        "lu_unpack geqrf orgqr ormqr lobpcg pca_lowrank svd_lowrank matrix_exp nuclear_norm "
+        "frobenius_norm",
+        (),
+    ),
+)
+
+#: hints for single names: the function of gradviz to use instead
+INSTEAD = {
+    "kl_div": "use F.kl_div(input, target, reduction=...)",
+    "ctc_loss": "use F.ctc_loss",
+    "embedding_bag": "use F.embedding_bag",
+    "max_pool1d_with_indices": "use F.max_pool1d(..., return_indices=True)",
+    "rsub": "write other - alpha * input",
+    "range": "use gradviz.arange(start, end + step, step) (range includes its end)",
+    "scalar_tensor": "use gradviz.tensor(value)",
+    "fill": "use input.clone().fill_(value)",
+    "feature_dropout": "use F.dropout2d (or F.dropout1d, F.dropout3d)",
+    "feature_dropout_": "use F.dropout2d(..., inplace=True)",
+    "alpha_dropout_": "use F.alpha_dropout(..., inplace=True)",
+    "feature_alpha_dropout_": "use F.feature_alpha_dropout(..., inplace=True)",
+    "rrelu_": "use F.rrelu(..., inplace=True)",
+    "lstm": "use nn.LSTM",
+    "gru": "use nn.GRU",
+    "rnn_tanh": "use nn.RNN",
+    "rnn_relu": "use nn.RNN(nonlinearity='relu')",
+    "lstm_cell": "use nn.LSTMCell",
+    "gru_cell": "use nn.GRUCell",
+    "rnn_tanh_cell": "use nn.RNNCell",
+    "rnn_relu_cell": "use nn.RNNCell(nonlinearity='relu')",
+    "GradScaler": "use torch.amp.GradScaler",
+    "ModuleDict": "use nn.ModuleDict",
+    "ParameterDict": "use nn.ParameterDict",
+    "set_default_tensor_type": "use torch.set_default_dtype",
+    "typename": "use type(x).__name__ or x.type()",
+    "set_anomaly_enabled": "use torch.autograd.set_detect_anomaly",
+    "is_inference_mode_enabled": "gradviz's inference_mode is no_grad: use torch.is_grad_enabled()",
+    "distributed": "gradviz trains in one process",
+    "multiprocessing": "gradviz trains in one process (DataLoader's num_workers loads in it)",
+    "nanmedian": "use x[~x.isnan()].median() for the whole tensor",
+}
+
+_NAMES = {name: hint for hint, names, _ in GROUPS for name in names.split()}
+_PREFIXES = tuple((prefix, hint) for hint, _, prefixes in GROUPS for prefix in prefixes)
+
+#: PyTorch's other top-level names gradviz has not, without a hint
+OTHERS = frozenset(
+    "alias_copy AVG SUM AcceleratorError AggregationType BenchmarkConfig BenchmarkExecutionStats "
+    "DisableTorchFunction DisableTorchFunctionSubclass DispatchKey DispatchKeySet Event "
+    "ExcludeDispatchKeyGuard FatalError LockingLogger LoggerBase NoopLogger OperatorInfo "
+    "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState addbmm addmv_ adjoint "
+    "bartlett_window binomial bitwise_left_shift bitwise_right_shift blackman_window "
+    "ceil_ clamp_max_ clamp_min_ classproperty cpp default_generator deg2rad_ "
+    "detach_copy diagonal_copy diagonal_scatter exp2_ expand_copy fix_ floor_ frac_ "
+    "gcd_ get_deterministic_debug_mode get_device_module get_file_path "
+    "get_num_interop_threads gradient hamming_window hann_window hash_tensor histogram "
+    "histogramdd hub index_reduce init_num_threads is_deterministic_algorithms_warn_only_enabled "
+    "is_distributed is_inference is_nonzero is_same_size is_signed is_warn_always_enabled "
+    "kaiser_window lcm_ ldexp_ log10_ log2_ logit_ masked masked_scatter monitor mps mtia "
+    "nan_to_num_ narrow_copy nextafter nonzero_static overrides package pdist permute_copy "
+    "prepare_multiprocessing_environment profiler "
+    "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
+    "put quasirandom rad2deg_ random renorm resize_as_ return_types round_ select_copy "
+    "select_scatter serialization set_deterministic_debug_mode set_flush_denormal "
+    "set_num_interop_threads set_warn_always signal slice_copy slice_inverse slice_scatter "
+    "split_copy split_with_sizes_copy square_ squeeze_copy t_copy thread_safe_generator "
+    "torch_version transpose_copy trunc_ unbind_copy unfold_copy unsafe_chunk unsafe_split "
+    "unsafe_split_with_sizes unsqueeze_copy version view_copy windows xlogy_ xpu".split()
+)
+
+
+def hint(name: str) -> str | None:
+    """What to use instead of ``torch.<name>``, if gradviz knows; None for a name PyTorch has
+    not either, or one without a hint."""
+    if name in INSTEAD:
+        return INSTEAD[name]
+    if name in _NAMES:
+        return _NAMES[name]
+    return next((h for prefix, h in _PREFIXES if _matches(name, prefix)), None)
+
+
+def _matches(name: str, prefix: str) -> bool:
+    """``name`` starts with ``prefix`` (ends with it, for ``*suffix``)."""
+    return name.endswith(prefix[1:]) if prefix.startswith("*") else name.startswith(prefix)
+
+
+def is_torch_name(name: str) -> bool:
+    """Whether ``name`` is one of PyTorch's top-level names gradviz has not."""
+    return name in OTHERS or hint(name) is not None
+
+
+def absent(name: str) -> AbsentError:
+    """The error of ``gradviz.<name>`` for a PyTorch name gradviz has not."""
+    instead = hint(name)
+    return AbsentError(
+        f"module 'gradviz' has no attribute {name!r}: gradviz (NumPy) has no torch.{name}"
+        + (f"; {instead}" if instead else "")
+    )
