@@ -159,27 +159,27 @@ _PREFIXES = tuple((prefix, hint) for hint, _, prefixes in GROUPS for prefix in p
 
 #: PyTorch's other top-level names gradviz has not, without a hint
 OTHERS = frozenset(
-    "alias_copy AVG SUM AcceleratorError AggregationType BenchmarkConfig BenchmarkExecutionStats "
+    "AVG SUM AcceleratorError AggregationType BenchmarkConfig BenchmarkExecutionStats "
     "DisableTorchFunction DisableTorchFunctionSubclass DispatchKey DispatchKeySet Event "
     "ExcludeDispatchKeyGuard FatalError LockingLogger LoggerBase NoopLogger OperatorInfo "
     "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState addbmm addmv_ adjoint "
     "bartlett_window binomial bitwise_left_shift bitwise_right_shift blackman_window "
     "ceil_ clamp_max_ clamp_min_ classproperty cpp default_generator deg2rad_ "
-    "detach_copy diagonal_copy diagonal_scatter exp2_ expand_copy fix_ floor_ frac_ "
+    "diagonal_scatter exp2_ fix_ floor_ frac_ "
     "gcd_ get_deterministic_debug_mode get_device_module get_file_path "
     "get_num_interop_threads gradient hamming_window hann_window hash_tensor histogram "
     "histogramdd hub index_reduce init_num_threads is_deterministic_algorithms_warn_only_enabled "
     "is_distributed is_inference is_nonzero is_same_size is_signed is_warn_always_enabled "
     "kaiser_window lcm_ ldexp_ log10_ log2_ logit_ masked masked_scatter monitor mps mtia "
-    "nan_to_num_ narrow_copy nextafter nonzero_static overrides package pdist permute_copy "
+    "nan_to_num_ nextafter nonzero_static overrides package pdist "
     "prepare_multiprocessing_environment profiler "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
-    "put quasirandom rad2deg_ random renorm resize_as_ return_types round_ select_copy "
+    "put quasirandom rad2deg_ random renorm resize_as_ return_types round_ "
     "select_scatter serialization set_deterministic_debug_mode set_flush_denormal "
-    "set_num_interop_threads set_warn_always signal slice_copy slice_inverse slice_scatter "
-    "split_copy split_with_sizes_copy square_ squeeze_copy t_copy thread_safe_generator "
-    "torch_version transpose_copy trunc_ unbind_copy unfold_copy unsafe_chunk unsafe_split "
-    "unsafe_split_with_sizes unsqueeze_copy version view_copy windows xlogy_ xpu".split()
+    "set_num_interop_threads set_warn_always signal slice_inverse slice_scatter "
+    "square_ thread_safe_generator "
+    "torch_version trunc_ unsafe_chunk unsafe_split "
+    "unsafe_split_with_sizes version windows xlogy_ xpu".split()
 )
 
 
