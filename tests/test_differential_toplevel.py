@@ -41,6 +41,21 @@ def method_twin_cases() -> Iterable[Case]:
     ):  # fmt: skip
         low = 1.1 if "cosh" in name else 0.1
         yield Case("top", name, (Arr(d.f((5,), low=low, high=low + 0.8).value, clone=True),))
+    for name in ("floor_", "ceil_", "trunc_", "fix_", "frac_", "exp2_", "deg2rad_", "square_"):
+        yield Case("top", name, (Arr(x.value * 3, clone=True),))
+        yield Case("method", name, (Arr(x.value * 3, clone=True),))
+        yield Case("method", name, (Arr(x.value * 3, grad=False),))
+    yield Case("method", "rad2deg_", (Arr(x.value, clone=True),))
+    yield Case("top", "rad2deg_", (Arr(x.value, grad=False),))
+    yield Case("method", "floor_", (d.i((3,)),))
+    yield Case("method", "square_", (d.i((3,)),))
+    yield Case("method", "frac_", (d.i((3,)),))  # integers: refused
+    for name, bound in (("clamp_min_", -0.5), ("clamp_max_", 0.5)):
+        yield Case("top", name, (Arr(x.value, clone=True), bound))
+        yield Case("method", name, (Arr(x.value, clone=True), bound))
+    exponent = Arr(np.array([1, 0, 2, 3]))
+    yield Case("top", "ldexp_", (Arr(x.value, clone=True), exponent))
+    yield Case("method", "ldexp_", (Arr(x.value, clone=True), exponent))
     yield Case("top", "log_", (Arr(pos.value, clone=True),))
     yield Case("top", "sqrt_", (Arr(pos.value, clone=True),))
     yield Case("top", "clamp_", (Arr(x.value, clone=True), -0.5, 0.5))
