@@ -36,8 +36,8 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "gradviz has no complex dtypes: keep the real and imaginary parts as two real "
         "Variables (z = torch.stack((re, im), -1))",
         "complex complex32 complex64 complex128 cfloat cdouble chalf polar view_as_complex "
-        "view_as_complex_copy view_as_real view_as_real_copy conj conj_physical conj_physical_ "
-        "resolve_conj resolve_neg is_conj is_neg is_complex real imag angle stft istft fft "
+        "view_as_complex_copy view_as_real view_as_real_copy "
+        "stft istft fft "
         "ComplexDoubleStorage ComplexFloatStorage ComplexType",
         (),
     ),
@@ -163,14 +163,14 @@ OTHERS = frozenset(
     "DisableTorchFunction DisableTorchFunctionSubclass DispatchKey DispatchKeySet Event "
     "ExcludeDispatchKeyGuard FatalError LockingLogger LoggerBase NoopLogger OperatorInfo "
     "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState addbmm addmv_ adjoint "
-    "bartlett_window binomial bitwise_left_shift bitwise_right_shift blackman_window "
+    "binomial bitwise_left_shift bitwise_right_shift "
     "classproperty cpp default_generator "
     "diagonal_scatter "
     "gcd_ get_deterministic_debug_mode get_device_module get_file_path "
-    "get_num_interop_threads gradient hamming_window hann_window hash_tensor histogram "
+    "get_num_interop_threads gradient hash_tensor histogram "
     "histogramdd hub index_reduce init_num_threads is_deterministic_algorithms_warn_only_enabled "
-    "is_distributed is_inference is_nonzero is_same_size is_signed is_warn_always_enabled "
-    "kaiser_window lcm_ log10_ log2_ logit_ masked masked_scatter monitor mps mtia "
+    "is_distributed is_warn_always_enabled "
+    "lcm_ log10_ log2_ logit_ masked masked_scatter monitor mps mtia "
     "nan_to_num_ nextafter nonzero_static overrides package pdist "
     "prepare_multiprocessing_environment profiler "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
