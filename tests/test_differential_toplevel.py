@@ -134,6 +134,11 @@ def loss_cases() -> Iterable[Case]:
     d = Draw(94)
     a, b, sign = d.f((4, 3)), d.f((4, 3)), Arr(np.array([1.0, -1.0, 1.0, -1.0]), grad=False)
     prob = d.f((4, 3), low=0.0, high=1.0)
+    yield Case("top", "binary_cross_entropy_with_logits", (a, prob))  # default: none
+    yield Case("top", "cosine_embedding_loss", (a, b, sign))
+    yield Case("top", "hinge_embedding_loss", (a, Arr(np.sign(b.value))))
+    yield Case("top", "margin_ranking_loss", (a, b, Arr(np.sign(b.value))))
+    yield Case("top", "triplet_margin_loss", (a, b, d.f((4, 3))))
     for reduction in (0, 1, 2):
         yield Case("top", "binary_cross_entropy_with_logits", (a, prob), {"reduction": reduction})
         yield Case("top", "cosine_embedding_loss", (a, b, sign, 0.1, reduction))

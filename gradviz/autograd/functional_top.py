@@ -3,7 +3,7 @@
 signatures, which differ from ``F``'s: ``dropout(input, p, train)`` with no defaults,
 ``batch_norm`` and ``instance_norm`` take the weight and bias before the running statistics,
 ``embedding(weight, indices)`` the weight first, the losses an integer ``reduction``
-(0 none, 1 mean, 2 sum), ``max_pool*d`` no ``return_indices`` and ``adaptive_max_pool1d``
+(0 none, 1 mean, 2 sum; 0 by default, as PyTorch's top-level losses compute it), ``max_pool*d`` no ``return_indices`` and ``adaptive_max_pool1d``
 both the values and the indices. Each calls the ``F`` function.
 """
 
@@ -204,7 +204,7 @@ def constant_pad_nd(input: Any, pad: Any, value: float = 0) -> Variable:
 
 
 def binary_cross_entropy_with_logits(
-    input: Any, target: Any, weight: Any = None, pos_weight: Any = None, reduction: int = 1
+    input: Any, target: Any, weight: Any = None, pos_weight: Any = None, reduction: int = 0
 ) -> Variable:
     """``F.binary_cross_entropy_with_logits`` with an integer reduction."""
     how = _reduction("binary_cross_entropy_with_logits", reduction)
@@ -214,7 +214,7 @@ def binary_cross_entropy_with_logits(
 
 
 def cosine_embedding_loss(
-    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: int = 1
+    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: int = 0
 ) -> Variable:
     """``F.cosine_embedding_loss`` with an integer reduction."""
     how = _reduction("cosine_embedding_loss", reduction)
@@ -222,7 +222,7 @@ def cosine_embedding_loss(
 
 
 def hinge_embedding_loss(
-    input: Any, target: Any, margin: float = 1.0, reduction: int = 1
+    input: Any, target: Any, margin: float = 1.0, reduction: int = 0
 ) -> Variable:
     """``F.hinge_embedding_loss`` with an integer reduction."""
     how = _reduction("hinge_embedding_loss", reduction)
@@ -230,7 +230,7 @@ def hinge_embedding_loss(
 
 
 def margin_ranking_loss(
-    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: int = 1
+    input1: Any, input2: Any, target: Any, margin: float = 0.0, reduction: int = 0
 ) -> Variable:
     """``F.margin_ranking_loss`` with an integer reduction."""
     how = _reduction("margin_ranking_loss", reduction)
@@ -253,7 +253,7 @@ def triplet_margin_loss(
     p: float = 2.0,
     eps: float = 1e-6,
     swap: bool = False,
-    reduction: int = 1,
+    reduction: int = 0,
 ) -> Variable:
     """``F.triplet_margin_loss`` with an integer reduction."""
     how = _reduction("triplet_margin_loss", reduction)
