@@ -26,6 +26,7 @@ from test_second_derivatives import (
     variables,
     weighted,
 )
+from test_second_derivatives_elementwise import CASES as ELEMENTWISE
 from test_second_derivatives_inplace import CASES as INPLACE
 from test_second_derivatives_more import CASES as MORE
 
@@ -353,14 +354,14 @@ CASES = [
 
 def test_the_cases_cover_the_ops_the_docs_promise():
     """Every op with a graph rule is in some case of this table, the core one,
-    test_second_derivatives_more's or test_second_derivatives_inplace's (by the ops a trace of
-    the cases records, the gradients' ops included: IndexPut, the gradient of indexing, and the
+    test_second_derivatives_more's, _elementwise's or _inplace's (by the ops a trace of the
+    cases records, the gradients' ops included: IndexPut, the gradient of indexing, and the
     transposed convolutions of the convolutions' gradients); Dropout and RReLU, whose random
     draws are not PyTorch's, Hardsigmoid, whose second derivative PyTorch does not implement,
     and ZeroDerivative, made by a third derivative (a ReLU PINN's, in
     test_second_derivatives_models), have tests of their own."""
     seen = set()
-    for op in [*CORE, *MORE, *INPLACE, *CASES]:
+    for op in [*CORE, *MORE, *INPLACE, *ELEMENTWISE, *CASES]:
         xs = variables(op)
         with gradviz.trace() as tr:
             g = first(op, xs)

@@ -121,13 +121,9 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 #: hints for single names: the function of gradviz to use instead
 INSTEAD = {
-    "kl_div": "use F.kl_div(input, target, reduction=...)",
     "ctc_loss": "use F.ctc_loss",
     "embedding_bag": "use F.embedding_bag",
     "max_pool1d_with_indices": "use F.max_pool1d(..., return_indices=True)",
-    "rsub": "write other - alpha * input",
-    "range": "use gradviz.arange(start, end + step, step) (range includes its end)",
-    "scalar_tensor": "use gradviz.tensor(value)",
     "fill": "use input.clone().fill_(value)",
     "feature_dropout": "use F.dropout2d (or F.dropout1d, F.dropout3d)",
     "feature_dropout_": "use F.dropout2d(..., inplace=True)",
@@ -151,7 +147,6 @@ INSTEAD = {
     "is_inference_mode_enabled": "gradviz's inference_mode is no_grad: use torch.is_grad_enabled()",
     "distributed": "gradviz trains in one process",
     "multiprocessing": "gradviz trains in one process (DataLoader's num_workers loads in it)",
-    "nanmedian": "use x[~x.isnan()].median() for the whole tensor",
 }
 
 _NAMES = {name: hint for hint, names, _ in GROUPS for name in names.split()}
@@ -162,24 +157,24 @@ OTHERS = frozenset(
     "AVG SUM AcceleratorError AggregationType BenchmarkConfig BenchmarkExecutionStats "
     "DisableTorchFunction DisableTorchFunctionSubclass DispatchKey DispatchKeySet Event "
     "ExcludeDispatchKeyGuard FatalError LockingLogger LoggerBase NoopLogger OperatorInfo "
-    "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState addbmm addmv_ adjoint "
-    "binomial bitwise_left_shift bitwise_right_shift "
+    "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState "
+    "binomial "
     "classproperty cpp default_generator "
     "diagonal_scatter "
-    "gcd_ get_deterministic_debug_mode get_device_module get_file_path "
+    "get_deterministic_debug_mode get_device_module get_file_path "
     "get_num_interop_threads gradient hash_tensor histogram "
     "histogramdd hub index_reduce init_num_threads is_deterministic_algorithms_warn_only_enabled "
     "is_distributed is_warn_always_enabled "
-    "lcm_ log10_ log2_ logit_ masked masked_scatter monitor mps mtia "
-    "nan_to_num_ nextafter nonzero_static overrides package pdist "
+    "masked masked_scatter monitor mps mtia "
+    "nonzero_static overrides package "
     "prepare_multiprocessing_environment profiler "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
-    "put quasirandom random renorm resize_as_ return_types round_ "
+    "put quasirandom random resize_as_ return_types round_ "
     "select_scatter serialization set_deterministic_debug_mode set_flush_denormal "
     "set_num_interop_threads set_warn_always signal slice_inverse slice_scatter "
     "thread_safe_generator "
     "torch_version unsafe_chunk unsafe_split "
-    "unsafe_split_with_sizes version windows xlogy_ xpu".split()
+    "unsafe_split_with_sizes version windows xpu".split()
 )
 
 

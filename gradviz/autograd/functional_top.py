@@ -3,8 +3,9 @@
 signatures, which differ from ``F``'s: ``dropout(input, p, train)`` with no defaults,
 ``batch_norm`` and ``instance_norm`` take the weight and bias before the running statistics,
 ``embedding(weight, indices)`` the weight first, the losses an integer ``reduction``
-(0 none, 1 mean, 2 sum; 0 by default, as PyTorch's top-level losses compute it), ``max_pool*d`` no ``return_indices`` and ``adaptive_max_pool1d``
-both the values and the indices. Each calls the ``F`` function.
+(0 none, 1 mean, 2 sum; 0 by default, as PyTorch's top-level losses compute it),
+``max_pool*d`` no ``return_indices`` and ``adaptive_max_pool1d`` both the values and the
+indices. Each calls the ``F`` function.
 """
 
 from __future__ import annotations

@@ -165,13 +165,9 @@ class Logaddexp(Function):
             gb = grad / (1 + np.power(cls.base, a - b)) if ctx.needs_input_grad[1] else None
         return ga, gb
 
-    @classmethod
-    def backward_graph(cls, ctx, grad, out):
-        a, b = ctx.inputs
-        scale = math.log(cls.base)
-        ga = grad / (((b - a) * scale).exp() + 1) if ctx.needs_input_grad[0] else None
-        gb = grad / (((a - b) * scale).exp() + 1) if ctx.needs_input_grad[1] else None
-        return ga, gb
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return _logaddexp_graph(ctx, grad, out)
 
 
 class Logaddexp2(Logaddexp):
@@ -179,6 +175,19 @@ class Logaddexp2(Logaddexp):
     ``1 / (1 + 2**(a - b))`` (floats only, as PyTorch's)."""
 
     base = 2.0
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return _logaddexp_graph(ctx, grad, out)
+
+
+def _logaddexp_graph(ctx: Any, grad: Variable, out: Variable) -> tuple[Any, Any]:
+    """The graph rule of ``Logaddexp`` and ``Logaddexp2`` (the op's base, by its class)."""
+    a, b = ctx.inputs
+    scale = math.log(type(ctx).base)
+    ga = grad / (((b - a) * scale).exp() + 1) if ctx.needs_input_grad[0] else None
+    gb = grad / (((a - b) * scale).exp() + 1) if ctx.needs_input_grad[1] else None
+    return ga, gb
 
 
 def _floats(op: str, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

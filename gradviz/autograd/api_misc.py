@@ -1,0 +1,205 @@
+"""More of PyTorch's top-level functions and methods: ``rsub``, ``range`` (deprecated, as in
+PyTorch), ``scalar_tensor``, ``adjoint``, ``addbmm``, ``bitwise_left_shift``/``right_shift``,
+``nextafter``, ``kl_div`` (an integer reduction), ``nanmedian``, ``renorm``, ``pdist``, and the
+in-place forms ``logit_``, ``nan_to_num_``, ``log10_``, ``log2_``, ``xlogy_``, ``gcd_``,
+``lcm_``, ``addmv_``, ``addr_``, ``addbmm_``, ``renorm_`` (the out-of-place function's result
+copied in with ``copy_``). Each is a composition of existing ops, so its gradient is theirs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd import api_extra, variable_elementwise
+from gradviz.autograd import functional as F
+from gradviz.autograd.dtypes import get_default_dtype
+from gradviz.autograd.errors import IndexRangeError, InputError, ShapeError
+from gradviz.autograd.functional_top import _reduction
+from gradviz.autograd.linalg_norms import vector_norm
+from gradviz.autograd.ops import nodiff
+from gradviz.autograd.ops import promotion as _promotion
+from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.api_elementwise import xlogy
+from gradviz.autograd.ops.indexing import Where
+from gradviz.autograd.variable import Variable, from_op
+
+
+def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Variable:
+    """``other - alpha * input``."""
+    x = as_variable(input, "rsub")
+    return other - (x if alpha == 1 else x * alpha)
+
+
+def range(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, **kwargs: Any) -> Variable:
+    """``start, start + step ... end`` with ``end`` included, in the default float dtype;
+    deprecated, as in PyTorch (use ``arange``)."""
+    warnings.warn(
+        "torch.range is deprecated and will be removed in a future release because its "
+        "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
+        "which produces values in [start, end).",
+        UserWarning,
+        stacklevel=2,
+    )
+    count = int(np.floor((end - start) / step)) + 1
+    values = start + step * np.arange(max(count, 0), dtype=np.float64)
+    return Variable(values.astype(dtype or get_default_dtype()), **kwargs)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, **kwargs: Any) -> Variable:
+    """A 0-d Variable holding ``s``, in the default float dtype unless ``dtype`` is given."""
+    return Variable(np.asarray(s, dtype=dtype or get_default_dtype()), **kwargs)
+
+
+def adjoint(input: Any) -> Variable:
+    """The conjugate transpose of the last two dims: their transpose (real tensors)."""
+    x = as_variable(input, "adjoint")
+    if x.ndim < 2:
+        raise InputError(
+            "tensor.adjoint() is only supported on matrices or batches of matrices. "
+            f"Got {x.ndim}-D tensor."
+        )
+    return x.mT
+
+
+def addbmm(input: Any, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Variable:
+    """``beta * input + alpha * sum_i(batch1[i] @ batch2[i])``."""
+    b1, b2 = as_variable(batch1, "addbmm"), as_variable(batch2, "addbmm")
+    if b1.ndim != 3 or b2.ndim != 3:
+        raise ShapeError(f"addbmm(): batch1 and batch2 must be 3-d, got {b1.ndim}-d, {b2.ndim}-d")
+    return api_extra._scaled_sum("addbmm", input, (b1 @ b2).sum(0), beta, alpha)
+
+
+ShiftLeft = type("BitwiseLeftShift", (nodiff.NoGradient,), {"__doc__": "input << other."})
+ShiftRight = type("BitwiseRightShift", (nodiff.NoGradient,), {"__doc__": "input >> other."})
+NextAfter = type("Nextafter", (nodiff.NoGradient,), {"__doc__": "The next float toward other."})
+
+
+def _integers(op: type[nodiff.NoGradient], ufunc: Any, input: Any, other: Any) -> Variable:
+    x = as_variable(input, op.__name__)
+    b = other._data if isinstance(other, Variable) else other
+    dtype = _promotion.result_type(x._data, b)
+    if dtype.kind not in "biu":
+        raise InputError(f'"{op.__name__}" not implemented for {dtype} (integers only)')
+    out = np.asarray(ufunc(_promotion.cast(x._data, dtype), _promotion.cast(b, dtype)))
+    return nodiff.announce(op, (x, other), from_op(out.astype(dtype, copy=False), None))
+
+
+def bitwise_left_shift(input: Any, other: Any) -> Variable:
+    """``input << other`` elementwise (integers)."""
+    return _integers(ShiftLeft, np.left_shift, input, other)
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Variable:
+    """``input >> other`` elementwise, keeping the sign (integers)."""
+    return _integers(ShiftRight, np.right_shift, input, other)
+
+
+def nextafter(input: Any, other: Any) -> Variable:
+    """The next float after ``input`` toward ``other`` (floats; no gradient)."""
+    x, y = as_variable(input, "nextafter"), as_variable(other, "nextafter")
+    dtype = _promotion.result_type(x._data, y._data)
+    if dtype.kind != "f":
+        raise InputError(f'"nextafter_cpu" not implemented for {dtype} (floats only)')
+    out = np.nextafter(x._data.astype(dtype), y._data.astype(dtype))
+    return nodiff.announce(NextAfter, (x, y), from_op(np.asarray(out), None))
+
+
+def kl_div(input: Any, target: Any, reduction: int = 0, *, log_target: bool = False) -> Variable:
+    """``F.kl_div`` with an integer reduction (0 none, the default, 1 mean over every element,
+    2 sum), as PyTorch's top-level function."""
+    how = _reduction("kl_div", reduction)
+    pointwise = F.kl_div(input, target, "none", log_target)
+    return {"none": pointwise, "mean": pointwise.mean(), "sum": pointwise.sum()}[how]
+
+
+def nanmedian(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """The lower median of the values that are not NaN (NaN if there are none); with ``dim``,
+    ``(values, indices)`` along it. The gradient flows to the median element."""
+    x = as_variable(input, "nanmedian")
+    if dim is None:
+        return _nanmedian(x.reshape(-1), 0, False)[0].reshape(())
+    if x.ndim == 0:  # (a 0-d input is its own median, at index 0)
+        return x.clone(), Variable(np.zeros((), np.int64))
+    return _nanmedian(x, dim % x.ndim, keepdim)
+
+
+def _nanmedian(x: Variable, axis: int, keepdim: bool) -> tuple[Variable, Variable]:
+    data = x._data
+    if data.shape[axis] == 0:
+        raise IndexRangeError(f"nanmedian(): Expected reduction dim {axis} to have non-zero size.")
+    order = np.argsort(data, axis=axis, kind="stable")  # NaNs last
+    if data.dtype.kind == "f":
+        count = (~np.isnan(data)).sum(axis=axis, keepdims=True)
+    else:
+        count = np.full((1,) * data.ndim, data.shape[axis])
+    index = np.take_along_axis(order, np.maximum((count - 1) // 2, 0), axis=axis)
+    values = x.gather(axis, Variable(index))
+    if keepdim:
+        return values, Variable(index)
+    return values.squeeze(axis), Variable(np.squeeze(index, axis))
+
+
+def renorm(input: Any, p: float, dim: int, maxnorm: float) -> Variable:
+    """Each slice along ``dim`` whose ``p``-norm is over ``maxnorm`` scaled to norm
+    ``maxnorm`` (by ``maxnorm / (norm + 1e-7)``, as PyTorch's)."""
+    x = as_variable(input, "renorm")
+    if x.ndim < 2:
+        raise InputError(f"renorm(): input needs at least 2 dimensions, got {x.ndim} dimensions")
+    axis = dim % x.ndim
+    others = tuple(d for d in builtins.range(x.ndim) if d != axis)
+    norm = vector_norm(x, p, dim=others, keepdim=True)
+    over = norm._data > maxnorm
+    return x * Where.apply(over, maxnorm / (norm + 1e-7), np.ones((), x.dtype))
+
+
+def pdist(input: Any, p: float = 2) -> Variable:
+    """The ``p``-norm distance between each pair of rows ``i < j``, in row order."""
+    x = as_variable(input, "pdist")
+    if x.ndim != 2:
+        raise ShapeError(f"pdist only supports 2D tensors, got: {x.ndim}D")
+    i, j = np.triu_indices(x.shape[0], 1)
+    return vector_norm(x[i] - x[j], p, dim=-1)
+
+
+def _inplace(name: str, function: Any) -> Any:
+    def method(self: Variable, *args: Any, **kwargs: Any) -> Variable:
+        # (on a copy: the op may save its input, which the write then replaces)
+        return self.copy_(function(self.clone(), *args, **kwargs))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{name[:-1]}`` written into this Variable (``copy_``)."
+    return method
+
+
+_INPLACE = {
+    "logit_": lambda x, eps=None: x.logit(eps),
+    "nan_to_num_": lambda x, *a, **k: x.nan_to_num(*a, **k),
+    "log10_": lambda x: x.log10(),
+    "log2_": lambda x: x.log2(),
+    "xlogy_": xlogy,
+    "gcd_": api_extra.gcd,
+    "lcm_": api_extra.lcm,
+    "addmv_": api_extra.addmv,
+    "addr_": api_extra.addr,
+    "addbmm_": addbmm,
+    "renorm_": renorm,
+}
+globals().update({name: _inplace(name, f) for name, f in _INPLACE.items()})
+
+#: the names this module adds to the top-level package
+NAMES = [
+    "rsub", "range", "scalar_tensor", "adjoint", "addbmm", "bitwise_left_shift",
+    "bitwise_right_shift", "nextafter", "kl_div", "nanmedian", "renorm", "pdist", "logit_",
+    "nan_to_num_", "log10_", "log2_", "xlogy_", "gcd_", "lcm_", "addmv_",
+]  # fmt: skip
+
+#: the methods PyTorch has of these
+METHODS = (
+    "adjoint", "addbmm", "bitwise_left_shift", "bitwise_right_shift", "nextafter",
+    "nanmedian", "renorm", *_INPLACE,
+)  # fmt: skip
+variable_elementwise.add_methods(globals(), METHODS)
