@@ -244,6 +244,8 @@ NOT_COMPARED = {
 
 #: PyTorch's gradient bugs: only the forward is compared
 TORCH_GRAD_BUGS = {
+    r"method\.(logical_(and|or|xor|not)|nextafter)_\(": "the in-place write records no node, "
+    "so the gradient passes through as if nothing had been written; gradviz's is 0 (copy_)",
     r"top\.dist\(.*,0\)": "p=0 counts the nonzero differences: the backward fails on an "
     "undefined tensor (gradviz's gradient is 0, the count's)",
     r"top\.vander\(float": "the backward fails ('modified by an inplace operation'); "
@@ -264,6 +266,7 @@ TORCH_GRAD_BUGS = {
 GRAD_EXTENSIONS = {
     r"method\.__r?floordiv__\(": "floor's gradient, 0 (PyTorch's floor_divide has no derivative)",
     r"(method|top)\.floor_divide\(": "floor's gradient, 0 (as ``//``)",
+    r"method\.floor_divide_\(": "floor's gradient, 0 (as ``//``)",
     r"(method|top)\.bernoulli\(float64\[3x4\],0\.3\)": "a zero gradient, as bernoulli(input)'s",
     r"method\.__rmod__\(": "``n % x``'s gradient -floor(n / x) (PyTorch has no derivative "
     "for a number's remainder by a tensor)",

@@ -18,6 +18,7 @@ import numpy as np
 from gradviz.autograd import (
     inplace_unary_more,  # noqa: F401  (adds x.tan_() ...)
     variable_elementwise,
+    variable_inplace_more,  # noqa: F401  (adds x.atan2_(y) ...)
 )
 from gradviz.autograd.errors import (
     DerivativeNotImplementedError,
