@@ -140,6 +140,7 @@ from gradviz.autograd import (
 from gradviz.autograd import absent as _absent
 from gradviz.autograd import api_copies as _api_copies
 from gradviz.autograd import api_extra as _api_extra
+from gradviz.autograd import api_legacy as _api_legacy
 from gradviz.autograd import api_misc as _api_misc
 from gradviz.autograd import api_real as _api_real
 from gradviz.autograd import checkpoint as _checkpoint
@@ -188,6 +189,9 @@ globals().update({_name: getattr(_api_real, _name) for _name in _api_real.NAMES}
 # `gradviz.rsub`, `nanmedian`, `renorm`, `pdist`, `kl_div`, `log10_` ... (api_misc.py);
 # `range`, PyTorch's deprecated one, is kept out of __all__ (Python's builtin)
 globals().update({_name: getattr(_api_misc, _name) for _name in _api_misc.NAMES})
+# `gradviz.svd`, `qr`, `cholesky`, `slice_scatter`, `put`, `histogram`, `ctc_loss` ...
+# (api_legacy.py)
+globals().update({_name: getattr(_api_legacy, _name) for _name in _api_legacy.NAMES})
 # `gradviz.transpose_copy`, `view_copy`, `split_copy` ... (api_copies.py)
 globals().update({_name: getattr(_api_copies, _name) for _name in _api_copies.NAMES})
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__, as
@@ -432,4 +436,5 @@ __all__ += _functional_top.NAMES
 __all__ += _api_extra.NAMES
 __all__ += _api_copies.NAMES
 __all__ += _api_real.NAMES
+__all__ += _api_legacy.NAMES
 __all__ += [_name for _name in _api_misc.NAMES if _name != "range"]

@@ -47,7 +47,7 @@ def test_names_listed_as_absent_are_absent():
         ("FloatStorage", "NumPy array"),
         ("channels_last", "memory_format"),
         ("embedding_bag", "F.embedding_bag"),
-        ("histogram", None),
+        ("histogramdd", None),
     ],
 )
 def test_absent_names_are_attribute_errors_that_say_what_to_use(name, hint):

@@ -111,8 +111,10 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         (),
     ),
     (
-        "use gradviz.linalg (cholesky, qr, svd, solve_triangular, matrix_norm, inv ...)",
-        "cholesky cholesky_inverse cholesky_solve qr svd triangular_solve lu lu_solve "
+        "gradviz.linalg has no LU, Householder or low-rank routines nor matrix_exp: solve "
+        "with gradviz.linalg.solve, factor with gradviz.linalg.qr or svd; the nuclear and "
+        "Frobenius norms are gradviz.linalg.matrix_norm(A, 'nuc') and (A, 'fro')",
+        "lu lu_solve "
         "lu_unpack geqrf orgqr ormqr lobpcg pca_lowrank svd_lowrank matrix_exp nuclear_norm "
         "frobenius_norm",
         (),
@@ -121,7 +123,6 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 #: hints for single names: the function of gradviz to use instead
 INSTEAD = {
-    "ctc_loss": "use F.ctc_loss",
     "embedding_bag": "use F.embedding_bag",
     "max_pool1d_with_indices": "use F.max_pool1d(..., return_indices=True)",
     "fill": "use input.clone().fill_(value)",
@@ -160,18 +161,18 @@ OTHERS = frozenset(
     "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState "
     "binomial "
     "classproperty cpp default_generator "
-    "diagonal_scatter "
+    ""
     "get_deterministic_debug_mode get_device_module get_file_path "
-    "get_num_interop_threads gradient hash_tensor histogram "
+    "get_num_interop_threads gradient hash_tensor "
     "histogramdd hub index_reduce init_num_threads is_deterministic_algorithms_warn_only_enabled "
     "is_distributed is_warn_always_enabled "
-    "masked masked_scatter monitor mps mtia "
+    "masked monitor mps mtia "
     "nonzero_static overrides package "
     "prepare_multiprocessing_environment profiler "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
-    "put quasirandom random resize_as_ return_types round_ "
-    "select_scatter serialization set_deterministic_debug_mode set_flush_denormal "
-    "set_num_interop_threads set_warn_always signal slice_inverse slice_scatter "
+    "quasirandom random resize_as_ return_types round_ "
+    "serialization set_deterministic_debug_mode set_flush_denormal "
+    "set_num_interop_threads set_warn_always signal slice_inverse "
     "thread_safe_generator "
     "torch_version unsafe_chunk unsafe_split "
     "unsafe_split_with_sizes version windows xpu".split()
