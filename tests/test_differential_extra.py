@@ -49,6 +49,10 @@ def shape_cases() -> Iterable[Case]:
     yield Case("method", "split_with_sizes", (x, [2, 4], 1))
     yield Case("method", "split_with_sizes", (x, [1, 1]))
     yield Case("top", "split_with_sizes", (x, (3, 3), -1))
+    for kind in ("top", "method"):
+        yield Case(kind, "unsafe_split", (x, 4, 1))
+        yield Case(kind, "unsafe_split_with_sizes", (x, [1, 5], 1))
+        yield Case(kind, "unsafe_chunk", (x, 3, -1))
     yield Case("method", "split_with_sizes", (x, [2, 3], 1))  # do not add up: refused
     yield Case("top", "unravel_index", (Arr(np.array([0, 4, 5, 11])), (3, 4)))
     yield Case("top", "unravel_index", (Arr(np.array(7)), (2, 2, 2)))

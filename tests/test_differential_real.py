@@ -38,6 +38,8 @@ def real_cases() -> Iterable[Case]:
     yield Case("top", "is_nonzero", (Arr(np.zeros(0)),))  # refused
     yield Case("top", "is_same_size", (x, d.f((3, 4))))
     yield Case("method", "is_same_size", (x, d.f((4, 3))))
+    yield Case("method", "is_shared", (x,))
+    yield Case("method", "share_memory_", (x,))
 
 
 def window_cases() -> Iterable[Case]:
@@ -72,3 +74,10 @@ def test_angle_has_a_zero_gradient_as_pytorch():
     x = gradviz.tensor([-1.0, 2.0], dtype=gradviz.float64, requires_grad=True)
     gradviz.angle(x).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_placement_properties_are_false_as_on_pytorchs_cpu():
+    torch = pytest.importorskip("torch")
+    x, t = gradviz.zeros(2), torch.zeros(2)
+    for name in ("is_meta", "is_mps", "is_quantized", "is_nested", "is_xla", "is_sparse_csr"):
+        assert getattr(x, name) is getattr(t, name) is False, name

@@ -41,6 +41,7 @@ def method_twin_cases() -> Iterable[Case]:
     ):  # fmt: skip
         low = 1.1 if "cosh" in name else 0.1
         yield Case("top", name, (Arr(d.f((5,), low=low, high=low + 0.8).value, clone=True),))
+    yield Case("top", "round_", (Arr(x.value * 3, clone=True),))
     for name in ("floor_", "ceil_", "trunc_", "fix_", "frac_", "exp2_", "deg2rad_", "square_"):
         yield Case("top", name, (Arr(x.value * 3, clone=True),))
         yield Case("method", name, (Arr(x.value * 3, clone=True),))

@@ -170,12 +170,12 @@ OTHERS = frozenset(
     "nonzero_static overrides package "
     "prepare_multiprocessing_environment profiler "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
-    "quasirandom random resize_as_ return_types round_ "
+    "quasirandom random resize_as_ return_types "
     "serialization set_deterministic_debug_mode set_flush_denormal "
     "set_num_interop_threads set_warn_always signal slice_inverse "
     "thread_safe_generator "
-    "torch_version unsafe_chunk unsafe_split "
-    "unsafe_split_with_sizes version windows xpu".split()
+    "torch_version "
+    "version windows xpu".split()
 )
 
 

@@ -314,17 +314,33 @@ def split_with_sizes(input: Variable, split_sizes: Any, dim: int = 0) -> tuple[V
     return x.split(sizes, dim)
 
 
+def unsafe_split(input: Any, split_size: Any, dim: int = 0) -> tuple[Variable, ...]:
+    """``split`` (PyTorch's form without its view checks)."""
+    return as_variable(input, "unsafe_split").split(split_size, dim)
+
+
+def unsafe_split_with_sizes(input: Any, split_sizes: Any, dim: int = 0) -> tuple[Variable, ...]:
+    """``split_with_sizes`` (PyTorch's form without its view checks)."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
+def unsafe_chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
+    """``chunk`` (PyTorch's form without its view checks)."""
+    return as_variable(input, "unsafe_chunk").chunk(chunks, dim)
+
+
 #: the names this module adds to the top-level package
 NAMES = [
     "concat", "empty_like", "randint_like", "asarray", "atleast_1d", "atleast_2d", "atleast_3d",
     "broadcast_shapes", "result_type", "promote_types", "can_cast", "diag_embed", "diagflat",
     "dist", "addmv", "addr", "ger", "cumulative_trapezoid", "vander", "frexp", "ldexp", "gcd",
-    "lcm", "unravel_index", "split_with_sizes",
+    "lcm", "unravel_index", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes",
+    "unsafe_chunk",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these (``x.addmv(mat, vec)``, ``x.split_with_sizes(...)``)
 METHODS = (
     "diag_embed", "diagflat", "dist", "addmv", "addr", "ger", "frexp", "ldexp", "gcd", "lcm",
-    "split_with_sizes",
+    "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
 )  # fmt: skip
 variable_elementwise.add_methods(globals(), METHODS)

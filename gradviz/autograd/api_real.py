@@ -3,7 +3,8 @@
 ``angle`` is 0 or pi, ``imag`` is PyTorch's error; the predicates ``is_complex``, ``is_conj``,
 ``is_neg``, ``is_signed``, ``is_nonzero``, ``is_same_size``, ``is_inference``; and the
 window functions ``hann_window``, ``hamming_window``, ``blackman_window``,
-``bartlett_window``, ``kaiser_window``.
+``bartlett_window``, ``kaiser_window``; the properties ``is_meta``, ``is_mps`` ... (False)
+and the methods ``is_shared`` (False) and ``share_memory_`` (the Variable).
 """
 
 from __future__ import annotations
@@ -200,3 +201,25 @@ METHODS = (
 variable_elementwise.add_methods(globals(), METHODS)
 variable_elementwise.ElementwiseMethods.real = property(real)  # type: ignore[attr-defined]
 variable_elementwise.ElementwiseMethods.imag = property(imag)  # type: ignore[attr-defined]
+
+
+#: PyTorch's properties of where and how a tensor is kept: never, for a NumPy array on the CPU
+NOT_HELD = (
+    "is_meta", "is_mkldnn", "is_mps", "is_nested", "is_quantized", "is_sparse_csr", "is_vulkan",
+    "is_xla", "is_xpu", "is_ipu", "is_maia", "is_mtia",
+)  # fmt: skip
+for _name in NOT_HELD:
+    setattr(variable_elementwise.ElementwiseMethods, _name, property(lambda self: False))
+
+
+def is_shared(self: Variable) -> bool:
+    """False: gradviz's arrays live in one process (no shared memory)."""
+    return False
+
+
+def share_memory_(self: Variable) -> Variable:
+    """This Variable (gradviz trains in one process: nothing to share)."""
+    return self
+
+
+variable_elementwise.add_methods(globals(), ("is_shared", "share_memory_"))

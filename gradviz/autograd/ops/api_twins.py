@@ -42,7 +42,7 @@ _INPLACE = (
     "asin_", "asinh_", "atan_", "atanh_", "cos_", "cosh_", "erf_", "erfc_", "expm1_", "i0_",
     "log1p_", "negative_", "reciprocal_", "rsqrt_", "sin_", "sinc_", "sinh_", "tan_",
     "floor_", "ceil_", "trunc_", "fix_", "frac_", "exp2_", "clamp_min_", "clamp_max_",
-    "deg2rad_", "rad2deg_", "square_", "ldexp_",
+    "deg2rad_", "rad2deg_", "square_", "ldexp_", "round_",
 )  # fmt: skip
 _DOCS.update({name: f"``{name[:-1]}``, in place." for name in _INPLACE})
 
