@@ -110,8 +110,35 @@ def inplace_cases() -> Iterable[Case]:
     yield Case("method", "renorm_", (fresh(x), 2, 0, 1.0))
 
 
+def gradient_cases() -> Iterable[Case]:
+    d = Draw(145)
+    v, m = d.f((6,)), d.f((3, 5))
+    yield Case("top", "gradient", (v,))
+    yield Case("top", "gradient", (v,), {"spacing": 0.5, "edge_order": 2})
+    yield Case("top", "gradient", (m,))
+    yield Case("top", "gradient", (m,), {"dim": 1, "spacing": [2.0]})
+    yield Case("top", "gradient", (m,), {"dim": [0, 1], "spacing": (1.0, 0.25)})
+    coords = Arr(np.array([0.0, 0.5, 1.5, 2.0, 3.5, 4.0]), grad=False)
+    yield Case("top", "gradient", (v,), {"spacing": (coords,)})
+    yield Case("top", "gradient", (d.i((5,)),))
+    yield Case("top", "gradient", (d.f((2,)),), {"edge_order": 2})  # too short: refused
+    yield Case("top", "gradient", (v,), {"edge_order": 3})  # refused
+    x, src = d.f((4, 3)), d.f((5, 3))
+    index = Arr(np.array([0, 2, 0, 3, 2]))
+    for reduce in ("prod", "mean", "amax", "amin"):
+        yield Case("top", "index_reduce", (x, 0, index, src, reduce))
+        yield Case("method", "index_reduce", (x, 0, index, src, reduce), {"include_self": False})
+    yield Case("top", "index_reduce", (d.f((3, 4)), 1, Arr(np.array([1, 1])), d.f((3, 2)), "amax"))
+    yield Case("top", "index_reduce", (x, 0, index, src, "sum"))  # refused
+    yield Case("method", "index_reduce_", (Arr(x.value, clone=True), 0, index, src, "mean"))
+
+
 CASES = all_cases(
-    (misc_cases, None), (median_cases, None), (norm_cases, None), (inplace_cases, None)
+    (misc_cases, None),
+    (median_cases, None),
+    (norm_cases, None),
+    (inplace_cases, None),
+    (gradient_cases, None),
 )
 GROUPS = by_op(CASES)
 

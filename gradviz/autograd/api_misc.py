@@ -25,6 +25,7 @@ from gradviz.autograd.ops import promotion as _promotion
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.api_elementwise import xlogy
 from gradviz.autograd.ops.indexing import Where
+from gradviz.autograd.ops.shape import concatenate
 from gradviz.autograd.variable import Variable, from_op
 
 
@@ -165,6 +166,87 @@ def pdist(input: Any, p: float = 2) -> Variable:
     return vector_norm(x[i] - x[j], p, dim=-1)
 
 
+def gradient(
+    input: Any, *, spacing: Any = 1, dim: Any = None, edge_order: int = 1
+) -> tuple[Variable, ...]:
+    """The derivative estimated by central differences along each of ``dim`` (every dim by
+    default), one-sided at the ends (of ``edge_order`` 1 or 2); ``spacing`` a number, one per
+    dim, or the coordinates along each dim."""
+    x = as_variable(input, "gradient")
+    dims = list(builtins.range(x.ndim)) if dim is None else [dim] if isinstance(dim, int) else dim
+    if edge_order not in (1, 2):
+        raise InputError(
+            f"torch.gradient only supports edge_order=1 and edge_order=2, got {edge_order}"
+        )
+    steps = spacing if isinstance(spacing, list | tuple) else [spacing] * len(dims)
+    if len(steps) != len(dims):
+        raise InputError(
+            f"torch.gradient expected spacing to be unspecified, a scalar or a list of length "
+            f"{len(dims)}, got a list of length {len(steps)}"
+        )
+    if x.dtype.kind != "f":
+        x = x.to(get_default_dtype())
+    return tuple(_along_dim(x, d % x.ndim, h, edge_order) for d, h in zip(dims, steps, strict=True))
+
+
+def _along_dim(x: Variable, axis: int, h: Any, edge_order: int) -> Variable:
+    n = x.shape[axis]
+    if n < edge_order + 1:
+        raise InputError(
+            f"torch.gradient expected each dimension size to be at least edge_order+1, got {n}"
+        )
+    part = lambda start, stop: x.narrow(axis, start, stop - start)  # noqa: E731
+    if isinstance(h, Variable):  # coordinates: NumPy's second-order formula inside
+        shape = [1] * x.ndim
+        shape[axis] = n - 1
+        dx = (h[1:] - h[:-1]).reshape(shape)
+        a, b = dx.narrow(axis, 0, n - 2), dx.narrow(axis, 1, n - 2)
+        inner = part(2, n) * a * a - part(0, n - 2) * b * b + part(1, n - 1) * (b * b - a * a)
+        inner = inner / (a * b * (a + b))
+        first = (part(1, 2) - part(0, 1)) / dx.narrow(axis, 0, 1)
+        last = (part(n - 1, n) - part(n - 2, n - 1)) / dx.narrow(axis, n - 2, 1)
+    else:
+        inner = (part(2, n) - part(0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            first = (part(1, 2) - part(0, 1)) / h
+            last = (part(n - 1, n) - part(n - 2, n - 1)) / h
+        else:
+            first = (part(0, 1) * -3 + part(1, 2) * 4 - part(2, 3)) / (2 * h)
+            last = (part(n - 3, n - 2) - part(n - 2, n - 1) * 4 + part(n - 1, n) * 3) / (2 * h)
+    return concatenate([first, inner, last], axis)
+
+
+_BETA_WARNED: list[bool] = []  # whether index_reduce has warned in this process
+
+
+def index_reduce(
+    input: Any, dim: int, index: Any, source: Any, reduce: str, *, include_self: bool = True
+) -> Variable:
+    """``source``'s slices along ``dim`` reduced (``prod``, ``mean``, ``amax``, ``amin``) into
+    ``input``'s slices at ``index`` (``scatter_reduce`` with the index along ``dim``); in
+    beta, as PyTorch says once."""
+    if not _BETA_WARNED:  # once, as PyTorch warns
+        _BETA_WARNED.append(True)
+        warnings.warn(
+            "index_reduce() is in beta and the API may change at any time.",
+            UserWarning,
+            stacklevel=2,
+        )
+    x, src = as_variable(input, "index_reduce"), as_variable(source, "index_reduce")
+    idx = as_variable(index, "index_reduce")._data
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise InputError(
+            "index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+            f"{reduce}."
+        )
+    axis = dim % max(src.ndim, 1)
+    shape = [1] * src.ndim
+    shape[axis] = -1
+    full = np.broadcast_to(idx.reshape(shape), src.shape)
+    return x.scatter_reduce(axis, Variable(np.ascontiguousarray(full)), src, reduce,
+                            include_self=include_self)  # fmt: skip
+
+
 def _inplace(name: str, function: Any) -> Any:
     def method(self: Variable, *args: Any, **kwargs: Any) -> Variable:
         # (on a copy: the op may save its input, which the write then replaces)
@@ -187,6 +269,7 @@ _INPLACE = {
     "addr_": api_extra.addr,
     "addbmm_": addbmm,
     "renorm_": renorm,
+    "index_reduce_": index_reduce,
 }
 globals().update({name: _inplace(name, f) for name, f in _INPLACE.items()})
 
@@ -194,12 +277,13 @@ globals().update({name: _inplace(name, f) for name, f in _INPLACE.items()})
 NAMES = [
     "rsub", "range", "scalar_tensor", "adjoint", "addbmm", "bitwise_left_shift",
     "bitwise_right_shift", "nextafter", "kl_div", "nanmedian", "renorm", "pdist", "logit_",
-    "nan_to_num_", "log10_", "log2_", "xlogy_", "gcd_", "lcm_", "addmv_",
+    "nan_to_num_", "log10_", "log2_", "xlogy_", "gcd_", "lcm_", "addmv_", "gradient",
+    "index_reduce",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these
 METHODS = (
     "adjoint", "addbmm", "bitwise_left_shift", "bitwise_right_shift", "nextafter",
-    "nanmedian", "renorm", *_INPLACE,
+    "nanmedian", "renorm", "index_reduce", *_INPLACE,
 )  # fmt: skip
 variable_elementwise.add_methods(globals(), METHODS)

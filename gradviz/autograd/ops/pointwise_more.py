@@ -167,7 +167,7 @@ class Logaddexp(Function):
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        return _logaddexp_graph(ctx, grad, out)
+        return _logaddexp_graph(ctx, grad)
 
 
 class Logaddexp2(Logaddexp):
@@ -178,10 +178,10 @@ class Logaddexp2(Logaddexp):
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        return _logaddexp_graph(ctx, grad, out)
+        return _logaddexp_graph(ctx, grad)
 
 
-def _logaddexp_graph(ctx: Any, grad: Variable, out: Variable) -> tuple[Any, Any]:
+def _logaddexp_graph(ctx: Any, grad: Variable) -> tuple[Any, Any]:
     """The graph rule of ``Logaddexp`` and ``Logaddexp2`` (the op's base, by its class)."""
     a, b = ctx.inputs
     scale = math.log(type(ctx).base)
