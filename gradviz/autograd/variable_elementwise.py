@@ -3,7 +3,10 @@
 ``x.fliplr()`` ...) and their in-place forms (``x.tan_()``, ``x.subtract_(y)`` ...), a mixin.
 
 Each out-of-place method is the top-level function of its name (``ops/api_elementwise.py``,
-which sets ``_api`` here once it can be imported): the checks and the math live there.
+which sets ``_api`` here once it can be imported): the checks and the math live there. The
+modules of more functions with a method twin (``api_extra``, ``api_misc``, ``api_real``,
+``api_legacy``, ``api_copies``, ``inplace_unary_more``, ``variable_inplace_more``) add their
+methods to this mixin with :func:`add_methods`.
 """
 
 from __future__ import annotations
