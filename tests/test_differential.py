@@ -322,7 +322,7 @@ UNSUPPORTED = {
 RANDOM = {
     *("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "multinomial"),
     *("empty", "new_empty", "normal_", "uniform_", "normal", "bernoulli", "poisson"),
-    *("empty_like", "randint_like"),
+    *("empty_like", "randint_like", "binomial", "cauchy_", "geometric_", "log_normal_"),
 }
 
 #: Python's own complaint about a call's arguments (PyTorch's argument parser says the same)

@@ -110,6 +110,21 @@ def inplace_cases() -> Iterable[Case]:
     yield Case("method", "renorm_", (fresh(x), 2, 0, 1.0))
 
 
+def random_cases() -> Iterable[Case]:
+    d = Draw(146)
+    count = Arr(np.array([[5.0, 10.0, 0.0], [3.0, 1.0, 7.0]]), grad=False)
+    prob = d.f((2, 3), low=0.0, high=1.0, grad=False)
+    yield Case("top", "binomial", (count, prob))
+    yield Case("top", "binomial", (d.i((3,)), d.f((3,), grad=False)))  # integers: refused
+    x = d.f((3, 4), grad=False)
+    yield Case("method", "cauchy_", (x,))
+    yield Case("method", "cauchy_", (x, 1.0, 0.5))
+    yield Case("method", "geometric_", (x, 0.3))
+    yield Case("method", "geometric_", (x, 1.5))  # refused
+    yield Case("method", "log_normal_", (Arr(x.value, clone=True),), {"mean": 0.0, "std": 0.5})
+    yield Case("method", "log_normal_", (d.i((3,)),))  # integers: refused
+
+
 def gradient_cases() -> Iterable[Case]:
     d = Draw(145)
     v, m = d.f((6,)), d.f((3, 5))
@@ -139,6 +154,7 @@ CASES = all_cases(
     (norm_cases, None),
     (inplace_cases, None),
     (gradient_cases, None),
+    (random_cases, None),
 )
 GROUPS = by_op(CASES)
 
@@ -163,3 +179,22 @@ def test_compositions_pass_gradcheck(fn):
     rng = np.random.default_rng(5)
     x = gradviz.tensor(rng.uniform(-2, 2, (3, 3)), requires_grad=True)
     assert gradviz.gradcheck(fn, [x])
+
+
+def test_random_draws_follow_their_distribution_and_the_seed():
+    gradviz.manual_seed(0)
+    count = gradviz.full((2000,), 10.0, dtype=gradviz.float64)
+    draws = gradviz.binomial(count, gradviz.full((2000,), 0.3, dtype=gradviz.float64))
+    assert 2.8 < draws.mean().item() < 3.2
+    x = gradviz.zeros(4000, dtype=gradviz.float64)
+    geometric = x.clone().geometric_(0.25).numpy()
+    assert geometric.min() >= 1
+    assert np.all(geometric == np.round(geometric))
+    assert 3.8 < geometric.mean() < 4.2
+    assert np.all(x.clone().log_normal_(0.0, 0.5).numpy() > 0)
+    assert 0.9 < np.median(x.clone().log_normal_(0.0, 0.5).numpy()) < 1.1
+    assert -0.1 < np.median(x.clone().cauchy_(0.0, 1.0).numpy()) < 0.1
+    gradviz.manual_seed(7)
+    first = x.clone().cauchy_().numpy()
+    gradviz.manual_seed(7)
+    np.testing.assert_array_equal(x.clone().cauchy_().numpy(), first)

@@ -159,7 +159,7 @@ OTHERS = frozenset(
     "DisableTorchFunction DisableTorchFunctionSubclass DispatchKey DispatchKeySet Event "
     "ExcludeDispatchKeyGuard FatalError LockingLogger LoggerBase NoopLogger OperatorInfo "
     "OutOfMemoryError Stream Tag ThroughputBenchmark TracingState "
-    "binomial "
+    ""
     "classproperty cpp default_generator "
     ""
     "get_deterministic_debug_mode get_device_module get_file_path "

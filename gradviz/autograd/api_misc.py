@@ -216,6 +216,20 @@ def _along_dim(x: Variable, axis: int, h: Any, edge_order: int) -> Variable:
     return concatenate([first, inner, last], axis)
 
 
+def binomial(count: Any, prob: Any, generator: Any = None) -> Variable:
+    """Draws of the binomial distribution of ``count`` trials of probability ``prob`` (in
+    ``count``'s float dtype; no gradient)."""
+    from gradviz.autograd import rng  # (it imports the engine's Variable)
+
+    n, p = as_variable(count, "binomial"), as_variable(prob, "binomial")
+    if n.dtype.kind != "f" or p.dtype != n.dtype:
+        raise InputError(
+            f'"binomial_cpu" expects count and prob of one float dtype, got {n.dtype}, {p.dtype}'
+        )
+    draws = rng.pick(generator).binomial(n._data.astype(np.int64), p._data)
+    return Variable(np.asarray(draws).astype(n.dtype))
+
+
 _BETA_WARNED: list[bool] = []  # whether index_reduce has warned in this process
 
 
@@ -278,7 +292,7 @@ NAMES = [
     "rsub", "range", "scalar_tensor", "adjoint", "addbmm", "bitwise_left_shift",
     "bitwise_right_shift", "nextafter", "kl_div", "nanmedian", "renorm", "pdist", "logit_",
     "nan_to_num_", "log10_", "log2_", "xlogy_", "gcd_", "lcm_", "addmv_", "gradient",
-    "index_reduce",
+    "index_reduce", "binomial",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these

@@ -4,7 +4,8 @@ into the Variable with ``copy_`` (``x.atan2_(y)``, ``x.cumsum_(0)``, ``x.eq_(y)`
 refuses; the version counter counts it) and the gradient is the out-of-place op's. As in
 PyTorch, a result of a higher kind (a float into integers) is refused, and comparisons write
 0 and 1 in the Variable's dtype. Also the conversions ``byte``, ``char``, ``short``, the
-properties ``mH``, ``H`` and ``is_cpu``, ``broadcast_to`` and ``sum_to_size``.
+properties ``mH``, ``H`` and ``is_cpu``, ``broadcast_to``, ``sum_to_size``, and the random
+fills ``cauchy_``, ``geometric_``, ``log_normal_`` (drawn from gradviz's generator).
 """
 
 from __future__ import annotations
@@ -113,10 +114,54 @@ def _h(self: Any) -> Any:
     return self.t() if self.ndim else self
 
 
+def _draws(self: Any, name: str, draw: Callable[[np.random.Generator], Any], generator: Any):
+    """Fill with ``draw(rng)`` (a zero derivative for the values replaced, by ``copy_``)."""
+    from gradviz.autograd import rng  # (it imports the engine's Variable)
+    from gradviz.autograd.variable import Variable
+
+    if self.dtype.kind != "f":
+        raise InputError(f"\"{name}_cpu\" not implemented for '{self.dtype}'")
+    values = np.asarray(draw(rng.pick(generator))).astype(self.dtype)
+    return self.copy_(Variable(values))
+
+
+def cauchy_(self: Any, median: float = 0.0, sigma: float = 1.0, *, generator: Any = None):
+    """Fill with draws of the Cauchy distribution; returns self."""
+    if not sigma > 0:
+        raise InputError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    return _draws(
+        self, "cauchy", lambda g: median + sigma * g.standard_cauchy(self.shape), generator
+    )
+
+
+def geometric_(self: Any, p: float, *, generator: Any = None) -> Any:
+    """Fill with the number of Bernoulli(p) trials up to the first success; returns self."""
+    if not 0 < p < 1:
+        raise InputError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    return _draws(self, "geometric", lambda g: g.geometric(p, self.shape), generator)
+
+
+def log_normal_(self: Any, mean: float = 1.0, std: float = 2.0, *, generator: Any = None):
+    """Fill with ``exp`` of normal draws of ``mean`` and ``std``; returns self."""
+    if not std > 0:
+        raise InputError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _draws(self, "log_normal", lambda g: g.lognormal(mean, std, self.shape), generator)
+
+
 _NAMED = {f"{name}_": _inplace(f"{name}_", method) for name, method in INPLACE.items()}
 variable_elementwise.add_methods(_NAMED, tuple(_NAMED))
 variable_elementwise.add_methods(
-    globals(), ("byte", "char", "short", "broadcast_to", "sum_to_size")
+    globals(),
+    (
+        "byte",
+        "char",
+        "short",
+        "broadcast_to",
+        "sum_to_size",
+        "cauchy_",
+        "geometric_",
+        "log_normal_",
+    ),
 )
 variable_elementwise.ElementwiseMethods.mH = property(_adjoint)  # type: ignore[attr-defined]
 variable_elementwise.ElementwiseMethods.H = property(_h)  # type: ignore[attr-defined]
