@@ -114,6 +114,15 @@ def random_cases() -> Iterable[Case]:
     d = Draw(146)
     count = Arr(np.array([[5.0, 10.0, 0.0], [3.0, 1.0, 7.0]]), grad=False)
     prob = d.f((2, 3), low=0.0, high=1.0, grad=False)
+    yield Case("top", "fill", (d.f((2, 3)), 1.5))
+    yield Case("top", "fill", (d.i((3,)), 4))
+    yield Case("top", "fill", (d.f((2, 3)), Arr(np.array(2.0))))
+    for size in (0, 2, 6):
+        yield Case(
+            "top", "nonzero_static", (Arr(np.array([[0, 1, 2], [3, 0, 0]])),), {"size": size}
+        )
+    yield Case("method", "nonzero_static", (Arr(np.array([0.0, 1.5, 2.0])),),
+               {"size": 4, "fill_value": -7})  # fmt: skip
     yield Case("top", "binomial", (count, prob))
     yield Case("top", "binomial", (d.i((3,)), d.f((3,), grad=False)))  # integers: refused
     x = d.f((3, 4), grad=False)

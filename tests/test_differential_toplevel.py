@@ -79,6 +79,12 @@ def layer_cases() -> Iterable[Case]:
     yield Case("top", "dropout_", (Arr(img.value, clone=True), 0.3, False))
     yield Case("top", "alpha_dropout", (img, 0.5, False))
     yield Case("top", "feature_alpha_dropout", (img, 0.0, True))
+    yield Case("top", "alpha_dropout_", (Arr(img.value, clone=True), 0.5, False))
+    yield Case("top", "feature_alpha_dropout_", (Arr(img.value, clone=True), 0.0, True))
+    yield Case("top", "feature_dropout", (img, 0.0, True))
+    yield Case("top", "feature_dropout", (img, 0.5, False))
+    yield Case("top", "feature_dropout", (img, 1.0, True))
+    yield Case("top", "feature_dropout_", (Arr(img.value, clone=True), 0.3, False))
     yield Case("top", "layer_norm", (img, (5, 5), d.f((5, 5)), d.f((5, 5))))
     yield Case("top", "layer_norm", (img, [5], None, None, 1e-3, False))
     yield Case("top", "group_norm", (img, 2, d.f((4,)), d.f((4,))))
@@ -108,6 +114,8 @@ def pool_cases(d: Draw) -> Iterable[Case]:
     yield Case("top", "max_pool2d", (img, (2, 3), (1, 2)))
     yield Case("top", "max_pool1d", (seq, 3, 2, 1))
     yield Case("top", "max_pool3d", (d.f((1, 2, 4, 4, 4)), 2))
+    yield Case("top", "max_pool1d_with_indices", (seq, 3, 2, 1))
+    yield Case("top", "max_pool1d_with_indices", (seq, 2))
     yield Case("top", "avg_pool1d", (seq, 3, [], 1, False, False))
     yield Case("top", "adaptive_avg_pool1d", (seq, 4))
     yield Case("top", "adaptive_max_pool1d", (seq, 4))
@@ -129,6 +137,7 @@ def activation_cases() -> Iterable[Case]:
     yield Case("top", "celu_", (Arr(x.value, clone=True), 2.0))
     yield Case("top", "threshold_", (Arr(x.value, clone=True), 0.0, -1.0))
     yield Case("top", "selu_", (x,))  # a leaf that requires grad: refused
+    yield Case("top", "rrelu_", (Arr(x.value, clone=True), 0.1, 0.2))
 
 
 def loss_cases() -> Iterable[Case]:

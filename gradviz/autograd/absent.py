@@ -124,13 +124,6 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 #: hints for single names: the function of gradviz to use instead
 INSTEAD = {
     "embedding_bag": "use F.embedding_bag",
-    "max_pool1d_with_indices": "use F.max_pool1d(..., return_indices=True)",
-    "fill": "use input.clone().fill_(value)",
-    "feature_dropout": "use F.dropout2d (or F.dropout1d, F.dropout3d)",
-    "feature_dropout_": "use F.dropout2d(..., inplace=True)",
-    "alpha_dropout_": "use F.alpha_dropout(..., inplace=True)",
-    "feature_alpha_dropout_": "use F.feature_alpha_dropout(..., inplace=True)",
-    "rrelu_": "use F.rrelu(..., inplace=True)",
     "lstm": "use nn.LSTM",
     "gru": "use nn.GRU",
     "rnn_tanh": "use nn.RNN",
@@ -167,7 +160,7 @@ OTHERS = frozenset(
     "histogramdd hub init_num_threads is_deterministic_algorithms_warn_only_enabled "
     "is_distributed is_warn_always_enabled "
     "masked monitor mps mtia "
-    "nonzero_static overrides package "
+    "overrides package "
     "prepare_multiprocessing_environment profiler "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
     "quasirandom random resize_as_ return_types "

@@ -216,6 +216,22 @@ def _along_dim(x: Variable, axis: int, h: Any, edge_order: int) -> Variable:
     return concatenate([first, inner, last], axis)
 
 
+def fill(input: Any, value: Any) -> Variable:
+    """A copy of ``input`` with every element ``value`` (a number or a 0-d Variable)."""
+    return as_variable(input, "fill").clone().fill_(value)
+
+
+def nonzero_static(input: Any, *, size: int, fill_value: int = -1) -> Variable:
+    """``nonzero``'s indices, as ``size`` rows: cut, or padded with ``fill_value``."""
+    x = as_variable(input, "nonzero_static")
+    if size < 0:
+        raise InputError(f"nonzero_static: 'size' must be an non-negative integer, got {size}")
+    found = np.argwhere(x._data)[:size]
+    out = np.full((size, max(x.ndim, 1) if x.ndim else 0), fill_value, dtype=np.int64)
+    out[: len(found)] = found
+    return Variable(out)
+
+
 def binomial(count: Any, prob: Any, generator: Any = None) -> Variable:
     """Draws of the binomial distribution of ``count`` trials of probability ``prob`` (in
     ``count``'s float dtype; no gradient)."""
@@ -292,12 +308,12 @@ NAMES = [
     "rsub", "range", "scalar_tensor", "adjoint", "addbmm", "bitwise_left_shift",
     "bitwise_right_shift", "nextafter", "kl_div", "nanmedian", "renorm", "pdist", "logit_",
     "nan_to_num_", "log10_", "log2_", "xlogy_", "gcd_", "lcm_", "addmv_", "gradient",
-    "index_reduce", "binomial",
+    "index_reduce", "binomial", "fill", "nonzero_static",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these
 METHODS = (
     "adjoint", "addbmm", "bitwise_left_shift", "bitwise_right_shift", "nextafter",
-    "nanmedian", "renorm", "index_reduce", *_INPLACE,
+    "nanmedian", "renorm", "index_reduce", "nonzero_static", *_INPLACE,
 )  # fmt: skip
 variable_elementwise.add_methods(globals(), METHODS)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from gradviz.autograd import functional as F
 from gradviz.autograd.errors import ArgumentError
 from gradviz.autograd.variable import Variable
@@ -56,6 +58,62 @@ def alpha_dropout(input: Any, p: float, train: bool) -> Variable:
 def feature_alpha_dropout(input: Any, p: float, train: bool) -> Variable:
     """``alpha_dropout`` of whole channels when ``train``."""
     return F.feature_alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input: Variable, p: float, train: bool) -> Variable:
+    """``alpha_dropout`` in place."""
+    return F.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout_(input: Variable, p: float, train: bool) -> Variable:
+    """``feature_alpha_dropout`` in place."""
+    return F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_dropout(input: Any, p: float, train: bool) -> Variable:
+    """Zero each channel (dim 1, for every sample) with probability ``p`` and scale the rest
+    by ``1 / (1 - p)`` when ``train``."""
+    from gradviz.autograd import rng  # (it imports the engine's Variable)
+    from gradviz.autograd.ops.api import as_variable
+
+    x = as_variable(input, "feature_dropout")
+    if not 0 <= p <= 1:
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not train or p == 0:
+        return x
+    shape = (*x.shape[:2], *(1,) * (x.ndim - 2))
+    keep = rng.pick(None).random(shape) >= p
+    scale = np.where(keep, 1 / (1 - p) if p < 1 else 0.0, 0.0).astype(x.dtype)
+    return x * scale
+
+
+def feature_dropout_(input: Variable, p: float, train: bool) -> Variable:
+    """``feature_dropout`` written into ``input`` (``copy_``)."""
+    return input.copy_(feature_dropout(input.clone(), p, train))
+
+
+def rrelu_(
+    input: Variable,
+    lower: float = 1 / 8,
+    upper: float = 1 / 3,
+    training: bool = False,
+    generator: Any = None,
+) -> Variable:
+    """``rrelu`` in place."""
+    return F.rrelu(input, lower, upper, training, inplace=True)
+
+
+def max_pool1d_with_indices(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = (),
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+) -> tuple[Variable, Variable]:
+    """``max_pool1d`` with the indices of the maxima."""
+    stride = None if stride in ((), []) else stride
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def layer_norm(
