@@ -16,6 +16,16 @@ from test_differential import Arr, Case, Draw, all_cases, by_op, run_all  # skip
 
 import gradviz
 
+NOT_HERE = {
+    name: "process-wide switches: tests/test_runtime_more.py"
+    for name in (
+        "get_deterministic_debug_mode", "set_deterministic_debug_mode",
+        "is_deterministic_algorithms_warn_only_enabled", "set_num_interop_threads",
+        "get_num_interop_threads", "init_num_threads", "set_warn_always",
+        "is_warn_always_enabled", "set_flush_denormal",
+    )
+}  # fmt: skip
+
 
 def misc_cases() -> Iterable[Case]:
     d = Draw(141)

@@ -18,7 +18,7 @@ from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 _PRECISIONS = ("highest", "high", "medium")
-_state = {"matmul_precision": "highest"}
+_state: dict[str, Any] = {"matmul_precision": "highest", "interop_threads": 1, "warn_always": False}
 
 
 def compile(model: Any = None, **options: Any) -> Any:
@@ -67,6 +67,37 @@ def get_num_threads() -> int:
 
     counts = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
     return max(counts, default=1)
+
+
+def set_num_interop_threads(count: int) -> None:
+    """Recorded for ``get_num_interop_threads``: gradviz runs ops one after another."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise InputError(f"set_num_interop_threads expects a positive integer, got {count!r}")
+    _state["interop_threads"] = count
+
+
+def get_num_interop_threads() -> int:
+    """What :func:`set_num_interop_threads` was last given (1 at start: one op at a time)."""
+    return _state["interop_threads"]
+
+
+def init_num_threads() -> None:
+    """Nothing to start: NumPy's BLAS makes its own threads."""
+
+
+def set_warn_always(b: bool) -> None:
+    """Recorded for ``is_warn_always_enabled`` (gradviz's warnings follow Python's filters)."""
+    _state["warn_always"] = bool(b)
+
+
+def is_warn_always_enabled() -> bool:
+    """What :func:`set_warn_always` was last given (False at start)."""
+    return _state["warn_always"]
+
+
+def set_flush_denormal(mode: bool) -> bool:
+    """False: NumPy cannot flush denormal numbers to zero, so nothing changes."""
+    return False
 
 
 @dataclass(frozen=True)
@@ -140,5 +171,7 @@ def is_floating_point(tensor: Variable) -> bool:
 NAMES = (
     "compile", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "set_num_threads", "get_num_threads", "finfo", "iinfo", "is_floating_point",
-    "set_default_device", "get_default_device",
+    "set_default_device", "get_default_device", "set_num_interop_threads",
+    "get_num_interop_threads", "init_num_threads", "set_warn_always", "is_warn_always_enabled",
+    "set_flush_denormal",
 )  # fmt: skip

@@ -13,6 +13,7 @@ from gradviz.autograd.errors import ArgumentError, OperandError
 from gradviz.autograd.variable import Variable
 
 _deterministic = False
+_warn_only = False
 
 
 def initial_seed() -> int:
@@ -51,15 +52,37 @@ def set_rng_state(new_state: Variable | np.ndarray) -> None:
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """PyTorch's switch, accepted: every gradviz op is deterministic on the CPU already."""
-    global _deterministic
+    global _deterministic, _warn_only
     if not isinstance(mode, bool) or not isinstance(warn_only, bool):
         raise OperandError(
             f"use_deterministic_algorithms: mode and warn_only must be bools, got {mode!r}, "
             f"{warn_only!r}"
         )
-    _deterministic = mode
+    _deterministic, _warn_only = mode, warn_only
 
 
 def are_deterministic_algorithms_enabled() -> bool:
     """Whether ``use_deterministic_algorithms(True)`` was called last."""
     return _deterministic
+
+
+def is_deterministic_algorithms_warn_only_enabled() -> bool:
+    """Whether ``use_deterministic_algorithms`` was last given ``warn_only=True``."""
+    return _warn_only
+
+
+def set_deterministic_debug_mode(debug_mode: str | int) -> None:
+    """PyTorch's other switch: ``"default"``/0 off, ``"warn"``/1 warn only, ``"error"``/2 on."""
+    modes = {"default": 0, "warn": 1, "error": 2}
+    level = modes.get(debug_mode, debug_mode) if isinstance(debug_mode, str) else debug_mode
+    if level not in (0, 1, 2) or isinstance(level, bool):
+        raise ArgumentError(
+            "invalid value of debug_mode, expected one of `default`, `warn`, `error`, "
+            f"got {debug_mode!r}"
+        )
+    use_deterministic_algorithms(level > 0, warn_only=level == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0 off, 1 warn only, 2 on (as ``set_deterministic_debug_mode``)."""
+    return 0 if not _deterministic else 1 if _warn_only else 2
