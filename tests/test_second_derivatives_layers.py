@@ -28,6 +28,7 @@ from test_second_derivatives import (
 )
 from test_second_derivatives_inplace import CASES as INPLACE
 from test_second_derivatives_more import CASES as MORE
+from test_second_derivatives_sampling import BEYOND_PYTORCH
 from test_second_derivatives_sampling import CASES as SAMPLING
 
 import gradviz
@@ -362,7 +363,7 @@ def test_the_cases_cover_the_ops_the_docs_promise():
     and ZeroDerivative, made by a third derivative (a ReLU PINN's, in
     test_second_derivatives_models), have tests of their own."""
     seen = set()
-    for op in [*CORE, *MORE, *INPLACE, *SAMPLING, *CASES]:
+    for op in [*CORE, *MORE, *INPLACE, *SAMPLING, *BEYOND_PYTORCH, *CASES]:
         xs = variables(op)
         with gradviz.trace() as tr:
             g = first(op, xs)
