@@ -92,6 +92,11 @@ PLACING = [
         (r(2, 3), r(2, 7)),
     ),
     Op(
+        "max_unpool3d",
+        lambda lib, F, x: F.max_unpool3d(x, lib.tensor([[[[[0, 3]], [[17, 30]]]]]), 2) ** 3,
+        (r(1, 1, 2, 1, 2),),
+    ),
+    Op(
         "max_unpool_layers",
         lambda lib, F, x: lib.nn.MaxUnpool2d(2)(x, lib.tensor([[[[0, 3], [9, 14]]]])) ** 3,
         (r(1, 1, 2, 2),),

@@ -56,7 +56,13 @@ class MaxUnpool2d(_MaxUnpoolNd):
     backward_graph, _rule_reads = staticmethod(_unpool_graph), ""
 
 
-_OPS = {1: MaxUnpool1d, 2: MaxUnpool2d}
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Max unpooling over (N, C, D, H, W) or (C, D, H, W)."""
+
+    backward_graph, _rule_reads = staticmethod(_unpool_graph), ""
+
+
+_OPS = {1: MaxUnpool1d, 2: MaxUnpool2d, 3: MaxUnpool3d}
 
 
 def output_size(
