@@ -45,6 +45,13 @@ ELEMENTWISE = [
     Op("sinc", lambda lib, F, x: lib.special.sinc(x) * x, (AWAY,)),
     Op("erfinv", lambda lib, F, x: x.erfinv() * x, (U,)),
     Op("entr", lambda lib, F, x: lib.special.entr(x) * x, (P,)),
+    Op("i0_i1", lambda lib, F, x: lib.special.i0(x) * x + lib.special.i1(x * 3) ** 2, (A,)),
+    Op("i0e_i1e", lambda lib, F, x: lib.special.i0e(x * 4) * x + lib.special.i1e(x) ** 2, (A,)),
+    Op(
+        "bessel_at_zero",
+        lambda lib, F, x: lib.special.i1(x * 0) * x + lib.special.i1e(x - x) * x**2,
+        (A,),
+    ),
     Op("lgamma", lambda lib, F, x: x.lgamma() * x, (P,)),
     Op("lgamma_negative", lambda lib, F, x: lib.lgamma(x) * x, (NEG,)),
     Op("digamma", lambda lib, F, x: x.digamma() * x + lib.special.psi(x * x), (P,)),
