@@ -569,6 +569,7 @@ from gradviz.autograd.functional_layers import (  # noqa: E402
     lp_pool2d,
     max_unpool1d,
     max_unpool2d,
+    max_unpool3d,
 )
 
 # torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
@@ -585,5 +586,6 @@ __all__ += [
     "lp_pool2d",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
     "unfold",
 ]

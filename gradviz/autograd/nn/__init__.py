@@ -115,6 +115,7 @@ from gradviz.autograd.nn.pool_more import (
     LPPool2d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
 )
 from gradviz.autograd.nn.resample import (
     AdaptiveAvgPool1d,
@@ -245,6 +246,7 @@ __all__ += [
     "MaxPool1d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "PReLU",
