@@ -150,6 +150,7 @@ from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
+from gradviz.autograd import sampler as _sampler
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,
     get_rng_state,
@@ -192,6 +193,10 @@ utils = types.ModuleType(
 )
 utils.data = data  # type: ignore[attr-defined]
 utils.checkpoint = _checkpoint  # type: ignore[attr-defined]
+# `from gradviz.utils.data.dataloader import default_collate`, `.dataset`, `.sampler`: PyTorch's
+# submodules of `torch.utils.data` are that one module here (the samplers' for `.sampler`).
+data.dataloader = data.dataset = data  # type: ignore[attr-defined]
+data.sampler = _sampler  # type: ignore[attr-defined]
 
 # `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
 _accelerators = _accelerator_modules(__name__)
@@ -219,6 +224,9 @@ for _name, _module in {
     "data": data,
     "utils": utils,
     "utils.data": data,
+    "utils.data.dataloader": data,
+    "utils.data.dataset": data,
+    "utils.data.sampler": _sampler,
     "utils.checkpoint": _checkpoint,
     "jit": jit,
     "func": func,

@@ -190,3 +190,19 @@ def test_shuffle_with_drop_last():
     order = labels_in_order(loader)
     assert len(order) == 8
     assert len(set(order)) == 8
+
+
+def test_torch_utils_data_submodules_import_as_in_pytorch():
+    """Tutorials import from `torch.utils.data.dataloader`, `.dataset` and `.sampler`."""
+    from gradviz.utils.data.dataloader import DataLoader, default_collate
+    from gradviz.utils.data.dataset import Dataset, Subset, random_split
+    from gradviz.utils.data.sampler import SubsetRandomSampler, WeightedRandomSampler
+
+    assert DataLoader is data.DataLoader and default_collate is data.default_collate
+    assert (Dataset, Subset, random_split) == (data.Dataset, data.Subset, data.random_split)
+    assert SubsetRandomSampler is data.SubsetRandomSampler
+    assert WeightedRandomSampler is data.WeightedRandomSampler
+    import gradviz.utils.data.dataloader
+
+    assert gradviz.utils.data.dataloader.default_collate is data.default_collate
+    assert gradviz.utils.data.sampler.RandomSampler is data.RandomSampler
