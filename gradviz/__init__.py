@@ -141,6 +141,7 @@ from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import jit as jit
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
+from gradviz.autograd import sampler as _sampler
 from gradviz.autograd import sparse as sparse
 from gradviz.autograd import torch_types as _torch_types
 from gradviz.autograd.accelerators import modules as _accelerator_modules
@@ -150,7 +151,6 @@ from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
-from gradviz.autograd import sampler as _sampler
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,
     get_rng_state,

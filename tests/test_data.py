@@ -198,7 +198,8 @@ def test_torch_utils_data_submodules_import_as_in_pytorch():
     from gradviz.utils.data.dataset import Dataset, Subset, random_split
     from gradviz.utils.data.sampler import SubsetRandomSampler, WeightedRandomSampler
 
-    assert DataLoader is data.DataLoader and default_collate is data.default_collate
+    assert DataLoader is data.DataLoader
+    assert default_collate is data.default_collate
     assert (Dataset, Subset, random_split) == (data.Dataset, data.Subset, data.random_split)
     assert SubsetRandomSampler is data.SubsetRandomSampler
     assert WeightedRandomSampler is data.WeightedRandomSampler
