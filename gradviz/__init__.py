@@ -147,6 +147,7 @@ from gradviz.autograd import torch_types as _torch_types
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
+from gradviz.autograd.nn import torch_modules as _torch_modules
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
@@ -197,6 +198,9 @@ utils.checkpoint = _checkpoint  # type: ignore[attr-defined]
 # submodules of `torch.utils.data` are that one module here (the samplers' for `.sampler`).
 data.dataloader = data.dataset = data  # type: ignore[attr-defined]
 data.sampler = _sampler  # type: ignore[attr-defined]
+
+# `from gradviz.nn.modules.loss import _Loss`, `from gradviz.nn.modules.utils import _pair` ...
+nn.modules = _torch_modules.install(nn, f"{__name__}.nn.modules")  # type: ignore[attr-defined]
 
 # `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
 _accelerators = _accelerator_modules(__name__)

@@ -29,6 +29,7 @@ from gradviz.autograd.nn.forward_hooks import (
     BACKWARD_PRE,
     RemovableHandle,
     add_hook,
+    hooks_of,
 )
 from gradviz.autograd.variable import Variable, from_op
 
@@ -60,12 +61,27 @@ class BackwardHookMethods:
 
     def _backward_hook_call(self) -> BackwardHook:
         """The backward hooks of one call, as registered now (PyTorch's snapshot)."""
-        table = self.__dict__
         return BackwardHook(
             self,
-            [hook for hook, _ in table.get(BACKWARD, {}).values()],
-            [hook for hook, _ in table.get(BACKWARD_PRE, {}).values()],
+            [hook for hook, _ in hooks_of(self, BACKWARD)],
+            [hook for hook, _ in hooks_of(self, BACKWARD_PRE)],
         )
+
+
+def register_module_full_backward_pre_hook(
+    hook: Callable[[Any, Grads], Grads | None],
+) -> RemovableHandle:
+    """Call ``hook(module, grad_output)`` for every module, before its own backward pre-hooks
+    (``Module.register_full_backward_pre_hook``). Returns a handle."""
+    return add_hook(None, BACKWARD_PRE, (hook, False), False)
+
+
+def register_module_full_backward_hook(
+    hook: Callable[[Any, Grads, Grads], Grads | None],
+) -> RemovableHandle:
+    """Call ``hook(module, grad_input, grad_output)`` for every module, before its own
+    backward hooks (``Module.register_full_backward_hook``). Returns a handle."""
+    return add_hook(None, BACKWARD, (hook, False), False)
 
 
 class BackwardHookFunction(Function):

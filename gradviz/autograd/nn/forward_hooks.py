@@ -20,6 +20,9 @@ BACKWARD = "_backward_hooks"
 #: attribute load, as ``hooks.ACTIVE``).
 USED = False
 _keys = itertools.count()
+#: The hooks of every module (``nn.modules.module.register_module_forward_hook`` ...), run
+#: before each module's own, as in PyTorch; keyed by the same tables' names.
+GLOBAL: dict[str, dict[int, Any]] = {PRE: {}, POST: {}, BACKWARD_PRE: {}, BACKWARD: {}}
 
 
 class ForwardHookMethods:
@@ -76,11 +79,12 @@ class RemovableHandle:
 
 def add_hook(module: Any, table_name: str, hook: tuple[Any, ...], prepend: bool) -> RemovableHandle:
     """Put ``hook`` (the function and its options: ``with_kwargs``, and ``always_call`` for a
-    forward hook) in ``module``'s table (made on first use), last or first."""
+    forward hook) in ``module``'s table (made on first use), last or first; a module None
+    means every module's (the global hooks)."""
     global USED
     if not callable(hook[0]):
         raise OperandError(f"a hook must be callable, got {type(hook[0]).__name__}")
-    table = module.__dict__.get(table_name)
+    table = GLOBAL[table_name] if module is None else module.__dict__.get(table_name)
     if table is None:
         table = {}
         object.__setattr__(module, table_name, table)
@@ -102,9 +106,9 @@ def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     identity ops that collect their gradients (PyTorch's order)."""
     table = module.__dict__
     backward = None
-    if table.get(BACKWARD) or table.get(BACKWARD_PRE):
+    if table.get(BACKWARD) or table.get(BACKWARD_PRE) or GLOBAL[BACKWARD] or GLOBAL[BACKWARD_PRE]:
         backward = module._backward_hook_call()
-    for hook, with_kwargs in list(module.__dict__.get(PRE, {}).values()):
+    for hook, with_kwargs in hooks_of(module, PRE):
         if with_kwargs:
             result = hook(module, args, kwargs)
             if result is not None:
@@ -120,7 +124,7 @@ def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     except Exception:
         _call_always_called(module, args, kwargs)
         raise
-    for hook, with_kwargs, _ in list(module.__dict__.get(POST, {}).values()):
+    for hook, with_kwargs, _ in hooks_of(module, POST):
         result = hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
         if result is not None:
             output = result
@@ -129,10 +133,15 @@ def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
     return output
 
 
+def hooks_of(module: Any, table_name: str) -> list[tuple[Any, ...]]:
+    """The hooks a call of ``module`` runs from one table: every module's, then its own."""
+    return [*GLOBAL[table_name].values(), *module.__dict__.get(table_name, {}).values()]
+
+
 def _call_always_called(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Forward raised: call the hooks registered with ``always_call`` (output None), as
     PyTorch does; an error of theirs is a warning, the forward's error goes on."""
-    for hook, with_kwargs, always_call in list(module.__dict__.get(POST, {}).values()):
+    for hook, with_kwargs, always_call in hooks_of(module, POST):
         if not always_call:
             continue
         try:
@@ -153,3 +162,18 @@ def _args_and_kwargs(result: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         )
     args = result[0] if isinstance(result[0], tuple) else (result[0],)
     return args, result[1]
+
+
+def register_module_forward_pre_hook(hook: Callable[..., Any]) -> RemovableHandle:
+    """Call ``hook(module, args)`` before the forward of every module, before the module's own
+    pre-hooks; a result other than None replaces ``args``. Returns a handle."""
+    return add_hook(None, PRE, (hook, False), False)
+
+
+def register_module_forward_hook(
+    hook: Callable[..., Any], *, with_kwargs: bool = False, always_call: bool = False
+) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after the forward of every module, before the
+    module's own hooks (``hook(module, args, kwargs, output)`` with ``with_kwargs``); a result
+    other than None replaces the output. Returns a handle."""
+    return add_hook(None, POST, (hook, with_kwargs, always_call), False)
