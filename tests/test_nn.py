@@ -710,3 +710,26 @@ def test_nn_modules_submodules_hold_the_bases_custom_layers_subclass():
     target = gradviz.tensor([1, 0])
     assert FocalLoss(reduction="sum").reduction == "sum"
     assert FocalLoss()(logits, target).item() == pytest.approx(0.0147, abs=1e-4)
+
+
+def test_triplet_margin_with_distance_loss_takes_a_distance_function_as_pytorchs():
+    """The siamese tutorials' `TripletMarginWithDistanceLoss(distance_function=lambda x, y:
+    1.0 - F.cosine_similarity(x, y))`: values and gradients as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=(5, 4)) for _ in range(3)]
+
+    def run(lib):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        cos = lib.nn.functional.cosine_similarity
+        loss_fn = lib.nn.TripletMarginWithDistanceLoss(
+            distance_function=lambda x, y: 1.0 - cos(x, y), margin=0.5, swap=True
+        )
+        loss = loss_fn(*xs)
+        loss.backward()
+        return [loss.detach().numpy()] + [x.grad.numpy() for x in xs]
+
+    for ours, theirs in zip(run(gradviz), run(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        gradviz.nn.TripletMarginWithDistanceLoss(margin=0)

@@ -473,6 +473,7 @@ from gradviz.autograd.functional_losses_more import (  # noqa: E402
     poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     group_norm,
@@ -514,6 +515,7 @@ __all__ += [
     "tanhshrink",
     "threshold",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 from gradviz.autograd.functional_pool import (  # noqa: E402
     adaptive_avg_pool1d,
