@@ -305,9 +305,7 @@ ERROR_CLASSES = {
 }
 
 #: What gradviz does not support (pattern -> the feature): it raises a GradvizError naming it
-UNSUPPORTED = {
-    r"top\.einsum\('ii": "a diagonal",  # a letter repeated within one operand
-}
+UNSUPPORTED: dict[str, str] = {}
 
 #: functions whose values are random (or uninitialised): only dtype and shape are compared
 RANDOM = {

@@ -140,11 +140,6 @@ def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
                 f"einsum(): operand {position} has {ndim} dimension(s) but its subscripts "
                 f"{subs!r} name {len(subs)}"
             )
-        if len(set(subs)) != len(subs):
-            raise InputError(
-                f"einsum(): a letter repeated within operand {position} ({subs!r}, a diagonal) "
-                "is not supported"
-            )
     unknown = set(output) - set(letters)
     if unknown or len(set(output)) != len(output):
         raise InputError(
@@ -154,12 +149,33 @@ def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
     return inputs, output
 
 
+def _diagonals(subs: str, operand: Variable, position: int) -> tuple[str, Variable]:
+    """A letter repeated within one operand (``"ii->i"``, ``"bii->b"``: a diagonal, a trace)
+    taken as recorded ``diagonal`` ops, each diagonal a last dim named by its letter."""
+    while len(set(subs)) != len(subs):
+        letter = next(c for c in subs if subs.count(c) > 1)
+        first, second = subs.index(letter), subs.index(letter, subs.index(letter) + 1)
+        size1, size2 = operand.shape[first], operand.shape[second]
+        if size1 != size2:
+            raise InputError(
+                f"einsum(): subscript {letter} is repeated for operand {position} but the sizes "
+                f"don't match, {size2} != {size1}"
+            )
+        operand = operand.diagonal(0, first, second)
+        subs = subs[:first] + subs[first + 1 : second] + subs[second + 1 :] + letter
+    return subs, operand
+
+
 def einsum(equation: str, *operands: Any) -> Variable:
     """``einsum("ij,jk->ik", a, b)`` (operands may also come as one list, as in PyTorch)."""
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
     operands = tuple(o if isinstance(o, Variable) else Variable(o) for o in operands)
     inputs, output = parse(equation, [o.ndim for o in operands])
+    pairs = [
+        _diagonals(subs, o, i) for i, (subs, o) in enumerate(zip(inputs, operands, strict=True))
+    ]
+    inputs, operands = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
     for operand in operands[1:]:  # PyTorch multiplies in one dtype: no promotion
         same_float_dtype("einsum()", operand._data, operands[0]._data)
     sizes: dict[str, int] = {}
