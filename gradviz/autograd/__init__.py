@@ -42,6 +42,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import (
     enable_grad,
     inference_mode,
+    is_inference_mode_enabled,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
@@ -204,6 +205,7 @@ __all__ = [
     "inference_mode",
     "initial_seed",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "is_tensor",
     "isfinite",
     "isinf",

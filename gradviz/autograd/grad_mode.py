@@ -21,6 +21,7 @@ class _State(threading.local):
     thread that never set it reads ``True`` without an ``__init__`` call."""
 
     enabled: bool = True
+    inference: bool = False
 
 
 #: Read by ``Function.apply`` on every op (``_state.enabled``): when False, ops record no graph.
@@ -35,6 +36,11 @@ _OFF: set[int] = set()
 def is_grad_enabled() -> bool:
     """Whether ops in this thread currently record a graph for backward."""
     return _state.enabled
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``inference_mode()`` (and not ``inference_mode(False)``)."""
+    return _state.inference
 
 
 def set_grad_enabled(mode: bool) -> None:
@@ -84,6 +90,15 @@ class inference_mode(_GradMode):
 
     def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
+
+    def __enter__(self) -> None:
+        self._previous_inference = _state.inference
+        _state.inference = not self.mode
+        super().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        _state.inference = self._previous_inference
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)
