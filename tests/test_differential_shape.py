@@ -292,6 +292,10 @@ def matmul_cases() -> Iterable[Case]:
         ("bii,bij->bj", ((2, 3, 3), (2, 3, 4))),
     ):
         yield Case("top", "einsum", (equation, *(d.f(s) for s in shapes)))
+    x, y = d.f((2, 3, 4)), d.f((4, 5))
+    yield Case("top", "einsum", (x, [0, 1, 2], x, [0, 1, 2], [0]))  # operands and sublists
+    yield Case("top", "einsum", (x, [Ellipsis, 1, 2], y, [2, 3]))
+    yield Case("top", "einsum", (x, [0, 1, 2], y, [2, 52]))  # out of range: refused
 
 
 CASES = all_cases(
