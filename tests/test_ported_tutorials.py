@@ -511,3 +511,51 @@ def test_the_names_rnn_tutorial_trains_as_pytorch():
     theirs, _ = _names_rnn_losses(torch, weights=initial)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
     assert ours[-1] < ours[0]
+
+
+# ------------------------------------------------ "Extending PyTorch": a Function on tensors
+class _TutorialLinear(gradviz.autograd.Function):
+    """The docs' ``LinearFunction``, word for word: tensor methods in forward and backward."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight, bias)
+        output = input.mm(weight.t())
+        if bias is not None:
+            output += bias.unsqueeze(0).expand_as(output)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        grad_input = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_input = grad_output.mm(weight)
+        if ctx.needs_input_grad[1]:
+            grad_weight = grad_output.t().mm(input)
+        if bias is not None and ctx.needs_input_grad[2]:
+            grad_bias = grad_output.sum(0)
+        return grad_input, grad_weight, grad_bias
+
+
+def test_the_extending_pytorch_linear_function_runs_traces_and_checks():
+    """Was: OperandError ("forward and backward get and return NumPy arrays") at
+    ``input.mm(weight.t())``; now the op runs on Variables that record nothing, passes
+    gradcheck, is drawn as one node and checked by ``tr.check()``."""
+    rng = np.random.default_rng(0)
+    x = gradviz.tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    w = gradviz.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    b = gradviz.tensor(rng.normal(size=(2,)), requires_grad=True)
+    assert gradviz.autograd.gradcheck(_TutorialLinear.apply, (x, w, b))
+    assert gradviz.autograd.gradcheck(_TutorialLinear.apply, (x, w))  # no bias
+    with gradviz.trace() as tr:
+        y = _TutorialLinear.apply(x, w, b)
+        y.pow(2).sum().backward()
+    ops = [a["op"] for _, a in tr.graph.nodes(data=True) if a.get("kind") == "op"]
+    assert sorted(ops) == ["Pow", "Sum", "_TutorialLinear"]  # nothing of its insides
+    assert tr.check().ok
+    np.testing.assert_allclose(y.detach().numpy(), x.numpy() @ w.numpy().T + b.numpy())
+    np.testing.assert_allclose(b.grad.numpy(), (2 * y.detach().numpy()).sum(0))
+    x.grad = None
+    _TutorialLinear.apply(x, w.detach(), None).sum().backward()  # needs_input_grad (T, F)
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((4, 2)) @ w.numpy())
