@@ -585,6 +585,9 @@ from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
+#: The class of a new Variable a method makes (``param.argmax()``, ``param.new_zeros(2)``): a
+#: Variable, never the subclass it was called on (a Parameter), as PyTorch's.
+Variable._plain = Variable
 _add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Div.apply
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _inplace_methods._views = _inplace_views

@@ -24,10 +24,10 @@ _unary_inplace: Any = None  # gradviz.autograd.inplace_unary, set by variable.py
 def other_operand(self: Any, other: Any, op: str, numbers: bool) -> Any:
     """``other`` of a binary op: a Variable or an array (a list becomes one); a Python number
     only where PyTorch takes a Scalar (``numbers``)."""
-    if isinstance(other, type(self) | np.ndarray):
+    if isinstance(other, self._plain | np.ndarray):
         return other
     if isinstance(other, list | tuple):
-        return type(self)(np.asarray(other))
+        return self._plain(np.asarray(other))
     if isinstance(other, np.generic):
         other = other.item()
     if numbers and isinstance(other, int | float):  # (a bool too: PyTorch's Scalar)

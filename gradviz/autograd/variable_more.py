@@ -28,7 +28,7 @@ def _int_argument(value: Any, op: str, name: str) -> int:
 
 
 def _as_variable(self: Any, other: Any) -> Any:
-    return other if isinstance(other, type(self)) else type(self)(np.asarray(other))
+    return other if isinstance(other, self._plain) else self._plain(np.asarray(other))
 
 
 class MoreMethods:
