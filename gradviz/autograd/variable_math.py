@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 _special: Any = None  # gradviz.autograd.ops.special, set by variable.py
+_trig: Any = None  # gradviz.autograd.ops.trig, likewise
 _unary_inplace: Any = None  # gradviz.autograd.inplace_unary, set by variable.py
 
 
@@ -125,6 +126,24 @@ class MathMethods:
         return _special.Atan.apply(self)
 
     arcsin, arccos, arctan = asin, acos, atan
+
+    def tan(self) -> Variable:
+        """Tangent."""
+        return _trig.Tan.apply(self)
+
+    def asinh(self) -> Variable:
+        """Inverse hyperbolic sine."""
+        return _trig.Asinh.apply(self)
+
+    def acosh(self) -> Variable:
+        """Inverse hyperbolic cosine (NaN below 1)."""
+        return _trig.Acosh.apply(self)
+
+    def atanh(self) -> Variable:
+        """Inverse hyperbolic tangent (NaN outside [-1, 1])."""
+        return _trig.Atanh.apply(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
     def atan2(self, other: Any) -> Variable:
         """The angle of the point ``(other, self)`` elementwise, in (-pi, pi]."""

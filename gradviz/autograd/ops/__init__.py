@@ -37,6 +37,7 @@ from gradviz.autograd.ops import (
     shape,
     special,
     statistics,
+    trig,
     unpool,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
@@ -161,6 +162,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         normalization,
         attention,
         special,
+        trig,
         sequence,
         conv_transpose,
         pooling,
