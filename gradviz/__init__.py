@@ -150,6 +150,7 @@ from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's 
 from gradviz.autograd.nn import Parameter
 from gradviz.autograd.nn import torch_modules as _torch_modules
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_alias as _api_alias
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
@@ -164,11 +165,19 @@ from gradviz.autograd.seeding import (
 from gradviz.autograd.serialization import SaveFormatError, load, save
 from gradviz.autograd.torch_types import Size, set_printoptions
 
+_F_TWINS = (
+    *("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"),
+    *("cosine_similarity", "pairwise_distance", "dropout", "layer_norm", "pixel_shuffle"),
+    "pixel_unshuffle",
+)
 # Kept out of __all__, so `from gradviz import *` leaves Python's builtins of these names alone.
 abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
 # More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
+globals().update({_name: getattr(_api_alias, _name) for _name in _api_alias.NAMES})
+# `torch.conv2d`, `torch.cosine_similarity` ...: the `nn.functional` functions of these names.
+globals().update({_name: getattr(functional, _name) for _name in _F_TWINS})
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's matrix functions and tensor math (`gradviz.det`, `gradviz.movedim` ...).
 globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
@@ -411,5 +420,6 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += _api_more.NAMES
+__all__ += (*_api_alias.NAMES, *_F_TWINS)
 __all__ += _api_index.NAMES
 __all__ += _api_math.NAMES

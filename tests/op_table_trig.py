@@ -1,5 +1,5 @@
-"""Rows of the op table (``test_ops.py``) for the tangent and the inverse hyperbolic functions,
-each against NumPy's.
+"""Rows of the op table (``test_ops.py``) for the tangent, the inverse hyperbolic functions and
+``logaddexp``/``logaddexp2``, each against NumPy's.
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -24,4 +24,12 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             "Acosh", "acosh", ((3, 4),), lambda x: x.acosh(), np.arccosh, ranges=Uniform(1.1, 3.0)
         ),
         Case("Atanh", "atanh", ((3, 4),), lambda x: gradviz.atanh(x), np.arctanh, ranges=inside),
+        Case("Logaddexp", "logaddexp", ((3, 4), (4,)), lambda a, b: a.logaddexp(b), np.logaddexp),
+        Case(
+            "Logaddexp2",
+            "logaddexp2",
+            ((2, 3), (2, 3)),
+            lambda a, b: gradviz.logaddexp2(a, b),
+            np.logaddexp2,
+        ),
     ]

@@ -311,6 +311,7 @@ UNSUPPORTED: dict[str, str] = {}
 RANDOM = {
     *("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "multinomial"),
     *("empty", "new_empty", "normal_", "uniform_", "normal", "bernoulli", "poisson"),
+    *("empty_like", "randint_like"),
 }
 
 #: Python's own complaint about a call's arguments (PyTorch's argument parser says the same)

@@ -593,7 +593,7 @@ _methods._inplace, _methods._ops, _methods.unary, _more_methods._ops = _inplace,
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_checks
 _compare_methods._nodiff = _index_methods._nodiff = _tensor_methods._nodiff = _ops.nodiff
-_math_methods._special, _math_methods._trig = _ops.special, _ops.trig
-_math_methods._unary_inplace = _inplace_unary
+_math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
+_math_methods._trig = _ops.trig
 _index_methods._inplace, _tensor_methods._sequence = _inplace_index, _ops.sequence
 _extra_methods._api = _api_math
