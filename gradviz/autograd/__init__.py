@@ -47,7 +47,7 @@ from gradviz.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from gradviz.autograd.gradcheck import gradcheck
+from gradviz.autograd.gradcheck import gradcheck, gradgradcheck
 from gradviz.autograd.grads import backward, grad
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
@@ -199,6 +199,7 @@ __all__ = [
     "get_rng_state",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "gt",
     "hooks",
     "index_select",
