@@ -230,6 +230,7 @@ for _name, _module in {
     "nn.utils.rnn": nn.utils.rnn,
     "nn.utils.parametrize": nn.utils.parametrize,
     "nn.utils.parametrizations": nn.utils.parametrizations,
+    "nn.utils.prune": nn.utils.prune,
     "optim": optim,
     "linalg": linalg,
     "special": special,

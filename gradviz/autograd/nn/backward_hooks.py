@@ -49,7 +49,7 @@ class BackwardHookMethods:
         the hook runs when ``grad_output`` is computed, with ``grad_input`` all None. Inputs and
         outputs must not be modified in place. Returns a handle whose ``remove()`` takes the
         hook off."""
-        return add_hook(self, BACKWARD, (hook, False), prepend)
+        return add_hook(self, BACKWARD, (hook,), prepend)
 
     def register_full_backward_pre_hook(
         self, hook: Callable[[Any, Grads], Grads | None], prepend: bool = False
@@ -57,14 +57,14 @@ class BackwardHookMethods:
         """Call ``hook(module, grad_output)`` each time the gradients with respect to the
         module's outputs are computed, before they flow into it; a returned tuple replaces
         ``grad_output``. Returns a handle whose ``remove()`` takes the hook off."""
-        return add_hook(self, BACKWARD_PRE, (hook, False), prepend)
+        return add_hook(self, BACKWARD_PRE, (hook,), prepend)
 
     def _backward_hook_call(self) -> BackwardHook:
         """The backward hooks of one call, as registered now (PyTorch's snapshot)."""
         return BackwardHook(
             self,
-            [hook for hook, _ in hooks_of(self, BACKWARD)],
-            [hook for hook, _ in hooks_of(self, BACKWARD_PRE)],
+            [hook for hook, *_ in hooks_of(self, BACKWARD)],
+            [hook for hook, *_ in hooks_of(self, BACKWARD_PRE)],
         )
 
 
@@ -73,7 +73,7 @@ def register_module_full_backward_pre_hook(
 ) -> RemovableHandle:
     """Call ``hook(module, grad_output)`` for every module, before its own backward pre-hooks
     (``Module.register_full_backward_pre_hook``). Returns a handle."""
-    return add_hook(None, BACKWARD_PRE, (hook, False), False)
+    return add_hook(None, BACKWARD_PRE, (hook,), False)
 
 
 def register_module_full_backward_hook(
@@ -81,7 +81,7 @@ def register_module_full_backward_hook(
 ) -> RemovableHandle:
     """Call ``hook(module, grad_input, grad_output)`` for every module, before its own
     backward hooks (``Module.register_full_backward_hook``). Returns a handle."""
-    return add_hook(None, BACKWARD, (hook, False), False)
+    return add_hook(None, BACKWARD, (hook,), False)
 
 
 class BackwardHookFunction(Function):

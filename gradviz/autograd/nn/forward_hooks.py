@@ -20,9 +20,20 @@ BACKWARD = "_backward_hooks"
 #: attribute load, as ``hooks.ACTIVE``).
 USED = False
 _keys = itertools.count()
+#: The tables of each hook's options, by its table, as PyTorch's: the keys of the hooks
+#: registered ``with_kwargs`` (and ``always_call``) map to True. A table holds the hooks
+#: themselves (``module._forward_pre_hooks.values()``, as the pruning tutorial reads them).
+OPTIONS = {
+    PRE: ("_forward_pre_hooks_with_kwargs",),
+    POST: ("_forward_hooks_with_kwargs", "_forward_hooks_always_called"),
+    BACKWARD_PRE: (),
+    BACKWARD: (),
+}
 #: The hooks of every module (``nn.modules.module.register_module_forward_hook`` ...), run
 #: before each module's own, as in PyTorch; keyed by the same tables' names.
-GLOBAL: dict[str, dict[int, Any]] = {PRE: {}, POST: {}, BACKWARD_PRE: {}, BACKWARD: {}}
+GLOBAL: dict[str, dict[int, Any]] = {
+    name: {} for table in OPTIONS for name in (table, *OPTIONS[table])
+}
 
 
 class ForwardHookMethods:
@@ -62,13 +73,14 @@ class RemovableHandle:
     """What the ``register_*_hook`` methods return: ``remove()`` takes the hook off (also as a
     context manager: off at the end of the ``with`` block)."""
 
-    def __init__(self, table: dict[int, Any], key: int) -> None:
-        self._table = table
+    def __init__(self, table: dict[int, Any], key: int, extra: tuple[dict[int, Any], ...] = ()):
+        self._tables = (table, *extra)
         self.id = key
 
     def remove(self) -> None:
         """Take the hook off (a second call does nothing)."""
-        self._table.pop(self.id, None)
+        for table in self._tables:
+            table.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -79,24 +91,35 @@ class RemovableHandle:
 
 def add_hook(module: Any, table_name: str, hook: tuple[Any, ...], prepend: bool) -> RemovableHandle:
     """Put ``hook`` (the function and its options: ``with_kwargs``, and ``always_call`` for a
-    forward hook) in ``module``'s table (made on first use), last or first; a module None
-    means every module's (the global hooks)."""
+    forward hook) in ``module``'s tables (made on first use), the function last or first and
+    each option that holds in its own table; a module None means every module's (the global
+    hooks)."""
     global USED
-    if not callable(hook[0]):
-        raise OperandError(f"a hook must be callable, got {type(hook[0]).__name__}")
-    table = GLOBAL[table_name] if module is None else module.__dict__.get(table_name)
-    if table is None:
-        table = {}
-        object.__setattr__(module, table_name, table)
+    function, *flags = hook
+    if not callable(function):
+        raise OperandError(f"a hook must be callable, got {type(function).__name__}")
+    table = _table(module, table_name)
     key = next(_keys)
-    table[key] = hook
+    table[key] = function
     if prepend:
         rest = [(k, v) for k, v in table.items() if k != key]
         table.clear()
-        table[key] = hook
+        table[key] = function
         table.update(rest)
+    extra = tuple(_table(module, name) for name in OPTIONS[table_name])
+    for options, flag in zip(extra, flags, strict=True):
+        if flag:
+            options[key] = True
     USED = True
-    return RemovableHandle(table, key)
+    return RemovableHandle(table, key, extra)
+
+
+def _table(module: Any, name: str) -> dict[int, Any]:
+    table = GLOBAL[name] if module is None else module.__dict__.get(name)
+    if table is None:
+        table = {}
+        object.__setattr__(module, name, table)
+    return table
 
 
 def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -134,8 +157,15 @@ def run_forward(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> A
 
 
 def hooks_of(module: Any, table_name: str) -> list[tuple[Any, ...]]:
-    """The hooks a call of ``module`` runs from one table: every module's, then its own."""
-    return [*GLOBAL[table_name].values(), *module.__dict__.get(table_name, {}).values()]
+    """The hooks a call of ``module`` runs from one table, each with its options (``(hook,
+    with_kwargs)`` ...): every module's, then its own."""
+    found = []
+    for source in (GLOBAL, module.__dict__):
+        table = source.get(table_name)
+        if table:
+            options = [source.get(name) or {} for name in OPTIONS[table_name]]
+            found += [(hook, *(key in o for o in options)) for key, hook in table.items()]
+    return found
 
 
 def _call_always_called(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
