@@ -236,6 +236,7 @@ for _name, _module in {
     "special": special,
     "sparse": sparse,
     "optim.lr_scheduler": optim.lr_scheduler,
+    "optim.swa_utils": optim.swa_utils,
     "data": data,
     "utils": utils,
     "utils.data": data,
