@@ -1,5 +1,5 @@
-"""Rows of the op table (``test_ops.py``) for ``grid_sample`` (bilinear and nearest, zeros and
-border padding) against a direct NumPy reference, one grid point at a time.
+"""Rows of the op table (``test_ops.py``) for ``affine_grid`` and ``grid_sample`` (bilinear and
+nearest, zeros and border padding) against direct NumPy references, one grid point at a time.
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -44,10 +44,28 @@ def grid_sample_ref(x, grid, mode="bilinear", padding="zeros", align=False):
     return out
 
 
+def affine_grid_ref(theta, size=(2, 1, 3, 4), align=False):
+    """Each output point: ``theta`` applied to the pixel's normalised (x, y, 1)."""
+    n, _, h, w = size
+    xs = np.linspace(-1, 1, w) * (1 if align else (w - 1) / w)
+    ys = np.linspace(-1, 1, h) * (1 if align else (h - 1) / h)
+    out = np.zeros((n, h, w, 2))
+    for b in range(n):
+        for i in range(h):
+            for j in range(w):
+                out[b, i, j] = theta[b] @ np.array([xs[j], ys[i], 1.0])
+    return out
+
+
 def rows(Case: Any, Uniform: Any) -> list[Any]:
     """Every row of this module, for ``test_ops.CASES``."""
     inside, wide = Uniform(-0.9, 0.9), Uniform(-1.3, 1.3)
     return [
+        Case("AffineGridGenerator", "affine_grid", ((2, 2, 3),),
+             lambda t: F.affine_grid(t, (2, 1, 3, 4), align_corners=False), affine_grid_ref),
+        Case("AffineGridGenerator", "affine_grid_aligned", ((2, 2, 3),),
+             lambda t: F.affine_grid(t, (2, 1, 3, 4), align_corners=True),
+             lambda t: affine_grid_ref(t, align=True)),
         Case("GridSample", "grid_sample", ((2, 3, 4, 5), (2, 3, 2, 2)),
              lambda x, g: F.grid_sample(x, g, align_corners=False), grid_sample_ref,
              ranges=(Uniform(), inside)),

@@ -38,6 +38,11 @@ ELEMENTWISE = [
     Op("asin_acos", lambda lib, F, x: x.asin() * x + x.acos() ** 2, (U,)),
     Op("tan_asinh_atanh", lambda lib, F, x: x.tan() * x + lib.asinh(x) ** 2 + x.atanh() * x, (U,)),
     Op("acosh", lambda lib, F, x: (x + 2).acosh() * x, (U,)),
+    Op(
+        "affine_grid",
+        lambda lib, F, t: F.affine_grid(t, (2, 1, 3, 4), align_corners=False) ** 3,
+        (((2, 2, 3), -1.0, 1.0),),
+    ),
     Op("logaddexp", lambda lib, F, a, b: lib.logaddexp(a, b) * a + a.logaddexp2(b) ** 2, (A, P)),
     Op("atan2", lambda lib, F, a, b: lib.atan2(a, b) * a, (A, P)),
     Op("hypot", lambda lib, F, a, b: lib.hypot(a, b) * a, (A, P)),

@@ -1,7 +1,7 @@
 """``nn.functional`` for autoencoders, U-Nets and spatial transformers: transposed
 convolutions, ``interpolate``, pixel (un)shuffle, ``affine_grid`` and ``grid_sample``, with
 PyTorch's signatures and checks (re-exported by ``functional``). Each call is one op of
-``ops`` (``affine_grid`` a ``MatMul``)."""
+``ops``."""
 
 from __future__ import annotations
 
@@ -311,8 +311,8 @@ def _base_coords(size: int, align_corners: bool) -> np.ndarray:
 def affine_grid(theta: Variable, size: Any, align_corners: bool | None = None) -> Variable:
     """The sampling grid ``(N, H, W, 2)`` (``(N, D, H, W, 3)`` for a 5-d ``size``) of the
     affine maps ``theta`` ``(N, 2, 3)`` (``(N, 3, 4)``), for ``grid_sample``: a spatial
-    transformer network's localisation output. A ``MatMul`` of a fixed base grid and
-    ``theta``, so the gradient reaches ``theta``."""
+    transformer network's localisation output. One ``AffineGridGenerator`` op, as PyTorch's
+    node, whose gradient reaches ``theta``."""
     align = _align(align_corners)
     theta = as_input(theta, "affine_grid")
     size = tuple(int(s) for s in size)
@@ -342,8 +342,7 @@ def affine_grid(theta: Variable, size: Any, align_corners: bool | None = None) -
     axes = [_base_coords(s, align) for s in reversed(size[2:])]  # x (width) first
     mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]  # each of the spatial shape
     base = np.stack([*mesh, np.ones(size[2:])], -1).astype(theta.dtype)
-    flat = Variable(base.reshape(1, -1, spatial + 1))
-    grid = flat @ theta.transpose(1, 2)
+    grid = ops.grid.AffineGridGenerator.apply(theta, base.reshape(-1, spatial + 1))
     return grid.reshape(size[0], *size[2:], spatial)
 
 

@@ -1,4 +1,5 @@
-"""``grid_sample`` of 4-d inputs: the value of ``input`` at each point of ``grid`` (x, y in
+"""``affine_grid``'s op, the sampling grid of a batch of affine maps; and ``grid_sample`` of
+4-d inputs: the value of ``input`` at each point of ``grid`` (x, y in
 [-1, 1] across the width and height), bilinear or nearest, outside the input zeros or the
 border's value, as PyTorch's; its gradients reach both the input and (bilinear) the grid."""
 
@@ -57,6 +58,25 @@ def _corners(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray,
         (y0 + 1, x0, wy1 * wx0),
         (y0 + 1, x0 + 1, wy1 * wx1),
     ]
+
+
+class AffineGridGenerator(Function):
+    """The points ``base @ theta.T`` of each affine map ``theta`` (N, d, d + 1), for ``base``
+    the pixel grid (P, d + 1) in homogeneous coordinates: (N, P, d). Linear in ``theta``."""
+
+    @staticmethod
+    def forward(ctx, theta, base):
+        ctx.saved_tensors = (base,)
+        return np.matmul(base, np.swapaxes(theta, 1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (base,) = ctx.saved_tensors
+        return np.matmul(np.swapaxes(grad, 1, 2), base), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad.transpose(1, 2) @ ctx.inputs[1], None
 
 
 class GridSample(Function):
