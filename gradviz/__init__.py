@@ -24,6 +24,7 @@ from gradviz.autograd import (
     OperandError,
     RegistrationError,
     ShapeError,
+    UnsupportedError,
     Variable,
     add,
     allclose,
@@ -137,6 +138,7 @@ from gradviz.autograd import (
     zeros,
     zeros_like,
 )
+from gradviz.autograd import absent as _absent
 from gradviz.autograd import checkpoint as _checkpoint
 from gradviz.autograd import dtypes as _dtypes
 from gradviz.autograd import jit as jit
@@ -212,6 +214,16 @@ data.sampler = _sampler  # type: ignore[attr-defined]
 # `from gradviz.nn.modules.loss import _Loss`, `from gradviz.nn.modules.utils import _pair` ...
 nn.modules = _torch_modules.install(nn, f"{__name__}.nn.modules")  # type: ignore[attr-defined]
 
+# `torch.hub`, `torch.onnx` ... say what to do instead; `distributed.is_available()` is False;
+# `utils.tensorboard.SummaryWriter` writes nothing and says so (absent.py).
+_absent_modules = _absent.modules(__name__)
+hub, onnx, profiler, distributed = (
+    _absent_modules[n] for n in ("hub", "onnx", "profiler", "distributed")
+)
+utils.tensorboard = _absent_modules["utils.tensorboard"]  # type: ignore[attr-defined]
+for _name in ("export", "fx", "quantization", "ao", "multiprocessing"):
+    globals()[_name] = _absent_modules[_name]
+
 # `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
 _accelerators = _accelerator_modules(__name__)
 cuda, backends, accelerator, cpu, amp = (
@@ -248,6 +260,7 @@ for _name, _module in {
     "func": func,
     "functional": functional,
     **_accelerators,
+    **_absent_modules,
 }.items():
     sys.modules[f"{__name__}.{_name}"] = _module
 
@@ -297,6 +310,7 @@ __all__ = [
     "ShapeError",
     "Size",
     "Tensor",
+    "UnsupportedError",
     "Variable",
     "__version__",
     "add",

@@ -3,6 +3,7 @@
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
 from collections.abc import Callable
+from gradviz.autograd import forward_ad as forward_ad  # (torch.autograd.forward_ad: refused)
 from gradviz.autograd import func, functional, heap, hooks, linalg, special
 from gradviz.autograd.creation import (
     empty,
@@ -36,6 +37,7 @@ from gradviz.autograd.errors import (
     InputError,
     OperandError,
     RegistrationError,
+    UnsupportedError,
     ShapeError,
 )
 from gradviz.autograd.function import Function
@@ -158,6 +160,7 @@ __all__ = [
     "OperandError",
     "RegistrationError",
     "ShapeError",
+    "UnsupportedError",
     "Variable",
     "add",
     "allclose",
