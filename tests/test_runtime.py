@@ -226,7 +226,9 @@ def test_pytorch_modules_gradviz_has_none_of_say_what_to_do_instead():
     with pytest.raises(gradviz.UnsupportedError, match=r"gradviz.hub.load: .*gradviz.save"):
         gradviz.hub.load("pytorch/vision", "resnet18", pretrained=True)
     assert not hasattr(gradviz.onnx, "export")  # an AttributeError: probes find nothing
-    with pytest.raises(gradviz.UnsupportedError, match=r"forward-mode AD .* reverse mode; gradviz.func.jvp"):
+    with pytest.raises(
+        gradviz.UnsupportedError, match=r"forward-mode AD .* reverse mode; gradviz.func.jvp"
+    ):
         with fwAD.dual_level():
             pass
     assert dist.is_available() is False
