@@ -57,6 +57,13 @@ class AliasMethods:
         """``self != other`` (``ne``)."""
         return self.ne(other)
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` each time backward has added into this leaf's ``.grad`` (an
+        optimizer step per parameter inside backward); ``.remove()`` on the handle."""
+        from gradviz.autograd import engine  # (the engine imports Variable)
+
+        return engine.register_post_accumulate_hook(self, hook)
+
     def byte(self) -> Variable:
         """As uint8 (``to(torch.uint8)``)."""
         return self.to(np.uint8)
