@@ -204,3 +204,31 @@ def test_post_accumulate_grad_hooks_step_each_parameter_inside_backward_as_pytor
     assert theirs[2] is None
     with pytest.raises(RuntimeError, match="cannot be registered on non-leaf tensors"):
         (gradviz.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(print)
+
+
+def test_an_optimizer_stepped_inside_backward_is_measured_as_the_steps_update():
+    """Was: the optimizer-in-backward recipe trained, but `gradviz check` showed update/weight
+    `-` and "no parameter changed between this backward call and the next forward"."""
+    gradviz.manual_seed(0)
+    model = gradviz.nn.Sequential(
+        gradviz.nn.Linear(3, 4), gradviz.nn.Tanh(), gradviz.nn.Linear(4, 1)
+    )
+    optimizers = {p: gradviz.optim.SGD([p], lr=0.1) for p in model.parameters()}
+
+    def step(parameter):
+        optimizers[parameter].step()
+        optimizers[parameter].zero_grad()
+
+    for p in model.parameters():
+        p.register_post_accumulate_grad_hook(step)
+    x = gradviz.randn(8, 3)
+    before = model[0].weight.detach().clone()
+    with gradviz.trace() as tr:
+        model(x).pow(2).mean().backward()
+    report = tr.check()
+    moved = float(np.linalg.norm(model[0].weight.numpy() - before.numpy()))
+    assert moved > 0
+    (first,) = [layer for layer in report.layers if layer.module == "0"]
+    assert first.update_ratio is not None
+    assert first.update_ratio > 0
+    assert "no parameter changed" not in str(report)
