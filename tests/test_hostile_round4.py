@@ -120,8 +120,16 @@ def test_a_function_written_with_tensor_methods_runs_as_pytorchs():
     )
     with pytest.raises(gradviz.OperandError, match=r"_NoSuchMethod.forward: .*'frobnicate'"):
         _NoSuchMethod.apply(x)
+    with pytest.raises(gradviz.OperandError, match=r"_Mixed.forward: .*'clamp'.*NumPy function"):
+        _Mixed.apply(x)
     with pytest.raises(AttributeError):  # an AttributeError of the user's own is left alone
         _Missing.apply(x)
+
+
+class _Mixed(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return (1 / (1 + np.exp(-x))).clamp(0, 1)  # np.exp of a Variable gives an array
 
 
 class _NoSuchMethod(gradviz.Function):

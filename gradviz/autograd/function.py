@@ -352,12 +352,17 @@ def _run_on_variables(
         try:
             result = rule(ctx, *(_as_variable(a) for a in rest))
         except AttributeError as error:
-            if "object has no attribute" not in str(error) or "Variable" not in str(error):
+            text = str(error)
+            if "'Variable' object has no attribute" in text:
+                hint = "gradviz has no tensor method of that name; NumPy's function does it"
+            elif "'numpy.ndarray' object has no attribute" in text:
+                hint = "a NumPy function made an array: use tensor methods throughout, or NumPy"
+            else:
                 raise
             raise OperandError(
-                f"{cls.__name__}.{name}: {error}: gradviz has no tensor method of that name; "
-                "NumPy's function on the arrays (forward and backward may take and return "
-                "NumPy arrays) does it"
+                f"{cls.__name__}.{name}: {error}: {hint} (forward and backward may take and "
+                "return NumPy arrays: np.clip for clamp, .copy() for clone, np.exp(x) for "
+                "x.exp() ...)"
             ) from error
     return _arrays_of(result)
 
