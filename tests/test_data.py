@@ -207,3 +207,25 @@ def test_torch_utils_data_submodules_import_as_in_pytorch():
 
     assert gradviz.utils.data.dataloader.default_collate is data.default_collate
     assert gradviz.utils.data.sampler.RandomSampler is data.RandomSampler
+
+
+def test_default_collate_gives_pytorchs_containers_and_dtypes():
+    """Was: a tuple of fields where PyTorch gives a list, and Python floats as float32 where
+    PyTorch's default_collate makes float64 (a dataset returning ``(x, float(label))``)."""
+    torch = pytest.importorskip("torch")
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "x y")
+    batches = [
+        [(1, 2.0), (3, 4.0)],
+        [[np.float32(1.0), [1, 2]], [np.float32(2.0), [3, 4]]],
+        [Pair(1.5, True), Pair(2.5, False)],
+    ]
+    for batch in batches:
+        ours = data.default_collate(batch)
+        theirs = torch.utils.data.default_collate(batch)
+        assert type(ours) is type(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            a, b = (a, b) if isinstance(b, torch.Tensor) else (a[0], b[0])
+            assert str(a.dtype) == str(b.dtype).removeprefix("torch.")
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
