@@ -540,3 +540,25 @@ def test_global_module_hooks_run_for_every_module_before_its_own_as_pytorchs():
 
     x = np.ones((2, 3), np.float32)
     assert run(gradviz, x) == run(torch, x)
+
+
+def test_hook_tables_exist_on_every_module_and_clear_as_pytorchs():
+    """Was: AttributeError for `module._forward_hooks` on a module with no hook (scripts reset
+    hooks with `m._forward_hooks.clear()`), and tuples, not hooks, in the tables."""
+
+    def run(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+        seen = []
+        tables = [dict(m._forward_hooks) for m in net.modules()]
+        net[0].register_forward_hook(lambda m, i, o: seen.append("hook"))
+        net[1]._forward_pre_hooks[7] = lambda m, i: seen.append("put in the table")
+        net(lib.ones(1, 2))
+        hooks = [type(h).__name__ for h in net[0]._forward_hooks.values()]
+        for m in net.modules():
+            m._forward_hooks.clear()
+            m._forward_pre_hooks.clear()
+        net(lib.ones(1, 2))
+        return tables, seen, hooks
+
+    assert run(gradviz) == run(torch)

@@ -36,8 +36,32 @@ GLOBAL: dict[str, dict[int, Any]] = {
 }
 
 
+class _Table:
+    """A module's hook table, made empty on first read (``module._forward_hooks.clear()``,
+    ``.values()``, as PyTorch's attributes, which always exist); until then the module keeps
+    none, and calls run without looking for hooks."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, module: Any, owner: type | None = None) -> Any:
+        global USED
+        if module is None:
+            return self
+        USED = True  # (a hook may now be put in the table directly, as PyTorch allows)
+        return _table(module, self.name)
+
+
 class ForwardHookMethods:
     """The forward-hook methods of ``Module``."""
+
+    _forward_pre_hooks = _Table()
+    _forward_hooks = _Table()
+    _backward_pre_hooks = _Table()
+    _backward_hooks = _Table()
+    _forward_pre_hooks_with_kwargs = _Table()
+    _forward_hooks_with_kwargs = _Table()
+    _forward_hooks_always_called = _Table()
 
     def register_forward_pre_hook(
         self, hook: Callable[..., Any], *, prepend: bool = False, with_kwargs: bool = False
