@@ -559,3 +559,35 @@ def test_the_extending_pytorch_linear_function_runs_traces_and_checks():
     x.grad = None
     _TutorialLinear.apply(x, w.detach(), None).sum().backward()  # needs_input_grad (T, F)
     np.testing.assert_allclose(x.grad.numpy(), np.ones((4, 2)) @ w.numpy())
+
+
+class _Cube(gradviz.autograd.Function):
+    """The "Extending torch.func with autograd.Function" docs' ``MyCube``: PyTorch 2's form,
+    ``forward`` without ``ctx`` and ``setup_context``."""
+
+    @staticmethod
+    def forward(x):
+        return x**3, 3 * x**2
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        _, dx = output
+        ctx.save_for_backward(x, dx)
+
+    @staticmethod
+    def backward(ctx, grad_output, grad_dx):
+        x, dx = ctx.saved_tensors
+        return grad_output * dx + grad_dx * 6 * x
+
+
+def test_a_function_with_setup_context_runs_as_pytorchs():
+    """Was: TypeError "forward() takes 1 positional argument but 2 were given"."""
+    x = gradviz.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    y, dy = _Cube.apply(x)
+    (y.sum() + dy.sum()).backward()
+    np.testing.assert_allclose(y.detach().numpy(), [1.0, -8.0, 0.125])
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.detach().numpy() ** 2 + 6 * x.detach().numpy())
+    assert gradviz.autograd.gradcheck(
+        lambda a: _Cube.apply(a)[0], (gradviz.tensor([0.3, -1.2], requires_grad=True),)
+    )

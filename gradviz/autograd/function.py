@@ -315,7 +315,24 @@ def _as_user_op(cls: type[Function]) -> None:
     for name in ("forward", "backward"):
         rule = cls.__dict__.get(name)
         if isinstance(rule, staticmethod):
-            setattr(cls, name, staticmethod(_on_tensors(cls, name, rule.__func__)))
+            function = rule.__func__
+            setup = cls.__dict__.get("setup_context")
+            if name == "forward" and isinstance(setup, staticmethod):
+                function = _with_setup_context(function, setup.__func__)
+            setattr(cls, name, staticmethod(_on_tensors(cls, name, function)))
+
+
+def _with_setup_context(forward: Callable[..., Any], setup: Callable[..., Any]) -> Any:
+    """PyTorch 2's form, ``forward(*inputs)`` without ``ctx`` and ``setup_context(ctx, inputs,
+    output)`` to save what backward needs, as one ``forward(ctx, *inputs)``."""
+
+    @functools.wraps(forward)
+    def run(ctx: Any, *inputs: Any) -> Any:
+        output = forward(*inputs)
+        setup(ctx, inputs, output)
+        return output
+
+    return run
 
 
 def _user_apply(cls: type[Function], *args: Any) -> Any:
