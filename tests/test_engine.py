@@ -817,3 +817,27 @@ def test_is_inference_mode_enabled_inside_inference_mode_only():
 
     assert predict()
     assert not gradviz.is_inference_mode_enabled()
+
+
+def test_set_grad_enabled_is_a_context_manager_and_decorator_as_pytorchs():
+    """Was: TypeError "'NoneType' object does not support the context manager protocol" for
+    the transfer-learning tutorial's ``with torch.set_grad_enabled(phase == 'train'):``."""
+    x = gradviz.ones(2, requires_grad=True)
+    seen = []
+    for phase in ("train", "val"):
+        with gradviz.set_grad_enabled(phase == "train"):
+            seen.append((x * 2).requires_grad)
+        seen.append(gradviz.is_grad_enabled())
+    assert seen == [True, True, False, True]
+    with gradviz.no_grad():
+        with gradviz.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not gradviz.is_grad_enabled()
+
+    @gradviz.set_grad_enabled(False)
+    def evaluate():
+        return (x * 2).requires_grad
+
+    assert gradviz.is_grad_enabled()  # decorating switches nothing
+    assert evaluate() is False
+    assert gradviz.is_grad_enabled()
