@@ -164,6 +164,7 @@ from gradviz.autograd.seeding import (
     set_rng_state,
     use_deterministic_algorithms,
 )
+from gradviz.autograd.seeding import random_module as _random_module
 from gradviz.autograd.serialization import SaveFormatError, load, save
 from gradviz.autograd.torch_types import Size, set_printoptions
 
@@ -214,6 +215,11 @@ data.sampler = _sampler  # type: ignore[attr-defined]
 # `from gradviz.nn.modules.loss import _Loss`, `from gradviz.nn.modules.utils import _pair` ...
 nn.modules = _torch_modules.install(nn, f"{__name__}.nn.modules")  # type: ignore[attr-defined]
 
+# `torch.random.fork_rng()`, `torch.random.manual_seed`; `torch.version.cuda` is None.
+random = _random_module(__name__)
+version = types.ModuleType(f"{__name__}.version", "PyTorch's torch.version: no CUDA, no HIP.")
+version.__version__, version.cuda, version.hip = __version__, None, None  # type: ignore[attr-defined]
+
 # `torch.hub`, `torch.onnx` ... say what to do instead; `distributed.is_available()` is False;
 # `utils.tensorboard.SummaryWriter` writes nothing and says so (absent.py).
 _absent_modules = _absent.modules(__name__)
@@ -261,6 +267,8 @@ for _name, _module in {
     "functional": functional,
     **_accelerators,
     **_absent_modules,
+    "random": random,
+    "version": version,
 }.items():
     sys.modules[f"{__name__}.{_name}"] = _module
 

@@ -242,3 +242,22 @@ def test_pytorch_modules_gradviz_has_none_of_say_what_to_do_instead():
     writer.close()
     with pytest.raises(AttributeError):
         writer.not_a_method  # noqa: B018
+
+
+def test_torch_random_device_context_and_version_as_pytorchs():
+    """Was: AttributeError for `torch.random.fork_rng()` and `torch.version.cuda`, TypeError
+    for `with torch.device("cpu"):`."""
+    gradviz.random.manual_seed(3)
+    with gradviz.random.fork_rng():
+        inside = gradviz.rand(3).numpy()
+    after = gradviz.rand(3).numpy()
+    np.testing.assert_array_equal(inside, after)  # the block's draws left the stream as it was
+    state = gradviz.random.get_rng_state()
+    first = gradviz.rand(2).numpy()
+    gradviz.random.set_rng_state(state)
+    np.testing.assert_array_equal(gradviz.rand(2).numpy(), first)
+    assert gradviz.random.initial_seed() == 3
+    with gradviz.device("cpu") as device:
+        assert str(gradviz.zeros(1).device) == str(device) == "cpu"
+    assert gradviz.version.cuda is None
+    assert gradviz.version.__version__ == gradviz.__version__
