@@ -60,6 +60,34 @@ def alias_cases() -> Iterable[Case]:
         yield Case("top", name, (d.f(()), d.f((2,))))
 
 
+def legacy_linalg_cases() -> Iterable[Case]:
+    d = Draw(97)
+    x = d.f((4, 3))
+    spd = Arr(x.value.T @ x.value + np.eye(3))
+    for kind in ("top", "method"):
+        yield Case(kind, "svd", (x,))
+        yield Case(kind, "svd", (x,), {"some": False})
+        yield Case(kind, "svd", (x,), {"compute_uv": False})
+        yield Case(kind, "qr", (x,))
+        yield Case(kind, "qr", (x, False))
+        yield Case(kind, "cholesky", (spd,))
+        yield Case(kind, "cholesky", (spd,), {"upper": True})
+    yield Case("top", "cholesky", (Arr(-np.eye(3)),))  # not positive-definite: refused
+
+
+def test_legacy_svd_returns_v_and_reconstructs_as_pytorchs():
+    """``torch.svd`` gives ``V`` (not ``Vh``): ``U diag(S) V^T`` is the matrix, and with
+    ``compute_uv=False`` U and V are zeros of the full sizes."""
+    import gradviz
+
+    a = np.random.default_rng(1).normal(size=(4, 3))
+    U, S, V = gradviz.svd(gradviz.tensor(a))
+    np.testing.assert_allclose((U @ gradviz.diag(S) @ V.T).numpy(), a, atol=1e-12)
+    U, S, V = gradviz.tensor(a).svd(compute_uv=False)
+    assert (U.shape, V.shape) == ((4, 4), (3, 3))
+    assert not U.numpy().any()
+
+
 def broadcast_shapes_cases() -> Iterable[Case]:
     yield Case("top", "broadcast_shapes", ((2, 1), (3,)))
     yield Case("top", "broadcast_shapes", (5, (2, 1)))
@@ -93,7 +121,10 @@ NOT_HERE = {
 }
 
 CASES = all_cases(
-    (alias_cases, None), (broadcast_shapes_cases, None), (functional_twin_cases, None)
+    (alias_cases, None),
+    (broadcast_shapes_cases, None),
+    (functional_twin_cases, None),
+    (legacy_linalg_cases, None),
 )
 GROUPS = by_op(CASES)
 
