@@ -1,5 +1,5 @@
-"""Differential test against PyTorch: the tangent, the inverse hyperbolic functions and the
-``arc*`` names (values, dtypes, gradients and NaN outside the domain).
+"""Differential test against PyTorch: the tangent, the inverse hyperbolic functions, the
+``arc*`` names, ``lgamma`` and ``digamma`` (values, dtypes, gradients and NaN outside the domain).
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
@@ -31,6 +31,16 @@ def trig_cases() -> Iterable[Case]:
     yield Case("top", "atanh", (Arr(np.array([-1.5, 0.0, 0.5, 1.5])),))  # NaN outside
     yield Case("top", "tan", (d.i((3,)),))  # integers compute in float32
     yield Case("method", "atanh", (d.f((2, 2), "float32"),))
+    positive = d.f((3, 4), low=0.2, high=9.0)
+    for kind in ("method", "top"):
+        yield Case(kind, "lgamma", (positive,))
+        yield Case(kind, "digamma", (positive,))
+    for name in ("gammaln", "digamma", "psi"):
+        yield Case("special", name, (positive,))
+    poles = Arr(np.array([0.0, -1.0, -2.5, 0.5, np.inf]), grad=False)
+    yield Case("top", "lgamma", (poles,))
+    yield Case("top", "digamma", (poles,))
+    yield Case("top", "lgamma", (d.i((3,), low=1, high=5),))  # integers: float32
 
 
 CASES = all_cases((trig_cases, None))

@@ -43,6 +43,7 @@ ELEMENTWISE = [
         lambda lib, F, t: F.affine_grid(t, (2, 1, 3, 4), align_corners=False) ** 3,
         (((2, 2, 3), -1.0, 1.0),),
     ),
+    Op("lgamma", lambda lib, F, x: (x + 30).lgamma() * x, (U,)),  # (PyTorch trigamma: x > 6)
     Op("logaddexp", lambda lib, F, a, b: lib.logaddexp(a, b) * a + a.logaddexp2(b) ** 2, (A, P)),
     Op("atan2", lambda lib, F, a, b: lib.atan2(a, b) * a, (A, P)),
     Op("hypot", lambda lib, F, a, b: lib.hypot(a, b) * a, (A, P)),

@@ -120,6 +120,7 @@ def round(input: Any, *, decimals: int = 0) -> Variable:
 
 
 __all__ = [
+    "digamma",
     "entr",
     "erf",
     "erfc",
@@ -127,14 +128,29 @@ __all__ = [
     "exp2",
     "expit",
     "expm1",
+    "gammaln",
     "i0",
     "log1p",
     "log_softmax",
     "logit",
     "logsumexp",
     "ndtr",
+    "psi",
     "round",
     "sinc",
     "softmax",
     "xlogy",
 ]
+
+
+def gammaln(input: Any) -> Variable:
+    """log |Gamma(input)| (``torch.special.gammaln``, ``lgamma``)."""
+    return as_variable(input, "gammaln").lgamma()
+
+
+def digamma(input: Any) -> Variable:
+    """The digamma function, the derivative of ``gammaln`` (``torch.special.digamma``)."""
+    return as_variable(input, "digamma").digamma()
+
+
+psi = digamma

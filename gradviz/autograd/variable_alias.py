@@ -57,6 +57,18 @@ class AliasMethods:
         """``self != other`` (``ne``)."""
         return self.ne(other)
 
+    def lgamma(self) -> Variable:
+        """log |Gamma(self)| elementwise (+inf at 0 and the negative integers)."""
+        from gradviz.autograd.ops.gamma import Lgamma  # (ops import Variable)
+
+        return Lgamma.apply(self)
+
+    def digamma(self) -> Variable:
+        """The digamma function, the derivative of ``lgamma``, elementwise."""
+        from gradviz.autograd.ops.gamma import Digamma
+
+        return Digamma.apply(self)
+
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
         """Call ``hook(self)`` each time backward has added into this leaf's ``.grad`` (an
         optimizer step per parameter inside backward); ``.remove()`` on the handle."""

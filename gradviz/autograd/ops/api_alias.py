@@ -21,6 +21,7 @@ MIRRORED = (
     *("log2", "log10", "clone", "detach", "t", "multiply", "divide", "subtract"),
     *("negative", "absolute", "fix", "greater", "greater_equal", "less", "less_equal"),
     *("not_equal", "logaddexp", "logaddexp2", "fliplr", "flipud", "diag_embed"),
+    *("lgamma", "digamma"),
 )
 globals().update({name: _mirror(name, f"PyTorch's torch.{name}.") for name in MIRRORED})
 
