@@ -238,6 +238,8 @@ NOT_COMPARED = {
     "eigenvectors are free and NumPy's LAPACK picks others than PyTorch's "
     "(test_differential_apimath compares them with the signs fixed)",
     r"linalg\.svd\(float(32|64)": "the signs of singular vectors are free (as for eigh)",
+    r"(top|method)\.svd\(float(32|64)": "the signs of singular vectors are free (as for eigh; "
+    "tests/test_differential_aliases.py compares the product)",
 }
 
 #: PyTorch's gradient bugs: only the forward is compared
@@ -305,14 +307,13 @@ ERROR_CLASSES = {
 }
 
 #: What gradviz does not support (pattern -> the feature): it raises a GradvizError naming it
-UNSUPPORTED = {
-    r"top\.einsum\('ii": "a diagonal",  # a letter repeated within one operand
-}
+UNSUPPORTED: dict[str, str] = {}
 
 #: functions whose values are random (or uninitialised): only dtype and shape are compared
 RANDOM = {
     *("rand", "randn", "randint", "randperm", "rand_like", "randn_like", "multinomial"),
     *("empty", "new_empty", "normal_", "uniform_", "normal", "bernoulli", "poisson"),
+    *("empty_like", "randint_like"),
 }
 
 #: Python's own complaint about a call's arguments (PyTorch's argument parser says the same)

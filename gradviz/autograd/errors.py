@@ -73,3 +73,9 @@ class RegistrationError(GradvizError, KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message quoted
         return str(self.args[0]) if self.args else ""
+
+
+class UnsupportedError(GradvizError, AttributeError):
+    """A part of PyTorch gradviz has no counterpart of (``torch.hub``, ``torch.onnx``, forward-
+    mode AD ...): the message says what to do instead. An AttributeError, so ``hasattr`` probes
+    find nothing."""

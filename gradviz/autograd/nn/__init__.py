@@ -68,6 +68,7 @@ from gradviz.autograd.nn.losses_more import (
     PoissonNLLLoss,
     SoftMarginLoss,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
@@ -263,6 +264,7 @@ __all__ += [
     "Tanhshrink",
     "Threshold",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",

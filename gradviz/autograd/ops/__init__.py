@@ -22,6 +22,7 @@ from gradviz.autograd.ops import (
     fold,
     gamma,
     gamma_sample,
+    grid,
     indexing,
     layers_more,
     linalg,
@@ -40,6 +41,7 @@ from gradviz.autograd.ops import (
     shape,
     special,
     statistics,
+    trig,
     unpool,
 )
 from gradviz.autograd.ops import norm as normalization  # `norm` is the function below
@@ -167,6 +169,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         bessel,
         gamma,
         gamma_sample,
+        trig,
         sequence,
         conv_transpose,
         pooling,
@@ -175,6 +178,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         linalg_more,
         linalg_decomp,
         fold,
+        grid,
         bags,
         unpool,
         ctc,

@@ -10,6 +10,7 @@ shape helpers of ``api_shape`` (``movedim``, ``tensor_split`` ...), the statisti
 from __future__ import annotations
 
 from gradviz.autograd import linalg as _linalg
+from gradviz.autograd import linalg_legacy as _legacy
 from gradviz.autograd.ops import api_pointwise as _pointwise
 from gradviz.autograd.ops import api_random as _random
 from gradviz.autograd.ops import api_shape as _shape
@@ -24,13 +25,17 @@ pinverse = _linalg.pinverse
 matrix_power = _linalg.matrix_power
 vdot = _linalg.vdot
 chain_matmul = _linalg.chain_matmul
+svd, qr, cholesky = _legacy.svd, _legacy.qr, _legacy.cholesky  # PyTorch's older forms
 
 # the shape helpers (``movedim``, ``tensor_split`` ...), statistics (``quantile``, ``cov`` ...)
 # elementwise names (``clamp_min``, ``copysign`` ...) and draws (``normal``, ``bernoulli`` ...)
 for _module in (_shape, _stats, _pointwise, _random):
     globals().update({_name: getattr(_module, _name) for _name in _module.NAMES})
 
-MATRIX = ("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul")
+MATRIX = (
+    *("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul"),
+    *("svd", "qr", "cholesky"),
+)
 
 #: every public function of this module, for the top-level namespaces
 NAMES = (*MATRIX, *_shape.NAMES, *_stats.NAMES, *_pointwise.NAMES, *_random.NAMES)

@@ -32,6 +32,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
+from gradviz.viz.capture import in_backward
 from gradviz.viz.capture.book import RESCALES, RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
@@ -429,6 +430,7 @@ class Recorder(RecordBook, hooks.Hook):
                 local.after_backward = True
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
+            in_backward.measure(self, local, current.keep)  # steps taken inside the pass
             self.step_start = self.count + 1  # what is recorded from here on is the next step's
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
@@ -479,8 +481,8 @@ class Recorder(RecordBook, hooks.Hook):
     def optimizer_step(self, optimizer: Any, phase: str) -> None:
         local = self.local
         with self.lock:
-            if self.policy.closed:
-                return
+            if self.policy.closed or local.backward is not None:  # closed, or inside a pass
+                return in_backward.begin(self, optimizer, local, phase)  # (which sees which)
             if phase == "begin":
                 self._before_update(optimizer, local)
                 return
