@@ -403,9 +403,7 @@ class Recorder(RecordBook, hooks.Hook):
             if current is None or self.policy.closed:
                 return
             self.fresh.clear()
-            # before the pass is kept: a line still running (a transform calling backward,
-            # `per_sample = vmap(grad(f))(...)`) has assigned nothing yet
-            self.line_names.forget()
+            self.line_names.forget()  # first: a line still running (vmap(grad(f))) named none
             if current.keep:
                 records = ancestors(self.records, current.root, self.step_start)
                 known = {r.id for r in records}
