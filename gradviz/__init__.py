@@ -13,6 +13,7 @@ from gradviz import autograd as _autograd
 from gradviz import testing as testing  # (PyTorch's `torch.testing.assert_close` too)
 from gradviz._version import __version__
 from gradviz.autograd import (
+    AbsentError,
     ArgumentError,
     BackwardError,
     Function,
@@ -25,6 +26,7 @@ from gradviz.autograd import (
     OperandError,
     RegistrationError,
     ShapeError,
+    UnsupportedError,
     Variable,
     add,
     allclose,
@@ -68,6 +70,7 @@ from gradviz.autograd import (
     index_select,
     inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     is_tensor,
     isfinite,
     isinf,
@@ -149,12 +152,15 @@ from gradviz.autograd import functional_top as _functional_top
 from gradviz.autograd import jit as jit
 from gradviz.autograd import legacy as _legacy
 from gradviz.autograd import runtime as _runtime
+from gradviz.autograd import sampler as _sampler
 from gradviz.autograd import sparse as sparse
 from gradviz.autograd import torch_types as _torch_types
 from gradviz.autograd.accelerators import modules as _accelerator_modules
 from gradviz.autograd.legacy import Tensor  # isinstance, type hints, PyTorch's constructor
 from gradviz.autograd.nn import Parameter
+from gradviz.autograd.nn import torch_modules as _torch_modules
 from gradviz.autograd.ops import api as _api
+from gradviz.autograd.ops import api_alias as _api_alias
 from gradviz.autograd.ops import api_index as _api_index
 from gradviz.autograd.ops import api_math as _api_math
 from gradviz.autograd.ops import api_more as _api_more
@@ -170,6 +176,7 @@ from gradviz.autograd.seeding import (
     set_rng_state,
     use_deterministic_algorithms,
 )
+from gradviz.autograd.seeding import random_module as _random_module
 from gradviz.autograd.serialization import SaveFormatError, load, save
 from gradviz.autograd.torch_types import Size, set_printoptions
 
@@ -178,14 +185,17 @@ abs, max, min, pow, sum = _api.abs, _api.max, _api.min, _api.pow, _api.sum
 all, any, round = _api.all, _api.any, _api.round
 # More functions with PyTorch's names (`gradviz.floor`, `gradviz.flip`, `gradviz.median` ...).
 globals().update({_name: getattr(_api_more, _name) for _name in _api_more.NAMES})
+# PyTorch's other names and small compositions (`gradviz.log2`, `clone`, `subtract`, `concat` ...).
+globals().update({_name: getattr(_api_alias, _name) for _name in _api_alias.NAMES})
 globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAMES})
 # PyTorch's matrix functions and tensor math (`gradviz.det`, `gradviz.movedim` ...).
 globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
-# The functions of Variable methods and of `nn.functional` PyTorch also has at the top
-# (`gradviz.log10`, `gradviz.clone`, `gradviz.conv2d`, `gradviz.dropout(x, p, train)` ...).
+# The in-place functions of Variable methods and the `nn.functional` functions PyTorch also
+# has at the top (`gradviz.relu_`, `gradviz.sin_`, `gradviz.conv2d`, `gradviz.dropout(x, p,
+# train)` ...).
 globals().update({_name: getattr(_api_twins, _name) for _name in _api_twins.NAMES})
 globals().update({_name: getattr(_functional_top, _name) for _name in _functional_top.NAMES})
-# `gradviz.atleast_2d`, `broadcast_shapes`, `promote_types`, `addmv`, `vander` ... (api_extra.py)
+# `gradviz.asarray`, `promote_types`, `addmv`, `vander` ... (api_extra.py)
 globals().update({_name: getattr(_api_extra, _name) for _name in _api_extra.NAMES})
 # `gradviz.real`, `conj`, `angle`, `is_complex`, `hann_window` ... (api_real.py)
 globals().update({_name: getattr(_api_real, _name) for _name in _api_real.NAMES})
@@ -224,6 +234,28 @@ utils = types.ModuleType(
 )
 utils.data = data  # type: ignore[attr-defined]
 utils.checkpoint = _checkpoint  # type: ignore[attr-defined]
+# `from gradviz.utils.data.dataloader import default_collate`, `.dataset`, `.sampler`: PyTorch's
+# submodules of `torch.utils.data` are that one module here (the samplers' for `.sampler`).
+data.dataloader = data.dataset = data  # type: ignore[attr-defined]
+data.sampler = _sampler  # type: ignore[attr-defined]
+
+# `from gradviz.nn.modules.loss import _Loss`, `from gradviz.nn.modules.utils import _pair` ...
+nn.modules = _torch_modules.install(nn, f"{__name__}.nn.modules")  # type: ignore[attr-defined]
+
+# `torch.random.fork_rng()`, `torch.random.manual_seed`; `torch.version.cuda` is None.
+random = _random_module(__name__)
+version = types.ModuleType(f"{__name__}.version", "PyTorch's torch.version: no CUDA, no HIP.")
+version.__version__, version.cuda, version.hip = __version__, None, None  # type: ignore[attr-defined]
+
+# `torch.hub`, `torch.onnx` ... say what to do instead; `distributed.is_available()` is False;
+# `utils.tensorboard.SummaryWriter` writes nothing and says so (absent.py).
+_absent_modules = _absent.modules(__name__)
+hub, onnx, profiler, distributed = (
+    _absent_modules[n] for n in ("hub", "onnx", "profiler", "distributed")
+)
+utils.tensorboard = _absent_modules["utils.tensorboard"]  # type: ignore[attr-defined]
+for _name in ("export", "fx", "quantization", "ao", "multiprocessing"):
+    globals()[_name] = _absent_modules[_name]
 
 # `torch.cuda.is_available()` and its kind are False: the tutorials' device line picks the CPU.
 _accelerators = _accelerator_modules(__name__)
@@ -243,19 +275,27 @@ for _name, _module in {
     "nn.utils.rnn": nn.utils.rnn,
     "nn.utils.parametrize": nn.utils.parametrize,
     "nn.utils.parametrizations": nn.utils.parametrizations,
+    "nn.utils.prune": nn.utils.prune,
     "optim": optim,
     "linalg": linalg,
     "special": special,
     "sparse": sparse,
     "optim.lr_scheduler": optim.lr_scheduler,
+    "optim.swa_utils": optim.swa_utils,
     "data": data,
     "utils": utils,
     "utils.data": data,
+    "utils.data.dataloader": data,
+    "utils.data.dataset": data,
+    "utils.data.sampler": _sampler,
     "utils.checkpoint": _checkpoint,
     "jit": jit,
     "func": func,
     "functional": functional,
     **_accelerators,
+    **_absent_modules,
+    "random": random,
+    "version": version,
 }.items():
     sys.modules[f"{__name__}.{_name}"] = _module
 
@@ -292,6 +332,7 @@ for _name in ("detect_anomaly", "set_detect_anomaly"):
 
 
 __all__ = [
+    "AbsentError",
     "ArgumentError",
     "BackwardError",
     "Function",
@@ -308,6 +349,7 @@ __all__ = [
     "ShapeError",
     "Size",
     "Tensor",
+    "UnsupportedError",
     "Variable",
     "__version__",
     "add",
@@ -357,6 +399,7 @@ __all__ = [
     "initial_seed",
     "is_deterministic_algorithms_warn_only_enabled",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "is_tensor",
     "isfinite",
     "isinf",
@@ -435,6 +478,7 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += _api_more.NAMES
+__all__ += _api_alias.NAMES
 __all__ += _api_index.NAMES
 __all__ += _api_math.NAMES
 __all__ += _api_twins.NAMES

@@ -33,6 +33,7 @@ def embedding_bag_ref(w, mode, weights=None, padding_idx=None):
 
 UNPOOL_2D = np.array([[[[0, 3], [13, 10]], [[5, 6], [9, 15]]]])  # (1, 2, 2, 2) into 4x4
 UNPOOL_1D = np.array([[[1, 2, 4], [0, 3, 5]]])  # (1, 2, 3) into 6
+UNPOOL_3D = np.array([[[[[0, 3]], [[17, 30]]]]])  # (1, 1, 2, 1, 2) into 4x2x4
 
 
 def unpool_ref(x, indices, size):
@@ -104,6 +105,15 @@ def rows(Case: Any, Uniform: Any) -> list[Any]:
             ((1, 2, 2, 2),),
             lambda x: F.max_unpool2d(x, UNPOOL_2D, 2),
             lambda x: unpool_ref(x, UNPOOL_2D, (4, 4)),
+        )
+    )
+    table.append(
+        Case(
+            "MaxUnpool3d",
+            "max_unpool3d",
+            ((1, 1, 2, 1, 2),),
+            lambda x: F.max_unpool3d(x, UNPOOL_3D, 2),
+            lambda x: unpool_ref(x, UNPOOL_3D, (4, 2, 4)),
         )
     )
     table.append(

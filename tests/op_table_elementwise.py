@@ -1,5 +1,6 @@
-"""Rows of the op table (``test_ops.py``) for ``tan``, the inverse hyperbolic functions,
-``fmax``/``fmin`` and ``logaddexp``/``logaddexp2``, each against NumPy's function of its name.
+"""Rows of the op table (``test_ops.py``) for ``fmax``/``fmin``, each against NumPy's function
+of its name (``tan``, the inverse hyperbolic functions and ``logaddexp`` are
+``op_table_trig``'s).
 
 ``rows(Case, Uniform)`` builds them with the table's own classes (see ``op_table_tensor``).
 """
@@ -16,18 +17,6 @@ import gradviz
 def rows(Case: Any, Uniform: Any) -> list[Any]:
     """Every row of this module, for ``test_ops.CASES``."""
     return [
-        Case("Tan", "tan", ((3, 4),), lambda x: x.tan(), np.tan, ranges=Uniform(-1.2, 1.2)),
-        Case("Tan", "tan_top_level", ((5,),), lambda x: gradviz.tan(x * 0.5), lambda x: np.tan(
-             x * 0.5)),
-        Case("Asinh", "asinh", ((3, 4),), lambda x: x.asinh(), np.arcsinh),
-        Case("Acosh", "acosh", ((3, 4),), lambda x: gradviz.acosh(x), np.arccosh,
-             ranges=Uniform(1.2, 3.0)),
-        Case("Atanh", "atanh", ((3, 4),), lambda x: x.arctanh(), np.arctanh,
-             ranges=Uniform(-0.9, 0.9)),
         Case("Fmax", "fmax", ((3, 4), (4,)), lambda a, b: a.fmax(b), np.fmax),
         Case("Fmin", "fmin", ((2, 3), (2, 3)), lambda a, b: gradviz.fmin(a, b), np.fmin),
-        Case("Logaddexp", "logaddexp", ((3, 4), (3, 1)), lambda a, b: a.logaddexp(b),
-             np.logaddexp),
-        Case("Logaddexp2", "logaddexp2", ((3, 4), (4,)), lambda a, b: gradviz.logaddexp2(a, b),
-             np.logaddexp2),
-    ]  # fmt: skip
+    ]

@@ -56,6 +56,7 @@ def test_absent_names_are_attribute_errors_that_say_what_to_use(name, hint):
         getattr(gradviz, name)
     assert isinstance(info.value, AttributeError)
     assert isinstance(info.value, GradvizError)
+    assert isinstance(info.value, gradviz.UnsupportedError)  # one family with torch.hub's
     if hint:
         assert hint in str(info.value)
 

@@ -4,6 +4,7 @@ change upstream."""
 
 import contextlib
 import copy
+import importlib
 import textwrap
 
 import numpy as np
@@ -504,3 +505,60 @@ def test_hooks_are_given_variables_and_may_return_them():
     grad_input, grad_output = given[0]
     assert all(isinstance(g, Variable) for g in (*grad_input, *grad_output))
     np.testing.assert_allclose(x.grad, 0.5 * layer.weight.numpy().sum(0, keepdims=True))
+
+
+def test_global_module_hooks_run_for_every_module_before_its_own_as_pytorchs():
+    """``nn.modules.module.register_module_forward_hook`` and friends (the feature-extraction
+    posts' way to see every layer): each module's call, the global hooks before its own."""
+
+    def run(lib, x):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2))
+        mm = importlib.import_module(f"{lib.__name__}.nn.modules.module")
+        seen = []
+        net[2].register_forward_hook(lambda m, i, o: seen.append("own forward"))
+        net[2].register_full_backward_hook(lambda m, gi, go: seen.append("own backward"))
+        handles = [
+            mm.register_module_forward_pre_hook(
+                lambda m, i: seen.append(f"pre {type(m).__name__}")
+            ),
+            mm.register_module_forward_hook(lambda m, i, o: seen.append(f"fwd {type(m).__name__}")),
+            mm.register_module_full_backward_pre_hook(
+                lambda m, go: seen.append(f"bpre {type(m).__name__} {tuple(go[0].shape)}")
+            ),
+            mm.register_module_full_backward_hook(
+                lambda m, gi, go: seen.append(f"bwd {type(m).__name__}")
+            ),
+        ]
+        try:
+            net(lib.tensor(x, requires_grad=True)).sum().backward()
+        finally:
+            for handle in handles:
+                handle.remove()
+        net(lib.tensor(x))  # the hooks are off
+        return seen
+
+    x = np.ones((2, 3), np.float32)
+    assert run(gradviz, x) == run(torch, x)
+
+
+def test_hook_tables_exist_on_every_module_and_clear_as_pytorchs():
+    """Was: AttributeError for `module._forward_hooks` on a module with no hook (scripts reset
+    hooks with `m._forward_hooks.clear()`), and tuples, not hooks, in the tables."""
+
+    def run(lib):
+        lib.manual_seed(0)
+        net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+        seen = []
+        tables = [dict(m._forward_hooks) for m in net.modules()]
+        net[0].register_forward_hook(lambda m, i, o: seen.append("hook"))
+        net[1]._forward_pre_hooks[7] = lambda m, i: seen.append("put in the table")
+        net(lib.ones(1, 2))
+        hooks = [type(h).__name__ for h in net[0]._forward_hooks.values()]
+        for m in net.modules():
+            m._forward_hooks.clear()
+            m._forward_pre_hooks.clear()
+        net(lib.ones(1, 2))
+        return tables, seen, hooks
+
+    assert run(gradviz) == run(torch)

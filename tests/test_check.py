@@ -578,3 +578,42 @@ def test_a_detach_that_cuts_a_parameter_the_optimizer_holds_is_still_found():
     messages = _two_models_step(one_optimizer=True)
     assert messages
     assert all("cut by detach()" in m for m in messages)
+
+
+def test_a_frozen_network_is_marked_frozen_not_said_to_have_missed_its_update():
+    """Was: neural style transfer (a frozen CNN, the input image trained by LBFGS): the layer
+    table showed ``-`` for every update under "no parameter changed between this backward
+    call and the next forward (gradients accumulated over micro-batches?)"."""
+    gradviz.manual_seed(0)
+    cnn = gradviz.nn.Sequential(gradviz.nn.Conv2d(3, 4, 3), gradviz.nn.ReLU())
+    cnn.requires_grad_(False)
+    image = gradviz.rand(1, 3, 6, 6, requires_grad=True)
+    opt = gradviz.optim.SGD([image], lr=0.1)
+    with gradviz.trace() as tr:
+        cnn(image).pow(2).mean().backward()
+        opt.step()
+    text = str(tr.check())
+    assert "no parameter changed" not in text
+    assert text.splitlines()[-1].split() == [
+        *"0 0 Conv2d weight,bias - - 1.25 - <-".split(),
+        "frozen",
+    ]
+
+
+def test_a_zero_initialised_layer_is_named_as_what_zeroes_the_gradients_before_it():
+    """Was: the spatial transformer tutorial (its last localisation layer's weight zeroed)
+    said "Linear gives it an exactly zero gradient" and "let its output reach the loss (no
+    .detach() ...)": the cause is the all-zero weight, expected at the first step."""
+    gradviz.manual_seed(0)
+    first, last = nn.Linear(3, 4), nn.Linear(4, 2)
+    last.weight.data.zero_()  # the tutorial's fc_loc[2].weight.data.zero_()
+    x = gradviz.randn(5, 3)
+    with gradviz.trace() as tr:
+        last(first(x).tanh()).pow(2).sum().backward()
+    report = tr.check()
+    messages = [f.message for f in report.findings if f.kind == "no_gradient"]
+    assert len(messages) == 2
+    for name, message in zip(("weight", "bias"), messages, strict=True):
+        assert message.startswith(f"first.{name} got a gradient of exactly zero: multiplied by")
+        assert message.endswith("(last.weight is all 0)")
+    assert "zero initialisation" in report.findings[0].advice[0]

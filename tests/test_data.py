@@ -190,3 +190,42 @@ def test_shuffle_with_drop_last():
     order = labels_in_order(loader)
     assert len(order) == 8
     assert len(set(order)) == 8
+
+
+def test_torch_utils_data_submodules_import_as_in_pytorch():
+    """Tutorials import from `torch.utils.data.dataloader`, `.dataset` and `.sampler`."""
+    from gradviz.utils.data.dataloader import DataLoader, default_collate
+    from gradviz.utils.data.dataset import Dataset, Subset, random_split
+    from gradviz.utils.data.sampler import SubsetRandomSampler, WeightedRandomSampler
+
+    assert DataLoader is data.DataLoader
+    assert default_collate is data.default_collate
+    assert (Dataset, Subset, random_split) == (data.Dataset, data.Subset, data.random_split)
+    assert SubsetRandomSampler is data.SubsetRandomSampler
+    assert WeightedRandomSampler is data.WeightedRandomSampler
+    import gradviz.utils.data.dataloader
+
+    assert gradviz.utils.data.dataloader.default_collate is data.default_collate
+    assert gradviz.utils.data.sampler.RandomSampler is data.RandomSampler
+
+
+def test_default_collate_gives_pytorchs_containers_and_dtypes():
+    """Was: a tuple of fields where PyTorch gives a list, and Python floats as float32 where
+    PyTorch's default_collate makes float64 (a dataset returning ``(x, float(label))``)."""
+    torch = pytest.importorskip("torch")
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "x y")
+    batches = [
+        [(1, 2.0), (3, 4.0)],
+        [[np.float32(1.0), [1, 2]], [np.float32(2.0), [3, 4]]],
+        [Pair(1.5, True), Pair(2.5, False)],
+    ]
+    for batch in batches:
+        ours = data.default_collate(batch)
+        theirs = torch.utils.data.default_collate(batch)
+        assert type(ours) is type(theirs)
+        for a, b in zip(ours, theirs, strict=True):
+            a, b = (a, b) if isinstance(b, torch.Tensor) else (a[0], b[0])
+            assert str(a.dtype) == str(b.dtype).removeprefix("torch.")
+            np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -240,6 +240,8 @@ NOT_COMPARED = {
     r"linalg\.svd\(float(32|64)": "the signs of singular vectors are free (as for eigh)",
     r"top\.detach_copy\(": "PyTorch's result requires grad but has no derivative (its "
     "backward raises); gradviz's is detached, as the name says",
+    r"(top|method)\.svd\(float(32|64)": "the signs of singular vectors are free (as for eigh; "
+    "tests/test_differential_legacy.py compares the product)",
 }
 
 #: PyTorch's gradient bugs: only the forward is compared
@@ -314,9 +316,7 @@ ERROR_CLASSES = {
 }
 
 #: What gradviz does not support (pattern -> the feature): it raises a GradvizError naming it
-UNSUPPORTED = {
-    r"top\.einsum\('ii": "a diagonal",  # a letter repeated within one operand
-}
+UNSUPPORTED: dict[str, str] = {}
 
 #: functions whose values are random (or uninitialised): only dtype and shape are compared
 RANDOM = {

@@ -157,6 +157,11 @@ def pair_loss_cases() -> Iterable[Case]:
     yield Case("F", "triplet_margin_loss", (a, p, n), {"margin": 0.0})
     yield Case("F", "triplet_margin_loss", (a, p, d.f((5,))))
     yield Case("F", "triplet_margin_loss", (d.f((5,)), d.f((5,)), d.f((5,))), {"eps": 0.1})
+    for options in ({}, {"swap": True, "margin": 0.5, "reduction": "sum"}, {"reduction": "none"}):
+        yield Case("F", "triplet_margin_with_distance_loss", (a, p, n), options)
+    yield Case("F", "triplet_margin_with_distance_loss", (a, p, n), {"margin": 0.0})
+    yield Case("F", "triplet_margin_with_distance_loss", (a, p, d.f((5,))))
+    yield Case("F", "triplet_margin_with_distance_loss", (a, p, n), {"reduction": "avg"})
 
 
 def likelihood_cases() -> Iterable[Case]:

@@ -387,7 +387,7 @@ def special_cases() -> Iterable[Case]:
     d = Draw(88)
     x, p = d.f((3, 4)), d.f((3, 4), low=0.05, high=0.95)
     edges = Arr(np.array([-1.5, -0.0, 0.0, 0.5, 1.0, 3.0, np.inf, -np.inf, np.nan]))
-    for name in ("expit", "erf", "erfc", "sinc", "i0", "exp2", "expm1"):
+    for name in ("expit", "erf", "erfc", "sinc", "i0", "i0e", "i1", "i1e", "exp2", "expm1"):
         for y in (x, d.f((4,), "float32"), d.i((3,)), edges, d.f((2,), low=-30, high=30)):
             yield Case("special", name, (y,))
     for y in (p, d.f((4,), "float32", low=0.1, high=0.9), Arr(np.array([0.0, 0.5, 1.0]))):

@@ -89,6 +89,13 @@ def unpool_cases() -> Iterable[Case]:
     yield Case("F", "max_unpool1d", (seq, at, 3, 2, 1))
     yield Case("F", "max_unpool1d", (Arr(seq.value[0]), Arr(at.value[0]), 2))
     yield Case("F", "max_unpool1d", (d.f((2, 3, 2, 4)), at, 2))  # 4-d: refused
+    vol = d.f((2, 2, 2, 2, 3))
+    deep = Arr(np.broadcast_to(np.arange(12).reshape(2, 2, 3) * 7 + 3, (2, 2, 2, 2, 3)).copy())
+    yield Case("F", "max_unpool3d", (vol, deep, 2))
+    yield Case("F", "max_unpool3d", (vol, deep, 2), {"output_size": (4, 5, 7)})
+    yield Case("F", "max_unpool3d", (Arr(vol.value[0]), Arr(deep.value[0]), 2))  # unbatched
+    yield Case("F", "max_unpool3d", (vol, deep, (2, 2, 2), 2, 1))  # index 80 past 2x2x4: refused
+    yield Case("F", "max_unpool3d", (d.f((2, 3, 4)), deep, 2))  # 3-d: refused
 
 
 def lp_pool_cases() -> Iterable[Case]:

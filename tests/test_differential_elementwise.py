@@ -1,9 +1,10 @@
-"""Differential test against PyTorch: ``tan``, ``asinh``/``acosh``/``atanh``, ``erfc``,
-``sinc``, ``i0``, ``xlogy``, ``fmax``/``fmin``, ``logaddexp``/``logaddexp2``, ``heaviside``,
-``float_power``, ``deg2rad``/``rad2deg``, ``signbit``, ``isposinf``/``isneginf``/``isreal``,
-``positive``, the aliases (``absolute``, ``subtract``, ``greater`` ...), ``fliplr``/``flipud``,
-``hardshrink``/``prelu`` as methods, and the in-place forms (``tan_``, ``sin_`` ...), as
-functions and methods (values, dtypes, gradients and refusals).
+"""Differential test against PyTorch: ``erfc``, ``sinc``, ``i0``, ``xlogy``, ``fmax``/``fmin``,
+``heaviside``, ``float_power``, ``deg2rad``/``rad2deg``, ``signbit``,
+``isposinf``/``isneginf``/``isreal``, ``positive``, ``hardshrink``/``prelu`` as methods, and
+the in-place forms (``tan_``, ``sin_``, ``subtract_`` ...), as functions and methods (values,
+dtypes, gradients and refusals). ``tan``, ``asinh`` ... are test_differential_trig's cases,
+the aliases (``subtract``, ``greater``, ``fliplr``, ``logaddexp`` ...)
+test_differential_aliases's.
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
@@ -18,12 +19,9 @@ from test_differential import Arr, Case, Draw, all_cases, by_op, run_all  # skip
 
 #: one-input functions and the range their inputs are drawn from
 UNARY = {
-    "tan": (-1.2, 1.2), "asinh": (-2.0, 2.0), "acosh": (1.1, 3.0), "atanh": (-0.9, 0.9),
-    "arcsinh": (-2.0, 2.0), "arccosh": (1.1, 3.0), "arctanh": (-0.9, 0.9), "erfc": (-2.0, 2.0),
-    "sinc": (-2.0, 2.0), "i0": (-2.0, 2.0), "deg2rad": (-200.0, 200.0), "rad2deg": (-4.0, 4.0),
-    "positive": (-2.0, 2.0), "absolute": (-2.0, 2.0), "signbit": (-2.0, 2.0),
+    "erfc": (-2.0, 2.0), "sinc": (-2.0, 2.0), "i0": (-2.0, 2.0), "deg2rad": (-200.0, 200.0),
+    "rad2deg": (-4.0, 4.0), "positive": (-2.0, 2.0), "signbit": (-2.0, 2.0),
     "isposinf": (-2.0, 2.0), "isneginf": (-2.0, 2.0), "isreal": (-2.0, 2.0),
-    "fliplr": (-2.0, 2.0), "flipud": (-2.0, 2.0),
 }  # fmt: skip
 
 #: in-place methods and their input range
@@ -38,8 +36,7 @@ INPLACE = {
     "absolute_": (-2.0, 2.0), "negative_": (-2.0, 2.0),
 }  # fmt: skip
 
-BINARY = ("fmax", "fmin", "logaddexp", "logaddexp2")
-COMPARE = ("greater", "greater_equal", "less", "less_equal", "not_equal")
+BINARY = ("fmax", "fmin")
 
 
 def unary_cases() -> Iterable[Case]:
@@ -51,15 +48,11 @@ def unary_cases() -> Iterable[Case]:
         yield Case("top", name, (d.f((5,), "float32", low=low, high=high),))
         yield Case("top", name, (d.i((2, 3), 1, 3),))  # integers
     special = Arr(np.array([-0.0, 0.0, -1.5, np.inf, -np.inf, np.nan, 2.0]))
-    for name in ("signbit", "isposinf", "isneginf", "isreal", "sinc", "i0", "erfc", "tan"):
+    for name in ("signbit", "isposinf", "isneginf", "isreal", "sinc", "i0", "erfc"):
         yield Case("top", name, (special,))
     yield Case("top", "positive", (d.b((3,)),))  # bools: refused
     yield Case("top", "signbit", (d.b((3,)),))
-    yield Case("top", "fliplr", (d.f((4,)),))  # 1-d: refused
-    yield Case("top", "flipud", (Arr(np.array(2.0)),))  # 0-d: refused
-    yield Case("top", "fliplr", (d.f((2, 3, 4)),))
     yield Case("top", "deg2rad", (d.b((3,)),))
-    yield Case("top", "acosh", (d.f((4,), low=-1.0, high=0.9),))  # NaN below 1
 
 
 def binary_cases() -> Iterable[Case]:
@@ -74,15 +67,10 @@ def binary_cases() -> Iterable[Case]:
         yield Case("top", name, (d.f((3, 1), "float32"), d.f((2,))))  # float32 with float64
         yield Case("top", name, (a, 1.0))  # a number: refused
         yield Case("top", name, (d.f((3,)), d.f((4,))))  # shapes that do not broadcast
-    for name in ("fmax", "fmin"):
         yield Case("top", name, (d.i((3, 4)), d.i((4,))))
         yield Case("top", name, (d.i((3,)), d.f((3,))))  # int with float: the float
         tie = Arr(np.array([1.0, 2.0, 3.0]))
         yield Case("top", name, (tie, Arr(np.array([1.0, 0.0, 3.0]))))  # ties: input's
-    yield Case("top", "logaddexp", (d.i((3,)), d.i((3,))))  # integers: refused
-    yield Case(
-        "top", "logaddexp", (Arr(np.array([1000.0, -1000.0])), Arr(np.array([999.0, -999.0])))
-    )
     x, y = d.f((3, 4), low=0.1), d.f((4,), low=0.1)
     yield Case("top", "xlogy", (x, y))
     yield Case("method", "xlogy", (d.f((3, 4)), y))
@@ -114,13 +102,6 @@ def power_cases() -> Iterable[Case]:
 def alias_cases() -> Iterable[Case]:
     d = Draw(104)
     a, b = d.f((3, 4)), d.f((4,))
-    for name in COMPARE:
-        yield Case("top", name, (a, b))
-        yield Case("method", name, (a, b))
-        yield Case("top", name, (d.i((3,)), 1.5))
-    yield Case("top", "subtract", (a, b))
-    yield Case("method", "subtract", (a, b), {"alpha": 2.0})
-    yield Case("top", "subtract", (d.i((3,)), 2), {"alpha": 3})
     yield Case("method", "subtract_", (Arr(a.value, clone=True), b))
     yield Case("method", "multiply_", (Arr(a.value, clone=True), b))
     yield Case("method", "divide_", (Arr(a.value, clone=True), b))

@@ -28,6 +28,7 @@ def shape_cases() -> Iterable[Case]:
     yield Case("top", "concat", ([a, b],))
     yield Case("top", "concat", ([a, d.f((2, 2))], 1))
     yield Case("top", "concat", ([a, d.f((2, 2))],))  # sizes differ: refused
+    yield Case("top", "concat", ([a, d.f((2, 2))],), {"dim": 1})
     yield Case("top", "empty_like", (a,))
     yield Case("top", "empty_like", (d.i((3,)),), {"dtype": np.dtype(np.float32)})
     yield Case("top", "randint_like", (d.f((2, 3)), 5))
@@ -56,6 +57,7 @@ def shape_cases() -> Iterable[Case]:
     yield Case("method", "split_with_sizes", (x, [2, 3], 1))  # do not add up: refused
     yield Case("top", "unravel_index", (Arr(np.array([0, 4, 5, 11])), (3, 4)))
     yield Case("top", "unravel_index", (Arr(np.array(7)), (2, 2, 2)))
+    yield Case("top", "unravel_index", (Arr(np.array([0, 4, 5, -1, 9])), (2, 3)))  # wraps
     yield Case("top", "unravel_index", (Arr(np.array([1.0])), (2,)))  # floats: refused
 
 
@@ -66,6 +68,8 @@ def matrix_cases() -> Iterable[Case]:
         yield Case("top", "diag_embed", (x, offset))
         yield Case("top", "diagflat", (x, offset))
     yield Case("top", "diag_embed", (d.f((2, 3, 4)), 1, 0, 2))
+    yield Case("method", "diag_embed", (x,), {"offset": -2, "dim1": 0, "dim2": 2})
+    yield Case("method", "diag_embed", (x, 1, 1, 0))
     yield Case("top", "diag_embed", (x,), {"dim1": 1, "dim2": 1})  # refused
     yield Case("method", "diag_embed", (x,))
     yield Case("method", "diagflat", (d.f((4,)),))

@@ -211,6 +211,7 @@ def binary_cases() -> Iterable[Case]:
     for mode in ("floor", "trunc", None):
         yield Case("method", "div", (x, _positive(y)), {"rounding_mode": mode})
         yield Case("method", "div", (d.i((3, 4)), _positive(d.i((4,)))), {"rounding_mode": mode})
+        yield Case("top", "divide", (x, _positive(y)), {"rounding_mode": mode})
     yield Case("method", "lerp", (x, d.f((3, 4)), 0.3))
     yield Case("method", "lerp", (x, d.f((3, 4)), d.f((4,))))
     yield Case("top", "lerp", (d.f((3, 1)), d.f((4,)), 0.7))

@@ -284,8 +284,18 @@ def matmul_cases() -> Iterable[Case]:
         ("ij->ji", ((3, 4),)),
         ("...ij,...jk", ((2, 3, 4), (4, 5))),
         ("ij,jk->ik", ((3, 4), (5, 2))),
+        ("bii->b", ((2, 3, 3),)),  # a trace per sample
+        ("iij->j", ((3, 3, 2),)),
+        ("iji,j->ij", ((3, 2, 3), (2,))),
+        ("iii", ((3, 3, 3),)),
+        ("ii->i", ((2, 3),)),  # sizes differ: refused
+        ("bii,bij->bj", ((2, 3, 3), (2, 3, 4))),
     ):
         yield Case("top", "einsum", (equation, *(d.f(s) for s in shapes)))
+    x, y = d.f((2, 3, 4)), d.f((4, 5))
+    yield Case("top", "einsum", (x, [0, 1, 2], x, [0, 1, 2], [0]))  # operands and sublists
+    yield Case("top", "einsum", (x, [Ellipsis, 1, 2], y, [2, 3]))
+    yield Case("top", "einsum", (x, [0, 1, 2], y, [2, 52]))  # out of range: refused
 
 
 CASES = all_cases(

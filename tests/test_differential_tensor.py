@@ -217,6 +217,7 @@ NOT_HERE = {
     "get_default_dtype": "global state: tests/test_creation.py",
     "set_default_dtype": "global state: tests/test_creation.py",
     "is_grad_enabled": "global state: tests/test_engine.py",
+    "is_inference_mode_enabled": "global state: tests/test_engine.py",
     "set_grad_enabled": "global state: tests/test_engine.py",
     "save": "files: tests/test_hostile_persist.py",
     "load": "files: tests/test_hostile_persist.py",

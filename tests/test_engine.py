@@ -796,3 +796,48 @@ def test_a_leaf_also_used_by_a_branch_that_gets_no_gradient_still_gets_its_own(l
     np.testing.assert_array_equal(w.grad, [3.0, 3.0])
     if listening:
         assert sum(v is w for v, _, _ in recorder.steps) == 1
+
+
+def test_is_inference_mode_enabled_inside_inference_mode_only():
+    """`torch.is_inference_mode_enabled()`: True inside `inference_mode()`, False inside
+    `no_grad()`, `inference_mode(False)` and after the block, as PyTorch's."""
+    assert not gradviz.is_inference_mode_enabled()
+    with gradviz.inference_mode():
+        assert gradviz.is_inference_mode_enabled()
+        assert not gradviz.is_grad_enabled()
+        with gradviz.inference_mode(False):
+            assert not gradviz.is_inference_mode_enabled()
+        assert gradviz.is_inference_mode_enabled()
+    with gradviz.no_grad():
+        assert not gradviz.is_inference_mode_enabled()
+
+    @gradviz.inference_mode()
+    def predict():
+        return gradviz.is_inference_mode_enabled()
+
+    assert predict()
+    assert not gradviz.is_inference_mode_enabled()
+
+
+def test_set_grad_enabled_is_a_context_manager_and_decorator_as_pytorchs():
+    """Was: TypeError "'NoneType' object does not support the context manager protocol" for
+    the transfer-learning tutorial's ``with torch.set_grad_enabled(phase == 'train'):``."""
+    x = gradviz.ones(2, requires_grad=True)
+    seen = []
+    for phase in ("train", "val"):
+        with gradviz.set_grad_enabled(phase == "train"):
+            seen.append((x * 2).requires_grad)
+        seen.append(gradviz.is_grad_enabled())
+    assert seen == [True, True, False, True]
+    with gradviz.no_grad():
+        with gradviz.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not gradviz.is_grad_enabled()
+
+    @gradviz.set_grad_enabled(False)
+    def evaluate():
+        return (x * 2).requires_grad
+
+    assert gradviz.is_grad_enabled()  # decorating switches nothing
+    assert evaluate() is False
+    assert gradviz.is_grad_enabled()

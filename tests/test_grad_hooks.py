@@ -169,3 +169,66 @@ def test_the_hook_event_survives_a_saved_trace(tmp_path):
     loaded = gradviz.load_trace(tmp_path / "t.json")
     (found,) = [f for f in loaded.check().by_kind("no_gradient") if "2.weight" in f.message]
     assert "gradient hook zero_every_gradient" in found.message
+
+
+def test_post_accumulate_grad_hooks_step_each_parameter_inside_backward_as_pytorchs():
+    """Was: no ``Tensor.register_post_accumulate_grad_hook`` (the optimizer-in-backward
+    tutorial: one optimizer per parameter, stepped and zeroed by a hook as its .grad is in)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    w1, w2 = rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+    x = rng.normal(size=(5, 3))
+
+    def run(lib):
+        params = [lib.tensor(w, requires_grad=True) for w in (w1, w2)]
+        optimizers = {p: lib.optim.SGD([p], lr=0.1, momentum=0.9) for p in params}
+        seen = []
+
+        def hook(parameter):
+            seen.append(tuple(parameter.shape))
+            optimizers[parameter].step()
+            optimizers[parameter].zero_grad()
+
+        handles = [p.register_post_accumulate_grad_hook(hook) for p in params]
+        for _ in range(3):
+            (lib.tensor(x) @ params[0].T).tanh().matmul(params[1].T).pow(2).sum().backward()
+        handles[1].remove()
+        (lib.tensor(x) @ params[0].T).sum().backward()
+        return [p.detach().numpy().copy() for p in params], seen, params[1].grad
+
+    ours, theirs = run(gradviz), run(torch)
+    for a, b in zip(ours[0], theirs[0], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    assert ours[1] == [tuple(s) for s in theirs[1]]  # the order the leaves were reached
+    assert ours[2] is None
+    assert theirs[2] is None
+    with pytest.raises(RuntimeError, match="cannot be registered on non-leaf tensors"):
+        (gradviz.ones(2, requires_grad=True) * 2).register_post_accumulate_grad_hook(print)
+
+
+def test_an_optimizer_stepped_inside_backward_is_measured_as_the_steps_update():
+    """Was: the optimizer-in-backward recipe trained, but `gradviz check` showed update/weight
+    `-` and "no parameter changed between this backward call and the next forward"."""
+    gradviz.manual_seed(0)
+    model = gradviz.nn.Sequential(
+        gradviz.nn.Linear(3, 4), gradviz.nn.Tanh(), gradviz.nn.Linear(4, 1)
+    )
+    optimizers = {p: gradviz.optim.SGD([p], lr=0.1) for p in model.parameters()}
+
+    def step(parameter):
+        optimizers[parameter].step()
+        optimizers[parameter].zero_grad()
+
+    for p in model.parameters():
+        p.register_post_accumulate_grad_hook(step)
+    x = gradviz.randn(8, 3)
+    before = model[0].weight.detach().clone()
+    with gradviz.trace() as tr:
+        model(x).pow(2).mean().backward()
+    report = tr.check()
+    moved = float(np.linalg.norm(model[0].weight.numpy() - before.numpy()))
+    assert moved > 0
+    (first,) = [layer for layer in report.layers if layer.module == "0"]
+    assert first.update_ratio is not None
+    assert first.update_ratio > 0
+    assert "no parameter changed" not in str(report)

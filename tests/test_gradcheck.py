@@ -206,3 +206,54 @@ def test_gradcheck_works_on_non_contiguous_inputs(rng, layout):
     before = data.copy()
     assert gradviz.gradcheck(lambda v: (v * v * np.arange(v.shape[-1])).sum(), [x]) is True
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+class _SquareWrongSecond(gradviz.Function):
+    """x**2 whose graph rule has the right value but no derivative (a detached input): only
+    gradgradcheck can tell."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2 * ctx.inputs[0]._data
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return grad * 2 * ctx.inputs[0].detach()
+
+
+def test_gradgradcheck_checks_second_derivatives_as_pytorchs():
+    """`torch.autograd.gradgradcheck` (the custom-Function tutorials' second check)."""
+    x = gradviz.tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True)
+    w = gradviz.tensor(np.ones((4, 2)), requires_grad=True)
+    assert gradviz.autograd.gradgradcheck(lambda a, b: (a.tanh() @ b).sin(), (x, w))
+    assert gradviz.autograd.gradgradcheck(lambda a: a.exp(), x, gradviz.ones(4, dtype=np.float64))
+    assert gradviz.autograd.gradcheck(_SquareWrongSecond.apply, (x,))
+    with pytest.raises(gradviz.GradcheckError, match="Jacobian mismatch"):
+        gradviz.autograd.gradgradcheck(_SquareWrongSecond.apply, (x,))
+    assert not gradviz.autograd.gradgradcheck(_SquareWrongSecond.apply, x, raise_exception=False)
+
+
+def test_gradcheck_takes_pytorchs_options_and_tuple_outputs():
+    """`gradcheck(f, inputs, eps=1e-6, atol=1e-4, raise_exception=False, fast_mode=True)`, and
+    a function of several outputs, as PyTorch's gradcheck takes them."""
+    x = gradviz.tensor(np.linspace(0.1, 1.0, 3), requires_grad=True)
+    assert gradviz.autograd.gradcheck(
+        lambda a: (a.exp(), a * 2), (x,), eps=1e-6, atol=1e-4, fast_mode=True, nondet_tol=0.0
+    )
+    assert not gradviz.autograd.gradcheck(_Off.apply, (x,), raise_exception=False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'quick'"):
+        gradviz.autograd.gradcheck(lambda a: a.exp(), (x,), quick=True)
+
+
+class _Off(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x * 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 3.3

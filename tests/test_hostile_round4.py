@@ -103,17 +103,39 @@ class _CloningRelu(gradviz.Function):
         return out
 
 
-def test_a_tensor_method_called_in_forward_or_backward_says_they_get_arrays():
-    """Was: a bare ``AttributeError: 'numpy.ndarray' object has no attribute 'clamp'`` from the
-    tutorial's ``MyReLU``; now it names the op and says forward and backward get arrays."""
-    x = gradviz.randn(5, requires_grad=True)
-    with pytest.raises(gradviz.OperandError, match=r"_TorchStyleRelu.forward: .*'clamp'.*NumPy"):
-        _TorchStyleRelu.apply(x)
-    y = _CloningRelu.apply(x)
-    with pytest.raises(gradviz.OperandError, match=r"_CloningRelu.backward: .*'clone'"):
-        y.sum().backward()
+def test_a_function_written_with_tensor_methods_runs_as_pytorchs():
+    """Was: an OperandError saying forward and backward get arrays, for the PyTorch tutorial's
+    ``MyReLU`` (``input.clamp(min=0)``, ``grad_output.clone()``); now such an op gets
+    Variables that record nothing, and gives PyTorch's values and gradients."""
+    x = gradviz.tensor([-1.0, 2.0, -3.0, 4.0], requires_grad=True)
+    y = _TorchStyleRelu.apply(x)
+    np.testing.assert_array_equal(y.numpy(), [0.0, 2.0, 0.0, 4.0])
+    (y * gradviz.arange(4.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 2.0, 3.0])  # (grad.clone())
+    x.grad = None
+    _CloningRelu.apply(x).sum().backward()  # forward on arrays, backward on Variables
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 0.0, 1.0])
+    assert gradviz.autograd.gradcheck(
+        _CloningRelu.apply, [gradviz.randn(5, dtype=gradviz.float64, requires_grad=True)]
+    )
+    with pytest.raises(gradviz.OperandError, match=r"_NoSuchMethod.forward: .*'frobnicate'"):
+        _NoSuchMethod.apply(x)
+    with pytest.raises(gradviz.OperandError, match=r"_Mixed.forward: .*'clamp'.*NumPy function"):
+        _Mixed.apply(x)
     with pytest.raises(AttributeError):  # an AttributeError of the user's own is left alone
         _Missing.apply(x)
+
+
+class _Mixed(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return (1 / (1 + np.exp(-x))).clamp(0, 1)  # np.exp of a Variable gives an array
+
+
+class _NoSuchMethod(gradviz.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.frobnicate()
 
 
 class _Missing(gradviz.Function):

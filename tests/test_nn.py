@@ -671,3 +671,65 @@ def test_dropout_inplace_writes_into_its_input_as_pytorch():
     assert repr(nn.Dropout(0.2, inplace=True)) == "Dropout(p=0.2, inplace=True)"
     with pytest.raises(gradviz.GradvizError, match="leaf Variable that requires grad"):
         nn.Dropout(inplace=True)(w)
+
+
+def test_nn_modules_submodules_hold_the_bases_custom_layers_subclass():
+    """`from torch.nn.modules.loss import _Loss` (custom losses), `.utils import _pair`,
+    `.batchnorm import _BatchNorm`, `.conv import _ConvNd`, `.module import Module`."""
+    from gradviz.nn.modules.batchnorm import _BatchNorm
+    from gradviz.nn.modules.conv import _ConvNd
+    from gradviz.nn.modules.linear import Linear
+    from gradviz.nn.modules.loss import _Loss, _WeightedLoss
+    from gradviz.nn.modules.module import Module
+    from gradviz.nn.modules.utils import _pair, _quadruple, _single, _triple
+
+    assert (_pair(3), _pair((1, 2)), _single(2), _triple(1), _quadruple(0)) == (
+        (3, 3),
+        (1, 2),
+        (2,),
+        (1, 1, 1),
+        (0, 0, 0, 0),
+    )
+    assert isinstance(gradviz.nn.BatchNorm2d(3), _BatchNorm)
+    assert isinstance(gradviz.nn.Conv2d(1, 1, 1), _ConvNd)
+    assert Linear is gradviz.nn.Linear
+    assert Module is gradviz.nn.Module
+    assert isinstance(gradviz.nn.CrossEntropyLoss(), _WeightedLoss)
+
+    class FocalLoss(_Loss):
+        def __init__(self, gamma=2.0, size_average=None, reduce=None, reduction="mean"):
+            super().__init__(size_average, reduce, reduction)
+            self.gamma = gamma
+
+        def forward(self, logits, target):
+            logp = gradviz.nn.functional.log_softmax(logits, 1).gather(1, target[:, None])
+            loss = -((1 - logp.exp()) ** self.gamma) * logp
+            return loss.sum() if self.reduction == "sum" else loss.mean()
+
+    logits = gradviz.tensor([[1.0, 2.0], [0.5, -1.0]])
+    target = gradviz.tensor([1, 0])
+    assert FocalLoss(reduction="sum").reduction == "sum"
+    assert FocalLoss()(logits, target).item() == pytest.approx(0.0147, abs=1e-4)
+
+
+def test_triplet_margin_with_distance_loss_takes_a_distance_function_as_pytorchs():
+    """The siamese tutorials' `TripletMarginWithDistanceLoss(distance_function=lambda x, y:
+    1.0 - F.cosine_similarity(x, y))`: values and gradients as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=(5, 4)) for _ in range(3)]
+
+    def run(lib):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        cos = lib.nn.functional.cosine_similarity
+        loss_fn = lib.nn.TripletMarginWithDistanceLoss(
+            distance_function=lambda x, y: 1.0 - cos(x, y), margin=0.5, swap=True
+        )
+        loss = loss_fn(*xs)
+        loss.backward()
+        return [loss.detach().numpy()] + [x.grad.numpy() for x in xs]
+
+    for ours, theirs in zip(run(gradviz), run(torch), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        gradviz.nn.TripletMarginWithDistanceLoss(margin=0)

@@ -1,4 +1,4 @@
-"""The layers ``EmbeddingBag``, ``LazyLinear``, ``MaxUnpool1d/2d``, ``LPPool1d/2d``,
+"""The layers ``EmbeddingBag``, ``LazyLinear``, ``MaxUnpool1d/2d/3d``, ``LPPool1d/2d``,
 ``ChannelShuffle``, ``AlphaDropout`` and ``FeatureAlphaDropout`` against PyTorch's: reprs,
 state_dict keys, outputs and gradients with the same weights, refusals; the random dropouts
 by their statistics."""
@@ -25,6 +25,8 @@ REPRS: dict[str, Callable[[Any], Any]] = {
     "unpool2d": lambda nn: nn.MaxUnpool2d(2),
     "unpool2d_pairs": lambda nn: nn.MaxUnpool2d((2, 3), (1, 2), (1, 0)),
     "unpool1d": lambda nn: nn.MaxUnpool1d(3, 2, 1),
+    "unpool3d": lambda nn: nn.MaxUnpool3d(2),
+    "unpool3d_triples": lambda nn: nn.MaxUnpool3d((2, 1, 3), (1, 1, 2), (1, 0, 0)),
     "lp2d": lambda nn: nn.LPPool2d(2, 3),
     "lp1d": lambda nn: nn.LPPool1d(2.0, 3, 2, True),
     "shuffle": lambda nn: nn.ChannelShuffle(2),

@@ -284,3 +284,36 @@ def test_opcheck_imports_nothing_of_viz():
     modules = json.loads(out.strip().splitlines()[-1])
     assert "gradviz.autograd.opcheck" in modules
     assert [m for m in modules if m.startswith(("gradviz.viz", "networkx", "click"))] == []
+
+
+def _identity_grid(n: int, size: int) -> np.ndarray:
+    theta = gradviz.tensor(np.tile(np.eye(2, 3), (n, 1, 1)).astype(np.float32))
+    grid = gradviz.nn.functional.affine_grid(theta, (n, 1, size, size), align_corners=False)
+    return grid.numpy()
+
+
+def test_grid_sample_at_an_identity_transform_passes_and_a_wrong_grid_gradient_fails():
+    """Was: `gradviz check` of the spatial transformer tutorial failed its GridSample (0.99x,
+    0.96x the numeric gradient): an identity transform puts every grid point on a pixel line,
+    where two kinks (in x and in y) cancel in the second difference; GridSample now lists its
+    kinks (``check_kinks``)."""
+    from gradviz.autograd.ops.grid import GridSample
+
+    x = np.random.default_rng(0).normal(size=(8, 1, 28, 28)).astype(np.float32)
+    args = [x, _identity_grid(8, 28), "bilinear", "zeros", False]
+    for seed in range(40):
+        result = check_call(GridSample, args, (True, True), np.random.default_rng([seed, 3]))
+        assert result.status == "passed", (seed, result)
+
+    class OffGrid(GridSample):
+        @staticmethod
+        def backward(ctx, grad):
+            grad_input, grad_grid = GridSample.backward(ctx, grad)
+            return grad_input, grad_grid * 1.05
+
+    grid = np.random.default_rng(1).uniform(-0.9, 0.9, (2, 3, 3, 2))
+    result = check_call(OffGrid, [x[:2], grid, "bilinear", "border", True], (True, True),
+                        np.random.default_rng(0))  # fmt: skip
+    assert result.status == "failed"
+    assert not result.inputs[1].passed
+    assert result.inputs[0].passed

@@ -511,3 +511,83 @@ def test_the_names_rnn_tutorial_trains_as_pytorch():
     theirs, _ = _names_rnn_losses(torch, weights=initial)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5)
     assert ours[-1] < ours[0]
+
+
+# ------------------------------------------------ "Extending PyTorch": a Function on tensors
+class _TutorialLinear(gradviz.autograd.Function):
+    """The docs' ``LinearFunction``, word for word: tensor methods in forward and backward."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias=None):
+        ctx.save_for_backward(input, weight, bias)
+        output = input.mm(weight.t())
+        if bias is not None:
+            output += bias.unsqueeze(0).expand_as(output)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, weight, bias = ctx.saved_tensors
+        grad_input = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_input = grad_output.mm(weight)
+        if ctx.needs_input_grad[1]:
+            grad_weight = grad_output.t().mm(input)
+        if bias is not None and ctx.needs_input_grad[2]:
+            grad_bias = grad_output.sum(0)
+        return grad_input, grad_weight, grad_bias
+
+
+def test_the_extending_pytorch_linear_function_runs_traces_and_checks():
+    """Was: OperandError ("forward and backward get and return NumPy arrays") at
+    ``input.mm(weight.t())``; now the op runs on Variables that record nothing, passes
+    gradcheck, is drawn as one node and checked by ``tr.check()``."""
+    rng = np.random.default_rng(0)
+    x = gradviz.tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    w = gradviz.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    b = gradviz.tensor(rng.normal(size=(2,)), requires_grad=True)
+    assert gradviz.autograd.gradcheck(_TutorialLinear.apply, (x, w, b))
+    assert gradviz.autograd.gradcheck(_TutorialLinear.apply, (x, w))  # no bias
+    with gradviz.trace() as tr:
+        y = _TutorialLinear.apply(x, w, b)
+        y.pow(2).sum().backward()
+    ops = [a["op"] for _, a in tr.graph.nodes(data=True) if a.get("kind") == "op"]
+    assert sorted(ops) == ["Pow", "Sum", "_TutorialLinear"]  # nothing of its insides
+    assert tr.check().ok
+    np.testing.assert_allclose(y.detach().numpy(), x.numpy() @ w.numpy().T + b.numpy())
+    np.testing.assert_allclose(b.grad.numpy(), (2 * y.detach().numpy()).sum(0))
+    x.grad = None
+    _TutorialLinear.apply(x, w.detach(), None).sum().backward()  # needs_input_grad (T, F)
+    np.testing.assert_allclose(x.grad.numpy(), np.ones((4, 2)) @ w.numpy())
+
+
+class _Cube(gradviz.autograd.Function):
+    """The "Extending torch.func with autograd.Function" docs' ``MyCube``: PyTorch 2's form,
+    ``forward`` without ``ctx`` and ``setup_context``."""
+
+    @staticmethod
+    def forward(x):
+        return x**3, 3 * x**2
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        _, dx = output
+        ctx.save_for_backward(x, dx)
+
+    @staticmethod
+    def backward(ctx, grad_output, grad_dx):
+        x, dx = ctx.saved_tensors
+        return grad_output * dx + grad_dx * 6 * x
+
+
+def test_a_function_with_setup_context_runs_as_pytorchs():
+    """Was: TypeError "forward() takes 1 positional argument but 2 were given"."""
+    x = gradviz.tensor([1.0, -2.0, 0.5], requires_grad=True)
+    y, dy = _Cube.apply(x)
+    (y.sum() + dy.sum()).backward()
+    np.testing.assert_allclose(y.detach().numpy(), [1.0, -8.0, 0.125])
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.detach().numpy() ** 2 + 6 * x.detach().numpy())
+    assert gradviz.autograd.gradcheck(
+        lambda a: _Cube.apply(a)[0], (gradviz.tensor([0.3, -1.2], requires_grad=True),)
+    )

@@ -471,3 +471,23 @@ def test_a_later_step_shows_the_values_an_earlier_step_used_first(tmp_path):
             assert captured.nodes[node][attribute] == every.nodes[by_key[key]][attribute], key
     kinds = {captured.nodes[n]["kind"] for n in ours}
     assert {"input", "param", "op"} <= kinds
+
+
+def test_an_error_of_several_lines_is_summed_up_by_its_first(tmp_path):
+    """Was: ``gradviz: train.py raised Variable([[nan, nan]], op=Div)`` for a Categorical of NaN
+    probabilities: the summary took the last line of the message, the array it ends with."""
+    path = script(
+        tmp_path,
+        """\
+        import gradviz
+        from gradviz.distributions import Categorical
+
+        Categorical(gradviz.tensor([[float("nan"), 1.0]]))
+        """,
+    )
+    with pytest.raises(ScriptFailed) as info:
+        run_script(path)
+    message = str(info.value)
+    assert "raised gradviz.autograd.errors.ArgumentError: Expected parameter probs" in message
+    assert message.endswith("found invalid values: ...")
+    assert "Variable([[nan, nan]])" in info.value.traceback  # the whole message is still there

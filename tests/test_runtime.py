@@ -213,3 +213,51 @@ def test_data_ptr_tells_tied_weights_apart():
     assert embedding.weight.data_ptr() == head.weight.data_ptr()
     x = gradviz.arange(6.0).reshape(2, 3)
     assert x[1].data_ptr() == x.data_ptr() + 3 * x.element_size()
+
+
+def test_pytorch_modules_gradviz_has_none_of_say_what_to_do_instead():
+    """Was: ModuleNotFoundError or AttributeError for `torch.hub`, `torch.autograd.forward_ad`,
+    `torch.distributed`, `torch.utils.tensorboard` (the tutorials' imports)."""
+    import gradviz.autograd.forward_ad as fwAD
+    import gradviz.distributed as dist
+    import gradviz.hub
+    from gradviz.utils.tensorboard import SummaryWriter
+
+    with pytest.raises(gradviz.UnsupportedError, match=r"gradviz.hub.load: .*gradviz.save"):
+        gradviz.hub.load("pytorch/vision", "resnet18", pretrained=True)
+    assert not hasattr(gradviz.onnx, "export")  # an AttributeError: probes find nothing
+    with pytest.raises(
+        gradviz.UnsupportedError, match=r"forward-mode AD .* reverse mode; gradviz.func.jvp"
+    ):
+        with fwAD.dual_level():
+            pass
+    assert dist.is_available() is False
+    with pytest.raises(gradviz.UnsupportedError, match="one process"):
+        dist.init_process_group("gloo")
+    gradviz.autograd.absent.SummaryWriter._warned = False
+    with pytest.warns(UserWarning, match="writes no TensorBoard files.*gradviz timeline"):
+        writer = SummaryWriter("runs/experiment")
+    writer.add_scalar("loss", 0.5, 1)
+    writer.add_histogram("w", gradviz.ones(3), 1)
+    writer.close()
+    with pytest.raises(AttributeError):
+        writer.not_a_method  # noqa: B018
+
+
+def test_torch_random_device_context_and_version_as_pytorchs():
+    """Was: AttributeError for `torch.random.fork_rng()` and `torch.version.cuda`, TypeError
+    for `with torch.device("cpu"):`."""
+    gradviz.random.manual_seed(3)
+    with gradviz.random.fork_rng():
+        inside = gradviz.rand(3).numpy()
+    after = gradviz.rand(3).numpy()
+    np.testing.assert_array_equal(inside, after)  # the block's draws left the stream as it was
+    state = gradviz.random.get_rng_state()
+    first = gradviz.rand(2).numpy()
+    gradviz.random.set_rng_state(state)
+    np.testing.assert_array_equal(gradviz.rand(2).numpy(), first)
+    assert gradviz.random.initial_seed() == 3
+    with gradviz.device("cpu") as device:
+        assert str(gradviz.zeros(1).device) == str(device) == "cpu"
+    assert gradviz.version.cuda is None
+    assert gradviz.version.__version__ == gradviz.__version__

@@ -1,7 +1,8 @@
 """Second derivatives (``create_graph=True``) through the elementwise ops added with PyTorch's
-names (``tan``, ``asinh``/``acosh``/``atanh``, ``fmax``/``fmin``, ``logaddexp``/``logaddexp2``)
-and the in-place forms with a graph rule (``tan_``, ``sin_``, ``erfc_``, ``floor_`` ...); each
-case by finite differences at float64 (always) and against PyTorch (when installed)."""
+names (``tan``, ``asinh``/``acosh``/``atanh``, ``i0``, ``fmax``/``fmin``,
+``logaddexp``/``logaddexp2``) and the in-place forms with a graph rule (``tan_``, ``sin_``,
+``erfc_``, ``i0_`` ...); each case by finite differences at float64 (always) and against
+PyTorch (when installed)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ ELEMENTWISE = [
     Op("asinh", lambda lib, F, x: x.asinh() * x, (A,)),
     Op("acosh", lambda lib, F, x: lib.acosh(x) * x, (ABOVE_ONE,)),
     Op("atanh", lambda lib, F, x: x.atanh() * x, (INSIDE,)),
+    Op("i0", lambda lib, F, x: lib.i0(x) * x, (A,)),
     Op("fmax", lambda lib, F, x, y: lib.fmax(x, y) ** 2 * x, (A, B)),
     Op("fmin", lambda lib, F, x, y: lib.fmin(x, y) ** 3 + y, (A, B)),
     Op("logaddexp", lambda lib, F, x, y: lib.logaddexp(x, y) * y, (A, B)),
@@ -41,7 +43,7 @@ _INPLACE = {
     "tan_": SMALL, "erfc_": A, "sinc_": A, "sin_": A, "cos_": A, "sinh_": A, "cosh_": A,
     "asin_": INSIDE, "acos_": INSIDE, "atan_": A, "log1p_": P, "expm1_": A, "erf_": A,
     "erfinv_": INSIDE, "rsqrt_": P, "reciprocal_": P, "exp2_": A, "frac_": A,
-    "floor_": A, "ceil_": A, "trunc_": A,
+    "floor_": A, "ceil_": A, "trunc_": A, "i0_": A,
 }  # fmt: skip
 
 INPLACE = [

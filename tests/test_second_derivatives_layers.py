@@ -29,6 +29,8 @@ from test_second_derivatives import (
 from test_second_derivatives_elementwise import CASES as ELEMENTWISE
 from test_second_derivatives_inplace import CASES as INPLACE
 from test_second_derivatives_more import CASES as MORE
+from test_second_derivatives_sampling import BEYOND_PYTORCH
+from test_second_derivatives_sampling import CASES as SAMPLING
 
 import gradviz
 from gradviz.autograd import grad
@@ -354,14 +356,14 @@ CASES = [
 
 def test_the_cases_cover_the_ops_the_docs_promise():
     """Every op with a graph rule is in some case of this table, the core one,
-    test_second_derivatives_more's, _elementwise's or _inplace's (by the ops a trace of the
-    cases records, the gradients' ops included: IndexPut, the gradient of indexing, and the
-    transposed convolutions of the convolutions' gradients); Dropout and RReLU, whose random
-    draws are not PyTorch's, Hardsigmoid, whose second derivative PyTorch does not implement,
-    and ZeroDerivative, made by a third derivative (a ReLU PINN's, in
-    test_second_derivatives_models), have tests of their own."""
+    test_second_derivatives_more's, _elementwise's, _inplace's or _sampling's (by the ops a
+    trace of the cases records, the gradients' ops included: IndexPut, the gradient of
+    indexing, and the transposed convolutions of the convolutions' gradients); Dropout and
+    RReLU, whose random draws are not PyTorch's, Hardsigmoid, whose second derivative
+    PyTorch does not implement, and ZeroDerivative, made by a third derivative (a ReLU
+    PINN's, in test_second_derivatives_models), have tests of their own."""
     seen = set()
-    for op in [*CORE, *MORE, *INPLACE, *ELEMENTWISE, *CASES]:
+    for op in [*CORE, *MORE, *INPLACE, *ELEMENTWISE, *SAMPLING, *BEYOND_PYTORCH, *CASES]:
         xs = variables(op)
         with gradviz.trace() as tr:
             g = first(op, xs)
@@ -438,8 +440,11 @@ def test_rrelu_and_hardsigmoid_gradients_keep_their_input_and_differentiate_to_z
 def test_layers_without_a_rule_are_refused_by_name_and_listed_ones_are_named():
     x = gradviz.randn(2, 1, 5, 5, requires_grad=True)
     conv = gradviz.nn.Conv2d(1, 2, 3)
-    with pytest.raises(BackwardError, match=r"through UpsampleNearest2d are not") as refused:
-        grad(F.interpolate(conv(x), scale_factor=2).sum(), x, create_graph=True)
+    log_probs = F.log_softmax(conv(x).reshape(2, 2, 9).permute(2, 0, 1), 2)  # (T, N, C)
+    ones = gradviz.tensor([[1], [1]])
+    loss = F.ctc_loss(log_probs, ones, gradviz.tensor([9, 9]), gradviz.tensor([1, 1]))
+    with pytest.raises(BackwardError, match=r"through CtcLoss are not") as refused:
+        grad(loss, x, create_graph=True)
     listed = str(refused.value).split("supported ops: ")[1].split(", ")
     assert {"Conv2d", "MaxPool2d", "CrossEntropy", "LayerNorm", "Softmax", "Gelu"} <= set(listed)
     assert {"Relu_", "LeakyRelu_", "Add_", "IndexPut_"} <= set(listed)  # in place: listed too

@@ -25,6 +25,7 @@ from test_second_derivatives import (
 
 import gradviz
 from gradviz.autograd import grad
+from gradviz.autograd.errors import BackwardError
 
 U = ((3, 4), -0.8, 0.8)  # inside (-1, 1): asin, acos, erfinv
 PROB = ((3, 4), 0.1, 0.9)  # probabilities: logit, binary cross-entropy
@@ -37,6 +38,14 @@ ELEMENTWISE = [
     Op("exp2", lambda lib, F, x: lib.exp2(x) * x, (A,)),
     Op("atan", lambda lib, F, x: x.atan() * x, (A,)),
     Op("asin_acos", lambda lib, F, x: x.asin() * x + x.acos() ** 2, (U,)),
+    Op("tan_asinh_atanh", lambda lib, F, x: x.tan() * x + lib.asinh(x) ** 2 + x.atanh() * x, (U,)),
+    Op("acosh", lambda lib, F, x: (x + 2).acosh() * x, (U,)),
+    Op(
+        "affine_grid",
+        lambda lib, F, t: F.affine_grid(t, (2, 1, 3, 4), align_corners=False) ** 3,
+        (((2, 2, 3), -1.0, 1.0),),
+    ),
+    Op("logaddexp", lambda lib, F, a, b: lib.logaddexp(a, b) * a + a.logaddexp2(b) ** 2, (A, P)),
     Op("atan2", lambda lib, F, a, b: lib.atan2(a, b) * a, (A, P)),
     Op("hypot", lambda lib, F, a, b: lib.hypot(a, b) * a, (A, P)),
     Op("logit", lambda lib, F, x: x.logit() * x, (PROB,)),
@@ -45,6 +54,13 @@ ELEMENTWISE = [
     Op("sinc", lambda lib, F, x: lib.special.sinc(x) * x, (AWAY,)),
     Op("erfinv", lambda lib, F, x: x.erfinv() * x, (U,)),
     Op("entr", lambda lib, F, x: lib.special.entr(x) * x, (P,)),
+    Op("i0_i1", lambda lib, F, x: lib.special.i0(x) * x + lib.special.i1(x * 3) ** 2, (A,)),
+    Op("i0e_i1e", lambda lib, F, x: lib.special.i0e(x * 4) * x + lib.special.i1e(x) ** 2, (A,)),
+    Op(
+        "bessel_at_zero",
+        lambda lib, F, x: lib.special.i1(x * 0) * x + lib.special.i1e(x - x) * x**2,
+        (A,),
+    ),
     Op("lgamma", lambda lib, F, x: x.lgamma() * x, (P,)),
     Op("lgamma_negative", lambda lib, F, x: lib.lgamma(x) * x, (NEG,)),
     Op("digamma", lambda lib, F, x: x.digamma() * x + lib.special.psi(x * x), (P,)),
@@ -128,7 +144,61 @@ SHAPES = [
     ),
 ]
 
+M3 = ((3, 3), -0.5, 0.5)  # + 2 I: well conditioned
 LINEAR_ALGEBRA = [
+    Op("inv", lambda lib, F, x: lib.linalg.inv(x + 2 * lib.eye(3, dtype=x.dtype)) ** 3, (M3,)),
+    Op(
+        "inv_batched",
+        lambda lib, F, x: lib.linalg.inv(x + 2 * lib.eye(3, dtype=x.dtype)).tanh(),
+        (((2, 3, 3), -0.5, 0.5),),
+    ),
+    Op(
+        "det",
+        lambda lib, F, x: lib.linalg.det(x + 2 * lib.eye(3, dtype=x.dtype)) ** 2 * x,
+        (M3,),
+    ),
+    Op(
+        "solve",
+        lambda lib, F, a, b: lib.linalg.solve(a + 2 * lib.eye(3, dtype=a.dtype), b) ** 3,
+        (M3, ((3, 2), -1.0, 1.0)),
+    ),
+    Op(
+        "solve_vector_left_false",
+        lambda lib, F, a, b, c: (
+            lib.linalg.solve(a + 2 * lib.eye(3, dtype=a.dtype), b) ** 3
+            + lib.linalg.solve(a + 2 * lib.eye(3, dtype=a.dtype), c, left=False).tanh()
+        ),
+        (M3, V3, ((2, 3), -1.0, 1.0)),
+    ),
+    *(
+        Op(
+            f"cholesky_{'upper' if upper else 'lower'}",
+            lambda lib, F, x, upper=upper: (
+                lib.linalg.cholesky(x @ x.mT + lib.eye(3, dtype=x.dtype), upper=upper) ** 3
+            ),
+            (M3,),
+        )
+        for upper in (False, True)
+    ),
+    Op(
+        "solve_triangular",
+        lambda lib, F, a, b: (
+            lib.linalg.solve_triangular(a + 2 * lib.eye(3, dtype=a.dtype), b, upper=True) ** 3
+        ),
+        (M3, ((3, 2), -1.0, 1.0)),
+    ),
+    Op(
+        "pinv",
+        lambda lib, F, x: lib.linalg.pinv(x) ** 3,
+        (((3, 2), -1.0, 1.0),),
+    ),
+    Op(
+        "pinv_hermitian",
+        lambda lib, F, x: (
+            lib.linalg.pinv(x @ x.mT + lib.eye(3, dtype=x.dtype), hermitian=True) ** 3
+        ),
+        (M3,),
+    ),
     Op(
         "einsum",
         lambda lib, F, x, y: (
@@ -389,3 +459,12 @@ def test_floor_divide_has_a_zero_gradient_with_no_graph():
     np.testing.assert_array_equal(gb.numpy(), -np.floor_divide(a.numpy(), b.numpy()))
     assert gb.requires_grad
     np.testing.assert_array_equal(grad(gb.sum(), b)[0].numpy(), np.zeros(3))
+
+
+def test_det_of_a_singular_matrix_refuses_second_derivatives_by_name():
+    """Its gradient, the cofactor matrix, is not made of ops with rules there."""
+    x = gradviz.tensor([[1.0, 2.0], [2.0, 4.0]], requires_grad=True)
+    (g,) = grad(gradviz.linalg.det(x), x)  # the first derivative is fine
+    np.testing.assert_allclose(g.numpy(), [[4.0, -2.0], [-2.0, 1.0]])
+    with pytest.raises(BackwardError, match=r"LinalgDet \(linalg.det\) of a singular matrix"):
+        grad(gradviz.linalg.det(x), x, create_graph=True)

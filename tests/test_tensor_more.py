@@ -348,3 +348,29 @@ S, A, F32, INTS = (
 )
 def test_edge_cases_match_pytorch(fn, arrays):
     _both(fn, *arrays, grad=False)
+
+
+def test_methods_of_a_parameter_make_plain_variables_as_pytorchs():
+    """Was: ``weight.new_zeros(...)`` (the word-language-model's ``init_hidden``) made a
+    Parameter, drawn as a parameter; ``weight.argmax()``, ``isclose``, ``logical_not`` and
+    ``logical_and`` raised "only floating point Variables can require gradients"."""
+    w = gradviz.nn.Parameter(gradviz.tensor([[1.0, -2.0], [3.0, 0.5]]))
+    v = gradviz.ones(2, 2)
+    made = {
+        "new_zeros": w.new_zeros(2, 3),
+        "new_ones": w.new_ones(2),
+        "new_full": w.new_full((2,), 7.0),
+        "new_empty": w.new_empty(1),
+        "new_tensor": w.new_tensor([1.0]),
+        "argmax": w.argmax(),
+        "argmin": w.argmin(dim=1),
+        "isclose": w.isclose(v),
+        "logical_not": w.logical_not(),
+        "logical_and": w.logical_and(v),
+        "histc": w.histc(bins=2),
+    }
+    for name, value in made.items():
+        assert type(value) is Variable, name
+        assert not value.requires_grad, name
+    assert w.argmax().item() == 2
+    assert w.new_zeros(2, 3).shape == (2, 3)

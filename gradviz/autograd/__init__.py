@@ -3,6 +3,7 @@
 # ``variable`` first: it loads engine, ops and inplace at its end, once Variable exists.
 from gradviz.autograd import variable  # noqa: F401, I001
 from collections.abc import Callable
+from gradviz.autograd import forward_ad as forward_ad  # (torch.autograd.forward_ad: refused)
 from gradviz.autograd import func, functional, heap, hooks, linalg, special
 from gradviz.autograd.creation import (
     empty,
@@ -27,6 +28,7 @@ from gradviz.autograd.creation import (
     zeros_like,
 )
 from gradviz.autograd.errors import (
+    AbsentError,
     ArgumentError,
     BackwardError,
     GradcheckError,
@@ -36,17 +38,19 @@ from gradviz.autograd.errors import (
     InputError,
     OperandError,
     RegistrationError,
+    UnsupportedError,
     ShapeError,
 )
 from gradviz.autograd.function import Function
 from gradviz.autograd.grad_mode import (
     enable_grad,
     inference_mode,
+    is_inference_mode_enabled,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
 )
-from gradviz.autograd.gradcheck import gradcheck
+from gradviz.autograd.gradcheck import gradcheck, gradgradcheck
 from gradviz.autograd.grads import backward, grad
 from gradviz.autograd.ops import api as _api
 from gradviz.autograd.ops import api_index as _api_index
@@ -145,6 +149,7 @@ globals().update({_name: getattr(_api_index, _name) for _name in _api_index.NAME
 globals().update({_name: getattr(_api_math, _name) for _name in _api_math.NAMES})
 
 __all__ = [
+    "AbsentError",
     "ArgumentError",
     "BackwardError",
     "Function",
@@ -157,6 +162,7 @@ __all__ = [
     "OperandError",
     "RegistrationError",
     "ShapeError",
+    "UnsupportedError",
     "Variable",
     "add",
     "allclose",
@@ -198,12 +204,14 @@ __all__ = [
     "get_rng_state",
     "grad",
     "gradcheck",
+    "gradgradcheck",
     "gt",
     "hooks",
     "index_select",
     "inference_mode",
     "initial_seed",
     "is_grad_enabled",
+    "is_inference_mode_enabled",
     "is_tensor",
     "isfinite",
     "isinf",

@@ -1,15 +1,109 @@
-"""What ``gradviz.<name>`` says for a name of PyTorch's top level that gradviz has not: an
-``AbsentError`` (an AttributeError, so ``hasattr(gradviz, name)`` stays False) saying that
-gradviz (NumPy) has no ``torch.<name>`` and, where there is one, what to write instead.
+"""What gradviz says for the parts of PyTorch it has not, in one voice: an ``UnsupportedError``
+(an AttributeError, so ``hasattr`` probes find nothing) saying what to do instead.
 
-The names are PyTorch 2.13's; each group has one hint, a group by its names and prefixes.
+PyTorch's modules that gradviz has no counterpart of (``torch.hub``, ``torch.onnx`` ...) are
+modules whose every attribute raises ``UnsupportedError``; two that scripts mostly probe or log
+to are there: ``distributed`` (``is_available()`` is False, as on a build without it) and
+``utils.tensorboard`` (a ``SummaryWriter`` that writes nothing and says so once).
+
+A single name of PyTorch's top level that gradviz has not (``gradviz.quantize_per_tensor``,
+``gradviz.ScriptModule`` ...) raises ``AbsentError``, the ``UnsupportedError`` of one name,
+saying that gradviz (NumPy) has no ``torch.<name>`` and, where there is one, what to write
+instead. The names are PyTorch 2.13's; each group has one hint, a group by its names and
+prefixes.
 """
 
 from __future__ import annotations
 
-from gradviz.autograd.errors import AbsentError
+import types
+import warnings
+from typing import Any
+
+from gradviz.autograd.errors import AbsentError, UnsupportedError
 from gradviz.autograd.jit import _HOW as _TORCHSCRIPT
 from gradviz.autograd.sparse import DENSE
+
+#: PyTorch's module (below ``torch``) -> what gradviz says instead
+ABSENT = {
+    "hub": "gradviz downloads no pretrained models (torch.hub): build the model in your code "
+    "and load weights saved with gradviz.save",
+    "onnx": "gradviz exports no ONNX (torch.onnx): save model.state_dict() with gradviz.save",
+    "export": "gradviz exports no programs (torch.export): save model.state_dict() with "
+    "gradviz.save",
+    "fx": "gradviz has no FX graphs (torch.fx): gradviz.trace() records the graph of a run",
+    "quantization": "gradviz computes in float32 and float64 only (no torch.quantization)",
+    "ao": "gradviz computes in float32 and float64 only (no torch.ao quantization)",
+    "profiler": "gradviz has no profiler (torch.profiler): time the script with python -m "
+    "cProfile, or see each step's statistics with gradviz timeline",
+    "multiprocessing": "gradviz shares no tensors between processes (torch.multiprocessing): "
+    "train in one process",
+}
+
+
+def _absent(name: str, message: str) -> types.ModuleType:
+    module = types.ModuleType(name, f"Not in gradviz: {message}.")
+
+    def missing(attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        raise UnsupportedError(f"{name}.{attribute}: {message}")
+
+    module.__getattr__ = missing  # type: ignore[method-assign]
+    return module
+
+
+def _distributed(package: str) -> types.ModuleType:
+    module = _absent(
+        f"{package}.distributed",
+        "gradviz trains in one process (no torch.distributed); "
+        "is_available() is False, as on a PyTorch built without it",
+    )
+    module.is_available = lambda: False  # type: ignore[attr-defined]
+    return module
+
+
+class SummaryWriter:
+    """PyTorch's ``torch.utils.tensorboard.SummaryWriter``, writing nothing: gradviz has no
+    TensorBoard backend. It warns once when made, and every ``add_*`` call is accepted, so a
+    script that logs runs on (``gradviz timeline`` records the loss and every parameter's
+    statistics per step instead)."""
+
+    _warned = False
+
+    def __init__(self, log_dir: Any = None, *args: Any, **kwargs: Any) -> None:
+        self.log_dir = log_dir
+        if not SummaryWriter._warned:
+            SummaryWriter._warned = True
+            warnings.warn(
+                "gradviz.utils.tensorboard.SummaryWriter writes no TensorBoard files (gradviz "
+                "has no TensorBoard backend); `gradviz timeline SCRIPT` records the loss and "
+                "every parameter's statistics per step",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("add_") or name in ("flush", "close"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(f"'SummaryWriter' object has no attribute {name!r}")
+
+    def __enter__(self) -> SummaryWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def modules(package: str) -> dict[str, types.ModuleType]:
+    """The namespaces under ``package`` (``"gradviz"``), by dotted name below it."""
+    found = {name: _absent(f"{package}.{name}", text) for name, text in ABSENT.items()}
+    found["distributed"] = _distributed(package)
+    found["utils.tensorboard"] = types.ModuleType(
+        f"{package}.utils.tensorboard", "PyTorch's SummaryWriter, writing nothing (see absent)."
+    )
+    found["utils.tensorboard"].SummaryWriter = SummaryWriter  # type: ignore[attr-defined]
+    return found
+
 
 _FLOAT = "NumPy computes in float32 or float64: keep the model in a float dtype"
 
@@ -19,7 +113,7 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         f"gradviz has no quantized tensors ({_FLOAT})",
         "dequantize int_repr qscheme choose_qparams_optimized fused_moving_avg_obs_fake_quant "
-        "empty_quantized quantization ao per_channel_affine per_channel_affine_float_qparams "
+        "empty_quantized per_channel_affine per_channel_affine_float_qparams "
         "per_channel_symmetric per_tensor_affine per_tensor_symmetric qint32 qint8 quint2x4 "
         "quint4x2 quint8 QInt32Storage QInt8Storage QUInt2x4Storage QUInt4x2Storage "
         "QUInt8Storage",
@@ -94,7 +188,7 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "symbolic shapes belong to torch.compile and torch.export; gradviz's shapes are ints "
         "and torch.compile(model) returns the model",
-        "SymBool SymBoolType SymFloat SymInt SymIntType export fx compiler cond while_loop",
+        "SymBool SymBoolType SymFloat SymInt SymIntType compiler cond while_loop",
         ("sym_",),
     ),
     (
@@ -138,9 +232,6 @@ INSTEAD = {
     "set_default_tensor_type": "use torch.set_default_dtype",
     "typename": "use type(x).__name__ or x.type()",
     "set_anomaly_enabled": "use torch.autograd.set_detect_anomaly",
-    "is_inference_mode_enabled": "gradviz's inference_mode is no_grad: use torch.is_grad_enabled()",
-    "distributed": "gradviz trains in one process",
-    "multiprocessing": "gradviz trains in one process (DataLoader's num_workers loads in it)",
 }
 
 _NAMES = {name: hint for hint, names, _ in GROUPS for name in names.split()}
@@ -157,18 +248,18 @@ OTHERS = frozenset(
     ""
     "get_device_module get_file_path "
     "hash_tensor "
-    "histogramdd hub "
+    "histogramdd "
     "is_distributed "
     "masked monitor mps mtia "
     "overrides package "
-    "prepare_multiprocessing_environment profiler "
+    "prepare_multiprocessing_environment "
     "profiler_allow_cudagraph_cupti_lazy_reinit_cuda12 "
-    "quasirandom random resize_as_ return_types "
+    "quasirandom resize_as_ return_types "
     "serialization "
     "signal slice_inverse "
     "thread_safe_generator "
     "torch_version "
-    "version windows xpu".split()
+    "windows xpu".split()
 )
 
 

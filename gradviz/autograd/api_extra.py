@@ -1,10 +1,10 @@
 """More of PyTorch's top-level functions (and methods where PyTorch has both) that a ported
-script reaches for: ``concat``, ``empty_like``, ``randint_like``, ``asarray``,
-``atleast_1d``/``2d``/``3d``, ``broadcast_shapes``, ``result_type``, ``promote_types``,
-``can_cast``, ``diag_embed``, ``diagflat``, ``dist``, ``addmv``, ``addr``, ``ger``,
-``cumulative_trapezoid``, ``vander``, ``frexp``, ``ldexp``, ``gcd``, ``lcm``,
-``unravel_index`` and the method ``split_with_sizes``: each a composition of existing ops (so
-its gradient is theirs) or, for integers and dtypes, a NumPy call without a gradient.
+script reaches for: ``asarray``, ``result_type``, ``promote_types``, ``can_cast``,
+``diagflat``, ``dist``, ``addmv``, ``addr``, ``ger``, ``cumulative_trapezoid``, ``vander``,
+``frexp``, ``ldexp``, ``gcd``, ``lcm`` and the method ``split_with_sizes`` (``concat``,
+``atleast_2d``, ``unravel_index`` ... are in ``ops/api_alias``): each a composition of
+existing ops (so its gradient is theirs) or, for integers and dtypes, a NumPy call without a
+gradient.
 """
 
 from __future__ import annotations
@@ -13,43 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd import creation, functional, variable_elementwise
+from gradviz.autograd import creation, variable_elementwise
 from gradviz.autograd.dtypes import get_default_dtype
-from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
+from gradviz.autograd.errors import InputError, ShapeError
 from gradviz.autograd.linalg_norms import vector_norm
 from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops import promotion as _promotion
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.shape import concatenate
-from gradviz.autograd.torch_types import Size
 from gradviz.autograd.variable import Variable, from_op
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
-
-
-def concat(tensors: Any, dim: int = 0) -> Variable:
-    """The tensors joined along ``dim`` (``cat``)."""
-    return concatenate(tensors, dim)
-
-
-def empty_like(
-    input: Any, *, dtype: Any = None, requires_grad: bool = False, **kwargs: Any
-) -> Variable:
-    """A Variable of ``input``'s shape (zeros: NumPy's memory is not left uninitialised)."""
-    return creation.zeros_like(
-        as_variable(input, "empty_like"), requires_grad, dtype=dtype, device=kwargs.get("device")
-    )
-
-
-def randint_like(input: Any, *args: Any, dtype: Any = None, **kwargs: Any) -> Variable:
-    """Random integers in ``[low, high)`` (``randint_like(x, high)`` or ``(x, low, high)``) of
-    ``input``'s shape and dtype."""
-    x = as_variable(input, "randint_like")
-    if len(args) not in (1, 2):
-        raise OperandError(f"randint_like(): expected high or low, high, got {len(args)} numbers")
-    low, high = (0, args[0]) if len(args) == 1 else args
-    return creation.randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, **kwargs)
 
 
 def asarray(
@@ -66,52 +41,6 @@ def asarray(
     if copy:
         out = Variable(out._data.copy())
     return out.requires_grad_(requires_grad) if requires_grad else out
-
-
-#: the shape of a tensor of too few dims, by (dims wanted, dims it has)
-_ATLEAST = {
-    (1, 0): lambda s: (1,), (2, 0): lambda s: (1, 1), (2, 1): lambda s: (1, *s),
-    (3, 0): lambda s: (1, 1, 1), (3, 1): lambda s: (1, *s, 1), (3, 2): lambda s: (*s, 1),
-}  # fmt: skip
-
-
-def _atleast(ndim: int, name: str, tensors: tuple[Any, ...]) -> Any:
-    many = len(tensors) != 1 or isinstance(tensors[0], list | tuple)
-    items = tensors[0] if len(tensors) == 1 and many else tensors
-    out = []
-    for item in items:
-        x = as_variable(item, name)
-        reshape = _ATLEAST.get((ndim, x.ndim))
-        out.append(x.reshape(reshape(tuple(x.shape))) if reshape else x)
-    return tuple(out) if many else out[0]
-
-
-def atleast_1d(*tensors: Any) -> Any:
-    """Each tensor with at least 1 dim (a 0-d one as shape (1,))."""
-    return _atleast(1, "atleast_1d", tensors)
-
-
-def atleast_2d(*tensors: Any) -> Any:
-    """Each tensor with at least 2 dims (new leading dims)."""
-    return _atleast(2, "atleast_2d", tensors)
-
-
-def atleast_3d(*tensors: Any) -> Any:
-    """Each tensor with at least 3 dims (a 1-d one as (1, n, 1), a 2-d one as (m, n, 1))."""
-    return _atleast(3, "atleast_3d", tensors)
-
-
-def broadcast_shapes(*shapes: Any) -> Size:
-    """The shape tensors of ``shapes`` broadcast to (an int is a 1-d shape)."""
-    try:
-        return Size(
-            np.broadcast_shapes(*((s,) if isinstance(s, int) else tuple(s) for s in shapes))
-        )
-    except ValueError:
-        raise ShapeError(
-            f"broadcast_shapes(): Shape mismatch: objects cannot be broadcast to a single shape "
-            f"(got {', '.join(str(tuple(s) if not isinstance(s, int) else (s,)) for s in shapes)})"
-        ) from None
 
 
 def result_type(tensor1: Any, tensor2: Any) -> np.dtype:
@@ -135,24 +64,6 @@ def can_cast(from_: Any, to: Any) -> bool:
     (a float to an integer, anything but bool to bool)."""
     a, b = np.dtype(from_), np.dtype(to)
     return _CATEGORY.get(a.kind, 2) <= _CATEGORY.get(b.kind, 2)
-
-
-def diag_embed(input: Any, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Variable:
-    """Matrices whose ``offset``-th diagonal (in the dims ``dim1``, ``dim2`` of the result)
-    holds the last dim of ``input``."""
-    x = as_variable(input, "diag_embed")
-    n = x.shape[-1] if x.ndim else 1
-    out = x.unsqueeze(-1) * np.eye(n, dtype=x.dtype)
-    pad = (offset, 0, 0, offset) if offset >= 0 else (0, -offset, -offset, 0)
-    out = functional.pad(out, pad) if offset else out
-    ndim = out.ndim
-    d1, d2 = (d % ndim if -ndim <= d < ndim else None for d in (dim1, dim2))
-    if d1 is None or d2 is None or d1 == d2:
-        raise ShapeError(
-            f"diag_embed(): dim1 and dim2 must be two different dims of the {ndim}-d result, "
-            f"got {dim1} and {dim2}"
-        )
-    return out.movedim((-2, -1), (d1, d2))
 
 
 def diagflat(input: Any, offset: int = 0) -> Variable:
@@ -238,9 +149,6 @@ def vander(x: Any, N: int | None = None, increasing: bool = False) -> Variable:
 Frexp = type("Frexp", (nodiff.NoGradient,), {"__doc__": "The binary exponents of the values."})
 Gcd = type("Gcd", (nodiff.NoGradient,), {"__doc__": "The greatest common divisors."})
 Lcm = type("Lcm", (nodiff.NoGradient,), {"__doc__": "The least common multiples."})
-UnravelIndex = type(
-    "UnravelIndex", (nodiff.NoGradient,), {"__doc__": "Flat indices as coordinates."}
-)
 
 
 def frexp(input: Any) -> tuple[Variable, Variable]:
@@ -285,24 +193,6 @@ def lcm(input: Any, other: Any) -> Variable:
     return _integers(Lcm, np.lcm, input, other)
 
 
-def unravel_index(indices: Any, shape: Any) -> tuple[Variable, ...]:
-    """The coordinates in ``shape`` of flat ``indices`` (int64 Variables, one per dim)."""
-    x = as_variable(indices, "unravel_index")
-    if x.dtype.kind not in "iu":
-        raise OperandError(
-            f"unravel_index(): expected 'indices' to be integer dtype, got {x.dtype}"
-        )
-    dims = (shape,) if isinstance(shape, int) else tuple(shape)
-    try:
-        coords = np.unravel_index(x._data, dims)
-    except ValueError as error:
-        raise IndexRangeError(f"unravel_index(): {error} (shape {dims})") from None
-    return tuple(
-        nodiff.announce(UnravelIndex, (x, dims), from_op(np.asarray(c, dtype=np.int64), None))
-        for c in coords
-    )
-
-
 def split_with_sizes(input: Variable, split_sizes: Any, dim: int = 0) -> tuple[Variable, ...]:
     """Views of ``split_sizes[i]`` elements along ``dim``; the sizes must add up."""
     x, sizes = as_variable(input, "split_with_sizes"), list(split_sizes)
@@ -331,16 +221,14 @@ def unsafe_chunk(input: Any, chunks: int, dim: int = 0) -> tuple[Variable, ...]:
 
 #: the names this module adds to the top-level package
 NAMES = [
-    "concat", "empty_like", "randint_like", "asarray", "atleast_1d", "atleast_2d", "atleast_3d",
-    "broadcast_shapes", "result_type", "promote_types", "can_cast", "diag_embed", "diagflat",
-    "dist", "addmv", "addr", "ger", "cumulative_trapezoid", "vander", "frexp", "ldexp", "gcd",
-    "lcm", "unravel_index", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes",
-    "unsafe_chunk",
+    "asarray", "result_type", "promote_types", "can_cast", "diagflat", "dist", "addmv", "addr",
+    "ger", "cumulative_trapezoid", "vander", "frexp", "ldexp", "gcd", "lcm", "split_with_sizes",
+    "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these (``x.addmv(mat, vec)``, ``x.split_with_sizes(...)``)
 METHODS = (
-    "diag_embed", "diagflat", "dist", "addmv", "addr", "ger", "frexp", "ldexp", "gcd", "lcm",
+    "diagflat", "dist", "addmv", "addr", "ger", "frexp", "ldexp", "gcd", "lcm",
     "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk",
 )  # fmt: skip
 variable_elementwise.add_methods(globals(), METHODS)

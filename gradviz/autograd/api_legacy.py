@@ -1,6 +1,6 @@
-"""PyTorch's older top-level linear algebra (``torch.svd``, ``torch.qr``, ``torch.cholesky``,
-``cholesky_solve``, ``cholesky_inverse``, ``triangular_solve``), the scatters of views
-(``slice_scatter``, ``select_scatter``, ``diagonal_scatter``), ``masked_scatter``, ``put``,
+"""PyTorch's older top-level linear algebra (``cholesky_solve``, ``cholesky_inverse``,
+``triangular_solve``; ``svd``, ``qr`` and ``cholesky`` are ``linalg_legacy``'s), the scatters
+of views (``slice_scatter``, ``select_scatter``, ``diagonal_scatter``), ``masked_scatter``, ``put``,
 ``histogram`` and the top-level ``ctc_loss``, as functions and methods: each a composition of
 ``gradviz.linalg`` or of a write into a copy (``clone``, then ``x[index] = src``), so the
 gradients are theirs.
@@ -20,43 +20,11 @@ from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable
 
 
-class SvdOld(NamedTuple):
-    """``torch.svd``'s result: ``A = U @ diag(S) @ V.mT``."""
-
-    U: Variable
-    S: Variable
-    V: Variable
-
-
 class TriangularSolve(NamedTuple):
     """``torch.triangular_solve``'s result: the solution and a copy of the matrix."""
 
     solution: Variable
     cloned_coefficient: Variable
-
-
-def svd(input: Any, some: bool = True, compute_uv: bool = True) -> SvdOld:
-    """``(U, S, V)`` with ``A = U diag(S) V^T`` (``V``, not ``linalg.svd``'s ``Vh``); reduced
-    when ``some``; zero ``U`` and ``V`` of full size without ``compute_uv``."""
-    a = as_variable(input, "svd")
-    if not compute_uv:
-        m, n = a.shape[-2:]
-        s = linalg.svdvals(a)
-        zeros = np.zeros
-        return SvdOld(Variable(zeros((*a.shape[:-2], m, m), a.dtype)), s,
-                      Variable(zeros((*a.shape[:-2], n, n), a.dtype)))  # fmt: skip
-    u, s, vh = linalg.svd(a, full_matrices=not some)
-    return SvdOld(u, s, vh.mT)
-
-
-def qr(input: Any, some: bool = True) -> Any:
-    """``(Q, R)`` with ``A = Q R`` (``linalg.qr``, reduced when ``some``)."""
-    return linalg.qr(as_variable(input, "qr"), "reduced" if some else "complete")
-
-
-def cholesky(input: Any, upper: bool = False) -> Variable:
-    """The Cholesky factor ``L`` (``A = L L^T``), or ``U = L^T`` when ``upper``."""
-    return linalg.cholesky(as_variable(input, "cholesky"), upper=upper)
 
 
 def cholesky_solve(B: Any, L: Any, upper: bool = False) -> Variable:
@@ -206,14 +174,14 @@ def ctc_loss(
 
 #: the names this module adds to the top-level package
 NAMES = [
-    "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse", "triangular_solve",
+    "cholesky_solve", "cholesky_inverse", "triangular_solve",
     "slice_scatter", "select_scatter", "diagonal_scatter", "masked_scatter", "put",
     "histogram", "ctc_loss",
 ]  # fmt: skip
 
 #: the methods PyTorch has of these
 METHODS = (
-    "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse", "triangular_solve",
+    "cholesky_solve", "cholesky_inverse", "triangular_solve",
     "slice_scatter", "select_scatter", "diagonal_scatter", "masked_scatter", "put",
     "histogram",
 )  # fmt: skip

@@ -414,8 +414,8 @@ def _check_batching(
 
 def default_collate(batch: list[Any], field: str = "") -> Any:
     """Items stacked into a batch as PyTorch's ``default_collate``: arrays, Variables and
-    numbers to one Variable with a batch axis; tuples and lists field by field (a tuple);
-    dicts key by key; strings to a list."""
+    numbers to one Variable with a batch axis (Python floats as float64); tuples and lists
+    field by field (a list; a named tuple stays one); dicts key by key; strings to a list."""
     first = batch[0]
     if isinstance(first, Mapping):
         for entry, item in enumerate(batch):
@@ -437,10 +437,13 @@ def default_collate(batch: list[Any], field: str = "") -> Any:
                     f"DataLoader: each item{field} of a batch must have the same number of "
                     f"fields, got {len(first)} at entry 0 and {_fields(item)} at entry {entry}"
                 )
-        return tuple(
+        columns = [
             default_collate(list(column), f"{field} field {i}")
             for i, column in enumerate(zip(*batch, strict=True))
-        )
+        ]
+        return type(first)(*columns) if hasattr(first, "_fields") else columns
+    if all(type(value) is float for value in batch):  # Python floats: float64, as PyTorch's
+        return Variable(np.array(batch, dtype=np.float64))
     return Variable(_stack(batch, field))
 
 

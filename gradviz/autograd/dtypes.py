@@ -105,6 +105,14 @@ class device(str):
         """The device type, ``'cpu'``."""
         return "cpu"
 
+    def __enter__(self) -> device:
+        """``with torch.device("cpu"):`` (the default device of what the block makes): the
+        CPU, gradviz's only one."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
 
 def cpu_only(where: Any, op: str) -> None:
     """Accept ``device=None``/``"cpu"``/``"cpu:0"``; gradviz runs on the CPU only."""

@@ -41,6 +41,7 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     grad = _root_grad(root, grad)
     active = hooks.ACTIVE
     grad_hooks = _GRAD_HOOKS  # Variable.register_hook's (empty: one test per node)
+    post_hooks = _POST_HOOKS  # and the leaves' post-accumulate ones
     fan_in = _begin(active, root, grad)
     # The order, PyTorch's: a Variable's id is larger than the ids of everything it was
     # computed from, so the largest waiting id has every consumer's share. Shares are summed
@@ -74,6 +75,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
             node = variable._node
             if node is None:
                 accumulate(variable, g)
+                if post_hooks and variable._id in post_hooks:
+                    _run_post_hooks(variable)
                 continue
             if variable._retains_grad:  # a copy, as PyTorch's clone: g flows on from here
                 variable._grad = g.copy() if variable._grad is None else variable._grad + g
@@ -186,19 +189,22 @@ class _Hooks(dict):
 #: the engine's one test per node, and how a stand-in (an in-place op's old history, which
 #: keeps the id) finds the hooks registered before the write, as in PyTorch.
 _GRAD_HOOKS: dict[int, weakref.ref[_Hooks]] = {}
+#: The leaf ids with hooks run after their ``.grad`` is accumulated
+#: (``Variable.register_post_accumulate_grad_hook``), kept as ``_GRAD_HOOKS``.
+_POST_HOOKS: dict[int, weakref.ref[_Hooks]] = {}
 
 
-def _forget(key: int, ref: weakref.ref[_Hooks]) -> None:
+def _forget(table: dict[int, Any], key: int, ref: weakref.ref[_Hooks]) -> None:
     """The hooks of the Variable ``key`` are gone with it."""
-    if _GRAD_HOOKS.get(key) is ref:
-        _GRAD_HOOKS.pop(key, None)
+    if table.get(key) is ref:
+        table.pop(key, None)
 
 
 class HookHandle:
     """What ``Variable.register_hook`` returns: ``remove()`` takes the hook off."""
 
-    def __init__(self, key: int, hooks_of: _Hooks) -> None:
-        self._key = key
+    def __init__(self, key: int, hooks_of: _Hooks, table: dict[int, Any] = _GRAD_HOOKS):
+        self._key, self._table = key, table
         self._hooks = weakref.ref(hooks_of)
 
     def remove(self) -> None:
@@ -207,7 +213,7 @@ class HookHandle:
         if hooks_of is not None:
             hooks_of.pop(self, None)
             if not hooks_of:
-                _GRAD_HOOKS.pop(self._key, None)
+                self._table.pop(self._key, None)
 
 
 def register_hook(variable: Variable, hook: Callable[[Variable], Any]) -> HookHandle:
@@ -218,18 +224,43 @@ def register_hook(variable: Variable, hook: Callable[[Variable], Any]) -> HookHa
         raise OperandError(f"register_hook: expected a callable, got {type(hook).__name__}")
     if not variable.requires_grad:
         raise OperandError("cannot register a hook on a Variable that does not require grad")
+    return _register(variable, hook, _GRAD_HOOKS, variable._id)
+
+
+def register_post_accumulate_hook(variable: Variable, hook: Callable[..., Any]) -> HookHandle:
+    """Call ``hook(variable)`` each time backward has added into the leaf ``variable``'s
+    ``.grad`` (PyTorch's ``Tensor.register_post_accumulate_grad_hook``: an optimizer step
+    per parameter inside backward)."""
+    if not callable(hook):
+        raise OperandError(f"register_hook: expected a callable, got {type(hook).__name__}")
+    if not variable.requires_grad:
+        raise OperandError("cannot register a hook on a tensor that doesn't require gradient")
+    if variable._node is not None:
+        raise BackwardError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    return _register(variable, hook, _POST_HOOKS, ("post", variable._id))
+
+
+def _register(variable: Variable, hook: Any, table: dict[int, Any], slot: Any) -> HookHandle:
+    """Put ``hook`` in ``variable``'s own hooks under ``slot`` and its id in ``table``."""
     key = variable._id
     store = getattr(variable, "_hooks", None)
     if store is None:
         store = variable._hooks = {}
-    hooks_of = store.get(key)
+    hooks_of = store.get(slot)
     if hooks_of is None:
-        hooks_of = store[key] = _Hooks()
-    if key not in _GRAD_HOOKS:
-        _GRAD_HOOKS[key] = weakref.ref(hooks_of, functools.partial(_forget, key))
-    handle = HookHandle(key, hooks_of)
+        hooks_of = store[slot] = _Hooks()
+    if key not in table:
+        table[key] = weakref.ref(hooks_of, functools.partial(_forget, table, key))
+    handle = HookHandle(key, hooks_of, table)
     hooks_of[handle] = hook
     return handle
+
+
+def _run_post_hooks(leaf: Variable) -> None:
+    """The post-accumulate hooks of ``leaf``, in order (each is given the leaf)."""
+    hooks_of = _POST_HOOKS[leaf._id]()
+    for hook in list(hooks_of.values()) if hooks_of is not None else ():
+        hook(leaf)
 
 
 class GroupHook:

@@ -75,6 +75,13 @@ class RegistrationError(GradvizError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class AbsentError(GradvizError, AttributeError):
+class UnsupportedError(GradvizError, AttributeError):
+    """A part of PyTorch gradviz has no counterpart of (``torch.hub``, ``torch.onnx``, forward-
+    mode AD ...): the message says what to do instead. An AttributeError, so ``hasattr`` probes
+    find nothing."""
+
+
+class AbsentError(UnsupportedError):
     """A name of PyTorch's top level that gradviz has not (quantization, sparse and complex
-    tensors, backend kernels ...): an AttributeError, so ``hasattr`` stays False."""
+    tensors, backend kernels ...): an ``UnsupportedError`` for one name, saying what to use
+    instead; an AttributeError, so ``hasattr`` stays False."""

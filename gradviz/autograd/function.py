@@ -99,7 +99,9 @@ class Function:
     def mark_non_differentiable(self, *outputs: Any) -> None:
         """PyTorch's ``ctx.mark_non_differentiable``: the outputs given (an index, a mask; the
         arrays forward returns) need no gradient, whatever the inputs."""
-        self.__dict__["_non_differentiable"] = {id(a) for a in outputs}
+        self.__dict__["_non_differentiable"] = {
+            id(a._data if isinstance(a, Variable) else a) for a in outputs
+        }
 
     def mark_dirty(self, *arrays: Any) -> None:
         """PyTorch's ``ctx.mark_dirty`` (forward wrote into an input) is refused: ``forward``
@@ -313,28 +315,86 @@ def _as_user_op(cls: type[Function]) -> None:
     for name in ("forward", "backward"):
         rule = cls.__dict__.get(name)
         if isinstance(rule, staticmethod):
-            setattr(cls, name, staticmethod(_hinted(cls.__name__, name, rule.__func__)))
+            function = rule.__func__
+            setup = cls.__dict__.get("setup_context")
+            if name == "forward" and isinstance(setup, staticmethod):
+                function = _with_setup_context(function, setup.__func__)
+            setattr(cls, name, staticmethod(_on_tensors(cls, name, function)))
+
+
+def _with_setup_context(forward: Callable[..., Any], setup: Callable[..., Any]) -> Any:
+    """PyTorch 2's form, ``forward(*inputs)`` without ``ctx`` and ``setup_context(ctx, inputs,
+    output)`` to save what backward needs, as one ``forward(ctx, *inputs)``."""
+
+    @functools.wraps(forward)
+    def run(ctx: Any, *inputs: Any) -> Any:
+        output = forward(*inputs)
+        setup(ctx, inputs, output)
+        return output
+
+    return run
 
 
 def _user_apply(cls: type[Function], *args: Any) -> Any:
     return _apply(cls, args, None)
 
 
-def _hinted(op: str, name: str, rule: Callable[..., Any]) -> Callable[..., Any]:
+def _on_tensors(cls: type[Function], name: str, rule: Callable[..., Any]) -> Callable[..., Any]:
+    """A user's ``forward`` or ``backward`` that also runs as PyTorch's: it gets NumPy arrays
+    until it calls a tensor method on one (``input.mm(weight.t())``, ``grad.clone()``, the
+    PyTorch tutorials' way); from then on both rules of the op get Variables that record
+    nothing (no graph, no trace events), and what they return is taken as arrays."""
+
     @functools.wraps(rule)
     def run(*args: Any) -> Any:
+        if cls.__dict__.get("_on_variables"):
+            return _run_on_variables(cls, name, rule, args)
         try:
-            return rule(*args)
+            return _arrays_of(rule(*args))
         except AttributeError as error:
             if "'numpy.ndarray' object has no attribute" not in str(error):
                 raise
-            raise OperandError(
-                f"{op}.{name}: {error}: a gradviz Function's forward and backward get and "
-                "return NumPy arrays, not Variables (np.clip for clamp, .copy() for clone, "
-                "np.exp(x) for x.exp() ...)"
-            ) from error
+        cls._on_variables = True  # type: ignore[attr-defined]
+        return _run_on_variables(cls, name, rule, args)
 
     return run
+
+
+def _run_on_variables(
+    cls: type[Function], name: str, rule: Callable[..., Any], args: tuple[Any, ...]
+) -> Any:
+    ctx, rest = args[0], args[1:]
+    ctx.saved_tensors = tuple(_as_variable(a) for a in ctx.saved_tensors)
+    with grad_mode.no_grad(), hooks.paused():
+        try:
+            result = rule(ctx, *(_as_variable(a) for a in rest))
+        except AttributeError as error:
+            text = str(error)
+            if "'Variable' object has no attribute" in text:
+                hint = "gradviz has no tensor method of that name; NumPy's function does it"
+            elif "'numpy.ndarray' object has no attribute" in text:
+                hint = "a NumPy function made an array: use tensor methods throughout, or NumPy"
+            else:
+                raise
+            raise OperandError(
+                f"{cls.__name__}.{name}: {error}: {hint} (forward and backward may take and "
+                "return NumPy arrays: np.clip for clamp, .copy() for clone, np.exp(x) for "
+                "x.exp() ...)"
+            ) from error
+    return _arrays_of(result)
+
+
+def _as_variable(value: Any) -> Any:
+    return Variable(value) if type(value) is _ndarray else value
+
+
+def _arrays_of(result: Any) -> Any:
+    """A rule's result with each Variable as its array (the engine's currency)."""
+    if isinstance(result, Variable):
+        return result._data
+    if type(result) is tuple or type(result) is list:
+        return type(result)(r._data if isinstance(r, Variable) else r for r in result)
+    return result
 
 
 def returns_several(data: Any) -> bool:

@@ -473,6 +473,7 @@ from gradviz.autograd.functional_losses_more import (  # noqa: E402
     poisson_nll_loss,
     soft_margin_loss,
     triplet_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from gradviz.autograd.functional_more import (  # noqa: E402  (they import this module's deps)
     group_norm,
@@ -514,6 +515,7 @@ __all__ += [
     "tanhshrink",
     "threshold",
     "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 from gradviz.autograd.functional_pool import (  # noqa: E402
     adaptive_avg_pool1d,
@@ -530,9 +532,11 @@ from gradviz.autograd.functional_pool import (  # noqa: E402
     max_pool3d,
 )
 from gradviz.autograd.functional_resample import (  # noqa: E402
+    affine_grid,
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
+    grid_sample,
     interpolate,
     pixel_shuffle,
     pixel_unshuffle,
@@ -545,12 +549,14 @@ __all__ += [
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
     "adaptive_max_pool3d",
+    "affine_grid",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "grid_sample",
     "interpolate",
     "max_pool1d",
     "max_pool2d",
@@ -569,6 +575,7 @@ from gradviz.autograd.functional_layers import (  # noqa: E402
     lp_pool2d,
     max_unpool1d,
     max_unpool2d,
+    max_unpool3d,
 )
 
 # torch.autograd.functional: gradviz.autograd.functional is this module (not in __all__)
@@ -585,5 +592,6 @@ __all__ += [
     "lp_pool2d",
     "max_unpool1d",
     "max_unpool2d",
+    "max_unpool3d",
     "unfold",
 ]

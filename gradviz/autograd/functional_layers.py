@@ -81,6 +81,20 @@ def max_unpool2d(
     return unpool.max_unpool("max_unpool2d", 2, input, indices, *args)
 
 
+def max_unpool3d(
+    input: Any,
+    indices: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    output_size: Any = None,
+) -> Variable:
+    """The partial inverse of ``max_pool3d``: each value of (N, C, D, H, W) put back where
+    ``indices`` (flat into D * H * W of the output) say, zeros elsewhere."""
+    args = (kernel_size, stride, padding, output_size)
+    return unpool.max_unpool("max_unpool3d", 3, input, indices, *args)
+
+
 def lp_pool1d(
     input: Any, norm_type: float, kernel_size: int, stride: Any = None, ceil_mode: bool = False
 ) -> Variable:

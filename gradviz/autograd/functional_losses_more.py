@@ -1,7 +1,7 @@
 """Ranking, embedding, likelihood and margin losses of ``nn.functional`` with PyTorch's names,
 options and formulas (re-exported by ``functional``): ``margin_ranking_loss``,
-``cosine_embedding_loss``, ``triplet_margin_loss``, ``hinge_embedding_loss``,
-``gaussian_nll_loss``, ``poisson_nll_loss``, ``soft_margin_loss``,
+``cosine_embedding_loss``, ``triplet_margin_loss`` (and ``_with_distance_loss``),
+``hinge_embedding_loss``, ``gaussian_nll_loss``, ``poisson_nll_loss``, ``soft_margin_loss``,
 ``multilabel_soft_margin_loss`` and ``multi_margin_loss``.
 
 Each is built of ops as PyTorch builds it (differences, clamps, wheres, sums), so the graph
@@ -11,6 +11,7 @@ shows where each term enters.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -172,6 +173,38 @@ def triplet_margin_loss(
     if swap:
         far = ops.binary(ops.Minimum, far, pairwise_distance(pos, neg, p, eps))
     loss = (near - far + margin).clamp(min=0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_with_distance_loss(
+    anchor: Any,
+    positive: Any,
+    negative: Any,
+    *,
+    distance_function: Callable[[Any, Any], Any] | None = None,
+    margin: float = 1.0,
+    swap: bool = False,
+    reduction: str = "mean",
+) -> Variable:
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with ``d`` your
+    ``distance_function`` of two batches (``pairwise_distance`` when None); ``swap`` takes
+    the smaller of ``d(anchor, negative)`` and ``d(positive, negative)``."""
+    op = "triplet_margin_with_distance_loss"
+    reduction = _checked(op, None, None, reduction)
+    if _number(margin, op, "margin") <= 0:
+        raise ArgumentError(f"margin must be greater than 0, got {margin}")
+    a, pos, neg = (as_input(x, op) for x in (anchor, positive, negative))
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ShapeError(
+            "The anchor, positive, and negative tensors are expected to have the same number "
+            f"of dimensions, but got: anchor {a.ndim}D, positive {pos.ndim}D, and negative "
+            f"{neg.ndim}D inputs"
+        )
+    distance = pairwise_distance if distance_function is None else distance_function
+    near, far = distance(a, pos), distance(a, neg)
+    if swap:
+        far = ops.binary(ops.Minimum, far, distance(pos, neg))
+    loss = (margin + near - far).clamp(min=0)
     return _reduce(loss, reduction)
 
 

@@ -1,10 +1,13 @@
-"""``nn.functional`` for autoencoders and U-Nets: transposed convolutions, ``interpolate`` and
-pixel (un)shuffle, with PyTorch's signatures and checks (re-exported by ``functional``). Each
-call is one op of ``ops``."""
+"""``nn.functional`` for autoencoders, U-Nets and spatial transformers: transposed
+convolutions, ``interpolate``, pixel (un)shuffle, ``affine_grid`` and ``grid_sample``, with
+PyTorch's signatures and checks (re-exported by ``functional``). Each call is one op of
+``ops``."""
 
 from __future__ import annotations
 
 import math
+import warnings
+from typing import Any
 
 import numpy as np
 
@@ -280,3 +283,122 @@ def pixel_unshuffle(input, downscale_factor: int) -> Variable:
                 f"input.size({axis})={input.shape[axis]} is not divisible by {r}"
             )
     return resample.PixelUnshuffle.apply(input, r)
+
+
+# ------------------------------------------------------------ spatial transformer networks
+_ALIGN_WARNING = (
+    "Default grid_sample and affine_grid behavior has changed to align_corners=False since "
+    "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
+    "documentation of grid_sample for details."
+)
+
+
+def _align(align_corners: bool | None) -> bool:
+    if align_corners is None:
+        warnings.warn(_ALIGN_WARNING, UserWarning, stacklevel=3)
+        return False
+    return bool(align_corners)
+
+
+def _base_coords(size: int, align_corners: bool) -> np.ndarray:
+    """The normalised positions of ``size`` pixels along one axis, in [-1, 1]."""
+    if size <= 1:
+        return np.zeros(max(size, 0))
+    steps = np.linspace(-1.0, 1.0, size)
+    return steps if align_corners else steps * (size - 1) / size
+
+
+def affine_grid(theta: Variable, size: Any, align_corners: bool | None = None) -> Variable:
+    """The sampling grid ``(N, H, W, 2)`` (``(N, D, H, W, 3)`` for a 5-d ``size``) of the
+    affine maps ``theta`` ``(N, 2, 3)`` (``(N, 3, 4)``), for ``grid_sample``: a spatial
+    transformer network's localisation output. One ``AffineGridGenerator`` op, as PyTorch's
+    node, whose gradient reaches ``theta``."""
+    align = _align(align_corners)
+    theta = as_input(theta, "affine_grid")
+    size = tuple(int(s) for s in size)
+    spatial = len(size) - 2
+    if spatial not in (2, 3):
+        raise InputError(
+            "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+            f"respectively. Got size {size}."
+        )
+    if theta.dtype.kind != "f":
+        raise OperandError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    if theta.ndim == 3 and theta.shape[0] != size[0]:
+        raise ShapeError(
+            f"affine_grid: theta holds {theta.shape[0]} matrices, size {size} asks for {size[0]}"
+        )
+    if tuple(theta.shape) != (size[0], spatial, spatial + 1):
+        kind = (
+            "2D affine matrices of shape Nx2x3"
+            if spatial == 2
+            else "3D affine matrices of shape Nx3x4"
+        )
+        raise ArgumentError(
+            f"Expected a batch of {kind} for size {size}. Got {tuple(theta.shape)}."
+        )
+    if min(size[2:]) <= 0:
+        raise ArgumentError(f"Expected non-zero, positive output size. Got {size}")
+    axes = [_base_coords(s, align) for s in reversed(size[2:])]  # x (width) first
+    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]  # each of the spatial shape
+    base = np.stack([*mesh, np.ones(size[2:])], -1).astype(theta.dtype)
+    grid = ops.grid.AffineGridGenerator.apply(theta, base.reshape(-1, spatial + 1))
+    return grid.reshape(size[0], *size[2:], spatial)
+
+
+def grid_sample(
+    input: Variable,
+    grid: Variable,
+    mode: str = "bilinear",
+    padding_mode: str = "zeros",
+    align_corners: bool | None = None,
+) -> Variable:
+    """The values of ``input`` ``(N, C, H, W)`` at the points of ``grid`` ``(N, Ho, Wo, 2)``
+    (x then y, in [-1, 1]): ``(N, C, Ho, Wo)``. ``mode`` "bilinear" or "nearest";
+    ``padding_mode`` "zeros" or "border" outside the input. One ``GridSample`` op, whose
+    gradient reaches the input and (bilinear) the grid."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ArgumentError(
+            f"nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or "
+            f"'bicubic', but got: '{mode}'"
+        )
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ArgumentError(
+            "nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+            f"'reflection', but got: '{padding_mode}'"
+        )
+    align = _align(align_corners)
+    input, grid = as_input(input, "grid_sample"), as_input(grid, "grid_sample")
+    if input.ndim == 5 or mode == "bicubic" or padding_mode == "reflection":
+        what = (
+            "a 5-d input"
+            if input.ndim == 5
+            else f"mode={mode!r}"
+            if mode == "bicubic"
+            else "padding_mode='reflection'"
+        )
+        raise InputError(
+            f"grid_sample: {what} is not supported; use a 4-d input, mode 'bilinear' or "
+            "'nearest' and padding_mode 'zeros' or 'border'"
+        )
+    if input.ndim != 4 or grid.ndim != 4:
+        raise ShapeError(
+            f"grid_sampler(): expected 4D input and grid with same number of dimensions, but "
+            f"got input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
+    if grid.shape[-1] != 2:
+        raise ShapeError(
+            "grid_sampler(): expected grid to have size 2 in last dimension, but got grid "
+            f"with sizes {list(grid.shape)}"
+        )
+    if input.shape[0] != grid.shape[0]:
+        raise ShapeError(
+            "grid_sampler(): expected grid and input to have same batch size, but got input "
+            f"with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+        )
+    if input.dtype != grid.dtype:
+        raise OperandError(
+            "grid_sampler(): expected input and grid to have same dtype, but input has "
+            f"{input.dtype} and grid has {grid.dtype}"
+        )
+    return ops.grid.GridSample.apply(input, grid, mode, padding_mode, align)

@@ -21,6 +21,7 @@ class _State(threading.local):
     thread that never set it reads ``True`` without an ``__init__`` call."""
 
     enabled: bool = True
+    inference: bool = False
 
 
 #: Read by ``Function.apply`` on every op (``_state.enabled``): when False, ops record no graph.
@@ -37,9 +38,13 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
-    """Switch graph recording on or off in this thread (prefer the ``no_grad`` context
-    manager)."""
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``inference_mode()`` (and not ``inference_mode(False)``)."""
+    return _state.inference
+
+
+def _switch(mode: bool) -> None:
+    """Switch graph recording on or off in this thread."""
     enabled = bool(mode)
     if enabled:  # the thread-local first, then the set (and the reverse to switch off), so
         _state.enabled = True  # ``not _OFF`` never holds while a thread has recording off
@@ -58,10 +63,10 @@ class _GradMode:
 
     def __enter__(self) -> None:
         self._previous = _state.enabled
-        set_grad_enabled(self.mode)
+        _switch(self.mode)
 
     def __exit__(self, *exc: object) -> None:
-        set_grad_enabled(self._previous)
+        _switch(self._previous)
 
     def __call__(self, func: F) -> F:
         @functools.wraps(func)
@@ -85,10 +90,44 @@ class inference_mode(_GradMode):
     def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
 
+    def __enter__(self) -> None:
+        self._previous_inference = _state.inference
+        _state.inference = not self.mode
+        super().__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
+        _state.inference = self._previous_inference
+
     def __call__(self, func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with inference_mode(not self.mode):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class set_grad_enabled(_GradMode):
+    """Switch graph recording on or off in this thread, now (``set_grad_enabled(False)``), or
+    for a ``with`` block or a decorated function, after which the previous mode is back
+    (``with torch.set_grad_enabled(phase == "train"):``, as PyTorch's)."""
+
+    def __init__(self, mode: bool) -> None:
+        self._previous = _state.enabled
+        self.mode = bool(mode)
+        _switch(self.mode)
+
+    def __enter__(self) -> None:
+        _switch(self.mode)
+
+    def __call__(self, func: F) -> F:
+        _switch(self._previous)  # a decorator: the mode is the function's only
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -9,27 +9,103 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import GradcheckError, OperandError
-from gradviz.autograd.grad_mode import no_grad
+from gradviz.autograd.grad_mode import enable_grad, no_grad
 from gradviz.autograd.variable import Variable
+
+#: PyTorch's options of its checks that choose how (fast mode, batched, forward mode ...):
+#: taken, and the full check done whatever they say
+_HOW = (
+    "nondet_tol", "check_undefined_grad", "check_grad_dtypes", "check_batched_grad",
+    "check_batched_forward_grad", "check_forward_ad", "check_backward_ad", "fast_mode",
+    "masked", "gen_non_contig_grad_outputs", "check_fwd_over_rev", "check_rev_over_rev",
+)  # fmt: skip
 
 
 def gradcheck(
-    fn: Callable[..., Variable],
+    fn: Callable[..., Any],
     inputs: Variable | Sequence[Any],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    *,
+    raise_exception: bool = True,
+    **how: Any,
 ) -> bool:
     """Check ``fn``'s gradients against central differences; return True or raise.
 
     Every input that requires grad is checked, on a float64 copy (the originals are untouched).
-    Each element of the output is checked separately (the full Jacobian), and an element fails
-    when ``|analytic - numeric| > atol + rtol * |numeric|``. ``GradcheckError`` names the input,
-    the worst element and both values. Hooks are paused meanwhile: a trace records none of the
-    check's ops and backward passes.
+    Each element of the output (of each output, for a tuple) is checked separately (the full
+    Jacobian), and an element fails when ``|analytic - numeric| > atol + rtol * |numeric|``.
+    ``GradcheckError`` names the input, the worst element and both values (with
+    ``raise_exception=False``: False is returned). PyTorch's options of how to check
+    (``fast_mode``, ``check_batched_grad`` ...) are taken; the full check is done. Hooks are
+    paused meanwhile: a trace records none of the check's ops and backward passes.
     """
-    with hooks.paused():
-        return _gradcheck(fn, inputs, eps, atol, rtol)
+    _check_how("gradcheck", how)
+    try:
+        with hooks.paused():
+            return _gradcheck(fn, inputs, eps, atol, rtol)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def gradgradcheck(
+    fn: Callable[..., Any],
+    inputs: Variable | Sequence[Any],
+    grad_outputs: Variable | Sequence[Any] | None = None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    **how: Any,
+) -> bool:
+    """Check the gradients of ``fn``'s gradients (``create_graph=True``) against central
+    differences, as PyTorch's: ``gradcheck`` of the map from ``inputs`` and ``grad_outputs``
+    (random float64 ones, requiring grad, when None) to the inputs' gradients."""
+    _check_how("gradgradcheck", how)
+    from gradviz.autograd.grads import grad  # (grads imports the engine, which imports ops)
+
+    inputs = (inputs,) if isinstance(inputs, Variable) else tuple(inputs)
+    if grad_outputs is None:
+        with hooks.paused():
+            outputs = _outputs(fn(*inputs))
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            Variable(rng.standard_normal(o.shape), requires_grad=True) for o in outputs
+        )
+    grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Variable) else tuple(grad_outputs)
+    n = len(inputs)
+
+    def first(*args: Any) -> tuple[Variable, ...]:
+        xs = args[:n]
+        wanted = [x for x in xs if isinstance(x, Variable) and x.requires_grad]
+        with enable_grad():  # (the numeric part of the check runs under no_grad)
+            outputs = _outputs(fn(*xs))
+            return grad(outputs, wanted, args[n:], create_graph=True, materialize_grads=True)
+
+    return gradcheck(
+        first, (*inputs, *grad_outputs), eps, atol, rtol, raise_exception=raise_exception
+    )
+
+
+def _check_how(op: str, how: dict[str, Any]) -> None:
+    unknown = sorted(set(how) - set(_HOW))
+    if unknown:
+        raise OperandError(f"{op}() got an unexpected keyword argument {unknown[0]!r}")
+
+
+def _outputs(out: Any) -> tuple[Variable, ...]:
+    """``fn``'s result as a tuple of Variables (one, or several in a tuple or list)."""
+    outs = tuple(out) if isinstance(out, tuple | list) else (out,)
+    for o in outs:
+        if not isinstance(o, Variable):
+            raise OperandError(
+                f"gradcheck: fn must return a Variable or a tuple of them, got {type(o).__name__}"
+            )
+    return outs
 
 
 def _gradcheck(
@@ -45,11 +121,13 @@ def _gradcheck(
     if not checked:
         raise OperandError("gradcheck: no input requires grad, so there is nothing to check")
 
-    def evaluate() -> np.ndarray:
-        out = fn(*copies)
-        if not isinstance(out, Variable):
-            raise OperandError(f"gradcheck: fn must return a Variable, got {type(out).__name__}")
-        return out
+    def evaluate() -> Variable:
+        outs = _outputs(fn(*copies))
+        if len(outs) == 1:
+            return outs[0]
+        from gradviz.autograd.ops.shape import concatenate  # (ops import this module's users)
+
+        return concatenate([o.reshape(-1) for o in outs if o.dtype.kind == "f"])
 
     output = evaluate()
     out_size = output._data.size

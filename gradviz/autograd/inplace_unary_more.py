@@ -20,12 +20,11 @@ from gradviz.autograd.errors import DerivativeNotImplementedError
 from gradviz.autograd.function import Function
 from gradviz.autograd.inplace_ops import take_graph_rule
 from gradviz.autograd.inplace_unary import _method
-from gradviz.autograd.ops import pointwise_more as more
-from gradviz.autograd.ops import special
+from gradviz.autograd.ops import bessel, special, trig
 from gradviz.autograd.variable import Variable
 
 #: the ops whose in-place form PyTorch cannot differentiate
-_NO_DERIVATIVE = (more.Asinh, more.Acosh, more.Atanh)
+_NO_DERIVATIVE = (trig.Asinh, trig.Acosh, trig.Atanh)
 
 
 def _no_derivative(ctx: Any, grad: Any) -> Any:
@@ -55,7 +54,7 @@ def _inplace(base: type[Function]) -> type[Function]:
 INPLACE: dict[type[Function], type[Function]] = {
     base: _inplace(base)
     for base in (
-        more.Tan, more.Asinh, more.Acosh, more.Atanh, special.Erfc, special.Sinc, special.I0,
+        trig.Tan, trig.Asinh, trig.Acosh, trig.Atanh, special.Erfc, special.Sinc, bessel.I0,
         ops.Sin, ops.Cos, special.Sinh, special.Cosh, special.Asin, special.Acos, special.Atan,
         special.Log1p, special.Expm1, special.Erf, special.Erfinv, special.Rsqrt,
         special.Reciprocal, special.Floor, special.Ceil, special.Trunc, special.Frac,

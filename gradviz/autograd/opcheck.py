@@ -15,7 +15,10 @@ is one backward and two forwards per input and direction, whatever the tensor si
 Kinks (relu at 0, abs at 0, max ties, clamp bounds, or any in a user's op) are found, not
 listed: an output element whose second difference ``f(x+hu) + f(x-hu) - 2 f(x)`` is not small
 next to its first difference is not smooth along ``u`` at this scale, and is left out of the
-projection (on both sides, so the subgradient the op chose there does not matter). When most
+projection (on both sides, so the subgradient the op chose there does not matter). An op whose
+kinks can hide from that test (two, in several coordinates of one input, whose slope changes
+cancel: grid_sample's pixel lines crossed in x and y) lists them itself: ``check_kinks(args,
+slot, step)`` says which output elements have one within ``step`` of the input. When most
 of the projection is non-smooth, smaller steps are tried; an op whose kink sits exactly at its
 recorded inputs in every output (``amax`` of a tie) is skipped, not failed. A forward that
 writes into its input array fails the check as a whole. An op that reads one triangle of a
@@ -275,8 +278,11 @@ def _direction(
         second = np.abs(plus + minus - 2 * out0)
         noise = 16 * eps * (np.abs(plus) + np.abs(minus) + 2 * np.abs(out0))
         smooth = np.isfinite(plus) & np.isfinite(minus) & (second <= KINK * first + noise)
+        kinks = getattr(op.cls, "check_kinks", None)  # an op that knows where its kinks are
+        if kinks is not None:
+            smooth &= ~kinks(op.base, i, h * u)
         keep &= smooth
-        perturbed[i] = (u, h, plus, minus)
+        perturbed[i] = (u, h, plus, minus, second)
     weight = float(np.abs(v).sum())
     kept = float(np.abs(v[keep]).sum())
     if weight == 0 or kept < 0.1 * weight:
@@ -288,7 +294,7 @@ def _direction(
         raise _Skip(f"backward raised {type(error).__name__}: {error}") from None
     results = []
     for i in slots:
-        u, h, plus, minus = perturbed[i]
+        u, h, plus, minus, second = perturbed[i]
         x = op.base[i]
         g = grads[i] if i < len(grads) else None
         axes: tuple[int, ...] = ()
@@ -315,6 +321,10 @@ def _direction(
         numeric = float((vm * diff).sum() / (2 * h))
         size = np.where(keep, np.abs(plus) + np.abs(minus), 0.0)  # NaN where not kept
         noise = 64 * eps * (float((np.abs(vm) * size).sum()) / (2 * h) + np.abs(gu).sum())
+        # A kink below the threshold (bilinear sampling at a pixel, a slope change of 0.1%):
+        # any slope between the two one-sided ones is right there, and differs from the
+        # central difference by at most half the second difference over h.
+        noise += float((np.abs(vm) * np.where(keep, second, 0.0)).sum()) / (2 * h)
         if not np.isfinite(analytic):
             if not keep.all():  # 0 * inf: a derivative infinite where forward is not smooth
                 raise _Skip("backward is infinite where forward is not smooth (sqrt at 0?)")

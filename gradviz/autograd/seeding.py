@@ -3,8 +3,12 @@ checkpoint, restored on resume) and the deterministic-algorithms switch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import types
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -86,3 +90,26 @@ def set_deterministic_debug_mode(debug_mode: str | int) -> None:
 def get_deterministic_debug_mode() -> int:
     """0 off, 1 warn only, 2 on (as ``set_deterministic_debug_mode``)."""
     return 0 if not _deterministic else 1 if _warn_only else 2
+
+
+@contextlib.contextmanager
+def fork_rng(devices: Any = None, enabled: bool = True, **kwargs: Any) -> Iterator[None]:
+    """PyTorch's ``torch.random.fork_rng``: the default generator's state is put back when the
+    block ends, so the numbers drawn inside do not change the ones after it."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
+
+
+def random_module(package: str) -> types.ModuleType:
+    """``<package>.random``: PyTorch's ``torch.random`` (seeding and ``fork_rng``)."""
+    module = types.ModuleType(f"{package}.random", "PyTorch's torch.random: seeding, fork_rng.")
+    module.manual_seed = rng.manual_seed  # type: ignore[attr-defined]
+    for function in (seed, initial_seed, get_rng_state, set_rng_state, fork_rng):
+        setattr(module, function.__name__, function)
+    return module

@@ -1,12 +1,12 @@
 """``gradviz.special``: the functions of PyTorch's ``torch.special`` that NumPy computes
 cheaply (no SciPy): ``expit``, ``logit``, ``erf``, ``erfc``, ``erfinv``, ``gammaln``,
 ``digamma`` (``psi``), ``polygamma``, ``multigammaln``, ``gammainc``, ``gammaincc``,
-``xlogy``, ``sinc``, ``entr``, ``i0``, ``ndtr``, ``log_softmax``, ``softmax``, ``logsumexp``,
-``log1p``, ``expm1``, ``exp2``, ``round``.
+``xlogy``, ``sinc``, ``entr``, ``i0``, ``i0e``, ``i1``, ``i1e``, ``ndtr``, ``log_softmax``,
+``softmax``, ``logsumexp``, ``log1p``, ``expm1``, ``exp2``, ``round``.
 
-``erfc``, ``xlogy``, ``sinc``, ``entr`` and ``i0`` are ops of their own (``ops/special.py``),
-the gamma family's are in ``ops/gamma.py``; ``ndtr`` is a composition of erfc; the others are
-the Variable methods of their names.
+``erfc``, ``xlogy``, ``sinc`` and ``entr`` are ops of their own (``ops/special.py``), so are
+the Bessel functions (``ops/bessel.py``); the gamma family's are in ``ops/gamma.py``; ``ndtr``
+is a composition of erfc; the others are the Variable methods of their names.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.errors import OperandError
+from gradviz.autograd.ops import bessel as _bessel
 from gradviz.autograd.ops import special as _ops
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable
@@ -110,7 +111,22 @@ def entr(input: Any) -> Variable:
 
 def i0(input: Any) -> Variable:
     """The modified Bessel function of the first kind, order 0."""
-    return _ops.I0.apply(as_variable(input, "special.i0"))
+    return _bessel.I0.apply(as_variable(input, "special.i0"))
+
+
+def i0e(input: Any) -> Variable:
+    """``exp(-|x|) i0(x)``: the order-0 modified Bessel function, exponentially scaled."""
+    return _bessel.I0e.apply(as_variable(input, "special.i0e"))
+
+
+def i1(input: Any) -> Variable:
+    """The modified Bessel function of the first kind, order 1."""
+    return _bessel.I1.apply(as_variable(input, "special.i1"))
+
+
+def i1e(input: Any) -> Variable:
+    """``exp(-|x|) i1(x)``: the order-1 modified Bessel function, exponentially scaled."""
+    return _bessel.I1e.apply(as_variable(input, "special.i1e"))
 
 
 def ndtr(input: Any) -> Variable:
@@ -167,6 +183,9 @@ __all__ = [
     "gammaincc",
     "gammaln",
     "i0",
+    "i0e",
+    "i1",
+    "i1e",
     "log1p",
     "log_softmax",
     "logit",

@@ -585,15 +585,15 @@ from gradviz.autograd.ops import scatter_checks as _scatter_checks  # noqa: E402
 from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
+Variable._plain = Variable  # what `param.argmax()`, `param.new_zeros(2)` make, as PyTorch's
 _add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Div.apply
 _inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
 _inplace_methods._views = _inplace_views
-_methods._inplace, _methods._ops, _methods.unary = _inplace, _ops, unary
+_methods._inplace, _methods._ops, _methods.unary, _more_methods._ops = _inplace, _ops, unary, _ops
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
-_more_methods._ops = _ops
 _index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_checks
 _compare_methods._nodiff = _index_methods._nodiff = _tensor_methods._nodiff = _ops.nodiff
-_index_methods._inplace = _inplace_index
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
-_tensor_methods._sequence = _ops.sequence
+_math_methods._trig = _ops.trig
+_index_methods._inplace, _tensor_methods._sequence = _inplace_index, _ops.sequence
 _extra_methods._api = _api_math

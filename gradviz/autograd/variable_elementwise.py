@@ -1,6 +1,6 @@
 """Methods of ``Variable`` for PyTorch's common elementwise and comparison functions
-(``x.tan()``, ``x.erfc()``, ``x.fmax(y)``, ``x.logaddexp(y)``, ``x.greater(y)``,
-``x.fliplr()`` ...) and their in-place forms (``x.tan_()``, ``x.subtract_(y)`` ...), a mixin.
+(``x.erfc()``, ``x.fmax(y)``, ``x.heaviside(v)`` ...) and in-place forms (``x.tan_()``,
+``x.subtract_(y)`` ...), a mixin.
 
 Each out-of-place method is the top-level function of its name (``ops/api_elementwise.py``,
 which sets ``_api`` here once it can be imported): the checks and the math live there. The
@@ -18,10 +18,8 @@ _api: Any = None  # gradviz.autograd.ops.api_elementwise, set by that module
 
 #: methods that are the top-level function of their name
 NAMES = (
-    "tan", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "sinc", "i0",
-    "xlogy", "fmax", "fmin", "logaddexp", "logaddexp2", "heaviside", "float_power", "deg2rad",
-    "rad2deg", "positive", "signbit", "isposinf", "isneginf", "isreal", "absolute", "subtract",
-    "greater", "greater_equal", "less", "less_equal", "not_equal", "fliplr", "flipud",
+    "erfc", "sinc", "i0", "xlogy", "fmax", "fmin", "heaviside", "float_power", "deg2rad",
+    "rad2deg", "positive", "signbit", "isposinf", "isneginf", "isreal",
 )  # fmt: skip
 
 #: in-place aliases: ``x.subtract_(y)`` is ``x.sub_(y)``
@@ -60,11 +58,9 @@ def _alias(name: str, target: str) -> Callable[..., Any]:
 
 
 class ElementwiseMethods:
-    """tan, asinh, acosh, atanh (and arc* names), erfc, sinc, i0, xlogy, fmax, fmin,
-    logaddexp, logaddexp2, heaviside, float_power, deg2rad, rad2deg, positive, signbit,
-    isposinf, isneginf, isreal, absolute, subtract, greater, greater_equal, less, less_equal,
-    not_equal, fliplr, flipud, hardshrink, prelu; in place absolute_, subtract_, multiply_,
-    divide_, negative_ (and the in-place forms of inplace_unary_more)."""
+    """erfc, sinc, i0, xlogy, fmax, fmin, heaviside, float_power, deg2rad, rad2deg, positive,
+    signbit, isposinf, isneginf, isreal, hardshrink, prelu; in place absolute_, subtract_,
+    multiply_, divide_, negative_ (and the in-place forms of inplace_unary_more)."""
 
     __slots__ = ()
 

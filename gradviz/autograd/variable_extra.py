@@ -48,6 +48,18 @@ class ExtraMethods(ElementwiseMethods):
         """The matrix multiplied by itself ``n`` times (``n < 0``: its inverse's power)."""
         return _api.matrix_power(self, n)
 
+    def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
+        """``(U, S, V)`` with ``self = U diag(S) V^T`` (``torch.svd``)."""
+        return _api.svd(self, some, compute_uv)
+
+    def qr(self, some: bool = True) -> Any:
+        """``(Q, R)`` with ``self = Q R`` (``torch.qr``)."""
+        return _api.qr(self, some)
+
+    def cholesky(self, upper: bool = False) -> Variable:
+        """The Cholesky factor (``torch.cholesky``)."""
+        return _api.cholesky(self, upper)
+
     def vdot(self, other: Any) -> Variable:
         """The dot product with another 1-d Variable."""
         return _api.vdot(self, other)

@@ -193,7 +193,7 @@ class IndexMethods:
             raise InputError(f"isclose(): rtol ({rtol}) and atol ({atol}) must be >= 0")
         with np.errstate(invalid="ignore", over="ignore"):
             close = np.isclose(self._data, other._data, rtol, atol, equal_nan)
-        return _nodiff.announce(_nodiff.Isclose, (self, other), type(self)(np.asarray(close)))
+        return _nodiff.announce(_nodiff.Isclose, (self, other), self._plain(np.asarray(close)))
 
     def histc(self, bins: int = 100, min: float = 0, max: float = 0) -> Variable:
         """The counts of ``bins`` equal bins between ``min`` and ``max`` (both 0: the data's
@@ -211,7 +211,7 @@ class IndexMethods:
         if low > high:
             raise InputError("torch.histc: max must be larger than min")
         counts, _ = np.histogram(data, int(bins), (low, high))
-        counts = type(self)(counts.astype(self.dtype))
+        counts = self._plain(counts.astype(self.dtype))
         return _nodiff.announce(_nodiff.Histc, (self, bins, min, max), counts)
 
     def multinomial(

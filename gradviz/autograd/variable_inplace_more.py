@@ -3,9 +3,8 @@ into the Variable with ``copy_`` (``x.atan2_(y)``, ``x.cumsum_(0)``, ``x.eq_(y)`
 ``x.tril_()`` ...), so a write follows the rules of ``copy_`` (a leaf that requires grad
 refuses; the version counter counts it) and the gradient is the out-of-place op's. As in
 PyTorch, a result of a higher kind (a float into integers) is refused, and comparisons write
-0 and 1 in the Variable's dtype. Also the conversions ``byte``, ``char``, ``short``, the
-properties ``mH``, ``H`` and ``is_cpu``, ``broadcast_to``, ``sum_to_size``, and the random
-fills ``cauchy_``, ``geometric_``, ``log_normal_`` (drawn from gradviz's generator).
+0 and 1 in the Variable's dtype. Also the properties ``mH`` and ``H``, ``sum_to_size``, and
+the random fills ``cauchy_``, ``geometric_``, ``log_normal_`` (drawn from gradviz's generator).
 """
 
 from __future__ import annotations
@@ -61,26 +60,6 @@ def _inplace(name: str, method: str) -> Callable[..., Any]:
     apply.__name__ = apply.__qualname__ = name
     apply.__doc__ = f"``{method}``, written into this Variable (``copy_``)."
     return apply
-
-
-def byte(self: Any) -> Any:
-    """The values as uint8 (``to(torch.uint8)``)."""
-    return self.to(np.uint8)
-
-
-def char(self: Any) -> Any:
-    """The values as int8 (``to(torch.int8)``)."""
-    return self.to(np.int8)
-
-
-def short(self: Any) -> Any:
-    """The values as int16 (``to(torch.int16)``)."""
-    return self.to(np.int16)
-
-
-def broadcast_to(self: Any, size: Any) -> Any:
-    """Expanded to ``size`` (``expand``; -1 keeps a size)."""
-    return self.expand(*size)
 
 
 def sum_to_size(self: Any, *size: Any) -> Any:
@@ -153,10 +132,6 @@ variable_elementwise.add_methods(_NAMED, tuple(_NAMED))
 variable_elementwise.add_methods(
     globals(),
     (
-        "byte",
-        "char",
-        "short",
-        "broadcast_to",
         "sum_to_size",
         "cauchy_",
         "geometric_",
@@ -165,4 +140,3 @@ variable_elementwise.add_methods(
 )
 variable_elementwise.ElementwiseMethods.mH = property(_adjoint)  # type: ignore[attr-defined]
 variable_elementwise.ElementwiseMethods.H = property(_h)  # type: ignore[attr-defined]
-variable_elementwise.ElementwiseMethods.is_cpu = property(lambda self: True)  # type: ignore[attr-defined]

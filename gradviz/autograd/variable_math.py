@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
 
 _special: Any = None  # gradviz.autograd.ops.special, set by variable.py
+_trig: Any = None  # gradviz.autograd.ops.trig, likewise
 _unary_inplace: Any = None  # gradviz.autograd.inplace_unary, set by variable.py
 
 
@@ -38,10 +39,10 @@ def _gamma_sample() -> Any:
 def other_operand(self: Any, other: Any, op: str, numbers: bool) -> Any:
     """``other`` of a binary op: a Variable or an array (a list becomes one); a Python number
     only where PyTorch takes a Scalar (``numbers``)."""
-    if isinstance(other, type(self) | np.ndarray):
+    if isinstance(other, self._plain | np.ndarray):
         return other
     if isinstance(other, list | tuple):
-        return type(self)(np.asarray(other))
+        return self._plain(np.asarray(other))
     if isinstance(other, np.generic):
         other = other.item()
     if numbers and isinstance(other, int | float):  # (a bool too: PyTorch's Scalar)
@@ -139,6 +140,24 @@ class MathMethods:
         return _special.Atan.apply(self)
 
     arcsin, arccos, arctan = asin, acos, atan
+
+    def tan(self) -> Variable:
+        """Tangent."""
+        return _trig.Tan.apply(self)
+
+    def asinh(self) -> Variable:
+        """Inverse hyperbolic sine."""
+        return _trig.Asinh.apply(self)
+
+    def acosh(self) -> Variable:
+        """Inverse hyperbolic cosine (NaN below 1)."""
+        return _trig.Acosh.apply(self)
+
+    def atanh(self) -> Variable:
+        """Inverse hyperbolic tangent (NaN outside [-1, 1])."""
+        return _trig.Atanh.apply(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
     def atan2(self, other: Any) -> Variable:
         """The angle of the point ``(other, self)`` elementwise, in (-pi, pi]."""

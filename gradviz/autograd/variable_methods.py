@@ -149,7 +149,7 @@ class TensorMethods:
         else:
             found = pick(self._data, axis=axis, keepdims=bool(keepdim))
         op = _ops.nodiff.Argmax if method == "argmax" else _ops.nodiff.Argmin
-        return _ops.nodiff.announce(op, (self, axis, keepdim), type(self)(found.astype(np.int64)))
+        return _ops.nodiff.announce(op, (self, axis, keepdim), self._plain(found.astype(np.int64)))
 
     def reshape(self, *shape: Any) -> Variable:
         """Same data, new shape (``-1`` infers one axis); a copy when the elements are not

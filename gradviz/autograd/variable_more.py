@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
+from gradviz.autograd.variable_alias import AliasMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
@@ -28,10 +29,10 @@ def _int_argument(value: Any, op: str, name: str) -> int:
 
 
 def _as_variable(self: Any, other: Any) -> Any:
-    return other if isinstance(other, type(self)) else type(self)(np.asarray(other))
+    return other if isinstance(other, self._plain) else self._plain(np.asarray(other))
 
 
-class MoreMethods:
+class MoreMethods(AliasMethods):
     """prod, sign, round, count_nonzero, diag, outer, lerp, add/sub, bincount, unique,
     nonzero, with PyTorch's names and arguments."""
 

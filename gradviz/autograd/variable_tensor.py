@@ -38,10 +38,10 @@ def _size(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 
 def _tensor(self: Any, other: Any, op: str) -> Any:
-    if isinstance(other, type(self)):
+    if isinstance(other, self._plain):
         return other
     if isinstance(other, np.ndarray | list | tuple | bool | int | float):
-        return type(self)(np.asarray(other))
+        return self._plain(np.asarray(other))
     raise OperandError(
         f"{op}(): argument 'other' (position 1) must be a Variable, not {type(other).__name__}"
     )
@@ -50,12 +50,12 @@ def _tensor(self: Any, other: Any, op: str) -> Any:
 def _logic(ufunc: Any, self: Any, other: Any, op: str) -> Variable:
     """``ufunc`` (``np.logical_and`` ...) of two Variables that broadcast: PyTorch takes no
     number for ``other`` (a TypeError) and refuses shapes that do not broadcast."""
-    if not isinstance(other, type(self)):
+    if not isinstance(other, self._plain):
         raise OperandError(
             f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}"
         )
     try:
-        out = type(self)(ufunc(self._data, other._data))
+        out = self._plain(ufunc(self._data, other._data))
     except ValueError as error:
         raise ShapeError(f"{op}(): shapes {self.shape} and {other.shape}: {error}") from None
     return _nodiff.announce(getattr(_nodiff, f"Logical{op[8:].title()}"), (self, other), out)
@@ -144,14 +144,14 @@ class TensorMoreMethods:
 
         dtype = self.dtype if dtype is None else as_dtype(dtype, "new_full")
         shape = _size(tuple(size) if isinstance(size, list | tuple) else (size,), "new_full")
-        return type(self)(np.full(shape, fill_value, dtype), requires_grad=requires_grad)
+        return self._plain(np.full(shape, fill_value, dtype), requires_grad=requires_grad)
 
     def new_tensor(self, data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Variable:
         """A new leaf holding a copy of ``data``, in this dtype unless ``dtype`` is given."""
         from gradviz.autograd.variable import as_array, as_dtype
 
         dtype = self.dtype if dtype is None else as_dtype(dtype, "new_tensor")
-        return type(self)(np.array(as_array(data), dtype), requires_grad=requires_grad)
+        return self._plain(np.array(as_array(data), dtype), requires_grad=requires_grad)
 
     # --------------------------------------------------------------------------- reshaping
     def reshape_as(self, other: Any) -> Variable:
@@ -254,7 +254,9 @@ class TensorMoreMethods:
 
     def logical_not(self) -> Variable:
         """True where zero (bool, no gradient)."""
-        return _nodiff.announce(_nodiff.LogicalNot, (self,), type(self)(np.logical_not(self._data)))
+        return _nodiff.announce(
+            _nodiff.LogicalNot, (self,), self._plain(np.logical_not(self._data))
+        )
 
     # ------------------------------------------------------------------ comparisons, layout
     def allclose(

@@ -453,11 +453,22 @@ def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed | Scri
         message = f"{name} exited with status {status}{how}"
         return ScriptFailed(message, text, exit_code=code, trace=tr)
     text = format_user_traceback(failure)
-    last = text.rstrip().splitlines()[-1] if text.strip() else type(failure).__name__
+    last = _error_line(failure)
     write = tr.write_source(failure)
     if write is not None:
         last += f" (the in-place write is at {write})"
     return ScriptFailed(f"{name} raised {last}", text, trace=tr)
+
+
+def _error_line(failure: BaseException) -> str:
+    """``Type: message``, on one line: a message of several lines (a distribution's check ends
+    with the array it found) by its first, marked ``...``; a SyntaxError by its last."""
+    lines = "".join(traceback.format_exception_only(type(failure), failure)).strip().splitlines()
+    if not lines:
+        return type(failure).__name__
+    if isinstance(failure, SyntaxError):
+        return lines[-1]
+    return lines[0] + (" ..." if len(lines) > 1 else "")
 
 
 def _user_frames(tb: TracebackType | None) -> traceback.StackSummary:

@@ -68,6 +68,7 @@ from gradviz.autograd.nn.losses_more import (
     PoissonNLLLoss,
     SoftMarginLoss,
     TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
 )
 from gradviz.autograd.nn.module import Module, Parameter
 from gradviz.autograd.nn.norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm
@@ -115,6 +116,7 @@ from gradviz.autograd.nn.pool_more import (
     LPPool2d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
 )
 from gradviz.autograd.nn.resample import (
     AdaptiveAvgPool1d,
@@ -245,6 +247,7 @@ __all__ += [
     "MaxPool1d",
     "MaxUnpool1d",
     "MaxUnpool2d",
+    "MaxUnpool3d",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "PReLU",
@@ -261,6 +264,7 @@ __all__ += [
     "Tanhshrink",
     "Threshold",
     "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",

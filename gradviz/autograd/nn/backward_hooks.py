@@ -29,6 +29,7 @@ from gradviz.autograd.nn.forward_hooks import (
     BACKWARD_PRE,
     RemovableHandle,
     add_hook,
+    hooks_of,
 )
 from gradviz.autograd.variable import Variable, from_op
 
@@ -48,7 +49,7 @@ class BackwardHookMethods:
         the hook runs when ``grad_output`` is computed, with ``grad_input`` all None. Inputs and
         outputs must not be modified in place. Returns a handle whose ``remove()`` takes the
         hook off."""
-        return add_hook(self, BACKWARD, (hook, False), prepend)
+        return add_hook(self, BACKWARD, (hook,), prepend)
 
     def register_full_backward_pre_hook(
         self, hook: Callable[[Any, Grads], Grads | None], prepend: bool = False
@@ -56,16 +57,31 @@ class BackwardHookMethods:
         """Call ``hook(module, grad_output)`` each time the gradients with respect to the
         module's outputs are computed, before they flow into it; a returned tuple replaces
         ``grad_output``. Returns a handle whose ``remove()`` takes the hook off."""
-        return add_hook(self, BACKWARD_PRE, (hook, False), prepend)
+        return add_hook(self, BACKWARD_PRE, (hook,), prepend)
 
     def _backward_hook_call(self) -> BackwardHook:
         """The backward hooks of one call, as registered now (PyTorch's snapshot)."""
-        table = self.__dict__
         return BackwardHook(
             self,
-            [hook for hook, _ in table.get(BACKWARD, {}).values()],
-            [hook for hook, _ in table.get(BACKWARD_PRE, {}).values()],
+            [hook for hook, *_ in hooks_of(self, BACKWARD)],
+            [hook for hook, *_ in hooks_of(self, BACKWARD_PRE)],
         )
+
+
+def register_module_full_backward_pre_hook(
+    hook: Callable[[Any, Grads], Grads | None],
+) -> RemovableHandle:
+    """Call ``hook(module, grad_output)`` for every module, before its own backward pre-hooks
+    (``Module.register_full_backward_pre_hook``). Returns a handle."""
+    return add_hook(None, BACKWARD_PRE, (hook,), False)
+
+
+def register_module_full_backward_hook(
+    hook: Callable[[Any, Grads, Grads], Grads | None],
+) -> RemovableHandle:
+    """Call ``hook(module, grad_input, grad_output)`` for every module, before its own
+    backward hooks (``Module.register_full_backward_hook``). Returns a handle."""
+    return add_hook(None, BACKWARD, (hook,), False)
 
 
 class BackwardHookFunction(Function):

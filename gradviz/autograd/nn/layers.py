@@ -336,9 +336,14 @@ class Identity(Module):
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    """The losses' base (PyTorch's ``nn.modules.loss._Loss``, which custom losses subclass):
+    ``self.reduction``, from PyTorch's arguments or a reduction given first."""
+
+    def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean"):
         super().__init__()
-        self.reduction = reduction
+        if isinstance(size_average, str):  # the reduction, given first as gradviz's losses do
+            size_average, reduction = None, size_average
+        self.reduction = _legacy_reduction(size_average, reduce, reduction)
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"

@@ -3,6 +3,7 @@ PyTorch's constructor arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from gradviz.autograd import functional as F
@@ -72,6 +73,39 @@ class TripletMarginLoss(_LegacyLoss):
             self.p,
             self.eps,
             self.swap,
+            reduction=self.reduction,
+        )
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """``F.triplet_margin_with_distance_loss`` with your ``distance_function`` (a siamese
+    net's ``1 - cosine_similarity``; ``pairwise_distance`` when None)."""
+
+    def __init__(
+        self,
+        *,
+        distance_function: Callable[[Any, Any], Any] | None = None,
+        margin: float = 1.0,
+        swap: bool = False,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(reduction)
+        if _number(margin, "TripletMarginWithDistanceLoss", "margin") <= 0:
+            raise ArgumentError(
+                "TripletMarginWithDistanceLoss: expected margin to be greater than 0, got "
+                f"{margin} instead"
+            )
+        self.distance_function = distance_function
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor: Variable, positive: Any, negative: Any) -> Variable:
+        return F.triplet_margin_with_distance_loss(
+            anchor,
+            positive,
+            negative,
+            distance_function=self.distance_function,
+            margin=self.margin,
+            swap=self.swap,
             reduction=self.reduction,
         )
 

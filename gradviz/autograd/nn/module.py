@@ -184,9 +184,12 @@ class Module(DtypeMethods, ForwardHookMethods, BackwardHookMethods):
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         self._check_name("buffer", name, self._buffers)
         _check_buffer(name, tensor)
-        self._forget(name)
+        if name not in self._buffers:  # a buffer registered again keeps its place, as PyTorch's
+            self._forget(name)
         self._buffers[name] = tensor
-        if not persistent:
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
             self._non_persistent_buffers_set.add(name)
         object.__setattr__(self, name, tensor)
 

@@ -1,4 +1,4 @@
-"""``MaxUnpool1d/2d``, ``LPPool1d/2d``, ``ChannelShuffle``, ``AlphaDropout`` and
+"""``MaxUnpool1d/2d/3d``, ``LPPool1d/2d``, ``ChannelShuffle``, ``AlphaDropout`` and
 ``FeatureAlphaDropout``: layers with PyTorch's arguments and reprs over ``functional``."""
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ class MaxUnpool1d(_MaxUnpoolNd):
 class MaxUnpool2d(_MaxUnpoolNd):
     """The partial inverse of ``MaxPool2d``: ``forward(input, indices, output_size=None)``
     puts each value back where the pool's ``indices`` say, zeros elsewhere."""
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool3d``: ``forward(input, indices, output_size=None)``
+    puts each value back where the pool's ``indices`` say, zeros elsewhere."""
+
+    _dims = 3
 
 
 class _LPPoolNd(Module):

@@ -17,7 +17,7 @@ import numpy as np
 
 from gradviz.autograd import hooks
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError, ShapeError
-from gradviz.autograd.nn import parametrizations, parametrize
+from gradviz.autograd.nn import parametrizations, parametrize, prune
 from gradviz.autograd.nn import rnn_packing as rnn
 from gradviz.autograd.nn.weight_norms import (
     remove_spectral_norm,
@@ -33,6 +33,7 @@ __all__ = [
     "parameters_to_vector",
     "parametrizations",
     "parametrize",
+    "prune",
     "remove_spectral_norm",
     "remove_weight_norm",
     "rnn",

@@ -1,10 +1,9 @@
-"""PyTorch's common elementwise and comparison functions a ported script reaches for: ``tan``,
-``asinh``/``acosh``/``atanh`` (and ``arc*`` names), ``erfc``, ``sinc``, ``i0``, ``xlogy`` (the
-ops of ``gradviz.special``), ``fmax``/``fmin``, ``logaddexp``/``logaddexp2``, ``heaviside``,
-``float_power``, ``deg2rad``/``rad2deg``, ``signbit``, ``isposinf``/``isneginf``/``isreal``,
-``positive``, the aliases ``absolute``, ``subtract``, ``greater``, ``greater_equal``, ``less``,
-``less_equal``, ``not_equal``, and ``fliplr``/``flipud``; as top-level functions and (through
-``variable_elementwise``) methods.
+"""PyTorch's common elementwise functions a ported script reaches for that are not elsewhere:
+``erfc``, ``sinc``, ``i0``, ``xlogy`` (the ops of ``gradviz.special``), ``fmax``/``fmin``,
+``heaviside``, ``float_power``, ``deg2rad``/``rad2deg``, ``signbit``,
+``isposinf``/``isneginf``/``isreal`` and ``positive``; as top-level functions and (through
+``variable_elementwise``) methods. (``tan``, ``asinh`` ... are ``api_more``'s, the aliases
+``subtract``, ``greater``, ``fliplr``, ``logaddexp`` ... ``api_alias``'s.)
 """
 
 from __future__ import annotations
@@ -24,37 +23,14 @@ from gradviz.autograd.errors import (
     DerivativeNotImplementedError,
     InputError,
     OperandError,
-    ShapeError,
 )
 from gradviz.autograd.function import Function
+from gradviz.autograd.ops import bessel as _bessel
 from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops import pointwise_more as _ops
 from gradviz.autograd.ops import special as _special
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.variable import Variable, from_op, get_default_dtype
-
-
-def tan(input: Any) -> Variable:
-    """Tangent (integers in the default dtype)."""
-    return _ops.Tan.apply(as_variable(input, "tan"))
-
-
-def asinh(input: Any) -> Variable:
-    """Inverse hyperbolic sine."""
-    return _ops.Asinh.apply(as_variable(input, "asinh"))
-
-
-def acosh(input: Any) -> Variable:
-    """Inverse hyperbolic cosine (NaN below 1)."""
-    return _ops.Acosh.apply(as_variable(input, "acosh"))
-
-
-def atanh(input: Any) -> Variable:
-    """Inverse hyperbolic tangent (infinite at +-1, NaN beyond)."""
-    return _ops.Atanh.apply(as_variable(input, "atanh"))
-
-
-arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
 
 def erfc(input: Any) -> Variable:
@@ -69,7 +45,7 @@ def sinc(input: Any) -> Variable:
 
 def i0(input: Any) -> Variable:
     """The modified Bessel function of the first kind, order 0 (``special.i0``)."""
-    return _special.I0.apply(as_variable(input, "i0"))
+    return _bessel.I0.apply(as_variable(input, "i0"))
 
 
 def xlogy(input: Any, other: Any) -> Variable:
@@ -90,16 +66,6 @@ def fmin(input: Any, other: Any) -> Variable:
     """The smaller value, ignoring a NaN (NaN only where both are); a tie's gradient goes to
     ``input``, as PyTorch's."""
     return _ops.Fmin.apply(*_ops.tensor_operands("fmin", input, other))
-
-
-def logaddexp(input: Any, other: Any) -> Variable:
-    """``log(exp(input) + exp(other))`` without overflow (floats only)."""
-    return _ops.Logaddexp.apply(*_ops.tensor_operands("logaddexp", input, other))
-
-
-def logaddexp2(input: Any, other: Any) -> Variable:
-    """``log2(2**input + 2**other)`` without overflow (floats only)."""
-    return _ops.Logaddexp2.apply(*_ops.tensor_operands("logaddexp2", input, other))
 
 
 class Heaviside(Function):
@@ -203,64 +169,11 @@ def isreal(input: Any) -> Variable:
     return _test(Isreal, input, lambda a: np.ones(a.shape, dtype=np.bool_))
 
 
-def absolute(input: Any) -> Variable:
-    """|input| (``abs``)."""
-    return as_variable(input, "absolute").abs()
-
-
-def subtract(input: Any, other: Any, *, alpha: Any = 1) -> Variable:
-    """``input - alpha * other`` (``sub``)."""
-    return as_variable(input, "subtract").sub(other, alpha=alpha)
-
-
-def greater(input: Any, other: Any) -> Variable:
-    """``input > other`` elementwise (``gt``)."""
-    return as_variable(input, "greater").gt(other)
-
-
-def greater_equal(input: Any, other: Any) -> Variable:
-    """``input >= other`` elementwise (``ge``)."""
-    return as_variable(input, "greater_equal").ge(other)
-
-
-def less(input: Any, other: Any) -> Variable:
-    """``input < other`` elementwise (``lt``)."""
-    return as_variable(input, "less").lt(other)
-
-
-def less_equal(input: Any, other: Any) -> Variable:
-    """``input <= other`` elementwise (``le``)."""
-    return as_variable(input, "less_equal").le(other)
-
-
-def not_equal(input: Any, other: Any) -> Variable:
-    """``input != other`` elementwise (``ne``)."""
-    return as_variable(input, "not_equal").ne(other)
-
-
-def fliplr(input: Any) -> Variable:
-    """The columns (dim 1) in reverse order; at least 2-d."""
-    x = as_variable(input, "fliplr")
-    if x.ndim < 2:
-        raise ShapeError(f"fliplr(): Input must be >= 2-d., got shape {tuple(x.shape)}")
-    return x.flip(1)
-
-
-def flipud(input: Any) -> Variable:
-    """The rows (dim 0) in reverse order; at least 1-d."""
-    x = as_variable(input, "flipud")
-    if x.ndim < 1:
-        raise ShapeError("flipud(): Input must be >= 1-d., got a 0-d Variable")
-    return x.flip(0)
-
-
 #: the names this module adds to the top-level package (and, but ``float_power``'s number
 #: first form, as methods)
 NAMES = [
-    "tan", "asinh", "acosh", "atanh", "arcsinh", "arccosh", "arctanh", "erfc", "sinc", "i0",
-    "xlogy", "fmax", "fmin", "logaddexp", "logaddexp2", "heaviside", "float_power", "deg2rad",
-    "rad2deg", "positive", "signbit", "isposinf", "isneginf", "isreal", "absolute", "subtract",
-    "greater", "greater_equal", "less", "less_equal", "not_equal", "fliplr", "flipud",
+    "erfc", "sinc", "i0", "xlogy", "fmax", "fmin", "heaviside", "float_power", "deg2rad",
+    "rad2deg", "positive", "signbit", "isposinf", "isneginf", "isreal",
 ]  # fmt: skip
 
 variable_elementwise._api = sys.modules[__name__]  # the methods call these

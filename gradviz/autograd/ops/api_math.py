@@ -10,6 +10,7 @@ draws of ``api_random`` (``normal``, ``bernoulli``, ``poisson``).
 from __future__ import annotations
 
 from gradviz.autograd import linalg as _linalg
+from gradviz.autograd import linalg_legacy as _legacy
 from gradviz.autograd.ops import api_elementwise as _elementwise
 from gradviz.autograd.ops import api_pointwise as _pointwise
 from gradviz.autograd.ops import api_random as _random
@@ -25,13 +26,17 @@ pinverse = _linalg.pinverse
 matrix_power = _linalg.matrix_power
 vdot = _linalg.vdot
 chain_matmul = _linalg.chain_matmul
+svd, qr, cholesky = _legacy.svd, _legacy.qr, _legacy.cholesky  # PyTorch's older forms
 
 # the shape helpers (``movedim``, ``tensor_split`` ...), statistics (``quantile``, ``cov`` ...)
 # elementwise names (``clamp_min``, ``tan`` ...) and draws (``normal``, ``bernoulli`` ...)
 for _module in (_shape, _stats, _pointwise, _random, _elementwise):
     globals().update({_name: getattr(_module, _name) for _name in _module.NAMES})
 
-MATRIX = ("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul")
+MATRIX = (
+    *("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul"),
+    *("svd", "qr", "cholesky"),
+)
 
 #: every public function of this module, for the top-level namespaces
 NAMES = (

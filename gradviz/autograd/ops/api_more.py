@@ -35,7 +35,12 @@ cosh = _mirror("cosh", "Hyperbolic cosine.")
 asin = _mirror("asin", "Inverse sine.")
 acos = _mirror("acos", "Inverse cosine.")
 atan = _mirror("atan", "Inverse tangent.")
-atan2 = _mirror("atan2", "The angle of the point (other, input), in (-pi, pi].")
+arcsin, arccos, arctan = asin, acos, atan
+tan = _mirror("tan", "Tangent.")
+asinh = arcsinh = _mirror("asinh", "Inverse hyperbolic sine.")
+acosh = arccosh = _mirror("acosh", "Inverse hyperbolic cosine.")
+atanh = arctanh = _mirror("atanh", "Inverse hyperbolic tangent.")
+atan2 = arctan2 = _mirror("atan2", "The angle of the point (other, input), in (-pi, pi].")
 hypot = _mirror("hypot", "sqrt(input**2 + other**2).")
 fmod = _mirror("fmod", "C's remainder, of the dividend's sign.")
 remainder = _mirror("remainder", "Python's remainder (input % other), of the divisor's sign.")
@@ -174,6 +179,10 @@ MIRRORED = (
     "asin",
     "acos",
     "atan",
+    "tan",
+    "asinh",
+    "acosh",
+    "atanh",
     "atan2",
     "hypot",
     "fmod",
@@ -198,5 +207,18 @@ MIRRORED = (
     "logical_not",
 )
 
+#: PyTorch's other names of mirrored functions (``arcsin`` for ``asin`` ...)
+ALIASES = ("arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh")
+
 #: every public function of this module, for the top-level namespaces
-NAMES = (*MIRRORED, "polygamma", "tile", "broadcast_to", "hstack", "vstack", "meshgrid", "softplus")
+NAMES = (
+    *MIRRORED,
+    *ALIASES,
+    "polygamma",
+    "tile",
+    "broadcast_to",
+    "hstack",
+    "vstack",
+    "meshgrid",
+    "softplus",
+)

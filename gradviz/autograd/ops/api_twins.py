@@ -1,26 +1,14 @@
-"""Top-level twins of Variable methods PyTorch also has as functions (``gradviz.log10(x)``,
-``gradviz.clone(x)``, ``gradviz.t(x)``, ``gradviz.divide(a, b)``, ``gradviz.relu_(x)`` ...):
-each is ``input.name(...)``, as PyTorch's are."""
+"""Top-level twins of Variable methods PyTorch also has as functions, the in-place ones
+(``gradviz.relu_(x)``, ``gradviz.sin_(x)`` ...) and ``detach_``, ``get_device``: each is
+``input.name(...)``, as PyTorch's are (``gradviz.log10``, ``clone``, ``t`` ... are in
+``api_alias``)."""
 
 from __future__ import annotations
 
 from gradviz.autograd.ops.api import _mirror
 
 _DOCS = {
-    "log10": "The base-10 logarithm.",
-    "log2": "The base-2 logarithm.",
-    "clone": "A copy that keeps the graph (the gradient flows back to input).",
-    "detach": "The same values, cut from the graph.",
     "detach_": "input cut from the graph, in place.",
-    "t": "The transpose of a matrix (a 0-d or 1-d input as it is).",
-    "negative": "-x (``neg``).",
-    "divide": "input / other (``div``), rounded with rounding_mode.",
-    "multiply": "input * other (``mul``).",
-    "arccos": "Inverse cosine (``acos``).",
-    "arcsin": "Inverse sine (``asin``).",
-    "arctan": "Inverse tangent (``atan``).",
-    "arctan2": "The angle of the point (other, input) (``atan2``).",
-    "fix": "Each element rounded toward zero (``trunc``).",
     "get_device": "The device index: -1, the CPU's.",
     "abs_": "|x|, in place.",
     "clamp_": "x clamped into [min, max], in place.",

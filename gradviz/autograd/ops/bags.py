@@ -17,6 +17,7 @@ from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.attention import padding_index, renorm_rows
+from gradviz.autograd.ops.scatter import put_in_zeros
 from gradviz.autograd.variable import Variable, as_array
 
 MODES = ("sum", "mean", "max")
@@ -28,6 +29,8 @@ class EmbeddingBag(Function):
 
     ``bags`` gives each kept index its bag, ``count`` the number of bags. The max's gradient
     goes to the first row of the bag holding the maximum (PyTorch's choice on ties)."""
+
+    _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, weight, indices, bags, count, mode, per_sample_weights=None):
@@ -63,6 +66,23 @@ class EmbeddingBag(Function):
             return out, None, None, None, None
         add_rows(out, ctx.indices, per_row * ctx.weights[:, None])
         return out, None, None, None, None, (per_row * rows).sum(1)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        shape, indices, need_weight = ctx.shape, ctx.indices, ctx.needs_input_grad[0]
+        if ctx.mode == "max":  # (the places of the maxima are constants)
+            bag, column = np.nonzero(ctx.first >= 0)
+            places = (indices[ctx.first[bag, column]], column)
+            return put_in_zeros(shape, places, grad[bag, column]), None, None, None, None
+        per_row = grad[ctx.bags]
+        if ctx.mode == "mean":
+            per_row = per_row / ctx.sizes[ctx.bags][:, None]
+        if len(ctx.inputs) < 6:
+            return put_in_zeros(shape, (indices,), per_row), None, None, None, None
+        weight, samples = ctx.inputs[0], ctx.inputs[5]
+        grad_weight = put_in_zeros(shape, (indices,), per_row * samples.unsqueeze(1))
+        grad_samples = (per_row * weight[indices]).sum(1) if ctx.needs_input_grad[5] else None
+        return (grad_weight if need_weight else None), None, None, None, None, grad_samples
 
 
 def _bag_max(ctx, out: np.ndarray, rows: np.ndarray, bags: np.ndarray) -> None:

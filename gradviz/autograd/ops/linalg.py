@@ -140,11 +140,6 @@ def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
                 f"einsum(): operand {position} has {ndim} dimension(s) but its subscripts "
                 f"{subs!r} name {len(subs)}"
             )
-        if len(set(subs)) != len(subs):
-            raise InputError(
-                f"einsum(): a letter repeated within operand {position} ({subs!r}, a diagonal) "
-                "is not supported"
-            )
     unknown = set(output) - set(letters)
     if unknown or len(set(output)) != len(output):
         raise InputError(
@@ -154,12 +149,67 @@ def parse(equation: str, ndims: list[int]) -> tuple[tuple[str, ...], str]:
     return inputs, output
 
 
+def _from_sublists(args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """PyTorch's other form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])``: each operand followed
+    by its subscripts as integers 0-51 (or ``...``), then the output's, optional."""
+    letters = string.ascii_lowercase + string.ascii_uppercase
+
+    def subscripts(sublist: Any) -> str:
+        if not isinstance(sublist, list | tuple):
+            raise InputError(
+                f"einsum(): expected a list of subscripts after each operand, got "
+                f"{type(sublist).__name__}"
+            )
+        text = ""
+        for item in sublist:
+            if item is Ellipsis:
+                text += "..."
+            elif isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 52:
+                text += letters[item]
+            else:
+                raise InputError(
+                    f"einsum(): subscript in subscript list is not within the valid range "
+                    f"[0, 52), got {item!r}"
+                )
+        return text
+
+    paired = len(args) - len(args) % 2  # an odd count ends with the output's subscripts
+    operands = args[0:paired:2]
+    equation = ",".join(subscripts(sublist) for sublist in args[1:paired:2])
+    if len(args) % 2:
+        equation += "->" + subscripts(args[-1])
+    return equation, tuple(operands)
+
+
+def _diagonals(subs: str, operand: Variable, position: int) -> tuple[str, Variable]:
+    """A letter repeated within one operand (``"ii->i"``, ``"bii->b"``: a diagonal, a trace)
+    taken as recorded ``diagonal`` ops, each diagonal a last dim named by its letter."""
+    while len(set(subs)) != len(subs):
+        letter = next(c for c in subs if subs.count(c) > 1)
+        first, second = subs.index(letter), subs.index(letter, subs.index(letter) + 1)
+        size1, size2 = operand.shape[first], operand.shape[second]
+        if size1 != size2:
+            raise InputError(
+                f"einsum(): subscript {letter} is repeated for operand {position} but the sizes "
+                f"don't match, {size2} != {size1}"
+            )
+        operand = operand.diagonal(0, first, second)
+        subs = subs[:first] + subs[first + 1 : second] + subs[second + 1 :] + letter
+    return subs, operand
+
+
 def einsum(equation: str, *operands: Any) -> Variable:
     """``einsum("ij,jk->ik", a, b)`` (operands may also come as one list, as in PyTorch)."""
+    if not isinstance(equation, str) and isinstance(equation, Variable | np.ndarray):
+        equation, operands = _from_sublists((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
     operands = tuple(o if isinstance(o, Variable) else Variable(o) for o in operands)
     inputs, output = parse(equation, [o.ndim for o in operands])
+    pairs = [
+        _diagonals(subs, o, i) for i, (subs, o) in enumerate(zip(inputs, operands, strict=True))
+    ]
+    inputs, operands = tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
     for operand in operands[1:]:  # PyTorch multiplies in one dtype: no promotion
         same_float_dtype("einsum()", operand._data, operands[0]._data)
     sizes: dict[str, int] = {}

@@ -17,6 +17,7 @@ import numpy as np
 from gradviz.autograd import function
 from gradviz.autograd.errors import BackwardError, LinAlgError
 from gradviz.autograd.function import Function
+from gradviz.autograd.variable import Variable, from_op
 
 
 def mT(x: np.ndarray) -> np.ndarray:
@@ -84,6 +85,10 @@ class LinalgInvEx(Function):
         (inverse,) = ctx.saved_tensors
         return -(mT(inverse) @ grad @ mT(inverse))
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return -(out.mT @ grad @ out.mT)
+
 
 class LinalgDet(Function):
     """``linalg.det(A)``; the gradient is the cofactor matrix times the output's gradient."""
@@ -97,6 +102,19 @@ class LinalgDet(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         return grad[..., None, None] * cofactors(a)
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a = ctx.inputs[0]
+        try:
+            inverse = LinalgInvEx.apply(a)
+        except LinAlgError:
+            raise BackwardError(
+                "second derivatives (create_graph=True) through LinalgDet (linalg.det) of a "
+                "singular matrix are not supported: its gradient is then the cofactor matrix, "
+                "which has no rule"
+            ) from None
+        return (grad * out)[..., None, None] * inverse.mT
 
 
 class LinalgSlogdet(_Several):
@@ -144,6 +162,14 @@ class LinalgCholeskyEx(Function):
         ga = np.linalg.solve(mT(low), ga)
         return _right_solve(ga, low), None
 
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        low, g = (out.mT, grad.mT) if ctx.upper else (out, grad)
+        ga = (low.mT @ g).tril()
+        ga = (ga + ga.tril(-1).mT) * 0.5
+        ga = LinalgSolveEx.apply(low.mT, ga, False)
+        return LinalgSolveEx.apply(low.mT, ga.mT, False).mT, None
+
 
 class LinalgSolveEx(Function):
     """``linalg.solve(A, B)``: ``X`` with ``A X = B`` (``vector``: B a batch of vectors);
@@ -164,6 +190,15 @@ class LinalgSolveEx(Function):
         gb = np.linalg.solve(mT(a), g)
         ga = -gb @ mT(x) if ctx.needs_input_grad[0] else None
         return ga, (gb[..., 0] if ctx.vector else gb), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a = ctx.inputs[0]
+        a = a if isinstance(a, Variable) else from_op(np.asarray(a), None)
+        g, x = (grad.unsqueeze(-1), out.unsqueeze(-1)) if ctx.vector else (grad, out)
+        gb = LinalgSolveEx.apply(a.mT, g, False)
+        ga = -(gb @ x.mT) if ctx.needs_input_grad[0] else None
+        return ga, (gb.squeeze(-1) if ctx.vector else gb), None
 
 
 class LinalgPinv(Function):
@@ -204,6 +239,15 @@ class LinalgPinv(Function):
         out = out + (eye_m - a @ p) @ gt @ (p @ mT(p))
         out = out + (mT(p) @ p) @ gt @ (eye_n - p @ a)
         return out, None, None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        a, p, gt = ctx.inputs[0], out, grad.mT
+        eye_m = np.eye(a.shape[-2], dtype=a.dtype)
+        eye_n = np.eye(a.shape[-1], dtype=a.dtype)
+        total = -(p.mT @ grad @ p.mT)
+        total = total + (eye_m - a @ p) @ gt @ (p @ p.mT)
+        return total + (p.mT @ p) @ gt @ (eye_n - p @ a), None, None, None
 
 
 class LinalgEigh(_Several):

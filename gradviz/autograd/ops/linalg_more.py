@@ -406,9 +406,20 @@ class Logcumsumexp(Function):
         return weights.sum(-1).movedim(-1, axis), None
 
 
+def _cumulative_extreme_graph(ctx, grad, out):
+    """The graph rule of ``Cummax``/``Cummin``: ``grad`` added into zeros at the places the
+    running extremes came from (a constant; PyTorch's ``scatter_add`` into zeros keeps no
+    path to the input either)."""
+    grid = list(np.indices(grad.shape, sparse=True))
+    grid[ctx.axis] = ctx.indices
+    return put_in_zeros(grad.shape, tuple(grid), grad), None
+
+
 class Cummax(Function):
     """``x.cummax(dim)`` values: the running largest; each goes back to where it came from
     (the latest of equal values, a NaN from its place on, as PyTorch)."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -424,9 +435,13 @@ class Cummax(Function):
         np.add.at(out, tuple(grid), grad)
         return out, None
 
+    backward_graph = staticmethod(_cumulative_extreme_graph)
+
 
 class Cummin(Cummax):
     """``x.cummin(dim)`` values: the running smallest (ties and NaN as cummax)."""
+
+    backward_graph = staticmethod(_cumulative_extreme_graph)
 
     @staticmethod
     def forward(ctx, x, axis):

@@ -8,6 +8,10 @@ columns with ``np.take``; its gradient adds them back through the same one-hot m
 indices and weights follow PyTorch's CPU kernels, in the input's precision (float32 scales for
 nearest).
 Pixel (un)shuffle is a reshape and a transpose, each the other's gradient.
+
+For ``create_graph=True`` every resampling's gradient is a recorded ``ResampleBackward``: the
+transposed matrices applied to ``grad`` (nearest's one-hot matrices too). Its own gradient is
+a ``ResampleBackward`` of the matrices untransposed, so differentiation goes on as far as asked.
 """
 
 from __future__ import annotations
@@ -144,16 +148,59 @@ class _Nearest(Function):
         return along(grad, one_hot)
 
 
+class ResampleBackward(Function):
+    """The gradient of a resampling by one (out, in) matrix per last axis: ``grad`` times
+    each transposed matrix along its axis (``along(grad, [m.T ...])``), recorded for
+    ``create_graph=True``. Linear in ``grad``: its gradient is the same op with the matrices
+    transposed, the resampling itself. Float16 is weighed and summed in float32."""
+
+    _rule_reads = ""  # (what its graph rule reads: higher._check_unwritten)
+
+    @staticmethod
+    def forward(ctx, grad, matrices):
+        ctx.matrices = matrices
+        back = along(_wide(grad), [m.T for m in matrices])
+        return back.astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return along(_wide(grad), ctx.matrices).astype(grad.dtype, copy=False), None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        return ResampleBackward.apply(grad, [m.T for m in ctx.matrices]), None
+
+
+def _nearest_graph(ctx, grad, out):
+    """The graph rule of nearest resampling: ``ResampleBackward`` through one-hot matrices."""
+    one_hot = [
+        (source[:, None] == np.arange(n)).astype(_wide(grad._data).dtype)
+        for source, n in zip(ctx.sources, ctx.sizes, strict=True)
+    ]
+    return ResampleBackward.apply(grad, one_hot)
+
+
+def _separable_graph(ctx, grad, out):
+    """The graph rule of linear and cubic resampling: ``ResampleBackward`` of the matrices."""
+    return ResampleBackward.apply(grad, ctx.matrices)
+
+
 class UpsampleNearest1d(_Nearest):
     """``interpolate(mode="nearest")`` of (N, C, L)."""
+
+    backward_graph, _rule_reads = staticmethod(_nearest_graph), ""
 
 
 class UpsampleNearest2d(_Nearest):
     """``interpolate(mode="nearest")`` of (N, C, H, W)."""
 
+    backward_graph, _rule_reads = staticmethod(_nearest_graph), ""
+
 
 class UpsampleNearest3d(_Nearest):
     """``interpolate(mode="nearest")`` of (N, C, D, H, W)."""
+
+    backward_graph, _rule_reads = staticmethod(_nearest_graph), ""
 
 
 class _NearestExact(_Nearest):
@@ -165,13 +212,19 @@ class _NearestExact(_Nearest):
 class UpsampleNearestExact1d(_NearestExact):
     """``interpolate(mode="nearest-exact")`` of (N, C, L)."""
 
+    backward_graph, _rule_reads = staticmethod(_nearest_graph), ""
+
 
 class UpsampleNearestExact2d(_NearestExact):
     """``interpolate(mode="nearest-exact")`` of (N, C, H, W)."""
 
+    backward_graph, _rule_reads = staticmethod(_nearest_graph), ""
+
 
 class UpsampleNearestExact3d(_NearestExact):
     """``interpolate(mode="nearest-exact")`` of (N, C, D, H, W)."""
+
+    backward_graph, _rule_reads = staticmethod(_nearest_graph), ""
 
 
 def _wide(x: np.ndarray) -> np.ndarray:
@@ -227,13 +280,19 @@ class _Linear(_Separable):
 class UpsampleLinear1d(_Linear):
     """``interpolate(mode="linear")`` of (N, C, L)."""
 
+    backward_graph, _rule_reads = staticmethod(_separable_graph), ""
+
 
 class UpsampleBilinear2d(_Linear):
     """``interpolate(mode="bilinear")`` of (N, C, H, W)."""
 
+    backward_graph, _rule_reads = staticmethod(_separable_graph), ""
+
 
 class UpsampleTrilinear3d(_Linear):
     """``interpolate(mode="trilinear")`` of (N, C, D, H, W)."""
+
+    backward_graph, _rule_reads = staticmethod(_separable_graph), ""
 
 
 class UpsampleBicubic2d(_Linear):
@@ -241,6 +300,7 @@ class UpsampleBicubic2d(_Linear):
     each axis, the border elements repeated."""
 
     matrix = staticmethod(cubic_matrix)
+    backward_graph, _rule_reads = staticmethod(_separable_graph), ""
 
 
 def _shuffle(x: np.ndarray, r: int) -> np.ndarray:

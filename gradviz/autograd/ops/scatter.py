@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from gradviz.autograd.errors import BackwardError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_at_grid, add_rows
 from gradviz.autograd.variable import Variable, from_op
@@ -150,12 +151,13 @@ class ScatterReduce(Function):
 
     @staticmethod
     def forward(ctx, x, axis, index, src, reduce, include_self=True):
-        grid, ctx.src_shape = scatter_grid(index, axis), src.shape
+        grid, ctx.src_shape, ctx.grid_axis = scatter_grid(index, axis), src.shape, axis
         src = _lead(src, index.shape)
         out, count = scatter_reduced(x, grid, src, reduce, include_self)
         ctx.grid, ctx.reduce, ctx.include_self, ctx.count = grid, reduce, include_self, count
         ctx.x, ctx.src, ctx.out = x, src, out
-        return out
+        ctx._rule_reads = "inputs and output" if reduce == "prod" else ""  # (only prod's
+        return out  # graph rule reads them: higher._check_unwritten)
 
     @staticmethod
     def backward(ctx, grad):
@@ -172,6 +174,22 @@ class ScatterReduce(Function):
         if not ctx.include_self:
             grad_x = _cleared(grad_x, grid)
         return grad_x, None, None, _padded(grad_src, ctx.src_shape), None, None
+
+    @staticmethod
+    def backward_graph(ctx, grad, out):
+        grid, reduce, (need_x, need_src) = ctx.grid, ctx.reduce, ctx.needs_input_grad[::3][:2]
+        if reduce == "prod":
+            grad_x, grad_src = _prod_graph(ctx, grad, out, need_x, need_src)
+        elif reduce in ("amax", "amin"):  # the ties' shares are constants
+            self_share, src_share = _extreme_grads(ctx, np.ones_like(grad._data))
+            grad_x, grad_src = grad * self_share, grad[grid] * src_share
+        else:
+            shared = grad if reduce == "sum" else grad / ctx.count.astype(grad.dtype)
+            grad_x, grad_src = shared, shared[grid]
+        if need_x and not ctx.include_self:
+            grad_x = _cleared_graph(grad_x, grid)
+        grad_src = _padded_graph(grad_src, ctx.src_shape) if need_src else None
+        return (grad_x if need_x else None), None, None, grad_src, None, None
 
 
 def _extreme_grads(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +219,48 @@ def _prod_grads(ctx: Any, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         single, (grad * others)[grid], (grad * out)[grid] / np.where(src_zero, 1, src)
     )
     return grad_x, grad_src
+
+
+def _prod_graph(
+    ctx: Any, grad: Variable, out: Variable, need_x: bool, need_src: bool
+) -> tuple[Any, Any]:
+    """``_prod_grads`` in recorded ops (PyTorch's formula): the products of the other values
+    are scatter_reduce's of the inputs with their zeros masked. Where two zeros of ``src``
+    meet in one place, PyTorch refuses the derivative of the gradient in ``src``: so is it."""
+    from gradviz.autograd.ops.indexing import Where  # (it imports this module)
+
+    x, src = ctx.inputs[0], ctx.inputs[3]
+    x = x if isinstance(x, Variable) else from_op(np.asarray(x), None)
+    src = src if isinstance(src, Variable) else from_op(np.asarray(src), None)
+    if src.shape != ctx.src.shape:  # (the block of a larger src that was read)
+        src = src[tuple(slice(0, n) for n in ctx.src.shape)]
+    grid, one = ctx.grid, np.ones((), grad.dtype)
+    grad_x = grad_src = None
+    if need_x:
+        masked_x = Where.apply(x._data == 0, one, x)
+        grad_x = grad * _reduce_again(ctx, masked_x, src) / masked_x
+    if need_src:
+        src_zero = ctx.src == 0
+        zeros = np.zeros(ctx.x.shape, np.int64)
+        np.add.at(zeros, grid, src_zero)
+        if (zeros > 1).any():
+            raise BackwardError(
+                "scatter_reduce(): Double backward is unsupported for src when >1 zeros in "
+                "src are scattered to the same position in self (reduce='prod')"
+            )
+        single = src_zero & (zeros[grid] == 1)
+        others = _reduce_again(ctx, x, Where.apply(single, one, src))
+        grad_src = Where.apply(
+            single, (grad * others)[grid], (grad * out)[grid] / Where.apply(src_zero, one, src)
+        )
+    return grad_x, grad_src
+
+
+def _reduce_again(ctx: Any, x: Variable, src: Variable) -> Variable:
+    """``x.scatter_reduce(...)`` with the op's index and options, recorded."""
+    return ScatterReduce.apply(
+        x, ctx.grid_axis, ctx.grid[ctx.grid_axis], src, ctx.reduce, ctx.include_self
+    )
 
 
 def _along(array: np.ndarray, axis: int) -> np.ndarray:

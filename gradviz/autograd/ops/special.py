@@ -1,5 +1,5 @@
 """More elementwise math with PyTorch's names: rounding (floor, ceil, trunc, frac), reciprocal,
-rsqrt, log1p, expm1, erf, erfc, erfinv, sinc, entr, i0, the hyperbolic and inverse
+rsqrt, log1p, expm1, erf, erfc, erfinv, sinc, entr, the hyperbolic and inverse
 trigonometric functions, exp2, logit and nan_to_num; and the binary atan2, fmod, hypot and
 xlogy.
 
@@ -309,37 +309,6 @@ class Entr(_Pointwise):
     @staticmethod
     def backward_graph(ctx, grad, out):
         return grad * -(ctx.inputs[0].log() + 1)
-
-
-class I0(_Pointwise):
-    """The modified Bessel function of the first kind of order 0 (NumPy's ``i0``); its slope
-    is ``i1``."""
-
-    value = staticmethod(np.i0)
-
-    @staticmethod
-    def slope(x):
-        return bessel_i1(x)
-
-
-def bessel_i1(x: np.ndarray) -> np.ndarray:
-    """The modified Bessel function of order 1: its power series below ``|x| = 30`` (positive
-    terms, no cancellation), the asymptotic series of ``e^|x| / sqrt(2 pi |x|)`` above."""
-    a = np.abs(x.astype(np.float64))
-    half = a / 2
-    term = half.copy()
-    total = term.copy()
-    for k in range(1, 90):
-        term = term * half * half / (k * (k + 1))
-        total = total + term
-    big = np.maximum(a, 30.0)
-    scale, tail = 1.0, np.ones_like(big)
-    for k in range(1, 10):  # (mu - (2k-1)^2) / (k 8x), mu = 4
-        scale = scale * -(4 - (2 * k - 1) ** 2) / (k * 8 * big)
-        tail = tail + scale
-    with np.errstate(over="ignore"):
-        asymptotic = np.exp(big) / np.sqrt(2 * np.pi * big) * tail
-    return np.sign(x) * np.where(a < 30, total, asymptotic)
 
 
 class Xlogy(Function):

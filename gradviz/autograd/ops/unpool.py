@@ -36,15 +36,33 @@ class _MaxUnpoolNd(Function):
         return np.take_along_axis(flat, ctx.places, axis=-1).reshape(ctx.shape), None, None
 
 
+def _unpool_graph(ctx, grad, out):
+    """The graph rule of max unpooling: ``grad`` read back at the places (a recorded
+    ``Index``, the places constants)."""
+    places = ctx.places.reshape(-1, ctx.places.shape[-1])
+    flat = grad.reshape(places.shape[0], -1)
+    return flat[np.arange(places.shape[0])[:, None], places].reshape(ctx.shape), None, None
+
+
 class MaxUnpool1d(_MaxUnpoolNd):
     """Max unpooling over (N, C, L) or (C, L)."""
+
+    backward_graph, _rule_reads = staticmethod(_unpool_graph), ""
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
     """Max unpooling over (N, C, H, W) or (C, H, W)."""
 
+    backward_graph, _rule_reads = staticmethod(_unpool_graph), ""
 
-_OPS = {1: MaxUnpool1d, 2: MaxUnpool2d}
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Max unpooling over (N, C, D, H, W) or (C, D, H, W)."""
+
+    backward_graph, _rule_reads = staticmethod(_unpool_graph), ""
+
+
+_OPS = {1: MaxUnpool1d, 2: MaxUnpool2d, 3: MaxUnpool3d}
 
 
 def output_size(

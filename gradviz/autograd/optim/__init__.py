@@ -1,6 +1,6 @@
 """Optimizers with PyTorch's exact update rules, and ``lr_scheduler``."""
 
-from gradviz.autograd.optim import lr_scheduler
+from gradviz.autograd.optim import lr_scheduler, swa_utils
 from gradviz.autograd.optim.adam import Adam, AdamW
 from gradviz.autograd.optim.adam_variants import Adamax, NAdam, RAdam
 from gradviz.autograd.optim.classic import ASGD, Adadelta, Rprop
@@ -25,4 +25,5 @@ __all__ = [
     "Rprop",
     "add_scaled",
     "lr_scheduler",
+    "swa_utils",
 ]

@@ -32,6 +32,7 @@ from gradviz.autograd import grad_mode, hooks
 from gradviz.autograd.amp import loss_scale
 from gradviz.autograd.nn.module import Module
 from gradviz.autograd.variable import Variable
+from gradviz.viz.capture import in_backward
 from gradviz.viz.capture.book import RESCALES, RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
 from gradviz.viz.capture.naming import ModuleNames
@@ -402,9 +403,7 @@ class Recorder(RecordBook, hooks.Hook):
             if current is None or self.policy.closed:
                 return
             self.fresh.clear()
-            # before the pass is kept: a line still running (a transform calling backward,
-            # `per_sample = vmap(grad(f))(...)`) has assigned nothing yet
-            self.line_names.forget()
+            self.line_names.forget()  # first: a line still running (vmap(grad(f))) named none
             if current.keep:
                 records = ancestors(self.records, current.root, self.step_start)
                 known = {r.id for r in records}
@@ -429,6 +428,7 @@ class Recorder(RecordBook, hooks.Hook):
                 local.after_backward = True
                 self.policy.pass_kept()
                 self.policy.recorded(current.index, self.trace)
+            in_backward.measure(self, local, current.keep)  # steps taken inside the pass
             self.step_start = self.count + 1  # what is recorded from here on is the next step's
             self.policy.backward_done(current.index)
             if self.policy.awaiting:
@@ -479,8 +479,8 @@ class Recorder(RecordBook, hooks.Hook):
     def optimizer_step(self, optimizer: Any, phase: str) -> None:
         local = self.local
         with self.lock:
-            if self.policy.closed:
-                return
+            if self.policy.closed or local.backward is not None:  # closed, or inside a pass
+                return in_backward.begin(self, optimizer, local, phase)  # (which sees which)
             if phase == "begin":
                 self._before_update(optimizer, local)
                 return

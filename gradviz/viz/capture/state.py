@@ -52,6 +52,8 @@ class ThreadState(threading.local):
         # the awaited step's parameters that no optimizer holds, copied when its backward
         # ended: an update written by hand (``w -= lr * w.grad``) is measured at the step's end
         self.by_hand: dict[str, tuple[Variable, np.ndarray]] = {}
+        # optimizer steps taken inside the running backward (see ``in_backward``): copies
+        self.in_backward: list[tuple[Any, dict[str, tuple[Variable, np.ndarray]]]] = []
         # the ndarrays given to the running top-level module: its inputs, not its constants
         self.passed_in: set[int] = set()
         self.after_backward = False  # a kept pass ended; the next op/backward ends the step

@@ -177,6 +177,13 @@ def _no_gradient(f: Finding, ctx: Context) -> Advice:
             "values themselves (boundary or data points) gives it a gradient; if none should, "
             "call requires_grad_(False) on it",
         )
+    if "multiplied by zero" in f.message:  # a weight initialised to zeros
+        return (
+            "expected at the first step after a zero initialisation (a spatial transformer's "
+            "last layer, nn.init.zeros_): the weight that is all 0 passes no gradient back until "
+            "an update changes it; if it stays 0, it gets no gradient itself: check its "
+            "initialisation and learning rate",
+        )
     if "only as plain data" in f.message:  # an argmax or a comparison on the way
         return (
             "compute the loss from the scores themselves (F.cross_entropy(logits, y)): argmax "

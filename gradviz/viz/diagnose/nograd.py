@@ -341,6 +341,28 @@ def _hook_zeroed(ctx: Context, node: str, hooked: Any) -> tuple[str, tuple[tuple
     )
 
 
+#: The ops whose output is a product of these arguments (by slot): an all-zero one makes
+#: every other's gradient zero (a bias, slot 2 of a layer, does not)
+PRODUCTS = {
+    **dict.fromkeys(("Mul", "MatMul", "Linear", "Bilinear", "Outer", "Einsum"), (0, 1, 2)),
+    **dict.fromkeys(("Conv1d", "Conv2d", "Conv3d"), (0, 1)),
+    **dict.fromkeys(("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"), (0, 1)),
+}
+
+
+def _factors(g: Any, node: str, op: Any) -> list[str]:
+    """The arguments of ``node`` that multiply its output (none for another op)."""
+    slots = PRODUCTS.get(op, ())
+    if op == "Linear":
+        slots = (0, 1)  # (its bias, slot 2, adds)
+    found = []
+    for p in g.predecessors(node):
+        edge = g.edges[p, node]
+        if set(edge.get("slots") or (edge.get("arg"),)) & set(slots):
+            found.append(p)
+    return found
+
+
 def _zeroed(ctx: Context, edge: Edge | None) -> tuple[str, tuple[tuple[str, str], ...]]:
     """The gradient arrived as exact zeros: which op's backward made them zero?"""
     g = ctx.graph
@@ -358,8 +380,8 @@ def _zeroed(ctx: Context, edge: Edge | None) -> tuple[str, tuple[tuple[str, str]
                 f"(max {number(value['max'])})",
                 ((c, "dead ReLU: every input <= 0"),),
             )
-        others = [p for p in g.predecessors(c) if p != a and _norm(g.nodes[p].get("value")) == 0]
-        if op == "Mul" and others:
+        others = [p for p in _factors(g, c, op) if p != a and _norm(g.nodes[p].get("value")) == 0]
+        if others:
             return (
                 f"multiplied by zero{_on(ca.get('source'))} ({ctx.label(others[0])} is all 0)",
                 ((c, "multiplies by an all-zero operand"),),

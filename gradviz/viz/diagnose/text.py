@@ -66,8 +66,10 @@ def format_report(report: Any, color: bool = False, width: int | None = None) ->
         lines.append(f"note: {printable(text)}")
     if report.layers:
         lines.append("")
-        lines += _layer_table(report.layers)
-        if all(layer.update_ratio is None for layer in report.layers):
+        trained = {p.name.rpartition(".")[0] for p in report.params if p.requires_grad}
+        lines += _layer_table(report.layers, trained)
+        learning = [layer for layer in report.layers if layer.module in trained]
+        if learning and all(layer.update_ratio is None for layer in learning):
             lines += textwrap.wrap(NO_UPDATE, 100)
     dead = [r for r in report.relus if r.dead_units]
     if dead:
@@ -206,7 +208,8 @@ def _params_cell(params: Any) -> str:
     return text if len(text) <= PARAMS_WIDTH else f"{len(params)} params"
 
 
-def _layer_table(layers: Any) -> list[str]:
+def _layer_table(layers: Any, trained: set[str]) -> list[str]:
+    """The layer rows; a layer none of whose parameters requires grad is marked frozen."""
     header = (
         "layer",
         "module",
@@ -233,7 +236,10 @@ def _layer_table(layers: Any) -> list[str]:
                 _n(layer.grad_rms),
                 _n(layer.weight_norm),
                 _n(layer.update_ratio),
-                " ".join(f"<- {flag}" for flag in layer.flags),
+                " ".join(
+                    f"<- {flag}"
+                    for flag in (*layer.flags, *(() if layer.module in trained else ("frozen",)))
+                ),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
