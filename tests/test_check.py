@@ -617,3 +617,19 @@ def test_a_zero_initialised_layer_is_named_as_what_zeroes_the_gradients_before_i
         assert message.startswith(f"first.{name} got a gradient of exactly zero: multiplied by")
         assert message.endswith("(last.weight is all 0)")
     assert "zero initialisation" in report.findings[0].advice[0]
+
+
+def test_a_spatial_transformer_is_drawn_without_a_stray_pixel_grid_and_checks_clean():
+    """Was: affine_grid's pixel grid drawn as an unnamed input of AffineGridGenerator, and a
+    Reshape after it: PyTorch's node takes theta alone and makes the (N, H, W, 2) grid."""
+    gradviz.manual_seed(0)
+    x = gradviz.randn(2, 1, 5, 6)
+    theta = (gradviz.eye(2, 3) + 0.1 * gradviz.randn(2, 2, 3)).requires_grad_()
+    with gradviz.trace() as tr:
+        grid = nn.functional.affine_grid(theta, x.size(), align_corners=False)
+        nn.functional.grid_sample(x, grid, align_corners=False).pow(2).sum().backward()
+    g = tr.graph
+    (node,) = [n for n, a in g.nodes(data=True) if a.get("op") == "AffineGridGenerator"]
+    assert [g.nodes[p]["name"] for p in g.predecessors(node)] == ["theta"]
+    assert g.nodes[node]["shape"] == (2, 5, 6, 2)
+    assert not tr.check().errors

@@ -300,14 +300,6 @@ def _align(align_corners: bool | None) -> bool:
     return bool(align_corners)
 
 
-def _base_coords(size: int, align_corners: bool) -> np.ndarray:
-    """The normalised positions of ``size`` pixels along one axis, in [-1, 1]."""
-    if size <= 1:
-        return np.zeros(max(size, 0))
-    steps = np.linspace(-1.0, 1.0, size)
-    return steps if align_corners else steps * (size - 1) / size
-
-
 def affine_grid(theta: Variable, size: Any, align_corners: bool | None = None) -> Variable:
     """The sampling grid ``(N, H, W, 2)`` (``(N, D, H, W, 3)`` for a 5-d ``size``) of the
     affine maps ``theta`` ``(N, 2, 3)`` (``(N, 3, 4)``), for ``grid_sample``: a spatial
@@ -339,11 +331,7 @@ def affine_grid(theta: Variable, size: Any, align_corners: bool | None = None) -
         )
     if min(size[2:]) <= 0:
         raise ArgumentError(f"Expected non-zero, positive output size. Got {size}")
-    axes = [_base_coords(s, align) for s in reversed(size[2:])]  # x (width) first
-    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]  # each of the spatial shape
-    base = np.stack([*mesh, np.ones(size[2:])], -1).astype(theta.dtype)
-    grid = ops.grid.AffineGridGenerator.apply(theta, base.reshape(-1, spatial + 1))
-    return grid.reshape(size[0], *size[2:], spatial)
+    return ops.grid.AffineGridGenerator.apply(theta, size[2:], bool(align))
 
 
 def grid_sample(

@@ -61,22 +61,41 @@ def _corners(x: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray,
 
 
 class AffineGridGenerator(Function):
-    """The points ``base @ theta.T`` of each affine map ``theta`` (N, d, d + 1), for ``base``
-    the pixel grid (P, d + 1) in homogeneous coordinates: (N, P, d). Linear in ``theta``."""
+    """The points of each affine map ``theta`` (N, d, d + 1) at the pixel grid of ``spatial``
+    (d sizes) in [-1, 1], ``align`` as ``align_corners``: (N, *spatial, d). Linear in
+    ``theta``; the pixel grid is made inside (PyTorch's node has no input for it)."""
 
     @staticmethod
-    def forward(ctx, theta, base):
-        ctx.saved_tensors = (base,)
-        return np.matmul(base, np.swapaxes(theta, 1, 2))
+    def forward(ctx, theta, spatial, align):
+        ctx.base = base = base_grid(spatial, align, theta.dtype)
+        points = np.matmul(base, np.swapaxes(theta, 1, 2))
+        return points.reshape(theta.shape[0], *spatial, len(spatial))
 
     @staticmethod
     def backward(ctx, grad):
-        (base,) = ctx.saved_tensors
-        return np.matmul(np.swapaxes(grad, 1, 2), base), None
+        flat = grad.reshape(grad.shape[0], -1, grad.shape[-1])
+        return np.matmul(np.swapaxes(flat, 1, 2), ctx.base), None, None
 
     @staticmethod
     def backward_graph(ctx, grad, out):
-        return grad.transpose(1, 2) @ ctx.inputs[1], None
+        flat = grad.reshape(grad.shape[0], -1, grad.shape[-1])
+        return flat.transpose(1, 2) @ ctx.base, None, None
+
+
+def base_grid(spatial: tuple[int, ...], align: bool, dtype: np.dtype) -> np.ndarray:
+    """The pixel grid of ``spatial`` in homogeneous coordinates (x first): (P, d + 1)."""
+    axes = [_base_coords(s, align) for s in reversed(spatial)]  # x (width) first
+    mesh = np.meshgrid(*axes[::-1], indexing="ij")[::-1]  # each of the spatial shape
+    base = np.stack([*mesh, np.ones(spatial)], -1).astype(dtype)
+    return base.reshape(-1, len(spatial) + 1)
+
+
+def _base_coords(size: int, align_corners: bool) -> np.ndarray:
+    """The normalised positions of ``size`` pixels along one axis, in [-1, 1]."""
+    if size <= 1:
+        return np.zeros(max(size, 0))
+    steps = np.linspace(-1.0, 1.0, size)
+    return steps if align_corners else steps * (size - 1) / size
 
 
 class GridSample(Function):
