@@ -30,6 +30,7 @@ from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops import pointwise_more as _ops
 from gradviz.autograd.ops import special as _special
 from gradviz.autograd.ops.api import as_variable
+from gradviz.autograd.ops.pointwise import tensor_operands
 from gradviz.autograd.variable import Variable, from_op, get_default_dtype
 
 
@@ -59,13 +60,13 @@ def xlogy(input: Any, other: Any) -> Variable:
 def fmax(input: Any, other: Any) -> Variable:
     """The larger value, ignoring a NaN (NaN only where both are); a tie's gradient goes to
     ``input``, as PyTorch's."""
-    return _ops.Fmax.apply(*_ops.tensor_operands("fmax", input, other))
+    return _ops.Fmax.apply(*tensor_operands("fmax", input, other))
 
 
 def fmin(input: Any, other: Any) -> Variable:
     """The smaller value, ignoring a NaN (NaN only where both are); a tie's gradient goes to
     ``input``, as PyTorch's."""
-    return _ops.Fmin.apply(*_ops.tensor_operands("fmin", input, other))
+    return _ops.Fmin.apply(*tensor_operands("fmin", input, other))
 
 
 class Heaviside(Function):
@@ -91,7 +92,7 @@ class Heaviside(Function):
 def heaviside(input: Any, values: Any) -> Variable:
     """0 where ``input < 0``, 1 where ``input > 0``, ``values`` where it is 0 (one dtype); no
     derivative, as PyTorch's."""
-    return Heaviside.apply(*_ops.tensor_operands("heaviside", input, values))
+    return Heaviside.apply(*tensor_operands("heaviside", input, values))
 
 
 def float_power(input: Any, exponent: Any) -> Variable:

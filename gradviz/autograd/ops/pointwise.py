@@ -146,7 +146,12 @@ def _split_graph(ctx: Any, grad: Variable, a_loses: Any, b_loses: Any, tie: Any)
 
 def binary(op: type[Function], a: Any, b: Any) -> Variable:
     """``maximum``/``minimum`` of two Variables (or a Variable and an array), as PyTorch's."""
-    name = op.__name__.lower()
+    return op.apply(*tensor_operands(op.__name__.lower(), a, b))
+
+
+def tensor_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
+    """Two Variables or arrays (lists become arrays); a number is PyTorch's TypeError (these
+    functions take tensors only)."""
     operands = []
     for position, value in enumerate((a, b), start=1):
         if isinstance(value, list | tuple):
@@ -157,7 +162,7 @@ def binary(op: type[Function], a: Any, b: Any) -> Variable:
                 f"{type(value).__name__} (PyTorch's {name} takes tensors only)"
             )
         operands.append(value)
-    return op.apply(*operands)
+    return operands[0], operands[1]
 
 
 def softmax_dim(x: Variable, dim: Any, op: str) -> int | None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from gradviz.autograd.errors import OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.promotion import cast, result_type
@@ -79,19 +78,3 @@ def _route(ctx: Any, grad: Any, to_a: np.ndarray) -> tuple[Any, Any]:
     ga = np.where(to_a, grad, zero) if ctx.needs_input_grad[0] else None
     gb = np.where(to_a, zero, grad) if ctx.needs_input_grad[1] else None
     return ga, gb
-
-
-def tensor_operands(name: str, a: Any, b: Any) -> tuple[Any, Any]:
-    """Two Variables or arrays (lists become arrays); a number is PyTorch's TypeError (these
-    functions take tensors only)."""
-    operands = []
-    for position, value in enumerate((a, b), start=1):
-        if isinstance(value, list | tuple):
-            value = as_array(value)
-        if not isinstance(value, Variable | np.ndarray):
-            raise OperandError(
-                f"{name}(): argument {position} must be a Variable or an array, not "
-                f"{type(value).__name__} (PyTorch's {name} takes tensors only)"
-            )
-        operands.append(value)
-    return operands[0], operands[1]
