@@ -142,3 +142,34 @@ def test_a_loss_spike_is_printed_and_listed_on_the_page_at_the_loss(runner, tmp_
     assert listed[0]["text"].startswith("step 15: loss spike: ")
     assert listed[0]["node"] == data["root"]  # the mark selects the loss
     assert [f["step"] for f in data["timeline"]["findings"]] == [15]
+
+
+PROGRESS = """\
+import sys
+
+import gradviz as torch
+from gradviz import nn
+
+model = nn.Linear(3, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for step in range(10):
+    loss = model(torch.ones(4, 3)).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sys.{stream}.write(f"\\r{{step + 1}}/10 [{{'#' * (step + 1):<10}}]")  # a tqdm-style bar
+    sys.{stream}.flush()
+"""
+
+
+@pytest.mark.parametrize("stream", ["stdout", "stderr"])
+def test_a_progress_bar_left_open_does_not_swallow_the_first_line_we_print(
+    runner, tmp_path, stream
+):
+    needs_layout()
+    script = make_script(tmp_path, PROGRESS.format(stream=stream))
+    result = runner.invoke(cli, ["timeline", str(script), "-o", str(tmp_path), "--steps", "3"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("\n")  # (a "\r" does not end a line on a terminal)
+    assert lines[0].endswith("2/10 [##        ]")  # the bar as the script left it, on its own line
+    assert lines[1] == f"wrote {tmp_path / 'train.timeline.html'}"

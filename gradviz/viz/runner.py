@@ -188,6 +188,39 @@ def _reopened(stream: Any, fd: int | None) -> Any:
         return stream
 
 
+class _LineEnds:
+    """``sys.stdout``/``stderr`` while the script runs: every write goes through, and whether the
+    script left its last line open (a progress bar redrawn after a carriage return) is remembered, so the
+    lines gradviz prints once the script stops start on a line of their own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.open_line = False
+
+    def write(self, text: str) -> int:
+        written = self._stream.write(text)
+        if text:
+            self.open_line = not text.endswith("\n")
+        return written
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def end_line(self) -> None:
+        """Finish the line the script left open."""
+        if self.open_line:
+            self.open_line = False
+            try:
+                self._stream.write("\n")
+                self._stream.flush()
+            except (OSError, ValueError):  # closed by the script: nothing can be said there
+                pass
+
+    def __getattr__(self, name: str) -> Any:  # the stream's other methods and attributes
+        return getattr(self._stream, name)
+
+
 class _Run:
     """One run of a script: who may stop it, and handing the captured step over once.
 
@@ -211,6 +244,12 @@ class _Run:
         self.exit_code: int | None = None  # os._exit(code) called by the script
         self.stopper = _Stopper(self)
         self.stopped = False  # the stop was raised in the script's thread
+        self.lines = (_LineEnds(caller.streams[0]), _LineEnds(caller.streams[1]))
+
+    def end_lines(self) -> None:
+        """Finish a line the script left open on stdout or stderr, before we print."""
+        for stream in self.lines:
+            stream.end_line()
 
     def in_script_thread(self) -> bool:
         return os.getpid() == self.pid and threading.get_ident() == self.thread
@@ -238,6 +277,7 @@ class _Run:
         self.delivered = True
         trace.close()
         script_state = _Interpreter()
+        self.end_lines()
         self.caller.restore()
         hooks.ACTIVE = ()  # drawing records nothing
         try:
@@ -384,6 +424,7 @@ def run_script(
     failure: BaseException | None = None
     sys.argv = [os.fspath(path), *args]
     sys.path.insert(0, folder)
+    sys.stdout, sys.stderr = run.lines
     try:
         with run, tr:
             runpy.run_path(os.fspath(path), run_name="__main__")
@@ -397,6 +438,7 @@ def run_script(
     finally:
         if os.getpid() != run.pid:
             _leave_child(failure)
+        run.end_lines()
         caller.restore()
         _forget_modules(folder, saved_modules)
     if failure is None and run.exit_code:  # os._exit(code) in a thread of the script
