@@ -190,8 +190,8 @@ def _reopened(stream: Any, fd: int | None) -> Any:
 
 class _LineEnds:
     """``sys.stdout``/``stderr`` while the script runs: every write goes through, and whether the
-    script left its last line open (a progress bar redrawn after a carriage return) is remembered, so the
-    lines gradviz prints once the script stops start on a line of their own."""
+    script left its last line open (a progress bar redrawn after a carriage return) is
+    remembered, so the lines gradviz prints once the script stops start on a line of their own."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
