@@ -132,6 +132,35 @@ def test_script_that_exits_nonzero_fails(runner, tmp_path):
     assert "gradviz: quits.py exited with status 3" in result.stderr
 
 
+def test_a_script_that_exits_nonzero_shows_where_it_exited(runner, tmp_path):
+    script = make_script(
+        tmp_path,
+        """
+        import argparse
+
+        def parse():
+            p = argparse.ArgumentParser()
+            p.add_argument("--epochs", type=int, default=3)
+            return p.parse_args()
+
+        def main():
+            parse()
+
+        if __name__ == "__main__":
+            main()
+        """,
+    )
+    result = runner.invoke(cli, ["render", str(script), "--", "--epochs", "x"])
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "invalid int value: 'x'" in err  # argparse's own message, as the script printed it
+    assert "gradviz: train.py exited with status 2; nothing was drawn." in err
+    assert "Traceback (most recent call last)" in err  # where it exited, not a bare SystemExit
+    assert "in parse" in err
+    assert "return p.parse_args()" in err
+    assert err.rstrip().endswith("SystemExit: 2")
+
+
 def test_script_without_backward_names_backward_and_hints_forward_only(runner, tmp_path):
     script = make_script(
         tmp_path,

@@ -490,7 +490,7 @@ def _failed(name: str, failure: BaseException, tr: Trace) -> ScriptFailed | Scri
     if isinstance(failure, (SystemExit, _HardExit)):
         code = failure.code
         how = " (os._exit)" if isinstance(failure, _HardExit) else ""
-        text = f"os._exit({code})\n" if how else f"SystemExit: {code}\n"
+        text = f"os._exit({code})\n" if how else format_user_traceback(failure)  # where it exited
         status = int(code) if isinstance(code, int) else f"1 ({code})"  # sys.exit("msg"): 1
         message = f"{name} exited with status {status}{how}"
         return ScriptFailed(message, text, exit_code=code, trace=tr)
