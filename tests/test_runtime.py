@@ -261,3 +261,16 @@ def test_torch_random_device_context_and_version_as_pytorchs():
         assert str(gradviz.zeros(1).device) == str(device) == "cpu"
     assert gradviz.version.cuda is None
     assert gradviz.version.__version__ == gradviz.__version__
+
+
+@pytest.mark.parametrize(
+    "name", ["memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved"]
+)
+def test_cuda_memory_counters_are_zero_without_a_gpu_as_in_pytorch(name):
+    """A training loop's ``f"mem {torch.cuda.max_memory_allocated() / 2**20:.1f}MB"`` log line
+    (was: AttributeError, the script died after its first step)."""
+    assert getattr(gradviz.cuda, name)() == 0
+    assert getattr(gradviz.cuda, name)(device=None) == 0
+    assert getattr(gradviz.cuda, name)("cuda:0") == 0
+    torch = pytest.importorskip("torch")
+    assert getattr(torch.cuda, name)() == 0

@@ -1,7 +1,8 @@
 """PyTorch's questions about accelerators, answered for a framework that runs on the CPU only:
 ``cuda.is_available()``, ``backends.mps.is_available()`` and ``accelerator.is_available()``
 are False, so the tutorials' ``device = "cuda" if torch.cuda.is_available() else "cpu"`` picks
-the CPU; ``cuda.manual_seed`` is ignored as PyTorch ignores it without a GPU; the
+the CPU; ``cuda.manual_seed`` is ignored as PyTorch ignores it without a GPU, and its memory
+counters (``cuda.max_memory_allocated()``) are 0; the
 ``backends.cudnn`` flags can be set and change nothing. The top package exposes them as
 ``gradviz.cuda``, ``gradviz.backends``, ``gradviz.accelerator``, ``gradviz.cpu`` and
 ``gradviz.amp`` (mixed precision: :mod:`gradviz.autograd.amp`)."""
@@ -23,6 +24,11 @@ def _no_op(*args: Any, **kwargs: Any) -> None:
 
 
 def _count() -> int:
+    return 0
+
+
+def _no_bytes(device: Any = None) -> int:
+    """0: no GPU memory was allocated (PyTorch without a GPU answers 0 too)."""
     return 0
 
 
@@ -49,6 +55,10 @@ def modules(package: str) -> dict[str, types.ModuleType]:
         synchronize=_no_op,
         empty_cache=_no_op,
         is_bf16_supported=_false,
+        memory_allocated=_no_bytes,
+        max_memory_allocated=_no_bytes,
+        memory_reserved=_no_bytes,
+        max_memory_reserved=_no_bytes,
     )
     cuda.amp = _namespace(
         f"{package}.cuda.amp",
