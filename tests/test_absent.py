@@ -72,3 +72,23 @@ def test_constants_are_pytorchs():
     for name in ("pi", "e", "inf", "newaxis"):
         assert getattr(gradviz, name) == getattr(torch, name)
     assert gradviz.nan != gradviz.nan
+
+
+def test_torch_multiprocessing_start_method_lines_run_and_the_rest_is_still_refused():
+    """``mp.set_start_method("spawn", force=True)`` under ``if __name__ == "__main__":`` is a
+    habit of scripts written for a GPU (was: UnsupportedError before the first step)."""
+    import multiprocessing
+
+    import gradviz.multiprocessing as mp
+
+    before = multiprocessing.get_start_method(allow_none=True)
+    try:
+        mp.set_start_method("spawn", force=True)
+        assert mp.get_start_method() == "spawn" == multiprocessing.get_start_method()
+    finally:
+        multiprocessing.set_start_method(before, force=True)
+    assert mp.cpu_count() == multiprocessing.cpu_count()
+    assert mp.get_context("spawn").get_start_method() == "spawn"
+    mp.freeze_support()
+    with pytest.raises(gradviz.UnsupportedError, match="shares no tensors"):
+        mp.Process  # noqa: B018 - a process sharing a model would silently not train it

@@ -15,6 +15,7 @@ prefixes.
 
 from __future__ import annotations
 
+import multiprocessing
 import types
 import warnings
 from typing import Any
@@ -94,10 +95,25 @@ class SummaryWriter:
         return None
 
 
+#: ``torch.multiprocessing``'s names that only choose or ask how processes start: the standard
+#: library's, so ``mp.set_start_method("spawn", force=True)`` runs
+_START_METHOD_NAMES = (
+    "set_start_method",
+    "get_start_method",
+    "get_all_start_methods",
+    "get_context",
+    "cpu_count",
+    "freeze_support",
+    "current_process",
+)
+
+
 def modules(package: str) -> dict[str, types.ModuleType]:
     """The namespaces under ``package`` (``"gradviz"``), by dotted name below it."""
     found = {name: _absent(f"{package}.{name}", text) for name, text in ABSENT.items()}
     found["distributed"] = _distributed(package)
+    for name in _START_METHOD_NAMES:  # the process-wide switches, harmless without sharing
+        setattr(found["multiprocessing"], name, getattr(multiprocessing, name))
     found["utils.tensorboard"] = types.ModuleType(
         f"{package}.utils.tensorboard", "PyTorch's SummaryWriter, writing nothing (see absent)."
     )
