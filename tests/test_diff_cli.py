@@ -254,3 +254,21 @@ def test_the_last_step_against_the_first_takes_one_run(runner, train, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("train.py@-1 vs train.py@1: same structure")
     assert runs(tmp_path) == 1  # step 1 is kept while the run goes on to its last call
+
+
+def test_two_scripts_that_each_choose_the_spawn_start_method_compare(runner, tmp_path):
+    """``mp.set_start_method("spawn")`` (no force) under ``__main__`` in both versions: the
+    second run raised "context has already been set" (the first run's choice was kept)."""
+    import multiprocessing
+
+    before = multiprocessing.get_start_method(allow_none=True)
+    body = textwrap.dedent(TRAIN).replace("import sys\n", "import sys\nimport multiprocessing\n")
+    body = body.replace("gradviz.manual_seed(0)", 'multiprocessing.set_start_method("spawn")')
+    for name, hidden in (("v1.py", 4), ("v2.py", 5)):
+        (tmp_path / name).write_text(body.replace("HIDDEN", str(hidden)), encoding="utf-8")
+    args = ["diff", f"{tmp_path / 'v1.py'}@1", f"{tmp_path / 'v2.py'}@1", "--structure-only"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1, result.output  # compared: the hidden sizes differ
+    assert "context has already been set" not in result.output
+    assert "~" in result.stdout
+    assert multiprocessing.get_start_method(allow_none=True) == before  # put back after each

@@ -9,6 +9,7 @@ the script (unless ``run_all``), so drawing step 1 of a long training run takes 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import runpy
 import sys
@@ -134,8 +135,9 @@ class _HardExit(BaseException):
 class _Interpreter:
     """The interpreter state a script may change and the runner puts back: the working folder,
     the recursion limit, ``sys.path``, ``sys.argv``, ``sys.stdout``/``stderr``, NumPy's error
-    handling and print options, the warnings filters, grad mode, the default dtype and the engine's
-    hooks (``torch.autograd.set_detect_anomaly(True)`` in the script ends with it)."""
+    handling and print options, the warnings filters, multiprocessing's start method, grad mode,
+    the default dtype and the engine's hooks (``torch.autograd.set_detect_anomaly(True)`` in the
+    script ends with it)."""
 
     def __init__(self) -> None:
         self.cwd = os.getcwd()
@@ -149,6 +151,7 @@ class _Interpreter:
         self.grad = grad_mode.is_grad_enabled()
         self.dtype = get_default_dtype()
         self.hooks = hooks.ACTIVE
+        self.start_method = multiprocessing.get_start_method(allow_none=True)
 
     def restore(self) -> None:
         try:
@@ -165,6 +168,8 @@ class _Interpreter:
         warnings._filters_mutated()  # type: ignore[attr-defined]
         set_default_dtype(self.dtype)
         hooks.ACTIVE = self.hooks
+        if multiprocessing.get_start_method(allow_none=True) != self.start_method:
+            multiprocessing.set_start_method(self.start_method, force=True)
         grad_mode.set_grad_enabled(self.grad)  # (this thread's: the script ran in it)
 
 
