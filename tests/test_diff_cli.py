@@ -272,3 +272,31 @@ def test_two_scripts_that_each_choose_the_spawn_start_method_compare(runner, tmp
     assert "context has already been set" not in result.output
     assert "~" in result.stdout
     assert multiprocessing.get_start_method(allow_none=True) == before  # put back after each
+
+
+def test_two_scripts_that_each_set_up_logging_log_where_each_asked(runner, tmp_path):
+    """``logging.basicConfig(filename=...)`` in both versions: the second call did nothing (the
+    first run's handler was kept), so the second script logged into the first one's file."""
+    import logging
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    for name, hidden in (("v1", 4), ("v2", 5)):
+        log = f"logging.basicConfig(filename={str(tmp_path / name) + '.log'!r}, level=logging.INFO)"
+        body = textwrap.dedent(TRAIN).replace("import sys\n", "import sys\nimport logging\n")
+        body = body.replace("gradviz.manual_seed(0)", f"{log}\nlogging.info('hello from {name}')")
+        (tmp_path / f"{name}.py").write_text(body.replace("HIDDEN", str(hidden)), encoding="utf-8")
+    root.handlers[:] = []  # as in a fresh process (pytest's capture handler aside)
+    try:
+        args = ["diff", f"{tmp_path / 'v1.py'}@1", f"{tmp_path / 'v2.py'}@1", "--structure-only"]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 1, result.output  # compared: the hidden sizes differ
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        assert (tmp_path / "v1.log").read_text() == "INFO:root:hello from v1\n"
+        assert (tmp_path / "v2.log").read_text() == "INFO:root:hello from v2\n"
+        assert (root.handlers, root.level) == ([], before[1])  # put back after each script
+    finally:
+        for handler in set(root.handlers) - set(before[0]):
+            handler.close()
+        root.handlers[:], root.level = before

@@ -9,6 +9,7 @@ the script (unless ``run_all``), so drawing step 1 of a long training run takes 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import runpy
@@ -135,9 +136,9 @@ class _HardExit(BaseException):
 class _Interpreter:
     """The interpreter state a script may change and the runner puts back: the working folder,
     the recursion limit, ``sys.path``, ``sys.argv``, ``sys.stdout``/``stderr``, NumPy's error
-    handling and print options, the warnings filters, multiprocessing's start method, grad mode,
-    the default dtype and the engine's hooks (``torch.autograd.set_detect_anomaly(True)`` in the
-    script ends with it)."""
+    handling and print options, the warnings filters, multiprocessing's start method, the root
+    logger's handlers and level, grad mode, the default dtype and the engine's hooks
+    (``torch.autograd.set_detect_anomaly(True)`` in the script ends with it)."""
 
     def __init__(self) -> None:
         self.cwd = os.getcwd()
@@ -152,8 +153,12 @@ class _Interpreter:
         self.dtype = get_default_dtype()
         self.hooks = hooks.ACTIVE
         self.start_method = multiprocessing.get_start_method(allow_none=True)
+        root = logging.getLogger()
+        self.logging = (list(root.handlers), root.level)  # (the script's logging.basicConfig)
 
-    def restore(self) -> None:
+    def restore(self, close_added: bool = False) -> None:
+        """Put the state back; ``close_added``: the script is over, close the logging handlers
+        it added (its log file is flushed and closed, as at the end of its own process)."""
         try:
             os.chdir(self.cwd)
         except OSError:  # pragma: no cover - the folder was removed meanwhile
@@ -170,7 +175,16 @@ class _Interpreter:
         hooks.ACTIVE = self.hooks
         if multiprocessing.get_start_method(allow_none=True) != self.start_method:
             multiprocessing.set_start_method(self.start_method, force=True)
+        self._restore_logging(close_added)
         grad_mode.set_grad_enabled(self.grad)  # (this thread's: the script ran in it)
+
+    def _restore_logging(self, close_added: bool) -> None:
+        root = logging.getLogger()
+        added = [handler for handler in root.handlers if handler not in self.logging[0]]
+        root.handlers[:] = self.logging[0]
+        root.setLevel(self.logging[1])
+        for handler in added if close_added else ():
+            handler.close()
 
 
 def _fileno(stream: Any) -> int | None:
@@ -444,7 +458,7 @@ def run_script(
         if os.getpid() != run.pid:
             _leave_child(failure)
         run.end_lines()
-        caller.restore()
+        caller.restore(close_added=True)
         _forget_modules(folder, saved_modules)
     if failure is None and run.exit_code:  # os._exit(code) in a thread of the script
         failure = _HardExit(run.exit_code)
