@@ -491,3 +491,20 @@ def test_an_error_of_several_lines_is_summed_up_by_its_first(tmp_path):
     assert "raised gradviz.autograd.errors.ArgumentError: Expected parameter probs" in message
     assert message.endswith("found invalid values: ...")
     assert "Variable([[nan, nan]])" in info.value.traceback  # the whole message is still there
+
+
+def test_a_script_s_ctrl_c_handler_ends_with_the_script(tmp_path):
+    """A graceful-stop ``signal.signal(SIGINT, handler)`` (finish the epoch, then stop): once the
+    script is over, Ctrl-C interrupts gradviz again instead of calling the finished script."""
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    path = script(
+        tmp_path,
+        TRAIN.replace(
+            "steps = int",
+            "import signal\nsignal.signal(signal.SIGINT, lambda sig, frame: None)\nsteps = int",
+        ),
+    )
+    run_script(path)
+    assert signal.getsignal(signal.SIGINT) is before

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import runpy
+import signal
 import sys
 import threading
 import time
@@ -133,12 +134,17 @@ class _HardExit(BaseException):
         self.code = code
 
 
+#: The signals whose handlers a script may set (a graceful stop on Ctrl-C), put back after it
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class _Interpreter:
     """The interpreter state a script may change and the runner puts back: the working folder,
     the recursion limit, ``sys.path``, ``sys.argv``, ``sys.stdout``/``stderr``, NumPy's error
     handling and print options, the warnings filters, multiprocessing's start method, the root
-    logger's handlers and level, grad mode, the default dtype and the engine's hooks
-    (``torch.autograd.set_detect_anomaly(True)`` in the script ends with it)."""
+    logger's handlers and level, the Ctrl-C and SIGTERM handlers, grad mode, the default dtype
+    and the engine's hooks (``torch.autograd.set_detect_anomaly(True)`` in the script ends with
+    it)."""
 
     def __init__(self) -> None:
         self.cwd = os.getcwd()
@@ -155,6 +161,7 @@ class _Interpreter:
         self.start_method = multiprocessing.get_start_method(allow_none=True)
         root = logging.getLogger()
         self.logging = (list(root.handlers), root.level)  # (the script's logging.basicConfig)
+        self.signals = {number: signal.getsignal(number) for number in _SIGNALS}
 
     def restore(self, close_added: bool = False) -> None:
         """Put the state back; ``close_added``: the script is over, close the logging handlers
@@ -176,6 +183,10 @@ class _Interpreter:
         if multiprocessing.get_start_method(allow_none=True) != self.start_method:
             multiprocessing.set_start_method(self.start_method, force=True)
         self._restore_logging(close_added)
+        if threading.current_thread() is threading.main_thread():  # (signals are set there only)
+            for number, handler in self.signals.items():
+                if signal.getsignal(number) is not handler and handler is not None:
+                    signal.signal(number, handler)
         grad_mode.set_grad_enabled(self.grad)  # (this thread's: the script ran in it)
 
     def _restore_logging(self, close_added: bool) -> None:
