@@ -312,7 +312,7 @@ class Variable(
     @property
     def op(self) -> str | None:
         """Name of the op that produced this Variable (``"Mul"``), None for leaves."""
-        return None if self._node is None else self._node.name
+        return None if self._node is None else self._node.name()
 
     @property
     def parents(self) -> tuple[Variable, ...]:

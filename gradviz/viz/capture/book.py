@@ -382,7 +382,7 @@ class RecordBook:
                     parents.append((self._constant(arg), slot))
                 else:
                     self._option(type(node), slot, arg, parents, args)
-            self._op_record(item, node.name, parents, args, None, (-1, ""), item.name)
+            self._op_record(item, node.name(), parents, args, None, (-1, ""), item.name)
         return self.var_nodes[var._id]
 
     def _op_record(

@@ -206,7 +206,7 @@ class Recorder(RecordBook, hooks.Hook):
             )
             rule = local.rules[-1] if local.rules else None  # (create_graph=True: whose rule)
             module = self._module()
-            nid = self._op_record(output, node.name, parents, args, source, module, name, rule)
+            nid = self._op_record(output, node.name(), parents, args, source, module, name, rule)
             if logging:
                 local.logged.add(nid)
             if output.name is None and (name is not None or self.line_names.unpacking):
