@@ -23,6 +23,7 @@ from gradviz.autograd.errors import (
     IndexRangeError,
     InputError,
     OperandError,
+    RequiresGradError,
     ShapeError,
 )
 from gradviz.autograd.grad_mode import _OFF, VOLATILE_REMOVED
@@ -179,7 +180,7 @@ class Variable(
             warnings.warn(VOLATILE_REMOVED, UserWarning, stacklevel=2)
         array = as_array(data)
         if requires_grad and array.dtype.kind != "f":
-            raise OperandError(
+            raise RequiresGradError(
                 f"only floating point Variables can require gradients, got dtype {array.dtype}"
             )
         self._data = array
@@ -230,7 +231,7 @@ class Variable(
     def data(self, value: Any) -> None:
         array = as_array(value)
         if self.requires_grad and array.dtype.kind != "f":
-            raise OperandError(
+            raise RequiresGradError(
                 f"data set to a Variable of dtype {array.dtype}, but this Variable requires grad "
                 "(only floating point Variables can require gradients)"
             )
@@ -362,7 +363,7 @@ class Variable(
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf Variable after backward."""
         if not self.requires_grad:
-            raise OperandError("can't retain_grad on a Variable that has requires_grad=False")
+            raise RequiresGradError("can't retain_grad on a Variable that has requires_grad=False")
         self._retains_grad = True
 
     @property
@@ -382,9 +383,12 @@ class Variable(
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if self._node is not None and not requires_grad:
-            raise OperandError("you can only change requires_grad flags of leaf variables")
+            raise RequiresGradError(
+                "you can only change requires_grad flags of leaf variables; to use a computed "
+                "Variable in a subgraph that needs no gradient, use v_no_grad = v.detach()"
+            )
         if requires_grad and self.dtype.kind != "f":
-            raise OperandError(
+            raise RequiresGradError(
                 f"only floating point Variables can require gradients, got dtype {self.dtype}"
             )
         self.requires_grad = requires_grad
