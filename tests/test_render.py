@@ -633,3 +633,19 @@ def test_a_replaced_node_id_never_takes_an_id_another_node_has():
     assert len(drawing.stands_for) == 2
     assert sorted(n for ns in drawing.stands_for.values() for n in ns) == ["a:b", "n1"]
     assert drawing.source.count("->") == 1
+
+
+def test_a_one_element_gradient_is_drawn_with_its_sign_as_micrograd_draws_it():
+    """Scalar code (``L = e * -2``) is read number by number: ``b.grad`` is -4, not |grad| 4."""
+    import gradviz
+
+    a = gradviz.tensor(2.0, requires_grad=True)
+    b = gradviz.tensor(-3.0, requires_grad=True)
+    with gradviz.trace() as tr:
+        e = a * b
+        loss = e * -2.0
+        loss.backward()
+    source = R.build(tr.graph, "backward").source
+    for grad in ("-2", "6", "-4"):  # e.grad, a.grad, b.grad
+        assert f">grad {grad}<" in source
+    assert "|grad| 4<" not in source
