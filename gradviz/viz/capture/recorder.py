@@ -369,7 +369,8 @@ class Recorder(RecordBook, hooks.Hook):
             nid = self.var_nodes.get(variable._id)
             if nid is None:
                 nid = self._unknown(variable)
-            current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
+            stats, kept = array_stats(grad), variable.retains_grad  # kept: retain_grad()
+            current.steps.append(Step(len(current.steps) + 1, nid, stats, accumulated, kept))
             if self.arrays:
                 current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
                 filters = self.records[nid].kind == "param"

@@ -382,6 +382,8 @@ class Labels:
         if a.accumulated:
             fan_in = sum(1 for c in self.graph.successors(a.id) if c in self.scene.selected)
             lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+        if a.retained:
+            lines.append("retain_grad: .grad kept")
         return fill, font
 
     def badge(self, step: int) -> str:
