@@ -410,3 +410,9 @@ def test_requires_grad_refusals_are_runtime_errors_as_in_pytorch(call, words):
     with pytest.raises(RuntimeError, match=words) as info:
         call()
     assert isinstance(info.value, gradviz.GradvizError)
+
+
+def test_item_of_many_elements_is_pytorch_s_runtime_error():
+    with pytest.raises(RuntimeError, match="2 elements cannot be converted") as info:
+        gradviz.ones(2).item()
+    assert isinstance(info.value, gradviz.GradvizError)
