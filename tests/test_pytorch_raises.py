@@ -416,3 +416,13 @@ def test_item_of_many_elements_is_pytorch_s_runtime_error():
     with pytest.raises(RuntimeError, match="2 elements cannot be converted") as info:
         gradviz.ones(2).item()
     assert isinstance(info.value, gradviz.GradvizError)
+
+
+def test_integer_data_given_requires_grad_by_assignment_gets_no_integer_gradient():
+    """PyTorch refuses ``x.requires_grad = True`` on integer data at once; gradviz refuses at
+    the backward that would fill its ``.grad`` (it gave an int64 gradient before)."""
+    x = gradviz.tensor([1, 2])
+    x.requires_grad = True
+    with pytest.raises(RuntimeError, match="only floating point Variables can require gradients"):
+        (x * 2).sum().backward()
+    assert x.grad is None
