@@ -649,3 +649,21 @@ def test_a_one_element_gradient_is_drawn_with_its_sign_as_micrograd_draws_it():
     for grad in ("-2", "6", "-4"):  # e.grad, a.grad, b.grad
         assert f">grad {grad}<" in source
     assert "|grad| 4<" not in source
+
+
+def test_render_of_a_live_variable_names_nodes_as_the_caller_calls_them():
+    """micrograd's ``draw_dot(L)`` shows ``a``, ``b``, ``e``...: ``gradviz.render(L)`` names a
+    node after the caller's variable holding it, marks retained grads, and ``params=`` wins."""
+    import gradviz
+
+    a = gradviz.tensor(2.0, requires_grad=True)
+    b = gradviz.tensor(-3.0, requires_grad=True)
+    e = a * b
+    e.retain_grad()
+    loss = e * 2.0
+    loss.backward()
+    source = gradviz.render(loss).source
+    for name in ("a", "b", "e", "loss"):
+        assert f"<b>{name}</b>" in source or f"{name} = <b>" in source
+    assert "retain_grad: .grad kept" in source
+    assert "<b>first</b>" in gradviz.render(loss, params={"first": a}).source
