@@ -39,3 +39,15 @@ def test_accumulate_grad_is_one_node_per_leaf_with_metadata():
     assert y.grad_fn.metadata == {}
     y.grad_fn.metadata["note"] = "square"
     assert y.grad_fn.metadata == {"note": "square"}
+
+
+def test_a_python_number_operand_is_a_none_entry_as_in_pytorch():
+    """``x * 2`` has two ``next_functions`` in PyTorch, ``(None, 0)`` for the number; ``1 - x``
+    (PyTorch's rsub) only x's."""
+    x = torch.ones(2, requires_grad=True)
+    for y in (x * 2, 2 * x, x + 1, 1 + x, x - 1, x / 2):
+        nxt = y.grad_fn.next_functions
+        assert [f is None for f, _ in nxt] == [False, True], y.grad_fn.name()
+        assert nxt[0][0].variable is x
+    assert len((1 - x).grad_fn.next_functions) == 1
+    assert len(x.sum(0).grad_fn.next_functions) == 1  # a dim is no operand

@@ -194,7 +194,15 @@ class Function:
         """PyTorch's ``grad_fn.next_functions``: for each array input, where its gradient goes
         next: ``(the op that made it, 0)``, ``(AccumulateGrad, 0)`` for a leaf that requires
         grad (its ``.variable``), ``(None, 0)`` for one that takes no gradient."""
-        return tuple(_next_function(a) for a in self.inputs if isinstance(a, Variable | np.ndarray))
+        found = [_next_function(a) for a in self.inputs if isinstance(a, Variable | np.ndarray)]
+        number = _NUMBER_OPERAND.get(type(self).__name__)
+        if (
+            number
+            and len(found) == 1
+            and any(_is_number(self.inputs[i]) for i in number if i < len(self.inputs))
+        ):
+            found.append((None, 0))  # `x * 2`: PyTorch wraps the number, an input of no grad
+        return tuple(found)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
@@ -217,6 +225,15 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return "<AccumulateGrad node>"
+
+
+#: The ops whose Python-number operand PyTorch lists in ``next_functions`` as ``(None, 0)``, by
+#: the argument slots it counts in (``1 - x`` is PyTorch's rsub, of x alone).
+_NUMBER_OPERAND = {"Add": (0, 1), "Mul": (0, 1), "Sub": (1,), "Div": (1,)}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.generic)
 
 
 _ACCUMULATORS: weakref.WeakValueDictionary[int, AccumulateGrad] = weakref.WeakValueDictionary()
