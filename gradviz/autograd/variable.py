@@ -232,8 +232,7 @@ class Variable(
         array = as_array(value)
         if self.requires_grad and array.dtype.kind != "f":
             raise RequiresGradError(
-                f"data set to a Variable of dtype {array.dtype}, but this Variable requires grad "
-                "(only floating point Variables can require gradients)"
+                f"data of dtype {array.dtype}: a Variable that requires grad must be floating point"
             )
         self._data = array
 
@@ -383,10 +382,7 @@ class Variable(
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if self._node is not None and not requires_grad:
-            raise RequiresGradError(
-                "you can only change requires_grad flags of leaf variables; to use a computed "
-                "Variable in a subgraph that needs no gradient, use v_no_grad = v.detach()"
-            )
+            raise RequiresGradError("you can only change requires_grad flags of leaf variables")
         if requires_grad and self.dtype.kind != "f":
             raise RequiresGradError(
                 f"only floating point Variables can require gradients, got dtype {self.dtype}"
