@@ -114,9 +114,13 @@ def test_backward_through_qr_without_q_is_refused_clearly():
 def test_a_decomposition_is_one_node_with_an_output_node_per_factor():
     a = torch.randn(4, 3, requires_grad=True)
     u, s, vh = torch.linalg.svd(a, full_matrices=False)
-    assert [t.grad_fn.name for t in (u, s, vh)] == ["LinalgSvd[0]", "LinalgSvd[1]", "LinalgSvd[2]"]
+    assert [t.grad_fn.name() for t in (u, s, vh)] == [
+        "LinalgSvd[0]",
+        "LinalgSvd[1]",
+        "LinalgSvd[2]",
+    ]
     (node,) = {
         id(t.grad_fn.next_functions[0][0]): t.grad_fn.next_functions[0][0] for t in (u, s, vh)
     }.values()
-    assert node.name == "LinalgSvd"
-    assert torch.linalg.svdvals(a).grad_fn.name == "LinalgSvd[1]"
+    assert node.name() == "LinalgSvd"
+    assert torch.linalg.svdvals(a).grad_fn.name() == "LinalgSvd[1]"

@@ -45,3 +45,14 @@ def test_like_constructors_and_pow():
     assert y.op == "Pow"
     y.sum().backward()
     np.testing.assert_allclose(x.grad, 2 * x.numpy(), rtol=1e-6)
+
+
+def test_tensor_of_a_tensor_copies_and_warns_as_pytorch_does():
+    """``torch.tensor(t)`` warns to use ``t.clone().detach()``; the copy is a new leaf."""
+    x = gradviz.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.warns(UserWarning, match=r"sourceTensor\.clone\(\)\.detach\(\)"):
+        y = gradviz.tensor(x)
+    assert not y.requires_grad
+    assert y.grad_fn is None
+    y.data[0] = 5.0
+    assert x.tolist() == [1.0, 2.0]

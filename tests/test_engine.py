@@ -553,7 +553,7 @@ def test_op_parents_is_leaf_name():
     assert len((a + 1).parents) == 1  # constants are not parents
     z = gradviz.stack([a, b, a])
     assert [p.id for p in z.parents] == [a.id, b.id, a.id]  # duplicates kept
-    assert z.grad_fn.name == "Stack"
+    assert z.grad_fn.name() == "Stack"
 
 
 def test_ids_are_sequential_and_unique():
@@ -570,7 +570,7 @@ class Recorder(hooks.Hook):
         self.began = self.ended = 0
 
     def op(self, node, inputs, output):
-        self.ops.append(node.name)
+        self.ops.append(node.name())
 
     def backward_begin(self, root, grad):
         self.began += 1

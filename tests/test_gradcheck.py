@@ -136,7 +136,7 @@ def test_custom_function_via_apply(rng):
     beta = Variable(np.array(1.5), requires_grad=True)
     y = Swish.apply(x, beta)
     assert y.op == "Swish"
-    assert y.grad_fn.name == "Swish"
+    assert y.grad_fn.name() == "Swish"
     assert y.parents[0] is x
     assert y.parents[1] is beta
     np.testing.assert_allclose(y.numpy(), x.numpy() / (1 + np.exp(-1.5 * x.numpy())))

@@ -25,7 +25,7 @@ def test_recorded_in_place_scatter_gives_both_operands_their_gradients():
     y = x * 1
     out = y.scatter_(0, gradviz.tensor([[2, 0, 2, 1]]), src)
     assert out is y
-    assert y.grad_fn.name == "Scatter_"
+    assert y.grad_fn.name() == "Scatter_"
     y.sum().backward()
     expected = np.ones((3, 4))
     expected[[2, 0, 2, 1], [0, 1, 2, 3]] = 0  # overwritten places take no gradient

@@ -207,3 +207,40 @@ def test_a_line_unpacking_a_value_names_each_variable_it_fills():
     assert named["c"] == ["Split", "Mul"]
     assert named["d"] == ["Split"]
     assert "Linear" not in [op for ops in named.values() for op in ops]  # qkv(x): no variable
+
+
+def test_leaves_made_inside_a_call_do_not_take_the_name_of_its_result():
+    """``out = f(torch.randn(2, 3, requires_grad=True), ...)``: ``out`` is the call's result,
+    not each leaf made in its arguments; a leaf made on its own line keeps that line's name."""
+    w = gradviz.randn(4, 3, requires_grad=True)
+    with gradviz.trace() as tr:
+        b = gradviz.zeros(4, requires_grad=True)
+        out = F.linear(gradviz.randn(2, 3, requires_grad=True), w, b)
+        out.sum().backward()
+    params = sorted(
+        (a["shape"], a["name"]) for _, a in tr.graph.nodes(data=True) if a["kind"] == "param"
+    )
+    assert params == [((2, 3), None), ((4,), "b"), ((4, 3), "w")]
+    assert _named(tr) == {"out": ["Linear"]}
+
+
+class _HandLinear:
+    """A layer written by hand, as makemore's: no Module, attributes set in ``__init__``."""
+
+    def __init__(self, fan_in, fan_out):
+        self.weight = gradviz.randn(fan_in, fan_out) / fan_in**0.5
+        self.bias = gradviz.zeros(fan_out)
+
+    def __call__(self, x):
+        self.out = x @ self.weight + self.bias
+        return self.out
+
+
+def test_attributes_of_hand_written_layers_name_their_values():
+    with gradviz.trace() as tr:
+        layer = _HandLinear(3, 2)
+        for p in (layer.weight, layer.bias):
+            p.requires_grad = True
+        layer(gradviz.randn(4, 3)).sum().backward()
+    params = {a["shape"]: a["name"] for _, a in tr.graph.nodes(data=True) if a["kind"] == "param"}
+    assert params == {(3, 2): "weight", (2,): "bias"}

@@ -454,8 +454,8 @@ def test_the_blitz_walks_the_graph_by_next_functions_and_updates_through_data():
     loss = gradviz.nn.MSELoss()(net(gradviz.randn(1, 4)), target)
     linear = loss.grad_fn.next_functions[0][0]
     assert loss.grad_fn.next_functions[1] == (None, 0)  # the target takes no gradient
-    assert linear.name == "Linear"
-    assert linear.next_functions[0][0].name == "Relu"
+    assert linear.name() == "Linear"
+    assert linear.next_functions[0][0].name() == "Relu"
     weight = linear.next_functions[1][0]
     assert type(weight).__name__ == "AccumulateGrad"
     assert weight.variable is net[2].weight

@@ -388,3 +388,41 @@ def test_an_index_out_of_range_is_an_index_error_as_in_pytorch():
         v[5]
     with pytest.raises(gradviz.IndexRangeError):
         v[[0, 3]]
+
+
+# ------------------------------------------------------------------------------ requires_grad
+
+REQUIRES_GRAD_REFUSED = [
+    ("int requires_grad_", lambda: gradviz.tensor([1, 2]).requires_grad_(), "floating point"),
+    ("int tensor(requires_grad)", lambda: gradviz.tensor([1, 2], requires_grad=True), "floating"),
+    ("non-leaf requires_grad_(False)", lambda: (var(2) * 2).requires_grad_(False), "leaf"),
+    ("retain_grad without grad", lambda: gradviz.ones(2).retain_grad(), "requires_grad=False"),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [r[1:] for r in REQUIRES_GRAD_REFUSED],
+    ids=[r[0] for r in REQUIRES_GRAD_REFUSED],
+)
+def test_requires_grad_refusals_are_runtime_errors_as_in_pytorch(call, words):
+    """``except RuntimeError`` (what PyTorch raises) catches them."""
+    with pytest.raises(RuntimeError, match=words) as info:
+        call()
+    assert isinstance(info.value, gradviz.GradvizError)
+
+
+def test_item_of_many_elements_is_pytorch_s_runtime_error():
+    with pytest.raises(RuntimeError, match="2 elements cannot be converted") as info:
+        gradviz.ones(2).item()
+    assert isinstance(info.value, gradviz.GradvizError)
+
+
+def test_integer_data_given_requires_grad_by_assignment_gets_no_integer_gradient():
+    """PyTorch refuses ``x.requires_grad = True`` on integer data at once; gradviz refuses at
+    the backward that would fill its ``.grad`` (it gave an int64 gradient before)."""
+    x = gradviz.tensor([1, 2])
+    x.requires_grad = True
+    with pytest.raises(RuntimeError, match="only floating point Variables can require gradients"):
+        (x * 2).sum().backward()
+    assert x.grad is None

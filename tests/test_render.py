@@ -633,3 +633,37 @@ def test_a_replaced_node_id_never_takes_an_id_another_node_has():
     assert len(drawing.stands_for) == 2
     assert sorted(n for ns in drawing.stands_for.values() for n in ns) == ["a:b", "n1"]
     assert drawing.source.count("->") == 1
+
+
+def test_a_one_element_gradient_is_drawn_with_its_sign_as_micrograd_draws_it():
+    """Scalar code (``L = e * -2``) is read number by number: ``b.grad`` is -4, not |grad| 4."""
+    import gradviz
+
+    a = gradviz.tensor(2.0, requires_grad=True)
+    b = gradviz.tensor(-3.0, requires_grad=True)
+    with gradviz.trace() as tr:
+        e = a * b
+        loss = e * -2.0
+        loss.backward()
+    source = R.build(tr.graph, "backward").source
+    for grad in ("-2", "6", "-4"):  # e.grad, a.grad, b.grad
+        assert f">grad {grad}<" in source
+    assert "|grad| 4<" not in source
+
+
+def test_render_of_a_live_variable_names_nodes_as_the_caller_calls_them():
+    """micrograd's ``draw_dot(L)`` shows ``a``, ``b``, ``e``...: ``gradviz.render(L)`` names a
+    node after the caller's variable holding it, marks retained grads, and ``params=`` wins."""
+    import gradviz
+
+    a = gradviz.tensor(2.0, requires_grad=True)
+    b = gradviz.tensor(-3.0, requires_grad=True)
+    e = a * b
+    e.retain_grad()
+    loss = e * 2.0
+    loss.backward()
+    source = gradviz.render(loss).source
+    for name in ("a", "b", "e", "loss"):
+        assert f"<b>{name}</b>" in source or f"{name} = <b>" in source
+    assert "retain_grad: .grad kept" in source
+    assert "<b>first</b>" in gradviz.render(loss, params={"first": a}).source

@@ -227,3 +227,21 @@ def test_summary_does_not_list_a_causal_mask_as_a_nan_inf():
     with gradviz.trace() as tr, np.errstate(invalid="ignore"):
         (x.masked_fill(mask, float("-inf")) * 0).sum().backward()  # -inf * 0: NaN
     assert "NaN/Inf found" in summary(tr)
+
+
+def test_summary_rows_of_parameters_sharing_a_name_show_each_its_own_gradient():
+    """Hand-written layers give every weight the name ``weight``: each row is still its own
+    parameter's |grad|, not the range over all of them."""
+    from gradviz.viz.summary import summary
+
+    class Layer:
+        def __init__(self, scale):
+            self.weight = gradviz.ones(2) * scale
+
+    with gradviz.trace() as tr:
+        first, second = Layer(1.0), Layer(10.0)
+        for layer in (first, second):
+            layer.weight.requires_grad = True
+        (first.weight.sum() + (second.weight * 100.0).sum()).backward()
+    rows = [line.split() for line in summary(tr).splitlines() if line.startswith("  weight")]
+    assert [row[-1] for row in rows] == ["1.41", "141"]

@@ -8,6 +8,7 @@ Float results take the default dtype (float32); random ones draw from the genera
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -243,6 +244,14 @@ def arange(
     return Variable(values, requires_grad=requires_grad)
 
 
+#: PyTorch's warning for ``torch.tensor(a_tensor)``.
+COPY_CONSTRUCT = (
+    "To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() "
+    "or sourceTensor.clone().detach().requires_grad_(True), rather than "
+    "torch.tensor(sourceTensor)."
+)
+
+
 def tensor(
     data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Variable:
@@ -250,6 +259,7 @@ def tensor(
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
     cpu_only(device, "tensor")
     if isinstance(data, Variable):
+        warnings.warn(COPY_CONSTRUCT, UserWarning, stacklevel=2)
         data = data._data
     elif isinstance(data, list | tuple):
         if dtype is None:  # PyTorch's inference: the elements' own float dtypes count

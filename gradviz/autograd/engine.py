@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.errors import BackwardError, GradvizError, OperandError, ShapeError
+from gradviz.autograd.errors import (
+    BackwardError,
+    GradvizError,
+    OperandError,
+    RequiresGradError,
+    ShapeError,
+)
 from gradviz.autograd.variable import WRITES, Variable, as_array, from_op
 
 #: (a module global: ``np.ndarray`` is a full lookup each time, NumPy's module has ``__getattr__``)
@@ -394,6 +400,11 @@ def accumulate(leaf: Variable, g: np.ndarray) -> None:
     """Add a leaf's complete gradient to its ``.grad``."""
     grad = leaf._grad
     if grad is None:  # own it: a view may share memory with other grads
+        if leaf._data.dtype.kind != "f":  # `x.requires_grad = True` on integers (not checked)
+            raise RequiresGradError(
+                f"only floating point Variables can require gradients, got a leaf of dtype "
+                f"{leaf._data.dtype}; make it float first: x = x.float().requires_grad_()"
+            )
         leaf._grad = g if g.base is None and g.flags.writeable else g.copy()
     elif grad.shape == g.shape:
         grad += g  # in place, as PyTorch's AccumulateGrad: whoever holds ``.grad`` sees the sum

@@ -20,6 +20,10 @@ class OperandError(GradvizError, TypeError):
     """An operand that is not a number, an array or a Variable; integer data that requires grad."""
 
 
+class RequiresGradError(OperandError, RuntimeError):
+    """``requires_grad`` asked of integer data or changed on a non-leaf: PyTorch's RuntimeError."""
+
+
 class BackwardError(GradvizError, RuntimeError):
     """Backward cannot run: non-scalar output without ``grad``, no grad required, a freed graph."""
 

@@ -28,6 +28,7 @@ by ``cls()``: an op defines no ``__init__``).
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -178,17 +179,30 @@ class Function:
         out._id = next(_ids)
         return out
 
-    @property
     def name(self) -> str:
-        """The op name shown in graphs and errors: the class name."""
+        """The op name shown in graphs and errors: the class name (PyTorch's ``grad_fn.name()``,
+        without its ``Backward0``)."""
         return type(self).__name__
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """PyTorch's ``grad_fn.metadata``: a dict of the user's own, empty until written."""
+        return self.__dict__.setdefault("metadata", {})
 
     @property
     def next_functions(self) -> tuple[tuple[Any, int], ...]:
         """PyTorch's ``grad_fn.next_functions``: for each array input, where its gradient goes
         next: ``(the op that made it, 0)``, ``(AccumulateGrad, 0)`` for a leaf that requires
         grad (its ``.variable``), ``(None, 0)`` for one that takes no gradient."""
-        return tuple(_next_function(a) for a in self.inputs if isinstance(a, Variable | np.ndarray))
+        found = [_next_function(a) for a in self.inputs if isinstance(a, Variable | np.ndarray)]
+        number = _NUMBER_OPERAND.get(type(self).__name__)
+        if (
+            number
+            and len(found) == 1
+            and any(_is_number(self.inputs[i]) for i in number if i < len(self.inputs))
+        ):
+            found.append((None, 0))  # `x * 2`: PyTorch wraps the number, an input of no grad
+        return tuple(found)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} node>"
@@ -198,20 +212,43 @@ class AccumulateGrad:
     """Where a leaf's gradient ends up, as PyTorch's node of that name: ``variable`` is the
     leaf whose ``.grad`` it fills; nothing comes after it."""
 
-    __slots__ = ("variable",)
+    __slots__ = ("__weakref__", "metadata", "variable")
     next_functions: tuple[tuple[Any, int], ...] = ()
 
     def __init__(self, variable: Variable) -> None:
         self.variable = variable
+        self.metadata: dict[str, Any] = {}
+
+    def name(self) -> str:
+        """``"AccumulateGrad"``, as :meth:`Function.name` names an op."""
+        return "AccumulateGrad"
 
     def __repr__(self) -> str:
         return "<AccumulateGrad node>"
 
 
+#: The ops whose Python-number operand PyTorch lists in ``next_functions`` as ``(None, 0)``, by
+#: the argument slots it counts in (``1 - x`` is PyTorch's rsub, of x alone).
+_NUMBER_OPERAND = {"Add": (0, 1), "Mul": (0, 1), "Sub": (1,), "Div": (1,)}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.generic)
+
+
+_ACCUMULATORS: weakref.WeakValueDictionary[int, AccumulateGrad] = weakref.WeakValueDictionary()
+
+
 def _next_function(arg: Any) -> tuple[Any, int]:
+    """One entry of ``next_functions``: a leaf has one AccumulateGrad while anyone holds it."""
     if not isinstance(arg, Variable) or not arg.requires_grad:
         return None, 0
-    return (arg._node if arg._node is not None else AccumulateGrad(arg)), 0
+    if arg._node is not None:
+        return arg._node, 0
+    node = _ACCUMULATORS.get(arg._id)
+    if node is None or node.variable is not arg:
+        node = _ACCUMULATORS[arg._id] = AccumulateGrad(arg)
+    return node, 0
 
 
 def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) -> Any:

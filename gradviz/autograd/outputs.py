@@ -124,14 +124,13 @@ class Output(Function):
             values = values.astype(ctx.dtype)
         return Scattered((ctx.size,), slice(ctx.slot.start, ctx.slot.stop), values), None
 
-    @property
     def name(self) -> str:
         """``MyOp[1]``: the op that made the output, and which output it is."""
         slot = self.inputs[1]
         return f"{slot.layout.op}[{slot.index}]"
 
     def __repr__(self) -> str:
-        return f"<{self.name} node>"
+        return f"<{self.name()} node>"
 
 
 Output._may_alias = False  # its rule returns a Scattered of grad

@@ -23,6 +23,7 @@ from gradviz.autograd.errors import (
     IndexRangeError,
     InputError,
     OperandError,
+    RequiresGradError,
     ShapeError,
 )
 from gradviz.autograd.grad_mode import _OFF, VOLATILE_REMOVED
@@ -179,7 +180,7 @@ class Variable(
             warnings.warn(VOLATILE_REMOVED, UserWarning, stacklevel=2)
         array = as_array(data)
         if requires_grad and array.dtype.kind != "f":
-            raise OperandError(
+            raise RequiresGradError(
                 f"only floating point Variables can require gradients, got dtype {array.dtype}"
             )
         self._data = array
@@ -230,9 +231,8 @@ class Variable(
     def data(self, value: Any) -> None:
         array = as_array(value)
         if self.requires_grad and array.dtype.kind != "f":
-            raise OperandError(
-                f"data set to a Variable of dtype {array.dtype}, but this Variable requires grad "
-                "(only floating point Variables can require gradients)"
+            raise RequiresGradError(
+                f"data of dtype {array.dtype}: a Variable that requires grad must be floating point"
             )
         self._data = array
 
@@ -312,7 +312,7 @@ class Variable(
     @property
     def op(self) -> str | None:
         """Name of the op that produced this Variable (``"Mul"``), None for leaves."""
-        return None if self._node is None else self._node.name
+        return None if self._node is None else self._node.name()
 
     @property
     def parents(self) -> tuple[Variable, ...]:
@@ -362,7 +362,7 @@ class Variable(
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf Variable after backward."""
         if not self.requires_grad:
-            raise OperandError("can't retain_grad on a Variable that has requires_grad=False")
+            raise RequiresGradError("can't retain_grad on a Variable that has requires_grad=False")
         self._retains_grad = True
 
     @property
@@ -382,9 +382,9 @@ class Variable(
     def requires_grad_(self, requires_grad: bool = True) -> Variable:
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if self._node is not None and not requires_grad:
-            raise OperandError("you can only change requires_grad flags of leaf variables")
+            raise RequiresGradError("you can only change requires_grad flags of leaf variables")
         if requires_grad and self.dtype.kind != "f":
-            raise OperandError(
+            raise RequiresGradError(
                 f"only floating point Variables can require gradients, got dtype {self.dtype}"
             )
         self.requires_grad = requires_grad

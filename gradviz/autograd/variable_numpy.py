@@ -54,7 +54,7 @@ class ArrayMethods:
     def item(self) -> float | int | bool:
         """The value of a one-element Variable as a Python number."""
         if self._data.size != 1:
-            raise OperandError(
+            raise InputError(
                 f"a Variable with {self._data.size} elements cannot be converted to a Python scalar"
             )
         return self._data.item()
@@ -72,7 +72,7 @@ class ArrayMethods:
         return int(self.item())
 
     def _one_element(self) -> None:
-        """float() and int() of many elements: PyTorch's ValueError (item()'s is a TypeError)."""
+        """float() and int() of many elements: PyTorch's ValueError (item()'s is a RuntimeError)."""
         if self._data.size != 1:
             raise InputError(
                 f"only one element tensors can be converted to Python scalars (this Variable "

@@ -42,13 +42,13 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
     tensors = f"{len(params):,} tensor{'' if len(params) == 1 else 's'}"
     lines.append(f"parameters: {tensors}, {size:,} value{'' if size == 1 else 's'}")
     passes = _passes(trace)
-    norms: dict[str, list[float]] = {}
+    norms: dict[Any, list[float]] = {}  # by node: parameters may share a name (`weight`)
     for p in passes:
         for n, a in getattr(p, "graph", graph).nodes(data=True):
             grad = a.get("grad")
             if a.get("kind") == "param" and grad and grad.get("norm") is not None:
                 if not (grad.get("nan") or grad.get("inf")):
-                    norms.setdefault(_name(n, a), []).append(float(grad["norm"]))
+                    norms.setdefault(n, []).append(float(grad["norm"]))
     if not forward_only:
         steps = getattr(trace, "steps", None) or []
         lines.append(
@@ -61,7 +61,7 @@ def summary(trace: Any, forward_only: bool = False, max_rows: int = 12) -> str:
         name = _name(n, a)
         row = f"  {name:<{width}}  {shape_text(a.get('shape')):<{max(shapes, 12)}}"
         if not forward_only:
-            seen = norms.get(name)
+            seen = norms.get(n)
             grad = a.get("grad")
             if grad and (grad.get("nan") or grad.get("inf")):
                 row += f"  grad: {int(grad.get('nan') or 0)} NaN, {int(grad.get('inf') or 0)} Inf"

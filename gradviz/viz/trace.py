@@ -27,7 +27,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.capture.live import graph_from_variable
+from gradviz.viz.capture.live import caller_variables, graph_from_variable
 from gradviz.viz.capture.tracer import Capture, TraceError
 from gradviz.viz.diagnose import Report, check, pictures_graph
 from gradviz.viz.diagnose.timeline import timeline_findings
@@ -285,7 +285,7 @@ def render(
             _something_recorded(obj)
         graph = obj.graph
     elif hasattr(obj, "parents") and hasattr(obj, "data"):
-        graph = graph_from_variable(obj, params)
+        graph = graph_from_variable(obj, params, caller_variables())
     else:
         raise draw.RenderError(
             f"render() takes a Variable, a Trace or a trace graph, got {type(obj).__name__}"

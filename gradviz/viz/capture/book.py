@@ -165,7 +165,9 @@ class RecordBook:
         if is_param:
             kind = "param"
             if name is None and not isinstance(var, Parameter):  # made outside any module
-                if entry is not None:  # at the line that made it
+                # at the line that made it, unless used on that line: then the line assigns
+                # a value computed from it (`out = f(torch.randn(3, requires_grad=True))`)
+                if entry is not None and self.locate() != source:
                     name = self._source.assigned_name(source)
                 if name is None:  # or as the code calls it now (made by `return ...`)
                     name = self._source.bound_name(var)
@@ -382,7 +384,7 @@ class RecordBook:
                     parents.append((self._constant(arg), slot))
                 else:
                     self._option(type(node), slot, arg, parents, args)
-            self._op_record(item, node.name, parents, args, None, (-1, ""), item.name)
+            self._op_record(item, node.name(), parents, args, None, (-1, ""), item.name)
         return self.var_nodes[var._id]
 
     def _op_record(

@@ -10,15 +10,33 @@ than "not computed".
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import networkx as nx
 
+from gradviz.autograd.variable import Variable
 from gradviz.viz.capture.stats import array_stats
 from gradviz.viz.records.schema import GRAD_NOT_RECORDED, add_edge, node_attrs
 
-__all__ = ["graph_from_variable", "history"]
+__all__ = ["caller_variables", "graph_from_variable", "history"]
+
+
+def caller_variables() -> dict[str, Any]:
+    """The Variables the first frame outside gradviz holds, by name (its locals first, then
+    its module's globals; private names aside), for :func:`graph_from_variable`'s ``bound``."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("gradviz"):
+        frame = frame.f_back
+    found: dict[str, Any] = {}
+    seen: set[int] = set()
+    for scope in () if frame is None else (frame.f_locals, frame.f_globals):
+        for name, value in scope.items():
+            if isinstance(value, Variable) and not name.startswith("_") and id(value) not in seen:
+                seen.add(id(value))
+                found[name] = value
+    return found
 
 
 def history(root: Any, known: Callable[[Any], bool] = lambda var: False) -> list[Any]:
@@ -41,9 +59,13 @@ def history(root: Any, known: Callable[[Any], bool] = lambda var: False) -> list
     return order
 
 
-def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGraph:
-    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema."""
-    names = {id(v): k for k, v in (params or {}).items()}
+def graph_from_variable(
+    root: Any, params: Mapping[str, Any] | None, bound: Mapping[str, Any] | None = None
+) -> nx.DiGraph:
+    """Walk ``.parents`` from ``root`` (iteratively) into the pinned graph schema. Nodes are
+    named by ``params``, else by ``bound`` (the caller's variables: ``a``, ``e``, ``L``)."""
+    names = {id(v): k for k, v in (bound or {}).items()}
+    names.update({id(v): k for k, v in (params or {}).items()})
     order = history(root)
     ids = {id(v): f"v{i}" for i, v in enumerate(order, 1)}
     graph = nx.DiGraph(root=ids[id(root)], modules={}, script=None)
@@ -71,6 +93,7 @@ def graph_from_variable(root: Any, params: Mapping[str, Any] | None) -> nx.DiGra
                 requires_grad=bool(var.requires_grad),
                 value=array_stats(var._data),
                 grad=grad,
+                retained=not leaf and bool(getattr(var, "retains_grad", False)),
             ),
         )
         for slot, parent in enumerate(var.parents):

@@ -206,7 +206,7 @@ class Recorder(RecordBook, hooks.Hook):
             )
             rule = local.rules[-1] if local.rules else None  # (create_graph=True: whose rule)
             module = self._module()
-            nid = self._op_record(output, node.name, parents, args, source, module, name, rule)
+            nid = self._op_record(output, node.name(), parents, args, source, module, name, rule)
             if logging:
                 local.logged.add(nid)
             if output.name is None and (name is not None or self.line_names.unpacking):
@@ -369,7 +369,8 @@ class Recorder(RecordBook, hooks.Hook):
             nid = self.var_nodes.get(variable._id)
             if nid is None:
                 nid = self._unknown(variable)
-            current.steps.append(Step(len(current.steps) + 1, nid, array_stats(grad), accumulated))
+            stats, kept = array_stats(grad), variable.retains_grad  # kept: retain_grad()
+            current.steps.append(Step(len(current.steps) + 1, nid, stats, accumulated, kept))
             if self.arrays:
                 current.grad_arrays[nid] = array_copy(grad, self.max_array_size)
                 filters = self.records[nid].kind == "param"

@@ -38,8 +38,9 @@ _INTERNAL = ""
 _TRANSFORMS = tuple(
     os.path.join(PACKAGE_DIR, "autograd", *part) for part in (("func", ""), ("jacobians.py",))
 )
-#: ``name = ...`` or ``name: type = ...`` (not ``==``): a line assigning one plain variable
-_ASSIGNS_ONE = re.compile(r"\s*([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
+#: ``name = ...``, ``name: type = ...`` (not ``==``) or ``self.name = ...``: a line assigning
+#: one plain variable, or one attribute of a layer written by hand (makemore's ``self.weight``)
+_ASSIGNS_ONE = re.compile(r"\s*(?:self\.)?([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)")
 #: Values that are collections (``parts = [h.relu(), h.tanh()]``): the name is not an element's.
 _COLLECTIONS = (
     ast.List,

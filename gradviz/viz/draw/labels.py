@@ -378,10 +378,12 @@ class Labels:
         else:
             if not is_root:
                 fill, font = self._fill_for(norm)
-            lines.append(f"|grad| {number(norm)}")
+            lines.append(_grad_line(grad, a.shape, norm))
         if a.accumulated:
             fan_in = sum(1 for c in self.graph.successors(a.id) if c in self.scene.selected)
             lines.append(f"sum of {fan_in} grads" if fan_in > 1 else "accumulated")
+        if a.retained:
+            lines.append("retain_grad: .grad kept")
         return fill, font
 
     def badge(self, step: int) -> str:
@@ -423,6 +425,14 @@ def _buffer_look(a: NodeView, attrs: dict[str, str], lines: list[str]) -> None:
 def _dashed(attrs: Mapping[str, str]) -> str:
     style = attrs.get("style", "filled")
     return style if "dashed" in style else style + ",dashed"
+
+
+def _grad_line(grad: Mapping[str, Any], shape: Any, norm: float) -> str:
+    """``grad -4`` for a one-element gradient (its sign is what scalar code is read by, as
+    micrograd draws it), else ``|grad| 0.49`` (its norm)."""
+    if shape is not None and math.prod(shape) == 1 and grad.get("mean") is not None:
+        return f"grad {number(grad['mean'])}"
+    return f"|grad| {number(norm)}"
 
 
 def _value_lines(a: NodeView, attrs: dict[str, str], lines: list[str]) -> None:

@@ -129,6 +129,7 @@ def build_graph(
                 grad=None if step is None else step.grad,
                 step=None if step is None else step.index,
                 accumulated=False if step is None else step.accumulated,
+                retained=step is not None and step.retained,
                 args=record.args,
                 detached_from=record.detached_from,
                 derivative_of=_derivative(record.derivative_of, prefixes),

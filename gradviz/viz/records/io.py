@@ -146,7 +146,13 @@ def trace_to_dict(trace: TraceLike) -> dict[str, Any]:
                 "loss": json_number(p.loss),
                 "graph": graph_to_dict(p.graph),
                 "steps": [
-                    {"index": s.index, "node": s.node, "grad": s.grad, "accumulated": s.accumulated}
+                    {
+                        "index": s.index,
+                        "node": s.node,
+                        "grad": s.grad,
+                        "accumulated": s.accumulated,
+                        "retained": s.retained,
+                    }
                     for s in p.steps
                 ],
             }
@@ -241,6 +247,7 @@ def trace_from_dict(data: Any) -> SavedTrace:
                     node=node,
                     grad=_stats(step.get("grad"), f"{at}.grad"),
                     accumulated=_get(step, "accumulated", bool, at),
+                    retained="retained" in step and _get(step, "retained", bool, at),
                 )
             )
         kept = Pass(_count(entry, "index", where), graph, steps)
@@ -337,6 +344,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
             _check(isinstance(node[key], (str, type(None))), f"{at}.{key} must be text or null")
         _check(type(node["requires_grad"]) is bool, f"{at}.requires_grad must be true or false")
         _check(type(node["accumulated"]) is bool, f"{at}.accumulated must be true or false")
+        _check(type(node.get("retained", False)) is bool, f"{at}.retained must be true or false")
         _check(type(node["step"]) in (int, type(None)), f"{at}.step must be an integer or null")
         update = node["update"]
         _check(
@@ -387,7 +395,7 @@ def graph_from_dict(data: Any, where: str = "graph") -> nx.DiGraph:
 
 # --------------------------------------------------------------------------------- checks
 #: Node attributes added after version 1 was first written: a file without them reads as None.
-_ADDED = ("preview", "grad_preview", "derivative_of")
+_ADDED = ("preview", "grad_preview", "derivative_of", "retained")
 _PREVIEWS = ("preview", "grad_preview")
 _DERIVATIVE = "must be null or {node, op, module, rule} (text; op and rule may be null)"
 #: No gradviz trace nests containers deeper than this (the schema's deepest is a node's

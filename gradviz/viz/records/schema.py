@@ -37,6 +37,7 @@ NODE_SCHEMA: dict[str, tuple[tuple[type, ...], Any]] = {
     "grad": ((dict, type(None)), None),
     "step": ((int, type(None)), None),
     "accumulated": ((bool,), False),
+    "retained": ((bool,), False),
     "update": ((dict, type(None)), None),
     "args": ((tuple,), ()),
     "detached_from": (_TEXT, None),
@@ -95,6 +96,7 @@ class NodeView:
     grad: Stats | None
     step: int | None
     accumulated: bool
+    retained: bool
     update: dict[str, float] | None
     args: tuple[str, ...]
     detached_from: str | None
@@ -125,6 +127,7 @@ def node_view(graph: nx.DiGraph, node: Any) -> NodeView:
         grad=get("grad"),
         step=get("step"),
         accumulated=bool(get("accumulated")),
+        retained=bool(get("retained")),
         update=get("update"),
         args=tuple(get("args") or ()),
         detached_from=get("detached_from"),
@@ -221,12 +224,14 @@ class NodeRecord:
 @dataclass(frozen=True, slots=True)
 class Step:
     """One backward step: the ``index``-th (1-based) node whose gradient was complete, the
-    statistics of that gradient, and whether it was summed from several consumers (fan-in)."""
+    statistics of that gradient, whether it was summed from several consumers (fan-in), and
+    whether the user's code keeps it in ``.grad`` of a non-leaf (``retain_grad()``)."""
 
     index: int
     node: str
     grad: Stats | None
     accumulated: bool
+    retained: bool = False
 
 
 #: At most this many events are kept (the most recent ones).
