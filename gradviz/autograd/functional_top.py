@@ -189,40 +189,28 @@ def _pool(pool: Any, input: Any, kernel_size: Any, stride: Any, *rest: Any) -> V
     return pool(input, kernel_size, None if stride in ((), []) else stride, *rest)
 
 
-def max_pool1d(
-    input: Any,
-    kernel_size: Any,
-    stride: Any = (),
-    padding: Any = 0,
-    dilation: Any = 1,
-    ceil_mode: bool = False,
-) -> Variable:
-    """The largest value of each window (an empty ``stride`` is the kernel's)."""
-    return _pool(F.max_pool1d, input, kernel_size, stride, padding, dilation, ceil_mode)
+def _max_pool(pool: Any) -> Any:
+    """``torch.max_pool{1,2,3}d``: ``pool`` with no ``return_indices`` and an empty ``stride``
+    for the kernel's."""
+
+    def max_pool(
+        input: Any,
+        kernel_size: Any,
+        stride: Any = (),
+        padding: Any = 0,
+        dilation: Any = 1,
+        ceil_mode: bool = False,
+    ) -> Variable:
+        """The largest value of each window (an empty ``stride`` is the kernel's)."""
+        return _pool(pool, input, kernel_size, stride, padding, dilation, ceil_mode)
+
+    max_pool.__name__ = max_pool.__qualname__ = pool.__name__
+    return max_pool
 
 
-def max_pool2d(
-    input: Any,
-    kernel_size: Any,
-    stride: Any = (),
-    padding: Any = 0,
-    dilation: Any = 1,
-    ceil_mode: bool = False,
-) -> Variable:
-    """The largest value of each window (an empty ``stride`` is the kernel's)."""
-    return _pool(F.max_pool2d, input, kernel_size, stride, padding, dilation, ceil_mode)
-
-
-def max_pool3d(
-    input: Any,
-    kernel_size: Any,
-    stride: Any = (),
-    padding: Any = 0,
-    dilation: Any = 1,
-    ceil_mode: bool = False,
-) -> Variable:
-    """The largest value of each window (an empty ``stride`` is the kernel's)."""
-    return _pool(F.max_pool3d, input, kernel_size, stride, padding, dilation, ceil_mode)
+max_pool1d, max_pool2d, max_pool3d = (
+    _max_pool(pool) for pool in (F.max_pool1d, F.max_pool2d, F.max_pool3d)
+)
 
 
 def avg_pool1d(
