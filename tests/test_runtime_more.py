@@ -57,3 +57,18 @@ def test_switches_read_back_what_was_set():
     gradviz.set_warn_always(True)
     assert gradviz.is_warn_always_enabled()
     assert gradviz.set_flush_denormal(True) is False
+
+
+def test_memory_formats_are_taken_and_change_nothing():
+    """Was: AbsentError at `model = model.to(memory_format=torch.channels_last)`, a speed habit
+    of CNN scripts that changes no value."""
+    x = gradviz.randn(2, 3, 4, 4)
+    model = gradviz.nn.Conv2d(3, 2, 1)
+    assert model.to(memory_format=gradviz.channels_last) is model
+    assert x.to(memory_format=gradviz.channels_last) is x
+    assert x.contiguous(memory_format=gradviz.channels_last) is x
+    assert x.is_contiguous(memory_format=gradviz.contiguous_format)
+    assert repr(gradviz.channels_last_3d) == "torch.channels_last_3d"
+    assert isinstance(gradviz.preserve_format, gradviz.memory_format)
+    with pytest.raises(gradviz.GradvizError, match=r"must be torch\.memory_format, not str"):
+        x.contiguous(memory_format="channels_last")

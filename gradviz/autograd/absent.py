@@ -208,10 +208,10 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("sym_",),
     ),
     (
-        "gradviz lays every Variable out densely, row by row (torch.strided, "
-        "torch.contiguous_format): leave out the layout or memory_format argument",
-        "layout memory_format strided contiguous_format channels_last channels_last_3d "
-        "preserve_format legacy_contiguous_format jagged nested",
+        "gradviz lays every Variable out densely, row by row (torch.strided): leave out the "
+        "layout argument (memory formats such as torch.channels_last are taken and change "
+        "nothing)",
+        "layout strided legacy_contiguous_format jagged nested",
         (),
     ),
     (

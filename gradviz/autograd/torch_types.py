@@ -1,8 +1,10 @@
-"""PyTorch's ``torch.Size`` and ``torch.dtype`` for scripts that name them, and
-``set_printoptions`` (how Variables print).
+"""PyTorch's ``torch.Size``, ``torch.dtype`` and memory formats for scripts that name them,
+and ``set_printoptions`` (how Variables print).
 
 ``Size`` is a tuple of ints (``x.shape == gradviz.Size([2, 3])`` holds; ``x.size()`` returns
-one); ``dtype`` is NumPy's dtype class, of which every gradviz dtype is an instance.
+one); ``dtype`` is NumPy's dtype class, of which every gradviz dtype is an instance. The memory
+formats (``channels_last`` ...) are taken where PyTorch takes them and change nothing: a
+layout is a speed habit of PyTorch's kernels, and gradviz keeps every array row by row.
 """
 
 from __future__ import annotations
@@ -15,6 +17,37 @@ import numpy as np
 from gradviz.autograd.errors import ArgumentError, OperandError
 
 dtype = np.dtype  # isinstance(x.dtype, gradviz.dtype), type hints
+
+
+class memory_format:
+    """PyTorch's ``torch.memory_format``: ``x.to(memory_format=gradviz.channels_last)`` and
+    ``model.to(memory_format=...)`` run and leave the data as it is (values never depend on a
+    layout)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+contiguous_format, preserve_format = (
+    memory_format("contiguous_format"),
+    memory_format("preserve_format"),
+)
+channels_last, channels_last_3d = memory_format("channels_last"), memory_format("channels_last_3d")
+MEMORY_FORMATS = ("contiguous_format", "preserve_format", "channels_last", "channels_last_3d")
+
+
+def check_memory_format(value: Any, op: str) -> None:
+    """Refuse a ``memory_format`` argument that is not one, as PyTorch does."""
+    if value is not None and not isinstance(value, memory_format):
+        raise OperandError(
+            f"{op}(): argument 'memory_format' must be torch.memory_format, not "
+            f"{type(value).__name__}"
+        )
 
 
 class Size(tuple):

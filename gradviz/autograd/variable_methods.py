@@ -18,6 +18,7 @@ from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.grad_mode import _state as _grad_state
+from gradviz.autograd.torch_types import check_memory_format
 
 if TYPE_CHECKING:
     from gradviz.autograd.ops.sequence import Sorted
@@ -409,9 +410,11 @@ class TensorMethods:
         """A copy of the data that stays in the graph (the gradient passes through)."""
         return _ops.Clone.apply(self)
 
-    def contiguous(self) -> Variable:
+    def contiguous(self, memory_format: Any = None) -> Variable:
         """This Variable if its data is laid out row by row, else a copy that is (a ``Clone``
-        in the graph, as PyTorch's): in-place writes into the copy leave the original alone."""
+        in the graph, as PyTorch's): in-place writes into the copy leave the original alone.
+        A ``memory_format`` (``gradviz.channels_last``) is taken and changes nothing."""
+        check_memory_format(memory_format, "contiguous")
         return self if self._data.flags.c_contiguous else self.clone()
 
     def dim(self) -> int:
@@ -539,6 +542,7 @@ class TensorMethods:
         ``to("cpu", dtype)``; the CPU is the only device."""
         from gradviz.autograd.variable import Variable, as_dtype
 
+        check_memory_format(kwargs.get("memory_format"), "to")  # taken, changing nothing
         for arg in (*args, kwargs.get("device")):
             if isinstance(arg, str):
                 if arg.split(":")[0] != "cpu":

@@ -16,6 +16,7 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
+from gradviz.autograd.torch_types import check_memory_format
 
 if TYPE_CHECKING:
     from gradviz.autograd.ops.sequence import MedianDim
@@ -273,8 +274,10 @@ class TensorMoreMethods:
 
         return equal(self, other)
 
-    def is_contiguous(self) -> bool:
-        """Whether the elements lie in row-major order without gaps."""
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Whether the elements lie in row-major order without gaps (the one layout gradviz
+        knows: a ``memory_format`` is taken and asks the same)."""
+        check_memory_format(memory_format, "is_contiguous")
         return bool(self._data.flags.c_contiguous)
 
     def stride(self, dim: int | None = None) -> Any:

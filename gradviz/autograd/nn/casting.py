@@ -12,6 +12,7 @@ import numpy as np
 
 from gradviz.autograd.dtypes import Unsupported, bfloat16, cpu_only
 from gradviz.autograd.errors import ArgumentError, InputError, OperandError
+from gradviz.autograd.torch_types import check_memory_format
 from gradviz.autograd.variable import Variable
 
 
@@ -28,6 +29,7 @@ def to_dtype(args: tuple[Any, ...], kwargs: dict[str, Any]) -> np.dtype | None:
     device checked to be the CPU."""
     kwargs = dict(kwargs)
     kwargs.pop("non_blocking", None)
+    check_memory_format(kwargs.pop("memory_format", None), "to")  # taken, changing nothing
     values = [*args, *(kwargs.pop(key) for key in ("device", "dtype") if key in kwargs)]
     if kwargs:
         raise ArgumentError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
