@@ -112,8 +112,7 @@ def max_pool1d_with_indices(
     ceil_mode: bool = False,
 ) -> tuple[Variable, Variable]:
     """``max_pool1d`` with the indices of the maxima."""
-    stride = None if stride in ((), []) else stride
-    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+    return _pool(F.max_pool1d, input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def layer_norm(

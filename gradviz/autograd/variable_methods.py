@@ -414,7 +414,8 @@ class TensorMethods:
         """This Variable if its data is laid out row by row, else a copy that is (a ``Clone``
         in the graph, as PyTorch's): in-place writes into the copy leave the original alone.
         A ``memory_format`` (``gradviz.channels_last``) is taken and changes nothing."""
-        check_memory_format(memory_format, "contiguous")
+        if memory_format is not None:
+            check_memory_format(memory_format, "contiguous")
         return self if self._data.flags.c_contiguous else self.clone()
 
     def dim(self) -> int:
