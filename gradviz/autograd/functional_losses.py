@@ -22,6 +22,7 @@ from gradviz.autograd.ops.losses import _Classes
 from gradviz.autograd.variable import Variable, as_array
 
 _REDUCTIONS = ("mean", "sum", "none")
+_cross_entropy = ops.CrossEntropy.apply
 
 
 def weight_or_reduction(value: Any, weight: Any) -> tuple[str, Any]:
@@ -132,6 +133,21 @@ def cross_entropy(
     when all are ignored); other targets outside ``[0, C)`` raise IndexError. A third
     positional argument that is not a string is the ``weight``, as in PyTorch.
     """
+    classes_of = target._data if isinstance(target, Variable) else target
+    if (  # the usual call: one fused node, its default options left out (apply's quick path)
+        type(reduction) is str
+        and reduction == "mean"
+        and type(ignore_index) is int
+        and ignore_index == -100
+        and weight is None
+        and type(label_smoothing) is float
+        and not label_smoothing
+        and type(classes_of) is np.ndarray
+        and classes_of.dtype.kind in "iu"
+        and isinstance(input, Variable)
+        and input._data.ndim == 2
+    ):
+        return _cross_entropy(input, target)
     reduction, weight = weight_or_reduction(reduction, weight)
     reduction = _reduction("cross_entropy", reduction)
     input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
@@ -189,6 +205,8 @@ def nll_loss(
     classes = input.shape[0 if input.ndim == 1 else 1] if input.ndim else 0
     weight = _class_weight("nll_loss", weight, classes)
     if weight is None and input.ndim <= 2:
+        if reduction == "mean" and type(ignore_index) is int and ignore_index == -100:
+            return ops.NllLoss.apply(input, target)  # (apply's quick path: defaults left out)
         return ops.NllLoss.apply(input, target, reduction, ignore_index)
     rows, flat, shape = _rows("NllLoss", input, as_array(target))
     return _class_loss("NllLoss", rows, flat.reshape(shape), weight, reduction, ignore_index, 0.0)

@@ -419,8 +419,12 @@ class Dropout(Function):
         return grad * ctx.mask  # (the mask: a constant)
 
 
-#: Below this many rows one NumPy reduction beats a transposed copy reduced over its rows.
+#: From this many rows softmax shifts the whole array by its one largest element (see
+#: ``_shared_shift_softmax``) rather than each row by its own.
 _MANY_ROWS = 512
+#: From this many short rows (and twice as many as a row is long) a transposed copy reduced
+#: over its first axis beats NumPy's reduction of each row.
+_FEW_ROWS = 16
 #: Rows up to this many bytes are short: NumPy reduces them one by one (2-5x slower than a
 #: transposed copy reduced over its first axis); longer ones it reduces faster than any copy.
 _SHORT_ROW = 256
@@ -433,15 +437,22 @@ def _is_last(x: np.ndarray, axis) -> bool:
 
 
 def row_max(x: np.ndarray, axis) -> np.ndarray:
-    """``x.max(axis, keepdims=True)``; over the last axis of many short rows by reductions over
-    the first axis of transposed copies of row chunks (in a reused scratch array): NumPy
-    reduces short rows one by one, several times slower."""
+    """``x.max(axis, keepdims=True)``; over the last axis of many short rows by a reduction over
+    the first axis of a transposed copy (of row chunks, in a reused scratch array, when big):
+    NumPy reduces short rows one by one, several times slower."""
     if not x.size:  # no element: a shift of 0 (NumPy's max has no identity)
         return x.sum(axis=axis, keepdims=True)
     n = x.shape[-1] if x.ndim else 0
-    if not _is_last(x, axis) or n < 2 or n * x.itemsize > _SHORT_ROW or x.size < _MANY_ROWS * n:
+    if (
+        not _is_last(x, axis)
+        or n < 2
+        or n * x.itemsize > _SHORT_ROW
+        or x.size < max(_FEW_ROWS, 2 * n) * n
+    ):
         return x.max(axis=axis, keepdims=True)
     rows = x.reshape(-1, n)
+    if rows.size <= _CHUNK:  # one copy, small enough to stay in cache
+        return np.maximum.reduce(rows.T.copy(), 0).reshape(*x.shape[:-1], 1)
     out = np.empty(len(rows), x.dtype)
     step = _CHUNK // n
     columns = scratch((n, step), x.dtype)

@@ -30,7 +30,7 @@ def _reduce(loss: np.ndarray, reduction: str, op: str) -> np.ndarray:
         if not loss.size:  # an empty batch: NaN, as PyTorch gives (without NumPy's warning)
             return np.full((), np.nan, loss.dtype if loss.dtype.kind == "f" else np.float32)
         # What ndarray.mean computes for 32/64-bit floats, minus its ~2 µs Python wrapper.
-        return loss.sum() / loss.size if loss.dtype.itemsize >= 4 else loss.mean()
+        return np.add.reduce(loss, None) / loss.size if loss.dtype.itemsize >= 4 else loss.mean()
     if reduction == "sum":
         return loss.sum()
     if reduction == "none":
@@ -57,6 +57,21 @@ def _reduced_grad(grad: np.ndarray, shape: tuple[int, ...], reduction: str) -> n
     return grad
 
 
+_ROW_NUMBERS: dict[int, np.ndarray] = {}
+
+
+def row_numbers(n: int) -> np.ndarray:
+    """``np.arange(n)``, read-only and made once per ``n`` (a class loss indexes its rows
+    with it every step)."""
+    rows = _ROW_NUMBERS.get(n)
+    if rows is None:
+        if len(_ROW_NUMBERS) >= 64:  # (batch sizes seen: a handful, unless they vary)
+            _ROW_NUMBERS.clear()
+        rows = _ROW_NUMBERS[n] = np.arange(n)
+        rows.flags.writeable = False
+    return rows
+
+
 #: Unsigned dtypes by size: read as unsigned, a negative target is larger than any class.
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -78,12 +93,12 @@ class _Classes:
                 f"{op}: expected target of shape {scores.shape[:1]} for input "
                 f"{scores.shape}, got {target.shape}"
             )
-        self.rows, self.index, self.keep, self.count = np.arange(len(target)), target, None, None
+        self.rows, self.index, self.keep, self.count = row_numbers(len(target)), target, None, None
         classes = scores.shape[1]
         # One reduction when every target is a class: read as unsigned, negative ones are large.
         if target.size and (
             0 <= ignore_index < classes
-            or target.view(_UNSIGNED[target.dtype.itemsize]).max() >= classes
+            or np.maximum.reduce(target.view(_UNSIGNED[target.dtype.itemsize])) >= classes
         ):
             keep = target != ignore_index
             bad = keep & ((target < 0) | (target >= classes))
