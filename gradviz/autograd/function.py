@@ -49,12 +49,10 @@ _ndarray = np.ndarray
 _grad_mode = grad_mode._state
 
 
-#: ``needs_input_grad`` of one- and two-argument ops, made once (a tuple less per op).
-_NEEDS = {
-    False: (False,),
-    True: (True,),
-    **{(a, b): (a, b) for a in (False, True) for b in (False, True)},
-}
+#: ``needs_input_grad`` of one- and two-argument ops, made once (a tuple less per op):
+#: ``_NEEDS[need]``, ``_PAIRS[need_a][need_b]``.
+_NEEDS = {False: (False,), True: (True,)}
+_PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 class Function:
@@ -127,57 +125,14 @@ class Function:
         that Variable, which then stands for the op's output.
         """
         n = len(args)
-        if not 0 < n < 4 or _into is not None or hooks.ACTIVE:
-            return _apply(cls, args, _into)
-        # One to three arguments, nobody watching: nearly every op, so written out (no lists,
-        # no star-calls, no thread-local read unless an input requires grad).
-        a = args[0]
-        if isinstance(a, Variable):
-            x, need_x = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
-        else:
-            x, need_x = a, False
-        try:
-            # new_context and from_op written out here (a Python call less each, per op)
+        if _into is None:
+            if n == 2:
+                return apply2(cls, args[0], args[1])
             if n == 1:
-                ctx = _new(cls)
-                ctx.needs_input_grad = _NEEDS[need_x]
-                ctx.saved_tensors = ()
-                data = cls.forward(ctx, x)
-                if not need_x:
-                    return from_op(data if type(data) is _ndarray else _as_output(cls, data), None)
-                parents = args
-            else:
-                b = args[1]
-                if isinstance(b, Variable):
-                    y, need_y = b._data, b.requires_grad and (not _OFF or _grad_mode.enabled)
-                else:
-                    y, need_y = b, False
-                if n == 2:
-                    ctx = _new(cls)
-                    ctx.needs_input_grad = _NEEDS[need_x, need_y]
-                    ctx.saved_tensors = ()
-                    data = cls.forward(ctx, x, y)
-                    if not (need_x or need_y):
-                        return from_op(
-                            data if type(data) is _ndarray else _as_output(cls, data), None
-                        )
-                    parents = args if x is not a and y is not b else (a,) if y is b else (b,)
-                else:
-                    return _apply3(cls, args, x, need_x, y, need_y)
-        except ValueError as error:
-            _shape_error(cls, error, args)
-        ctx.inputs = args
-        ctx.parents = parents
-        out = _new(Variable)
-        out._data = data if type(data) is _ndarray else _as_output(cls, data)
-        out._grad = None
-        out.requires_grad = True
-        out.name = None
-        out._node = ctx
-        out._retains_grad = False
-        out._vc = None
-        out._id = next(_ids)
-        return out
+                return apply1(cls, args[0])
+            if n == 3 and not hooks.ACTIVE:
+                return _apply3(cls, args)
+        return _apply(cls, args, _into)
 
     def name(self) -> str:
         """The op name shown in graphs and errors: the class name (PyTorch's ``grad_fn.name()``,
@@ -291,23 +246,103 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     return out
 
 
-def _apply3(
-    cls: type[Function], args: tuple[Any, ...], x: Any, need_x: bool, y: Any, need_y: bool
-) -> Variable:
+def apply1(cls: type[Function], a: Any) -> Variable:
+    """``cls.apply(a)``, the path of nearly every one-argument op (Variable's methods call it
+    directly: no argument tuple to build and count, no thread-local read unless ``a``
+    requires grad)."""
+    if hooks.ACTIVE:
+        return _apply(cls, (a,), None)
+    if isinstance(a, Variable):
+        x, need = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
+    else:
+        x, need = a, False
+    ctx = _new(cls)  # new_context written out here and below (a Python call less per op)
+    ctx.needs_input_grad = _NEEDS[need]
+    ctx.saved_tensors = ()
+    try:
+        data = cls.forward(ctx, x)
+    except ValueError as error:
+        _shape_error(cls, error, (a,))
+    if type(data) is not _ndarray:
+        data = _as_output(cls, data)
+    if not need:
+        return from_op(data, None)
+    ctx.inputs = ctx.parents = (a,)
+    out = _new(Variable)  # from_op written out
+    out._data = data
+    out._grad = None
+    out.requires_grad = True
+    out.name = None
+    out._node = ctx
+    out._retains_grad = False
+    out._vc = None
+    out._id = next(_ids)
+    return out
+
+
+def apply2(cls: type[Function], a: Any, b: Any) -> Variable:
+    """``cls.apply(a, b)``, the path of nearly every two-argument op (Variable's operators
+    call it directly), as :func:`apply1`."""
+    if hooks.ACTIVE:
+        return _apply(cls, (a, b), None)
+    if isinstance(a, Variable):
+        x, need_x = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
+    else:
+        x, need_x = a, False
+    if isinstance(b, Variable):
+        y, need_y = b._data, b.requires_grad and (not _OFF or _grad_mode.enabled)
+    else:
+        y, need_y = b, False
+    ctx = _new(cls)
+    ctx.needs_input_grad = _PAIRS[need_x][need_y]
+    ctx.saved_tensors = ()
+    try:
+        data = cls.forward(ctx, x, y)
+    except ValueError as error:
+        _shape_error(cls, error, (a, b))
+    if type(data) is not _ndarray:
+        data = _as_output(cls, data)
+    if not (need_x or need_y):
+        return from_op(data, None)
+    ctx.inputs = args = (a, b)
+    ctx.parents = args if x is not a and y is not b else (a,) if y is b else (b,)
+    out = _new(Variable)
+    out._data = data
+    out._grad = None
+    out.requires_grad = True
+    out.name = None
+    out._node = ctx
+    out._retains_grad = False
+    out._vc = None
+    out._id = next(_ids)
+    return out
+
+
+def _apply3(cls: type[Function], args: tuple[Any, ...]) -> Variable:
     """:meth:`Function.apply`'s written-out path for a third argument (Linear's bias, a
-    reduction's options, a loss's reduction), given the first two unpacked."""
-    c = args[2]
+    reduction's options, a loss's reduction), nobody watching."""
+    a, b, c = args
+    if isinstance(a, Variable):
+        x, need_x = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
+    else:
+        x, need_x = a, False
+    if isinstance(b, Variable):
+        y, need_y = b._data, b.requires_grad and (not _OFF or _grad_mode.enabled)
+    else:
+        y, need_y = b, False
     if isinstance(c, Variable):
         z, need_z = c._data, c.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         z, need_z = c, False
     ctx = new_context(cls, (need_x, need_y, need_z))
-    data = cls.forward(ctx, x, y, z)
+    try:
+        data = cls.forward(ctx, x, y, z)
+    except ValueError as error:
+        _shape_error(cls, error, args)
     if type(data) is not np.ndarray:
         data = _as_output(cls, data)
     if not (need_x or need_y or need_z):
         return from_op(data, None)
-    a, b = args[0], args[1]
     if y is b and z is c:  # options after a Variable (a dim, a reduction)
         ctx.parents = (a,)
     elif x is not a and y is not b and z is not c:

@@ -420,42 +420,42 @@ class Variable(
     # (_unrecorded); recorded: the op's Function, its apply bound once (at the end of the file).
     def __add__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _add(self, _operand("+", other))
+            return _apply2(_Add, self, _operand("+", other))
         return _unrecorded(np.add, _ops.Add, "+", self, other)
 
     def __radd__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _add(_operand("+", other), self)
+            return _apply2(_Add, _operand("+", other), self)
         return _unrecorded(np.add, _ops.Add, "+", self, other, reflected=True)
 
     def __sub__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _sub(self, _operand("-", other))
+            return _apply2(_Sub, self, _operand("-", other))
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other)
 
     def __rsub__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _sub(_operand("-", other), self)
+            return _apply2(_Sub, _operand("-", other), self)
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other, reflected=True)
 
     def __mul__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _mul(self, _operand("*", other))
+            return _apply2(_Mul, self, _operand("*", other))
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other)
 
     def __rmul__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _mul(_operand("*", other), self)
+            return _apply2(_Mul, _operand("*", other), self)
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other, reflected=True)
 
     def __truediv__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _div(self, _operand("/", other))
+            return _apply2(_Div, self, _operand("/", other))
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _div(_operand("/", other), self)
+            return _apply2(_Div, _operand("/", other), self)
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other, reflected=True)
 
     def __pow__(self, other: Any) -> Variable:
@@ -566,6 +566,7 @@ def _operand(symbol: str, value: Any) -> Any:
 
 
 from gradviz.autograd import engine as _engine  # noqa: E402  (engine and ops import Variable)
+from gradviz.autograd import function as _function  # noqa: E402
 from gradviz.autograd import inplace as _inplace  # noqa: E402  (inplace subclasses ops)
 from gradviz.autograd import inplace_index as _inplace_index  # noqa: E402
 from gradviz.autograd import inplace_unary as _inplace_unary  # noqa: E402
@@ -586,14 +587,13 @@ from gradviz.autograd.unrecorded import unary  # noqa: E402
 from gradviz.autograd.unrecorded import unrecorded as _unrecorded  # noqa: E402
 
 Variable._plain = Variable  # what `param.argmax()`, `param.new_zeros(2)` make, as PyTorch's
-_add, _sub, _mul, _div = _ops.Add.apply, _ops.Sub.apply, _ops.Mul.apply, _ops.Div.apply
-_inplace_methods._inplace = _inplace  # the mixins' methods delegate to these
-_inplace_methods._views = _inplace_views
+_Add, _Sub, _Mul, _Div = _ops.Add, _ops.Sub, _ops.Mul, _ops.Div  # (the operators' ops)
+_inplace_methods._inplace, _inplace_methods._views = _inplace, _inplace_views
 _methods._inplace, _methods._ops, _methods.unary, _more_methods._ops = _inplace, _ops, unary, _ops
+_apply2, _methods.apply1 = _function.apply2, _function.apply1  # the operators' and methods' path
 _compare_methods.from_op, _compare_methods._operand = from_op, _operand
 _index_methods._scatter, _index_methods._linalg = _scatter_checks, _linalg_checks
 _compare_methods._nodiff = _index_methods._nodiff = _tensor_methods._nodiff = _ops.nodiff
 _math_methods._special, _math_methods._unary_inplace = _ops.special, _inplace_unary
-_math_methods._trig = _ops.trig
 _index_methods._inplace, _tensor_methods._sequence = _inplace_index, _ops.sequence
-_extra_methods._api = _api_math
+_math_methods._trig, _extra_methods._api = _ops.trig, _api_math

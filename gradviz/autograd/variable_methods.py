@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 _ops: Any = None  # gradviz.autograd.ops, set by variable.py
 _inplace: Any = None  # gradviz.autograd.inplace, set by variable.py
-unary: Any = None  # gradviz.autograd.variable.unary, set by variable.py
+unary = apply1 = None  # gradviz.autograd.variable.unary and function.apply1, set by variable.py
 
 _LN10, _LN2 = math.log(10.0), math.log(2.0)
 
@@ -266,12 +266,12 @@ class TensorMethods:
     def exp(self) -> Variable:
         """Elementwise e**x."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Exp.apply(self)
+            return apply1(_ops.Exp, self)
         return unary(np.exp, _ops.Exp, self)
 
     def log(self) -> Variable:
         """Elementwise natural logarithm."""
-        return _ops.Log.apply(self)
+        return apply1(_ops.Log, self)
 
     def log10(self) -> Variable:
         """Base-10 logarithm (``log(x) / log(10)``)."""
@@ -283,12 +283,12 @@ class TensorMethods:
 
     def sqrt(self) -> Variable:
         """Elementwise square root."""
-        return _ops.Sqrt.apply(self)
+        return apply1(_ops.Sqrt, self)
 
     def abs(self) -> Variable:
         """Elementwise absolute value (the gradient at 0 is 0, as in PyTorch)."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Abs.apply(self)
+            return apply1(_ops.Abs, self)
         return unary(np.abs, _ops.Abs, self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Variable:
@@ -308,28 +308,28 @@ class TensorMethods:
 
     def relu(self) -> Variable:
         """max(x, 0) (the gradient at 0 is 0, as in PyTorch)."""
-        return _ops.Relu.apply(self)
+        return apply1(_ops.Relu, self)
 
     def sigmoid(self) -> Variable:
         """1 / (1 + exp(-x)), stable for large |x|."""
-        return _ops.Sigmoid.apply(self)
+        return apply1(_ops.Sigmoid, self)
 
     def tanh(self) -> Variable:
         """Elementwise hyperbolic tangent."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Tanh.apply(self)
+            return apply1(_ops.Tanh, self)
         return unary(np.tanh, _ops.Tanh, self)
 
     def sin(self) -> Variable:
         """Elementwise sine."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Sin.apply(self)
+            return apply1(_ops.Sin, self)
         return unary(np.sin, _ops.Sin, self)
 
     def cos(self) -> Variable:
         """Elementwise cosine."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Cos.apply(self)
+            return apply1(_ops.Cos, self)
         return unary(np.cos, _ops.Cos, self)
 
     def square(self) -> Variable:
@@ -408,7 +408,7 @@ class TensorMethods:
 
     def clone(self) -> Variable:
         """A copy of the data that stays in the graph (the gradient passes through)."""
-        return _ops.Clone.apply(self)
+        return apply1(_ops.Clone, self)
 
     def contiguous(self, memory_format: Any = None) -> Variable:
         """This Variable if its data is laid out row by row, else a copy that is (a ``Clone``
@@ -424,7 +424,7 @@ class TensorMethods:
 
     def __abs__(self) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _ops.Abs.apply(self)
+            return apply1(_ops.Abs, self)
         return unary(np.abs, _ops.Abs, self)
 
     def repeat(self, *sizes: Any) -> Variable:
