@@ -424,7 +424,9 @@ class Dropout(Function):
 _MANY_ROWS = 512
 #: From this many short rows (and twice as many as a row is long) a transposed copy reduced
 #: over its first axis beats NumPy's reduction of each row.
-_FEW_ROWS = 16
+_FEW_ROWS = 64
+#: From this many elements a sum over rows as a BLAS product beats NumPy's reduction.
+_BLAS_SUM = 1024
 #: Rows up to this many bytes are short: NumPy reduces them one by one (2-5x slower than a
 #: transposed copy reduced over its first axis); longer ones it reduces faster than any copy.
 _SHORT_ROW = 256
@@ -440,16 +442,14 @@ def row_max(x: np.ndarray, axis) -> np.ndarray:
     """``x.max(axis, keepdims=True)``; over the last axis of many short rows by a reduction over
     the first axis of a transposed copy (of row chunks, in a reused scratch array, when big):
     NumPy reduces short rows one by one, several times slower."""
-    if not x.size:  # no element: a shift of 0 (NumPy's max has no identity)
-        return x.sum(axis=axis, keepdims=True)
     n = x.shape[-1] if x.ndim else 0
     if (
-        not _is_last(x, axis)
-        or n < 2
+        x.size < max(_FEW_ROWS, 2 * n) * n
         or n * x.itemsize > _SHORT_ROW
-        or x.size < max(_FEW_ROWS, 2 * n) * n
-    ):
-        return x.max(axis=axis, keepdims=True)
+        or n < 2
+        or not _is_last(x, axis)
+    ):  # (no element: a shift of 0, NumPy's max having no identity)
+        return x.max(axis=axis, keepdims=True) if x.size else x.sum(axis=axis, keepdims=True)
     rows = x.reshape(-1, n)
     if rows.size <= _CHUNK:  # one copy, small enough to stay in cache
         return np.maximum.reduce(rows.T.copy(), 0).reshape(*x.shape[:-1], 1)
@@ -465,9 +465,9 @@ def row_max(x: np.ndarray, axis) -> np.ndarray:
 
 
 def row_sum(x: np.ndarray, axis) -> np.ndarray:
-    """``x.sum(axis, keepdims=True)``; over the last axis of a float array as a product with a
-    vector of ones (BLAS, not a reduction of short rows)."""
-    if not _is_last(x, axis) or x.dtype.kind != "f" or x.size == 0:
+    """``x.sum(axis, keepdims=True)``; over the last axis of a float array of more than a few
+    rows as a product with a vector of ones (BLAS, not a reduction of short rows)."""
+    if x.size < _BLAS_SUM or x.dtype.kind != "f" or not _is_last(x, axis):
         return x.sum(axis=axis, keepdims=True)
     n = x.shape[-1]
     if x.ndim <= 2 or not x.flags.c_contiguous:
