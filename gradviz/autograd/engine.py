@@ -56,23 +56,25 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     # PyTorch runs AccumulateGrad; unseen, leaves simply wait for their id's turn.
     written, rewritten = WRITES.written, WRITES.rewritten  # no write happens during the pass
     heap: list[tuple[int, Variable]] = []
-    # The one Variable waiting while the heap is empty (a chain's next node) waits here, out
-    # of the heap: a chain then takes no heap entry (a tuple, a push and a pop) per node.
-    # Whenever ``next_up`` is set the heap is empty; a second waiting Variable joins it there.
+    # The one Variable waiting while the heap is empty (a chain's next node) waits here with
+    # its gradient, out of the heap and ``shares``: a chain then takes no heap entry and no
+    # dict entry per node. Whenever ``next_up`` is set the heap is empty; a second waiting
+    # Variable joins it there.
     next_up: Variable | None = root
-    shares = {-root._id: grad}
+    next_g = grad
+    shares: dict[int, Any] = {}
     waiting: dict[int, int] = {}  # shares still to come, per leaf (hooks listening)
     tickets = itertools.count(_LEAF_FIRST)  # complete leaves go first, in the order completed
     # NaN and Inf flow through backward silently, as in PyTorch (no NumPy RuntimeWarnings).
     with np.errstate(all="ignore"):
         while True:
             if next_up is not None:
-                variable, next_up = next_up, None
+                variable, g, next_up = next_up, next_g, None
             elif heap:
                 variable = heappop(heap)[1]
+                g = shares.pop(-variable._id)
             else:
                 break
-            g = shares.pop(-variable._id)
             if grad_hooks and variable._id in grad_hooks:
                 g = _run_grad_hooks(variable, g, shares)
             if active:
@@ -116,24 +118,27 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                         continue
                     share = _conform(share, arg, node, _position(node, arg, share, grads), g)
                 key = -arg._id
-                if key in shares:
+                if arg is next_up:  # a second share of the one waiting (``h * h``)
+                    next_g = np.asarray(next_g + share)  # (0-d arrays add to a NumPy scalar)
+                elif key in shares:
                     total = shares[key]  # added into in place when the engine alone holds it
                     if total.base is None and _refcount(total) <= _ALONE and total.flags.writeable:
                         total += share
                     else:
                         shares[key] = total + share
-                else:
+                elif active:  # (next_up unused:) a leaf waits for its count
                     shares[key] = share
-                    if active:  # (next_up unused:) a leaf waits for its count
-                        if arg._node is not None:
-                            heappush(heap, (key, arg))
-                    elif next_up is None and not heap:
-                        next_up = arg
-                    else:
-                        if next_up is not None:
-                            heappush(heap, (-next_up._id, next_up))
-                            next_up = None
+                    if arg._node is not None:
                         heappush(heap, (key, arg))
+                elif next_up is None and not heap:
+                    next_up, next_g = arg, share
+                else:
+                    if next_up is not None:  # it joins the heap (its share held there alone)
+                        shares[-next_up._id], next_g = next_g, None
+                        heappush(heap, (-next_up._id, next_up))
+                        next_up = None
+                    shares[key] = share
+                    heappush(heap, (key, arg))
                 if active:
                     _counted(arg, fan_in, waiting, shares, heap, tickets)
             if not retain_graph:
