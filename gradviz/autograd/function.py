@@ -49,10 +49,13 @@ _ndarray = np.ndarray
 _grad_mode = grad_mode._state
 
 
-#: ``needs_input_grad`` of one- and two-argument ops, made once (a tuple less per op):
-#: ``_NEEDS[need]``, ``_PAIRS[need_a][need_b]``.
-_NEEDS = {False: (False,), True: (True,)}
-_PAIRS = (((False, False), (False, True)), ((True, False), (True, True)))
+#: ``needs_input_grad`` of one- and two-argument ops, made once (a tuple less per op). A dict:
+#: ``requires_grad`` may have been set to a NumPy bool, which indexes no tuple.
+_NEEDS = {
+    False: (False,),
+    True: (True,),
+    **{(a, b): (a, b) for a in (False, True) for b in (False, True)},
+}
 
 
 class Function:
@@ -294,7 +297,7 @@ def apply2(cls: type[Function], a: Any, b: Any) -> Variable:
     else:
         y, need_y = b, False
     ctx = _new(cls)
-    ctx.needs_input_grad = _PAIRS[need_x][need_y]
+    ctx.needs_input_grad = _NEEDS[need_x, need_y]
     ctx.saved_tensors = ()
     try:
         data = cls.forward(ctx, x, y)
