@@ -43,7 +43,9 @@ def test_requires_grad_set_to_a_numpy_bool_records_as_a_bool():
     x = Variable(np.ones(3, dtype=np.float32))
     w = Variable(np.full(3, 2.0, dtype=np.float32), requires_grad=True)
     x.requires_grad = np.False_  # (numpy.bool indexes no tuple)
-    assert (x * w).grad_fn is not None and (x * x).grad_fn is None and x.tanh().grad_fn is None
+    assert (x * w).grad_fn is not None
+    assert (x * x).grad_fn is None
+    assert x.tanh().grad_fn is None
     x.requires_grad = np.True_
     (x * w).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
