@@ -320,7 +320,7 @@ class RareMethods:
         """Write ``callable(element, other element)`` into every element, in place, with
         ``tensor`` (of this dtype) broadcast to this shape."""
         _refuse_grad((self, tensor) if hasattr(tensor, "requires_grad") else (self,), "map_")
-        return _map(self, "map_", callable, (_tensor_arg(self, tensor, "map_", "tensor"),))
+        return _map(self, "map_", callable, (_tensor_arg(self, tensor, "map_", "other"),))
 
     def map2_(self, x: Any, y: Any, callable: Callable[[Any, Any, Any], Any]) -> Variable:
         """``map_`` with two Variables: ``callable(element, x element, y element)``."""
@@ -339,8 +339,10 @@ class RareMethods:
         cpu_only(device, "new")
         if len(args) == 1 and not isinstance(args[0], TorchSize | int | np.integer):
             return self._new_from(args[0])
-        shape = _sizes(tuple(args[0]) if args and isinstance(args[0], TorchSize) else args, "new")
-        return self._plain(np.zeros(shape if args else (0,), self.dtype))
+        if not args:
+            return self._plain(np.zeros((0,), self.dtype))
+        shape = _sizes(tuple(args[0]) if isinstance(args[0], TorchSize) else args, "new")
+        return self._plain(np.zeros(shape, self.dtype))
 
     def _new_from(self, data: Any) -> Variable:
         if isinstance(data, self._plain):
@@ -417,7 +419,8 @@ class RareMethods:
         if self.requires_grad:
             raise RequiresGradError("cannot resize variables that require grad")
         _check_format(memory_format, len(shape))
-        self._data = _resized(self._data, shape)
+        if shape != self.shape or memory_format is not None:  # (the same size: left as it is)
+            self._data = _resized(self._data, shape)
         return self
 
     def resize_as_(self, the_template: Any, memory_format: Any = None) -> Variable:
