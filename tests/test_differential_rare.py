@@ -1,6 +1,6 @@
 """Differential test against PyTorch: the tensor methods training code rarely meets
 (``apply_``, ``map_``, ``map2_``, the legacy ``new``, ``resize_`` and its kin, ``dim_order``,
-``module_load``) and the methods PyTorch removed (``eig``, ``lstsq`` ... raise as PyTorch's).
+``module_load``), ``matrix_exp`` and the methods PyTorch removed (``eig``, ``lstsq`` ... raise as PyTorch's).
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
@@ -108,6 +108,24 @@ def layout_cases() -> Iterable[Case]:
     yield Case("method", "module_load", (x, y))  # copy_ into a leaf that requires grad
 
 
+def matrix_exp_cases() -> Iterable[Case]:
+    d = Draw(136)
+    for spec in (
+        d.f((3, 3)),
+        d.f((2, 4, 4), low=-4, high=4),  # norms past 5.4: scaled and squared back
+        d.f((3, 3), "float32"),
+        d.f((1, 1)),
+        d.f((2, 0, 0)),
+        d.f((0, 2, 2)),
+        d.f((3, 3), nc=True),
+        d.f((2, 3)),  # not square
+        d.f((3,)),
+        d.i((2, 2)),
+    ):
+        for kind in ("top", "linalg", "method"):
+            yield Case(kind, "matrix_exp", (spec,))
+
+
 def removed_cases() -> Iterable[Case]:
     d = Draw(135)
     a, b = d.f((3, 3)), d.f((3, 2))
@@ -124,6 +142,7 @@ CASES = all_cases(
     (new_cases, None),
     (resize_cases, None),
     (layout_cases, None),
+    (matrix_exp_cases, None),
     (removed_cases, None),
 )
 GROUPS = by_op(CASES)

@@ -288,3 +288,17 @@ def test_methods_pytorch_removed_raise_its_runtime_error(call, words):
     assert words in str(theirs.value)
     assert words in str(ours.value)
     assert str(ours.value).split("\n")[0] == str(theirs.value).split("\n")[0]
+
+
+def test_matrix_exp_has_second_derivatives_and_pytorchs_gradient():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(3).uniform(-2, 2, (2, 3, 3))
+    x = gradviz.tensor(a, requires_grad=True)
+    assert gradviz.autograd.gradgradcheck(gradviz.linalg.matrix_exp, [x])
+    t = torch.tensor(a, requires_grad=True)
+    (g,) = gradviz.autograd.grad((x.matrix_exp() ** 2).sum(), [x])
+    (h,) = torch.autograd.grad((t.matrix_exp() ** 2).sum(), [t])
+    np.testing.assert_allclose(g.numpy(), h.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        gradviz.matrix_exp(gradviz.zeros(3, 3)).numpy(), np.eye(3, dtype=np.float32)
+    )
