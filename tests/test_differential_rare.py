@@ -1,6 +1,7 @@
 """Differential test against PyTorch: the tensor methods training code rarely meets
 (``apply_``, ``map_``, ``map2_``, the legacy ``new``, ``resize_`` and its kin, ``dim_order``,
-``module_load``), ``matrix_exp`` and the methods PyTorch removed (``eig``, ``lstsq`` ... raise as PyTorch's).
+``module_load``), ``matrix_exp`` and the methods PyTorch removed (``eig``, ``lstsq`` ...
+raise as PyTorch's).
 
 The harness (``run_case``: values, dtype, shape, gradients, errors) is test_differential.py's.
 """
