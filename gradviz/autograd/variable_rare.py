@@ -172,16 +172,20 @@ def _tensor_arg(self: Any, other: Any, op: str, argument: str) -> np.ndarray:
 
 
 def _scalar(value: Any, dtype: np.dtype) -> Any:
-    """A callable's result as an element of ``dtype`` (PyTorch's conversion: an int of a
-    float, by truncation, for integers)."""
+    """A callable's result as an element of ``dtype``, converted as PyTorch converts it (a
+    float into integers is truncated; a string or None is refused)."""
+    floating = dtype.kind == "f"
     try:
-        if dtype.kind == "f":
-            return float(value)
-        if isinstance(value, bool | int | float | np.number):
-            return int(value)
-    except (TypeError, ValueError) as error:
-        raise OperandError(str(error)) from None
-    raise OperandError(f"'{type(value).__name__}' object cannot be interpreted as an integer")
+        if not isinstance(value, str | bytes):
+            return float(value) if floating else int(value)
+    except (TypeError, ValueError):
+        pass
+    name = type(value).__name__
+    raise OperandError(
+        f"must be real number, not {name}"
+        if floating
+        else f"'{name}' object cannot be interpreted as an integer"
+    )
 
 
 def _map(self: Any, op: str, fn: Callable[..., Any], others: tuple[np.ndarray, ...]) -> Any:
@@ -458,7 +462,9 @@ class RareMethods:
 
     @property
     def output_nr(self) -> int:
-        """Which output of the op that made it this Variable is (0 for a leaf)."""
+        """Which output of the op that made it this Variable is (0 for a leaf): a
+        ``Function``'s several outputs count from 0, as PyTorch's (the pieces of ``split``
+        and ``chunk`` are one op each here, so each is 0)."""
         slot = getattr(self._node, "slot", None)
         return getattr(slot, "index", 0)
 
