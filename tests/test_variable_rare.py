@@ -201,6 +201,9 @@ def test_new_empty_strided_has_torchs_shape_strides_and_dtype():
         assert (ours.shape, ours.stride()) == (tuple(theirs.shape), theirs.stride())
         assert ours.dtype == np.float32
     assert x.new_empty_strided((2,), (1,), dtype=gradviz.int64).dtype == np.int64
+    assert x.new_empty_strided((2,), (1,), layout=x.layout, requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="unexpected keyword argument 'stride_hint'"):
+        x.new_empty_strided((2,), (1,), stride_hint=1)
     for size, stride in (((2, 3), (1,)), ((2,), (-1,))):
         with pytest.raises(RuntimeError):
             t.new_empty_strided(size, stride)

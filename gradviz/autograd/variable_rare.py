@@ -33,6 +33,7 @@ from gradviz.autograd.torch_types import (
     channels_last,
     channels_last_3d,
     check_memory_format,
+    memory_format,
     strided,
 )
 from gradviz.autograd.torch_types import layout as Layout
@@ -368,15 +369,21 @@ class RareMethods:
         *,
         dtype: Any = None,
         device: Any = None,
+        layout: Any = None,
+        pin_memory: bool = False,
         requires_grad: bool = False,
-        **options: Any,
     ) -> Variable:
         """A new Variable of ``size`` whose steps between elements are ``stride`` (zeros
-        here), in this dtype unless ``dtype`` is given."""
+        here), in this dtype unless ``dtype`` is given (``layout`` may only be
+        ``torch.strided``; ``pin_memory`` changes nothing on the CPU)."""
         from gradviz.autograd.dtypes import cpu_only
         from gradviz.autograd.variable import as_dtype
 
         cpu_only(device, "new_empty_strided")
+        if layout not in (None, strided):
+            raise OperandError(
+                f"new_empty_strided(): argument 'layout' must be torch.layout, not {layout!r}"
+            )
         shape, steps = _sizes((size,), "new_empty_strided"), tuple(stride)
         if len(shape) != len(steps):
             raise InputError("mismatch in length of strides and shape")
@@ -493,7 +500,7 @@ class RareMethods:
         (True, or a list of memory formats) refuses a layout that more than one order fits."""
         formats = ambiguity_check if isinstance(ambiguity_check, list) else []
         if not isinstance(ambiguity_check, bool | list) or any(
-            type(f).__name__ != "memory_format" for f in formats
+            not isinstance(f, memory_format) for f in formats
         ):
             raise OperandError(
                 "The ambiguity_check argument must be a bool or a list of memory formats."
