@@ -157,6 +157,12 @@ LINEAR_ALGEBRA = [
         lambda lib, F, x: lib.linalg.det(x + 2 * lib.eye(3, dtype=x.dtype)) ** 2 * x,
         (M3,),
     ),
+    Op("matrix_exp", lambda lib, F, x: lib.linalg.matrix_exp(x * 4) ** 2, (M3,)),
+    Op(
+        "matrix_exp_batched_method",
+        lambda lib, F, x: x.matrix_exp().tanh() * x,
+        (((2, 3, 3), -1.0, 1.0),),
+    ),
     Op(
         "solve",
         lambda lib, F, a, b: lib.linalg.solve(a + 2 * lib.eye(3, dtype=a.dtype), b) ** 3,

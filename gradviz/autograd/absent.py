@@ -221,11 +221,11 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         (),
     ),
     (
-        "gradviz.linalg has no LU, Householder or low-rank routines nor matrix_exp: solve "
+        "gradviz.linalg has no LU, Householder or low-rank routines: solve "
         "with gradviz.linalg.solve, factor with gradviz.linalg.qr or svd; the nuclear and "
         "Frobenius norms are gradviz.linalg.matrix_norm(A, 'nuc') and (A, 'fro')",
         "lu lu_solve "
-        "lu_unpack geqrf orgqr ormqr lobpcg pca_lowrank svd_lowrank matrix_exp nuclear_norm "
+        "lu_unpack geqrf orgqr ormqr lobpcg pca_lowrank svd_lowrank nuclear_norm "
         "frobenius_norm",
         (),
     ),

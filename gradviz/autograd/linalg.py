@@ -22,6 +22,7 @@ from gradviz.autograd.ops import linalg_decomp as _ops
 from gradviz.autograd.ops import nodiff
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import where
+from gradviz.autograd.ops.matrix_exp import MatrixExp
 from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.variable import Variable
 
@@ -169,6 +170,12 @@ def matrix_power(A: Any, n: int) -> Variable:
         if n:
             x = x @ x
     return result
+
+
+def matrix_exp(A: Any) -> Variable:
+    """The exponential of each square matrix, ``sum(A^k / k!)`` (scaling and squaring with a
+    Padé approximant; the gradient is PyTorch's, an exponential of a block matrix)."""
+    return MatrixExp.apply(matrices(A, "linalg.matrix_exp"))
 
 
 def multi_dot(tensors: Any) -> Variable:
@@ -420,6 +427,7 @@ NAMES = (
     "eigh",
     "eigvalsh",
     "inv",
+    "matrix_exp",
     "matrix_norm",
     "matrix_power",
     "multi_dot",

@@ -41,6 +41,22 @@ channels_last, channels_last_3d = memory_format("channels_last"), memory_format(
 MEMORY_FORMATS = ("contiguous_format", "preserve_format", "channels_last", "channels_last_3d")
 
 
+class layout:
+    """PyTorch's ``torch.layout``: ``x.layout`` is ``strided``, the dense layout, the one
+    gradviz has (PyTorch's sparse layouts have no counterpart)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+strided = layout("strided")
+
+
 def check_memory_format(value: Any, op: str) -> None:
     """Refuse a ``memory_format`` argument that is not one, as PyTorch does."""
     if value is not None and not isinstance(value, memory_format):

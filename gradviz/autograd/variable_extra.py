@@ -48,6 +48,10 @@ class ExtraMethods(ElementwiseMethods):
         """The matrix multiplied by itself ``n`` times (``n < 0``: its inverse's power)."""
         return _api.matrix_power(self, n)
 
+    def matrix_exp(self) -> Variable:
+        """The exponential of each square matrix (``linalg.matrix_exp``)."""
+        return _api.matrix_exp(self)
+
     def svd(self, some: bool = True, compute_uv: bool = True) -> Any:
         """``(U, S, V)`` with ``self = U diag(S) V^T`` (``torch.svd``)."""
         return _api.svd(self, some, compute_uv)

@@ -17,6 +17,7 @@ import numpy as np
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
 from gradviz.autograd.torch_types import check_memory_format
+from gradviz.autograd.variable_rare import RareMethods
 
 if TYPE_CHECKING:
     from gradviz.autograd.ops.sequence import MedianDim
@@ -62,7 +63,7 @@ def _logic(ufunc: Any, self: Any, other: Any, op: str) -> Variable:
     return _nodiff.announce(getattr(_nodiff, f"Logical{op[8:].title()}"), (self, other), out)
 
 
-class TensorMoreMethods:
+class TensorMoreMethods(RareMethods):
     """Products, constructors, reordering, scans, logical ops and layout, as PyTorch's."""
 
     __slots__ = ()

@@ -30,6 +30,7 @@ from gradviz.autograd.ops import (
     linalg_more,
     losses,
     masked,
+    matrix_exp,
     nodiff,
     padding,
     pointwise,
@@ -185,6 +186,7 @@ BUILTIN_OPS: tuple[type[Function], ...] = tuple(
         unpool,
         ctc,
         masked,
+        matrix_exp,
     )
     for obj in vars(module).values()
     if isinstance(obj, type)

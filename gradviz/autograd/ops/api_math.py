@@ -24,6 +24,7 @@ logdet = _linalg.logdet
 slogdet = _linalg.slogdet
 pinverse = _linalg.pinverse
 matrix_power = _linalg.matrix_power
+matrix_exp = _linalg.matrix_exp
 vdot = _linalg.vdot
 chain_matmul = _linalg.chain_matmul
 svd, qr, cholesky = _legacy.svd, _legacy.qr, _legacy.cholesky  # PyTorch's older forms
@@ -35,7 +36,7 @@ for _module in (_shape, _stats, _pointwise, _random, _elementwise):
 
 MATRIX = (
     *("det", "inverse", "logdet", "slogdet", "pinverse", "matrix_power", "vdot", "chain_matmul"),
-    *("svd", "qr", "cholesky"),
+    *("svd", "qr", "cholesky", "matrix_exp"),
 )
 
 #: every public function of this module, for the top-level namespaces
