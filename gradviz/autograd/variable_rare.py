@@ -6,8 +6,8 @@ A name of ``torch.Tensor`` that gradviz has not (sparse, quantized and complex t
 storages, streams, other devices) raises an ``AbsentError`` naming ``Tensor.<name>`` and what
 to use instead: an AttributeError, so ``hasattr(x, "to_sparse_csr")`` stays False. The methods
 PyTorch itself removed (``eig``, ``lstsq``, ``symeig``, ``solve``, ``reinforce``) are there and
-raise PyTorch's RuntimeError, as PyTorch's do. ``__getattr__`` runs only when an attribute is
-not found, so the attributes a Variable has are looked up as fast as before.
+raise PyTorch's RuntimeError, as PyTorch's do. The refused names are descriptors on the class
+(:mod:`gradviz.autograd.variable_absent`), so any other missing attribute fails as Python's own.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd.errors import (
-    AbsentError,
     InputError,
     LinAlgError,
     OperandError,
@@ -37,73 +36,10 @@ from gradviz.autograd.torch_types import (
     strided,
 )
 from gradviz.autograd.torch_types import layout as Layout
+from gradviz.autograd.variable_absent import refuse_by_name
 
 if TYPE_CHECKING:
     from gradviz.autograd.variable import Variable
-
-_SPARSE = "sparse"  # the hint of PyTorch's sparse tensors (absent.DENSE)
-_DEVICE = "gradviz runs on the CPU only: leave the Variable where it is (x.cpu() is x)"
-
-#: (hint, names) of ``torch.Tensor``'s attributes gradviz has not, beyond the hints of
-#: PyTorch's top-level names (``absent.hint``), which the other names take
-TENSOR_GROUPS: tuple[tuple[str, str], ...] = (
-    (
-        _SPARSE,
-        "to_sparse_coo to_sparse_csr to_sparse_csc to_sparse_bsr to_sparse_bsc "
-        "ccol_indices col_indices crow_indices row_indices indices values coalesce "
-        "is_coalesced dense_dim",
-    ),
-    (_DEVICE, "xpu ipu mtia"),
-    (
-        "gradviz has no streams (it runs every op at once on the CPU): leave the call out",
-        "record_stream",
-    ),
-    (
-        "a Variable's memory is a NumPy array: x.numpy() shares it and gradviz.from_numpy(a) "
-        "wraps one; x.data = y.data makes x hold y's values",
-        "untyped_storage storage_type set_",
-    ),
-    (
-        "gradviz has no MKL-DNN nor nested tensors: every Variable is a dense NumPy array",
-        "to_mkldnn to_padded_tensor",
-    ),
-    (
-        "gradviz has no first-class dimensions (functorch.dim): index with x[...] and name "
-        "dims with permute, reshape or gradviz.einsum",
-        "index",
-    ),
-    (
-        "compare Variables with gradviz.equal(a, b), or hash x.numpy().tobytes()",
-        "hash_tensor",
-    ),
-    (
-        "it is a kernel of torch.compile: use x.slice_scatter(src, dim, start, end, step)",
-        "slice_inverse",
-    ),
-)
-
-_TENSOR_HINTS = {name: hint for hint, names in TENSOR_GROUPS for name in names.split()}
-
-
-def tensor_hint(name: str) -> str | None:
-    """What to use instead of ``torch.Tensor.<name>``, if it is one of PyTorch's attributes
-    gradviz has not (None otherwise)."""
-    from gradviz.autograd import absent  # (it imports variable.py, which imports this)
-
-    hint = _TENSOR_HINTS.get(name)
-    return absent.DENSE if hint == _SPARSE else hint or absent.hint(name)
-
-
-def refusal(variable: Any, name: str) -> AttributeError:
-    """The error of ``variable.<name>``: an ``AbsentError`` for a ``torch.Tensor`` attribute
-    gradviz has not, else Python's own AttributeError."""
-    text = f"'{type(variable).__name__}' object has no attribute '{name}'"
-    instead = None if name.startswith("_") else tensor_hint(name)
-    if instead is None:
-        return AttributeError(text, name=name, obj=variable)
-    error = AbsentError(f"{text}: gradviz (NumPy) has no Tensor.{name}; {instead}")
-    error.name, error.obj = name, variable
-    return error
 
 
 def _removed(lead: str, instead: str) -> str:
@@ -308,11 +244,6 @@ class RareMethods:
     """The rarely met tensor attributes of ``Variable`` (see the module's docstring)."""
 
     __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        if not name.startswith("_") and hasattr(type(self), name):
-            return object.__getattribute__(self, name)  # a property that raised: its error
-        raise refusal(self, name)
 
     # -------------------------------------------------------------------- element maps
     def apply_(self, callable: Callable[[Any], Any]) -> Variable:
@@ -588,3 +519,6 @@ class RareMethods:
     def reinforce(self, reward: Any) -> Any:
         """PyTorch's RuntimeError: ``reinforce`` was removed (``torch.distributions``)."""
         raise InputError(_REINFORCE)
+
+
+refuse_by_name(RareMethods)
