@@ -210,8 +210,13 @@ globals().update({_name: getattr(_api_copies, _name) for _name in _api_copies.NA
 # PyTorch's dtype names (`gradviz.float32`, `gradviz.long` ...), also kept out of __all__, as
 # is their class `gradviz.dtype` (NumPy's dtype).
 dtype = _torch_types.dtype
-# `gradviz.channels_last` ...: memory formats, taken and changing nothing (torch_types.py)
-memory_format = _torch_types.memory_format
+# `gradviz.channels_last` ...: memory formats, taken and changing nothing (torch_types.py);
+# `gradviz.strided`, the one layout (`x.layout == gradviz.strided`), and its class
+memory_format, layout, strided = (
+    _torch_types.memory_format,
+    _torch_types.layout,
+    _torch_types.strided,
+)
 globals().update({_name: getattr(_torch_types, _name) for _name in _torch_types.MEMORY_FORMATS})
 globals().update({_name: getattr(_dtypes, _name) for _name in _dtypes.NAMES})
 # `gradviz.FloatTensor([1, 2])`, `LongTensor` ... (legacy.py), also kept out of __all__.

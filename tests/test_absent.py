@@ -45,7 +45,7 @@ def test_names_listed_as_absent_are_absent():
         ("cudnn_convolution", "public op"),
         ("ScriptModule", "TorchScript"),
         ("FloatStorage", "NumPy array"),
-        ("strided", "layout argument"),
+        ("jagged", "layout argument"),
         ("embedding_bag", "F.embedding_bag"),
         ("histogramdd", None),
     ],

@@ -132,6 +132,8 @@ def test_layout_is_torch_strided():
     x = gradviz.ones(2)
     assert repr(x.layout) == repr(torch.ones(2).layout) == "torch.strided"
     assert x.layout is gradviz.ones(3, 3).t().layout
+    assert x.layout == gradviz.strided  # (a check scripts write: x.layout == torch.strided)
+    assert isinstance(gradviz.strided, gradviz.layout)
 
 
 def test_output_nr_and_grad_dtype_as_pytorchs():

@@ -211,7 +211,7 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         "gradviz lays every Variable out densely, row by row (torch.strided): leave out the "
         "layout argument (memory formats such as torch.channels_last are taken and change "
         "nothing)",
-        "layout strided legacy_contiguous_format jagged nested",
+        "legacy_contiguous_format jagged nested",
         (),
     ),
     (
