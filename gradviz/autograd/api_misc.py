@@ -26,6 +26,7 @@ from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.api_elementwise import xlogy
 from gradviz.autograd.ops.indexing import Where
 from gradviz.autograd.ops.shape import concatenate
+from gradviz.autograd.torch_types import check_factory
 from gradviz.autograd.variable import Variable, from_op
 
 
@@ -35,9 +36,13 @@ def rsub(input: Any, other: Any, *, alpha: Any = 1) -> Variable:
     return other - (x if alpha == 1 else x * alpha)
 
 
-def range(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, **kwargs: Any) -> Variable:
+def range(
+    start: Any, end: Any, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False,
+    device: Any = None, layout: Any = None,
+) -> Variable:  # fmt: skip
     """``start, start + step ... end`` with ``end`` included, in the default float dtype;
     deprecated, as in PyTorch (use ``arange``)."""
+    check_factory("range", device, layout)
     warnings.warn(
         "torch.range is deprecated and will be removed in a future release because its "
         "behavior is inconsistent with Python's range builtin. Instead, use torch.arange, "
@@ -47,12 +52,17 @@ def range(start: Any, end: Any, step: Any = 1, *, dtype: Any = None, **kwargs: A
     )
     count = int(np.floor((end - start) / step)) + 1
     values = start + step * np.arange(max(count, 0), dtype=np.float64)
-    return Variable(values.astype(dtype or get_default_dtype()), **kwargs)
+    return Variable(values.astype(dtype or get_default_dtype()), requires_grad=requires_grad)
 
 
-def scalar_tensor(s: Any, *, dtype: Any = None, **kwargs: Any) -> Variable:
+def scalar_tensor(
+    s: Any, *, dtype: Any = None, requires_grad: bool = False, device: Any = None,
+    layout: Any = None, pin_memory: bool | None = False,
+) -> Variable:  # fmt: skip
     """A 0-d Variable holding ``s``, in the default float dtype unless ``dtype`` is given."""
-    return Variable(np.asarray(s, dtype=dtype or get_default_dtype()), **kwargs)
+    check_factory("scalar_tensor", device, layout, pin_memory)
+    data = np.asarray(s, dtype=dtype or get_default_dtype())
+    return Variable(data, requires_grad=requires_grad)
 
 
 def adjoint(input: Any) -> Variable:

@@ -19,6 +19,7 @@ from gradviz.autograd.dtypes import get_default_dtype
 from gradviz.autograd.errors import InputError
 from gradviz.autograd.ops.api import as_variable
 from gradviz.autograd.ops.indexing import Where
+from gradviz.autograd.torch_types import check_factory
 from gradviz.autograd.variable import Variable
 
 
@@ -115,7 +116,7 @@ def is_same_size(input: Any, other: Any) -> bool:
 
 def _window(
     name: str, length: int, periodic: bool, dtype: Any, requires_grad: bool, formula: Any
-) -> Variable:
+) -> Variable:  # fmt: skip
     if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 0:
         raise InputError(f"{name} requires non-negative window_length, got window_length={length}")
     dtype = np.dtype(dtype) if dtype is not None else get_default_dtype()
@@ -130,9 +131,11 @@ def _window(
 
 def hann_window(
     window_length: int, periodic: bool = True, *, dtype: Any = None,
-    requires_grad: bool = False, **kwargs: Any,
+    requires_grad: bool = False, device: Any = None, layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:  # fmt: skip
     """``0.5 - 0.5 cos(2 pi n / N)`` (periodic: the first ``window_length`` of ``N + 1``)."""
+    check_factory("hann_window", device, layout, pin_memory)
     return _window(
         "hann_window", window_length, periodic, dtype, requires_grad,
         lambda n, m: 0.5 - 0.5 * np.cos(2 * math.pi * n / m),
@@ -141,9 +144,11 @@ def hann_window(
 
 def hamming_window(
     window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
-    dtype: Any = None, requires_grad: bool = False, **kwargs: Any,
+    dtype: Any = None, requires_grad: bool = False, device: Any = None, layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:  # fmt: skip
     """``alpha - beta cos(2 pi n / N)`` (periodic: the first ``window_length`` of ``N + 1``)."""
+    check_factory("hamming_window", device, layout, pin_memory)
     return _window(
         "hamming_window", window_length, periodic, dtype, requires_grad,
         lambda n, m: alpha - beta * np.cos(2 * math.pi * n / m),
@@ -152,9 +157,11 @@ def hamming_window(
 
 def blackman_window(
     window_length: int, periodic: bool = True, *, dtype: Any = None,
-    requires_grad: bool = False, **kwargs: Any,
+    requires_grad: bool = False, device: Any = None, layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:  # fmt: skip
     """``0.42 - 0.5 cos(2 pi n / N) + 0.08 cos(4 pi n / N)``."""
+    check_factory("blackman_window", device, layout, pin_memory)
     return _window(
         "blackman_window", window_length, periodic, dtype, requires_grad,
         lambda n, m: 0.42 - 0.5 * np.cos(2 * math.pi * n / m) + 0.08 * np.cos(
@@ -164,9 +171,11 @@ def blackman_window(
 
 def bartlett_window(
     window_length: int, periodic: bool = True, *, dtype: Any = None,
-    requires_grad: bool = False, **kwargs: Any,
+    requires_grad: bool = False, device: Any = None, layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:  # fmt: skip
     """The triangle ``1 - |2 n / N - 1|``."""
+    check_factory("bartlett_window", device, layout, pin_memory)
     return _window(
         "bartlett_window", window_length, periodic, dtype, requires_grad,
         lambda n, m: 1 - np.abs(2 * n / m - 1),
@@ -175,9 +184,11 @@ def bartlett_window(
 
 def kaiser_window(
     window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
-    requires_grad: bool = False, **kwargs: Any,
+    requires_grad: bool = False, device: Any = None, layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:  # fmt: skip
     """The Kaiser window of shape ``beta`` (NumPy's ``kaiser``)."""
+    check_factory("kaiser_window", device, layout, pin_memory)
     return _window(
         "kaiser_window", window_length, periodic, dtype, requires_grad,
         lambda n, m: np.kaiser(m + 1, beta),

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import rng
-from gradviz.autograd.dtypes import cpu_only, device
+from gradviz.autograd.dtypes import device
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.ops import nodiff
+from gradviz.autograd.torch_types import check_factory
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 
@@ -56,9 +57,11 @@ def zeros(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """A Variable of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    cpu_only(device, "zeros")
+    check_factory("zeros", device, layout, pin_memory)
     return _make(np.zeros(_shape(shape, "zeros", size)), dtype, requires_grad, "zeros")
 
 
@@ -68,18 +71,27 @@ def ones(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """A Variable of ones."""
-    cpu_only(device, "ones")
+    check_factory("ones", device, layout, pin_memory)
     return _make(np.ones(_shape(shape, "ones", size)), dtype, requires_grad, "ones")
 
 
 def full(
-    size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    size: Any,
+    fill_value: float,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    *,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """A Variable filled with ``fill_value``; without ``dtype``, of the value's kind as in
     PyTorch: bool for a bool, int64 for an int, the default dtype for a float."""
-    cpu_only(device, "full")
+    check_factory("full", device, layout, pin_memory)
     if dtype is None and isinstance(fill_value, bool | int | np.bool_ | np.integer):
         dtype = np.bool_ if isinstance(fill_value, bool | np.bool_) else np.int64
     return _make(np.full(_shape((size,), "full"), fill_value), dtype, requires_grad, "full")
@@ -92,9 +104,11 @@ def randn(
     requires_grad: bool = False,
     device: Any = None,
     generator: rng.Generator | None = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """Standard normal samples."""
-    cpu_only(device, "randn")
+    check_factory("randn", device, layout, pin_memory)
     return _make(
         rng.pick(generator).standard_normal(_shape(shape, "randn", size)),
         dtype,
@@ -110,9 +124,11 @@ def rand(
     requires_grad: bool = False,
     device: Any = None,
     generator: rng.Generator | None = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """Uniform samples from [0, 1)."""
-    cpu_only(device, "rand")
+    check_factory("rand", device, layout, pin_memory)
     return _make(
         rng.pick(generator).random(_shape(shape, "rand", size)), dtype, requires_grad, "rand"
     )
@@ -126,9 +142,11 @@ def linspace(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive (default dtype)."""
-    cpu_only(device, "linspace")
+    check_factory("linspace", device, layout, pin_memory)
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise InputError(f"linspace(): number of steps must be a non-negative int, got {steps!r}")
     return _make(
@@ -142,10 +160,14 @@ def empty(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
 ) -> Variable:
     """A Variable whose values are not to be read (zeros here: PyTorch leaves them undefined)."""
-    cpu_only(device, "empty")
-    return _make(np.zeros(_shape(shape, "empty", size)), dtype, requires_grad, "empty")
+    dims = _shape(shape, "empty", size)
+    check_factory("empty", device, layout, pin_memory, memory_format, ndim=len(dims))
+    return _make(np.zeros(dims), dtype, requires_grad, "empty")
 
 
 def eye(
@@ -155,9 +177,11 @@ def eye(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """The ``n`` by ``m`` (default ``n``) identity matrix."""
-    cpu_only(device, "eye")
+    check_factory("eye", device, layout, pin_memory)
     rows, cols = _shape((n, n if m is None else m), "eye")
     return _make(np.eye(rows, cols), dtype, requires_grad, "eye")
 
@@ -169,25 +193,48 @@ def full_like(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
 ) -> Variable:
     """``fill_value`` in ``x``'s shape and dtype (or ``dtype``)."""
-    cpu_only(device, "full_like")
+    check_factory("full_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
     dtype = x.dtype if dtype is None else as_dtype(dtype, "full_like")
     return Variable(np.full(x.shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def randn_like(
-    x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    x: Variable,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
+    generator: rng.Generator | None = None,
 ) -> Variable:
     """Standard normal samples of ``x``'s shape and dtype (or ``dtype``)."""
-    return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=device)
+    check_factory("randn_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
+    dtype = dtype or x.dtype
+    return randn(x.shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
 def rand_like(
-    x: Variable, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    x: Variable,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
+    generator: rng.Generator | None = None,
 ) -> Variable:
     """Uniform samples from [0, 1) of ``x``'s shape and dtype (or ``dtype``)."""
-    return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad, device=device)
+    check_factory("rand_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
+    dtype = dtype or x.dtype
+    return rand(x.shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
 def from_numpy(array: np.ndarray) -> Variable:
@@ -198,19 +245,33 @@ def from_numpy(array: np.ndarray) -> Variable:
 
 
 def zeros_like(
-    x: Variable, requires_grad: bool = False, *, dtype: Any = None, device: Any = None
+    x: Variable,
+    requires_grad: bool = False,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
 ) -> Variable:
     """Zeros of ``x``'s shape and dtype (or ``dtype``)."""
-    cpu_only(device, "zeros_like")
+    check_factory("zeros_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
     dtype = None if dtype is None else as_dtype(dtype, "zeros_like")
     return Variable(np.zeros_like(x._data, dtype=dtype), requires_grad=requires_grad)
 
 
 def ones_like(
-    x: Variable, requires_grad: bool = False, *, dtype: Any = None, device: Any = None
+    x: Variable,
+    requires_grad: bool = False,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
 ) -> Variable:
     """Ones of ``x``'s shape and dtype (or ``dtype``)."""
-    cpu_only(device, "ones_like")
+    check_factory("ones_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
     dtype = None if dtype is None else as_dtype(dtype, "ones_like")
     return Variable(np.ones_like(x._data, dtype=dtype), requires_grad=requires_grad)
 
@@ -223,9 +284,11 @@ def arange(
     *,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """Evenly spaced values; integers stay int64 (as ``torch.arange``) unless ``dtype`` says."""
-    cpu_only(device, "arange")
+    check_factory("arange", device, layout, pin_memory)
     if end is None:
         start, end = 0, start
     if not (math.isfinite(start) and math.isfinite(end)):  # NumPy's bare ValueError otherwise
@@ -253,11 +316,16 @@ COPY_CONSTRUCT = (
 
 
 def tensor(
-    data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    data: Any,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    *,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """A new Variable holding a copy of ``data`` (``torch.tensor``): Python floats take the
     default dtype, integers int64, booleans bool; arrays keep their dtype unless ``dtype`` says."""
-    cpu_only(device, "tensor")
+    check_factory("tensor", device, pin_memory=pin_memory)
     if isinstance(data, Variable):
         warnings.warn(COPY_CONSTRUCT, UserWarning, stacklevel=2)
         data = data._data
@@ -309,10 +377,14 @@ def randint(
     dtype: Any = None,
     device: Any = None,
     generator: rng.Generator | None = None,
+    requires_grad: bool = False,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """Integers drawn uniformly from ``[low, high)``: ``randint(high, size)`` or
-    ``randint(low, high, size)``, int64 unless ``dtype`` says (seeded by ``manual_seed``)."""
-    cpu_only(device, "randint")
+    ``randint(low, high, size)``, int64 unless ``dtype`` says (seeded by ``manual_seed``;
+    ``requires_grad`` only with a floating ``dtype``, as in PyTorch)."""
+    check_factory("randint", device, layout, pin_memory)
     if size is None and args:
         *args, size = args
     if size is None or len(args) not in (1, 2):
@@ -333,20 +405,30 @@ def randint(
             f"to={high}"
         )
     values = rng.pick(generator).integers(low, high, shape, dtype=np.int64)
-    return Variable(values.astype(as_dtype(dtype, "randint")) if dtype is not None else values)
+    values = values.astype(as_dtype(dtype, "randint")) if dtype is not None else values
+    return Variable(values, requires_grad=requires_grad)
 
 
 def randperm(
-    n: int, dtype: Any = None, *, device: Any = None, generator: rng.Generator | None = None
+    n: int,
+    dtype: Any = None,
+    *,
+    device: Any = None,
+    generator: rng.Generator | None = None,
+    requires_grad: bool = False,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
-    """A random permutation of ``0..n-1`` (int64; seeded by ``manual_seed``)."""
-    cpu_only(device, "randperm")
+    """A random permutation of ``0..n-1`` (int64 unless ``dtype`` says; seeded by
+    ``manual_seed``)."""
+    check_factory("randperm", device, layout, pin_memory)
     if not isinstance(n, int | np.integer) or isinstance(n, bool):
         raise OperandError(f"randperm(): n must be an integer, got {type(n).__name__} {n!r}")
     if n < 0:
         raise InputError(f"randperm(): n must be non-negative, got {n}")
     values = rng.pick(generator).permutation(int(n)).astype(np.int64)
-    return Variable(values.astype(as_dtype(dtype, "randperm")) if dtype is not None else values)
+    values = values.astype(as_dtype(dtype, "randperm")) if dtype is not None else values
+    return Variable(values, requires_grad=requires_grad)
 
 
 def multinomial(

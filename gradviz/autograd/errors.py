@@ -33,6 +33,12 @@ class DerivativeNotImplementedError(BackwardError, NotImplementedError):
     NotImplementedError, as PyTorch raises."""
 
 
+class LayoutError(GradvizError, NotImplementedError):
+    """A factory asked for a layout other than ``torch.strided`` (a sparse one): gradviz's
+    Variables are dense. A NotImplementedError, so a RuntimeError, as PyTorch's factories
+    raise for a sparse layout they cannot fill."""
+
+
 class GradcheckError(GradvizError, RuntimeError):
     """An analytic gradient disagrees with its finite-difference estimate."""
 

@@ -14,7 +14,8 @@ from typing import Any, SupportsIndex
 
 import numpy as np
 
-from gradviz.autograd.errors import ArgumentError, OperandError
+from gradviz.autograd.dtypes import cpu_only
+from gradviz.autograd.errors import ArgumentError, InputError, LayoutError, OperandError
 
 dtype = np.dtype  # isinstance(x.dtype, gradviz.dtype), type hints
 
@@ -64,6 +65,64 @@ def check_memory_format(value: Any, op: str) -> None:
             f"{op}(): argument 'memory_format' must be torch.memory_format, not "
             f"{type(value).__name__}"
         )
+
+
+#: the rank each channels-last format needs, as PyTorch checks it
+_FORMAT_RANK = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def check_factory(
+    op: str,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: Any = False,
+    memory_format: Any = None,
+    *,
+    ndim: int | None = None,
+    like: bool = False,
+) -> None:
+    """The keywords every PyTorch factory takes, checked as PyTorch checks them on a CPU-only
+    build: ``device`` the CPU; ``layout`` None or ``torch.strided`` (a sparse layout is a
+    ``LayoutError``, anything else PyTorch's TypeError); ``pin_memory`` False or None
+    (True is PyTorch's RuntimeError: no accelerator, so no pinned memory); ``memory_format``
+    a memory format (the channels-last ones need a 4-d or 5-d result of ``ndim`` dims, and
+    ``preserve_format`` a tensor to preserve: a ``*_like`` factory, ``like``). Nothing
+    changes the result: gradviz keeps every array dense, row by row."""
+    cpu_only(device, op)
+    _check_layout(layout, op)
+    if pin_memory is not None and not isinstance(pin_memory, bool):
+        raise OperandError(
+            f"{op}(): argument 'pin_memory' must be bool, not {type(pin_memory).__name__}"
+        )
+    if pin_memory:
+        raise InputError(
+            f"{op}(): pin_memory=True requires a CUDA or other accelerator backend; no pinned "
+            "memory allocator is available on this system (gradviz runs on the CPU only: "
+            "leave pin_memory out)"
+        )
+    check_memory_format(memory_format, op)
+    name = getattr(memory_format, "name", None)
+    if name == "preserve_format" and not like:
+        raise InputError(f"{op}(): unsupported memory format Preserve (a *_like factory's)")
+    if name in _FORMAT_RANK and ndim != _FORMAT_RANK[name]:
+        raise InputError(
+            f"{op}(): required rank {_FORMAT_RANK[name]} tensor to use {name} format, got a "
+            f"{ndim}-d one"
+        )
+
+
+def _check_layout(value: Any, op: str) -> None:
+    # PyTorch's own torch.layout objects count too (``repr`` tells their name)
+    if value is None or repr(value) == "torch.strided":
+        return
+    if isinstance(value, layout) or type(value).__name__ == "layout":
+        raise LayoutError(
+            f"{op}(): gradviz has dense (strided) Variables only, got layout={value!r}: "
+            "leave layout out or pass torch.strided (gradviz has no sparse tensors)"
+        )
+    raise OperandError(
+        f"{op}(): argument 'layout' must be torch.layout, not {type(value).__name__}"
+    )
 
 
 class Size(tuple):

@@ -31,6 +31,7 @@ from gradviz.autograd.torch_types import Size as TorchSize
 from gradviz.autograd.torch_types import (
     channels_last,
     channels_last_3d,
+    check_factory,
     check_memory_format,
     memory_format,
     strided,
@@ -301,20 +302,15 @@ class RareMethods:
         dtype: Any = None,
         device: Any = None,
         layout: Any = None,
-        pin_memory: bool = False,
+        pin_memory: bool | None = False,
         requires_grad: bool = False,
     ) -> Variable:
         """A new Variable of ``size`` whose steps between elements are ``stride`` (zeros
         here), in this dtype unless ``dtype`` is given (``layout`` may only be
-        ``torch.strided``; ``pin_memory`` changes nothing on the CPU)."""
-        from gradviz.autograd.dtypes import cpu_only
+        ``torch.strided``, ``pin_memory`` only False, as on PyTorch's CPU build)."""
         from gradviz.autograd.variable import as_dtype
 
-        cpu_only(device, "new_empty_strided")
-        if layout not in (None, strided):
-            raise OperandError(
-                f"new_empty_strided(): argument 'layout' must be torch.layout, not {layout!r}"
-            )
+        check_factory("new_empty_strided", device, layout, pin_memory)
         shape, steps = _sizes((size,), "new_empty_strided"), tuple(stride)
         if len(shape) != len(steps):
             raise InputError("mismatch in length of strides and shape")

@@ -16,7 +16,7 @@ import numpy as np
 
 from gradviz.autograd.dims import dim_index
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
-from gradviz.autograd.torch_types import check_memory_format
+from gradviz.autograd.torch_types import check_factory, check_memory_format
 from gradviz.autograd.variable_rare import RareMethods
 
 if TYPE_CHECKING:
@@ -126,32 +126,91 @@ class TensorMoreMethods(RareMethods):
     divide = div
 
     # ------------------------------------------------------------------------ constructors
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
-        """Zeros of ``size``, in this dtype unless ``dtype`` is given."""
-        return self.new_full(_size(size, "new_zeros"), 0, dtype=dtype, requires_grad=requires_grad)
+    def new_zeros(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        device: Any = None,
+        layout: Any = None,
+        pin_memory: bool | None = False,
+    ) -> Variable:
+        """Zeros of ``size``, in this dtype unless ``dtype`` is given (``device``, ``layout``
+        and ``pin_memory`` as ``gradviz.zeros`` takes them)."""
+        return self._new_filled(
+            "new_zeros", size, 0, dtype, requires_grad, device, layout, pin_memory
+        )
 
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+    def new_ones(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        device: Any = None,
+        layout: Any = None,
+        pin_memory: bool | None = False,
+    ) -> Variable:
         """Ones of ``size``, in this dtype unless ``dtype`` is given."""
-        return self.new_full(_size(size, "new_ones"), 1, dtype=dtype, requires_grad=requires_grad)
+        return self._new_filled(
+            "new_ones", size, 1, dtype, requires_grad, device, layout, pin_memory
+        )
 
-    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Variable:
+    def new_empty(
+        self,
+        *size: Any,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        device: Any = None,
+        layout: Any = None,
+        pin_memory: bool | None = False,
+    ) -> Variable:
         """A Variable of ``size`` (zeros here), in this dtype unless ``dtype`` is given."""
-        return self.new_full(_size(size, "new_empty"), 0, dtype=dtype, requires_grad=requires_grad)
+        return self._new_filled(
+            "new_empty", size, 0, dtype, requires_grad, device, layout, pin_memory
+        )
 
     def new_full(
-        self, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False
+        self,
+        size: Any,
+        fill_value: Any,
+        *,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        device: Any = None,
+        layout: Any = None,
+        pin_memory: bool | None = False,
     ) -> Variable:
         """``fill_value`` everywhere in ``size``, in this dtype unless ``dtype`` is given."""
+        size = tuple(size) if isinstance(size, list | tuple) else (size,)
+        return self._new_filled(
+            "new_full", size, fill_value, dtype, requires_grad, device, layout, pin_memory
+        )
+
+    def _new_filled(
+        self,
+        op: str,
+        size: tuple[Any, ...],
+        fill_value: Any,
+        dtype: Any,
+        requires_grad: bool,
+        device: Any = None,
+        layout: Any = None,
+        pin_memory: bool | None = False,
+    ) -> Variable:
         from gradviz.autograd.variable import as_dtype
 
-        dtype = self.dtype if dtype is None else as_dtype(dtype, "new_full")
-        shape = _size(tuple(size) if isinstance(size, list | tuple) else (size,), "new_full")
+        check_factory(op, device, layout, pin_memory)
+        dtype = self.dtype if dtype is None else as_dtype(dtype, op)
+        shape = _size(size, op)
         return self._plain(np.full(shape, fill_value, dtype), requires_grad=requires_grad)
 
-    def new_tensor(self, data: Any, *, dtype: Any = None, requires_grad: bool = False) -> Variable:
+    def new_tensor(
+        self, data: Any, *, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    ) -> Variable:
         """A new leaf holding a copy of ``data``, in this dtype unless ``dtype`` is given."""
         from gradviz.autograd.variable import as_array, as_dtype
 
+        check_factory("new_tensor", device)
         dtype = self.dtype if dtype is None else as_dtype(dtype, "new_tensor")
         return self._plain(np.array(as_array(data), dtype), requires_grad=requires_grad)
 

@@ -13,7 +13,7 @@ from gradviz.autograd import creation
 from gradviz.autograd.errors import OperandError, ShapeError
 from gradviz.autograd.ops.api import _mirror, as_variable
 from gradviz.autograd.ops.shape import concatenate
-from gradviz.autograd.torch_types import Size
+from gradviz.autograd.torch_types import Size, check_factory
 from gradviz.autograd.variable import Variable
 
 #: top-level twins of methods of these names (``gradviz.log2(x)`` is ``x.log2()``)
@@ -31,22 +31,38 @@ def concat(tensors: Any, dim: int = 0) -> Variable:
 
 
 def empty_like(
-    input: Any, *, dtype: Any = None, requires_grad: bool = False, **ignored: Any
+    input: Any,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
 ) -> Variable:
     """A Variable of ``input``'s shape and dtype (or ``dtype``); zeros here."""
-    return creation.zeros_like(
-        as_variable(input, "empty_like"), requires_grad, dtype=dtype, device=ignored.get("device")
-    )
+    x = as_variable(input, "empty_like")
+    check_factory("empty_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
+    return creation.zeros_like(x, requires_grad, dtype=dtype)
 
 
 def randint_like(
-    input: Any, *args: Any, dtype: Any = None, generator: Any = None, **ignored: Any
+    input: Any,
+    *args: Any,
+    dtype: Any = None,
+    generator: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    memory_format: Any = None,
 ) -> Variable:
     """Integers from ``[low, high)`` (``randint_like(x, high)`` or ``(x, low, high)``) in
     ``input``'s shape and dtype (or ``dtype``)."""
     x = as_variable(input, "randint_like")
-    out = creation.randint(*args, x.shape, generator=generator, device=ignored.get("device"))
-    return out.to(x.dtype if dtype is None else dtype)
+    check_factory("randint_like", device, layout, pin_memory, memory_format, ndim=x.ndim, like=True)
+    out = creation.randint(*args, x.shape, generator=generator)
+    return out.to(x.dtype if dtype is None else dtype).requires_grad_(requires_grad)
 
 
 def unravel_index(indices: Any, shape: Any) -> tuple[Variable, ...]:

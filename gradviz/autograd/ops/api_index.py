@@ -19,6 +19,7 @@ from gradviz.autograd.ops.api import _mirror, as_variable
 from gradviz.autograd.ops.linalg_checks import block_diag as block_diag
 from gradviz.autograd.ops.linalg_checks import cdist as cdist
 from gradviz.autograd.ops.linalg_checks import tensordot as tensordot
+from gradviz.autograd.torch_types import check_factory
 from gradviz.autograd.variable import Variable, as_dtype, get_default_dtype
 
 scatter = _mirror("scatter", "src (or value) written at index along dim.")
@@ -69,7 +70,9 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Variable:
     return tensor(data, dtype=dtype, device=device)
 
 
-def _triangle_indices(lower: bool, row: int, col: int, offset: int, dtype: Any) -> Variable:
+def _triangle_indices(
+    lower: bool, row: int, col: int, offset: int, dtype: Any, requires_grad: bool
+) -> Variable:
     for name, n in (("row", row), ("col", col), ("offset", offset)):
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
             raise OperandError(f"argument '{name}' must be int, not {type(n).__name__}")
@@ -78,23 +81,40 @@ def _triangle_indices(lower: bool, row: int, col: int, offset: int, dtype: Any) 
             raise InputError(f"{name} must be non-negative, got {n}")
     picker = np.tril_indices if lower else np.triu_indices
     rows, cols = picker(row, offset, col)
-    return Variable(np.stack([rows, cols]).astype(as_dtype(dtype, "tril_indices")))
+    indices = np.stack([rows, cols]).astype(as_dtype(dtype, "tril_indices"))
+    return Variable(indices, requires_grad=requires_grad)
 
 
 def tril_indices(
-    row: int, col: int, offset: int = 0, *, dtype: Any = np.int64, device: Any = None
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: Any = np.int64,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    requires_grad: bool = False,
 ) -> Variable:
     """The ``(2, N)`` indices of the lower triangle of a ``row`` by ``col`` matrix."""
-    cpu_only(device, "tril_indices")
-    return _triangle_indices(True, row, col, offset, dtype)
+    check_factory("tril_indices", device, layout, pin_memory)
+    return _triangle_indices(True, row, col, offset, dtype, requires_grad)
 
 
 def triu_indices(
-    row: int, col: int, offset: int = 0, *, dtype: Any = np.int64, device: Any = None
+    row: int,
+    col: int,
+    offset: int = 0,
+    *,
+    dtype: Any = np.int64,
+    device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
+    requires_grad: bool = False,
 ) -> Variable:
     """The ``(2, N)`` indices of the upper triangle of a ``row`` by ``col`` matrix."""
-    cpu_only(device, "triu_indices")
-    return _triangle_indices(False, row, col, offset, dtype)
+    check_factory("triu_indices", device, layout, pin_memory)
+    return _triangle_indices(False, row, col, offset, dtype, requires_grad)
 
 
 def logspace(
@@ -106,10 +126,12 @@ def logspace(
     dtype: Any = None,
     requires_grad: bool = False,
     device: Any = None,
+    layout: Any = None,
+    pin_memory: bool | None = False,
 ) -> Variable:
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the
     exponent (default dtype)."""
-    cpu_only(device, "logspace")
+    check_factory("logspace", device, layout, pin_memory)
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
         raise InputError(f"logspace(): number of steps must be non-negative, got {steps!r}")
     dtype = get_default_dtype() if dtype is None else as_dtype(dtype, "logspace")
