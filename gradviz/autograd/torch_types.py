@@ -5,6 +5,8 @@ and ``set_printoptions`` (how Variables print).
 one); ``dtype`` is NumPy's dtype class, of which every gradviz dtype is an instance. The memory
 formats (``channels_last`` ...) are taken where PyTorch takes them and change nothing: a
 layout is a speed habit of PyTorch's kernels, and gradviz keeps every array row by row.
+``check_factory`` checks the keywords PyTorch's factories share (``device``, ``layout``,
+``pin_memory``, ``memory_format``) once for every gradviz factory.
 """
 
 from __future__ import annotations
