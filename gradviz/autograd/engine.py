@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import sys
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from heapq import heappop, heappush
@@ -27,6 +26,9 @@ from gradviz.autograd.errors import (
     RequiresGradError,
     ShapeError,
 )
+from gradviz.autograd.scattered import ALONE as _ALONE
+from gradviz.autograd.scattered import Scattered
+from gradviz.autograd.scattered import refcount as _refcount
 from gradviz.autograd.variable import WRITES, Variable, as_array, from_op
 
 #: (a module global: ``np.ndarray`` is a full lookup each time, NumPy's module has ``__getattr__``)
@@ -57,11 +59,9 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
     written, rewritten = WRITES.written, WRITES.rewritten  # no write happens during the pass
     heap: list[tuple[int, Variable]] = []
     # The one Variable waiting while the heap is empty (a chain's next node) waits here with
-    # its gradient, out of the heap and ``shares``: a chain then takes no heap entry and no
-    # dict entry per node. Whenever ``next_up`` is set the heap is empty; a second waiting
-    # Variable joins it there.
-    next_up: Variable | None = root
-    next_g = grad
+    # its gradient, out of the heap and ``shares`` (a chain takes no entry in either per node);
+    # when a second Variable waits, both go to the heap.
+    next_up, next_g = root, grad
     shares: dict[int, Any] = {}
     waiting: dict[int, int] = {}  # shares still to come, per leaf (hooks listening)
     tickets = itertools.count(_LEAF_FIRST)  # complete leaves go first, in the order completed
@@ -146,46 +146,6 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                 del node.__dict__  # what forward stored on ctx (making no dict when none)
     for hook in active:
         hook.backward_end(root)
-
-
-class Scattered:
-    """A gradient that is zero but for ``values`` at the basic index ``where`` of an array of
-    ``shape``, as the rules of slicing ops (``split``, ``x[a:b]``) return it: the engine adds
-    it into the share it already holds (one slice read and written) rather than adding a
-    zero-padded copy (the whole array allocated, zeroed and added)."""
-
-    __slots__ = ("shape", "values", "where")
-
-    def __init__(self, shape: tuple[int, ...], where: Any, values: np.ndarray) -> None:
-        self.shape, self.where, self.values = shape, where, values
-
-    def dense(self) -> np.ndarray:
-        """The gradient as an ndarray: zeros, and ``values`` at ``where``."""
-        out = np.zeros(self.shape, dtype=self.values.dtype)
-        out[self.where] = self.values
-        return out
-
-    def add_into(self, shares: dict[int, np.ndarray], key: int) -> bool:
-        """Add into ``shares[key]`` in place if the engine alone holds that array (as the
-        backward loop's own in-place accumulation requires); whether it did."""
-        total = shares.get(key)
-        if (
-            total is None
-            or total.base is not None
-            or _refcount(total) > _ALONE
-            or not total.flags.writeable
-            or total.shape != self.shape
-            or total.dtype != self.values.dtype
-        ):
-            return False
-        total[self.where] += self.values
-        return True
-
-
-def dense(grad: Any) -> Any:
-    """A rule's gradient as an array (a :class:`Scattered` one made dense), for callers of
-    backward rules other than the engine."""
-    return grad.dense() if type(grad) is Scattered else grad
 
 
 class _Hooks(dict):
@@ -341,21 +301,6 @@ def _hooked(hook: Callable[[Variable], Any], result: Any, g: np.ndarray) -> np.n
             f"hook '{name}' has changed the type of value (was {g.dtype}, got {new.dtype})"
         )
     return new if new.dtype == g.dtype else new.astype(g.dtype)
-
-
-def _refs_when_alone() -> int:
-    """The reference count :func:`backward` sees for a share its ``shares`` dict alone holds
-    (counted as the loop counts it: the dict, the local name, the call's argument)."""
-    shares = {0: np.empty(1)}
-    total = shares[0]
-    return _refcount(total)
-
-
-#: A share held by nothing but the engine (no other holder, no view into it: a view refers to
-#: its base) can take the next share in place, as PyTorch's input buffer accumulates: one
-#: array less per fan-in (each residual connection).
-_refcount = sys.getrefcount
-_ALONE = _refs_when_alone()
 
 
 #: Heap priorities of leaves whose gradient is complete (hooks listening) count up from here:

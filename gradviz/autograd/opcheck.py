@@ -39,8 +39,9 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import function, hooks, outputs
-from gradviz.autograd.engine import dense, unbroadcast
+from gradviz.autograd.engine import unbroadcast
 from gradviz.autograd.errors import GradvizError
+from gradviz.autograd.scattered import dense
 
 __all__ = ["InputResult", "OpResult", "check_call", "summed_axes"]
 

@@ -6,7 +6,7 @@ The engine runs one rule per node with one output array, so a call is drawn and 
 * the user's op node (its own class, shown once in graphs), whose one output is the
   differentiable outputs packed into one flat array (the *pack*);
 * one :class:`Output` node per output (``MyOp[0]``, ``MyOp[1]``): the pack's slice, reshaped
-  and copied; its backward is a :class:`~gradviz.autograd.engine.Scattered` gradient into the
+  and copied; its backward is a :class:`~gradviz.autograd.scattered.Scattered` gradient into the
   pack, which the engine adds in place.
 
 When the op's node runs backward, :class:`Outputs` (the call's layout, standing in for the op's
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import OperandError
 from gradviz.autograd.function import Function, new_context
+from gradviz.autograd.scattered import Scattered
 from gradviz.autograd.variable import Variable, from_op
 
 __all__ = ["Output", "Outputs", "Slot", "pack", "several"]

@@ -14,12 +14,12 @@ import numpy as np
 
 from gradviz.autograd import inplace as _inplace
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import InputError, OperandError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_at_grid
 from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.ops.scatter import put_in_zeros
+from gradviz.autograd.scattered import Scattered
 from gradviz.autograd.variable import Variable, as_array
 
 

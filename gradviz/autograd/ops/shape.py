@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.engine import Scattered
 from gradviz.autograd.errors import IndexRangeError, OperandError, ShapeError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.accumulate import add_rows
 from gradviz.autograd.ops.promotion import result_type
 from gradviz.autograd.ops.scatter import IndexPut
+from gradviz.autograd.scattered import Scattered
 from gradviz.autograd.variable import Variable, from_op
 
 
