@@ -22,7 +22,6 @@ from gradviz.autograd.ops.losses import _Classes
 from gradviz.autograd.variable import Variable, as_array
 
 _REDUCTIONS = ("mean", "sum", "none")
-_cross_entropy = ops.CrossEntropy.apply
 
 
 def weight_or_reduction(value: Any, weight: Any) -> tuple[str, Any]:
@@ -147,7 +146,7 @@ def cross_entropy(
         and isinstance(input, Variable)
         and input._data.ndim == 2
     ):
-        return _cross_entropy(input, target)
+        return ops.CrossEntropy.apply(input, target)
     reduction, weight = weight_or_reduction(reduction, weight)
     reduction = _reduction("cross_entropy", reduction)
     input = input if isinstance(input, Variable) else as_input(input, "cross_entropy")
