@@ -51,6 +51,40 @@ def test_requires_grad_set_to_a_numpy_bool_records_as_a_bool():
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
 
 
+def test_parents_are_the_variables_among_the_inputs_in_argument_order():
+    x = Variable(np.ones(3), requires_grad=True)
+    c = Variable(np.ones(3))
+    array = np.full(3, 2.0)
+
+    def parents(y: Variable) -> list[int]:
+        return [id(p) for p in y.parents]
+
+    assert parents(x * array) == parents(array * x) == parents(x * 2) == [id(x)]
+    assert parents(c * x) == [id(c), id(x)]
+    assert parents(x * x) == [id(x), id(x)]
+    assert parents(x.sum(0)) == [id(x)]
+    mask = x > 0
+    assert parents(gradviz.where(mask, c, x)) == [id(mask), id(c), id(x)]
+    node = (x * array).grad_fn
+    node.parents = (c,)
+    assert [id(p) for p in node.parents] == [id(c)]
+
+
+def test_built_in_ops_define_no_constructor():
+    """A node is made by calling its op's class with no arguments (the cheapest way):
+    a built-in op's ``__init__`` or ``__new__`` would run, or fail, there."""
+    seen, stack = set(), [Function]
+    while stack:
+        for op in stack.pop().__subclasses__():
+            if op not in seen:
+                seen.add(op)
+                stack.append(op)
+    built_in = [op for op in seen if op.__module__.startswith("gradviz.")]
+    assert len(built_in) > 300
+    assert [op for op in built_in if op.__init__ is not object.__init__] == []
+    assert [op for op in built_in if op.__new__ is not object.__new__] == []
+
+
 def test_x_plus_x_gives_two_and_the_grad_is_not_shared():
     x = leaf([1.0, 1.0])
     y = leaf([1.0, 1.0])

@@ -63,10 +63,9 @@ class Function:
 
     # Structural fields are slots; whatever forward stores on ``ctx`` goes to ``__dict__``,
     # which the engine clears after backward (unless retain_graph) to free memory.
-    __slots__ = ("__dict__", "inputs", "needs_input_grad", "parents", "saved_tensors")
+    __slots__ = ("__dict__", "_parents", "inputs", "needs_input_grad", "saved_tensors")
 
     inputs: tuple[Any, ...]
-    parents: tuple[Variable, ...]
     needs_input_grad: tuple[bool, ...]
 
     #: Whether ``backward`` may return an input's (saved) array, which the engine then copies
@@ -136,6 +135,20 @@ class Function:
             if n == 3 and not hooks.ACTIVE:
                 return _apply3(cls, args)
         return _apply(cls, args, _into)
+
+    @property
+    def parents(self) -> tuple[Variable, ...]:
+        """The Variables among ``inputs``, in argument order (made when first read unless
+        ``apply`` had them at hand: an op with a constant operand makes no tuple for them)."""
+        try:
+            return self._parents
+        except AttributeError:
+            self._parents = tuple(a for a in self.inputs if isinstance(a, Variable))
+            return self._parents
+
+    @parents.setter
+    def parents(self, parents: tuple[Variable, ...]) -> None:
+        self._parents = parents
 
     def name(self) -> str:
         """The op name shown in graphs and errors: the class name (PyTorch's ``grad_fn.name()``,
@@ -242,7 +255,7 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     if not (record or active or into is not None):
         return from_op(data, None)
     ctx.inputs = args
-    ctx.parents = args if len(parents) == len(args) else tuple(parents)  # one tuple less
+    ctx._parents = args if len(parents) == len(args) else tuple(parents)  # one tuple less
     out = from_op(data, ctx if record else None) if into is None else into._commit(data, ctx)
     for hook in active:
         hook.op(ctx, args, out)
@@ -259,7 +272,8 @@ def apply1(cls: type[Function], a: Any) -> Variable:
         x, need = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         x, need = a, False
-    ctx = _new(cls)  # new_context written out here and below (a Python call less per op)
+    ctx = cls()  # new_context written out here and below (a Python call less per op); a
+    # built-in op defines no __init__, so its call is object's construction at its cheapest
     ctx.needs_input_grad = _NEEDS[need]
     ctx.saved_tensors = ()
     try:
@@ -270,7 +284,7 @@ def apply1(cls: type[Function], a: Any) -> Variable:
         data = _as_output(cls, data)
     if not need:
         return from_op(data, None)
-    ctx.inputs = ctx.parents = (a,)
+    ctx.inputs = ctx._parents = (a,)
     out = _new(Variable)  # from_op written out
     out._data = data
     out._grad = None
@@ -296,7 +310,7 @@ def apply2(cls: type[Function], a: Any, b: Any) -> Variable:
         y, need_y = b._data, b.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         y, need_y = b, False
-    ctx = _new(cls)
+    ctx = cls()
     ctx.needs_input_grad = _NEEDS[need_x, need_y]
     ctx.saved_tensors = ()
     try:
@@ -308,7 +322,8 @@ def apply2(cls: type[Function], a: Any, b: Any) -> Variable:
     if not (need_x or need_y):
         return from_op(data, None)
     ctx.inputs = args = (a, b)
-    ctx.parents = args if x is not a and y is not b else (a,) if y is b else (b,)
+    if x is not a and y is not b:  # (with a constant operand, parents are made when read)
+        ctx._parents = args
     out = _new(Variable)
     out._data = data
     out._grad = None
@@ -346,12 +361,8 @@ def _apply3(cls: type[Function], args: tuple[Any, ...]) -> Variable:
         data = _as_output(cls, data)
     if not (need_x or need_y or need_z):
         return from_op(data, None)
-    if y is b and z is c:  # options after a Variable (a dim, a reduction)
-        ctx.parents = (a,)
-    elif x is not a and y is not b and z is not c:
-        ctx.parents = args
-    else:
-        ctx.parents = tuple(v for v in args if isinstance(v, Variable))
+    if x is not a and y is not b and z is not c:  # (else parents are made when read)
+        ctx._parents = args
     ctx.inputs = args
     return from_op(data, ctx)
 

@@ -14,7 +14,7 @@ from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.promotion import cast, floating, require_floating, result_type
-from gradviz.autograd.ops.scratch import ones, scratch
+from gradviz.autograd.ops.scratch import ONE, ones, scratch
 from gradviz.autograd.ops.special import Erfc, zero_graph
 
 
@@ -264,7 +264,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * out * (1 - out)
+        return grad * out * (ONE[out.dtype] - out)
 
     @staticmethod
     def backward_graph(ctx, grad, out):
@@ -283,7 +283,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * (1 - out * out)
+        return grad * (ONE[out.dtype] - out * out)
 
     @staticmethod
     def backward_graph(ctx, grad, out):

@@ -55,3 +55,23 @@ def ones(n: int, dtype: np.dtype) -> np.ndarray:
         vector.flags.writeable = False
         _ones[dtype] = vector
     return vector[:n]
+
+
+class _Constant(dict):
+    """One number as a read-only 0-d array of each dtype asked for (``ONE[x.dtype] - x``).
+    NumPy takes a 0-d array operand at an array's cost and a Python number at nearly twice
+    it (its weak-scalar promotion), which dominates the small arrays of a backward rule."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        constant = np.array(self.value, dtype)
+        constant.flags.writeable = False
+        self[dtype] = constant
+        return constant
+
+
+#: 1 in each dtype: ``ONE[out.dtype] - out * out`` rounds as ``1 - out * out`` does.
+ONE = _Constant(1)
