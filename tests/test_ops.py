@@ -1231,7 +1231,9 @@ def test_binary_op_gradients_are_unbroadcast_like_numpy(symbol, shapes, seed):
 
 
 @pytest.mark.parametrize(
-    "shape", [(512, 64), (2048, 32), (70000, 10), (4096, 128), (600, 3000), (3, 700, 5), (64, 10)]
+    "shape",
+    [(512, 64), (2048, 32), (70000, 10), (4096, 128), (600, 3000), (3, 700, 5), (64, 10)]
+    + [(32, 10), (2, 3, 7), (8, 5000)],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_row_max_is_numpy_max_over_the_last_axis_for_every_row_length(shape, dtype):
@@ -1245,6 +1247,23 @@ def test_row_max_is_numpy_max_over_the_last_axis_for_every_row_length(shape, dty
     want = x.max(axis=-1, keepdims=True)
     np.testing.assert_array_equal(row_max(x, -1), want)
     assert row_max(x, -1).dtype == dtype
+
+
+@pytest.mark.parametrize("shape", [(32, 10), (1, 10), (7,), (2, 3, 5), (0, 4), (4, 0), (300, 70)])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int64])
+def test_row_sum_is_numpy_sum_over_the_last_axis(shape, dtype):
+    # softmax, log_softmax, cross_entropy and the norms sum rows as a product with ones
+    from gradviz.autograd.ops.elementwise import row_sum
+
+    x = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
+    want = x.sum(axis=-1, keepdims=True)
+    got = row_sum(x, -1)
+    assert got.shape == want.shape
+    assert got.dtype == dtype
+    # as exact as any order of additions: within a few roundings of the sum of |x|
+    eps = np.finfo(dtype).eps if dtype != np.int64 else 0
+    tolerance = 4 * eps * np.abs(x.astype(np.float64)).sum(axis=-1, keepdims=True)
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - want), tolerance + 1e-300)
 
 
 def _softmax_per_row(x: np.ndarray) -> np.ndarray:

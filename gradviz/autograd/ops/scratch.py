@@ -41,11 +41,16 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype, slot: int = 0) -> np.ndarra
 
 
 _ones: dict[np.dtype, np.ndarray] = {}
+#: The vectors ``ones`` handed out, by (length, dtype as given): a dict read per call.
+_ones_of: dict[tuple[int, object], np.ndarray] = {}
 
 
 def ones(n: int, dtype: np.dtype) -> np.ndarray:
     """A read-only vector of ``n`` ones of ``dtype``, shared by every thread: sums taken as
     BLAS products with it allocate nothing (up to ``_MAX_BYTES``; a fresh one above)."""
+    vector = _ones_of.get((n, dtype))
+    if vector is not None:
+        return vector
     dtype = np.dtype(dtype)
     if n * dtype.itemsize > _MAX_BYTES:
         return np.ones(n, dtype)
@@ -54,7 +59,24 @@ def ones(n: int, dtype: np.dtype) -> np.ndarray:
         vector = np.ones(max(n, 1024), dtype)
         vector.flags.writeable = False
         _ones[dtype] = vector
+    if len(_ones_of) >= 256:  # (lengths seen: a handful, unless they vary)
+        _ones_of.clear()
+    _ones_of[n, dtype] = vector[:n]
     return vector[:n]
+
+
+_columns: dict[tuple[int, object], np.ndarray] = {}
+
+
+def ones_column(n: int, dtype: np.dtype) -> np.ndarray:
+    """:func:`ones` as an (n, 1) column: ``np.dot(rows, ones_column(n, dtype))`` sums each row
+    into a column (a row sum kept 2-D)."""
+    column = _columns.get((n, dtype))
+    if column is None:
+        if len(_columns) >= 256:
+            _columns.clear()
+        column = _columns[n, dtype] = ones(n, dtype)[:, np.newaxis]
+    return column
 
 
 class _Constant(dict):
