@@ -1232,8 +1232,18 @@ def test_binary_op_gradients_are_unbroadcast_like_numpy(symbol, shapes, seed):
 
 @pytest.mark.parametrize(
     "shape",
-    [(512, 64), (2048, 32), (70000, 10), (4096, 128), (600, 3000), (3, 700, 5), (64, 10)]
-    + [(32, 10), (2, 3, 7), (8, 5000)],
+    [
+        (512, 64),
+        (2048, 32),
+        (70000, 10),
+        (4096, 128),
+        (600, 3000),
+        (3, 700, 5),
+        (64, 10),
+        (32, 10),
+        (2, 3, 7),
+        (8, 5000),
+    ],
 )
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 def test_row_max_is_numpy_max_over_the_last_axis_for_every_row_length(shape, dtype):
