@@ -14,7 +14,7 @@ from gradviz.autograd.errors import InputError
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops.masked import masked
 from gradviz.autograd.ops.promotion import cast, floating, require_floating, result_type
-from gradviz.autograd.ops.scratch import ONE, ones, ones_column, scratch
+from gradviz.autograd.ops.scratch import ONE, ZERO, ones, ones_column, scratch
 from gradviz.autograd.ops.special import Erfc, zero_graph
 
 
@@ -215,14 +215,15 @@ class Relu(Function):
     def forward(ctx, x):
         if x.dtype.kind == "b":
             raise InputError("Boolean inputs not supported for relu")
-        out = np.maximum(x, 0)
+        out = np.maximum(x, ZERO[x.dtype])
         ctx.saved_tensors = (out,)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         # out != 0: relu'(0) = 0, and at NaN the gradient passes (out is NaN), as in PyTorch
-        return grad * (ctx.saved_tensors[0] != 0)
+        (out,) = ctx.saved_tensors
+        return grad * (out != ZERO[out.dtype])
 
     @staticmethod
     def backward_graph(ctx, grad, out):
@@ -458,8 +459,8 @@ def row_max(x: np.ndarray, axis) -> np.ndarray:
     rows = x if ndim == 2 else x.reshape(-1, n)
     count = len(rows)
     if row_bytes > _SHORT_ROW or count < _MANY_SHORT_ROWS or count < 2 * n:
-        out = rows.take(rows.argmax(1, keepdims=True) + row_starts(count, n))
-        return out if ndim == 2 else out.reshape(*x.shape[:-1], 1)
+        out = rows.take(rows.argmax(1) + row_starts(count, n))
+        return out[:, np.newaxis] if ndim == 2 else out.reshape(*x.shape[:-1], 1)
     if rows.size <= _CHUNK:  # one copy, small enough to stay in cache
         return np.maximum.reduce(rows.T.copy(), 0).reshape(*x.shape[:-1], 1)
     out = np.empty(len(rows), x.dtype)
@@ -477,13 +478,13 @@ _ROW_STARTS: dict[tuple[int, int], np.ndarray] = {}
 
 
 def row_starts(rows: int, n: int) -> np.ndarray:
-    """The flat index of each row's first element of a C-ordered (rows, n) array, as a
-    read-only column made once per shape."""
+    """The flat index of each row's first element of a C-ordered (rows, n) array, read-only
+    and made once per shape."""
     starts = _ROW_STARTS.get((rows, n))
     if starts is None:
         if len(_ROW_STARTS) >= 64:  # (shapes seen: a handful, unless they vary)
             _ROW_STARTS.clear()
-        starts = _ROW_STARTS[rows, n] = np.arange(0, rows * n, n)[:, np.newaxis]
+        starts = _ROW_STARTS[rows, n] = np.arange(0, rows * n, n)
         starts.flags.writeable = False
     return starts
 

@@ -95,5 +95,6 @@ class _Constant(dict):
         return constant
 
 
-#: 1 in each dtype: ``ONE[out.dtype] - out * out`` rounds as ``1 - out * out`` does.
+#: 1 and 0 in each dtype: ``ONE[out.dtype] - out * out`` rounds as ``1 - out * out`` does.
 ONE = _Constant(1)
+ZERO = _Constant(0)
