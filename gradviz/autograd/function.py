@@ -297,12 +297,15 @@ def apply1(cls: type[Function], a: Any) -> Variable:
     return out
 
 
-def apply2(cls: type[Function], a: Any, b: Any) -> Variable:
+def apply2(cls: type[Function], a: Any, b: Any, a_records: bool = False) -> Variable:
     """``cls.apply(a, b)``, the path of nearly every two-argument op (Variable's operators
-    call it directly), as :func:`apply1`."""
+    call it directly, with ``a_records`` when ``a`` is a Variable known to record), as
+    :func:`apply1`."""
     if hooks.ACTIVE:
         return _apply(cls, (a, b), None)
-    if isinstance(a, Variable):
+    if a_records:
+        x, need_x = a._data, True
+    elif isinstance(a, Variable):
         x, need_x = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         x, need_x = a, False

@@ -16,8 +16,15 @@ from typing import Any, SupportsIndex
 
 import numpy as np
 
+from gradviz.autograd.dims import dim_index
 from gradviz.autograd.dtypes import cpu_only
-from gradviz.autograd.errors import ArgumentError, InputError, LayoutError, OperandError
+from gradviz.autograd.errors import (
+    ArgumentError,
+    IndexRangeError,
+    InputError,
+    LayoutError,
+    OperandError,
+)
 
 dtype = np.dtype  # isinstance(x.dtype, gradviz.dtype), type hints
 
@@ -171,6 +178,29 @@ PRINT_OPTIONS: dict[str, Any] = {
     "linewidth": None,
     "sci_mode": None,
 }
+
+
+class ElementCount(int):
+    """A Variable's ``size``: its number of elements (an int: NumPy's ``size``) that, called,
+    is PyTorch's ``size()``: the shape as a tuple, or ``size(dim)`` one dim's length."""
+
+    shape: tuple[int, ...]
+
+    def __new__(cls, shape: tuple[int, ...]) -> ElementCount:
+        count = 1
+        for n in shape:
+            count *= n
+        size = super().__new__(cls, count)
+        size.shape = shape
+        return size
+
+    def __call__(self, dim: Any = None) -> Any:
+        if dim is None:
+            return Size(self.shape)
+        if not self.shape:
+            raise IndexRangeError(f"size(): dimension specified as {dim} but the Variable is 0-d")
+        return self.shape[dim_index(dim, len(self.shape), "size")]
+
 
 _PROFILES = {
     "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},

@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd import hooks
-from gradviz.autograd.dims import dim_index
 from gradviz.autograd.dtypes import as_dtype as as_dtype  # re-exported: ops import it from here
 from gradviz.autograd.dtypes import get_default_dtype
 from gradviz.autograd.dtypes import set_default_dtype as set_default_dtype
 from gradviz.autograd.errors import (
     GradvizError,
-    IndexRangeError,
     InputError,
     OperandError,
     RequiresGradError,
@@ -28,8 +26,7 @@ from gradviz.autograd.errors import (
 )
 from gradviz.autograd.grad_mode import _OFF, VOLATILE_REMOVED
 from gradviz.autograd.grad_mode import _state as _grad_state
-from gradviz.autograd.torch_types import Size as TorchSize
-from gradviz.autograd.torch_types import array_text
+from gradviz.autograd.torch_types import ElementCount, array_text
 from gradviz.autograd.variable_compare import CompareMethods
 from gradviz.autograd.variable_extra import ExtraMethods
 from gradviz.autograd.variable_index import IndexMethods
@@ -116,28 +113,6 @@ def _ragged(data: Any, dim: int = 0) -> str | None:
         what = "a number" if got is None else f"length {got}"
         return f"expected sequence of length {expected} at dim {dim + 1} (got {what})"
     return next((r for item in data if (r := _ragged(item, dim + 1))), None)
-
-
-class Size(int):
-    """A Variable's ``size``: its number of elements (an int: NumPy's ``size``) that, called,
-    is PyTorch's ``size()``: the shape as a tuple, or ``size(dim)`` one dim's length."""
-
-    shape: tuple[int, ...]
-
-    def __new__(cls, shape: tuple[int, ...]) -> Size:
-        count = 1
-        for n in shape:
-            count *= n
-        size = super().__new__(cls, count)
-        size.shape = shape
-        return size
-
-    def __call__(self, dim: Any = None) -> Any:
-        if dim is None:
-            return TorchSize(self.shape)
-        if not self.shape:
-            raise IndexRangeError(f"size(): dimension specified as {dim} but the Variable is 0-d")
-        return self.shape[dim_index(dim, len(self.shape), "size")]
 
 
 class Variable(
@@ -285,10 +260,10 @@ class Variable(
         return self._data.ndim
 
     @property
-    def size(self) -> Size:
+    def size(self) -> ElementCount:
         """Number of elements, an int as NumPy's ``size``; called, PyTorch's ``size()``: the
         shape, or ``size(dim)`` the length of one dim (``batch, length = x.size()``)."""
-        return Size(self._data.shape)
+        return ElementCount(self._data.shape)
 
     def numel(self) -> int:
         """Number of elements (PyTorch's name; ``size`` here is NumPy's)."""
@@ -417,10 +392,13 @@ class Variable(
 
     # ------------------------------------------------------------------------------ operators
     # Unrecorded (no_grad, or no input requiring grad): to NumPy where its result is PyTorch's
-    # (_unrecorded); recorded: the op's Function, its apply bound once (at the end of the file).
+    # (_unrecorded); recorded: the op's Function, its apply bound once (at the end of the file),
+    # told that ``self`` records; an n-d array operand needs no ``_operand`` check.
     def __add__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _apply2(_Add, self, _operand("+", other))
+            if type(other) is not _ndarray or not other.ndim:
+                other = _operand("+", other)
+            return _apply2(_Add, self, other, True)
         return _unrecorded(np.add, _ops.Add, "+", self, other)
 
     def __radd__(self, other: Any) -> Variable:
@@ -430,7 +408,9 @@ class Variable(
 
     def __sub__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _apply2(_Sub, self, _operand("-", other))
+            if type(other) is not _ndarray or not other.ndim:
+                other = _operand("-", other)
+            return _apply2(_Sub, self, other, True)
         return _unrecorded(np.subtract, _ops.Sub, "-", self, other)
 
     def __rsub__(self, other: Any) -> Variable:
@@ -440,7 +420,9 @@ class Variable(
 
     def __mul__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _apply2(_Mul, self, _operand("*", other))
+            if type(other) is not _ndarray or not other.ndim:
+                other = _operand("*", other)
+            return _apply2(_Mul, self, other, True)
         return _unrecorded(np.multiply, _ops.Mul, "*", self, other)
 
     def __rmul__(self, other: Any) -> Variable:
@@ -450,7 +432,9 @@ class Variable(
 
     def __truediv__(self, other: Any) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return _apply2(_Div, self, _operand("/", other))
+            if type(other) is not _ndarray or not other.ndim:
+                other = _operand("/", other)
+            return _apply2(_Div, self, other, True)
         return _unrecorded(np.true_divide, _ops.Div, "/", self, other)
 
     def __rtruediv__(self, other: Any) -> Variable:
