@@ -946,6 +946,22 @@ def _ops_in_graph(out: Variable) -> set[str]:
     return names
 
 
+def _nodes_storing_attributes_undeclared(out: Variable) -> list[str]:
+    """The ops in ``out``'s graph that stored attributes on ctx though their class says they
+    store none (the engine then leaves those attributes until the node dies)."""
+    found, seen, stack = [], set(), [out]
+    while stack:
+        v = stack.pop()
+        node = v.grad_fn
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if not node._stores_attributes and vars(node):
+            found.append(f"{v.op}: {sorted(vars(node))}")
+        stack.extend(v.parents)
+    return found
+
+
 def test_every_builtin_op_has_a_row():
     builtin = {cls.__name__ for cls in BUILTIN_OPS}
     covered = {case.op for case in CASES}
@@ -965,6 +981,7 @@ def test_forward_matches_numpy(case: Case):
     out = case.fn(*inputs)
     assert isinstance(out, Variable)
     assert case.op in _ops_in_graph(out), f"{case.op} not in the graph of row {case.id}"
+    assert _nodes_storing_attributes_undeclared(out) == []
     expected = np.asarray(case.ref(*arrays))
     assert out.shape == expected.shape
     assert out.dtype == expected.dtype

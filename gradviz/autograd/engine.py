@@ -143,7 +143,8 @@ def backward(root: Variable, grad: Any = None, retain_graph: bool = False) -> No
                     _counted(arg, fan_in, waiting, shares, heap, tickets)
             if not retain_graph:
                 node.saved_tensors = None
-                del node.__dict__  # what forward stored on ctx (making no dict when none)
+                if node._stores_attributes:
+                    del node.__dict__  # what forward stored on ctx (making no dict when none)
     for hook in active:
         hook.backward_end(root)
 

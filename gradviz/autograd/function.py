@@ -73,6 +73,11 @@ class Function:
     #: rules return fresh arrays or views of ``grad``, set it False.
     _may_alias = True
 
+    #: Whether ``forward`` may store attributes on ``ctx`` (the engine drops them after the
+    #: node's backward, unless ``retain_graph``); False on the hot built-in ops that store
+    #: none, so the engine skips the deletion (the op table checks each such op stores none).
+    _stores_attributes = True
+
     #: Whether the per-op check (``gradviz check``) checks this node's calls on their own:
     #: False for the output nodes of an op with several outputs, checked with the op.
     _own_check = True
@@ -80,6 +85,8 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._may_alias = True
+        if "_stores_attributes" not in cls.__dict__:  # (not inherited: a subclass may store)
+            cls._stores_attributes = True
         if not cls.__module__.startswith("gradviz."):  # a user's op: PyTorch's ctx API, hints
             _as_user_op(cls)
 

@@ -22,6 +22,8 @@ _ndarray = np.ndarray
 
 
 class Add(Function):
+    _stores_attributes = False
+
     @staticmethod
     def forward(ctx, a, b):
         try:
@@ -51,6 +53,8 @@ _INVERT = "If you are trying to invert a mask, use `mask == 0` instead."
 
 
 class Sub(Function):
+    _stores_attributes = False
+
     @staticmethod
     def forward(ctx, a, b):
         if _is_bool(a) or _is_bool(b):  # NumPy: a TypeError for two, int arithmetic for one
@@ -80,6 +84,7 @@ class Sub(Function):
 
 
 class Mul(Function):
+    _stores_attributes = False
     _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
@@ -109,6 +114,7 @@ class Mul(Function):
 
 
 class Div(Function):
+    _stores_attributes = False
     _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
@@ -379,6 +385,8 @@ class MatMul(Function):
 
 class Linear(Function):
     """``x @ weight.T + bias`` as one op (PyTorch's ``F.linear``): one node, one fused backward."""
+
+    _stores_attributes = False
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):

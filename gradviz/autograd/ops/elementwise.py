@@ -19,6 +19,8 @@ from gradviz.autograd.ops.special import Erfc, zero_graph
 
 
 class Exp(Function):
+    _stores_attributes = False
+
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -37,6 +39,7 @@ class Exp(Function):
 
 
 class Log(Function):
+    _stores_attributes = False
     _rule_reads = "inputs"  # (what its graph rule reads: higher._check_unwritten)
 
     @staticmethod
@@ -211,6 +214,8 @@ def _bound_grads(ctx, grad: np.ndarray, x: np.ndarray, need_low: bool, need_high
 
 
 class Relu(Function):
+    _stores_attributes = False
+
     @staticmethod
     def forward(ctx, x):
         if x.dtype.kind == "b":
@@ -252,6 +257,8 @@ class LeakyRelu(Function):
 
 
 class Sigmoid(Function):
+    _stores_attributes = False
+
     @staticmethod
     def forward(ctx, x):
         if x.dtype.kind != "f":  # an int or bool input: the default float dtype
@@ -273,6 +280,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    _stores_attributes = False
+
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
