@@ -56,6 +56,8 @@ _NEEDS = {
     True: (True,),
     **{(a, b): (a, b) for a in (False, True) for b in (False, True)},
 }
+#: ``needs_input_grad`` of a two-argument op whose first argument records, by the second's.
+_NEEDS_B = {b: (True, b) for b in (False, True)}
 
 
 class Function:
@@ -269,13 +271,15 @@ def _apply(cls: type[Function], args: tuple[Any, ...], into: Variable | None) ->
     return out
 
 
-def apply1(cls: type[Function], a: Any) -> Variable:
+def apply1(cls: type[Function], a: Any, a_records: bool = False) -> Variable:
     """``cls.apply(a)``, the path of nearly every one-argument op (Variable's methods call it
-    directly: no argument tuple to build and count, no thread-local read unless ``a``
-    requires grad)."""
+    directly, with ``a_records`` when ``a`` is a Variable known to record: no argument tuple
+    to build and count, no thread-local read unless ``a`` requires grad)."""
     if hooks.ACTIVE:
         return _apply(cls, (a,), None)
-    if isinstance(a, Variable):
+    if a_records:
+        x, need = a._data, True
+    elif isinstance(a, Variable):
         x, need = a._data, a.requires_grad and (not _OFF or _grad_mode.enabled)
     else:
         x, need = a, False
@@ -321,7 +325,7 @@ def apply2(cls: type[Function], a: Any, b: Any, a_records: bool = False) -> Vari
     else:
         y, need_y = b, False
     ctx = cls()
-    ctx.needs_input_grad = _NEEDS[need_x, need_y]
+    ctx.needs_input_grad = _NEEDS_B[need_y] if a_records else _NEEDS[need_x, need_y]
     ctx.saved_tensors = ()
     try:
         data = cls.forward(ctx, x, y)

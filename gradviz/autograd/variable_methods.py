@@ -266,7 +266,7 @@ class TensorMethods:
     def exp(self) -> Variable:
         """Elementwise e**x."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return apply1(_ops.Exp, self)
+            return apply1(_ops.Exp, self, True)
         return unary(np.exp, _ops.Exp, self)
 
     def log(self) -> Variable:
@@ -288,7 +288,7 @@ class TensorMethods:
     def abs(self) -> Variable:
         """Elementwise absolute value (the gradient at 0 is 0, as in PyTorch)."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return apply1(_ops.Abs, self)
+            return apply1(_ops.Abs, self, True)
         return unary(np.abs, _ops.Abs, self)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Variable:
@@ -317,19 +317,19 @@ class TensorMethods:
     def tanh(self) -> Variable:
         """Elementwise hyperbolic tangent."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return apply1(_ops.Tanh, self)
+            return apply1(_ops.Tanh, self, True)
         return unary(np.tanh, _ops.Tanh, self)
 
     def sin(self) -> Variable:
         """Elementwise sine."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return apply1(_ops.Sin, self)
+            return apply1(_ops.Sin, self, True)
         return unary(np.sin, _ops.Sin, self)
 
     def cos(self) -> Variable:
         """Elementwise cosine."""
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return apply1(_ops.Cos, self)
+            return apply1(_ops.Cos, self, True)
         return unary(np.cos, _ops.Cos, self)
 
     def square(self) -> Variable:
@@ -424,7 +424,7 @@ class TensorMethods:
 
     def __abs__(self) -> Variable:
         if self.requires_grad and (not _OFF or _grad_state.enabled):
-            return apply1(_ops.Abs, self)
+            return apply1(_ops.Abs, self, True)
         return unary(np.abs, _ops.Abs, self)
 
     def repeat(self, *sizes: Any) -> Variable:
