@@ -213,6 +213,23 @@ def test_memory_formats_of_empty_and_like_factories():
         gradviz.empty(2, memory_format=gradviz.preserve_format)
 
 
+def test_clone_takes_a_memory_format_as_pytorch():
+    """Was: TypeError at ``x.clone(memory_format=torch.contiguous_format)``."""
+    x = gradviz.ones(2, 3, requires_grad=True)
+    for kept in (gradviz.preserve_format, gradviz.contiguous_format):
+        copy = x.clone(memory_format=kept)
+        assert copy.grad_fn.name() == "Clone"
+        np.testing.assert_array_equal(copy.numpy(), x.numpy())
+    x4 = gradviz.ones(1, 2, 3, 4)
+    assert gradviz.clone(x4, memory_format=gradviz.channels_last).shape == (1, 2, 3, 4)
+    with pytest.raises(InputError, match="required rank 4 tensor to use channels_last format"):
+        x.clone(memory_format=gradviz.channels_last)
+    with pytest.raises(OperandError, match=r"must be torch\.memory_format, not int"):
+        x.clone(memory_format=3)
+    with pytest.raises(TypeError):  # keyword only, as PyTorch's
+        x.clone(gradviz.preserve_format)
+
+
 def test_integer_factories_take_requires_grad_as_pytorch():
     floats = gradviz.randint(0, 5, (3,), dtype=gradviz.float32, requires_grad=True)
     assert floats.requires_grad

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
-from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import IndexRangeError, InputError, OperandError, ShapeError
 from gradviz.autograd.grad_mode import _OFF
 from gradviz.autograd.grad_mode import _state as _grad_state
-from gradviz.autograd.torch_types import check_memory_format
+from gradviz.autograd.torch_types import check_factory, check_memory_format
 
 if TYPE_CHECKING:
     from gradviz.autograd.ops.sequence import Sorted
@@ -406,8 +405,11 @@ class TensorMethods:
             self, *np.shape(other._data if isinstance(other, TensorMethods) else other)
         )
 
-    def clone(self) -> Variable:
-        """A copy of the data that stays in the graph (the gradient passes through)."""
+    def clone(self, *, memory_format: Any = None) -> Variable:
+        """A copy that stays in the graph (the gradient passes through); a ``memory_format`` is
+        checked as PyTorch checks it and changes nothing (arrays stay row by row)."""
+        if memory_format is not None:
+            check_factory("clone", memory_format=memory_format, ndim=self.ndim, like=True)
         return apply1(_ops.Clone, self)
 
     def contiguous(self, memory_format: Any = None) -> Variable:
@@ -467,11 +469,6 @@ class TensorMethods:
             return format(self._data.item(), spec)
         return object.__format__(self, spec)
 
-    @property
-    def device(self) -> device:
-        """Where the data lives: ``device('cpu')``, the only device."""
-        return device("cpu")
-
     def index_select(self, dim: int, index: Any) -> Variable:
         """The entries at the 1-d integer ``index`` along ``dim`` (repeats allowed)."""
         axis = dim_index(dim, max(self.ndim, 1), "index_select")
@@ -496,15 +493,6 @@ class TensorMethods:
     def view_as(self, other: Any) -> Variable:
         """This Variable viewed in ``other``'s shape (``view(other.shape)``)."""
         return self.view(other.shape)
-
-    def cpu(self) -> Variable:
-        """This Variable (it is on the CPU already, as ``cpu()`` of a CPU tensor)."""
-        return self
-
-    def cuda(self, device: Any = None) -> Variable:
-        """An ``InputError``: gradviz runs on the CPU only."""
-        cpu_only("cuda", "cuda")
-        return self
 
     def nelement(self) -> int:
         """Number of elements (PyTorch's alias of ``numel``)."""

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gradviz.autograd.dims import dim_index
+from gradviz.autograd.dtypes import cpu_only, device
 from gradviz.autograd.errors import InputError, OperandError, ShapeError
 from gradviz.autograd.torch_types import check_factory, check_memory_format
 from gradviz.autograd.variable_rare import RareMethods
@@ -67,6 +68,21 @@ class TensorMoreMethods(RareMethods):
     """Products, constructors, reordering, scans, logical ops and layout, as PyTorch's."""
 
     __slots__ = ()
+
+    # ------------------------------------------------------------------------------- device
+    @property
+    def device(self) -> device:
+        """Where the data lives: ``device('cpu')``, the only device."""
+        return device("cpu")
+
+    def cpu(self) -> Variable:
+        """This Variable (it is on the CPU already, as ``cpu()`` of a CPU tensor)."""
+        return self
+
+    def cuda(self, device: Any = None) -> Variable:
+        """An ``InputError``: gradviz runs on the CPU only."""
+        cpu_only("cuda", "cuda")
+        return self
 
     # -------------------------------------------------------------------------- products
     def matmul(self, other: Any) -> Variable:
