@@ -449,8 +449,8 @@ def _is_last(x: np.ndarray, axis) -> bool:
     ndim = x.ndim
     return (
         ndim > 0
-        and (axis == -1 or axis == ndim - 1)
         and (type(axis) is int or isinstance(axis, np.integer))
+        and (axis == -1 or axis == ndim - 1)
     )
 
 
