@@ -43,6 +43,7 @@ from gradviz.viz.capture.state import Backward, ThreadState
 from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.capture.steps import StepRows
 from gradviz.viz.capture.updates import Updates
+from gradviz.viz.capture.zeroing import StaleGrads
 from gradviz.viz.records.graph import ancestors
 from gradviz.viz.records.schema import Derivative, Event, NodeRecord, OpCall, Pass, Step
 
@@ -81,6 +82,7 @@ class Recorder(RecordBook, UpdateMeasures, hooks.Hook):
         self.rows = StepRows(trace._timeline) if summary and trace._timeline is not None else None
         self.updates = Updates()
         self.optimized: set[int] = set()  # the Variable ids an optimizer has stepped
+        self.stale = StaleGrads()  # .grad not zeroed since an optimizer step
         #: how many full passes to keep (None: all of them)
         self.keep_full: int | None = None if trace.detail == "full" else trace.keep_full
         self.summarising = policy.summarises(trace.backward_calls)
@@ -354,6 +356,7 @@ class Recorder(RecordBook, UpdateMeasures, hooks.Hook):
             data = root._data
             loss = float(data.reshape(-1)[0]) if keep and data.size == 1 else None
             local.backward = Backward(index, nid, keep, loss)
+            local.backward.stale = self.stale.found(self.var_nodes)
             if scale is not None:
                 local.backward.scaled, local.backward.unscale = scaled, 1.0 / scale
 
@@ -458,6 +461,7 @@ class Recorder(RecordBook, UpdateMeasures, hooks.Hook):
         new.reran = bool(ops) and max(ops) < self.step_start
         self.buffers.attach(new, nodes)
         new.loss = current.loss
+        new.stale_grads = current.stale
         calls = self.calls
         new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
         everything = list(self.records.values())
@@ -486,6 +490,7 @@ class Recorder(RecordBook, UpdateMeasures, hooks.Hook):
             if phase == "begin":
                 self._before_update(optimizer, local)
                 return
+            self.stale.stepped(optimizer)
             self.fresh.clear()  # parameters changed: summarise them again at their next use
             self._after_update(optimizer, local)
             if self.policy.awaiting:
