@@ -115,3 +115,21 @@ def test_check_cli_reports_the_missing_zero_grad(tmp_path: Path, step, index):
     assert first.exit_code == 0, first.stdout + first.stderr
     assert "not zeroed" not in first.stdout, first.stdout
     assert "zero_grad" not in first.stdout, first.stdout
+
+
+def test_a_model_trained_earlier_and_left_unzeroed_is_not_blamed_for_the_next_one():
+    """The first model's last gradients stay in its ``.grad``; the second model's loop zeroes
+    its own: the backward calls of the second touch nothing stale."""
+    first = nn.Linear(2, 1)
+    second = nn.Linear(2, 1)
+    x = gradviz.Variable(np.ones((4, 2), dtype=np.float32))
+    with gradviz.trace() as tr:
+        for model in (first, second):
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            for _ in range(2):
+                optimizer.zero_grad()
+                model(x).sum().backward()
+                optimizer.step()
+    assert tr.backward_calls == 4
+    assert not tr.check(pass_index=3).by_kind(KIND)
+    assert not tr.check(pass_index=4).by_kind(KIND)

@@ -461,7 +461,8 @@ class Recorder(RecordBook, UpdateMeasures, hooks.Hook):
         new.reran = bool(ops) and max(ops) < self.step_start
         self.buffers.attach(new, nodes)
         new.loss = current.loss
-        new.stale_grads = current.stale
+        with_grad = {step.node for step in current.steps}  # (stale: the ones it added into)
+        new.stale_grads = tuple(pair for pair in current.stale if pair[0] in with_grad)
         calls = self.calls
         new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
         everything = list(self.records.values())
