@@ -34,6 +34,8 @@ def train(zero: str, steps: int = 2, accumulate: int = 1):
                 loss = ((model(x) - y) ** 2).mean()
                 loss.backward()
             optimizer.step()
+            if zero == "after the step":
+                optimizer.zero_grad()
     return tr
 
 
@@ -63,7 +65,7 @@ def test_zeroed_gradients_are_not_flagged(zero):
 
 
 def test_gradient_accumulation_with_zero_grad_after_the_step_is_not_flagged():
-    tr = train("zero_grad", steps=2, accumulate=2)
+    tr = train("after the step", steps=2, accumulate=2)
     assert tr.backward_calls == 4
     for index in (2, 3, 4):
         assert not tr.check(pass_index=index).by_kind(KIND)
@@ -133,3 +135,36 @@ def test_a_model_trained_earlier_and_left_unzeroed_is_not_blamed_for_the_next_on
     assert tr.backward_calls == 4
     assert not tr.check(pass_index=3).by_kind(KIND)
     assert not tr.check(pass_index=4).by_kind(KIND)
+
+
+def test_one_warning_per_optimizer_each_naming_its_own_parameters():
+    """A GAN-like pair of models, each with its own optimizer, neither zeroed."""
+    g, d = nn.Linear(2, 2), nn.Linear(2, 1)
+    opt_g, opt_d = optim.Adam(g.parameters()), optim.Adam(d.parameters())
+    x = gradviz.Variable(np.ones((4, 2), dtype=np.float32))
+    with gradviz.trace() as tr:
+        for _ in range(2):
+            d(g(x)).sum().backward()
+            opt_d.step()
+            opt_g.step()
+    found = tr.check().by_kind(KIND)
+    assert len(found) == 2
+    d_first, g_second = (f.message for f in found)  # optimizers in the order they stepped
+    assert ".grad of d.weight, d.bias was not zeroed after optimizer.step() (Adam)" in d_first
+    assert ".grad of g.weight, g.bias was not zeroed after optimizer.step() (Adam #2)" in g_second
+
+
+def test_a_long_list_of_parameters_is_shortened():
+    model = nn.Sequential(*(nn.Linear(2, 2) for _ in range(4)))
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    x = gradviz.Variable(np.ones((4, 2), dtype=np.float32))
+    with gradviz.trace() as tr:
+        for _ in range(2):
+            model(x).sum().backward()
+            optimizer.step()
+    (f,) = tr.check().by_kind(KIND)
+    assert ".grad of 0.weight, 0.bias, 1.weight, 1.bias, 2.weight, 2.bias and 2 more was" in (
+        f.message
+    )
+    assert f.numbers["parameters"] == 8
+    assert len(f.related) == 8
