@@ -35,13 +35,15 @@ from gradviz.autograd.variable import Variable
 from gradviz.viz.capture import in_backward
 from gradviz.viz.capture.book import RESCALES, RecordBook, renamed
 from gradviz.viz.capture.buffers import BufferChanges
+from gradviz.viz.capture.measure import UpdateMeasures
 from gradviz.viz.capture.naming import ModuleNames
 from gradviz.viz.capture.policy import Policy
 from gradviz.viz.capture.source import LineNames, SourceLocator
 from gradviz.viz.capture.state import Backward, ThreadState
 from gradviz.viz.capture.stats import array_copy, array_preview, array_stats
 from gradviz.viz.capture.steps import StepRows
-from gradviz.viz.capture.updates import Updates, learning_rate, swap_arrays
+from gradviz.viz.capture.updates import Updates
+from gradviz.viz.capture.zeroing import StaleGrads
 from gradviz.viz.records.graph import ancestors
 from gradviz.viz.records.schema import Derivative, Event, NodeRecord, OpCall, Pass, Step
 
@@ -49,7 +51,7 @@ if TYPE_CHECKING:  # the capture that installs this recorder (it imports this mo
     from gradviz.viz.capture.tracer import Capture
 
 
-class Recorder(RecordBook, hooks.Hook):
+class Recorder(RecordBook, UpdateMeasures, hooks.Hook):
     """Implements the engine hooks and keeps the records behind a :class:`Capture`.
 
     Threads may share a trace: every event handler runs under one lock, and what a thread is in
@@ -80,6 +82,7 @@ class Recorder(RecordBook, hooks.Hook):
         self.rows = StepRows(trace._timeline) if summary and trace._timeline is not None else None
         self.updates = Updates()
         self.optimized: set[int] = set()  # the Variable ids an optimizer has stepped
+        self.stale = StaleGrads()  # .grad not zeroed since an optimizer step
         #: how many full passes to keep (None: all of them)
         self.keep_full: int | None = None if trace.detail == "full" else trace.keep_full
         self.summarising = policy.summarises(trace.backward_calls)
@@ -353,6 +356,7 @@ class Recorder(RecordBook, hooks.Hook):
             data = root._data
             loss = float(data.reshape(-1)[0]) if keep and data.size == 1 else None
             local.backward = Backward(index, nid, keep, loss)
+            local.backward.stale = self.stale.found(self.var_nodes)
             if scale is not None:
                 local.backward.scaled, local.backward.unscale = scaled, 1.0 / scale
 
@@ -457,6 +461,8 @@ class Recorder(RecordBook, hooks.Hook):
         new.reran = bool(ops) and max(ops) < self.step_start
         self.buffers.attach(new, nodes)
         new.loss = current.loss
+        with_grad = {step.node for step in current.steps}  # (stale: the ones it added into)
+        new.stale_grads = tuple(pair for pair in current.stale if pair[0] in with_grad)
         calls = self.calls
         new.calls = {r.id: calls[r.id] for r in records if r.id in calls}
         everything = list(self.records.values())
@@ -485,6 +491,7 @@ class Recorder(RecordBook, hooks.Hook):
             if phase == "begin":
                 self._before_update(optimizer, local)
                 return
+            self.stale.stepped(optimizer)
             self.fresh.clear()  # parameters changed: summarise them again at their next use
             self._after_update(optimizer, local)
             if self.policy.awaiting:
@@ -495,97 +502,11 @@ class Recorder(RecordBook, hooks.Hook):
                 else:
                     local.stepped = True
 
-    def _before_update(self, optimizer: Any, local: ThreadState) -> None:
-        """Copy the parameters of the awaited step that ``optimizer`` is about to change."""
-        local.before.clear()
-        if local.awaited is None:
-            return
-        positions = local.awaited[1]
-        # The runner keeps one pass: its ops keep the pre-step values. (Under gradviz.trace()
-        # they see the updated ones: a copy per step and parameter costs page faults. The
-        # gradient check stays exact either way: it re-runs forward and backward on the same
-        # arrays.)
-        keep = self._keeps_step_values(local)
-        local.before = self.updates.take(optimizer, self.var_nodes, positions, local.updated, keep)
-
     def grad_clipped(self, max_norm: float, total_norm: float) -> None:
         with self.lock:
             pending = self.local.pending
             if pending is not None and self.local.after_backward:
                 pending.clip_norm = max_norm
-
-    def _after_update(self, optimizer: Any, local: ThreadState) -> None:
-        """Measure the updates of the parameters copied before the step."""
-        pending = local.pending
-        if pending is not None:
-            pending.optimizer = type(optimizer).__name__
-            pending.learning_rate = learning_rate(optimizer)
-            held = {self.var_nodes.get(p._id) for g in optimizer.param_groups for p in g["params"]}
-            pending.stepped = (pending.stepped or frozenset()) | (held - {None})
-        for nid, (p, _) in local.before.items():
-            self.optimized.add(p._id)
-            local.by_hand.pop(nid, None)
-        self._measure_updates(local.before, local, changed_only=False)
-        local.before.clear()
-
-    def _copy_for_hand_updates(
-        self, records: list[NodeRecord], steps: list[Step], local: ThreadState
-    ) -> None:
-        """Copy the parameters of a kept pass that got a gradient and that no optimizer has
-        stepped yet: a hand-written update (``w -= lr * w.grad`` under ``no_grad``) is
-        measured against the copy when the step ends (a first optimizer step takes over)."""
-        local.by_hand.clear()
-        candidates = [r for r in records if r.kind == "param" and r.var not in self.optimized]
-        if not candidates:
-            return
-        with_grad = {s.node for s in steps}
-        keep = self._keeps_step_values(local)
-        for r in candidates:
-            if r.id not in with_grad:
-                continue
-            ref = self.refs.get(r.id)
-            p = ref() if ref is not None else None
-            if isinstance(p, Variable):
-                local.by_hand[r.id] = (p, self.updates.copy(r.id, p._data, keep))
-
-    def _measure_by_hand(self, local: ThreadState) -> None:
-        """The awaited step ends: the update of each parameter changed by hand since its pass."""
-        if local.by_hand:
-            mine = {nid: v for nid, v in local.by_hand.items() if nid not in local.updated}
-            local.by_hand.clear()
-            self._measure_updates(mine, local, changed_only=True)
-
-    def _keeps_step_values(self, local: ThreadState) -> bool:
-        """Whether the kept op calls take the parameters' pre-step values (the runner's one
-        pass with calls to check), so the copies are new arrays rather than reused buffers."""
-        return bool(self.policy.keeps_one and local.pending is not None and local.pending.calls)
-
-    def _measure_updates(
-        self, before: dict[str, tuple[Any, np.ndarray]], local: ThreadState, changed_only: bool
-    ) -> None:
-        """Record the update of each parameter against its copy from ``before`` (on the awaited
-        step's pass and timeline row); ``changed_only``: skip a parameter that did not move."""
-        pending = local.pending
-        calls = pending.calls if pending is not None else None
-        keep = self._keeps_step_values(local)
-        swap: dict[int, np.ndarray] = {}
-        with np.errstate(all="ignore"):  # NaN and Inf measure as NaN and Inf
-            for nid, (p, old) in before.items():
-                record = self.records.get(nid)
-                value = record.value if record is not None else None
-                norm, ratio = self.updates.measure(p._data, old, value, keep)
-                if changed_only and norm == 0:
-                    continue
-                if keep:
-                    swap[id(p._data)] = old
-                if pending is not None:
-                    pending.set_update(nid, {"norm": norm, "ratio": ratio})
-                awaited = local.awaited
-                if self.rows is not None and awaited is not None and nid in awaited[1]:
-                    self.rows.set_update(awaited[0], awaited[1][nid], norm, ratio)
-                local.updated.add(nid)
-        if swap and calls:
-            swap_arrays(calls, swap)
 
     # -------------------------------------------------------------------------------- graphs
     def _builder(self, records: list[NodeRecord], **kwargs: Any) -> Callable[[], nx.DiGraph]:

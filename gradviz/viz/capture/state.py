@@ -31,6 +31,9 @@ class Backward:
     scaled: int | None = None
     unscale: float = 1.0
     grad_arrays: dict[str, Any] = field(default_factory=dict)
+    #: (parameter node, optimizer) of each parameter whose ``.grad`` this call adds into still
+    #: held a gradient an optimizer stepped with (never zeroed after ``optimizer.step()``)
+    stale: tuple[tuple[str, str], ...] = ()
     grad_previews: dict[str, Any] = field(default_factory=dict)
 
 

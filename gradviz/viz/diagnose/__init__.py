@@ -14,7 +14,8 @@ Diagnoses (one module each): ``gradcheck`` (each op's backward against central d
 its recorded inputs), ``nan`` (where a NaN/Inf was born, forward and backward), ``nograd`` (why
 a parameter got no gradient), ``flat`` (a second derivative that is zero through a piecewise
 linear op: a ReLU PINN), ``health`` (gradient norms, update ratios, dead ReLUs,
-vanishing/exploding gradients), ``broadcast`` (broadcasts and the axes summed back).
+vanishing/exploding gradients), ``broadcast`` (broadcasts and the axes summed back),
+``zerograd`` (gradients added to the previous step's: no ``zero_grad()`` after a step).
 ``detect_anomaly()`` raises at a NaN/Inf birth while a script runs.
 """
 
@@ -25,7 +26,7 @@ from typing import Any
 
 import networkx as nx
 
-from gradviz.viz.diagnose import broadcast, flat, health, nan, nograd, norm_bias
+from gradviz.viz.diagnose import broadcast, flat, health, nan, nograd, norm_bias, zerograd
 from gradviz.viz.diagnose import gradcheck as op_checks
 from gradviz.viz.diagnose.advice import advise
 from gradviz.viz.diagnose.anomaly import (
@@ -72,6 +73,7 @@ FINDING_KINDS = (
     "nan_forward",
     "nan_backward",
     "broadcast",
+    "grad_not_zeroed",
     "no_gradient",
     "zero_derivative",
     "vanishing",
@@ -101,6 +103,7 @@ def check(
         getattr(chosen, "learning_rate", None),
         getattr(chosen, "stepped", None),
         getattr(chosen, "clip_norm", None),
+        getattr(chosen, "stale_grads", None),
     )
     findings: list[Finding] = []
     notes: list[str] = []
@@ -125,6 +128,7 @@ def check(
     found, contaminated, grad_bad = nan.diagnose(ctx)
     findings += found
     findings += nograd.diagnose(ctx)
+    findings += zerograd.diagnose(ctx)
     findings += flat.diagnose(ctx)
     params, layers, relus, found = health.diagnose(ctx)
     findings += found

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from gradviz.viz.diagnose import flat
+from gradviz.viz.diagnose import flat, zerograd
 from gradviz.viz.diagnose.context import Context
 from gradviz.viz.diagnose.report import Finding
 from gradviz.viz.records.text import number
@@ -251,6 +251,7 @@ ADVICE: dict[str, Callable[[Finding, Context], Advice]] = {
     "exploding": _exploding,
     "broadcast": _broadcast,
     "zero_derivative": flat.advice,
+    "grad_not_zeroed": zerograd.advice,
 }
 
 

@@ -55,7 +55,9 @@ class Context:
     name of the optimizer that stepped after the pass and ``learning_rate`` the learning rate
     of its first parameter group (None when unknown); ``stepped`` the parameter nodes the
     optimizers that stepped after the pass hold (None when no step was seen); ``clip_norm`` the
-    ``max_norm`` of a ``clip_grad_norm_`` before that step (None: none seen).
+    ``max_norm`` of a ``clip_grad_norm_`` before that step (None: none seen); ``stale_grads``
+    the ``(parameter node, optimizer)`` pairs whose ``.grad`` the pass added into unzeroed
+    since an optimizer step (None: not recorded).
     """
 
     def __init__(
@@ -69,8 +71,10 @@ class Context:
         learning_rate: float | None = None,
         stepped: frozenset[str] | None = None,
         clip_norm: float | str | None = None,
+        stale_grads: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         self.graph = graph
+        self.stale_grads = stale_grads
         self.clip_norm = clip_norm
         self.optimizer = optimizer
         self.learning_rate = learning_rate

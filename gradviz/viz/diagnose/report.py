@@ -86,7 +86,8 @@ class Mark:
 class Finding:
     """One problem: ``severity`` ("error" or "warning"), ``kind`` (``gradcheck``,
     ``nan_forward``, ``nan_backward``, ``nan_input``, ``no_gradient``, ``zero_derivative``,
-    ``update_ratio``, ``dead_relu``, ``vanishing``, ``exploding``, ``broadcast``), the node it
+    ``update_ratio``, ``dead_relu``, ``vanishing``, ``exploding``, ``broadcast``,
+    ``grad_not_zeroed``), the node it
     is about (an id in the pass's graph, or None), its op, module path and source line, a
     one-line ``message`` and the ``numbers`` behind it (a read-only dict). ``label`` is the
     short text the pictures put on the node; ``related`` other nodes to mark, as ``(node id,

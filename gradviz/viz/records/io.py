@@ -155,6 +155,7 @@ def trace_to_dict(trace: TraceLike) -> dict[str, Any]:
                     }
                     for s in p.steps
                 ],
+                **_stale_to_dict(p),
             }
             for p in trace.passes
         ],
@@ -256,6 +257,8 @@ def trace_from_dict(data: Any) -> SavedTrace:
         seen.add(kept.index)
         if "loss" in entry:  # version 2
             kept.loss = _loss(entry["loss"], f"{where}.loss")
+        if "stale_grads" in entry:  # added later: an older file's passes did not record it
+            kept.stale_grads = _stale(entry["stale_grads"], f"{where}.stale_grads")
         passes.append(kept)
     forward = data.get("forward")
     events = deque(maxlen=MAX_EVENTS)
@@ -286,6 +289,20 @@ def trace_from_dict(data: Any) -> SavedTrace:
         events=events,
         **_steps_from_dict(data, version, passes),
     )
+
+
+def _stale_to_dict(p: Pass) -> dict[str, Any]:
+    """A pass's ``stale_grads`` as ``[[node, optimizer], ...]`` (left out when not recorded)."""
+    stale = getattr(p, "stale_grads", None)
+    return {} if stale is None else {"stale_grads": [list(pair) for pair in stale]}
+
+
+def _stale(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    _check(isinstance(value, list), f"{where} must be a list of [node, optimizer] pairs")
+    for pair in value:
+        ok = isinstance(pair, list) and len(pair) == 2 and all(isinstance(s, str) for s in pair)
+        _check(ok, f"{where} must be a list of [node, optimizer] pairs, got {pair!r}")
+    return tuple((node, optimizer) for node, optimizer in value)
 
 
 def _steps_from_dict(data: dict[str, Any], version: int, passes: list[Pass]) -> dict[str, Any]:

@@ -317,6 +317,11 @@ class Pass:
         #: second ``backward(retain_graph=True)`` over one graph): its op calls were that
         #: call's to keep
         self.reran = False
+        #: ``(parameter node, optimizer)`` of each parameter whose ``.grad`` this backward call
+        #: added into while it still held a gradient the optimizer (its class name, ``"Adam #2"``
+        #: for a second Adam) had stepped with: not zeroed after ``optimizer.step()`` (None: not
+        #: recorded, a trace file written before this existed)
+        self.stale_grads: tuple[tuple[str, str], ...] | None = None
 
     @property
     def graph(self) -> nx.DiGraph:
