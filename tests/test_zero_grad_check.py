@@ -168,3 +168,18 @@ def test_a_long_list_of_parameters_is_shortened():
     )
     assert f.numbers["parameters"] == 8
     assert len(f.related) == 8
+
+
+def test_four_optimizers_left_unzeroed_print_as_one_line_naming_each():
+    models = [nn.Linear(2, 1) for _ in range(4)]
+    optimizers = [optim.SGD(m.parameters(), lr=0.1) for m in models]
+    x = gradviz.Variable(np.ones((4, 2), dtype=np.float32))
+    with gradviz.trace() as tr:
+        for _ in range(2):
+            sum(m(x).sum() for m in models).backward()
+            for optimizer in optimizers:
+                optimizer.step()
+    report = tr.check()
+    assert len(report.by_kind(KIND)) == 4
+    assert "4 grad not zeroed findings" in str(report)
+    assert "also SGD #2, SGD #3, SGD #4" in str(report)

@@ -112,6 +112,8 @@ def _subject(f: Any) -> str:
     its op, module and line."""
     if f.kind in ("no_gradient", "update_ratio"):
         return f.message.split(":")[0].split(" got ")[0]
+    if f.kind == "grad_not_zeroed":  # its optimizer, last in the message
+        return f.message.rpartition(" (")[2].rstrip(")")
     parts = (f.op, f.module and f"in {f.module}", f.source and f"at {f.source}")
     return " ".join(x for x in parts if x) or str(f.node)
 
