@@ -128,6 +128,7 @@ from gradviz.autograd.ops.api import (
     unsqueeze,
     var,
 )
+from gradviz.autograd import saved as _saved  # noqa: F401  (sets grad_fn._saved_* properties)
 from gradviz.autograd.rng import Generator, manual_seed
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,
