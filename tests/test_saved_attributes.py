@@ -62,7 +62,8 @@ CASES: list[tuple[str, Callable[[Any, Any, dict[str, Any]], Any]]] = [
 ]
 
 
-def _build(lib: Any, functional: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+def _build(lib: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The inputs as leaves of ``lib`` (torch or gradviz) that require grad."""
     return {k: lib.tensor(a, requires_grad=True) for k, a in arrays.items()}
 
 
@@ -79,8 +80,8 @@ def _plain(value: Any) -> Any:
 def test_names_and_values_match_torch(name: str, expr: Callable[..., Any]) -> None:
     torch = pytest.importorskip("torch")
     arrays = _inputs()
-    theirs = expr(torch, torch.nn.functional, _build(torch, None, arrays)).grad_fn
-    ours = expr(gradviz, F, _build(gradviz, None, arrays)).grad_fn
+    theirs = expr(torch, torch.nn.functional, _build(torch, arrays)).grad_fn
+    ours = expr(gradviz, F, _build(gradviz, arrays)).grad_fn
     expected = {a for a in dir(theirs) if a.startswith("_saved_")}
     assert _names(ours) == expected
     for attr in sorted(expected):
@@ -176,3 +177,12 @@ def test_freed_error_matches_torch_type() -> None:
     y.sum().backward()
     with pytest.raises(RuntimeError, match=FREED):
         _ = y.grad_fn._saved_self
+
+
+def test_number_operand_is_saved_as_a_tensor_on_the_right() -> None:
+    x = gradviz.randn(3, requires_grad=True)
+    for node in ((x * 2).grad_fn, (2 * x).grad_fn):  # 2 * x is PyTorch's x.mul(2)
+        assert node._saved_self is None  # x is not needed: the number takes no gradient
+        other = node._saved_other
+        assert isinstance(other, gradviz.Variable)
+        assert other.item() == 2
