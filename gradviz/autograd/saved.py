@@ -19,7 +19,7 @@ import numpy as np
 
 from gradviz.autograd.errors import BackwardError
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops import arithmetic, elementwise, reductions, shape
+from gradviz.autograd.ops import arithmetic, elementwise, pointwise, reductions, shape
 from gradviz.autograd.variable import Variable, from_op
 
 Recipe = Callable[[Function], Any]
@@ -163,6 +163,11 @@ def _keepdim(node: Function) -> bool:
     return bool(_arg(node, 2, False))
 
 
+def _int_arg(index: int) -> Recipe:
+    """An int argument (softmax's dim, transpose's dims), as PyTorch keeps it."""
+    return lambda node: int(_arg(node, index, -1))
+
+
 def _numel(node: Function) -> int:
     return int(_data(node.inputs[0]).size)
 
@@ -199,6 +204,12 @@ TABLE: dict[type[Function], dict[str, tuple[Recipe, bool]]] = {
     elementwise.Tanh: {"result": (_result, True)},
     elementwise.Sigmoid: {"result": (_result, True)},
     elementwise.Relu: {"result": (_result, True)},
+    elementwise.Sqrt: {"result": (_result, True)},
+    elementwise.Abs: {"self": (_input(0), True)},
+    pointwise.Sin: {"self": (_input(0), True)},
+    pointwise.Cos: {"self": (_input(0), True)},
+    elementwise.Softmax: {"dim": (_int_arg(1), False), "result": (_result, True)},
+    elementwise.LogSoftmax: {"dim": (_int_arg(1), False), "result": (_result, True)},
     reductions.Sum: {
         "self_sym_sizes": (_input_sizes(0), False),
         "dim": (_dims, False),
@@ -229,6 +240,7 @@ TABLE: dict[type[Function], dict[str, tuple[Recipe, bool]]] = {
         "mat2_sym_strides": (_weight_t_strides, False),
     },
     shape.Reshape: {"self_sym_sizes": (_input_sizes(0), False)},  # ViewBackward0's
+    shape.Transpose: {"dim0": (_int_arg(1), False), "dim1": (_int_arg(2), False)},
 }
 
 
