@@ -194,3 +194,22 @@ def test_number_operand_is_saved_as_a_tensor_on_the_right() -> None:
         other = node._saved_other
         assert isinstance(other, gradviz.Variable)
         assert other.item() == 2
+
+
+def test_a_saved_output_or_weight_cannot_be_written_behind_backward():
+    """Writing into ``_saved_result`` (or Linear's ``weight.T``) would change what backward
+    reads, or the weight itself, unseen: the view is read-only and the write refused."""
+    from gradviz.autograd.errors import InplaceError
+
+    x = gradviz.Variable(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    y = x.tanh()
+    with pytest.raises(InplaceError, match="read-only"):
+        y.grad_fn._saved_result.add_(1)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 - np.tanh([0.5, -1.0, 2.0]) ** 2)
+    layer = gradviz.nn.Linear(3, 2)
+    before = layer.weight.numpy().copy()
+    out = layer(gradviz.Variable(np.ones((4, 3), dtype=np.float32)))
+    with pytest.raises(InplaceError, match="read-only"):
+        out.grad_fn._saved_mat2.mul_(0)
+    np.testing.assert_array_equal(layer.weight.numpy(), before)

@@ -93,9 +93,17 @@ def _input(index: int, slot: int | None = None) -> Recipe:
     return read
 
 
+def _read_only(array: np.ndarray) -> Variable:
+    """A new Variable of no grad on a read-only view of a saved array: an in-place write into
+    it is refused rather than changing what backward (or a parameter) reads."""
+    view = array.view()
+    view.flags.writeable = False
+    return from_op(view, None)
+
+
 def _result(node: Function) -> Variable:
     """The output forward saved (Exp, Tanh, Sigmoid, Relu), as a new Variable of no grad."""
-    return from_op(node.saved_tensors[0], None)
+    return _read_only(node.saved_tensors[0])
 
 
 def _const(value: Any) -> Recipe:
@@ -174,7 +182,7 @@ def _numel(node: Function) -> int:
 
 def _weight_t(node: Function) -> Variable:
     """Linear's ``weight.T`` (AddmmBackward0's ``mat2``), a new Variable of no grad."""
-    return from_op(node.saved_tensors[1].T, None)
+    return _read_only(node.saved_tensors[1].T)
 
 
 def _weight_t_sizes(node: Function) -> tuple[int, ...]:
