@@ -129,6 +129,7 @@ from gradviz.autograd.ops.api import (
     var,
 )
 from gradviz.autograd import saved as _saved  # noqa: F401  (sets grad_fn._saved_* properties)
+from gradviz.autograd import saved_nn as _saved_nn  # noqa: F401  (and the layers' ones)
 from gradviz.autograd.rng import Generator, manual_seed
 from gradviz.autograd.seeding import (
     are_deterministic_algorithms_enabled,

@@ -1,0 +1,196 @@
+"""PyTorch's ``grad_fn._saved_*`` of the layers' ops (convolution, losses, layer norm,
+embedding, GELU), added to :data:`gradviz.autograd.saved.TABLE` and set by its ``install``.
+
+A fused op answers with the names of PyTorch's outermost node (``F.cross_entropy`` is
+``NllLossBackward0`` over ``LogSoftmaxBackward0``: its ``_saved_self`` is the log-softmax of
+the logits). An int64 option PyTorch keeps as unsigned reads as it does there
+(``ignore_index=-100`` is ``2**64 - 100``, no ``padding_idx`` is ``2**64 - 1``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from gradviz.autograd.function import Function
+from gradviz.autograd.ops import attention, conv, elementwise, losses
+from gradviz.autograd.ops.norm import LayerNorm
+from gradviz.autograd.saved import (
+    TABLE,
+    Recipe,
+    _absent,
+    _arg,
+    _const,
+    _input,
+    _read_only,
+    _sizes,
+    install,
+)
+from gradviz.autograd.variable import Variable, from_op
+
+#: PyTorch's enum value of each reduction.
+_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
+
+
+def _unsigned(value: int) -> int:
+    """An int64 as PyTorch's ``_saved_*`` reads it: as unsigned 64 bits."""
+    return int(value) % (1 << 64)
+
+
+def _option(index: int, default: Any) -> Recipe:
+    return lambda node: _arg(node, index, default)
+
+
+# -- ConvolutionBackward0 --------------------------------------------------------------------
+
+
+def _conv_padding(node: Function) -> tuple[int, ...]:
+    pairs = node.inputs[4]
+    if any(a != b for a, b in pairs):
+        raise _absent(node, "_saved_padding", "uneven padding is not one number per side")
+    return tuple(int(a) for a, _ in pairs)
+
+
+def _conv_option(index: int) -> Recipe:
+    """Stride or dilation (convolution's inputs 3 and 5: options stay after backward)."""
+    return lambda node: tuple(int(n) for n in node.inputs[index])
+
+
+def _bias_sizes(node: Function) -> tuple[int, ...]:
+    bias = _arg(node, 2)
+    return (0,) if bias is None else _sizes(bias)
+
+
+def _conv_output_padding(node: Function) -> tuple[int, ...]:
+    return (0,) * len(node.inputs[3])
+
+
+CONVOLUTION: dict[str, tuple[Recipe, bool]] = {
+    "input": (_input(0), True),
+    "weight": (_input(1), True),
+    "bias_sym_sizes_opt": (_bias_sizes, False),
+    "stride": (_conv_option(3), False),
+    "padding": (_conv_padding, False),
+    "dilation": (_conv_option(5), False),
+    "transposed": (_const(False), False),
+    "output_padding": (_conv_output_padding, False),
+    "groups": (lambda node: int(node.inputs[6]), False),
+}
+
+# -- NllLossBackward0 (of nll_loss, and of cross_entropy's outermost node) --------------------
+
+
+def _log_softmax(node: Function) -> Any:
+    """The log-softmax of CrossEntropy's logits (NllLoss's input in PyTorch), no grad."""
+    logits = node.inputs[0]._data
+    rows = logits.reshape(-1, logits.shape[-1])
+    shifted = rows - rows.max(axis=1, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return _read_only(shifted.reshape(logits.shape))
+
+
+def _total_weight(node: Function) -> Any:
+    """The number of targets not ignored (every class weighs 1; 0 unreduced), as a 0-d
+    tensor."""
+    classes = node.classes
+    count = len(classes.rows) if classes.keep is None else classes.count
+    count = 0 if _arg(node, 2, "mean") == "none" else count
+    return from_op(np.asarray(count, dtype=node.inputs[0]._data.dtype), None)
+
+
+def _int_input(index: int) -> Recipe:
+    """An integer input (targets, indices): the Variable itself, or a read-only view of the
+    array given."""
+
+    def read(node: Function) -> Any:
+        value = node.inputs[index]
+        return value if isinstance(value, Variable) else _read_only(np.asarray(value))
+
+    return read
+
+
+NLL: dict[str, tuple[Recipe, bool]] = {
+    "target": (_int_input(1), True),
+    "weight": (_const(None), False),
+    "total_weight": (_total_weight, True),
+    "reduction": (lambda node: _REDUCTION[_arg(node, 2, "mean")], False),
+    "ignore_index": (lambda node: _unsigned(_arg(node, 3, -100)), False),
+}
+
+# -- NativeLayerNormBackward0 -----------------------------------------------------------------
+
+
+def _normalized_shape(node: Function) -> tuple[int, ...]:
+    """The last ``ndim`` sizes of the input (layer norm's inputs: x, weight, bias, ndim, eps)."""
+    shape = _sizes(node.inputs[0])
+    return shape[len(shape) - node.inputs[3] :]
+
+
+def _stat_shape(node: Function) -> tuple[int, ...]:
+    shape, ndim = _sizes(node.inputs[0]), node.inputs[3]
+    return (*shape[: len(shape) - ndim], *(1,) * ndim)
+
+
+def _layer_mean(node: Function) -> Any:
+    """Each row's mean (``result1``), summed as forward sums it, shaped (*lead, 1, ...)."""
+    x = node.inputs[0]._data
+    x = x if x.dtype.kind == "f" else x.astype(np.float64)
+    m = math.prod(_normalized_shape(node))
+    rows = x.reshape(-1, m)
+    mean = rows @ np.ones(m, rows.dtype)
+    mean /= max(m, 1)
+    return _read_only(mean.reshape(_stat_shape(node)))
+
+
+def _layer_rstd(node: Function) -> Any:
+    """Each row's ``1 / sqrt(var + eps)`` (``result2``), as forward kept it."""
+    return _read_only(node.saved_tensors[1].reshape(_stat_shape(node)))
+
+
+LAYER_NORM: dict[str, tuple[Recipe, bool]] = {
+    "input": (_input(0), True),
+    "weight": (_input(1), True),
+    "bias": (_input(2), True),
+    "normalized_shape": (_normalized_shape, False),
+    "result1": (_layer_mean, True),
+    "result2": (_layer_rstd, True),
+}
+
+# -- EmbeddingBackward0 -------------------------------------------------------------------------
+
+
+def _padding_idx(node: Function) -> int:
+    return _unsigned(_arg(node, 2, -1))
+
+
+EMBEDDING: dict[str, tuple[Recipe, bool]] = {
+    "indices": (_int_input(1), True),
+    "weight_sym_argsize_0": (lambda node: _sizes(node.inputs[0])[0], False),
+    "padding_idx": (_padding_idx, False),
+    "scale_grad_by_freq": (_const(False), False),
+    "sparse": (_const(False), False),
+}
+
+TABLE.update(
+    {
+        conv.Conv1d: CONVOLUTION,
+        conv.Conv2d: CONVOLUTION,
+        conv.Conv3d: CONVOLUTION,
+        losses.NllLoss: {"self": (_input(0), True), **NLL},
+        losses.CrossEntropy: {"self": (_log_softmax, True), **NLL},
+        losses.MseLoss: {
+            "self": (_input(0), True),
+            "target": (_input(1), True),
+            "reduction": (lambda node: _REDUCTION[_arg(node, 2, "mean")], False),
+        },
+        LayerNorm: LAYER_NORM,
+        attention.Embedding: EMBEDDING,
+        elementwise.Gelu: {
+            "self": (_input(0), True),
+            "approximate": (_option(1, "none"), False),
+        },
+    }
+)
+install()
