@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gradviz.autograd.function import Function
-from gradviz.autograd.ops import attention, conv, elementwise, losses
+from gradviz.autograd.ops import attention, conv, elementwise, losses, pooling
 from gradviz.autograd.ops.norm import LayerNorm
 from gradviz.autograd.saved import (
     TABLE,
@@ -54,7 +54,8 @@ def _conv_padding(node: Function) -> tuple[int, ...]:
 
 
 def _conv_option(index: int) -> Recipe:
-    """Stride or dilation (convolution's inputs 3 and 5: options stay after backward)."""
+    """A tuple option of input ``index`` (a convolution's stride, 3, or dilation, 5): the
+    inputs stay after backward, where what forward stored on the node does not."""
     return lambda node: tuple(int(n) for n in node.inputs[index])
 
 
@@ -173,11 +174,34 @@ EMBEDDING: dict[str, tuple[Recipe, bool]] = {
     "sparse": (_const(False), False),
 }
 
+# -- MaxPool2DWithIndicesBackward0 (and its 1-d, 3-d twins) -------------------------------------
+
+
+def _pool_indices(node: Function) -> Any:
+    """Where each window's maximum is (``result1``): a flat int64 index into the input's
+    spatial dims, as ``return_indices=True`` gives it, read-only."""
+    x, kernel, stride, padding, dilation = node.inputs[:5]
+    sizes = _sizes(x)[len(_sizes(x)) - len(kernel) :]
+    index = pooling._places(node.argmax, sizes, kernel, stride, padding, dilation)
+    return _read_only(index[0] if node.one_sample else index)
+
+
+MAX_POOL: dict[str, tuple[Recipe, bool]] = {
+    "self": (_input(0), True),
+    "kernel_size": (lambda node: tuple(int(n) for n in node.inputs[1]), False),
+    "padding": (lambda node: tuple(int(a) for a, _ in node.inputs[3]), False),
+    "dilation": (_conv_option(4), False),
+    "result1": (_pool_indices, True),
+}
+
 TABLE.update(
     {
         conv.Conv1d: CONVOLUTION,
         conv.Conv2d: CONVOLUTION,
         conv.Conv3d: CONVOLUTION,
+        pooling.MaxPool1d: MAX_POOL,
+        pooling.MaxPool2d: MAX_POOL,
+        pooling.MaxPool3d: MAX_POOL,
         losses.NllLoss: {"self": (_input(0), True), **NLL},
         losses.CrossEntropy: {"self": (_log_softmax, True), **NLL},
         losses.MseLoss: {
