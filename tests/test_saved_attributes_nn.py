@@ -33,11 +33,13 @@ def _arrays() -> dict[str, np.ndarray]:
         "lw": rng.normal(size=(4,)),
         "lb": rng.normal(size=(4,)),
         "e": rng.normal(size=(10, 4)),
+        "c": rng.normal(size=(3,)),
     }
 
 
 _T = np.array([1, 0, 4, 2])
 _IDX = np.array([[1, 2], [3, 1]])
+_ZEROS, _ONES = np.zeros(3), np.ones(3)
 
 #: Each case: a name and one call, written once for either library (``i``: integer tensors).
 CASES: list[tuple[str, Callable[[Any, Any, dict[str, Any]], Any]]] = [
@@ -62,6 +64,12 @@ CASES: list[tuple[str, Callable[[Any, Any, dict[str, Any]], Any]]] = [
     ("max_pool2d_padded", lambda f, i, v: f.max_pool2d(v["x"], 3, 2, 1, dilation=1)),
     ("max_pool2d_dilated", lambda f, i, v: f.max_pool2d(v["x"], 2, 1, 0, dilation=2)),
     ("max_pool2d_unbatched", lambda f, i, v: f.max_pool2d(v["x"][0], 2)),
+    ("batch_norm", lambda f, i, v: f.batch_norm(v["x"], i(_ZEROS), i(_ONES), training=True)),
+    (
+        "batch_norm_eval_affine",
+        lambda f, i, v: f.batch_norm(v["x"], i(_ZEROS), i(_ONES), v["c"], v["c"], eps=0.1),
+    ),
+    ("batch_norm_plain", lambda f, i, v: f.batch_norm(v["h"], None, None, training=True)),
     ("gelu", lambda f, i, v: f.gelu(v["s"])),
     ("gelu_tanh", lambda f, i, v: f.gelu(v["s"], approximate="tanh")),
 ]
@@ -163,3 +171,22 @@ def test_computed_saved_arrays_cannot_be_written_behind_backward() -> None:
     want = e / e.sum(1, keepdims=True)
     want[[0, 1, 2], [0, 3, 1]] -= 1
     np.testing.assert_allclose(scores.grad.numpy(), want / 3, rtol=1e-12)
+
+
+def test_dropout_saves_its_scaled_mask_as_torch_does() -> None:
+    """Training-mode dropout is PyTorch's ``MulBackward0``: no ``self``, ``other`` the mask
+    scaled by ``1 / (1 - p)`` (random: compared by what it is, not value by value)."""
+    torch = pytest.importorskip("torch")
+    x = gradviz.randn(50, requires_grad=True)
+    y = F.dropout(x, 0.5)
+    theirs = torch.nn.functional.dropout(torch.randn(50, requires_grad=True), 0.5).grad_fn
+    assert _names(y.grad_fn) == {a for a in dir(theirs) if a.startswith("_saved_")}
+    assert y.grad_fn._saved_self is None
+    mask = y.grad_fn._saved_other
+    assert set(np.unique(mask.numpy())) <= {0.0, 2.0}
+    np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy() * mask.numpy())
+    with pytest.raises(InplaceError, match="read-only"):
+        mask.mul_(0)
+    y.sum().backward()
+    with pytest.raises(BackwardError, match=FREED):
+        _ = y.grad_fn._saved_other

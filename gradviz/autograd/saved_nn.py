@@ -16,7 +16,7 @@ import numpy as np
 
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import attention, conv, elementwise, losses, pooling
-from gradviz.autograd.ops.norm import LayerNorm
+from gradviz.autograd.ops.norm import BatchNorm, LayerNorm, _sum
 from gradviz.autograd.saved import (
     TABLE,
     Recipe,
@@ -194,6 +194,37 @@ MAX_POOL: dict[str, tuple[Recipe, bool]] = {
     "result1": (_pool_indices, True),
 }
 
+# -- NativeBatchNormBackward0 (batch_norm's inputs: x, weight, bias, running_mean, running_var,
+# training, eps) ---------------------------------------------------------------------------------
+
+
+def _batch_mean(node: Function) -> Any:
+    """Each channel's batch mean (``result1``), summed as forward sums it; empty in
+    evaluation, as in PyTorch."""
+    x = node.inputs[0]._data
+    if not node.inputs[5]:
+        return _read_only(np.empty(0, x.dtype))
+    axes = (0, *range(2, x.ndim))
+    return _read_only((_sum(x, axes) / math.prod(x.shape[a] for a in axes)).reshape(-1))
+
+
+def _batch_invstd(node: Function) -> Any:
+    """Each channel's ``1 / sqrt(var + eps)`` (``result2``) forward kept; empty in evaluation."""
+    invstd = node.saved_tensors[1]
+    return _read_only(invstd.reshape(-1) if node.inputs[5] else np.empty(0, invstd.dtype))
+
+
+BATCH_NORM: dict[str, tuple[Recipe, bool]] = {
+    "input": (_input(0), True),
+    "weight": (_input(1), True),
+    "running_mean": (_input(3), True),
+    "running_var": (_input(4), True),
+    "training": (lambda node: bool(node.inputs[5]), False),
+    "eps": (lambda node: float(node.inputs[6]), False),
+    "result1": (_batch_mean, True),
+    "result2": (_batch_invstd, True),
+}
+
 TABLE.update(
     {
         conv.Conv1d: CONVOLUTION,
@@ -210,6 +241,11 @@ TABLE.update(
             "reduction": (lambda node: _REDUCTION[_arg(node, 2, "mean")], False),
         },
         LayerNorm: LAYER_NORM,
+        BatchNorm: BATCH_NORM,
+        elementwise.Dropout: {  # MulBackward0's names: x times the scaled mask
+            "self": (_const(None), True),
+            "other": (lambda node: _read_only(node.mask), True),
+        },
         attention.Embedding: EMBEDDING,
         elementwise.Gelu: {
             "self": (_input(0), True),
