@@ -139,7 +139,21 @@ def test_saved_tensors_are_freed_by_backward_and_options_stay() -> None:
     y = F.conv2d(x, w, stride=2)
     scores = gradviz.randn(4, 5, requires_grad=True)
     loss = F.cross_entropy(scores, gradviz.tensor(_T))
-    (y.sum() + loss).backward()
+    h = F.layer_norm(gradviz.randn(2, 3, 4, requires_grad=True), (3, 4))
+    e = F.embedding(gradviz.tensor(_IDX), gradviz.randn(10, 4, requires_grad=True), 2)
+    p = F.max_pool2d(x, 3, 2, 1)
+    (y.sum() + loss + h.sum() + e.sum() + p.sum()).backward()
+    assert h.grad_fn._saved_normalized_shape == (3, 4)
+    assert e.grad_fn._saved_padding_idx == 2
+    assert e.grad_fn._saved_weight_sym_argsize_0 == 10
+    assert (p.grad_fn._saved_kernel_size, p.grad_fn._saved_padding) == ((3, 3), (1, 1))
+    for node, attr in (
+        (h.grad_fn, "_saved_result1"),
+        (e.grad_fn, "_saved_indices"),
+        (p.grad_fn, "_saved_result1"),
+    ):
+        with pytest.raises(BackwardError, match=FREED):
+            getattr(node, attr)
     for node, attr in (
         (y.grad_fn, "_saved_input"),
         (y.grad_fn, "_saved_weight"),
