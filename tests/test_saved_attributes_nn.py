@@ -45,6 +45,7 @@ _ZEROS, _ONES = np.zeros(3), np.ones(3)
 CASES: list[tuple[str, Callable[[Any, Any, dict[str, Any]], Any]]] = [
     ("conv2d", lambda f, i, v: f.conv2d(v["x"], v["w"], v["b"], stride=2, padding=1)),
     ("conv2d_no_bias", lambda f, i, v: f.conv2d(v["x"], v["w"], None, dilation=2)),
+    ("conv2d_same_even", lambda f, i, v: f.conv2d(v["x"], v["w"][:, :, :2], padding="same")),
     ("conv1d_groups", lambda f, i, v: f.conv1d(v["x"][:, :, 0], v["w1"][:2], groups=1)),
     ("cross_entropy", lambda f, i, v: f.cross_entropy(v["s"], i(_T))),
     (
@@ -100,6 +101,7 @@ def _run(lib: Any, functional: Any, expr: Callable[..., Any]) -> Any:
     return expr(functional, lambda a: lib.tensor(a), leaves)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # (PyTorch's)
 @pytest.mark.parametrize(("name", "expr"), CASES, ids=[c[0] for c in CASES])
 def test_names_and_values_match_torch(name: str, expr: Callable[..., Any]) -> None:
     torch = pytest.importorskip("torch")

@@ -20,7 +20,6 @@ from gradviz.autograd.ops.norm import BatchNorm, LayerNorm, _sum
 from gradviz.autograd.saved import (
     TABLE,
     Recipe,
-    _absent,
     _arg,
     _const,
     _input,
@@ -47,10 +46,20 @@ def _option(index: int, default: Any) -> Recipe:
 
 
 def _conv_padding(node: Function) -> tuple[int, ...]:
-    pairs = node.inputs[4]
-    if any(a != b for a, b in pairs):
-        raise _absent(node, "_saved_padding", "uneven padding is not one number per side")
-    return tuple(int(a) for a, _ in pairs)
+    """The padding on both sides of each dim (uneven padding: the smaller side's)."""
+    return tuple(int(min(pair)) for pair in node.inputs[4])
+
+
+def _conv_input(node: Function) -> Any:
+    """The input itself; with uneven padding (``padding="same"``, an even kernel), as
+    PyTorch, a new read-only copy padded by what one side has more than the other."""
+    pairs, x = node.inputs[4], node.inputs[0]
+    if all(a == b for a, b in pairs):
+        return x
+    extra = [(a - min(a, b), b - min(a, b)) for a, b in pairs]
+    data = x._data
+    lead = [(0, 0)] * (data.ndim - len(extra))
+    return _read_only(np.pad(data, lead + extra))
 
 
 def _conv_option(index: int) -> Recipe:
@@ -69,7 +78,7 @@ def _conv_output_padding(node: Function) -> tuple[int, ...]:
 
 
 CONVOLUTION: dict[str, tuple[Recipe, bool]] = {
-    "input": (_input(0), True),
+    "input": (_conv_input, True),
     "weight": (_input(1), True),
     "bias_sym_sizes_opt": (_bias_sizes, False),
     "stride": (_conv_option(3), False),
