@@ -1,5 +1,6 @@
-"""PyTorch's ``grad_fn._saved_*`` of the layers' ops (convolution, losses, layer norm,
-embedding, GELU), added to :data:`gradviz.autograd.saved.TABLE` and set by its ``install``.
+"""PyTorch's ``grad_fn._saved_*`` of the layers' ops (convolution, max pooling, class losses
+and MSE, layer and batch norm, embedding, GELU, dropout), added to
+:data:`gradviz.autograd.saved.TABLE` and set by its ``install``.
 
 A fused op answers with the names of PyTorch's outermost node (``F.cross_entropy`` is
 ``NllLossBackward0`` over ``LogSoftmaxBackward0``: its ``_saved_self`` is the log-softmax of
