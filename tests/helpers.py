@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import numpy as np
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -109,3 +110,36 @@ def run_gradviz(*args: str, timeout: int = 300, **options: Any) -> subprocess.Co
     return subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, check=False, **options
     )
+
+
+#: The start of PyTorch's error when a saved tensor is read after backward freed it.
+FREED = "Trying to backward through the graph a second time"
+
+
+def saved_names(node: Any) -> set[str]:
+    """The ``_saved_*`` names a graph node answers to (as ``dir`` shows them in PyTorch)."""
+    return {a for a in dir(node) if a.startswith("_saved_") and hasattr(node, a)}
+
+
+def saved_value(value: Any) -> Any:
+    """A ``_saved_*`` value made comparable across gradviz and PyTorch."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, tuple):
+        return tuple(int(v) for v in value)
+    return np.asarray(value.detach().numpy())
+
+
+def assert_saved_like_torch(ours: Any, theirs: Any, names: set[str]) -> None:
+    """Each of ``names`` reads the same on the gradviz node ``ours`` as on PyTorch's
+    ``theirs``: arrays of the same shape, dtype and values, the rest equal and of one type."""
+    for attr in sorted(names):
+        want, got = saved_value(getattr(theirs, attr)), saved_value(getattr(ours, attr))
+        if isinstance(want, np.ndarray):
+            assert isinstance(got, np.ndarray), attr
+            assert got.shape == want.shape, attr
+            assert got.dtype == want.dtype, attr
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=attr)
+        else:
+            assert got == want, attr
+            assert type(got) is type(want), attr

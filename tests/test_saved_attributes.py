@@ -7,17 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import FREED, assert_saved_like_torch, saved_names
 
 import gradviz
 import gradviz.nn.functional as F
 from gradviz.autograd.errors import BackwardError
-
-FREED = "Trying to backward through the graph a second time"
-
-
-def _names(node: Any) -> set[str]:
-    """The ``_saved_*`` names a node answers to (as ``dir`` shows them in PyTorch)."""
-    return {a for a in dir(node) if a.startswith("_saved_") and hasattr(node, a)}
 
 
 def _inputs() -> dict[str, np.ndarray]:
@@ -75,15 +69,6 @@ def _build(lib: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     return {k: lib.tensor(a, requires_grad=True) for k, a in arrays.items()}
 
 
-def _plain(value: Any) -> Any:
-    """A saved value made comparable across the two libraries."""
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, tuple):
-        return tuple(int(v) for v in value)
-    return np.asarray(value.detach().numpy())
-
-
 @pytest.mark.parametrize(("name", "expr"), CASES, ids=[c[0] for c in CASES])
 def test_names_and_values_match_torch(name: str, expr: Callable[..., Any]) -> None:
     torch = pytest.importorskip("torch")
@@ -91,17 +76,8 @@ def test_names_and_values_match_torch(name: str, expr: Callable[..., Any]) -> No
     theirs = expr(torch, torch.nn.functional, _build(torch, arrays)).grad_fn
     ours = expr(gradviz, F, _build(gradviz, arrays)).grad_fn
     expected = {a for a in dir(theirs) if a.startswith("_saved_")}
-    assert _names(ours) == expected
-    for attr in sorted(expected):
-        want, got = _plain(getattr(theirs, attr)), _plain(getattr(ours, attr))
-        if isinstance(want, np.ndarray):
-            assert isinstance(got, np.ndarray), attr
-            assert got.shape == want.shape, attr
-            assert got.dtype == want.dtype, attr
-            np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=attr)
-        else:
-            assert got == want, attr
-            assert type(got) is type(want), attr
+    assert saved_names(ours) == expected
+    assert_saved_like_torch(ours, theirs, expected)
 
 
 def test_saved_input_is_the_variable_itself() -> None:

@@ -8,16 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import FREED, assert_saved_like_torch, saved_names
 
 import gradviz
 import gradviz.nn.functional as F
 from gradviz.autograd.errors import BackwardError, InplaceError
-
-FREED = "Trying to backward through the graph a second time"
-
-
-def _names(node: Any) -> set[str]:
-    return {a for a in dir(node) if a.startswith("_saved_") and hasattr(node, a)}
 
 
 def _arrays() -> dict[str, np.ndarray]:
@@ -88,14 +83,6 @@ def test_skipped_names_are_absent() -> None:
     assert not hasattr(node, "_saved_ceil_mode")
 
 
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, tuple):
-        return tuple(int(v) for v in value)
-    return np.asarray(value.detach().numpy())
-
-
 def _run(lib: Any, functional: Any, expr: Callable[..., Any]) -> Any:
     leaves = {k: lib.tensor(a, requires_grad=True) for k, a in _arrays().items()}
     return expr(functional, lambda a: lib.tensor(a), leaves)
@@ -108,17 +95,8 @@ def test_names_and_values_match_torch(name: str, expr: Callable[..., Any]) -> No
     theirs = _run(torch, torch.nn.functional, expr).grad_fn
     ours = _run(gradviz, F, expr).grad_fn
     expected = {a for a in dir(theirs) if a.startswith("_saved_")} - SKIPPED.get(name[:8], set())
-    assert _names(ours) == expected
-    for attr in sorted(expected):
-        want, got = _plain(getattr(theirs, attr)), _plain(getattr(ours, attr))
-        if isinstance(want, np.ndarray):
-            assert isinstance(got, np.ndarray), attr
-            assert got.shape == want.shape, attr
-            assert got.dtype == want.dtype, attr
-            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, err_msg=attr)
-        else:
-            assert got == want, attr
-            assert type(got) is type(want), attr
+    assert saved_names(ours) == expected
+    assert_saved_like_torch(ours, theirs, expected)
 
 
 def test_saved_inputs_are_the_variables_themselves() -> None:
@@ -196,7 +174,7 @@ def test_dropout_saves_its_scaled_mask_as_torch_does() -> None:
     x = gradviz.randn(50, requires_grad=True)
     y = F.dropout(x, 0.5)
     theirs = torch.nn.functional.dropout(torch.randn(50, requires_grad=True), 0.5).grad_fn
-    assert _names(y.grad_fn) == {a for a in dir(theirs) if a.startswith("_saved_")}
+    assert saved_names(y.grad_fn) == {a for a in dir(theirs) if a.startswith("_saved_")}
     assert y.grad_fn._saved_self is None
     mask = y.grad_fn._saved_other
     assert set(np.unique(mask.numpy())) <= {0.0, 2.0}
