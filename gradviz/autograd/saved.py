@@ -54,7 +54,7 @@ def _data(value: Any) -> np.ndarray:
     return value._data if isinstance(value, Variable) else np.asarray(value)
 
 
-def _sizes(value: Any) -> tuple[int, ...]:
+def sizes_of(value: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in np.shape(_data(value)))
 
 
@@ -73,7 +73,7 @@ def _number(value: Any) -> bool:
     return not isinstance(value, Variable | np.ndarray)
 
 
-def _arg(node: Function, index: int, default: Any = None) -> Any:
+def argument(node: Function, index: int, default: Any = None) -> Any:
     inputs = node.inputs
     return inputs[index] if index < len(inputs) else default
 
@@ -81,7 +81,7 @@ def _arg(node: Function, index: int, default: Any = None) -> Any:
 # -- the recipes: each reads one value of a node ---------------------------------------------
 
 
-def _input(index: int, slot: int | None = None) -> Recipe:
+def saved_input(index: int, slot: int | None = None) -> Recipe:
     """Input ``index`` (a saved tensor: freed by backward); None when forward did not save
     it (``saved_tensors[slot]`` is None: ``x * c`` keeps no ``x`` when ``c`` needs no grad)."""
 
@@ -93,7 +93,7 @@ def _input(index: int, slot: int | None = None) -> Recipe:
     return read
 
 
-def _read_only(array: np.ndarray) -> Variable:
+def read_only(array: np.ndarray) -> Variable:
     """A new Variable of no grad on a read-only view of a saved array: an in-place write into
     it is refused rather than changing what backward (or a parameter) reads."""
     view = array.view()
@@ -103,15 +103,15 @@ def _read_only(array: np.ndarray) -> Variable:
 
 def _result(node: Function) -> Variable:
     """The output forward saved (Exp, Tanh, Sigmoid, Relu), as a new Variable of no grad."""
-    return _read_only(node.saved_tensors[0])
+    return read_only(node.saved_tensors[0])
 
 
-def _const(value: Any) -> Recipe:
+def constant(value: Any) -> Recipe:
     return lambda node: value
 
 
 def _input_sizes(index: int) -> Recipe:
-    return lambda node: _sizes(node.inputs[index])
+    return lambda node: sizes_of(node.inputs[index])
 
 
 def _input_strides(index: int) -> Recipe:
@@ -159,21 +159,21 @@ def _pow_result(node: Function) -> Any:
 
 
 def _dims(node: Function) -> tuple[int, ...]:
-    axis = _arg(node, 1)
+    axis = argument(node, 1)
     if axis is None:
         raise _absent(node, "_saved_dim", "saved only when the reduction was given a dim")
     return (int(axis),) if isinstance(axis, int | np.integer) else tuple(int(a) for a in axis)
 
 
 def _keepdim(node: Function) -> bool:
-    if _arg(node, 1) is None:
+    if argument(node, 1) is None:
         raise _absent(node, "_saved_keepdim", "saved only when the reduction was given a dim")
-    return bool(_arg(node, 2, False))
+    return bool(argument(node, 2, False))
 
 
 def _int_arg(index: int) -> Recipe:
     """An int argument (softmax's dim, transpose's dims), as PyTorch keeps it."""
-    return lambda node: int(_arg(node, index, -1))
+    return lambda node: int(argument(node, index, -1))
 
 
 def _numel(node: Function) -> int:
@@ -182,11 +182,11 @@ def _numel(node: Function) -> int:
 
 def _weight_t(node: Function) -> Variable:
     """Linear's ``weight.T`` (AddmmBackward0's ``mat2``), a new Variable of no grad."""
-    return _read_only(node.saved_tensors[1].T)
+    return read_only(node.saved_tensors[1].T)
 
 
 def _weight_t_sizes(node: Function) -> tuple[int, ...]:
-    return _sizes(node.inputs[1])[::-1]
+    return sizes_of(node.inputs[1])[::-1]
 
 
 def _weight_t_strides(node: Function) -> tuple[int, ...]:
@@ -198,24 +198,24 @@ def _weight_t_strides(node: Function) -> tuple[int, ...]:
 #: For each op class, its ``_saved_*`` names (without the prefix), each with its recipe and
 #: whether it is a saved tensor (freed by backward: reading it then raises).
 TABLE: dict[type[Function], dict[str, tuple[Recipe, bool]]] = {
-    arithmetic.Add: {"alpha": (_const(1), False)},
-    arithmetic.Sub: {"alpha": (_const(1), False)},
+    arithmetic.Add: {"alpha": (constant(1), False)},
+    arithmetic.Sub: {"alpha": (constant(1), False)},
     arithmetic.Mul: {"self": (_mul_operand(0), True), "other": (_mul_operand(1), True)},
-    arithmetic.Div: {"self": (_input(0, slot=0), True), "other": (_input(1), True)},
+    arithmetic.Div: {"self": (saved_input(0, slot=0), True), "other": (saved_input(1), True)},
     arithmetic.Pow: {
         "self": (_pow_operand(0, "_saved_self"), False),
         "exponent": (_pow_operand(1, "_saved_exponent"), False),
         "result": (_pow_result, False),
     },
     elementwise.Exp: {"result": (_result, True)},
-    elementwise.Log: {"self": (_input(0), True)},
+    elementwise.Log: {"self": (saved_input(0), True)},
     elementwise.Tanh: {"result": (_result, True)},
     elementwise.Sigmoid: {"result": (_result, True)},
     elementwise.Relu: {"result": (_result, True)},
     elementwise.Sqrt: {"result": (_result, True)},
-    elementwise.Abs: {"self": (_input(0), True)},
-    pointwise.Sin: {"self": (_input(0), True)},
-    pointwise.Cos: {"self": (_input(0), True)},
+    elementwise.Abs: {"self": (saved_input(0), True)},
+    pointwise.Sin: {"self": (saved_input(0), True)},
+    pointwise.Cos: {"self": (saved_input(0), True)},
     elementwise.Softmax: {"dim": (_int_arg(1), False), "result": (_result, True)},
     elementwise.LogSoftmax: {"dim": (_int_arg(1), False), "result": (_result, True)},
     reductions.Sum: {
@@ -230,17 +230,17 @@ TABLE: dict[type[Function], dict[str, tuple[Recipe, bool]]] = {
         "keepdim": (_keepdim, False),
     },
     arithmetic.MatMul: {  # MmBackward0's names (matrix @ matrix)
-        "self": (_input(0), True),
-        "mat2": (_input(1), True),
+        "self": (saved_input(0), True),
+        "mat2": (saved_input(1), True),
         "self_sym_sizes": (_input_sizes(0), False),
         "mat2_sym_sizes": (_input_sizes(1), False),
         "self_sym_strides": (_input_strides(0), False),
         "mat2_sym_strides": (_input_strides(1), False),
     },
     arithmetic.Linear: {  # AddmmBackward0's names (F.linear of a matrix, with a bias)
-        "alpha": (_const(1), False),
-        "beta": (_const(1), False),
-        "mat1": (_input(0), True),
+        "alpha": (constant(1), False),
+        "beta": (constant(1), False),
+        "mat1": (saved_input(0), True),
         "mat2": (_weight_t, True),
         "mat1_sym_sizes": (_input_sizes(0), False),
         "mat2_sym_sizes": (_weight_t_sizes, False),

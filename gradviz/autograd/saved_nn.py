@@ -17,16 +17,16 @@ import numpy as np
 
 from gradviz.autograd.function import Function
 from gradviz.autograd.ops import attention, conv, elementwise, losses, pooling
-from gradviz.autograd.ops.norm import BatchNorm, LayerNorm, _sum
+from gradviz.autograd.ops.norm import BatchNorm, LayerNorm, axes_sum
 from gradviz.autograd.saved import (
     TABLE,
     Recipe,
-    _arg,
-    _const,
-    _input,
-    _read_only,
-    _sizes,
+    argument,
+    constant,
     install,
+    read_only,
+    saved_input,
+    sizes_of,
 )
 from gradviz.autograd.variable import Variable, from_op
 
@@ -40,7 +40,7 @@ def _unsigned(value: int) -> int:
 
 
 def _option(index: int, default: Any) -> Recipe:
-    return lambda node: _arg(node, index, default)
+    return lambda node: argument(node, index, default)
 
 
 # -- ConvolutionBackward0 --------------------------------------------------------------------
@@ -60,7 +60,7 @@ def _conv_input(node: Function) -> Any:
     extra = [(a - min(a, b), b - min(a, b)) for a, b in pairs]
     data = x._data
     lead = [(0, 0)] * (data.ndim - len(extra))
-    return _read_only(np.pad(data, lead + extra))
+    return read_only(np.pad(data, lead + extra))
 
 
 def _conv_option(index: int) -> Recipe:
@@ -70,8 +70,8 @@ def _conv_option(index: int) -> Recipe:
 
 
 def _bias_sizes(node: Function) -> tuple[int, ...]:
-    bias = _arg(node, 2)
-    return (0,) if bias is None else _sizes(bias)
+    bias = argument(node, 2)
+    return (0,) if bias is None else sizes_of(bias)
 
 
 def _conv_output_padding(node: Function) -> tuple[int, ...]:
@@ -80,12 +80,12 @@ def _conv_output_padding(node: Function) -> tuple[int, ...]:
 
 CONVOLUTION: dict[str, tuple[Recipe, bool]] = {
     "input": (_conv_input, True),
-    "weight": (_input(1), True),
+    "weight": (saved_input(1), True),
     "bias_sym_sizes_opt": (_bias_sizes, False),
     "stride": (_conv_option(3), False),
     "padding": (_conv_padding, False),
     "dilation": (_conv_option(5), False),
-    "transposed": (_const(False), False),
+    "transposed": (constant(False), False),
     "output_padding": (_conv_output_padding, False),
     "groups": (lambda node: int(node.inputs[6]), False),
 }
@@ -99,7 +99,7 @@ def _log_softmax(node: Function) -> Any:
     rows = logits.reshape(-1, logits.shape[-1])
     shifted = rows - rows.max(axis=1, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return _read_only(shifted.reshape(logits.shape))
+    return read_only(shifted.reshape(logits.shape))
 
 
 def _total_weight(node: Function) -> Any:
@@ -107,7 +107,7 @@ def _total_weight(node: Function) -> Any:
     tensor."""
     classes = node.classes
     count = len(classes.rows) if classes.keep is None else classes.count
-    count = 0 if _arg(node, 2, "mean") == "none" else count
+    count = 0 if argument(node, 2, "mean") == "none" else count
     return from_op(np.asarray(count, dtype=node.inputs[0]._data.dtype), None)
 
 
@@ -117,17 +117,17 @@ def _int_input(index: int) -> Recipe:
 
     def read(node: Function) -> Any:
         value = node.inputs[index]
-        return value if isinstance(value, Variable) else _read_only(np.asarray(value))
+        return value if isinstance(value, Variable) else read_only(np.asarray(value))
 
     return read
 
 
 NLL: dict[str, tuple[Recipe, bool]] = {
     "target": (_int_input(1), True),
-    "weight": (_const(None), False),
+    "weight": (constant(None), False),
     "total_weight": (_total_weight, True),
-    "reduction": (lambda node: _REDUCTION[_arg(node, 2, "mean")], False),
-    "ignore_index": (lambda node: _unsigned(_arg(node, 3, -100)), False),
+    "reduction": (lambda node: _REDUCTION[argument(node, 2, "mean")], False),
+    "ignore_index": (lambda node: _unsigned(argument(node, 3, -100)), False),
 }
 
 # -- NativeLayerNormBackward0 -----------------------------------------------------------------
@@ -135,12 +135,12 @@ NLL: dict[str, tuple[Recipe, bool]] = {
 
 def _normalized_shape(node: Function) -> tuple[int, ...]:
     """The last ``ndim`` sizes of the input (layer norm's inputs: x, weight, bias, ndim, eps)."""
-    shape = _sizes(node.inputs[0])
+    shape = sizes_of(node.inputs[0])
     return shape[len(shape) - node.inputs[3] :]
 
 
 def _stat_shape(node: Function) -> tuple[int, ...]:
-    shape, ndim = _sizes(node.inputs[0]), node.inputs[3]
+    shape, ndim = sizes_of(node.inputs[0]), node.inputs[3]
     return (*shape[: len(shape) - ndim], *(1,) * ndim)
 
 
@@ -152,18 +152,18 @@ def _layer_mean(node: Function) -> Any:
     rows = x.reshape(-1, m)
     mean = rows @ np.ones(m, rows.dtype)
     mean /= max(m, 1)
-    return _read_only(mean.reshape(_stat_shape(node)))
+    return read_only(mean.reshape(_stat_shape(node)))
 
 
 def _layer_rstd(node: Function) -> Any:
     """Each row's ``1 / sqrt(var + eps)`` (``result2``), as forward kept it."""
-    return _read_only(node.saved_tensors[1].reshape(_stat_shape(node)))
+    return read_only(node.saved_tensors[1].reshape(_stat_shape(node)))
 
 
 LAYER_NORM: dict[str, tuple[Recipe, bool]] = {
-    "input": (_input(0), True),
-    "weight": (_input(1), True),
-    "bias": (_input(2), True),
+    "input": (saved_input(0), True),
+    "weight": (saved_input(1), True),
+    "bias": (saved_input(2), True),
     "normalized_shape": (_normalized_shape, False),
     "result1": (_layer_mean, True),
     "result2": (_layer_rstd, True),
@@ -173,15 +173,15 @@ LAYER_NORM: dict[str, tuple[Recipe, bool]] = {
 
 
 def _padding_idx(node: Function) -> int:
-    return _unsigned(_arg(node, 2, -1))
+    return _unsigned(argument(node, 2, -1))
 
 
 EMBEDDING: dict[str, tuple[Recipe, bool]] = {
     "indices": (_int_input(1), True),
-    "weight_sym_argsize_0": (lambda node: _sizes(node.inputs[0])[0], False),
+    "weight_sym_argsize_0": (lambda node: sizes_of(node.inputs[0])[0], False),
     "padding_idx": (_padding_idx, False),
-    "scale_grad_by_freq": (_const(False), False),
-    "sparse": (_const(False), False),
+    "scale_grad_by_freq": (constant(False), False),
+    "sparse": (constant(False), False),
 }
 
 # -- MaxPool2DWithIndicesBackward0 (and its 1-d, 3-d twins) -------------------------------------
@@ -191,13 +191,13 @@ def _pool_indices(node: Function) -> Any:
     """Where each window's maximum is (``result1``): a flat int64 index into the input's
     spatial dims, as ``return_indices=True`` gives it, read-only."""
     x, kernel, stride, padding, dilation = node.inputs[:5]
-    sizes = _sizes(x)[len(_sizes(x)) - len(kernel) :]
+    sizes = sizes_of(x)[len(sizes_of(x)) - len(kernel) :]
     index = pooling._places(node.argmax, sizes, kernel, stride, padding, dilation)
-    return _read_only(index[0] if node.one_sample else index)
+    return read_only(index[0] if node.one_sample else index)
 
 
 MAX_POOL: dict[str, tuple[Recipe, bool]] = {
-    "self": (_input(0), True),
+    "self": (saved_input(0), True),
     "kernel_size": (lambda node: tuple(int(n) for n in node.inputs[1]), False),
     "padding": (lambda node: tuple(int(a) for a, _ in node.inputs[3]), False),
     "dilation": (_conv_option(4), False),
@@ -213,22 +213,22 @@ def _batch_mean(node: Function) -> Any:
     evaluation, as in PyTorch."""
     x = node.inputs[0]._data
     if not node.inputs[5]:
-        return _read_only(np.empty(0, x.dtype))
+        return read_only(np.empty(0, x.dtype))
     axes = (0, *range(2, x.ndim))
-    return _read_only((_sum(x, axes) / math.prod(x.shape[a] for a in axes)).reshape(-1))
+    return read_only((axes_sum(x, axes) / math.prod(x.shape[a] for a in axes)).reshape(-1))
 
 
 def _batch_invstd(node: Function) -> Any:
     """Each channel's ``1 / sqrt(var + eps)`` (``result2``) forward kept; empty in evaluation."""
     invstd = node.saved_tensors[1]
-    return _read_only(invstd.reshape(-1) if node.inputs[5] else np.empty(0, invstd.dtype))
+    return read_only(invstd.reshape(-1) if node.inputs[5] else np.empty(0, invstd.dtype))
 
 
 BATCH_NORM: dict[str, tuple[Recipe, bool]] = {
-    "input": (_input(0), True),
-    "weight": (_input(1), True),
-    "running_mean": (_input(3), True),
-    "running_var": (_input(4), True),
+    "input": (saved_input(0), True),
+    "weight": (saved_input(1), True),
+    "running_mean": (saved_input(3), True),
+    "running_var": (saved_input(4), True),
     "training": (lambda node: bool(node.inputs[5]), False),
     "eps": (lambda node: float(node.inputs[6]), False),
     "result1": (_batch_mean, True),
@@ -243,22 +243,22 @@ TABLE.update(
         pooling.MaxPool1d: MAX_POOL,
         pooling.MaxPool2d: MAX_POOL,
         pooling.MaxPool3d: MAX_POOL,
-        losses.NllLoss: {"self": (_input(0), True), **NLL},
+        losses.NllLoss: {"self": (saved_input(0), True), **NLL},
         losses.CrossEntropy: {"self": (_log_softmax, True), **NLL},
         losses.MseLoss: {
-            "self": (_input(0), True),
-            "target": (_input(1), True),
-            "reduction": (lambda node: _REDUCTION[_arg(node, 2, "mean")], False),
+            "self": (saved_input(0), True),
+            "target": (saved_input(1), True),
+            "reduction": (lambda node: _REDUCTION[argument(node, 2, "mean")], False),
         },
         LayerNorm: LAYER_NORM,
         BatchNorm: BATCH_NORM,
         elementwise.Dropout: {  # MulBackward0's names: x times the scaled mask
-            "self": (_const(None), True),
-            "other": (lambda node: _read_only(node.mask), True),
+            "self": (constant(None), True),
+            "other": (lambda node: read_only(node.mask), True),
         },
         attention.Embedding: EMBEDDING,
         elementwise.Gelu: {
-            "self": (_input(0), True),
+            "self": (saved_input(0), True),
             "approximate": (_option(1, "none"), False),
         },
     }

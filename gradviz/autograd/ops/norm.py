@@ -30,7 +30,7 @@ from gradviz.autograd.ops.scratch import ones, scratch
 from gradviz.autograd.variable import Variable, as_array
 
 
-def _sum(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+def axes_sum(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     """``x.sum(axes, keepdims=True)``, over the last axis alone by a matrix product."""
     return row_sum(x, -1) if axes == (x.ndim - 1,) else x.sum(axis=axes, keepdims=True)
 
@@ -40,9 +40,9 @@ def _fused_input_grad(g, xhat, invstd, axes, dot=None, out=None):
     the result's shape and dtype it may write into."""
     m = int(np.prod([xhat.shape[a] for a in axes]))
     if dot is None:
-        dot = _sum(g * xhat, axes)
+        dot = axes_sum(g * xhat, axes)
     out = np.multiply(xhat, dot / m, out=out)
-    out += _sum(g, axes) / m
+    out += axes_sum(g, axes) / m
     np.subtract(g, out, out=out)
     out *= invstd
     return out
@@ -60,10 +60,10 @@ def _normalize(x, axes, eps, mean=None, var=None, scratch=None):
     buffer of ``x``'s shape and dtype, takes the squares."""
     m = int(np.prod([x.shape[a] for a in axes]))
     if mean is None:
-        mean = _sum(x, axes) / m
+        mean = axes_sum(x, axes) / m
     xhat = x - mean
     if var is None:
-        var = _sum(np.square(xhat, out=_spare(scratch, xhat)), axes) / m
+        var = axes_sum(np.square(xhat, out=_spare(scratch, xhat)), axes) / m
     invstd = 1.0 / np.sqrt(var + eps)
     xhat *= invstd
     return xhat, invstd
